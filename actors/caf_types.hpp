@@ -1,0 +1,72 @@
+#pragma once
+
+// Every message type and atom of the platform's actors, in one place.
+// Messages never leave the process through CAF (JetStream bridges processes and nodes), so
+// types holding exact decimals or shared pointers are allowed as local-only message types.
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "caf/allowed_unsafe_message_type.hpp"
+#include "caf/atom.hpp"
+#include "caf/fwd.hpp"
+#include "caf/meta/type_name.hpp"
+#include "gateways/jetstream/jetstream.hpp"
+#include "gateways/push/push_server.hpp"
+#include "messages/kline.hpp"
+#include "messages/trade.hpp"
+
+namespace mi::actors {
+
+// Atom texts are at most 10 characters (CAF 0.17) and prefixed to never collide with CAF's own.
+using pub_atom = caf::atom_constant<caf::atom("mi_pub")>;         ///< publish a batch
+using resume_atom = caf::atom_constant<caf::atom("mi_resume")>;   ///< in-flight acks fell
+using retry_atom = caf::atom_constant<caf::atom("mi_retry")>;     ///< try again after a failure
+using connect_atom = caf::atom_constant<caf::atom("mi_connect")>; ///< (re)connect now
+using rotate_atom = caf::atom_constant<caf::atom("mi_rotate")>;   ///< planned connection rotation
+using ws_open_atom = caf::atom_constant<caf::atom("mi_wsopen")>;
+using ws_text_atom = caf::atom_constant<caf::atom("mi_wstext")>;
+using ws_close_atom = caf::atom_constant<caf::atom("mi_wsclose")>;
+using send_atom = caf::atom_constant<caf::atom("mi_send")>;       ///< paced control messages
+using close_old_atom = caf::atom_constant<caf::atom("mi_closeol")>;
+using raw_atom = caf::atom_constant<caf::atom("mi_raw")>;         ///< a MARKET_RAW message
+using trade_atom = caf::atom_constant<caf::atom("mi_trade")>;
+using tick_atom = caf::atom_constant<caf::atom("mi_tick")>;
+using final_atom = caf::atom_constant<caf::atom("mi_final")>;
+using ckpt_atom = caf::atom_constant<caf::atom("mi_ckpt")>;
+using global_atom = caf::atom_constant<caf::atom("mi_global")>;
+using stop_atom = caf::atom_constant<caf::atom("mi_stop")>;       ///< graceful stop request
+using restart_atom = caf::atom_constant<caf::atom("mi_restart")>;
+using batch_atom = caf::atom_constant<caf::atom("mi_batch")>;
+using c_open_atom = caf::atom_constant<caf::atom("mi_copen")>;    ///< push client connected
+using c_text_atom = caf::atom_constant<caf::atom("mi_ctext")>;
+using c_close_atom = caf::atom_constant<caf::atom("mi_cclose")>;
+using kmsg_atom = caf::atom_constant<caf::atom("mi_kmsg")>;       ///< a MARKET_KLINE message
+using chsub_atom = caf::atom_constant<caf::atom("mi_chsub")>;
+using chunsub_atom = caf::atom_constant<caf::atom("mi_chunsub")>;
+using push_atom = caf::atom_constant<caf::atom("mi_push")>;
+using status_atom = caf::atom_constant<caf::atom("mi_status")>;
+
+/// Frames to publish: each is already encoded at the edge (protobuf never crosses a mailbox).
+using outgoing_batch = std::vector<mi::gw::outgoing>;
+using trade_list = std::vector<mi::trade>;
+using kline_list = std::vector<mi::kline>;
+using session_ptr = std::shared_ptr<mi::gw::push_session>;
+using shared_text = std::shared_ptr<const std::string>;
+
+} // namespace mi::actors
+
+namespace mi::gw {
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, outgoing& x) {
+  return f(caf::meta::type_name("outgoing"), x.subject, x.msg_id, x.content_type, x.data);
+}
+} // namespace mi::gw
+
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(mi::trade)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(mi::actors::trade_list)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(mi::actors::kline_list)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(mi::actors::session_ptr)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(mi::actors::shared_text)

@@ -1,0 +1,305 @@
+#include "actors/kline_stage.hpp"
+
+#include <chrono>
+#include <map>
+#include <spdlog/spdlog.h>
+#include <thread>
+#include <unordered_map>
+
+#include "actors/caf_types.hpp"
+#include "caf/actor_system.hpp"
+#include "caf/event_based_actor.hpp"
+#include "caf/send.hpp"
+#include "caf/stateful_actor.hpp"
+#include "gateways/jetstream/jetstream.hpp"
+#include "gateways/metrics/metrics.hpp"
+#include "messages/codec.hpp"
+#include "messages/kline/kline_engine.hpp"
+
+namespace mi::actors {
+namespace {
+
+namespace ke = mi::kline_engine;
+
+constexpr auto tick_every = std::chrono::milliseconds(250);
+constexpr auto global_every = std::chrono::seconds(2);
+
+std::int64_t now_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+    .count();
+}
+
+std::string state_key(const std::string& exchange, const std::string& symbol) {
+  return "w." + exchange + "." + symbol;
+}
+
+// -- sink: publishes finals synchronously, then the checkpoint ----------------------------
+
+struct sink_state {
+  static inline const char* name = "mi.kline_sink";
+  mi::gw::jetstream* js = nullptr;
+  mi::gw::metrics* metrics = nullptr;
+  std::string bucket;
+  caf::actor router;
+};
+
+using sink_actor = caf::stateful_actor<sink_state>;
+
+// Retries until JetStream takes it: a final must never be lost. Runs on a detached thread.
+template <class F>
+void until_ok(const char* what, F&& f) {
+  auto delay = std::chrono::milliseconds(50);
+  for (;;) {
+    auto r = f();
+    if (r)
+      return;
+    spdlog::warn("kline sink: {} failed ({}), retrying in {} ms", what, r.err().message, delay.count());
+    std::this_thread::sleep_for(delay);
+    delay = std::min(delay * 2, std::chrono::milliseconds(5000));
+  }
+}
+
+caf::behavior kline_sink(sink_actor* self, mi::gw::jetstream* js, mi::gw::metrics* m, std::string bucket,
+                         caf::actor router) {
+  self->state.js = js;
+  self->state.metrics = m;
+  self->state.bucket = std::move(bucket);
+  self->state.router = std::move(router);
+  return {
+    [self](final_atom, const std::string& key, const kline_list& finals, const std::string& ckpt,
+           std::uint64_t min_resume) {
+      auto& st = self->state;
+      for (const auto& k : finals) {
+        mi::gw::outgoing o{mi::kline_subject(k), mi::dedup_id(k), std::string(mi::kline_content_type),
+                           mi::encode_kline_pb(k)};
+        until_ok("final publish", [&] { return st.js->publish_sync(o); });
+        st.metrics->kline_final(k.interval);
+      }
+      until_ok("checkpoint", [&] { return st.js->kv_put(st.bucket, key, ckpt); });
+      self->send(st.router, ckpt_atom::value, key, min_resume);
+    },
+    [self](global_atom, std::uint64_t seq) {
+      auto& st = self->state;
+      until_ok("global checkpoint", [&] { return st.js->kv_put(st.bucket, "global", std::to_string(seq)); });
+    },
+    [self](stop_atom) { self->quit(); },
+  };
+}
+
+// -- symbol_window: the open windows of one (exchange, symbol) -----------------------------
+
+struct window_state {
+  static inline const char* name = "mi.symbol_window";
+  std::string key;
+  std::unique_ptr<ke::symbol_windows> windows;
+  const ke::options* opts = nullptr;
+  caf::actor sink;
+  actor_slot_ptr publisher;
+  mi::gw::metrics* metrics = nullptr;
+};
+
+using window_actor = caf::stateful_actor<window_state>;
+
+void emit(window_actor* self, std::vector<mi::kline>& finals, std::int64_t now) {
+  auto& st = self->state;
+  if (!finals.empty()) {
+    auto cp = st.windows->current_checkpoint();
+    self->send(st.sink, final_atom::value, st.key, kline_list(std::move(finals)), cp.encode(), cp.min_resume_seq());
+    finals.clear();
+  }
+  std::vector<mi::kline> partials;
+  st.windows->take_partials(now, partials);
+  if (!partials.empty()) {
+    outgoing_batch batch;
+    for (auto& k : partials)
+      batch.push_back(mi::gw::outgoing{mi::kline_subject(k), {}, std::string(mi::kline_content_type),
+                                       mi::encode_kline_pb(k)});
+    self->send(st.publisher->get(), pub_atom::value, std::move(batch));
+  }
+}
+
+caf::behavior symbol_window(window_actor* self, std::string exchange, std::string symbol, const ke::options* opts,
+                            std::shared_ptr<const ke::checkpoint> restored, caf::actor sink, actor_slot_ptr publisher,
+                            mi::gw::metrics* metrics) {
+  auto& st = self->state;
+  st.key = state_key(exchange, symbol);
+  st.opts = opts;
+  st.windows = std::make_unique<ke::symbol_windows>(exchange, symbol, *opts, restored.get());
+  st.sink = std::move(sink);
+  st.publisher = std::move(publisher);
+  st.metrics = metrics;
+  return {
+    [self](trade_atom, const mi::trade& t, std::uint64_t seq) {
+      auto& s = self->state;
+      auto r = s.windows->add(t, seq);
+      if (r.late > 0)
+        s.metrics->late_trade(t.exchange);
+      std::vector<mi::kline> finals;
+      s.windows->close_by_event_time(finals);
+      // Partials on every trade only when configured so (0 ms); otherwise on the tick.
+      if (!finals.empty() || s.opts->partial_every_ms == 0)
+        emit(self, finals, now_ms());
+    },
+    [self](tick_atom, std::int64_t now, bool caught_up) {
+      std::vector<mi::kline> finals;
+      // While replaying, the wall clock says nothing about windows still being read.
+      if (caught_up)
+        self->state.windows->close_by_wall_clock(now, finals);
+      emit(self, finals, now);
+    },
+    [self](stop_atom) { self->quit(); },
+  };
+}
+
+// -- router: MARKET_RAW -> symbol windows ---------------------------------------------------
+
+struct router_state {
+  static inline const char* name = "mi.kline_router";
+  kline_stage_args args;
+  ke::options opts;
+  caf::actor sink;
+  std::unique_ptr<mi::gw::ordered_consumer> consumer;
+  std::unordered_map<std::string, caf::actor> windows;                              // key -> actor
+  std::map<std::string, std::shared_ptr<const ke::checkpoint>> restored;            // key -> checkpoint
+  std::unordered_map<std::string, std::uint64_t> durable;                           // key -> min resume stored
+  std::unordered_map<std::string, std::uint64_t> first_seq;                         // key -> first seq seen here
+  std::uint64_t start_seq = 1;
+  std::uint64_t last_written_global = 0;
+  bool caught_up = false;
+  std::uint64_t bad = 0;
+};
+
+using router_actor = caf::stateful_actor<router_state>;
+
+// Where a restart must begin: no symbol may need a trade before it.
+std::uint64_t global_resume(const router_state& st) {
+  std::uint64_t g = std::numeric_limits<std::uint64_t>::max();
+  for (const auto& [key, seq] : st.first_seq) {
+    auto d = st.durable.find(key);
+    g = std::min(g, d != st.durable.end() ? d->second : seq);
+  }
+  for (const auto& [key, cp] : st.restored)
+    if (st.first_seq.count(key) == 0)
+      g = std::min(g, cp->min_resume_seq());
+  return g == std::numeric_limits<std::uint64_t>::max() ? st.start_seq : std::max(g, st.start_seq);
+}
+
+caf::behavior kline_router(router_actor* self, kline_stage_args args) {
+  auto& st = self->state;
+  st.args = std::move(args);
+  for (const auto& name : st.args.cfg.intervals)
+    st.opts.intervals.push_back(*ke::parse_interval(name)); // validated by config
+  st.opts.grace_ms = st.args.cfg.grace.count();
+  st.opts.partial_every_ms = st.args.cfg.partial_interval.count();
+  caf::actor me = caf::actor_cast<caf::actor>(self);
+  st.sink = self->system().spawn<caf::detached>(kline_sink, st.args.js, st.args.metrics, st.args.state_bucket, me);
+
+  // Recovery: every stored checkpoint, then where to start reading MARKET_RAW.
+  auto& js = *st.args.js;
+  auto fail = [self](const std::string& what) {
+    spdlog::error("kline stage: {}", what);
+    self->quit(caf::make_error(caf::sec::runtime_error, what));
+  };
+  if (auto r = js.kv_ensure(st.args.state_bucket); !r)
+    return fail("cannot open KV bucket " + st.args.state_bucket + ": " + r.err().message), caf::behavior{};
+  auto keys = js.kv_keys(st.args.state_bucket);
+  if (!keys)
+    return fail("cannot list checkpoints: " + keys.err().message), caf::behavior{};
+  std::uint64_t global = 0;
+  for (const auto& key : *keys) {
+    auto v = js.kv_get(st.args.state_bucket, key);
+    if (!v || !*v)
+      continue;
+    if (key == "global") {
+      global = std::strtoull((*v)->c_str(), nullptr, 10);
+      continue;
+    }
+    auto cp = ke::checkpoint::decode(**v);
+    if (!cp) {
+      spdlog::warn("kline stage: ignoring unreadable checkpoint {}: {}", key, cp.err().message);
+      continue;
+    }
+    st.restored.emplace(key, std::make_shared<const ke::checkpoint>(std::move(*cp)));
+  }
+  auto raw = js.state(st.args.raw_stream);
+  if (!raw)
+    return fail("cannot read stream " + st.args.raw_stream + ": " + raw.err().message), caf::behavior{};
+  st.start_seq = std::max<std::uint64_t>({global, raw->first_seq, 1});
+  st.caught_up = raw->last_seq < st.start_seq;
+  spdlog::info("kline stage: {} checkpoints, replaying {} from seq {} (last {})", st.restored.size(),
+               st.args.raw_stream, st.start_seq, raw->last_seq);
+  auto consumer = mi::gw::ordered_consumer::start(
+    js, st.args.raw_stream, "market.raw.>", st.start_seq, [me](mi::gw::js_message&& m) {
+      caf::anon_send(me, raw_atom::value, m.stream_seq(), std::string(m.data()), m.num_pending());
+    });
+  if (!consumer)
+    return fail("cannot consume " + st.args.raw_stream + ": " + consumer.err().message), caf::behavior{};
+  st.consumer = std::move(*consumer);
+  self->delayed_send(self, tick_every, tick_atom::value);
+  self->delayed_send(self, global_every, global_atom::value);
+
+  return {
+    [self](raw_atom, std::uint64_t seq, const std::string& data, std::uint64_t pending) {
+      auto& s = self->state;
+      s.caught_up = pending == 0;
+      auto t = mi::decode_trade_pb(data);
+      if (!t) {
+        if (s.bad++ < 10)
+          spdlog::error("kline stage: undecodable message at seq {}: {}", seq, t.err().message);
+        return;
+      }
+      auto key = state_key(t->exchange, t->symbol);
+      auto it = s.windows.find(key);
+      if (it == s.windows.end()) {
+        std::shared_ptr<const ke::checkpoint> cp;
+        if (auto r = s.restored.find(key); r != s.restored.end())
+          cp = r->second;
+        auto w = self->system().spawn(symbol_window, t->exchange, t->symbol, &s.opts, cp, s.sink, s.args.publisher,
+                                      s.args.metrics);
+        it = s.windows.emplace(key, w).first;
+        s.first_seq.emplace(key, cp ? std::min(cp->min_resume_seq(), seq) : seq);
+        s.args.metrics->symbol_windows(static_cast<std::int64_t>(s.windows.size()));
+      }
+      self->send(it->second, trade_atom::value, std::move(*t), seq);
+    },
+    [self](tick_atom) {
+      auto& s = self->state;
+      auto now = now_ms();
+      for (auto& [key, w] : s.windows)
+        self->send(w, tick_atom::value, now, s.caught_up);
+      self->delayed_send(self, tick_every, tick_atom::value);
+    },
+    [self](ckpt_atom, const std::string& key, std::uint64_t min_resume) { self->state.durable[key] = min_resume; },
+    [self](global_atom) {
+      auto& s = self->state;
+      auto g = global_resume(s);
+      if (g > s.last_written_global) {
+        self->send(s.sink, global_atom::value, g);
+        s.last_written_global = g;
+      }
+      self->delayed_send(self, global_every, global_atom::value);
+    },
+    [self](stop_atom) {
+      auto& s = self->state;
+      s.consumer.reset(); // no callback after this returns
+      for (auto& [key, w] : s.windows)
+        self->send(w, stop_atom::value);
+      // The sink finishes the finals already queued (publish + checkpoint) before it stops.
+      self->send(s.sink, stop_atom::value);
+      self->monitor(s.sink);
+      self->set_down_handler([self](caf::down_msg& dm) {
+        if (dm.source == self->state.sink)
+          self->quit();
+      });
+    },
+  };
+}
+
+} // namespace
+
+caf::actor spawn_kline_stage(caf::actor_system& sys, kline_stage_args args) {
+  // Detached: the start-up reads (checkpoints) block, and the router is the hot path of the stage.
+  return sys.spawn<caf::detached>(kline_router, std::move(args));
+}
+
+} // namespace mi::actors

@@ -1,0 +1,36 @@
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "caf/actor.hpp"
+#include "caf/fwd.hpp"
+#include "actors/actor_slot.hpp"
+#include "config/config.hpp"
+
+namespace mi::gw {
+class jetstream;
+class metrics;
+} // namespace mi::gw
+
+namespace mi::actors {
+
+struct kline_stage_args {
+  mi::gw::jetstream* js = nullptr;
+  actor_slot_ptr publisher;           ///< for live partial candles (async, no dedup id)
+  mi::gw::metrics* metrics = nullptr;
+  mi::cfg::kline_config cfg;
+  std::string raw_stream = "MARKET_RAW";
+  std::string state_bucket = "MI_KLINE_STATE"; ///< KV bucket of the per-symbol checkpoints
+};
+
+/// The kline stage: a router fed by an ordered consumer of MARKET_RAW, one symbol_window actor
+/// per (exchange, symbol) created on its first trade, and a sink that publishes finals
+/// synchronously (each acked by JetStream, dedup id `{ex}:{sym}:{iv}:{open}:{rev}`) and then
+/// stores the symbol's checkpoint. On start the router reads the checkpoints and replays
+/// MARKET_RAW from the lowest sequence any symbol still needs (docs/architecture.md,
+/// "Kline recovery"), so a `kill -9` at any moment changes no final.
+/// Accepts (router): (stop_atom) -> stops the consumer, lets the sink finish, quits.
+caf::actor spawn_kline_stage(caf::actor_system& sys, kline_stage_args args);
+
+} // namespace mi::actors

@@ -1,0 +1,137 @@
+#include "actors/publisher.hpp"
+
+#include <chrono>
+#include <deque>
+#include <spdlog/spdlog.h>
+
+#include "actors/caf_types.hpp"
+#include "caf/actor_system.hpp"
+#include "caf/event_based_actor.hpp"
+#include "caf/response_promise.hpp"
+#include "caf/stateful_actor.hpp"
+#include "gateways/jetstream/jetstream.hpp"
+#include "gateways/metrics/metrics.hpp"
+#include "messages/codec.hpp"
+
+namespace mi::actors {
+namespace {
+
+struct pending_batch {
+  outgoing_batch msgs;
+  std::size_t next = 0;
+  caf::response_promise rp;
+};
+
+struct publisher_state {
+  static inline const char* name = "mi.publisher";
+  publisher_args args;
+  std::deque<pending_batch> queue;
+  bool retry_scheduled = false;
+  bool stopping = false;
+};
+
+using publisher_actor = caf::stateful_actor<publisher_state>;
+
+void schedule_retry(publisher_actor* self, std::chrono::milliseconds after) {
+  if (self->state.retry_scheduled)
+    return;
+  self->state.retry_scheduled = true;
+  self->delayed_send(self, after, retry_atom::value);
+}
+
+// Hands queued messages to JetStream until the in-flight limit is reached.
+void pump(publisher_actor* self) {
+  auto& st = self->state;
+  auto& fb = *st.args.feedback;
+  while (!st.queue.empty()) {
+    auto& b = st.queue.front();
+    while (b.next < b.msgs.size()) {
+      if (st.args.js->in_flight() >= st.args.max_in_flight) {
+        fb.waiting.store(true);
+        // Re-check after announcing that we wait: an ack may have landed in between.
+        if (st.args.js->in_flight() >= st.args.max_in_flight) {
+          schedule_retry(self, std::chrono::milliseconds(50)); // safety net, not the main path
+          return;
+        }
+        fb.waiting.store(false);
+      }
+      auto r = st.args.js->publish_async(b.msgs[b.next]);
+      if (!r) {
+        spdlog::warn("publisher: JetStream refused a publish ({}), retrying", r.err().message);
+        schedule_retry(self, std::chrono::milliseconds(100));
+        return;
+      }
+      ++b.next;
+    }
+    st.args.metrics->publish_in_flight(st.args.js->in_flight());
+    b.rp.deliver(true);
+    st.queue.pop_front();
+  }
+  if (st.stopping)
+    self->quit();
+}
+
+caf::behavior publisher(publisher_actor* self, publisher_args args) {
+  self->state.args = std::move(args);
+  return {
+    [self](pub_atom, outgoing_batch& msgs) -> caf::result<bool> {
+      auto rp = self->make_response_promise<bool>();
+      self->state.queue.push_back(pending_batch{std::move(msgs), 0, rp});
+      pump(self);
+      return rp;
+    },
+    [self](resume_atom) { pump(self); },
+    [self](retry_atom) {
+      self->state.retry_scheduled = false;
+      pump(self);
+    },
+    [self](stop_atom) {
+      self->state.stopping = true;
+      if (self->state.queue.empty())
+        self->quit();
+    },
+  };
+}
+
+std::string_view token(std::string_view subject, int n) {
+  for (int i = 0; i < n; ++i) {
+    auto dot = subject.find('.');
+    if (dot == std::string_view::npos)
+      return {};
+    subject.remove_prefix(dot + 1);
+  }
+  return subject.substr(0, subject.find('.'));
+}
+
+} // namespace
+
+caf::actor spawn_publisher(caf::actor_system& sys, publisher_args args) {
+  auto fb = args.feedback;
+  auto a = sys.spawn(publisher, std::move(args));
+  fb->publisher = a;
+  return a;
+}
+
+void on_publish_outcome(const std::shared_ptr<publish_feedback>& fb, mi::gw::metrics* m, mi::gw::jetstream* js,
+                        const mi::gw::publish_outcome& o) {
+  const bool is_trade = o.subject.rfind("market.raw.", 0) == 0;
+  if (o.ok) {
+    if (is_trade && !o.duplicate) {
+      auto ex = token(o.subject, 2);
+      m->trade_published(ex);
+      if (auto t = mi::decode_trade_pb(o.data)) {
+        auto now = std::chrono::duration_cast<std::chrono::nanoseconds>(
+                     std::chrono::system_clock::now().time_since_epoch())
+                     .count();
+        m->ingest_latency(ex, static_cast<double>(now - t->ts_ns) / 1e9);
+      }
+    }
+  } else {
+    m->publish_failed(is_trade ? "MARKET_RAW" : "MARKET_KLINE");
+    spdlog::error("publish to {} failed permanently: {}", o.subject, o.error);
+  }
+  if (js != nullptr && js->in_flight() < fb->low_water && fb->waiting.exchange(false))
+    caf::anon_send(fb->publisher, resume_atom::value);
+}
+
+} // namespace mi::actors

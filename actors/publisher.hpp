@@ -1,0 +1,46 @@
+#pragma once
+
+#include <atomic>
+#include <memory>
+
+#include "caf/actor.hpp"
+#include "caf/fwd.hpp"
+
+namespace mi::gw {
+class jetstream;
+class metrics;
+struct publish_outcome;
+} // namespace mi::gw
+
+namespace mi::actors {
+
+/// Shared between the publisher and the JetStream ack callback (a nats.c thread): the callback
+/// wakes the publisher when in-flight acks fall below the low-water mark while it waits.
+struct publish_feedback {
+  std::atomic<bool> waiting{false};
+  caf::actor publisher; ///< set once, before the first publish
+  std::int64_t low_water = 0;
+};
+
+struct publisher_args {
+  mi::gw::jetstream* js = nullptr;
+  mi::gw::metrics* metrics = nullptr;
+  std::int64_t max_in_flight = 4096;
+  std::shared_ptr<publish_feedback> feedback;
+};
+
+/// JetStream async publisher with bounded in-flight acks.
+/// Accepts: (pub_atom, outgoing_batch) -> bool: the reply comes when every message of the batch
+///          was handed to JetStream, which waits while in-flight acks are at the limit: that
+///          withheld reply is the back-pressure on producers. Nothing is dropped: a publish nats.c
+///          refuses (e.g. while reconnecting) is retried; a timed-out ack is retried with the same
+///          Nats-Msg-Id by the gateway.
+///          (resume_atom) from the ack callback; (stop_atom) -> quits once its queue is empty.
+caf::actor spawn_publisher(caf::actor_system& sys, publisher_args args);
+
+/// The `on_outcome` hook to install in gw::jetstream::options: counts, latency, wake-ups.
+/// `fb` must outlive the jetstream object.
+void on_publish_outcome(const std::shared_ptr<publish_feedback>& fb, mi::gw::metrics* m, mi::gw::jetstream* js,
+                        const mi::gw::publish_outcome& o);
+
+} // namespace mi::actors

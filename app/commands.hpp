@@ -1,0 +1,19 @@
+#pragma once
+
+#include <string>
+#include <vector>
+
+namespace mi::app {
+
+/// `run`: the platform with the given roles (ingest, kline, store, push); returns the exit code.
+int run_platform(const std::string& config_path, const std::vector<std::string>& roles);
+/// `migrate`: applies the embedded migrations to `dsn`.
+int run_migrate(const std::string& dsn);
+/// `decode --exchange X`: frames on stdin -> trades on stdout.
+int run_decode(const std::string& exchange);
+/// `aggregate`: trades on stdin -> final klines on stdout.
+int run_aggregate(const std::vector<std::string>& intervals, const std::string& grace);
+/// `tail CHANNEL...`: prints what the push gateway sends; stops after `count` data frames (0 = never).
+int run_tail(const std::string& url, const std::vector<std::string>& channels, std::uint64_t count);
+
+} // namespace mi::app

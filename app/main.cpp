@@ -1,0 +1,104 @@
+// market-ingestor: one binary, several commands (DESIGN.md "CLI"). Wiring only.
+#include <CLI/CLI.hpp>
+#include <iostream>
+
+#include "app/commands.hpp"
+#include "config/config.hpp"
+#include "simulator/simulator.hpp"
+
+namespace {
+
+std::vector<std::string> split_csv(const std::string& s) {
+  std::vector<std::string> out;
+  std::size_t start = 0;
+  while (start <= s.size()) {
+    auto end = s.find(',', start);
+    auto part = s.substr(start, end == std::string::npos ? std::string::npos : end - start);
+    if (!part.empty())
+      out.push_back(part);
+    if (end == std::string::npos)
+      break;
+    start = end + 1;
+  }
+  return out;
+}
+
+} // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"market-ingestor: exchange trades -> JetStream -> klines -> PostgreSQL -> WebSocket push"};
+  app.require_subcommand(1);
+
+  auto* run = app.add_subcommand("run", "run the platform");
+  std::string config_path = "config/market-ingestor.example.yaml";
+  std::string roles = "ingest,kline,store,push";
+  run->add_option("--config,-c", config_path, "YAML config file (MI_* environment variables override it)")
+    ->check(CLI::ExistingFile);
+  run->add_option("--roles", roles, "comma-separated roles: ingest,kline,store,push");
+
+  auto* sim = app.add_subcommand("simulate", "a loopback Binance (WebSocket + REST) for offline runs and tests");
+  mi::sim::options so;
+  std::string sim_symbols = "BTCUSDT,ETHUSDT";
+  sim->add_option("--host", so.host, "listen address");
+  sim->add_option("--port", so.port, "listen port (0 = any free port)");
+  sim->add_option("--symbols", sim_symbols, "comma-separated exchange symbols");
+  sim->add_option("--rate", so.rate, "generated trades per second, all symbols together");
+  sim->add_option("--count", so.count, "trades to generate in total (0 = unlimited)");
+  sim->add_option("--input", so.input_file, "replay trades from this JSONL file (decode format)")->check(CLI::ExistingFile);
+  sim->add_option("--record", so.record_file, "append every distinct trade sent to this JSONL file");
+  sim->add_option("--seed", so.seed, "random seed of the generator");
+  sim->add_option("--drop-after", so.drop_after, "fault: drop the connection after this many trades (once)");
+  sim->add_option("--resend", so.resend, "fault: resend the last N trades after the client reconnects");
+
+  auto* decode = app.add_subcommand("decode", "raw exchange frames (stdin, one a line) -> normalized trades (stdout)");
+  std::string exchange = "binance";
+  decode->add_option("--exchange,-e", exchange, "binance")->required();
+
+  auto* aggregate = app.add_subcommand("aggregate", "normalized trades (stdin) -> final klines (stdout)");
+  std::string intervals = "1m";
+  std::string grace = "2s";
+  aggregate->add_option("--intervals,-i", intervals, "comma-separated: 1s,1m,3m,5m,15m,30m,1h,2h,4h,6h,8h,12h,1d,3d,1w,1M");
+  aggregate->add_option("--grace", grace, "out-of-order tolerance, as in the platform");
+
+  auto* migrate = app.add_subcommand("migrate", "apply the database migrations");
+  std::string dsn;
+  std::string migrate_config;
+  migrate->add_option("--dsn", dsn, "PostgreSQL conninfo (default: postgres.dsn of --config)");
+  migrate->add_option("--config,-c", migrate_config, "YAML config file")->check(CLI::ExistingFile);
+
+  auto* tail = app.add_subcommand("tail", "print what the push gateway sends for CHANNEL...");
+  std::vector<std::string> channels;
+  std::string tail_url = "ws://127.0.0.1:8080/";
+  std::uint64_t tail_count = 0;
+  tail->add_option("channels", channels, "e.g. kline.binance.BTCUSDT.1m")->required();
+  tail->add_option("--url", tail_url, "push gateway URL");
+  tail->add_option("--count", tail_count, "exit after this many data messages (0 = run until Ctrl-C)");
+
+  CLI11_PARSE(app, argc, argv);
+
+  if (*run)
+    return mi::app::run_platform(config_path, split_csv(roles));
+  if (*sim) {
+    so.symbols = split_csv(sim_symbols);
+    return mi::sim::run_simulator(so);
+  }
+  if (*decode)
+    return mi::app::run_decode(exchange);
+  if (*aggregate)
+    return mi::app::run_aggregate(split_csv(intervals), grace);
+  if (*migrate) {
+    if (dsn.empty()) {
+      auto loaded = migrate_config.empty() ? mi::cfg::load("", mi::cfg::process_env())
+                                           : mi::cfg::load_file(migrate_config);
+      if (auto* errs = std::get_if<std::vector<mi::cfg::config_error>>(&loaded)) {
+        std::cerr << mi::cfg::format_errors(*errs);
+        return 2;
+      }
+      dsn = std::get<mi::cfg::config>(loaded).postgres.dsn;
+    }
+    return mi::app::run_migrate(dsn);
+  }
+  if (*tail)
+    return mi::app::run_tail(tail_url, channels, tail_count);
+  return 0;
+}

@@ -1,0 +1,321 @@
+// `market-ingestor run`: wires the roles of the platform and shuts them down in order.
+#include <algorithm>
+#include <csignal>
+#include <iostream>
+#include <spdlog/spdlog.h>
+#include <thread>
+
+#include "actors/actor_slot.hpp"
+#include "actors/batch_saver.hpp"
+#include "actors/caf_types.hpp"
+#include "actors/connection.hpp"
+#include "actors/kline_stage.hpp"
+#include "actors/publisher.hpp"
+#include "actors/push_hub.hpp"
+#include "actors/supervisor.hpp"
+#include "app/commands.hpp"
+#include "caf/actor_system.hpp"
+#include "caf/actor_system_config.hpp"
+#include "caf/scoped_actor.hpp"
+#include "caf/send.hpp"
+#include "config/config.hpp"
+#include "connectors/binance/codec.hpp"
+#include "connectors/binance/instruments.hpp"
+#include "connectors/transport/io_thread.hpp"
+#include "connectors/transport/url.hpp"
+#include "connectors/transport/ws_client.hpp"
+#include "gateways/jetstream/jetstream.hpp"
+#include "gateways/metrics/metrics.hpp"
+#include "gateways/postgres/postgres.hpp"
+#include "gateways/push/push_server.hpp"
+
+namespace mi::app {
+namespace {
+
+using namespace std::chrono_literals;
+
+bool has(const std::vector<std::string>& roles, const char* r) {
+  return std::find(roles.begin(), roles.end(), r) != roles.end();
+}
+
+mi::gw::stream_spec to_spec(const mi::cfg::stream_config& c) {
+  mi::gw::stream_spec s;
+  s.name = c.name;
+  s.subjects = {c.subjects};
+  s.file_storage = c.storage == "file";
+  s.max_age = c.max_age;
+  s.max_bytes = c.max_bytes;
+  s.replicas = c.replicas;
+  s.duplicate_window = c.duplicate_window;
+  return s;
+}
+
+// Sends stop and waits for the actor to be gone (bounded).
+void stop_and_wait(caf::scoped_actor& self, const caf::actor& a, std::chrono::seconds timeout, const char* what) {
+  if (!a)
+    return;
+  self->monitor(a);
+  self->send(a, mi::actors::stop_atom::value);
+  bool down = false;
+  self->receive_while([&] { return !down; })(
+    [&](const caf::down_msg& dm) {
+      if (dm.source == a)
+        down = true;
+    },
+    caf::after(timeout) >> [&] {
+      spdlog::warn("shutdown: {} did not stop within {}s", what, timeout.count());
+      down = true;
+    });
+}
+
+// Exchange metadata for symbol normalization; failures fall back to quote suffixes.
+std::shared_ptr<const mi::binance::instruments> fetch_binance_meta(const mi::cfg::exchange_config& ex) {
+  auto u = mi::net::parse_url(ex.rest_url + "/api/v3/exchangeInfo");
+  if (u) {
+    auto body = mi::net::http_get(*u, ex.connect_timeout);
+    if (body) {
+      auto meta = mi::binance::instruments::from_exchange_info(*body);
+      if (meta) {
+        spdlog::info("binance: {} instruments from {}", meta->size(), ex.rest_url);
+        return std::make_shared<const mi::binance::instruments>(std::move(*meta));
+      }
+      spdlog::warn("binance: unreadable exchangeInfo ({}); using quote-suffix fallback", meta.err().message);
+    } else {
+      spdlog::warn("binance: exchangeInfo unavailable ({}); using quote-suffix fallback", body.err().message);
+    }
+  }
+  return std::make_shared<const mi::binance::instruments>();
+}
+
+} // namespace
+
+int run_platform(const std::string& config_path, const std::vector<std::string>& roles) {
+  auto loaded = mi::cfg::load_file(config_path);
+  if (auto* errs = std::get_if<std::vector<mi::cfg::config_error>>(&loaded)) {
+    std::cerr << mi::cfg::format_errors(*errs);
+    return 2;
+  }
+  const auto cfg = std::get<mi::cfg::config>(loaded);
+  spdlog::set_level(spdlog::level::from_str(cfg.runtime.log_level));
+  for (const auto& r : roles)
+    if (r != "ingest" && r != "kline" && r != "store" && r != "push") {
+      std::cerr << "run: unknown role '" << r << "' (expected ingest, kline, store, push)\n";
+      return 2;
+    }
+
+  // Signals are taken by sigwait below; every thread started from here inherits the mask.
+  sigset_t sigs;
+  sigemptyset(&sigs);
+  sigaddset(&sigs, SIGINT);
+  sigaddset(&sigs, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &sigs, nullptr);
+
+  mi::gw::metrics metrics;
+  auto metrics_port = metrics.serve(cfg.metrics.listen);
+  if (!metrics_port) {
+    spdlog::error("{}", metrics_port.err().message);
+    return 1;
+  }
+
+  // JetStream: the bridge between every stage.
+  auto feedback = std::make_shared<mi::actors::publish_feedback>();
+  feedback->low_water = cfg.nats.max_in_flight * 3 / 4;
+  mi::gw::jetstream* js_raw = nullptr;
+  mi::gw::jetstream::options jo;
+  jo.url = cfg.nats.url;
+  jo.connect_timeout = cfg.nats.connect_timeout;
+  jo.ack_timeout = cfg.nats.ack_timeout;
+  jo.max_pending = cfg.nats.max_in_flight * 2 + 1024; // nats.c must never stall before our own limit
+  jo.max_retries = std::numeric_limits<int>::max();  // a trade is never given up
+  jo.on_outcome = [feedback, &metrics, &js_raw](const mi::gw::publish_outcome& o) {
+    mi::actors::on_publish_outcome(feedback, &metrics, js_raw, o);
+  };
+  auto js = mi::gw::jetstream::connect(jo);
+  if (!js) {
+    spdlog::error("{}", js.err().message);
+    return 1;
+  }
+  js_raw = js->get();
+  for (const auto* sc : {&cfg.nats.raw, &cfg.nats.kline}) {
+    auto st = (*js)->ensure_stream(to_spec(*sc));
+    if (!st) {
+      spdlog::error("stream {}: {}", sc->name, st.err().message);
+      return 1;
+    }
+    spdlog::info("stream {} ready: {} messages", sc->name, st->messages);
+  }
+
+  caf::actor_system_config caf_cfg;
+  caf_cfg.set("scheduler.max-threads", cfg.runtime.scheduler_threads);
+  caf_cfg.set("logger.verbosity", caf::atom("quiet"));
+  caf::actor_system sys{caf_cfg};
+  mi::net::io_thread io;
+
+  // -- publisher (used by ingest and kline) ------------------------------------------------
+  auto publisher_slot = std::make_shared<mi::actors::actor_slot>();
+  caf::actor publisher_sup = mi::actors::spawn_supervisor(
+    sys, {"publisher",
+          [&, publisher_slot, feedback](caf::actor_system& s) {
+            auto a = mi::actors::spawn_publisher(s, {js_raw, &metrics, cfg.nats.max_in_flight, feedback});
+            publisher_slot->set(a);
+            return a;
+          }});
+
+  // -- ingest -----------------------------------------------------------------------------
+  std::vector<caf::actor> connections;
+  if (has(roles, "ingest")) {
+    for (const auto& [name, ex] : cfg.exchanges) {
+      if (!ex.enabled)
+        continue;
+      if (name != "binance") {
+        spdlog::error("{}: no connector yet (only binance); skipped", name);
+        continue;
+      }
+      auto meta = fetch_binance_meta(ex);
+      std::vector<std::string> streams;
+      const auto kind = ex.stream == "aggTrade" ? mi::binance::stream_kind::agg_trade : mi::binance::stream_kind::trade;
+      for (const auto& unified : ex.symbols) {
+        auto inst = mi::binance::from_unified(unified);
+        if (!inst) {
+          metrics.symbol_rejected(name);
+          spdlog::error("{}: symbol {}: {}", name, unified, inst.err().message);
+          continue;
+        }
+        if (meta->size() > 0 && meta->find(inst->symbol) == nullptr) {
+          metrics.symbol_rejected(name);
+          spdlog::error("{}: symbol {} ({}) is not listed by the exchange; the other symbols run on", name, unified,
+                        inst->symbol);
+          continue;
+        }
+        streams.push_back(mi::binance::stream_name(inst->symbol, kind));
+      }
+      std::uint64_t seed = 1;
+      for (auto& group : mi::binance::plan_connections(streams)) {
+        mi::actors::connection_args a;
+        a.exchange = name;
+        a.cfg = ex;
+        a.streams = group;
+        a.meta = meta;
+        a.publisher = publisher_slot;
+        a.io = &io;
+        a.metrics = &metrics;
+        a.seed = seed++;
+        connections.push_back(mi::actors::spawn_supervisor(
+          sys, {"connection." + name, [a](caf::actor_system& s) { return mi::actors::spawn_connection(s, a); }}));
+      }
+    }
+  }
+
+  // -- kline --------------------------------------------------------------------------------
+  caf::actor kline_sup;
+  if (has(roles, "kline")) {
+    mi::actors::kline_stage_args ka;
+    ka.js = js_raw;
+    ka.publisher = publisher_slot;
+    ka.metrics = &metrics;
+    ka.cfg = cfg.klines;
+    ka.raw_stream = cfg.nats.raw.name;
+    kline_sup = mi::actors::spawn_supervisor(
+      sys, {"kline", [ka](caf::actor_system& s) { return mi::actors::spawn_kline_stage(s, ka); }});
+  }
+
+  // -- store --------------------------------------------------------------------------------
+  std::vector<caf::actor> savers;
+  if (has(roles, "store")) {
+    auto migrated = mi::gw::migrate(cfg.postgres.dsn);
+    if (!migrated)
+      spdlog::warn("store: schema not verified ({}); the savers retry until PostgreSQL is reachable",
+                   migrated.err().message);
+    for (auto kind : {mi::actors::saver_kind::trades, mi::actors::saver_kind::klines}) {
+      mi::actors::batch_saver_args b;
+      b.kind = kind;
+      b.js = js_raw;
+      b.metrics = &metrics;
+      const bool trades = kind == mi::actors::saver_kind::trades;
+      b.stream = trades ? cfg.nats.raw.name : cfg.nats.kline.name;
+      b.durable = trades ? "saver_trades" : "saver_klines";
+      b.filter = trades ? "market.raw.>" : "market.kline.>";
+      b.dsn = cfg.postgres.dsn;
+      b.batch_size = cfg.saver.batch_size;
+      b.batch_timeout = cfg.saver.batch_timeout;
+      savers.push_back(mi::actors::spawn_supervisor(
+        sys, {b.durable, [b](caf::actor_system& s) { return mi::actors::spawn_batch_saver(s, b); }}));
+    }
+  }
+
+  // -- push ---------------------------------------------------------------------------------
+  caf::actor hub;
+  std::unique_ptr<mi::gw::push_server> push_server;
+  std::unique_ptr<mi::gw::ordered_consumer> push_feed;
+  if (has(roles, "push")) {
+    hub = mi::actors::spawn_push_hub(sys, {&metrics, 100});
+    auto colon = cfg.push.listen.rfind(':');
+    mi::gw::push_server_options po;
+    po.host = cfg.push.listen.substr(0, colon);
+    po.port = static_cast<std::uint16_t>(std::stoi(cfg.push.listen.substr(colon + 1)));
+    po.queue_limit = static_cast<std::size_t>(cfg.push.queue_size);
+    mi::gw::push_handlers ph;
+    ph.on_open = [hub](std::shared_ptr<mi::gw::push_session> s) {
+      caf::anon_send(hub, mi::actors::c_open_atom::value, mi::actors::session_ptr(std::move(s)));
+    };
+    ph.on_text = [hub](mi::gw::client_id id, std::string&& text) {
+      caf::anon_send(hub, mi::actors::c_text_atom::value, id, std::move(text));
+    };
+    ph.on_close = [hub](mi::gw::client_id id) { caf::anon_send(hub, mi::actors::c_close_atom::value, id); };
+    try {
+      push_server = std::make_unique<mi::gw::push_server>(io.context(), po, std::move(ph));
+    } catch (const std::exception& e) {
+      spdlog::error("push: {}", e.what());
+      return 1;
+    }
+    // New messages only: a subscriber never gets the stream's history.
+    auto feed = mi::gw::ordered_consumer::start(**js, cfg.nats.kline.name, "market.kline.>", 0,
+                                                [hub](mi::gw::js_message&& m) {
+                                                  caf::anon_send(hub, mi::actors::kmsg_atom::value,
+                                                                 std::string(m.subject()), std::string(m.data()));
+                                                });
+    if (!feed) {
+      spdlog::error("push: cannot consume {}: {}", cfg.nats.kline.name, feed.err().message);
+      return 1;
+    }
+    push_feed = std::move(*feed);
+    spdlog::info("push gateway on ws://{}:{}/", po.host, push_server->port());
+  }
+
+  spdlog::info("market-ingestor running (roles: {}); metrics on http://{}/metrics", fmt::join(roles, ","),
+               cfg.metrics.listen);
+  std::cout << "ready" << std::endl; // a line scripts and tests can wait for
+
+  int sig = 0;
+  sigwait(&sigs, &sig);
+  spdlog::info("signal {}: shutting down (a second signal forces exit)", sig);
+  std::thread([sigs]() mutable {
+    int again = 0;
+    sigwait(&sigs, &again);
+    std::cerr << "second signal: forced exit\n";
+    std::_Exit(130);
+  }).detach();
+
+  // Shutdown order: connections, then the kline stage (pending finals + checkpoints) and the
+  // savers (batch in hand), then outstanding JetStream acks, then the database and the rest.
+  {
+    caf::scoped_actor self{sys};
+    for (auto& c : connections)
+      stop_and_wait(self, c, 5s, "connection");
+    stop_and_wait(self, kline_sup, 30s, "kline stage");
+    for (auto& s : savers)
+      stop_and_wait(self, s, 30s, "saver");
+    stop_and_wait(self, publisher_sup, 30s, "publisher");
+    if (auto r = (*js)->flush(30s); !r)
+      spdlog::error("shutdown: JetStream acks still outstanding: {}", r.err().message);
+    push_feed.reset();
+    if (push_server)
+      push_server->stop();
+    stop_and_wait(self, hub, 5s, "push hub");
+  }
+  io.stop();
+  spdlog::info("stopped cleanly");
+  return 0;
+}
+
+} // namespace mi::app

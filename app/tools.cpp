@@ -1,0 +1,155 @@
+// The small commands: decode, aggregate, migrate, tail.
+#include <atomic>
+#include <csignal>
+#include <iostream>
+#include <mutex>
+#include <condition_variable>
+#include <spdlog/spdlog.h>
+
+#include "app/commands.hpp"
+#include "config/config.hpp"
+#include "connectors/decode_driver.hpp"
+#include "connectors/transport/io_thread.hpp"
+#include "connectors/transport/url.hpp"
+#include "connectors/transport/ws_client.hpp"
+#include "gateways/postgres/postgres.hpp"
+#include "messages/codec.hpp"
+#include "messages/kline/kline_engine.hpp"
+
+namespace mi::app {
+
+int run_decode(const std::string& exchange) {
+  std::ios::sync_with_stdio(false);
+  auto r = mi::connectors::decode_lines(exchange, std::cin, std::cout, std::cerr);
+  std::cout.flush();
+  if (!r) {
+    std::cerr << "decode: " << r.err().message << "\n";
+    return 2;
+  }
+  return r->errors > 0 ? 1 : 0;
+}
+
+int run_aggregate(const std::vector<std::string>& intervals, const std::string& grace) {
+  std::ios::sync_with_stdio(false);
+  mi::kline_engine::options o;
+  for (const auto& name : intervals) {
+    auto iv = mi::kline_engine::parse_interval(name);
+    if (!iv) {
+      std::cerr << "aggregate: " << iv.err().message << "\n";
+      return 2;
+    }
+    o.intervals.push_back(*iv);
+  }
+  auto g = mi::cfg::parse_duration(grace);
+  if (!g) {
+    std::cerr << "aggregate: --grace: " << g.err().message << "\n";
+    return 2;
+  }
+  o.grace_ms = g->count();
+  mi::kline_engine::batch_aggregator agg(o);
+  std::vector<mi::kline> finals;
+  std::string line;
+  std::uint64_t n = 0;
+  std::uint64_t errors = 0;
+  std::uint64_t late = 0;
+  auto flush = [&] {
+    for (auto& k : finals)
+      std::cout << mi::kline_to_json(k) << '\n';
+    finals.clear();
+  };
+  while (std::getline(std::cin, line)) {
+    ++n;
+    if (line.empty())
+      continue;
+    auto t = mi::trade_from_json(line);
+    if (!t) {
+      ++errors;
+      std::cerr << "line " << n << ": " << t.err().message << "\n";
+      continue;
+    }
+    late += static_cast<std::uint64_t>(agg.add(*t, finals).late > 0);
+    flush();
+  }
+  agg.finish(finals);
+  flush();
+  if (late > 0)
+    std::cerr << "aggregate: " << late << " late trades dropped (their window was already final)\n";
+  return errors > 0 ? 1 : 0;
+}
+
+int run_migrate(const std::string& dsn) {
+  auto r = mi::gw::migrate(dsn);
+  if (!r) {
+    std::cerr << "migrate: " << r.err().message << "\n";
+    return 1;
+  }
+  if (r->empty())
+    std::cout << "migrate: schema is up to date\n";
+  for (const auto& v : *r)
+    std::cout << "migrate: applied " << v << "\n";
+  return 0;
+}
+
+int run_tail(const std::string& url_text, const std::vector<std::string>& channels, std::uint64_t count) {
+  auto u = mi::net::parse_url(url_text);
+  if (!u) {
+    std::cerr << "tail: " << u.err().message << "\n";
+    return 2;
+  }
+  std::mutex mu;
+  std::condition_variable cv;
+  bool done = false;
+  std::string close_reason;
+  std::atomic<std::uint64_t> data_frames{0};
+  mi::net::io_thread io;
+  std::shared_ptr<mi::net::ws_client> client;
+  std::string subscribe = R"({"op":"subscribe","channels":[)";
+  for (std::size_t i = 0; i < channels.size(); ++i)
+    subscribe += (i ? ",\"" : "\"") + channels[i] + "\"";
+  subscribe += "]}";
+  mi::net::ws_handlers h;
+  h.on_open = [&] { client->send(subscribe); };
+  h.on_text = [&](std::string&& text, std::int64_t) {
+    std::cout << text << std::endl;
+    if (text.rfind("{\"channel\":", 0) == 0 && count > 0 && ++data_frames >= count) {
+      std::lock_guard<std::mutex> lock(mu);
+      done = true;
+      cv.notify_all();
+    }
+  };
+  h.on_close = [&](std::string reason) {
+    std::lock_guard<std::mutex> lock(mu);
+    close_reason = std::move(reason);
+    done = true;
+    cv.notify_all();
+  };
+  mi::net::ws_options o;
+  o.read_timeout = std::chrono::hours(24 * 365); // a quiet channel is fine for a terminal client
+  client = mi::net::ws_client::create(io.context(), *u, o, std::move(h));
+  client->start();
+  // SIGINT/SIGTERM end the tail; they are blocked and waited for on a helper thread.
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGINT);
+  sigaddset(&set, SIGTERM);
+  std::thread waiter([&] {
+    int sig = 0;
+    sigwait(&set, &sig);
+    std::lock_guard<std::mutex> lock(mu);
+    done = true;
+    cv.notify_all();
+  });
+  waiter.detach();
+  std::unique_lock<std::mutex> lock(mu);
+  cv.wait(lock, [&] { return done; });
+  lock.unlock();
+  client->close();
+  io.stop();
+  if (!close_reason.empty() && close_reason != "closed" && !(count > 0 && data_frames >= count)) {
+    std::cerr << "tail: connection ended: " << close_reason << "\n";
+    return 1;
+  }
+  return 0;
+}
+
+} // namespace mi::app

@@ -1,0 +1,771 @@
+#include "config/config.hpp"
+
+#include <algorithm>
+#include <array>
+#include <cctype>
+#include <cerrno>
+#include <charconv>
+#include <cstring>
+#include <fstream>
+#include <limits>
+#include <optional>
+#include <set>
+#include <sstream>
+#include <type_traits>
+
+#include <unistd.h> // environ
+#include <yaml-cpp/yaml.h>
+
+namespace mi::cfg {
+namespace {
+
+using namespace std::chrono_literals;
+using string_list = std::vector<std::string>;
+using errors = std::vector<config_error>;
+
+constexpr std::array<std::string_view, 5> known_exchanges{"binance", "okx", "bybit", "coinbase",
+                                                          "kraken"};
+constexpr std::array<std::string_view, 16> known_intervals{
+    "1s", "1m", "3m", "5m", "15m", "30m", "1h", "2h", "4h", "6h", "8h", "12h", "1d", "3d", "1w", "1M"};
+constexpr std::array<std::string_view, 5> log_levels{"trace", "debug", "info", "warn", "error"};
+
+// ---------------------------------------------------------------------------------------------
+// Schema: every leaf key with a pointer into a config. Loading (YAML and env), known_keys() and
+// to_yaml() all walk this one table, so a key cannot be readable in one place and not another.
+
+using slot = std::variant<std::string*, int*, std::int64_t*, bool*, duration*, string_list*>;
+
+struct leaf {
+  std::string key;
+  slot target;
+};
+
+void stream_leaves(std::vector<leaf>& out, const std::string& p, stream_config& s) {
+  out.push_back({p + ".name", &s.name});
+  out.push_back({p + ".subjects", &s.subjects});
+  out.push_back({p + ".storage", &s.storage});
+  out.push_back({p + ".max_age", &s.max_age});
+  out.push_back({p + ".max_bytes", &s.max_bytes});
+  out.push_back({p + ".replicas", &s.replicas});
+  out.push_back({p + ".duplicate_window", &s.duplicate_window});
+}
+
+void exchange_leaves(std::vector<leaf>& out, const std::string& p, exchange_config& e) {
+  out.push_back({p + ".enabled", &e.enabled});
+  out.push_back({p + ".ws_url", &e.ws_url});
+  out.push_back({p + ".rest_url", &e.rest_url});
+  out.push_back({p + ".stream", &e.stream});
+  out.push_back({p + ".symbols", &e.symbols});
+  out.push_back({p + ".connect_timeout", &e.connect_timeout});
+  out.push_back({p + ".read_timeout", &e.read_timeout});
+  out.push_back({p + ".reconnect.initial", &e.reconnect.initial});
+  out.push_back({p + ".reconnect.max", &e.reconnect.max});
+  out.push_back({p + ".reconnect.healthy_after", &e.reconnect.healthy_after});
+  out.push_back({p + ".rotate_after", &e.rotate_after});
+}
+
+/// The leaves of `c`; exchanges as present in c.exchanges (in known-exchange order first).
+std::vector<leaf> leaves(config& c) {
+  std::vector<leaf> out;
+  out.push_back({"nats.url", &c.nats.url});
+  stream_leaves(out, "nats.streams.raw", c.nats.raw);
+  stream_leaves(out, "nats.streams.kline", c.nats.kline);
+  out.push_back({"nats.max_in_flight", &c.nats.max_in_flight});
+  out.push_back({"nats.ack_timeout", &c.nats.ack_timeout});
+  out.push_back({"nats.connect_timeout", &c.nats.connect_timeout});
+  out.push_back({"postgres.dsn", &c.postgres.dsn});
+  for (auto name : known_exchanges) {
+    if (auto it = c.exchanges.find(std::string(name)); it != c.exchanges.end()) {
+      exchange_leaves(out, "exchanges." + it->first, it->second);
+    }
+  }
+  for (auto& [name, e] : c.exchanges) {
+    if (std::find(known_exchanges.begin(), known_exchanges.end(), name) == known_exchanges.end()) {
+      exchange_leaves(out, "exchanges." + name, e);
+    }
+  }
+  out.push_back({"klines.intervals", &c.klines.intervals});
+  out.push_back({"klines.grace", &c.klines.grace});
+  out.push_back({"klines.partial_interval", &c.klines.partial_interval});
+  out.push_back({"saver.batch_size", &c.saver.batch_size});
+  out.push_back({"saver.batch_timeout", &c.saver.batch_timeout});
+  out.push_back({"push.listen", &c.push.listen});
+  out.push_back({"push.queue_size", &c.push.queue_size});
+  out.push_back({"metrics.listen", &c.metrics.listen});
+  out.push_back({"runtime.scheduler_threads", &c.runtime.scheduler_threads});
+  out.push_back({"runtime.log_level", &c.runtime.log_level});
+  return out;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Small text helpers.
+
+std::string quote(std::string_view s) { return "'" + std::string(s) + "'"; }
+
+std::string_view trim(std::string_view s) {
+  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.front()))) s.remove_prefix(1);
+  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.back()))) s.remove_suffix(1);
+  return s;
+}
+
+std::string lower(std::string_view s) {
+  std::string out(s);
+  for (auto& ch : out) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+  return out;
+}
+
+template <std::size_t N>
+std::string join(const std::array<std::string_view, N>& items) {
+  std::string out;
+  for (auto item : items) {
+    if (!out.empty()) out += ", ";
+    out += item;
+  }
+  return out;
+}
+
+template <std::size_t N>
+bool one_of(std::string_view v, const std::array<std::string_view, N>& items) {
+  return std::find(items.begin(), items.end(), v) != items.end();
+}
+
+std::size_t edit_distance(std::string_view a, std::string_view b) {
+  std::vector<std::size_t> row(b.size() + 1);
+  for (std::size_t j = 0; j <= b.size(); ++j) row[j] = j;
+  for (std::size_t i = 1; i <= a.size(); ++i) {
+    std::size_t diag = row[0];
+    row[0] = i;
+    for (std::size_t j = 1; j <= b.size(); ++j) {
+      std::size_t up = row[j];
+      row[j] = std::min({row[j] + 1, row[j - 1] + 1, diag + (a[i - 1] == b[j - 1] ? 0 : 1)});
+      diag = up;
+    }
+  }
+  return row[b.size()];
+}
+
+/// " (did you mean 'x'?)" for the closest candidate within 2 edits, else "".
+std::string suggest(std::string_view word, const std::vector<std::string>& candidates) {
+  std::size_t best = 3;
+  std::string_view pick;
+  for (const auto& c : candidates) {
+    auto d = edit_distance(lower(word), lower(c));
+    if (d < best) {
+      best = d;
+      pick = c;
+    }
+  }
+  return pick.empty() ? std::string() : " (did you mean " + quote(pick) + "?)";
+}
+
+// ---------------------------------------------------------------------------------------------
+// Scalar conversion (shared by YAML scalars and environment values).
+
+mi::result<std::int64_t> parse_int(std::string_view text) {
+  std::int64_t v = 0;
+  auto s = trim(text);
+  if (s.empty()) return mi::error{"expected an integer, got nothing"};
+  auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+  if (ec == std::errc::result_out_of_range) return mi::error{"integer " + quote(s) + " out of range"};
+  if (ec != std::errc() || p != s.data() + s.size()) {
+    return mi::error{"expected an integer, got " + quote(s)};
+  }
+  return v;
+}
+
+mi::result<bool> parse_bool(std::string_view text) {
+  auto s = lower(trim(text));
+  if (s == "true" || s == "yes" || s == "on" || s == "1") return true;
+  if (s == "false" || s == "no" || s == "off" || s == "0") return false;
+  return mi::error{"expected true or false, got " + quote(text)};
+}
+
+/// Assigns one scalar text to a slot; an error message on failure (the slot is left unchanged).
+std::optional<std::string> assign_scalar(const slot& target, std::string_view text) {
+  return std::visit(
+      [&](auto* p) -> std::optional<std::string> {
+        using T = std::remove_pointer_t<decltype(p)>;
+        if constexpr (std::is_same_v<T, std::string>) {
+          *p = std::string(text);
+        } else if constexpr (std::is_same_v<T, bool>) {
+          auto r = parse_bool(text);
+          if (!r) return r.err().message;
+          *p = *r;
+        } else if constexpr (std::is_same_v<T, int>) {
+          auto r = parse_int(text);
+          if (!r) return r.err().message;
+          if (*r < std::numeric_limits<int>::min() || *r > std::numeric_limits<int>::max()) {
+            return "integer " + quote(trim(text)) + " out of range";
+          }
+          *p = static_cast<int>(*r);
+        } else if constexpr (std::is_same_v<T, std::int64_t>) {
+          auto r = parse_int(text);
+          if (!r) return r.err().message;
+          *p = *r;
+        } else if constexpr (std::is_same_v<T, duration>) {
+          auto r = parse_duration(trim(text));
+          if (!r) return r.err().message;
+          *p = *r;
+        } else {
+          // string_list from one text: comma-separated (environment form).
+          string_list items;
+          std::string_view rest = text;
+          while (true) {
+            auto comma = rest.find(',');
+            auto item = trim(rest.substr(0, comma));
+            if (!item.empty()) items.emplace_back(item);
+            if (comma == std::string_view::npos) break;
+            rest.remove_prefix(comma + 1);
+          }
+          *p = std::move(items);
+        }
+        return std::nullopt;
+      },
+      target);
+}
+
+std::string_view type_name(const slot& target) {
+  switch (target.index()) {
+  case 0: return "a string";
+  case 1:
+  case 2: return "an integer";
+  case 3: return "true or false";
+  case 4: return "a duration (e.g. 500ms, 2s, 1m, 1h, 7d)";
+  default: return "a list";
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// YAML walking.
+
+std::string node_kind(const YAML::Node& n) {
+  switch (n.Type()) {
+  case YAML::NodeType::Map: return "a mapping";
+  case YAML::NodeType::Sequence: return "a list";
+  case YAML::NodeType::Null: return "nothing";
+  case YAML::NodeType::Scalar: return "the scalar " + quote(n.Scalar());
+  default: return "an undefined node";
+  }
+}
+
+std::string at_line(const YAML::Node& n) {
+  auto m = n.Mark();
+  if (m.is_null()) return "";
+  return " (line " + std::to_string(m.line + 1) + ")";
+}
+
+struct schema {
+  config cfg = defaults();
+  std::vector<leaf> all = leaves(cfg);
+  std::map<std::string, slot> by_key;
+  std::set<std::string> sections; // every proper prefix of a leaf key
+  std::map<std::string, std::vector<std::string>> children; // section ("" = root) -> child names
+
+  schema() {
+    for (auto& l : all) {
+      by_key.emplace(l.key, l.target);
+      std::string_view key = l.key;
+      std::string parent;
+      std::size_t start = 0;
+      while (true) {
+        auto dot = key.find('.', start);
+        auto name = std::string(key.substr(start, dot == std::string_view::npos ? dot : dot - start));
+        auto& kids = children[parent];
+        if (std::find(kids.begin(), kids.end(), name) == kids.end()) kids.push_back(name);
+        if (dot == std::string_view::npos) break;
+        parent = std::string(key.substr(0, dot));
+        sections.insert(parent);
+        start = dot + 1;
+      }
+    }
+  }
+};
+
+void assign_node(const slot& target, const YAML::Node& v, const std::string& key, errors& out) {
+  auto wrong = [&] {
+    out.push_back({key, "expected " + std::string(type_name(target)) + ", got " + node_kind(v) +
+                            at_line(v)});
+  };
+  if (std::holds_alternative<string_list*>(target)) {
+    if (!v.IsSequence()) return wrong();
+    string_list items;
+    bool ok = true;
+    std::size_t i = 0;
+    for (const auto& item : v) {
+      if (!item.IsScalar()) {
+        out.push_back({key + "[" + std::to_string(i) + "]",
+                       "expected a string, got " + node_kind(item) + at_line(item)});
+        ok = false;
+      } else {
+        items.push_back(item.Scalar());
+      }
+      ++i;
+    }
+    if (ok) *std::get<string_list*>(target) = std::move(items);
+    return;
+  }
+  if (!v.IsScalar()) return wrong();
+  if (auto msg = assign_scalar(target, v.Scalar())) out.push_back({key, *msg + at_line(v)});
+}
+
+void walk(const schema& s, const YAML::Node& node, const std::string& prefix, errors& out) {
+  std::set<std::string> seen;
+  for (const auto& kv : node) {
+    if (!kv.first.IsScalar()) {
+      out.push_back({prefix, "a key must be a plain name, got " + node_kind(kv.first) +
+                                 at_line(kv.first)});
+      continue;
+    }
+    const std::string& name = kv.first.Scalar();
+    const std::string full = prefix.empty() ? name : prefix + "." + name;
+    if (!seen.insert(name).second) {
+      out.push_back({full, "duplicate key" + at_line(kv.first)});
+      continue;
+    }
+    if (auto it = s.by_key.find(full); it != s.by_key.end()) {
+      assign_node(it->second, kv.second, full, out);
+    } else if (s.sections.count(full)) {
+      if (kv.second.IsNull()) continue; // "section:" with nothing under it keeps the defaults
+      if (!kv.second.IsMap()) {
+        out.push_back({full, "expected a mapping, got " + node_kind(kv.second) + at_line(kv.second)});
+        continue;
+      }
+      walk(s, kv.second, full, out);
+    } else if (prefix == "exchanges") {
+      out.push_back({full, "unknown exchange " + quote(name) + " (known: " + join(known_exchanges) +
+                               ")" + at_line(kv.first)});
+    } else {
+      auto kids = s.children.find(prefix);
+      out.push_back({full, "unknown key" +
+                               suggest(name, kids == s.children.end() ? std::vector<std::string>{}
+                                                                      : kids->second) +
+                               at_line(kv.first)});
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Validation helpers: each appends an error naming the offending value.
+
+struct checker {
+  errors& out;
+
+  void fail(const std::string& key, std::string message) { out.push_back({key, std::move(message)}); }
+
+  void positive(const std::string& key, duration d) {
+    if (d <= duration::zero()) fail(key, "must be greater than 0, got " + format_duration(d));
+  }
+  void non_negative(const std::string& key, duration d) {
+    if (d < duration::zero()) fail(key, "must not be negative, got " + format_duration(d));
+  }
+  void range(const std::string& key, std::int64_t v, std::int64_t lo, std::int64_t hi) {
+    if (v < lo || v > hi) {
+      fail(key, "must be in " + std::to_string(lo) + ".." + std::to_string(hi) + ", got " +
+                    std::to_string(v));
+    }
+  }
+  template <std::size_t N>
+  void member(const std::string& key, const std::string& v, const std::array<std::string_view, N>& set) {
+    if (!one_of(v, set)) fail(key, "must be one of " + join(set) + ", got " + quote(v));
+  }
+  /// url: starts with one of `schemes` and has a host after it.
+  void url(const std::string& key, std::string_view v, std::initializer_list<std::string_view> schemes) {
+    for (auto scheme : schemes) {
+      if (v.substr(0, scheme.size()) == scheme) {
+        auto rest = v.substr(scheme.size());
+        auto host_end = rest.find_first_of(":/?#");
+        if (rest.substr(0, host_end).empty()) fail(key, "URL " + quote(v) + " has no host");
+        else if (v.find_first_of(" \t\r\n") != std::string_view::npos)
+          fail(key, "URL " + quote(v) + " contains whitespace");
+        return;
+      }
+    }
+    std::string list;
+    for (auto scheme : schemes) list += (list.empty() ? "" : " or ") + std::string(scheme);
+    fail(key, "URL " + quote(v) + " must start with " + list);
+  }
+  void listen(const std::string& key, std::string_view v) {
+    auto colon = v.rfind(':');
+    if (colon == std::string_view::npos) {
+      return fail(key, "expected host:port, got " + quote(v));
+    }
+    auto host = v.substr(0, colon);
+    auto port = v.substr(colon + 1);
+    if (host.size() >= 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
+    if (host.empty() || host.find_first_of(" \t[]") != std::string_view::npos) {
+      return fail(key, "expected host:port, got " + quote(v) + " (bad host)");
+    }
+    unsigned long p = 0;
+    auto [end, ec] = std::from_chars(port.data(), port.data() + port.size(), p);
+    if (port.empty() || ec != std::errc() || end != port.data() + port.size() || p > 65535) {
+      fail(key, "expected host:port with port 0..65535, got " + quote(v));
+    }
+  }
+};
+
+bool is_symbol_part(std::string_view s) {
+  return !s.empty() && std::all_of(s.begin(), s.end(), [](char ch) {
+    return std::isalnum(static_cast<unsigned char>(ch)) != 0;
+  });
+}
+
+/// A NATS subject filter: dot-separated non-empty tokens, no whitespace, '>' only as last token.
+bool is_subject_filter(std::string_view s) {
+  if (s.empty()) return false;
+  std::size_t start = 0;
+  while (true) {
+    auto dot = s.find('.', start);
+    auto tok = s.substr(start, dot == std::string_view::npos ? dot : dot - start);
+    if (tok.empty()) return false;
+    for (char ch : tok) {
+      if (std::isspace(static_cast<unsigned char>(ch)) || ch < 0x21 || ch == 0x7f) return false;
+    }
+    if (tok.find('>') != std::string_view::npos && (tok != ">" || dot != std::string_view::npos)) return false;
+    if (tok.find('*') != std::string_view::npos && tok != "*") return false;
+    if (dot == std::string_view::npos) return true;
+    start = dot + 1;
+  }
+}
+
+void validate_stream(checker& ck, const std::string& p, const stream_config& s) {
+  if (s.name.empty() || !std::all_of(s.name.begin(), s.name.end(), [](char ch) {
+        return (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') || ch == '_' || ch == '-';
+      })) {
+    ck.fail(p + ".name", "stream name must be non-empty A-Z 0-9 _ -, got " + quote(s.name));
+  }
+  if (!is_subject_filter(s.subjects)) {
+    ck.fail(p + ".subjects", "not a valid NATS subject filter: " + quote(s.subjects));
+  }
+  ck.member(p + ".storage", s.storage, std::array<std::string_view, 2>{"file", "memory"});
+  ck.non_negative(p + ".max_age", s.max_age);
+  if (s.max_bytes != -1 && s.max_bytes <= 0) {
+    ck.fail(p + ".max_bytes", "must be -1 (unlimited) or greater than 0, got " + std::to_string(s.max_bytes));
+  }
+  ck.range(p + ".replicas", s.replicas, 1, 5);
+  ck.positive(p + ".duplicate_window", s.duplicate_window);
+  // JetStream refuses a duplicate window longer than the retention.
+  if (s.max_age > duration::zero() && s.duplicate_window > s.max_age) {
+    ck.fail(p + ".duplicate_window", "must not exceed max_age (" + format_duration(s.max_age) +
+                                         "), got " + format_duration(s.duplicate_window));
+  }
+}
+
+void validate_exchange(checker& ck, const std::string& name, const exchange_config& e) {
+  const std::string p = "exchanges." + name;
+  if (!one_of(name, known_exchanges)) {
+    ck.fail(p, "unknown exchange " + quote(name) + " (known: " + join(known_exchanges) + ")");
+    return;
+  }
+  ck.url(p + ".ws_url", e.ws_url, {"ws://", "wss://"});
+  ck.url(p + ".rest_url", e.rest_url, {"http://", "https://"});
+  ck.member(p + ".stream", e.stream, std::array<std::string_view, 2>{"trade", "aggTrade"});
+  if (e.stream == "aggTrade" && name != "binance") {
+    ck.fail(p + ".stream", "'aggTrade' is only offered by binance, got it for " + quote(name));
+  }
+  if (e.enabled && e.symbols.empty()) ck.fail(p + ".symbols", "must not be empty when the exchange is enabled");
+  std::set<std::string> seen;
+  for (const auto& sym : e.symbols) {
+    auto slash = sym.find('/');
+    if (slash == std::string::npos || !is_symbol_part(std::string_view(sym).substr(0, slash)) ||
+        !is_symbol_part(std::string_view(sym).substr(slash + 1))) {
+      ck.fail(p + ".symbols", "symbol " + quote(sym) + " must be BASE/QUOTE (letters and digits), e.g. 'BTC/USDT'");
+    } else if (!seen.insert(lower(sym)).second) {
+      ck.fail(p + ".symbols", "duplicate symbol " + quote(sym));
+    }
+  }
+  ck.positive(p + ".connect_timeout", e.connect_timeout);
+  ck.positive(p + ".read_timeout", e.read_timeout);
+  ck.positive(p + ".reconnect.initial", e.reconnect.initial);
+  ck.positive(p + ".reconnect.max", e.reconnect.max);
+  if (e.reconnect.max < e.reconnect.initial) {
+    ck.fail(p + ".reconnect.max", "must not be less than reconnect.initial (" +
+                                      format_duration(e.reconnect.initial) + "), got " +
+                                      format_duration(e.reconnect.max));
+  }
+  ck.positive(p + ".reconnect.healthy_after", e.reconnect.healthy_after);
+  ck.positive(p + ".rotate_after", e.rotate_after);
+}
+
+exchange_config make_exchange(bool enabled, std::string ws, std::string rest, string_list symbols) {
+  exchange_config e;
+  e.enabled = enabled;
+  e.ws_url = std::move(ws);
+  e.rest_url = std::move(rest);
+  e.symbols = std::move(symbols);
+  return e;
+}
+
+void emit_scalar(std::ostream& os, const slot& target) {
+  std::visit(
+      [&](auto* p) {
+        using T = std::remove_pointer_t<decltype(p)>;
+        if constexpr (std::is_same_v<T, std::string>) {
+          YAML::Emitter e;
+          e << YAML::DoubleQuoted << *p;
+          os << e.c_str();
+        } else if constexpr (std::is_same_v<T, bool>) {
+          os << (*p ? "true" : "false");
+        } else if constexpr (std::is_same_v<T, duration>) {
+          os << format_duration(*p);
+        } else if constexpr (std::is_same_v<T, string_list>) {
+          os << '[';
+          for (std::size_t i = 0; i < p->size(); ++i) {
+            YAML::Emitter e;
+            e << YAML::DoubleQuoted << (*p)[i];
+            os << (i ? ", " : "") << e.c_str();
+          }
+          os << ']';
+        } else {
+          os << *p;
+        }
+      },
+      target);
+}
+
+} // namespace
+
+// -------------------------------------------------------------------------------------------------
+
+config defaults() {
+  config c;
+  c.exchanges["binance"] = make_exchange(true, "wss://stream.binance.com:9443/stream",
+                                         "https://api.binance.com", {"BTC/USDT", "ETH/USDT"});
+  c.exchanges["okx"] = make_exchange(false, "wss://ws.okx.com:8443/ws/v5/public", "https://www.okx.com",
+                                     {"BTC/USDT", "ETH/USDT"});
+  c.exchanges["bybit"] = make_exchange(false, "wss://stream.bybit.com/v5/public/spot",
+                                       "https://api.bybit.com", {"BTC/USDT", "ETH/USDT"});
+  c.exchanges["coinbase"] = make_exchange(false, "wss://ws-feed.exchange.coinbase.com",
+                                          "https://api.exchange.coinbase.com", {"BTC/USD", "ETH/USD"});
+  c.exchanges["kraken"] = make_exchange(false, "wss://ws.kraken.com/v2", "https://api.kraken.com",
+                                        {"BTC/USD", "ETH/USD"});
+  return c;
+}
+
+mi::result<duration> parse_duration(std::string_view text) {
+  if (text.empty()) return mi::error{"empty duration (expected e.g. 500ms, 2s, 1m, 1h, 7d)"};
+  std::size_t digits = 0;
+  while (digits < text.size() && text[digits] >= '0' && text[digits] <= '9') ++digits;
+  if (digits == 0) {
+    return mi::error{"bad duration " + quote(text) + ": expected a whole number and a unit (ms, s, m, h, d)"};
+  }
+  auto unit = text.substr(digits);
+  std::int64_t per = 0;
+  if (unit == "ms") per = 1;
+  else if (unit == "s") per = 1000;
+  else if (unit == "m") per = 60'000;
+  else if (unit == "h") per = 3'600'000;
+  else if (unit == "d") per = 86'400'000;
+  else if (unit.empty()) {
+    return mi::error{"bad duration " + quote(text) + ": missing unit (ms, s, m, h, d)"};
+  } else {
+    return mi::error{"bad duration " + quote(text) + ": unknown unit " + quote(unit) + " (ms, s, m, h, d)"};
+  }
+  std::int64_t n = 0;
+  auto [p, ec] = std::from_chars(text.data(), text.data() + digits, n);
+  (void)p;
+  if (ec != std::errc() || n > std::numeric_limits<std::int64_t>::max() / per) {
+    return mi::error{"bad duration " + quote(text) + ": too large"};
+  }
+  return duration(n * per);
+}
+
+std::string format_duration(duration d) {
+  auto ms = d.count();
+  if (ms == 0) return "0s";
+  struct unit {
+    std::int64_t per;
+    const char* name;
+  };
+  for (auto u : {unit{86'400'000, "d"}, unit{3'600'000, "h"}, unit{60'000, "m"}, unit{1000, "s"}}) {
+    if (ms % u.per == 0) return std::to_string(ms / u.per) + u.name;
+  }
+  return std::to_string(ms) + "ms";
+}
+
+std::vector<config_error> validate(const config& c) {
+  errors out;
+  checker ck{out};
+
+  // nats.url may list several servers, comma-separated (cluster seeds).
+  {
+    std::string_view rest = c.nats.url;
+    if (trim(rest).empty()) ck.fail("nats.url", "must not be empty");
+    while (!trim(rest).empty()) {
+      auto comma = rest.find(',');
+      ck.url("nats.url", trim(rest.substr(0, comma)), {"nats://", "tls://"});
+      if (comma == std::string_view::npos) break;
+      rest.remove_prefix(comma + 1);
+    }
+  }
+  validate_stream(ck, "nats.streams.raw", c.nats.raw);
+  validate_stream(ck, "nats.streams.kline", c.nats.kline);
+  if (c.nats.raw.name == c.nats.kline.name) {
+    ck.fail("nats.streams.kline.name", "must differ from nats.streams.raw.name, both are " + quote(c.nats.raw.name));
+  }
+  ck.range("nats.max_in_flight", c.nats.max_in_flight, 1, 1'000'000);
+  ck.positive("nats.ack_timeout", c.nats.ack_timeout);
+  ck.positive("nats.connect_timeout", c.nats.connect_timeout);
+
+  if (trim(c.postgres.dsn).empty()) ck.fail("postgres.dsn", "must not be empty");
+
+  for (const auto& [name, e] : c.exchanges) validate_exchange(ck, name, e);
+
+  if (c.klines.intervals.empty()) ck.fail("klines.intervals", "must not be empty");
+  {
+    std::set<std::string> seen;
+    for (const auto& iv : c.klines.intervals) {
+      if (!one_of(iv, known_intervals)) {
+        ck.fail("klines.intervals", "unknown interval " + quote(iv) + " (known: " + join(known_intervals) + ")");
+      } else if (!seen.insert(iv).second) {
+        ck.fail("klines.intervals", "duplicate interval " + quote(iv));
+      }
+    }
+  }
+  ck.non_negative("klines.grace", c.klines.grace);
+  ck.positive("klines.partial_interval", c.klines.partial_interval);
+
+  ck.range("saver.batch_size", c.saver.batch_size, 1, 100'000);
+  ck.positive("saver.batch_timeout", c.saver.batch_timeout);
+
+  ck.listen("push.listen", c.push.listen);
+  ck.range("push.queue_size", c.push.queue_size, 1, 1'000'000);
+  ck.listen("metrics.listen", c.metrics.listen);
+  if (c.push.listen == c.metrics.listen && c.push.listen.substr(c.push.listen.rfind(':') + 1) != "0") {
+    ck.fail("metrics.listen", "same address as push.listen: " + quote(c.metrics.listen));
+  }
+
+  ck.range("runtime.scheduler_threads", c.runtime.scheduler_threads, 1, 64);
+  ck.member("runtime.log_level", c.runtime.log_level, log_levels);
+  return out;
+}
+
+std::variant<config, std::vector<config_error>> load(std::string_view yaml_text,
+                                                     const std::map<std::string, std::string>& env) {
+  errors out;
+  schema s; // s.cfg starts as defaults(); its slots point into it
+
+  try {
+    YAML::Node root = YAML::Load(std::string(yaml_text));
+    if (root.IsMap()) {
+      walk(s, root, "", out);
+    } else if (!root.IsNull()) {
+      out.push_back({"", "the configuration must be a mapping of sections (nats, exchanges, ...), got " +
+                             node_kind(root) + at_line(root)});
+    }
+  } catch (const YAML::Exception& e) {
+    std::string where = e.mark.is_null() ? std::string()
+                                         : " at line " + std::to_string(e.mark.line + 1) + ", column " +
+                                               std::to_string(e.mark.column + 1);
+    return errors{{"", "YAML syntax error" + where + ": " + e.msg}};
+  } catch (const std::exception& e) {
+    return errors{{"", std::string("YAML error: ") + e.what()}};
+  }
+
+  std::map<std::string, std::string> env_to_key;
+  std::vector<std::string> env_names;
+  for (const auto& l : s.all) {
+    env_to_key.emplace(env_name(l.key), l.key);
+    env_names.push_back(env_name(l.key));
+  }
+  for (const auto& [name, value] : env) {
+    if (name.rfind("MI_", 0) != 0) continue;
+    auto it = env_to_key.find(name);
+    if (it == env_to_key.end()) {
+      out.push_back({name, "unknown environment variable: no such config key" + suggest(name, env_names)});
+      continue;
+    }
+    if (auto msg = assign_scalar(s.by_key.at(it->second), value)) {
+      out.push_back({it->second, *msg + " (from " + name + ")"});
+    }
+  }
+
+  auto invalid = validate(s.cfg);
+  out.insert(out.end(), invalid.begin(), invalid.end());
+  if (!out.empty()) return out;
+  return std::move(s.cfg);
+}
+
+std::map<std::string, std::string> process_env() {
+  std::map<std::string, std::string> env;
+  for (char** e = environ; e != nullptr && *e != nullptr; ++e) {
+    std::string_view entry(*e);
+    auto eq = entry.find('=');
+    if (eq == std::string_view::npos || entry.rfind("MI_", 0) != 0) continue;
+    env.emplace(std::string(entry.substr(0, eq)), std::string(entry.substr(eq + 1)));
+  }
+  return env;
+}
+
+std::variant<config, std::vector<config_error>> load_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    return errors{{"", "cannot read config file " + quote(path) + ": " + std::strerror(errno)}};
+  }
+  std::ostringstream text;
+  text << in.rdbuf();
+  if (in.bad()) {
+    return errors{{"", "cannot read config file " + quote(path) + ": " + std::strerror(errno)}};
+  }
+  auto r = load(text.str(), process_env());
+  if (auto* errs = std::get_if<errors>(&r)) {
+    // Name the file on whole-file problems (syntax errors); keyed errors already say where.
+    for (auto& e : *errs) {
+      if (e.key.empty()) e.message = path + ": " + e.message;
+    }
+  }
+  return r;
+}
+
+std::string format_errors(const std::vector<config_error>& errs) {
+  std::string out;
+  for (const auto& e : errs) {
+    out += "config error: ";
+    if (!e.key.empty()) out += e.key + ": ";
+    out += e.message + "\n";
+  }
+  return out;
+}
+
+std::vector<std::string> known_keys() {
+  config c = defaults();
+  std::vector<std::string> keys;
+  for (const auto& l : leaves(c)) keys.push_back(l.key);
+  return keys;
+}
+
+std::string env_name(std::string_view key) {
+  std::string out = "MI_";
+  for (char ch : key) {
+    out += ch == '.' ? '_' : static_cast<char>(std::toupper(static_cast<unsigned char>(ch)));
+  }
+  return out;
+}
+
+std::string to_yaml(const config& c) {
+  config copy = c;
+  std::ostringstream os;
+  std::vector<std::string> open; // the section path currently open
+  for (const auto& l : leaves(copy)) {
+    std::vector<std::string> parts;
+    std::size_t start = 0;
+    while (true) {
+      auto dot = l.key.find('.', start);
+      parts.push_back(l.key.substr(start, dot == std::string::npos ? dot : dot - start));
+      if (dot == std::string::npos) break;
+      start = dot + 1;
+    }
+    std::size_t common = 0;
+    while (common < open.size() && common + 1 < parts.size() && open[common] == parts[common]) ++common;
+    open.resize(common);
+    for (std::size_t i = common; i + 1 < parts.size(); ++i) {
+      os << std::string(2 * i, ' ') << parts[i] << ":\n";
+      open.push_back(parts[i]);
+    }
+    os << std::string(2 * (parts.size() - 1), ' ') << parts.back() << ": ";
+    emit_scalar(os, l.target);
+    os << '\n';
+  }
+  return os.str();
+}
+
+} // namespace mi::cfg

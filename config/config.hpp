@@ -1,0 +1,191 @@
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <string>
+#include <string_view>
+#include <variant>
+#include <vector>
+
+#include "messages/result.hpp"
+
+/// The platform's configuration: one YAML file plus `MI_*` environment overrides.
+///
+/// The YAML layout mirrors these structs with snake_case keys (see
+/// config/market-ingestor.example.yaml, which documents every key and its default). An
+/// environment variable overrides one leaf key: its name is "MI_" + the dotted key upper-cased
+/// with '.' -> '_' (MI_NATS_URL, MI_EXCHANGES_BINANCE_WS_URL, MI_KLINES_GRACE); list values are
+/// comma-separated. Unknown keys, unknown MI_ variables and bad values are all rejected, and every
+/// problem is reported at once with the dotted key it concerns.
+namespace mi::cfg {
+
+/// Every duration in the configuration ("500ms", "2s", "1m", "1h", "7d" in text).
+using duration = std::chrono::milliseconds;
+
+/// One JetStream stream the platform creates or updates at start.
+struct stream_config {
+  std::string name;                                   ///< stream name, A-Z 0-9 _ -
+  std::string subjects;                               ///< subject filter, e.g. "market.raw.>"
+  std::string storage = "file";                       ///< file|memory
+  duration max_age{};                                 ///< retention; 0 = keep forever
+  std::int64_t max_bytes = -1;                        ///< size limit; -1 = unlimited
+  int replicas = 1;                                   ///< 1..5 (cluster replicas)
+  duration duplicate_window = std::chrono::minutes(2); ///< Nats-Msg-Id dedup window
+  /// Field-wise equality.
+  bool operator==(const stream_config&) const = default;
+};
+
+/// NATS connection, streams and publishing.
+struct nats_config {
+  std::string url = "nats://127.0.0.1:4222"; ///< one URL or a comma-separated list (cluster seeds)
+  /// Raw trades stream.
+  stream_config raw{"MARKET_RAW", "market.raw.>", "file", std::chrono::days(7), -1, 1,
+                    std::chrono::minutes(2)};
+  /// Klines stream.
+  stream_config kline{"MARKET_KLINE", "market.kline.>", "file", std::chrono::days(30), -1, 1,
+                      std::chrono::minutes(2)};
+  int max_in_flight = 4096;                        ///< async publish acks in flight before back-pressure
+  duration ack_timeout = std::chrono::seconds(5);  ///< a publish not acked in this time is retried with the same id
+  duration connect_timeout = std::chrono::seconds(5); ///< connecting to the server
+  /// Field-wise equality.
+  bool operator==(const nats_config&) const = default;
+};
+
+/// Exponential backoff (with jitter) between reconnect attempts.
+struct reconnect_config {
+  duration initial = std::chrono::seconds(1);       ///< first delay
+  duration max = std::chrono::seconds(60);          ///< delay cap
+  duration healthy_after = std::chrono::seconds(30); ///< a connection up this long resets the backoff
+  /// Field-wise equality.
+  bool operator==(const reconnect_config&) const = default;
+};
+
+/// One exchange's connection settings.
+struct exchange_config {
+  bool enabled = false;
+  std::string ws_url;               ///< ws:// or wss://
+  std::string rest_url;             ///< http:// or https:// (backfill)
+  std::string stream = "trade";     ///< trade|aggTrade (aggTrade: binance only)
+  std::vector<std::string> symbols; ///< unified form "BTC/USDT"
+  duration connect_timeout = std::chrono::seconds(5); ///< TCP+TLS+WS handshake
+  duration read_timeout = std::chrono::seconds(60);   ///< no frame for this long -> reconnect
+  reconnect_config reconnect;                         ///< backoff between attempts
+  duration rotate_after = std::chrono::hours(23);     ///< planned reconnect before the exchange drops us
+  /// Field-wise equality.
+  bool operator==(const exchange_config&) const = default;
+};
+
+/// K-line aggregation.
+struct kline_config {
+  std::vector<std::string> intervals{"1m"};           ///< from 1s,1m,3m,5m,15m,30m,1h,2h,4h,6h,8h,12h,1d,3d,1w,1M
+  duration grace = std::chrono::seconds(2);           ///< late trades accepted after a window's end
+  duration partial_interval = std::chrono::milliseconds(1000); ///< live partial candle period
+  /// Field-wise equality.
+  bool operator==(const kline_config&) const = default;
+};
+
+/// Batching of database writes.
+struct saver_config {
+  int batch_size = 1000;                           ///< 1..100000 rows per transaction
+  duration batch_timeout = std::chrono::seconds(1); ///< flush a partial batch after this
+  /// Field-wise equality.
+  bool operator==(const saver_config&) const = default;
+};
+
+/// PostgreSQL connection.
+struct postgres_config {
+  std::string dsn = "host=127.0.0.1 port=5432 user=postgres dbname=postgres"; ///< libpq conninfo or URI
+  /// Field-wise equality.
+  bool operator==(const postgres_config&) const = default;
+};
+
+/// WebSocket push server.
+struct push_config {
+  std::string listen = "127.0.0.1:8080"; ///< host:port
+  int queue_size = 256;                  ///< per-client send queue (messages)
+  /// Field-wise equality.
+  bool operator==(const push_config&) const = default;
+};
+
+/// Prometheus endpoint.
+struct metrics_config {
+  std::string listen = "127.0.0.1:9464"; ///< host:port
+  /// Field-wise equality.
+  bool operator==(const metrics_config&) const = default;
+};
+
+/// Process runtime.
+struct runtime_config {
+  int scheduler_threads = 2;       ///< CAF scheduler workers, 1..64
+  std::string log_level = "info";  ///< trace|debug|info|warn|error
+  /// Field-wise equality.
+  bool operator==(const runtime_config&) const = default;
+};
+
+/// The whole configuration.
+struct config {
+  nats_config nats;
+  postgres_config postgres;
+  /// Key: exchange name (binance, okx, bybit, coinbase, kraken). defaults() holds all five with
+  /// their real public endpoints; only binance is enabled.
+  std::map<std::string, exchange_config> exchanges;
+  kline_config klines;
+  saver_config saver;
+  push_config push;
+  metrics_config metrics;
+  runtime_config runtime;
+  /// Field-wise equality.
+  bool operator==(const config&) const = default;
+};
+
+/// One problem, with the dotted key it concerns ("klines.grace") and why.
+struct config_error {
+  std::string key;
+  std::string message;
+  /// Field-wise equality.
+  bool operator==(const config_error&) const = default;
+};
+
+/// Defaults (the real exchange endpoints are the defaults).
+config defaults();
+
+/// Loads YAML text over the defaults, then applies `env` (name->value, only names starting MI_),
+/// then validates. Returns every error found (unknown key, wrong type, bad duration, bad value,
+/// unknown MI_ variable). Never throws.
+std::variant<config, std::vector<config_error>> load(std::string_view yaml_text,
+                                                     const std::map<std::string, std::string>& env);
+
+/// load() from a file path and the process environment (environ); a missing/unreadable file is an
+/// error with key "".
+std::variant<config, std::vector<config_error>> load_file(const std::string& path);
+
+/// The MI_* variables of the process environment (what load_file passes to load()).
+std::map<std::string, std::string> process_env();
+
+/// Pure validation of a config (also used by load).
+std::vector<config_error> validate(const config& c);
+
+/// "500ms", "2s", "1m", "1h", "7d" -> duration; error otherwise (no unit, unknown unit, negative,
+/// overflow).
+mi::result<duration> parse_duration(std::string_view text);
+
+/// The shortest exact text for a duration ("90s", "2m", "7d", "1500ms"); parse_duration's inverse.
+std::string format_duration(duration d);
+
+/// Every config error as "config error: <key>: <message>" lines (each ends with '\n'; an error
+/// with an empty key prints as "config error: <message>").
+std::string format_errors(const std::vector<config_error>& errors);
+
+/// Every leaf key of the schema, dotted ("nats.streams.raw.max_age",
+/// "exchanges.okx.reconnect.initial", ...), in document order.
+std::vector<std::string> known_keys();
+
+/// The environment variable that overrides a dotted key: "klines.grace" -> "MI_KLINES_GRACE".
+std::string env_name(std::string_view key);
+
+/// The effective configuration as YAML (every key, the layout load() reads; load(to_yaml(c), {})
+/// gives back c). Contains secrets such as a password in postgres.dsn.
+std::string to_yaml(const config& c);
+
+} // namespace mi::cfg

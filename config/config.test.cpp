@@ -1,0 +1,457 @@
+#include "config/config.hpp"
+
+#include <doctest/doctest.h>
+
+#include <algorithm>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <set>
+#include <sstream>
+
+#include <unistd.h>
+
+using namespace std::chrono_literals;
+using mi::cfg::config;
+using mi::cfg::config_error;
+using env_map = std::map<std::string, std::string>;
+
+namespace {
+
+std::vector<config_error> errors_of(std::string_view yaml, const env_map& env = {}) {
+  auto r = mi::cfg::load(yaml, env);
+  if (auto* c = std::get_if<config>(&r)) {
+    (void)c;
+    return {};
+  }
+  return std::get<std::vector<config_error>>(r);
+}
+
+config loaded(std::string_view yaml, const env_map& env = {}) {
+  auto r = mi::cfg::load(yaml, env);
+  if (auto* errs = std::get_if<std::vector<config_error>>(&r)) {
+    FAIL("unexpected errors:\n" << mi::cfg::format_errors(*errs));
+  }
+  return std::get<config>(r);
+}
+
+/// The error for `key`, or nullptr.
+const config_error* find(const std::vector<config_error>& errs, std::string_view key) {
+  auto it = std::find_if(errs.begin(), errs.end(), [&](const auto& e) { return e.key == key; });
+  return it == errs.end() ? nullptr : &*it;
+}
+
+bool mentions(const config_error* e, std::string_view text) {
+  return e != nullptr && e->message.find(text) != std::string::npos;
+}
+
+std::string read_text(const std::string& path) {
+  std::ifstream in(path);
+  std::ostringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+} // namespace
+
+TEST_CASE("defaults are valid and point at the real exchanges") {
+  auto c = mi::cfg::defaults();
+  CHECK(mi::cfg::validate(c).empty());
+  CHECK(c.nats.url == "nats://127.0.0.1:4222");
+  CHECK(c.nats.raw.name == "MARKET_RAW");
+  CHECK(c.nats.raw.max_age == std::chrono::days(7));
+  CHECK(c.nats.kline.subjects == "market.kline.>");
+  CHECK(c.nats.kline.max_age == std::chrono::days(30));
+  REQUIRE(c.exchanges.size() == 5);
+  CHECK(c.exchanges.at("binance").enabled);
+  CHECK(c.exchanges.at("binance").ws_url == "wss://stream.binance.com:9443/stream");
+  CHECK(c.exchanges.at("binance").rest_url == "https://api.binance.com");
+  CHECK(c.exchanges.at("binance").symbols == std::vector<std::string>{"BTC/USDT", "ETH/USDT"});
+  for (auto name : {"okx", "bybit", "coinbase", "kraken"}) {
+    CAPTURE(name);
+    CHECK_FALSE(c.exchanges.at(name).enabled);
+    CHECK(c.exchanges.at(name).ws_url.rfind("wss://", 0) == 0);
+    CHECK(c.exchanges.at(name).rest_url.rfind("https://", 0) == 0);
+  }
+  CHECK(c.klines.intervals == std::vector<std::string>{"1m"});
+}
+
+TEST_CASE("empty YAML and no environment give the defaults") {
+  CHECK(loaded("") == mi::cfg::defaults());
+  CHECK(loaded("# only a comment\n") == mi::cfg::defaults());
+  CHECK(loaded("nats:\n") == mi::cfg::defaults()); // a section with nothing under it
+}
+
+TEST_CASE("a full YAML file sets every section") {
+  auto c = loaded(R"(
+nats:
+  url: "nats://10.0.0.1:4222,nats://10.0.0.2:4222"
+  streams:
+    raw: {name: RAW_TEST, subjects: "test.raw.>", storage: memory, max_age: 1h, max_bytes: 1073741824,
+          replicas: 3, duplicate_window: 30s}
+    kline: {name: KLINE_TEST, max_age: 0s}
+  max_in_flight: 100
+  ack_timeout: 2500ms
+  connect_timeout: 1s
+postgres:
+  dsn: "postgresql://ingest@db/market"
+exchanges:
+  binance:
+    stream: aggTrade
+    symbols: [BTC/USDT, SOL/USDT]
+    reconnect: {initial: 500ms, max: 2m, healthy_after: 1m}
+    rotate_after: 12h
+  okx:
+    enabled: true
+    ws_url: "ws://127.0.0.1:9000/ws"
+    symbols: [BTC/USDT]
+    read_timeout: 30s
+klines:
+  intervals: [1s, 1m, 1h, 1d, 1M]
+  grace: 0s
+  partial_interval: 250ms
+saver: {batch_size: 5000, batch_timeout: 200ms}
+push: {listen: "0.0.0.0:18080", queue_size: 1024}
+metrics: {listen: "[::1]:9100"}
+runtime: {scheduler_threads: 8, log_level: debug}
+)");
+  CHECK(c.nats.url == "nats://10.0.0.1:4222,nats://10.0.0.2:4222");
+  CHECK(c.nats.raw.name == "RAW_TEST");
+  CHECK(c.nats.raw.subjects == "test.raw.>");
+  CHECK(c.nats.raw.storage == "memory");
+  CHECK(c.nats.raw.max_age == 1h);
+  CHECK(c.nats.raw.max_bytes == 1073741824);
+  CHECK(c.nats.raw.replicas == 3);
+  CHECK(c.nats.raw.duplicate_window == 30s);
+  CHECK(c.nats.kline.name == "KLINE_TEST");
+  CHECK(c.nats.kline.subjects == "market.kline.>"); // not given: default kept
+  CHECK(c.nats.kline.max_age == 0s);
+  CHECK(c.nats.max_in_flight == 100);
+  CHECK(c.nats.ack_timeout == 2500ms);
+  CHECK(c.nats.connect_timeout == 1s);
+  CHECK(c.postgres.dsn == "postgresql://ingest@db/market");
+  const auto& b = c.exchanges.at("binance");
+  CHECK(b.enabled);
+  CHECK(b.stream == "aggTrade");
+  CHECK(b.symbols == std::vector<std::string>{"BTC/USDT", "SOL/USDT"});
+  CHECK(b.reconnect.initial == 500ms);
+  CHECK(b.reconnect.max == 2min);
+  CHECK(b.reconnect.healthy_after == 1min);
+  CHECK(b.rotate_after == 12h);
+  CHECK(b.ws_url == "wss://stream.binance.com:9443/stream");
+  const auto& o = c.exchanges.at("okx");
+  CHECK(o.enabled);
+  CHECK(o.ws_url == "ws://127.0.0.1:9000/ws");
+  CHECK(o.rest_url == "https://www.okx.com");
+  CHECK(o.read_timeout == 30s);
+  CHECK(c.exchanges.at("kraken") == mi::cfg::defaults().exchanges.at("kraken"));
+  CHECK(c.klines.intervals == std::vector<std::string>{"1s", "1m", "1h", "1d", "1M"});
+  CHECK(c.klines.grace == 0s);
+  CHECK(c.klines.partial_interval == 250ms);
+  CHECK(c.saver.batch_size == 5000);
+  CHECK(c.saver.batch_timeout == 200ms);
+  CHECK(c.push.listen == "0.0.0.0:18080");
+  CHECK(c.push.queue_size == 1024);
+  CHECK(c.metrics.listen == "[::1]:9100");
+  CHECK(c.runtime.scheduler_threads == 8);
+  CHECK(c.runtime.log_level == "debug");
+}
+
+TEST_CASE("unknown keys are rejected at every depth, with the dotted key") {
+  auto errs = errors_of(R"(
+natz: {url: "nats://x:4222"}
+nats:
+  streams:
+    raw:
+      max_agee: 1d
+    other: {}
+exchanges:
+  binance:
+    reconnect:
+      maximum: 10s
+  ftx:
+    enabled: true
+klines:
+  interval: [1m]
+)");
+  CHECK(errs.size() == 6);
+  CHECK(find(errs, "natz"));
+  CHECK(mentions(find(errs, "nats.streams.raw.max_agee"), "did you mean 'max_age'"));
+  CHECK(mentions(find(errs, "nats.streams.other"), "unknown key"));
+  CHECK(find(errs, "exchanges.binance.reconnect.maximum"));
+  CHECK(mentions(find(errs, "exchanges.ftx"), "unknown exchange 'ftx'"));
+  CHECK(mentions(find(errs, "klines.interval"), "did you mean 'intervals'"));
+  CHECK(mentions(find(errs, "natz"), "line 2"));
+}
+
+TEST_CASE("several errors at once are all listed") {
+  auto errs = errors_of(R"(
+nats:
+  max_in_flight: 0
+saver:
+  batch_size: 100001
+  batch_timeout: 0s
+push:
+  listen: "localhost"
+  queue_size: -5
+runtime:
+  scheduler_threads: 65
+  log_level: verbose
+)",
+                        {{"MI_NATS_URL", "http://127.0.0.1:4222"}});
+  CHECK(errs.size() == 8);
+  CHECK(mentions(find(errs, "nats.max_in_flight"), "got 0"));
+  CHECK(mentions(find(errs, "saver.batch_size"), "100001"));
+  CHECK(mentions(find(errs, "saver.batch_timeout"), "greater than 0"));
+  CHECK(mentions(find(errs, "push.listen"), "'localhost'"));
+  CHECK(mentions(find(errs, "push.queue_size"), "-5"));
+  CHECK(mentions(find(errs, "runtime.scheduler_threads"), "65"));
+  CHECK(mentions(find(errs, "runtime.log_level"), "'verbose'"));
+  CHECK(mentions(find(errs, "nats.url"), "'http://127.0.0.1:4222'"));
+
+  auto text = mi::cfg::format_errors(errs);
+  CHECK(text.find("config error: saver.batch_size: ") != std::string::npos);
+  CHECK(std::count(text.begin(), text.end(), '\n') == 8);
+}
+
+TEST_CASE("parse_duration accepts ms, s, m, h, d and nothing else") {
+  CHECK(*mi::cfg::parse_duration("500ms") == 500ms);
+  CHECK(*mi::cfg::parse_duration("2s") == 2s);
+  CHECK(*mi::cfg::parse_duration("1m") == 1min);
+  CHECK(*mi::cfg::parse_duration("1h") == 1h);
+  CHECK(*mi::cfg::parse_duration("7d") == std::chrono::days(7));
+  CHECK(*mi::cfg::parse_duration("0s") == 0s);
+  for (auto bad : {"", "5", "s", "1.5s", "-1s", "2 s", "1M", "3w", "10sec", "99999999999999999999d"}) {
+    CAPTURE(bad);
+    CHECK_FALSE(mi::cfg::parse_duration(bad).has_value());
+  }
+  CHECK(mi::cfg::parse_duration("5").err().message.find("missing unit") != std::string::npos);
+  for (mi::cfg::duration d : {0ms, 1500ms, 2000ms, 90000ms, 120000ms, 82800000ms, 2592000000ms}) {
+    CHECK(*mi::cfg::parse_duration(mi::cfg::format_duration(d)) == d);
+  }
+  CHECK(mi::cfg::format_duration(std::chrono::days(7)) == "7d");
+  CHECK(mi::cfg::format_duration(1500ms) == "1500ms");
+}
+
+TEST_CASE("a bad duration in YAML names the key, the value and the line") {
+  auto errs = errors_of("klines:\n  grace: 2 seconds\n  partial_interval: 5\n");
+  REQUIRE(errs.size() == 2);
+  CHECK(mentions(find(errs, "klines.grace"), "'2 seconds'"));
+  CHECK(mentions(find(errs, "klines.grace"), "line 2"));
+  CHECK(mentions(find(errs, "klines.partial_interval"), "missing unit"));
+}
+
+TEST_CASE("bad, duplicate and empty kline intervals are rejected") {
+  auto errs = errors_of("klines:\n  intervals: [1m, 2m, 1m, 1w]\n");
+  REQUIRE(errs.size() == 2);
+  CHECK(mentions(&errs[0], "unknown interval '2m'"));
+  CHECK(mentions(&errs[1], "duplicate interval '1m'"));
+  CHECK(errs[0].key == "klines.intervals");
+
+  auto empty = errors_of("klines:\n  intervals: []\n");
+  REQUIRE(empty.size() == 1);
+  CHECK(mentions(find(empty, "klines.intervals"), "must not be empty"));
+}
+
+TEST_CASE("environment overrides strings, integers, lists and nested exchange keys") {
+  auto c = loaded("nats:\n  url: nats://from-file:4222\n",
+                  {{"MI_NATS_URL", "nats://from-env:4222"},
+                   {"MI_POSTGRES_DSN", "host=db user=ingest"},
+                   {"MI_SAVER_BATCH_SIZE", "5000"},
+                   {"MI_KLINES_INTERVALS", "1m, 5m,1h"},
+                   {"MI_KLINES_GRACE", "5s"},
+                   {"MI_EXCHANGES_BINANCE_WS_URL", "ws://127.0.0.1:9443/stream"},
+                   {"MI_EXCHANGES_BINANCE_RECONNECT_HEALTHY_AFTER", "10s"},
+                   {"MI_EXCHANGES_OKX_ENABLED", "true"},
+                   {"MI_EXCHANGES_OKX_SYMBOLS", "BTC/USDT"},
+                   {"MI_NATS_STREAMS_RAW_MAX_AGE", "1d"},
+                   {"PATH", "/usr/bin"}, // not MI_: ignored
+                   {"MIX_FOO", "1"}});
+  CHECK(c.nats.url == "nats://from-env:4222"); // env wins over the file
+  CHECK(c.postgres.dsn == "host=db user=ingest");
+  CHECK(c.saver.batch_size == 5000);
+  CHECK(c.klines.intervals == std::vector<std::string>{"1m", "5m", "1h"});
+  CHECK(c.klines.grace == 5s);
+  CHECK(c.exchanges.at("binance").ws_url == "ws://127.0.0.1:9443/stream");
+  CHECK(c.exchanges.at("binance").reconnect.healthy_after == 10s);
+  CHECK(c.exchanges.at("okx").enabled);
+  CHECK(c.exchanges.at("okx").symbols == std::vector<std::string>{"BTC/USDT"});
+  CHECK(c.nats.raw.max_age == std::chrono::days(1));
+}
+
+TEST_CASE("unknown MI_ variables and bad environment values are errors") {
+  auto errs = errors_of("", {{"MI_NATS_URLS", "nats://x:4222"},
+                             {"MI_EXCHANGES_FTX_ENABLED", "true"},
+                             {"MI_SAVER_BATCH_SIZE", "lots"},
+                             {"MI_KLINES_GRACE", "2"}});
+  REQUIRE(errs.size() == 4);
+  CHECK(mentions(find(errs, "MI_NATS_URLS"), "did you mean 'MI_NATS_URL'"));
+  CHECK(mentions(find(errs, "MI_EXCHANGES_FTX_ENABLED"), "unknown environment variable"));
+  CHECK(mentions(find(errs, "saver.batch_size"), "'lots'"));
+  CHECK(mentions(find(errs, "saver.batch_size"), "MI_SAVER_BATCH_SIZE"));
+  CHECK(mentions(find(errs, "klines.grace"), "missing unit"));
+}
+
+TEST_CASE("every key has its own environment variable") {
+  auto keys = mi::cfg::known_keys();
+  std::set<std::string> names;
+  for (const auto& k : keys) names.insert(mi::cfg::env_name(k));
+  CHECK(names.size() == keys.size());
+  CHECK(mi::cfg::env_name("exchanges.binance.ws_url") == "MI_EXCHANGES_BINANCE_WS_URL");
+  CHECK(std::count(keys.begin(), keys.end(), "exchanges.kraken.reconnect.healthy_after") == 1);
+}
+
+TEST_CASE("a wrong YAML type is rejected with what was expected") {
+  auto errs = errors_of(R"(
+nats:
+  url: {host: x}
+  max_in_flight: [1, 2]
+exchanges:
+  binance:
+    enabled: maybe
+    symbols: BTC/USDT
+    reconnect: 5s
+klines:
+  intervals: [1m, {x: 1}]
+saver: 12
+)");
+  REQUIRE(errs.size() == 7);
+  CHECK(mentions(find(errs, "nats.url"), "expected a string, got a mapping"));
+  CHECK(mentions(find(errs, "nats.max_in_flight"), "expected an integer, got a list"));
+  CHECK(mentions(find(errs, "exchanges.binance.enabled"), "'maybe'"));
+  CHECK(mentions(find(errs, "exchanges.binance.symbols"), "expected a list"));
+  CHECK(mentions(find(errs, "exchanges.binance.reconnect"), "expected a mapping, got the scalar '5s'"));
+  CHECK(mentions(find(errs, "klines.intervals[1]"), "expected a string, got a mapping"));
+  CHECK(mentions(find(errs, "saver"), "expected a mapping"));
+
+  auto top = errors_of("- a\n- b\n");
+  REQUIRE(top.size() == 1);
+  CHECK(top[0].key == "");
+}
+
+TEST_CASE("malformed YAML gives one error with the parser's message and line") {
+  auto errs = errors_of("nats:\n  url: nats://x:4222\nsaver: [1, 2\nklines: {}\n");
+  REQUIRE(errs.size() == 1);
+  CHECK(errs[0].key == "");
+  CHECK(mentions(&errs[0], "YAML syntax error at line 4, column 7: end of sequence flow not found"));
+
+  auto bad_indent = errors_of("nats:\n  url: nats://x:4222\n   max_in_flight: 5\n");
+  REQUIRE(bad_indent.size() == 1);
+  CHECK(mentions(&bad_indent[0], "line 3"));
+  CHECK(mi::cfg::format_errors(bad_indent).rfind("config error: YAML syntax error", 0) == 0);
+}
+
+TEST_CASE("duplicate keys are rejected") {
+  auto errs = errors_of("saver:\n  batch_size: 10\n  batch_size: 20\n");
+  REQUIRE(errs.size() == 1);
+  CHECK(mentions(find(errs, "saver.batch_size"), "duplicate key"));
+}
+
+TEST_CASE("validation checks urls, symbols, streams, listen addresses and timeouts") {
+  auto c = mi::cfg::defaults();
+  c.nats.raw.name = "market.raw";
+  c.nats.raw.storage = "disk";
+  c.nats.raw.replicas = 0;
+  c.nats.kline.duplicate_window = std::chrono::days(40); // > max_age 30d
+  c.nats.kline.subjects = "market.>.kline";
+  auto& b = c.exchanges["binance"];
+  b.ws_url = "https://stream.binance.com";
+  b.symbols = {"BTCUSDT", "ETH/USDT", "eth/usdt"};
+  b.reconnect.max = 100ms; // < initial 1s
+  c.exchanges["okx"].enabled = true;
+  c.exchanges["okx"].symbols.clear();
+  c.exchanges["okx"].stream = "aggTrade";
+  c.exchanges["bybit"].rest_url = "ftp://api.bybit.com";
+  c.exchanges["ftx"] = c.exchanges["okx"];
+  c.metrics.listen = "127.0.0.1:70000";
+  c.push.listen = "127.0.0.1:";
+
+  auto errs = mi::cfg::validate(c);
+  CAPTURE(mi::cfg::format_errors(errs));
+  CHECK(mentions(find(errs, "nats.streams.raw.name"), "'market.raw'"));
+  CHECK(mentions(find(errs, "nats.streams.raw.storage"), "'disk'"));
+  CHECK(mentions(find(errs, "nats.streams.raw.replicas"), "1..5"));
+  CHECK(mentions(find(errs, "nats.streams.kline.duplicate_window"), "max_age"));
+  CHECK(mentions(find(errs, "nats.streams.kline.subjects"), "'market.>.kline'"));
+  CHECK(mentions(find(errs, "exchanges.binance.ws_url"), "ws:// or wss://"));
+  CHECK(mentions(find(errs, "exchanges.binance.symbols"), "'BTCUSDT'"));
+  CHECK(std::count_if(errs.begin(), errs.end(), [](auto& e) { return e.key == "exchanges.binance.symbols"; }) == 2);
+  CHECK(mentions(find(errs, "exchanges.binance.reconnect.max"), "100ms"));
+  CHECK(find(errs, "exchanges.okx.symbols"));
+  CHECK(mentions(find(errs, "exchanges.okx.stream"), "binance"));
+  CHECK(mentions(find(errs, "exchanges.bybit.rest_url"), "'ftp://api.bybit.com'"));
+  CHECK(mentions(find(errs, "exchanges.ftx"), "unknown exchange"));
+  CHECK(mentions(find(errs, "metrics.listen"), "'127.0.0.1:70000'"));
+  CHECK(find(errs, "push.listen"));
+  CHECK(errs.size() == 15);
+}
+
+TEST_CASE("to_yaml round-trips through load") {
+  auto c = loaded("exchanges:\n  okx: {enabled: true, symbols: [\"BTC/USDT\"]}\n"
+                  "klines: {intervals: [1m, 1h], partial_interval: 1500ms}\n"
+                  "postgres: {dsn: \"host=db password='a: b' # x\"}\n");
+  auto text = mi::cfg::to_yaml(c);
+  CAPTURE(text);
+  CHECK(loaded(text) == c);
+  CHECK(loaded(mi::cfg::to_yaml(mi::cfg::defaults())) == mi::cfg::defaults());
+}
+
+TEST_CASE("load_file reports a missing file with an empty key") {
+  auto r = mi::cfg::load_file("/nonexistent/market-ingestor.yaml");
+  REQUIRE(std::holds_alternative<std::vector<config_error>>(r));
+  const auto& errs = std::get<std::vector<config_error>>(r);
+  REQUIRE(errs.size() == 1);
+  CHECK(errs[0].key == "");
+  CHECK(mentions(&errs[0], "/nonexistent/market-ingestor.yaml"));
+}
+
+TEST_CASE("the example file loads cleanly, equals the defaults and documents every key") {
+  const std::string path = std::string(MI_SOURCE_DIR) + "/config/market-ingestor.example.yaml";
+  auto text = read_text(path);
+  REQUIRE_FALSE(text.empty());
+  CHECK(loaded(text) == mi::cfg::defaults());
+  CHECK(mi::cfg::to_yaml(loaded(text)) == mi::cfg::to_yaml(mi::cfg::defaults())); // a readable diff
+
+  auto r = mi::cfg::load_file(path);
+  if (auto* errs = std::get_if<std::vector<config_error>>(&r)) {
+    // Only MI_ variables of the test's own environment could fail it.
+    for (const auto& e : *errs) CHECK_MESSAGE(e.key.rfind("MI_", 0) == 0, mi::cfg::format_errors(*errs));
+  }
+  // The file loads without unknown or duplicate keys, so each "key: value" line sets a distinct
+  // leaf; as many such lines as the schema has leaves means every key is written out.
+  std::size_t leaf_lines = 0;
+  std::istringstream lines(text);
+  for (std::string line; std::getline(lines, line);) {
+    line = line.substr(0, line.find('#'));
+    auto colon = line.find(':');
+    if (colon == std::string::npos || line.find_first_not_of(" \t") == colon) continue;
+    if (line.find_first_not_of(" \t", colon + 1) != std::string::npos) ++leaf_lines;
+  }
+  CHECK(leaf_lines == mi::cfg::known_keys().size());
+}
+
+TEST_CASE("load_file applies MI_ variables from the process environment and names the file on syntax errors") {
+  const std::string path = (std::filesystem::temp_directory_path() /
+                            ("mi_config_test_" + std::to_string(::getpid()) + ".yaml"))
+                               .string();
+  {
+    std::ofstream out(path);
+    out << "saver:\n  batch_size: 10\n";
+  }
+  ::setenv("MI_SAVER_BATCH_SIZE", "7", 1);
+  auto r = mi::cfg::load_file(path);
+  ::unsetenv("MI_SAVER_BATCH_SIZE");
+  REQUIRE(std::holds_alternative<config>(r));
+  CHECK(std::get<config>(r).saver.batch_size == 7);
+
+  {
+    std::ofstream out(path);
+    out << "saver: {batch_size: 10\n";
+  }
+  auto bad = mi::cfg::load_file(path);
+  std::filesystem::remove(path);
+  REQUIRE(std::holds_alternative<std::vector<config_error>>(bad));
+  const auto& errs = std::get<std::vector<config_error>>(bad);
+  REQUIRE(errs.size() == 1);
+  CHECK(mentions(&errs[0], path + ": YAML syntax error at line"));
+}

@@ -1,0 +1,815 @@
+#include "gateways/jetstream/jetstream.hpp"
+
+#include <nats/nats.h>
+
+#include <atomic>
+#include <condition_variable>
+#include <map>
+#include <mutex>
+#include <shared_mutex>
+#include <thread>
+#include <unordered_map>
+
+namespace mi::gw {
+
+namespace {
+
+// --- C handles, each in a unique_ptr with its deleter ---------------------------------------
+
+struct options_deleter {
+  void operator()(natsOptions* p) const { natsOptions_Destroy(p); }
+};
+struct connection_deleter {
+  void operator()(natsConnection* p) const {
+    natsConnection_Close(p);
+    natsConnection_Destroy(p);
+  }
+};
+struct js_deleter {
+  void operator()(jsCtx* p) const { jsCtx_Destroy(p); }
+};
+struct msg_deleter {
+  void operator()(natsMsg* p) const { natsMsg_Destroy(p); }
+};
+struct sub_deleter {
+  void operator()(natsSubscription* p) const { natsSubscription_Destroy(p); }
+};
+struct kv_deleter {
+  void operator()(kvStore* p) const { kvStore_Destroy(p); }
+};
+struct stream_info_deleter {
+  void operator()(jsStreamInfo* p) const { jsStreamInfo_Destroy(p); }
+};
+struct consumer_info_deleter {
+  void operator()(jsConsumerInfo* p) const { jsConsumerInfo_Destroy(p); }
+};
+struct pub_ack_deleter {
+  void operator()(jsPubAck* p) const { jsPubAck_Destroy(p); }
+};
+struct kv_entry_deleter {
+  void operator()(kvEntry* p) const { kvEntry_Destroy(p); }
+};
+
+using msg_ptr = std::unique_ptr<natsMsg, msg_deleter>;
+using stream_info_ptr = std::unique_ptr<jsStreamInfo, stream_info_deleter>;
+using consumer_info_ptr = std::unique_ptr<jsConsumerInfo, consumer_info_deleter>;
+
+// --- errors: a nats status is turned into mi::error once, here -------------------------------
+
+std::string status_text(natsStatus s) {
+  std::string text = natsStatus_GetText(s);
+  // The thread's last error carries the server's description ("stream name already in use").
+  if (const char* last = nats_GetLastError(nullptr); last != nullptr && *last != '\0' && text != last)
+    text += std::string(" (") + last + ")";
+  return text;
+}
+
+mi::error fail(const std::string& what, natsStatus s, jsErrCode jerr = jsErrCode(0)) {
+  std::string m = what + ": " + status_text(s);
+  if (jerr != 0)
+    m += " [jetstream error " + std::to_string(int(jerr)) + "]";
+  return mi::error{m};
+}
+
+std::int64_t to_ms(std::chrono::milliseconds d) { return static_cast<std::int64_t>(d.count()); }
+
+// Builds a message with our two headers.
+natsStatus make_msg(msg_ptr& out, const outgoing& m) {
+  natsMsg* raw = nullptr;
+  natsStatus s = natsMsg_Create(&raw, m.subject.c_str(), nullptr, m.data.data(),
+                                static_cast<int>(m.data.size()));
+  out.reset(raw);
+  if (s == NATS_OK && !m.msg_id.empty())
+    s = natsMsgHeader_Set(raw, "Nats-Msg-Id", m.msg_id.c_str());
+  if (s == NATS_OK && !m.content_type.empty())
+    s = natsMsgHeader_Set(raw, "Content-Type", m.content_type.c_str());
+  return s;
+}
+
+stream_state to_state(const jsStreamInfo& si) {
+  return stream_state{si.State.Msgs, si.State.FirstSeq, si.State.LastSeq, si.State.Bytes};
+}
+
+} // namespace
+
+// --- js_message -------------------------------------------------------------------------------
+
+struct js_message::handle {
+  msg_ptr msg;
+  std::uint64_t seq = 0;
+  std::uint64_t delivered = 0;
+  std::uint64_t pending = 0;
+  std::int64_t ts = 0;
+};
+
+namespace {
+
+// A message delivered by a consumer: its metadata is in the reply subject.
+js_message from_consumer(natsMsg* raw) {
+  auto h = std::make_unique<js_message::handle>();
+  h->msg.reset(raw);
+  jsMsgMetaData* md = nullptr;
+  if (natsMsg_GetMetaData(&md, raw) == NATS_OK && md != nullptr) {
+    h->seq = md->Sequence.Stream;
+    h->delivered = md->NumDelivered;
+    h->pending = md->NumPending;
+    h->ts = md->Timestamp;
+    jsMsgMetaData_Destroy(md);
+  }
+  return js_message(std::move(h));
+}
+
+// A message read directly from the stream (js_GetMsg / js_GetLastMsg).
+js_message from_direct(natsMsg* raw) {
+  auto h = std::make_unique<js_message::handle>();
+  h->msg.reset(raw);
+  h->seq = natsMsg_GetSequence(raw);
+  h->ts = natsMsg_GetTime(raw);
+  return js_message(std::move(h));
+}
+
+} // namespace
+
+js_message::js_message(std::unique_ptr<handle> h) noexcept : h_(std::move(h)) {}
+js_message::~js_message() = default;
+js_message::js_message(js_message&&) noexcept = default;
+js_message& js_message::operator=(js_message&&) noexcept = default;
+
+std::string_view js_message::subject() const {
+  const char* s = natsMsg_GetSubject(h_->msg.get());
+  return s ? std::string_view(s) : std::string_view();
+}
+
+std::string_view js_message::data() const {
+  const char* d = natsMsg_GetData(h_->msg.get());
+  return d ? std::string_view(d, static_cast<std::size_t>(natsMsg_GetDataLength(h_->msg.get())))
+           : std::string_view();
+}
+
+std::optional<std::string> js_message::header(const char* key) const {
+  const char* value = nullptr;
+  if (natsMsgHeader_Get(h_->msg.get(), key, &value) != NATS_OK || value == nullptr)
+    return std::nullopt;
+  return std::string(value);
+}
+
+std::uint64_t js_message::stream_seq() const { return h_->seq; }
+std::uint64_t js_message::num_delivered() const { return h_->delivered; }
+std::uint64_t js_message::num_pending() const { return h_->pending; }
+std::int64_t js_message::timestamp_ns() const { return h_->ts; }
+
+mi::result<bool> js_message::ack() {
+  if (!h_)
+    return mi::error{"ack: moved-from message"};
+  natsStatus s = natsMsg_Ack(h_->msg.get(), nullptr);
+  if (s != NATS_OK)
+    return fail("ack of stream seq " + std::to_string(h_->seq), s);
+  return true;
+}
+
+void js_message::nak() {
+  if (h_)
+    natsMsg_Nak(h_->msg.get(), nullptr);
+}
+
+void js_message::term() {
+  if (h_)
+    natsMsg_Term(h_->msg.get(), nullptr);
+}
+
+// --- jetstream --------------------------------------------------------------------------------
+
+struct jetstream::impl {
+  options opts;
+  std::uint64_t id = 0; // the ack handler's closure: looked up, never dereferenced
+  std::unique_ptr<natsConnection, connection_deleter> nc;
+  std::unique_ptr<jsCtx, js_deleter> js;
+
+  std::atomic<std::int64_t> in_flight{0};
+  std::atomic<std::uint64_t> retries{0};
+  std::mutex flush_mu;
+  std::condition_variable flush_cv;
+
+  // Retries run on their own thread: re-publishing from the ack callback could stall the very
+  // thread that delivers the acks once nats.c's MaxPending is reached.
+  std::mutex retry_mu;
+  std::condition_variable retry_cv;
+  std::multimap<std::chrono::steady_clock::time_point, natsMsg*> retry_queue;
+  std::unordered_map<natsMsg*, int> attempts; // only messages retried at least once
+  std::atomic<std::size_t> attempts_size{0};
+  bool stopping = false;
+  std::thread retry_thread;
+
+  std::mutex kv_mu;
+  std::map<std::string, std::unique_ptr<kvStore, kv_deleter>> kv;
+
+  void handle_ack(natsMsg* msg, jsPubAck* pa, jsPubAckErr* pae);
+  void finish(natsMsg* msg, bool ok, bool duplicate, std::uint64_t seq, std::string error);
+  void retry_loop();
+  mi::result<kvStore*> bucket(const std::string& name);
+};
+
+namespace {
+
+// Live jetstream objects by id. The ack handler runs on a nats.c thread that may outlive the
+// object (nats.c detaches subscription threads); looking the id up under a shared lock makes
+// a late callback harmless.
+std::shared_mutex& registry_mu() {
+  static std::shared_mutex mu;
+  return mu;
+}
+std::unordered_map<std::uint64_t, jetstream::impl*>& registry() {
+  static std::unordered_map<std::uint64_t, jetstream::impl*> r;
+  return r;
+}
+std::atomic<std::uint64_t> next_id{1};
+
+void on_pub_ack(jsCtx*, natsMsg* msg, jsPubAck* pa, jsPubAckErr* pae, void* closure) {
+  auto id = static_cast<std::uint64_t>(reinterpret_cast<std::uintptr_t>(closure));
+  std::shared_lock lock(registry_mu());
+  auto it = registry().find(id);
+  if (it == registry().end()) {
+    natsMsg_Destroy(msg);
+    return;
+  }
+  it->second->handle_ack(msg, pa, pae);
+}
+
+} // namespace
+
+void jetstream::impl::handle_ack(natsMsg* msg, jsPubAck* pa, jsPubAckErr* pae) {
+  if (pa != nullptr) {
+    finish(msg, true, pa->Duplicate, pa->Sequence, {});
+    return;
+  }
+  natsStatus err = pae ? pae->Err : NATS_ERR;
+  std::string text = natsStatus_GetText(err);
+  if (pae && pae->ErrText && *pae->ErrText)
+    text += std::string(": ") + pae->ErrText;
+  if (pae && pae->ErrCode != 0)
+    text += " [jetstream error " + std::to_string(int(pae->ErrCode)) + "]";
+  // A timeout or "no responders" (server restarting, stream leader moving) is transient; any
+  // other server answer (limits, wrong expectations) is final.
+  bool transient = err == NATS_TIMEOUT || err == NATS_NO_RESPONDERS;
+  if (transient) {
+    std::unique_lock lock(retry_mu);
+    int done = 0;
+    if (auto it = attempts.find(msg); it != attempts.end())
+      done = it->second;
+    if (!stopping && done < opts.max_retries) {
+      // A timeout already waited ack_timeout; no responders means nobody is there yet.
+      auto delay = err == NATS_TIMEOUT ? std::chrono::milliseconds(0)
+                                       : std::chrono::milliseconds(100 * std::min(done + 1, 10));
+      retry_queue.emplace(std::chrono::steady_clock::now() + delay, msg);
+      retry_cv.notify_one();
+      return;
+    }
+    text += " (after " + std::to_string(done) + " retries)";
+  }
+  finish(msg, false, false, 0, std::move(text));
+}
+
+void jetstream::impl::finish(natsMsg* msg, bool ok, bool duplicate, std::uint64_t seq,
+                             std::string error) {
+  if (attempts_size.load(std::memory_order_acquire) > 0) {
+    std::lock_guard lock(retry_mu);
+    attempts.erase(msg);
+    attempts_size.store(attempts.size(), std::memory_order_release);
+  }
+  if (opts.on_outcome) {
+    publish_outcome o;
+    o.ok = ok;
+    o.duplicate = duplicate;
+    o.seq = seq;
+    const char* subj = natsMsg_GetSubject(msg);
+    o.subject = subj ? subj : "";
+    if (const char* d = natsMsg_GetData(msg))
+      o.data.assign(d, static_cast<std::size_t>(natsMsg_GetDataLength(msg)));
+    o.error = std::move(error);
+    opts.on_outcome(o);
+  }
+  natsMsg_Destroy(msg);
+  if (in_flight.fetch_sub(1, std::memory_order_acq_rel) == 1) {
+    std::lock_guard lock(flush_mu);
+    flush_cv.notify_all();
+  }
+}
+
+void jetstream::impl::retry_loop() {
+  std::unique_lock lock(retry_mu);
+  for (;;) {
+    if (stopping)
+      break;
+    if (retry_queue.empty()) {
+      retry_cv.wait(lock);
+      continue;
+    }
+    auto first = retry_queue.begin();
+    if (first->first > std::chrono::steady_clock::now()) {
+      retry_cv.wait_until(lock, first->first);
+      continue;
+    }
+    natsMsg* msg = first->second;
+    retry_queue.erase(first);
+    int attempt = ++attempts[msg];
+    attempts_size.store(attempts.size(), std::memory_order_release);
+    lock.unlock();
+
+    retries.fetch_add(1, std::memory_order_relaxed);
+    jsPubOptions po;
+    jsPubOptions_Init(&po);
+    po.MaxWait = to_ms(opts.ack_timeout);
+    natsMsg* handed = msg; // cleared by nats.c when it takes the message
+    natsStatus s = js_PublishMsgAsync(js.get(), &handed, &po);
+    if (s != NATS_OK) {
+      // nats.c did not take it (stalled at MaxPending, reconnect buffer full): later, or give up.
+      std::string why = status_text(s);
+      lock.lock();
+      if (!stopping && attempt < opts.max_retries) {
+        retry_queue.emplace(std::chrono::steady_clock::now() + opts.ack_timeout / 4, msg);
+        continue;
+      }
+      lock.unlock();
+      finish(msg, false, false, 0, "republish failed after " + std::to_string(attempt) +
+                                       " retries: " + why);
+      lock.lock();
+      continue;
+    }
+    lock.lock();
+  }
+  // Closing: whatever still waits for a retry fails now.
+  while (!retry_queue.empty()) {
+    natsMsg* msg = retry_queue.begin()->second;
+    retry_queue.erase(retry_queue.begin());
+    lock.unlock();
+    finish(msg, false, false, 0, "connection closed before the retry");
+    lock.lock();
+  }
+}
+
+jetstream::jetstream(std::unique_ptr<impl> p) : impl_(std::move(p)) {}
+
+mi::result<std::unique_ptr<jetstream>> jetstream::connect(options o) {
+  auto p = std::make_unique<impl>();
+  p->opts = std::move(o);
+  const auto& opts = p->opts;
+  const std::string where = "cannot connect to " + opts.url;
+
+  natsOptions* raw_opts = nullptr;
+  natsStatus s = natsOptions_Create(&raw_opts);
+  std::unique_ptr<natsOptions, options_deleter> nopts(raw_opts);
+  if (s == NATS_OK)
+    s = natsOptions_SetURL(raw_opts, opts.url.c_str());
+  if (s == NATS_OK)
+    s = natsOptions_SetName(raw_opts, opts.name.c_str());
+  if (s == NATS_OK)
+    s = natsOptions_SetTimeout(raw_opts, to_ms(opts.connect_timeout));
+  // Reconnect forever, quickly, buffering publishes meanwhile: the retry path relies on it.
+  if (s == NATS_OK)
+    s = natsOptions_SetMaxReconnect(raw_opts, -1);
+  if (s == NATS_OK)
+    s = natsOptions_SetReconnectWait(raw_opts, 100);
+  if (s == NATS_OK)
+    s = natsOptions_SetReconnectBufSize(raw_opts, opts.reconnect_buffer_bytes);
+  if (s != NATS_OK)
+    return fail(where, s);
+
+  natsConnection* raw_nc = nullptr;
+  s = natsConnection_Connect(&raw_nc, raw_opts);
+  if (s != NATS_OK)
+    return mi::error{where + ": " + natsStatus_GetText(s)};
+  p->nc.reset(raw_nc);
+
+  p->id = next_id.fetch_add(1);
+  {
+    std::unique_lock lock(registry_mu());
+    registry()[p->id] = p.get();
+  }
+  jsOptions jo;
+  jsOptions_Init(&jo);
+  jo.PublishAsync.MaxPending = opts.max_pending;
+  jo.PublishAsync.AckHandler = on_pub_ack;
+  jo.PublishAsync.AckHandlerClosure = reinterpret_cast<void*>(static_cast<std::uintptr_t>(p->id));
+  jo.PublishAsync.StallWait = to_ms(opts.ack_timeout);
+  jsCtx* raw_js = nullptr;
+  s = natsConnection_JetStream(&raw_js, raw_nc, &jo);
+  if (s != NATS_OK) {
+    std::unique_lock lock(registry_mu());
+    registry().erase(p->id);
+    return fail("jetstream context on " + opts.url, s);
+  }
+  p->js.reset(raw_js);
+  p->retry_thread = std::thread([ip = p.get()] { ip->retry_loop(); });
+  return std::unique_ptr<jetstream>(new jetstream(std::move(p)));
+}
+
+jetstream::~jetstream() {
+  (void)flush(std::chrono::seconds(5));
+  {
+    std::lock_guard lock(impl_->retry_mu);
+    impl_->stopping = true;
+  }
+  impl_->retry_cv.notify_all();
+  if (impl_->retry_thread.joinable())
+    impl_->retry_thread.join();
+  // Publishes still waiting for their ack after the drain: report them as failed.
+  natsMsgList pending{nullptr, 0};
+  if (js_PublishAsyncGetPendingList(&pending, impl_->js.get()) == NATS_OK) {
+    for (int i = 0; i < pending.Count; ++i) {
+      natsMsg* msg = pending.Msgs[i];
+      pending.Msgs[i] = nullptr;
+      impl_->finish(msg, false, false, 0, "connection closed before the ack arrived");
+    }
+    natsMsgList_Destroy(&pending);
+  }
+  {
+    // Waits for a running ack callback; later ones find no entry.
+    std::unique_lock lock(registry_mu());
+    registry().erase(impl_->id);
+  }
+  impl_->kv.clear();
+  impl_->js.reset();
+  impl_->nc.reset();
+}
+
+mi::result<stream_state> jetstream::ensure_stream(const stream_spec& spec) {
+  std::vector<const char*> subjects;
+  for (const auto& s : spec.subjects)
+    subjects.push_back(s.c_str());
+  jsStreamConfig sc;
+  jsStreamConfig_Init(&sc);
+  sc.Name = spec.name.c_str();
+  sc.Subjects = subjects.data();
+  sc.SubjectsLen = static_cast<int>(subjects.size());
+  sc.Storage = spec.file_storage ? js_FileStorage : js_MemoryStorage;
+  sc.MaxAge = spec.max_age.count();
+  sc.MaxBytes = spec.max_bytes;
+  sc.Replicas = spec.replicas;
+  sc.Duplicates = spec.duplicate_window.count();
+
+  jsErrCode jerr = jsErrCode(0);
+  jsStreamInfo* raw = nullptr;
+  natsStatus s = js_GetStreamInfo(&raw, impl_->js.get(), spec.name.c_str(), nullptr, &jerr);
+  stream_info_ptr existing(raw);
+  raw = nullptr;
+  if (s == NATS_NOT_FOUND) {
+    jerr = jsErrCode(0);
+    s = js_AddStream(&raw, impl_->js.get(), &sc, nullptr, &jerr);
+    stream_info_ptr created(raw);
+    if (s != NATS_OK)
+      return fail("cannot create stream " + spec.name, s, jerr);
+    return to_state(*created);
+  }
+  if (s != NATS_OK)
+    return fail("cannot look up stream " + spec.name, s, jerr);
+  jerr = jsErrCode(0);
+  s = js_UpdateStream(&raw, impl_->js.get(), &sc, nullptr, &jerr);
+  stream_info_ptr updated(raw);
+  if (s != NATS_OK)
+    return fail("cannot update stream " + spec.name, s, jerr);
+  return to_state(*updated);
+}
+
+mi::result<stream_state> jetstream::state(const std::string& stream) {
+  jsErrCode jerr = jsErrCode(0);
+  jsStreamInfo* raw = nullptr;
+  natsStatus s = js_GetStreamInfo(&raw, impl_->js.get(), stream.c_str(), nullptr, &jerr);
+  stream_info_ptr si(raw);
+  if (s != NATS_OK)
+    return fail("cannot read stream " + stream, s, jerr);
+  return to_state(*si);
+}
+
+mi::result<bool> jetstream::publish_async(const outgoing& m) {
+  msg_ptr msg;
+  natsStatus s = make_msg(msg, m);
+  if (s != NATS_OK)
+    return fail("cannot build message for " + m.subject, s);
+  jsPubOptions po;
+  jsPubOptions_Init(&po);
+  po.MaxWait = to_ms(impl_->opts.ack_timeout);
+  impl_->in_flight.fetch_add(1, std::memory_order_acq_rel);
+  natsMsg* handed = msg.release();
+  s = js_PublishMsgAsync(impl_->js.get(), &handed, &po);
+  if (s != NATS_OK) {
+    natsMsg_Destroy(handed); // still ours: nats.c did not take it
+    if (impl_->in_flight.fetch_sub(1, std::memory_order_acq_rel) == 1) {
+      std::lock_guard lock(impl_->flush_mu);
+      impl_->flush_cv.notify_all();
+    }
+    return fail("cannot publish to " + m.subject, s);
+  }
+  return true;
+}
+
+std::int64_t jetstream::in_flight() const { return impl_->in_flight.load(); }
+
+std::uint64_t jetstream::retries() const { return impl_->retries.load(); }
+
+mi::result<bool> jetstream::flush(std::chrono::milliseconds timeout) {
+  std::unique_lock lock(impl_->flush_mu);
+  if (impl_->flush_cv.wait_for(lock, timeout, [this] { return impl_->in_flight.load() <= 0; }))
+    return true;
+  return mi::error{std::to_string(impl_->in_flight.load()) + " publishes still unacknowledged after " +
+                   std::to_string(timeout.count()) + " ms"};
+}
+
+mi::result<std::pair<std::uint64_t, bool>> jetstream::publish_sync(const outgoing& m) {
+  msg_ptr msg;
+  natsStatus s = make_msg(msg, m);
+  if (s != NATS_OK)
+    return fail("cannot build message for " + m.subject, s);
+  jsPubOptions po;
+  jsPubOptions_Init(&po);
+  po.MaxWait = to_ms(impl_->opts.ack_timeout);
+  jsPubAck* raw = nullptr;
+  jsErrCode jerr = jsErrCode(0);
+  s = js_PublishMsg(&raw, impl_->js.get(), msg.get(), &po, &jerr);
+  std::unique_ptr<jsPubAck, pub_ack_deleter> pa(raw);
+  if (s != NATS_OK)
+    return fail("cannot publish to " + m.subject, s, jerr);
+  return std::pair<std::uint64_t, bool>{pa->Sequence, pa->Duplicate};
+}
+
+mi::result<std::optional<js_message>> jetstream::last_message(const std::string& stream,
+                                                              const std::string& subject) {
+  natsMsg* raw = nullptr;
+  jsErrCode jerr = jsErrCode(0);
+  natsStatus s =
+      js_GetLastMsg(&raw, impl_->js.get(), stream.c_str(), subject.c_str(), nullptr, &jerr);
+  if (s == NATS_NOT_FOUND && jerr != JSStreamNotFoundErr)
+    return std::optional<js_message>{};
+  if (s != NATS_OK)
+    return fail("cannot read the last message of " + subject + " in " + stream, s, jerr);
+  return std::optional<js_message>{from_direct(raw)};
+}
+
+mi::result<std::optional<js_message>> jetstream::get_message(const std::string& stream,
+                                                             std::uint64_t seq) {
+  natsMsg* raw = nullptr;
+  jsErrCode jerr = jsErrCode(0);
+  natsStatus s = js_GetMsg(&raw, impl_->js.get(), stream.c_str(), seq, nullptr, &jerr);
+  if (s == NATS_NOT_FOUND && jerr != JSStreamNotFoundErr)
+    return std::optional<js_message>{};
+  if (s != NATS_OK)
+    return fail("cannot read message " + std::to_string(seq) + " of " + stream, s, jerr);
+  return std::optional<js_message>{from_direct(raw)};
+}
+
+mi::result<kvStore*> jetstream::impl::bucket(const std::string& name) {
+  std::lock_guard lock(kv_mu);
+  if (auto it = kv.find(name); it != kv.end())
+    return it->second.get();
+  kvStore* raw = nullptr;
+  natsStatus s = js_KeyValue(&raw, js.get(), name.c_str());
+  if (s == NATS_NOT_FOUND) {
+    kvConfig cfg;
+    kvConfig_Init(&cfg);
+    cfg.Bucket = name.c_str();
+    cfg.History = 1;
+    cfg.StorageType = js_FileStorage;
+    s = js_CreateKeyValue(&raw, js.get(), &cfg);
+  }
+  if (s != NATS_OK)
+    return fail("cannot open key-value bucket " + name, s);
+  auto* result = raw;
+  kv.emplace(name, std::unique_ptr<kvStore, kv_deleter>(raw));
+  return result;
+}
+
+mi::result<bool> jetstream::kv_ensure(const std::string& bucket) {
+  auto kv = impl_->bucket(bucket);
+  if (!kv)
+    return kv.err();
+  return true;
+}
+
+mi::result<std::optional<std::string>> jetstream::kv_get(const std::string& bucket,
+                                                         const std::string& key) {
+  auto kv = impl_->bucket(bucket);
+  if (!kv)
+    return kv.err();
+  kvEntry* raw = nullptr;
+  natsStatus s = kvStore_Get(&raw, *kv, key.c_str());
+  std::unique_ptr<kvEntry, kv_entry_deleter> entry(raw);
+  if (s == NATS_NOT_FOUND)
+    return std::optional<std::string>{};
+  if (s != NATS_OK)
+    return fail("cannot read " + bucket + "/" + key, s);
+  const auto* data = static_cast<const char*>(kvEntry_Value(raw));
+  return std::optional<std::string>{
+      std::string(data ? data : "", static_cast<std::size_t>(kvEntry_ValueLen(raw)))};
+}
+
+mi::result<bool> jetstream::kv_put(const std::string& bucket, const std::string& key,
+                                   std::string_view value) {
+  auto kv = impl_->bucket(bucket);
+  if (!kv)
+    return kv.err();
+  std::uint64_t rev = 0;
+  natsStatus s =
+      kvStore_Put(&rev, *kv, key.c_str(), value.data(), static_cast<int>(value.size()));
+  if (s != NATS_OK)
+    return fail("cannot write " + bucket + "/" + key, s);
+  return true;
+}
+
+mi::result<std::vector<std::string>> jetstream::kv_keys(const std::string& bucket) {
+  auto kv = impl_->bucket(bucket);
+  if (!kv)
+    return kv.err();
+  kvKeysList list{nullptr, 0};
+  natsStatus s = kvStore_Keys(&list, *kv, nullptr);
+  std::vector<std::string> keys;
+  if (s == NATS_NOT_FOUND)
+    return keys;
+  if (s != NATS_OK)
+    return fail("cannot list the keys of " + bucket, s);
+  for (int i = 0; i < list.Count; ++i)
+    keys.emplace_back(list.Keys[i]);
+  kvKeysList_Destroy(&list);
+  return keys;
+}
+
+// --- pull_consumer ----------------------------------------------------------------------------
+
+struct pull_consumer::impl {
+  jetstream* owner = nullptr;
+  spec cfg;
+  std::unique_ptr<natsSubscription, sub_deleter> sub;
+};
+
+pull_consumer::pull_consumer(std::unique_ptr<impl> p) : impl_(std::move(p)) {}
+
+mi::result<std::unique_ptr<pull_consumer>> pull_consumer::create(jetstream& js, spec sp) {
+  jsCtx* ctx = js.internals().js.get();
+  jsConsumerConfig cc;
+  jsConsumerConfig_Init(&cc);
+  cc.Durable = sp.durable.c_str();
+  cc.AckPolicy = js_AckExplicit;
+  cc.DeliverPolicy = js_DeliverAll;
+  cc.FilterSubject = sp.filter_subject.empty() ? nullptr : sp.filter_subject.c_str();
+  cc.AckWait = sp.ack_wait.count();
+  cc.MaxAckPending = sp.max_ack_pending;
+  cc.MaxDeliver = sp.max_deliver;
+
+  const std::string what = "consumer " + sp.durable + " on " + sp.stream;
+  jsErrCode jerr = jsErrCode(0);
+  jsConsumerInfo* raw = nullptr;
+  natsStatus s = js_GetConsumerInfo(&raw, ctx, sp.stream.c_str(), sp.durable.c_str(), nullptr, &jerr);
+  consumer_info_ptr existing(raw);
+  raw = nullptr;
+  if (s == NATS_NOT_FOUND && jerr != JSStreamNotFoundErr) {
+    jerr = jsErrCode(0);
+    s = js_AddConsumer(&raw, ctx, sp.stream.c_str(), &cc, nullptr, &jerr);
+    consumer_info_ptr created(raw);
+    if (s != NATS_OK)
+      return fail("cannot create " + what, s, jerr);
+  } else if (s == NATS_OK) {
+    jerr = jsErrCode(0);
+    s = js_UpdateConsumer(&raw, ctx, sp.stream.c_str(), &cc, nullptr, &jerr);
+    consumer_info_ptr updated(raw);
+    if (s != NATS_OK)
+      return fail("cannot update " + what, s, jerr);
+  } else {
+    return fail("cannot look up " + what, s, jerr);
+  }
+
+  jsSubOptions so;
+  jsSubOptions_Init(&so);
+  so.Stream = sp.stream.c_str();
+  so.Consumer = sp.durable.c_str();
+  natsSubscription* raw_sub = nullptr;
+  jerr = jsErrCode(0);
+  s = js_PullSubscribe(&raw_sub, ctx,
+                       sp.filter_subject.empty() ? nullptr : sp.filter_subject.c_str(),
+                       sp.durable.c_str(), nullptr, &so, &jerr);
+  if (s != NATS_OK)
+    return fail("cannot bind to " + what, s, jerr);
+  auto p = std::make_unique<impl>();
+  p->owner = &js;
+  p->cfg = std::move(sp);
+  p->sub.reset(raw_sub);
+  return std::unique_ptr<pull_consumer>(new pull_consumer(std::move(p)));
+}
+
+mi::result<std::vector<js_message>> pull_consumer::fetch(int max, std::chrono::milliseconds timeout) {
+  natsMsgList list{nullptr, 0};
+  jsErrCode jerr = jsErrCode(0);
+  natsStatus s = natsSubscription_Fetch(&list, impl_->sub.get(), max, to_ms(timeout), &jerr);
+  std::vector<js_message> out;
+  if (s == NATS_TIMEOUT && list.Count == 0)
+    return out;
+  if (s != NATS_OK && list.Count == 0)
+    return fail("fetch from " + impl_->cfg.durable, s, jerr);
+  out.reserve(static_cast<std::size_t>(list.Count));
+  for (int i = 0; i < list.Count; ++i) {
+    out.push_back(from_consumer(list.Msgs[i]));
+    list.Msgs[i] = nullptr; // owned by the js_message now
+  }
+  natsMsgList_Destroy(&list);
+  return out;
+}
+
+mi::result<std::uint64_t> pull_consumer::pending() {
+  jsErrCode jerr = jsErrCode(0);
+  jsConsumerInfo* raw = nullptr;
+  natsStatus s = js_GetConsumerInfo(&raw, impl_->owner->internals().js.get(), impl_->cfg.stream.c_str(),
+                                    impl_->cfg.durable.c_str(), nullptr, &jerr);
+  consumer_info_ptr ci(raw);
+  if (s != NATS_OK)
+    return fail("cannot read consumer " + impl_->cfg.durable, s, jerr);
+  return ci->NumPending + static_cast<std::uint64_t>(ci->NumAckPending);
+}
+
+pull_consumer::~pull_consumer() {
+  // The consumer was created explicitly, so unsubscribing leaves it on the server.
+  if (impl_->sub)
+    natsSubscription_Unsubscribe(impl_->sub.get());
+}
+
+// --- ordered_consumer -------------------------------------------------------------------------
+
+struct ordered_consumer::impl {
+  std::function<void(js_message&&)> on_message;
+  std::unique_ptr<natsSubscription, sub_deleter> sub;
+  std::mutex mu;
+  std::condition_variable cv;
+  bool complete = false;
+};
+
+namespace {
+
+void on_ordered_msg(natsConnection*, natsSubscription*, natsMsg* msg, void* closure) {
+  auto* p = static_cast<ordered_consumer::impl*>(closure);
+  p->on_message(from_consumer(msg));
+}
+
+void on_ordered_complete(void* closure) {
+  auto* p = static_cast<ordered_consumer::impl*>(closure);
+  std::lock_guard lock(p->mu);
+  p->complete = true;
+  p->cv.notify_all();
+}
+
+} // namespace
+
+ordered_consumer::ordered_consumer(std::unique_ptr<impl> p) : impl_(std::move(p)) {}
+
+mi::result<std::unique_ptr<ordered_consumer>> ordered_consumer::start(
+    jetstream& js, const std::string& stream, const std::string& filter_subject,
+    std::uint64_t start_seq, std::function<void(js_message&&)> on_message) {
+  std::string subject = filter_subject;
+  if (subject.empty()) {
+    // An ordered consumer needs a subject: the stream's own, when it has exactly one.
+    jsErrCode jerr = jsErrCode(0);
+    jsStreamInfo* raw = nullptr;
+    natsStatus s = js_GetStreamInfo(&raw, js.internals().js.get(), stream.c_str(), nullptr, &jerr);
+    stream_info_ptr si(raw);
+    if (s != NATS_OK)
+      return fail("cannot read stream " + stream, s, jerr);
+    if (si->Config == nullptr || si->Config->SubjectsLen != 1)
+      return mi::error{"ordered consumer on " + stream + " needs a filter subject"};
+    subject = si->Config->Subjects[0];
+  }
+  auto p = std::make_unique<impl>();
+  p->on_message = std::move(on_message);
+
+  jsSubOptions so;
+  jsSubOptions_Init(&so);
+  so.Stream = stream.c_str();
+  so.Ordered = true;
+  if (start_seq == 0) {
+    so.Config.DeliverPolicy = js_DeliverNew;
+  } else {
+    so.Config.DeliverPolicy = js_DeliverByStartSequence;
+    so.Config.OptStartSeq = start_seq;
+  }
+  natsSubscription* raw_sub = nullptr;
+  jsErrCode jerr = jsErrCode(0);
+  natsStatus s = js_Subscribe(&raw_sub, js.internals().js.get(), subject.c_str(), on_ordered_msg,
+                              p.get(), nullptr, &so, &jerr);
+  if (s != NATS_OK)
+    return fail("cannot start ordered consumer on " + stream + " (" + subject + ")", s, jerr);
+  p->sub.reset(raw_sub);
+  s = natsSubscription_SetOnCompleteCB(raw_sub, on_ordered_complete, p.get());
+  if (s != NATS_OK) {
+    natsSubscription_Unsubscribe(raw_sub);
+    // Without the completion callback we cannot know when the last callback returned.
+    return fail("cannot watch ordered consumer on " + stream, s);
+  }
+  return std::unique_ptr<ordered_consumer>(new ordered_consumer(std::move(p)));
+}
+
+ordered_consumer::~ordered_consumer() {
+  natsStatus s = natsSubscription_Unsubscribe(impl_->sub.get());
+  std::unique_lock lock(impl_->mu);
+  if (s == NATS_OK) {
+    impl_->cv.wait(lock, [this] { return impl_->complete; });
+  } else {
+    // Already closed with its connection: its thread completes on its own.
+    impl_->cv.wait_for(lock, std::chrono::seconds(5), [this] { return impl_->complete; });
+  }
+}
+
+} // namespace mi::gw

@@ -1,0 +1,261 @@
+#pragma once
+
+// JetStream gateway: nats.c wrapped behind plain C++ types. nats.h stays in jetstream.cpp.
+//
+// Threads: nats.c runs its own threads. `jetstream::options::on_outcome` and the
+// `ordered_consumer` callback run on them; everything else is called from the user's threads
+// and is thread-safe as nats.c is.
+
+#include "messages/result.hpp"
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace mi::gw {
+
+/// Configuration of one stream; `ensure_stream` creates or updates the stream to it.
+struct stream_spec {
+  /// Stream name, e.g. `MARKET_RAW`.
+  std::string name;
+  /// Subjects captured, e.g. `market.raw.>`.
+  std::vector<std::string> subjects;
+  /// File storage (true) or memory storage.
+  bool file_storage = true;
+  /// Maximum message age; 0 = unlimited.
+  std::chrono::nanoseconds max_age{0};
+  /// Maximum stream size in bytes; -1 = unlimited.
+  std::int64_t max_bytes = -1;
+  /// Replica count (1 on a single server).
+  int replicas = 1;
+  /// Nats-Msg-Id de-duplication window.
+  std::chrono::nanoseconds duplicate_window{120'000'000'000};
+};
+
+/// A stream's counters as reported by the server.
+struct stream_state {
+  /// Messages stored.
+  std::uint64_t messages = 0;
+  /// Sequence of the oldest stored message (0 when empty).
+  std::uint64_t first_seq = 0;
+  /// Sequence of the newest stored message (0 when never written).
+  std::uint64_t last_seq = 0;
+  /// Bytes stored.
+  std::uint64_t bytes = 0;
+};
+
+/// One received JetStream message; owns the natsMsg; ack/nak/term are thread-safe and
+/// never throw.
+class js_message {
+public:
+  /// Opaque owner of the underlying natsMsg.
+  struct handle;
+  /// Used by the gateway; takes ownership of `h`.
+  explicit js_message(std::unique_ptr<handle> h) noexcept;
+  ~js_message();
+  js_message(js_message&&) noexcept;
+  js_message& operator=(js_message&&) noexcept;
+
+  /// Subject the message was published on.
+  std::string_view subject() const;
+  /// Payload bytes.
+  std::string_view data() const;
+  /// Value of a header, nullopt when absent.
+  std::optional<std::string> header(const char* key) const;
+  /// Stream sequence.
+  std::uint64_t stream_seq() const;
+  /// How many times this message was delivered to the consumer (1 on first delivery; 0 when
+  /// the message was read directly rather than through a consumer).
+  std::uint64_t num_delivered() const;
+  /// Messages still pending for the consumer after this one (0 when read directly).
+  std::uint64_t num_pending() const;
+  /// Time the server stored the message, ns since the Unix epoch.
+  std::int64_t timestamp_ns() const;
+  /// Acknowledges (for explicit-ack consumers); an error when the ack could not be sent or the
+  /// message did not come from an acking consumer.
+  mi::result<bool> ack();
+  /// Negative ack: redeliver now.
+  void nak();
+  /// Terminate: never redeliver.
+  void term();
+
+private:
+  std::unique_ptr<handle> h_;
+};
+
+/// Headers + payload of one publish.
+struct outgoing {
+  /// Subject, e.g. `market.raw.binance.BTCUSDT`.
+  std::string subject;
+  /// `Nats-Msg-Id` header (dedup id); not sent when empty.
+  std::string msg_id;
+  /// `Content-Type` header; not sent when empty.
+  std::string content_type;
+  /// Payload.
+  std::string data;
+};
+
+/// Ack outcome delivered to the listener on a nats.c thread.
+struct publish_outcome {
+  /// Stored (or recognized as a duplicate of a stored message).
+  bool ok = false;
+  /// The server already had this Nats-Msg-Id (nothing new stored).
+  bool duplicate = false;
+  /// Stream sequence of the stored message (0 on failure).
+  std::uint64_t seq = 0;
+  /// Subject published to.
+  std::string subject;
+  /// Payload published.
+  std::string data;
+  /// Why it failed, when !ok.
+  std::string error;
+};
+
+/// A connection with a JetStream context. All methods thread-safe as nats.c is.
+class jetstream {
+public:
+  /// Connection and async-publish settings.
+  struct options {
+    /// Server URL(s), comma separated, e.g. `nats://127.0.0.1:4222`.
+    std::string url;
+    /// Connection name shown by the server.
+    std::string name = "market-ingestor";
+    /// Timeout of the initial connect.
+    std::chrono::milliseconds connect_timeout{5000};
+    /// nats.c async limit (keep above the platform's in-flight limit); publish_async blocks
+    /// up to ack_timeout when it is reached.
+    int max_pending = 8192;
+    /// Wait for an async publish's ack; a timed-out publish is RETRIED with the same msg id
+    /// (counted in retries()).
+    std::chrono::milliseconds ack_timeout{5000};
+    /// Called once per message when it is finally acked or fails permanently (after
+    /// retries), on a nats.c thread. Must not throw, nor create or destroy a jetstream.
+    std::function<void(const publish_outcome&)> on_outcome;
+    /// Retries of one message (timeouts, no responders) before it fails permanently.
+    int max_retries = 10;
+    /// Bytes buffered by nats.c while disconnected (reconnects forever, every 100 ms).
+    int reconnect_buffer_bytes = 256 * 1024 * 1024;
+  };
+
+  /// Connects; error "cannot connect to nats://...: <nats status text>".
+  static mi::result<std::unique_ptr<jetstream>> connect(options o);
+  /// Drains pending acks up to 5 s, then closes; publishes still unacknowledged then are
+  /// reported to on_outcome as failed. Consumers must be destroyed first.
+  ~jetstream();
+  jetstream(const jetstream&) = delete;
+  jetstream& operator=(const jetstream&) = delete;
+
+  /// Creates the stream or, if it exists, updates it to the spec (error if an update is
+  /// refused, e.g. storage type change).
+  mi::result<stream_state> ensure_stream(const stream_spec& s);
+  /// Current counters of a stream.
+  mi::result<stream_state> state(const std::string& stream);
+  /// Async publish with Nats-Msg-Id and Content-Type headers; returns once handed to nats.c
+  /// (never waits for the ack). An error means nats.c did not take the message (no outcome
+  /// will be reported for it).
+  mi::result<bool> publish_async(const outgoing& m);
+  /// Published, not yet finally acked or failed (atomic).
+  std::int64_t in_flight() const;
+  /// Re-publications after a timeout or a transient error, since connect.
+  std::uint64_t retries() const;
+  /// Waits until every async publish is acked or failed, up to timeout; error if some are
+  /// still pending.
+  mi::result<bool> flush(std::chrono::milliseconds timeout);
+  /// Synchronous publish (tests, tools); returns (seq, duplicate).
+  mi::result<std::pair<std::uint64_t, bool>> publish_sync(const outgoing& m);
+  /// Last message stored on an exact subject, nullopt if none.
+  mi::result<std::optional<js_message>> last_message(const std::string& stream,
+                                                     const std::string& subject);
+  /// Message at a stream sequence, nullopt if none (deleted or beyond the end).
+  mi::result<std::optional<js_message>> get_message(const std::string& stream, std::uint64_t seq);
+  /// Creates the key-value bucket if missing (history 1, file storage): small durable state.
+  mi::result<bool> kv_ensure(const std::string& bucket);
+  /// Value of a key, nullopt if absent or deleted.
+  mi::result<std::optional<std::string>> kv_get(const std::string& bucket, const std::string& key);
+  /// Stores a value (bucket created if missing).
+  mi::result<bool> kv_put(const std::string& bucket, const std::string& key,
+                          std::string_view value);
+  /// All keys of a bucket (empty when none).
+  mi::result<std::vector<std::string>> kv_keys(const std::string& bucket);
+
+  /// Opaque nats.c state.
+  struct impl;
+  /// Used by the consumers in this gateway.
+  impl& internals() { return *impl_; }
+
+private:
+  explicit jetstream(std::unique_ptr<impl> p);
+  std::unique_ptr<impl> impl_;
+};
+
+/// A durable pull consumer created explicitly (js_AddConsumer: survives restarts and
+/// unsubscribe) and bound by name.
+class pull_consumer {
+public:
+  /// Consumer configuration (explicit acks).
+  struct spec {
+    /// Stream name.
+    std::string stream;
+    /// Durable name (no `.`).
+    std::string durable;
+    /// Subject filter, e.g. `market.raw.>`; empty = the whole stream.
+    std::string filter_subject;
+    /// Redelivery delay of an un-acked message.
+    std::chrono::nanoseconds ack_wait{30'000'000'000};
+    /// Maximum delivered-but-unacked messages.
+    int max_ack_pending = 20000;
+    /// Maximum deliveries of one message; -1 = unlimited.
+    int max_deliver = -1;
+  };
+  /// Creates (or updates) the durable consumer and binds to it.
+  static mi::result<std::unique_ptr<pull_consumer>> create(jetstream& js, spec s);
+  /// Blocking fetch of up to `max` messages, waiting up to timeout; empty vector on timeout
+  /// (not an error).
+  mi::result<std::vector<js_message>> fetch(int max, std::chrono::milliseconds timeout);
+  /// Messages not yet delivered to this consumer + ack pending (consumer info), for lag
+  /// metrics.
+  mi::result<std::uint64_t> pending();
+  /// Unbinds; the durable consumer stays on the server.
+  ~pull_consumer();
+  pull_consumer(const pull_consumer&) = delete;
+  pull_consumer& operator=(const pull_consumer&) = delete;
+
+  /// Opaque nats.c state.
+  struct impl;
+
+private:
+  explicit pull_consumer(std::unique_ptr<impl> p);
+  std::unique_ptr<impl> impl_;
+};
+
+/// An ordered push consumer (no acks, flow control, auto-recreated on gaps), delivering on a
+/// nats.c thread.
+class ordered_consumer {
+public:
+  /// start: deliver only new messages (start_seq == 0) or from a stream sequence.
+  /// `filter_subject` empty = the stream's only subject. `on_message` runs on a nats.c thread,
+  /// one message at a time, and must not throw.
+  static mi::result<std::unique_ptr<ordered_consumer>> start(
+      jetstream& js, const std::string& stream, const std::string& filter_subject,
+      std::uint64_t start_seq, std::function<void(js_message&&)> on_message);
+  /// Unsubscribes; no callback runs after the destructor returns. Never call it from the
+  /// callback itself.
+  ~ordered_consumer();
+  ordered_consumer(const ordered_consumer&) = delete;
+  ordered_consumer& operator=(const ordered_consumer&) = delete;
+
+  /// Opaque nats.c state.
+  struct impl;
+
+private:
+  explicit ordered_consumer(std::unique_ptr<impl> p);
+  std::unique_ptr<impl> impl_;
+};
+
+} // namespace mi::gw

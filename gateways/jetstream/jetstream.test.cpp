@@ -1,0 +1,414 @@
+// Integration tests of the JetStream gateway against a real nats-server (tests/harness).
+#include "gateways/jetstream/jetstream.hpp"
+#include "tests/harness/nats_server.hpp"
+#include "tests/harness/process.hpp"
+
+#include <doctest/doctest.h>
+
+#include <atomic>
+#include <mutex>
+#include <set>
+
+using namespace std::chrono_literals;
+using mi::gw::jetstream;
+using mi::gw::js_message;
+using mi::gw::ordered_consumer;
+using mi::gw::outgoing;
+using mi::gw::publish_outcome;
+using mi::gw::pull_consumer;
+using mi::gw::stream_spec;
+
+namespace {
+
+stream_spec raw_stream() {
+  stream_spec s;
+  s.name = "MARKET_RAW";
+  s.subjects = {"market.raw.>"};
+  return s;
+}
+
+const char* content_type = "application/x-protobuf; proto=market.v1.Trade";
+
+outgoing trade_msg(int i, const std::string& symbol = "BTCUSDT") {
+  return outgoing{"market.raw.binance." + symbol, "binance:" + symbol + ":" + std::to_string(i),
+                  content_type, "trade-" + std::to_string(i)};
+}
+
+struct outcome_counter {
+  std::atomic<int> ok{0};
+  std::atomic<int> duplicate{0};
+  std::atomic<int> failed{0};
+  std::mutex mu;
+  std::string last_error;
+  std::function<void(const publish_outcome&)> listener() {
+    return [this](const publish_outcome& o) {
+      if (!o.ok) {
+        failed++;
+        std::lock_guard lock(mu);
+        last_error = o.error;
+        return;
+      }
+      ok++;
+      if (o.duplicate)
+        duplicate++;
+    };
+  }
+};
+
+std::unique_ptr<jetstream> connect(const mi::test::nats_server& server,
+                                   std::function<void(const publish_outcome&)> listener = {},
+                                   std::chrono::milliseconds ack_timeout = 5000ms,
+                                   int max_retries = 10) {
+  jetstream::options o;
+  o.url = server.url();
+  o.on_outcome = std::move(listener);
+  o.ack_timeout = ack_timeout;
+  o.max_retries = max_retries;
+  auto js = jetstream::connect(o);
+  REQUIRE_MESSAGE(js.has_value(), (js ? "" : js.err().message));
+  return std::move(*js);
+}
+
+// Collects an ordered consumer's deliveries.
+struct collected {
+  std::mutex mu;
+  std::vector<std::pair<std::uint64_t, std::string>> msgs; // (stream seq, data)
+  std::function<void(js_message&&)> sink() {
+    return [this](js_message&& m) {
+      std::lock_guard lock(mu);
+      msgs.emplace_back(m.stream_seq(), std::string(m.data()));
+    };
+  }
+  std::size_t size() {
+    std::lock_guard lock(mu);
+    return msgs.size();
+  }
+};
+
+std::vector<js_message> fetch_n(pull_consumer& c, std::size_t n, std::chrono::milliseconds timeout) {
+  std::vector<js_message> all;
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (all.size() < n && std::chrono::steady_clock::now() < deadline) {
+    auto batch = c.fetch(static_cast<int>(std::min<std::size_t>(n - all.size(), 500)), 1000ms);
+    REQUIRE_MESSAGE(batch.has_value(), (batch ? "" : batch.err().message));
+    for (auto& m : *batch)
+      all.push_back(std::move(m));
+  }
+  return all;
+}
+
+} // namespace
+
+TEST_CASE("ensure_stream creates a stream, accepts the same spec again and updates max_age") {
+  mi::test::nats_server server;
+  auto js = connect(server);
+  auto spec = raw_stream();
+  auto created = js->ensure_stream(spec);
+  REQUIRE_MESSAGE(created.has_value(), (created ? "" : created.err().message));
+  CHECK(created->messages == 0);
+
+  auto again = js->ensure_stream(spec);
+  REQUIRE(again.has_value());
+  auto st = js->state("MARKET_RAW");
+  REQUIRE(st.has_value());
+  CHECK(st->messages == 0);
+
+  spec.max_age = std::chrono::hours(24);
+  auto updated = js->ensure_stream(spec);
+  CHECK_MESSAGE(updated.has_value(), (updated ? "" : updated.err().message));
+
+  SUBCASE("a refused update is an error naming the stream") {
+    auto memory = spec;
+    memory.file_storage = false;
+    auto refused = js->ensure_stream(memory);
+    REQUIRE_FALSE(refused.has_value());
+    CHECK(refused.err().message.find("MARKET_RAW") != std::string::npos);
+  }
+}
+
+TEST_CASE("publish_async of 10,000 trades stores each once, and republishing them is deduplicated") {
+  mi::test::nats_server server;
+  outcome_counter outcomes;
+  auto js = connect(server, outcomes.listener());
+  REQUIRE(js->ensure_stream(raw_stream()).has_value());
+
+  for (int i = 0; i < 10'000; ++i)
+    REQUIRE(js->publish_async(trade_msg(i)).has_value());
+  auto flushed = js->flush(30s);
+  REQUIRE_MESSAGE(flushed.has_value(), (flushed ? "" : flushed.err().message));
+  CHECK(js->in_flight() == 0);
+  CHECK(js->state("MARKET_RAW")->messages == 10'000);
+  CHECK(outcomes.ok == 10'000);
+  CHECK(outcomes.duplicate == 0);
+  CHECK(outcomes.failed == 0);
+
+  for (int i = 0; i < 10'000; ++i)
+    REQUIRE(js->publish_async(trade_msg(i)).has_value());
+  REQUIRE(js->flush(30s).has_value());
+  CHECK(js->state("MARKET_RAW")->messages == 10'000);
+  CHECK(outcomes.ok == 20'000);
+  CHECK(outcomes.duplicate == 10'000);
+  CHECK(outcomes.failed == 0);
+  CHECK(js->retries() == 0);
+}
+
+TEST_CASE("publish_sync reports the sequence and duplicates") {
+  mi::test::nats_server server;
+  auto js = connect(server);
+  REQUIRE(js->ensure_stream(raw_stream()).has_value());
+  auto first = js->publish_sync(trade_msg(42));
+  REQUIRE(first.has_value());
+  CHECK(*first == std::pair<std::uint64_t, bool>{1, false});
+  auto second = js->publish_sync(trade_msg(42));
+  REQUIRE(second.has_value());
+  CHECK(*second == std::pair<std::uint64_t, bool>{1, true});
+}
+
+TEST_CASE("a durable pull consumer re-created after acking resumes after the acked messages") {
+  mi::test::nats_server server;
+  auto js = connect(server);
+  REQUIRE(js->ensure_stream(raw_stream()).has_value());
+  for (int i = 1; i <= 100; ++i)
+    REQUIRE(js->publish_async(trade_msg(i)).has_value());
+  REQUIRE(js->flush(10s).has_value());
+
+  pull_consumer::spec spec{"MARKET_RAW", "writer_pg", "market.raw.>"};
+  {
+    auto c = pull_consumer::create(*js, spec);
+    REQUIRE_MESSAGE(c.has_value(), (c ? "" : c.err().message));
+    auto msgs = fetch_n(**c, 100, 10s);
+    REQUIRE(msgs.size() == 100);
+    for (std::size_t i = 0; i < msgs.size(); ++i) {
+      CHECK(msgs[i].stream_seq() == i + 1);
+      CHECK(msgs[i].num_delivered() == 1);
+      CHECK(msgs[i].header("Nats-Msg-Id") == "binance:BTCUSDT:" + std::to_string(i + 1));
+      CHECK(msgs[i].header("Content-Type") == std::string(content_type));
+      REQUIRE(msgs[i].ack().has_value());
+    }
+    CHECK(mi::test::eventually([&] { return (*c)->pending().has_value() && *(*c)->pending() == 0; }, 5s));
+  }
+  for (int i = 101; i <= 120; ++i)
+    REQUIRE(js->publish_async(trade_msg(i)).has_value());
+  REQUIRE(js->flush(10s).has_value());
+
+  auto c = pull_consumer::create(*js, spec);
+  REQUIRE_MESSAGE(c.has_value(), (c ? "" : c.err().message));
+  CHECK(*(*c)->pending() == 20);
+  auto msgs = fetch_n(**c, 20, 10s);
+  REQUIRE(msgs.size() == 20);
+  CHECK(msgs.front().stream_seq() == 101);
+  CHECK(msgs.back().stream_seq() == 120);
+  CHECK(msgs.front().data() == "trade-101");
+  for (auto& m : msgs) {
+    CHECK(m.num_delivered() == 1);
+    REQUIRE(m.ack().has_value());
+  }
+  auto more = (*c)->fetch(10, 300ms);
+  REQUIRE(more.has_value());
+  CHECK(more->empty());
+}
+
+TEST_CASE("un-acked messages are redelivered after ack_wait") {
+  mi::test::nats_server server;
+  auto js = connect(server);
+  REQUIRE(js->ensure_stream(raw_stream()).has_value());
+  for (int i = 1; i <= 3; ++i)
+    REQUIRE(js->publish_sync(trade_msg(i)).has_value());
+  pull_consumer::spec spec{"MARKET_RAW", "saver", "market.raw.>"};
+  spec.ack_wait = 1s;
+  auto c = pull_consumer::create(*js, spec);
+  REQUIRE(c.has_value());
+  auto first = fetch_n(**c, 3, 5s);
+  REQUIRE(first.size() == 3);
+  // Not acked: the same three come back once ack_wait has passed (Fetch waits for them).
+  auto again = fetch_n(**c, 3, 5s);
+  REQUIRE(again.size() == 3);
+  for (std::size_t i = 0; i < 3; ++i) {
+    CHECK(again[i].stream_seq() == i + 1);
+    CHECK(again[i].num_delivered() == 2);
+    REQUIRE(again[i].ack().has_value());
+  }
+}
+
+TEST_CASE("an ordered consumer from sequence 0 delivers only messages published after it starts") {
+  mi::test::nats_server server;
+  auto js = connect(server);
+  REQUIRE(js->ensure_stream(raw_stream()).has_value());
+  for (int i = 1; i <= 5; ++i)
+    REQUIRE(js->publish_sync(trade_msg(i)).has_value());
+  collected got;
+  {
+    auto oc = ordered_consumer::start(*js, "MARKET_RAW", "market.raw.>", 0, got.sink());
+    REQUIRE_MESSAGE(oc.has_value(), (oc ? "" : oc.err().message));
+    for (int i = 6; i <= 10; ++i)
+      REQUIRE(js->publish_sync(trade_msg(i)).has_value());
+    REQUIRE(mi::test::eventually([&] { return got.size() >= 5; }, 5s));
+  }
+  std::lock_guard lock(got.mu);
+  REQUIRE(got.msgs.size() == 5);
+  for (std::size_t i = 0; i < 5; ++i) {
+    CHECK(got.msgs[i].first == 6 + i);
+    CHECK(got.msgs[i].second == "trade-" + std::to_string(6 + i));
+  }
+}
+
+TEST_CASE("an ordered consumer from sequence N delivers N..last in order, then new ones") {
+  mi::test::nats_server server;
+  auto js = connect(server);
+  REQUIRE(js->ensure_stream(raw_stream()).has_value());
+  for (int i = 1; i <= 10; ++i)
+    REQUIRE(js->publish_sync(trade_msg(i)).has_value());
+  collected got;
+  auto oc = ordered_consumer::start(*js, "MARKET_RAW", "market.raw.>", 4, got.sink());
+  REQUIRE_MESSAGE(oc.has_value(), (oc ? "" : oc.err().message));
+  REQUIRE(mi::test::eventually([&] { return got.size() >= 7; }, 5s));
+  REQUIRE(js->publish_sync(trade_msg(11)).has_value());
+  REQUIRE(mi::test::eventually([&] { return got.size() >= 8; }, 5s));
+  oc->reset();
+  std::lock_guard lock(got.mu);
+  REQUIRE(got.msgs.size() == 8);
+  for (std::size_t i = 0; i < 8; ++i)
+    CHECK(got.msgs[i].first == 4 + i);
+}
+
+TEST_CASE("last_message and get_message read stored messages by subject and sequence") {
+  mi::test::nats_server server;
+  auto js = connect(server);
+  REQUIRE(js->ensure_stream(raw_stream()).has_value());
+  auto before_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(
+                       std::chrono::system_clock::now().time_since_epoch()).count();
+  for (int i = 1; i <= 3; ++i)
+    REQUIRE(js->publish_sync(trade_msg(i, "BTCUSDT")).has_value());
+  for (int i = 1; i <= 2; ++i)
+    REQUIRE(js->publish_sync(trade_msg(i, "ETHUSDT")).has_value());
+
+  auto last = js->last_message("MARKET_RAW", "market.raw.binance.BTCUSDT");
+  REQUIRE_MESSAGE(last.has_value(), (last ? "" : last.err().message));
+  REQUIRE(last->has_value());
+  CHECK((*last)->data() == "trade-3");
+  CHECK((*last)->subject() == "market.raw.binance.BTCUSDT");
+  CHECK((*last)->stream_seq() == 3);
+  CHECK((*last)->header("Nats-Msg-Id") == std::string("binance:BTCUSDT:3"));
+  CHECK((*last)->timestamp_ns() >= before_ns - 1'000'000'000);
+
+  auto none = js->last_message("MARKET_RAW", "market.raw.binance.SOLUSDT");
+  REQUIRE(none.has_value());
+  CHECK_FALSE(none->has_value());
+
+  auto by_seq = js->get_message("MARKET_RAW", 5);
+  REQUIRE(by_seq.has_value());
+  REQUIRE(by_seq->has_value());
+  CHECK((*by_seq)->data() == "trade-2");
+  CHECK((*by_seq)->subject() == "market.raw.binance.ETHUSDT");
+  auto beyond = js->get_message("MARKET_RAW", 99);
+  REQUIRE(beyond.has_value());
+  CHECK_FALSE(beyond->has_value());
+
+  CHECK_FALSE(js->last_message("NO_SUCH_STREAM", "x").has_value());
+}
+
+TEST_CASE("key-value put, get and keys") {
+  mi::test::nats_server server;
+  auto js = connect(server);
+  REQUIRE(js->kv_ensure("ingest_state").has_value());
+  auto missing = js->kv_keys("ingest_state");
+  REQUIRE(missing.has_value());
+  CHECK(missing->empty());
+  REQUIRE(js->kv_put("ingest_state", "binance.BTCUSDT", "seq=10").has_value());
+  REQUIRE(js->kv_put("ingest_state", "okx.ETHUSDT", "seq=7").has_value());
+  REQUIRE(js->kv_put("ingest_state", "binance.BTCUSDT", "seq=11").has_value());
+  auto value = js->kv_get("ingest_state", "binance.BTCUSDT");
+  REQUIRE(value.has_value());
+  CHECK(*value == std::optional<std::string>("seq=11"));
+  auto absent = js->kv_get("ingest_state", "kraken.XBTUSD");
+  REQUIRE(absent.has_value());
+  CHECK_FALSE(absent->has_value());
+  auto keys = js->kv_keys("ingest_state");
+  REQUIRE(keys.has_value());
+  CHECK(std::set<std::string>(keys->begin(), keys->end()) ==
+        std::set<std::string>{"binance.BTCUSDT", "okx.ETHUSDT"});
+}
+
+TEST_CASE("publishes during a server outage are retried with the same id and land exactly once") {
+  mi::test::nats_server server;
+  outcome_counter outcomes;
+  auto js = connect(server, outcomes.listener(), 300ms, 1000);
+  REQUIRE(js->ensure_stream(raw_stream()).has_value());
+
+  // In flight when the server stops: some stored and acked, some stored with the ack lost,
+  // some never received.
+  for (int i = 0; i < 3000; ++i)
+    REQUIRE(js->publish_async(trade_msg(i)).has_value());
+  server.stop();
+  // Published while the server is down: buffered by nats.c, timed out, retried.
+  for (int i = 3000; i < 3500; ++i)
+    REQUIRE(js->publish_async(trade_msg(i)).has_value());
+  REQUIRE(mi::test::eventually([&] { return js->retries() >= 500; }, 10s));
+  CHECK(js->in_flight() > 0);
+  server.start();
+
+  auto flushed = js->flush(30s);
+  REQUIRE_MESSAGE(flushed.has_value(), (flushed ? "" : flushed.err().message));
+  CHECK(outcomes.failed == 0);
+  CHECK(outcomes.ok == 3500);
+  auto st = js->state("MARKET_RAW");
+  REQUIRE(st.has_value());
+  CHECK(st->messages == 3500);
+  MESSAGE("retries: " << js->retries() << ", acked as duplicate: " << outcomes.duplicate.load());
+}
+
+TEST_CASE("a publish that keeps timing out fails after max_retries") {
+  mi::test::nats_server server;
+  outcome_counter outcomes;
+  auto js = connect(server, outcomes.listener(), 100ms, 2);
+  REQUIRE(js->ensure_stream(raw_stream()).has_value());
+  server.stop();
+  REQUIRE(js->publish_async(trade_msg(1)).has_value());
+  REQUIRE(js->flush(10s).has_value());
+  CHECK(outcomes.failed == 1);
+  CHECK(js->retries() == 2);
+  std::lock_guard lock(outcomes.mu);
+  CHECK(outcomes.last_error.find("Timeout") != std::string::npos);
+}
+
+TEST_CASE("closing with unacknowledged publishes reports them as failed (after the 5 s drain)") {
+  mi::test::nats_server server;
+  outcome_counter outcomes;
+  auto js = connect(server, outcomes.listener(), 30s);
+  REQUIRE(js->ensure_stream(raw_stream()).has_value());
+  server.stop();
+  REQUIRE(js->publish_async(trade_msg(1)).has_value());
+  REQUIRE(js->publish_async(trade_msg(2)).has_value());
+  js.reset();
+  CHECK(outcomes.failed == 2);
+  CHECK(outcomes.ok == 0);
+}
+
+TEST_CASE("connecting to a dead port gives a clear error") {
+  int port = mi::test::free_port();
+  jetstream::options o;
+  o.url = "nats://127.0.0.1:" + std::to_string(port);
+  o.connect_timeout = 1000ms;
+  auto js = jetstream::connect(o);
+  REQUIRE_FALSE(js.has_value());
+  CHECK(js.err().message.find("cannot connect to nats://127.0.0.1:" + std::to_string(port) + ": ") == 0);
+  MESSAGE(js.err().message);
+}
+
+TEST_CASE("publish_async throughput, 100k messages (reported, not asserted)") {
+  mi::test::nats_server server;
+  outcome_counter outcomes;
+  auto js = connect(server, outcomes.listener());
+  REQUIRE(js->ensure_stream(raw_stream()).has_value());
+  const std::string payload(100, 'x');
+  auto t0 = std::chrono::steady_clock::now();
+  for (int i = 0; i < 100'000; ++i) {
+    outgoing m{"market.raw.binance.BTCUSDT", "binance:BTCUSDT:" + std::to_string(i), content_type, payload};
+    REQUIRE(js->publish_async(m).has_value());
+  }
+  REQUIRE(js->flush(60s).has_value());
+  auto secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  CHECK(js->state("MARKET_RAW")->messages == 100'000);
+  CHECK(outcomes.ok == 100'000);
+  MESSAGE("publish_async with ids, 100k x 100 B, acked: " << static_cast<long>(100'000 / secs) << " msg/s");
+}

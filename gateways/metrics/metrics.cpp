@@ -1,0 +1,132 @@
+#include "gateways/metrics/metrics.hpp"
+
+#include <mutex>
+#include <prometheus/counter.h>
+#include <prometheus/exposer.h>
+#include <prometheus/gauge.h>
+#include <prometheus/histogram.h>
+#include <prometheus/registry.h>
+#include <prometheus/text_serializer.h>
+
+namespace mi::gw {
+
+struct metrics::impl {
+  std::shared_ptr<prometheus::Registry> reg = std::make_shared<prometheus::Registry>();
+  std::unique_ptr<prometheus::Exposer> exposer;
+
+  prometheus::Family<prometheus::Counter>& received =
+    prometheus::BuildCounter().Name("mi_trades_received_total").Help("Trades decoded from exchange frames").Register(*reg);
+  prometheus::Family<prometheus::Counter>& rejected =
+    prometheus::BuildCounter().Name("mi_frames_rejected_total").Help("Exchange frames rejected as malformed").Register(*reg);
+  prometheus::Family<prometheus::Counter>& ex_errors =
+    prometheus::BuildCounter().Name("mi_exchange_errors_total").Help("Error frames sent by exchanges").Register(*reg);
+  prometheus::Family<prometheus::Counter>& sym_rejected =
+    prometheus::BuildCounter().Name("mi_symbols_rejected_total").Help("Configured symbols the exchange does not list").Register(*reg);
+  prometheus::Family<prometheus::Counter>& reconnects =
+    prometheus::BuildCounter().Name("mi_reconnects_total").Help("Exchange connection reconnects").Register(*reg);
+  prometheus::Family<prometheus::Gauge>& conn_up =
+    prometheus::BuildGauge().Name("mi_exchange_connections").Help("Open exchange connections").Register(*reg);
+  prometheus::Family<prometheus::Counter>& published =
+    prometheus::BuildCounter().Name("mi_trades_published_total").Help("Trades acked by JetStream").Register(*reg);
+  prometheus::Family<prometheus::Counter>& pub_failed =
+    prometheus::BuildCounter().Name("mi_publish_failures_total").Help("Publishes that failed permanently").Register(*reg);
+  prometheus::Counter& pub_retried =
+    prometheus::BuildCounter().Name("mi_publish_retries_total").Help("Publishes retried with the same id").Register(*reg).Add({});
+  prometheus::Family<prometheus::Histogram>& latency =
+    prometheus::BuildHistogram().Name("mi_ingest_latency_seconds").Help("Exchange trade time to JetStream ack").Register(*reg);
+  prometheus::Gauge& in_flight =
+    prometheus::BuildGauge().Name("mi_publish_in_flight").Help("Async publishes awaiting a JetStream ack").Register(*reg).Add({});
+  prometheus::Family<prometheus::Counter>& finals =
+    prometheus::BuildCounter().Name("mi_klines_final_total").Help("Final klines published").Register(*reg);
+  prometheus::Family<prometheus::Counter>& late =
+    prometheus::BuildCounter().Name("mi_late_trades_total").Help("Trades for an already final window (dropped)").Register(*reg);
+  prometheus::Gauge& windows =
+    prometheus::BuildGauge().Name("mi_symbol_windows").Help("Live symbol_window actors").Register(*reg).Add({});
+  prometheus::Family<prometheus::Counter>& rows =
+    prometheus::BuildCounter().Name("mi_rows_written_total").Help("Rows inserted into PostgreSQL").Register(*reg);
+  prometheus::Family<prometheus::Counter>& batch_fail =
+    prometheus::BuildCounter().Name("mi_batch_failures_total").Help("Database batches that failed and will be retried").Register(*reg);
+  prometheus::Family<prometheus::Histogram>& batch_dur =
+    prometheus::BuildHistogram().Name("mi_batch_duration_seconds").Help("Time to write one batch").Register(*reg);
+  prometheus::Gauge& clients =
+    prometheus::BuildGauge().Name("mi_push_clients").Help("Connected push WebSocket clients").Register(*reg).Add({});
+  prometheus::Counter& dropped =
+    prometheus::BuildCounter().Name("mi_push_dropped_messages_total").Help("Push messages dropped because a client's queue was full").Register(*reg).Add({});
+  prometheus::Family<prometheus::Counter>& bad_req =
+    prometheus::BuildCounter().Name("mi_push_bad_requests_total").Help("Malformed push client requests").Register(*reg);
+
+  std::mutex hist_mu; // Family::Add of histograms builds bucket vectors; serialize creation
+};
+
+namespace {
+const prometheus::Histogram::BucketBoundaries latency_buckets{0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05,
+                                                              0.1,    0.2,   0.5,   1,     2,    5};
+const prometheus::Histogram::BucketBoundaries batch_buckets{0.001, 0.005, 0.01, 0.025, 0.05, 0.1,
+                                                            0.25,  0.5,   1,    2.5,   5};
+std::string s(std::string_view v) { return std::string(v); }
+} // namespace
+
+metrics::metrics() : impl_(std::make_unique<impl>()) {}
+metrics::~metrics() = default;
+
+mi::result<std::uint16_t> metrics::serve(const std::string& listen) {
+  try {
+    impl_->exposer = std::make_unique<prometheus::Exposer>(listen);
+    impl_->exposer->RegisterCollectable(impl_->reg);
+    auto ports = impl_->exposer->GetListeningPorts();
+    return ports.empty() ? std::uint16_t{0} : static_cast<std::uint16_t>(ports.front());
+  } catch (const std::exception& e) {
+    return mi::error{"cannot serve /metrics on " + listen + ": " + e.what()};
+  }
+}
+
+void metrics::trade_received(std::string_view ex, std::uint64_t n) {
+  impl_->received.Add({{"exchange", s(ex)}}).Increment(static_cast<double>(n));
+}
+void metrics::frame_rejected(std::string_view ex, std::string_view reason) {
+  impl_->rejected.Add({{"exchange", s(ex)}, {"reason", s(reason)}}).Increment();
+}
+void metrics::exchange_error(std::string_view ex) { impl_->ex_errors.Add({{"exchange", s(ex)}}).Increment(); }
+void metrics::symbol_rejected(std::string_view ex) { impl_->sym_rejected.Add({{"exchange", s(ex)}}).Increment(); }
+void metrics::reconnect(std::string_view ex) { impl_->reconnects.Add({{"exchange", s(ex)}}).Increment(); }
+void metrics::connection_up(std::string_view ex, bool up) {
+  auto& g = impl_->conn_up.Add({{"exchange", s(ex)}});
+  up ? g.Increment() : g.Decrement();
+}
+void metrics::trade_published(std::string_view ex) { impl_->published.Add({{"exchange", s(ex)}}).Increment(); }
+void metrics::publish_failed(std::string_view stream) { impl_->pub_failed.Add({{"stream", s(stream)}}).Increment(); }
+void metrics::publish_retried() { impl_->pub_retried.Increment(); }
+void metrics::ingest_latency(std::string_view ex, double seconds) {
+  prometheus::Histogram* h;
+  {
+    std::lock_guard<std::mutex> lock(impl_->hist_mu);
+    h = &impl_->latency.Add({{"exchange", s(ex)}}, latency_buckets);
+  }
+  h->Observe(seconds);
+}
+void metrics::publish_in_flight(std::int64_t n) { impl_->in_flight.Set(static_cast<double>(n)); }
+void metrics::kline_final(std::string_view iv) { impl_->finals.Add({{"interval", s(iv)}}).Increment(); }
+void metrics::late_trade(std::string_view ex) { impl_->late.Add({{"exchange", s(ex)}}).Increment(); }
+void metrics::symbol_windows(std::int64_t n) { impl_->windows.Set(static_cast<double>(n)); }
+void metrics::rows_written(std::string_view table, std::uint64_t n) {
+  impl_->rows.Add({{"table", s(table)}}).Increment(static_cast<double>(n));
+}
+void metrics::batch_failed(std::string_view table) { impl_->batch_fail.Add({{"table", s(table)}}).Increment(); }
+void metrics::batch_seconds(std::string_view table, double seconds) {
+  prometheus::Histogram* h;
+  {
+    std::lock_guard<std::mutex> lock(impl_->hist_mu);
+    h = &impl_->batch_dur.Add({{"table", s(table)}}, batch_buckets);
+  }
+  h->Observe(seconds);
+}
+void metrics::push_clients(std::int64_t n) { impl_->clients.Set(static_cast<double>(n)); }
+void metrics::push_dropped(std::uint64_t n) { impl_->dropped.Increment(static_cast<double>(n)); }
+void metrics::push_bad_request(std::string_view code) { impl_->bad_req.Add({{"code", s(code)}}).Increment(); }
+
+std::string metrics::scrape() const {
+  prometheus::TextSerializer ser;
+  return ser.Serialize(impl_->reg->Collect());
+}
+
+} // namespace mi::gw

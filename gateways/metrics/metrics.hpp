@@ -1,0 +1,68 @@
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "messages/result.hpp"
+
+namespace prometheus {
+class Registry;
+class Counter;
+class Gauge;
+class Histogram;
+template <class T>
+class Family;
+} // namespace prometheus
+
+namespace mi::gw {
+
+/// Every metric of the platform (prefix `mi_`, Prometheus naming), in one registry, served
+/// on `/metrics`. All methods are thread-safe (prometheus-cpp metrics are atomics).
+class metrics {
+public:
+  metrics();
+  ~metrics();
+  metrics(const metrics&) = delete;
+  metrics& operator=(const metrics&) = delete;
+
+  /// Serves GET /metrics on `listen` ("host:port", port 0 = any); error if the port is taken.
+  mi::result<std::uint16_t> serve(const std::string& listen);
+
+  // -- ingest ---------------------------------------------------------------------------
+  void trade_received(std::string_view exchange, std::uint64_t n = 1);
+  void frame_rejected(std::string_view exchange, std::string_view reason);
+  void exchange_error(std::string_view exchange);
+  void symbol_rejected(std::string_view exchange);
+  void reconnect(std::string_view exchange);
+  void connection_up(std::string_view exchange, bool up);
+  // -- publish --------------------------------------------------------------------------
+  void trade_published(std::string_view exchange);
+  void publish_failed(std::string_view stream);
+  void publish_retried();
+  /// Exchange trade time -> JetStream ack, seconds.
+  void ingest_latency(std::string_view exchange, double seconds);
+  void publish_in_flight(std::int64_t n);
+  // -- klines ---------------------------------------------------------------------------
+  void kline_final(std::string_view interval);
+  void late_trade(std::string_view exchange);
+  void symbol_windows(std::int64_t n);
+  // -- store ----------------------------------------------------------------------------
+  void rows_written(std::string_view table, std::uint64_t n);
+  void batch_failed(std::string_view table);
+  void batch_seconds(std::string_view table, double seconds);
+  // -- push -----------------------------------------------------------------------------
+  void push_clients(std::int64_t n);
+  void push_dropped(std::uint64_t n);
+  void push_bad_request(std::string_view code);
+
+  /// The text exposition of every metric (for tests and the admin console).
+  std::string scrape() const;
+
+private:
+  struct impl;
+  std::unique_ptr<impl> impl_;
+};
+
+} // namespace mi::gw

@@ -1,0 +1,367 @@
+#include "gateways/postgres/postgres.hpp"
+
+#include <array>
+#include <cstdio>
+#include <exception>
+#include <tuple>
+
+#include <pqxx/pqxx>
+
+namespace mi::gw {
+namespace {
+
+// Serializes concurrent `migrate` runs (several processes starting at once). Any constant
+// works as long as every version of this program uses the same one: "mi-migr" in ASCII.
+constexpr long long migration_lock_key = 0x6d692d6d69677200LL;
+
+std::string trim(std::string s) {
+  while (!s.empty() && (s.back() == '\n' || s.back() == ' '))
+    s.pop_back();
+  return s;
+}
+
+mi::error make_error(const std::string& what, const std::exception& e) {
+  return mi::error{what + ": " + trim(e.what())};
+}
+
+std::int64_t floor_div(std::int64_t a, std::int64_t b) {
+  std::int64_t q = a / b;
+  return (a % b != 0 && ((a < 0) != (b < 0))) ? q - 1 : q;
+}
+
+/// "YYYY-MM-DD HH:MM:SS.ffffff+00" from microseconds since the epoch (proleptic Gregorian,
+/// H. Hinnant's civil_from_days).
+std::string timestamptz_from_us(std::int64_t us) {
+  std::int64_t secs = floor_div(us, 1'000'000);
+  auto micros = static_cast<int>(us - secs * 1'000'000);
+  std::int64_t days = floor_div(secs, 86'400);
+  auto sod = static_cast<int>(secs - days * 86'400);
+  std::int64_t z = days + 719'468;
+  std::int64_t era = floor_div(z, 146'097);
+  std::int64_t doe = z - era * 146'097;
+  std::int64_t yoe = (doe - doe / 1460 + doe / 36'524 - doe / 146'096) / 365;
+  std::int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+  std::int64_t mp = (5 * doy + 2) / 153;
+  std::int64_t day = doy - (153 * mp + 2) / 5 + 1;
+  std::int64_t month = mp < 10 ? mp + 3 : mp - 9;
+  std::int64_t year = yoe + era * 400 + (month <= 2 ? 1 : 0);
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%04lld-%02lld-%02lld %02d:%02d:%02d.%06d+00", static_cast<long long>(year),
+                static_cast<long long>(month), static_cast<long long>(day), sod / 3600, sod / 60 % 60, sod % 60,
+                micros);
+  return buf;
+}
+
+mi::result<mi::decimal> parse_numeric(const pqxx::field& f) {
+  auto d = mi::decimal::parse(f.c_str());
+  if (!d)
+    return mi::error{std::string("column ") + f.name() + ": cannot read numeric '" + f.c_str() +
+                     "' exactly (more than 38 significant digits?)"};
+  return *d;
+}
+
+mi::result<mi::side> parse_side(std::string_view s) {
+  if (s == "buy")
+    return mi::side::buy;
+  if (s == "sell")
+    return mi::side::sell;
+  if (s == "unknown")
+    return mi::side::unknown;
+  return mi::error{"column side: unexpected value '" + std::string(s) + "'"};
+}
+
+// Column lists. The staging tables are `LIKE` the real ones, so the names match.
+const std::vector<std::string> trade_columns{"exchange", "symbol",  "base", "quote", "trade_id", "price",
+                                             "quantity", "side",    "ts",   "ts_ns", "recv_ns"};
+// `interval` is a keyword: quoted, because stream_to pastes names into COPY unquoted.
+const std::vector<std::string> kline_columns{
+  "exchange",     "symbol", "\"interval\"", "open_time", "close_time",   "open_time_ms",     "open",
+  "high",         "low",    "close",        "volume",    "quote_volume", "taker_buy_volume", "taker_buy_quote_volume",
+  "vwap",         "trade_count", "first_trade_id", "last_trade_id", "revision"};
+
+std::string joined(const std::vector<std::string>& cols, const char* prefix = "") {
+  std::string out;
+  for (const auto& c : cols) {
+    if (!out.empty())
+      out += ", ";
+    out += prefix + c;
+  }
+  return out;
+}
+
+std::string insert_trades_sql() {
+  auto cols = joined(trade_columns);
+  return "INSERT INTO market_trades (" + cols + ") SELECT " + cols +
+         " FROM mi_stage_trades ON CONFLICT DO NOTHING";
+}
+
+std::string upsert_klines_sql() {
+  auto cols = joined(kline_columns);
+  const std::string key = "exchange, symbol, \"interval\", open_time";
+  std::string set;
+  for (std::size_t i = 4; i < kline_columns.size(); ++i) // every column after the key
+    set += kline_columns[i] + " = EXCLUDED." + kline_columns[i] + ", ";
+  set += "updated_at = now()";
+  // DISTINCT ON: one row per window (the highest revision), since ON CONFLICT DO UPDATE
+  // cannot touch the same row twice in one statement.
+  return "INSERT INTO market_klines (" + cols + ") SELECT DISTINCT ON (" + key + ") " + cols +
+         " FROM mi_stage_klines ORDER BY " + key + ", revision DESC ON CONFLICT (" + key + ") DO UPDATE SET " +
+         set + " WHERE market_klines.revision <= EXCLUDED.revision";
+}
+
+} // namespace
+
+std::string timestamptz_text(std::int64_t ns_since_epoch) {
+  return timestamptz_from_us(floor_div(ns_since_epoch, 1000));
+}
+
+// ---------------------------------------------------------------------------------------------
+// migrate
+
+mi::result<std::vector<std::string>> migrate(const std::string& conninfo) {
+  std::vector<std::string> applied;
+  std::string current = "connect";
+  try {
+    pqxx::connection conn{conninfo};
+    const std::string lock = "SELECT pg_advisory_xact_lock(" + std::to_string(migration_lock_key) + ")";
+    {
+      current = "create schema_migrations";
+      pqxx::work w{conn};
+      w.exec("SET LOCAL client_min_messages = warning"); // no NOTICE "already exists"
+      w.exec(lock);
+      w.exec("CREATE TABLE IF NOT EXISTS schema_migrations (version text PRIMARY KEY, "
+             "applied_at timestamptz NOT NULL DEFAULT now())");
+      w.commit();
+    }
+    for (const auto& m : embedded_migrations()) {
+      current = std::string(m.name);
+      pqxx::work w{conn};
+      w.exec(lock); // held to commit: a concurrent migrate waits, then sees the row below
+      auto version = w.quote(std::string(m.version));
+      if (!w.exec("SELECT 1 FROM schema_migrations WHERE version = " + version).empty())
+        continue; // the work's destructor rolls back the empty transaction
+      w.exec(std::string(m.sql));
+      w.exec("INSERT INTO schema_migrations (version) VALUES (" + version + ")");
+      w.commit();
+      applied.emplace_back(m.version);
+    }
+  } catch (const std::exception& e) {
+    return make_error("migrate (" + current + ")", e);
+  }
+  return applied;
+}
+
+// ---------------------------------------------------------------------------------------------
+// pg_writer
+
+struct pg_writer::impl {
+  std::string conninfo;
+  std::unique_ptr<pqxx::connection> conn;
+  /// Backend pid whose session holds our temp staging tables. libpqxx 6 may silently
+  /// reconnect a broken connection, and temp tables do not survive that: a changed pid
+  /// means "create them again".
+  int staged_pid = 0;
+
+  void ensure_connected() {
+    if (!conn) {
+      conn = std::make_unique<pqxx::connection>(conninfo);
+      staged_pid = 0;
+    }
+  }
+
+  /// Inside the write's transaction, so a rollback leaves staged_pid unchanged.
+  int ensure_staging(pqxx::work& w) {
+    int pid = conn->backendpid();
+    if (pid != staged_pid) {
+      w.exec("SET LOCAL client_min_messages = warning");
+      w.exec("CREATE TEMP TABLE IF NOT EXISTS mi_stage_trades (LIKE market_trades INCLUDING DEFAULTS) "
+             "ON COMMIT DELETE ROWS");
+      w.exec("CREATE TEMP TABLE IF NOT EXISTS mi_stage_klines (LIKE market_klines INCLUDING DEFAULTS) "
+             "ON COMMIT DELETE ROWS");
+    }
+    return pid;
+  }
+
+  /// After a failure: keep the connection only if it is certainly still good (the server
+  /// rejected the statement and the transaction was rolled back).
+  void on_failure(bool statement_error) {
+    if (conn && (!statement_error || !conn->is_open())) {
+      conn.reset();
+      staged_pid = 0;
+    }
+  }
+
+  template <class Body>
+  mi::result<std::size_t> write(const char* what, Body body) {
+    try {
+      ensure_connected();
+      pqxx::work w{*conn};
+      int pid = ensure_staging(w);
+      std::size_t n = body(w);
+      w.commit();
+      staged_pid = pid;
+      return n;
+    } catch (const pqxx::sql_error& e) {
+      on_failure(true);
+      return make_error(what, e);
+    } catch (const std::exception& e) {
+      // broken_connection, in_doubt_error (commit outcome unknown: retrying is safe because
+      // writes are idempotent), or anything else: start over on a fresh connection.
+      // libpqxx's own text for a dead server can be cryptic ("Could not obtain client
+      // encoding"), so say what happened first.
+      bool lost = !conn || !conn->is_open() || dynamic_cast<const pqxx::broken_connection*>(&e) != nullptr;
+      on_failure(false);
+      return make_error(std::string(what) + (lost ? ": connection to the server lost" : ""), e);
+    }
+  }
+};
+
+pg_writer::pg_writer(std::unique_ptr<impl> p) : impl_(std::move(p)) {}
+pg_writer::~pg_writer() = default;
+
+mi::result<std::unique_ptr<pg_writer>> pg_writer::connect(const std::string& conninfo) {
+  auto p = std::make_unique<impl>();
+  p->conninfo = conninfo;
+  try {
+    p->ensure_connected();
+  } catch (const std::exception& e) {
+    return make_error("postgres connect", e);
+  }
+  return std::unique_ptr<pg_writer>(new pg_writer(std::move(p)));
+}
+
+bool pg_writer::healthy() const {
+  return impl_->conn && impl_->conn->is_open();
+}
+
+mi::result<std::size_t> pg_writer::write_trades(const std::vector<mi::trade>& batch) {
+  if (batch.empty())
+    return std::size_t{0};
+  return impl_->write("write_trades", [&](pqxx::work& w) {
+    {
+      pqxx::stream_to s{w, "mi_stage_trades", trade_columns};
+      for (const auto& t : batch) {
+        s << std::make_tuple(t.exchange, t.symbol, t.base, t.quote, t.trade_id, t.price.to_string(),
+                             t.quantity.to_string(), std::string(to_string(t.taker_side)), timestamptz_text(t.ts_ns),
+                             t.ts_ns, t.recv_ns);
+      }
+      s.complete();
+    }
+    static const std::string sql = insert_trades_sql();
+    return static_cast<std::size_t>(w.exec(sql).affected_rows());
+  });
+}
+
+mi::result<std::size_t> pg_writer::upsert_klines(const std::vector<mi::kline>& batch) {
+  if (batch.empty())
+    return std::size_t{0};
+  return impl_->write("upsert_klines", [&](pqxx::work& w) {
+    {
+      pqxx::stream_to s{w, "mi_stage_klines", kline_columns};
+      for (const auto& k : batch) {
+        s << std::make_tuple(k.exchange, k.symbol, k.interval, timestamptz_from_us(k.open_time_ms * 1000),
+                             timestamptz_from_us(k.close_time_ms * 1000), k.open_time_ms, k.open.to_string(),
+                             k.high.to_string(), k.low.to_string(), k.close.to_string(), k.volume.to_string(),
+                             k.quote_volume.to_string(), k.taker_buy_volume.to_string(),
+                             k.taker_buy_quote_volume.to_string(), k.vwap.to_string(),
+                             static_cast<long long>(k.trade_count), k.first_trade_id, k.last_trade_id,
+                             static_cast<long long>(k.revision));
+      }
+      s.complete();
+    }
+    static const std::string sql = upsert_klines_sql();
+    return static_cast<std::size_t>(w.exec(sql).affected_rows());
+  });
+}
+
+// ---------------------------------------------------------------------------------------------
+// reads
+
+mi::result<std::vector<mi::trade>> read_trades(const std::string& conninfo) {
+  std::vector<mi::trade> out;
+  try {
+    pqxx::connection conn{conninfo};
+    pqxx::read_transaction w{conn};
+    // COLLATE "C": byte order, the same on every server whatever its locale.
+    auto rows = w.exec("SELECT exchange, symbol, base, quote, trade_id, price::text, quantity::text, side, ts_ns, "
+                       "recv_ns FROM market_trades ORDER BY exchange COLLATE \"C\", symbol COLLATE \"C\", ts, "
+                       "ts_ns, trade_id COLLATE \"C\"");
+    out.reserve(rows.size());
+    for (const auto& r : rows) {
+      mi::trade t;
+      t.exchange = r[0].as<std::string>();
+      t.symbol = r[1].as<std::string>();
+      t.base = r[2].as<std::string>();
+      t.quote = r[3].as<std::string>();
+      t.trade_id = r[4].as<std::string>();
+      auto price = parse_numeric(r[5]);
+      auto quantity = parse_numeric(r[6]);
+      auto s = parse_side(r[7].c_str());
+      if (!price)
+        return price.err();
+      if (!quantity)
+        return quantity.err();
+      if (!s)
+        return s.err();
+      t.price = *price;
+      t.quantity = *quantity;
+      t.taker_side = *s;
+      t.ts_ns = r[8].as<std::int64_t>();
+      t.recv_ns = r[9].as<std::int64_t>();
+      out.push_back(std::move(t));
+    }
+  } catch (const std::exception& e) {
+    return make_error("read_trades", e);
+  }
+  return out;
+}
+
+mi::result<std::vector<mi::kline>> read_klines(const std::string& conninfo) {
+  std::vector<mi::kline> out;
+  try {
+    pqxx::connection conn{conninfo};
+    pqxx::read_transaction w{conn};
+    // extract(epoch ...) is numeric since PostgreSQL 14: exact milliseconds.
+    auto rows = w.exec(
+      "SELECT exchange, symbol, \"interval\", open_time_ms, (extract(epoch FROM close_time) * 1000)::bigint, "
+      "open::text, high::text, low::text, close::text, volume::text, quote_volume::text, trade_count, "
+      "taker_buy_volume::text, taker_buy_quote_volume::text, vwap::text, first_trade_id, last_trade_id, revision "
+      "FROM market_klines ORDER BY exchange COLLATE \"C\", symbol COLLATE \"C\", \"interval\" COLLATE \"C\", "
+      "open_time");
+    out.reserve(rows.size());
+    for (const auto& r : rows) {
+      mi::kline k;
+      k.exchange = r[0].as<std::string>();
+      k.symbol = r[1].as<std::string>();
+      k.interval = r[2].as<std::string>();
+      k.open_time_ms = r[3].as<std::int64_t>();
+      k.close_time_ms = r[4].as<std::int64_t>();
+      std::array<std::pair<int, mi::decimal*>, 9> decimals{{{5, &k.open},
+                                                            {6, &k.high},
+                                                            {7, &k.low},
+                                                            {8, &k.close},
+                                                            {9, &k.volume},
+                                                            {10, &k.quote_volume},
+                                                            {12, &k.taker_buy_volume},
+                                                            {13, &k.taker_buy_quote_volume},
+                                                            {14, &k.vwap}}};
+      for (auto [col, dst] : decimals) {
+        auto d = parse_numeric(r[col]);
+        if (!d)
+          return d.err();
+        *dst = *d;
+      }
+      k.trade_count = r[11].as<std::uint64_t>();
+      k.first_trade_id = r[15].as<std::string>();
+      k.last_trade_id = r[16].as<std::string>();
+      k.revision = r[17].as<std::uint32_t>();
+      k.is_final = true;
+      out.push_back(std::move(k));
+    }
+  } catch (const std::exception& e) {
+    return make_error("read_klines", e);
+  }
+  return out;
+}
+
+} // namespace mi::gw

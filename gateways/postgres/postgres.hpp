@@ -1,0 +1,71 @@
+#pragma once
+
+#include <cstddef>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "messages/kline.hpp"
+#include "messages/result.hpp"
+#include "messages/trade.hpp"
+
+namespace mi::gw {
+
+/// One schema migration compiled into the binary from deploy/sql/NNNN_name.sql.
+struct migration {
+  std::string_view version; ///< "0001": the file name's number, recorded in schema_migrations
+  std::string_view name;    ///< "0001_init.sql"
+  std::string_view sql;     ///< the file's text
+};
+
+/// Every embedded migration, in version order (generated at build time).
+const std::vector<migration>& embedded_migrations();
+
+/// Applies every embedded migration not yet recorded in `schema_migrations`, each in its own
+/// transaction (serialized across processes by an advisory lock); returns the versions
+/// applied now (empty if up to date). Never throws.
+mi::result<std::vector<std::string>> migrate(const std::string& conninfo);
+
+/// A writer on one connection (blocking; run it on a dedicated thread / detached actor).
+/// Writes are idempotent, so a batch may be retried after any error, including one where the
+/// commit's outcome is unknown.
+class pg_writer {
+public:
+  /// Connects (clear error text on failure). Never throws.
+  static mi::result<std::unique_ptr<pg_writer>> connect(const std::string& conninfo);
+  ~pg_writer();
+  pg_writer(const pg_writer&) = delete;
+  pg_writer& operator=(const pg_writer&) = delete;
+
+  /// One transaction: COPY into a temp staging table (ON COMMIT DELETE ROWS, created once per
+  /// connection), then INSERT INTO market_trades SELECT ... ON CONFLICT DO NOTHING. Returns the
+  /// rows inserted (duplicates excluded). On error nothing of the batch is stored.
+  mi::result<std::size_t> write_trades(const std::vector<mi::trade>& batch);
+
+  /// Same pattern for final candles: INSERT ... ON CONFLICT (exchange, symbol, interval,
+  /// open_time) DO UPDATE SET every value column, WHERE market_klines.revision <=
+  /// EXCLUDED.revision (an older revision never overwrites a newer one; within one batch the
+  /// highest revision of a window wins). Returns the rows inserted or updated.
+  mi::result<std::size_t> upsert_klines(const std::vector<mi::kline>& batch);
+
+  /// True if the connection is usable as far as we know (after a failure it reconnects
+  /// lazily on the next write).
+  bool healthy() const;
+
+private:
+  struct impl;
+  explicit pg_writer(std::unique_ptr<impl> p);
+  std::unique_ptr<impl> impl_;
+};
+
+/// All trades, ordered by exchange, symbol, ts (exact: ts_ns), trade_id. For tools and tests.
+mi::result<std::vector<mi::trade>> read_trades(const std::string& conninfo);
+/// All candles (is_final = true), ordered by exchange, symbol, interval, open_time.
+mi::result<std::vector<mi::kline>> read_klines(const std::string& conninfo);
+
+/// "YYYY-MM-DD HH:MM:SS.ffffff+00" for a time in ns since the epoch, truncated (floor) to the
+/// microsecond: what timestamptz stores, computed from integers so nothing is rounded twice.
+std::string timestamptz_text(std::int64_t ns_since_epoch);
+
+} // namespace mi::gw

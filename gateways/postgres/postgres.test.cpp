@@ -1,0 +1,308 @@
+#include "gateways/postgres/postgres.hpp"
+
+#include <doctest/doctest.h>
+
+#include <algorithm>
+#include <chrono>
+#include <ctime>
+#include <future>
+#include <sstream>
+
+#include "messages/codec.hpp"
+#include "tests/harness/pg_server.hpp"
+
+namespace {
+
+mi::decimal dec(const char* text) {
+  auto d = mi::decimal::parse(text);
+  REQUIRE_MESSAGE(d.has_value(), text);
+  return *d;
+}
+
+// Prices and quantities that a round trip through numeric must keep exactly.
+const char* const price_texts[] = {"16500.12",
+                                   "0.000000000000000001",
+                                   "12345678901234567890.123456789",
+                                   "1",
+                                   "0.1",
+                                   "99999999999999999999.999999999999999999",
+                                   "40000",
+                                   "0.00001234"};
+const char* const quantity_texts[] = {"0.001", "100", "123456789.123456789012345678", "0.000000000000000001", "7"};
+
+/// `n` distinct trades over 2 exchanges x 2 symbols, starting at trade id `first_id`; times
+/// with nanosecond digits (not multiples of 1000) so precision loss would show.
+std::vector<mi::trade> make_trades(std::size_t n, std::size_t first_id = 0) {
+  std::vector<mi::trade> out;
+  out.reserve(n);
+  const char* exchanges[] = {"binance", "okx"};
+  const char* symbols[][3] = {{"BTCUSDT", "BTC", "USDT"}, {"ETHUSDT", "ETH", "USDT"}};
+  const mi::side sides[] = {mi::side::buy, mi::side::sell, mi::side::unknown};
+  for (std::size_t k = 0; k < n; ++k) {
+    std::size_t i = first_id + k;
+    mi::trade t;
+    t.exchange = exchanges[i % 2];
+    const auto& s = symbols[(i / 2) % 2];
+    t.symbol = s[0];
+    t.base = s[1];
+    t.quote = s[2];
+    t.trade_id = (i % 7 == 0 ? "x-" : "") + std::to_string(1'000'000 + i);
+    t.price = dec(price_texts[i % std::size(price_texts)]);
+    t.quantity = dec(quantity_texts[i % std::size(quantity_texts)]);
+    t.taker_side = sides[i % 3];
+    t.ts_ns = 1'672'515'782'136'000'000LL + static_cast<std::int64_t>(i) * 1'234'567 + static_cast<std::int64_t>(i % 999);
+    t.recv_ns = t.ts_ns + 5'000'123;
+    out.push_back(std::move(t));
+  }
+  return out;
+}
+
+/// The order read_trades promises: exchange, symbol, time, trade id (byte order).
+std::vector<mi::trade> sorted(std::vector<mi::trade> v) {
+  std::sort(v.begin(), v.end(), [](const mi::trade& a, const mi::trade& b) {
+    return std::tie(a.exchange, a.symbol, a.ts_ns, a.trade_id) < std::tie(b.exchange, b.symbol, b.ts_ns, b.trade_id);
+  });
+  return v;
+}
+
+/// Empty when equal, else where and how they first differ (readable on failure).
+std::string first_difference(const std::vector<mi::trade>& got, const std::vector<mi::trade>& want) {
+  if (got.size() != want.size())
+    return "size " + std::to_string(got.size()) + " != " + std::to_string(want.size());
+  for (std::size_t i = 0; i < got.size(); ++i)
+    if (!(got[i] == want[i]))
+      return "row " + std::to_string(i) + ": got " + mi::trade_to_json(got[i]) + " recv_ns=" +
+             std::to_string(got[i].recv_ns) + "\n want " + mi::trade_to_json(want[i]) +
+             " recv_ns=" + std::to_string(want[i].recv_ns);
+  return {};
+}
+
+mi::kline make_kline(std::uint32_t revision, const char* close) {
+  mi::kline k;
+  k.exchange = "binance";
+  k.symbol = "BTCUSDT";
+  k.interval = "1m";
+  k.open_time_ms = 1'672'515'780'000;
+  k.close_time_ms = k.open_time_ms + 59'999;
+  k.open = dec("16500.12");
+  k.high = dec("16510.5");
+  k.low = dec("16490.000000000000000001");
+  k.close = dec(close);
+  k.volume = dec("12345678901234567890.123456789");
+  k.quote_volume = dec("1.5");
+  k.trade_count = 4'000'000'000ULL;
+  k.taker_buy_volume = dec("0.001");
+  k.taker_buy_quote_volume = dec("16.50012");
+  k.vwap = dec("16500.123456789012345678");
+  k.first_trade_id = "100";
+  k.last_trade_id = "199";
+  k.is_final = true;
+  k.revision = revision;
+  return k;
+}
+
+struct migrated_db {
+  mi::test::pg_server pg;
+  migrated_db() {
+    auto applied = mi::gw::migrate(pg.conninfo());
+    REQUIRE_MESSAGE(applied.has_value(), (applied ? "" : applied.err().message));
+  }
+  std::unique_ptr<mi::gw::pg_writer> writer() {
+    auto w = mi::gw::pg_writer::connect(pg.conninfo());
+    REQUIRE_MESSAGE(w.has_value(), (w ? "" : w.err().message));
+    return std::move(*w);
+  }
+};
+
+std::size_t must(const mi::result<std::size_t>& r) {
+  REQUIRE_MESSAGE(r.has_value(), (r ? "" : r.err().message));
+  return *r;
+}
+
+} // namespace
+
+TEST_CASE("timestamptz_text is exact to the microsecond and floors before 1970") {
+  CHECK(mi::gw::timestamptz_text(0) == "1970-01-01 00:00:00.000000+00");
+  CHECK(mi::gw::timestamptz_text(1'672'515'782'136'000'999LL) == "2022-12-31 19:43:02.136000+00");
+  CHECK(mi::gw::timestamptz_text(951'782'400'000'001'000LL) == "2000-02-29 00:00:00.000001+00");
+  CHECK(mi::gw::timestamptz_text(-1) == "1969-12-31 23:59:59.999999+00");
+}
+
+TEST_CASE("embedded migrations are numbered and in order") {
+  const auto& all = mi::gw::embedded_migrations();
+  REQUIRE(!all.empty());
+  CHECK(all.front().version == "0001");
+  CHECK(all.front().name == "0001_init.sql");
+  CHECK(all.front().sql.find("CREATE TABLE market_trades") != std::string_view::npos);
+  for (std::size_t i = 1; i < all.size(); ++i)
+    CHECK(all[i - 1].version < all[i].version);
+}
+
+TEST_CASE("migrate applies 0001 once and is then up to date") {
+  mi::test::pg_server pg;
+  auto first = mi::gw::migrate(pg.conninfo());
+  REQUIRE_MESSAGE(first.has_value(), (first ? "" : first.err().message));
+  CHECK(first->size() == mi::gw::embedded_migrations().size());
+  CHECK(first->front() == "0001");
+
+  auto second = mi::gw::migrate(pg.conninfo());
+  REQUIRE(second.has_value());
+  CHECK(second->empty());
+  CHECK(pg.psql("SELECT count(*) FROM schema_migrations WHERE version = '0001'") == "1");
+  CHECK(pg.psql("SELECT count(*) FROM schema_migrations") == std::to_string(mi::gw::embedded_migrations().size()));
+  CHECK(pg.psql("SELECT to_regclass('market_trades') IS NOT NULL AND to_regclass('market_klines') IS NOT NULL") ==
+        "t");
+}
+
+TEST_CASE("two processes migrating at once apply each migration exactly once") {
+  mi::test::pg_server pg;
+  auto run = [&] { return mi::gw::migrate(pg.conninfo()); };
+  auto a = std::async(std::launch::async, run);
+  auto b = std::async(std::launch::async, run);
+  auto ra = a.get();
+  auto rb = b.get();
+  REQUIRE_MESSAGE(ra.has_value(), (ra ? "" : ra.err().message));
+  REQUIRE_MESSAGE(rb.has_value(), (rb ? "" : rb.err().message));
+  CHECK(ra->size() + rb->size() == mi::gw::embedded_migrations().size());
+  CHECK(pg.psql("SELECT count(*) FROM schema_migrations") == std::to_string(mi::gw::embedded_migrations().size()));
+}
+
+TEST_CASE("migrate reports an unreachable server clearly") {
+  auto r = mi::gw::migrate("host=127.0.0.1 port=" + std::to_string(mi::test::free_port()) +
+                           " user=postgres dbname=postgres connect_timeout=5");
+  REQUIRE(!r.has_value());
+  CHECK(r.err().message.find("migrate") != std::string::npos);
+  CHECK(r.err().message.find("onnect") != std::string::npos); // "could not connect" / "Connection refused"
+}
+
+TEST_CASE("pg_writer::connect fails with a clear error when nothing listens") {
+  auto w = mi::gw::pg_writer::connect("host=127.0.0.1 port=" + std::to_string(mi::test::free_port()) +
+                                      " user=postgres dbname=postgres connect_timeout=5");
+  REQUIRE(!w.has_value());
+  CHECK(w.err().message.find("postgres connect") != std::string::npos);
+  MESSAGE("error text: " << w.err().message);
+}
+
+TEST_CASE("10,000 trades written are read back value for value") {
+  migrated_db db;
+  auto writer = db.writer();
+  auto batch = make_trades(10'000);
+  CHECK(must(writer->write_trades(batch)) == 10'000);
+
+  auto back = mi::gw::read_trades(db.pg.conninfo());
+  REQUIRE_MESSAGE(back.has_value(), (back ? "" : back.err().message));
+  auto diff = first_difference(*back, sorted(batch));
+  CHECK_MESSAGE(diff.empty(), diff);
+  // ts is ts_ns floored to the microsecond, exactly (no float on the way).
+  CHECK(db.pg.psql("SELECT count(*) FROM market_trades WHERE (extract(epoch FROM ts) * 1000000)::bigint <> ts_ns / "
+                   "1000") == "0");
+  CHECK(db.pg.psql("SELECT price::text FROM market_trades WHERE trade_id = '1000002'") ==
+        "12345678901234567890.123456789");
+}
+
+TEST_CASE("writing the same batch again inserts nothing") {
+  migrated_db db;
+  auto writer = db.writer();
+  auto batch = make_trades(2'000);
+  CHECK(must(writer->write_trades(batch)) == 2'000);
+  CHECK(must(writer->write_trades(batch)) == 0);
+  CHECK(db.pg.psql("SELECT count(*) FROM market_trades") == "2000");
+}
+
+TEST_CASE("a batch mixing new and already stored trades inserts only the new ones") {
+  migrated_db db;
+  auto writer = db.writer();
+  CHECK(must(writer->write_trades(make_trades(1'000, 0))) == 1'000);
+  auto mixed = make_trades(1'000, 500); // 500 old, 500 new
+  mixed.push_back(mixed.back());        // and a duplicate inside the batch
+  CHECK(must(writer->write_trades(mixed)) == 500);
+  auto back = mi::gw::read_trades(db.pg.conninfo());
+  REQUIRE(back.has_value());
+  auto diff = first_difference(*back, sorted(make_trades(1'500, 0)));
+  CHECK_MESSAGE(diff.empty(), diff);
+}
+
+TEST_CASE("upsert_klines inserts, a newer revision updates, an older one does not overwrite") {
+  migrated_db db;
+  auto writer = db.writer();
+  CHECK(must(writer->upsert_klines({make_kline(0, "16501")})) == 1);
+  auto back = mi::gw::read_klines(db.pg.conninfo());
+  REQUIRE(back.has_value());
+  REQUIRE(back->size() == 1);
+  CHECK(back->front() == make_kline(0, "16501"));
+
+  CHECK(must(writer->upsert_klines({make_kline(1, "16502.5")})) == 1);
+  back = mi::gw::read_klines(db.pg.conninfo());
+  REQUIRE(back.has_value());
+  REQUIRE(back->size() == 1);
+  CHECK(back->front() == make_kline(1, "16502.5"));
+
+  CHECK(must(writer->upsert_klines({make_kline(0, "16501")})) == 0);
+  back = mi::gw::read_klines(db.pg.conninfo());
+  REQUIRE(back.has_value());
+  REQUIRE(back->size() == 1);
+  CHECK(back->front() == make_kline(1, "16502.5"));
+
+  // Two revisions of one window in one batch: the highest wins, whatever the order.
+  CHECK(must(writer->upsert_klines({make_kline(3, "3"), make_kline(2, "2")})) == 1);
+  back = mi::gw::read_klines(db.pg.conninfo());
+  REQUIRE(back.has_value());
+  CHECK(back->front() == make_kline(3, "3"));
+  CHECK(db.pg.psql("SELECT close_time FROM market_klines") == "2022-12-31 19:43:59.999+00");
+}
+
+TEST_CASE("a write that fails on the server leaves the writer usable") {
+  mi::test::pg_server pg;
+  auto w = mi::gw::pg_writer::connect(pg.conninfo());
+  REQUIRE(w.has_value());
+  auto& writer = *w;
+  auto batch = make_trades(10);
+  auto before = writer->write_trades(batch); // no tables yet
+  REQUIRE(!before.has_value());
+  CHECK(before.err().message.find("market_trades") != std::string::npos);
+  REQUIRE(mi::gw::migrate(pg.conninfo()).has_value());
+  CHECK(must(writer->write_trades(batch)) == 10);
+}
+
+TEST_CASE("a write while the server is down fails; after restart the same writer succeeds without duplicates") {
+  migrated_db db;
+  auto writer = db.writer();
+  CHECK(must(writer->write_trades(make_trades(100, 0))) == 100);
+  CHECK(must(writer->upsert_klines({make_kline(0, "1")})) == 1);
+
+  db.pg.stop_immediate();
+  auto during = writer->write_trades(make_trades(100, 50));
+  REQUIRE(!during.has_value());
+  MESSAGE("error while down: " << during.err().message);
+  CHECK(!writer->healthy());
+
+  db.pg.start();
+  CHECK(must(writer->write_trades(make_trades(100, 50))) == 50);
+  CHECK(writer->healthy());
+  CHECK(must(writer->upsert_klines({make_kline(1, "2")})) == 1);
+  CHECK(db.pg.psql("SELECT count(*) FROM market_trades") == "150");
+  auto back = mi::gw::read_trades(db.pg.conninfo());
+  REQUIRE(back.has_value());
+  auto diff = first_difference(*back, sorted(make_trades(150, 0)));
+  CHECK_MESSAGE(diff.empty(), diff);
+}
+
+// Not part of the test run (doctest skip): `mi_postgres_tests --no-skip -tc='*throughput*'`.
+TEST_CASE("write_trades throughput (report only)" * doctest::skip()) {
+  for (std::size_t batch_size : {1'000, 10'000}) {
+    migrated_db db;
+    auto writer = db.writer();
+    auto all = make_trades(100'000);
+    auto start = std::chrono::steady_clock::now();
+    std::clock_t cpu_start = std::clock();
+    for (std::size_t i = 0; i < all.size(); i += batch_size) {
+      std::vector<mi::trade> batch(all.begin() + static_cast<std::ptrdiff_t>(i),
+                                   all.begin() + static_cast<std::ptrdiff_t>(i + batch_size));
+      CHECK(must(writer->write_trades(batch)) == batch_size);
+    }
+    double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    double cpu = static_cast<double>(std::clock() - cpu_start) / CLOCKS_PER_SEC;
+    MESSAGE("100k trades in batches of " << batch_size << ": " << secs << " s, " << static_cast<long>(100'000 / secs)
+                                         << " rows/s (fsync on; client CPU " << cpu << " s)");
+  }
+}

@@ -1,0 +1,90 @@
+#pragma once
+
+// The push gateway's client protocol: JSON text frames over WebSocket. Pure functions, no I/O.
+//
+//   client -> server                                        server -> client
+//   {"op":"subscribe","channels":["kline.binance.BTCUSDT.1m"]}   {"op":"subscribed","channels":[...]}
+//   {"op":"unsubscribe","channels":[...]}                        {"op":"unsubscribed","channels":[...]}
+//   {"op":"ping","id":"42"}                                      {"op":"pong","id":"42"}
+//   anything wrong                                               {"op":"error","code":"bad_json","msg":"..."}
+//   data                                                         {"channel":"kline.binance.BTCUSDT.1m","data":{...}}
+
+#include <cstddef>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "messages/result.hpp"
+
+namespace mi::gw {
+
+/// Error codes sent to clients in `{"op":"error","code":...}` (a stable, documented set).
+namespace push_error {
+inline constexpr std::string_view bad_json = "bad_json";                   ///< not JSON, or a field has the wrong shape
+inline constexpr std::string_view bad_op = "bad_op";                       ///< "op" missing or unknown
+inline constexpr std::string_view bad_channel = "bad_channel";             ///< a channel name is not valid
+inline constexpr std::string_view too_many_channels = "too_many_channels"; ///< over the per-client channel limit
+inline constexpr std::string_view message_too_large = "message_too_large"; ///< frame over the size limit
+} // namespace push_error
+
+/// Default maximum number of channels one client may hold (and name in one request).
+inline constexpr std::size_t default_max_channels = 100;
+/// Default maximum size of one client frame in bytes; the server closes bigger frames with 1009.
+inline constexpr std::size_t default_max_message_bytes = 65536;
+/// Maximum length of a ping "id" that is echoed back.
+inline constexpr std::size_t max_ping_id_length = 128;
+/// Maximum length of one channel name.
+inline constexpr std::size_t max_channel_length = 200;
+
+/// One parsed client request.
+struct client_request {
+  /// What the client asks for.
+  enum class op { subscribe, unsubscribe, ping } what = op::ping;
+  /// Channels named by subscribe/unsubscribe: valid, duplicates removed, first-seen order kept.
+  std::vector<std::string> channels;
+  /// The ping's optional "id" (a JSON string), echoed in the pong.
+  std::optional<std::string> id;
+};
+
+/// Parses one client text frame. Never throws. On failure the error's message is
+/// "<code>: <human text>" with <code> one of `push_error`; split it with `split_push_error`.
+/// Unknown extra fields are ignored (forward compatibility). `max_channels` bounds the channels of ONE
+/// request; the per-client total is the caller's to enforce (it knows the current subscriptions).
+mi::result<client_request> parse_client_message(std::string_view text,
+                                                std::size_t max_channels = default_max_channels,
+                                                std::size_t max_message_bytes = default_max_message_bytes);
+
+/// A protocol error split into its code and human text.
+struct push_error_parts {
+  std::string code; ///< one of `push_error`
+  std::string msg;  ///< human text
+};
+
+/// Splits an error made by `parse_client_message` ("code: msg"); an error without a code gets "bad_json".
+push_error_parts split_push_error(const mi::error& e);
+
+/// `{"op":"subscribed","channels":[...]}`
+std::string reply_subscribed(const std::vector<std::string>& channels);
+/// `{"op":"unsubscribed","channels":[...]}`
+std::string reply_unsubscribed(const std::vector<std::string>& channels);
+/// `{"op":"pong"}`, or `{"op":"pong","id":"..."}` when the ping carried an id.
+std::string reply_pong(const std::optional<std::string>& id = std::nullopt);
+/// `{"op":"error","code":"...","msg":"..."}` (both strings JSON-escaped).
+std::string reply_error(std::string_view code, std::string_view msg);
+/// The error reply for an error from `parse_client_message`.
+std::string reply_error(const mi::error& e);
+
+/// True for `kline.{exchange}.{symbol}.{interval}` and `trade.{exchange}.{symbol}`: every token
+/// [A-Za-z0-9_-]+, the exchange lower case, at most `max_channel_length` characters.
+bool is_valid_channel(std::string_view channel);
+
+/// "market.kline.binance.BTCUSDT.1m" -> "kline.binance.BTCUSDT.1m"; "" when `subject` is not a valid kline subject.
+std::string channel_for_kline_subject(std::string_view subject);
+/// "market.raw.binance.BTCUSDT" -> "trade.binance.BTCUSDT"; "" when `subject` is not a valid trade subject.
+std::string channel_for_trade_subject(std::string_view subject);
+
+/// `{"channel":"<channel>","data":<data_json>}`; `data_json` is inserted verbatim (already JSON).
+std::string data_frame(std::string_view channel, std::string_view data_json);
+
+} // namespace mi::gw

@@ -1,0 +1,136 @@
+#include "gateways/push/push_protocol.hpp"
+
+#include <string>
+#include <vector>
+
+#include <doctest/doctest.h>
+
+using namespace mi::gw;
+
+namespace {
+
+using op = client_request::op;
+
+// The error code a client would see for `text`, or "" when it parses.
+std::string code_of(std::string_view text, std::size_t max_channels = default_max_channels) {
+  auto r = parse_client_message(text, max_channels);
+  return r ? std::string{} : split_push_error(r.err()).code;
+}
+
+} // namespace
+
+TEST_CASE("subscribe names valid channels, duplicates removed, order kept") {
+  auto r = parse_client_message(
+      R"({"op":"subscribe","channels":["kline.binance.BTCUSDT.1m","trade.okx.ETHUSDT","kline.binance.BTCUSDT.1m"]})");
+  REQUIRE(r);
+  CHECK(r->what == op::subscribe);
+  CHECK(r->channels == std::vector<std::string>{"kline.binance.BTCUSDT.1m", "trade.okx.ETHUSDT"});
+  CHECK_FALSE(r->id);
+}
+
+TEST_CASE("unsubscribe names channels") {
+  auto r = parse_client_message(R"({"op":"unsubscribe","channels":["kline.bybit.SOL_USDT.1h"],"extra":1})");
+  REQUIRE(r);
+  CHECK(r->what == op::unsubscribe);
+  CHECK(r->channels == std::vector<std::string>{"kline.bybit.SOL_USDT.1h"});
+}
+
+TEST_CASE("ping with and without id") {
+  auto with = parse_client_message(R"({"op":"ping","id":"abc-1"})");
+  REQUIRE(with);
+  CHECK(with->what == op::ping);
+  CHECK(with->id == std::optional<std::string>{"abc-1"});
+  auto without = parse_client_message(R"({"op":"ping"})");
+  REQUIRE(without);
+  CHECK_FALSE(without->id);
+  CHECK(reply_pong(with->id) == R"({"op":"pong","id":"abc-1"})");
+  CHECK(reply_pong(without->id) == R"({"op":"pong"})");
+}
+
+TEST_CASE("malformed requests get the documented error code") {
+  struct row {
+    const char* text;
+    std::string_view code;
+  };
+  const std::vector<row> table = {
+      {"", push_error::bad_json},
+      {"{", push_error::bad_json},
+      {"not json", push_error::bad_json},
+      {"[1,2]", push_error::bad_json},
+      {R"("subscribe")", push_error::bad_json},
+      {R"({"channels":[]})", push_error::bad_op},
+      {R"({"op":42})", push_error::bad_op},
+      {R"({"op":"subscrib","channels":["kline.binance.BTCUSDT.1m"]})", push_error::bad_op},
+      {R"({"op":"subscribe"})", push_error::bad_json},
+      {R"({"op":"subscribe","channels":"kline.binance.BTCUSDT.1m"})", push_error::bad_json},
+      {R"({"op":"subscribe","channels":{"a":1}})", push_error::bad_json},
+      {R"({"op":"subscribe","channels":[]})", push_error::bad_channel},
+      {R"({"op":"subscribe","channels":[1]})", push_error::bad_channel},
+      {R"({"op":"subscribe","channels":["kline.binance.BTC USDT.1m"]})", push_error::bad_channel},
+      {R"({"op":"subscribe","channels":["kline.binance.BTC*.1m"]})", push_error::bad_channel},
+      {R"({"op":"subscribe","channels":["kline.Binance.BTCUSDT.1m"]})", push_error::bad_channel},
+      {R"({"op":"subscribe","channels":["kline.binance.BTCUSDT"]})", push_error::bad_channel},
+      {R"({"op":"subscribe","channels":["kline.binance..1m"]})", push_error::bad_channel},
+      {R"({"op":"unsubscribe","channels":["candles.binance.BTCUSDT.1m"]})", push_error::bad_channel},
+      {R"({"op":"ping","id":7})", push_error::bad_json},
+  };
+  for (const auto& r : table) {
+    CAPTURE(r.text);
+    CHECK(code_of(r.text) == r.code);
+  }
+}
+
+TEST_CASE("more channels than the limit is too_many_channels") {
+  std::string text = R"({"op":"subscribe","channels":[)";
+  for (int i = 0; i < 101; ++i) text += (i ? "," : "") + std::string{"\"kline.binance.S"} + std::to_string(i) + ".1m\"";
+  text += "]}";
+  CHECK(code_of(text) == push_error::too_many_channels);
+  CHECK(code_of(text, 200).empty());
+}
+
+TEST_CASE("a message over the size limit is message_too_large") {
+  std::string text = R"({"op":"ping","pad":")" + std::string(70000, 'x') + R"("})";
+  CHECK(code_of(text) == push_error::message_too_large);
+}
+
+TEST_CASE("error messages are readable and the reply is valid JSON") {
+  auto r = parse_client_message(R"({"op":"jump"})");
+  REQUIRE_FALSE(r);
+  auto parts = split_push_error(r.err());
+  CHECK(parts.code == "bad_op");
+  CHECK(parts.msg.find("jump") != std::string::npos);
+  CHECK(reply_error(r.err()) ==
+        R"({"op":"error","code":"bad_op","msg":"unknown op \"jump\": expected subscribe, unsubscribe or ping"})");
+  CHECK(reply_error("bad_json", "say \"hi\"") == R"({"op":"error","code":"bad_json","msg":"say \"hi\""})");
+}
+
+TEST_CASE("subscribed and unsubscribed replies list the channels") {
+  CHECK(reply_subscribed({"kline.binance.BTCUSDT.1m", "trade.okx.ETHUSDT"}) ==
+        R"({"op":"subscribed","channels":["kline.binance.BTCUSDT.1m","trade.okx.ETHUSDT"]})");
+  CHECK(reply_unsubscribed({}) == R"({"op":"unsubscribed","channels":[]})");
+}
+
+TEST_CASE("channel validity") {
+  CHECK(is_valid_channel("kline.binance.BTCUSDT.1m"));
+  CHECK(is_valid_channel("trade.coinbase.BTC-USD"));
+  CHECK_FALSE(is_valid_channel("trade.coinbase.BTCUSD.1m"));
+  CHECK_FALSE(is_valid_channel("kline.binance.BTCUSDT.1m."));
+  CHECK_FALSE(is_valid_channel("kline.binance.>"));
+  CHECK_FALSE(is_valid_channel(""));
+  CHECK_FALSE(is_valid_channel("kline.binance.BTCUSDT." + std::string(300, 'm')));
+}
+
+TEST_CASE("channel for a kline or trade subject") {
+  CHECK(channel_for_kline_subject("market.kline.binance.BTCUSDT.1m") == "kline.binance.BTCUSDT.1m");
+  CHECK(channel_for_kline_subject("market.kline.okx.ETHUSDT.1h") == "kline.okx.ETHUSDT.1h");
+  CHECK(channel_for_kline_subject("market.raw.binance.BTCUSDT").empty());
+  CHECK(channel_for_kline_subject("market.kline.binance.BTCUSDT").empty());
+  CHECK(channel_for_kline_subject("kline.binance.BTCUSDT.1m").empty());
+  CHECK(channel_for_trade_subject("market.raw.binance.BTCUSDT") == "trade.binance.BTCUSDT");
+  CHECK(channel_for_trade_subject("market.kline.binance.BTCUSDT.1m").empty());
+}
+
+TEST_CASE("data frame wraps ready-made JSON") {
+  CHECK(data_frame("kline.binance.BTCUSDT.1m", R"({"open":"1.5"})") ==
+        R"({"channel":"kline.binance.BTCUSDT.1m","data":{"open":"1.5"}})");
+}

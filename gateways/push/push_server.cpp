@@ -1,0 +1,383 @@
+// The only translation unit of the push server that includes Asio/Beast (compile cost: see STYLE.md).
+#include "gateways/push/push_server.hpp"
+
+#include <atomic>
+#include <deque>
+#include <mutex>
+#include <optional>
+#include <stdexcept>
+#include <unordered_map>
+#include <utility>
+#include <vector>
+
+#include <boost/asio/dispatch.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/strand.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <boost/beast/websocket.hpp>
+
+#include "gateways/push/push_protocol.hpp"
+
+namespace mi::gw {
+namespace {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+namespace websocket = beast::websocket;
+using tcp = asio::ip::tcp;
+
+constexpr std::size_t http_header_limit = 8192;
+constexpr std::size_t http_body_limit = 4096;
+constexpr std::size_t max_close_reason = 123; // RFC 6455: control frame payload <= 125, 2 for the code
+constexpr std::chrono::milliseconds accept_retry_delay{100};
+constexpr std::string_view server_name = "market-ingestor-push";
+
+std::string endpoint_text(const tcp::endpoint& ep) {
+  if (ep.address().is_v6()) return "[" + ep.address().to_string() + "]:" + std::to_string(ep.port());
+  return ep.address().to_string() + ":" + std::to_string(ep.port());
+}
+
+class connection;
+
+/// What the server and its connections share; outlives push_server while handlers are pending.
+struct server_core : std::enable_shared_from_this<server_core> {
+  server_core(asio::io_context& ioc, push_server_options o, push_handlers h)
+      : ioc_(ioc), opts_(std::move(o)), handlers_(std::move(h)), acceptor_(asio::make_strand(ioc)),
+        retry_timer_(acceptor_.get_executor()) {
+    beast::error_code ec;
+    tcp::resolver resolver{ioc};
+    auto results = resolver.resolve(opts_.host, std::to_string(opts_.port), tcp::resolver::passive, ec);
+    if (ec || results.empty())
+      throw std::runtime_error("push server: cannot resolve listen address \"" + opts_.host +
+                               "\": " + (ec ? ec.message() : std::string{"no address"}));
+    const tcp::endpoint ep = results.begin()->endpoint();
+    const std::string where = endpoint_text(ep);
+    acceptor_.open(ep.protocol(), ec);
+    if (!ec) acceptor_.set_option(asio::socket_base::reuse_address(true), ec);
+    if (!ec) acceptor_.bind(ep, ec);
+    if (!ec) acceptor_.listen(asio::socket_base::max_listen_connections, ec);
+    if (ec) throw std::runtime_error("push server: cannot listen on " + where + ": " + ec.message());
+    port_ = acceptor_.local_endpoint(ec).port();
+  }
+
+  void start_accepting() {
+    asio::dispatch(acceptor_.get_executor(), [self = shared_from_this()] { self->do_accept(); });
+  }
+
+  void stop();
+  void unregister(client_id id) {
+    std::lock_guard lock{mu_};
+    conns_.erase(id);
+  }
+
+  /// Handlers run only while the push_server object exists.
+  bool alive() const { return alive_.load(std::memory_order_acquire); }
+
+  asio::io_context& ioc_;
+  const push_server_options opts_;
+  const push_handlers handlers_;
+  tcp::acceptor acceptor_; // on its own strand, like retry_timer_
+  asio::steady_timer retry_timer_;
+  std::uint16_t port_ = 0;
+  std::atomic<bool> alive_{true};
+  std::atomic<std::size_t> open_clients_{0};
+
+private:
+  void do_accept();
+  void on_accept(beast::error_code ec, tcp::socket socket);
+
+  mutable std::mutex mu_;
+  bool stopped_ = false;                                                // guarded by mu_
+  client_id next_id_ = 1;                                               // guarded by mu_
+  std::unordered_map<client_id, std::weak_ptr<connection>> conns_;      // every live connection, any phase
+};
+
+/// One client connection: first an HTTP request (upgrade or plain GET), then a WebSocket session.
+/// Everything except send/close/dropped/id/remote runs on the connection's strand.
+class connection final : public push_session, public std::enable_shared_from_this<connection> {
+public:
+  connection(std::shared_ptr<server_core> core, tcp::socket&& socket, client_id id, std::string remote)
+      : core_(std::move(core)), ex_(socket.get_executor()), ws_(std::move(socket)), id_(id),
+        remote_(std::move(remote)) {}
+
+  ~connection() override { core_->unregister(id_); }
+
+  void start() {
+    asio::dispatch(ex_, [self = shared_from_this()] { self->read_request(); });
+  }
+
+  void send(std::shared_ptr<const std::string> text) override {
+    if (!text || !try_reserve()) return;
+    asio::post(ex_, [self = shared_from_this(), t = std::move(text)]() mutable { self->enqueue(std::move(t)); });
+  }
+
+  void close(std::uint16_t code, std::string reason) override {
+    asio::post(ex_, [self = shared_from_this(), code, r = std::move(reason)]() mutable {
+      self->request_close(code, std::move(r));
+    });
+  }
+
+  std::uint64_t dropped() const override { return dropped_.load(std::memory_order_relaxed); }
+  client_id id() const override { return id_; }
+  std::string remote() const override { return remote_; }
+
+  /// Server stop: open sessions close with 1001; connections not yet open are dropped.
+  void shutdown() {
+    asio::post(ex_, [self = shared_from_this()] {
+      if (self->phase_ == phase::open)
+        self->request_close(static_cast<std::uint16_t>(websocket::close_code::going_away), "going away");
+      else if (self->phase_ == phase::http || self->phase_ == phase::handshake)
+        self->finish();
+    });
+  }
+
+private:
+  enum class phase { http, handshake, open, closing, closed };
+
+  // Counts one more waiting frame unless the queue is full (then counts a drop).
+  bool try_reserve() {
+    if (waiting_.fetch_add(1, std::memory_order_acq_rel) >= core_->opts_.queue_limit) {
+      waiting_.fetch_sub(1, std::memory_order_acq_rel);
+      dropped_.fetch_add(1, std::memory_order_relaxed);
+      return false;
+    }
+    return true;
+  }
+
+  void release(std::size_t n) { waiting_.fetch_sub(n, std::memory_order_acq_rel); }
+
+  // ---- HTTP phase ----------------------------------------------------------------------------
+
+  void read_request() {
+    parser_.emplace();
+    parser_->header_limit(http_header_limit);
+    parser_->body_limit(http_body_limit);
+    beast::get_lowest_layer(ws_).expires_after(core_->opts_.handshake_timeout);
+    http::async_read(ws_.next_layer(), buffer_, *parser_,
+                     beast::bind_front_handler(&connection::on_request, shared_from_this()));
+  }
+
+  void on_request(beast::error_code ec, std::size_t) {
+    if (phase_ != phase::http) return;
+    if (ec) return finish(); // garbage, timeout or disconnect: nothing to answer
+    auto& req = parser_->get();
+    if (websocket::is_upgrade(req)) return accept_websocket();
+    if (req.method() == http::verb::get && req.target() == "/healthz")
+      return write_http(http::status::ok, "ok\n");
+    write_http(http::status::not_found, "not found\n");
+  }
+
+  void write_http(http::status status, std::string body) {
+    res_.emplace(status, parser_->get().version());
+    res_->set(http::field::server, server_name);
+    res_->set(http::field::content_type, "text/plain");
+    res_->keep_alive(false);
+    res_->body() = std::move(body);
+    res_->prepare_payload();
+    http::async_write(ws_.next_layer(), *res_, [self = shared_from_this()](beast::error_code, std::size_t) {
+      beast::error_code ignored;
+      beast::get_lowest_layer(self->ws_).socket().shutdown(tcp::socket::shutdown_send, ignored);
+      self->finish();
+    });
+  }
+
+  void accept_websocket() {
+    phase_ = phase::handshake;
+    beast::get_lowest_layer(ws_).expires_never(); // the websocket stream has its own timeouts
+    auto timeouts = websocket::stream_base::timeout::suggested(beast::role_type::server);
+    timeouts.handshake_timeout = core_->opts_.handshake_timeout;
+    ws_.set_option(timeouts);
+    ws_.set_option(websocket::stream_base::decorator(
+        [](websocket::response_type& res) { res.set(http::field::server, server_name); }));
+    ws_.read_message_max(core_->opts_.max_message_bytes);
+    ws_.async_accept(parser_->get(), beast::bind_front_handler(&connection::on_accepted, shared_from_this()));
+  }
+
+  void on_accepted(beast::error_code ec) {
+    if (phase_ != phase::handshake) return;
+    if (ec) return finish();
+    phase_ = phase::open;
+    opened_ = true;
+    parser_.reset();
+    buffer_.consume(buffer_.size());
+    core_->open_clients_.fetch_add(1, std::memory_order_relaxed);
+    if (core_->alive() && core_->handlers_.on_open) core_->handlers_.on_open(shared_from_this());
+    read_frame();
+  }
+
+  // ---- WebSocket phase -----------------------------------------------------------------------
+
+  void read_frame() {
+    ws_.async_read(buffer_, beast::bind_front_handler(&connection::on_read, shared_from_this()));
+  }
+
+  void on_read(beast::error_code ec, std::size_t) {
+    // Errors include the peer's close, a frame over read_message_max (Beast already sent 1009),
+    // protocol violations and the idle timeout.
+    if (ec) return finish();
+    if (ws_.got_text()) {
+      std::string text = beast::buffers_to_string(buffer_.data());
+      buffer_.consume(buffer_.size());
+      if (core_->alive() && core_->handlers_.on_text) core_->handlers_.on_text(id_, std::move(text));
+    } else {
+      buffer_.consume(buffer_.size());
+      if (try_reserve())
+        enqueue(std::make_shared<const std::string>(
+            reply_error(push_error::bad_json, "binary frames are not supported: send JSON text frames")));
+    }
+    if (phase_ == phase::open || phase_ == phase::closing) read_frame();
+  }
+
+  // A frame whose slot try_reserve() already counted.
+  void enqueue(std::shared_ptr<const std::string> text) {
+    if (phase_ != phase::open) return release(1); // closing or gone: nothing more goes out
+    queue_.push_back(std::move(text));
+    if (!writing_) write_next();
+  }
+
+  void write_next() {
+    writing_ = true;
+    ws_.text(true);
+    ws_.async_write(asio::buffer(*queue_.front()),
+                    beast::bind_front_handler(&connection::on_write, shared_from_this()));
+  }
+
+  void on_write(beast::error_code ec, std::size_t) {
+    writing_ = false;
+    queue_.pop_front();
+    release(1);
+    if (ec) return finish();
+    if (phase_ == phase::closing) return start_close();
+    if (phase_ == phase::open && !queue_.empty()) write_next();
+  }
+
+  void request_close(std::uint16_t code, std::string reason) {
+    if (phase_ == phase::http || phase_ == phase::handshake) return finish();
+    if (phase_ != phase::open) return;
+    phase_ = phase::closing;
+    drop_queued(writing_ ? 1 : 0);
+    if (reason.size() > max_close_reason) reason.resize(max_close_reason);
+    close_reason_.code = code;
+    close_reason_.reason = reason;
+    if (!writing_) start_close();
+  }
+
+  void start_close() {
+    // The pending read sees the peer's close reply and ends the session (finish()).
+    ws_.async_close(close_reason_, [self = shared_from_this()](beast::error_code ec) {
+      if (ec) self->finish();
+    });
+  }
+
+  // Drops queued frames, keeping the first `keep` (a write in flight still owns its buffer).
+  void drop_queued(std::size_t keep) {
+    if (queue_.size() <= keep) return;
+    std::size_t n = queue_.size() - keep;
+    queue_.erase(queue_.begin() + static_cast<std::ptrdiff_t>(keep), queue_.end());
+    release(n);
+  }
+
+  // The one way out: exactly once, reports on_close for sessions that were opened.
+  void finish() {
+    if (phase_ == phase::closed) return;
+    phase_ = phase::closed;
+    drop_queued(writing_ ? 1 : 0);
+    beast::get_lowest_layer(ws_).close(); // cancels whatever is pending
+    if (opened_) {
+      core_->open_clients_.fetch_sub(1, std::memory_order_relaxed);
+      if (core_->alive() && core_->handlers_.on_close) core_->handlers_.on_close(id_);
+    }
+  }
+
+  std::shared_ptr<server_core> core_;
+  asio::any_io_executor ex_; // the connection's strand
+  websocket::stream<beast::tcp_stream> ws_;
+  beast::flat_buffer buffer_;
+  std::optional<http::request_parser<http::string_body>> parser_;
+  std::optional<http::response<http::string_body>> res_;
+  std::deque<std::shared_ptr<const std::string>> queue_; // front is in flight while writing_
+  websocket::close_reason close_reason_;
+  phase phase_ = phase::http;
+  bool writing_ = false;
+  bool opened_ = false;
+  std::atomic<std::size_t> waiting_{0}; // frames accepted by send() and not yet written or dropped
+  std::atomic<std::uint64_t> dropped_{0};
+  const client_id id_;
+  const std::string remote_;
+};
+
+} // namespace
+
+void server_core::do_accept() {
+  acceptor_.async_accept(asio::make_strand(ioc_), beast::bind_front_handler(&server_core::on_accept, shared_from_this()));
+}
+
+void server_core::on_accept(beast::error_code ec, tcp::socket socket) {
+  if (ec == asio::error::operation_aborted || !acceptor_.is_open()) return;
+  if (ec) {
+    // Typically out of file descriptors: wait a little instead of spinning.
+    retry_timer_.expires_after(accept_retry_delay);
+    retry_timer_.async_wait([self = shared_from_this()](beast::error_code wait_ec) {
+      if (!wait_ec && self->acceptor_.is_open()) self->do_accept();
+    });
+    return;
+  }
+  beast::error_code ep_ec;
+  const auto peer = socket.remote_endpoint(ep_ec);
+  std::shared_ptr<connection> conn;
+  {
+    std::lock_guard lock{mu_};
+    if (stopped_) return; // the socket closes here
+    const client_id id = next_id_++;
+    conn = std::make_shared<connection>(shared_from_this(), std::move(socket), id,
+                                        ep_ec ? std::string{"?"} : endpoint_text(peer));
+    conns_.emplace(id, conn);
+  }
+  conn->start();
+  do_accept();
+}
+
+void server_core::stop() {
+  std::vector<std::shared_ptr<connection>> all;
+  {
+    std::lock_guard lock{mu_};
+    if (stopped_) return;
+    stopped_ = true;
+    all.reserve(conns_.size());
+    for (auto& [id, weak] : conns_)
+      if (auto c = weak.lock()) all.push_back(std::move(c));
+  }
+  asio::dispatch(acceptor_.get_executor(), [self = shared_from_this()] {
+    beast::error_code ignored;
+    self->acceptor_.close(ignored);
+    self->retry_timer_.cancel();
+  });
+  for (auto& c : all) c->shutdown();
+}
+
+struct push_server::state : server_core {
+  using server_core::server_core;
+};
+
+push_server::push_server(boost::asio::io_context& ioc, push_server_options o, push_handlers h)
+    : state_(std::make_shared<state>(ioc, std::move(o), std::move(h))) {
+  state_->start_accepting();
+}
+
+push_server::~push_server() {
+  state_->stop();
+  state_->alive_.store(false, std::memory_order_release);
+}
+
+std::uint16_t push_server::port() const { return state_->port_; }
+
+std::size_t push_server::clients() const { return state_->open_clients_.load(std::memory_order_relaxed); }
+
+void push_server::stop() { state_->stop(); }
+
+} // namespace mi::gw

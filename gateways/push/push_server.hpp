@@ -1,0 +1,97 @@
+#pragma once
+
+// WebSocket push server (Boost.Beast behind a pimpl: this header includes no Asio/Beast).
+//
+// One session object per client, one write in flight, a bounded write queue; other threads hand
+// work in by posting to the session's executor (Beast's chat-multi example). The server does not
+// interpret the client protocol (see push_protocol.hpp): it delivers client text frames to
+// `on_text` and sends what it is given.
+//
+// Life of a connection:
+//
+//   accept ──► read HTTP request (handshake_timeout) ──┬─ Upgrade: websocket ──► WS accept ──► open ──► closed
+//                                                      └─ plain GET ──► /healthz 200 "ok", else 404 ──► closed
+//
+// `on_open` fires once the WebSocket handshake completed; `on_close` exactly once per opened session.
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+
+namespace boost::asio {
+class io_context;
+} // namespace boost::asio
+
+namespace mi::gw {
+
+/// Identifies one client connection for the life of a server (never reused).
+using client_id = std::uint64_t;
+
+/// A connected client's outgoing side; thread-safe. Hold it weakly if you may outlive the connection:
+/// after the client is gone, `send` and `close` do nothing.
+class push_session {
+public:
+  /// Queues one text frame (shared immutable payload, so one broadcast encodes once). Bounded queue:
+  /// when `queue_limit` frames are waiting, the NEWEST (this one) is dropped and counted. Never blocks;
+  /// posts to the session's executor.
+  virtual void send(std::shared_ptr<const std::string> text) = 0;
+  /// Drops the frames still waiting, then closes the WebSocket with `code` and `reason` (at most 123 bytes).
+  virtual void close(std::uint16_t code, std::string reason) = 0;
+  /// Frames dropped because the queue was full.
+  virtual std::uint64_t dropped() const = 0;
+  /// This client's id.
+  virtual client_id id() const = 0;
+  /// The peer's address, e.g. "127.0.0.1:53422".
+  virtual std::string remote() const = 0;
+  virtual ~push_session() = default;
+};
+
+/// Callbacks, all called on the io_context's thread (keep them short: hand work to an actor).
+struct push_handlers {
+  /// A client completed the WebSocket handshake.
+  std::function<void(std::shared_ptr<push_session>)> on_open;
+  /// Every client text frame, in order.
+  std::function<void(client_id, std::string&& text)> on_text;
+  /// The client is gone; exactly once per opened session.
+  std::function<void(client_id)> on_close;
+};
+
+/// Listening and per-client limits.
+struct push_server_options {
+  std::string host = "127.0.0.1";                    ///< listen address (IP literal or resolvable name)
+  std::uint16_t port = 0;                            ///< 0: any free port (see push_server::port())
+  std::size_t queue_limit = 256;                     ///< frames waiting per client before drops
+  std::size_t max_message_bytes = 65536;             ///< bigger client frames close the client with 1009
+  std::chrono::milliseconds handshake_timeout{5000}; ///< HTTP request + WebSocket handshake deadline
+};
+
+/// Beast WebSocket server. Also serves plain HTTP GET on the same port: /healthz -> 200 "ok",
+/// everything else 404. Binary frames from clients get an error reply and are not delivered.
+/// Hostile input (garbage bytes, huge frames, clients that never read) affects only that client.
+class push_server {
+public:
+  /// Binds and listens at once; throws std::runtime_error naming the address if that fails
+  /// (e.g. the port is taken). Accepts once `ioc` runs.
+  push_server(boost::asio::io_context& ioc, push_server_options o, push_handlers h);
+  /// Stops (see stop()); no handler is called after the destructor returned. Destroy it on the
+  /// io_context's thread or after that thread stopped.
+  ~push_server();
+  push_server(const push_server&) = delete;
+  push_server& operator=(const push_server&) = delete;
+
+  /// The bound port.
+  std::uint16_t port() const;
+  /// Open WebSocket sessions right now.
+  std::size_t clients() const;
+  /// Stops accepting and closes every session with 1001 (going away). Thread-safe, asynchronous.
+  void stop();
+
+private:
+  struct state;
+  std::shared_ptr<state> state_;
+};
+
+} // namespace mi::gw

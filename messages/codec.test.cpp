@@ -1,0 +1,90 @@
+#include "messages/codec.hpp"
+
+#include <doctest/doctest.h>
+
+namespace {
+mi::trade sample_trade() {
+  mi::trade t;
+  t.exchange = "binance";
+  t.symbol = "BNBBTC";
+  t.base = "BNB";
+  t.quote = "BTC";
+  t.trade_id = "40756030";
+  t.price = *mi::decimal::parse("0.00426990");
+  t.quantity = *mi::decimal::parse("33.82");
+  t.taker_side = mi::side::buy;
+  t.ts_ns = 1554076800940000000;
+  t.recv_ns = 1554076800950000000;
+  return t;
+}
+} // namespace
+
+TEST_CASE("trade JSON line is the decode format of DESIGN.md, keys in order") {
+  CHECK(mi::trade_to_json(sample_trade()) ==
+        R"({"exchange":"binance","symbol":"BNBBTC","base":"BNB","quote":"BTC","trade_id":"40756030",)"
+        R"("price":"0.0042699","quantity":"33.82","side":"buy","ts_ns":1554076800940000000})");
+}
+
+TEST_CASE("trade JSON round trips") {
+  auto t = sample_trade();
+  t.recv_ns = 0; // not part of the line format
+  auto back = mi::trade_from_json(mi::trade_to_json(t));
+  REQUIRE(back.has_value());
+  CHECK(*back == t);
+}
+
+TEST_CASE("trade JSON errors name the problem") {
+  CHECK(mi::trade_from_json("{").err().message.find("not JSON") == 0);
+  CHECK(mi::trade_from_json("[]").err().message == "not a JSON object");
+  CHECK(mi::trade_from_json(R"({"exchange":"binance"})").err().message == "missing field 'symbol'");
+  auto line = mi::trade_to_json(sample_trade());
+  auto bad_price = line;
+  bad_price.replace(bad_price.find("0.0042699"), 9, "1e999999");
+  CHECK(mi::trade_from_json(bad_price).err().message.find("'price' is not a decimal") != std::string::npos);
+}
+
+TEST_CASE("trade protobuf round trips exactly, receive time included") {
+  auto t = sample_trade();
+  auto back = mi::decode_trade_pb(mi::encode_trade_pb(t));
+  REQUIRE(back.has_value());
+  CHECK(*back == t);
+  CHECK(!mi::decode_trade_pb("\xff\xff\xff").has_value());
+}
+
+TEST_CASE("kline protobuf and JSON round trip") {
+  mi::kline k;
+  k.exchange = "binance";
+  k.symbol = "BTCUSDT";
+  k.interval = "1m";
+  k.open_time_ms = 1617566580000;
+  k.close_time_ms = 1617566639999;
+  k.open = *mi::decimal::parse("58001.03");
+  k.high = *mi::decimal::parse("58010");
+  k.low = *mi::decimal::parse("57990.5");
+  k.close = *mi::decimal::parse("58000");
+  k.volume = *mi::decimal::parse("12.345678");
+  k.quote_volume = *mi::decimal::parse("716049.123456789");
+  k.trade_count = 42;
+  k.taker_buy_volume = *mi::decimal::parse("6");
+  k.taker_buy_quote_volume = *mi::decimal::parse("348000.1");
+  k.vwap = *mi::decimal::parse("58000.123");
+  k.first_trade_id = "665076760";
+  k.last_trade_id = "665076801";
+  k.is_final = true;
+  k.revision = 1;
+  auto pb = mi::decode_kline_pb(mi::encode_kline_pb(k));
+  REQUIRE(pb.has_value());
+  CHECK(*pb == k);
+  auto js = mi::kline_from_json(mi::kline_to_json(k));
+  REQUIRE(js.has_value());
+  CHECK(*js == k);
+  CHECK(mi::kline_subject(k) == "market.kline.binance.BTCUSDT.1m");
+  CHECK(mi::dedup_id(k) == "binance:BTCUSDT:1m:1617566580000:1");
+}
+
+TEST_CASE("trade ids order numerically when both are numbers") {
+  CHECK(mi::compare_trade_ids("9", "10") < 0);
+  CHECK(mi::compare_trade_ids("10", "10") == 0);
+  CHECK(mi::compare_trade_ids("007", "7") == 0);
+  CHECK(mi::compare_trade_ids("abc", "abd") < 0);
+}

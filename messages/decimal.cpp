@@ -1,0 +1,194 @@
+#include "messages/decimal.hpp"
+
+#include <algorithm>
+
+namespace mi {
+namespace {
+
+using i128 = decimal::mantissa_type;
+constexpr int max_digits = 38; // every 38-digit number fits in a signed 128-bit integer
+
+// Multiplies by 10^n with overflow detection.
+bool scale_up(i128& m, int n) {
+  for (int i = 0; i < n; ++i)
+    if (__builtin_mul_overflow(m, static_cast<i128>(10), &m))
+      return false;
+  return true;
+}
+
+} // namespace
+
+void decimal::normalize() {
+  if (m_ == 0) {
+    scale_ = 0;
+    return;
+  }
+  while (scale_ > 0 && m_ % 10 == 0) {
+    m_ /= 10;
+    --scale_;
+  }
+}
+
+std::optional<decimal> decimal::from_parts(mantissa_type mantissa, int scale) {
+  if (scale < 0) {
+    if (!scale_up(mantissa, -scale))
+      return std::nullopt;
+    scale = 0;
+  }
+  decimal d{mantissa, scale};
+  d.normalize();
+  return d;
+}
+
+std::optional<decimal> decimal::parse(std::string_view s) {
+  std::size_t i = 0;
+  bool neg = false;
+  if (i < s.size() && (s[i] == '-' || s[i] == '+')) {
+    neg = s[i] == '-';
+    ++i;
+  }
+  i128 m = 0;
+  int digits = 0;    // significant digits accumulated (leading zeros skipped)
+  int frac = 0;      // digits after the point
+  bool any = false;  // saw at least one digit
+  bool point = false;
+  for (; i < s.size(); ++i) {
+    char c = s[i];
+    if (c >= '0' && c <= '9') {
+      any = true;
+      if (m == 0 && c == '0') {
+        if (point)
+          ++frac;
+        continue;
+      }
+      if (++digits > max_digits)
+        return std::nullopt;
+      m = m * 10 + (c - '0');
+      if (point)
+        ++frac;
+    } else if (c == '.' && !point) {
+      point = true;
+    } else {
+      break;
+    }
+  }
+  if (!any)
+    return std::nullopt;
+  int exp = 0;
+  if (i < s.size()) {
+    if (s[i] != 'e' && s[i] != 'E')
+      return std::nullopt;
+    ++i;
+    bool eneg = false;
+    if (i < s.size() && (s[i] == '-' || s[i] == '+')) {
+      eneg = s[i] == '-';
+      ++i;
+    }
+    if (i == s.size())
+      return std::nullopt;
+    for (; i < s.size(); ++i) {
+      if (s[i] < '0' || s[i] > '9' || exp > 1000)
+        return std::nullopt;
+      exp = exp * 10 + (s[i] - '0');
+    }
+    if (eneg)
+      exp = -exp;
+  }
+  int scale = frac - exp;
+  if (scale > 1000 || scale < -max_digits)
+    return std::nullopt;
+  if (neg)
+    m = -m;
+  // Strip trailing zeros before rejecting a huge scale ("1.000...0" is fine).
+  while (scale > 0 && m != 0 && m % 10 == 0) {
+    m /= 10;
+    --scale;
+  }
+  if (m == 0)
+    return decimal{};
+  if (scale > max_digits)
+    return std::nullopt; // more precision than 128 bits can hold exactly
+  return from_parts(m, scale);
+}
+
+std::string decimal::to_string() const {
+  if (m_ == 0)
+    return "0";
+  bool neg = m_ < 0;
+  // Work on the magnitude as unsigned to cover the minimum value.
+  unsigned __int128 u = neg ? static_cast<unsigned __int128>(-(m_ + 1)) + 1 : static_cast<unsigned __int128>(m_);
+  std::string digits;
+  while (u != 0) {
+    digits.push_back(static_cast<char>('0' + static_cast<int>(u % 10)));
+    u /= 10;
+  }
+  while (static_cast<int>(digits.size()) <= scale_)
+    digits.push_back('0');
+  std::reverse(digits.begin(), digits.end());
+  if (scale_ > 0)
+    digits.insert(digits.end() - scale_, '.');
+  if (neg)
+    digits.insert(digits.begin(), '-');
+  return digits;
+}
+
+std::optional<decimal> decimal::checked_add(const decimal& o) const {
+  i128 a = m_;
+  i128 b = o.m_;
+  int s = std::max(scale_, o.scale_);
+  if (!scale_up(a, s - scale_) || !scale_up(b, s - o.scale_))
+    return std::nullopt;
+  i128 r;
+  if (__builtin_add_overflow(a, b, &r))
+    return std::nullopt;
+  decimal d{r, s};
+  d.normalize();
+  return d;
+}
+
+std::optional<decimal> decimal::checked_mul(const decimal& o) const {
+  i128 r;
+  if (__builtin_mul_overflow(m_, o.m_, &r))
+    return std::nullopt;
+  decimal d{r, scale_ + o.scale_};
+  d.normalize();
+  return d;
+}
+
+std::optional<decimal> decimal::checked_div(const decimal& o, int digits) const {
+  if (o.m_ == 0 || digits < 0 || digits > max_digits)
+    return std::nullopt;
+  // (a / 10^sa) / (b / 10^sb) = a * 10^(sb + digits - sa) / b, scaled by 10^-digits.
+  i128 a = m_;
+  i128 b = o.m_;
+  int shift = o.scale_ + digits - scale_;
+  if (shift >= 0) {
+    if (!scale_up(a, shift))
+      return std::nullopt;
+  } else {
+    if (!scale_up(b, -shift))
+      return std::nullopt;
+  }
+  decimal d{a / b, digits};
+  d.normalize();
+  return d;
+}
+
+std::strong_ordering operator<=>(const decimal& x, const decimal& y) {
+  if (x.signum() != y.signum())
+    return x.signum() <=> y.signum();
+  decimal::mantissa_type a = x.m_;
+  decimal::mantissa_type b = y.m_;
+  int s = std::max(x.scale_, y.scale_);
+  bool ok_a = scale_up(a, s - x.scale_);
+  bool ok_b = scale_up(b, s - y.scale_);
+  if (ok_a && ok_b)
+    return a <=> b;
+  // One side overflowed when aligned: it has the larger magnitude.
+  int sign = x.signum();
+  if (!ok_a)
+    return sign > 0 ? std::strong_ordering::greater : std::strong_ordering::less;
+  return sign > 0 ? std::strong_ordering::less : std::strong_ordering::greater;
+}
+
+} // namespace mi

@@ -1,0 +1,135 @@
+#pragma once
+
+#include <cstdint>
+#include <limits>
+#include <map>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "messages/kline.hpp"
+#include "messages/kline/interval.hpp"
+#include "messages/result.hpp"
+#include "messages/trade.hpp"
+
+namespace mi::kline_engine {
+
+/// How windows are built and closed.
+struct options {
+  std::vector<interval> intervals;    ///< e.g. {1m}
+  std::int64_t grace_ms = 2000;       ///< a window closes when time passes its end + grace
+  std::int64_t partial_every_ms = 1000; ///< live partial updates at most this often (0 = every trade)
+};
+
+/// What a restarted engine needs to continue one symbol exactly (stored durably by the
+/// platform after every final it published was acked).
+struct checkpoint {
+  struct per_interval {
+    std::string interval;
+    std::uint64_t resume_seq = 1;  ///< trades with a lower stream sequence are already in finals
+    std::int64_t last_final_open_ms = std::numeric_limits<std::int64_t>::min();
+  };
+  std::int64_t watermark_ms = std::numeric_limits<std::int64_t>::min(); ///< newest trade time seen
+  std::vector<per_interval> intervals;
+
+  /// Compact text: "w=<ms>;1m=<resume>,<last_final>;5m=..." (ms values may be "-" for none).
+  std::string encode() const;
+  static mi::result<checkpoint> decode(std::string_view text);
+  /// Lowest resume sequence over the intervals (where a replay must start for this symbol).
+  std::uint64_t min_resume_seq() const;
+};
+
+/// Counts of what `add` did with one trade, over the configured intervals.
+struct add_result {
+  int accepted = 0; ///< intervals whose open window took the trade
+  int late = 0;     ///< intervals where the trade's window was already final (dropped, counted)
+  int replayed = 0; ///< intervals where the trade was already covered by a restored checkpoint
+};
+
+/// The open windows of one (exchange, symbol) for every configured interval, keyed by the
+/// exchange's trade time. Pure: no clock, no I/O. Open and close are the first and last
+/// trade by (time, trade id), not by arrival, so the result does not depend on arrival order
+/// within the grace period.
+///
+///   trade ──add──► window(open_of(ts)) ──watermark ≥ end+grace──► final (exactly once)
+///                       │                └─wall clock ≥ end+grace─┘
+///                       └──take_partials (rate-limited, is_final=false)
+class symbol_windows {
+public:
+  symbol_windows(std::string exchange, std::string symbol, const options& opts,
+                 const checkpoint* restored = nullptr);
+
+  /// Adds one trade; `seq` is its position in the input (JetStream stream sequence), increasing.
+  add_result add(const mi::trade& t, std::uint64_t seq);
+  /// Appends finals of every window whose end + grace <= the newest trade time seen.
+  void close_by_event_time(std::vector<mi::kline>& finals);
+  /// Appends finals of every window whose end + grace <= now_ms (a quiet symbol).
+  void close_by_wall_clock(std::int64_t now_ms, std::vector<mi::kline>& finals);
+  /// Appends finals of every open window (end of input).
+  void close_all(std::vector<mi::kline>& finals);
+  /// Appends live (is_final = false) candles of windows changed since their last partial,
+  /// for intervals whose last partial is at least partial_every_ms before now_ms.
+  void take_partials(std::int64_t now_ms, std::vector<mi::kline>& partials);
+
+  /// The state to store so that a restart continues exactly.
+  checkpoint current_checkpoint() const;
+  std::size_t open_windows() const;
+  const std::string& exchange() const { return exchange_; }
+  const std::string& symbol() const { return symbol_; }
+
+private:
+  struct window {
+    std::int64_t open_ms = 0;
+    std::int64_t next_open_ms = 0;
+    std::int64_t first_ts = 0;
+    std::string first_id;
+    decimal open;
+    std::int64_t last_ts = 0;
+    std::string last_id;
+    decimal close;
+    decimal high;
+    decimal low;
+    decimal volume;
+    decimal quote_volume;
+    decimal taker_buy_volume;
+    decimal taker_buy_quote_volume;
+    std::uint64_t count = 0;
+    std::uint64_t first_seq = 0;
+    bool dirty = false;
+  };
+  struct lane {
+    interval iv;
+    std::map<std::int64_t, window> open; ///< by open time
+    std::uint64_t resume_seq = 1;
+    std::int64_t last_final_open_ms = std::numeric_limits<std::int64_t>::min();
+    std::int64_t last_partial_ms = std::numeric_limits<std::int64_t>::min();
+  };
+
+  mi::kline to_kline(const lane& l, const window& w, bool final) const;
+  void finalize(lane& l, std::int64_t until_ms, std::vector<mi::kline>& finals);
+
+  std::string exchange_;
+  std::string symbol_;
+  const options* opts_;
+  std::vector<lane> lanes_;
+  std::int64_t watermark_ms_ = std::numeric_limits<std::int64_t>::min();
+  std::uint64_t last_seq_ = 0;
+};
+
+/// The `aggregate` command: every final kline of a sequence of trades, in the order the
+/// windows closed (per symbol, by interval then open time).
+class batch_aggregator {
+public:
+  explicit batch_aggregator(options opts) : opts_(std::move(opts)) {}
+  /// Feeds one trade; finals closed by event time are appended to `finals`.
+  add_result add(const mi::trade& t, std::vector<mi::kline>& finals);
+  /// Closes every remaining window.
+  void finish(std::vector<mi::kline>& finals);
+
+private:
+  options opts_;
+  std::map<std::pair<std::string, std::string>, symbol_windows> symbols_;
+  std::uint64_t seq_ = 0;
+};
+
+} // namespace mi::kline_engine

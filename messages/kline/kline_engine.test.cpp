@@ -1,0 +1,241 @@
+#include "messages/kline/kline_engine.hpp"
+
+#include <doctest/doctest.h>
+
+#include <algorithm>
+#include <map>
+#include <random>
+
+#include "messages/codec.hpp"
+
+namespace ke = mi::kline_engine;
+
+namespace {
+
+mi::decimal D(std::string_view s) { return *mi::decimal::parse(s); }
+
+mi::trade make_trade(std::string id, std::int64_t ts_ms, std::string_view price, std::string_view qty,
+                     mi::side s = mi::side::buy) {
+  mi::trade t;
+  t.exchange = "binance";
+  t.symbol = "BTCUSDT";
+  t.base = "BTC";
+  t.quote = "USDT";
+  t.trade_id = std::move(id);
+  t.ts_ns = ts_ms * 1'000'000;
+  t.price = D(price);
+  t.quantity = D(qty);
+  t.taker_side = s;
+  return t;
+}
+
+ke::options opts(std::vector<std::string> names, std::int64_t grace = 2000) {
+  ke::options o;
+  for (auto& n : names)
+    o.intervals.push_back(*ke::parse_interval(n));
+  o.grace_ms = grace;
+  return o;
+}
+
+// The obviously-correct reference: group by window, sort each group by (ts, id), fold.
+std::vector<mi::kline> reference(std::vector<mi::trade> trades, const ke::interval& iv) {
+  std::map<std::int64_t, std::vector<mi::trade>> groups;
+  for (auto& t : trades)
+    groups[iv.open_of(t.ts_ns / 1'000'000)].push_back(t);
+  std::vector<mi::kline> out;
+  for (auto& [open, g] : groups) {
+    std::sort(g.begin(), g.end(), [](const mi::trade& a, const mi::trade& b) {
+      return a.ts_ns != b.ts_ns ? a.ts_ns < b.ts_ns : mi::compare_trade_ids(a.trade_id, b.trade_id) < 0;
+    });
+    mi::kline k;
+    k.exchange = "binance";
+    k.symbol = "BTCUSDT";
+    k.interval = iv.name;
+    k.open_time_ms = open;
+    k.close_time_ms = iv.next_open(open) - 1;
+    k.open = g.front().price;
+    k.close = g.back().price;
+    k.high = k.low = g.front().price;
+    for (auto& t : g) {
+      k.high = std::max(k.high, t.price);
+      k.low = std::min(k.low, t.price);
+      k.volume = *k.volume.checked_add(t.quantity);
+      auto n = *t.price.checked_mul(t.quantity);
+      k.quote_volume = *k.quote_volume.checked_add(n);
+      if (t.taker_side == mi::side::buy) {
+        k.taker_buy_volume = *k.taker_buy_volume.checked_add(t.quantity);
+        k.taker_buy_quote_volume = *k.taker_buy_quote_volume.checked_add(n);
+      }
+    }
+    k.trade_count = g.size();
+    k.vwap = *k.quote_volume.checked_div(k.volume, 18);
+    k.first_trade_id = g.front().trade_id;
+    k.last_trade_id = g.back().trade_id;
+    k.is_final = true;
+    out.push_back(k);
+  }
+  return out;
+}
+
+std::vector<mi::kline> run_all(const std::vector<mi::trade>& trades, const ke::options& o) {
+  ke::batch_aggregator agg(o);
+  std::vector<mi::kline> out;
+  for (auto& t : trades)
+    agg.add(t, out);
+  agg.finish(out);
+  return out;
+}
+
+} // namespace
+
+TEST_CASE("property: shuffled within the grace, the engine equals the reference") {
+  std::mt19937_64 rng(42);
+  for (int round = 0; round < 50; ++round) {
+    std::vector<mi::trade> trades;
+    std::int64_t ts = 1'700'000'000'000 + static_cast<std::int64_t>(rng() % 60000);
+    int n = 1 + static_cast<int>(rng() % 400);
+    for (int i = 0; i < n; ++i) {
+      ts += static_cast<std::int64_t>(rng() % 1500); // several trades per ms happen too (0 step)
+      auto price = std::to_string(20000 + rng() % 1000) + "." + std::to_string(rng() % 100);
+      auto qty = "0." + std::to_string(1 + rng() % 99999);
+      trades.push_back(make_trade(std::to_string(1000 + i), ts, price, qty, rng() % 2 ? mi::side::buy : mi::side::sell));
+    }
+    // Shuffle arrival within the grace: swap neighbours less than 1 s apart.
+    auto arrival = trades;
+    for (std::size_t i = 1; i < arrival.size(); ++i)
+      if (rng() % 3 == 0 && arrival[i].ts_ns - arrival[i - 1].ts_ns < 1'000'000'000)
+        std::swap(arrival[i], arrival[i - 1]);
+    auto o = opts({"1m"});
+    auto got = run_all(arrival, o);
+    auto want = reference(trades, o.intervals[0]);
+    REQUIRE(got.size() == want.size());
+    for (std::size_t i = 0; i < got.size(); ++i)
+      CHECK(mi::kline_to_json(got[i]) == mi::kline_to_json(want[i]));
+  }
+}
+
+TEST_CASE("boundaries: start of window, end minus 1 ms, same millisecond, single trade") {
+  auto o = opts({"1m"});
+  const std::int64_t t0 = 1'700'000'040'000; // a minute boundary
+  std::vector<mi::trade> trades = {
+    make_trade("1", t0, "10", "1"),              // exactly at the start
+    make_trade("3", t0 + 59'999, "12", "1"),     // end minus 1 ms
+    make_trade("2", t0 + 59'999, "11", "1"),     // same ms, smaller id, arrives later: not the close
+    make_trade("4", t0 + 60'000, "13", "2", mi::side::sell), // next window, single trade
+  };
+  auto got = run_all(trades, o);
+  REQUIRE(got.size() == 2);
+  CHECK(got[0].open_time_ms == t0);
+  CHECK(got[0].close_time_ms == t0 + 59'999);
+  CHECK(got[0].trade_count == 3);
+  CHECK(got[0].open == D("10"));
+  CHECK(got[0].close == D("12"));
+  CHECK(got[0].last_trade_id == "3");
+  CHECK(got[0].quote_volume == D("33"));
+  CHECK(got[0].vwap == D("11"));
+  CHECK(got[1].open_time_ms == t0 + 60'000);
+  CHECK(got[1].trade_count == 1);
+  CHECK(got[1].taker_buy_volume == D("0"));
+  CHECK(got[1].open == got[1].close);
+}
+
+TEST_CASE("a final is published once; a trade after it is late and counted") {
+  auto o = opts({"1m"}, 2000);
+  ke::symbol_windows sw("binance", "BTCUSDT", o);
+  std::vector<mi::kline> finals;
+  const std::int64_t t0 = 1'700'000'040'000;
+  sw.add(make_trade("1", t0 + 1000, "10", "1"), 1);
+  sw.close_by_event_time(finals);
+  CHECK(finals.empty());
+  sw.add(make_trade("2", t0 + 61'000, "11", "1"), 2); // within grace: first window still open
+  sw.close_by_event_time(finals);
+  CHECK(finals.empty());
+  sw.add(make_trade("3", t0 + 59'000, "9", "1"), 3);  // out of order, within grace: own window
+  sw.add(make_trade("4", t0 + 62'000, "11", "1"), 4); // passes end + grace
+  sw.close_by_event_time(finals);
+  REQUIRE(finals.size() == 1);
+  CHECK(finals[0].trade_count == 2);
+  CHECK(finals[0].close == D("9"));
+  auto r = sw.add(make_trade("5", t0 + 30'000, "8", "1"), 5);
+  CHECK(r.late == 1);
+  sw.close_by_event_time(finals);
+  CHECK(finals.size() == 1);
+}
+
+TEST_CASE("a quiet symbol's window closes by the wall clock") {
+  auto o = opts({"1m"}, 2000);
+  ke::symbol_windows sw("binance", "BTCUSDT", o);
+  std::vector<mi::kline> finals;
+  const std::int64_t t0 = 1'700'000'040'000;
+  sw.add(make_trade("1", t0 + 1000, "10", "1"), 1);
+  sw.close_by_wall_clock(t0 + 61'999, finals);
+  CHECK(finals.empty());
+  sw.close_by_wall_clock(t0 + 62'000, finals);
+  CHECK(finals.size() == 1);
+}
+
+TEST_CASE("partials are rate limited and marked not final") {
+  auto o = opts({"1m"});
+  o.partial_every_ms = 1000;
+  ke::symbol_windows sw("binance", "BTCUSDT", o);
+  std::vector<mi::kline> partials;
+  const std::int64_t t0 = 1'700'000'040'000;
+  sw.add(make_trade("1", t0, "10", "1"), 1);
+  sw.take_partials(5000, partials);
+  REQUIRE(partials.size() == 1);
+  CHECK(!partials[0].is_final);
+  sw.add(make_trade("2", t0 + 1, "10", "1"), 2);
+  sw.take_partials(5500, partials); // too soon
+  CHECK(partials.size() == 1);
+  sw.take_partials(6000, partials);
+  CHECK(partials.size() == 2);
+  CHECK(partials[1].trade_count == 2);
+  sw.take_partials(7000, partials); // nothing changed
+  CHECK(partials.size() == 2);
+}
+
+TEST_CASE("restart from a checkpoint gives the same finals as an uninterrupted run") {
+  auto o = opts({"1m", "5m"});
+  std::mt19937_64 rng(7);
+  std::vector<mi::trade> trades;
+  std::int64_t ts = 1'700'000'000'000;
+  for (int i = 0; i < 3000; ++i) {
+    ts += static_cast<std::int64_t>(rng() % 400);
+    trades.push_back(make_trade(std::to_string(i + 1), ts, std::to_string(100 + rng() % 10), "1.5"));
+  }
+  // Uninterrupted.
+  std::vector<mi::kline> want;
+  {
+    ke::symbol_windows sw("binance", "BTCUSDT", o);
+    for (std::size_t i = 0; i < trades.size(); ++i) {
+      sw.add(trades[i], i + 1);
+      sw.close_by_event_time(want);
+    }
+    sw.close_all(want);
+  }
+  for (std::size_t crash_at : {1ul, 250ul, 1234ul, 2999ul}) {
+    std::vector<mi::kline> got;
+    ke::checkpoint cp;
+    {
+      ke::symbol_windows sw("binance", "BTCUSDT", o);
+      for (std::size_t i = 0; i < crash_at; ++i) {
+        sw.add(trades[i], i + 1);
+        sw.close_by_event_time(got);
+      }
+      cp = *ke::checkpoint::decode(sw.current_checkpoint().encode());
+    } // crash: open windows lost
+    ke::symbol_windows sw("binance", "BTCUSDT", o, &cp);
+    for (std::size_t i = cp.min_resume_seq() - 1; i < trades.size(); ++i) {
+      sw.add(trades[i], i + 1);
+      sw.close_by_event_time(got);
+    }
+    sw.close_all(got);
+    auto key = [](const mi::kline& k) { return std::make_pair(k.interval, k.open_time_ms); };
+    std::sort(got.begin(), got.end(), [&](auto& a, auto& b) { return key(a) < key(b); });
+    auto sorted_want = want;
+    std::sort(sorted_want.begin(), sorted_want.end(), [&](auto& a, auto& b) { return key(a) < key(b); });
+    REQUIRE(got.size() == sorted_want.size());
+    for (std::size_t i = 0; i < got.size(); ++i)
+      CHECK(mi::kline_to_json(got[i]) == mi::kline_to_json(sorted_want[i]));
+  }
+}

@@ -1,0 +1,80 @@
+#include "messages/trade.hpp"
+
+#include "messages/kline.hpp"
+
+namespace mi {
+
+std::string_view to_string(side s) {
+  switch (s) {
+    case side::buy:
+      return "buy";
+    case side::sell:
+      return "sell";
+    case side::unknown:
+      break;
+  }
+  return "unknown";
+}
+
+std::string dedup_id(const trade& t) {
+  std::string id;
+  id.reserve(t.exchange.size() + t.symbol.size() + t.trade_id.size() + 2);
+  id.append(t.exchange).append(":").append(t.symbol).append(":").append(t.trade_id);
+  return id;
+}
+
+std::string raw_subject(std::string_view exchange, std::string_view symbol) {
+  std::string s = "market.raw.";
+  s.append(exchange).append(".").append(symbol);
+  return s;
+}
+
+bool is_subject_token(std::string_view s) {
+  if (s.empty())
+    return false;
+  for (char c : s) {
+    bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' || c == '-';
+    if (!ok)
+      return false;
+  }
+  return true;
+}
+
+int compare_trade_ids(std::string_view a, std::string_view b) {
+  auto numeric = [](std::string_view s) {
+    if (s.empty())
+      return false;
+    for (char c : s)
+      if (c < '0' || c > '9')
+        return false;
+    return true;
+  };
+  if (numeric(a) && numeric(b)) {
+    auto strip = [](std::string_view s) {
+      while (s.size() > 1 && s.front() == '0')
+        s.remove_prefix(1);
+      return s;
+    };
+    a = strip(a);
+    b = strip(b);
+    if (a.size() != b.size())
+      return a.size() < b.size() ? -1 : 1;
+  }
+  int c = a.compare(b);
+  return c < 0 ? -1 : (c > 0 ? 1 : 0);
+}
+
+std::string kline_subject(const kline& k) {
+  std::string s = "market.kline.";
+  s.append(k.exchange).append(".").append(k.symbol).append(".").append(k.interval);
+  return s;
+}
+
+std::string dedup_id(const kline& k) {
+  std::string id = k.exchange;
+  id.append(":").append(k.symbol).append(":").append(k.interval).append(":");
+  id.append(std::to_string(k.open_time_ms)).append(":").append(std::to_string(k.revision));
+  return id;
+}
+
+} // namespace mi

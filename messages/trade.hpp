@@ -1,0 +1,44 @@
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "messages/decimal.hpp"
+
+namespace mi {
+
+/// The taker's side of a trade.
+enum class side : std::uint8_t { unknown = 0, buy = 1, sell = 2 };
+
+std::string_view to_string(side s);
+
+/// One normalized trade: the platform's unit of data (public contract in DESIGN.md).
+struct trade {
+  std::string exchange; ///< lower case: binance, okx, bybit, coinbase, kraken
+  std::string symbol;   ///< BASEQUOTE upper case, a legal NATS token
+  std::string base;
+  std::string quote;
+  std::string trade_id; ///< the exchange's id, unique per (exchange, symbol)
+  decimal price;
+  decimal quantity;
+  side taker_side = side::unknown;
+  std::int64_t ts_ns = 0;   ///< exchange trade time, ns since the epoch, UTC
+  std::int64_t recv_ns = 0; ///< local receive time, ns since the epoch, UTC
+
+  friend bool operator==(const trade&, const trade&) = default;
+};
+
+/// `Nats-Msg-Id` of a trade: `{exchange}:{symbol}:{trade_id}`.
+std::string dedup_id(const trade& t);
+
+/// `market.raw.{exchange}.{symbol}`.
+std::string raw_subject(std::string_view exchange, std::string_view symbol);
+
+/// True when `s` can be one token of a NATS subject (non-empty, no '.', '*', '>', space).
+bool is_subject_token(std::string_view s);
+
+/// Orders trade ids: numerically when both are decimal digits, else as text.
+int compare_trade_ids(std::string_view a, std::string_view b);
+
+} // namespace mi
