@@ -167,6 +167,10 @@ caf::behavior batch_saver(saver_actor* self, batch_saver_args args) {
 
 } // namespace
 
+caf::actor spawn_batch_saver(caf::actor_system& sys, batch_saver_args args) {
+  return sys.spawn<caf::detached>(batch_saver, std::move(args));
+}
+
 std::vector<mi::kline> finals_to_store(std::vector<mi::kline> batch) {
   std::vector<mi::kline> out;
   for (auto& k : batch) {

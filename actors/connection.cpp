@@ -46,7 +46,16 @@ struct connection_state {
   std::size_t outstanding = 0;  // publish batches awaiting the publisher's reply
   bool paused = false;
   bool stopping = false;
+  bool up = false;              // counted in the connections gauge
   std::uint64_t rejected = 0;   // malformed frames, for log rate limiting
+
+  // However the actor ends (stop or crash), its sockets close and the gauge stays true.
+  ~connection_state() {
+    for (auto& [gen, c] : clients)
+      c->close();
+    if (up && args.metrics != nullptr)
+      args.metrics->connection_up(args.exchange, false);
+  }
 };
 
 using connection_actor = caf::stateful_actor<connection_state>;
@@ -113,7 +122,9 @@ void on_open(connection_actor* self, std::uint64_t gen) {
   if (gen != st.active)
     return;
   st.backoff->on_connected(now_ns());
-  st.args.metrics->connection_up(st.args.exchange, true);
+  if (!st.up)
+    st.args.metrics->connection_up(st.args.exchange, true);
+  st.up = true;
   spdlog::info("{}: connected, subscribing to {} streams", st.args.exchange, st.args.streams.size());
   st.control_out.clear();
   for (auto& req : mi::binance::subscribe_requests(st.args.streams, st.next_request_id))
@@ -195,7 +206,9 @@ void on_close(connection_actor* self, std::uint64_t gen, const std::string& reas
   st.clients.erase(gen);
   if (gen != st.active || st.stopping)
     return;
-  st.args.metrics->connection_up(st.args.exchange, false);
+  if (st.up)
+    st.args.metrics->connection_up(st.args.exchange, false);
+  st.up = false;
   st.backoff->on_disconnected(now_ns());
   auto delay = st.backoff->next_delay();
   st.args.metrics->reconnect(st.args.exchange);
@@ -242,8 +255,6 @@ caf::behavior connection(connection_actor* self, connection_args args) {
       s.stopping = true;
       for (auto& [gen, c] : s.clients)
         c->close();
-      if (s.active != 0)
-        s.args.metrics->connection_up(s.args.exchange, false);
       s.clients.clear();
       // Trades already handed to the publisher are its responsibility now.
       self->quit();

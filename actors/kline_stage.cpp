@@ -114,7 +114,9 @@ void emit(window_actor* self, std::vector<mi::kline>& finals, std::int64_t now) 
     for (auto& k : partials)
       batch.push_back(mi::gw::outgoing{mi::kline_subject(k), {}, std::string(mi::kline_content_type),
                                        mi::encode_kline_pb(k)});
-    self->send(st.publisher->get(), pub_atom::value, std::move(batch));
+    // Partials are best effort (the next one supersedes them), but still never block the window.
+    self->request(st.publisher->get(), caf::infinite, pub_atom::value, std::move(batch))
+      .then([](bool) {}, [](caf::error&) {});
   }
 }
 

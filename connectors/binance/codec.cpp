@@ -151,7 +151,7 @@ std::string stream_name(std::string_view symbol, stream_kind k) {
 }
 
 struct codec::impl {
-  const instruments* meta;
+  const instruments* meta = nullptr;
   od::parser parser;
   std::string buffer; ///< the frame plus SIMDJSON_PADDING bytes, reused
   std::int64_t time_unit_ns = 1'000'000;

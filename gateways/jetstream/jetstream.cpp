@@ -187,6 +187,7 @@ struct jetstream::impl {
 
   std::atomic<std::int64_t> in_flight{0};
   std::atomic<std::uint64_t> retries{0};
+  std::atomic<bool> published_async{false};
   std::mutex flush_mu;
   std::condition_variable flush_cv;
 
@@ -413,8 +414,10 @@ jetstream::~jetstream() {
   if (impl_->retry_thread.joinable())
     impl_->retry_thread.join();
   // Publishes still waiting for their ack after the drain: report them as failed.
+  // (nats.c 3.4.1 dereferences its pending map unchecked: only ask after an async publish.)
   natsMsgList pending{nullptr, 0};
-  if (js_PublishAsyncGetPendingList(&pending, impl_->js.get()) == NATS_OK) {
+  if (impl_->published_async.load() &&
+      js_PublishAsyncGetPendingList(&pending, impl_->js.get()) == NATS_OK) {
     for (int i = 0; i < pending.Count; ++i) {
       natsMsg* msg = pending.Msgs[i];
       pending.Msgs[i] = nullptr;
@@ -499,6 +502,7 @@ mi::result<bool> jetstream::publish_async(const outgoing& m) {
     }
     return fail("cannot publish to " + m.subject, s);
   }
+  impl_->published_async.store(true, std::memory_order_relaxed);
   return true;
 }
 

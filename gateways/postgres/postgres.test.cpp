@@ -183,7 +183,7 @@ TEST_CASE("pg_writer::connect fails with a clear error when nothing listens") {
   MESSAGE("error text: " << w.err().message);
 }
 
-TEST_CASE("10,000 trades written are read back value for value") {
+TEST_CASE("ten thousand trades written are read back value for value") {
   migrated_db db;
   auto writer = db.writer();
   auto batch = make_trades(10'000);
@@ -264,7 +264,7 @@ TEST_CASE("a write that fails on the server leaves the writer usable") {
   CHECK(must(writer->write_trades(batch)) == 10);
 }
 
-TEST_CASE("a write while the server is down fails; after restart the same writer succeeds without duplicates") {
+TEST_CASE("a write while the server is down fails and after a restart the same writer succeeds without duplicates") {
   migrated_db db;
   auto writer = db.writer();
   CHECK(must(writer->write_trades(make_trades(100, 0))) == 100);

@@ -10,6 +10,7 @@
 #include <netinet/in.h>
 #include <pwd.h>
 #include <stdexcept>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -65,6 +66,8 @@ child_process::child_process(std::vector<std::string> argv, std::string log_path
       close(devnull);
     }
     drop_to_user(as_user);
+    // A test that dies (timeout, crash) must not leave servers behind.
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
     exec_argv(argv, extra_env);
   }
   setpgid(pid_, pid_);

@@ -1,0 +1,133 @@
+// End-to-end tests of the platform on real components (DESIGN.md, issue 2):
+// simulator (Binance protocol) -> market-ingestor run -> nats-server -js -> PostgreSQL -> push.
+#include <doctest/doctest.h>
+
+#include <fstream>
+#include <set>
+#include <sstream>
+
+#include "messages/codec.hpp"
+#include "tests/integration/platform_env.hpp"
+
+using namespace std::chrono_literals;
+using mi::test::canonical;
+using mi::test::platform_env;
+
+namespace {
+
+std::string read_file(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+// Waits until the database holds the expected trades and klines (the last 1m window closes by
+// the wall clock, so this can take a minute), then checks them value for value.
+void expect_complete(platform_env& env, std::size_t n_trades) {
+  REQUIRE(mi::test::eventually([&] { return env.simulator_done(); }, 120s));
+  auto recorded = env.recorded_trades();
+  REQUIRE(recorded.size() == n_trades);
+  auto want_trades = canonical(recorded);
+  bool trades_ok = mi::test::eventually([&] { return env.stored_trades().size() >= n_trades; }, 60s);
+  CHECK_MESSAGE(trades_ok, "stored " << env.stored_trades().size() << " of " << n_trades);
+  CHECK(canonical(env.stored_trades()) == want_trades);
+  CHECK(env.stream_messages("MARKET_RAW") == n_trades);
+
+  auto want_klines = canonical(env.expected_klines());
+  bool klines_ok = mi::test::eventually([&] { return canonical(env.stored_klines()) == want_klines; }, 100s);
+  auto got = canonical(env.stored_klines());
+  CHECK_MESSAGE(klines_ok, "klines stored " << got.size() << ", expected " << want_klines.size());
+  CHECK(got == want_klines);
+}
+
+} // namespace
+
+TEST_CASE("e2e: 10000 simulated trades are exactly once in MARKET_RAW and PostgreSQL with klines as aggregate computes and pushed live") {
+  platform_env env;
+  env.start_platform();
+  // A WebSocket subscriber, before any trade flows: it must see the finals as they close.
+  auto tail_log = env.dir() + "/tail.log";
+  mi::test::child_process tail({mi::test::binary(), "tail", "kline.binance.BTCUSDT.1m", "kline.binance.ETHUSDT.1m",
+                                "--url", "ws://127.0.0.1:" + std::to_string(env.push_port()) + "/"},
+                               tail_log);
+  REQUIRE(mi::test::eventually([&] { return read_file(tail_log).find("\"subscribed\"") != std::string::npos; }, 10s));
+
+  env.start_simulator({"--count", "10000", "--rate", "5000"});
+  expect_complete(env, 10000);
+
+  // The subscriber received exactly the final 1m klines (plus live partials).
+  std::set<std::string> pushed_finals;
+  std::istringstream in(read_file(tail_log));
+  std::string line;
+  while (std::getline(in, line)) {
+    auto at = line.find("\"data\":");
+    if (line.rfind("{\"channel\":", 0) != 0 || at == std::string::npos)
+      continue;
+    auto k = mi::kline_from_json(line.substr(at + 7, line.size() - at - 8));
+    REQUIRE(k.has_value());
+    if (k->is_final)
+      pushed_finals.insert(mi::kline_to_json(*k));
+  }
+  std::set<std::string> want;
+  for (auto& k : env.expected_klines())
+    if (k.interval == "1m")
+      want.insert(mi::kline_to_json(k));
+  CHECK(pushed_finals == want);
+
+  auto metrics = env.scrape_metrics();
+  CHECK(metrics.find("mi_trades_published_total{exchange=\"binance\"} 10000") != std::string::npos);
+  CHECK(env.stop_platform() == 0);
+}
+
+TEST_CASE("e2e: the exchange drops the connection and resends a block: still one row and one message per trade") {
+  platform_env env;
+  env.start_platform();
+  env.start_simulator({"--count", "10000", "--rate", "5000", "--drop-after", "4000", "--resend", "1500"});
+  expect_complete(env, 10000);
+  auto metrics = env.scrape_metrics();
+  CHECK(metrics.find("mi_reconnects_total{exchange=\"binance\"}") != std::string::npos);
+  CHECK(env.stop_platform() == 0);
+}
+
+TEST_CASE("e2e: kill -9 mid-stream and restart: every trade once, klines as an uninterrupted run") {
+  platform_env env;
+  env.start_platform();
+  // The simulator resends its last 3000 trades to a client that reconnects, standing in for
+  // the REST backfill that recovers what was in flight when the platform died.
+  env.start_simulator({"--count", "20000", "--rate", "2500", "--resend-on-reconnect", "3000"});
+  REQUIRE(mi::test::eventually([&] { return env.stored_trades().size() >= 5000; }, 30s));
+  env.kill_platform();
+  env.start_platform();
+  expect_complete(env, 20000);
+  CHECK(env.stop_platform() == 0);
+}
+
+TEST_CASE("bad input: a bad config is rejected before anything starts, every error with its key") {
+  mi::test::temp_dir dir;
+  auto path = dir.path() + "/bad.yaml";
+  std::ofstream(path) << "nats:\n  urll: nats://x\nklines:\n  intervals: [2m]\n  grace: soon\n";
+  auto r = mi::test::run({mi::test::binary(), "run", "--config", path}, {}, true);
+  CHECK(r.exit_code == 2);
+  CHECK(r.output.find("nats.urll") != std::string::npos);
+  CHECK(r.output.find("klines.intervals") != std::string::npos);
+  CHECK(r.output.find("klines.grace") != std::string::npos);
+  CHECK(r.output.find("ready") == std::string::npos);
+}
+
+TEST_CASE("bad input: decode of a malformed frame gets a line-numbered error and the rest is still decoded") {
+  std::string input =
+    R"({"e":"trade","E":1672515782136,"s":"BNBBTC","t":12345,"p":"0.001","q":"100","T":1672515782136,"m":true,"M":true})"
+    "\n{not json\n"
+    R"({"e":"trade","E":1672515782137,"s":"BNBBTC","t":12346,"p":"0.002","q":"5","T":1672515782137,"m":false,"M":true})"
+    "\n";
+  auto out = mi::test::run({mi::test::binary(), "decode", "--exchange", "binance"}, input, false);
+  CHECK(out.exit_code == 1);
+  CHECK(out.output ==
+        R"({"exchange":"binance","symbol":"BNBBTC","base":"BNB","quote":"BTC","trade_id":"12345","price":"0.001","quantity":"100","side":"sell","ts_ns":1672515782136000000})"
+        "\n"
+        R"({"exchange":"binance","symbol":"BNBBTC","base":"BNB","quote":"BTC","trade_id":"12346","price":"0.002","quantity":"5","side":"buy","ts_ns":1672515782137000000})"
+        "\n");
+  auto err = mi::test::run({"sh", "-c", mi::test::binary() + " decode --exchange binance 2>&1 >/dev/null"}, input);
+  CHECK(err.output.find("line 2:") == 0);
+}

@@ -1,0 +1,183 @@
+#include "tests/integration/platform_env.hpp"
+
+#include <algorithm>
+#include <csignal>
+#include <fstream>
+#include <sstream>
+#include <stdexcept>
+#include <sys/wait.h>
+
+#include "gateways/jetstream/jetstream.hpp"
+#include "gateways/postgres/postgres.hpp"
+#include "messages/codec.hpp"
+
+namespace mi::test {
+namespace {
+
+std::string read_file(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+std::string tail_of(const std::string& s, std::size_t n = 3000) {
+  return s.size() <= n ? s : s.substr(s.size() - n);
+}
+
+} // namespace
+
+std::string binary() { return MI_BINARY; }
+
+platform_env::platform_env(std::vector<std::string> intervals)
+    : dir_("mi-platform"), push_port_(free_port()), metrics_port_(free_port()), sim_port_(free_port()),
+      intervals_(std::move(intervals)) {
+  std::string iv;
+  for (auto& i : intervals_)
+    iv += (iv.empty() ? "" : ", ") + i;
+  std::ofstream cfg(config_path());
+  cfg << "nats:\n  url: " << nats.url() << "\n"
+      << "postgres:\n  dsn: " << pg.conninfo() << "\n"
+      << "exchanges:\n  binance:\n    enabled: true\n"
+      << "    ws_url: ws://127.0.0.1:" << sim_port_ << "/stream\n"
+      << "    rest_url: http://127.0.0.1:" << sim_port_ << "\n"
+      << "    symbols: [BTC/USDT, ETH/USDT]\n"
+      << "    reconnect:\n      initial: 100ms\n      max: 1s\n"
+      << "klines:\n  intervals: [" << iv << "]\n  grace: 2s\n"
+      << "saver:\n  batch_size: 1000\n  batch_timeout: 200ms\n"
+      << "push:\n  listen: 127.0.0.1:" << push_port_ << "\n"
+      << "metrics:\n  listen: 127.0.0.1:" << metrics_port_ << "\n";
+}
+
+platform_env::~platform_env() {
+  if (platform_)
+    platform_->kill_hard();
+  if (simulator_)
+    simulator_->kill_hard();
+}
+
+std::string platform_env::platform_log() const { return read_file(dir_.path() + "/platform.log"); }
+
+void platform_env::start_platform() {
+  auto log = dir_.path() + "/platform.log";
+  auto before = read_file(log).size();
+  platform_ = std::make_unique<child_process>(
+    std::vector<std::string>{binary(), "run", "--config", config_path()}, log);
+  bool ready = eventually(
+    [&] {
+      auto s = read_file(log);
+      return s.find("\nready\n", before > 0 ? before - 1 : 0) != std::string::npos ||
+             (before == 0 && s.rfind("ready\n", 0) == 0);
+    },
+    std::chrono::seconds(30));
+  if (!ready)
+    throw std::runtime_error("platform did not become ready:\n" + tail_of(read_file(log)));
+}
+
+void platform_env::kill_platform() {
+  platform_->kill_hard();
+  platform_.reset();
+}
+
+int platform_env::stop_platform() {
+  platform_->signal(SIGTERM);
+  int st = platform_->wait_for(std::chrono::seconds(60));
+  platform_.reset();
+  return st;
+}
+
+void platform_env::start_simulator(const std::vector<std::string>& extra) {
+  auto log = dir_.path() + "/simulator.log";
+  std::vector<std::string> argv{binary(), "simulate", "--port", std::to_string(sim_port_),
+                                "--record", dir_.path() + "/recorded.jsonl", "--symbols", "BTCUSDT,ETHUSDT"};
+  argv.insert(argv.end(), extra.begin(), extra.end());
+  simulator_ = std::make_unique<child_process>(argv, log);
+  if (!wait_for_port(sim_port_, std::chrono::seconds(10)))
+    throw std::runtime_error("simulator did not listen:\n" + read_file(log));
+}
+
+bool platform_env::simulator_done() { return simulator_ && !simulator_->running(); }
+
+std::vector<mi::trade> platform_env::recorded_trades() const {
+  std::vector<mi::trade> out;
+  std::ifstream in(dir_.path() + "/recorded.jsonl");
+  std::string line;
+  while (std::getline(in, line)) {
+    auto t = mi::trade_from_json(line);
+    if (!t)
+      throw std::runtime_error("bad recorded line: " + t.err().message);
+    out.push_back(std::move(*t));
+  }
+  return out;
+}
+
+std::vector<mi::kline> platform_env::expected_klines() const {
+  std::string iv;
+  for (auto& i : intervals_)
+    iv += (iv.empty() ? "" : ",") + i;
+  auto r = run({binary(), "aggregate", "--intervals", iv, "--grace", "2s"}, read_file(dir_.path() + "/recorded.jsonl"));
+  if (r.exit_code != 0)
+    throw std::runtime_error("aggregate failed: " + r.output);
+  std::vector<mi::kline> out;
+  std::istringstream in(r.output);
+  std::string line;
+  while (std::getline(in, line)) {
+    auto k = mi::kline_from_json(line);
+    if (!k)
+      throw std::runtime_error("bad aggregate line: " + k.err().message);
+    out.push_back(std::move(*k));
+  }
+  return out;
+}
+
+std::vector<mi::trade> platform_env::stored_trades() const {
+  auto r = mi::gw::read_trades(pg.conninfo());
+  if (!r)
+    throw std::runtime_error(r.err().message);
+  return *r;
+}
+
+std::vector<mi::kline> platform_env::stored_klines() const {
+  auto r = mi::gw::read_klines(pg.conninfo());
+  if (!r)
+    throw std::runtime_error(r.err().message);
+  return *r;
+}
+
+std::uint64_t platform_env::stream_messages(const std::string& stream) const {
+  mi::gw::jetstream::options o;
+  o.url = nats.url();
+  auto js = mi::gw::jetstream::connect(o);
+  if (!js)
+    throw std::runtime_error(js.err().message);
+  auto st = (*js)->state(stream);
+  if (!st)
+    throw std::runtime_error(st.err().message);
+  return st->messages;
+}
+
+std::string platform_env::scrape_metrics() const {
+  auto r = run({"curl", "-fsS", "http://127.0.0.1:" + std::to_string(metrics_port_) + "/metrics"});
+  return r.output;
+}
+
+std::vector<std::string> canonical(const std::vector<mi::trade>& xs) {
+  std::vector<std::string> out;
+  for (const auto& t : xs)
+    out.push_back(mi::trade_to_json(t));
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+std::vector<std::string> canonical(const std::vector<mi::kline>& xs) {
+  std::vector<std::string> out;
+  for (const auto& k : xs) {
+    auto c = k;
+    c.is_final = true;
+    out.push_back(mi::kline_to_json(c));
+  }
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+} // namespace mi::test

@@ -1,0 +1,72 @@
+#pragma once
+
+// A whole platform on loopback for integration tests: real nats-server -js, real PostgreSQL,
+// the `market-ingestor simulate` exchange and `market-ingestor run`, all child processes.
+
+#include <chrono>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "messages/kline.hpp"
+#include "messages/trade.hpp"
+#include "tests/harness/nats_server.hpp"
+#include "tests/harness/pg_server.hpp"
+#include "tests/harness/process.hpp"
+
+namespace mi::test {
+
+/// Path of the market-ingestor binary under test.
+std::string binary();
+
+class platform_env {
+public:
+  explicit platform_env(std::vector<std::string> intervals = {"1s", "1m"});
+  ~platform_env();
+
+  /// Starts `market-ingestor run` and waits for its "ready" line.
+  void start_platform();
+  /// kill -9.
+  void kill_platform();
+  /// SIGTERM and wait for a clean exit; returns the exit status.
+  int stop_platform();
+  /// Starts the simulator with extra arguments (after --port/--record) and waits until it listens.
+  void start_simulator(const std::vector<std::string>& extra);
+  /// True once the simulator exited (it does after `--count` trades plus a short linger).
+  bool simulator_done();
+
+  /// Trades the simulator sent (its --record file), in send order.
+  std::vector<mi::trade> recorded_trades() const;
+  /// `market-ingestor aggregate` over the recorded trades.
+  std::vector<mi::kline> expected_klines() const;
+  /// What PostgreSQL holds.
+  std::vector<mi::trade> stored_trades() const;
+  std::vector<mi::kline> stored_klines() const;
+  /// Messages in a JetStream stream.
+  std::uint64_t stream_messages(const std::string& stream) const;
+  /// GET /metrics of the platform.
+  std::string scrape_metrics() const;
+
+  int push_port() const { return push_port_; }
+  const std::string& dir() const { return dir_.path(); }
+  std::string platform_log() const;
+  std::string config_path() const { return dir_.path() + "/config.yaml"; }
+
+  temp_dir dir_;
+  nats_server nats;
+  pg_server pg;
+
+private:
+  int push_port_;
+  int metrics_port_;
+  int sim_port_;
+  std::vector<std::string> intervals_;
+  std::unique_ptr<child_process> platform_;
+  std::unique_ptr<child_process> simulator_;
+};
+
+/// Canonical text of trades / klines for value-by-value comparison (sorted).
+std::vector<std::string> canonical(const std::vector<mi::trade>& xs);
+std::vector<std::string> canonical(const std::vector<mi::kline>& xs);
+
+} // namespace mi::test
