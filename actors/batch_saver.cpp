@@ -42,7 +42,9 @@ void fail_pause(saver_actor* self, const std::string& what) {
 bool ensure_connected(saver_actor* self) {
   auto& st = self->state;
   if (!st.consumer) {
-    auto durable_ack_wait = std::chrono::nanoseconds(std::chrono::seconds(60));
+    // After a crash, what the dead process had fetched comes back after ack_wait: short enough
+    // for a quick catch-up; a redelivery during a slow write is absorbed by the unique keys.
+    auto durable_ack_wait = std::chrono::nanoseconds(std::chrono::seconds(10));
     auto c = mi::gw::pull_consumer::create(
       *st.args.js, {st.args.stream, st.args.durable, st.args.filter, durable_ack_wait, 4 * st.args.batch_size + 1000});
     if (!c) {

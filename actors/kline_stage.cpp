@@ -136,6 +136,8 @@ caf::behavior symbol_window(window_actor* self, std::string exchange, std::strin
       auto r = s.windows->add(t, seq);
       if (r.late > 0)
         s.metrics->late_trade(t.exchange);
+      if (r.revised > 0)
+        s.metrics->kline_revised(t.exchange);
       std::vector<mi::kline> finals;
       s.windows->close_by_event_time(finals);
       // Partials on every trade only when configured so (0 ms); otherwise on the tick.
@@ -193,6 +195,7 @@ caf::behavior kline_router(router_actor* self, kline_stage_args args) {
     st.opts.intervals.push_back(*ke::parse_interval(name)); // validated by config
   st.opts.grace_ms = st.args.cfg.grace.count();
   st.opts.partial_every_ms = st.args.cfg.partial_interval.count();
+  st.opts.revise_late = st.args.cfg.late_policy == "revise";
   caf::actor me = caf::actor_cast<caf::actor>(self);
   st.sink = self->system().spawn<caf::detached>(kline_sink, st.args.js, st.args.metrics, st.args.state_bucket, me);
 

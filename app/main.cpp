@@ -48,7 +48,10 @@ int main(int argc, char** argv) {
   sim->add_option("--record", so.record_file, "append every distinct trade sent to this JSONL file");
   sim->add_option("--seed", so.seed, "random seed of the generator");
   sim->add_option("--drop-after", so.drop_after, "fault: drop the connection after this many trades (once)");
-  sim->add_option("--resend", so.resend, "fault: resend the last N trades after the client reconnects");
+  sim->add_option("--resend", so.resend, "fault: with --drop-after, resend the last N trades after the reconnect");
+  sim->add_option("--resend-on-reconnect", so.resend_on_reconnect,
+                  "resend the last N trades to every client that subscribes after another did "
+                  "(stands in for REST backfill)");
 
   auto* decode = app.add_subcommand("decode", "raw exchange frames (stdin, one a line) -> normalized trades (stdout)");
   std::string exchange = "binance";

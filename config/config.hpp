@@ -81,6 +81,7 @@ struct kline_config {
   std::vector<std::string> intervals{"1m"};           ///< from 1s,1m,3m,5m,15m,30m,1h,2h,4h,6h,8h,12h,1d,3d,1w,1M
   duration grace = std::chrono::seconds(2);           ///< late trades accepted after a window's end
   duration partial_interval = std::chrono::milliseconds(1000); ///< live partial candle period
+  std::string late_policy = "revise"; ///< a trade for a final window: revise (publish revision+1) | drop
   /// Field-wise equality.
   bool operator==(const kline_config&) const = default;
 };

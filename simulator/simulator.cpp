@@ -105,6 +105,7 @@ struct simulator::core : std::enable_shared_from_this<simulator::core> {
 
   std::deque<mi::trade> recent; ///< the last `resend` trades sent
   bool dropped = false;
+  bool ever_subscribed = false; ///< some session subscribed before
   bool resend_pending = false;
   std::vector<mi::trade> resend_buffer;
   bool stopped = false;
@@ -542,9 +543,9 @@ void simulator::core::deliver(const mi::trade& t) {
   if (record.is_open()) record << mi::trade_to_json(t) << '\n';
   ++generated;
   trades_generated.store(generated, std::memory_order_relaxed);
-  if (o.resend > 0) {
+  if (const auto keep = std::max(o.resend, o.resend_on_reconnect); keep > 0) {
     recent.push_back(t);
-    if (recent.size() > o.resend) recent.pop_front();
+    if (recent.size() > keep) recent.pop_front();
   }
   if (o.drop_after > 0 && !dropped && generated == o.drop_after) drop_all();
 }
@@ -552,7 +553,8 @@ void simulator::core::deliver(const mi::trade& t) {
 void simulator::core::drop_all() {
   dropped = true;
   if (o.resend > 0) {
-    resend_buffer.assign(recent.begin(), recent.end());
+    auto n = std::min<std::size_t>(o.resend, recent.size());
+    resend_buffer.assign(recent.end() - static_cast<std::ptrdiff_t>(n), recent.end());
     resend_pending = !resend_buffer.empty();
   }
   auto all = sessions;
@@ -589,12 +591,21 @@ void simulator::core::on_end(const std::shared_ptr<ws_session>& s) {
 }
 
 void simulator::core::subscribe(const std::shared_ptr<ws_session>& s, const std::vector<std::string>& names) {
+  const bool first_of_session = s->streams().empty();
   for (const auto& name : names) {
     auto ref = parse_stream_name(name);
     if (!ref || !s->streams().insert(name).second) continue;
     if (ref->kind) slots[ref->symbol].subs[kind_index(*ref->kind)].push_back(s);
   }
   if (dropped && resend_pending) resend_to(*s);
+  if (o.resend_on_reconnect > 0 && first_of_session && ever_subscribed) {
+    auto n = std::min<std::size_t>(o.resend_on_reconnect, recent.size());
+    for (auto it = recent.end() - static_cast<std::ptrdiff_t>(n); it != recent.end(); ++it)
+      for (int k = 0; k < 2; ++k)
+        if (s->streams().count(binance::stream_name(it->symbol, kinds[k])))
+          s->send_frame(binance::encode_trade_frame(*it, kinds[k], s->combined()), true);
+  }
+  ever_subscribed = true;
 }
 
 void simulator::core::unsubscribe(const std::shared_ptr<ws_session>& s, const std::vector<std::string>& names) {

@@ -27,6 +27,9 @@ struct options {
   std::chrono::milliseconds ping_interval{20000}; ///< WebSocket ping control frames, as Binance
   std::uint64_t drop_after = 0; ///< fault: after sending this many trades, drop every connection abruptly (once)
   std::uint64_t resend = 0;     ///< fault: on the first subscribe after the drop, resend the last N trades sent before it
+  /// Stands in for the REST backfill of a client that reconnects (e.g. after it crashed): every
+  /// session that subscribes after an earlier one did gets the last N trades sent first.
+  std::uint64_t resend_on_reconnect = 0;
   std::chrono::milliseconds linger{1000}; ///< run_simulator: keep serving this long after finished()
   /// Back-pressure: while a subscribed client has this many frames unsent, generation waits
   /// (the real exchange would disconnect it; the simulator must not lose the truth).

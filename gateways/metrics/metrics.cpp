@@ -40,6 +40,8 @@ struct metrics::impl {
     prometheus::BuildCounter().Name("mi_klines_final_total").Help("Final klines published").Register(*reg);
   prometheus::Family<prometheus::Counter>& late =
     prometheus::BuildCounter().Name("mi_late_trades_total").Help("Trades for an already final window (dropped)").Register(*reg);
+  prometheus::Family<prometheus::Counter>& revised =
+    prometheus::BuildCounter().Name("mi_late_trades_revised_total").Help("Late trades that revised a final kline").Register(*reg);
   prometheus::Gauge& windows =
     prometheus::BuildGauge().Name("mi_symbol_windows").Help("Live symbol_window actors").Register(*reg).Add({});
   prometheus::Family<prometheus::Counter>& rows =
@@ -107,6 +109,7 @@ void metrics::ingest_latency(std::string_view ex, double seconds) {
 void metrics::publish_in_flight(std::int64_t n) { impl_->in_flight.Set(static_cast<double>(n)); }
 void metrics::kline_final(std::string_view iv) { impl_->finals.Add({{"interval", s(iv)}}).Increment(); }
 void metrics::late_trade(std::string_view ex) { impl_->late.Add({{"exchange", s(ex)}}).Increment(); }
+void metrics::kline_revised(std::string_view ex) { impl_->revised.Add({{"exchange", s(ex)}}).Increment(); }
 void metrics::symbol_windows(std::int64_t n) { impl_->windows.Set(static_cast<double>(n)); }
 void metrics::rows_written(std::string_view table, std::uint64_t n) {
   impl_->rows.Add({{"table", s(table)}}).Increment(static_cast<double>(n));

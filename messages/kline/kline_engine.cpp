@@ -140,7 +140,15 @@ add_result symbol_windows::add(const mi::trade& t, std::uint64_t seq) {
     auto it = l.open.find(open_ms);
     if (it == l.open.end()) {
       if (open_ms <= l.last_final_open_ms || (watermark_ms_ != none && next_ms + opts_->grace_ms <= watermark_ms_)) {
-        ++r.late;
+        auto f = l.finals.find(open_ms);
+        if (opts_->revise_late && f != l.finals.end()) {
+          apply(f->second, t);
+          ++f->second.revision;
+          f->second.dirty = true; // a corrected final is due
+          ++r.revised;
+        } else {
+          ++r.late;
+        }
         continue;
       }
       window w;
@@ -151,33 +159,8 @@ add_result symbol_windows::add(const mi::trade& t, std::uint64_t seq) {
       w.open = w.close = w.high = w.low = t.price;
       w.first_seq = seq;
       it = l.open.emplace(open_ms, std::move(w)).first;
-    } else {
-      window& w = it->second;
-      if (before(t.ts_ns, t.trade_id, w.first_ts, w.first_id)) {
-        w.first_ts = t.ts_ns;
-        w.first_id = t.trade_id;
-        w.open = t.price;
-      }
-      if (!before(t.ts_ns, t.trade_id, w.last_ts, w.last_id)) {
-        w.last_ts = t.ts_ns;
-        w.last_id = t.trade_id;
-        w.close = t.price;
-      }
-      if (t.price > w.high)
-        w.high = t.price;
-      if (t.price < w.low)
-        w.low = t.price;
     }
-    window& w = it->second;
-    const decimal notional = mul_exact(t.price, t.quantity);
-    w.volume = add_exact(w.volume, t.quantity);
-    w.quote_volume = add_exact(w.quote_volume, notional);
-    if (t.taker_side == side::buy) {
-      w.taker_buy_volume = add_exact(w.taker_buy_volume, t.quantity);
-      w.taker_buy_quote_volume = add_exact(w.taker_buy_quote_volume, notional);
-    }
-    ++w.count;
-    w.dirty = true;
+    apply(it->second, t);
     ++r.accepted;
   }
   if (fresh) {
@@ -186,6 +169,34 @@ add_result symbol_windows::add(const mi::trade& t, std::uint64_t seq) {
     last_seq_ = seq;
   }
   return r;
+}
+
+void symbol_windows::apply(window& w, const mi::trade& t) {
+  if (w.count > 0) {
+    if (before(t.ts_ns, t.trade_id, w.first_ts, w.first_id)) {
+      w.first_ts = t.ts_ns;
+      w.first_id = t.trade_id;
+      w.open = t.price;
+    }
+    if (!before(t.ts_ns, t.trade_id, w.last_ts, w.last_id)) {
+      w.last_ts = t.ts_ns;
+      w.last_id = t.trade_id;
+      w.close = t.price;
+    }
+    if (t.price > w.high)
+      w.high = t.price;
+    if (t.price < w.low)
+      w.low = t.price;
+  }
+  const decimal notional = mul_exact(t.price, t.quantity);
+  w.volume = add_exact(w.volume, t.quantity);
+  w.quote_volume = add_exact(w.quote_volume, notional);
+  if (t.taker_side == side::buy) {
+    w.taker_buy_volume = add_exact(w.taker_buy_volume, t.quantity);
+    w.taker_buy_quote_volume = add_exact(w.taker_buy_quote_volume, notional);
+  }
+  ++w.count;
+  w.dirty = true;
 }
 
 mi::kline symbol_windows::to_kline(const lane& l, const window& w, bool final) const {
@@ -214,17 +225,29 @@ mi::kline symbol_windows::to_kline(const lane& l, const window& w, bool final) c
   k.first_trade_id = w.first_id;
   k.last_trade_id = w.last_id;
   k.is_final = final;
-  k.revision = 0;
+  k.revision = w.revision;
   return k;
 }
 
 void symbol_windows::finalize(lane& l, std::int64_t until_ms, std::vector<mi::kline>& finals) {
+  for (auto& [open_ms, w] : l.finals) {
+    if (w.dirty) {
+      finals.push_back(to_kline(l, w, true));
+      w.dirty = false;
+    }
+  }
   while (!l.open.empty()) {
     auto it = l.open.begin();
     if (until_ms != none && it->second.next_open_ms + opts_->grace_ms > until_ms)
       break;
     finals.push_back(to_kline(l, it->second, true));
     l.last_final_open_ms = std::max(l.last_final_open_ms, it->first);
+    if (opts_->revise_late && opts_->keep_finals > 0) {
+      it->second.dirty = false;
+      l.finals.insert_or_assign(it->first, std::move(it->second));
+      while (l.finals.size() > opts_->keep_finals)
+        l.finals.erase(l.finals.begin());
+    }
     l.open.erase(it);
   }
   // Every trade up to last_seq_ is now either in an open window or in a published final.

@@ -19,6 +19,8 @@ struct options {
   std::vector<interval> intervals;    ///< e.g. {1m}
   std::int64_t grace_ms = 2000;       ///< a window closes when time passes its end + grace
   std::int64_t partial_every_ms = 1000; ///< live partial updates at most this often (0 = every trade)
+  bool revise_late = true;             ///< a trade for a final window revises it (revision + 1); else dropped
+  std::size_t keep_finals = 16;        ///< closed windows kept per interval for revisions
 };
 
 /// What a restarted engine needs to continue one symbol exactly (stored durably by the
@@ -42,7 +44,8 @@ struct checkpoint {
 /// Counts of what `add` did with one trade, over the configured intervals.
 struct add_result {
   int accepted = 0; ///< intervals whose open window took the trade
-  int late = 0;     ///< intervals where the trade's window was already final (dropped, counted)
+  int late = 0;     ///< intervals where the trade's window was already final and it was dropped
+  int revised = 0;  ///< intervals where it revised a final (a corrected final follows)
   int replayed = 0; ///< intervals where the trade was already covered by a restored checkpoint
 };
 
@@ -61,7 +64,8 @@ public:
 
   /// Adds one trade; `seq` is its position in the input (JetStream stream sequence), increasing.
   add_result add(const mi::trade& t, std::uint64_t seq);
-  /// Appends finals of every window whose end + grace <= the newest trade time seen.
+  /// Appends finals of every window whose end + grace <= the newest trade time seen, and
+  /// corrected finals (revision + 1) of finals that late trades changed.
   void close_by_event_time(std::vector<mi::kline>& finals);
   /// Appends finals of every window whose end + grace <= now_ms (a quiet symbol).
   void close_by_wall_clock(std::int64_t now_ms, std::vector<mi::kline>& finals);
@@ -95,6 +99,7 @@ private:
     decimal taker_buy_quote_volume;
     std::uint64_t count = 0;
     std::uint64_t first_seq = 0;
+    std::uint32_t revision = 0;
     bool dirty = false;
   };
   struct lane {
@@ -103,9 +108,11 @@ private:
     std::uint64_t resume_seq = 1;
     std::int64_t last_final_open_ms = std::numeric_limits<std::int64_t>::min();
     std::int64_t last_partial_ms = std::numeric_limits<std::int64_t>::min();
+    std::map<std::int64_t, window> finals; ///< the last keep_finals closed windows, for revisions
   };
 
   mi::kline to_kline(const lane& l, const window& w, bool final) const;
+  static void apply(window& w, const mi::trade& t);
   void finalize(lane& l, std::int64_t until_ms, std::vector<mi::kline>& finals);
 
   std::string exchange_;

@@ -139,7 +139,7 @@ TEST_CASE("boundaries: start of window, end minus 1 ms, same millisecond, single
   CHECK(got[1].open == got[1].close);
 }
 
-TEST_CASE("a final is published once; a trade after it is late and counted") {
+TEST_CASE("a final is published once; a trade after it revises it as revision 1") {
   auto o = opts({"1m"}, 2000);
   ke::symbol_windows sw("binance", "BTCUSDT", o);
   std::vector<mi::kline> finals;
@@ -157,9 +157,12 @@ TEST_CASE("a final is published once; a trade after it is late and counted") {
   CHECK(finals[0].trade_count == 2);
   CHECK(finals[0].close == D("9"));
   auto r = sw.add(make_trade("5", t0 + 30'000, "8", "1"), 5);
-  CHECK(r.late == 1);
+  CHECK(r.revised == 1); // default policy: the final is corrected (revision 1), not silently changed
   sw.close_by_event_time(finals);
-  CHECK(finals.size() == 1);
+  REQUIRE(finals.size() == 2);
+  CHECK(finals[1].revision == 1);
+  sw.close_by_event_time(finals); // exactly once: nothing new to publish
+  CHECK(finals.size() == 2);
 }
 
 TEST_CASE("a quiet symbol's window closes by the wall clock") {
@@ -238,4 +241,47 @@ TEST_CASE("restart from a checkpoint gives the same finals as an uninterrupted r
     for (std::size_t i = 0; i < got.size(); ++i)
       CHECK(mi::kline_to_json(got[i]) == mi::kline_to_json(sorted_want[i]));
   }
+}
+
+TEST_CASE("late policy revise: a trade for a final window publishes revision + 1 with it included") {
+  auto o = opts({"1m"}, 2000);
+  ke::symbol_windows sw("binance", "BTCUSDT", o);
+  std::vector<mi::kline> finals;
+  const std::int64_t t0 = 1'700'000'040'000;
+  sw.add(make_trade("1", t0 + 1000, "10", "1"), 1);
+  sw.add(make_trade("3", t0 + 62'000, "11", "1"), 2);
+  sw.close_by_event_time(finals);
+  REQUIRE(finals.size() == 1);
+  CHECK(finals[0].revision == 0);
+  auto r = sw.add(make_trade("2", t0 + 2000, "7", "2"), 3);
+  CHECK(r.revised == 1);
+  CHECK(r.late == 0);
+  sw.close_by_event_time(finals);
+  REQUIRE(finals.size() == 2);
+  CHECK(finals[1].revision == 1);
+  CHECK(finals[1].open_time_ms == finals[0].open_time_ms);
+  CHECK(finals[1].trade_count == 2);
+  CHECK(finals[1].close == D("7")); // trade 2 is the last by time
+  CHECK(finals[1].low == D("7"));
+  CHECK(finals[1].volume == D("3"));
+  // Same result as if the trade had come on time.
+  auto on_time = run_all({make_trade("1", t0 + 1000, "10", "1"), make_trade("2", t0 + 2000, "7", "2")}, o);
+  auto revised = finals[1];
+  revised.revision = 0;
+  CHECK(mi::kline_to_json(revised) == mi::kline_to_json(on_time[0]));
+}
+
+TEST_CASE("late policy drop: the trade is counted and the final stays") {
+  auto o = opts({"1m"}, 2000);
+  o.revise_late = false;
+  ke::symbol_windows sw("binance", "BTCUSDT", o);
+  std::vector<mi::kline> finals;
+  const std::int64_t t0 = 1'700'000'040'000;
+  sw.add(make_trade("1", t0 + 1000, "10", "1"), 1);
+  sw.add(make_trade("3", t0 + 62'000, "11", "1"), 2);
+  sw.close_by_event_time(finals);
+  auto r = sw.add(make_trade("2", t0 + 2000, "7", "2"), 3);
+  CHECK(r.late == 1);
+  sw.close_by_event_time(finals);
+  CHECK(finals.size() == 1);
 }

@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <csignal>
 #include <fstream>
+#include <map>
+#include <tuple>
 #include <sstream>
 #include <stdexcept>
 #include <sys/wait.h>
@@ -170,10 +172,20 @@ std::vector<std::string> canonical(const std::vector<mi::trade>& xs) {
 }
 
 std::vector<std::string> canonical(const std::vector<mi::kline>& xs) {
-  std::vector<std::string> out;
+  // The latest revision of each window, compared by value (a window revised by a late trade
+  // must end up equal to the window built with that trade on time).
+  std::map<std::tuple<std::string, std::string, std::string, std::int64_t>, mi::kline> latest;
   for (const auto& k : xs) {
+    auto key = std::make_tuple(k.exchange, k.symbol, k.interval, k.open_time_ms);
+    auto it = latest.find(key);
+    if (it == latest.end() || k.revision >= it->second.revision)
+      latest[key] = k;
+  }
+  std::vector<std::string> out;
+  for (auto& [key, k] : latest) {
     auto c = k;
     c.is_final = true;
+    c.revision = 0;
     out.push_back(mi::kline_to_json(c));
   }
   std::sort(out.begin(), out.end());

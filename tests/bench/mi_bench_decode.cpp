@@ -1,0 +1,170 @@
+// mi_bench_decode: Binance frames/s of mi::binance::codec::decode vs a plain simdjson ondemand
+// parse of the same frames extracting the same fields, in the same run.
+//
+//   mi_bench_decode [--rounds R] [--passes P] [--file PATH]   (defaults: 5 rounds, 200 passes)
+//
+// Input: the recorded combined @aggTrade stream in /work/shared/fixtures (read in place; the
+// benchmark prints a notice and exits 0 when it is absent). Each round decodes every line P
+// times with both (alternating which goes first). The baseline gets the frame already padded
+// (no copy) and extracts stream, e, E, s, a, p, q, T, m as string_views/ints (no decimal parse,
+// no mi::trade); the codec validates, parses decimals exactly and builds an mi::trade.
+
+#include <simdjson.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "connectors/binance/codec.hpp"
+
+namespace {
+
+namespace od = simdjson::ondemand;
+
+struct plain_fields {
+  std::string_view stream, e, s, p, q;
+  std::int64_t E = 0, a = 0, T = 0;
+  bool m = false;
+};
+
+// Returns false on any error (the fixture has none).
+bool plain_parse(od::parser& parser, const std::string& line, plain_fields& f) {
+  auto doc = parser.iterate(simdjson::padded_string_view(line.data(), line.size(), line.capacity()));
+  od::object root;
+  if (doc.get_object().get(root))
+    return false;
+  od::object data;
+  for (auto field : root) {
+    std::string_view key;
+    if (field.unescaped_key().get(key))
+      return false;
+    if (key == "stream") {
+      if (field.value().get_string().get(f.stream))
+        return false;
+    } else if (key == "data") {
+      if (field.value().get_object().get(data))
+        return false;
+      for (auto df : data) {
+        std::string_view k;
+        if (df.unescaped_key().get(k))
+          return false;
+        auto v = df.value();
+        simdjson::error_code ec = simdjson::SUCCESS;
+        if (k == "e") ec = v.get_string().get(f.e);
+        else if (k == "E") ec = v.get_int64().get(f.E);
+        else if (k == "s") ec = v.get_string().get(f.s);
+        else if (k == "a") ec = v.get_int64().get(f.a);
+        else if (k == "p") ec = v.get_string().get(f.p);
+        else if (k == "q") ec = v.get_string().get(f.q);
+        else if (k == "T") ec = v.get_int64().get(f.T);
+        else if (k == "m") ec = v.get_bool().get(f.m);
+        if (ec)
+          return false;
+      }
+    }
+  }
+  return true;
+}
+
+double median(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  auto n = v.size();
+  return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
+
+} // namespace
+
+int main(int argc, char** argv) {
+  int rounds = 5;
+  int passes = 200;
+  std::string path = std::string(MI_FIXTURES_DIR) + "/exchanges/binance/aggTrade_stream_2021-04-04.jsonl";
+  for (int i = 1; i + 1 < argc; i += 2) {
+    std::string a = argv[i];
+    if (a == "--rounds")
+      rounds = std::atoi(argv[i + 1]);
+    else if (a == "--passes")
+      passes = std::atoi(argv[i + 1]);
+    else if (a == "--file")
+      path = argv[i + 1];
+    else {
+      std::fprintf(stderr, "usage: %s [--rounds R] [--passes P] [--file PATH]\n", argv[0]);
+      return 2;
+    }
+  }
+  std::ifstream in(path);
+  if (!in) {
+    std::printf("mi_bench_decode: %s not found, skipped\n", path.c_str());
+    return 0;
+  }
+  std::vector<std::string> lines;
+  std::size_t bytes = 0;
+  for (std::string line; std::getline(in, line);) {
+    if (line.empty())
+      continue;
+    line.reserve(line.size() + simdjson::SIMDJSON_PADDING);
+    bytes += line.size();
+    lines.push_back(std::move(line));
+  }
+  if (lines.empty()) {
+    std::printf("mi_bench_decode: %s is empty, skipped\n", path.c_str());
+    return 0;
+  }
+  const double frames = static_cast<double>(lines.size()) * passes;
+  std::printf("mi_bench_decode: %zu frames (%zu B avg) x %d passes, %d rounds\n", lines.size(), bytes / lines.size(),
+              passes, rounds);
+
+  mi::binance::codec codec;
+  od::parser parser;
+  std::uint64_t sink = 0;
+  auto run_codec = [&] {
+    auto t0 = std::chrono::steady_clock::now();
+    for (int p = 0; p < passes; ++p)
+      for (const auto& l : lines) {
+        auto r = codec.decode(l, 0);
+        if (!r || r->what != mi::binance::frame_events::kind::trades || r->trades.size() != 1)
+          throw std::runtime_error("codec rejected a fixture frame: " + l);
+        sink += r->trades.front().trade_id.size();
+      }
+    return frames / std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  };
+  auto run_plain = [&] {
+    auto t0 = std::chrono::steady_clock::now();
+    plain_fields f;
+    for (int p = 0; p < passes; ++p)
+      for (const auto& l : lines) {
+        if (!plain_parse(parser, l, f))
+          throw std::runtime_error("simdjson rejected a fixture frame: " + l);
+        sink += f.p.size() + static_cast<std::uint64_t>(f.a);
+      }
+    return frames / std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  };
+
+  std::vector<double> ours, plain;
+  try {
+    for (int r = 0; r < rounds; ++r) {
+      double o = 0, b = 0;
+      if (r % 2 == 0) {
+        o = run_codec();
+        b = run_plain();
+      } else {
+        b = run_plain();
+        o = run_codec();
+      }
+      ours.push_back(o);
+      plain.push_back(b);
+      std::printf("round %d: codec %9.0f frames/s   plain simdjson %9.0f frames/s   ratio %.2f\n", r + 1, o, b, o / b);
+      std::fflush(stdout);
+    }
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "mi_bench_decode: %s\n", e.what());
+    return 1;
+  }
+  std::printf("median: codec %.0f frames/s, plain simdjson %.0f frames/s, codec/plain %.2f (sink %llu)\n",
+              median(ours), median(plain), median(ours) / median(plain), static_cast<unsigned long long>(sink % 10));
+  return 0;
+}

@@ -1,0 +1,278 @@
+// mi_bench_e2e: sustained end-to-end throughput of `market-ingestor run`, real processes.
+//
+//   mi_bench_e2e [--count N] [--rates 20000,50000,80000]     (defaults shown; N = 200000)
+//
+// For every rate, in the same run:
+//   1. simulator alone: `market-ingestor simulate --rate R --count N --record F` against a
+//      WebSocket client that only counts trade frames (the simulator's own ceiling);
+//   2. the platform: fresh nats-server -js (file store) and PostgreSQL 15 (defaults, fsync on,
+//      as user postgres, track_commit_timestamp on), `market-ingestor run` (intervals [1m],
+//      saver batch_size 5000), then the simulator at rate R for N trades. Measures
+//        t0      = time of the first trade sent (its ts_ns in the --record file, ms resolution),
+//        t_raw   = server timestamp of the N-th message stored in MARKET_RAW,
+//        t_pg    = commit time of the last market_trades transaction,
+//      checks MARKET_RAW holds exactly N and market_trades exactly N rows (zero loss, no
+//      duplicates) and prints trades/s per stage.
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <csignal>
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+#include <memory>
+#include <sstream>
+#include <stdexcept>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "connectors/transport/io_thread.hpp"
+#include "connectors/transport/url.hpp"
+#include "connectors/transport/ws_client.hpp"
+#include "gateways/jetstream/jetstream.hpp"
+#include "messages/codec.hpp"
+#include "tests/harness/nats_server.hpp"
+#include "tests/harness/pg_server.hpp"
+#include "tests/harness/process.hpp"
+
+namespace {
+
+using namespace std::chrono_literals;
+namespace t = mi::test;
+
+std::string slurp(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+std::string tail_of(const std::string& s, std::size_t n = 3000) { return s.size() <= n ? s : s.substr(s.size() - n); }
+
+std::vector<std::string> simulator_argv(int port, double rate, std::uint64_t count, const std::string& record) {
+  return {MI_BINARY, "simulate",       "--port",  std::to_string(port), "--symbols", "BTCUSDT,ETHUSDT",
+          "--rate",  std::to_string(static_cast<long long>(rate)), "--count", std::to_string(count),
+          "--record", record};
+}
+
+// First and last ts_ns of the --record file, and its line count.
+struct record_span {
+  std::int64_t first_ns = 0;
+  std::int64_t last_ns = 0;
+  std::uint64_t lines = 0;
+};
+
+record_span read_record(const std::string& path) {
+  record_span s;
+  std::ifstream in(path);
+  std::string line, last;
+  while (std::getline(in, line)) {
+    if (line.empty())
+      continue;
+    if (s.lines++ == 0) {
+      auto tr = mi::trade_from_json(line);
+      if (!tr)
+        throw std::runtime_error("bad record line: " + tr.err().message);
+      s.first_ns = tr->ts_ns;
+    }
+    last = line;
+  }
+  if (s.lines > 0) {
+    auto tr = mi::trade_from_json(last);
+    if (!tr)
+      throw std::runtime_error("bad record line: " + tr.err().message);
+    s.last_ns = tr->ts_ns;
+  }
+  return s;
+}
+
+// 1. The simulator against a client that only counts trade frames.
+double simulator_alone(double rate, std::uint64_t count) {
+  t::temp_dir dir("mi-bench-sim");
+  const int port = t::free_port();
+  t::child_process sim(simulator_argv(port, rate, count, dir.path() + "/recorded.jsonl"), dir.path() + "/sim.log");
+  if (!t::wait_for_port(port, 10s))
+    throw std::runtime_error("simulator did not listen:\n" + slurp(dir.path() + "/sim.log"));
+  auto u = mi::net::parse_url("ws://127.0.0.1:" + std::to_string(port) + "/stream?streams=btcusdt@trade/ethusdt@trade");
+  if (!u)
+    throw std::runtime_error(u.err().message);
+  std::atomic<std::uint64_t> frames{0};
+  std::atomic<std::int64_t> first_ns{0}, last_ns{0};
+  std::atomic<bool> closed{false};
+  mi::net::io_thread io;
+  mi::net::ws_handlers h;
+  h.on_text = [&](std::string&& text, std::int64_t recv_ns) {
+    if (text.find("\"data\"") == std::string::npos)
+      return;
+    if (frames.fetch_add(1) == 0)
+      first_ns = recv_ns;
+    last_ns = recv_ns;
+  };
+  h.on_close = [&](std::string) { closed = true; };
+  auto ws = mi::net::ws_client::create(io.context(), *u, {}, std::move(h));
+  ws->start();
+  bool done = t::eventually([&] { return frames.load() >= count || closed.load(); }, 600s);
+  ws->close();
+  t::eventually([&] { return closed.load(); }, 5s);
+  io.stop();
+  if (!done || frames.load() != count)
+    throw std::runtime_error("counting client got " + std::to_string(frames.load()) + " of " + std::to_string(count) +
+                             " frames");
+  double secs = static_cast<double>(last_ns.load() - first_ns.load()) / 1e9;
+  return static_cast<double>(count - 1) / secs;
+}
+
+struct platform_result {
+  double sim_rate = 0;    // trades/s the simulator generated (record file span)
+  double ingest_rate = 0; // N / (t_raw - t0)
+  double e2e_rate = 0;    // N / (t_pg - t0)
+  double ingest_s = 0, e2e_s = 0;
+  std::uint64_t raw_msgs = 0, rows = 0;
+};
+
+std::uint64_t pg_count(const t::pg_server& pg) {
+  try {
+    return std::stoull(pg.psql("SELECT count(*) FROM market_trades"));
+  } catch (const std::exception&) {
+    return 0; // table not there yet
+  }
+}
+
+// 2. The whole platform.
+platform_result platform_run(double rate, std::uint64_t count) {
+  t::temp_dir dir("mi-bench-e2e");
+  t::nats_server nats;
+  t::pg_server pg;
+  pg.psql("ALTER SYSTEM SET track_commit_timestamp = on");
+  pg.stop_immediate();
+  pg.start();
+  const int sim_port = t::free_port();
+  const std::string cfg_path = dir.path() + "/config.yaml";
+  {
+    std::ofstream cfg(cfg_path);
+    cfg << "nats:\n  url: " << nats.url() << "\n"
+        << "postgres:\n  dsn: " << pg.conninfo() << "\n"
+        << "exchanges:\n  binance:\n    enabled: true\n"
+        << "    ws_url: ws://127.0.0.1:" << sim_port << "/stream\n"
+        << "    rest_url: http://127.0.0.1:" << sim_port << "\n"
+        << "    symbols: [BTC/USDT, ETH/USDT]\n"
+        << "    reconnect:\n      initial: 100ms\n      max: 1s\n"
+        << "klines:\n  intervals: [1m]\n  grace: 2s\n"
+        << "saver:\n  batch_size: 5000\n  batch_timeout: 200ms\n"
+        << "push:\n  listen: 127.0.0.1:" << t::free_port() << "\n"
+        << "metrics:\n  listen: 127.0.0.1:" << t::free_port() << "\n";
+  }
+  const std::string plog = dir.path() + "/platform.log";
+  const std::string record = dir.path() + "/recorded.jsonl";
+  // The simulator first, so the platform's first connect succeeds (it only generates while a
+  // client is subscribed, so nothing is sent before the platform is up).
+  t::child_process sim(simulator_argv(sim_port, rate, count, record), dir.path() + "/sim.log");
+  if (!t::wait_for_port(sim_port, 10s))
+    throw std::runtime_error("simulator did not listen:\n" + slurp(dir.path() + "/sim.log"));
+  t::child_process platform({MI_BINARY, "run", "--config", cfg_path}, plog);
+  if (!t::eventually([&] { return slurp(plog).find("ready\n") != std::string::npos; }, 60s))
+    throw std::runtime_error("platform not ready:\n" + tail_of(slurp(plog)));
+
+  mi::gw::jetstream::options o;
+  o.url = nats.url();
+  o.name = "mi-bench-e2e";
+  auto js = mi::gw::jetstream::connect(o);
+  if (!js)
+    throw std::runtime_error(js.err().message);
+  auto raw_count = [&]() -> std::uint64_t {
+    auto st = (*js)->state("MARKET_RAW");
+    return st ? st->messages : 0;
+  };
+  // Waits until `get() >= count`, failing if there is no progress for 30 s.
+  auto wait_progress = [&](auto get, const char* what) {
+    std::uint64_t last = 0;
+    auto last_change = std::chrono::steady_clock::now();
+    for (;;) {
+      auto n = get();
+      if (n >= count)
+        return;
+      if (n != last) {
+        last = n;
+        last_change = std::chrono::steady_clock::now();
+      } else if (std::chrono::steady_clock::now() - last_change > 30s) {
+        throw std::runtime_error(std::string(what) + " stalled at " + std::to_string(n) + " of " +
+                                 std::to_string(count) + "\nplatform log:\n" + tail_of(slurp(plog)));
+      }
+      std::this_thread::sleep_for(50ms); // polling interval of an observer, not a race fix
+    }
+  };
+  wait_progress(raw_count, "MARKET_RAW");
+  auto st = (*js)->state("MARKET_RAW");
+  if (!st)
+    throw std::runtime_error(st.err().message);
+  auto last_msg = (*js)->get_message("MARKET_RAW", st->last_seq);
+  if (!last_msg || !*last_msg)
+    throw std::runtime_error("cannot read the last MARKET_RAW message");
+  const std::int64_t t_raw = (*last_msg)->timestamp_ns();
+  wait_progress([&] { return pg_count(pg); }, "market_trades");
+  const std::int64_t t_pg = std::stoll(
+    pg.psql("SELECT (extract(epoch FROM max(pg_xact_commit_timestamp(xmin))) * 1000000000)::bigint FROM market_trades"));
+
+  // Let anything in flight land (the simulator lingers ~1 s after its last trade), then check
+  // nothing beyond N arrived.
+  t::eventually([&] { return !sim.running(); }, 30s);
+  platform.signal(SIGTERM);
+  platform.wait_for(60s);
+  platform_result r;
+  r.raw_msgs = raw_count();
+  r.rows = pg_count(pg);
+  auto span = read_record(record);
+  if (span.lines != count)
+    throw std::runtime_error("simulator recorded " + std::to_string(span.lines) + " trades, expected " +
+                             std::to_string(count));
+  r.sim_rate = static_cast<double>(count - 1) / (static_cast<double>(span.last_ns - span.first_ns) / 1e9);
+  r.ingest_s = static_cast<double>(t_raw - span.first_ns) / 1e9;
+  r.e2e_s = static_cast<double>(t_pg - span.first_ns) / 1e9;
+  r.ingest_rate = static_cast<double>(count) / r.ingest_s;
+  r.e2e_rate = static_cast<double>(count) / r.e2e_s;
+  return r;
+}
+
+} // namespace
+
+int main(int argc, char** argv) {
+  std::uint64_t count = 200'000;
+  std::vector<double> rates{20'000, 50'000, 80'000};
+  for (int i = 1; i + 1 < argc; i += 2) {
+    std::string a = argv[i];
+    if (a == "--count") {
+      count = std::strtoull(argv[i + 1], nullptr, 10);
+    } else if (a == "--rates") {
+      rates.clear();
+      std::stringstream ss(argv[i + 1]);
+      for (std::string x; std::getline(ss, x, ',');)
+        rates.push_back(std::stod(x));
+    } else {
+      std::fprintf(stderr, "usage: %s [--count N] [--rates R1,R2,...]\n", argv[0]);
+      return 2;
+    }
+  }
+  std::signal(SIGPIPE, SIG_IGN);
+  std::printf("mi_bench_e2e: %llu trades per run, binary %s\n", static_cast<unsigned long long>(count), MI_BINARY);
+  std::printf("%9s | %14s | %14s | %14s | %14s | %9s | %9s\n", "rate", "sim alone /s", "sim in run /s",
+              "MARKET_RAW /s", "PostgreSQL /s", "raw msgs", "pg rows");
+  int failures = 0;
+  for (double rate : rates) {
+    try {
+      double alone = simulator_alone(rate, count);
+      auto r = platform_run(rate, count);
+      bool ok = r.raw_msgs == count && r.rows == count;
+      failures += ok ? 0 : 1;
+      std::printf("%9.0f | %14.0f | %14.0f | %14.0f | %14.0f | %9llu | %9llu%s   (raw %.2f s, pg %.2f s)\n", rate,
+                  alone, r.sim_rate, r.ingest_rate, r.e2e_rate, static_cast<unsigned long long>(r.raw_msgs),
+                  static_cast<unsigned long long>(r.rows), ok ? "" : "  LOSS/DUPLICATES", r.ingest_s, r.e2e_s);
+    } catch (const std::exception& e) {
+      ++failures;
+      std::printf("%9.0f | failed: %s\n", rate, e.what());
+    }
+    std::fflush(stdout);
+  }
+  return failures == 0 ? 0 : 1;
+}
