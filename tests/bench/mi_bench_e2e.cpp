@@ -171,7 +171,16 @@ platform_result platform_run(double rate, std::uint64_t count) {
   t::child_process sim(simulator_argv(sim_port, rate, count, record), dir.path() + "/sim.log");
   if (!t::wait_for_port(sim_port, 10s))
     throw std::runtime_error("simulator did not listen:\n" + slurp(dir.path() + "/sim.log"));
-  t::child_process platform({MI_BINARY, "run", "--config", cfg_path}, plog);
+  // MI_BENCH_PLATFORM_PREFIX: words put before the platform's argv, e.g.
+  // "gdb -batch -ex run -ex bt --args" to get a backtrace of a crash into platform.log.
+  std::vector<std::string> argv;
+  if (const char* prefix = std::getenv("MI_BENCH_PLATFORM_PREFIX")) {
+    std::stringstream ss(prefix);
+    for (std::string w; ss >> w;)
+      argv.push_back(w);
+  }
+  argv.insert(argv.end(), {MI_BINARY, "run", "--config", cfg_path});
+  t::child_process platform(argv, plog);
   if (!t::eventually([&] { return slurp(plog).find("ready\n") != std::string::npos; }, 60s))
     throw std::runtime_error("platform not ready:\n" + tail_of(slurp(plog)));
 
@@ -198,7 +207,7 @@ platform_result platform_run(double rate, std::uint64_t count) {
         last_change = std::chrono::steady_clock::now();
       } else if (std::chrono::steady_clock::now() - last_change > 30s) {
         throw std::runtime_error(std::string(what) + " stalled at " + std::to_string(n) + " of " +
-                                 std::to_string(count) + "\nplatform log:\n" + tail_of(slurp(plog)));
+                                 std::to_string(count) + "\nplatform log:\n" + tail_of(slurp(plog), 12000));
       }
       std::this_thread::sleep_for(50ms); // polling interval of an observer, not a race fix
     }
@@ -262,6 +271,8 @@ int main(int argc, char** argv) {
   for (double rate : rates) {
     try {
       double alone = simulator_alone(rate, count);
+      std::printf("%9.0f | %14.0f | (platform run follows)\n", rate, alone);
+      std::fflush(stdout);
       auto r = platform_run(rate, count);
       bool ok = r.raw_msgs == count && r.rows == count;
       failures += ok ? 0 : 1;
