@@ -52,6 +52,7 @@ int main(int argc, char** argv) {
   sim->add_option("--resend-on-reconnect", so.resend_on_reconnect,
                   "resend the last N trades to every client that subscribes after another did "
                   "(stands in for REST backfill)");
+  sim->add_option("--malformed-every", so.malformed_every, "fault: send a malformed trade frame after every N-th trade");
 
   auto* decode = app.add_subcommand("decode", "raw exchange frames (stdin, one a line) -> normalized trades (stdout)");
   std::string exchange = "binance";

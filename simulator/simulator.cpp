@@ -542,6 +542,15 @@ void simulator::core::deliver(const mi::trade& t) {
   }
   if (record.is_open()) record << mi::trade_to_json(t) << '\n';
   ++generated;
+  if (o.malformed_every > 0 && generated % o.malformed_every == 0) {
+    // A trade frame whose price is not a number: a client must reject it and go on.
+    const std::string bad_data = R"({"e":"trade","E":1,"s":")" + t.symbol + R"(","t":1,"p":"not-a-price","q":"1","T":1,"m":true,"M":true})";
+    for (int k = 0; k < 2; ++k)
+      for (const auto& s : std::vector(sl.subs[k]))
+        s->send_frame(s->combined() ? R"({"stream":")" + binance::stream_name(t.symbol, kinds[k]) + R"(","data":)" + bad_data + "}"
+                                    : bad_data,
+                      false);
+  }
   trades_generated.store(generated, std::memory_order_relaxed);
   if (const auto keep = std::max(o.resend, o.resend_on_reconnect); keep > 0) {
     recent.push_back(t);

@@ -30,6 +30,8 @@ struct options {
   /// Stands in for the REST backfill of a client that reconnects (e.g. after it crashed): every
   /// session that subscribes after an earlier one did gets the last N trades sent first.
   std::uint64_t resend_on_reconnect = 0;
+  /// Fault: after every N-th trade, also send its subscribers one malformed trade frame.
+  std::uint64_t malformed_every = 0;
   std::chrono::milliseconds linger{1000}; ///< run_simulator: keep serving this long after finished()
   /// Back-pressure: while a subscribed client has this many frames unsent, generation waits
   /// (the real exchange would disconnect it; the simulator must not lose the truth).

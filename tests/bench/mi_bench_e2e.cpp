@@ -171,10 +171,10 @@ platform_result platform_run(double rate, std::uint64_t count) {
   t::child_process sim(simulator_argv(sim_port, rate, count, record), dir.path() + "/sim.log");
   if (!t::wait_for_port(sim_port, 10s))
     throw std::runtime_error("simulator did not listen:\n" + slurp(dir.path() + "/sim.log"));
-  // MI_BENCH_PLATFORM_PREFIX: words put before the platform's argv, e.g.
+  // BENCH_PLATFORM_PREFIX (not MI_*: the platform reads MI_* as config): words put before the platform's argv, e.g.
   // "gdb -batch -ex run -ex bt --args" to get a backtrace of a crash into platform.log.
   std::vector<std::string> argv;
-  if (const char* prefix = std::getenv("MI_BENCH_PLATFORM_PREFIX")) {
+  if (const char* prefix = std::getenv("BENCH_PLATFORM_PREFIX")) {
     std::stringstream ss(prefix);
     for (std::string w; ss >> w;)
       argv.push_back(w);

@@ -21,7 +21,8 @@ std::string binary();
 
 class platform_env {
 public:
-  explicit platform_env(std::vector<std::string> intervals = {"1s", "1m"});
+  /// `binance_extra`: more YAML lines under exchanges.binance (4-space indented).
+  explicit platform_env(std::vector<std::string> intervals = {"1s", "1m"}, std::string binance_extra = {});
   ~platform_env();
 
   /// Starts `market-ingestor run` and waits for its "ready" line.
