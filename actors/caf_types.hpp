@@ -48,6 +48,8 @@ using chsub_atom = caf::atom_constant<caf::atom("mi_chsub")>;
 using chunsub_atom = caf::atom_constant<caf::atom("mi_chunsub")>;
 using push_atom = caf::atom_constant<caf::atom("mi_push")>;
 using status_atom = caf::atom_constant<caf::atom("mi_status")>;
+using close_atom = caf::atom_constant<caf::atom("mi_close")>;     ///< a window's close deadline
+using idle_atom = caf::atom_constant<caf::atom("mi_idle")>;       ///< a symbol_window may passivate
 
 /// Frames to publish: each is already encoded at the edge (protobuf never crosses a mailbox).
 using outgoing_batch = std::vector<mi::gw::outgoing>;

@@ -21,7 +21,8 @@ namespace {
 
 namespace ke = mi::kline_engine;
 
-constexpr auto tick_every = std::chrono::milliseconds(250);
+// Wall-clock closes have their own timers; the tick drives partials, fills and passivation.
+constexpr auto tick_every = std::chrono::milliseconds(500);
 constexpr auto global_every = std::chrono::seconds(2);
 
 std::int64_t now_ms() {
@@ -67,13 +68,14 @@ caf::behavior kline_sink(sink_actor* self, mi::gw::jetstream* js, mi::gw::metric
   self->state.router = std::move(router);
   return {
     [self](final_atom, const std::string& key, const kline_list& finals, const std::string& ckpt,
-           std::uint64_t min_resume) {
+           std::uint64_t min_resume, std::int64_t detected_ms) {
       auto& st = self->state;
       for (const auto& k : finals) {
         mi::gw::outgoing o{mi::kline_subject(k), mi::dedup_id(k), std::string(mi::kline_content_type),
                            mi::encode_kline_pb(k)};
         until_ok("final publish", [&] { return st.js->publish_sync(o); });
         st.metrics->kline_final(k.interval);
+        st.metrics->final_latency(static_cast<double>(now_ms() - detected_ms) / 1000.0);
       }
       until_ok("checkpoint", [&] { return st.js->kv_put(st.bucket, key, ckpt); });
       self->send(st.router, ckpt_atom::value, key, min_resume);
@@ -94,17 +96,25 @@ struct window_state {
   std::unique_ptr<ke::symbol_windows> windows;
   const ke::options* opts = nullptr;
   caf::actor sink;
+  caf::actor router;
   actor_slot_ptr publisher;
   mi::gw::metrics* metrics = nullptr;
+  std::int64_t idle_after_ms = 600'000;
+  bool caught_up = false;          // the router has read MARKET_RAW up to its end
+  std::int64_t armed_ms = 0;       // deadline of the close timer in flight (0: none)
+  std::int64_t last_trade_ms = 0;  // wall clock of the last trade, for passivation
+  std::uint64_t last_seq = 0;
 };
 
 using window_actor = caf::stateful_actor<window_state>;
 
-void emit(window_actor* self, std::vector<mi::kline>& finals, std::int64_t now) {
+// `detected_ms`: when the close condition became true (for the close -> ack latency metric).
+void emit(window_actor* self, std::vector<mi::kline>& finals, std::int64_t now, std::int64_t detected_ms) {
   auto& st = self->state;
   if (!finals.empty()) {
     auto cp = st.windows->current_checkpoint();
-    self->send(st.sink, final_atom::value, st.key, kline_list(std::move(finals)), cp.encode(), cp.min_resume_seq());
+    self->send(st.sink, final_atom::value, st.key, kline_list(std::move(finals)), cp.encode(), cp.min_resume_seq(),
+               detected_ms);
     finals.clear();
   }
   std::vector<mi::kline> partials;
@@ -120,19 +130,48 @@ void emit(window_actor* self, std::vector<mi::kline>& finals, std::int64_t now) 
   }
 }
 
+// A timer for the earliest wall-clock close, so a quiet symbol's final is not late by a tick.
+void arm_close_timer(window_actor* self, std::int64_t now) {
+  auto& st = self->state;
+  if (!st.caught_up)
+    return; // replaying: the router's tick re-arms once caught up
+  auto next = st.windows->next_close_ms();
+  if (!next || (st.armed_ms != 0 && st.armed_ms <= *next))
+    return;
+  st.armed_ms = *next;
+  self->delayed_send(self, std::chrono::milliseconds(std::max<std::int64_t>(0, *next - now)), close_atom::value,
+                     *next);
+}
+
+void close_by_clock(window_actor* self, std::int64_t now, std::int64_t detected_ms) {
+  std::vector<mi::kline> finals;
+  // While replaying, the wall clock says nothing about windows still being read.
+  if (self->state.caught_up)
+    self->state.windows->close_by_wall_clock(now, finals);
+  emit(self, finals, now, detected_ms);
+  arm_close_timer(self, now);
+}
+
 caf::behavior symbol_window(window_actor* self, std::string exchange, std::string symbol, const ke::options* opts,
-                            std::shared_ptr<const ke::checkpoint> restored, caf::actor sink, actor_slot_ptr publisher,
-                            mi::gw::metrics* metrics) {
+                            std::shared_ptr<const ke::checkpoint> restored, caf::actor sink, caf::actor router,
+                            actor_slot_ptr publisher, mi::gw::metrics* metrics, std::int64_t idle_after_ms) {
   auto& st = self->state;
   st.key = state_key(exchange, symbol);
   st.opts = opts;
   st.windows = std::make_unique<ke::symbol_windows>(exchange, symbol, *opts, restored.get());
   st.sink = std::move(sink);
+  st.router = std::move(router);
   st.publisher = std::move(publisher);
   st.metrics = metrics;
+  st.idle_after_ms = idle_after_ms;
+  st.last_trade_ms = now_ms();
   return {
-    [self](trade_atom, const mi::trade& t, std::uint64_t seq) {
+    [self](trade_atom, const mi::trade& t, std::uint64_t seq, bool caught_up) {
       auto& s = self->state;
+      s.caught_up = caught_up;
+      s.last_seq = seq;
+      auto now = now_ms();
+      s.last_trade_ms = now;
       auto r = s.windows->add(t, seq);
       if (r.late > 0)
         s.metrics->late_trade(t.exchange);
@@ -142,14 +181,23 @@ caf::behavior symbol_window(window_actor* self, std::string exchange, std::strin
       s.windows->close_by_event_time(finals);
       // Partials on every trade only when configured so (0 ms); otherwise on the tick.
       if (!finals.empty() || s.opts->partial_every_ms == 0)
-        emit(self, finals, now_ms());
+        emit(self, finals, now, now);
+      arm_close_timer(self, now);
+    },
+    [self](close_atom, std::int64_t deadline) {
+      if (self->state.armed_ms == deadline)
+        self->state.armed_ms = 0;
+      close_by_clock(self, now_ms(), deadline);
     },
     [self](tick_atom, std::int64_t now, bool caught_up) {
-      std::vector<mi::kline> finals;
-      // While replaying, the wall clock says nothing about windows still being read.
-      if (caught_up)
-        self->state.windows->close_by_wall_clock(now, finals);
-      emit(self, finals, now);
+      auto& s = self->state;
+      s.caught_up = caught_up;
+      close_by_clock(self, now, now);
+      // Idle and nothing open: hand the state back to the router (memory stays bounded).
+      if (s.windows->open_windows() == 0 && now - s.last_trade_ms >= s.idle_after_ms) {
+        auto cp = s.windows->current_checkpoint();
+        self->send(s.router, idle_atom::value, s.key, cp.encode(), cp.min_resume_seq(), s.last_seq);
+      }
     },
     [self](stop_atom) { self->quit(); },
   };
@@ -167,6 +215,7 @@ struct router_state {
   std::map<std::string, std::shared_ptr<const ke::checkpoint>> restored;            // key -> checkpoint
   std::unordered_map<std::string, std::uint64_t> durable;                           // key -> min resume stored
   std::unordered_map<std::string, std::uint64_t> first_seq;                         // key -> first seq seen here
+  std::unordered_map<std::string, std::uint64_t> last_sent;                         // key -> last seq forwarded
   std::uint64_t start_seq = 1;
   std::uint64_t last_written_global = 0;
   bool caught_up = false;
@@ -196,6 +245,7 @@ caf::behavior kline_router(router_actor* self, kline_stage_args args) {
   st.opts.grace_ms = st.args.cfg.grace.count();
   st.opts.partial_every_ms = st.args.cfg.partial_interval.count();
   st.opts.revise_late = st.args.cfg.late_policy == "revise";
+  st.opts.fill_empty = st.args.cfg.empty_windows == "fill";
   caf::actor me = caf::actor_cast<caf::actor>(self);
   st.sink = self->system().spawn<caf::detached>(kline_sink, st.args.js, st.args.metrics, st.args.state_bucket, me);
 
@@ -259,13 +309,15 @@ caf::behavior kline_router(router_actor* self, kline_stage_args args) {
         std::shared_ptr<const ke::checkpoint> cp;
         if (auto r = s.restored.find(key); r != s.restored.end())
           cp = r->second;
-        auto w = self->system().spawn(symbol_window, t->exchange, t->symbol, &s.opts, cp, s.sink, s.args.publisher,
-                                      s.args.metrics);
+        auto w = self->system().spawn(symbol_window, t->exchange, t->symbol, &s.opts, cp, s.sink,
+                                      caf::actor_cast<caf::actor>(self), s.args.publisher, s.args.metrics,
+                                      static_cast<std::int64_t>(s.args.cfg.idle_after.count()));
         it = s.windows.emplace(key, w).first;
         s.first_seq.emplace(key, cp ? std::min(cp->min_resume_seq(), seq) : seq);
         s.args.metrics->symbol_windows(static_cast<std::int64_t>(s.windows.size()));
       }
-      self->send(it->second, trade_atom::value, std::move(*t), seq);
+      s.last_sent[key] = seq;
+      self->send(it->second, trade_atom::value, std::move(*t), seq, s.caught_up);
     },
     [self](tick_atom) {
       auto& s = self->state;
@@ -275,6 +327,22 @@ caf::behavior kline_router(router_actor* self, kline_stage_args args) {
       self->delayed_send(self, tick_every, tick_atom::value);
     },
     [self](ckpt_atom, const std::string& key, std::uint64_t min_resume) { self->state.durable[key] = min_resume; },
+    [self](idle_atom, const std::string& key, const std::string& ckpt, std::uint64_t min_resume,
+           std::uint64_t last_seq) {
+      auto& s = self->state;
+      auto it = s.windows.find(key);
+      // A trade forwarded after the window reported idle wins: it stays.
+      if (it == s.windows.end() || s.last_sent[key] != last_seq)
+        return;
+      auto cp = ke::checkpoint::decode(ckpt);
+      if (!cp)
+        return;
+      s.restored[key] = std::make_shared<const ke::checkpoint>(std::move(*cp));
+      self->send(s.sink, final_atom::value, key, kline_list{}, ckpt, min_resume, now_ms());
+      self->send(it->second, stop_atom::value);
+      s.windows.erase(it);
+      s.args.metrics->symbol_windows(static_cast<std::int64_t>(s.windows.size()));
+    },
     [self](global_atom) {
       auto& s = self->state;
       auto g = global_resume(s);

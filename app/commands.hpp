@@ -13,6 +13,9 @@ int run_migrate(const std::string& dsn);
 int run_decode(const std::string& exchange);
 /// `aggregate`: trades on stdin -> final klines on stdout.
 int run_aggregate(const std::vector<std::string>& intervals, const std::string& grace);
+/// `replay`: rebuilds the klines of [from_ms, to_ms) from MARKET_RAW, publishes and stores them.
+int run_replay(const std::string& config_path, const std::string& from, const std::string& to,
+               const std::vector<std::string>& symbols);
 /// `tail CHANNEL...`: prints what the push gateway sends; stops after `count` data frames (0 = never).
 int run_tail(const std::string& url, const std::vector<std::string>& channels, std::uint64_t count);
 

@@ -70,6 +70,16 @@ int main(int argc, char** argv) {
   migrate->add_option("--dsn", dsn, "PostgreSQL conninfo (default: postgres.dsn of --config)");
   migrate->add_option("--config,-c", migrate_config, "YAML config file")->check(CLI::ExistingFile);
 
+  auto* replay = app.add_subcommand("replay", "rebuild klines of a past range from MARKET_RAW, publish and store them");
+  std::string replay_config = "config/market-ingestor.example.yaml";
+  std::string replay_from;
+  std::string replay_to;
+  std::string replay_symbols;
+  replay->add_option("--config,-c", replay_config, "YAML config file")->check(CLI::ExistingFile);
+  replay->add_option("--from", replay_from, "start (ms since the epoch or YYYY-MM-DDTHH:MM:SSZ)")->required();
+  replay->add_option("--to", replay_to, "end, exclusive")->required();
+  replay->add_option("--symbols", replay_symbols, "comma-separated exchange.SYMBOL (default: all)");
+
   auto* tail = app.add_subcommand("tail", "print what the push gateway sends for CHANNEL...");
   std::vector<std::string> channels;
   std::string tail_url = "ws://127.0.0.1:8080/";
@@ -102,6 +112,8 @@ int main(int argc, char** argv) {
     }
     return mi::app::run_migrate(dsn);
   }
+  if (*replay)
+    return mi::app::run_replay(replay_config, replay_from, replay_to, split_csv(replay_symbols));
   if (*tail)
     return mi::app::run_tail(tail_url, channels, tail_count);
   return 0;

@@ -29,6 +29,7 @@ constexpr std::array<std::string_view, 16> known_intervals{
     "1s", "1m", "3m", "5m", "15m", "30m", "1h", "2h", "4h", "6h", "8h", "12h", "1d", "3d", "1w", "1M"};
 constexpr std::array<std::string_view, 5> log_levels{"trace", "debug", "info", "warn", "error"};
 constexpr std::array<std::string_view, 2> late_policies{"revise", "drop"};
+constexpr std::array<std::string_view, 2> empty_window_modes{"skip", "fill"};
 
 // ---------------------------------------------------------------------------------------------
 // Schema: every leaf key with a pointer into a config. Loading (YAML and env), known_keys() and
@@ -89,6 +90,8 @@ std::vector<leaf> leaves(config& c) {
   out.push_back({"klines.grace", &c.klines.grace});
   out.push_back({"klines.partial_interval", &c.klines.partial_interval});
   out.push_back({"klines.late_policy", &c.klines.late_policy});
+  out.push_back({"klines.empty_windows", &c.klines.empty_windows});
+  out.push_back({"klines.idle_after", &c.klines.idle_after});
   out.push_back({"saver.batch_size", &c.saver.batch_size});
   out.push_back({"saver.batch_timeout", &c.saver.batch_timeout});
   out.push_back({"push.listen", &c.push.listen});
@@ -639,6 +642,8 @@ std::vector<config_error> validate(const config& c) {
   ck.range("runtime.scheduler_threads", c.runtime.scheduler_threads, 1, 64);
   ck.member("runtime.log_level", c.runtime.log_level, log_levels);
   ck.member("klines.late_policy", c.klines.late_policy, late_policies);
+  ck.member("klines.empty_windows", c.klines.empty_windows, empty_window_modes);
+  ck.positive("klines.idle_after", c.klines.idle_after);
   return out;
 }
 

@@ -82,6 +82,8 @@ struct kline_config {
   duration grace = std::chrono::seconds(2);           ///< late trades accepted after a window's end
   duration partial_interval = std::chrono::milliseconds(1000); ///< live partial candle period
   std::string late_policy = "revise"; ///< a trade for a final window: revise (publish revision+1) | drop
+  std::string empty_windows = "skip"; ///< windows without trades: skip | fill (previous close, volume 0)
+  duration idle_after = std::chrono::minutes(10); ///< a symbol_window with no open window and no trade this long is passivated
   /// Field-wise equality.
   bool operator==(const kline_config&) const = default;
 };

@@ -38,3 +38,28 @@ TEST_CASE("decode_lines rejects an unsupported exchange") {
   REQUIRE_FALSE(r.has_value());
   CHECK(r.err().message.find("unsupported exchange 'nasdaq'") != std::string::npos);
 }
+
+TEST_CASE("decode_lines dispatches okx and bybit frames to their codecs") {
+  std::istringstream okx_in(
+      R"({"arg":{"channel":"trades","instId":"BTC-USDT"},"data":[{"instId":"BTC-USDT","tradeId":"338476307","px":"30236","sz":"0.0002","side":"buy","ts":"1652459224818"}]})"
+      "\npong\n");
+  std::ostringstream okx_out, okx_err;
+  auto okx = mi::connectors::decode_lines("okx", okx_in, okx_out, okx_err);
+  REQUIRE(okx.has_value());
+  CHECK(okx_out.str() ==
+        R"({"exchange":"okx","symbol":"BTCUSDT","base":"BTC","quote":"USDT","trade_id":"338476307","price":"30236","quantity":"0.0002","side":"buy","ts_ns":1652459224818000000})"
+        "\n");
+  CHECK(okx->frames_ok == 2);
+  CHECK(okx_err.str().empty());
+
+  std::istringstream bybit_in(
+      R"({"topic":"publicTrade.ETHUSDT","ts":1786310821917,"type":"snapshot","data":[{"i":"2280000001739247417","T":1786310821917,"p":"1923.28","v":"0.04537","S":"Sell","seq":178477362706,"s":"ETHUSDT","BT":false,"RPI":false}]})"
+      "\n");
+  std::ostringstream bybit_out, bybit_err;
+  auto bybit = mi::connectors::decode_lines("bybit", bybit_in, bybit_out, bybit_err);
+  REQUIRE(bybit.has_value());
+  CHECK(bybit_out.str() ==
+        R"({"exchange":"bybit","symbol":"ETHUSDT","base":"ETH","quote":"USDT","trade_id":"2280000001739247417","price":"1923.28","quantity":"0.04537","side":"sell","ts_ns":1786310821917000000})"
+        "\n");
+  CHECK(bybit->trades == 1);
+}

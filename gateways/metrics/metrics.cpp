@@ -42,6 +42,9 @@ struct metrics::impl {
     prometheus::BuildCounter().Name("mi_late_trades_total").Help("Trades for an already final window (dropped)").Register(*reg);
   prometheus::Family<prometheus::Counter>& revised =
     prometheus::BuildCounter().Name("mi_late_trades_revised_total").Help("Late trades that revised a final kline").Register(*reg);
+  prometheus::Histogram& final_lat =
+    prometheus::BuildHistogram().Name("mi_kline_final_latency_seconds").Help("Close condition to final kline acked by JetStream").Register(*reg)
+      .Add({}, prometheus::Histogram::BucketBoundaries{0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1, 2.5});
   prometheus::Gauge& windows =
     prometheus::BuildGauge().Name("mi_symbol_windows").Help("Live symbol_window actors").Register(*reg).Add({});
   prometheus::Family<prometheus::Counter>& rows =
@@ -110,6 +113,7 @@ void metrics::publish_in_flight(std::int64_t n) { impl_->in_flight.Set(static_ca
 void metrics::kline_final(std::string_view iv) { impl_->finals.Add({{"interval", s(iv)}}).Increment(); }
 void metrics::late_trade(std::string_view ex) { impl_->late.Add({{"exchange", s(ex)}}).Increment(); }
 void metrics::kline_revised(std::string_view ex) { impl_->revised.Add({{"exchange", s(ex)}}).Increment(); }
+void metrics::final_latency(double seconds) { impl_->final_lat.Observe(seconds); }
 void metrics::symbol_windows(std::int64_t n) { impl_->windows.Set(static_cast<double>(n)); }
 void metrics::rows_written(std::string_view table, std::uint64_t n) {
   impl_->rows.Add({{"table", s(table)}}).Increment(static_cast<double>(n));

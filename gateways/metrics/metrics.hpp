@@ -48,6 +48,8 @@ public:
   void kline_final(std::string_view interval);
   void late_trade(std::string_view exchange);
   void kline_revised(std::string_view exchange);
+  /// Close condition met -> final kline acked by JetStream, seconds.
+  void final_latency(double seconds);
   void symbol_windows(std::int64_t n);
   // -- store ----------------------------------------------------------------------------
   void rows_written(std::string_view table, std::uint64_t n);

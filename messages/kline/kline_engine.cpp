@@ -58,7 +58,8 @@ bool parse_i64(std::string_view s, std::int64_t& out) {
 std::string checkpoint::encode() const {
   std::string out = "w=" + ms_text(watermark_ms);
   for (const auto& i : intervals)
-    out += ";" + i.interval + "=" + std::to_string(i.resume_seq) + "," + ms_text(i.last_final_open_ms);
+    out += ";" + i.interval + "=" + std::to_string(i.resume_seq) + "," + ms_text(i.last_final_open_ms) +
+           (i.last_close.empty() ? "" : "," + i.last_close);
   return out;
 }
 
@@ -84,8 +85,16 @@ mi::result<checkpoint> checkpoint::decode(std::string_view text) {
     per_interval pi;
     pi.interval = std::string(k);
     std::int64_t resume = 0;
+    auto rest = comma == std::string_view::npos ? std::string_view{} : v.substr(comma + 1);
+    auto comma2 = rest.find(',');
+    if (comma2 != std::string_view::npos) {
+      pi.last_close = std::string(rest.substr(comma2 + 1));
+      rest = rest.substr(0, comma2);
+      if (!decimal::parse(pi.last_close))
+        return mi::error{"checkpoint: bad close in \"" + std::string(part) + "\""};
+    }
     if (comma == std::string_view::npos || !parse_i64(v.substr(0, comma), resume) || resume < 1 ||
-        !parse_i64(v.substr(comma + 1), pi.last_final_open_ms))
+        !parse_i64(rest, pi.last_final_open_ms))
       return mi::error{"checkpoint: bad interval entry \"" + std::string(part) + "\""};
     pi.resume_seq = static_cast<std::uint64_t>(resume);
     c.intervals.push_back(std::move(pi));
@@ -116,6 +125,10 @@ symbol_windows::symbol_windows(std::string exchange, std::string symbol, const o
         if (pi.interval == iv.name) {
           l.resume_seq = pi.resume_seq;
           l.last_final_open_ms = pi.last_final_open_ms;
+          if (auto c = decimal::parse(pi.last_close); c && !pi.last_close.empty()) {
+            l.last_close = *c;
+            l.has_last_close = true;
+          }
         }
       }
     }
@@ -123,12 +136,38 @@ symbol_windows::symbol_windows(std::string exchange, std::string symbol, const o
   }
   if (restored != nullptr)
     watermark_ms_ = restored->watermark_ms;
+  recent_ids_.assign(opts.dedup_ids, 0);
+  recent_set_.reserve(opts.dedup_ids);
+}
+
+bool symbol_windows::seen_recently(std::string_view trade_id) {
+  if (recent_ids_.empty())
+    return false;
+  // 0 marks an empty slot; a real hash of 0 is moved to 1 (a false "duplicate" would need a
+  // 64-bit collision between two ids of one symbol within the ring).
+  std::uint64_t h = std::hash<std::string_view>{}(trade_id);
+  h = h == 0 ? 1 : h;
+  if (recent_set_.count(h) != 0)
+    return true;
+  if (auto old = recent_ids_[recent_next_]; old != 0)
+    recent_set_.erase(old);
+  recent_ids_[recent_next_] = h;
+  recent_set_.insert(h);
+  recent_next_ = (recent_next_ + 1) % recent_ids_.size();
+  return false;
 }
 
 add_result symbol_windows::add(const mi::trade& t, std::uint64_t seq) {
   add_result r;
   const std::int64_t ts_ms = t.ts_ns / 1'000'000 - (t.ts_ns % 1'000'000 < 0 ? 1 : 0);
   bool fresh = false; // not covered by a restored checkpoint in at least one lane
+  bool covered = true;
+  for (const auto& l : lanes_)
+    covered = covered && seq < l.resume_seq;
+  if (!covered && seen_recently(t.trade_id)) {
+    r.duplicate = true;
+    return r;
+  }
   for (auto& l : lanes_) {
     if (seq < l.resume_seq) {
       ++r.replayed;
@@ -216,7 +255,8 @@ mi::kline symbol_windows::to_kline(const lane& l, const window& w, bool final) c
   k.taker_buy_volume = w.taker_buy_volume;
   k.taker_buy_quote_volume = w.taker_buy_quote_volume;
   // vwap to 18 fraction digits, fewer only if the quotient would not fit 128 bits.
-  for (int digits = 18; digits >= 0; --digits) {
+  k.vwap = w.close; // an empty (filled) window: no volume to weigh
+  for (int digits = 18; digits >= 0 && !w.volume.is_zero(); --digits) {
     if (auto v = w.quote_volume.checked_div(w.volume, digits)) {
       k.vwap = *v;
       break;
@@ -240,7 +280,10 @@ void symbol_windows::finalize(lane& l, std::int64_t until_ms, std::vector<mi::kl
     auto it = l.open.begin();
     if (until_ms != none && it->second.next_open_ms + opts_->grace_ms > until_ms)
       break;
+    fill_until(l, it->first, finals);
     finals.push_back(to_kline(l, it->second, true));
+    l.last_close = it->second.close;
+    l.has_last_close = true;
     l.last_final_open_ms = std::max(l.last_final_open_ms, it->first);
     if (opts_->revise_late && opts_->keep_finals > 0) {
       it->second.dirty = false;
@@ -250,11 +293,31 @@ void symbol_windows::finalize(lane& l, std::int64_t until_ms, std::vector<mi::kl
     }
     l.open.erase(it);
   }
+  // A quiet symbol: with fill, windows without trades close by the clock too.
+  if (opts_->fill_empty && until_ms != none && l.open.empty() && l.has_last_close) {
+    std::int64_t open = l.iv.next_open(l.last_final_open_ms);
+    while (l.iv.next_open(open) + opts_->grace_ms <= until_ms)
+      open = l.iv.next_open(open);
+    fill_until(l, open, finals);
+  }
   // Every trade up to last_seq_ is now either in an open window or in a published final.
   std::uint64_t resume = last_seq_ + 1;
   for (const auto& [open_ms, w] : l.open)
     resume = std::min(resume, w.first_seq);
   l.resume_seq = std::max(l.resume_seq, resume);
+}
+
+void symbol_windows::fill_until(lane& l, std::int64_t until_open, std::vector<mi::kline>& finals) {
+  if (!opts_->fill_empty || !l.has_last_close || l.last_final_open_ms == none)
+    return;
+  for (std::int64_t open = l.iv.next_open(l.last_final_open_ms); open < until_open; open = l.iv.next_open(open)) {
+    window w;
+    w.open_ms = open;
+    w.next_open_ms = l.iv.next_open(open);
+    w.open = w.high = w.low = w.close = l.last_close;
+    finals.push_back(to_kline(l, w, true));
+    l.last_final_open_ms = open;
+  }
 }
 
 void symbol_windows::close_by_event_time(std::vector<mi::kline>& finals) {
@@ -299,9 +362,19 @@ checkpoint symbol_windows::current_checkpoint() const {
     // Trades still in open windows must be replayed after a restart.
     for (const auto& [open_ms, w] : l.open)
       resume = std::min(resume, w.first_seq);
-    c.intervals.push_back({l.iv.name, resume, l.last_final_open_ms});
+    c.intervals.push_back({l.iv.name, resume, l.last_final_open_ms, l.has_last_close ? l.last_close.to_string() : ""});
   }
   return c;
+}
+
+std::optional<std::int64_t> symbol_windows::next_close_ms() const {
+  std::optional<std::int64_t> next;
+  for (const auto& l : lanes_)
+    if (!l.open.empty()) {
+      auto at = l.open.begin()->second.next_open_ms + opts_->grace_ms;
+      next = next ? std::min(*next, at) : at;
+    }
+  return next;
 }
 
 std::size_t symbol_windows::open_windows() const {

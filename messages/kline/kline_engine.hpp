@@ -3,8 +3,10 @@
 #include <cstdint>
 #include <limits>
 #include <map>
+#include <optional>
 #include <string>
 #include <string_view>
+#include <unordered_set>
 #include <vector>
 
 #include "messages/kline.hpp"
@@ -21,6 +23,8 @@ struct options {
   std::int64_t partial_every_ms = 1000; ///< live partial updates at most this often (0 = every trade)
   bool revise_late = true;             ///< a trade for a final window revises it (revision + 1); else dropped
   std::size_t keep_finals = 16;        ///< closed windows kept per interval for revisions
+  bool fill_empty = false;             ///< emit windows without trades (OHLC = previous close, volume 0)
+  std::size_t dedup_ids = 1024;        ///< recent trade ids per symbol ignored when seen again (0 = off)
 };
 
 /// What a restarted engine needs to continue one symbol exactly (stored durably by the
@@ -30,11 +34,12 @@ struct checkpoint {
     std::string interval;
     std::uint64_t resume_seq = 1;  ///< trades with a lower stream sequence are already in finals
     std::int64_t last_final_open_ms = std::numeric_limits<std::int64_t>::min();
+    std::string last_close; ///< close of the last final ("" if none): the price of filled windows
   };
   std::int64_t watermark_ms = std::numeric_limits<std::int64_t>::min(); ///< newest trade time seen
   std::vector<per_interval> intervals;
 
-  /// Compact text: "w=<ms>;1m=<resume>,<last_final>;5m=..." (ms values may be "-" for none).
+  /// Compact text: "w=<ms>;1m=<resume>,<last_final>[,<last_close>];5m=..." (ms may be "-" for none).
   std::string encode() const;
   static mi::result<checkpoint> decode(std::string_view text);
   /// Lowest resume sequence over the intervals (where a replay must start for this symbol).
@@ -47,6 +52,7 @@ struct add_result {
   int late = 0;     ///< intervals where the trade's window was already final and it was dropped
   int revised = 0;  ///< intervals where it revised a final (a corrected final follows)
   int replayed = 0; ///< intervals where the trade was already covered by a restored checkpoint
+  bool duplicate = false; ///< the same trade id was seen recently: ignored
 };
 
 /// The open windows of one (exchange, symbol) for every configured interval, keyed by the
@@ -75,6 +81,8 @@ public:
   /// for intervals whose last partial is at least partial_every_ms before now_ms.
   void take_partials(std::int64_t now_ms, std::vector<mi::kline>& partials);
 
+  /// The earliest wall-clock time (ms) at which an open window closes, if any is open.
+  std::optional<std::int64_t> next_close_ms() const;
   /// The state to store so that a restart continues exactly.
   checkpoint current_checkpoint() const;
   std::size_t open_windows() const;
@@ -109,9 +117,14 @@ private:
     std::int64_t last_final_open_ms = std::numeric_limits<std::int64_t>::min();
     std::int64_t last_partial_ms = std::numeric_limits<std::int64_t>::min();
     std::map<std::int64_t, window> finals; ///< the last keep_finals closed windows, for revisions
+    decimal last_close;                   ///< of the last final, for filled windows
+    bool has_last_close = false;
   };
 
   mi::kline to_kline(const lane& l, const window& w, bool final) const;
+  /// Appends empty windows after the last final, up to (excluding) the one opening at `until_open`.
+  void fill_until(lane& l, std::int64_t until_open, std::vector<mi::kline>& finals);
+  bool seen_recently(std::string_view trade_id);
   static void apply(window& w, const mi::trade& t);
   void finalize(lane& l, std::int64_t until_ms, std::vector<mi::kline>& finals);
 
@@ -121,6 +134,9 @@ private:
   std::vector<lane> lanes_;
   std::int64_t watermark_ms_ = std::numeric_limits<std::int64_t>::min();
   std::uint64_t last_seq_ = 0;
+  std::vector<std::uint64_t> recent_ids_; ///< ring of id hashes (dedup), oldest overwritten
+  std::unordered_set<std::uint64_t> recent_set_;
+  std::size_t recent_next_ = 0;
 };
 
 /// The `aggregate` command: every final kline of a sequence of trades, in the order the

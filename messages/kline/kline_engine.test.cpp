@@ -88,7 +88,7 @@ std::vector<mi::kline> run_all(const std::vector<mi::trade>& trades, const ke::o
 
 } // namespace
 
-TEST_CASE("property: shuffled within the grace, the engine equals the reference") {
+TEST_CASE("property: shuffled within the grace and with duplicates, the engine equals the reference") {
   std::mt19937_64 rng(42);
   for (int round = 0; round < 50; ++round) {
     std::vector<mi::trade> trades;
@@ -105,6 +105,9 @@ TEST_CASE("property: shuffled within the grace, the engine equals the reference"
     for (std::size_t i = 1; i < arrival.size(); ++i)
       if (rng() % 3 == 0 && arrival[i].ts_ns - arrival[i - 1].ts_ns < 1'000'000'000)
         std::swap(arrival[i], arrival[i - 1]);
+    // Duplicates, as a reconnect overlap delivers them: some trades arrive again a bit later.
+    for (std::size_t i = 0; i + 5 < arrival.size(); i += 1 + rng() % 20)
+      arrival.insert(arrival.begin() + static_cast<std::ptrdiff_t>(i + 5), arrival[i]);
     auto o = opts({"1m"});
     auto got = run_all(arrival, o);
     auto want = reference(trades, o.intervals[0]);
@@ -284,4 +287,59 @@ TEST_CASE("late policy drop: the trade is counted and the final stays") {
   CHECK(r.late == 1);
   sw.close_by_event_time(finals);
   CHECK(finals.size() == 1);
+}
+
+TEST_CASE("empty windows: skip emits nothing for them, fill repeats the previous close with volume 0") {
+  const std::int64_t t0 = 1'700'000'040'000;
+  std::vector<mi::trade> trades = {make_trade("1", t0 + 10, "10", "1"), make_trade("2", t0 + 3 * 60'000 + 5, "12", "2")};
+  auto skip = run_all(trades, opts({"1m"}));
+  CHECK(skip.size() == 2);
+  auto o = opts({"1m"});
+  o.fill_empty = true;
+  auto fill = run_all(trades, o);
+  REQUIRE(fill.size() == 4);
+  for (int i = 1; i <= 2; ++i) {
+    CHECK(fill[i].open_time_ms == t0 + i * 60'000);
+    CHECK(fill[i].open == D("10"));
+    CHECK(fill[i].high == D("10"));
+    CHECK(fill[i].low == D("10"));
+    CHECK(fill[i].close == D("10"));
+    CHECK(fill[i].volume == D("0"));
+    CHECK(fill[i].trade_count == 0);
+  }
+  CHECK(fill[3].open == D("12"));
+}
+
+TEST_CASE("empty windows with fill close by the wall clock for a quiet symbol") {
+  auto o = opts({"1m"}, 2000);
+  o.fill_empty = true;
+  ke::symbol_windows sw("binance", "BTCUSDT", o);
+  std::vector<mi::kline> finals;
+  const std::int64_t t0 = 1'700'000'040'000;
+  sw.add(make_trade("1", t0 + 10, "10", "1"), 1);
+  sw.close_by_wall_clock(t0 + 60'000 + 2000, finals);
+  REQUIRE(finals.size() == 1);
+  sw.close_by_wall_clock(t0 + 3 * 60'000 + 2000, finals); // two empty minutes have passed
+  REQUIRE(finals.size() == 3);
+  CHECK(finals[2].open_time_ms == t0 + 2 * 60'000);
+  CHECK(finals[2].close == D("10"));
+  // A restart keeps the close for later fills.
+  auto cp = *ke::checkpoint::decode(sw.current_checkpoint().encode());
+  ke::symbol_windows again("binance", "BTCUSDT", o, &cp);
+  again.close_by_wall_clock(t0 + 4 * 60'000 + 2000, finals);
+  REQUIRE(finals.size() == 4);
+  CHECK(finals[3].open_time_ms == t0 + 3 * 60'000);
+  CHECK(finals[3].open == D("10"));
+}
+
+TEST_CASE("a duplicate trade id is ignored") {
+  auto o = opts({"1m"});
+  ke::symbol_windows sw("binance", "BTCUSDT", o);
+  const std::int64_t t0 = 1'700'000'040'000;
+  CHECK(!sw.add(make_trade("1", t0, "10", "1"), 1).duplicate);
+  CHECK(sw.add(make_trade("1", t0, "10", "1"), 2).duplicate);
+  std::vector<mi::kline> finals;
+  sw.close_all(finals);
+  REQUIRE(finals.size() == 1);
+  CHECK(finals[0].trade_count == 1);
 }

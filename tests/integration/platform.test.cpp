@@ -77,7 +77,17 @@ TEST_CASE("e2e: 10000 simulated trades are exactly once in MARKET_RAW and Postgr
 
   auto metrics = env.scrape_metrics();
   CHECK(metrics.find("mi_trades_published_total{exchange=\"binance\"} 10000") != std::string::npos);
+  CHECK(metrics.find("mi_kline_final_latency_seconds_count") != std::string::npos);
   CHECK(env.stop_platform() == 0);
+
+  // `replay` rebuilds the same klines from MARKET_RAW alone.
+  env.pg.psql("DELETE FROM market_klines");
+  REQUIRE(env.stored_klines().empty());
+  auto rep = mi::test::run({mi::test::binary(), "replay", "--config", env.config_path(), "--from", "0", "--to",
+                            "2100-01-01T00:00:00Z"},
+                           {}, true);
+  CHECK_MESSAGE(rep.exit_code == 0, rep.output);
+  CHECK(canonical(env.stored_klines()) == canonical(env.expected_klines()));
 }
 
 TEST_CASE("e2e: the exchange drops the connection, resends a block and sends malformed frames: still one row and one message per trade") {

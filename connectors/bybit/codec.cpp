@@ -1,0 +1,331 @@
+#include "connectors/bybit/codec.hpp"
+
+#include <algorithm>
+#include <limits>
+#include <optional>
+#include <utility>
+
+#include <simdjson.h>
+
+#include "connectors/bybit/json_text.hpp"
+#include "messages/decimal.hpp"
+
+namespace mi::bybit {
+namespace {
+
+namespace od = simdjson::ondemand;
+
+constexpr std::string_view trade_topic_prefix = "publicTrade.";
+
+using problem_list = std::vector<std::pair<std::string_view, std::string>>;
+
+/// A field of another type than expected. Kept, not fatal: other topics reuse the same letters
+/// with other types; reported only when the field is needed.
+const std::string* find_problem(const problem_list& problems, std::string_view key) {
+  for (const auto& [k, why] : problems)
+    if (k == key) return &why;
+  return nullptr;
+}
+
+/// The fields of one element of "data" that a trade needs. string_views point into the parser.
+struct trade_fields {
+  std::optional<std::string_view> i, p, v, S, s;
+  std::optional<std::int64_t> T;
+  bool is_object = true;
+  problem_list problems;
+};
+
+/// The top-level fields this codec understands; unknown keys are skipped.
+struct top_fields {
+  std::optional<std::string_view> topic, ret_msg, op;
+  std::optional<bool> success;
+  std::string req_id;
+  bool has_data = false; ///< "data" was an array (its elements are in impl::data)
+};
+
+std::string not_json(simdjson::error_code ec) { return std::string("not JSON: ") + simdjson::error_message(ec); }
+
+std::string_view trim(std::string_view s) {
+  const auto first = s.find_first_not_of(" \t\r\n");
+  if (first == std::string_view::npos) return {};
+  return s.substr(first, s.find_last_not_of(" \t\r\n") - first + 1);
+}
+
+void read_string(std::string_view key, od::value& v, std::optional<std::string_view>& out, problem_list& problems) {
+  std::string_view s;
+  if (v.get_string().get(s))
+    problems.emplace_back(key, "field '" + std::string(key) + "' must be a string");
+  else
+    out = s;
+}
+
+std::string read_trade(od::value& v, trade_fields& out) {
+  od::json_type type;
+  if (auto ec = v.type().get(type)) return not_json(ec);
+  if (type != od::json_type::object) {
+    out.is_object = false;
+    return {};
+  }
+  od::object obj;
+  if (auto ec = v.get_object().get(obj)) return not_json(ec);
+  for (auto field : obj) {
+    std::string_view key;
+    if (auto ec = field.unescaped_key().get(key)) return not_json(ec);
+    od::value fv;
+    if (auto ec = field.value().get(fv)) return not_json(ec);
+    if (key.size() != 1) continue; // seq, BT, RPI: not needed
+    switch (key[0]) {
+    case 'i': read_string(key, fv, out.i, out.problems); break;
+    case 'p': read_string(key, fv, out.p, out.problems); break;
+    case 'v': read_string(key, fv, out.v, out.problems); break;
+    case 'S': read_string(key, fv, out.S, out.problems); break;
+    case 's': read_string(key, fv, out.s, out.problems); break;
+    case 'T': {
+      std::int64_t x = 0;
+      if (fv.get_int64().get(x))
+        out.problems.emplace_back(key, "field 'T' must be an integer");
+      else
+        out.T = x;
+      break;
+    }
+    default: break; // L (linear tick direction), ...
+    }
+  }
+  return {};
+}
+
+/// Cheap pre-check: the ondemand API is lazy, so make sure the frame is one object.
+bool looks_like_object(std::string_view frame) {
+  const std::string_view t = trim(frame);
+  return !t.empty() && t.front() == '{' && t.back() == '}';
+}
+
+const instruments& fallback_instruments() {
+  static const instruments none;
+  return none;
+}
+
+} // namespace
+
+std::string topic_name(std::string_view symbol) {
+  std::string out(trade_topic_prefix);
+  for (char c : symbol) out += detail::to_upper(c);
+  return out;
+}
+
+struct codec::impl {
+  const instruments* meta = nullptr;
+  od::parser parser;
+  std::string buffer;             ///< the frame plus SIMDJSON_PADDING bytes, reused
+  std::vector<trade_fields> data; ///< elements of "data", reused
+
+  mi::result<frame_events> decode(std::string_view frame, std::int64_t recv_ns);
+  mi::result<mi::trade> make_trade(const trade_fields& f, std::int64_t recv_ns) const;
+};
+
+mi::result<mi::trade> codec::impl::make_trade(const trade_fields& f, std::int64_t recv_ns) const {
+  if (!f.is_object) return mi::error{"not an object"};
+  for (auto [key, present] : {std::pair<std::string_view, bool>{"s", f.s.has_value()},
+                              {"i", f.i.has_value()},
+                              {"p", f.p.has_value()},
+                              {"v", f.v.has_value()},
+                              {"S", f.S.has_value()},
+                              {"T", f.T.has_value()}}) {
+    if (const std::string* why = find_problem(f.problems, key)) return mi::error{*why};
+    if (!present) return mi::error{"missing field '" + std::string(key) + "'"};
+  }
+  mi::trade t;
+  t.exchange = "bybit";
+  const instruments& known = meta != nullptr ? *meta : fallback_instruments();
+  std::optional<instrument> inst = known.resolve(*f.s);
+  if (!inst) return mi::error{"unknown symbol '" + std::string(*f.s) + "' (no known quote coin)"};
+  t.symbol = std::move(inst->symbol);
+  t.base = std::move(inst->base);
+  t.quote = std::move(inst->quote);
+  if (f.i->empty()) return mi::error{"field 'i' is empty"};
+  t.trade_id = std::string(*f.i);
+
+  std::optional<mi::decimal> price = mi::decimal::parse(*f.p);
+  if (!price) return mi::error{"field 'p' is not a decimal: \"" + std::string(*f.p) + "\""};
+  if (price->signum() <= 0) return mi::error{"price must be > 0"};
+  std::optional<mi::decimal> size = mi::decimal::parse(*f.v);
+  if (!size) return mi::error{"field 'v' is not a decimal: \"" + std::string(*f.v) + "\""};
+  if (size->signum() <= 0) return mi::error{"size must be > 0"};
+  t.price = *price;
+  t.quantity = *size;
+
+  if (*f.S == "Buy") t.taker_side = mi::side::buy; // S is the taker's side
+  else if (*f.S == "Sell") t.taker_side = mi::side::sell;
+  else return mi::error{"field 'S' must be \"Buy\" or \"Sell\", not \"" + std::string(*f.S) + "\""};
+
+  if (*f.T < 0 || *f.T > std::numeric_limits<std::int64_t>::max() / 1'000'000) return mi::error{"field 'T' out of range"};
+  t.ts_ns = *f.T * 1'000'000;
+  t.recv_ns = recv_ns;
+  return t;
+}
+
+mi::result<frame_events> codec::impl::decode(std::string_view frame, std::int64_t recv_ns) {
+  if (!looks_like_object(frame)) return mi::error{"not JSON: expected one object"};
+  // A reusable padded copy: simdjson reads up to SIMDJSON_PADDING bytes past the end.
+  buffer.assign(frame.data(), frame.size());
+  buffer.append(simdjson::SIMDJSON_PADDING, '\0');
+  od::document doc;
+  if (auto ec = parser.iterate(buffer.data(), frame.size(), buffer.size()).get(doc)) return mi::error{not_json(ec)};
+  od::object root;
+  if (auto ec = doc.get_object().get(root)) return mi::error{not_json(ec)};
+
+  top_fields top;
+  problem_list problems;
+  data.clear();
+  for (auto field : root) {
+    std::string_view key;
+    if (auto ec = field.unescaped_key().get(key)) return mi::error{not_json(ec)};
+    od::value v;
+    if (auto ec = field.value().get(v)) return mi::error{not_json(ec)};
+    if (key == "topic") read_string(key, v, top.topic, problems);
+    else if (key == "ret_msg") read_string(key, v, top.ret_msg, problems);
+    else if (key == "op") read_string(key, v, top.op, problems);
+    else if (key == "success") {
+      bool b = false;
+      if (!v.get_bool().get(b)) top.success = b;
+    } else if (key == "req_id") {
+      od::json_type type;
+      if (auto ec = v.type().get(type)) return mi::error{not_json(ec)};
+      std::string_view s;
+      if (type == od::json_type::string && !v.get_string().get(s)) top.req_id = std::string(s);
+      else if (type == od::json_type::number) top.req_id = std::string(trim(v.raw_json_token()));
+    } else if (key == "data") {
+      od::json_type type;
+      if (auto ec = v.type().get(type)) return mi::error{not_json(ec)};
+      if (type != od::json_type::array) continue; // orderbook, tickers: an object
+      od::array arr;
+      if (auto ec = v.get_array().get(arr)) return mi::error{not_json(ec)};
+      top.has_data = true;
+      for (auto element : arr) {
+        od::value ev;
+        if (auto ec = element.get(ev)) return mi::error{not_json(ec)};
+        data.emplace_back();
+        if (std::string p = read_trade(ev, data.back()); !p.empty()) return mi::error{p};
+      }
+    }
+  }
+
+  frame_events out;
+  if (top.topic) {
+    if (!top.topic->starts_with(trade_topic_prefix)) return out; // orderbook, tickers, kline, ...
+    if (!top.has_data) return mi::error{"missing field 'data' (an array of trades)"};
+    out.what = frame_events::kind::trades;
+    out.trades.reserve(data.size());
+    for (std::size_t i = 0; i < data.size(); ++i) {
+      mi::result<mi::trade> t = make_trade(data[i], recv_ns);
+      if (!t) return mi::error{"data[" + std::to_string(i) + "]: " + t.err().message};
+      out.trades.push_back(std::move(*t));
+    }
+    std::stable_sort(out.trades.begin(), out.trades.end(), [](const mi::trade& x, const mi::trade& y) {
+      if (x.ts_ns != y.ts_ns) return x.ts_ns < y.ts_ns;
+      return mi::compare_trade_ids(x.trade_id, y.trade_id) < 0;
+    });
+    return out;
+  }
+  const std::string_view op = top.op.value_or("");
+  if (top.success) {
+    out.req_id = std::move(top.req_id);
+    if (!*top.success) {
+      out.what = frame_events::kind::error;
+      out.error_message = std::string(op.empty() ? "request" : op) + " failed: " +
+                          std::string(top.ret_msg.value_or("(no message)"));
+    } else if (op == "ping" || top.ret_msg == "pong") {
+      out.what = frame_events::kind::pong;
+    } else if (op == "subscribe" || op == "unsubscribe") {
+      out.what = frame_events::kind::ack;
+    }
+    return out; // auth and other responses: not ours
+  }
+  if (op == "pong") { // linear/inverse pong shape: {"req_id":..,"op":"pong","args":["1675418560633"],"conn_id":..}
+    out.what = frame_events::kind::pong;
+    out.req_id = std::move(top.req_id);
+  }
+  return out; // our own requests echoed in logs, unknown messages
+}
+
+codec::codec(const instruments* meta) : impl_(std::make_unique<impl>()) { impl_->meta = meta; }
+codec::~codec() = default;
+codec::codec(codec&&) noexcept = default;
+codec& codec::operator=(codec&&) noexcept = default;
+
+mi::result<frame_events> codec::decode(std::string_view frame, std::int64_t recv_ns) {
+  return impl_->decode(frame, recv_ns);
+}
+
+std::vector<std::string> subscribe_requests(const std::vector<std::string>& topics, std::int64_t first_req_id,
+                                            std::size_t per_message) {
+  per_message = std::max<std::size_t>(per_message, 1);
+  std::vector<std::string> out;
+  std::int64_t id = first_req_id;
+  for (std::size_t begin = 0; begin < topics.size(); begin += per_message) {
+    const std::size_t end = std::min(topics.size(), begin + per_message);
+    std::string msg = R"({"req_id":")";
+    msg += std::to_string(id++);
+    msg += R"(","op":"subscribe","args":[)";
+    for (std::size_t i = begin; i < end; ++i) {
+      if (i != begin) msg += ',';
+      detail::append_json_string(msg, topics[i]);
+    }
+    msg += "]}";
+    out.push_back(std::move(msg));
+  }
+  return out;
+}
+
+std::string ping_request(std::string_view req_id) {
+  std::string out = R"({"req_id":)";
+  detail::append_json_string(out, req_id);
+  out += R"(,"op":"ping"})";
+  return out;
+}
+
+heartbeat::heartbeat(std::int64_t interval_ns) : interval_ns_(interval_ns > 0 ? interval_ns : ping_interval_ns) {}
+
+void heartbeat::on_received(std::int64_t) { unanswered_ping_ns_ = -1; }
+
+bool heartbeat::ping_due(std::int64_t now_ns) {
+  if (!started_) {
+    started_ = true;
+    last_ping_ns_ = now_ns;
+    return false;
+  }
+  if (now_ns - last_ping_ns_ < interval_ns_) return false;
+  last_ping_ns_ = now_ns;
+  if (unanswered_ping_ns_ < 0) unanswered_ping_ns_ = now_ns;
+  return true;
+}
+
+bool heartbeat::timed_out(std::int64_t now_ns) const {
+  return unanswered_ping_ns_ >= 0 && now_ns - unanswered_ping_ns_ >= interval_ns_;
+}
+
+std::string encode_trade_frame(const mi::trade& t) {
+  const std::string ms = std::to_string(t.ts_ns >= 0 ? t.ts_ns / 1'000'000 : (t.ts_ns - 999'999) / 1'000'000);
+  std::string out;
+  out.reserve(256);
+  out += R"({"topic":)";
+  detail::append_json_string(out, topic_name(t.symbol));
+  out += R"(,"ts":)";
+  out += ms;
+  out += R"(,"type":"snapshot","data":[{"i":)";
+  detail::append_json_string(out, t.trade_id);
+  out += R"(,"T":)";
+  out += ms;
+  out += R"(,"p":)";
+  detail::append_json_string(out, t.price.to_string());
+  out += R"(,"v":)";
+  detail::append_json_string(out, t.quantity.to_string());
+  out += R"(,"S":)";
+  out += t.taker_side == mi::side::buy ? R"("Buy")" : t.taker_side == mi::side::sell ? R"("Sell")" : R"("Unknown")";
+  out += R"(,"s":)";
+  detail::append_json_string(out, t.symbol);
+  out += R"(,"BT":false,"RPI":false}]})";
+  return out;
+}
+
+} // namespace mi::bybit

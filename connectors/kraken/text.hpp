@@ -1,0 +1,162 @@
+#pragma once
+
+// Internal to mi_connector_kraken: JSON string output and RFC 3339 time text, both exact.
+
+#include <cstdint>
+#include <cstdio>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace mi::kraken::detail {
+
+/// Appends `s` as a JSON string literal (quotes included, control characters escaped).
+inline void append_json_string(std::string& out, std::string_view s) {
+  out += '"';
+  for (char c : s) {
+    switch (c) {
+    case '"': out += "\\\""; break;
+    case '\\': out += "\\\\"; break;
+    case '\n': out += "\\n"; break;
+    case '\r': out += "\\r"; break;
+    case '\t': out += "\\t"; break;
+    default:
+      if (static_cast<unsigned char>(c) < 0x20) {
+        char buf[8];
+        std::snprintf(buf, sizeof buf, "\\u%04x", static_cast<unsigned>(static_cast<unsigned char>(c)));
+        out += buf;
+      } else {
+        out += c;
+      }
+    }
+  }
+  out += '"';
+}
+
+/// Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's days_from_civil).
+constexpr std::int64_t days_from_civil(std::int64_t y, unsigned m, unsigned d) {
+  y -= m <= 2 ? 1 : 0;
+  const std::int64_t era = (y >= 0 ? y : y - 399) / 400;
+  const auto yoe = static_cast<unsigned>(y - era * 400);
+  const unsigned doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
+  const unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+  return era * 146097 + static_cast<std::int64_t>(doe) - 719468;
+}
+
+/// "YYYY-MM-DDTHH:MM:SS[.f{1,9}](Z|±HH:MM)" -> ns since the epoch, exact integer arithmetic.
+/// nullopt when malformed or out of range.
+inline std::optional<std::int64_t> parse_rfc3339_ns(std::string_view s) {
+  auto digits = [&s](std::size_t pos, std::size_t n) -> std::optional<unsigned> {
+    if (pos + n > s.size()) return std::nullopt;
+    unsigned v = 0;
+    for (std::size_t i = pos; i < pos + n; ++i) {
+      if (s[i] < '0' || s[i] > '9') return std::nullopt;
+      v = v * 10 + static_cast<unsigned>(s[i] - '0');
+    }
+    return v;
+  };
+  if (s.size() < 20 || s[4] != '-' || s[7] != '-' || (s[10] != 'T' && s[10] != 't' && s[10] != ' ') || s[13] != ':' ||
+      s[16] != ':')
+    return std::nullopt;
+  auto y = digits(0, 4), mo = digits(5, 2), d = digits(8, 2), h = digits(11, 2), mi = digits(14, 2),
+       se = digits(17, 2);
+  if (!y || !mo || !d || !h || !mi || !se) return std::nullopt;
+  if (*mo < 1 || *mo > 12 || *d < 1 || *d > 31 || *h > 23 || *mi > 59 || *se > 60) return std::nullopt;
+  std::size_t pos = 19;
+  std::int64_t frac_ns = 0;
+  if (pos < s.size() && s[pos] == '.') {
+    ++pos;
+    std::size_t n = 0;
+    std::int64_t scale = 100'000'000;
+    while (pos < s.size() && s[pos] >= '0' && s[pos] <= '9') {
+      if (++n > 9) return std::nullopt; // finer than a nanosecond: not representable exactly
+      frac_ns += (s[pos] - '0') * scale;
+      scale /= 10;
+      ++pos;
+    }
+    if (n == 0) return std::nullopt;
+  }
+  std::int64_t offset_s = 0;
+  if (pos < s.size() && (s[pos] == 'Z' || s[pos] == 'z')) {
+    ++pos;
+  } else if (pos < s.size() && (s[pos] == '+' || s[pos] == '-')) {
+    auto oh = digits(pos + 1, 2), om = digits(pos + 4, 2);
+    if (!oh || !om || pos + 3 >= s.size() || s[pos + 3] != ':' || *oh > 23 || *om > 59) return std::nullopt;
+    offset_s = (s[pos] == '+' ? 1 : -1) * static_cast<std::int64_t>(*oh * 3600 + *om * 60);
+    pos += 6;
+  } else {
+    return std::nullopt;
+  }
+  if (pos != s.size()) return std::nullopt;
+  const std::int64_t secs = days_from_civil(*y, *mo, *d) * 86'400 + *h * 3600 + *mi * 60 + *se - offset_s;
+  // Years 0000-9999 always fit: |secs| < 2.6e11, times 1e9 < 9.2e18.
+  return secs * 1'000'000'000 + frac_ns;
+}
+
+/// ns since the epoch -> "YYYY-MM-DDTHH:MM:SS[.fraction]Z", the fraction without trailing zeros.
+inline std::string format_rfc3339(std::int64_t ns) {
+  std::int64_t secs = ns / 1'000'000'000;
+  std::int64_t frac = ns % 1'000'000'000;
+  if (frac < 0) {
+    frac += 1'000'000'000;
+    --secs;
+  }
+  std::int64_t days = secs / 86'400;
+  std::int64_t rem = secs % 86'400;
+  if (rem < 0) {
+    rem += 86'400;
+    --days;
+  }
+  // H. Hinnant's civil_from_days.
+  const std::int64_t z = days + 719468;
+  const std::int64_t era = (z >= 0 ? z : z - 146096) / 146097;
+  const auto doe = static_cast<unsigned>(z - era * 146097);
+  const unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+  const unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+  const unsigned mp = (5 * doy + 2) / 153;
+  const unsigned d = doy - (153 * mp + 2) / 5 + 1;
+  const unsigned m = mp < 10 ? mp + 3 : mp - 9;
+  const std::int64_t y = static_cast<std::int64_t>(yoe) + era * 400 + (m <= 2 ? 1 : 0);
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%04lld-%02u-%02uT%02lld:%02lld:%02lld", static_cast<long long>(y), m, d,
+                static_cast<long long>(rem / 3600), static_cast<long long>(rem / 60 % 60),
+                static_cast<long long>(rem % 60));
+  std::string out = buf;
+  if (frac != 0) {
+    std::snprintf(buf, sizeof buf, ".%09lld", static_cast<long long>(frac));
+    std::string f = buf;
+    while (f.back() == '0') f.pop_back();
+    out += f;
+  }
+  out += 'Z';
+  return out;
+}
+
+/// Kraken v1 "seconds.fraction" (e.g. "1618678142.557535") -> ns since the epoch, exact; at most 9 fraction digits.
+inline std::optional<std::int64_t> parse_epoch_seconds_ns(std::string_view s) {
+  std::size_t pos = 0;
+  std::int64_t secs = 0;
+  while (pos < s.size() && s[pos] >= '0' && s[pos] <= '9') {
+    if (pos >= 12) return std::nullopt; // beyond year 33658: not a trade time
+    secs = secs * 10 + (s[pos] - '0');
+    ++pos;
+  }
+  if (pos == 0) return std::nullopt;
+  std::int64_t frac_ns = 0;
+  if (pos < s.size() && s[pos] == '.') {
+    ++pos;
+    std::size_t n = 0;
+    std::int64_t scale = 100'000'000;
+    while (pos < s.size() && s[pos] >= '0' && s[pos] <= '9') {
+      if (++n > 9) return std::nullopt;
+      frac_ns += (s[pos] - '0') * scale;
+      scale /= 10;
+      ++pos;
+    }
+    if (n == 0) return std::nullopt;
+  }
+  if (pos != s.size()) return std::nullopt;
+  return secs * 1'000'000'000 + frac_ns;
+}
+
+} // namespace mi::kraken::detail

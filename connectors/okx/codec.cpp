@@ -1,0 +1,356 @@
+#include "connectors/okx/codec.hpp"
+
+#include <algorithm>
+#include <limits>
+#include <optional>
+#include <utility>
+
+#include <simdjson.h>
+
+#include "connectors/okx/json_text.hpp"
+#include "messages/decimal.hpp"
+
+namespace mi::okx {
+namespace {
+
+namespace od = simdjson::ondemand;
+
+using problem_list = std::vector<std::pair<std::string_view, std::string>>;
+
+/// A field of another type than expected. Kept, not fatal: other channels reuse the same keys
+/// with other types; reported only when the field is needed.
+const std::string* find_problem(const problem_list& problems, std::string_view key) {
+  for (const auto& [k, why] : problems)
+    if (k == key) return &why;
+  return nullptr;
+}
+
+/// The fields of one element of "data" that a trade needs. string_views point into the parser.
+struct trade_fields {
+  std::optional<std::string_view> inst_id, trade_id, px, sz, side, ts;
+  bool is_object = true;
+  problem_list problems;
+};
+
+/// The top-level fields this codec understands; unknown keys are skipped.
+struct top_fields {
+  std::optional<std::string_view> event, msg, channel, inst_id, op;
+  std::optional<std::string> code; ///< a JSON string in OKX frames; a number is accepted and printed
+  bool has_data = false;           ///< "data" was an array (its elements are in impl::data)
+};
+
+std::string not_json(simdjson::error_code ec) { return std::string("not JSON: ") + simdjson::error_message(ec); }
+
+void read_string(std::string_view key, od::value& v, std::optional<std::string_view>& out, problem_list& problems) {
+  std::string_view s;
+  if (v.get_string().get(s))
+    problems.emplace_back(key, "field '" + std::string(key) + "' must be a string");
+  else
+    out = s;
+}
+
+std::string read_trade(od::value& v, trade_fields& out) {
+  od::json_type type;
+  if (auto ec = v.type().get(type)) return not_json(ec);
+  if (type != od::json_type::object) {
+    out.is_object = false;
+    return {};
+  }
+  od::object obj;
+  if (auto ec = v.get_object().get(obj)) return not_json(ec);
+  for (auto field : obj) {
+    std::string_view key;
+    if (auto ec = field.unescaped_key().get(key)) return not_json(ec);
+    od::value fv;
+    if (auto ec = field.value().get(fv)) return not_json(ec);
+    if (key == "instId") read_string(key, fv, out.inst_id, out.problems);
+    else if (key == "tradeId") read_string(key, fv, out.trade_id, out.problems);
+    else if (key == "px") read_string(key, fv, out.px, out.problems);
+    else if (key == "sz") read_string(key, fv, out.sz, out.problems);
+    else if (key == "side") read_string(key, fv, out.side, out.problems);
+    else if (key == "ts") read_string(key, fv, out.ts, out.problems);
+    // count, source, ...: not needed
+  }
+  return {};
+}
+
+std::string read_arg(od::value& v, top_fields& out, problem_list& problems) {
+  od::json_type type;
+  if (auto ec = v.type().get(type)) return not_json(ec);
+  if (type != od::json_type::object) return {};
+  od::object obj;
+  if (auto ec = v.get_object().get(obj)) return not_json(ec);
+  for (auto field : obj) {
+    std::string_view key;
+    if (auto ec = field.unescaped_key().get(key)) return not_json(ec);
+    od::value fv;
+    if (auto ec = field.value().get(fv)) return not_json(ec);
+    if (key == "channel") read_string("arg.channel", fv, out.channel, problems);
+    else if (key == "instId") read_string("arg.instId", fv, out.inst_id, problems);
+  }
+  return {};
+}
+
+/// Cheap pre-check: the ondemand API is lazy, so make sure the frame is one object.
+bool looks_like_object(std::string_view frame) {
+  const auto first = frame.find_first_not_of(" \t\r\n");
+  const auto last = frame.find_last_not_of(" \t\r\n");
+  return first != std::string_view::npos && frame[first] == '{' && frame[last] == '}';
+}
+
+std::string_view trim(std::string_view s) {
+  const auto first = s.find_first_not_of(" \t\r\n");
+  if (first == std::string_view::npos) return {};
+  return s.substr(first, s.find_last_not_of(" \t\r\n") - first + 1);
+}
+
+/// Milliseconds as OKX sends them: a string of decimal digits.
+std::optional<std::int64_t> parse_ms(std::string_view s) {
+  if (s.empty() || s.size() > 18) return std::nullopt;
+  std::int64_t v = 0;
+  for (char c : s) {
+    if (c < '0' || c > '9') return std::nullopt;
+    v = v * 10 + (c - '0');
+  }
+  return v;
+}
+
+void append_request(std::string& out, std::string_view op, std::string_view channel,
+                    const std::vector<std::string>& inst_ids, std::size_t begin, std::size_t end) {
+  out = R"({"op":)";
+  detail::append_json_string(out, op);
+  out += R"(,"args":[)";
+  for (std::size_t i = begin; i < end; ++i) {
+    if (i != begin) out += ',';
+    out += R"({"channel":)";
+    detail::append_json_string(out, channel);
+    out += R"(,"instId":)";
+    detail::append_json_string(out, inst_ids[i]);
+    out += '}';
+  }
+  out += "]}";
+}
+
+std::vector<std::string> requests(std::string_view op, const std::vector<std::string>& inst_ids,
+                                  std::string_view channel, std::size_t max_bytes) {
+  std::vector<std::string> out;
+  std::string msg;
+  std::size_t begin = 0;
+  while (begin < inst_ids.size()) {
+    // Grow the batch while it fits; a single arg always goes, even if larger than max_bytes.
+    std::size_t end = begin + 1;
+    append_request(msg, op, channel, inst_ids, begin, end);
+    std::string longer;
+    while (end < inst_ids.size()) {
+      append_request(longer, op, channel, inst_ids, begin, end + 1);
+      if (longer.size() > max_bytes) break;
+      msg.swap(longer);
+      ++end;
+    }
+    out.push_back(std::move(msg));
+    begin = end;
+  }
+  return out;
+}
+
+} // namespace
+
+struct codec::impl {
+  od::parser parser;
+  std::string buffer;             ///< the frame plus SIMDJSON_PADDING bytes, reused
+  std::vector<trade_fields> data; ///< elements of "data", reused
+
+  mi::result<frame_events> decode(std::string_view frame, std::int64_t recv_ns);
+  static mi::result<mi::trade> make_trade(const trade_fields& f, std::int64_t recv_ns);
+};
+
+mi::result<mi::trade> codec::impl::make_trade(const trade_fields& f, std::int64_t recv_ns) {
+  if (!f.is_object) return mi::error{"not an object"};
+  for (auto [key, present] : {std::pair<std::string_view, bool>{"instId", f.inst_id.has_value()},
+                              {"tradeId", f.trade_id.has_value()},
+                              {"px", f.px.has_value()},
+                              {"sz", f.sz.has_value()},
+                              {"side", f.side.has_value()},
+                              {"ts", f.ts.has_value()}}) {
+    if (const std::string* why = find_problem(f.problems, key)) return mi::error{*why};
+    if (!present) return mi::error{"missing field '" + std::string(key) + "'"};
+  }
+  mi::result<instrument> inst = from_inst_id(*f.inst_id);
+  if (!inst) return inst.err();
+  mi::trade t;
+  t.exchange = "okx";
+  t.symbol = std::move(inst->symbol);
+  t.base = std::move(inst->base);
+  t.quote = std::move(inst->quote);
+  if (f.trade_id->empty()) return mi::error{"field 'tradeId' is empty"};
+  t.trade_id = std::string(*f.trade_id);
+
+  std::optional<mi::decimal> price = mi::decimal::parse(*f.px);
+  if (!price) return mi::error{"field 'px' is not a decimal: \"" + std::string(*f.px) + "\""};
+  if (price->signum() <= 0) return mi::error{"price must be > 0"};
+  std::optional<mi::decimal> size = mi::decimal::parse(*f.sz);
+  if (!size) return mi::error{"field 'sz' is not a decimal: \"" + std::string(*f.sz) + "\""};
+  if (size->signum() <= 0) return mi::error{"size must be > 0"};
+  t.price = *price;
+  t.quantity = *size;
+
+  if (*f.side == "buy") t.taker_side = mi::side::buy; // OKX's side is the taker's side
+  else if (*f.side == "sell") t.taker_side = mi::side::sell;
+  else return mi::error{"field 'side' must be \"buy\" or \"sell\", not \"" + std::string(*f.side) + "\""};
+
+  std::optional<std::int64_t> ms = parse_ms(*f.ts);
+  if (!ms || *ms > std::numeric_limits<std::int64_t>::max() / 1'000'000)
+    return mi::error{"field 'ts' must be milliseconds (digits), not \"" + std::string(*f.ts) + "\""};
+  t.ts_ns = *ms * 1'000'000;
+  t.recv_ns = recv_ns;
+  return t;
+}
+
+mi::result<frame_events> codec::impl::decode(std::string_view frame, std::int64_t recv_ns) {
+  frame_events out;
+  if (!looks_like_object(frame)) {
+    const std::string_view text = trim(frame);
+    if (text == pong_frame) {
+      out.what = frame_events::kind::pong;
+      return out;
+    }
+    if (text == ping_frame) return out; // our own heartbeat, e.g. echoed in a capture
+    return mi::error{"not JSON: expected one object (or the text ping/pong)"};
+  }
+  // A reusable padded copy: simdjson reads up to SIMDJSON_PADDING bytes past the end.
+  buffer.assign(frame.data(), frame.size());
+  buffer.append(simdjson::SIMDJSON_PADDING, '\0');
+  od::document doc;
+  if (auto ec = parser.iterate(buffer.data(), frame.size(), buffer.size()).get(doc)) return mi::error{not_json(ec)};
+  od::object root;
+  if (auto ec = doc.get_object().get(root)) return mi::error{not_json(ec)};
+
+  top_fields top;
+  problem_list problems;
+  data.clear();
+  for (auto field : root) {
+    std::string_view key;
+    if (auto ec = field.unescaped_key().get(key)) return mi::error{not_json(ec)};
+    od::value v;
+    if (auto ec = field.value().get(v)) return mi::error{not_json(ec)};
+    if (key == "event") read_string(key, v, top.event, problems);
+    else if (key == "msg") read_string(key, v, top.msg, problems);
+    else if (key == "op") read_string(key, v, top.op, problems);
+    else if (key == "code") {
+      od::json_type type;
+      if (auto ec = v.type().get(type)) return mi::error{not_json(ec)};
+      std::string_view s;
+      if (type == od::json_type::string && !v.get_string().get(s)) top.code = std::string(s);
+      else if (type == od::json_type::number) top.code = std::string(trim(v.raw_json_token()));
+    } else if (key == "arg") {
+      if (std::string p = read_arg(v, top, problems); !p.empty()) return mi::error{p};
+    } else if (key == "data") {
+      od::json_type type;
+      if (auto ec = v.type().get(type)) return mi::error{not_json(ec)};
+      if (type != od::json_type::array) continue; // not a trades payload
+      od::array arr;
+      if (auto ec = v.get_array().get(arr)) return mi::error{not_json(ec)};
+      top.has_data = true;
+      for (auto element : arr) {
+        od::value ev;
+        if (auto ec = element.get(ev)) return mi::error{not_json(ec)};
+        data.emplace_back();
+        if (std::string p = read_trade(ev, data.back()); !p.empty()) return mi::error{p};
+      }
+    }
+  }
+
+  if (top.event) {
+    const std::string code = top.code.value_or("?");
+    const std::string message = "code " + code + ": " + std::string(top.msg.value_or("(no message)"));
+    if (*top.event == "subscribe" || *top.event == "unsubscribe") {
+      out.what = frame_events::kind::ack;
+      out.channel = std::string(top.channel.value_or(""));
+      out.inst_id = std::string(top.inst_id.value_or(""));
+    } else if (*top.event == "error") {
+      out.what = frame_events::kind::error;
+      out.error_message = message;
+    } else if (*top.event == "notice") {
+      out.what = frame_events::kind::server_notice;
+      out.error_message = message;
+    }
+    return out; // login, channel-conn-count, ...: not ours
+  }
+  if (!top.channel || (*top.channel != "trades" && *top.channel != "trades-all"))
+    return out; // tickers, books, our own requests, unknown messages
+  if (!top.has_data) return mi::error{"missing field 'data' (an array of trades)"};
+
+  out.what = frame_events::kind::trades;
+  out.trades.reserve(data.size());
+  for (std::size_t i = 0; i < data.size(); ++i) {
+    mi::result<mi::trade> t = make_trade(data[i], recv_ns);
+    if (!t) return mi::error{"data[" + std::to_string(i) + "]: " + t.err().message};
+    out.trades.push_back(std::move(*t));
+  }
+  std::stable_sort(out.trades.begin(), out.trades.end(), [](const mi::trade& x, const mi::trade& y) {
+    if (x.ts_ns != y.ts_ns) return x.ts_ns < y.ts_ns;
+    return mi::compare_trade_ids(x.trade_id, y.trade_id) < 0;
+  });
+  return out;
+}
+
+codec::codec() : impl_(std::make_unique<impl>()) {}
+codec::~codec() = default;
+codec::codec(codec&&) noexcept = default;
+codec& codec::operator=(codec&&) noexcept = default;
+
+mi::result<frame_events> codec::decode(std::string_view frame, std::int64_t recv_ns) {
+  return impl_->decode(frame, recv_ns);
+}
+
+std::vector<std::string> subscribe_requests(const std::vector<std::string>& inst_ids, std::string_view channel,
+                                            std::size_t max_bytes) {
+  return requests("subscribe", inst_ids, channel, max_bytes);
+}
+
+std::vector<std::string> unsubscribe_requests(const std::vector<std::string>& inst_ids, std::string_view channel,
+                                              std::size_t max_bytes) {
+  return requests("unsubscribe", inst_ids, channel, max_bytes);
+}
+
+heartbeat::heartbeat(std::int64_t idle_ns) : idle_ns_(idle_ns > 0 ? idle_ns : ping_after_idle_ns) {}
+
+void heartbeat::on_received(std::int64_t now_ns) {
+  last_received_ns_ = now_ns;
+  ping_sent_ns_ = -1;
+  started_ = true;
+}
+
+bool heartbeat::ping_due(std::int64_t now_ns) {
+  if (!started_) on_received(now_ns); // the idle period starts with the first look
+  if (ping_sent_ns_ >= 0 || now_ns - last_received_ns_ < idle_ns_) return false;
+  ping_sent_ns_ = now_ns;
+  return true;
+}
+
+bool heartbeat::timed_out(std::int64_t now_ns) const { return ping_sent_ns_ >= 0 && now_ns - ping_sent_ns_ >= idle_ns_; }
+
+std::string encode_trade_frame(const mi::trade& t) {
+  const std::string inst_id = inst_id_of(t.symbol, t.base, t.quote);
+  const std::string ms = std::to_string(t.ts_ns >= 0 ? t.ts_ns / 1'000'000 : (t.ts_ns - 999'999) / 1'000'000);
+  std::string out;
+  out.reserve(256);
+  out += R"({"arg":{"channel":"trades","instId":)";
+  detail::append_json_string(out, inst_id);
+  out += R"(},"data":[{"instId":)";
+  detail::append_json_string(out, inst_id);
+  out += R"(,"tradeId":)";
+  detail::append_json_string(out, t.trade_id);
+  out += R"(,"px":)";
+  detail::append_json_string(out, t.price.to_string());
+  out += R"(,"sz":)";
+  detail::append_json_string(out, t.quantity.to_string());
+  out += R"(,"side":)";
+  out += t.taker_side == mi::side::buy ? R"("buy")" : t.taker_side == mi::side::sell ? R"("sell")" : R"("unknown")";
+  out += R"(,"ts":")";
+  out += ms;
+  out += R"(","count":"1"}]})";
+  return out;
+}
+
+} // namespace mi::okx
