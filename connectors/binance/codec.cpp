@@ -7,7 +7,7 @@
 
 #include <simdjson.h>
 
-#include "connectors/binance/json_text.hpp"
+#include "connectors/json_text.hpp"
 #include "messages/decimal.hpp"
 
 namespace mi::binance {
@@ -145,7 +145,7 @@ const instruments& fallback_instruments() {
 std::string stream_name(std::string_view symbol, stream_kind k) {
   std::string out;
   out.reserve(symbol.size() + 9);
-  for (char c : symbol) out += detail::to_lower(c);
+  for (char c : symbol) out += mi::connectors::text::to_lower(c);
   out += k == stream_kind::trade ? "@trade" : "@aggTrade";
   return out;
 }
@@ -180,7 +180,7 @@ mi::result<mi::trade> codec::impl::make_trade(const fields& ev, stream_kind k, s
   t.exchange = "binance";
   std::string symbol;
   symbol.reserve(ev.s->size());
-  for (char c : *ev.s) symbol += detail::to_upper(c);
+  for (char c : *ev.s) symbol += mi::connectors::text::to_upper(c);
   const instruments& known = meta != nullptr ? *meta : fallback_instruments();
   std::optional<instrument> inst = known.resolve(symbol);
   if (!inst) return mi::error{"unknown symbol '" + symbol + "' (no known quote asset)"};
@@ -279,7 +279,7 @@ std::vector<std::string> subscribe_requests(const std::vector<std::string>& stre
     std::string msg = R"({"method":"SUBSCRIBE","params":[)";
     for (std::size_t i = begin; i < end; ++i) {
       if (i != begin) msg += ',';
-      detail::append_json_string(msg, streams[i]);
+      mi::connectors::text::append_json_string(msg, streams[i]);
     }
     msg += R"(],"id":)";
     msg += std::to_string(id++);
@@ -322,19 +322,19 @@ std::string encode_trade_frame(const mi::trade& t, stream_kind k, bool combined)
   out.reserve(256);
   if (combined) {
     out += R"({"stream":)";
-    detail::append_json_string(out, stream_name(t.symbol, k));
+    mi::connectors::text::append_json_string(out, stream_name(t.symbol, k));
     out += R"(,"data":)";
   }
   out += k == stream_kind::trade ? R"({"e":"trade","E":)" : R"({"e":"aggTrade","E":)";
   out += ms;
   out += R"(,"s":)";
-  detail::append_json_string(out, t.symbol);
+  mi::connectors::text::append_json_string(out, t.symbol);
   out += k == stream_kind::trade ? R"(,"t":)" : R"(,"a":)";
   out += id;
   out += R"(,"p":)";
-  detail::append_json_string(out, t.price.to_string());
+  mi::connectors::text::append_json_string(out, t.price.to_string());
   out += R"(,"q":)";
-  detail::append_json_string(out, t.quantity.to_string());
+  mi::connectors::text::append_json_string(out, t.quantity.to_string());
   if (k == stream_kind::agg_trade) {
     out += R"(,"f":)";
     out += id;

@@ -6,7 +6,7 @@
 
 #include <simdjson.h>
 
-#include "connectors/binance/json_text.hpp"
+#include "connectors/json_text.hpp"
 
 namespace mi::binance {
 namespace {
@@ -21,7 +21,7 @@ constexpr std::array<std::string_view, 36> builtin_quotes = {
     "TRY",   "RUB",  "UAH",  "NGN",  "ZAR",  "JPY",  "PLN",  "RON",  "ARS",  "MXN",  "COP",  "CZK"};
 
 bool is_asset(std::string_view s) {
-  return !s.empty() && std::all_of(s.begin(), s.end(), detail::is_upper_alnum);
+  return !s.empty() && std::all_of(s.begin(), s.end(), mi::connectors::text::is_upper_alnum);
 }
 
 std::string error_text(simdjson::error_code ec) { return simdjson::error_message(ec); }
@@ -130,13 +130,13 @@ std::string encode_exchange_info(const std::vector<instrument>& xs) {
     if (!first) out += ',';
     first = false;
     out += R"({"symbol":)";
-    detail::append_json_string(out, i.symbol);
+    mi::connectors::text::append_json_string(out, i.symbol);
     out += R"(,"status":)";
     out += i.trading ? R"("TRADING")" : R"("BREAK")";
     out += R"(,"baseAsset":)";
-    detail::append_json_string(out, i.base);
+    mi::connectors::text::append_json_string(out, i.base);
     out += R"(,"baseAssetPrecision":8,"quoteAsset":)";
-    detail::append_json_string(out, i.quote);
+    mi::connectors::text::append_json_string(out, i.quote);
     out += R"(,"quotePrecision":8,"quoteAssetPrecision":8,"isSpotTradingAllowed":true,"filters":[]})";
   }
   out += "]}";
@@ -148,8 +148,8 @@ mi::result<instrument> from_unified(std::string_view unified) {
   if (slash == std::string_view::npos || unified.find('/', slash + 1) != std::string_view::npos)
     return mi::error{"symbol '" + std::string(unified) + "' must be BASE/QUOTE, e.g. BTC/USDT"};
   std::string base, quote;
-  for (char c : unified.substr(0, slash)) base += detail::to_upper(c);
-  for (char c : unified.substr(slash + 1)) quote += detail::to_upper(c);
+  for (char c : unified.substr(0, slash)) base += mi::connectors::text::to_upper(c);
+  for (char c : unified.substr(slash + 1)) quote += mi::connectors::text::to_upper(c);
   if (!is_asset(base) || !is_asset(quote))
     return mi::error{"symbol '" + std::string(unified) +
                      "': base and quote must be non-empty letters and digits, e.g. BTC/USDT"};

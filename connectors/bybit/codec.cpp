@@ -7,7 +7,7 @@
 
 #include <simdjson.h>
 
-#include "connectors/bybit/json_text.hpp"
+#include "connectors/json_text.hpp"
 #include "messages/decimal.hpp"
 
 namespace mi::bybit {
@@ -109,7 +109,7 @@ const instruments& fallback_instruments() {
 
 std::string topic_name(std::string_view symbol) {
   std::string out(trade_topic_prefix);
-  for (char c : symbol) out += detail::to_upper(c);
+  for (char c : symbol) out += mi::connectors::text::to_upper(c);
   return out;
 }
 
@@ -269,7 +269,7 @@ std::vector<std::string> subscribe_requests(const std::vector<std::string>& topi
     msg += R"(","op":"subscribe","args":[)";
     for (std::size_t i = begin; i < end; ++i) {
       if (i != begin) msg += ',';
-      detail::append_json_string(msg, topics[i]);
+      mi::connectors::text::append_json_string(msg, topics[i]);
     }
     msg += "]}";
     out.push_back(std::move(msg));
@@ -279,7 +279,7 @@ std::vector<std::string> subscribe_requests(const std::vector<std::string>& topi
 
 std::string ping_request(std::string_view req_id) {
   std::string out = R"({"req_id":)";
-  detail::append_json_string(out, req_id);
+  mi::connectors::text::append_json_string(out, req_id);
   out += R"(,"op":"ping"})";
   return out;
 }
@@ -309,21 +309,21 @@ std::string encode_trade_frame(const mi::trade& t) {
   std::string out;
   out.reserve(256);
   out += R"({"topic":)";
-  detail::append_json_string(out, topic_name(t.symbol));
+  mi::connectors::text::append_json_string(out, topic_name(t.symbol));
   out += R"(,"ts":)";
   out += ms;
   out += R"(,"type":"snapshot","data":[{"i":)";
-  detail::append_json_string(out, t.trade_id);
+  mi::connectors::text::append_json_string(out, t.trade_id);
   out += R"(,"T":)";
   out += ms;
   out += R"(,"p":)";
-  detail::append_json_string(out, t.price.to_string());
+  mi::connectors::text::append_json_string(out, t.price.to_string());
   out += R"(,"v":)";
-  detail::append_json_string(out, t.quantity.to_string());
+  mi::connectors::text::append_json_string(out, t.quantity.to_string());
   out += R"(,"S":)";
   out += t.taker_side == mi::side::buy ? R"("Buy")" : t.taker_side == mi::side::sell ? R"("Sell")" : R"("Unknown")";
   out += R"(,"s":)";
-  detail::append_json_string(out, t.symbol);
+  mi::connectors::text::append_json_string(out, t.symbol);
   out += R"(,"BT":false,"RPI":false}]})";
   return out;
 }

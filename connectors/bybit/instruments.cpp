@@ -6,7 +6,7 @@
 
 #include <simdjson.h>
 
-#include "connectors/bybit/json_text.hpp"
+#include "connectors/json_text.hpp"
 
 namespace mi::bybit {
 namespace {
@@ -19,7 +19,7 @@ constexpr std::array<std::string_view, 14> builtin_quotes = {"USDT", "USDC", "US
                                                              "ETH",  "MNT",  "EUR",  "BRL",  "TRY",  "PLN", "BRZ"};
 
 bool is_asset(std::string_view s) {
-  return !s.empty() && std::all_of(s.begin(), s.end(), detail::is_upper_alnum);
+  return !s.empty() && std::all_of(s.begin(), s.end(), mi::connectors::text::is_upper_alnum);
 }
 
 std::string error_text(simdjson::error_code ec) { return simdjson::error_message(ec); }
@@ -145,8 +145,8 @@ mi::result<instrument> from_unified(std::string_view unified) {
   if (slash == std::string_view::npos || unified.find('/', slash + 1) != std::string_view::npos)
     return mi::error{"symbol '" + std::string(unified) + "' must be BASE/QUOTE, e.g. BTC/USDT"};
   std::string base, quote;
-  for (char c : unified.substr(0, slash)) base += detail::to_upper(c);
-  for (char c : unified.substr(slash + 1)) quote += detail::to_upper(c);
+  for (char c : unified.substr(0, slash)) base += mi::connectors::text::to_upper(c);
+  for (char c : unified.substr(slash + 1)) quote += mi::connectors::text::to_upper(c);
   if (!is_asset(base) || !is_asset(quote))
     return mi::error{"symbol '" + std::string(unified) +
                      "': base and quote must be non-empty letters and digits, e.g. BTC/USDT"};

@@ -7,7 +7,7 @@
 
 #include <simdjson.h>
 
-#include "connectors/okx/json_text.hpp"
+#include "connectors/json_text.hpp"
 #include "messages/decimal.hpp"
 
 namespace mi::okx {
@@ -118,14 +118,14 @@ std::optional<std::int64_t> parse_ms(std::string_view s) {
 void append_request(std::string& out, std::string_view op, std::string_view channel,
                     const std::vector<std::string>& inst_ids, std::size_t begin, std::size_t end) {
   out = R"({"op":)";
-  detail::append_json_string(out, op);
+  mi::connectors::text::append_json_string(out, op);
   out += R"(,"args":[)";
   for (std::size_t i = begin; i < end; ++i) {
     if (i != begin) out += ',';
     out += R"({"channel":)";
-    detail::append_json_string(out, channel);
+    mi::connectors::text::append_json_string(out, channel);
     out += R"(,"instId":)";
-    detail::append_json_string(out, inst_ids[i]);
+    mi::connectors::text::append_json_string(out, inst_ids[i]);
     out += '}';
   }
   out += "]}";
@@ -336,15 +336,15 @@ std::string encode_trade_frame(const mi::trade& t) {
   std::string out;
   out.reserve(256);
   out += R"({"arg":{"channel":"trades","instId":)";
-  detail::append_json_string(out, inst_id);
+  mi::connectors::text::append_json_string(out, inst_id);
   out += R"(},"data":[{"instId":)";
-  detail::append_json_string(out, inst_id);
+  mi::connectors::text::append_json_string(out, inst_id);
   out += R"(,"tradeId":)";
-  detail::append_json_string(out, t.trade_id);
+  mi::connectors::text::append_json_string(out, t.trade_id);
   out += R"(,"px":)";
-  detail::append_json_string(out, t.price.to_string());
+  mi::connectors::text::append_json_string(out, t.price.to_string());
   out += R"(,"sz":)";
-  detail::append_json_string(out, t.quantity.to_string());
+  mi::connectors::text::append_json_string(out, t.quantity.to_string());
   out += R"(,"side":)";
   out += t.taker_side == mi::side::buy ? R"("buy")" : t.taker_side == mi::side::sell ? R"("sell")" : R"("unknown")";
   out += R"(,"ts":")";

@@ -3,19 +3,19 @@
 #include <algorithm>
 #include <vector>
 
-#include "connectors/okx/json_text.hpp"
+#include "connectors/json_text.hpp"
 
 namespace mi::okx {
 namespace {
 
 bool is_asset(std::string_view s) {
-  return !s.empty() && std::all_of(s.begin(), s.end(), detail::is_upper_alnum);
+  return !s.empty() && std::all_of(s.begin(), s.end(), mi::connectors::text::is_upper_alnum);
 }
 
 std::string upper(std::string_view s) {
   std::string out;
   out.reserve(s.size());
-  for (char c : s) out += detail::to_upper(c);
+  for (char c : s) out += mi::connectors::text::to_upper(c);
   return out;
 }
 

@@ -11,13 +11,6 @@ namespace mi::test {
 
 namespace {
 
-std::string read_file(const std::string& path) {
-  std::ifstream in(path);
-  std::ostringstream out;
-  out << in.rdbuf();
-  return out.str();
-}
-
 std::string tail(const std::string& text, std::size_t max_chars = 2000) {
   return text.size() <= max_chars ? text : text.substr(text.size() - max_chars);
 }

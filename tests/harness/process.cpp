@@ -6,6 +6,8 @@
 #include <cstring>
 #include <fcntl.h>
 #include <filesystem>
+#include <fstream>
+#include <sstream>
 #include <grp.h>
 #include <netinet/in.h>
 #include <pwd.h>
@@ -186,6 +188,13 @@ run_result run(const std::vector<std::string>& argv, const std::string& stdin_te
   waitpid(pid, &st, 0);
   res.exit_code = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
   return res;
+}
+
+std::string read_file(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
 }
 
 int free_port() {

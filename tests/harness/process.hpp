@@ -71,6 +71,9 @@ bool eventually(Pred pred, std::chrono::milliseconds timeout) {
   }
 }
 
+/// The whole content of a file ("" if it cannot be read).
+std::string read_file(const std::string& path);
+
 /// Waits until something accepts TCP connections on 127.0.0.1:port.
 bool wait_for_port(int port, std::chrono::milliseconds timeout);
 

@@ -15,13 +15,6 @@ using mi::test::platform_env;
 
 namespace {
 
-std::string read_file(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
 // Waits until the database holds the expected trades and klines (the last 1m window closes by
 // the wall clock, so this can take a minute), then checks them value for value.
 void expect_complete(platform_env& env, std::size_t n_trades) {
@@ -51,14 +44,14 @@ TEST_CASE("e2e: 10000 simulated trades are exactly once in MARKET_RAW and Postgr
   mi::test::child_process tail({mi::test::binary(), "tail", "kline.binance.BTCUSDT.1m", "kline.binance.ETHUSDT.1m",
                                 "--url", "ws://127.0.0.1:" + std::to_string(env.push_port()) + "/"},
                                tail_log);
-  REQUIRE(mi::test::eventually([&] { return read_file(tail_log).find("\"subscribed\"") != std::string::npos; }, 10s));
+  REQUIRE(mi::test::eventually([&] { return mi::test::read_file(tail_log).find("\"subscribed\"") != std::string::npos; }, 10s));
 
   env.start_simulator({"--count", "10000", "--rate", "5000"});
   expect_complete(env, 10000);
 
   // The subscriber received exactly the final 1m klines (plus live partials).
   std::set<std::string> pushed_finals;
-  std::istringstream in(read_file(tail_log));
+  std::istringstream in(mi::test::read_file(tail_log));
   std::string line;
   while (std::getline(in, line)) {
     auto at = line.find("\"data\":");

@@ -16,13 +16,6 @@
 namespace mi::test {
 namespace {
 
-std::string read_file(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
 std::string tail_of(const std::string& s, std::size_t n = 3000) {
   return s.size() <= n ? s : s.substr(s.size() - n);
 }

@@ -1,12 +1,12 @@
 #pragma once
 
-// Internal to mi_connector_okx: small helpers for the JSON this library writes.
+// Shared by the exchange codecs (header only, no dependencies): writing JSON text and ASCII case.
 
 #include <cstdio>
 #include <string>
 #include <string_view>
 
-namespace mi::okx::detail {
+namespace mi::connectors::text {
 
 /// Appends `s` as a JSON string literal (quotes included, control characters escaped).
 inline void append_json_string(std::string& out, std::string_view s) {
@@ -40,4 +40,4 @@ inline char to_upper(char c) { return (c >= 'a' && c <= 'z') ? static_cast<char>
 /// ASCII lower-case.
 inline char to_lower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }
 
-} // namespace mi::okx::detail
+} // namespace mi::connectors::text
