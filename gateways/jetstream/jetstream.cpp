@@ -1,5 +1,8 @@
 #include "gateways/jetstream/jetstream.hpp"
 
+#include <charconv>
+#include <cstring>
+
 #include <nats/nats.h>
 
 #include <atomic>
@@ -100,6 +103,7 @@ struct js_message::handle {
   std::uint64_t delivered = 0;
   std::uint64_t pending = 0;
   std::int64_t ts = 0;
+  natsConnection* nc = nullptr; ///< set for pulled messages: acks are published to the reply subject
 };
 
 namespace {
@@ -158,10 +162,19 @@ std::uint64_t js_message::num_delivered() const { return h_->delivered; }
 std::uint64_t js_message::num_pending() const { return h_->pending; }
 std::int64_t js_message::timestamp_ns() const { return h_->ts; }
 
+namespace {
+natsStatus reply_ack(const js_message::handle& h, const char* what) {
+  const char* reply = natsMsg_GetReply(h.msg.get());
+  if (reply == nullptr)
+    return NATS_INVALID_ARG;
+  return natsConnection_Publish(h.nc, reply, what, static_cast<int>(std::strlen(what)));
+}
+} // namespace
+
 mi::result<bool> js_message::ack() {
   if (!h_)
     return mi::error{"ack: moved-from message"};
-  natsStatus s = natsMsg_Ack(h_->msg.get(), nullptr);
+  natsStatus s = h_->nc != nullptr ? reply_ack(*h_, "+ACK") : natsMsg_Ack(h_->msg.get(), nullptr);
   if (s != NATS_OK)
     return fail("ack of stream seq " + std::to_string(h_->seq), s);
   return true;
@@ -169,12 +182,12 @@ mi::result<bool> js_message::ack() {
 
 void js_message::nak() {
   if (h_)
-    natsMsg_Nak(h_->msg.get(), nullptr);
+    h_->nc != nullptr ? reply_ack(*h_, "-NAK") : natsMsg_Nak(h_->msg.get(), nullptr);
 }
 
 void js_message::term() {
   if (h_)
-    natsMsg_Term(h_->msg.get(), nullptr);
+    h_->nc != nullptr ? reply_ack(*h_, "+TERM") : natsMsg_Term(h_->msg.get(), nullptr);
 }
 
 // --- jetstream --------------------------------------------------------------------------------
@@ -640,8 +653,41 @@ mi::result<std::vector<std::string>> jetstream::kv_keys(const std::string& bucke
 struct pull_consumer::impl {
   jetstream* owner = nullptr;
   spec cfg;
-  std::unique_ptr<natsSubscription, sub_deleter> sub;
+  std::unique_ptr<natsSubscription, sub_deleter> sub; ///< core subscription on inbox.*
+  std::string inbox;                                  ///< "_INBOX.<nuid>"
+  std::string next_subject;                           ///< $JS.API.CONSUMER.MSG.NEXT.<stream>.<durable>
+  std::uint64_t request = 0;                          ///< number of the current pull request
 };
+
+namespace {
+
+// Metadata of a pulled message from its reply subject:
+// $JS.ACK.<stream>.<consumer>.<delivered>.<stream seq>.<consumer seq>.<ts>.<pending>, or the newer
+// form with <domain>.<account hash> after $JS.ACK (and a trailing token).
+void parse_ack_subject(std::string_view reply, js_message::handle& h) {
+  std::vector<std::string_view> t;
+  while (!reply.empty()) {
+    auto dot = reply.find('.');
+    t.push_back(reply.substr(0, dot));
+    reply = dot == std::string_view::npos ? std::string_view{} : reply.substr(dot + 1);
+  }
+  if (t.size() < 9 || t[0] != "$JS" || t[1] != "ACK")
+    return;
+  const std::size_t base = t.size() == 9 ? 4 : 6; // index of <delivered>
+  if (t.size() < base + 5)
+    return;
+  auto num = [](std::string_view v) {
+    std::uint64_t x = 0;
+    std::from_chars(v.data(), v.data() + v.size(), x);
+    return x;
+  };
+  h.delivered = num(t[base]);
+  h.seq = num(t[base + 1]);
+  h.ts = static_cast<std::int64_t>(num(t[base + 3]));
+  h.pending = num(t[base + 4]);
+}
+
+} // namespace
 
 pull_consumer::pull_consumer(std::unique_ptr<impl> p) : impl_(std::move(p)) {}
 
@@ -679,39 +725,73 @@ mi::result<std::unique_ptr<pull_consumer>> pull_consumer::create(jetstream& js, 
     return fail("cannot look up " + what, s, jerr);
   }
 
-  jsSubOptions so;
-  jsSubOptions_Init(&so);
-  so.Stream = sp.stream.c_str();
-  so.Consumer = sp.durable.c_str();
-  natsSubscription* raw_sub = nullptr;
-  jerr = jsErrCode(0);
-  s = js_PullSubscribe(&raw_sub, ctx,
-                       sp.filter_subject.empty() ? nullptr : sp.filter_subject.c_str(),
-                       sp.durable.c_str(), nullptr, &so, &jerr);
-  if (s != NATS_OK)
-    return fail("cannot bind to " + what, s, jerr);
+  // Pull requests are plain NATS requests to the consumer's "next" API with our own inbox:
+  // nats.c 3.4.1's natsSubscription_Fetch can write past its message array when messages of
+  // an earlier (expired) pull are still queued, which corrupted the heap under load.
   auto p = std::make_unique<impl>();
   p->owner = &js;
+  natsInbox* unique = nullptr;
+  if (natsInbox_Create(&unique) != NATS_OK)
+    return mi::error{"cannot create an inbox for " + what};
+  p->inbox = unique; // "_INBOX.<nuid>"
+  natsInbox_Destroy(unique);
+  p->next_subject = "$JS.API.CONSUMER.MSG.NEXT." + sp.stream + "." + sp.durable;
+  natsSubscription* raw_sub = nullptr;
+  s = natsConnection_SubscribeSync(&raw_sub, js.internals().nc.get(), (p->inbox + ".*").c_str());
+  if (s != NATS_OK)
+    return fail("cannot subscribe for " + what, s);
+  // A pull delivers at most max_ack_pending messages; let them all queue without slow-consumer drops.
+  natsSubscription_SetPendingLimits(raw_sub, -1, -1);
   p->cfg = std::move(sp);
   p->sub.reset(raw_sub);
   return std::unique_ptr<pull_consumer>(new pull_consumer(std::move(p)));
 }
 
 mi::result<std::vector<js_message>> pull_consumer::fetch(int max, std::chrono::milliseconds timeout) {
-  natsMsgList list{nullptr, 0};
-  jsErrCode jerr = jsErrCode(0);
-  natsStatus s = natsSubscription_Fetch(&list, impl_->sub.get(), max, to_ms(timeout), &jerr);
   std::vector<js_message> out;
-  if (s == NATS_TIMEOUT && list.Count == 0)
+  if (max <= 0)
     return out;
-  if (s != NATS_OK && list.Count == 0)
-    return fail("fetch from " + impl_->cfg.durable, s, jerr);
-  out.reserve(static_cast<std::size_t>(list.Count));
-  for (int i = 0; i < list.Count; ++i) {
-    out.push_back(from_consumer(list.Msgs[i]));
-    list.Msgs[i] = nullptr; // owned by the js_message now
+  auto& im = *impl_;
+  natsConnection* nc = im.owner->internals().nc.get();
+  // The server ends the request a little before we stop waiting, so its 408 usually arrives.
+  const auto expires = std::max<std::int64_t>(1, timeout.count() - 20) * 1'000'000;
+  const std::string reply = im.inbox + "." + std::to_string(++im.request);
+  const std::string body = "{\"batch\":" + std::to_string(max) + ",\"expires\":" + std::to_string(expires) + "}";
+  natsStatus s = natsConnection_PublishRequestString(nc, im.next_subject.c_str(), reply.c_str(), body.c_str());
+  if (s != NATS_OK)
+    return fail("fetch from " + im.cfg.durable, s);
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (static_cast<int>(out.size()) < max) {
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+    if (left.count() <= 0)
+      break;
+    natsMsg* raw = nullptr;
+    s = natsSubscription_NextMsg(&raw, im.sub.get(), left.count());
+    if (s == NATS_TIMEOUT)
+      break;
+    if (s != NATS_OK) {
+      if (out.empty())
+        return fail("fetch from " + im.cfg.durable, s);
+      break;
+    }
+    msg_ptr m(raw);
+    const char* status = nullptr;
+    if (natsMsg_GetDataLength(raw) == 0 && natsMsgHeader_Get(raw, "Status", &status) == NATS_OK && status) {
+      // 100: heartbeat; 404/408/409: this (or an older) request is over.
+      if (std::strcmp(status, "100") == 0)
+        continue;
+      if (reply == natsMsg_GetSubject(raw))
+        break;
+      continue; // the end of an older request
+    }
+    // A delivery, possibly for an older request that the server filled late: still ours to ack.
+    auto h = std::make_unique<js_message::handle>();
+    if (const char* r = natsMsg_GetReply(raw))
+      parse_ack_subject(r, *h);
+    h->nc = nc;
+    h->msg = std::move(m);
+    out.push_back(js_message(std::move(h)));
   }
-  natsMsgList_Destroy(&list);
   return out;
 }
 
