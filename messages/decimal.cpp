@@ -1,6 +1,7 @@
 #include "messages/decimal.hpp"
 
 #include <algorithm>
+#include <cstdint>
 
 namespace mi {
 namespace {
@@ -21,6 +22,17 @@ bool scale_up(i128& m, int n) {
 void decimal::normalize() {
   if (m_ == 0) {
     scale_ = 0;
+    return;
+  }
+  // Almost every real amount fits 64 bits, where division by 10 is a multiply; 128-bit
+  // division is a library call (this is the hot path of the kline engine).
+  if (m_ >= INT64_MIN && m_ <= INT64_MAX) {
+    auto m = static_cast<std::int64_t>(m_);
+    while (scale_ > 0 && m % 10 == 0) {
+      m /= 10;
+      --scale_;
+    }
+    m_ = m;
     return;
   }
   while (scale_ > 0 && m_ % 10 == 0) {
@@ -133,6 +145,14 @@ std::string decimal::to_string() const {
 }
 
 std::optional<decimal> decimal::checked_add(const decimal& o) const {
+  if (scale_ == o.scale_) {
+    i128 r;
+    if (__builtin_add_overflow(m_, o.m_, &r))
+      return std::nullopt;
+    decimal d{r, scale_};
+    d.normalize();
+    return d;
+  }
   i128 a = m_;
   i128 b = o.m_;
   int s = std::max(scale_, o.scale_);
@@ -147,6 +167,14 @@ std::optional<decimal> decimal::checked_add(const decimal& o) const {
 }
 
 std::optional<decimal> decimal::checked_mul(const decimal& o) const {
+  if (m_ >= INT64_MIN && m_ <= INT64_MAX && o.m_ >= INT64_MIN && o.m_ <= INT64_MAX) {
+    std::int64_t r64;
+    if (!__builtin_mul_overflow(static_cast<std::int64_t>(m_), static_cast<std::int64_t>(o.m_), &r64)) {
+      decimal d{r64, scale_ + o.scale_};
+      d.normalize();
+      return d;
+    }
+  }
   i128 r;
   if (__builtin_mul_overflow(m_, o.m_, &r))
     return std::nullopt;

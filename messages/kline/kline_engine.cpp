@@ -168,6 +168,7 @@ add_result symbol_windows::add(const mi::trade& t, std::uint64_t seq) {
     r.duplicate = true;
     return r;
   }
+  const decimal notional = mul_exact(t.price, t.quantity); // once, for every interval
   for (auto& l : lanes_) {
     if (seq < l.resume_seq) {
       ++r.replayed;
@@ -181,7 +182,7 @@ add_result symbol_windows::add(const mi::trade& t, std::uint64_t seq) {
       if (open_ms <= l.last_final_open_ms || (watermark_ms_ != none && next_ms + opts_->grace_ms <= watermark_ms_)) {
         auto f = l.finals.find(open_ms);
         if (opts_->revise_late && f != l.finals.end()) {
-          apply(f->second, t);
+          apply(f->second, t, notional);
           ++f->second.revision;
           f->second.dirty = true; // a corrected final is due
           ++r.revised;
@@ -199,7 +200,7 @@ add_result symbol_windows::add(const mi::trade& t, std::uint64_t seq) {
       w.first_seq = seq;
       it = l.open.emplace(open_ms, std::move(w)).first;
     }
-    apply(it->second, t);
+    apply(it->second, t, notional);
     ++r.accepted;
   }
   if (fresh) {
@@ -210,7 +211,7 @@ add_result symbol_windows::add(const mi::trade& t, std::uint64_t seq) {
   return r;
 }
 
-void symbol_windows::apply(window& w, const mi::trade& t) {
+void symbol_windows::apply(window& w, const mi::trade& t, const decimal& notional) {
   if (w.count > 0) {
     if (before(t.ts_ns, t.trade_id, w.first_ts, w.first_id)) {
       w.first_ts = t.ts_ns;
@@ -227,7 +228,6 @@ void symbol_windows::apply(window& w, const mi::trade& t) {
     if (t.price < w.low)
       w.low = t.price;
   }
-  const decimal notional = mul_exact(t.price, t.quantity);
   w.volume = add_exact(w.volume, t.quantity);
   w.quote_volume = add_exact(w.quote_volume, notional);
   if (t.taker_side == side::buy) {

@@ -125,7 +125,7 @@ private:
   /// Appends empty windows after the last final, up to (excluding) the one opening at `until_open`.
   void fill_until(lane& l, std::int64_t until_open, std::vector<mi::kline>& finals);
   bool seen_recently(std::string_view trade_id);
-  static void apply(window& w, const mi::trade& t);
+  static void apply(window& w, const mi::trade& t, const decimal& notional);
   void finalize(lane& l, std::int64_t until_ms, std::vector<mi::kline>& finals);
 
   std::string exchange_;
