@@ -107,6 +107,16 @@ TEST_CASE("e2e: planned rotation opens the new connection before closing the old
   CHECK(env.stop_platform() == 0);
 }
 
+TEST_CASE("e2e: idle symbols give their actor back once their windows are final (memory stays bounded)") {
+  platform_env env({"1s"}, {}, "  idle_after: 2s\n");
+  env.start_platform();
+  env.start_simulator({"--count", "4000", "--rate", "2000"});
+  expect_complete(env, 4000);
+  CHECK(mi::test::eventually([&] { return env.scrape_metrics().find("\nmi_symbol_windows 0\n") != std::string::npos; },
+                             20s));
+  CHECK(env.stop_platform() == 0);
+}
+
 TEST_CASE("e2e: kill -9 mid-stream and restart: every trade once, klines as an uninterrupted run") {
   platform_env env;
   env.start_platform();

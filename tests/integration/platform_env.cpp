@@ -24,7 +24,7 @@ std::string tail_of(const std::string& s, std::size_t n = 3000) {
 
 std::string binary() { return MI_BINARY; }
 
-platform_env::platform_env(std::vector<std::string> intervals, std::string binance_extra)
+platform_env::platform_env(std::vector<std::string> intervals, std::string binance_extra, std::string klines_extra)
     : dir_("mi-platform"), push_port_(free_port()), metrics_port_(free_port()), sim_port_(free_port()),
       intervals_(std::move(intervals)) {
   std::string iv;
@@ -38,7 +38,7 @@ platform_env::platform_env(std::vector<std::string> intervals, std::string binan
       << "    rest_url: http://127.0.0.1:" << sim_port_ << "\n"
       << "    symbols: [BTC/USDT, ETH/USDT]\n"
       << "    reconnect:\n      initial: 100ms\n      max: 1s\n" << binance_extra
-      << "klines:\n  intervals: [" << iv << "]\n  grace: 2s\n"
+      << "klines:\n  intervals: [" << iv << "]\n  grace: 2s\n" << klines_extra
       << "saver:\n  batch_size: 1000\n  batch_timeout: 200ms\n"
       << "push:\n  listen: 127.0.0.1:" << push_port_ << "\n"
       << "metrics:\n  listen: 127.0.0.1:" << metrics_port_ << "\n";

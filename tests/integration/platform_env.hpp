@@ -22,7 +22,9 @@ std::string binary();
 class platform_env {
 public:
   /// `binance_extra`: more YAML lines under exchanges.binance (4-space indented).
-  explicit platform_env(std::vector<std::string> intervals = {"1s", "1m"}, std::string binance_extra = {});
+  /// `klines_extra`: more YAML lines under klines (2-space indented).
+  explicit platform_env(std::vector<std::string> intervals = {"1s", "1m"}, std::string binance_extra = {},
+                        std::string klines_extra = {});
   ~platform_env();
 
   /// Starts `market-ingestor run` and waits for its "ready" line.
