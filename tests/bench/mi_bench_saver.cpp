@@ -1,0 +1,243 @@
+// mi_bench_saver: trades into PostgreSQL, plain libpqxx vs our writer, in the same run.
+//
+//   mi_bench_saver [--rounds R] [--count N] [--batch B]...   (defaults: 5 rounds of 200000 trades,
+//                                                             batch sizes 1000 and 5000)
+//
+// Starts its own PostgreSQL 15 (via mi_test_harness, default settings: fsync on) and applies the
+// migrations. Generates N trades up front (2 symbols, 8-decimal prices and quantities, sequential
+// ids, ms timestamps), then for each batch size B, each round runs
+//   (a) baseline: plain libpqxx 6.4 on one connection, per batch of B rows one transaction:
+//       CREATE TEMP TABLE IF NOT EXISTS stage (LIKE market_trades INCLUDING DEFAULTS) ON COMMIT
+//       DELETE ROWS, pqxx::stream_to into it (same columns and text values as our writer),
+//       INSERT INTO market_trades SELECT * FROM stage ON CONFLICT DO NOTHING, commit;
+//   (b) ours: mi::gw::pg_writer::write_trades of the same batches;
+// each into an empty market_trades (TRUNCATE + CHECKPOINT before every run, not timed),
+// alternating which of the two goes first. Both start from the same std::vector<mi::trade> and
+// format the text values inside the timed loop. After every run it checks that market_trades
+// holds exactly N rows, and that both runs of a round stored identical rows (md5 of the table).
+// Prints per-round rows/s, the medians and ours/baseline.
+
+#include <pqxx/pqxx>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <stdexcept>
+#include <string>
+#include <tuple>
+#include <vector>
+
+#include "gateways/postgres/postgres.hpp"
+#include "messages/decimal.hpp"
+#include "messages/trade.hpp"
+#include "tests/harness/pg_server.hpp"
+
+namespace {
+
+using clock_type = std::chrono::steady_clock;
+
+// The same column list as gateways/postgres/postgres.cpp (trade_columns).
+const std::vector<std::string> trade_columns{"exchange", "symbol", "base", "quote", "trade_id", "price",
+                                             "quantity", "side",   "ts",   "ts_ns", "recv_ns"};
+
+std::vector<mi::trade> make_trades(std::size_t n) {
+  std::vector<mi::trade> out;
+  out.reserve(n);
+  for (std::size_t i = 0; i < n; ++i) {
+    mi::trade t;
+    t.exchange = "binance";
+    const bool btc = (i % 2) == 0;
+    t.symbol = btc ? "BTCUSDT" : "ETHUSDT";
+    t.base = btc ? "BTC" : "ETH";
+    t.quote = "USDT";
+    t.trade_id = std::to_string(1'000'000'000 + i);
+    // 58001.03xxxxxx / 2100.42xxxxxx with 8 decimals; quantities 0.00000001 .. 0.99999999.
+    const auto jitter = static_cast<std::int64_t>((i * 7919) % 1'000'000);
+    t.price = *mi::decimal::from_parts((btc ? 5'800'103'000'000LL : 210'042'000'000LL) + jitter, 8);
+    t.quantity = *mi::decimal::from_parts(static_cast<std::int64_t>((i * 104'729) % 99'999'999) + 1, 8);
+    t.taker_side = (i % 3) == 0 ? mi::side::sell : mi::side::buy;
+    t.ts_ns = 1'617'566'591'000'000'000LL + static_cast<std::int64_t>(i) * 1'000'000; // 1 ms apart
+    t.recv_ns = t.ts_ns + 3'000'000;
+    out.push_back(std::move(t));
+  }
+  return out;
+}
+
+std::vector<std::vector<mi::trade>> make_batches(const std::vector<mi::trade>& all, std::size_t b) {
+  std::vector<std::vector<mi::trade>> out;
+  for (std::size_t i = 0; i < all.size(); i += b)
+    out.emplace_back(all.begin() + static_cast<std::ptrdiff_t>(i),
+                     all.begin() + static_cast<std::ptrdiff_t>(std::min(all.size(), i + b)));
+  return out;
+}
+
+// Empties market_trades and flushes dirty buffers, so no run pays for the previous one's
+// checkpoint. Not timed.
+void fresh_table(const std::string& conninfo) {
+  pqxx::connection c{conninfo};
+  pqxx::nontransaction w{c};
+  w.exec("TRUNCATE market_trades");
+  w.exec("CHECKPOINT");
+}
+
+struct table_state {
+  long long rows = 0;
+  std::string digest;
+};
+
+table_state inspect(const std::string& conninfo) {
+  pqxx::connection c{conninfo};
+  pqxx::read_transaction w{c};
+  auto r = w.exec1("SELECT count(*), md5(string_agg(t::text, E'\\n' ORDER BY exchange, symbol, trade_id)) "
+                   "FROM market_trades t");
+  return {r[0].as<long long>(), r[1].is_null() ? std::string() : r[1].as<std::string>()};
+}
+
+table_state check_rows(const std::string& conninfo, std::size_t n, const char* who) {
+  auto st = inspect(conninfo);
+  if (st.rows != static_cast<long long>(n))
+    throw std::runtime_error(std::string(who) + ": market_trades holds " + std::to_string(st.rows) +
+                             " rows, expected " + std::to_string(n));
+  return st;
+}
+
+// (a) plain libpqxx 6.4.
+double run_baseline(const std::string& conninfo, const std::vector<std::vector<mi::trade>>& batches,
+                    std::size_t n, table_state& st) {
+  fresh_table(conninfo);
+  pqxx::connection c{conninfo};
+  {
+    pqxx::nontransaction w{c};
+    w.exec("SET client_min_messages = warning"); // no NOTICE "already exists" per batch
+  }
+  std::size_t inserted = 0;
+  auto t0 = clock_type::now();
+  for (const auto& batch : batches) {
+    pqxx::work w{c};
+    w.exec("CREATE TEMP TABLE IF NOT EXISTS stage (LIKE market_trades INCLUDING DEFAULTS) ON COMMIT DELETE ROWS");
+    {
+      pqxx::stream_to s{w, "stage", trade_columns};
+      for (const auto& t : batch)
+        s << std::make_tuple(t.exchange, t.symbol, t.base, t.quote, t.trade_id, t.price.to_string(),
+                             t.quantity.to_string(), std::string(to_string(t.taker_side)),
+                             mi::gw::timestamptz_text(t.ts_ns), t.ts_ns, t.recv_ns);
+      s.complete();
+    }
+    inserted += static_cast<std::size_t>(
+      w.exec("INSERT INTO market_trades SELECT * FROM stage ON CONFLICT DO NOTHING").affected_rows());
+    w.commit();
+  }
+  double secs = std::chrono::duration<double>(clock_type::now() - t0).count();
+  if (inserted != n)
+    throw std::runtime_error("baseline: inserted " + std::to_string(inserted) + ", expected " + std::to_string(n));
+  st = check_rows(conninfo, n, "baseline");
+  return static_cast<double>(n) / secs;
+}
+
+// (b) mi::gw::pg_writer.
+double run_ours(const std::string& conninfo, const std::vector<std::vector<mi::trade>>& batches, std::size_t n,
+                table_state& st) {
+  fresh_table(conninfo);
+  auto writer = mi::gw::pg_writer::connect(conninfo);
+  if (!writer)
+    throw std::runtime_error(writer.err().message);
+  std::size_t inserted = 0;
+  auto t0 = clock_type::now();
+  for (const auto& batch : batches) {
+    auto r = (*writer)->write_trades(batch);
+    if (!r)
+      throw std::runtime_error(r.err().message);
+    inserted += *r;
+  }
+  double secs = std::chrono::duration<double>(clock_type::now() - t0).count();
+  if (inserted != n)
+    throw std::runtime_error("ours: inserted " + std::to_string(inserted) + ", expected " + std::to_string(n));
+  st = check_rows(conninfo, n, "ours");
+  return static_cast<double>(n) / secs;
+}
+
+double median(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  auto n = v.size();
+  return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
+
+} // namespace
+
+int main(int argc, char** argv) {
+  int rounds = 5;
+  std::size_t count = 200'000;
+  std::vector<std::size_t> batch_sizes;
+  for (int i = 1; i + 1 < argc; i += 2) {
+    std::string a = argv[i];
+    if (a == "--rounds")
+      rounds = std::atoi(argv[i + 1]);
+    else if (a == "--count")
+      count = static_cast<std::size_t>(std::atoll(argv[i + 1]));
+    else if (a == "--batch")
+      batch_sizes.push_back(static_cast<std::size_t>(std::atoll(argv[i + 1])));
+    else {
+      std::fprintf(stderr, "usage: %s [--rounds R] [--count N] [--batch B]...\n", argv[0]);
+      return 2;
+    }
+  }
+  if (argc % 2 == 0 || rounds < 1 || count < 1 ||
+      std::any_of(batch_sizes.begin(), batch_sizes.end(), [](std::size_t b) { return b == 0; })) {
+    std::fprintf(stderr, "usage: %s [--rounds R] [--count N] [--batch B]...\n", argv[0]);
+    return 2;
+  }
+  if (batch_sizes.empty())
+    batch_sizes = {1000, 5000};
+  try {
+    mi::test::pg_server server; // defaults: fsync, synchronous_commit, full_page_writes on
+    const auto conninfo = server.conninfo();
+    if (auto m = mi::gw::migrate(conninfo); !m)
+      throw std::runtime_error(m.err().message);
+    const auto trades = make_trades(count);
+    std::printf("mi_bench_saver: %d rounds x %zu trades (2 symbols, 8-decimal price/quantity), PostgreSQL %s, "
+                "fsync on, TRUNCATE + CHECKPOINT before every run\n",
+                rounds, count, server.psql("SHOW server_version").c_str());
+    std::vector<std::string> summary;
+    for (std::size_t b : batch_sizes) {
+      const auto batches = make_batches(trades, b);
+      std::printf("batch %zu rows (%zu transactions per run)\n", b, batches.size());
+      std::vector<double> base, ours, ratio;
+      for (int r = 0; r < rounds; ++r) {
+        double bv = 0, ov = 0;
+        table_state bs, os;
+        if (r % 2 == 0) {
+          bv = run_baseline(conninfo, batches, count, bs);
+          ov = run_ours(conninfo, batches, count, os);
+        } else {
+          ov = run_ours(conninfo, batches, count, os);
+          bv = run_baseline(conninfo, batches, count, bs);
+        }
+        if (bs.digest != os.digest)
+          throw std::runtime_error("baseline and ours stored different rows (md5 " + bs.digest + " vs " + os.digest +
+                                   ")");
+        base.push_back(bv);
+        ours.push_back(ov);
+        ratio.push_back(ov / bv);
+        std::printf("  round %d (%s first): baseline %8.0f rows/s   ours %8.0f rows/s   ratio %.2f   (%lld rows each, "
+                    "identical)\n",
+                    r + 1, r % 2 == 0 ? "baseline" : "ours", bv, ov, ov / bv, bs.rows);
+        std::fflush(stdout);
+      }
+      char line[256];
+      std::snprintf(line, sizeof line,
+                    "B=%zu: median baseline %.0f rows/s, ours %.0f rows/s, ours/baseline %.2f (median of per-round "
+                    "ratios %.2f)",
+                    b, median(base), median(ours), median(ours) / median(base), median(ratio));
+      std::printf("  %s\n", line);
+      summary.emplace_back(line);
+    }
+    std::printf("summary:\n");
+    for (const auto& s : summary)
+      std::printf("  %s\n", s.c_str());
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "mi_bench_saver: %s\n", e.what());
+    return 1;
+  }
+  return 0;
+}
