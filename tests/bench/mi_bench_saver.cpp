@@ -15,14 +15,20 @@
 // alternating which of the two goes first. Both start from the same std::vector<mi::trade> and
 // format the text values inside the timed loop. After every run it checks that market_trades
 // holds exactly N rows, and that both runs of a round stored identical rows (md5 of the table).
-// Prints per-round rows/s, the medians and ours/baseline.
+// Prints per-round rows/s, the medians and ours/baseline, plus the CPU time per row of the bench
+// process (client: formatting + libpq) and of the PostgreSQL backend serving it (server, from
+// /proc/<pid>/stat), which vary much less than rows/s when the machine is shared.
 
 #include <pqxx/pqxx>
+#include <sys/resource.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <fstream>
+#include <sstream>
 #include <stdexcept>
 #include <string>
 #include <tuple>
@@ -40,6 +46,39 @@ using clock_type = std::chrono::steady_clock;
 // The same column list as gateways/postgres/postgres.cpp (trade_columns).
 const std::vector<std::string> trade_columns{"exchange", "symbol", "base", "quote", "trade_id", "price",
                                              "quantity", "side",   "ts",   "ts_ns", "recv_ns"};
+
+/// CPU seconds of this process (user + system; the postmaster child is not included).
+double self_cpu() {
+  rusage ru{};
+  getrusage(RUSAGE_SELF, &ru);
+  return static_cast<double>(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
+         static_cast<double>(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
+}
+
+/// CPU seconds (utime + stime) of process `pid`, from /proc (10 ms resolution).
+double proc_cpu(int pid) {
+  std::ifstream f("/proc/" + std::to_string(pid) + "/stat");
+  std::string text((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+  auto close = text.rfind(')');
+  if (close == std::string::npos)
+    throw std::runtime_error("cannot read /proc/" + std::to_string(pid) + "/stat");
+  std::istringstream in(text.substr(close + 2)); // fields from 3 (state) on
+  std::string tok;
+  double utime = 0, stime = 0;
+  for (int field = 3; field <= 15 && (in >> tok); ++field) {
+    if (field == 14)
+      utime = std::stod(tok);
+    if (field == 15)
+      stime = std::stod(tok);
+  }
+  return (utime + stime) / static_cast<double>(sysconf(_SC_CLK_TCK));
+}
+
+struct run_result {
+  double rows_per_s = 0;
+  double client_us_per_row = 0;
+  double server_us_per_row = 0;
+};
 
 std::vector<mi::trade> make_trades(std::size_t n) {
   std::vector<mi::trade> out;
@@ -102,16 +141,29 @@ table_state check_rows(const std::string& conninfo, std::size_t n, const char* w
   return st;
 }
 
+/// The pid of the most recently started other client backend.
+int newest_backend(const std::string& conninfo) {
+  pqxx::connection c{conninfo};
+  pqxx::read_transaction w{c};
+  auto r = w.exec("SELECT pid FROM pg_stat_activity WHERE backend_type = 'client backend' AND pid <> "
+                  "pg_backend_pid() ORDER BY backend_start DESC LIMIT 1");
+  if (r.empty())
+    throw std::runtime_error("ours: cannot find the writer's backend");
+  return r[0][0].as<int>();
+}
+
 // (a) plain libpqxx 6.4.
-double run_baseline(const std::string& conninfo, const std::vector<std::vector<mi::trade>>& batches,
-                    std::size_t n, table_state& st) {
+run_result run_baseline(const std::string& conninfo, const std::vector<std::vector<mi::trade>>& batches,
+                        std::size_t n, table_state& st) {
   fresh_table(conninfo);
   pqxx::connection c{conninfo};
   {
     pqxx::nontransaction w{c};
     w.exec("SET client_min_messages = warning"); // no NOTICE "already exists" per batch
   }
+  const int backend = c.backendpid();
   std::size_t inserted = 0;
+  const double c0 = self_cpu(), s0 = proc_cpu(backend);
   auto t0 = clock_type::now();
   for (const auto& batch : batches) {
     pqxx::work w{c};
@@ -129,20 +181,24 @@ double run_baseline(const std::string& conninfo, const std::vector<std::vector<m
     w.commit();
   }
   double secs = std::chrono::duration<double>(clock_type::now() - t0).count();
+  const double c1 = self_cpu(), s1 = proc_cpu(backend);
   if (inserted != n)
     throw std::runtime_error("baseline: inserted " + std::to_string(inserted) + ", expected " + std::to_string(n));
   st = check_rows(conninfo, n, "baseline");
-  return static_cast<double>(n) / secs;
+  const auto dn = static_cast<double>(n);
+  return {dn / secs, (c1 - c0) * 1e6 / dn, (s1 - s0) * 1e6 / dn};
 }
 
 // (b) mi::gw::pg_writer.
-double run_ours(const std::string& conninfo, const std::vector<std::vector<mi::trade>>& batches, std::size_t n,
-                table_state& st) {
+run_result run_ours(const std::string& conninfo, const std::vector<std::vector<mi::trade>>& batches,
+                    std::size_t n, table_state& st) {
   fresh_table(conninfo);
   auto writer = mi::gw::pg_writer::connect(conninfo);
   if (!writer)
     throw std::runtime_error(writer.err().message);
+  const int backend = newest_backend(conninfo); // the writer's (connected last)
   std::size_t inserted = 0;
+  const double c0 = self_cpu(), s0 = proc_cpu(backend);
   auto t0 = clock_type::now();
   for (const auto& batch : batches) {
     auto r = (*writer)->write_trades(batch);
@@ -151,10 +207,12 @@ double run_ours(const std::string& conninfo, const std::vector<std::vector<mi::t
     inserted += *r;
   }
   double secs = std::chrono::duration<double>(clock_type::now() - t0).count();
+  const double c1 = self_cpu(), s1 = proc_cpu(backend);
   if (inserted != n)
     throw std::runtime_error("ours: inserted " + std::to_string(inserted) + ", expected " + std::to_string(n));
   st = check_rows(conninfo, n, "ours");
-  return static_cast<double>(n) / secs;
+  const auto dn = static_cast<double>(n);
+  return {dn / secs, (c1 - c0) * 1e6 / dn, (s1 - s0) * 1e6 / dn};
 }
 
 double median(std::vector<double> v) {
@@ -202,33 +260,40 @@ int main(int argc, char** argv) {
     for (std::size_t b : batch_sizes) {
       const auto batches = make_batches(trades, b);
       std::printf("batch %zu rows (%zu transactions per run)\n", b, batches.size());
-      std::vector<double> base, ours, ratio;
+      std::vector<double> base, ours, ratio, base_cc, base_sc, ours_cc, ours_sc;
       for (int r = 0; r < rounds; ++r) {
-        double bv = 0, ov = 0;
+        run_result bres, ores;
         table_state bs, os;
         if (r % 2 == 0) {
-          bv = run_baseline(conninfo, batches, count, bs);
-          ov = run_ours(conninfo, batches, count, os);
+          bres = run_baseline(conninfo, batches, count, bs);
+          ores = run_ours(conninfo, batches, count, os);
         } else {
-          ov = run_ours(conninfo, batches, count, os);
-          bv = run_baseline(conninfo, batches, count, bs);
+          ores = run_ours(conninfo, batches, count, os);
+          bres = run_baseline(conninfo, batches, count, bs);
         }
+        const double bv = bres.rows_per_s, ov = ores.rows_per_s;
+        base_cc.push_back(bres.client_us_per_row);
+        base_sc.push_back(bres.server_us_per_row);
+        ours_cc.push_back(ores.client_us_per_row);
+        ours_sc.push_back(ores.server_us_per_row);
         if (bs.digest != os.digest)
           throw std::runtime_error("baseline and ours stored different rows (md5 " + bs.digest + " vs " + os.digest +
                                    ")");
         base.push_back(bv);
         ours.push_back(ov);
         ratio.push_back(ov / bv);
-        std::printf("  round %d (%s first): baseline %8.0f rows/s   ours %8.0f rows/s   ratio %.2f   (%lld rows each, "
-                    "identical)\n",
-                    r + 1, r % 2 == 0 ? "baseline" : "ours", bv, ov, ov / bv, bs.rows);
+        std::printf("  round %d (%s first): baseline %7.0f rows/s   ours %7.0f rows/s   ratio %.2f   cpu us/row "
+                    "client+server: baseline %.2f+%.2f ours %.2f+%.2f   (%lld rows each, identical)\n",
+                    r + 1, r % 2 == 0 ? "baseline" : "ours", bv, ov, ov / bv, bres.client_us_per_row,
+                    bres.server_us_per_row, ores.client_us_per_row, ores.server_us_per_row, bs.rows);
         std::fflush(stdout);
       }
-      char line[256];
+      char line[512];
       std::snprintf(line, sizeof line,
                     "B=%zu: median baseline %.0f rows/s, ours %.0f rows/s, ours/baseline %.2f (median of per-round "
-                    "ratios %.2f)",
-                    b, median(base), median(ours), median(ours) / median(base), median(ratio));
+                    "ratios %.2f); median cpu us/row client+server: baseline %.2f+%.2f, ours %.2f+%.2f",
+                    b, median(base), median(ours), median(ours) / median(base), median(ratio), median(base_cc),
+                    median(base_sc), median(ours_cc), median(ours_sc));
       std::printf("  %s\n", line);
       summary.emplace_back(line);
     }
