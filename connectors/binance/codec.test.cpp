@@ -2,6 +2,8 @@
 
 #include <doctest/doctest.h>
 
+#include "tests/unit/fixtures.hpp"
+
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -16,31 +18,9 @@ using mi::binance::codec;
 using mi::binance::frame_events;
 using mi::binance::stream_kind;
 
-std::filesystem::path binance_fixtures() {
-  return std::filesystem::path(MI_FIXTURES_DIR) / "exchanges" / "binance";
-}
+std::vector<std::string> fixture_lines(const std::string& name) { return mi::test::fixture_lines("binance", name); }
 
-/// Lines of a fixture file; empty (and a MESSAGE) when the fixtures are absent.
-std::vector<std::string> fixture_lines(const std::string& name) {
-  const auto path = binance_fixtures() / name;
-  std::vector<std::string> lines;
-  std::ifstream in(path);
-  if (!in) {
-    MESSAGE("fixture " << path.string() << " absent: skipped");
-    return lines;
-  }
-  for (std::string line; std::getline(in, line);) lines.push_back(line);
-  return lines;
-}
-
-std::string as_json_array(const std::vector<mi::trade>& trades) {
-  std::string out = "[";
-  for (std::size_t i = 0; i < trades.size(); ++i) {
-    if (i != 0) out += ',';
-    out += mi::trade_to_json(trades[i]);
-  }
-  return out + "]";
-}
+using mi::test::as_json_array;
 
 mi::trade sample_trade() {
   mi::trade t;

@@ -2,6 +2,8 @@
 
 #include <doctest/doctest.h>
 
+#include "tests/unit/fixtures.hpp"
+
 #include <filesystem>
 #include <fstream>
 #include <string>
@@ -14,27 +16,9 @@ namespace {
 using mi::bybit::codec;
 using mi::bybit::frame_events;
 
-/// Lines of a fixture file of exchanges/bybit; empty (and a MESSAGE) when the fixtures are absent.
-std::vector<std::string> fixture_lines(const std::string& name) {
-  const auto path = std::filesystem::path(MI_FIXTURES_DIR) / "exchanges" / "bybit" / name;
-  std::vector<std::string> lines;
-  std::ifstream in(path);
-  if (!in) {
-    MESSAGE("fixture " << path.string() << " absent: skipped");
-    return lines;
-  }
-  for (std::string line; std::getline(in, line);) lines.push_back(line);
-  return lines;
-}
+std::vector<std::string> fixture_lines(const std::string& name) { return mi::test::fixture_lines("bybit", name); }
 
-std::string as_json_array(const std::vector<mi::trade>& trades) {
-  std::string out = "[";
-  for (std::size_t i = 0; i < trades.size(); ++i) {
-    if (i != 0) out += ',';
-    out += mi::trade_to_json(trades[i]);
-  }
-  return out + "]";
-}
+using mi::test::as_json_array;
 
 mi::trade sample_trade() {
   mi::trade t;

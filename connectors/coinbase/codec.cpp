@@ -6,7 +6,8 @@
 
 #include <simdjson.h>
 
-#include "connectors/coinbase/text.hpp"
+#include "connectors/json_text.hpp"
+#include "connectors/time_text.hpp"
 #include "messages/decimal.hpp"
 
 namespace mi::coinbase {
@@ -203,7 +204,7 @@ mi::result<mi::trade> make_trade(const raw_trade& r, std::int64_t recv_ns) {
   std::optional<mi::decimal> size = mi::decimal::parse(*r.size);
   if (!size) return mi::error{"field 'size' is not a decimal: \"" + std::string(*r.size) + "\""};
   if (size->signum() <= 0) return mi::error{"size must be > 0"};
-  std::optional<std::int64_t> ts = detail::parse_rfc3339_ns(*r.time);
+  std::optional<std::int64_t> ts = mi::connectors::text::parse_rfc3339_ns(*r.time);
   if (!ts) return mi::error{"field 'time' is not an RFC 3339 time: \"" + std::string(*r.time) + "\""};
   std::optional<mi::side> taker = taker_from_maker(*r.side);
   if (!taker) return mi::error{"field 'side' must be BUY or SELL: \"" + std::string(*r.side) + "\""};
@@ -233,7 +234,7 @@ void append_string_array(std::string& out, const std::vector<std::string>& xs) {
   out += '[';
   for (std::size_t i = 0; i < xs.size(); ++i) {
     if (i != 0) out += ',';
-    detail::append_json_string(out, xs[i]);
+    mi::connectors::text::append_json_string(out, xs[i]);
   }
   out += ']';
 }
@@ -311,7 +312,7 @@ std::string subscribe_request(const std::vector<std::string>& product_ids, std::
   std::string out = R"({"type":"subscribe","product_ids":)";
   append_string_array(out, product_ids);
   out += R"(,"channel":)";
-  detail::append_json_string(out, channel);
+  mi::connectors::text::append_json_string(out, channel);
   out += '}';
   return out;
 }
@@ -328,26 +329,26 @@ std::string legacy_subscribe_request(const std::vector<std::string>& product_ids
 }
 
 std::string encode_trade_frame(const mi::trade& t, std::int64_t sequence_num) {
-  const std::string time = detail::format_rfc3339(t.ts_ns);
+  const std::string time = mi::connectors::text::format_rfc3339(t.ts_ns);
   std::string out;
   out.reserve(320);
   out += R"({"channel":"market_trades","client_id":"","timestamp":)";
-  detail::append_json_string(out, time);
+  mi::connectors::text::append_json_string(out, time);
   out += R"(,"sequence_num":)";
   out += std::to_string(sequence_num);
   out += R"(,"events":[{"type":"update","trades":[{"trade_id":)";
-  detail::append_json_string(out, t.trade_id);
+  mi::connectors::text::append_json_string(out, t.trade_id);
   out += R"(,"product_id":)";
-  detail::append_json_string(out, t.base + "-" + t.quote);
+  mi::connectors::text::append_json_string(out, t.base + "-" + t.quote);
   out += R"(,"price":)";
-  detail::append_json_string(out, t.price.to_string());
+  mi::connectors::text::append_json_string(out, t.price.to_string());
   out += R"(,"size":)";
-  detail::append_json_string(out, t.quantity.to_string());
+  mi::connectors::text::append_json_string(out, t.quantity.to_string());
   out += R"(,"side":)";
   // The maker's side, as Coinbase sends it.
   out += t.taker_side == mi::side::buy ? R"("SELL")" : t.taker_side == mi::side::sell ? R"("BUY")" : R"("UNKNOWN_ORDER_SIDE")";
   out += R"(,"time":)";
-  detail::append_json_string(out, time);
+  mi::connectors::text::append_json_string(out, time);
   out += "}]}]}";
   return out;
 }

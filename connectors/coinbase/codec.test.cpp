@@ -2,6 +2,8 @@
 
 #include <doctest/doctest.h>
 
+#include "tests/unit/fixtures.hpp"
+
 #include <filesystem>
 #include <fstream>
 #include <string>
@@ -14,31 +16,9 @@ namespace {
 using mi::coinbase::codec;
 using mi::coinbase::frame_events;
 
-std::filesystem::path coinbase_fixtures() {
-  return std::filesystem::path(MI_FIXTURES_DIR) / "exchanges" / "coinbase";
-}
+std::vector<std::string> fixture_lines(const std::string& name) { return mi::test::fixture_lines("coinbase", name); }
 
-/// Lines of a fixture file; empty (and a MESSAGE) when the fixtures are absent.
-std::vector<std::string> fixture_lines(const std::string& name) {
-  const auto path = coinbase_fixtures() / name;
-  std::vector<std::string> lines;
-  std::ifstream in(path);
-  if (!in) {
-    MESSAGE("fixture " << path.string() << " absent: skipped");
-    return lines;
-  }
-  for (std::string line; std::getline(in, line);) lines.push_back(line);
-  return lines;
-}
-
-std::string as_json_array(const std::vector<mi::trade>& trades) {
-  std::string out = "[";
-  for (std::size_t i = 0; i < trades.size(); ++i) {
-    if (i != 0) out += ',';
-    out += mi::trade_to_json(trades[i]);
-  }
-  return out + "]";
-}
+using mi::test::as_json_array;
 
 std::string at_frame(const std::string& trades) {
   return R"({"channel":"market_trades","client_id":"","timestamp":"2023-02-09T20:19:35.39625135Z","sequence_num":0,)"

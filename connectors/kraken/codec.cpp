@@ -6,7 +6,8 @@
 
 #include <simdjson.h>
 
-#include "connectors/kraken/text.hpp"
+#include "connectors/json_text.hpp"
+#include "connectors/time_text.hpp"
 #include "messages/decimal.hpp"
 
 namespace mi::kraken {
@@ -234,7 +235,7 @@ mi::result<mi::trade> make_v2_trade(const raw_trade& r, std::int64_t recv_ns) {
     taker = mi::side::sell;
   else
     return mi::error{"field 'side' must be buy or sell: \"" + std::string(*r.side) + "\""};
-  std::optional<std::int64_t> ts = detail::parse_rfc3339_ns(*r.timestamp);
+  std::optional<std::int64_t> ts = mi::connectors::text::parse_rfc3339_ns(*r.timestamp);
   if (!ts) return mi::error{"field 'timestamp' is not an RFC 3339 time: \"" + std::string(*r.timestamp) + "\""};
   mi::result<mi::trade> t = make_trade(*r.symbol, *r.price, *r.qty, "qty", *ts, taker, recv_ns);
   if (t) t->trade_id = *r.trade_id;
@@ -251,7 +252,7 @@ mi::result<mi::trade> make_v1_trade(const raw_row& r, std::string_view pair, std
     taker = mi::side::sell;
   else
     return mi::error{"side must be \"b\" or \"s\": \"" + std::string(*r.side) + "\""};
-  std::optional<std::int64_t> ts = detail::parse_epoch_seconds_ns(*r.time);
+  std::optional<std::int64_t> ts = mi::connectors::text::parse_epoch_seconds_ns(*r.time);
   if (!ts) return mi::error{"time is not \"seconds.fraction\": \"" + std::string(*r.time) + "\""};
   mi::result<mi::trade> t = make_trade(pair, *r.price, *r.volume, "volume", *ts, taker, recv_ns);
   if (!t) return t;
@@ -280,7 +281,7 @@ void append_string_array(std::string& out, const std::vector<std::string>& xs) {
   out += '[';
   for (std::size_t i = 0; i < xs.size(); ++i) {
     if (i != 0) out += ',';
-    detail::append_json_string(out, xs[i]);
+    mi::connectors::text::append_json_string(out, xs[i]);
   }
   out += ']';
 }
@@ -415,7 +416,7 @@ std::string encode_trade_frame(const mi::trade& t) {
   std::string out;
   out.reserve(256);
   out += R"({"channel":"trade","type":"update","data":[{"symbol":)";
-  detail::append_json_string(out, t.base + "/" + t.quote);
+  mi::connectors::text::append_json_string(out, t.base + "/" + t.quote);
   out += R"(,"side":)";
   out += t.taker_side == mi::side::buy ? R"("buy")" : t.taker_side == mi::side::sell ? R"("sell")" : R"("unknown")";
   out += R"(,"price":)";
@@ -425,7 +426,7 @@ std::string encode_trade_frame(const mi::trade& t) {
   out += R"(,"ord_type":"market","trade_id":)";
   out += numeric_id ? t.trade_id : std::string("0");
   out += R"(,"timestamp":)";
-  detail::append_json_string(out, detail::format_rfc3339(t.ts_ns));
+  mi::connectors::text::append_json_string(out, mi::connectors::text::format_rfc3339(t.ts_ns));
   out += "}]}";
   return out;
 }

@@ -2,6 +2,8 @@
 
 #include <doctest/doctest.h>
 
+#include "tests/unit/fixtures.hpp"
+
 #include <filesystem>
 #include <fstream>
 #include <set>
@@ -15,29 +17,9 @@ namespace {
 using mi::kraken::codec;
 using mi::kraken::frame_events;
 
-std::filesystem::path kraken_fixtures() { return std::filesystem::path(MI_FIXTURES_DIR) / "exchanges" / "kraken"; }
+std::vector<std::string> fixture_lines(const std::string& name) { return mi::test::fixture_lines("kraken", name); }
 
-/// Lines of a fixture file; empty (and a MESSAGE) when the fixtures are absent.
-std::vector<std::string> fixture_lines(const std::string& name) {
-  const auto path = kraken_fixtures() / name;
-  std::vector<std::string> lines;
-  std::ifstream in(path);
-  if (!in) {
-    MESSAGE("fixture " << path.string() << " absent: skipped");
-    return lines;
-  }
-  for (std::string line; std::getline(in, line);) lines.push_back(line);
-  return lines;
-}
-
-std::string as_json_array(const std::vector<mi::trade>& trades) {
-  std::string out = "[";
-  for (std::size_t i = 0; i < trades.size(); ++i) {
-    if (i != 0) out += ',';
-    out += mi::trade_to_json(trades[i]);
-  }
-  return out + "]";
-}
+using mi::test::as_json_array;
 
 std::string v2_frame(const std::string& price, const std::string& qty, const std::string& extra = "") {
   return R"({"channel":"trade","type":"update","data":[{"symbol":"BTC/USD","side":"sell","price":)" + price +

@@ -1,6 +1,7 @@
 #pragma once
 
-// Internal to mi_connector_coinbase: JSON string output and RFC 3339 time text, both exact.
+// Shared by the exchange codecs (header only): exchange time texts to exact integer nanoseconds
+// and back (RFC 3339 with any fraction, "seconds.fraction"), never through floating point.
 
 #include <cstdint>
 #include <cstdio>
@@ -8,30 +9,7 @@
 #include <string>
 #include <string_view>
 
-namespace mi::coinbase::detail {
-
-/// Appends `s` as a JSON string literal (quotes included, control characters escaped).
-inline void append_json_string(std::string& out, std::string_view s) {
-  out += '"';
-  for (char c : s) {
-    switch (c) {
-    case '"': out += "\\\""; break;
-    case '\\': out += "\\\\"; break;
-    case '\n': out += "\\n"; break;
-    case '\r': out += "\\r"; break;
-    case '\t': out += "\\t"; break;
-    default:
-      if (static_cast<unsigned char>(c) < 0x20) {
-        char buf[8];
-        std::snprintf(buf, sizeof buf, "\\u%04x", static_cast<unsigned>(static_cast<unsigned char>(c)));
-        out += buf;
-      } else {
-        out += c;
-      }
-    }
-  }
-  out += '"';
-}
+namespace mi::connectors::text {
 
 /// Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's days_from_civil).
 constexpr std::int64_t days_from_civil(std::int64_t y, unsigned m, unsigned d) {
@@ -132,4 +110,31 @@ inline std::string format_rfc3339(std::int64_t ns) {
   return out;
 }
 
-} // namespace mi::coinbase::detail
+/// Kraken v1 "seconds.fraction" (e.g. "1618678142.557535") -> ns since the epoch, exact; at most 9 fraction digits.
+inline std::optional<std::int64_t> parse_epoch_seconds_ns(std::string_view s) {
+  std::size_t pos = 0;
+  std::int64_t secs = 0;
+  while (pos < s.size() && s[pos] >= '0' && s[pos] <= '9') {
+    if (pos >= 12) return std::nullopt; // beyond year 33658: not a trade time
+    secs = secs * 10 + (s[pos] - '0');
+    ++pos;
+  }
+  if (pos == 0) return std::nullopt;
+  std::int64_t frac_ns = 0;
+  if (pos < s.size() && s[pos] == '.') {
+    ++pos;
+    std::size_t n = 0;
+    std::int64_t scale = 100'000'000;
+    while (pos < s.size() && s[pos] >= '0' && s[pos] <= '9') {
+      if (++n > 9) return std::nullopt;
+      frac_ns += (s[pos] - '0') * scale;
+      scale /= 10;
+      ++pos;
+    }
+    if (n == 0) return std::nullopt;
+  }
+  if (pos != s.size()) return std::nullopt;
+  return secs * 1'000'000'000 + frac_ns;
+}
+
+} // namespace mi::connectors::text
