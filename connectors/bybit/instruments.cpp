@@ -18,13 +18,11 @@ namespace od = simdjson::ondemand;
 constexpr std::array<std::string_view, 14> builtin_quotes = {"USDT", "USDC", "USDE", "USD1", "USDR", "DAI", "BTC",
                                                              "ETH",  "MNT",  "EUR",  "BRL",  "TRY",  "PLN", "BRZ"};
 
-bool is_asset(std::string_view s) {
-  return !s.empty() && std::all_of(s.begin(), s.end(), mi::connectors::text::is_upper_alnum);
-}
-
 std::string error_text(simdjson::error_code ec) { return simdjson::error_message(ec); }
 
 } // namespace
+
+instruments::instruments() : symbol_table(builtin_quotes) {}
 
 mi::result<instruments> instruments::from_instruments_info(std::string_view json) {
   simdjson::padded_string padded(json);
@@ -92,7 +90,7 @@ mi::result<instruments> instruments::from_instruments_info(std::string_view json
         if (!has_symbol) return mi::error{where + "missing field 'symbol'"};
         if (!has_base) return mi::error{where + "missing field 'baseCoin'"};
         if (!has_quote) return mi::error{where + "missing field 'quoteCoin'"};
-        if (!is_asset(i.symbol) || !is_asset(i.base) || !is_asset(i.quote))
+        if (!mi::connectors::is_asset(i.symbol) || !mi::connectors::is_asset(i.base) || !mi::connectors::is_asset(i.quote))
           return mi::error{where + "symbol and coins must be upper-case letters and digits: '" + i.symbol + "'"};
         out.add(std::move(i));
         ++index;
@@ -103,43 +101,6 @@ mi::result<instruments> instruments::from_instruments_info(std::string_view json
   return out;
 }
 
-void instruments::add(instrument i) {
-  const bool builtin = std::find(builtin_quotes.begin(), builtin_quotes.end(), i.quote) != builtin_quotes.end();
-  if (!builtin && !i.quote.empty() &&
-      std::find(extra_quotes_.begin(), extra_quotes_.end(), i.quote) == extra_quotes_.end())
-    extra_quotes_.push_back(i.quote);
-  std::string key = i.symbol;
-  by_symbol_.insert_or_assign(std::move(key), std::move(i));
-}
-
-const instrument* instruments::find(std::string_view symbol) const {
-  auto it = by_symbol_.find(symbol);
-  return it == by_symbol_.end() ? nullptr : &it->second;
-}
-
-std::optional<instrument> instruments::resolve(std::string_view symbol) const {
-  if (const instrument* i = find(symbol)) return *i;
-  if (!is_asset(symbol)) return std::nullopt;
-  std::string_view best;
-  auto consider = [&](std::string_view quote) {
-    if (quote.size() > best.size() && symbol.size() > quote.size() && symbol.ends_with(quote)) best = quote;
-  };
-  for (std::string_view q : builtin_quotes) consider(q);
-  for (const std::string& q : extra_quotes_) consider(q);
-  if (best.empty()) return std::nullopt;
-  return instrument{std::string(symbol), std::string(symbol.substr(0, symbol.size() - best.size())),
-                    std::string(best), true};
-}
-
-std::size_t instruments::size() const { return by_symbol_.size(); }
-
-std::vector<instrument> instruments::all() const {
-  std::vector<instrument> out;
-  out.reserve(by_symbol_.size());
-  for (const auto& [symbol, i] : by_symbol_) out.push_back(i);
-  return out;
-}
-
 mi::result<instrument> from_unified(std::string_view unified) {
   const auto slash = unified.find('/');
   if (slash == std::string_view::npos || unified.find('/', slash + 1) != std::string_view::npos)
@@ -147,7 +108,7 @@ mi::result<instrument> from_unified(std::string_view unified) {
   std::string base, quote;
   for (char c : unified.substr(0, slash)) base += mi::connectors::text::to_upper(c);
   for (char c : unified.substr(slash + 1)) quote += mi::connectors::text::to_upper(c);
-  if (!is_asset(base) || !is_asset(quote))
+  if (!mi::connectors::is_asset(base) || !mi::connectors::is_asset(quote))
     return mi::error{"symbol '" + std::string(unified) +
                      "': base and quote must be non-empty letters and digits, e.g. BTC/USDT"};
   return instrument{base + quote, base, quote, true};
