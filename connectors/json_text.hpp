@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace mi::connectors::text {
 
@@ -29,6 +30,17 @@ inline void append_json_string(std::string& out, std::string_view s) {
     }
   }
   out += '"';
+}
+
+/// Appends `xs` as a JSON array of strings.
+inline void append_json_string_array(std::string& out, const std::vector<std::string>& xs) {
+  out += '[';
+  for (std::size_t i = 0; i < xs.size(); ++i) {
+    if (i != 0)
+      out += ',';
+    append_json_string(out, xs[i]);
+  }
+  out += ']';
 }
 
 /// True for 'A'..'Z' and '0'..'9'.

@@ -1,5 +1,7 @@
 #include "messages/trade.hpp"
 
+#include <algorithm>
+
 #include "messages/kline.hpp"
 
 namespace mi {
@@ -62,6 +64,14 @@ int compare_trade_ids(std::string_view a, std::string_view b) {
   }
   int c = a.compare(b);
   return c < 0 ? -1 : (c > 0 ? 1 : 0);
+}
+
+void sort_oldest_first(std::vector<trade>& trades) {
+  std::stable_sort(trades.begin(), trades.end(), [](const trade& x, const trade& y) {
+    if (x.ts_ns != y.ts_ns)
+      return x.ts_ns < y.ts_ns;
+    return compare_trade_ids(x.trade_id, y.trade_id) < 0;
+  });
 }
 
 std::string kline_subject(const kline& k) {

@@ -3,6 +3,7 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "messages/decimal.hpp"
 
@@ -40,5 +41,8 @@ bool is_subject_token(std::string_view s);
 
 /// Orders trade ids: numerically when both are decimal digits, else as text.
 int compare_trade_ids(std::string_view a, std::string_view b);
+
+/// Orders the trades of one frame oldest first: by time, then trade id (DESIGN.md, `decode`).
+void sort_oldest_first(std::vector<trade>& trades);
 
 } // namespace mi

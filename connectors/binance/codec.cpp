@@ -231,10 +231,7 @@ mi::result<frame_events> codec::impl::decode(std::string_view frame, std::int64_
       if (!t) return t.err();
       out.what = frame_events::kind::trades;
       out.trades.push_back(std::move(*t));
-      std::stable_sort(out.trades.begin(), out.trades.end(), [](const mi::trade& x, const mi::trade& y) {
-        if (x.ts_ns != y.ts_ns) return x.ts_ns < y.ts_ns;
-        return mi::compare_trade_ids(x.trade_id, y.trade_id) < 0;
-      });
+      mi::sort_oldest_first(out.trades);
       return out;
     }
     if (*ev.e == "serverShutdown") {

@@ -7,6 +7,7 @@
 
 #include <simdjson.h>
 
+#include "connectors/json_fields.hpp"
 #include "connectors/json_text.hpp"
 #include "messages/decimal.hpp"
 
@@ -17,15 +18,10 @@ namespace od = simdjson::ondemand;
 
 constexpr std::string_view trade_topic_prefix = "publicTrade.";
 
-using problem_list = std::vector<std::pair<std::string_view, std::string>>;
-
-/// A field of another type than expected. Kept, not fatal: other topics reuse the same letters
-/// with other types; reported only when the field is needed.
-const std::string* find_problem(const problem_list& problems, std::string_view key) {
-  for (const auto& [k, why] : problems)
-    if (k == key) return &why;
-  return nullptr;
-}
+using mi::connectors::json::find_problem;
+using mi::connectors::json::not_json;
+using mi::connectors::json::problem_list;
+using mi::connectors::json::read_string;
 
 /// The fields of one element of "data" that a trade needs. string_views point into the parser.
 struct trade_fields {
@@ -43,20 +39,10 @@ struct top_fields {
   bool has_data = false; ///< "data" was an array (its elements are in impl::data)
 };
 
-std::string not_json(simdjson::error_code ec) { return std::string("not JSON: ") + simdjson::error_message(ec); }
-
 std::string_view trim(std::string_view s) {
   const auto first = s.find_first_not_of(" \t\r\n");
   if (first == std::string_view::npos) return {};
   return s.substr(first, s.find_last_not_of(" \t\r\n") - first + 1);
-}
-
-void read_string(std::string_view key, od::value& v, std::optional<std::string_view>& out, problem_list& problems) {
-  std::string_view s;
-  if (v.get_string().get(s))
-    problems.emplace_back(key, "field '" + std::string(key) + "' must be a string");
-  else
-    out = s;
 }
 
 std::string read_trade(od::value& v, trade_fields& out) {
@@ -221,10 +207,7 @@ mi::result<frame_events> codec::impl::decode(std::string_view frame, std::int64_
       if (!t) return mi::error{"data[" + std::to_string(i) + "]: " + t.err().message};
       out.trades.push_back(std::move(*t));
     }
-    std::stable_sort(out.trades.begin(), out.trades.end(), [](const mi::trade& x, const mi::trade& y) {
-      if (x.ts_ns != y.ts_ns) return x.ts_ns < y.ts_ns;
-      return mi::compare_trade_ids(x.trade_id, y.trade_id) < 0;
-    });
+    mi::sort_oldest_first(out.trades);
     return out;
   }
   const std::string_view op = top.op.value_or("");

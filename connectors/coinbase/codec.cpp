@@ -223,22 +223,6 @@ mi::result<mi::trade> make_trade(const raw_trade& r, std::int64_t recv_ns) {
   return t;
 }
 
-void sort_oldest_first(std::vector<mi::trade>& trades) {
-  std::stable_sort(trades.begin(), trades.end(), [](const mi::trade& x, const mi::trade& y) {
-    if (x.ts_ns != y.ts_ns) return x.ts_ns < y.ts_ns;
-    return mi::compare_trade_ids(x.trade_id, y.trade_id) < 0;
-  });
-}
-
-void append_string_array(std::string& out, const std::vector<std::string>& xs) {
-  out += '[';
-  for (std::size_t i = 0; i < xs.size(); ++i) {
-    if (i != 0) out += ',';
-    mi::connectors::text::append_json_string(out, xs[i]);
-  }
-  out += ']';
-}
-
 } // namespace
 
 struct codec::impl {
@@ -272,7 +256,7 @@ mi::result<frame_events> codec::impl::decode(std::string_view frame, std::int64_
         if (!t) return mi::error{"trades[" + std::to_string(i) + "]: " + t.err().message};
         out.trades.push_back(std::move(*t));
       }
-      sort_oldest_first(out.trades);
+      mi::sort_oldest_first(out.trades);
     } else if (*f.channel == "subscriptions") {
       out.what = frame_events::kind::ack;
     } else if (*f.channel == "heartbeats") {
@@ -310,7 +294,7 @@ mi::result<frame_events> codec::decode(std::string_view frame, std::int64_t recv
 
 std::string subscribe_request(const std::vector<std::string>& product_ids, std::string_view channel) {
   std::string out = R"({"type":"subscribe","product_ids":)";
-  append_string_array(out, product_ids);
+  mi::connectors::text::append_json_string_array(out, product_ids);
   out += R"(,"channel":)";
   mi::connectors::text::append_json_string(out, channel);
   out += '}';
@@ -323,7 +307,7 @@ std::vector<std::string> subscribe_requests(const std::vector<std::string>& prod
 
 std::string legacy_subscribe_request(const std::vector<std::string>& product_ids) {
   std::string out = R"({"type":"subscribe","product_ids":)";
-  append_string_array(out, product_ids);
+  mi::connectors::text::append_json_string_array(out, product_ids);
   out += R"(,"channels":["matches","heartbeat"]})";
   return out;
 }

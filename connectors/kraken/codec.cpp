@@ -277,15 +277,6 @@ char first_significant(std::string_view frame) {
   return 0;
 }
 
-void append_string_array(std::string& out, const std::vector<std::string>& xs) {
-  out += '[';
-  for (std::size_t i = 0; i < xs.size(); ++i) {
-    if (i != 0) out += ',';
-    mi::connectors::text::append_json_string(out, xs[i]);
-  }
-  out += ']';
-}
-
 } // namespace
 
 struct codec::impl {
@@ -398,14 +389,14 @@ mi::result<frame_events> codec::decode(std::string_view frame, std::int64_t recv
 
 std::string subscribe_request(const std::vector<std::string>& symbols) {
   std::string out = R"({"method":"subscribe","params":{"channel":"trade","symbol":)";
-  append_string_array(out, symbols);
+  mi::connectors::text::append_json_string_array(out, symbols);
   out += "}}";
   return out;
 }
 
 std::string v1_subscribe_request(const std::vector<std::string>& v1_pairs) {
   std::string out = R"({"event":"subscribe","pair":)";
-  append_string_array(out, v1_pairs);
+  mi::connectors::text::append_json_string_array(out, v1_pairs);
   out += R"(,"subscription":{"name":"trade"}})";
   return out;
 }
