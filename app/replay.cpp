@@ -8,6 +8,7 @@
 
 #include "app/commands.hpp"
 #include "config/config.hpp"
+#include "connectors/time_text.hpp"
 #include "gateways/jetstream/jetstream.hpp"
 #include "gateways/postgres/postgres.hpp"
 #include "messages/codec.hpp"
@@ -16,31 +17,15 @@
 namespace mi::app {
 namespace {
 
-// Accepts milliseconds since the epoch or "YYYY-MM-DDTHH:MM:SS[.mmm]Z".
+// Accepts milliseconds since the epoch or an RFC 3339 time ("2026-11-01T00:00:00Z").
 mi::result<std::int64_t> parse_time_ms(const std::string& s) {
   std::int64_t v = 0;
   auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
   if (ec == std::errc{} && p == s.data() + s.size())
     return v;
-  int y = 0, mo = 0, d = 0, h = 0, mi = 0, sec = 0, ms = 0;
-  char z = 0;
-  int n = std::sscanf(s.c_str(), "%4d-%2d-%2dT%2d:%2d:%2d.%3d%c", &y, &mo, &d, &h, &mi, &sec, &ms, &z);
-  if (n != 8) {
-    ms = 0;
-    n = std::sscanf(s.c_str(), "%4d-%2d-%2dT%2d:%2d:%2d%c", &y, &mo, &d, &h, &mi, &sec, &z);
-    if (n != 7)
-      return mi::error{"bad time \"" + s + "\" (expected ms since the epoch or YYYY-MM-DDTHH:MM:SSZ)"};
-  }
-  if (z != 'Z' || mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || sec > 60)
-    return mi::error{"bad time \"" + s + "\" (UTC, ending in Z)"};
-  // days from civil (Howard Hinnant)
-  std::int64_t yy = y - (mo <= 2);
-  std::int64_t era = (yy >= 0 ? yy : yy - 399) / 400;
-  unsigned yoe = static_cast<unsigned>(yy - era * 400);
-  unsigned doy = (153 * (static_cast<unsigned>(mo) + (mo > 2 ? -3 : 9)) + 2) / 5 + static_cast<unsigned>(d) - 1;
-  unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-  std::int64_t days = era * 146097 + static_cast<std::int64_t>(doe) - 719468;
-  return ((days * 24 + h) * 60 + mi) * 60'000 + sec * 1000 + ms;
+  if (auto ns = mi::connectors::text::parse_rfc3339_ns(s))
+    return *ns / 1'000'000;
+  return mi::error{"bad time \"" + s + "\" (expected ms since the epoch or YYYY-MM-DDTHH:MM:SSZ)"};
 }
 
 } // namespace
