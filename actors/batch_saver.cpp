@@ -1,6 +1,8 @@
 #include "actors/batch_saver.hpp"
 
 #include <algorithm>
+#include <map>
+#include <tuple>
 #include <spdlog/spdlog.h>
 #include <thread>
 
@@ -174,18 +176,20 @@ caf::actor spawn_batch_saver(caf::actor_system& sys, batch_saver_args args) {
 }
 
 std::vector<mi::kline> finals_to_store(std::vector<mi::kline> batch) {
+  // Keyed lookup: a batch can hold thousands of finals when many symbols close together.
+  std::map<std::tuple<std::string, std::string, std::string, std::int64_t>, std::size_t> index;
   std::vector<mi::kline> out;
   for (auto& k : batch) {
     if (!k.is_final)
       continue;
-    auto it = std::find_if(out.begin(), out.end(), [&](const mi::kline& o) {
-      return o.open_time_ms == k.open_time_ms && o.interval == k.interval && o.symbol == k.symbol &&
-             o.exchange == k.exchange;
-    });
-    if (it == out.end())
+    auto key = std::make_tuple(k.exchange, k.symbol, k.interval, k.open_time_ms);
+    auto it = index.find(key);
+    if (it == index.end()) {
+      index.emplace(std::move(key), out.size());
       out.push_back(std::move(k));
-    else if (k.revision >= it->revision)
-      *it = std::move(k);
+    } else if (k.revision >= out[it->second].revision) {
+      out[it->second] = std::move(k);
+    }
   }
   return out;
 }
