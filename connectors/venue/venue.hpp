@@ -1,0 +1,170 @@
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "messages/result.hpp"
+#include "messages/trade.hpp"
+
+/// One interface over the five exchange protocols, so the connection actor and the backfill driver
+/// are written once. Pure: no sockets, no clocks (callers pass now_ns), no threads. A venue object
+/// is owned by one connection (it keeps a simdjson parser and heartbeat state); instruments are
+/// shared.
+namespace mi::venue {
+
+/// A configured symbol resolved for one exchange.
+struct subscription {
+  std::string unified; ///< config form: "BTC/USDT"
+  std::string symbol;  ///< normalized, what trades carry: "BTCUSDT"
+  std::string base;    ///< "BTC"
+  std::string quote;   ///< "USDT"
+  std::string wire;    ///< the exchange's name for it in subscribe requests: "btcusdt@trade", "BTC-USDT",
+                       ///< "publicTrade.BTCUSDT", "BTC-USD", "BTC/USD"
+  std::string rest;    ///< the exchange's name for it in REST queries: "BTCUSDT", "BTC-USDT", "BTCUSDT",
+                       ///< "BTC-USD", "XBTUSD"
+  bool operator==(const subscription&) const = default;
+};
+
+/// What one received text frame meant, in exchange-neutral terms.
+struct events {
+  enum class kind : std::uint8_t {
+    trades,           ///< `trades` holds at least one trade (a frame with none is `ignored`)
+    ack,              ///< a subscription was confirmed
+    error,            ///< the exchange refused something; `message` says what; `rejected` names the
+                      ///< subscription's symbol (normalized, "BTCUSDT") when the refusal concerns one
+    heartbeat,        ///< a pong, a heartbeat frame: proof of life only
+    reconnect_notice, ///< the exchange will close this connection soon (Binance serverShutdown, OKX 64008):
+                      ///< open a new one now
+    ignored           ///< anything else well-formed
+  } what = kind::ignored;
+  std::vector<mi::trade> trades; ///< oldest first (by ts_ns, then trade id)
+  std::string message;           ///< error / reconnect_notice text
+  std::string rejected;          ///< error: normalized symbol the refusal concerns, "" when unknown
+};
+
+/// An HTTP GET against the exchange's REST base URL (config `rest_url`).
+struct rest_request {
+  std::string target; ///< path and query, e.g. "/api/v3/historicalTrades?symbol=BTCUSDT&fromId=101&limit=1000"
+  bool operator==(const rest_request&) const = default;
+};
+
+/// Missing trade ids of one symbol, both ends inclusive, with the times around them (ns since the
+/// epoch): the last trade received before the gap and the first one after it. Venues that page by
+/// time (Kraken) use the times; the others use the ids.
+struct gap {
+  std::int64_t first_id = 0;
+  std::int64_t last_id = 0;
+  std::int64_t after_ts_ns = 0;  ///< time of trade first_id - 1 (0 if unknown)
+  std::int64_t before_ts_ns = 0; ///< time of trade last_id + 1 (0 if unknown)
+  std::int64_t size() const { return last_id - first_id + 1; }
+  bool operator==(const gap&) const = default;
+};
+
+/// One page of REST trade history.
+struct history_page {
+  std::vector<mi::trade> trades;     ///< only the trades asked for (inside the gap), oldest first
+  std::optional<rest_request> next;  ///< the request for the next page; nullopt: the gap is done (or the
+                                     ///< exchange has no more: whatever is still missing cannot be filled)
+};
+
+/// The exchange-specific rules.
+class venue {
+public:
+  virtual ~venue() = default;
+
+  /// "binance", "okx", "bybit", "coinbase", "kraken".
+  virtual std::string_view name() const = 0;
+
+  // -- instruments --------------------------------------------------------------------------
+
+  /// The public REST instruments request ("/api/v3/exchangeInfo", "/api/v5/public/instruments?instType=SPOT",
+  /// "/v5/market/instruments-info?category=spot", "/products", "/0/public/AssetPairs").
+  virtual rest_request instruments_request() const = 0;
+  /// Parses the instruments response and keeps it (resolve() then checks listings, decode() maps
+  /// symbols with it). Returns how many instruments it lists; error on an unreadable body (the
+  /// venue then keeps working without a listing: resolve() accepts every well-formed name).
+  virtual mi::result<std::size_t> load_instruments(std::string_view body) = 0;
+  /// "BTC/USDT" -> subscription. Error on a malformed name, or, once instruments are loaded, on a
+  /// symbol the exchange does not list ("not listed by okx").
+  virtual mi::result<subscription> resolve(std::string_view unified) const = 0;
+
+  // -- WebSocket ----------------------------------------------------------------------------
+
+  /// The most subscriptions one connection may carry (Binance 1024 streams, others: a safe number).
+  virtual std::size_t max_subscriptions_per_connection() const = 0;
+  /// The control messages that subscribe `subs`, batched within the exchange's limits.
+  virtual std::vector<std::string> subscribe_requests(const std::vector<subscription>& subs) = 0;
+  /// Most control messages per second the exchange accepts on one connection (Binance 5).
+  virtual int control_messages_per_second() const = 0;
+  /// Decodes one text frame; error names the reason (malformed JSON, missing field, price <= 0).
+  virtual mi::result<events> decode(std::string_view frame, std::int64_t recv_ns) = 0;
+
+  /// Heartbeat. Call on_open when a connection opens, on_frame for every received frame, and
+  /// ping_due on a timer (about once a second): it returns the text to send now, if any
+  /// (OKX "ping" after 25 s of silence, Bybit {"op":"ping"} every 20 s, Kraken {"method":"ping"};
+  /// Binance and Coinbase: never, the server pings / sends heartbeats). heartbeat_timed_out: a
+  /// ping went unanswered: the connection is dead.
+  virtual void on_open(std::int64_t now_ns) = 0;
+  virtual void on_frame(std::int64_t now_ns) = 0;
+  virtual std::optional<std::string> ping_due(std::int64_t now_ns) = 0;
+  virtual bool heartbeat_timed_out(std::int64_t now_ns) const = 0;
+
+  // -- gaps and backfill ----------------------------------------------------------------------
+
+  /// True when trade ids are consecutive integers per symbol (Binance t / aggTrade a, OKX tradeId,
+  /// Coinbase trade_id, Kraken v2 trade_id), so a jump is a gap. Bybit: false.
+  virtual bool sequential_ids() const = 0;
+  /// The first REST request that fetches the trades of `g` (sequential venues), within the
+  /// exchange's page limit; nullopt when the venue has no such history endpoint.
+  virtual std::optional<rest_request> history_request(const subscription& s, const gap& g) const = 0;
+  /// Parses one history response for `g`: the trades inside the gap, oldest first, and the next
+  /// request, if more pages are needed. Error on an unreadable body or an exchange error response.
+  virtual mi::result<history_page> parse_history(const subscription& s, const gap& g, std::string_view body) = 0;
+  /// Venues without sequential ids (Bybit): the request for the most recent trades, fetched after
+  /// every (re)connect and periodically; nullopt for the others.
+  virtual std::optional<rest_request> recent_request(const subscription& s) const = 0;
+  /// Parses a recent_request response, oldest first.
+  virtual mi::result<std::vector<mi::trade>> parse_recent(const subscription& s, std::string_view body) = 0;
+  /// Least time between two REST requests to this exchange, within its public rate limits.
+  virtual std::int64_t rest_min_interval_ns() const = 0;
+};
+
+/// Options a venue takes from the exchange's config section.
+struct venue_options {
+  bool binance_agg_trade = false; ///< binance: the aggTrade stream instead of trade
+};
+
+/// The venue of `exchange` (one of the five names); error naming the known ones otherwise.
+mi::result<std::unique_ptr<venue>> make_venue(std::string_view exchange, const venue_options& o = {});
+
+/// The five exchange names, in a stable order.
+const std::vector<std::string>& exchange_names();
+
+/// Gap detection for one connection's symbols (sequential venues). Pure.
+class gap_tracker {
+public:
+  /// Remembers the last id of `symbol` (e.g. the last trade stored before a restart). Ignored
+  /// when a higher id is already known.
+  void seed(const std::string& symbol, std::int64_t last_id, std::int64_t last_ts_ns);
+  /// Feeds a live trade (numeric id). Returns the gap between the last id seen and this one, if
+  /// any; an id at or below the last seen one (a duplicate or a backfilled trade) returns nullopt
+  /// and changes nothing.
+  std::optional<gap> on_trade(const std::string& symbol, std::int64_t id, std::int64_t ts_ns);
+  /// The last id seen for `symbol`, if any.
+  std::optional<std::int64_t> last_id(const std::string& symbol) const;
+
+private:
+  struct last {
+    std::int64_t id = 0;
+    std::int64_t ts_ns = 0;
+  };
+  std::unordered_map<std::string, last> last_;
+};
+
+} // namespace mi::venue
