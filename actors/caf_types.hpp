@@ -50,6 +50,10 @@ using push_atom = caf::atom_constant<caf::atom("mi_push")>;
 using status_atom = caf::atom_constant<caf::atom("mi_status")>;
 using close_atom = caf::atom_constant<caf::atom("mi_close")>;     ///< a window's close deadline
 using idle_atom = caf::atom_constant<caf::atom("mi_idle")>;       ///< a symbol_window may passivate
+using gap_atom = caf::atom_constant<caf::atom("mi_gap")>;         ///< backfill a gap of trade ids
+using recent_atom = caf::atom_constant<caf::atom("mi_recent")>;   ///< fetch a symbol's recent trades
+using page_atom = caf::atom_constant<caf::atom("mi_page")>;       ///< backfill: fetch the next page
+using wdog_atom = caf::atom_constant<caf::atom("mi_wdog")>;       ///< connection: heartbeat + watchdog tick
 
 /// Frames to publish: each is already encoded at the edge (protobuf never crosses a mailbox).
 using outgoing_batch = std::vector<mi::gw::outgoing>;

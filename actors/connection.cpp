@@ -1,9 +1,11 @@
 #include "actors/connection.hpp"
 
+#include <charconv>
 #include <chrono>
 #include <deque>
 #include <map>
 #include <spdlog/spdlog.h>
+#include <unordered_map>
 
 #include "actors/caf_types.hpp"
 #include "caf/actor_system.hpp"
@@ -11,7 +13,6 @@
 #include "caf/send.hpp"
 #include "caf/stateful_actor.hpp"
 #include "connectors/binance/codec.hpp"
-#include "connectors/binance/instruments.hpp"
 #include "connectors/transport/backoff.hpp"
 #include "connectors/transport/io_thread.hpp"
 #include "connectors/transport/url.hpp"
@@ -24,29 +25,49 @@ namespace {
 
 constexpr std::size_t max_outstanding_batches = 4; // publish requests in flight before pausing the socket
 constexpr auto rotation_overlap = std::chrono::seconds(3);
+constexpr auto tick_period = std::chrono::seconds(1);
+/// Venues without sequential ids: how often a symbol's recent trades are fetched from REST (the
+/// backfill actor paces and coalesces the requests within the exchange's rate limit).
+constexpr std::int64_t recent_poll_ns = 1'000'000'000;
 
 std::int64_t now_ns() {
   return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::system_clock::now().time_since_epoch())
     .count();
 }
 
+std::optional<std::int64_t> numeric_id(std::string_view id) {
+  std::int64_t v = 0;
+  auto [p, ec] = std::from_chars(id.data(), id.data() + id.size(), v);
+  if (ec != std::errc{} || p != id.data() + id.size() || v < 0)
+    return std::nullopt;
+  return v;
+}
+
+struct symbol_activity {
+  std::int64_t last_trade_ns = 0; ///< 0: no trade yet on this connection
+  std::int64_t last_poll_ns = 0;  ///< non-sequential venues: last recent-trades request
+};
+
 struct connection_state {
   static inline const char* name = "mi.connection";
 
   connection_args args;
-  std::unique_ptr<mi::binance::codec> codec;
+  std::unique_ptr<mi::venue::venue> venue;
+  mi::venue::gap_tracker gaps;
+  std::unordered_map<std::string, symbol_activity> activity; ///< by normalized symbol
   std::unique_ptr<mi::net::backoff> backoff;
-  mi::binance::send_pacer pacer{5};
-  std::deque<std::string> control_out; // paced control messages (SUBSCRIBE)
+  std::unique_ptr<mi::binance::send_pacer> pacer;
+  std::deque<std::string> control_out; // paced control messages (subscribe requests)
   bool send_scheduled = false;
   std::map<std::uint64_t, std::shared_ptr<mi::net::ws_client>> clients; // generation -> client
   std::uint64_t active = 0;     // generation of the connection we stream from
   std::uint64_t next_gen = 1;
-  std::int64_t next_request_id = 1;
   std::size_t outstanding = 0;  // publish batches awaiting the publisher's reply
   bool paused = false;
   bool stopping = false;
   bool up = false;              // counted in the connections gauge
+  bool opened_once = false;
+  std::int64_t last_trade_ns = 0; // any symbol, active connection; 0 = none since it opened
   std::uint64_t rejected = 0;   // malformed frames, for log rate limiting
 
   // However the actor ends (stop or crash), its sockets close and the gauge stays true.
@@ -59,6 +80,13 @@ struct connection_state {
 };
 
 using connection_actor = caf::stateful_actor<connection_state>;
+
+const mi::venue::subscription* find_sub(const connection_state& st, std::string_view symbol) {
+  for (const auto& s : st.args.subs)
+    if (s.symbol == symbol)
+      return &s;
+  return nullptr;
+}
 
 void set_paused(connection_actor* self, bool paused) {
   auto& st = self->state;
@@ -75,7 +103,7 @@ void pump_sends(connection_actor* self) {
     auto it = st.clients.find(st.active);
     if (it == st.clients.end())
       return;
-    auto wait = st.pacer.try_send(now_ns());
+    auto wait = st.pacer->try_send(now_ns());
     if (wait > 0) {
       if (!st.send_scheduled) {
         st.send_scheduled = true;
@@ -86,6 +114,13 @@ void pump_sends(connection_actor* self) {
     it->second->send(std::move(st.control_out.front()));
     st.control_out.pop_front();
   }
+}
+
+void queue_subscribe(connection_actor* self, const std::vector<mi::venue::subscription>& subs) {
+  auto& st = self->state;
+  for (auto& req : st.venue->subscribe_requests(subs))
+    st.control_out.push_back(std::move(req));
+  pump_sends(self);
 }
 
 // Opens a new connection generation; the previous one (if any) stays up until told otherwise.
@@ -114,23 +149,48 @@ void open_connection(connection_actor* self) {
   if (st.paused)
     client->pause_reading();
   client->start();
-  spdlog::info("{}: connecting to {} ({} streams)", st.args.exchange, st.args.cfg.ws_url, st.args.streams.size());
+  spdlog::info("{}: connecting to {} ({} symbols)", st.args.exchange, st.args.cfg.ws_url, st.args.subs.size());
+}
+
+// Closes the active connection; its on_close then reconnects with backoff.
+void force_reconnect(connection_actor* self, const char* why) {
+  auto& st = self->state;
+  auto it = st.clients.find(st.active);
+  if (it == st.clients.end())
+    return;
+  st.args.metrics->watchdog(st.args.exchange, "reconnect");
+  spdlog::warn("{}: {}; reconnecting", st.args.exchange, why);
+  st.last_trade_ns = 0;
+  it->second->close();
+}
+
+void request_recent(connection_actor* self, const mi::venue::subscription& sub, std::int64_t now) {
+  auto& st = self->state;
+  if (!st.args.backfill || st.venue->sequential_ids())
+    return;
+  st.activity[sub.symbol].last_poll_ns = now;
+  self->send(st.args.backfill->get(), recent_atom::value, sub.symbol);
 }
 
 void on_open(connection_actor* self, std::uint64_t gen) {
   auto& st = self->state;
   if (gen != st.active)
     return;
-  st.backoff->on_connected(now_ns());
+  const auto now = now_ns();
+  st.backoff->on_connected(now);
   if (!st.up)
     st.args.metrics->connection_up(st.args.exchange, true);
   st.up = true;
-  spdlog::info("{}: connected, subscribing to {} streams", st.args.exchange, st.args.streams.size());
+  st.last_trade_ns = 0;
+  st.venue->on_open(now);
+  spdlog::info("{}: connected, subscribing to {} symbols", st.args.exchange, st.args.subs.size());
   st.control_out.clear();
-  for (auto& req : mi::binance::subscribe_requests(st.args.streams, st.next_request_id))
-    st.control_out.push_back(std::move(req));
-  st.next_request_id += static_cast<std::int64_t>(st.control_out.size());
-  pump_sends(self);
+  queue_subscribe(self, st.args.subs);
+  // Without sequential ids, a (re)connect cannot tell what it missed: ask REST for the recent trades
+  // (duplicates of what we already published are dropped by the dedup ids).
+  for (const auto& sub : st.args.subs)
+    request_recent(self, sub, now);
+  st.opened_once = true;
   // Older generations (a rotation) keep streaming during the overlap; dedup ids make the
   // duplicates harmless.
   for (auto& [g, c] : st.clients)
@@ -139,11 +199,82 @@ void on_open(connection_actor* self, std::uint64_t gen) {
   self->delayed_send(self, st.args.cfg.rotate_after, rotate_atom::value, gen);
 }
 
+// Gap detection on the trades of one frame; gaps go to the backfill actor.
+void track_gaps(connection_actor* self, const std::vector<mi::trade>& trades) {
+  auto& st = self->state;
+  if (!st.venue->sequential_ids())
+    return;
+  for (const auto& t : trades) {
+    auto id = numeric_id(t.trade_id);
+    if (!id)
+      continue;
+    auto g = st.gaps.on_trade(t.symbol, *id, t.ts_ns);
+    if (!g)
+      continue;
+    st.args.metrics->gap_detected(st.args.exchange);
+    spdlog::warn("{}: {} trade ids {}..{} missing ({} trades); backfilling", st.args.exchange, t.symbol, g->first_id,
+                 g->last_id, g->size());
+    if (st.args.backfill)
+      self->send(st.args.backfill->get(), gap_atom::value, t.symbol, g->first_id, g->last_id, g->after_ts_ns,
+                 g->before_ts_ns);
+  }
+}
+
+void publish_trades(connection_actor* self, std::vector<mi::trade>& trades) {
+  auto& st = self->state;
+  outgoing_batch batch;
+  batch.reserve(trades.size());
+  const auto now = now_ns();
+  for (auto& t : trades) {
+    if (!mi::is_subject_token(t.symbol)) {
+      st.args.metrics->frame_rejected(st.args.exchange, "bad_symbol");
+      continue;
+    }
+    st.activity[t.symbol].last_trade_ns = now;
+    batch.push_back(mi::gw::outgoing{mi::raw_subject(t.exchange, t.symbol), mi::dedup_id(t),
+                                     std::string(mi::trade_content_type), mi::encode_trade_pb(t)});
+  }
+  if (batch.empty())
+    return;
+  st.last_trade_ns = now;
+  st.args.metrics->trade_received(st.args.exchange, batch.size());
+  ++st.outstanding;
+  if (st.outstanding >= max_outstanding_batches)
+    set_paused(self, true);
+  self->request(st.args.publisher->get(), caf::infinite, pub_atom::value, std::move(batch))
+    .then(
+      [self](bool) {
+        auto& s = self->state;
+        --s.outstanding;
+        if (s.outstanding < max_outstanding_batches / 2)
+          set_paused(self, false);
+      },
+      [self](caf::error& err) {
+        // The publisher died with our batch: fail so the supervisor restarts us; the restarted
+        // connection seeds its gap detection from the stream and backfills what was lost.
+        self->quit(err);
+      });
+}
+
+void on_rejected_symbol(connection_actor* self, const std::string& symbol, const std::string& why) {
+  auto& st = self->state;
+  auto it = std::find_if(st.args.subs.begin(), st.args.subs.end(), [&](const auto& s) { return s.symbol == symbol; });
+  if (it == st.args.subs.end())
+    return;
+  st.args.metrics->symbol_rejected(st.args.exchange);
+  spdlog::error("{}: symbol {} ({}) refused by the exchange: {}; the other symbols run on", st.args.exchange,
+                it->unified, it->wire, why);
+  st.activity.erase(symbol);
+  st.args.subs.erase(it);
+}
+
 void on_text(connection_actor* self, std::uint64_t gen, const std::string& text, std::int64_t recv_ns) {
   auto& st = self->state;
   if (st.clients.count(gen) == 0)
     return;
-  auto ev = st.codec->decode(text, recv_ns);
+  if (gen == st.active)
+    st.venue->on_frame(recv_ns);
+  auto ev = st.venue->decode(text, recv_ns);
   if (!ev) {
     st.args.metrics->frame_rejected(st.args.exchange, "malformed");
     if (st.rejected++ < 10 || st.rejected % 1000 == 0)
@@ -151,52 +282,25 @@ void on_text(connection_actor* self, std::uint64_t gen, const std::string& text,
                    text);
     return;
   }
-  using kind = mi::binance::frame_events::kind;
+  using kind = mi::venue::events::kind;
   switch (ev->what) {
-    case kind::trades: {
-      outgoing_batch batch;
-      batch.reserve(ev->trades.size());
-      for (auto& t : ev->trades) {
-        if (!mi::is_subject_token(t.symbol)) {
-          st.args.metrics->frame_rejected(st.args.exchange, "bad_symbol");
-          continue;
-        }
-        batch.push_back(mi::gw::outgoing{mi::raw_subject(t.exchange, t.symbol), mi::dedup_id(t),
-                                         std::string(mi::trade_content_type), mi::encode_trade_pb(t)});
-      }
-      if (batch.empty())
-        return;
-      st.args.metrics->trade_received(st.args.exchange, batch.size());
-      ++st.outstanding;
-      if (st.outstanding >= max_outstanding_batches)
-        set_paused(self, true);
-      self->request(st.args.publisher->get(), caf::infinite, pub_atom::value, std::move(batch))
-        .then(
-          [self](bool) {
-            auto& s = self->state;
-            --s.outstanding;
-            if (s.outstanding < max_outstanding_batches / 2)
-              set_paused(self, false);
-          },
-          [self](caf::error& err) {
-            // The publisher died with our batch: fail so the supervisor restarts us and the
-            // exchange side (resend/backfill) recovers; never pretend it was published.
-            self->quit(err);
-          });
+    case kind::trades:
+      track_gaps(self, ev->trades);
+      publish_trades(self, ev->trades);
       break;
-    }
     case kind::ack:
-      spdlog::debug("{}: subscription ack id {}", st.args.exchange, ev->ack_id.value_or(-1));
+    case kind::heartbeat:
+    case kind::ignored:
       break;
     case kind::error:
       st.args.metrics->exchange_error(st.args.exchange);
-      spdlog::error("{}: exchange error: {}", st.args.exchange, ev->error_message);
+      spdlog::error("{}: exchange error: {}", st.args.exchange, ev->message);
+      if (!ev->rejected.empty())
+        on_rejected_symbol(self, ev->rejected, ev->message);
       break;
-    case kind::server_shutdown:
-      spdlog::warn("{}: serverShutdown notice, rotating the connection now", st.args.exchange);
+    case kind::reconnect_notice:
+      spdlog::warn("{}: forced-disconnect notice ({}), opening a new connection now", st.args.exchange, ev->message);
       self->send(self, rotate_atom::value, gen);
-      break;
-    case kind::ignored:
       break;
   }
 }
@@ -217,13 +321,69 @@ void on_close(connection_actor* self, std::uint64_t gen, const std::string& reas
   self->delayed_send(self, delay, connect_atom::value);
 }
 
+// Heartbeat and watchdog, once a second.
+void on_tick(connection_actor* self) {
+  auto& st = self->state;
+  self->delayed_send(self, tick_period, wdog_atom::value);
+  auto it = st.clients.find(st.active);
+  if (it == st.clients.end() || !st.up)
+    return;
+  const auto now = now_ns();
+  if (st.venue->heartbeat_timed_out(now)) {
+    force_reconnect(self, "heartbeat unanswered");
+    return;
+  }
+  if (auto ping = st.venue->ping_due(now))
+    it->second->send(std::move(*ping));
+  const auto& cfg = st.args.cfg;
+  const auto silence_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(cfg.silence_timeout).count();
+  if (st.last_trade_ns > 0 && now - st.last_trade_ns > silence_ns) {
+    force_reconnect(self, "no trade on the connection for the silence_timeout");
+    return;
+  }
+  const auto symbol_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(cfg.symbol_silence).count();
+  std::vector<mi::venue::subscription> resub;
+  for (auto& [symbol, act] : st.activity) {
+    if (symbol_ns > 0 && act.last_trade_ns > 0 && now - act.last_trade_ns > symbol_ns) {
+      if (const auto* sub = find_sub(st, symbol)) {
+        resub.push_back(*sub);
+        act.last_trade_ns = now; // next check after another symbol_silence
+      }
+    }
+  }
+  if (!resub.empty()) {
+    for (const auto& s : resub) {
+      st.args.metrics->watchdog(st.args.exchange, "resubscribe");
+      spdlog::warn("{}: no trade for {} within symbol_silence; resubscribing", st.args.exchange, s.symbol);
+    }
+    queue_subscribe(self, resub);
+  }
+  if (!st.venue->sequential_ids())
+    for (const auto& sub : st.args.subs)
+      if (now - st.activity[sub.symbol].last_poll_ns >= recent_poll_ns)
+        request_recent(self, sub, now);
+}
+
 caf::behavior connection(connection_actor* self, connection_args args) {
   auto& st = self->state;
   st.args = std::move(args);
-  st.codec = std::make_unique<mi::binance::codec>(st.args.meta.get());
+  auto v = mi::venue::make_venue(st.args.exchange, st.args.venue_opts);
+  if (!v) {
+    self->quit(caf::make_error(caf::sec::invalid_argument, v.err().message));
+    return {};
+  }
+  st.venue = std::move(*v);
+  if (st.args.instruments_body)
+    if (auto n = st.venue->load_instruments(*st.args.instruments_body); !n)
+      spdlog::warn("{}: instruments unreadable in the connection ({}); symbols resolve by quote suffix",
+                   st.args.exchange, n.err().message);
+  for (const auto& s : st.args.seeds)
+    st.gaps.seed(s.symbol, s.id, s.ts_ns);
+  st.pacer = std::make_unique<mi::binance::send_pacer>(st.venue->control_messages_per_second());
   auto& rc = st.args.cfg.reconnect;
   st.backoff = std::make_unique<mi::net::backoff>(rc.initial, rc.max, rc.healthy_after, st.args.seed);
   open_connection(self);
+  self->delayed_send(self, tick_period, wdog_atom::value);
   return {
     [self](ws_open_atom, std::uint64_t gen) { on_open(self, gen); },
     [self](ws_text_atom, std::uint64_t gen, const std::string& text, std::int64_t recv_ns) {
@@ -234,6 +394,7 @@ caf::behavior connection(connection_actor* self, connection_args args) {
       self->state.send_scheduled = false;
       pump_sends(self);
     },
+    [self](wdog_atom) { on_tick(self); },
     [self](connect_atom) {
       if (!self->state.stopping && self->state.active == 0)
         open_connection(self);

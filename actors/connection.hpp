@@ -1,5 +1,6 @@
 #pragma once
 
+#include <cstdint>
 #include <memory>
 #include <string>
 #include <vector>
@@ -8,6 +9,7 @@
 #include "caf/fwd.hpp"
 #include "actors/actor_slot.hpp"
 #include "config/config.hpp"
+#include "connectors/venue/venue.hpp"
 
 namespace mi::net {
 class io_thread;
@@ -15,32 +17,43 @@ class io_thread;
 namespace mi::gw {
 class metrics;
 }
-namespace mi::binance {
-class instruments;
-}
 
 namespace mi::actors {
+
+/// The last trade of a symbol stored before this process started (the stream's last message on
+/// its subject): gap detection starts from it, so a restart does not lose the downtime's trades.
+struct last_trade {
+  std::string symbol;
+  std::int64_t id = 0;
+  std::int64_t ts_ns = 0;
+};
 
 struct connection_args {
   std::string exchange = "binance";
   mi::cfg::exchange_config cfg;
-  std::vector<std::string> streams;                         ///< "btcusdt@trade", at most 1024
-  std::shared_ptr<const mi::binance::instruments> meta;     ///< from exchangeInfo (may be empty)
-  actor_slot_ptr publisher;                                 ///< the (supervised) publisher
+  mi::venue::venue_options venue_opts;
+  std::vector<mi::venue::subscription> subs;           ///< within the venue's per-connection limit
+  std::shared_ptr<const std::string> instruments_body; ///< the REST instruments response (may be null)
+  std::vector<last_trade> seeds;                       ///< last stored trade per symbol
+  actor_slot_ptr publisher;                            ///< the (supervised) publisher
+  actor_slot_ptr backfill;                             ///< the exchange's (supervised) backfill actor; null: none
   mi::net::io_thread* io = nullptr;
   mi::gw::metrics* metrics = nullptr;
-  std::uint64_t seed = 1;                                   ///< backoff jitter
+  std::uint64_t seed = 1;                              ///< backoff jitter
 };
 
-/// One exchange WebSocket connection: connect, subscribe (paced, 5 msgs/s), decode frames into
-/// trades and publish them, reconnect with exponential backoff and jitter, rotate before the
-/// exchange's 24 h cut (new connection first, old one closed after the overlap) or on a
-/// `serverShutdown` notice.
+/// One exchange WebSocket connection, any of the five exchanges (the protocol is a mi::venue):
+/// connect, subscribe (paced within the exchange's limit), heartbeat, decode frames into trades
+/// and publish them, detect gaps in sequential trade ids and hand them to the backfill actor,
+/// reconnect with exponential backoff and jitter, rotate before the exchange's 24 h cut (new
+/// connection first, old one closed after the overlap) or on a forced-disconnect notice.
 ///
 ///   idle ─connect─► connecting ─open─► subscribing ─ack─► streaming
-///     ▲                 │ fail              │ close            │ close/deadline
+///     ▲                 │ fail              │ close            │ close/deadline/watchdog
 ///     └──── backoff ◄───┴───────────────────┴──────────────────┘
 ///
+/// Watchdog (1 s tick): a dead heartbeat or a connection without trades for silence_timeout
+/// (after it had some) is reconnected; a symbol without trades for symbol_silence is resubscribed.
 /// Back-pressure: at most a few publish batches are outstanding; beyond that the socket is
 /// paused (TCP back-pressure to the exchange) until the publisher replies.
 /// Accepts: (stop_atom) -> closes the sockets and quits.

@@ -8,19 +8,17 @@
 #include "actors/actor_slot.hpp"
 #include "actors/batch_saver.hpp"
 #include "actors/caf_types.hpp"
-#include "actors/connection.hpp"
 #include "actors/kline_stage.hpp"
 #include "actors/publisher.hpp"
 #include "actors/push_hub.hpp"
 #include "actors/supervisor.hpp"
 #include "app/commands.hpp"
+#include "app/ingest.hpp"
 #include "caf/actor_system.hpp"
 #include "caf/actor_system_config.hpp"
 #include "caf/scoped_actor.hpp"
 #include "caf/send.hpp"
 #include "config/config.hpp"
-#include "connectors/binance/codec.hpp"
-#include "connectors/binance/instruments.hpp"
 #include "connectors/transport/io_thread.hpp"
 #include "connectors/transport/url.hpp"
 #include "connectors/transport/ws_client.hpp"
@@ -66,25 +64,6 @@ void stop_and_wait(caf::scoped_actor& self, const caf::actor& a, std::chrono::se
       spdlog::warn("shutdown: {} did not stop within {}s", what, timeout.count());
       down = true;
     });
-}
-
-// Exchange metadata for symbol normalization; failures fall back to quote suffixes.
-std::shared_ptr<const mi::binance::instruments> fetch_binance_meta(const mi::cfg::exchange_config& ex) {
-  auto u = mi::net::parse_url(ex.rest_url + "/api/v3/exchangeInfo");
-  if (u) {
-    auto body = mi::net::http_get(*u, ex.connect_timeout);
-    if (body) {
-      auto meta = mi::binance::instruments::from_exchange_info(*body);
-      if (meta) {
-        spdlog::info("binance: {} instruments from {}", meta->size(), ex.rest_url);
-        return std::make_shared<const mi::binance::instruments>(std::move(*meta));
-      }
-      spdlog::warn("binance: unreadable exchangeInfo ({}); using quote-suffix fallback", meta.err().message);
-    } else {
-      spdlog::warn("binance: exchangeInfo unavailable ({}); using quote-suffix fallback", body.err().message);
-    }
-  }
-  return std::make_shared<const mi::binance::instruments>();
 }
 
 } // namespace
@@ -136,7 +115,7 @@ int run_platform(const std::string& config_path, const std::vector<std::string>&
     return 1;
   }
   js_raw = js->get();
-  for (const auto* sc : {&cfg.nats.raw, &cfg.nats.kline}) {
+  for (const auto* sc : {&cfg.nats.raw, &cfg.nats.kline, &cfg.nats.gap}) {
     auto st = (*js)->ensure_stream(to_spec(*sc));
     if (!st) {
       spdlog::error("stream {}: {}", sc->name, st.err().message);
@@ -162,49 +141,9 @@ int run_platform(const std::string& config_path, const std::vector<std::string>&
           }});
 
   // -- ingest -----------------------------------------------------------------------------
-  std::vector<caf::actor> connections;
-  if (has(roles, "ingest")) {
-    for (const auto& [name, ex] : cfg.exchanges) {
-      if (!ex.enabled)
-        continue;
-      if (name != "binance") {
-        spdlog::error("{}: no connector yet (only binance); skipped", name);
-        continue;
-      }
-      auto meta = fetch_binance_meta(ex);
-      std::vector<std::string> streams;
-      const auto kind = ex.stream == "aggTrade" ? mi::binance::stream_kind::agg_trade : mi::binance::stream_kind::trade;
-      for (const auto& unified : ex.symbols) {
-        auto inst = mi::binance::from_unified(unified);
-        if (!inst) {
-          metrics.symbol_rejected(name);
-          spdlog::error("{}: symbol {}: {}", name, unified, inst.err().message);
-          continue;
-        }
-        if (meta->size() > 0 && meta->find(inst->symbol) == nullptr) {
-          metrics.symbol_rejected(name);
-          spdlog::error("{}: symbol {} ({}) is not listed by the exchange; the other symbols run on", name, unified,
-                        inst->symbol);
-          continue;
-        }
-        streams.push_back(mi::binance::stream_name(inst->symbol, kind));
-      }
-      std::uint64_t seed = 1;
-      for (auto& group : mi::binance::plan_connections(streams)) {
-        mi::actors::connection_args a;
-        a.exchange = name;
-        a.cfg = ex;
-        a.streams = group;
-        a.meta = meta;
-        a.publisher = publisher_slot;
-        a.io = &io;
-        a.metrics = &metrics;
-        a.seed = seed++;
-        connections.push_back(mi::actors::spawn_supervisor(
-          sys, {"connection." + name, [a](caf::actor_system& s) { return mi::actors::spawn_connection(s, a); }}));
-      }
-    }
-  }
+  ingest_actors ingest;
+  if (has(roles, "ingest"))
+    ingest = start_ingest(sys, cfg, **js, publisher_slot, io, metrics);
 
   // -- kline --------------------------------------------------------------------------------
   caf::actor kline_sup;
@@ -300,8 +239,10 @@ int run_platform(const std::string& config_path, const std::vector<std::string>&
   // savers (batch in hand), then outstanding JetStream acks, then the database and the rest.
   {
     caf::scoped_actor self{sys};
-    for (auto& c : connections)
+    for (auto& c : ingest.connections)
       stop_and_wait(self, c, 5s, "connection");
+    for (auto& b : ingest.backfills)
+      stop_and_wait(self, b, 5s, "backfill");
     stop_and_wait(self, kline_sup, 30s, "kline stage");
     for (auto& s : savers)
       stop_and_wait(self, s, 30s, "saver");

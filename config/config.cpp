@@ -64,6 +64,9 @@ void exchange_leaves(std::vector<leaf>& out, const std::string& p, exchange_conf
   out.push_back({p + ".reconnect.max", &e.reconnect.max});
   out.push_back({p + ".reconnect.healthy_after", &e.reconnect.healthy_after});
   out.push_back({p + ".rotate_after", &e.rotate_after});
+  out.push_back({p + ".silence_timeout", &e.silence_timeout});
+  out.push_back({p + ".symbol_silence", &e.symbol_silence});
+  out.push_back({p + ".backfill_max_trades", &e.backfill_max_trades});
 }
 
 /// The leaves of `c`; exchanges as present in c.exchanges (in known-exchange order first).
@@ -72,6 +75,7 @@ std::vector<leaf> leaves(config& c) {
   out.push_back({"nats.url", &c.nats.url});
   stream_leaves(out, "nats.streams.raw", c.nats.raw);
   stream_leaves(out, "nats.streams.kline", c.nats.kline);
+  stream_leaves(out, "nats.streams.gap", c.nats.gap);
   out.push_back({"nats.max_in_flight", &c.nats.max_in_flight});
   out.push_back({"nats.ack_timeout", &c.nats.ack_timeout});
   out.push_back({"nats.connect_timeout", &c.nats.connect_timeout});
@@ -489,6 +493,11 @@ void validate_exchange(checker& ck, const std::string& name, const exchange_conf
   }
   ck.positive(p + ".reconnect.healthy_after", e.reconnect.healthy_after);
   ck.positive(p + ".rotate_after", e.rotate_after);
+  ck.positive(p + ".silence_timeout", e.silence_timeout);
+  ck.non_negative(p + ".symbol_silence", e.symbol_silence);
+  if (e.backfill_max_trades < 0 || e.backfill_max_trades > 10'000'000) {
+    ck.fail(p + ".backfill_max_trades", "must be 0..10000000, got " + std::to_string(e.backfill_max_trades));
+  }
 }
 
 exchange_config make_exchange(bool enabled, std::string ws, std::string rest, string_list symbols) {
@@ -539,7 +548,7 @@ config defaults() {
                                      {"BTC/USDT", "ETH/USDT"});
   c.exchanges["bybit"] = make_exchange(false, "wss://stream.bybit.com/v5/public/spot",
                                        "https://api.bybit.com", {"BTC/USDT", "ETH/USDT"});
-  c.exchanges["coinbase"] = make_exchange(false, "wss://ws-feed.exchange.coinbase.com",
+  c.exchanges["coinbase"] = make_exchange(false, "wss://advanced-trade-ws.coinbase.com",
                                           "https://api.exchange.coinbase.com", {"BTC/USD", "ETH/USD"});
   c.exchanges["kraken"] = make_exchange(false, "wss://ws.kraken.com/v2", "https://api.kraken.com",
                                         {"BTC/USD", "ETH/USD"});
@@ -606,6 +615,10 @@ std::vector<config_error> validate(const config& c) {
   validate_stream(ck, "nats.streams.kline", c.nats.kline);
   if (c.nats.raw.name == c.nats.kline.name) {
     ck.fail("nats.streams.kline.name", "must differ from nats.streams.raw.name, both are " + quote(c.nats.raw.name));
+  }
+  validate_stream(ck, "nats.streams.gap", c.nats.gap);
+  if (c.nats.gap.name == c.nats.raw.name || c.nats.gap.name == c.nats.kline.name) {
+    ck.fail("nats.streams.gap.name", "must differ from the raw and kline stream names, got " + quote(c.nats.gap.name));
   }
   ck.range("nats.max_in_flight", c.nats.max_in_flight, 1, 1'000'000);
   ck.positive("nats.ack_timeout", c.nats.ack_timeout);

@@ -45,6 +45,8 @@ struct nats_config {
   /// Klines stream.
   stream_config kline{"MARKET_KLINE", "market.kline.>", "file", std::chrono::days(30), -1, 1,
                       std::chrono::minutes(2)};
+  /// Gap reports (market.gap.{exchange}.{symbol}): trades the exchange could not give back.
+  stream_config gap{"MARKET_GAP", "market.gap.>", "file", std::chrono::days(30), -1, 1, std::chrono::minutes(2)};
   int max_in_flight = 4096;                        ///< async publish acks in flight before back-pressure
   duration ack_timeout = std::chrono::seconds(5);  ///< a publish not acked in this time is retried with the same id
   duration connect_timeout = std::chrono::seconds(5); ///< connecting to the server
@@ -72,6 +74,14 @@ struct exchange_config {
   duration read_timeout = std::chrono::seconds(60);   ///< no frame for this long -> reconnect
   reconnect_config reconnect;                         ///< backoff between attempts
   duration rotate_after = std::chrono::hours(23);     ///< planned reconnect before the exchange drops us
+  /// Watchdog: a connection that carried trades and then has none for this long (heartbeats do not
+  /// count) is reconnected.
+  duration silence_timeout = std::chrono::minutes(2);
+  /// Watchdog: a symbol that had trades and then has none for this long is resubscribed (0 = off).
+  duration symbol_silence = std::chrono::minutes(10);
+  /// Most trades one gap is backfilled with from REST; older missing trades are reported on
+  /// market.gap.{exchange}.{symbol} instead (0 = no backfill: every gap is reported).
+  std::int64_t backfill_max_trades = 100000;
   /// Field-wise equality.
   bool operator==(const exchange_config&) const = default;
 };

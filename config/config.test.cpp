@@ -362,6 +362,9 @@ TEST_CASE("validation checks urls, symbols, streams, listen addresses and timeou
   c.exchanges["okx"].symbols.clear();
   c.exchanges["okx"].stream = "aggTrade";
   c.exchanges["bybit"].rest_url = "ftp://api.bybit.com";
+  c.exchanges["kraken"].backfill_max_trades = -1;
+  c.exchanges["kraken"].silence_timeout = 0ms;
+  c.nats.gap.name = "MARKET_KLINE";
   c.exchanges["ftx"] = c.exchanges["okx"];
   c.metrics.listen = "127.0.0.1:70000";
   c.push.listen = "127.0.0.1:";
@@ -383,7 +386,10 @@ TEST_CASE("validation checks urls, symbols, streams, listen addresses and timeou
   CHECK(mentions(find(errs, "exchanges.ftx"), "unknown exchange"));
   CHECK(mentions(find(errs, "metrics.listen"), "'127.0.0.1:70000'"));
   CHECK(find(errs, "push.listen"));
-  CHECK(errs.size() == 15);
+  CHECK(mentions(find(errs, "exchanges.kraken.backfill_max_trades"), "-1"));
+  CHECK(find(errs, "exchanges.kraken.silence_timeout"));
+  CHECK(mentions(find(errs, "nats.streams.gap.name"), "'MARKET_KLINE'"));
+  CHECK(errs.size() == 18);
 }
 
 TEST_CASE("to_yaml round-trips through load") {

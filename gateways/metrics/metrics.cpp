@@ -24,6 +24,16 @@ struct metrics::impl {
     prometheus::BuildCounter().Name("mi_symbols_rejected_total").Help("Configured symbols the exchange does not list").Register(*reg);
   prometheus::Family<prometheus::Counter>& reconnects =
     prometheus::BuildCounter().Name("mi_reconnects_total").Help("Exchange connection reconnects").Register(*reg);
+  prometheus::Family<prometheus::Counter>& gaps =
+    prometheus::BuildCounter().Name("mi_gaps_detected_total").Help("Jumps in sequential trade ids").Register(*reg);
+  prometheus::Family<prometheus::Counter>& backfilled =
+    prometheus::BuildCounter().Name("mi_backfilled_trades_total").Help("Trades recovered from REST history").Register(*reg);
+  prometheus::Family<prometheus::Counter>& gaps_unfilled =
+    prometheus::BuildCounter().Name("mi_gaps_unfilled_total").Help("Gaps reported on market.gap.*").Register(*reg);
+  prometheus::Family<prometheus::Counter>& gap_missing =
+    prometheus::BuildCounter().Name("mi_gap_missing_trades_total").Help("Trades lost for good (in reported gaps)").Register(*reg);
+  prometheus::Family<prometheus::Counter>& watchdog =
+    prometheus::BuildCounter().Name("mi_watchdog_actions_total").Help("Watchdog reconnects and resubscribes").Register(*reg);
   prometheus::Family<prometheus::Gauge>& conn_up =
     prometheus::BuildGauge().Name("mi_exchange_connections").Help("Open exchange connections").Register(*reg);
   prometheus::Family<prometheus::Counter>& published =
@@ -97,6 +107,17 @@ void metrics::reconnect(std::string_view ex) { impl_->reconnects.Add({{"exchange
 void metrics::connection_up(std::string_view ex, bool up) {
   auto& g = impl_->conn_up.Add({{"exchange", s(ex)}});
   up ? g.Increment() : g.Decrement();
+}
+void metrics::gap_detected(std::string_view ex) { impl_->gaps.Add({{"exchange", s(ex)}}).Increment(); }
+void metrics::backfilled(std::string_view ex, std::uint64_t n) {
+  impl_->backfilled.Add({{"exchange", s(ex)}}).Increment(static_cast<double>(n));
+}
+void metrics::gap_unfilled(std::string_view ex, std::uint64_t missing) {
+  impl_->gaps_unfilled.Add({{"exchange", s(ex)}}).Increment();
+  impl_->gap_missing.Add({{"exchange", s(ex)}}).Increment(static_cast<double>(missing));
+}
+void metrics::watchdog(std::string_view ex, std::string_view action) {
+  impl_->watchdog.Add({{"exchange", s(ex)}, {"action", s(action)}}).Increment();
 }
 void metrics::trade_published(std::string_view ex) { impl_->published.Add({{"exchange", s(ex)}}).Increment(); }
 void metrics::publish_failed(std::string_view stream) { impl_->pub_failed.Add({{"stream", s(stream)}}).Increment(); }

@@ -37,6 +37,15 @@ public:
   void symbol_rejected(std::string_view exchange);
   void reconnect(std::string_view exchange);
   void connection_up(std::string_view exchange, bool up);
+  /// A jump in a symbol's sequential trade ids (mi_gaps_detected_total).
+  void gap_detected(std::string_view exchange);
+  /// Trades recovered from the exchange's REST history (mi_backfilled_trades_total).
+  void backfilled(std::string_view exchange, std::uint64_t n);
+  /// A gap (part) that could not be filled and was reported on market.gap.* (mi_gaps_unfilled_total,
+  /// mi_gap_missing_trades_total).
+  void gap_unfilled(std::string_view exchange, std::uint64_t missing);
+  /// A watchdog action: "reconnect" (silent connection, dead heartbeat) or "resubscribe" (silent symbol).
+  void watchdog(std::string_view exchange, std::string_view action);
   // -- publish --------------------------------------------------------------------------
   void trade_published(std::string_view exchange);
   void publish_failed(std::string_view stream);

@@ -1,0 +1,365 @@
+#include "actors/backfill.hpp"
+
+#include <algorithm>
+#include <chrono>
+#include <deque>
+#include <set>
+#include <spdlog/spdlog.h>
+
+#include "actors/caf_types.hpp"
+#include "caf/actor_system.hpp"
+#include "caf/event_based_actor.hpp"
+#include "caf/stateful_actor.hpp"
+#include "connectors/json_text.hpp"
+#include "connectors/transport/url.hpp"
+#include "connectors/transport/ws_client.hpp"
+#include "gateways/metrics/metrics.hpp"
+#include "messages/codec.hpp"
+
+namespace mi::actors {
+namespace {
+
+constexpr int max_failures = 5;          // REST errors in a row before a gap is given up
+constexpr int max_fruitless_pages = 3;   // pages in a row that bring nothing new before a gap is given up
+constexpr std::size_t max_reported_ranges = 16;
+
+std::int64_t now_ns() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::system_clock::now().time_since_epoch())
+    .count();
+}
+
+struct job {
+  bool recent = false;
+  std::string symbol;
+  mi::venue::gap g;                           // the part fetched from REST
+  std::vector<bool> got;                      // id - g.first_id -> received
+  std::optional<mi::venue::rest_request> next;
+  bool started = false;
+  int failures = 0;
+  int fruitless = 0;
+  std::string last_error;
+};
+
+struct backfill_state {
+  static inline const char* name = "mi.backfill";
+  backfill_args args;
+  std::unique_ptr<mi::venue::venue> venue;
+  std::deque<job> jobs;
+  std::set<std::string> recent_queued;
+  bool busy = false;            // a page is being fetched or published
+  bool scheduled = false;       // a page_atom is pending
+  std::int64_t next_allowed_ns = 0;
+};
+
+using backfill_actor = caf::stateful_actor<backfill_state>;
+
+const mi::venue::subscription* find_sub(const backfill_state& st, const std::string& symbol) {
+  for (const auto& s : st.args.subs)
+    if (s.symbol == symbol)
+      return &s;
+  return nullptr;
+}
+
+void schedule(backfill_actor* self, std::int64_t delay_ns = -1) {
+  auto& st = self->state;
+  if (st.scheduled || st.busy || st.jobs.empty())
+    return;
+  if (delay_ns < 0)
+    delay_ns = std::max<std::int64_t>(0, st.next_allowed_ns - now_ns());
+  st.scheduled = true;
+  self->delayed_send(self, std::chrono::nanoseconds(delay_ns), page_atom::value);
+}
+
+void publish(backfill_actor* self, outgoing_batch batch, std::function<void()> then) {
+  auto& st = self->state;
+  st.busy = true;
+  self->request(st.args.publisher->get(), caf::infinite, pub_atom::value, std::move(batch))
+    .then(
+      [self, then = std::move(then)](bool) {
+        self->state.busy = false;
+        then();
+        schedule(self);
+      },
+      [self](caf::error& err) { self->quit(err); });
+}
+
+void report(backfill_actor* self, const std::string& symbol, const mi::venue::gap& g, std::int64_t missing,
+            const std::string& reason, outgoing_batch& out) {
+  auto& st = self->state;
+  st.args.metrics->gap_unfilled(st.args.exchange, static_cast<std::uint64_t>(missing));
+  spdlog::error("{}: {} trade ids {}..{}: {} trades lost ({}); reported on {}.{}.{}", st.args.exchange, symbol,
+                g.first_id, g.last_id, missing, reason, st.args.gap_subject_prefix, st.args.exchange, symbol);
+  out.push_back(mi::gw::outgoing{
+    st.args.gap_subject_prefix + "." + st.args.exchange + "." + symbol,
+    "gap:" + st.args.exchange + ":" + symbol + ":" + std::to_string(g.first_id) + ":" + std::to_string(g.last_id),
+    "application/json", gap_report_json(st.args.exchange, symbol, g, missing, reason)});
+}
+
+// Reports what the job did not get, in contiguous ranges (at most max_reported_ranges, the rest in one).
+void finish(backfill_actor* self, const std::string& reason) {
+  auto& st = self->state;
+  job j = std::move(st.jobs.front());
+  st.jobs.pop_front();
+  if (j.recent) {
+    st.recent_queued.erase(j.symbol);
+    schedule(self);
+    return;
+  }
+  outgoing_batch out;
+  std::int64_t i = 0;
+  const auto n = static_cast<std::int64_t>(j.got.size());
+  std::size_t ranges = 0;
+  while (i < n) {
+    if (j.got[static_cast<std::size_t>(i)]) {
+      ++i;
+      continue;
+    }
+    std::int64_t k = i;
+    std::int64_t missing = 0;
+    const bool last_range = ranges + 1 == max_reported_ranges;
+    while (k < n && (last_range || !j.got[static_cast<std::size_t>(k)])) {
+      missing += j.got[static_cast<std::size_t>(k)] ? 0 : 1;
+      ++k;
+    }
+    mi::venue::gap part{j.g.first_id + i, j.g.first_id + k - 1, j.g.after_ts_ns, j.g.before_ts_ns};
+    report(self, j.symbol, part, missing, reason, out);
+    ++ranges;
+    i = k;
+  }
+  const auto filled = static_cast<std::uint64_t>(std::count(j.got.begin(), j.got.end(), true));
+  spdlog::info("{}: {} backfill of ids {}..{} done: {} of {} trades recovered", st.args.exchange, j.symbol,
+               j.g.first_id, j.g.last_id, filled, j.got.size());
+  if (out.empty()) {
+    schedule(self);
+    return;
+  }
+  publish(self, std::move(out), [] {});
+}
+
+mi::result<std::string> get(backfill_actor* self, const mi::venue::rest_request& r) {
+  auto& st = self->state;
+  st.next_allowed_ns = now_ns() + st.venue->rest_min_interval_ns();
+  auto u = mi::net::parse_url(st.args.cfg.rest_url + r.target);
+  if (!u)
+    return mi::error{"bad REST URL " + st.args.cfg.rest_url + r.target + ": " + u.err().message};
+  return mi::net::http_get(*u, st.args.cfg.connect_timeout);
+}
+
+outgoing_batch encode(const std::string& exchange, std::vector<mi::trade>& trades) {
+  outgoing_batch batch;
+  batch.reserve(trades.size());
+  const auto now = now_ns();
+  for (auto& t : trades) {
+    t.recv_ns = now;
+    if (!mi::is_subject_token(t.symbol) || t.exchange != exchange)
+      continue;
+    batch.push_back(mi::gw::outgoing{mi::raw_subject(t.exchange, t.symbol), mi::dedup_id(t),
+                                     std::string(mi::trade_content_type), mi::encode_trade_pb(t)});
+  }
+  return batch;
+}
+
+// A REST failure: retry later with backoff, or give the job up.
+void failed(backfill_actor* self, const std::string& why) {
+  auto& st = self->state;
+  auto& j = st.jobs.front();
+  j.last_error = why;
+  spdlog::warn("{}: {} REST history request failed ({}): {}", st.args.exchange, j.symbol, j.failures + 1, why);
+  if (++j.failures >= max_failures) {
+    finish(self, "REST history failed " + std::to_string(max_failures) + " times: " + why);
+    return;
+  }
+  schedule(self, std::int64_t{1'000'000'000} << std::min(j.failures - 1, 3));
+}
+
+void run_recent(backfill_actor* self, const mi::venue::subscription& sub) {
+  auto& st = self->state;
+  auto req = st.venue->recent_request(sub);
+  if (!req) {
+    finish(self, "");
+    return;
+  }
+  auto body = get(self, *req);
+  if (!body) {
+    failed(self, body.err().message);
+    return;
+  }
+  auto trades = st.venue->parse_recent(sub, *body);
+  if (!trades) {
+    failed(self, trades.err().message);
+    return;
+  }
+  auto batch = encode(st.args.exchange, *trades);
+  if (batch.empty()) {
+    finish(self, "");
+    return;
+  }
+  publish(self, std::move(batch), [self] { finish(self, ""); });
+}
+
+void run_gap_page(backfill_actor* self, const mi::venue::subscription& sub) {
+  auto& st = self->state;
+  auto& j = st.jobs.front();
+  if (!j.started) {
+    j.started = true;
+    j.next = st.venue->history_request(sub, j.g);
+    if (!j.next) {
+      finish(self, std::string(st.venue->name()) + " offers no REST trade history");
+      return;
+    }
+  }
+  if (!j.next) {
+    finish(self, "the exchange's REST history does not reach back to them");
+    return;
+  }
+  auto body = get(self, *j.next);
+  if (!body) {
+    failed(self, body.err().message);
+    return;
+  }
+  auto page = st.venue->parse_history(sub, j.g, *body);
+  if (!page) {
+    failed(self, page.err().message);
+    return;
+  }
+  j.failures = 0;
+  std::size_t fresh = 0;
+  std::vector<mi::trade> keep;
+  for (auto& t : page->trades) {
+    std::int64_t id = 0;
+    try {
+      id = std::stoll(t.trade_id);
+    } catch (...) {
+      continue;
+    }
+    if (id < j.g.first_id || id > j.g.last_id)
+      continue;
+    auto idx = static_cast<std::size_t>(id - j.g.first_id);
+    if (!j.got[idx]) {
+      j.got[idx] = true;
+      ++fresh;
+    }
+    keep.push_back(std::move(t));
+  }
+  j.fruitless = fresh == 0 ? j.fruitless + 1 : 0;
+  j.next = std::move(page->next);
+  const bool complete = std::all_of(j.got.begin(), j.got.end(), [](bool b) { return b; });
+  if (complete)
+    j.next.reset();
+  st.args.metrics->backfilled(st.args.exchange, fresh);
+  auto done = [self] {
+    auto& s = self->state;
+    auto& jj = s.jobs.front();
+    if (!jj.next)
+      finish(self, "the exchange's REST history does not reach back to them");
+    else if (jj.fruitless >= max_fruitless_pages)
+      finish(self, "the exchange's REST history returned no more of them");
+  };
+  auto batch = encode(st.args.exchange, keep);
+  if (batch.empty()) {
+    done();
+    schedule(self);
+    return;
+  }
+  publish(self, std::move(batch), done);
+}
+
+void on_page(backfill_actor* self) {
+  auto& st = self->state;
+  st.scheduled = false;
+  if (st.busy || st.jobs.empty())
+    return;
+  if (now_ns() < st.next_allowed_ns) {
+    schedule(self);
+    return;
+  }
+  auto& j = st.jobs.front();
+  const auto* sub = find_sub(st, j.symbol);
+  if (sub == nullptr) {
+    finish(self, "not a subscribed symbol");
+    return;
+  }
+  if (j.recent)
+    run_recent(self, *sub);
+  else
+    run_gap_page(self, *sub);
+}
+
+void on_gap(backfill_actor* self, mi::venue::gap g, const std::string& symbol) {
+  auto& st = self->state;
+  const auto max = st.args.cfg.backfill_max_trades;
+  if (g.size() > max) {
+    // Too old to fetch: report it now; backfill the newest `max` trades.
+    mi::venue::gap old{g.first_id, g.last_id - max, g.after_ts_ns, g.before_ts_ns};
+    outgoing_batch out;
+    report(self, symbol, old, old.size(),
+           max == 0 ? "backfill is disabled (backfill_max_trades: 0)" : "more than backfill_max_trades missing", out);
+    // The report never waits behind a long backfill.
+    self->request(st.args.publisher->get(), caf::infinite, pub_atom::value, std::move(out))
+      .then([](bool) {}, [self](caf::error& err) { self->quit(err); });
+    if (max == 0)
+      return;
+    g.first_id = g.last_id - max + 1;
+  }
+  job j;
+  j.symbol = symbol;
+  j.g = g;
+  j.got.assign(static_cast<std::size_t>(g.size()), false);
+  st.jobs.push_back(std::move(j));
+  schedule(self);
+}
+
+caf::behavior backfill(backfill_actor* self, backfill_args args) {
+  auto& st = self->state;
+  st.args = std::move(args);
+  auto v = mi::venue::make_venue(st.args.exchange, st.args.venue_opts);
+  if (!v) {
+    self->quit(caf::make_error(caf::sec::invalid_argument, v.err().message));
+    return {};
+  }
+  st.venue = std::move(*v);
+  if (st.args.instruments_body)
+    (void)st.venue->load_instruments(*st.args.instruments_body);
+  return {
+    [self](gap_atom, const std::string& symbol, std::int64_t first, std::int64_t last, std::int64_t after_ts,
+           std::int64_t before_ts) {
+      if (last < first)
+        return;
+      on_gap(self, mi::venue::gap{first, last, after_ts, before_ts}, symbol);
+    },
+    [self](recent_atom, const std::string& symbol) {
+      auto& s = self->state;
+      if (!s.recent_queued.insert(symbol).second)
+        return;
+      job j;
+      j.recent = true;
+      j.symbol = symbol;
+      s.jobs.push_back(std::move(j));
+      schedule(self);
+    },
+    [self](page_atom) { on_page(self); },
+    [self](stop_atom) { self->quit(); },
+  };
+}
+
+} // namespace
+
+std::string gap_report_json(const std::string& exchange, const std::string& symbol, const mi::venue::gap& g,
+                            std::int64_t missing, const std::string& reason) {
+  std::string out = "{\"exchange\":";
+  mi::connectors::text::append_json_string(out, exchange);
+  out += ",\"symbol\":";
+  mi::connectors::text::append_json_string(out, symbol);
+  out += ",\"first_id\":" + std::to_string(g.first_id) + ",\"last_id\":" + std::to_string(g.last_id) +
+         ",\"missing\":" + std::to_string(missing) + ",\"after_ts_ns\":" + std::to_string(g.after_ts_ns) +
+         ",\"before_ts_ns\":" + std::to_string(g.before_ts_ns) + ",\"reason\":";
+  mi::connectors::text::append_json_string(out, reason);
+  out += "}";
+  return out;
+}
+
+caf::actor spawn_backfill(caf::actor_system& sys, backfill_args args) {
+  return sys.spawn<caf::detached>(backfill, std::move(args));
+}
+
+} // namespace mi::actors

@@ -1,0 +1,52 @@
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "caf/actor.hpp"
+#include "caf/fwd.hpp"
+#include "actors/actor_slot.hpp"
+#include "config/config.hpp"
+#include "connectors/venue/venue.hpp"
+
+namespace mi::gw {
+class metrics;
+}
+
+namespace mi::actors {
+
+struct backfill_args {
+  std::string exchange;
+  mi::cfg::exchange_config cfg;                        ///< rest_url, connect_timeout, backfill_max_trades
+  mi::venue::venue_options venue_opts;
+  std::vector<mi::venue::subscription> subs;           ///< every subscribed symbol of the exchange
+  std::shared_ptr<const std::string> instruments_body; ///< may be null
+  actor_slot_ptr publisher;
+  mi::gw::metrics* metrics = nullptr;
+  std::string gap_subject_prefix = "market.gap"; ///< reports go to {prefix}.{exchange}.{symbol}
+};
+
+/// One per exchange (REST rate limits are per client): fetches missing trades from the exchange's
+/// public REST history, one request at a time and at most one per venue::rest_min_interval_ns, and
+/// publishes them through the publisher with the same dedup ids as live trades (a trade that also
+/// arrives live is stored once).
+///
+/// Accepts:
+///   (gap_atom, symbol, first_id, last_id, after_ts_ns, before_ts_ns): backfill that id range. At most
+///     cfg.backfill_max_trades (the newest) are fetched; every id still missing at the end (older than
+///     that, beyond the exchange's history, or after repeated REST failures) is reported as JSON on
+///     market.gap.{exchange}.{symbol} ({"exchange","symbol","first_id","last_id","missing",
+///     "after_ts_ns","before_ts_ns","reason"}) and counted.
+///   (recent_atom, symbol): venues without sequential ids: publish the exchange's recent trades (a
+///     request already queued for the symbol is not queued twice).
+///   (stop_atom): quits (jobs not done are reported as gaps only if they were started).
+/// Detached: REST calls block their own thread, never the scheduler.
+caf::actor spawn_backfill(caf::actor_system& sys, backfill_args args);
+
+/// The gap report published on market.gap.{exchange}.{symbol} (pure; tests decode it).
+std::string gap_report_json(const std::string& exchange, const std::string& symbol, const mi::venue::gap& g,
+                            std::int64_t missing, const std::string& reason);
+
+} // namespace mi::actors

@@ -1,0 +1,151 @@
+// The ingest role's wiring: instruments, symbols, connections and backfill per exchange.
+#include "app/ingest.hpp"
+
+#include <charconv>
+#include <spdlog/spdlog.h>
+
+#include "actors/backfill.hpp"
+#include "actors/connection.hpp"
+#include "actors/supervisor.hpp"
+#include "caf/actor_system.hpp"
+#include "connectors/transport/io_thread.hpp"
+#include "connectors/transport/url.hpp"
+#include "connectors/transport/ws_client.hpp"
+#include "connectors/venue/venue.hpp"
+#include "gateways/jetstream/jetstream.hpp"
+#include "gateways/metrics/metrics.hpp"
+#include "messages/codec.hpp"
+
+namespace mi::app {
+namespace {
+
+// The exchange's instruments response, or null when it cannot be had (symbols then resolve by
+// their quote suffix and nothing is refused as unlisted).
+std::shared_ptr<const std::string> fetch_instruments(const std::string& name, const mi::cfg::exchange_config& ex,
+                                                     mi::venue::venue& v) {
+  const auto target = v.instruments_request().target;
+  auto u = mi::net::parse_url(ex.rest_url + target);
+  if (!u) {
+    spdlog::warn("{}: bad instruments URL {}{}: {}", name, ex.rest_url, target, u.err().message);
+    return nullptr;
+  }
+  auto body = mi::net::http_get(*u, ex.connect_timeout);
+  if (!body) {
+    spdlog::warn("{}: instruments unavailable ({}); symbols are not checked against the listing", name,
+                 body.err().message);
+    return nullptr;
+  }
+  auto n = v.load_instruments(*body);
+  if (!n) {
+    spdlog::warn("{}: unreadable instruments ({}); symbols are not checked against the listing", name,
+                 n.err().message);
+    return nullptr;
+  }
+  spdlog::info("{}: {} instruments from {}", name, *n, ex.rest_url);
+  return std::make_shared<const std::string>(std::move(*body));
+}
+
+// The last trade stored for each symbol (gap detection across restarts).
+std::vector<mi::actors::last_trade> load_seeds(mi::gw::jetstream& js, const std::string& stream,
+                                               const std::string& exchange,
+                                               const std::vector<mi::venue::subscription>& subs) {
+  std::vector<mi::actors::last_trade> out;
+  for (const auto& s : subs) {
+    auto m = js.last_message(stream, mi::raw_subject(exchange, s.symbol));
+    if (!m || !*m)
+      continue;
+    auto t = mi::decode_trade_pb((*m)->data());
+    if (!t)
+      continue;
+    std::int64_t id = 0;
+    const auto& tid = t->trade_id;
+    auto [p, ec] = std::from_chars(tid.data(), tid.data() + tid.size(), id);
+    if (ec != std::errc{} || p != tid.data() + tid.size())
+      continue;
+    out.push_back({s.symbol, id, t->ts_ns});
+  }
+  return out;
+}
+
+} // namespace
+
+ingest_actors start_ingest(caf::actor_system& sys, const mi::cfg::config& cfg, mi::gw::jetstream& js,
+                           const mi::actors::actor_slot_ptr& publisher, mi::net::io_thread& io,
+                           mi::gw::metrics& metrics) {
+  ingest_actors out;
+  std::uint64_t seed = 1;
+  for (const auto& [name, ex] : cfg.exchanges) {
+    if (!ex.enabled)
+      continue;
+    mi::venue::venue_options vo;
+    vo.binance_agg_trade = ex.stream == "aggTrade";
+    auto v = mi::venue::make_venue(name, vo);
+    if (!v) {
+      spdlog::error("{}: {}; skipped", name, v.err().message);
+      continue;
+    }
+    auto& venue = **v;
+    auto instruments = fetch_instruments(name, ex, venue);
+    std::vector<mi::venue::subscription> subs;
+    for (const auto& unified : ex.symbols) {
+      auto sub = venue.resolve(unified);
+      if (!sub) {
+        metrics.symbol_rejected(name);
+        spdlog::error("{}: symbol {}: {}; the other symbols run on", name, unified, sub.err().message);
+        continue;
+      }
+      subs.push_back(std::move(*sub));
+    }
+    if (subs.empty()) {
+      spdlog::error("{}: no usable symbol; no connection opened", name);
+      continue;
+    }
+
+    mi::actors::backfill_args b;
+    b.exchange = name;
+    b.cfg = ex;
+    b.venue_opts = vo;
+    b.subs = subs;
+    b.instruments_body = instruments;
+    b.publisher = publisher;
+    b.metrics = &metrics;
+    b.gap_subject_prefix = "market.gap";
+    auto backfill_slot = std::make_shared<mi::actors::actor_slot>();
+    out.backfills.push_back(mi::actors::spawn_supervisor(sys, {"backfill." + name, [b, backfill_slot](caf::actor_system& s) {
+                                                                 auto a = mi::actors::spawn_backfill(s, b);
+                                                                 backfill_slot->set(a);
+                                                                 return a;
+                                                               }}));
+
+    const auto per_conn = std::max<std::size_t>(1, venue.max_subscriptions_per_connection());
+    const bool sequential = venue.sequential_ids();
+    for (std::size_t i = 0; i < subs.size(); i += per_conn) {
+      mi::actors::connection_args a;
+      a.exchange = name;
+      a.cfg = ex;
+      a.venue_opts = vo;
+      a.subs.assign(subs.begin() + static_cast<std::ptrdiff_t>(i),
+                    subs.begin() + static_cast<std::ptrdiff_t>(std::min(subs.size(), i + per_conn)));
+      a.instruments_body = instruments;
+      a.publisher = publisher;
+      a.backfill = backfill_slot;
+      a.io = &io;
+      a.metrics = &metrics;
+      a.seed = seed++;
+      const std::string stream = cfg.nats.raw.name;
+      auto* jsp = &js;
+      // Seeds are read on every (re)start: a restarted connection continues from what is stored.
+      out.connections.push_back(mi::actors::spawn_supervisor(
+        sys, {"connection." + name, [a, jsp, stream, sequential](caf::actor_system& s) {
+                auto args = a;
+                if (sequential)
+                  args.seeds = load_seeds(*jsp, stream, args.exchange, args.subs);
+                return mi::actors::spawn_connection(s, std::move(args));
+              }}));
+    }
+    spdlog::info("{}: {} symbols on {} connection(s)", name, subs.size(), (subs.size() + per_conn - 1) / per_conn);
+  }
+  return out;
+}
+
+} // namespace mi::app
