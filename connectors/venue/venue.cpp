@@ -43,12 +43,9 @@ mi::error not_listed(std::string_view unified, std::string_view exchange, bool l
 mi::result<std::unique_ptr<venue>> make_venue(std::string_view exchange, const venue_options& o) {
   if (exchange == "binance") return detail::make_binance(o);
   if (exchange == "okx") return detail::make_okx(o);
-  if (exchange == "bybit" || exchange == "coinbase" || exchange == "kraken") {
-    std::unique_ptr<venue> v = exchange == "bybit" ? detail::make_bybit(o)
-                               : exchange == "coinbase" ? detail::make_coinbase(o) : detail::make_kraken(o);
-    if (!v) return mi::error{"exchange '" + std::string(exchange) + "': venue not implemented yet"};
-    return v;
-  }
+  if (exchange == "bybit") return detail::make_bybit(o);
+  if (exchange == "coinbase") return detail::make_coinbase(o);
+  if (exchange == "kraken") return detail::make_kraken(o);
   std::string known;
   for (const std::string& n : exchange_names()) known += (known.empty() ? "" : ", ") + n;
   return mi::error{"unknown exchange '" + std::string(exchange) + "' (known: " + known + ")"};
