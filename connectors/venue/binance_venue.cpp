@@ -1,0 +1,138 @@
+// Binance spot: @trade (or @aggTrade) streams, SUBSCRIBE requests, server pings, serverShutdown notices,
+// /api/v3/historicalTrades (or /aggTrades) paged forward by fromId.
+
+#include <string>
+
+#include "connectors/binance/codec.hpp"
+#include "connectors/binance/instruments.hpp"
+#include "connectors/binance/rest.hpp"
+#include "connectors/venue/detail.hpp"
+
+namespace mi::venue::detail {
+namespace {
+
+/// Binance's page limit of historicalTrades and aggTrades.
+constexpr int page_limit = 1000;
+/// Most streams in one SUBSCRIBE request.
+constexpr std::size_t streams_per_request = 200;
+
+class binance_venue final : public venue {
+public:
+  explicit binance_venue(const venue_options& o)
+      : kind_(o.binance_agg_trade ? binance::stream_kind::agg_trade : binance::stream_kind::trade), codec_(&meta_) {}
+
+  std::string_view name() const override { return "binance"; }
+
+  rest_request instruments_request() const override { return {"/api/v3/exchangeInfo"}; }
+
+  mi::result<std::size_t> load_instruments(std::string_view body) override {
+    auto parsed = binance::instruments::from_exchange_info(body);
+    if (!parsed) return rest_error(name(), "exchangeInfo", parsed.err());
+    meta_ = std::move(*parsed); // the codec keeps pointing at meta_
+    loaded_ = true;
+    return meta_.size();
+  }
+
+  mi::result<subscription> resolve(std::string_view unified) const override {
+    auto inst = binance::from_unified(unified);
+    if (!inst) return inst.err();
+    if (loaded_) {
+      const binance::instrument* listed = meta_.find(inst->symbol);
+      if (listed == nullptr) return not_listed(unified, name());
+      if (!listed->trading) return not_listed(unified, name(), true);
+      inst = *listed;
+    }
+    return make_subscription(unified, *inst, binance::stream_name(inst->symbol, kind_), inst->symbol);
+  }
+
+  std::size_t max_subscriptions_per_connection() const override { return 1024; }
+
+  std::vector<std::string> subscribe_requests(const std::vector<subscription>& subs) override {
+    std::vector<std::string> streams;
+    streams.reserve(subs.size());
+    for (const subscription& s : subs) streams.push_back(s.wire);
+    std::vector<std::string> out = binance::subscribe_requests(streams, next_request_id_, streams_per_request);
+    next_request_id_ += static_cast<std::int64_t>(out.size());
+    return out;
+  }
+
+  int control_messages_per_second() const override { return 5; }
+
+  mi::result<events> decode(std::string_view frame, std::int64_t recv_ns) override {
+    auto r = codec_.decode(frame, recv_ns);
+    if (!r) return r.err();
+    events out;
+    using k = binance::frame_events::kind;
+    switch (r->what) {
+    case k::trades:
+      if (!r->trades.empty()) {
+        out.what = events::kind::trades;
+        out.trades = std::move(r->trades);
+      }
+      break;
+    case k::ack: out.what = events::kind::ack; break;
+    case k::error:
+      out.what = events::kind::error;
+      out.message = std::move(r->error_message); // Binance does not say which stream it refused
+      break;
+    case k::server_shutdown:
+      out.what = events::kind::reconnect_notice;
+      out.message = "serverShutdown";
+      break;
+    case k::ignored: break;
+    }
+    return out;
+  }
+
+  // Binance pings (WebSocket ping frames, answered by the transport); the client sends nothing.
+  void on_open(std::int64_t) override {}
+  void on_frame(std::int64_t) override {}
+  std::optional<std::string> ping_due(std::int64_t) override { return std::nullopt; }
+  bool heartbeat_timed_out(std::int64_t) const override { return false; }
+
+  bool sequential_ids() const override { return true; }
+
+  std::optional<rest_request> history_request(const subscription& s, const gap& g) const override {
+    return request_from(s, g.first_id);
+  }
+
+  mi::result<history_page> parse_history(const subscription& s, const gap& g, std::string_view body) override {
+    const binance::instrument inst{s.symbol, s.base, s.quote, true};
+    auto trades = kind_ == binance::stream_kind::trade ? binance::parse_historical_trades(body, inst)
+                                                       : binance::parse_agg_trades(body, inst);
+    if (!trades) return rest_error(name(), "history", trades.err());
+    page_filter f = filter_to_gap(std::move(*trades), g);
+    history_page out;
+    out.trades = std::move(f.kept);
+    // Forward: the next page starts after the highest id returned, until the gap's last id.
+    if (f.returned != 0 && f.max_id && *f.max_id < g.last_id) out.next = request_from(s, *f.max_id + 1);
+    return out;
+  }
+
+  std::optional<rest_request> recent_request(const subscription&) const override { return std::nullopt; }
+
+  mi::result<std::vector<mi::trade>> parse_recent(const subscription&, std::string_view) override {
+    return mi::error{"binance: no recent-trades polling (ids are sequential: use history)"};
+  }
+
+  std::int64_t rest_min_interval_ns() const override { return 100'000'000; }
+
+private:
+  rest_request request_from(const subscription& s, std::int64_t from_id) const {
+    const char* path = kind_ == binance::stream_kind::trade ? "/api/v3/historicalTrades" : "/api/v3/aggTrades";
+    return {std::string(path) + "?symbol=" + s.rest + "&fromId=" + std::to_string(from_id) +
+            "&limit=" + std::to_string(page_limit)};
+  }
+
+  binance::stream_kind kind_;
+  binance::instruments meta_;
+  bool loaded_ = false;
+  binance::codec codec_; ///< reads meta_ (declared before it)
+  std::int64_t next_request_id_ = 1;
+};
+
+} // namespace
+
+std::unique_ptr<venue> make_binance(const venue_options& o) { return std::make_unique<binance_venue>(o); }
+
+} // namespace mi::venue::detail

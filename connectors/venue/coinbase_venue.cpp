@@ -1,0 +1,132 @@
+// Coinbase: Advanced Trade market_trades + heartbeats channels by product id, no client ping (the
+// heartbeats channel proves life), Exchange REST /products/<id>/trades paged backward by trade_id.
+
+#include <set>
+#include <string>
+
+#include "connectors/coinbase/codec.hpp"
+#include "connectors/coinbase/instruments.hpp"
+#include "connectors/coinbase/rest.hpp"
+#include "connectors/venue/detail.hpp"
+
+namespace mi::venue::detail {
+namespace {
+
+/// Coinbase Exchange's page limit of /products/<id>/trades.
+constexpr int page_limit = 1000;
+/// The heartbeats channel sends one frame a second: this long without any frame, once heartbeats
+/// have been seen on the connection, means it is dead.
+constexpr std::int64_t silence_limit_ns = 30'000'000'000;
+
+class coinbase_venue final : public venue {
+public:
+  std::string_view name() const override { return "coinbase"; }
+
+  rest_request instruments_request() const override { return {"/products"}; }
+
+  mi::result<std::size_t> load_instruments(std::string_view body) override {
+    auto parsed = coinbase::parse_products(body);
+    if (!parsed) return rest_error(name(), "products", parsed.err());
+    listed_.clear();
+    for (const coinbase::instrument& i : *parsed) listed_.insert(i.product_id);
+    loaded_ = true;
+    return listed_.size();
+  }
+
+  mi::result<subscription> resolve(std::string_view unified) const override {
+    auto inst = coinbase::from_unified(unified);
+    if (!inst) return inst.err();
+    if (loaded_ && listed_.count(inst->product_id) == 0) return not_listed(unified, name());
+    return make_subscription(unified, *inst, inst->product_id, inst->product_id);
+  }
+
+  std::size_t max_subscriptions_per_connection() const override { return 100; }
+
+  std::vector<std::string> subscribe_requests(const std::vector<subscription>& subs) override {
+    if (subs.empty()) return {};
+    std::vector<std::string> product_ids;
+    product_ids.reserve(subs.size());
+    for (const subscription& s : subs) product_ids.push_back(s.wire);
+    return coinbase::subscribe_requests(product_ids); // market_trades, then heartbeats
+  }
+
+  int control_messages_per_second() const override { return 5; }
+
+  mi::result<events> decode(std::string_view frame, std::int64_t recv_ns) override {
+    auto r = codec_.decode(frame, recv_ns);
+    if (!r) return r.err();
+    events out;
+    using k = coinbase::frame_events::kind;
+    switch (r->what) {
+    case k::trades:
+      if (!r->trades.empty()) { // snapshots and updates may be empty
+        out.what = events::kind::trades;
+        out.trades = std::move(r->trades);
+      }
+      break;
+    case k::ack: out.what = events::kind::ack; break;
+    case k::error:
+      out.what = events::kind::error;
+      out.message = std::move(r->error_message); // Coinbase does not say which product it refused
+      break;
+    case k::heartbeat:
+      out.what = events::kind::heartbeat;
+      heartbeats_seen_ = true;
+      break;
+    case k::ignored: break;
+    }
+    return out;
+  }
+
+  void on_open(std::int64_t now_ns) override {
+    heartbeats_seen_ = false;
+    last_frame_ns_ = now_ns;
+  }
+  void on_frame(std::int64_t now_ns) override { last_frame_ns_ = now_ns; }
+  std::optional<std::string> ping_due(std::int64_t) override { return std::nullopt; }
+  bool heartbeat_timed_out(std::int64_t now_ns) const override {
+    return heartbeats_seen_ && now_ns - last_frame_ns_ >= silence_limit_ns;
+  }
+
+  bool sequential_ids() const override { return true; }
+
+  std::optional<rest_request> history_request(const subscription& s, const gap& g) const override {
+    return request_after(s, g.last_id + 1);
+  }
+
+  mi::result<history_page> parse_history(const subscription& s, const gap& g, std::string_view body) override {
+    auto trades = coinbase::parse_trades(body, coinbase::instrument{s.symbol, s.base, s.quote, s.rest});
+    if (!trades) return rest_error(name(), "history", trades.err());
+    page_filter f = filter_to_gap(std::move(*trades), g);
+    history_page out;
+    out.trades = std::move(f.kept);
+    // Backward: the page held ids below `after`; the next one starts below the smallest returned.
+    if (f.returned != 0 && f.min_id && *f.min_id > g.first_id) out.next = request_after(s, *f.min_id);
+    return out;
+  }
+
+  std::optional<rest_request> recent_request(const subscription&) const override { return std::nullopt; }
+
+  mi::result<std::vector<mi::trade>> parse_recent(const subscription&, std::string_view) override {
+    return mi::error{"coinbase: no recent-trades polling (ids are sequential: use history)"};
+  }
+
+  std::int64_t rest_min_interval_ns() const override { return 150'000'000; }
+
+private:
+  static rest_request request_after(const subscription& s, std::int64_t after) {
+    return {"/products/" + s.rest + "/trades?after=" + std::to_string(after) + "&limit=" + std::to_string(page_limit)};
+  }
+
+  std::set<std::string> listed_; ///< online product ids
+  bool loaded_ = false;
+  coinbase::codec codec_;
+  bool heartbeats_seen_ = false;
+  std::int64_t last_frame_ns_ = 0;
+};
+
+} // namespace
+
+std::unique_ptr<venue> make_coinbase(const venue_options&) { return std::make_unique<coinbase_venue>(); }
+
+} // namespace mi::venue::detail

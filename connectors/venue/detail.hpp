@@ -1,0 +1,48 @@
+#pragma once
+
+// Internal to connectors/venue: the factories of the five venues and the paging helpers they share.
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "connectors/venue/venue.hpp"
+
+namespace mi::venue::detail {
+
+std::unique_ptr<venue> make_binance(const venue_options& o);
+std::unique_ptr<venue> make_okx(const venue_options& o);
+std::unique_ptr<venue> make_bybit(const venue_options& o);
+std::unique_ptr<venue> make_coinbase(const venue_options& o);
+std::unique_ptr<venue> make_kraken(const venue_options& o);
+
+/// A trade id of decimal digits as an integer; nullopt otherwise.
+std::optional<std::int64_t> numeric_id(std::string_view id);
+
+/// What one page of REST trades held, before and after keeping only the gap's trades.
+struct page_filter {
+  std::vector<mi::trade> kept;        ///< trades with first_id <= id <= last_id, oldest first
+  std::size_t returned = 0;           ///< trades in the page
+  std::optional<std::int64_t> min_id; ///< smallest numeric id in the page
+  std::optional<std::int64_t> max_id; ///< largest numeric id in the page
+};
+
+/// Keeps the trades of `page` (oldest first) that fall inside `g`, and notes the page's id range.
+page_filter filter_to_gap(std::vector<mi::trade> page, const gap& g);
+
+/// "<exchange> <what>: <reason>" for a REST parse error.
+mi::error rest_error(std::string_view exchange, std::string_view what, const mi::error& e);
+
+/// "BTC/USDT: not listed by okx" (or "... listed by okx but not trading").
+mi::error not_listed(std::string_view unified, std::string_view exchange, bool listed_but_halted = false);
+
+/// The common case of a REST-side symbol: {unified, symbol, base, quote} of a venue's own instrument type.
+template <class Instrument>
+subscription make_subscription(std::string_view unified, const Instrument& i, std::string wire, std::string rest) {
+  return subscription{std::string(unified), i.symbol, i.base, i.quote, std::move(wire), std::move(rest)};
+}
+
+} // namespace mi::venue::detail

@@ -1,0 +1,178 @@
+// Kraken WS v2: the `trade` channel by "BTC/USD", {"method":"ping"} every 30 s, REST /0/public/Trades
+// paged forward by time (`since` ns, the response's `last`), pairs named by their altname (XBTUSD).
+
+#include <map>
+#include <string>
+
+#include <simdjson.h>
+
+#include "connectors/bybit/codec.hpp"
+#include "connectors/kraken/codec.hpp"
+#include "connectors/kraken/instruments.hpp"
+#include "connectors/kraken/rest.hpp"
+#include "connectors/venue/detail.hpp"
+
+namespace mi::venue::detail {
+namespace {
+
+/// Kraken's page limit of /0/public/Trades.
+constexpr int page_limit = 1000;
+/// Client ping period (Kraken closes idle connections after about a minute).
+constexpr std::int64_t ping_interval_ns = 30'000'000'000;
+/// Most symbols in one subscribe request (Kraken documents no limit; keeps requests small).
+constexpr std::size_t symbols_per_request = 50;
+
+class kraken_venue final : public venue {
+public:
+  std::string_view name() const override { return "kraken"; }
+
+  rest_request instruments_request() const override { return {"/0/public/AssetPairs"}; }
+
+  mi::result<std::size_t> load_instruments(std::string_view body) override {
+    auto parsed = kraken::parse_asset_pairs(body);
+    if (!parsed) return rest_error(name(), "AssetPairs", parsed.err());
+    altnames_.clear();
+    for (const kraken::asset_pair& p : *parsed) altnames_[p.inst.symbol] = p.altname;
+    loaded_ = true;
+    return altnames_.size();
+  }
+
+  mi::result<subscription> resolve(std::string_view unified) const override {
+    auto inst = kraken::from_unified(unified);
+    if (!inst) return inst.err();
+    std::string rest_name;
+    if (loaded_) {
+      auto it = altnames_.find(inst->symbol);
+      if (it == altnames_.end()) return not_listed(unified, name());
+      rest_name = it->second;
+    } else {
+      // Without a listing: the altname is usually the v1 asset codes run together (BTC/USD -> XBTUSD).
+      rest_name = std::string(kraken::v1_asset(inst->base)) + std::string(kraken::v1_asset(inst->quote));
+    }
+    return make_subscription(unified, *inst, inst->pair, std::move(rest_name));
+  }
+
+  std::size_t max_subscriptions_per_connection() const override { return 200; }
+
+  std::vector<std::string> subscribe_requests(const std::vector<subscription>& subs) override {
+    std::vector<std::string> out;
+    for (std::size_t begin = 0; begin < subs.size(); begin += symbols_per_request) {
+      std::vector<std::string> pairs;
+      for (std::size_t i = begin; i < subs.size() && i < begin + symbols_per_request; ++i) pairs.push_back(subs[i].wire);
+      out.push_back(kraken::subscribe_request(pairs));
+    }
+    return out;
+  }
+
+  int control_messages_per_second() const override { return 5; }
+
+  mi::result<events> decode(std::string_view frame, std::int64_t recv_ns) override {
+    auto r = codec_.decode(frame, recv_ns);
+    if (!r) return r.err();
+    events out;
+    using k = kraken::frame_events::kind;
+    switch (r->what) {
+    case k::trades:
+      if (!r->trades.empty()) {
+        out.what = events::kind::trades;
+        out.trades = std::move(r->trades);
+      }
+      break;
+    case k::ack: out.what = events::kind::ack; break;
+    case k::error:
+      out.what = events::kind::error;
+      out.message = std::move(r->error_message);
+      out.rejected = rejected_symbol(frame);
+      break;
+    case k::heartbeat: out.what = events::kind::heartbeat; break;
+    case k::ignored: break;
+    }
+    return out;
+  }
+
+  // Same rule as Bybit's: a ping every period whatever the traffic, dead when one goes unanswered for a period.
+  void on_open(std::int64_t now_ns) override {
+    heartbeat_ = bybit::heartbeat{ping_interval_ns};
+    heartbeat_.ping_due(now_ns); // starts the clock at the connection's opening
+  }
+  void on_frame(std::int64_t now_ns) override { heartbeat_.on_received(now_ns); }
+  std::optional<std::string> ping_due(std::int64_t now_ns) override {
+    if (!heartbeat_.ping_due(now_ns)) return std::nullopt;
+    return R"({"method":"ping","req_id":)" + std::to_string(next_req_id_++) + "}";
+  }
+  bool heartbeat_timed_out(std::int64_t now_ns) const override { return heartbeat_.timed_out(now_ns); }
+
+  bool sequential_ids() const override { return true; }
+
+  std::optional<rest_request> history_request(const subscription& s, const gap& g) const override {
+    return request_since(s, std::to_string(g.after_ts_ns));
+  }
+
+  mi::result<history_page> parse_history(const subscription& s, const gap& g, std::string_view body) override {
+    auto page = kraken::parse_trades(body, kraken::instrument{s.symbol, s.base, s.quote, s.wire, {}});
+    if (!page) return rest_error(name(), "history", page.err());
+    page_filter f = filter_to_gap(std::move(page->trades), g);
+    // `since` is inclusive: a page starting at the previous page's `last` repeats the trades of that
+    // instant. Keep each trade once per gap: only ids above the highest already handed out.
+    const std::string key = s.symbol + ":" + std::to_string(g.first_id) + ":" + std::to_string(g.last_id);
+    if (progress_.size() > 1000) progress_.clear(); // abandoned backfills; worst case a few duplicates
+    progress& p = progress_[key];
+    history_page out;
+    for (mi::trade& t : f.kept)
+      if (*numeric_id(t.trade_id) > p.max_id) out.trades.push_back(std::move(t));
+    if (f.max_id && *f.max_id > p.max_id) p.max_id = *f.max_id;
+    // Forward by time: the next page starts at `last`, until the gap's last id has been seen (and while
+    // `last` moves: a page full of one instant's trades would otherwise be asked for again and again).
+    if (f.returned != 0 && f.max_id && *f.max_id < g.last_id && !page->last.empty() && page->last != p.since) {
+      p.since = page->last;
+      out.next = request_since(s, page->last);
+    } else {
+      progress_.erase(key);
+    }
+    return out;
+  }
+
+  std::optional<rest_request> recent_request(const subscription&) const override { return std::nullopt; }
+
+  mi::result<std::vector<mi::trade>> parse_recent(const subscription&, std::string_view) override {
+    return mi::error{"kraken: no recent-trades polling (ids are sequential: use history)"};
+  }
+
+  std::int64_t rest_min_interval_ns() const override { return 1'000'000'000; }
+
+private:
+  static rest_request request_since(const subscription& s, const std::string& since_ns) {
+    return {"/0/public/Trades?pair=" + s.rest + "&since=" + since_ns + "&count=" + std::to_string(page_limit)};
+  }
+
+  /// The normalized symbol of a refusal's "symbol" field ({"error":"Currency pair not supported XBT/USD",
+  /// "symbol":"XBT/USD",...} -> "BTCUSD"), or "".
+  std::string rejected_symbol(std::string_view frame) {
+    simdjson::dom::element doc;
+    if (error_parser_.parse(frame.data(), frame.size()).get(doc)) return {};
+    std::string_view pair;
+    if (doc["symbol"].get_string().get(pair)) return {};
+    auto inst = kraken::from_wire(pair);
+    return inst ? inst->symbol : std::string();
+  }
+
+  /// One backfill's paging state (history pages overlap by the trades of their boundary instant).
+  struct progress {
+    std::int64_t max_id = -1; ///< highest id handed out
+    std::string since;        ///< the last `since` asked for
+  };
+
+  std::map<std::string, std::string> altnames_; ///< normalized symbol -> REST altname
+  std::map<std::string, progress> progress_;    ///< "symbol:first_id:last_id" -> paging state
+  bool loaded_ = false;
+  kraken::codec codec_;
+  simdjson::dom::parser error_parser_; ///< only for error frames
+  bybit::heartbeat heartbeat_{ping_interval_ns};
+  std::int64_t next_req_id_ = 1;
+};
+
+} // namespace
+
+std::unique_ptr<venue> make_kraken(const venue_options&) { return std::make_unique<kraken_venue>(); }
+
+} // namespace mi::venue::detail

@@ -1,0 +1,149 @@
+// OKX v5 public: the `trades` channel by instId, text ping after 25 s of silence, notice 64008,
+// /api/v5/market/history-trades paged backward (newest first) by tradeId.
+
+#include <set>
+#include <string>
+
+#include "connectors/json_text.hpp"
+#include "connectors/okx/codec.hpp"
+#include "connectors/okx/instruments.hpp"
+#include "connectors/okx/rest.hpp"
+#include "connectors/venue/detail.hpp"
+
+namespace mi::venue::detail {
+namespace {
+
+/// OKX's page limit of history-trades.
+constexpr int page_limit = 100;
+
+/// The instId an OKX error message names ("channel:trades,instId:XYZ-USDT doesn't exist" -> "XYZ-USDT"), or "".
+std::string_view inst_id_in(std::string_view message) {
+  constexpr std::string_view key = "instId:";
+  const auto at = message.find(key);
+  if (at == std::string_view::npos) return {};
+  const auto begin = at + key.size();
+  auto end = begin;
+  while (end < message.size() && (mi::connectors::text::is_upper_alnum(message[end]) || message[end] == '-')) ++end;
+  return message.substr(begin, end - begin);
+}
+
+class okx_venue final : public venue {
+public:
+  std::string_view name() const override { return "okx"; }
+
+  rest_request instruments_request() const override { return {"/api/v5/public/instruments?instType=SPOT"}; }
+
+  mi::result<std::size_t> load_instruments(std::string_view body) override {
+    auto parsed = okx::parse_instruments(body);
+    if (!parsed) return rest_error(name(), "instruments", parsed.err());
+    listed_.clear();
+    for (const okx::instrument& i : *parsed) listed_.insert(i.inst_id);
+    loaded_ = true;
+    return listed_.size();
+  }
+
+  mi::result<subscription> resolve(std::string_view unified) const override {
+    auto inst = okx::from_unified(unified);
+    if (!inst) return inst.err();
+    if (loaded_ && listed_.count(inst->inst_id) == 0) return not_listed(unified, name());
+    return make_subscription(unified, *inst, inst->inst_id, inst->inst_id);
+  }
+
+  // OKX has no documented per-connection channel cap, but 480 subscribe requests per hour and 64 KB per
+  // request: a few hundred instruments per connection keeps a reconnect cheap.
+  std::size_t max_subscriptions_per_connection() const override { return 200; }
+
+  std::vector<std::string> subscribe_requests(const std::vector<subscription>& subs) override {
+    std::vector<std::string> inst_ids;
+    inst_ids.reserve(subs.size());
+    for (const subscription& s : subs) inst_ids.push_back(s.wire);
+    return okx::subscribe_requests(inst_ids, "trades");
+  }
+
+  int control_messages_per_second() const override { return 3; }
+
+  mi::result<events> decode(std::string_view frame, std::int64_t recv_ns) override {
+    auto r = codec_.decode(frame, recv_ns);
+    if (!r) return r.err();
+    events out;
+    using k = okx::frame_events::kind;
+    switch (r->what) {
+    case k::trades:
+      if (!r->trades.empty()) {
+        out.what = events::kind::trades;
+        out.trades = std::move(r->trades);
+      }
+      break;
+    case k::ack: out.what = events::kind::ack; break;
+    case k::error: {
+      out.what = events::kind::error;
+      out.message = std::move(r->error_message);
+      if (auto inst = okx::from_inst_id(inst_id_in(out.message))) out.rejected = inst->symbol;
+      break;
+    }
+    case k::pong: out.what = events::kind::heartbeat; break;
+    case k::server_notice:
+      // 64008: "The connection will soon be closed for a service upgrade. Please reconnect."
+      if (r->error_message.rfind("code 64008", 0) == 0) {
+        out.what = events::kind::reconnect_notice;
+        out.message = std::move(r->error_message);
+      }
+      break;
+    case k::ignored: break;
+    }
+    return out;
+  }
+
+  void on_open(std::int64_t now_ns) override {
+    heartbeat_ = okx::heartbeat{};
+    heartbeat_.on_received(now_ns); // the idle period starts with the connection
+  }
+  void on_frame(std::int64_t now_ns) override { heartbeat_.on_received(now_ns); }
+  std::optional<std::string> ping_due(std::int64_t now_ns) override {
+    if (!heartbeat_.ping_due(now_ns)) return std::nullopt;
+    return std::string(okx::ping_frame);
+  }
+  bool heartbeat_timed_out(std::int64_t now_ns) const override { return heartbeat_.timed_out(now_ns); }
+
+  bool sequential_ids() const override { return true; }
+
+  std::optional<rest_request> history_request(const subscription& s, const gap& g) const override {
+    return request_after(s, g.last_id + 1);
+  }
+
+  mi::result<history_page> parse_history(const subscription& s, const gap& g, std::string_view body) override {
+    auto trades = okx::parse_trades(body);
+    if (!trades) return rest_error(name(), "history", trades.err());
+    page_filter f = filter_to_gap(std::move(*trades), g);
+    history_page out;
+    out.trades = std::move(f.kept);
+    // Backward: the page held ids below `after`; the next one starts below the smallest returned.
+    if (f.returned != 0 && f.min_id && *f.min_id > g.first_id) out.next = request_after(s, *f.min_id);
+    return out;
+  }
+
+  std::optional<rest_request> recent_request(const subscription&) const override { return std::nullopt; }
+
+  mi::result<std::vector<mi::trade>> parse_recent(const subscription&, std::string_view) override {
+    return mi::error{"okx: no recent-trades polling (ids are sequential: use history)"};
+  }
+
+  std::int64_t rest_min_interval_ns() const override { return 200'000'000; }
+
+private:
+  static rest_request request_after(const subscription& s, std::int64_t after) {
+    return {"/api/v5/market/history-trades?instId=" + s.rest + "&type=1&after=" + std::to_string(after) +
+            "&limit=" + std::to_string(page_limit)};
+  }
+
+  std::set<std::string> listed_; ///< live SPOT instIds
+  bool loaded_ = false;
+  okx::codec codec_;
+  okx::heartbeat heartbeat_;
+};
+
+} // namespace
+
+std::unique_ptr<venue> make_okx(const venue_options&) { return std::make_unique<okx_venue>(); }
+
+} // namespace mi::venue::detail

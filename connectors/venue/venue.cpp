@@ -1,0 +1,84 @@
+#include "connectors/venue/venue.hpp"
+
+#include <charconv>
+
+#include "connectors/venue/detail.hpp"
+
+namespace mi::venue {
+
+namespace detail {
+
+std::optional<std::int64_t> numeric_id(std::string_view id) {
+  if (id.empty() || id.find_first_not_of("0123456789") != std::string_view::npos) return std::nullopt;
+  std::int64_t v = 0;
+  auto [end, ec] = std::from_chars(id.data(), id.data() + id.size(), v);
+  if (ec != std::errc{} || end != id.data() + id.size()) return std::nullopt;
+  return v;
+}
+
+page_filter filter_to_gap(std::vector<mi::trade> page, const gap& g) {
+  page_filter out;
+  out.returned = page.size();
+  for (mi::trade& t : page) {
+    const std::optional<std::int64_t> id = numeric_id(t.trade_id);
+    if (!id) continue; // not from a sequential venue: cannot be placed in the gap
+    if (!out.min_id || *id < *out.min_id) out.min_id = id;
+    if (!out.max_id || *id > *out.max_id) out.max_id = id;
+    if (*id >= g.first_id && *id <= g.last_id) out.kept.push_back(std::move(t));
+  }
+  return out;
+}
+
+mi::error rest_error(std::string_view exchange, std::string_view what, const mi::error& e) {
+  return mi::error{std::string(exchange) + " " + std::string(what) + ": " + e.message};
+}
+
+mi::error not_listed(std::string_view unified, std::string_view exchange, bool listed_but_halted) {
+  return mi::error{std::string(unified) + (listed_but_halted ? ": listed by " : ": not listed by ") +
+                   std::string(exchange) + (listed_but_halted ? " but not trading" : "")};
+}
+
+} // namespace detail
+
+mi::result<std::unique_ptr<venue>> make_venue(std::string_view exchange, const venue_options& o) {
+  if (exchange == "binance") return detail::make_binance(o);
+  if (exchange == "okx") return detail::make_okx(o);
+  if (exchange == "bybit") return detail::make_bybit(o);
+  if (exchange == "coinbase") return detail::make_coinbase(o);
+  if (exchange == "kraken") return detail::make_kraken(o);
+  std::string known;
+  for (const std::string& n : exchange_names()) known += (known.empty() ? "" : ", ") + n;
+  return mi::error{"unknown exchange '" + std::string(exchange) + "' (known: " + known + ")"};
+}
+
+const std::vector<std::string>& exchange_names() {
+  static const std::vector<std::string> names = {"binance", "okx", "bybit", "coinbase", "kraken"};
+  return names;
+}
+
+void gap_tracker::seed(const std::string& symbol, std::int64_t last_id, std::int64_t last_ts_ns) {
+  auto it = last_.find(symbol);
+  if (it != last_.end() && it->second.id >= last_id) return;
+  last_[symbol] = last{last_id, last_ts_ns};
+}
+
+std::optional<gap> gap_tracker::on_trade(const std::string& symbol, std::int64_t id, std::int64_t ts_ns) {
+  auto it = last_.find(symbol);
+  if (it == last_.end()) {
+    last_.emplace(symbol, last{id, ts_ns});
+    return std::nullopt;
+  }
+  if (id <= it->second.id) return std::nullopt; // a duplicate, or a backfilled trade
+  std::optional<gap> out;
+  if (id > it->second.id + 1) out = gap{it->second.id + 1, id - 1, it->second.ts_ns, ts_ns};
+  it->second = last{id, ts_ns};
+  return out;
+}
+
+std::optional<std::int64_t> gap_tracker::last_id(const std::string& symbol) const {
+  auto it = last_.find(symbol);
+  if (it == last_.end()) return std::nullopt;
+  return it->second.id;
+}
+
+} // namespace mi::venue

@@ -1,0 +1,66 @@
+#include "connectors/venue/venue.hpp"
+
+#include <doctest/doctest.h>
+
+using mi::venue::gap;
+using mi::venue::gap_tracker;
+
+TEST_CASE("make_venue knows the five exchanges and names them when asked for another") {
+  CHECK(mi::venue::exchange_names() == std::vector<std::string>{"binance", "okx", "bybit", "coinbase", "kraken"});
+  for (const std::string& name : mi::venue::exchange_names()) {
+    CAPTURE(name);
+    auto v = mi::venue::make_venue(name);
+    REQUIRE_MESSAGE(v.has_value(), v.err().message);
+    CHECK((*v)->name() == name);
+  }
+  auto unknown = mi::venue::make_venue("bitmex");
+  REQUIRE_FALSE(unknown.has_value());
+  CHECK(unknown.err().message == "unknown exchange 'bitmex' (known: binance, okx, bybit, coinbase, kraken)");
+}
+
+TEST_CASE("gap_tracker: consecutive ids make no gap") {
+  gap_tracker t;
+  CHECK_FALSE(t.last_id("BTCUSDT").has_value());
+  for (std::int64_t id = 10; id < 20; ++id) CHECK_FALSE(t.on_trade("BTCUSDT", id, id * 1000).has_value());
+  CHECK(t.last_id("BTCUSDT") == 19);
+}
+
+TEST_CASE("gap_tracker: a jump gives exactly the missing range with the neighbours' times") {
+  gap_tracker t;
+  CHECK_FALSE(t.on_trade("BTCUSDT", 100, 5'000).has_value());
+  auto g = t.on_trade("BTCUSDT", 105, 9'000);
+  REQUIRE(g.has_value());
+  CHECK(*g == gap{101, 104, 5'000, 9'000});
+  CHECK(g->size() == 4);
+  CHECK(t.last_id("BTCUSDT") == 105);
+  CHECK_FALSE(t.on_trade("BTCUSDT", 106, 9'500).has_value());
+  // Symbols are tracked apart.
+  CHECK_FALSE(t.on_trade("ETHUSDT", 7, 1).has_value());
+  CHECK(t.on_trade("ETHUSDT", 9, 2) == gap{8, 8, 1, 2});
+  CHECK(t.last_id("BTCUSDT") == 106);
+}
+
+TEST_CASE("gap_tracker: duplicates and older (backfilled) ids return nullopt and change nothing") {
+  gap_tracker t;
+  CHECK_FALSE(t.on_trade("BTCUSDT", 100, 5'000).has_value());
+  CHECK_FALSE(t.on_trade("BTCUSDT", 100, 5'000).has_value());
+  CHECK_FALSE(t.on_trade("BTCUSDT", 42, 1'000).has_value());
+  CHECK(t.last_id("BTCUSDT") == 100);
+  CHECK(t.on_trade("BTCUSDT", 102, 6'000) == gap{101, 101, 5'000, 6'000});
+}
+
+TEST_CASE("gap_tracker: a seed (the last stored trade before a restart) makes the first live trade show the gap") {
+  gap_tracker t;
+  t.seed("BTCUSDT", 500, 50'000);
+  CHECK(t.last_id("BTCUSDT") == 500);
+  t.seed("BTCUSDT", 400, 40'000); // lower than known: ignored
+  CHECK(t.last_id("BTCUSDT") == 500);
+  CHECK(t.on_trade("BTCUSDT", 650, 65'000) == gap{501, 649, 50'000, 65'000});
+  t.seed("BTCUSDT", 600, 60'000); // below the live id: ignored
+  CHECK(t.last_id("BTCUSDT") == 650);
+  t.seed("BTCUSDT", 700, 70'000); // above: taken
+  CHECK(t.on_trade("BTCUSDT", 701, 70'100) == std::nullopt);
+  gap_tracker fresh;
+  fresh.seed("ETHUSDT", 10, 1);
+  CHECK_FALSE(fresh.on_trade("ETHUSDT", 11, 2).has_value());
+}
