@@ -3,6 +3,7 @@
 // forced-disconnect notice, a refused symbol) must not cost a trade the exchange can give back.
 #include <doctest/doctest.h>
 
+#include <csignal>
 #include <cstring>
 #include <fstream>
 #include <thread>
