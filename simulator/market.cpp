@@ -19,6 +19,14 @@ market::market(std::string exchange, const std::vector<std::string>& symbols, co
   binance::instruments known;
   for (const auto& sym : symbols) {
     auto meta = known.resolve(sym);
+    if (!meta) { // fiat quotes of Coinbase and Kraken that Binance spot does not list
+      for (std::string_view q : {"USD", "EUR", "GBP", "CAD", "CHF", "JPY", "AUD"})
+        if (sym.size() > q.size() && sym.ends_with(q) &&
+            std::all_of(sym.begin(), sym.end(), connectors::text::is_upper_alnum)) {
+          meta = instrument{sym, sym.substr(0, sym.size() - q.size()), std::string(q), true};
+          break;
+        }
+    }
     if (!meta) throw std::runtime_error("unknown symbol '" + sym + "' (expected e.g. BTCUSDT)");
     configured_.push_back(*meta);
     if (!rejected_.count(meta->symbol)) listed_.push_back(*meta);

@@ -22,7 +22,8 @@ using instrument = binance::instrument;
 /// endpoints serve. Plain data, no I/O, no clock; used on the simulator's strand only.
 class market {
 public:
-  /// `symbols` are normalized BASEQUOTE names split by binance::instruments::resolve; throws
+  /// `symbols` are normalized BASEQUOTE names split by binance::instruments::resolve (plus the fiat quotes USD,
+  /// EUR, GBP, CAD, CHF, JPY, AUD); throws
   /// std::runtime_error naming the first one that does not split. `rejected` (any case) are not listed.
   market(std::string exchange, const std::vector<std::string>& symbols, const std::vector<std::string>& rejected,
          std::size_t history_limit);

@@ -57,6 +57,7 @@ struct slot {
   std::optional<symbol_generator> gen;
   bool started = false;
   std::uint64_t skip = 0;
+  std::int64_t last_ts_ns = 0; ///< of the last generated trade
   std::vector<std::shared_ptr<ws_session>> subs[max_kinds];
   bool active() const { return !subs[0].empty() || !subs[1].empty(); }
 };
@@ -498,7 +499,8 @@ void simulator::core::on_tick() {
       } else {
         budget = 1000; // replay unpaced
       }
-      const std::int64_t ts_ns = wall_ms_as_ns();
+      const std::int64_t resolution = proto->time_resolution_ns();
+      const std::int64_t ts_ns = resolution >= 1'000'000 ? wall_ms_as_ns() : wall_ns() / resolution * resolution;
       for (std::uint64_t i = 0; i < static_cast<std::uint64_t>(budget); ++i) {
         if (generation_done() || stopped) break;
         if ((i & 255) == 255 && backlogged()) break;
@@ -513,7 +515,10 @@ void simulator::core::on_tick() {
           std::erase_if(active, [this](slot* s) { return !eligible(*s); });
           if (active.empty()) break;
           slot* s = active[random() % active.size()];
-          deliver(s->gen->next(ts_ns));
+          // ms exchanges: the trades of one tick share their ms; finer ones get distinct, increasing times
+          auto ts = resolution >= 1'000'000 ? ts_ns : std::max(ts_ns, s->last_ts_ns + resolution);
+          s->last_ts_ns = ts;
+          deliver(s->gen->next(ts));
         }
         if (o.rate > 0) credit -= 1;
       }

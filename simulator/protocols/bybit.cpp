@@ -36,7 +36,7 @@ public:
     }
     auto c = std::make_unique<bybit_connection>();
     char buf[32];
-    std::snprintf(buf, sizeof buf, "cejreaspqfh3sjdn%04u-p", ++connections_ % 10000);
+    std::snprintf(buf, sizeof buf, "cejreaspqfh3sjdn%04u-p", connections_++ % 10000);
     c->conn_id = buf;
     return c;
   }

@@ -120,6 +120,8 @@ public:
            std::to_string(++c.heartbeat_counter) + "}]}";
   }
 
+  std::int64_t time_resolution_ns() const override { return 1000; }
+
   std::optional<http_reply> rest(std::string_view path, const query_params& q) override {
     if (path == "/products") {
       std::string body = "[";

@@ -120,6 +120,8 @@ public:
     return std::string(R"({"channel":"heartbeat"})");
   }
 
+  std::int64_t time_resolution_ns() const override { return 1000; }
+
   std::optional<http_reply> rest(std::string_view path, const query_params& q) override {
     if (path == "/0/public/AssetPairs") {
       std::string body = R"({"error":[],"result":{)";

@@ -35,7 +35,7 @@ public:
     }
     auto c = std::make_unique<okx_connection>();
     char buf[16];
-    std::snprintf(buf, sizeof buf, "%08x", static_cast<unsigned>(0xa4d3ae55u + 0x9e37u * ++connections_));
+    std::snprintf(buf, sizeof buf, "%08x", static_cast<unsigned>(0xa4d3ae55u + 0x9e37u * connections_++));
     c->conn_id = buf;
     return c;
   }

@@ -67,6 +67,9 @@ public:
   virtual std::string malformed_trade_frame(connection_state& c, std::string_view symbol, int kind) = 0;
   /// Called every second: the heartbeat frame this connection gets now, if any.
   virtual std::optional<std::string> heartbeat(connection_state&) { return std::nullopt; }
+  /// Resolution of the exchange's trade times, in ns: 1'000'000 (ms: Binance, OKX, Bybit) or 1000 (µs: Coinbase,
+  /// Kraken, whose generated trades of one symbol then get distinct, increasing times, as their REST paging needs).
+  virtual std::int64_t time_resolution_ns() const { return 1'000'000; }
   /// True when the exchange has a "this connection will be closed soon" frame.
   virtual bool supports_notice() const { return false; }
   /// That frame (only called when supports_notice()).
