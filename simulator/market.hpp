@@ -55,7 +55,7 @@ public:
   std::size_t history_size(std::string_view symbol) const;
 
 private:
-  /// A trade without what its symbol already says (about 80 bytes).
+  /// A trade without what its symbol already says (128 bytes).
   struct entry {
     std::uint64_t id;
     std::string trade_id; ///< empty when it is std::to_string(id)
