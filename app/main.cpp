@@ -36,12 +36,18 @@ int main(int argc, char** argv) {
     ->check(CLI::ExistingFile);
   run->add_option("--roles", roles, "comma-separated roles: ingest,kline,store,push");
 
-  auto* sim = app.add_subcommand("simulate", "a loopback Binance (WebSocket + REST) for offline runs and tests");
+  auto* sim = app.add_subcommand("simulate", "a loopback exchange (WebSocket + REST, fault injection) for offline runs and tests");
   mi::sim::options so;
   std::string sim_symbols = "BTCUSDT,ETHUSDT";
+  std::uint64_t stall_ms = 0;
+  sim->add_option("--exchange", so.exchange, "protocol spoken: binance, okx, bybit, coinbase or kraken")
+    ->check(CLI::IsMember({"binance", "okx", "bybit", "coinbase", "kraken"}));
   sim->add_option("--host", so.host, "listen address");
   sim->add_option("--port", so.port, "listen port (0 = any free port)");
-  sim->add_option("--symbols", sim_symbols, "comma-separated exchange symbols");
+  sim->add_option("--symbols", sim_symbols, "comma-separated normalized BASEQUOTE symbols");
+  sim->add_option("--reject", so.reject, "a symbol not listed and refused on subscribe (repeatable)");
+  sim->add_option("--first-id", so.first_id, "first trade id of every symbol");
+  sim->add_option("--history-limit", so.history_limit, "trades kept per symbol for the REST history endpoints");
   sim->add_option("--rate", so.rate, "generated trades per second, all symbols together");
   sim->add_option("--count", so.count, "trades to generate in total (0 = unlimited)");
   sim->add_option("--input", so.input_file, "replay trades from this JSONL file (decode format)")->check(CLI::ExistingFile);
@@ -53,6 +59,12 @@ int main(int argc, char** argv) {
                   "resend the last N trades to every client that subscribes after another did "
                   "(stands in for REST backfill)");
   sim->add_option("--malformed-every", so.malformed_every, "fault: send a malformed trade frame after every N-th trade");
+  sim->add_option("--stall-after", so.stall_after, "fault: after N trades, send nothing for --stall-ms (once)");
+  sim->add_option("--stall-ms", stall_ms, "fault: length of the stall in milliseconds");
+  sim->add_option("--skip-after", so.skip_after, "fault: after N trades, never send the next --skip-count ids of every symbol");
+  sim->add_option("--skip-count", so.skip_count, "fault: ids skipped per symbol");
+  sim->add_option("--notice-after", so.notice_after,
+                  "fault: after N trades, send the forced-disconnect notice and close 2 s later (binance, okx)");
 
   auto* decode = app.add_subcommand("decode", "raw exchange frames (stdin, one a line) -> normalized trades (stdout)");
   std::string exchange = "binance";
@@ -94,6 +106,7 @@ int main(int argc, char** argv) {
     return mi::app::run_platform(config_path, split_csv(roles));
   if (*sim) {
     so.symbols = split_csv(sim_symbols);
+    so.stall_ms = std::chrono::milliseconds(stall_ms);
     return mi::sim::run_simulator(so);
   }
   if (*decode)

@@ -17,8 +17,10 @@ std::int64_t start_ticks(const std::string& base, std::uint64_t r) {
 
 } // namespace
 
-symbol_generator::symbol_generator(binance::instrument meta, std::uint64_t seed)
-    : meta_(std::move(meta)), state_(seed) {
+symbol_generator::symbol_generator(binance::instrument meta, std::uint64_t seed, std::string exchange,
+                                   std::uint64_t first_id)
+    : meta_(std::move(meta)), exchange_(std::move(exchange)), state_(seed), first_id_(first_id < 1 ? 1 : first_id),
+      last_id_(first_id_ - 1) {
   // mix the symbol into the seed so that two symbols with the same seed walk differently
   for (char c : meta_.symbol) state_ = state_ * 1099511628211ULL + static_cast<unsigned char>(c);
   price_ticks_ = start_ticks(meta_.base, random());
@@ -39,7 +41,7 @@ mi::trade symbol_generator::next(std::int64_t ts_ns) {
   const auto qty_units = static_cast<std::int64_t>((r >> 8) % 200000) + 1; // 0.00001 .. 2.00000
 
   mi::trade t;
-  t.exchange = "binance";
+  t.exchange = exchange_;
   t.symbol = meta_.symbol;
   t.base = meta_.base;
   t.quote = meta_.quote;

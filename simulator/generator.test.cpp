@@ -56,3 +56,11 @@ TEST_CASE("generator: the wall clock helper has millisecond precision") {
   CHECK(ns % 1'000'000 == 0);
   CHECK(ns > 1'600'000'000'000'000'000);
 }
+
+TEST_CASE("generator: ids start at first_id and trades carry the given exchange") {
+  symbol_generator g{btc(), 1, "kraken", 61044952};
+  CHECK(g.next(1).trade_id == "61044952");
+  CHECK(g.next(1).trade_id == "61044953");
+  CHECK(g.generated() == 2);
+  CHECK(g.next(1).exchange == "kraken");
+}

@@ -1,9 +1,10 @@
-// The Binance simulator's server side: one of the few Beast translation units of the project.
-// Everything (acceptor, pacing timer, every session) runs on one strand, so the state below needs
-// no locks; only the counters are atomics, for simulator::current() from other threads.
+// The simulator's server side: one of the few Beast translation units of the project. What is said on
+// the wire is the protocol's business (protocols/<exchange>.cpp); this file owns sockets, subscriptions,
+// generation, history and faults. Everything (acceptor, timers, every session) runs on one strand, so
+// the state below needs no locks; only the counters are atomics, for simulator::current() from other threads.
 //
-// Pacing: every ~2 ms the tick adds rate*dt to a credit and generates floor(credit) trades,
-// spread over the symbols that have a subscriber (none are generated while nobody listens).
+// Pacing: every ~2 ms the tick adds rate*dt to a credit and generates floor(credit) trades, spread over
+// the symbols that were ever subscribed (none before their first subscribe).
 #include "simulator/simulator.hpp"
 
 #include <atomic>
@@ -27,11 +28,10 @@
 #include <boost/beast/http.hpp>
 #include <boost/beast/websocket.hpp>
 
-#include "connectors/binance/codec.hpp"
-#include "connectors/binance/instruments.hpp"
 #include "messages/codec.hpp"
 #include "simulator/generator.hpp"
-#include "simulator/requests.hpp"
+#include "simulator/market.hpp"
+#include "simulator/protocols/protocol.hpp"
 
 namespace mi::sim {
 namespace {
@@ -47,16 +47,18 @@ using strand_type = asio::strand<asio::io_context::executor_type>;
 
 constexpr std::string_view server_name = "market-ingestor-simulator";
 constexpr auto tick_interval = std::chrono::milliseconds(2);
-
-int kind_index(binance::stream_kind k) { return k == binance::stream_kind::trade ? 0 : 1; }
-constexpr binance::stream_kind kinds[2] = {binance::stream_kind::trade, binance::stream_kind::agg_trade};
+constexpr int max_kinds = 2;
 
 class ws_session;
 
-/// Per symbol: its generator (configured symbols only) and the sessions subscribed to each stream kind.
+/// Per symbol: its generator (configured symbols only), whether it was ever subscribed, the sessions
+/// subscribed to each stream kind and the ids still to skip.
 struct slot {
   std::optional<symbol_generator> gen;
-  std::vector<std::shared_ptr<ws_session>> subs[2];
+  bool started = false;
+  std::uint64_t skip = 0;
+  std::int64_t last_ts_ns = 0; ///< of the last generated trade
+  std::vector<std::shared_ptr<ws_session>> subs[max_kinds];
   bool active() const { return !subs[0].empty() || !subs[1].empty(); }
 };
 
@@ -69,32 +71,48 @@ struct simulator::core : std::enable_shared_from_this<simulator::core> {
   void stop();
   void do_accept();
   void on_tick();
+  void on_heartbeat();
   bool generation_done() const;
   bool backlogged() const;
-  /// The next replayed trade whose symbol has a subscriber, if any.
+  bool eligible(const slot& s) const { return pause_without_subscribers ? s.active() : s.started; }
+  /// The next replayed trade whose symbol may trade now, if any.
   const mi::trade* next_replay();
-  void deliver(const mi::trade& t);
-  void drop_all();
-  void resend_to(ws_session& s);
+  void deliver(mi::trade t);
   void update_finished();
 
+  // faults
+  void drop_all();
+  void stall(std::chrono::milliseconds ms);
+  void notice_all();
+  void malformed_now(std::uint64_t count);
+  void skip(std::uint64_t count, const std::string& symbol);
+  http_reply fault_command(const query_params& q);
+  bool stalled() const { return stalled_; }
+
+  void resend_to(ws_session& s, const std::vector<mi::trade>& trades);
   void on_open(const std::shared_ptr<ws_session>& s);
   void on_end(const std::shared_ptr<ws_session>& s);
-  void subscribe(const std::shared_ptr<ws_session>& s, const std::vector<std::string>& names);
-  void unsubscribe(const std::shared_ptr<ws_session>& s, const std::vector<std::string>& names);
+  /// Applies what the protocol asked for after a client frame (or the handshake).
+  void apply(const std::shared_ptr<ws_session>& s, actions& a);
+  void subscribe(const std::shared_ptr<ws_session>& s, const std::vector<sub_key>& keys);
+  void unsubscribe(const std::shared_ptr<ws_session>& s, const std::vector<sub_key>& keys);
 
   asio::io_context& ioc;
   strand_type strand;
   options o;
+  market mkt;
+  std::unique_ptr<protocol> proto;
+  bool pause_without_subscribers;
   tcp::acceptor acceptor;
   asio::steady_timer tick_timer;
-  std::string exchange_info_body;
+  asio::steady_timer heartbeat_timer;
+  asio::steady_timer stall_timer;
   std::map<std::string, slot, std::less<>> slots; ///< by upper-case symbol
   std::set<std::shared_ptr<ws_session>> sessions;
   std::uint64_t rng_state;
   steady::time_point last_tick{};
   double credit = 0;
-  std::uint64_t generated = 0; ///< distinct trades sent (strand copy of trades_generated)
+  std::uint64_t generated = 0; ///< distinct trades generated (strand copy of trades_generated)
 
   std::ifstream input;
   std::optional<mi::trade> pending; ///< next replayed trade, read ahead
@@ -103,15 +121,18 @@ struct simulator::core : std::enable_shared_from_this<simulator::core> {
 
   std::ofstream record;
 
-  std::deque<mi::trade> recent; ///< the last `resend` trades sent
+  std::deque<mi::trade> recent; ///< the last max(resend, resend_on_reconnect) trades sent
   bool dropped = false;
   bool ever_subscribed = false; ///< some session subscribed before
   bool resend_pending = false;
   std::vector<mi::trade> resend_buffer;
+  bool stalled_ = false;
+  std::size_t notices_pending = 0; ///< noticed connection sets not yet closed
   bool stopped = false;
   std::uint16_t bound_port = 0;
 
-  std::atomic<std::uint64_t> trades_generated{0}, frames_sent{0}, connections{0}, subscribes{0};
+  std::atomic<std::uint64_t> trades_generated{0}, frames_sent{0}, connections{0}, subscribes{0}, trades_skipped{0},
+      faults{0};
   std::atomic<bool> finished{false};
 
   std::uint64_t random() {
@@ -126,13 +147,21 @@ namespace {
 
 using core_ptr = std::shared_ptr<simulator::core>;
 
+std::string json_error(std::string_view msg) {
+  std::string out = R"({"ok":false,"error":")";
+  for (char c : msg) out += (c == '"' || c == '\\') ? '\'' : c;
+  return out + "\"}";
+}
+
 // ---------------------------------------------------------------------------------------------
-/// One WebSocket client: its subscriptions, a write queue with one write in flight, pings.
+/// One WebSocket client: its protocol state and subscriptions, a write queue with one write in flight, pings.
+/// While the simulator is stalled, nothing is written or read (so not even a pong goes out) and new frames
+/// are dropped.
 class ws_session : public std::enable_shared_from_this<ws_session> {
 public:
-  ws_session(beast::tcp_stream&& s, core_ptr c, bool combined, std::vector<std::string> url_streams)
-      : ws_(std::move(s)), core_(std::move(c)), ping_timer_(core_->strand), combined_(combined),
-        url_streams_(std::move(url_streams)) {}
+  ws_session(beast::tcp_stream&& s, core_ptr c, std::unique_ptr<connection_state> state, actions initial)
+      : ws_(std::move(s)), core_(std::move(c)), ping_timer_(core_->strand), state_(std::move(state)),
+        initial_(std::move(initial)) {}
 
   void run(http::request<http::string_body> req) {
     beast::get_lowest_layer(ws_).expires_never();
@@ -147,9 +176,9 @@ public:
     ws_.async_accept(req, [self = shared_from_this()](error_code ec) { self->on_accept(ec); });
   }
 
-  /// Queues one frame; trade frames are counted in frames_sent once written.
+  /// Queues one frame; trade frames are counted in frames_sent once written. Dropped while stalled.
   void send_frame(std::string frame, bool is_trade) {
-    if (ended_) return;
+    if (ended_ || core_->stalled()) return;
     queue_.push_back({std::move(frame), is_trade});
     do_write();
   }
@@ -166,9 +195,17 @@ public:
     beast::get_lowest_layer(ws_).close();
   }
 
+  /// After a stall: resumes reading and writing.
+  void kick() {
+    if (ended_) return;
+    if (!reading_) do_read();
+    do_write();
+  }
+
+  bool ended() const { return ended_; }
   std::size_t queued() const { return queue_.size(); }
-  bool combined() const { return combined_; }
-  std::set<std::string>& streams() { return streams_; }
+  connection_state& state() { return *state_; }
+  std::set<sub_key>& subs() { return subs_; }
 
 private:
   struct out_frame {
@@ -181,50 +218,33 @@ private:
     ws_.text(true);
     auto self = shared_from_this();
     core_->on_open(self);
-    if (!url_streams_.empty()) {
-      core_->subscribes.fetch_add(1, std::memory_order_relaxed);
-      core_->subscribe(self, url_streams_);
-    }
+    core_->apply(self, initial_);
     do_read();
     arm_ping();
   }
 
   void do_read() {
+    if (ended_ || core_->stalled()) return;
+    reading_ = true;
     ws_.async_read(buffer_, [self = shared_from_this()](error_code ec, std::size_t) { self->on_read(ec); });
   }
 
   void on_read(error_code ec) {
+    reading_ = false;
     if (ended_) return;
     if (ec) return end(); // remote close, reset, eof
     std::string text = beast::buffers_to_string(buffer_.data());
     buffer_.consume(buffer_.size());
-    handle(text);
+    if (!core_->stalled()) { // a stalled exchange answers nothing
+      actions a;
+      core_->proto->on_text(*state_, text, a);
+      core_->apply(shared_from_this(), a);
+    }
     do_read();
   }
 
-  void handle(std::string_view text) {
-    auto parsed = parse_control_request(text);
-    if (auto* err = std::get_if<control_error>(&parsed)) return send_frame(error_frame(*err), false);
-    auto& req = std::get<control_request>(parsed);
-    auto self = shared_from_this();
-    switch (req.what) {
-    case control_request::method::subscribe:
-      core_->subscribes.fetch_add(1, std::memory_order_relaxed);
-      send_frame(ack_frame(req.id), false); // the ack goes out before any trade of these streams
-      core_->subscribe(self, req.params);
-      break;
-    case control_request::method::unsubscribe:
-      core_->unsubscribe(self, req.params);
-      send_frame(ack_frame(req.id), false);
-      break;
-    case control_request::method::list_subscriptions:
-      send_frame(list_frame({streams_.begin(), streams_.end()}, req.id), false);
-      break;
-    }
-  }
-
   void do_write() {
-    if (writing_ || queue_.empty() || ended_) return;
+    if (writing_ || queue_.empty() || ended_ || core_->stalled()) return;
     writing_ = true;
     ws_.async_write(asio::buffer(queue_.front().data), [self = shared_from_this()](error_code ec, std::size_t) {
       self->on_write(ec);
@@ -246,7 +266,7 @@ private:
     ping_timer_.expires_after(core_->o.ping_interval);
     ping_timer_.async_wait([self = shared_from_this()](error_code ec) {
       if (ec || self->ended_) return;
-      if (!self->pinging_) {
+      if (!self->pinging_ && !self->core_->stalled()) {
         self->pinging_ = true;
         self->ws_.async_ping({}, [self](error_code e) {
           self->pinging_ = false;
@@ -262,16 +282,17 @@ private:
   asio::steady_timer ping_timer_;
   beast::flat_buffer buffer_;
   std::deque<out_frame> queue_;
-  std::set<std::string> streams_;
-  bool combined_;
-  std::vector<std::string> url_streams_;
+  std::unique_ptr<connection_state> state_;
+  actions initial_;
+  std::set<sub_key> subs_;
+  bool reading_ = false;
   bool writing_ = false;
   bool pinging_ = false;
   bool ended_ = false;
 };
 
 // ---------------------------------------------------------------------------------------------
-/// Plain HTTP on the WebSocket port: REST endpoints, or the upgrade to a ws_session.
+/// Plain HTTP on the WebSocket port: REST endpoints, /sim/fault, or the upgrade to a ws_session.
 class http_session : public std::enable_shared_from_this<http_session> {
 public:
   http_session(tcp::socket&& s, core_ptr c) : stream_(std::move(s)), core_(std::move(c)) {}
@@ -291,66 +312,36 @@ private:
   void on_read(error_code ec) {
     if (ec || core_->stopped) return close();
     auto& req = parser_->get();
+    const std::string target(req.target());
+    const auto q = target.find('?');
+    path_ = target.substr(0, q);
+    query_ = parse_query(q == std::string::npos ? std::string_view() : std::string_view(target).substr(q + 1));
     if (websocket::is_upgrade(req)) return upgrade(parser_->release());
     respond(req);
   }
 
   void upgrade(http::request<http::string_body> req) {
-    const std::string target(req.target());
-    const auto q = target.find('?');
-    const std::string path = target.substr(0, q);
-    const std::string query = q == std::string::npos ? "" : target.substr(q + 1);
-    bool combined = false;
-    std::vector<std::string> streams;
-    auto split = [&streams](std::string_view list) {
-      while (!list.empty()) {
-        const auto slash = list.find('/');
-        const auto name = list.substr(0, slash);
-        if (!name.empty()) streams.emplace_back(name);
-        if (slash == std::string_view::npos) break;
-        list.remove_prefix(slash + 1);
-      }
-    };
-    if (path == "/ws") {
-    } else if (path.rfind("/ws/", 0) == 0) {
-      split(std::string_view(path).substr(4));
-    } else if (path == "/stream") {
-      combined = true;
-      std::string_view qs(query);
-      while (!qs.empty()) {
-        const auto amp = qs.find('&');
-        const auto kv = qs.substr(0, amp);
-        if (kv.rfind("streams=", 0) == 0) split(kv.substr(8));
-        if (amp == std::string_view::npos) break;
-        qs.remove_prefix(amp + 1);
-      }
-    } else {
-      return reply(req, http::status::not_found, R"({"code":-1,"msg":"no WebSocket endpoint at this path"})");
-    }
-    for (const auto& s : streams)
-      if (!parse_stream_name(s))
-        return reply(req, http::status::bad_request, R"({"code":2,"msg":"Invalid request: invalid stream name"})");
-    std::make_shared<ws_session>(std::move(stream_), core_, combined, std::move(streams))->run(std::move(req));
+    actions initial;
+    http_reply refusal;
+    auto state = core_->proto->open(path_, query_, initial, refusal);
+    if (!state) return reply(req, refusal);
+    std::make_shared<ws_session>(std::move(stream_), core_, std::move(state), std::move(initial))->run(std::move(req));
   }
 
   void respond(const http::request<http::string_body>& req) {
-    const std::string target(req.target());
-    const std::string path = target.substr(0, target.find('?'));
-    if (req.method() != http::verb::get)
-      return reply(req, http::status::method_not_allowed, R"({"code":-1,"msg":"only GET"})");
-    if (path == "/api/v3/exchangeInfo") return reply(req, http::status::ok, core_->exchange_info_body);
-    if (path == "/api/v3/ping") return reply(req, http::status::ok, "{}");
-    if (path == "/api/v3/time")
-      return reply(req, http::status::ok, "{\"serverTime\":" + std::to_string(wall_ms_as_ns() / 1'000'000) + "}");
-    return reply(req, http::status::not_found, R"({"code":-1,"msg":"not found"})");
+    if (req.method() != http::verb::get) return reply(req, {405, R"({"error":"only GET"})", {}});
+    if (path_ == "/sim/fault") return reply(req, core_->fault_command(query_));
+    if (auto r = core_->proto->rest(path_, query_)) return reply(req, *r);
+    return reply(req, {404, R"({"error":"not found"})", {}});
   }
 
-  void reply(const http::request<http::string_body>& req, http::status status, std::string body) {
-    res_.emplace(status, req.version());
+  void reply(const http::request<http::string_body>& req, const http_reply& r) {
+    res_.emplace(static_cast<http::status>(r.status), req.version());
     res_->set(http::field::server, server_name);
     res_->set(http::field::content_type, "application/json");
+    for (const auto& [k, v] : r.headers) res_->set(k, v);
     res_->keep_alive(req.keep_alive());
-    res_->body() = std::move(body);
+    res_->body() = r.body;
     res_->prepare_payload();
     http::async_write(stream_, *res_, [self = shared_from_this()](error_code ec, std::size_t) {
       if (ec || !self->res_->keep_alive()) return self->close();
@@ -369,6 +360,8 @@ private:
   beast::flat_buffer buffer_;
   std::optional<http::request_parser<http::string_body>> parser_;
   std::optional<http::response<http::string_body>> res_;
+  std::string path_;
+  query_params query_;
 };
 
 } // namespace
@@ -377,18 +370,23 @@ private:
 // core
 
 simulator::core::core(asio::io_context& io, options opts)
-    : ioc(io), strand(asio::make_strand(io)), o(std::move(opts)), acceptor(strand), tick_timer(strand),
-      rng_state(o.seed * 0x2545f4914f6cdd1dULL + 1) {
-  binance::instruments known;
-  std::vector<binance::instrument> listed;
-  std::uint64_t index = 0;
-  for (const auto& sym : o.symbols) {
-    auto meta = known.resolve(sym);
-    if (!meta) throw std::runtime_error("unknown symbol '" + sym + "' (expected e.g. BTCUSDT)");
-    listed.push_back(*meta);
-    slots[meta->symbol].gen.emplace(*meta, o.seed + 7919 * index++);
+    : ioc(io), strand(asio::make_strand(io)), o(std::move(opts)),
+      mkt(o.exchange, o.symbols, o.reject, o.history_limit), proto(make_protocol(o.exchange, mkt)),
+      pause_without_subscribers(o.resend > 0 || o.resend_on_reconnect > 0), acceptor(strand), tick_timer(strand),
+      heartbeat_timer(strand), stall_timer(strand), rng_state(o.seed * 0x2545f4914f6cdd1dULL + 1) {
+  if (!proto) {
+    std::string names;
+    for (auto n : supported_exchanges()) names += (names.empty() ? "" : ", ") + std::string(n);
+    throw std::runtime_error("unknown exchange '" + o.exchange + "' (expected one of " + names + ")");
   }
-  exchange_info_body = binance::encode_exchange_info(listed);
+  if (o.notice_after > 0) {
+    if (!proto->supports_notice())
+      throw std::runtime_error("--notice-after: a forced-disconnect notice is not supported by " + o.exchange);
+  }
+  if (o.stall_after > 0 && o.stall_ms.count() <= 0) throw std::runtime_error("--stall-after needs --stall-ms > 0");
+  std::uint64_t index = 0;
+  for (const auto& meta : mkt.configured())
+    slots[meta.symbol].gen.emplace(meta, o.seed + 7919 * index++, o.exchange, o.first_id);
 
   if (!o.input_file.empty()) {
     input.open(o.input_file);
@@ -415,6 +413,7 @@ void simulator::core::start() {
   last_tick = steady::now();
   do_accept();
   on_tick();
+  if (o.heartbeat_interval.count() > 0) on_heartbeat();
 }
 
 void simulator::core::stop() {
@@ -423,10 +422,13 @@ void simulator::core::stop() {
   error_code ignored;
   acceptor.close(ignored);
   tick_timer.cancel();
+  heartbeat_timer.cancel();
+  stall_timer.cancel();
   auto all = sessions;
   for (const auto& s : all) s->end();
   sessions.clear();
-  for (auto& [name, sl] : slots) sl.subs[0].clear(), sl.subs[1].clear();
+  for (auto& [name, sl] : slots)
+    for (auto& v : sl.subs) v.clear();
   if (record.is_open()) record.flush();
 }
 
@@ -470,7 +472,7 @@ const mi::trade* simulator::core::next_replay() {
   }
   if (!pending) return nullptr;
   const auto it = slots.find(pending->symbol);
-  if (it == slots.end() || !it->second.active()) return nullptr; // waits for a subscriber
+  if (it == slots.end() || !eligible(it->second)) return nullptr; // waits for a subscriber
   return &*pending;
 }
 
@@ -485,10 +487,10 @@ void simulator::core::on_tick() {
     std::vector<slot*> active;
     if (!replay)
       for (auto& [name, sl] : slots)
-        if (sl.gen && sl.active()) active.push_back(&sl);
+        if (sl.gen && eligible(sl)) active.push_back(&sl);
     const bool can = replay ? next_replay() != nullptr : (o.rate > 0 && !active.empty());
     if (!can) {
-      credit = 0; // nobody listens: no catch-up burst later
+      credit = 0; // nothing may trade: no catch-up burst later
     } else {
       double budget;
       if (o.rate > 0) {
@@ -497,7 +499,8 @@ void simulator::core::on_tick() {
       } else {
         budget = 1000; // replay unpaced
       }
-      const std::int64_t ts_ns = wall_ms_as_ns();
+      const std::int64_t resolution = proto->time_resolution_ns();
+      const std::int64_t ts_ns = resolution >= 1'000'000 ? wall_ms_as_ns() : wall_ns() / resolution * resolution;
       for (std::uint64_t i = 0; i < static_cast<std::uint64_t>(budget); ++i) {
         if (generation_done() || stopped) break;
         if ((i & 255) == 255 && backlogged()) break;
@@ -506,13 +509,16 @@ void simulator::core::on_tick() {
           if (!t) break;
           mi::trade copy = std::move(*pending);
           pending.reset();
-          deliver(copy);
+          deliver(std::move(copy));
         } else {
           // a drop may have removed every subscriber in the middle of a burst
-          std::erase_if(active, [](slot* s) { return !s->active(); });
+          std::erase_if(active, [this](slot* s) { return !eligible(*s); });
           if (active.empty()) break;
           slot* s = active[random() % active.size()];
-          deliver(s->gen->next(ts_ns));
+          // ms exchanges: the trades of one tick share their ms; finer ones get distinct, increasing times
+          auto ts = resolution >= 1'000'000 ? ts_ns : std::max(ts_ns, s->last_ts_ns + resolution);
+          s->last_ts_ns = ts;
+          deliver(s->gen->next(ts));
         }
         if (o.rate > 0) credit -= 1;
       }
@@ -528,35 +534,56 @@ void simulator::core::on_tick() {
   });
 }
 
-void simulator::core::deliver(const mi::trade& t) {
-  auto& sl = slots[t.symbol];
-  for (int k = 0; k < 2; ++k) {
-    if (sl.subs[k].empty()) continue;
-    std::optional<std::string> frames[2]; // raw, combined: encoded once per trade
-    const auto subs = sl.subs[k];         // a failing write may end a session and edit the list
-    for (const auto& s : subs) {
-      auto& f = frames[s->combined() ? 1 : 0];
-      if (!f) f = binance::encode_trade_frame(t, kinds[k], s->combined());
-      s->send_frame(*f, true);
-    }
-  }
+void simulator::core::on_heartbeat() {
+  if (stopped) return;
+  if (!stalled_)
+    for (const auto& s : std::vector(sessions.begin(), sessions.end()))
+      if (auto f = proto->heartbeat(s->state())) s->send_frame(std::move(*f), false);
+  heartbeat_timer.expires_after(o.heartbeat_interval);
+  heartbeat_timer.async_wait([self = shared_from_this()](error_code ec) {
+    if (!ec) self->on_heartbeat();
+  });
+}
+
+void simulator::core::deliver(mi::trade t) {
+  t.exchange = mkt.exchange(); // replayed files may name another exchange
+  mkt.record(t);
   if (record.is_open()) record << mi::trade_to_json(t) << '\n';
   ++generated;
-  if (o.malformed_every > 0 && generated % o.malformed_every == 0) {
-    // A trade frame whose price is not a number: a client must reject it and go on.
-    const std::string bad_data = R"({"e":"trade","E":1,"s":")" + t.symbol + R"(","t":1,"p":"not-a-price","q":"1","T":1,"m":true,"M":true})";
-    for (int k = 0; k < 2; ++k)
-      for (const auto& s : std::vector(sl.subs[k]))
-        s->send_frame(s->combined() ? R"({"stream":")" + binance::stream_name(t.symbol, kinds[k]) + R"(","data":)" + bad_data + "}"
-                                    : bad_data,
-                      false);
+  auto& sl = slots[t.symbol];
+  if (sl.skip > 0) {
+    --sl.skip; // generated, in the history and the record, never sent: a gap to backfill
+    trades_skipped.fetch_add(1, std::memory_order_relaxed);
+  } else {
+    for (int k = 0; k < max_kinds; ++k)
+      for (const auto& s : std::vector(sl.subs[k])) // a failing write may end a session and edit the list
+        s->send_frame(proto->trade_frame(s->state(), t, k), true);
+    if (const auto keep = std::max(o.resend, o.resend_on_reconnect); keep > 0) {
+      recent.push_back(t);
+      if (recent.size() > keep) recent.pop_front();
+    }
   }
+  if (o.malformed_every > 0 && generated % o.malformed_every == 0)
+    for (int k = 0; k < max_kinds; ++k)
+      for (const auto& s : std::vector(sl.subs[k])) s->send_frame(proto->malformed_trade_frame(s->state(), t.symbol, k), false);
   trades_generated.store(generated, std::memory_order_relaxed);
-  if (const auto keep = std::max(o.resend, o.resend_on_reconnect); keep > 0) {
-    recent.push_back(t);
-    if (recent.size() > keep) recent.pop_front();
+
+  if (o.drop_after > 0 && !dropped && generated == o.drop_after) {
+    faults.fetch_add(1, std::memory_order_relaxed);
+    drop_all();
   }
-  if (o.drop_after > 0 && !dropped && generated == o.drop_after) drop_all();
+  if (o.stall_after > 0 && generated == o.stall_after) {
+    faults.fetch_add(1, std::memory_order_relaxed);
+    stall(o.stall_ms);
+  }
+  if (o.skip_after > 0 && o.skip_count > 0 && generated == o.skip_after) {
+    faults.fetch_add(1, std::memory_order_relaxed);
+    skip(o.skip_count, "");
+  }
+  if (o.notice_after > 0 && generated == o.notice_after) {
+    faults.fetch_add(1, std::memory_order_relaxed);
+    notice_all();
+  }
 }
 
 void simulator::core::drop_all() {
@@ -570,18 +597,97 @@ void simulator::core::drop_all() {
   for (const auto& s : all) s->end();
 }
 
-void simulator::core::resend_to(ws_session& s) {
-  for (const auto& t : resend_buffer)
-    for (int k = 0; k < 2; ++k)
-      if (s.streams().count(binance::stream_name(t.symbol, kinds[k])))
-        s.send_frame(binance::encode_trade_frame(t, kinds[k], s.combined()), true);
-  resend_buffer.clear();
-  resend_pending = false;
+void simulator::core::stall(std::chrono::milliseconds ms) {
+  stalled_ = true;
+  stall_timer.expires_after(ms);
+  stall_timer.async_wait([self = shared_from_this()](error_code ec) {
+    if (ec || self->stopped) return;
+    self->stalled_ = false;
+    for (const auto& s : std::vector(self->sessions.begin(), self->sessions.end())) s->kick();
+    self->update_finished();
+  });
+}
+
+void simulator::core::notice_all() {
+  std::vector<std::weak_ptr<ws_session>> noticed;
+  for (const auto& s : sessions)
+    if (auto f = proto->supports_notice() ? proto->notice(s->state()) : std::nullopt) {
+      s->send_frame(std::move(*f), false);
+      noticed.push_back(s);
+    }
+  ++notices_pending;
+  auto timer = std::make_shared<asio::steady_timer>(strand, o.notice_grace);
+  timer->async_wait([self = shared_from_this(), timer, noticed = std::move(noticed)](error_code) {
+    for (const auto& w : noticed)
+      if (auto s = w.lock()) s->end();
+    --self->notices_pending;
+    self->update_finished();
+  });
+}
+
+void simulator::core::malformed_now(std::uint64_t count) {
+  for (const auto& s : std::vector(sessions.begin(), sessions.end())) {
+    if (s->subs().empty()) continue;
+    const auto key = *s->subs().begin();
+    for (std::uint64_t i = 0; i < count; ++i) s->send_frame(proto->malformed_trade_frame(s->state(), key.symbol, key.kind), false);
+  }
+}
+
+void simulator::core::skip(std::uint64_t count, const std::string& symbol) {
+  for (auto& [name, sl] : slots)
+    if (sl.gen && (symbol.empty() || name == symbol)) sl.skip += count;
+}
+
+http_reply simulator::core::fault_command(const query_params& q) {
+  auto action = q.find("action");
+  if (action == q.end()) return {400, json_error("missing action (drop, stall, malformed, skip, notice)"), {}};
+  auto number = [&q](const char* key) -> std::optional<std::uint64_t> {
+    auto it = q.find(key);
+    return it == q.end() ? std::nullopt : parse_uint(it->second);
+  };
+  const std::string& a = action->second;
+  if (a == "drop") {
+    drop_all();
+  } else if (a == "stall") {
+    auto ms = number("ms");
+    if (!ms || *ms == 0) return {400, json_error("stall needs ms=<milliseconds > 0>"), {}};
+    stall(std::chrono::milliseconds(*ms));
+  } else if (a == "malformed") {
+    auto n = q.count("count") ? number("count") : std::optional<std::uint64_t>(1);
+    if (!n) return {400, json_error("malformed: count must be an unsigned integer"), {}};
+    malformed_now(*n);
+  } else if (a == "skip") {
+    auto n = number("count");
+    if (!n || *n == 0) return {400, json_error("skip needs count=<ids > 0>"), {}};
+    std::string symbol;
+    if (auto s = q.find("symbol"); s != q.end()) {
+      for (char c : s->second) symbol += (c >= 'a' && c <= 'z') ? static_cast<char>(c - 'a' + 'A') : c;
+      auto it = slots.find(symbol);
+      if (it == slots.end() || !it->second.gen) return {400, json_error("skip: unknown symbol " + s->second), {}};
+    }
+    skip(*n, symbol);
+  } else if (a == "notice") {
+    if (!proto->supports_notice())
+      return {400, json_error("notice not supported by " + o.exchange), {}};
+    notice_all();
+  } else {
+    return {400, json_error("unknown action '" + a + "' (drop, stall, malformed, skip, notice)"), {}};
+  }
+  faults.fetch_add(1, std::memory_order_relaxed);
+  finished.store(false); // a fault in progress
+  update_finished();
+  return {200, R"({"ok":true})", {}};
+}
+
+void simulator::core::resend_to(ws_session& s, const std::vector<mi::trade>& trades) {
+  for (const auto& t : trades)
+    for (int k = 0; k < max_kinds; ++k)
+      if (s.subs().count({t.symbol, k})) s.send_frame(proto->trade_frame(s.state(), t, k), true);
 }
 
 void simulator::core::update_finished() {
   if (finished.load(std::memory_order_relaxed)) return;
-  if (!generation_done() || resend_pending) return;
+  if (!generation_done() || resend_pending || stalled_ || notices_pending > 0) return;
   for (const auto& s : sessions)
     if (s->queued() > 0) return;
   if (record.is_open()) record.flush();
@@ -599,32 +705,38 @@ void simulator::core::on_end(const std::shared_ptr<ws_session>& s) {
   sessions.erase(s);
 }
 
-void simulator::core::subscribe(const std::shared_ptr<ws_session>& s, const std::vector<std::string>& names) {
-  const bool first_of_session = s->streams().empty();
-  for (const auto& name : names) {
-    auto ref = parse_stream_name(name);
-    if (!ref || !s->streams().insert(name).second) continue;
-    if (ref->kind) slots[ref->symbol].subs[kind_index(*ref->kind)].push_back(s);
+void simulator::core::apply(const std::shared_ptr<ws_session>& s, actions& a) {
+  subscribes.fetch_add(a.subscribe_requests, std::memory_order_relaxed);
+  for (auto& f : a.frames) s->send_frame(std::move(f), false); // acks go out before any trade they announce
+  if (!a.unsubscribe.empty()) unsubscribe(s, a.unsubscribe);
+  if (!a.subscribe.empty()) subscribe(s, a.subscribe);
+}
+
+void simulator::core::subscribe(const std::shared_ptr<ws_session>& s, const std::vector<sub_key>& keys) {
+  const bool first_of_session = s->subs().empty();
+  for (const auto& key : keys) {
+    if (key.kind < 0 || key.kind >= max_kinds || !s->subs().insert(key).second) continue;
+    auto& sl = slots[key.symbol];
+    sl.subs[key.kind].push_back(s);
+    sl.started = true;
   }
-  if (dropped && resend_pending) resend_to(*s);
+  if (dropped && resend_pending) {
+    resend_to(*s, resend_buffer);
+    resend_buffer.clear();
+    resend_pending = false;
+  }
   if (o.resend_on_reconnect > 0 && first_of_session && ever_subscribed) {
     auto n = std::min<std::size_t>(o.resend_on_reconnect, recent.size());
-    for (auto it = recent.end() - static_cast<std::ptrdiff_t>(n); it != recent.end(); ++it)
-      for (int k = 0; k < 2; ++k)
-        if (s->streams().count(binance::stream_name(it->symbol, kinds[k])))
-          s->send_frame(binance::encode_trade_frame(*it, kinds[k], s->combined()), true);
+    resend_to(*s, {recent.end() - static_cast<std::ptrdiff_t>(n), recent.end()});
   }
   ever_subscribed = true;
 }
 
-void simulator::core::unsubscribe(const std::shared_ptr<ws_session>& s, const std::vector<std::string>& names) {
-  for (const auto& name : names) {
-    auto ref = parse_stream_name(name);
-    if (!ref || !s->streams().erase(name)) continue;
-    if (ref->kind) {
-      auto it = slots.find(ref->symbol);
-      if (it != slots.end()) std::erase(it->second.subs[kind_index(*ref->kind)], s);
-    }
+void simulator::core::unsubscribe(const std::shared_ptr<ws_session>& s, const std::vector<sub_key>& keys) {
+  for (const auto& key : keys) {
+    if (!s->subs().erase(key)) continue;
+    auto it = slots.find(key.symbol);
+    if (it != slots.end()) std::erase(it->second.subs[key.kind], s);
   }
 }
 
@@ -659,6 +771,8 @@ stats simulator::current() const {
   s.frames_sent = core_->frames_sent.load();
   s.connections = core_->connections.load();
   s.subscribes = core_->subscribes.load();
+  s.trades_skipped = core_->trades_skipped.load();
+  s.faults = core_->faults.load();
   return s;
 }
 

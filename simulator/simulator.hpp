@@ -14,17 +14,26 @@ namespace mi::sim {
 
 /// Simulator settings (the `simulate` command's flags).
 struct options {
+  /// The protocol spoken: binance, okx, bybit, coinbase or kraken (supported_exchanges() in protocols/protocol.hpp).
+  std::string exchange = "binance";
   std::string host = "127.0.0.1";
   std::uint16_t port = 0;                               ///< 0 = pick a free port
-  std::vector<std::string> symbols{"BTCUSDT", "ETHUSDT"}; ///< exchange symbols (base/quote via binance::instruments::resolve)
+  /// Normalized BASEQUOTE symbols (base/quote split by binance::instruments::resolve), whatever the exchange.
+  std::vector<std::string> symbols{"BTCUSDT", "ETHUSDT"};
+  /// Not listed by the instruments endpoint; subscribing to them gets the exchange's error.
+  std::vector<std::string> reject;
+  std::uint64_t first_id = 1;             ///< per symbol, generated trade ids are first_id, first_id + 1, ...
+  std::size_t history_limit = 1'000'000;  ///< generated trades kept per symbol for the REST history endpoints
   /// Generated trades per second over all symbols (pacing, not money: double is fine). <= 0: none are
   /// generated; when replaying a file, <= 0 means as fast as the clients read.
   double rate = 1000;
   std::uint64_t count = 0;  ///< trades to generate (or replay) in total, 0 = unlimited (replay: the whole file)
   std::string input_file;   ///< JSONL trades in the `decode` format, replayed instead of generating
-  std::string record_file;  ///< every distinct trade sent is appended here in the `decode` format
+  std::string record_file;  ///< every distinct trade generated (sent or not) is appended here in the `decode` format
   std::uint64_t seed = 1;
   std::chrono::milliseconds ping_interval{20000}; ///< WebSocket ping control frames, as Binance
+  /// Coinbase heartbeats / Kraken heartbeat frames while subscribed.
+  std::chrono::milliseconds heartbeat_interval{1000};
   std::uint64_t drop_after = 0; ///< fault: after sending this many trades, drop every connection abruptly (once)
   std::uint64_t resend = 0;     ///< fault: on the first subscribe after the drop, resend the last N trades sent before it
   /// Stands in for the REST backfill of a client that reconnects (e.g. after it crashed): every
@@ -32,6 +41,17 @@ struct options {
   std::uint64_t resend_on_reconnect = 0;
   /// Fault: after every N-th trade, also send its subscribers one malformed trade frame.
   std::uint64_t malformed_every = 0;
+  /// Fault: after this many trades (once), send nothing at all (frames, heartbeats, pings, pongs) for
+  /// `stall_ms` while keeping TCP open; trades generated meanwhile reach the REST history only.
+  std::uint64_t stall_after = 0;
+  std::chrono::milliseconds stall_ms{0};
+  /// Fault: after this many trades (once), the next `skip_count` ids of every symbol are generated but never sent.
+  std::uint64_t skip_after = 0;
+  std::uint64_t skip_count = 0;
+  /// Fault: after this many trades (once), send the forced-disconnect notice (Binance serverShutdown, OKX 64008)
+  /// and close those connections `notice_grace` later. Refused at construction for the other exchanges.
+  std::uint64_t notice_after = 0;
+  std::chrono::milliseconds notice_grace{2000};
   std::chrono::milliseconds linger{1000}; ///< run_simulator: keep serving this long after finished()
   /// Back-pressure: while a subscribed client has this many frames unsent, generation waits
   /// (the real exchange would disconnect it; the simulator must not lose the truth).
@@ -43,20 +63,23 @@ struct stats {
   std::uint64_t trades_generated = 0; ///< distinct trades generated or replayed and sent
   std::uint64_t frames_sent = 0;      ///< trade frames written to sockets (all clients, resends included)
   std::uint64_t connections = 0;      ///< WebSocket connections accepted
-  std::uint64_t subscribes = 0;       ///< SUBSCRIBE requests plus connections with streams in the URL
+  std::uint64_t subscribes = 0;       ///< subscribe requests (Binance: plus connections with streams in the URL)
+  std::uint64_t trades_skipped = 0;   ///< generated but never sent (skip fault)
+  std::uint64_t faults = 0;           ///< faults injected (flags and /sim/fault commands)
 };
 
-/// A loopback Binance: WebSocket at /ws, /ws/<stream>[/<stream>...], /stream?streams=a/b and /stream
-/// (SUBSCRIBE / UNSUBSCRIBE / LIST_SUBSCRIPTIONS with {"result":null,"id":N} acks and
-/// {"code":2,"msg":"Invalid request: ..."} errors), trade frames only for subscribed streams (wrapped
-/// as {"stream":..,"data":..} on /stream), WebSocket pings; plain HTTP GET /api/v3/exchangeInfo,
-/// /api/v3/ping and /api/v3/time on the same port. Trades are generated only while a client is
-/// subscribed to their symbol, so none are lost before the first subscribe.
+/// A loopback exchange speaking one exchange's real protocol (options::exchange): its WebSocket trade
+/// stream (subscribe acks and errors, pings, heartbeats, notices; see protocols/*.cpp and docs/simulator.md)
+/// and its REST endpoints (instruments, trade history) on the same port, plus GET /sim/fault?action=... to
+/// inject faults at run time. Generation of a symbol starts with its first subscribe and then goes on
+/// whether or not a client is connected (trades nobody receives are in the REST history only), except
+/// with resend / resend_on_reconnect, which stand in for a client's backfill and so pause generation while
+/// nobody is subscribed. A connected client that reads too slowly holds generation back (max_queued_frames).
 /// Everything runs on one strand of `ioc`; the caller runs `ioc` (e.g. mi::net::io_thread).
 class simulator {
 public:
-  /// Binds and listens at once (port() is valid on return); throws std::runtime_error on a bad
-  /// symbol, an unreadable input file or a port in use.
+  /// Binds and listens at once (port() is valid on return); throws std::runtime_error on an unknown
+  /// exchange, a bad symbol, a fault the exchange does not support, an unreadable input file or a port in use.
   simulator(boost::asio::io_context& ioc, options o);
   /// Stops accepting, closes every connection and flushes the record file.
   ~simulator();
@@ -67,8 +90,8 @@ public:
   std::uint16_t port() const;
   /// Counters; thread-safe.
   stats current() const;
-  /// All `count` trades (or the whole input file) generated and written to the clients, and the
-  /// fault's resend done; thread-safe.
+  /// All `count` trades (or the whole input file) generated and written to the clients, and every
+  /// fault done (resend sent, stall over, noticed connections closed); thread-safe.
   bool finished() const;
 
   /// Implementation state (in simulator.cpp).

@@ -13,84 +13,14 @@
 #include "connectors/transport/ws_client.hpp"
 #include "messages/codec.hpp"
 #include "simulator/simulator.hpp"
+#include "simulator/test_client.hpp"
 #include "tests/harness/process.hpp"
 
 using namespace std::chrono_literals;
 
 namespace {
 
-/// A ws_client whose events are collected for the test thread.
-class test_client {
-public:
-  test_client(boost::asio::io_context& ioc, const std::string& text, mi::net::ws_options o = {},
-              std::function<void(test_client&, const std::string&)> hook = {})
-      : hook_(std::move(hook)) {
-    auto u = mi::net::parse_url(text);
-    REQUIRE(u);
-    ws_ = mi::net::ws_client::create(
-        ioc, *u, o,
-        {[this] {
-           std::lock_guard lk(m_);
-           opened_ = true;
-           cv_.notify_all();
-         },
-         [this](std::string&& t, std::int64_t recv_ns) {
-           CHECK(recv_ns > 0);
-           if (hook_) hook_(*this, t);
-           std::lock_guard lk(m_);
-           texts_.push_back(std::move(t));
-           cv_.notify_all();
-         },
-         [this](std::string why) {
-           std::lock_guard lk(m_);
-           closed_ = std::move(why);
-           cv_.notify_all();
-         }});
-    ws_->start();
-  }
-  ~test_client() {
-    ws_->close();
-    wait_closed(10s);
-  }
-
-  mi::net::ws_client& ws() { return *ws_; }
-
-  bool wait_open(std::chrono::milliseconds t = 5s) {
-    std::unique_lock lk(m_);
-    return cv_.wait_for(lk, t, [&] { return opened_ || closed_; }) && opened_;
-  }
-  /// Waits until at least n texts arrived (false on timeout or close).
-  bool wait_texts(std::size_t n, std::chrono::milliseconds t = 10s) {
-    std::unique_lock lk(m_);
-    cv_.wait_for(lk, t, [&] { return texts_.size() >= n || closed_; });
-    return texts_.size() >= n;
-  }
-  /// Waits for on_close; returns its reason, or nullopt on timeout.
-  std::optional<std::string> wait_closed(std::chrono::milliseconds t) {
-    std::unique_lock lk(m_);
-    cv_.wait_for(lk, t, [&] { return closed_.has_value(); });
-    return closed_;
-  }
-  /// Waits until pred(texts) holds.
-  template <class P>
-  bool wait_until(P pred, std::chrono::milliseconds t = 10s) {
-    std::unique_lock lk(m_);
-    return cv_.wait_for(lk, t, [&] { return pred(texts_) || closed_; }) && pred(texts_);
-  }
-  std::vector<std::string> texts() {
-    std::lock_guard lk(m_);
-    return texts_;
-  }
-
-private:
-  std::function<void(test_client&, const std::string&)> hook_;
-  std::shared_ptr<mi::net::ws_client> ws_;
-  std::mutex m_;
-  std::condition_variable cv_;
-  bool opened_ = false;
-  std::optional<std::string> closed_;
-  std::vector<std::string> texts_;
-};
+using mi::sim::test::test_client;
 
 std::string base(const mi::sim::simulator& s) { return "ws://127.0.0.1:" + std::to_string(s.port()); }
 
