@@ -63,6 +63,8 @@ int main(int argc, char** argv) {
   sim->add_option("--stall-ms", stall_ms, "fault: length of the stall in milliseconds");
   sim->add_option("--skip-after", so.skip_after, "fault: after N trades, never send the next --skip-count ids of every symbol");
   sim->add_option("--skip-count", so.skip_count, "fault: ids skipped per symbol");
+  std::uint64_t linger_ms = 1000;
+  sim->add_option("--linger-ms", linger_ms, "keep serving (WebSocket and REST) this long after the last trade");
   sim->add_option("--notice-after", so.notice_after,
                   "fault: after N trades, send the forced-disconnect notice and close 2 s later (binance, okx)");
 
@@ -107,6 +109,7 @@ int main(int argc, char** argv) {
   if (*sim) {
     so.symbols = split_csv(sim_symbols);
     so.stall_ms = std::chrono::milliseconds(stall_ms);
+    so.linger = std::chrono::milliseconds(linger_ms);
     return mi::sim::run_simulator(so);
   }
   if (*decode)
