@@ -67,7 +67,8 @@ struct connection_state {
   bool stopping = false;
   bool up = false;              // counted in the connections gauge
   bool opened_once = false;
-  std::int64_t last_trade_ns = 0; // any symbol, active connection; 0 = none since it opened
+  std::int64_t last_trade_ns = 0; // any symbol, active connection; 0 = not watched (no trade seen yet)
+  bool had_trades = false;        // some connection of this actor carried trades: silence is suspicious
   std::uint64_t rejected = 0;   // malformed frames, for log rate limiting
 
   // However the actor ends (stop or crash), its sockets close and the gauge stays true.
@@ -160,7 +161,6 @@ void force_reconnect(connection_actor* self, const char* why) {
     return;
   st.args.metrics->watchdog(st.args.exchange, "reconnect");
   spdlog::warn("{}: {}; reconnecting", st.args.exchange, why);
-  st.last_trade_ns = 0;
   it->second->close();
 }
 
@@ -181,7 +181,8 @@ void on_open(connection_actor* self, std::uint64_t gen) {
   if (!st.up)
     st.args.metrics->connection_up(st.args.exchange, true);
   st.up = true;
-  st.last_trade_ns = 0;
+  // Once trades have flowed, a new connection that stays silent is watched from its opening.
+  st.last_trade_ns = st.had_trades ? now : 0;
   st.venue->on_open(now);
   spdlog::info("{}: connected, subscribing to {} symbols", st.args.exchange, st.args.subs.size());
   st.control_out.clear();
@@ -237,6 +238,7 @@ void publish_trades(connection_actor* self, std::vector<mi::trade>& trades) {
   if (batch.empty())
     return;
   st.last_trade_ns = now;
+  st.had_trades = true;
   st.args.metrics->trade_received(st.args.exchange, batch.size());
   ++st.outstanding;
   if (st.outstanding >= max_outstanding_batches)
