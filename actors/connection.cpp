@@ -264,6 +264,7 @@ void on_rejected_symbol(connection_actor* self, const std::string& symbol, const
   if (it == st.args.subs.end())
     return;
   st.args.metrics->symbol_rejected(st.args.exchange);
+  st.args.metrics->symbol_status(st.args.exchange, it->unified, false);
   spdlog::error("{}: symbol {} ({}) refused by the exchange: {}; the other symbols run on", st.args.exchange,
                 it->unified, it->wire, why);
   st.activity.erase(symbol);

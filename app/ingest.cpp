@@ -91,9 +91,11 @@ ingest_actors start_ingest(caf::actor_system& sys, const mi::cfg::config& cfg, m
       auto sub = venue.resolve(unified);
       if (!sub) {
         metrics.symbol_rejected(name);
+        metrics.symbol_status(name, unified, false);
         spdlog::error("{}: symbol {}: {}; the other symbols run on", name, unified, sub.err().message);
         continue;
       }
+      metrics.symbol_status(name, sub->unified, true);
       subs.push_back(std::move(*sub));
     }
     if (subs.empty()) {

@@ -24,6 +24,8 @@ struct metrics::impl {
     prometheus::BuildCounter().Name("mi_symbols_rejected_total").Help("Configured symbols the exchange does not list").Register(*reg);
   prometheus::Family<prometheus::Counter>& reconnects =
     prometheus::BuildCounter().Name("mi_reconnects_total").Help("Exchange connection reconnects").Register(*reg);
+  prometheus::Family<prometheus::Gauge>& symbol_up =
+    prometheus::BuildGauge().Name("mi_symbol_up").Help("Configured symbol: 1 subscribed, 0 refused by the exchange").Register(*reg);
   prometheus::Family<prometheus::Counter>& gaps =
     prometheus::BuildCounter().Name("mi_gaps_detected_total").Help("Jumps in sequential trade ids").Register(*reg);
   prometheus::Family<prometheus::Counter>& backfilled =
@@ -107,6 +109,9 @@ void metrics::reconnect(std::string_view ex) { impl_->reconnects.Add({{"exchange
 void metrics::connection_up(std::string_view ex, bool up) {
   auto& g = impl_->conn_up.Add({{"exchange", s(ex)}});
   up ? g.Increment() : g.Decrement();
+}
+void metrics::symbol_status(std::string_view ex, std::string_view symbol, bool up) {
+  impl_->symbol_up.Add({{"exchange", s(ex)}, {"symbol", s(symbol)}}).Set(up ? 1 : 0);
 }
 void metrics::gap_detected(std::string_view ex) { impl_->gaps.Add({{"exchange", s(ex)}}).Increment(); }
 void metrics::backfilled(std::string_view ex, std::uint64_t n) {

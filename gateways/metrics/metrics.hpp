@@ -37,6 +37,9 @@ public:
   void symbol_rejected(std::string_view exchange);
   void reconnect(std::string_view exchange);
   void connection_up(std::string_view exchange, bool up);
+  /// A configured symbol's status (mi_symbol_up{exchange,symbol}): true = subscribed, false = refused
+  /// (not listed by the exchange, or refused at subscription).
+  void symbol_status(std::string_view exchange, std::string_view symbol, bool up);
   /// A jump in a symbol's sequential trade ids (mi_gaps_detected_total).
   void gap_detected(std::string_view exchange);
   /// Trades recovered from the exchange's REST history (mi_backfilled_trades_total).

@@ -279,6 +279,8 @@ TEST_CASE("exchanges: a symbol the exchange does not list is refused with an err
   env.start_platform();
   expect_every_trade_once(env, 500);
   CHECK(env.metric(series("mi_symbols_rejected_total", "okx")) == 1);
+  CHECK(env.metric("mi_symbol_up{exchange=\"okx\",symbol=\"DOGE/USDT\"}") == 0);
+  CHECK(env.metric("mi_symbol_up{exchange=\"okx\",symbol=\"BTC/USDT\"}") == 1);
   CHECK(env.platform_log().find("DOGE/USDT") != std::string::npos);
   CHECK(env.stop_platform() == 0);
 }
