@@ -539,7 +539,7 @@ config defaults() {
                                      {"BTC/USDT", "ETH/USDT"});
   c.exchanges["bybit"] = make_exchange(false, "wss://stream.bybit.com/v5/public/spot",
                                        "https://api.bybit.com", {"BTC/USDT", "ETH/USDT"});
-  c.exchanges["coinbase"] = make_exchange(false, "wss://ws-feed.exchange.coinbase.com",
+  c.exchanges["coinbase"] = make_exchange(false, "wss://advanced-trade-ws.coinbase.com",
                                           "https://api.exchange.coinbase.com", {"BTC/USD", "ETH/USD"});
   c.exchanges["kraken"] = make_exchange(false, "wss://ws.kraken.com/v2", "https://api.kraken.com",
                                         {"BTC/USD", "ETH/USD"});

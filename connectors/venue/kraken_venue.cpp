@@ -105,6 +105,9 @@ public:
   bool sequential_ids() const override { return true; }
 
   std::optional<rest_request> history_request(const subscription& s, const gap& g) const override {
+    // Paging is by time: without the time of the trade before the gap, `since` would start at the
+    // pair's first trade ever (years of pages at 1 request/s). Such a gap cannot be filled.
+    if (g.after_ts_ns <= 0) return std::nullopt;
     return request_since(s, std::to_string(g.after_ts_ns));
   }
 
