@@ -5,6 +5,7 @@
 // errors name the element and the field, and the exact conversions every trade needs.
 
 #include <charconv>
+#include <cstddef>
 #include <cstdint>
 #include <limits>
 #include <optional>

@@ -45,7 +45,7 @@ TEST_CASE("Trades: numbers parsed from their text, identical to the WS v2 trade 
   CHECK(t.price.to_string() == "30243.4");
   CHECK(t.quantity.to_string() == "0.34507674");
   CHECK(t.taker_side == mi::side::buy);
-  CHECK(t.ts_ns == 1'688'669'597'827'736'000); // through double this would be ...827735xxx
+  CHECK(t.ts_ns == 1'688'669'597'827'736'000); // through a double: 1688669597827735808
   CHECK(r->trades[1].ts_ns == 1'688'669'598'100'000'000);
   CHECK(r->trades[1].taker_side == mi::side::sell);
 

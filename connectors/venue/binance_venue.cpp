@@ -93,6 +93,7 @@ public:
   bool sequential_ids() const override { return true; }
 
   std::optional<rest_request> history_request(const subscription& s, const gap& g) const override {
+    pages_.start(s.symbol, g, g.first_id);
     return request_from(s, g.first_id);
   }
 
@@ -102,10 +103,13 @@ public:
                                                        : binance::parse_agg_trades(body, inst);
     if (!trades) return rest_error(name(), "history", trades.err());
     page_filter f = filter_to_gap(std::move(*trades), g);
-    history_page out;
-    out.trades = std::move(f.kept);
     // Forward: the next page starts after the highest id returned, until the gap's last id.
-    if (f.returned != 0 && f.max_id && *f.max_id < g.last_id) out.next = request_from(s, *f.max_id + 1);
+    std::optional<std::int64_t> next;
+    if (f.returned != 0 && f.max_id && *f.max_id < g.last_id) next = *f.max_id + 1;
+    auto [fresh, go_on] = pages_.on_page(s.symbol, g, std::move(f.kept), next);
+    history_page out;
+    out.trades = std::move(fresh);
+    if (go_on) out.next = request_from(s, *next);
     return out;
   }
 
@@ -129,6 +133,7 @@ private:
   bool loaded_ = false;
   binance::codec codec_; ///< reads meta_ (declared before it)
   std::int64_t next_request_id_ = 1;
+  mutable page_memory pages_{page_memory::direction::forward}; ///< restarted by the const history_request
 };
 
 } // namespace

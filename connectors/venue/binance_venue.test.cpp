@@ -160,3 +160,21 @@ TEST_CASE("binance history: the exchange runs out, empty pages end, aggTrades fo
   REQUIRE(page->next.has_value());
   CHECK(page->next->target == "/api/v3/aggTrades?symbol=BTCUSDT&fromId=26130&limit=1000");
 }
+
+TEST_CASE("binance history: a server ignoring fromId cannot make the backfill loop; a restarted backfill starts over") {
+  auto v = must_make("binance");
+  const subscription s = must_resolve(*v, "BTC/USDT");
+  const gap g{101, 2600, 0, 0};
+  auto stuck = run_backfill(*v, s, g, [](const std::string&) { return historical_page(101, 5000); });
+  CHECK(stuck.targets.size() == 2); // the second answer repeats the first: stop
+  CHECK(ids_of(stuck.trades) == id_range(101, 1100)); // each trade once
+
+  // A backfill abandoned after its first page, then started again, gets the whole gap.
+  auto first = v->history_request(s, g);
+  REQUIRE(first.has_value());
+  REQUIRE(v->parse_history(s, g, historical_page(101, 5000)).has_value());
+  auto again = run_backfill(*v, s, g, [](const std::string& target) {
+    return historical_page(query_int(target, "fromId"), 5000);
+  });
+  CHECK(ids_of(again.trades) == id_range(101, 2600));
+}

@@ -91,6 +91,7 @@ public:
   bool sequential_ids() const override { return true; }
 
   std::optional<rest_request> history_request(const subscription& s, const gap& g) const override {
+    pages_.start(s.symbol, g, g.last_id + 1);
     return request_after(s, g.last_id + 1);
   }
 
@@ -98,10 +99,13 @@ public:
     auto trades = coinbase::parse_trades(body, coinbase::instrument{s.symbol, s.base, s.quote, s.rest});
     if (!trades) return rest_error(name(), "history", trades.err());
     page_filter f = filter_to_gap(std::move(*trades), g);
-    history_page out;
-    out.trades = std::move(f.kept);
     // Backward: the page held ids below `after`; the next one starts below the smallest returned.
-    if (f.returned != 0 && f.min_id && *f.min_id > g.first_id) out.next = request_after(s, *f.min_id);
+    std::optional<std::int64_t> next;
+    if (f.returned != 0 && f.min_id && *f.min_id > g.first_id) next = *f.min_id;
+    auto [fresh, go_on] = pages_.on_page(s.symbol, g, std::move(f.kept), next);
+    history_page out;
+    out.trades = std::move(fresh);
+    if (go_on) out.next = request_after(s, *next);
     return out;
   }
 
@@ -123,6 +127,7 @@ private:
   coinbase::codec codec_;
   bool heartbeats_seen_ = false;
   std::int64_t last_frame_ns_ = 0;
+  mutable page_memory pages_{page_memory::direction::backward}; ///< restarted by the const history_request
 };
 
 } // namespace

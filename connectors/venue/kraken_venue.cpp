@@ -105,6 +105,10 @@ public:
   bool sequential_ids() const override { return true; }
 
   std::optional<rest_request> history_request(const subscription& s, const gap& g) const override {
+    // Paging is by time: without the time of the trade before the gap, `since` would start at the
+    // pair's first trade ever (years of pages at 1 request/s). Such a gap cannot be filled.
+    if (g.after_ts_ns <= 0) return std::nullopt;
+    pages_.start(s.symbol, g, g.after_ts_ns);
     return request_since(s, std::to_string(g.after_ts_ns));
   }
 
@@ -112,23 +116,15 @@ public:
     auto page = kraken::parse_trades(body, kraken::instrument{s.symbol, s.base, s.quote, s.wire, {}});
     if (!page) return rest_error(name(), "history", page.err());
     page_filter f = filter_to_gap(std::move(page->trades), g);
-    // `since` is inclusive: a page starting at the previous page's `last` repeats the trades of that
-    // instant. Keep each trade once per gap: only ids above the highest already handed out.
-    const std::string key = s.symbol + ":" + std::to_string(g.first_id) + ":" + std::to_string(g.last_id);
-    if (progress_.size() > 1000) progress_.clear(); // abandoned backfills; worst case a few duplicates
-    progress& p = progress_[key];
+    // Forward by time: the next page starts at `last`, until the gap's last id has been seen. `since` is
+    // inclusive, so pages overlap by the trades of their boundary instant: page_memory hands each out once,
+    // and stops when `last` does not move (a page full of one instant's trades).
+    std::optional<std::int64_t> next;
+    if (f.returned != 0 && f.max_id && *f.max_id < g.last_id) next = numeric_id(page->last);
+    auto [fresh, go_on] = pages_.on_page(s.symbol, g, std::move(f.kept), next);
     history_page out;
-    for (mi::trade& t : f.kept)
-      if (*numeric_id(t.trade_id) > p.max_id) out.trades.push_back(std::move(t));
-    if (f.max_id && *f.max_id > p.max_id) p.max_id = *f.max_id;
-    // Forward by time: the next page starts at `last`, until the gap's last id has been seen (and while
-    // `last` moves: a page full of one instant's trades would otherwise be asked for again and again).
-    if (f.returned != 0 && f.max_id && *f.max_id < g.last_id && !page->last.empty() && page->last != p.since) {
-      p.since = page->last;
-      out.next = request_since(s, page->last);
-    } else {
-      progress_.erase(key);
-    }
+    out.trades = std::move(fresh);
+    if (go_on) out.next = request_since(s, page->last);
     return out;
   }
 
@@ -156,19 +152,13 @@ private:
     return inst ? inst->symbol : std::string();
   }
 
-  /// One backfill's paging state (history pages overlap by the trades of their boundary instant).
-  struct progress {
-    std::int64_t max_id = -1; ///< highest id handed out
-    std::string since;        ///< the last `since` asked for
-  };
-
   std::map<std::string, std::string> altnames_; ///< normalized symbol -> REST altname
-  std::map<std::string, progress> progress_;    ///< "symbol:first_id:last_id" -> paging state
   bool loaded_ = false;
   kraken::codec codec_;
   simdjson::dom::parser error_parser_; ///< only for error frames
   bybit::heartbeat heartbeat_{ping_interval_ns};
   std::int64_t next_req_id_ = 1;
+  mutable page_memory pages_{page_memory::direction::forward}; ///< restarted by the const history_request
 };
 
 } // namespace

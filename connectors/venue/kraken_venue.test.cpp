@@ -132,6 +132,7 @@ TEST_CASE("kraken history: the exchange runs out; error bodies name Kraken's mes
   const gap g{1001, 3500, ts_of(1000), 0};
   auto run = run_backfill(*v, s, g, [](const std::string& target) { return trades_page(query_int(target, "since"), 1500); });
   CHECK(ids_of(run.trades) == id_range(1001, 1500));
+  CHECK_FALSE(v->history_request(s, gap{1001, 3500, 0, ts_of(3501)}).has_value()); // no time to start from
   auto err = v->parse_history(s, g, R"({"error":["EQuery:Unknown asset pair"]})");
   REQUIRE_FALSE(err.has_value());
   CHECK(err.err().message == "kraken history: EQuery:Unknown asset pair");

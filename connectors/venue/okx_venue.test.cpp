@@ -149,3 +149,14 @@ TEST_CASE("okx history: the exchange runs out; error bodies name OKX's message")
   REQUIRE_FALSE(err.has_value());
   CHECK(err.err().message == "okx history: code 51001: Instrument ID does not exist");
 }
+
+TEST_CASE("okx history: a server ignoring `after` cannot make the backfill loop") {
+  auto v = must_make("okx");
+  const subscription s = must_resolve(*v, "BTC/USDT");
+  const gap g{1001, 1250, 0, 0};
+  auto stuck = run_backfill(*v, s, g, [](const std::string&) { return okx_page(1251, 1); });
+  CHECK(stuck.targets.size() == 2);
+  auto ids = ids_of(stuck.trades);
+  std::sort(ids.begin(), ids.end());
+  CHECK(ids == id_range(1151, 1250));
+}

@@ -29,6 +29,40 @@ page_filter filter_to_gap(std::vector<mi::trade> page, const gap& g) {
   return out;
 }
 
+std::string page_memory::key(const std::string& symbol, const gap& g) {
+  return symbol + ":" + std::to_string(g.first_id) + ":" + std::to_string(g.last_id);
+}
+
+void page_memory::start(const std::string& symbol, const gap& g, std::int64_t first_cursor) {
+  if (by_gap_.size() >= 1000) by_gap_.clear(); // abandoned backfills; at worst a few trades handed out twice
+  by_gap_[key(symbol, g)] = state{std::nullopt, first_cursor};
+}
+
+std::pair<std::vector<mi::trade>, bool> page_memory::on_page(const std::string& symbol, const gap& g,
+                                                             std::vector<mi::trade> kept,
+                                                             std::optional<std::int64_t> next_cursor) {
+  const std::string k = key(symbol, g);
+  state& st = by_gap_[k];
+  const bool forward = direction_ == direction::forward;
+  std::vector<mi::trade> fresh;
+  fresh.reserve(kept.size());
+  for (mi::trade& t : kept) {
+    const std::int64_t id = *numeric_id(t.trade_id); // kept trades all have numeric ids (filter_to_gap)
+    if (st.edge && (forward ? id <= *st.edge : id >= *st.edge)) continue;
+    fresh.push_back(std::move(t));
+  }
+  for (const mi::trade& t : fresh) {
+    const std::int64_t id = *numeric_id(t.trade_id);
+    if (!st.edge || (forward ? id > *st.edge : id < *st.edge)) st.edge = id;
+  }
+  const bool moves = next_cursor && (!st.cursor || (forward ? *next_cursor > *st.cursor : *next_cursor < *st.cursor));
+  if (moves)
+    st.cursor = next_cursor;
+  else
+    by_gap_.erase(k);
+  return {std::move(fresh), moves};
+}
+
 mi::error rest_error(std::string_view exchange, std::string_view what, const mi::error& e) {
   return mi::error{std::string(exchange) + " " + std::string(what) + ": " + e.message};
 }
