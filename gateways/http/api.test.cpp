@@ -462,3 +462,18 @@ TEST_CASE("push token: signed query accepted once, tampered or replayed refused"
   CHECK(f.api->check_push_token("/?key=" + f.key.key_id + "&ts=" + ts + "&nonce=p2&sig=" + sig + "&extra=1").status == 401);
   CHECK(f.api->check_push_token("/").status == 401);
 }
+
+TEST_CASE("trade cursor tokens round-trip any trade id and reject malformed text") {
+  for (const mi::gw::trade_cursor& c : {mi::gw::trade_cursor{1'709'251'199'000'700'001, "500001"},
+                                       mi::gw::trade_cursor{-5, "x-1:2/3 \"é\""}, mi::gw::trade_cursor{0, "0"}}) {
+    auto back = mi::gw::decode_cursor(mi::gw::encode_cursor(c));
+    REQUIRE(back);
+    CHECK(*back == c);
+  }
+  for (const char* bad : {"", "_", "12", "12_", "12_3", "12_zz", "x_3030", "12_3030_"}) {
+    CAPTURE(bad);
+    auto r = mi::gw::decode_cursor(bad);
+    REQUIRE_FALSE(r);
+    CHECK(r.err().message.find("cursor") != std::string::npos);
+  }
+}

@@ -147,3 +147,32 @@ TEST_CASE("api role: signed requests served by the platform, refusals counted, p
   CHECK_MESSAGE(bad.rfind("HTTP/1.1 401", 0) == 0, bad);
   CHECK(bad.find("signature") != std::string::npos);
 }
+
+TEST_CASE("api.anonymous_push false: a push client without a token gets 401 before the upgrade") {
+  mi::test::platform_env env;
+  {
+    std::ifstream in(env.config_path());
+    std::stringstream text;
+    text << in.rdbuf();
+    auto yaml = text.str();
+    const std::string from = "anonymous_push: true";
+    REQUIRE(yaml.find(from) != std::string::npos);
+    yaml.replace(yaml.find(from), from.size(), "anonymous_push: false");
+    std::ofstream(env.config_path()) << yaml;
+  }
+  env.start_platform();
+  auto anonymous = exchange(env.push_port(), upgrade("/"));
+  CHECK_MESSAGE(anonymous.rfind("HTTP/1.1 401", 0) == 0, anonymous);
+  CHECK(anonymous.find("missing API key") != std::string::npos);
+
+  auto created = mi::test::run({mi::test::binary(), "apikey", "--dsn", env.pg.conninfo(), "create", "--name", "ws"});
+  REQUIRE(created.exit_code == 0);
+  const auto id = field(created.output, "key_id");
+  const auto secret = field(created.output, "secret");
+  const auto ts = std::to_string(now_ms());
+  const auto sig = mi::gw::auth::hmac_sha256_hex(mi::gw::auth::signing_key(id, secret),
+                                                 mi::gw::auth::string_to_sign(ts, "GET", "/", ""));
+  auto good = exchange(env.push_port(), upgrade("/?key=" + id + "&ts=" + ts + "&nonce=w1&sig=" + sig), "\r\n\r\n");
+  CHECK_MESSAGE(good.rfind("HTTP/1.1 101", 0) == 0, good);
+  CHECK(env.scrape_metrics().find("mi_api_auth_rejections_total{reason=\"missing_credentials\"} 1") != std::string::npos);
+}
