@@ -477,3 +477,56 @@ TEST_CASE("trade cursor tokens round-trip any trade id and reject malformed text
     CHECK(r.err().message.find("cursor") != std::string::npos);
   }
 }
+
+TEST_CASE("the queries work unchanged on tables partitioned by day (trades) and month (klines)") {
+  api_fixture f;
+  // What the storage change does to the schema: same columns and primary keys, range partitions.
+  f.pg.psql(R"sql(
+    DROP TABLE market_trades;
+    CREATE TABLE market_trades (
+      exchange text COLLATE "C" NOT NULL, symbol text COLLATE "C" NOT NULL, base text NOT NULL, quote text NOT NULL,
+      trade_id text COLLATE "C" NOT NULL, price numeric NOT NULL, quantity numeric NOT NULL,
+      side text NOT NULL CHECK (side IN ('buy', 'sell', 'unknown')), ts timestamptz NOT NULL, ts_ns bigint NOT NULL,
+      recv_ns bigint NOT NULL, PRIMARY KEY (exchange, symbol, trade_id, ts)) PARTITION BY RANGE (ts);
+    CREATE INDEX ON market_trades (exchange, symbol, ts DESC);
+    CREATE TABLE market_trades_20240229 PARTITION OF market_trades FOR VALUES FROM ('2024-02-29+00') TO ('2024-03-01+00');
+    CREATE TABLE market_trades_20240301 PARTITION OF market_trades FOR VALUES FROM ('2024-03-01+00') TO ('2024-03-02+00');
+    CREATE TABLE market_trades_default PARTITION OF market_trades DEFAULT;
+    CREATE TABLE klines_new (LIKE market_klines INCLUDING DEFAULTS, PRIMARY KEY (exchange, symbol, interval, open_time))
+      PARTITION BY RANGE (open_time);
+    DROP TABLE market_klines;
+    ALTER TABLE klines_new RENAME TO market_klines;
+    CREATE TABLE market_klines_202401 PARTITION OF market_klines FOR VALUES FROM ('2024-01-01+00') TO ('2024-02-01+00');
+    CREATE TABLE market_klines_202402 PARTITION OF market_klines FOR VALUES FROM ('2024-02-01+00') TO ('2024-03-01+00');
+    CREATE TABLE market_klines_default PARTITION OF market_klines DEFAULT;
+  )sql");
+  const std::int64_t t0 = 1'709'251'199'000'000'000; // 2024-02-29T23:59:59Z
+  auto trades = make_trades(1500, t0, 5'000'001); // 2.5 s: past midnight
+  std::vector<mi::kline> ks;
+  for (int i = 0; i < 9; ++i) ks.push_back(hour_kline(jan31_20h + i * hour, "100.25"));
+  auto w = f.writer();
+  REQUIRE(w->write_trades(trades).has_value());
+  REQUIRE(w->upsert_klines(ks).has_value());
+  REQUIRE(f.pg.psql("SELECT count(*) FROM market_trades_20240301") != "0"); // really spread over partitions
+  REQUIRE(f.pg.psql("SELECT count(*) FROM market_klines_202401") == "4");
+
+  std::vector<std::string> ids;
+  std::string target = "/api/v1/trades?exchange=binance&symbol=BTCUSDT&start=" + std::to_string(t0 / 1'000'000) + "&limit=700";
+  for (int page = 0; page < 10; ++page) {
+    auto r = f.get(target);
+    REQUIRE_MESSAGE(r.status == 200, r.body);
+    auto o = r.json().as_object();
+    for (const auto& t : o.at("trades").as_array()) ids.emplace_back(t.at("trade_id").as_string());
+    if (o.at("next").is_null()) break;
+    target = "/api/v1/trades?exchange=binance&symbol=BTCUSDT&limit=700&cursor=" + std::string(o.at("next").as_string());
+  }
+  REQUIRE(ids.size() == trades.size());
+  for (std::size_t i = 0; i < ids.size(); ++i) REQUIRE(ids[i] == trades[i].trade_id);
+
+  auto k = f.get("/api/v1/klines?exchange=binance&symbol=BTCUSDT&interval=1h&start=" + std::to_string(jan31_20h));
+  REQUIRE(k.status == 200);
+  CHECK(k.json().as_array().size() == 9);
+  auto s = f.get("/api/v1/symbols");
+  REQUIRE(s.status == 200);
+  CHECK(s.json().as_array().at(0).at("trade_count").as_int64() == 1500);
+}
