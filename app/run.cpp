@@ -304,8 +304,7 @@ int run_platform(const std::string& config_path, const std::vector<std::string>&
     push_auth_pool = std::make_unique<mi::gw::worker_pool>(1, 256);
     ph.authorize = [&api, &push_auth_pool, anonymous = cfg.api.anonymous_push](
                      std::string target, std::function<void(int, std::string)> done) {
-      const bool has_token = target.find("key=") != std::string::npos || target.find("sig=") != std::string::npos;
-      if (anonymous && !has_token)
+      if (anonymous && !mi::gw::auth::has_push_token(target))
         return done(0, {});
       auto shared_done = std::make_shared<std::function<void(int, std::string)>>(std::move(done));
       bool queued = push_auth_pool->submit([&api, target = std::move(target), shared_done] {

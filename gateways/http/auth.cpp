@@ -148,6 +148,16 @@ std::string canonical_query(std::vector<query_param> params, const std::vector<s
   return out;
 }
 
+bool has_push_token(std::string_view target) {
+  auto q = target.find('?');
+  if (q == std::string_view::npos) return false;
+  auto params = parse_query(target.substr(q + 1));
+  if (!params) return true; // malformed: let the full check refuse it
+  return std::any_of(params->begin(), params->end(), [](const query_param& p) {
+    return p.name == "key" || p.name == "ts" || p.name == "nonce" || p.name == "sig";
+  });
+}
+
 std::string string_to_sign(std::string_view timestamp, std::string_view method, std::string_view path,
                            std::string_view canonical_query) {
   std::string s;

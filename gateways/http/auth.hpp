@@ -60,6 +60,10 @@ std::string percent_encode(std::string_view s);
 /// `exclude` (the push token's own key/ts/nonce/sig) are left out.
 std::string canonical_query(std::vector<query_param> params, const std::vector<std::string_view>& exclude = {});
 
+/// True when a request target ("/path?query") carries any push-token parameter (key, ts, nonce,
+/// sig); such a token is then checked even where anonymous clients are allowed.
+bool has_push_token(std::string_view target);
+
 /// The signed text: `timestamp "\n" METHOD "\n" path "\n" canonical_query`.
 std::string string_to_sign(std::string_view timestamp, std::string_view method, std::string_view path,
                            std::string_view canonical_query);

@@ -128,3 +128,11 @@ TEST_CASE("take_token refills continuously and never above capacity") {
   CHECK(take_token(tokens, last, 2, 3'600'000) == 0);
   CHECK(tokens == doctest::Approx(1.0));
 }
+
+TEST_CASE("has_push_token looks at parameter names, not substrings") {
+  CHECK_FALSE(has_push_token("/"));
+  CHECK_FALSE(has_push_token("/?monkey=1&x=sig"));
+  CHECK(has_push_token("/?key=mik_1"));
+  CHECK(has_push_token("/?a=1&sig=00"));
+  CHECK(has_push_token("/?a=%zz")); // malformed: checked (and refused) rather than waved through
+}
