@@ -262,7 +262,7 @@ int run_platform(const std::string& config_path, const std::vector<std::string>&
       metrics.api_request(route, status, seconds);
     };
     ao.on_auth_rejected = [&metrics](std::string_view reason) { metrics.api_auth_rejected(reason); };
-    ao.on_db_error = [](std::string_view message) { spdlog::warn("api: {}", message); };
+    ao.on_error = [](std::string_view message) { spdlog::warn("api: {}", message); };
     api = std::make_unique<mi::gw::api_service>(std::move(ao));
   }
   if (has(roles, "api")) {

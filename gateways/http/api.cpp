@@ -243,7 +243,7 @@ struct api_service::impl {
 
   http_response db_failure(const mi::error& e) {
     // The details go to the operator's log, not to the client.
-    if (opts.on_db_error) opts.on_db_error(e.message);
+    if (opts.on_error) opts.on_error(e.message);
     return error_response(503, code_internal, "database unavailable, retry later");
   }
 
@@ -470,7 +470,8 @@ http_response api_service::handle(const http_request& req) {
   http_response resp;
   try {
     resp = impl_->dispatch(req);
-  } catch (const std::exception& e) {
+  } catch (const std::exception& e) { // a bug, or out of memory: answer, and tell the operator
+    if (impl_->opts.on_error) impl_->opts.on_error(std::string("internal error on ") + req.path + ": " + e.what());
     resp = error_response(500, code_internal, "internal error");
   }
   if (impl_->opts.on_request) {

@@ -32,8 +32,9 @@ struct api_options {
   std::function<std::int64_t()> now_ms;
   /// Called after each request: route ("/api/v1/klines", or "other"), status, seconds spent.
   std::function<void(std::string_view route, int status, double seconds)> on_request;
-  /// Called with the text of each database error (the client only gets a 503).
-  std::function<void(std::string_view message)> on_db_error;
+  /// Called with the text of each database error (the client only gets a 503) and of each
+  /// internal error (500).
+  std::function<void(std::string_view message)> on_error;
   /// Called for each refused authentication with the reason's label.
   std::function<void(std::string_view reason)> on_auth_rejected;
 };

@@ -102,7 +102,7 @@ struct api_fixture {
     mi::gw::api_options o;
     o.conninfo = pg.conninfo();
     o.on_auth_rejected = [this](std::string_view r) { rejected.emplace_back(r); };
-    o.on_db_error = [](std::string_view m) { std::cerr << "database error: " << m << "\n"; }; // worker thread
+    o.on_error = [](std::string_view m) { std::cerr << "api error: " << m << "\n"; }; // worker thread
     api = std::make_unique<mi::gw::api_service>(o);
     mi::gw::http_server_options so;
     so.read_timeout = std::chrono::milliseconds(2000);

@@ -164,7 +164,7 @@ private:
       http_response resp;
       try {
         resp = self->core_->handler_(r);
-      } catch (const std::exception& e) {
+      } catch (const std::exception&) { // the handler's contract is not to throw; never let it kill a worker
         resp = http_response{500, error_json(-1001, "internal error"), "application/json", {}};
       }
       asio::post(self->stream_.get_executor(),
