@@ -31,10 +31,10 @@ int main(int argc, char** argv) {
 
   auto* run = app.add_subcommand("run", "run the platform");
   std::string config_path = "config/market-ingestor.example.yaml";
-  std::string roles = "ingest,kline,store,push";
+  std::string roles = "ingest,kline,store,push,api";
   run->add_option("--config,-c", config_path, "YAML config file (MI_* environment variables override it)")
     ->check(CLI::ExistingFile);
-  run->add_option("--roles", roles, "comma-separated roles: ingest,kline,store,push");
+  run->add_option("--roles", roles, "comma-separated roles: ingest,kline,store,push,api");
 
   auto* sim = app.add_subcommand("simulate", "a loopback exchange (WebSocket + REST, fault injection) for offline runs and tests");
   mi::sim::options so;
@@ -102,6 +102,22 @@ int main(int argc, char** argv) {
   tail->add_option("--url", tail_url, "push gateway URL");
   tail->add_option("--count", tail_count, "exit after this many data messages (0 = run until Ctrl-C)");
 
+  auto* apikey = app.add_subcommand("apikey", "manage API keys of the REST API and the push gateway");
+  apikey->require_subcommand(1);
+  std::string apikey_dsn;
+  std::string apikey_config;
+  apikey->add_option("--dsn", apikey_dsn, "PostgreSQL conninfo (default: postgres.dsn of --config)");
+  apikey->add_option("--config,-c", apikey_config, "YAML config file")->check(CLI::ExistingFile);
+  auto* key_create = apikey->add_subcommand("create", "create a key; prints its id and secret (the secret only once)");
+  std::string key_name;
+  std::int64_t key_quota = 0;
+  key_create->add_option("--name", key_name, "who or what the key is for")->required();
+  key_create->add_option("--quota-per-minute", key_quota, "requests per minute (default: api.default_quota_per_minute)");
+  auto* key_list = apikey->add_subcommand("list", "list keys (never their secrets)");
+  auto* key_revoke = apikey->add_subcommand("revoke", "revoke a key (immediately refused)");
+  std::string key_id;
+  key_revoke->add_option("id", key_id, "key id, e.g. mik_...")->required();
+
   CLI11_PARSE(app, argc, argv);
 
   if (*run)
@@ -127,6 +143,23 @@ int main(int argc, char** argv) {
       dsn = std::get<mi::cfg::config>(loaded).postgres.dsn;
     }
     return mi::app::run_migrate(dsn);
+  }
+  if (*apikey) {
+    if (apikey_dsn.empty()) {
+      auto loaded = apikey_config.empty() ? mi::cfg::load("", mi::cfg::process_env())
+                                          : mi::cfg::load_file(apikey_config);
+      if (auto* errs = std::get_if<std::vector<mi::cfg::config_error>>(&loaded)) {
+        std::cerr << mi::cfg::format_errors(*errs);
+        return 2;
+      }
+      apikey_dsn = std::get<mi::cfg::config>(loaded).postgres.dsn;
+    }
+    if (*key_create)
+      return mi::app::run_apikey_create(apikey_dsn, key_name,
+                                        key_create->count("--quota-per-minute") ? std::optional{key_quota} : std::nullopt);
+    if (*key_list)
+      return mi::app::run_apikey_list(apikey_dsn);
+    return mi::app::run_apikey_revoke(apikey_dsn, key_id);
   }
   if (*replay)
     return mi::app::run_replay(replay_config, replay_from, replay_to, split_csv(replay_symbols));

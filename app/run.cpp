@@ -22,6 +22,9 @@
 #include "connectors/transport/io_thread.hpp"
 #include "connectors/transport/url.hpp"
 #include "connectors/transport/ws_client.hpp"
+#include "gateways/http/api.hpp"
+#include "gateways/http/http_server.hpp"
+#include "gateways/http/worker_pool.hpp"
 #include "gateways/jetstream/jetstream.hpp"
 #include "gateways/metrics/metrics.hpp"
 #include "gateways/postgres/postgres.hpp"
@@ -77,8 +80,8 @@ int run_platform(const std::string& config_path, const std::vector<std::string>&
   const auto cfg = std::get<mi::cfg::config>(loaded);
   spdlog::set_level(spdlog::level::from_str(cfg.runtime.log_level));
   for (const auto& r : roles)
-    if (r != "ingest" && r != "kline" && r != "store" && r != "push") {
-      std::cerr << "run: unknown role '" << r << "' (expected ingest, kline, store, push)\n";
+    if (r != "ingest" && r != "kline" && r != "store" && r != "push" && r != "api") {
+      std::cerr << "run: unknown role '" << r << "' (expected ingest, kline, store, push, api)\n";
       return 2;
     }
 
@@ -182,6 +185,41 @@ int run_platform(const std::string& config_path, const std::vector<std::string>&
     }
   }
 
+  // -- api (REST history) and the push gateway's token check -------------------------------
+  // Declared before the servers that call into them, so they are destroyed after them.
+  std::unique_ptr<mi::gw::api_service> api;
+  std::unique_ptr<mi::gw::worker_pool> push_auth_pool; // blocking key lookups off the I/O thread
+  std::unique_ptr<mi::gw::http_server> api_server;
+  if (has(roles, "api") || has(roles, "push")) {
+    mi::gw::api_options ao;
+    ao.conninfo = cfg.postgres.dsn;
+    ao.auth_required = cfg.api.auth == "required";
+    ao.timestamp_window = cfg.api.timestamp_window;
+    ao.default_quota_per_minute = cfg.api.default_quota_per_minute;
+    ao.connections = static_cast<std::size_t>(cfg.api.workers) + (has(roles, "push") ? 1 : 0);
+    ao.on_request = [&metrics](std::string_view route, int status, double seconds) {
+      metrics.api_request(route, status, seconds);
+    };
+    ao.on_auth_rejected = [&metrics](std::string_view reason) { metrics.api_auth_rejected(reason); };
+    ao.on_error = [](std::string_view message) { spdlog::warn("api: {}", message); };
+    api = std::make_unique<mi::gw::api_service>(std::move(ao));
+  }
+  if (has(roles, "api")) {
+    auto colon = cfg.api.listen.rfind(':');
+    mi::gw::http_server_options ho;
+    ho.host = cfg.api.listen.substr(0, colon);
+    ho.port = static_cast<std::uint16_t>(std::stoi(cfg.api.listen.substr(colon + 1)));
+    ho.workers = static_cast<std::size_t>(cfg.api.workers);
+    try {
+      api_server = std::make_unique<mi::gw::http_server>(io.context(), ho,
+                                                         [&api](const mi::gw::http_request& r) { return api->handle(r); });
+    } catch (const std::exception& e) {
+      spdlog::error("api: {}", e.what());
+      return 1;
+    }
+    spdlog::info("REST API on http://{}:{}/api/v1/ (auth {})", ho.host, api_server->port(), cfg.api.auth);
+  }
+
   // -- push ---------------------------------------------------------------------------------
   caf::actor hub;
   std::unique_ptr<mi::gw::push_server> push_server;
@@ -201,6 +239,20 @@ int run_platform(const std::string& config_path, const std::vector<std::string>&
       caf::anon_send(hub, mi::actors::c_text_atom::value, id, std::move(text));
     };
     ph.on_close = [hub](mi::gw::client_id id) { caf::anon_send(hub, mi::actors::c_close_atom::value, id); };
+    // Signed token (api section): checked when present; required unless api.anonymous_push.
+    push_auth_pool = std::make_unique<mi::gw::worker_pool>(1, 256);
+    ph.authorize = [&api, &push_auth_pool, anonymous = cfg.api.anonymous_push](
+                     std::string target, std::function<void(int, std::string)> done) {
+      if (anonymous && !mi::gw::auth::has_push_token(target))
+        return done(0, {});
+      auto shared_done = std::make_shared<std::function<void(int, std::string)>>(std::move(done));
+      bool queued = push_auth_pool->submit([&api, target = std::move(target), shared_done] {
+        auto r = api->check_push_token(target);
+        (*shared_done)(r.status == 200 ? 0 : r.status, std::move(r.body));
+      });
+      if (!queued)
+        (*shared_done)(503, R"({"code":-1003,"msg":"server busy, retry later"})");
+    };
     try {
       push_server = std::make_unique<mi::gw::push_server>(io.context(), po, std::move(ph));
     } catch (const std::exception& e) {
@@ -252,6 +304,10 @@ int run_platform(const std::string& config_path, const std::vector<std::string>&
     push_feed.reset();
     if (push_server)
       push_server->stop();
+    if (api_server)
+      api_server->stop();
+    if (push_auth_pool)
+      push_auth_pool->stop();
     stop_and_wait(self, hub, 5s, "push hub");
   }
   io.stop();

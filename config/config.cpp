@@ -100,6 +100,12 @@ std::vector<leaf> leaves(config& c) {
   out.push_back({"saver.batch_timeout", &c.saver.batch_timeout});
   out.push_back({"push.listen", &c.push.listen});
   out.push_back({"push.queue_size", &c.push.queue_size});
+  out.push_back({"api.listen", &c.api.listen});
+  out.push_back({"api.auth", &c.api.auth});
+  out.push_back({"api.timestamp_window", &c.api.timestamp_window});
+  out.push_back({"api.default_quota_per_minute", &c.api.default_quota_per_minute});
+  out.push_back({"api.anonymous_push", &c.api.anonymous_push});
+  out.push_back({"api.workers", &c.api.workers});
   out.push_back({"metrics.listen", &c.metrics.listen});
   out.push_back({"runtime.scheduler_threads", &c.runtime.scheduler_threads});
   out.push_back({"runtime.log_level", &c.runtime.log_level});
@@ -651,6 +657,19 @@ std::vector<config_error> validate(const config& c) {
   if (c.push.listen == c.metrics.listen && c.push.listen.substr(c.push.listen.rfind(':') + 1) != "0") {
     ck.fail("metrics.listen", "same address as push.listen: " + quote(c.metrics.listen));
   }
+  ck.listen("api.listen", c.api.listen);
+  for (const auto* other : {&c.push.listen, &c.metrics.listen}) {
+    if (c.api.listen == *other && c.api.listen.substr(c.api.listen.rfind(':') + 1) != "0") {
+      ck.fail("api.listen", "same address as " + std::string(other == &c.push.listen ? "push.listen" : "metrics.listen") +
+                                ": " + quote(c.api.listen));
+    }
+  }
+  ck.member("api.auth", c.api.auth, std::array<std::string_view, 2>{"required", "off"});
+  ck.positive("api.timestamp_window", c.api.timestamp_window);
+  if (c.api.timestamp_window > std::chrono::minutes(10))
+    ck.fail("api.timestamp_window", "must be at most 10m, got " + format_duration(c.api.timestamp_window));
+  ck.range("api.default_quota_per_minute", c.api.default_quota_per_minute, 1, 1'000'000'000);
+  ck.range("api.workers", c.api.workers, 1, 64);
 
   ck.range("runtime.scheduler_threads", c.runtime.scheduler_threads, 1, 64);
   ck.member("runtime.log_level", c.runtime.log_level, log_levels);

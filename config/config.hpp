@@ -121,6 +121,18 @@ struct push_config {
   bool operator==(const push_config&) const = default;
 };
 
+/// REST history API (gateways/http, role `api`; docs/api.md).
+struct api_config {
+  std::string listen = "127.0.0.1:8081";            ///< host:port
+  std::string auth = "required";                    ///< required | off (every endpoint anonymous)
+  duration timestamp_window = std::chrono::seconds(5); ///< signed requests accepted within +- this
+  std::int64_t default_quota_per_minute = 1200;     ///< per key, unless the key has its own quota
+  bool anonymous_push = true;                       ///< push gateway accepts clients without a signed token
+  int workers = 2;                                  ///< request threads (and PostgreSQL connections), 1..64
+  /// Field-wise equality.
+  bool operator==(const api_config&) const = default;
+};
+
 /// Prometheus endpoint.
 struct metrics_config {
   std::string listen = "127.0.0.1:9464"; ///< host:port
@@ -146,6 +158,7 @@ struct config {
   kline_config klines;
   saver_config saver;
   push_config push;
+  api_config api;
   metrics_config metrics;
   runtime_config runtime;
   /// Field-wise equality.

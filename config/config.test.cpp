@@ -461,3 +461,34 @@ TEST_CASE("load_file applies MI_ variables from the process environment and name
   REQUIRE(errs.size() == 1);
   CHECK(mentions(&errs[0], path + ": YAML syntax error at line"));
 }
+
+TEST_CASE("api section: defaults, values from YAML and environment, every bad key listed") {
+  auto d = mi::cfg::defaults();
+  CHECK(d.api.listen == "127.0.0.1:8081");
+  CHECK(d.api.auth == "required");
+  CHECK(d.api.timestamp_window == std::chrono::seconds(5));
+  CHECK(d.api.default_quota_per_minute == 1200);
+  CHECK(d.api.anonymous_push);
+
+  auto ok = mi::cfg::load("api: {listen: \"0.0.0.0:18081\", auth: \"off\", timestamp_window: 2s, "
+                          "default_quota_per_minute: 60, anonymous_push: false, workers: 4}",
+                          {{"MI_API_DEFAULT_QUOTA_PER_MINUTE", "90"}});
+  REQUIRE(std::holds_alternative<mi::cfg::config>(ok));
+  const auto& c = std::get<mi::cfg::config>(ok);
+  CHECK(c.api.listen == "0.0.0.0:18081");
+  CHECK(c.api.auth == "off");
+  CHECK(c.api.timestamp_window == std::chrono::seconds(2));
+  CHECK(c.api.default_quota_per_minute == 90);
+  CHECK_FALSE(c.api.anonymous_push);
+  CHECK(c.api.workers == 4);
+
+  auto bad = mi::cfg::load("api: {listen: \"127.0.0.1:8080\", auth: maybe, timestamp_window: 0s, "
+                           "default_quota_per_minute: 0, workers: 0, anonymus_push: true}",
+                           {});
+  REQUIRE(std::holds_alternative<std::vector<mi::cfg::config_error>>(bad));
+  std::set<std::string> keys;
+  for (const auto& e : std::get<std::vector<mi::cfg::config_error>>(bad)) keys.insert(e.key);
+  for (const char* k : {"api.listen", "api.auth", "api.timestamp_window", "api.default_quota_per_minute", "api.workers",
+                        "api.anonymus_push"})
+    CHECK_MESSAGE(keys.count(k) == 1, k);
+}

@@ -72,6 +72,13 @@ struct metrics::impl {
   prometheus::Family<prometheus::Counter>& bad_req =
     prometheus::BuildCounter().Name("mi_push_bad_requests_total").Help("Malformed push client requests").Register(*reg);
 
+  prometheus::Family<prometheus::Counter>& api_requests =
+    prometheus::BuildCounter().Name("mi_api_requests_total").Help("REST API requests by route and status").Register(*reg);
+  prometheus::Family<prometheus::Histogram>& api_latency =
+    prometheus::BuildHistogram().Name("mi_api_request_duration_seconds").Help("REST API request handling time by route").Register(*reg);
+  prometheus::Family<prometheus::Counter>& api_rejected =
+    prometheus::BuildCounter().Name("mi_api_auth_rejections_total").Help("Refused API authentications by reason").Register(*reg);
+
   std::mutex hist_mu; // Family::Add of histograms builds bucket vectors; serialize creation
 };
 
@@ -156,6 +163,19 @@ void metrics::batch_seconds(std::string_view table, double seconds) {
 void metrics::push_clients(std::int64_t n) { impl_->clients.Set(static_cast<double>(n)); }
 void metrics::push_dropped(std::uint64_t n) { impl_->dropped.Increment(static_cast<double>(n)); }
 void metrics::push_bad_request(std::string_view code) { impl_->bad_req.Add({{"code", s(code)}}).Increment(); }
+
+void metrics::api_request(std::string_view route, int status, double seconds) {
+  impl_->api_requests.Add({{"route", s(route)}, {"status", std::to_string(status)}}).Increment();
+  prometheus::Histogram* h;
+  {
+    std::lock_guard<std::mutex> lock(impl_->hist_mu);
+    h = &impl_->api_latency.Add({{"route", s(route)}}, latency_buckets);
+  }
+  h->Observe(seconds);
+}
+void metrics::api_auth_rejected(std::string_view reason) {
+  impl_->api_rejected.Add({{"reason", s(reason)}}).Increment();
+}
 
 std::string metrics::scrape() const {
   prometheus::TextSerializer ser;

@@ -71,6 +71,11 @@ public:
   void push_clients(std::int64_t n);
   void push_dropped(std::uint64_t n);
   void push_bad_request(std::string_view code);
+  // -- api ------------------------------------------------------------------------------
+  /// One REST request answered: route ("/api/v1/klines" or "other"), HTTP status, seconds.
+  void api_request(std::string_view route, int status, double seconds);
+  /// A refused authentication (REST or push token), by reason ("bad_signature", ...).
+  void api_auth_rejected(std::string_view reason);
 
   /// The text exposition of every metric (for tests and the admin console).
   std::string scrape() const;

@@ -166,16 +166,28 @@ private:
     if (phase_ != phase::http) return;
     if (ec) return finish(); // garbage, timeout or disconnect: nothing to answer
     auto& req = parser_->get();
-    if (websocket::is_upgrade(req)) return accept_websocket();
+    if (websocket::is_upgrade(req)) {
+      if (!core_->handlers_.authorize) return accept_websocket();
+      phase_ = phase::handshake; // a server stop while authorizing just drops the connection
+      auto self = shared_from_this();
+      core_->handlers_.authorize(std::string(req.target()), [self](int status, std::string body) {
+        asio::post(self->ex_, [self, status, body = std::move(body)]() mutable {
+          if (self->phase_ != phase::handshake) return;
+          if (status == 0) return self->accept_websocket();
+          self->write_http(static_cast<http::status>(status), std::move(body), "application/json");
+        });
+      });
+      return;
+    }
     if (req.method() == http::verb::get && req.target() == "/healthz")
       return write_http(http::status::ok, "ok\n");
     write_http(http::status::not_found, "not found\n");
   }
 
-  void write_http(http::status status, std::string body) {
+  void write_http(http::status status, std::string body, const char* content_type = "text/plain") {
     res_.emplace(status, parser_->get().version());
     res_->set(http::field::server, server_name);
-    res_->set(http::field::content_type, "text/plain");
+    res_->set(http::field::content_type, content_type);
     res_->keep_alive(false);
     res_->body() = std::move(body);
     res_->prepare_payload();

@@ -9,7 +9,8 @@
 //
 // Life of a connection:
 //
-//   accept ──► read HTTP request (handshake_timeout) ──┬─ Upgrade: websocket ──► WS accept ──► open ──► closed
+//   accept ──► read HTTP request (handshake_timeout) ──┬─ Upgrade: websocket ──► [authorize] ──► WS accept ──► open ──► closed
+//                                                      │                           └─ refused ──► 401/429 ──► closed
 //                                                      └─ plain GET ──► /healthz 200 "ok", else 404 ──► closed
 //
 // `on_open` fires once the WebSocket handshake completed; `on_close` exactly once per opened session.
@@ -57,6 +58,11 @@ struct push_handlers {
   std::function<void(client_id, std::string&& text)> on_text;
   /// The client is gone; exactly once per opened session.
   std::function<void(client_id)> on_close;
+  /// Optional gate before the WebSocket upgrade (e.g. the signed API-key token of docs/api.md).
+  /// Gets the request target ("/?key=..&ts=..&nonce=..&sig=.."); must call `done` exactly once,
+  /// from any thread (so it may hand blocking checks to another thread): status 0 upgrades,
+  /// any other HTTP status (401, 429, 503) is sent with `body` (JSON) and the connection closes.
+  std::function<void(std::string target, std::function<void(int status, std::string body)> done)> authorize;
 };
 
 /// Listening and per-client limits.

@@ -162,6 +162,7 @@ platform_result platform_run(double rate, std::uint64_t count) {
         << "klines:\n  intervals: [1m]\n  grace: 2s\n"
         << "saver:\n  batch_size: 5000\n  batch_timeout: 200ms\n"
         << "push:\n  listen: 127.0.0.1:" << t::free_port() << "\n"
+        << "api:\n  listen: 127.0.0.1:" << t::free_port() << "\n"
         << "metrics:\n  listen: 127.0.0.1:" << t::free_port() << "\n";
   }
   const std::string plog = dir.path() + "/platform.log";

@@ -26,6 +26,7 @@ std::string binary() { return MI_BINARY; }
 
 platform_env::platform_env(std::vector<std::string> intervals, std::string binance_extra, std::string klines_extra)
     : dir_("mi-platform"), push_port_(free_port()), metrics_port_(free_port()), sim_port_(free_port()),
+      api_port_(free_port()),
       intervals_(std::move(intervals)) {
   std::string iv;
   for (auto& i : intervals_)
@@ -41,6 +42,7 @@ platform_env::platform_env(std::vector<std::string> intervals, std::string binan
       << "klines:\n  intervals: [" << iv << "]\n  grace: 2s\n" << klines_extra
       << "saver:\n  batch_size: 1000\n  batch_timeout: 200ms\n"
       << "push:\n  listen: 127.0.0.1:" << push_port_ << "\n"
+      << "api:\n  listen: 127.0.0.1:" << api_port_ << "\n  anonymous_push: true\n"
       << "metrics:\n  listen: 127.0.0.1:" << metrics_port_ << "\n";
 }
 

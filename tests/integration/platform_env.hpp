@@ -51,6 +51,8 @@ public:
   std::string scrape_metrics() const;
 
   int push_port() const { return push_port_; }
+  /// The REST API's port (api.listen).
+  int api_port() const { return api_port_; }
   const std::string& dir() const { return dir_.path(); }
   std::string platform_log() const;
   std::string config_path() const { return dir_.path() + "/config.yaml"; }
@@ -63,6 +65,7 @@ private:
   int push_port_;
   int metrics_port_;
   int sim_port_;
+  int api_port_;
   std::vector<std::string> intervals_;
   std::unique_ptr<child_process> platform_;
   std::unique_ptr<child_process> simulator_;

@@ -1,0 +1,504 @@
+#include "gateways/http/api.hpp"
+
+#include <algorithm>
+#include <array>
+#include <charconv>
+#include <condition_variable>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <variant>
+#include <vector>
+
+#include "gateways/http/history.hpp"
+#include "gateways/http/indicators.hpp"
+#include "messages/codec.hpp"
+
+namespace mi::gw {
+namespace {
+
+using params = std::map<std::string, std::string>;
+
+constexpr std::array<std::string_view, 5> exchanges{"binance", "okx", "bybit", "coinbase", "kraken"};
+constexpr std::array<std::string_view, 16> intervals{"1s", "1m", "3m", "5m", "15m", "30m", "1h", "2h",
+                                                     "4h", "6h", "8h", "12h", "1d", "3d", "1w", "1M"};
+constexpr int max_limit = 1000;
+constexpr int max_period = 500;
+constexpr std::int64_t max_time_ms = 253'402'300'799'999; // 9999-12-31T23:59:59.999Z
+
+// Binance-like error codes (docs/api.md).
+constexpr int code_bad_param = -1100;
+constexpr int code_unknown = -1000;
+constexpr int code_internal = -1001;
+constexpr int code_unauthorized = -2015;
+constexpr int code_timestamp = -1021;
+constexpr int code_signature = -1022;
+constexpr int code_replay = -1025;
+constexpr int code_too_many = -1003;
+
+std::string json_string(std::string_view s) {
+  std::string out = "\"";
+  for (char ch : s) {
+    auto c = static_cast<unsigned char>(ch);
+    switch (ch) {
+    case '"': out += "\\\""; break;
+    case '\\': out += "\\\\"; break;
+    case '\n': out += "\\n"; break;
+    case '\r': out += "\\r"; break;
+    case '\t': out += "\\t"; break;
+    default:
+      if (c < 0x20) {
+        static constexpr char digits[] = "0123456789abcdef";
+        out += "\\u00";
+        out += digits[c >> 4];
+        out += digits[c & 0xf];
+      } else {
+        out += ch;
+      }
+    }
+  }
+  return out + "\"";
+}
+
+http_response error_response(int status, int code, std::string_view msg) {
+  return http_response{status, "{\"code\":" + std::to_string(code) + ",\"msg\":" + json_string(msg) + "}",
+                       "application/json", {}};
+}
+
+http_response bad_param(std::string_view msg) { return error_response(400, code_bad_param, msg); }
+
+/// A parameter error: the response to send.
+struct param_error {
+  http_response response;
+};
+
+template <class T>
+using checked = std::variant<T, param_error>;
+
+template <class T>
+bool failed(const checked<T>& c) {
+  return c.index() == 1;
+}
+
+param_error missing(std::string_view name) {
+  return {bad_param("mandatory parameter '" + std::string(name) + "' was not sent or is empty")};
+}
+
+checked<std::string> required(const params& p, std::string_view name) {
+  auto it = p.find(std::string(name));
+  if (it == p.end() || it->second.empty()) return missing(name);
+  return it->second;
+}
+
+checked<std::string> exchange_param(const params& p) {
+  auto v = required(p, "exchange");
+  if (failed(v)) return v;
+  const auto& e = std::get<0>(v);
+  if (std::find(exchanges.begin(), exchanges.end(), e) == exchanges.end())
+    return param_error{bad_param("parameter 'exchange': unknown exchange '" + e.substr(0, 40) +
+                                 "' (known: binance, okx, bybit, coinbase, kraken)")};
+  return v;
+}
+
+checked<std::string> symbol_param(const params& p) {
+  auto v = required(p, "symbol");
+  if (failed(v)) return v;
+  const auto& s = std::get<0>(v);
+  bool ok = s.size() <= 32 && std::all_of(s.begin(), s.end(), [](char c) {
+              return (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
+            });
+  if (!ok)
+    return param_error{bad_param("parameter 'symbol': '" + s.substr(0, 40) +
+                                 "' is not a normalized symbol (upper-case letters and digits, e.g. BTCUSDT)")};
+  return v;
+}
+
+checked<std::string> interval_param(const params& p) {
+  auto v = required(p, "interval");
+  if (failed(v)) return v;
+  const auto& s = std::get<0>(v);
+  if (std::find(intervals.begin(), intervals.end(), s) == intervals.end())
+    return param_error{bad_param("parameter 'interval': unknown interval '" + s.substr(0, 40) +
+                                 "' (known: 1s 1m 3m 5m 15m 30m 1h 2h 4h 6h 8h 12h 1d 3d 1w 1M)")};
+  return v;
+}
+
+/// An optional integer parameter within [lo, hi].
+checked<std::optional<std::int64_t>> int_param(const params& p, std::string_view name, std::int64_t lo, std::int64_t hi) {
+  auto it = p.find(std::string(name));
+  if (it == p.end()) return std::optional<std::int64_t>{};
+  const auto& s = it->second;
+  if (s.empty()) return missing(name);
+  std::int64_t v = 0;
+  auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+  if (ec == std::errc::result_out_of_range || (ec == std::errc{} && end == s.data() + s.size() && (v < lo || v > hi)))
+    return param_error{bad_param("parameter '" + std::string(name) + "': " + s.substr(0, 40) + " is out of range [" +
+                                 std::to_string(lo) + ", " + std::to_string(hi) + "]")};
+  if (ec != std::errc{} || end != s.data() + s.size())
+    return param_error{bad_param("parameter '" + std::string(name) + "': '" + s.substr(0, 40) + "' is not an integer")};
+  return std::optional<std::int64_t>{v};
+}
+
+/// start/end in ms, start <= end.
+checked<std::pair<std::optional<std::int64_t>, std::optional<std::int64_t>>> time_range(const params& p) {
+  auto start = int_param(p, "start", 0, max_time_ms);
+  if (failed(start)) return std::get<1>(start);
+  auto end = int_param(p, "end", 0, max_time_ms);
+  if (failed(end)) return std::get<1>(end);
+  auto s = std::get<0>(start);
+  auto e = std::get<0>(end);
+  if (s && e && *s > *e)
+    return param_error{bad_param("parameter 'start' (" + std::to_string(*s) + ") is after 'end' (" + std::to_string(*e) + ")")};
+  return std::pair{s, e};
+}
+
+checked<int> limit_param(const params& p) {
+  auto l = int_param(p, "limit", 1, max_limit);
+  if (failed(l)) return std::get<1>(l);
+  return static_cast<int>(std::get<0>(l).value_or(500));
+}
+
+/// Rejects parameters the route does not know (typos would otherwise be silently ignored).
+std::optional<param_error> only(const params& p, std::initializer_list<std::string_view> known) {
+  for (const auto& [k, v] : p)
+    if (std::find(known.begin(), known.end(), k) == known.end())
+      return param_error{bad_param("unknown parameter '" + k.substr(0, 40) + "'")};
+  return std::nullopt;
+}
+
+struct route {
+  std::string_view path;
+  bool authenticated;
+};
+constexpr std::array<route, 5> routes{{{"/api/v1/klines", true},
+                                       {"/api/v1/trades", true},
+                                       {"/api/v1/symbols", true},
+                                       {"/api/v1/indicators", true},
+                                       {"/api/v1/health", false}}};
+
+std::string kline_array(const std::vector<mi::kline>& ks) {
+  std::string out = "[";
+  for (const auto& k : ks) {
+    if (out.size() > 1) out += ',';
+    out += mi::kline_to_json(k);
+  }
+  return out + "]";
+}
+
+} // namespace
+
+struct api_service::impl {
+  api_options opts;
+  auth::authenticator authn;
+  std::mutex mu;
+  std::condition_variable cv;
+  std::vector<std::unique_ptr<history_db>> idle; // guarded by mu
+  std::size_t created = 0;                       // guarded by mu
+
+  explicit impl(api_options o)
+      : opts(std::move(o)), authn(auth::auth_options{opts.timestamp_window, opts.default_quota_per_minute, 100000}) {
+    if (!opts.now_ms)
+      opts.now_ms = [] {
+        return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+          .count();
+      };
+  }
+
+  /// A connection of the pool, returned by the guard's destructor.
+  struct lease {
+    impl* owner = nullptr;
+    std::unique_ptr<history_db> db;
+    ~lease() {
+      if (owner && db) {
+        std::lock_guard lock{owner->mu};
+        owner->idle.push_back(std::move(db));
+        owner->cv.notify_one();
+      }
+    }
+  };
+
+  mi::result<std::unique_ptr<lease>> borrow() {
+    auto l = std::make_unique<lease>();
+    l->owner = this;
+    {
+      std::unique_lock lock{mu};
+      cv.wait(lock, [&] { return !idle.empty() || created < std::max<std::size_t>(1, opts.connections); });
+      if (!idle.empty()) {
+        l->db = std::move(idle.back());
+        idle.pop_back();
+        return l;
+      }
+      ++created; // connect outside the lock
+    }
+    auto db = history_db::connect(opts.conninfo);
+    if (!db) {
+      std::lock_guard lock{mu};
+      --created;
+      cv.notify_one();
+      return db.err();
+    }
+    l->db = std::move(*db);
+    return l;
+  }
+
+  http_response db_failure(const mi::error& e) {
+    // The details go to the operator's log, not to the client.
+    if (opts.on_error) opts.on_error(e.message);
+    return error_response(503, code_internal, "database unavailable, retry later");
+  }
+
+  /// Authentication of a REST request; nullopt when it may proceed.
+  std::optional<http_response> authenticate(const http_request& req, const std::vector<auth::query_param>& qp) {
+    auth::credentials c{req.header("x-mi-apikey"), req.header("x-mi-timestamp"), req.header("x-mi-nonce"),
+                        req.header("x-mi-signature")};
+    return verify(c, req.method, req.path, auth::canonical_query(qp));
+  }
+
+  std::optional<http_response> verify(const auth::credentials& c, std::string_view method, std::string_view path,
+                                      const std::string& canonical) {
+    std::optional<auth::key_record> key;
+    if (!c.key_id.empty() && c.key_id.size() <= 64) {
+      auto l = borrow();
+      if (!l) return db_failure(l.err());
+      auto k = (*l)->db->find_key(c.key_id);
+      if (!k) return db_failure(k.err());
+      key = std::move(*k);
+    }
+    auto d = authn.check(c, key, method, path, canonical, opts.now_ms());
+    if (d.ok()) return std::nullopt;
+    if (opts.on_auth_rejected) opts.on_auth_rejected(auth::reason_label(d.reason));
+    switch (d.reason) {
+    case auth::reject::quota_exceeded: {
+      auto r = error_response(429, code_too_many, d.message);
+      r.headers.emplace_back("Retry-After", std::to_string(d.retry_after_s));
+      return r;
+    }
+    case auth::reject::expired_timestamp: return error_response(401, code_timestamp, d.message);
+    case auth::reject::bad_signature: return error_response(401, code_signature, d.message);
+    case auth::reject::replayed_nonce: return error_response(401, code_replay, d.message);
+    default: return error_response(401, code_unauthorized, d.message);
+    }
+  }
+
+  // ---- endpoints ---------------------------------------------------------------------------
+
+  http_response klines(const params& p) {
+    if (auto e = only(p, {"exchange", "symbol", "interval", "start", "end", "limit"})) return e->response;
+    auto ex = exchange_param(p);
+    if (failed(ex)) return std::get<1>(ex).response;
+    auto sym = symbol_param(p);
+    if (failed(sym)) return std::get<1>(sym).response;
+    auto iv = interval_param(p);
+    if (failed(iv)) return std::get<1>(iv).response;
+    auto range = time_range(p);
+    if (failed(range)) return std::get<1>(range).response;
+    auto limit = limit_param(p);
+    if (failed(limit)) return std::get<1>(limit).response;
+    kline_query q{std::get<0>(ex), std::get<0>(sym), std::get<0>(iv), std::get<0>(range).first,
+                  std::get<0>(range).second, std::get<0>(limit)};
+    auto l = borrow();
+    if (!l) return db_failure(l.err());
+    auto ks = (*l)->db->klines(q);
+    if (!ks) return db_failure(ks.err());
+    return http_response{200, kline_array(*ks), "application/json", {}};
+  }
+
+  http_response trades(const params& p) {
+    if (auto e = only(p, {"exchange", "symbol", "start", "end", "fromId", "cursor", "limit"})) return e->response;
+    auto ex = exchange_param(p);
+    if (failed(ex)) return std::get<1>(ex).response;
+    auto sym = symbol_param(p);
+    if (failed(sym)) return std::get<1>(sym).response;
+    auto range = time_range(p);
+    if (failed(range)) return std::get<1>(range).response;
+    auto limit = limit_param(p);
+    if (failed(limit)) return std::get<1>(limit).response;
+    trade_query q;
+    q.exchange = std::get<0>(ex);
+    q.symbol = std::get<0>(sym);
+    q.start_ms = std::get<0>(range).first;
+    q.end_ms = std::get<0>(range).second;
+    q.limit = std::get<0>(limit);
+    const bool has_from = p.count("fromId") > 0;
+    const bool has_cursor = p.count("cursor") > 0;
+    if (has_from + has_cursor + q.start_ms.has_value() > 1)
+      return bad_param("parameters 'start', 'fromId' and 'cursor' are mutually exclusive: send one");
+    if (!has_from && !has_cursor && !q.start_ms)
+      return bad_param("mandatory parameter 'start' (or 'fromId' or 'cursor') was not sent");
+    if (has_from) {
+      auto id = required(p, "fromId");
+      if (failed(id)) return std::get<1>(id).response;
+      if (std::get<0>(id).size() > 128) return bad_param("parameter 'fromId': longer than 128 characters");
+      q.from_id = std::get<0>(id);
+    }
+    if (has_cursor) {
+      auto c = required(p, "cursor");
+      if (failed(c)) return std::get<1>(c).response;
+      auto cur = decode_cursor(std::get<0>(c));
+      if (!cur) return bad_param("parameter " + cur.err().message);
+      q.after = *cur;
+    }
+    auto l = borrow();
+    if (!l) return db_failure(l.err());
+    auto page = (*l)->db->trades(q);
+    if (!page) return db_failure(page.err());
+    if (page->from_id_unknown)
+      return bad_param("parameter 'fromId': no stored trade '" + q.from_id->substr(0, 40) + "' for " + q.exchange + " " +
+                       q.symbol);
+    std::string out = "{\"trades\":[";
+    bool first = true;
+    for (const auto& t : page->trades) {
+      if (!first) out += ',';
+      first = false;
+      out += mi::trade_to_json(t);
+    }
+    out += "],\"next\":";
+    out += page->next ? json_string(encode_cursor(*page->next)) : "null";
+    out += '}';
+    return http_response{200, std::move(out), "application/json", {}};
+  }
+
+  http_response symbols(const params& p) {
+    if (auto e = only(p, {})) return e->response;
+    auto l = borrow();
+    if (!l) return db_failure(l.err());
+    auto rows = (*l)->db->symbols();
+    if (!rows) return db_failure(rows.err());
+    std::string out = "[";
+    for (const auto& s : *rows) {
+      if (out.size() > 1) out += ',';
+      out += "{\"exchange\":" + json_string(s.exchange) + ",\"symbol\":" + json_string(s.symbol) +
+             ",\"first_ts_ns\":" + std::to_string(s.first_ts_ns) + ",\"last_ts_ns\":" + std::to_string(s.last_ts_ns) +
+             ",\"trade_count\":" + std::to_string(s.trade_count) + "}";
+    }
+    return http_response{200, out + "]", "application/json", {}};
+  }
+
+  http_response indicators(const params& p) {
+    if (auto e = only(p, {"exchange", "symbol", "interval", "indicator", "period", "start", "end", "limit"}))
+      return e->response;
+    auto ex = exchange_param(p);
+    if (failed(ex)) return std::get<1>(ex).response;
+    auto sym = symbol_param(p);
+    if (failed(sym)) return std::get<1>(sym).response;
+    auto iv = interval_param(p);
+    if (failed(iv)) return std::get<1>(iv).response;
+    auto ind = required(p, "indicator");
+    if (failed(ind)) return std::get<1>(ind).response;
+    const auto& name = std::get<0>(ind);
+    if (name != "sma" && name != "ema" && name != "rv")
+      return bad_param("parameter 'indicator': unknown indicator '" + name.substr(0, 40) + "' (known: sma, ema, rv)");
+    if (!p.count("period")) return missing("period").response;
+    auto period = int_param(p, "period", 1, max_period);
+    if (failed(period)) return std::get<1>(period).response;
+    auto range = time_range(p);
+    if (failed(range)) return std::get<1>(range).response;
+    auto limit = limit_param(p);
+    if (failed(limit)) return std::get<1>(limit).response;
+    const int n = static_cast<int>(*std::get<0>(period));
+    // The first candles of the range warm the indicator up: fetch limit + period of them.
+    kline_query q{std::get<0>(ex), std::get<0>(sym), std::get<0>(iv), std::get<0>(range).first,
+                  std::get<0>(range).second, std::get<0>(limit) + n};
+    auto l = borrow();
+    if (!l) return db_failure(l.err());
+    auto ks = (*l)->db->klines(q);
+    if (!ks) return db_failure(ks.err());
+    std::vector<std::int64_t> times;
+    std::vector<mi::decimal> closes;
+    for (const auto& k : *ks) {
+      times.push_back(k.open_time_ms);
+      closes.push_back(k.close);
+    }
+    auto points = name == "sma" ? ind::sma(times, closes, n)
+                  : name == "ema" ? ind::ema(times, closes, n)
+                                  : ind::realized_volatility(times, closes, n);
+    if (!points) return error_response(422, code_internal, points.err().message);
+    auto& pts = *points;
+    if (pts.size() > static_cast<std::size_t>(std::get<0>(limit)))
+      pts.resize(static_cast<std::size_t>(std::get<0>(limit)));
+    std::string out = "{\"exchange\":" + json_string(q.exchange) + ",\"symbol\":" + json_string(q.symbol) +
+                      ",\"interval\":" + json_string(q.interval) + ",\"indicator\":" + json_string(name) +
+                      ",\"period\":" + std::to_string(n) + ",\"values\":[";
+    bool first = true;
+    for (const auto& pt : pts) {
+      if (!first) out += ',';
+      first = false;
+      out += "{\"open_time_ms\":" + std::to_string(pt.open_time_ms) + ",\"value\":" + json_string(pt.value) + "}";
+    }
+    return http_response{200, out + "]}", "application/json", {}};
+  }
+
+  http_response health() {
+    auto l = borrow();
+    bool up = l && (*l)->db->ping();
+    return http_response{up ? 200 : 503,
+                         std::string("{\"status\":\"") + (up ? "ok" : "degraded") + "\",\"database\":\"" +
+                           (up ? "up" : "down") + "\"}",
+                         "application/json",
+                         {}};
+  }
+
+  http_response dispatch(const http_request& req) {
+    auto r = std::find_if(routes.begin(), routes.end(), [&](const route& x) { return x.path == req.path; });
+    if (r == routes.end()) return error_response(404, code_unknown, "no such endpoint: " + req.path.substr(0, 100));
+    if (req.method != "GET") {
+      auto resp = error_response(405, code_unknown, "method " + req.method.substr(0, 20) + " not allowed on " + req.path +
+                                                      " (use GET)");
+      resp.headers.emplace_back("Allow", "GET");
+      return resp;
+    }
+    auto qp = auth::parse_query(req.query);
+    if (!qp) return bad_param(qp.err().message);
+    params p;
+    for (const auto& x : *qp)
+      if (!p.emplace(x.name, x.value).second) return bad_param("parameter '" + x.name.substr(0, 40) + "' sent twice");
+    if (r->authenticated && opts.auth_required)
+      if (auto refused = authenticate(req, *qp)) return *refused;
+    if (r->path == "/api/v1/klines") return klines(p);
+    if (r->path == "/api/v1/trades") return trades(p);
+    if (r->path == "/api/v1/symbols") return symbols(p);
+    if (r->path == "/api/v1/indicators") return indicators(p);
+    return health();
+  }
+};
+
+api_service::api_service(api_options o) : impl_(std::make_unique<impl>(std::move(o))) {}
+api_service::~api_service() = default;
+
+http_response api_service::handle(const http_request& req) {
+  const auto t0 = std::chrono::steady_clock::now();
+  http_response resp;
+  try {
+    resp = impl_->dispatch(req);
+  } catch (const std::exception& e) { // a bug, or out of memory: answer, and tell the operator
+    if (impl_->opts.on_error) impl_->opts.on_error(std::string("internal error on ") + req.path + ": " + e.what());
+    resp = error_response(500, code_internal, "internal error");
+  }
+  if (impl_->opts.on_request) {
+    const bool known = std::any_of(routes.begin(), routes.end(), [&](const route& r) { return r.path == req.path; });
+    impl_->opts.on_request(known ? std::string_view(req.path) : std::string_view("other"), resp.status,
+                           std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+  }
+  return resp;
+}
+
+http_response api_service::check_push_token(std::string_view target) {
+  const http_response accepted{200, "", "application/json", {}};
+  if (!impl_->opts.auth_required) return accepted;
+  auto q = target.find('?');
+  std::string_view path = target.substr(0, q);
+  std::string_view query = q == std::string_view::npos ? std::string_view{} : target.substr(q + 1);
+  auto qp = auth::parse_query(query);
+  if (!qp) return bad_param(qp.err().message);
+  auth::credentials c;
+  for (const auto& x : *qp) {
+    if (x.name == "key") c.key_id = x.value;
+    else if (x.name == "ts") c.timestamp = x.value;
+    else if (x.name == "nonce") c.nonce = x.value;
+    else if (x.name == "sig") c.signature = x.value;
+  }
+  auto refused = impl_->verify(c, "GET", path, auth::canonical_query(*qp, {"key", "ts", "nonce", "sig"}));
+  return refused ? *refused : accepted;
+}
+
+} // namespace mi::gw

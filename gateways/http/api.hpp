@@ -1,0 +1,65 @@
+#pragma once
+
+// The REST history API: routes, parameter validation, authentication and JSON bodies
+// (docs/api.md). Transport-free: `handle` takes a parsed request and returns a response, so the
+// same object serves the Beast server (http_server.hpp) and direct tests. `handle` blocks on
+// PostgreSQL: call it from http_server's worker threads.
+//
+// Database access: a pool of `connections` history_db connections (one per worker is enough);
+// a request borrows one for its queries and gives it back, so no connection is shared between
+// threads and no thread waits for another's query.
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "gateways/http/auth.hpp"
+#include "gateways/http/http_server.hpp"
+
+namespace mi::gw {
+
+/// Settings of the API service.
+struct api_options {
+  std::string conninfo;                     ///< PostgreSQL
+  bool auth_required = true;                ///< false: every endpoint is anonymous (api.auth: off)
+  std::chrono::milliseconds timestamp_window{5000};
+  std::int64_t default_quota_per_minute = 1200;
+  std::size_t connections = 2;              ///< PostgreSQL connections in the pool
+  /// Clock in ms since the epoch (tests may pin it); default: system_clock.
+  std::function<std::int64_t()> now_ms;
+  /// Called after each request: route ("/api/v1/klines", or "other"), status, seconds spent.
+  std::function<void(std::string_view route, int status, double seconds)> on_request;
+  /// Called with the text of each database error (the client only gets a 503) and of each
+  /// internal error (500).
+  std::function<void(std::string_view message)> on_error;
+  /// Called for each refused authentication with the reason's label.
+  std::function<void(std::string_view reason)> on_auth_rejected;
+};
+
+/// The service behind the routes. Thread-safe.
+class api_service {
+public:
+  explicit api_service(api_options o);
+  ~api_service();
+  api_service(const api_service&) = delete;
+  api_service& operator=(const api_service&) = delete;
+
+  /// Answers one request (never throws).
+  http_response handle(const http_request& req);
+
+  /// Checks the signed token of a push WebSocket upgrade (`GET path?key=..&ts=..&nonce=..&sig=..`,
+  /// signed like a REST request over the canonical query of the other parameters). Blocks on the
+  /// key lookup. Returns status 200 when the upgrade may proceed, else the error response to send
+  /// (401, 429 with Retry-After, 400 for a malformed query, 503 when the database is down). With
+  /// auth off every request passes.
+  http_response check_push_token(std::string_view target);
+
+private:
+  struct impl;
+  std::unique_ptr<impl> impl_;
+};
+
+} // namespace mi::gw

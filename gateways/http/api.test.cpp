@@ -1,0 +1,532 @@
+// The REST API over real HTTP on loopback against a real PostgreSQL (tests/harness).
+#include "gateways/http/api.hpp"
+
+#include <doctest/doctest.h>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <iostream>
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/json.hpp>
+#include <set>
+#include <thread>
+
+#include "gateways/http/history.hpp"
+#include "gateways/postgres/postgres.hpp"
+#include "tests/harness/pg_server.hpp"
+
+namespace json = boost::json;
+
+namespace {
+
+mi::decimal dec(const char* text) { return *mi::decimal::parse(text); }
+
+/// One HTTP exchange on a fresh connection: sends `raw` bytes, reads to EOF.
+std::string raw_exchange(std::uint16_t port, const std::string& raw) {
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  REQUIRE(fd >= 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(port);
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  REQUIRE(::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0);
+  timeval tv{30, 0};
+  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  std::size_t sent = 0;
+  while (sent < raw.size()) {
+    auto n = ::send(fd, raw.data() + sent, raw.size() - sent, MSG_NOSIGNAL);
+    if (n <= 0) break; // the server may close early on hostile input: read what it said
+    sent += static_cast<std::size_t>(n);
+  }
+  std::string out;
+  char buf[65536];
+  for (;;) {
+    auto n = ::recv(fd, buf, sizeof buf, 0);
+    if (n <= 0) break;
+    out.append(buf, static_cast<std::size_t>(n));
+  }
+  ::close(fd);
+  return out;
+}
+
+struct reply {
+  int status = 0;
+  std::string head;
+  std::string body;
+  json::value json() const { return json::parse(body); }
+  std::string header(const std::string& name) const {
+    auto p = head.find("\r\n" + name + ": ");
+    if (p == std::string::npos) return {};
+    p += name.size() + 4;
+    return head.substr(p, head.find("\r\n", p) - p);
+  }
+};
+
+reply parse_reply(const std::string& raw) {
+  reply r;
+  auto end = raw.find("\r\n\r\n");
+  REQUIRE_MESSAGE(end != std::string::npos, raw);
+  r.head = raw.substr(0, end + 2);
+  r.body = raw.substr(end + 4);
+  r.status = std::stoi(raw.substr(9, 3));
+  return r;
+}
+
+std::int64_t now_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+    .count();
+}
+
+struct api_fixture {
+  mi::test::pg_server pg{mi::test::pg_server_options{true}};
+  boost::asio::io_context ioc;
+  boost::asio::executor_work_guard<boost::asio::io_context::executor_type> work{ioc.get_executor()};
+  std::unique_ptr<mi::gw::api_service> api;
+  std::unique_ptr<mi::gw::http_server> server;
+  std::thread io_thread;
+  mi::gw::created_key key;
+  std::atomic<int> nonce{0};
+  std::vector<std::string> rejected; // reasons counted by the hook
+
+  explicit api_fixture(std::int64_t quota = 1'000'000) {
+    auto m = mi::gw::migrate(pg.conninfo());
+    REQUIRE_MESSAGE(m.has_value(), (m ? "" : m.err().message));
+    auto k = mi::gw::create_api_key(pg.conninfo(), "tests", quota);
+    REQUIRE_MESSAGE(k.has_value(), (k ? "" : k.err().message));
+    key = *k;
+    mi::gw::api_options o;
+    o.conninfo = pg.conninfo();
+    o.on_auth_rejected = [this](std::string_view r) { rejected.emplace_back(r); };
+    o.on_error = [](std::string_view m) { std::cerr << "api error: " << m << "\n"; }; // worker thread
+    api = std::make_unique<mi::gw::api_service>(o);
+    mi::gw::http_server_options so;
+    so.read_timeout = std::chrono::milliseconds(2000);
+    server = std::make_unique<mi::gw::http_server>(ioc, so, [this](const mi::gw::http_request& r) { return api->handle(r); });
+    io_thread = std::thread([this] { ioc.run(); });
+  }
+  ~api_fixture() {
+    server.reset();
+    work.reset();
+    ioc.stop();
+    io_thread.join();
+  }
+
+  /// Signed headers for GET target with this key id/secret, at time `ts`.
+  std::string auth_headers(const std::string& target, const std::string& key_id, const std::string& secret,
+                           std::int64_t ts, const std::string& nonce_text) {
+    auto q = target.find('?');
+    std::string path = target.substr(0, q);
+    auto params = mi::gw::auth::parse_query(q == std::string::npos ? "" : target.substr(q + 1));
+    // A malformed query is refused before authentication: any signature will do.
+    auto canonical = params ? mi::gw::auth::canonical_query(*params) : std::string{};
+    auto sig = mi::gw::auth::hmac_sha256_hex(mi::gw::auth::signing_key(key_id, secret),
+                                             mi::gw::auth::string_to_sign(std::to_string(ts), "GET", path, canonical));
+    return "X-MI-APIKEY: " + key_id + "\r\nX-MI-TIMESTAMP: " + std::to_string(ts) + "\r\nX-MI-NONCE: " + nonce_text +
+           "\r\nX-MI-SIGNATURE: " + sig + "\r\n";
+  }
+
+  reply get(const std::string& target) {
+    auto h = auth_headers(target, key.key_id, key.secret, now_ms(), "n" + std::to_string(nonce++));
+    return parse_reply(raw_exchange(server->port(), "GET " + target + " HTTP/1.1\r\nHost: x\r\nConnection: close\r\n" + h + "\r\n"));
+  }
+  reply get_with(const std::string& target, const std::string& headers) {
+    return parse_reply(raw_exchange(server->port(), "GET " + target + " HTTP/1.1\r\nHost: x\r\nConnection: close\r\n" + headers + "\r\n"));
+  }
+
+  std::unique_ptr<mi::gw::pg_writer> writer() {
+    auto w = mi::gw::pg_writer::connect(pg.conninfo());
+    REQUIRE(w.has_value());
+    return std::move(*w);
+  }
+};
+
+mi::kline hour_kline(std::int64_t open_ms, const char* close, std::uint32_t revision = 0) {
+  mi::kline k;
+  k.exchange = "binance";
+  k.symbol = "BTCUSDT";
+  k.interval = "1h";
+  k.open_time_ms = open_ms;
+  k.close_time_ms = open_ms + 3'600'000 - 1;
+  k.open = dec("100.5");
+  k.high = dec("101.000000000000000001");
+  k.low = dec("99");
+  k.close = dec(close);
+  k.volume = dec("12345678901234567890.123456789");
+  k.quote_volume = dec("2.5");
+  k.trade_count = 7;
+  k.taker_buy_volume = dec("0.001");
+  k.taker_buy_quote_volume = dec("0.1005");
+  k.vwap = dec("100.123456789012345678");
+  k.first_trade_id = "1";
+  k.last_trade_id = "7";
+  k.is_final = true;
+  k.revision = revision;
+  return k;
+}
+
+constexpr std::int64_t jan31_20h = 1'706'731'200'000; // 2024-01-31T20:00:00Z
+constexpr std::int64_t hour = 3'600'000;
+
+/// n trades of binance BTCUSDT from `t0_ns`, several per nanosecond tick (ties broken by id).
+std::vector<mi::trade> make_trades(std::size_t n, std::int64_t t0_ns, std::int64_t step_ns) {
+  std::vector<mi::trade> out;
+  for (std::size_t i = 0; i < n; ++i) {
+    mi::trade t;
+    t.exchange = "binance";
+    t.symbol = "BTCUSDT";
+    t.base = "BTC";
+    t.quote = "USDT";
+    t.trade_id = std::to_string(500'000 + i);
+    t.price = dec("64000.12345678");
+    t.quantity = dec("0.00000001");
+    t.taker_side = i % 2 ? mi::side::buy : mi::side::sell;
+    t.ts_ns = t0_ns + static_cast<std::int64_t>(i / 3) * step_ns; // three trades share each time
+    t.recv_ns = t.ts_ns + 1000;
+    out.push_back(std::move(t));
+  }
+  return out;
+}
+
+} // namespace
+
+TEST_CASE("klines across a month boundary: oldest first, every field exact, latest revision only") {
+  api_fixture f;
+  std::vector<mi::kline> ks;
+  for (int i = 0; i < 9; ++i) ks.push_back(hour_kline(jan31_20h + i * hour, "100.25"));
+  auto w = f.writer();
+  REQUIRE(w->upsert_klines(ks).has_value());
+  REQUIRE(w->upsert_klines({hour_kline(jan31_20h + 4 * hour, "105.75", 2)}).has_value()); // Feb 1 00:00, revised
+
+  auto r = f.get("/api/v1/klines?exchange=binance&symbol=BTCUSDT&interval=1h&start=" + std::to_string(jan31_20h) +
+                 "&end=" + std::to_string(jan31_20h + 8 * hour));
+  REQUIRE_MESSAGE(r.status == 200, r.body);
+  auto arr = r.json().as_array();
+  REQUIRE(arr.size() == 9);
+  for (std::size_t i = 0; i < arr.size(); ++i)
+    CHECK(arr[i].at("open_time_ms").as_int64() == jan31_20h + static_cast<std::int64_t>(i) * hour);
+  const auto& feb1 = arr[4].as_object();
+  CHECK(feb1.at("close").as_string() == "105.75");
+  CHECK(feb1.at("revision").as_int64() == 2);
+  CHECK(feb1.at("volume").as_string() == "12345678901234567890.123456789");
+  CHECK(feb1.at("high").as_string() == "101.000000000000000001");
+  CHECK(feb1.at("vwap").as_string() == "100.123456789012345678");
+  CHECK(feb1.at("is_final").as_bool());
+  CHECK(feb1.at("close_time_ms").as_int64() == jan31_20h + 5 * hour - 1);
+
+  auto limited = f.get("/api/v1/klines?exchange=binance&symbol=BTCUSDT&interval=1h&start=" +
+                       std::to_string(jan31_20h + 3 * hour) + "&limit=2");
+  REQUIRE(limited.status == 200);
+  auto la = limited.json().as_array();
+  REQUIRE(la.size() == 2);
+  CHECK(la[0].at("open_time_ms").as_int64() == jan31_20h + 3 * hour);
+  CHECK(la[1].at("open_time_ms").as_int64() == jan31_20h + 4 * hour);
+
+  // No start: the latest `limit` candles, still oldest first.
+  auto latest = f.get("/api/v1/klines?exchange=binance&symbol=BTCUSDT&interval=1h&limit=3");
+  auto lt = latest.json().as_array();
+  REQUIRE(lt.size() == 3);
+  CHECK(lt[0].at("open_time_ms").as_int64() == jan31_20h + 6 * hour);
+  CHECK(lt[2].at("open_time_ms").as_int64() == jan31_20h + 8 * hour);
+
+  auto other = f.get("/api/v1/klines?exchange=okx&symbol=BTCUSDT&interval=1h");
+  CHECK(other.status == 200);
+  CHECK(other.body == "[]");
+}
+
+TEST_CASE("trades: cursor pagination over 3 pages across a day boundary, no gap, no repeat") {
+  api_fixture f;
+  // 2024-02-29T23:59:59.000Z, one tick per 700 µs: 2500 trades span midnight into March 1.
+  const std::int64_t t0 = 1'709'251'199'000'000'000;
+  auto all = make_trades(2500, t0, 700'001);
+  REQUIRE(f.writer()->write_trades(all).has_value());
+
+  std::vector<std::string> ids;
+  std::string target = "/api/v1/trades?exchange=binance&symbol=BTCUSDT&start=" + std::to_string(t0 / 1'000'000) + "&limit=1000";
+  int pages = 0;
+  for (;;) {
+    auto r = f.get(target);
+    REQUIRE_MESSAGE(r.status == 200, r.body);
+    auto o = r.json().as_object();
+    for (const auto& t : o.at("trades").as_array()) ids.emplace_back(t.at("trade_id").as_string());
+    ++pages;
+    if (o.at("next").is_null()) break;
+    REQUIRE(pages < 10);
+    target = "/api/v1/trades?exchange=binance&symbol=BTCUSDT&limit=1000&cursor=" + std::string(o.at("next").as_string());
+  }
+  CHECK(pages == 3);
+  REQUIRE(ids.size() == all.size());
+  for (std::size_t i = 0; i < ids.size(); ++i) REQUIRE(ids[i] == all[i].trade_id);
+
+  // Fields as the decode format.
+  auto first = f.get("/api/v1/trades?exchange=binance&symbol=BTCUSDT&fromId=500001&limit=2");
+  REQUIRE(first.status == 200);
+  auto arr = first.json().at("trades").as_array();
+  REQUIRE(arr.size() == 2);
+  CHECK(json::serialize(arr[0]) ==
+        R"({"exchange":"binance","symbol":"BTCUSDT","base":"BTC","quote":"USDT","trade_id":"500001","price":"64000.12345678","quantity":"0.00000001","side":"buy","ts_ns":1709251199000000000})");
+  CHECK(arr[1].at("trade_id").as_string() == "500002");
+
+  // A time range across midnight: [23:59:59.500, 00:00:00.200] in ms, both ends inclusive.
+  const std::int64_t from_ms = t0 / 1'000'000 + 500, to_ms = t0 / 1'000'000 + 1200;
+  std::size_t want = 0;
+  for (const auto& t : all)
+    if (t.ts_ns >= from_ms * 1'000'000 && t.ts_ns < (to_ms + 1) * 1'000'000) ++want;
+  auto ranged = f.get("/api/v1/trades?exchange=binance&symbol=BTCUSDT&start=" + std::to_string(from_ms) +
+                      "&end=" + std::to_string(to_ms) + "&limit=1000");
+  REQUIRE(ranged.status == 200);
+  CHECK(ranged.json().at("trades").as_array().size() == want);
+  CHECK(ranged.json().at("next").is_null());
+
+  auto unknown = f.get("/api/v1/trades?exchange=binance&symbol=BTCUSDT&fromId=nope");
+  CHECK(unknown.status == 400);
+  CHECK(unknown.body.find("fromId") != std::string::npos);
+}
+
+TEST_CASE("symbols lists what is stored with first/last time and count") {
+  api_fixture f;
+  auto trades = make_trades(10, 1'709'251'199'000'000'000, 1'000'000);
+  REQUIRE(f.writer()->write_trades(trades).has_value());
+  auto r = f.get("/api/v1/symbols");
+  REQUIRE(r.status == 200);
+  auto arr = r.json().as_array();
+  REQUIRE(arr.size() == 1);
+  CHECK(arr[0].at("exchange").as_string() == "binance");
+  CHECK(arr[0].at("symbol").as_string() == "BTCUSDT");
+  CHECK(arr[0].at("trade_count").as_int64() == 10);
+  CHECK(arr[0].at("first_ts_ns").as_int64() == trades.front().ts_ns);
+  CHECK(arr[0].at("last_ts_ns").as_int64() == trades.back().ts_ns);
+}
+
+TEST_CASE("indicators: sma, ema and rv over stored closes") {
+  api_fixture f;
+  const char* closes[] = {"10", "20", "30", "40", "50"};
+  std::vector<mi::kline> ks;
+  for (int i = 0; i < 5; ++i) ks.push_back(hour_kline(jan31_20h + i * hour, closes[i]));
+  REQUIRE(f.writer()->upsert_klines(ks).has_value());
+  const std::string base = "/api/v1/indicators?exchange=binance&symbol=BTCUSDT&interval=1h&start=" + std::to_string(jan31_20h);
+  auto sma = f.get(base + "&indicator=sma&period=3");
+  REQUIRE_MESSAGE(sma.status == 200, sma.body);
+  auto v = sma.json().at("values").as_array();
+  REQUIRE(v.size() == 3);
+  CHECK(v[0].at("value").as_string() == "20");
+  CHECK(v[0].at("open_time_ms").as_int64() == jan31_20h + 2 * hour);
+  CHECK(v[2].at("value").as_string() == "40");
+  auto ema = f.get(base + "&indicator=ema&period=3");
+  auto e = ema.json().at("values").as_array();
+  REQUIRE(e.size() == 3);
+  CHECK(e[1].at("value").as_string() == "30"); // (2*40 + 2*20) / 4
+  auto rv = f.get(base + "&indicator=rv&period=2");
+  REQUIRE(rv.status == 200);
+  CHECK(rv.json().at("values").as_array().size() == 3);
+}
+
+TEST_CASE("every bad parameter gets 400 with code -1100 naming it") {
+  api_fixture f;
+  const std::string k = "/api/v1/klines?";
+  const std::pair<std::string, std::string> cases[] = {
+    {k + "symbol=BTCUSDT&interval=1m", "'exchange'"},
+    {k + "exchange=nasdaq&symbol=BTCUSDT&interval=1m", "'exchange'"},
+    {k + "exchange=binance&interval=1m", "'symbol'"},
+    {k + "exchange=binance&symbol=btc-usdt&interval=1m", "'symbol'"},
+    {k + "exchange=binance&symbol=BTCUSDT", "'interval'"},
+    {k + "exchange=binance&symbol=BTCUSDT&interval=7m", "'interval'"},
+    {k + "exchange=binance&symbol=BTCUSDT&interval=1m&start=abc", "'start'"},
+    {k + "exchange=binance&symbol=BTCUSDT&interval=1m&start=-5", "'start'"},
+    {k + "exchange=binance&symbol=BTCUSDT&interval=1m&end=99999999999999999999", "'end'"},
+    {k + "exchange=binance&symbol=BTCUSDT&interval=1m&start=10&end=5", "'start'"},
+    {k + "exchange=binance&symbol=BTCUSDT&interval=1m&limit=1001", "'limit'"},
+    {k + "exchange=binance&symbol=BTCUSDT&interval=1m&limit=0", "'limit'"},
+    {k + "exchange=binance&symbol=BTCUSDT&interval=1m&limit=", "'limit'"},
+    {k + "exchange=binance&symbol=BTCUSDT&interval=1m&limt=5", "'limt'"},
+    {k + "exchange=binance&symbol=BTCUSDT&symbol=ETHUSDT&interval=1m", "'symbol'"},
+    {k + "exchange=binance&symbol=BTC%ZZ&interval=1m", "'symbol'"},
+    {"/api/v1/trades?exchange=binance&symbol=BTCUSDT", "'start'"},
+    {"/api/v1/trades?exchange=binance&symbol=BTCUSDT&start=1&fromId=5", "'fromId'"},
+    {"/api/v1/trades?exchange=binance&symbol=BTCUSDT&cursor=zz", "cursor"},
+    {"/api/v1/indicators?exchange=binance&symbol=BTCUSDT&interval=1m&period=3", "'indicator'"},
+    {"/api/v1/indicators?exchange=binance&symbol=BTCUSDT&interval=1m&indicator=macd&period=3", "'indicator'"},
+    {"/api/v1/indicators?exchange=binance&symbol=BTCUSDT&interval=1m&indicator=sma", "'period'"},
+    {"/api/v1/indicators?exchange=binance&symbol=BTCUSDT&interval=1m&indicator=sma&period=0", "'period'"},
+    {"/api/v1/symbols?x=1", "'x'"},
+  };
+  for (const auto& [target, name] : cases) {
+    CAPTURE(target);
+    auto r = f.get(target);
+    CHECK(r.status == 400);
+    auto o = r.json().as_object();
+    CHECK(o.at("code").as_int64() == -1100);
+    CHECK(std::string(o.at("msg").as_string()).find(name) != std::string::npos);
+  }
+  auto nf = f.get("/api/v1/nothing");
+  CHECK(nf.status == 404);
+  CHECK(nf.json().at("msg").as_string().size() > 0);
+  auto post = parse_reply(raw_exchange(f.server->port(),
+                                       "POST /api/v1/klines HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"));
+  CHECK(post.status == 405);
+  CHECK(post.header("Allow") == "GET");
+}
+
+TEST_CASE("auth: wrong signature, expired timestamp, replayed nonce, unknown and revoked key get 401") {
+  api_fixture f;
+  const std::string t = "/api/v1/symbols";
+  const auto now = now_ms();
+  auto msg = [](const reply& r) { return std::string(r.json().at("msg").as_string()); };
+
+  auto missing = f.get_with(t, "");
+  CHECK(missing.status == 401);
+
+  auto wrong = f.get_with(t, f.auth_headers(t, f.key.key_id, "not-the-secret", now, "a1"));
+  CHECK(wrong.status == 401);
+  CHECK(wrong.json().at("code").as_int64() == -1022);
+
+  auto expired = f.get_with(t, f.auth_headers(t, f.key.key_id, f.key.secret, now - 60'000, "a2"));
+  CHECK(expired.status == 401);
+  CHECK(expired.json().at("code").as_int64() == -1021);
+
+  const auto h = f.auth_headers(t, f.key.key_id, f.key.secret, now, "a3");
+  CHECK(f.get_with(t, h).status == 200);
+  auto replay = f.get_with(t, h);
+  CHECK(replay.status == 401);
+  CHECK(msg(replay).find("nonce") != std::string::npos);
+  CHECK(msg(replay) != msg(wrong));
+
+  auto unknown = f.get_with(t, f.auth_headers(t, "mik_000000000000000000000000", f.key.secret, now, "a4"));
+  CHECK(unknown.status == 401);
+  CHECK(msg(unknown).find("unknown") != std::string::npos);
+
+  REQUIRE(mi::gw::revoke_api_key(f.pg.conninfo(), f.key.key_id).has_value());
+  auto revoked = f.get_with(t, f.auth_headers(t, f.key.key_id, f.key.secret, now_ms(), "a5"));
+  CHECK(revoked.status == 401);
+  CHECK(msg(revoked).find("revoked") != std::string::npos);
+
+  // Health needs no key.
+  CHECK(f.get_with("/api/v1/health", "").status == 200);
+  const std::set<std::string> reasons(f.rejected.begin(), f.rejected.end());
+  CHECK(reasons == std::set<std::string>{"missing_credentials", "bad_signature", "expired_timestamp", "replayed_nonce",
+                                          "unknown_key", "revoked_key"});
+}
+
+TEST_CASE("quota exceeded gives 429 with Retry-After") {
+  api_fixture f{3}; // 3 requests per minute
+  for (int i = 0; i < 3; ++i) CHECK(f.get("/api/v1/symbols").status == 200);
+  auto r = f.get("/api/v1/symbols");
+  CHECK(r.status == 429);
+  const auto retry = r.header("Retry-After");
+  REQUIRE_FALSE(retry.empty());
+  CHECK(std::stoi(retry) >= 1);
+  CHECK(std::stoi(retry) <= 20);
+}
+
+TEST_CASE("hostile HTTP: garbage, huge header, stalled request get 4xx and the server keeps serving") {
+  api_fixture f;
+  auto garbage = raw_exchange(f.server->port(), "\x16\x03\x01 NOT HTTP AT ALL\r\n\r\n");
+  CHECK(garbage.rfind("HTTP/1.1 400", 0) == 0);
+  auto huge = raw_exchange(f.server->port(), "GET /api/v1/health HTTP/1.1\r\nHost: x\r\nX-Big: " +
+                                                 std::string(100'000, 'a') + "\r\n\r\n");
+  CHECK(huge.rfind("HTTP/1.1 431", 0) == 0);
+  auto body = raw_exchange(f.server->port(), "POST /api/v1/health HTTP/1.1\r\nHost: x\r\nContent-Length: 1000000\r\n\r\n" +
+                                                 std::string(20'000, 'b'));
+  CHECK(body.rfind("HTTP/1.1 413", 0) == 0);
+  auto stalled = raw_exchange(f.server->port(), "GET /api/v1/health HTTP/1.1\r\nHost:"); // then nothing (2 s timeout)
+  CHECK(stalled.rfind("HTTP/1.1 408", 0) == 0);
+  auto health = f.get_with("/api/v1/health", "");
+  CHECK(health.status == 200);
+  CHECK(health.json().at("database").as_string() == "up");
+}
+
+TEST_CASE("keep-alive: several requests on one connection") {
+  api_fixture f;
+  auto raw = raw_exchange(f.server->port(), "GET /api/v1/health HTTP/1.1\r\nHost: x\r\n\r\n"
+                                            "GET /api/v1/health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+  std::size_t count = 0;
+  for (auto p = raw.find("HTTP/1.1 200"); p != std::string::npos; p = raw.find("HTTP/1.1 200", p + 1)) ++count;
+  CHECK(count == 2);
+}
+
+TEST_CASE("push token: signed query accepted once, tampered or replayed refused") {
+  api_fixture f;
+  const auto ts = std::to_string(now_ms());
+  auto sig = mi::gw::auth::hmac_sha256_hex(mi::gw::auth::signing_key(f.key.key_id, f.key.secret),
+                                           mi::gw::auth::string_to_sign(ts, "GET", "/", ""));
+  const std::string target = "/?key=" + f.key.key_id + "&ts=" + ts + "&nonce=p1&sig=" + sig;
+  CHECK(f.api->check_push_token(target).status == 200);
+  auto replay = f.api->check_push_token(target);
+  CHECK(replay.status == 401);
+  CHECK(replay.body.find("nonce") != std::string::npos);
+  // A parameter added after signing breaks the signature.
+  CHECK(f.api->check_push_token("/?key=" + f.key.key_id + "&ts=" + ts + "&nonce=p2&sig=" + sig + "&extra=1").status == 401);
+  CHECK(f.api->check_push_token("/").status == 401);
+}
+
+TEST_CASE("trade cursor tokens round-trip any trade id and reject malformed text") {
+  for (const mi::gw::trade_cursor& c : {mi::gw::trade_cursor{1'709'251'199'000'700'001, "500001"},
+                                       mi::gw::trade_cursor{-5, "x-1:2/3 \"é\""}, mi::gw::trade_cursor{0, "0"}}) {
+    auto back = mi::gw::decode_cursor(mi::gw::encode_cursor(c));
+    REQUIRE(back);
+    CHECK(*back == c);
+  }
+  for (const char* bad : {"", "_", "12", "12_", "12_3", "12_zz", "x_3030", "12_3030_"}) {
+    CAPTURE(bad);
+    auto r = mi::gw::decode_cursor(bad);
+    REQUIRE_FALSE(r);
+    CHECK(r.err().message.find("cursor") != std::string::npos);
+  }
+}
+
+TEST_CASE("the queries work unchanged on tables partitioned by day (trades) and month (klines)") {
+  api_fixture f;
+  // What the storage change does to the schema: same columns and primary keys, range partitions.
+  f.pg.psql(R"sql(
+    DROP TABLE market_trades;
+    CREATE TABLE market_trades (
+      exchange text COLLATE "C" NOT NULL, symbol text COLLATE "C" NOT NULL, base text NOT NULL, quote text NOT NULL,
+      trade_id text COLLATE "C" NOT NULL, price numeric NOT NULL, quantity numeric NOT NULL,
+      side text NOT NULL CHECK (side IN ('buy', 'sell', 'unknown')), ts timestamptz NOT NULL, ts_ns bigint NOT NULL,
+      recv_ns bigint NOT NULL, PRIMARY KEY (exchange, symbol, trade_id, ts)) PARTITION BY RANGE (ts);
+    CREATE INDEX ON market_trades (exchange, symbol, ts DESC);
+    CREATE TABLE market_trades_20240229 PARTITION OF market_trades FOR VALUES FROM ('2024-02-29+00') TO ('2024-03-01+00');
+    CREATE TABLE market_trades_20240301 PARTITION OF market_trades FOR VALUES FROM ('2024-03-01+00') TO ('2024-03-02+00');
+    CREATE TABLE market_trades_default PARTITION OF market_trades DEFAULT;
+    CREATE TABLE klines_new (LIKE market_klines INCLUDING DEFAULTS, PRIMARY KEY (exchange, symbol, interval, open_time))
+      PARTITION BY RANGE (open_time);
+    DROP TABLE market_klines;
+    ALTER TABLE klines_new RENAME TO market_klines;
+    CREATE TABLE market_klines_202401 PARTITION OF market_klines FOR VALUES FROM ('2024-01-01+00') TO ('2024-02-01+00');
+    CREATE TABLE market_klines_202402 PARTITION OF market_klines FOR VALUES FROM ('2024-02-01+00') TO ('2024-03-01+00');
+    CREATE TABLE market_klines_default PARTITION OF market_klines DEFAULT;
+  )sql");
+  const std::int64_t t0 = 1'709'251'199'000'000'000; // 2024-02-29T23:59:59Z
+  auto trades = make_trades(1500, t0, 5'000'001); // 2.5 s: past midnight
+  std::vector<mi::kline> ks;
+  for (int i = 0; i < 9; ++i) ks.push_back(hour_kline(jan31_20h + i * hour, "100.25"));
+  auto w = f.writer();
+  REQUIRE(w->write_trades(trades).has_value());
+  REQUIRE(w->upsert_klines(ks).has_value());
+  REQUIRE(f.pg.psql("SELECT count(*) FROM market_trades_20240301") != "0"); // really spread over partitions
+  REQUIRE(f.pg.psql("SELECT count(*) FROM market_klines_202401") == "4");
+
+  std::vector<std::string> ids;
+  std::string target = "/api/v1/trades?exchange=binance&symbol=BTCUSDT&start=" + std::to_string(t0 / 1'000'000) + "&limit=700";
+  for (int page = 0; page < 10; ++page) {
+    auto r = f.get(target);
+    REQUIRE_MESSAGE(r.status == 200, r.body);
+    auto o = r.json().as_object();
+    for (const auto& t : o.at("trades").as_array()) ids.emplace_back(t.at("trade_id").as_string());
+    if (o.at("next").is_null()) break;
+    target = "/api/v1/trades?exchange=binance&symbol=BTCUSDT&limit=700&cursor=" + std::string(o.at("next").as_string());
+  }
+  REQUIRE(ids.size() == trades.size());
+  for (std::size_t i = 0; i < ids.size(); ++i) REQUIRE(ids[i] == trades[i].trade_id);
+
+  auto k = f.get("/api/v1/klines?exchange=binance&symbol=BTCUSDT&interval=1h&start=" + std::to_string(jan31_20h));
+  REQUIRE(k.status == 200);
+  CHECK(k.json().as_array().size() == 9);
+  auto s = f.get("/api/v1/symbols");
+  REQUIRE(s.status == 200);
+  CHECK(s.json().as_array().at(0).at("trade_count").as_int64() == 1500);
+}

@@ -1,0 +1,372 @@
+#include "gateways/http/history.hpp"
+
+#include <algorithm>
+#include <array>
+#include <charconv>
+#include <exception>
+
+#include <pqxx/pqxx>
+
+namespace mi::gw {
+namespace {
+
+std::string trim(std::string s) {
+  while (!s.empty() && (s.back() == '\n' || s.back() == ' ')) s.pop_back();
+  return s;
+}
+
+mi::error db_error(const std::string& what, const std::exception& e) { return mi::error{what + ": " + trim(e.what())}; }
+
+mi::result<mi::decimal> numeric(const pqxx::field& f) {
+  auto d = mi::decimal::parse(f.c_str());
+  if (!d) return mi::error{std::string("column ") + f.name() + ": cannot read numeric '" + f.c_str() + "' exactly"};
+  return *d;
+}
+
+/// A statement and its parameters, numbered as they are added (every parameter is used, so
+/// PostgreSQL can infer each one's type).
+struct statement {
+  std::string sql;
+  std::vector<std::string> args;
+  /// "$n" for a new parameter with this text value.
+  std::string arg(std::string v) {
+    args.push_back(std::move(v));
+    return "$" + std::to_string(args.size());
+  }
+  /// An exact timestamptz for `n` units since the epoch (unit: "millisecond" or "microsecond").
+  std::string time_arg(std::int64_t n, const char* unit) {
+    return "('epoch'::timestamptz + " + arg(std::to_string(n)) + "::bigint * interval '1 " + unit + "')";
+  }
+  pqxx::result run(pqxx::transaction_base& w) const {
+    return w.exec_params(sql, pqxx::prepare::make_dynamic_params(args));
+  }
+};
+
+std::int64_t floor_div(std::int64_t a, std::int64_t b) {
+  std::int64_t q = a / b;
+  return (a % b != 0 && ((a < 0) != (b < 0))) ? q - 1 : q;
+}
+
+const char* const kline_columns =
+  "exchange, symbol, \"interval\", open_time_ms, (extract(epoch FROM close_time) * 1000)::bigint, open::text, "
+  "high::text, low::text, close::text, volume::text, quote_volume::text, trade_count, taker_buy_volume::text, "
+  "taker_buy_quote_volume::text, vwap::text, first_trade_id, last_trade_id, revision";
+
+mi::result<mi::kline> kline_row(const pqxx::row& r) {
+  mi::kline k;
+  k.exchange = r[0].as<std::string>();
+  k.symbol = r[1].as<std::string>();
+  k.interval = r[2].as<std::string>();
+  k.open_time_ms = r[3].as<std::int64_t>();
+  k.close_time_ms = r[4].as<std::int64_t>();
+  std::array<std::pair<int, mi::decimal*>, 9> decimals{{{5, &k.open},
+                                                        {6, &k.high},
+                                                        {7, &k.low},
+                                                        {8, &k.close},
+                                                        {9, &k.volume},
+                                                        {10, &k.quote_volume},
+                                                        {12, &k.taker_buy_volume},
+                                                        {13, &k.taker_buy_quote_volume},
+                                                        {14, &k.vwap}}};
+  for (auto [col, dst] : decimals) {
+    auto d = numeric(r[col]);
+    if (!d) return d.err();
+    *dst = *d;
+  }
+  k.trade_count = r[11].as<std::uint64_t>();
+  k.first_trade_id = r[15].as<std::string>();
+  k.last_trade_id = r[16].as<std::string>();
+  k.revision = r[17].as<std::uint32_t>();
+  k.is_final = true; // only final candles are stored
+  return k;
+}
+
+const char* const trade_columns =
+  "exchange, symbol, base, quote, trade_id, price::text, quantity::text, side, ts_ns, recv_ns";
+
+mi::result<mi::trade> trade_row(const pqxx::row& r) {
+  mi::trade t;
+  t.exchange = r[0].as<std::string>();
+  t.symbol = r[1].as<std::string>();
+  t.base = r[2].as<std::string>();
+  t.quote = r[3].as<std::string>();
+  t.trade_id = r[4].as<std::string>();
+  auto price = numeric(r[5]);
+  if (!price) return price.err();
+  auto quantity = numeric(r[6]);
+  if (!quantity) return quantity.err();
+  t.price = *price;
+  t.quantity = *quantity;
+  std::string_view side = r[7].c_str();
+  t.taker_side = side == "buy" ? mi::side::buy : side == "sell" ? mi::side::sell : mi::side::unknown;
+  t.ts_ns = r[8].as<std::int64_t>();
+  t.recv_ns = r[9].as<std::int64_t>();
+  return t;
+}
+
+std::string hex(std::string_view s) {
+  static constexpr char digits[] = "0123456789abcdef";
+  std::string out;
+  out.reserve(s.size() * 2);
+  for (unsigned char c : s) {
+    out += digits[c >> 4];
+    out += digits[c & 0xf];
+  }
+  return out;
+}
+
+int hex_digit(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  return -1;
+}
+
+} // namespace
+
+std::string encode_cursor(const trade_cursor& c) { return std::to_string(c.ts_ns) + "_" + hex(c.trade_id); }
+
+mi::result<trade_cursor> decode_cursor(std::string_view token) {
+  const mi::error bad{"cursor: malformed token '" + std::string(token.substr(0, 80)) +
+                      "' (use the 'next' value of the previous page)"};
+  auto us = token.find('_');
+  if (us == std::string_view::npos || us == 0) return bad;
+  trade_cursor c;
+  auto [end, ec] = std::from_chars(token.data(), token.data() + us, c.ts_ns);
+  if (ec != std::errc{} || end != token.data() + us) return bad;
+  std::string_view h = token.substr(us + 1);
+  if (h.empty() || h.size() % 2 != 0) return bad;
+  for (std::size_t i = 0; i < h.size(); i += 2) {
+    int a = hex_digit(h[i]);
+    int b = hex_digit(h[i + 1]);
+    if (a < 0 || b < 0) return bad;
+    c.trade_id += static_cast<char>(a * 16 + b);
+  }
+  return c;
+}
+
+struct history_db::impl {
+  std::string conninfo;
+  std::unique_ptr<pqxx::connection> conn;
+
+  pqxx::connection& connection() {
+    if (!conn || !conn->is_open()) conn = std::make_unique<pqxx::connection>(conninfo);
+    return *conn;
+  }
+
+  template <class T, class Body>
+  mi::result<T> run(const char* what, Body body) {
+    try {
+      pqxx::read_transaction w{connection()};
+      return body(w);
+    } catch (const pqxx::sql_error& e) {
+      return db_error(what, e);
+    } catch (const std::exception& e) {
+      conn.reset(); // broken or unknown state: start over next time
+      return db_error(what, e);
+    }
+  }
+};
+
+history_db::history_db(std::unique_ptr<impl> p) : impl_(std::move(p)) {}
+history_db::~history_db() = default;
+
+mi::result<std::unique_ptr<history_db>> history_db::connect(const std::string& conninfo) {
+  auto p = std::make_unique<impl>();
+  p->conninfo = conninfo;
+  try {
+    p->connection();
+  } catch (const std::exception& e) {
+    return db_error("postgres connect", e);
+  }
+  return std::unique_ptr<history_db>(new history_db(std::move(p)));
+}
+
+mi::result<std::vector<mi::kline>> history_db::klines(const kline_query& q) {
+  return impl_->run<std::vector<mi::kline>>("klines", [&](pqxx::read_transaction& w) -> mi::result<std::vector<mi::kline>> {
+    statement st;
+    st.sql = std::string("SELECT ") + kline_columns + " FROM market_klines WHERE exchange = " + st.arg(q.exchange) +
+             " AND symbol = " + st.arg(q.symbol) + " AND \"interval\" = " + st.arg(q.interval);
+    if (q.start_ms) st.sql += " AND open_time >= " + st.time_arg(*q.start_ms, "millisecond");
+    if (q.end_ms) st.sql += " AND open_time <= " + st.time_arg(*q.end_ms, "millisecond");
+    // With a start: the first `limit` from there; without: the latest `limit` (Binance's rule).
+    st.sql += q.start_ms ? " ORDER BY open_time ASC" : " ORDER BY open_time DESC";
+    st.sql += " LIMIT " + st.arg(std::to_string(q.limit)) + "::bigint";
+    auto rows = st.run(w);
+    std::vector<mi::kline> out;
+    out.reserve(rows.size());
+    for (const auto& r : rows) {
+      auto k = kline_row(r);
+      if (!k) return k.err();
+      out.push_back(std::move(*k));
+    }
+    if (!q.start_ms) std::reverse(out.begin(), out.end());
+    return out;
+  });
+}
+
+mi::result<trade_page> history_db::trades(const trade_query& q) {
+  return impl_->run<trade_page>("trades", [&](pqxx::read_transaction& w) -> mi::result<trade_page> {
+    trade_page page;
+    std::optional<trade_cursor> from = q.after;
+    bool inclusive = false;
+    if (q.from_id) {
+      auto r = w.exec_params("SELECT ts_ns FROM market_trades WHERE exchange = $1 AND symbol = $2 AND trade_id = $3 "
+                             "ORDER BY ts LIMIT 1",
+                             q.exchange, q.symbol, *q.from_id);
+      if (r.empty()) {
+        page.from_id_unknown = true;
+        return page;
+      }
+      from = trade_cursor{r[0][0].as<std::int64_t>(), *q.from_id};
+      inclusive = true;
+    }
+    statement st;
+    st.sql = std::string("SELECT ") + trade_columns + " FROM market_trades WHERE exchange = " + st.arg(q.exchange) +
+             " AND symbol = " + st.arg(q.symbol);
+    // The bound on `ts` (the partition key, µs) lets PostgreSQL prune partitions and use the
+    // (exchange, symbol, ts) index; the row comparison on (ts_ns, trade_id) is the exact cursor.
+    if (from) {
+      st.sql += " AND ts >= " + st.time_arg(floor_div(from->ts_ns, 1000), "microsecond");
+      st.sql += std::string(" AND (ts_ns, trade_id) ") + (inclusive ? ">=" : ">") + " (" +
+                st.arg(std::to_string(from->ts_ns)) + "::bigint, " + st.arg(from->trade_id) + "::text)";
+    }
+    if (q.start_ms) st.sql += " AND ts >= " + st.time_arg(*q.start_ms, "millisecond");
+    if (q.end_ms) st.sql += " AND ts < " + st.time_arg(*q.end_ms + 1, "millisecond");
+    st.sql += " ORDER BY ts, ts_ns, trade_id LIMIT " + st.arg(std::to_string(q.limit + 1)) + "::bigint";
+    auto rows = st.run(w);
+    for (const auto& r : rows) {
+      if (page.trades.size() == static_cast<std::size_t>(q.limit)) {
+        const auto& last = page.trades.back();
+        page.next = trade_cursor{last.ts_ns, last.trade_id};
+        break;
+      }
+      auto t = trade_row(r);
+      if (!t) return t.err();
+      page.trades.push_back(std::move(*t));
+    }
+    return page;
+  });
+}
+
+mi::result<std::vector<symbol_summary>> history_db::symbols() {
+  return impl_->run<std::vector<symbol_summary>>("symbols", [&](pqxx::read_transaction& w) -> mi::result<std::vector<symbol_summary>> {
+    auto rows = w.exec("SELECT exchange, symbol, min(ts_ns), max(ts_ns), count(*) FROM market_trades "
+                       "GROUP BY exchange, symbol ORDER BY exchange, symbol");
+    std::vector<symbol_summary> out;
+    for (const auto& r : rows)
+      out.push_back({r[0].as<std::string>(), r[1].as<std::string>(), r[2].as<std::int64_t>(), r[3].as<std::int64_t>(),
+                     r[4].as<std::int64_t>()});
+    return out;
+  });
+}
+
+mi::result<std::optional<auth::key_record>> history_db::find_key(const std::string& key_id) {
+  using out_t = std::optional<auth::key_record>;
+  return impl_->run<out_t>("api key lookup", [&](pqxx::read_transaction& w) -> mi::result<out_t> {
+    auto rows = w.exec_params("SELECT key_id, signing_key, revoked_at IS NOT NULL, coalesce(quota_per_minute, 0) "
+                              "FROM api_keys WHERE key_id = $1",
+                              key_id);
+    if (rows.empty()) return out_t{};
+    auth::key_record k;
+    k.key_id = rows[0][0].as<std::string>();
+    k.signing_key = rows[0][1].as<std::string>();
+    k.revoked = rows[0][2].as<bool>();
+    k.quota_per_minute = rows[0][3].as<std::int64_t>();
+    return out_t{std::move(k)};
+  });
+}
+
+bool history_db::ping() {
+  auto r = impl_->run<int>("ping", [](pqxx::read_transaction& w) -> mi::result<int> {
+    return w.exec("SELECT 1")[0][0].as<int>();
+  });
+  return r.has_value();
+}
+
+// ---------------------------------------------------------------------------------------------
+// apikey administration
+
+namespace {
+
+api_key_info key_info(const pqxx::row& r) {
+  api_key_info k;
+  k.key_id = r[0].as<std::string>();
+  k.name = r[1].as<std::string>();
+  k.created_at = r[2].as<std::string>();
+  if (!r[3].is_null()) k.revoked_at = r[3].as<std::string>();
+  if (!r[4].is_null()) k.quota_per_minute = r[4].as<std::int64_t>();
+  return k;
+}
+
+constexpr const char* key_info_columns =
+  "key_id, name, to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS') || 'Z', "
+  "to_char(revoked_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS') || 'Z', quota_per_minute";
+
+} // namespace
+
+mi::result<created_key> create_api_key(const std::string& conninfo, const std::string& name,
+                                       std::optional<std::int64_t> quota_per_minute) {
+  if (name.empty()) return mi::error{"apikey create: --name must not be empty"};
+  if (quota_per_minute && (*quota_per_minute < 1 || *quota_per_minute > 1'000'000'000))
+    return mi::error{"apikey create: --quota-per-minute must be between 1 and 1000000000, got " +
+                     std::to_string(*quota_per_minute)};
+  auto id = auth::random_hex(12);
+  auto secret = auth::random_hex(32);
+  if (!id) return id.err();
+  if (!secret) return secret.err();
+  created_key k{"mik_" + *id, *secret};
+  try {
+    pqxx::connection conn{conninfo};
+    pqxx::work w{conn};
+    if (quota_per_minute)
+      w.exec_params("INSERT INTO api_keys (key_id, name, signing_key, quota_per_minute) VALUES ($1, $2, $3, $4)",
+                    k.key_id, name, auth::signing_key(k.key_id, k.secret), *quota_per_minute);
+    else
+      w.exec_params("INSERT INTO api_keys (key_id, name, signing_key) VALUES ($1, $2, $3)", k.key_id, name,
+                    auth::signing_key(k.key_id, k.secret));
+    w.commit();
+  } catch (const pqxx::undefined_table&) {
+    return mi::error{"apikey create: table api_keys does not exist: run `market-ingestor migrate` first"};
+  } catch (const std::exception& e) {
+    return db_error("apikey create", e);
+  }
+  return k;
+}
+
+mi::result<std::vector<api_key_info>> list_api_keys(const std::string& conninfo) {
+  try {
+    pqxx::connection conn{conninfo};
+    pqxx::read_transaction w{conn};
+    auto rows = w.exec(std::string("SELECT ") + key_info_columns + " FROM api_keys ORDER BY created_at, key_id");
+    std::vector<api_key_info> out;
+    for (const auto& r : rows) out.push_back(key_info(r));
+    return out;
+  } catch (const pqxx::undefined_table&) {
+    return mi::error{"apikey list: table api_keys does not exist: run `market-ingestor migrate` first"};
+  } catch (const std::exception& e) {
+    return db_error("apikey list", e);
+  }
+}
+
+mi::result<api_key_info> revoke_api_key(const std::string& conninfo, const std::string& key_id) {
+  try {
+    pqxx::connection conn{conninfo};
+    pqxx::work w{conn};
+    auto rows = w.exec_params(std::string("SELECT ") + key_info_columns + " FROM api_keys WHERE key_id = $1 FOR UPDATE",
+                              key_id);
+    if (rows.empty()) return mi::error{"apikey revoke: no key with id '" + key_id + "' (see `apikey list`)"};
+    if (!rows[0][3].is_null())
+      return mi::error{"apikey revoke: key '" + key_id + "' is already revoked (at " + rows[0][3].as<std::string>() + ")"};
+    auto updated = w.exec_params(std::string("UPDATE api_keys SET revoked_at = now() WHERE key_id = $1 RETURNING ") +
+                                   key_info_columns,
+                                 key_id);
+    w.commit();
+    return key_info(updated[0]);
+  } catch (const pqxx::undefined_table&) {
+    return mi::error{"apikey revoke: table api_keys does not exist: run `market-ingestor migrate` first"};
+  } catch (const std::exception& e) {
+    return db_error("apikey revoke", e);
+  }
+}
+
+} // namespace mi::gw

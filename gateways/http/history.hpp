@@ -1,0 +1,122 @@
+#pragma once
+
+// PostgreSQL reads of the REST history API and the api_keys administration (libpqxx 6.4 behind
+// this plain interface). Blocking: call it from the API's worker threads or a CLI, never from an
+// I/O thread. The queries filter on the time columns the tables are (or will be) partitioned by
+// (market_trades.ts, market_klines.open_time), so they work on plain and partitioned tables and
+// let PostgreSQL prune partitions.
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "gateways/http/auth.hpp"
+#include "messages/kline.hpp"
+#include "messages/result.hpp"
+#include "messages/trade.hpp"
+
+namespace mi::gw {
+
+/// GET /api/v1/klines: one (exchange, symbol, interval), open_time in [start_ms, end_ms].
+struct kline_query {
+  std::string exchange;
+  std::string symbol;
+  std::string interval;
+  std::optional<std::int64_t> start_ms; ///< inclusive; absent with end: the latest `limit` up to end
+  std::optional<std::int64_t> end_ms;   ///< inclusive
+  int limit = 500;
+};
+
+/// Position of a trade in the API's order (ts_ns, then trade_id in byte order).
+struct trade_cursor {
+  std::int64_t ts_ns = 0;
+  std::string trade_id;
+  /// Field-wise equality.
+  bool operator==(const trade_cursor&) const = default;
+};
+
+/// The opaque `next` token of a trade page: "<ts_ns>_<hex of trade_id>" (URL-safe).
+std::string encode_cursor(const trade_cursor& c);
+/// Inverse of encode_cursor; error (naming `cursor`) if malformed.
+mi::result<trade_cursor> decode_cursor(std::string_view token);
+
+/// GET /api/v1/trades: exactly one of start_ms, from_id, after is set.
+struct trade_query {
+  std::string exchange;
+  std::string symbol;
+  std::optional<std::int64_t> start_ms; ///< trades with ts >= start (ms, inclusive)
+  std::optional<std::int64_t> end_ms;   ///< trades with ts <= end (ms, inclusive: up to end_ms + 999999 ns)
+  std::optional<std::string> from_id;   ///< start at this trade (inclusive)
+  std::optional<trade_cursor> after;    ///< continue strictly after this position
+  int limit = 500;
+};
+
+/// One page of trades, oldest first; `next` is set when more trades match.
+struct trade_page {
+  std::vector<mi::trade> trades;
+  std::optional<trade_cursor> next;
+  bool from_id_unknown = false; ///< from_id names no stored trade of that exchange and symbol
+};
+
+/// GET /api/v1/symbols: one stored (exchange, symbol).
+struct symbol_summary {
+  std::string exchange;
+  std::string symbol;
+  std::int64_t first_ts_ns = 0;
+  std::int64_t last_ts_ns = 0;
+  std::int64_t trade_count = 0; ///< exact (count(*)); see docs/api.md for the cost
+};
+
+/// Reads on one connection; not thread-safe (one per worker). Never throws; after a connection
+/// error the next call reconnects.
+class history_db {
+public:
+  /// Connects (error text names the failure). Never throws.
+  static mi::result<std::unique_ptr<history_db>> connect(const std::string& conninfo);
+  ~history_db();
+  history_db(const history_db&) = delete;
+  history_db& operator=(const history_db&) = delete;
+
+  /// Latest revision of each candle (the table keeps one row per window), oldest first.
+  mi::result<std::vector<mi::kline>> klines(const kline_query& q);
+  /// One page of trades, oldest first.
+  mi::result<trade_page> trades(const trade_query& q);
+  /// Every stored (exchange, symbol) with first/last trade time and count.
+  mi::result<std::vector<symbol_summary>> symbols();
+  /// The key with this id, or nullopt.
+  mi::result<std::optional<auth::key_record>> find_key(const std::string& key_id);
+  /// `SELECT 1`: true when the database answers.
+  bool ping();
+
+private:
+  struct impl;
+  explicit history_db(std::unique_ptr<impl> p);
+  std::unique_ptr<impl> impl_;
+};
+
+/// A key just created: the only time the secret exists outside the client.
+struct created_key {
+  std::string key_id; ///< "mik_" + 24 hex digits
+  std::string secret; ///< 64 hex digits
+};
+
+/// One row of `apikey list` (never the secret or the signing key).
+struct api_key_info {
+  std::string key_id;
+  std::string name;
+  std::string created_at;                      ///< "YYYY-MM-DD HH:MM:SS+00"
+  std::optional<std::string> revoked_at;       ///< set when revoked
+  std::optional<std::int64_t> quota_per_minute; ///< nullopt: the configured default
+};
+
+/// Creates a key (random id and secret from OpenSSL). Error if the name is empty or the quota < 1.
+mi::result<created_key> create_api_key(const std::string& conninfo, const std::string& name,
+                                       std::optional<std::int64_t> quota_per_minute);
+/// Every key, oldest first.
+mi::result<std::vector<api_key_info>> list_api_keys(const std::string& conninfo);
+/// Revokes a key; error if no such key or already revoked (the message says which).
+mi::result<api_key_info> revoke_api_key(const std::string& conninfo, const std::string& key_id);
+
+} // namespace mi::gw

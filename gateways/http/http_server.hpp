@@ -1,0 +1,91 @@
+#pragma once
+
+// HTTP/1.1 server for the REST API (Boost.Beast behind a pimpl: this header includes no Asio/Beast).
+//
+// Threads: all socket work runs on the given io_context (one strand per connection); every request
+// that parses is handed to a small worker pool (`workers` threads) which runs the handler, so a
+// handler may block (PostgreSQL) without stalling other clients' I/O; the response is posted back
+// to the connection's strand. One request per connection at a time (no pipelining of handlers):
+// Beast reads the next request only after the previous response was written.
+//
+//   accept ─► read request (read_timeout, header/body limits) ─┬─ parsed ─► worker: handler ─► write ─► keep-alive? ─► read
+//                                                              ├─ too big ─► 413 / 431 ─► close
+//                                                              ├─ garbage ─► 400 ─► close
+//                                                              └─ timeout with a partial request ─► 408 ─► close
+//                                                                 (an idle keep-alive connection just closes)
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace boost::asio {
+class io_context;
+} // namespace boost::asio
+
+namespace mi::gw {
+
+/// A parsed request as the handler sees it.
+struct http_request {
+  std::string method;  ///< "GET", "POST", ...
+  std::string target;  ///< as sent: "/api/v1/klines?symbol=BTCUSDT"
+  std::string path;    ///< target before '?'
+  std::string query;   ///< target after '?' (raw, not decoded)
+  std::vector<std::pair<std::string, std::string>> headers; ///< names lower-cased, in order
+  std::string body;
+  std::string remote;  ///< "127.0.0.1:53422"
+
+  /// The first header with this lower-case name, or "".
+  std::string header(std::string_view lower_name) const;
+};
+
+/// The handler's answer.
+struct http_response {
+  int status = 200;
+  std::string body;
+  std::string content_type = "application/json";
+  std::vector<std::pair<std::string, std::string>> headers; ///< extra headers (e.g. Retry-After)
+};
+
+/// Runs on a worker thread; must not throw (an exception becomes a 500).
+using http_handler = std::function<http_response(const http_request&)>;
+
+/// Limits and threads.
+struct http_server_options {
+  std::string host = "127.0.0.1";          ///< listen address
+  std::uint16_t port = 0;                  ///< 0: any free port
+  std::size_t workers = 2;                 ///< handler threads
+  std::size_t header_limit = 8192;         ///< request line + headers, bytes (431 beyond)
+  std::size_t body_limit = 16384;          ///< request body bytes (413 beyond)
+  std::chrono::milliseconds read_timeout{10000}; ///< per request, from its first byte or the keep-alive wait
+  std::size_t max_queued = 1024;           ///< requests waiting for a worker before 503
+  std::string server_name = "market-ingestor-api";
+};
+
+/// Beast HTTP/1.1 server with keep-alive. Hostile clients (garbage, huge headers, slow writers)
+/// get a 4xx and lose their connection; nothing they send stops the server.
+class http_server {
+public:
+  /// Binds and listens at once (throws std::runtime_error naming the address on failure), starts
+  /// the workers. Accepts once `ioc` runs.
+  http_server(boost::asio::io_context& ioc, http_server_options o, http_handler h);
+  /// stop(), then joins the workers.
+  ~http_server();
+  http_server(const http_server&) = delete;
+  http_server& operator=(const http_server&) = delete;
+
+  /// The bound port.
+  std::uint16_t port() const;
+  /// Stops accepting, closes connections; thread-safe.
+  void stop();
+
+private:
+  struct state;
+  std::shared_ptr<state> state_;
+};
+
+} // namespace mi::gw

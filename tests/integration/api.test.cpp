@@ -1,0 +1,178 @@
+// The REST API and API keys as an operator and a client see them: the real binary, a running
+// platform, real sockets.
+#include <doctest/doctest.h>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <fstream>
+#include <sstream>
+
+#include "gateways/http/auth.hpp"
+#include "tests/integration/platform_env.hpp"
+
+namespace {
+
+/// Sends `raw` on a new loopback connection and reads until the server closes or `until` shows up.
+std::string exchange(int port, const std::string& raw, const std::string& until = {}) {
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  REQUIRE(fd >= 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(static_cast<std::uint16_t>(port));
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  REQUIRE(::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0);
+  timeval tv{20, 0};
+  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  REQUIRE(::send(fd, raw.data(), raw.size(), MSG_NOSIGNAL) == static_cast<ssize_t>(raw.size()));
+  std::string out;
+  char buf[16384];
+  for (;;) {
+    if (!until.empty() && out.find(until) != std::string::npos) break;
+    auto n = ::recv(fd, buf, sizeof buf, 0);
+    if (n <= 0) break;
+    out.append(buf, static_cast<std::size_t>(n));
+  }
+  ::close(fd);
+  return out;
+}
+
+std::string field(const std::string& text, const std::string& name) {
+  auto p = text.find(name + ": ");
+  REQUIRE_MESSAGE(p != std::string::npos, text);
+  p += name.size() + 2;
+  return text.substr(p, text.find('\n', p) - p);
+}
+
+std::int64_t now_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+    .count();
+}
+
+std::string signed_get(const std::string& path, const std::string& query, const std::string& key_id,
+                       const std::string& secret, const std::string& nonce) {
+  const auto ts = std::to_string(now_ms());
+  auto params = mi::gw::auth::parse_query(query);
+  REQUIRE(params);
+  auto sig = mi::gw::auth::hmac_sha256_hex(
+    mi::gw::auth::signing_key(key_id, secret),
+    mi::gw::auth::string_to_sign(ts, "GET", path, mi::gw::auth::canonical_query(*params)));
+  return "GET " + path + (query.empty() ? "" : "?" + query) + " HTTP/1.1\r\nHost: x\r\nConnection: close\r\n" +
+         "X-MI-APIKEY: " + key_id + "\r\nX-MI-TIMESTAMP: " + ts + "\r\nX-MI-NONCE: " + nonce +
+         "\r\nX-MI-SIGNATURE: " + sig + "\r\n\r\n";
+}
+
+std::string upgrade(const std::string& target) {
+  return "GET " + target + " HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+         "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n";
+}
+
+} // namespace
+
+TEST_CASE("apikey: create prints the secret once, list never shows it, revoke refuses twice and unknown ids") {
+  mi::test::pg_server pg{mi::test::pg_server_options{true}};
+  const auto bin = mi::test::binary();
+  const auto dsn = pg.conninfo();
+  REQUIRE(mi::test::run({bin, "migrate", "--dsn", dsn}).exit_code == 0);
+
+  auto created = mi::test::run({bin, "apikey", "--dsn", dsn, "create", "--name", "analyst", "--quota-per-minute", "5"});
+  REQUIRE_MESSAGE(created.exit_code == 0, created.output);
+  const auto id = field(created.output, "key_id");
+  const auto secret = field(created.output, "secret");
+  CHECK(id.rfind("mik_", 0) == 0);
+  CHECK(secret.size() == 64);
+  // The table holds the salted hash, never the secret.
+  CHECK(pg.psql("SELECT count(*) FROM api_keys WHERE signing_key = '" + mi::gw::auth::signing_key(id, secret) + "'") == "1");
+  CHECK(pg.psql("SELECT count(*) FROM api_keys WHERE signing_key = '" + secret + "' OR name = '" + secret + "'") == "0");
+
+  auto listed = mi::test::run({bin, "apikey", "--dsn", dsn, "list"});
+  REQUIRE(listed.exit_code == 0);
+  CHECK(listed.output.find(id + "\tanalyst\t") != std::string::npos);
+  CHECK(listed.output.find("\t-\t5\n") != std::string::npos); // not revoked, quota 5
+  CHECK(listed.output.find(secret) == std::string::npos);
+
+  auto revoked = mi::test::run({bin, "apikey", "--dsn", dsn, "revoke", id});
+  CHECK_MESSAGE(revoked.exit_code == 0, revoked.output);
+  auto after = mi::test::run({bin, "apikey", "--dsn", dsn, "list"});
+  CHECK(after.output.find("\t-\t5\n") == std::string::npos);
+
+  auto twice = mi::test::run({bin, "apikey", "--dsn", dsn, "revoke", id}, {}, true);
+  CHECK(twice.exit_code != 0);
+  CHECK(twice.output.find("already revoked") != std::string::npos);
+  auto unknown = mi::test::run({bin, "apikey", "--dsn", dsn, "revoke", "mik_nope"}, {}, true);
+  CHECK(unknown.exit_code != 0);
+  CHECK(unknown.output.find("no key with id 'mik_nope'") != std::string::npos);
+  auto bad_quota = mi::test::run({bin, "apikey", "--dsn", dsn, "create", "--name", "x", "--quota-per-minute", "0"}, {}, true);
+  CHECK(bad_quota.exit_code != 0);
+  CHECK(bad_quota.output.find("--quota-per-minute") != std::string::npos);
+}
+
+TEST_CASE("api role: signed requests served by the platform, refusals counted, push upgrade gated by the token") {
+  mi::test::platform_env env;
+  env.start_platform();
+  const auto bin = mi::test::binary();
+  auto created = mi::test::run({bin, "apikey", "--dsn", env.pg.conninfo(), "create", "--name", "e2e"});
+  REQUIRE_MESSAGE(created.exit_code == 0, created.output);
+  const auto id = field(created.output, "key_id");
+  const auto secret = field(created.output, "secret");
+
+  auto ok = exchange(env.api_port(), signed_get("/api/v1/symbols", "", id, secret, "e1"));
+  CHECK_MESSAGE(ok.rfind("HTTP/1.1 200", 0) == 0, ok);
+  auto klines = exchange(env.api_port(), signed_get("/api/v1/klines", "exchange=binance&symbol=BTCUSDT&interval=1m", id,
+                                                    secret, "e2"));
+  CHECK_MESSAGE(klines.rfind("HTTP/1.1 200", 0) == 0, klines);
+  auto unsigned_req = exchange(env.api_port(), "GET /api/v1/symbols HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+  CHECK(unsigned_req.rfind("HTTP/1.1 401", 0) == 0);
+  auto health = exchange(env.api_port(), "GET /api/v1/health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+  CHECK(health.rfind("HTTP/1.1 200", 0) == 0);
+
+  const auto metrics = env.scrape_metrics();
+  CHECK(metrics.find("mi_api_requests_total{route=\"/api/v1/symbols\",status=\"200\"} 1") != std::string::npos);
+  CHECK(metrics.find("mi_api_requests_total{route=\"/api/v1/symbols\",status=\"401\"} 1") != std::string::npos);
+  CHECK(metrics.find("mi_api_auth_rejections_total{reason=\"missing_credentials\"} 1") != std::string::npos);
+  CHECK(metrics.find("mi_api_request_duration_seconds_count{route=\"/api/v1/klines\"} 1") != std::string::npos);
+
+  // Push: anonymous allowed by config; a token, when given, must be valid.
+  auto anonymous = exchange(env.push_port(), upgrade("/"), "\r\n\r\n");
+  CHECK_MESSAGE(anonymous.rfind("HTTP/1.1 101", 0) == 0, anonymous);
+  const auto ts = std::to_string(now_ms());
+  const auto sig = mi::gw::auth::hmac_sha256_hex(mi::gw::auth::signing_key(id, secret),
+                                                 mi::gw::auth::string_to_sign(ts, "GET", "/", ""));
+  auto good = exchange(env.push_port(), upgrade("/?key=" + id + "&ts=" + ts + "&nonce=w1&sig=" + sig), "\r\n\r\n");
+  CHECK_MESSAGE(good.rfind("HTTP/1.1 101", 0) == 0, good);
+  auto bad = exchange(env.push_port(), upgrade("/?key=" + id + "&ts=" + ts + "&nonce=w2&sig=" + std::string(64, '0')));
+  CHECK_MESSAGE(bad.rfind("HTTP/1.1 401", 0) == 0, bad);
+  CHECK(bad.find("signature") != std::string::npos);
+}
+
+TEST_CASE("api.anonymous_push false: a push client without a token gets 401 before the upgrade") {
+  mi::test::platform_env env;
+  {
+    std::ifstream in(env.config_path());
+    std::stringstream text;
+    text << in.rdbuf();
+    auto yaml = text.str();
+    const std::string from = "anonymous_push: true";
+    REQUIRE(yaml.find(from) != std::string::npos);
+    yaml.replace(yaml.find(from), from.size(), "anonymous_push: false");
+    std::ofstream(env.config_path()) << yaml;
+  }
+  env.start_platform();
+  auto anonymous = exchange(env.push_port(), upgrade("/"));
+  CHECK_MESSAGE(anonymous.rfind("HTTP/1.1 401", 0) == 0, anonymous);
+  CHECK(anonymous.find("missing API key") != std::string::npos);
+
+  auto created = mi::test::run({mi::test::binary(), "apikey", "--dsn", env.pg.conninfo(), "create", "--name", "ws"});
+  REQUIRE(created.exit_code == 0);
+  const auto id = field(created.output, "key_id");
+  const auto secret = field(created.output, "secret");
+  const auto ts = std::to_string(now_ms());
+  const auto sig = mi::gw::auth::hmac_sha256_hex(mi::gw::auth::signing_key(id, secret),
+                                                 mi::gw::auth::string_to_sign(ts, "GET", "/", ""));
+  auto good = exchange(env.push_port(), upgrade("/?key=" + id + "&ts=" + ts + "&nonce=w1&sig=" + sig), "\r\n\r\n");
+  CHECK_MESSAGE(good.rfind("HTTP/1.1 101", 0) == 0, good);
+  CHECK(env.scrape_metrics().find("mi_api_auth_rejections_total{reason=\"missing_credentials\"} 1") != std::string::npos);
+}
