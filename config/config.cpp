@@ -94,6 +94,13 @@ std::vector<leaf> leaves(config& c) {
   out.push_back({"klines.idle_after", &c.klines.idle_after});
   out.push_back({"saver.batch_size", &c.saver.batch_size});
   out.push_back({"saver.batch_timeout", &c.saver.batch_timeout});
+  out.push_back({"saver.max_attempts", &c.saver.max_attempts});
+  out.push_back({"saver.synchronous_commit", &c.saver.synchronous_commit});
+  out.push_back({"storage.partitions_ahead_days", &c.storage.partitions_ahead_days});
+  out.push_back({"storage.retention_days_trades", &c.storage.retention_days_trades});
+  out.push_back({"storage.retention_months_klines", &c.storage.retention_months_klines});
+  out.push_back({"storage.maintenance_interval", &c.storage.maintenance_interval});
+  out.push_back({"audit.interval", &c.audit.interval});
   out.push_back({"push.listen", &c.push.listen});
   out.push_back({"push.queue_size", &c.push.queue_size});
   out.push_back({"metrics.listen", &c.metrics.listen});
@@ -631,6 +638,13 @@ std::vector<config_error> validate(const config& c) {
 
   ck.range("saver.batch_size", c.saver.batch_size, 1, 100'000);
   ck.positive("saver.batch_timeout", c.saver.batch_timeout);
+  ck.range("saver.max_attempts", c.saver.max_attempts, 1, 1000);
+  ck.member("saver.synchronous_commit", c.saver.synchronous_commit, std::array<std::string_view, 2>{"on", "off"});
+  ck.range("storage.partitions_ahead_days", c.storage.partitions_ahead_days, 0, 366);
+  ck.range("storage.retention_days_trades", c.storage.retention_days_trades, 0, 1'000'000);
+  ck.range("storage.retention_months_klines", c.storage.retention_months_klines, 0, 100'000);
+  ck.positive("storage.maintenance_interval", c.storage.maintenance_interval);
+  ck.non_negative("audit.interval", c.audit.interval);
 
   ck.listen("push.listen", c.push.listen);
   ck.range("push.queue_size", c.push.queue_size, 1, 1'000'000);

@@ -92,6 +92,13 @@ struct kline_config {
 struct saver_config {
   int batch_size = 1000;                           ///< 1..100000 rows per transaction
   duration batch_timeout = std::chrono::seconds(1); ///< flush a partial batch after this
+  /// Deliveries of a message that fails for a data reason (undecodable, rejected by PostgreSQL)
+  /// before it goes to market.dlq.{kind}; 1..1000. A database outage never counts.
+  int max_attempts = 5;
+  /// PostgreSQL synchronous_commit of the saver sessions: on (default) | off. `off` acks a batch
+  /// before its WAL reaches disk: a PostgreSQL crash may lose the last few hundred ms of acked rows
+  /// (JetStream does not redeliver them); see docs/operations.md.
+  std::string synchronous_commit = "on";
   /// Field-wise equality.
   bool operator==(const saver_config&) const = default;
 };
@@ -101,6 +108,23 @@ struct postgres_config {
   std::string dsn = "host=127.0.0.1 port=5432 user=postgres dbname=postgres"; ///< libpq conninfo or URI
   /// Field-wise equality.
   bool operator==(const postgres_config&) const = default;
+};
+
+/// Partitions and retention of the stored data (migration 0002).
+struct storage_config {
+  int partitions_ahead_days = 7;    ///< daily trade partitions created ahead (today .. +N), 0..366
+  int retention_days_trades = 0;    ///< drop trade partitions wholly older than this; 0 = keep forever
+  int retention_months_klines = 0;  ///< drop kline partitions wholly older than this; 0 = keep forever
+  duration maintenance_interval = std::chrono::hours(1); ///< how often the store role maintains partitions
+  /// Field-wise equality.
+  bool operator==(const storage_config&) const = default;
+};
+
+/// Scheduled stream-versus-database audit in `run` (store role).
+struct audit_config {
+  duration interval = std::chrono::hours(1); ///< run every interval over the previous complete hour; 0 = off
+  /// Field-wise equality.
+  bool operator==(const audit_config&) const = default;
 };
 
 /// WebSocket push server.
@@ -135,6 +159,8 @@ struct config {
   std::map<std::string, exchange_config> exchanges;
   kline_config klines;
   saver_config saver;
+  storage_config storage;
+  audit_config audit;
   push_config push;
   metrics_config metrics;
   runtime_config runtime;
