@@ -72,6 +72,7 @@ std::vector<leaf> leaves(config& c) {
   out.push_back({"nats.url", &c.nats.url});
   stream_leaves(out, "nats.streams.raw", c.nats.raw);
   stream_leaves(out, "nats.streams.kline", c.nats.kline);
+  stream_leaves(out, "nats.streams.dlq", c.nats.dlq);
   out.push_back({"nats.max_in_flight", &c.nats.max_in_flight});
   out.push_back({"nats.ack_timeout", &c.nats.ack_timeout});
   out.push_back({"nats.connect_timeout", &c.nats.connect_timeout});
@@ -611,6 +612,10 @@ std::vector<config_error> validate(const config& c) {
   }
   validate_stream(ck, "nats.streams.raw", c.nats.raw);
   validate_stream(ck, "nats.streams.kline", c.nats.kline);
+  validate_stream(ck, "nats.streams.dlq", c.nats.dlq);
+  if (c.nats.dlq.name == c.nats.raw.name || c.nats.dlq.name == c.nats.kline.name) {
+    ck.fail("nats.streams.dlq.name", "must differ from the raw and kline stream names, got " + quote(c.nats.dlq.name));
+  }
   if (c.nats.raw.name == c.nats.kline.name) {
     ck.fail("nats.streams.kline.name", "must differ from nats.streams.raw.name, both are " + quote(c.nats.raw.name));
   }

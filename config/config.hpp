@@ -45,6 +45,8 @@ struct nats_config {
   /// Klines stream.
   stream_config kline{"MARKET_KLINE", "market.kline.>", "file", std::chrono::days(30), -1, 1,
                       std::chrono::minutes(2)};
+  /// Dead letters of the savers (market.dlq.trades, market.dlq.klines); kept until handled.
+  stream_config dlq{"MARKET_DLQ", "market.dlq.>", "file", duration{0}, -1, 1, std::chrono::minutes(2)};
   int max_in_flight = 4096;                        ///< async publish acks in flight before back-pressure
   duration ack_timeout = std::chrono::seconds(5);  ///< a publish not acked in this time is retried with the same id
   duration connect_timeout = std::chrono::seconds(5); ///< connecting to the server
