@@ -80,6 +80,16 @@ int main(int argc, char** argv) {
   replay->add_option("--to", replay_to, "end, exclusive")->required();
   replay->add_option("--symbols", replay_symbols, "comma-separated exchange.SYMBOL (default: all)");
 
+  auto* audit = app.add_subcommand("audit", "compare MARKET_RAW with market_trades per (exchange, symbol, hour) "
+                                              "and kline trade counts with stored trades; exit 1 on any mismatch");
+  std::string audit_config = "config/market-ingestor.example.yaml";
+  std::string audit_from;
+  std::string audit_to;
+  audit->add_option("--config,-c", audit_config, "YAML config file")->check(CLI::ExistingFile);
+  audit->add_option("--from", audit_from, "start of the trade times (ms since the epoch or YYYY-MM-DDTHH:MM:SSZ)")
+    ->required();
+  audit->add_option("--to", audit_to, "end, exclusive")->required();
+
   auto* tail = app.add_subcommand("tail", "print what the push gateway sends for CHANNEL...");
   std::vector<std::string> channels;
   std::string tail_url = "ws://127.0.0.1:8080/";
@@ -88,7 +98,13 @@ int main(int argc, char** argv) {
   tail->add_option("--url", tail_url, "push gateway URL");
   tail->add_option("--count", tail_count, "exit after this many data messages (0 = run until Ctrl-C)");
 
-  CLI11_PARSE(app, argc, argv);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    // --help and --version exit 0; every usage error exits 2 (CLI11's own codes are 100+).
+    const int rc = app.exit(e);
+    return rc == 0 ? 0 : 2;
+  }
 
   if (*run)
     return mi::app::run_platform(config_path, split_csv(roles));
@@ -101,17 +117,19 @@ int main(int argc, char** argv) {
   if (*aggregate)
     return mi::app::run_aggregate(split_csv(intervals), grace);
   if (*migrate) {
-    if (dsn.empty()) {
-      auto loaded = migrate_config.empty() ? mi::cfg::load("", mi::cfg::process_env())
-                                           : mi::cfg::load_file(migrate_config);
-      if (auto* errs = std::get_if<std::vector<mi::cfg::config_error>>(&loaded)) {
-        std::cerr << mi::cfg::format_errors(*errs);
-        return 2;
-      }
-      dsn = std::get<mi::cfg::config>(loaded).postgres.dsn;
+    auto loaded = migrate_config.empty() ? mi::cfg::load("", mi::cfg::process_env())
+                                         : mi::cfg::load_file(migrate_config);
+    if (auto* errs = std::get_if<std::vector<mi::cfg::config_error>>(&loaded)) {
+      std::cerr << mi::cfg::format_errors(*errs);
+      return 2;
     }
-    return mi::app::run_migrate(dsn);
+    const auto& cfg = std::get<mi::cfg::config>(loaded);
+    if (dsn.empty())
+      dsn = cfg.postgres.dsn;
+    return mi::app::run_migrate(dsn, mi::app::storage_policy(cfg));
   }
+  if (*audit)
+    return mi::app::run_audit(audit_config, audit_from, audit_to);
   if (*replay)
     return mi::app::run_replay(replay_config, replay_from, replay_to, split_csv(replay_symbols));
   if (*tail)

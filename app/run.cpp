@@ -12,6 +12,7 @@
 #include "actors/kline_stage.hpp"
 #include "actors/publisher.hpp"
 #include "actors/push_hub.hpp"
+#include "actors/storage_maintainer.hpp"
 #include "actors/supervisor.hpp"
 #include "app/commands.hpp"
 #include "caf/actor_system.hpp"
@@ -89,6 +90,14 @@ std::shared_ptr<const mi::binance::instruments> fetch_binance_meta(const mi::cfg
 
 } // namespace
 
+mi::gw::partition_policy storage_policy(const mi::cfg::config& cfg) {
+  mi::gw::partition_policy p;
+  p.ahead_days = cfg.storage.partitions_ahead_days;
+  p.retention_days_trades = cfg.storage.retention_days_trades;
+  p.retention_months_klines = cfg.storage.retention_months_klines;
+  return p;
+}
+
 int run_platform(const std::string& config_path, const std::vector<std::string>& roles) {
   auto loaded = mi::cfg::load_file(config_path);
   if (auto* errs = std::get_if<std::vector<mi::cfg::config_error>>(&loaded)) {
@@ -136,7 +145,7 @@ int run_platform(const std::string& config_path, const std::vector<std::string>&
     return 1;
   }
   js_raw = js->get();
-  for (const auto* sc : {&cfg.nats.raw, &cfg.nats.kline}) {
+  for (const auto* sc : {&cfg.nats.raw, &cfg.nats.kline, &cfg.nats.dlq}) {
     auto st = (*js)->ensure_stream(to_spec(*sc));
     if (!st) {
       spdlog::error("stream {}: {}", sc->name, st.err().message);
@@ -221,6 +230,7 @@ int run_platform(const std::string& config_path, const std::vector<std::string>&
 
   // -- store --------------------------------------------------------------------------------
   std::vector<caf::actor> savers;
+  caf::actor maintainer;
   if (has(roles, "store")) {
     auto migrated = mi::gw::migrate(cfg.postgres.dsn);
     if (!migrated)
@@ -238,9 +248,21 @@ int run_platform(const std::string& config_path, const std::vector<std::string>&
       b.dsn = cfg.postgres.dsn;
       b.batch_size = cfg.saver.batch_size;
       b.batch_timeout = cfg.saver.batch_timeout;
+      b.max_attempts = cfg.saver.max_attempts;
+      b.synchronous_commit = cfg.saver.synchronous_commit == "on";
       savers.push_back(mi::actors::spawn_supervisor(
         sys, {b.durable, [b](caf::actor_system& s) { return mi::actors::spawn_batch_saver(s, b); }}));
     }
+    mi::actors::storage_maintainer_args sm;
+    sm.dsn = cfg.postgres.dsn;
+    sm.policy = storage_policy(cfg);
+    sm.maintenance_interval = cfg.storage.maintenance_interval;
+    sm.audit_interval = cfg.audit.interval;
+    sm.js = js_raw;
+    sm.raw_stream = cfg.nats.raw.name;
+    sm.metrics = &metrics;
+    maintainer = mi::actors::spawn_supervisor(
+      sys, {"storage", [sm](caf::actor_system& s) { return mi::actors::spawn_storage_maintainer(s, sm); }});
   }
 
   // -- push ---------------------------------------------------------------------------------
@@ -305,6 +327,7 @@ int run_platform(const std::string& config_path, const std::vector<std::string>&
     stop_and_wait(self, kline_sup, 30s, "kline stage");
     for (auto& s : savers)
       stop_and_wait(self, s, 30s, "saver");
+    stop_and_wait(self, maintainer, 30s, "storage maintainer");
     stop_and_wait(self, publisher_sup, 30s, "publisher");
     if (auto r = (*js)->flush(30s); !r)
       spdlog::error("shutdown: JetStream acks still outstanding: {}", r.err().message);
