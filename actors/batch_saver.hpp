@@ -50,7 +50,8 @@ struct batch_saver_args {
 /// batch: every good message is stored and acked, each message that fails alone (or does not
 /// decode) is nak'ed for redelivery until JetStream's delivery count reaches max_attempts; then
 /// it is published to market.dlq.{kind} with headers Mi-Dlq-Reason, Mi-Dlq-Attempts,
-/// Mi-Dlq-Subject, Mi-Dlq-Stream, Mi-Dlq-Sequence (same payload and Content-Type), and acked.
+/// Mi-Dlq-Subject, Mi-Dlq-Stream, Mi-Dlq-Sequence, Mi-Dlq-Msg-Id (same payload and
+/// Content-Type), and acked.
 /// Accepts: (stop_atom) -> finishes the batch in hand (write + ack) and quits.
 caf::actor spawn_batch_saver(caf::actor_system& sys, batch_saver_args args);
 

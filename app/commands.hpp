@@ -29,6 +29,11 @@ int run_aggregate(const std::vector<std::string>& intervals, const std::string& 
 /// `replay`: rebuilds the klines of [from_ms, to_ms) from MARKET_RAW, publishes and stores them.
 int run_replay(const std::string& config_path, const std::string& from, const std::string& to,
                const std::vector<std::string>& symbols);
+/// `dlq list|redrive|drop`: lists MARKET_DLQ (one line per dead letter: sequence, original
+/// stream/sequence/subject/id, attempts, reason), or republishes the messages `seqs` (or all) to
+/// their original subject and deletes them, or deletes them. 0 done, 2 usage or connection error.
+int run_dlq(const std::string& config_path, const std::string& action, const std::vector<std::uint64_t>& seqs,
+            bool all);
 /// `tail CHANNEL...`: prints what the push gateway sends; stops after `count` data frames (0 = never).
 int run_tail(const std::string& url, const std::vector<std::string>& channels, std::uint64_t count);
 

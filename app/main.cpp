@@ -90,6 +90,18 @@ int main(int argc, char** argv) {
     ->required();
   audit->add_option("--to", audit_to, "end, exclusive")->required();
 
+  auto* dlq = app.add_subcommand("dlq", "dead letters of the savers (MARKET_DLQ): list, redrive or drop them");
+  std::string dlq_config = "config/market-ingestor.example.yaml";
+  std::string dlq_action;
+  std::vector<std::uint64_t> dlq_seqs;
+  bool dlq_all = false;
+  dlq->add_option("action", dlq_action, "list | redrive | drop")
+    ->required()
+    ->check(CLI::IsMember({"list", "redrive", "drop"}));
+  dlq->add_option("--config,-c", dlq_config, "YAML config file")->check(CLI::ExistingFile);
+  dlq->add_option("--seq", dlq_seqs, "MARKET_DLQ sequence (repeatable), for redrive and drop");
+  dlq->add_flag("--all", dlq_all, "every dead letter, for redrive and drop");
+
   auto* tail = app.add_subcommand("tail", "print what the push gateway sends for CHANNEL...");
   std::vector<std::string> channels;
   std::string tail_url = "ws://127.0.0.1:8080/";
@@ -132,6 +144,8 @@ int main(int argc, char** argv) {
     return mi::app::run_audit(audit_config, audit_from, audit_to);
   if (*replay)
     return mi::app::run_replay(replay_config, replay_from, replay_to, split_csv(replay_symbols));
+  if (*dlq)
+    return mi::app::run_dlq(dlq_config, dlq_action, dlq_seqs, dlq_all);
   if (*tail)
     return mi::app::run_tail(tail_url, channels, tail_count);
   return 0;

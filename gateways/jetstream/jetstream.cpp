@@ -580,6 +580,16 @@ mi::result<std::optional<js_message>> jetstream::get_message(const std::string& 
   return std::optional<js_message>{from_direct(raw)};
 }
 
+mi::result<bool> jetstream::delete_message(const std::string& stream, std::uint64_t seq) {
+  jsErrCode jerr = jsErrCode(0);
+  natsStatus s = js_DeleteMsg(impl_->js.get(), stream.c_str(), seq, nullptr, &jerr);
+  if (s == NATS_NOT_FOUND && jerr != JSStreamNotFoundErr)
+    return false;
+  if (s != NATS_OK)
+    return fail("cannot delete message " + std::to_string(seq) + " of " + stream, s, jerr);
+  return true;
+}
+
 mi::result<kvStore*> jetstream::impl::bucket(const std::string& name) {
   std::lock_guard lock(kv_mu);
   if (auto it = kv.find(name); it != kv.end())

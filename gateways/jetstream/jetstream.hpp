@@ -179,6 +179,8 @@ public:
                                                      const std::string& subject);
   /// Message at a stream sequence, nullopt if none (deleted or beyond the end).
   mi::result<std::optional<js_message>> get_message(const std::string& stream, std::uint64_t seq);
+  /// Deletes the message at a stream sequence (true; false when it was not there).
+  mi::result<bool> delete_message(const std::string& stream, std::uint64_t seq);
   /// Creates the key-value bucket if missing (history 1, file storage): small durable state.
   mi::result<bool> kv_ensure(const std::string& bucket);
   /// Value of a key, nullopt if absent or deleted.

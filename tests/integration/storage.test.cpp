@@ -122,6 +122,36 @@ TEST_CASE("store: poison messages among good ones go to MARKET_DLQ with their re
   CHECK(env.metric("mi_dead_letters_total{kind=\"trades\"}") == 2);
   // Acked: nothing left for the saver.
   CHECK(mi::test::eventually([&] { return env.metric(lag_trades) == 0; }, 10s));
+
+  // The operator's view: list, drop one, redrive the other (it fails again: back in the DLQ).
+  auto dlq = [&](std::vector<std::string> args) {
+    std::vector<std::string> argv{mi::test::binary(), "dlq"};
+    argv.insert(argv.end(), args.begin(), args.end());
+    argv.insert(argv.end(), {"--config", env.config_path()});
+    return mi::test::run(argv, {}, true);
+  };
+  auto list = dlq({"list"});
+  INFO(list.output);
+  CHECK(list.exit_code == 0);
+  CHECK(list.output.find("2 dead letters in MARKET_DLQ") != std::string::npos);
+  CHECK(list.output.find("from MARKET_RAW #" + std::to_string(junk_seq) + " market.raw.binance.BTCUSDT id junk-1") !=
+        std::string::npos);
+  CHECK(list.output.find("attempts 3") != std::string::npos);
+  std::uint64_t junk_dlq_seq = 0;
+  for (std::uint64_t seq = 1; seq <= 2; ++seq)
+    if ((*js->get_message("MARKET_DLQ", seq))->header("Mi-Dlq-Sequence") == std::to_string(junk_seq))
+      junk_dlq_seq = seq;
+  REQUIRE(junk_dlq_seq != 0);
+  CHECK(dlq({"drop", "--seq", std::to_string(junk_dlq_seq)}).exit_code == 0);
+  CHECK(env.stream_messages("MARKET_DLQ") == 1);
+  const auto raw_before = env.stream_messages("MARKET_RAW");
+  auto redrive = dlq({"redrive", "--all"});
+  INFO(redrive.output);
+  CHECK(redrive.exit_code == 0);
+  CHECK(env.stream_messages("MARKET_RAW") == raw_before + 1);
+  CHECK(mi::test::eventually([&] { return env.metric("mi_dead_letters_total{kind=\"trades\"}") == 3; }, 30s));
+  CHECK(env.stream_messages("MARKET_DLQ") == 1);
+  CHECK(dlq({"drop"}).exit_code == 2); // names no message
   CHECK(env.stop_platform() == 0);
 }
 
