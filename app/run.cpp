@@ -250,8 +250,13 @@ int run_platform(const std::string& config_path, const std::vector<std::string>&
       b.batch_timeout = cfg.saver.batch_timeout;
       b.max_attempts = cfg.saver.max_attempts;
       b.synchronous_commit = cfg.saver.synchronous_commit == "on";
-      savers.push_back(mi::actors::spawn_supervisor(
-        sys, {b.durable, [b](caf::actor_system& s) { return mi::actors::spawn_batch_saver(s, b); }}));
+      // Several trade savers may share one durable consumer: JetStream spreads the messages, each
+      // saver has its own connection, and the unique keys keep redeliveries harmless.
+      const int writers = trades ? cfg.saver.trade_writers : 1;
+      for (int i = 0; i < writers; ++i)
+        savers.push_back(mi::actors::spawn_supervisor(
+          sys, {writers == 1 ? b.durable : b.durable + "." + std::to_string(i + 1),
+                [b](caf::actor_system& s) { return mi::actors::spawn_batch_saver(s, b); }}));
     }
     mi::actors::storage_maintainer_args sm;
     sm.dsn = cfg.postgres.dsn;

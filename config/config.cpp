@@ -97,6 +97,7 @@ std::vector<leaf> leaves(config& c) {
   out.push_back({"saver.batch_timeout", &c.saver.batch_timeout});
   out.push_back({"saver.max_attempts", &c.saver.max_attempts});
   out.push_back({"saver.synchronous_commit", &c.saver.synchronous_commit});
+  out.push_back({"saver.trade_writers", &c.saver.trade_writers});
   out.push_back({"storage.partitions_ahead_days", &c.storage.partitions_ahead_days});
   out.push_back({"storage.retention_days_trades", &c.storage.retention_days_trades});
   out.push_back({"storage.retention_months_klines", &c.storage.retention_months_klines});
@@ -645,6 +646,7 @@ std::vector<config_error> validate(const config& c) {
   ck.positive("saver.batch_timeout", c.saver.batch_timeout);
   ck.range("saver.max_attempts", c.saver.max_attempts, 1, 1000);
   ck.member("saver.synchronous_commit", c.saver.synchronous_commit, std::array<std::string_view, 2>{"on", "off"});
+  ck.range("saver.trade_writers", c.saver.trade_writers, 1, 16);
   ck.range("storage.partitions_ahead_days", c.storage.partitions_ahead_days, 0, 366);
   ck.range("storage.retention_days_trades", c.storage.retention_days_trades, 0, 1'000'000);
   ck.range("storage.retention_months_klines", c.storage.retention_months_klines, 0, 100'000);

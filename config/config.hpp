@@ -101,6 +101,9 @@ struct saver_config {
   /// before its WAL reaches disk: a PostgreSQL crash may lose the last few hundred ms of acked rows
   /// (JetStream does not redeliver them); see docs/operations.md.
   std::string synchronous_commit = "on";
+  /// Trade savers (one PostgreSQL connection each) sharing the durable consumer saver_trades,
+  /// 1..16; JetStream spreads the messages over them.
+  int trade_writers = 1;
   /// Field-wise equality.
   bool operator==(const saver_config&) const = default;
 };

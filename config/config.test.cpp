@@ -464,6 +464,7 @@ TEST_CASE("storage, audit and saver fault keys: defaults, overrides and every ba
   CHECK(d.audit.interval == std::chrono::hours(1));
   CHECK(d.saver.max_attempts == 5);
   CHECK(d.saver.synchronous_commit == "on");
+  CHECK(d.saver.trade_writers == 1);
 
   auto c = loaded("storage: {partitions_ahead_days: 3, retention_days_trades: 30, retention_months_klines: 24}\n"
                   "audit: {interval: 0s}\nsaver: {max_attempts: 2, synchronous_commit: \"off\"}\n");
@@ -475,9 +476,10 @@ TEST_CASE("storage, audit and saver fault keys: defaults, overrides and every ba
   CHECK(c.saver.synchronous_commit == "off");
 
   auto errs = errors_of("storage: {partitions_ahead_days: 400, retention_days_trades: -1, retention_months_klines: -2,"
-                        " maintenance_interval: 0s}\nsaver: {max_attempts: 0, synchronous_commit: maybe}\n",
+                        " maintenance_interval: 0s}\nsaver: {max_attempts: 0, synchronous_commit: maybe, trade_writers: 17}\n",
                         {{"MI_AUDIT_INTERVAL", "-5m"}});
-  CHECK(errs.size() == 7);
+  CHECK(errs.size() == 8);
+  CHECK(mentions(find(errs, "saver.trade_writers"), "17"));
   CHECK(mentions(find(errs, "storage.partitions_ahead_days"), "400"));
   CHECK(mentions(find(errs, "storage.retention_days_trades"), "-1"));
   CHECK(mentions(find(errs, "storage.retention_months_klines"), "-2"));
