@@ -279,3 +279,47 @@ TEST_CASE("audit: clean -> exit 0; a deleted trade and a tampered kline are each
   CHECK(no_nats.exit_code == 2);
   CHECK(no_nats.output.find("audit: cannot connect") != std::string::npos);
 }
+
+TEST_CASE("store: an undecodable kline message goes to market.dlq.klines, the good candles are stored") {
+  platform_env env({"1m"}, {}, {}, "  max_attempts: 2\n");
+  env.start_platform({"--roles", "store"});
+  auto js = connect(env);
+  std::vector<mi::kline> good;
+  const std::int64_t open_ms = now_ns() / 1'000'000 / 60'000 * 60'000 - 10 * 60'000;
+  for (int i = 0; i < 3; ++i) {
+    mi::kline k;
+    k.exchange = "binance";
+    k.symbol = "BTCUSDT";
+    k.interval = "1m";
+    k.open_time_ms = open_ms + i * 60'000;
+    k.close_time_ms = k.open_time_ms + 59'999;
+    k.open = k.high = k.low = k.close = k.vwap = *mi::decimal::parse("16500.12");
+    k.volume = k.taker_buy_volume = *mi::decimal::parse("0.001");
+    k.quote_volume = k.taker_buy_quote_volume = *mi::decimal::parse("16.50012");
+    k.trade_count = 1;
+    k.first_trade_id = k.last_trade_id = std::to_string(100 + i);
+    k.is_final = true;
+    good.push_back(k);
+  }
+  publish(*js, {mi::kline_subject(good[0]), mi::dedup_id(good[0]), std::string(mi::kline_content_type),
+                mi::encode_kline_pb(good[0])});
+  const auto junk_seq = publish(*js, {"market.kline.binance.BTCUSDT.1m", "junk-k", std::string(mi::kline_content_type),
+                                      "definitely not a kline"});
+  for (int i = 1; i < 3; ++i)
+    publish(*js, {mi::kline_subject(good[i]), mi::dedup_id(good[i]), std::string(mi::kline_content_type),
+                  mi::encode_kline_pb(good[i])});
+  REQUIRE(mi::test::eventually([&] { return env.stream_messages("MARKET_DLQ") == 1; }, 60s));
+  auto m = js->get_message("MARKET_DLQ", 1);
+  REQUIRE(m.has_value());
+  REQUIRE(m->has_value());
+  CHECK((*m)->subject() == "market.dlq.klines");
+  CHECK((*m)->header("Mi-Dlq-Stream") == std::optional<std::string>("MARKET_KLINE"));
+  CHECK((*m)->header("Mi-Dlq-Sequence") == std::optional<std::string>(std::to_string(junk_seq)));
+  CHECK((*m)->header("Mi-Dlq-Attempts") == std::optional<std::string>("2"));
+  CHECK((*m)->header("Mi-Dlq-Reason").value_or("").find("undecodable kline") != std::string::npos);
+  CHECK((*m)->data() == "definitely not a kline");
+  REQUIRE(mi::test::eventually([&] { return env.stored_klines().size() == 3; }, 30s));
+  CHECK(canonical(env.stored_klines()) == canonical(good));
+  CHECK(env.metric("mi_dead_letters_total{kind=\"klines\"}") == 1);
+  CHECK(env.stop_platform() == 0);
+}
