@@ -222,15 +222,14 @@ mi::result<partition_report> maintain_partitions(const std::string& conninfo, co
       // out first, put them back through the parent (they land in the new partition).
       const std::string range = std::string(column) + " >= " + w.quote(part.from) + " AND " + column + " < " +
                                 w.quote(part.to);
-      auto moved = w.exec(std::string("CREATE TEMP TABLE mi_moved ON COMMIT DROP AS WITH d AS (DELETE FROM ") + parent +
-                          "_default WHERE " + range + " RETURNING *) SELECT * FROM d");
+      w.exec(std::string("CREATE TEMP TABLE mi_moved ON COMMIT DROP AS WITH d AS (DELETE FROM ") + parent +
+             "_default WHERE " + range + " RETURNING *) SELECT * FROM d");
       w.exec(std::string("CREATE TABLE ") + w.quote_name(part.name) + " PARTITION OF " + parent +
              " FOR VALUES FROM (" + w.quote(part.from) + ") TO (" + w.quote(part.to) + ")");
       auto reinserted = w.exec(std::string("INSERT INTO ") + parent + " SELECT * FROM mi_moved");
       w.commit();
       report.created.push_back(part.name);
       report.moved_from_default += static_cast<std::uint64_t>(reinserted.affected_rows());
-      (void)moved;
     }
     std::vector<std::string> existing;
     for (const char* table : {"market_trades", "market_klines"}) {
