@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <map>
+#include <optional>
 #include <tuple>
 #include <spdlog/spdlog.h>
 #include <thread>
@@ -26,7 +27,7 @@ struct saver_state {
   std::vector<mi::gw::js_message> in_hand; // fetched, not yet stored and acked
   std::chrono::milliseconds backoff{100};
   bool stopping = false;
-  std::uint64_t undecodable = 0;
+  std::chrono::steady_clock::time_point next_lag{};
 };
 
 using saver_actor = caf::stateful_actor<saver_state>;
@@ -56,7 +57,7 @@ bool ensure_connected(saver_actor* self) {
     st.consumer = std::move(*c);
   }
   if (!st.writer) {
-    auto w = mi::gw::pg_writer::connect(st.args.dsn);
+    auto w = mi::gw::pg_writer::connect(st.args.dsn, st.args.synchronous_commit);
     if (!w) {
       fail_pause(self, w.err().message);
       return false;
@@ -96,43 +97,161 @@ void collect(saver_actor* self) {
   }
 }
 
-// Writes the batch in hand in one transaction, then acks it. False if it must be retried.
+const char* kind_name(saver_kind k) { return k == saver_kind::trades ? "trades" : "klines"; }
+
+/// The messages in hand, decoded once (an entry is empty when its payload does not decode).
+struct decoded_batch {
+  std::vector<std::optional<mi::trade>> trades;
+  std::vector<std::optional<mi::kline>> klines;
+};
+
+/// A message that could not be stored, and why.
+struct poison {
+  std::size_t index;
+  std::string reason;
+};
+
+decoded_batch decode_all(saver_actor* self, std::vector<poison>& bad) {
+  auto& st = self->state;
+  decoded_batch out;
+  for (std::size_t i = 0; i < st.in_hand.size(); ++i) {
+    const auto& m = st.in_hand[i];
+    if (st.args.kind == saver_kind::trades) {
+      auto t = mi::decode_trade_pb(m.data());
+      if (!t)
+        bad.push_back({i, "undecodable trade: " + t.err().message});
+      out.trades.push_back(t ? std::optional<mi::trade>(std::move(*t)) : std::nullopt);
+    } else {
+      auto k = mi::decode_kline_pb(m.data());
+      if (!k)
+        bad.push_back({i, "undecodable kline: " + k.err().message});
+      out.klines.push_back(k ? std::optional<mi::kline>(std::move(*k)) : std::nullopt);
+    }
+  }
+  return out;
+}
+
+/// One transaction with the decodable rows of the messages `idx`.
+mi::result<std::size_t> write_subset(saver_actor* self, const decoded_batch& d, const std::vector<std::size_t>& idx) {
+  auto& st = self->state;
+  if (st.args.kind == saver_kind::trades) {
+    std::vector<mi::trade> rows;
+    rows.reserve(idx.size());
+    for (auto i : idx)
+      if (d.trades[i])
+        rows.push_back(*d.trades[i]);
+    return st.writer->write_trades(rows);
+  }
+  std::vector<mi::kline> rows;
+  for (auto i : idx)
+    if (d.klines[i])
+      rows.push_back(*d.klines[i]);
+  return st.writer->upsert_klines(finals_to_store(std::move(rows)));
+}
+
+/// Stores the messages `idx`; when the server rejects their rows, bisects until each rejected
+/// message stands alone and records it in `bad`. Returns the rows written, or the error of a
+/// transient failure (then nothing may be acked or dead-lettered: the caller retries it all).
+mi::result<std::size_t> store_isolating(saver_actor* self, const decoded_batch& d, const std::vector<std::size_t>& idx,
+                                        std::vector<poison>& bad) {
+  if (idx.empty())
+    return std::size_t{0};
+  auto written = write_subset(self, d, idx);
+  if (written || self->state.writer->last_failure() != mi::gw::pg_writer::failure::data)
+    return written;
+  if (idx.size() == 1) {
+    bad.push_back({idx[0], written.err().message});
+    return std::size_t{0};
+  }
+  const auto half = idx.begin() + static_cast<std::ptrdiff_t>(idx.size() / 2);
+  std::vector<std::size_t> left(idx.begin(), half);
+  std::vector<std::size_t> right(half, idx.end());
+  auto a = store_isolating(self, d, left, bad);
+  if (!a)
+    return a;
+  auto b = store_isolating(self, d, right, bad);
+  if (!b)
+    return b;
+  return *a + *b;
+}
+
+/// Header values are one line: NATS headers cannot carry CR/LF.
+std::string header_text(std::string s) {
+  for (auto& c : s)
+    if (c == '\r' || c == '\n' || c == '\0')
+      c = ' ';
+  if (s.size() > 2000)
+    s.resize(2000);
+  return s;
+}
+
+/// Publishes a message that could not be stored to market.dlq.{kind}; true once JetStream has it.
+bool dead_letter(saver_actor* self, mi::gw::js_message& m, const std::string& reason) {
+  auto& st = self->state;
+  mi::gw::outgoing o;
+  o.subject = st.args.dlq_prefix + kind_name(st.args.kind);
+  // Dedup id: a crash between this publish and the ack re-publishes the same id, stored once.
+  o.msg_id = "dlq:" + st.args.stream + ":" + std::to_string(m.stream_seq());
+  o.content_type = m.header("Content-Type").value_or("");
+  o.data = std::string(m.data());
+  mi::gw::header_list headers{{"Mi-Dlq-Reason", header_text(reason)},
+               {"Mi-Dlq-Attempts", std::to_string(m.num_delivered())},
+               {"Mi-Dlq-Subject", std::string(m.subject())},
+               {"Mi-Dlq-Stream", st.args.stream},
+               {"Mi-Dlq-Sequence", std::to_string(m.stream_seq())},
+               {"Mi-Dlq-Msg-Id", header_text(m.header("Nats-Msg-Id").value_or(""))}};
+  auto r = st.args.js->publish_sync(o, headers);
+  if (!r) {
+    spdlog::error("{} saver: cannot dead-letter {} seq {}: {}; it stays un-acked", kind_name(st.args.kind),
+                  st.args.stream, m.stream_seq(), r.err().message);
+    return false;
+  }
+  spdlog::error("{} saver: {} seq {} ({}) dead-lettered to {} after {} deliveries: {}", kind_name(st.args.kind),
+                st.args.stream, m.stream_seq(), m.subject(), o.subject, m.num_delivered(), reason);
+  st.args.metrics->dead_letter(kind_name(st.args.kind));
+  return true;
+}
+
+// Writes the batch in hand, isolating rejected messages, then acks. False if it must be retried.
 bool store(saver_actor* self) {
   auto& st = self->state;
   if (st.in_hand.empty())
     return true;
   auto started = std::chrono::steady_clock::now();
-  mi::result<std::size_t> written = std::size_t{0};
-  if (st.args.kind == saver_kind::trades) {
-    std::vector<mi::trade> rows;
-    rows.reserve(st.in_hand.size());
-    for (auto& m : st.in_hand) {
-      auto t = mi::decode_trade_pb(m.data());
-      if (t)
-        rows.push_back(std::move(*t));
-      else if (st.undecodable++ < 10)
-        spdlog::error("trade saver: undecodable message seq {}: {}", m.stream_seq(), t.err().message);
-    }
-    written = st.writer->write_trades(rows);
-  } else {
-    std::vector<mi::kline> rows;
-    for (auto& m : st.in_hand) {
-      auto k = mi::decode_kline_pb(m.data());
-      if (k)
-        rows.push_back(std::move(*k));
-      else if (st.undecodable++ < 10)
-        spdlog::error("kline saver: undecodable message seq {}: {}", m.stream_seq(), k.err().message);
-    }
-    written = st.writer->upsert_klines(finals_to_store(std::move(rows)));
+  std::vector<poison> bad;
+  auto decoded = decode_all(self, bad);
+  std::vector<std::size_t> good;
+  for (std::size_t i = 0, b = 0; i < st.in_hand.size(); ++i) {
+    if (b < bad.size() && bad[b].index == i)
+      ++b;
+    else
+      good.push_back(i);
   }
+  auto written = store_isolating(self, decoded, good, bad);
   if (!written) {
     st.writer.reset(); // reconnect on the next attempt
     fail_pause(self, "write: " + written.err().message);
     return false;
   }
-  // Committed: now, and only now, the messages may go.
-  for (auto& m : st.in_hand)
-    m.ack();
+  if (!bad.empty())
+    st.args.metrics->batch_failed(table_of(st.args.kind)); // the batch as a whole did not go in
+  // Committed: now, and only now, the stored messages may go.
+  std::vector<bool> is_bad(st.in_hand.size(), false);
+  for (const auto& p : bad) {
+    is_bad[p.index] = true;
+    auto& m = st.in_hand[p.index];
+    if (m.num_delivered() >= static_cast<std::uint64_t>(st.args.max_attempts)) {
+      if (dead_letter(self, m, p.reason))
+        m.ack();
+    } else {
+      spdlog::warn("{} saver: {} seq {} failed (delivery {} of {}): {}", kind_name(st.args.kind), st.args.stream,
+                   m.stream_seq(), m.num_delivered(), st.args.max_attempts, p.reason);
+      m.nak(); // redelivered: the delivery count is the attempt count
+    }
+  }
+  for (std::size_t i = 0; i < st.in_hand.size(); ++i)
+    if (!is_bad[i])
+      st.in_hand[i].ack();
   auto secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   st.args.metrics->rows_written(table_of(st.args.kind), *written);
   st.args.metrics->batch_seconds(table_of(st.args.kind), secs);
@@ -141,13 +260,28 @@ bool store(saver_actor* self) {
   return true;
 }
 
+/// Refreshes mi_consumer_lag{consumer} every lag_interval (also while PostgreSQL is down).
+void refresh_lag(saver_actor* self) {
+  auto& st = self->state;
+  auto now = std::chrono::steady_clock::now();
+  if (!st.consumer || now < st.next_lag)
+    return;
+  st.next_lag = now + st.args.lag_interval;
+  if (auto n = st.consumer->pending())
+    st.args.metrics->consumer_lag(st.args.durable, *n);
+  else
+    spdlog::debug("{}: consumer info: {}", st.args.durable, n.err().message);
+}
+
 caf::behavior batch_saver(saver_actor* self, batch_saver_args args) {
   self->state.args = std::move(args);
   self->send(self, batch_atom::value);
   return {
     [self](batch_atom) {
       auto& st = self->state;
-      if (ensure_connected(self)) {
+      bool ready = ensure_connected(self);
+      refresh_lag(self);
+      if (ready) {
         if (st.in_hand.empty())
           collect(self);
         store(self);

@@ -28,6 +28,14 @@ struct batch_saver_args {
   std::string dsn;             ///< PostgreSQL conninfo
   int batch_size = 1000;
   std::chrono::milliseconds batch_timeout{1000};
+  /// Deliveries of a message that fails for a data reason before it is dead-lettered.
+  int max_attempts = 5;
+  /// Dead letters go to `dlq_prefix` + "trades" | "klines" (stream MARKET_DLQ, created by `run`).
+  std::string dlq_prefix = "market.dlq.";
+  /// synchronous_commit of the PostgreSQL session (false = off).
+  bool synchronous_commit = true;
+  /// How often mi_consumer_lag{consumer=durable} is refreshed from the consumer info.
+  std::chrono::milliseconds lag_interval{2000};
 };
 
 /// Durable pull consumer -> batch (size or time, whichever first) -> one PostgreSQL
@@ -35,6 +43,15 @@ struct batch_saver_args {
 /// A batch is acked only after its transaction committed; a failed write is retried with
 /// backoff and the messages stay un-acked in JetStream meanwhile, so a crash loses nothing and
 /// the database's unique keys absorb redeliveries.
+///
+/// Faults: a transient failure (PostgreSQL down, connection lost, server shutting down) keeps
+/// the whole batch in hand and retries with backoff forever; nothing is dead-lettered. A data
+/// failure (the server rejects rows: SQLSTATE class 22/23) is narrowed down by bisecting the
+/// batch: every good message is stored and acked, each message that fails alone (or does not
+/// decode) is nak'ed for redelivery until JetStream's delivery count reaches max_attempts; then
+/// it is published to market.dlq.{kind} with headers Mi-Dlq-Reason, Mi-Dlq-Attempts,
+/// Mi-Dlq-Subject, Mi-Dlq-Stream, Mi-Dlq-Sequence, Mi-Dlq-Msg-Id (same payload and
+/// Content-Type), and acked.
 /// Accepts: (stop_atom) -> finishes the batch in hand (write + ack) and quits.
 caf::actor spawn_batch_saver(caf::actor_system& sys, batch_saver_args args);
 

@@ -54,6 +54,7 @@ using gap_atom = caf::atom_constant<caf::atom("mi_gap")>;         ///< backfill 
 using recent_atom = caf::atom_constant<caf::atom("mi_recent")>;   ///< fetch a symbol's recent trades
 using page_atom = caf::atom_constant<caf::atom("mi_page")>;       ///< backfill: fetch the next page
 using wdog_atom = caf::atom_constant<caf::atom("mi_wdog")>;       ///< connection: heartbeat + watchdog tick
+using audit_atom = caf::atom_constant<caf::atom("mi_audit")>;     ///< run the scheduled audit
 
 /// Frames to publish: each is already encoded at the edge (protobuf never crosses a mailbox).
 using outgoing_batch = std::vector<mi::gw::outgoing>;

@@ -94,6 +94,28 @@ int main(int argc, char** argv) {
   replay->add_option("--to", replay_to, "end, exclusive")->required();
   replay->add_option("--symbols", replay_symbols, "comma-separated exchange.SYMBOL (default: all)");
 
+  auto* audit = app.add_subcommand("audit", "compare MARKET_RAW with market_trades per (exchange, symbol, hour) "
+                                              "and kline trade counts with stored trades; exit 1 on any mismatch");
+  std::string audit_config = "config/market-ingestor.example.yaml";
+  std::string audit_from;
+  std::string audit_to;
+  audit->add_option("--config,-c", audit_config, "YAML config file")->check(CLI::ExistingFile);
+  audit->add_option("--from", audit_from, "start of the trade times (ms since the epoch or YYYY-MM-DDTHH:MM:SSZ)")
+    ->required();
+  audit->add_option("--to", audit_to, "end, exclusive")->required();
+
+  auto* dlq = app.add_subcommand("dlq", "dead letters of the savers (MARKET_DLQ): list, redrive or drop them");
+  std::string dlq_config = "config/market-ingestor.example.yaml";
+  std::string dlq_action;
+  std::vector<std::uint64_t> dlq_seqs;
+  bool dlq_all = false;
+  dlq->add_option("action", dlq_action, "list | redrive | drop")
+    ->required()
+    ->check(CLI::IsMember({"list", "redrive", "drop"}));
+  dlq->add_option("--config,-c", dlq_config, "YAML config file")->check(CLI::ExistingFile);
+  dlq->add_option("--seq", dlq_seqs, "MARKET_DLQ sequence (repeatable), for redrive and drop");
+  dlq->add_flag("--all", dlq_all, "every dead letter, for redrive and drop");
+
   auto* tail = app.add_subcommand("tail", "print what the push gateway sends for CHANNEL...");
   std::vector<std::string> channels;
   std::string tail_url = "ws://127.0.0.1:8080/";
@@ -118,7 +140,13 @@ int main(int argc, char** argv) {
   std::string key_id;
   key_revoke->add_option("id", key_id, "key id, e.g. mik_...")->required();
 
-  CLI11_PARSE(app, argc, argv);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    // --help and --version exit 0; every usage error exits 2 (CLI11's own codes are 100+).
+    const int rc = app.exit(e);
+    return rc == 0 ? 0 : 2;
+  }
 
   if (*run)
     return mi::app::run_platform(config_path, split_csv(roles));
@@ -133,16 +161,16 @@ int main(int argc, char** argv) {
   if (*aggregate)
     return mi::app::run_aggregate(split_csv(intervals), grace);
   if (*migrate) {
-    if (dsn.empty()) {
-      auto loaded = migrate_config.empty() ? mi::cfg::load("", mi::cfg::process_env())
-                                           : mi::cfg::load_file(migrate_config);
-      if (auto* errs = std::get_if<std::vector<mi::cfg::config_error>>(&loaded)) {
-        std::cerr << mi::cfg::format_errors(*errs);
-        return 2;
-      }
-      dsn = std::get<mi::cfg::config>(loaded).postgres.dsn;
+    auto loaded = migrate_config.empty() ? mi::cfg::load("", mi::cfg::process_env())
+                                         : mi::cfg::load_file(migrate_config);
+    if (auto* errs = std::get_if<std::vector<mi::cfg::config_error>>(&loaded)) {
+      std::cerr << mi::cfg::format_errors(*errs);
+      return 2;
     }
-    return mi::app::run_migrate(dsn);
+    const auto& cfg = std::get<mi::cfg::config>(loaded);
+    if (dsn.empty())
+      dsn = cfg.postgres.dsn;
+    return mi::app::run_migrate(dsn, mi::app::storage_policy(cfg));
   }
   if (*apikey) {
     if (apikey_dsn.empty()) {
@@ -161,8 +189,12 @@ int main(int argc, char** argv) {
       return mi::app::run_apikey_list(apikey_dsn);
     return mi::app::run_apikey_revoke(apikey_dsn, key_id);
   }
+  if (*audit)
+    return mi::app::run_audit(audit_config, audit_from, audit_to);
   if (*replay)
     return mi::app::run_replay(replay_config, replay_from, replay_to, split_csv(replay_symbols));
+  if (*dlq)
+    return mi::app::run_dlq(dlq_config, dlq_action, dlq_seqs, dlq_all);
   if (*tail)
     return mi::app::run_tail(tail_url, channels, tail_count);
   return 0;

@@ -15,9 +15,7 @@
 #include "messages/kline/kline_engine.hpp"
 
 namespace mi::app {
-namespace {
 
-// Accepts milliseconds since the epoch or an RFC 3339 time ("2026-11-01T00:00:00Z").
 mi::result<std::int64_t> parse_time_ms(const std::string& s) {
   std::int64_t v = 0;
   auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
@@ -27,8 +25,6 @@ mi::result<std::int64_t> parse_time_ms(const std::string& s) {
     return *ns / 1'000'000;
   return mi::error{"bad time \"" + s + "\" (expected ms since the epoch or YYYY-MM-DDTHH:MM:SSZ)"};
 }
-
-} // namespace
 
 int run_replay(const std::string& config_path, const std::string& from, const std::string& to,
                const std::vector<std::string>& symbols) {

@@ -11,6 +11,7 @@
 #include "actors/kline_stage.hpp"
 #include "actors/publisher.hpp"
 #include "actors/push_hub.hpp"
+#include "actors/storage_maintainer.hpp"
 #include "actors/supervisor.hpp"
 #include "app/commands.hpp"
 #include "app/ingest.hpp"
@@ -71,6 +72,14 @@ void stop_and_wait(caf::scoped_actor& self, const caf::actor& a, std::chrono::se
 
 } // namespace
 
+mi::gw::partition_policy storage_policy(const mi::cfg::config& cfg) {
+  mi::gw::partition_policy p;
+  p.ahead_days = cfg.storage.partitions_ahead_days;
+  p.retention_days_trades = cfg.storage.retention_days_trades;
+  p.retention_months_klines = cfg.storage.retention_months_klines;
+  return p;
+}
+
 int run_platform(const std::string& config_path, const std::vector<std::string>& roles) {
   auto loaded = mi::cfg::load_file(config_path);
   if (auto* errs = std::get_if<std::vector<mi::cfg::config_error>>(&loaded)) {
@@ -118,7 +127,7 @@ int run_platform(const std::string& config_path, const std::vector<std::string>&
     return 1;
   }
   js_raw = js->get();
-  for (const auto* sc : {&cfg.nats.raw, &cfg.nats.kline, &cfg.nats.gap}) {
+  for (const auto* sc : {&cfg.nats.raw, &cfg.nats.kline, &cfg.nats.gap, &cfg.nats.dlq}) {
     auto st = (*js)->ensure_stream(to_spec(*sc));
     if (!st) {
       spdlog::error("stream {}: {}", sc->name, st.err().message);
@@ -163,6 +172,7 @@ int run_platform(const std::string& config_path, const std::vector<std::string>&
 
   // -- store --------------------------------------------------------------------------------
   std::vector<caf::actor> savers;
+  caf::actor maintainer;
   if (has(roles, "store")) {
     auto migrated = mi::gw::migrate(cfg.postgres.dsn);
     if (!migrated)
@@ -180,9 +190,26 @@ int run_platform(const std::string& config_path, const std::vector<std::string>&
       b.dsn = cfg.postgres.dsn;
       b.batch_size = cfg.saver.batch_size;
       b.batch_timeout = cfg.saver.batch_timeout;
-      savers.push_back(mi::actors::spawn_supervisor(
-        sys, {b.durable, [b](caf::actor_system& s) { return mi::actors::spawn_batch_saver(s, b); }}));
+      b.max_attempts = cfg.saver.max_attempts;
+      b.synchronous_commit = cfg.saver.synchronous_commit == "on";
+      // Several trade savers may share one durable consumer: JetStream spreads the messages, each
+      // saver has its own connection, and the unique keys keep redeliveries harmless.
+      const int writers = trades ? cfg.saver.trade_writers : 1;
+      for (int i = 0; i < writers; ++i)
+        savers.push_back(mi::actors::spawn_supervisor(
+          sys, {writers == 1 ? b.durable : b.durable + "." + std::to_string(i + 1),
+                [b](caf::actor_system& s) { return mi::actors::spawn_batch_saver(s, b); }}));
     }
+    mi::actors::storage_maintainer_args sm;
+    sm.dsn = cfg.postgres.dsn;
+    sm.policy = storage_policy(cfg);
+    sm.maintenance_interval = cfg.storage.maintenance_interval;
+    sm.audit_interval = cfg.audit.interval;
+    sm.js = js_raw;
+    sm.raw_stream = cfg.nats.raw.name;
+    sm.metrics = &metrics;
+    maintainer = mi::actors::spawn_supervisor(
+      sys, {"storage", [sm](caf::actor_system& s) { return mi::actors::spawn_storage_maintainer(s, sm); }});
   }
 
   // -- api (REST history) and the push gateway's token check -------------------------------
@@ -298,6 +325,7 @@ int run_platform(const std::string& config_path, const std::vector<std::string>&
     stop_and_wait(self, kline_sup, 30s, "kline stage");
     for (auto& s : savers)
       stop_and_wait(self, s, 30s, "saver");
+    stop_and_wait(self, maintainer, 30s, "storage maintainer");
     stop_and_wait(self, publisher_sup, 30s, "publisher");
     if (auto r = (*js)->flush(30s); !r)
       spdlog::error("shutdown: JetStream acks still outstanding: {}", r.err().message);

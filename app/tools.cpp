@@ -12,6 +12,7 @@
 #include "connectors/transport/io_thread.hpp"
 #include "connectors/transport/url.hpp"
 #include "connectors/transport/ws_client.hpp"
+#include "gateways/postgres/partitions.hpp"
 #include "gateways/postgres/postgres.hpp"
 #include "messages/codec.hpp"
 #include "messages/kline/kline_engine.hpp"
@@ -77,7 +78,7 @@ int run_aggregate(const std::vector<std::string>& intervals, const std::string& 
   return errors > 0 ? 1 : 0;
 }
 
-int run_migrate(const std::string& dsn) {
+int run_migrate(const std::string& dsn, const mi::gw::partition_policy& policy) {
   auto r = mi::gw::migrate(dsn);
   if (!r) {
     std::cerr << "migrate: " << r.err().message << "\n";
@@ -87,6 +88,18 @@ int run_migrate(const std::string& dsn) {
     std::cout << "migrate: schema is up to date\n";
   for (const auto& v : *r)
     std::cout << "migrate: applied " << v << "\n";
+  auto now = std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::system_clock::now().time_since_epoch());
+  auto p = mi::gw::maintain_partitions(dsn, policy, now.count());
+  if (!p) {
+    std::cerr << "migrate: " << p.err().message << "\n";
+    return 1;
+  }
+  if (p->timescale)
+    std::cout << "migrate: TimescaleDB hypertables (chunks are created by TimescaleDB)\n";
+  for (const auto& n : p->created)
+    std::cout << "migrate: created partition " << n << "\n";
+  for (const auto& n : p->dropped)
+    std::cout << "migrate: dropped partition " << n << " (retention)\n";
   return 0;
 }
 

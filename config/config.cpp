@@ -76,6 +76,7 @@ std::vector<leaf> leaves(config& c) {
   stream_leaves(out, "nats.streams.raw", c.nats.raw);
   stream_leaves(out, "nats.streams.kline", c.nats.kline);
   stream_leaves(out, "nats.streams.gap", c.nats.gap);
+  stream_leaves(out, "nats.streams.dlq", c.nats.dlq);
   out.push_back({"nats.max_in_flight", &c.nats.max_in_flight});
   out.push_back({"nats.ack_timeout", &c.nats.ack_timeout});
   out.push_back({"nats.connect_timeout", &c.nats.connect_timeout});
@@ -98,6 +99,14 @@ std::vector<leaf> leaves(config& c) {
   out.push_back({"klines.idle_after", &c.klines.idle_after});
   out.push_back({"saver.batch_size", &c.saver.batch_size});
   out.push_back({"saver.batch_timeout", &c.saver.batch_timeout});
+  out.push_back({"saver.max_attempts", &c.saver.max_attempts});
+  out.push_back({"saver.synchronous_commit", &c.saver.synchronous_commit});
+  out.push_back({"saver.trade_writers", &c.saver.trade_writers});
+  out.push_back({"storage.partitions_ahead_days", &c.storage.partitions_ahead_days});
+  out.push_back({"storage.retention_days_trades", &c.storage.retention_days_trades});
+  out.push_back({"storage.retention_months_klines", &c.storage.retention_months_klines});
+  out.push_back({"storage.maintenance_interval", &c.storage.maintenance_interval});
+  out.push_back({"audit.interval", &c.audit.interval});
   out.push_back({"push.listen", &c.push.listen});
   out.push_back({"push.queue_size", &c.push.queue_size});
   out.push_back({"api.listen", &c.api.listen});
@@ -619,12 +628,16 @@ std::vector<config_error> validate(const config& c) {
   }
   validate_stream(ck, "nats.streams.raw", c.nats.raw);
   validate_stream(ck, "nats.streams.kline", c.nats.kline);
+  validate_stream(ck, "nats.streams.dlq", c.nats.dlq);
+  if (c.nats.dlq.name == c.nats.raw.name || c.nats.dlq.name == c.nats.kline.name) {
+    ck.fail("nats.streams.dlq.name", "must differ from the raw and kline stream names, got " + quote(c.nats.dlq.name));
+  }
   if (c.nats.raw.name == c.nats.kline.name) {
     ck.fail("nats.streams.kline.name", "must differ from nats.streams.raw.name, both are " + quote(c.nats.raw.name));
   }
   validate_stream(ck, "nats.streams.gap", c.nats.gap);
-  if (c.nats.gap.name == c.nats.raw.name || c.nats.gap.name == c.nats.kline.name) {
-    ck.fail("nats.streams.gap.name", "must differ from the raw and kline stream names, got " + quote(c.nats.gap.name));
+  if (c.nats.gap.name == c.nats.raw.name || c.nats.gap.name == c.nats.kline.name || c.nats.gap.name == c.nats.dlq.name) {
+    ck.fail("nats.streams.gap.name", "must differ from the raw, kline and dlq stream names, got " + quote(c.nats.gap.name));
   }
   ck.range("nats.max_in_flight", c.nats.max_in_flight, 1, 1'000'000);
   ck.positive("nats.ack_timeout", c.nats.ack_timeout);
@@ -650,6 +663,14 @@ std::vector<config_error> validate(const config& c) {
 
   ck.range("saver.batch_size", c.saver.batch_size, 1, 100'000);
   ck.positive("saver.batch_timeout", c.saver.batch_timeout);
+  ck.range("saver.max_attempts", c.saver.max_attempts, 1, 1000);
+  ck.member("saver.synchronous_commit", c.saver.synchronous_commit, std::array<std::string_view, 2>{"on", "off"});
+  ck.range("saver.trade_writers", c.saver.trade_writers, 1, 16);
+  ck.range("storage.partitions_ahead_days", c.storage.partitions_ahead_days, 0, 366);
+  ck.range("storage.retention_days_trades", c.storage.retention_days_trades, 0, 1'000'000);
+  ck.range("storage.retention_months_klines", c.storage.retention_months_klines, 0, 100'000);
+  ck.positive("storage.maintenance_interval", c.storage.maintenance_interval);
+  ck.non_negative("audit.interval", c.audit.interval);
 
   ck.listen("push.listen", c.push.listen);
   ck.range("push.queue_size", c.push.queue_size, 1, 1'000'000);

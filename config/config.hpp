@@ -47,6 +47,8 @@ struct nats_config {
                       std::chrono::minutes(2)};
   /// Gap reports (market.gap.{exchange}.{symbol}): trades the exchange could not give back.
   stream_config gap{"MARKET_GAP", "market.gap.>", "file", std::chrono::days(30), -1, 1, std::chrono::minutes(2)};
+  /// Dead letters of the savers (market.dlq.trades, market.dlq.klines); kept until handled.
+  stream_config dlq{"MARKET_DLQ", "market.dlq.>", "file", duration{0}, -1, 1, std::chrono::minutes(2)};
   int max_in_flight = 4096;                        ///< async publish acks in flight before back-pressure
   duration ack_timeout = std::chrono::seconds(5);  ///< a publish not acked in this time is retried with the same id
   duration connect_timeout = std::chrono::seconds(5); ///< connecting to the server
@@ -102,6 +104,16 @@ struct kline_config {
 struct saver_config {
   int batch_size = 1000;                           ///< 1..100000 rows per transaction
   duration batch_timeout = std::chrono::seconds(1); ///< flush a partial batch after this
+  /// Deliveries of a message that fails for a data reason (undecodable, rejected by PostgreSQL)
+  /// before it goes to market.dlq.{kind}; 1..1000. A database outage never counts.
+  int max_attempts = 5;
+  /// PostgreSQL synchronous_commit of the saver sessions: on (default) | off. `off` acks a batch
+  /// before its WAL reaches disk: a PostgreSQL crash may lose the last few hundred ms of acked rows
+  /// (JetStream does not redeliver them); see docs/operations.md.
+  std::string synchronous_commit = "on";
+  /// Trade savers (one PostgreSQL connection each) sharing the durable consumer saver_trades,
+  /// 1..16; JetStream spreads the messages over them.
+  int trade_writers = 1;
   /// Field-wise equality.
   bool operator==(const saver_config&) const = default;
 };
@@ -111,6 +123,23 @@ struct postgres_config {
   std::string dsn = "host=127.0.0.1 port=5432 user=postgres dbname=postgres"; ///< libpq conninfo or URI
   /// Field-wise equality.
   bool operator==(const postgres_config&) const = default;
+};
+
+/// Partitions and retention of the stored data (migration 0002).
+struct storage_config {
+  int partitions_ahead_days = 7;    ///< daily trade partitions created ahead (today .. +N), 0..366
+  int retention_days_trades = 0;    ///< drop trade partitions wholly older than this; 0 = keep forever
+  int retention_months_klines = 0;  ///< drop kline partitions wholly older than this; 0 = keep forever
+  duration maintenance_interval = std::chrono::hours(1); ///< how often the store role maintains partitions
+  /// Field-wise equality.
+  bool operator==(const storage_config&) const = default;
+};
+
+/// Scheduled stream-versus-database audit in `run` (store role).
+struct audit_config {
+  duration interval = std::chrono::hours(1); ///< run every interval over the previous complete hour; 0 = off
+  /// Field-wise equality.
+  bool operator==(const audit_config&) const = default;
 };
 
 /// WebSocket push server.
@@ -157,6 +186,8 @@ struct config {
   std::map<std::string, exchange_config> exchanges;
   kline_config klines;
   saver_config saver;
+  storage_config storage;
+  audit_config audit;
   push_config push;
   api_config api;
   metrics_config metrics;

@@ -492,3 +492,36 @@ TEST_CASE("api section: defaults, values from YAML and environment, every bad ke
                         "api.anonymus_push"})
     CHECK_MESSAGE(keys.count(k) == 1, k);
 }
+
+TEST_CASE("storage, audit and saver fault keys: defaults, overrides and every bad value named") {
+  auto d = mi::cfg::defaults();
+  CHECK(d.storage.partitions_ahead_days == 7);
+  CHECK(d.storage.retention_days_trades == 0);
+  CHECK(d.storage.retention_months_klines == 0);
+  CHECK(d.audit.interval == std::chrono::hours(1));
+  CHECK(d.saver.max_attempts == 5);
+  CHECK(d.saver.synchronous_commit == "on");
+  CHECK(d.saver.trade_writers == 1);
+
+  auto c = loaded("storage: {partitions_ahead_days: 3, retention_days_trades: 30, retention_months_klines: 24}\n"
+                  "audit: {interval: 0s}\nsaver: {max_attempts: 2, synchronous_commit: \"off\"}\n");
+  CHECK(c.storage.partitions_ahead_days == 3);
+  CHECK(c.storage.retention_days_trades == 30);
+  CHECK(c.storage.retention_months_klines == 24);
+  CHECK(c.audit.interval.count() == 0);
+  CHECK(c.saver.max_attempts == 2);
+  CHECK(c.saver.synchronous_commit == "off");
+
+  auto errs = errors_of("storage: {partitions_ahead_days: 400, retention_days_trades: -1, retention_months_klines: -2,"
+                        " maintenance_interval: 0s}\nsaver: {max_attempts: 0, synchronous_commit: maybe, trade_writers: 17}\n",
+                        {{"MI_AUDIT_INTERVAL", "-5m"}});
+  CHECK(errs.size() == 8);
+  CHECK(mentions(find(errs, "saver.trade_writers"), "17"));
+  CHECK(mentions(find(errs, "storage.partitions_ahead_days"), "400"));
+  CHECK(mentions(find(errs, "storage.retention_days_trades"), "-1"));
+  CHECK(mentions(find(errs, "storage.retention_months_klines"), "-2"));
+  CHECK(mentions(find(errs, "storage.maintenance_interval"), "greater than 0"));
+  CHECK(mentions(find(errs, "saver.max_attempts"), "got 0"));
+  CHECK(mentions(find(errs, "saver.synchronous_commit"), "'maybe'"));
+  CHECK(mentions(find(errs, "audit.interval"), "MI_AUDIT_INTERVAL"));
+}

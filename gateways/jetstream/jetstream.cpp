@@ -77,7 +77,7 @@ mi::error fail(const std::string& what, natsStatus s, jsErrCode jerr = jsErrCode
 std::int64_t to_ms(std::chrono::milliseconds d) { return static_cast<std::int64_t>(d.count()); }
 
 // Builds a message with our two headers.
-natsStatus make_msg(msg_ptr& out, const outgoing& m) {
+natsStatus make_msg(msg_ptr& out, const outgoing& m, const header_list& headers = {}) {
   natsMsg* raw = nullptr;
   natsStatus s = natsMsg_Create(&raw, m.subject.c_str(), nullptr, m.data.data(),
                                 static_cast<int>(m.data.size()));
@@ -86,6 +86,9 @@ natsStatus make_msg(msg_ptr& out, const outgoing& m) {
     s = natsMsgHeader_Set(raw, "Nats-Msg-Id", m.msg_id.c_str());
   if (s == NATS_OK && !m.content_type.empty())
     s = natsMsgHeader_Set(raw, "Content-Type", m.content_type.c_str());
+  for (const auto& [name, value] : headers)
+    if (s == NATS_OK)
+      s = natsMsgHeader_Set(raw, name.c_str(), value.c_str());
   return s;
 }
 
@@ -532,8 +535,12 @@ mi::result<bool> jetstream::flush(std::chrono::milliseconds timeout) {
 }
 
 mi::result<std::pair<std::uint64_t, bool>> jetstream::publish_sync(const outgoing& m) {
+  return publish_sync(m, {});
+}
+
+mi::result<std::pair<std::uint64_t, bool>> jetstream::publish_sync(const outgoing& m, const header_list& headers) {
   msg_ptr msg;
-  natsStatus s = make_msg(msg, m);
+  natsStatus s = make_msg(msg, m, headers);
   if (s != NATS_OK)
     return fail("cannot build message for " + m.subject, s);
   jsPubOptions po;
@@ -571,6 +578,16 @@ mi::result<std::optional<js_message>> jetstream::get_message(const std::string& 
   if (s != NATS_OK)
     return fail("cannot read message " + std::to_string(seq) + " of " + stream, s, jerr);
   return std::optional<js_message>{from_direct(raw)};
+}
+
+mi::result<bool> jetstream::delete_message(const std::string& stream, std::uint64_t seq) {
+  jsErrCode jerr = jsErrCode(0);
+  natsStatus s = js_DeleteMsg(impl_->js.get(), stream.c_str(), seq, nullptr, &jerr);
+  if (s == NATS_NOT_FOUND && jerr != JSStreamNotFoundErr)
+    return false;
+  if (s != NATS_OK)
+    return fail("cannot delete message " + std::to_string(seq) + " of " + stream, s, jerr);
+  return true;
 }
 
 mi::result<kvStore*> jetstream::impl::bucket(const std::string& name) {
@@ -840,9 +857,38 @@ void on_ordered_complete(void* closure) {
 
 ordered_consumer::ordered_consumer(std::unique_ptr<impl> p) : impl_(std::move(p)) {}
 
+std::unique_ptr<ordered_consumer> ordered_consumer::make(std::unique_ptr<impl> p) {
+  return std::unique_ptr<ordered_consumer>(new ordered_consumer(std::move(p)));
+}
+
+namespace {
+/// Where an ordered consumer starts: a sequence (0 = new messages only) or a store time.
+struct ordered_start {
+  std::uint64_t seq = 0;
+  std::int64_t time_ns = -1;
+};
+mi::result<std::unique_ptr<ordered_consumer>> start_ordered(jetstream& js, const std::string& stream,
+                                                            const std::string& filter_subject, ordered_start from,
+                                                            std::function<void(js_message&&)> on_message);
+} // namespace
+
 mi::result<std::unique_ptr<ordered_consumer>> ordered_consumer::start(
     jetstream& js, const std::string& stream, const std::string& filter_subject,
     std::uint64_t start_seq, std::function<void(js_message&&)> on_message) {
+  return start_ordered(js, stream, filter_subject, {start_seq, -1}, std::move(on_message));
+}
+
+mi::result<std::unique_ptr<ordered_consumer>> ordered_consumer::start_at_time(
+    jetstream& js, const std::string& stream, const std::string& filter_subject, std::int64_t start_ns,
+    std::function<void(js_message&&)> on_message) {
+  return start_ordered(js, stream, filter_subject, {0, start_ns}, std::move(on_message));
+}
+
+namespace {
+mi::result<std::unique_ptr<ordered_consumer>> start_ordered(jetstream& js, const std::string& stream,
+                                                            const std::string& filter_subject, ordered_start from,
+                                                            std::function<void(js_message&&)> on_message) {
+  const std::uint64_t start_seq = from.seq;
   std::string subject = filter_subject;
   if (subject.empty()) {
     // An ordered consumer needs a subject: the stream's own, when it has exactly one.
@@ -856,14 +902,17 @@ mi::result<std::unique_ptr<ordered_consumer>> ordered_consumer::start(
       return mi::error{"ordered consumer on " + stream + " needs a filter subject"};
     subject = si->Config->Subjects[0];
   }
-  auto p = std::make_unique<impl>();
+  auto p = std::make_unique<ordered_consumer::impl>();
   p->on_message = std::move(on_message);
 
   jsSubOptions so;
   jsSubOptions_Init(&so);
   so.Stream = stream.c_str();
   so.Ordered = true;
-  if (start_seq == 0) {
+  if (from.time_ns >= 0) {
+    so.Config.DeliverPolicy = js_DeliverByStartTime;
+    so.Config.OptStartTime = from.time_ns;
+  } else if (start_seq == 0) {
     so.Config.DeliverPolicy = js_DeliverNew;
   } else {
     so.Config.DeliverPolicy = js_DeliverByStartSequence;
@@ -882,8 +931,9 @@ mi::result<std::unique_ptr<ordered_consumer>> ordered_consumer::start(
     // Without the completion callback we cannot know when the last callback returned.
     return fail("cannot watch ordered consumer on " + stream, s);
   }
-  return std::unique_ptr<ordered_consumer>(new ordered_consumer(std::move(p)));
+  return ordered_consumer::make(std::move(p));
 }
+} // namespace
 
 ordered_consumer::~ordered_consumer() {
   natsStatus s = natsSubscription_Unsubscribe(impl_->sub.get());

@@ -101,6 +101,9 @@ struct outgoing {
   std::string data;
 };
 
+/// More headers of a publish (name, value), e.g. the Mi-Dlq-* headers of a dead letter.
+using header_list = std::vector<std::pair<std::string, std::string>>;
+
 /// Ack outcome delivered to the listener on a nats.c thread.
 struct publish_outcome {
   /// Stored (or recognized as a duplicate of a stored message).
@@ -169,11 +172,15 @@ public:
   mi::result<bool> flush(std::chrono::milliseconds timeout);
   /// Synchronous publish (tests, tools); returns (seq, duplicate).
   mi::result<std::pair<std::uint64_t, bool>> publish_sync(const outgoing& m);
+  /// publish_sync with more headers.
+  mi::result<std::pair<std::uint64_t, bool>> publish_sync(const outgoing& m, const header_list& headers);
   /// Last message stored on an exact subject, nullopt if none.
   mi::result<std::optional<js_message>> last_message(const std::string& stream,
                                                      const std::string& subject);
   /// Message at a stream sequence, nullopt if none (deleted or beyond the end).
   mi::result<std::optional<js_message>> get_message(const std::string& stream, std::uint64_t seq);
+  /// Deletes the message at a stream sequence (true; false when it was not there).
+  mi::result<bool> delete_message(const std::string& stream, std::uint64_t seq);
   /// Creates the key-value bucket if missing (history 1, file storage): small durable state.
   mi::result<bool> kv_ensure(const std::string& bucket);
   /// Value of a key, nullopt if absent or deleted.
@@ -244,6 +251,11 @@ public:
   static mi::result<std::unique_ptr<ordered_consumer>> start(
       jetstream& js, const std::string& stream, const std::string& filter_subject,
       std::uint64_t start_seq, std::function<void(js_message&&)> on_message);
+  /// Like start, from the first message the server stored at or after `start_ns` (ns since the
+  /// Unix epoch; server store time, not the payload's time).
+  static mi::result<std::unique_ptr<ordered_consumer>> start_at_time(
+      jetstream& js, const std::string& stream, const std::string& filter_subject, std::int64_t start_ns,
+      std::function<void(js_message&&)> on_message);
   /// Unsubscribes; no callback runs after the destructor returns. Never call it from the
   /// callback itself.
   ~ordered_consumer();
@@ -252,6 +264,8 @@ public:
 
   /// Opaque nats.c state.
   struct impl;
+  /// Used by the gateway: wraps a started subscription.
+  static std::unique_ptr<ordered_consumer> make(std::unique_ptr<impl> p);
 
 private:
   explicit ordered_consumer(std::unique_ptr<impl> p);

@@ -65,6 +65,16 @@ struct metrics::impl {
     prometheus::BuildCounter().Name("mi_batch_failures_total").Help("Database batches that failed and will be retried").Register(*reg);
   prometheus::Family<prometheus::Histogram>& batch_dur =
     prometheus::BuildHistogram().Name("mi_batch_duration_seconds").Help("Time to write one batch").Register(*reg);
+  prometheus::Family<prometheus::Counter>& dead_letters =
+    prometheus::BuildCounter().Name("mi_dead_letters_total").Help("Messages the savers could not store, published to market.dlq.{kind}").Register(*reg);
+  prometheus::Family<prometheus::Gauge>& lag =
+    prometheus::BuildGauge().Name("mi_consumer_lag").Help("Messages of a durable consumer not yet acked (pending + ack pending)").Register(*reg);
+  prometheus::Family<prometheus::Gauge>& default_rows =
+    prometheus::BuildGauge().Name("mi_partition_default_rows").Help("Rows in a table's DEFAULT partition (no partition for their time)").Register(*reg);
+  prometheus::Family<prometheus::Gauge>& audit_mismatch =
+    prometheus::BuildGauge().Name("mi_audit_mismatches").Help("Mismatches found by the last scheduled audit").Register(*reg);
+  prometheus::Gauge& audit_last =
+    prometheus::BuildGauge().Name("mi_audit_last_run_timestamp_seconds").Help("Unix time the last scheduled audit completed").Register(*reg).Add({});
   prometheus::Gauge& clients =
     prometheus::BuildGauge().Name("mi_push_clients").Help("Connected push WebSocket clients").Register(*reg).Add({});
   prometheus::Counter& dropped =
@@ -159,6 +169,18 @@ void metrics::batch_seconds(std::string_view table, double seconds) {
     h = &impl_->batch_dur.Add({{"table", s(table)}}, batch_buckets);
   }
   h->Observe(seconds);
+}
+void metrics::dead_letter(std::string_view kind) { impl_->dead_letters.Add({{"kind", s(kind)}}).Increment(); }
+void metrics::consumer_lag(std::string_view consumer, std::uint64_t n) {
+  impl_->lag.Add({{"consumer", s(consumer)}}).Set(static_cast<double>(n));
+}
+void metrics::partition_default_rows(std::string_view table, std::uint64_t n) {
+  impl_->default_rows.Add({{"table", s(table)}}).Set(static_cast<double>(n));
+}
+void metrics::audit_result(std::uint64_t trade_mismatches, std::uint64_t kline_mismatches, double unix_seconds) {
+  impl_->audit_mismatch.Add({{"kind", "trades"}}).Set(static_cast<double>(trade_mismatches));
+  impl_->audit_mismatch.Add({{"kind", "klines"}}).Set(static_cast<double>(kline_mismatches));
+  impl_->audit_last.Set(unix_seconds);
 }
 void metrics::push_clients(std::int64_t n) { impl_->clients.Set(static_cast<double>(n)); }
 void metrics::push_dropped(std::uint64_t n) { impl_->dropped.Increment(static_cast<double>(n)); }

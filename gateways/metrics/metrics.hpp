@@ -67,6 +67,15 @@ public:
   void rows_written(std::string_view table, std::uint64_t n);
   void batch_failed(std::string_view table);
   void batch_seconds(std::string_view table, double seconds);
+  /// A message published to market.dlq.{kind} (kind: trades | klines).
+  void dead_letter(std::string_view kind);
+  /// Pending + ack-pending messages of a durable consumer (mi_consumer_lag{consumer}).
+  void consumer_lag(std::string_view consumer, std::uint64_t n);
+  /// Rows in a table's DEFAULT partition (mi_partition_default_rows{table}).
+  void partition_default_rows(std::string_view table, std::uint64_t n);
+  /// Result of a scheduled audit: mi_audit_mismatches{kind=trades|klines} and
+  /// mi_audit_last_run_timestamp_seconds.
+  void audit_result(std::uint64_t trade_mismatches, std::uint64_t kline_mismatches, double unix_seconds);
   // -- push -----------------------------------------------------------------------------
   void push_clients(std::int64_t n);
   void push_dropped(std::uint64_t n);

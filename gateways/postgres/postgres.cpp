@@ -1,4 +1,5 @@
 #include "gateways/postgres/postgres.hpp"
+#include "gateways/postgres/partitions.hpp"
 
 #include <array>
 #include <cstdio>
@@ -140,7 +141,11 @@ mi::result<std::vector<std::string>> migrate(const std::string& conninfo) {
       auto version = w.quote(std::string(m.version));
       if (!w.exec("SELECT 1 FROM schema_migrations WHERE version = " + version).empty())
         continue; // the work's destructor rolls back the empty transaction
-      w.exec(std::string(m.sql));
+      if (m.version == "0002" &&
+          !w.exec("SELECT 1 FROM pg_available_extensions WHERE name = 'timescaledb'").empty())
+        w.exec(std::string(timescale_0002_sql())); // hypertables instead of native partitions (untested here)
+      else
+        w.exec(std::string(m.sql));
       w.exec("INSERT INTO schema_migrations (version) VALUES (" + version + ")");
       w.commit();
       applied.emplace_back(m.version);
@@ -161,11 +166,15 @@ struct pg_writer::impl {
   /// reconnect a broken connection, and temp tables do not survive that: a changed pid
   /// means "create them again".
   int staged_pid = 0;
+  bool synchronous_commit = true;
+  pg_writer::failure last = pg_writer::failure::none;
 
   void ensure_connected() {
     if (!conn) {
       conn = std::make_unique<pqxx::connection>(conninfo);
       staged_pid = 0;
+      if (!synchronous_commit)
+        conn->set_variable("synchronous_commit", "off"); // libpqxx re-applies it after a reconnect
     }
   }
 
@@ -200,16 +209,24 @@ struct pg_writer::impl {
       std::size_t n = body(w);
       w.commit();
       staged_pid = pid;
+      last = pg_writer::failure::none;
       return n;
     } catch (const pqxx::sql_error& e) {
+      // Class 22 (data exception: numeric out of range, bad encoding...) and 23 (integrity:
+      // check violation...) are about the rows; anything else (08 connection, 57 shutdown, 53
+      // resources, 40 serialization, 42 missing table before migrate...) may pass on a retry.
+      const std::string state = e.sqlstate();
+      const bool data = state.rfind("22", 0) == 0 || state.rfind("23", 0) == 0;
+      last = data ? pg_writer::failure::data : pg_writer::failure::transient;
       on_failure(true);
-      return make_error(what, e);
+      return make_error(std::string(what) + (state.empty() ? "" : " [SQLSTATE " + state + "]"), e);
     } catch (const std::exception& e) {
       // broken_connection, in_doubt_error (commit outcome unknown: retrying is safe because
       // writes are idempotent), or anything else: start over on a fresh connection.
       // libpqxx's own text for a dead server can be cryptic ("Could not obtain client
       // encoding"), so say what happened first.
       bool lost = !conn || !conn->is_open() || dynamic_cast<const pqxx::broken_connection*>(&e) != nullptr;
+      last = pg_writer::failure::transient;
       on_failure(false);
       return make_error(std::string(what) + (lost ? ": connection to the server lost" : ""), e);
     }
@@ -219,9 +236,10 @@ struct pg_writer::impl {
 pg_writer::pg_writer(std::unique_ptr<impl> p) : impl_(std::move(p)) {}
 pg_writer::~pg_writer() = default;
 
-mi::result<std::unique_ptr<pg_writer>> pg_writer::connect(const std::string& conninfo) {
+mi::result<std::unique_ptr<pg_writer>> pg_writer::connect(const std::string& conninfo, bool synchronous_commit) {
   auto p = std::make_unique<impl>();
   p->conninfo = conninfo;
+  p->synchronous_commit = synchronous_commit;
   try {
     p->ensure_connected();
   } catch (const std::exception& e) {
@@ -229,6 +247,8 @@ mi::result<std::unique_ptr<pg_writer>> pg_writer::connect(const std::string& con
   }
   return std::unique_ptr<pg_writer>(new pg_writer(std::move(p)));
 }
+
+pg_writer::failure pg_writer::last_failure() const { return impl_->last; }
 
 bool pg_writer::healthy() const {
   return impl_->conn && impl_->conn->is_open();

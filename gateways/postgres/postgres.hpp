@@ -1,6 +1,7 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -32,8 +33,18 @@ mi::result<std::vector<std::string>> migrate(const std::string& conninfo);
 /// commit's outcome is unknown.
 class pg_writer {
 public:
-  /// Connects (clear error text on failure). Never throws.
-  static mi::result<std::unique_ptr<pg_writer>> connect(const std::string& conninfo);
+  /// Why the last write failed.
+  enum class failure : std::uint8_t {
+    none,      ///< the last write succeeded
+    transient, ///< connection lost, server shutting down, out of resources, lock timeout...: retry later
+    data,      ///< the server rejected the rows themselves (SQLSTATE class 22 data exception or 23
+               ///< integrity violation): retrying the same rows fails again
+  };
+
+  /// Connects (clear error text on failure). `synchronous_commit = false` sets
+  /// synchronous_commit=off for this session (faster commits; a server crash may lose the
+  /// last transactions it reported committed). Never throws.
+  static mi::result<std::unique_ptr<pg_writer>> connect(const std::string& conninfo, bool synchronous_commit = true);
   ~pg_writer();
   pg_writer(const pg_writer&) = delete;
   pg_writer& operator=(const pg_writer&) = delete;
@@ -52,6 +63,9 @@ public:
   /// True if the connection is usable as far as we know (after a failure it reconnects
   /// lazily on the next write).
   bool healthy() const;
+
+  /// Why the last write failed (none after a success).
+  failure last_failure() const;
 
 private:
   struct impl;

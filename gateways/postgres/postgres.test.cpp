@@ -306,3 +306,22 @@ TEST_CASE("write_trades throughput (report only)" * doctest::skip()) {
                                          << " rows/s (fsync on; client CPU " << cpu << " s)");
   }
 }
+
+TEST_CASE("a row PostgreSQL rejects is a data failure, a stopped server a transient one") {
+  migrated_db db;
+  auto writer = db.writer();
+  auto batch = make_trades(10);
+  batch[3].trade_id = std::string("bad\0id", 6); // text cannot hold NUL: the server rejects the row
+  auto r = writer->write_trades(batch);
+  REQUIRE(!r.has_value());
+  MESSAGE("data error: " << r.err().message);
+  CHECK(writer->last_failure() == mi::gw::pg_writer::failure::data);
+  CHECK(r.err().message.find("SQLSTATE 22") != std::string::npos);
+  batch.erase(batch.begin() + 3);
+  CHECK(must(writer->write_trades(batch)) == 9);
+  CHECK(writer->last_failure() == mi::gw::pg_writer::failure::none);
+  db.pg.stop_immediate();
+  auto down = writer->write_trades(make_trades(5, 100));
+  REQUIRE(!down.has_value());
+  CHECK(writer->last_failure() == mi::gw::pg_writer::failure::transient);
+}

@@ -18,6 +18,13 @@
 // Prints per-round rows/s, the medians and ours/baseline, plus the CPU time per row of the bench
 // process (client: formatting + libpq) and of the PostgreSQL backend serving it (server, from
 // /proc/<pid>/stat), which vary much less than rows/s when the machine is shared.
+//
+// The schema is the partitioned one (migration 0002): before the runs, maintain_partitions creates
+// the daily partition of the generated trades' day, so the rows land in a real day partition (not
+// DEFAULT). With --variants, each round also runs two cheap-win variants of ours (same checks):
+//   (c) ours with synchronous_commit=off on the writer's session (saver.synchronous_commit: off);
+//   (d) ours on 2 connections in 2 threads, the trades split by symbol (one saver per subject
+//       partition), each connection writing batches of B rows of its own symbol.
 
 #include <pqxx/pqxx>
 #include <sys/resource.h>
@@ -31,9 +38,11 @@
 #include <sstream>
 #include <stdexcept>
 #include <string>
+#include <thread>
 #include <tuple>
 #include <vector>
 
+#include "gateways/postgres/partitions.hpp"
 #include "gateways/postgres/postgres.hpp"
 #include "messages/decimal.hpp"
 #include "messages/trade.hpp"
@@ -189,11 +198,55 @@ run_result run_baseline(const std::string& conninfo, const std::vector<std::vect
   return {dn / secs, (c1 - c0) * 1e6 / dn, (s1 - s0) * 1e6 / dn};
 }
 
-// (b) mi::gw::pg_writer.
-run_result run_ours(const std::string& conninfo, const std::vector<std::vector<mi::trade>>& batches,
-                    std::size_t n, table_state& st) {
+// (d) mi::gw::pg_writer on one connection per symbol group, in parallel threads.
+run_result run_parallel(const std::string& conninfo, const std::vector<mi::trade>& all, std::size_t b,
+                        std::size_t n, table_state& st) {
   fresh_table(conninfo);
-  auto writer = mi::gw::pg_writer::connect(conninfo);
+  std::vector<std::vector<mi::trade>> by_symbol(2);
+  for (const auto& t : all)
+    by_symbol[t.symbol == "BTCUSDT" ? 0 : 1].push_back(t);
+  std::vector<std::unique_ptr<mi::gw::pg_writer>> writers;
+  for (std::size_t i = 0; i < by_symbol.size(); ++i) {
+    auto w = mi::gw::pg_writer::connect(conninfo);
+    if (!w)
+      throw std::runtime_error(w.err().message);
+    writers.push_back(std::move(*w));
+  }
+  std::vector<std::size_t> inserted(by_symbol.size(), 0);
+  std::vector<std::string> errors(by_symbol.size());
+  const double c0 = self_cpu();
+  auto t0 = clock_type::now();
+  std::vector<std::thread> threads;
+  for (std::size_t i = 0; i < by_symbol.size(); ++i)
+    threads.emplace_back([&, i] {
+      for (const auto& batch : make_batches(by_symbol[i], b)) {
+        auto r = writers[i]->write_trades(batch);
+        if (!r) {
+          errors[i] = r.err().message;
+          return;
+        }
+        inserted[i] += *r;
+      }
+    });
+  for (auto& t : threads)
+    t.join();
+  double secs = std::chrono::duration<double>(clock_type::now() - t0).count();
+  const double c1 = self_cpu();
+  for (const auto& e : errors)
+    if (!e.empty())
+      throw std::runtime_error("parallel: " + e);
+  if (inserted[0] + inserted[1] != n)
+    throw std::runtime_error("parallel: inserted " + std::to_string(inserted[0] + inserted[1]));
+  st = check_rows(conninfo, n, "parallel");
+  const auto dn = static_cast<double>(n);
+  return {dn / secs, (c1 - c0) * 1e6 / dn, 0};
+}
+
+// (b) mi::gw::pg_writer (c: with synchronous_commit=off).
+run_result run_ours(const std::string& conninfo, const std::vector<std::vector<mi::trade>>& batches,
+                    std::size_t n, table_state& st, bool synchronous_commit = true) {
+  fresh_table(conninfo);
+  auto writer = mi::gw::pg_writer::connect(conninfo, synchronous_commit);
   if (!writer)
     throw std::runtime_error(writer.err().message);
   const int backend = newest_backend(conninfo); // the writer's (connected last)
@@ -227,6 +280,11 @@ int main(int argc, char** argv) {
   int rounds = 5;
   std::size_t count = 200'000;
   std::vector<std::size_t> batch_sizes;
+  bool variants = false;
+  if (argc > 1 && std::string(argv[argc - 1]) == "--variants") {
+    variants = true;
+    --argc;
+  }
   for (int i = 1; i + 1 < argc; i += 2) {
     std::string a = argv[i];
     if (a == "--rounds")
@@ -236,13 +294,13 @@ int main(int argc, char** argv) {
     else if (a == "--batch")
       batch_sizes.push_back(static_cast<std::size_t>(std::atoll(argv[i + 1])));
     else {
-      std::fprintf(stderr, "usage: %s [--rounds R] [--count N] [--batch B]...\n", argv[0]);
+      std::fprintf(stderr, "usage: %s [--rounds R] [--count N] [--batch B]... [--variants]\n", argv[0]);
       return 2;
     }
   }
   if (argc % 2 == 0 || rounds < 1 || count < 1 ||
       std::any_of(batch_sizes.begin(), batch_sizes.end(), [](std::size_t b) { return b == 0; })) {
-    std::fprintf(stderr, "usage: %s [--rounds R] [--count N] [--batch B]...\n", argv[0]);
+    std::fprintf(stderr, "usage: %s [--rounds R] [--count N] [--batch B]... [--variants]\n", argv[0]);
     return 2;
   }
   if (batch_sizes.empty())
@@ -253,6 +311,14 @@ int main(int argc, char** argv) {
     if (auto m = mi::gw::migrate(conninfo); !m)
       throw std::runtime_error(m.err().message);
     const auto trades = make_trades(count);
+    mi::gw::partition_policy policy;
+    policy.ahead_days = 1;
+    auto parts = mi::gw::maintain_partitions(conninfo, policy, trades.front().ts_ns);
+    if (!parts)
+      throw std::runtime_error(parts.err().message);
+    if (mi::gw::day_of(trades.back().ts_ns) != mi::gw::day_of(trades.front().ts_ns))
+      throw std::runtime_error("the generated trades span two days: raise the partition policy");
+    std::printf("partitioned schema: rows go to %s\n", mi::gw::trade_partition(mi::gw::day_of(trades.front().ts_ns)).name.c_str());
     std::printf("mi_bench_saver: %d rounds x %zu trades (2 symbols, 8-decimal price/quantity), PostgreSQL %s, "
                 "fsync on, TRUNCATE + CHECKPOINT before every run\n",
                 rounds, count, server.psql("SHOW server_version").c_str());
@@ -260,7 +326,7 @@ int main(int argc, char** argv) {
     for (std::size_t b : batch_sizes) {
       const auto batches = make_batches(trades, b);
       std::printf("batch %zu rows (%zu transactions per run)\n", b, batches.size());
-      std::vector<double> base, ours, ratio, base_cc, base_sc, ours_cc, ours_sc;
+      std::vector<double> base, ours, ratio, base_cc, base_sc, ours_cc, ours_sc, async_v, par_v;
       for (int r = 0; r < rounds; ++r) {
         run_result bres, ores;
         table_state bs, os;
@@ -286,8 +352,23 @@ int main(int argc, char** argv) {
                     "client+server: baseline %.2f+%.2f ours %.2f+%.2f   (%lld rows each, identical)\n",
                     r + 1, r % 2 == 0 ? "baseline" : "ours", bv, ov, ov / bv, bres.client_us_per_row,
                     bres.server_us_per_row, ores.client_us_per_row, ores.server_us_per_row, bs.rows);
+        if (variants) {
+          table_state as, ps;
+          auto ares = run_ours(conninfo, batches, count, as, false);
+          auto pres = run_parallel(conninfo, trades, b, count, ps);
+          if (as.digest != bs.digest || ps.digest != bs.digest)
+            throw std::runtime_error("a variant stored different rows");
+          async_v.push_back(ares.rows_per_s);
+          par_v.push_back(pres.rows_per_s);
+          std::printf("    variants: synchronous_commit=off %7.0f rows/s (cpu server %.2f us/row)   2 connections by "
+                      "symbol %7.0f rows/s\n",
+                      ares.rows_per_s, ares.server_us_per_row, pres.rows_per_s);
+        }
         std::fflush(stdout);
       }
+      if (variants)
+        std::printf("  B=%zu variants: median synchronous_commit=off %.0f rows/s, 2 connections %.0f rows/s\n", b,
+                    median(async_v), median(par_v));
       char line[512];
       std::snprintf(line, sizeof line,
                     "B=%zu: median baseline %.0f rows/s, ours %.0f rows/s, ours/baseline %.2f (median of per-round "

@@ -24,7 +24,8 @@ std::string tail_of(const std::string& s, std::size_t n = 3000) {
 
 std::string binary() { return MI_BINARY; }
 
-platform_env::platform_env(std::vector<std::string> intervals, std::string binance_extra, std::string klines_extra)
+platform_env::platform_env(std::vector<std::string> intervals, std::string binance_extra, std::string klines_extra,
+                           std::string saver_extra, std::string top_extra)
     : dir_("mi-platform"), push_port_(free_port()), metrics_port_(free_port()), sim_port_(free_port()),
       api_port_(free_port()),
       intervals_(std::move(intervals)) {
@@ -40,10 +41,10 @@ platform_env::platform_env(std::vector<std::string> intervals, std::string binan
       << "    symbols: [BTC/USDT, ETH/USDT]\n"
       << "    reconnect:\n      initial: 100ms\n      max: 1s\n" << binance_extra
       << "klines:\n  intervals: [" << iv << "]\n  grace: 2s\n" << klines_extra
-      << "saver:\n  batch_size: 1000\n  batch_timeout: 200ms\n"
+      << "saver:\n  batch_size: 1000\n  batch_timeout: 200ms\n" << saver_extra
       << "push:\n  listen: 127.0.0.1:" << push_port_ << "\n"
       << "api:\n  listen: 127.0.0.1:" << api_port_ << "\n  anonymous_push: true\n"
-      << "metrics:\n  listen: 127.0.0.1:" << metrics_port_ << "\n";
+      << "metrics:\n  listen: 127.0.0.1:" << metrics_port_ << "\n" << top_extra;
 }
 
 platform_env::~platform_env() {
@@ -55,11 +56,12 @@ platform_env::~platform_env() {
 
 std::string platform_env::platform_log() const { return read_file(dir_.path() + "/platform.log"); }
 
-void platform_env::start_platform() {
+void platform_env::start_platform(const std::vector<std::string>& extra_args) {
   auto log = dir_.path() + "/platform.log";
   auto before = read_file(log).size();
-  platform_ = std::make_unique<child_process>(
-    std::vector<std::string>{binary(), "run", "--config", config_path()}, log);
+  std::vector<std::string> argv{binary(), "run", "--config", config_path()};
+  argv.insert(argv.end(), extra_args.begin(), extra_args.end());
+  platform_ = std::make_unique<child_process>(argv, log);
   bool ready = eventually(
     [&] {
       auto s = read_file(log);
@@ -156,6 +158,14 @@ std::uint64_t platform_env::stream_messages(const std::string& stream) const {
 std::string platform_env::scrape_metrics() const {
   auto r = run({"curl", "-fsS", "http://127.0.0.1:" + std::to_string(metrics_port_) + "/metrics"});
   return r.output;
+}
+
+double platform_env::metric(const std::string& sample) const {
+  auto text = scrape_metrics();
+  auto at = text.find("\n" + sample + " ");
+  if (at == std::string::npos)
+    return -1;
+  return std::stod(text.substr(at + 1 + sample.size() + 1));
 }
 
 std::vector<std::string> canonical(const std::vector<mi::trade>& xs) {

@@ -23,12 +23,15 @@ class platform_env {
 public:
   /// `binance_extra`: more YAML lines under exchanges.binance (4-space indented).
   /// `klines_extra`: more YAML lines under klines (2-space indented).
+  /// `saver_extra`: more YAML lines under saver (2-space indented).
+  /// `top_extra`: more top-level sections (e.g. "storage:\n  retention_days_trades: 7\n").
   explicit platform_env(std::vector<std::string> intervals = {"1s", "1m"}, std::string binance_extra = {},
-                        std::string klines_extra = {});
+                        std::string klines_extra = {}, std::string saver_extra = {}, std::string top_extra = {});
   ~platform_env();
 
-  /// Starts `market-ingestor run` and waits for its "ready" line.
-  void start_platform();
+  /// Starts `market-ingestor run` (with `extra_args`, e.g. {"--roles", "store"}) and waits for its
+  /// "ready" line.
+  void start_platform(const std::vector<std::string>& extra_args = {});
   /// kill -9.
   void kill_platform();
   /// SIGTERM and wait for a clean exit; returns the exit status.
@@ -49,6 +52,9 @@ public:
   std::uint64_t stream_messages(const std::string& stream) const;
   /// GET /metrics of the platform.
   std::string scrape_metrics() const;
+  /// The value of one sample of /metrics, e.g. `mi_consumer_lag{consumer="saver_trades"}`; -1 when
+  /// absent.
+  double metric(const std::string& sample) const;
 
   int push_port() const { return push_port_; }
   /// The REST API's port (api.listen).

@@ -1,0 +1,35 @@
+#include "actors/audit.hpp"
+
+#include <doctest/doctest.h>
+
+TEST_CASE("utc_text prints UTC seconds, across a leap day and before 1970") {
+  CHECK(mi::actors::utc_text(0) == "1970-01-01T00:00:00Z");
+  CHECK(mi::actors::utc_text(951'782'400'000) == "2000-02-29T00:00:00Z");
+  CHECK(mi::actors::utc_text(1'795'330'800'999) == "2026-11-22T07:00:00Z");
+  CHECK(mi::actors::utc_text(-1) == "1969-12-31T23:59:59Z");
+}
+
+TEST_CASE("compare_hours reports each differing cell once, a cell missing on one side as 0") {
+  using mi::actors::hour_counts;
+  const std::int64_t h0 = 1'795'330'800'000, h1 = h0 + 3'600'000;
+  hour_counts stream{{{"binance", "BTCUSDT", h0}, 60}, {{"binance", "ETHUSDT", h0}, 60}, {{"okx", "BTCUSDT", h1}, 5}};
+  hour_counts db{{{"binance", "BTCUSDT", h0}, 60}, {{"binance", "ETHUSDT", h0}, 59}, {{"binance", "BTCUSDT", h1}, 3}};
+  mi::actors::audit_report r;
+  mi::actors::compare_hours(stream, db, r);
+  CHECK(r.hours_checked == 4);
+  CHECK(r.trade_mismatches == 3);
+  CHECK_FALSE(r.clean());
+  REQUIRE(r.lines.size() == 3);
+  CHECK(r.lines[0] == "trades binance BTCUSDT hour 2026-11-22T08:00:00Z: MARKET_RAW 0, market_trades 3 "
+                      "(3 not in the stream)");
+  CHECK(r.lines[1] == "trades binance ETHUSDT hour 2026-11-22T07:00:00Z: MARKET_RAW 60, market_trades 59 "
+                      "(missing 1 in the database)");
+  CHECK(r.lines[2] == "trades okx BTCUSDT hour 2026-11-22T08:00:00Z: MARKET_RAW 5, market_trades 0 "
+                      "(missing 5 in the database)");
+
+  mi::actors::audit_report same;
+  mi::actors::compare_hours(stream, stream, same);
+  CHECK(same.clean());
+  CHECK(same.lines.empty());
+  CHECK(same.hours_checked == 3);
+}

@@ -1,0 +1,262 @@
+#include "gateways/postgres/partitions.hpp"
+
+#include <algorithm>
+#include <charconv>
+#include <cstdio>
+#include <exception>
+#include <optional>
+
+#include <pqxx/pqxx>
+
+namespace mi::gw {
+namespace {
+
+// Serializes maintenance runs of several processes: "mi-part" in ASCII.
+constexpr long long partition_lock_key = 0x6d692d7061727400LL;
+
+constexpr std::string_view trade_prefix = "market_trades_p";
+constexpr std::string_view kline_prefix = "market_klines_p";
+
+std::int64_t floor_div(std::int64_t a, std::int64_t b) {
+  std::int64_t q = a / b;
+  return (a % b != 0 && ((a < 0) != (b < 0))) ? q - 1 : q;
+}
+
+struct civil {
+  std::int64_t y;
+  int m; // 1..12
+  int d; // 1..31
+};
+
+// Proleptic Gregorian calendar <-> days since 1970-01-01 (H. Hinnant's algorithms).
+civil civil_from_days(std::int64_t days) {
+  std::int64_t z = days + 719'468;
+  std::int64_t era = floor_div(z, 146'097);
+  std::int64_t doe = z - era * 146'097;
+  std::int64_t yoe = (doe - doe / 1460 + doe / 36'524 - doe / 146'096) / 365;
+  std::int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+  std::int64_t mp = (5 * doy + 2) / 153;
+  auto d = static_cast<int>(doy - (153 * mp + 2) / 5 + 1);
+  auto m = static_cast<int>(mp < 10 ? mp + 3 : mp - 9);
+  return {yoe + era * 400 + (m <= 2 ? 1 : 0), m, d};
+}
+
+std::int64_t days_from_civil(std::int64_t y, int m, int d) {
+  y -= m <= 2 ? 1 : 0;
+  std::int64_t era = floor_div(y, 400);
+  std::int64_t yoe = y - era * 400;
+  std::int64_t doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
+  std::int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+  return era * 146'097 + doe - 719'468;
+}
+
+std::string day_text(std::int64_t day) {
+  auto c = civil_from_days(day);
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%04lld-%02d-%02d 00:00:00+00", static_cast<long long>(c.y), c.m, c.d);
+  return buf;
+}
+
+std::string month_text(std::int64_t month) {
+  std::int64_t y = 1970 + floor_div(month, 12);
+  auto m = static_cast<int>(month - floor_div(month, 12) * 12) + 1;
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%04lld-%02d-01 00:00:00+00", static_cast<long long>(y), m);
+  return buf;
+}
+
+/// Parses `digits` exactly (all of it) into a non-negative number.
+bool parse_digits(std::string_view digits, std::int64_t& out) {
+  if (digits.empty())
+    return false;
+  auto [p, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), out);
+  return ec == std::errc{} && p == digits.data() + digits.size();
+}
+
+/// Day index of "market_trades_pYYYYMMDD" that round-trips (so "p20261341" is not ours).
+std::optional<std::int64_t> parse_trade_name(std::string_view name) {
+  if (name.substr(0, trade_prefix.size()) != trade_prefix || name.size() != trade_prefix.size() + 8)
+    return std::nullopt;
+  auto digits = name.substr(trade_prefix.size());
+  std::int64_t y = 0, m = 0, d = 0;
+  if (!parse_digits(digits.substr(0, 4), y) || !parse_digits(digits.substr(4, 2), m) ||
+      !parse_digits(digits.substr(6, 2), d) || m < 1 || m > 12 || d < 1 || d > 31)
+    return std::nullopt;
+  auto day = days_from_civil(y, static_cast<int>(m), static_cast<int>(d));
+  if (trade_partition(day).name != name)
+    return std::nullopt;
+  return day;
+}
+
+std::optional<std::int64_t> parse_kline_name(std::string_view name) {
+  if (name.substr(0, kline_prefix.size()) != kline_prefix || name.size() != kline_prefix.size() + 6)
+    return std::nullopt;
+  auto digits = name.substr(kline_prefix.size());
+  std::int64_t y = 0, m = 0;
+  if (!parse_digits(digits.substr(0, 4), y) || !parse_digits(digits.substr(4, 2), m) || m < 1 || m > 12)
+    return std::nullopt;
+  return (y - 1970) * 12 + (m - 1);
+}
+
+std::string trim(std::string s) {
+  while (!s.empty() && (s.back() == '\n' || s.back() == ' '))
+    s.pop_back();
+  return s;
+}
+
+/// "market_trades" when `name` is one of its partitions by our naming, else "market_klines".
+const char* parent_of(const std::string& name) {
+  return name.rfind(trade_prefix, 0) == 0 ? "market_trades" : "market_klines";
+}
+
+bool is_hypertable(pqxx::work& w, const char* table) {
+  // timescaledb_information exists only with the extension installed.
+  if (w.exec("SELECT 1 FROM pg_extension WHERE extname = 'timescaledb'").empty())
+    return false;
+  return !w.exec(std::string("SELECT 1 FROM timescaledb_information.hypertables WHERE hypertable_name = '") +
+                 table + "'")
+            .empty();
+}
+
+} // namespace
+
+std::int64_t day_of(std::int64_t ns) { return floor_div(ns, 86'400'000'000'000LL); }
+
+std::int64_t month_of(std::int64_t ns) {
+  auto c = civil_from_days(day_of(ns));
+  return (c.y - 1970) * 12 + (c.m - 1);
+}
+
+partition_range trade_partition(std::int64_t day) {
+  auto c = civil_from_days(day);
+  char name[48];
+  std::snprintf(name, sizeof name, "market_trades_p%04lld%02d%02d", static_cast<long long>(c.y), c.m, c.d);
+  return {name, day_text(day), day_text(day + 1), day};
+}
+
+partition_range kline_partition(std::int64_t month) {
+  std::int64_t y = 1970 + floor_div(month, 12);
+  auto m = static_cast<int>(month - floor_div(month, 12) * 12) + 1;
+  char name[48];
+  std::snprintf(name, sizeof name, "market_klines_p%04lld%02d", static_cast<long long>(y), m);
+  return {name, month_text(month), month_text(month + 1), month};
+}
+
+std::vector<partition_range> wanted_partitions(const partition_policy& p, std::int64_t now_ns) {
+  std::vector<partition_range> out;
+  const auto today = day_of(now_ns);
+  for (std::int64_t d = today; d <= today + std::max(0, p.ahead_days); ++d)
+    out.push_back(trade_partition(d));
+  const auto month = month_of(now_ns);
+  for (std::int64_t m = month; m <= month + std::max(0, p.ahead_months); ++m)
+    out.push_back(kline_partition(m));
+  return out;
+}
+
+std::vector<std::string> partitions_past_retention(const std::vector<std::string>& existing, const partition_policy& p,
+                                                   std::int64_t now_ns) {
+  std::vector<std::string> out;
+  const auto today = day_of(now_ns);
+  const auto month = month_of(now_ns);
+  for (const auto& name : existing) {
+    if (auto d = parse_trade_name(name); d && p.retention_days_trades > 0 && *d + 1 <= today - p.retention_days_trades)
+      out.push_back(name);
+    else if (auto m = parse_kline_name(name);
+             m && p.retention_months_klines > 0 && *m + 1 <= month - p.retention_months_klines)
+      out.push_back(name);
+  }
+  return out;
+}
+
+mi::result<std::vector<std::string>> list_partitions(const std::string& conninfo, const std::string& table) {
+  try {
+    pqxx::connection conn{conninfo};
+    pqxx::read_transaction w{conn};
+    std::vector<std::string> out;
+    for (const auto& r : w.exec("SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid "
+                                "WHERE i.inhparent = to_regclass(" + w.quote(table) + ") ORDER BY 1"))
+      out.push_back(r[0].as<std::string>());
+    return out;
+  } catch (const std::exception& e) {
+    return mi::error{"list partitions of " + table + ": " + trim(e.what())};
+  }
+}
+
+mi::result<partition_report> maintain_partitions(const std::string& conninfo, const partition_policy& p,
+                                                 std::int64_t now_ns) {
+  partition_report report;
+  std::string current = "connect";
+  try {
+    pqxx::connection conn{conninfo};
+    const std::string lock = "SELECT pg_advisory_xact_lock(" + std::to_string(partition_lock_key) + ")";
+    {
+      current = "inspect";
+      pqxx::work w{conn};
+      report.timescale = is_hypertable(w, "market_trades");
+      if (report.timescale) {
+        // Chunks are TimescaleDB's own partitions: it creates them on insert; only retention is ours.
+        if (p.retention_days_trades > 0) {
+          current = "drop_chunks market_trades";
+          w.exec("SELECT drop_chunks('market_trades', older_than => now() - interval '" +
+                 std::to_string(p.retention_days_trades) + " days')");
+        }
+        if (p.retention_months_klines > 0) {
+          current = "drop_chunks market_klines";
+          w.exec("SELECT drop_chunks('market_klines', older_than => now() - interval '" +
+                 std::to_string(p.retention_months_klines) + " months')");
+        }
+        w.commit();
+        return report;
+      }
+    }
+    for (const auto& part : wanted_partitions(p, now_ns)) {
+      current = "create " + part.name;
+      const char* parent = parent_of(part.name);
+      const char* column = parent == std::string_view("market_trades") ? "ts" : "open_time";
+      pqxx::work w{conn};
+      w.exec("SET LOCAL client_min_messages = warning");
+      w.exec(lock);
+      if (!w.exec1("SELECT to_regclass(" + w.quote(part.name) + ") IS NULL")[0].as<bool>())
+        continue; // exists; the work's destructor rolls back
+      // A DEFAULT partition holding rows of this range would make the creation fail: take them
+      // out first, put them back through the parent (they land in the new partition).
+      const std::string range = std::string(column) + " >= " + w.quote(part.from) + " AND " + column + " < " +
+                                w.quote(part.to);
+      w.exec(std::string("CREATE TEMP TABLE mi_moved ON COMMIT DROP AS WITH d AS (DELETE FROM ") + parent +
+             "_default WHERE " + range + " RETURNING *) SELECT * FROM d");
+      w.exec(std::string("CREATE TABLE ") + w.quote_name(part.name) + " PARTITION OF " + parent +
+             " FOR VALUES FROM (" + w.quote(part.from) + ") TO (" + w.quote(part.to) + ")");
+      auto reinserted = w.exec(std::string("INSERT INTO ") + parent + " SELECT * FROM mi_moved");
+      w.commit();
+      report.created.push_back(part.name);
+      report.moved_from_default += static_cast<std::uint64_t>(reinserted.affected_rows());
+    }
+    std::vector<std::string> existing;
+    for (const char* table : {"market_trades", "market_klines"}) {
+      current = std::string("list partitions of ") + table;
+      pqxx::read_transaction r{conn};
+      for (const auto& row : r.exec(std::string("SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = "
+                                                "i.inhrelid WHERE i.inhparent = '") + table + "'::regclass ORDER BY 1"))
+        existing.push_back(row[0].as<std::string>());
+    }
+    for (const auto& name : partitions_past_retention(existing, p, now_ns)) {
+      current = "drop " + name;
+      pqxx::work w{conn};
+      w.exec(lock);
+      w.exec("DROP TABLE IF EXISTS " + w.quote_name(name));
+      w.commit();
+      report.dropped.push_back(name);
+    }
+    {
+      current = "count default rows";
+      pqxx::read_transaction r{conn};
+      report.default_rows_trades = r.exec1("SELECT count(*) FROM market_trades_default")[0].as<std::uint64_t>();
+      report.default_rows_klines = r.exec1("SELECT count(*) FROM market_klines_default")[0].as<std::uint64_t>();
+    }
+  } catch (const std::exception& e) {
+    return mi::error{"partition maintenance (" + current + "): " + trim(e.what())};
+  }
+  return report;
+}
+
+} // namespace mi::gw

@@ -1,0 +1,78 @@
+#pragma once
+
+// Partition maintenance of market_trades (one partition per UTC day) and market_klines (one per
+// UTC month), created by migration 0002: create ahead, move stray DEFAULT rows, drop past the
+// retention. Blocking (libpqxx): call it from a detached actor or a tool.
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "messages/result.hpp"
+
+namespace mi::gw {
+
+/// What maintain_partitions keeps.
+struct partition_policy {
+  int ahead_days = 7;              ///< trades: partitions for today .. today + ahead_days (UTC)
+  int ahead_months = 2;            ///< klines: this month .. this month + ahead_months
+  int retention_days_trades = 0;   ///< drop trade partitions wholly older than this many days; 0 = keep forever
+  int retention_months_klines = 0; ///< drop kline partitions wholly older than this many months; 0 = keep forever
+};
+
+/// One range partition: its name and bounds ("YYYY-MM-DD 00:00:00+00", lower inclusive, upper exclusive).
+struct partition_range {
+  std::string name;  ///< "market_trades_p20261122" / "market_klines_p202611"
+  std::string from;  ///< lower bound, UTC text
+  std::string to;    ///< upper bound, UTC text
+  std::int64_t index = 0; ///< days (trades) or months (klines) since 1970-01 UTC
+};
+
+/// What one maintenance run did and saw.
+struct partition_report {
+  std::vector<std::string> created;         ///< partitions created now
+  std::vector<std::string> dropped;         ///< partitions dropped now (retention)
+  std::uint64_t moved_from_default = 0;     ///< DEFAULT rows moved into a partition created now
+  std::uint64_t default_rows_trades = 0;    ///< rows left in market_trades_default afterwards
+  std::uint64_t default_rows_klines = 0;    ///< rows left in market_klines_default afterwards
+  bool timescale = false;                   ///< the tables are TimescaleDB hypertables (see timescale.cpp)
+};
+
+/// The daily trade partition holding `day` (days since 1970-01-01 UTC). Pure.
+partition_range trade_partition(std::int64_t day);
+/// The monthly kline partition holding `month` (months since 1970-01 UTC). Pure.
+partition_range kline_partition(std::int64_t month);
+
+/// Days since the epoch of a time in ns (floor, UTC). Pure.
+std::int64_t day_of(std::int64_t ns_since_epoch);
+/// Months since 1970-01 of a time in ns (floor, UTC). Pure.
+std::int64_t month_of(std::int64_t ns_since_epoch);
+
+/// The partitions the policy wants at `now_ns`: trades then klines. Pure.
+std::vector<partition_range> wanted_partitions(const partition_policy& p, std::int64_t now_ns);
+
+/// Of `existing` partition names (our naming only; DEFAULT and foreign names are never
+/// returned), those wholly older than the retention at `now_ns`: a trade partition of day d
+/// when d + 1 <= today - retention_days_trades, a kline partition of month m when
+/// m + 1 <= this month - retention_months_klines. Pure.
+std::vector<std::string> partitions_past_retention(const std::vector<std::string>& existing, const partition_policy& p,
+                                                   std::int64_t now_ns);
+
+/// Creates the wanted partitions that are missing (moving rows of that range out of the DEFAULT
+/// partition first, so creation never fails on them), drops those past the retention, and
+/// counts the rows left in the DEFAULT partitions. Serialized across processes by an advisory
+/// lock; each partition in its own short transaction. On TimescaleDB hypertables it only applies
+/// the retention (drop_chunks). Never throws.
+mi::result<partition_report> maintain_partitions(const std::string& conninfo, const partition_policy& p,
+                                                 std::int64_t now_ns);
+
+/// Names of the partitions of `table` ("market_trades"), sorted; for tools and tests.
+mi::result<std::vector<std::string>> list_partitions(const std::string& conninfo, const std::string& table);
+
+/// The 0002 migration used instead of deploy/sql/0002_partitions.sql when the server offers
+/// the timescaledb extension (hypertables + a compression policy). UNTESTED here: Debian has no
+/// TimescaleDB package.
+std::string_view timescale_0002_sql();
+
+} // namespace mi::gw
