@@ -763,3 +763,32 @@ TEST_CASE("simulator: an unknown exchange is refused at construction, naming the
                        doctest::Contains("unknown exchange 'ftx' (expected one of binance, okx, bybit, coinbase, kraken)"),
                        std::runtime_error);
 }
+
+TEST_CASE("every exchange: 20000 trades at 40000/s all reach one client (throughput printed)") {
+  struct venue {
+    std::string exchange, symbol, path, subscribe, marker;
+  };
+  const std::vector<venue> venues{
+      {"binance", "BTCUSDT", "/ws/btcusdt@trade", "", "\"e\":\"trade\""},
+      {"okx", "BTCUSDT", "/ws/v5/public", mi::okx::subscribe_requests({"BTC-USDT"}).at(0), "\"tradeId\""},
+      {"bybit", "BTCUSDT", "/v5/public/spot", mi::bybit::subscribe_requests({"publicTrade.BTCUSDT"}, 1).at(0), "\"topic\""},
+      {"coinbase", "BTCUSD", "/", mi::coinbase::subscribe_request({"BTC-USD"}, "market_trades"), "\"market_trades\",\"client_id\""},
+      {"kraken", "BTCUSD", "/v2", mi::kraken::subscribe_request({"BTC/USD"}), "\"trade_id\""},
+  };
+  for (const auto& v : venues) {
+    CAPTURE(v.exchange);
+    mi::net::io_thread io;
+    mi::sim::simulator sim(io.context(), opts(v.exchange, 40000, 20000, {v.symbol}));
+    std::atomic<std::size_t> trades{0};
+    test_client c(io.context(), ws_base(sim) + v.path, {}, [&](test_client&, const std::string& text) {
+      if (text.find(v.marker) != std::string::npos) ++trades;
+    });
+    REQUIRE(c.wait_open());
+    const auto t0 = std::chrono::steady_clock::now();
+    if (!v.subscribe.empty()) c.ws().send(v.subscribe);
+    REQUIRE(mi::test::eventually([&] { return trades.load() == 20000; }, 30s));
+    const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    MESSAGE(v.exchange << ": 20000 trades in " << secs << " s (" << 20000 / secs << " trades/s)");
+    CHECK(sim.current().frames_sent == 20000);
+  }
+}
