@@ -148,7 +148,7 @@ TEST_CASE("okx: one ack per arg, 60018 for an unknown instId, trades decode to e
   for (const auto& t : received) CHECK(t.exchange == "okx");
 }
 
-TEST_CASE("okx: text ping gets pong; malformed requests get 60012 errors and the connection goes on") {
+TEST_CASE("okx: text ping gets pong - malformed requests get 60012 errors and the connection goes on") {
   mi::net::io_thread io;
   mi::sim::simulator sim(io.context(), opts("okx", 0, 0, {"BTCUSDT"}));
   test_client c(io.context(), ws_base(sim) + "/ws/v5/public");
@@ -170,7 +170,7 @@ TEST_CASE("okx: text ping gets pong; malformed requests get 60012 errors and the
   CHECK(codec.decode(t[1], 1)->what == mi::okx::frame_events::kind::error);
 }
 
-TEST_CASE("okx REST: instruments list the live spot pairs; history-trades pages newest first with `after`") {
+TEST_CASE("okx REST: instruments list the live spot pairs - history-trades pages newest first with `after`") {
   mi::net::io_thread io;
   auto o = opts("okx", 5000, 250, {"BTCUSDT", "ETHUSDT"});
   o.reject = {"ETHUSDT"};
@@ -248,7 +248,7 @@ TEST_CASE("bybit: subscribe ack, invalid topic and >10 args refused, ping/pong, 
   CHECK(received == read_record(path));
 }
 
-TEST_CASE("bybit REST: instruments-info parses with the platform's parser; recent-trade newest first, limit 1..60") {
+TEST_CASE("bybit REST: instruments-info parses with the platform's parser - recent-trade newest first, limit 1..60") {
   mi::net::io_thread io;
   auto o = opts("bybit", 5000, 100, {"BTCUSDT", "ETHBTC"});
   mi::sim::simulator sim(io.context(), o);
@@ -330,7 +330,7 @@ TEST_CASE("coinbase: subscriptions frames, 1 s heartbeats with counters, sequenc
   CHECK(received == read_record(path));   // the taker side survives the maker-side encoding
 }
 
-TEST_CASE("coinbase REST: /products; trades newest first paged with `after` and the CB-AFTER header; 404 unknown") {
+TEST_CASE("coinbase REST: /products - trades newest first paged with `after` and the CB-AFTER header - 404 unknown") {
   mi::test::temp_dir dir;
   const std::string path = dir.path() + "/truth.jsonl";
   mi::net::io_thread io;
@@ -422,7 +422,7 @@ TEST_CASE("kraken: status on connect, ack per symbol, unsupported pair, ping/pon
   for (const auto& t : texts) CHECK(t.find("XBT/USD\",\"side") == std::string::npos); // v2 never says XBT
 }
 
-TEST_CASE("kraken REST: AssetPairs names BTC the Kraken way; Trades pages oldest first from `since` (ns)") {
+TEST_CASE("kraken REST: AssetPairs names BTC the Kraken way - Trades pages oldest first from `since` (ns)") {
   mi::test::temp_dir dir;
   const std::string path = dir.path() + "/truth.jsonl";
   mi::net::io_thread io;
@@ -484,7 +484,7 @@ TEST_CASE("kraken REST: AssetPairs names BTC the Kraken way; Trades pages oldest
 
 // ---------------------------------------------------------------------------------------------- binance
 
-TEST_CASE("binance REST: historicalTrades and aggTrades from fromId ascending, else the newest; -1121 unknown") {
+TEST_CASE("binance REST: historicalTrades and aggTrades from fromId ascending, else the newest - -1121 unknown") {
   mi::test::temp_dir dir;
   const std::string path = dir.path() + "/truth.jsonl";
   mi::net::io_thread io;
@@ -529,7 +529,7 @@ TEST_CASE("binance REST: historicalTrades and aggTrades from fromId ascending, e
   CHECK(unknown.body == R"({"code":-1121,"msg":"Invalid symbol."})");
 }
 
-TEST_CASE("generation goes on after the first subscribe while no client is connected; REST history has it all") {
+TEST_CASE("generation goes on after the first subscribe while no client is connected - REST history has it all") {
   mi::test::temp_dir dir;
   const std::string path = dir.path() + "/truth.jsonl";
   mi::net::io_thread io;
@@ -562,7 +562,7 @@ TEST_CASE("generation goes on after the first subscribe while no client is conne
 
 // ---------------------------------------------------------------------------------------------- faults
 
-TEST_CASE("fault drop over HTTP: every connection ends abruptly (no close frame); bad commands get 400 with a reason") {
+TEST_CASE("fault drop over HTTP: every connection ends abruptly (no close frame) - bad commands get 400 with a reason") {
   mi::net::io_thread io;
   mi::sim::simulator sim(io.context(), opts("okx", 1000, 0, {"BTCUSDT"}));
   test_client c(io.context(), ws_base(sim) + "/ws/v5/public");
@@ -585,7 +585,7 @@ TEST_CASE("fault drop over HTTP: every connection ends abruptly (no close frame)
   CHECK(fault(sim, "").status == 400);
 }
 
-TEST_CASE("fault stall (flag): nothing at all for stall_ms, trades meanwhile only in history; finished waits") {
+TEST_CASE("fault stall (flag): nothing at all for stall_ms, trades meanwhile only in history - finished waits") {
   mi::net::io_thread io;
   auto o = opts("kraken", 2000, 150, {"BTCUSD"});
   o.stall_after = 50;
@@ -710,7 +710,7 @@ TEST_CASE("fault notice (flag, okx): 64008 notice, trades go on for the grace pe
   CHECK(ids(decode_trades(codec, texts)) == iota_ids(1, count_containing(texts, "\"tradeId\"")));
 }
 
-TEST_CASE("fault notice over HTTP: binance serverShutdown (combined on /stream); 400 for exchanges without one") {
+TEST_CASE("fault notice over HTTP: binance serverShutdown (combined on /stream) - 400 for exchanges without one") {
   mi::net::io_thread io;
   auto o = opts("binance", 500, 0, {"BTCUSDT"});
   o.notice_grace = 300ms;
