@@ -792,3 +792,26 @@ TEST_CASE("every exchange: 20000 trades at 40000/s all reach one client (through
     CHECK(sim.current().frames_sent == 20000);
   }
 }
+
+TEST_CASE("okx: a connection that sends nothing for the idle limit is dropped, one that pings is kept") {
+  mi::net::io_thread io;
+  auto o = opts("okx", 50, 0, {"BTCUSDT"});
+  o.idle_close = 600ms; // OKX's rule is 30 s
+  o.heartbeat_interval = 50ms;
+  mi::sim::simulator sim(io.context(), o);
+  test_client silent(io.context(), ws_base(sim) + "/ws/v5/public");
+  test_client pinging(io.context(), ws_base(sim) + "/ws/v5/public", {}, [](test_client& self, const std::string& text) {
+    if (text.find("\"tradeId\"") != std::string::npos) self.ws().send("ping"); // about 50 a second
+  });
+  REQUIRE(silent.wait_open());
+  REQUIRE(pinging.wait_open());
+  const auto t0 = std::chrono::steady_clock::now();
+  silent.ws().send(mi::okx::subscribe_requests({"BTC-USDT"}).at(0));
+  pinging.ws().send(mi::okx::subscribe_requests({"BTC-USDT"}).at(0));
+  auto why = silent.wait_closed(5s);
+  REQUIRE(why);
+  CHECK_MESSAGE(why->rfind("read: ", 0) == 0, *why);
+  CHECK(std::chrono::steady_clock::now() - t0 >= 550ms);
+  CHECK_FALSE(pinging.wait_closed(1800ms)); // 3 idle limits long, kept by its pings
+  CHECK(count_containing(pinging.texts(), "pong") >= 1);
+}

@@ -198,11 +198,13 @@ public:
   /// After a stall: resumes reading and writing.
   void kick() {
     if (ended_) return;
+    last_rx_ = steady::now(); // the exchange was not listening: the client's silence starts now
     if (!reading_) do_read();
     do_write();
   }
 
   bool ended() const { return ended_; }
+  steady::time_point last_received() const { return last_rx_; }
   std::size_t queued() const { return queue_.size(); }
   connection_state& state() { return *state_; }
   std::set<sub_key>& subs() { return subs_; }
@@ -216,6 +218,7 @@ private:
   void on_accept(error_code ec) {
     if (ec || core_->stopped) return end();
     ws_.text(true);
+    last_rx_ = steady::now();
     auto self = shared_from_this();
     core_->on_open(self);
     core_->apply(self, initial_);
@@ -233,6 +236,7 @@ private:
     reading_ = false;
     if (ended_) return;
     if (ec) return end(); // remote close, reset, eof
+    last_rx_ = steady::now();
     std::string text = beast::buffers_to_string(buffer_.data());
     buffer_.consume(buffer_.size());
     if (!core_->stalled()) { // a stalled exchange answers nothing
@@ -285,6 +289,7 @@ private:
   std::unique_ptr<connection_state> state_;
   actions initial_;
   std::set<sub_key> subs_;
+  steady::time_point last_rx_{};
   bool reading_ = false;
   bool writing_ = false;
   bool pinging_ = false;
@@ -536,9 +541,16 @@ void simulator::core::on_tick() {
 
 void simulator::core::on_heartbeat() {
   if (stopped) return;
-  if (!stalled_)
-    for (const auto& s : std::vector(sessions.begin(), sessions.end()))
-      if (auto f = proto->heartbeat(s->state())) s->send_frame(std::move(*f), false);
+  const auto idle = o.idle_close.value_or(proto->idle_close_after());
+  const auto now = steady::now();
+  for (const auto& s : std::vector(sessions.begin(), sessions.end())) {
+    if (!stalled_ && idle.count() > 0 && now - s->last_received() >= idle) {
+      s->end(); // the exchange drops a connection that said nothing for too long
+      continue;
+    }
+    if (stalled_) continue;
+    if (auto f = proto->heartbeat(s->state())) s->send_frame(std::move(*f), false);
+  }
   heartbeat_timer.expires_after(o.heartbeat_interval);
   heartbeat_timer.async_wait([self = shared_from_this()](error_code ec) {
     if (!ec) self->on_heartbeat();

@@ -93,6 +93,8 @@ public:
            R"(","tradeId":"1","px":"not-a-price","sz":"1","side":"buy","ts":"1","count":"1"}]})";
   }
 
+  std::chrono::milliseconds idle_close_after() const override { return std::chrono::seconds(30); }
+
   bool supports_notice() const override { return true; }
 
   std::optional<std::string> notice(connection_state& cs) override {
