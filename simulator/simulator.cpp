@@ -179,6 +179,7 @@ public:
   /// Queues one frame; trade frames are counted in frames_sent once written. Dropped while stalled.
   void send_frame(std::string frame, bool is_trade) {
     if (ended_ || core_->stalled()) return;
+    last_tx_ = steady::now();
     queue_.push_back({std::move(frame), is_trade});
     do_write();
   }
@@ -198,13 +199,14 @@ public:
   /// After a stall: resumes reading and writing.
   void kick() {
     if (ended_) return;
-    last_rx_ = steady::now(); // the exchange was not listening: the client's silence starts now
+    last_tx_ = steady::now(); // a stall is not the connection's silence
     if (!reading_) do_read();
     do_write();
   }
 
   bool ended() const { return ended_; }
-  steady::time_point last_received() const { return last_rx_; }
+  /// When the last frame was queued for this client (or the connection opened).
+  steady::time_point last_sent() const { return last_tx_; }
   std::size_t queued() const { return queue_.size(); }
   connection_state& state() { return *state_; }
   std::set<sub_key>& subs() { return subs_; }
@@ -218,7 +220,7 @@ private:
   void on_accept(error_code ec) {
     if (ec || core_->stopped) return end();
     ws_.text(true);
-    last_rx_ = steady::now();
+    last_tx_ = steady::now();
     auto self = shared_from_this();
     core_->on_open(self);
     core_->apply(self, initial_);
@@ -236,7 +238,6 @@ private:
     reading_ = false;
     if (ended_) return;
     if (ec) return end(); // remote close, reset, eof
-    last_rx_ = steady::now();
     std::string text = beast::buffers_to_string(buffer_.data());
     buffer_.consume(buffer_.size());
     if (!core_->stalled()) { // a stalled exchange answers nothing
@@ -289,7 +290,7 @@ private:
   std::unique_ptr<connection_state> state_;
   actions initial_;
   std::set<sub_key> subs_;
-  steady::time_point last_rx_{};
+  steady::time_point last_tx_{};
   bool reading_ = false;
   bool writing_ = false;
   bool pinging_ = false;
@@ -544,8 +545,8 @@ void simulator::core::on_heartbeat() {
   const auto idle = o.idle_close.value_or(proto->idle_close_after());
   const auto now = steady::now();
   for (const auto& s : std::vector(sessions.begin(), sessions.end())) {
-    if (!stalled_ && idle.count() > 0 && now - s->last_received() >= idle) {
-      s->end(); // the exchange drops a connection that said nothing for too long
+    if (!stalled_ && idle.count() > 0 && now - s->last_sent() >= idle) {
+      s->end(); // OKX drops a connection with nothing pushed for 30 s (no subscription, no ping answered)
       continue;
     }
     if (stalled_) continue;

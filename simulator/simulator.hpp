@@ -35,8 +35,8 @@ struct options {
   std::chrono::milliseconds ping_interval{20000}; ///< WebSocket ping control frames, as Binance
   /// Coinbase heartbeats / Kraken heartbeat frames while subscribed (also how often idle connections are checked).
   std::chrono::milliseconds heartbeat_interval{1000};
-  /// Close a connection after this long without a client frame; nullopt: the exchange's rule (OKX 30 s, others
-  /// never); 0: never.
+  /// Close a connection after this long without a frame pushed to it (no subscription with trades, no ping
+  /// answered); nullopt: the exchange's rule (OKX 30 s, others never); 0: never.
   std::optional<std::chrono::milliseconds> idle_close;
   std::uint64_t drop_after = 0; ///< fault: after sending this many trades, drop every connection abruptly (once)
   std::uint64_t resend = 0;     ///< fault: on the first subscribe after the drop, resend the last N trades sent before it
