@@ -578,7 +578,8 @@ void simulator::core::deliver(mi::trade t) {
   }
   if (o.malformed_every > 0 && generated % o.malformed_every == 0)
     for (int k = 0; k < max_kinds; ++k)
-      for (const auto& s : std::vector(sl.subs[k])) s->send_frame(proto->malformed_trade_frame(s->state(), t.symbol, k), false);
+      for (const auto& s : std::vector(sl.subs[k]))
+        s->send_frame(proto->malformed_trade_frame(s->state(), t.symbol, k), false);
   trades_generated.store(generated, std::memory_order_relaxed);
 
   if (o.drop_after > 0 && !dropped && generated == o.drop_after) {
@@ -642,7 +643,8 @@ void simulator::core::malformed_now(std::uint64_t count) {
   for (const auto& s : std::vector(sessions.begin(), sessions.end())) {
     if (s->subs().empty()) continue;
     const auto key = *s->subs().begin();
-    for (std::uint64_t i = 0; i < count; ++i) s->send_frame(proto->malformed_trade_frame(s->state(), key.symbol, key.kind), false);
+    for (std::uint64_t i = 0; i < count; ++i)
+      s->send_frame(proto->malformed_trade_frame(s->state(), key.symbol, key.kind), false);
   }
 }
 
