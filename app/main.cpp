@@ -36,7 +36,8 @@ int main(int argc, char** argv) {
     ->check(CLI::ExistingFile);
   run->add_option("--roles", roles, "comma-separated roles: ingest,kline,store,push,api");
 
-  auto* sim = app.add_subcommand("simulate", "a loopback exchange (WebSocket + REST, fault injection) for offline runs and tests");
+  auto* sim = app.add_subcommand("simulate",
+                                 "a loopback exchange (WebSocket + REST, fault injection) for offline runs and tests");
   mi::sim::options so;
   std::string sim_symbols = "BTCUSDT,ETHUSDT";
   std::uint64_t stall_ms = 0;
@@ -61,7 +62,8 @@ int main(int argc, char** argv) {
   sim->add_option("--malformed-every", so.malformed_every, "fault: send a malformed trade frame after every N-th trade");
   sim->add_option("--stall-after", so.stall_after, "fault: after N trades, send nothing for --stall-ms (once)");
   sim->add_option("--stall-ms", stall_ms, "fault: length of the stall in milliseconds");
-  sim->add_option("--skip-after", so.skip_after, "fault: after N trades, never send the next --skip-count ids of every symbol");
+  sim->add_option("--skip-after", so.skip_after,
+                  "fault: after N trades, never send the next --skip-count ids of every symbol");
   sim->add_option("--skip-count", so.skip_count, "fault: ids skipped per symbol");
   std::uint64_t linger_ms = 1000;
   sim->add_option("--linger-ms", linger_ms, "keep serving (WebSocket and REST) this long after the last trade");

@@ -18,7 +18,7 @@ public:
   symbol_generator(binance::instrument meta, std::uint64_t seed, std::string exchange = "binance",
                    std::uint64_t first_id = 1);
 
-  /// The next trade, stamped with `ts_ns` (the caller passes the wall clock, in ms precision like Binance's T).
+  /// The next trade, stamped with `ts_ns` (the caller passes the wall clock at the exchange's resolution: ms or µs).
   mi::trade next(std::int64_t ts_ns);
 
   /// Trades generated so far.

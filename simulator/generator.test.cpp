@@ -8,7 +8,7 @@ namespace {
 mi::binance::instrument btc() { return {"BTCUSDT", "BTC", "USDT", true}; }
 } // namespace
 
-TEST_CASE("generator: ids start at 1 and are consecutive; exchange, symbol, base, quote and time set") {
+TEST_CASE("generator: ids start at 1 and are consecutive - exchange, symbol, base, quote and time set") {
   symbol_generator g{btc(), 1};
   for (int i = 1; i <= 100; ++i) {
     auto t = g.next(1'700'000'000'123'000'000);
@@ -38,7 +38,7 @@ TEST_CASE("generator: exact decimals — price in 0.01 ticks, quantity in 0.0000
   CHECK(saw_sell);
 }
 
-TEST_CASE("generator: the same seed replays the same trades; another seed or symbol differs") {
+TEST_CASE("generator: the same seed replays the same trades - another seed or symbol differs") {
   symbol_generator a{btc(), 42}, b{btc(), 42}, c{btc(), 43}, d{{"ETHUSDT", "ETH", "USDT", true}, 42};
   bool differs_seed = false, differs_symbol = false;
   for (int i = 0; i < 50; ++i) {

@@ -73,7 +73,7 @@ mi::trade market::to_trade(const instrument& meta, const entry& e) const {
 }
 
 std::vector<mi::trade> market::range(std::string_view symbol, history::const_iterator first,
-                                     history::const_iterator last, const history&) const {
+                                     history::const_iterator last) const {
   std::vector<mi::trade> out;
   const instrument* meta = nullptr;
   for (const auto& i : configured_)
@@ -87,31 +87,37 @@ std::vector<mi::trade> market::range(std::string_view symbol, history::const_ite
 std::vector<mi::trade> market::from_id(std::string_view symbol, std::uint64_t from_id, std::size_t limit) const {
   const auto* h = history_of(symbol);
   if (!h) return {};
-  auto first = std::lower_bound(h->begin(), h->end(), from_id, [](const entry& e, std::uint64_t v) { return e.id < v; });
-  auto last = first + static_cast<std::ptrdiff_t>(std::min<std::size_t>(limit, static_cast<std::size_t>(h->end() - first)));
-  return range(symbol, first, last, *h);
+  auto first =
+      std::lower_bound(h->begin(), h->end(), from_id, [](const entry& e, std::uint64_t v) { return e.id < v; });
+  auto last =
+      first + static_cast<std::ptrdiff_t>(std::min<std::size_t>(limit, static_cast<std::size_t>(h->end() - first)));
+  return range(symbol, first, last);
 }
 
 std::vector<mi::trade> market::before_id(std::string_view symbol, std::uint64_t before_id, std::size_t limit) const {
   const auto* h = history_of(symbol);
   if (!h) return {};
-  auto last = std::lower_bound(h->begin(), h->end(), before_id, [](const entry& e, std::uint64_t v) { return e.id < v; });
-  auto first = last - static_cast<std::ptrdiff_t>(std::min<std::size_t>(limit, static_cast<std::size_t>(last - h->begin())));
-  return range(symbol, first, last, *h);
+  auto last =
+      std::lower_bound(h->begin(), h->end(), before_id, [](const entry& e, std::uint64_t v) { return e.id < v; });
+  auto first =
+      last - static_cast<std::ptrdiff_t>(std::min<std::size_t>(limit, static_cast<std::size_t>(last - h->begin())));
+  return range(symbol, first, last);
 }
 
 std::vector<mi::trade> market::newest(std::string_view symbol, std::size_t limit) const {
   const auto* h = history_of(symbol);
   if (!h) return {};
-  return range(symbol, h->end() - static_cast<std::ptrdiff_t>(std::min(limit, h->size())), h->end(), *h);
+  return range(symbol, h->end() - static_cast<std::ptrdiff_t>(std::min(limit, h->size())), h->end());
 }
 
 std::vector<mi::trade> market::since_ns(std::string_view symbol, std::int64_t since, std::size_t limit) const {
   const auto* h = history_of(symbol);
   if (!h) return {};
-  auto first = std::lower_bound(h->begin(), h->end(), since, [](const entry& e, std::int64_t v) { return e.ts_ns < v; });
-  auto last = first + static_cast<std::ptrdiff_t>(std::min<std::size_t>(limit, static_cast<std::size_t>(h->end() - first)));
-  return range(symbol, first, last, *h);
+  auto first =
+      std::lower_bound(h->begin(), h->end(), since, [](const entry& e, std::int64_t v) { return e.ts_ns < v; });
+  auto last =
+      first + static_cast<std::ptrdiff_t>(std::min<std::size_t>(limit, static_cast<std::size_t>(h->end() - first)));
+  return range(symbol, first, last);
 }
 
 std::size_t market::history_size(std::string_view symbol) const {

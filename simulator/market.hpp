@@ -68,8 +68,8 @@ private:
 
   const history* history_of(std::string_view symbol) const;
   mi::trade to_trade(const instrument& meta, const entry& e) const;
-  std::vector<mi::trade> range(std::string_view symbol, history::const_iterator first, history::const_iterator last,
-                               const history& h) const;
+  std::vector<mi::trade> range(std::string_view symbol, history::const_iterator first,
+                               history::const_iterator last) const;
 
   std::string exchange_;
   std::vector<instrument> configured_;

@@ -23,7 +23,7 @@ mi::sim::market filled(std::uint64_t first, std::uint64_t n, std::size_t limit =
 
 } // namespace
 
-TEST_CASE("market: lists configured minus rejected symbols (any case); unknown symbols are refused") {
+TEST_CASE("market: lists configured minus rejected symbols (any case) - unknown symbols are refused") {
   mi::sim::market m("kraken", {"BTCUSD", "ETHUSDT", "SOLEUR"}, {"ethusdt"}, 10);
   REQUIRE(m.configured().size() == 3);
   REQUIRE(m.listed().size() == 2);
@@ -36,7 +36,7 @@ TEST_CASE("market: lists configured minus rejected symbols (any case); unknown s
                        std::runtime_error);
 }
 
-TEST_CASE("market: history pages by id both ways, newest, and by time; trades keep every field") {
+TEST_CASE("market: history pages by id both ways, newest, and by time - trades keep every field") {
   auto m = filled(100, 50); // ids 100..149
   CHECK(ids(m.from_id("BTCUSDT", 140, 5)) == std::vector<std::uint64_t>{140, 141, 142, 143, 144});
   CHECK(ids(m.from_id("BTCUSDT", 147, 5)) == std::vector<std::uint64_t>{147, 148, 149});

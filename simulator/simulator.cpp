@@ -179,6 +179,7 @@ public:
   /// Queues one frame; trade frames are counted in frames_sent once written. Dropped while stalled.
   void send_frame(std::string frame, bool is_trade) {
     if (ended_ || core_->stalled()) return;
+    last_tx_ = steady::now();
     queue_.push_back({std::move(frame), is_trade});
     do_write();
   }
@@ -198,11 +199,14 @@ public:
   /// After a stall: resumes reading and writing.
   void kick() {
     if (ended_) return;
+    last_tx_ = steady::now(); // a stall is not the connection's silence
     if (!reading_) do_read();
     do_write();
   }
 
   bool ended() const { return ended_; }
+  /// When the last frame was queued for this client (or the connection opened).
+  steady::time_point last_sent() const { return last_tx_; }
   std::size_t queued() const { return queue_.size(); }
   connection_state& state() { return *state_; }
   std::set<sub_key>& subs() { return subs_; }
@@ -216,6 +220,7 @@ private:
   void on_accept(error_code ec) {
     if (ec || core_->stopped) return end();
     ws_.text(true);
+    last_tx_ = steady::now();
     auto self = shared_from_this();
     core_->on_open(self);
     core_->apply(self, initial_);
@@ -285,6 +290,7 @@ private:
   std::unique_ptr<connection_state> state_;
   actions initial_;
   std::set<sub_key> subs_;
+  steady::time_point last_tx_{};
   bool reading_ = false;
   bool writing_ = false;
   bool pinging_ = false;
@@ -536,9 +542,16 @@ void simulator::core::on_tick() {
 
 void simulator::core::on_heartbeat() {
   if (stopped) return;
-  if (!stalled_)
-    for (const auto& s : std::vector(sessions.begin(), sessions.end()))
-      if (auto f = proto->heartbeat(s->state())) s->send_frame(std::move(*f), false);
+  const auto idle = o.idle_close.value_or(proto->idle_close_after());
+  const auto now = steady::now();
+  for (const auto& s : std::vector(sessions.begin(), sessions.end())) {
+    if (!stalled_ && idle.count() > 0 && now - s->last_sent() >= idle) {
+      s->end(); // OKX drops a connection with nothing pushed for 30 s (no subscription, no ping answered)
+      continue;
+    }
+    if (stalled_) continue;
+    if (auto f = proto->heartbeat(s->state())) s->send_frame(std::move(*f), false);
+  }
   heartbeat_timer.expires_after(o.heartbeat_interval);
   heartbeat_timer.async_wait([self = shared_from_this()](error_code ec) {
     if (!ec) self->on_heartbeat();
@@ -565,7 +578,8 @@ void simulator::core::deliver(mi::trade t) {
   }
   if (o.malformed_every > 0 && generated % o.malformed_every == 0)
     for (int k = 0; k < max_kinds; ++k)
-      for (const auto& s : std::vector(sl.subs[k])) s->send_frame(proto->malformed_trade_frame(s->state(), t.symbol, k), false);
+      for (const auto& s : std::vector(sl.subs[k]))
+        s->send_frame(proto->malformed_trade_frame(s->state(), t.symbol, k), false);
   trades_generated.store(generated, std::memory_order_relaxed);
 
   if (o.drop_after > 0 && !dropped && generated == o.drop_after) {
@@ -629,7 +643,8 @@ void simulator::core::malformed_now(std::uint64_t count) {
   for (const auto& s : std::vector(sessions.begin(), sessions.end())) {
     if (s->subs().empty()) continue;
     const auto key = *s->subs().begin();
-    for (std::uint64_t i = 0; i < count; ++i) s->send_frame(proto->malformed_trade_frame(s->state(), key.symbol, key.kind), false);
+    for (std::uint64_t i = 0; i < count; ++i)
+      s->send_frame(proto->malformed_trade_frame(s->state(), key.symbol, key.kind), false);
   }
 }
 

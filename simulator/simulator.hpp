@@ -3,6 +3,7 @@
 #include <chrono>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -32,8 +33,11 @@ struct options {
   std::string record_file;  ///< every distinct trade generated (sent or not) is appended here in the `decode` format
   std::uint64_t seed = 1;
   std::chrono::milliseconds ping_interval{20000}; ///< WebSocket ping control frames, as Binance
-  /// Coinbase heartbeats / Kraken heartbeat frames while subscribed.
+  /// Coinbase heartbeats / Kraken heartbeat frames while subscribed (also how often idle connections are checked).
   std::chrono::milliseconds heartbeat_interval{1000};
+  /// Close a connection after this long without a frame pushed to it (no subscription with trades, no ping
+  /// answered); nullopt: the exchange's rule (OKX 30 s, others never); 0: never.
+  std::optional<std::chrono::milliseconds> idle_close;
   std::uint64_t drop_after = 0; ///< fault: after sending this many trades, drop every connection abruptly (once)
   std::uint64_t resend = 0;     ///< fault: on the first subscribe after the drop, resend the last N trades sent before it
   /// Stands in for the REST backfill of a client that reconnects (e.g. after it crashed): every

@@ -134,7 +134,7 @@ TEST_CASE("simulator: /stream?streams=a/b/c: both symbols, and @trade + @aggTrad
   CHECK(sim.current().frames_sent == 40 + btc.size());
 }
 
-TEST_CASE("simulator: malformed requests get Binance errors; LIST_SUBSCRIPTIONS; UNSUBSCRIBE stops the stream") {
+TEST_CASE("simulator: malformed requests get Binance errors - LIST_SUBSCRIPTIONS - UNSUBSCRIBE stops the stream") {
   mi::net::io_thread io;
   mi::sim::simulator sim(io.context(), opts(2000, 0));
   test_client c(io.context(), base(sim) + "/ws");
@@ -179,7 +179,7 @@ TEST_CASE("ws_client: the read deadline closes a silent connection with \"read t
   CHECK(std::chrono::steady_clock::now() - t0 >= 300ms);
 }
 
-TEST_CASE("ws_client: server pings keep a quiet connection alive; close() reports \"closed\"") {
+TEST_CASE("ws_client: server pings keep a quiet connection alive - close() reports \"closed\"") {
   mi::net::io_thread io;
   auto o = opts(0, 0);
   o.ping_interval = 50ms;
@@ -222,7 +222,7 @@ TEST_CASE("ws_client: pause_reading holds frames back (deadline suspended), resu
   CHECK(ids(trades_of(c.texts())) == iota_ids(1, 12000));
 }
 
-TEST_CASE("http_get: exchangeInfo and ping from the simulator; non-2xx is an error naming status and URL") {
+TEST_CASE("http_get: exchangeInfo and ping from the simulator - non-2xx is an error naming status and URL") {
   mi::net::io_thread io;
   mi::sim::simulator sim(io.context(), opts(0, 0, {"BTCUSDT", "ETHBTC"}));
   const std::string http = "http://127.0.0.1:" + std::to_string(sim.port());

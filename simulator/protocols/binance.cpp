@@ -91,7 +91,8 @@ public:
       for (const auto& name : req.params)
         if (auto ref = parse_stream_name(name); ref && m_.rejected(ref->symbol)) refused.push_back(name);
       if (!refused.empty())
-        out.frames.push_back(error_frame({2, "Invalid request: invalid symbol in stream `" + refused[0] + "`", req.id}));
+        out.frames.push_back(
+            error_frame({2, "Invalid request: invalid symbol in stream `" + refused[0] + "`", req.id}));
       else
         out.frames.push_back(ack_frame(req.id)); // the ack goes out before any trade of these streams
       std::vector<std::string> wanted;
@@ -143,10 +144,12 @@ public:
     if (!historical && path != "/api/v3/aggTrades") return std::nullopt;
 
     auto sym = q.find("symbol");
-    if (sym == q.end()) return error_reply(400, -1102, "Mandatory parameter 'symbol' was not sent, was empty/null, or malformed.");
+    if (sym == q.end())
+      return error_reply(400, -1102, "Mandatory parameter 'symbol' was not sent, was empty/null, or malformed.");
     if (!m_.find(sym->second)) return error_reply(400, -1121, "Invalid symbol.");
     std::optional<std::uint64_t> from_id, limit;
-    if (!read_uint(q, "fromId", from_id)) return error_reply(400, -1100, "Illegal characters found in parameter 'fromId'.");
+    if (!read_uint(q, "fromId", from_id))
+      return error_reply(400, -1100, "Illegal characters found in parameter 'fromId'.");
     if (!read_uint(q, "limit", limit)) return error_reply(400, -1100, "Illegal characters found in parameter 'limit'.");
     const std::size_t n = std::clamp<std::uint64_t>(limit.value_or(500), 1, 1000);
     const auto trades = from_id ? m_.from_id(sym->second, *from_id, n) : m_.newest(sym->second, n);

@@ -50,7 +50,8 @@ public:
     std::string req_id;
     if (const auto* r = o.if_contains("req_id"); r && r->is_string()) req_id = str(r->get_string());
     const auto* op = o.if_contains("op");
-    if (!op || !op->is_string()) return out.frames.push_back(reply(c, false, "Invalid request: missing op", req_id, ""));
+    if (!op || !op->is_string())
+      return out.frames.push_back(reply(c, false, "Invalid request: missing op", req_id, ""));
     const std::string opname(str(op->get_string()));
     if (opname == "ping") return out.frames.push_back(reply(c, true, "pong", req_id, "ping"));
     if (opname != "subscribe" && opname != "unsubscribe")
@@ -68,8 +69,10 @@ public:
       const std::string topic = a.is_string() ? std::string(str(a.get_string())) : boost::json::serialize(a);
       constexpr std::string_view prefix = "publicTrade.";
       const instrument* meta = topic.rfind(prefix, 0) == 0 ? m_.find(topic.substr(prefix.size())) : nullptr;
-      if (!meta) invalid.push_back(topic);
-      else keys.push_back({meta->symbol, 0});
+      if (!meta)
+        invalid.push_back(topic);
+      else
+        keys.push_back({meta->symbol, 0});
     }
     if (!invalid.empty()) {
       std::string msg = "Invalid topic :[";
@@ -86,8 +89,9 @@ public:
 
   std::string malformed_trade_frame(connection_state&, std::string_view symbol, int) override {
     const std::string s(symbol);
-    return R"({"topic":"publicTrade.)" + s + R"(","ts":1,"type":"snapshot","data":[{"i":"1","T":1,"p":"not-a-price","v":"1","S":"Buy","s":")" +
-           s + R"(","BT":false}]})";
+    return R"({"topic":"publicTrade.)" + s +
+           R"(","ts":1,"type":"snapshot","data":[{"i":"1","T":1,"p":"not-a-price","v":"1","S":"Buy","s":")" + s +
+           R"(","BT":false}]})";
   }
 
   std::optional<http_reply> rest(std::string_view path, const query_params& q) override {
@@ -95,7 +99,10 @@ public:
     if (!instruments && path != "/v5/market/recent-trade") return std::nullopt;
     auto cat = q.find("category");
     if (cat == q.end() || cat->second != "spot")
-      return http_reply{200, R"({"retCode":10001,"retMsg":"Illegal category","result":{},"retExtInfo":{},"time":)" + now_ms() + "}", {}};
+      return http_reply{200,
+                        R"({"retCode":10001,"retMsg":"Illegal category","result":{},"retExtInfo":{},"time":)" +
+                            now_ms() + "}",
+                        {}};
     std::string body = R"({"retCode":0,"retMsg":"OK","result":{"category":"spot","list":[)";
     if (instruments) {
       bool first = true;
@@ -109,11 +116,18 @@ public:
       auto sym = q.find("symbol");
       const instrument* meta = sym == q.end() ? nullptr : m_.find(sym->second);
       if (!meta)
-        return http_reply{200, R"({"retCode":10001,"retMsg":"Not supported symbols","result":{},"retExtInfo":{},"time":)" + now_ms() + "}", {}};
+        return http_reply{200,
+                          R"({"retCode":10001,"retMsg":"Not supported symbols","result":{},"retExtInfo":{},"time":)" +
+                              now_ms() + "}",
+                          {}};
       std::size_t limit = 1;
       if (auto l = q.find("limit"); l != q.end()) {
         auto n = parse_uint(l->second);
-        if (!n) return http_reply{200, R"({"retCode":10001,"retMsg":"Illegal limit","result":{},"retExtInfo":{},"time":)" + now_ms() + "}", {}};
+        if (!n)
+          return http_reply{200,
+                            R"({"retCode":10001,"retMsg":"Illegal limit","result":{},"retExtInfo":{},"time":)" +
+                                now_ms() + "}",
+                            {}};
         limit = static_cast<std::size_t>(std::clamp<std::uint64_t>(*n, 1, 60));
       }
       const auto trades = m_.newest(meta->symbol, limit);

@@ -18,9 +18,9 @@ using connectors::text::append_json_string;
 using connectors::text::append_json_string_array;
 
 struct coinbase_connection : connection_state {
-  std::int64_t sequence = 0;               ///< sequence_num of the next message
-  std::set<std::string> market_trades;     ///< product ids
-  std::set<std::string> heartbeats;        ///< product ids given with the heartbeats channel
+  std::int64_t sequence = 0;           ///< sequence_num of the next message
+  std::set<std::string> market_trades; ///< product ids
+  std::set<std::string> heartbeats;    ///< product ids given with the heartbeats channel
   bool heartbeats_on = false;
   std::uint64_t heartbeat_counter = 0;
 };
@@ -61,12 +61,14 @@ public:
     if (t != "subscribe" && t != "unsubscribe") return out.frames.push_back(error_frame("unknown type " + t));
     const bool sub = t == "subscribe";
     const auto* channel = o.if_contains("channel");
-    if (!channel || !channel->is_string()) return out.frames.push_back(error_frame("Failed to subscribe: channel is required"));
+    if (!channel || !channel->is_string())
+      return out.frames.push_back(error_frame("Failed to subscribe: channel is required"));
     const std::string ch(str(channel->get_string()));
     std::vector<std::string> ids;
     if (const auto* p = o.if_contains("product_ids"); p && p->is_array()) {
       for (const auto& x : p->get_array()) {
-        if (!x.is_string()) return out.frames.push_back(error_frame("Failed to subscribe: Invalid product ID provided"));
+        if (!x.is_string())
+          return out.frames.push_back(error_frame("Failed to subscribe: Invalid product ID provided"));
         ids.emplace_back(str(x.get_string()));
       }
     } else if (o.if_contains("product_ids")) {
@@ -75,11 +77,14 @@ public:
     if (ch == "heartbeats") {
       if (sub) ++out.subscribe_requests;
       c.heartbeats_on = sub;
-      if (sub) c.heartbeats.insert(ids.begin(), ids.end());
-      else c.heartbeats.clear();
+      if (sub)
+        c.heartbeats.insert(ids.begin(), ids.end());
+      else
+        c.heartbeats.clear();
       return out.frames.push_back(subscriptions(c));
     }
-    if (ch != "market_trades") return out.frames.push_back(error_frame("Failed to subscribe: unsupported channel " + ch));
+    if (ch != "market_trades")
+      return out.frames.push_back(error_frame("Failed to subscribe: unsupported channel " + ch));
     if (ids.empty()) return out.frames.push_back(error_frame("Failed to subscribe: Invalid product ID provided"));
     std::vector<const instrument*> metas;
     for (const auto& id : ids) {
@@ -91,8 +96,10 @@ public:
     }
     if (sub) ++out.subscribe_requests;
     for (const auto* meta : metas) {
-      if (sub) c.market_trades.insert(product_id(*meta));
-      else c.market_trades.erase(product_id(*meta));
+      if (sub)
+        c.market_trades.insert(product_id(*meta));
+      else
+        c.market_trades.erase(product_id(*meta));
       (sub ? out.subscribe : out.unsubscribe).push_back({meta->symbol, 0});
     }
     out.frames.push_back(subscriptions(c));

@@ -47,8 +47,9 @@ public:
       refusal = {404, R"({"error":["EGeneral:Unknown method"]})", {}};
       return nullptr;
     }
-    initial.frames.push_back(R"({"channel":"status","type":"update","data":[{"version":"2.0.0","system":"online","api_version":"v2","connection_id":)" +
-                             std::to_string(++connections_) + R"(,"timestamp":")" + rfc3339_micros(wall_ns()) + "\"}]}");
+    initial.frames.push_back(
+        R"({"channel":"status","type":"update","data":[{"version":"2.0.0","system":"online","api_version":"v2","connection_id":)" +
+        std::to_string(++connections_) + R"(,"timestamp":")" + rfc3339_micros(wall_ns()) + "\"}]}");
     return std::make_unique<kraken_connection>();
   }
 
@@ -70,15 +71,18 @@ public:
       pong += R"(,"time_in":")" + time_in + R"(","time_out":")" + rfc3339_micros(wall_ns()) + "\"}";
       return out.frames.push_back(std::move(pong));
     }
-    if (m != "subscribe" && m != "unsubscribe") return out.frames.push_back(error("Method not found", m, req_id, time_in, ""));
+    if (m != "subscribe" && m != "unsubscribe")
+      return out.frames.push_back(error("Method not found", m, req_id, time_in, ""));
     const bool sub = m == "subscribe";
     const auto* params = o.if_contains("params");
     const auto* po = params ? params->if_object() : nullptr;
     const auto* channel = po ? po->if_contains("channel") : nullptr;
     const auto* symbols = po ? po->if_contains("symbol") : nullptr;
-    if (!channel || !channel->is_string()) return out.frames.push_back(error("Missing channel", m, req_id, time_in, ""));
+    if (!channel || !channel->is_string())
+      return out.frames.push_back(error("Missing channel", m, req_id, time_in, ""));
     if (str(channel->get_string()) != "trade")
-      return out.frames.push_back(error("Channel not supported " + std::string(str(channel->get_string())), m, req_id, time_in, ""));
+      return out.frames.push_back(
+          error("Channel not supported " + std::string(str(channel->get_string())), m, req_id, time_in, ""));
     if (!symbols || !symbols->is_array() || symbols->get_array().empty())
       return out.frames.push_back(error("Missing symbol", m, req_id, time_in, ""));
     if (sub) ++out.subscribe_requests;
@@ -100,8 +104,10 @@ public:
       if (req_id) ack += ",\"req_id\":" + boost::json::serialize(*req_id);
       ack += R"(,"time_in":")" + time_in + R"(","time_out":")" + rfc3339_micros(wall_ns()) + "\"}";
       out.frames.push_back(std::move(ack));
-      if (sub) ++c.subscriptions;
-      else if (c.subscriptions > 0) --c.subscriptions;
+      if (sub)
+        ++c.subscriptions;
+      else if (c.subscriptions > 0)
+        --c.subscriptions;
       (sub ? out.subscribe : out.unsubscribe).push_back({meta->symbol, 0});
     }
   }
@@ -130,8 +136,8 @@ public:
         const auto n = names_of(i);
         if (!first) body += ',';
         first = false;
-        body += "\"" + n.key + R"(":{"altname":")" + n.altname + R"(","wsname":")" + n.wsname + R"(","base":")" + n.base +
-                R"(","quote":")" + n.quote + R"(","status":"online"})";
+        body += "\"" + n.key + R"(":{"altname":")" + n.altname + R"(","wsname":")" + n.wsname + R"(","base":")" +
+                n.base + R"(","quote":")" + n.quote + R"(","status":"online"})";
       }
       body += "}}";
       return http_reply{200, std::move(body), {}};

@@ -48,7 +48,8 @@ public:
     if (ec || !v.is_object()) return out.frames.push_back(error(c, "60012", "Invalid request: " + std::string(text)));
     const auto& o = v.get_object();
     const auto* op = o.if_contains("op");
-    if (!op || !op->is_string()) return out.frames.push_back(error(c, "60012", "Invalid request: " + std::string(text)));
+    if (!op || !op->is_string())
+      return out.frames.push_back(error(c, "60012", "Invalid request: " + std::string(text)));
     const bool sub = str(op->get_string()) == "subscribe";
     if (!sub && str(op->get_string()) != "unsubscribe")
       return out.frames.push_back(error(c, "60012", "Invalid request: " + std::string(text)));
@@ -68,13 +69,16 @@ public:
       const std::string inst_id(str(inst->get_string()));
       auto parsed = okx::from_inst_id(inst_id);
       const instrument* meta = parsed ? m_.find(parsed->symbol) : nullptr;
-      if ((channel != "trades" && channel != "trades-all") || !meta || okx::inst_id_of(meta->symbol, meta->base, meta->quote) != inst_id) {
-        out.frames.push_back(error(c, "60018",
-                                   "Wrong URL or channel:" + channel + ",instId:" + inst_id +
-                                       " doesn't exist. Please use the correct URL, channel and parameters referring to API document."));
+      if ((channel != "trades" && channel != "trades-all") || !meta ||
+          okx::inst_id_of(meta->symbol, meta->base, meta->quote) != inst_id) {
+        out.frames.push_back(
+            error(c, "60018",
+                  "Wrong URL or channel:" + channel + ",instId:" + inst_id +
+                      " doesn't exist. Please use the correct URL, channel and parameters referring to API document."));
         continue;
       }
-      std::string ack = sub ? R"({"event":"subscribe","arg":{"channel":)" : R"({"event":"unsubscribe","arg":{"channel":)";
+      std::string ack =
+          sub ? R"({"event":"subscribe","arg":{"channel":)" : R"({"event":"unsubscribe","arg":{"channel":)";
       append_json_string(ack, channel);
       ack += ",\"instId\":";
       append_json_string(ack, inst_id);
@@ -92,6 +96,8 @@ public:
     return R"({"arg":{"channel":"trades","instId":")" + inst + R"("},"data":[{"instId":")" + inst +
            R"(","tradeId":"1","px":"not-a-price","sz":"1","side":"buy","ts":"1","count":"1"}]})";
   }
+
+  std::chrono::milliseconds idle_close_after() const override { return std::chrono::seconds(30); }
 
   bool supports_notice() const override { return true; }
 

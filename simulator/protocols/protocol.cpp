@@ -72,9 +72,9 @@ std::unique_ptr<protocol> make_protocol(std::string_view exchange, const market&
 }
 
 std::int64_t wall_ns() {
-  const auto us = std::chrono::duration_cast<std::chrono::microseconds>(
-                      std::chrono::system_clock::now().time_since_epoch())
-                      .count();
+  const auto us =
+      std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::system_clock::now().time_since_epoch())
+          .count();
   return us * 1000;
 }
 

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -70,6 +71,8 @@ public:
   /// Resolution of the exchange's trade times, in ns: 1'000'000 (ms: Binance, OKX, Bybit) or 1000 (µs: Coinbase,
   /// Kraken, whose generated trades of one symbol then get distinct, increasing times, as their REST paging needs).
   virtual std::int64_t time_resolution_ns() const { return 1'000'000; }
+  /// A connection to which nothing was pushed for this long is closed (OKX: 30 s); 0: never.
+  virtual std::chrono::milliseconds idle_close_after() const { return std::chrono::milliseconds(0); }
   /// True when the exchange has a "this connection will be closed soon" frame.
   virtual bool supports_notice() const { return false; }
   /// That frame (only called when supports_notice()).
