@@ -1,6 +1,7 @@
 #include "messages/decimal.hpp"
 
 #include <algorithm>
+#include <array>
 #include <cstdint>
 
 namespace mi {
@@ -9,8 +10,22 @@ namespace {
 using i128 = decimal::mantissa_type;
 constexpr int max_digits = 38; // every 38-digit number fits in a signed 128-bit integer
 
-// Multiplies by 10^n with overflow detection.
+// 10^0 .. 10^38 (the largest power of ten a signed 128-bit integer holds).
+constexpr auto pow10 = [] {
+  std::array<i128, max_digits + 1> p{};
+  p[0] = 1;
+  for (int i = 1; i <= max_digits; ++i)
+    p[i] = p[i - 1] * 10;
+  return p;
+}();
+
+// Multiplies by 10^n with overflow detection. One multiplication: m * 10^n overflows exactly
+// when some step of multiplying by 10 n times would.
 bool scale_up(i128& m, int n) {
+  if (n <= 0 || m == 0)
+    return true;
+  if (n <= max_digits)
+    return !__builtin_mul_overflow(m, pow10[n], &m);
   for (int i = 0; i < n; ++i)
     if (__builtin_mul_overflow(m, static_cast<i128>(10), &m))
       return false;
@@ -202,9 +217,17 @@ std::optional<decimal> decimal::checked_div(const decimal& o, int digits) const 
   return d;
 }
 
-std::strong_ordering operator<=>(const decimal& x, const decimal& y) {
+std::strong_ordering decimal::compare_scaled(const decimal& x, const decimal& y) {
   if (x.signum() != y.signum())
     return x.signum() <=> y.signum();
+  // Both within 64 bits and at most 18 digits apart: aligning cannot overflow 128 bits.
+  if (x.m_ >= INT64_MIN && x.m_ <= INT64_MAX && y.m_ >= INT64_MIN && y.m_ <= INT64_MAX) {
+    const int d = x.scale_ - y.scale_;
+    if (d > 0 && d <= 18)
+      return x.m_ <=> y.m_ * pow10[d];
+    if (d < 0 && d >= -18)
+      return x.m_ * pow10[-d] <=> y.m_;
+  }
   decimal::mantissa_type a = x.m_;
   decimal::mantissa_type b = y.m_;
   int s = std::max(x.scale_, y.scale_);
