@@ -50,6 +50,7 @@ using push_atom = caf::atom_constant<caf::atom("mi_push")>;
 using status_atom = caf::atom_constant<caf::atom("mi_status")>;
 using close_atom = caf::atom_constant<caf::atom("mi_close")>;     ///< a window's close deadline
 using idle_atom = caf::atom_constant<caf::atom("mi_idle")>;       ///< a symbol_window may passivate
+using passive_atom = caf::atom_constant<caf::atom("mi_passive")>; ///< a passivated window's state is stored
 
 /// Frames to publish: each is already encoded at the edge (protobuf never crosses a mailbox).
 using outgoing_batch = std::vector<mi::gw::outgoing>;

@@ -74,6 +74,9 @@ std::optional<decimal> decimal::parse(std::string_view s) {
     neg = s[i] == '-';
     ++i;
   }
+  // Up to 18 significant digits (every real price and quantity) accumulate in 64 bits; the
+  // 128-bit multiply-add starts only at the 19th.
+  std::uint64_t small = 0;
   i128 m = 0;
   int digits = 0;    // significant digits accumulated (leading zeros skipped)
   int frac = 0;      // digits after the point
@@ -83,14 +86,21 @@ std::optional<decimal> decimal::parse(std::string_view s) {
     char c = s[i];
     if (c >= '0' && c <= '9') {
       any = true;
-      if (m == 0 && c == '0') {
+      if (digits == 0 && c == '0') {
         if (point)
           ++frac;
         continue;
       }
-      if (++digits > max_digits)
-        return std::nullopt;
-      m = m * 10 + (c - '0');
+      ++digits;
+      if (digits <= 18) {
+        small = small * 10 + static_cast<std::uint64_t>(c - '0');
+      } else {
+        if (digits > max_digits)
+          return std::nullopt;
+        if (digits == 19)
+          m = static_cast<i128>(small);
+        m = m * 10 + (c - '0');
+      }
       if (point)
         ++frac;
     } else if (c == '.' && !point) {
@@ -124,6 +134,14 @@ std::optional<decimal> decimal::parse(std::string_view s) {
   int scale = frac - exp;
   if (scale > 1000 || scale < -max_digits)
     return std::nullopt;
+  if (digits <= 18) {
+    // Strip trailing zeros in 64 bits (a 128-bit remainder is a library call).
+    while (scale > 0 && small != 0 && small % 10 == 0) {
+      small /= 10;
+      --scale;
+    }
+    m = static_cast<i128>(small);
+  }
   if (neg)
     m = -m;
   // Strip trailing zeros before rejecting a huge scale ("1.000...0" is fine).

@@ -155,12 +155,15 @@ struct codec::impl {
   od::parser parser;
   std::string buffer; ///< the frame plus SIMDJSON_PADDING bytes, reused
   std::int64_t time_unit_ns = 1'000'000;
+  /// The last symbol resolved, as sent ("btcusdt" or "BTCUSDT"): a stream of one symbol resolves once.
+  std::string last_raw_symbol;
+  instrument last_instrument;
 
   mi::result<frame_events> decode(std::string_view frame, std::int64_t recv_ns);
-  mi::result<mi::trade> make_trade(const fields& ev, stream_kind k, std::int64_t recv_ns) const;
+  mi::result<mi::trade> make_trade(const fields& ev, stream_kind k, std::int64_t recv_ns);
 };
 
-mi::result<mi::trade> codec::impl::make_trade(const fields& ev, stream_kind k, std::int64_t recv_ns) const {
+mi::result<mi::trade> codec::impl::make_trade(const fields& ev, stream_kind k, std::int64_t recv_ns) {
   const std::optional<std::int64_t>& id = k == stream_kind::trade ? ev.t : ev.a;
   const std::string_view id_key = k == stream_kind::trade ? "t" : "a";
   auto check = [&ev](std::string_view key, bool present) -> std::optional<mi::error> {
@@ -178,15 +181,19 @@ mi::result<mi::trade> codec::impl::make_trade(const fields& ev, stream_kind k, s
 
   mi::trade t;
   t.exchange = "binance";
-  std::string symbol;
-  symbol.reserve(ev.s->size());
-  for (char c : *ev.s) symbol += mi::connectors::text::to_upper(c);
-  const instruments& known = meta != nullptr ? *meta : fallback_instruments();
-  std::optional<instrument> inst = known.resolve(symbol);
-  if (!inst) return mi::error{"unknown symbol '" + symbol + "' (no known quote asset)"};
-  t.symbol = std::move(inst->symbol);
-  t.base = std::move(inst->base);
-  t.quote = std::move(inst->quote);
+  if (last_raw_symbol.empty() || *ev.s != last_raw_symbol) {
+    std::string symbol;
+    symbol.reserve(ev.s->size());
+    for (char c : *ev.s) symbol += mi::connectors::text::to_upper(c);
+    const instruments& known = meta != nullptr ? *meta : fallback_instruments();
+    std::optional<instrument> inst = known.resolve(symbol);
+    if (!inst) return mi::error{"unknown symbol '" + symbol + "' (no known quote asset)"};
+    last_raw_symbol.assign(ev.s->data(), ev.s->size());
+    last_instrument = std::move(*inst);
+  }
+  t.symbol = last_instrument.symbol;
+  t.base = last_instrument.base;
+  t.quote = last_instrument.quote;
 
   if (*id < 0) return mi::error{"field '" + std::string(id_key) + "' must be >= 0"};
   t.trade_id = std::to_string(*id);
