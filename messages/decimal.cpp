@@ -68,6 +68,35 @@ std::optional<decimal> decimal::from_parts(mantissa_type mantissa, int scale) {
 }
 
 std::optional<decimal> decimal::parse(std::string_view s) {
+  // Fast path, the form exchanges send: digits with at most one point, no sign, no exponent, at
+  // most 18 digits in all (so 64 bits hold them, leading zeros included).
+  if (!s.empty() && s.size() <= 19) {
+    std::uint64_t v = 0;
+    int n_digits = 0;
+    int point_at = -1; // digits before the point
+    bool plain = true;
+    for (char c : s) {
+      if (c >= '0' && c <= '9') {
+        v = v * 10 + static_cast<std::uint64_t>(c - '0');
+        ++n_digits;
+      } else if (c == '.' && point_at < 0) {
+        point_at = n_digits;
+      } else {
+        plain = false;
+        break;
+      }
+    }
+    if (plain && n_digits > 0 && n_digits <= 18) {
+      int scale = point_at < 0 ? 0 : n_digits - point_at;
+      if (v == 0)
+        return decimal{};
+      while (scale > 0 && v % 10 == 0) {
+        v /= 10;
+        --scale;
+      }
+      return decimal{static_cast<i128>(v), scale};
+    }
+  }
   std::size_t i = 0;
   bool neg = false;
   if (i < s.size() && (s[i] == '-' || s[i] == '+')) {
