@@ -27,7 +27,7 @@ constexpr int symbols_per_round = 10'000;
 // RSS bounds after each round's passivation. Round 1 -> 2 also pays one-off warm-up (allocator
 // arenas, buffers at their peak sizes: 4-10 MiB measured), so the per-symbol check is round 2 -> 3:
 // 10,000 more symbols ever seen may add at most 4 MiB (~400 bytes each). Before passivated
-// symbols were forgotten, every round added ~13.5 MiB (~1.4 KB per symbol ever seen).
+// symbols were forgotten, round 2 added 13.2 MiB (~1.4 KB per symbol ever seen).
 // Measured figures: docs/performance.md.
 constexpr long steady_growth_bound_kib = 4 * 1024;
 constexpr long total_growth_bound_kib = 16 * 1024;
