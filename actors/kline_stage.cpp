@@ -326,7 +326,8 @@ caf::behavior kline_router(router_actor* self, kline_stage_args args) {
           // retry in place, which keeps the order of the stream (the router is a detached actor).
           ++s.kv_reads;
           auto v = s.args.js->kv_get(s.args.state_bucket, key);
-          for (auto delay = std::chrono::milliseconds(50); !v; delay = std::min(delay * 2, std::chrono::milliseconds(5000))) {
+          for (auto delay = std::chrono::milliseconds(50); !v;
+               delay = std::min(delay * 2, std::chrono::milliseconds(5000))) {
             spdlog::error("kline stage: cannot read checkpoint {}: {}; retrying", key, v.err().message);
             std::this_thread::sleep_for(delay);
             v = s.args.js->kv_get(s.args.state_bucket, key);

@@ -155,8 +155,8 @@ int main(int argc, char** argv) {
     return 0;
   }
   const double frames = static_cast<double>(lines.size()) * passes;
-  std::printf("mi_bench_decode: %zu frames (%zu B avg) x %d passes, %d rounds (rates per thread CPU second)\n", lines.size(), bytes / lines.size(),
-              passes, rounds);
+  std::printf("mi_bench_decode: %zu frames (%zu B avg) x %d passes, %d rounds (rates per thread CPU second)\n",
+              lines.size(), bytes / lines.size(), passes, rounds);
 
   mi::binance::codec codec;
   od::parser parser;

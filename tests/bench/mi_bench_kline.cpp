@@ -94,7 +94,8 @@ int main(int argc, char** argv) {
     opts.intervals.push_back(*iv);
   }
   const auto trades = make_trades(count);
-  std::printf("mi_bench_kline: %d rounds x %zu trades, one symbol, intervals 1m,5m,15m,1h,4h,1d (rates per thread CPU second)\n",
+  std::printf("mi_bench_kline: %d rounds x %zu trades, one symbol, intervals 1m,5m,15m,1h,4h,1d "
+              "(rates per thread CPU second)\n",
               rounds, count);
   std::vector<double> rates;
   for (int r = 0; r < rounds; ++r) {

@@ -129,14 +129,15 @@ TEST_CASE("kline scale: 3 x 10000 symbols each get their final, every window act
   std::mutex mu;
   std::set<std::string> finals;
   std::size_t duplicate_finals = 0;
-  auto consumer = mi::gw::ordered_consumer::start(**js, "MARKET_KLINE", "market.kline.>", 1, [&](mi::gw::js_message&& m) {
+  auto on_kline = [&](mi::gw::js_message&& m) {
     auto k = mi::decode_kline_pb(std::string(m.data()));
     if (!k || !k->is_final)
       return;
     std::lock_guard lock(mu);
     if (!finals.insert(k->symbol).second)
       ++duplicate_finals;
-  });
+  };
+  auto consumer = mi::gw::ordered_consumer::start(**js, "MARKET_KLINE", "market.kline.>", 1, on_kline);
   if (!consumer)
     FAIL("consume MARKET_KLINE: " << consumer.err().message);
   auto finals_of_round = [&](int round) {
