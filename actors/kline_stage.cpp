@@ -224,7 +224,7 @@ struct router_state {
   std::unordered_map<std::string, std::uint64_t> durable;                           // key -> min resume stored
   std::unordered_map<std::string, std::uint64_t> first_seq;                         // key -> first seq seen here
   std::unordered_map<std::string, std::uint64_t> last_sent;                         // key -> last seq forwarded
-  std::uint64_t kv_reads = 0;   // checkpoints read back for symbols seen again after passivation
+  std::unordered_map<std::string, int> storing; // key -> passivation checkpoints the sink has not stored yet
   bool ever_passivated = false; // some symbol was forgotten: an unknown key may have a stored checkpoint
   std::uint64_t start_seq = 1;
   std::uint64_t last_written_global = 0;
@@ -324,7 +324,6 @@ caf::behavior kline_router(router_actor* self, kline_stage_args args) {
           // Passivated earlier in this run and forgotten: its last state is in the KV bucket.
           // Without its checkpoint the symbol would start from scratch (a final could repeat):
           // retry in place, which keeps the order of the stream (the router is a detached actor).
-          ++s.kv_reads;
           auto v = s.args.js->kv_get(s.args.state_bucket, key);
           for (auto delay = std::chrono::milliseconds(50); !v;
                delay = std::min(delay * 2, std::chrono::milliseconds(5000))) {
@@ -362,6 +361,11 @@ caf::behavior kline_router(router_actor* self, kline_stage_args args) {
     },
     [self](passive_atom, const std::string& key) {
       auto& s = self->state;
+      auto pending = s.storing.find(key);
+      if (pending != s.storing.end() && --pending->second > 0)
+        return; // passivated again meanwhile: that newer checkpoint is not stored yet
+      if (pending != s.storing.end())
+        s.storing.erase(pending);
       if (s.windows.count(key) != 0)
         return; // traded again meanwhile: the live window has the state
       s.restored.erase(key);
@@ -381,6 +385,7 @@ caf::behavior kline_router(router_actor* self, kline_stage_args args) {
       // and global_resume still counts its min resume).
       s.restored[key] = std::make_shared<const ke::checkpoint>(std::move(*cp));
       s.ever_passivated = true;
+      ++s.storing[key];
       self->send(s.sink, passive_atom::value, key, ckpt);
       self->send(it->second, stop_atom::value);
       s.windows.erase(it);
