@@ -55,6 +55,7 @@ using recent_atom = caf::atom_constant<caf::atom("mi_recent")>;   ///< fetch a s
 using page_atom = caf::atom_constant<caf::atom("mi_page")>;       ///< backfill: fetch the next page
 using wdog_atom = caf::atom_constant<caf::atom("mi_wdog")>;       ///< connection: heartbeat + watchdog tick
 using audit_atom = caf::atom_constant<caf::atom("mi_audit")>;     ///< run the scheduled audit
+using passive_atom = caf::atom_constant<caf::atom("mi_passive")>; ///< a passivated window's state is stored
 
 /// Frames to publish: each is already encoded at the edge (protobuf never crosses a mailbox).
 using outgoing_batch = std::vector<mi::gw::outgoing>;

@@ -80,6 +80,12 @@ caf::behavior kline_sink(sink_actor* self, mi::gw::jetstream* js, mi::gw::metric
       until_ok("checkpoint", [&] { return st.js->kv_put(st.bucket, key, ckpt); });
       self->send(st.router, ckpt_atom::value, key, min_resume);
     },
+    // A passivated window's state: stored, then the router may forget the symbol.
+    [self](passive_atom, const std::string& key, const std::string& ckpt) {
+      auto& st = self->state;
+      until_ok("checkpoint", [&] { return st.js->kv_put(st.bucket, key, ckpt); });
+      self->send(st.router, passive_atom::value, key);
+    },
     [self](global_atom, std::uint64_t seq) {
       auto& st = self->state;
       until_ok("global checkpoint", [&] { return st.js->kv_put(st.bucket, "global", std::to_string(seq)); });
@@ -212,10 +218,14 @@ struct router_state {
   caf::actor sink;
   std::unique_ptr<mi::gw::ordered_consumer> consumer;
   std::unordered_map<std::string, caf::actor> windows;                              // key -> actor
+  // Per symbol, only while it is live or its state is on the way to the KV bucket: a symbol
+  // passivated and stored costs no memory here (its checkpoint is read back from KV if it trades again).
   std::map<std::string, std::shared_ptr<const ke::checkpoint>> restored;            // key -> checkpoint
   std::unordered_map<std::string, std::uint64_t> durable;                           // key -> min resume stored
   std::unordered_map<std::string, std::uint64_t> first_seq;                         // key -> first seq seen here
   std::unordered_map<std::string, std::uint64_t> last_sent;                         // key -> last seq forwarded
+  std::unordered_map<std::string, int> storing; // key -> passivation checkpoints the sink has not stored yet
+  bool ever_passivated = false; // some symbol was forgotten: an unknown key may have a stored checkpoint
   std::uint64_t start_seq = 1;
   std::uint64_t last_written_global = 0;
   bool caught_up = false;
@@ -307,8 +317,27 @@ caf::behavior kline_router(router_actor* self, kline_stage_args args) {
       auto it = s.windows.find(key);
       if (it == s.windows.end()) {
         std::shared_ptr<const ke::checkpoint> cp;
-        if (auto r = s.restored.find(key); r != s.restored.end())
+        if (auto r = s.restored.find(key); r != s.restored.end()) {
           cp = r->second;
+          s.restored.erase(r); // the window holds it now; passivation stores it again
+        } else if (s.ever_passivated) {
+          // Passivated earlier in this run and forgotten: its last state is in the KV bucket.
+          // Without its checkpoint the symbol would start from scratch (a final could repeat):
+          // retry in place, which keeps the order of the stream (the router is a detached actor).
+          auto v = s.args.js->kv_get(s.args.state_bucket, key);
+          for (auto delay = std::chrono::milliseconds(50); !v;
+               delay = std::min(delay * 2, std::chrono::milliseconds(5000))) {
+            spdlog::error("kline stage: cannot read checkpoint {}: {}; retrying", key, v.err().message);
+            std::this_thread::sleep_for(delay);
+            v = s.args.js->kv_get(s.args.state_bucket, key);
+          }
+          if (*v) {
+            if (auto c = ke::checkpoint::decode(**v))
+              cp = std::make_shared<const ke::checkpoint>(std::move(*c));
+            else
+              spdlog::warn("kline stage: ignoring unreadable checkpoint {}: {}", key, c.err().message);
+          }
+        }
         auto w = self->system().spawn(symbol_window, t->exchange, t->symbol, &s.opts, cp, s.sink,
                                       caf::actor_cast<caf::actor>(self), s.args.publisher, s.args.metrics,
                                       static_cast<std::int64_t>(s.args.cfg.idle_after.count()));
@@ -326,8 +355,23 @@ caf::behavior kline_router(router_actor* self, kline_stage_args args) {
         self->send(w, tick_atom::value, now, s.caught_up);
       self->delayed_send(self, tick_every, tick_atom::value);
     },
-    [self](ckpt_atom, const std::string& key, std::uint64_t min_resume) { self->state.durable[key] = min_resume; },
-    [self](idle_atom, const std::string& key, const std::string& ckpt, std::uint64_t min_resume,
+    [self](ckpt_atom, const std::string& key, std::uint64_t min_resume) {
+      if (self->state.windows.count(key) != 0) // a passivated symbol is forgotten, not re-added
+        self->state.durable[key] = min_resume;
+    },
+    [self](passive_atom, const std::string& key) {
+      auto& s = self->state;
+      auto pending = s.storing.find(key);
+      if (pending != s.storing.end() && --pending->second > 0)
+        return; // passivated again meanwhile: that newer checkpoint is not stored yet
+      if (pending != s.storing.end())
+        s.storing.erase(pending);
+      if (s.windows.count(key) != 0)
+        return; // traded again meanwhile: the live window has the state
+      s.restored.erase(key);
+      s.durable.erase(key);
+    },
+    [self](idle_atom, const std::string& key, const std::string& ckpt, std::uint64_t /*min_resume*/,
            std::uint64_t last_seq) {
       auto& s = self->state;
       auto it = s.windows.find(key);
@@ -337,10 +381,16 @@ caf::behavior kline_router(router_actor* self, kline_stage_args args) {
       auto cp = ke::checkpoint::decode(ckpt);
       if (!cp)
         return;
+      // Until the sink has stored it, the checkpoint stays here (a trade meanwhile revives from it,
+      // and global_resume still counts its min resume).
       s.restored[key] = std::make_shared<const ke::checkpoint>(std::move(*cp));
-      self->send(s.sink, final_atom::value, key, kline_list{}, ckpt, min_resume, now_ms());
+      s.ever_passivated = true;
+      ++s.storing[key];
+      self->send(s.sink, passive_atom::value, key, ckpt);
       self->send(it->second, stop_atom::value);
       s.windows.erase(it);
+      s.first_seq.erase(key);
+      s.last_sent.erase(key);
       s.args.metrics->symbol_windows(static_cast<std::int64_t>(s.windows.size()));
     },
     [self](global_atom) {

@@ -88,3 +88,34 @@ TEST_CASE("trade ids order numerically when both are numbers") {
   CHECK(mi::compare_trade_ids("007", "7") == 0);
   CHECK(mi::compare_trade_ids("abc", "abd") < 0);
 }
+
+TEST_CASE("sort_oldest_first: oldest first frames stay, newest first frames reverse, ties keep their order") {
+  auto make = [](std::string id, std::int64_t ts, std::string recv_tag) {
+    mi::trade t = sample_trade();
+    t.trade_id = std::move(id);
+    t.ts_ns = ts;
+    t.recv_ns = static_cast<std::int64_t>(recv_tag.size()); // tells equal trades apart
+    return t;
+  };
+  auto ids = [](const std::vector<mi::trade>& ts) {
+    std::string out;
+    for (const auto& t : ts)
+      out += t.trade_id + "/" + std::to_string(t.recv_ns) + " ";
+    return out;
+  };
+  std::vector<mi::trade> newest_first = {make("12", 30, "a"), make("11", 20, "a"), make("10", 20, "a"),
+                                         make("9", 10, "a")};
+  mi::sort_oldest_first(newest_first);
+  CHECK(ids(newest_first) == "9/1 10/1 11/1 12/1 ");
+  // Equal (time, id) neighbours: not strictly newest first, so the stable sort keeps their order.
+  std::vector<mi::trade> ties = {make("12", 30, "a"), make("10", 20, "first"), make("10", 20, "second!"),
+                                 make("9", 10, "a")};
+  mi::sort_oldest_first(ties);
+  CHECK(ids(ties) == "9/1 10/5 10/7 12/1 ");
+  std::vector<mi::trade> mixed = {make("2", 10, "a"), make("1", 10, "a"), make("3", 10, "a")};
+  mi::sort_oldest_first(mixed);
+  CHECK(ids(mixed) == "1/1 2/1 3/1 ");
+  std::vector<mi::trade> one = {make("1", 10, "a")};
+  mi::sort_oldest_first(one);
+  CHECK(ids(one) == "1/1 ");
+}

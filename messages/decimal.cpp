@@ -1,6 +1,7 @@
 #include "messages/decimal.hpp"
 
 #include <algorithm>
+#include <array>
 #include <cstdint>
 
 namespace mi {
@@ -9,8 +10,22 @@ namespace {
 using i128 = decimal::mantissa_type;
 constexpr int max_digits = 38; // every 38-digit number fits in a signed 128-bit integer
 
-// Multiplies by 10^n with overflow detection.
+// 10^0 .. 10^38 (the largest power of ten a signed 128-bit integer holds).
+constexpr auto pow10 = [] {
+  std::array<i128, max_digits + 1> p{};
+  p[0] = 1;
+  for (int i = 1; i <= max_digits; ++i)
+    p[i] = p[i - 1] * 10;
+  return p;
+}();
+
+// Multiplies by 10^n with overflow detection. One multiplication: m * 10^n overflows exactly
+// when some step of multiplying by 10 n times would.
 bool scale_up(i128& m, int n) {
+  if (n <= 0 || m == 0)
+    return true;
+  if (n <= max_digits)
+    return !__builtin_mul_overflow(m, pow10[n], &m);
   for (int i = 0; i < n; ++i)
     if (__builtin_mul_overflow(m, static_cast<i128>(10), &m))
       return false;
@@ -53,12 +68,44 @@ std::optional<decimal> decimal::from_parts(mantissa_type mantissa, int scale) {
 }
 
 std::optional<decimal> decimal::parse(std::string_view s) {
+  // Fast path, the form exchanges send: digits with at most one point, no sign, no exponent, at
+  // most 18 digits in all (so 64 bits hold them, leading zeros included).
+  if (!s.empty() && s.size() <= 19) {
+    std::uint64_t v = 0;
+    int n_digits = 0;
+    int point_at = -1; // digits before the point
+    bool plain = true;
+    for (char c : s) {
+      if (c >= '0' && c <= '9') {
+        v = v * 10 + static_cast<std::uint64_t>(c - '0');
+        ++n_digits;
+      } else if (c == '.' && point_at < 0) {
+        point_at = n_digits;
+      } else {
+        plain = false;
+        break;
+      }
+    }
+    if (plain && n_digits > 0 && n_digits <= 18) {
+      int scale = point_at < 0 ? 0 : n_digits - point_at;
+      if (v == 0)
+        return decimal{};
+      while (scale > 0 && v % 10 == 0) {
+        v /= 10;
+        --scale;
+      }
+      return decimal{static_cast<i128>(v), scale};
+    }
+  }
   std::size_t i = 0;
   bool neg = false;
   if (i < s.size() && (s[i] == '-' || s[i] == '+')) {
     neg = s[i] == '-';
     ++i;
   }
+  // Up to 18 significant digits (every real price and quantity) accumulate in 64 bits; the
+  // 128-bit multiply-add starts only at the 19th.
+  std::uint64_t small = 0;
   i128 m = 0;
   int digits = 0;    // significant digits accumulated (leading zeros skipped)
   int frac = 0;      // digits after the point
@@ -68,14 +115,21 @@ std::optional<decimal> decimal::parse(std::string_view s) {
     char c = s[i];
     if (c >= '0' && c <= '9') {
       any = true;
-      if (m == 0 && c == '0') {
+      if (digits == 0 && c == '0') {
         if (point)
           ++frac;
         continue;
       }
-      if (++digits > max_digits)
-        return std::nullopt;
-      m = m * 10 + (c - '0');
+      ++digits;
+      if (digits <= 18) {
+        small = small * 10 + static_cast<std::uint64_t>(c - '0');
+      } else {
+        if (digits > max_digits)
+          return std::nullopt;
+        if (digits == 19)
+          m = static_cast<i128>(small);
+        m = m * 10 + (c - '0');
+      }
       if (point)
         ++frac;
     } else if (c == '.' && !point) {
@@ -109,6 +163,14 @@ std::optional<decimal> decimal::parse(std::string_view s) {
   int scale = frac - exp;
   if (scale > 1000 || scale < -max_digits)
     return std::nullopt;
+  if (digits <= 18) {
+    // Strip trailing zeros in 64 bits (a 128-bit remainder is a library call).
+    while (scale > 0 && small != 0 && small % 10 == 0) {
+      small /= 10;
+      --scale;
+    }
+    m = static_cast<i128>(small);
+  }
   if (neg)
     m = -m;
   // Strip trailing zeros before rejecting a huge scale ("1.000...0" is fine).
@@ -202,9 +264,17 @@ std::optional<decimal> decimal::checked_div(const decimal& o, int digits) const 
   return d;
 }
 
-std::strong_ordering operator<=>(const decimal& x, const decimal& y) {
+std::strong_ordering decimal::compare_scaled(const decimal& x, const decimal& y) {
   if (x.signum() != y.signum())
     return x.signum() <=> y.signum();
+  // Both within 64 bits and at most 18 digits apart: aligning cannot overflow 128 bits.
+  if (x.m_ >= INT64_MIN && x.m_ <= INT64_MAX && y.m_ >= INT64_MIN && y.m_ <= INT64_MAX) {
+    const int d = x.scale_ - y.scale_;
+    if (d > 0 && d <= 18)
+      return x.m_ <=> y.m_ * pow10[d];
+    if (d < 0 && d >= -18)
+      return x.m_ * pow10[-d] <=> y.m_;
+  }
   decimal::mantissa_type a = x.m_;
   decimal::mantissa_type b = y.m_;
   int s = std::max(x.scale_, y.scale_);

@@ -43,11 +43,17 @@ public:
 
   /// Values are normalized, so equal numbers have equal representations.
   friend bool operator==(const decimal&, const decimal&) = default;
-  friend std::strong_ordering operator<=>(const decimal& a, const decimal& b);
+  friend std::strong_ordering operator<=>(const decimal& a, const decimal& b) {
+    if (a.scale_ == b.scale_) // the common case, inline: mantissas at the same scale compare directly
+      return a.m_ <=> b.m_;
+    return compare_scaled(a, b);
+  }
 
 private:
   constexpr decimal(mantissa_type m, int scale) : m_(m), scale_(scale) {}
   void normalize();
+  /// Orders two values of different scales (aligns them, overflow-safe).
+  static std::strong_ordering compare_scaled(const decimal& a, const decimal& b);
 
   mantissa_type m_ = 0;
   std::int32_t scale_ = 0; // >= 0; trailing zeros of m_ stripped while scale_ > 0

@@ -31,6 +31,20 @@ TEST_CASE("decimal parses exchange text and prints it canonically") {
   CHECK(canon("12345678901234567890.123456789") == "12345678901234567890.123456789");
 }
 
+TEST_CASE("decimal parse: the 64-bit fast path (at most 18 digits) and the general path agree at their edge") {
+  CHECK(canon("5.") == "5");
+  CHECK(canon("00.10") == "0.1");
+  CHECK(canon("0.000") == "0");
+  CHECK(canon("000000000000000001") == "1");
+  CHECK(canon("123456789012345678") == "123456789012345678");        // 18 digits: fast path
+  CHECK(canon("1234567890123456789") == "1234567890123456789");      // 19: general path
+  CHECK(canon("99999999999999999.9") == "99999999999999999.9");      // 18 digits and a point
+  CHECK(canon("0.00000000000000001") == "0.00000000000000001");      // 18 digits after the point
+  CHECK(canon("0.000000000000000010") == "0.00000000000000001");     // 19 digits with the trailing 0
+  CHECK(decimal::parse("1.50") == decimal::parse("1.5e0"));
+  CHECK(decimal::parse("123.4500") == decimal::from_parts(12345, 2));
+}
+
 TEST_CASE("decimal rejects what is not a number") {
   for (auto bad : {"", "-", ".", "abc", "1.2.3", "1e", "1e+", "0x10", "1,5", "NaN", "inf", " 1", "1 "})
     CHECK_MESSAGE(!decimal::parse(bad).has_value(), bad);

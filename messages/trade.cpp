@@ -67,11 +67,27 @@ int compare_trade_ids(std::string_view a, std::string_view b) {
 }
 
 void sort_oldest_first(std::vector<trade>& trades) {
-  std::stable_sort(trades.begin(), trades.end(), [](const trade& x, const trade& y) {
+  auto older = [](const trade& x, const trade& y) {
     if (x.ts_ns != y.ts_ns)
       return x.ts_ns < y.ts_ns;
     return compare_trade_ids(x.trade_id, y.trade_id) < 0;
-  });
+  };
+  // Frames come oldest first (most exchanges) or newest first (Coinbase): check before sorting.
+  // Strictly newest first has no equal neighbours, so reversing is what a stable sort gives.
+  bool ascending = true, strictly_descending = true;
+  for (std::size_t i = 1; i < trades.size() && (ascending || strictly_descending); ++i) {
+    if (older(trades[i], trades[i - 1]))
+      ascending = false;
+    if (!older(trades[i], trades[i - 1]))
+      strictly_descending = false;
+  }
+  if (ascending)
+    return;
+  if (strictly_descending) {
+    std::reverse(trades.begin(), trades.end());
+    return;
+  }
+  std::stable_sort(trades.begin(), trades.end(), older);
 }
 
 std::string kline_subject(const kline& k) {

@@ -35,7 +35,8 @@ struct frame_events {
 /// acks, errors, serverShutdown. Reuses one simdjson parser (one codec per thread). Never throws.
 class codec {
 public:
-  /// `meta` (not owned, must outlive the codec) resolves symbols; nullptr: suffix fallback only.
+  /// `meta` (not owned, must outlive the codec and not change while it is used: the codec keeps the
+  /// last symbol it resolved) resolves symbols; nullptr: suffix fallback only.
   explicit codec(const instruments* meta = nullptr);
   ~codec();
   codec(codec&&) noexcept;

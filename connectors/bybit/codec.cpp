@@ -57,8 +57,9 @@ std::string read_trade(od::value& v, trade_fields& out) {
   for (auto field : obj) {
     std::string_view key;
     if (auto ec = field.unescaped_key().get(key)) return not_json(ec);
-    od::value fv;
-    if (auto ec = field.value().get(fv)) return not_json(ec);
+    auto fv_in = field.value(); // read in place: copying the value out stalls store forwarding
+    if (auto ec = fv_in.error()) return not_json(ec);
+    od::value& fv = fv_in.value_unsafe();
     if (key.size() != 1) continue; // seq, BT, RPI: not needed
     switch (key[0]) {
     case 'i': read_string(key, fv, out.i, out.problems); break;
@@ -166,8 +167,9 @@ mi::result<frame_events> codec::impl::decode(std::string_view frame, std::int64_
   for (auto field : root) {
     std::string_view key;
     if (auto ec = field.unescaped_key().get(key)) return mi::error{not_json(ec)};
-    od::value v;
-    if (auto ec = field.value().get(v)) return mi::error{not_json(ec)};
+    auto v_in = field.value(); // read in place: copying the value out stalls store forwarding
+    if (auto ec = v_in.error()) return mi::error{not_json(ec)};
+    od::value& v = v_in.value_unsafe();
     if (key == "topic") read_string(key, v, top.topic, problems);
     else if (key == "ret_msg") read_string(key, v, top.ret_msg, problems);
     else if (key == "op") read_string(key, v, top.op, problems);

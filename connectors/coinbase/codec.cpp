@@ -104,8 +104,9 @@ std::string read_trade_object(od::value& v, raw_trade& t) {
   for (auto field : obj) {
     std::string_view key;
     if (auto ec = field.unescaped_key().get(key)) return json_error(ec);
-    od::value value;
-    if (auto ec = field.value().get(value)) return json_error(ec);
+    auto value_in = field.value(); // read in place: copying the value out stalls store forwarding
+    if (auto ec = value_in.error()) return json_error(ec);
+    od::value& value = value_in.value_unsafe();
     read_trade_field(key, value, t);
   }
   return {};
@@ -130,8 +131,9 @@ std::string read_events(od::value& v, fields& f) {
       std::string_view key;
       if (auto ec = field.unescaped_key().get(key)) return json_error(ec);
       if (key != "trades") continue;
-      od::value value;
-      if (auto ec = field.value().get(value)) return json_error(ec);
+      auto value_in = field.value(); // read in place: copying the value out stalls store forwarding
+      if (auto ec = value_in.error()) return json_error(ec);
+      od::value& value = value_in.value_unsafe();
       od::array trades;
       if (value.get_array().get(trades)) {
         if (f.events_problem.empty()) f.events_problem = "field 'trades' must be an array";
@@ -152,8 +154,9 @@ std::string read_top(od::object& root, fields& f) {
   for (auto field : root) {
     std::string_view key;
     if (auto ec = field.unescaped_key().get(key)) return json_error(ec);
-    od::value v;
-    if (auto ec = field.value().get(v)) return json_error(ec);
+    auto v_in = field.value(); // read in place: copying the value out stalls store forwarding
+    if (auto ec = v_in.error()) return json_error(ec);
+    od::value& v = v_in.value_unsafe();
     if (read_trade_field(key, v, f.top)) continue;
     std::string ignored_problem; // a wrong type here only matters for the fields we then need
     if (key == "channel")

@@ -71,8 +71,9 @@ std::string read_trade_object(od::value& v, raw_trade& t) {
   for (auto field : obj) {
     std::string_view key;
     if (auto ec = field.unescaped_key().get(key)) return json_error(ec);
-    od::value value;
-    if (auto ec = field.value().get(value)) return json_error(ec);
+    auto value_in = field.value(); // read in place: copying the value out stalls store forwarding
+    if (auto ec = value_in.error()) return json_error(ec);
+    od::value& value = value_in.value_unsafe();
     if (key == "symbol") {
       read_string(key, value, t.symbol, t.problem);
     } else if (key == "side") {
@@ -99,8 +100,9 @@ std::string read_object(od::object& root, fields& f) {
   for (auto field : root) {
     std::string_view key;
     if (auto ec = field.unescaped_key().get(key)) return json_error(ec);
-    od::value v;
-    if (auto ec = field.value().get(v)) return json_error(ec);
+    auto v_in = field.value(); // read in place: copying the value out stalls store forwarding
+    if (auto ec = v_in.error()) return json_error(ec);
+    od::value& v = v_in.value_unsafe();
     if (key == "channel") {
       read_string(key, v, f.channel, ignored);
     } else if (key == "method") {

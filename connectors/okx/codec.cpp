@@ -47,8 +47,9 @@ std::string read_trade(od::value& v, trade_fields& out) {
   for (auto field : obj) {
     std::string_view key;
     if (auto ec = field.unescaped_key().get(key)) return not_json(ec);
-    od::value fv;
-    if (auto ec = field.value().get(fv)) return not_json(ec);
+    auto fv_in = field.value(); // read in place: copying the value out stalls store forwarding
+    if (auto ec = fv_in.error()) return not_json(ec);
+    od::value& fv = fv_in.value_unsafe();
     if (key == "instId") read_string(key, fv, out.inst_id, out.problems);
     else if (key == "tradeId") read_string(key, fv, out.trade_id, out.problems);
     else if (key == "px") read_string(key, fv, out.px, out.problems);
@@ -69,8 +70,9 @@ std::string read_arg(od::value& v, top_fields& out, problem_list& problems) {
   for (auto field : obj) {
     std::string_view key;
     if (auto ec = field.unescaped_key().get(key)) return not_json(ec);
-    od::value fv;
-    if (auto ec = field.value().get(fv)) return not_json(ec);
+    auto fv_in = field.value(); // read in place: copying the value out stalls store forwarding
+    if (auto ec = fv_in.error()) return not_json(ec);
+    od::value& fv = fv_in.value_unsafe();
     if (key == "channel") read_string("arg.channel", fv, out.channel, problems);
     else if (key == "instId") read_string("arg.instId", fv, out.inst_id, problems);
   }
@@ -217,8 +219,9 @@ mi::result<frame_events> codec::impl::decode(std::string_view frame, std::int64_
   for (auto field : root) {
     std::string_view key;
     if (auto ec = field.unescaped_key().get(key)) return mi::error{not_json(ec)};
-    od::value v;
-    if (auto ec = field.value().get(v)) return mi::error{not_json(ec)};
+    auto v_in = field.value(); // read in place: copying the value out stalls store forwarding
+    if (auto ec = v_in.error()) return mi::error{not_json(ec)};
+    od::value& v = v_in.value_unsafe();
     if (key == "event") read_string(key, v, top.event, problems);
     else if (key == "msg") read_string(key, v, top.msg, problems);
     else if (key == "op") read_string(key, v, top.op, problems);

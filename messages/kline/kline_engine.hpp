@@ -6,7 +6,6 @@
 #include <optional>
 #include <string>
 #include <string_view>
-#include <unordered_set>
 #include <vector>
 
 #include "messages/kline.hpp"
@@ -67,6 +66,11 @@ class symbol_windows {
 public:
   symbol_windows(std::string exchange, std::string symbol, const options& opts,
                  const checkpoint* restored = nullptr);
+  // Lanes point into their own maps: a copy would share those pointers, a move keeps them valid.
+  symbol_windows(const symbol_windows&) = delete;
+  symbol_windows& operator=(const symbol_windows&) = delete;
+  symbol_windows(symbol_windows&&) = default;
+  symbol_windows& operator=(symbol_windows&&) = default;
 
   /// Adds one trade; `seq` is its position in the input (JetStream stream sequence), increasing.
   add_result add(const mi::trade& t, std::uint64_t seq);
@@ -90,21 +94,44 @@ public:
   const std::string& symbol() const { return symbol_; }
 
 private:
+  /// A trade id in the form the hot path compares and copies cheaply: a canonical decimal id
+  /// ("0" or no leading zero, at most 19 digits) is kept as its number, anything else as text.
+  struct id_key {
+    std::uint64_t num = 0;
+    bool numeric = false; ///< `num` holds the id; `text` is unused
+    std::string text;
+    static id_key of(std::string_view id);
+    std::string str() const;
+  };
+  /// A running sum as a raw mantissa at the largest scale added so far: normalized once, when
+  /// a candle is built, instead of after every addition.
+  struct sum {
+    decimal::mantissa_type m = 0;
+    int scale = 0;
+    decimal value() const;
+  };
+  /// What `add` computes once per trade for every interval.
+  struct prepared {
+    const mi::trade& t;
+    id_key id;
+    decimal::mantissa_type notional_m = 0; ///< price * quantity, not normalized
+    int notional_scale = 0;
+  };
   struct window {
     std::int64_t open_ms = 0;
     std::int64_t next_open_ms = 0;
     std::int64_t first_ts = 0;
-    std::string first_id;
+    id_key first_id;
     decimal open;
     std::int64_t last_ts = 0;
-    std::string last_id;
+    id_key last_id;
     decimal close;
     decimal high;
     decimal low;
-    decimal volume;
-    decimal quote_volume;
-    decimal taker_buy_volume;
-    decimal taker_buy_quote_volume;
+    sum volume;
+    sum quote_volume;
+    sum taker_buy_volume;
+    sum taker_buy_quote_volume;
     std::uint64_t count = 0;
     std::uint64_t first_seq = 0;
     std::uint32_t revision = 0;
@@ -113,19 +140,47 @@ private:
   struct lane {
     interval iv;
     std::map<std::int64_t, window> open; ///< by open time
+    window* hot = nullptr;               ///< the open window the last trade went to (a node of `open`)
+    std::uint64_t open_min_seq = 0;      ///< lowest first_seq of the windows in `open` (if any)
     std::uint64_t resume_seq = 1;
     std::int64_t last_final_open_ms = std::numeric_limits<std::int64_t>::min();
     std::int64_t last_partial_ms = std::numeric_limits<std::int64_t>::min();
     std::map<std::int64_t, window> finals; ///< the last keep_finals closed windows, for revisions
+    bool finals_dirty = false;             ///< some window in `finals` was revised since the last close
     decimal last_close;                   ///< of the last final, for filled windows
     bool has_last_close = false;
+  };
+  /// The last `capacity` distinct trade ids of one symbol (dedup). While every id is numeric and
+  /// larger than the one before (the usual feed), the ring holds the numbers in increasing order:
+  /// a new id costs one comparison, an older one a binary search. The first id out of that
+  /// order (or not numeric) switches to hashes in an open-addressing set beside the ring.
+  class recent_ids {
+  public:
+    explicit recent_ids(std::size_t capacity) : capacity_(capacity) {}
+    /// True if the id is among the recent ones; otherwise records it, forgetting the oldest.
+    bool seen_or_insert(const id_key& id, std::string_view text);
+    bool enabled() const { return capacity_ > 0; }
+
+  private:
+    static std::uint64_t hash_of(const id_key& id, std::string_view text);
+    std::uint64_t newest() const { return ring_[(next_ + ring_.size() - 1) % ring_.size()]; }
+    bool contains_sorted(std::uint64_t v) const;
+    void to_hashed();
+    bool seen_or_insert_hash(std::uint64_t h);
+    std::size_t slot_of(std::uint64_t h) const;
+    void erase(std::uint64_t h);
+    void grow();
+    std::size_t capacity_;
+    bool sorted_ = true;               ///< ring_ holds increasing id numbers, not hashes
+    std::vector<std::uint64_t> ring_;  ///< in insertion order; once full, the oldest is overwritten
+    std::vector<std::uint64_t> table_; ///< hashed mode: linear probing, power of two >= 2 * ring_.size(); 0 = empty
+    std::size_t next_ = 0;             ///< the oldest entry of ring_ once full (0 until then)
   };
 
   mi::kline to_kline(const lane& l, const window& w, bool final) const;
   /// Appends empty windows after the last final, up to (excluding) the one opening at `until_open`.
   void fill_until(lane& l, std::int64_t until_open, std::vector<mi::kline>& finals);
-  bool seen_recently(std::string_view trade_id);
-  static void apply(window& w, const mi::trade& t, const decimal& notional);
+  static void apply(window& w, const prepared& p);
   void finalize(lane& l, std::int64_t until_ms, std::vector<mi::kline>& finals);
 
   std::string exchange_;
@@ -134,9 +189,7 @@ private:
   std::vector<lane> lanes_;
   std::int64_t watermark_ms_ = std::numeric_limits<std::int64_t>::min();
   std::uint64_t last_seq_ = 0;
-  std::vector<std::uint64_t> recent_ids_; ///< ring of id hashes (dedup), oldest overwritten
-  std::unordered_set<std::uint64_t> recent_set_;
-  std::size_t recent_next_ = 0;
+  recent_ids recent_;
 };
 
 /// The `aggregate` command: every final kline of a sequence of trades, in the order the

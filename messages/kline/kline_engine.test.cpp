@@ -343,3 +343,122 @@ TEST_CASE("a duplicate trade id is ignored") {
   REQUIRE(finals.size() == 1);
   CHECK(finals[0].trade_count == 1);
 }
+
+// -- fast paths (raw sums, numeric trade ids, sorted dedup ring) against the reference -------
+
+TEST_CASE("property: ids of every form and amounts of every scale give the reference's exact candles") {
+  std::mt19937_64 rng(7);
+  // Ids: canonical numbers, leading zeros (text), letters, more than 19 digits (text, numeric order).
+  auto id_of = [&](int i) -> std::string {
+    switch (rng() % 5) {
+    case 0: return "00" + std::to_string(i);
+    case 1: return "x" + std::to_string(i);
+    case 2: return "123456789012345678901" + std::to_string(1000 + i);
+    default: return std::to_string(i);
+    }
+  };
+  // Amounts: up to `max_digits` fraction digits; `big`: some beyond 64 bits of mantissa.
+  auto amount = [&](int max_digits, bool big) {
+    std::string whole = std::to_string(1 + rng() % 1000);
+    if (big && rng() % 3 == 0)
+      whole += "00000000000000000"; // ~10^20: a 128-bit mantissa
+    int digits = static_cast<int>(rng() % static_cast<unsigned>(max_digits + 1));
+    std::string frac;
+    for (int d = 0; d < digits; ++d)
+      frac += static_cast<char>('0' + rng() % 10);
+    return frac.empty() ? whole : whole + "." + frac;
+  };
+  for (int round = 0; round < 30; ++round) {
+    std::vector<mi::trade> trades;
+    std::int64_t ts = 1'700'000'000'000 + static_cast<std::int64_t>(rng() % 60000);
+    int n = 1 + static_cast<int>(rng() % 300);
+    const bool big = round % 3 == 0; // 128-bit quantities, few fraction digits (sums stay in range)
+    for (int i = 0; i < n; ++i) {
+      ts += static_cast<std::int64_t>(rng() % 3) * static_cast<std::int64_t>(rng() % 700); // often the same ms
+      auto price = amount(big ? 2 : 8, false);
+      auto qty = amount(big ? 2 : 18, big);
+      trades.push_back(make_trade(id_of(1000 + i), ts, price, qty, rng() % 2 ? mi::side::buy : mi::side::sell));
+    }
+    auto arrival = trades;
+    for (std::size_t i = 1; i < arrival.size(); ++i)
+      if (rng() % 4 == 0 && arrival[i].ts_ns - arrival[i - 1].ts_ns < 1'000'000'000)
+        std::swap(arrival[i], arrival[i - 1]);
+    auto o = opts({"1m"});
+    auto got = run_all(arrival, o);
+    auto want = reference(trades, o.intervals[0]);
+    // vwap has 18 fraction digits, fewer where that quotient does not fit 128 bits (big sums).
+    for (auto& k : want)
+      for (int digits = 18; digits >= 0; --digits)
+        if (auto v = k.quote_volume.checked_div(k.volume, digits)) {
+          k.vwap = *v;
+          break;
+        }
+    REQUIRE(got.size() == want.size());
+    for (std::size_t i = 0; i < got.size(); ++i)
+      CHECK(mi::kline_to_json(got[i]) == mi::kline_to_json(want[i]));
+  }
+}
+
+TEST_CASE("sums: scales that differ add exactly, and a sum whose raw scale would overflow falls back exactly") {
+  auto o = opts({"1m"});
+  const std::int64_t t0 = 1'700'000'040'000;
+  SUBCASE("scale mismatch") {
+    auto got = run_all({make_trade("1", t0, "2", "1.5"), make_trade("2", t0 + 1, "2", "0.25"),
+                        make_trade("3", t0 + 2, "2", "3"), make_trade("4", t0 + 3, "2", "0.000000000000000001")},
+                       o);
+    REQUIRE(got.size() == 1);
+    CHECK(got[0].volume.to_string() == "4.750000000000000001");
+    CHECK(got[0].quote_volume.to_string() == "9.500000000000000002");
+  }
+  SUBCASE("128-bit amounts") {
+    auto got = run_all({make_trade("1", t0, "1", "12345678901234567890123.5"),
+                        make_trade("2", t0 + 1, "1", "0.25"), make_trade("3", t0 + 2, "1", "10000000000000000000000")},
+                       o);
+    REQUIRE(got.size() == 1);
+    CHECK(got[0].volume.to_string() == "22345678901234567890123.75");
+  }
+  SUBCASE("the raw sum is kept at scale 1 (0.5 + 0.5), then 10^38 at scale 0 only fits normalized") {
+    auto got = run_all({make_trade("1", t0, "1", "0.5"), make_trade("2", t0 + 1, "1", "0.5"),
+                        make_trade("3", t0 + 2, "1", "1e38")},
+                       o);
+    REQUIRE(got.size() == 1);
+    CHECK(got[0].volume.to_string() == "100000000000000000000000000000000000001");
+    CHECK(got[0].taker_buy_quote_volume.to_string() == "100000000000000000000000000000000000001");
+  }
+}
+
+TEST_CASE("dedup remembers exactly the last dedup_ids distinct ids, in order and out of order") {
+  auto o = opts({"1m"});
+  o.dedup_ids = 3;
+  const std::int64_t t0 = 1'700'000'040'000;
+  SUBCASE("increasing numeric ids (sorted ring)") {
+    ke::symbol_windows sw("binance", "BTCUSDT", o);
+    std::uint64_t seq = 0;
+    for (const char* id : {"1", "2", "3", "4"})
+      CHECK(!sw.add(make_trade(id, t0, "10", "1"), ++seq).duplicate);
+    CHECK(sw.add(make_trade("3", t0, "10", "1"), ++seq).duplicate);
+    CHECK(sw.add(make_trade("2", t0, "10", "1"), ++seq).duplicate);
+    CHECK(sw.add(make_trade("4", t0, "10", "1"), ++seq).duplicate);
+    CHECK(!sw.add(make_trade("1", t0, "10", "1"), ++seq).duplicate); // forgotten: counted again
+    CHECK(sw.add(make_trade("1", t0, "10", "1"), ++seq).duplicate);
+    CHECK(!sw.add(make_trade("2", t0, "10", "1"), ++seq).duplicate); // 2 was pushed out by 1
+  }
+  SUBCASE("out of order and non-numeric ids (hashed set)") {
+    ke::symbol_windows sw("binance", "BTCUSDT", o);
+    std::uint64_t seq = 0;
+    for (const char* id : {"5", "3", "abc", "007"})
+      CHECK(!sw.add(make_trade(id, t0, "10", "1"), ++seq).duplicate);
+    CHECK(!sw.add(make_trade("7", t0, "10", "1"), ++seq).duplicate); // "007" is another id than "7"
+    CHECK(sw.add(make_trade("abc", t0, "10", "1"), ++seq).duplicate);
+    CHECK(sw.add(make_trade("007", t0, "10", "1"), ++seq).duplicate);
+    CHECK(!sw.add(make_trade("5", t0, "10", "1"), ++seq).duplicate); // forgotten
+    CHECK(!sw.add(make_trade("3", t0, "10", "1"), ++seq).duplicate); // pushed out by 7 / 5
+    CHECK(sw.add(make_trade("5", t0, "10", "1"), ++seq).duplicate);
+  }
+  SUBCASE("dedup off") {
+    o.dedup_ids = 0;
+    ke::symbol_windows sw("binance", "BTCUSDT", o);
+    CHECK(!sw.add(make_trade("1", t0, "10", "1"), 1).duplicate);
+    CHECK(!sw.add(make_trade("1", t0, "10", "1"), 2).duplicate);
+  }
+}

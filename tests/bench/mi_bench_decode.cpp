@@ -15,6 +15,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <ctime>
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
@@ -23,10 +24,30 @@
 #include <vector>
 
 #include "connectors/binance/codec.hpp"
+#include "connectors/bybit/codec.hpp"
+#include "connectors/coinbase/codec.hpp"
+#include "connectors/kraken/codec.hpp"
+#include "connectors/okx/codec.hpp"
 #include "messages/decimal.hpp"
 #include "messages/trade.hpp"
 
 namespace {
+
+// Time on this thread's CPU, not wall time: on a shared, overloaded machine it leaves out the
+// time the benchmark waits for a core (cache and memory contention from other work still count).
+struct cpu_clock {
+  using duration = std::chrono::nanoseconds;
+  using rep = duration::rep;
+  using period = duration::period;
+  using time_point = std::chrono::time_point<cpu_clock>;
+  static constexpr bool is_steady = true;
+  static time_point now() {
+    timespec ts{};
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+    return time_point(duration(static_cast<rep>(ts.tv_sec) * 1'000'000'000 + ts.tv_nsec));
+  }
+};
+
 
 namespace od = simdjson::ondemand;
 
@@ -75,6 +96,18 @@ bool plain_parse(od::parser& parser, const std::string& line, plain_fields& f) {
   return true;
 }
 
+std::vector<std::string> read_lines(const std::string& path) {
+  std::vector<std::string> lines;
+  std::ifstream in(path);
+  for (std::string line; std::getline(in, line);) {
+    if (line.empty())
+      continue;
+    line.reserve(line.size() + simdjson::SIMDJSON_PADDING);
+    lines.push_back(std::move(line));
+  }
+  return lines;
+}
+
 double median(std::vector<double> v) {
   std::sort(v.begin(), v.end());
   auto n = v.size();
@@ -86,6 +119,7 @@ double median(std::vector<double> v) {
 int main(int argc, char** argv) {
   int rounds = 5;
   int passes = 200;
+  bool per_exchange = true;
   std::string path = std::string(MI_FIXTURES_DIR) + "/exchanges/binance/aggTrade_stream_2021-04-04.jsonl";
   for (int i = 1; i + 1 < argc; i += 2) {
     std::string a = argv[i];
@@ -95,8 +129,10 @@ int main(int argc, char** argv) {
       passes = std::atoi(argv[i + 1]);
     else if (a == "--file")
       path = argv[i + 1];
+    else if (a == "--per-exchange")
+      per_exchange = std::atoi(argv[i + 1]) != 0;
     else {
-      std::fprintf(stderr, "usage: %s [--rounds R] [--passes P] [--file PATH]\n", argv[0]);
+      std::fprintf(stderr, "usage: %s [--rounds R] [--passes P] [--file PATH] [--per-exchange 0|1]\n", argv[0]);
       return 2;
     }
   }
@@ -119,14 +155,14 @@ int main(int argc, char** argv) {
     return 0;
   }
   const double frames = static_cast<double>(lines.size()) * passes;
-  std::printf("mi_bench_decode: %zu frames (%zu B avg) x %d passes, %d rounds\n", lines.size(), bytes / lines.size(),
-              passes, rounds);
+  std::printf("mi_bench_decode: %zu frames (%zu B avg) x %d passes, %d rounds (rates per thread CPU second)\n",
+              lines.size(), bytes / lines.size(), passes, rounds);
 
   mi::binance::codec codec;
   od::parser parser;
   std::uint64_t sink = 0;
   auto run_codec = [&] {
-    auto t0 = std::chrono::steady_clock::now();
+    auto t0 = cpu_clock::now();
     for (int p = 0; p < passes; ++p)
       for (const auto& l : lines) {
         auto r = codec.decode(l, 0);
@@ -134,10 +170,10 @@ int main(int argc, char** argv) {
           throw std::runtime_error("codec rejected a fixture frame: " + l);
         sink += r->trades.front().trade_id.size();
       }
-    return frames / std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    return frames / std::chrono::duration<double>(cpu_clock::now() - t0).count();
   };
   auto run_plain = [&] {
-    auto t0 = std::chrono::steady_clock::now();
+    auto t0 = cpu_clock::now();
     plain_fields f;
     for (int p = 0; p < passes; ++p)
       for (const auto& l : lines) {
@@ -145,11 +181,11 @@ int main(int argc, char** argv) {
           throw std::runtime_error("simdjson rejected a fixture frame: " + l);
         sink += f.p.size() + static_cast<std::uint64_t>(f.a);
       }
-    return frames / std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    return frames / std::chrono::duration<double>(cpu_clock::now() - t0).count();
   };
 
   auto run_plain_trade = [&] {
-    auto t0 = std::chrono::steady_clock::now();
+    auto t0 = cpu_clock::now();
     plain_fields f;
     for (int p = 0; p < passes; ++p)
       for (const auto& l : lines) {
@@ -171,7 +207,7 @@ int main(int argc, char** argv) {
         t.ts_ns = f.T * 1'000'000;
         sink += t.trade_id.size() + t.base.size();
       }
-    return frames / std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    return frames / std::chrono::duration<double>(cpu_clock::now() - t0).count();
   };
 
   std::vector<double> ours, plain, plain_trade;
@@ -202,5 +238,105 @@ int main(int argc, char** argv) {
               "codec/plain+trade %.2f (sink %llu)\n",
               median(ours), median(plain), median(plain_trade), median(ours) / median(plain),
               median(ours) / median(plain_trade), static_cast<unsigned long long>(sink % 10));
+
+  if (!per_exchange)
+    return 0;
+  // -- every exchange: the fixture trade frames, codec vs a plain simdjson DOM parse --------------
+  // The baseline parses the whole frame into simdjson's DOM (every value, no field extraction).
+  const std::string fixtures = path.substr(0, path.rfind("/binance/"));
+  struct source {
+    const char* name;
+    std::string file;
+  };
+  const std::vector<source> sources = {
+    {"binance", fixtures + "/binance/trades.jsonl"},
+    {"okx", fixtures + "/okx/trades.jsonl"},
+    {"bybit", fixtures + "/bybit/trades.jsonl"},
+    {"coinbase", fixtures + "/coinbase/trades.jsonl"},
+    {"coinbase legacy", fixtures + "/coinbase/legacy_exchange/trades.jsonl"},
+    {"kraken v2", fixtures + "/kraken/trades.jsonl"},
+    {"kraken v1", fixtures + "/kraken/v1/trades.jsonl"},
+  };
+  simdjson::dom::parser dom;
+  std::printf("\nper exchange (fixture trade frames, %d rounds, ~%d frames per run):\n", rounds, passes * 1910);
+  std::printf("%-16s %6s %6s %14s %14s %14s %8s\n", "exchange", "frames", "trades", "codec frames/s", "codec trades/s",
+              "DOM frames/s", "codec/DOM");
+  for (const auto& src : sources) {
+    auto frames_in = read_lines(src.file);
+    if (frames_in.empty()) {
+      std::printf("%-16s (no fixture %s)\n", src.name, src.file.c_str());
+      continue;
+    }
+    const int ex_passes = std::max(1, passes * 1910 / static_cast<int>(frames_in.size()));
+    const double n_frames = static_cast<double>(frames_in.size()) * ex_passes;
+    std::size_t trades_per_pass = 0;
+    auto time_it = [&](auto&& decode_one) {
+      auto t0 = cpu_clock::now();
+      for (int p = 0; p < ex_passes; ++p)
+        for (const auto& l : frames_in)
+          decode_one(l);
+      return n_frames / std::chrono::duration<double>(cpu_clock::now() - t0).count();
+    };
+    auto run_dom = [&] {
+      return time_it([&](const std::string& l) {
+        simdjson::dom::element e;
+        if (dom.parse(l.data(), l.size(), false).get(e))
+          throw std::runtime_error(std::string(src.name) + ": simdjson rejected " + l);
+        sink += static_cast<std::uint64_t>(e.type());
+      });
+    };
+    auto count_trades = [&](auto& c) {
+      std::size_t n = 0;
+      for (const auto& l : frames_in) {
+        auto r = c.decode(l, 0);
+        if (!r)
+          throw std::runtime_error(std::string(src.name) + ": codec rejected " + l + ": " + r.err().message);
+        n += r->trades.size();
+      }
+      return n;
+    };
+    auto run_with = [&](auto& c) {
+      trades_per_pass = count_trades(c);
+      return time_it([&](const std::string& l) {
+        auto r = c.decode(l, 0);
+        if (!r)
+          throw std::runtime_error(std::string(src.name) + ": codec rejected " + l);
+        sink += r->trades.size();
+      });
+    };
+    mi::binance::codec bc;
+    mi::okx::codec oc;
+    mi::bybit::codec yc;
+    mi::coinbase::codec cc;
+    mi::kraken::codec kc;
+    const std::string n = src.name;
+    auto run_codec_ex = [&] {
+      if (n == "binance") return run_with(bc);
+      if (n == "okx") return run_with(oc);
+      if (n == "bybit") return run_with(yc);
+      if (n.rfind("coinbase", 0) == 0) return run_with(cc);
+      return run_with(kc);
+    };
+    std::vector<double> ex_codec, ex_dom;
+    try {
+      for (int r = 0; r < rounds; ++r) {
+        if (r % 2 == 0) {
+          ex_codec.push_back(run_codec_ex());
+          ex_dom.push_back(run_dom());
+        } else {
+          ex_dom.push_back(run_dom());
+          ex_codec.push_back(run_codec_ex());
+        }
+      }
+    } catch (const std::exception& e) {
+      std::fprintf(stderr, "mi_bench_decode: %s\n", e.what());
+      return 1;
+    }
+    const double fc = median(ex_codec), fd = median(ex_dom);
+    const double tpf = static_cast<double>(trades_per_pass) / static_cast<double>(frames_in.size());
+    std::printf("%-16s %6zu %6zu %14.0f %14.0f %14.0f %8.2f\n", src.name, frames_in.size(), trades_per_pass, fc,
+                fc * tpf, fd, fc / fd);
+    std::fflush(stdout);
+  }
   return 0;
 }
