@@ -61,7 +61,7 @@ TEST_CASE("every fixture frame decodes, and trades match trades.expected.jsonl e
   CHECK(compared >= 10);
 }
 
-TEST_CASE("every control frame decodes without error; acks, pongs and failures are classified") {
+TEST_CASE("every control frame decodes without error, acks, pongs and failures are classified") {
   const auto lines = fixture_lines("control.jsonl");
   if (lines.empty()) return;
   codec c;

@@ -71,7 +71,7 @@ TEST_CASE("Advanced Trade fixture frames decode, and trades match trades.expecte
   CHECK(trades > 250);
 }
 
-TEST_CASE("legacy Exchange match frames decode; times are exact to the microsecond sent") {
+TEST_CASE("legacy Exchange match frames decode, times are exact to the microsecond sent") {
   const auto frames = fixture_lines("legacy_exchange/trades.jsonl");
   const auto expected = fixture_lines("legacy_exchange/trades.expected.jsonl");
   if (frames.empty()) return;

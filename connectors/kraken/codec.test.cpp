@@ -52,7 +52,7 @@ TEST_CASE("v2 fixture frames decode, and trades match trades.expected.jsonl exac
   CHECK(forty->trades[0].quantity.to_string() == "40");
 }
 
-TEST_CASE("v1 fixture frames decode; all fields but the synthesized id match, ids distinct and stable") {
+TEST_CASE("v1 fixture frames decode, all fields but the synthesized id match, ids distinct and stable") {
   const auto frames = fixture_lines("v1/trades.jsonl");
   const auto expected = fixture_lines("v1/trades.expected.jsonl");
   if (frames.empty()) return;

@@ -61,7 +61,7 @@ TEST_CASE("every fixture frame decodes, and trades match trades.expected.jsonl e
   CHECK(compared > 30);
 }
 
-TEST_CASE("every control frame decodes without error; acks, errors and notices are classified") {
+TEST_CASE("every control frame decodes without error, acks, errors and notices are classified") {
   const auto lines = fixture_lines("control.jsonl");
   if (lines.empty()) return;
   codec c;

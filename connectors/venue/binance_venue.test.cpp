@@ -24,7 +24,7 @@ std::string historical_page(std::int64_t from, std::int64_t newest) {
 
 } // namespace
 
-TEST_CASE("binance resolve: stream and REST names; listing checked once instruments are loaded") {
+TEST_CASE("binance resolve: stream and REST names, listing checked once instruments are loaded") {
   auto v = must_make("binance");
   CHECK(v->name() == "binance");
   CHECK(v->instruments_request() == rest_request{"/api/v3/exchangeInfo"});
@@ -71,7 +71,7 @@ TEST_CASE("binance subscribe_requests: 200 streams per SUBSCRIBE, ids continue a
   CHECK(v->subscribe_requests({}).empty());
 }
 
-TEST_CASE("binance decode: captured trades match the expected trades; acks, errors, shutdown notices") {
+TEST_CASE("binance decode: captured trades match the expected trades, acks, errors, shutdown notices") {
   auto v = must_make("binance");
   const std::size_t compared = replay_trade_fixture(*v, "binance");
   if (!mi::test::fixture_lines("binance", "trades.jsonl").empty())
@@ -161,7 +161,7 @@ TEST_CASE("binance history: the exchange runs out, empty pages end, aggTrades fo
   CHECK(page->next->target == "/api/v3/aggTrades?symbol=BTCUSDT&fromId=26130&limit=1000");
 }
 
-TEST_CASE("binance history: a server ignoring fromId cannot make the backfill loop; a restarted backfill starts over") {
+TEST_CASE("binance history: a server ignoring fromId cannot make the backfill loop, a restarted backfill starts over") {
   auto v = must_make("binance");
   const subscription s = must_resolve(*v, "BTC/USDT");
   const gap g{101, 2600, 0, 0};

@@ -17,7 +17,7 @@ const char* const instruments_body =
 
 } // namespace
 
-TEST_CASE("bybit resolve: publicTrade topic and REST symbol; listing checked once instruments are loaded") {
+TEST_CASE("bybit resolve: publicTrade topic and REST symbol, listing checked once instruments are loaded") {
   auto v = must_make("bybit");
   CHECK(v->instruments_request() == rest_request{"/v5/market/instruments-info?category=spot"});
   CHECK(must_resolve(*v, "BTC/USDT") ==
@@ -52,7 +52,7 @@ TEST_CASE("bybit subscribe_requests: at most 10 topics per request, req_ids cont
   }
 }
 
-TEST_CASE("bybit decode: captured trades; acks, pongs, errors with the rejected symbol") {
+TEST_CASE("bybit decode: captured trades, acks, pongs, errors with the rejected symbol") {
   auto v = must_make("bybit");
   const std::size_t compared = replay_trade_fixture(*v, "bybit");
   if (!mi::test::fixture_lines("bybit", "trades.jsonl").empty()) CHECK(compared > 0);
@@ -72,7 +72,7 @@ TEST_CASE("bybit decode: captured trades; acks, pongs, errors with the rejected 
   CHECK(other->rejected.empty());
 }
 
-TEST_CASE("bybit heartbeat: {\"op\":\"ping\"} every 20 s whatever the traffic; dead 20 s after an unanswered one") {
+TEST_CASE("bybit heartbeat: {\"op\":\"ping\"} every 20 s whatever the traffic, dead 20 s after an unanswered one") {
   auto v = must_make("bybit");
   v->on_open(100 * s_ns);
   v->on_frame(105 * s_ns);
@@ -90,7 +90,7 @@ TEST_CASE("bybit heartbeat: {\"op\":\"ping\"} every 20 s whatever the traffic; d
   CHECK(v->heartbeat_timed_out(160 * s_ns));
 }
 
-TEST_CASE("bybit: no history by id; recent trades polled instead, oldest first") {
+TEST_CASE("bybit: no history by id, recent trades polled instead, oldest first") {
   auto v = must_make("bybit");
   CHECK_FALSE(v->sequential_ids());
   CHECK(v->rest_min_interval_ns() == 100'000'000);

@@ -22,7 +22,7 @@ std::string coinbase_page(std::int64_t after, std::int64_t oldest) {
 
 } // namespace
 
-TEST_CASE("coinbase resolve: product id for subscribe and REST; listing checked once products are loaded") {
+TEST_CASE("coinbase resolve: product id for subscribe and REST, listing checked once products are loaded") {
   auto v = must_make("coinbase");
   CHECK(v->instruments_request() == rest_request{"/products"});
   CHECK(must_resolve(*v, "BTC/USD") == subscription{"BTC/USD", "BTCUSD", "BTC", "USD", "BTC-USD", "BTC-USD"});
@@ -47,7 +47,7 @@ TEST_CASE("coinbase subscribe_requests: market_trades then heartbeats, one chann
   CHECK(v->subscribe_requests({}).empty());
 }
 
-TEST_CASE("coinbase decode: captured Advanced Trade and legacy trades; acks, heartbeats, errors") {
+TEST_CASE("coinbase decode: captured Advanced Trade and legacy trades, acks, heartbeats, errors") {
   auto v = must_make("coinbase");
   const std::size_t compared = replay_trade_fixture(*v, "coinbase");
   // The legacy expectations were cut to the millisecond by their source (the codec's tests compare them):
@@ -70,7 +70,7 @@ TEST_CASE("coinbase decode: captured Advanced Trade and legacy trades; acks, hea
   CHECK(empty->what == events::kind::ignored);
 }
 
-TEST_CASE("coinbase heartbeat: never pings; dead after 30 s of silence once heartbeats were flowing") {
+TEST_CASE("coinbase heartbeat: never pings, dead after 30 s of silence once heartbeats were flowing") {
   auto v = must_make("coinbase");
   v->on_open(0);
   CHECK_FALSE(v->ping_due(100 * s_ns).has_value());

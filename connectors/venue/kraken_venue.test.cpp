@@ -34,7 +34,7 @@ std::string trades_page(std::int64_t since, std::int64_t newest) {
 
 } // namespace
 
-TEST_CASE("kraken resolve: v2 pair for subscribe, altname for REST (XBT/XDG); listing once AssetPairs are loaded") {
+TEST_CASE("kraken resolve: v2 pair for subscribe, altname for REST (XBT/XDG), listing once AssetPairs are loaded") {
   auto v = must_make("kraken");
   CHECK(v->instruments_request() == rest_request{"/0/public/AssetPairs"});
   CHECK(must_resolve(*v, "BTC/USD") == subscription{"BTC/USD", "BTCUSD", "BTC", "USD", "BTC/USD", "XBTUSD"});
@@ -67,7 +67,7 @@ TEST_CASE("kraken subscribe_requests: v2 trade channel, 50 symbols per request")
   CHECK(many[2].find(R"("A99/USD")") == std::string::npos);
 }
 
-TEST_CASE("kraken decode: captured v2 trades; acks, errors with the rejected symbol, heartbeats and pongs") {
+TEST_CASE("kraken decode: captured v2 trades, acks, errors with the rejected symbol, heartbeats and pongs") {
   auto v = must_make("kraken");
   const std::size_t compared = replay_trade_fixture(*v, "kraken");
   if (!mi::test::fixture_lines("kraken", "trades.jsonl").empty()) CHECK(compared == 2);
@@ -91,7 +91,7 @@ TEST_CASE("kraken decode: captured v2 trades; acks, errors with the rejected sym
   CHECK(pong->what == events::kind::heartbeat);
 }
 
-TEST_CASE("kraken heartbeat: {\"method\":\"ping\"} every 30 s; dead 30 s after an unanswered one") {
+TEST_CASE("kraken heartbeat: {\"method\":\"ping\"} every 30 s, dead 30 s after an unanswered one") {
   auto v = must_make("kraken");
   v->on_open(0);
   CHECK_FALSE(v->ping_due(29 * s_ns).has_value());
@@ -126,7 +126,7 @@ TEST_CASE("kraken history: /0/public/Trades paged forward by time over 3 pages, 
   CHECK(t.symbol == "BTCUSD");
 }
 
-TEST_CASE("kraken history: the exchange runs out; error bodies name Kraken's message") {
+TEST_CASE("kraken history: the exchange runs out, error bodies name Kraken's message") {
   auto v = must_make("kraken");
   const subscription s = must_resolve(*v, "BTC/USD");
   const gap g{1001, 3500, ts_of(1000), 0};

@@ -26,7 +26,7 @@ std::string okx_page(std::int64_t after, std::int64_t oldest) {
 
 } // namespace
 
-TEST_CASE("okx resolve: instId for subscribe and REST; listing checked once instruments are loaded") {
+TEST_CASE("okx resolve: instId for subscribe and REST, listing checked once instruments are loaded") {
   auto v = must_make("okx");
   CHECK(v->instruments_request() == rest_request{"/api/v5/public/instruments?instType=SPOT"});
   CHECK(must_resolve(*v, "BTC/USDT") == subscription{"BTC/USDT", "BTCUSDT", "BTC", "USDT", "BTC-USDT", "BTC-USDT"});
@@ -61,7 +61,7 @@ TEST_CASE("okx subscribe_requests: trades channel args, batched within 64 KB") {
   CHECK(args == 3000);
 }
 
-TEST_CASE("okx decode: captured trades; acks, errors with the rejected symbol, pong, notice 64008") {
+TEST_CASE("okx decode: captured trades, acks, errors with the rejected symbol, pong, notice 64008") {
   auto v = must_make("okx");
   const std::size_t compared = replay_trade_fixture(*v, "okx");
   if (!mi::test::fixture_lines("okx", "trades.jsonl").empty())
@@ -95,7 +95,7 @@ TEST_CASE("okx decode: captured trades; acks, errors with the rejected symbol, p
   CHECK(ack->what == events::kind::ack);
 }
 
-TEST_CASE("okx heartbeat: text ping after 25 s of silence; dead 25 s after an unanswered ping") {
+TEST_CASE("okx heartbeat: text ping after 25 s of silence, dead 25 s after an unanswered ping") {
   auto v = must_make("okx");
   v->on_open(100 * s_ns);
   CHECK_FALSE(v->ping_due(124 * s_ns).has_value());
@@ -135,7 +135,7 @@ TEST_CASE("okx history: history-trades paged backward over 3 pages, ending exact
   CHECK(run.trades.front().ts_ns == 1'630'048'891'151'000'000);
 }
 
-TEST_CASE("okx history: the exchange runs out; error bodies name OKX's message") {
+TEST_CASE("okx history: the exchange runs out, error bodies name OKX's message") {
   auto v = must_make("okx");
   const subscription s = must_resolve(*v, "BTC/USDT");
   const gap g{1001, 1250, 0, 0};

@@ -46,7 +46,7 @@ TEST_CASE("parse_query names the parameter with bad percent-encoding") {
   CHECK_FALSE(parse_query("a=%4"));
 }
 
-TEST_CASE("a correctly signed request passes once; the same nonce again is a replay") {
+TEST_CASE("a correctly signed request passes once, the same nonce again is a replay") {
   authenticator a{auth_options{}};
   auto c = signed_request(std::to_string(now), "n1", "symbol=BTCUSDT");
   CHECK(a.check(c, live_key(), "GET", "/api/v1/klines", "symbol=BTCUSDT", now).ok());
@@ -90,7 +90,7 @@ TEST_CASE("each rejection reason") {
   }
 }
 
-TEST_CASE("failed checks store no nonce; nonces are forgotten after the window") {
+TEST_CASE("failed checks store no nonce, nonces are forgotten after the window") {
   authenticator a{auth_options{}};
   auto bad = signed_request(std::to_string(now), "n", "", signing_key("mik_test", "wrong"));
   CHECK_FALSE(a.check(bad, live_key(), "GET", "/api/v1/klines", "", now).ok());

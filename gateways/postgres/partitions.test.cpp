@@ -140,7 +140,7 @@ TEST_CASE("after maintenance the partitions ahead exist, and a second run create
                    "'%(exchange, symbol, ts DESC)%'") == "1");
 }
 
-TEST_CASE("rows across a day and a month boundary land in their partitions; an unexpected date in DEFAULT") {
+TEST_CASE("rows across a day and a month boundary land in their partitions, an unexpected date in DEFAULT") {
   migrated db;
   mi::gw::partition_policy p;
   p.ahead_days = 10; // 2026-11-22 .. 2026-12-02: crosses the month end

@@ -142,7 +142,7 @@ TEST_CASE("boundaries: start of window, end minus 1 ms, same millisecond, single
   CHECK(got[1].open == got[1].close);
 }
 
-TEST_CASE("a final is published once; a trade after it revises it as revision 1") {
+TEST_CASE("a final is published once, a trade after it revises it as revision 1") {
   auto o = opts({"1m"}, 2000);
   ke::symbol_windows sw("binance", "BTCUSDT", o);
   std::vector<mi::kline> finals;

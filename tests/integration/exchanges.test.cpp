@@ -273,7 +273,7 @@ TEST_CASE("exchanges: a gap older than backfill_max_trades is reported on market
   CHECK(env.metric(series("mi_gaps_unfilled_total", "okx")) == static_cast<double>(gaps.size()));
 }
 
-TEST_CASE("exchanges: a symbol the exchange does not list is refused with an error and a counter; the others run on") {
+TEST_CASE("exchanges: a symbol the exchange does not list is refused with an error and a counter, the others run on") {
   ingest_env env("okx", {}, {"DOGE/USDT"});
   env.start_simulator({"--count", "500", "--rate", "500", "--reject", "DOGEUSDT"});
   env.start_platform();

@@ -210,7 +210,7 @@ TEST_CASE("store: partitions ahead exist after start and the scheduled audit pub
   CHECK(env.stop_platform() == 0);
 }
 
-TEST_CASE("audit: clean -> exit 0; a deleted trade and a tampered kline are each reported, exit 1; bad usage exit 2") {
+TEST_CASE("audit: clean -> exit 0, a deleted trade and a tampered kline are each reported, exit 1, bad usage exit 2") {
   platform_env env({"1m"});
   env.start_platform({"--roles", "kline,store"});
   auto js = connect(env);
