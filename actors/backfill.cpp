@@ -312,14 +312,12 @@ void on_gap(backfill_actor* self, mi::venue::gap g, const std::string& symbol) {
 caf::behavior backfill(backfill_actor* self, backfill_args args) {
   auto& st = self->state;
   st.args = std::move(args);
-  auto v = mi::venue::make_venue(st.args.exchange, st.args.venue_opts);
+  auto v = mi::venue::make_venue(st.args.exchange, st.args.venue_opts, st.args.instruments_body.get());
   if (!v) {
     self->quit(caf::make_error(caf::sec::invalid_argument, v.err().message));
     return {};
   }
   st.venue = std::move(*v);
-  if (st.args.instruments_body)
-    (void)st.venue->load_instruments(*st.args.instruments_body);
   return {
     [self](gap_atom, const std::string& symbol, std::int64_t first, std::int64_t last, std::int64_t after_ts,
            std::int64_t before_ts) {

@@ -370,16 +370,13 @@ void on_tick(connection_actor* self) {
 caf::behavior connection(connection_actor* self, connection_args args) {
   auto& st = self->state;
   st.args = std::move(args);
-  auto v = mi::venue::make_venue(st.args.exchange, st.args.venue_opts);
+  // The instruments body was read successfully once at start: failing here is a programming error.
+  auto v = mi::venue::make_venue(st.args.exchange, st.args.venue_opts, st.args.instruments_body.get());
   if (!v) {
     self->quit(caf::make_error(caf::sec::invalid_argument, v.err().message));
     return {};
   }
   st.venue = std::move(*v);
-  if (st.args.instruments_body)
-    if (auto n = st.venue->load_instruments(*st.args.instruments_body); !n)
-      spdlog::warn("{}: instruments unreadable in the connection ({}); symbols resolve by quote suffix",
-                   st.args.exchange, n.err().message);
   for (const auto& s : st.args.seeds)
     st.gaps.seed(s.symbol, s.id, s.ts_ns);
   st.pacer = std::make_unique<mi::binance::send_pacer>(st.venue->control_messages_per_second());

@@ -85,6 +85,14 @@ mi::result<std::unique_ptr<venue>> make_venue(std::string_view exchange, const v
   return mi::error{"unknown exchange '" + std::string(exchange) + "' (known: " + known + ")"};
 }
 
+mi::result<std::unique_ptr<venue>> make_venue(std::string_view exchange, const venue_options& o,
+                                              const std::string* instruments_body) {
+  auto v = make_venue(exchange, o);
+  if (!v || instruments_body == nullptr) return v;
+  if (auto n = (*v)->load_instruments(*instruments_body); !n) return n.err();
+  return v;
+}
+
 const std::vector<std::string>& exchange_names() {
   static const std::vector<std::string> names = {"binance", "okx", "bybit", "coinbase", "kraken"};
   return names;

@@ -143,6 +143,12 @@ struct venue_options {
 /// The venue of `exchange` (one of the five names); error naming the known ones otherwise.
 mi::result<std::unique_ptr<venue>> make_venue(std::string_view exchange, const venue_options& o = {});
 
+/// make_venue, then load_instruments(*instruments_body) unless it is null (each connection and
+/// backfill actor owns its venue; the instruments response is fetched once at start and shared).
+/// An unreadable body is an error naming the exchange.
+mi::result<std::unique_ptr<venue>> make_venue(std::string_view exchange, const venue_options& o,
+                                              const std::string* instruments_body);
+
 /// The five exchange names, in a stable order.
 const std::vector<std::string>& exchange_names();
 

@@ -18,6 +18,23 @@ TEST_CASE("make_venue knows the five exchanges and names them when asked for ano
   CHECK(unknown.err().message == "unknown exchange 'bitmex' (known: binance, okx, bybit, coinbase, kraken)");
 }
 
+TEST_CASE("make_venue with an instruments body: listed symbols resolve, others are refused, a bad body is an error") {
+  const std::string body = R"({"code":"0","msg":"","data":[{"instType":"SPOT","instId":"BTC-USDT","baseCcy":"BTC","quoteCcy":"USDT","state":"live"}]})";
+  auto v = mi::venue::make_venue("okx", {}, &body);
+  REQUIRE(v);
+  CHECK((*v)->resolve("BTC/USDT"));
+  auto refused = (*v)->resolve("DOGE/USDT");
+  REQUIRE_FALSE(refused);
+  CHECK(refused.err().message.find("not listed by okx") != std::string::npos);
+
+  auto none = mi::venue::make_venue("okx", {}, nullptr);
+  REQUIRE(none);
+  CHECK((*none)->resolve("DOGE/USDT")); // no listing: every well-formed name resolves
+
+  const std::string garbage = "<html>";
+  CHECK_FALSE(mi::venue::make_venue("okx", {}, &garbage));
+}
+
 TEST_CASE("gap_tracker: consecutive ids make no gap") {
   gap_tracker t;
   CHECK_FALSE(t.last_id("BTCUSDT").has_value());
