@@ -99,7 +99,10 @@ bool platform_env::simulator_done() { return simulator_ && !simulator_->running(
 
 std::vector<mi::trade> platform_env::recorded_trades() const {
   std::vector<mi::trade> out;
-  std::ifstream in(dir_.path() + "/recorded.jsonl");
+  // A line the simulator is still writing is left out.
+  auto text = read_file(dir_.path() + "/recorded.jsonl");
+  text.resize(text.rfind('\n') == std::string::npos ? 0 : text.rfind('\n') + 1);
+  std::istringstream in(text);
   std::string line;
   while (std::getline(in, line)) {
     auto t = mi::trade_from_json(line);

@@ -41,7 +41,7 @@ public:
   /// True once the simulator exited (it does after `--count` trades plus a short linger).
   bool simulator_done();
 
-  /// Trades the simulator sent (its --record file), in send order.
+  /// Trades the simulator generated so far (its --record file), in send order; a line still being written is left out.
   std::vector<mi::trade> recorded_trades() const;
   /// `market-ingestor aggregate` over the recorded trades.
   std::vector<mi::kline> expected_klines() const;
