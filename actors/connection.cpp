@@ -201,15 +201,17 @@ void on_open(connection_actor* self, std::uint64_t gen) {
 }
 
 // Gap detection on the trades of one frame; gaps go to the backfill actor.
-void track_gaps(connection_actor* self, const std::vector<mi::trade>& trades) {
+void track_gaps(connection_actor* self, const std::vector<mi::trade>& trades,
+                const std::vector<std::int64_t>& first_ids) {
   auto& st = self->state;
   if (!st.venue->sequential_ids())
     return;
-  for (const auto& t : trades) {
+  for (std::size_t i = 0; i < trades.size(); ++i) {
+    const auto& t = trades[i];
     auto id = numeric_id(t.trade_id);
     if (!id)
       continue;
-    auto g = st.gaps.on_trade(t.symbol, *id, t.ts_ns);
+    auto g = st.gaps.on_trade(t.symbol, *id, t.ts_ns, i < first_ids.size() ? first_ids[i] : *id);
     if (!g)
       continue;
     st.args.metrics->gap_detected(st.args.exchange);
@@ -288,7 +290,7 @@ void on_text(connection_actor* self, std::uint64_t gen, const std::string& text,
   using kind = mi::venue::events::kind;
   switch (ev->what) {
     case kind::trades:
-      track_gaps(self, ev->trades);
+      track_gaps(self, ev->trades, ev->first_ids);
       publish_trades(self, ev->trades);
       break;
     case kind::ack:

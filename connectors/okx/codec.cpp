@@ -23,7 +23,7 @@ using mi::connectors::json::read_string;
 
 /// The fields of one element of "data" that a trade needs. string_views point into the parser.
 struct trade_fields {
-  std::optional<std::string_view> inst_id, trade_id, px, sz, side, ts;
+  std::optional<std::string_view> inst_id, trade_id, px, sz, side, ts, count;
   bool is_object = true;
   problem_list problems;
 };
@@ -34,6 +34,12 @@ struct top_fields {
   std::optional<std::string> code; ///< a JSON string in OKX frames; a number is accepted and printed
   bool has_data = false;           ///< "data" was an array (its elements are in impl::data)
 };
+
+std::string_view trim(std::string_view s) {
+  const auto first = s.find_first_not_of(" \t\r\n");
+  if (first == std::string_view::npos) return {};
+  return s.substr(first, s.find_last_not_of(" \t\r\n") - first + 1);
+}
 
 std::string read_trade(od::value& v, trade_fields& out) {
   od::json_type type;
@@ -56,7 +62,12 @@ std::string read_trade(od::value& v, trade_fields& out) {
     else if (key == "sz") read_string(key, fv, out.sz, out.problems);
     else if (key == "side") read_string(key, fv, out.side, out.problems);
     else if (key == "ts") read_string(key, fv, out.ts, out.problems);
-    // count, source, ...: not needed
+    else if (key == "count") { // a string in OKX's frames; a JSON number is taken by its text
+      od::json_type type;
+      if (!fv.type().get(type) && type == od::json_type::number) out.count = trim(fv.raw_json_token());
+      else read_string(key, fv, out.count, out.problems);
+    }
+    // source, ...: not needed
   }
   return {};
 }
@@ -86,11 +97,6 @@ bool looks_like_object(std::string_view frame) {
   return first != std::string_view::npos && frame[first] == '{' && frame[last] == '}';
 }
 
-std::string_view trim(std::string_view s) {
-  const auto first = s.find_first_not_of(" \t\r\n");
-  if (first == std::string_view::npos) return {};
-  return s.substr(first, s.find_last_not_of(" \t\r\n") - first + 1);
-}
 
 /// Milliseconds as OKX sends them: a string of decimal digits.
 std::optional<std::int64_t> parse_ms(std::string_view s) {
@@ -271,12 +277,26 @@ mi::result<frame_events> codec::impl::decode(std::string_view frame, std::int64_
 
   out.what = frame_events::kind::trades;
   out.trades.reserve(data.size());
+  std::vector<std::pair<std::string, std::int64_t>> aggregated; // trade id -> count, only when count > 1
   for (std::size_t i = 0; i < data.size(); ++i) {
     mi::result<mi::trade> t = make_trade(data[i], recv_ns);
     if (!t) return mi::error{"data[" + std::to_string(i) + "]: " + t.err().message};
+    if (data[i].count && *data[i].count != "1") {
+      auto n = parse_ms(*data[i].count); // digits, as OKX sends them
+      if (!n || *n < 1) return mi::error{"data[" + std::to_string(i) + "]: field 'count' must be a positive integer, not \"" +
+                                         std::string(*data[i].count) + "\""};
+      if (*n > 1) aggregated.emplace_back(t->trade_id, *n);
+    }
     out.trades.push_back(std::move(*t));
   }
   mi::sort_oldest_first(out.trades);
+  if (!aggregated.empty()) {
+    out.fills.reserve(out.trades.size());
+    for (const auto& t : out.trades) {
+      auto it = std::find_if(aggregated.begin(), aggregated.end(), [&](const auto& a) { return a.first == t.trade_id; });
+      out.fills.push_back(it == aggregated.end() ? 1 : it->second);
+    }
+  }
   return out;
 }
 

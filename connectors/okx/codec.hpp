@@ -32,6 +32,9 @@ struct frame_events {
   /// (other channels, our own requests, the text `ping`).
   enum class kind : std::uint8_t { trades, ack, error, pong, ignored, server_notice } what = kind::ignored;
   std::vector<mi::trade> trades; ///< oldest first (by ts_ns, then trade id)
+  /// Empty when every trade is one fill; else one per trade (aligned with `trades`): OKX's `count`,
+  /// the fills aggregated into it (its tradeId is the last fill's id).
+  std::vector<std::int64_t> fills;
   std::string error_message;     ///< error / server_notice: "code 60018: channel:tickers,instId:LTC-USD doesn't exist"
   std::string channel;           ///< ack: the acked arg's channel ("trades")
   std::string inst_id;           ///< ack: the acked arg's instId ("BTC-USDT"); one ack arrives per subscribed arg

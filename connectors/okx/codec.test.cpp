@@ -162,6 +162,27 @@ TEST_CASE("a frame with several trades gives all of them, oldest first") {
   CHECK(empty->trades.empty());
 }
 
+TEST_CASE("aggregated pushes (count > 1) report their fills, aligned with the trades oldest first") {
+  codec c;
+  auto r = c.decode(
+      trade_head +
+          R"({"instId":"BTC-USDT","tradeId":"20","px":"2","sz":"3","side":"sell","ts":"1001","count":"3"},)"
+          R"({"instId":"BTC-USDT","tradeId":"17","px":"1","sz":"1","side":"buy","ts":"1000","count":"1"}]})",
+      5);
+  REQUIRE_MESSAGE(r.has_value(), r.err().message);
+  REQUIRE(r->trades.size() == 2);
+  CHECK(r->trades[0].trade_id == "17");
+  CHECK(r->trades[1].trade_id == "20");
+  CHECK(r->fills == std::vector<std::int64_t>{1, 3});
+  // One fill each (count "1" or absent): no fills vector at all.
+  auto single = c.decode(trade_head + R"({"instId":"BTC-USDT","tradeId":"21","px":"2","sz":"1","side":"buy","ts":"1002","count":"1"}]})", 5);
+  REQUIRE(single.has_value());
+  CHECK(single->fills.empty());
+  auto bad = c.decode(trade_head + R"({"instId":"BTC-USDT","tradeId":"21","px":"2","sz":"1","side":"buy","ts":"1002","count":"x"}]})", 5);
+  REQUIRE_FALSE(bad.has_value());
+  CHECK(bad.err().message.find("count") != std::string::npos);
+}
+
 TEST_CASE("derivative instIds keep their suffix in the symbol") {
   codec c;
   auto r = c.decode(

@@ -1,6 +1,7 @@
 // OKX v5 public: the `trades` channel by instId, text ping after 25 s of silence, notice 64008,
 // /api/v5/market/history-trades paged backward (newest first) by tradeId.
 
+#include <charconv>
 #include <set>
 #include <string>
 
@@ -71,6 +72,13 @@ public:
     case k::trades:
       if (!r->trades.empty()) {
         out.what = events::kind::trades;
+        // An aggregated push (count > 1) covers the fills tradeId - count + 1 .. tradeId.
+        for (std::size_t i = 0; i < r->fills.size(); ++i) {
+          std::int64_t id = 0;
+          const auto& tid = r->trades[i].trade_id;
+          auto [p, ec] = std::from_chars(tid.data(), tid.data() + tid.size(), id);
+          out.first_ids.push_back(ec == std::errc{} && p == tid.data() + tid.size() ? id - r->fills[i] + 1 : id);
+        }
         out.trades = std::move(r->trades);
       }
       break;

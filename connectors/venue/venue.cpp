@@ -105,6 +105,12 @@ void gap_tracker::seed(const std::string& symbol, std::int64_t last_id, std::int
 }
 
 std::optional<gap> gap_tracker::on_trade(const std::string& symbol, std::int64_t id, std::int64_t ts_ns) {
+  return on_trade(symbol, id, ts_ns, id);
+}
+
+std::optional<gap> gap_tracker::on_trade(const std::string& symbol, std::int64_t id, std::int64_t ts_ns,
+                                         std::int64_t first_id) {
+  if (first_id > id) first_id = id;
   auto it = last_.find(symbol);
   if (it == last_.end()) {
     last_.emplace(symbol, last{id, ts_ns});
@@ -112,7 +118,7 @@ std::optional<gap> gap_tracker::on_trade(const std::string& symbol, std::int64_t
   }
   if (id <= it->second.id) return std::nullopt; // a duplicate, or a backfilled trade
   std::optional<gap> out;
-  if (id > it->second.id + 1) out = gap{it->second.id + 1, id - 1, it->second.ts_ns, ts_ns};
+  if (first_id > it->second.id + 1) out = gap{it->second.id + 1, first_id - 1, it->second.ts_ns, ts_ns};
   it->second = last{id, ts_ns};
   return out;
 }

@@ -44,6 +44,9 @@ struct events {
     ignored           ///< anything else well-formed
   } what = kind::ignored;
   std::vector<mi::trade> trades; ///< oldest first (by ts_ns, then trade id)
+  /// Empty, or one per trade: the first exchange trade id the trade covers (OKX pushes one trade
+  /// for `count` fills; its tradeId is the last of them). Gap detection starts from it.
+  std::vector<std::int64_t> first_ids;
   std::string message;           ///< error / reconnect_notice text
   std::string rejected;          ///< error: normalized symbol the refusal concerns, "" when unknown
 };
@@ -162,6 +165,9 @@ public:
   /// any; an id at or below the last seen one (a duplicate or a backfilled trade) returns nullopt
   /// and changes nothing.
   std::optional<gap> on_trade(const std::string& symbol, std::int64_t id, std::int64_t ts_ns);
+  /// The same for a push that aggregates the fills `first_id`..`id` (OKX `count` > 1): only ids
+  /// before `first_id` can be missing.
+  std::optional<gap> on_trade(const std::string& symbol, std::int64_t id, std::int64_t ts_ns, std::int64_t first_id);
   /// The last id seen for `symbol`, if any.
   std::optional<std::int64_t> last_id(const std::string& symbol) const;
 

@@ -81,3 +81,24 @@ TEST_CASE("gap_tracker: a seed (the last stored trade before a restart) makes th
   fresh.seed("ETHUSDT", 10, 1);
   CHECK_FALSE(fresh.on_trade("ETHUSDT", 11, 2).has_value());
 }
+
+TEST_CASE("gap_tracker: an aggregated trade covering first_id..id makes no gap for its own fills") {
+  gap_tracker t;
+  CHECK_FALSE(t.on_trade("BTCUSDT", 100, 1000));
+  CHECK_FALSE(t.on_trade("BTCUSDT", 103, 1001, 101)); // fills 101..103 in one push
+  CHECK(t.last_id("BTCUSDT") == 103);
+  auto g = t.on_trade("BTCUSDT", 110, 1002, 108); // fills 108..110: 104..107 are missing
+  REQUIRE(g);
+  CHECK(*g == gap{104, 107, 1001, 1002});
+}
+
+TEST_CASE("okx venue: an aggregated push gives the first fill id of each trade") {
+  auto v = mi::venue::make_venue("okx");
+  REQUIRE(v);
+  auto ev = (*v)->decode(
+    R"({"arg":{"channel":"trades","instId":"BTC-USDT"},"data":[{"instId":"BTC-USDT","tradeId":"130","px":"2","sz":"3","side":"sell","ts":"1001","count":"3"}]})",
+    1);
+  REQUIRE(ev);
+  REQUIRE(ev->trades.size() == 1);
+  CHECK(ev->first_ids == std::vector<std::int64_t>{128});
+}
