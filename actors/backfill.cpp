@@ -7,6 +7,7 @@
 #include <spdlog/spdlog.h>
 
 #include "actors/caf_types.hpp"
+#include "actors/publisher.hpp"
 #include "caf/actor_system.hpp"
 #include "caf/event_based_actor.hpp"
 #include "caf/stateful_actor.hpp"
@@ -33,6 +34,7 @@ struct job {
   std::string symbol;
   mi::venue::gap g;                           // the part fetched from REST
   std::vector<bool> got;                      // id - g.first_id -> received
+  std::size_t received = 0;                   // how many of `got` are true
   std::optional<mi::venue::rest_request> next;
   bool started = false;
   int failures = 0;
@@ -126,9 +128,8 @@ void finish(backfill_actor* self, const std::string& reason) {
     ++ranges;
     i = k;
   }
-  const auto filled = static_cast<std::uint64_t>(std::count(j.got.begin(), j.got.end(), true));
   spdlog::info("{}: {} backfill of ids {}..{} done: {} of {} trades recovered", st.args.exchange, j.symbol,
-               j.g.first_id, j.g.last_id, filled, j.got.size());
+               j.g.first_id, j.g.last_id, j.received, j.got.size());
   if (out.empty()) {
     schedule(self);
     return;
@@ -153,8 +154,7 @@ outgoing_batch encode(const std::string& exchange, std::vector<mi::trade>& trade
     t.recv_ns = now;
     if (!mi::is_subject_token(t.symbol) || t.exchange != exchange)
       continue;
-    batch.push_back(mi::gw::outgoing{mi::raw_subject(t.exchange, t.symbol), mi::dedup_id(t),
-                                     std::string(mi::trade_content_type), mi::encode_trade_pb(t)});
+    batch.push_back(raw_trade_message(t));
   }
   return batch;
 }
@@ -226,26 +226,21 @@ void run_gap_page(backfill_actor* self, const mi::venue::subscription& sub) {
   std::size_t fresh = 0;
   std::vector<mi::trade> keep;
   for (auto& t : page->trades) {
-    std::int64_t id = 0;
-    try {
-      id = std::stoll(t.trade_id);
-    } catch (...) {
-      continue;
-    }
-    if (id < j.g.first_id || id > j.g.last_id)
-      continue;
-    auto idx = static_cast<std::size_t>(id - j.g.first_id);
+    const auto id = mi::venue::numeric_id(t.trade_id);
+    if (!id || *id < j.g.first_id || *id > j.g.last_id)
+      continue; // the venue keeps only the gap's trades; this guards the index below
+    auto idx = static_cast<std::size_t>(*id - j.g.first_id);
     if (!j.got[idx]) {
       j.got[idx] = true;
+      ++j.received;
       ++fresh;
     }
     keep.push_back(std::move(t));
   }
   j.fruitless = fresh == 0 ? j.fruitless + 1 : 0;
   j.next = std::move(page->next);
-  const bool complete = std::all_of(j.got.begin(), j.got.end(), [](bool b) { return b; });
-  if (complete)
-    j.next.reset();
+  if (j.received == j.got.size())
+    j.next.reset(); // complete
   st.args.metrics->backfilled(st.args.exchange, fresh);
   auto done = [self] {
     auto& s = self->state;

@@ -1,6 +1,5 @@
 #include "actors/connection.hpp"
 
-#include <charconv>
 #include <chrono>
 #include <deque>
 #include <map>
@@ -8,6 +7,7 @@
 #include <unordered_map>
 
 #include "actors/caf_types.hpp"
+#include "actors/publisher.hpp"
 #include "caf/actor_system.hpp"
 #include "caf/event_based_actor.hpp"
 #include "caf/send.hpp"
@@ -33,14 +33,6 @@ constexpr std::int64_t recent_poll_ns = 1'000'000'000;
 std::int64_t now_ns() {
   return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::system_clock::now().time_since_epoch())
     .count();
-}
-
-std::optional<std::int64_t> numeric_id(std::string_view id) {
-  std::int64_t v = 0;
-  auto [p, ec] = std::from_chars(id.data(), id.data() + id.size(), v);
-  if (ec != std::errc{} || p != id.data() + id.size() || v < 0)
-    return std::nullopt;
-  return v;
 }
 
 struct symbol_activity {
@@ -208,7 +200,7 @@ void track_gaps(connection_actor* self, const std::vector<mi::trade>& trades,
     return;
   for (std::size_t i = 0; i < trades.size(); ++i) {
     const auto& t = trades[i];
-    auto id = numeric_id(t.trade_id);
+    auto id = mi::venue::numeric_id(t.trade_id);
     if (!id)
       continue;
     auto g = st.gaps.on_trade(t.symbol, *id, t.ts_ns, i < first_ids.size() ? first_ids[i] : *id);
@@ -234,8 +226,7 @@ void publish_trades(connection_actor* self, std::vector<mi::trade>& trades) {
       continue;
     }
     st.activity[t.symbol].last_trade_ns = now;
-    batch.push_back(mi::gw::outgoing{mi::raw_subject(t.exchange, t.symbol), mi::dedup_id(t),
-                                     std::string(mi::trade_content_type), mi::encode_trade_pb(t)});
+    batch.push_back(raw_trade_message(t));
   }
   if (batch.empty())
     return;

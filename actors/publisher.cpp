@@ -134,4 +134,9 @@ void on_publish_outcome(const std::shared_ptr<publish_feedback>& fb, mi::gw::met
     caf::anon_send(fb->publisher, resume_atom::value);
 }
 
+mi::gw::outgoing raw_trade_message(const mi::trade& t) {
+  return mi::gw::outgoing{mi::raw_subject(t.exchange, t.symbol), mi::dedup_id(t), std::string(mi::trade_content_type),
+                          mi::encode_trade_pb(t)};
+}
+
 } // namespace mi::actors

@@ -6,7 +6,11 @@
 #include "caf/actor.hpp"
 #include "caf/fwd.hpp"
 
+namespace mi {
+struct trade;
+}
 namespace mi::gw {
+struct outgoing;
 class jetstream;
 class metrics;
 struct publish_outcome;
@@ -37,6 +41,11 @@ struct publisher_args {
 ///          Nats-Msg-Id by the gateway.
 ///          (resume_atom) from the ack callback; (stop_atom) -> quits once its queue is empty.
 caf::actor spawn_publisher(caf::actor_system& sys, publisher_args args);
+
+/// A trade as it goes to MARKET_RAW: subject market.raw.{exchange}.{symbol}, Nats-Msg-Id
+/// {exchange}:{symbol}:{trade_id}, protobuf payload. Live and backfilled trades use this one
+/// encoding, so the same trade is deduplicated whichever way it came.
+mi::gw::outgoing raw_trade_message(const mi::trade& t);
 
 /// The `on_outcome` hook to install in gw::jetstream::options: counts, latency, wake-ups.
 /// `fb` must outlive the jetstream object.

@@ -1,7 +1,6 @@
 // The ingest role's wiring: instruments, symbols, connections and backfill per exchange.
 #include "app/ingest.hpp"
 
-#include <charconv>
 #include <spdlog/spdlog.h>
 
 #include "actors/backfill.hpp"
@@ -57,12 +56,8 @@ std::vector<mi::actors::last_trade> load_seeds(mi::gw::jetstream& js, const std:
     auto t = mi::decode_trade_pb((*m)->data());
     if (!t)
       continue;
-    std::int64_t id = 0;
-    const auto& tid = t->trade_id;
-    auto [p, ec] = std::from_chars(tid.data(), tid.data() + tid.size(), id);
-    if (ec != std::errc{} || p != tid.data() + tid.size())
-      continue;
-    out.push_back({s.symbol, id, t->ts_ns});
+    if (auto id = mi::venue::numeric_id(t->trade_id))
+      out.push_back({s.symbol, *id, t->ts_ns});
   }
   return out;
 }

@@ -6,6 +6,7 @@
 
 #include <simdjson.h>
 
+#include "connectors/json_fields.hpp"
 #include "connectors/json_text.hpp"
 #include "connectors/time_text.hpp"
 #include "messages/decimal.hpp"
@@ -14,6 +15,7 @@ namespace mi::kraken {
 namespace {
 
 namespace od = simdjson::ondemand;
+using mi::connectors::json::read_text;
 
 std::string json_error(simdjson::error_code ec) { return std::string("not JSON: ") + simdjson::error_message(ec); }
 
@@ -21,23 +23,6 @@ void note(std::string& problem, std::string_view what) {
   if (problem.empty()) problem = std::string(what);
 }
 
-/// A string's content, or a number's exact lexeme (never converted to double). nullopt for other types.
-std::optional<std::string_view> read_text(od::value& v) {
-  od::json_type type;
-  if (v.type().get(type)) return std::nullopt;
-  if (type == od::json_type::string) {
-    std::string_view s;
-    if (v.get_string().get(s)) return std::nullopt;
-    return s;
-  }
-  if (type == od::json_type::number) {
-    std::string_view s = v.raw_json_token(); // the token plus any whitespace up to the next one
-    while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r' || s.back() == '\n'))
-      s.remove_suffix(1);
-    return s;
-  }
-  return std::nullopt;
-}
 
 /// One v2 trade object (data[i]); string_views point into the parser until the next iterate().
 struct raw_trade {

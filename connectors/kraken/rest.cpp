@@ -2,6 +2,7 @@
 
 #include <string>
 
+#include "connectors/json_fields.hpp"
 #include "connectors/rest_json.hpp"
 #include "connectors/time_text.hpp"
 
@@ -12,22 +13,9 @@ namespace rest = mi::connectors::rest;
 namespace dom = simdjson::dom;
 namespace od = simdjson::ondemand;
 
-std::string not_json(simdjson::error_code ec) { return std::string("not JSON: ") + simdjson::error_message(ec); }
+using mi::connectors::json::not_json;
+using mi::connectors::json::read_text;
 
-/// A string's content, or a number's exact lexeme (never converted to double). nullopt for other types.
-std::optional<std::string_view> text_of(od::value& v) {
-  od::json_type type;
-  if (v.type().get(type)) return std::nullopt;
-  if (type == od::json_type::string) {
-    std::string_view s;
-    if (v.get_string().get(s)) return std::nullopt;
-    return s;
-  }
-  if (type != od::json_type::number) return std::nullopt;
-  std::string_view s = v.raw_json_token(); // the token plus any whitespace up to the next one
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r' || s.back() == '\n')) s.remove_suffix(1);
-  return s;
-}
 
 /// Kraken's "error" array: its messages joined by "; " ("" when empty).
 mi::result<std::string> read_errors(od::value v) {
@@ -53,9 +41,9 @@ mi::result<mi::trade> read_trade(od::value v, const instrument& inst, const std:
     od::value e;
     if (auto ec = item.get(e)) return mi::error{where + ": " + not_json(ec)};
     switch (i++) {
-    case 0: price_text = text_of(e); break;
-    case 1: volume_text = text_of(e); break;
-    case 2: time_text = text_of(e); break;
+    case 0: price_text = read_text(e); break;
+    case 1: volume_text = read_text(e); break;
+    case 2: time_text = read_text(e); break;
     case 3: {
       std::string_view s;
       if (!e.get_string().get(s)) side = s;
@@ -162,7 +150,7 @@ mi::result<trades_page> parse_trades(std::string_view body, const instrument& in
       od::value rv;
       if (auto ec = rf.value().get(rv)) return mi::error{not_json(ec)};
       if (rkey == "last") {
-        std::optional<std::string_view> last = text_of(rv);
+        std::optional<std::string_view> last = read_text(rv);
         if (!last || !rest::digits_to_int(*last)) return mi::error{"result: field 'last' must be ns as digits"};
         out.last = std::string(*last);
         continue;

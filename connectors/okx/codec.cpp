@@ -20,6 +20,7 @@ using mi::connectors::json::find_problem;
 using mi::connectors::json::not_json;
 using mi::connectors::json::problem_list;
 using mi::connectors::json::read_string;
+using mi::connectors::json::read_text;
 
 /// The fields of one element of "data" that a trade needs. string_views point into the parser.
 struct trade_fields {
@@ -62,11 +63,7 @@ std::string read_trade(od::value& v, trade_fields& out) {
     else if (key == "sz") read_string(key, fv, out.sz, out.problems);
     else if (key == "side") read_string(key, fv, out.side, out.problems);
     else if (key == "ts") read_string(key, fv, out.ts, out.problems);
-    else if (key == "count") { // a string in OKX's frames; a JSON number is taken by its text
-      od::json_type type;
-      if (!fv.type().get(type) && type == od::json_type::number) out.count = trim(fv.raw_json_token());
-      else read_string(key, fv, out.count, out.problems);
-    }
+    else if (key == "count") out.count = read_text(fv); // a string in OKX's frames; a number is taken by its text
     // source, ...: not needed
   }
   return {};

@@ -22,7 +22,7 @@ std::unique_ptr<venue> make_coinbase(const venue_options& o);
 std::unique_ptr<venue> make_kraken(const venue_options& o);
 
 /// A trade id of decimal digits as an integer; nullopt otherwise.
-std::optional<std::int64_t> numeric_id(std::string_view id);
+using mi::venue::numeric_id;
 
 /// What one page of REST trades held, before and after keeping only the gap's trades.
 struct page_filter {

@@ -1,7 +1,6 @@
 // OKX v5 public: the `trades` channel by instId, text ping after 25 s of silence, notice 64008,
 // /api/v5/market/history-trades paged backward (newest first) by tradeId.
 
-#include <charconv>
 #include <set>
 #include <string>
 
@@ -74,10 +73,8 @@ public:
         out.what = events::kind::trades;
         // An aggregated push (count > 1) covers the fills tradeId - count + 1 .. tradeId.
         for (std::size_t i = 0; i < r->fills.size(); ++i) {
-          std::int64_t id = 0;
-          const auto& tid = r->trades[i].trade_id;
-          auto [p, ec] = std::from_chars(tid.data(), tid.data() + tid.size(), id);
-          out.first_ids.push_back(ec == std::errc{} && p == tid.data() + tid.size() ? id - r->fills[i] + 1 : id);
+          const auto id = numeric_id(r->trades[i].trade_id);
+          out.first_ids.push_back(id ? *id - r->fills[i] + 1 : 0);
         }
         out.trades = std::move(r->trades);
       }

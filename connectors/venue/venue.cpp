@@ -8,13 +8,6 @@ namespace mi::venue {
 
 namespace detail {
 
-std::optional<std::int64_t> numeric_id(std::string_view id) {
-  if (id.empty() || id.find_first_not_of("0123456789") != std::string_view::npos) return std::nullopt;
-  std::int64_t v = 0;
-  auto [end, ec] = std::from_chars(id.data(), id.data() + id.size(), v);
-  if (ec != std::errc{} || end != id.data() + id.size()) return std::nullopt;
-  return v;
-}
 
 page_filter filter_to_gap(std::vector<mi::trade> page, const gap& g) {
   page_filter out;
@@ -90,6 +83,14 @@ mi::result<std::unique_ptr<venue>> make_venue(std::string_view exchange, const v
   auto v = make_venue(exchange, o);
   if (!v || instruments_body == nullptr) return v;
   if (auto n = (*v)->load_instruments(*instruments_body); !n) return n.err();
+  return v;
+}
+
+std::optional<std::int64_t> numeric_id(std::string_view id) {
+  if (id.empty() || id.find_first_not_of("0123456789") != std::string_view::npos) return std::nullopt;
+  std::int64_t v = 0;
+  auto [end, ec] = std::from_chars(id.data(), id.data() + id.size(), v);
+  if (ec != std::errc{} || end != id.data() + id.size()) return std::nullopt;
   return v;
 }
 
