@@ -174,7 +174,10 @@ int run_platform(const std::string& config_path, const std::vector<std::string>&
   std::vector<caf::actor> savers;
   caf::actor maintainer;
   if (has(roles, "store")) {
-    auto migrated = mi::gw::migrate(cfg.postgres.dsn);
+    std::vector<std::string> warnings;
+    auto migrated = mi::gw::migrate(cfg.postgres.dsn, &warnings);
+    for (const auto& w : warnings)
+      spdlog::warn("store: migrate: {}", w);
     if (!migrated)
       spdlog::warn("store: schema not verified ({}); the savers retry until PostgreSQL is reachable",
                    migrated.err().message);

@@ -79,7 +79,10 @@ int run_aggregate(const std::vector<std::string>& intervals, const std::string& 
 }
 
 int run_migrate(const std::string& dsn, const mi::gw::partition_policy& policy) {
-  auto r = mi::gw::migrate(dsn);
+  std::vector<std::string> warnings;
+  auto r = mi::gw::migrate(dsn, &warnings);
+  for (const auto& w : warnings)
+    std::cerr << "migrate: warning: " << w << "\n";
   if (!r) {
     std::cerr << "migrate: " << r.err().message << "\n";
     return 1;

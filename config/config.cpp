@@ -44,7 +44,6 @@ struct leaf {
 
 void stream_leaves(std::vector<leaf>& out, const std::string& p, stream_config& s) {
   out.push_back({p + ".name", &s.name});
-  out.push_back({p + ".subjects", &s.subjects});
   out.push_back({p + ".storage", &s.storage});
   out.push_back({p + ".max_age", &s.max_age});
   out.push_back({p + ".max_bytes", &s.max_bytes});
@@ -355,6 +354,9 @@ void walk(const schema& s, const YAML::Node& node, const std::string& prefix, er
         continue;
       }
       walk(s, kv.second, full, out);
+    } else if (name == "subjects" && prefix.rfind("nats.streams.", 0) == 0) {
+      out.push_back({full, "not configurable: a stream's subjects are the public contract (market.raw.>, "
+                           "market.kline.>, ...); remove this key" + at_line(kv.first)});
     } else if (prefix == "exchanges") {
       out.push_back({full, "unknown exchange " + quote(name) + " (known: " + join(known_exchanges) +
                                ")" + at_line(kv.first)});
@@ -433,32 +435,11 @@ bool is_symbol_part(std::string_view s) {
   });
 }
 
-/// A NATS subject filter: dot-separated non-empty tokens, no whitespace, '>' only as last token.
-bool is_subject_filter(std::string_view s) {
-  if (s.empty()) return false;
-  std::size_t start = 0;
-  while (true) {
-    auto dot = s.find('.', start);
-    auto tok = s.substr(start, dot == std::string_view::npos ? dot : dot - start);
-    if (tok.empty()) return false;
-    for (char ch : tok) {
-      if (std::isspace(static_cast<unsigned char>(ch)) || ch < 0x21 || ch == 0x7f) return false;
-    }
-    if (tok.find('>') != std::string_view::npos && (tok != ">" || dot != std::string_view::npos)) return false;
-    if (tok.find('*') != std::string_view::npos && tok != "*") return false;
-    if (dot == std::string_view::npos) return true;
-    start = dot + 1;
-  }
-}
-
 void validate_stream(checker& ck, const std::string& p, const stream_config& s) {
   if (s.name.empty() || !std::all_of(s.name.begin(), s.name.end(), [](char ch) {
         return (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') || ch == '_' || ch == '-';
       })) {
     ck.fail(p + ".name", "stream name must be non-empty A-Z 0-9 _ -, got " + quote(s.name));
-  }
-  if (!is_subject_filter(s.subjects)) {
-    ck.fail(p + ".subjects", "not a valid NATS subject filter: " + quote(s.subjects));
   }
   ck.member(p + ".storage", s.storage, std::array<std::string_view, 2>{"file", "memory"});
   ck.non_negative(p + ".max_age", s.max_age);

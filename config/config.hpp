@@ -26,7 +26,9 @@ using duration = std::chrono::milliseconds;
 /// One JetStream stream the platform creates or updates at start.
 struct stream_config {
   std::string name;                                   ///< stream name, A-Z 0-9 _ -
-  std::string subjects;                               ///< subject filter, e.g. "market.raw.>"
+  /// Subject filter, e.g. "market.raw.>": fixed by the public contract (the platform publishes to
+  /// these subjects), so not a configuration key.
+  std::string subjects;
   std::string storage = "file";                       ///< file|memory
   duration max_age{};                                 ///< retention; 0 = keep forever
   std::int64_t max_bytes = -1;                        ///< size limit; -1 = unlimited

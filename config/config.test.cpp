@@ -87,7 +87,7 @@ TEST_CASE("a full YAML file sets every section") {
 nats:
   url: "nats://10.0.0.1:4222,nats://10.0.0.2:4222"
   streams:
-    raw: {name: RAW_TEST, subjects: "test.raw.>", storage: memory, max_age: 1h, max_bytes: 1073741824,
+    raw: {name: RAW_TEST, storage: memory, max_age: 1h, max_bytes: 1073741824,
           replicas: 3, duplicate_window: 30s}
     kline: {name: KLINE_TEST, max_age: 0s}
   max_in_flight: 100
@@ -117,7 +117,7 @@ runtime: {scheduler_threads: 8, log_level: debug}
 )");
   CHECK(c.nats.url == "nats://10.0.0.1:4222,nats://10.0.0.2:4222");
   CHECK(c.nats.raw.name == "RAW_TEST");
-  CHECK(c.nats.raw.subjects == "test.raw.>");
+  CHECK(c.nats.raw.subjects == "market.raw.>"); // the contract, whatever the name
   CHECK(c.nats.raw.storage == "memory");
   CHECK(c.nats.raw.max_age == 1h);
   CHECK(c.nats.raw.max_bytes == 1073741824);
@@ -182,6 +182,14 @@ klines:
   CHECK(mentions(find(errs, "exchanges.ftx"), "unknown exchange 'ftx'"));
   CHECK(mentions(find(errs, "klines.interval"), "did you mean 'intervals'"));
   CHECK(mentions(find(errs, "natz"), "line 2"));
+}
+
+TEST_CASE("stream subjects are the public contract: a subjects key is refused with the reason") {
+  auto errs = errors_of("nats:\n  streams:\n    raw: {subjects: \"test.raw.>\"}\n");
+  CHECK(errs.size() == 1);
+  CHECK(mentions(find(errs, "nats.streams.raw.subjects"), "public contract"));
+  CHECK(mi::cfg::defaults().nats.raw.subjects == "market.raw.>");
+  CHECK(mi::cfg::defaults().nats.kline.subjects == "market.kline.>");
 }
 
 TEST_CASE("several errors at once are all listed") {
@@ -353,7 +361,6 @@ TEST_CASE("validation checks urls, symbols, streams, listen addresses and timeou
   c.nats.raw.storage = "disk";
   c.nats.raw.replicas = 0;
   c.nats.kline.duplicate_window = std::chrono::days(40); // > max_age 30d
-  c.nats.kline.subjects = "market.>.kline";
   auto& b = c.exchanges["binance"];
   b.ws_url = "https://stream.binance.com";
   b.symbols = {"BTCUSDT", "ETH/USDT", "eth/usdt"};
@@ -375,7 +382,6 @@ TEST_CASE("validation checks urls, symbols, streams, listen addresses and timeou
   CHECK(mentions(find(errs, "nats.streams.raw.storage"), "'disk'"));
   CHECK(mentions(find(errs, "nats.streams.raw.replicas"), "1..5"));
   CHECK(mentions(find(errs, "nats.streams.kline.duplicate_window"), "max_age"));
-  CHECK(mentions(find(errs, "nats.streams.kline.subjects"), "'market.>.kline'"));
   CHECK(mentions(find(errs, "exchanges.binance.ws_url"), "ws:// or wss://"));
   CHECK(mentions(find(errs, "exchanges.binance.symbols"), "'BTCUSDT'"));
   CHECK(std::count_if(errs.begin(), errs.end(), [](auto& e) { return e.key == "exchanges.binance.symbols"; }) == 2);
@@ -389,7 +395,7 @@ TEST_CASE("validation checks urls, symbols, streams, listen addresses and timeou
   CHECK(mentions(find(errs, "exchanges.kraken.backfill_max_trades"), "-1"));
   CHECK(find(errs, "exchanges.kraken.silence_timeout"));
   CHECK(mentions(find(errs, "nats.streams.gap.name"), "'MARKET_KLINE'"));
-  CHECK(errs.size() == 18);
+  CHECK(errs.size() == 17);
 }
 
 TEST_CASE("to_yaml round-trips through load") {

@@ -73,6 +73,8 @@ struct metrics::impl {
     prometheus::BuildGauge().Name("mi_partition_default_rows").Help("Rows in a table's DEFAULT partition (no partition for their time)").Register(*reg);
   prometheus::Family<prometheus::Gauge>& audit_mismatch =
     prometheus::BuildGauge().Name("mi_audit_mismatches").Help("Mismatches found by the last scheduled audit").Register(*reg);
+  prometheus::Family<prometheus::Gauge>& audit_checked =
+    prometheus::BuildGauge().Name("mi_audit_checked").Help("What the last scheduled audit compared: (exchange, symbol, hour) cells of trades, stored klines").Register(*reg);
   prometheus::Gauge& audit_last =
     prometheus::BuildGauge().Name("mi_audit_last_run_timestamp_seconds").Help("Unix time the last scheduled audit completed").Register(*reg).Add({});
   prometheus::Gauge& clients =
@@ -177,7 +179,10 @@ void metrics::consumer_lag(std::string_view consumer, std::uint64_t n) {
 void metrics::partition_default_rows(std::string_view table, std::uint64_t n) {
   impl_->default_rows.Add({{"table", s(table)}}).Set(static_cast<double>(n));
 }
-void metrics::audit_result(std::uint64_t trade_mismatches, std::uint64_t kline_mismatches, double unix_seconds) {
+void metrics::audit_result(std::uint64_t trade_mismatches, std::uint64_t kline_mismatches, std::uint64_t trade_cells,
+                           std::uint64_t klines, double unix_seconds) {
+  impl_->audit_checked.Add({{"kind", "trades"}}).Set(static_cast<double>(trade_cells));
+  impl_->audit_checked.Add({{"kind", "klines"}}).Set(static_cast<double>(klines));
   impl_->audit_mismatch.Add({{"kind", "trades"}}).Set(static_cast<double>(trade_mismatches));
   impl_->audit_mismatch.Add({{"kind", "klines"}}).Set(static_cast<double>(kline_mismatches));
   impl_->audit_last.Set(unix_seconds);

@@ -73,9 +73,11 @@ public:
   void consumer_lag(std::string_view consumer, std::uint64_t n);
   /// Rows in a table's DEFAULT partition (mi_partition_default_rows{table}).
   void partition_default_rows(std::string_view table, std::uint64_t n);
-  /// Result of a scheduled audit: mi_audit_mismatches{kind=trades|klines} and
+  /// Result of a scheduled audit: mi_audit_mismatches{kind=trades|klines},
+  /// mi_audit_checked{kind=trades|klines} (cells and klines compared) and
   /// mi_audit_last_run_timestamp_seconds.
-  void audit_result(std::uint64_t trade_mismatches, std::uint64_t kline_mismatches, double unix_seconds);
+  void audit_result(std::uint64_t trade_mismatches, std::uint64_t kline_mismatches, std::uint64_t trade_cells,
+                    std::uint64_t klines, double unix_seconds);
   // -- push -----------------------------------------------------------------------------
   void push_clients(std::int64_t n);
   void push_dropped(std::uint64_t n);
