@@ -100,7 +100,8 @@ TEST_CASE("supervisor: a role that gives up ends the root, which names the role 
                   s, {"store", {fails_on_demand("saver_trades", healthy_log, sched, healthy)}, test_limits});
               }},
              {"kline", [&](caf::actor_system& s) {
-                return mi::actors::spawn_supervisor(s, {"kline", {always_throws("kline_stage", log, sched)}, test_limits});
+                return mi::actors::spawn_supervisor(s,
+                                                    {"kline", {always_throws("kline_stage", log, sched)}, test_limits});
               }}},
             root_limits});
   auto root_seen = std::make_shared<watch_result>();
@@ -150,7 +151,8 @@ TEST_CASE("supervisor: one for one, a failing child does not touch its sibling, 
   auto a = std::make_shared<caf::actor>();
   auto b = std::make_shared<caf::actor>();
   auto sup = mi::actors::spawn_supervisor(
-    f.sys, {"ingest", {fails_on_demand("backfill", a_log, f.sched, a), fails_on_demand("connection", b_log, f.sched, b)},
+    f.sys, {"ingest",
+            {fails_on_demand("backfill", a_log, f.sched, a), fails_on_demand("connection", b_log, f.sched, b)},
             test_limits});
   f.run();
   auto first_a = *a;

@@ -82,7 +82,11 @@ struct metrics::impl {
   prometheus::Family<prometheus::Counter>& bad_req =
     prometheus::BuildCounter().Name("mi_push_bad_requests_total").Help("Malformed push client requests").Register(*reg);
   prometheus::Counter& sessions_failed =
-    prometheus::BuildCounter().Name("mi_push_sessions_failed_total").Help("Push client sessions that died with an error (removed by the hub)").Register(*reg).Add({});
+    prometheus::BuildCounter()
+      .Name("mi_push_sessions_failed_total")
+      .Help("Push client sessions that died with an error (removed by the hub)")
+      .Register(*reg)
+      .Add({});
   prometheus::Family<prometheus::Counter>& restarts =
     prometheus::BuildCounter().Name("mi_actor_restarts_total").Help("Children restarted by their supervisor").Register(*reg);
 
