@@ -112,18 +112,49 @@ struct hub_state {
   static inline const char* name = "mi.push_hub";
   push_hub_args args;
   std::unordered_map<client_id, caf::actor> sessions;
+  std::unordered_map<caf::actor_addr, std::pair<client_id, session_ptr>> monitored; // session actor -> client
   std::unordered_map<std::string, std::set<client_id>> subscribers; // channel -> clients
   std::uint64_t bad = 0;
 };
 
 using hub_actor = caf::stateful_actor<hub_state>;
 
+void forget(hub_actor* self, client_id id) {
+  auto& st = self->state;
+  st.sessions.erase(id);
+  for (auto sit = st.subscribers.begin(); sit != st.subscribers.end();) {
+    sit->second.erase(id);
+    sit = sit->second.empty() ? st.subscribers.erase(sit) : std::next(sit);
+  }
+  st.args.metrics->push_clients(static_cast<std::int64_t>(st.sessions.size()));
+}
+
 caf::behavior push_hub(hub_actor* self, push_hub_args args) {
   self->state.args = args;
+  // Sessions are monitored: one that dies with an error is removed (its client closed with 1011)
+  // and counted, instead of silently swallowing the frames sent to it.
+  self->set_down_handler([self](caf::down_msg& dm) {
+    auto& st = self->state;
+    auto it = st.monitored.find(dm.source);
+    if (it == st.monitored.end())
+      return;
+    auto [id, session] = it->second;
+    st.monitored.erase(it);
+    if (!dm.reason || dm.reason == caf::exit_reason::normal)
+      return; // stopped by the hub (client gone, or hub stopping)
+    st.args.metrics->push_session_failed();
+    spdlog::error("push client {} ({}): session failed ({}), closing it", id, session->remote(),
+                  self->system().render(dm.reason));
+    session->close(1011, "internal error");
+    if (auto s = st.sessions.find(id); s != st.sessions.end() && s->second.address() == dm.source)
+      forget(self, id);
+  });
   return {
     [self](c_open_atom, const session_ptr& s) {
       auto& st = self->state;
       auto a = self->spawn(client_session, s, caf::actor_cast<caf::actor>(self), st.args.metrics, st.args.max_channels);
+      self->monitor(a);
+      st.monitored.emplace(a.address(), std::make_pair(s->id(), s));
       st.sessions.emplace(s->id(), a);
       st.args.metrics->push_clients(static_cast<std::int64_t>(st.sessions.size()));
     },
@@ -138,12 +169,7 @@ caf::behavior push_hub(hub_actor* self, push_hub_args args) {
       if (it == st.sessions.end())
         return;
       self->send(it->second, stop_atom::value);
-      st.sessions.erase(it);
-      for (auto sit = st.subscribers.begin(); sit != st.subscribers.end();) {
-        sit->second.erase(id);
-        sit = sit->second.empty() ? st.subscribers.erase(sit) : std::next(sit);
-      }
-      st.args.metrics->push_clients(static_cast<std::int64_t>(st.sessions.size()));
+      forget(self, id);
     },
     [self](chsub_atom, client_id id, const std::vector<std::string>& channels) {
       for (auto& c : channels)

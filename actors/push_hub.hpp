@@ -24,6 +24,8 @@ struct push_hub_args {
 ///          (c_close_atom, client_id) from the server's io thread;
 ///          (kmsg_atom, std::string subject, std::string payload) from the MARKET_KLINE
 ///          consumer (new messages only, never history); (stop_atom).
+/// Sessions are monitored: a session actor that dies with an error is removed from the index,
+/// its client closed with 1011, and counted (mi_push_sessions_failed_total).
 caf::actor spawn_push_hub(caf::actor_system& sys, push_hub_args args);
 
 } // namespace mi::actors

@@ -28,6 +28,7 @@ constexpr std::array<std::string_view, 5> known_exchanges{"binance", "okx", "byb
 constexpr std::array<std::string_view, 16> known_intervals{
     "1s", "1m", "3m", "5m", "15m", "30m", "1h", "2h", "4h", "6h", "8h", "12h", "1d", "3d", "1w", "1M"};
 constexpr std::array<std::string_view, 5> log_levels{"trace", "debug", "info", "warn", "error"};
+constexpr std::array<std::string_view, 3> test_faults{"", "kline_stage_throws", "symbol_window_throws_once"};
 constexpr std::array<std::string_view, 2> late_policies{"revise", "drop"};
 constexpr std::array<std::string_view, 2> empty_window_modes{"skip", "fill"};
 
@@ -117,6 +118,13 @@ std::vector<leaf> leaves(config& c) {
   out.push_back({"metrics.listen", &c.metrics.listen});
   out.push_back({"runtime.scheduler_threads", &c.runtime.scheduler_threads});
   out.push_back({"runtime.log_level", &c.runtime.log_level});
+  out.push_back({"supervision.initial_backoff", &c.supervision.initial_backoff});
+  out.push_back({"supervision.max_backoff", &c.supervision.max_backoff});
+  out.push_back({"supervision.reset_after", &c.supervision.reset_after});
+  out.push_back({"supervision.max_restarts", &c.supervision.max_restarts});
+  out.push_back({"supervision.restart_window", &c.supervision.restart_window});
+  out.push_back({"testing.fault", &c.testing.fault});
+  out.push_back({"testing.fault_after_trades", &c.testing.fault_after_trades});
   return out;
 }
 
@@ -551,6 +559,16 @@ config defaults() {
   return c;
 }
 
+duration min_restart_window(duration initial, duration max, int restarts) {
+  duration sum{0};
+  auto b = initial;
+  for (int k = 0; k < restarts; ++k) {
+    sum += b;
+    b = std::min(b * 2, max);
+  }
+  return sum;
+}
+
 mi::result<duration> parse_duration(std::string_view text) {
   if (text.empty()) return mi::error{"empty duration (expected e.g. 500ms, 2s, 1m, 1h, 7d)"};
   std::size_t digits = 0;
@@ -675,6 +693,28 @@ std::vector<config_error> validate(const config& c) {
 
   ck.range("runtime.scheduler_threads", c.runtime.scheduler_threads, 1, 64);
   ck.member("runtime.log_level", c.runtime.log_level, log_levels);
+  {
+    const auto& sv = c.supervision;
+    ck.positive("supervision.initial_backoff", sv.initial_backoff);
+    if (sv.max_backoff < sv.initial_backoff)
+      ck.fail("supervision.max_backoff", "must be at least supervision.initial_backoff (" +
+                                           format_duration(sv.initial_backoff) + "), got " +
+                                           format_duration(sv.max_backoff));
+    ck.positive("supervision.reset_after", sv.reset_after);
+    ck.range("supervision.max_restarts", sv.max_restarts, 0, 1000);
+    if (sv.initial_backoff.count() > 0 && sv.max_backoff >= sv.initial_backoff && sv.max_restarts >= 0 &&
+        sv.max_restarts <= 1000) {
+      auto need = min_restart_window(sv.initial_backoff, sv.max_backoff, sv.max_restarts);
+      if (sv.restart_window < need)
+        ck.fail("supervision.restart_window",
+                "must be at least " + format_duration(need) + " (the backoff of " + std::to_string(sv.max_restarts) +
+                  " restarts, " + format_duration(sv.initial_backoff) + " doubling up to " +
+                  format_duration(sv.max_backoff) + "), got " + format_duration(sv.restart_window) +
+                  ": the restart limit could never be reached");
+    }
+  }
+  ck.member("testing.fault", c.testing.fault, test_faults);
+  ck.range("testing.fault_after_trades", c.testing.fault_after_trades, 1, 1'000'000);
   ck.member("klines.late_policy", c.klines.late_policy, late_policies);
   ck.member("klines.empty_windows", c.klines.empty_windows, empty_window_modes);
   ck.positive("klines.idle_after", c.klines.idle_after);

@@ -179,6 +179,33 @@ struct runtime_config {
   bool operator==(const runtime_config&) const = default;
 };
 
+/// Restarts of supervised actors (docs/operations.md, "Supervision"), per child.
+struct supervision_config {
+  duration initial_backoff = std::chrono::milliseconds(200); ///< delay before the first restart
+  duration max_backoff = std::chrono::seconds(10);           ///< the delay doubles up to this
+  duration reset_after = std::chrono::seconds(30);  ///< a child up this long restarts from initial_backoff again
+  int max_restarts = 10;                            ///< restarts within restart_window; one more: the role gives up
+  duration restart_window = std::chrono::seconds(120); ///< >= min_restart_window(...), checked
+  /// Field-wise equality.
+  bool operator==(const supervision_config&) const = default;
+};
+
+/// Test-only fault injection (tests/integration/supervision.test.cpp); empty in production.
+struct testing_config {
+  /// "" (off) | kline_stage_throws (the kline stage throws at every start: the role gives up and
+  /// the process exits 3) | symbol_window_throws_once (the first symbol window to get its
+  /// `fault_after_trades`-th trade throws, once per process).
+  std::string fault;
+  int fault_after_trades = 100; ///< 1..1000000
+  /// Field-wise equality.
+  bool operator==(const testing_config&) const = default;
+};
+
+/// The shortest time in which `restarts` restarts can happen with backoff doubling from
+/// `initial` up to `max`: sum of min(initial * 2^k, max), k < restarts. A restart window
+/// shorter than this can never see the limit reached.
+duration min_restart_window(duration initial, duration max, int restarts);
+
 /// The whole configuration.
 struct config {
   nats_config nats;
@@ -194,6 +221,8 @@ struct config {
   api_config api;
   metrics_config metrics;
   runtime_config runtime;
+  supervision_config supervision;
+  testing_config testing;
   /// Field-wise equality.
   bool operator==(const config&) const = default;
 };

@@ -531,3 +531,40 @@ TEST_CASE("storage, audit and saver fault keys: defaults, overrides and every ba
   CHECK(mentions(find(errs, "saver.synchronous_commit"), "'maybe'"));
   CHECK(mentions(find(errs, "audit.interval"), "MI_AUDIT_INTERVAL"));
 }
+
+TEST_CASE("supervision and testing keys: defaults, overrides, and a restart window too short for its backoff refused") {
+  auto d = mi::cfg::defaults();
+  CHECK(d.supervision.initial_backoff == std::chrono::milliseconds(200));
+  CHECK(d.supervision.max_backoff == std::chrono::seconds(10));
+  CHECK(d.supervision.reset_after == std::chrono::seconds(30));
+  CHECK(d.supervision.max_restarts == 10);
+  CHECK(d.supervision.restart_window == std::chrono::seconds(120));
+  CHECK(d.testing.fault.empty());
+  // 0.2 + 0.4 + 0.8 + 1.6 + 3.2 + 6.4 + 4 x 10 s
+  CHECK(mi::cfg::min_restart_window(d.supervision.initial_backoff, d.supervision.max_backoff, 10) ==
+        std::chrono::milliseconds(52600));
+  CHECK(mi::cfg::min_restart_window(std::chrono::seconds(1), std::chrono::seconds(1), 0).count() == 0);
+
+  auto c = loaded("supervision: {initial_backoff: 100ms, max_backoff: 1s, reset_after: 5s, max_restarts: 3,"
+                  " restart_window: 10s}\ntesting: {fault: kline_stage_throws, fault_after_trades: 7}\n");
+  CHECK(c.supervision.max_restarts == 3);
+  CHECK(c.supervision.restart_window == std::chrono::seconds(10));
+  CHECK(c.testing.fault == "kline_stage_throws");
+  CHECK(c.testing.fault_after_trades == 7);
+
+  // The old built-in limits (20 restarts in 60 s with this backoff) could never trigger.
+  auto errs = errors_of("supervision: {max_restarts: 20, restart_window: 60s}\n");
+  REQUIRE(errs.size() == 1);
+  CHECK(mentions(find(errs, "supervision.restart_window"), "could never be reached"));
+  CHECK(mentions(find(errs, "supervision.restart_window"), "152600ms"));
+
+  errs = errors_of("supervision: {reset_after: 0s, max_restarts: -1}\ntesting: {fault: chaos, "
+                   "fault_after_trades: 0}\n",
+                   {{"MI_SUPERVISION_MAX_BACKOFF", "5ms"}});
+  CHECK(errs.size() == 5);
+  CHECK(mentions(find(errs, "supervision.reset_after"), "greater than 0"));
+  CHECK(mentions(find(errs, "supervision.max_backoff"), "at least"));
+  CHECK(mentions(find(errs, "supervision.max_restarts"), "-1"));
+  CHECK(mentions(find(errs, "testing.fault"), "'chaos'"));
+  CHECK(mentions(find(errs, "testing.fault_after_trades"), "got 0"));
+}

@@ -333,6 +333,10 @@ void jetstream::impl::retry_loop() {
     lock.unlock();
 
     retries.fetch_add(1, std::memory_order_relaxed);
+    if (opts.on_retry) {
+      const char* subj = natsMsg_GetSubject(msg);
+      opts.on_retry(subj ? subj : "");
+    }
     jsPubOptions po;
     jsPubOptions_Init(&po);
     po.MaxWait = to_ms(opts.ack_timeout);

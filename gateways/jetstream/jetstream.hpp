@@ -140,6 +140,9 @@ public:
     /// Called once per message when it is finally acked or fails permanently (after
     /// retries), on a nats.c thread. Must not throw, nor create or destroy a jetstream.
     std::function<void(const publish_outcome&)> on_outcome;
+    /// Called on the retry thread each time a message is re-published with the same msg id
+    /// (after an ack timeout or "no responders"), with its subject. Must not throw.
+    std::function<void(std::string_view subject)> on_retry;
     /// Retries of one message (timeouts, no responders) before it fails permanently.
     int max_retries = 10;
     /// Bytes buffered by nats.c while disconnected (reconnects forever, every 100 ms).

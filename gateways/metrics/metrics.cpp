@@ -1,7 +1,9 @@
 #include "gateways/metrics/metrics.hpp"
 
 #include <mutex>
+#include <prometheus/collectable.h>
 #include <prometheus/counter.h>
+#include <prometheus/metric_family.h>
 #include <prometheus/exposer.h>
 #include <prometheus/gauge.h>
 #include <prometheus/histogram.h>
@@ -46,8 +48,6 @@ struct metrics::impl {
     prometheus::BuildCounter().Name("mi_publish_retries_total").Help("Publishes retried with the same id").Register(*reg).Add({});
   prometheus::Family<prometheus::Histogram>& latency =
     prometheus::BuildHistogram().Name("mi_ingest_latency_seconds").Help("Exchange trade time to JetStream ack").Register(*reg);
-  prometheus::Gauge& in_flight =
-    prometheus::BuildGauge().Name("mi_publish_in_flight").Help("Async publishes awaiting a JetStream ack").Register(*reg).Add({});
   prometheus::Family<prometheus::Counter>& finals =
     prometheus::BuildCounter().Name("mi_klines_final_total").Help("Final klines published").Register(*reg);
   prometheus::Family<prometheus::Counter>& late =
@@ -83,6 +83,14 @@ struct metrics::impl {
     prometheus::BuildCounter().Name("mi_push_dropped_messages_total").Help("Push messages dropped because a client's queue was full").Register(*reg).Add({});
   prometheus::Family<prometheus::Counter>& bad_req =
     prometheus::BuildCounter().Name("mi_push_bad_requests_total").Help("Malformed push client requests").Register(*reg);
+  prometheus::Counter& sessions_failed =
+    prometheus::BuildCounter()
+      .Name("mi_push_sessions_failed_total")
+      .Help("Push client sessions that died with an error (removed by the hub)")
+      .Register(*reg)
+      .Add({});
+  prometheus::Family<prometheus::Counter>& restarts =
+    prometheus::BuildCounter().Name("mi_actor_restarts_total").Help("Children restarted by their supervisor").Register(*reg);
 
   prometheus::Family<prometheus::Counter>& api_requests =
     prometheus::BuildCounter().Name("mi_api_requests_total").Help("REST API requests by route and status").Register(*reg);
@@ -92,6 +100,26 @@ struct metrics::impl {
     prometheus::BuildCounter().Name("mi_api_auth_rejections_total").Help("Refused API authentications by reason").Register(*reg);
 
   std::mutex hist_mu; // Family::Add of histograms builds bucket vectors; serialize creation
+
+  // mi_publish_in_flight: read from its source at collection time (a gauge set on events goes stale).
+  struct in_flight_collectable : prometheus::Collectable {
+    std::mutex mu;
+    std::function<std::int64_t()> source;
+    std::vector<prometheus::MetricFamily> Collect() const override {
+      prometheus::MetricFamily f;
+      f.name = "mi_publish_in_flight";
+      f.help = "Async publishes awaiting a JetStream ack";
+      f.type = prometheus::MetricType::Gauge;
+      prometheus::ClientMetric m;
+      {
+        std::lock_guard<std::mutex> lock(const_cast<std::mutex&>(mu));
+        m.gauge.value = source ? static_cast<double>(source()) : 0.0;
+      }
+      f.metric.push_back(std::move(m));
+      return {std::move(f)};
+    }
+  };
+  std::shared_ptr<in_flight_collectable> in_flight = std::make_shared<in_flight_collectable>();
 };
 
 namespace {
@@ -109,6 +137,7 @@ mi::result<std::uint16_t> metrics::serve(const std::string& listen) {
   try {
     impl_->exposer = std::make_unique<prometheus::Exposer>(listen);
     impl_->exposer->RegisterCollectable(impl_->reg);
+    impl_->exposer->RegisterCollectable(impl_->in_flight);
     auto ports = impl_->exposer->GetListeningPorts();
     return ports.empty() ? std::uint16_t{0} : static_cast<std::uint16_t>(ports.front());
   } catch (const std::exception& e) {
@@ -154,7 +183,10 @@ void metrics::ingest_latency(std::string_view ex, double seconds) {
   }
   h->Observe(seconds);
 }
-void metrics::publish_in_flight(std::int64_t n) { impl_->in_flight.Set(static_cast<double>(n)); }
+void metrics::publish_in_flight_source(std::function<std::int64_t()> source) {
+  std::lock_guard<std::mutex> lock(impl_->in_flight->mu);
+  impl_->in_flight->source = std::move(source);
+}
 void metrics::kline_final(std::string_view iv) { impl_->finals.Add({{"interval", s(iv)}}).Increment(); }
 void metrics::late_trade(std::string_view ex) { impl_->late.Add({{"exchange", s(ex)}}).Increment(); }
 void metrics::kline_revised(std::string_view ex) { impl_->revised.Add({{"exchange", s(ex)}}).Increment(); }
@@ -190,6 +222,10 @@ void metrics::audit_result(std::uint64_t trade_mismatches, std::uint64_t kline_m
 void metrics::push_clients(std::int64_t n) { impl_->clients.Set(static_cast<double>(n)); }
 void metrics::push_dropped(std::uint64_t n) { impl_->dropped.Increment(static_cast<double>(n)); }
 void metrics::push_bad_request(std::string_view code) { impl_->bad_req.Add({{"code", s(code)}}).Increment(); }
+void metrics::push_session_failed() { impl_->sessions_failed.Increment(); }
+void metrics::actor_restart(std::string_view supervisor) {
+  impl_->restarts.Add({{"supervisor", s(supervisor)}}).Increment();
+}
 
 void metrics::api_request(std::string_view route, int status, double seconds) {
   impl_->api_requests.Add({{"route", s(route)}, {"status", std::to_string(status)}}).Increment();
@@ -206,7 +242,10 @@ void metrics::api_auth_rejected(std::string_view reason) {
 
 std::string metrics::scrape() const {
   prometheus::TextSerializer ser;
-  return ser.Serialize(impl_->reg->Collect());
+  auto families = impl_->reg->Collect();
+  auto more = impl_->in_flight->Collect();
+  families.insert(families.end(), more.begin(), more.end());
+  return ser.Serialize(families);
 }
 
 } // namespace mi::gw

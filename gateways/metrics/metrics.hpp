@@ -1,6 +1,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -52,10 +53,14 @@ public:
   // -- publish --------------------------------------------------------------------------
   void trade_published(std::string_view exchange);
   void publish_failed(std::string_view stream);
+  /// A publish re-sent with the same Nats-Msg-Id after an ack timeout or "no responders"
+  /// (mi_publish_retries_total); counted by the JetStream gateway's on_retry hook.
   void publish_retried();
   /// Exchange trade time -> JetStream ack, seconds.
   void ingest_latency(std::string_view exchange, double seconds);
-  void publish_in_flight(std::int64_t n);
+  /// Where mi_publish_in_flight is read from at every scrape (the JetStream gateway's own
+  /// counter), so the gauge is never stale. Set once; the source must outlive serving.
+  void publish_in_flight_source(std::function<std::int64_t()> source);
   // -- klines ---------------------------------------------------------------------------
   void kline_final(std::string_view interval);
   void late_trade(std::string_view exchange);
@@ -82,6 +87,12 @@ public:
   void push_clients(std::int64_t n);
   void push_dropped(std::uint64_t n);
   void push_bad_request(std::string_view code);
+  /// A client_session actor that died with an error; the hub removed it (mi_push_sessions_failed_total).
+  void push_session_failed();
+  // -- supervision ----------------------------------------------------------------------
+  /// A child restarted by a supervisor (mi_actor_restarts_total{supervisor}); the label is the
+  /// role (ingest, kline, store, push, publish), a bounded set.
+  void actor_restart(std::string_view supervisor);
   // -- api ------------------------------------------------------------------------------
   /// One REST request answered: route ("/api/v1/klines" or "other"), HTTP status, seconds.
   void api_request(std::string_view route, int status, double seconds);

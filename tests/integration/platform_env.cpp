@@ -73,6 +73,20 @@ void platform_env::start_platform(const std::vector<std::string>& extra_args) {
     throw std::runtime_error("platform did not become ready:\n" + tail_of(read_file(log)));
 }
 
+void platform_env::launch_platform(const std::vector<std::string>& extra_args) {
+  std::vector<std::string> argv{binary(), "run", "--config", config_path()};
+  argv.insert(argv.end(), extra_args.begin(), extra_args.end());
+  platform_ = std::make_unique<child_process>(argv, dir_.path() + "/platform.log");
+}
+
+int platform_env::wait_platform_exit(std::chrono::seconds timeout) {
+  int st = platform_->wait_for(timeout);
+  if (st == -1)
+    return -1;
+  platform_.reset();
+  return WIFEXITED(st) ? WEXITSTATUS(st) : -2;
+}
+
 void platform_env::kill_platform() {
   platform_->kill_hard();
   platform_.reset();

@@ -32,6 +32,11 @@ public:
   /// Starts `market-ingestor run` (with `extra_args`, e.g. {"--roles", "store"}) and waits for its
   /// "ready" line.
   void start_platform(const std::vector<std::string>& extra_args = {});
+  /// Starts `market-ingestor run` without waiting for anything (it may exit at once).
+  void launch_platform(const std::vector<std::string>& extra_args = {});
+  /// Waits up to `timeout` for the platform to exit on its own: its exit code, or -1 if it still
+  /// runs (or died of a signal: -2).
+  int wait_platform_exit(std::chrono::seconds timeout);
   /// kill -9.
   void kill_platform();
   /// SIGTERM and wait for a clean exit; returns the exit status.
