@@ -81,6 +81,11 @@ struct metrics::impl {
     prometheus::BuildCounter().Name("mi_push_dropped_messages_total").Help("Push messages dropped because a client's queue was full").Register(*reg).Add({});
   prometheus::Family<prometheus::Counter>& bad_req =
     prometheus::BuildCounter().Name("mi_push_bad_requests_total").Help("Malformed push client requests").Register(*reg);
+  prometheus::Family<prometheus::Counter>& push_rejections =
+    prometheus::BuildCounter().Name("mi_push_rejections_total")
+      .Help("Push connections refused, clients closed and subscriptions refused by a limit, by reason").Register(*reg);
+  prometheus::Gauge& trade_feeds =
+    prometheus::BuildGauge().Name("mi_push_trade_feeds").Help("MARKET_RAW feeds open for subscribed trade channels").Register(*reg).Add({});
 
   prometheus::Family<prometheus::Counter>& api_requests =
     prometheus::BuildCounter().Name("mi_api_requests_total").Help("REST API requests by route and status").Register(*reg);
@@ -185,6 +190,10 @@ void metrics::audit_result(std::uint64_t trade_mismatches, std::uint64_t kline_m
 void metrics::push_clients(std::int64_t n) { impl_->clients.Set(static_cast<double>(n)); }
 void metrics::push_dropped(std::uint64_t n) { impl_->dropped.Increment(static_cast<double>(n)); }
 void metrics::push_bad_request(std::string_view code) { impl_->bad_req.Add({{"code", s(code)}}).Increment(); }
+void metrics::push_rejected(std::string_view reason) {
+  impl_->push_rejections.Add({{"reason", s(reason)}}).Increment();
+}
+void metrics::push_trade_feeds(std::int64_t n) { impl_->trade_feeds.Set(static_cast<double>(n)); }
 
 void metrics::api_request(std::string_view route, int status, double seconds) {
   impl_->api_requests.Add({{"route", s(route)}, {"status", std::to_string(status)}}).Increment();
