@@ -3,6 +3,8 @@
 
 #include "app/commands.hpp"
 #include "gateways/http/history.hpp"
+#include "gateways/jetstream/jetstream.hpp"
+#include "gateways/push/push_protocol.hpp"
 
 namespace mi::app {
 
@@ -31,13 +33,31 @@ int run_apikey_list(const std::string& dsn) {
   return 0;
 }
 
-int run_apikey_revoke(const std::string& dsn, const std::string& key_id) {
+int run_apikey_revoke(const std::string& dsn, const std::string& key_id, const std::string& nats_url) {
   auto k = mi::gw::revoke_api_key(dsn, key_id);
   if (!k) {
     std::cerr << k.err().message << "\n";
     return 1;
   }
   std::cout << "revoked " << k->key_id << " (" << k->name << ") at " << k->revoked_at.value_or("?") << "\n";
+  if (nats_url.empty())
+    return 0;
+  // The key is revoked either way; the announcement only makes push gateways act at once.
+  mi::gw::jetstream::options o;
+  o.url = nats_url;
+  o.name = "market-ingestor apikey";
+  o.connect_timeout = std::chrono::seconds(3);
+  auto js = mi::gw::jetstream::connect(o);
+  auto sent = js ? (*js)->publish_core(std::string(mi::gw::apikey_revoked_subject), k->key_id)
+                 : mi::result<bool>(js.err());
+  if (!sent) {
+    std::cerr << "warning: could not announce the revocation on " << mi::gw::apikey_revoked_subject << ": "
+              << sent.err().message << "\n"
+              << "push sessions opened with this key close at the gateways' next key check "
+                 "(push.key_check_interval)\n";
+    return 0;
+  }
+  std::cout << "announced on " << mi::gw::apikey_revoked_subject << "\n";
   return 0;
 }
 

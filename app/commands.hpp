@@ -42,7 +42,8 @@ int run_tail(const std::string& url, const std::vector<std::string>& channels, s
 int run_apikey_create(const std::string& dsn, const std::string& name, std::optional<std::int64_t> quota_per_minute);
 /// `apikey list`: id, name, created, revoked, quota of every key (never a secret).
 int run_apikey_list(const std::string& dsn);
-/// `apikey revoke ID`.
-int run_apikey_revoke(const std::string& dsn, const std::string& key_id);
+/// `apikey revoke ID`: marks the key revoked, then (when `nats_url` is not empty) announces the key id on
+/// `market.control.apikey.revoked` so push gateways close its sessions at once.
+int run_apikey_revoke(const std::string& dsn, const std::string& key_id, const std::string& nats_url);
 
 } // namespace mi::app

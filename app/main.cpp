@@ -141,6 +141,10 @@ int main(int argc, char** argv) {
   auto* key_revoke = apikey->add_subcommand("revoke", "revoke a key (immediately refused)");
   std::string key_id;
   key_revoke->add_option("id", key_id, "key id, e.g. mik_...")->required();
+  std::string revoke_nats;
+  key_revoke->add_option("--nats", revoke_nats,
+                         "NATS URL to announce the revocation to push gateways (default: nats.url of --config or "
+                         "MI_NATS_URL; none: the gateways notice at their next key check)");
 
   try {
     app.parse(argc, argv);
@@ -175,21 +179,27 @@ int main(int argc, char** argv) {
     return mi::app::run_migrate(dsn, mi::app::storage_policy(cfg));
   }
   if (*apikey) {
-    if (apikey_dsn.empty()) {
+    // A NATS URL is "configured" when given explicitly: --nats, a --config file or MI_NATS_URL.
+    const bool nats_configured = !revoke_nats.empty() || !apikey_config.empty() ||
+                                 mi::cfg::process_env().count("MI_NATS_URL") != 0;
+    if (apikey_dsn.empty() || (revoke_nats.empty() && nats_configured)) {
       auto loaded = apikey_config.empty() ? mi::cfg::load("", mi::cfg::process_env())
                                           : mi::cfg::load_file(apikey_config);
       if (auto* errs = std::get_if<std::vector<mi::cfg::config_error>>(&loaded)) {
         std::cerr << mi::cfg::format_errors(*errs);
         return 2;
       }
-      apikey_dsn = std::get<mi::cfg::config>(loaded).postgres.dsn;
+      if (apikey_dsn.empty())
+        apikey_dsn = std::get<mi::cfg::config>(loaded).postgres.dsn;
+      if (revoke_nats.empty() && nats_configured)
+        revoke_nats = std::get<mi::cfg::config>(loaded).nats.url;
     }
     if (*key_create)
       return mi::app::run_apikey_create(apikey_dsn, key_name,
                                         key_create->count("--quota-per-minute") ? std::optional{key_quota} : std::nullopt);
     if (*key_list)
       return mi::app::run_apikey_list(apikey_dsn);
-    return mi::app::run_apikey_revoke(apikey_dsn, key_id);
+    return mi::app::run_apikey_revoke(apikey_dsn, key_id, revoke_nats);
   }
   if (*audit)
     return mi::app::run_audit(audit_config, audit_from, audit_to);

@@ -1,4 +1,5 @@
 #include "config/config.hpp"
+#include "config/listen_address.hpp"
 
 #include <algorithm>
 #include <array>
@@ -109,6 +110,12 @@ std::vector<leaf> leaves(config& c) {
   out.push_back({"audit.interval", &c.audit.interval});
   out.push_back({"push.listen", &c.push.listen});
   out.push_back({"push.queue_size", &c.push.queue_size});
+  out.push_back({"push.max_connections", &c.push.max_connections});
+  out.push_back({"push.client_rate", &c.push.client_rate});
+  out.push_back({"push.client_burst", &c.push.client_burst});
+  out.push_back({"push.max_message_bytes", &c.push.max_message_bytes});
+  out.push_back({"push.max_channels", &c.push.max_channels});
+  out.push_back({"push.key_check_interval", &c.push.key_check_interval});
   out.push_back({"api.listen", &c.api.listen});
   out.push_back({"api.auth", &c.api.auth});
   out.push_back({"api.timestamp_window", &c.api.timestamp_window});
@@ -419,21 +426,7 @@ struct checker {
     fail(key, "URL " + quote(v) + " must start with " + list);
   }
   void listen(const std::string& key, std::string_view v) {
-    auto colon = v.rfind(':');
-    if (colon == std::string_view::npos) {
-      return fail(key, "expected host:port, got " + quote(v));
-    }
-    auto host = v.substr(0, colon);
-    auto port = v.substr(colon + 1);
-    if (host.size() >= 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
-    if (host.empty() || host.find_first_of(" \t[]") != std::string_view::npos) {
-      return fail(key, "expected host:port, got " + quote(v) + " (bad host)");
-    }
-    unsigned long p = 0;
-    auto [end, ec] = std::from_chars(port.data(), port.data() + port.size(), p);
-    if (port.empty() || ec != std::errc() || end != port.data() + port.size() || p > 65535) {
-      fail(key, "expected host:port with port 0..65535, got " + quote(v));
-    }
+    if (auto a = parse_listen_address(v); !a) fail(key, a.err().message);
   }
 };
 
@@ -673,15 +666,29 @@ std::vector<config_error> validate(const config& c) {
 
   ck.listen("push.listen", c.push.listen);
   ck.range("push.queue_size", c.push.queue_size, 1, 1'000'000);
+  ck.range("push.max_connections", c.push.max_connections, 1, 1'000'000);
+  ck.range("push.client_rate", c.push.client_rate, 1, 100'000);
+  ck.range("push.client_burst", c.push.client_burst, 1, 100'000);
+  ck.range("push.max_message_bytes", c.push.max_message_bytes, 256, 16 * 1024 * 1024);
+  ck.range("push.max_channels", c.push.max_channels, 1, 10'000);
+  ck.positive("push.key_check_interval", c.push.key_check_interval);
   ck.listen("metrics.listen", c.metrics.listen);
-  if (c.push.listen == c.metrics.listen && c.push.listen.substr(c.push.listen.rfind(':') + 1) != "0") {
-    ck.fail("metrics.listen", "same address as push.listen: " + quote(c.metrics.listen));
-  }
   ck.listen("api.listen", c.api.listen);
-  for (const auto* other : {&c.push.listen, &c.metrics.listen}) {
-    if (c.api.listen == *other && c.api.listen.substr(c.api.listen.rfind(':') + 1) != "0") {
-      ck.fail("api.listen", "same address as " + std::string(other == &c.push.listen ? "push.listen" : "metrics.listen") +
-                                ": " + quote(c.api.listen));
+  {
+    // Two servers on one fixed address cannot both bind (port 0 picks a free port for each).
+    auto same = [](const std::string& a, const std::string& b) {
+      auto x = parse_listen_address(a);
+      auto y = parse_listen_address(b);
+      return x && y && *x == *y && x->port != 0;
+    };
+    if (same(c.push.listen, c.metrics.listen))
+      ck.fail("metrics.listen", "same address as push.listen: " + quote(c.metrics.listen));
+    for (const auto* other : {&c.push.listen, &c.metrics.listen}) {
+      if (same(c.api.listen, *other)) {
+        ck.fail("api.listen", "same address as " +
+                                  std::string(other == &c.push.listen ? "push.listen" : "metrics.listen") + ": " +
+                                  quote(c.api.listen));
+      }
     }
   }
   ck.member("api.auth", c.api.auth, std::array<std::string_view, 2>{"required", "off"});

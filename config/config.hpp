@@ -146,8 +146,14 @@ struct audit_config {
 
 /// WebSocket push server.
 struct push_config {
-  std::string listen = "127.0.0.1:8080"; ///< host:port
+  std::string listen = "127.0.0.1:8080"; ///< host:port, [ipv6]:port or :port (config/listen_address.hpp)
   int queue_size = 256;                  ///< per-client send queue (messages)
+  int max_connections = 10000;           ///< open connections (any phase); more are refused with HTTP 503
+  int client_rate = 20;                  ///< client messages per second (token bucket refill), 1..100000
+  int client_burst = 40;                 ///< token bucket size: messages a client may send at once
+  int max_message_bytes = 65536;         ///< bigger client frames close the client with 1009, 256..16MiB
+  int max_channels = 100;                ///< subscriptions per client, 1..10000
+  duration key_check_interval = std::chrono::seconds(30); ///< re-check the API keys of open sessions
   /// Field-wise equality.
   bool operator==(const push_config&) const = default;
 };

@@ -568,3 +568,52 @@ TEST_CASE("supervision and testing keys: defaults, overrides, and a restart wind
   CHECK(mentions(find(errs, "testing.fault"), "'chaos'"));
   CHECK(mentions(find(errs, "testing.fault_after_trades"), "got 0"));
 }
+
+TEST_CASE("push limits: defaults, values from YAML and environment, every bad value named") {
+  auto d = mi::cfg::defaults();
+  CHECK(d.push.max_connections == 10000);
+  CHECK(d.push.client_rate == 20);
+  CHECK(d.push.client_burst == 40);
+  CHECK(d.push.max_message_bytes == 65536);
+  CHECK(d.push.max_channels == 100);
+  CHECK(d.push.key_check_interval == std::chrono::seconds(30));
+
+  auto c = loaded("push: {max_connections: 50, client_rate: 5, client_burst: 10, max_message_bytes: 4096, "
+                  "max_channels: 8, key_check_interval: 2s}",
+                  {{"MI_PUSH_MAX_CONNECTIONS", "60"}});
+  CHECK(c.push.max_connections == 60);
+  CHECK(c.push.client_rate == 5);
+  CHECK(c.push.client_burst == 10);
+  CHECK(c.push.max_message_bytes == 4096);
+  CHECK(c.push.max_channels == 8);
+  CHECK(c.push.key_check_interval == std::chrono::seconds(2));
+
+  auto errs = errors_of("push: {max_connections: 0, client_rate: 0, client_burst: 0, max_message_bytes: 10, "
+                        "max_channels: 0, key_check_interval: 0s}");
+  CAPTURE(mi::cfg::format_errors(errs));
+  CHECK(mentions(find(errs, "push.max_connections"), "got 0"));
+  CHECK(mentions(find(errs, "push.client_rate"), "got 0"));
+  CHECK(mentions(find(errs, "push.client_burst"), "got 0"));
+  CHECK(mentions(find(errs, "push.max_message_bytes"), "got 10"));
+  CHECK(mentions(find(errs, "push.max_channels"), "got 0"));
+  CHECK(mentions(find(errs, "push.key_check_interval"), "greater than 0"));
+  CHECK(errs.size() == 6);
+}
+
+TEST_CASE("listen addresses: IPv6 in brackets and :port are valid for push, api and metrics, bad ones named") {
+  auto c = loaded("push: {listen: \"[::1]:18080\"}\napi: {listen: \":18081\"}\nmetrics: {listen: \"[::]:0\"}\n");
+  CHECK(c.push.listen == "[::1]:18080");
+  CHECK(c.api.listen == ":18081");
+  CHECK(c.metrics.listen == "[::]:0");
+
+  auto errs = errors_of("push: {listen: \"::1:8080\"}\napi: {listen: \"[::1]8081\"}\nmetrics: {listen: \"[x]:9\"}\n");
+  CAPTURE(mi::cfg::format_errors(errs));
+  CHECK(mentions(find(errs, "push.listen"), "brackets"));
+  CHECK(mentions(find(errs, "api.listen"), "no ':port' after ']'"));
+  CHECK(mentions(find(errs, "metrics.listen"), "not an IPv6 address"));
+  CHECK(errs.size() == 3);
+
+  // The same address spelled two ways is still the same address.
+  auto same = errors_of("push: {listen: \":18080\"}\napi: {listen: \"0.0.0.0:18080\"}\n");
+  CHECK(mentions(find(same, "api.listen"), "same address as push.listen"));
+}

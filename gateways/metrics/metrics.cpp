@@ -91,6 +91,11 @@ struct metrics::impl {
       .Add({});
   prometheus::Family<prometheus::Counter>& restarts =
     prometheus::BuildCounter().Name("mi_actor_restarts_total").Help("Children restarted by their supervisor").Register(*reg);
+  prometheus::Family<prometheus::Counter>& push_rejections =
+    prometheus::BuildCounter().Name("mi_push_rejections_total")
+      .Help("Push connections refused, clients closed and subscriptions refused by a limit, by reason").Register(*reg);
+  prometheus::Gauge& trade_feeds =
+    prometheus::BuildGauge().Name("mi_push_trade_feeds").Help("MARKET_RAW feeds open for subscribed trade channels").Register(*reg).Add({});
 
   prometheus::Family<prometheus::Counter>& api_requests =
     prometheus::BuildCounter().Name("mi_api_requests_total").Help("REST API requests by route and status").Register(*reg);
@@ -226,6 +231,10 @@ void metrics::push_session_failed() { impl_->sessions_failed.Increment(); }
 void metrics::actor_restart(std::string_view supervisor) {
   impl_->restarts.Add({{"supervisor", s(supervisor)}}).Increment();
 }
+void metrics::push_rejected(std::string_view reason) {
+  impl_->push_rejections.Add({{"reason", s(reason)}}).Increment();
+}
+void metrics::push_trade_feeds(std::int64_t n) { impl_->trade_feeds.Set(static_cast<double>(n)); }
 
 void metrics::api_request(std::string_view route, int status, double seconds) {
   impl_->api_requests.Add({{"route", s(route)}, {"status", std::to_string(status)}}).Increment();

@@ -93,6 +93,12 @@ public:
   /// A child restarted by a supervisor (mi_actor_restarts_total{supervisor}); the label is the
   /// role (ingest, kline, store, push, publish), a bounded set.
   void actor_restart(std::string_view supervisor);
+  /// A push limit acted (mi_push_rejections_total{reason}): max_connections (upgrade refused with 503),
+  /// rate_limit (closed 1008), message_too_large (closed 1009), api_key_revoked (closed 1008),
+  /// trade_feeds (a trade channel refused: the server-wide feed limit).
+  void push_rejected(std::string_view reason);
+  /// MARKET_RAW feeds open for trade.* channels (mi_push_trade_feeds).
+  void push_trade_feeds(std::int64_t n);
   // -- api ------------------------------------------------------------------------------
   /// One REST request answered: route ("/api/v1/klines" or "other"), HTTP status, seconds.
   void api_request(std::string_view route, int status, double seconds);
