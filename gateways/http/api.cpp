@@ -196,7 +196,7 @@ struct api_service::impl {
   std::size_t created = 0;                       // guarded by mu
 
   explicit impl(api_options o)
-      : opts(std::move(o)), authn(auth::auth_options{opts.timestamp_window, opts.default_quota_per_minute, 100000}) {
+      : opts(std::move(o)), authn(auth::auth_options{opts.timestamp_window, opts.default_quota_per_minute}) {
     if (!opts.now_ms)
       opts.now_ms = [] {
         return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
