@@ -10,6 +10,7 @@
 
 #include <atomic>
 #include <iostream>
+#include <mutex>
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/json.hpp>
@@ -82,49 +83,110 @@ std::int64_t now_ms() {
     .count();
 }
 
-struct api_fixture {
-  mi::test::pg_server pg{mi::test::pg_server_options{true}};
+/// The master key of these tests (what api.master_key_file would hold).
+mi::gw::auth::master_key test_master_key() {
+  return *mi::gw::auth::parse_master_key("000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f");
+}
+
+/// Limits of one test API server.
+struct fixture_options {
+  std::int64_t quota = 1'000'000;
+  std::chrono::milliseconds statement_timeout{3000};
+  std::chrono::milliseconds pool_wait{2000};
+  std::size_t workers = 2;
+  std::size_t max_connections = 0;
+  std::shared_ptr<mi::gw::auth::nonce_store> nonces; ///< nullptr: process memory
+};
+
+/// One API "process": service + Beast server + I/O thread, over a database it does not own.
+struct api_node {
   boost::asio::io_context ioc;
   boost::asio::executor_work_guard<boost::asio::io_context::executor_type> work{ioc.get_executor()};
   std::unique_ptr<mi::gw::api_service> api;
   std::unique_ptr<mi::gw::http_server> server;
   std::thread io_thread;
-  mi::gw::created_key key;
-  std::atomic<int> nonce{0};
-  std::vector<std::string> rejected; // reasons counted by the hook
+  std::mutex mu;
+  std::vector<std::string> rejected; // reasons counted by the hook (worker threads)
+  std::atomic<int> key_lookups{0};
+  std::atomic<int> refused{0};
+  std::atomic<int> busy{0};
+  std::atomic<std::size_t> open_connections{0};
 
-  explicit api_fixture(std::int64_t quota = 1'000'000) {
-    auto m = mi::gw::migrate(pg.conninfo());
-    REQUIRE_MESSAGE(m.has_value(), (m ? "" : m.err().message));
-    auto k = mi::gw::create_api_key(pg.conninfo(), "tests", quota);
-    REQUIRE_MESSAGE(k.has_value(), (k ? "" : k.err().message));
-    key = *k;
+  api_node(const std::string& conninfo, const fixture_options& fo) {
     mi::gw::api_options o;
-    o.conninfo = pg.conninfo();
-    o.on_auth_rejected = [this](std::string_view r) { rejected.emplace_back(r); };
+    o.conninfo = conninfo;
+    o.master_key = test_master_key();
+    o.nonces = fo.nonces;
+    o.statement_timeout = fo.statement_timeout;
+    o.pool_wait = fo.pool_wait;
+    o.connections = fo.workers;
+    o.health_interval = std::chrono::milliseconds(200);
+    o.on_auth_rejected = [this](std::string_view r) {
+      std::lock_guard lock{mu};
+      rejected.emplace_back(r);
+    };
+    o.on_key_lookup = [this] { ++key_lookups; };
     o.on_error = [](std::string_view m) { std::cerr << "api error: " << m << "\n"; }; // worker thread
     api = std::make_unique<mi::gw::api_service>(o);
     mi::gw::http_server_options so;
     so.read_timeout = std::chrono::milliseconds(2000);
+    so.workers = fo.workers;
+    so.queue_timeout = fo.pool_wait;
+    so.max_connections = fo.max_connections;
+    so.inline_handler = [this](const mi::gw::http_request& r) { return api->handle_inline(r); };
+    so.on_refused = [this] { ++refused; };
+    so.on_busy = [this] { ++busy; };
+    so.on_connections = [this](std::size_t n) { open_connections = n; };
     server = std::make_unique<mi::gw::http_server>(ioc, so, [this](const mi::gw::http_request& r) { return api->handle(r); });
     io_thread = std::thread([this] { ioc.run(); });
   }
-  ~api_fixture() {
+  ~api_node() {
     server.reset();
     work.reset();
     ioc.stop();
     io_thread.join();
   }
+  std::vector<std::string> reasons() {
+    std::lock_guard lock{mu};
+    return rejected;
+  }
+};
+
+struct api_fixture {
+  mi::test::pg_server pg{mi::test::pg_server_options{true}};
+  std::unique_ptr<api_node> node;
+  mi::gw::api_service* api = nullptr;
+  mi::gw::http_server* server = nullptr;
+  mi::gw::created_key key;
+  std::atomic<int> nonce{0};
+
+  explicit api_fixture(std::int64_t quota = 1'000'000) : api_fixture(fixture_options{quota}) {}
+  explicit api_fixture(const fixture_options& fo) {
+    auto m = mi::gw::migrate(pg.conninfo());
+    REQUIRE_MESSAGE(m.has_value(), (m ? "" : m.err().message));
+    auto k = mi::gw::create_api_key(pg.conninfo(), "tests", fo.quota, test_master_key());
+    REQUIRE_MESSAGE(k.has_value(), (k ? "" : k.err().message));
+    key = *k;
+    node = std::make_unique<api_node>(pg.conninfo(), fo);
+    api = node->api.get();
+    server = node->server.get();
+  }
+  std::vector<std::string> rejected() { return node->reasons(); }
 
   /// Signed headers for GET target with this key id/secret, at time `ts`.
   std::string auth_headers(const std::string& target, const std::string& key_id, const std::string& secret,
                            std::int64_t ts, const std::string& nonce_text) {
+    return signed_headers(target, key_id, mi::gw::auth::signing_key(key_id, secret), ts, nonce_text);
+  }
+  /// The same with the HMAC key given directly.
+  static std::string signed_headers(const std::string& target, const std::string& key_id, const std::string& hmac_key,
+                                    std::int64_t ts, const std::string& nonce_text) {
     auto q = target.find('?');
     std::string path = target.substr(0, q);
     auto params = mi::gw::auth::parse_query(q == std::string::npos ? "" : target.substr(q + 1));
     // A malformed query is refused before authentication: any signature will do.
     auto canonical = params ? mi::gw::auth::canonical_query(*params) : std::string{};
-    auto sig = mi::gw::auth::hmac_sha256_hex(mi::gw::auth::signing_key(key_id, secret),
+    auto sig = mi::gw::auth::hmac_sha256_hex(hmac_key,
                                              mi::gw::auth::string_to_sign(std::to_string(ts), "GET", path, canonical));
     return "X-MI-APIKEY: " + key_id + "\r\nX-MI-TIMESTAMP: " + std::to_string(ts) + "\r\nX-MI-NONCE: " + nonce_text +
            "\r\nX-MI-SIGNATURE: " + sig + "\r\n";
@@ -406,7 +468,8 @@ TEST_CASE("auth: wrong signature, expired timestamp, replayed nonce, unknown and
 
   // Health needs no key.
   CHECK(f.get_with("/api/v1/health", "").status == 200);
-  const std::set<std::string> reasons(f.rejected.begin(), f.rejected.end());
+  const auto all = f.rejected();
+  const std::set<std::string> reasons(all.begin(), all.end());
   CHECK(reasons == std::set<std::string>{"missing_credentials", "bad_signature", "expired_timestamp", "replayed_nonce",
                                           "unknown_key", "revoked_key"});
 }
