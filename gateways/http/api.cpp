@@ -243,8 +243,10 @@ struct api_service::impl {
       auto c = history_db::connect(opts.conninfo, db_opts);
       if (c) db = std::move(*c);
     }
-    db_up.store(db && db->ping());
+    const bool up = db && db->ping();
+    db_up.store(up);
     last_probe_ms.store(steady_ms());
+    if (opts.on_database_state) opts.on_database_state(up);
   }
 
   void probe_loop(std::unique_ptr<history_db> db) {

@@ -56,6 +56,8 @@ struct api_options {
   std::function<void(std::string_view reason)> on_auth_rejected;
   /// Called for each api_keys lookup (one database round trip).
   std::function<void()> on_key_lookup;
+  /// Called after each health probe (prober thread) with its outcome.
+  std::function<void(bool up)> on_database_state;
 };
 
 /// The service behind the routes. Thread-safe.

@@ -369,7 +369,7 @@ namespace {
 template <class Change>
 mi::result<std::size_t> reseal_rows(const std::string& conninfo, const char* what, Change change) {
   try {
-    pqxx::connection conn{conninfo};
+    pqxx::connection conn{with_connect_timeout(conninfo, std::chrono::seconds(5))};
     pqxx::work w{conn};
     auto rows = w.exec("SELECT key_id, signing_key, signing_key_enc FROM api_keys ORDER BY key_id FOR UPDATE");
     std::size_t n = 0;
