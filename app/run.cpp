@@ -28,6 +28,7 @@
 #include "gateways/http/api.hpp"
 #include "gateways/http/history.hpp"
 #include "gateways/http/http_server.hpp"
+#include "gateways/http/nonce_store_kv.hpp"
 #include "gateways/http/worker_pool.hpp"
 #include "gateways/jetstream/jetstream.hpp"
 #include "gateways/metrics/metrics.hpp"
@@ -331,6 +332,37 @@ int run_platform(const std::string& config_path, const std::vector<std::string>&
     ao.timestamp_window = cfg.api.timestamp_window;
     ao.default_quota_per_minute = cfg.api.default_quota_per_minute;
     ao.connections = static_cast<std::size_t>(cfg.api.workers) + (has(roles, "push") ? 1 : 0);
+    ao.statement_timeout = std::chrono::duration_cast<std::chrono::milliseconds>(cfg.api.statement_timeout);
+    ao.pool_wait = std::chrono::duration_cast<std::chrono::milliseconds>(cfg.api.pool_wait);
+    if (ao.auth_required) {
+      // Signing keys are sealed in the database; without the master key no request can be verified.
+      auto mk = command_master_key(cfg.api.master_key_file);
+      if (!mk) {
+        std::cerr << "config error: api.master_key_file: " << mk.err().message << "\n";
+        return 2;
+      }
+      if (!mk->has_value()) {
+        std::cerr << "config error: api.master_key_file: a master key is required when api.auth is required (roles "
+                     "api, push): set api.master_key_file or MI_API_MASTER_KEY (docs/operations.md \"API master "
+                     "key\")\n";
+        return 2;
+      }
+      ao.master_key = **mk;
+      spdlog::info("api: master key {} loaded", (*mk)->fingerprint);
+      if (auto sealed = mi::gw::seal_clear_api_keys(cfg.postgres.dsn, **mk); !sealed)
+        spdlog::warn("api: could not seal signing keys stored in clear: {}", sealed.err().message);
+      else if (*sealed > 0)
+        spdlog::info("api: sealed {} signing key(s) that were stored in clear", *sealed);
+      // Nonces shared by every API process, surviving restarts.
+      auto nonces = mi::gw::kv_nonce_store::open(**js, cfg.api.timestamp_window);
+      if (!nonces) {
+        spdlog::error("api: {}", nonces.err().message);
+        return 1;
+      }
+      ao.nonces = std::move(*nonces);
+    }
+    ao.on_key_lookup = [&metrics] { metrics.api_key_lookup(); };
+    ao.on_database_state = [&metrics](bool up) { metrics.api_database_up(up); };
     ao.on_request = [&metrics](std::string_view route, int status, double seconds) {
       metrics.api_request(route, status, seconds);
     };
@@ -343,6 +375,12 @@ int run_platform(const std::string& config_path, const std::vector<std::string>&
     ho.host = api_addr.host;
     ho.port = api_addr.port;
     ho.workers = static_cast<std::size_t>(cfg.api.workers);
+    ho.max_connections = static_cast<std::size_t>(cfg.api.max_connections);
+    ho.queue_timeout = std::chrono::duration_cast<std::chrono::milliseconds>(cfg.api.pool_wait);
+    ho.inline_handler = [&api](const mi::gw::http_request& r) { return api->handle_inline(r); };
+    ho.on_connections = [&metrics](std::size_t n) { metrics.api_connections(n); };
+    ho.on_refused = [&metrics] { metrics.api_connection_refused(); };
+    ho.on_busy = [&metrics] { metrics.api_busy(); };
     try {
       api_server = std::make_unique<mi::gw::http_server>(io.context(), ho,
                                                          [&api](const mi::gw::http_request& r) { return api->handle(r); });

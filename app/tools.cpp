@@ -7,6 +7,7 @@
 #include <spdlog/spdlog.h>
 
 #include "app/commands.hpp"
+#include "gateways/http/history.hpp"
 #include "config/config.hpp"
 #include "connectors/decode_driver.hpp"
 #include "connectors/transport/io_thread.hpp"
@@ -78,7 +79,12 @@ int run_aggregate(const std::vector<std::string>& intervals, const std::string& 
   return errors > 0 ? 1 : 0;
 }
 
-int run_migrate(const std::string& dsn, const mi::gw::partition_policy& policy) {
+int run_migrate(const std::string& dsn, const mi::gw::partition_policy& policy, const std::string& master_key_file) {
+  auto mk = command_master_key(master_key_file);
+  if (!mk) {
+    std::cerr << "migrate: " << mk.err().message << "\n";
+    return 2;
+  }
   std::vector<std::string> warnings;
   auto r = mi::gw::migrate(dsn, &warnings);
   for (const auto& w : warnings)
@@ -91,6 +97,15 @@ int run_migrate(const std::string& dsn, const mi::gw::partition_policy& policy) 
     std::cout << "migrate: schema is up to date\n";
   for (const auto& v : *r)
     std::cout << "migrate: applied " << v << "\n";
+  if (mk->has_value()) {
+    auto sealed = mi::gw::seal_clear_api_keys(dsn, **mk);
+    if (!sealed) {
+      std::cerr << "migrate: " << sealed.err().message << "\n";
+      return 1;
+    }
+    std::cout << "migrate: sealed " << *sealed << " API signing key(s) stored in clear (master key "
+              << (*mk)->fingerprint << ")\n";
+  }
   auto now = std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::system_clock::now().time_since_epoch());
   auto p = mi::gw::maintain_partitions(dsn, policy, now.count());
   if (!p) {

@@ -122,6 +122,10 @@ std::vector<leaf> leaves(config& c) {
   out.push_back({"api.default_quota_per_minute", &c.api.default_quota_per_minute});
   out.push_back({"api.anonymous_push", &c.api.anonymous_push});
   out.push_back({"api.workers", &c.api.workers});
+  out.push_back({"api.master_key_file", &c.api.master_key_file});
+  out.push_back({"api.max_connections", &c.api.max_connections});
+  out.push_back({"api.statement_timeout", &c.api.statement_timeout});
+  out.push_back({"api.pool_wait", &c.api.pool_wait});
   out.push_back({"metrics.listen", &c.metrics.listen});
   out.push_back({"runtime.scheduler_threads", &c.runtime.scheduler_threads});
   out.push_back({"runtime.log_level", &c.runtime.log_level});
@@ -697,6 +701,13 @@ std::vector<config_error> validate(const config& c) {
     ck.fail("api.timestamp_window", "must be at most 10m, got " + format_duration(c.api.timestamp_window));
   ck.range("api.default_quota_per_minute", c.api.default_quota_per_minute, 1, 1'000'000'000);
   ck.range("api.workers", c.api.workers, 1, 64);
+  ck.range("api.max_connections", c.api.max_connections, 1, 1'000'000);
+  ck.positive("api.statement_timeout", c.api.statement_timeout);
+  if (c.api.statement_timeout > std::chrono::minutes(10))
+    ck.fail("api.statement_timeout", "must be at most 10m, got " + format_duration(c.api.statement_timeout));
+  ck.positive("api.pool_wait", c.api.pool_wait);
+  if (c.api.pool_wait > std::chrono::minutes(1))
+    ck.fail("api.pool_wait", "must be at most 1m, got " + format_duration(c.api.pool_wait));
 
   ck.range("runtime.scheduler_threads", c.runtime.scheduler_threads, 1, 64);
   ck.member("runtime.log_level", c.runtime.log_level, log_levels);
@@ -758,6 +769,11 @@ std::variant<config, std::vector<config_error>> load(std::string_view yaml_text,
   }
   for (const auto& [name, value] : env) {
     if (name.rfind("MI_", 0) != 0) continue;
+    if (is_secret_env(name)) {
+      if (!value.empty() && !s.cfg.api.master_key_file.empty())
+        out.push_back({"api.master_key_file", "both api.master_key_file and " + name + " are set: keep one"});
+      continue;
+    }
     auto it = env_to_key.find(name);
     if (it == env_to_key.end()) {
       out.push_back({name, "unknown environment variable: no such config key" + suggest(name, env_names)});
@@ -773,6 +789,8 @@ std::variant<config, std::vector<config_error>> load(std::string_view yaml_text,
   if (!out.empty()) return out;
   return std::move(s.cfg);
 }
+
+bool is_secret_env(std::string_view name) { return name == "MI_API_MASTER_KEY"; }
 
 std::map<std::string, std::string> process_env() {
   std::map<std::string, std::string> env;

@@ -166,6 +166,12 @@ struct api_config {
   std::int64_t default_quota_per_minute = 1200;     ///< per key, unless the key has its own quota
   bool anonymous_push = true;                       ///< push gateway accepts clients without a signed token
   int workers = 2;                                  ///< request threads (and PostgreSQL connections), 1..64
+  /// File holding the 64-hex-digit master key that seals API signing keys (mode 600); or set the
+  /// environment variable MI_API_MASTER_KEY (never in this file). Required with auth: required.
+  std::string master_key_file;
+  int max_connections = 512;                        ///< open REST connections at most; more get 503
+  duration statement_timeout = std::chrono::seconds(3); ///< every API query; beyond: 504
+  duration pool_wait = std::chrono::seconds(2);     ///< longest wait for a worker / database connection; then 503
   /// Field-wise equality.
   bool operator==(const api_config&) const = default;
 };
@@ -253,6 +259,10 @@ std::variant<config, std::vector<config_error>> load(std::string_view yaml_text,
 /// load() from a file path and the process environment (environ); a missing/unreadable file is an
 /// error with key "".
 std::variant<config, std::vector<config_error>> load_file(const std::string& path);
+
+/// MI_* variables that are not config keys: secrets read where they are used, never part of the
+/// config (never printed by to_yaml): MI_API_MASTER_KEY.
+bool is_secret_env(std::string_view name);
 
 /// The MI_* variables of the process environment (what load_file passes to load()).
 std::map<std::string, std::string> process_env();

@@ -499,6 +499,43 @@ TEST_CASE("api section: defaults, values from YAML and environment, every bad ke
     CHECK_MESSAGE(keys.count(k) == 1, k);
 }
 
+TEST_CASE("api limits and master key: defaults, overrides, bad values, the key itself only from the environment") {
+  auto d = mi::cfg::defaults();
+  CHECK(d.api.max_connections == 512);
+  CHECK(d.api.statement_timeout == std::chrono::seconds(3));
+  CHECK(d.api.pool_wait == std::chrono::seconds(2));
+  CHECK(d.api.master_key_file.empty());
+
+  auto ok = mi::cfg::load("api: {max_connections: 64, statement_timeout: 500ms, pool_wait: 250ms, "
+                          "master_key_file: /etc/mi/master.key}",
+                          {{"MI_API_MAX_CONNECTIONS", "32"}});
+  REQUIRE(std::holds_alternative<mi::cfg::config>(ok));
+  const auto& c = std::get<mi::cfg::config>(ok);
+  CHECK(c.api.max_connections == 32);
+  CHECK(c.api.statement_timeout == std::chrono::milliseconds(500));
+  CHECK(c.api.pool_wait == std::chrono::milliseconds(250));
+  CHECK(c.api.master_key_file == "/etc/mi/master.key");
+
+  // MI_API_MASTER_KEY is known (not an unknown variable), never becomes part of the config.
+  const std::string secret(64, 'a');
+  auto env_key = mi::cfg::load("", {{"MI_API_MASTER_KEY", secret}});
+  REQUIRE(std::holds_alternative<mi::cfg::config>(env_key));
+  CHECK(mi::cfg::to_yaml(std::get<mi::cfg::config>(env_key)).find(secret) == std::string::npos);
+
+  auto both = mi::cfg::load("api: {master_key_file: /etc/mi/master.key}", {{"MI_API_MASTER_KEY", secret}});
+  REQUIRE(std::holds_alternative<std::vector<mi::cfg::config_error>>(both));
+  const auto& both_errs = std::get<std::vector<mi::cfg::config_error>>(both);
+  REQUIRE(both_errs.size() == 1);
+  CHECK(both_errs[0].key == "api.master_key_file");
+  CHECK(both_errs[0].message.find(secret) == std::string::npos);
+
+  auto bad = mi::cfg::load("api: {max_connections: 0, statement_timeout: 11m, pool_wait: 0s}", {});
+  REQUIRE(std::holds_alternative<std::vector<mi::cfg::config_error>>(bad));
+  std::set<std::string> keys;
+  for (const auto& e : std::get<std::vector<mi::cfg::config_error>>(bad)) keys.insert(e.key);
+  CHECK(keys == std::set<std::string>{"api.max_connections", "api.statement_timeout", "api.pool_wait"});
+}
+
 TEST_CASE("storage, audit and saver fault keys: defaults, overrides and every bad value named") {
   auto d = mi::cfg::defaults();
   CHECK(d.storage.partitions_ahead_days == 7);

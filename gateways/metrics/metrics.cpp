@@ -103,6 +103,16 @@ struct metrics::impl {
     prometheus::BuildHistogram().Name("mi_api_request_duration_seconds").Help("REST API request handling time by route").Register(*reg);
   prometheus::Family<prometheus::Counter>& api_rejected =
     prometheus::BuildCounter().Name("mi_api_auth_rejections_total").Help("Refused API authentications by reason").Register(*reg);
+  prometheus::Counter& api_lookups =
+    prometheus::BuildCounter().Name("mi_api_key_lookups_total").Help("API key lookups in PostgreSQL (authentication round trips)").Register(*reg).Add({});
+  prometheus::Gauge& api_conns =
+    prometheus::BuildGauge().Name("mi_api_connections").Help("Open REST API connections").Register(*reg).Add({});
+  prometheus::Counter& api_refused =
+    prometheus::BuildCounter().Name("mi_api_connections_refused_total").Help("REST connections refused at api.max_connections").Register(*reg).Add({});
+  prometheus::Counter& api_busy =
+    prometheus::BuildCounter().Name("mi_api_busy_total").Help("REST requests answered 503 because no worker was free within api.pool_wait").Register(*reg).Add({});
+  prometheus::Gauge& api_db_up =
+    prometheus::BuildGauge().Name("mi_api_database_up").Help("The REST API's health probe of PostgreSQL: 1 up, 0 down").Register(*reg).Add({});
 
   std::mutex hist_mu; // Family::Add of histograms builds bucket vectors; serialize creation
 
@@ -248,6 +258,11 @@ void metrics::api_request(std::string_view route, int status, double seconds) {
 void metrics::api_auth_rejected(std::string_view reason) {
   impl_->api_rejected.Add({{"reason", s(reason)}}).Increment();
 }
+void metrics::api_key_lookup() { impl_->api_lookups.Increment(); }
+void metrics::api_connections(std::size_t open) { impl_->api_conns.Set(static_cast<double>(open)); }
+void metrics::api_connection_refused() { impl_->api_refused.Increment(); }
+void metrics::api_busy() { impl_->api_busy.Increment(); }
+void metrics::api_database_up(bool up) { impl_->api_db_up.Set(up ? 1.0 : 0.0); }
 
 std::string metrics::scrape() const {
   prometheus::TextSerializer ser;

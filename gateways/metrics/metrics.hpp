@@ -104,6 +104,17 @@ public:
   void api_request(std::string_view route, int status, double seconds);
   /// A refused authentication (REST or push token), by reason ("bad_signature", ...).
   void api_auth_rejected(std::string_view reason);
+  /// One api_keys lookup (a database round trip for authentication): mi_api_key_lookups_total.
+  void api_key_lookup();
+  /// Open REST connections now: mi_api_connections.
+  void api_connections(std::size_t open);
+  /// A REST connection refused at api.max_connections: mi_api_connections_refused_total.
+  void api_connection_refused();
+  /// A request answered 503 because no worker took it within api.pool_wait (or the queue was full):
+  /// mi_api_busy_total.
+  void api_busy();
+  /// The health prober's view of the database: mi_api_database_up 1/0.
+  void api_database_up(bool up);
 
   /// The text exposition of every metric (for tests and the admin console).
   std::string scrape() const;

@@ -7,6 +7,7 @@
 #include <tuple>
 #include <sstream>
 #include <stdexcept>
+#include <cstdlib>
 #include <sys/wait.h>
 
 #include "gateways/jetstream/jetstream.hpp"
@@ -24,11 +25,18 @@ std::string tail_of(const std::string& s, std::size_t n = 3000) {
 
 std::string binary() { return MI_BINARY; }
 
+const std::string& test_master_key_hex() {
+  static const std::string key = "5f3c8e2a9b1d47f6a0c3e5b7d9f1a3c5e7b9d1f3a5c7e9b1d3f5a7c9e1b3d5f7";
+  return key;
+}
+
 platform_env::platform_env(std::vector<std::string> intervals, std::string binance_extra, std::string klines_extra,
                            std::string saver_extra, std::string top_extra)
     : dir_("mi-platform"), push_port_(free_port()), metrics_port_(free_port()), sim_port_(free_port()),
       api_port_(free_port()),
       intervals_(std::move(intervals)) {
+  // Signing keys are sealed with a master key (docs/operations.md): children inherit it.
+  ::setenv("MI_API_MASTER_KEY", test_master_key_hex().c_str(), 1);
   std::string iv;
   for (auto& i : intervals_)
     iv += (iv.empty() ? "" : ", ") + i;

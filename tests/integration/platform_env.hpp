@@ -19,6 +19,10 @@ namespace mi::test {
 /// Path of the market-ingestor binary under test.
 std::string binary();
 
+/// The API master key every integration test uses (64 hex digits). platform_env puts it in the
+/// test process's environment as MI_API_MASTER_KEY, so `run` and `apikey` children inherit it.
+const std::string& test_master_key_hex();
+
 class platform_env {
 public:
   /// `binance_extra`: more YAML lines under exchanges.binance (4-space indented).
