@@ -720,36 +720,54 @@ add_result symbol_windows::add(const mi::trade& t, std::uint64_t seq) {
     return r;
   }
   // The usual trade: every lane's hot window takes it. Sums first (the only step that can
-  // fail), with the previous sums kept to undo them all if one overflows.
-  bool all_hot = true;
-  for (const auto& l : lanes_) {
-    const window* hot = l.hot;
-    if (seq < l.resume_seq || hot == nullptr || ts_ms < hot->open_ms || ts_ms >= hot->next_open_ms) {
-      all_hot = false;
-      break;
-    }
-  }
-  if (all_hot) {
+  // fail), with the previous sums kept to undo them all if one overflows or a lane turns out
+  // not to be hot after all (then the general path below decides).
+  {
+    const bool buy = t.taker_side == side::buy;
     std::size_t i = 0;
+    bool overflow = false;
     for (; i < lanes_.size(); ++i) {
-      sums& s = lanes_[i].hot->totals;
-      plans_[i].totals = s;
-      if (!add_sums_in_place(s, p))
+      lane& l = lanes_[i];
+      window* hot = l.hot;
+      if (seq < l.resume_seq || hot == nullptr || ts_ms < hot->open_ms || ts_ms >= hot->next_open_ms)
         break;
+      sums& s = hot->totals;
+      sums& saved = plans_[i].totals;
+      saved.volume = s.volume;
+      saved.quote_volume = s.quote_volume;
+      if (buy) {
+        saved.taker_buy_volume = s.taker_buy_volume;
+        saved.taker_buy_quote_volume = s.taker_buy_quote_volume;
+      }
+      if (!add_sums_in_place(s, p)) {
+        overflow = true;
+        ++i; // this lane's sums are partly changed too
+        break;
+      }
     }
-    if (i < lanes_.size()) {
-      for (std::size_t j = 0; j <= i; ++j)
-        lanes_[j].hot->totals = plans_[j].totals;
+    if (i == lanes_.size() && !overflow) {
+      for (auto& l : lanes_)
+        apply(*l.hot, p);
+      r.accepted = static_cast<int>(lanes_.size());
+      if (ts_ms > watermark_ms_)
+        watermark_ms_ = ts_ms;
+      last_seq_ = seq;
+      return r;
+    }
+    for (std::size_t j = 0; j < i; ++j) { // undo
+      sums& s = lanes_[j].hot->totals;
+      const sums& saved = plans_[j].totals;
+      s.volume = saved.volume;
+      s.quote_volume = saved.quote_volume;
+      if (buy) {
+        s.taker_buy_volume = saved.taker_buy_volume;
+        s.taker_buy_quote_volume = saved.taker_buy_quote_volume;
+      }
+    }
+    if (overflow) {
       r.rejected = mi::reject_reason::unrepresentable;
       return r;
     }
-    for (auto& l : lanes_)
-      apply(*l.hot, p);
-    r.accepted = static_cast<int>(lanes_.size());
-    if (ts_ms > watermark_ms_)
-      watermark_ms_ = ts_ms;
-    last_seq_ = seq;
-    return r;
   }
   // Decide every lane before changing any: a sum that would overflow rejects the whole trade.
   using kind = plan::kind;

@@ -56,7 +56,10 @@ struct checkpoint {
     std::vector<kept_final> finals; ///< oldest first
   };
   /// The recent trade ids (dedup) of trades before min_resume_seq(), oldest first: increasing id
-  /// numbers, or 64-bit hashes once the ids came out of order (`hashed`).
+  /// numbers, or 64-bit hashes once the ids came out of order (`hashed`). The replay from
+  /// min_resume_seq() adds the newer ones again. Like the ring itself this is approximate at its
+  /// edge: a duplicate of an id the ring had forgotten by the time of the checkpoint (more than
+  /// options::dedup_ids distinct ids back) is counted, with or without a restart.
   struct recent_ids {
     bool hashed = false;
     std::vector<std::uint64_t> values;
