@@ -28,7 +28,9 @@ mi::gw::partition_policy storage_policy(const mi::cfg::config& cfg);
 int run_audit(const std::string& config_path, const std::string& from, const std::string& to);
 /// `decode --exchange X`: frames on stdin -> trades on stdout.
 int run_decode(const std::string& exchange);
-/// `aggregate`: trades on stdin -> final klines on stdout.
+/// `aggregate`: trades on stdin -> final klines on stdout. Exit status 0; 1 when a line was malformed or a
+/// trade was skipped as unrepresentable or beyond the clock skew (each named on stderr, the rest goes on); 2 on
+/// bad arguments.
 int run_aggregate(const std::vector<std::string>& intervals, const std::string& grace);
 /// `replay`: rebuilds the klines of [from_ms, to_ms) from MARKET_RAW, publishes and stores them.
 int run_replay(const std::string& config_path, const std::string& from, const std::string& to,
