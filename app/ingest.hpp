@@ -27,7 +27,8 @@ struct ingest_actors {
 /// is logged, counted in mi_symbols_rejected_total and skipped; the others run on), plans its
 /// connections within the exchange's per-connection limit, and spawns a supervised backfill actor
 /// and supervised connection actors. Each (re)start of a connection seeds its gap detection with the
-/// last trade stored in the raw stream for each of its symbols.
+/// highest trade id stored in the raw stream for each of its symbols (the subject's last message, or,
+/// when that is a backfilled trade, the highest id of the subject's tail: venue::seed_scan_from).
 ingest_actors start_ingest(caf::actor_system& sys, const mi::cfg::config& cfg, mi::gw::jetstream& js,
                            const mi::actors::actor_slot_ptr& publisher, mi::net::io_thread& io,
                            mi::gw::metrics& metrics);
