@@ -22,6 +22,10 @@ struct kline_stage_args {
   mi::cfg::kline_config cfg;
   std::string raw_stream = "MARKET_RAW";
   std::string state_bucket = "MI_KLINE_STATE"; ///< KV bucket of the per-symbol checkpoints
+  /// A trade of MARKET_RAW stamped more than this after its receive time is skipped (counted in
+  /// mi_kline_trades_skipped_total{reason="clock_skew"}); it neither opens a window nor moves the
+  /// watermark. A restored watermark beyond now + this is forgotten (ingest.max_clock_skew).
+  std::int64_t max_clock_skew_ms = 300'000;
 };
 
 /// The kline stage: a router fed by an ordered consumer of MARKET_RAW, one symbol_window actor
@@ -29,7 +33,9 @@ struct kline_stage_args {
 /// synchronously (each acked by JetStream, dedup id `{ex}:{sym}:{iv}:{open}:{rev}`) and then
 /// stores the symbol's checkpoint. On start the router reads the checkpoints and replays
 /// MARKET_RAW from the lowest sequence any symbol still needs (docs/architecture.md,
-/// "Kline recovery"), so a `kill -9` at any moment changes no final.
+/// "Kline recovery"), so a `kill -9` at any moment changes no final. The checkpoint keeps the
+/// finals a late trade may revise and the recent trade ids, so a late trade after a restart or a
+/// passivation publishes revision + 1 as it would have without one.
 /// Accepts (router): (stop_atom) -> stops the consumer, lets the sink finish, quits.
 caf::actor spawn_kline_stage(caf::actor_system& sys, kline_stage_args args);
 

@@ -127,7 +127,7 @@ int run_platform(const std::string& config_path, const std::vector<std::string>&
     return 1;
   }
   js_raw = js->get();
-  for (const auto* sc : {&cfg.nats.raw, &cfg.nats.kline, &cfg.nats.gap, &cfg.nats.dlq}) {
+  for (const auto* sc : {&cfg.nats.raw, &cfg.nats.kline, &cfg.nats.gap, &cfg.nats.dlq, &cfg.nats.rejected}) {
     auto st = (*js)->ensure_stream(to_spec(*sc));
     if (!st) {
       spdlog::error("stream {}: {}", sc->name, st.err().message);
@@ -166,6 +166,7 @@ int run_platform(const std::string& config_path, const std::vector<std::string>&
     ka.metrics = &metrics;
     ka.cfg = cfg.klines;
     ka.raw_stream = cfg.nats.raw.name;
+    ka.max_clock_skew_ms = cfg.ingest.max_clock_skew.count();
     kline_sup = mi::actors::spawn_supervisor(
       sys, {"kline", [ka](caf::actor_system& s) { return mi::actors::spawn_kline_stage(s, ka); }});
   }
