@@ -9,6 +9,7 @@
 // Build: cmake -DMI_FUZZ=ON -DCMAKE_CXX_COMPILER=clang++ (scripts/fuzz).
 #include <cstddef>
 #include <cstdint>
+#include <cstdio>
 #include <map>
 #include <string>
 #include <tuple>
@@ -17,6 +18,9 @@
 #include "messages/codec.hpp"
 #include "messages/kline/kline_engine.hpp"
 
+// Reproducing a finding outside libFuzzer: compile this file with a main() that reads the crash
+// file, -DMI_FUZZ_DIFF (prints every add() result and the differing finals) and
+// -DMI_FUZZ_DEBUG='(void)std::fprintf(stderr, "%s\n", (text).c_str());' (prints the checkpoint).
 #ifndef MI_FUZZ_DEBUG
 #define MI_FUZZ_DEBUG(text)
 #endif
