@@ -8,6 +8,7 @@
 
 #include "actors/caf_types.hpp"
 #include "actors/publisher.hpp"
+#include "actors/quarantine.hpp"
 #include "caf/actor_system.hpp"
 #include "caf/event_based_actor.hpp"
 #include "caf/stateful_actor.hpp"
@@ -53,6 +54,7 @@ struct backfill_state {
   bool busy = false;            // a page is being fetched or published
   bool scheduled = false;       // a page_atom is pending
   std::unique_ptr<mi::venue::rest_throttle> throttle; // the venue's REST limits and the answers' Retry-After
+  std::unique_ptr<quarantine> gate; // trades that may not reach MARKET_RAW go to market.rejected
 };
 
 using backfill_actor = caf::stateful_actor<backfill_state>;
@@ -168,7 +170,7 @@ mi::result<std::string> get(backfill_actor* self, const mi::venue::rest_request&
   return std::move(res->body);
 }
 
-outgoing_batch encode(const std::string& exchange, std::vector<mi::trade>& trades) {
+outgoing_batch encode(const std::string& exchange, std::vector<mi::trade>& trades, quarantine& gate) {
   outgoing_batch batch;
   batch.reserve(trades.size());
   const auto now = now_ns();
@@ -176,7 +178,8 @@ outgoing_batch encode(const std::string& exchange, std::vector<mi::trade>& trade
     t.recv_ns = now;
     if (!mi::is_subject_token(t.symbol) || t.exchange != exchange)
       continue;
-    batch.push_back(raw_trade_message(t));
+    auto q = gate.check(t, now); // quarantined: market.rejected, never MARKET_RAW
+    batch.push_back(q ? std::move(*q) : raw_trade_message(t));
   }
   return batch;
 }
@@ -286,7 +289,7 @@ void run_gap_page(backfill_actor* self, const mi::venue::subscription& sub) {
     else if (jj.fruitless >= max_fruitless_pages)
       finish(self, "the exchange's REST history returned no more of them");
   };
-  auto batch = encode(st.args.exchange, keep);
+  auto batch = encode(st.args.exchange, keep, *st.gate);
   if (batch.empty()) {
     done();
     schedule(self);
@@ -350,6 +353,7 @@ caf::behavior backfill(backfill_actor* self, backfill_args args) {
   }
   st.venue = std::move(*v);
   st.throttle = std::make_unique<mi::venue::rest_throttle>(st.venue->limits());
+  st.gate = std::make_unique<quarantine>(st.args.exchange, st.args.metrics, st.args.admission);
   return {
     [self](gap_atom, const std::string& symbol, std::int64_t first, std::int64_t last, std::int64_t after_ts,
            std::int64_t before_ts) {

@@ -10,6 +10,7 @@
 #include "actors/actor_slot.hpp"
 #include "config/config.hpp"
 #include "connectors/venue/venue.hpp"
+#include "messages/trade_admission.hpp"
 
 namespace mi::gw {
 class metrics;
@@ -26,6 +27,7 @@ struct backfill_args {
   actor_slot_ptr publisher;
   mi::gw::metrics* metrics = nullptr;
   std::string gap_subject_prefix = "market.gap"; ///< reports go to {prefix}.{exchange}.{symbol}
+  mi::admission_limits admission;                ///< edge check before MARKET_RAW (actors/quarantine.hpp)
 };
 
 /// One per exchange (REST rate limits are per client): fetches missing trades from the exchange's

@@ -8,6 +8,7 @@
 
 #include "actors/caf_types.hpp"
 #include "actors/publisher.hpp"
+#include "actors/quarantine.hpp"
 #include "caf/actor_system.hpp"
 #include "caf/event_based_actor.hpp"
 #include "caf/send.hpp"
@@ -65,6 +66,7 @@ struct connection_state {
   std::int64_t last_trade_ns = 0; // any symbol, active connection; 0 = not watched (no trade seen yet)
   bool had_trades = false;        // some connection of this actor carried trades: silence is suspicious
   std::uint64_t rejected = 0;   // malformed frames, for log rate limiting
+  std::unique_ptr<quarantine> gate; // trades that may not reach MARKET_RAW go to market.rejected
 
   // However the actor ends (stop or crash), its sockets close and the gauge stays true.
   ~connection_state() {
@@ -251,6 +253,7 @@ void publish_trades(connection_actor* self, std::vector<mi::trade>& trades, bool
   batch.reserve(trades.size());
   const auto now = now_ns();
   const bool sequential = st.venue->sequential_ids();
+  std::size_t admitted = 0;
   for (auto& t : trades) {
     if (!mi::is_subject_token(t.symbol)) {
       st.args.metrics->frame_rejected(st.args.exchange, "bad_symbol");
@@ -261,7 +264,12 @@ void publish_trades(connection_actor* self, std::vector<mi::trade>& trades, bool
     // Without sequential ids every poll returns the last trades again: publish each id once.
     if (!sequential && !st.seen.first_time(t.symbol, t.trade_id))
       continue;
+    if (auto q = st.gate->check(t, now)) { // quarantined: market.rejected, never MARKET_RAW
+      batch.push_back(std::move(*q));
+      continue;
+    }
     batch.push_back(raw_trade_message(t));
+    ++admitted;
   }
   if (batch.empty())
     return;
@@ -269,7 +277,7 @@ void publish_trades(connection_actor* self, std::vector<mi::trade>& trades, bool
     st.last_trade_ns = now;
     st.had_trades = true;
   }
-  st.args.metrics->trade_received(st.args.exchange, batch.size());
+  st.args.metrics->trade_received(st.args.exchange, admitted);
   ++st.outstanding;
   if (st.outstanding >= max_outstanding_batches)
     set_paused(self, true);
@@ -408,6 +416,7 @@ caf::behavior connection(connection_actor* self, connection_args args) {
     return {};
   }
   st.venue = std::move(*v);
+  st.gate = std::make_unique<quarantine>(st.args.exchange, st.args.metrics, st.args.admission);
   for (const auto& s : st.args.seeds)
     st.gaps.seed(s.symbol, s.id, s.ts_ns);
   st.pacer = std::make_unique<mi::binance::send_pacer>(st.venue->control_messages_per_second());

@@ -10,6 +10,7 @@
 #include "actors/actor_slot.hpp"
 #include "config/config.hpp"
 #include "connectors/venue/venue.hpp"
+#include "messages/trade_admission.hpp"
 
 namespace mi::net {
 class io_thread;
@@ -40,6 +41,7 @@ struct connection_args {
   mi::net::io_thread* io = nullptr;
   mi::gw::metrics* metrics = nullptr;
   std::uint64_t seed = 1;                              ///< backoff jitter
+  mi::admission_limits admission;                      ///< edge check before MARKET_RAW (actors/quarantine.hpp)
 };
 
 /// One exchange WebSocket connection, any of the five exchanges (the protocol is a mi::venue):

@@ -118,6 +118,14 @@ std::vector<mi::actors::last_trade> load_seeds(mi::gw::jetstream& js, const std:
   return out;
 }
 
+// The edge check of every trade before MARKET_RAW (actors/quarantine.hpp).
+mi::admission_limits admission_limits(const mi::cfg::config& cfg) {
+  mi::admission_limits l;
+  l.max_clock_skew_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(cfg.ingest.max_clock_skew).count();
+  l.max_age_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(cfg.nats.raw.max_age).count();
+  return l;
+}
+
 } // namespace
 
 std::vector<mi::actors::child_spec> ingest_children(const mi::cfg::config& cfg, mi::gw::jetstream& js,
@@ -163,6 +171,7 @@ std::vector<mi::actors::child_spec> ingest_children(const mi::cfg::config& cfg, 
     b.publisher = publisher;
     b.metrics = &metrics;
     b.gap_subject_prefix = "market.gap";
+    b.admission = admission_limits(cfg);
     auto backfill_slot = std::make_shared<mi::actors::actor_slot>();
     out.push_back({"backfill." + name, [b, backfill_slot](caf::actor_system& s) {
                      auto a = mi::actors::spawn_backfill(s, b);
@@ -185,6 +194,7 @@ std::vector<mi::actors::child_spec> ingest_children(const mi::cfg::config& cfg, 
       a.io = &io;
       a.metrics = &metrics;
       a.seed = seed++;
+      a.admission = admission_limits(cfg);
       const std::string stream = cfg.nats.raw.name;
       auto* jsp = &js;
       // Seeds are read on every (re)start: a restarted connection continues from what is stored.

@@ -52,6 +52,10 @@ struct metrics::impl {
     prometheus::BuildHistogram().Name("mi_ingest_latency_seconds").Help("Exchange trade time to JetStream ack").Register(*reg);
   prometheus::Family<prometheus::Counter>& finals =
     prometheus::BuildCounter().Name("mi_klines_final_total").Help("Final klines published").Register(*reg);
+  prometheus::Family<prometheus::Counter>& trades_rejected =
+    prometheus::BuildCounter().Name("mi_trades_rejected_total").Help("Trades refused at the edge and quarantined on market.rejected.{exchange}.{symbol}").Register(*reg);
+  prometheus::Family<prometheus::Counter>& kline_skipped =
+    prometheus::BuildCounter().Name("mi_kline_trades_skipped_total").Help("Trades of MARKET_RAW the kline engine skipped (unrepresentable, clock_skew)").Register(*reg);
   prometheus::Family<prometheus::Counter>& late =
     prometheus::BuildCounter().Name("mi_late_trades_total").Help("Trades for an already final window (dropped)").Register(*reg);
   prometheus::Family<prometheus::Counter>& revised =
@@ -167,6 +171,12 @@ void metrics::trade_received(std::string_view ex, std::uint64_t n) {
 }
 void metrics::frame_rejected(std::string_view ex, std::string_view reason) {
   impl_->rejected.Add({{"exchange", s(ex)}, {"reason", s(reason)}}).Increment();
+}
+void metrics::trade_rejected(std::string_view ex, std::string_view reason) {
+  impl_->trades_rejected.Add({{"exchange", s(ex)}, {"reason", s(reason)}}).Increment();
+}
+void metrics::kline_trade_skipped(std::string_view ex, std::string_view reason) {
+  impl_->kline_skipped.Add({{"exchange", s(ex)}, {"reason", s(reason)}}).Increment();
 }
 void metrics::exchange_error(std::string_view ex) { impl_->ex_errors.Add({{"exchange", s(ex)}}).Increment(); }
 void metrics::symbol_rejected(std::string_view ex) { impl_->sym_rejected.Add({{"exchange", s(ex)}}).Increment(); }

@@ -34,6 +34,11 @@ public:
   // -- ingest ---------------------------------------------------------------------------
   void trade_received(std::string_view exchange, std::uint64_t n = 1);
   void frame_rejected(std::string_view exchange, std::string_view reason);
+  /// A trade refused at the edge and quarantined on market.rejected.{exchange}.{symbol}
+  /// (mi_trades_rejected_total{exchange,reason}; reason from mi::reject_reason).
+  void trade_rejected(std::string_view exchange, std::string_view reason);
+  /// A trade of MARKET_RAW the kline engine skipped (mi_kline_trades_skipped_total{exchange,reason}).
+  void kline_trade_skipped(std::string_view exchange, std::string_view reason);
   void exchange_error(std::string_view exchange);
   void symbol_rejected(std::string_view exchange);
   void reconnect(std::string_view exchange);

@@ -479,3 +479,65 @@ TEST_CASE("exchanges: the watchdog resubscribes a silent symbol (unsubscribe, th
     }
   }
 }
+
+TEST_CASE("exchanges: far-future, too old and unrepresentable trades are quarantined on market.rejected, not stored in MARKET_RAW") {
+  ingest_env env("binance");
+  const std::int64_t now_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(
+                                std::chrono::system_clock::now().time_since_epoch())
+                                .count() / 1'000'000 * 1'000'000;
+  const std::int64_t day_ns = 24LL * 3600 * 1'000'000'000;
+  struct row {
+    const char* price;
+    const char* qty;
+    std::int64_t ts_ns;
+    const char* reason; // "" = admitted
+  };
+  const std::vector<row> rows{{"16500.5", "0.1", now_ns, ""},
+                              {"16501", "0.2", now_ns + 365 * day_ns, "clock_skew"},
+                              {"16502", "0.3", now_ns + 1'000'000, ""},
+                              {"99999999999999999999999", "99999999999999999999", now_ns + 2'000'000, "unrepresentable"},
+                              {"16503", "0.4", now_ns - 8 * day_ns, "too_old"}, // MARKET_RAW keeps 7 days
+                              {"16504", "0.5", now_ns + 3'000'000, ""}};
+  {
+    std::ofstream in(env.dir_.path() + "/input.jsonl");
+    for (std::size_t i = 0; i < rows.size(); ++i)
+      in << R"({"exchange":"binance","symbol":"BTCUSDT","base":"BTC","quote":"USDT","trade_id":")" << 1000 + i
+         << R"(","price":")" << rows[i].price << R"(","quantity":")" << rows[i].qty
+         << R"(","side":"sell","ts_ns":)" << rows[i].ts_ns << "}\n";
+  }
+  env.start_platform();
+  env.start_simulator({"--input", env.dir_.path() + "/input.jsonl"});
+  bool all = mi::test::eventually(
+    [&] { return env.raw_trades().size() == 3 && env.messages("MARKET_REJECTED").size() == 3; }, 30s);
+  CHECK_MESSAGE(all, "MARKET_RAW " << env.raw_trades().size() << ", MARKET_REJECTED "
+                                   << env.messages("MARKET_REJECTED").size() << "\n" << env.platform_log());
+  std::vector<std::string> raw_ids;
+  for (const auto& t : env.raw_trades())
+    raw_ids.push_back(t.trade_id);
+  CHECK(raw_ids == std::vector<std::string>{"1000", "1002", "1005"});
+
+  mi::gw::jetstream::options o;
+  o.url = env.nats.url();
+  auto js = mi::gw::jetstream::connect(o);
+  REQUIRE(js);
+  std::map<std::string, std::string> reason_of; // trade id -> Mi-Reject-Reason
+  for (std::uint64_t seq = 1; seq <= 3; ++seq) {
+    auto m = (*js)->get_message("MARKET_REJECTED", seq);
+    REQUIRE(m);
+    REQUIRE(*m);
+    const auto& msg = **m;
+    auto t = mi::decode_trade_pb(std::string(msg.data()));
+    REQUIRE(t);
+    CHECK(std::string(msg.subject()) == "market.rejected.binance.BTCUSDT");
+    CHECK(msg.header("Nats-Msg-Id").value_or("") == "binance:BTCUSDT:" + t->trade_id);
+    CHECK(!msg.header("Mi-Reject-Detail").value_or("").empty());
+    CHECK(t->recv_ns > 0);
+    reason_of[t->trade_id] = msg.header("Mi-Reject-Reason").value_or("");
+  }
+  CHECK(reason_of == std::map<std::string, std::string>{
+                       {"1001", "clock_skew"}, {"1003", "unrepresentable"}, {"1004", "too_old"}});
+  for (const char* reason : {"clock_skew", "unrepresentable", "too_old"})
+    CHECK(env.metric("mi_trades_rejected_total{exchange=\"binance\",reason=\"" + std::string(reason) + "\"}") == 1);
+  CHECK(env.platform_log().find("quarantined on market.rejected (clock_skew)") != std::string::npos);
+  CHECK(env.stop_platform() == 0);
+}
