@@ -170,6 +170,7 @@ struct hub_state {
   static inline const char* name = "mi.push_hub";
   push_hub_args args;
   std::unordered_map<client_id, client_entry> sessions;
+  std::unordered_map<caf::actor_addr, std::pair<client_id, session_ptr>> monitored; // session actor -> client
   mi::gw::subscription_index index;
   std::set<std::string> trade_channels; // with a feed requested
   caf::actor feeds;
@@ -190,6 +191,14 @@ void stop_feeds(hub_actor* self, const std::vector<std::string>& emptied) {
   }
 }
 
+// Drops a client: its session entry, its subscriptions, the feeds only it needed.
+void forget(hub_actor* self, client_id id) {
+  auto& st = self->state;
+  st.sessions.erase(id);
+  stop_feeds(self, st.index.remove_client(id));
+  st.args.metrics->push_clients(static_cast<std::int64_t>(st.sessions.size()));
+}
+
 void fan_out(hub_actor* self, const std::string& channel, const shared_text& frame) {
   auto& st = self->state;
   if (auto* subs = st.index.subscribers(channel))
@@ -206,10 +215,30 @@ caf::behavior push_hub(hub_actor* self, push_hub_args args) {
                                                           caf::actor_cast<caf::actor>(self), init.args.metrics);
   if (init.args.check_keys)
     self->delayed_send(self, init.args.key_check_interval, keychk_atom::value);
+  // Sessions are monitored: one that dies with an error is removed (its client closed with 1011)
+  // and counted, instead of silently swallowing the frames sent to it.
+  self->set_down_handler([self](caf::down_msg& dm) {
+    auto& st = self->state;
+    auto it = st.monitored.find(dm.source);
+    if (it == st.monitored.end())
+      return;
+    auto [id, session] = it->second;
+    st.monitored.erase(it);
+    if (!dm.reason || dm.reason == caf::exit_reason::normal)
+      return; // stopped by the hub (client gone, or hub stopping)
+    st.args.metrics->push_session_failed();
+    spdlog::error("push client {} ({}): session failed ({}), closing it", id, session->remote(),
+                  self->system().render(dm.reason));
+    session->close(1011, "internal error");
+    if (auto s = st.sessions.find(id); s != st.sessions.end() && s->second.actor.address() == dm.source)
+      forget(self, id);
+  });
   return {
     [self](c_open_atom, const session_ptr& s) {
       auto& st = self->state;
       auto a = self->spawn(client_session, s, caf::actor_cast<caf::actor>(self), st.args.metrics, st.args.max_channels);
+      self->monitor(a);
+      st.monitored.emplace(a.address(), std::make_pair(s->id(), s));
       st.sessions.emplace(s->id(), client_entry{a, s, mi::gw::push_token_key(s->target())});
       st.args.metrics->push_clients(static_cast<std::int64_t>(st.sessions.size()));
     },
@@ -224,9 +253,7 @@ caf::behavior push_hub(hub_actor* self, push_hub_args args) {
       if (it == st.sessions.end())
         return;
       self->send(it->second.actor, stop_atom::value);
-      st.sessions.erase(it);
-      stop_feeds(self, st.index.remove_client(id));
-      st.args.metrics->push_clients(static_cast<std::int64_t>(st.sessions.size()));
+      forget(self, id);
     },
     [self](chsub_atom, client_id id, const std::vector<std::string>& channels) {
       auto& st = self->state;

@@ -43,6 +43,8 @@ struct push_hub_args {
 ///          (revoked_atom, std::vector<std::string> key_ids): closes the sessions opened with those
 ///          keys (1008 "api key revoked"), from `market.control.apikey.revoked` or check_keys;
 ///          (stop_atom).
+/// Sessions are monitored: a session actor that dies with an error is removed from the index,
+/// its client closed with 1011, and counted (mi_push_sessions_failed_total).
 caf::actor spawn_push_hub(caf::actor_system& sys, push_hub_args args);
 
 } // namespace mi::actors

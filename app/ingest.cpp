@@ -5,7 +5,6 @@
 
 #include "actors/backfill.hpp"
 #include "actors/connection.hpp"
-#include "actors/supervisor.hpp"
 #include "caf/actor_system.hpp"
 #include "connectors/transport/io_thread.hpp"
 #include "connectors/transport/url.hpp"
@@ -64,10 +63,10 @@ std::vector<mi::actors::last_trade> load_seeds(mi::gw::jetstream& js, const std:
 
 } // namespace
 
-ingest_actors start_ingest(caf::actor_system& sys, const mi::cfg::config& cfg, mi::gw::jetstream& js,
-                           const mi::actors::actor_slot_ptr& publisher, mi::net::io_thread& io,
-                           mi::gw::metrics& metrics) {
-  ingest_actors out;
+std::vector<mi::actors::child_spec> ingest_children(const mi::cfg::config& cfg, mi::gw::jetstream& js,
+                                                    const mi::actors::actor_slot_ptr& publisher,
+                                                    mi::net::io_thread& io, mi::gw::metrics& metrics) {
+  std::vector<mi::actors::child_spec> out;
   std::uint64_t seed = 1;
   for (const auto& [name, ex] : cfg.exchanges) {
     if (!ex.enabled)
@@ -108,11 +107,11 @@ ingest_actors start_ingest(caf::actor_system& sys, const mi::cfg::config& cfg, m
     b.metrics = &metrics;
     b.gap_subject_prefix = "market.gap";
     auto backfill_slot = std::make_shared<mi::actors::actor_slot>();
-    out.backfills.push_back(mi::actors::spawn_supervisor(sys, {"backfill." + name, [b, backfill_slot](caf::actor_system& s) {
-                                                                 auto a = mi::actors::spawn_backfill(s, b);
-                                                                 backfill_slot->set(a);
-                                                                 return a;
-                                                               }}));
+    out.push_back({"backfill." + name, [b, backfill_slot](caf::actor_system& s) {
+                     auto a = mi::actors::spawn_backfill(s, b);
+                     backfill_slot->set(a);
+                     return a;
+                   }});
 
     const auto per_conn = std::max<std::size_t>(1, venue.max_subscriptions_per_connection());
     const bool sequential = venue.sequential_ids();
@@ -132,13 +131,13 @@ ingest_actors start_ingest(caf::actor_system& sys, const mi::cfg::config& cfg, m
       const std::string stream = cfg.nats.raw.name;
       auto* jsp = &js;
       // Seeds are read on every (re)start: a restarted connection continues from what is stored.
-      out.connections.push_back(mi::actors::spawn_supervisor(
-        sys, {"connection." + name, [a, jsp, stream, sequential](caf::actor_system& s) {
-                auto args = a;
-                if (sequential)
-                  args.seeds = load_seeds(*jsp, stream, args.exchange, args.subs);
-                return mi::actors::spawn_connection(s, std::move(args));
-              }}));
+      out.push_back({"connection." + name + "." + std::to_string(i / per_conn + 1),
+                     [a, jsp, stream, sequential](caf::actor_system& s) {
+                       auto args = a;
+                       if (sequential)
+                         args.seeds = load_seeds(*jsp, stream, args.exchange, args.subs);
+                       return mi::actors::spawn_connection(s, std::move(args));
+                     }});
     }
     spdlog::info("{}: {} symbols on {} connection(s)", name, subs.size(), (subs.size() + per_conn - 1) / per_conn);
   }

@@ -29,6 +29,7 @@ constexpr std::array<std::string_view, 5> known_exchanges{"binance", "okx", "byb
 constexpr std::array<std::string_view, 16> known_intervals{
     "1s", "1m", "3m", "5m", "15m", "30m", "1h", "2h", "4h", "6h", "8h", "12h", "1d", "3d", "1w", "1M"};
 constexpr std::array<std::string_view, 5> log_levels{"trace", "debug", "info", "warn", "error"};
+constexpr std::array<std::string_view, 3> test_faults{"", "kline_stage_throws", "symbol_window_throws_once"};
 constexpr std::array<std::string_view, 2> late_policies{"revise", "drop"};
 constexpr std::array<std::string_view, 2> empty_window_modes{"skip", "fill"};
 
@@ -45,7 +46,6 @@ struct leaf {
 
 void stream_leaves(std::vector<leaf>& out, const std::string& p, stream_config& s) {
   out.push_back({p + ".name", &s.name});
-  out.push_back({p + ".subjects", &s.subjects});
   out.push_back({p + ".storage", &s.storage});
   out.push_back({p + ".max_age", &s.max_age});
   out.push_back({p + ".max_bytes", &s.max_bytes});
@@ -122,9 +122,20 @@ std::vector<leaf> leaves(config& c) {
   out.push_back({"api.default_quota_per_minute", &c.api.default_quota_per_minute});
   out.push_back({"api.anonymous_push", &c.api.anonymous_push});
   out.push_back({"api.workers", &c.api.workers});
+  out.push_back({"api.master_key_file", &c.api.master_key_file});
+  out.push_back({"api.max_connections", &c.api.max_connections});
+  out.push_back({"api.statement_timeout", &c.api.statement_timeout});
+  out.push_back({"api.pool_wait", &c.api.pool_wait});
   out.push_back({"metrics.listen", &c.metrics.listen});
   out.push_back({"runtime.scheduler_threads", &c.runtime.scheduler_threads});
   out.push_back({"runtime.log_level", &c.runtime.log_level});
+  out.push_back({"supervision.initial_backoff", &c.supervision.initial_backoff});
+  out.push_back({"supervision.max_backoff", &c.supervision.max_backoff});
+  out.push_back({"supervision.reset_after", &c.supervision.reset_after});
+  out.push_back({"supervision.max_restarts", &c.supervision.max_restarts});
+  out.push_back({"supervision.restart_window", &c.supervision.restart_window});
+  out.push_back({"testing.fault", &c.testing.fault});
+  out.push_back({"testing.fault_after_trades", &c.testing.fault_after_trades});
   return out;
 }
 
@@ -362,6 +373,9 @@ void walk(const schema& s, const YAML::Node& node, const std::string& prefix, er
         continue;
       }
       walk(s, kv.second, full, out);
+    } else if (name == "subjects" && prefix.rfind("nats.streams.", 0) == 0) {
+      out.push_back({full, "not configurable: a stream's subjects are the public contract (market.raw.>, "
+                           "market.kline.>, ...); remove this key" + at_line(kv.first)});
     } else if (prefix == "exchanges") {
       out.push_back({full, "unknown exchange " + quote(name) + " (known: " + join(known_exchanges) +
                                ")" + at_line(kv.first)});
@@ -426,32 +440,11 @@ bool is_symbol_part(std::string_view s) {
   });
 }
 
-/// A NATS subject filter: dot-separated non-empty tokens, no whitespace, '>' only as last token.
-bool is_subject_filter(std::string_view s) {
-  if (s.empty()) return false;
-  std::size_t start = 0;
-  while (true) {
-    auto dot = s.find('.', start);
-    auto tok = s.substr(start, dot == std::string_view::npos ? dot : dot - start);
-    if (tok.empty()) return false;
-    for (char ch : tok) {
-      if (std::isspace(static_cast<unsigned char>(ch)) || ch < 0x21 || ch == 0x7f) return false;
-    }
-    if (tok.find('>') != std::string_view::npos && (tok != ">" || dot != std::string_view::npos)) return false;
-    if (tok.find('*') != std::string_view::npos && tok != "*") return false;
-    if (dot == std::string_view::npos) return true;
-    start = dot + 1;
-  }
-}
-
 void validate_stream(checker& ck, const std::string& p, const stream_config& s) {
   if (s.name.empty() || !std::all_of(s.name.begin(), s.name.end(), [](char ch) {
         return (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') || ch == '_' || ch == '-';
       })) {
     ck.fail(p + ".name", "stream name must be non-empty A-Z 0-9 _ -, got " + quote(s.name));
-  }
-  if (!is_subject_filter(s.subjects)) {
-    ck.fail(p + ".subjects", "not a valid NATS subject filter: " + quote(s.subjects));
   }
   ck.member(p + ".storage", s.storage, std::array<std::string_view, 2>{"file", "memory"});
   ck.non_negative(p + ".max_age", s.max_age);
@@ -561,6 +554,16 @@ config defaults() {
   c.exchanges["kraken"] = make_exchange(false, "wss://ws.kraken.com/v2", "https://api.kraken.com",
                                         {"BTC/USD", "ETH/USD"});
   return c;
+}
+
+duration min_restart_window(duration initial, duration max, int restarts) {
+  duration sum{0};
+  auto b = initial;
+  for (int k = 0; k < restarts; ++k) {
+    sum += b;
+    b = std::min(b * 2, max);
+  }
+  return sum;
 }
 
 mi::result<duration> parse_duration(std::string_view text) {
@@ -698,9 +701,38 @@ std::vector<config_error> validate(const config& c) {
     ck.fail("api.timestamp_window", "must be at most 10m, got " + format_duration(c.api.timestamp_window));
   ck.range("api.default_quota_per_minute", c.api.default_quota_per_minute, 1, 1'000'000'000);
   ck.range("api.workers", c.api.workers, 1, 64);
+  ck.range("api.max_connections", c.api.max_connections, 1, 1'000'000);
+  ck.positive("api.statement_timeout", c.api.statement_timeout);
+  if (c.api.statement_timeout > std::chrono::minutes(10))
+    ck.fail("api.statement_timeout", "must be at most 10m, got " + format_duration(c.api.statement_timeout));
+  ck.positive("api.pool_wait", c.api.pool_wait);
+  if (c.api.pool_wait > std::chrono::minutes(1))
+    ck.fail("api.pool_wait", "must be at most 1m, got " + format_duration(c.api.pool_wait));
 
   ck.range("runtime.scheduler_threads", c.runtime.scheduler_threads, 1, 64);
   ck.member("runtime.log_level", c.runtime.log_level, log_levels);
+  {
+    const auto& sv = c.supervision;
+    ck.positive("supervision.initial_backoff", sv.initial_backoff);
+    if (sv.max_backoff < sv.initial_backoff)
+      ck.fail("supervision.max_backoff", "must be at least supervision.initial_backoff (" +
+                                           format_duration(sv.initial_backoff) + "), got " +
+                                           format_duration(sv.max_backoff));
+    ck.positive("supervision.reset_after", sv.reset_after);
+    ck.range("supervision.max_restarts", sv.max_restarts, 0, 1000);
+    if (sv.initial_backoff.count() > 0 && sv.max_backoff >= sv.initial_backoff && sv.max_restarts >= 0 &&
+        sv.max_restarts <= 1000) {
+      auto need = min_restart_window(sv.initial_backoff, sv.max_backoff, sv.max_restarts);
+      if (sv.restart_window < need)
+        ck.fail("supervision.restart_window",
+                "must be at least " + format_duration(need) + " (the backoff of " + std::to_string(sv.max_restarts) +
+                  " restarts, " + format_duration(sv.initial_backoff) + " doubling up to " +
+                  format_duration(sv.max_backoff) + "), got " + format_duration(sv.restart_window) +
+                  ": the restart limit could never be reached");
+    }
+  }
+  ck.member("testing.fault", c.testing.fault, test_faults);
+  ck.range("testing.fault_after_trades", c.testing.fault_after_trades, 1, 1'000'000);
   ck.member("klines.late_policy", c.klines.late_policy, late_policies);
   ck.member("klines.empty_windows", c.klines.empty_windows, empty_window_modes);
   ck.positive("klines.idle_after", c.klines.idle_after);
@@ -737,6 +769,11 @@ std::variant<config, std::vector<config_error>> load(std::string_view yaml_text,
   }
   for (const auto& [name, value] : env) {
     if (name.rfind("MI_", 0) != 0) continue;
+    if (is_secret_env(name)) {
+      if (!value.empty() && !s.cfg.api.master_key_file.empty())
+        out.push_back({"api.master_key_file", "both api.master_key_file and " + name + " are set: keep one"});
+      continue;
+    }
     auto it = env_to_key.find(name);
     if (it == env_to_key.end()) {
       out.push_back({name, "unknown environment variable: no such config key" + suggest(name, env_names)});
@@ -752,6 +789,8 @@ std::variant<config, std::vector<config_error>> load(std::string_view yaml_text,
   if (!out.empty()) return out;
   return std::move(s.cfg);
 }
+
+bool is_secret_env(std::string_view name) { return name == "MI_API_MASTER_KEY"; }
 
 std::map<std::string, std::string> process_env() {
   std::map<std::string, std::string> env;

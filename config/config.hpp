@@ -26,7 +26,9 @@ using duration = std::chrono::milliseconds;
 /// One JetStream stream the platform creates or updates at start.
 struct stream_config {
   std::string name;                                   ///< stream name, A-Z 0-9 _ -
-  std::string subjects;                               ///< subject filter, e.g. "market.raw.>"
+  /// Subject filter, e.g. "market.raw.>": fixed by the public contract (the platform publishes to
+  /// these subjects), so not a configuration key.
+  std::string subjects;
   std::string storage = "file";                       ///< file|memory
   duration max_age{};                                 ///< retention; 0 = keep forever
   std::int64_t max_bytes = -1;                        ///< size limit; -1 = unlimited
@@ -164,6 +166,12 @@ struct api_config {
   std::int64_t default_quota_per_minute = 1200;     ///< per key, unless the key has its own quota
   bool anonymous_push = true;                       ///< push gateway accepts clients without a signed token
   int workers = 2;                                  ///< request threads (and PostgreSQL connections), 1..64
+  /// File holding the 64-hex-digit master key that seals API signing keys (mode 600); or set the
+  /// environment variable MI_API_MASTER_KEY (never in this file). Required with auth: required.
+  std::string master_key_file;
+  int max_connections = 512;                        ///< open REST connections at most; more get 503
+  duration statement_timeout = std::chrono::seconds(3); ///< every API query; beyond: 504
+  duration pool_wait = std::chrono::seconds(2);     ///< longest wait for a worker / database connection; then 503
   /// Field-wise equality.
   bool operator==(const api_config&) const = default;
 };
@@ -183,6 +191,33 @@ struct runtime_config {
   bool operator==(const runtime_config&) const = default;
 };
 
+/// Restarts of supervised actors (docs/operations.md, "Supervision"), per child.
+struct supervision_config {
+  duration initial_backoff = std::chrono::milliseconds(200); ///< delay before the first restart
+  duration max_backoff = std::chrono::seconds(10);           ///< the delay doubles up to this
+  duration reset_after = std::chrono::seconds(30);  ///< a child up this long restarts from initial_backoff again
+  int max_restarts = 10;                            ///< restarts within restart_window; one more: the role gives up
+  duration restart_window = std::chrono::seconds(120); ///< >= min_restart_window(...), checked
+  /// Field-wise equality.
+  bool operator==(const supervision_config&) const = default;
+};
+
+/// Test-only fault injection (tests/integration/supervision.test.cpp); empty in production.
+struct testing_config {
+  /// "" (off) | kline_stage_throws (the kline stage throws at every start: the role gives up and
+  /// the process exits 3) | symbol_window_throws_once (the first symbol window to get its
+  /// `fault_after_trades`-th trade throws, once per process).
+  std::string fault;
+  int fault_after_trades = 100; ///< 1..1000000
+  /// Field-wise equality.
+  bool operator==(const testing_config&) const = default;
+};
+
+/// The shortest time in which `restarts` restarts can happen with backoff doubling from
+/// `initial` up to `max`: sum of min(initial * 2^k, max), k < restarts. A restart window
+/// shorter than this can never see the limit reached.
+duration min_restart_window(duration initial, duration max, int restarts);
+
 /// The whole configuration.
 struct config {
   nats_config nats;
@@ -198,6 +233,8 @@ struct config {
   api_config api;
   metrics_config metrics;
   runtime_config runtime;
+  supervision_config supervision;
+  testing_config testing;
   /// Field-wise equality.
   bool operator==(const config&) const = default;
 };
@@ -222,6 +259,10 @@ std::variant<config, std::vector<config_error>> load(std::string_view yaml_text,
 /// load() from a file path and the process environment (environ); a missing/unreadable file is an
 /// error with key "".
 std::variant<config, std::vector<config_error>> load_file(const std::string& path);
+
+/// MI_* variables that are not config keys: secrets read where they are used, never part of the
+/// config (never printed by to_yaml): MI_API_MASTER_KEY.
+bool is_secret_env(std::string_view name);
 
 /// The MI_* variables of the process environment (what load_file passes to load()).
 std::map<std::string, std::string> process_env();

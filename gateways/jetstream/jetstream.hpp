@@ -140,6 +140,9 @@ public:
     /// Called once per message when it is finally acked or fails permanently (after
     /// retries), on a nats.c thread. Must not throw, nor create or destroy a jetstream.
     std::function<void(const publish_outcome&)> on_outcome;
+    /// Called on the retry thread each time a message is re-published with the same msg id
+    /// (after an ack timeout or "no responders"), with its subject. Must not throw.
+    std::function<void(std::string_view subject)> on_retry;
     /// Retries of one message (timeouts, no responders) before it fails permanently.
     int max_retries = 10;
     /// Bytes buffered by nats.c while disconnected (reconnects forever, every 100 ms).
@@ -183,6 +186,13 @@ public:
   mi::result<bool> delete_message(const std::string& stream, std::uint64_t seq);
   /// Creates the key-value bucket if missing (history 1, file storage): small durable state.
   mi::result<bool> kv_ensure(const std::string& bucket);
+  /// Creates the bucket if missing with entries that expire `ttl` after they were written (0:
+  /// never); an existing bucket gets this TTL (its stream's max age) if it had another.
+  mi::result<bool> kv_ensure(const std::string& bucket, std::chrono::nanoseconds ttl);
+  /// Stores `value` under `key` only if the key holds no value (kvStore_Create): true when stored,
+  /// false when the key already had a value (atomic on the server: of two concurrent creates of
+  /// one key exactly one gets true).
+  mi::result<bool> kv_create(const std::string& bucket, const std::string& key, std::string_view value);
   /// Value of a key, nullopt if absent or deleted.
   mi::result<std::optional<std::string>> kv_get(const std::string& bucket, const std::string& key);
   /// Stores a value (bucket created if missing).
