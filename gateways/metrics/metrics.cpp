@@ -34,6 +34,8 @@ struct metrics::impl {
     prometheus::BuildCounter().Name("mi_backfilled_trades_total").Help("Trades recovered from REST history").Register(*reg);
   prometheus::Family<prometheus::Counter>& gaps_unfilled =
     prometheus::BuildCounter().Name("mi_gaps_unfilled_total").Help("Gaps reported on market.gap.*").Register(*reg);
+  prometheus::Family<prometheus::Counter>& throttled =
+    prometheus::BuildCounter().Name("mi_backfill_throttled_total").Help("REST 429/418 answers: backfill waited").Register(*reg);
   prometheus::Family<prometheus::Counter>& gap_missing =
     prometheus::BuildCounter().Name("mi_gap_missing_trades_total").Help("Trades lost for good (in reported gaps)").Register(*reg);
   prometheus::Family<prometheus::Counter>& watchdog =
@@ -180,6 +182,7 @@ void metrics::gap_detected(std::string_view ex) { impl_->gaps.Add({{"exchange", 
 void metrics::backfilled(std::string_view ex, std::uint64_t n) {
   impl_->backfilled.Add({{"exchange", s(ex)}}).Increment(static_cast<double>(n));
 }
+void metrics::backfill_throttled(std::string_view ex) { impl_->throttled.Add({{"exchange", s(ex)}}).Increment(); }
 void metrics::gap_unfilled(std::string_view ex, std::uint64_t missing) {
   impl_->gaps_unfilled.Add({{"exchange", s(ex)}}).Increment();
   impl_->gap_missing.Add({{"exchange", s(ex)}}).Increment(static_cast<double>(missing));

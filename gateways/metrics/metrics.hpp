@@ -45,6 +45,9 @@ public:
   void gap_detected(std::string_view exchange);
   /// Trades recovered from the exchange's REST history (mi_backfilled_trades_total).
   void backfilled(std::string_view exchange, std::uint64_t n);
+  /// A REST answer that said "too many requests" (429) or "banned" (Binance 418, Bybit 403): the
+  /// backfill waits its Retry-After (mi_backfill_throttled_total).
+  void backfill_throttled(std::string_view exchange);
   /// A gap (part) that could not be filled and was reported on market.gap.* (mi_gaps_unfilled_total,
   /// mi_gap_missing_trades_total).
   void gap_unfilled(std::string_view exchange, std::uint64_t missing);
