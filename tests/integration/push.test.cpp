@@ -20,15 +20,17 @@ using namespace std::chrono_literals;
 
 namespace {
 
-// A WebSocket client whose received frames a test can wait for.
+// A WebSocket client whose received frames a test can wait for. The frames live in a shared inbox:
+// the client's handlers may still run on the io thread after the test_client is gone.
 class test_client {
 public:
   /// `host`: "127.0.0.1" or "[::1]"; `target`: the upgrade's path and query.
-  test_client(mi::net::io_thread& io, int port, const std::string& target = "/", const std::string& host = "127.0.0.1") {
+  test_client(mi::net::io_thread& io, int port, const std::string& target = "/", const std::string& host = "127.0.0.1")
+      : in_(std::make_shared<inbox>()) {
     mi::net::ws_handlers h;
-    h.on_open = [this] { push("<open>"); };
-    h.on_text = [this](std::string&& t, std::int64_t) { push(std::move(t)); };
-    h.on_close = [this](std::string r) { push("<close " + r + ">"); };
+    h.on_open = [in = in_] { in->push("<open>"); };
+    h.on_text = [in = in_](std::string&& t, std::int64_t) { in->push(std::move(t)); };
+    h.on_close = [in = in_](std::string r) { in->push("<close " + r + ">"); };
     auto u = mi::net::parse_url("ws://" + host + ":" + std::to_string(port) + target);
     client_ = mi::net::ws_client::create(io.context(), *u, {}, std::move(h));
     client_->start();
@@ -53,23 +55,26 @@ public:
     }
   }
   std::string next(std::chrono::milliseconds timeout = 10s) {
-    std::unique_lock<std::mutex> lock(mu_);
-    if (!cv_.wait_for(lock, timeout, [this] { return !frames_.empty(); }))
+    std::unique_lock<std::mutex> lock(in_->mu);
+    if (!in_->cv.wait_for(lock, timeout, [this] { return !in_->frames.empty(); }))
       return "<timeout>";
-    auto f = std::move(frames_.front());
-    frames_.pop_front();
+    auto f = std::move(in_->frames.front());
+    in_->frames.pop_front();
     return f;
   }
 
 private:
-  void push(std::string s) {
-    std::lock_guard<std::mutex> lock(mu_);
-    frames_.push_back(std::move(s));
-    cv_.notify_all();
-  }
-  std::mutex mu_;
-  std::condition_variable cv_;
-  std::deque<std::string> frames_;
+  struct inbox {
+    std::mutex mu;
+    std::condition_variable cv;
+    std::deque<std::string> frames;
+    void push(std::string s) {
+      std::lock_guard<std::mutex> lock(mu);
+      frames.push_back(std::move(s));
+      cv.notify_all();
+    }
+  };
+  std::shared_ptr<inbox> in_;
   std::shared_ptr<mi::net::ws_client> client_;
 };
 
