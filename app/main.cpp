@@ -203,9 +203,9 @@ int main(int argc, char** argv) {
         apikey_master_key = cfg.api.master_key_file;
     }
     if (*key_create)
-      return mi::app::run_apikey_create(apikey_dsn, key_name,
-                                        key_create->count("--quota-per-minute") ? std::optional{key_quota} : std::nullopt,
-                                        apikey_master_key);
+      return mi::app::run_apikey_create(
+        apikey_dsn, key_name, key_create->count("--quota-per-minute") ? std::optional{key_quota} : std::nullopt,
+        apikey_master_key);
     if (*key_list)
       return mi::app::run_apikey_list(apikey_dsn, apikey_master_key);
     if (*key_reseal)
