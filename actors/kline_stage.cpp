@@ -1,12 +1,15 @@
 #include "actors/kline_stage.hpp"
 
+#include <atomic>
 #include <chrono>
+#include <stdexcept>
 #include <map>
 #include <spdlog/spdlog.h>
 #include <thread>
 #include <unordered_map>
 
 #include "actors/caf_types.hpp"
+#include "actors/supervisor.hpp"
 #include "caf/actor_system.hpp"
 #include "caf/event_based_actor.hpp"
 #include "caf/send.hpp"
@@ -110,7 +113,12 @@ struct window_state {
   std::int64_t armed_ms = 0;       // deadline of the close timer in flight (0: none)
   std::int64_t last_trade_ms = 0;  // wall clock of the last trade, for passivation
   std::uint64_t last_seq = 0;
+  kline_fault fault = kline_fault::none; // test only
+  int fault_after_trades = 0;
+  int trades_seen = 0;
 };
+
+std::atomic<bool> window_fault_fired{false}; // symbol_window_throws_once: once per process
 
 using window_actor = caf::stateful_actor<window_state>;
 
@@ -160,7 +168,9 @@ void close_by_clock(window_actor* self, std::int64_t now, std::int64_t detected_
 
 caf::behavior symbol_window(window_actor* self, std::string exchange, std::string symbol, const ke::options* opts,
                             std::shared_ptr<const ke::checkpoint> restored, caf::actor sink, caf::actor router,
-                            actor_slot_ptr publisher, mi::gw::metrics* metrics, std::int64_t idle_after_ms) {
+                            actor_slot_ptr publisher, mi::gw::metrics* metrics, std::int64_t idle_after_ms,
+                            const kline_stage_args* fault_args) {
+  self->set_exception_handler(exception_error);
   auto& st = self->state;
   st.key = state_key(exchange, symbol);
   st.opts = opts;
@@ -171,9 +181,17 @@ caf::behavior symbol_window(window_actor* self, std::string exchange, std::strin
   st.metrics = metrics;
   st.idle_after_ms = idle_after_ms;
   st.last_trade_ms = now_ms();
+  if (auto* args = fault_args; args != nullptr) { // set by the router, test only
+    st.fault = args->fault;
+    st.fault_after_trades = args->fault_after_trades;
+  }
   return {
     [self](trade_atom, const mi::trade& t, std::uint64_t seq, bool caught_up) {
       auto& s = self->state;
+      if (s.fault == kline_fault::window_throws_once && ++s.trades_seen == s.fault_after_trades &&
+          !window_fault_fired.exchange(true))
+        throw std::runtime_error("testing.fault symbol_window_throws_once: " + s.key + " at seq " +
+                                 std::to_string(seq));
       s.caught_up = caught_up;
       s.last_seq = seq;
       auto now = now_ms();
@@ -248,6 +266,7 @@ std::uint64_t global_resume(const router_state& st) {
 }
 
 caf::behavior kline_router(router_actor* self, kline_stage_args args) {
+  self->set_exception_handler(exception_error);
   auto& st = self->state;
   st.args = std::move(args);
   for (const auto& name : st.args.cfg.intervals)
@@ -258,6 +277,9 @@ caf::behavior kline_router(router_actor* self, kline_stage_args args) {
   st.opts.fill_empty = st.args.cfg.empty_windows == "fill";
   caf::actor me = caf::actor_cast<caf::actor>(self);
   st.sink = self->system().spawn<caf::detached>(kline_sink, st.args.js, st.args.metrics, st.args.state_bucket, me);
+  self->link_to(st.sink);
+  if (st.args.fault == kline_fault::stage_throws)
+    throw std::runtime_error("testing.fault kline_stage_throws: the kline stage fails at start");
 
   // Recovery: every stored checkpoint, then where to start reading MARKET_RAW.
   auto& js = *st.args.js;
@@ -340,7 +362,9 @@ caf::behavior kline_router(router_actor* self, kline_stage_args args) {
         }
         auto w = self->system().spawn(symbol_window, t->exchange, t->symbol, &s.opts, cp, s.sink,
                                       caf::actor_cast<caf::actor>(self), s.args.publisher, s.args.metrics,
-                                      static_cast<std::int64_t>(s.args.cfg.idle_after.count()));
+                                      static_cast<std::int64_t>(s.args.cfg.idle_after.count()),
+                                      s.args.fault == kline_fault::window_throws_once ? &s.args : nullptr);
+        self->link_to(w); // a window that dies with an error takes the stage down (and back up)
         it = s.windows.emplace(key, w).first;
         s.first_seq.emplace(key, cp ? std::min(cp->min_resume_seq(), seq) : seq);
         s.args.metrics->symbol_windows(static_cast<std::int64_t>(s.windows.size()));
@@ -419,6 +443,14 @@ caf::behavior kline_router(router_actor* self, kline_stage_args args) {
 }
 
 } // namespace
+
+kline_fault parse_kline_fault(const std::string& text) {
+  if (text == "kline_stage_throws")
+    return kline_fault::stage_throws;
+  if (text == "symbol_window_throws_once")
+    return kline_fault::window_throws_once;
+  return kline_fault::none;
+}
 
 caf::actor spawn_kline_stage(caf::actor_system& sys, kline_stage_args args) {
   // Detached: the start-up reads (checkpoints) block, and the router is the hot path of the stage.

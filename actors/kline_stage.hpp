@@ -15,6 +15,16 @@ class metrics;
 
 namespace mi::actors {
 
+/// Test-only faults (config `testing.fault`), for the supervision tests.
+enum class kline_fault {
+  none,
+  stage_throws,       ///< the stage throws at every start (its role gives up)
+  window_throws_once, ///< the first symbol window to get its fault_after_trades-th trade throws, once per process
+};
+
+/// "" | "kline_stage_throws" | "symbol_window_throws_once" (validated by config); anything else: none.
+kline_fault parse_kline_fault(const std::string& text);
+
 struct kline_stage_args {
   mi::gw::jetstream* js = nullptr;
   actor_slot_ptr publisher;           ///< for live partial candles (async, no dedup id)
@@ -22,6 +32,8 @@ struct kline_stage_args {
   mi::cfg::kline_config cfg;
   std::string raw_stream = "MARKET_RAW";
   std::string state_bucket = "MI_KLINE_STATE"; ///< KV bucket of the per-symbol checkpoints
+  kline_fault fault = kline_fault::none;       ///< test only
+  int fault_after_trades = 100;                ///< test only
 };
 
 /// The kline stage: a router fed by an ordered consumer of MARKET_RAW, one symbol_window actor
@@ -30,6 +42,11 @@ struct kline_stage_args {
 /// stores the symbol's checkpoint. On start the router reads the checkpoints and replays
 /// MARKET_RAW from the lowest sequence any symbol still needs (docs/architecture.md,
 /// "Kline recovery"), so a `kill -9` at any moment changes no final.
+/// The sink and every symbol window are linked to the router: a window or the sink that dies
+/// with an error takes the stage down, and its supervisor restarts the stage, which restores each
+/// window from its checkpoint and replays MARKET_RAW from there (finals already published come
+/// again with the same dedup id: JetStream keeps one). A single window cannot rewind the shared
+/// consumer, so the stage restarts as a whole.
 /// Accepts (router): (stop_atom) -> stops the consumer, lets the sink finish, quits.
 caf::actor spawn_kline_stage(caf::actor_system& sys, kline_stage_args args);
 

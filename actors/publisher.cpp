@@ -57,13 +57,13 @@ void pump(publisher_actor* self) {
       }
       auto r = st.args.js->publish_async(b.msgs[b.next]);
       if (!r) {
+        st.args.metrics->publish_retried(); // the same message, same id, again later
         spdlog::warn("publisher: JetStream refused a publish ({}), retrying", r.err().message);
         schedule_retry(self, std::chrono::milliseconds(100));
         return;
       }
       ++b.next;
     }
-    st.args.metrics->publish_in_flight(st.args.js->in_flight());
     b.rp.deliver(true);
     st.queue.pop_front();
   }
@@ -108,7 +108,7 @@ std::string_view token(std::string_view subject, int n) {
 caf::actor spawn_publisher(caf::actor_system& sys, publisher_args args) {
   auto fb = args.feedback;
   auto a = sys.spawn(publisher, std::move(args));
-  fb->publisher = a;
+  fb->publisher.set(a);
   return a;
 }
 
@@ -127,11 +127,18 @@ void on_publish_outcome(const std::shared_ptr<publish_feedback>& fb, mi::gw::met
       }
     }
   } else {
-    m->publish_failed(is_trade ? "MARKET_RAW" : "MARKET_KLINE");
+    m->publish_failed(stream_of(*fb, o.subject));
     spdlog::error("publish to {} failed permanently: {}", o.subject, o.error);
   }
   if (js != nullptr && js->in_flight() < fb->low_water && fb->waiting.exchange(false))
-    caf::anon_send(fb->publisher, resume_atom::value);
+    caf::anon_send(fb->publisher.get(), resume_atom::value);
+}
+
+std::string_view stream_of(const publish_feedback& fb, std::string_view subject) {
+  for (const auto& [prefix, stream] : fb.streams)
+    if (subject.substr(0, prefix.size()) == prefix)
+      return stream;
+  return "other";
 }
 
 mi::gw::outgoing raw_trade_message(const mi::trade& t) {

@@ -2,6 +2,12 @@
 
 #include <atomic>
 #include <memory>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "actors/actor_slot.hpp"
 
 #include "caf/actor.hpp"
 #include "caf/fwd.hpp"
@@ -20,11 +26,22 @@ namespace mi::actors {
 
 /// Shared between the publisher and the JetStream ack callback (a nats.c thread): the callback
 /// wakes the publisher when in-flight acks fall below the low-water mark while it waits.
+/// Outlives every publisher incarnation: a restarted publisher stores its address in the slot
+/// (under the slot's lock), so a nats.c thread never reads a handle while it is rewritten.
 struct publish_feedback {
   std::atomic<bool> waiting{false};
-  caf::actor publisher; ///< set once, before the first publish
+  actor_slot publisher; ///< the current publisher, set by spawn_publisher on every (re)start
   std::int64_t low_water = 0;
+  /// Subject prefix -> stream name, the `stream` label of mi_publish_failures_total
+  /// (e.g. {"market.gap.", "MARKET_GAP"}); set before the first publish, read-only afterwards.
+  std::vector<std::pair<std::string, std::string>> streams = {{"market.raw.", "MARKET_RAW"},
+                                                              {"market.kline.", "MARKET_KLINE"},
+                                                              {"market.gap.", "MARKET_GAP"},
+                                                              {"market.dlq.", "MARKET_DLQ"}};
 };
+
+/// The stream a subject is published to, by `fb.streams`; "other" when none matches.
+std::string_view stream_of(const publish_feedback& fb, std::string_view subject);
 
 struct publisher_args {
   mi::gw::jetstream* js = nullptr;
@@ -47,7 +64,8 @@ caf::actor spawn_publisher(caf::actor_system& sys, publisher_args args);
 /// encoding, so the same trade is deduplicated whichever way it came.
 mi::gw::outgoing raw_trade_message(const mi::trade& t);
 
-/// The `on_outcome` hook to install in gw::jetstream::options: counts, latency, wake-ups.
+/// The `on_outcome` hook to install in gw::jetstream::options: counts (a permanent failure under
+/// its own stream's label), latency, wake-ups.
 /// `fb` must outlive the jetstream object.
 void on_publish_outcome(const std::shared_ptr<publish_feedback>& fb, mi::gw::metrics* m, mi::gw::jetstream* js,
                         const mi::gw::publish_outcome& o);

@@ -4,6 +4,8 @@
 
 #include "app/commands.hpp"
 #include "gateways/http/history.hpp"
+#include "gateways/jetstream/jetstream.hpp"
+#include "gateways/push/push_protocol.hpp"
 #include "gateways/http/key_crypto.hpp"
 
 namespace mi::app {
@@ -74,7 +76,8 @@ int run_apikey_list(const std::string& dsn, const std::string& master_key_file) 
   return 0;
 }
 
-int run_apikey_revoke(const std::string& dsn, const std::string& key_id, const std::string& master_key_file) {
+int run_apikey_revoke(const std::string& dsn, const std::string& key_id, const std::string& master_key_file,
+                      const std::string& nats_url) {
   auto mk = command_master_key(master_key_file);
   if (mk) seal_clear_keys(dsn, *mk, "apikey revoke"); // revoking never depends on the master key
   auto k = mi::gw::revoke_api_key(dsn, key_id);
@@ -83,6 +86,24 @@ int run_apikey_revoke(const std::string& dsn, const std::string& key_id, const s
     return 1;
   }
   std::cout << "revoked " << k->key_id << " (" << k->name << ") at " << k->revoked_at.value_or("?") << "\n";
+  if (nats_url.empty())
+    return 0;
+  // The key is revoked either way; the announcement only makes push gateways act at once.
+  mi::gw::jetstream::options o;
+  o.url = nats_url;
+  o.name = "market-ingestor apikey";
+  o.connect_timeout = std::chrono::seconds(3);
+  auto js = mi::gw::jetstream::connect(o);
+  auto sent = js ? (*js)->publish_core(std::string(mi::gw::apikey_revoked_subject), k->key_id)
+                 : mi::result<bool>(js.err());
+  if (!sent) {
+    std::cerr << "warning: could not announce the revocation on " << mi::gw::apikey_revoked_subject << ": "
+              << sent.err().message << "\n"
+              << "push sessions opened with this key close at the gateways' next key check "
+                 "(push.key_check_interval)\n";
+    return 0;
+  }
+  std::cout << "announced on " << mi::gw::apikey_revoked_subject << "\n";
   return 0;
 }
 

@@ -28,7 +28,9 @@ mi::gw::partition_policy storage_policy(const mi::cfg::config& cfg);
 int run_audit(const std::string& config_path, const std::string& from, const std::string& to);
 /// `decode --exchange X`: frames on stdin -> trades on stdout.
 int run_decode(const std::string& exchange);
-/// `aggregate`: trades on stdin -> final klines on stdout.
+/// `aggregate`: trades on stdin -> final klines on stdout. Exit status 0; 1 when a line was malformed or a
+/// trade was skipped as unrepresentable or beyond the clock skew (each named on stderr, the rest goes on); 2 on
+/// bad arguments.
 int run_aggregate(const std::vector<std::string>& intervals, const std::string& grace);
 /// `replay`: rebuilds the klines of [from_ms, to_ms) from MARKET_RAW, publishes and stores them.
 int run_replay(const std::string& config_path, const std::string& from, const std::string& to,
@@ -50,8 +52,10 @@ int run_apikey_create(const std::string& dsn, const std::string& name, std::opti
                       const std::string& master_key_file);
 /// `apikey list`: id, name, created, revoked, quota of every key (never a secret).
 int run_apikey_list(const std::string& dsn, const std::string& master_key_file);
-/// `apikey revoke ID`.
-int run_apikey_revoke(const std::string& dsn, const std::string& key_id, const std::string& master_key_file);
+/// `apikey revoke ID`: marks the key revoked, then (when `nats_url` is not empty) announces the key id on
+/// `market.control.apikey.revoked` so push gateways close its sessions at once.
+int run_apikey_revoke(const std::string& dsn, const std::string& key_id, const std::string& master_key_file,
+                      const std::string& nats_url);
 /// `apikey reseal --old-master-key-file F`: master key rotation (every key re-sealed, one transaction).
 int run_apikey_reseal(const std::string& dsn, const std::string& master_key_file, const std::string& old_key_file);
 

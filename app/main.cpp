@@ -69,6 +69,10 @@ int main(int argc, char** argv) {
   sim->add_option("--linger-ms", linger_ms, "keep serving (WebSocket and REST) this long after the last trade");
   sim->add_option("--notice-after", so.notice_after,
                   "fault: after N trades, send the forced-disconnect notice and close 2 s later (binance, okx)");
+  sim->add_option("--throttle", so.throttle,
+                  "fault: answer the next N REST trade requests with --throttle-status and Retry-After");
+  sim->add_option("--throttle-status", so.throttle_status, "fault: 429 (default), or 418 for binance");
+  sim->add_option("--retry-after", so.retry_after_s, "fault: Retry-After seconds of a throttled answer (default 1)");
 
   auto* decode = app.add_subcommand("decode", "raw exchange frames (stdin, one a line) -> normalized trades (stdout)");
   std::string exchange = "binance";
@@ -148,6 +152,10 @@ int main(int argc, char** argv) {
   auto* key_revoke = apikey->add_subcommand("revoke", "revoke a key (immediately refused)");
   std::string key_id;
   key_revoke->add_option("id", key_id, "key id, e.g. mik_...")->required();
+  std::string revoke_nats;
+  key_revoke->add_option("--nats", revoke_nats,
+                         "NATS URL to announce the revocation to push gateways (default: nats.url of --config or "
+                         "MI_NATS_URL; none: the gateways notice at their next key check)");
   auto* key_reseal =
     apikey->add_subcommand("reseal", "master key rotation: re-seal every signing key with the current master key");
   std::string old_master_key;
@@ -189,7 +197,10 @@ int main(int argc, char** argv) {
     return mi::app::run_migrate(dsn, mi::app::storage_policy(cfg), migrate_master_key);
   }
   if (*apikey) {
-    if (apikey_dsn.empty() || !apikey_config.empty()) {
+    // A NATS URL is "configured" when given explicitly: --nats, a --config file or MI_NATS_URL.
+    const bool nats_configured = !revoke_nats.empty() || !apikey_config.empty() ||
+                                 mi::cfg::process_env().count("MI_NATS_URL") != 0;
+    if (apikey_dsn.empty() || !apikey_config.empty() || (revoke_nats.empty() && nats_configured)) {
       auto loaded = apikey_config.empty() ? mi::cfg::load("", mi::cfg::process_env())
                                           : mi::cfg::load_file(apikey_config);
       if (auto* errs = std::get_if<std::vector<mi::cfg::config_error>>(&loaded)) {
@@ -201,6 +212,8 @@ int main(int argc, char** argv) {
         apikey_dsn = cfg.postgres.dsn;
       if (apikey_master_key.empty())
         apikey_master_key = cfg.api.master_key_file;
+      if (revoke_nats.empty() && nats_configured)
+        revoke_nats = cfg.nats.url;
     }
     if (*key_create)
       return mi::app::run_apikey_create(
@@ -210,7 +223,7 @@ int main(int argc, char** argv) {
       return mi::app::run_apikey_list(apikey_dsn, apikey_master_key);
     if (*key_reseal)
       return mi::app::run_apikey_reseal(apikey_dsn, apikey_master_key, old_master_key);
-    return mi::app::run_apikey_revoke(apikey_dsn, key_id, apikey_master_key);
+    return mi::app::run_apikey_revoke(apikey_dsn, key_id, apikey_master_key, revoke_nats);
   }
   if (*audit)
     return mi::app::run_audit(audit_config, audit_from, audit_to);

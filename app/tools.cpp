@@ -69,7 +69,17 @@ int run_aggregate(const std::vector<std::string>& intervals, const std::string& 
       std::cerr << "line " << n << ": " << t.err().message << "\n";
       continue;
     }
-    late += static_cast<std::uint64_t>(agg.add(*t, finals).late > 0);
+    auto r = agg.add(*t, finals);
+    if (r.rejected != mi::reject_reason::none) {
+      // Skipped whole; the rest of the input goes on (exit status 1 at the end).
+      ++errors;
+      std::cerr << "line " << n << ": trade " << t->trade_id << " skipped (" << mi::to_string(r.rejected)
+                << "): " << (r.rejected == mi::reject_reason::unrepresentable
+                               ? "its amounts cannot be summed exactly in 128 bits"
+                               : "its time is beyond the clock skew of its receive time")
+                << "\n";
+    }
+    late += static_cast<std::uint64_t>(r.late > 0);
     flush();
   }
   agg.finish(finals);
@@ -85,7 +95,10 @@ int run_migrate(const std::string& dsn, const mi::gw::partition_policy& policy, 
     std::cerr << "migrate: " << mk.err().message << "\n";
     return 2;
   }
-  auto r = mi::gw::migrate(dsn);
+  std::vector<std::string> warnings;
+  auto r = mi::gw::migrate(dsn, &warnings);
+  for (const auto& w : warnings)
+    std::cerr << "migrate: warning: " << w << "\n";
   if (!r) {
     std::cerr << "migrate: " << r.err().message << "\n";
     return 1;

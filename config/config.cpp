@@ -1,4 +1,5 @@
 #include "config/config.hpp"
+#include "config/listen_address.hpp"
 
 #include <algorithm>
 #include <array>
@@ -28,6 +29,7 @@ constexpr std::array<std::string_view, 5> known_exchanges{"binance", "okx", "byb
 constexpr std::array<std::string_view, 16> known_intervals{
     "1s", "1m", "3m", "5m", "15m", "30m", "1h", "2h", "4h", "6h", "8h", "12h", "1d", "3d", "1w", "1M"};
 constexpr std::array<std::string_view, 5> log_levels{"trace", "debug", "info", "warn", "error"};
+constexpr std::array<std::string_view, 3> test_faults{"", "kline_stage_throws", "symbol_window_throws_once"};
 constexpr std::array<std::string_view, 2> late_policies{"revise", "drop"};
 constexpr std::array<std::string_view, 2> empty_window_modes{"skip", "fill"};
 
@@ -44,7 +46,6 @@ struct leaf {
 
 void stream_leaves(std::vector<leaf>& out, const std::string& p, stream_config& s) {
   out.push_back({p + ".name", &s.name});
-  out.push_back({p + ".subjects", &s.subjects});
   out.push_back({p + ".storage", &s.storage});
   out.push_back({p + ".max_age", &s.max_age});
   out.push_back({p + ".max_bytes", &s.max_bytes});
@@ -109,6 +110,12 @@ std::vector<leaf> leaves(config& c) {
   out.push_back({"audit.interval", &c.audit.interval});
   out.push_back({"push.listen", &c.push.listen});
   out.push_back({"push.queue_size", &c.push.queue_size});
+  out.push_back({"push.max_connections", &c.push.max_connections});
+  out.push_back({"push.client_rate", &c.push.client_rate});
+  out.push_back({"push.client_burst", &c.push.client_burst});
+  out.push_back({"push.max_message_bytes", &c.push.max_message_bytes});
+  out.push_back({"push.max_channels", &c.push.max_channels});
+  out.push_back({"push.key_check_interval", &c.push.key_check_interval});
   out.push_back({"api.listen", &c.api.listen});
   out.push_back({"api.auth", &c.api.auth});
   out.push_back({"api.timestamp_window", &c.api.timestamp_window});
@@ -122,6 +129,13 @@ std::vector<leaf> leaves(config& c) {
   out.push_back({"metrics.listen", &c.metrics.listen});
   out.push_back({"runtime.scheduler_threads", &c.runtime.scheduler_threads});
   out.push_back({"runtime.log_level", &c.runtime.log_level});
+  out.push_back({"supervision.initial_backoff", &c.supervision.initial_backoff});
+  out.push_back({"supervision.max_backoff", &c.supervision.max_backoff});
+  out.push_back({"supervision.reset_after", &c.supervision.reset_after});
+  out.push_back({"supervision.max_restarts", &c.supervision.max_restarts});
+  out.push_back({"supervision.restart_window", &c.supervision.restart_window});
+  out.push_back({"testing.fault", &c.testing.fault});
+  out.push_back({"testing.fault_after_trades", &c.testing.fault_after_trades});
   return out;
 }
 
@@ -359,6 +373,9 @@ void walk(const schema& s, const YAML::Node& node, const std::string& prefix, er
         continue;
       }
       walk(s, kv.second, full, out);
+    } else if (name == "subjects" && prefix.rfind("nats.streams.", 0) == 0) {
+      out.push_back({full, "not configurable: a stream's subjects are the public contract (market.raw.>, "
+                           "market.kline.>, ...); remove this key" + at_line(kv.first)});
     } else if (prefix == "exchanges") {
       out.push_back({full, "unknown exchange " + quote(name) + " (known: " + join(known_exchanges) +
                                ")" + at_line(kv.first)});
@@ -413,21 +430,7 @@ struct checker {
     fail(key, "URL " + quote(v) + " must start with " + list);
   }
   void listen(const std::string& key, std::string_view v) {
-    auto colon = v.rfind(':');
-    if (colon == std::string_view::npos) {
-      return fail(key, "expected host:port, got " + quote(v));
-    }
-    auto host = v.substr(0, colon);
-    auto port = v.substr(colon + 1);
-    if (host.size() >= 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
-    if (host.empty() || host.find_first_of(" \t[]") != std::string_view::npos) {
-      return fail(key, "expected host:port, got " + quote(v) + " (bad host)");
-    }
-    unsigned long p = 0;
-    auto [end, ec] = std::from_chars(port.data(), port.data() + port.size(), p);
-    if (port.empty() || ec != std::errc() || end != port.data() + port.size() || p > 65535) {
-      fail(key, "expected host:port with port 0..65535, got " + quote(v));
-    }
+    if (auto a = parse_listen_address(v); !a) fail(key, a.err().message);
   }
 };
 
@@ -437,32 +440,11 @@ bool is_symbol_part(std::string_view s) {
   });
 }
 
-/// A NATS subject filter: dot-separated non-empty tokens, no whitespace, '>' only as last token.
-bool is_subject_filter(std::string_view s) {
-  if (s.empty()) return false;
-  std::size_t start = 0;
-  while (true) {
-    auto dot = s.find('.', start);
-    auto tok = s.substr(start, dot == std::string_view::npos ? dot : dot - start);
-    if (tok.empty()) return false;
-    for (char ch : tok) {
-      if (std::isspace(static_cast<unsigned char>(ch)) || ch < 0x21 || ch == 0x7f) return false;
-    }
-    if (tok.find('>') != std::string_view::npos && (tok != ">" || dot != std::string_view::npos)) return false;
-    if (tok.find('*') != std::string_view::npos && tok != "*") return false;
-    if (dot == std::string_view::npos) return true;
-    start = dot + 1;
-  }
-}
-
 void validate_stream(checker& ck, const std::string& p, const stream_config& s) {
   if (s.name.empty() || !std::all_of(s.name.begin(), s.name.end(), [](char ch) {
         return (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') || ch == '_' || ch == '-';
       })) {
     ck.fail(p + ".name", "stream name must be non-empty A-Z 0-9 _ -, got " + quote(s.name));
-  }
-  if (!is_subject_filter(s.subjects)) {
-    ck.fail(p + ".subjects", "not a valid NATS subject filter: " + quote(s.subjects));
   }
   ck.member(p + ".storage", s.storage, std::array<std::string_view, 2>{"file", "memory"});
   ck.non_negative(p + ".max_age", s.max_age);
@@ -574,6 +556,16 @@ config defaults() {
   return c;
 }
 
+duration min_restart_window(duration initial, duration max, int restarts) {
+  duration sum{0};
+  auto b = initial;
+  for (int k = 0; k < restarts; ++k) {
+    sum += b;
+    b = std::min(b * 2, max);
+  }
+  return sum;
+}
+
 mi::result<duration> parse_duration(std::string_view text) {
   if (text.empty()) return mi::error{"empty duration (expected e.g. 500ms, 2s, 1m, 1h, 7d)"};
   std::size_t digits = 0;
@@ -678,15 +670,29 @@ std::vector<config_error> validate(const config& c) {
 
   ck.listen("push.listen", c.push.listen);
   ck.range("push.queue_size", c.push.queue_size, 1, 1'000'000);
+  ck.range("push.max_connections", c.push.max_connections, 1, 1'000'000);
+  ck.range("push.client_rate", c.push.client_rate, 1, 100'000);
+  ck.range("push.client_burst", c.push.client_burst, 1, 100'000);
+  ck.range("push.max_message_bytes", c.push.max_message_bytes, 256, 16 * 1024 * 1024);
+  ck.range("push.max_channels", c.push.max_channels, 1, 10'000);
+  ck.positive("push.key_check_interval", c.push.key_check_interval);
   ck.listen("metrics.listen", c.metrics.listen);
-  if (c.push.listen == c.metrics.listen && c.push.listen.substr(c.push.listen.rfind(':') + 1) != "0") {
-    ck.fail("metrics.listen", "same address as push.listen: " + quote(c.metrics.listen));
-  }
   ck.listen("api.listen", c.api.listen);
-  for (const auto* other : {&c.push.listen, &c.metrics.listen}) {
-    if (c.api.listen == *other && c.api.listen.substr(c.api.listen.rfind(':') + 1) != "0") {
-      ck.fail("api.listen", "same address as " + std::string(other == &c.push.listen ? "push.listen" : "metrics.listen") +
-                                ": " + quote(c.api.listen));
+  {
+    // Two servers on one fixed address cannot both bind (port 0 picks a free port for each).
+    auto same = [](const std::string& a, const std::string& b) {
+      auto x = parse_listen_address(a);
+      auto y = parse_listen_address(b);
+      return x && y && *x == *y && x->port != 0;
+    };
+    if (same(c.push.listen, c.metrics.listen))
+      ck.fail("metrics.listen", "same address as push.listen: " + quote(c.metrics.listen));
+    for (const auto* other : {&c.push.listen, &c.metrics.listen}) {
+      if (same(c.api.listen, *other)) {
+        ck.fail("api.listen", "same address as " +
+                                  std::string(other == &c.push.listen ? "push.listen" : "metrics.listen") + ": " +
+                                  quote(c.api.listen));
+      }
     }
   }
   ck.member("api.auth", c.api.auth, std::array<std::string_view, 2>{"required", "off"});
@@ -705,6 +711,28 @@ std::vector<config_error> validate(const config& c) {
 
   ck.range("runtime.scheduler_threads", c.runtime.scheduler_threads, 1, 64);
   ck.member("runtime.log_level", c.runtime.log_level, log_levels);
+  {
+    const auto& sv = c.supervision;
+    ck.positive("supervision.initial_backoff", sv.initial_backoff);
+    if (sv.max_backoff < sv.initial_backoff)
+      ck.fail("supervision.max_backoff", "must be at least supervision.initial_backoff (" +
+                                           format_duration(sv.initial_backoff) + "), got " +
+                                           format_duration(sv.max_backoff));
+    ck.positive("supervision.reset_after", sv.reset_after);
+    ck.range("supervision.max_restarts", sv.max_restarts, 0, 1000);
+    if (sv.initial_backoff.count() > 0 && sv.max_backoff >= sv.initial_backoff && sv.max_restarts >= 0 &&
+        sv.max_restarts <= 1000) {
+      auto need = min_restart_window(sv.initial_backoff, sv.max_backoff, sv.max_restarts);
+      if (sv.restart_window < need)
+        ck.fail("supervision.restart_window",
+                "must be at least " + format_duration(need) + " (the backoff of " + std::to_string(sv.max_restarts) +
+                  " restarts, " + format_duration(sv.initial_backoff) + " doubling up to " +
+                  format_duration(sv.max_backoff) + "), got " + format_duration(sv.restart_window) +
+                  ": the restart limit could never be reached");
+    }
+  }
+  ck.member("testing.fault", c.testing.fault, test_faults);
+  ck.range("testing.fault_after_trades", c.testing.fault_after_trades, 1, 1'000'000);
   ck.member("klines.late_policy", c.klines.late_policy, late_policies);
   ck.member("klines.empty_windows", c.klines.empty_windows, empty_window_modes);
   ck.positive("klines.idle_after", c.klines.idle_after);

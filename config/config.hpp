@@ -26,7 +26,9 @@ using duration = std::chrono::milliseconds;
 /// One JetStream stream the platform creates or updates at start.
 struct stream_config {
   std::string name;                                   ///< stream name, A-Z 0-9 _ -
-  std::string subjects;                               ///< subject filter, e.g. "market.raw.>"
+  /// Subject filter, e.g. "market.raw.>": fixed by the public contract (the platform publishes to
+  /// these subjects), so not a configuration key.
+  std::string subjects;
   std::string storage = "file";                       ///< file|memory
   duration max_age{};                                 ///< retention; 0 = keep forever
   std::int64_t max_bytes = -1;                        ///< size limit; -1 = unlimited
@@ -144,8 +146,14 @@ struct audit_config {
 
 /// WebSocket push server.
 struct push_config {
-  std::string listen = "127.0.0.1:8080"; ///< host:port
+  std::string listen = "127.0.0.1:8080"; ///< host:port, [ipv6]:port or :port (config/listen_address.hpp)
   int queue_size = 256;                  ///< per-client send queue (messages)
+  int max_connections = 10000;           ///< open connections (any phase); more are refused with HTTP 503
+  int client_rate = 20;                  ///< client messages per second (token bucket refill), 1..100000
+  int client_burst = 40;                 ///< token bucket size: messages a client may send at once
+  int max_message_bytes = 65536;         ///< bigger client frames close the client with 1009, 256..16MiB
+  int max_channels = 100;                ///< subscriptions per client, 1..10000
+  duration key_check_interval = std::chrono::seconds(30); ///< re-check the API keys of open sessions
   /// Field-wise equality.
   bool operator==(const push_config&) const = default;
 };
@@ -183,6 +191,33 @@ struct runtime_config {
   bool operator==(const runtime_config&) const = default;
 };
 
+/// Restarts of supervised actors (docs/operations.md, "Supervision"), per child.
+struct supervision_config {
+  duration initial_backoff = std::chrono::milliseconds(200); ///< delay before the first restart
+  duration max_backoff = std::chrono::seconds(10);           ///< the delay doubles up to this
+  duration reset_after = std::chrono::seconds(30);  ///< a child up this long restarts from initial_backoff again
+  int max_restarts = 10;                            ///< restarts within restart_window; one more: the role gives up
+  duration restart_window = std::chrono::seconds(120); ///< >= min_restart_window(...), checked
+  /// Field-wise equality.
+  bool operator==(const supervision_config&) const = default;
+};
+
+/// Test-only fault injection (tests/integration/supervision.test.cpp); empty in production.
+struct testing_config {
+  /// "" (off) | kline_stage_throws (the kline stage throws at every start: the role gives up and
+  /// the process exits 3) | symbol_window_throws_once (the first symbol window to get its
+  /// `fault_after_trades`-th trade throws, once per process).
+  std::string fault;
+  int fault_after_trades = 100; ///< 1..1000000
+  /// Field-wise equality.
+  bool operator==(const testing_config&) const = default;
+};
+
+/// The shortest time in which `restarts` restarts can happen with backoff doubling from
+/// `initial` up to `max`: sum of min(initial * 2^k, max), k < restarts. A restart window
+/// shorter than this can never see the limit reached.
+duration min_restart_window(duration initial, duration max, int restarts);
+
 /// The whole configuration.
 struct config {
   nats_config nats;
@@ -198,6 +233,8 @@ struct config {
   api_config api;
   metrics_config metrics;
   runtime_config runtime;
+  supervision_config supervision;
+  testing_config testing;
   /// Field-wise equality.
   bool operator==(const config&) const = default;
 };

@@ -333,6 +333,10 @@ void jetstream::impl::retry_loop() {
     lock.unlock();
 
     retries.fetch_add(1, std::memory_order_relaxed);
+    if (opts.on_retry) {
+      const char* subj = natsMsg_GetSubject(msg);
+      opts.on_retry(subj ? subj : "");
+    }
     jsPubOptions po;
     jsPubOptions_Init(&po);
     po.MaxWait = to_ms(opts.ack_timeout);
@@ -1004,6 +1008,37 @@ ordered_consumer::~ordered_consumer() {
     // Already closed with its connection: its thread completes on its own.
     impl_->cv.wait_for(lock, std::chrono::seconds(5), [this] { return impl_->complete; });
   }
+}
+
+mi::result<bool> jetstream::publish_core(const std::string& subject, std::string_view data,
+                                         std::chrono::milliseconds timeout) {
+  natsStatus s = natsConnection_Publish(impl_->nc.get(), subject.c_str(), data.data(), static_cast<int>(data.size()));
+  if (s == NATS_OK) s = natsConnection_FlushTimeout(impl_->nc.get(), timeout.count());
+  if (s != NATS_OK) return fail("cannot publish on " + subject, s);
+  return true;
+}
+
+core_subscription::core_subscription(std::unique_ptr<ordered_consumer> same_lifecycle)
+    : sub_(std::move(same_lifecycle)) {}
+
+core_subscription::~core_subscription() = default;
+
+mi::result<std::unique_ptr<core_subscription>> core_subscription::start(
+    jetstream& js, const std::string& subject, std::function<void(js_message&&)> on_message) {
+  auto p = std::make_unique<ordered_consumer::impl>();
+  p->on_message = std::move(on_message);
+  natsSubscription* raw_sub = nullptr;
+  natsStatus s = natsConnection_Subscribe(&raw_sub, js.internals().nc.get(), subject.c_str(), on_ordered_msg, p.get());
+  if (s != NATS_OK) return fail("cannot subscribe to " + subject, s);
+  p->sub.reset(raw_sub);
+  s = natsSubscription_SetOnCompleteCB(raw_sub, on_ordered_complete, p.get());
+  if (s != NATS_OK) {
+    natsSubscription_Unsubscribe(raw_sub);
+    return fail("cannot watch subscription " + subject, s);
+  }
+  // Make sure the server knows the subscription before we report it as started.
+  natsConnection_FlushTimeout(js.internals().nc.get(), 2000);
+  return std::unique_ptr<core_subscription>(new core_subscription(ordered_consumer::make(std::move(p))));
 }
 
 } // namespace mi::gw

@@ -140,6 +140,9 @@ public:
     /// Called once per message when it is finally acked or fails permanently (after
     /// retries), on a nats.c thread. Must not throw, nor create or destroy a jetstream.
     std::function<void(const publish_outcome&)> on_outcome;
+    /// Called on the retry thread each time a message is re-published with the same msg id
+    /// (after an ack timeout or "no responders"), with its subject. Must not throw.
+    std::function<void(std::string_view subject)> on_retry;
     /// Retries of one message (timeouts, no responders) before it fails permanently.
     int max_retries = 10;
     /// Bytes buffered by nats.c while disconnected (reconnects forever, every 100 ms).
@@ -195,6 +198,11 @@ public:
   /// Stores a value (bucket created if missing).
   mi::result<bool> kv_put(const std::string& bucket, const std::string& key,
                           std::string_view value);
+  /// Core NATS publish (no JetStream, no ack, at most once to the subscribers of that moment),
+  /// flushed to the server before it returns: control messages such as
+  /// `market.control.apikey.revoked`. Error when the server is not reachable within `timeout`.
+  mi::result<bool> publish_core(const std::string& subject, std::string_view data,
+                                std::chrono::milliseconds timeout = std::chrono::seconds(2));
   /// All keys of a bucket (empty when none).
   mi::result<std::vector<std::string>> kv_keys(const std::string& bucket);
 
@@ -277,6 +285,24 @@ public:
 private:
   explicit ordered_consumer(std::unique_ptr<impl> p);
   std::unique_ptr<impl> impl_;
+};
+
+/// A core NATS subscription (no JetStream): the messages published on `subject` (wildcards
+/// allowed) while it exists, delivered on a nats.c thread. Messages a slow callback cannot take
+/// are dropped by nats.c (its pending limits), never queued without bound.
+class core_subscription {
+public:
+  /// Subscribes; `on_message` runs on a nats.c thread, one message at a time, and must not throw.
+  static mi::result<std::unique_ptr<core_subscription>> start(jetstream& js, const std::string& subject,
+                                                              std::function<void(js_message&&)> on_message);
+  /// Unsubscribes; no callback runs after the destructor returns. Never call it from the callback.
+  ~core_subscription();
+  core_subscription(const core_subscription&) = delete;
+  core_subscription& operator=(const core_subscription&) = delete;
+
+private:
+  explicit core_subscription(std::unique_ptr<ordered_consumer> same_lifecycle);
+  std::unique_ptr<ordered_consumer> sub_; // the same callback-and-completion life as an ordered consumer
 };
 
 } // namespace mi::gw

@@ -260,6 +260,27 @@ TEST_CASE("an ordered consumer from sequence 0 delivers only messages published 
   }
 }
 
+TEST_CASE("publish_core reaches a core subscription on its subject only, and nothing after it ends") {
+  mi::test::nats_server server;
+  auto js = connect(server);
+  auto other = connect(server); // the publisher is another process in production (apikey revoke)
+  collected got;
+  {
+    auto sub = mi::gw::core_subscription::start(*js, "market.control.apikey.revoked", got.sink());
+    REQUIRE_MESSAGE(sub.has_value(), (sub ? "" : sub.err().message));
+    REQUIRE(other->publish_core("market.control.other", "x").has_value());
+    REQUIRE(other->publish_core("market.control.apikey.revoked", "mik_1").has_value());
+    REQUIRE(other->publish_core("market.control.apikey.revoked", "mik_2").has_value());
+    REQUIRE(mi::test::eventually([&] { return got.size() >= 2; }, 5s));
+  }
+  REQUIRE(other->publish_core("market.control.apikey.revoked", "mik_3").has_value());
+  REQUIRE(other->publish_core("market.control.apikey.revoked", "mik_4").has_value());
+  std::lock_guard lock(got.mu);
+  REQUIRE(got.msgs.size() == 2);
+  CHECK(got.msgs[0].second == "mik_1");
+  CHECK(got.msgs[1].second == "mik_2");
+}
+
 TEST_CASE("an ordered consumer from sequence N delivers N..last in order, then new ones") {
   mi::test::nats_server server;
   auto js = connect(server);

@@ -1,7 +1,9 @@
 #include "gateways/metrics/metrics.hpp"
 
 #include <mutex>
+#include <prometheus/collectable.h>
 #include <prometheus/counter.h>
+#include <prometheus/metric_family.h>
 #include <prometheus/exposer.h>
 #include <prometheus/gauge.h>
 #include <prometheus/histogram.h>
@@ -32,6 +34,8 @@ struct metrics::impl {
     prometheus::BuildCounter().Name("mi_backfilled_trades_total").Help("Trades recovered from REST history").Register(*reg);
   prometheus::Family<prometheus::Counter>& gaps_unfilled =
     prometheus::BuildCounter().Name("mi_gaps_unfilled_total").Help("Gaps reported on market.gap.*").Register(*reg);
+  prometheus::Family<prometheus::Counter>& throttled =
+    prometheus::BuildCounter().Name("mi_backfill_throttled_total").Help("REST 429/418 answers: backfill waited").Register(*reg);
   prometheus::Family<prometheus::Counter>& gap_missing =
     prometheus::BuildCounter().Name("mi_gap_missing_trades_total").Help("Trades lost for good (in reported gaps)").Register(*reg);
   prometheus::Family<prometheus::Counter>& watchdog =
@@ -46,8 +50,6 @@ struct metrics::impl {
     prometheus::BuildCounter().Name("mi_publish_retries_total").Help("Publishes retried with the same id").Register(*reg).Add({});
   prometheus::Family<prometheus::Histogram>& latency =
     prometheus::BuildHistogram().Name("mi_ingest_latency_seconds").Help("Exchange trade time to JetStream ack").Register(*reg);
-  prometheus::Gauge& in_flight =
-    prometheus::BuildGauge().Name("mi_publish_in_flight").Help("Async publishes awaiting a JetStream ack").Register(*reg).Add({});
   prometheus::Family<prometheus::Counter>& finals =
     prometheus::BuildCounter().Name("mi_klines_final_total").Help("Final klines published").Register(*reg);
   prometheus::Family<prometheus::Counter>& late =
@@ -73,6 +75,8 @@ struct metrics::impl {
     prometheus::BuildGauge().Name("mi_partition_default_rows").Help("Rows in a table's DEFAULT partition (no partition for their time)").Register(*reg);
   prometheus::Family<prometheus::Gauge>& audit_mismatch =
     prometheus::BuildGauge().Name("mi_audit_mismatches").Help("Mismatches found by the last scheduled audit").Register(*reg);
+  prometheus::Family<prometheus::Gauge>& audit_checked =
+    prometheus::BuildGauge().Name("mi_audit_checked").Help("What the last scheduled audit compared: (exchange, symbol, hour) cells of trades, stored klines").Register(*reg);
   prometheus::Gauge& audit_last =
     prometheus::BuildGauge().Name("mi_audit_last_run_timestamp_seconds").Help("Unix time the last scheduled audit completed").Register(*reg).Add({});
   prometheus::Gauge& clients =
@@ -81,6 +85,19 @@ struct metrics::impl {
     prometheus::BuildCounter().Name("mi_push_dropped_messages_total").Help("Push messages dropped because a client's queue was full").Register(*reg).Add({});
   prometheus::Family<prometheus::Counter>& bad_req =
     prometheus::BuildCounter().Name("mi_push_bad_requests_total").Help("Malformed push client requests").Register(*reg);
+  prometheus::Counter& sessions_failed =
+    prometheus::BuildCounter()
+      .Name("mi_push_sessions_failed_total")
+      .Help("Push client sessions that died with an error (removed by the hub)")
+      .Register(*reg)
+      .Add({});
+  prometheus::Family<prometheus::Counter>& restarts =
+    prometheus::BuildCounter().Name("mi_actor_restarts_total").Help("Children restarted by their supervisor").Register(*reg);
+  prometheus::Family<prometheus::Counter>& push_rejections =
+    prometheus::BuildCounter().Name("mi_push_rejections_total")
+      .Help("Push connections refused, clients closed and subscriptions refused by a limit, by reason").Register(*reg);
+  prometheus::Gauge& trade_feeds =
+    prometheus::BuildGauge().Name("mi_push_trade_feeds").Help("MARKET_RAW feeds open for subscribed trade channels").Register(*reg).Add({});
 
   prometheus::Family<prometheus::Counter>& api_requests =
     prometheus::BuildCounter().Name("mi_api_requests_total").Help("REST API requests by route and status").Register(*reg);
@@ -100,6 +117,26 @@ struct metrics::impl {
     prometheus::BuildGauge().Name("mi_api_database_up").Help("The REST API's health probe of PostgreSQL: 1 up, 0 down").Register(*reg).Add({});
 
   std::mutex hist_mu; // Family::Add of histograms builds bucket vectors; serialize creation
+
+  // mi_publish_in_flight: read from its source at collection time (a gauge set on events goes stale).
+  struct in_flight_collectable : prometheus::Collectable {
+    std::mutex mu;
+    std::function<std::int64_t()> source;
+    std::vector<prometheus::MetricFamily> Collect() const override {
+      prometheus::MetricFamily f;
+      f.name = "mi_publish_in_flight";
+      f.help = "Async publishes awaiting a JetStream ack";
+      f.type = prometheus::MetricType::Gauge;
+      prometheus::ClientMetric m;
+      {
+        std::lock_guard<std::mutex> lock(const_cast<std::mutex&>(mu));
+        m.gauge.value = source ? static_cast<double>(source()) : 0.0;
+      }
+      f.metric.push_back(std::move(m));
+      return {std::move(f)};
+    }
+  };
+  std::shared_ptr<in_flight_collectable> in_flight = std::make_shared<in_flight_collectable>();
 };
 
 namespace {
@@ -117,6 +154,7 @@ mi::result<std::uint16_t> metrics::serve(const std::string& listen) {
   try {
     impl_->exposer = std::make_unique<prometheus::Exposer>(listen);
     impl_->exposer->RegisterCollectable(impl_->reg);
+    impl_->exposer->RegisterCollectable(impl_->in_flight);
     auto ports = impl_->exposer->GetListeningPorts();
     return ports.empty() ? std::uint16_t{0} : static_cast<std::uint16_t>(ports.front());
   } catch (const std::exception& e) {
@@ -144,6 +182,7 @@ void metrics::gap_detected(std::string_view ex) { impl_->gaps.Add({{"exchange", 
 void metrics::backfilled(std::string_view ex, std::uint64_t n) {
   impl_->backfilled.Add({{"exchange", s(ex)}}).Increment(static_cast<double>(n));
 }
+void metrics::backfill_throttled(std::string_view ex) { impl_->throttled.Add({{"exchange", s(ex)}}).Increment(); }
 void metrics::gap_unfilled(std::string_view ex, std::uint64_t missing) {
   impl_->gaps_unfilled.Add({{"exchange", s(ex)}}).Increment();
   impl_->gap_missing.Add({{"exchange", s(ex)}}).Increment(static_cast<double>(missing));
@@ -162,7 +201,10 @@ void metrics::ingest_latency(std::string_view ex, double seconds) {
   }
   h->Observe(seconds);
 }
-void metrics::publish_in_flight(std::int64_t n) { impl_->in_flight.Set(static_cast<double>(n)); }
+void metrics::publish_in_flight_source(std::function<std::int64_t()> source) {
+  std::lock_guard<std::mutex> lock(impl_->in_flight->mu);
+  impl_->in_flight->source = std::move(source);
+}
 void metrics::kline_final(std::string_view iv) { impl_->finals.Add({{"interval", s(iv)}}).Increment(); }
 void metrics::late_trade(std::string_view ex) { impl_->late.Add({{"exchange", s(ex)}}).Increment(); }
 void metrics::kline_revised(std::string_view ex) { impl_->revised.Add({{"exchange", s(ex)}}).Increment(); }
@@ -187,7 +229,10 @@ void metrics::consumer_lag(std::string_view consumer, std::uint64_t n) {
 void metrics::partition_default_rows(std::string_view table, std::uint64_t n) {
   impl_->default_rows.Add({{"table", s(table)}}).Set(static_cast<double>(n));
 }
-void metrics::audit_result(std::uint64_t trade_mismatches, std::uint64_t kline_mismatches, double unix_seconds) {
+void metrics::audit_result(std::uint64_t trade_mismatches, std::uint64_t kline_mismatches, std::uint64_t trade_cells,
+                           std::uint64_t klines, double unix_seconds) {
+  impl_->audit_checked.Add({{"kind", "trades"}}).Set(static_cast<double>(trade_cells));
+  impl_->audit_checked.Add({{"kind", "klines"}}).Set(static_cast<double>(klines));
   impl_->audit_mismatch.Add({{"kind", "trades"}}).Set(static_cast<double>(trade_mismatches));
   impl_->audit_mismatch.Add({{"kind", "klines"}}).Set(static_cast<double>(kline_mismatches));
   impl_->audit_last.Set(unix_seconds);
@@ -195,6 +240,14 @@ void metrics::audit_result(std::uint64_t trade_mismatches, std::uint64_t kline_m
 void metrics::push_clients(std::int64_t n) { impl_->clients.Set(static_cast<double>(n)); }
 void metrics::push_dropped(std::uint64_t n) { impl_->dropped.Increment(static_cast<double>(n)); }
 void metrics::push_bad_request(std::string_view code) { impl_->bad_req.Add({{"code", s(code)}}).Increment(); }
+void metrics::push_session_failed() { impl_->sessions_failed.Increment(); }
+void metrics::actor_restart(std::string_view supervisor) {
+  impl_->restarts.Add({{"supervisor", s(supervisor)}}).Increment();
+}
+void metrics::push_rejected(std::string_view reason) {
+  impl_->push_rejections.Add({{"reason", s(reason)}}).Increment();
+}
+void metrics::push_trade_feeds(std::int64_t n) { impl_->trade_feeds.Set(static_cast<double>(n)); }
 
 void metrics::api_request(std::string_view route, int status, double seconds) {
   impl_->api_requests.Add({{"route", s(route)}, {"status", std::to_string(status)}}).Increment();
@@ -216,7 +269,10 @@ void metrics::api_database_up(bool up) { impl_->api_db_up.Set(up ? 1.0 : 0.0); }
 
 std::string metrics::scrape() const {
   prometheus::TextSerializer ser;
-  return ser.Serialize(impl_->reg->Collect());
+  auto families = impl_->reg->Collect();
+  auto more = impl_->in_flight->Collect();
+  families.insert(families.end(), more.begin(), more.end());
+  return ser.Serialize(families);
 }
 
 } // namespace mi::gw

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -44,6 +45,9 @@ public:
   void gap_detected(std::string_view exchange);
   /// Trades recovered from the exchange's REST history (mi_backfilled_trades_total).
   void backfilled(std::string_view exchange, std::uint64_t n);
+  /// A REST answer that said "too many requests" (429) or "banned" (Binance 418, Bybit 403): the
+  /// backfill waits its Retry-After (mi_backfill_throttled_total).
+  void backfill_throttled(std::string_view exchange);
   /// A gap (part) that could not be filled and was reported on market.gap.* (mi_gaps_unfilled_total,
   /// mi_gap_missing_trades_total).
   void gap_unfilled(std::string_view exchange, std::uint64_t missing);
@@ -52,10 +56,14 @@ public:
   // -- publish --------------------------------------------------------------------------
   void trade_published(std::string_view exchange);
   void publish_failed(std::string_view stream);
+  /// A publish re-sent with the same Nats-Msg-Id after an ack timeout or "no responders"
+  /// (mi_publish_retries_total); counted by the JetStream gateway's on_retry hook.
   void publish_retried();
   /// Exchange trade time -> JetStream ack, seconds.
   void ingest_latency(std::string_view exchange, double seconds);
-  void publish_in_flight(std::int64_t n);
+  /// Where mi_publish_in_flight is read from at every scrape (the JetStream gateway's own
+  /// counter), so the gauge is never stale. Set once; the source must outlive serving.
+  void publish_in_flight_source(std::function<std::int64_t()> source);
   // -- klines ---------------------------------------------------------------------------
   void kline_final(std::string_view interval);
   void late_trade(std::string_view exchange);
@@ -73,13 +81,27 @@ public:
   void consumer_lag(std::string_view consumer, std::uint64_t n);
   /// Rows in a table's DEFAULT partition (mi_partition_default_rows{table}).
   void partition_default_rows(std::string_view table, std::uint64_t n);
-  /// Result of a scheduled audit: mi_audit_mismatches{kind=trades|klines} and
+  /// Result of a scheduled audit: mi_audit_mismatches{kind=trades|klines},
+  /// mi_audit_checked{kind=trades|klines} (cells and klines compared) and
   /// mi_audit_last_run_timestamp_seconds.
-  void audit_result(std::uint64_t trade_mismatches, std::uint64_t kline_mismatches, double unix_seconds);
+  void audit_result(std::uint64_t trade_mismatches, std::uint64_t kline_mismatches, std::uint64_t trade_cells,
+                    std::uint64_t klines, double unix_seconds);
   // -- push -----------------------------------------------------------------------------
   void push_clients(std::int64_t n);
   void push_dropped(std::uint64_t n);
   void push_bad_request(std::string_view code);
+  /// A client_session actor that died with an error; the hub removed it (mi_push_sessions_failed_total).
+  void push_session_failed();
+  // -- supervision ----------------------------------------------------------------------
+  /// A child restarted by a supervisor (mi_actor_restarts_total{supervisor}); the label is the
+  /// role (ingest, kline, store, push, publish), a bounded set.
+  void actor_restart(std::string_view supervisor);
+  /// A push limit acted (mi_push_rejections_total{reason}): max_connections (upgrade refused with 503),
+  /// rate_limit (closed 1008), message_too_large (closed 1009), api_key_revoked (closed 1008),
+  /// trade_feeds (a trade channel refused: the server-wide feed limit).
+  void push_rejected(std::string_view reason);
+  /// MARKET_RAW feeds open for trade.* channels (mi_push_trade_feeds).
+  void push_trade_feeds(std::int64_t n);
   // -- api ------------------------------------------------------------------------------
   /// One REST request answered: route ("/api/v1/klines" or "other"), HTTP status, seconds.
   void api_request(std::string_view route, int status, double seconds);

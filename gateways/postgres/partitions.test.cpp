@@ -273,3 +273,16 @@ TEST_CASE("migrating a 0001 database that holds data keeps every row, then re-ru
   CHECK(again->empty());
   CHECK(pg.psql("SELECT count(*) FROM market_trades") == "3000");
 }
+
+TEST_CASE("TimescaleDB is used only when installed and preloaded, with a reason when it cannot be") {
+  std::string why;
+  CHECK_FALSE(mi::gw::use_timescale(false, "timescaledb", why));
+  CHECK(why.empty()); // not installed: the normal case, nothing to warn about
+  CHECK(mi::gw::use_timescale(true, "timescaledb", why));
+  CHECK(why.empty());
+  CHECK(mi::gw::use_timescale(true, "pg_stat_statements, \"timescaledb\"", why));
+  CHECK_FALSE(mi::gw::use_timescale(true, "", why));
+  CHECK(why.find("not in shared_preload_libraries") != std::string::npos);
+  CHECK_FALSE(mi::gw::use_timescale(true, "timescaledb_toolkit", why));
+  CHECK(why.find("native partitions") != std::string::npos);
+}

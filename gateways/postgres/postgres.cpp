@@ -130,7 +130,7 @@ std::string timestamptz_text(std::int64_t ns_since_epoch) {
 // ---------------------------------------------------------------------------------------------
 // migrate
 
-mi::result<std::vector<std::string>> migrate(const std::string& conninfo) {
+mi::result<std::vector<std::string>> migrate(const std::string& conninfo, std::vector<std::string>* warnings) {
   std::vector<std::string> applied;
   std::string current = "connect";
   try {
@@ -152,10 +152,28 @@ mi::result<std::vector<std::string>> migrate(const std::string& conninfo) {
       auto version = w.quote(std::string(m.version));
       if (!w.exec("SELECT 1 FROM schema_migrations WHERE version = " + version).empty())
         continue; // the work's destructor rolls back the empty transaction
-      if (m.version == "0002" &&
-          !w.exec("SELECT 1 FROM pg_available_extensions WHERE name = 'timescaledb'").empty())
-        w.exec(std::string(timescale_0002_sql())); // hypertables instead of native partitions (untested here)
-      else
+      bool done = false;
+      if (m.version == "0002") {
+        std::string why_not;
+        const bool available =
+          !w.exec("SELECT 1 FROM pg_available_extensions WHERE name = 'timescaledb'").empty();
+        const auto preload = w.exec("SELECT current_setting('shared_preload_libraries')")[0][0].as<std::string>();
+        if (use_timescale(available, preload, why_not)) {
+          // Hypertables instead of native partitions (untested here: Debian has no TimescaleDB).
+          // In a savepoint, so a failure falls back to the native partitions in the same transaction.
+          try {
+            pqxx::subtransaction sub{w, "timescale"};
+            sub.exec(std::string(timescale_0002_sql()));
+            sub.commit();
+            done = true;
+          } catch (const std::exception& e) {
+            why_not = std::string("TimescaleDB migration failed, using native partitions: ") + e.what();
+          }
+        }
+        if (!why_not.empty() && warnings != nullptr)
+          warnings->push_back(why_not);
+      }
+      if (!done)
         w.exec(std::string(m.sql));
       w.exec("INSERT INTO schema_migrations (version) VALUES (" + version + ")");
       w.commit();

@@ -36,6 +36,11 @@ public:
   /// Starts `market-ingestor run` (with `extra_args`, e.g. {"--roles", "store"}) and waits for its
   /// "ready" line.
   void start_platform(const std::vector<std::string>& extra_args = {});
+  /// Starts `market-ingestor run` without waiting for anything (it may exit at once).
+  void launch_platform(const std::vector<std::string>& extra_args = {});
+  /// Waits up to `timeout` for the platform to exit on its own: its exit code, or -1 if it still
+  /// runs (or died of a signal: -2).
+  int wait_platform_exit(std::chrono::seconds timeout);
   /// kill -9.
   void kill_platform();
   /// SIGTERM and wait for a clean exit; returns the exit status.
@@ -49,6 +54,10 @@ public:
   std::vector<mi::trade> recorded_trades() const;
   /// `market-ingestor aggregate` over the recorded trades.
   std::vector<mi::kline> expected_klines() const;
+  /// The candles of one fixed-width interval ("1s", "1m", "1h") computed by SQL from the stored
+  /// trades: a reference that shares no code with the kline engine (open/close by (time, id),
+  /// sums by numeric arithmetic, vwap truncated to 18 digits by integer division).
+  std::vector<mi::kline> sql_klines(const std::string& interval) const;
   /// What PostgreSQL holds.
   std::vector<mi::trade> stored_trades() const;
   std::vector<mi::kline> stored_klines() const;
@@ -60,6 +69,7 @@ public:
   /// absent.
   double metric(const std::string& sample) const;
 
+  const std::vector<std::string>& intervals() const { return intervals_; }
   int push_port() const { return push_port_; }
   /// The REST API's port (api.listen).
   int api_port() const { return api_port_; }
