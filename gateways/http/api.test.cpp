@@ -167,7 +167,12 @@ struct api_fixture {
   mi::gw::created_key key;
   std::atomic<int> nonce{0};
 
-  explicit api_fixture(std::int64_t quota = 1'000'000) : api_fixture(fixture_options{quota}) {}
+  explicit api_fixture(std::int64_t quota = 1'000'000) : api_fixture(with_quota(quota)) {}
+  static fixture_options with_quota(std::int64_t quota) {
+    fixture_options fo;
+    fo.quota = quota;
+    return fo;
+  }
   explicit api_fixture(const fixture_options& fo) {
     auto m = mi::gw::migrate(pg.conninfo());
     REQUIRE_MESSAGE(m.has_value(), (m ? "" : m.err().message));
