@@ -216,9 +216,9 @@ int main(int argc, char** argv) {
         revoke_nats = cfg.nats.url;
     }
     if (*key_create)
-      return mi::app::run_apikey_create(apikey_dsn, key_name,
-                                        key_create->count("--quota-per-minute") ? std::optional{key_quota} : std::nullopt,
-                                        apikey_master_key);
+      return mi::app::run_apikey_create(
+        apikey_dsn, key_name, key_create->count("--quota-per-minute") ? std::optional{key_quota} : std::nullopt,
+        apikey_master_key);
     if (*key_list)
       return mi::app::run_apikey_list(apikey_dsn, apikey_master_key);
     if (*key_reseal)

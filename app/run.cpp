@@ -99,6 +99,25 @@ int run_platform(const std::string& config_path, const std::vector<std::string>&
       return 2;
     }
 
+  // The API's master key: checked before anything starts (a config error, exit 2).
+  const bool needs_api_keys = (has(roles, "api") || has(roles, "push")) && cfg.api.auth == "required";
+  std::optional<mi::gw::auth::master_key> api_master_key;
+  if (needs_api_keys) {
+    // Signing keys are sealed in the database; without the master key no request can be verified.
+    auto mk = command_master_key(cfg.api.master_key_file);
+    if (!mk) {
+      std::cerr << "config error: api.master_key_file: " << mk.err().message << "\n";
+      return 2;
+    }
+    if (!mk->has_value()) {
+      std::cerr << "config error: api.master_key_file: a master key is required when api.auth is required (roles "
+                   "api, push): set api.master_key_file or MI_API_MASTER_KEY (docs/operations.md \"API master "
+                   "key\")\n";
+      return 2;
+    }
+    api_master_key = **mk;
+  }
+
   // Signals are taken by sigwait below; every thread started from here inherits the mask.
   sigset_t sigs;
   sigemptyset(&sigs);
@@ -156,6 +175,22 @@ int run_platform(const std::string& config_path, const std::vector<std::string>&
       return 1;
     }
     spdlog::info("stream {} ready: {} messages", sc->name, st->messages);
+  }
+
+  // API keys: seal any still stored in clear; nonces shared by every API process (JetStream KV).
+  std::shared_ptr<mi::gw::auth::nonce_store> api_nonces;
+  if (needs_api_keys) {
+    spdlog::info("api: master key {} loaded", api_master_key->fingerprint);
+    if (auto sealed = mi::gw::seal_clear_api_keys(cfg.postgres.dsn, *api_master_key); !sealed)
+      spdlog::warn("api: could not seal signing keys stored in clear: {}", sealed.err().message);
+    else if (*sealed > 0)
+      spdlog::info("api: sealed {} signing key(s) that were stored in clear", *sealed);
+    auto nonces = mi::gw::kv_nonce_store::open(**js, cfg.api.timestamp_window);
+    if (!nonces) {
+      spdlog::error("api: {}", nonces.err().message);
+      return 1;
+    }
+    api_nonces = std::move(*nonces);
   }
 
   caf::actor_system_config caf_cfg;
@@ -336,31 +371,8 @@ int run_platform(const std::string& config_path, const std::vector<std::string>&
     ao.statement_timeout = std::chrono::duration_cast<std::chrono::milliseconds>(cfg.api.statement_timeout);
     ao.pool_wait = std::chrono::duration_cast<std::chrono::milliseconds>(cfg.api.pool_wait);
     if (ao.auth_required) {
-      // Signing keys are sealed in the database; without the master key no request can be verified.
-      auto mk = command_master_key(cfg.api.master_key_file);
-      if (!mk) {
-        std::cerr << "config error: api.master_key_file: " << mk.err().message << "\n";
-        return 2;
-      }
-      if (!mk->has_value()) {
-        std::cerr << "config error: api.master_key_file: a master key is required when api.auth is required (roles "
-                     "api, push): set api.master_key_file or MI_API_MASTER_KEY (docs/operations.md \"API master "
-                     "key\")\n";
-        return 2;
-      }
-      ao.master_key = **mk;
-      spdlog::info("api: master key {} loaded", (*mk)->fingerprint);
-      if (auto sealed = mi::gw::seal_clear_api_keys(cfg.postgres.dsn, **mk); !sealed)
-        spdlog::warn("api: could not seal signing keys stored in clear: {}", sealed.err().message);
-      else if (*sealed > 0)
-        spdlog::info("api: sealed {} signing key(s) that were stored in clear", *sealed);
-      // Nonces shared by every API process, surviving restarts.
-      auto nonces = mi::gw::kv_nonce_store::open(**js, cfg.api.timestamp_window);
-      if (!nonces) {
-        spdlog::error("api: {}", nonces.err().message);
-        return 1;
-      }
-      ao.nonces = std::move(*nonces);
+      ao.master_key = api_master_key;
+      ao.nonces = api_nonces;
     }
     ao.on_key_lookup = [&metrics] { metrics.api_key_lookup(); };
     ao.on_database_state = [&metrics](bool up) { metrics.api_database_up(up); };

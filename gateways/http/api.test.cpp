@@ -167,7 +167,12 @@ struct api_fixture {
   mi::gw::created_key key;
   std::atomic<int> nonce{0};
 
-  explicit api_fixture(std::int64_t quota = 1'000'000) : api_fixture(fixture_options{quota}) {}
+  explicit api_fixture(std::int64_t quota = 1'000'000) : api_fixture(with_quota(quota)) {}
+  static fixture_options with_quota(std::int64_t quota) {
+    fixture_options fo;
+    fo.quota = quota;
+    return fo;
+  }
   explicit api_fixture(const fixture_options& fo) {
     auto m = mi::gw::migrate(pg.conninfo());
     REQUIRE_MESSAGE(m.has_value(), (m ? "" : m.err().message));
@@ -668,7 +673,8 @@ TEST_CASE("cheap checks come before the key lookup: with PostgreSQL stopped a fl
   CHECK(bad_id.status == 401);
   CHECK(code(bad_id) == -2015);
   auto h = f.auth_headers(t, f.key.key_id, f.key.secret, now, "s3");
-  auto bad_sig = f.get_with(t, h.substr(0, h.find("X-MI-SIGNATURE")) + "X-MI-SIGNATURE: " + std::string(64, 'z') + "\r\n");
+  auto bad_sig =
+    f.get_with(t, h.substr(0, h.find("X-MI-SIGNATURE")) + "X-MI-SIGNATURE: " + std::string(64, 'z') + "\r\n");
   CHECK(bad_sig.status == 401);
   auto bad_nonce = f.get_with(t, f.auth_headers(t, f.key.key_id, f.key.secret, now, "no spaces allowed"));
   CHECK(bad_nonce.status == 401);
@@ -910,7 +916,8 @@ TEST_CASE("the api_keys table holds no usable signing key: signing with any stor
   int n = 0;
   for (const auto& v : values) {
     for (const auto& candidate : {v, mi::gw::auth::sha256_hex(v)}) {
-      auto r = f.get_with(t, api_fixture::signed_headers(t, f.key.key_id, candidate, now_ms(), "t" + std::to_string(n++)));
+      const auto nonce_text = "t" + std::to_string(n++);
+      auto r = f.get_with(t, api_fixture::signed_headers(t, f.key.key_id, candidate, now_ms(), nonce_text));
       CHECK_MESSAGE(r.status == 401, candidate);
       CHECK(r.json().at("code").as_int64() == -1022);
     }

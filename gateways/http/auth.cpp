@@ -317,7 +317,9 @@ decision authenticator::check(const credentials& c, const std::optional<key_reco
   case nonce_outcome::replayed:
     refund();
     return refuse(reject::replayed_nonce, "nonce already used (replayed request)");
-  case nonce_outcome::full: refund(); return decision{reject::quota_exceeded, "too many requests in the timestamp window", 1};
+  case nonce_outcome::full:
+    refund();
+    return decision{reject::quota_exceeded, "too many requests in the timestamp window", 1};
   }
   return {};
 }

@@ -76,9 +76,9 @@ std::string string_to_sign(std::string_view timestamp, std::string_view method, 
 struct key_record {
   std::string key_id;
   std::string signing_key;           ///< hex(SHA-256(key_id ":" secret)), in clear (opened by the caller)
-  std::string sealed_signing_key;    ///< as stored (key_crypto.hpp), when read from the database
   bool revoked = false;
   std::int64_t quota_per_minute = 0; ///< 0: the configured default
+  std::string sealed_signing_key;    ///< as stored (key_crypto.hpp), when read from the database
 };
 
 /// Why a request was refused (each has a metrics label and a distinct message).

@@ -12,7 +12,9 @@ namespace {
 
 const std::string test_id = "mik_0123456789abcdef01234567";
 
-key_record live_key(std::int64_t quota = 0) { return key_record{test_id, signing_key(test_id, "s3cret"), "", false, quota}; }
+key_record live_key(std::int64_t quota = 0) {
+  return key_record{test_id, signing_key(test_id, "s3cret"), false, quota, {}};
+}
 
 credentials signed_request(const std::string& ts, const std::string& nonce, const std::string& canonical,
                            const std::string& key = signing_key(test_id, "s3cret")) {

@@ -136,7 +136,8 @@ int main(int argc, char** argv) {
   auto w = mi::gw::pg_writer::connect(pg.conninfo());
   if (!w || !(*w)->upsert_klines(klines())) throw std::runtime_error("cannot store klines");
   pg.psql("VACUUM ANALYZE market_klines");
-  auto key = mi::gw::create_api_key(pg.conninfo(), "bench", 1'000'000'000);
+  const auto master = mi::gw::auth::parse_master_key(std::string(64, '5'));
+  auto key = mi::gw::create_api_key(pg.conninfo(), "bench", 1'000'000'000, *master);
   if (!key) throw std::runtime_error(key.err().message);
 
   boost::asio::io_context ioc;
@@ -144,6 +145,7 @@ int main(int argc, char** argv) {
   mi::gw::api_options ao;
   ao.conninfo = pg.conninfo();
   ao.auth_required = auth;
+  ao.master_key = *master;
   mi::gw::api_service api{ao};
   mi::gw::http_server server{ioc, {}, [&](const mi::gw::http_request& r) { return api.handle(r); }};
   std::thread io([&] { ioc.run(); });

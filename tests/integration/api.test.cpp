@@ -233,7 +233,7 @@ TEST_CASE("api processes share nonces through JetStream: a replay on another pro
   const auto secret = field(created.output, "secret");
 
   // Process B: only the api role, same NATS and PostgreSQL, its own port.
-  const int b_port = mi::test::free_port();
+  const int b_port = mi::test::free_port(); // called as (exchange)(...): no ADL to std::exchange
   mi::test::child_process b({bin, "run", "--config", second_config(env, b_port), "--roles", "api"},
                             env.dir() + "/b.log");
   REQUIRE_MESSAGE(mi::test::eventually(
@@ -244,7 +244,7 @@ TEST_CASE("api processes share nonces through JetStream: a replay on another pro
   const auto request = signed_get("/api/v1/symbols", "", id, secret, "once");
   auto first = exchange(env.api_port(), request);
   CHECK_MESSAGE(status_of(first) == 200, first);
-  auto on_b = exchange(b_port, request);
+  auto on_b = (exchange)(b_port, request);
   CHECK_MESSAGE(status_of(on_b) == 401, on_b);
   CHECK(on_b.find("-1025") != std::string::npos);
 
@@ -256,7 +256,7 @@ TEST_CASE("api processes share nonces through JetStream: a replay on another pro
   CHECK(after_restart.find("-1025") != std::string::npos);
   // Fresh nonces pass on both.
   CHECK(status_of(exchange(env.api_port(), signed_get("/api/v1/symbols", "", id, secret, "fresh1"))) == 200);
-  CHECK(status_of(exchange(b_port, signed_get("/api/v1/symbols", "", id, secret, "fresh2"))) == 200);
+  CHECK(status_of((exchange)(b_port, signed_get("/api/v1/symbols", "", id, secret, "fresh2"))) == 200);
   b.signal(SIGTERM);
   CHECK(b.wait_for(std::chrono::seconds(30)) == 0);
 }
