@@ -1,14 +1,20 @@
 #include "actors/push_hub.hpp"
 
+#include <map>
+#include <memory>
 #include <set>
 #include <spdlog/spdlog.h>
 #include <unordered_map>
 
 #include "actors/caf_types.hpp"
 #include "caf/actor_system.hpp"
+#include "caf/blocking_actor.hpp"
 #include "caf/event_based_actor.hpp"
+#include "caf/send.hpp"
 #include "caf/stateful_actor.hpp"
+#include "gateways/jetstream/jetstream.hpp"
 #include "gateways/metrics/metrics.hpp"
+#include "gateways/push/push_limits.hpp"
 #include "gateways/push/push_protocol.hpp"
 #include "messages/codec.hpp"
 
@@ -18,6 +24,9 @@ namespace {
 using mi::gw::client_id;
 
 std::shared_ptr<const std::string> text(std::string s) { return std::make_shared<const std::string>(std::move(s)); }
+
+constexpr std::uint16_t close_policy_violation = 1008;
+constexpr const char* revoked_reason = "api key revoked";
 
 // -- client_session: one per WebSocket client ------------------------------------------------
 
@@ -42,6 +51,47 @@ void report_drops(session_actor* self) {
   }
 }
 
+void handle_frame(session_actor* self, const std::string& frame) {
+  auto& s = self->state;
+  auto req = mi::gw::parse_client_message(frame, s.max_channels);
+  if (!req) {
+    auto parts = mi::gw::split_push_error(req.err());
+    s.metrics->push_bad_request(parts.code);
+    s.session->send(text(mi::gw::reply_error(req.err())));
+    return;
+  }
+  using op = mi::gw::client_request::op;
+  switch (req->what) {
+    case op::subscribe: {
+      std::size_t after = s.channels.size();
+      for (auto& c : req->channels)
+        after += s.channels.count(c) == 0 ? 1 : 0;
+      if (after > s.max_channels) {
+        s.metrics->push_bad_request(mi::gw::push_error::too_many_channels);
+        s.session->send(text(mi::gw::reply_error(mi::gw::push_error::too_many_channels,
+                                                 "at most " + std::to_string(s.max_channels) +
+                                                   " channels per connection")));
+        return;
+      }
+      for (auto& c : req->channels)
+        s.channels.insert(c);
+      // The reply goes out before any data: the hub starts sending only after it got chsub.
+      s.session->send(text(mi::gw::reply_subscribed(req->channels)));
+      self->send(s.hub, chsub_atom::value, s.session->id(), req->channels);
+      break;
+    }
+    case op::unsubscribe:
+      for (auto& c : req->channels)
+        s.channels.erase(c);
+      self->send(s.hub, chunsub_atom::value, s.session->id(), req->channels);
+      s.session->send(text(mi::gw::reply_unsubscribed(req->channels)));
+      break;
+    case op::ping:
+      s.session->send(text(mi::gw::reply_pong(req->id)));
+      break;
+  }
+}
+
 caf::behavior client_session(session_actor* self, session_ptr session, caf::actor hub, mi::gw::metrics* m,
                              std::size_t max_channels) {
   auto& st = self->state;
@@ -52,43 +102,8 @@ caf::behavior client_session(session_actor* self, session_ptr session, caf::acto
   self->delayed_send(self, std::chrono::seconds(1), tick_atom::value);
   return {
     [self](c_text_atom, const std::string& frame) {
-      auto& s = self->state;
-      auto req = mi::gw::parse_client_message(frame, s.max_channels);
-      if (!req) {
-        auto parts = mi::gw::split_push_error(req.err());
-        s.metrics->push_bad_request(parts.code);
-        s.session->send(text(mi::gw::reply_error(req.err())));
-        return;
-      }
-      using op = mi::gw::client_request::op;
-      switch (req->what) {
-        case op::subscribe: {
-          std::size_t after = s.channels.size();
-          for (auto& c : req->channels)
-            after += s.channels.count(c) == 0 ? 1 : 0;
-          if (after > s.max_channels) {
-            s.metrics->push_bad_request(mi::gw::push_error::too_many_channels);
-            s.session->send(text(mi::gw::reply_error(mi::gw::push_error::too_many_channels,
-                                                     "at most " + std::to_string(s.max_channels) +
-                                                       " channels per connection")));
-            return;
-          }
-          for (auto& c : req->channels)
-            s.channels.insert(c);
-          self->send(s.hub, chsub_atom::value, s.session->id(), req->channels);
-          s.session->send(text(mi::gw::reply_subscribed(req->channels)));
-          break;
-        }
-        case op::unsubscribe:
-          for (auto& c : req->channels)
-            s.channels.erase(c);
-          self->send(s.hub, chunsub_atom::value, s.session->id(), req->channels);
-          s.session->send(text(mi::gw::reply_unsubscribed(req->channels)));
-          break;
-        case op::ping:
-          s.session->send(text(mi::gw::reply_pong(req->id)));
-          break;
-      }
+      handle_frame(self, frame);
+      self->state.session->text_done(); // the server reads this client's next frame only within its window
     },
     [self](push_atom, const shared_text& frame) { self->state.session->send(frame); },
     [self](tick_atom) {
@@ -106,31 +121,100 @@ caf::behavior client_session(session_actor* self, session_ptr session, caf::acto
   };
 }
 
+// -- trade_feeds: MARKET_RAW ordered consumers, one per subscribed trade subject ----------------
+// Detached: starting and stopping a consumer waits for the server.
+
+struct feeds_state {
+  static inline const char* name = "mi.push_trade_feeds";
+  std::map<std::string, std::unique_ptr<mi::gw::ordered_consumer>> feeds;
+};
+
+caf::behavior trade_feeds(caf::stateful_actor<feeds_state>* self, mi::gw::jetstream* js, std::string stream,
+                          caf::actor hub, mi::gw::metrics* m) {
+  return {
+    [=](chsub_atom, const std::string& subject) {
+      auto& feeds = self->state.feeds;
+      if (feeds.count(subject) != 0)
+        return;
+      auto oc = mi::gw::ordered_consumer::start(*js, stream, subject, 0, [hub, subject](mi::gw::js_message&& msg) {
+        caf::anon_send(hub, tmsg_atom::value, subject, std::string(msg.data()));
+      });
+      if (!oc) {
+        spdlog::error("push: cannot feed {} from {}: {}", subject, stream, oc.err().message);
+        return;
+      }
+      feeds.emplace(subject, std::move(*oc));
+      m->push_trade_feeds(static_cast<std::int64_t>(feeds.size()));
+    },
+    [=](chunsub_atom, const std::string& subject) {
+      self->state.feeds.erase(subject);
+      m->push_trade_feeds(static_cast<std::int64_t>(self->state.feeds.size()));
+    },
+    [=](stop_atom) {
+      self->state.feeds.clear();
+      m->push_trade_feeds(0);
+      self->quit();
+    },
+  };
+}
+
 // -- hub ------------------------------------------------------------------------------------
+
+struct client_entry {
+  caf::actor actor;
+  session_ptr session;
+  std::string key_id; ///< the API key the session was opened with ("" = anonymous)
+};
 
 struct hub_state {
   static inline const char* name = "mi.push_hub";
   push_hub_args args;
-  std::unordered_map<client_id, caf::actor> sessions;
+  std::unordered_map<client_id, client_entry> sessions;
   std::unordered_map<caf::actor_addr, std::pair<client_id, session_ptr>> monitored; // session actor -> client
-  std::unordered_map<std::string, std::set<client_id>> subscribers; // channel -> clients
+  mi::gw::subscription_index index;
+  std::set<std::string> trade_channels; // with a feed requested
+  caf::actor feeds;
   std::uint64_t bad = 0;
 };
 
 using hub_actor = caf::stateful_actor<hub_state>;
 
+bool is_trade(const std::string& channel) { return channel.starts_with("trade."); }
+
+// Feeds for channels that just lost their last subscriber end.
+void stop_feeds(hub_actor* self, const std::vector<std::string>& emptied) {
+  auto& st = self->state;
+  for (auto& c : emptied) {
+    if (!is_trade(c) || st.trade_channels.erase(c) == 0)
+      continue;
+    self->send(st.feeds, chunsub_atom::value, mi::gw::trade_subject_for_channel(c));
+  }
+}
+
+// Drops a client: its session entry, its subscriptions, the feeds only it needed.
 void forget(hub_actor* self, client_id id) {
   auto& st = self->state;
   st.sessions.erase(id);
-  for (auto sit = st.subscribers.begin(); sit != st.subscribers.end();) {
-    sit->second.erase(id);
-    sit = sit->second.empty() ? st.subscribers.erase(sit) : std::next(sit);
-  }
+  stop_feeds(self, st.index.remove_client(id));
   st.args.metrics->push_clients(static_cast<std::int64_t>(st.sessions.size()));
 }
 
+void fan_out(hub_actor* self, const std::string& channel, const shared_text& frame) {
+  auto& st = self->state;
+  if (auto* subs = st.index.subscribers(channel))
+    for (auto id : *subs)
+      if (auto s = st.sessions.find(id); s != st.sessions.end())
+        self->send(s->second.actor, push_atom::value, frame);
+}
+
 caf::behavior push_hub(hub_actor* self, push_hub_args args) {
-  self->state.args = args;
+  auto& init = self->state;
+  init.args = std::move(args);
+  if (init.args.js != nullptr)
+    init.feeds = self->spawn<caf::detached + caf::linked>(trade_feeds, init.args.js, init.args.raw_stream,
+                                                          caf::actor_cast<caf::actor>(self), init.args.metrics);
+  if (init.args.check_keys)
+    self->delayed_send(self, init.args.key_check_interval, keychk_atom::value);
   // Sessions are monitored: one that dies with an error is removed (its client closed with 1011)
   // and counted, instead of silently swallowing the frames sent to it.
   self->set_down_handler([self](caf::down_msg& dm) {
@@ -146,7 +230,7 @@ caf::behavior push_hub(hub_actor* self, push_hub_args args) {
     spdlog::error("push client {} ({}): session failed ({}), closing it", id, session->remote(),
                   self->system().render(dm.reason));
     session->close(1011, "internal error");
-    if (auto s = st.sessions.find(id); s != st.sessions.end() && s->second.address() == dm.source)
+    if (auto s = st.sessions.find(id); s != st.sessions.end() && s->second.actor.address() == dm.source)
       forget(self, id);
   });
   return {
@@ -155,42 +239,50 @@ caf::behavior push_hub(hub_actor* self, push_hub_args args) {
       auto a = self->spawn(client_session, s, caf::actor_cast<caf::actor>(self), st.args.metrics, st.args.max_channels);
       self->monitor(a);
       st.monitored.emplace(a.address(), std::make_pair(s->id(), s));
-      st.sessions.emplace(s->id(), a);
+      st.sessions.emplace(s->id(), client_entry{a, s, mi::gw::push_token_key(s->target())});
       st.args.metrics->push_clients(static_cast<std::int64_t>(st.sessions.size()));
     },
     [self](c_text_atom, client_id id, std::string& frame) {
       auto it = self->state.sessions.find(id);
       if (it != self->state.sessions.end())
-        self->send(it->second, c_text_atom::value, std::move(frame));
+        self->send(it->second.actor, c_text_atom::value, std::move(frame));
     },
     [self](c_close_atom, client_id id) {
       auto& st = self->state;
       auto it = st.sessions.find(id);
       if (it == st.sessions.end())
         return;
-      self->send(it->second, stop_atom::value);
+      self->send(it->second.actor, stop_atom::value);
       forget(self, id);
     },
     [self](chsub_atom, client_id id, const std::vector<std::string>& channels) {
-      for (auto& c : channels)
-        self->state.subscribers[c].insert(id);
+      auto& st = self->state;
+      auto client = st.sessions.find(id);
+      if (client == st.sessions.end())
+        return; // it left while its request was on the way
+      for (auto& c : st.index.add(id, channels)) {
+        if (!is_trade(c))
+          continue;
+        if (st.feeds && st.trade_channels.size() >= st.args.max_trade_feeds) {
+          st.index.remove(id, {c});
+          st.args.metrics->push_rejected("trade_feeds");
+          client->second.session->send(
+            text(mi::gw::reply_error(mi::gw::push_error::too_many_channels,
+                                     "server-wide limit of " + std::to_string(st.args.max_trade_feeds) +
+                                       " trade channels reached: " + c + " gets nothing")));
+          continue;
+        }
+        if (st.feeds && st.trade_channels.insert(c).second)
+          self->send(st.feeds, chsub_atom::value, mi::gw::trade_subject_for_channel(c));
+      }
     },
     [self](chunsub_atom, client_id id, const std::vector<std::string>& channels) {
-      auto& subs = self->state.subscribers;
-      for (auto& c : channels) {
-        auto it = subs.find(c);
-        if (it == subs.end())
-          continue;
-        it->second.erase(id);
-        if (it->second.empty())
-          subs.erase(it);
-      }
+      stop_feeds(self, self->state.index.remove(id, channels));
     },
     [self](kmsg_atom, const std::string& subject, const std::string& payload) {
       auto& st = self->state;
       auto channel = mi::gw::channel_for_kline_subject(subject);
-      auto it = st.subscribers.find(channel);
-      if (it == st.subscribers.end())
+      if (st.index.subscribers(channel) == nullptr)
         return;
       auto k = mi::decode_kline_pb(payload);
       if (!k) {
@@ -198,14 +290,48 @@ caf::behavior push_hub(hub_actor* self, push_hub_args args) {
           spdlog::error("push hub: undecodable kline on {}: {}", subject, k.err().message);
         return;
       }
-      auto frame = text(mi::gw::data_frame(channel, mi::kline_to_json(*k)));
-      for (auto id : it->second)
-        if (auto s = st.sessions.find(id); s != st.sessions.end())
-          self->send(s->second, push_atom::value, frame);
+      fan_out(self, channel, text(mi::gw::data_frame(channel, mi::kline_to_json(*k))));
+    },
+    [self](tmsg_atom, const std::string& subject, const std::string& payload) {
+      auto& st = self->state;
+      auto channel = mi::gw::channel_for_trade_subject(subject);
+      if (st.index.subscribers(channel) == nullptr)
+        return;
+      auto t = mi::decode_trade_pb(payload);
+      if (!t) {
+        if (st.bad++ < 10)
+          spdlog::error("push hub: undecodable trade on {}: {}", subject, t.err().message);
+        return;
+      }
+      fan_out(self, channel, text(mi::gw::data_frame(channel, mi::trade_to_json(*t))));
+    },
+    [self](revoked_atom, const std::vector<std::string>& key_ids) {
+      auto& st = self->state;
+      std::set<std::string> revoked(key_ids.begin(), key_ids.end());
+      revoked.erase(std::string{});
+      for (auto& [id, e] : st.sessions) {
+        if (e.key_id.empty() || revoked.count(e.key_id) == 0)
+          continue;
+        spdlog::info("push client {} ({}): api key {} revoked, closing", id, e.session->remote(), e.key_id);
+        st.args.metrics->push_rejected("api_key_revoked");
+        e.session->close(close_policy_violation, revoked_reason);
+      }
+    },
+    [self](keychk_atom) {
+      auto& st = self->state;
+      std::set<std::string> keys;
+      for (auto& [id, e] : st.sessions)
+        if (!e.key_id.empty())
+          keys.insert(e.key_id);
+      if (!keys.empty())
+        st.args.check_keys({keys.begin(), keys.end()}, caf::actor_cast<caf::actor>(self));
+      self->delayed_send(self, st.args.key_check_interval, keychk_atom::value);
     },
     [self](stop_atom) {
-      for (auto& [id, a] : self->state.sessions)
-        self->send(a, stop_atom::value);
+      for (auto& [id, e] : self->state.sessions)
+        self->send(e.actor, stop_atom::value);
+      if (self->state.feeds)
+        self->send(self->state.feeds, stop_atom::value);
       self->quit();
     },
   };
@@ -214,7 +340,7 @@ caf::behavior push_hub(hub_actor* self, push_hub_args args) {
 } // namespace
 
 caf::actor spawn_push_hub(caf::actor_system& sys, push_hub_args args) {
-  return sys.spawn(push_hub, args);
+  return sys.spawn(push_hub, std::move(args));
 }
 
 } // namespace mi::actors

@@ -59,7 +59,8 @@ void audit(maintainer_actor* self) {
     spdlog::error("audit mismatch: {}", line);
   spdlog::info("scheduled audit {} .. {}: {} cells, {} klines, {} mismatches", utc_text(to_ms - hour_ms),
                utc_text(to_ms), r->hours_checked, r->klines_checked, r->trade_mismatches + r->kline_mismatches);
-  a.metrics->audit_result(r->trade_mismatches, r->kline_mismatches, static_cast<double>(now_ns()) / 1e9);
+  a.metrics->audit_result(r->trade_mismatches, r->kline_mismatches, r->hours_checked, r->klines_checked,
+                          static_cast<double>(now_ns()) / 1e9);
 }
 
 caf::behavior storage_maintainer(maintainer_actor* self, storage_maintainer_args args) {

@@ -7,6 +7,7 @@
 
 #include "config/config.hpp"
 #include "messages/result.hpp"
+#include "gateways/http/key_crypto.hpp"
 #include "gateways/postgres/partitions.hpp"
 
 namespace mi::app {
@@ -17,7 +18,9 @@ mi::result<std::int64_t> parse_time_ms(const std::string& s);
 int run_platform(const std::string& config_path, const std::vector<std::string>& roles);
 /// `migrate`: applies the embedded migrations to `dsn`, then maintains the partitions by `policy`
 /// (so the partitions ahead exist before the platform's first insert).
-int run_migrate(const std::string& dsn, const mi::gw::partition_policy& policy);
+/// With a master key at hand (`master_key_file` or MI_API_MASTER_KEY) it also seals API signing
+/// keys still stored in clear.
+int run_migrate(const std::string& dsn, const mi::gw::partition_policy& policy, const std::string& master_key_file);
 /// The partition policy of a configuration (storage.*).
 mi::gw::partition_policy storage_policy(const mi::cfg::config& cfg);
 /// `audit --from --to`: MARKET_RAW versus market_trades per (exchange, symbol, hour) and kline
@@ -25,7 +28,9 @@ mi::gw::partition_policy storage_policy(const mi::cfg::config& cfg);
 int run_audit(const std::string& config_path, const std::string& from, const std::string& to);
 /// `decode --exchange X`: frames on stdin -> trades on stdout.
 int run_decode(const std::string& exchange);
-/// `aggregate`: trades on stdin -> final klines on stdout.
+/// `aggregate`: trades on stdin -> final klines on stdout. Exit status 0; 1 when a line was malformed or a
+/// trade was skipped as unrepresentable or beyond the clock skew (each named on stderr, the rest goes on); 2 on
+/// bad arguments.
 int run_aggregate(const std::vector<std::string>& intervals, const std::string& grace);
 /// `replay`: rebuilds the klines of [from_ms, to_ms) from MARKET_RAW, publishes and stores them.
 int run_replay(const std::string& config_path, const std::string& from, const std::string& to,
@@ -38,11 +43,20 @@ int run_dlq(const std::string& config_path, const std::string& action, const std
 /// `tail CHANNEL...`: prints what the push gateway sends; stops after `count` data frames (0 = never).
 int run_tail(const std::string& url, const std::vector<std::string>& channels, std::uint64_t count);
 
-/// `apikey create --name N [--quota-per-minute Q]`: prints the key id and the secret (once).
-int run_apikey_create(const std::string& dsn, const std::string& name, std::optional<std::int64_t> quota_per_minute);
+/// The master key of a command: `file` (--master-key-file or api.master_key_file) or MI_API_MASTER_KEY.
+mi::result<std::optional<mi::gw::auth::master_key>> command_master_key(const std::string& file);
+/// `apikey create --name N [--quota-per-minute Q]`: prints the key id and the secret (once); stores
+/// the signing key sealed with the master key (required). Every `apikey` command also seals keys
+/// still stored in clear when the master key is at hand.
+int run_apikey_create(const std::string& dsn, const std::string& name, std::optional<std::int64_t> quota_per_minute,
+                      const std::string& master_key_file);
 /// `apikey list`: id, name, created, revoked, quota of every key (never a secret).
-int run_apikey_list(const std::string& dsn);
-/// `apikey revoke ID`.
-int run_apikey_revoke(const std::string& dsn, const std::string& key_id);
+int run_apikey_list(const std::string& dsn, const std::string& master_key_file);
+/// `apikey revoke ID`: marks the key revoked, then (when `nats_url` is not empty) announces the key id on
+/// `market.control.apikey.revoked` so push gateways close its sessions at once.
+int run_apikey_revoke(const std::string& dsn, const std::string& key_id, const std::string& master_key_file,
+                      const std::string& nats_url);
+/// `apikey reseal --old-master-key-file F`: master key rotation (every key re-sealed, one transaction).
+int run_apikey_reseal(const std::string& dsn, const std::string& master_key_file, const std::string& old_key_file);
 
 } // namespace mi::app

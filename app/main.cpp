@@ -85,6 +85,10 @@ int main(int argc, char** argv) {
   std::string migrate_config;
   migrate->add_option("--dsn", dsn, "PostgreSQL conninfo (default: postgres.dsn of --config)");
   migrate->add_option("--config,-c", migrate_config, "YAML config file")->check(CLI::ExistingFile);
+  std::string migrate_master_key;
+  migrate->add_option("--master-key-file", migrate_master_key,
+                      "API master key file (default: api.master_key_file of --config, or MI_API_MASTER_KEY); with "
+                      "it, API signing keys still in clear are sealed");
 
   auto* replay = app.add_subcommand("replay", "rebuild klines of a past range from MARKET_RAW, publish and store them");
   std::string replay_config = "config/market-ingestor.example.yaml";
@@ -132,6 +136,9 @@ int main(int argc, char** argv) {
   std::string apikey_config;
   apikey->add_option("--dsn", apikey_dsn, "PostgreSQL conninfo (default: postgres.dsn of --config)");
   apikey->add_option("--config,-c", apikey_config, "YAML config file")->check(CLI::ExistingFile);
+  std::string apikey_master_key;
+  apikey->add_option("--master-key-file", apikey_master_key,
+                     "API master key file (default: api.master_key_file of --config, or MI_API_MASTER_KEY)");
   auto* key_create = apikey->add_subcommand("create", "create a key; prints its id and secret (the secret only once)");
   std::string key_name;
   std::int64_t key_quota = 0;
@@ -141,6 +148,15 @@ int main(int argc, char** argv) {
   auto* key_revoke = apikey->add_subcommand("revoke", "revoke a key (immediately refused)");
   std::string key_id;
   key_revoke->add_option("id", key_id, "key id, e.g. mik_...")->required();
+  std::string revoke_nats;
+  key_revoke->add_option("--nats", revoke_nats,
+                         "NATS URL to announce the revocation to push gateways (default: nats.url of --config or "
+                         "MI_NATS_URL; none: the gateways notice at their next key check)");
+  auto* key_reseal =
+    apikey->add_subcommand("reseal", "master key rotation: re-seal every signing key with the current master key");
+  std::string old_master_key;
+  key_reseal->add_option("--old-master-key-file", old_master_key, "the master key the keys are sealed with now")
+    ->required();
 
   try {
     app.parse(argc, argv);
@@ -172,24 +188,38 @@ int main(int argc, char** argv) {
     const auto& cfg = std::get<mi::cfg::config>(loaded);
     if (dsn.empty())
       dsn = cfg.postgres.dsn;
-    return mi::app::run_migrate(dsn, mi::app::storage_policy(cfg));
+    if (migrate_master_key.empty())
+      migrate_master_key = cfg.api.master_key_file;
+    return mi::app::run_migrate(dsn, mi::app::storage_policy(cfg), migrate_master_key);
   }
   if (*apikey) {
-    if (apikey_dsn.empty()) {
+    // A NATS URL is "configured" when given explicitly: --nats, a --config file or MI_NATS_URL.
+    const bool nats_configured = !revoke_nats.empty() || !apikey_config.empty() ||
+                                 mi::cfg::process_env().count("MI_NATS_URL") != 0;
+    if (apikey_dsn.empty() || !apikey_config.empty() || (revoke_nats.empty() && nats_configured)) {
       auto loaded = apikey_config.empty() ? mi::cfg::load("", mi::cfg::process_env())
                                           : mi::cfg::load_file(apikey_config);
       if (auto* errs = std::get_if<std::vector<mi::cfg::config_error>>(&loaded)) {
         std::cerr << mi::cfg::format_errors(*errs);
         return 2;
       }
-      apikey_dsn = std::get<mi::cfg::config>(loaded).postgres.dsn;
+      const auto& cfg = std::get<mi::cfg::config>(loaded);
+      if (apikey_dsn.empty())
+        apikey_dsn = cfg.postgres.dsn;
+      if (apikey_master_key.empty())
+        apikey_master_key = cfg.api.master_key_file;
+      if (revoke_nats.empty() && nats_configured)
+        revoke_nats = cfg.nats.url;
     }
     if (*key_create)
       return mi::app::run_apikey_create(apikey_dsn, key_name,
-                                        key_create->count("--quota-per-minute") ? std::optional{key_quota} : std::nullopt);
+                                        key_create->count("--quota-per-minute") ? std::optional{key_quota} : std::nullopt,
+                                        apikey_master_key);
     if (*key_list)
-      return mi::app::run_apikey_list(apikey_dsn);
-    return mi::app::run_apikey_revoke(apikey_dsn, key_id);
+      return mi::app::run_apikey_list(apikey_dsn, apikey_master_key);
+    if (*key_reseal)
+      return mi::app::run_apikey_reseal(apikey_dsn, apikey_master_key, old_master_key);
+    return mi::app::run_apikey_revoke(apikey_dsn, key_id, apikey_master_key, revoke_nats);
   }
   if (*audit)
     return mi::app::run_audit(audit_config, audit_from, audit_to);

@@ -21,15 +21,19 @@
 #include "caf/scoped_actor.hpp"
 #include "caf/send.hpp"
 #include "config/config.hpp"
+#include "config/listen_address.hpp"
 #include "connectors/transport/io_thread.hpp"
 #include "connectors/transport/url.hpp"
 #include "connectors/transport/ws_client.hpp"
 #include "gateways/http/api.hpp"
+#include "gateways/http/history.hpp"
 #include "gateways/http/http_server.hpp"
+#include "gateways/http/nonce_store_kv.hpp"
 #include "gateways/http/worker_pool.hpp"
 #include "gateways/jetstream/jetstream.hpp"
 #include "gateways/metrics/metrics.hpp"
 #include "gateways/postgres/postgres.hpp"
+#include "gateways/push/push_protocol.hpp"
 #include "gateways/push/push_server.hpp"
 
 namespace mi::app {
@@ -102,12 +106,12 @@ int run_platform(const std::string& config_path, const std::vector<std::string>&
   sigaddset(&sigs, SIGTERM);
   pthread_sigmask(SIG_BLOCK, &sigs, nullptr);
 
+  // Validated by load(): every listen address parses.
+  const auto metrics_addr = *mi::cfg::parse_listen_address(cfg.metrics.listen);
+  const auto api_addr = *mi::cfg::parse_listen_address(cfg.api.listen);
+  const auto push_addr = *mi::cfg::parse_listen_address(cfg.push.listen);
+
   mi::gw::metrics metrics;
-  auto metrics_port = metrics.serve(cfg.metrics.listen);
-  if (!metrics_port) {
-    spdlog::error("{}", metrics_port.err().message);
-    return 1;
-  }
 
   // JetStream: the bridge between every stage.
   auto feedback = std::make_shared<mi::actors::publish_feedback>();
@@ -160,6 +164,28 @@ int run_platform(const std::string& config_path, const std::vector<std::string>&
   caf::actor_system sys{caf_cfg};
   mi::net::io_thread io;
 
+  // /metrics on our own HTTP server (Beast), like the REST API and the push gateway: the same
+  // address forms for all three, IPv6 included (the civetweb of prometheus-cpp here has no IPv6).
+  std::unique_ptr<mi::gw::http_server> metrics_server;
+  {
+    mi::gw::http_server_options mo;
+    mo.host = metrics_addr.host;
+    mo.port = metrics_addr.port;
+    mo.workers = 1;
+    mo.server_name = "market-ingestor-metrics";
+    try {
+      metrics_server = std::make_unique<mi::gw::http_server>(
+        io.context(), mo, [&metrics](const mi::gw::http_request& r) {
+          if (r.path != "/metrics")
+            return mi::gw::http_response{404, "not found: see /metrics\n", "text/plain"};
+          return mi::gw::http_response{200, metrics.scrape(), "text/plain; version=0.0.4; charset=utf-8"};
+        });
+    } catch (const std::exception& e) {
+      spdlog::error("cannot serve /metrics: {}", e.what());
+      return 1;
+    }
+  }
+
   // -- the supervision tree -----------------------------------------------------------------
   // root (restarts nothing) -> one supervisor per role -> its children, one for one with backoff
   // (docs/architecture.md, "Supervision"). Children started in this order, stopped in reverse:
@@ -175,12 +201,40 @@ int run_platform(const std::string& config_path, const std::vector<std::string>&
   std::vector<mi::actors::child_spec> roles_tree;
 
   auto hub_slot = std::make_shared<mi::actors::actor_slot>();
-  if (has(roles, "push"))
-    roles_tree.push_back(role("push", {{"push_hub", [&metrics, hub_slot](caf::actor_system& s) {
-                                          auto a = mi::actors::spawn_push_hub(s, {&metrics, 100});
+  // Blocking key lookups (push token checks, revocation re-checks) run here, off the I/O thread.
+  // Declared before the servers and actors that call into it, so it outlives them.
+  std::unique_ptr<mi::gw::worker_pool> push_auth_pool;
+  if (has(roles, "push")) {
+    push_auth_pool = std::make_unique<mi::gw::worker_pool>(1, 256);
+    mi::actors::push_hub_args ha;
+    ha.metrics = &metrics;
+    ha.max_channels = static_cast<std::size_t>(cfg.push.max_channels);
+    ha.js = js_raw;
+    ha.raw_stream = cfg.nats.raw.name;
+    ha.key_check_interval = std::chrono::duration_cast<std::chrono::milliseconds>(cfg.push.key_check_interval);
+    ha.check_keys = [&push_auth_pool, dsn = cfg.postgres.dsn](std::vector<std::string> ids, caf::actor hub) {
+      push_auth_pool->submit([dsn, ids = std::move(ids), hub] {
+        auto keys = mi::gw::list_api_keys(dsn);
+        if (!keys) {
+          spdlog::warn("push: cannot re-check API keys: {}", keys.err().message);
+          return;
+        }
+        std::vector<std::string> gone; // revoked, or deleted altogether
+        for (const auto& id : ids) {
+          auto it = std::find_if(keys->begin(), keys->end(), [&](const auto& k) { return k.key_id == id; });
+          if (it == keys->end() || it->revoked_at)
+            gone.push_back(id);
+        }
+        if (!gone.empty())
+          caf::anon_send(hub, mi::actors::revoked_atom::value, std::move(gone));
+      });
+    };
+    roles_tree.push_back(role("push", {{"push_hub", [ha, hub_slot](caf::actor_system& s) {
+                                          auto a = mi::actors::spawn_push_hub(s, ha);
                                           hub_slot->set(a);
                                           return a;
                                         }}}));
+  }
 
   // The publisher (used by ingest and kline); its slot lives in `feedback`, which the ack callback reads.
   mi::actors::actor_slot_ptr publisher_slot(feedback, &feedback->publisher);
@@ -190,7 +244,10 @@ int run_platform(const std::string& config_path, const std::vector<std::string>&
                                          }}}));
 
   if (has(roles, "store")) {
-    auto migrated = mi::gw::migrate(cfg.postgres.dsn);
+    std::vector<std::string> warnings;
+    auto migrated = mi::gw::migrate(cfg.postgres.dsn, &warnings);
+    for (const auto& w : warnings)
+      spdlog::warn("store: migrate: {}", w);
     if (!migrated)
       spdlog::warn("store: schema not verified ({}); the savers retry until PostgreSQL is reachable",
                    migrated.err().message);
@@ -267,7 +324,6 @@ int run_platform(const std::string& config_path, const std::vector<std::string>&
   // -- api (REST history) and the push gateway's token check -------------------------------
   // Declared before the servers that call into them, so they are destroyed after them.
   std::unique_ptr<mi::gw::api_service> api;
-  std::unique_ptr<mi::gw::worker_pool> push_auth_pool; // blocking key lookups off the I/O thread
   std::unique_ptr<mi::gw::http_server> api_server;
   if (has(roles, "api") || has(roles, "push")) {
     mi::gw::api_options ao;
@@ -276,6 +332,37 @@ int run_platform(const std::string& config_path, const std::vector<std::string>&
     ao.timestamp_window = cfg.api.timestamp_window;
     ao.default_quota_per_minute = cfg.api.default_quota_per_minute;
     ao.connections = static_cast<std::size_t>(cfg.api.workers) + (has(roles, "push") ? 1 : 0);
+    ao.statement_timeout = std::chrono::duration_cast<std::chrono::milliseconds>(cfg.api.statement_timeout);
+    ao.pool_wait = std::chrono::duration_cast<std::chrono::milliseconds>(cfg.api.pool_wait);
+    if (ao.auth_required) {
+      // Signing keys are sealed in the database; without the master key no request can be verified.
+      auto mk = command_master_key(cfg.api.master_key_file);
+      if (!mk) {
+        std::cerr << "config error: api.master_key_file: " << mk.err().message << "\n";
+        return 2;
+      }
+      if (!mk->has_value()) {
+        std::cerr << "config error: api.master_key_file: a master key is required when api.auth is required (roles "
+                     "api, push): set api.master_key_file or MI_API_MASTER_KEY (docs/operations.md \"API master "
+                     "key\")\n";
+        return 2;
+      }
+      ao.master_key = **mk;
+      spdlog::info("api: master key {} loaded", (*mk)->fingerprint);
+      if (auto sealed = mi::gw::seal_clear_api_keys(cfg.postgres.dsn, **mk); !sealed)
+        spdlog::warn("api: could not seal signing keys stored in clear: {}", sealed.err().message);
+      else if (*sealed > 0)
+        spdlog::info("api: sealed {} signing key(s) that were stored in clear", *sealed);
+      // Nonces shared by every API process, surviving restarts.
+      auto nonces = mi::gw::kv_nonce_store::open(**js, cfg.api.timestamp_window);
+      if (!nonces) {
+        spdlog::error("api: {}", nonces.err().message);
+        return 1;
+      }
+      ao.nonces = std::move(*nonces);
+    }
+    ao.on_key_lookup = [&metrics] { metrics.api_key_lookup(); };
+    ao.on_database_state = [&metrics](bool up) { metrics.api_database_up(up); };
     ao.on_request = [&metrics](std::string_view route, int status, double seconds) {
       metrics.api_request(route, status, seconds);
     };
@@ -284,11 +371,16 @@ int run_platform(const std::string& config_path, const std::vector<std::string>&
     api = std::make_unique<mi::gw::api_service>(std::move(ao));
   }
   if (has(roles, "api")) {
-    auto colon = cfg.api.listen.rfind(':');
     mi::gw::http_server_options ho;
-    ho.host = cfg.api.listen.substr(0, colon);
-    ho.port = static_cast<std::uint16_t>(std::stoi(cfg.api.listen.substr(colon + 1)));
+    ho.host = api_addr.host;
+    ho.port = api_addr.port;
     ho.workers = static_cast<std::size_t>(cfg.api.workers);
+    ho.max_connections = static_cast<std::size_t>(cfg.api.max_connections);
+    ho.queue_timeout = std::chrono::duration_cast<std::chrono::milliseconds>(cfg.api.pool_wait);
+    ho.inline_handler = [&api](const mi::gw::http_request& r) { return api->handle_inline(r); };
+    ho.on_connections = [&metrics](std::size_t n) { metrics.api_connections(n); };
+    ho.on_refused = [&metrics] { metrics.api_connection_refused(); };
+    ho.on_busy = [&metrics] { metrics.api_busy(); };
     try {
       api_server = std::make_unique<mi::gw::http_server>(io.context(), ho,
                                                          [&api](const mi::gw::http_request& r) { return api->handle(r); });
@@ -296,20 +388,26 @@ int run_platform(const std::string& config_path, const std::vector<std::string>&
       spdlog::error("api: {}", e.what());
       return abort_start();
     }
-    spdlog::info("REST API on http://{}:{}/api/v1/ (auth {})", ho.host, api_server->port(), cfg.api.auth);
+    spdlog::info("REST API on http://{}/api/v1/ (auth {})",
+                 mi::cfg::listen_address{ho.host, api_server->port(), api_addr.ipv6}.text(), cfg.api.auth);
   }
 
   // -- push ---------------------------------------------------------------------------------
   std::unique_ptr<mi::gw::push_server> push_server;
   std::unique_ptr<mi::gw::ordered_consumer> push_feed;
+  std::unique_ptr<mi::gw::core_subscription> revocations;
   if (has(roles, "push")) {
     // The hub's current address is read at every call: a restarted hub is found.
-    auto colon = cfg.push.listen.rfind(':');
     mi::gw::push_server_options po;
-    po.host = cfg.push.listen.substr(0, colon);
-    po.port = static_cast<std::uint16_t>(std::stoi(cfg.push.listen.substr(colon + 1)));
+    po.host = push_addr.host;
+    po.port = push_addr.port;
     po.queue_limit = static_cast<std::size_t>(cfg.push.queue_size);
+    po.max_connections = static_cast<std::size_t>(cfg.push.max_connections);
+    po.client_rate = static_cast<std::uint32_t>(cfg.push.client_rate);
+    po.client_burst = static_cast<std::uint32_t>(cfg.push.client_burst);
+    po.max_message_bytes = static_cast<std::size_t>(cfg.push.max_message_bytes);
     mi::gw::push_handlers ph;
+    ph.on_limit = [&metrics](std::string_view reason) { metrics.push_rejected(reason); };
     ph.on_open = [hub_slot](std::shared_ptr<mi::gw::push_session> s) {
       caf::anon_send(hub_slot->get(), mi::actors::c_open_atom::value, mi::actors::session_ptr(std::move(s)));
     };
@@ -320,7 +418,6 @@ int run_platform(const std::string& config_path, const std::vector<std::string>&
       caf::anon_send(hub_slot->get(), mi::actors::c_close_atom::value, id);
     };
     // Signed token (api section): checked when present; required unless api.anonymous_push.
-    push_auth_pool = std::make_unique<mi::gw::worker_pool>(1, 256);
     ph.authorize = [&api, &push_auth_pool, anonymous = cfg.api.anonymous_push](
                      std::string target, std::function<void(int, std::string)> done) {
       if (anonymous && !mi::gw::auth::has_push_token(target))
@@ -350,11 +447,23 @@ int run_platform(const std::string& config_path, const std::vector<std::string>&
       return abort_start();
     }
     push_feed = std::move(*feed);
-    spdlog::info("push gateway on ws://{}:{}/", po.host, push_server->port());
+    // `apikey revoke` announces revoked keys; the periodic re-check covers a missed announcement.
+    auto revoked = mi::gw::core_subscription::start(
+      **js, std::string(mi::gw::apikey_revoked_subject), [hub_slot](mi::gw::js_message&& m) {
+        caf::anon_send(hub_slot->get(), mi::actors::revoked_atom::value, std::vector<std::string>{std::string(m.data())});
+      });
+    if (!revoked) {
+      spdlog::error("push: {}", revoked.err().message);
+      return abort_start();
+    }
+    revocations = std::move(*revoked);
+    spdlog::info("push gateway on ws://{}/ (at most {} connections, {} messages/s per client)",
+                 mi::cfg::listen_address{po.host, push_server->port(), push_addr.ipv6}.text(), po.max_connections,
+                 po.client_rate);
   }
 
   spdlog::info("market-ingestor running (roles: {}); metrics on http://{}/metrics", fmt::join(roles, ","),
-               cfg.metrics.listen);
+               mi::cfg::listen_address{metrics_addr.host, metrics_server->port(), metrics_addr.ipv6}.text());
   std::cout << "ready" << std::endl; // a line scripts and tests can wait for
 
   // Wait for a signal (forwarded by a thread) or for the root to end: a role that gave up.
@@ -390,10 +499,12 @@ int run_platform(const std::string& config_path, const std::vector<std::string>&
     if (auto r = (*js)->flush(30s); !r)
       spdlog::error("shutdown: JetStream acks still outstanding: {}", r.err().message);
     push_feed.reset();
+    revocations.reset();
     if (push_server)
       push_server->stop();
     if (api_server)
       api_server->stop();
+    metrics_server->stop();
     if (push_auth_pool)
       push_auth_pool->stop();
   }

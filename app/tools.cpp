@@ -7,6 +7,7 @@
 #include <spdlog/spdlog.h>
 
 #include "app/commands.hpp"
+#include "gateways/http/history.hpp"
 #include "config/config.hpp"
 #include "connectors/decode_driver.hpp"
 #include "connectors/transport/io_thread.hpp"
@@ -68,7 +69,17 @@ int run_aggregate(const std::vector<std::string>& intervals, const std::string& 
       std::cerr << "line " << n << ": " << t.err().message << "\n";
       continue;
     }
-    late += static_cast<std::uint64_t>(agg.add(*t, finals).late > 0);
+    auto r = agg.add(*t, finals);
+    if (r.rejected != mi::reject_reason::none) {
+      // Skipped whole; the rest of the input goes on (exit status 1 at the end).
+      ++errors;
+      std::cerr << "line " << n << ": trade " << t->trade_id << " skipped (" << mi::to_string(r.rejected)
+                << "): " << (r.rejected == mi::reject_reason::unrepresentable
+                               ? "its amounts cannot be summed exactly in 128 bits"
+                               : "its time is beyond the clock skew of its receive time")
+                << "\n";
+    }
+    late += static_cast<std::uint64_t>(r.late > 0);
     flush();
   }
   agg.finish(finals);
@@ -78,8 +89,16 @@ int run_aggregate(const std::vector<std::string>& intervals, const std::string& 
   return errors > 0 ? 1 : 0;
 }
 
-int run_migrate(const std::string& dsn, const mi::gw::partition_policy& policy) {
-  auto r = mi::gw::migrate(dsn);
+int run_migrate(const std::string& dsn, const mi::gw::partition_policy& policy, const std::string& master_key_file) {
+  auto mk = command_master_key(master_key_file);
+  if (!mk) {
+    std::cerr << "migrate: " << mk.err().message << "\n";
+    return 2;
+  }
+  std::vector<std::string> warnings;
+  auto r = mi::gw::migrate(dsn, &warnings);
+  for (const auto& w : warnings)
+    std::cerr << "migrate: warning: " << w << "\n";
   if (!r) {
     std::cerr << "migrate: " << r.err().message << "\n";
     return 1;
@@ -88,6 +107,15 @@ int run_migrate(const std::string& dsn, const mi::gw::partition_policy& policy) 
     std::cout << "migrate: schema is up to date\n";
   for (const auto& v : *r)
     std::cout << "migrate: applied " << v << "\n";
+  if (mk->has_value()) {
+    auto sealed = mi::gw::seal_clear_api_keys(dsn, **mk);
+    if (!sealed) {
+      std::cerr << "migrate: " << sealed.err().message << "\n";
+      return 1;
+    }
+    std::cout << "migrate: sealed " << *sealed << " API signing key(s) stored in clear (master key "
+              << (*mk)->fingerprint << ")\n";
+  }
   auto now = std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::system_clock::now().time_since_epoch());
   auto p = mi::gw::maintain_partitions(dsn, policy, now.count());
   if (!p) {

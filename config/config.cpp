@@ -1,4 +1,5 @@
 #include "config/config.hpp"
+#include "config/listen_address.hpp"
 
 #include <algorithm>
 #include <array>
@@ -45,7 +46,6 @@ struct leaf {
 
 void stream_leaves(std::vector<leaf>& out, const std::string& p, stream_config& s) {
   out.push_back({p + ".name", &s.name});
-  out.push_back({p + ".subjects", &s.subjects});
   out.push_back({p + ".storage", &s.storage});
   out.push_back({p + ".max_age", &s.max_age});
   out.push_back({p + ".max_bytes", &s.max_bytes});
@@ -110,12 +110,22 @@ std::vector<leaf> leaves(config& c) {
   out.push_back({"audit.interval", &c.audit.interval});
   out.push_back({"push.listen", &c.push.listen});
   out.push_back({"push.queue_size", &c.push.queue_size});
+  out.push_back({"push.max_connections", &c.push.max_connections});
+  out.push_back({"push.client_rate", &c.push.client_rate});
+  out.push_back({"push.client_burst", &c.push.client_burst});
+  out.push_back({"push.max_message_bytes", &c.push.max_message_bytes});
+  out.push_back({"push.max_channels", &c.push.max_channels});
+  out.push_back({"push.key_check_interval", &c.push.key_check_interval});
   out.push_back({"api.listen", &c.api.listen});
   out.push_back({"api.auth", &c.api.auth});
   out.push_back({"api.timestamp_window", &c.api.timestamp_window});
   out.push_back({"api.default_quota_per_minute", &c.api.default_quota_per_minute});
   out.push_back({"api.anonymous_push", &c.api.anonymous_push});
   out.push_back({"api.workers", &c.api.workers});
+  out.push_back({"api.master_key_file", &c.api.master_key_file});
+  out.push_back({"api.max_connections", &c.api.max_connections});
+  out.push_back({"api.statement_timeout", &c.api.statement_timeout});
+  out.push_back({"api.pool_wait", &c.api.pool_wait});
   out.push_back({"metrics.listen", &c.metrics.listen});
   out.push_back({"runtime.scheduler_threads", &c.runtime.scheduler_threads});
   out.push_back({"runtime.log_level", &c.runtime.log_level});
@@ -363,6 +373,9 @@ void walk(const schema& s, const YAML::Node& node, const std::string& prefix, er
         continue;
       }
       walk(s, kv.second, full, out);
+    } else if (name == "subjects" && prefix.rfind("nats.streams.", 0) == 0) {
+      out.push_back({full, "not configurable: a stream's subjects are the public contract (market.raw.>, "
+                           "market.kline.>, ...); remove this key" + at_line(kv.first)});
     } else if (prefix == "exchanges") {
       out.push_back({full, "unknown exchange " + quote(name) + " (known: " + join(known_exchanges) +
                                ")" + at_line(kv.first)});
@@ -417,21 +430,7 @@ struct checker {
     fail(key, "URL " + quote(v) + " must start with " + list);
   }
   void listen(const std::string& key, std::string_view v) {
-    auto colon = v.rfind(':');
-    if (colon == std::string_view::npos) {
-      return fail(key, "expected host:port, got " + quote(v));
-    }
-    auto host = v.substr(0, colon);
-    auto port = v.substr(colon + 1);
-    if (host.size() >= 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
-    if (host.empty() || host.find_first_of(" \t[]") != std::string_view::npos) {
-      return fail(key, "expected host:port, got " + quote(v) + " (bad host)");
-    }
-    unsigned long p = 0;
-    auto [end, ec] = std::from_chars(port.data(), port.data() + port.size(), p);
-    if (port.empty() || ec != std::errc() || end != port.data() + port.size() || p > 65535) {
-      fail(key, "expected host:port with port 0..65535, got " + quote(v));
-    }
+    if (auto a = parse_listen_address(v); !a) fail(key, a.err().message);
   }
 };
 
@@ -441,32 +440,11 @@ bool is_symbol_part(std::string_view s) {
   });
 }
 
-/// A NATS subject filter: dot-separated non-empty tokens, no whitespace, '>' only as last token.
-bool is_subject_filter(std::string_view s) {
-  if (s.empty()) return false;
-  std::size_t start = 0;
-  while (true) {
-    auto dot = s.find('.', start);
-    auto tok = s.substr(start, dot == std::string_view::npos ? dot : dot - start);
-    if (tok.empty()) return false;
-    for (char ch : tok) {
-      if (std::isspace(static_cast<unsigned char>(ch)) || ch < 0x21 || ch == 0x7f) return false;
-    }
-    if (tok.find('>') != std::string_view::npos && (tok != ">" || dot != std::string_view::npos)) return false;
-    if (tok.find('*') != std::string_view::npos && tok != "*") return false;
-    if (dot == std::string_view::npos) return true;
-    start = dot + 1;
-  }
-}
-
 void validate_stream(checker& ck, const std::string& p, const stream_config& s) {
   if (s.name.empty() || !std::all_of(s.name.begin(), s.name.end(), [](char ch) {
         return (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') || ch == '_' || ch == '-';
       })) {
     ck.fail(p + ".name", "stream name must be non-empty A-Z 0-9 _ -, got " + quote(s.name));
-  }
-  if (!is_subject_filter(s.subjects)) {
-    ck.fail(p + ".subjects", "not a valid NATS subject filter: " + quote(s.subjects));
   }
   ck.member(p + ".storage", s.storage, std::array<std::string_view, 2>{"file", "memory"});
   ck.non_negative(p + ".max_age", s.max_age);
@@ -692,15 +670,29 @@ std::vector<config_error> validate(const config& c) {
 
   ck.listen("push.listen", c.push.listen);
   ck.range("push.queue_size", c.push.queue_size, 1, 1'000'000);
+  ck.range("push.max_connections", c.push.max_connections, 1, 1'000'000);
+  ck.range("push.client_rate", c.push.client_rate, 1, 100'000);
+  ck.range("push.client_burst", c.push.client_burst, 1, 100'000);
+  ck.range("push.max_message_bytes", c.push.max_message_bytes, 256, 16 * 1024 * 1024);
+  ck.range("push.max_channels", c.push.max_channels, 1, 10'000);
+  ck.positive("push.key_check_interval", c.push.key_check_interval);
   ck.listen("metrics.listen", c.metrics.listen);
-  if (c.push.listen == c.metrics.listen && c.push.listen.substr(c.push.listen.rfind(':') + 1) != "0") {
-    ck.fail("metrics.listen", "same address as push.listen: " + quote(c.metrics.listen));
-  }
   ck.listen("api.listen", c.api.listen);
-  for (const auto* other : {&c.push.listen, &c.metrics.listen}) {
-    if (c.api.listen == *other && c.api.listen.substr(c.api.listen.rfind(':') + 1) != "0") {
-      ck.fail("api.listen", "same address as " + std::string(other == &c.push.listen ? "push.listen" : "metrics.listen") +
-                                ": " + quote(c.api.listen));
+  {
+    // Two servers on one fixed address cannot both bind (port 0 picks a free port for each).
+    auto same = [](const std::string& a, const std::string& b) {
+      auto x = parse_listen_address(a);
+      auto y = parse_listen_address(b);
+      return x && y && *x == *y && x->port != 0;
+    };
+    if (same(c.push.listen, c.metrics.listen))
+      ck.fail("metrics.listen", "same address as push.listen: " + quote(c.metrics.listen));
+    for (const auto* other : {&c.push.listen, &c.metrics.listen}) {
+      if (same(c.api.listen, *other)) {
+        ck.fail("api.listen", "same address as " +
+                                  std::string(other == &c.push.listen ? "push.listen" : "metrics.listen") + ": " +
+                                  quote(c.api.listen));
+      }
     }
   }
   ck.member("api.auth", c.api.auth, std::array<std::string_view, 2>{"required", "off"});
@@ -709,6 +701,13 @@ std::vector<config_error> validate(const config& c) {
     ck.fail("api.timestamp_window", "must be at most 10m, got " + format_duration(c.api.timestamp_window));
   ck.range("api.default_quota_per_minute", c.api.default_quota_per_minute, 1, 1'000'000'000);
   ck.range("api.workers", c.api.workers, 1, 64);
+  ck.range("api.max_connections", c.api.max_connections, 1, 1'000'000);
+  ck.positive("api.statement_timeout", c.api.statement_timeout);
+  if (c.api.statement_timeout > std::chrono::minutes(10))
+    ck.fail("api.statement_timeout", "must be at most 10m, got " + format_duration(c.api.statement_timeout));
+  ck.positive("api.pool_wait", c.api.pool_wait);
+  if (c.api.pool_wait > std::chrono::minutes(1))
+    ck.fail("api.pool_wait", "must be at most 1m, got " + format_duration(c.api.pool_wait));
 
   ck.range("runtime.scheduler_threads", c.runtime.scheduler_threads, 1, 64);
   ck.member("runtime.log_level", c.runtime.log_level, log_levels);
@@ -770,6 +769,11 @@ std::variant<config, std::vector<config_error>> load(std::string_view yaml_text,
   }
   for (const auto& [name, value] : env) {
     if (name.rfind("MI_", 0) != 0) continue;
+    if (is_secret_env(name)) {
+      if (!value.empty() && !s.cfg.api.master_key_file.empty())
+        out.push_back({"api.master_key_file", "both api.master_key_file and " + name + " are set: keep one"});
+      continue;
+    }
     auto it = env_to_key.find(name);
     if (it == env_to_key.end()) {
       out.push_back({name, "unknown environment variable: no such config key" + suggest(name, env_names)});
@@ -785,6 +789,8 @@ std::variant<config, std::vector<config_error>> load(std::string_view yaml_text,
   if (!out.empty()) return out;
   return std::move(s.cfg);
 }
+
+bool is_secret_env(std::string_view name) { return name == "MI_API_MASTER_KEY"; }
 
 std::map<std::string, std::string> process_env() {
   std::map<std::string, std::string> env;

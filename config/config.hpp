@@ -26,7 +26,9 @@ using duration = std::chrono::milliseconds;
 /// One JetStream stream the platform creates or updates at start.
 struct stream_config {
   std::string name;                                   ///< stream name, A-Z 0-9 _ -
-  std::string subjects;                               ///< subject filter, e.g. "market.raw.>"
+  /// Subject filter, e.g. "market.raw.>": fixed by the public contract (the platform publishes to
+  /// these subjects), so not a configuration key.
+  std::string subjects;
   std::string storage = "file";                       ///< file|memory
   duration max_age{};                                 ///< retention; 0 = keep forever
   std::int64_t max_bytes = -1;                        ///< size limit; -1 = unlimited
@@ -144,8 +146,14 @@ struct audit_config {
 
 /// WebSocket push server.
 struct push_config {
-  std::string listen = "127.0.0.1:8080"; ///< host:port
+  std::string listen = "127.0.0.1:8080"; ///< host:port, [ipv6]:port or :port (config/listen_address.hpp)
   int queue_size = 256;                  ///< per-client send queue (messages)
+  int max_connections = 10000;           ///< open connections (any phase); more are refused with HTTP 503
+  int client_rate = 20;                  ///< client messages per second (token bucket refill), 1..100000
+  int client_burst = 40;                 ///< token bucket size: messages a client may send at once
+  int max_message_bytes = 65536;         ///< bigger client frames close the client with 1009, 256..16MiB
+  int max_channels = 100;                ///< subscriptions per client, 1..10000
+  duration key_check_interval = std::chrono::seconds(30); ///< re-check the API keys of open sessions
   /// Field-wise equality.
   bool operator==(const push_config&) const = default;
 };
@@ -158,6 +166,12 @@ struct api_config {
   std::int64_t default_quota_per_minute = 1200;     ///< per key, unless the key has its own quota
   bool anonymous_push = true;                       ///< push gateway accepts clients without a signed token
   int workers = 2;                                  ///< request threads (and PostgreSQL connections), 1..64
+  /// File holding the 64-hex-digit master key that seals API signing keys (mode 600); or set the
+  /// environment variable MI_API_MASTER_KEY (never in this file). Required with auth: required.
+  std::string master_key_file;
+  int max_connections = 512;                        ///< open REST connections at most; more get 503
+  duration statement_timeout = std::chrono::seconds(3); ///< every API query; beyond: 504
+  duration pool_wait = std::chrono::seconds(2);     ///< longest wait for a worker / database connection; then 503
   /// Field-wise equality.
   bool operator==(const api_config&) const = default;
 };
@@ -245,6 +259,10 @@ std::variant<config, std::vector<config_error>> load(std::string_view yaml_text,
 /// load() from a file path and the process environment (environ); a missing/unreadable file is an
 /// error with key "".
 std::variant<config, std::vector<config_error>> load_file(const std::string& path);
+
+/// MI_* variables that are not config keys: secrets read where they are used, never part of the
+/// config (never printed by to_yaml): MI_API_MASTER_KEY.
+bool is_secret_env(std::string_view name);
 
 /// The MI_* variables of the process environment (what load_file passes to load()).
 std::map<std::string, std::string> process_env();

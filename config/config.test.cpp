@@ -87,7 +87,7 @@ TEST_CASE("a full YAML file sets every section") {
 nats:
   url: "nats://10.0.0.1:4222,nats://10.0.0.2:4222"
   streams:
-    raw: {name: RAW_TEST, subjects: "test.raw.>", storage: memory, max_age: 1h, max_bytes: 1073741824,
+    raw: {name: RAW_TEST, storage: memory, max_age: 1h, max_bytes: 1073741824,
           replicas: 3, duplicate_window: 30s}
     kline: {name: KLINE_TEST, max_age: 0s}
   max_in_flight: 100
@@ -117,7 +117,7 @@ runtime: {scheduler_threads: 8, log_level: debug}
 )");
   CHECK(c.nats.url == "nats://10.0.0.1:4222,nats://10.0.0.2:4222");
   CHECK(c.nats.raw.name == "RAW_TEST");
-  CHECK(c.nats.raw.subjects == "test.raw.>");
+  CHECK(c.nats.raw.subjects == "market.raw.>"); // the contract, whatever the name
   CHECK(c.nats.raw.storage == "memory");
   CHECK(c.nats.raw.max_age == 1h);
   CHECK(c.nats.raw.max_bytes == 1073741824);
@@ -182,6 +182,14 @@ klines:
   CHECK(mentions(find(errs, "exchanges.ftx"), "unknown exchange 'ftx'"));
   CHECK(mentions(find(errs, "klines.interval"), "did you mean 'intervals'"));
   CHECK(mentions(find(errs, "natz"), "line 2"));
+}
+
+TEST_CASE("stream subjects are the public contract: a subjects key is refused with the reason") {
+  auto errs = errors_of("nats:\n  streams:\n    raw: {subjects: \"test.raw.>\"}\n");
+  CHECK(errs.size() == 1);
+  CHECK(mentions(find(errs, "nats.streams.raw.subjects"), "public contract"));
+  CHECK(mi::cfg::defaults().nats.raw.subjects == "market.raw.>");
+  CHECK(mi::cfg::defaults().nats.kline.subjects == "market.kline.>");
 }
 
 TEST_CASE("several errors at once are all listed") {
@@ -353,7 +361,6 @@ TEST_CASE("validation checks urls, symbols, streams, listen addresses and timeou
   c.nats.raw.storage = "disk";
   c.nats.raw.replicas = 0;
   c.nats.kline.duplicate_window = std::chrono::days(40); // > max_age 30d
-  c.nats.kline.subjects = "market.>.kline";
   auto& b = c.exchanges["binance"];
   b.ws_url = "https://stream.binance.com";
   b.symbols = {"BTCUSDT", "ETH/USDT", "eth/usdt"};
@@ -375,7 +382,6 @@ TEST_CASE("validation checks urls, symbols, streams, listen addresses and timeou
   CHECK(mentions(find(errs, "nats.streams.raw.storage"), "'disk'"));
   CHECK(mentions(find(errs, "nats.streams.raw.replicas"), "1..5"));
   CHECK(mentions(find(errs, "nats.streams.kline.duplicate_window"), "max_age"));
-  CHECK(mentions(find(errs, "nats.streams.kline.subjects"), "'market.>.kline'"));
   CHECK(mentions(find(errs, "exchanges.binance.ws_url"), "ws:// or wss://"));
   CHECK(mentions(find(errs, "exchanges.binance.symbols"), "'BTCUSDT'"));
   CHECK(std::count_if(errs.begin(), errs.end(), [](auto& e) { return e.key == "exchanges.binance.symbols"; }) == 2);
@@ -389,7 +395,7 @@ TEST_CASE("validation checks urls, symbols, streams, listen addresses and timeou
   CHECK(mentions(find(errs, "exchanges.kraken.backfill_max_trades"), "-1"));
   CHECK(find(errs, "exchanges.kraken.silence_timeout"));
   CHECK(mentions(find(errs, "nats.streams.gap.name"), "'MARKET_KLINE'"));
-  CHECK(errs.size() == 18);
+  CHECK(errs.size() == 17);
 }
 
 TEST_CASE("to_yaml round-trips through load") {
@@ -493,6 +499,43 @@ TEST_CASE("api section: defaults, values from YAML and environment, every bad ke
     CHECK_MESSAGE(keys.count(k) == 1, k);
 }
 
+TEST_CASE("api limits and master key: defaults, overrides, bad values, the key itself only from the environment") {
+  auto d = mi::cfg::defaults();
+  CHECK(d.api.max_connections == 512);
+  CHECK(d.api.statement_timeout == std::chrono::seconds(3));
+  CHECK(d.api.pool_wait == std::chrono::seconds(2));
+  CHECK(d.api.master_key_file.empty());
+
+  auto ok = mi::cfg::load("api: {max_connections: 64, statement_timeout: 500ms, pool_wait: 250ms, "
+                          "master_key_file: /etc/mi/master.key}",
+                          {{"MI_API_MAX_CONNECTIONS", "32"}});
+  REQUIRE(std::holds_alternative<mi::cfg::config>(ok));
+  const auto& c = std::get<mi::cfg::config>(ok);
+  CHECK(c.api.max_connections == 32);
+  CHECK(c.api.statement_timeout == std::chrono::milliseconds(500));
+  CHECK(c.api.pool_wait == std::chrono::milliseconds(250));
+  CHECK(c.api.master_key_file == "/etc/mi/master.key");
+
+  // MI_API_MASTER_KEY is known (not an unknown variable), never becomes part of the config.
+  const std::string secret(64, 'a');
+  auto env_key = mi::cfg::load("", {{"MI_API_MASTER_KEY", secret}});
+  REQUIRE(std::holds_alternative<mi::cfg::config>(env_key));
+  CHECK(mi::cfg::to_yaml(std::get<mi::cfg::config>(env_key)).find(secret) == std::string::npos);
+
+  auto both = mi::cfg::load("api: {master_key_file: /etc/mi/master.key}", {{"MI_API_MASTER_KEY", secret}});
+  REQUIRE(std::holds_alternative<std::vector<mi::cfg::config_error>>(both));
+  const auto& both_errs = std::get<std::vector<mi::cfg::config_error>>(both);
+  REQUIRE(both_errs.size() == 1);
+  CHECK(both_errs[0].key == "api.master_key_file");
+  CHECK(both_errs[0].message.find(secret) == std::string::npos);
+
+  auto bad = mi::cfg::load("api: {max_connections: 0, statement_timeout: 11m, pool_wait: 0s}", {});
+  REQUIRE(std::holds_alternative<std::vector<mi::cfg::config_error>>(bad));
+  std::set<std::string> keys;
+  for (const auto& e : std::get<std::vector<mi::cfg::config_error>>(bad)) keys.insert(e.key);
+  CHECK(keys == std::set<std::string>{"api.max_connections", "api.statement_timeout", "api.pool_wait"});
+}
+
 TEST_CASE("storage, audit and saver fault keys: defaults, overrides and every bad value named") {
   auto d = mi::cfg::defaults();
   CHECK(d.storage.partitions_ahead_days == 7);
@@ -561,4 +604,53 @@ TEST_CASE("supervision and testing keys: defaults, overrides, and a restart wind
   CHECK(mentions(find(errs, "supervision.max_restarts"), "-1"));
   CHECK(mentions(find(errs, "testing.fault"), "'chaos'"));
   CHECK(mentions(find(errs, "testing.fault_after_trades"), "got 0"));
+}
+
+TEST_CASE("push limits: defaults, values from YAML and environment, every bad value named") {
+  auto d = mi::cfg::defaults();
+  CHECK(d.push.max_connections == 10000);
+  CHECK(d.push.client_rate == 20);
+  CHECK(d.push.client_burst == 40);
+  CHECK(d.push.max_message_bytes == 65536);
+  CHECK(d.push.max_channels == 100);
+  CHECK(d.push.key_check_interval == std::chrono::seconds(30));
+
+  auto c = loaded("push: {max_connections: 50, client_rate: 5, client_burst: 10, max_message_bytes: 4096, "
+                  "max_channels: 8, key_check_interval: 2s}",
+                  {{"MI_PUSH_MAX_CONNECTIONS", "60"}});
+  CHECK(c.push.max_connections == 60);
+  CHECK(c.push.client_rate == 5);
+  CHECK(c.push.client_burst == 10);
+  CHECK(c.push.max_message_bytes == 4096);
+  CHECK(c.push.max_channels == 8);
+  CHECK(c.push.key_check_interval == std::chrono::seconds(2));
+
+  auto errs = errors_of("push: {max_connections: 0, client_rate: 0, client_burst: 0, max_message_bytes: 10, "
+                        "max_channels: 0, key_check_interval: 0s}");
+  CAPTURE(mi::cfg::format_errors(errs));
+  CHECK(mentions(find(errs, "push.max_connections"), "got 0"));
+  CHECK(mentions(find(errs, "push.client_rate"), "got 0"));
+  CHECK(mentions(find(errs, "push.client_burst"), "got 0"));
+  CHECK(mentions(find(errs, "push.max_message_bytes"), "got 10"));
+  CHECK(mentions(find(errs, "push.max_channels"), "got 0"));
+  CHECK(mentions(find(errs, "push.key_check_interval"), "greater than 0"));
+  CHECK(errs.size() == 6);
+}
+
+TEST_CASE("listen addresses: IPv6 in brackets and :port are valid for push, api and metrics, bad ones named") {
+  auto c = loaded("push: {listen: \"[::1]:18080\"}\napi: {listen: \":18081\"}\nmetrics: {listen: \"[::]:0\"}\n");
+  CHECK(c.push.listen == "[::1]:18080");
+  CHECK(c.api.listen == ":18081");
+  CHECK(c.metrics.listen == "[::]:0");
+
+  auto errs = errors_of("push: {listen: \"::1:8080\"}\napi: {listen: \"[::1]8081\"}\nmetrics: {listen: \"[x]:9\"}\n");
+  CAPTURE(mi::cfg::format_errors(errs));
+  CHECK(mentions(find(errs, "push.listen"), "brackets"));
+  CHECK(mentions(find(errs, "api.listen"), "no ':port' after ']'"));
+  CHECK(mentions(find(errs, "metrics.listen"), "not an IPv6 address"));
+  CHECK(errs.size() == 3);
+
+  // The same address spelled two ways is still the same address.
+  auto same = errors_of("push: {listen: \":18080\"}\napi: {listen: \"0.0.0.0:18080\"}\n");
+  CHECK(mentions(find(same, "api.listen"), "same address as push.listen"));
 }

@@ -1,7 +1,7 @@
 // TLS path of the client transport against a real TLS server: `openssl s_server -WWW` with a
 // self-signed certificate made by `openssl req` at test time. It speaks HTTP/1.0 over TLS (so
 // http_get succeeds end to end) but not WebSocket (so a wss:// handshake gets through TLS and then
-// fails at the upgrade, which proves the TLS part worked).
+// fails at the upgrade, which proves the TLS part worked). A server that does not come up fails the test.
 #include <doctest/doctest.h>
 
 #include <fstream>
@@ -21,6 +21,7 @@ struct tls_server {
   int port = mi::test::free_port();
   std::unique_ptr<mi::test::child_process> proc;
   bool ok = false;
+  std::string why; ///< why the server is not up, for the failure message
 
   tls_server() {
     const auto& d = dir.path();
@@ -28,7 +29,10 @@ struct tls_server {
                               "-nodes", "-keyout", d + "/key.pem", "-out", d + "/cert.pem", "-days", "1", "-subj",
                               "/CN=localhost", "-addext", "subjectAltName=DNS:localhost"},
                              {}, true);
-    if (gen.exit_code != 0) return;
+    if (gen.exit_code != 0) {
+      why = "openssl req failed (exit " + std::to_string(gen.exit_code) + ")";
+      return;
+    }
     std::ofstream(d + "/hello.txt") << "hello over tls\n";
     proc = std::make_unique<mi::test::child_process>(
         std::vector<std::string>{"sh", "-c",
@@ -36,6 +40,7 @@ struct tls_server {
                                      std::to_string(port) + " -cert cert.pem -key key.pem"},
         d + "/s_server.log");
     ok = mi::test::wait_for_port(port, 5s);
+    if (!ok) why = "openssl s_server did not listen on port " + std::to_string(port) + " within 5 s";
   }
   std::string ca() const { return dir.path() + "/cert.pem"; }
   std::string base(const std::string& scheme, const std::string& host) const {
@@ -66,10 +71,7 @@ std::pair<std::string, bool> ws_outcome(const std::string& text, const std::stri
 
 TEST_CASE("http_get over TLS: trusted certificate, SNI and host name verified, body returned") {
   tls_server s;
-  if (!s.ok) {
-    MESSAGE("openssl CLI not usable here; skipped");
-    return;
-  }
+  REQUIRE_MESSAGE(s.ok, s.why);
   auto u = mi::net::parse_url(s.base("https", "localhost") + "/hello.txt");
   REQUIRE(u);
   auto body = mi::net::http_get(*u, 5s, s.ca());
@@ -79,7 +81,7 @@ TEST_CASE("http_get over TLS: trusted certificate, SNI and host name verified, b
 
 TEST_CASE("http_get over TLS: an untrusted (self-signed) certificate is refused with the reason") {
   tls_server s;
-  if (!s.ok) return;
+  REQUIRE_MESSAGE(s.ok, s.why);
   auto u = mi::net::parse_url(s.base("https", "localhost") + "/hello.txt");
   REQUIRE(u);
   auto body = mi::net::http_get(*u, 5s);
@@ -91,7 +93,7 @@ TEST_CASE("http_get over TLS: an untrusted (self-signed) certificate is refused 
 
 TEST_CASE("http_get over TLS: a certificate for another host is refused even when trusted") {
   tls_server s;
-  if (!s.ok) return;
+  REQUIRE_MESSAGE(s.ok, s.why);
   auto u = mi::net::parse_url(s.base("https", "127.0.0.1") + "/hello.txt"); // cert says DNS:localhost only
   REQUIRE(u);
   auto body = mi::net::http_get(*u, 5s, s.ca());
@@ -102,7 +104,7 @@ TEST_CASE("http_get over TLS: a certificate for another host is refused even whe
 
 TEST_CASE("ws_client wss://: trusted TLS succeeds and the failure is at the WebSocket upgrade") {
   tls_server s;
-  if (!s.ok) return;
+  REQUIRE_MESSAGE(s.ok, s.why);
   auto [why, opened] = ws_outcome(s.base("wss", "localhost") + "/hello.txt", s.ca());
   CHECK_FALSE(opened);
   CHECK_MESSAGE(why.find("WebSocket handshake with localhost/hello.txt") != std::string::npos, why);
@@ -110,7 +112,7 @@ TEST_CASE("ws_client wss://: trusted TLS succeeds and the failure is at the WebS
 
 TEST_CASE("ws_client wss://: an untrusted certificate closes with a TLS verification error") {
   tls_server s;
-  if (!s.ok) return;
+  REQUIRE_MESSAGE(s.ok, s.why);
   auto [why, opened] = ws_outcome(s.base("wss", "localhost") + "/ws", "");
   CHECK_FALSE(opened);
   CHECK_MESSAGE(why.find("TLS handshake with localhost") != std::string::npos, why);

@@ -2,11 +2,13 @@
 
 #include <algorithm>
 #include <array>
+#include <atomic>
 #include <charconv>
 #include <condition_variable>
 #include <map>
 #include <mutex>
 #include <optional>
+#include <thread>
 #include <variant>
 #include <vector>
 
@@ -35,6 +37,14 @@ constexpr int code_timestamp = -1021;
 constexpr int code_signature = -1022;
 constexpr int code_replay = -1025;
 constexpr int code_too_many = -1003;
+constexpr int code_timeout = -1007;
+
+constexpr std::string_view pool_exhausted = "database connection pool exhausted";
+
+std::int64_t steady_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now().time_since_epoch())
+    .count();
+}
 
 std::string json_string(std::string_view s) {
   std::string out = "\"";
@@ -189,19 +199,71 @@ std::string kline_array(const std::vector<mi::kline>& ks) {
 
 struct api_service::impl {
   api_options opts;
+  history_options db_opts;
   auth::authenticator authn;
   std::mutex mu;
   std::condition_variable cv;
   std::vector<std::unique_ptr<history_db>> idle; // guarded by mu
   std::size_t created = 0;                       // guarded by mu
 
+  // Health prober: its own connection, never the pool; /health only reads these.
+  std::atomic<bool> db_up{false};
+  std::atomic<std::int64_t> last_probe_ms{0}; // steady clock
+  std::mutex probe_mu;
+  std::condition_variable probe_cv;
+  bool stopping = false; // guarded by probe_mu
+  std::thread prober;
+
   explicit impl(api_options o)
-      : opts(std::move(o)), authn(auth::auth_options{opts.timestamp_window, opts.default_quota_per_minute, 100000}) {
+      : opts(std::move(o)), db_opts{opts.statement_timeout, opts.connect_timeout},
+        authn(auth::auth_options{opts.timestamp_window, opts.default_quota_per_minute}, opts.nonces) {
     if (!opts.now_ms)
       opts.now_ms = [] {
         return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
           .count();
       };
+    if (opts.health_interval.count() > 0) {
+      std::unique_ptr<history_db> db;
+      probe(db); // the first answer is known before the server accepts anyone
+      prober = std::thread([this, db = std::move(db)]() mutable { probe_loop(std::move(db)); });
+    }
+  }
+
+  ~impl() {
+    {
+      std::lock_guard lock{probe_mu};
+      stopping = true;
+    }
+    probe_cv.notify_all();
+    if (prober.joinable()) prober.join();
+  }
+
+  void probe(std::unique_ptr<history_db>& db) {
+    if (!db) {
+      auto c = history_db::connect(opts.conninfo, db_opts);
+      if (c) db = std::move(*c);
+    }
+    const bool up = db && db->ping();
+    db_up.store(up);
+    last_probe_ms.store(steady_ms());
+    if (opts.on_database_state) opts.on_database_state(up);
+  }
+
+  void probe_loop(std::unique_ptr<history_db> db) {
+    std::unique_lock lock{probe_mu};
+    while (!probe_cv.wait_for(lock, opts.health_interval, [&] { return stopping; })) {
+      lock.unlock();
+      probe(db);
+      lock.lock();
+    }
+  }
+
+  bool database_up() const {
+    if (opts.health_interval.count() <= 0) return false;
+    // A probe stuck longer than its own bounds (connect + statement timeout) counts as down.
+    const auto stale_after = 3 * opts.health_interval.count() + 1000 * opts.connect_timeout.count() +
+                             opts.statement_timeout.count();
+    return db_up.load() && steady_ms() - last_probe_ms.load() <= stale_after;
   }
 
   /// A connection of the pool, returned by the guard's destructor.
@@ -222,7 +284,9 @@ struct api_service::impl {
     l->owner = this;
     {
       std::unique_lock lock{mu};
-      cv.wait(lock, [&] { return !idle.empty() || created < std::max<std::size_t>(1, opts.connections); });
+      if (!cv.wait_for(lock, opts.pool_wait,
+                       [&] { return !idle.empty() || created < std::max<std::size_t>(1, opts.connections); }))
+        return mi::error{std::string(pool_exhausted) + " (waited " + std::to_string(opts.pool_wait.count()) + " ms)"};
       if (!idle.empty()) {
         l->db = std::move(idle.back());
         idle.pop_back();
@@ -230,7 +294,7 @@ struct api_service::impl {
       }
       ++created; // connect outside the lock
     }
-    auto db = history_db::connect(opts.conninfo);
+    auto db = history_db::connect(opts.conninfo, db_opts);
     if (!db) {
       std::lock_guard lock{mu};
       --created;
@@ -244,7 +308,51 @@ struct api_service::impl {
   http_response db_failure(const mi::error& e) {
     // The details go to the operator's log, not to the client.
     if (opts.on_error) opts.on_error(e.message);
+    if (is_statement_timeout(e))
+      return error_response(504, code_timeout,
+                            "query exceeded the server's time limit of " +
+                              std::to_string(opts.statement_timeout.count()) +
+                              " ms (api.statement_timeout): narrow the time range or retry later");
+    if (e.message.rfind(pool_exhausted, 0) == 0) {
+      auto r = error_response(503, code_too_many, "all database connections are busy, retry later");
+      r.headers.emplace_back("Retry-After", "1");
+      return r;
+    }
     return error_response(503, code_internal, "database unavailable, retry later");
+  }
+
+  http_response refused(const auth::decision& d) {
+    if (opts.on_auth_rejected) opts.on_auth_rejected(auth::reason_label(d.reason));
+    switch (d.reason) {
+    case auth::reject::quota_exceeded: {
+      auto r = error_response(429, code_too_many, d.message);
+      r.headers.emplace_back("Retry-After", std::to_string(d.retry_after_s));
+      return r;
+    }
+    case auth::reject::expired_timestamp: return error_response(401, code_timestamp, d.message);
+    case auth::reject::bad_signature: return error_response(401, code_signature, d.message);
+    case auth::reject::replayed_nonce: return error_response(401, code_replay, d.message);
+    case auth::reject::nonce_store_unavailable: {
+      if (opts.on_error) opts.on_error("nonce store did not answer; signed requests are refused until it does");
+      auto r = error_response(503, code_internal, d.message);
+      r.headers.emplace_back("Retry-After", "1");
+      return r;
+    }
+    default: return error_response(401, code_unauthorized, d.message);
+    }
+  }
+
+  /// The stored key with its signing key opened, or why it cannot be used (logged, not told).
+  std::optional<std::string> open_key(auth::key_record& k) {
+    if (!k.sealed_signing_key.empty()) {
+      if (!opts.master_key) return "the API has no master key (api.master_key_file / MI_API_MASTER_KEY)";
+      auto opened = auth::open_signing_key(*opts.master_key, k.key_id, k.sealed_signing_key);
+      if (!opened) return opened.err().message;
+      k.signing_key = std::move(*opened);
+      return std::nullopt;
+    }
+    return "its signing key is stored in clear (from before migration 0004): run `market-ingestor migrate` or "
+           "`apikey list` with the master key to seal it";
   }
 
   /// Authentication of a REST request; nullopt when it may proceed.
@@ -256,28 +364,28 @@ struct api_service::impl {
 
   std::optional<http_response> verify(const auth::credentials& c, std::string_view method, std::string_view path,
                                       const std::string& canonical) {
+    // Cheap checks first: whatever fails here never costs a database round trip.
+    const auto now = opts.now_ms();
+    if (auto pre = authn.precheck(c, now); !pre.ok()) return refused(pre);
     std::optional<auth::key_record> key;
-    if (!c.key_id.empty() && c.key_id.size() <= 64) {
+    {
       auto l = borrow();
       if (!l) return db_failure(l.err());
+      if (opts.on_key_lookup) opts.on_key_lookup();
       auto k = (*l)->db->find_key(c.key_id);
       if (!k) return db_failure(k.err());
       key = std::move(*k);
     }
-    auto d = authn.check(c, key, method, path, canonical, opts.now_ms());
+    if (key && !key->revoked) {
+      if (auto why = open_key(*key)) {
+        if (opts.on_error) opts.on_error("API key " + c.key_id + " cannot be used: " + *why);
+        if (opts.on_auth_rejected) opts.on_auth_rejected("unusable_key");
+        return error_response(401, code_unauthorized, "API key cannot be used (the server log says why)");
+      }
+    }
+    auto d = authn.check(c, key, method, path, canonical, now);
     if (d.ok()) return std::nullopt;
-    if (opts.on_auth_rejected) opts.on_auth_rejected(auth::reason_label(d.reason));
-    switch (d.reason) {
-    case auth::reject::quota_exceeded: {
-      auto r = error_response(429, code_too_many, d.message);
-      r.headers.emplace_back("Retry-After", std::to_string(d.retry_after_s));
-      return r;
-    }
-    case auth::reject::expired_timestamp: return error_response(401, code_timestamp, d.message);
-    case auth::reject::bad_signature: return error_response(401, code_signature, d.message);
-    case auth::reject::replayed_nonce: return error_response(401, code_replay, d.message);
-    default: return error_response(401, code_unauthorized, d.message);
-    }
+    return refused(d);
   }
 
   // ---- endpoints ---------------------------------------------------------------------------
@@ -429,8 +537,7 @@ struct api_service::impl {
   }
 
   http_response health() {
-    auto l = borrow();
-    bool up = l && (*l)->db->ping();
+    const bool up = database_up();
     return http_response{up ? 200 : 503,
                          std::string("{\"status\":\"") + (up ? "ok" : "degraded") + "\",\"database\":\"" +
                            (up ? "up" : "down") + "\"}",
@@ -481,6 +588,19 @@ http_response api_service::handle(const http_request& req) {
   }
   return resp;
 }
+
+std::optional<http_response> api_service::handle_inline(const http_request& req) {
+  if (req.path != "/api/v1/health" || req.method != "GET") return std::nullopt;
+  const auto t0 = std::chrono::steady_clock::now();
+  // Same rules as the worker path (parameters are checked), without any blocking call.
+  auto resp = impl_->dispatch(req);
+  if (impl_->opts.on_request)
+    impl_->opts.on_request(req.path, resp.status,
+                           std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+  return resp;
+}
+
+bool api_service::database_up() const { return impl_->database_up(); }
 
 http_response api_service::check_push_token(std::string_view target) {
   const http_response accepted{200, "", "application/json", {}};

@@ -7,17 +7,26 @@
 //
 // Database access: a pool of `connections` history_db connections (one per worker is enough);
 // a request borrows one for its queries and gives it back, so no connection is shared between
-// threads and no thread waits for another's query.
+// threads. Every limit is bounded: a borrow waits at most `pool_wait` (then 503), every statement
+// at most `statement_timeout` (then 504), and /api/v1/health reads the state a prober thread keeps
+// (its own connection, never the pool) without waiting for anything.
+//
+// Authentication: the checks that need no key (formats, timestamp window) run before the key is
+// looked up, so a flood of unsigned or stale requests never reaches PostgreSQL. The key's signing
+// key is stored sealed (key_crypto.hpp) and opened with `master_key`; nonces go to `nonces` (a
+// JetStream KV bucket shared by every API process in production).
 
 #include <chrono>
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 
 #include "gateways/http/auth.hpp"
 #include "gateways/http/http_server.hpp"
+#include "gateways/http/key_crypto.hpp"
 
 namespace mi::gw {
 
@@ -28,6 +37,14 @@ struct api_options {
   std::chrono::milliseconds timestamp_window{5000};
   std::int64_t default_quota_per_minute = 1200;
   std::size_t connections = 2;              ///< PostgreSQL connections in the pool
+  /// Opens the sealed signing keys; without it (auth required) no key can be used.
+  std::optional<auth::master_key> master_key;
+  /// Where nonces are remembered; nullptr: this process's memory (one process only).
+  std::shared_ptr<auth::nonce_store> nonces;
+  std::chrono::milliseconds statement_timeout{3000}; ///< every API query (SET statement_timeout)
+  std::chrono::milliseconds pool_wait{2000};         ///< longest wait for a pooled connection, then 503
+  std::chrono::milliseconds health_interval{2000};   ///< database probe for /health (0: none, health "down")
+  std::chrono::seconds connect_timeout{3};           ///< libpq connect_timeout of every connection
   /// Clock in ms since the epoch (tests may pin it); default: system_clock.
   std::function<std::int64_t()> now_ms;
   /// Called after each request: route ("/api/v1/klines", or "other"), status, seconds spent.
@@ -37,6 +54,10 @@ struct api_options {
   std::function<void(std::string_view message)> on_error;
   /// Called for each refused authentication with the reason's label.
   std::function<void(std::string_view reason)> on_auth_rejected;
+  /// Called for each api_keys lookup (one database round trip).
+  std::function<void()> on_key_lookup;
+  /// Called after each health probe (prober thread) with its outcome.
+  std::function<void(bool up)> on_database_state;
 };
 
 /// The service behind the routes. Thread-safe.
@@ -49,6 +70,14 @@ public:
 
   /// Answers one request (never throws).
   http_response handle(const http_request& req);
+
+  /// The answer to a request that must not wait for a worker (GET /api/v1/health) or nullopt.
+  /// Never blocks: for http_server_options::inline_handler.
+  std::optional<http_response> handle_inline(const http_request& req);
+
+  /// The database as the health prober last saw it (false before the first probe, or when the
+  /// last probe is too old).
+  bool database_up() const;
 
   /// Checks the signed token of a push WebSocket upgrade (`GET path?key=..&ts=..&nonce=..&sig=..`,
   /// signed like a REST request over the canonical query of the other parameters). Blocks on the

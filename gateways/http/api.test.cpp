@@ -10,14 +10,20 @@
 
 #include <atomic>
 #include <iostream>
+#include <mutex>
+#include <sstream>
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/json.hpp>
+#include <future>
 #include <set>
 #include <thread>
 
 #include "gateways/http/history.hpp"
+#include "gateways/http/nonce_store_kv.hpp"
+#include "gateways/jetstream/jetstream.hpp"
 #include "gateways/postgres/postgres.hpp"
+#include "tests/harness/nats_server.hpp"
 #include "tests/harness/pg_server.hpp"
 
 namespace json = boost::json;
@@ -82,49 +88,112 @@ std::int64_t now_ms() {
     .count();
 }
 
-struct api_fixture {
-  mi::test::pg_server pg{mi::test::pg_server_options{true}};
+/// The master key of these tests (what api.master_key_file would hold).
+mi::gw::auth::master_key test_master_key() {
+  return *mi::gw::auth::parse_master_key("000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f");
+}
+
+/// Limits of one test API server.
+struct fixture_options {
+  std::int64_t quota = 1'000'000;
+  std::chrono::milliseconds statement_timeout{3000};
+  std::chrono::milliseconds pool_wait{2000};
+  std::size_t workers = 2;
+  std::size_t max_connections = 0;
+  std::size_t connections = 0; ///< pooled database connections; 0: one per worker
+  std::chrono::milliseconds read_timeout{2000};
+  std::shared_ptr<mi::gw::auth::nonce_store> nonces; ///< nullptr: process memory
+};
+
+/// One API "process": service + Beast server + I/O thread, over a database it does not own.
+struct api_node {
   boost::asio::io_context ioc;
   boost::asio::executor_work_guard<boost::asio::io_context::executor_type> work{ioc.get_executor()};
   std::unique_ptr<mi::gw::api_service> api;
   std::unique_ptr<mi::gw::http_server> server;
   std::thread io_thread;
-  mi::gw::created_key key;
-  std::atomic<int> nonce{0};
-  std::vector<std::string> rejected; // reasons counted by the hook
+  std::mutex mu;
+  std::vector<std::string> rejected; // reasons counted by the hook (worker threads)
+  std::atomic<int> key_lookups{0};
+  std::atomic<int> refused{0};
+  std::atomic<int> busy{0};
+  std::atomic<std::size_t> open_connections{0};
 
-  explicit api_fixture(std::int64_t quota = 1'000'000) {
-    auto m = mi::gw::migrate(pg.conninfo());
-    REQUIRE_MESSAGE(m.has_value(), (m ? "" : m.err().message));
-    auto k = mi::gw::create_api_key(pg.conninfo(), "tests", quota);
-    REQUIRE_MESSAGE(k.has_value(), (k ? "" : k.err().message));
-    key = *k;
+  api_node(const std::string& conninfo, const fixture_options& fo) {
     mi::gw::api_options o;
-    o.conninfo = pg.conninfo();
-    o.on_auth_rejected = [this](std::string_view r) { rejected.emplace_back(r); };
+    o.conninfo = conninfo;
+    o.master_key = test_master_key();
+    o.nonces = fo.nonces;
+    o.statement_timeout = fo.statement_timeout;
+    o.pool_wait = fo.pool_wait;
+    o.connections = fo.connections > 0 ? fo.connections : fo.workers;
+    o.health_interval = std::chrono::milliseconds(200);
+    o.on_auth_rejected = [this](std::string_view r) {
+      std::lock_guard lock{mu};
+      rejected.emplace_back(r);
+    };
+    o.on_key_lookup = [this] { ++key_lookups; };
     o.on_error = [](std::string_view m) { std::cerr << "api error: " << m << "\n"; }; // worker thread
     api = std::make_unique<mi::gw::api_service>(o);
     mi::gw::http_server_options so;
-    so.read_timeout = std::chrono::milliseconds(2000);
+    so.read_timeout = fo.read_timeout;
+    so.workers = fo.workers;
+    so.queue_timeout = fo.pool_wait;
+    so.max_connections = fo.max_connections;
+    so.inline_handler = [this](const mi::gw::http_request& r) { return api->handle_inline(r); };
+    so.on_refused = [this] { ++refused; };
+    so.on_busy = [this] { ++busy; };
+    so.on_connections = [this](std::size_t n) { open_connections = n; };
     server = std::make_unique<mi::gw::http_server>(ioc, so, [this](const mi::gw::http_request& r) { return api->handle(r); });
     io_thread = std::thread([this] { ioc.run(); });
   }
-  ~api_fixture() {
+  ~api_node() {
     server.reset();
     work.reset();
     ioc.stop();
     io_thread.join();
   }
+  std::vector<std::string> reasons() {
+    std::lock_guard lock{mu};
+    return rejected;
+  }
+};
+
+struct api_fixture {
+  mi::test::pg_server pg{mi::test::pg_server_options{true}};
+  std::unique_ptr<api_node> node;
+  mi::gw::api_service* api = nullptr;
+  mi::gw::http_server* server = nullptr;
+  mi::gw::created_key key;
+  std::atomic<int> nonce{0};
+
+  explicit api_fixture(std::int64_t quota = 1'000'000) : api_fixture(fixture_options{quota}) {}
+  explicit api_fixture(const fixture_options& fo) {
+    auto m = mi::gw::migrate(pg.conninfo());
+    REQUIRE_MESSAGE(m.has_value(), (m ? "" : m.err().message));
+    auto k = mi::gw::create_api_key(pg.conninfo(), "tests", fo.quota, test_master_key());
+    REQUIRE_MESSAGE(k.has_value(), (k ? "" : k.err().message));
+    key = *k;
+    node = std::make_unique<api_node>(pg.conninfo(), fo);
+    api = node->api.get();
+    server = node->server.get();
+  }
+  std::vector<std::string> rejected() { return node->reasons(); }
 
   /// Signed headers for GET target with this key id/secret, at time `ts`.
   std::string auth_headers(const std::string& target, const std::string& key_id, const std::string& secret,
                            std::int64_t ts, const std::string& nonce_text) {
+    return signed_headers(target, key_id, mi::gw::auth::signing_key(key_id, secret), ts, nonce_text);
+  }
+  /// The same with the HMAC key given directly.
+  static std::string signed_headers(const std::string& target, const std::string& key_id, const std::string& hmac_key,
+                                    std::int64_t ts, const std::string& nonce_text) {
     auto q = target.find('?');
     std::string path = target.substr(0, q);
     auto params = mi::gw::auth::parse_query(q == std::string::npos ? "" : target.substr(q + 1));
     // A malformed query is refused before authentication: any signature will do.
     auto canonical = params ? mi::gw::auth::canonical_query(*params) : std::string{};
-    auto sig = mi::gw::auth::hmac_sha256_hex(mi::gw::auth::signing_key(key_id, secret),
+    auto sig = mi::gw::auth::hmac_sha256_hex(hmac_key,
                                              mi::gw::auth::string_to_sign(std::to_string(ts), "GET", path, canonical));
     return "X-MI-APIKEY: " + key_id + "\r\nX-MI-TIMESTAMP: " + std::to_string(ts) + "\r\nX-MI-NONCE: " + nonce_text +
            "\r\nX-MI-SIGNATURE: " + sig + "\r\n";
@@ -406,7 +475,8 @@ TEST_CASE("auth: wrong signature, expired timestamp, replayed nonce, unknown and
 
   // Health needs no key.
   CHECK(f.get_with("/api/v1/health", "").status == 200);
-  const std::set<std::string> reasons(f.rejected.begin(), f.rejected.end());
+  const auto all = f.rejected();
+  const std::set<std::string> reasons(all.begin(), all.end());
   CHECK(reasons == std::set<std::string>{"missing_credentials", "bad_signature", "expired_timestamp", "replayed_nonce",
                                           "unknown_key", "revoked_key"});
 }
@@ -529,4 +599,348 @@ TEST_CASE("the queries work unchanged on tables partitioned by day (trades) and 
   auto s = f.get("/api/v1/symbols");
   REQUIRE(s.status == 200);
   CHECK(s.json().as_array().at(0).at("trade_count").as_int64() == 1500);
+}
+
+// ---- limits a hostile client cannot get around (issue 9, item 8) ----------------------------------
+
+namespace {
+
+using namespace std::chrono_literals;
+
+/// Waits for `cond` up to `deadline` (polling); true when it held.
+template <class F>
+bool eventually(F cond, std::chrono::milliseconds deadline = 20s) {
+  const auto until = std::chrono::steady_clock::now() + deadline;
+  while (std::chrono::steady_clock::now() < until) {
+    if (cond()) return true;
+    std::this_thread::sleep_for(20ms);
+  }
+  return cond();
+}
+
+/// Holds an ACCESS EXCLUSIVE lock on `table` for `seconds` from another session (psql) and
+/// returns once the lock is granted: every query on that table then waits.
+std::thread hold_lock(mi::test::pg_server& pg, const std::string& table, int seconds) {
+  std::thread t([&pg, table, seconds] {
+    pg.psql("BEGIN; LOCK TABLE " + table + " IN ACCESS EXCLUSIVE MODE; SELECT pg_sleep(" + std::to_string(seconds) +
+            "); COMMIT;");
+  });
+  const bool held = eventually([&] {
+    return pg.psql("SELECT count(*) FROM pg_locks l JOIN pg_class c ON c.oid = l.relation WHERE c.relname = '" + table +
+                   "' AND l.mode = 'AccessExclusiveLock' AND l.granted") == "1";
+  });
+  if (!held) {
+    t.join();
+    FAIL("the lock on " << table << " was never granted");
+  }
+  return t;
+}
+
+double seconds_since(std::chrono::steady_clock::time_point t0) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+}
+
+/// A connected loopback socket that sends nothing (an idle or hostile client).
+int idle_connection(std::uint16_t port) {
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  REQUIRE(fd >= 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(port);
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  REQUIRE(::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0);
+  return fd;
+}
+
+} // namespace
+
+TEST_CASE("cheap checks come before the key lookup: with PostgreSQL stopped a flood of bad requests gets 401") {
+  api_fixture f;
+  const std::string t = "/api/v1/symbols";
+  f.pg.stop_immediate(); // any request that reaches the database now gets 503
+  const auto now = now_ms();
+  auto code = [](const reply& r) { return r.json().at("code").as_int64(); };
+
+  auto stale = f.get_with(t, f.auth_headers(t, f.key.key_id, f.key.secret, now - 60'000, "s1"));
+  CHECK(stale.status == 401);
+  CHECK(code(stale) == -1021);
+  auto bad_id = f.get_with(t, f.auth_headers(t, "mik_' OR 1=1 --", f.key.secret, now, "s2"));
+  CHECK(bad_id.status == 401);
+  CHECK(code(bad_id) == -2015);
+  auto h = f.auth_headers(t, f.key.key_id, f.key.secret, now, "s3");
+  auto bad_sig = f.get_with(t, h.substr(0, h.find("X-MI-SIGNATURE")) + "X-MI-SIGNATURE: " + std::string(64, 'z') + "\r\n");
+  CHECK(bad_sig.status == 401);
+  auto bad_nonce = f.get_with(t, f.auth_headers(t, f.key.key_id, f.key.secret, now, "no spaces allowed"));
+  CHECK(bad_nonce.status == 401);
+
+  // A flood from 8 threads of stale and unsigned requests: every one 401, none reaches PostgreSQL.
+  std::atomic<int> answered_401{0};
+  std::vector<std::thread> flood;
+  for (int i = 0; i < 8; ++i)
+    flood.emplace_back([&, i] {
+      for (int j = 0; j < 50; ++j) {
+        const auto headers = j % 2 ? std::string{}
+                                   : f.auth_headers(t, f.key.key_id, f.key.secret, now - 3'600'000,
+                                                    "f" + std::to_string(i) + "_" + std::to_string(j));
+        auto raw = raw_exchange(f.server->port(),
+                                "GET " + t + " HTTP/1.1\r\nHost: x\r\nConnection: close\r\n" + headers + "\r\n");
+        if (raw.rfind("HTTP/1.1 401", 0) == 0) ++answered_401;
+      }
+    });
+  for (auto& th : flood) th.join();
+  CHECK(answered_401 == 400);
+  CHECK(f.node->key_lookups == 0);
+
+  // The reference: a well-formed, fresh request does need the database, and gets 503 without it.
+  auto fresh = f.get(t);
+  CHECK(fresh.status == 503);
+}
+
+TEST_CASE("statement_timeout: a query stuck behind a lock answers 504 with code -1007 in time") {
+  fixture_options fo;
+  fo.statement_timeout = 500ms;
+  api_fixture f{fo};
+  auto locker = hold_lock(f.pg, "market_klines", 6);
+  const auto t0 = std::chrono::steady_clock::now();
+  auto r = f.get("/api/v1/klines?exchange=binance&symbol=BTCUSDT&interval=1h");
+  const double took = seconds_since(t0);
+  CHECK(r.status == 504);
+  CHECK(r.json().at("code").as_int64() == -1007);
+  CHECK(std::string(r.json().at("msg").as_string()).find("api.statement_timeout") != std::string::npos);
+  CHECK(took < 3.0); // 0.5 s limit, generous margin for a loaded machine; without the limit: 6 s
+  // The worker is free again and other tables answer.
+  CHECK(f.get("/api/v1/trades?exchange=binance&symbol=BTCUSDT&start=0").status == 200);
+  locker.join();
+  CHECK(f.get("/api/v1/klines?exchange=binance&symbol=BTCUSDT&interval=1h").status == 200);
+}
+
+TEST_CASE("every worker stuck in slow queries: queued requests get 503 after pool_wait, health answers at once") {
+  fixture_options fo;
+  fo.statement_timeout = 20s;
+  fo.pool_wait = 500ms;
+  fo.workers = 2;
+  api_fixture f{fo};
+  auto locker = hold_lock(f.pg, "market_klines", 5);
+  // Six slow requests: two take the workers (and wait for the lock), four wait in the queue.
+  std::vector<std::future<int>> slow;
+  for (int i = 0; i < 6; ++i)
+    slow.push_back(std::async(std::launch::async, [&] {
+      return f.get("/api/v1/klines?exchange=binance&symbol=BTCUSDT&interval=1h").status;
+    }));
+  REQUIRE(eventually([&] {
+    return f.pg.psql("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE "
+                     "'%market_klines%'") == "2";
+  }));
+
+  // Health never waits for a worker or a database connection.
+  auto t0 = std::chrono::steady_clock::now();
+  auto health = f.get_with("/api/v1/health", "");
+  CHECK(seconds_since(t0) < 0.5);
+  CHECK(health.status == 200);
+  CHECK(health.json().at("database").as_string() == "up");
+
+  // An honest request meanwhile: a clear 503 after the bounded wait, not a hang.
+  t0 = std::chrono::steady_clock::now();
+  auto honest = f.get("/api/v1/symbols");
+  const double waited = seconds_since(t0);
+  CHECK(honest.status == 503);
+  CHECK(honest.header("Retry-After") == "1");
+  CHECK(waited >= 0.4);
+  CHECK(waited < 3.0); // the lock holds 5 s
+
+  int ok = 0, busy = 0;
+  for (auto& s : slow) {
+    const int status = s.get();
+    ok += status == 200;
+    busy += status == 503;
+  }
+  CHECK(ok == 2);
+  CHECK(busy == 4);
+  CHECK(f.node->busy >= 5);
+  locker.join();
+  // The server stayed up: the honest client is served as soon as the workers are free.
+  CHECK(f.get("/api/v1/symbols").status == 200);
+}
+
+TEST_CASE("a pool smaller than the workers: a request waits at most pool_wait for a connection, then 503") {
+  fixture_options fo;
+  fo.statement_timeout = 20s;
+  fo.pool_wait = 500ms;
+  fo.workers = 2;
+  fo.connections = 1;
+  api_fixture f{fo};
+  // Auth happens on the one connection too; the slow request holds it.
+  auto locker = hold_lock(f.pg, "market_klines", 4);
+  auto slow = std::async(std::launch::async,
+                         [&] { return f.get("/api/v1/klines?exchange=binance&symbol=BTCUSDT&interval=1h").status; });
+  REQUIRE(eventually([&] {
+    return f.pg.psql("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'") == "1";
+  }));
+  const auto t0 = std::chrono::steady_clock::now();
+  auto second = f.get("/api/v1/symbols");
+  CHECK(second.status == 503);
+  CHECK(std::string(second.json().at("msg").as_string()).find("database connections are busy") != std::string::npos);
+  CHECK(seconds_since(t0) < 3.0);
+  locker.join();
+  CHECK(slow.get() == 200);
+  CHECK(f.get("/api/v1/symbols").status == 200);
+}
+
+TEST_CASE("max_connections: beyond the limit a client gets 503 at once, honest clients are served when slots free") {
+  fixture_options fo;
+  fo.max_connections = 50;
+  fo.read_timeout = 30s; // the idle connections must stay open during the test
+  api_fixture f{fo};
+  const auto port = f.server->port();
+  std::vector<int> idle;
+  for (int i = 0; i < 50; ++i) idle.push_back(idle_connection(port));
+  REQUIRE(eventually([&] { return f.node->open_connections == 50; }));
+
+  // 200 more, from 4 threads: each refused with a 503 that says why, quickly.
+  std::atomic<int> refused{0};
+  const auto t0 = std::chrono::steady_clock::now();
+  std::vector<std::thread> flood;
+  for (int i = 0; i < 4; ++i)
+    flood.emplace_back([&] {
+      for (int j = 0; j < 50; ++j) {
+        auto raw = raw_exchange(port, "GET /api/v1/health HTTP/1.1\r\nHost: x\r\n\r\n");
+        if (raw.rfind("HTTP/1.1 503", 0) == 0 && raw.find("too many connections") != std::string::npos) ++refused;
+      }
+    });
+  for (auto& t : flood) t.join();
+  CHECK(refused == 200);
+  CHECK(seconds_since(t0) < 20.0);
+  CHECK(f.node->refused == 200);
+  CHECK(f.node->open_connections == 50);
+
+  for (int fd : idle) ::close(fd);
+  REQUIRE(eventually([&] { return f.node->open_connections == 0; }));
+  CHECK(f.get("/api/v1/symbols").status == 200);
+  CHECK(f.get_with("/api/v1/health", "").status == 200);
+}
+
+TEST_CASE("symbols is read from the maintained summary, not from market_trades") {
+  api_fixture f;
+  auto trades = make_trades(30, 1'709'251'199'000'000'000, 1'000'000);
+  REQUIRE(f.writer()->write_trades(trades).has_value());
+  // market_trades locked: a scan would wait; the summary answers.
+  auto locker = hold_lock(f.pg, "market_trades", 4);
+  const auto t0 = std::chrono::steady_clock::now();
+  auto r = f.get("/api/v1/symbols");
+  CHECK(seconds_since(t0) < 2.0);
+  REQUIRE(r.status == 200);
+  CHECK(r.json().as_array().at(0).at("trade_count").as_int64() == 30);
+  locker.join();
+}
+
+// ---- keys and nonces (issue 9, item 9) ------------------------------------------------------------
+
+TEST_CASE("nonces are shared by two API servers on one nats-server and survive a restart") {
+  mi::test::nats_server nats;
+  auto js_connect = [&] {
+    mi::gw::jetstream::options o;
+    o.url = nats.url();
+    auto js = mi::gw::jetstream::connect(o);
+    REQUIRE_MESSAGE(js.has_value(), (js ? "" : js.err().message));
+    return std::move(*js);
+  };
+  auto js_a = js_connect();
+  auto store_a = mi::gw::kv_nonce_store::open(*js_a, std::chrono::milliseconds(5000));
+  REQUIRE(store_a.has_value());
+  fixture_options fa;
+  fa.nonces = *store_a;
+  api_fixture f{fa}; // server A
+  auto js_b = js_connect();
+  auto store_b = mi::gw::kv_nonce_store::open(*js_b, std::chrono::milliseconds(5000));
+  REQUIRE(store_b.has_value());
+  fixture_options fb;
+  fb.nonces = *store_b;
+  auto b = std::make_unique<api_node>(f.pg.conninfo(), fb); // server B, same database and NATS
+
+  const std::string t = "/api/v1/symbols";
+  const auto h = f.auth_headers(t, f.key.key_id, f.key.secret, now_ms(), "shared1");
+  auto on = [&](std::uint16_t port) {
+    return parse_reply(raw_exchange(port, "GET " + t + " HTTP/1.1\r\nHost: x\r\nConnection: close\r\n" + h + "\r\n"));
+  };
+  CHECK(on(f.server->port()).status == 200);
+  auto replay_b = on(b->server->port());
+  CHECK(replay_b.status == 401);
+  CHECK(replay_b.json().at("code").as_int64() == -1025);
+
+  // B restarts (new process state, new NATS connection): the nonce is still known.
+  b.reset();
+  store_b = {mi::error{"released"}};
+  js_b.reset();
+  auto js_b2 = js_connect();
+  auto store_b2 = mi::gw::kv_nonce_store::open(*js_b2, std::chrono::milliseconds(5000));
+  REQUIRE(store_b2.has_value());
+  fixture_options fb2;
+  fb2.nonces = *store_b2;
+  b = std::make_unique<api_node>(f.pg.conninfo(), fb2);
+  auto replay_after_restart = on(b->server->port());
+  CHECK(replay_after_restart.status == 401);
+  CHECK(replay_after_restart.json().at("code").as_int64() == -1025);
+  // A fresh nonce passes on the restarted server.
+  const auto h2 = f.auth_headers(t, f.key.key_id, f.key.secret, now_ms(), "shared2");
+  CHECK(parse_reply(raw_exchange(b->server->port(),
+                                 "GET " + t + " HTTP/1.1\r\nHost: x\r\nConnection: close\r\n" + h2 + "\r\n"))
+          .status == 200);
+
+  // NATS down: signed requests are refused with 503 (never let through unchecked).
+  nats.stop();
+  auto down = f.get(t);
+  CHECK(down.status == 503);
+  b.reset();
+}
+
+TEST_CASE("the api_keys table holds no usable signing key: signing with any stored value is refused") {
+  api_fixture f;
+  const std::string t = "/api/v1/symbols";
+  // Everything the table holds for the key, column by column.
+  const auto row = f.pg.psql("SELECT concat_ws(E'\\n', key_id, name, signing_key, signing_key_enc, quota_per_minute, "
+                             "created_at, revoked_at) FROM api_keys WHERE key_id = '" + f.key.key_id + "'");
+  std::vector<std::string> values;
+  std::istringstream in(row);
+  for (std::string line; std::getline(in, line);) values.push_back(line);
+  REQUIRE(values.size() >= 4);
+  const auto real = mi::gw::auth::signing_key(f.key.key_id, f.key.secret);
+  CHECK(row.find(real) == std::string::npos);
+  CHECK(row.find(f.key.secret) == std::string::npos);
+  CHECK(f.pg.psql("SELECT count(*) FROM api_keys WHERE signing_key IS NOT NULL") == "0");
+  int n = 0;
+  for (const auto& v : values) {
+    for (const auto& candidate : {v, mi::gw::auth::sha256_hex(v)}) {
+      auto r = f.get_with(t, api_fixture::signed_headers(t, f.key.key_id, candidate, now_ms(), "t" + std::to_string(n++)));
+      CHECK_MESSAGE(r.status == 401, candidate);
+      CHECK(r.json().at("code").as_int64() == -1022);
+    }
+  }
+  // The client's own signing key works (the refusals above are about the key, not the request).
+  CHECK(f.get_with(t, api_fixture::signed_headers(t, f.key.key_id, real, now_ms(), "real")).status == 200);
+}
+
+TEST_CASE("a sealed key moved onto another key id, or opened with another master key, is not usable") {
+  api_fixture f;
+  auto other = mi::gw::create_api_key(f.pg.conninfo(), "other", std::nullopt, test_master_key());
+  REQUIRE(other.has_value());
+  // Someone with write access copies the first key's sealed value onto the second key.
+  f.pg.psql("UPDATE api_keys SET signing_key_enc = (SELECT signing_key_enc FROM api_keys WHERE key_id = '" +
+            f.key.key_id + "') WHERE key_id = '" + other->key_id + "'");
+  const std::string t = "/api/v1/symbols";
+  auto moved = f.get_with(t, f.auth_headers(t, other->key_id, f.key.secret, now_ms(), "m1"));
+  CHECK(moved.status == 401);
+  CHECK(moved.json().at("code").as_int64() == -2015);
+  const auto r = f.rejected();
+  CHECK(std::count(r.begin(), r.end(), "unusable_key") == 1);
+  // Rotation: re-sealed under a new master key, the old server (old master key) cannot open it
+  // and says so; a server with the new key can.
+  auto new_mk = *mi::gw::auth::parse_master_key(std::string(64, 'c'));
+  auto n = mi::gw::reseal_api_keys(f.pg.conninfo(), test_master_key(), new_mk);
+  REQUIRE_FALSE(n.has_value()); // the moved row does not open: nothing changed
+  f.pg.psql("DELETE FROM api_keys WHERE key_id = '" + other->key_id + "'");
+  n = mi::gw::reseal_api_keys(f.pg.conninfo(), test_master_key(), new_mk);
+  REQUIRE_MESSAGE(n.has_value(), (n ? "" : n.err().message));
+  CHECK(*n == 1);
+  CHECK(f.get("/api/v1/symbols").status == 401);
+  CHECK(f.pg.psql("SELECT signing_key_enc LIKE 'v1:" + new_mk.fingerprint + ":%' FROM api_keys") == "t");
 }

@@ -2,18 +2,31 @@
 
 #include <doctest/doctest.h>
 
+#include <algorithm>
+#include <cctype>
+#include <memory>
+
 using namespace mi::gw::auth;
 
 namespace {
 
-key_record live_key(std::int64_t quota = 0) {
-  return key_record{"mik_test", signing_key("mik_test", "s3cret"), false, quota};
-}
+const std::string test_id = "mik_0123456789abcdef01234567";
+
+key_record live_key(std::int64_t quota = 0) { return key_record{test_id, signing_key(test_id, "s3cret"), false, quota}; }
 
 credentials signed_request(const std::string& ts, const std::string& nonce, const std::string& canonical,
-                           const std::string& key = signing_key("mik_test", "s3cret")) {
-  return credentials{"mik_test", ts, nonce, hmac_sha256_hex(key, string_to_sign(ts, "GET", "/api/v1/klines", canonical))};
+                           const std::string& key = signing_key(test_id, "s3cret")) {
+  return credentials{test_id, ts, nonce, hmac_sha256_hex(key, string_to_sign(ts, "GET", "/api/v1/klines", canonical))};
 }
+
+/// A nonce store that does not answer (NATS down), counting calls.
+struct broken_store : nonce_store {
+  int calls = 0;
+  mi::result<nonce_outcome> remember(const std::string&, const std::string&, std::int64_t, std::int64_t) override {
+    ++calls;
+    return mi::error{"nats: no server available"};
+  }
+};
 
 constexpr std::int64_t now = 1'700'000'000'000;
 
@@ -58,7 +71,7 @@ TEST_CASE("each rejection reason") {
   authenticator a{auth_options{}};
   const std::string ts = std::to_string(now);
   SUBCASE("wrong secret") {
-    auto c = signed_request(ts, "n", "", signing_key("mik_test", "wrong"));
+    auto c = signed_request(ts, "n", "", signing_key(test_id, "wrong"));
     CHECK(a.check(c, live_key(), "GET", "/api/v1/klines", "", now).reason == reject::bad_signature);
   }
   SUBCASE("query changed after signing") {
@@ -91,17 +104,75 @@ TEST_CASE("each rejection reason") {
 }
 
 TEST_CASE("failed checks store no nonce, nonces are forgotten after the window") {
-  authenticator a{auth_options{}};
-  auto bad = signed_request(std::to_string(now), "n", "", signing_key("mik_test", "wrong"));
+  auto store = std::make_shared<memory_nonce_store>();
+  authenticator a{auth_options{}, store};
+  auto bad = signed_request(std::to_string(now), "n", "", signing_key(test_id, "wrong"));
   CHECK_FALSE(a.check(bad, live_key(), "GET", "/api/v1/klines", "", now).ok());
-  CHECK(a.nonces() == 0);
+  CHECK(store->size() == 0);
   CHECK(a.check(signed_request(std::to_string(now), "n", ""), live_key(), "GET", "/api/v1/klines", "", now).ok());
-  CHECK(a.nonces() == 1);
+  CHECK(store->size() == 1);
   // Later, an unrelated request of the same key prunes it.
   CHECK(a.check(signed_request(std::to_string(now + 20000), "m", ""), live_key(), "GET", "/api/v1/klines", "",
                 now + 20000)
           .ok());
-  CHECK(a.nonces() == 1);
+  CHECK(store->size() == 1);
+}
+
+TEST_CASE("precheck refuses malformed key ids, signatures and stale timestamps without a key") {
+  authenticator a{auth_options{}};
+  const std::string ts = std::to_string(now);
+  CHECK(a.precheck(signed_request(ts, "n", ""), now).ok());
+  auto bad_id = signed_request(ts, "n", "");
+  for (const char* id : {"mik_test", "mik_0123456789ABCDEF01234567", "mik_0123456789abcdef0123456", "xyz",
+                         "mik_0123456789abcdef01234567' OR 1=1"}) {
+    bad_id.key_id = id;
+    CHECK_MESSAGE(a.precheck(bad_id, now).reason == reject::malformed, id);
+  }
+  auto bad_sig = signed_request(ts, "n", "");
+  bad_sig.signature = std::string(64, 'g');
+  CHECK(a.precheck(bad_sig, now).reason == reject::malformed);
+  bad_sig.signature = std::string(63, '0');
+  CHECK(a.precheck(bad_sig, now).reason == reject::malformed);
+  // Upper-case hex is a well-formed signature (compared case-insensitively).
+  auto upper = signed_request(ts, "n", "");
+  std::transform(upper.signature.begin(), upper.signature.end(), upper.signature.begin(),
+                 [](char c) { return static_cast<char>(std::toupper(static_cast<unsigned char>(c))); });
+  CHECK(a.precheck(upper, now).ok());
+  CHECK(a.check(upper, live_key(), "GET", "/api/v1/klines", "", now).ok());
+  // The window needs no key: a stale request is refused before any lookup.
+  CHECK(a.precheck(signed_request(std::to_string(now - 6000), "n", ""), now).reason == reject::expired_timestamp);
+}
+
+TEST_CASE("a nonce store that does not answer refuses the request and costs no quota") {
+  auto store = std::make_shared<broken_store>();
+  authenticator a{auth_options{}, store};
+  const auto key = live_key(1); // one request per minute
+  auto d = a.check(signed_request(std::to_string(now), "n1", ""), key, "GET", "/api/v1/klines", "", now);
+  CHECK(d.reason == reject::nonce_store_unavailable);
+  CHECK(reason_label(d.reason) == "nonce_store_unavailable");
+  CHECK(store->calls == 1);
+  // The token was given back: with a working store the one request of the minute passes.
+  authenticator b{auth_options{}};
+  CHECK(b.check(signed_request(std::to_string(now), "n1", ""), key, "GET", "/api/v1/klines", "", now).ok());
+  auto again = a.check(signed_request(std::to_string(now), "n2", ""), key, "GET", "/api/v1/klines", "", now);
+  CHECK(again.reason == reject::nonce_store_unavailable); // not quota_exceeded: the first cost nothing
+  // Requests refused before the store (bad signature) never reach it.
+  CHECK_FALSE(a.check(signed_request(std::to_string(now), "n3", "", signing_key(test_id, "x")), key, "GET",
+                      "/api/v1/klines", "", now)
+                .ok());
+  CHECK(store->calls == 2);
+}
+
+TEST_CASE("a replayed nonce gives its quota token back") {
+  authenticator a{auth_options{}};
+  const auto key = live_key(2);
+  CHECK(a.check(signed_request(std::to_string(now), "r1", ""), key, "GET", "/api/v1/klines", "", now).ok());
+  CHECK(a.check(signed_request(std::to_string(now), "r1", ""), key, "GET", "/api/v1/klines", "", now).reason ==
+        reject::replayed_nonce);
+  // Quota 2: the replay did not use the second token.
+  CHECK(a.check(signed_request(std::to_string(now), "r2", ""), key, "GET", "/api/v1/klines", "", now).ok());
+  CHECK(a.check(signed_request(std::to_string(now), "r3", ""), key, "GET", "/api/v1/klines", "", now).reason ==
+        reject::quota_exceeded);
 }
 
 TEST_CASE("quota: token bucket of quota_per_minute, 429 with the seconds to wait") {

@@ -15,7 +15,14 @@ std::string trim(std::string s) {
   return s;
 }
 
-mi::error db_error(const std::string& what, const std::exception& e) { return mi::error{what + ": " + trim(e.what())}; }
+constexpr std::string_view timeout_marker = "statement timeout: ";
+
+mi::error db_error(const std::string& what, const std::exception& e) {
+  // SQLSTATE 57014 (query_canceled): our statement_timeout fired. Marked so the API can say so.
+  if (const auto* sql = dynamic_cast<const pqxx::sql_error*>(&e); sql && sql->sqlstate() == "57014")
+    return mi::error{std::string(timeout_marker) + what + ": " + trim(e.what())};
+  return mi::error{what + ": " + trim(e.what())};
+}
 
 mi::result<mi::decimal> numeric(const pqxx::field& f) {
   auto d = mi::decimal::parse(f.c_str());
@@ -123,6 +130,16 @@ int hex_digit(char c) {
 
 } // namespace
 
+std::string with_connect_timeout(const std::string& conninfo, std::chrono::seconds timeout) {
+  if (conninfo.find("connect_timeout") != std::string::npos) return conninfo;
+  const std::string value = "connect_timeout=" + std::to_string(std::max<std::int64_t>(1, timeout.count()));
+  if (conninfo.rfind("postgresql://", 0) == 0 || conninfo.rfind("postgres://", 0) == 0)
+    return conninfo + (conninfo.find('?') == std::string::npos ? "?" : "&") + value;
+  return conninfo + (conninfo.empty() ? "" : " ") + value;
+}
+
+bool is_statement_timeout(const mi::error& e) { return e.message.rfind(timeout_marker, 0) == 0; }
+
 std::string encode_cursor(const trade_cursor& c) { return std::to_string(c.ts_ns) + "_" + hex(c.trade_id); }
 
 mi::result<trade_cursor> decode_cursor(std::string_view token) {
@@ -146,10 +163,17 @@ mi::result<trade_cursor> decode_cursor(std::string_view token) {
 
 struct history_db::impl {
   std::string conninfo;
+  history_options opts;
   std::unique_ptr<pqxx::connection> conn;
 
   pqxx::connection& connection() {
-    if (!conn || !conn->is_open()) conn = std::make_unique<pqxx::connection>(conninfo);
+    if (!conn || !conn->is_open()) {
+      auto c = std::make_unique<pqxx::connection>(with_connect_timeout(conninfo, opts.connect_timeout));
+      // Every statement of the session, including the wait for a lock, is bounded.
+      pqxx::nontransaction n{*c};
+      n.exec("SET statement_timeout = " + std::to_string(opts.statement_timeout.count()));
+      conn = std::move(c);
+    }
     return *conn;
   }
 
@@ -170,9 +194,10 @@ struct history_db::impl {
 history_db::history_db(std::unique_ptr<impl> p) : impl_(std::move(p)) {}
 history_db::~history_db() = default;
 
-mi::result<std::unique_ptr<history_db>> history_db::connect(const std::string& conninfo) {
+mi::result<std::unique_ptr<history_db>> history_db::connect(const std::string& conninfo, history_options o) {
   auto p = std::make_unique<impl>();
   p->conninfo = conninfo;
+  p->opts = o;
   try {
     p->connection();
   } catch (const std::exception& e) {
@@ -250,8 +275,8 @@ mi::result<trade_page> history_db::trades(const trade_query& q) {
 
 mi::result<std::vector<symbol_summary>> history_db::symbols() {
   return impl_->run<std::vector<symbol_summary>>("symbols", [&](pqxx::read_transaction& w) -> mi::result<std::vector<symbol_summary>> {
-    auto rows = w.exec("SELECT exchange, symbol, min(ts_ns), max(ts_ns), count(*) FROM market_trades "
-                       "GROUP BY exchange, symbol ORDER BY exchange, symbol");
+    auto rows = w.exec("SELECT exchange, symbol, first_ts_ns, last_ts_ns, trade_count FROM market_symbols "
+                       "ORDER BY exchange, symbol");
     std::vector<symbol_summary> out;
     for (const auto& r : rows)
       out.push_back({r[0].as<std::string>(), r[1].as<std::string>(), r[2].as<std::int64_t>(), r[3].as<std::int64_t>(),
@@ -263,7 +288,8 @@ mi::result<std::vector<symbol_summary>> history_db::symbols() {
 mi::result<std::optional<auth::key_record>> history_db::find_key(const std::string& key_id) {
   using out_t = std::optional<auth::key_record>;
   return impl_->run<out_t>("api key lookup", [&](pqxx::read_transaction& w) -> mi::result<out_t> {
-    auto rows = w.exec_params("SELECT key_id, signing_key, revoked_at IS NOT NULL, coalesce(quota_per_minute, 0) "
+    auto rows = w.exec_params("SELECT key_id, coalesce(signing_key, ''), revoked_at IS NOT NULL, "
+                              "coalesce(quota_per_minute, 0), coalesce(signing_key_enc, '') "
                               "FROM api_keys WHERE key_id = $1",
                               key_id);
     if (rows.empty()) return out_t{};
@@ -272,6 +298,7 @@ mi::result<std::optional<auth::key_record>> history_db::find_key(const std::stri
     k.signing_key = rows[0][1].as<std::string>();
     k.revoked = rows[0][2].as<bool>();
     k.quota_per_minute = rows[0][3].as<std::int64_t>();
+    k.sealed_signing_key = rows[0][4].as<std::string>();
     return out_t{std::move(k)};
   });
 }
@@ -305,7 +332,7 @@ constexpr const char* key_info_columns =
 } // namespace
 
 mi::result<created_key> create_api_key(const std::string& conninfo, const std::string& name,
-                                       std::optional<std::int64_t> quota_per_minute) {
+                                       std::optional<std::int64_t> quota_per_minute, const auth::master_key& mk) {
   if (name.empty()) return mi::error{"apikey create: --name must not be empty"};
   if (quota_per_minute && (*quota_per_minute < 1 || *quota_per_minute > 1'000'000'000))
     return mi::error{"apikey create: --quota-per-minute must be between 1 and 1000000000, got " +
@@ -315,15 +342,17 @@ mi::result<created_key> create_api_key(const std::string& conninfo, const std::s
   if (!id) return id.err();
   if (!secret) return secret.err();
   created_key k{"mik_" + *id, *secret};
+  auto sealed = auth::seal_signing_key(mk, k.key_id, auth::signing_key(k.key_id, k.secret));
+  if (!sealed) return sealed.err();
   try {
     pqxx::connection conn{conninfo};
     pqxx::work w{conn};
     if (quota_per_minute)
-      w.exec_params("INSERT INTO api_keys (key_id, name, signing_key, quota_per_minute) VALUES ($1, $2, $3, $4)",
-                    k.key_id, name, auth::signing_key(k.key_id, k.secret), *quota_per_minute);
+      w.exec_params("INSERT INTO api_keys (key_id, name, signing_key_enc, quota_per_minute) VALUES ($1, $2, $3, $4)",
+                    k.key_id, name, *sealed, *quota_per_minute);
     else
-      w.exec_params("INSERT INTO api_keys (key_id, name, signing_key) VALUES ($1, $2, $3)", k.key_id, name,
-                    auth::signing_key(k.key_id, k.secret));
+      w.exec_params("INSERT INTO api_keys (key_id, name, signing_key_enc) VALUES ($1, $2, $3)", k.key_id, name,
+                    *sealed);
     w.commit();
   } catch (const pqxx::undefined_table&) {
     return mi::error{"apikey create: table api_keys does not exist: run `market-ingestor migrate` first"};
@@ -331,6 +360,75 @@ mi::result<created_key> create_api_key(const std::string& conninfo, const std::s
     return db_error("apikey create", e);
   }
   return k;
+}
+
+namespace {
+
+/// Rewrites the signing key of every row `change` returns a new sealed value for, in one
+/// transaction (rows locked); returns how many changed.
+template <class Change>
+mi::result<std::size_t> reseal_rows(const std::string& conninfo, const char* what, Change change) {
+  try {
+    pqxx::connection conn{with_connect_timeout(conninfo, std::chrono::seconds(5))};
+    pqxx::work w{conn};
+    auto rows = w.exec("SELECT key_id, signing_key, signing_key_enc FROM api_keys ORDER BY key_id FOR UPDATE");
+    std::size_t n = 0;
+    for (const auto& r : rows) {
+      const auto id = r[0].as<std::string>();
+      std::optional<std::string> clear;
+      std::optional<std::string> sealed;
+      if (!r[1].is_null()) clear = r[1].as<std::string>();
+      if (!r[2].is_null()) sealed = r[2].as<std::string>();
+      mi::result<std::optional<std::string>> next = change(id, clear, sealed);
+      if (!next) return mi::error{std::string(what) + ": " + next.err().message + " (nothing changed)"};
+      if (!next->has_value()) continue;
+      w.exec_params("UPDATE api_keys SET signing_key = NULL, signing_key_enc = $2 WHERE key_id = $1", id, **next);
+      ++n;
+    }
+    w.commit();
+    return n;
+  } catch (const pqxx::undefined_column&) {
+    return mi::error{std::string(what) + ": api_keys has no signing_key_enc column: run `market-ingestor migrate`"};
+  } catch (const pqxx::undefined_table&) {
+    return std::size_t{0}; // no keys table yet: nothing to seal
+  } catch (const std::exception& e) {
+    return db_error(what, e);
+  }
+}
+
+} // namespace
+
+mi::result<std::size_t> seal_clear_api_keys(const std::string& conninfo, const auth::master_key& mk) {
+  return reseal_rows(conninfo, "seal API keys",
+                     [&](const std::string& id, const std::optional<std::string>& clear,
+                         const std::optional<std::string>&) -> mi::result<std::optional<std::string>> {
+                       if (!clear) return std::optional<std::string>{};
+                       auto s = auth::seal_signing_key(mk, id, *clear);
+                       if (!s) return s.err();
+                       return std::optional<std::string>{std::move(*s)};
+                     });
+}
+
+mi::result<std::size_t> reseal_api_keys(const std::string& conninfo, const auth::master_key& old_mk,
+                                        const auth::master_key& new_mk) {
+  return reseal_rows(conninfo, "re-seal API keys",
+                     [&](const std::string& id, const std::optional<std::string>& clear,
+                         const std::optional<std::string>& sealed) -> mi::result<std::optional<std::string>> {
+                       std::string sk;
+                       if (clear) {
+                         sk = *clear;
+                       } else if (sealed && auth::sealed_fingerprint(*sealed) == new_mk.fingerprint &&
+                                  new_mk.fingerprint != old_mk.fingerprint) {
+                         return std::optional<std::string>{}; // done by an earlier, interrupted run
+                       } else {
+                         auto opened = auth::open_signing_key(old_mk, id, sealed.value_or(""));
+                         if (!opened) return opened.err();
+                         sk = std::move(*opened);
+                       }
+                       auto s = auth::seal_signing_key(new_mk, id, sk);
+                       if (!s) return s.err();
+                       return std::optional<std::string>{std::move(*s)};
+                     });
 }
 
 mi::result<std::vector<api_key_info>> list_api_keys(const std::string& conninfo) {

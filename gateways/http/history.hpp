@@ -6,6 +6,7 @@
 // (market_trades.ts, market_klines.open_time), so they work on plain and partitioned tables and
 // let PostgreSQL prune partitions.
 
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -13,6 +14,7 @@
 #include <vector>
 
 #include "gateways/http/auth.hpp"
+#include "gateways/http/key_crypto.hpp"
 #include "messages/kline.hpp"
 #include "messages/result.hpp"
 #include "messages/trade.hpp"
@@ -66,15 +68,28 @@ struct symbol_summary {
   std::string symbol;
   std::int64_t first_ts_ns = 0;
   std::int64_t last_ts_ns = 0;
-  std::int64_t trade_count = 0; ///< exact (count(*)); see docs/api.md for the cost
+  std::int64_t trade_count = 0; ///< exact: rows of market_trades (kept in market_symbols, 0005)
 };
+
+/// Limits of the API's database sessions.
+struct history_options {
+  std::chrono::milliseconds statement_timeout{3000}; ///< every statement of the session (0: none)
+  std::chrono::seconds connect_timeout{3};           ///< libpq connect_timeout
+};
+
+/// `conninfo` with libpq's connect_timeout added (key=value or URI form) unless it names one.
+std::string with_connect_timeout(const std::string& conninfo, std::chrono::seconds timeout);
+
+/// True when a history_db error is PostgreSQL cancelling a statement at statement_timeout.
+bool is_statement_timeout(const mi::error& e);
 
 /// Reads on one connection; not thread-safe (one per worker). Never throws; after a connection
 /// error the next call reconnects.
 class history_db {
 public:
-  /// Connects (error text names the failure). Never throws.
-  static mi::result<std::unique_ptr<history_db>> connect(const std::string& conninfo);
+  /// Connects (error text names the failure) and sets the session's statement_timeout. Never
+  /// throws.
+  static mi::result<std::unique_ptr<history_db>> connect(const std::string& conninfo, history_options o = {});
   ~history_db();
   history_db(const history_db&) = delete;
   history_db& operator=(const history_db&) = delete;
@@ -83,9 +98,11 @@ public:
   mi::result<std::vector<mi::kline>> klines(const kline_query& q);
   /// One page of trades, oldest first.
   mi::result<trade_page> trades(const trade_query& q);
-  /// Every stored (exchange, symbol) with first/last trade time and count.
+  /// Every stored (exchange, symbol) with first/last trade time and count (market_symbols: a
+  /// read of one row per symbol, never a scan of market_trades).
   mi::result<std::vector<symbol_summary>> symbols();
-  /// The key with this id, or nullopt.
+  /// The key with this id, or nullopt. `signing_key` holds a clear value only for a row not yet
+  /// sealed (before 0004); otherwise `sealed_signing_key` is set and the caller opens it.
   mi::result<std::optional<auth::key_record>> find_key(const std::string& key_id);
   /// `SELECT 1`: true when the database answers.
   bool ping();
@@ -111,9 +128,18 @@ struct api_key_info {
   std::optional<std::int64_t> quota_per_minute; ///< nullopt: the configured default
 };
 
-/// Creates a key (random id and secret from OpenSSL). Error if the name is empty or the quota < 1.
+/// Creates a key (random id and secret from OpenSSL) and stores its signing key sealed with `mk`
+/// (never in clear). Error if the name is empty or the quota < 1.
 mi::result<created_key> create_api_key(const std::string& conninfo, const std::string& name,
-                                       std::optional<std::int64_t> quota_per_minute);
+                                       std::optional<std::int64_t> quota_per_minute, const auth::master_key& mk);
+/// Seals every signing key still stored in clear (rows from before 0004) with `mk` and clears the
+/// clear column; returns how many. Nothing to do (0) when every row is sealed already.
+mi::result<std::size_t> seal_clear_api_keys(const std::string& conninfo, const auth::master_key& mk);
+/// Master key rotation: re-seals with `new_mk` every key sealed with `old_mk` (and seals clear
+/// ones), in one transaction; returns how many rows changed. Error (nothing changed) if a row is
+/// sealed with a third master key or does not open.
+mi::result<std::size_t> reseal_api_keys(const std::string& conninfo, const auth::master_key& old_mk,
+                                        const auth::master_key& new_mk);
 /// Every key, oldest first.
 mi::result<std::vector<api_key_info>> list_api_keys(const std::string& conninfo);
 /// Revokes a key; error if no such key or already revoked (the message says which).

@@ -3,6 +3,7 @@
 #include "gateways/http/worker_pool.hpp"
 
 #include <algorithm>
+#include <array>
 #include <atomic>
 #include <cctype>
 #include <mutex>
@@ -16,6 +17,7 @@
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
+#include <boost/asio/write.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 
@@ -69,8 +71,13 @@ struct server_core : std::enable_shared_from_this<server_core> {
   }
   void stop();
   void unregister(std::uint64_t id) {
-    std::lock_guard lock{mu_};
-    sessions_.erase(id);
+    std::size_t open = 0;
+    {
+      std::lock_guard lock{mu_};
+      sessions_.erase(id);
+      open = sessions_.size();
+    }
+    if (opts_.on_connections) opts_.on_connections(open);
   }
 
   asio::io_context& ioc_;
@@ -85,8 +92,10 @@ struct server_core : std::enable_shared_from_this<server_core> {
 private:
   void do_accept();
   void on_accept(beast::error_code ec, tcp::socket socket);
+  void refuse(tcp::socket socket);
 
   std::mutex mu_;
+  std::atomic<std::size_t> refusing_{0}; // refusals still writing their 503
   bool stopped_ = false;
   std::uint64_t next_id_ = 1;
   std::unordered_map<std::uint64_t, std::weak_ptr<session>> sessions_;
@@ -159,18 +168,55 @@ private:
     keep_alive_ = req.keep_alive();
     version_ = req.version();
 
+    // Cheap answers (health) never wait behind the workers.
+    if (core_->opts_.inline_handler) {
+      std::optional<http_response> now;
+      try {
+        now = core_->opts_.inline_handler(r);
+      } catch (const std::exception&) {
+        now = http_response{500, error_json(-1001, "internal error"), "application/json", {}};
+      }
+      if (now) return write_response(std::move(*now), false);
+    }
+
+    // 0 queued, 1 taken by a worker, 2 given up (answered 503 by the queue timer).
+    auto stage = std::make_shared<std::atomic<int>>(0);
     auto self = shared_from_this();
-    bool queued = core_->pool_.submit([self, r = std::move(r)]() mutable {
+    bool queued = core_->pool_.submit([self, stage, r = std::move(r)]() mutable {
+      int expected = 0;
+      if (!stage->compare_exchange_strong(expected, 1)) return; // already answered 503
       http_response resp;
       try {
         resp = self->core_->handler_(r);
       } catch (const std::exception&) { // the handler's contract is not to throw; never let it kill a worker
         resp = http_response{500, error_json(-1001, "internal error"), "application/json", {}};
       }
-      asio::post(self->stream_.get_executor(),
-                 [self, resp = std::move(resp)]() mutable { self->write_response(std::move(resp), false); });
+      asio::post(self->stream_.get_executor(), [self, resp = std::move(resp)]() mutable {
+        self->timer_.cancel();
+        self->write_response(std::move(resp), false);
+      });
     });
-    if (!queued) write_response(http_response{503, error_json(-1003, "server busy, retry later"), "application/json", {{"Retry-After", "1"}}}, true);
+    if (!queued) {
+      if (core_->opts_.on_busy) core_->opts_.on_busy();
+      return write_response(busy_response(), true);
+    }
+    if (core_->opts_.queue_timeout.count() > 0) {
+      // Bounded wait: a request no worker took in time is answered now (every worker is stuck in
+      // slow queries); the worker will skip it.
+      timer_.expires_after(core_->opts_.queue_timeout);
+      timer_.async_wait([self, stage](beast::error_code ec) {
+        if (ec) return;
+        int expected = 0;
+        if (!stage->compare_exchange_strong(expected, 2)) return;
+        if (self->core_->opts_.on_busy) self->core_->opts_.on_busy();
+        self->write_response(busy_response(), false);
+      });
+    }
+  }
+
+  static http_response busy_response() {
+    return http_response{503, error_json(-1003, "server busy (all workers occupied), retry later"), "application/json",
+                         {{"Retry-After", "1"}}};
   }
 
   void write_error(int status, const std::string& msg) {
@@ -241,15 +287,82 @@ void server_core::on_accept(beast::error_code ec, tcp::socket socket) {
   beast::error_code ep_ec;
   const auto peer = socket.remote_endpoint(ep_ec);
   std::shared_ptr<session> s;
+  std::size_t open = 0;
+  bool full = false;
   {
     std::lock_guard lock{mu_};
     if (stopped_) return;
-    const auto id = next_id_++;
-    s = std::make_shared<session>(shared_from_this(), std::move(socket), id, ep_ec ? std::string{"?"} : endpoint_text(peer));
-    sessions_.emplace(id, s);
+    full = opts_.max_connections > 0 && sessions_.size() >= opts_.max_connections;
+    if (!full) {
+      const auto id = next_id_++;
+      s = std::make_shared<session>(shared_from_this(), std::move(socket), id,
+                                    ep_ec ? std::string{"?"} : endpoint_text(peer));
+      sessions_.emplace(id, s);
+      open = sessions_.size();
+    }
   }
-  s->start();
+  if (full) {
+    if (opts_.on_refused) opts_.on_refused();
+    refuse(std::move(socket));
+  } else {
+    if (opts_.on_connections) opts_.on_connections(open);
+    s->start();
+  }
   do_accept();
+}
+
+/// One refused connection: 503 written, the request (if any) read and dropped so the close does
+/// not reset the connection before the client has read why, closed after 1 s at most. At most
+/// max_connections refusals are in progress; beyond, a connection is closed without a word.
+void server_core::refuse(tcp::socket socket) {
+  static const std::string body = error_json(-1003, "too many connections, retry later");
+  static const std::string text = "HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\n"
+                                  "Retry-After: 1\r\nConnection: close\r\nContent-Length: " +
+                                  std::to_string(body.size()) + "\r\n\r\n" + body;
+  if (refusing_.load() >= std::max<std::size_t>(opts_.max_connections, 16)) {
+    beast::error_code ignored;
+    socket.close(ignored);
+    return;
+  }
+  struct refusal {
+    tcp::socket socket;
+    asio::steady_timer timer;
+    std::array<char, 4096> sink{};
+    std::atomic<std::size_t>& count;
+    refusal(tcp::socket s, std::atomic<std::size_t>& c)
+        : socket(std::move(s)), timer(socket.get_executor()), count(c) {
+      ++count;
+    }
+    ~refusal() { --count; }
+    void drain(std::shared_ptr<refusal> self) {
+      socket.async_read_some(asio::buffer(sink), [self](beast::error_code ec, std::size_t) {
+        if (ec) {
+          beast::error_code ignored;
+          self->timer.cancel();
+          self->socket.close(ignored);
+          return;
+        }
+        self->drain(self);
+      });
+    }
+  };
+  auto r = std::make_shared<refusal>(std::move(socket), refusing_);
+  r->timer.expires_after(std::chrono::seconds(1));
+  r->timer.async_wait([r](beast::error_code ec) {
+    if (ec) return;
+    beast::error_code ignored;
+    r->socket.close(ignored);
+  });
+  asio::async_write(r->socket, asio::buffer(text), [r](beast::error_code ec, std::size_t) {
+    beast::error_code ignored;
+    if (ec) {
+      r->timer.cancel();
+      r->socket.close(ignored);
+      return;
+    }
+    r->socket.shutdown(tcp::socket::shutdown_send, ignored);
+    r->drain(r);
+  });
 }
 
 void server_core::stop() {

@@ -8,7 +8,8 @@
 // to the connection's strand. One request per connection at a time (no pipelining of handlers):
 // Beast reads the next request only after the previous response was written.
 //
-//   accept ─► read request (read_timeout, header/body limits) ─┬─ parsed ─► worker: handler ─► write ─► keep-alive? ─► read
+//   accept ─(max_connections reached: 503, close)
+//     └─► read request (read_timeout, header/body limits) ─┬─ parsed ─► worker: handler ─► write ─► keep-alive? ─► read
 //                                                              ├─ too big ─► 413 / 431 ─► close
 //                                                              ├─ garbage ─► 400 ─► close
 //                                                              └─ timeout with a partial request ─► 408 ─► close
@@ -19,6 +20,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -53,6 +55,9 @@ struct http_response {
 
 /// Runs on a worker thread; must not throw (an exception becomes a 500).
 using http_handler = std::function<http_response(const http_request&)>;
+/// Runs on the I/O thread before a request is queued for the workers: answers the requests that
+/// must not wait for a worker (health) and returns nullopt for the others. Must not block.
+using http_inline_handler = std::function<std::optional<http_response>(const http_request&)>;
 
 /// Limits and threads.
 struct http_server_options {
@@ -63,7 +68,20 @@ struct http_server_options {
   std::size_t body_limit = 16384;          ///< request body bytes (413 beyond)
   std::chrono::milliseconds read_timeout{10000}; ///< per request, from its first byte or the keep-alive wait
   std::size_t max_queued = 1024;           ///< requests waiting for a worker before 503
+  /// A request not taken by a worker within this time gets 503 (Retry-After: 1); 0: no bound.
+  std::chrono::milliseconds queue_timeout{0};
+  /// Open connections at most; one more is answered 503 and closed at once. 0: no limit.
+  std::size_t max_connections = 0;
   std::string server_name = "market-ingestor-api";
+  /// Optional: answers cheap requests on the I/O thread (see http_inline_handler).
+  http_inline_handler inline_handler;
+  /// Optional, called on any thread: the number of open connections after each change.
+  std::function<void(std::size_t open)> on_connections;
+  /// Optional, called on the I/O thread for each connection refused at max_connections.
+  std::function<void()> on_refused;
+  /// Optional, called for each request answered 503 because no worker took it in time or the
+  /// queue was full.
+  std::function<void()> on_busy;
 };
 
 /// Beast HTTP/1.1 server with keep-alive. Hostile clients (garbage, huge headers, slow writers)

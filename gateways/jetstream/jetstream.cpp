@@ -223,7 +223,7 @@ struct jetstream::impl {
   void handle_ack(natsMsg* msg, jsPubAck* pa, jsPubAckErr* pae);
   void finish(natsMsg* msg, bool ok, bool duplicate, std::uint64_t seq, std::string error);
   void retry_loop();
-  mi::result<kvStore*> bucket(const std::string& name);
+  mi::result<kvStore*> bucket(const std::string& name, std::chrono::nanoseconds ttl = std::chrono::nanoseconds{-1});
 };
 
 namespace {
@@ -594,9 +594,11 @@ mi::result<bool> jetstream::delete_message(const std::string& stream, std::uint6
   return true;
 }
 
-mi::result<kvStore*> jetstream::impl::bucket(const std::string& name) {
+// ttl < 0: as the bucket is (created without one when missing); otherwise created with it, or an
+// existing bucket's stream (KV_<name>) updated to it.
+mi::result<kvStore*> jetstream::impl::bucket(const std::string& name, std::chrono::nanoseconds ttl) {
   std::lock_guard lock(kv_mu);
-  if (auto it = kv.find(name); it != kv.end())
+  if (auto it = kv.find(name); it != kv.end() && ttl.count() < 0)
     return it->second.get();
   kvStore* raw = nullptr;
   natsStatus s = js_KeyValue(&raw, js.get(), name.c_str());
@@ -606,13 +608,71 @@ mi::result<kvStore*> jetstream::impl::bucket(const std::string& name) {
     cfg.Bucket = name.c_str();
     cfg.History = 1;
     cfg.StorageType = js_FileStorage;
+    if (ttl.count() > 0)
+      cfg.TTL = static_cast<int64_t>(ttl.count());
     s = js_CreateKeyValue(&raw, js.get(), &cfg);
+  } else if (s == NATS_OK && ttl.count() >= 0) {
+    const std::string stream = "KV_" + name;
+    jsStreamInfo* si_raw = nullptr;
+    jsErrCode jerr = jsErrCode(0);
+    natsStatus si_s = js_GetStreamInfo(&si_raw, js.get(), stream.c_str(), nullptr, &jerr);
+    stream_info_ptr si(si_raw);
+    if (si_s != NATS_OK) {
+      kvStore_Destroy(raw);
+      return fail("cannot read key-value bucket " + name, si_s, jerr);
+    }
+    if (si->Config->MaxAge != static_cast<int64_t>(ttl.count())) {
+      si->Config->MaxAge = static_cast<int64_t>(ttl.count());
+      // The server refuses a duplicate window longer than the max age (nats.c caps it likewise on create).
+      if (ttl.count() > 0 && si->Config->Duplicates > si->Config->MaxAge)
+        si->Config->Duplicates = si->Config->MaxAge;
+      jsStreamInfo* upd = nullptr;
+      si_s = js_UpdateStream(&upd, js.get(), si->Config, nullptr, &jerr);
+      stream_info_ptr upd_ptr(upd);
+      if (si_s != NATS_OK) {
+        kvStore_Destroy(raw);
+        return fail("cannot change the TTL of key-value bucket " + name, si_s, jerr);
+      }
+    }
   }
   if (s != NATS_OK)
     return fail("cannot open key-value bucket " + name, s);
+  if (auto it = kv.find(name); it != kv.end()) { // other threads may hold the cached handle
+    kvStore_Destroy(raw);
+    return it->second.get();
+  }
   auto* result = raw;
   kv.emplace(name, std::unique_ptr<kvStore, kv_deleter>(raw));
   return result;
+}
+
+mi::result<bool> jetstream::kv_ensure(const std::string& bucket, std::chrono::nanoseconds ttl) {
+  auto kv = impl_->bucket(bucket, ttl);
+  if (!kv)
+    return kv.err();
+  return true;
+}
+
+mi::result<bool> jetstream::kv_create(const std::string& bucket, const std::string& key,
+                                      std::string_view value) {
+  auto kv = impl_->bucket(bucket);
+  if (!kv)
+    return kv.err();
+  std::uint64_t rev = 0;
+  natsStatus s =
+      kvStore_Create(&rev, *kv, key.c_str(), value.data(), static_cast<int>(value.size()));
+  if (s == NATS_OK)
+    return true;
+  // nats.c reports an existing key as a failed "last sequence" update, not as a status of its
+  // own: ask whether the key holds a value. It does: not created (a replay); it does not: the
+  // create failed for another reason.
+  const std::string why = status_text(s);
+  kvEntry* raw = nullptr;
+  natsStatus g = kvStore_Get(&raw, *kv, key.c_str());
+  std::unique_ptr<kvEntry, kv_entry_deleter> entry(raw);
+  if (g == NATS_OK)
+    return false;
+  return mi::error{"cannot create " + bucket + "/" + key + ": " + why};
 }
 
 mi::result<bool> jetstream::kv_ensure(const std::string& bucket) {
@@ -948,6 +1008,37 @@ ordered_consumer::~ordered_consumer() {
     // Already closed with its connection: its thread completes on its own.
     impl_->cv.wait_for(lock, std::chrono::seconds(5), [this] { return impl_->complete; });
   }
+}
+
+mi::result<bool> jetstream::publish_core(const std::string& subject, std::string_view data,
+                                         std::chrono::milliseconds timeout) {
+  natsStatus s = natsConnection_Publish(impl_->nc.get(), subject.c_str(), data.data(), static_cast<int>(data.size()));
+  if (s == NATS_OK) s = natsConnection_FlushTimeout(impl_->nc.get(), timeout.count());
+  if (s != NATS_OK) return fail("cannot publish on " + subject, s);
+  return true;
+}
+
+core_subscription::core_subscription(std::unique_ptr<ordered_consumer> same_lifecycle)
+    : sub_(std::move(same_lifecycle)) {}
+
+core_subscription::~core_subscription() = default;
+
+mi::result<std::unique_ptr<core_subscription>> core_subscription::start(
+    jetstream& js, const std::string& subject, std::function<void(js_message&&)> on_message) {
+  auto p = std::make_unique<ordered_consumer::impl>();
+  p->on_message = std::move(on_message);
+  natsSubscription* raw_sub = nullptr;
+  natsStatus s = natsConnection_Subscribe(&raw_sub, js.internals().nc.get(), subject.c_str(), on_ordered_msg, p.get());
+  if (s != NATS_OK) return fail("cannot subscribe to " + subject, s);
+  p->sub.reset(raw_sub);
+  s = natsSubscription_SetOnCompleteCB(raw_sub, on_ordered_complete, p.get());
+  if (s != NATS_OK) {
+    natsSubscription_Unsubscribe(raw_sub);
+    return fail("cannot watch subscription " + subject, s);
+  }
+  // Make sure the server knows the subscription before we report it as started.
+  natsConnection_FlushTimeout(js.internals().nc.get(), 2000);
+  return std::unique_ptr<core_subscription>(new core_subscription(ordered_consumer::make(std::move(p))));
 }
 
 } // namespace mi::gw

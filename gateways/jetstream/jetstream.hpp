@@ -186,11 +186,23 @@ public:
   mi::result<bool> delete_message(const std::string& stream, std::uint64_t seq);
   /// Creates the key-value bucket if missing (history 1, file storage): small durable state.
   mi::result<bool> kv_ensure(const std::string& bucket);
+  /// Creates the bucket if missing with entries that expire `ttl` after they were written (0:
+  /// never); an existing bucket gets this TTL (its stream's max age) if it had another.
+  mi::result<bool> kv_ensure(const std::string& bucket, std::chrono::nanoseconds ttl);
+  /// Stores `value` under `key` only if the key holds no value (kvStore_Create): true when stored,
+  /// false when the key already had a value (atomic on the server: of two concurrent creates of
+  /// one key exactly one gets true).
+  mi::result<bool> kv_create(const std::string& bucket, const std::string& key, std::string_view value);
   /// Value of a key, nullopt if absent or deleted.
   mi::result<std::optional<std::string>> kv_get(const std::string& bucket, const std::string& key);
   /// Stores a value (bucket created if missing).
   mi::result<bool> kv_put(const std::string& bucket, const std::string& key,
                           std::string_view value);
+  /// Core NATS publish (no JetStream, no ack, at most once to the subscribers of that moment),
+  /// flushed to the server before it returns: control messages such as
+  /// `market.control.apikey.revoked`. Error when the server is not reachable within `timeout`.
+  mi::result<bool> publish_core(const std::string& subject, std::string_view data,
+                                std::chrono::milliseconds timeout = std::chrono::seconds(2));
   /// All keys of a bucket (empty when none).
   mi::result<std::vector<std::string>> kv_keys(const std::string& bucket);
 
@@ -273,6 +285,24 @@ public:
 private:
   explicit ordered_consumer(std::unique_ptr<impl> p);
   std::unique_ptr<impl> impl_;
+};
+
+/// A core NATS subscription (no JetStream): the messages published on `subject` (wildcards
+/// allowed) while it exists, delivered on a nats.c thread. Messages a slow callback cannot take
+/// are dropped by nats.c (its pending limits), never queued without bound.
+class core_subscription {
+public:
+  /// Subscribes; `on_message` runs on a nats.c thread, one message at a time, and must not throw.
+  static mi::result<std::unique_ptr<core_subscription>> start(jetstream& js, const std::string& subject,
+                                                              std::function<void(js_message&&)> on_message);
+  /// Unsubscribes; no callback runs after the destructor returns. Never call it from the callback.
+  ~core_subscription();
+  core_subscription(const core_subscription&) = delete;
+  core_subscription& operator=(const core_subscription&) = delete;
+
+private:
+  explicit core_subscription(std::unique_ptr<ordered_consumer> same_lifecycle);
+  std::unique_ptr<ordered_consumer> sub_; // the same callback-and-completion life as an ordered consumer
 };
 
 } // namespace mi::gw

@@ -8,6 +8,7 @@
 #include <atomic>
 #include <mutex>
 #include <set>
+#include <thread>
 
 using namespace std::chrono_literals;
 using mi::gw::jetstream;
@@ -261,6 +262,27 @@ TEST_CASE("an ordered consumer from sequence 0 delivers only messages published 
   }
 }
 
+TEST_CASE("publish_core reaches a core subscription on its subject only, and nothing after it ends") {
+  mi::test::nats_server server;
+  auto js = connect(server);
+  auto other = connect(server); // the publisher is another process in production (apikey revoke)
+  collected got;
+  {
+    auto sub = mi::gw::core_subscription::start(*js, "market.control.apikey.revoked", got.sink());
+    REQUIRE_MESSAGE(sub.has_value(), (sub ? "" : sub.err().message));
+    REQUIRE(other->publish_core("market.control.other", "x").has_value());
+    REQUIRE(other->publish_core("market.control.apikey.revoked", "mik_1").has_value());
+    REQUIRE(other->publish_core("market.control.apikey.revoked", "mik_2").has_value());
+    REQUIRE(mi::test::eventually([&] { return got.size() >= 2; }, 5s));
+  }
+  REQUIRE(other->publish_core("market.control.apikey.revoked", "mik_3").has_value());
+  REQUIRE(other->publish_core("market.control.apikey.revoked", "mik_4").has_value());
+  std::lock_guard lock(got.mu);
+  REQUIRE(got.msgs.size() == 2);
+  CHECK(got.msgs[0].second == "mik_1");
+  CHECK(got.msgs[1].second == "mik_2");
+}
+
 TEST_CASE("an ordered consumer from sequence N delivers N..last in order, then new ones") {
   mi::test::nats_server server;
   auto js = connect(server);
@@ -336,6 +358,36 @@ TEST_CASE("key-value put, get and keys") {
   REQUIRE(keys.has_value());
   CHECK(std::set<std::string>(keys->begin(), keys->end()) ==
         std::set<std::string>{"binance.BTCUSDT", "okx.ETHUSDT"});
+}
+
+TEST_CASE("key-value create stores a key once across connections, and again after the bucket TTL") {
+  mi::test::nats_server server;
+  auto a = connect(server);
+  auto b = connect(server);
+  REQUIRE(a->kv_ensure("nonces", std::chrono::seconds(1)).has_value());
+  auto first = a->kv_create("nonces", "mik_1.n1", "1");
+  REQUIRE_MESSAGE(first.has_value(), (first ? "" : first.err().message));
+  CHECK(*first);
+  auto again = b->kv_create("nonces", "mik_1.n1", "1"); // another connection: the server decides
+  REQUIRE(again.has_value());
+  CHECK_FALSE(*again);
+  CHECK(*b->kv_create("nonces", "mik_1.n2", "1"));
+  // Entries expire with the bucket's TTL (the stream's max age): the key can be created again.
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  bool recreated = false;
+  while (!recreated && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    auto r = a->kv_create("nonces", "mik_1.n1", "1");
+    REQUIRE(r.has_value());
+    recreated = *r;
+  }
+  CHECK(recreated);
+  // An existing bucket takes a new TTL (a changed api.timestamp_window).
+  auto c = connect(server);
+  CHECK(c->kv_ensure("nonces", std::chrono::seconds(30)).has_value());
+  CHECK(*c->kv_create("nonces", "mik_1.n3", "1"));
+  std::this_thread::sleep_for(std::chrono::milliseconds(1500)); // beyond the old 1 s TTL
+  CHECK_FALSE(*c->kv_create("nonces", "mik_1.n3", "1"));
 }
 
 TEST_CASE("publishes during a server outage are retried with the same id and land exactly once") {

@@ -73,6 +73,8 @@ struct metrics::impl {
     prometheus::BuildGauge().Name("mi_partition_default_rows").Help("Rows in a table's DEFAULT partition (no partition for their time)").Register(*reg);
   prometheus::Family<prometheus::Gauge>& audit_mismatch =
     prometheus::BuildGauge().Name("mi_audit_mismatches").Help("Mismatches found by the last scheduled audit").Register(*reg);
+  prometheus::Family<prometheus::Gauge>& audit_checked =
+    prometheus::BuildGauge().Name("mi_audit_checked").Help("What the last scheduled audit compared: (exchange, symbol, hour) cells of trades, stored klines").Register(*reg);
   prometheus::Gauge& audit_last =
     prometheus::BuildGauge().Name("mi_audit_last_run_timestamp_seconds").Help("Unix time the last scheduled audit completed").Register(*reg).Add({});
   prometheus::Gauge& clients =
@@ -89,6 +91,11 @@ struct metrics::impl {
       .Add({});
   prometheus::Family<prometheus::Counter>& restarts =
     prometheus::BuildCounter().Name("mi_actor_restarts_total").Help("Children restarted by their supervisor").Register(*reg);
+  prometheus::Family<prometheus::Counter>& push_rejections =
+    prometheus::BuildCounter().Name("mi_push_rejections_total")
+      .Help("Push connections refused, clients closed and subscriptions refused by a limit, by reason").Register(*reg);
+  prometheus::Gauge& trade_feeds =
+    prometheus::BuildGauge().Name("mi_push_trade_feeds").Help("MARKET_RAW feeds open for subscribed trade channels").Register(*reg).Add({});
 
   prometheus::Family<prometheus::Counter>& api_requests =
     prometheus::BuildCounter().Name("mi_api_requests_total").Help("REST API requests by route and status").Register(*reg);
@@ -96,6 +103,16 @@ struct metrics::impl {
     prometheus::BuildHistogram().Name("mi_api_request_duration_seconds").Help("REST API request handling time by route").Register(*reg);
   prometheus::Family<prometheus::Counter>& api_rejected =
     prometheus::BuildCounter().Name("mi_api_auth_rejections_total").Help("Refused API authentications by reason").Register(*reg);
+  prometheus::Counter& api_lookups =
+    prometheus::BuildCounter().Name("mi_api_key_lookups_total").Help("API key lookups in PostgreSQL (authentication round trips)").Register(*reg).Add({});
+  prometheus::Gauge& api_conns =
+    prometheus::BuildGauge().Name("mi_api_connections").Help("Open REST API connections").Register(*reg).Add({});
+  prometheus::Counter& api_refused =
+    prometheus::BuildCounter().Name("mi_api_connections_refused_total").Help("REST connections refused at api.max_connections").Register(*reg).Add({});
+  prometheus::Counter& api_busy =
+    prometheus::BuildCounter().Name("mi_api_busy_total").Help("REST requests answered 503 because no worker was free within api.pool_wait").Register(*reg).Add({});
+  prometheus::Gauge& api_db_up =
+    prometheus::BuildGauge().Name("mi_api_database_up").Help("The REST API's health probe of PostgreSQL: 1 up, 0 down").Register(*reg).Add({});
 
   std::mutex hist_mu; // Family::Add of histograms builds bucket vectors; serialize creation
 
@@ -209,7 +226,10 @@ void metrics::consumer_lag(std::string_view consumer, std::uint64_t n) {
 void metrics::partition_default_rows(std::string_view table, std::uint64_t n) {
   impl_->default_rows.Add({{"table", s(table)}}).Set(static_cast<double>(n));
 }
-void metrics::audit_result(std::uint64_t trade_mismatches, std::uint64_t kline_mismatches, double unix_seconds) {
+void metrics::audit_result(std::uint64_t trade_mismatches, std::uint64_t kline_mismatches, std::uint64_t trade_cells,
+                           std::uint64_t klines, double unix_seconds) {
+  impl_->audit_checked.Add({{"kind", "trades"}}).Set(static_cast<double>(trade_cells));
+  impl_->audit_checked.Add({{"kind", "klines"}}).Set(static_cast<double>(klines));
   impl_->audit_mismatch.Add({{"kind", "trades"}}).Set(static_cast<double>(trade_mismatches));
   impl_->audit_mismatch.Add({{"kind", "klines"}}).Set(static_cast<double>(kline_mismatches));
   impl_->audit_last.Set(unix_seconds);
@@ -221,6 +241,10 @@ void metrics::push_session_failed() { impl_->sessions_failed.Increment(); }
 void metrics::actor_restart(std::string_view supervisor) {
   impl_->restarts.Add({{"supervisor", s(supervisor)}}).Increment();
 }
+void metrics::push_rejected(std::string_view reason) {
+  impl_->push_rejections.Add({{"reason", s(reason)}}).Increment();
+}
+void metrics::push_trade_feeds(std::int64_t n) { impl_->trade_feeds.Set(static_cast<double>(n)); }
 
 void metrics::api_request(std::string_view route, int status, double seconds) {
   impl_->api_requests.Add({{"route", s(route)}, {"status", std::to_string(status)}}).Increment();
@@ -234,6 +258,11 @@ void metrics::api_request(std::string_view route, int status, double seconds) {
 void metrics::api_auth_rejected(std::string_view reason) {
   impl_->api_rejected.Add({{"reason", s(reason)}}).Increment();
 }
+void metrics::api_key_lookup() { impl_->api_lookups.Increment(); }
+void metrics::api_connections(std::size_t open) { impl_->api_conns.Set(static_cast<double>(open)); }
+void metrics::api_connection_refused() { impl_->api_refused.Increment(); }
+void metrics::api_busy() { impl_->api_busy.Increment(); }
+void metrics::api_database_up(bool up) { impl_->api_db_up.Set(up ? 1.0 : 0.0); }
 
 std::string metrics::scrape() const {
   prometheus::TextSerializer ser;

@@ -78,9 +78,11 @@ public:
   void consumer_lag(std::string_view consumer, std::uint64_t n);
   /// Rows in a table's DEFAULT partition (mi_partition_default_rows{table}).
   void partition_default_rows(std::string_view table, std::uint64_t n);
-  /// Result of a scheduled audit: mi_audit_mismatches{kind=trades|klines} and
+  /// Result of a scheduled audit: mi_audit_mismatches{kind=trades|klines},
+  /// mi_audit_checked{kind=trades|klines} (cells and klines compared) and
   /// mi_audit_last_run_timestamp_seconds.
-  void audit_result(std::uint64_t trade_mismatches, std::uint64_t kline_mismatches, double unix_seconds);
+  void audit_result(std::uint64_t trade_mismatches, std::uint64_t kline_mismatches, std::uint64_t trade_cells,
+                    std::uint64_t klines, double unix_seconds);
   // -- push -----------------------------------------------------------------------------
   void push_clients(std::int64_t n);
   void push_dropped(std::uint64_t n);
@@ -91,11 +93,28 @@ public:
   /// A child restarted by a supervisor (mi_actor_restarts_total{supervisor}); the label is the
   /// role (ingest, kline, store, push, publish), a bounded set.
   void actor_restart(std::string_view supervisor);
+  /// A push limit acted (mi_push_rejections_total{reason}): max_connections (upgrade refused with 503),
+  /// rate_limit (closed 1008), message_too_large (closed 1009), api_key_revoked (closed 1008),
+  /// trade_feeds (a trade channel refused: the server-wide feed limit).
+  void push_rejected(std::string_view reason);
+  /// MARKET_RAW feeds open for trade.* channels (mi_push_trade_feeds).
+  void push_trade_feeds(std::int64_t n);
   // -- api ------------------------------------------------------------------------------
   /// One REST request answered: route ("/api/v1/klines" or "other"), HTTP status, seconds.
   void api_request(std::string_view route, int status, double seconds);
   /// A refused authentication (REST or push token), by reason ("bad_signature", ...).
   void api_auth_rejected(std::string_view reason);
+  /// One api_keys lookup (a database round trip for authentication): mi_api_key_lookups_total.
+  void api_key_lookup();
+  /// Open REST connections now: mi_api_connections.
+  void api_connections(std::size_t open);
+  /// A REST connection refused at api.max_connections: mi_api_connections_refused_total.
+  void api_connection_refused();
+  /// A request answered 503 because no worker took it within api.pool_wait (or the queue was full):
+  /// mi_api_busy_total.
+  void api_busy();
+  /// The health prober's view of the database: mi_api_database_up 1/0.
+  void api_database_up(bool up);
 
   /// The text exposition of every metric (for tests and the admin console).
   std::string scrape() const;

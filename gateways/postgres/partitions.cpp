@@ -200,6 +200,13 @@ mi::result<partition_report> maintain_partitions(const std::string& conninfo, co
           w.exec("SELECT drop_chunks('market_trades', older_than => now() - interval '" +
                  std::to_string(p.retention_days_trades) + " days')");
         }
+        if (p.retention_days_trades > 0) {
+          // Chunks give no per-chunk counts back: rebuild the /symbols summary (one scan).
+          current = "rebuild market_symbols";
+          w.exec("DELETE FROM market_symbols");
+          w.exec("INSERT INTO market_symbols SELECT exchange, symbol, min(ts_ns), max(ts_ns), count(*) "
+                 "FROM market_trades GROUP BY exchange, symbol");
+        }
         if (p.retention_months_klines > 0) {
           current = "drop_chunks market_klines";
           w.exec("SELECT drop_chunks('market_klines', older_than => now() - interval '" +
@@ -243,7 +250,21 @@ mi::result<partition_report> maintain_partitions(const std::string& conninfo, co
       current = "drop " + name;
       pqxx::work w{conn};
       w.exec(lock);
-      w.exec("DROP TABLE IF EXISTS " + w.quote_name(name));
+      const bool trades = name.rfind("market_trades_", 0) == 0;
+      if (trades && !w.exec1("SELECT to_regclass(" + w.quote(name) + ") IS NULL")[0].as<bool>()) {
+        // The /symbols summary (market_symbols, 0005) loses this partition's rows: subtract
+        // them, and move each symbol's first trade to the oldest one left (index on
+        // exchange, symbol, ts); a symbol with none left goes.
+        w.exec("CREATE TEMP TABLE mi_gone ON COMMIT DROP AS SELECT exchange, symbol, count(*) AS n FROM " +
+               w.quote_name(name) + " GROUP BY exchange, symbol");
+        w.exec("DROP TABLE " + w.quote_name(name));
+        w.exec("UPDATE market_symbols s SET trade_count = s.trade_count - g.n, first_ts_ns = coalesce((SELECT t.ts_ns "
+               "FROM market_trades t WHERE t.exchange = s.exchange AND t.symbol = s.symbol ORDER BY t.ts, t.ts_ns "
+               "LIMIT 1), s.first_ts_ns) FROM mi_gone g WHERE s.exchange = g.exchange AND s.symbol = g.symbol");
+        w.exec("DELETE FROM market_symbols WHERE trade_count <= 0");
+      } else {
+        w.exec("DROP TABLE IF EXISTS " + w.quote_name(name));
+      }
       w.commit();
       report.dropped.push_back(name);
     }

@@ -75,4 +75,10 @@ mi::result<std::vector<std::string>> list_partitions(const std::string& conninfo
 /// TimescaleDB package.
 std::string_view timescale_0002_sql();
 
+/// Whether migration 0002 can use TimescaleDB: the extension must be installed (`available`) and
+/// preloaded (listed in `shared_preload_libraries`, or CREATE EXTENSION fails). When it cannot,
+/// `why_not` says why (for the warning `migrate` returns); it stays empty when the extension is
+/// simply not installed, which is the normal case and needs no warning.
+bool use_timescale(bool available, std::string_view shared_preload_libraries, std::string& why_not);
+
 } // namespace mi::gw

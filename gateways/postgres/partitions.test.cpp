@@ -209,6 +209,9 @@ TEST_CASE("retention drops only the partitions older than it, with their rows, a
                                               "market_klines_p202608"});
   CHECK(db.pg.psql("SELECT min(trade_id::int) || '..' || max(trade_id::int) || ' ' || count(*) FROM market_trades") ==
         "0..7 8"); // 11-15 (7 days back) .. 11-22 kept
+  // The /symbols summary lost the dropped rows too (reference: the rows themselves).
+  CHECK(db.pg.psql("SELECT first_ts_ns || ' ' || last_ts_ns || ' ' || trade_count FROM market_symbols") ==
+        db.pg.psql("SELECT min(ts_ns) || ' ' || max(ts_ns) || ' ' || count(*) FROM market_trades"));
   auto trades = names(mi::gw::list_partitions(db.pg.conninfo(), "market_trades"));
   CHECK(trades.front() == "market_trades_default");
   CHECK(trades[1] == "market_trades_p20261115");
@@ -230,10 +233,14 @@ TEST_CASE("migrating a 0001 database that holds data keeps every row, then re-ru
     trades.push_back(trade_at(1'796'083'200LL * ns_per_s + (i - 1500) * 60 * ns_per_s + i, std::to_string(i)));
   std::vector<mi::kline> klines{kline_at(1'796'083'200'000LL - 60'000), kline_at(1'796'083'200'000LL)};
   {
+    // Today's writer also keeps market_symbols (0005): give it a scratch one, gone before migrate.
+    pg.psql("CREATE TABLE market_symbols (exchange text, symbol text, first_ts_ns bigint, last_ts_ns bigint, "
+            "trade_count bigint, PRIMARY KEY (exchange, symbol))");
     auto w = mi::gw::pg_writer::connect(pg.conninfo());
     REQUIRE(w.has_value());
     REQUIRE((*w)->write_trades(trades).has_value());
     REQUIRE((*w)->upsert_klines(klines).has_value());
+    pg.psql("DROP TABLE market_symbols");
   }
   auto before_t = mi::gw::read_trades(pg.conninfo());
   auto before_k = mi::gw::read_klines(pg.conninfo());
@@ -257,8 +264,25 @@ TEST_CASE("migrating a 0001 database that holds data keeps every row, then re-ru
   CHECK(pg.psql("SELECT string_agg(tableoid::regclass::text, ',' ORDER BY open_time) FROM market_klines") ==
         "market_klines_p202611,market_klines_p202612");
 
+  // 0005 summarised what was already stored.
+  CHECK(pg.psql("SELECT first_ts_ns || ' ' || last_ts_ns || ' ' || trade_count FROM market_symbols") ==
+        pg.psql("SELECT min(ts_ns) || ' ' || max(ts_ns) || ' ' || count(*) FROM market_trades"));
+
   auto again = mi::gw::migrate(pg.conninfo());
   REQUIRE(again.has_value());
   CHECK(again->empty());
   CHECK(pg.psql("SELECT count(*) FROM market_trades") == "3000");
+}
+
+TEST_CASE("TimescaleDB is used only when installed and preloaded, with a reason when it cannot be") {
+  std::string why;
+  CHECK_FALSE(mi::gw::use_timescale(false, "timescaledb", why));
+  CHECK(why.empty()); // not installed: the normal case, nothing to warn about
+  CHECK(mi::gw::use_timescale(true, "timescaledb", why));
+  CHECK(why.empty());
+  CHECK(mi::gw::use_timescale(true, "pg_stat_statements, \"timescaledb\"", why));
+  CHECK_FALSE(mi::gw::use_timescale(true, "", why));
+  CHECK(why.find("not in shared_preload_libraries") != std::string::npos);
+  CHECK_FALSE(mi::gw::use_timescale(true, "timescaledb_toolkit", why));
+  CHECK(why.find("native partitions") != std::string::npos);
 }

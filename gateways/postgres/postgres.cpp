@@ -90,10 +90,21 @@ std::string joined(const std::vector<std::string>& cols, const char* prefix = ""
   return out;
 }
 
+// Inserts the staged trades and adds exactly the rows inserted to the per-symbol summary
+// market_symbols (0005) in the same statement; answers the number of trades inserted. The
+// summary rows are touched in key order so that concurrent savers lock them in the same order.
 std::string insert_trades_sql() {
   auto cols = joined(trade_columns);
-  return "INSERT INTO market_trades (" + cols + ") SELECT " + cols +
-         " FROM mi_stage_trades ON CONFLICT DO NOTHING";
+  return "WITH ins AS (INSERT INTO market_trades (" + cols + ") SELECT " + cols +
+         " FROM mi_stage_trades ON CONFLICT DO NOTHING RETURNING exchange, symbol, ts_ns), "
+         "agg AS (SELECT exchange, symbol, min(ts_ns) AS f, max(ts_ns) AS l, count(*) AS n FROM ins "
+         "GROUP BY exchange, symbol), "
+         "sym AS (INSERT INTO market_symbols (exchange, symbol, first_ts_ns, last_ts_ns, trade_count) "
+         "SELECT exchange, symbol, f, l, n FROM agg ORDER BY exchange, symbol ON CONFLICT (exchange, symbol) DO UPDATE "
+         "SET first_ts_ns = least(market_symbols.first_ts_ns, EXCLUDED.first_ts_ns), "
+         "last_ts_ns = greatest(market_symbols.last_ts_ns, EXCLUDED.last_ts_ns), "
+         "trade_count = market_symbols.trade_count + EXCLUDED.trade_count) "
+         "SELECT coalesce(sum(n), 0)::bigint FROM agg";
 }
 
 std::string upsert_klines_sql() {
@@ -119,7 +130,7 @@ std::string timestamptz_text(std::int64_t ns_since_epoch) {
 // ---------------------------------------------------------------------------------------------
 // migrate
 
-mi::result<std::vector<std::string>> migrate(const std::string& conninfo) {
+mi::result<std::vector<std::string>> migrate(const std::string& conninfo, std::vector<std::string>* warnings) {
   std::vector<std::string> applied;
   std::string current = "connect";
   try {
@@ -141,10 +152,28 @@ mi::result<std::vector<std::string>> migrate(const std::string& conninfo) {
       auto version = w.quote(std::string(m.version));
       if (!w.exec("SELECT 1 FROM schema_migrations WHERE version = " + version).empty())
         continue; // the work's destructor rolls back the empty transaction
-      if (m.version == "0002" &&
-          !w.exec("SELECT 1 FROM pg_available_extensions WHERE name = 'timescaledb'").empty())
-        w.exec(std::string(timescale_0002_sql())); // hypertables instead of native partitions (untested here)
-      else
+      bool done = false;
+      if (m.version == "0002") {
+        std::string why_not;
+        const bool available =
+          !w.exec("SELECT 1 FROM pg_available_extensions WHERE name = 'timescaledb'").empty();
+        const auto preload = w.exec("SELECT current_setting('shared_preload_libraries')")[0][0].as<std::string>();
+        if (use_timescale(available, preload, why_not)) {
+          // Hypertables instead of native partitions (untested here: Debian has no TimescaleDB).
+          // In a savepoint, so a failure falls back to the native partitions in the same transaction.
+          try {
+            pqxx::subtransaction sub{w, "timescale"};
+            sub.exec(std::string(timescale_0002_sql()));
+            sub.commit();
+            done = true;
+          } catch (const std::exception& e) {
+            why_not = std::string("TimescaleDB migration failed, using native partitions: ") + e.what();
+          }
+        }
+        if (!why_not.empty() && warnings != nullptr)
+          warnings->push_back(why_not);
+      }
+      if (!done)
         w.exec(std::string(m.sql));
       w.exec("INSERT INTO schema_migrations (version) VALUES (" + version + ")");
       w.commit();
@@ -268,7 +297,7 @@ mi::result<std::size_t> pg_writer::write_trades(const std::vector<mi::trade>& ba
       s.complete();
     }
     static const std::string sql = insert_trades_sql();
-    return static_cast<std::size_t>(w.exec(sql).affected_rows());
+    return static_cast<std::size_t>(w.exec1(sql)[0].as<long long>());
   });
 }
 

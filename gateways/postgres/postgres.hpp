@@ -25,8 +25,9 @@ const std::vector<migration>& embedded_migrations();
 
 /// Applies every embedded migration not yet recorded in `schema_migrations`, each in its own
 /// transaction (serialized across processes by an advisory lock); returns the versions
-/// applied now (empty if up to date). Never throws.
-mi::result<std::vector<std::string>> migrate(const std::string& conninfo);
+/// applied now (empty if up to date). Never throws. `warnings`, when given, receives what an
+/// operator should know (e.g. TimescaleDB installed but unusable: native partitions used).
+mi::result<std::vector<std::string>> migrate(const std::string& conninfo, std::vector<std::string>* warnings = nullptr);
 
 /// A writer on one connection (blocking; run it on a dedicated thread / detached actor).
 /// Writes are idempotent, so a batch may be retried after any error, including one where the

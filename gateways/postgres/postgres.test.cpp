@@ -222,6 +222,27 @@ TEST_CASE("a batch mixing new and already stored trades inserts only the new one
   CHECK_MESSAGE(diff.empty(), diff);
 }
 
+TEST_CASE("market_symbols counts exactly the trades stored, across batches, redeliveries and symbols") {
+  migrated_db db;
+  auto writer = db.writer();
+  auto a = make_trades(1'000, 0);
+  auto b = make_trades(300, 0);
+  for (auto& t : b) t.symbol = "ETHUSDT";
+  must(writer->write_trades(a));
+  auto mixed = make_trades(1'000, 500); // 500 already stored
+  mixed.insert(mixed.end(), b.begin(), b.end());
+  must(writer->write_trades(mixed));
+  must(writer->write_trades(b)); // a redelivery adds nothing
+  // The reference: an aggregate over market_trades itself.
+  const std::string summary = "SELECT string_agg(exchange || ' ' || symbol || ' ' || first_ts_ns || ' ' || last_ts_ns "
+                              "|| ' ' || trade_count, ';' ORDER BY exchange, symbol) FROM market_symbols";
+  const std::string reference = "SELECT string_agg(x, ';' ORDER BY x) FROM (SELECT exchange || ' ' || symbol || ' ' || "
+                                "min(ts_ns) || ' ' || max(ts_ns) || ' ' || count(*) AS x FROM market_trades GROUP BY "
+                                "exchange, symbol) q";
+  CHECK(db.pg.psql(summary) == db.pg.psql(reference));
+  CHECK(db.pg.psql("SELECT sum(trade_count) FROM market_symbols") == db.pg.psql("SELECT count(*) FROM market_trades"));
+}
+
 TEST_CASE("upsert_klines inserts, a newer revision updates, an older one does not overwrite") {
   migrated_db db;
   auto writer = db.writer();

@@ -205,6 +205,46 @@ std::string channel_for_trade_subject(std::string_view subject) {
   return is_valid_channel(channel) ? channel : std::string{};
 }
 
+std::string trade_subject_for_channel(std::string_view channel) {
+  constexpr std::string_view prefix = "trade.";
+  if (!channel.starts_with(prefix) || !is_valid_channel(channel)) return {};
+  return "market.raw." + std::string{channel.substr(prefix.size())};
+}
+
+std::string push_token_key(std::string_view target) {
+  auto q = target.find('?');
+  if (q == std::string_view::npos) return {};
+  std::string_view rest = target.substr(q + 1);
+  while (!rest.empty()) {
+    auto amp = rest.find('&');
+    std::string_view param = rest.substr(0, amp);
+    rest = amp == std::string_view::npos ? std::string_view{} : rest.substr(amp + 1);
+    if (!param.starts_with("key=")) continue;
+    std::string_view v = param.substr(4);
+    std::string out;
+    for (std::size_t i = 0; i < v.size(); ++i) {
+      if (v[i] != '%') {
+        out += v[i];
+        continue;
+      }
+      auto hex = [](char c) -> int {
+        if (c >= '0' && c <= '9') return c - '0';
+        if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+        if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+        return -1;
+      };
+      if (i + 2 >= v.size()) return {}; // a cut-off escape
+      int hi = hex(v[i + 1]);
+      int lo = hex(v[i + 2]);
+      if (hi < 0 || lo < 0) return {};
+      out += static_cast<char>(hi * 16 + lo);
+      i += 2;
+    }
+    return out;
+  }
+  return {};
+}
+
 std::string data_frame(std::string_view channel, std::string_view data_json) {
   std::string out;
   out.reserve(channel.size() + data_json.size() + 24);

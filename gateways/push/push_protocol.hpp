@@ -28,6 +28,10 @@ inline constexpr std::string_view too_many_channels = "too_many_channels"; ///< 
 inline constexpr std::string_view message_too_large = "message_too_large"; ///< frame over the size limit
 } // namespace push_error
 
+/// Core NATS subject on which `apikey revoke` announces a revoked key id (payload: the key id); the push
+/// gateway closes the sessions opened with it.
+inline constexpr std::string_view apikey_revoked_subject = "market.control.apikey.revoked";
+
 /// Default maximum number of channels one client may hold (and name in one request).
 inline constexpr std::size_t default_max_channels = 100;
 /// Default maximum size of one client frame in bytes; the server closes bigger frames with 1009.
@@ -83,6 +87,14 @@ bool is_valid_channel(std::string_view channel);
 std::string channel_for_kline_subject(std::string_view subject);
 /// "market.raw.binance.BTCUSDT" -> "trade.binance.BTCUSDT"; "" when `subject` is not a valid trade subject.
 std::string channel_for_trade_subject(std::string_view subject);
+
+/// "trade.binance.BTCUSDT" -> "market.raw.binance.BTCUSDT"; "" when `channel` is not a valid trade channel.
+std::string trade_subject_for_channel(std::string_view channel);
+
+/// The API key id of a push upgrade's request target: the percent-decoded value of its `key` query
+/// parameter ("/?key=mik_1&ts=.." -> "mik_1"); "" when there is none or it is malformed. The token itself
+/// is verified before the upgrade (api_service::check_push_token); this only names the session's key.
+std::string push_token_key(std::string_view target);
 
 /// `{"channel":"<channel>","data":<data_json>}`; `data_json` is inserted verbatim (already JSON).
 std::string data_frame(std::string_view channel, std::string_view data_json);

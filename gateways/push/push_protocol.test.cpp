@@ -134,3 +134,21 @@ TEST_CASE("data frame wraps ready-made JSON") {
   CHECK(data_frame("kline.binance.BTCUSDT.1m", R"({"open":"1.5"})") ==
         R"({"channel":"kline.binance.BTCUSDT.1m","data":{"open":"1.5"}})");
 }
+
+TEST_CASE("trade channels map to their MARKET_RAW subject and back") {
+  CHECK(mi::gw::trade_subject_for_channel("trade.binance.BTCUSDT") == "market.raw.binance.BTCUSDT");
+  CHECK(mi::gw::channel_for_trade_subject("market.raw.binance.BTCUSDT") == "trade.binance.BTCUSDT");
+  CHECK(mi::gw::trade_subject_for_channel("kline.binance.BTCUSDT.1m").empty());
+  CHECK(mi::gw::trade_subject_for_channel("trade.binance.BTC USDT").empty());
+  CHECK(mi::gw::trade_subject_for_channel("trade.binance.>").empty());
+  CHECK(mi::gw::trade_subject_for_channel("trade.binance.*").empty());
+}
+
+TEST_CASE("the key id of a push upgrade's target") {
+  CHECK(mi::gw::push_token_key("/?key=mik_ab12&ts=1&nonce=n&sig=s") == "mik_ab12");
+  CHECK(mi::gw::push_token_key("/?ts=1&key=mik%5Fab&sig=s") == "mik_ab");
+  CHECK(mi::gw::push_token_key("/").empty());
+  CHECK(mi::gw::push_token_key("/?monkey=1&keys=2").empty());
+  CHECK(mi::gw::push_token_key("/?key=bad%4").empty());
+  CHECK(mi::gw::push_token_key("/?key=bad%zz").empty());
+}

@@ -20,6 +20,7 @@
 #include <boost/beast/http.hpp>
 #include <boost/beast/websocket.hpp>
 
+#include "gateways/push/push_limits.hpp"
 #include "gateways/push/push_protocol.hpp"
 
 namespace mi::gw {
@@ -36,6 +37,7 @@ constexpr std::size_t http_body_limit = 4096;
 constexpr std::size_t max_close_reason = 123; // RFC 6455: control frame payload <= 125, 2 for the code
 constexpr std::chrono::milliseconds accept_retry_delay{100};
 constexpr std::string_view server_name = "market-ingestor-push";
+constexpr int retry_after_s = 5; // Retry-After of a 503 at the connection limit
 
 std::string endpoint_text(const tcp::endpoint& ep) {
   if (ep.address().is_v6()) return "[" + ep.address().to_string() + "]:" + std::to_string(ep.port());
@@ -86,6 +88,11 @@ struct server_core : std::enable_shared_from_this<server_core> {
   std::uint16_t port_ = 0;
   std::atomic<bool> alive_{true};
   std::atomic<std::size_t> open_clients_{0};
+  std::atomic<std::size_t> admitted_{0}; // connections counted against max_connections (any phase)
+
+  void limit(std::string_view reason) const {
+    if (alive() && handlers_.on_limit) handlers_.on_limit(reason);
+  }
 
 private:
   void do_accept();
@@ -101,11 +108,15 @@ private:
 /// Everything except send/close/dropped/id/remote runs on the connection's strand.
 class connection final : public push_session, public std::enable_shared_from_this<connection> {
 public:
-  connection(std::shared_ptr<server_core> core, tcp::socket&& socket, client_id id, std::string remote)
+  /// `admitted`: counted against max_connections (else the connection only gets its 503).
+  connection(std::shared_ptr<server_core> core, tcp::socket&& socket, client_id id, std::string remote, bool admitted)
       : core_(std::move(core)), ex_(socket.get_executor()), ws_(std::move(socket)), id_(id),
-        remote_(std::move(remote)) {}
+        remote_(std::move(remote)), admitted_(admitted) {}
 
-  ~connection() override { core_->unregister(id_); }
+  ~connection() override {
+    release_slot();
+    core_->unregister(id_);
+  }
 
   void start() {
     asio::dispatch(ex_, [self = shared_from_this()] { self->read_request(); });
@@ -125,6 +136,14 @@ public:
   std::uint64_t dropped() const override { return dropped_.load(std::memory_order_relaxed); }
   client_id id() const override { return id_; }
   std::string remote() const override { return remote_; }
+  std::string target() const override { return target_; } // written before on_open, constant after
+
+  void text_done() override {
+    asio::post(ex_, [self = shared_from_this()] {
+      if (self->pending_ > 0) --self->pending_;
+      self->maybe_resume();
+    });
+  }
 
   /// Server stop: open sessions close with 1001; connections not yet open are dropped.
   void shutdown() {
@@ -138,6 +157,11 @@ public:
 
 private:
   enum class phase { http, handshake, open, closing, closed };
+
+  // Gives the connection's max_connections slot back (once; at finish, or at destruction at the latest).
+  void release_slot() {
+    if (admitted_ && !released_.exchange(true)) core_->admitted_.fetch_sub(1, std::memory_order_acq_rel);
+  }
 
   // Counts one more waiting frame unless the queue is full (then counts a drop).
   bool try_reserve() {
@@ -167,6 +191,16 @@ private:
     if (ec) return finish(); // garbage, timeout or disconnect: nothing to answer
     auto& req = parser_->get();
     if (websocket::is_upgrade(req)) {
+      if (!admitted_) {
+        core_->limit("max_connections");
+        return write_http(http::status::service_unavailable,
+                          std::string{reply_error("too_many_connections",
+                                                  "the server has reached its connection limit (" +
+                                                      std::to_string(core_->opts_.max_connections) +
+                                                      "), retry later")},
+                          "application/json", retry_after_s);
+      }
+      target_ = std::string(req.target());
       if (!core_->handlers_.authorize) return accept_websocket();
       phase_ = phase::handshake; // a server stop while authorizing just drops the connection
       auto self = shared_from_this();
@@ -184,10 +218,12 @@ private:
     write_http(http::status::not_found, "not found\n");
   }
 
-  void write_http(http::status status, std::string body, const char* content_type = "text/plain") {
+  void write_http(http::status status, std::string body, const char* content_type = "text/plain",
+                  int retry_after = 0) {
     res_.emplace(status, parser_->get().version());
     res_->set(http::field::server, server_name);
     res_->set(http::field::content_type, content_type);
+    if (retry_after > 0) res_->set(http::field::retry_after, std::to_string(retry_after));
     res_->keep_alive(false);
     res_->body() = std::move(body);
     res_->prepare_payload();
@@ -218,6 +254,9 @@ private:
     parser_.reset();
     buffer_.consume(buffer_.size());
     core_->open_clients_.fetch_add(1, std::memory_order_relaxed);
+    if (const auto rate = core_->opts_.client_rate; rate > 0)
+      bucket_.emplace(rate, core_->opts_.client_burst > 0 ? core_->opts_.client_burst : rate,
+                      std::chrono::steady_clock::now());
     if (core_->alive() && core_->handlers_.on_open) core_->handlers_.on_open(shared_from_this());
     read_frame();
   }
@@ -231,18 +270,51 @@ private:
   void on_read(beast::error_code ec, std::size_t) {
     // Errors include the peer's close, a frame over read_message_max (Beast already sent 1009),
     // protocol violations and the idle timeout.
-    if (ec) return finish();
+    if (ec) {
+      if (ec == websocket::error::message_too_big) core_->limit("message_too_large");
+      return finish();
+    }
+    if (phase_ != phase::open) { // closing: only waiting for the peer's close reply
+      buffer_.consume(buffer_.size());
+      if (phase_ == phase::closing) read_frame();
+      return;
+    }
+    if (bucket_ && !bucket_->try_take(std::chrono::steady_clock::now())) {
+      buffer_.consume(buffer_.size());
+      core_->limit("rate_limit");
+      request_close(static_cast<std::uint16_t>(websocket::close_code::policy_error),
+                    "rate limit exceeded: at most " + std::to_string(core_->opts_.client_rate) +
+                        " messages per second");
+      return read_frame();
+    }
     if (ws_.got_text()) {
       std::string text = beast::buffers_to_string(buffer_.data());
       buffer_.consume(buffer_.size());
-      if (core_->alive() && core_->handlers_.on_text) core_->handlers_.on_text(id_, std::move(text));
+      if (core_->alive() && core_->handlers_.on_text) {
+        ++pending_;
+        core_->handlers_.on_text(id_, std::move(text));
+      }
     } else {
       buffer_.consume(buffer_.size());
       if (try_reserve())
         enqueue(std::make_shared<const std::string>(
             reply_error(push_error::bad_json, "binary frames are not supported: send JSON text frames")));
     }
-    if (phase_ == phase::open || phase_ == phase::closing) read_frame();
+    const auto limit = core_->opts_.max_pending_frames;
+    if (limit > 0 && pending_ >= limit) {
+      paused_ = true; // the consumer is behind: stop reading until text_done() (TCP back-pressure)
+      return;
+    }
+    read_frame();
+  }
+
+  void maybe_resume() {
+    if (!paused_) return;
+    const auto limit = core_->opts_.max_pending_frames;
+    if (phase_ == phase::closing || (phase_ == phase::open && (limit == 0 || pending_ < limit))) {
+      paused_ = false;
+      read_frame();
+    }
   }
 
   // A frame whose slot try_reserve() already counted.
@@ -277,6 +349,7 @@ private:
     close_reason_.code = code;
     close_reason_.reason = reason;
     if (!writing_) start_close();
+    maybe_resume(); // the peer's close reply must be read
   }
 
   void start_close() {
@@ -298,6 +371,7 @@ private:
   void finish() {
     if (phase_ == phase::closed) return;
     phase_ = phase::closed;
+    release_slot();
     drop_queued(writing_ ? 1 : 0);
     beast::get_lowest_layer(ws_).close(); // cancels whatever is pending
     if (opened_) {
@@ -317,10 +391,16 @@ private:
   phase phase_ = phase::http;
   bool writing_ = false;
   bool opened_ = false;
+  bool paused_ = false;           // no read outstanding: waiting for text_done()
+  std::size_t pending_ = 0;       // messages given to on_text, not yet text_done()
+  std::optional<token_bucket> bucket_; // the client's message rate, when limited
+  std::string target_;
   std::atomic<std::size_t> waiting_{0}; // frames accepted by send() and not yet written or dropped
   std::atomic<std::uint64_t> dropped_{0};
   const client_id id_;
   const std::string remote_;
+  const bool admitted_;
+  std::atomic<bool> released_{false};
 };
 
 } // namespace
@@ -345,9 +425,21 @@ void server_core::on_accept(beast::error_code ec, tcp::socket socket) {
   {
     std::lock_guard lock{mu_};
     if (stopped_) return; // the socket closes here
+    const std::size_t max = opts_.max_connections;
+    bool admitted = true;
+    if (max > 0 && admitted_.load(std::memory_order_acquire) >= max) {
+      admitted = false;
+      // Refusals answer with a 503, but a flood of them gets no answer at all (bounded memory and fds).
+      if (conns_.size() >= max + std::max<std::size_t>(64, max / 4)) {
+        limit("max_connections");
+        do_accept();
+        return; // the socket closes here
+      }
+    }
+    if (admitted) admitted_.fetch_add(1, std::memory_order_acq_rel);
     const client_id id = next_id_++;
     conn = std::make_shared<connection>(shared_from_this(), std::move(socket), id,
-                                        ep_ec ? std::string{"?"} : endpoint_text(peer));
+                                        ep_ec ? std::string{"?"} : endpoint_text(peer), admitted);
     conns_.emplace(id, conn);
   }
   conn->start();
@@ -389,6 +481,8 @@ push_server::~push_server() {
 std::uint16_t push_server::port() const { return state_->port_; }
 
 std::size_t push_server::clients() const { return state_->open_clients_.load(std::memory_order_relaxed); }
+
+std::size_t push_server::connections() const { return state_->admitted_.load(std::memory_order_relaxed); }
 
 void push_server::stop() { state_->stop(); }
 

@@ -10,10 +10,19 @@
 // Life of a connection:
 //
 //   accept ──► read HTTP request (handshake_timeout) ──┬─ Upgrade: websocket ──► [authorize] ──► WS accept ──► open ──► closed
-//                                                      │                           └─ refused ──► 401/429 ──► closed
-//                                                      └─ plain GET ──► /healthz 200 "ok", else 404 ──► closed
+//     │                                                │     └─ over max_connections ──► 503   └─ refused ──► 401/429 ──► closed
+//     │                                                └─ plain GET ──► /healthz 200 "ok", else 404 ──► closed
+//     └─ far over max_connections (a flood) ──► closed at once, no answer
 //
 // `on_open` fires once the WebSocket handshake completed; `on_close` exactly once per opened session.
+//
+// Limits a client cannot get around (each reported to `on_limit` with a fixed reason):
+//   max_connections     connections in any phase; over it an upgrade gets HTTP 503 + Retry-After ("max_connections")
+//   client_rate/burst   client messages per second (token bucket); over it: close 1008 ("rate_limit")
+//   max_message_bytes   a bigger client message: close 1009 ("message_too_large")
+//   max_pending_frames  messages handed to on_text and not yet confirmed by `push_session::text_done`; at the
+//                       limit the server stops reading that socket until the consumer catches up (TCP
+//                       back-pressure), so a client can never grow a consumer's queue without bound.
 
 #include <chrono>
 #include <cstddef>
@@ -21,6 +30,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <string_view>
 
 namespace boost::asio {
 class io_context;
@@ -47,6 +57,11 @@ public:
   virtual client_id id() const = 0;
   /// The peer's address, e.g. "127.0.0.1:53422".
   virtual std::string remote() const = 0;
+  /// The request target of the WebSocket upgrade, e.g. "/?key=mik_..&ts=..&nonce=..&sig=..".
+  virtual std::string target() const = 0;
+  /// The consumer finished one message given to `on_text` (see push_server_options::max_pending_frames);
+  /// thread-safe. Call it once per message.
+  virtual void text_done() = 0;
   virtual ~push_session() = default;
 };
 
@@ -54,7 +69,7 @@ public:
 struct push_handlers {
   /// A client completed the WebSocket handshake.
   std::function<void(std::shared_ptr<push_session>)> on_open;
-  /// Every client text frame, in order.
+  /// Every client text frame, in order. Confirm each with `push_session::text_done()` once handled.
   std::function<void(client_id, std::string&& text)> on_text;
   /// The client is gone; exactly once per opened session.
   std::function<void(client_id)> on_close;
@@ -63,6 +78,8 @@ struct push_handlers {
   /// from any thread (so it may hand blocking checks to another thread): status 0 upgrades,
   /// any other HTTP status (401, 429, 503) is sent with `body` (JSON) and the connection closes.
   std::function<void(std::string target, std::function<void(int status, std::string body)> done)> authorize;
+  /// A limit acted: "max_connections" (refused), "rate_limit" (closed 1008), "message_too_large" (closed 1009).
+  std::function<void(std::string_view reason)> on_limit;
 };
 
 /// Listening and per-client limits.
@@ -72,6 +89,10 @@ struct push_server_options {
   std::size_t queue_limit = 256;                     ///< frames waiting per client before drops
   std::size_t max_message_bytes = 65536;             ///< bigger client frames close the client with 1009
   std::chrono::milliseconds handshake_timeout{5000}; ///< HTTP request + WebSocket handshake deadline
+  std::size_t max_connections = 10000;               ///< connections in any phase; 0 = unlimited
+  std::uint32_t client_rate = 0;                     ///< client messages per second; 0 = unlimited
+  std::uint32_t client_burst = 0;                    ///< messages at once (token bucket size); 0 = client_rate
+  std::size_t max_pending_frames = 64;               ///< on_text messages not yet text_done(); 0 = unlimited
 };
 
 /// Beast WebSocket server. Also serves plain HTTP GET on the same port: /healthz -> 200 "ok",
@@ -92,6 +113,8 @@ public:
   std::uint16_t port() const;
   /// Open WebSocket sessions right now.
   std::size_t clients() const;
+  /// Connections right now in any phase (HTTP, handshake, open), as counted for max_connections.
+  std::size_t connections() const;
   /// Stops accepting and closes every session with 1001 (going away). Thread-safe, asynchronous.
   void stop();
 

@@ -7,7 +7,9 @@
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
+#include <map>
 #include <mutex>
+#include <algorithm>
 #include <optional>
 #include <stdexcept>
 #include <string>
@@ -41,13 +43,23 @@ constexpr auto wait_limit = 20s; // generous: a failing test reports instead of 
 /// A server on its own io_context thread, recording every handler call.
 class server_fixture {
 public:
-  explicit server_fixture(push_server_options o = {}) {
+  /// `confirm`: handle every text at once (text_done); false: leave them pending until confirm_all().
+  explicit server_fixture(push_server_options o = {}, bool confirm = true) : confirm_(confirm) {
     mi::gw::push_handlers h;
     h.on_open = [this](std::shared_ptr<push_session> s) { record([&] { opened_.push_back(std::move(s)); }); };
     h.on_text = [this](client_id id, std::string&& text) {
-      record([&] { texts_.emplace_back(id, std::move(text)); });
+      record([&] {
+        texts_.emplace_back(id, std::move(text));
+        if (confirm_) {
+          for (auto& s : opened_)
+            if (s->id() == id) s->text_done();
+        } else {
+          ++unconfirmed_[id];
+        }
+      });
     };
     h.on_close = [this](client_id id) { record([&] { closed_.push_back(id); }); };
+    h.on_limit = [this](std::string_view reason) { record([&] { limits_.emplace_back(reason); }); };
     server_.emplace(ioc_, std::move(o), std::move(h));
     thread_ = std::thread([this] { ioc_.run(); });
   }
@@ -70,6 +82,13 @@ public:
     return cv_.wait_for(lock, wait_limit, pred);
   }
 
+  /// Waits up to `limit` until `pred()` holds; false on timeout.
+  template <class Pred>
+  bool wait_for(std::chrono::milliseconds limit, Pred pred) {
+    std::unique_lock lock{mu_};
+    return cv_.wait_for(lock, limit, pred);
+  }
+
   /// The n-th opened session (waits for it).
   std::shared_ptr<push_session> session(std::size_t n) {
     REQUIRE(wait([&] { return opened_.size() > n; }));
@@ -90,6 +109,21 @@ public:
   std::size_t closed_count() {
     std::lock_guard lock{mu_};
     return closed_.size();
+  }
+
+  /// How often on_limit reported `reason`.
+  std::size_t limits(std::string_view reason) {
+    std::lock_guard lock{mu_};
+    return static_cast<std::size_t>(std::count(limits_.begin(), limits_.end(), reason));
+  }
+
+  /// Handles every pending text from now on, and confirms those left pending so far.
+  void confirm_all() {
+    std::lock_guard lock{mu_};
+    confirm_ = true;
+    for (auto& s : opened_)
+      for (std::size_t i = 0; i < unconfirmed_[s->id()]; ++i) s->text_done();
+    unconfirmed_.clear();
   }
 
   /// Access to recorded state under the lock, for `wait` predicates.
@@ -115,6 +149,9 @@ private:
   std::vector<std::shared_ptr<push_session>> opened_;
   std::vector<std::pair<client_id, std::string>> texts_;
   std::vector<client_id> closed_;
+  std::vector<std::string> limits_;
+  bool confirm_ = true;
+  std::map<client_id, std::size_t> unconfirmed_;
 };
 
 /// Shuts a socket down if a test overruns its deadline, so a blocking read fails instead of hanging.
@@ -178,6 +215,8 @@ public:
 
   /// The close code the server sent.
   std::uint16_t close_code() const { return ws_.reason().code; }
+  /// The close reason the server sent.
+  std::string close_reason() const { return std::string(ws_.reason().reason.c_str()); }
 
   void close() { ws_.close(websocket::close_code::normal); }
 
@@ -199,6 +238,22 @@ http::response<http::string_body> http_get(std::uint16_t port, const std::string
   http::response<http::string_body> res;
   http::read(s, buf, res);
   return res;
+}
+
+/// A WebSocket upgrade that the server may refuse: the HTTP status (101 when accepted, 0 when the
+/// connection failed or was closed without an answer) and the response body.
+std::pair<int, std::string> try_upgrade(std::uint16_t port) {
+  asio::io_context ioc;
+  beast::error_code ec;
+  tcp::socket s{ioc};
+  s.connect({asio::ip::make_address("127.0.0.1"), port}, ec);
+  if (ec) return {0, ec.message()};
+  websocket::stream<tcp::socket> ws{std::move(s)};
+  watchdog guard{ws.next_layer().native_handle()};
+  websocket::response_type res;
+  ws.handshake(res, "127.0.0.1:" + std::to_string(port), "/", ec);
+  if (ec && res.result_int() == 0) return {0, ec.message()};
+  return {res.result_int(), res.body()};
 }
 
 std::string numbered(std::size_t i, std::size_t size) {
@@ -306,6 +361,7 @@ TEST_CASE("an oversized frame closes that client with 1009, others keep working"
   big.send_text(std::string(70000, 'x'));
   CHECK_FALSE(big.read());
   CHECK(big.close_code() == 1009);
+  CHECK(f.limits("message_too_large") == 1);
   REQUIRE(f.wait([&] { return f.closed_locked().size() == 1; }));
   CHECK(f.closed() == std::vector<client_id>{big_s->id()});
 
@@ -392,4 +448,108 @@ TEST_CASE("a taken port is a runtime_error naming the address") {
   } catch (const std::runtime_error& e) {
     CHECK(std::string{e.what()}.find(std::to_string(f.port())) != std::string::npos);
   }
+}
+
+TEST_CASE("over max_connections an upgrade gets 503 with a reason, and an open client keeps getting its frames") {
+  push_server_options o;
+  o.max_connections = 20;
+  server_fixture f{o};
+  ws_client honest{f.port()};
+  auto hs = f.session(0);
+  std::vector<std::unique_ptr<ws_client>> others;
+  for (int i = 0; i < 19; ++i) others.push_back(std::make_unique<ws_client>(f.port()));
+  f.session(19);
+  CHECK(f.server().connections() == 20);
+
+  // A second thread hammers the full server while the honest client is served.
+  constexpr int attempts = 300;
+  std::atomic<int> refused{0};
+  std::atomic<int> unexpected{0};
+  std::thread flood([&] {
+    for (int i = 0; i < attempts; ++i) {
+      auto [status, body] = try_upgrade(f.port());
+      if (status == 503 && body.find("too_many_connections") != std::string::npos) ++refused;
+      else ++unexpected;
+    }
+  });
+  auto worst = std::chrono::steady_clock::duration::zero();
+  for (int i = 0; i < 200; ++i) {
+    const auto t0 = std::chrono::steady_clock::now();
+    hs->send(std::make_shared<const std::string>("candle " + std::to_string(i)));
+    auto got = honest.read();
+    REQUIRE(got == std::optional<std::string>{"candle " + std::to_string(i)});
+    worst = std::max(worst, std::chrono::steady_clock::now() - t0);
+  }
+  flood.join();
+  CHECK(refused.load() == attempts);
+  CHECK(unexpected.load() == 0);
+  CHECK(f.limits("max_connections") == attempts);
+  CHECK(worst < 1s);
+  MESSAGE("honest client's worst frame latency during the flood: "
+          << std::chrono::duration_cast<std::chrono::microseconds>(worst).count() << " us");
+  CHECK(f.server().clients() == 20);
+
+  // A slot given back can be taken again.
+  others.back()->close();
+  REQUIRE(f.wait([&] { return f.closed_locked().size() == 1; }));
+  REQUIRE(f.wait([&] { return f.server().connections() == 19; }));
+  ws_client again{f.port()};
+  f.session(20);
+  CHECK(f.server().clients() == 20);
+}
+
+TEST_CASE("a client over its message rate is closed with 1008 and a reason, an honest client is served meanwhile") {
+  push_server_options o;
+  o.client_rate = 50;
+  o.client_burst = 50;
+  server_fixture f{o};
+  ws_client honest{f.port()};
+  auto hs = f.session(0);
+  ws_client flooder{f.port()};
+  auto fs = f.session(1);
+
+  std::thread flood([&] {
+    for (int i = 0; i < 20000; ++i) flooder.send_text(R"({"op":"ping"})");
+    while (flooder.read()) {
+    }
+  });
+  for (int i = 0; i < 200; ++i) {
+    if (i % 20 == 0) honest.send_text("honest " + std::to_string(i)); // 10 messages: within its rate
+    hs->send(std::make_shared<const std::string>("candle " + std::to_string(i)));
+    REQUIRE(honest.read() == std::optional<std::string>{"candle " + std::to_string(i)});
+  }
+  flood.join();
+  CHECK(flooder.close_code() == 1008);
+  CHECK(flooder.close_reason() == "rate limit exceeded: at most 50 messages per second");
+  CHECK(f.limits("rate_limit") == 1);
+  REQUIRE(f.wait([&] { return f.closed_locked().size() == 1; }));
+  CHECK(f.closed() == std::vector<client_id>{fs->id()});
+
+  std::size_t honest_texts = 0;
+  std::size_t flood_texts = 0;
+  for (const auto& [id, text] : f.texts()) (id == hs->id() ? honest_texts : flood_texts) += 1;
+  CHECK(honest_texts == 10);
+  CHECK(flood_texts >= 50);  // the burst
+  CHECK(flood_texts <= 100); // not the 20000 it sent
+  CHECK(f.server().clients() == 1);
+}
+
+TEST_CASE("a consumer that falls behind pauses only that client's socket: never more than max_pending_frames") {
+  push_server_options o;
+  o.max_pending_frames = 8;
+  server_fixture f{o, false};
+  ws_client c{f.port()};
+  f.session(0);
+  constexpr std::size_t n = 2000;
+  std::thread writer([&] {
+    for (std::size_t i = 0; i < n; ++i) c.send_text(numbered(i, 1000)); // 2 MB: more than the socket buffers
+  });
+  REQUIRE(f.wait([&] { return f.texts_locked().size() == 8; }));
+  // Nothing more arrives while the consumer has not confirmed (the window is a bound, not a wait for success).
+  CHECK_FALSE(f.wait_for(300ms, [&] { return f.texts_locked().size() > 8; }));
+  f.confirm_all();
+  REQUIRE(f.wait([&] { return f.texts_locked().size() == n; }));
+  writer.join();
+  auto texts = f.texts();
+  for (std::size_t i = 0; i < n; ++i) REQUIRE(texts[i].second == numbered(i, 1000));
 }

@@ -1,34 +1,13 @@
 #include "messages/kline/kline_engine.hpp"
 
+#include <algorithm>
 #include <array>
+#include <cctype>
 #include <charconv>
-#include <cstdio>
-#include <cstdlib>
+#include <cstring>
 
 namespace mi::kline_engine {
 namespace {
-
-// Sums in a window cannot overflow a 128-bit mantissa for any real market; if they ever
-// did, continuing would publish a wrong candle, so stop loudly instead.
-decimal add_exact(const decimal& a, const decimal& b) {
-  auto r = a.checked_add(b);
-  if (!r) {
-    std::fprintf(stderr, "kline engine: decimal overflow adding %s + %s\n", a.to_string().c_str(),
-                 b.to_string().c_str());
-    std::abort();
-  }
-  return *r;
-}
-
-decimal mul_exact(const decimal& a, const decimal& b) {
-  auto r = a.checked_mul(b);
-  if (!r) {
-    std::fprintf(stderr, "kline engine: decimal overflow multiplying %s * %s\n", a.to_string().c_str(),
-                 b.to_string().c_str());
-    std::abort();
-  }
-  return *r;
-}
 
 using i128 = decimal::mantissa_type;
 
@@ -82,30 +61,222 @@ bool parse_i64(std::string_view s, std::int64_t& out) {
 
 // -- checkpoint ---------------------------------------------------------------------------
 
+namespace {
+
+// Trade ids in checkpoint text: anything but [A-Za-z0-9_.:-] as %XX.
+void put_id(std::string& out, std::string_view id) {
+  static constexpr char hex[] = "0123456789ABCDEF";
+  for (unsigned char c : id) {
+    if (std::isalnum(c) || c == '_' || c == '.' || c == ':' || c == '-') {
+      out.push_back(static_cast<char>(c));
+    } else {
+      out.push_back('%');
+      out.push_back(hex[c >> 4]);
+      out.push_back(hex[c & 15]);
+    }
+  }
+}
+
+bool get_id(std::string_view in, std::string& out) {
+  out.clear();
+  for (std::size_t i = 0; i < in.size(); ++i) {
+    if (in[i] != '%') {
+      out.push_back(in[i]);
+      continue;
+    }
+    unsigned v = 0;
+    if (i + 2 >= in.size())
+      return false;
+    auto [p, ec] = std::from_chars(in.data() + i + 1, in.data() + i + 3, v, 16);
+    if (ec != std::errc{} || p != in.data() + i + 3)
+      return false;
+    out.push_back(static_cast<char>(v));
+    i += 2;
+  }
+  return true;
+}
+
+template <class Int>
+bool parse_int(std::string_view s, Int& out) {
+  auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), out);
+  return !s.empty() && ec == std::errc{} && p == s.data() + s.size();
+}
+
+// Splits `s` at `sep` into `parts` (cleared first).
+void split(std::string_view s, char sep, std::vector<std::string_view>& parts) {
+  parts.clear();
+  for (;;) {
+    auto at = s.find(sep);
+    parts.push_back(s.substr(0, at));
+    if (at == std::string_view::npos)
+      return;
+    s.remove_prefix(at + 1);
+  }
+}
+
+constexpr char b64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+
+void put_final(std::string& out, const checkpoint::kept_final& f) {
+  out += std::to_string(f.open_ms) + ',' + std::to_string(f.revision) + ',' + std::to_string(f.count) + ',' +
+         std::to_string(f.last_seq) + ',' + std::to_string(f.first_ts) + ',';
+  put_id(out, f.first_id);
+  out += ',' + std::to_string(f.last_ts) + ',';
+  put_id(out, f.last_id);
+  for (const decimal* d : {&f.open, &f.high, &f.low, &f.close, &f.volume, &f.quote_volume, &f.taker_buy_volume,
+                           &f.taker_buy_quote_volume})
+    out += ',' + d->to_string();
+}
+
+bool get_final(std::string_view text, checkpoint::kept_final& f) {
+  std::vector<std::string_view> v;
+  split(text, ',', v);
+  if (v.size() != 16)
+    return false;
+  if (!parse_int(v[0], f.open_ms) || !parse_int(v[1], f.revision) || !parse_int(v[2], f.count) ||
+      !parse_int(v[3], f.last_seq) || !parse_int(v[4], f.first_ts) || !get_id(v[5], f.first_id) ||
+      !parse_int(v[6], f.last_ts) || !get_id(v[7], f.last_id))
+    return false;
+  decimal* ds[] = {&f.open, &f.high, &f.low, &f.close, &f.volume, &f.quote_volume, &f.taker_buy_volume,
+                   &f.taker_buy_quote_volume};
+  for (std::size_t i = 0; i < 8; ++i) {
+    auto d = decimal::parse(v[8 + i]);
+    if (!d)
+      return false;
+    *ds[i] = *d;
+  }
+  return true;
+}
+
+void put_recent(std::string& out, const checkpoint::recent_ids& r) {
+  const auto& v = r.values;
+  if (r.hashed) {
+    out += "h:";
+    for (std::uint64_t h : v)
+      for (int shift = 60; shift >= 0; shift -= 6) // 11 characters, the first carries 4 bits
+        out.push_back(b64[(h >> shift) & 63]);
+    return;
+  }
+  out += "s:";
+  for (std::size_t i = 0; i < v.size();) {
+    std::size_t j = i;
+    while (j + 1 < v.size() && v[j + 1] == v[j] + 1)
+      ++j;
+    if (i > 0)
+      out.push_back(',');
+    out += std::to_string(v[i]);
+    if (j > i)
+      out += '-' + std::to_string(v[j]);
+    i = j + 1;
+  }
+}
+
+bool get_recent(std::string_view text, checkpoint::recent_ids& r) {
+  r.values.clear();
+  if (text.rfind("h:", 0) == 0) {
+    r.hashed = true;
+    text.remove_prefix(2);
+    if (text.size() % 11 != 0)
+      return false;
+    for (std::size_t i = 0; i < text.size(); i += 11) {
+      std::uint64_t h = 0;
+      for (std::size_t k = 0; k < 11; ++k) {
+        const char* at = std::strchr(b64, text[i + k]);
+        if (at == nullptr || *at == 0 || (k == 0 && at - b64 > 15))
+          return false;
+        h = (h << 6) | static_cast<std::uint64_t>(at - b64);
+      }
+      r.values.push_back(h);
+    }
+    return true;
+  }
+  if (text.rfind("s:", 0) != 0)
+    return false;
+  r.hashed = false;
+  text.remove_prefix(2);
+  if (text.empty())
+    return true;
+  std::vector<std::string_view> runs;
+  split(text, ',', runs);
+  for (auto run : runs) {
+    auto dash = run.find('-');
+    std::uint64_t a = 0, b = 0;
+    if (!parse_int(run.substr(0, dash), a))
+      return false;
+    b = a;
+    if (dash != std::string_view::npos && (!parse_int(run.substr(dash + 1), b) || b < a || b - a > 1'000'000))
+      return false;
+    for (std::uint64_t x = a;; ++x) {
+      r.values.push_back(x);
+      if (x == b)
+        break;
+    }
+    if (r.values.size() > 1'000'000)
+      return false;
+  }
+  return true;
+}
+
+} // namespace
+
 std::string checkpoint::encode() const {
   std::string out = "w=" + ms_text(watermark_ms);
   for (const auto& i : intervals)
     out += ";" + i.interval + "=" + std::to_string(i.resume_seq) + "," + ms_text(i.last_final_open_ms) +
            (i.last_close.empty() ? "" : "," + i.last_close);
+  for (const auto& i : intervals) {
+    if (i.finals.empty())
+      continue;
+    out += ";f:" + i.interval + "=";
+    for (std::size_t k = 0; k < i.finals.size(); ++k) {
+      if (k > 0)
+        out.push_back('|');
+      put_final(out, i.finals[k]);
+    }
+  }
+  if (!recent.values.empty()) {
+    out += ";r=";
+    put_recent(out, recent);
+  }
   return out;
 }
 
 mi::result<checkpoint> checkpoint::decode(std::string_view text) {
   checkpoint c;
   bool first = true;
+  std::vector<std::string_view> parts;
   while (!text.empty()) {
     auto end = text.find(';');
     auto part = text.substr(0, end);
     text = end == std::string_view::npos ? std::string_view{} : text.substr(end + 1);
     auto eq = part.find('=');
     if (eq == std::string_view::npos)
-      return mi::error{"checkpoint: expected key=value, got \"" + std::string(part) + "\""};
+      return mi::error{"checkpoint: expected key=value, got \"" + std::string(part.substr(0, 80)) + "\""};
     auto k = part.substr(0, eq);
     auto v = part.substr(eq + 1);
     if (first) {
       if (k != "w" || !parse_i64(v, c.watermark_ms))
         return mi::error{"checkpoint: must start with w=<ms>"};
       first = false;
+      continue;
+    }
+    if (k == "r") {
+      if (!get_recent(v, c.recent))
+        return mi::error{"checkpoint: bad recent trade ids"};
+      continue;
+    }
+    if (k.rfind("f:", 0) == 0) {
+      auto name = k.substr(2);
+      auto it = std::find_if(c.intervals.begin(), c.intervals.end(), [&](const auto& i) { return i.interval == name; });
+      if (it == c.intervals.end())
+        return mi::error{"checkpoint: finals of an unknown interval \"" + std::string(name) + "\""};
+      split(v, '|', parts);
+      for (auto f : parts) {
+        kept_final kf;
+        if (!get_final(f, kf))
+          return mi::error{"checkpoint: bad final of " + std::string(name) + ": \"" + std::string(f.substr(0, 80)) +
+                           "\""};
+        it->finals.push_back(std::move(kf));
+      }
       continue;
     }
     auto comma = v.find(',');
@@ -190,10 +361,10 @@ void copy_id(Key& to, const Key& from) {
 }
 
 // The slow path of add_to: align with overflow checks; when a rescale or the addition would
-// overflow 128 bits, fall back to normalized decimals (what the engine always did), which abort
-// only where the exact normalized sum itself overflows.
+// overflow 128 bits, fall back to normalized decimals, which fail (false, `s` unchanged) only
+// where the exact normalized sum itself does not fit.
 template <class Sum>
-[[gnu::noinline]] void add_to_slow(Sum& s, i128 m, int scale) {
+[[gnu::noinline]] bool add_to_slow(Sum& s, i128 m, int scale) {
   i128 a = s.m;
   i128 b = m;
   int sc = s.scale;
@@ -208,36 +379,38 @@ template <class Sum>
   if (ok && !__builtin_add_overflow(a, b, &r)) {
     s.m = r;
     s.scale = sc;
-    return;
+    return true;
   }
   auto x = decimal::from_parts(s.m, s.scale);
   auto y = decimal::from_parts(m, scale);
-  if (!x || !y) {
-    std::fprintf(stderr, "kline engine: decimal out of range in a sum\n");
-    std::abort();
-  }
-  decimal d = add_exact(*x, *y);
-  s.m = d.mantissa();
-  s.scale = d.scale();
+  if (!x || !y)
+    return false;
+  auto d = x->checked_add(*y);
+  if (!d)
+    return false;
+  s.m = d->mantissa();
+  s.scale = d->scale();
+  return true;
 }
 
-// Adds m * 10^-scale to the sum exactly. The sum keeps the largest scale seen so far.
+// Adds m * 10^-scale to the sum exactly. The sum keeps the largest scale seen so far. False
+// (and `s` unchanged) when the exact sum does not fit 128 bits.
 template <class Sum>
-inline void add_to(Sum& s, i128 m, int scale) {
+[[gnu::always_inline]] inline bool add_to(Sum& s, i128 m, int scale) {
   i128 r;
   if (scale == s.scale) {
     if (!__builtin_add_overflow(s.m, m, &r)) {
       s.m = r;
-      return;
+      return true;
     }
   } else if (scale < s.scale && s.scale - scale <= 18 && m >= INT64_MIN && m <= INT64_MAX) {
     // |m| < 2^63 and 10^18 < 2^60: the aligned addend fits 128 bits without a check.
     if (!__builtin_add_overflow(s.m, m * pow10[s.scale - scale], &r)) {
       s.m = r;
-      return;
+      return true;
     }
   }
-  add_to_slow(s, m, scale);
+  return add_to_slow(s, m, scale);
 }
 
 } // namespace
@@ -249,7 +422,16 @@ decimal symbol_windows::sum::value() const {
 std::uint64_t symbol_windows::recent_ids::hash_of(const id_key& id, std::string_view text) {
   // 0 marks an empty slot; a real hash of 0 is moved to 1 (a false "duplicate" would need a
   // 64-bit collision between two ids of one symbol within the ring).
-  std::uint64_t h = id.numeric ? mix(id.num) : std::hash<std::string_view>{}(text);
+  // Stored in checkpoints: the hash must not depend on the standard library (FNV-1a, then mixed).
+  std::uint64_t h = 0;
+  if (id.numeric) {
+    h = mix(id.num);
+  } else {
+    std::uint64_t f = 0xcbf29ce484222325ULL;
+    for (unsigned char c : text)
+      f = (f ^ c) * 0x100000001b3ULL;
+    h = mix(f);
+  }
   return h == 0 ? 1 : h;
 }
 
@@ -268,14 +450,16 @@ bool symbol_windows::recent_ids::contains_sorted(std::uint64_t v) const {
   return false;
 }
 
-bool symbol_windows::recent_ids::seen_or_insert(const id_key& id, std::string_view text) {
+bool symbol_windows::recent_ids::seen_or_insert(const id_key& id, std::string_view text, std::uint64_t seq) {
   if (sorted_) {
     if (id.numeric) {
       if (ring_.empty() || id.num > newest()) {
         if (ring_.size() < capacity_) {
           ring_.push_back(id.num);
+          seqs_.push_back(seq);
         } else {
           ring_[next_] = id.num;
+          seqs_[next_] = seq;
           next_ = next_ + 1 == ring_.size() ? 0 : next_ + 1;
         }
         return false;
@@ -285,7 +469,49 @@ bool symbol_windows::recent_ids::seen_or_insert(const id_key& id, std::string_vi
     }
     to_hashed();
   }
-  return seen_or_insert_hash(hash_of(id, text));
+  return seen_or_insert_hash(hash_of(id, text), seq);
+}
+
+checkpoint::recent_ids symbol_windows::recent_ids::export_before(std::uint64_t seq) const {
+  checkpoint::recent_ids out;
+  out.hashed = !sorted_;
+  for (std::size_t i = 0; i < ring_.size(); ++i) {
+    const std::size_t at = (next_ + i) % ring_.size();
+    if (seqs_[at] >= seq)
+      break; // sequences increase in insertion order
+    out.values.push_back(ring_[at]);
+  }
+  return out;
+}
+
+void symbol_windows::recent_ids::restore(const checkpoint::recent_ids& r) {
+  ring_.clear();
+  seqs_.clear();
+  table_.clear();
+  next_ = 0;
+  sorted_ = true;
+  if (capacity_ == 0)
+    return;
+  const std::size_t skip = r.values.size() > capacity_ ? r.values.size() - capacity_ : 0;
+  ring_.assign(r.values.begin() + static_cast<std::ptrdiff_t>(skip), r.values.end());
+  seqs_.assign(ring_.size(), 0);
+  if (r.hashed) {
+    for (auto& v : ring_)
+      v = v == 0 ? 1 : v;
+    sorted_ = false;
+    std::size_t size = 16;
+    while (size < 2 * ring_.size() + 2)
+      size *= 2;
+    table_.assign(size / 2, 0);
+    grow();
+    return;
+  }
+  // Sorted mode needs strictly increasing numbers; anything else is kept as hashes.
+  for (std::size_t i = 1; i < ring_.size(); ++i)
+    if (ring_[i] <= ring_[i - 1]) {
+      to_hashed();
+      return;
+    }
 }
 
 void symbol_windows::recent_ids::to_hashed() {
@@ -317,13 +543,14 @@ void symbol_windows::recent_ids::grow() {
   }
 }
 
-bool symbol_windows::recent_ids::seen_or_insert_hash(std::uint64_t h) {
+bool symbol_windows::recent_ids::seen_or_insert_hash(std::uint64_t h, std::uint64_t seq) {
   const std::size_t mask = table_.size() - 1;
   for (std::size_t i = slot_of(h); table_[i] != 0; i = (i + 1) & mask)
     if (table_[i] == h)
       return true;
   if (ring_.size() < capacity_) {
     ring_.push_back(h);
+    seqs_.push_back(seq);
     if (ring_.size() * 2 > table_.size()) {
       grow(); // inserts h with the others
       return false;
@@ -332,6 +559,7 @@ bool symbol_windows::recent_ids::seen_or_insert_hash(std::uint64_t h) {
     // Forget the oldest first; it may sit on the probe path of `h`, so probe again after.
     erase(ring_[next_]);
     ring_[next_] = h;
+    seqs_[next_] = seq;
     next_ = next_ + 1 == ring_.size() ? 0 : next_ + 1;
   }
   std::size_t i = slot_of(h);
@@ -368,94 +596,74 @@ symbol_windows::symbol_windows(std::string exchange, std::string symbol, const o
                                const checkpoint* restored)
     : exchange_(std::move(exchange)), symbol_(std::move(symbol)), opts_(&opts), recent_(opts.dedup_ids) {
   lanes_.reserve(opts.intervals.size());
+  plans_.resize(opts.intervals.size());
   for (const auto& iv : opts.intervals) {
     lane l;
     l.iv = iv;
     if (restored != nullptr) {
       for (const auto& pi : restored->intervals) {
-        if (pi.interval == iv.name) {
-          l.resume_seq = pi.resume_seq;
-          l.last_final_open_ms = pi.last_final_open_ms;
-          if (auto c = decimal::parse(pi.last_close); c && !pi.last_close.empty()) {
-            l.last_close = *c;
-            l.has_last_close = true;
-          }
+        if (pi.interval != iv.name)
+          continue;
+        l.resume_seq = pi.resume_seq;
+        l.last_final_open_ms = pi.last_final_open_ms;
+        if (auto c = decimal::parse(pi.last_close); c && !pi.last_close.empty()) {
+          l.last_close = *c;
+          l.has_last_close = true;
         }
+        if (!opts.revise_late || opts.keep_finals == 0)
+          continue;
+        for (const auto& f : pi.finals) {
+          window w;
+          w.open_ms = f.open_ms;
+          w.next_open_ms = iv.next_open(f.open_ms);
+          w.first_ts = f.first_ts;
+          w.first_id = id_key::of(f.first_id);
+          w.open = f.open;
+          w.last_ts = f.last_ts;
+          w.last_id = id_key::of(f.last_id);
+          w.close = f.close;
+          w.high = f.high;
+          w.low = f.low;
+          w.totals.volume = {f.volume.mantissa(), f.volume.scale()};
+          w.totals.quote_volume = {f.quote_volume.mantissa(), f.quote_volume.scale()};
+          w.totals.taker_buy_volume = {f.taker_buy_volume.mantissa(), f.taker_buy_volume.scale()};
+          w.totals.taker_buy_quote_volume = {f.taker_buy_quote_volume.mantissa(), f.taker_buy_quote_volume.scale()};
+          w.count = f.count;
+          w.last_seq = f.last_seq;
+          w.revision = f.revision;
+          l.finals.insert_or_assign(f.open_ms, std::move(w));
+        }
+        while (l.finals.size() > opts.keep_finals)
+          l.finals.erase(l.finals.begin());
       }
     }
     lanes_.push_back(std::move(l));
   }
-  if (restored != nullptr)
+  if (restored != nullptr) {
     watermark_ms_ = restored->watermark_ms;
+    recent_.restore(restored->recent);
+  }
 }
 
-add_result symbol_windows::add(const mi::trade& t, std::uint64_t seq) {
-  add_result r;
-  const std::int64_t ts_ms = t.ts_ns / 1'000'000 - (t.ts_ns % 1'000'000 < 0 ? 1 : 0);
-  bool fresh = false; // not covered by a restored checkpoint in at least one lane
-  bool covered = true;
-  for (const auto& l : lanes_)
-    covered = covered && seq < l.resume_seq;
-  prepared p{t, id_key::of(t.trade_id)};
-  if (!covered && recent_.enabled() && recent_.seen_or_insert(p.id, t.trade_id)) {
-    r.duplicate = true;
-    return r;
-  }
-  // price * quantity once, for every interval; normalized decimals, so an overflow here is
-  // exactly where the normalized product overflows.
-  if (__builtin_mul_overflow(t.price.mantissa(), t.quantity.mantissa(), &p.notional_m))
-    mul_exact(t.price, t.quantity); // reports and aborts
-  p.notional_scale = t.price.scale() + t.quantity.scale();
-  for (auto& l : lanes_) {
-    if (seq < l.resume_seq) {
-      ++r.replayed;
-      continue;
-    }
-    fresh = true;
-    // Most trades fall in the window the previous one went to: no lookup, no boundary math.
-    if (window* hot = l.hot; hot != nullptr && ts_ms >= hot->open_ms && ts_ms < hot->next_open_ms) {
-      apply(*hot, p);
-      ++r.accepted;
-      continue;
-    }
-    const std::int64_t open_ms = l.iv.open_of(ts_ms);
-    auto it = l.open.find(open_ms);
-    if (it == l.open.end()) {
-      const std::int64_t next_ms = l.iv.next_open(open_ms);
-      if (open_ms <= l.last_final_open_ms || (watermark_ms_ != none && next_ms + opts_->grace_ms <= watermark_ms_)) {
-        auto f = l.finals.find(open_ms);
-        if (opts_->revise_late && f != l.finals.end()) {
-          apply(f->second, p);
-          ++f->second.revision;
-          f->second.dirty = true; // a corrected final is due
-          l.finals_dirty = true;
-          ++r.revised;
-        } else {
-          ++r.late;
-        }
-        continue;
-      }
-      window w;
-      w.open_ms = open_ms;
-      w.next_open_ms = next_ms;
-      w.first_ts = w.last_ts = t.ts_ns;
-      w.first_id = p.id;
-      w.last_id = p.id;
-      w.open = w.close = w.high = w.low = t.price;
-      w.first_seq = seq;
-      l.open_min_seq = l.open.empty() ? seq : std::min(l.open_min_seq, seq);
-      it = l.open.emplace(open_ms, std::move(w)).first;
-    }
-    l.hot = &it->second;
-    apply(it->second, p);
-    ++r.accepted;
-  }
-  if (fresh) {
-    if (ts_ms > watermark_ms_)
-      watermark_ms_ = ts_ms;
-    last_seq_ = seq;
-  }
-  return r;
+void symbol_windows::clamp_watermark(std::int64_t max_ms) {
+  if (watermark_ms_ != none && watermark_ms_ > max_ms)
+    watermark_ms_ = none;
+}
+
+[[gnu::always_inline]] inline bool symbol_windows::add_sums_in_place(sums& s, const prepared& p) {
+  const mi::trade& t = p.t;
+  if (!add_to(s.volume, t.quantity.mantissa(), t.quantity.scale()) ||
+      !add_to(s.quote_volume, p.notional_m, p.notional_scale))
+    return false;
+  if (t.taker_side == side::buy)
+    return add_to(s.taker_buy_volume, t.quantity.mantissa(), t.quantity.scale()) &&
+           add_to(s.taker_buy_quote_volume, p.notional_m, p.notional_scale);
+  return true;
+}
+
+inline bool symbol_windows::add_sums(const window& w, const prepared& p, sums& out) {
+  out = w.totals;
+  return add_sums_in_place(out, p);
 }
 
 void symbol_windows::apply(window& w, const prepared& p) {
@@ -477,14 +685,185 @@ void symbol_windows::apply(window& w, const prepared& p) {
     if (t.price < w.low)
       w.low = t.price;
   }
-  add_to(w.volume, t.quantity.mantissa(), t.quantity.scale());
-  add_to(w.quote_volume, p.notional_m, p.notional_scale);
-  if (t.taker_side == side::buy) {
-    add_to(w.taker_buy_volume, t.quantity.mantissa(), t.quantity.scale());
-    add_to(w.taker_buy_quote_volume, p.notional_m, p.notional_scale);
-  }
+  w.last_seq = p.seq;
   ++w.count;
   w.dirty = true;
+}
+
+add_result symbol_windows::add(const mi::trade& t, std::uint64_t seq) {
+  add_result r;
+  bool covered = true;
+  for (const auto& l : lanes_)
+    covered = covered && seq < l.resume_seq;
+  if (covered) { // already in published finals: a restart's replay
+    r.replayed = static_cast<int>(lanes_.size());
+    return r;
+  }
+  const std::int64_t ts_ms = t.ts_ns / 1'000'000 - (t.ts_ns % 1'000'000 < 0 ? 1 : 0);
+  // Exchange time far ahead of receive time: it would move the watermark into the future and
+  // make every later trade late. 128-bit difference: both times are untrusted.
+  if (opts_->max_clock_skew_ms > 0 && t.recv_ns != 0 &&
+      static_cast<i128>(t.ts_ns) - t.recv_ns > static_cast<i128>(opts_->max_clock_skew_ms) * 1'000'000) {
+    r.rejected = mi::reject_reason::clock_skew;
+    return r;
+  }
+  prepared p{t, id_key::of(t.trade_id), seq};
+  // price * quantity once, for every interval; normalized decimals, so an overflow here is
+  // exactly where the normalized product overflows.
+  if (__builtin_mul_overflow(t.price.mantissa(), t.quantity.mantissa(), &p.notional_m)) {
+    r.rejected = mi::reject_reason::unrepresentable;
+    return r;
+  }
+  p.notional_scale = t.price.scale() + t.quantity.scale();
+  if (recent_.enabled() && recent_.seen_or_insert(p.id, t.trade_id, seq)) {
+    r.duplicate = true;
+    return r;
+  }
+  // The usual trade: every lane's hot window takes it. Sums first (the only step that can
+  // fail), with the previous sums kept to undo them all if one overflows or a lane turns out
+  // not to be hot after all (then the general path below decides).
+  {
+    const bool buy = t.taker_side == side::buy;
+    std::size_t i = 0;
+    bool overflow = false;
+    for (; i < lanes_.size(); ++i) {
+      lane& l = lanes_[i];
+      window* hot = l.hot;
+      if (seq < l.resume_seq || hot == nullptr || ts_ms < hot->open_ms || ts_ms >= hot->next_open_ms)
+        break;
+      sums& s = hot->totals;
+      sums& saved = plans_[i].totals;
+      saved.volume = s.volume;
+      saved.quote_volume = s.quote_volume;
+      if (buy) {
+        saved.taker_buy_volume = s.taker_buy_volume;
+        saved.taker_buy_quote_volume = s.taker_buy_quote_volume;
+      }
+      if (!add_sums_in_place(s, p)) {
+        overflow = true;
+        ++i; // this lane's sums are partly changed too
+        break;
+      }
+    }
+    if (i == lanes_.size() && !overflow) {
+      for (auto& l : lanes_)
+        apply(*l.hot, p);
+      r.accepted = static_cast<int>(lanes_.size());
+      if (ts_ms > watermark_ms_)
+        watermark_ms_ = ts_ms;
+      last_seq_ = seq;
+      return r;
+    }
+    for (std::size_t j = 0; j < i; ++j) { // undo
+      sums& s = lanes_[j].hot->totals;
+      const sums& saved = plans_[j].totals;
+      s.volume = saved.volume;
+      s.quote_volume = saved.quote_volume;
+      if (buy) {
+        s.taker_buy_volume = saved.taker_buy_volume;
+        s.taker_buy_quote_volume = saved.taker_buy_quote_volume;
+      }
+    }
+    if (overflow) {
+      r.rejected = mi::reject_reason::unrepresentable;
+      return r;
+    }
+  }
+  // Decide every lane before changing any: a sum that would overflow rejects the whole trade.
+  using kind = plan::kind;
+  for (std::size_t i = 0; i < lanes_.size(); ++i) {
+    lane& l = lanes_[i];
+    plan& pl = plans_[i];
+    pl.what = kind::skip;
+    if (seq < l.resume_seq) {
+      ++r.replayed;
+      continue;
+    }
+    // Most trades fall in the window the previous one went to: no lookup, no boundary math.
+    if (window* hot = l.hot; hot != nullptr && ts_ms >= hot->open_ms && ts_ms < hot->next_open_ms) {
+      pl.what = kind::hot;
+      pl.w = hot;
+    } else {
+      pl.open_ms = l.iv.open_of(ts_ms);
+      auto it = l.open.find(pl.open_ms);
+      if (it != l.open.end()) {
+        pl.what = kind::open;
+        pl.w = &it->second;
+      } else {
+        pl.next_ms = l.iv.next_open(pl.open_ms);
+        if (pl.open_ms <= l.last_final_open_ms ||
+            (watermark_ms_ != none && pl.next_ms + opts_->grace_ms <= watermark_ms_)) {
+          auto f = l.finals.find(pl.open_ms);
+          if (!opts_->revise_late || f == l.finals.end()) {
+            ++r.late;
+            continue;
+          }
+          if (seq <= f->second.last_seq) { // a restored final already holds it
+            ++r.replayed;
+            continue;
+          }
+          pl.what = kind::revise;
+          pl.w = &f->second;
+        } else {
+          pl.what = kind::create;
+          pl.w = nullptr;
+        }
+      }
+    }
+    static const window empty;
+    if (!add_sums(pl.w != nullptr ? *pl.w : empty, p, pl.totals)) {
+      r = add_result{};
+      r.rejected = mi::reject_reason::unrepresentable;
+      return r;
+    }
+  }
+  bool fresh = false; // not covered by a restored checkpoint in at least one lane
+  for (std::size_t i = 0; i < lanes_.size(); ++i) {
+    lane& l = lanes_[i];
+    plan& pl = plans_[i];
+    switch (pl.what) {
+    case kind::skip:
+      if (seq >= l.resume_seq)
+        fresh = true; // late or already in a restored final: still seen
+      continue;
+    case kind::revise:
+      pl.w->totals = pl.totals;
+      apply(*pl.w, p);
+      ++pl.w->revision;
+      l.finals_dirty = true; // a corrected final is due (the window is dirty)
+      ++r.revised;
+      break;
+    case kind::create: {
+      window w;
+      w.open_ms = pl.open_ms;
+      w.next_open_ms = pl.next_ms;
+      w.first_ts = w.last_ts = t.ts_ns;
+      w.first_id = p.id;
+      w.last_id = p.id;
+      w.open = w.close = w.high = w.low = t.price;
+      w.first_seq = seq;
+      l.open_min_seq = l.open.empty() ? seq : std::min(l.open_min_seq, seq);
+      auto it = l.open.emplace(pl.open_ms, std::move(w)).first;
+      pl.w = &it->second;
+      [[fallthrough]];
+    }
+    case kind::open:
+      l.hot = pl.w;
+      [[fallthrough]];
+    case kind::hot:
+      pl.w->totals = pl.totals;
+      apply(*pl.w, p);
+      ++r.accepted;
+      break;
+    }
+    fresh = true;
+  }
+  if (fresh) {
+    if (ts_ms > watermark_ms_)
+      watermark_ms_ = ts_ms;
+    last_seq_ = seq;
+  }
+  return r;
 }
 
 mi::kline symbol_windows::to_kline(const lane& l, const window& w, bool final) const {
@@ -498,11 +877,11 @@ mi::kline symbol_windows::to_kline(const lane& l, const window& w, bool final) c
   k.high = w.high;
   k.low = w.low;
   k.close = w.close;
-  k.volume = w.volume.value();
-  k.quote_volume = w.quote_volume.value();
+  k.volume = w.totals.volume.value();
+  k.quote_volume = w.totals.quote_volume.value();
   k.trade_count = w.count;
-  k.taker_buy_volume = w.taker_buy_volume.value();
-  k.taker_buy_quote_volume = w.taker_buy_quote_volume.value();
+  k.taker_buy_volume = w.totals.taker_buy_volume.value();
+  k.taker_buy_quote_volume = w.totals.taker_buy_quote_volume.value();
   // vwap to 18 fraction digits, fewer only if the quotient would not fit 128 bits.
   k.vwap = w.close; // an empty (filled) window: no volume to weigh
   for (int digits = 18; digits >= 0 && !k.volume.is_zero(); --digits) {
@@ -623,8 +1002,18 @@ checkpoint symbol_windows::current_checkpoint() const {
     // Trades still in open windows must be replayed after a restart.
     for (const auto& [open_ms, w] : l.open)
       resume = std::min(resume, w.first_seq);
-    c.intervals.push_back({l.iv.name, resume, l.last_final_open_ms, l.has_last_close ? l.last_close.to_string() : ""});
+    checkpoint::per_interval pi{l.iv.name, resume, l.last_final_open_ms,
+                                l.has_last_close ? l.last_close.to_string() : "", {}};
+    pi.finals.reserve(l.finals.size());
+    for (const auto& [open_ms, w] : l.finals)
+      pi.finals.push_back({w.open_ms, w.revision, w.count, w.last_seq, w.first_ts, w.first_id.str(), w.last_ts,
+                           w.last_id.str(), w.open, w.high, w.low, w.close, w.totals.volume.value(),
+                           w.totals.quote_volume.value(), w.totals.taker_buy_volume.value(),
+                           w.totals.taker_buy_quote_volume.value()});
+    c.intervals.push_back(std::move(pi));
   }
+  // The ids of trades a replay from min_resume_seq() does not add again.
+  c.recent = recent_.export_before(c.min_resume_seq());
   return c;
 }
 

@@ -12,6 +12,7 @@
 #include "messages/kline/interval.hpp"
 #include "messages/result.hpp"
 #include "messages/trade.hpp"
+#include "messages/trade_admission.hpp"
 
 namespace mi::kline_engine {
 
@@ -24,21 +25,54 @@ struct options {
   std::size_t keep_finals = 16;        ///< closed windows kept per interval for revisions
   bool fill_empty = false;             ///< emit windows without trades (OHLC = previous close, volume 0)
   std::size_t dedup_ids = 1024;        ///< recent trade ids per symbol ignored when seen again (0 = off)
+  /// A trade stamped more than this after its receive time (recv_ns, when set) is skipped and
+  /// reported as clock_skew: it neither opens a window nor moves the watermark (0 = off).
+  std::int64_t max_clock_skew_ms = 300'000;
 };
 
 /// What a restarted engine needs to continue one symbol exactly (stored durably by the
-/// platform after every final it published was acked).
+/// platform after every final it published was acked): where to resume, and what a late trade
+/// needs to revise a final (the kept finals and the recent trade ids), so that a restart or a
+/// passivation changes nothing a late trade does.
 struct checkpoint {
+  /// A final kept for revisions (options::keep_finals per interval).
+  struct kept_final {
+    std::int64_t open_ms = 0;
+    std::uint32_t revision = 0;
+    std::uint64_t count = 0;
+    std::uint64_t last_seq = 0; ///< newest stream sequence in it: a replayed trade up to it is not added again
+    std::int64_t first_ts = 0;  ///< ns
+    std::string first_id;
+    std::int64_t last_ts = 0; ///< ns
+    std::string last_id;
+    decimal open, high, low, close, volume, quote_volume, taker_buy_volume, taker_buy_quote_volume;
+    friend bool operator==(const kept_final&, const kept_final&) = default;
+  };
   struct per_interval {
     std::string interval;
     std::uint64_t resume_seq = 1;  ///< trades with a lower stream sequence are already in finals
     std::int64_t last_final_open_ms = std::numeric_limits<std::int64_t>::min();
     std::string last_close; ///< close of the last final ("" if none): the price of filled windows
+    std::vector<kept_final> finals; ///< oldest first
+  };
+  /// The recent trade ids (dedup) of trades before min_resume_seq(), oldest first: increasing id
+  /// numbers, or 64-bit hashes once the ids came out of order (`hashed`). The replay from
+  /// min_resume_seq() adds the newer ones again. Like the ring itself this is approximate at its
+  /// edge: a duplicate of an id the ring had forgotten by the time of the checkpoint (more than
+  /// options::dedup_ids distinct ids back) is counted, with or without a restart.
+  struct recent_ids {
+    bool hashed = false;
+    std::vector<std::uint64_t> values;
   };
   std::int64_t watermark_ms = std::numeric_limits<std::int64_t>::min(); ///< newest trade time seen
   std::vector<per_interval> intervals;
+  recent_ids recent;
 
-  /// Compact text: "w=<ms>;1m=<resume>,<last_final>[,<last_close>];5m=..." (ms may be "-" for none).
+  /// Compact text: "w=<ms>;1m=<resume>,<last_final>[,<last_close>];5m=...;f:1m=<final>|<final>;r=<ids>"
+  /// (ms may be "-" for none). A final is "open_ms,revision,count,last_seq,first_ts,first_id,last_ts,
+  /// last_id,open,high,low,close,volume,quote_volume,taker_buy_volume,taker_buy_quote_volume" (ids
+  /// percent-encoded); ids are "s:<a>-<b>,<c>,..." (runs of consecutive numbers) or "h:" and 11
+  /// base64url characters per hash. Text of the earlier format (no f: and r) still decodes.
   std::string encode() const;
   static mi::result<checkpoint> decode(std::string_view text);
   /// Lowest resume sequence over the intervals (where a replay must start for this symbol).
@@ -52,6 +86,9 @@ struct add_result {
   int revised = 0;  ///< intervals where it revised a final (a corrected final follows)
   int replayed = 0; ///< intervals where the trade was already covered by a restored checkpoint
   bool duplicate = false; ///< the same trade id was seen recently: ignored
+  /// Not none: the trade was skipped (no window, no watermark): unrepresentable (a sum or the
+  /// notional would overflow 128 bits) or clock_skew (options::max_clock_skew_ms).
+  mi::reject_reason rejected = mi::reject_reason::none;
 };
 
 /// The open windows of one (exchange, symbol) for every configured interval, keyed by the
@@ -73,7 +110,13 @@ public:
   symbol_windows& operator=(symbol_windows&&) = default;
 
   /// Adds one trade; `seq` is its position in the input (JetStream stream sequence), increasing.
+  /// Never aborts: a trade whose amounts cannot be summed exactly, or stamped beyond the clock
+  /// skew, is skipped whole (no interval takes it) and reported in `rejected`.
   add_result add(const mi::trade& t, std::uint64_t seq);
+  /// Forgets a watermark beyond `max_ms` (a restored checkpoint frozen by a far-future trade of
+  /// an earlier version): the next trade sets it again; finals already published stay final.
+  void clamp_watermark(std::int64_t max_ms);
+  std::int64_t watermark_ms() const { return watermark_ms_; }
   /// Appends finals of every window whose end + grace <= the newest trade time seen, and
   /// corrected finals (revision + 1) of finals that late trades changed.
   void close_by_event_time(std::vector<mi::kline>& finals);
@@ -114,8 +157,16 @@ private:
   struct prepared {
     const mi::trade& t;
     id_key id;
+    std::uint64_t seq = 0;
     decimal::mantissa_type notional_m = 0; ///< price * quantity, not normalized
     int notional_scale = 0;
+  };
+  /// The four running sums of a window.
+  struct sums {
+    sum volume;
+    sum quote_volume;
+    sum taker_buy_volume;
+    sum taker_buy_quote_volume;
   };
   struct window {
     std::int64_t open_ms = 0;
@@ -128,12 +179,10 @@ private:
     decimal close;
     decimal high;
     decimal low;
-    sum volume;
-    sum quote_volume;
-    sum taker_buy_volume;
-    sum taker_buy_quote_volume;
+    sums totals;
     std::uint64_t count = 0;
     std::uint64_t first_seq = 0;
+    std::uint64_t last_seq = 0; ///< newest sequence applied (a final restored from a checkpoint skips up to it)
     std::uint32_t revision = 0;
     bool dirty = false;
   };
@@ -157,22 +206,28 @@ private:
   class recent_ids {
   public:
     explicit recent_ids(std::size_t capacity) : capacity_(capacity) {}
-    /// True if the id is among the recent ones; otherwise records it, forgetting the oldest.
-    bool seen_or_insert(const id_key& id, std::string_view text);
+    /// True if the id is among the recent ones; otherwise records it (with the stream sequence of
+    /// its trade), forgetting the oldest.
+    bool seen_or_insert(const id_key& id, std::string_view text, std::uint64_t seq);
     bool enabled() const { return capacity_ > 0; }
+    /// The ids of trades with a sequence below `seq`, oldest first (a replay from `seq` adds the rest).
+    checkpoint::recent_ids export_before(std::uint64_t seq) const;
+    /// Replaces the content with restored ids (their sequences count as 0: before any replay).
+    void restore(const checkpoint::recent_ids& r);
 
   private:
     static std::uint64_t hash_of(const id_key& id, std::string_view text);
     std::uint64_t newest() const { return ring_[(next_ + ring_.size() - 1) % ring_.size()]; }
     bool contains_sorted(std::uint64_t v) const;
     void to_hashed();
-    bool seen_or_insert_hash(std::uint64_t h);
+    bool seen_or_insert_hash(std::uint64_t h, std::uint64_t seq);
     std::size_t slot_of(std::uint64_t h) const;
     void erase(std::uint64_t h);
     void grow();
     std::size_t capacity_;
     bool sorted_ = true;               ///< ring_ holds increasing id numbers, not hashes
     std::vector<std::uint64_t> ring_;  ///< in insertion order; once full, the oldest is overwritten
+    std::vector<std::uint64_t> seqs_;  ///< the stream sequence of each ring_ entry (same positions)
     std::vector<std::uint64_t> table_; ///< hashed mode: linear probing, power of two >= 2 * ring_.size(); 0 = empty
     std::size_t next_ = 0;             ///< the oldest entry of ring_ once full (0 until then)
   };
@@ -180,6 +235,11 @@ private:
   mi::kline to_kline(const lane& l, const window& w, bool final) const;
   /// Appends empty windows after the last final, up to (excluding) the one opening at `until_open`.
   void fill_until(lane& l, std::int64_t until_open, std::vector<mi::kline>& finals);
+  /// The window's sums with the trade added into `out`; false (and `out` unusable) on overflow.
+  static bool add_sums(const window& w, const prepared& p, sums& out);
+  /// Adds the trade to `s`; false on overflow (then some of the four sums may have it: undo).
+  static bool add_sums_in_place(sums& s, const prepared& p);
+  /// Adds the trade to the window's first/last/high/low/count (its sums are set by the caller).
   static void apply(window& w, const prepared& p);
   void finalize(lane& l, std::int64_t until_ms, std::vector<mi::kline>& finals);
 
@@ -190,6 +250,16 @@ private:
   std::int64_t watermark_ms_ = std::numeric_limits<std::int64_t>::min();
   std::uint64_t last_seq_ = 0;
   recent_ids recent_;
+  /// What add() does in each lane, decided for all lanes before any is changed (a trade is taken
+  /// whole or not at all). Scratch space reused by every add().
+  struct plan {
+    enum class kind : std::uint8_t { skip, hot, open, create, revise } what = kind::skip;
+    window* w = nullptr;
+    std::int64_t open_ms = 0;
+    std::int64_t next_ms = 0;
+    sums totals;
+  };
+  std::vector<plan> plans_;
 };
 
 /// The `aggregate` command: every final kline of a sequence of trades, in the order the
@@ -197,7 +267,8 @@ private:
 class batch_aggregator {
 public:
   explicit batch_aggregator(options opts) : opts_(std::move(opts)) {}
-  /// Feeds one trade; finals closed by event time are appended to `finals`.
+  /// Feeds one trade; finals closed by event time are appended to `finals`. A rejected trade
+  /// (add_result::rejected) changes nothing; the other trades go on.
   add_result add(const mi::trade& t, std::vector<mi::kline>& finals);
   /// Closes every remaining window.
   void finish(std::vector<mi::kline>& finals);

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <map>
 #include <random>
+#include <tuple>
 
 #include "messages/codec.hpp"
 
@@ -461,4 +462,269 @@ TEST_CASE("dedup remembers exactly the last dedup_ids distinct ids, in order and
     CHECK(!sw.add(make_trade("1", t0, "10", "1"), 1).duplicate);
     CHECK(!sw.add(make_trade("1", t0, "10", "1"), 2).duplicate);
   }
+}
+
+// -- issue 9: nothing from outside aborts, far-future trades, revisions across restarts ----------
+
+namespace {
+
+// Every distinct final (interval, open, revision) -> its JSON; a repeat must be identical.
+std::map<std::tuple<std::string, std::int64_t, std::uint32_t>, std::string> by_revision(
+  const std::vector<mi::kline>& ks) {
+  std::map<std::tuple<std::string, std::int64_t, std::uint32_t>, std::string> out;
+  for (const auto& k : ks) {
+    auto json = mi::kline_to_json(k) + " rev " + std::to_string(k.revision);
+    auto [it, fresh] = out.emplace(std::make_tuple(k.interval, k.open_time_ms, k.revision), json);
+    if (!fresh)
+      CHECK_MESSAGE(it->second == json, "the same final published twice with different values");
+  }
+  return out;
+}
+
+} // namespace
+
+TEST_CASE("the trade of issue 9 (23-digit price x 20-digit quantity) is rejected, the symbol goes on") {
+  auto o = opts({"1m"});
+  const std::int64_t t0 = 1'672'515'780'000;
+  ke::batch_aggregator agg(o);
+  std::vector<mi::kline> finals;
+  CHECK(agg.add(make_trade("1", t0, "100", "1"), finals).accepted == 1);
+  auto r = agg.add(make_trade("2", t0 + 1, "99999999999999999999999", "99999999999999999999"), finals);
+  CHECK(r.rejected == mi::reject_reason::unrepresentable);
+  CHECK(r.accepted == 0);
+  CHECK(agg.add(make_trade("3", t0 + 2, "101", "2"), finals).accepted == 1);
+  agg.finish(finals);
+  REQUIRE(finals.size() == 1);
+  CHECK(finals[0].trade_count == 2);
+  CHECK(finals[0].volume.to_string() == "3");
+  CHECK(finals[0].high.to_string() == "101");
+  CHECK(finals[0].last_trade_id == "3");
+}
+
+TEST_CASE("a trade whose sum would overflow in one interval is rejected in every interval") {
+  auto o = opts({"1m", "1h"});
+  const std::int64_t t0 = 1'672'516'800'000; // an hour boundary
+  ke::batch_aggregator agg(o);
+  std::vector<mi::kline> finals;
+  CHECK(agg.add(make_trade("1", t0, "1", "1e38"), finals).accepted == 2);
+  // Minute 1 of the same hour: its 1m window is new, but the 1h volume would pass 1.7 * 10^38.
+  auto r = agg.add(make_trade("2", t0 + 60'000, "1", "1e38"), finals);
+  CHECK(r.rejected == mi::reject_reason::unrepresentable);
+  CHECK(r.accepted == 0);
+  CHECK(agg.add(make_trade("3", t0 + 61'000, "1", "1"), finals).accepted == 2);
+  agg.finish(finals);
+  std::map<std::pair<std::string, std::int64_t>, mi::kline> got;
+  for (auto& k : finals)
+    got[{k.interval, k.open_time_ms}] = k;
+  REQUIRE(got.size() == 3); // 1m at t0 and t0+60s, 1h at t0
+  CHECK(got.at({"1m", t0 + 60'000}).trade_count == 1);
+  CHECK(got.at({"1m", t0 + 60'000}).volume.to_string() == "1");
+  CHECK(got.at({"1h", t0}).trade_count == 2);
+  CHECK(got.at({"1h", t0}).volume.to_string() == "100000000000000000000000000000000000001");
+}
+
+TEST_CASE("an overflow in the second interval of a trade that both hot windows take undoes the first") {
+  auto o = opts({"1m", "1h"});
+  const std::int64_t t0 = 1'672'516'800'000; // an hour boundary
+  ke::batch_aggregator agg(o);
+  std::vector<mi::kline> finals;
+  CHECK(agg.add(make_trade("1", t0, "1", "1e38"), finals).accepted == 2);
+  CHECK(agg.add(make_trade("2", t0 + 60'000, "1", "5e37"), finals).accepted == 2); // 1h: 1.5e38 still fits
+  auto r = agg.add(make_trade("3", t0 + 61'000, "1", "5e37", mi::side::sell), finals); // 1m fits, 1h does not
+  CHECK(r.rejected == mi::reject_reason::unrepresentable);
+  CHECK(agg.add(make_trade("4", t0 + 62'000, "1", "1"), finals).accepted == 2);
+  agg.finish(finals);
+  std::map<std::pair<std::string, std::int64_t>, mi::kline> got;
+  for (auto& k : finals)
+    got[{k.interval, k.open_time_ms}] = k;
+  REQUIRE(got.count({"1m", t0 + 60'000}) == 1);
+  CHECK(got.at({"1m", t0 + 60'000}).trade_count == 2);
+  CHECK(got.at({"1m", t0 + 60'000}).volume.to_string() == "50000000000000000000000000000000000001");
+  CHECK(got.at({"1m", t0 + 60'000}).last_trade_id == "4");
+  CHECK(got.at({"1h", t0}).volume.to_string() == "150000000000000000000000000000000000001");
+}
+
+TEST_CASE("a far-future trade already in the stream neither opens a window nor freezes the symbol") {
+  auto o = opts({"1m"});
+  const std::int64_t t0 = 1'700'000'040'000;
+  const std::int64_t year_ms = 365LL * 24 * 3600 * 1000;
+  ke::symbol_windows sw("binance", "BTCUSDT", o);
+  std::vector<mi::kline> finals;
+  std::uint64_t seq = 0;
+  auto at = [&](std::string id, std::int64_t ts_ms, std::int64_t recv_ms) {
+    auto t = make_trade(std::move(id), ts_ms, "100", "1");
+    t.recv_ns = recv_ms * 1'000'000;
+    auto r = sw.add(t, ++seq);
+    sw.close_by_event_time(finals);
+    return r;
+  };
+  CHECK(at("1", t0, t0).accepted == 1);
+  auto r = at("2", t0 + year_ms, t0 + 1); // stamped next year, received now
+  CHECK(r.rejected == mi::reject_reason::clock_skew);
+  CHECK(sw.watermark_ms() == t0);
+  CHECK(sw.open_windows() == 1);
+  // Within the skew of its receive time: accepted (an exchange clock a little ahead of ours).
+  CHECK(at("3", t0 + 20'000, t0 + 20'000 - 299'000).accepted == 1);
+  // The following minutes close normally by event time.
+  for (int m = 1; m <= 8; ++m)
+    CHECK(at(std::to_string(10 + m), t0 + m * 60'000, t0 + m * 60'000).accepted == 1);
+  CHECK(finals.size() >= 6);
+  CHECK(finals.front().open_time_ms == t0 - t0 % 60'000);
+  CHECK(finals.front().trade_count == 2); // trades 1 and 3, not the far-future one
+  // No receive time (the aggregate command's input): not checked.
+  CHECK(at("30", t0 + 9 * 60'000, 0).accepted == 1);
+}
+
+TEST_CASE("a checkpoint whose watermark a far-future trade froze is clamped and the symbol goes on") {
+  auto o = opts({"1m"});
+  const std::int64_t t0 = 1'700'000'040'000;
+  ke::checkpoint cp;
+  cp.watermark_ms = t0 + 365LL * 24 * 3600 * 1000;
+  cp.intervals.push_back({"1m", 5, t0 - 60'000, "100", {}});
+  ke::symbol_windows frozen("binance", "BTCUSDT", o, &cp);
+  CHECK(frozen.add(make_trade("9", t0, "100", "1"), 5).late == 1); // what a frozen symbol does
+  ke::symbol_windows sw("binance", "BTCUSDT", o, &cp);
+  sw.clamp_watermark(t0 + 300'000);
+  CHECK(sw.add(make_trade("9", t0, "100", "1"), 5).accepted == 1);
+  CHECK(sw.add(make_trade("10", t0 + 63'000, "100", "1"), 6).accepted == 1);
+  std::vector<mi::kline> finals;
+  sw.close_by_event_time(finals);
+  REQUIRE(finals.size() == 1);
+  CHECK(finals[0].open_time_ms == t0 - t0 % 60'000);
+}
+
+TEST_CASE("after a restart a late trade revises the final kept in the checkpoint and a duplicate stays ignored") {
+  auto o = opts({"1m"});
+  const std::int64_t t0 = 1'700'000'040'000; // a minute boundary
+  std::vector<mi::trade> trades{make_trade("1", t0 + 1000, "100", "1"), make_trade("2", t0 + 2000, "102", "1"),
+                                make_trade("3", t0 + 65'000, "103", "1")};
+  std::vector<mi::kline> finals;
+  ke::checkpoint cp;
+  {
+    ke::symbol_windows sw("binance", "BTCUSDT", o);
+    for (std::size_t i = 0; i < trades.size(); ++i) {
+      sw.add(trades[i], i + 1);
+      sw.close_by_event_time(finals);
+    }
+    REQUIRE(finals.size() == 1); // minute 0 final, revision 0
+    cp = *ke::checkpoint::decode(sw.current_checkpoint().encode());
+  } // the process dies (or the symbol is passivated)
+  ke::symbol_windows sw("binance", "BTCUSDT", o, &cp);
+  std::uint64_t seq = cp.min_resume_seq();
+  for (; seq <= trades.size(); ++seq) // the replay from the checkpoint
+    sw.add(trades[seq - 1], seq);
+  sw.close_by_event_time(finals);
+  REQUIRE(finals.size() == 1);
+  // The late trade of minute 0 arrives: revision 1 with it included.
+  auto r = sw.add(make_trade("4", t0 + 3000, "99", "2"), seq++);
+  CHECK(r.revised == 1);
+  CHECK(r.late == 0);
+  sw.close_by_event_time(finals);
+  REQUIRE(finals.size() == 2);
+  CHECK(finals[1].revision == 1);
+  CHECK(finals[1].open_time_ms == t0);
+  CHECK(finals[1].trade_count == 3);
+  CHECK(finals[1].volume.to_string() == "4");
+  CHECK(finals[1].low.to_string() == "99");
+  CHECK(finals[1].close.to_string() == "99");
+  // Trade 2 published again (e.g. by a backfill after the dedup window): counted once.
+  CHECK(sw.add(make_trade("2", t0 + 2000, "102", "1"), seq++).duplicate);
+}
+
+TEST_CASE("property: restarts at any point with late trades and duplicates publish the uninterrupted run's finals") {
+  auto o = opts({"1s", "1m", "5m"}, 1000);
+  std::mt19937_64 rng(99);
+  for (int round = 0; round < 20; ++round) {
+    std::vector<mi::trade> arrival;
+    std::int64_t ts = 1'700'000'000'000;
+    const int n = 200 + static_cast<int>(rng() % 600);
+    for (int i = 0; i < n; ++i) {
+      ts += static_cast<std::int64_t>(rng() % 700);
+      auto t = make_trade(std::to_string(1000 + i), ts, std::to_string(100 + rng() % 10) + "." + std::to_string(rng() % 10),
+                          "0." + std::to_string(1 + rng() % 999), rng() % 2 ? mi::side::buy : mi::side::sell);
+      if (rng() % 15 == 0 && i > 10) // late: stamped 2 to 90 s back (beyond the grace), ids out of order
+        t.ts_ns -= static_cast<std::int64_t>(2000 + rng() % 88'000) * 1'000'000;
+      arrival.push_back(t);
+      if (rng() % 20 == 0) // a duplicate of an earlier trade, as a backfill or reconnect delivers
+        arrival.push_back(arrival[rng() % arrival.size()]);
+    }
+    if (round % 2 == 1) // text ids: the dedup set starts hashed
+      for (auto& t : arrival)
+        t.trade_id = "x" + t.trade_id;
+    std::vector<mi::kline> want;
+    {
+      ke::symbol_windows sw("binance", "BTCUSDT", o);
+      for (std::size_t i = 0; i < arrival.size(); ++i) {
+        sw.add(arrival[i], i + 1);
+        sw.close_by_event_time(want);
+      }
+      sw.close_all(want);
+    }
+    const auto want_by = by_revision(want);
+    for (int restarts = 1; restarts <= 3; ++restarts) {
+      std::vector<mi::kline> got;
+      ke::checkpoint cp;
+      bool have_cp = false;
+      std::size_t next = 0; // index into arrival
+      for (int k = 0; k <= restarts; ++k) {
+        const bool last = k == restarts;
+        const std::size_t crash_at = last ? arrival.size() : next + rng() % (arrival.size() - next + 1);
+        ke::symbol_windows sw("binance", "BTCUSDT", o, have_cp ? &cp : nullptr);
+        for (std::size_t i = have_cp ? cp.min_resume_seq() - 1 : 0; i < std::max(crash_at, next); ++i) {
+          sw.add(arrival[i], i + 1);
+          sw.close_by_event_time(got);
+        }
+        next = std::max(crash_at, next);
+        if (last) {
+          sw.close_all(got);
+        } else {
+          auto text = sw.current_checkpoint().encode();
+          auto decoded = ke::checkpoint::decode(text);
+          REQUIRE_MESSAGE(decoded, decoded.err().message);
+          CHECK(decoded->encode() == text);
+          cp = *decoded;
+          have_cp = true;
+        }
+      }
+      auto got_by = by_revision(got);
+      REQUIRE_MESSAGE(got_by.size() == want_by.size(), "round " << round << ", " << restarts << " restarts");
+      for (auto& [key, json] : want_by)
+        CHECK_MESSAGE(got_by[key] == json, "round " << round << " " << std::get<0>(key) << " " << std::get<1>(key));
+    }
+  }
+}
+
+TEST_CASE("checkpoint size per symbol stays bounded: kept finals and recent ids") {
+  // The six default intervals of the benchmark, 16 kept finals each, 1024 recent ids.
+  std::mt19937_64 rng(3);
+  auto run = [&](const ke::options& o, bool in_order) {
+    ke::symbol_windows sw("binance", "BTCUSDT", o);
+    std::vector<mi::kline> finals;
+    std::int64_t ts = 1'700'000'000'000;
+    for (int i = 0; i < 200'000; ++i) { // ~2.3 days at 1 s: every interval has 16 finals or more
+      ts += 1000;
+      auto id = in_order ? 700'000'000 + i : 700'000'000 + i + static_cast<int>(rng() % 5) * 1000;
+      sw.add(make_trade(std::to_string(id), ts, std::to_string(20000 + rng() % 1000) + "." + std::to_string(rng() % 100),
+                        "0." + std::to_string(10000 + rng() % 90000)),
+             static_cast<std::uint64_t>(i + 1));
+      sw.close_by_event_time(finals);
+    }
+    auto cp = sw.current_checkpoint();
+    auto before = cp; // what the checkpoint held before issue 9: no finals, no ids
+    for (auto& i : before.intervals)
+      i.finals.clear();
+    before.recent = {};
+    const std::string line = std::to_string(o.intervals.size()) + " intervals, ids " +
+                             (in_order ? "in order: " : "out of order: ") + std::to_string(before.encode().size()) +
+                             " bytes before, " + std::to_string(cp.encode().size()) + " bytes with " +
+                             std::to_string(cp.recent.values.size()) + " ids";
+    MESSAGE(line);
+    return cp.encode().size();
+  };
+  const auto six = opts({"1m", "5m", "15m", "1h", "4h", "1d"});
+  const auto one = opts({"1m"});
+  CHECK(run(six, true) <= 24 * 1024);
+  CHECK(run(six, false) <= 40 * 1024);
+  CHECK(run(one, true) <= 8 * 1024);
+  CHECK(run(one, false) <= 16 * 1024);
 }

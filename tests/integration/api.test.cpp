@@ -9,6 +9,9 @@
 
 #include <chrono>
 #include <fstream>
+#include <csignal>
+#include <cstdlib>
+#include <sys/stat.h>
 #include <sstream>
 
 #include "gateways/http/auth.hpp"
@@ -73,6 +76,7 @@ std::string upgrade(const std::string& target) {
 } // namespace
 
 TEST_CASE("apikey: create prints the secret once, list never shows it, revoke refuses twice and unknown ids") {
+  ::setenv("MI_API_MASTER_KEY", mi::test::test_master_key_hex().c_str(), 1);
   mi::test::pg_server pg{mi::test::pg_server_options{true}};
   const auto bin = mi::test::binary();
   const auto dsn = pg.conninfo();
@@ -84,9 +88,11 @@ TEST_CASE("apikey: create prints the secret once, list never shows it, revoke re
   const auto secret = field(created.output, "secret");
   CHECK(id.rfind("mik_", 0) == 0);
   CHECK(secret.size() == 64);
-  // The table holds the salted hash, never the secret.
-  CHECK(pg.psql("SELECT count(*) FROM api_keys WHERE signing_key = '" + mi::gw::auth::signing_key(id, secret) + "'") == "1");
-  CHECK(pg.psql("SELECT count(*) FROM api_keys WHERE signing_key = '" + secret + "' OR name = '" + secret + "'") == "0");
+  // The table holds neither the secret nor the signing key: only the sealed signing key.
+  const auto row = pg.psql("SELECT row_to_json(k)::text FROM api_keys k");
+  CHECK(row.find(mi::gw::auth::signing_key(id, secret)) == std::string::npos);
+  CHECK(row.find(secret) == std::string::npos);
+  CHECK(pg.psql("SELECT count(*) FROM api_keys WHERE signing_key IS NULL AND signing_key_enc LIKE 'v1:%'") == "1");
 
   auto listed = mi::test::run({bin, "apikey", "--dsn", dsn, "list"});
   REQUIRE(listed.exit_code == 0);
@@ -175,4 +181,154 @@ TEST_CASE("api.anonymous_push false: a push client without a token gets 401 befo
   auto good = exchange(env.push_port(), upgrade("/?key=" + id + "&ts=" + ts + "&nonce=w1&sig=" + sig), "\r\n\r\n");
   CHECK_MESSAGE(good.rfind("HTTP/1.1 101", 0) == 0, good);
   CHECK(env.scrape_metrics().find("mi_api_auth_rejections_total{reason=\"missing_credentials\"} 1") != std::string::npos);
+}
+
+namespace {
+
+/// A config like `env`'s with other ports for api, push and metrics (a second API process).
+std::string second_config(const mi::test::platform_env& env, int api_port) {
+  std::ifstream in(env.config_path());
+  std::stringstream text;
+  text << in.rdbuf();
+  auto yaml = text.str();
+  auto replace_port = [&](const std::string& section) {
+    auto s = yaml.find(section + ":\n  listen: 127.0.0.1:");
+    REQUIRE(s != std::string::npos);
+    auto p = yaml.find("127.0.0.1:", s) + 10;
+    auto e = yaml.find('\n', p);
+    yaml.replace(p, e - p, std::to_string(section == "api" ? api_port : mi::test::free_port()));
+  };
+  replace_port("api");
+  replace_port("push");
+  replace_port("metrics");
+  const auto path = env.dir() + "/config-b.yaml";
+  std::ofstream(path) << yaml;
+  return path;
+}
+
+std::string with_window(const mi::test::platform_env& env, const std::string& window) {
+  std::ifstream in(env.config_path());
+  std::stringstream text;
+  text << in.rdbuf();
+  auto yaml = text.str();
+  const std::string from = "anonymous_push: true";
+  REQUIRE(yaml.find(from) != std::string::npos);
+  yaml.replace(yaml.find(from), from.size(), from + "\n  timestamp_window: " + window);
+  std::ofstream(env.config_path()) << yaml;
+  return yaml;
+}
+
+int status_of(const std::string& raw) { return raw.size() >= 12 ? std::stoi(raw.substr(9, 3)) : 0; }
+
+} // namespace
+
+TEST_CASE("api processes share nonces through JetStream: a replay on another process or after a restart is refused") {
+  mi::test::platform_env env;
+  with_window(env, "60s"); // room for a restart inside the window
+  env.start_platform();
+  const auto bin = mi::test::binary();
+  auto created = mi::test::run({bin, "apikey", "--dsn", env.pg.conninfo(), "create", "--name", "nonces"});
+  REQUIRE_MESSAGE(created.exit_code == 0, created.output);
+  const auto id = field(created.output, "key_id");
+  const auto secret = field(created.output, "secret");
+
+  // Process B: only the api role, same NATS and PostgreSQL, its own port.
+  const int b_port = mi::test::free_port();
+  mi::test::child_process b({bin, "run", "--config", second_config(env, b_port), "--roles", "api"},
+                            env.dir() + "/b.log");
+  REQUIRE_MESSAGE(mi::test::eventually(
+                    [&] { return mi::test::read_file(env.dir() + "/b.log").find("\nready\n") != std::string::npos; },
+                    std::chrono::seconds(30)),
+                  mi::test::read_file(env.dir() + "/b.log"));
+
+  const auto request = signed_get("/api/v1/symbols", "", id, secret, "once");
+  auto first = exchange(env.api_port(), request);
+  CHECK_MESSAGE(status_of(first) == 200, first);
+  auto on_b = exchange(b_port, request);
+  CHECK_MESSAGE(status_of(on_b) == 401, on_b);
+  CHECK(on_b.find("-1025") != std::string::npos);
+
+  // A restarted process still knows the nonce (the bucket is in JetStream, not in memory).
+  CHECK(env.stop_platform() == 0);
+  env.start_platform();
+  auto after_restart = exchange(env.api_port(), request);
+  CHECK_MESSAGE(status_of(after_restart) == 401, after_restart);
+  CHECK(after_restart.find("-1025") != std::string::npos);
+  // Fresh nonces pass on both.
+  CHECK(status_of(exchange(env.api_port(), signed_get("/api/v1/symbols", "", id, secret, "fresh1"))) == 200);
+  CHECK(status_of(exchange(b_port, signed_get("/api/v1/symbols", "", id, secret, "fresh2"))) == 200);
+  b.signal(SIGTERM);
+  CHECK(b.wait_for(std::chrono::seconds(30)) == 0);
+}
+
+TEST_CASE("startup without the master key while auth is required is a config error, and a too open key file too") {
+  mi::test::platform_env env;
+  const auto bin = mi::test::binary();
+  auto without = mi::test::run({"/usr/bin/env", "-u", "MI_API_MASTER_KEY", bin, "run", "--config", env.config_path(),
+                                "--roles", "api"},
+                               {}, true);
+  CHECK(without.exit_code == 2);
+  CHECK_MESSAGE(without.output.find("config error: api.master_key_file: a master key is required") != std::string::npos,
+                without.output);
+
+  const auto key_file = env.dir() + "/master.key";
+  std::ofstream(key_file) << mi::test::test_master_key_hex() << "\n";
+  ::chmod(key_file.c_str(), 0644);
+  {
+    std::ifstream in(env.config_path());
+    std::stringstream text;
+    text << in.rdbuf();
+    auto yaml = text.str();
+    yaml.replace(yaml.find("anonymous_push: true"), 20, "anonymous_push: true\n  master_key_file: " + key_file);
+    std::ofstream(env.config_path()) << yaml;
+  }
+  auto too_open = mi::test::run({"/usr/bin/env", "-u", "MI_API_MASTER_KEY", bin, "run", "--config", env.config_path(),
+                                 "--roles", "api"},
+                                {}, true);
+  CHECK(too_open.exit_code == 2);
+  CHECK_MESSAGE(too_open.output.find("chmod 600") != std::string::npos, too_open.output);
+  CHECK(too_open.output.find(mi::test::test_master_key_hex()) == std::string::npos); // never printed
+
+  // Both a file and the variable: refused as ambiguous.
+  ::chmod(key_file.c_str(), 0600);
+  auto both = mi::test::run({bin, "run", "--config", env.config_path(), "--roles", "api"}, {}, true);
+  CHECK(both.exit_code == 2);
+  CHECK(both.output.find("both api.master_key_file and MI_API_MASTER_KEY") != std::string::npos);
+
+  // The file alone (mode 600) is enough: the process starts.
+  mi::test::child_process ok({"/usr/bin/env", "-u", "MI_API_MASTER_KEY", bin, "run", "--config", env.config_path(),
+                              "--roles", "api"},
+                             env.dir() + "/ok.log");
+  CHECK_MESSAGE(mi::test::eventually(
+                  [&] { return mi::test::read_file(env.dir() + "/ok.log").find("\nready\n") != std::string::npos; },
+                  std::chrono::seconds(30)),
+                mi::test::read_file(env.dir() + "/ok.log"));
+  CHECK(mi::test::read_file(env.dir() + "/ok.log").find(mi::test::test_master_key_hex()) == std::string::npos);
+  ok.signal(SIGTERM);
+  CHECK(ok.wait_for(std::chrono::seconds(30)) == 0);
+}
+
+TEST_CASE("a key stored in clear before 0004 is sealed by migrate with the master key, and its client keeps working") {
+  mi::test::platform_env env;
+  const auto bin = mi::test::binary();
+  const auto dsn = env.pg.conninfo();
+  REQUIRE(mi::test::run({bin, "migrate", "--dsn", dsn}).exit_code == 0);
+  // A key as the previous release stored it: the signing key in clear.
+  const std::string id = "mik_00112233445566778899aabb";
+  const std::string secret = std::string(64, 'e');
+  const auto sk = mi::gw::auth::signing_key(id, secret);
+  env.pg.psql("INSERT INTO api_keys (key_id, name, signing_key) VALUES ('" + id + "', 'legacy', '" + sk + "')");
+
+  auto without_key = mi::test::run({"/usr/bin/env", "-u", "MI_API_MASTER_KEY", bin, "migrate", "--dsn", dsn});
+  CHECK(without_key.exit_code == 0);
+  CHECK(env.pg.psql("SELECT count(*) FROM api_keys WHERE signing_key IS NOT NULL") == "1"); // nothing to seal with
+
+  auto migrated = mi::test::run({bin, "migrate", "--dsn", dsn});
+  CHECK_MESSAGE(migrated.exit_code == 0, migrated.output);
+  CHECK_MESSAGE(migrated.output.find("sealed 1 API signing key") != std::string::npos, migrated.output);
+  CHECK(env.pg.psql("SELECT row_to_json(k)::text FROM api_keys k").find(sk) == std::string::npos);
+
+  env.start_platform();
+  auto r = exchange(env.api_port(), signed_get("/api/v1/symbols", "", id, secret, "legacy1"));
+  CHECK_MESSAGE(status_of(r) == 200, r);
 }

@@ -34,6 +34,17 @@ void expect_complete(platform_env& env, std::size_t n_trades) {
   auto got = canonical(env.stored_klines());
   CHECK_MESSAGE(klines_ok, "klines stored " << got.size() << ", expected " << want_klines.size());
   CHECK(got == want_klines);
+
+  // The same candles from a reference that shares no code with the engine: SQL over the stored trades.
+  for (const auto& iv : env.intervals()) {
+    std::vector<mi::kline> stored;
+    for (auto& k : env.stored_klines())
+      if (k.interval == iv)
+        stored.push_back(k);
+    auto reference = canonical(env.sql_klines(iv));
+    CHECK_MESSAGE(!reference.empty(), iv);
+    CHECK_MESSAGE(canonical(stored) == reference, "interval " << iv << " differs from SQL over market_trades");
+  }
 }
 
 } // namespace

@@ -7,6 +7,7 @@
 #include <tuple>
 #include <sstream>
 #include <stdexcept>
+#include <cstdlib>
 #include <sys/wait.h>
 
 #include "gateways/jetstream/jetstream.hpp"
@@ -24,11 +25,18 @@ std::string tail_of(const std::string& s, std::size_t n = 3000) {
 
 std::string binary() { return MI_BINARY; }
 
+const std::string& test_master_key_hex() {
+  static const std::string key = "5f3c8e2a9b1d47f6a0c3e5b7d9f1a3c5e7b9d1f3a5c7e9b1d3f5a7c9e1b3d5f7";
+  return key;
+}
+
 platform_env::platform_env(std::vector<std::string> intervals, std::string binance_extra, std::string klines_extra,
                            std::string saver_extra, std::string top_extra)
     : dir_("mi-platform"), push_port_(free_port()), metrics_port_(free_port()), sim_port_(free_port()),
       api_port_(free_port()),
       intervals_(std::move(intervals)) {
+  // Signing keys are sealed with a master key (docs/operations.md): children inherit it.
+  ::setenv("MI_API_MASTER_KEY", test_master_key_hex().c_str(), 1);
   std::string iv;
   for (auto& i : intervals_)
     iv += (iv.empty() ? "" : ", ") + i;
@@ -142,6 +150,69 @@ std::vector<mi::kline> platform_env::expected_klines() const {
     if (!k)
       throw std::runtime_error("bad aggregate line: " + k.err().message);
     out.push_back(std::move(*k));
+  }
+  return out;
+}
+
+std::vector<mi::kline> platform_env::sql_klines(const std::string& interval) const {
+  // Width in ms from the interval text, independently of messages/kline: fixed units only.
+  const std::map<char, std::int64_t> unit_ms{{'s', 1'000}, {'m', 60'000}, {'h', 3'600'000}, {'d', 86'400'000}};
+  const auto unit = unit_ms.find(interval.back());
+  if (interval.size() < 2 || unit == unit_ms.end())
+    throw std::runtime_error("sql_klines: not a fixed-width interval: " + interval);
+  const auto width_ms = std::stoll(interval.substr(0, interval.size() - 1)) * unit->second;
+  const auto w = std::to_string(width_ms);
+  // Trade ids order numerically where they are numbers (shorter first), as the engine's (time, id).
+  const std::string sql =
+    "WITH t AS (SELECT *, floor(ts_ns / 1000000.0 / " + w + ")::bigint * " + w + " AS open_ms, "
+    "  row_number() OVER (PARTITION BY exchange, symbol, floor(ts_ns / 1000000.0 / " + w + ") "
+    "                     ORDER BY ts_ns, length(trade_id), trade_id) AS rn_first, "
+    "  row_number() OVER (PARTITION BY exchange, symbol, floor(ts_ns / 1000000.0 / " + w + ") "
+    "                     ORDER BY ts_ns DESC, length(trade_id) DESC, trade_id DESC) AS rn_last "
+    "  FROM market_trades) "
+    "SELECT exchange, symbol, open_ms, "
+    "  max(price) FILTER (WHERE rn_first = 1), max(price), min(price), max(price) FILTER (WHERE rn_last = 1), "
+    "  sum(quantity), sum(price * quantity), count(*), "
+    "  coalesce(sum(quantity) FILTER (WHERE side = 'buy'), 0), "
+    "  coalesce(sum(price * quantity) FILTER (WHERE side = 'buy'), 0), "
+    "  div(sum(price * quantity) * 1000000000000000000, sum(quantity)) / 1000000000000000000, "
+    "  max(trade_id) FILTER (WHERE rn_first = 1), max(trade_id) FILTER (WHERE rn_last = 1) "
+    "FROM t GROUP BY exchange, symbol, open_ms ORDER BY 1, 2, 3";
+  std::vector<mi::kline> out;
+  std::istringstream in(pg.psql(sql));
+  std::string line;
+  auto dec = [](const std::string& text) {
+    auto d = mi::decimal::parse(text);
+    if (!d)
+      throw std::runtime_error("sql_klines: not a decimal: " + text);
+    return *d;
+  };
+  while (std::getline(in, line)) {
+    std::vector<std::string> f;
+    std::istringstream row(line);
+    for (std::string cell; std::getline(row, cell, '|');)
+      f.push_back(cell);
+    if (f.size() != 15)
+      throw std::runtime_error("sql_klines: bad row: " + line);
+    mi::kline k;
+    k.exchange = f[0];
+    k.symbol = f[1];
+    k.interval = interval;
+    k.open_time_ms = std::stoll(f[2]);
+    k.close_time_ms = k.open_time_ms + width_ms - 1;
+    k.open = dec(f[3]);
+    k.high = dec(f[4]);
+    k.low = dec(f[5]);
+    k.close = dec(f[6]);
+    k.volume = dec(f[7]);
+    k.quote_volume = dec(f[8]);
+    k.trade_count = std::stoull(f[9]);
+    k.taker_buy_volume = dec(f[10]);
+    k.taker_buy_quote_volume = dec(f[11]);
+    k.vwap = dec(f[12]);
+    k.first_trade_id = f[13];
+    k.last_trade_id = f[14];
+    out.push_back(std::move(k));
   }
   return out;
 }

@@ -19,6 +19,10 @@ namespace mi::test {
 /// Path of the market-ingestor binary under test.
 std::string binary();
 
+/// The API master key every integration test uses (64 hex digits). platform_env puts it in the
+/// test process's environment as MI_API_MASTER_KEY, so `run` and `apikey` children inherit it.
+const std::string& test_master_key_hex();
+
 class platform_env {
 public:
   /// `binance_extra`: more YAML lines under exchanges.binance (4-space indented).
@@ -50,6 +54,10 @@ public:
   std::vector<mi::trade> recorded_trades() const;
   /// `market-ingestor aggregate` over the recorded trades.
   std::vector<mi::kline> expected_klines() const;
+  /// The candles of one fixed-width interval ("1s", "1m", "1h") computed by SQL from the stored
+  /// trades: a reference that shares no code with the kline engine (open/close by (time, id),
+  /// sums by numeric arithmetic, vwap truncated to 18 digits by integer division).
+  std::vector<mi::kline> sql_klines(const std::string& interval) const;
   /// What PostgreSQL holds.
   std::vector<mi::trade> stored_trades() const;
   std::vector<mi::kline> stored_klines() const;
@@ -61,6 +69,7 @@ public:
   /// absent.
   double metric(const std::string& sample) const;
 
+  const std::vector<std::string>& intervals() const { return intervals_; }
   int push_port() const { return push_port_; }
   /// The REST API's port (api.listen).
   int api_port() const { return api_port_; }

@@ -1,13 +1,19 @@
 // The push gateway's protocol as a client sees it, against a running platform.
 #include <doctest/doctest.h>
 
+#include <atomic>
 #include <condition_variable>
 #include <deque>
+#include <fstream>
 #include <mutex>
+#include <sstream>
+#include <thread>
 
 #include "connectors/transport/io_thread.hpp"
 #include "connectors/transport/url.hpp"
 #include "connectors/transport/ws_client.hpp"
+#include "gateways/http/auth.hpp"
+#include "messages/codec.hpp"
 #include "tests/integration/platform_env.hpp"
 
 using namespace std::chrono_literals;
@@ -17,17 +23,35 @@ namespace {
 // A WebSocket client whose received frames a test can wait for.
 class test_client {
 public:
-  test_client(mi::net::io_thread& io, int port) {
+  /// `host`: "127.0.0.1" or "[::1]"; `target`: the upgrade's path and query.
+  test_client(mi::net::io_thread& io, int port, const std::string& target = "/", const std::string& host = "127.0.0.1") {
     mi::net::ws_handlers h;
     h.on_open = [this] { push("<open>"); };
     h.on_text = [this](std::string&& t, std::int64_t) { push(std::move(t)); };
     h.on_close = [this](std::string r) { push("<close " + r + ">"); };
-    auto u = mi::net::parse_url("ws://127.0.0.1:" + std::to_string(port) + "/");
+    auto u = mi::net::parse_url("ws://" + host + ":" + std::to_string(port) + target);
     client_ = mi::net::ws_client::create(io.context(), *u, {}, std::move(h));
     client_->start();
   }
   ~test_client() { client_->close(); }
   void send(std::string s) { client_->send(std::move(s)); }
+  /// Frames until `pred` matches one (returned) or the timeout (""); the others are kept in `skipped`.
+  template <class Pred>
+  std::string next_matching(Pred pred, std::chrono::milliseconds timeout, std::vector<std::string>* skipped = nullptr) {
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    for (;;) {
+      const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+      if (left <= std::chrono::milliseconds::zero())
+        return {};
+      auto f = next(left);
+      if (f == "<timeout>")
+        return {};
+      if (pred(f))
+        return f;
+      if (skipped)
+        skipped->push_back(std::move(f));
+    }
+  }
   std::string next(std::chrono::milliseconds timeout = 10s) {
     std::unique_lock<std::mutex> lock(mu_);
     if (!cv_.wait_for(lock, timeout, [this] { return !frames_.empty(); }))
@@ -48,6 +72,54 @@ private:
   std::deque<std::string> frames_;
   std::shared_ptr<mi::net::ws_client> client_;
 };
+
+/// Replaces `from` (which must be there) by `to` in the platform's config file.
+void patch_config(const mi::test::platform_env& env, const std::string& from, const std::string& to) {
+  std::ifstream in(env.config_path());
+  std::stringstream text;
+  text << in.rdbuf();
+  auto yaml = text.str();
+  auto at = yaml.find(from);
+  REQUIRE_MESSAGE(at != std::string::npos, from);
+  yaml.replace(at, from.size(), to);
+  std::ofstream(env.config_path()) << yaml;
+}
+
+/// More keys under `push:` in the platform's config.
+void push_config(const mi::test::platform_env& env, const std::string& lines) {
+  const auto listen = "push:\n  listen: 127.0.0.1:" + std::to_string(env.push_port()) + "\n";
+  patch_config(env, listen, listen + lines);
+}
+
+std::string output_field(const std::string& text, const std::string& name) {
+  auto p = text.find(name + ": ");
+  REQUIRE_MESSAGE(p != std::string::npos, text);
+  p += name.size() + 2;
+  return text.substr(p, text.find('\n', p) - p);
+}
+
+struct api_key {
+  std::string id;
+  std::string secret;
+};
+
+api_key create_key(const mi::test::platform_env& env, const std::string& name) {
+  auto r = mi::test::run({mi::test::binary(), "apikey", "--dsn", env.pg.conninfo(), "create", "--name", name});
+  REQUIRE_MESSAGE(r.exit_code == 0, r.output);
+  return {output_field(r.output, "key_id"), output_field(r.output, "secret")};
+}
+
+/// The signed upgrade target of docs/api.md: "/?key=..&ts=..&nonce=..&sig=..".
+std::string signed_target(const api_key& k, const std::string& nonce) {
+  const auto ts = std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                   std::chrono::system_clock::now().time_since_epoch())
+                                   .count());
+  const auto sig = mi::gw::auth::hmac_sha256_hex(mi::gw::auth::signing_key(k.id, k.secret),
+                                                 mi::gw::auth::string_to_sign(ts, "GET", "/", ""));
+  return "/?key=" + k.id + "&ts=" + ts + "&nonce=" + nonce + "&sig=" + sig;
+}
+
+bool is_pong(const std::string& f, const std::string& id) { return f == R"({"op":"pong","id":")" + id + "\"}"; }
 
 } // namespace
 
@@ -94,4 +166,225 @@ TEST_CASE("push: a subscriber gets new klines only, never the stream's history")
   REQUIRE(c.next().find("subscribed") != std::string::npos);
   // Nothing new is being published, so a replay of history would be the only thing to arrive.
   CHECK(c.next(3s) == "<timeout>");
+}
+
+TEST_CASE("push: revoking an API key closes its sessions at once (announced on NATS), other sessions stay") {
+  mi::test::platform_env env;
+  env.start_platform(); // push.key_check_interval 30s: only the announcement can be this fast
+  const auto k1 = create_key(env, "revoked-one");
+  const auto k2 = create_key(env, "kept");
+  mi::net::io_thread io;
+  test_client a(io, env.push_port(), signed_target(k1, "a1"));
+  test_client a2(io, env.push_port(), signed_target(k1, "a2"));
+  test_client b(io, env.push_port());
+  test_client c(io, env.push_port(), signed_target(k2, "c1"));
+  for (auto* t : {&a, &a2, &b, &c})
+    REQUIRE(t->next() == "<open>");
+
+  auto revoked = mi::test::run({mi::test::binary(), "apikey", "--config", env.config_path(), "revoke", k1.id});
+  REQUIRE_MESSAGE(revoked.exit_code == 0, revoked.output);
+  CHECK(revoked.output.find("announced on market.control.apikey.revoked") != std::string::npos);
+  const auto t0 = std::chrono::steady_clock::now();
+  CHECK(a.next(5s) == "<close remote close: code 1008 api key revoked>");
+  CHECK(a2.next(5s) == "<close remote close: code 1008 api key revoked>");
+  MESSAGE("revoked sessions closed "
+          << std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0).count()
+          << " ms after the command returned");
+
+  // The anonymous and the other-key session still answer.
+  b.send(R"({"op":"ping","id":"b"})");
+  CHECK(b.next() == R"({"op":"pong","id":"b"})");
+  c.send(R"({"op":"ping","id":"c"})");
+  CHECK(c.next() == R"({"op":"pong","id":"c"})");
+  CHECK(env.metric("mi_push_rejections_total{reason=\"api_key_revoked\"}") == 2);
+  CHECK(env.metric("mi_push_clients") == 2);
+  // A new token of the revoked key is refused before the upgrade.
+  test_client again(io, env.push_port(), signed_target(k1, "a3"));
+  CHECK(again.next().find("<close WebSocket handshake") == 0);
+}
+
+TEST_CASE("push: a revocation nobody announced is caught by the periodic key check") {
+  mi::test::platform_env env;
+  push_config(env, "  key_check_interval: 1s\n");
+  env.start_platform();
+  const auto k = create_key(env, "quiet");
+  mi::net::io_thread io;
+  test_client a(io, env.push_port(), signed_target(k, "q1"));
+  test_client b(io, env.push_port());
+  REQUIRE(a.next() == "<open>");
+  REQUIRE(b.next() == "<open>");
+  // --dsn only: no NATS URL configured, so nothing is announced.
+  auto revoked = mi::test::run({mi::test::binary(), "apikey", "--dsn", env.pg.conninfo(), "revoke", k.id});
+  REQUIRE_MESSAGE(revoked.exit_code == 0, revoked.output);
+  CHECK(revoked.output.find("announced") == std::string::npos);
+  CHECK(a.next(10s) == "<close remote close: code 1008 api key revoked>");
+  b.send(R"({"op":"ping","id":"b"})");
+  CHECK(b.next() == R"({"op":"pong","id":"b"})");
+}
+
+TEST_CASE("push: trade.{exchange}.{symbol} gets exactly the trades stored for that symbol, in decode's format") {
+  mi::test::platform_env env({"1s"});
+  env.start_platform();
+  mi::net::io_thread io;
+  test_client c(io, env.push_port());
+  REQUIRE(c.next() == "<open>");
+  c.send(R"({"op":"subscribe","channels":["trade.binance.BTCUSDT"]})");
+  REQUIRE(c.next() == R"({"op":"subscribed","channels":["trade.binance.BTCUSDT"]})");
+  // The feed opens on the first subscriber (and only then: one feed, for this symbol).
+  REQUIRE(mi::test::eventually([&] { return env.metric("mi_push_trade_feeds") == 1; }, 10s));
+
+  env.start_simulator({"--count", "400", "--rate", "400"});
+  REQUIRE(mi::test::eventually([&] { return env.simulator_done(); }, 30s));
+  std::vector<mi::trade> want;
+  for (auto& t : env.recorded_trades())
+    if (t.symbol == "BTCUSDT")
+      want.push_back(t);
+  REQUIRE(want.size() > 50);
+  REQUIRE(want.size() < 400); // the other symbol traded too: it must not reach this client
+
+  std::vector<mi::trade> got;
+  std::string first;
+  const std::string prefix = R"({"channel":"trade.binance.BTCUSDT","data":)";
+  while (got.size() < want.size()) {
+    auto f = c.next(15s);
+    REQUIRE_MESSAGE(f.rfind(prefix, 0) == 0, f);
+    if (first.empty())
+      first = f;
+    auto t = mi::trade_from_json(std::string_view(f).substr(prefix.size(), f.size() - prefix.size() - 1));
+    REQUIRE_MESSAGE(t.has_value(), f);
+    got.push_back(*t);
+  }
+  CHECK(c.next(2s) == "<timeout>"); // nothing more: no duplicate, no other symbol
+  CHECK(mi::test::canonical(got) == mi::test::canonical(want));
+  // decode's format (README "Formats"): these keys, in this order.
+  CHECK(first.find(R"("data":{"exchange":"binance","symbol":"BTCUSDT","base":"BTC","quote":"USDT","trade_id":")") !=
+        std::string::npos);
+  CHECK(first.find(R"(","price":")") != std::string::npos);
+  CHECK(first.find(R"(","ts_ns":)") != std::string::npos);
+
+  // The last subscriber leaving closes the feed.
+  c.send(R"({"op":"unsubscribe","channels":["trade.binance.BTCUSDT"]})");
+  CHECK(c.next() == R"({"op":"unsubscribed","channels":["trade.binance.BTCUSDT"]})");
+  CHECK(mi::test::eventually([&] { return env.metric("mi_push_trade_feeds") == 0; }, 10s));
+}
+
+TEST_CASE("push limits under load: connection flood refused with 503, message flood closed with 1008, "
+          "an honest subscriber keeps getting its candles") {
+  mi::test::platform_env env({"1s"});
+  push_config(env, "  max_connections: 20\n  client_rate: 20\n  client_burst: 20\n");
+  env.start_platform();
+  mi::net::io_thread io;
+  test_client honest(io, env.push_port());
+  REQUIRE(honest.next() == "<open>");
+  honest.send(R"({"op":"subscribe","channels":["kline.binance.BTCUSDT.1s"]})");
+  REQUIRE(honest.next() == R"({"op":"subscribed","channels":["kline.binance.BTCUSDT.1s"]})");
+  env.start_simulator({"--count", "20000", "--rate", "1000"}); // 20 s of trades: a candle every second
+
+  const auto is_candle = [](const std::string& f) {
+    return f.rfind(R"({"channel":"kline.binance.BTCUSDT.1s","data":)", 0) == 0;
+  };
+  REQUIRE_FALSE(honest.next_matching(is_candle, 15s).empty());
+
+  // A flooder sends as fast as it can; 40 more clients try to connect while it does.
+  test_client flooder(io, env.push_port());
+  REQUIRE(flooder.next() == "<open>");
+  std::atomic<bool> flooding{true};
+  std::thread flood([&] {
+    for (int i = 0; i < 5000 && flooding; ++i)
+      flooder.send(R"({"op":"ping","id":"f"})");
+  });
+  std::vector<std::unique_ptr<test_client>> crowd;
+  for (int i = 0; i < 40; ++i)
+    crowd.push_back(std::make_unique<test_client>(io, env.push_port()));
+
+  std::vector<std::string> flooder_frames;
+  auto closed = flooder.next_matching([](const std::string& f) { return f.rfind("<close", 0) == 0; }, 15s,
+                                      &flooder_frames);
+  flooding = false;
+  flood.join();
+  CHECK(closed == "<close remote close: code 1008 rate limit exceeded: at most 20 messages per second>");
+  CHECK(flooder_frames.size() <= 40); // its burst, answered; the rest was never read into the platform
+
+  int opened = 0;
+  int refused = 0;
+  for (auto& t : crowd) {
+    auto f = t->next(15s);
+    if (f == "<open>")
+      ++opened;
+    else if (f.rfind("<close WebSocket handshake", 0) == 0)
+      ++refused; // the client library does not show the status: see the 503 below
+    else
+      FAIL_CHECK("unexpected: " << f);
+  }
+  // 20 slots: the honest client, perhaps the flooder still closing, and the crowd.
+  CHECK(opened >= 18);
+  CHECK(opened <= 19);
+  CHECK(refused == 40 - opened);
+
+  // Fill the slot the flooder gave back (if the crowd came before it was free), so the server is full.
+  std::vector<std::unique_ptr<test_client>> fillers;
+  for (int i = 1 + opened; i < 20; ++i) {
+    fillers.push_back(std::make_unique<test_client>(io, env.push_port()));
+    CHECK(fillers.back()->next(15s) == "<open>");
+  }
+  // What a refused client sees: 503 with a reason and Retry-After, before any upgrade.
+  auto full = mi::test::run({"curl", "-sS", "-i", "-H", "Connection: Upgrade", "-H", "Upgrade: websocket", "-H",
+                             "Sec-WebSocket-Version: 13", "-H", "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==",
+                             "http://127.0.0.1:" + std::to_string(env.push_port()) + "/"});
+  CHECK_MESSAGE(full.output.rfind("HTTP/1.1 503", 0) == 0, full.output);
+  CHECK(full.output.find("Retry-After: 5") != std::string::npos);
+  CHECK(full.output.find(R"({"op":"error","code":"too_many_connections","msg":"the server has reached its )"
+                         R"(connection limit (20), retry later"})") != std::string::npos);
+  ++refused;
+
+  // Meanwhile and after, the honest client still gets candles within a deadline.
+  for (int i = 0; i < 3; ++i)
+    CHECK_FALSE(honest.next_matching(is_candle, 5s).empty());
+  honest.send(R"({"op":"ping","id":"h"})");
+  std::vector<std::string> before_pong;
+  CHECK_MESSAGE(!honest.next_matching([](const std::string& f) { return is_pong(f, "h"); }, 5s, &before_pong).empty(),
+                before_pong.size() << " other frames, the last: " << (before_pong.empty() ? "" : before_pong.back()));
+
+  CHECK(env.metric("mi_push_rejections_total{reason=\"rate_limit\"}") == 1);
+  CHECK(env.metric("mi_push_rejections_total{reason=\"max_connections\"}") == refused);
+}
+
+TEST_CASE("push, REST API and /metrics listen on [::1] (IPv6 loopback)") {
+  // Fails (never skips) when the machine has no ::1: the platform then cannot bind.
+  mi::test::platform_env env;
+  const auto push = std::to_string(env.push_port());
+  const auto api = std::to_string(env.api_port());
+  patch_config(env, "push:\n  listen: 127.0.0.1:" + push, "push:\n  listen: \"[::1]:" + push + "\"");
+  patch_config(env, "api:\n  listen: 127.0.0.1:" + api, "api:\n  listen: \"[::1]:" + api + "\"");
+  std::string metrics_port;
+  {
+    std::ifstream in(env.config_path());
+    std::stringstream text;
+    text << in.rdbuf();
+    auto yaml = text.str();
+    const std::string key = "metrics:\n  listen: 127.0.0.1:";
+    auto at = yaml.find(key);
+    REQUIRE(at != std::string::npos);
+    metrics_port = yaml.substr(at + key.size(), yaml.find('\n', at + key.size()) - at - key.size());
+  }
+  patch_config(env, "metrics:\n  listen: 127.0.0.1:" + metrics_port,
+               "metrics:\n  listen: \"[::1]:" + metrics_port + "\"");
+  env.start_platform();
+  CHECK(env.platform_log().find("push gateway on ws://[::1]:" + push + "/") != std::string::npos);
+
+  mi::net::io_thread io;
+  test_client c(io, env.push_port(), "/", "[::1]");
+  REQUIRE(c.next() == "<open>");
+  c.send(R"({"op":"ping","id":"v6"})");
+  CHECK(c.next() == R"({"op":"pong","id":"v6"})");
+
+  auto health = mi::test::run({"curl", "-gsS", "-o", "/dev/null", "-w", "%{http_code}",
+                               "http://[::1]:" + api + "/api/v1/health"});
+  CHECK(health.output == "200");
+  auto metrics = mi::test::run({"curl", "-gfsS", "http://[::1]:" + metrics_port + "/metrics"});
+  CHECK(metrics.exit_code == 0);
+  CHECK(metrics.output.find("mi_push_clients 1") != std::string::npos);
+  // Not on IPv4: it listens where it was told to.
+  auto v4 = mi::test::run({"curl", "-sS", "-o", "/dev/null", "http://127.0.0.1:" + push + "/healthz"});
+  CHECK(v4.exit_code != 0);
 }

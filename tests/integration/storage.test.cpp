@@ -185,8 +185,17 @@ TEST_CASE("store: PostgreSQL down: nothing is dead-lettered, the consumer lag ri
   CHECK(env.stop_platform() == 0);
 }
 
-TEST_CASE("store: partitions ahead exist after start and the scheduled audit publishes its metrics") {
+TEST_CASE("store: partitions ahead exist after start and the scheduled audit checks the last hour's trades") {
   platform_env env({"1m"}, {}, {}, {}, "storage:\n  partitions_ahead_days: 3\naudit:\n  interval: 1s\n");
+  // Trades in the previous complete UTC hour (the hour the scheduled audit checks) and in the
+  // current one (the hour it checks once the clock passes the hour during the test).
+  constexpr std::int64_t hour_ns = 3'600'000'000'000;
+  const std::int64_t now = now_ns(), this_hour = now / hour_ns * hour_ns;
+  auto trades = make_trades(200, 0, this_hour - hour_ns + 1'000'000'000, 10'000'000'000); // 2000 s
+  auto current = make_trades(200, 1000, this_hour, std::max<std::int64_t>(1'000'000, (now - this_hour) / 200));
+  auto js = connect(env);
+  publish_all(*js, trades);
+  publish_all(*js, current);
   env.start_platform({"--roles", "store"});
   auto today = mi::gw::day_of(now_ns());
   std::vector<std::string> want;
@@ -203,10 +212,19 @@ TEST_CASE("store: partitions ahead exist after start and the scheduled audit pub
       return true;
     },
     20s));
-  CHECK(mi::test::eventually([&] { return env.metric("mi_audit_last_run_timestamp_seconds") > 0; }, 20s));
-  CHECK(env.metric("mi_audit_mismatches{kind=\"trades\"}") == 0);
+  REQUIRE(mi::test::eventually([&] { return env.stored_trades().size() == trades.size() + current.size(); }, 30s));
+  // A run after every trade was stored: both symbols' hour checked, nothing missing.
+  const std::string checked = "mi_audit_checked{kind=\"trades\"}";
+  const std::string mismatches = "mi_audit_mismatches{kind=\"trades\"}";
+  CHECK(mi::test::eventually([&] { return env.metric(checked) == 2 && env.metric(mismatches) == 0; }, 20s));
+  CHECK(env.metric("mi_audit_last_run_timestamp_seconds") > 0);
   CHECK(env.metric("mi_audit_mismatches{kind=\"klines\"}") == 0);
-  CHECK(env.metric("mi_partition_default_rows{table=\"market_trades\"}") == 0);
+
+  // A trade lost from the database (one in each hour) is found by the next scheduled run.
+  env.pg.psql("DELETE FROM market_trades WHERE trade_id IN ('" + trades[7].trade_id + "', '" + current[7].trade_id +
+              "')");
+  CHECK(mi::test::eventually([&] { return env.metric(mismatches) == 1; }, 20s));
+  CHECK(env.platform_log().find("audit mismatch") != std::string::npos);
   CHECK(env.stop_platform() == 0);
 }
 
@@ -219,7 +237,7 @@ TEST_CASE("audit: clean -> exit 0, a deleted trade and a tampered kline are each
   const std::int64_t start_ns = now_ns() / hour_ns * hour_ns - 3 * hour_ns;
   auto trades = make_trades(240, 0, start_ns + 500'000'000, 30'000'000'000LL);
   publish_all(*js, trades);
-  REQUIRE(mi::test::eventually([&] { return env.stored_trades().size() == trades.size(); }, 30s));
+  REQUIRE(mi::test::eventually([&] { return env.stored_trades().size() == trades.size() + current.size(); }, 30s));
   // Every trade in some stored final candle (the last window closes by the wall clock).
   REQUIRE(mi::test::eventually(
     [&] {
