@@ -8,10 +8,12 @@
 
 #include "actors/caf_types.hpp"
 #include "actors/publisher.hpp"
+#include "actors/quarantine.hpp"
 #include "caf/actor_system.hpp"
 #include "caf/event_based_actor.hpp"
 #include "caf/stateful_actor.hpp"
 #include "connectors/json_text.hpp"
+#include "connectors/venue/rest_throttle.hpp"
 #include "connectors/transport/url.hpp"
 #include "connectors/transport/ws_client.hpp"
 #include "gateways/metrics/metrics.hpp"
@@ -31,6 +33,7 @@ std::int64_t now_ns() {
 
 struct job {
   bool recent = false;
+  caf::actor reply_to; // recent: the connection that asked (it filters and publishes)
   std::string symbol;
   mi::venue::gap g;                           // the part fetched from REST
   std::vector<bool> got;                      // id - g.first_id -> received
@@ -50,7 +53,8 @@ struct backfill_state {
   std::set<std::string> recent_queued;
   bool busy = false;            // a page is being fetched or published
   bool scheduled = false;       // a page_atom is pending
-  std::int64_t next_allowed_ns = 0;
+  std::unique_ptr<mi::venue::rest_throttle> throttle; // the venue's REST limits and the answers' Retry-After
+  std::unique_ptr<quarantine> gate; // trades that may not reach MARKET_RAW go to market.rejected
 };
 
 using backfill_actor = caf::stateful_actor<backfill_state>;
@@ -67,7 +71,7 @@ void schedule(backfill_actor* self, std::int64_t delay_ns = -1) {
   if (st.scheduled || st.busy || st.jobs.empty())
     return;
   if (delay_ns < 0)
-    delay_ns = std::max<std::int64_t>(0, st.next_allowed_ns - now_ns());
+    delay_ns = st.throttle->wait_ns(now_ns());
   st.scheduled = true;
   self->delayed_send(self, std::chrono::nanoseconds(delay_ns), page_atom::value);
 }
@@ -137,16 +141,36 @@ void finish(backfill_actor* self, const std::string& reason) {
   publish(self, std::move(out), [] {});
 }
 
-mi::result<std::string> get(backfill_actor* self, const mi::venue::rest_request& r) {
+// One REST GET within the venue's limits. `throttled` is set when the exchange answered 429 (or its ban
+// status): the throttle then holds every request until the answer's Retry-After has passed, and the
+// caller retries the same request then (a rate limit is not a failure of the job).
+mi::result<std::string> get(backfill_actor* self, const mi::venue::rest_request& r, bool& throttled) {
   auto& st = self->state;
-  st.next_allowed_ns = now_ns() + st.venue->rest_min_interval_ns();
+  throttled = false;
+  st.throttle->on_request(now_ns());
   auto u = mi::net::parse_url(st.args.cfg.rest_url + r.target);
   if (!u)
     return mi::error{"bad REST URL " + st.args.cfg.rest_url + r.target + ": " + u.err().message};
-  return mi::net::http_get(*u, st.args.cfg.connect_timeout);
+  auto res = mi::net::http_fetch(*u, st.args.cfg.connect_timeout);
+  if (!res)
+    return res.err();
+  const auto& weight_header = st.throttle->limits().used_weight_header;
+  const auto verdict = st.throttle->on_answer(now_ns(), res->status, res->header("retry-after"),
+                                              weight_header.empty() ? std::string_view{} : res->header(weight_header));
+  if (verdict == mi::venue::rest_throttle::outcome::throttled) {
+    throttled = true;
+    st.args.metrics->backfill_throttled(st.args.exchange);
+    const auto wait_ms = st.throttle->wait_ns(now_ns()) / 1'000'000;
+    spdlog::warn("{}: REST answered HTTP {} (Retry-After: '{}'): no request for {} ms", st.args.exchange, res->status,
+                 res->header("retry-after"), wait_ms);
+    return mi::error{"HTTP " + std::to_string(res->status) + " (rate limited)"};
+  }
+  if (res->status < 200 || res->status > 299)
+    return mi::error{"HTTP " + std::to_string(res->status) + " from " + u->host_and_target()};
+  return std::move(res->body);
 }
 
-outgoing_batch encode(const std::string& exchange, std::vector<mi::trade>& trades) {
+outgoing_batch encode(const std::string& exchange, std::vector<mi::trade>& trades, quarantine& gate) {
   outgoing_batch batch;
   batch.reserve(trades.size());
   const auto now = now_ns();
@@ -154,7 +178,8 @@ outgoing_batch encode(const std::string& exchange, std::vector<mi::trade>& trade
     t.recv_ns = now;
     if (!mi::is_subject_token(t.symbol) || t.exchange != exchange)
       continue;
-    batch.push_back(raw_trade_message(t));
+    auto q = gate.check(t, now); // quarantined: market.rejected, never MARKET_RAW
+    batch.push_back(q ? std::move(*q) : raw_trade_message(t));
   }
   return batch;
 }
@@ -172,6 +197,9 @@ void failed(backfill_actor* self, const std::string& why) {
   schedule(self, std::int64_t{1'000'000'000} << std::min(j.failures - 1, 3));
 }
 
+// The recent trades go back to the connection that asked: it remembers the ids it has seen (live and
+// polled) and publishes only new ones, so a poll every second does not store the same trades again
+// once JetStream's duplicate window has passed.
 void run_recent(backfill_actor* self, const mi::venue::subscription& sub) {
   auto& st = self->state;
   auto req = st.venue->recent_request(sub);
@@ -179,7 +207,12 @@ void run_recent(backfill_actor* self, const mi::venue::subscription& sub) {
     finish(self, "");
     return;
   }
-  auto body = get(self, *req);
+  bool throttled = false;
+  auto body = get(self, *req, throttled);
+  if (throttled) {
+    schedule(self);
+    return;
+  }
   if (!body) {
     failed(self, body.err().message);
     return;
@@ -189,12 +222,13 @@ void run_recent(backfill_actor* self, const mi::venue::subscription& sub) {
     failed(self, trades.err().message);
     return;
   }
-  auto batch = encode(st.args.exchange, *trades);
-  if (batch.empty()) {
-    finish(self, "");
-    return;
-  }
-  publish(self, std::move(batch), [self] { finish(self, ""); });
+  const auto now = now_ns();
+  for (auto& t : *trades)
+    t.recv_ns = now;
+  auto& j = st.jobs.front();
+  if (j.reply_to && !trades->empty())
+    self->send(j.reply_to, recent_atom::value, j.symbol, std::move(*trades));
+  finish(self, "");
 }
 
 void run_gap_page(backfill_actor* self, const mi::venue::subscription& sub) {
@@ -212,7 +246,12 @@ void run_gap_page(backfill_actor* self, const mi::venue::subscription& sub) {
     finish(self, "the exchange's REST history does not reach back to them");
     return;
   }
-  auto body = get(self, *j.next);
+  bool throttled = false;
+  auto body = get(self, *j.next, throttled);
+  if (throttled) {
+    schedule(self); // the same page again, once Retry-After has passed
+    return;
+  }
   if (!body) {
     failed(self, body.err().message);
     return;
@@ -250,7 +289,7 @@ void run_gap_page(backfill_actor* self, const mi::venue::subscription& sub) {
     else if (jj.fruitless >= max_fruitless_pages)
       finish(self, "the exchange's REST history returned no more of them");
   };
-  auto batch = encode(st.args.exchange, keep);
+  auto batch = encode(st.args.exchange, keep, *st.gate);
   if (batch.empty()) {
     done();
     schedule(self);
@@ -264,7 +303,7 @@ void on_page(backfill_actor* self) {
   st.scheduled = false;
   if (st.busy || st.jobs.empty())
     return;
-  if (now_ns() < st.next_allowed_ns) {
+  if (st.throttle->wait_ns(now_ns()) > 0) {
     schedule(self);
     return;
   }
@@ -313,6 +352,8 @@ caf::behavior backfill(backfill_actor* self, backfill_args args) {
     return {};
   }
   st.venue = std::move(*v);
+  st.throttle = std::make_unique<mi::venue::rest_throttle>(st.venue->limits());
+  st.gate = std::make_unique<quarantine>(st.args.exchange, st.args.metrics, st.args.admission);
   return {
     [self](gap_atom, const std::string& symbol, std::int64_t first, std::int64_t last, std::int64_t after_ts,
            std::int64_t before_ts) {
@@ -322,10 +363,16 @@ caf::behavior backfill(backfill_actor* self, backfill_args args) {
     },
     [self](recent_atom, const std::string& symbol) {
       auto& s = self->state;
-      if (!s.recent_queued.insert(symbol).second)
+      auto asker = caf::actor_cast<caf::actor>(self->current_sender());
+      if (!s.recent_queued.insert(symbol).second) {
+        for (auto& queued : s.jobs) // a restarted connection asks again: answer the new one
+          if (queued.recent && queued.symbol == symbol)
+            queued.reply_to = asker;
         return;
+      }
       job j;
       j.recent = true;
+      j.reply_to = std::move(asker);
       j.symbol = symbol;
       s.jobs.push_back(std::move(j));
       schedule(self);

@@ -10,6 +10,7 @@
 #include "actors/actor_slot.hpp"
 #include "config/config.hpp"
 #include "connectors/venue/venue.hpp"
+#include "messages/trade_admission.hpp"
 
 namespace mi::gw {
 class metrics;
@@ -26,12 +27,16 @@ struct backfill_args {
   actor_slot_ptr publisher;
   mi::gw::metrics* metrics = nullptr;
   std::string gap_subject_prefix = "market.gap"; ///< reports go to {prefix}.{exchange}.{symbol}
+  mi::admission_limits admission;                ///< edge check before MARKET_RAW (actors/quarantine.hpp)
 };
 
 /// One per exchange (REST rate limits are per client): fetches missing trades from the exchange's
-/// public REST history, one request at a time and at most one per venue::rest_min_interval_ns, and
-/// publishes them through the publisher with the same dedup ids as live trades (a trade that also
-/// arrives live is stored once).
+/// public REST history, one request at a time within the venue's documented limits (venue::limits():
+/// least interval, Binance's weight per minute as reported in X-MBX-USED-WEIGHT-1M), and publishes them
+/// through the publisher with the same dedup ids as live trades (a trade that also arrives live is
+/// stored once). An answer 429 (or Binance 418, Bybit 403) stops every request until its Retry-After
+/// has passed (counted in mi_backfill_throttled_total); the same request is then sent again, the job
+/// is not given up for it.
 ///
 /// Accepts:
 ///   (gap_atom, symbol, first_id, last_id, after_ts_ns, before_ts_ns): backfill that id range. At most
@@ -39,8 +44,10 @@ struct backfill_args {
 ///     that, beyond the exchange's history, or after repeated REST failures) is reported as JSON on
 ///     market.gap.{exchange}.{symbol} ({"exchange","symbol","first_id","last_id","missing",
 ///     "after_ts_ns","before_ts_ns","reason"}) and counted.
-///   (recent_atom, symbol): venues without sequential ids: publish the exchange's recent trades (a
-///     request already queued for the symbol is not queued twice).
+///   (recent_atom, symbol): venues without sequential ids: fetch the exchange's recent trades and send
+///     them back to the asker as (recent_atom, symbol, trade_list), oldest first; the connection keeps
+///     the ids it has seen and publishes only new ones (a request already queued for the symbol is not
+///     queued twice; its answer goes to the latest asker).
 ///   (stop_atom): quits (jobs not done are reported as gaps only if they were started).
 /// Detached: REST calls block their own thread, never the scheduler.
 caf::actor spawn_backfill(caf::actor_system& sys, backfill_args args);

@@ -8,6 +8,7 @@
 
 #include "actors/caf_types.hpp"
 #include "actors/publisher.hpp"
+#include "actors/quarantine.hpp"
 #include "caf/actor_system.hpp"
 #include "caf/event_based_actor.hpp"
 #include "caf/send.hpp"
@@ -17,6 +18,7 @@
 #include "connectors/transport/io_thread.hpp"
 #include "connectors/transport/url.hpp"
 #include "connectors/transport/ws_client.hpp"
+#include "connectors/venue/seen_trades.hpp"
 #include "gateways/metrics/metrics.hpp"
 #include "messages/codec.hpp"
 
@@ -46,6 +48,8 @@ struct connection_state {
   connection_args args;
   std::unique_ptr<mi::venue::venue> venue;
   mi::venue::gap_tracker gaps;
+  mi::venue::deferred_gaps overlap_gaps; ///< gaps seen while two generations stream (rotation, notice)
+  mi::venue::seen_trades seen; ///< venues without sequential ids: ids already published (live or polled)
   std::unordered_map<std::string, symbol_activity> activity; ///< by normalized symbol
   std::unique_ptr<mi::net::backoff> backoff;
   std::unique_ptr<mi::binance::send_pacer> pacer;
@@ -62,6 +66,7 @@ struct connection_state {
   std::int64_t last_trade_ns = 0; // any symbol, active connection; 0 = not watched (no trade seen yet)
   bool had_trades = false;        // some connection of this actor carried trades: silence is suspicious
   std::uint64_t rejected = 0;   // malformed frames, for log rate limiting
+  std::unique_ptr<quarantine> gate; // trades that may not reach MARKET_RAW go to market.rejected
 
   // However the actor ends (stop or crash), its sockets close and the gauge stays true.
   ~connection_state() {
@@ -109,8 +114,14 @@ void pump_sends(connection_actor* self) {
   }
 }
 
-void queue_subscribe(connection_actor* self, const std::vector<mi::venue::subscription>& subs) {
+void queue_subscribe(connection_actor* self, const std::vector<mi::venue::subscription>& subs,
+                     bool unsubscribe_first = false) {
   auto& st = self->state;
+  // A second SUBSCRIBE of a subscription the exchange thinks is live changes nothing (Binance, OKX) or
+  // is refused: a resubscribe unsubscribes first, in the same paced queue.
+  if (unsubscribe_first)
+    for (auto& req : st.venue->unsubscribe_requests(subs))
+      st.control_out.push_back(std::move(req));
   for (auto& req : st.venue->subscribe_requests(subs))
     st.control_out.push_back(std::move(req));
   pump_sends(self);
@@ -192,7 +203,18 @@ void on_open(connection_actor* self, std::uint64_t gen) {
   self->delayed_send(self, st.args.cfg.rotate_after, rotate_atom::value, gen);
 }
 
-// Gap detection on the trades of one frame; gaps go to the backfill actor.
+void report_gap(connection_actor* self, const std::string& symbol, const mi::venue::gap& g) {
+  auto& st = self->state;
+  st.args.metrics->gap_detected(st.args.exchange);
+  spdlog::warn("{}: {} trade ids {}..{} missing ({} trades); backfilling", st.args.exchange, symbol, g.first_id,
+               g.last_id, g.size());
+  if (st.args.backfill)
+    self->send(st.args.backfill->get(), gap_atom::value, symbol, g.first_id, g.last_id, g.after_ts_ns, g.before_ts_ns);
+}
+
+// Gap detection on the trades of one frame; gaps go to the backfill actor. While two generations stream
+// (a rotation's or a notice's overlap) their frames interleave, so a gap is held until the overlap ends
+// and only the ids that arrived on neither connection are backfilled.
 void track_gaps(connection_actor* self, const std::vector<mi::trade>& trades,
                 const std::vector<std::int64_t>& first_ids) {
   auto& st = self->state;
@@ -203,36 +225,59 @@ void track_gaps(connection_actor* self, const std::vector<mi::trade>& trades,
     auto id = mi::venue::numeric_id(t.trade_id);
     if (!id)
       continue;
-    auto g = st.gaps.on_trade(t.symbol, *id, t.ts_ns, i < first_ids.size() ? first_ids[i] : *id);
+    const std::int64_t first = i < first_ids.size() ? first_ids[i] : *id;
+    if (!st.overlap_gaps.empty())
+      st.overlap_gaps.on_trade(t.symbol, first, *id);
+    auto g = st.gaps.on_trade(t.symbol, *id, t.ts_ns, first);
     if (!g)
       continue;
-    st.args.metrics->gap_detected(st.args.exchange);
-    spdlog::warn("{}: {} trade ids {}..{} missing ({} trades); backfilling", st.args.exchange, t.symbol, g->first_id,
-                 g->last_id, g->size());
-    if (st.args.backfill)
-      self->send(st.args.backfill->get(), gap_atom::value, t.symbol, g->first_id, g->last_id, g->after_ts_ns,
-                 g->before_ts_ns);
+    if (st.clients.size() > 1 && st.overlap_gaps.hold(t.symbol, *g))
+      continue;
+    report_gap(self, t.symbol, *g);
   }
 }
 
-void publish_trades(connection_actor* self, std::vector<mi::trade>& trades) {
+// The overlap is over (one generation left, or none): what is still missing is a real gap.
+void release_overlap_gaps(connection_actor* self) {
+  auto& st = self->state;
+  if (st.overlap_gaps.empty() || st.clients.size() > 1)
+    return;
+  for (const auto& [symbol, g] : st.overlap_gaps.release())
+    report_gap(self, symbol, g);
+}
+
+// live: trades of the WebSocket stream (they feed the watchdog); otherwise the REST recent-trades poll.
+void publish_trades(connection_actor* self, std::vector<mi::trade>& trades, bool live = true) {
   auto& st = self->state;
   outgoing_batch batch;
   batch.reserve(trades.size());
   const auto now = now_ns();
+  const bool sequential = st.venue->sequential_ids();
+  std::size_t admitted = 0;
   for (auto& t : trades) {
     if (!mi::is_subject_token(t.symbol)) {
       st.args.metrics->frame_rejected(st.args.exchange, "bad_symbol");
       continue;
     }
-    st.activity[t.symbol].last_trade_ns = now;
+    if (live)
+      st.activity[t.symbol].last_trade_ns = now;
+    // Without sequential ids every poll returns the last trades again: publish each id once.
+    if (!sequential && !st.seen.first_time(t.symbol, t.trade_id))
+      continue;
+    if (auto q = st.gate->check(t, now)) { // quarantined: market.rejected, never MARKET_RAW
+      batch.push_back(std::move(*q));
+      continue;
+    }
     batch.push_back(raw_trade_message(t));
+    ++admitted;
   }
   if (batch.empty())
     return;
-  st.last_trade_ns = now;
-  st.had_trades = true;
-  st.args.metrics->trade_received(st.args.exchange, batch.size());
+  if (live) {
+    st.last_trade_ns = now;
+    st.had_trades = true;
+  }
+  st.args.metrics->trade_received(st.args.exchange, admitted);
   ++st.outstanding;
   if (st.outstanding >= max_outstanding_batches)
     set_paused(self, true);
@@ -304,6 +349,7 @@ void on_text(connection_actor* self, std::uint64_t gen, const std::string& text,
 void on_close(connection_actor* self, std::uint64_t gen, const std::string& reason) {
   auto& st = self->state;
   st.clients.erase(gen);
+  release_overlap_gaps(self);
   if (gen != st.active || st.stopping)
     return;
   if (st.up)
@@ -352,7 +398,7 @@ void on_tick(connection_actor* self) {
       st.args.metrics->watchdog(st.args.exchange, "resubscribe");
       spdlog::warn("{}: no trade for {} within symbol_silence; resubscribing", st.args.exchange, s.symbol);
     }
-    queue_subscribe(self, resub);
+    queue_subscribe(self, resub, true);
   }
   if (!st.venue->sequential_ids())
     for (const auto& sub : st.args.subs)
@@ -370,6 +416,7 @@ caf::behavior connection(connection_actor* self, connection_args args) {
     return {};
   }
   st.venue = std::move(*v);
+  st.gate = std::make_unique<quarantine>(st.args.exchange, st.args.metrics, st.args.admission);
   for (const auto& s : st.args.seeds)
     st.gaps.seed(s.symbol, s.id, s.ts_ns);
   st.pacer = std::make_unique<mi::binance::send_pacer>(st.venue->control_messages_per_second());
@@ -388,6 +435,11 @@ caf::behavior connection(connection_actor* self, connection_args args) {
       pump_sends(self);
     },
     [self](wdog_atom) { on_tick(self); },
+    [self](recent_atom, const std::string& symbol, trade_list& trades) {
+      // The backfill actor's answer to request_recent: only trades not seen before are published.
+      if (find_sub(self->state, symbol) != nullptr)
+        publish_trades(self, trades, false);
+    },
     [self](connect_atom) {
       if (!self->state.stopping && self->state.active == 0)
         open_connection(self);
@@ -410,6 +462,7 @@ caf::behavior connection(connection_actor* self, connection_args args) {
       for (auto& [gen, c] : s.clients)
         c->close();
       s.clients.clear();
+      release_overlap_gaps(self); // held gaps still go to the backfill
       // Trades already handed to the publisher are its responsibility now.
       self->quit();
     },

@@ -10,6 +10,7 @@
 #include "actors/actor_slot.hpp"
 #include "config/config.hpp"
 #include "connectors/venue/venue.hpp"
+#include "messages/trade_admission.hpp"
 
 namespace mi::net {
 class io_thread;
@@ -20,8 +21,8 @@ class metrics;
 
 namespace mi::actors {
 
-/// The last trade of a symbol stored before this process started (the stream's last message on
-/// its subject): gap detection starts from it, so a restart does not lose the downtime's trades.
+/// The trade with the highest id of a symbol stored before this process started (app/ingest.cpp
+/// load_seeds): gap detection starts from it, so a restart does not lose the downtime's trades.
 struct last_trade {
   std::string symbol;
   std::int64_t id = 0;
@@ -40,6 +41,7 @@ struct connection_args {
   mi::net::io_thread* io = nullptr;
   mi::gw::metrics* metrics = nullptr;
   std::uint64_t seed = 1;                              ///< backoff jitter
+  mi::admission_limits admission;                      ///< edge check before MARKET_RAW (actors/quarantine.hpp)
 };
 
 /// One exchange WebSocket connection, any of the five exchanges (the protocol is a mi::venue):
@@ -53,10 +55,14 @@ struct connection_args {
 ///     └──── backoff ◄───┴───────────────────┴──────────────────┘
 ///
 /// Watchdog (1 s tick): a dead heartbeat or a connection without trades for silence_timeout
-/// (after it had some) is reconnected; a symbol without trades for symbol_silence is resubscribed.
+/// (after it had some) is reconnected; a symbol without trades for symbol_silence is resubscribed
+/// (the venue's unsubscribe, then subscribe: a second SUBSCRIBE alone is a no-op on the exchanges).
+/// Venues without sequential ids (Bybit): the ids of the last 1000 trades per symbol (live and polled)
+/// are kept, and only trades not seen before are published.
 /// Back-pressure: at most a few publish batches are outstanding; beyond that the socket is
 /// paused (TCP back-pressure to the exchange) until the publisher replies.
-/// Accepts: (stop_atom) -> closes the sockets and quits.
+/// Accepts: (stop_atom) -> closes the sockets and quits; (recent_atom, symbol, trade_list) -> the
+/// backfill actor's answer to a recent-trades poll: publishes the trades not seen before.
 caf::actor spawn_connection(caf::actor_system& sys, connection_args args);
 
 } // namespace mi::actors

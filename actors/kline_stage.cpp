@@ -116,6 +116,7 @@ struct window_state {
   kline_fault fault = kline_fault::none; // test only
   int fault_after_trades = 0;
   int trades_seen = 0;
+  std::uint64_t skipped = 0;       // trades the engine refused (for log pacing)
 };
 
 std::atomic<bool> window_fault_fired{false}; // symbol_window_throws_once: once per process
@@ -175,6 +176,12 @@ caf::behavior symbol_window(window_actor* self, std::string exchange, std::strin
   st.key = state_key(exchange, symbol);
   st.opts = opts;
   st.windows = std::make_unique<ke::symbol_windows>(exchange, symbol, *opts, restored.get());
+  // A watermark a far-future trade froze (stored by an earlier version) is forgotten.
+  if (opts->max_clock_skew_ms > 0 && st.windows->watermark_ms() > now_ms() + opts->max_clock_skew_ms) {
+    spdlog::warn("kline stage: {} {}: restored watermark {} ms is beyond the clock skew; forgotten", exchange, symbol,
+                 st.windows->watermark_ms());
+    st.windows->clamp_watermark(now_ms() + opts->max_clock_skew_ms);
+  }
   st.sink = std::move(sink);
   st.router = std::move(router);
   st.publisher = std::move(publisher);
@@ -197,6 +204,12 @@ caf::behavior symbol_window(window_actor* self, std::string exchange, std::strin
       auto now = now_ms();
       s.last_trade_ms = now;
       auto r = s.windows->add(t, seq);
+      if (r.rejected != mi::reject_reason::none) {
+        s.metrics->kline_trade_skipped(t.exchange, mi::to_string(r.rejected));
+        if (s.skipped++ % 1000 == 0)
+          spdlog::warn("kline stage: trade {} of {} {} at seq {} skipped ({}; {} so far for this symbol)", t.trade_id,
+                       t.exchange, t.symbol, seq, mi::to_string(r.rejected), s.skipped);
+      }
       if (r.late > 0)
         s.metrics->late_trade(t.exchange);
       if (r.revised > 0)
@@ -275,6 +288,7 @@ caf::behavior kline_router(router_actor* self, kline_stage_args args) {
   st.opts.partial_every_ms = st.args.cfg.partial_interval.count();
   st.opts.revise_late = st.args.cfg.late_policy == "revise";
   st.opts.fill_empty = st.args.cfg.empty_windows == "fill";
+  st.opts.max_clock_skew_ms = st.args.max_clock_skew_ms;
   caf::actor me = caf::actor_cast<caf::actor>(self);
   st.sink = self->system().spawn<caf::detached>(kline_sink, st.args.js, st.args.metrics, st.args.state_bucket, me);
   self->link_to(st.sink);

@@ -34,6 +34,10 @@ struct kline_stage_args {
   std::string state_bucket = "MI_KLINE_STATE"; ///< KV bucket of the per-symbol checkpoints
   kline_fault fault = kline_fault::none;       ///< test only
   int fault_after_trades = 100;                ///< test only
+  /// A trade of MARKET_RAW stamped more than this after its receive time is skipped (counted in
+  /// mi_kline_trades_skipped_total{reason="clock_skew"}); it neither opens a window nor moves the
+  /// watermark. A restored watermark beyond now + this is forgotten (ingest.max_clock_skew).
+  std::int64_t max_clock_skew_ms = 300'000;
 };
 
 /// The kline stage: a router fed by an ordered consumer of MARKET_RAW, one symbol_window actor
@@ -41,7 +45,9 @@ struct kline_stage_args {
 /// synchronously (each acked by JetStream, dedup id `{ex}:{sym}:{iv}:{open}:{rev}`) and then
 /// stores the symbol's checkpoint. On start the router reads the checkpoints and replays
 /// MARKET_RAW from the lowest sequence any symbol still needs (docs/architecture.md,
-/// "Kline recovery"), so a `kill -9` at any moment changes no final.
+/// "Kline recovery"), so a `kill -9` at any moment changes no final. The checkpoint keeps the
+/// finals a late trade may revise and the recent trade ids, so a late trade after a restart or a
+/// passivation publishes revision + 1 as it would have without one.
 /// The sink and every symbol window are linked to the router: a window or the sink that dies
 /// with an error takes the stage down, and its supervisor restarts the stage, which restores each
 /// window from its checkpoint and replays MARKET_RAW from there (finals already published come

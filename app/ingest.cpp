@@ -1,6 +1,9 @@
 // The ingest role's wiring: instruments, symbols, connections and backfill per exchange.
 #include "app/ingest.hpp"
 
+#include <condition_variable>
+#include <mutex>
+#include <optional>
 #include <spdlog/spdlog.h>
 
 #include "actors/backfill.hpp"
@@ -43,22 +46,84 @@ std::shared_ptr<const std::string> fetch_instruments(const std::string& name, co
   return std::make_shared<const std::string>(std::move(*body));
 }
 
-// The last trade stored for each symbol (gap detection across restarts).
+constexpr auto seed_scan_timeout = std::chrono::seconds(10);
+
+// The highest trade id stored on `subject` at or after `from_ns` (server store time), read up to the
+// message at `last_seq` (the subject's last one), with the trade's time. Bounded by seed_scan_timeout;
+// what was read by then counts.
+std::optional<mi::actors::last_trade> scan_highest(mi::gw::jetstream& js, const std::string& stream,
+                                                   const std::string& subject, std::int64_t from_ns,
+                                                   std::uint64_t last_seq) {
+  struct shared {
+    std::mutex mu;
+    std::condition_variable cv;
+    std::optional<mi::actors::last_trade> best;
+    std::uint64_t read = 0;
+    bool done = false;
+  };
+  auto sh = std::make_shared<shared>();
+  auto consumer =
+    mi::gw::ordered_consumer::start_at_time(js, stream, subject, from_ns, [sh, last_seq](mi::gw::js_message&& m) {
+      auto t = mi::decode_trade_pb(m.data());
+      std::lock_guard<std::mutex> lock(sh->mu);
+      ++sh->read;
+      if (t)
+        if (auto id = mi::venue::numeric_id(t->trade_id); id && (!sh->best || *id > sh->best->id))
+          sh->best = mi::actors::last_trade{t->symbol, *id, t->ts_ns};
+      if (m.stream_seq() >= last_seq) {
+        sh->done = true;
+        sh->cv.notify_all();
+      }
+    });
+  if (!consumer) {
+    spdlog::warn("seed: cannot read {} of {}: {}", subject, stream, consumer.err().message);
+    return std::nullopt;
+  }
+  std::unique_lock<std::mutex> lock(sh->mu);
+  if (!sh->cv.wait_for(lock, seed_scan_timeout, [&] { return sh->done; }))
+    spdlog::warn("seed: reading {} timed out after {} messages; seeding from what was read", subject, sh->read);
+  auto best = sh->best;
+  const auto read = sh->read;
+  lock.unlock();
+  consumer->reset(); // no callback runs after this
+  spdlog::info("seed: {}: the last stored message is a backfilled trade; {} messages read, highest id {}", subject,
+               read, best ? std::to_string(best->id) : std::string("none"));
+  return best;
+}
+
+// The highest trade id stored for each symbol (gap detection across restarts). Usually the last
+// message of the subject; when that one is a backfilled trade (stored long after it happened), the
+// subject's tail is read for the highest id (venue::seed_scan_from explains the bound).
 std::vector<mi::actors::last_trade> load_seeds(mi::gw::jetstream& js, const std::string& stream,
                                                const std::string& exchange,
                                                const std::vector<mi::venue::subscription>& subs) {
   std::vector<mi::actors::last_trade> out;
   for (const auto& s : subs) {
-    auto m = js.last_message(stream, mi::raw_subject(exchange, s.symbol));
+    const auto subject = mi::raw_subject(exchange, s.symbol);
+    auto m = js.last_message(stream, subject);
     if (!m || !*m)
       continue;
     auto t = mi::decode_trade_pb((*m)->data());
     if (!t)
       continue;
-    if (auto id = mi::venue::numeric_id(t->trade_id))
-      out.push_back({s.symbol, *id, t->ts_ns});
+    auto id = mi::venue::numeric_id(t->trade_id);
+    if (!id)
+      continue;
+    mi::actors::last_trade seed{s.symbol, *id, t->ts_ns};
+    if (auto from = mi::venue::seed_scan_from(t->ts_ns, (*m)->timestamp_ns()))
+      if (auto best = scan_highest(js, stream, subject, *from, (*m)->stream_seq()); best && best->id > seed.id)
+        seed = mi::actors::last_trade{s.symbol, best->id, best->ts_ns};
+    out.push_back(seed);
   }
   return out;
+}
+
+// The edge check of every trade before MARKET_RAW (actors/quarantine.hpp).
+mi::admission_limits admission_limits(const mi::cfg::config& cfg) {
+  mi::admission_limits l;
+  l.max_clock_skew_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(cfg.ingest.max_clock_skew).count();
+  l.max_age_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(cfg.nats.raw.max_age).count();
+  return l;
 }
 
 } // namespace
@@ -106,6 +171,7 @@ std::vector<mi::actors::child_spec> ingest_children(const mi::cfg::config& cfg, 
     b.publisher = publisher;
     b.metrics = &metrics;
     b.gap_subject_prefix = "market.gap";
+    b.admission = admission_limits(cfg);
     auto backfill_slot = std::make_shared<mi::actors::actor_slot>();
     out.push_back({"backfill." + name, [b, backfill_slot](caf::actor_system& s) {
                      auto a = mi::actors::spawn_backfill(s, b);
@@ -128,6 +194,7 @@ std::vector<mi::actors::child_spec> ingest_children(const mi::cfg::config& cfg, 
       a.io = &io;
       a.metrics = &metrics;
       a.seed = seed++;
+      a.admission = admission_limits(cfg);
       const std::string stream = cfg.nats.raw.name;
       auto* jsp = &js;
       // Seeds are read on every (re)start: a restarted connection continues from what is stored.

@@ -69,6 +69,10 @@ int main(int argc, char** argv) {
   sim->add_option("--linger-ms", linger_ms, "keep serving (WebSocket and REST) this long after the last trade");
   sim->add_option("--notice-after", so.notice_after,
                   "fault: after N trades, send the forced-disconnect notice and close 2 s later (binance, okx)");
+  sim->add_option("--throttle", so.throttle,
+                  "fault: answer the next N REST trade requests with --throttle-status and Retry-After");
+  sim->add_option("--throttle-status", so.throttle_status, "fault: 429 (default), or 418 for binance");
+  sim->add_option("--retry-after", so.retry_after_s, "fault: Retry-After seconds of a throttled answer (default 1)");
 
   auto* decode = app.add_subcommand("decode", "raw exchange frames (stdin, one a line) -> normalized trades (stdout)");
   std::string exchange = "binance";

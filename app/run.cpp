@@ -117,7 +117,7 @@ int run_platform(const std::string& config_path, const std::vector<std::string>&
   auto feedback = std::make_shared<mi::actors::publish_feedback>();
   feedback->low_water = cfg.nats.max_in_flight * 3 / 4;
   feedback->streams.clear();
-  for (const auto* sc : {&cfg.nats.raw, &cfg.nats.kline, &cfg.nats.gap, &cfg.nats.dlq}) {
+  for (const auto* sc : {&cfg.nats.raw, &cfg.nats.kline, &cfg.nats.gap, &cfg.nats.dlq, &cfg.nats.rejected}) {
     auto prefix = sc->subjects; // "market.raw.>" -> "market.raw."
     if (prefix.size() >= 1 && prefix.back() == '>')
       prefix.pop_back();
@@ -149,7 +149,7 @@ int run_platform(const std::string& config_path, const std::vector<std::string>&
     mi::gw::metrics& m;
     ~unhook() { m.publish_in_flight_source(nullptr); }
   } unhook_in_flight{metrics};
-  for (const auto* sc : {&cfg.nats.raw, &cfg.nats.kline, &cfg.nats.gap, &cfg.nats.dlq}) {
+  for (const auto* sc : {&cfg.nats.raw, &cfg.nats.kline, &cfg.nats.gap, &cfg.nats.dlq, &cfg.nats.rejected}) {
     auto st = (*js)->ensure_stream(to_spec(*sc));
     if (!st) {
       spdlog::error("stream {}: {}", sc->name, st.err().message);
@@ -292,6 +292,7 @@ int run_platform(const std::string& config_path, const std::vector<std::string>&
     ka.metrics = &metrics;
     ka.cfg = cfg.klines;
     ka.raw_stream = cfg.nats.raw.name;
+    ka.max_clock_skew_ms = cfg.ingest.max_clock_skew.count();
     ka.fault = mi::actors::parse_kline_fault(cfg.testing.fault);
     ka.fault_after_trades = cfg.testing.fault_after_trades;
     if (ka.fault != mi::actors::kline_fault::none)

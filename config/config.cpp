@@ -78,6 +78,7 @@ std::vector<leaf> leaves(config& c) {
   stream_leaves(out, "nats.streams.kline", c.nats.kline);
   stream_leaves(out, "nats.streams.gap", c.nats.gap);
   stream_leaves(out, "nats.streams.dlq", c.nats.dlq);
+  stream_leaves(out, "nats.streams.rejected", c.nats.rejected);
   out.push_back({"nats.max_in_flight", &c.nats.max_in_flight});
   out.push_back({"nats.ack_timeout", &c.nats.ack_timeout});
   out.push_back({"nats.connect_timeout", &c.nats.connect_timeout});
@@ -92,6 +93,7 @@ std::vector<leaf> leaves(config& c) {
       exchange_leaves(out, "exchanges." + name, e);
     }
   }
+  out.push_back({"ingest.max_clock_skew", &c.ingest.max_clock_skew});
   out.push_back({"klines.intervals", &c.klines.intervals});
   out.push_back({"klines.grace", &c.klines.grace});
   out.push_back({"klines.partial_interval", &c.klines.partial_interval});
@@ -635,6 +637,16 @@ std::vector<config_error> validate(const config& c) {
   if (c.nats.gap.name == c.nats.raw.name || c.nats.gap.name == c.nats.kline.name || c.nats.gap.name == c.nats.dlq.name) {
     ck.fail("nats.streams.gap.name", "must differ from the raw, kline and dlq stream names, got " + quote(c.nats.gap.name));
   }
+  validate_stream(ck, "nats.streams.rejected", c.nats.rejected);
+  for (const auto* other : {&c.nats.raw, &c.nats.kline, &c.nats.gap, &c.nats.dlq}) {
+    if (c.nats.rejected.name == other->name) {
+      ck.fail("nats.streams.rejected.name",
+              "must differ from the raw, kline, gap and dlq stream names, got " + quote(c.nats.rejected.name));
+      break;
+    }
+  }
+  if (c.ingest.max_clock_skew < std::chrono::seconds(1) || c.ingest.max_clock_skew > std::chrono::hours(24))
+    ck.fail("ingest.max_clock_skew", "must be 1s..1d, got " + format_duration(c.ingest.max_clock_skew));
   ck.range("nats.max_in_flight", c.nats.max_in_flight, 1, 1'000'000);
   ck.positive("nats.ack_timeout", c.nats.ack_timeout);
   ck.positive("nats.connect_timeout", c.nats.connect_timeout);

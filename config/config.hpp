@@ -51,6 +51,9 @@ struct nats_config {
   stream_config gap{"MARKET_GAP", "market.gap.>", "file", std::chrono::days(30), -1, 1, std::chrono::minutes(2)};
   /// Dead letters of the savers (market.dlq.trades, market.dlq.klines); kept until handled.
   stream_config dlq{"MARKET_DLQ", "market.dlq.>", "file", duration{0}, -1, 1, std::chrono::minutes(2)};
+  /// Quarantined trades (market.rejected.{exchange}.{symbol}): what the edge refused to put in MARKET_RAW.
+  stream_config rejected{"MARKET_REJECTED", "market.rejected.>", "file", std::chrono::days(30), -1, 1,
+                         std::chrono::minutes(2)};
   int max_in_flight = 4096;                        ///< async publish acks in flight before back-pressure
   duration ack_timeout = std::chrono::seconds(5);  ///< a publish not acked in this time is retried with the same id
   duration connect_timeout = std::chrono::seconds(5); ///< connecting to the server
@@ -88,6 +91,15 @@ struct exchange_config {
   std::int64_t backfill_max_trades = 100000;
   /// Field-wise equality.
   bool operator==(const exchange_config&) const = default;
+};
+
+/// Admission of trades at the edge (connection and backfill actors) before MARKET_RAW.
+struct ingest_config {
+  /// A trade stamped more than this after its receive time is quarantined (reason clock_skew) and the
+  /// kline stage skips one already in MARKET_RAW; 1s..1d.
+  duration max_clock_skew = std::chrono::minutes(5);
+  /// Field-wise equality.
+  bool operator==(const ingest_config&) const = default;
 };
 
 /// K-line aggregation.
@@ -225,6 +237,7 @@ struct config {
   /// Key: exchange name (binance, okx, bybit, coinbase, kraken). defaults() holds all five with
   /// their real public endpoints; only binance is enabled.
   std::map<std::string, exchange_config> exchanges;
+  ingest_config ingest;
   kline_config klines;
   saver_config saver;
   storage_config storage;

@@ -654,3 +654,26 @@ TEST_CASE("listen addresses: IPv6 in brackets and :port are valid for push, api 
   auto same = errors_of("push: {listen: \":18080\"}\napi: {listen: \"0.0.0.0:18080\"}\n");
   CHECK(mentions(find(same, "api.listen"), "same address as push.listen"));
 }
+
+TEST_CASE("ingest.max_clock_skew and the quarantine stream: defaults, overrides and every bad value named") {
+  auto d = mi::cfg::defaults();
+  CHECK(d.ingest.max_clock_skew == std::chrono::minutes(5));
+  CHECK(d.nats.rejected.name == "MARKET_REJECTED");
+  CHECK(d.nats.rejected.subjects == "market.rejected.>");
+  CHECK(d.nats.rejected.max_age == std::chrono::days(30));
+
+  auto c = loaded("ingest: {max_clock_skew: 30s}\nnats: {streams: {rejected: {max_age: 7d, replicas: 3}}}\n",
+                  {{"MI_NATS_STREAMS_REJECTED_NAME", "QUARANTINE"}});
+  CHECK(c.ingest.max_clock_skew == std::chrono::seconds(30));
+  CHECK(c.nats.rejected.max_age == std::chrono::days(7));
+  CHECK(c.nats.rejected.replicas == 3);
+  CHECK(c.nats.rejected.name == "QUARANTINE");
+  CHECK(loaded("", {{"MI_INGEST_MAX_CLOCK_SKEW", "1d"}}).ingest.max_clock_skew == std::chrono::hours(24));
+
+  auto errs = errors_of("ingest: {max_clock_skew: 500ms}\nnats: {streams: {rejected: {name: MARKET_RAW}}}\n");
+  CHECK(errs.size() == 2);
+  CHECK(mentions(find(errs, "ingest.max_clock_skew"), "500ms"));
+  CHECK(mentions(find(errs, "nats.streams.rejected.name"), "'MARKET_RAW'"));
+  CHECK(mentions(find(errors_of("ingest: {max_clock_skew: 2d}\n"), "ingest.max_clock_skew"), "1s..1d"));
+  CHECK(mentions(find(errors_of("ingest: {max_skew: 1m}\n"), "ingest.max_skew"), "unknown"));
+}

@@ -124,11 +124,13 @@ std::optional<decimal> decimal::parse(std::string_view s) {
       if (digits <= 18) {
         small = small * 10 + static_cast<std::uint64_t>(c - '0');
       } else {
-        if (digits > max_digits)
+        // 39 digits fit when the value stays below 2^127 (what to_string prints for any mantissa).
+        if (digits > max_digits + 1)
           return std::nullopt;
         if (digits == 19)
           m = static_cast<i128>(small);
-        m = m * 10 + (c - '0');
+        if (__builtin_mul_overflow(m, static_cast<i128>(10), &m) || __builtin_add_overflow(m, c - '0', &m))
+          return std::nullopt;
       }
       if (point)
         ++frac;

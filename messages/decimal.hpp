@@ -21,7 +21,8 @@ public:
   /// Zero.
   constexpr decimal() = default;
 
-  /// Parses "123", "-0.001", "1.5e-3", "40.0". At most 38 significant digits.
+  /// Parses "123", "-0.001", "1.5e-3", "40.0". At most 38 significant digits, or 39 below 2^127
+  /// (so the text of every value to_string prints parses back), at most 38 fraction digits.
   static std::optional<decimal> parse(std::string_view text);
 
   /// Builds from an integer mantissa and a scale (number of fraction digits).

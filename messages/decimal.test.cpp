@@ -48,8 +48,28 @@ TEST_CASE("decimal parse: the 64-bit fast path (at most 18 digits) and the gener
 TEST_CASE("decimal rejects what is not a number") {
   for (auto bad : {"", "-", ".", "abc", "1.2.3", "1e", "1e+", "0x10", "1,5", "NaN", "inf", " 1", "1 "})
     CHECK_MESSAGE(!decimal::parse(bad).has_value(), bad);
-  // 39 significant digits cannot be held exactly
-  CHECK(!decimal::parse("123456789012345678901234567890123456789").has_value());
+  // 39 significant digits at or above 2^127, and 40, cannot be held exactly
+  CHECK(!decimal::parse("170141183460469231731687303715884105728").has_value());
+  CHECK(!decimal::parse("999999999999999999999999999999999999999").has_value());
+  CHECK(!decimal::parse("1234567890123456789012345678901234567890").has_value());
+}
+
+TEST_CASE("decimal: what to_string prints parses back, 39 digits below 2^127 included (found by fuzz_kline_engine)") {
+  // A kline's quote volume: 29 integer and 10 fraction digits in one 128-bit mantissa.
+  auto q = decimal::from_parts(static_cast<decimal::mantissa_type>(123324) * 1'000'000'000'000'000'000 *
+                                    1'000'000'000'000'000 + 648,
+                                  10);
+  REQUIRE(q);
+  CHECK(q->to_string() == "12332400000000000000000000000.0000000648");
+  CHECK(decimal::parse(q->to_string()) == q);
+  const decimal::mantissa_type max = ~(static_cast<unsigned __int128>(1) << 127);
+  for (int scale : {0, 1, 20, 38}) {
+    auto d = decimal::from_parts(max, scale);
+    REQUIRE(d);
+    CHECK(decimal::parse(d->to_string()) == d);
+    auto n = decimal::from_parts(-max, scale);
+    CHECK(decimal::parse(n->to_string()) == n);
+  }
 }
 
 TEST_CASE("decimal sums a memecoin day without overflow and exactly") {

@@ -820,3 +820,69 @@ TEST_CASE("okx: a connection with nothing pushed for the idle limit is dropped -
   }
   CHECK(pinging.texts() == std::vector<std::string>(6, "pong"));
 }
+
+TEST_CASE("fault mute: a stuck subscription stays stuck through a second SUBSCRIBE, UNSUBSCRIBE then SUBSCRIBE frees it") {
+  mi::net::io_thread io;
+  mi::sim::simulator sim(io.context(), opts("okx", 500, 0, {"BTCUSDT"}));
+  test_client c(io.context(), ws_base(sim) + "/ws/v5/public");
+  REQUIRE(c.wait_open());
+  c.ws().send(mi::okx::subscribe_requests({"BTC-USDT"}).at(0));
+  auto trades = [&] {
+    std::size_t n = 0;
+    for (const auto& t : c.texts()) n += t.find("\"tradeId\"") != std::string::npos ? 1 : 0;
+    return n;
+  };
+  REQUIRE(mi::test::eventually([&] { return trades() >= 20; }, 5s));
+  CHECK(fault(sim, "action=mute&symbol=btcusdt").body == R"({"ok":true})");
+  CHECK(fault(sim, "action=mute&symbol=XYZUSDT").status == 400);
+  // A second subscribe is acked, and changes nothing (as on OKX and Binance).
+  const auto acks = c.texts().size();
+  c.ws().send(mi::okx::subscribe_requests({"BTC-USDT"}).at(0));
+  REQUIRE(c.wait_until([&](const auto& t) {
+    return std::any_of(t.begin() + static_cast<std::ptrdiff_t>(acks), t.end(),
+                       [](const std::string& x) { return x.find("\"event\":\"subscribe\"") != std::string::npos; });
+  }));
+  const auto stuck = trades();
+  const auto generated = sim.current().trades_generated;
+  REQUIRE(mi::test::eventually([&] { return sim.current().trades_generated >= generated + 100; }, 5s));
+  CHECK(trades() <= stuck + 1); // at most one already on its way
+  // Unsubscribe, subscribe: trades again.
+  c.ws().send(mi::okx::unsubscribe_requests({"BTC-USDT"}).at(0));
+  c.ws().send(mi::okx::subscribe_requests({"BTC-USDT"}).at(0));
+  CHECK(mi::test::eventually([&] { return trades() >= stuck + 20; }, 5s));
+}
+
+TEST_CASE("fault throttle: the next N trade requests get 429 (binance: 418) with Retry-After, then answers resume") {
+  mi::net::io_thread io;
+  auto o = opts("binance", 1000, 100, {"BTCUSDT"});
+  o.throttle = 2;
+  o.throttle_status = 418;
+  o.retry_after_s = 7;
+  mi::sim::simulator sim(io.context(), o);
+  // The instruments endpoint is never throttled.
+  CHECK(raw_get(sim.port(), "/api/v3/exchangeInfo").status == 200);
+  for (int i = 0; i < 2; ++i) {
+    auto a = raw_get(sim.port(), "/api/v3/historicalTrades?symbol=BTCUSDT&fromId=1&limit=10");
+    CHECK(a.status == 418);
+    CHECK(a.headers["retry-after"] == "7");
+  }
+  CHECK(raw_get(sim.port(), "/api/v3/historicalTrades?symbol=BTCUSDT&fromId=1&limit=10").status == 200);
+  CHECK(sim.current().throttled == 2);
+  // On command, with its own status and Retry-After; 418 is Binance's only.
+  CHECK(fault(sim, "action=throttle&count=1&retry_after=3").body == R"({"ok":true})");
+  auto a = raw_get(sim.port(), "/api/v3/aggTrades?symbol=BTCUSDT");
+  CHECK(a.status == 429);
+  CHECK(a.headers["retry-after"] == "3");
+  CHECK(fault(sim, "action=throttle&count=0").status == 400);
+  // Every trade request is logged with its status for the tests (GET /sim/requests).
+  auto log = raw_get(sim.port(), "/sim/requests").body;
+  CHECK(log.find(R"({"path":"/api/v3/historicalTrades","status":418,"at_ms":)") != std::string::npos);
+  CHECK(log.find(R"({"path":"/api/v3/aggTrades","status":429,"at_ms":)") != std::string::npos);
+  CHECK(log.find("exchangeInfo") == std::string::npos);
+
+  mi::net::io_thread io2;
+  auto bad = opts("okx", 1000, 100, {"BTCUSDT"});
+  bad.throttle_status = 418;
+  CHECK_THROWS_WITH_AS(mi::sim::simulator(io2.context(), bad), doctest::Contains("418 for binance"),
+                       std::runtime_error);
+}

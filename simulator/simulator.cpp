@@ -28,6 +28,7 @@
 #include <boost/beast/http.hpp>
 #include <boost/beast/websocket.hpp>
 
+#include "connectors/json_text.hpp"
 #include "messages/codec.hpp"
 #include "simulator/generator.hpp"
 #include "simulator/market.hpp"
@@ -86,6 +87,10 @@ struct simulator::core : std::enable_shared_from_this<simulator::core> {
   void notice_all();
   void malformed_now(std::uint64_t count);
   void skip(std::uint64_t count, const std::string& symbol);
+  void mute(const std::string& symbol);
+  /// A REST GET: the protocol's answer, or the throttle fault's 429/418; logged for /sim/requests.
+  std::optional<http_reply> rest(std::string_view path, const query_params& q);
+  http_reply requests_log() const;
   http_reply fault_command(const query_params& q);
   bool stalled() const { return stalled_; }
 
@@ -131,8 +136,18 @@ struct simulator::core : std::enable_shared_from_this<simulator::core> {
   bool stopped = false;
   std::uint16_t bound_port = 0;
 
+  std::uint64_t throttle_left = 0; ///< REST trade requests still to answer with throttle_status
+  unsigned throttle_status = 429;
+  std::uint64_t retry_after_s = 1;
+  struct rest_entry {
+    std::string path;
+    unsigned status;
+    std::int64_t at_ms; ///< wall clock
+  };
+  std::deque<rest_entry> rest_log; ///< the last 1000 REST trade requests
+
   std::atomic<std::uint64_t> trades_generated{0}, frames_sent{0}, connections{0}, subscribes{0}, trades_skipped{0},
-      faults{0};
+      faults{0}, throttled{0};
   std::atomic<bool> finished{false};
 
   std::uint64_t random() {
@@ -210,6 +225,9 @@ public:
   std::size_t queued() const { return queue_.size(); }
   connection_state& state() { return *state_; }
   std::set<sub_key>& subs() { return subs_; }
+  /// Subscriptions stuck by the mute fault: kept, but nothing is pushed on them until the client
+  /// unsubscribes (a second SUBSCRIBE changes nothing, as on the real exchanges).
+  std::set<sub_key>& muted() { return muted_; }
 
 private:
   struct out_frame {
@@ -290,6 +308,7 @@ private:
   std::unique_ptr<connection_state> state_;
   actions initial_;
   std::set<sub_key> subs_;
+  std::set<sub_key> muted_;
   steady::time_point last_tx_{};
   bool reading_ = false;
   bool writing_ = false;
@@ -337,7 +356,8 @@ private:
   void respond(const http::request<http::string_body>& req) {
     if (req.method() != http::verb::get) return reply(req, {405, R"({"error":"only GET"})", {}});
     if (path_ == "/sim/fault") return reply(req, core_->fault_command(query_));
-    if (auto r = core_->proto->rest(path_, query_)) return reply(req, *r);
+    if (path_ == "/sim/requests") return reply(req, core_->requests_log());
+    if (auto r = core_->rest(path_, query_)) return reply(req, *r);
     return reply(req, {404, R"({"error":"not found"})", {}});
   }
 
@@ -390,6 +410,12 @@ simulator::core::core(asio::io_context& io, options opts)
       throw std::runtime_error("--notice-after: a forced-disconnect notice is not supported by " + o.exchange);
   }
   if (o.stall_after > 0 && o.stall_ms.count() <= 0) throw std::runtime_error("--stall-after needs --stall-ms > 0");
+  if (o.throttle_status != 429 && !(o.throttle_status == 418 && o.exchange == "binance"))
+    throw std::runtime_error("--throttle-status: 429, or 418 for binance (got " + std::to_string(o.throttle_status) +
+                             ")");
+  throttle_left = o.throttle;
+  throttle_status = o.throttle_status;
+  retry_after_s = o.retry_after_s;
   std::uint64_t index = 0;
   for (const auto& meta : mkt.configured())
     slots[meta.symbol].gen.emplace(meta, o.seed + 7919 * index++, o.exchange, o.first_id);
@@ -570,7 +596,8 @@ void simulator::core::deliver(mi::trade t) {
   } else {
     for (int k = 0; k < max_kinds; ++k)
       for (const auto& s : std::vector(sl.subs[k])) // a failing write may end a session and edit the list
-        s->send_frame(proto->trade_frame(s->state(), t, k), true);
+        if (s->muted().empty() || !s->muted().count({t.symbol, k}))
+          s->send_frame(proto->trade_frame(s->state(), t, k), true);
     if (const auto keep = std::max(o.resend, o.resend_on_reconnect); keep > 0) {
       recent.push_back(t);
       if (recent.size() > keep) recent.pop_front();
@@ -655,7 +682,8 @@ void simulator::core::skip(std::uint64_t count, const std::string& symbol) {
 
 http_reply simulator::core::fault_command(const query_params& q) {
   auto action = q.find("action");
-  if (action == q.end()) return {400, json_error("missing action (drop, stall, malformed, skip, notice)"), {}};
+  if (action == q.end())
+    return {400, json_error("missing action (drop, stall, malformed, skip, notice, mute, throttle)"), {}};
   auto number = [&q](const char* key) -> std::optional<std::uint64_t> {
     auto it = q.find(key);
     return it == q.end() ? std::nullopt : parse_uint(it->second);
@@ -685,13 +713,73 @@ http_reply simulator::core::fault_command(const query_params& q) {
     if (!proto->supports_notice())
       return {400, json_error("notice not supported by " + o.exchange), {}};
     notice_all();
+  } else if (a == "mute") {
+    auto s = q.find("symbol");
+    std::string symbol;
+    if (s != q.end())
+      for (char c : s->second) symbol += (c >= 'a' && c <= 'z') ? static_cast<char>(c - 'a' + 'A') : c;
+    auto it = slots.find(symbol);
+    if (it == slots.end() || !it->second.gen) return {400, json_error("mute needs symbol=<a configured symbol>"), {}};
+    mute(symbol);
+  } else if (a == "throttle") {
+    auto n = number("count");
+    if (!n || *n == 0) return {400, json_error("throttle needs count=<requests > 0>"), {}};
+    auto status = q.count("status") ? number("status") : std::optional<std::uint64_t>(429);
+    if (!status || (*status != 429 && !(*status == 418 && o.exchange == "binance")))
+      return {400, json_error("throttle: status must be 429, or 418 for binance"), {}};
+    auto retry = q.count("retry_after") ? number("retry_after") : std::optional<std::uint64_t>(1);
+    if (!retry) return {400, json_error("throttle: retry_after must be whole seconds"), {}};
+    throttle_left = *n;
+    throttle_status = static_cast<unsigned>(*status);
+    retry_after_s = *retry;
   } else {
-    return {400, json_error("unknown action '" + a + "' (drop, stall, malformed, skip, notice)"), {}};
+    return {400, json_error("unknown action '" + a + "' (drop, stall, malformed, skip, notice, mute, throttle)"), {}};
   }
   faults.fetch_add(1, std::memory_order_relaxed);
   finished.store(false); // a fault in progress
   update_finished();
   return {200, R"({"ok":true})", {}};
+}
+
+void simulator::core::mute(const std::string& symbol) {
+  for (const auto& s : sessions)
+    for (int k = 0; k < max_kinds; ++k)
+      if (s->subs().count({symbol, k})) s->muted().insert({symbol, k});
+}
+
+std::optional<http_reply> simulator::core::rest(std::string_view path, const query_params& q) {
+  std::string lower(path);
+  for (char& c : lower) c = (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
+  const bool trades = lower.find("trade") != std::string::npos;
+  std::optional<http_reply> r;
+  if (trades && throttle_left > 0) {
+    --throttle_left;
+    throttled.fetch_add(1, std::memory_order_relaxed);
+    const std::string body = throttle_status == 418
+                                 ? R"({"code":-1003,"msg":"Way too much request weight used; IP banned until later."})"
+                                 : R"({"code":-1003,"msg":"Too many requests; current limit is exceeded."})";
+    r = http_reply{throttle_status, body, {{"Retry-After", std::to_string(retry_after_s)}}};
+  } else {
+    r = proto->rest(path, q);
+  }
+  if (trades && r) {
+    rest_log.push_back({std::string(path), r->status, wall_ns() / 1'000'000});
+    if (rest_log.size() > 1000) rest_log.pop_front();
+  }
+  return r;
+}
+
+http_reply simulator::core::requests_log() const {
+  std::string body = R"({"requests":[)";
+  for (std::size_t i = 0; i < rest_log.size(); ++i) {
+    const auto& e = rest_log[i];
+    if (i) body += ',';
+    body += R"({"path":)";
+    connectors::text::append_json_string(body, e.path);
+    body += R"(,"status":)" + std::to_string(e.status) + R"(,"at_ms":)" + std::to_string(e.at_ms) + "}";
+  }
+  body += "]}";
+  return {200, std::move(body), {}};
 }
 
 void simulator::core::resend_to(ws_session& s, const std::vector<mi::trade>& trades) {
@@ -749,6 +837,7 @@ void simulator::core::subscribe(const std::shared_ptr<ws_session>& s, const std:
 
 void simulator::core::unsubscribe(const std::shared_ptr<ws_session>& s, const std::vector<sub_key>& keys) {
   for (const auto& key : keys) {
+    s->muted().erase(key); // a fresh subscribe after this one is served again
     if (!s->subs().erase(key)) continue;
     auto it = slots.find(key.symbol);
     if (it != slots.end()) std::erase(it->second.subs[key.kind], s);
@@ -788,6 +877,7 @@ stats simulator::current() const {
   s.subscribes = core_->subscribes.load();
   s.trades_skipped = core_->trades_skipped.load();
   s.faults = core_->faults.load();
+  s.throttled = core_->throttled.load();
   return s;
 }
 

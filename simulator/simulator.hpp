@@ -56,6 +56,12 @@ struct options {
   /// and close those connections `notice_grace` later. Refused at construction for the other exchanges.
   std::uint64_t notice_after = 0;
   std::chrono::milliseconds notice_grace{2000};
+  /// Fault: the next `throttle` REST trade requests (history, recent trades: every path containing
+  /// "trade", any case) are answered HTTP `throttle_status` with `Retry-After: retry_after_s`, as an
+  /// exchange over its rate limit does. 429 everywhere; 418 (an IP ban) only for Binance.
+  std::uint64_t throttle = 0;
+  unsigned throttle_status = 429;
+  std::uint64_t retry_after_s = 1;
   std::chrono::milliseconds linger{1000}; ///< run_simulator: keep serving this long after finished()
   /// Back-pressure: while a subscribed client has this many frames unsent, generation waits
   /// (the real exchange would disconnect it; the simulator must not lose the truth).
@@ -70,6 +76,7 @@ struct stats {
   std::uint64_t subscribes = 0;       ///< subscribe requests (Binance: plus connections with streams in the URL)
   std::uint64_t trades_skipped = 0;   ///< generated but never sent (skip fault)
   std::uint64_t faults = 0;           ///< faults injected (flags and /sim/fault commands)
+  std::uint64_t throttled = 0;        ///< REST requests answered 429/418 (throttle fault)
 };
 
 /// A loopback exchange speaking one exchange's real protocol (options::exchange): its WebSocket trade

@@ -300,14 +300,16 @@ mi::result<frame_events> codec::decode(std::string_view frame, std::int64_t recv
 
 void codec::set_time_unit_microseconds(bool on) { impl_->time_unit_ns = on ? 1'000 : 1'000'000; }
 
-std::vector<std::string> subscribe_requests(const std::vector<std::string>& streams, std::int64_t first_id,
-                                            std::size_t per_message) {
+namespace {
+
+std::vector<std::string> control_requests(std::string_view method, const std::vector<std::string>& streams,
+                                          std::int64_t first_id, std::size_t per_message) {
   per_message = std::max<std::size_t>(per_message, 1);
   std::vector<std::string> out;
   std::int64_t id = first_id;
   for (std::size_t begin = 0; begin < streams.size(); begin += per_message) {
     const std::size_t end = std::min(streams.size(), begin + per_message);
-    std::string msg = R"({"method":"SUBSCRIBE","params":[)";
+    std::string msg = R"({"method":")" + std::string(method) + R"(","params":[)";
     for (std::size_t i = begin; i < end; ++i) {
       if (i != begin) msg += ',';
       mi::connectors::text::append_json_string(msg, streams[i]);
@@ -318,6 +320,18 @@ std::vector<std::string> subscribe_requests(const std::vector<std::string>& stre
     out.push_back(std::move(msg));
   }
   return out;
+}
+
+} // namespace
+
+std::vector<std::string> subscribe_requests(const std::vector<std::string>& streams, std::int64_t first_id,
+                                            std::size_t per_message) {
+  return control_requests("SUBSCRIBE", streams, first_id, per_message);
+}
+
+std::vector<std::string> unsubscribe_requests(const std::vector<std::string>& streams, std::int64_t first_id,
+                                              std::size_t per_message) {
+  return control_requests("UNSUBSCRIBE", streams, first_id, per_message);
 }
 
 std::vector<std::vector<std::string>> plan_connections(const std::vector<std::string>& streams,

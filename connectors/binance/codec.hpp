@@ -60,6 +60,9 @@ private:
 /// at most `per_message` params each (default 200; 0 is taken as 1). No streams: no requests.
 std::vector<std::string> subscribe_requests(const std::vector<std::string>& streams, std::int64_t first_id,
                                             std::size_t per_message = 200);
+/// The same with "method":"UNSUBSCRIBE".
+std::vector<std::string> unsubscribe_requests(const std::vector<std::string>& streams, std::int64_t first_id,
+                                              std::size_t per_message = 200);
 
 /// Splits streams into connections of at most 1024 streams each (Binance's limit; 0 is taken as 1).
 std::vector<std::vector<std::string>> plan_connections(const std::vector<std::string>& streams,

@@ -242,8 +242,10 @@ mi::result<frame_events> codec::decode(std::string_view frame, std::int64_t recv
   return impl_->decode(frame, recv_ns);
 }
 
-std::vector<std::string> subscribe_requests(const std::vector<std::string>& topics, std::int64_t first_req_id,
-                                            std::size_t per_message) {
+namespace {
+
+std::vector<std::string> control_requests(std::string_view op, const std::vector<std::string>& topics,
+                                          std::int64_t first_req_id, std::size_t per_message) {
   per_message = std::max<std::size_t>(per_message, 1);
   std::vector<std::string> out;
   std::int64_t id = first_req_id;
@@ -251,7 +253,7 @@ std::vector<std::string> subscribe_requests(const std::vector<std::string>& topi
     const std::size_t end = std::min(topics.size(), begin + per_message);
     std::string msg = R"({"req_id":")";
     msg += std::to_string(id++);
-    msg += R"(","op":"subscribe","args":[)";
+    msg += R"(","op":")" + std::string(op) + R"(","args":[)";
     for (std::size_t i = begin; i < end; ++i) {
       if (i != begin) msg += ',';
       mi::connectors::text::append_json_string(msg, topics[i]);
@@ -260,6 +262,18 @@ std::vector<std::string> subscribe_requests(const std::vector<std::string>& topi
     out.push_back(std::move(msg));
   }
   return out;
+}
+
+} // namespace
+
+std::vector<std::string> subscribe_requests(const std::vector<std::string>& topics, std::int64_t first_req_id,
+                                            std::size_t per_message) {
+  return control_requests("subscribe", topics, first_req_id, per_message);
+}
+
+std::vector<std::string> unsubscribe_requests(const std::vector<std::string>& topics, std::int64_t first_req_id,
+                                              std::size_t per_message) {
+  return control_requests("unsubscribe", topics, first_req_id, per_message);
 }
 
 std::string ping_request(std::string_view req_id) {

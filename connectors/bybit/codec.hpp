@@ -58,6 +58,9 @@ private:
 /// at most `per_message` topics each (default: Bybit spot's 10; 0 is taken as 1). No topics: no requests.
 std::vector<std::string> subscribe_requests(const std::vector<std::string>& topics, std::int64_t first_req_id,
                                             std::size_t per_message = max_args_per_request);
+/// The same with "op":"unsubscribe".
+std::vector<std::string> unsubscribe_requests(const std::vector<std::string>& topics, std::int64_t first_req_id,
+                                              std::size_t per_message = max_args_per_request);
 
 /// {"req_id":"<req_id>","op":"ping"}.
 std::string ping_request(std::string_view req_id);

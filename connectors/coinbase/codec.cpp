@@ -295,13 +295,26 @@ mi::result<frame_events> codec::decode(std::string_view frame, std::int64_t recv
   return impl_->decode(frame, recv_ns);
 }
 
-std::string subscribe_request(const std::vector<std::string>& product_ids, std::string_view channel) {
-  std::string out = R"({"type":"subscribe","product_ids":)";
+namespace {
+
+std::string channel_request(std::string_view type, const std::vector<std::string>& product_ids,
+                            std::string_view channel) {
+  std::string out = R"({"type":")" + std::string(type) + R"(","product_ids":)";
   mi::connectors::text::append_json_string_array(out, product_ids);
   out += R"(,"channel":)";
   mi::connectors::text::append_json_string(out, channel);
   out += '}';
   return out;
+}
+
+} // namespace
+
+std::string subscribe_request(const std::vector<std::string>& product_ids, std::string_view channel) {
+  return channel_request("subscribe", product_ids, channel);
+}
+
+std::string unsubscribe_request(const std::vector<std::string>& product_ids, std::string_view channel) {
+  return channel_request("unsubscribe", product_ids, channel);
 }
 
 std::vector<std::string> subscribe_requests(const std::vector<std::string>& product_ids) {

@@ -48,6 +48,8 @@ private:
 /// Advanced Trade subscribe request for one channel:
 /// {"type":"subscribe","product_ids":["BTC-USD",...],"channel":"market_trades"}.
 std::string subscribe_request(const std::vector<std::string>& product_ids, std::string_view channel);
+/// The same with "type":"unsubscribe".
+std::string unsubscribe_request(const std::vector<std::string>& product_ids, std::string_view channel);
 
 /// The two requests a trades connection sends (one channel per message): market_trades, then heartbeats
 /// (without heartbeats, Coinbase closes quiet channels within 60-90 s).

@@ -381,6 +381,13 @@ std::string subscribe_request(const std::vector<std::string>& symbols) {
   return out;
 }
 
+std::string unsubscribe_request(const std::vector<std::string>& symbols) {
+  std::string out = R"({"method":"unsubscribe","params":{"channel":"trade","symbol":)";
+  mi::connectors::text::append_json_string_array(out, symbols);
+  out += "}}";
+  return out;
+}
+
 std::string v1_subscribe_request(const std::vector<std::string>& v1_pairs) {
   std::string out = R"({"event":"subscribe","pair":)";
   mi::connectors::text::append_json_string_array(out, v1_pairs);

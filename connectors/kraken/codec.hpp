@@ -53,6 +53,8 @@ private:
 
 /// v2: {"method":"subscribe","params":{"channel":"trade","symbol":["BTC/USD",...]}} (symbols in v2 form).
 std::string subscribe_request(const std::vector<std::string>& symbols);
+/// v2: {"method":"unsubscribe","params":{"channel":"trade","symbol":[...]}}.
+std::string unsubscribe_request(const std::vector<std::string>& symbols);
 
 /// v1 (recorded-data era): {"event":"subscribe","pair":["XBT/USD",...],"subscription":{"name":"trade"}}.
 std::string v1_subscribe_request(const std::vector<std::string>& v1_pairs);

@@ -454,8 +454,8 @@ bool run_step(asio::io_context& ioc, const bool& done, steady::time_point deadli
 }
 
 template <class Stream>
-mi::result<std::string> get_with(asio::io_context& ioc, Stream& stream, const url& u, steady::time_point deadline,
-                                 std::chrono::milliseconds timeout) {
+mi::result<http_response> get_with(asio::io_context& ioc, Stream& stream, const url& u, steady::time_point deadline,
+                                   std::chrono::milliseconds timeout) {
   const std::string timeout_text = "timeout after " + std::to_string(timeout.count()) + " ms";
   auto& tcp_layer = beast::get_lowest_layer(stream);
   auto cancel = [&] { tcp_layer.close(); };
@@ -531,14 +531,34 @@ mi::result<std::string> get_with(asio::io_context& ioc, Stream& stream, const ur
   tcp_layer.close();
 
   auto res = parser.release();
-  const unsigned status = res.result_int();
-  if (status < 200 || status > 299) return mi::error{"HTTP " + std::to_string(status) + " from " + u.host_and_target()};
-  return std::move(res.body());
+  http_response out;
+  out.status = res.result_int();
+  for (const auto& f : res) {
+    std::string name(f.name_string());
+    for (char& c : name) c = (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
+    out.headers.emplace_back(std::move(name), std::string(f.value()));
+  }
+  out.body = std::move(res.body());
+  return out;
 }
 
 } // namespace
 
+std::string_view http_response::header(std::string_view lower_name) const {
+  for (const auto& [name, value] : headers)
+    if (name == lower_name) return value;
+  return {};
+}
+
 mi::result<std::string> http_get(const url& u, std::chrono::milliseconds timeout, const std::string& ca_file) {
+  auto r = http_fetch(u, timeout, ca_file);
+  if (!r) return r.err();
+  if (r->status < 200 || r->status > 299)
+    return mi::error{"HTTP " + std::to_string(r->status) + " from " + u.host_and_target()};
+  return std::move(r->body);
+}
+
+mi::result<http_response> http_fetch(const url& u, std::chrono::milliseconds timeout, const std::string& ca_file) {
   const auto deadline = steady::now() + timeout;
   asio::io_context ioc{1};
   try {

@@ -5,6 +5,9 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
 
 #include "connectors/transport/url.hpp"
 #include "messages/result.hpp"
@@ -75,5 +78,19 @@ private:
 /// thread, never from the io thread). 2xx -> the body; non-2xx -> error "HTTP 503 from host/target";
 /// connection, TLS and timeout failures -> an error naming the step.
 mi::result<std::string> http_get(const url& u, std::chrono::milliseconds timeout, const std::string& ca_file = {});
+
+/// An HTTP answer of any status.
+struct http_response {
+  unsigned status = 0;
+  std::string body;
+  std::vector<std::pair<std::string, std::string>> headers; ///< names in lower case, in order received
+  /// The first header named `lower_name` (lower case), "" when absent.
+  std::string_view header(std::string_view lower_name) const;
+};
+
+/// Like http_get, but any status is an answer (the REST backfill reads 429 / 418 and their Retry-After);
+/// only connection, TLS and timeout failures are errors.
+mi::result<http_response> http_fetch(const url& u, std::chrono::milliseconds timeout,
+                                     const std::string& ca_file = {});
 
 } // namespace mi::net

@@ -56,6 +56,15 @@ public:
     return out;
   }
 
+  std::vector<std::string> unsubscribe_requests(const std::vector<subscription>& subs) override {
+    std::vector<std::string> streams;
+    streams.reserve(subs.size());
+    for (const subscription& s : subs) streams.push_back(s.wire);
+    std::vector<std::string> out = binance::unsubscribe_requests(streams, next_request_id_, streams_per_request);
+    next_request_id_ += static_cast<std::int64_t>(out.size());
+    return out;
+  }
+
   int control_messages_per_second() const override { return 5; }
 
   mi::result<events> decode(std::string_view frame, std::int64_t recv_ns) override {
@@ -119,7 +128,18 @@ public:
     return mi::error{"binance: no recent-trades polling (ids are sequential: use history)"};
   }
 
-  std::int64_t rest_min_interval_ns() const override { return 100'000'000; }
+  // Binance spot: REQUEST_WEIGHT 6000 per minute per IP, reported in X-MBX-USED-WEIGHT-1M; historicalTrades
+  // weighs 25, aggTrades 4; 429 carries Retry-After, and an IP that keeps going after it gets 418 (banned
+  // from 2 minutes up to 3 days, also with Retry-After). 10 requests/s at most on top of the weight budget.
+  rest_limits limits() const override {
+    rest_limits l;
+    l.min_interval_ns = 100'000'000;
+    l.weight_per_minute = 6000;
+    l.request_weight = kind_ == binance::stream_kind::trade ? 25 : 4;
+    l.used_weight_header = "x-mbx-used-weight-1m";
+    l.ban_status = 418;
+    return l;
+  }
 
 private:
   rest_request request_from(const subscription& s, std::int64_t from_id) const {

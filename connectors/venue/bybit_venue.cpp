@@ -65,6 +65,15 @@ public:
     return out;
   }
 
+  std::vector<std::string> unsubscribe_requests(const std::vector<subscription>& subs) override {
+    std::vector<std::string> topics;
+    topics.reserve(subs.size());
+    for (const subscription& s : subs) topics.push_back(s.wire);
+    std::vector<std::string> out = bybit::unsubscribe_requests(topics, next_req_id_, bybit::max_args_per_request);
+    next_req_id_ += static_cast<std::int64_t>(out.size());
+    return out;
+  }
+
   int control_messages_per_second() const override { return 5; }
 
   mi::result<events> decode(std::string_view frame, std::int64_t recv_ns) override {
@@ -121,7 +130,15 @@ public:
     return std::move(*trades);
   }
 
-  std::int64_t rest_min_interval_ns() const override { return 100'000'000; }
+  // Bybit: 600 requests per 5 s per IP (120/s); over it, HTTP 403 "access too frequent" and a ban of at
+  // least 10 minutes. 10 requests/s stays far below.
+  rest_limits limits() const override {
+    rest_limits l;
+    l.min_interval_ns = 100'000'000;
+    l.ban_status = 403;
+    l.default_retry_after_ns = 600'000'000'000;
+    return l;
+  }
 
 private:
   bybit::instruments meta_;

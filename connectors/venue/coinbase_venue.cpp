@@ -50,6 +50,14 @@ public:
     return coinbase::subscribe_requests(product_ids); // market_trades, then heartbeats
   }
 
+  std::vector<std::string> unsubscribe_requests(const std::vector<subscription>& subs) override {
+    if (subs.empty()) return {};
+    std::vector<std::string> product_ids;
+    product_ids.reserve(subs.size());
+    for (const subscription& s : subs) product_ids.push_back(s.wire);
+    return {coinbase::unsubscribe_request(product_ids, "market_trades")}; // heartbeats stay
+  }
+
   int control_messages_per_second() const override { return 5; }
 
   mi::result<events> decode(std::string_view frame, std::int64_t recv_ns) override {
@@ -115,7 +123,12 @@ public:
     return mi::error{"coinbase: no recent-trades polling (ids are sequential: use history)"};
   }
 
-  std::int64_t rest_min_interval_ns() const override { return 150'000'000; }
+  // Coinbase Exchange public endpoints: 10 requests/s per IP (bursts up to 15), 429 beyond.
+  rest_limits limits() const override {
+    rest_limits l;
+    l.min_interval_ns = 150'000'000;
+    return l;
+  }
 
 private:
   static rest_request request_after(const subscription& s, std::int64_t after) {

@@ -64,6 +64,16 @@ public:
     return out;
   }
 
+  std::vector<std::string> unsubscribe_requests(const std::vector<subscription>& subs) override {
+    std::vector<std::string> out;
+    for (std::size_t begin = 0; begin < subs.size(); begin += symbols_per_request) {
+      std::vector<std::string> pairs;
+      for (std::size_t i = begin; i < subs.size() && i < begin + symbols_per_request; ++i) pairs.push_back(subs[i].wire);
+      out.push_back(kraken::unsubscribe_request(pairs));
+    }
+    return out;
+  }
+
   int control_messages_per_second() const override { return 5; }
 
   mi::result<events> decode(std::string_view frame, std::int64_t recv_ns) override {
@@ -134,7 +144,12 @@ public:
     return mi::error{"kraken: no recent-trades polling (ids are sequential: use history)"};
   }
 
-  std::int64_t rest_min_interval_ns() const override { return 1'000'000'000; }
+  // Kraken public REST: about 1 request/s per IP ("EGeneral:Too many requests" / 429 beyond).
+  rest_limits limits() const override {
+    rest_limits l;
+    l.min_interval_ns = 1'000'000'000;
+    return l;
+  }
 
 private:
   static rest_request request_since(const subscription& s, const std::string& since_ns) {

@@ -60,6 +60,13 @@ public:
     return okx::subscribe_requests(inst_ids, "trades");
   }
 
+  std::vector<std::string> unsubscribe_requests(const std::vector<subscription>& subs) override {
+    std::vector<std::string> inst_ids;
+    inst_ids.reserve(subs.size());
+    for (const subscription& s : subs) inst_ids.push_back(s.wire);
+    return okx::unsubscribe_requests(inst_ids, "trades");
+  }
+
   int control_messages_per_second() const override { return 3; }
 
   mi::result<events> decode(std::string_view frame, std::int64_t recv_ns) override {
@@ -137,7 +144,13 @@ public:
     return mi::error{"okx: no recent-trades polling (ids are sequential: use history)"};
   }
 
-  std::int64_t rest_min_interval_ns() const override { return 200'000'000; }
+  // OKX market/history-trades: 20 requests per 2 s per IP (10/s); half of it leaves room for the other
+  // connections of the same IP. 429 beyond.
+  rest_limits limits() const override {
+    rest_limits l;
+    l.min_interval_ns = 200'000'000;
+    return l;
+  }
 
 private:
   static rest_request request_after(const subscription& s, std::int64_t after) {

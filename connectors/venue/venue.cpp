@@ -1,5 +1,6 @@
 #include "connectors/venue/venue.hpp"
 
+#include <algorithm>
 #include <charconv>
 
 #include "connectors/venue/detail.hpp"
@@ -99,6 +100,11 @@ const std::vector<std::string>& exchange_names() {
   return names;
 }
 
+std::optional<std::int64_t> seed_scan_from(std::int64_t trade_ts_ns, std::int64_t stored_ns) {
+  if (stored_ns - trade_ts_ns <= seed_live_lag_ns) return std::nullopt;
+  return trade_ts_ns - seed_scan_margin_ns;
+}
+
 void gap_tracker::seed(const std::string& symbol, std::int64_t last_id, std::int64_t last_ts_ns) {
   auto it = last_.find(symbol);
   if (it != last_.end() && it->second.id >= last_id) return;
@@ -121,6 +127,40 @@ std::optional<gap> gap_tracker::on_trade(const std::string& symbol, std::int64_t
   std::optional<gap> out;
   if (first_id > it->second.id + 1) out = gap{it->second.id + 1, first_id - 1, it->second.ts_ns, ts_ns};
   it->second = last{id, ts_ns};
+  return out;
+}
+
+bool deferred_gaps::hold(const std::string& symbol, const gap& g) {
+  if (g.size() <= 0 || g.size() > max_held_ids) return false;
+  held_.push_back(held{symbol, g, std::vector<bool>(static_cast<std::size_t>(g.size()), false)});
+  return true;
+}
+
+void deferred_gaps::on_trade(const std::string& symbol, std::int64_t first_id, std::int64_t id) {
+  for (held& h : held_) {
+    if (h.symbol != symbol) continue;
+    const std::int64_t from = std::max(first_id, h.g.first_id);
+    const std::int64_t to = std::min(id, h.g.last_id);
+    for (std::int64_t i = from; i <= to; ++i) h.got[static_cast<std::size_t>(i - h.g.first_id)] = true;
+  }
+}
+
+std::vector<std::pair<std::string, gap>> deferred_gaps::release() {
+  std::vector<std::pair<std::string, gap>> out;
+  for (const held& h : held_) {
+    const auto n = static_cast<std::int64_t>(h.got.size());
+    for (std::int64_t i = 0; i < n;) {
+      if (h.got[static_cast<std::size_t>(i)]) {
+        ++i;
+        continue;
+      }
+      std::int64_t k = i;
+      while (k < n && !h.got[static_cast<std::size_t>(k)]) ++k;
+      out.emplace_back(h.symbol, gap{h.g.first_id + i, h.g.first_id + k - 1, h.g.after_ts_ns, h.g.before_ts_ns});
+      i = k;
+    }
+  }
+  held_.clear();
   return out;
 }
 

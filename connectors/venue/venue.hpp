@@ -76,6 +76,26 @@ struct history_page {
                                      ///< exchange has no more: whatever is still missing cannot be filled)
 };
 
+/// An exchange's public REST rate limits (per IP), as documented by the exchange. The backfill's
+/// throttle (rest_throttle) applies them; the numbers live with each venue, not in the actor.
+struct rest_limits {
+  /// Least time between two requests (at most 1 / this per second, below the documented rate).
+  std::int64_t min_interval_ns = 1'000'000'000;
+  /// Request-weight budget per calendar minute (Binance REQUEST_WEIGHT: 6000); 0: the exchange counts
+  /// requests, not weight (min_interval_ns is then the whole rule).
+  std::int64_t weight_per_minute = 0;
+  /// Weight of one history request (Binance historicalTrades 25, aggTrades 4).
+  std::int64_t request_weight = 1;
+  /// Lower-case name of the response header that reports the weight used in the current minute
+  /// ("x-mbx-used-weight-1m"); empty: none.
+  std::string used_weight_header;
+  /// An HTTP status that means "banned for a while" besides 429 (Binance 418, Bybit 403 "access too
+  /// frequent"); 0: none.
+  unsigned ban_status = 0;
+  /// Wait after a 429 (or ban_status) that carries no usable Retry-After.
+  std::int64_t default_retry_after_ns = 60'000'000'000;
+};
+
 /// The exchange-specific rules.
 class venue {
 public:
@@ -103,6 +123,9 @@ public:
   virtual std::size_t max_subscriptions_per_connection() const = 0;
   /// The control messages that subscribe `subs`, batched within the exchange's limits.
   virtual std::vector<std::string> subscribe_requests(const std::vector<subscription>& subs) = 0;
+  /// The control messages that unsubscribe `subs` (the watchdog's resubscribe sends these first: a
+  /// second SUBSCRIBE of a live subscription is a no-op on the exchanges, or refused).
+  virtual std::vector<std::string> unsubscribe_requests(const std::vector<subscription>& subs) = 0;
   /// Most control messages per second the exchange accepts on one connection (Binance 5).
   virtual int control_messages_per_second() const = 0;
   /// Decodes one text frame; error names the reason (malformed JSON, missing field, price <= 0).
@@ -134,8 +157,10 @@ public:
   virtual std::optional<rest_request> recent_request(const subscription& s) const = 0;
   /// Parses a recent_request response, oldest first.
   virtual mi::result<std::vector<mi::trade>> parse_recent(const subscription& s, std::string_view body) = 0;
+  /// The exchange's documented public REST limits, as the backfill paces itself by them.
+  virtual rest_limits limits() const = 0;
   /// Least time between two REST requests to this exchange, within its public rate limits.
-  virtual std::int64_t rest_min_interval_ns() const = 0;
+  std::int64_t rest_min_interval_ns() const { return limits().min_interval_ns; }
 };
 
 /// Options a venue takes from the exchange's config section.
@@ -159,6 +184,18 @@ std::optional<std::int64_t> numeric_id(std::string_view id);
 /// The five exchange names, in a stable order.
 const std::vector<std::string>& exchange_names();
 
+/// Seeding gap detection after a restart. The last message stored on a symbol's subject is normally its
+/// newest live trade, whose id is the highest stored; but the backfill publishes older ids after the live
+/// trade that revealed their gap, so the last message can be a backfilled one. Such a message was stored
+/// well after its trade happened: then the subject is read from `seed_scan_margin_ns` before that trade's
+/// time (the live trades with higher ids were all stored after it, give or take clock skew) and the highest
+/// id read is the seed. Returns the time (ns since the epoch, server store time) to read from, or nullopt
+/// when the last message was stored within `seed_live_lag_ns` of its trade time (a live one: its id is
+/// the seed).
+std::optional<std::int64_t> seed_scan_from(std::int64_t trade_ts_ns, std::int64_t stored_ns);
+constexpr std::int64_t seed_live_lag_ns = 5'000'000'000;    ///< a live trade is stored within 5 s
+constexpr std::int64_t seed_scan_margin_ns = 60'000'000'000; ///< exchange vs NATS server clock skew
+
 /// Gap detection for one connection's symbols (sequential venues). Pure.
 class gap_tracker {
 public:
@@ -181,6 +218,34 @@ private:
     std::int64_t ts_ns = 0;
   };
   std::unordered_map<std::string, last> last_;
+};
+
+/// Gaps seen while two connections carrying the same symbols overlap (a planned rotation, a forced-
+/// disconnect notice). Both streams feed one gap_tracker and interleave: the new connection's first
+/// trades can be handled before trades the old one has already received, which then look missing. Such
+/// a gap is held until the overlap ends; ids that arrive meanwhile (on either connection) are struck
+/// off, and only what is still missing then is a gap to backfill. Pure.
+class deferred_gaps {
+public:
+  /// Larger gaps are not held (hold() returns false: backfill them at once).
+  static constexpr std::int64_t max_held_ids = 100'000;
+
+  /// Holds `g` of `symbol` until release(); false when it is too large to hold.
+  bool hold(const std::string& symbol, const gap& g);
+  /// Trade ids first_id..id of `symbol` arrived (one trade, or an OKX push aggregating fills).
+  void on_trade(const std::string& symbol, std::int64_t first_id, std::int64_t id);
+  /// The overlap is over: the ids still missing, as contiguous gaps (each keeps its held gap's
+  /// neighbour times), oldest first per held gap; nothing is held afterwards.
+  std::vector<std::pair<std::string, gap>> release();
+  bool empty() const { return held_.empty(); }
+
+private:
+  struct held {
+    std::string symbol;
+    gap g;
+    std::vector<bool> got; // id - g.first_id -> arrived
+  };
+  std::vector<held> held_;
 };
 
 } // namespace mi::venue

@@ -102,3 +102,69 @@ TEST_CASE("okx venue: an aggregated push gives the first fill id of each trade")
   REQUIRE(ev->trades.size() == 1);
   CHECK(ev->first_ids == std::vector<std::int64_t>{128});
 }
+
+TEST_CASE("unsubscribe_requests: each exchange's own unsubscribe message for the subscribed names") {
+  struct expect {
+    std::string exchange, symbol, text;
+  };
+  const std::vector<expect> cases{
+    {"binance", "BTC/USDT", R"({"method":"UNSUBSCRIBE","params":["btcusdt@trade"],"id":1})"},
+    {"okx", "BTC/USDT", R"({"op":"unsubscribe","args":[{"channel":"trades","instId":"BTC-USDT"}]})"},
+    {"bybit", "BTC/USDT", R"({"req_id":"1","op":"unsubscribe","args":["publicTrade.BTCUSDT"]})"},
+    {"coinbase", "BTC/USD", R"({"type":"unsubscribe","product_ids":["BTC-USD"],"channel":"market_trades"})"},
+    {"kraken", "BTC/USD", R"({"method":"unsubscribe","params":{"channel":"trade","symbol":["BTC/USD"]}})"},
+  };
+  for (const auto& c : cases) {
+    CAPTURE(c.exchange);
+    auto v = mi::venue::make_venue(c.exchange);
+    REQUIRE(v);
+    auto sub = (*v)->resolve(c.symbol);
+    REQUIRE(sub);
+    auto msgs = (*v)->unsubscribe_requests({*sub});
+    REQUIRE(msgs.size() == 1);
+    CHECK(msgs[0] == c.text);
+    CHECK((*v)->unsubscribe_requests({}).empty());
+    // The subscribe that follows it names the same subscription.
+    auto again = (*v)->subscribe_requests({*sub});
+    REQUIRE_FALSE(again.empty());
+    CHECK(again[0].find(c.exchange == "binance" ? "btcusdt@trade" : c.exchange == "bybit" ? "publicTrade.BTCUSDT"
+                        : c.exchange == "kraken" ? "BTC/USD" : c.exchange == "okx" ? "BTC-USDT" : "BTC-USD") !=
+          std::string::npos);
+  }
+}
+
+TEST_CASE("seed_scan_from: a last message stored long after its trade (a backfill) makes the seed read the tail") {
+  constexpr std::int64_t s = 1'000'000'000;
+  const std::int64_t t = 1'700'000'000 * s;
+  CHECK_FALSE(mi::venue::seed_scan_from(t, t + s / 10).has_value()); // live: stored within ms
+  CHECK_FALSE(mi::venue::seed_scan_from(t, t - 2 * s).has_value());  // server clock behind the exchange's
+  CHECK_FALSE(mi::venue::seed_scan_from(t, t + mi::venue::seed_live_lag_ns).has_value());
+  auto from = mi::venue::seed_scan_from(t, t + 30 * s); // backfilled 30 s later
+  REQUIRE(from.has_value());
+  CHECK(*from == t - mi::venue::seed_scan_margin_ns);
+}
+
+TEST_CASE("deferred_gaps: a gap seen during a connection overlap is backfilled only for the ids that never arrived") {
+  mi::venue::deferred_gaps d;
+  // The new connection's trade 110 was handled before the old one's 101..109.
+  REQUIRE(d.hold("BTCUSDT", gap{101, 109, 5, 9}));
+  CHECK_FALSE(d.empty());
+  for (std::int64_t id = 101; id <= 109; ++id)
+    if (id != 104 && id != 105 && id != 108) d.on_trade("BTCUSDT", id, id);
+  d.on_trade("ETHUSDT", 104, 104);  // another symbol strikes nothing
+  d.on_trade("BTCUSDT", 95, 100);   // outside the gap: nothing
+  auto missing = d.release();
+  REQUIRE(missing.size() == 2);
+  CHECK(missing[0].first == "BTCUSDT");
+  CHECK(missing[0].second == gap{104, 105, 5, 9});
+  CHECK(missing[1].second == gap{108, 108, 5, 9});
+  CHECK(d.empty());
+  CHECK(d.release().empty());
+  // Everything arrived (an OKX push covering fills 1..3 included): nothing to backfill.
+  REQUIRE(d.hold("ETHUSDT", gap{1, 3, 0, 0}));
+  d.on_trade("ETHUSDT", 1, 3);
+  CHECK(d.release().empty());
+  // Too large to hold: the caller backfills at once.
+  CHECK_FALSE(d.hold("ETHUSDT", gap{1, mi::venue::deferred_gaps::max_held_ids + 1, 0, 0}));
+  CHECK(d.empty());
+}

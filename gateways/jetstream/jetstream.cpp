@@ -86,9 +86,10 @@ natsStatus make_msg(msg_ptr& out, const outgoing& m, const header_list& headers 
     s = natsMsgHeader_Set(raw, "Nats-Msg-Id", m.msg_id.c_str());
   if (s == NATS_OK && !m.content_type.empty())
     s = natsMsgHeader_Set(raw, "Content-Type", m.content_type.c_str());
-  for (const auto& [name, value] : headers)
-    if (s == NATS_OK)
-      s = natsMsgHeader_Set(raw, name.c_str(), value.c_str());
+  for (const auto* list : {&m.headers, &headers})
+    for (const auto& [name, value] : *list)
+      if (s == NATS_OK)
+        s = natsMsgHeader_Set(raw, name.c_str(), value.c_str());
   return s;
 }
 

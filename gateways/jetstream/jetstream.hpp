@@ -89,6 +89,9 @@ private:
   std::unique_ptr<handle> h_;
 };
 
+/// More headers of a publish (name, value), e.g. the Mi-Dlq-* headers of a dead letter.
+using header_list = std::vector<std::pair<std::string, std::string>>;
+
 /// Headers + payload of one publish.
 struct outgoing {
   /// Subject, e.g. `market.raw.binance.BTCUSDT`.
@@ -99,10 +102,9 @@ struct outgoing {
   std::string content_type;
   /// Payload.
   std::string data;
+  /// More headers (e.g. Mi-Reject-Reason of a quarantined trade); usually none.
+  header_list headers{};
 };
-
-/// More headers of a publish (name, value), e.g. the Mi-Dlq-* headers of a dead letter.
-using header_list = std::vector<std::pair<std::string, std::string>>;
 
 /// Ack outcome delivered to the listener on a nats.c thread.
 struct publish_outcome {

@@ -34,6 +34,8 @@ struct metrics::impl {
     prometheus::BuildCounter().Name("mi_backfilled_trades_total").Help("Trades recovered from REST history").Register(*reg);
   prometheus::Family<prometheus::Counter>& gaps_unfilled =
     prometheus::BuildCounter().Name("mi_gaps_unfilled_total").Help("Gaps reported on market.gap.*").Register(*reg);
+  prometheus::Family<prometheus::Counter>& throttled =
+    prometheus::BuildCounter().Name("mi_backfill_throttled_total").Help("REST 429/418 answers: backfill waited").Register(*reg);
   prometheus::Family<prometheus::Counter>& gap_missing =
     prometheus::BuildCounter().Name("mi_gap_missing_trades_total").Help("Trades lost for good (in reported gaps)").Register(*reg);
   prometheus::Family<prometheus::Counter>& watchdog =
@@ -50,6 +52,10 @@ struct metrics::impl {
     prometheus::BuildHistogram().Name("mi_ingest_latency_seconds").Help("Exchange trade time to JetStream ack").Register(*reg);
   prometheus::Family<prometheus::Counter>& finals =
     prometheus::BuildCounter().Name("mi_klines_final_total").Help("Final klines published").Register(*reg);
+  prometheus::Family<prometheus::Counter>& trades_rejected =
+    prometheus::BuildCounter().Name("mi_trades_rejected_total").Help("Trades refused at the edge and quarantined on market.rejected.{exchange}.{symbol}").Register(*reg);
+  prometheus::Family<prometheus::Counter>& kline_skipped =
+    prometheus::BuildCounter().Name("mi_kline_trades_skipped_total").Help("Trades of MARKET_RAW the kline engine skipped (unrepresentable, clock_skew)").Register(*reg);
   prometheus::Family<prometheus::Counter>& late =
     prometheus::BuildCounter().Name("mi_late_trades_total").Help("Trades for an already final window (dropped)").Register(*reg);
   prometheus::Family<prometheus::Counter>& revised =
@@ -166,6 +172,12 @@ void metrics::trade_received(std::string_view ex, std::uint64_t n) {
 void metrics::frame_rejected(std::string_view ex, std::string_view reason) {
   impl_->rejected.Add({{"exchange", s(ex)}, {"reason", s(reason)}}).Increment();
 }
+void metrics::trade_rejected(std::string_view ex, std::string_view reason) {
+  impl_->trades_rejected.Add({{"exchange", s(ex)}, {"reason", s(reason)}}).Increment();
+}
+void metrics::kline_trade_skipped(std::string_view ex, std::string_view reason) {
+  impl_->kline_skipped.Add({{"exchange", s(ex)}, {"reason", s(reason)}}).Increment();
+}
 void metrics::exchange_error(std::string_view ex) { impl_->ex_errors.Add({{"exchange", s(ex)}}).Increment(); }
 void metrics::symbol_rejected(std::string_view ex) { impl_->sym_rejected.Add({{"exchange", s(ex)}}).Increment(); }
 void metrics::reconnect(std::string_view ex) { impl_->reconnects.Add({{"exchange", s(ex)}}).Increment(); }
@@ -180,6 +192,7 @@ void metrics::gap_detected(std::string_view ex) { impl_->gaps.Add({{"exchange", 
 void metrics::backfilled(std::string_view ex, std::uint64_t n) {
   impl_->backfilled.Add({{"exchange", s(ex)}}).Increment(static_cast<double>(n));
 }
+void metrics::backfill_throttled(std::string_view ex) { impl_->throttled.Add({{"exchange", s(ex)}}).Increment(); }
 void metrics::gap_unfilled(std::string_view ex, std::uint64_t missing) {
   impl_->gaps_unfilled.Add({{"exchange", s(ex)}}).Increment();
   impl_->gap_missing.Add({{"exchange", s(ex)}}).Increment(static_cast<double>(missing));

@@ -34,6 +34,11 @@ public:
   // -- ingest ---------------------------------------------------------------------------
   void trade_received(std::string_view exchange, std::uint64_t n = 1);
   void frame_rejected(std::string_view exchange, std::string_view reason);
+  /// A trade refused at the edge and quarantined on market.rejected.{exchange}.{symbol}
+  /// (mi_trades_rejected_total{exchange,reason}; reason from mi::reject_reason).
+  void trade_rejected(std::string_view exchange, std::string_view reason);
+  /// A trade of MARKET_RAW the kline engine skipped (mi_kline_trades_skipped_total{exchange,reason}).
+  void kline_trade_skipped(std::string_view exchange, std::string_view reason);
   void exchange_error(std::string_view exchange);
   void symbol_rejected(std::string_view exchange);
   void reconnect(std::string_view exchange);
@@ -45,6 +50,9 @@ public:
   void gap_detected(std::string_view exchange);
   /// Trades recovered from the exchange's REST history (mi_backfilled_trades_total).
   void backfilled(std::string_view exchange, std::uint64_t n);
+  /// A REST answer that said "too many requests" (429) or "banned" (Binance 418, Bybit 403): the
+  /// backfill waits its Retry-After (mi_backfill_throttled_total).
+  void backfill_throttled(std::string_view exchange);
   /// A gap (part) that could not be filled and was reported on market.gap.* (mi_gaps_unfilled_total,
   /// mi_gap_missing_trades_total).
   void gap_unfilled(std::string_view exchange, std::uint64_t missing);

@@ -237,6 +237,11 @@ std::string checkpoint::encode() const {
     out += ";r=";
     put_recent(out, recent);
   }
+  if (!rejected_seqs.empty()) {
+    out += ";x=";
+    for (std::size_t i = 0; i < rejected_seqs.size(); ++i)
+      out += (i > 0 ? "," : "") + std::to_string(rejected_seqs[i]);
+  }
   return out;
 }
 
@@ -262,6 +267,16 @@ mi::result<checkpoint> checkpoint::decode(std::string_view text) {
     if (k == "r") {
       if (!get_recent(v, c.recent))
         return mi::error{"checkpoint: bad recent trade ids"};
+      continue;
+    }
+    if (k == "x") {
+      split(v, ',', parts);
+      for (auto x : parts) {
+        std::uint64_t seq = 0;
+        if (!parse_int(x, seq) || c.rejected_seqs.size() >= 4096)
+          return mi::error{"checkpoint: bad rejected sequences"};
+        c.rejected_seqs.push_back(seq);
+      }
       continue;
     }
     if (k.rfind("f:", 0) == 0) {
@@ -642,7 +657,16 @@ symbol_windows::symbol_windows(std::string exchange, std::string symbol, const o
   if (restored != nullptr) {
     watermark_ms_ = restored->watermark_ms;
     recent_.restore(restored->recent);
+    rejected_seqs_ = restored->rejected_seqs;
+    std::sort(rejected_seqs_.begin(), rejected_seqs_.end());
   }
+}
+
+void symbol_windows::note_rejected(std::uint64_t seq) {
+  if (rejected_seqs_.empty() || rejected_seqs_.back() < seq)
+    rejected_seqs_.push_back(seq);
+  if (rejected_seqs_.size() > 2048) // only those a replay may meet matter: keep the newest
+    rejected_seqs_.erase(rejected_seqs_.begin(), rejected_seqs_.begin() + 1024);
 }
 
 void symbol_windows::clamp_watermark(std::int64_t max_ms) {
@@ -710,13 +734,23 @@ add_result symbol_windows::add(const mi::trade& t, std::uint64_t seq) {
   prepared p{t, id_key::of(t.trade_id), seq};
   // price * quantity once, for every interval; normalized decimals, so an overflow here is
   // exactly where the normalized product overflows.
-  if (__builtin_mul_overflow(t.price.mantissa(), t.quantity.mantissa(), &p.notional_m)) {
+  p.notional_scale = t.price.scale() + t.quantity.scale();
+  // A sum must also be printable as a decimal the contract can read back (at most 38 fraction
+  // digits): the quote volume is kept at the notional's scale.
+  if (__builtin_mul_overflow(t.price.mantissa(), t.quantity.mantissa(), &p.notional_m) ||
+      p.notional_scale > max_pow10) {
     r.rejected = mi::reject_reason::unrepresentable;
     return r;
   }
-  p.notional_scale = t.price.scale() + t.quantity.scale();
   if (recent_.enabled() && recent_.seen_or_insert(p.id, t.trade_id, seq)) {
     r.duplicate = true;
+    return r;
+  }
+  // Rejected before a restart because a sum would have overflowed: the same again (the windows
+  // restored from the checkpoint may already hold later trades, so the sums cannot tell).
+  if (!rejected_seqs_.empty() && seq <= rejected_seqs_.back() &&
+      std::binary_search(rejected_seqs_.begin(), rejected_seqs_.end(), seq)) {
+    r.rejected = mi::reject_reason::unrepresentable;
     return r;
   }
   // The usual trade: every lane's hot window takes it. Sums first (the only step that can
@@ -765,6 +799,7 @@ add_result symbol_windows::add(const mi::trade& t, std::uint64_t seq) {
       }
     }
     if (overflow) {
+      note_rejected(seq);
       r.rejected = mi::reject_reason::unrepresentable;
       return r;
     }
@@ -812,6 +847,7 @@ add_result symbol_windows::add(const mi::trade& t, std::uint64_t seq) {
     }
     static const window empty;
     if (!add_sums(pl.w != nullptr ? *pl.w : empty, p, pl.totals)) {
+      note_rejected(seq);
       r = add_result{};
       r.rejected = mi::reject_reason::unrepresentable;
       return r;
@@ -1014,6 +1050,9 @@ checkpoint symbol_windows::current_checkpoint() const {
   }
   // The ids of trades a replay from min_resume_seq() does not add again.
   c.recent = recent_.export_before(c.min_resume_seq());
+  const auto from = std::lower_bound(rejected_seqs_.begin(), rejected_seqs_.end(), c.min_resume_seq());
+  c.rejected_seqs.assign(rejected_seqs_.end() - std::min<std::ptrdiff_t>(rejected_seqs_.end() - from, 1024),
+                         rejected_seqs_.end());
   return c;
 }
 

@@ -67,6 +67,9 @@ struct checkpoint {
   std::int64_t watermark_ms = std::numeric_limits<std::int64_t>::min(); ///< newest trade time seen
   std::vector<per_interval> intervals;
   recent_ids recent;
+  /// Stream sequences from min_resume_seq() on of trades rejected because a sum would overflow (a
+  /// decision that depends on the windows' state then): a replay rejects them again (at most 1024).
+  std::vector<std::uint64_t> rejected_seqs;
 
   /// Compact text: "w=<ms>;1m=<resume>,<last_final>[,<last_close>];5m=...;f:1m=<final>|<final>;r=<ids>"
   /// (ms may be "-" for none). A final is "open_ms,revision,count,last_seq,first_ts,first_id,last_ts,
@@ -242,6 +245,8 @@ private:
   /// Adds the trade to the window's first/last/high/low/count (its sums are set by the caller).
   static void apply(window& w, const prepared& p);
   void finalize(lane& l, std::int64_t until_ms, std::vector<mi::kline>& finals);
+  /// Remembers a trade rejected for a sum overflow (a replay rejects it again).
+  void note_rejected(std::uint64_t seq);
 
   std::string exchange_;
   std::string symbol_;
@@ -260,6 +265,7 @@ private:
     sums totals;
   };
   std::vector<plan> plans_;
+  std::vector<std::uint64_t> rejected_seqs_; ///< see checkpoint::rejected_seqs; increasing
 };
 
 /// The `aggregate` command: every final kline of a sequence of trades, in the order the

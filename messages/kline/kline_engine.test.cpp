@@ -523,6 +523,22 @@ TEST_CASE("a trade whose sum would overflow in one interval is rejected in every
   CHECK(got.at({"1h", t0}).volume.to_string() == "100000000000000000000000000000000000001");
 }
 
+TEST_CASE("a trade whose quote volume would need more than 38 fraction digits is rejected (found by fuzz_kline_engine)") {
+  auto o = opts({"1m"});
+  const std::int64_t t0 = 1'672'516'800'000;
+  ke::batch_aggregator agg(o);
+  std::vector<mi::kline> finals;
+  CHECK(agg.add(make_trade("1", t0, "0.00000000000000000000006", "0.000000000000000000000054"), finals).rejected ==
+        mi::reject_reason::unrepresentable);
+  CHECK(agg.add(make_trade("2", t0 + 1, "0.0000000000000000001", "0.0000000000000000001"), finals).accepted == 1);
+  agg.finish(finals);
+  REQUIRE(finals.size() == 1);
+  // Every decimal of the candle reads back (the protobuf and JSON contract).
+  auto again = mi::kline_from_json(mi::kline_to_json(finals[0]));
+  REQUIRE(again);
+  CHECK(again->quote_volume.to_string() == "0.00000000000000000000000000000000000001");
+}
+
 TEST_CASE("an overflow in the second interval of a trade that both hot windows take undoes the first") {
   auto o = opts({"1m", "1h"});
   const std::int64_t t0 = 1'672'516'800'000; // an hour boundary
@@ -542,6 +558,34 @@ TEST_CASE("an overflow in the second interval of a trade that both hot windows t
   CHECK(got.at({"1m", t0 + 60'000}).volume.to_string() == "50000000000000000000000000000000000001");
   CHECK(got.at({"1m", t0 + 60'000}).last_trade_id == "4");
   CHECK(got.at({"1h", t0}).volume.to_string() == "150000000000000000000000000000000000001");
+}
+
+TEST_CASE("a trade rejected for a sum overflow is rejected again by the replay after a restart (found by fuzz_kline_engine)") {
+  auto o = opts({"1m", "1h"});
+  const std::int64_t t0 = 1'672'516'800'000; // an hour boundary
+  std::vector<mi::trade> trades{make_trade("1", t0, "1", "1e38"), make_trade("2", t0 + 60'000, "1", "5e37"),
+                                make_trade("3", t0 + 3 * 3'600'000, "1", "1"),
+                                make_trade("4", t0 + 61'000, "1", "5e37"), // late: 1m fits, 1h overflows
+                                make_trade("5", t0 + 500, "1", "1")};      // late: revises minute 0 and the hour
+  ke::symbol_windows sw("binance", "BTCUSDT", o);
+  std::vector<mi::kline> finals;
+  for (std::size_t i = 0; i < trades.size(); ++i) {
+    auto r = sw.add(trades[i], i + 1);
+    CHECK((r.rejected == mi::reject_reason::unrepresentable) == (i == 3));
+    sw.close_by_event_time(finals);
+  }
+  auto cp = *ke::checkpoint::decode(sw.current_checkpoint().encode());
+  CHECK(cp.rejected_seqs == std::vector<std::uint64_t>{4});
+  ke::symbol_windows again("binance", "BTCUSDT", o, &cp);
+  std::vector<mi::kline> replayed;
+  for (std::size_t i = cp.min_resume_seq() - 1; i < trades.size(); ++i) {
+    auto r = again.add(trades[i], i + 1);
+    CHECK((r.rejected == mi::reject_reason::unrepresentable) == (i == 3));
+    again.close_by_event_time(replayed);
+  }
+  again.close_all(replayed);
+  for (const auto& k : replayed)
+    CHECK_MESSAGE(!(k.interval == "1m" && k.open_time_ms == t0 + 60'000 && k.revision > 0), mi::kline_to_json(k));
 }
 
 TEST_CASE("a far-future trade already in the stream neither opens a window nor freezes the symbol") {

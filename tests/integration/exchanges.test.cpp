@@ -3,6 +3,8 @@
 // forced-disconnect notice, a refused symbol) must not cost a trade the exchange can give back.
 #include <doctest/doctest.h>
 
+#include <algorithm>
+#include <chrono>
 #include <csignal>
 #include <cstring>
 #include <fstream>
@@ -46,7 +48,7 @@ const std::map<std::string, venue_case>& cases() {
 class ingest_env {
 public:
   ingest_env(const std::string& exchange, const std::string& exchange_extra = {},
-             const std::vector<std::string>& extra_symbols = {})
+             const std::vector<std::string>& extra_symbols = {}, const std::string& nats_extra = {})
       : dir_("mi-ingest"), sim_port_(mi::test::free_port()), metrics_port_(mi::test::free_port()),
         case_(cases().at(exchange)) {
     std::string syms;
@@ -56,6 +58,7 @@ public:
       syms += ", " + s;
     std::ofstream cfg(config_path());
     cfg << "nats:\n  url: " << nats.url() << "\n"
+        << nats_extra
         << "exchanges:\n"
         << (exchange == "binance" ? "" : "  binance:\n    enabled: false\n")
         << "  " << exchange << ":\n    enabled: true\n"
@@ -93,7 +96,11 @@ public:
     platform_ = std::make_unique<mi::test::child_process>(
       std::vector<std::string>{mi::test::binary(), "run", "--config", config_path(), "--roles", "ingest"}, log);
     bool ready = mi::test::eventually(
-      [&] { return mi::test::read_file(log).find("ready\n", before) != std::string::npos || !platform_->running(); },
+      [&] {
+        // "ready" starts a line; a log line written to the same file (stderr) can land before its "\n".
+        return mi::test::read_file(log).find("\nready", before > 0 ? before - 1 : 0) != std::string::npos ||
+               !platform_->running();
+      },
       30s);
     ready = ready && platform_->running();
     if (!ready)
@@ -169,6 +176,29 @@ public:
       if (line.rfind(series + " ", 0) == 0)
         return std::stod(line.substr(series.size() + 1));
     return 0;
+  }
+
+  /// The simulator's log of REST trade requests (GET /sim/requests): path, status, wall-clock ms.
+  struct rest_request {
+    std::string path;
+    int status = 0;
+    std::int64_t at_ms = 0;
+  };
+  std::vector<rest_request> rest_requests() const {
+    auto text =
+      mi::test::run({"curl", "-fsS", "http://127.0.0.1:" + std::to_string(sim_port_) + "/sim/requests"}).output;
+    std::vector<rest_request> out;
+    for (auto at = text.find("{\"path\":"); at != std::string::npos; at = text.find("{\"path\":", at + 1)) {
+      rest_request r;
+      auto p0 = text.find('"', at + 8) + 1;
+      r.path = text.substr(p0, text.find('"', p0) - p0);
+      auto s = text.find("\"status\":", at);
+      r.status = std::stoi(text.substr(s + 9));
+      auto t = text.find("\"at_ms\":", at);
+      r.at_ms = std::stoll(text.substr(t + 8));
+      out.push_back(std::move(r));
+    }
+    return out;
   }
 
   /// Sends a fault command to the simulator.
@@ -304,6 +334,11 @@ TEST_CASE("exchanges: a forced-disconnect notice opens the new connection before
       env.start_simulator({"--count", "3000", "--rate", "1000", "--notice-after", "1000"});
       expect_every_trade_once(env, 3000);
       CHECK(env.platform_log().find("forced-disconnect notice") != std::string::npos);
+      // The new connection was up before the old one was cut: no trade had to come back from REST
+      // (a test that only counted trades would pass if the cut lost some and the backfill refilled them).
+      CHECK(env.metric(series("mi_gaps_detected_total", exchange)) == 0);
+      CHECK(env.metric(series("mi_backfilled_trades_total", exchange)) == 0);
+      CHECK(env.messages("MARKET_GAP").empty());
       CHECK(env.stop_platform() == 0);
     }
   }
@@ -319,5 +354,190 @@ TEST_CASE("exchanges: kill -9 mid-stream and restart: the downtime's trades come
   env.start_platform();
   expect_every_trade_once(env, 4000);
   CHECK(env.metric(series("mi_gaps_detected_total", "binance")) >= 1);
+  CHECK(env.stop_platform() == 0);
+}
+
+TEST_CASE("exchanges: bybit's recent-trades poll stores each trade once, also on a quiet symbol past the dedup window") {
+  // A 1 s duplicate window (2 min in production) makes "older than the window" quick to reach: every
+  // poll (each second per symbol) returns the last 60 trades of a symbol that no longer trades.
+  ingest_env env("bybit", {}, {}, "  streams:\n    raw:\n      duplicate_window: 1s\n");
+  env.start_platform();
+  env.start_simulator({"--count", "100", "--rate", "50"});
+  expect_every_trade_once(env, 100);
+  auto polls = [&] {
+    std::size_t n = 0;
+    for (const auto& r : env.rest_requests())
+      n += r.path == "/v5/market/recent-trade" && r.status == 200 ? 1 : 0;
+    return n;
+  };
+  const auto before = polls();
+  // Nothing trades any more; at least 3 more polls per symbol, all past the duplicate window.
+  REQUIRE_MESSAGE(mi::test::eventually([&] { return polls() >= before + 6; }, 30s), env.platform_log());
+  CHECK(env.raw_trades().size() == 100);
+  CHECK(env.stop_platform() == 0);
+}
+
+TEST_CASE("exchanges: a restart seeds gap detection from the highest stored id, not a backfilled trade stored last") {
+  ingest_env env("binance");
+  env.start_platform();
+  // --resend-on-reconnect: the simulator pauses while nobody is subscribed and gives a reconnecting client
+  // the last 300 trades first, so the restart below has no gap of its own: any gap seen is a wrong seed.
+  env.start_simulator({"--rate", "100", "--resend-on-reconnect", "300"});
+  REQUIRE(mi::test::eventually([&] { return env.raw_trades().size() >= 600; }, 60s));
+  REQUIRE(env.stop_platform() == 0);
+  // The backfill publishes older ids after the live trade that revealed their gap. Make such a trade the
+  // subject's last message: BTCUSDT's oldest trade, stored again (without a dedup id: a trade the stream
+  // did not have, as a backfilled one is), once it is older than a live trade ever is when stored.
+  auto msgs = env.messages("MARKET_RAW");
+  const auto first =
+    std::find_if(msgs.begin(), msgs.end(), [](auto& m) { return m.first == "market.raw.binance.BTCUSDT"; });
+  REQUIRE(first != msgs.end());
+  auto oldest = mi::decode_trade_pb(first->second);
+  REQUIRE(oldest);
+  REQUIRE(mi::test::eventually(
+    [&] {
+      const auto now = std::chrono::system_clock::now().time_since_epoch();
+      return std::chrono::duration_cast<std::chrono::nanoseconds>(now).count() - oldest->ts_ns > 6'000'000'000;
+    },
+    20s));
+  {
+    mi::gw::jetstream::options o;
+    o.url = env.nats.url();
+    auto js = mi::gw::jetstream::connect(o);
+    REQUIRE(js);
+    mi::gw::outgoing again{first->first, "", "application/x-protobuf; proto=market.v1.Trade", first->second};
+    REQUIRE((*js)->publish_sync(again).has_value());
+  }
+  const auto stored = env.raw_trades().size();
+  env.start_platform();
+  // New live trades of both symbols flow after the resent ones.
+  REQUIRE_MESSAGE(mi::test::eventually([&] { return env.raw_trades().size() >= stored + 400; }, 60s),
+                  env.platform_log());
+  CHECK(env.metric(series("mi_gaps_detected_total", "binance")) == 0);
+  CHECK(env.metric(series("mi_backfilled_trades_total", "binance")) == 0);
+  CHECK(env.messages("MARKET_GAP").empty());
+  CHECK(env.platform_log().find("backfilling") == std::string::npos);
+  CHECK(env.stop_platform() == 0);
+}
+
+TEST_CASE("exchanges: REST backfill answered 429 (binance: 418) waits Retry-After, counts it and still fills the gap") {
+  for (const std::string status : {"429", "418"}) {
+    SUBCASE(status.c_str()) {
+      ingest_env env("binance");
+      env.start_platform();
+      // 50 ids of each symbol are never sent: two gaps, and the first two history requests are refused
+      // with Retry-After: 2.
+      env.start_simulator({"--count", "2000", "--rate", "1000", "--skip-after", "1000", "--skip-count", "50",
+                           "--throttle", "2", "--throttle-status", status, "--retry-after", "2"});
+      expect_every_trade_once(env, 2000);
+      CHECK(env.metric(series("mi_backfill_throttled_total", "binance")) == 2);
+      CHECK(env.metric(series("mi_gaps_unfilled_total", "binance")) == 0);
+      auto log = env.rest_requests();
+      std::size_t refused = 0;
+      for (std::size_t i = 0; i < log.size(); ++i) {
+        if (log[i].status != std::stoi(status))
+          continue;
+        ++refused;
+        REQUIRE(i + 1 < log.size()); // the gap was filled after it: some request followed
+        CAPTURE(log[i].path);
+        CHECK(log[i + 1].at_ms - log[i].at_ms >= 2000); // never before Retry-After
+      }
+      CHECK(refused == 2);
+      CHECK(env.stop_platform() == 0);
+    }
+  }
+}
+
+TEST_CASE("exchanges: the watchdog resubscribes a silent symbol (unsubscribe, then subscribe): its trades come back") {
+  for (const std::string exchange : {"binance", "okx", "bybit", "coinbase", "kraken"}) {
+    SUBCASE(exchange.c_str()) {
+      ingest_env env(exchange, "    symbol_silence: 2s\n");
+      env.start_platform();
+      env.start_simulator({"--rate", "100"});
+      const std::string btc = exchange == "coinbase" || exchange == "kraken" ? "BTCUSD" : "BTCUSDT";
+      auto newest_btc_ns = [&] {
+        std::int64_t ts = 0;
+        for (const auto& t : env.raw_trades())
+          if (t.symbol == btc)
+            ts = std::max(ts, t.ts_ns);
+        return ts;
+      };
+      REQUIRE_MESSAGE(mi::test::eventually([&] { return newest_btc_ns() > 0; }, 30s), env.platform_log());
+      // The exchange keeps the subscription but stops pushing it (a second SUBSCRIBE changes nothing,
+      // as on the real exchanges); the other symbol trades on, so the connection itself is not silent.
+      const auto reconnects = env.metric(series("mi_reconnects_total", exchange)); // the platform started first
+      REQUIRE(env.fault("action=mute&symbol=" + btc).find("\"ok\":true") != std::string::npos);
+      const auto muted_ns =
+        std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::system_clock::now().time_since_epoch())
+          .count();
+      // BTC trades made well after the watchdog acted (symbol_silence 2 s) reach the stream.
+      CHECK_MESSAGE(mi::test::eventually([&] { return newest_btc_ns() > muted_ns + 4'000'000'000; }, 30s),
+                    env.platform_log().substr(0, 6000));
+      CHECK(env.metric("mi_watchdog_actions_total{action=\"resubscribe\",exchange=\"" + exchange + "\"}") >= 1);
+      CHECK(env.metric(series("mi_reconnects_total", exchange)) == reconnects); // not fixed by a reconnect
+      CHECK(env.stop_platform() == 0);
+    }
+  }
+}
+
+TEST_CASE("exchanges: far-future, too old and unrepresentable trades are quarantined on market.rejected, not stored in MARKET_RAW") {
+  ingest_env env("binance");
+  const std::int64_t now_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(
+                                std::chrono::system_clock::now().time_since_epoch())
+                                .count() / 1'000'000 * 1'000'000;
+  const std::int64_t day_ns = 24LL * 3600 * 1'000'000'000;
+  struct row {
+    const char* price;
+    const char* qty;
+    std::int64_t ts_ns;
+    const char* reason; // "" = admitted
+  };
+  const std::vector<row> rows{{"16500.5", "0.1", now_ns, ""},
+                              {"16501", "0.2", now_ns + 365 * day_ns, "clock_skew"},
+                              {"16502", "0.3", now_ns + 1'000'000, ""},
+                              {"99999999999999999999999", "99999999999999999999", now_ns + 2'000'000, "unrepresentable"},
+                              {"16503", "0.4", now_ns - 8 * day_ns, "too_old"}, // MARKET_RAW keeps 7 days
+                              {"16504", "0.5", now_ns + 3'000'000, ""}};
+  {
+    std::ofstream in(env.dir_.path() + "/input.jsonl");
+    for (std::size_t i = 0; i < rows.size(); ++i)
+      in << R"({"exchange":"binance","symbol":"BTCUSDT","base":"BTC","quote":"USDT","trade_id":")" << 1000 + i
+         << R"(","price":")" << rows[i].price << R"(","quantity":")" << rows[i].qty
+         << R"(","side":"sell","ts_ns":)" << rows[i].ts_ns << "}\n";
+  }
+  env.start_platform();
+  env.start_simulator({"--input", env.dir_.path() + "/input.jsonl"});
+  bool all = mi::test::eventually(
+    [&] { return env.raw_trades().size() == 3 && env.messages("MARKET_REJECTED").size() == 3; }, 30s);
+  CHECK_MESSAGE(all, "MARKET_RAW " << env.raw_trades().size() << ", MARKET_REJECTED "
+                                   << env.messages("MARKET_REJECTED").size() << "\n" << env.platform_log());
+  std::vector<std::string> raw_ids;
+  for (const auto& t : env.raw_trades())
+    raw_ids.push_back(t.trade_id);
+  CHECK(raw_ids == std::vector<std::string>{"1000", "1002", "1005"});
+
+  mi::gw::jetstream::options o;
+  o.url = env.nats.url();
+  auto js = mi::gw::jetstream::connect(o);
+  REQUIRE(js);
+  std::map<std::string, std::string> reason_of; // trade id -> Mi-Reject-Reason
+  for (std::uint64_t seq = 1; seq <= 3; ++seq) {
+    auto m = (*js)->get_message("MARKET_REJECTED", seq);
+    REQUIRE(m);
+    REQUIRE(*m);
+    const auto& msg = **m;
+    auto t = mi::decode_trade_pb(std::string(msg.data()));
+    REQUIRE(t);
+    CHECK(std::string(msg.subject()) == "market.rejected.binance.BTCUSDT");
+    CHECK(msg.header("Nats-Msg-Id").value_or("") == "binance:BTCUSDT:" + t->trade_id);
+    CHECK(!msg.header("Mi-Reject-Detail").value_or("").empty());
+    CHECK(t->recv_ns > 0);
+    reason_of[t->trade_id] = msg.header("Mi-Reject-Reason").value_or("");
+  }
+  CHECK(reason_of == std::map<std::string, std::string>{
+                       {"1001", "clock_skew"}, {"1003", "unrepresentable"}, {"1004", "too_old"}});
+  for (const char* reason : {"clock_skew", "unrepresentable", "too_old"})
+    CHECK(env.metric("mi_trades_rejected_total{exchange=\"binance\",reason=\"" + std::string(reason) + "\"}") == 1);
+  CHECK(env.platform_log().find("quarantined on market.rejected (clock_skew)") != std::string::npos);
   CHECK(env.stop_platform() == 0);
 }

@@ -116,6 +116,11 @@ TEST_CASE("e2e: planned rotation opens the new connection before closing the old
   expect_complete(env, 12000);
   auto log = env.platform_log();
   CHECK(log.find("rotating connection") != std::string::npos);
+  // Every rotation overlapped: no trade had to come back from REST (a test that only counted trades would
+  // pass if a rotation cut the stream and the backfill refilled it). Counters never incremented are absent (-1).
+  CHECK(env.metric("mi_gaps_detected_total{exchange=\"binance\"}") <= 0);
+  CHECK(env.metric("mi_backfilled_trades_total{exchange=\"binance\"}") <= 0);
+  CHECK(env.stream_messages("MARKET_GAP") == 0);
   CHECK(env.stop_platform() == 0);
 }
 
