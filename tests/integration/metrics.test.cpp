@@ -296,6 +296,11 @@ TEST_CASE("metrics: every family README.md and docs/operations.md list moves whe
     {"mi_push_dropped_messages_total", "needs a client that stops reading for megabytes of frames; "
                                        "gateways/push/push_server.test.cpp drives a non-reading client"},
     {"mi_push_sessions_failed_total", "needs a client_session actor to crash; actors/push_hub.test.cpp"},
+    // Added to the docs by the other items of issue 9 while this test was written; not driven by
+    // this run yet (its simulator faults do not include them): each has its own integration test.
+    {"mi_trades_rejected_total", "needs far-future, too old or unrepresentable trades (item 2's quarantine tests)"},
+    {"mi_kline_trades_skipped_total", "needs a trade the engine cannot carry exactly (item 1's engine tests)"},
+    {"mi_backfill_throttled_total", "needs the simulator's --throttle during a backfill (item 10's tests)"},
   };
 
   for (const auto& f : documented) {
