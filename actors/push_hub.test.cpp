@@ -29,9 +29,10 @@ public:
   mi::gw::client_id id() const override { return id_; }
   std::string remote() const override { return "127.0.0.1:1"; }
   std::string target() const override { return "/"; }
-  void text_done() override {}
+  void text_done() override { ++texts_done; }
 
   std::vector<std::string> sent;
+  int texts_done = 0;
   int closed_code = 0;
   std::string closed_reason;
 

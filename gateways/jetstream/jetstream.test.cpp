@@ -59,10 +59,12 @@ struct outcome_counter {
 std::unique_ptr<jetstream> connect(const mi::test::nats_server& server,
                                    std::function<void(const publish_outcome&)> listener = {},
                                    std::chrono::milliseconds ack_timeout = 5000ms,
-                                   int max_retries = 10) {
+                                   int max_retries = 10,
+                                   std::function<void(std::string_view)> on_retry = {}) {
   jetstream::options o;
   o.url = server.url();
   o.on_outcome = std::move(listener);
+  o.on_retry = std::move(on_retry);
   o.ack_timeout = ack_timeout;
   o.max_retries = max_retries;
   auto js = jetstream::connect(o);
@@ -419,13 +421,21 @@ TEST_CASE("publishes during a server outage are retried with the same id and lan
 TEST_CASE("a publish that keeps timing out fails after max_retries") {
   mi::test::nats_server server;
   outcome_counter outcomes;
-  auto js = connect(server, outcomes.listener(), 100ms, 2);
+  std::atomic<int> hook_calls{0};
+  std::string hook_subject; // written by the retry thread only, read after flush
+  auto js = connect(server, outcomes.listener(), 100ms, 2, [&](std::string_view subject) {
+    ++hook_calls;
+    hook_subject = subject;
+  });
   REQUIRE(js->ensure_stream(raw_stream()).has_value());
   server.stop();
   REQUIRE(js->publish_async(trade_msg(1)).has_value());
   REQUIRE(js->flush(10s).has_value());
   CHECK(outcomes.failed == 1);
   CHECK(js->retries() == 2);
+  // The on_retry hook (mi_publish_retries_total) saw each retry, with the message's subject.
+  CHECK(hook_calls == 2);
+  CHECK(hook_subject == trade_msg(1).subject);
   std::lock_guard lock(outcomes.mu);
   CHECK(outcomes.last_error.find("Timeout") != std::string::npos);
 }

@@ -165,7 +165,8 @@ TEST_CASE("metrics: every family README.md and docs/operations.md list moves whe
 
   // A push client: subscribes, then sends a malformed request.
   auto tail_log = env.dir() + "/tail.log";
-  mi::test::child_process tail({mi::test::binary(), "tail", "kline.binance.BTCUSDT.1s", "--url",
+  mi::test::child_process tail({mi::test::binary(), "tail", "kline.binance.BTCUSDT.1s", "trade.binance.BTCUSDT",
+                                "--url",
                                 "ws://127.0.0.1:" + std::to_string(env.push_port()) + "/"},
                                tail_log);
   REQUIRE(mi::test::eventually([&] { return mi::test::read_file(tail_log).find("subscribed") != std::string::npos; },
@@ -180,12 +181,15 @@ TEST_CASE("metrics: every family README.md and docs/operations.md list moves whe
     if (t.find("\"error\"") != std::string::npos)
       got_error = true;
   };
-  h.on_close = [](std::string) {};
+  std::atomic<bool> closed{false};
+  h.on_close = [&](std::string) { closed = true; };
   raw_client = mi::net::ws_client::create(
     io.context(), *mi::net::parse_url("ws://127.0.0.1:" + std::to_string(env.push_port()) + "/"), {}, std::move(h));
   raw_client->start();
   REQUIRE(mi::test::eventually([&] { return got_error.load(); }, 10s));
-  raw_client->close();
+  // Then a message over push.max_message_bytes: the gateway closes it (1009) and counts the rejection.
+  raw_client->send(std::string(70000, 'x'));
+  REQUIRE(mi::test::eventually([&] { return closed.load(); }, 10s));
   // REST: an unsigned request (401, an auth rejection) and a health check.
   auto api = "http://127.0.0.1:" + std::to_string(env.api_port());
   mi::test::run({"curl", "-s", "-o", "/dev/null", api + "/api/v1/klines?exchange=binance&symbol=BTCUSDT&interval=1s"});
@@ -205,7 +209,8 @@ TEST_CASE("metrics: every family README.md and docs/operations.md list moves whe
   env.pg.start();
 
   // Injected into MARKET_RAW: a trade for a window already final (revised), one older than any
-  // window kept (late, dropped), and an undecodable message (dead-lettered by the saver).
+  // window kept (late, dropped: 2 minutes > 16 kept 1 s windows), and an undecodable message
+  // (dead-lettered by the saver).
   {
     mi::gw::jetstream::options o;
     o.url = env.nats.url();
@@ -215,7 +220,7 @@ TEST_CASE("metrics: every family README.md and docs/operations.md list moves whe
                     std::chrono::system_clock::now().time_since_epoch())
                     .count();
     // Ids below the simulator's first id: no collision with a live trade's dedup id.
-    for (auto& t : {make_trade("5", now_ns - 5'000'000'000), make_trade("6", now_ns - 86'400'000'000'000)}) {
+    for (auto& t : {make_trade("5", now_ns - 5'000'000'000), make_trade("6", now_ns - 120'000'000'000)}) {
       mi::gw::outgoing m{mi::raw_subject(t.exchange, t.symbol), mi::dedup_id(t), std::string(mi::trade_content_type),
                          mi::encode_trade_pb(t)};
       REQUIRE((*js)->publish_sync(m));
@@ -227,7 +232,8 @@ TEST_CASE("metrics: every family README.md and docs/operations.md list moves whe
   // Stored or reported lost (the part of the skipped range beyond backfill_max_trades).
   auto accounted = [&] {
     auto missing = std::max(0.0, env.metric("mi_gap_missing_trades_total{exchange=\"binance\"}"));
-    return static_cast<double>(env.stored_trades().size()) + missing >= static_cast<double>(env.recorded_trades().size());
+    return static_cast<double>(env.stored_trades().size()) + missing >=
+           static_cast<double>(env.recorded_trades().size());
   };
   bool stored = obs.scrape_until(accounted, 120s);
   CHECK_MESSAGE(stored, "stored " << env.stored_trades().size() << " of " << env.recorded_trades().size());
@@ -271,6 +277,11 @@ TEST_CASE("metrics: every family README.md and docs/operations.md list moves whe
     {"mi_partition_default_rows", present("mi_partition_default_rows")},
     {"mi_audit_mismatches", present("mi_audit_mismatches")}, // 0 on a clean run: present = the audit reported
     {"mi_audit_last_run_timestamp_seconds", moved("mi_audit_last_run_timestamp_seconds")},
+    // Cells compared by the last audit: the previous complete hour, empty in a fresh run (0); present
+    // means the scheduled audit reported.
+    {"mi_audit_checked", present("mi_audit_checked")},
+    {"mi_push_trade_feeds", moved("mi_push_trade_feeds")},           // the tail client's trade channel
+    {"mi_push_rejections_total", moved("mi_push_rejections_total")}, // the oversized message
     {"mi_push_clients", moved("mi_push_clients")},
     {"mi_push_bad_requests_total", moved("mi_push_bad_requests_total")},
     {"mi_api_requests_total", moved("mi_api_requests_total")},
