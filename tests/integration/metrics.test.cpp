@@ -288,7 +288,6 @@ TEST_CASE("metrics: every family README.md and docs/operations.md list moves whe
     {"mi_api_request_duration_seconds", moved("mi_api_request_duration_seconds")},
     {"mi_api_auth_rejections_total", moved("mi_api_auth_rejections_total")},
     {"mi_actor_restarts_total", moved("mi_actor_restarts_total")}, // the symbol window fault
-    {"mi_audit_checked", present("mi_audit_checked")}, // what the audit compared; storage tests check its value
     {"mi_api_database_up", moved("mi_api_database_up")}, // the prober saw PostgreSQL up
     {"mi_api_connections", present("mi_api_connections")}, // open connections: 0 between requests
   };
@@ -303,8 +302,6 @@ TEST_CASE("metrics: every family README.md and docs/operations.md list moves whe
                                  "unrepresentable trades are quarantined'"},
     {"mi_kline_trades_skipped_total", "needs a far-future trade already in MARKET_RAW; kline_revision.test.cpp"},
     {"mi_backfill_throttled_total", "needs the simulator's 429 fault; exchanges test 'REST backfill answered 429'"},
-    {"mi_push_rejections_total", "needs a client over a push limit; push test 'push limits under load'"},
-    {"mi_push_trade_feeds", "needs a trade.* subscriber; push test 'trade.{exchange}.{symbol} gets exactly the trades'"},
     {"mi_api_key_lookups_total", "needs a well-formed signed request; gateways/http api tests count lookups"},
     {"mi_api_busy_total", "needs every API worker stuck; gateways/http test 'every worker stuck in slow queries'"},
     {"mi_api_connections_refused_total", "needs more than api.max_connections at once; gateways/http "
