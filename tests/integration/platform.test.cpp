@@ -42,8 +42,15 @@ void expect_complete(platform_env& env, std::size_t n_trades) {
       if (k.interval == iv)
         stored.push_back(k);
     auto reference = canonical(env.sql_klines(iv));
+    auto got = canonical(stored);
     CHECK_MESSAGE(!reference.empty(), iv);
-    CHECK_MESSAGE(canonical(stored) == reference, "interval " << iv << " differs from SQL over market_trades");
+    std::string first_diff; // the first candle that differs, both ways, for the failure message
+    for (std::size_t i = 0; i < std::max(got.size(), reference.size()) && first_diff.empty(); ++i)
+      if (i >= got.size() || i >= reference.size() || got[i] != reference[i])
+        first_diff = "\nstored: " + (i < got.size() ? got[i] : "-") + "\nsql:    " +
+                     (i < reference.size() ? reference[i] : "-");
+    CHECK_MESSAGE(got == reference, "interval " << iv << " differs from SQL over market_trades (" << got.size()
+                                                << " vs " << reference.size() << " candles)" << first_diff);
   }
 }
 

@@ -162,20 +162,22 @@ std::vector<mi::kline> platform_env::sql_klines(const std::string& interval) con
     throw std::runtime_error("sql_klines: not a fixed-width interval: " + interval);
   const auto width_ms = std::stoll(interval.substr(0, interval.size() - 1)) * unit->second;
   const auto w = std::to_string(width_ms);
-  // Trade ids order numerically where they are numbers (shorter first), as the engine's (time, id).
+  // Integer window arithmetic (times after 1970: division truncates = floors); trade ids order
+  // numerically where they are numbers (shorter first), as the engine's (time, id).
   const std::string sql =
-    "WITH t AS (SELECT *, floor(ts_ns / 1000000.0 / " + w + ")::bigint * " + w + " AS open_ms, "
-    "  row_number() OVER (PARTITION BY exchange, symbol, floor(ts_ns / 1000000.0 / " + w + ") "
+    "WITH b AS (SELECT *, (ts_ns / (" + w + " * 1000000::bigint)) * " + w + " AS open_ms FROM market_trades), "
+    "t AS (SELECT *, "
+    "  row_number() OVER (PARTITION BY exchange, symbol, open_ms "
     "                     ORDER BY ts_ns, length(trade_id), trade_id) AS rn_first, "
-    "  row_number() OVER (PARTITION BY exchange, symbol, floor(ts_ns / 1000000.0 / " + w + ") "
+    "  row_number() OVER (PARTITION BY exchange, symbol, open_ms "
     "                     ORDER BY ts_ns DESC, length(trade_id) DESC, trade_id DESC) AS rn_last "
-    "  FROM market_trades) "
+    "  FROM b) "
     "SELECT exchange, symbol, open_ms, "
     "  max(price) FILTER (WHERE rn_first = 1), max(price), min(price), max(price) FILTER (WHERE rn_last = 1), "
     "  sum(quantity), sum(price * quantity), count(*), "
     "  coalesce(sum(quantity) FILTER (WHERE side = 'buy'), 0), "
     "  coalesce(sum(price * quantity) FILTER (WHERE side = 'buy'), 0), "
-    "  div(sum(price * quantity) * 1000000000000000000, sum(quantity)) / 1000000000000000000, "
+    "  div(sum(price * quantity) * 1000000000000000000, sum(quantity)) * 0.000000000000000001, "
     "  max(trade_id) FILTER (WHERE rn_first = 1), max(trade_id) FILTER (WHERE rn_last = 1) "
     "FROM t GROUP BY exchange, symbol, open_ms ORDER BY 1, 2, 3";
   std::vector<mi::kline> out;

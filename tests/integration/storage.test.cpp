@@ -193,10 +193,10 @@ TEST_CASE("store: partitions ahead exist after start and the scheduled audit che
   const std::int64_t now = now_ns(), this_hour = now / hour_ns * hour_ns;
   auto trades = make_trades(200, 0, this_hour - hour_ns + 1'000'000'000, 10'000'000'000); // 2000 s
   auto current = make_trades(200, 1000, this_hour, std::max<std::int64_t>(1'000'000, (now - this_hour) / 200));
+  env.start_platform({"--roles", "store"}); // creates the streams
   auto js = connect(env);
   publish_all(*js, trades);
   publish_all(*js, current);
-  env.start_platform({"--roles", "store"});
   auto today = mi::gw::day_of(now_ns());
   std::vector<std::string> want;
   for (int d = 0; d <= 3; ++d)
