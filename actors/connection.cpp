@@ -3,6 +3,8 @@
 #include <chrono>
 #include <deque>
 #include <map>
+#include <algorithm>
+#include <set>
 #include <spdlog/spdlog.h>
 #include <unordered_map>
 
@@ -26,7 +28,10 @@ namespace mi::actors {
 namespace {
 
 constexpr std::size_t max_outstanding_batches = 4; // publish requests in flight before pausing the socket
+/// A rotated (or noticed) connection stays open until its successor carried a trade of every
+/// symbol, checked from rotation_overlap on, and at most max_overlap (a quiet symbol proves nothing).
 constexpr auto rotation_overlap = std::chrono::seconds(3);
+constexpr auto max_overlap = std::chrono::seconds(30);
 constexpr auto tick_period = std::chrono::seconds(1);
 /// Venues without sequential ids: how often a symbol's recent trades are fetched from REST (the
 /// backfill actor paces and coalesces the requests within the exchange's rate limit).
@@ -57,6 +62,8 @@ struct connection_state {
   bool send_scheduled = false;
   std::map<std::uint64_t, std::shared_ptr<mi::net::ws_client>> clients; // generation -> client
   std::uint64_t active = 0;     // generation of the connection we stream from
+  std::set<std::string> warm;   // symbols with a trade on the active generation since it opened
+  std::int64_t active_opened_ns = 0;
   std::uint64_t next_gen = 1;
   std::size_t outstanding = 0;  // publish batches awaiting the publisher's reply
   bool paused = false;
@@ -195,6 +202,8 @@ void on_open(connection_actor* self, std::uint64_t gen) {
   for (const auto& sub : st.args.subs)
     request_recent(self, sub, now);
   st.opened_once = true;
+  st.warm.clear();
+  st.active_opened_ns = now;
   // Older generations (a rotation) keep streaming during the overlap; dedup ids make the
   // duplicates harmless.
   for (auto& [g, c] : st.clients)
@@ -326,6 +335,9 @@ void on_text(connection_actor* self, std::uint64_t gen, const std::string& text,
   using kind = mi::venue::events::kind;
   switch (ev->what) {
     case kind::trades:
+      if (gen == st.active)
+        for (const auto& t : ev->trades)
+          st.warm.insert(t.symbol);
       track_gaps(self, ev->trades, ev->first_ids);
       publish_trades(self, ev->trades);
       break;
@@ -452,9 +464,20 @@ caf::behavior connection(connection_actor* self, connection_args args) {
       }
     },
     [self](close_old_atom, std::uint64_t gen) {
-      auto it = self->state.clients.find(gen);
-      if (it != self->state.clients.end() && gen != self->state.active)
-        it->second->close();
+      auto& st = self->state;
+      auto it = st.clients.find(gen);
+      if (it == st.clients.end() || gen == st.active)
+        return;
+      // Keep the old connection while the new one has not yet carried every symbol (subscriptions
+      // are paced, and a loaded machine is slow to get there): closing earlier would cut trades.
+      const bool all_warm = std::all_of(st.args.subs.begin(), st.args.subs.end(),
+                                        [&](const auto& sub) { return st.warm.count(sub.symbol) != 0; });
+      const auto open_for = std::chrono::nanoseconds(now_ns() - st.active_opened_ns);
+      if (!all_warm && open_for < max_overlap) {
+        self->delayed_send(self, std::chrono::milliseconds(500), close_old_atom::value, gen);
+        return;
+      }
+      it->second->close();
     },
     [self](stop_atom) {
       auto& s = self->state;
