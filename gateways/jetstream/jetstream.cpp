@@ -677,10 +677,7 @@ mi::result<bool> jetstream::kv_create(const std::string& bucket, const std::stri
 }
 
 mi::result<bool> jetstream::kv_ensure(const std::string& bucket) {
-  auto kv = impl_->bucket(bucket);
-  if (!kv)
-    return kv.err();
-  return true;
+  return kv_ensure(bucket, std::chrono::nanoseconds{-1}); // -1: an existing bucket keeps its TTL
 }
 
 mi::result<std::optional<std::string>> jetstream::kv_get(const std::string& bucket,

@@ -96,11 +96,7 @@ public:
     platform_ = std::make_unique<mi::test::child_process>(
       std::vector<std::string>{mi::test::binary(), "run", "--config", config_path(), "--roles", "ingest"}, log);
     bool ready = mi::test::eventually(
-      [&] {
-        // "ready" starts a line; a log line written to the same file (stderr) can land before its "\n".
-        return mi::test::read_file(log).find("\nready", before > 0 ? before - 1 : 0) != std::string::npos ||
-               !platform_->running();
-      },
+      [&] { return mi::test::has_ready_line(mi::test::read_file(log), before) || !platform_->running(); },
       30s);
     ready = ready && platform_->running();
     if (!ready)

@@ -62,6 +62,12 @@ platform_env::~platform_env() {
     simulator_->kill_hard();
 }
 
+bool has_ready_line(const std::string& log_text, std::size_t from) {
+  if (from == 0 && log_text.rfind("ready", 0) == 0)
+    return true;
+  return log_text.find("\nready", from > 0 ? from - 1 : 0) != std::string::npos;
+}
+
 std::string platform_env::platform_log() const { return read_file(dir_.path() + "/platform.log"); }
 
 void platform_env::start_platform(const std::vector<std::string>& extra_args) {
@@ -70,14 +76,9 @@ void platform_env::start_platform(const std::vector<std::string>& extra_args) {
   std::vector<std::string> argv{binary(), "run", "--config", config_path()};
   argv.insert(argv.end(), extra_args.begin(), extra_args.end());
   platform_ = std::make_unique<child_process>(argv, log);
-  bool ready = eventually(
-    [&] {
-      auto s = read_file(log);
-      return s.find("\nready\n", before > 0 ? before - 1 : 0) != std::string::npos ||
-             (before == 0 && s.rfind("ready\n", 0) == 0);
-    },
-    std::chrono::seconds(30));
-  if (!ready)
+  bool ready = eventually([&] { return has_ready_line(read_file(log), before) || !platform_->running(); },
+                          std::chrono::seconds(30));
+  if (!ready || !platform_->running())
     throw std::runtime_error("platform did not become ready:\n" + tail_of(read_file(log)));
 }
 

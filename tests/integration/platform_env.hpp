@@ -19,6 +19,11 @@ namespace mi::test {
 /// Path of the market-ingestor binary under test.
 std::string binary();
 
+/// Whether `run` printed its "ready" line into `log_text` at or after byte `from`. The line is
+/// recognised by its start: a log line written to the same file (stderr) can land between
+/// "ready" and its newline.
+bool has_ready_line(const std::string& log_text, std::size_t from);
+
 /// The API master key every integration test uses (64 hex digits). platform_env puts it in the
 /// test process's environment as MI_API_MASTER_KEY, so `run` and `apikey` children inherit it.
 const std::string& test_master_key_hex();
