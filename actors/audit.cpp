@@ -55,11 +55,11 @@ void compare_hours(const hour_counts& stream, const hour_counts& db, audit_repor
       continue;
     ++report.trade_mismatches;
     const auto& [exchange, symbol, hour] = key;
-    report.lines.push_back("trades " + exchange + " " + symbol + " hour " + utc_text(hour) + ": MARKET_RAW " +
-                           std::to_string(s) + ", market_trades " + std::to_string(d) + " (" +
-                           (s > d ? "missing " + std::to_string(s - d) + " in the database"
-                                  : std::to_string(d - s) + " not in the stream") +
-                           ")");
+    report.lines.push_back(
+      "trades " + exchange + " " + symbol + " hour " + utc_text(hour) + ": MARKET_RAW " + std::to_string(s) +
+      ", market_trades " + std::to_string(d) + " (" +
+      (s > d ? "missing " + std::to_string(s - d) + " in the database" : std::to_string(d - s) + " not in the stream") +
+      ")");
   }
 }
 
@@ -85,23 +85,22 @@ mi::result<audit_report> run_audit(mi::gw::jetstream& js, const std::string& raw
     std::uint64_t last_seen = 0;
     std::uint64_t undecodable = 0;
     const std::uint64_t last_seq = st->last_seq;
-    auto consumer = mi::gw::ordered_consumer::start_at_time(
-      js, raw_stream, "", start_ns, [&](mi::gw::js_message&& m) {
-        std::lock_guard<std::mutex> lock(mu);
-        if (m.stream_seq() > last_seq)
-          return;
-        last_seen = m.stream_seq();
-        auto t = mi::decode_trade_pb(m.data());
-        if (!t) {
-          ++undecodable;
-        } else {
-          const std::int64_t ms = floor_div(t->ts_ns, 1'000'000);
-          if (ms >= from_ms && ms < to_ms)
-            ids[{t->exchange, t->symbol, floor_div(ms, ms_per_hour) * ms_per_hour}].insert(t->trade_id);
-        }
-        if (last_seen >= last_seq)
-          cv.notify_all();
-      });
+    auto consumer = mi::gw::ordered_consumer::start_at_time(js, raw_stream, "", start_ns, [&](mi::gw::js_message&& m) {
+      std::lock_guard<std::mutex> lock(mu);
+      if (m.stream_seq() > last_seq)
+        return;
+      last_seen = m.stream_seq();
+      auto t = mi::decode_trade_pb(m.data());
+      if (!t) {
+        ++undecodable;
+      } else {
+        const std::int64_t ms = floor_div(t->ts_ns, 1'000'000);
+        if (ms >= from_ms && ms < to_ms)
+          ids[{t->exchange, t->symbol, floor_div(ms, ms_per_hour) * ms_per_hour}].insert(t->trade_id);
+      }
+      if (last_seen >= last_seq)
+        cv.notify_all();
+    });
     if (!consumer)
       return mi::error{"audit: " + consumer.err().message};
     std::unique_lock<std::mutex> lock(mu);
@@ -113,8 +112,8 @@ mi::result<audit_report> run_audit(mi::gw::jetstream& js, const std::string& raw
           last_seen == seen_before) {
         lock.unlock();
         consumer->reset();
-        return mi::error{"audit: reading " + raw_stream + " stalled at sequence " + std::to_string(last_seen) +
-                         " of " + std::to_string(last_seq)};
+        return mi::error{"audit: reading " + raw_stream + " stalled at sequence " + std::to_string(last_seen) + " of " +
+                         std::to_string(last_seq)};
       }
     }
     lock.unlock();

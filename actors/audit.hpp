@@ -25,12 +25,12 @@ using hour_counts = std::map<hour_key, std::uint64_t>;
 
 /// What an audit found.
 struct audit_report {
-  std::uint64_t stream_trades = 0;     ///< distinct trades in the range read from the stream
-  std::uint64_t hours_checked = 0;     ///< (exchange, symbol, hour) cells compared
-  std::uint64_t klines_checked = 0;    ///< stored klines compared with their trades
-  std::uint64_t trade_mismatches = 0;  ///< cells whose counts differ
-  std::uint64_t kline_mismatches = 0;  ///< klines whose trade_count differs
-  std::vector<std::string> lines;      ///< one human-readable line per mismatch
+  std::uint64_t stream_trades = 0;    ///< distinct trades in the range read from the stream
+  std::uint64_t hours_checked = 0;    ///< (exchange, symbol, hour) cells compared
+  std::uint64_t klines_checked = 0;   ///< stored klines compared with their trades
+  std::uint64_t trade_mismatches = 0; ///< cells whose counts differ
+  std::uint64_t kline_mismatches = 0; ///< klines whose trade_count differs
+  std::vector<std::string> lines;     ///< one human-readable line per mismatch
   /// True when nothing differs.
   bool clean() const { return trade_mismatches == 0 && kline_mismatches == 0; }
 };

@@ -22,8 +22,8 @@
 namespace mi::actors {
 namespace {
 
-constexpr int max_failures = 5;          // REST errors in a row before a gap is given up
-constexpr int max_fruitless_pages = 3;   // pages in a row that bring nothing new before a gap is given up
+constexpr int max_failures = 5;        // REST errors in a row before a gap is given up
+constexpr int max_fruitless_pages = 3; // pages in a row that bring nothing new before a gap is given up
 constexpr std::size_t max_reported_ranges = 16;
 
 std::int64_t now_ns() {
@@ -35,9 +35,9 @@ struct job {
   bool recent = false;
   caf::actor reply_to; // recent: the connection that asked (it filters and publishes)
   std::string symbol;
-  mi::venue::gap g;                           // the part fetched from REST
-  std::vector<bool> got;                      // id - g.first_id -> received
-  std::size_t received = 0;                   // how many of `got` are true
+  mi::venue::gap g;         // the part fetched from REST
+  std::vector<bool> got;    // id - g.first_id -> received
+  std::size_t received = 0; // how many of `got` are true
   std::optional<mi::venue::rest_request> next;
   bool started = false;
   int failures = 0;
@@ -51,10 +51,10 @@ struct backfill_state {
   std::unique_ptr<mi::venue::venue> venue;
   std::deque<job> jobs;
   std::set<std::string> recent_queued;
-  bool busy = false;            // a page is being fetched or published
-  bool scheduled = false;       // a page_atom is pending
+  bool busy = false;                                  // a page is being fetched or published
+  bool scheduled = false;                             // a page_atom is pending
   std::unique_ptr<mi::venue::rest_throttle> throttle; // the venue's REST limits and the answers' Retry-After
-  std::unique_ptr<quarantine> gate; // trades that may not reach MARKET_RAW go to market.rejected
+  std::unique_ptr<quarantine> gate;                   // trades that may not reach MARKET_RAW go to market.rejected
 };
 
 using backfill_actor = caf::stateful_actor<backfill_state>;
@@ -95,10 +95,10 @@ void report(backfill_actor* self, const std::string& symbol, const mi::venue::ga
   st.args.metrics->gap_unfilled(st.args.exchange, static_cast<std::uint64_t>(missing));
   spdlog::error("{}: {} trade ids {}..{}: {} trades lost ({}); reported on {}.{}.{}", st.args.exchange, symbol,
                 g.first_id, g.last_id, missing, reason, st.args.gap_subject_prefix, st.args.exchange, symbol);
-  out.push_back(mi::gw::outgoing{
-    st.args.gap_subject_prefix + "." + st.args.exchange + "." + symbol,
-    "gap:" + st.args.exchange + ":" + symbol + ":" + std::to_string(g.first_id) + ":" + std::to_string(g.last_id),
-    "application/json", gap_report_json(st.args.exchange, symbol, g, missing, reason)});
+  out.push_back(mi::gw::outgoing{st.args.gap_subject_prefix + "." + st.args.exchange + "." + symbol,
+                                 "gap:" + st.args.exchange + ":" + symbol + ":" + std::to_string(g.first_id) + ":" +
+                                   std::to_string(g.last_id),
+                                 "application/json", gap_report_json(st.args.exchange, symbol, g, missing, reason)});
 }
 
 // Reports what the job did not get, in contiguous ranges (at most max_reported_ranges, the rest in one).

@@ -20,7 +20,7 @@ namespace mi::actors {
 
 struct backfill_args {
   std::string exchange;
-  mi::cfg::exchange_config cfg;                        ///< rest_url, connect_timeout, backfill_max_trades
+  mi::cfg::exchange_config cfg; ///< rest_url, connect_timeout, backfill_max_trades
   mi::venue::venue_options venue_opts;
   std::vector<mi::venue::subscription> subs;           ///< every subscribed symbol of the exchange
   std::shared_ptr<const std::string> instruments_body; ///< may be null

@@ -195,11 +195,11 @@ bool dead_letter(saver_actor* self, mi::gw::js_message& m, const std::string& re
   o.content_type = m.header("Content-Type").value_or("");
   o.data = std::string(m.data());
   mi::gw::header_list headers{{"Mi-Dlq-Reason", header_text(reason)},
-               {"Mi-Dlq-Attempts", std::to_string(m.num_delivered())},
-               {"Mi-Dlq-Subject", std::string(m.subject())},
-               {"Mi-Dlq-Stream", st.args.stream},
-               {"Mi-Dlq-Sequence", std::to_string(m.stream_seq())},
-               {"Mi-Dlq-Msg-Id", header_text(m.header("Nats-Msg-Id").value_or(""))}};
+                              {"Mi-Dlq-Attempts", std::to_string(m.num_delivered())},
+                              {"Mi-Dlq-Subject", std::string(m.subject())},
+                              {"Mi-Dlq-Stream", st.args.stream},
+                              {"Mi-Dlq-Sequence", std::to_string(m.stream_seq())},
+                              {"Mi-Dlq-Msg-Id", header_text(m.header("Nats-Msg-Id").value_or(""))}};
   auto r = st.args.js->publish_sync(o, headers);
   if (!r) {
     spdlog::error("{} saver: cannot dead-letter {} seq {}: {}; it stays un-acked", kind_name(st.args.kind),

@@ -22,10 +22,10 @@ struct batch_saver_args {
   saver_kind kind = saver_kind::trades;
   mi::gw::jetstream* js = nullptr;
   mi::gw::metrics* metrics = nullptr;
-  std::string stream;          ///< MARKET_RAW or MARKET_KLINE
-  std::string durable;         ///< durable consumer name, e.g. "saver_trades"
-  std::string filter;          ///< "market.raw.>"
-  std::string dsn;             ///< PostgreSQL conninfo
+  std::string stream;  ///< MARKET_RAW or MARKET_KLINE
+  std::string durable; ///< durable consumer name, e.g. "saver_trades"
+  std::string filter;  ///< "market.raw.>"
+  std::string dsn;     ///< PostgreSQL conninfo
   int batch_size = 1000;
   std::chrono::milliseconds batch_timeout{1000};
   /// Deliveries of a message that fails for a data reason before it is dead-lettered.

@@ -54,25 +54,25 @@ struct connection_state {
   std::unique_ptr<mi::venue::venue> venue;
   mi::venue::gap_tracker gaps;
   mi::venue::deferred_gaps overlap_gaps; ///< gaps seen while two generations stream (rotation, notice)
-  mi::venue::seen_trades seen; ///< venues without sequential ids: ids already published (live or polled)
+  mi::venue::seen_trades seen;           ///< venues without sequential ids: ids already published (live or polled)
   std::unordered_map<std::string, symbol_activity> activity; ///< by normalized symbol
   std::unique_ptr<mi::net::backoff> backoff;
   std::unique_ptr<mi::binance::send_pacer> pacer;
   std::deque<std::string> control_out; // paced control messages (subscribe requests)
   bool send_scheduled = false;
   std::map<std::uint64_t, std::shared_ptr<mi::net::ws_client>> clients; // generation -> client
-  std::uint64_t active = 0;     // generation of the connection we stream from
-  std::set<std::string> warm;   // symbols with a trade on the active generation since it opened
+  std::uint64_t active = 0;                                             // generation of the connection we stream from
+  std::set<std::string> warm; // symbols with a trade on the active generation since it opened
   std::int64_t active_opened_ns = 0;
   std::uint64_t next_gen = 1;
-  std::size_t outstanding = 0;  // publish batches awaiting the publisher's reply
+  std::size_t outstanding = 0; // publish batches awaiting the publisher's reply
   bool paused = false;
   bool stopping = false;
-  bool up = false;              // counted in the connections gauge
+  bool up = false; // counted in the connections gauge
   bool opened_once = false;
-  std::int64_t last_trade_ns = 0; // any symbol, active connection; 0 = not watched (no trade seen yet)
-  bool had_trades = false;        // some connection of this actor carried trades: silence is suspicious
-  std::uint64_t rejected = 0;   // malformed frames, for log rate limiting
+  std::int64_t last_trade_ns = 0;   // any symbol, active connection; 0 = not watched (no trade seen yet)
+  bool had_trades = false;          // some connection of this actor carried trades: silence is suspicious
+  std::uint64_t rejected = 0;       // malformed frames, for log rate limiting
   std::unique_ptr<quarantine> gate; // trades that may not reach MARKET_RAW go to market.rejected
 
   // However the actor ends (stop or crash), its sockets close and the gauge stays true.
@@ -334,27 +334,27 @@ void on_text(connection_actor* self, std::uint64_t gen, const std::string& text,
   }
   using kind = mi::venue::events::kind;
   switch (ev->what) {
-    case kind::trades:
-      if (gen == st.active)
-        for (const auto& t : ev->trades)
-          st.warm.insert(t.symbol);
-      track_gaps(self, ev->trades, ev->first_ids);
-      publish_trades(self, ev->trades);
-      break;
-    case kind::ack:
-    case kind::heartbeat:
-    case kind::ignored:
-      break;
-    case kind::error:
-      st.args.metrics->exchange_error(st.args.exchange);
-      spdlog::error("{}: exchange error: {}", st.args.exchange, ev->message);
-      if (!ev->rejected.empty())
-        on_rejected_symbol(self, ev->rejected, ev->message);
-      break;
-    case kind::reconnect_notice:
-      spdlog::warn("{}: forced-disconnect notice ({}), opening a new connection now", st.args.exchange, ev->message);
-      self->send(self, rotate_atom::value, gen);
-      break;
+  case kind::trades:
+    if (gen == st.active)
+      for (const auto& t : ev->trades)
+        st.warm.insert(t.symbol);
+    track_gaps(self, ev->trades, ev->first_ids);
+    publish_trades(self, ev->trades);
+    break;
+  case kind::ack:
+  case kind::heartbeat:
+  case kind::ignored:
+    break;
+  case kind::error:
+    st.args.metrics->exchange_error(st.args.exchange);
+    spdlog::error("{}: exchange error: {}", st.args.exchange, ev->message);
+    if (!ev->rejected.empty())
+      on_rejected_symbol(self, ev->rejected, ev->message);
+    break;
+  case kind::reconnect_notice:
+    spdlog::warn("{}: forced-disconnect notice ({}), opening a new connection now", st.args.exchange, ev->message);
+    self->send(self, rotate_atom::value, gen);
+    break;
   }
 }
 

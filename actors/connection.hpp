@@ -40,8 +40,8 @@ struct connection_args {
   actor_slot_ptr backfill;                             ///< the exchange's (supervised) backfill actor; null: none
   mi::net::io_thread* io = nullptr;
   mi::gw::metrics* metrics = nullptr;
-  std::uint64_t seed = 1;                              ///< backoff jitter
-  mi::admission_limits admission;                      ///< edge check before MARKET_RAW (actors/quarantine.hpp)
+  std::uint64_t seed = 1;         ///< backoff jitter
+  mi::admission_limits admission; ///< edge check before MARKET_RAW (actors/quarantine.hpp)
 };
 
 /// One exchange WebSocket connection, any of the five exchanges (the protocol is a mi::venue):

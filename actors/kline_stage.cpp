@@ -33,9 +33,7 @@ std::int64_t now_ms() {
     .count();
 }
 
-std::string state_key(const std::string& exchange, const std::string& symbol) {
-  return "w." + exchange + "." + symbol;
-}
+std::string state_key(const std::string& exchange, const std::string& symbol) { return "w." + exchange + "." + symbol; }
 
 // -- sink: publishes finals synchronously, then the checkpoint ----------------------------
 
@@ -109,14 +107,14 @@ struct window_state {
   actor_slot_ptr publisher;
   mi::gw::metrics* metrics = nullptr;
   std::int64_t idle_after_ms = 600'000;
-  bool caught_up = false;          // the router has read MARKET_RAW up to its end
-  std::int64_t armed_ms = 0;       // deadline of the close timer in flight (0: none)
-  std::int64_t last_trade_ms = 0;  // wall clock of the last trade, for passivation
+  bool caught_up = false;         // the router has read MARKET_RAW up to its end
+  std::int64_t armed_ms = 0;      // deadline of the close timer in flight (0: none)
+  std::int64_t last_trade_ms = 0; // wall clock of the last trade, for passivation
   std::uint64_t last_seq = 0;
   kline_fault fault = kline_fault::none; // test only
   int fault_after_trades = 0;
   int trades_seen = 0;
-  std::uint64_t skipped = 0;       // trades the engine refused (for log pacing)
+  std::uint64_t skipped = 0; // trades the engine refused (for log pacing)
 };
 
 std::atomic<bool> window_fault_fired{false}; // symbol_window_throws_once: once per process
@@ -137,8 +135,8 @@ void emit(window_actor* self, std::vector<mi::kline>& finals, std::int64_t now, 
   if (!partials.empty()) {
     outgoing_batch batch;
     for (auto& k : partials)
-      batch.push_back(mi::gw::outgoing{mi::kline_subject(k), {}, std::string(mi::kline_content_type),
-                                       mi::encode_kline_pb(k)});
+      batch.push_back(
+        mi::gw::outgoing{mi::kline_subject(k), {}, std::string(mi::kline_content_type), mi::encode_kline_pb(k)});
     // Partials are best effort (the next one supersedes them), but still never block the window.
     self->request(st.publisher->get(), caf::infinite, pub_atom::value, std::move(batch))
       .then([](bool) {}, [](caf::error&) {});
@@ -154,8 +152,7 @@ void arm_close_timer(window_actor* self, std::int64_t now) {
   if (!next || (st.armed_ms != 0 && st.armed_ms <= *next))
     return;
   st.armed_ms = *next;
-  self->delayed_send(self, std::chrono::milliseconds(std::max<std::int64_t>(0, *next - now)), close_atom::value,
-                     *next);
+  self->delayed_send(self, std::chrono::milliseconds(std::max<std::int64_t>(0, *next - now)), close_atom::value, *next);
 }
 
 void close_by_clock(window_actor* self, std::int64_t now, std::int64_t detected_ms) {
@@ -248,13 +245,13 @@ struct router_state {
   ke::options opts;
   caf::actor sink;
   std::unique_ptr<mi::gw::ordered_consumer> consumer;
-  std::unordered_map<std::string, caf::actor> windows;                              // key -> actor
+  std::unordered_map<std::string, caf::actor> windows; // key -> actor
   // Per symbol, only while it is live or its state is on the way to the KV bucket: a symbol
   // passivated and stored costs no memory here (its checkpoint is read back from KV if it trades again).
-  std::map<std::string, std::shared_ptr<const ke::checkpoint>> restored;            // key -> checkpoint
-  std::unordered_map<std::string, std::uint64_t> durable;                           // key -> min resume stored
-  std::unordered_map<std::string, std::uint64_t> first_seq;                         // key -> first seq seen here
-  std::unordered_map<std::string, std::uint64_t> last_sent;                         // key -> last seq forwarded
+  std::map<std::string, std::shared_ptr<const ke::checkpoint>> restored; // key -> checkpoint
+  std::unordered_map<std::string, std::uint64_t> durable;                // key -> min resume stored
+  std::unordered_map<std::string, std::uint64_t> first_seq;              // key -> first seq seen here
+  std::unordered_map<std::string, std::uint64_t> last_sent;              // key -> last seq forwarded
   std::unordered_map<std::string, int> storing; // key -> passivation checkpoints the sink has not stored yet
   bool ever_passivated = false; // some symbol was forgotten: an unknown key may have a stored checkpoint
   std::uint64_t start_seq = 1;
@@ -329,8 +326,8 @@ caf::behavior kline_router(router_actor* self, kline_stage_args args) {
   st.caught_up = raw->last_seq < st.start_seq;
   spdlog::info("kline stage: {} checkpoints, replaying {} from seq {} (last {})", st.restored.size(),
                st.args.raw_stream, st.start_seq, raw->last_seq);
-  auto consumer = mi::gw::ordered_consumer::start(
-    js, st.args.raw_stream, "market.raw.>", st.start_seq, [me](mi::gw::js_message&& m) {
+  auto consumer =
+    mi::gw::ordered_consumer::start(js, st.args.raw_stream, "market.raw.>", st.start_seq, [me](mi::gw::js_message&& m) {
       caf::anon_send(me, raw_atom::value, m.stream_seq(), std::string(m.data()), m.num_pending());
     });
   if (!consumer)

@@ -27,7 +27,7 @@ kline_fault parse_kline_fault(const std::string& text);
 
 struct kline_stage_args {
   mi::gw::jetstream* js = nullptr;
-  actor_slot_ptr publisher;           ///< for live partial candles (async, no dedup id)
+  actor_slot_ptr publisher; ///< for live partial candles (async, no dedup id)
   mi::gw::metrics* metrics = nullptr;
   mi::cfg::kline_config cfg;
   std::string raw_stream = "MARKET_RAW";

@@ -120,9 +120,9 @@ void on_publish_outcome(const std::shared_ptr<publish_feedback>& fb, mi::gw::met
       auto ex = token(o.subject, 2);
       m->trade_published(ex);
       if (auto t = mi::decode_trade_pb(o.data)) {
-        auto now = std::chrono::duration_cast<std::chrono::nanoseconds>(
-                     std::chrono::system_clock::now().time_since_epoch())
-                     .count();
+        auto now =
+          std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::system_clock::now().time_since_epoch())
+            .count();
         m->ingest_latency(ex, static_cast<double>(now - t->ts_ns) / 1e9);
       }
     }

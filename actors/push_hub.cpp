@@ -62,33 +62,33 @@ void handle_frame(session_actor* self, const std::string& frame) {
   }
   using op = mi::gw::client_request::op;
   switch (req->what) {
-    case op::subscribe: {
-      std::size_t after = s.channels.size();
-      for (auto& c : req->channels)
-        after += s.channels.count(c) == 0 ? 1 : 0;
-      if (after > s.max_channels) {
-        s.metrics->push_bad_request(mi::gw::push_error::too_many_channels);
-        s.session->send(text(mi::gw::reply_error(mi::gw::push_error::too_many_channels,
-                                                 "at most " + std::to_string(s.max_channels) +
-                                                   " channels per connection")));
-        return;
-      }
-      for (auto& c : req->channels)
-        s.channels.insert(c);
-      // The reply goes out before any data: the hub starts sending only after it got chsub.
-      s.session->send(text(mi::gw::reply_subscribed(req->channels)));
-      self->send(s.hub, chsub_atom::value, s.session->id(), req->channels);
-      break;
+  case op::subscribe: {
+    std::size_t after = s.channels.size();
+    for (auto& c : req->channels)
+      after += s.channels.count(c) == 0 ? 1 : 0;
+    if (after > s.max_channels) {
+      s.metrics->push_bad_request(mi::gw::push_error::too_many_channels);
+      s.session->send(
+        text(mi::gw::reply_error(mi::gw::push_error::too_many_channels,
+                                 "at most " + std::to_string(s.max_channels) + " channels per connection")));
+      return;
     }
-    case op::unsubscribe:
-      for (auto& c : req->channels)
-        s.channels.erase(c);
-      self->send(s.hub, chunsub_atom::value, s.session->id(), req->channels);
-      s.session->send(text(mi::gw::reply_unsubscribed(req->channels)));
-      break;
-    case op::ping:
-      s.session->send(text(mi::gw::reply_pong(req->id)));
-      break;
+    for (auto& c : req->channels)
+      s.channels.insert(c);
+    // The reply goes out before any data: the hub starts sending only after it got chsub.
+    s.session->send(text(mi::gw::reply_subscribed(req->channels)));
+    self->send(s.hub, chsub_atom::value, s.session->id(), req->channels);
+    break;
+  }
+  case op::unsubscribe:
+    for (auto& c : req->channels)
+      s.channels.erase(c);
+    self->send(s.hub, chunsub_atom::value, s.session->id(), req->channels);
+    s.session->send(text(mi::gw::reply_unsubscribed(req->channels)));
+    break;
+  case op::ping:
+    s.session->send(text(mi::gw::reply_pong(req->id)));
+    break;
   }
 }
 
@@ -266,10 +266,9 @@ caf::behavior push_hub(hub_actor* self, push_hub_args args) {
         if (st.feeds && st.trade_channels.size() >= st.args.max_trade_feeds) {
           st.index.remove(id, {c});
           st.args.metrics->push_rejected("trade_feeds");
-          client->second.session->send(
-            text(mi::gw::reply_error(mi::gw::push_error::too_many_channels,
-                                     "server-wide limit of " + std::to_string(st.args.max_trade_feeds) +
-                                       " trade channels reached: " + c + " gets nothing")));
+          client->second.session->send(text(mi::gw::reply_error(
+            mi::gw::push_error::too_many_channels, "server-wide limit of " + std::to_string(st.args.max_trade_feeds) +
+                                                     " trade channels reached: " + c + " gets nothing")));
           continue;
         }
         if (st.feeds && st.trade_channels.insert(c).second)
@@ -339,8 +338,6 @@ caf::behavior push_hub(hub_actor* self, push_hub_args args) {
 
 } // namespace
 
-caf::actor spawn_push_hub(caf::actor_system& sys, push_hub_args args) {
-  return sys.spawn(push_hub, std::move(args));
-}
+caf::actor spawn_push_hub(caf::actor_system& sys, push_hub_args args) { return sys.spawn(push_hub, std::move(args)); }
 
 } // namespace mi::actors

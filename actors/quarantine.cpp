@@ -38,12 +38,12 @@ mi::gw::outgoing rejected_trade_message(const mi::trade& t, const mi::admission&
   for (auto& c : detail)
     if (c == '\r' || c == '\n')
       c = ' ';
-  return mi::gw::outgoing{"market.rejected." + t.exchange + "." + t.symbol,
-                          mi::dedup_id(t),
-                          std::string(mi::trade_content_type),
-                          mi::encode_trade_pb(t),
-                          {{"Mi-Reject-Reason", std::string(mi::to_string(verdict.reason))},
-                           {"Mi-Reject-Detail", detail}}};
+  return mi::gw::outgoing{
+    "market.rejected." + t.exchange + "." + t.symbol,
+    mi::dedup_id(t),
+    std::string(mi::trade_content_type),
+    mi::encode_trade_pb(t),
+    {{"Mi-Reject-Reason", std::string(mi::to_string(verdict.reason))}, {"Mi-Reject-Detail", detail}}};
 }
 
 } // namespace mi::actors

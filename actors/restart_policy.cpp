@@ -49,9 +49,8 @@ std::optional<std::string> restart_policy::check(const restart_limits& l) {
     return "reset_after must be positive";
   auto need = min_window(l);
   if (l.window < need)
-    return "restart_window " + std::to_string(l.window.count()) + " ms cannot hold " +
-           std::to_string(l.max_restarts) + " restarts with their backoff (" + std::to_string(need.count()) +
-           " ms): the limit could never trigger";
+    return "restart_window " + std::to_string(l.window.count()) + " ms cannot hold " + std::to_string(l.max_restarts) +
+           " restarts with their backoff (" + std::to_string(need.count()) + " ms): the limit could never trigger";
   return std::nullopt;
 }
 

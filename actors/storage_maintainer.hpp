@@ -16,13 +16,13 @@ namespace mi::actors {
 
 /// Settings of the store role's housekeeping.
 struct storage_maintainer_args {
-  std::string dsn;                               ///< PostgreSQL conninfo
-  mi::gw::partition_policy policy;               ///< partitions ahead, retention
+  std::string dsn;                                           ///< PostgreSQL conninfo
+  mi::gw::partition_policy policy;                           ///< partitions ahead, retention
   std::chrono::milliseconds maintenance_interval{3'600'000}; ///< partition maintenance period
   std::chrono::milliseconds audit_interval{3'600'000};       ///< scheduled audit period; 0 = off
-  mi::gw::jetstream* js = nullptr;               ///< for the audit's stream scan
-  std::string raw_stream = "MARKET_RAW";         ///< the trades stream
-  mi::gw::metrics* metrics = nullptr;            ///< mi_partition_default_rows, mi_audit_*
+  mi::gw::jetstream* js = nullptr;                           ///< for the audit's stream scan
+  std::string raw_stream = "MARKET_RAW";                     ///< the trades stream
+  mi::gw::metrics* metrics = nullptr;                        ///< mi_partition_default_rows, mi_audit_*
 };
 
 /// Detached actor (libpqxx blocks): maintains the partitions at once and then every

@@ -95,9 +95,9 @@ void on_child_down(supervisor_actor* self, child_slot& c, std::size_t index, con
       spdlog::critical("{}: {} gave up: {}", st.args.name, c.spec.name, describe_escalation(self->system(), reason));
       err = reason;
     } else {
-      auto text = fmt::format("{}: {} failed {} times within {} (limit {} restarts), last: {}", st.args.name,
-                              c.spec.name, d.restarts + 1, seconds_text(st.args.limits.window),
-                              st.args.limits.max_restarts, what);
+      auto text =
+        fmt::format("{}: {} failed {} times within {} (limit {} restarts), last: {}", st.args.name, c.spec.name,
+                    d.restarts + 1, seconds_text(st.args.limits.window), st.args.limits.max_restarts, what);
       spdlog::critical("supervision: giving up: {}", text);
       err = caf::make_error(caf::sec::runtime_error, std::move(text));
     }

@@ -24,11 +24,11 @@ struct child_spec {
 
 /// A one-for-one supervisor: its children, how to restart each, and where to count restarts.
 struct supervisor_args {
-  std::string name;                  ///< the role ("ingest", "kline", ...) or "root"
-  std::vector<child_spec> children;  ///< started in this order, stopped in the reverse order
-  restart_limits limits;             ///< per child
+  std::string name;                              ///< the role ("ingest", "kline", ...) or "root"
+  std::vector<child_spec> children;              ///< started in this order, stopped in the reverse order
+  restart_limits limits;                         ///< per child
   std::chrono::milliseconds stop_timeout{30000}; ///< a child not gone this long after stop is killed
-  mi::gw::metrics* metrics = nullptr; ///< mi_actor_restarts_total{supervisor}; may be null
+  mi::gw::metrics* metrics = nullptr;            ///< mi_actor_restarts_total{supervisor}; may be null
 };
 
 /// The supervision tree (docs/architecture.md, "Supervision"):

@@ -94,16 +94,18 @@ TEST_CASE("supervisor: a role that gives up ends the root, which names the role 
   auto& sched = f.sched;
   restart_limits root_limits{100ms, 100ms, 1s, 0, 1s};
   auto root = mi::actors::spawn_supervisor(
-    f.sys, {"root",
-            {{"store", [&](caf::actor_system& s) {
-                return mi::actors::spawn_supervisor(
-                  s, {"store", {fails_on_demand("saver_trades", healthy_log, sched, healthy)}, test_limits});
-              }},
-             {"kline", [&](caf::actor_system& s) {
-                return mi::actors::spawn_supervisor(s,
-                                                    {"kline", {always_throws("kline_stage", log, sched)}, test_limits});
-              }}},
-            root_limits});
+    f.sys,
+    {"root",
+     {{"store",
+       [&](caf::actor_system& s) {
+         return mi::actors::spawn_supervisor(
+           s, {"store", {fails_on_demand("saver_trades", healthy_log, sched, healthy)}, test_limits});
+       }},
+      {"kline",
+       [&](caf::actor_system& s) {
+         return mi::actors::spawn_supervisor(s, {"kline", {always_throws("kline_stage", log, sched)}, test_limits});
+       }}},
+     root_limits});
   auto root_seen = std::make_shared<watch_result>();
   auto w2 = watch(f.sys, root, root_seen);
   f.run();
@@ -125,8 +127,8 @@ TEST_CASE("supervisor: a child that ran longer than reset_after is restarted aft
   caf_fixture f;
   auto log = std::make_shared<std::vector<caf::actor_clock::time_point>>();
   auto current = std::make_shared<caf::actor>();
-  auto sup = mi::actors::spawn_supervisor(f.sys, {"ingest", {fails_on_demand("connection", log, f.sched, current)},
-                                                  test_limits});
+  auto sup = mi::actors::spawn_supervisor(
+    f.sys, {"ingest", {fails_on_demand("connection", log, f.sched, current)}, test_limits});
   f.run();
   auto fail_now = [&] {
     caf::anon_send(*current, fail_atom::value);

@@ -13,7 +13,8 @@ namespace {
 
 /// Seals keys still stored in clear when the master key is at hand; says what it did.
 bool seal_clear_keys(const std::string& dsn, const std::optional<mi::gw::auth::master_key>& mk, const char* who) {
-  if (!mk) return true;
+  if (!mk)
+    return true;
   auto n = mi::gw::seal_clear_api_keys(dsn, *mk);
   if (!n) {
     std::cerr << who << ": " << n.err().message << "\n";
@@ -63,7 +64,8 @@ int run_apikey_list(const std::string& dsn, const std::string& master_key_file) 
     std::cerr << "apikey list: " << mk.err().message << "\n";
     return 2;
   }
-  if (!seal_clear_keys(dsn, *mk, "apikey list")) return 1;
+  if (!seal_clear_keys(dsn, *mk, "apikey list"))
+    return 1;
   auto keys = mi::gw::list_api_keys(dsn);
   if (!keys) {
     std::cerr << keys.err().message << "\n";
@@ -79,7 +81,8 @@ int run_apikey_list(const std::string& dsn, const std::string& master_key_file) 
 int run_apikey_revoke(const std::string& dsn, const std::string& key_id, const std::string& master_key_file,
                       const std::string& nats_url) {
   auto mk = command_master_key(master_key_file);
-  if (mk) seal_clear_keys(dsn, *mk, "apikey revoke"); // revoking never depends on the master key
+  if (mk)
+    seal_clear_keys(dsn, *mk, "apikey revoke"); // revoking never depends on the master key
   auto k = mi::gw::revoke_api_key(dsn, key_id);
   if (!k) {
     std::cerr << k.err().message << "\n";
@@ -94,8 +97,8 @@ int run_apikey_revoke(const std::string& dsn, const std::string& key_id, const s
   o.name = "market-ingestor apikey";
   o.connect_timeout = std::chrono::seconds(3);
   auto js = mi::gw::jetstream::connect(o);
-  auto sent = js ? (*js)->publish_core(std::string(mi::gw::apikey_revoked_subject), k->key_id)
-                 : mi::result<bool>(js.err());
+  auto sent =
+    js ? (*js)->publish_core(std::string(mi::gw::apikey_revoked_subject), k->key_id) : mi::result<bool>(js.err());
   if (!sent) {
     std::cerr << "warning: could not announce the revocation on " << mi::gw::apikey_revoked_subject << ": "
               << sent.err().message << "\n"

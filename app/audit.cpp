@@ -19,7 +19,9 @@ int run_audit(const std::string& config_path, const std::string& from, const std
   auto to_ms = parse_time_ms(to);
   if (!from_ms || !to_ms || *from_ms >= *to_ms) {
     std::cerr << "audit: "
-              << (!from_ms ? from_ms.err().message : !to_ms ? to_ms.err().message : "--from must be before --to")
+              << (!from_ms ? from_ms.err().message
+                  : !to_ms ? to_ms.err().message
+                           : "--from must be before --to")
               << "\n";
     return 2;
   }

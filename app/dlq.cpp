@@ -68,14 +68,15 @@ int run_dlq(const std::string& config_path, const std::string& action, const std
     if (action == "redrive") {
       // No Nats-Msg-Id: the original id may still be inside the stream's duplicate window, and a
       // redelivery that is in the database already is absorbed by its unique key anyway.
-      mi::gw::outgoing o{h(msg, "Mi-Dlq-Subject"), "", msg.header("Content-Type").value_or(""), std::string(msg.data())};
+      mi::gw::outgoing o{h(msg, "Mi-Dlq-Subject"), "", msg.header("Content-Type").value_or(""),
+                         std::string(msg.data())};
       auto r = (*js)->publish_sync(o);
       if (!r) {
         std::cerr << "dlq: redrive " << seq << ": " << r.err().message << "\n";
         return 2;
       }
-      std::cout << "redriven " << seq << " -> " << o.subject << " (" << cfg.nats.raw.name << "/"
-                << cfg.nats.kline.name << " seq " << r->first << ")\n";
+      std::cout << "redriven " << seq << " -> " << o.subject << " (" << cfg.nats.raw.name << "/" << cfg.nats.kline.name
+                << " seq " << r->first << ")\n";
     }
     auto d = (*js)->delete_message(stream, seq);
     if (!d) {

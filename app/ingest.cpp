@@ -38,8 +38,7 @@ std::shared_ptr<const std::string> fetch_instruments(const std::string& name, co
   }
   auto n = v.load_instruments(*body);
   if (!n) {
-    spdlog::warn("{}: unreadable instruments ({}); symbols are not checked against the listing", name,
-                 n.err().message);
+    spdlog::warn("{}: unreadable instruments ({}); symbols are not checked against the listing", name, n.err().message);
     return nullptr;
   }
   spdlog::info("{}: {} instruments from {}", name, *n, ex.rest_url);
@@ -129,8 +128,8 @@ mi::admission_limits admission_limits(const mi::cfg::config& cfg) {
 } // namespace
 
 std::vector<mi::actors::child_spec> ingest_children(const mi::cfg::config& cfg, mi::gw::jetstream& js,
-                                                    const mi::actors::actor_slot_ptr& publisher,
-                                                    mi::net::io_thread& io, mi::gw::metrics& metrics) {
+                                                    const mi::actors::actor_slot_ptr& publisher, mi::net::io_thread& io,
+                                                    mi::gw::metrics& metrics) {
   std::vector<mi::actors::child_spec> out;
   std::uint64_t seed = 1;
   for (const auto& [name, ex] : cfg.exchanges) {

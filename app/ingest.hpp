@@ -26,7 +26,7 @@ namespace mi::app {
 /// highest trade id stored in the raw stream for each of its symbols (the subject's last message, or,
 /// when that is a backfilled trade, the highest id of the subject's tail: venue::seed_scan_from).
 std::vector<mi::actors::child_spec> ingest_children(const mi::cfg::config& cfg, mi::gw::jetstream& js,
-                                                    const mi::actors::actor_slot_ptr& publisher,
-                                                    mi::net::io_thread& io, mi::gw::metrics& metrics);
+                                                    const mi::actors::actor_slot_ptr& publisher, mi::net::io_thread& io,
+                                                    mi::gw::metrics& metrics);
 
 } // namespace mi::app

@@ -51,7 +51,8 @@ int main(int argc, char** argv) {
   sim->add_option("--history-limit", so.history_limit, "trades kept per symbol for the REST history endpoints");
   sim->add_option("--rate", so.rate, "generated trades per second, all symbols together");
   sim->add_option("--count", so.count, "trades to generate in total (0 = unlimited)");
-  sim->add_option("--input", so.input_file, "replay trades from this JSONL file (decode format)")->check(CLI::ExistingFile);
+  sim->add_option("--input", so.input_file, "replay trades from this JSONL file (decode format)")
+    ->check(CLI::ExistingFile);
   sim->add_option("--record", so.record_file, "append every distinct trade sent to this JSONL file");
   sim->add_option("--seed", so.seed, "random seed of the generator");
   sim->add_option("--drop-after", so.drop_after, "fault: drop the connection after this many trades (once)");
@@ -59,7 +60,8 @@ int main(int argc, char** argv) {
   sim->add_option("--resend-on-reconnect", so.resend_on_reconnect,
                   "resend the last N trades to every client that subscribes after another did "
                   "(stands in for REST backfill)");
-  sim->add_option("--malformed-every", so.malformed_every, "fault: send a malformed trade frame after every N-th trade");
+  sim->add_option("--malformed-every", so.malformed_every,
+                  "fault: send a malformed trade frame after every N-th trade");
   sim->add_option("--stall-after", so.stall_after, "fault: after N trades, send nothing for --stall-ms (once)");
   sim->add_option("--stall-ms", stall_ms, "fault: length of the stall in milliseconds");
   sim->add_option("--skip-after", so.skip_after,
@@ -81,7 +83,8 @@ int main(int argc, char** argv) {
   auto* aggregate = app.add_subcommand("aggregate", "normalized trades (stdin) -> final klines (stdout)");
   std::string intervals = "1m";
   std::string grace = "2s";
-  aggregate->add_option("--intervals,-i", intervals, "comma-separated: 1s,1m,3m,5m,15m,30m,1h,2h,4h,6h,8h,12h,1d,3d,1w,1M");
+  aggregate->add_option("--intervals,-i", intervals,
+                        "comma-separated: 1s,1m,3m,5m,15m,30m,1h,2h,4h,6h,8h,12h,1d,3d,1w,1M");
   aggregate->add_option("--grace", grace, "out-of-order tolerance, as in the platform");
 
   auto* migrate = app.add_subcommand("migrate", "apply the database migrations");
@@ -105,7 +108,7 @@ int main(int argc, char** argv) {
   replay->add_option("--symbols", replay_symbols, "comma-separated exchange.SYMBOL (default: all)");
 
   auto* audit = app.add_subcommand("audit", "compare MARKET_RAW with market_trades per (exchange, symbol, hour) "
-                                              "and kline trade counts with stored trades; exit 1 on any mismatch");
+                                            "and kline trade counts with stored trades; exit 1 on any mismatch");
   std::string audit_config = "config/market-ingestor.example.yaml";
   std::string audit_from;
   std::string audit_to;
@@ -147,7 +150,8 @@ int main(int argc, char** argv) {
   std::string key_name;
   std::int64_t key_quota = 0;
   key_create->add_option("--name", key_name, "who or what the key is for")->required();
-  key_create->add_option("--quota-per-minute", key_quota, "requests per minute (default: api.default_quota_per_minute)");
+  key_create->add_option("--quota-per-minute", key_quota,
+                         "requests per minute (default: api.default_quota_per_minute)");
   auto* key_list = apikey->add_subcommand("list", "list keys (never their secrets)");
   auto* key_revoke = apikey->add_subcommand("revoke", "revoke a key (immediately refused)");
   std::string key_id;
@@ -183,8 +187,8 @@ int main(int argc, char** argv) {
   if (*aggregate)
     return mi::app::run_aggregate(split_csv(intervals), grace);
   if (*migrate) {
-    auto loaded = migrate_config.empty() ? mi::cfg::load("", mi::cfg::process_env())
-                                         : mi::cfg::load_file(migrate_config);
+    auto loaded =
+      migrate_config.empty() ? mi::cfg::load("", mi::cfg::process_env()) : mi::cfg::load_file(migrate_config);
     if (auto* errs = std::get_if<std::vector<mi::cfg::config_error>>(&loaded)) {
       std::cerr << mi::cfg::format_errors(*errs);
       return 2;
@@ -198,11 +202,11 @@ int main(int argc, char** argv) {
   }
   if (*apikey) {
     // A NATS URL is "configured" when given explicitly: --nats, a --config file or MI_NATS_URL.
-    const bool nats_configured = !revoke_nats.empty() || !apikey_config.empty() ||
-                                 mi::cfg::process_env().count("MI_NATS_URL") != 0;
+    const bool nats_configured =
+      !revoke_nats.empty() || !apikey_config.empty() || mi::cfg::process_env().count("MI_NATS_URL") != 0;
     if (apikey_dsn.empty() || !apikey_config.empty() || (revoke_nats.empty() && nats_configured)) {
-      auto loaded = apikey_config.empty() ? mi::cfg::load("", mi::cfg::process_env())
-                                          : mi::cfg::load_file(apikey_config);
+      auto loaded =
+        apikey_config.empty() ? mi::cfg::load("", mi::cfg::process_env()) : mi::cfg::load_file(apikey_config);
       if (auto* errs = std::get_if<std::vector<mi::cfg::config_error>>(&loaded)) {
         std::cerr << mi::cfg::format_errors(*errs);
         return 2;

@@ -37,7 +37,10 @@ int run_replay(const std::string& config_path, const std::string& from, const st
   auto from_ms = parse_time_ms(from);
   auto to_ms = parse_time_ms(to);
   if (!from_ms || !to_ms || *from_ms >= *to_ms) {
-    std::cerr << "replay: " << (!from_ms ? from_ms.err().message : !to_ms ? to_ms.err().message : "--from must be before --to")
+    std::cerr << "replay: "
+              << (!from_ms ? from_ms.err().message
+                  : !to_ms ? to_ms.err().message
+                           : "--from must be before --to")
               << "\n";
     return 2;
   }
@@ -78,8 +81,8 @@ int run_replay(const std::string& config_path, const std::string& from, const st
   const std::uint64_t last = st->last_seq;
   std::unique_ptr<mi::gw::ordered_consumer> consumer;
   if (st->messages > 0) {
-    auto c = mi::gw::ordered_consumer::start(**js, cfg.nats.raw.name, "market.raw.>", std::max<std::uint64_t>(1, st->first_seq),
-                                             [&](mi::gw::js_message&& m) {
+    auto c = mi::gw::ordered_consumer::start(**js, cfg.nats.raw.name, "market.raw.>",
+                                             std::max<std::uint64_t>(1, st->first_seq), [&](mi::gw::js_message&& m) {
                                                std::lock_guard<std::mutex> lock(mu);
                                                if (m.stream_seq() > last)
                                                  return;
@@ -129,7 +132,8 @@ int run_replay(const std::string& config_path, const std::string& from, const st
     if (k.open_time_ms >= *from_ms && k.close_time_ms < *to_ms)
       out.push_back(std::move(k));
   for (const auto& k : out) {
-    mi::gw::outgoing o{mi::kline_subject(k), mi::dedup_id(k), std::string(mi::kline_content_type), mi::encode_kline_pb(k)};
+    mi::gw::outgoing o{mi::kline_subject(k), mi::dedup_id(k), std::string(mi::kline_content_type),
+                       mi::encode_kline_pb(k)};
     if (auto r = (*js)->publish_sync(o); !r) {
       std::cerr << "replay: publish " << o.subject << ": " << r.err().message << "\n";
       return 1;

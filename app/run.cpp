@@ -69,10 +69,11 @@ void stop_and_wait(caf::scoped_actor& self, const caf::actor& a, std::chrono::se
       if (dm.source == a)
         down = true;
     },
-    caf::after(timeout) >> [&] {
-      spdlog::warn("shutdown: {} did not stop within {}s", what, timeout.count());
-      down = true;
-    });
+    caf::after(timeout) >>
+      [&] {
+        spdlog::warn("shutdown: {} did not stop within {}s", what, timeout.count());
+        down = true;
+      });
 }
 
 } // namespace
@@ -148,7 +149,7 @@ int run_platform(const std::string& config_path, const std::vector<std::string>&
   jo.connect_timeout = cfg.nats.connect_timeout;
   jo.ack_timeout = cfg.nats.ack_timeout;
   jo.max_pending = cfg.nats.max_in_flight * 2 + 1024; // nats.c must never stall before our own limit
-  jo.max_retries = std::numeric_limits<int>::max();  // a trade is never given up
+  jo.max_retries = std::numeric_limits<int>::max();   // a trade is never given up
   // Set once connected; read by nats.c's ack threads (atomic: no thread reads it mid-write).
   auto js_for_acks = std::make_shared<std::atomic<mi::gw::jetstream*>>(nullptr);
   jo.on_outcome = [feedback, &metrics, js_for_acks](const mi::gw::publish_outcome& o) {
@@ -209,8 +210,8 @@ int run_platform(const std::string& config_path, const std::vector<std::string>&
     mo.workers = 1;
     mo.server_name = "market-ingestor-metrics";
     try {
-      metrics_server = std::make_unique<mi::gw::http_server>(
-        io.context(), mo, [&metrics](const mi::gw::http_request& r) {
+      metrics_server =
+        std::make_unique<mi::gw::http_server>(io.context(), mo, [&metrics](const mi::gw::http_request& r) {
           if (r.path != "/metrics")
             return mi::gw::http_response{404, "not found: see /metrics\n", "text/plain"};
           return mi::gw::http_response{200, metrics.scrape(), "text/plain; version=0.0.4; charset=utf-8"};
@@ -228,10 +229,10 @@ int run_platform(const std::string& config_path, const std::vector<std::string>&
   const auto limits = mi::actors::restart_policy::from_config(cfg.supervision);
   auto role = [&](std::string name, std::vector<mi::actors::child_spec> children,
                   std::chrono::milliseconds stop_timeout = 30s) {
-    return mi::actors::child_spec{name, [&metrics, limits, name, children, stop_timeout](caf::actor_system& s) {
-                                    return mi::actors::spawn_supervisor(s, {name, children, limits, stop_timeout,
-                                                                            &metrics});
-                                  }};
+    return mi::actors::child_spec{
+      name, [&metrics, limits, name, children, stop_timeout](caf::actor_system& s) {
+        return mi::actors::spawn_supervisor(s, {name, children, limits, stop_timeout, &metrics});
+      }};
   };
   std::vector<mi::actors::child_spec> roles_tree;
 
@@ -273,10 +274,10 @@ int run_platform(const std::string& config_path, const std::vector<std::string>&
 
   // The publisher (used by ingest and kline); its slot lives in `feedback`, which the ack callback reads.
   mi::actors::actor_slot_ptr publisher_slot(feedback, &feedback->publisher);
-  roles_tree.push_back(role("publish", {{"publisher", [&metrics, js_raw, feedback, &cfg](caf::actor_system& s) {
-                                           return mi::actors::spawn_publisher(
-                                             s, {js_raw, &metrics, cfg.nats.max_in_flight, feedback});
-                                         }}}));
+  roles_tree.push_back(
+    role("publish", {{"publisher", [&metrics, js_raw, feedback, &cfg](caf::actor_system& s) {
+                        return mi::actors::spawn_publisher(s, {js_raw, &metrics, cfg.nats.max_in_flight, feedback});
+                      }}}));
 
   if (has(roles, "store")) {
     std::vector<std::string> warnings;
@@ -395,8 +396,8 @@ int run_platform(const std::string& config_path, const std::vector<std::string>&
     ho.on_refused = [&metrics] { metrics.api_connection_refused(); };
     ho.on_busy = [&metrics] { metrics.api_busy(); };
     try {
-      api_server = std::make_unique<mi::gw::http_server>(io.context(), ho,
-                                                         [&api](const mi::gw::http_request& r) { return api->handle(r); });
+      api_server = std::make_unique<mi::gw::http_server>(
+        io.context(), ho, [&api](const mi::gw::http_request& r) { return api->handle(r); });
     } catch (const std::exception& e) {
       spdlog::error("api: {}", e.what());
       return abort_start();
@@ -450,21 +451,21 @@ int run_platform(const std::string& config_path, const std::vector<std::string>&
       return abort_start();
     }
     // New messages only: a subscriber never gets the stream's history.
-    auto feed = mi::gw::ordered_consumer::start(**js, cfg.nats.kline.name, "market.kline.>", 0,
-                                                [hub_slot](mi::gw::js_message&& m) {
-                                                  caf::anon_send(hub_slot->get(), mi::actors::kmsg_atom::value,
-                                                                 std::string(m.subject()), std::string(m.data()));
-                                                });
+    auto feed = mi::gw::ordered_consumer::start(
+      **js, cfg.nats.kline.name, "market.kline.>", 0, [hub_slot](mi::gw::js_message&& m) {
+        caf::anon_send(hub_slot->get(), mi::actors::kmsg_atom::value, std::string(m.subject()), std::string(m.data()));
+      });
     if (!feed) {
       spdlog::error("push: cannot consume {}: {}", cfg.nats.kline.name, feed.err().message);
       return abort_start();
     }
     push_feed = std::move(*feed);
     // `apikey revoke` announces revoked keys; the periodic re-check covers a missed announcement.
-    auto revoked = mi::gw::core_subscription::start(
-      **js, std::string(mi::gw::apikey_revoked_subject), [hub_slot](mi::gw::js_message&& m) {
-        caf::anon_send(hub_slot->get(), mi::actors::revoked_atom::value, std::vector<std::string>{std::string(m.data())});
-      });
+    auto revoked = mi::gw::core_subscription::start(**js, std::string(mi::gw::apikey_revoked_subject),
+                                                    [hub_slot](mi::gw::js_message&& m) {
+                                                      caf::anon_send(hub_slot->get(), mi::actors::revoked_atom::value,
+                                                                     std::vector<std::string>{std::string(m.data())});
+                                                    });
     if (!revoked) {
       spdlog::error("push: {}", revoked.err().message);
       return abort_start();

@@ -73,10 +73,10 @@ int run_aggregate(const std::vector<std::string>& intervals, const std::string& 
     if (r.rejected != mi::reject_reason::none) {
       // Skipped whole; the rest of the input goes on (exit status 1 at the end).
       ++errors;
-      std::cerr << "line " << n << ": trade " << t->trade_id << " skipped (" << mi::to_string(r.rejected)
-                << "): " << (r.rejected == mi::reject_reason::unrepresentable
-                               ? "its amounts cannot be summed exactly in 128 bits"
-                               : "its time is beyond the clock skew of its receive time")
+      std::cerr << "line " << n << ": trade " << t->trade_id << " skipped (" << mi::to_string(r.rejected) << "): "
+                << (r.rejected == mi::reject_reason::unrepresentable
+                      ? "its amounts cannot be summed exactly in 128 bits"
+                      : "its time is beyond the clock skew of its receive time")
                 << "\n";
     }
     late += static_cast<std::uint64_t>(r.late > 0);

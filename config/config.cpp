@@ -24,10 +24,9 @@ using namespace std::chrono_literals;
 using string_list = std::vector<std::string>;
 using errors = std::vector<config_error>;
 
-constexpr std::array<std::string_view, 5> known_exchanges{"binance", "okx", "bybit", "coinbase",
-                                                          "kraken"};
-constexpr std::array<std::string_view, 16> known_intervals{
-    "1s", "1m", "3m", "5m", "15m", "30m", "1h", "2h", "4h", "6h", "8h", "12h", "1d", "3d", "1w", "1M"};
+constexpr std::array<std::string_view, 5> known_exchanges{"binance", "okx", "bybit", "coinbase", "kraken"};
+constexpr std::array<std::string_view, 16> known_intervals{"1s", "1m", "3m", "5m",  "15m", "30m", "1h", "2h",
+                                                           "4h", "6h", "8h", "12h", "1d",  "3d",  "1w", "1M"};
 constexpr std::array<std::string_view, 5> log_levels{"trace", "debug", "info", "warn", "error"};
 constexpr std::array<std::string_view, 3> test_faults{"", "kline_stage_throws", "symbol_window_throws_once"};
 constexpr std::array<std::string_view, 2> late_policies{"revise", "drop"};
@@ -147,14 +146,17 @@ std::vector<leaf> leaves(config& c) {
 std::string quote(std::string_view s) { return "'" + std::string(s) + "'"; }
 
 std::string_view trim(std::string_view s) {
-  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.front()))) s.remove_prefix(1);
-  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.back()))) s.remove_suffix(1);
+  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.front())))
+    s.remove_prefix(1);
+  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.back())))
+    s.remove_suffix(1);
   return s;
 }
 
 std::string lower(std::string_view s) {
   std::string out(s);
-  for (auto& ch : out) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+  for (auto& ch : out)
+    ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
   return out;
 }
 
@@ -162,7 +164,8 @@ template <std::size_t N>
 std::string join(const std::array<std::string_view, N>& items) {
   std::string out;
   for (auto item : items) {
-    if (!out.empty()) out += ", ";
+    if (!out.empty())
+      out += ", ";
     out += item;
   }
   return out;
@@ -175,7 +178,8 @@ bool one_of(std::string_view v, const std::array<std::string_view, N>& items) {
 
 std::size_t edit_distance(std::string_view a, std::string_view b) {
   std::vector<std::size_t> row(b.size() + 1);
-  for (std::size_t j = 0; j <= b.size(); ++j) row[j] = j;
+  for (std::size_t j = 0; j <= b.size(); ++j)
+    row[j] = j;
   for (std::size_t i = 1; i <= a.size(); ++i) {
     std::size_t diag = row[0];
     row[0] = i;
@@ -208,9 +212,11 @@ std::string suggest(std::string_view word, const std::vector<std::string>& candi
 mi::result<std::int64_t> parse_int(std::string_view text) {
   std::int64_t v = 0;
   auto s = trim(text);
-  if (s.empty()) return mi::error{"expected an integer, got nothing"};
+  if (s.empty())
+    return mi::error{"expected an integer, got nothing"};
   auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
-  if (ec == std::errc::result_out_of_range) return mi::error{"integer " + quote(s) + " out of range"};
+  if (ec == std::errc::result_out_of_range)
+    return mi::error{"integer " + quote(s) + " out of range"};
   if (ec != std::errc() || p != s.data() + s.size()) {
     return mi::error{"expected an integer, got " + quote(s)};
   }
@@ -219,63 +225,76 @@ mi::result<std::int64_t> parse_int(std::string_view text) {
 
 mi::result<bool> parse_bool(std::string_view text) {
   auto s = lower(trim(text));
-  if (s == "true" || s == "yes" || s == "on" || s == "1") return true;
-  if (s == "false" || s == "no" || s == "off" || s == "0") return false;
+  if (s == "true" || s == "yes" || s == "on" || s == "1")
+    return true;
+  if (s == "false" || s == "no" || s == "off" || s == "0")
+    return false;
   return mi::error{"expected true or false, got " + quote(text)};
 }
 
 /// Assigns one scalar text to a slot; an error message on failure (the slot is left unchanged).
 std::optional<std::string> assign_scalar(const slot& target, std::string_view text) {
   return std::visit(
-      [&](auto* p) -> std::optional<std::string> {
-        using T = std::remove_pointer_t<decltype(p)>;
-        if constexpr (std::is_same_v<T, std::string>) {
-          *p = std::string(text);
-        } else if constexpr (std::is_same_v<T, bool>) {
-          auto r = parse_bool(text);
-          if (!r) return r.err().message;
-          *p = *r;
-        } else if constexpr (std::is_same_v<T, int>) {
-          auto r = parse_int(text);
-          if (!r) return r.err().message;
-          if (*r < std::numeric_limits<int>::min() || *r > std::numeric_limits<int>::max()) {
-            return "integer " + quote(trim(text)) + " out of range";
-          }
-          *p = static_cast<int>(*r);
-        } else if constexpr (std::is_same_v<T, std::int64_t>) {
-          auto r = parse_int(text);
-          if (!r) return r.err().message;
-          *p = *r;
-        } else if constexpr (std::is_same_v<T, duration>) {
-          auto r = parse_duration(trim(text));
-          if (!r) return r.err().message;
-          *p = *r;
-        } else {
-          // string_list from one text: comma-separated (environment form).
-          string_list items;
-          std::string_view rest = text;
-          while (true) {
-            auto comma = rest.find(',');
-            auto item = trim(rest.substr(0, comma));
-            if (!item.empty()) items.emplace_back(item);
-            if (comma == std::string_view::npos) break;
-            rest.remove_prefix(comma + 1);
-          }
-          *p = std::move(items);
+    [&](auto* p) -> std::optional<std::string> {
+      using T = std::remove_pointer_t<decltype(p)>;
+      if constexpr (std::is_same_v<T, std::string>) {
+        *p = std::string(text);
+      } else if constexpr (std::is_same_v<T, bool>) {
+        auto r = parse_bool(text);
+        if (!r)
+          return r.err().message;
+        *p = *r;
+      } else if constexpr (std::is_same_v<T, int>) {
+        auto r = parse_int(text);
+        if (!r)
+          return r.err().message;
+        if (*r < std::numeric_limits<int>::min() || *r > std::numeric_limits<int>::max()) {
+          return "integer " + quote(trim(text)) + " out of range";
         }
-        return std::nullopt;
-      },
-      target);
+        *p = static_cast<int>(*r);
+      } else if constexpr (std::is_same_v<T, std::int64_t>) {
+        auto r = parse_int(text);
+        if (!r)
+          return r.err().message;
+        *p = *r;
+      } else if constexpr (std::is_same_v<T, duration>) {
+        auto r = parse_duration(trim(text));
+        if (!r)
+          return r.err().message;
+        *p = *r;
+      } else {
+        // string_list from one text: comma-separated (environment form).
+        string_list items;
+        std::string_view rest = text;
+        while (true) {
+          auto comma = rest.find(',');
+          auto item = trim(rest.substr(0, comma));
+          if (!item.empty())
+            items.emplace_back(item);
+          if (comma == std::string_view::npos)
+            break;
+          rest.remove_prefix(comma + 1);
+        }
+        *p = std::move(items);
+      }
+      return std::nullopt;
+    },
+    target);
 }
 
 std::string_view type_name(const slot& target) {
   switch (target.index()) {
-  case 0: return "a string";
+  case 0:
+    return "a string";
   case 1:
-  case 2: return "an integer";
-  case 3: return "true or false";
-  case 4: return "a duration (e.g. 500ms, 2s, 1m, 1h, 7d)";
-  default: return "a list";
+  case 2:
+    return "an integer";
+  case 3:
+    return "true or false";
+  case 4:
+    return "a duration (e.g. 500ms, 2s, 1m, 1h, 7d)";
+  default:
+    return "a list";
   }
 }
 
@@ -284,17 +303,23 @@ std::string_view type_name(const slot& target) {
 
 std::string node_kind(const YAML::Node& n) {
   switch (n.Type()) {
-  case YAML::NodeType::Map: return "a mapping";
-  case YAML::NodeType::Sequence: return "a list";
-  case YAML::NodeType::Null: return "nothing";
-  case YAML::NodeType::Scalar: return "the scalar " + quote(n.Scalar());
-  default: return "an undefined node";
+  case YAML::NodeType::Map:
+    return "a mapping";
+  case YAML::NodeType::Sequence:
+    return "a list";
+  case YAML::NodeType::Null:
+    return "nothing";
+  case YAML::NodeType::Scalar:
+    return "the scalar " + quote(n.Scalar());
+  default:
+    return "an undefined node";
   }
 }
 
 std::string at_line(const YAML::Node& n) {
   auto m = n.Mark();
-  if (m.is_null()) return "";
+  if (m.is_null())
+    return "";
   return " (line " + std::to_string(m.line + 1) + ")";
 }
 
@@ -302,7 +327,7 @@ struct schema {
   config cfg = defaults();
   std::vector<leaf> all = leaves(cfg);
   std::map<std::string, slot> by_key;
-  std::set<std::string> sections; // every proper prefix of a leaf key
+  std::set<std::string> sections;                           // every proper prefix of a leaf key
   std::map<std::string, std::vector<std::string>> children; // section ("" = root) -> child names
 
   schema() {
@@ -315,8 +340,10 @@ struct schema {
         auto dot = key.find('.', start);
         auto name = std::string(key.substr(start, dot == std::string_view::npos ? dot : dot - start));
         auto& kids = children[parent];
-        if (std::find(kids.begin(), kids.end(), name) == kids.end()) kids.push_back(name);
-        if (dot == std::string_view::npos) break;
+        if (std::find(kids.begin(), kids.end(), name) == kids.end())
+          kids.push_back(name);
+        if (dot == std::string_view::npos)
+          break;
         parent = std::string(key.substr(0, dot));
         sections.insert(parent);
         start = dot + 1;
@@ -327,37 +354,39 @@ struct schema {
 
 void assign_node(const slot& target, const YAML::Node& v, const std::string& key, errors& out) {
   auto wrong = [&] {
-    out.push_back({key, "expected " + std::string(type_name(target)) + ", got " + node_kind(v) +
-                            at_line(v)});
+    out.push_back({key, "expected " + std::string(type_name(target)) + ", got " + node_kind(v) + at_line(v)});
   };
   if (std::holds_alternative<string_list*>(target)) {
-    if (!v.IsSequence()) return wrong();
+    if (!v.IsSequence())
+      return wrong();
     string_list items;
     bool ok = true;
     std::size_t i = 0;
     for (const auto& item : v) {
       if (!item.IsScalar()) {
-        out.push_back({key + "[" + std::to_string(i) + "]",
-                       "expected a string, got " + node_kind(item) + at_line(item)});
+        out.push_back(
+          {key + "[" + std::to_string(i) + "]", "expected a string, got " + node_kind(item) + at_line(item)});
         ok = false;
       } else {
         items.push_back(item.Scalar());
       }
       ++i;
     }
-    if (ok) *std::get<string_list*>(target) = std::move(items);
+    if (ok)
+      *std::get<string_list*>(target) = std::move(items);
     return;
   }
-  if (!v.IsScalar()) return wrong();
-  if (auto msg = assign_scalar(target, v.Scalar())) out.push_back({key, *msg + at_line(v)});
+  if (!v.IsScalar())
+    return wrong();
+  if (auto msg = assign_scalar(target, v.Scalar()))
+    out.push_back({key, *msg + at_line(v)});
 }
 
 void walk(const schema& s, const YAML::Node& node, const std::string& prefix, errors& out) {
   std::set<std::string> seen;
   for (const auto& kv : node) {
     if (!kv.first.IsScalar()) {
-      out.push_back({prefix, "a key must be a plain name, got " + node_kind(kv.first) +
-                                 at_line(kv.first)});
+      out.push_back({prefix, "a key must be a plain name, got " + node_kind(kv.first) + at_line(kv.first)});
       continue;
     }
     const std::string& name = kv.first.Scalar();
@@ -369,7 +398,8 @@ void walk(const schema& s, const YAML::Node& node, const std::string& prefix, er
     if (auto it = s.by_key.find(full); it != s.by_key.end()) {
       assign_node(it->second, kv.second, full, out);
     } else if (s.sections.count(full)) {
-      if (kv.second.IsNull()) continue; // "section:" with nothing under it keeps the defaults
+      if (kv.second.IsNull())
+        continue; // "section:" with nothing under it keeps the defaults
       if (!kv.second.IsMap()) {
         out.push_back({full, "expected a mapping, got " + node_kind(kv.second) + at_line(kv.second)});
         continue;
@@ -377,16 +407,16 @@ void walk(const schema& s, const YAML::Node& node, const std::string& prefix, er
       walk(s, kv.second, full, out);
     } else if (name == "subjects" && prefix.rfind("nats.streams.", 0) == 0) {
       out.push_back({full, "not configurable: a stream's subjects are the public contract (market.raw.>, "
-                           "market.kline.>, ...); remove this key" + at_line(kv.first)});
+                           "market.kline.>, ...); remove this key" +
+                             at_line(kv.first)});
     } else if (prefix == "exchanges") {
-      out.push_back({full, "unknown exchange " + quote(name) + " (known: " + join(known_exchanges) +
-                               ")" + at_line(kv.first)});
+      out.push_back(
+        {full, "unknown exchange " + quote(name) + " (known: " + join(known_exchanges) + ")" + at_line(kv.first)});
     } else {
       auto kids = s.children.find(prefix);
       out.push_back({full, "unknown key" +
-                               suggest(name, kids == s.children.end() ? std::vector<std::string>{}
-                                                                      : kids->second) +
-                               at_line(kv.first)});
+                             suggest(name, kids == s.children.end() ? std::vector<std::string>{} : kids->second) +
+                             at_line(kv.first)});
     }
   }
 }
@@ -400,20 +430,22 @@ struct checker {
   void fail(const std::string& key, std::string message) { out.push_back({key, std::move(message)}); }
 
   void positive(const std::string& key, duration d) {
-    if (d <= duration::zero()) fail(key, "must be greater than 0, got " + format_duration(d));
+    if (d <= duration::zero())
+      fail(key, "must be greater than 0, got " + format_duration(d));
   }
   void non_negative(const std::string& key, duration d) {
-    if (d < duration::zero()) fail(key, "must not be negative, got " + format_duration(d));
+    if (d < duration::zero())
+      fail(key, "must not be negative, got " + format_duration(d));
   }
   void range(const std::string& key, std::int64_t v, std::int64_t lo, std::int64_t hi) {
     if (v < lo || v > hi) {
-      fail(key, "must be in " + std::to_string(lo) + ".." + std::to_string(hi) + ", got " +
-                    std::to_string(v));
+      fail(key, "must be in " + std::to_string(lo) + ".." + std::to_string(hi) + ", got " + std::to_string(v));
     }
   }
   template <std::size_t N>
   void member(const std::string& key, const std::string& v, const std::array<std::string_view, N>& set) {
-    if (!one_of(v, set)) fail(key, "must be one of " + join(set) + ", got " + quote(v));
+    if (!one_of(v, set))
+      fail(key, "must be one of " + join(set) + ", got " + quote(v));
   }
   /// url: starts with one of `schemes` and has a host after it.
   void url(const std::string& key, std::string_view v, std::initializer_list<std::string_view> schemes) {
@@ -421,25 +453,27 @@ struct checker {
       if (v.substr(0, scheme.size()) == scheme) {
         auto rest = v.substr(scheme.size());
         auto host_end = rest.find_first_of(":/?#");
-        if (rest.substr(0, host_end).empty()) fail(key, "URL " + quote(v) + " has no host");
+        if (rest.substr(0, host_end).empty())
+          fail(key, "URL " + quote(v) + " has no host");
         else if (v.find_first_of(" \t\r\n") != std::string_view::npos)
           fail(key, "URL " + quote(v) + " contains whitespace");
         return;
       }
     }
     std::string list;
-    for (auto scheme : schemes) list += (list.empty() ? "" : " or ") + std::string(scheme);
+    for (auto scheme : schemes)
+      list += (list.empty() ? "" : " or ") + std::string(scheme);
     fail(key, "URL " + quote(v) + " must start with " + list);
   }
   void listen(const std::string& key, std::string_view v) {
-    if (auto a = parse_listen_address(v); !a) fail(key, a.err().message);
+    if (auto a = parse_listen_address(v); !a)
+      fail(key, a.err().message);
   }
 };
 
 bool is_symbol_part(std::string_view s) {
-  return !s.empty() && std::all_of(s.begin(), s.end(), [](char ch) {
-    return std::isalnum(static_cast<unsigned char>(ch)) != 0;
-  });
+  return !s.empty() &&
+         std::all_of(s.begin(), s.end(), [](char ch) { return std::isalnum(static_cast<unsigned char>(ch)) != 0; });
 }
 
 void validate_stream(checker& ck, const std::string& p, const stream_config& s) {
@@ -457,8 +491,8 @@ void validate_stream(checker& ck, const std::string& p, const stream_config& s) 
   ck.positive(p + ".duplicate_window", s.duplicate_window);
   // JetStream refuses a duplicate window longer than the retention.
   if (s.max_age > duration::zero() && s.duplicate_window > s.max_age) {
-    ck.fail(p + ".duplicate_window", "must not exceed max_age (" + format_duration(s.max_age) +
-                                         "), got " + format_duration(s.duplicate_window));
+    ck.fail(p + ".duplicate_window",
+            "must not exceed max_age (" + format_duration(s.max_age) + "), got " + format_duration(s.duplicate_window));
   }
 }
 
@@ -474,7 +508,8 @@ void validate_exchange(checker& ck, const std::string& name, const exchange_conf
   if (e.stream == "aggTrade" && name != "binance") {
     ck.fail(p + ".stream", "'aggTrade' is only offered by binance, got it for " + quote(name));
   }
-  if (e.enabled && e.symbols.empty()) ck.fail(p + ".symbols", "must not be empty when the exchange is enabled");
+  if (e.enabled && e.symbols.empty())
+    ck.fail(p + ".symbols", "must not be empty when the exchange is enabled");
   std::set<std::string> seen;
   for (const auto& sym : e.symbols) {
     auto slash = sym.find('/');
@@ -490,9 +525,8 @@ void validate_exchange(checker& ck, const std::string& name, const exchange_conf
   ck.positive(p + ".reconnect.initial", e.reconnect.initial);
   ck.positive(p + ".reconnect.max", e.reconnect.max);
   if (e.reconnect.max < e.reconnect.initial) {
-    ck.fail(p + ".reconnect.max", "must not be less than reconnect.initial (" +
-                                      format_duration(e.reconnect.initial) + "), got " +
-                                      format_duration(e.reconnect.max));
+    ck.fail(p + ".reconnect.max", "must not be less than reconnect.initial (" + format_duration(e.reconnect.initial) +
+                                    "), got " + format_duration(e.reconnect.max));
   }
   ck.positive(p + ".reconnect.healthy_after", e.reconnect.healthy_after);
   ck.positive(p + ".rotate_after", e.rotate_after);
@@ -514,29 +548,29 @@ exchange_config make_exchange(bool enabled, std::string ws, std::string rest, st
 
 void emit_scalar(std::ostream& os, const slot& target) {
   std::visit(
-      [&](auto* p) {
-        using T = std::remove_pointer_t<decltype(p)>;
-        if constexpr (std::is_same_v<T, std::string>) {
+    [&](auto* p) {
+      using T = std::remove_pointer_t<decltype(p)>;
+      if constexpr (std::is_same_v<T, std::string>) {
+        YAML::Emitter e;
+        e << YAML::DoubleQuoted << *p;
+        os << e.c_str();
+      } else if constexpr (std::is_same_v<T, bool>) {
+        os << (*p ? "true" : "false");
+      } else if constexpr (std::is_same_v<T, duration>) {
+        os << format_duration(*p);
+      } else if constexpr (std::is_same_v<T, string_list>) {
+        os << '[';
+        for (std::size_t i = 0; i < p->size(); ++i) {
           YAML::Emitter e;
-          e << YAML::DoubleQuoted << *p;
-          os << e.c_str();
-        } else if constexpr (std::is_same_v<T, bool>) {
-          os << (*p ? "true" : "false");
-        } else if constexpr (std::is_same_v<T, duration>) {
-          os << format_duration(*p);
-        } else if constexpr (std::is_same_v<T, string_list>) {
-          os << '[';
-          for (std::size_t i = 0; i < p->size(); ++i) {
-            YAML::Emitter e;
-            e << YAML::DoubleQuoted << (*p)[i];
-            os << (i ? ", " : "") << e.c_str();
-          }
-          os << ']';
-        } else {
-          os << *p;
+          e << YAML::DoubleQuoted << (*p)[i];
+          os << (i ? ", " : "") << e.c_str();
         }
-      },
-      target);
+        os << ']';
+      } else {
+        os << *p;
+      }
+    },
+    target);
 }
 
 } // namespace
@@ -545,16 +579,16 @@ void emit_scalar(std::ostream& os, const slot& target) {
 
 config defaults() {
   config c;
-  c.exchanges["binance"] = make_exchange(true, "wss://stream.binance.com:9443/stream",
-                                         "https://api.binance.com", {"BTC/USDT", "ETH/USDT"});
-  c.exchanges["okx"] = make_exchange(false, "wss://ws.okx.com:8443/ws/v5/public", "https://www.okx.com",
-                                     {"BTC/USDT", "ETH/USDT"});
-  c.exchanges["bybit"] = make_exchange(false, "wss://stream.bybit.com/v5/public/spot",
-                                       "https://api.bybit.com", {"BTC/USDT", "ETH/USDT"});
+  c.exchanges["binance"] =
+    make_exchange(true, "wss://stream.binance.com:9443/stream", "https://api.binance.com", {"BTC/USDT", "ETH/USDT"});
+  c.exchanges["okx"] =
+    make_exchange(false, "wss://ws.okx.com:8443/ws/v5/public", "https://www.okx.com", {"BTC/USDT", "ETH/USDT"});
+  c.exchanges["bybit"] =
+    make_exchange(false, "wss://stream.bybit.com/v5/public/spot", "https://api.bybit.com", {"BTC/USDT", "ETH/USDT"});
   c.exchanges["coinbase"] = make_exchange(false, "wss://advanced-trade-ws.coinbase.com",
                                           "https://api.exchange.coinbase.com", {"BTC/USD", "ETH/USD"});
-  c.exchanges["kraken"] = make_exchange(false, "wss://ws.kraken.com/v2", "https://api.kraken.com",
-                                        {"BTC/USD", "ETH/USD"});
+  c.exchanges["kraken"] =
+    make_exchange(false, "wss://ws.kraken.com/v2", "https://api.kraken.com", {"BTC/USD", "ETH/USD"});
   return c;
 }
 
@@ -569,19 +603,26 @@ duration min_restart_window(duration initial, duration max, int restarts) {
 }
 
 mi::result<duration> parse_duration(std::string_view text) {
-  if (text.empty()) return mi::error{"empty duration (expected e.g. 500ms, 2s, 1m, 1h, 7d)"};
+  if (text.empty())
+    return mi::error{"empty duration (expected e.g. 500ms, 2s, 1m, 1h, 7d)"};
   std::size_t digits = 0;
-  while (digits < text.size() && text[digits] >= '0' && text[digits] <= '9') ++digits;
+  while (digits < text.size() && text[digits] >= '0' && text[digits] <= '9')
+    ++digits;
   if (digits == 0) {
     return mi::error{"bad duration " + quote(text) + ": expected a whole number and a unit (ms, s, m, h, d)"};
   }
   auto unit = text.substr(digits);
   std::int64_t per = 0;
-  if (unit == "ms") per = 1;
-  else if (unit == "s") per = 1000;
-  else if (unit == "m") per = 60'000;
-  else if (unit == "h") per = 3'600'000;
-  else if (unit == "d") per = 86'400'000;
+  if (unit == "ms")
+    per = 1;
+  else if (unit == "s")
+    per = 1000;
+  else if (unit == "m")
+    per = 60'000;
+  else if (unit == "h")
+    per = 3'600'000;
+  else if (unit == "d")
+    per = 86'400'000;
   else if (unit.empty()) {
     return mi::error{"bad duration " + quote(text) + ": missing unit (ms, s, m, h, d)"};
   } else {
@@ -598,13 +639,15 @@ mi::result<duration> parse_duration(std::string_view text) {
 
 std::string format_duration(duration d) {
   auto ms = d.count();
-  if (ms == 0) return "0s";
+  if (ms == 0)
+    return "0s";
   struct unit {
     std::int64_t per;
     const char* name;
   };
   for (auto u : {unit{86'400'000, "d"}, unit{3'600'000, "h"}, unit{60'000, "m"}, unit{1000, "s"}}) {
-    if (ms % u.per == 0) return std::to_string(ms / u.per) + u.name;
+    if (ms % u.per == 0)
+      return std::to_string(ms / u.per) + u.name;
   }
   return std::to_string(ms) + "ms";
 }
@@ -616,11 +659,13 @@ std::vector<config_error> validate(const config& c) {
   // nats.url may list several servers, comma-separated (cluster seeds).
   {
     std::string_view rest = c.nats.url;
-    if (trim(rest).empty()) ck.fail("nats.url", "must not be empty");
+    if (trim(rest).empty())
+      ck.fail("nats.url", "must not be empty");
     while (!trim(rest).empty()) {
       auto comma = rest.find(',');
       ck.url("nats.url", trim(rest.substr(0, comma)), {"nats://", "tls://"});
-      if (comma == std::string_view::npos) break;
+      if (comma == std::string_view::npos)
+        break;
       rest.remove_prefix(comma + 1);
     }
   }
@@ -634,8 +679,10 @@ std::vector<config_error> validate(const config& c) {
     ck.fail("nats.streams.kline.name", "must differ from nats.streams.raw.name, both are " + quote(c.nats.raw.name));
   }
   validate_stream(ck, "nats.streams.gap", c.nats.gap);
-  if (c.nats.gap.name == c.nats.raw.name || c.nats.gap.name == c.nats.kline.name || c.nats.gap.name == c.nats.dlq.name) {
-    ck.fail("nats.streams.gap.name", "must differ from the raw, kline and dlq stream names, got " + quote(c.nats.gap.name));
+  if (c.nats.gap.name == c.nats.raw.name || c.nats.gap.name == c.nats.kline.name ||
+      c.nats.gap.name == c.nats.dlq.name) {
+    ck.fail("nats.streams.gap.name",
+            "must differ from the raw, kline and dlq stream names, got " + quote(c.nats.gap.name));
   }
   validate_stream(ck, "nats.streams.rejected", c.nats.rejected);
   for (const auto* other : {&c.nats.raw, &c.nats.kline, &c.nats.gap, &c.nats.dlq}) {
@@ -651,11 +698,14 @@ std::vector<config_error> validate(const config& c) {
   ck.positive("nats.ack_timeout", c.nats.ack_timeout);
   ck.positive("nats.connect_timeout", c.nats.connect_timeout);
 
-  if (trim(c.postgres.dsn).empty()) ck.fail("postgres.dsn", "must not be empty");
+  if (trim(c.postgres.dsn).empty())
+    ck.fail("postgres.dsn", "must not be empty");
 
-  for (const auto& [name, e] : c.exchanges) validate_exchange(ck, name, e);
+  for (const auto& [name, e] : c.exchanges)
+    validate_exchange(ck, name, e);
 
-  if (c.klines.intervals.empty()) ck.fail("klines.intervals", "must not be empty");
+  if (c.klines.intervals.empty())
+    ck.fail("klines.intervals", "must not be empty");
   {
     std::set<std::string> seen;
     for (const auto& iv : c.klines.intervals) {
@@ -702,8 +752,8 @@ std::vector<config_error> validate(const config& c) {
     for (const auto* other : {&c.push.listen, &c.metrics.listen}) {
       if (same(c.api.listen, *other)) {
         ck.fail("api.listen", "same address as " +
-                                  std::string(other == &c.push.listen ? "push.listen" : "metrics.listen") + ": " +
-                                  quote(c.api.listen));
+                                std::string(other == &c.push.listen ? "push.listen" : "metrics.listen") + ": " +
+                                quote(c.api.listen));
       }
     }
   }
@@ -762,12 +812,12 @@ std::variant<config, std::vector<config_error>> load(std::string_view yaml_text,
       walk(s, root, "", out);
     } else if (!root.IsNull()) {
       out.push_back({"", "the configuration must be a mapping of sections (nats, exchanges, ...), got " +
-                             node_kind(root) + at_line(root)});
+                           node_kind(root) + at_line(root)});
     }
   } catch (const YAML::Exception& e) {
     std::string where = e.mark.is_null() ? std::string()
                                          : " at line " + std::to_string(e.mark.line + 1) + ", column " +
-                                               std::to_string(e.mark.column + 1);
+                                             std::to_string(e.mark.column + 1);
     return errors{{"", "YAML syntax error" + where + ": " + e.msg}};
   } catch (const std::exception& e) {
     return errors{{"", std::string("YAML error: ") + e.what()}};
@@ -780,7 +830,8 @@ std::variant<config, std::vector<config_error>> load(std::string_view yaml_text,
     env_names.push_back(env_name(l.key));
   }
   for (const auto& [name, value] : env) {
-    if (name.rfind("MI_", 0) != 0) continue;
+    if (name.rfind("MI_", 0) != 0)
+      continue;
     if (is_secret_env(name)) {
       if (!value.empty() && !s.cfg.api.master_key_file.empty())
         out.push_back({"api.master_key_file", "both api.master_key_file and " + name + " are set: keep one"});
@@ -798,7 +849,8 @@ std::variant<config, std::vector<config_error>> load(std::string_view yaml_text,
 
   auto invalid = validate(s.cfg);
   out.insert(out.end(), invalid.begin(), invalid.end());
-  if (!out.empty()) return out;
+  if (!out.empty())
+    return out;
   return std::move(s.cfg);
 }
 
@@ -809,7 +861,8 @@ std::map<std::string, std::string> process_env() {
   for (char** e = environ; e != nullptr && *e != nullptr; ++e) {
     std::string_view entry(*e);
     auto eq = entry.find('=');
-    if (eq == std::string_view::npos || entry.rfind("MI_", 0) != 0) continue;
+    if (eq == std::string_view::npos || entry.rfind("MI_", 0) != 0)
+      continue;
     env.emplace(std::string(entry.substr(0, eq)), std::string(entry.substr(eq + 1)));
   }
   return env;
@@ -829,7 +882,8 @@ std::variant<config, std::vector<config_error>> load_file(const std::string& pat
   if (auto* errs = std::get_if<errors>(&r)) {
     // Name the file on whole-file problems (syntax errors); keyed errors already say where.
     for (auto& e : *errs) {
-      if (e.key.empty()) e.message = path + ": " + e.message;
+      if (e.key.empty())
+        e.message = path + ": " + e.message;
     }
   }
   return r;
@@ -839,7 +893,8 @@ std::string format_errors(const std::vector<config_error>& errs) {
   std::string out;
   for (const auto& e : errs) {
     out += "config error: ";
-    if (!e.key.empty()) out += e.key + ": ";
+    if (!e.key.empty())
+      out += e.key + ": ";
     out += e.message + "\n";
   }
   return out;
@@ -848,7 +903,8 @@ std::string format_errors(const std::vector<config_error>& errs) {
 std::vector<std::string> known_keys() {
   config c = defaults();
   std::vector<std::string> keys;
-  for (const auto& l : leaves(c)) keys.push_back(l.key);
+  for (const auto& l : leaves(c))
+    keys.push_back(l.key);
   return keys;
 }
 
@@ -870,11 +926,13 @@ std::string to_yaml(const config& c) {
     while (true) {
       auto dot = l.key.find('.', start);
       parts.push_back(l.key.substr(start, dot == std::string::npos ? dot : dot - start));
-      if (dot == std::string::npos) break;
+      if (dot == std::string::npos)
+        break;
       start = dot + 1;
     }
     std::size_t common = 0;
-    while (common < open.size() && common + 1 < parts.size() && open[common] == parts[common]) ++common;
+    while (common < open.size() && common + 1 < parts.size() && open[common] == parts[common])
+      ++common;
     open.resize(common);
     for (std::size_t i = common; i + 1 < parts.size(); ++i) {
       os << std::string(2 * i, ' ') << parts[i] << ":\n";

@@ -25,14 +25,14 @@ using duration = std::chrono::milliseconds;
 
 /// One JetStream stream the platform creates or updates at start.
 struct stream_config {
-  std::string name;                                   ///< stream name, A-Z 0-9 _ -
+  std::string name; ///< stream name, A-Z 0-9 _ -
   /// Subject filter, e.g. "market.raw.>": fixed by the public contract (the platform publishes to
   /// these subjects), so not a configuration key.
   std::string subjects;
-  std::string storage = "file";                       ///< file|memory
-  duration max_age{};                                 ///< retention; 0 = keep forever
-  std::int64_t max_bytes = -1;                        ///< size limit; -1 = unlimited
-  int replicas = 1;                                   ///< 1..5 (cluster replicas)
+  std::string storage = "file";                        ///< file|memory
+  duration max_age{};                                  ///< retention; 0 = keep forever
+  std::int64_t max_bytes = -1;                         ///< size limit; -1 = unlimited
+  int replicas = 1;                                    ///< 1..5 (cluster replicas)
   duration duplicate_window = std::chrono::minutes(2); ///< Nats-Msg-Id dedup window
   /// Field-wise equality.
   bool operator==(const stream_config&) const = default;
@@ -42,20 +42,18 @@ struct stream_config {
 struct nats_config {
   std::string url = "nats://127.0.0.1:4222"; ///< one URL or a comma-separated list (cluster seeds)
   /// Raw trades stream.
-  stream_config raw{"MARKET_RAW", "market.raw.>", "file", std::chrono::days(7), -1, 1,
-                    std::chrono::minutes(2)};
+  stream_config raw{"MARKET_RAW", "market.raw.>", "file", std::chrono::days(7), -1, 1, std::chrono::minutes(2)};
   /// Klines stream.
-  stream_config kline{"MARKET_KLINE", "market.kline.>", "file", std::chrono::days(30), -1, 1,
-                      std::chrono::minutes(2)};
+  stream_config kline{"MARKET_KLINE", "market.kline.>", "file", std::chrono::days(30), -1, 1, std::chrono::minutes(2)};
   /// Gap reports (market.gap.{exchange}.{symbol}): trades the exchange could not give back.
   stream_config gap{"MARKET_GAP", "market.gap.>", "file", std::chrono::days(30), -1, 1, std::chrono::minutes(2)};
   /// Dead letters of the savers (market.dlq.trades, market.dlq.klines); kept until handled.
   stream_config dlq{"MARKET_DLQ", "market.dlq.>", "file", duration{0}, -1, 1, std::chrono::minutes(2)};
   /// Quarantined trades (market.rejected.{exchange}.{symbol}): what the edge refused to put in MARKET_RAW.
-  stream_config rejected{"MARKET_REJECTED", "market.rejected.>", "file", std::chrono::days(30), -1, 1,
+  stream_config rejected{"MARKET_REJECTED",      "market.rejected.>", "file", std::chrono::days(30), -1, 1,
                          std::chrono::minutes(2)};
-  int max_in_flight = 4096;                        ///< async publish acks in flight before back-pressure
-  duration ack_timeout = std::chrono::seconds(5);  ///< a publish not acked in this time is retried with the same id
+  int max_in_flight = 4096;                           ///< async publish acks in flight before back-pressure
+  duration ack_timeout = std::chrono::seconds(5);     ///< a publish not acked in this time is retried with the same id
   duration connect_timeout = std::chrono::seconds(5); ///< connecting to the server
   /// Field-wise equality.
   bool operator==(const nats_config&) const = default;
@@ -63,8 +61,8 @@ struct nats_config {
 
 /// Exponential backoff (with jitter) between reconnect attempts.
 struct reconnect_config {
-  duration initial = std::chrono::seconds(1);       ///< first delay
-  duration max = std::chrono::seconds(60);          ///< delay cap
+  duration initial = std::chrono::seconds(1);        ///< first delay
+  duration max = std::chrono::seconds(60);           ///< delay cap
   duration healthy_after = std::chrono::seconds(30); ///< a connection up this long resets the backoff
   /// Field-wise equality.
   bool operator==(const reconnect_config&) const = default;
@@ -73,10 +71,10 @@ struct reconnect_config {
 /// One exchange's connection settings.
 struct exchange_config {
   bool enabled = false;
-  std::string ws_url;               ///< ws:// or wss://
-  std::string rest_url;             ///< http:// or https:// (backfill)
-  std::string stream = "trade";     ///< trade|aggTrade (aggTrade: binance only)
-  std::vector<std::string> symbols; ///< unified form "BTC/USDT"
+  std::string ws_url;                                 ///< ws:// or wss://
+  std::string rest_url;                               ///< http:// or https:// (backfill)
+  std::string stream = "trade";                       ///< trade|aggTrade (aggTrade: binance only)
+  std::vector<std::string> symbols;                   ///< unified form "BTC/USDT"
   duration connect_timeout = std::chrono::seconds(5); ///< TCP+TLS+WS handshake
   duration read_timeout = std::chrono::seconds(60);   ///< no frame for this long -> reconnect
   reconnect_config reconnect;                         ///< backoff between attempts
@@ -104,19 +102,20 @@ struct ingest_config {
 
 /// K-line aggregation.
 struct kline_config {
-  std::vector<std::string> intervals{"1m"};           ///< from 1s,1m,3m,5m,15m,30m,1h,2h,4h,6h,8h,12h,1d,3d,1w,1M
-  duration grace = std::chrono::seconds(2);           ///< late trades accepted after a window's end
+  std::vector<std::string> intervals{"1m"}; ///< from 1s,1m,3m,5m,15m,30m,1h,2h,4h,6h,8h,12h,1d,3d,1w,1M
+  duration grace = std::chrono::seconds(2); ///< late trades accepted after a window's end
   duration partial_interval = std::chrono::milliseconds(1000); ///< live partial candle period
   std::string late_policy = "revise"; ///< a trade for a final window: revise (publish revision+1) | drop
   std::string empty_windows = "skip"; ///< windows without trades: skip | fill (previous close, volume 0)
-  duration idle_after = std::chrono::minutes(10); ///< a symbol_window with no open window and no trade this long is passivated
+  duration idle_after =
+    std::chrono::minutes(10); ///< a symbol_window with no open window and no trade this long is passivated
   /// Field-wise equality.
   bool operator==(const kline_config&) const = default;
 };
 
 /// Batching of database writes.
 struct saver_config {
-  int batch_size = 1000;                           ///< 1..100000 rows per transaction
+  int batch_size = 1000;                            ///< 1..100000 rows per transaction
   duration batch_timeout = std::chrono::seconds(1); ///< flush a partial batch after this
   /// Deliveries of a message that fails for a data reason (undecodable, rejected by PostgreSQL)
   /// before it goes to market.dlq.{kind}; 1..1000. A database outage never counts.
@@ -141,9 +140,9 @@ struct postgres_config {
 
 /// Partitions and retention of the stored data (migration 0002).
 struct storage_config {
-  int partitions_ahead_days = 7;    ///< daily trade partitions created ahead (today .. +N), 0..366
-  int retention_days_trades = 0;    ///< drop trade partitions wholly older than this; 0 = keep forever
-  int retention_months_klines = 0;  ///< drop kline partitions wholly older than this; 0 = keep forever
+  int partitions_ahead_days = 7;   ///< daily trade partitions created ahead (today .. +N), 0..366
+  int retention_days_trades = 0;   ///< drop trade partitions wholly older than this; 0 = keep forever
+  int retention_months_klines = 0; ///< drop kline partitions wholly older than this; 0 = keep forever
   duration maintenance_interval = std::chrono::hours(1); ///< how often the store role maintains partitions
   /// Field-wise equality.
   bool operator==(const storage_config&) const = default;
@@ -172,18 +171,18 @@ struct push_config {
 
 /// REST history API (gateways/http, role `api`; docs/api.md).
 struct api_config {
-  std::string listen = "127.0.0.1:8081";            ///< host:port
-  std::string auth = "required";                    ///< required | off (every endpoint anonymous)
+  std::string listen = "127.0.0.1:8081";               ///< host:port
+  std::string auth = "required";                       ///< required | off (every endpoint anonymous)
   duration timestamp_window = std::chrono::seconds(5); ///< signed requests accepted within +- this
-  std::int64_t default_quota_per_minute = 1200;     ///< per key, unless the key has its own quota
-  bool anonymous_push = true;                       ///< push gateway accepts clients without a signed token
-  int workers = 2;                                  ///< request threads (and PostgreSQL connections), 1..64
+  std::int64_t default_quota_per_minute = 1200;        ///< per key, unless the key has its own quota
+  bool anonymous_push = true;                          ///< push gateway accepts clients without a signed token
+  int workers = 2;                                     ///< request threads (and PostgreSQL connections), 1..64
   /// File holding the 64-hex-digit master key that seals API signing keys (mode 600); or set the
   /// environment variable MI_API_MASTER_KEY (never in this file). Required with auth: required.
   std::string master_key_file;
-  int max_connections = 512;                        ///< open REST connections at most; more get 503
+  int max_connections = 512;                            ///< open REST connections at most; more get 503
   duration statement_timeout = std::chrono::seconds(3); ///< every API query; beyond: 504
-  duration pool_wait = std::chrono::seconds(2);     ///< longest wait for a worker / database connection; then 503
+  duration pool_wait = std::chrono::seconds(2);         ///< longest wait for a worker / database connection; then 503
   /// Field-wise equality.
   bool operator==(const api_config&) const = default;
 };
@@ -197,8 +196,8 @@ struct metrics_config {
 
 /// Process runtime.
 struct runtime_config {
-  int scheduler_threads = 2;       ///< CAF scheduler workers, 1..64
-  std::string log_level = "info";  ///< trace|debug|info|warn|error
+  int scheduler_threads = 2;      ///< CAF scheduler workers, 1..64
+  std::string log_level = "info"; ///< trace|debug|info|warn|error
   /// Field-wise equality.
   bool operator==(const runtime_config&) const = default;
 };
@@ -207,8 +206,8 @@ struct runtime_config {
 struct supervision_config {
   duration initial_backoff = std::chrono::milliseconds(200); ///< delay before the first restart
   duration max_backoff = std::chrono::seconds(10);           ///< the delay doubles up to this
-  duration reset_after = std::chrono::seconds(30);  ///< a child up this long restarts from initial_backoff again
-  int max_restarts = 10;                            ///< restarts within restart_window; one more: the role gives up
+  duration reset_after = std::chrono::seconds(30);     ///< a child up this long restarts from initial_backoff again
+  int max_restarts = 10;                               ///< restarts within restart_window; one more: the role gives up
   duration restart_window = std::chrono::seconds(120); ///< >= min_restart_window(...), checked
   /// Field-wise equality.
   bool operator==(const supervision_config&) const = default;

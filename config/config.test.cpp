@@ -262,19 +262,19 @@ TEST_CASE("bad, duplicate and empty kline intervals are rejected") {
 }
 
 TEST_CASE("environment overrides strings, integers, lists and nested exchange keys") {
-  auto c = loaded("nats:\n  url: nats://from-file:4222\n",
-                  {{"MI_NATS_URL", "nats://from-env:4222"},
-                   {"MI_POSTGRES_DSN", "host=db user=ingest"},
-                   {"MI_SAVER_BATCH_SIZE", "5000"},
-                   {"MI_KLINES_INTERVALS", "1m, 5m,1h"},
-                   {"MI_KLINES_GRACE", "5s"},
-                   {"MI_EXCHANGES_BINANCE_WS_URL", "ws://127.0.0.1:9443/stream"},
-                   {"MI_EXCHANGES_BINANCE_RECONNECT_HEALTHY_AFTER", "10s"},
-                   {"MI_EXCHANGES_OKX_ENABLED", "true"},
-                   {"MI_EXCHANGES_OKX_SYMBOLS", "BTC/USDT"},
-                   {"MI_NATS_STREAMS_RAW_MAX_AGE", "1d"},
-                   {"PATH", "/usr/bin"}, // not MI_: ignored
-                   {"MIX_FOO", "1"}});
+  auto c =
+    loaded("nats:\n  url: nats://from-file:4222\n", {{"MI_NATS_URL", "nats://from-env:4222"},
+                                                     {"MI_POSTGRES_DSN", "host=db user=ingest"},
+                                                     {"MI_SAVER_BATCH_SIZE", "5000"},
+                                                     {"MI_KLINES_INTERVALS", "1m, 5m,1h"},
+                                                     {"MI_KLINES_GRACE", "5s"},
+                                                     {"MI_EXCHANGES_BINANCE_WS_URL", "ws://127.0.0.1:9443/stream"},
+                                                     {"MI_EXCHANGES_BINANCE_RECONNECT_HEALTHY_AFTER", "10s"},
+                                                     {"MI_EXCHANGES_OKX_ENABLED", "true"},
+                                                     {"MI_EXCHANGES_OKX_SYMBOLS", "BTC/USDT"},
+                                                     {"MI_NATS_STREAMS_RAW_MAX_AGE", "1d"},
+                                                     {"PATH", "/usr/bin"}, // not MI_: ignored
+                                                     {"MIX_FOO", "1"}});
   CHECK(c.nats.url == "nats://from-env:4222"); // env wins over the file
   CHECK(c.postgres.dsn == "host=db user=ingest");
   CHECK(c.saver.batch_size == 5000);
@@ -303,7 +303,8 @@ TEST_CASE("unknown MI_ variables and bad environment values are errors") {
 TEST_CASE("every key has its own environment variable") {
   auto keys = mi::cfg::known_keys();
   std::set<std::string> names;
-  for (const auto& k : keys) names.insert(mi::cfg::env_name(k));
+  for (const auto& k : keys)
+    names.insert(mi::cfg::env_name(k));
   CHECK(names.size() == keys.size());
   CHECK(mi::cfg::env_name("exchanges.binance.ws_url") == "MI_EXCHANGES_BINANCE_WS_URL");
   CHECK(std::count(keys.begin(), keys.end(), "exchanges.kraken.reconnect.healthy_after") == 1);
@@ -427,7 +428,8 @@ TEST_CASE("the example file loads cleanly, equals the defaults and documents eve
   auto r = mi::cfg::load_file(path);
   if (auto* errs = std::get_if<std::vector<config_error>>(&r)) {
     // Only MI_ variables of the test's own environment could fail it.
-    for (const auto& e : *errs) CHECK_MESSAGE(e.key.rfind("MI_", 0) == 0, mi::cfg::format_errors(*errs));
+    for (const auto& e : *errs)
+      CHECK_MESSAGE(e.key.rfind("MI_", 0) == 0, mi::cfg::format_errors(*errs));
   }
   // The file loads without unknown or duplicate keys, so each "key: value" line sets a distinct
   // leaf; as many such lines as the schema has leaves means every key is written out.
@@ -436,16 +438,17 @@ TEST_CASE("the example file loads cleanly, equals the defaults and documents eve
   for (std::string line; std::getline(lines, line);) {
     line = line.substr(0, line.find('#'));
     auto colon = line.find(':');
-    if (colon == std::string::npos || line.find_first_not_of(" \t") == colon) continue;
-    if (line.find_first_not_of(" \t", colon + 1) != std::string::npos) ++leaf_lines;
+    if (colon == std::string::npos || line.find_first_not_of(" \t") == colon)
+      continue;
+    if (line.find_first_not_of(" \t", colon + 1) != std::string::npos)
+      ++leaf_lines;
   }
   CHECK(leaf_lines == mi::cfg::known_keys().size());
 }
 
 TEST_CASE("load_file applies MI_ variables from the process environment and names the file on syntax errors") {
-  const std::string path = (std::filesystem::temp_directory_path() /
-                            ("mi_config_test_" + std::to_string(::getpid()) + ".yaml"))
-                               .string();
+  const std::string path =
+    (std::filesystem::temp_directory_path() / ("mi_config_test_" + std::to_string(::getpid()) + ".yaml")).string();
   {
     std::ofstream out(path);
     out << "saver:\n  batch_size: 10\n";
@@ -493,7 +496,8 @@ TEST_CASE("api section: defaults, values from YAML and environment, every bad ke
                            {});
   REQUIRE(std::holds_alternative<std::vector<mi::cfg::config_error>>(bad));
   std::set<std::string> keys;
-  for (const auto& e : std::get<std::vector<mi::cfg::config_error>>(bad)) keys.insert(e.key);
+  for (const auto& e : std::get<std::vector<mi::cfg::config_error>>(bad))
+    keys.insert(e.key);
   for (const char* k : {"api.listen", "api.auth", "api.timestamp_window", "api.default_quota_per_minute", "api.workers",
                         "api.anonymus_push"})
     CHECK_MESSAGE(keys.count(k) == 1, k);
@@ -532,7 +536,8 @@ TEST_CASE("api limits and master key: defaults, overrides, bad values, the key i
   auto bad = mi::cfg::load("api: {max_connections: 0, statement_timeout: 11m, pool_wait: 0s}", {});
   REQUIRE(std::holds_alternative<std::vector<mi::cfg::config_error>>(bad));
   std::set<std::string> keys;
-  for (const auto& e : std::get<std::vector<mi::cfg::config_error>>(bad)) keys.insert(e.key);
+  for (const auto& e : std::get<std::vector<mi::cfg::config_error>>(bad))
+    keys.insert(e.key);
   CHECK(keys == std::set<std::string>{"api.max_connections", "api.statement_timeout", "api.pool_wait"});
 }
 
@@ -555,9 +560,10 @@ TEST_CASE("storage, audit and saver fault keys: defaults, overrides and every ba
   CHECK(c.saver.max_attempts == 2);
   CHECK(c.saver.synchronous_commit == "off");
 
-  auto errs = errors_of("storage: {partitions_ahead_days: 400, retention_days_trades: -1, retention_months_klines: -2,"
-                        " maintenance_interval: 0s}\nsaver: {max_attempts: 0, synchronous_commit: maybe, trade_writers: 17}\n",
-                        {{"MI_AUDIT_INTERVAL", "-5m"}});
+  auto errs =
+    errors_of("storage: {partitions_ahead_days: 400, retention_days_trades: -1, retention_months_klines: -2,"
+              " maintenance_interval: 0s}\nsaver: {max_attempts: 0, synchronous_commit: maybe, trade_writers: 17}\n",
+              {{"MI_AUDIT_INTERVAL", "-5m"}});
   CHECK(errs.size() == 8);
   CHECK(mentions(find(errs, "saver.trade_writers"), "17"));
   CHECK(mentions(find(errs, "storage.partitions_ahead_days"), "400"));

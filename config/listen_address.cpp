@@ -22,32 +22,36 @@ bool is_host_char(char c) {
 
 } // namespace
 
-std::string listen_address::text() const {
-  return (ipv6 ? "[" + host + "]" : host) + ":" + std::to_string(port);
-}
+std::string listen_address::text() const { return (ipv6 ? "[" + host + "]" : host) + ":" + std::to_string(port); }
 
 mi::result<listen_address> parse_listen_address(std::string_view text) {
   listen_address a;
   std::string_view port_text;
-  if (text.empty()) return bad(text, "empty");
+  if (text.empty())
+    return bad(text, "empty");
   if (text.front() == '[') {
     auto close = text.find(']');
-    if (close == std::string_view::npos) return bad(text, "'[' without ']'");
+    if (close == std::string_view::npos)
+      return bad(text, "'[' without ']'");
     auto host = text.substr(1, close - 1);
-    if (host.empty()) return bad(text, "empty IPv6 address in brackets");
+    if (host.empty())
+      return bad(text, "empty IPv6 address in brackets");
     if (!std::all_of(host.begin(), host.end(), is_hex_or_colon) || host.find(':') == std::string_view::npos)
       return bad(text, "'" + std::string(host) + "' is not an IPv6 address");
-    if (close + 1 >= text.size() || text[close + 1] != ':') return bad(text, "no ':port' after ']'");
+    if (close + 1 >= text.size() || text[close + 1] != ':')
+      return bad(text, "no ':port' after ']'");
     a.host = std::string(host);
     a.ipv6 = true;
     port_text = text.substr(close + 2);
   } else {
     auto colon = text.rfind(':');
-    if (colon == std::string_view::npos) return bad(text, "no port");
+    if (colon == std::string_view::npos)
+      return bad(text, "no port");
     auto host = text.substr(0, colon);
     if (host.find(':') != std::string_view::npos)
       return bad(text, "an IPv6 address must be written in brackets, e.g. [::1]:8080");
-    if (host.empty()) host = "0.0.0.0"; // ":8080": every IPv4 interface
+    if (host.empty())
+      host = "0.0.0.0"; // ":8080": every IPv4 interface
     if (!std::all_of(host.begin(), host.end(), is_host_char))
       return bad(text, "'" + std::string(host) + "' is not an IP address or host name");
     a.host = std::string(host);

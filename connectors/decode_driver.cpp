@@ -22,8 +22,10 @@ decode_stats decode_with(Codec& codec, std::istream& in, std::ostream& out, std:
   std::string line;
   while (std::getline(in, line)) {
     ++stats.lines;
-    if (!line.empty() && line.back() == '\r') line.pop_back();
-    if (line.find_first_not_of(" \t") == std::string::npos) continue;
+    if (!line.empty() && line.back() == '\r')
+      line.pop_back();
+    if (line.find_first_not_of(" \t") == std::string::npos)
+      continue;
     // The CLI has no receive time to speak of; decode output does not carry recv_ns.
     auto ev = codec.decode(line, 0);
     if (!ev) {

@@ -26,20 +26,22 @@ inline const std::string* find_problem(const problem_list& problems, std::string
 }
 
 /// "not JSON: <simdjson's reason>".
-inline std::string not_json(simdjson::error_code ec) {
-  return std::string("not JSON: ") + simdjson::error_message(ec);
-}
+inline std::string not_json(simdjson::error_code ec) { return std::string("not JSON: ") + simdjson::error_message(ec); }
 
 /// A string's content, or a number's exact lexeme ("40.0", "1688669597.827736": never converted to
 /// binary floating point, so decimals stay exact); nullopt for any other type.
 inline std::optional<std::string_view> read_text(simdjson::ondemand::value& v) {
   simdjson::ondemand::json_type type;
-  if (v.type().get(type)) return std::nullopt;
+  if (v.type().get(type))
+    return std::nullopt;
   std::string_view s;
-  if (type == simdjson::ondemand::json_type::string) return v.get_string().get(s) ? std::nullopt : std::optional(s);
-  if (type != simdjson::ondemand::json_type::number) return std::nullopt;
+  if (type == simdjson::ondemand::json_type::string)
+    return v.get_string().get(s) ? std::nullopt : std::optional(s);
+  if (type != simdjson::ondemand::json_type::number)
+    return std::nullopt;
   s = v.raw_json_token(); // the token plus any whitespace up to the next one
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r' || s.back() == '\n')) s.remove_suffix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r' || s.back() == '\n'))
+    s.remove_suffix(1);
   return s;
 }
 

@@ -37,49 +37,60 @@ inline mi::error field_error(std::string_view where, std::string_view key, std::
 /// A string field of `o`.
 inline mi::result<std::string_view> string_field(dom::object o, std::string_view key, std::string_view where) {
   dom::element e;
-  if (o.at_key(key).get(e)) return mi::error{std::string(where) + ": missing field '" + std::string(key) + "'"};
+  if (o.at_key(key).get(e))
+    return mi::error{std::string(where) + ": missing field '" + std::string(key) + "'"};
   std::string_view s;
-  if (e.get_string().get(s)) return field_error(where, key, "must be a string");
+  if (e.get_string().get(s))
+    return field_error(where, key, "must be a string");
   return s;
 }
 
 /// An integer field of `o` (a JSON number without fraction).
 inline mi::result<std::int64_t> int_field(dom::object o, std::string_view key, std::string_view where) {
   dom::element e;
-  if (o.at_key(key).get(e)) return mi::error{std::string(where) + ": missing field '" + std::string(key) + "'"};
+  if (o.at_key(key).get(e))
+    return mi::error{std::string(where) + ": missing field '" + std::string(key) + "'"};
   std::int64_t v = 0;
-  if (e.get_int64().get(v)) return field_error(where, key, "must be an integer");
+  if (e.get_int64().get(v))
+    return field_error(where, key, "must be an integer");
   return v;
 }
 
 /// A boolean field of `o`.
 inline mi::result<bool> bool_field(dom::object o, std::string_view key, std::string_view where) {
   dom::element e;
-  if (o.at_key(key).get(e)) return mi::error{std::string(where) + ": missing field '" + std::string(key) + "'"};
+  if (o.at_key(key).get(e))
+    return mi::error{std::string(where) + ": missing field '" + std::string(key) + "'"};
   bool v = false;
-  if (e.get_bool().get(v)) return field_error(where, key, "must be true or false");
+  if (e.get_bool().get(v))
+    return field_error(where, key, "must be true or false");
   return v;
 }
 
 /// Non-negative decimal digits as an integer (trade ids and millisecond times sent as text).
 inline std::optional<std::int64_t> digits_to_int(std::string_view s) {
-  if (s.empty() || s.find_first_not_of("0123456789") != std::string_view::npos) return std::nullopt;
+  if (s.empty() || s.find_first_not_of("0123456789") != std::string_view::npos)
+    return std::nullopt;
   std::int64_t v = 0;
   auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
-  if (ec != std::errc{} || end != s.data() + s.size()) return std::nullopt;
+  if (ec != std::errc{} || end != s.data() + s.size())
+    return std::nullopt;
   return v;
 }
 
 /// Milliseconds since the epoch -> ns, or nullopt when negative or beyond int64 ns.
 inline std::optional<std::int64_t> ms_to_ns(std::int64_t ms) {
-  if (ms < 0 || ms > std::numeric_limits<std::int64_t>::max() / 1'000'000) return std::nullopt;
+  if (ms < 0 || ms > std::numeric_limits<std::int64_t>::max() / 1'000'000)
+    return std::nullopt;
   return ms * 1'000'000;
 }
 
 /// A price or quantity text as an exact decimal that must be > 0: "<where>: price must be > 0, not \"0\"".
 inline mi::result<mi::decimal> positive_decimal(std::string_view text, std::string_view what, std::string_view where) {
   std::optional<mi::decimal> d = mi::decimal::parse(text);
-  if (!d) return mi::error{std::string(where) + ": " + std::string(what) + " is not a decimal: \"" + std::string(text) + "\""};
+  if (!d)
+    return mi::error{std::string(where) + ": " + std::string(what) + " is not a decimal: \"" + std::string(text) +
+                     "\""};
   if (d->signum() <= 0)
     return mi::error{std::string(where) + ": " + std::string(what) + " must be > 0, not \"" + std::string(text) + "\""};
   return *d;

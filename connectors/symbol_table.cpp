@@ -39,8 +39,8 @@ std::optional<instrument> symbol_table::resolve(std::string_view symbol) const {
     consider(q);
   if (best.empty())
     return std::nullopt;
-  return instrument{std::string(symbol), std::string(symbol.substr(0, symbol.size() - best.size())),
-                    std::string(best), true};
+  return instrument{std::string(symbol), std::string(symbol.substr(0, symbol.size() - best.size())), std::string(best),
+                    true};
 }
 
 std::vector<instrument> symbol_table::all() const {

@@ -12,29 +12,29 @@ void append_json_string(std::string& out, std::string_view s) {
   out.push_back('"');
   for (char c : s) {
     switch (c) {
-      case '"':
-        out += "\\\"";
-        break;
-      case '\\':
-        out += "\\\\";
-        break;
-      case '\n':
-        out += "\\n";
-        break;
-      case '\r':
-        out += "\\r";
-        break;
-      case '\t':
-        out += "\\t";
-        break;
-      default:
-        if (static_cast<unsigned char>(c) < 0x20) {
-          char buf[8];
-          std::snprintf(buf, sizeof buf, "\\u%04x", c);
-          out += buf;
-        } else {
-          out.push_back(c);
-        }
+    case '"':
+      out += "\\\"";
+      break;
+    case '\\':
+      out += "\\\\";
+      break;
+    case '\n':
+      out += "\\n";
+      break;
+    case '\r':
+      out += "\\r";
+      break;
+    case '\t':
+      out += "\\t";
+      break;
+    default:
+      if (static_cast<unsigned char>(c) < 0x20) {
+        char buf[8];
+        std::snprintf(buf, sizeof buf, "\\u%04x", c);
+        out += buf;
+      } else {
+        out.push_back(c);
+      }
     }
   }
   out.push_back('"');
@@ -220,12 +220,18 @@ result<kline> decode_kline_pb(std::string_view bytes) {
   k.interval = m.interval();
   k.open_time_ms = m.open_time_ms();
   k.close_time_ms = m.close_time_ms();
-  const std::string* texts[] = {&m.open(),   &m.high(),         &m.low(),
-                                &m.close(),  &m.volume(),       &m.quote_volume(),
-                                &m.taker_buy_volume(), &m.taker_buy_quote_volume(), &m.vwap()};
-  decimal* dst[] = {&k.open,   &k.high,         &k.low,
-                    &k.close,  &k.volume,       &k.quote_volume,
-                    &k.taker_buy_volume, &k.taker_buy_quote_volume, &k.vwap};
+  const std::string* texts[] = {&m.open(),
+                                &m.high(),
+                                &m.low(),
+                                &m.close(),
+                                &m.volume(),
+                                &m.quote_volume(),
+                                &m.taker_buy_volume(),
+                                &m.taker_buy_quote_volume(),
+                                &m.vwap()};
+  decimal* dst[] = {
+    &k.open, &k.high, &k.low, &k.close, &k.volume, &k.quote_volume, &k.taker_buy_volume, &k.taker_buy_quote_volume,
+    &k.vwap};
   for (std::size_t i = 0; i < std::size(texts); ++i) {
     auto d = decimal::parse(*texts[i]);
     if (!d)

@@ -107,9 +107,9 @@ std::optional<decimal> decimal::parse(std::string_view s) {
   // 128-bit multiply-add starts only at the 19th.
   std::uint64_t small = 0;
   i128 m = 0;
-  int digits = 0;    // significant digits accumulated (leading zeros skipped)
-  int frac = 0;      // digits after the point
-  bool any = false;  // saw at least one digit
+  int digits = 0;   // significant digits accumulated (leading zeros skipped)
+  int frac = 0;     // digits after the point
+  bool any = false; // saw at least one digit
   bool point = false;
   for (; i < s.size(); ++i) {
     char c = s[i];

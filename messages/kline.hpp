@@ -11,21 +11,21 @@ namespace mi {
 struct kline {
   std::string exchange;
   std::string symbol;
-  std::string interval;        ///< "1m", "1h", "1M", ...
+  std::string interval; ///< "1m", "1h", "1M", ...
   std::int64_t open_time_ms = 0;
   std::int64_t close_time_ms = 0; ///< next window's open - 1, as Binance
   decimal open;
   decimal high;
   decimal low;
   decimal close;
-  decimal volume;                 ///< sum of quantities
-  decimal quote_volume;           ///< sum of price * quantity
+  decimal volume;       ///< sum of quantities
+  decimal quote_volume; ///< sum of price * quantity
   std::uint64_t trade_count = 0;
   decimal taker_buy_volume;
   decimal taker_buy_quote_volume;
-  decimal vwap;                   ///< quote_volume / volume, 18 fraction digits truncated
-  std::string first_trade_id;     ///< first trade by (time, id)
-  std::string last_trade_id;      ///< last trade by (time, id)
+  decimal vwap;               ///< quote_volume / volume, 18 fraction digits truncated
+  std::string first_trade_id; ///< first trade by (time, id)
+  std::string last_trade_id;  ///< last trade by (time, id)
   bool is_final = false;
   std::uint32_t revision = 0;
 

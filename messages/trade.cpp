@@ -8,12 +8,12 @@ namespace mi {
 
 std::string_view to_string(side s) {
   switch (s) {
-    case side::buy:
-      return "buy";
-    case side::sell:
-      return "sell";
-    case side::unknown:
-      break;
+  case side::buy:
+    return "buy";
+  case side::sell:
+    return "sell";
+  case side::unknown:
+    break;
   }
   return "unknown";
 }

@@ -17,13 +17,9 @@ bool below_pow10(const decimal& x, int digits) {
   return (m < 0 ? -m : m) < p;
 }
 
-admission reject(reject_reason r, std::string detail) {
-  return admission{r, std::move(detail)};
-}
+admission reject(reject_reason r, std::string detail) { return admission{r, std::move(detail)}; }
 
-std::string seconds_text(i128 ns) {
-  return std::to_string(static_cast<long long>(ns / 1'000'000'000)) + "s";
-}
+std::string seconds_text(i128 ns) { return std::to_string(static_cast<long long>(ns / 1'000'000'000)) + "s"; }
 
 } // namespace
 
@@ -72,14 +68,13 @@ admission admit_trade(const trade& t, const admission_limits& limits) {
   // Differences in 128 bits: both times are untrusted 64-bit values.
   const i128 ahead = static_cast<i128>(t.ts_ns) - t.recv_ns;
   if (limits.max_clock_skew_ns > 0 && ahead > limits.max_clock_skew_ns)
-    return reject(reject_reason::clock_skew, "trade time " + std::to_string(t.ts_ns) + " ns is " +
-                                                 seconds_text(ahead) +
-                                                 " after its receive time " + std::to_string(t.recv_ns) +
-                                                 " ns (max clock skew " + seconds_text(limits.max_clock_skew_ns) + ")");
+    return reject(reject_reason::clock_skew, "trade time " + std::to_string(t.ts_ns) + " ns is " + seconds_text(ahead) +
+                                               " after its receive time " + std::to_string(t.recv_ns) +
+                                               " ns (max clock skew " + seconds_text(limits.max_clock_skew_ns) + ")");
   if (limits.max_age_ns > 0 && -ahead > limits.max_age_ns)
     return reject(reject_reason::too_old, "trade time " + std::to_string(t.ts_ns) + " ns is older than the raw " +
-                                              "stream's retention (" + seconds_text(limits.max_age_ns) +
-                                              ") at its receive time " + std::to_string(t.recv_ns) + " ns");
+                                            "stream's retention (" + seconds_text(limits.max_age_ns) +
+                                            ") at its receive time " + std::to_string(t.recv_ns) + " ns");
   return {};
 }
 

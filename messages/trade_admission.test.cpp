@@ -31,8 +31,11 @@ TEST_CASE("admission: the trade of issue 9 (23-digit price, 20-digit quantity) i
 }
 
 TEST_CASE("admission: real trades of every exchange are admitted") {
-  for (auto [p, q] : {std::pair{"16541.5", "0.00232"}, {"0.00001234", "25000000"}, {"0.0000012345", "1234.12345678"},
-                      {"1450000000", "100"}, {"65000.01", "0.00012"}}) {
+  for (auto [p, q] : {std::pair{"16541.5", "0.00232"},
+                      {"0.00001234", "25000000"},
+                      {"0.0000012345", "1234.12345678"},
+                      {"1450000000", "100"},
+                      {"65000.01", "0.00012"}}) {
     auto a = mi::check_amounts(make(p, q));
     CHECK_MESSAGE(a.admitted(), p << " x " << q << ": " << a.detail);
   }
@@ -53,10 +56,7 @@ TEST_CASE("admission: each amount bound rejects just past its limit and admits a
                  row{"9999999999999", "1", true},           // notional just below 10^13
                  row{"10000000000000", "1", false},         // notional 10^13
                  row{"5000000", "2000000", false},          // 10^13 as a product
-                 row{"0", "1", false},
-                 row{"-1", "1", false},
-                 row{"1", "0", false},
-                 row{"1", "-2", false}}) {
+                 row{"0", "1", false}, row{"-1", "1", false}, row{"1", "0", false}, row{"1", "-2", false}}) {
     auto a = mi::check_amounts(make(r.price, r.qty));
     CHECK_MESSAGE(a.admitted() == r.ok, r.price << " x " << r.qty << ": " << a.detail);
     if (!r.ok)
@@ -64,7 +64,8 @@ TEST_CASE("admission: each amount bound rejects just past its limit and admits a
   }
 }
 
-TEST_CASE("admission: exchange time beyond the clock skew after receive time is clock_skew, older than retention is too_old") {
+TEST_CASE(
+  "admission: exchange time beyond the clock skew after receive time is clock_skew, older than retention is too_old") {
   const std::int64_t recv = 1'700'000'000'000'000'000;
   mi::admission_limits l;
   l.max_clock_skew_ns = 5 * minute_ns;

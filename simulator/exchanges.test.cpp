@@ -55,13 +55,15 @@ std::vector<mi::trade> read_record(const std::string& path) {
 std::vector<std::uint64_t> ids(const std::vector<mi::trade>& ts, const std::string& symbol = {}) {
   std::vector<std::uint64_t> out;
   for (const auto& t : ts)
-    if (symbol.empty() || t.symbol == symbol) out.push_back(std::stoull(t.trade_id));
+    if (symbol.empty() || t.symbol == symbol)
+      out.push_back(std::stoull(t.trade_id));
   return out;
 }
 
 std::vector<std::uint64_t> iota_ids(std::uint64_t from, std::uint64_t to) {
   std::vector<std::uint64_t> v;
-  for (auto i = from; i <= to; ++i) v.push_back(i);
+  for (auto i = from; i <= to; ++i)
+    v.push_back(i);
   return v;
 }
 
@@ -82,7 +84,7 @@ std::vector<mi::trade> decode_trades(Codec& codec, const std::vector<std::string
 
 std::size_t count_containing(const std::vector<std::string>& texts, std::string_view needle) {
   return static_cast<std::size_t>(
-      std::count_if(texts.begin(), texts.end(), [&](const auto& t) { return t.find(needle) != std::string::npos; }));
+    std::count_if(texts.begin(), texts.end(), [&](const auto& t) { return t.find(needle) != std::string::npos; }));
 }
 
 boost::json::value json(const std::string& body) {
@@ -100,7 +102,8 @@ std::string field(const boost::json::value& v, const char* key) {
 /// Ids of a JSON array of objects (field `key`, number or string).
 std::vector<std::uint64_t> json_ids(const boost::json::array& a, const char* key) {
   std::vector<std::uint64_t> out;
-  for (const auto& x : a) out.push_back(std::stoull(field(x, key)));
+  for (const auto& x : a)
+    out.push_back(std::stoull(field(x, key)));
   return out;
 }
 
@@ -136,7 +139,9 @@ TEST_CASE("okx: one ack per arg, 60018 for an unknown instId, trades decode to e
   }
   REQUIRE(texts.size() == 63);
   CHECK(texts[0] == R"({"event":"subscribe","arg":{"channel":"trades","instId":"BTC-USDT"},"connId":"a4d3ae55"})");
-  CHECK(texts[1] == R"({"event":"error","code":"60018","msg":"Wrong URL or channel:trades,instId:XYZ-USDT doesn't exist. Please use the correct URL, channel and parameters referring to API document.","connId":"a4d3ae55"})");
+  CHECK(
+    texts[1] ==
+    R"({"event":"error","code":"60018","msg":"Wrong URL or channel:trades,instId:XYZ-USDT doesn't exist. Please use the correct URL, channel and parameters referring to API document.","connId":"a4d3ae55"})");
   CHECK(texts[2] == R"({"event":"subscribe","arg":{"channel":"trades","instId":"ETH-USDT"},"connId":"a4d3ae55"})");
   mi::okx::codec codec;
   auto received = decode_trades(codec, texts);
@@ -145,7 +150,8 @@ TEST_CASE("okx: one ack per arg, 60018 for an unknown instId, trades decode to e
   CHECK(received == recorded);
   CHECK(ids(received, "BTCUSDT") == iota_ids(1, ids(received, "BTCUSDT").size()));
   CHECK(ids(received, "ETHUSDT") == iota_ids(1, ids(received, "ETHUSDT").size()));
-  for (const auto& t : received) CHECK(t.exchange == "okx");
+  for (const auto& t : received)
+    CHECK(t.exchange == "okx");
 }
 
 TEST_CASE("okx: text ping gets pong - malformed requests get 60012 errors and the connection goes on") {
@@ -237,9 +243,15 @@ TEST_CASE("bybit: subscribe ack, invalid topic and >10 args refused, ping/pong, 
   }
   REQUIRE(texts.size() == 44);
   CHECK(texts[0] == R"({"success":true,"ret_msg":"pong","conn_id":"cejreaspqfh3sjdn0000-p","req_id":"9","op":"ping"})");
-  CHECK(texts[1] == R"({"success":false,"ret_msg":"Invalid request: not JSON","conn_id":"cejreaspqfh3sjdn0000-p","req_id":"","op":""})");
-  CHECK(texts[2] == R"({"success":false,"ret_msg":"args size >10","conn_id":"cejreaspqfh3sjdn0000-p","req_id":"5","op":"subscribe"})");
-  CHECK(texts[3] == R"({"success":false,"ret_msg":"Invalid topic :[publicTrade.XYZUSDT]","conn_id":"cejreaspqfh3sjdn0000-p","req_id":"1","op":"subscribe"})");
+  CHECK(
+    texts[1] ==
+    R"({"success":false,"ret_msg":"Invalid request: not JSON","conn_id":"cejreaspqfh3sjdn0000-p","req_id":"","op":""})");
+  CHECK(
+    texts[2] ==
+    R"({"success":false,"ret_msg":"args size >10","conn_id":"cejreaspqfh3sjdn0000-p","req_id":"5","op":"subscribe"})");
+  CHECK(
+    texts[3] ==
+    R"({"success":false,"ret_msg":"Invalid topic :[publicTrade.XYZUSDT]","conn_id":"cejreaspqfh3sjdn0000-p","req_id":"1","op":"subscribe"})");
   mi::bybit::codec codec;
   CHECK(codec.decode(texts[0], 1)->what == mi::bybit::frame_events::kind::pong);
   CHECK(codec.decode(texts[3], 1)->what == mi::bybit::frame_events::kind::error);
@@ -257,7 +269,8 @@ TEST_CASE("bybit REST: instruments-info parses with the platform's parser - rece
     REQUIRE(c.wait_open());
     c.ws().send(R"({"req_id":"1","op":"subscribe","args":["publicTrade.BTCUSDT"]})");
     REQUIRE(c.wait_texts(1));
-    CHECK(c.texts()[0] == R"({"success":true,"ret_msg":"subscribe","conn_id":"cejreaspqfh3sjdn0000-p","req_id":"1","op":"subscribe"})");
+    CHECK(c.texts()[0] ==
+          R"({"success":true,"ret_msg":"subscribe","conn_id":"cejreaspqfh3sjdn0000-p","req_id":"1","op":"subscribe"})");
     REQUIRE(mi::test::eventually([&] { return sim.finished(); }, 10s));
   }
   auto info = raw_get(sim.port(), "/v5/market/instruments-info?category=spot");
@@ -296,7 +309,8 @@ TEST_CASE("coinbase: subscriptions frames, 1 s heartbeats with counters, sequenc
     test_client c(io.context(), ws_base(sim) + "/");
     REQUIRE(c.wait_open());
     c.ws().send(mi::coinbase::subscribe_request({"BTC-USD", "XYZ-USD"}, "market_trades"));
-    for (const auto& r : mi::coinbase::subscribe_requests({"BTC-USD"})) c.ws().send(r);
+    for (const auto& r : mi::coinbase::subscribe_requests({"BTC-USD"}))
+      c.ws().send(r);
     REQUIRE(mi::test::eventually([&] { return sim.finished(); }, 10s));
     REQUIRE(c.wait_until([](const auto& v) { return count_containing(v, "\"heartbeat_counter\"") >= 2; }));
     c.ws().send("nonsense");
@@ -314,7 +328,8 @@ TEST_CASE("coinbase: subscriptions frames, 1 s heartbeats with counters, sequenc
   std::int64_t expected = 0;
   std::vector<std::uint64_t> counters;
   for (const auto& t : texts) {
-    if (t.rfind(R"({"type":"error")", 0) == 0) continue;
+    if (t.rfind(R"({"type":"error")", 0) == 0)
+      continue;
     auto v = json(t);
     CHECK(v.at("sequence_num").as_int64() == expected++);
     if (field(v, "channel") == "heartbeats")
@@ -327,7 +342,7 @@ TEST_CASE("coinbase: subscriptions frames, 1 s heartbeats with counters, sequenc
   CHECK(counters == iota_ids(1, counters.size()));
   auto received = decode_trades(codec, texts);
   CHECK(ids(received) == iota_ids(1, 30)); // ETH-USD was never subscribed: nothing generated for it
-  CHECK(received == read_record(path));   // the taker side survives the maker-side encoding
+  CHECK(received == read_record(path));    // the taker side survives the maker-side encoding
 }
 
 TEST_CASE("coinbase REST: /products - trades newest first paged with `after` and the CB-AFTER header - 404 unknown") {
@@ -400,17 +415,27 @@ TEST_CASE("kraken: status on connect, ack per symbol, unsupported pair, ping/pon
     test_client c(io.context(), ws_base(sim) + "/v2");
     REQUIRE(c.wait_texts(1));
     c.ws().send(R"({"method":"ping","req_id":7})");
-    c.ws().send(R"({"method":"subscribe","params":{"channel":"trade","symbol":["BTC/USD","XBT/USD","ETH/USD"]},"req_id":1})");
+    c.ws().send(
+      R"({"method":"subscribe","params":{"channel":"trade","symbol":["BTC/USD","XBT/USD","ETH/USD"]},"req_id":1})");
     REQUIRE(mi::test::eventually([&] { return sim.finished(); }, 10s));
     REQUIRE(c.wait_until([](const auto& v) { return count_containing(v, R"({"channel":"heartbeat"})") >= 2; }));
     c.ws().send("][");
     REQUIRE(c.wait_until([](const auto& v) { return count_containing(v, "Malformed request") == 1; }));
     texts = c.texts();
   }
-  CHECK(texts[0].rfind(R"({"channel":"status","type":"update","data":[{"version":"2.0.0","system":"online","api_version":"v2","connection_id":1,"timestamp":")", 0) == 0);
+  CHECK(
+    texts[0].rfind(
+      R"({"channel":"status","type":"update","data":[{"version":"2.0.0","system":"online","api_version":"v2","connection_id":1,"timestamp":")",
+      0) == 0);
   CHECK(texts[1].rfind(R"({"method":"pong","req_id":7,"time_in":")", 0) == 0);
-  CHECK(texts[2].rfind(R"({"method":"subscribe","result":{"channel":"trade","symbol":"BTC/USD","snapshot":true},"success":true,"req_id":1,"time_in":")", 0) == 0);
-  CHECK(texts[3].rfind(R"({"error":"Currency pair not supported XBT/USD","method":"subscribe","req_id":1,"success":false,"symbol":"XBT/USD","time_in":")", 0) == 0);
+  CHECK(
+    texts[2].rfind(
+      R"({"method":"subscribe","result":{"channel":"trade","symbol":"BTC/USD","snapshot":true},"success":true,"req_id":1,"time_in":")",
+      0) == 0);
+  CHECK(
+    texts[3].rfind(
+      R"({"error":"Currency pair not supported XBT/USD","method":"subscribe","req_id":1,"success":false,"symbol":"XBT/USD","time_in":")",
+      0) == 0);
   CHECK(texts[4].find(R"("symbol":"ETH/USD")") != std::string::npos);
   mi::kraken::codec codec;
   CHECK(codec.decode(texts[2], 1)->what == mi::kraken::frame_events::kind::ack);
@@ -419,7 +444,8 @@ TEST_CASE("kraken: status on connect, ack per symbol, unsupported pair, ping/pon
   auto received = decode_trades(codec, texts);
   CHECK(received.size() == 30);
   CHECK(received == read_record(path));
-  for (const auto& t : texts) CHECK(t.find("XBT/USD\",\"side") == std::string::npos); // v2 never says XBT
+  for (const auto& t : texts)
+    CHECK(t.find("XBT/USD\",\"side") == std::string::npos); // v2 never says XBT
 }
 
 TEST_CASE("kraken REST: AssetPairs names BTC the Kraken way - Trades pages oldest first from `since` (ns)") {
@@ -474,7 +500,8 @@ TEST_CASE("kraken REST: AssetPairs names BTC the Kraken way - Trades pages oldes
     auto v = json(raw_get(sim.port(), "/0/public/Trades?pair=XXBTZUSD&count=7&since=" + since).body);
     for (const auto& row : v.at("result").at("XXBTZUSD").as_array()) {
       const auto id = static_cast<std::uint64_t>(row.as_array().at(6).as_int64());
-      if (seen.empty() || id > seen.back()) seen.push_back(id);
+      if (seen.empty() || id > seen.back())
+        seen.push_back(id);
     }
     since = field(v.at("result"), "last");
   }
@@ -562,7 +589,8 @@ TEST_CASE("generation goes on after the first subscribe while no client is conne
 
 // ---------------------------------------------------------------------------------------------- faults
 
-TEST_CASE("fault drop over HTTP: every connection ends abruptly (no close frame) - bad commands get 400 with a reason") {
+TEST_CASE(
+  "fault drop over HTTP: every connection ends abruptly (no close frame) - bad commands get 400 with a reason") {
   mi::net::io_thread io;
   mi::sim::simulator sim(io.context(), opts("okx", 1000, 0, {"BTCUSDT"}));
   test_client c(io.context(), ws_base(sim) + "/ws/v5/public");
@@ -614,7 +642,8 @@ TEST_CASE("fault stall (flag): nothing at all for stall_ms, trades meanwhile onl
   std::chrono::steady_clock::duration longest{};
   {
     std::lock_guard lk(m);
-    for (std::size_t i = 1; i < arrivals.size(); ++i) longest = std::max(longest, arrivals[i] - arrivals[i - 1]);
+    for (std::size_t i = 1; i < arrivals.size(); ++i)
+      longest = std::max(longest, arrivals[i] - arrivals[i - 1]);
   }
   CHECK(longest >= 2400ms);
   auto rest = json(raw_get(sim.port(), "/0/public/Trades?pair=XBTUSD&since=0").body);
@@ -659,7 +688,8 @@ TEST_CASE("fault skip (flag): the ids are generated and recorded but never sent:
   }
   mi::coinbase::codec codec;
   auto expected = iota_ids(1, 20);
-  for (auto i : iota_ids(26, 60)) expected.push_back(i);
+  for (auto i : iota_ids(26, 60))
+    expected.push_back(i);
   CHECK(ids(decode_trades(codec, texts)) == expected);
   CHECK(ids(read_record(path)) == iota_ids(1, 60));
 }
@@ -701,8 +731,9 @@ TEST_CASE("fault notice (flag, okx): 64008 notice, trades go on for the grace pe
   REQUIRE(why);
   CHECK_MESSAGE(why->rfind("read: ", 0) == 0, *why);
   const auto texts = c.texts();
-  const auto notice = std::find(texts.begin(), texts.end(),
-                                R"({"event":"notice","code":"64008","msg":"The connection will soon be closed for a service upgrade. Please reconnect.","connId":"a4d3ae55"})");
+  const auto notice = std::find(
+    texts.begin(), texts.end(),
+    R"({"event":"notice","code":"64008","msg":"The connection will soon be closed for a service upgrade. Please reconnect.","connId":"a4d3ae55"})");
   REQUIRE(notice != texts.end());
   mi::okx::codec codec;
   CHECK(codec.decode(*notice, 1)->what == mi::okx::frame_events::kind::server_notice);
@@ -720,8 +751,9 @@ TEST_CASE("fault notice over HTTP: binance serverShutdown (combined on /stream) 
   CHECK(fault(sim, "action=notice").body == R"({"ok":true})");
   REQUIRE(c.wait_closed(5s));
   const auto texts = c.texts();
-  const auto notice = std::find_if(texts.begin(), texts.end(),
-                                   [](const auto& t) { return t.rfind(R"({"stream":"serverShutdown","data":{"e":"serverShutdown","E":)", 0) == 0; });
+  const auto notice = std::find_if(texts.begin(), texts.end(), [](const auto& t) {
+    return t.rfind(R"({"stream":"serverShutdown","data":{"e":"serverShutdown","E":)", 0) == 0;
+  });
   REQUIRE(notice != texts.end());
 
   mi::sim::simulator bybit(io.context(), opts("bybit", 0, 0, {"BTCUSDT"}));
@@ -750,8 +782,10 @@ TEST_CASE("fault malformed over HTTP: K frames the exchange's codec rejects, the
   std::vector<mi::trade> good;
   for (const auto& t : c.texts()) {
     auto ev = codec.decode(t, 1);
-    if (!ev) ++rejected;
-    else good.insert(good.end(), ev->trades.begin(), ev->trades.end());
+    if (!ev)
+      ++rejected;
+    else
+      good.insert(good.end(), ev->trades.begin(), ev->trades.end());
   }
   CHECK(rejected == 3);
   CHECK(ids(good) == iota_ids(1, good.size()));
@@ -759,9 +793,10 @@ TEST_CASE("fault malformed over HTTP: K frames the exchange's codec rejects, the
 
 TEST_CASE("simulator: an unknown exchange is refused at construction, naming the supported ones") {
   mi::net::io_thread io;
-  CHECK_THROWS_WITH_AS(mi::sim::simulator(io.context(), opts("ftx", 1, 1, {"BTCUSDT"})),
-                       doctest::Contains("unknown exchange 'ftx' (expected one of binance, okx, bybit, coinbase, kraken)"),
-                       std::runtime_error);
+  CHECK_THROWS_WITH_AS(
+    mi::sim::simulator(io.context(), opts("ftx", 1, 1, {"BTCUSDT"})),
+    doctest::Contains("unknown exchange 'ftx' (expected one of binance, okx, bybit, coinbase, kraken)"),
+    std::runtime_error);
 }
 
 TEST_CASE("every exchange: 20000 trades at 40000/s all reach one client (throughput printed)") {
@@ -769,11 +804,13 @@ TEST_CASE("every exchange: 20000 trades at 40000/s all reach one client (through
     std::string exchange, symbol, path, subscribe, marker;
   };
   const std::vector<venue> venues{
-      {"binance", "BTCUSDT", "/ws/btcusdt@trade", "", "\"e\":\"trade\""},
-      {"okx", "BTCUSDT", "/ws/v5/public", mi::okx::subscribe_requests({"BTC-USDT"}).at(0), "\"tradeId\""},
-      {"bybit", "BTCUSDT", "/v5/public/spot", mi::bybit::subscribe_requests({"publicTrade.BTCUSDT"}, 1).at(0), "\"topic\""},
-      {"coinbase", "BTCUSD", "/", mi::coinbase::subscribe_request({"BTC-USD"}, "market_trades"), "\"market_trades\",\"client_id\""},
-      {"kraken", "BTCUSD", "/v2", mi::kraken::subscribe_request({"BTC/USD"}), "\"trade_id\""},
+    {"binance", "BTCUSDT", "/ws/btcusdt@trade", "", "\"e\":\"trade\""},
+    {"okx", "BTCUSDT", "/ws/v5/public", mi::okx::subscribe_requests({"BTC-USDT"}).at(0), "\"tradeId\""},
+    {"bybit", "BTCUSDT", "/v5/public/spot", mi::bybit::subscribe_requests({"publicTrade.BTCUSDT"}, 1).at(0),
+     "\"topic\""},
+    {"coinbase", "BTCUSD", "/", mi::coinbase::subscribe_request({"BTC-USD"}, "market_trades"),
+     "\"market_trades\",\"client_id\""},
+    {"kraken", "BTCUSD", "/v2", mi::kraken::subscribe_request({"BTC/USD"}), "\"trade_id\""},
   };
   for (const auto& v : venues) {
     CAPTURE(v.exchange);
@@ -781,11 +818,13 @@ TEST_CASE("every exchange: 20000 trades at 40000/s all reach one client (through
     mi::sim::simulator sim(io.context(), opts(v.exchange, 40000, 20000, {v.symbol}));
     std::atomic<std::size_t> trades{0};
     test_client c(io.context(), ws_base(sim) + v.path, {}, [&](test_client&, const std::string& text) {
-      if (text.find(v.marker) != std::string::npos) ++trades;
+      if (text.find(v.marker) != std::string::npos)
+        ++trades;
     });
     REQUIRE(c.wait_open());
     const auto t0 = std::chrono::steady_clock::now();
-    if (!v.subscribe.empty()) c.ws().send(v.subscribe);
+    if (!v.subscribe.empty())
+      c.ws().send(v.subscribe);
     REQUIRE(mi::test::eventually([&] { return trades.load() == 20000; }, 30s));
     const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     MESSAGE(v.exchange << ": 20000 trades in " << secs << " s (" << 20000 / secs << " trades/s)");
@@ -821,7 +860,8 @@ TEST_CASE("okx: a connection with nothing pushed for the idle limit is dropped -
   CHECK(pinging.texts() == std::vector<std::string>(6, "pong"));
 }
 
-TEST_CASE("fault mute: a stuck subscription stays stuck through a second SUBSCRIBE, UNSUBSCRIBE then SUBSCRIBE frees it") {
+TEST_CASE(
+  "fault mute: a stuck subscription stays stuck through a second SUBSCRIBE, UNSUBSCRIBE then SUBSCRIBE frees it") {
   mi::net::io_thread io;
   mi::sim::simulator sim(io.context(), opts("okx", 500, 0, {"BTCUSDT"}));
   test_client c(io.context(), ws_base(sim) + "/ws/v5/public");
@@ -829,7 +869,8 @@ TEST_CASE("fault mute: a stuck subscription stays stuck through a second SUBSCRI
   c.ws().send(mi::okx::subscribe_requests({"BTC-USDT"}).at(0));
   auto trades = [&] {
     std::size_t n = 0;
-    for (const auto& t : c.texts()) n += t.find("\"tradeId\"") != std::string::npos ? 1 : 0;
+    for (const auto& t : c.texts())
+      n += t.find("\"tradeId\"") != std::string::npos ? 1 : 0;
     return n;
   };
   REQUIRE(mi::test::eventually([&] { return trades() >= 20; }, 5s));

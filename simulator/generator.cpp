@@ -7,11 +7,16 @@ namespace {
 
 std::int64_t start_ticks(const std::string& base, std::uint64_t r) {
   std::int64_t units = 100; // whole quote units
-  if (base == "BTC") units = 30000;
-  else if (base == "ETH") units = 2000;
-  else if (base == "BNB") units = 300;
-  else if (base == "SOL") units = 100;
-  else units = 10 + static_cast<std::int64_t>(r % 200);
+  if (base == "BTC")
+    units = 30000;
+  else if (base == "ETH")
+    units = 2000;
+  else if (base == "BNB")
+    units = 300;
+  else if (base == "SOL")
+    units = 100;
+  else
+    units = 10 + static_cast<std::int64_t>(r % 200);
   return units * 100;
 }
 
@@ -22,7 +27,8 @@ symbol_generator::symbol_generator(binance::instrument meta, std::uint64_t seed,
     : meta_(std::move(meta)), exchange_(std::move(exchange)), state_(seed), first_id_(first_id < 1 ? 1 : first_id),
       last_id_(first_id_ - 1) {
   // mix the symbol into the seed so that two symbols with the same seed walk differently
-  for (char c : meta_.symbol) state_ = state_ * 1099511628211ULL + static_cast<unsigned char>(c);
+  for (char c : meta_.symbol)
+    state_ = state_ * 1099511628211ULL + static_cast<unsigned char>(c);
   price_ticks_ = start_ticks(meta_.base, random());
 }
 
@@ -37,7 +43,8 @@ mi::trade symbol_generator::next(std::int64_t ts_ns) {
   const std::uint64_t r = random();
   // walk: -5..+5 ticks, never below one tick
   price_ticks_ += static_cast<std::int64_t>(r % 11) - 5;
-  if (price_ticks_ < 1) price_ticks_ = 1;
+  if (price_ticks_ < 1)
+    price_ticks_ = 1;
   const auto qty_units = static_cast<std::int64_t>((r >> 8) % 200000) + 1; // 0.00001 .. 2.00000
 
   mi::trade t;
@@ -54,9 +61,8 @@ mi::trade symbol_generator::next(std::int64_t ts_ns) {
 }
 
 std::int64_t wall_ms_as_ns() {
-  const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
-                      std::chrono::system_clock::now().time_since_epoch())
-                      .count();
+  const auto ms =
+    std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch()).count();
   return ms * 1'000'000;
 }
 

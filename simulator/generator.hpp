@@ -31,7 +31,7 @@ private:
   std::string exchange_;
   std::uint64_t state_;
   std::uint64_t first_id_;
-  std::uint64_t last_id_; ///< first_id_ - 1 before the first trade
+  std::uint64_t last_id_;    ///< first_id_ - 1 before the first trade
   std::int64_t price_ticks_; ///< price in units of 0.01
 };
 

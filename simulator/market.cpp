@@ -13,7 +13,8 @@ market::market(std::string exchange, const std::vector<std::string>& symbols, co
     : exchange_(std::move(exchange)), limit_(std::max<std::size_t>(history_limit, 1)) {
   for (const auto& r : rejected) {
     std::string up;
-    for (char c : r) up += connectors::text::to_upper(c);
+    for (char c : r)
+      up += connectors::text::to_upper(c);
     rejected_.insert(up);
   }
   binance::instruments known;
@@ -27,30 +28,36 @@ market::market(std::string exchange, const std::vector<std::string>& symbols, co
           break;
         }
     }
-    if (!meta) throw std::runtime_error("unknown symbol '" + sym + "' (expected e.g. BTCUSDT)");
+    if (!meta)
+      throw std::runtime_error("unknown symbol '" + sym + "' (expected e.g. BTCUSDT)");
     configured_.push_back(*meta);
-    if (!rejected_.count(meta->symbol)) listed_.push_back(*meta);
+    if (!rejected_.count(meta->symbol))
+      listed_.push_back(*meta);
     histories_[meta->symbol];
   }
 }
 
 const instrument* market::find(std::string_view symbol) const {
   for (const auto& i : listed_)
-    if (i.symbol == symbol) return &i;
+    if (i.symbol == symbol)
+      return &i;
   return nullptr;
 }
 
 void market::record(const mi::trade& t) {
   auto it = histories_.find(t.symbol);
-  if (it == histories_.end()) return;
+  if (it == histories_.end())
+    return;
   std::uint64_t id = 0;
   const auto* b = t.trade_id.data();
   const auto [p, ec] = std::from_chars(b, b + t.trade_id.size(), id);
   const bool numeric = ec == std::errc() && p == b + t.trade_id.size() && !t.trade_id.empty();
-  if (!numeric) id = 0;
+  if (!numeric)
+    id = 0;
   std::string kept = numeric && std::to_string(id) == t.trade_id ? std::string() : t.trade_id;
   it->second.push_back({id, std::move(kept), t.price, t.quantity, t.taker_side, t.ts_ns});
-  if (it->second.size() > limit_) it->second.pop_front();
+  if (it->second.size() > limit_)
+    it->second.pop_front();
 }
 
 const market::history* market::history_of(std::string_view symbol) const {
@@ -77,46 +84,53 @@ std::vector<mi::trade> market::range(std::string_view symbol, history::const_ite
   std::vector<mi::trade> out;
   const instrument* meta = nullptr;
   for (const auto& i : configured_)
-    if (i.symbol == symbol) meta = &i;
-  if (!meta) return out;
+    if (i.symbol == symbol)
+      meta = &i;
+  if (!meta)
+    return out;
   out.reserve(static_cast<std::size_t>(last - first));
-  for (auto it = first; it != last; ++it) out.push_back(to_trade(*meta, *it));
+  for (auto it = first; it != last; ++it)
+    out.push_back(to_trade(*meta, *it));
   return out;
 }
 
 std::vector<mi::trade> market::from_id(std::string_view symbol, std::uint64_t from_id, std::size_t limit) const {
   const auto* h = history_of(symbol);
-  if (!h) return {};
+  if (!h)
+    return {};
   auto first =
-      std::lower_bound(h->begin(), h->end(), from_id, [](const entry& e, std::uint64_t v) { return e.id < v; });
+    std::lower_bound(h->begin(), h->end(), from_id, [](const entry& e, std::uint64_t v) { return e.id < v; });
   auto last =
-      first + static_cast<std::ptrdiff_t>(std::min<std::size_t>(limit, static_cast<std::size_t>(h->end() - first)));
+    first + static_cast<std::ptrdiff_t>(std::min<std::size_t>(limit, static_cast<std::size_t>(h->end() - first)));
   return range(symbol, first, last);
 }
 
 std::vector<mi::trade> market::before_id(std::string_view symbol, std::uint64_t before_id, std::size_t limit) const {
   const auto* h = history_of(symbol);
-  if (!h) return {};
+  if (!h)
+    return {};
   auto last =
-      std::lower_bound(h->begin(), h->end(), before_id, [](const entry& e, std::uint64_t v) { return e.id < v; });
+    std::lower_bound(h->begin(), h->end(), before_id, [](const entry& e, std::uint64_t v) { return e.id < v; });
   auto first =
-      last - static_cast<std::ptrdiff_t>(std::min<std::size_t>(limit, static_cast<std::size_t>(last - h->begin())));
+    last - static_cast<std::ptrdiff_t>(std::min<std::size_t>(limit, static_cast<std::size_t>(last - h->begin())));
   return range(symbol, first, last);
 }
 
 std::vector<mi::trade> market::newest(std::string_view symbol, std::size_t limit) const {
   const auto* h = history_of(symbol);
-  if (!h) return {};
+  if (!h)
+    return {};
   return range(symbol, h->end() - static_cast<std::ptrdiff_t>(std::min(limit, h->size())), h->end());
 }
 
 std::vector<mi::trade> market::since_ns(std::string_view symbol, std::int64_t since, std::size_t limit) const {
   const auto* h = history_of(symbol);
-  if (!h) return {};
+  if (!h)
+    return {};
   auto first =
-      std::lower_bound(h->begin(), h->end(), since, [](const entry& e, std::int64_t v) { return e.ts_ns < v; });
+    std::lower_bound(h->begin(), h->end(), since, [](const entry& e, std::int64_t v) { return e.ts_ns < v; });
   auto last =
-      first + static_cast<std::ptrdiff_t>(std::min<std::size_t>(limit, static_cast<std::size_t>(h->end() - first)));
+    first + static_cast<std::ptrdiff_t>(std::min<std::size_t>(limit, static_cast<std::size_t>(h->end() - first)));
   return range(symbol, first, last);
 }
 

@@ -9,7 +9,8 @@ namespace {
 
 std::vector<std::uint64_t> ids(const std::vector<mi::trade>& ts) {
   std::vector<std::uint64_t> out;
-  for (const auto& t : ts) out.push_back(std::stoull(t.trade_id));
+  for (const auto& t : ts)
+    out.push_back(std::stoull(t.trade_id));
   return out;
 }
 
@@ -17,7 +18,8 @@ std::vector<std::uint64_t> ids(const std::vector<mi::trade>& ts) {
 mi::sim::market filled(std::uint64_t first, std::uint64_t n, std::size_t limit = 1000) {
   mi::sim::market m("okx", {"BTCUSDT", "ETHUSDT"}, {"ethusdt"}, limit);
   mi::sim::symbol_generator g({"BTCUSDT", "BTC", "USDT", true}, 1, "okx", first);
-  for (std::uint64_t i = 0; i < n; ++i) m.record(g.next(static_cast<std::int64_t>(1'000'000 + 1000 * i)));
+  for (std::uint64_t i = 0; i < n; ++i)
+    m.record(g.next(static_cast<std::int64_t>(1'000'000 + 1000 * i)));
   return m;
 }
 

@@ -28,19 +28,19 @@ TEST_CASE("requests: malformed requests get Binance's error codes, with the id w
     const char* msg_part;
     bool has_id;
   };
-  for (auto b : {bad{"not json", 3, "Invalid JSON", false},
-                 bad{"[1,2]", 2, "Invalid request: expected a JSON object", false},
-                 bad{R"({"method":"SUBSCRIBE","params":["btcusdt@trade"]})", 2, "missing field `id`", false},
-                 bad{R"({"method":"SUBSCRIBE","params":["btcusdt@trade"],"id":-1})", 2, "unsigned integer", false},
-                 bad{R"({"method":"SUBSCRIBE","params":["btcusdt@trade"],"id":"x"})", 2, "unsigned integer", false},
-                 bad{R"({"method":"FOO","id":1})", 2, "unknown variant `FOO`", true},
-                 bad{R"({"params":[],"id":1})", 2, "missing field `method`", true},
-                 bad{R"({"method":"SUBSCRIBE","id":1})", 2, "missing field `params`", true},
-                 bad{R"({"method":"SUBSCRIBE","params":"btcusdt@trade","id":1})", 2, "must be an array", true},
-                 bad{R"({"method":"SUBSCRIBE","params":[1],"id":1})", 2, "must be strings", true},
-                 bad{R"({"method":"SUBSCRIBE","params":["BTCUSDT@trade"],"id":1})", 2, "invalid stream name", true},
-                 bad{R"({"method":"SUBSCRIBE","params":["btcusdt"],"id":1})", 2, "invalid stream name", true},
-                 bad{R"({"method":"SUBSCRIBE","params":[],"id":1,"x":2})", 0, "Unknown property", true}}) {
+  for (auto b :
+       {bad{"not json", 3, "Invalid JSON", false}, bad{"[1,2]", 2, "Invalid request: expected a JSON object", false},
+        bad{R"({"method":"SUBSCRIBE","params":["btcusdt@trade"]})", 2, "missing field `id`", false},
+        bad{R"({"method":"SUBSCRIBE","params":["btcusdt@trade"],"id":-1})", 2, "unsigned integer", false},
+        bad{R"({"method":"SUBSCRIBE","params":["btcusdt@trade"],"id":"x"})", 2, "unsigned integer", false},
+        bad{R"({"method":"FOO","id":1})", 2, "unknown variant `FOO`", true},
+        bad{R"({"params":[],"id":1})", 2, "missing field `method`", true},
+        bad{R"({"method":"SUBSCRIBE","id":1})", 2, "missing field `params`", true},
+        bad{R"({"method":"SUBSCRIBE","params":"btcusdt@trade","id":1})", 2, "must be an array", true},
+        bad{R"({"method":"SUBSCRIBE","params":[1],"id":1})", 2, "must be strings", true},
+        bad{R"({"method":"SUBSCRIBE","params":["BTCUSDT@trade"],"id":1})", 2, "invalid stream name", true},
+        bad{R"({"method":"SUBSCRIBE","params":["btcusdt"],"id":1})", 2, "invalid stream name", true},
+        bad{R"({"method":"SUBSCRIBE","params":[],"id":1,"x":2})", 0, "Unknown property", true}}) {
     CAPTURE(b.text);
     auto r = parse_control_request(b.text);
     REQUIRE(std::holds_alternative<control_error>(r));

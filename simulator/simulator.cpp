@@ -147,7 +147,7 @@ struct simulator::core : std::enable_shared_from_this<simulator::core> {
   std::deque<rest_entry> rest_log; ///< the last 1000 REST trade requests
 
   std::atomic<std::uint64_t> trades_generated{0}, frames_sent{0}, connections{0}, subscribes{0}, trades_skipped{0},
-      faults{0}, throttled{0};
+    faults{0}, throttled{0};
   std::atomic<bool> finished{false};
 
   std::uint64_t random() {
@@ -164,7 +164,8 @@ using core_ptr = std::shared_ptr<simulator::core>;
 
 std::string json_error(std::string_view msg) {
   std::string out = R"({"ok":false,"error":")";
-  for (char c : msg) out += (c == '"' || c == '\\') ? '\'' : c;
+  for (char c : msg)
+    out += (c == '"' || c == '\\') ? '\'' : c;
   return out + "\"}";
 }
 
@@ -186,14 +187,15 @@ public:
     t.keep_alive_pings = false;
     ws_.set_option(t);
     ws_.set_option(websocket::stream_base::decorator(
-        [](websocket::response_type& res) { res.set(http::field::server, server_name); }));
+      [](websocket::response_type& res) { res.set(http::field::server, server_name); }));
     ws_.read_message_max(64 * 1024);
     ws_.async_accept(req, [self = shared_from_this()](error_code ec) { self->on_accept(ec); });
   }
 
   /// Queues one frame; trade frames are counted in frames_sent once written. Dropped while stalled.
   void send_frame(std::string frame, bool is_trade) {
-    if (ended_ || core_->stalled()) return;
+    if (ended_ || core_->stalled())
+      return;
     last_tx_ = steady::now();
     queue_.push_back({std::move(frame), is_trade});
     do_write();
@@ -201,7 +203,8 @@ public:
 
   /// Closes the TCP connection at once (fault injection and shutdown): no close frame.
   void end() {
-    if (ended_) return;
+    if (ended_)
+      return;
     ended_ = true;
     auto self = shared_from_this();
     core_->on_end(self);
@@ -213,9 +216,11 @@ public:
 
   /// After a stall: resumes reading and writing.
   void kick() {
-    if (ended_) return;
+    if (ended_)
+      return;
     last_tx_ = steady::now(); // a stall is not the connection's silence
-    if (!reading_) do_read();
+    if (!reading_)
+      do_read();
     do_write();
   }
 
@@ -236,7 +241,8 @@ private:
   };
 
   void on_accept(error_code ec) {
-    if (ec || core_->stopped) return end();
+    if (ec || core_->stopped)
+      return end();
     ws_.text(true);
     last_tx_ = steady::now();
     auto self = shared_from_this();
@@ -247,15 +253,18 @@ private:
   }
 
   void do_read() {
-    if (ended_ || core_->stalled()) return;
+    if (ended_ || core_->stalled())
+      return;
     reading_ = true;
     ws_.async_read(buffer_, [self = shared_from_this()](error_code ec, std::size_t) { self->on_read(ec); });
   }
 
   void on_read(error_code ec) {
     reading_ = false;
-    if (ended_) return;
-    if (ec) return end(); // remote close, reset, eof
+    if (ended_)
+      return;
+    if (ec)
+      return end(); // remote close, reset, eof
     std::string text = beast::buffers_to_string(buffer_.data());
     buffer_.consume(buffer_.size());
     if (!core_->stalled()) { // a stalled exchange answers nothing
@@ -267,33 +276,40 @@ private:
   }
 
   void do_write() {
-    if (writing_ || queue_.empty() || ended_ || core_->stalled()) return;
+    if (writing_ || queue_.empty() || ended_ || core_->stalled())
+      return;
     writing_ = true;
-    ws_.async_write(asio::buffer(queue_.front().data), [self = shared_from_this()](error_code ec, std::size_t) {
-      self->on_write(ec);
-    });
+    ws_.async_write(asio::buffer(queue_.front().data),
+                    [self = shared_from_this()](error_code ec, std::size_t) { self->on_write(ec); });
   }
 
   void on_write(error_code ec) {
     writing_ = false;
-    if (ended_) return;
-    if (ec) return end();
-    if (queue_.front().is_trade) core_->frames_sent.fetch_add(1, std::memory_order_relaxed);
+    if (ended_)
+      return;
+    if (ec)
+      return end();
+    if (queue_.front().is_trade)
+      core_->frames_sent.fetch_add(1, std::memory_order_relaxed);
     queue_.pop_front();
-    if (queue_.empty()) core_->update_finished();
+    if (queue_.empty())
+      core_->update_finished();
     do_write();
   }
 
   void arm_ping() {
-    if (ended_ || core_->o.ping_interval.count() <= 0) return;
+    if (ended_ || core_->o.ping_interval.count() <= 0)
+      return;
     ping_timer_.expires_after(core_->o.ping_interval);
     ping_timer_.async_wait([self = shared_from_this()](error_code ec) {
-      if (ec || self->ended_) return;
+      if (ec || self->ended_)
+        return;
       if (!self->pinging_ && !self->core_->stalled()) {
         self->pinging_ = true;
         self->ws_.async_ping({}, [self](error_code e) {
           self->pinging_ = false;
-          if (e) self->end();
+          if (e)
+            self->end();
         });
       }
       self->arm_ping();
@@ -335,13 +351,15 @@ private:
   }
 
   void on_read(error_code ec) {
-    if (ec || core_->stopped) return close();
+    if (ec || core_->stopped)
+      return close();
     auto& req = parser_->get();
     const std::string target(req.target());
     const auto q = target.find('?');
     path_ = target.substr(0, q);
     query_ = parse_query(q == std::string::npos ? std::string_view() : std::string_view(target).substr(q + 1));
-    if (websocket::is_upgrade(req)) return upgrade(parser_->release());
+    if (websocket::is_upgrade(req))
+      return upgrade(parser_->release());
     respond(req);
   }
 
@@ -349,15 +367,20 @@ private:
     actions initial;
     http_reply refusal;
     auto state = core_->proto->open(path_, query_, initial, refusal);
-    if (!state) return reply(req, refusal);
+    if (!state)
+      return reply(req, refusal);
     std::make_shared<ws_session>(std::move(stream_), core_, std::move(state), std::move(initial))->run(std::move(req));
   }
 
   void respond(const http::request<http::string_body>& req) {
-    if (req.method() != http::verb::get) return reply(req, {405, R"({"error":"only GET"})", {}});
-    if (path_ == "/sim/fault") return reply(req, core_->fault_command(query_));
-    if (path_ == "/sim/requests") return reply(req, core_->requests_log());
-    if (auto r = core_->rest(path_, query_)) return reply(req, *r);
+    if (req.method() != http::verb::get)
+      return reply(req, {405, R"({"error":"only GET"})", {}});
+    if (path_ == "/sim/fault")
+      return reply(req, core_->fault_command(query_));
+    if (path_ == "/sim/requests")
+      return reply(req, core_->requests_log());
+    if (auto r = core_->rest(path_, query_))
+      return reply(req, *r);
     return reply(req, {404, R"({"error":"not found"})", {}});
   }
 
@@ -365,12 +388,14 @@ private:
     res_.emplace(static_cast<http::status>(r.status), req.version());
     res_->set(http::field::server, server_name);
     res_->set(http::field::content_type, "application/json");
-    for (const auto& [k, v] : r.headers) res_->set(k, v);
+    for (const auto& [k, v] : r.headers)
+      res_->set(k, v);
     res_->keep_alive(req.keep_alive());
     res_->body() = r.body;
     res_->prepare_payload();
     http::async_write(stream_, *res_, [self = shared_from_this()](error_code ec, std::size_t) {
-      if (ec || !self->res_->keep_alive()) return self->close();
+      if (ec || !self->res_->keep_alive())
+        return self->close();
       self->do_read();
     });
   }
@@ -396,20 +421,22 @@ private:
 // core
 
 simulator::core::core(asio::io_context& io, options opts)
-    : ioc(io), strand(asio::make_strand(io)), o(std::move(opts)),
-      mkt(o.exchange, o.symbols, o.reject, o.history_limit), proto(make_protocol(o.exchange, mkt)),
-      pause_without_subscribers(o.resend > 0 || o.resend_on_reconnect > 0), acceptor(strand), tick_timer(strand),
-      heartbeat_timer(strand), stall_timer(strand), rng_state(o.seed * 0x2545f4914f6cdd1dULL + 1) {
+    : ioc(io), strand(asio::make_strand(io)), o(std::move(opts)), mkt(o.exchange, o.symbols, o.reject, o.history_limit),
+      proto(make_protocol(o.exchange, mkt)), pause_without_subscribers(o.resend > 0 || o.resend_on_reconnect > 0),
+      acceptor(strand), tick_timer(strand), heartbeat_timer(strand), stall_timer(strand),
+      rng_state(o.seed * 0x2545f4914f6cdd1dULL + 1) {
   if (!proto) {
     std::string names;
-    for (auto n : supported_exchanges()) names += (names.empty() ? "" : ", ") + std::string(n);
+    for (auto n : supported_exchanges())
+      names += (names.empty() ? "" : ", ") + std::string(n);
     throw std::runtime_error("unknown exchange '" + o.exchange + "' (expected one of " + names + ")");
   }
   if (o.notice_after > 0) {
     if (!proto->supports_notice())
       throw std::runtime_error("--notice-after: a forced-disconnect notice is not supported by " + o.exchange);
   }
-  if (o.stall_after > 0 && o.stall_ms.count() <= 0) throw std::runtime_error("--stall-after needs --stall-ms > 0");
+  if (o.stall_after > 0 && o.stall_ms.count() <= 0)
+    throw std::runtime_error("--stall-after needs --stall-ms > 0");
   if (o.throttle_status != 429 && !(o.throttle_status == 418 && o.exchange == "binance"))
     throw std::runtime_error("--throttle-status: 429, or 418 for binance (got " + std::to_string(o.throttle_status) +
                              ")");
@@ -422,22 +449,29 @@ simulator::core::core(asio::io_context& io, options opts)
 
   if (!o.input_file.empty()) {
     input.open(o.input_file);
-    if (!input) throw std::runtime_error("cannot read input file '" + o.input_file + "'");
+    if (!input)
+      throw std::runtime_error("cannot read input file '" + o.input_file + "'");
   }
   if (!o.record_file.empty()) {
     record.open(o.record_file, std::ios::app);
-    if (!record) throw std::runtime_error("cannot write record file '" + o.record_file + "'");
+    if (!record)
+      throw std::runtime_error("cannot write record file '" + o.record_file + "'");
   }
 
   error_code ec;
   const auto address = asio::ip::make_address(o.host, ec);
-  if (ec) throw std::runtime_error("bad listen address '" + o.host + "': " + ec.message());
+  if (ec)
+    throw std::runtime_error("bad listen address '" + o.host + "': " + ec.message());
   const tcp::endpoint ep(address, o.port);
   acceptor.open(ep.protocol(), ec);
-  if (!ec) acceptor.set_option(asio::socket_base::reuse_address(true), ec);
-  if (!ec) acceptor.bind(ep, ec);
-  if (!ec) acceptor.listen(asio::socket_base::max_listen_connections, ec);
-  if (ec) throw std::runtime_error("cannot listen on " + o.host + ":" + std::to_string(o.port) + ": " + ec.message());
+  if (!ec)
+    acceptor.set_option(asio::socket_base::reuse_address(true), ec);
+  if (!ec)
+    acceptor.bind(ep, ec);
+  if (!ec)
+    acceptor.listen(asio::socket_base::max_listen_connections, ec);
+  if (ec)
+    throw std::runtime_error("cannot listen on " + o.host + ":" + std::to_string(o.port) + ": " + ec.message());
   bound_port = acceptor.local_endpoint().port();
 }
 
@@ -445,11 +479,13 @@ void simulator::core::start() {
   last_tick = steady::now();
   do_accept();
   on_tick();
-  if (o.heartbeat_interval.count() > 0) on_heartbeat();
+  if (o.heartbeat_interval.count() > 0)
+    on_heartbeat();
 }
 
 void simulator::core::stop() {
-  if (stopped) return;
+  if (stopped)
+    return;
   stopped = true;
   error_code ignored;
   acceptor.close(ignored);
@@ -457,16 +493,20 @@ void simulator::core::stop() {
   heartbeat_timer.cancel();
   stall_timer.cancel();
   auto all = sessions;
-  for (const auto& s : all) s->end();
+  for (const auto& s : all)
+    s->end();
   sessions.clear();
   for (auto& [name, sl] : slots)
-    for (auto& v : sl.subs) v.clear();
-  if (record.is_open()) record.flush();
+    for (auto& v : sl.subs)
+      v.clear();
+  if (record.is_open())
+    record.flush();
 }
 
 void simulator::core::do_accept() {
   acceptor.async_accept(strand, [self = shared_from_this()](error_code ec, tcp::socket socket) {
-    if (self->stopped) return;
+    if (self->stopped)
+      return;
     if (!ec) {
       socket.set_option(tcp::no_delay(true), ec);
       std::make_shared<http_session>(std::move(socket), self)->run();
@@ -476,13 +516,15 @@ void simulator::core::do_accept() {
 }
 
 bool simulator::core::generation_done() const {
-  if (o.count > 0 && generated >= o.count) return true;
+  if (o.count > 0 && generated >= o.count)
+    return true;
   return input.is_open() && input_done && !pending;
 }
 
 bool simulator::core::backlogged() const {
   for (const auto& s : sessions)
-    if (s->queued() >= o.max_queued_frames) return true;
+    if (s->queued() >= o.max_queued_frames)
+      return true;
   return false;
 }
 
@@ -494,7 +536,8 @@ const mi::trade* simulator::core::next_replay() {
       break;
     }
     ++input_line;
-    if (line.empty()) continue;
+    if (line.empty())
+      continue;
     auto t = mi::trade_from_json(line);
     if (!t) {
       std::cerr << "simulator: " << o.input_file << ":" << input_line << ": " << t.err().message << "\n";
@@ -502,14 +545,17 @@ const mi::trade* simulator::core::next_replay() {
     }
     pending = std::move(*t);
   }
-  if (!pending) return nullptr;
+  if (!pending)
+    return nullptr;
   const auto it = slots.find(pending->symbol);
-  if (it == slots.end() || !eligible(it->second)) return nullptr; // waits for a subscriber
+  if (it == slots.end() || !eligible(it->second))
+    return nullptr; // waits for a subscriber
   return &*pending;
 }
 
 void simulator::core::on_tick() {
-  if (stopped) return;
+  if (stopped)
+    return;
   const auto now = steady::now();
   const double dt = std::chrono::duration<double>(now - last_tick).count();
   last_tick = now;
@@ -519,7 +565,8 @@ void simulator::core::on_tick() {
     std::vector<slot*> active;
     if (!replay)
       for (auto& [name, sl] : slots)
-        if (sl.gen && eligible(sl)) active.push_back(&sl);
+        if (sl.gen && eligible(sl))
+          active.push_back(&sl);
     const bool can = replay ? next_replay() != nullptr : (o.rate > 0 && !active.empty());
     if (!can) {
       credit = 0; // nothing may trade: no catch-up burst later
@@ -534,40 +581,48 @@ void simulator::core::on_tick() {
       const std::int64_t resolution = proto->time_resolution_ns();
       const std::int64_t ts_ns = resolution >= 1'000'000 ? wall_ms_as_ns() : wall_ns() / resolution * resolution;
       for (std::uint64_t i = 0; i < static_cast<std::uint64_t>(budget); ++i) {
-        if (generation_done() || stopped) break;
-        if ((i & 255) == 255 && backlogged()) break;
+        if (generation_done() || stopped)
+          break;
+        if ((i & 255) == 255 && backlogged())
+          break;
         if (replay) {
           const mi::trade* t = next_replay();
-          if (!t) break;
+          if (!t)
+            break;
           mi::trade copy = std::move(*pending);
           pending.reset();
           deliver(std::move(copy));
         } else {
           // a drop may have removed every subscriber in the middle of a burst
           std::erase_if(active, [this](slot* s) { return !eligible(*s); });
-          if (active.empty()) break;
+          if (active.empty())
+            break;
           slot* s = active[random() % active.size()];
           // ms exchanges: the trades of one tick share their ms; finer ones get distinct, increasing times
           auto ts = resolution >= 1'000'000 ? ts_ns : std::max(ts_ns, s->last_ts_ns + resolution);
           s->last_ts_ns = ts;
           deliver(s->gen->next(ts));
         }
-        if (o.rate > 0) credit -= 1;
+        if (o.rate > 0)
+          credit -= 1;
       }
     }
   } else {
     credit = 0;
   }
   update_finished();
-  if (stopped) return;
+  if (stopped)
+    return;
   tick_timer.expires_at(now + tick_interval);
   tick_timer.async_wait([self = shared_from_this()](error_code ec) {
-    if (!ec) self->on_tick();
+    if (!ec)
+      self->on_tick();
   });
 }
 
 void simulator::core::on_heartbeat() {
-  if (stopped) return;
+  if (stopped)
+    return;
   const auto idle = o.idle_close.value_or(proto->idle_close_after());
   const auto now = steady::now();
   for (const auto& s : std::vector(sessions.begin(), sessions.end())) {
@@ -575,19 +630,23 @@ void simulator::core::on_heartbeat() {
       s->end(); // OKX drops a connection with nothing pushed for 30 s (no subscription, no ping answered)
       continue;
     }
-    if (stalled_) continue;
-    if (auto f = proto->heartbeat(s->state())) s->send_frame(std::move(*f), false);
+    if (stalled_)
+      continue;
+    if (auto f = proto->heartbeat(s->state()))
+      s->send_frame(std::move(*f), false);
   }
   heartbeat_timer.expires_after(o.heartbeat_interval);
   heartbeat_timer.async_wait([self = shared_from_this()](error_code ec) {
-    if (!ec) self->on_heartbeat();
+    if (!ec)
+      self->on_heartbeat();
   });
 }
 
 void simulator::core::deliver(mi::trade t) {
   t.exchange = mkt.exchange(); // replayed files may name another exchange
   mkt.record(t);
-  if (record.is_open()) record << mi::trade_to_json(t) << '\n';
+  if (record.is_open())
+    record << mi::trade_to_json(t) << '\n';
   ++generated;
   auto& sl = slots[t.symbol];
   if (sl.skip > 0) {
@@ -600,7 +659,8 @@ void simulator::core::deliver(mi::trade t) {
           s->send_frame(proto->trade_frame(s->state(), t, k), true);
     if (const auto keep = std::max(o.resend, o.resend_on_reconnect); keep > 0) {
       recent.push_back(t);
-      if (recent.size() > keep) recent.pop_front();
+      if (recent.size() > keep)
+        recent.pop_front();
     }
   }
   if (o.malformed_every > 0 && generated % o.malformed_every == 0)
@@ -635,16 +695,19 @@ void simulator::core::drop_all() {
     resend_pending = !resend_buffer.empty();
   }
   auto all = sessions;
-  for (const auto& s : all) s->end();
+  for (const auto& s : all)
+    s->end();
 }
 
 void simulator::core::stall(std::chrono::milliseconds ms) {
   stalled_ = true;
   stall_timer.expires_after(ms);
   stall_timer.async_wait([self = shared_from_this()](error_code ec) {
-    if (ec || self->stopped) return;
+    if (ec || self->stopped)
+      return;
     self->stalled_ = false;
-    for (const auto& s : std::vector(self->sessions.begin(), self->sessions.end())) s->kick();
+    for (const auto& s : std::vector(self->sessions.begin(), self->sessions.end()))
+      s->kick();
     self->update_finished();
   });
 }
@@ -660,7 +723,8 @@ void simulator::core::notice_all() {
   auto timer = std::make_shared<asio::steady_timer>(strand, o.notice_grace);
   timer->async_wait([self = shared_from_this(), timer, noticed = std::move(noticed)](error_code) {
     for (const auto& w : noticed)
-      if (auto s = w.lock()) s->end();
+      if (auto s = w.lock())
+        s->end();
     --self->notices_pending;
     self->update_finished();
   });
@@ -668,7 +732,8 @@ void simulator::core::notice_all() {
 
 void simulator::core::malformed_now(std::uint64_t count) {
   for (const auto& s : std::vector(sessions.begin(), sessions.end())) {
-    if (s->subs().empty()) continue;
+    if (s->subs().empty())
+      continue;
     const auto key = *s->subs().begin();
     for (std::uint64_t i = 0; i < count; ++i)
       s->send_frame(proto->malformed_trade_frame(s->state(), key.symbol, key.kind), false);
@@ -677,7 +742,8 @@ void simulator::core::malformed_now(std::uint64_t count) {
 
 void simulator::core::skip(std::uint64_t count, const std::string& symbol) {
   for (auto& [name, sl] : slots)
-    if (sl.gen && (symbol.empty() || name == symbol)) sl.skip += count;
+    if (sl.gen && (symbol.empty() || name == symbol))
+      sl.skip += count;
 }
 
 http_reply simulator::core::fault_command(const query_params& q) {
@@ -693,20 +759,25 @@ http_reply simulator::core::fault_command(const query_params& q) {
     drop_all();
   } else if (a == "stall") {
     auto ms = number("ms");
-    if (!ms || *ms == 0) return {400, json_error("stall needs ms=<milliseconds > 0>"), {}};
+    if (!ms || *ms == 0)
+      return {400, json_error("stall needs ms=<milliseconds > 0>"), {}};
     stall(std::chrono::milliseconds(*ms));
   } else if (a == "malformed") {
     auto n = q.count("count") ? number("count") : std::optional<std::uint64_t>(1);
-    if (!n) return {400, json_error("malformed: count must be an unsigned integer"), {}};
+    if (!n)
+      return {400, json_error("malformed: count must be an unsigned integer"), {}};
     malformed_now(*n);
   } else if (a == "skip") {
     auto n = number("count");
-    if (!n || *n == 0) return {400, json_error("skip needs count=<ids > 0>"), {}};
+    if (!n || *n == 0)
+      return {400, json_error("skip needs count=<ids > 0>"), {}};
     std::string symbol;
     if (auto s = q.find("symbol"); s != q.end()) {
-      for (char c : s->second) symbol += (c >= 'a' && c <= 'z') ? static_cast<char>(c - 'a' + 'A') : c;
+      for (char c : s->second)
+        symbol += (c >= 'a' && c <= 'z') ? static_cast<char>(c - 'a' + 'A') : c;
       auto it = slots.find(symbol);
-      if (it == slots.end() || !it->second.gen) return {400, json_error("skip: unknown symbol " + s->second), {}};
+      if (it == slots.end() || !it->second.gen)
+        return {400, json_error("skip: unknown symbol " + s->second), {}};
     }
     skip(*n, symbol);
   } else if (a == "notice") {
@@ -717,18 +788,22 @@ http_reply simulator::core::fault_command(const query_params& q) {
     auto s = q.find("symbol");
     std::string symbol;
     if (s != q.end())
-      for (char c : s->second) symbol += (c >= 'a' && c <= 'z') ? static_cast<char>(c - 'a' + 'A') : c;
+      for (char c : s->second)
+        symbol += (c >= 'a' && c <= 'z') ? static_cast<char>(c - 'a' + 'A') : c;
     auto it = slots.find(symbol);
-    if (it == slots.end() || !it->second.gen) return {400, json_error("mute needs symbol=<a configured symbol>"), {}};
+    if (it == slots.end() || !it->second.gen)
+      return {400, json_error("mute needs symbol=<a configured symbol>"), {}};
     mute(symbol);
   } else if (a == "throttle") {
     auto n = number("count");
-    if (!n || *n == 0) return {400, json_error("throttle needs count=<requests > 0>"), {}};
+    if (!n || *n == 0)
+      return {400, json_error("throttle needs count=<requests > 0>"), {}};
     auto status = q.count("status") ? number("status") : std::optional<std::uint64_t>(429);
     if (!status || (*status != 429 && !(*status == 418 && o.exchange == "binance")))
       return {400, json_error("throttle: status must be 429, or 418 for binance"), {}};
     auto retry = q.count("retry_after") ? number("retry_after") : std::optional<std::uint64_t>(1);
-    if (!retry) return {400, json_error("throttle: retry_after must be whole seconds"), {}};
+    if (!retry)
+      return {400, json_error("throttle: retry_after must be whole seconds"), {}};
     throttle_left = *n;
     throttle_status = static_cast<unsigned>(*status);
     retry_after_s = *retry;
@@ -744,27 +819,30 @@ http_reply simulator::core::fault_command(const query_params& q) {
 void simulator::core::mute(const std::string& symbol) {
   for (const auto& s : sessions)
     for (int k = 0; k < max_kinds; ++k)
-      if (s->subs().count({symbol, k})) s->muted().insert({symbol, k});
+      if (s->subs().count({symbol, k}))
+        s->muted().insert({symbol, k});
 }
 
 std::optional<http_reply> simulator::core::rest(std::string_view path, const query_params& q) {
   std::string lower(path);
-  for (char& c : lower) c = (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
+  for (char& c : lower)
+    c = (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
   const bool trades = lower.find("trade") != std::string::npos;
   std::optional<http_reply> r;
   if (trades && throttle_left > 0) {
     --throttle_left;
     throttled.fetch_add(1, std::memory_order_relaxed);
     const std::string body = throttle_status == 418
-                                 ? R"({"code":-1003,"msg":"Way too much request weight used; IP banned until later."})"
-                                 : R"({"code":-1003,"msg":"Too many requests; current limit is exceeded."})";
+                               ? R"({"code":-1003,"msg":"Way too much request weight used; IP banned until later."})"
+                               : R"({"code":-1003,"msg":"Too many requests; current limit is exceeded."})";
     r = http_reply{throttle_status, body, {{"Retry-After", std::to_string(retry_after_s)}}};
   } else {
     r = proto->rest(path, q);
   }
   if (trades && r) {
     rest_log.push_back({std::string(path), r->status, wall_ns() / 1'000'000});
-    if (rest_log.size() > 1000) rest_log.pop_front();
+    if (rest_log.size() > 1000)
+      rest_log.pop_front();
   }
   return r;
 }
@@ -773,7 +851,8 @@ http_reply simulator::core::requests_log() const {
   std::string body = R"({"requests":[)";
   for (std::size_t i = 0; i < rest_log.size(); ++i) {
     const auto& e = rest_log[i];
-    if (i) body += ',';
+    if (i)
+      body += ',';
     body += R"({"path":)";
     connectors::text::append_json_string(body, e.path);
     body += R"(,"status":)" + std::to_string(e.status) + R"(,"at_ms":)" + std::to_string(e.at_ms) + "}";
@@ -785,15 +864,20 @@ http_reply simulator::core::requests_log() const {
 void simulator::core::resend_to(ws_session& s, const std::vector<mi::trade>& trades) {
   for (const auto& t : trades)
     for (int k = 0; k < max_kinds; ++k)
-      if (s.subs().count({t.symbol, k})) s.send_frame(proto->trade_frame(s.state(), t, k), true);
+      if (s.subs().count({t.symbol, k}))
+        s.send_frame(proto->trade_frame(s.state(), t, k), true);
 }
 
 void simulator::core::update_finished() {
-  if (finished.load(std::memory_order_relaxed)) return;
-  if (!generation_done() || resend_pending || stalled_ || notices_pending > 0) return;
+  if (finished.load(std::memory_order_relaxed))
+    return;
+  if (!generation_done() || resend_pending || stalled_ || notices_pending > 0)
+    return;
   for (const auto& s : sessions)
-    if (s->queued() > 0) return;
-  if (record.is_open()) record.flush();
+    if (s->queued() > 0)
+      return;
+  if (record.is_open())
+    record.flush();
   finished.store(true);
 }
 
@@ -804,21 +888,26 @@ void simulator::core::on_open(const std::shared_ptr<ws_session>& s) {
 
 void simulator::core::on_end(const std::shared_ptr<ws_session>& s) {
   for (auto& [name, sl] : slots)
-    for (auto& v : sl.subs) std::erase(v, s);
+    for (auto& v : sl.subs)
+      std::erase(v, s);
   sessions.erase(s);
 }
 
 void simulator::core::apply(const std::shared_ptr<ws_session>& s, actions& a) {
   subscribes.fetch_add(a.subscribe_requests, std::memory_order_relaxed);
-  for (auto& f : a.frames) s->send_frame(std::move(f), false); // acks go out before any trade they announce
-  if (!a.unsubscribe.empty()) unsubscribe(s, a.unsubscribe);
-  if (!a.subscribe.empty()) subscribe(s, a.subscribe);
+  for (auto& f : a.frames)
+    s->send_frame(std::move(f), false); // acks go out before any trade they announce
+  if (!a.unsubscribe.empty())
+    unsubscribe(s, a.unsubscribe);
+  if (!a.subscribe.empty())
+    subscribe(s, a.subscribe);
 }
 
 void simulator::core::subscribe(const std::shared_ptr<ws_session>& s, const std::vector<sub_key>& keys) {
   const bool first_of_session = s->subs().empty();
   for (const auto& key : keys) {
-    if (key.kind < 0 || key.kind >= max_kinds || !s->subs().insert(key).second) continue;
+    if (key.kind < 0 || key.kind >= max_kinds || !s->subs().insert(key).second)
+      continue;
     auto& sl = slots[key.symbol];
     sl.subs[key.kind].push_back(s);
     sl.started = true;
@@ -838,9 +927,11 @@ void simulator::core::subscribe(const std::shared_ptr<ws_session>& s, const std:
 void simulator::core::unsubscribe(const std::shared_ptr<ws_session>& s, const std::vector<sub_key>& keys) {
   for (const auto& key : keys) {
     s->muted().erase(key); // a fresh subscribe after this one is served again
-    if (!s->subs().erase(key)) continue;
+    if (!s->subs().erase(key))
+      continue;
     auto it = slots.find(key.symbol);
-    if (it != slots.end()) std::erase(it->second.subs[key.kind], s);
+    if (it != slots.end())
+      std::erase(it->second.subs[key.kind], s);
   }
 }
 
@@ -896,17 +987,21 @@ int run_simulator(const options& o) {
 
   asio::signal_set signals(ioc, SIGINT, SIGTERM);
   signals.async_wait([&ioc](error_code ec, int) {
-    if (!ec) ioc.stop();
+    if (!ec)
+      ioc.stop();
   });
   asio::steady_timer poll(ioc);
   std::function<void()> arm = [&] {
     poll.expires_after(std::chrono::milliseconds(50));
     poll.async_wait([&](error_code ec) {
-      if (ec) return;
-      if (!sim->finished()) return arm();
+      if (ec)
+        return;
+      if (!sim->finished())
+        return arm();
       poll.expires_after(o.linger);
       poll.async_wait([&ioc](error_code e) {
-        if (!e) ioc.stop();
+        if (!e)
+          ioc.stop();
       });
     });
   };

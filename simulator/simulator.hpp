@@ -18,19 +18,19 @@ struct options {
   /// The protocol spoken: binance, okx, bybit, coinbase or kraken (supported_exchanges() in protocols/protocol.hpp).
   std::string exchange = "binance";
   std::string host = "127.0.0.1";
-  std::uint16_t port = 0;                               ///< 0 = pick a free port
+  std::uint16_t port = 0; ///< 0 = pick a free port
   /// Normalized BASEQUOTE symbols (base/quote split by binance::instruments::resolve), whatever the exchange.
   std::vector<std::string> symbols{"BTCUSDT", "ETHUSDT"};
   /// Not listed by the instruments endpoint; subscribing to them gets the exchange's error.
   std::vector<std::string> reject;
-  std::uint64_t first_id = 1;             ///< per symbol, generated trade ids are first_id, first_id + 1, ...
-  std::size_t history_limit = 1'000'000;  ///< generated trades kept per symbol for the REST history endpoints
+  std::uint64_t first_id = 1;            ///< per symbol, generated trade ids are first_id, first_id + 1, ...
+  std::size_t history_limit = 1'000'000; ///< generated trades kept per symbol for the REST history endpoints
   /// Generated trades per second over all symbols (pacing, not money: double is fine). <= 0: none are
   /// generated; when replaying a file, <= 0 means as fast as the clients read.
   double rate = 1000;
-  std::uint64_t count = 0;  ///< trades to generate (or replay) in total, 0 = unlimited (replay: the whole file)
-  std::string input_file;   ///< JSONL trades in the `decode` format, replayed instead of generating
-  std::string record_file;  ///< every distinct trade generated (sent or not) is appended here in the `decode` format
+  std::uint64_t count = 0; ///< trades to generate (or replay) in total, 0 = unlimited (replay: the whole file)
+  std::string input_file;  ///< JSONL trades in the `decode` format, replayed instead of generating
+  std::string record_file; ///< every distinct trade generated (sent or not) is appended here in the `decode` format
   std::uint64_t seed = 1;
   std::chrono::milliseconds ping_interval{20000}; ///< WebSocket ping control frames, as Binance
   /// Coinbase heartbeats / Kraken heartbeat frames while subscribed (also how often idle connections are checked).
@@ -39,7 +39,7 @@ struct options {
   /// answered); nullopt: the exchange's rule (OKX 30 s, others never); 0: never.
   std::optional<std::chrono::milliseconds> idle_close;
   std::uint64_t drop_after = 0; ///< fault: after sending this many trades, drop every connection abruptly (once)
-  std::uint64_t resend = 0;     ///< fault: on the first subscribe after the drop, resend the last N trades sent before it
+  std::uint64_t resend = 0; ///< fault: on the first subscribe after the drop, resend the last N trades sent before it
   /// Stands in for the REST backfill of a client that reconnects (e.g. after it crashed): every
   /// session that subscribes after an earlier one did gets the last N trades sent first.
   std::uint64_t resend_on_reconnect = 0;

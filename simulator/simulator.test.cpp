@@ -36,26 +36,30 @@ std::vector<mi::trade> trades_of(const std::vector<std::string>& texts) {
   for (const auto& t : texts) {
     auto ev = codec.decode(t, 1);
     REQUIRE_MESSAGE(ev, t);
-    for (auto& tr : ev->trades) out.push_back(std::move(tr));
+    for (auto& tr : ev->trades)
+      out.push_back(std::move(tr));
   }
   return out;
 }
 
 std::size_t count_trades(const std::vector<std::string>& texts) {
   std::size_t n = 0;
-  for (const auto& t : texts) n += t.find("\"e\":\"trade\"") != std::string::npos || t.find("\"e\":\"aggTrade\"") != std::string::npos;
+  for (const auto& t : texts)
+    n += t.find("\"e\":\"trade\"") != std::string::npos || t.find("\"e\":\"aggTrade\"") != std::string::npos;
   return n;
 }
 
 std::vector<std::uint64_t> ids(const std::vector<mi::trade>& ts) {
   std::vector<std::uint64_t> out;
-  for (const auto& t : ts) out.push_back(std::stoull(t.trade_id));
+  for (const auto& t : ts)
+    out.push_back(std::stoull(t.trade_id));
   return out;
 }
 
 std::vector<std::uint64_t> iota_ids(std::uint64_t from, std::uint64_t to) {
   std::vector<std::uint64_t> v;
-  for (auto i = from; i <= to; ++i) v.push_back(i);
+  for (auto i = from; i <= to; ++i)
+    v.push_back(i);
   return v;
 }
 
@@ -104,7 +108,8 @@ TEST_CASE("simulator: streams in the URL: /ws/<stream> gets raw aggTrade frames"
   REQUIRE(mi::test::eventually([&] { return sim.finished(); }, 10s));
   auto texts = raw.texts();
   REQUIRE(texts.size() == 20);
-  for (const auto& t : texts) CHECK(t.rfind(R"({"e":"aggTrade")", 0) == 0);
+  for (const auto& t : texts)
+    CHECK(t.rfind(R"({"e":"aggTrade")", 0) == 0);
   CHECK(ids(trades_of(texts)) == iota_ids(1, 20)); // ETHUSDT had no subscriber: all 20 are BTC
   CHECK(sim.current().subscribes == 1);
 }
@@ -120,10 +125,14 @@ TEST_CASE("simulator: /stream?streams=a/b/c: both symbols, and @trade + @aggTrad
     auto one = trades_of({t});
     REQUIRE(one.size() == 1);
     const auto id = std::stoull(one[0].trade_id);
-    if (t.rfind(R"({"stream":"btcusdt@aggTrade")", 0) == 0) btc_agg.push_back(id);
-    else if (t.rfind(R"({"stream":"btcusdt@trade")", 0) == 0) btc.push_back(id);
-    else if (t.rfind(R"({"stream":"ethusdt@trade")", 0) == 0) eth.push_back(id);
-    else FAIL("unexpected frame ", t);
+    if (t.rfind(R"({"stream":"btcusdt@aggTrade")", 0) == 0)
+      btc_agg.push_back(id);
+    else if (t.rfind(R"({"stream":"btcusdt@trade")", 0) == 0)
+      btc.push_back(id);
+    else if (t.rfind(R"({"stream":"ethusdt@trade")", 0) == 0)
+      eth.push_back(id);
+    else
+      FAIL("unexpected frame ", t);
   }
   CHECK(btc.size() + eth.size() == 40);
   CHECK_FALSE(btc.empty());
@@ -274,7 +283,8 @@ TEST_CASE("fault drop_after + resend: the client sees the close, re-subscribes a
   // first the last 20 before the drop (41..60), then the rest
   CHECK(second == iota_ids(41, 100));
   std::set<std::uint64_t> all(second.begin(), second.end());
-  for (auto i : ids(first)) all.insert(i);
+  for (auto i : ids(first))
+    all.insert(i);
   CHECK(all.size() == 100); // nothing lost across the drop
   CHECK(sim.current().connections == 2);
   CHECK(sim.current().trades_generated == 100);
@@ -325,11 +335,12 @@ TEST_CASE("simulator: replays a JSONL file instead of generating") {
   const std::string path = dir.path() + "/in.jsonl";
   {
     std::ofstream out(path);
-    out << R"({"exchange":"binance","symbol":"BTCUSDT","base":"BTC","quote":"USDT","trade_id":"12345","price":"16500.12","quantity":"0.001","side":"sell","ts_ns":1672515782136000000})"
-        << "\n"
-        << "garbage line\n"
-        << R"({"exchange":"binance","symbol":"BTCUSDT","base":"BTC","quote":"USDT","trade_id":"12346","price":"16500.5","quantity":"2","side":"buy","ts_ns":1672515782137000000})"
-        << "\n";
+    out
+      << R"({"exchange":"binance","symbol":"BTCUSDT","base":"BTC","quote":"USDT","trade_id":"12345","price":"16500.12","quantity":"0.001","side":"sell","ts_ns":1672515782136000000})"
+      << "\n"
+      << "garbage line\n"
+      << R"({"exchange":"binance","symbol":"BTCUSDT","base":"BTC","quote":"USDT","trade_id":"12346","price":"16500.5","quantity":"2","side":"buy","ts_ns":1672515782137000000})"
+      << "\n";
   }
   mi::net::io_thread io;
   auto o = opts(1000, 0);

@@ -32,25 +32,25 @@ public:
       : hook_(std::move(hook)) {
     auto u = mi::net::parse_url(text);
     REQUIRE(u);
-    ws_ = mi::net::ws_client::create(
-        ioc, *u, o,
-        {[this] {
-           std::lock_guard lk(m_);
-           opened_ = true;
-           cv_.notify_all();
-         },
-         [this](std::string&& t, std::int64_t recv_ns) {
-           CHECK(recv_ns > 0);
-           if (hook_) hook_(*this, t);
-           std::lock_guard lk(m_);
-           texts_.push_back(std::move(t));
-           cv_.notify_all();
-         },
-         [this](std::string why) {
-           std::lock_guard lk(m_);
-           closed_ = std::move(why);
-           cv_.notify_all();
-         }});
+    ws_ = mi::net::ws_client::create(ioc, *u, o,
+                                     {[this] {
+                                        std::lock_guard lk(m_);
+                                        opened_ = true;
+                                        cv_.notify_all();
+                                      },
+                                      [this](std::string&& t, std::int64_t recv_ns) {
+                                        CHECK(recv_ns > 0);
+                                        if (hook_)
+                                          hook_(*this, t);
+                                        std::lock_guard lk(m_);
+                                        texts_.push_back(std::move(t));
+                                        cv_.notify_all();
+                                      },
+                                      [this](std::string why) {
+                                        std::lock_guard lk(m_);
+                                        closed_ = std::move(why);
+                                        cv_.notify_all();
+                                      }});
     ws_->start();
   }
   ~test_client() {
@@ -129,7 +129,8 @@ inline http_answer raw_get(std::uint16_t port, const std::string& target) {
     const auto colon = line.find(':');
     if (colon != std::string::npos) {
       std::string key = line.substr(0, colon);
-      for (auto& c : key) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+      for (auto& c : key)
+        c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
       a.headers[key] = line.substr(line.find_first_not_of(' ', colon + 1));
     }
     pos = next;

@@ -33,7 +33,8 @@ struct fields {
 
   const std::string* problem(std::string_view key) const {
     for (const auto& [k, why] : problems)
-      if (k == key) return &why;
+      if (k == key)
+        return &why;
     return nullptr;
   }
 };
@@ -49,12 +50,15 @@ std::string read_field(std::string_view key, od::value& v, fields& out, fields* 
 std::string read_object(od::object& obj, fields& out, fields* data, fields* err) {
   for (auto field : obj) {
     std::string_view key;
-    if (auto ec = field.unescaped_key().get(key)) return std::string("not JSON: ") + simdjson::error_message(ec);
+    if (auto ec = field.unescaped_key().get(key))
+      return std::string("not JSON: ") + simdjson::error_message(ec);
     // Used in place: copying the value out (get(v)) costs a store-forwarding stall per field.
     auto value = field.value();
-    if (auto ec = value.error()) return std::string("not JSON: ") + simdjson::error_message(ec);
+    if (auto ec = value.error())
+      return std::string("not JSON: ") + simdjson::error_message(ec);
     std::string problem = read_field(key, value.value_unsafe(), out, data, err);
-    if (!problem.empty()) return problem;
+    if (!problem.empty())
+      return problem;
   }
   return {};
 }
@@ -72,8 +76,8 @@ std::string read_object(od::object& obj, fields& out, fields* data, fields* err)
   return {};
 }
 
-[[gnu::always_inline]] inline std::string read_int(std::string_view key, od::value& v,
-                                                   std::optional<std::int64_t>& out, fields& f) {
+[[gnu::always_inline]] inline std::string read_int(std::string_view key, od::value& v, std::optional<std::int64_t>& out,
+                                                   fields& f) {
   std::int64_t x = 0;
   if (v.get_int64().get(x))
     f.problems.emplace_back(key, field_error(key, "must be an integer"));
@@ -85,12 +89,18 @@ std::string read_object(od::object& obj, fields& out, fields* data, fields* err)
 std::string read_field(std::string_view key, od::value& v, fields& out, fields* data, fields* err) {
   if (key.size() == 1) {
     switch (key[0]) {
-    case 'e': return read_string(key, v, out.e, out);
-    case 's': return read_string(key, v, out.s, out);
-    case 'p': return read_string(key, v, out.p, out);
-    case 'q': return read_string(key, v, out.q, out);
-    case 't': return read_int(key, v, out.t, out);
-    case 'T': return read_int(key, v, out.T, out);
+    case 'e':
+      return read_string(key, v, out.e, out);
+    case 's':
+      return read_string(key, v, out.s, out);
+    case 'p':
+      return read_string(key, v, out.p, out);
+    case 'q':
+      return read_string(key, v, out.q, out);
+    case 't':
+      return read_int(key, v, out.t, out);
+    case 'T':
+      return read_int(key, v, out.T, out);
     case 'a': {
       // "a" is the aggregate id of @aggTrade, but the seller order id in 2019 @trade frames: both integers.
       return read_int(key, v, out.a, out);
@@ -103,12 +113,16 @@ std::string read_field(std::string_view key, od::value& v, fields& out, fields* 
         out.m = b;
       return {};
     }
-    default: return {};
+    default:
+      return {};
     }
   }
-  if (key == "stream") return read_string(key, v, out.stream, out);
-  if (key == "msg") return read_string(key, v, out.msg, out);
-  if (key == "code") return read_int(key, v, out.code, out);
+  if (key == "stream")
+    return read_string(key, v, out.stream, out);
+  if (key == "msg")
+    return read_string(key, v, out.msg, out);
+  if (key == "code")
+    return read_int(key, v, out.code, out);
   if (key == "result") {
     out.has_result = true;
     return {};
@@ -116,16 +130,21 @@ std::string read_field(std::string_view key, od::value& v, fields& out, fields* 
   if (key == "id") {
     out.has_id = true;
     od::json_type type;
-    if (v.type().get(type)) return "not JSON";
-    if (type == od::json_type::number) return read_int(key, v, out.id, out);
+    if (v.type().get(type))
+      return "not JSON";
+    if (type == od::json_type::number)
+      return read_int(key, v, out.id, out);
     return {}; // Binance also allows string and null ids
   }
   if ((key == "data" && data != nullptr) || (key == "error" && err != nullptr)) {
     od::json_type type;
-    if (v.type().get(type)) return "not JSON";
-    if (type != od::json_type::object) return {}; // not a combined-stream payload: look no further
+    if (v.type().get(type))
+      return "not JSON";
+    if (type != od::json_type::object)
+      return {}; // not a combined-stream payload: look no further
     od::object nested;
-    if (auto ec = v.get_object().get(nested)) return std::string("not JSON: ") + simdjson::error_message(ec);
+    if (auto ec = v.get_object().get(nested))
+      return std::string("not JSON: ") + simdjson::error_message(ec);
     fields& target = key == "data" ? *data : *err;
     (key == "data" ? out.has_data : out.has_error) = true;
     return read_object(nested, target, nullptr, nullptr);
@@ -150,7 +169,8 @@ const instruments& fallback_instruments() {
 std::string stream_name(std::string_view symbol, stream_kind k) {
   std::string out;
   out.reserve(symbol.size() + 9);
-  for (char c : symbol) out += mi::connectors::text::to_lower(c);
+  for (char c : symbol)
+    out += mi::connectors::text::to_lower(c);
   out += k == stream_kind::trade ? "@trade" : "@aggTrade";
   return out;
 }
@@ -174,10 +194,12 @@ struct codec::impl {
 
 const instrument* codec::impl::resolve(std::string_view raw, std::string& error) {
   for (const auto& [text, inst] : resolved)
-    if (text == raw) return &inst;
+    if (text == raw)
+      return &inst;
   std::string symbol;
   symbol.reserve(raw.size());
-  for (char c : raw) symbol += mi::connectors::text::to_upper(c);
+  for (char c : raw)
+    symbol += mi::connectors::text::to_upper(c);
   const instruments& known = meta != nullptr ? *meta : fallback_instruments();
   std::optional<instrument> inst = known.resolve(symbol);
   if (!inst) {
@@ -194,15 +216,16 @@ const instrument* codec::impl::resolve(std::string_view raw, std::string& error)
   return &slot.second;
 }
 
-std::optional<mi::error> codec::impl::make_trade(const fields& ev, stream_kind k, std::int64_t recv_ns,
-                                                 mi::trade& t) {
+std::optional<mi::error> codec::impl::make_trade(const fields& ev, stream_kind k, std::int64_t recv_ns, mi::trade& t) {
   const std::optional<std::int64_t>& id = k == stream_kind::trade ? ev.t : ev.a;
   const std::string_view id_key = k == stream_kind::trade ? "t" : "a";
   // The usual frame has every field with its type: one test instead of six lookups.
   if (!ev.problems.empty() || !ev.s || !id || !ev.p || !ev.q || !ev.T || !ev.m) {
     auto check = [&ev](std::string_view key, bool present) -> std::optional<mi::error> {
-      if (const std::string* why = ev.problem(key)) return mi::error{*why};
-      if (!present) return mi::error{"missing field '" + std::string(key) + "'"};
+      if (const std::string* why = ev.problem(key))
+        return mi::error{*why};
+      if (!present)
+        return mi::error{"missing field '" + std::string(key) + "'"};
       return std::nullopt;
     };
     for (auto [key, present] : {std::pair<std::string_view, bool>{"s", ev.s.has_value()},
@@ -211,28 +234,35 @@ std::optional<mi::error> codec::impl::make_trade(const fields& ev, stream_kind k
                                 {"q", ev.q.has_value()},
                                 {"T", ev.T.has_value()},
                                 {"m", ev.m.has_value()}})
-      if (auto e = check(key, present)) return e;
+      if (auto e = check(key, present))
+        return e;
   }
 
   t.exchange = "binance";
   std::string why;
   const instrument* inst = resolve(*ev.s, why);
-  if (inst == nullptr) return mi::error{std::move(why)};
+  if (inst == nullptr)
+    return mi::error{std::move(why)};
   t.symbol = inst->symbol;
   t.base = inst->base;
   t.quote = inst->quote;
 
-  if (*id < 0) return mi::error{"field '" + std::string(id_key) + "' must be >= 0"};
+  if (*id < 0)
+    return mi::error{"field '" + std::string(id_key) + "' must be >= 0"};
   char digits[24];
   auto [end, ec] = std::to_chars(digits, digits + sizeof digits, *id);
   t.trade_id.assign(digits, static_cast<std::size_t>(end - digits));
 
   std::optional<mi::decimal> price = mi::decimal::parse(*ev.p);
-  if (!price) return mi::error{"field 'p' is not a decimal: \"" + std::string(*ev.p) + "\""};
-  if (price->signum() <= 0) return mi::error{"price must be > 0"};
+  if (!price)
+    return mi::error{"field 'p' is not a decimal: \"" + std::string(*ev.p) + "\""};
+  if (price->signum() <= 0)
+    return mi::error{"price must be > 0"};
   std::optional<mi::decimal> quantity = mi::decimal::parse(*ev.q);
-  if (!quantity) return mi::error{"field 'q' is not a decimal: \"" + std::string(*ev.q) + "\""};
-  if (quantity->signum() <= 0) return mi::error{"quantity must be > 0"};
+  if (!quantity)
+    return mi::error{"field 'q' is not a decimal: \"" + std::string(*ev.q) + "\""};
+  if (quantity->signum() <= 0)
+    return mi::error{"quantity must be > 0"};
   t.price = *price;
   t.quantity = *quantity;
 
@@ -245,7 +275,8 @@ std::optional<mi::error> codec::impl::make_trade(const fields& ev, stream_kind k
 }
 
 mi::result<frame_events> codec::impl::decode(std::string_view frame, std::int64_t recv_ns) {
-  if (!looks_like_object(frame)) return mi::error{"not JSON: expected one object"};
+  if (!looks_like_object(frame))
+    return mi::error{"not JSON: expected one object"};
   // A reusable padded copy: simdjson reads up to SIMDJSON_PADDING bytes past the end.
   buffer.assign(frame.data(), frame.size());
   buffer.append(simdjson::SIMDJSON_PADDING, '\0');
@@ -253,10 +284,12 @@ mi::result<frame_events> codec::impl::decode(std::string_view frame, std::int64_
   if (auto ec = parser.iterate(buffer.data(), frame.size(), buffer.size()).get(doc))
     return mi::error{std::string("not JSON: ") + simdjson::error_message(ec)};
   od::object root;
-  if (auto ec = doc.get_object().get(root)) return mi::error{std::string("not JSON: ") + simdjson::error_message(ec)};
+  if (auto ec = doc.get_object().get(root))
+    return mi::error{std::string("not JSON: ") + simdjson::error_message(ec)};
 
   fields top, data, err;
-  if (std::string problem = read_object(root, top, &data, &err); !problem.empty()) return mi::error{problem};
+  if (std::string problem = read_object(root, top, &data, &err); !problem.empty())
+    return mi::error{problem};
 
   const fields& ev = top.has_data ? data : top;
   frame_events out;
@@ -264,7 +297,8 @@ mi::result<frame_events> codec::impl::decode(std::string_view frame, std::int64_
     if (*ev.e == "trade" || *ev.e == "aggTrade") {
       const stream_kind k = *ev.e == "trade" ? stream_kind::trade : stream_kind::agg_trade;
       // One trade per event: built in place, nothing to sort.
-      if (auto e = make_trade(ev, k, recv_ns, out.trades.emplace_back())) return std::move(*e);
+      if (auto e = make_trade(ev, k, recv_ns, out.trades.emplace_back()))
+        return std::move(*e);
       out.what = frame_events::kind::trades;
       return out;
     }
@@ -311,7 +345,8 @@ std::vector<std::string> control_requests(std::string_view method, const std::ve
     const std::size_t end = std::min(streams.size(), begin + per_message);
     std::string msg = R"({"method":")" + std::string(method) + R"(","params":[)";
     for (std::size_t i = begin; i < end; ++i) {
-      if (i != begin) msg += ',';
+      if (i != begin)
+        msg += ',';
       mi::connectors::text::append_json_string(msg, streams[i]);
     }
     msg += R"(],"id":)";
@@ -350,7 +385,8 @@ send_pacer::send_pacer(int per_second) : per_second_(per_second > 0 ? static_cas
 
 std::int64_t send_pacer::try_send(std::int64_t now_ns) {
   constexpr std::int64_t window_ns = 1'000'000'000;
-  while (!sent_ns_.empty() && sent_ns_.front() + window_ns <= now_ns) sent_ns_.pop_front();
+  while (!sent_ns_.empty() && sent_ns_.front() + window_ns <= now_ns)
+    sent_ns_.pop_front();
   if (sent_ns_.size() < per_second_) {
     sent_ns_.push_back(now_ns);
     return 0;
@@ -359,8 +395,8 @@ std::int64_t send_pacer::try_send(std::int64_t now_ns) {
 }
 
 std::string encode_trade_frame(const mi::trade& t, stream_kind k, bool combined) {
-  const bool numeric_id =
-      !t.trade_id.empty() && std::all_of(t.trade_id.begin(), t.trade_id.end(), [](char c) { return c >= '0' && c <= '9'; });
+  const bool numeric_id = !t.trade_id.empty() && std::all_of(t.trade_id.begin(), t.trade_id.end(),
+                                                             [](char c) { return c >= '0' && c <= '9'; });
   const std::string id = numeric_id ? t.trade_id : std::string("0");
   const std::string ms = std::to_string(t.ts_ns >= 0 ? t.ts_ns / 1'000'000 : (t.ts_ns - 999'999) / 1'000'000);
   std::string out;
@@ -391,7 +427,8 @@ std::string encode_trade_frame(const mi::trade& t, stream_kind k, bool combined)
   out += R"(,"m":)";
   out += t.taker_side == mi::side::sell ? "true" : "false";
   out += R"(,"M":true})";
-  if (combined) out += '}';
+  if (combined)
+    out += '}';
   return out;
 }
 

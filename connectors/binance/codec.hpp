@@ -82,10 +82,11 @@ private:
   std::deque<std::int64_t> sent_ns_; ///< times of the sends within the last second, oldest first
 };
 
-/// Simulator side: one trade as a Binance frame. kind trade -> {"e":"trade","E":..,"s":..,"t":..,"p":..,"q":..,"T":..,"m":..,"M":true};
-/// agg_trade -> {"e":"aggTrade",...,"a":..,"f":..,"l":..}; combined=true wraps as {"stream":"btcusdt@trade","data":{...}}.
-/// Event time E = trade time. `m` = (taker side == sell). Prices/quantities printed exactly as decimal::to_string().
-/// T = ts_ns / 1'000'000 (floor); the trade id is printed as a JSON number (a non-numeric id prints 0); f = l = id.
+/// Simulator side: one trade as a Binance frame. kind trade ->
+/// {"e":"trade","E":..,"s":..,"t":..,"p":..,"q":..,"T":..,"m":..,"M":true}; agg_trade ->
+/// {"e":"aggTrade",...,"a":..,"f":..,"l":..}; combined=true wraps as {"stream":"btcusdt@trade","data":{...}}. Event
+/// time E = trade time. `m` = (taker side == sell). Prices/quantities printed exactly as decimal::to_string(). T =
+/// ts_ns / 1'000'000 (floor); the trade id is printed as a JSON number (a non-numeric id prints 0); f = l = id.
 std::string encode_trade_frame(const mi::trade& t, stream_kind k, bool combined);
 
 } // namespace mi::binance

@@ -42,7 +42,8 @@ mi::trade sample_trade() {
 TEST_CASE("every fixture frame decodes, and trades match trades.expected.jsonl exactly") {
   const auto frames = fixture_lines("trades.jsonl");
   const auto expected = fixture_lines("trades.expected.jsonl");
-  if (frames.empty()) return;
+  if (frames.empty())
+    return;
   REQUIRE(frames.size() == expected.size());
   codec c;
   std::size_t compared = 0;
@@ -52,8 +53,10 @@ TEST_CASE("every fixture frame decodes, and trades match trades.expected.jsonl e
     auto r = c.decode(frames[i], 123);
     REQUIRE_MESSAGE(r.has_value(), r.err().message);
     CHECK(r->what == frame_events::kind::trades);
-    for (const auto& t : r->trades) CHECK(t.recv_ns == 123);
-    if (expected[i] == "null") continue;
+    for (const auto& t : r->trades)
+      CHECK(t.recv_ns == 123);
+    if (expected[i] == "null")
+      continue;
     CHECK(as_json_array(r->trades) == expected[i]);
     ++compared;
   }
@@ -62,9 +65,10 @@ TEST_CASE("every fixture frame decodes, and trades match trades.expected.jsonl e
 
 TEST_CASE("2019 @trade frames with b/a order ids use t as the trade id and T as the time") {
   codec c;
-  auto r = c.decode(R"({"stream":"bnbbtc@trade","data":{"e":"trade","E":1567296001038,"s":"BNBBTC","t":60276726,)"
-                    R"("p":"0.00219650","q":"6.48000000","b":255533165,"a":255532831,"T":1567296001034,"m":true,"M":true}})",
-                    0);
+  auto r =
+    c.decode(R"({"stream":"bnbbtc@trade","data":{"e":"trade","E":1567296001038,"s":"BNBBTC","t":60276726,)"
+             R"("p":"0.00219650","q":"6.48000000","b":255533165,"a":255532831,"T":1567296001034,"m":true,"M":true}})",
+             0);
   REQUIRE(r.has_value());
   REQUIRE(r->trades.size() == 1);
   const auto& t = r->trades[0];
@@ -83,7 +87,8 @@ TEST_CASE("every control frame decodes without error") {
     CAPTURE(line);
     auto r = c.decode(line, 0);
     CHECK_MESSAGE(r.has_value(), (r ? std::string() : r.err().message));
-    if (r) CHECK(r->trades.empty());
+    if (r)
+      CHECK(r->trades.empty());
   }
 }
 
@@ -150,23 +155,23 @@ TEST_CASE("bad input gives an error naming the reason") {
     std::string reason;
   };
   const std::vector<row> rows = {
-      {"hello", "not JSON"},
-      {"", "not JSON"},
-      {R"({"e":"trade",)", "not JSON"},
-      {"[1,2]", "not JSON"},
-      {good_head + R"("q":"1","T":1,"m":true})", "missing field 'p'"},
-      {good_head + R"("p":"1","T":1,"m":true})", "missing field 'q'"},
-      {good_head + R"("p":"1","q":"1","m":true})", "missing field 'T'"},
-      {R"({"e":"aggTrade","s":"BTCUSDT","p":"1","q":"1","T":1,"m":true})", "missing field 'a'"},
-      {good_head + R"("p":"0","q":"1","T":1,"m":true})", "price must be > 0"},
-      {good_head + R"("p":"0.000","q":"1","T":1,"m":true})", "price must be > 0"},
-      {good_head + R"("p":"1","q":"-0.5","T":1,"m":true})", "quantity must be > 0"},
-      {good_head + R"("p":"abc","q":"1","T":1,"m":true})", "field 'p' is not a decimal"},
-      {good_head + R"("p":1.5,"q":"1","T":1,"m":true})", "field 'p' must be a string"},
-      {good_head + R"("p":"1","q":"1","T":"x","m":true})", "field 'T' must be an integer"},
-      {good_head + R"("p":"1","q":"1","T":1,"m":"yes"})", "field 'm' must be true or false"},
-      {R"({"e":"trade","E":1,"s":"FOOBAR","t":5,"p":"1","q":"1","T":1,"m":true})", "unknown symbol 'FOOBAR'"},
-      {good_head + R"("p":"1","q":"1","T":1,"m":true,"t":-1})", "field 't' must be >= 0"},
+    {"hello", "not JSON"},
+    {"", "not JSON"},
+    {R"({"e":"trade",)", "not JSON"},
+    {"[1,2]", "not JSON"},
+    {good_head + R"("q":"1","T":1,"m":true})", "missing field 'p'"},
+    {good_head + R"("p":"1","T":1,"m":true})", "missing field 'q'"},
+    {good_head + R"("p":"1","q":"1","m":true})", "missing field 'T'"},
+    {R"({"e":"aggTrade","s":"BTCUSDT","p":"1","q":"1","T":1,"m":true})", "missing field 'a'"},
+    {good_head + R"("p":"0","q":"1","T":1,"m":true})", "price must be > 0"},
+    {good_head + R"("p":"0.000","q":"1","T":1,"m":true})", "price must be > 0"},
+    {good_head + R"("p":"1","q":"-0.5","T":1,"m":true})", "quantity must be > 0"},
+    {good_head + R"("p":"abc","q":"1","T":1,"m":true})", "field 'p' is not a decimal"},
+    {good_head + R"("p":1.5,"q":"1","T":1,"m":true})", "field 'p' must be a string"},
+    {good_head + R"("p":"1","q":"1","T":"x","m":true})", "field 'T' must be an integer"},
+    {good_head + R"("p":"1","q":"1","T":1,"m":"yes"})", "field 'm' must be true or false"},
+    {R"({"e":"trade","E":1,"s":"FOOBAR","t":5,"p":"1","q":"1","T":1,"m":true})", "unknown symbol 'FOOBAR'"},
+    {good_head + R"("p":"1","q":"1","T":1,"m":true,"t":-1})", "field 't' must be >= 0"},
   };
   for (const auto& [frame, reason] : rows) {
     CAPTURE(frame);
@@ -204,7 +209,8 @@ TEST_CASE("timeUnit=MICROSECOND frames scale T by 1000") {
 
 TEST_CASE("aggTrade replay: 1910 frames decode and ids are consecutive per symbol") {
   const auto lines = fixture_lines("aggTrade_stream_2021-04-04.jsonl");
-  if (lines.empty()) return;
+  if (lines.empty())
+    return;
   CHECK(lines.size() == 1910);
   codec c;
   std::map<std::string, long long> last_id;
@@ -217,7 +223,8 @@ TEST_CASE("aggTrade replay: 1910 frames decode and ids are consecutive per symbo
     const auto& t = r->trades[0];
     const long long id = std::stoll(t.trade_id);
     auto it = last_id.find(t.symbol);
-    if (it != last_id.end() && id != it->second + 1) ++gaps;
+    if (it != last_id.end() && id != it->second + 1)
+      ++gaps;
     last_id[t.symbol] = id;
     ++count[t.symbol];
   }
@@ -234,7 +241,8 @@ TEST_CASE("stream names are lower case with the stream suffix") {
 
 TEST_CASE("subscribe_requests chunks params and numbers ids") {
   std::vector<std::string> streams;
-  for (int i = 0; i < 5; ++i) streams.push_back("s" + std::to_string(i) + "@trade");
+  for (int i = 0; i < 5; ++i)
+    streams.push_back("s" + std::to_string(i) + "@trade");
   auto reqs = mi::binance::subscribe_requests(streams, 10, 2);
   REQUIRE(reqs.size() == 3);
   CHECK(reqs[0] == R"({"method":"SUBSCRIBE","params":["s0@trade","s1@trade"],"id":10})");
@@ -251,7 +259,8 @@ TEST_CASE("subscribe_requests chunks params and numbers ids") {
 
 TEST_CASE("plan_connections keeps every stream, at most the limit per connection") {
   std::vector<std::string> streams;
-  for (int i = 0; i < 2500; ++i) streams.push_back("s" + std::to_string(i) + "@trade");
+  for (int i = 0; i < 2500; ++i)
+    streams.push_back("s" + std::to_string(i) + "@trade");
   auto plan = mi::binance::plan_connections(streams);
   REQUIRE(plan.size() == 3);
   CHECK(plan[0].size() == 1024);
@@ -265,11 +274,12 @@ TEST_CASE("plan_connections keeps every stream, at most the limit per connection
 TEST_CASE("send_pacer allows 5 sends per second, then says how long to wait") {
   mi::binance::send_pacer pacer;
   const std::int64_t t0 = 1'000'000'000'000;
-  for (int i = 0; i < 5; ++i) CHECK(pacer.try_send(t0 + i * 1'000'000) == 0);
+  for (int i = 0; i < 5; ++i)
+    CHECK(pacer.try_send(t0 + i * 1'000'000) == 0);
   CHECK(pacer.try_send(t0 + 10'000'000) == 990'000'000); // the first send leaves the window at t0 + 1 s
   CHECK(pacer.try_send(t0 + 999'999'999) == 1);
-  CHECK(pacer.try_send(t0 + 1'000'000'000) == 0);  // one slot freed
-  CHECK(pacer.try_send(t0 + 1'000'000'000) > 0);   // and taken
+  CHECK(pacer.try_send(t0 + 1'000'000'000) == 0); // one slot freed
+  CHECK(pacer.try_send(t0 + 1'000'000'000) > 0);  // and taken
   CHECK(pacer.try_send(t0 + 2'100'000'000) == 0);
 }
 

@@ -7,10 +7,10 @@ using mi::binance::instruments;
 
 TEST_CASE("exchangeInfo parses symbols with their status, ignoring other keys") {
   const char* body =
-      R"({"timezone":"UTC","serverTime":1,"rateLimits":[{"rateLimitType":"REQUEST_WEIGHT","limit":6000}],)"
-      R"("symbols":[{"symbol":"BTCUSDT","status":"TRADING","baseAsset":"BTC","baseAssetPrecision":8,)"
-      R"("quoteAsset":"USDT","filters":[{"filterType":"PRICE_FILTER","minPrice":"0.01"}],"permissions":["SPOT"]},)"
-      R"({"quoteAsset":"BTC","baseAsset":"LUNA","symbol":"LUNABTC","status":"BREAK"}]})";
+    R"({"timezone":"UTC","serverTime":1,"rateLimits":[{"rateLimitType":"REQUEST_WEIGHT","limit":6000}],)"
+    R"("symbols":[{"symbol":"BTCUSDT","status":"TRADING","baseAsset":"BTC","baseAssetPrecision":8,)"
+    R"("quoteAsset":"USDT","filters":[{"filterType":"PRICE_FILTER","minPrice":"0.01"}],"permissions":["SPOT"]},)"
+    R"({"quoteAsset":"BTC","baseAsset":"LUNA","symbol":"LUNABTC","status":"BREAK"}]})";
   auto r = instruments::from_exchange_info(body);
   REQUIRE_MESSAGE(r.has_value(), r.err().message);
   CHECK(r->size() == 2);

@@ -17,7 +17,8 @@ struct keys {
 mi::result<std::vector<mi::trade>> parse_trades(std::string_view body, const instrument& inst, const keys& k) {
   simdjson::dom::parser parser;
   auto doc = rest::parse_body(parser, body);
-  if (!doc) return doc.err();
+  if (!doc)
+    return doc.err();
   simdjson::dom::object err_obj;
   if (!doc->get_object().get(err_obj)) {
     auto code = rest::int_field(err_obj, "code", "error body");
@@ -26,32 +27,43 @@ mi::result<std::vector<mi::trade>> parse_trades(std::string_view body, const ins
                      (msg ? std::string(*msg) : std::string("(no message)"))};
   }
   simdjson::dom::array arr;
-  if (doc->get_array().get(arr)) return mi::error{"expected an array of trades"};
+  if (doc->get_array().get(arr))
+    return mi::error{"expected an array of trades"};
   std::vector<mi::trade> out;
   out.reserve(arr.size());
   std::size_t i = 0;
   for (simdjson::dom::element e : arr) {
     const std::string where = rest::element_name("trade", i++);
     simdjson::dom::object o;
-    if (e.get_object().get(o)) return mi::error{where + ": not an object"};
+    if (e.get_object().get(o))
+      return mi::error{where + ": not an object"};
     auto id = rest::int_field(o, k.id, where);
-    if (!id) return id.err();
-    if (*id < 0) return rest::field_error(where, k.id, "must be >= 0");
+    if (!id)
+      return id.err();
+    if (*id < 0)
+      return rest::field_error(where, k.id, "must be >= 0");
     auto price_text = rest::string_field(o, k.price, where);
-    if (!price_text) return price_text.err();
+    if (!price_text)
+      return price_text.err();
     auto qty_text = rest::string_field(o, k.qty, where);
-    if (!qty_text) return qty_text.err();
+    if (!qty_text)
+      return qty_text.err();
     auto ms = rest::int_field(o, k.time, where);
-    if (!ms) return ms.err();
+    if (!ms)
+      return ms.err();
     auto buyer_maker = rest::bool_field(o, k.buyer_maker, where);
-    if (!buyer_maker) return buyer_maker.err();
+    if (!buyer_maker)
+      return buyer_maker.err();
     const std::string named = where + " (id " + std::to_string(*id) + ")";
     auto price = rest::positive_decimal(*price_text, "price", named);
-    if (!price) return price.err();
+    if (!price)
+      return price.err();
     auto qty = rest::positive_decimal(*qty_text, "quantity", named);
-    if (!qty) return qty.err();
+    if (!qty)
+      return qty.err();
     std::optional<std::int64_t> ts = rest::ms_to_ns(*ms);
-    if (!ts) return rest::field_error(where, k.time, "out of range");
+    if (!ts)
+      return rest::field_error(where, k.time, "out of range");
     mi::trade t;
     t.exchange = "binance";
     t.symbol = inst.symbol;

@@ -41,32 +41,48 @@ struct top_fields {
 
 std::string_view trim(std::string_view s) {
   const auto first = s.find_first_not_of(" \t\r\n");
-  if (first == std::string_view::npos) return {};
+  if (first == std::string_view::npos)
+    return {};
   return s.substr(first, s.find_last_not_of(" \t\r\n") - first + 1);
 }
 
 std::string read_trade(od::value& v, trade_fields& out) {
   od::json_type type;
-  if (auto ec = v.type().get(type)) return not_json(ec);
+  if (auto ec = v.type().get(type))
+    return not_json(ec);
   if (type != od::json_type::object) {
     out.is_object = false;
     return {};
   }
   od::object obj;
-  if (auto ec = v.get_object().get(obj)) return not_json(ec);
+  if (auto ec = v.get_object().get(obj))
+    return not_json(ec);
   for (auto field : obj) {
     std::string_view key;
-    if (auto ec = field.unescaped_key().get(key)) return not_json(ec);
+    if (auto ec = field.unescaped_key().get(key))
+      return not_json(ec);
     auto fv_in = field.value(); // read in place: copying the value out stalls store forwarding
-    if (auto ec = fv_in.error()) return not_json(ec);
+    if (auto ec = fv_in.error())
+      return not_json(ec);
     od::value& fv = fv_in.value_unsafe();
-    if (key.size() != 1) continue; // seq, BT, RPI: not needed
+    if (key.size() != 1)
+      continue; // seq, BT, RPI: not needed
     switch (key[0]) {
-    case 'i': read_string(key, fv, out.i, out.problems); break;
-    case 'p': read_string(key, fv, out.p, out.problems); break;
-    case 'v': read_string(key, fv, out.v, out.problems); break;
-    case 'S': read_string(key, fv, out.S, out.problems); break;
-    case 's': read_string(key, fv, out.s, out.problems); break;
+    case 'i':
+      read_string(key, fv, out.i, out.problems);
+      break;
+    case 'p':
+      read_string(key, fv, out.p, out.problems);
+      break;
+    case 'v':
+      read_string(key, fv, out.v, out.problems);
+      break;
+    case 'S':
+      read_string(key, fv, out.S, out.problems);
+      break;
+    case 's':
+      read_string(key, fv, out.s, out.problems);
+      break;
     case 'T': {
       std::int64_t x = 0;
       if (fv.get_int64().get(x))
@@ -75,7 +91,8 @@ std::string read_trade(od::value& v, trade_fields& out) {
         out.T = x;
       break;
     }
-    default: break; // L (linear tick direction), ...
+    default:
+      break; // L (linear tick direction), ...
     }
   }
   return {};
@@ -96,7 +113,8 @@ const instruments& fallback_instruments() {
 
 std::string topic_name(std::string_view symbol) {
   std::string out(trade_topic_prefix);
-  for (char c : symbol) out += mi::connectors::text::to_upper(c);
+  for (char c : symbol)
+    out += mi::connectors::text::to_upper(c);
   return out;
 }
 
@@ -111,102 +129,135 @@ struct codec::impl {
 };
 
 mi::result<mi::trade> codec::impl::make_trade(const trade_fields& f, std::int64_t recv_ns) const {
-  if (!f.is_object) return mi::error{"not an object"};
+  if (!f.is_object)
+    return mi::error{"not an object"};
   for (auto [key, present] : {std::pair<std::string_view, bool>{"s", f.s.has_value()},
                               {"i", f.i.has_value()},
                               {"p", f.p.has_value()},
                               {"v", f.v.has_value()},
                               {"S", f.S.has_value()},
                               {"T", f.T.has_value()}}) {
-    if (const std::string* why = find_problem(f.problems, key)) return mi::error{*why};
-    if (!present) return mi::error{"missing field '" + std::string(key) + "'"};
+    if (const std::string* why = find_problem(f.problems, key))
+      return mi::error{*why};
+    if (!present)
+      return mi::error{"missing field '" + std::string(key) + "'"};
   }
   mi::trade t;
   t.exchange = "bybit";
   const instruments& known = meta != nullptr ? *meta : fallback_instruments();
   std::optional<instrument> inst = known.resolve(*f.s);
-  if (!inst) return mi::error{"unknown symbol '" + std::string(*f.s) + "' (no known quote coin)"};
+  if (!inst)
+    return mi::error{"unknown symbol '" + std::string(*f.s) + "' (no known quote coin)"};
   t.symbol = std::move(inst->symbol);
   t.base = std::move(inst->base);
   t.quote = std::move(inst->quote);
-  if (f.i->empty()) return mi::error{"field 'i' is empty"};
+  if (f.i->empty())
+    return mi::error{"field 'i' is empty"};
   t.trade_id = std::string(*f.i);
 
   std::optional<mi::decimal> price = mi::decimal::parse(*f.p);
-  if (!price) return mi::error{"field 'p' is not a decimal: \"" + std::string(*f.p) + "\""};
-  if (price->signum() <= 0) return mi::error{"price must be > 0"};
+  if (!price)
+    return mi::error{"field 'p' is not a decimal: \"" + std::string(*f.p) + "\""};
+  if (price->signum() <= 0)
+    return mi::error{"price must be > 0"};
   std::optional<mi::decimal> size = mi::decimal::parse(*f.v);
-  if (!size) return mi::error{"field 'v' is not a decimal: \"" + std::string(*f.v) + "\""};
-  if (size->signum() <= 0) return mi::error{"size must be > 0"};
+  if (!size)
+    return mi::error{"field 'v' is not a decimal: \"" + std::string(*f.v) + "\""};
+  if (size->signum() <= 0)
+    return mi::error{"size must be > 0"};
   t.price = *price;
   t.quantity = *size;
 
-  if (*f.S == "Buy") t.taker_side = mi::side::buy; // S is the taker's side
-  else if (*f.S == "Sell") t.taker_side = mi::side::sell;
-  else return mi::error{"field 'S' must be \"Buy\" or \"Sell\", not \"" + std::string(*f.S) + "\""};
+  if (*f.S == "Buy")
+    t.taker_side = mi::side::buy; // S is the taker's side
+  else if (*f.S == "Sell")
+    t.taker_side = mi::side::sell;
+  else
+    return mi::error{"field 'S' must be \"Buy\" or \"Sell\", not \"" + std::string(*f.S) + "\""};
 
-  if (*f.T < 0 || *f.T > std::numeric_limits<std::int64_t>::max() / 1'000'000) return mi::error{"field 'T' out of range"};
+  if (*f.T < 0 || *f.T > std::numeric_limits<std::int64_t>::max() / 1'000'000)
+    return mi::error{"field 'T' out of range"};
   t.ts_ns = *f.T * 1'000'000;
   t.recv_ns = recv_ns;
   return t;
 }
 
 mi::result<frame_events> codec::impl::decode(std::string_view frame, std::int64_t recv_ns) {
-  if (!looks_like_object(frame)) return mi::error{"not JSON: expected one object"};
+  if (!looks_like_object(frame))
+    return mi::error{"not JSON: expected one object"};
   // A reusable padded copy: simdjson reads up to SIMDJSON_PADDING bytes past the end.
   buffer.assign(frame.data(), frame.size());
   buffer.append(simdjson::SIMDJSON_PADDING, '\0');
   od::document doc;
-  if (auto ec = parser.iterate(buffer.data(), frame.size(), buffer.size()).get(doc)) return mi::error{not_json(ec)};
+  if (auto ec = parser.iterate(buffer.data(), frame.size(), buffer.size()).get(doc))
+    return mi::error{not_json(ec)};
   od::object root;
-  if (auto ec = doc.get_object().get(root)) return mi::error{not_json(ec)};
+  if (auto ec = doc.get_object().get(root))
+    return mi::error{not_json(ec)};
 
   top_fields top;
   problem_list problems;
   data.clear();
   for (auto field : root) {
     std::string_view key;
-    if (auto ec = field.unescaped_key().get(key)) return mi::error{not_json(ec)};
+    if (auto ec = field.unescaped_key().get(key))
+      return mi::error{not_json(ec)};
     auto v_in = field.value(); // read in place: copying the value out stalls store forwarding
-    if (auto ec = v_in.error()) return mi::error{not_json(ec)};
+    if (auto ec = v_in.error())
+      return mi::error{not_json(ec)};
     od::value& v = v_in.value_unsafe();
-    if (key == "topic") read_string(key, v, top.topic, problems);
-    else if (key == "ret_msg") read_string(key, v, top.ret_msg, problems);
-    else if (key == "op") read_string(key, v, top.op, problems);
+    if (key == "topic")
+      read_string(key, v, top.topic, problems);
+    else if (key == "ret_msg")
+      read_string(key, v, top.ret_msg, problems);
+    else if (key == "op")
+      read_string(key, v, top.op, problems);
     else if (key == "success") {
       bool b = false;
-      if (!v.get_bool().get(b)) top.success = b;
+      if (!v.get_bool().get(b))
+        top.success = b;
     } else if (key == "req_id") {
       od::json_type type;
-      if (auto ec = v.type().get(type)) return mi::error{not_json(ec)};
+      if (auto ec = v.type().get(type))
+        return mi::error{not_json(ec)};
       std::string_view s;
-      if (type == od::json_type::string && !v.get_string().get(s)) top.req_id = std::string(s);
-      else if (type == od::json_type::number) top.req_id = std::string(trim(v.raw_json_token()));
+      if (type == od::json_type::string && !v.get_string().get(s))
+        top.req_id = std::string(s);
+      else if (type == od::json_type::number)
+        top.req_id = std::string(trim(v.raw_json_token()));
     } else if (key == "data") {
       od::json_type type;
-      if (auto ec = v.type().get(type)) return mi::error{not_json(ec)};
-      if (type != od::json_type::array) continue; // orderbook, tickers: an object
+      if (auto ec = v.type().get(type))
+        return mi::error{not_json(ec)};
+      if (type != od::json_type::array)
+        continue; // orderbook, tickers: an object
       od::array arr;
-      if (auto ec = v.get_array().get(arr)) return mi::error{not_json(ec)};
+      if (auto ec = v.get_array().get(arr))
+        return mi::error{not_json(ec)};
       top.has_data = true;
       for (auto element : arr) {
         od::value ev;
-        if (auto ec = element.get(ev)) return mi::error{not_json(ec)};
+        if (auto ec = element.get(ev))
+          return mi::error{not_json(ec)};
         data.emplace_back();
-        if (std::string p = read_trade(ev, data.back()); !p.empty()) return mi::error{p};
+        if (std::string p = read_trade(ev, data.back()); !p.empty())
+          return mi::error{p};
       }
     }
   }
 
   frame_events out;
   if (top.topic) {
-    if (!top.topic->starts_with(trade_topic_prefix)) return out; // orderbook, tickers, kline, ...
-    if (!top.has_data) return mi::error{"missing field 'data' (an array of trades)"};
+    if (!top.topic->starts_with(trade_topic_prefix))
+      return out; // orderbook, tickers, kline, ...
+    if (!top.has_data)
+      return mi::error{"missing field 'data' (an array of trades)"};
     out.what = frame_events::kind::trades;
     out.trades.reserve(data.size());
     for (std::size_t i = 0; i < data.size(); ++i) {
       mi::result<mi::trade> t = make_trade(data[i], recv_ns);
-      if (!t) return mi::error{"data[" + std::to_string(i) + "]: " + t.err().message};
+      if (!t)
+        return mi::error{"data[" + std::to_string(i) + "]: " + t.err().message};
       out.trades.push_back(std::move(*t));
     }
     mi::sort_oldest_first(out.trades);
@@ -217,8 +268,8 @@ mi::result<frame_events> codec::impl::decode(std::string_view frame, std::int64_
     out.req_id = std::move(top.req_id);
     if (!*top.success) {
       out.what = frame_events::kind::error;
-      out.error_message = std::string(op.empty() ? "request" : op) + " failed: " +
-                          std::string(top.ret_msg.value_or("(no message)"));
+      out.error_message =
+        std::string(op.empty() ? "request" : op) + " failed: " + std::string(top.ret_msg.value_or("(no message)"));
     } else if (op == "ping" || top.ret_msg == "pong") {
       out.what = frame_events::kind::pong;
     } else if (op == "subscribe" || op == "unsubscribe") {
@@ -255,7 +306,8 @@ std::vector<std::string> control_requests(std::string_view op, const std::vector
     msg += std::to_string(id++);
     msg += R"(","op":")" + std::string(op) + R"(","args":[)";
     for (std::size_t i = begin; i < end; ++i) {
-      if (i != begin) msg += ',';
+      if (i != begin)
+        msg += ',';
       mi::connectors::text::append_json_string(msg, topics[i]);
     }
     msg += "]}";
@@ -293,9 +345,11 @@ bool heartbeat::ping_due(std::int64_t now_ns) {
     last_ping_ns_ = now_ns;
     return false;
   }
-  if (now_ns - last_ping_ns_ < interval_ns_) return false;
+  if (now_ns - last_ping_ns_ < interval_ns_)
+    return false;
   last_ping_ns_ = now_ns;
-  if (unanswered_ping_ns_ < 0) unanswered_ping_ns_ = now_ns;
+  if (unanswered_ping_ns_ < 0)
+    unanswered_ping_ns_ = now_ns;
   return true;
 }
 

@@ -42,7 +42,8 @@ const std::string trade_head = R"({"topic":"publicTrade.BTCUSDT","ts":1,"type":"
 TEST_CASE("every fixture frame decodes, and trades match trades.expected.jsonl exactly") {
   const auto frames = fixture_lines("trades.jsonl");
   const auto expected = fixture_lines("trades.expected.jsonl");
-  if (frames.empty()) return;
+  if (frames.empty())
+    return;
   REQUIRE(frames.size() == expected.size());
   codec c;
   std::size_t compared = 0;
@@ -53,8 +54,10 @@ TEST_CASE("every fixture frame decodes, and trades match trades.expected.jsonl e
     REQUIRE_MESSAGE(r.has_value(), r.err().message);
     CHECK(r->what == frame_events::kind::trades);
     CHECK_FALSE(r->trades.empty());
-    for (const auto& t : r->trades) CHECK(t.recv_ns == 123);
-    if (expected[i] == "null") continue;
+    for (const auto& t : r->trades)
+      CHECK(t.recv_ns == 123);
+    if (expected[i] == "null")
+      continue;
     CHECK(as_json_array(r->trades) == expected[i]);
     ++compared;
   }
@@ -63,7 +66,8 @@ TEST_CASE("every fixture frame decodes, and trades match trades.expected.jsonl e
 
 TEST_CASE("every control frame decodes without error, acks, pongs and failures are classified") {
   const auto lines = fixture_lines("control.jsonl");
-  if (lines.empty()) return;
+  if (lines.empty())
+    return;
   codec c;
   std::vector<frame_events::kind> kinds;
   for (const auto& line : lines) {
@@ -90,8 +94,8 @@ TEST_CASE("acks, pongs and failures carry req_id and the reason") {
   auto linear_pong = c.decode(R"({"req_id":"1","op":"pong","args":["1675418560633"],"conn_id":"c"})", 0);
   REQUIRE(linear_pong.has_value());
   CHECK(linear_pong->what == frame_events::kind::pong);
-  auto fail = c.decode(
-      R"({"success":false,"ret_msg":"Invalid topic: invalid.topic.BTCUSDT","conn_id":"c","op":"subscribe"})", 0);
+  auto fail =
+    c.decode(R"({"success":false,"ret_msg":"Invalid topic: invalid.topic.BTCUSDT","conn_id":"c","op":"subscribe"})", 0);
   REQUIRE(fail.has_value());
   CHECK(fail->what == frame_events::kind::error);
   CHECK(fail->error_message == "subscribe failed: Invalid topic: invalid.topic.BTCUSDT");
@@ -99,11 +103,12 @@ TEST_CASE("acks, pongs and failures carry req_id and the reason") {
 
 TEST_CASE("other topics and our own requests are ignored, not errors") {
   codec c;
-  for (const char* frame :
-       {R"({"op":"subscribe","args":["publicTrade.BTCUSDT"]})", R"({"req_id":"100001","op":"ping"})",
-        R"({"topic":"orderbook.50.BTCUSDT","type":"snapshot","ts":1,"data":{"s":"BTCUSDT","b":[["1","2"]],"a":[],"u":1,"seq":2}})",
-        R"({"topic":"kline.1.BTCUSDT","type":"snapshot","ts":1,"data":[{"start":1,"end":2,"interval":"1","open":"1"}]})",
-        R"({"topic":"tickers.BTCUSDT","ts":1,"type":"snapshot","data":{"symbol":"BTCUSDT","lastPrice":"1"}})", R"({})"}) {
+  for (
+    const char* frame :
+    {R"({"op":"subscribe","args":["publicTrade.BTCUSDT"]})", R"({"req_id":"100001","op":"ping"})",
+     R"({"topic":"orderbook.50.BTCUSDT","type":"snapshot","ts":1,"data":{"s":"BTCUSDT","b":[["1","2"]],"a":[],"u":1,"seq":2}})",
+     R"({"topic":"kline.1.BTCUSDT","type":"snapshot","ts":1,"data":[{"start":1,"end":2,"interval":"1","open":"1"}]})",
+     R"({"topic":"tickers.BTCUSDT","ts":1,"type":"snapshot","data":{"symbol":"BTCUSDT","lastPrice":"1"}})", R"({})"}) {
     CAPTURE(frame);
     auto r = c.decode(frame, 0);
     REQUIRE_MESSAGE(r.has_value(), r.err().message);
@@ -114,10 +119,9 @@ TEST_CASE("other topics and our own requests are ignored, not errors") {
 
 TEST_CASE("a frame with several trades gives all of them, oldest first, S as the taker side") {
   codec c;
-  auto r = c.decode(trade_head +
-                        R"({"i":"12","T":1000,"p":"2","v":"1","S":"Sell","s":"BTCUSDT","BT":false},)"
-                        R"({"i":"11","T":1000,"p":"1","v":"1","S":"Buy","s":"BTCUSDT","BT":false},)"
-                        R"({"i":"9","T":1001,"p":"3","v":"1","S":"Buy","s":"BTCUSDT","BT":false}]})",
+  auto r = c.decode(trade_head + R"({"i":"12","T":1000,"p":"2","v":"1","S":"Sell","s":"BTCUSDT","BT":false},)"
+                                 R"({"i":"11","T":1000,"p":"1","v":"1","S":"Buy","s":"BTCUSDT","BT":false},)"
+                                 R"({"i":"9","T":1001,"p":"3","v":"1","S":"Buy","s":"BTCUSDT","BT":false}]})",
                     5);
   REQUIRE_MESSAGE(r.has_value(), r.err().message);
   REQUIRE(r->trades.size() == 3);
@@ -134,11 +138,13 @@ TEST_CASE("symbols resolve through instruments-info metadata before the suffix f
   mi::bybit::instruments meta;
   meta.add({"FOOBAR", "FOO", "BAR", true});
   codec c(&meta);
-  auto r = c.decode(R"({"topic":"publicTrade.FOOBAR","data":[{"i":"1","T":1,"p":"1","v":"2","S":"Buy","s":"FOOBAR"}]})", 0);
+  auto r =
+    c.decode(R"({"topic":"publicTrade.FOOBAR","data":[{"i":"1","T":1,"p":"1","v":"2","S":"Buy","s":"FOOBAR"}]})", 0);
   REQUIRE_MESSAGE(r.has_value(), r.err().message);
   CHECK(r->trades[0].base == "FOO");
   CHECK(r->trades[0].quote == "BAR");
-  auto fallback = c.decode(R"({"topic":"publicTrade.ETHUSDC","data":[{"i":"1","T":1,"p":"1","v":"2","S":"Buy","s":"ETHUSDC"}]})", 0);
+  auto fallback =
+    c.decode(R"({"topic":"publicTrade.ETHUSDC","data":[{"i":"1","T":1,"p":"1","v":"2","S":"Buy","s":"ETHUSDC"}]})", 0);
   REQUIRE(fallback.has_value());
   CHECK(fallback->trades[0].base == "ETH");
   CHECK(fallback->trades[0].quote == "USDC");
@@ -151,28 +157,28 @@ TEST_CASE("bad input gives an error naming the reason") {
     std::string reason;
   };
   const std::vector<row> rows = {
-      {"hello", "not JSON"},
-      {"", "not JSON"},
-      {"pong", "not JSON"},
-      {R"({"topic":"publicTrade.BTCUSDT",)", "not JSON"},
-      {"[1,2]", "not JSON"},
-      {trade_head + "{" + good + R"(,"T":1,"v":"1","S":"Buy"}]})", "data[0]: missing field 'p'"},
-      {trade_head + "{" + good + R"(,"T":1,"p":"1","S":"Buy"}]})", "missing field 'v'"},
-      {trade_head + "{" + good + R"(,"T":1,"p":"1","v":"1"}]})", "missing field 'S'"},
-      {trade_head + "{" + good + R"(,"p":"1","v":"1","S":"Buy"}]})", "missing field 'T'"},
-      {trade_head + R"({"s":"BTCUSDT","T":1,"p":"1","v":"1","S":"Buy"}]})", "missing field 'i'"},
-      {trade_head + R"({"i":"5","T":1,"p":"1","v":"1","S":"Buy"}]})", "missing field 's'"},
-      {trade_head + "{" + good + R"(,"T":1,"p":"0","v":"1","S":"Buy"}]})", "price must be > 0"},
-      {trade_head + "{" + good + R"(,"T":1,"p":"0.00","v":"1","S":"Buy"}]})", "price must be > 0"},
-      {trade_head + "{" + good + R"(,"T":1,"p":"1","v":"-0.5","S":"Buy"}]})", "size must be > 0"},
-      {trade_head + "{" + good + R"(,"T":1,"p":"abc","v":"1","S":"Buy"}]})", "field 'p' is not a decimal"},
-      {trade_head + "{" + good + R"(,"T":1,"p":1.5,"v":"1","S":"Buy"}]})", "field 'p' must be a string"},
-      {trade_head + "{" + good + R"(,"T":"1","p":"1","v":"1","S":"Buy"}]})", "field 'T' must be an integer"},
-      {trade_head + "{" + good + R"(,"T":-1,"p":"1","v":"1","S":"Buy"}]})", "field 'T' out of range"},
-      {trade_head + "{" + good + R"(,"T":1,"p":"1","v":"1","S":"buy"}]})", "field 'S' must be"},
-      {trade_head + R"({"i":"5","s":"FOOBAZ","T":1,"p":"1","v":"1","S":"Buy"}]})", "unknown symbol 'FOOBAZ'"},
-      {trade_head + "7]}", "data[0]: not an object"},
-      {R"({"topic":"publicTrade.BTCUSDT","ts":1})", "missing field 'data'"},
+    {"hello", "not JSON"},
+    {"", "not JSON"},
+    {"pong", "not JSON"},
+    {R"({"topic":"publicTrade.BTCUSDT",)", "not JSON"},
+    {"[1,2]", "not JSON"},
+    {trade_head + "{" + good + R"(,"T":1,"v":"1","S":"Buy"}]})", "data[0]: missing field 'p'"},
+    {trade_head + "{" + good + R"(,"T":1,"p":"1","S":"Buy"}]})", "missing field 'v'"},
+    {trade_head + "{" + good + R"(,"T":1,"p":"1","v":"1"}]})", "missing field 'S'"},
+    {trade_head + "{" + good + R"(,"p":"1","v":"1","S":"Buy"}]})", "missing field 'T'"},
+    {trade_head + R"({"s":"BTCUSDT","T":1,"p":"1","v":"1","S":"Buy"}]})", "missing field 'i'"},
+    {trade_head + R"({"i":"5","T":1,"p":"1","v":"1","S":"Buy"}]})", "missing field 's'"},
+    {trade_head + "{" + good + R"(,"T":1,"p":"0","v":"1","S":"Buy"}]})", "price must be > 0"},
+    {trade_head + "{" + good + R"(,"T":1,"p":"0.00","v":"1","S":"Buy"}]})", "price must be > 0"},
+    {trade_head + "{" + good + R"(,"T":1,"p":"1","v":"-0.5","S":"Buy"}]})", "size must be > 0"},
+    {trade_head + "{" + good + R"(,"T":1,"p":"abc","v":"1","S":"Buy"}]})", "field 'p' is not a decimal"},
+    {trade_head + "{" + good + R"(,"T":1,"p":1.5,"v":"1","S":"Buy"}]})", "field 'p' must be a string"},
+    {trade_head + "{" + good + R"(,"T":"1","p":"1","v":"1","S":"Buy"}]})", "field 'T' must be an integer"},
+    {trade_head + "{" + good + R"(,"T":-1,"p":"1","v":"1","S":"Buy"}]})", "field 'T' out of range"},
+    {trade_head + "{" + good + R"(,"T":1,"p":"1","v":"1","S":"buy"}]})", "field 'S' must be"},
+    {trade_head + R"({"i":"5","s":"FOOBAZ","T":1,"p":"1","v":"1","S":"Buy"}]})", "unknown symbol 'FOOBAZ'"},
+    {trade_head + "7]}", "data[0]: not an object"},
+    {R"({"topic":"publicTrade.BTCUSDT","ts":1})", "missing field 'data'"},
   };
   codec c;
   for (const auto& [frame, reason] : rows) {
@@ -188,7 +194,8 @@ TEST_CASE("bad input gives an error naming the reason") {
 TEST_CASE("subscribe_requests sends at most 10 topics per request and numbers req_ids") {
   CHECK(mi::bybit::topic_name("btcusdt") == "publicTrade.BTCUSDT");
   std::vector<std::string> topics;
-  for (int i = 0; i < 23; ++i) topics.push_back(mi::bybit::topic_name("C" + std::to_string(i) + "USDT"));
+  for (int i = 0; i < 23; ++i)
+    topics.push_back(mi::bybit::topic_name("C" + std::to_string(i) + "USDT"));
   auto reqs = mi::bybit::subscribe_requests(topics, 100);
   REQUIRE(reqs.size() == 3);
   CHECK(reqs[0].starts_with(R"({"req_id":"100","op":"subscribe","args":["publicTrade.C0USDT",)"));

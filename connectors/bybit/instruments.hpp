@@ -26,7 +26,6 @@ public:
   /// "status":"Trading",...}]}}). Unknown keys are ignored; retCode != 0, or an entry without
   /// symbol/baseCoin/quoteCoin, is an error.
   static mi::result<instruments> from_instruments_info(std::string_view json);
-
 };
 
 /// "BTC/USDT" (unified config form) -> instrument{BTCUSDT,BTC,USDT}; error on a malformed name.

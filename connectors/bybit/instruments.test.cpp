@@ -35,9 +35,9 @@ TEST_CASE("resolve splits by the longest known quote, metadata first") {
 
 TEST_CASE("instruments-info parses symbols and status, and rejects broken bodies") {
   auto r = mi::bybit::instruments::from_instruments_info(
-      R"({"retCode":0,"retMsg":"OK","result":{"category":"spot","list":[)"
-      R"({"symbol":"BTCUSDT","baseCoin":"BTC","quoteCoin":"USDT","innovation":"0","status":"Trading","lotSizeFilter":{"basePrecision":"0.000001"}},)"
-      R"({"symbol":"XUSDE","baseCoin":"X","quoteCoin":"USDE","status":"Closed"}]},"time":1})");
+    R"({"retCode":0,"retMsg":"OK","result":{"category":"spot","list":[)"
+    R"({"symbol":"BTCUSDT","baseCoin":"BTC","quoteCoin":"USDT","innovation":"0","status":"Trading","lotSizeFilter":{"basePrecision":"0.000001"}},)"
+    R"({"symbol":"XUSDE","baseCoin":"X","quoteCoin":"USDE","status":"Closed"}]},"time":1})");
   REQUIRE_MESSAGE(r.has_value(), r.err().message);
   CHECK(r->size() == 2);
   CHECK(*r->find("BTCUSDT") == mi::bybit::instrument{"BTCUSDT", "BTC", "USDT", true});
@@ -46,9 +46,10 @@ TEST_CASE("instruments-info parses symbols and status, and rejects broken bodies
     const char* body;
     const char* reason;
   };
-  for (auto [body, reason] : {row{"nope", "not a JSON object"}, row{R"({"retCode":10001,"result":{}})", "retCode 10001"},
-                              row{R"({"retCode":0,"result":{}})", "missing field 'result.list'"},
-                              row{R"({"result":{"list":[{"symbol":"BTCUSDT","baseCoin":"BTC"}]}})", "missing field 'quoteCoin'"}}) {
+  for (auto [body, reason] :
+       {row{"nope", "not a JSON object"}, row{R"({"retCode":10001,"result":{}})", "retCode 10001"},
+        row{R"({"retCode":0,"result":{}})", "missing field 'result.list'"},
+        row{R"({"result":{"list":[{"symbol":"BTCUSDT","baseCoin":"BTC"}]}})", "missing field 'quoteCoin'"}}) {
     CAPTURE(std::string(body));
     auto bad = mi::bybit::instruments::from_instruments_info(body);
     REQUIRE_FALSE(bad.has_value());

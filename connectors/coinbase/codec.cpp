@@ -28,13 +28,14 @@ struct raw_trade {
 /// Top-level fields of a frame, for both feeds.
 struct fields {
   std::optional<std::string_view> channel, type, message, reason;
-  raw_trade top;                  ///< legacy match fields
-  std::vector<raw_trade> trades;  ///< Advanced Trade events[*].trades[*], in wire order
-  std::string events_problem;     ///< "events"/"trades" of the wrong shape; reported for market_trades only
+  raw_trade top;                 ///< legacy match fields
+  std::vector<raw_trade> trades; ///< Advanced Trade events[*].trades[*], in wire order
+  std::string events_problem;    ///< "events"/"trades" of the wrong shape; reported for market_trades only
 };
 
 void note(std::string& problem, std::string_view key, std::string_view what) {
-  if (problem.empty()) problem = "field '" + std::string(key) + "' " + std::string(what);
+  if (problem.empty())
+    problem = "field '" + std::string(key) + "' " + std::string(what);
 }
 
 /// Reads a string value; a wrong type is noted (simdjson leaves the value unconsumed, iteration goes on).
@@ -103,9 +104,11 @@ std::string read_trade_object(od::value& v, raw_trade& t) {
   }
   for (auto field : obj) {
     std::string_view key;
-    if (auto ec = field.unescaped_key().get(key)) return json_error(ec);
+    if (auto ec = field.unescaped_key().get(key))
+      return json_error(ec);
     auto value_in = field.value(); // read in place: copying the value out stalls store forwarding
-    if (auto ec = value_in.error()) return json_error(ec);
+    if (auto ec = value_in.error())
+      return json_error(ec);
     od::value& value = value_in.value_unsafe();
     read_trade_field(key, value, t);
   }
@@ -121,29 +124,37 @@ std::string read_events(od::value& v, fields& f) {
   }
   for (auto element : events) {
     od::value event;
-    if (auto ec = element.get(event)) return json_error(ec);
+    if (auto ec = element.get(event))
+      return json_error(ec);
     od::object obj;
     if (event.get_object().get(obj)) {
-      if (f.events_problem.empty()) f.events_problem = "each of 'events' must be an object";
+      if (f.events_problem.empty())
+        f.events_problem = "each of 'events' must be an object";
       continue;
     }
     for (auto field : obj) {
       std::string_view key;
-      if (auto ec = field.unescaped_key().get(key)) return json_error(ec);
-      if (key != "trades") continue;
+      if (auto ec = field.unescaped_key().get(key))
+        return json_error(ec);
+      if (key != "trades")
+        continue;
       auto value_in = field.value(); // read in place: copying the value out stalls store forwarding
-      if (auto ec = value_in.error()) return json_error(ec);
+      if (auto ec = value_in.error())
+        return json_error(ec);
       od::value& value = value_in.value_unsafe();
       od::array trades;
       if (value.get_array().get(trades)) {
-        if (f.events_problem.empty()) f.events_problem = "field 'trades' must be an array";
+        if (f.events_problem.empty())
+          f.events_problem = "field 'trades' must be an array";
         continue;
       }
       for (auto trade : trades) {
         od::value tv;
-        if (auto ec = trade.get(tv)) return json_error(ec);
+        if (auto ec = trade.get(tv))
+          return json_error(ec);
         raw_trade& t = f.trades.emplace_back();
-        if (std::string e = read_trade_object(tv, t); !e.empty()) return e;
+        if (std::string e = read_trade_object(tv, t); !e.empty())
+          return e;
       }
     }
   }
@@ -153,11 +164,14 @@ std::string read_events(od::value& v, fields& f) {
 std::string read_top(od::object& root, fields& f) {
   for (auto field : root) {
     std::string_view key;
-    if (auto ec = field.unescaped_key().get(key)) return json_error(ec);
+    if (auto ec = field.unescaped_key().get(key))
+      return json_error(ec);
     auto v_in = field.value(); // read in place: copying the value out stalls store forwarding
-    if (auto ec = v_in.error()) return json_error(ec);
+    if (auto ec = v_in.error())
+      return json_error(ec);
     od::value& v = v_in.value_unsafe();
-    if (read_trade_field(key, v, f.top)) continue;
+    if (read_trade_field(key, v, f.top))
+      continue;
     std::string ignored_problem; // a wrong type here only matters for the fields we then need
     if (key == "channel")
       read_string(key, v, f.channel, f.top.problem);
@@ -168,7 +182,8 @@ std::string read_top(od::object& root, fields& f) {
     else if (key == "reason")
       read_string(key, v, f.reason, ignored_problem);
     else if (key == "events")
-      if (std::string e = read_events(v, f); !e.empty()) return e;
+      if (std::string e = read_events(v, f); !e.empty())
+        return e;
   }
   return {};
 }
@@ -181,36 +196,49 @@ bool looks_like_object(std::string_view frame) {
 
 /// Maker side text (both feeds, either case) -> taker side.
 std::optional<mi::side> taker_from_maker(std::string_view s) {
-  if (s == "BUY" || s == "buy") return mi::side::sell;
-  if (s == "SELL" || s == "sell") return mi::side::buy;
-  if (s == "UNKNOWN_ORDER_SIDE") return mi::side::unknown;
+  if (s == "BUY" || s == "buy")
+    return mi::side::sell;
+  if (s == "SELL" || s == "sell")
+    return mi::side::buy;
+  if (s == "UNKNOWN_ORDER_SIDE")
+    return mi::side::unknown;
   return std::nullopt;
 }
 
 mi::result<mi::trade> make_trade(const raw_trade& r, std::int64_t recv_ns) {
-  if (!r.problem.empty()) return mi::error{r.problem};
+  if (!r.problem.empty())
+    return mi::error{r.problem};
   for (auto [key, present] : {std::pair<std::string_view, bool>{"product_id", r.product_id.has_value()},
                               {"trade_id", r.trade_id.has_value()},
                               {"price", r.price.has_value()},
                               {"size", r.size.has_value()},
                               {"time", r.time.has_value()},
                               {"side", r.side.has_value()}})
-    if (!present) return mi::error{"missing field '" + std::string(key) + "'"};
+    if (!present)
+      return mi::error{"missing field '" + std::string(key) + "'"};
 
   mi::result<instrument> inst = from_product_id(*r.product_id);
-  if (!inst) return inst.err();
-  if (r.trade_id->empty()) return mi::error{"field 'trade_id' must not be empty"};
+  if (!inst)
+    return inst.err();
+  if (r.trade_id->empty())
+    return mi::error{"field 'trade_id' must not be empty"};
 
   std::optional<mi::decimal> price = mi::decimal::parse(*r.price);
-  if (!price) return mi::error{"field 'price' is not a decimal: \"" + std::string(*r.price) + "\""};
-  if (price->signum() <= 0) return mi::error{"price must be > 0"};
+  if (!price)
+    return mi::error{"field 'price' is not a decimal: \"" + std::string(*r.price) + "\""};
+  if (price->signum() <= 0)
+    return mi::error{"price must be > 0"};
   std::optional<mi::decimal> size = mi::decimal::parse(*r.size);
-  if (!size) return mi::error{"field 'size' is not a decimal: \"" + std::string(*r.size) + "\""};
-  if (size->signum() <= 0) return mi::error{"size must be > 0"};
+  if (!size)
+    return mi::error{"field 'size' is not a decimal: \"" + std::string(*r.size) + "\""};
+  if (size->signum() <= 0)
+    return mi::error{"size must be > 0"};
   std::optional<std::int64_t> ts = mi::connectors::text::parse_rfc3339_ns(*r.time);
-  if (!ts) return mi::error{"field 'time' is not an RFC 3339 time: \"" + std::string(*r.time) + "\""};
+  if (!ts)
+    return mi::error{"field 'time' is not an RFC 3339 time: \"" + std::string(*r.time) + "\""};
   std::optional<mi::side> taker = taker_from_maker(*r.side);
-  if (!taker) return mi::error{"field 'side' must be BUY or SELL: \"" + std::string(*r.side) + "\""};
+  if (!taker)
+    return mi::error{"field 'side' must be BUY or SELL: \"" + std::string(*r.side) + "\""};
 
   mi::trade t;
   t.exchange = "coinbase";
@@ -236,27 +264,34 @@ struct codec::impl {
 };
 
 mi::result<frame_events> codec::impl::decode(std::string_view frame, std::int64_t recv_ns) {
-  if (!looks_like_object(frame)) return mi::error{"not JSON: expected one object"};
+  if (!looks_like_object(frame))
+    return mi::error{"not JSON: expected one object"};
   buffer.assign(frame.data(), frame.size());
   buffer.append(simdjson::SIMDJSON_PADDING, '\0');
   od::document doc;
-  if (auto ec = parser.iterate(buffer.data(), frame.size(), buffer.size()).get(doc)) return mi::error{json_error(ec)};
+  if (auto ec = parser.iterate(buffer.data(), frame.size(), buffer.size()).get(doc))
+    return mi::error{json_error(ec)};
   od::object root;
-  if (auto ec = doc.get_object().get(root)) return mi::error{json_error(ec)};
+  if (auto ec = doc.get_object().get(root))
+    return mi::error{json_error(ec)};
   fields f;
-  if (std::string e = read_top(root, f); !e.empty()) return mi::error{e};
+  if (std::string e = read_top(root, f); !e.empty())
+    return mi::error{e};
 
   frame_events out;
   // Our own requests ({"type":"subscribe",...,"channel":"market_trades"}), as echoed in logs and recordings.
-  if (f.type && (*f.type == "subscribe" || *f.type == "unsubscribe")) return out;
+  if (f.type && (*f.type == "subscribe" || *f.type == "unsubscribe"))
+    return out;
   if (f.channel) { // Advanced Trade
     if (*f.channel == "market_trades") {
-      if (!f.events_problem.empty()) return mi::error{f.events_problem};
+      if (!f.events_problem.empty())
+        return mi::error{f.events_problem};
       out.what = frame_events::kind::trades;
       out.trades.reserve(f.trades.size());
       for (std::size_t i = 0; i < f.trades.size(); ++i) {
         mi::result<mi::trade> t = make_trade(f.trades[i], recv_ns);
-        if (!t) return mi::error{"trades[" + std::to_string(i) + "]: " + t.err().message};
+        if (!t)
+          return mi::error{"trades[" + std::to_string(i) + "]: " + t.err().message};
         out.trades.push_back(std::move(*t));
       }
       mi::sort_oldest_first(out.trades);
@@ -267,17 +302,20 @@ mi::result<frame_events> codec::impl::decode(std::string_view frame, std::int64_
     }
     return out; // ticker, level2, candles, status, user: not ours
   }
-  if (!f.type) return out;
+  if (!f.type)
+    return out;
   // Legacy Exchange feed (and Advanced Trade's error frame, which has the same shape).
   if (*f.type == "match" || *f.type == "last_match") {
     mi::result<mi::trade> t = make_trade(f.top, recv_ns);
-    if (!t) return t.err();
+    if (!t)
+      return t.err();
     out.what = frame_events::kind::trades;
     out.trades.push_back(std::move(*t));
   } else if (*f.type == "error") {
     out.what = frame_events::kind::error;
     out.error_message = std::string(f.message.value_or("(no message)"));
-    if (f.reason && !f.reason->empty()) out.error_message += ": " + std::string(*f.reason);
+    if (f.reason && !f.reason->empty())
+      out.error_message += ": " + std::string(*f.reason);
   } else if (*f.type == "subscriptions") {
     out.what = frame_events::kind::ack;
   } else if (*f.type == "heartbeat") {
@@ -346,7 +384,9 @@ std::string encode_trade_frame(const mi::trade& t, std::int64_t sequence_num) {
   mi::connectors::text::append_json_string(out, t.quantity.to_string());
   out += R"(,"side":)";
   // The maker's side, as Coinbase sends it.
-  out += t.taker_side == mi::side::buy ? R"("SELL")" : t.taker_side == mi::side::sell ? R"("BUY")" : R"("UNKNOWN_ORDER_SIDE")";
+  out += t.taker_side == mi::side::buy    ? R"("SELL")"
+         : t.taker_side == mi::side::sell ? R"("BUY")"
+                                          : R"("UNKNOWN_ORDER_SIDE")";
   out += R"(,"time":)";
   mi::connectors::text::append_json_string(out, time);
   out += "}]}]}";

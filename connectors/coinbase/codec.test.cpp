@@ -26,8 +26,8 @@ std::string at_frame(const std::string& trades) {
          trades + "]}]}";
 }
 
-std::string at_trade(const std::string& id, const std::string& price, const std::string& size,
-                     const std::string& side, const std::string& time) {
+std::string at_trade(const std::string& id, const std::string& price, const std::string& size, const std::string& side,
+                     const std::string& time) {
   return R"({"product_id":"BTC-USD","trade_id":")" + id + R"(","price":")" + price + R"(","size":")" + size +
          R"(","time":")" + time + R"(","side":")" + side + R"("})";
 }
@@ -52,7 +52,8 @@ mi::trade sample_trade() {
 TEST_CASE("Advanced Trade fixture frames decode, and trades match trades.expected.jsonl exactly") {
   const auto frames = fixture_lines("trades.jsonl");
   const auto expected = fixture_lines("trades.expected.jsonl");
-  if (frames.empty()) return;
+  if (frames.empty())
+    return;
   REQUIRE(frames.size() == expected.size());
   codec c;
   std::size_t compared = 0, trades = 0;
@@ -62,8 +63,10 @@ TEST_CASE("Advanced Trade fixture frames decode, and trades match trades.expecte
     REQUIRE_MESSAGE(r.has_value(), r.err().message);
     CHECK(r->what == frame_events::kind::trades);
     trades += r->trades.size();
-    for (const auto& t : r->trades) CHECK(t.recv_ns == 123);
-    if (expected[i] == "null") continue;
+    for (const auto& t : r->trades)
+      CHECK(t.recv_ns == 123);
+    if (expected[i] == "null")
+      continue;
     CHECK(as_json_array(r->trades) == expected[i]);
     ++compared;
   }
@@ -74,7 +77,8 @@ TEST_CASE("Advanced Trade fixture frames decode, and trades match trades.expecte
 TEST_CASE("legacy Exchange match frames decode, times are exact to the microsecond sent") {
   const auto frames = fixture_lines("legacy_exchange/trades.jsonl");
   const auto expected = fixture_lines("legacy_exchange/trades.expected.jsonl");
-  if (frames.empty()) return;
+  if (frames.empty())
+    return;
   REQUIRE(frames.size() == expected.size());
   codec c;
   std::size_t exact = 0, ms_expectations = 0;
@@ -84,7 +88,8 @@ TEST_CASE("legacy Exchange match frames decode, times are exact to the microseco
     REQUIRE_MESSAGE(r.has_value(), r.err().message);
     REQUIRE(r->what == frame_events::kind::trades);
     REQUIRE(r->trades.size() == 1);
-    if (expected[i] == "null") continue;
+    if (expected[i] == "null")
+      continue;
     const std::string got = as_json_array(r->trades);
     if (got == expected[i]) {
       ++exact;
@@ -99,7 +104,7 @@ TEST_CASE("legacy Exchange match frames decode, times are exact to the microseco
     CHECK(frames[i].find(R"("type":"match")") != std::string::npos);
     ++ms_expectations;
   }
-  CHECK(exact == 6);           // the last_match lines and the 2019 match (whose time has no sub-ms digits)
+  CHECK(exact == 6); // the last_match lines and the 2019 match (whose time has no sub-ms digits)
   CHECK(ms_expectations == 15);
 }
 
@@ -126,15 +131,25 @@ TEST_CASE("every control and session frame decodes without error, to the right k
       auto r = c.decode(line, 0);
       REQUIRE_MESSAGE(r.has_value(), (r ? std::string() : r.err().message));
       switch (r->what) {
-      case frame_events::kind::ack: ++acks; break;
-      case frame_events::kind::heartbeat: ++heartbeats; break;
-      case frame_events::kind::error: ++errors; break;
-      case frame_events::kind::trades: trades += r->trades.size(); break;
-      case frame_events::kind::ignored: break;
+      case frame_events::kind::ack:
+        ++acks;
+        break;
+      case frame_events::kind::heartbeat:
+        ++heartbeats;
+        break;
+      case frame_events::kind::error:
+        ++errors;
+        break;
+      case frame_events::kind::trades:
+        trades += r->trades.size();
+        break;
+      case frame_events::kind::ignored:
+        break;
       }
     }
   }
-  if (acks == 0) return; // fixtures absent
+  if (acks == 0)
+    return; // fixtures absent
   CHECK(acks == 5 + 5 + 1);
   CHECK(heartbeats == 5 + 10);
   CHECK(errors == 3);
@@ -192,10 +207,10 @@ TEST_CASE("timestamps are exact nanoseconds, offsets honoured") {
     const char* time;
     std::int64_t ns;
   };
-  for (const auto& [time, ns] : {row{"2026-08-09T21:05:38.50436Z", 1'786'309'538'504'360'000},
-                                 row{"1970-01-01T00:00:00Z", 0},
-                                 row{"2024-02-29T23:59:59.123456789Z", 1'709'251'199'123'456'789},
-                                 row{"2024-03-01T01:00:00.1+01:00", 1'709'251'200'100'000'000}}) {
+  for (const auto& [time, ns] :
+       {row{"2026-08-09T21:05:38.50436Z", 1'786'309'538'504'360'000}, row{"1970-01-01T00:00:00Z", 0},
+        row{"2024-02-29T23:59:59.123456789Z", 1'709'251'199'123'456'789},
+        row{"2024-03-01T01:00:00.1+01:00", 1'709'251'200'100'000'000}}) {
     CAPTURE(time);
     auto r = c.decode(at_frame(at_trade("1", "1", "1", "BUY", time)), 0);
     REQUIRE_MESSAGE(r.has_value(), r.err().message);
@@ -205,11 +220,12 @@ TEST_CASE("timestamps are exact nanoseconds, offsets honoured") {
 
 TEST_CASE("frames of other channels and our own requests are not trades") {
   codec c;
-  for (const char* frame :
-       {R"({"channel":"ticker","timestamp":"2026-08-09T21:05:48Z","sequence_num":3,"events":[{"type":"snapshot","tickers":[{"price":"1"}]}]})",
-        R"({"channel":"l2_data","events":[{"type":"update","updates":[]}]})",
-        R"({"type":"subscribe","product_ids":["BTC-USD"],"channel":"market_trades"})",
-        R"({"type":"ticker","trade_id":1,"price":"1","side":"buy","product_id":"BTC-USD"})", R"({})"}) {
+  for (
+    const char* frame :
+    {R"({"channel":"ticker","timestamp":"2026-08-09T21:05:48Z","sequence_num":3,"events":[{"type":"snapshot","tickers":[{"price":"1"}]}]})",
+     R"({"channel":"l2_data","events":[{"type":"update","updates":[]}]})",
+     R"({"type":"subscribe","product_ids":["BTC-USD"],"channel":"market_trades"})",
+     R"({"type":"ticker","trade_id":1,"price":"1","side":"buy","product_id":"BTC-USD"})", R"({})"}) {
     CAPTURE(frame);
     auto r = c.decode(frame, 0);
     REQUIRE_MESSAGE(r.has_value(), r.err().message);
@@ -226,31 +242,33 @@ TEST_CASE("bad input gives an error naming the reason") {
     std::string reason;
   };
   const std::vector<row> rows = {
-      {"hello", "not JSON"},
-      {"", "not JSON"},
-      {"[1]", "not JSON"},
-      {R"({"channel":"market_trades",)", "not JSON"},
-      {at_frame(at_trade("1", "0", "1", "BUY", t)), "trades[0]: price must be > 0"},
-      {at_frame(at_trade("1", "-1", "1", "BUY", t)), "price must be > 0"},
-      {at_frame(at_trade("1", "1", "0.000", "BUY", t)), "size must be > 0"},
-      {at_frame(at_trade("1", "abc", "1", "BUY", t)), "field 'price' is not a decimal"},
-      {at_frame(at_trade("1", "1", "1", "HOLD", t)), "field 'side' must be BUY or SELL"},
-      {at_frame(at_trade("1", "1", "1", "BUY", "2024-01-01 00:00:00")), "field 'time' is not an RFC 3339 time"},
-      {at_frame(at_trade("1", "1", "1", "BUY", "2024-13-01T00:00:00Z")), "field 'time'"},
-      {at_frame(at_trade("1", "1", "1", "BUY", "2024-01-01T00:00:00.1234567890Z")), "field 'time'"},
-      {at_frame(at_trade("", "1", "1", "BUY", t)), "field 'trade_id' must not be empty"},
-      {at_frame(R"({"product_id":"BTC-USD","trade_id":"1","price":"1","time":"2024-01-01T00:00:00Z","side":"BUY"})"),
-       "trades[0]: missing field 'size'"},
-      {at_frame(R"({"product_id":"BTCUSD","trade_id":"1","price":"1","size":"1","time":"2024-01-01T00:00:00Z","side":"BUY"})"),
-       "product id 'BTCUSD'"},
-      {at_frame(R"({"product_id":"BTC-USD","trade_id":"1","price":1.5,"size":"1","time":"2024-01-01T00:00:00Z","side":"BUY"})"),
-       "field 'price' must be a string"},
-      {R"({"channel":"market_trades","events":{}})", "field 'events' must be an array"},
-      {R"({"channel":"market_trades","events":[{"type":"update","trades":5}]})", "field 'trades' must be an array"},
-      {R"({"type":"match","trade_id":-1,"side":"buy","size":"1","price":"1","product_id":"BTC-USD","time":"2024-01-01T00:00:00Z"})",
-       "field 'trade_id' must be a non-negative integer"},
-      {R"({"type":"match","trade_id":1,"side":"buy","size":"1","product_id":"BTC-USD","time":"2024-01-01T00:00:00Z"})",
-       "missing field 'price'"},
+    {"hello", "not JSON"},
+    {"", "not JSON"},
+    {"[1]", "not JSON"},
+    {R"({"channel":"market_trades",)", "not JSON"},
+    {at_frame(at_trade("1", "0", "1", "BUY", t)), "trades[0]: price must be > 0"},
+    {at_frame(at_trade("1", "-1", "1", "BUY", t)), "price must be > 0"},
+    {at_frame(at_trade("1", "1", "0.000", "BUY", t)), "size must be > 0"},
+    {at_frame(at_trade("1", "abc", "1", "BUY", t)), "field 'price' is not a decimal"},
+    {at_frame(at_trade("1", "1", "1", "HOLD", t)), "field 'side' must be BUY or SELL"},
+    {at_frame(at_trade("1", "1", "1", "BUY", "2024-01-01 00:00:00")), "field 'time' is not an RFC 3339 time"},
+    {at_frame(at_trade("1", "1", "1", "BUY", "2024-13-01T00:00:00Z")), "field 'time'"},
+    {at_frame(at_trade("1", "1", "1", "BUY", "2024-01-01T00:00:00.1234567890Z")), "field 'time'"},
+    {at_frame(at_trade("", "1", "1", "BUY", t)), "field 'trade_id' must not be empty"},
+    {at_frame(R"({"product_id":"BTC-USD","trade_id":"1","price":"1","time":"2024-01-01T00:00:00Z","side":"BUY"})"),
+     "trades[0]: missing field 'size'"},
+    {at_frame(
+       R"({"product_id":"BTCUSD","trade_id":"1","price":"1","size":"1","time":"2024-01-01T00:00:00Z","side":"BUY"})"),
+     "product id 'BTCUSD'"},
+    {at_frame(
+       R"({"product_id":"BTC-USD","trade_id":"1","price":1.5,"size":"1","time":"2024-01-01T00:00:00Z","side":"BUY"})"),
+     "field 'price' must be a string"},
+    {R"({"channel":"market_trades","events":{}})", "field 'events' must be an array"},
+    {R"({"channel":"market_trades","events":[{"type":"update","trades":5}]})", "field 'trades' must be an array"},
+    {R"({"type":"match","trade_id":-1,"side":"buy","size":"1","price":"1","product_id":"BTC-USD","time":"2024-01-01T00:00:00Z"})",
+     "field 'trade_id' must be a non-negative integer"},
+    {R"({"type":"match","trade_id":1,"side":"buy","size":"1","product_id":"BTC-USD","time":"2024-01-01T00:00:00Z"})",
+     "missing field 'price'"},
   };
   for (const auto& [frame, reason] : rows) {
     CAPTURE(frame);
@@ -282,7 +300,8 @@ TEST_CASE("encode_trade_frame gives an Advanced Trade frame that decodes back to
         R"("size":"0.01034361","side":"SELL","time":"2026-08-09T21:05:48.167634Z"}]}]})");
   codec c;
   for (auto side : {mi::side::buy, mi::side::sell, mi::side::unknown}) {
-    for (std::int64_t ts : {t.ts_ns, std::int64_t{1}, std::int64_t{-1'500'000'000}, std::int64_t{1'700'000'000'000'000'000}}) {
+    for (std::int64_t ts :
+         {t.ts_ns, std::int64_t{1}, std::int64_t{-1'500'000'000}, std::int64_t{1'700'000'000'000'000'000}}) {
       mi::trade x = t;
       x.taker_side = side;
       x.ts_ns = ts;

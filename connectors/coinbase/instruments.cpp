@@ -8,7 +8,8 @@ namespace {
 char to_upper(char c) { return (c >= 'a' && c <= 'z') ? static_cast<char>(c - 'a' + 'A') : c; }
 
 bool is_asset(std::string_view s) {
-  return !s.empty() && std::all_of(s.begin(), s.end(), [](char c) { return (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9'); });
+  return !s.empty() &&
+         std::all_of(s.begin(), s.end(), [](char c) { return (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9'); });
 }
 
 /// Splits "BASE<sep>QUOTE" (exactly one separator), upper-cases both parts.
@@ -18,8 +19,10 @@ mi::result<instrument> split(std::string_view text, char sep, std::string_view w
     return mi::error{std::string(what) + " '" + std::string(text) + "' must be BASE" + sep + "QUOTE, e.g. " +
                      std::string(example)};
   instrument i;
-  for (char c : text.substr(0, at)) i.base += to_upper(c);
-  for (char c : text.substr(at + 1)) i.quote += to_upper(c);
+  for (char c : text.substr(0, at))
+    i.base += to_upper(c);
+  for (char c : text.substr(at + 1))
+    i.quote += to_upper(c);
   if (!is_asset(i.base) || !is_asset(i.quote))
     return mi::error{std::string(what) + " '" + std::string(text) +
                      "': base and quote must be non-empty letters and digits, e.g. " + std::string(example)};
@@ -38,7 +41,8 @@ mi::result<instrument> from_product_id(std::string_view product_id) {
 
 mi::result<std::string> to_product_id(std::string_view unified) {
   mi::result<instrument> i = from_unified(unified);
-  if (!i) return i.err();
+  if (!i)
+    return i.err();
   return i->product_id;
 }
 

@@ -11,10 +11,10 @@ const mi::coinbase::instrument btcusd{"BTCUSD", "BTC", "USD", "BTC-USD"};
 } // namespace
 
 TEST_CASE("products: online products only, named like product ids") {
-  auto r = mi::coinbase::parse_products(
-      R"([{"id":"BTC-USD","base_currency":"BTC","quote_currency":"USD","status":"online"},)"
-      R"({"id":"OLD-USD","base_currency":"OLD","quote_currency":"USD","status":"delisted"},)"
-      R"({"id":"ETH-EUR","base_currency":"ETH","quote_currency":"EUR","status":"online"}])");
+  auto r =
+    mi::coinbase::parse_products(R"([{"id":"BTC-USD","base_currency":"BTC","quote_currency":"USD","status":"online"},)"
+                                 R"({"id":"OLD-USD","base_currency":"OLD","quote_currency":"USD","status":"delisted"},)"
+                                 R"({"id":"ETH-EUR","base_currency":"ETH","quote_currency":"EUR","status":"online"}])");
   REQUIRE(r.has_value());
   REQUIRE(r->size() == 2);
   CHECK((*r)[0] == btcusd);
@@ -27,8 +27,8 @@ TEST_CASE("products: online products only, named like product ids") {
 
 TEST_CASE("trades: maker side becomes the taker side, times exact, identical to the market_trades channel") {
   const std::string body =
-      R"([{"time":"2026-11-22T07:00:00.223456Z","trade_id":75,"price":"10.50000000","size":"0.02000000","side":"buy"},)"
-      R"({"time":"2026-11-22T07:00:00.123456Z","trade_id":74,"price":"10.00000000","size":"0.01000000","side":"sell"}])";
+    R"([{"time":"2026-11-22T07:00:00.223456Z","trade_id":75,"price":"10.50000000","size":"0.02000000","side":"buy"},)"
+    R"({"time":"2026-11-22T07:00:00.123456Z","trade_id":74,"price":"10.00000000","size":"0.01000000","side":"sell"}])";
   auto r = mi::coinbase::parse_trades(body, btcusd);
   REQUIRE(r.has_value());
   REQUIRE(r->size() == 2);
@@ -42,10 +42,11 @@ TEST_CASE("trades: maker side becomes the taker side, times exact, identical to 
   CHECK((*r)[1].taker_side == mi::side::sell);
 
   mi::coinbase::codec codec;
-  auto ws = codec.decode(R"({"channel":"market_trades","client_id":"","timestamp":"2026-11-22T07:00:00.2Z","sequence_num":3,)"
-                         R"("events":[{"type":"update","trades":[{"trade_id":"74","product_id":"BTC-USD","price":"10.00000000",)"
-                         R"("size":"0.01000000","side":"SELL","time":"2026-11-22T07:00:00.123456Z"}]}]})",
-                         0);
+  auto ws = codec.decode(
+    R"({"channel":"market_trades","client_id":"","timestamp":"2026-11-22T07:00:00.2Z","sequence_num":3,)"
+    R"("events":[{"type":"update","trades":[{"trade_id":"74","product_id":"BTC-USD","price":"10.00000000",)"
+    R"("size":"0.01000000","side":"SELL","time":"2026-11-22T07:00:00.123456Z"}]}]})",
+    0);
   REQUIRE(ws.has_value());
   REQUIRE(ws->trades.size() == 1);
   CHECK(ws->trades[0] == t);
@@ -56,11 +57,11 @@ TEST_CASE("trades: error bodies and bad trades are errors naming the cause") {
   REQUIRE_FALSE(err.has_value());
   CHECK(err.err().message == "NotFound");
   auto zero = mi::coinbase::parse_trades(
-      R"([{"time":"2026-11-22T07:00:00Z","trade_id":9,"price":"0","size":"1","side":"buy"}])", btcusd);
+    R"([{"time":"2026-11-22T07:00:00Z","trade_id":9,"price":"0","size":"1","side":"buy"}])", btcusd);
   REQUIRE_FALSE(zero.has_value());
   CHECK(zero.err().message == "trade[0] (trade_id 9): price must be > 0, not \"0\"");
-  auto bad_time = mi::coinbase::parse_trades(
-      R"([{"time":"yesterday","trade_id":9,"price":"1","size":"1","side":"buy"}])", btcusd);
+  auto bad_time =
+    mi::coinbase::parse_trades(R"([{"time":"yesterday","trade_id":9,"price":"1","size":"1","side":"buy"}])", btcusd);
   REQUIRE_FALSE(bad_time.has_value());
   CHECK(bad_time.err().message.find("'time'") != std::string::npos);
 }

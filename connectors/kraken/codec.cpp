@@ -20,9 +20,9 @@ using mi::connectors::json::read_text;
 std::string json_error(simdjson::error_code ec) { return std::string("not JSON: ") + simdjson::error_message(ec); }
 
 void note(std::string& problem, std::string_view what) {
-  if (problem.empty()) problem = std::string(what);
+  if (problem.empty())
+    problem = std::string(what);
 }
-
 
 /// One v2 trade object (data[i]); string_views point into the parser until the next iterate().
 struct raw_trade {
@@ -55,9 +55,11 @@ std::string read_trade_object(od::value& v, raw_trade& t) {
   }
   for (auto field : obj) {
     std::string_view key;
-    if (auto ec = field.unescaped_key().get(key)) return json_error(ec);
+    if (auto ec = field.unescaped_key().get(key))
+      return json_error(ec);
     auto value_in = field.value(); // read in place: copying the value out stalls store forwarding
-    if (auto ec = value_in.error()) return json_error(ec);
+    if (auto ec = value_in.error())
+      return json_error(ec);
     od::value& value = value_in.value_unsafe();
     if (key == "symbol") {
       read_string(key, value, t.symbol, t.problem);
@@ -67,7 +69,8 @@ std::string read_trade_object(od::value& v, raw_trade& t) {
       read_string(key, value, t.timestamp, t.problem);
     } else if (key == "price" || key == "qty") {
       std::optional<std::string_view> text = read_text(value);
-      if (!text) note(t.problem, "field '" + std::string(key) + "' must be a number");
+      if (!text)
+        note(t.problem, "field '" + std::string(key) + "' must be a number");
       (key == "price" ? t.price : t.qty) = text;
     } else if (key == "trade_id") {
       std::uint64_t id = 0;
@@ -84,9 +87,11 @@ std::string read_object(od::object& root, fields& f) {
   std::string ignored; // wrong types of fields that only matter for the frame kinds that need them
   for (auto field : root) {
     std::string_view key;
-    if (auto ec = field.unescaped_key().get(key)) return json_error(ec);
+    if (auto ec = field.unescaped_key().get(key))
+      return json_error(ec);
     auto v_in = field.value(); // read in place: copying the value out stalls store forwarding
-    if (auto ec = v_in.error()) return json_error(ec);
+    if (auto ec = v_in.error())
+      return json_error(ec);
     od::value& v = v_in.value_unsafe();
     if (key == "channel") {
       read_string(key, v, f.channel, ignored);
@@ -102,7 +107,8 @@ std::string read_object(od::object& root, fields& f) {
       read_string(key, v, f.error_message, ignored);
     } else if (key == "success") {
       bool b = false;
-      if (!v.get_bool().get(b)) f.success = b;
+      if (!v.get_bool().get(b))
+        f.success = b;
     } else if (key == "data") {
       od::array data;
       if (v.get_array().get(data)) {
@@ -111,9 +117,11 @@ std::string read_object(od::object& root, fields& f) {
       }
       for (auto element : data) {
         od::value ev;
-        if (auto ec = element.get(ev)) return json_error(ec);
+        if (auto ec = element.get(ev))
+          return json_error(ec);
         raw_trade& t = f.data.emplace_back();
-        if (std::string e = read_trade_object(ev, t); !e.empty()) return e;
+        if (std::string e = read_trade_object(ev, t); !e.empty())
+          return e;
       }
     }
   }
@@ -142,15 +150,18 @@ std::string read_row(od::value& v, raw_row& r) {
   std::size_t i = 0;
   for (auto element : row) {
     od::value value;
-    if (auto ec = element.get(value)) return json_error(ec);
+    if (auto ec = element.get(value))
+      return json_error(ec);
     if (i < 4) {
       std::optional<std::string_view> text = read_text(value);
-      if (!text) note(r.problem, "element " + std::to_string(i) + " must be a string");
+      if (!text)
+        note(r.problem, "element " + std::to_string(i) + " must be a string");
       (i == 0 ? r.price : i == 1 ? r.volume : i == 2 ? r.time : r.side) = text;
     }
     ++i; // ordType, misc and anything newer are not needed
   }
-  if (i < 4) note(r.problem, "must have [price, volume, time, side, ...]");
+  if (i < 4)
+    note(r.problem, "must have [price, volume, time, side, ...]");
   return {};
 }
 
@@ -158,27 +169,34 @@ std::string read_v1(od::array& root, v1_frame& f) {
   bool have_rows = false;
   for (auto element : root) {
     od::value v;
-    if (auto ec = element.get(v)) return json_error(ec);
+    if (auto ec = element.get(v))
+      return json_error(ec);
     od::json_type type;
-    if (auto ec = v.type().get(type)) return json_error(ec);
+    if (auto ec = v.type().get(type))
+      return json_error(ec);
     if (type == od::json_type::string) {
       std::string_view s;
-      if (auto ec = v.get_string().get(s)) return json_error(ec);
+      if (auto ec = v.get_string().get(s))
+        return json_error(ec);
       f.strings.push_back(s);
     } else if (type == od::json_type::array && !have_rows) {
       have_rows = true;
       od::array rows;
-      if (auto ec = v.get_array().get(rows)) return json_error(ec);
+      if (auto ec = v.get_array().get(rows))
+        return json_error(ec);
       for (auto row : rows) {
         od::value rv;
-        if (auto ec = row.get(rv)) return json_error(ec);
+        if (auto ec = row.get(rv))
+          return json_error(ec);
         raw_row& r = f.rows.emplace_back();
-        if (std::string e = read_row(rv, r); !e.empty()) return e;
+        if (std::string e = read_row(rv, r); !e.empty())
+          return e;
       }
     }
     // channelID (number), book/ticker objects, a second array: not needed, skipped by the iterator
   }
-  if (!have_rows) f.problem = "v1 trade frame without an array of trades";
+  if (!have_rows)
+    f.problem = "v1 trade frame without an array of trades";
   return {};
 }
 
@@ -186,13 +204,18 @@ std::string read_v1(od::array& root, v1_frame& f) {
 mi::result<mi::trade> make_trade(std::string_view pair, std::string_view price_text, std::string_view qty_text,
                                  std::string_view qty_key, std::int64_t ts_ns, mi::side taker, std::int64_t recv_ns) {
   mi::result<instrument> inst = from_wire(pair);
-  if (!inst) return inst.err();
+  if (!inst)
+    return inst.err();
   std::optional<mi::decimal> price = mi::decimal::parse(price_text);
-  if (!price) return mi::error{"price is not a decimal: \"" + std::string(price_text) + "\""};
-  if (price->signum() <= 0) return mi::error{"price must be > 0"};
+  if (!price)
+    return mi::error{"price is not a decimal: \"" + std::string(price_text) + "\""};
+  if (price->signum() <= 0)
+    return mi::error{"price must be > 0"};
   std::optional<mi::decimal> qty = mi::decimal::parse(qty_text);
-  if (!qty) return mi::error{std::string(qty_key) + " is not a decimal: \"" + std::string(qty_text) + "\""};
-  if (qty->signum() <= 0) return mi::error{std::string(qty_key) + " must be > 0"};
+  if (!qty)
+    return mi::error{std::string(qty_key) + " is not a decimal: \"" + std::string(qty_text) + "\""};
+  if (qty->signum() <= 0)
+    return mi::error{std::string(qty_key) + " must be > 0"};
   mi::trade t;
   t.exchange = "kraken";
   t.symbol = std::move(inst->symbol);
@@ -207,14 +230,16 @@ mi::result<mi::trade> make_trade(std::string_view pair, std::string_view price_t
 }
 
 mi::result<mi::trade> make_v2_trade(const raw_trade& r, std::int64_t recv_ns) {
-  if (!r.problem.empty()) return mi::error{r.problem};
+  if (!r.problem.empty())
+    return mi::error{r.problem};
   for (auto [key, present] : {std::pair<std::string_view, bool>{"symbol", r.symbol.has_value()},
                               {"side", r.side.has_value()},
                               {"price", r.price.has_value()},
                               {"qty", r.qty.has_value()},
                               {"trade_id", r.trade_id.has_value()},
                               {"timestamp", r.timestamp.has_value()}})
-    if (!present) return mi::error{"missing field '" + std::string(key) + "'"};
+    if (!present)
+      return mi::error{"missing field '" + std::string(key) + "'"};
   mi::side taker = mi::side::unknown;
   if (*r.side == "buy")
     taker = mi::side::buy;
@@ -223,15 +248,18 @@ mi::result<mi::trade> make_v2_trade(const raw_trade& r, std::int64_t recv_ns) {
   else
     return mi::error{"field 'side' must be buy or sell: \"" + std::string(*r.side) + "\""};
   std::optional<std::int64_t> ts = mi::connectors::text::parse_rfc3339_ns(*r.timestamp);
-  if (!ts) return mi::error{"field 'timestamp' is not an RFC 3339 time: \"" + std::string(*r.timestamp) + "\""};
+  if (!ts)
+    return mi::error{"field 'timestamp' is not an RFC 3339 time: \"" + std::string(*r.timestamp) + "\""};
   mi::result<mi::trade> t = make_trade(*r.symbol, *r.price, *r.qty, "qty", *ts, taker, recv_ns);
-  if (t) t->trade_id = *r.trade_id;
+  if (t)
+    t->trade_id = *r.trade_id;
   return t;
 }
 
 mi::result<mi::trade> make_v1_trade(const raw_row& r, std::string_view pair, std::size_t position,
                                     std::int64_t recv_ns) {
-  if (!r.problem.empty()) return mi::error{r.problem};
+  if (!r.problem.empty())
+    return mi::error{r.problem};
   mi::side taker = mi::side::unknown;
   if (*r.side == "b")
     taker = mi::side::buy;
@@ -240,9 +268,11 @@ mi::result<mi::trade> make_v1_trade(const raw_row& r, std::string_view pair, std
   else
     return mi::error{"side must be \"b\" or \"s\": \"" + std::string(*r.side) + "\""};
   std::optional<std::int64_t> ts = mi::connectors::text::parse_epoch_seconds_ns(*r.time);
-  if (!ts) return mi::error{"time is not \"seconds.fraction\": \"" + std::string(*r.time) + "\""};
+  if (!ts)
+    return mi::error{"time is not \"seconds.fraction\": \"" + std::string(*r.time) + "\""};
   mi::result<mi::trade> t = make_trade(pair, *r.price, *r.volume, "volume", *ts, taker, recv_ns);
-  if (!t) return t;
+  if (!t)
+    return t;
   // No id on the wire: see codec's documentation for why this is unique and stable.
   t->trade_id = std::to_string(*ts) + "-" + std::string(*r.side) + "-" + t->price.to_string() + "-" +
                 t->quantity.to_string() + "-" + std::to_string(position);
@@ -251,7 +281,8 @@ mi::result<mi::trade> make_v1_trade(const raw_row& r, std::string_view pair, std
 
 void sort_oldest_first(std::vector<mi::trade>& trades, bool by_id) {
   std::stable_sort(trades.begin(), trades.end(), [by_id](const mi::trade& x, const mi::trade& y) {
-    if (x.ts_ns != y.ts_ns) return x.ts_ns < y.ts_ns;
+    if (x.ts_ns != y.ts_ns)
+      return x.ts_ns < y.ts_ns;
     return by_id && mi::compare_trade_ids(x.trade_id, y.trade_id) < 0;
   });
 }
@@ -259,8 +290,10 @@ void sort_oldest_first(std::vector<mi::trade>& trades, bool by_id) {
 char first_significant(std::string_view frame) {
   const auto first = frame.find_first_not_of(" \t\r\n");
   const auto last = frame.find_last_not_of(" \t\r\n");
-  if (first == std::string_view::npos) return 0;
-  if ((frame[first] == '{' && frame[last] == '}') || (frame[first] == '[' && frame[last] == ']')) return frame[first];
+  if (first == std::string_view::npos)
+    return 0;
+  if ((frame[first] == '{' && frame[last] == '}') || (frame[first] == '[' && frame[last] == ']'))
+    return frame[first];
   return 0;
 }
 
@@ -277,31 +310,40 @@ struct codec::impl {
 
 mi::result<frame_events> codec::impl::decode(std::string_view frame, std::int64_t recv_ns) {
   const char first = first_significant(frame);
-  if (first == 0) return mi::error{"not JSON: expected an object or an array"};
+  if (first == 0)
+    return mi::error{"not JSON: expected an object or an array"};
   buffer.assign(frame.data(), frame.size());
   buffer.append(simdjson::SIMDJSON_PADDING, '\0');
   od::document doc;
-  if (auto ec = parser.iterate(buffer.data(), frame.size(), buffer.size()).get(doc)) return mi::error{json_error(ec)};
+  if (auto ec = parser.iterate(buffer.data(), frame.size(), buffer.size()).get(doc))
+    return mi::error{json_error(ec)};
   return first == '[' ? decode_v1(doc, recv_ns) : decode_object(doc, recv_ns);
 }
 
 mi::result<frame_events> codec::impl::decode_v1(od::document& doc, std::int64_t recv_ns) {
   od::array root;
-  if (auto ec = doc.get_array().get(root)) return mi::error{json_error(ec)};
+  if (auto ec = doc.get_array().get(root))
+    return mi::error{json_error(ec)};
   v1_frame f;
-  if (std::string e = read_v1(root, f); !e.empty()) return mi::error{e};
-  if (f.strings.empty()) return mi::error{"v1 frame must be [channelID, data, channelName, pair]"};
+  if (std::string e = read_v1(root, f); !e.empty())
+    return mi::error{e};
+  if (f.strings.empty())
+    return mi::error{"v1 frame must be [channelID, data, channelName, pair]"};
   frame_events out;
   const std::string_view channel = f.strings.size() >= 2 ? f.strings[f.strings.size() - 2] : f.strings.back();
-  if (channel != "trade") return out; // book-*, ticker, spread, ohlc-*, ownTrades, ...
-  if (f.strings.size() < 2) return mi::error{"v1 trade frame without a pair"};
-  if (!f.problem.empty()) return mi::error{f.problem};
+  if (channel != "trade")
+    return out; // book-*, ticker, spread, ohlc-*, ownTrades, ...
+  if (f.strings.size() < 2)
+    return mi::error{"v1 trade frame without a pair"};
+  if (!f.problem.empty())
+    return mi::error{f.problem};
   const std::string_view pair = f.strings.back();
   out.what = frame_events::kind::trades;
   out.trades.reserve(f.rows.size());
   for (std::size_t i = 0; i < f.rows.size(); ++i) {
     mi::result<mi::trade> t = make_v1_trade(f.rows[i], pair, i, recv_ns);
-    if (!t) return mi::error{"trade " + std::to_string(i) + ": " + t.err().message};
+    if (!t)
+      return mi::error{"trade " + std::to_string(i) + ": " + t.err().message};
     out.trades.push_back(std::move(*t));
   }
   // Rows come oldest first; within one microsecond the wire order stands (the synthesized ids do not order).
@@ -311,18 +353,22 @@ mi::result<frame_events> codec::impl::decode_v1(od::document& doc, std::int64_t 
 
 mi::result<frame_events> codec::impl::decode_object(od::document& doc, std::int64_t recv_ns) {
   od::object root;
-  if (auto ec = doc.get_object().get(root)) return mi::error{json_error(ec)};
+  if (auto ec = doc.get_object().get(root))
+    return mi::error{json_error(ec)};
   fields f;
-  if (std::string e = read_object(root, f); !e.empty()) return mi::error{e};
+  if (std::string e = read_object(root, f); !e.empty())
+    return mi::error{e};
   frame_events out;
   if (f.channel) { // v2 channel message
     if (*f.channel == "trade") {
-      if (!f.data_problem.empty()) return mi::error{f.data_problem};
+      if (!f.data_problem.empty())
+        return mi::error{f.data_problem};
       out.what = frame_events::kind::trades;
       out.trades.reserve(f.data.size());
       for (std::size_t i = 0; i < f.data.size(); ++i) {
         mi::result<mi::trade> t = make_v2_trade(f.data[i], recv_ns);
-        if (!t) return mi::error{"data[" + std::to_string(i) + "]: " + t.err().message};
+        if (!t)
+          return mi::error{"data[" + std::to_string(i) + "]: " + t.err().message};
         out.trades.push_back(std::move(*t));
       }
       sort_oldest_first(out.trades, true);
@@ -396,8 +442,9 @@ std::string v1_subscribe_request(const std::vector<std::string>& v1_pairs) {
 }
 
 std::string encode_trade_frame(const mi::trade& t) {
-  const bool numeric_id = !t.trade_id.empty() && t.trade_id.size() <= 19 &&
-                          std::all_of(t.trade_id.begin(), t.trade_id.end(), [](char c) { return c >= '0' && c <= '9'; });
+  const bool numeric_id =
+    !t.trade_id.empty() && t.trade_id.size() <= 19 &&
+    std::all_of(t.trade_id.begin(), t.trade_id.end(), [](char c) { return c >= '0' && c <= '9'; });
   std::string out;
   out.reserve(256);
   out += R"({"channel":"trade","type":"update","data":[{"symbol":)";

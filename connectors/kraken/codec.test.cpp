@@ -23,8 +23,8 @@ using mi::test::as_json_array;
 
 std::string v2_frame(const std::string& price, const std::string& qty, const std::string& extra = "") {
   return R"({"channel":"trade","type":"update","data":[{"symbol":"BTC/USD","side":"sell","price":)" + price +
-         R"(,"qty":)" + qty + R"(,"ord_type":"market","trade_id":1,"timestamp":"2023-10-06T17:35:56.123456Z")" +
-         extra + "}]}";
+         R"(,"qty":)" + qty + R"(,"ord_type":"market","trade_id":1,"timestamp":"2023-10-06T17:35:56.123456Z")" + extra +
+         "}]}";
 }
 
 } // namespace
@@ -32,7 +32,8 @@ std::string v2_frame(const std::string& price, const std::string& qty, const std
 TEST_CASE("v2 fixture frames decode, and trades match trades.expected.jsonl exactly") {
   const auto frames = fixture_lines("trades.jsonl");
   const auto expected = fixture_lines("trades.expected.jsonl");
-  if (frames.empty()) return;
+  if (frames.empty())
+    return;
   REQUIRE(frames.size() == expected.size());
   codec c;
   std::size_t compared = 0;
@@ -41,8 +42,10 @@ TEST_CASE("v2 fixture frames decode, and trades match trades.expected.jsonl exac
     auto r = c.decode(frames[i], 5);
     REQUIRE_MESSAGE(r.has_value(), r.err().message);
     CHECK(r->what == frame_events::kind::trades);
-    for (const auto& t : r->trades) CHECK(t.recv_ns == 5);
-    if (expected[i] == "null") continue;
+    for (const auto& t : r->trades)
+      CHECK(t.recv_ns == 5);
+    if (expected[i] == "null")
+      continue;
     CHECK(as_json_array(r->trades) == expected[i]);
     ++compared;
   }
@@ -55,7 +58,8 @@ TEST_CASE("v2 fixture frames decode, and trades match trades.expected.jsonl exac
 TEST_CASE("v1 fixture frames decode, all fields but the synthesized id match, ids distinct and stable") {
   const auto frames = fixture_lines("v1/trades.jsonl");
   const auto expected = fixture_lines("v1/trades.expected.jsonl");
-  if (frames.empty()) return;
+  if (frames.empty())
+    return;
   REQUIRE(frames.size() == expected.size());
   codec c;
   std::set<std::string> ids;
@@ -73,9 +77,11 @@ TEST_CASE("v1 fixture frames decode, all fields but the synthesized id match, id
       ids.insert(t.trade_id);
       ++trades;
     }
-    if (expected[i] == "null") continue;
+    if (expected[i] == "null")
+      continue;
     std::vector<mi::trade> no_ids = r->trades;
-    for (auto& t : no_ids) t.trade_id.clear();
+    for (auto& t : no_ids)
+      t.trade_id.clear();
     std::string got = as_json_array(no_ids);
     // trade_to_json prints an empty id as ""; the fixture has null for v1.
     for (std::string::size_type at; (at = got.find(R"("trade_id":"")")) != std::string::npos;)
@@ -115,14 +121,17 @@ TEST_CASE("every control frame of both versions decodes without error, to the ri
       errors += r->what == frame_events::kind::error;
     }
   }
-  if (acks == 0) return; // fixtures absent
+  if (acks == 0)
+    return; // fixtures absent
   CHECK(acks == 2 + 3);
   CHECK(heartbeats == 2 + 2);
   CHECK(errors == 1);
-  auto e = c.decode(R"({"error":"Currency pair not supported XBT/USD","method":"subscribe","success":false,"symbol":"XBT/USD"})", 0);
+  auto e = c.decode(
+    R"({"error":"Currency pair not supported XBT/USD","method":"subscribe","success":false,"symbol":"XBT/USD"})", 0);
   REQUIRE(e.has_value());
   CHECK(e->error_message == "Currency pair not supported XBT/USD");
-  auto v1e = c.decode(R"({"errorMessage":"Currency pair not supported","event":"subscriptionStatus","status":"error"})", 0);
+  auto v1e =
+    c.decode(R"({"errorMessage":"Currency pair not supported","event":"subscriptionStatus","status":"error"})", 0);
   REQUIRE(v1e.has_value());
   CHECK(v1e->what == frame_events::kind::error);
   CHECK(v1e->error_message == "Currency pair not supported");
@@ -136,13 +145,11 @@ TEST_CASE("v2 numbers are read from their text, exactly") {
     const char* price_out;
     const char* qty_out;
   };
-  for (const auto& [p, q, po, qo] : {row{"0.1", "1e-8", "0.1", "0.00000001"},
-                                     row{"105944.20", "0.00012460", "105944.2", "0.0001246"},
-                                     row{"40.0", "40", "40", "40"},
-                                     row{"1.5E+3", "2.5e0", "1500", "2.5"},
-                                     row{"123456789.123456789012", "0.30000000000000004", "123456789.123456789012",
-                                         "0.30000000000000004"},
-                                     row{"0.1 ", "\"0.2\"", "0.1", "0.2"}}) {
+  for (const auto& [p, q, po, qo] :
+       {row{"0.1", "1e-8", "0.1", "0.00000001"}, row{"105944.20", "0.00012460", "105944.2", "0.0001246"},
+        row{"40.0", "40", "40", "40"}, row{"1.5E+3", "2.5e0", "1500", "2.5"},
+        row{"123456789.123456789012", "0.30000000000000004", "123456789.123456789012", "0.30000000000000004"},
+        row{"0.1 ", "\"0.2\"", "0.1", "0.2"}}) {
     CAPTURE(p);
     CAPTURE(q);
     auto r = c.decode(v2_frame(p, q), 0);
@@ -154,11 +161,12 @@ TEST_CASE("v2 numbers are read from their text, exactly") {
 
 TEST_CASE("v2 trades come out oldest first, by time then id") {
   codec c;
-  auto r = c.decode(R"({"channel":"trade","type":"snapshot","data":[)"
-                    R"({"symbol":"XDG/USD","side":"buy","price":1,"qty":1,"trade_id":3,"timestamp":"2024-01-01T00:00:01Z"},)"
-                    R"({"symbol":"XDG/USD","side":"buy","price":1,"qty":1,"trade_id":2,"timestamp":"2024-01-01T00:00:00.5Z"},)"
-                    R"({"symbol":"XDG/USD","side":"buy","price":1,"qty":1,"trade_id":10,"timestamp":"2024-01-01T00:00:00.5Z"}]})",
-                    0);
+  auto r = c.decode(
+    R"({"channel":"trade","type":"snapshot","data":[)"
+    R"({"symbol":"XDG/USD","side":"buy","price":1,"qty":1,"trade_id":3,"timestamp":"2024-01-01T00:00:01Z"},)"
+    R"({"symbol":"XDG/USD","side":"buy","price":1,"qty":1,"trade_id":2,"timestamp":"2024-01-01T00:00:00.5Z"},)"
+    R"({"symbol":"XDG/USD","side":"buy","price":1,"qty":1,"trade_id":10,"timestamp":"2024-01-01T00:00:00.5Z"}]})",
+    0);
   REQUIRE(r.has_value());
   REQUIRE(r->trades.size() == 3);
   CHECK(r->trades[0].trade_id == "2");
@@ -169,13 +177,14 @@ TEST_CASE("v2 trades come out oldest first, by time then id") {
 
 TEST_CASE("other channels, events and our own requests are not trades") {
   codec c;
-  for (const char* frame :
-       {R"({"channel":"status","type":"update","data":[{"version":"2.0.10","system":"online","api_version":"v2","connection_id":18125794168470749634}]})",
-        R"({"channel":"book","type":"update","data":[{"symbol":"BTC/USD","bids":[{"price":1.0,"qty":0}],"asks":[]}]})",
-        R"({"method":"subscribe","params":{"channel":"trade","symbol":["BTC/USD"]}})",
-        R"([42,{"a":["1","2","3"]},"ticker","XBT/USD"])",
-        R"([42,["5698.4","5700.0","1542057299.545897","1.0","0.9"],"spread","XBT/USD"])",
-        R"({"connectionID":18239578009413566319,"event":"systemStatus","status":"online","version":"1.8.3"})", R"({})"}) {
+  for (
+    const char* frame :
+    {R"({"channel":"status","type":"update","data":[{"version":"2.0.10","system":"online","api_version":"v2","connection_id":18125794168470749634}]})",
+     R"({"channel":"book","type":"update","data":[{"symbol":"BTC/USD","bids":[{"price":1.0,"qty":0}],"asks":[]}]})",
+     R"({"method":"subscribe","params":{"channel":"trade","symbol":["BTC/USD"]}})",
+     R"([42,{"a":["1","2","3"]},"ticker","XBT/USD"])",
+     R"([42,["5698.4","5700.0","1542057299.545897","1.0","0.9"],"spread","XBT/USD"])",
+     R"({"connectionID":18239578009413566319,"event":"systemStatus","status":"online","version":"1.8.3"})", R"({})"}) {
     CAPTURE(frame);
     auto r = c.decode(frame, 0);
     REQUIRE_MESSAGE(r.has_value(), r.err().message);
@@ -190,30 +199,30 @@ TEST_CASE("bad input gives an error naming the reason") {
     std::string reason;
   };
   const std::vector<row> rows = {
-      {"hello", "not JSON"},
-      {"", "not JSON"},
-      {R"({"channel":"trade",)", "not JSON"},
-      {v2_frame("0", "1"), "data[0]: price must be > 0"},
-      {v2_frame("-1.5", "1"), "price must be > 0"},
-      {v2_frame("1", "0.0"), "qty must be > 0"},
-      {v2_frame("true", "1"), "field 'price' must be a number"},
-      {v2_frame("1", "1", R"(,"side":"hold")"), "field 'side' must be buy or sell"},
-      {R"({"channel":"trade","data":[{"symbol":"BTC/USD","side":"buy","price":1,"trade_id":1,"timestamp":"2024-01-01T00:00:00Z"}]})",
-       "data[0]: missing field 'qty'"},
-      {R"({"channel":"trade","data":[{"symbol":"BTC/USD","side":"buy","price":1,"qty":1,"trade_id":1,"timestamp":"yesterday"}]})",
-       "field 'timestamp' is not an RFC 3339 time"},
-      {R"({"channel":"trade","data":[{"symbol":"BTCUSD","side":"buy","price":1,"qty":1,"trade_id":1,"timestamp":"2024-01-01T00:00:00Z"}]})",
-       "pair 'BTCUSD'"},
-      {R"({"channel":"trade","data":[{"symbol":"BTC/USD","side":"buy","price":1,"qty":1,"trade_id":-4,"timestamp":"2024-01-01T00:00:00Z"}]})",
-       "field 'trade_id' must be a non-negative integer"},
-      {R"({"channel":"trade","data":5})", "field 'data' must be an array"},
-      {R"([1,[["1","1","1618678142.557535","x","l",""]],"trade","XBT/USD"])", "trade 0: side must be \"b\" or \"s\""},
-      {R"([1,[["0","1","1618678142.557535","b","l",""]],"trade","XBT/USD"])", "price must be > 0"},
-      {R"([1,[["1","-1","1618678142.557535","b","l",""]],"trade","XBT/USD"])", "volume must be > 0"},
-      {R"([1,[["1","1","1618678142,5","b","l",""]],"trade","XBT/USD"])", "time is not \"seconds.fraction\""},
-      {R"([1,[["1","1"]],"trade","XBT/USD"])", "must have [price, volume, time, side"},
-      {R"([1,[["1","1","1618678142.5","b"]],"trade"])", "v1 trade frame without a pair"},
-      {R"([1,2])", "v1 frame must be"},
+    {"hello", "not JSON"},
+    {"", "not JSON"},
+    {R"({"channel":"trade",)", "not JSON"},
+    {v2_frame("0", "1"), "data[0]: price must be > 0"},
+    {v2_frame("-1.5", "1"), "price must be > 0"},
+    {v2_frame("1", "0.0"), "qty must be > 0"},
+    {v2_frame("true", "1"), "field 'price' must be a number"},
+    {v2_frame("1", "1", R"(,"side":"hold")"), "field 'side' must be buy or sell"},
+    {R"({"channel":"trade","data":[{"symbol":"BTC/USD","side":"buy","price":1,"trade_id":1,"timestamp":"2024-01-01T00:00:00Z"}]})",
+     "data[0]: missing field 'qty'"},
+    {R"({"channel":"trade","data":[{"symbol":"BTC/USD","side":"buy","price":1,"qty":1,"trade_id":1,"timestamp":"yesterday"}]})",
+     "field 'timestamp' is not an RFC 3339 time"},
+    {R"({"channel":"trade","data":[{"symbol":"BTCUSD","side":"buy","price":1,"qty":1,"trade_id":1,"timestamp":"2024-01-01T00:00:00Z"}]})",
+     "pair 'BTCUSD'"},
+    {R"({"channel":"trade","data":[{"symbol":"BTC/USD","side":"buy","price":1,"qty":1,"trade_id":-4,"timestamp":"2024-01-01T00:00:00Z"}]})",
+     "field 'trade_id' must be a non-negative integer"},
+    {R"({"channel":"trade","data":5})", "field 'data' must be an array"},
+    {R"([1,[["1","1","1618678142.557535","x","l",""]],"trade","XBT/USD"])", "trade 0: side must be \"b\" or \"s\""},
+    {R"([1,[["0","1","1618678142.557535","b","l",""]],"trade","XBT/USD"])", "price must be > 0"},
+    {R"([1,[["1","-1","1618678142.557535","b","l",""]],"trade","XBT/USD"])", "volume must be > 0"},
+    {R"([1,[["1","1","1618678142,5","b","l",""]],"trade","XBT/USD"])", "time is not \"seconds.fraction\""},
+    {R"([1,[["1","1"]],"trade","XBT/USD"])", "must have [price, volume, time, side"},
+    {R"([1,[["1","1","1618678142.5","b"]],"trade"])", "v1 trade frame without a pair"},
+    {R"([1,2])", "v1 frame must be"},
   };
   for (const auto& [frame, reason] : rows) {
     CAPTURE(frame);

@@ -15,14 +15,18 @@ bool is_asset(std::string_view s) {
 } // namespace
 
 std::string_view normalize_asset(std::string_view asset) {
-  if (asset == "XBT") return "BTC";
-  if (asset == "XDG") return "DOGE";
+  if (asset == "XBT")
+    return "BTC";
+  if (asset == "XDG")
+    return "DOGE";
   return asset;
 }
 
 std::string_view v1_asset(std::string_view asset) {
-  if (asset == "BTC") return "XBT";
-  if (asset == "DOGE") return "XDG";
+  if (asset == "BTC")
+    return "XBT";
+  if (asset == "DOGE")
+    return "XDG";
   return asset;
 }
 
@@ -31,8 +35,10 @@ mi::result<instrument> from_wire(std::string_view pair) {
   if (slash == std::string_view::npos || pair.find('/', slash + 1) != std::string_view::npos)
     return mi::error{"pair '" + std::string(pair) + "' must be BASE/QUOTE, e.g. BTC/USD"};
   std::string base, quote;
-  for (char c : pair.substr(0, slash)) base += to_upper(c);
-  for (char c : pair.substr(slash + 1)) quote += to_upper(c);
+  for (char c : pair.substr(0, slash))
+    base += to_upper(c);
+  for (char c : pair.substr(slash + 1))
+    quote += to_upper(c);
   if (!is_asset(base) || !is_asset(quote))
     return mi::error{"pair '" + std::string(pair) + "': base and quote must be non-empty letters and digits"};
   instrument i;
@@ -46,7 +52,8 @@ mi::result<instrument> from_wire(std::string_view pair) {
 
 mi::result<instrument> from_unified(std::string_view unified) {
   mi::result<instrument> i = from_wire(unified);
-  if (!i) return mi::error{"symbol '" + std::string(unified) + "' must be BASE/QUOTE with letters and digits, e.g. BTC/USD"};
+  if (!i)
+    return mi::error{"symbol '" + std::string(unified) + "' must be BASE/QUOTE with letters and digits, e.g. BTC/USD"};
   return i;
 }
 

@@ -33,8 +33,8 @@ struct trades_page {
 /// Parses GET /0/public/Trades?pair=XBTUSD&since=..
 /// ({"error":[],"result":{"XXBTZUSD":[["30243.40000","0.34507674",1688669597.827736,"b","m","",61044952]],
 /// "last":"1688669597827736000"}}) into trades of `inst`, exactly as the WS v2 trade channel decodes them:
-/// price and volume parsed from their text, the time from the TEXT of its JSON number (exact, no binary floating point),
-/// "b"/"s" = taker buy/sell, trade_id = the 7th element; recv_ns = 0. Error on a non-empty "error"
+/// price and volume parsed from their text, the time from the TEXT of its JSON number (exact, no binary floating
+/// point), "b"/"s" = taker buy/sell, trade_id = the 7th element; recv_ns = 0. Error on a non-empty "error"
 /// ("EQuery:Unknown asset pair"), a malformed trade, price or volume <= 0.
 mi::result<trades_page> parse_trades(std::string_view body, const instrument& inst);
 

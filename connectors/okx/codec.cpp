@@ -38,32 +38,44 @@ struct top_fields {
 
 std::string_view trim(std::string_view s) {
   const auto first = s.find_first_not_of(" \t\r\n");
-  if (first == std::string_view::npos) return {};
+  if (first == std::string_view::npos)
+    return {};
   return s.substr(first, s.find_last_not_of(" \t\r\n") - first + 1);
 }
 
 std::string read_trade(od::value& v, trade_fields& out) {
   od::json_type type;
-  if (auto ec = v.type().get(type)) return not_json(ec);
+  if (auto ec = v.type().get(type))
+    return not_json(ec);
   if (type != od::json_type::object) {
     out.is_object = false;
     return {};
   }
   od::object obj;
-  if (auto ec = v.get_object().get(obj)) return not_json(ec);
+  if (auto ec = v.get_object().get(obj))
+    return not_json(ec);
   for (auto field : obj) {
     std::string_view key;
-    if (auto ec = field.unescaped_key().get(key)) return not_json(ec);
+    if (auto ec = field.unescaped_key().get(key))
+      return not_json(ec);
     auto fv_in = field.value(); // read in place: copying the value out stalls store forwarding
-    if (auto ec = fv_in.error()) return not_json(ec);
+    if (auto ec = fv_in.error())
+      return not_json(ec);
     od::value& fv = fv_in.value_unsafe();
-    if (key == "instId") read_string(key, fv, out.inst_id, out.problems);
-    else if (key == "tradeId") read_string(key, fv, out.trade_id, out.problems);
-    else if (key == "px") read_string(key, fv, out.px, out.problems);
-    else if (key == "sz") read_string(key, fv, out.sz, out.problems);
-    else if (key == "side") read_string(key, fv, out.side, out.problems);
-    else if (key == "ts") read_string(key, fv, out.ts, out.problems);
-    else if (key == "count") out.count = read_text(fv); // a string in OKX's frames; a number is taken by its text
+    if (key == "instId")
+      read_string(key, fv, out.inst_id, out.problems);
+    else if (key == "tradeId")
+      read_string(key, fv, out.trade_id, out.problems);
+    else if (key == "px")
+      read_string(key, fv, out.px, out.problems);
+    else if (key == "sz")
+      read_string(key, fv, out.sz, out.problems);
+    else if (key == "side")
+      read_string(key, fv, out.side, out.problems);
+    else if (key == "ts")
+      read_string(key, fv, out.ts, out.problems);
+    else if (key == "count")
+      out.count = read_text(fv); // a string in OKX's frames; a number is taken by its text
     // source, ...: not needed
   }
   return {};
@@ -71,18 +83,25 @@ std::string read_trade(od::value& v, trade_fields& out) {
 
 std::string read_arg(od::value& v, top_fields& out, problem_list& problems) {
   od::json_type type;
-  if (auto ec = v.type().get(type)) return not_json(ec);
-  if (type != od::json_type::object) return {};
+  if (auto ec = v.type().get(type))
+    return not_json(ec);
+  if (type != od::json_type::object)
+    return {};
   od::object obj;
-  if (auto ec = v.get_object().get(obj)) return not_json(ec);
+  if (auto ec = v.get_object().get(obj))
+    return not_json(ec);
   for (auto field : obj) {
     std::string_view key;
-    if (auto ec = field.unescaped_key().get(key)) return not_json(ec);
+    if (auto ec = field.unescaped_key().get(key))
+      return not_json(ec);
     auto fv_in = field.value(); // read in place: copying the value out stalls store forwarding
-    if (auto ec = fv_in.error()) return not_json(ec);
+    if (auto ec = fv_in.error())
+      return not_json(ec);
     od::value& fv = fv_in.value_unsafe();
-    if (key == "channel") read_string("arg.channel", fv, out.channel, problems);
-    else if (key == "instId") read_string("arg.instId", fv, out.inst_id, problems);
+    if (key == "channel")
+      read_string("arg.channel", fv, out.channel, problems);
+    else if (key == "instId")
+      read_string("arg.instId", fv, out.inst_id, problems);
   }
   return {};
 }
@@ -94,13 +113,14 @@ bool looks_like_object(std::string_view frame) {
   return first != std::string_view::npos && frame[first] == '{' && frame[last] == '}';
 }
 
-
 /// Milliseconds as OKX sends them: a string of decimal digits.
 std::optional<std::int64_t> parse_ms(std::string_view s) {
-  if (s.empty() || s.size() > 18) return std::nullopt;
+  if (s.empty() || s.size() > 18)
+    return std::nullopt;
   std::int64_t v = 0;
   for (char c : s) {
-    if (c < '0' || c > '9') return std::nullopt;
+    if (c < '0' || c > '9')
+      return std::nullopt;
     v = v * 10 + (c - '0');
   }
   return v;
@@ -112,7 +132,8 @@ void append_request(std::string& out, std::string_view op, std::string_view chan
   mi::connectors::text::append_json_string(out, op);
   out += R"(,"args":[)";
   for (std::size_t i = begin; i < end; ++i) {
-    if (i != begin) out += ',';
+    if (i != begin)
+      out += ',';
     out += R"({"channel":)";
     mi::connectors::text::append_json_string(out, channel);
     out += R"(,"instId":)";
@@ -134,7 +155,8 @@ std::vector<std::string> requests(std::string_view op, const std::vector<std::st
     std::string longer;
     while (end < inst_ids.size()) {
       append_request(longer, op, channel, inst_ids, begin, end + 1);
-      if (longer.size() > max_bytes) break;
+      if (longer.size() > max_bytes)
+        break;
       msg.swap(longer);
       ++end;
     }
@@ -156,38 +178,50 @@ struct codec::impl {
 };
 
 mi::result<mi::trade> codec::impl::make_trade(const trade_fields& f, std::int64_t recv_ns) {
-  if (!f.is_object) return mi::error{"not an object"};
+  if (!f.is_object)
+    return mi::error{"not an object"};
   for (auto [key, present] : {std::pair<std::string_view, bool>{"instId", f.inst_id.has_value()},
                               {"tradeId", f.trade_id.has_value()},
                               {"px", f.px.has_value()},
                               {"sz", f.sz.has_value()},
                               {"side", f.side.has_value()},
                               {"ts", f.ts.has_value()}}) {
-    if (const std::string* why = find_problem(f.problems, key)) return mi::error{*why};
-    if (!present) return mi::error{"missing field '" + std::string(key) + "'"};
+    if (const std::string* why = find_problem(f.problems, key))
+      return mi::error{*why};
+    if (!present)
+      return mi::error{"missing field '" + std::string(key) + "'"};
   }
   mi::result<instrument> inst = from_inst_id(*f.inst_id);
-  if (!inst) return inst.err();
+  if (!inst)
+    return inst.err();
   mi::trade t;
   t.exchange = "okx";
   t.symbol = std::move(inst->symbol);
   t.base = std::move(inst->base);
   t.quote = std::move(inst->quote);
-  if (f.trade_id->empty()) return mi::error{"field 'tradeId' is empty"};
+  if (f.trade_id->empty())
+    return mi::error{"field 'tradeId' is empty"};
   t.trade_id = std::string(*f.trade_id);
 
   std::optional<mi::decimal> price = mi::decimal::parse(*f.px);
-  if (!price) return mi::error{"field 'px' is not a decimal: \"" + std::string(*f.px) + "\""};
-  if (price->signum() <= 0) return mi::error{"price must be > 0"};
+  if (!price)
+    return mi::error{"field 'px' is not a decimal: \"" + std::string(*f.px) + "\""};
+  if (price->signum() <= 0)
+    return mi::error{"price must be > 0"};
   std::optional<mi::decimal> size = mi::decimal::parse(*f.sz);
-  if (!size) return mi::error{"field 'sz' is not a decimal: \"" + std::string(*f.sz) + "\""};
-  if (size->signum() <= 0) return mi::error{"size must be > 0"};
+  if (!size)
+    return mi::error{"field 'sz' is not a decimal: \"" + std::string(*f.sz) + "\""};
+  if (size->signum() <= 0)
+    return mi::error{"size must be > 0"};
   t.price = *price;
   t.quantity = *size;
 
-  if (*f.side == "buy") t.taker_side = mi::side::buy; // OKX's side is the taker's side
-  else if (*f.side == "sell") t.taker_side = mi::side::sell;
-  else return mi::error{"field 'side' must be \"buy\" or \"sell\", not \"" + std::string(*f.side) + "\""};
+  if (*f.side == "buy")
+    t.taker_side = mi::side::buy; // OKX's side is the taker's side
+  else if (*f.side == "sell")
+    t.taker_side = mi::side::sell;
+  else
+    return mi::error{"field 'side' must be \"buy\" or \"sell\", not \"" + std::string(*f.side) + "\""};
 
   std::optional<std::int64_t> ms = parse_ms(*f.ts);
   if (!ms || *ms > std::numeric_limits<std::int64_t>::max() / 1'000'000)
@@ -205,49 +239,66 @@ mi::result<frame_events> codec::impl::decode(std::string_view frame, std::int64_
       out.what = frame_events::kind::pong;
       return out;
     }
-    if (text == ping_frame) return out; // our own heartbeat, e.g. echoed in a capture
+    if (text == ping_frame)
+      return out; // our own heartbeat, e.g. echoed in a capture
     return mi::error{"not JSON: expected one object (or the text ping/pong)"};
   }
   // A reusable padded copy: simdjson reads up to SIMDJSON_PADDING bytes past the end.
   buffer.assign(frame.data(), frame.size());
   buffer.append(simdjson::SIMDJSON_PADDING, '\0');
   od::document doc;
-  if (auto ec = parser.iterate(buffer.data(), frame.size(), buffer.size()).get(doc)) return mi::error{not_json(ec)};
+  if (auto ec = parser.iterate(buffer.data(), frame.size(), buffer.size()).get(doc))
+    return mi::error{not_json(ec)};
   od::object root;
-  if (auto ec = doc.get_object().get(root)) return mi::error{not_json(ec)};
+  if (auto ec = doc.get_object().get(root))
+    return mi::error{not_json(ec)};
 
   top_fields top;
   problem_list problems;
   data.clear();
   for (auto field : root) {
     std::string_view key;
-    if (auto ec = field.unescaped_key().get(key)) return mi::error{not_json(ec)};
+    if (auto ec = field.unescaped_key().get(key))
+      return mi::error{not_json(ec)};
     auto v_in = field.value(); // read in place: copying the value out stalls store forwarding
-    if (auto ec = v_in.error()) return mi::error{not_json(ec)};
+    if (auto ec = v_in.error())
+      return mi::error{not_json(ec)};
     od::value& v = v_in.value_unsafe();
-    if (key == "event") read_string(key, v, top.event, problems);
-    else if (key == "msg") read_string(key, v, top.msg, problems);
-    else if (key == "op") read_string(key, v, top.op, problems);
+    if (key == "event")
+      read_string(key, v, top.event, problems);
+    else if (key == "msg")
+      read_string(key, v, top.msg, problems);
+    else if (key == "op")
+      read_string(key, v, top.op, problems);
     else if (key == "code") {
       od::json_type type;
-      if (auto ec = v.type().get(type)) return mi::error{not_json(ec)};
+      if (auto ec = v.type().get(type))
+        return mi::error{not_json(ec)};
       std::string_view s;
-      if (type == od::json_type::string && !v.get_string().get(s)) top.code = std::string(s);
-      else if (type == od::json_type::number) top.code = std::string(trim(v.raw_json_token()));
+      if (type == od::json_type::string && !v.get_string().get(s))
+        top.code = std::string(s);
+      else if (type == od::json_type::number)
+        top.code = std::string(trim(v.raw_json_token()));
     } else if (key == "arg") {
-      if (std::string p = read_arg(v, top, problems); !p.empty()) return mi::error{p};
+      if (std::string p = read_arg(v, top, problems); !p.empty())
+        return mi::error{p};
     } else if (key == "data") {
       od::json_type type;
-      if (auto ec = v.type().get(type)) return mi::error{not_json(ec)};
-      if (type != od::json_type::array) continue; // not a trades payload
+      if (auto ec = v.type().get(type))
+        return mi::error{not_json(ec)};
+      if (type != od::json_type::array)
+        continue; // not a trades payload
       od::array arr;
-      if (auto ec = v.get_array().get(arr)) return mi::error{not_json(ec)};
+      if (auto ec = v.get_array().get(arr))
+        return mi::error{not_json(ec)};
       top.has_data = true;
       for (auto element : arr) {
         od::value ev;
-        if (auto ec = element.get(ev)) return mi::error{not_json(ec)};
+        if (auto ec = element.get(ev))
+          return mi::error{not_json(ec)};
         data.emplace_back();
-        if (std::string p = read_trade(ev, data.back()); !p.empty()) return mi::error{p};
+        if (std::string p = read_trade(ev, data.back()); !p.empty())
+          return mi::error{p};
       }
     }
   }
@@ -270,19 +321,23 @@ mi::result<frame_events> codec::impl::decode(std::string_view frame, std::int64_
   }
   if (!top.channel || (*top.channel != "trades" && *top.channel != "trades-all"))
     return out; // tickers, books, our own requests, unknown messages
-  if (!top.has_data) return mi::error{"missing field 'data' (an array of trades)"};
+  if (!top.has_data)
+    return mi::error{"missing field 'data' (an array of trades)"};
 
   out.what = frame_events::kind::trades;
   out.trades.reserve(data.size());
   std::vector<std::pair<std::string, std::int64_t>> aggregated; // trade id -> count, only when count > 1
   for (std::size_t i = 0; i < data.size(); ++i) {
     mi::result<mi::trade> t = make_trade(data[i], recv_ns);
-    if (!t) return mi::error{"data[" + std::to_string(i) + "]: " + t.err().message};
+    if (!t)
+      return mi::error{"data[" + std::to_string(i) + "]: " + t.err().message};
     if (data[i].count && *data[i].count != "1") {
       auto n = parse_ms(*data[i].count); // digits, as OKX sends them
-      if (!n || *n < 1) return mi::error{"data[" + std::to_string(i) + "]: field 'count' must be a positive integer, not \"" +
-                                         std::string(*data[i].count) + "\""};
-      if (*n > 1) aggregated.emplace_back(t->trade_id, *n);
+      if (!n || *n < 1)
+        return mi::error{"data[" + std::to_string(i) + "]: field 'count' must be a positive integer, not \"" +
+                         std::string(*data[i].count) + "\""};
+      if (*n > 1)
+        aggregated.emplace_back(t->trade_id, *n);
     }
     out.trades.push_back(std::move(*t));
   }
@@ -290,7 +345,8 @@ mi::result<frame_events> codec::impl::decode(std::string_view frame, std::int64_
   if (!aggregated.empty()) {
     out.fills.reserve(out.trades.size());
     for (const auto& t : out.trades) {
-      auto it = std::find_if(aggregated.begin(), aggregated.end(), [&](const auto& a) { return a.first == t.trade_id; });
+      auto it =
+        std::find_if(aggregated.begin(), aggregated.end(), [&](const auto& a) { return a.first == t.trade_id; });
       out.fills.push_back(it == aggregated.end() ? 1 : it->second);
     }
   }
@@ -325,13 +381,17 @@ void heartbeat::on_received(std::int64_t now_ns) {
 }
 
 bool heartbeat::ping_due(std::int64_t now_ns) {
-  if (!started_) on_received(now_ns); // the idle period starts with the first look
-  if (ping_sent_ns_ >= 0 || now_ns - last_received_ns_ < idle_ns_) return false;
+  if (!started_)
+    on_received(now_ns); // the idle period starts with the first look
+  if (ping_sent_ns_ >= 0 || now_ns - last_received_ns_ < idle_ns_)
+    return false;
   ping_sent_ns_ = now_ns;
   return true;
 }
 
-bool heartbeat::timed_out(std::int64_t now_ns) const { return ping_sent_ns_ >= 0 && now_ns - ping_sent_ns_ >= idle_ns_; }
+bool heartbeat::timed_out(std::int64_t now_ns) const {
+  return ping_sent_ns_ >= 0 && now_ns - ping_sent_ns_ >= idle_ns_;
+}
 
 std::string encode_trade_frame(const mi::trade& t) {
   const std::string inst_id = inst_id_of(t.symbol, t.base, t.quote);

@@ -35,9 +35,9 @@ struct frame_events {
   /// Empty when every trade is one fill; else one per trade (aligned with `trades`): OKX's `count`,
   /// the fills aggregated into it (its tradeId is the last fill's id).
   std::vector<std::int64_t> fills;
-  std::string error_message;     ///< error / server_notice: "code 60018: channel:tickers,instId:LTC-USD doesn't exist"
-  std::string channel;           ///< ack: the acked arg's channel ("trades")
-  std::string inst_id;           ///< ack: the acked arg's instId ("BTC-USDT"); one ack arrives per subscribed arg
+  std::string error_message; ///< error / server_notice: "code 60018: channel:tickers,instId:LTC-USD doesn't exist"
+  std::string channel;       ///< ack: the acked arg's channel ("trades")
+  std::string inst_id;       ///< ack: the acked arg's instId ("BTC-USDT"); one ack arrives per subscribed arg
 };
 
 /// Decodes OKX v5 public frames: `trades` / `trades-all` pushes (several trades per frame), subscribe acks,
@@ -62,7 +62,8 @@ private:
 
 /// {"op":"subscribe","args":[{"channel":"<channel>","instId":"BTC-USDT"},...]}: as many args per request as fit in
 /// `max_bytes` (at least one arg each). No instIds: no requests.
-std::vector<std::string> subscribe_requests(const std::vector<std::string>& inst_ids, std::string_view channel = "trades",
+std::vector<std::string> subscribe_requests(const std::vector<std::string>& inst_ids,
+                                            std::string_view channel = "trades",
                                             std::size_t max_bytes = max_request_bytes);
 
 /// Same as subscribe_requests with "op":"unsubscribe".

@@ -42,7 +42,8 @@ const std::string trade_head = R"({"arg":{"channel":"trades","instId":"BTC-USDT"
 TEST_CASE("every fixture frame decodes, and trades match trades.expected.jsonl exactly") {
   const auto frames = fixture_lines("trades.jsonl");
   const auto expected = fixture_lines("trades.expected.jsonl");
-  if (frames.empty()) return;
+  if (frames.empty())
+    return;
   REQUIRE(frames.size() == expected.size());
   codec c;
   std::size_t compared = 0;
@@ -53,8 +54,10 @@ TEST_CASE("every fixture frame decodes, and trades match trades.expected.jsonl e
     REQUIRE_MESSAGE(r.has_value(), r.err().message);
     CHECK(r->what == frame_events::kind::trades);
     CHECK_FALSE(r->trades.empty());
-    for (const auto& t : r->trades) CHECK(t.recv_ns == 123);
-    if (expected[i] == "null") continue;
+    for (const auto& t : r->trades)
+      CHECK(t.recv_ns == 123);
+    if (expected[i] == "null")
+      continue;
     CHECK(as_json_array(r->trades) == expected[i]);
     ++compared;
   }
@@ -63,7 +66,8 @@ TEST_CASE("every fixture frame decodes, and trades match trades.expected.jsonl e
 
 TEST_CASE("every control frame decodes without error, acks, errors and notices are classified") {
   const auto lines = fixture_lines("control.jsonl");
-  if (lines.empty()) return;
+  if (lines.empty())
+    return;
   codec c;
   std::size_t acks = 0, errors = 0, notices = 0;
   for (const auto& line : lines) {
@@ -116,8 +120,8 @@ TEST_CASE("error and notice frames carry code and message") {
   REQUIRE(numeric.has_value());
   CHECK(numeric->error_message == "code 60012: Invalid request");
   auto notice = c.decode(
-      R"({"event":"notice","msg":"The connection will soon be closed for a service upgrade. Please reconnect.","code":"64008","connId":"761bf5d1"})",
-      0);
+    R"({"event":"notice","msg":"The connection will soon be closed for a service upgrade. Please reconnect.","code":"64008","connId":"761bf5d1"})",
+    0);
   REQUIRE(notice.has_value());
   CHECK(notice->what == frame_events::kind::server_notice);
   CHECK(notice->error_message ==
@@ -126,12 +130,13 @@ TEST_CASE("error and notice frames carry code and message") {
 
 TEST_CASE("other channels, events and our own requests are ignored, not errors") {
   codec c;
-  for (const char* frame :
-       {R"({"op":"subscribe","args":[{"channel":"trades","instId":"BTC-USDT"}]})",
-        R"({"arg":{"channel":"tickers","instId":"BTC-USDT"},"data":[{"instId":"BTC-USDT","last":"9999.99","ts":"1597026383085"}]})",
-        R"({"arg":{"channel":"books","instId":"BTC-USDT"},"action":"snapshot","data":[{"asks":[["8476.98","415","0","13"]],"bids":[],"ts":"1597026383085"}]})",
-        R"({"arg":{"channel":"candle1m","instId":"BTC-USDT"},"data":[["1597026383085","8533","8553","8527","8548","45","45"]]})",
-        R"({"event":"login","code":"0","msg":""})", R"({})"}) {
+  for (
+    const char* frame :
+    {R"({"op":"subscribe","args":[{"channel":"trades","instId":"BTC-USDT"}]})",
+     R"({"arg":{"channel":"tickers","instId":"BTC-USDT"},"data":[{"instId":"BTC-USDT","last":"9999.99","ts":"1597026383085"}]})",
+     R"({"arg":{"channel":"books","instId":"BTC-USDT"},"action":"snapshot","data":[{"asks":[["8476.98","415","0","13"]],"bids":[],"ts":"1597026383085"}]})",
+     R"({"arg":{"channel":"candle1m","instId":"BTC-USDT"},"data":[["1597026383085","8533","8553","8527","8548","45","45"]]})",
+     R"({"event":"login","code":"0","msg":""})", R"({})"}) {
     CAPTURE(frame);
     auto r = c.decode(frame, 0);
     REQUIRE_MESSAGE(r.has_value(), r.err().message);
@@ -142,12 +147,10 @@ TEST_CASE("other channels, events and our own requests are ignored, not errors")
 
 TEST_CASE("a frame with several trades gives all of them, oldest first") {
   codec c;
-  auto r = c.decode(
-      trade_head +
-          R"({"instId":"BTC-USDT","tradeId":"12","px":"2","sz":"1","side":"sell","ts":"1000"},)"
-          R"({"instId":"BTC-USDT","tradeId":"11","px":"1","sz":"1","side":"buy","ts":"1000"},)"
-          R"({"instId":"BTC-USDT","tradeId":"9","px":"3","sz":"1","side":"buy","ts":"1001"}]})",
-      5);
+  auto r = c.decode(trade_head + R"({"instId":"BTC-USDT","tradeId":"12","px":"2","sz":"1","side":"sell","ts":"1000"},)"
+                                 R"({"instId":"BTC-USDT","tradeId":"11","px":"1","sz":"1","side":"buy","ts":"1000"},)"
+                                 R"({"instId":"BTC-USDT","tradeId":"9","px":"3","sz":"1","side":"buy","ts":"1001"}]})",
+                    5);
   REQUIRE_MESSAGE(r.has_value(), r.err().message);
   REQUIRE(r->trades.size() == 3);
   CHECK(r->trades[0].trade_id == "11");
@@ -165,20 +168,21 @@ TEST_CASE("a frame with several trades gives all of them, oldest first") {
 TEST_CASE("aggregated pushes (count > 1) report their fills, aligned with the trades oldest first") {
   codec c;
   auto r = c.decode(
-      trade_head +
-          R"({"instId":"BTC-USDT","tradeId":"20","px":"2","sz":"3","side":"sell","ts":"1001","count":"3"},)"
-          R"({"instId":"BTC-USDT","tradeId":"17","px":"1","sz":"1","side":"buy","ts":"1000","count":"1"}]})",
-      5);
+    trade_head + R"({"instId":"BTC-USDT","tradeId":"20","px":"2","sz":"3","side":"sell","ts":"1001","count":"3"},)"
+                 R"({"instId":"BTC-USDT","tradeId":"17","px":"1","sz":"1","side":"buy","ts":"1000","count":"1"}]})",
+    5);
   REQUIRE_MESSAGE(r.has_value(), r.err().message);
   REQUIRE(r->trades.size() == 2);
   CHECK(r->trades[0].trade_id == "17");
   CHECK(r->trades[1].trade_id == "20");
   CHECK(r->fills == std::vector<std::int64_t>{1, 3});
   // One fill each (count "1" or absent): no fills vector at all.
-  auto single = c.decode(trade_head + R"({"instId":"BTC-USDT","tradeId":"21","px":"2","sz":"1","side":"buy","ts":"1002","count":"1"}]})", 5);
+  auto single = c.decode(
+    trade_head + R"({"instId":"BTC-USDT","tradeId":"21","px":"2","sz":"1","side":"buy","ts":"1002","count":"1"}]})", 5);
   REQUIRE(single.has_value());
   CHECK(single->fills.empty());
-  auto bad = c.decode(trade_head + R"({"instId":"BTC-USDT","tradeId":"21","px":"2","sz":"1","side":"buy","ts":"1002","count":"x"}]})", 5);
+  auto bad = c.decode(
+    trade_head + R"({"instId":"BTC-USDT","tradeId":"21","px":"2","sz":"1","side":"buy","ts":"1002","count":"x"}]})", 5);
   REQUIRE_FALSE(bad.has_value());
   CHECK(bad.err().message.find("count") != std::string::npos);
 }
@@ -186,8 +190,8 @@ TEST_CASE("aggregated pushes (count > 1) report their fills, aligned with the tr
 TEST_CASE("derivative instIds keep their suffix in the symbol") {
   codec c;
   auto r = c.decode(
-      R"({"arg":{"channel":"trades","instId":"BTC-USDT-SWAP"},"data":[{"instId":"BTC-USDT-SWAP","tradeId":"1","px":"1","sz":"1","side":"buy","ts":"1"}]})",
-      0);
+    R"({"arg":{"channel":"trades","instId":"BTC-USDT-SWAP"},"data":[{"instId":"BTC-USDT-SWAP","tradeId":"1","px":"1","sz":"1","side":"buy","ts":"1"}]})",
+    0);
   REQUIRE(r.has_value());
   REQUIRE(r->trades.size() == 1);
   CHECK(r->trades[0].symbol == "BTCUSDTSWAP");
@@ -202,26 +206,26 @@ TEST_CASE("bad input gives an error naming the reason") {
     std::string reason;
   };
   const std::vector<row> rows = {
-      {"hello", "not JSON"},
-      {"", "not JSON"},
-      {R"({"arg":{"channel":"trades",)", "not JSON"},
-      {"[1,2]", "not JSON"},
-      {trade_head + "{" + good + R"(,"sz":"1","side":"buy","ts":"1"}]})", "data[0]: missing field 'px'"},
-      {trade_head + "{" + good + R"(,"px":"1","side":"buy","ts":"1"}]})", "missing field 'sz'"},
-      {trade_head + "{" + good + R"(,"px":"1","sz":"1","ts":"1"}]})", "missing field 'side'"},
-      {trade_head + "{" + good + R"(,"px":"1","sz":"1","side":"buy"}]})", "missing field 'ts'"},
-      {trade_head + R"({"instId":"BTC-USDT","px":"1","sz":"1","side":"buy","ts":"1"}]})", "missing field 'tradeId'"},
-      {trade_head + "{" + good + R"(,"px":"0","sz":"1","side":"buy","ts":"1"}]})", "price must be > 0"},
-      {trade_head + "{" + good + R"(,"px":"0.000","sz":"1","side":"buy","ts":"1"}]})", "price must be > 0"},
-      {trade_head + "{" + good + R"(,"px":"1","sz":"-0.5","side":"buy","ts":"1"}]})", "size must be > 0"},
-      {trade_head + "{" + good + R"(,"px":"abc","sz":"1","side":"buy","ts":"1"}]})", "field 'px' is not a decimal"},
-      {trade_head + "{" + good + R"(,"px":1.5,"sz":"1","side":"buy","ts":"1"}]})", "field 'px' must be a string"},
-      {trade_head + "{" + good + R"(,"px":"1","sz":"1","side":"up","ts":"1"}]})", "field 'side' must be"},
-      {trade_head + "{" + good + R"(,"px":"1","sz":"1","side":"buy","ts":"-1"}]})", "field 'ts' must be milliseconds"},
-      {trade_head + R"({"instId":"BTCUSDT","tradeId":"5","px":"1","sz":"1","side":"buy","ts":"1"}]})",
-       "instId 'BTCUSDT' must be BASE-QUOTE"},
-      {trade_head + R"(5]})", "data[0]: not an object"},
-      {R"({"arg":{"channel":"trades","instId":"BTC-USDT"}})", "missing field 'data'"},
+    {"hello", "not JSON"},
+    {"", "not JSON"},
+    {R"({"arg":{"channel":"trades",)", "not JSON"},
+    {"[1,2]", "not JSON"},
+    {trade_head + "{" + good + R"(,"sz":"1","side":"buy","ts":"1"}]})", "data[0]: missing field 'px'"},
+    {trade_head + "{" + good + R"(,"px":"1","side":"buy","ts":"1"}]})", "missing field 'sz'"},
+    {trade_head + "{" + good + R"(,"px":"1","sz":"1","ts":"1"}]})", "missing field 'side'"},
+    {trade_head + "{" + good + R"(,"px":"1","sz":"1","side":"buy"}]})", "missing field 'ts'"},
+    {trade_head + R"({"instId":"BTC-USDT","px":"1","sz":"1","side":"buy","ts":"1"}]})", "missing field 'tradeId'"},
+    {trade_head + "{" + good + R"(,"px":"0","sz":"1","side":"buy","ts":"1"}]})", "price must be > 0"},
+    {trade_head + "{" + good + R"(,"px":"0.000","sz":"1","side":"buy","ts":"1"}]})", "price must be > 0"},
+    {trade_head + "{" + good + R"(,"px":"1","sz":"-0.5","side":"buy","ts":"1"}]})", "size must be > 0"},
+    {trade_head + "{" + good + R"(,"px":"abc","sz":"1","side":"buy","ts":"1"}]})", "field 'px' is not a decimal"},
+    {trade_head + "{" + good + R"(,"px":1.5,"sz":"1","side":"buy","ts":"1"}]})", "field 'px' must be a string"},
+    {trade_head + "{" + good + R"(,"px":"1","sz":"1","side":"up","ts":"1"}]})", "field 'side' must be"},
+    {trade_head + "{" + good + R"(,"px":"1","sz":"1","side":"buy","ts":"-1"}]})", "field 'ts' must be milliseconds"},
+    {trade_head + R"({"instId":"BTCUSDT","tradeId":"5","px":"1","sz":"1","side":"buy","ts":"1"}]})",
+     "instId 'BTCUSDT' must be BASE-QUOTE"},
+    {trade_head + R"(5]})", "data[0]: not an object"},
+    {R"({"arg":{"channel":"trades","instId":"BTC-USDT"}})", "missing field 'data'"},
   };
   codec c;
   for (const auto& [frame, reason] : rows) {
@@ -253,13 +257,15 @@ TEST_CASE("subscribe_requests packs args up to the byte limit") {
         R"({"op":"unsubscribe","args":[{"channel":"trades-all","instId":"BTC-USDT"}]})");
   // Many instruments: every request within 64 KB, every instId sent once.
   std::vector<std::string> many;
-  for (int i = 0; i < 3000; ++i) many.push_back("C" + std::to_string(i) + "-USDT");
+  for (int i = 0; i < 3000; ++i)
+    many.push_back("C" + std::to_string(i) + "-USDT");
   auto reqs = mi::okx::subscribe_requests(many);
   CHECK(reqs.size() > 1);
   std::size_t args = 0;
   for (const auto& r : reqs) {
     CHECK(r.size() <= mi::okx::max_request_bytes);
-    for (auto pos = r.find("instId"); pos != std::string::npos; pos = r.find("instId", pos + 1)) ++args;
+    for (auto pos = r.find("instId"); pos != std::string::npos; pos = r.find("instId", pos + 1))
+      ++args;
   }
   CHECK(args == many.size());
   // Our own request decodes as ignored.

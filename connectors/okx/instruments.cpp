@@ -15,7 +15,8 @@ bool is_asset(std::string_view s) {
 std::string upper(std::string_view s) {
   std::string out;
   out.reserve(s.size());
-  for (char c : s) out += mi::connectors::text::to_upper(c);
+  for (char c : s)
+    out += mi::connectors::text::to_upper(c);
   return out;
 }
 
@@ -38,13 +39,15 @@ mi::result<instrument> from_inst_id(std::string_view inst_id) {
   for (std::size_t begin = 0;;) {
     const auto dash = inst_id.find('-', begin);
     parts.push_back(inst_id.substr(begin, dash == std::string_view::npos ? std::string_view::npos : dash - begin));
-    if (dash == std::string_view::npos) break;
+    if (dash == std::string_view::npos)
+      break;
     begin = dash + 1;
   }
   if (parts.size() < 2 || !std::all_of(parts.begin(), parts.end(), is_asset))
     return mi::error{"instId '" + std::string(inst_id) + "' must be BASE-QUOTE[-...] in upper-case letters and digits"};
   instrument out{std::string(inst_id), {}, std::string(parts[0]), std::string(parts[1])};
-  for (std::string_view p : parts) out.symbol += p;
+  for (std::string_view p : parts)
+    out.symbol += p;
   return out;
 }
 
@@ -55,7 +58,8 @@ std::string inst_id_of(std::string_view symbol, std::string_view base, std::stri
   out += '-';
   out += quote;
   const std::size_t head = base.size() + quote.size();
-  if (symbol.size() > head && symbol.substr(0, base.size()) == base && symbol.substr(base.size(), quote.size()) == quote) {
+  if (symbol.size() > head && symbol.substr(0, base.size()) == base &&
+      symbol.substr(base.size(), quote.size()) == quote) {
     out += '-';
     out += symbol.substr(head);
   }

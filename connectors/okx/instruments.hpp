@@ -10,9 +10,10 @@ namespace mi::okx {
 /// One OKX instrument in both spellings: the exchange's instId and the platform's symbol.
 struct instrument {
   std::string inst_id; ///< exchange spelling: BTC-USDT (spot), BTC-USDT-SWAP, BTC-USD-220527
-  std::string symbol;  ///< normalized: BTCUSDT; derivatives keep their suffix (BTCUSDTSWAP) so they never collide with spot
-  std::string base;    ///< BTC
-  std::string quote;   ///< USDT
+  std::string
+    symbol; ///< normalized: BTCUSDT; derivatives keep their suffix (BTCUSDTSWAP) so they never collide with spot
+  std::string base;  ///< BTC
+  std::string quote; ///< USDT
 
   friend bool operator==(const instrument&, const instrument&) = default;
 };

@@ -19,20 +19,23 @@ std::uint64_t backoff::next_random() {
 
 std::chrono::milliseconds backoff::current_cap() const {
   std::int64_t cap = initial_.count();
-  for (std::uint32_t i = 0; i < attempt_ && cap < max_.count(); ++i) cap *= 2;
+  for (std::uint32_t i = 0; i < attempt_ && cap < max_.count(); ++i)
+    cap *= 2;
   return std::chrono::milliseconds{std::min<std::int64_t>(cap, max_.count())};
 }
 
 std::chrono::milliseconds backoff::next_delay() {
   const auto cap = current_cap().count();
-  if (attempt_ < 64) ++attempt_;
+  if (attempt_ < 64)
+    ++attempt_;
   return std::chrono::milliseconds{static_cast<std::int64_t>(next_random() % static_cast<std::uint64_t>(cap + 1))};
 }
 
 void backoff::on_connected(std::int64_t now_ns) { connected_ns_ = now_ns; }
 
 void backoff::on_disconnected(std::int64_t now_ns) {
-  if (connected_ns_ && now_ns - *connected_ns_ >= std::chrono::nanoseconds(healthy_after_).count()) attempt_ = 0;
+  if (connected_ns_ && now_ns - *connected_ns_ >= std::chrono::nanoseconds(healthy_after_).count())
+    attempt_ = 0;
   connected_ns_.reset();
 }
 

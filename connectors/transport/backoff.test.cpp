@@ -44,12 +44,14 @@ TEST_CASE("backoff: full jitter stays within [0, cap] and is not constant") {
 
 TEST_CASE("backoff: the same seed gives the same delays") {
   backoff a{1s, 60s, 30s, 99}, b{1s, 60s, 30s, 99};
-  for (int i = 0; i < 20; ++i) CHECK(a.next_delay() == b.next_delay());
+  for (int i = 0; i < 20; ++i)
+    CHECK(a.next_delay() == b.next_delay());
 }
 
 TEST_CASE("backoff: a connection that stayed healthy resets the exponent, a short one does not") {
   backoff b{1s, 60s, 30s, 1};
-  for (int i = 0; i < 5; ++i) (void)b.next_delay();
+  for (int i = 0; i < 5; ++i)
+    (void)b.next_delay();
   CHECK(b.current_cap() == 32s);
 
   b.on_connected(100 * sec_ns);

@@ -35,12 +35,13 @@ struct tls_server {
     }
     std::ofstream(d + "/hello.txt") << "hello over tls\n";
     proc = std::make_unique<mi::test::child_process>(
-        std::vector<std::string>{"sh", "-c",
-                                 "cd '" + d + "' && exec openssl s_server -quiet -WWW -accept 127.0.0.1:" +
-                                     std::to_string(port) + " -cert cert.pem -key key.pem"},
-        d + "/s_server.log");
+      std::vector<std::string>{"sh", "-c",
+                               "cd '" + d + "' && exec openssl s_server -quiet -WWW -accept 127.0.0.1:" +
+                                 std::to_string(port) + " -cert cert.pem -key key.pem"},
+      d + "/s_server.log");
     ok = mi::test::wait_for_port(port, 5s);
-    if (!ok) why = "openssl s_server did not listen on port " + std::to_string(port) + " within 5 s";
+    if (!ok)
+      why = "openssl s_server did not listen on port " + std::to_string(port) + " within 5 s";
   }
   std::string ca() const { return dir.path() + "/cert.pem"; }
   std::string base(const std::string& scheme, const std::string& host) const {

@@ -39,7 +39,7 @@ constexpr std::string_view user_agent = "market-ingestor/1";
 
 std::int64_t wall_ns() {
   return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::system_clock::now().time_since_epoch())
-      .count();
+    .count();
 }
 
 bool is_ip_literal(const std::string& host) {
@@ -53,10 +53,12 @@ mi::result<std::shared_ptr<ssl::context>> make_tls_context(const std::string& ca
   auto ctx = std::make_shared<ssl::context>(ssl::context::tls_client);
   error_code ec;
   ctx->set_default_verify_paths(ec);
-  if (ec) return mi::error{"TLS: cannot load the system trust store: " + ec.message()};
+  if (ec)
+    return mi::error{"TLS: cannot load the system trust store: " + ec.message()};
   if (!ca_file.empty()) {
     ctx->load_verify_file(ca_file, ec);
-    if (ec) return mi::error{"TLS: cannot load CA file '" + ca_file + "': " + ec.message()};
+    if (ec)
+      return mi::error{"TLS: cannot load CA file '" + ca_file + "': " + ec.message()};
   }
   ctx->set_verify_mode(ssl::verify_peer);
   return ctx;
@@ -69,8 +71,10 @@ mi::result<bool> prepare_tls(SSL* ssl_handle, const std::string& host) {
     if (X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl_handle), host.c_str()) != 1)
       return mi::error{"TLS: cannot set the expected IP address " + host};
   } else {
-    if (SSL_set_tlsext_host_name(ssl_handle, host.c_str()) != 1) return mi::error{"TLS: cannot set SNI to " + host};
-    if (SSL_set1_host(ssl_handle, host.c_str()) != 1) return mi::error{"TLS: cannot set the expected host " + host};
+    if (SSL_set_tlsext_host_name(ssl_handle, host.c_str()) != 1)
+      return mi::error{"TLS: cannot set SNI to " + host};
+    if (SSL_set1_host(ssl_handle, host.c_str()) != 1)
+      return mi::error{"TLS: cannot set the expected host " + host};
   }
   return true;
 }
@@ -89,7 +93,8 @@ std::string tls_error(const error_code& ec, SSL* ssl_handle) {
 std::string host_header(const url& u) {
   const bool default_port = (u.tls && u.port == "443") || (!u.tls && u.port == "80");
   std::string h = u.host.find(':') != std::string::npos ? "[" + u.host + "]" : u.host;
-  if (!default_port) h += ":" + u.port;
+  if (!default_port)
+    h += ":" + u.port;
   return h;
 }
 
@@ -143,14 +148,17 @@ public:
   void pause_reading() override {
     run([this] {
       paused_ = true;
-      if (state_ == state::open) deadline_.cancel();
+      if (state_ == state::open)
+        deadline_.cancel();
     });
   }
   void resume_reading() override {
     run([this] {
-      if (!paused_) return;
+      if (!paused_)
+        return;
       paused_ = false;
-      if (state_ != state::open) return;
+      if (state_ != state::open)
+        return;
       last_activity_ = steady::now();
       arm(last_activity_ + o_.read_timeout);
       do_read();
@@ -173,7 +181,8 @@ private:
   template <class F>
   void run(F&& f) {
     auto self = owner.lock();
-    if (!self) return;
+    if (!self)
+      return;
     asio::dispatch(strand_, [self = std::move(self), f = std::forward<F>(f)]() mutable { f(); });
   }
 
@@ -181,12 +190,15 @@ private:
   template <class F>
   auto bind(F&& f) {
     // Constrained, so that overloaded initiating functions (async_connect) can tell the signature.
-    return [self = owner.lock(), f = std::forward<F>(f)]<class... A>(A&&... args) mutable
-             requires std::invocable<F&, A...> { f(std::forward<A>(args)...); };
+    return [ self = owner.lock(),
+             f = std::forward<F>(f) ]<class... A>(A && ... args) mutable requires std::invocable<F&, A...> {
+      f(std::forward<A>(args)...);
+    };
   }
 
   void do_start() {
-    if (state_ != state::idle) return;
+    if (state_ != state::idle)
+      return;
     state_ = state::connecting;
     connect_deadline_ = steady::now() + o_.connect_timeout;
     arm(connect_deadline_);
@@ -196,21 +208,27 @@ private:
   }
 
   void on_resolve(error_code ec, tcp::resolver::results_type results) {
-    if (state_ != state::connecting) return;
-    if (ec) return fail("resolve " + u_.host + ": " + ec.message());
-    beast::get_lowest_layer(ws_).async_connect(
-        results, bind([this](error_code e, const tcp::endpoint&) { on_connect(e); }));
+    if (state_ != state::connecting)
+      return;
+    if (ec)
+      return fail("resolve " + u_.host + ": " + ec.message());
+    beast::get_lowest_layer(ws_).async_connect(results,
+                                               bind([this](error_code e, const tcp::endpoint&) { on_connect(e); }));
   }
 
   void on_connect(error_code ec) {
-    if (state_ != state::connecting) return;
-    if (ec) return fail("connect " + u_.host + ":" + u_.port + ": " + ec.message());
+    if (state_ != state::connecting)
+      return;
+    if (ec)
+      return fail("connect " + u_.host + ":" + u_.port + ": " + ec.message());
     beast::get_lowest_layer(ws_).socket().set_option(tcp::no_delay(true), ec);
     if constexpr (stream_traits<Stream>::tls) {
       auto ok = prepare_tls(ws_.next_layer().native_handle(), u_.host);
-      if (!ok) return fail(ok.err().message);
+      if (!ok)
+        return fail(ok.err().message);
       ws_.next_layer().async_handshake(ssl::stream_base::client, bind([this](error_code e) {
-                                         if (state_ != state::connecting) return;
+                                         if (state_ != state::connecting)
+                                           return;
                                          if (e)
                                            return fail("TLS handshake with " + u_.host + ": " +
                                                        tls_error(e, ws_.next_layer().native_handle()));
@@ -231,7 +249,7 @@ private:
     t.keep_alive_pings = false;
     ws_.set_option(t);
     ws_.set_option(websocket::stream_base::decorator(
-        [](websocket::request_type& req) { req.set(http::field::user_agent, user_agent); }));
+      [](websocket::request_type& req) { req.set(http::field::user_agent, user_agent); }));
     ws_.read_message_max(o_.max_message_bytes);
     ws_.auto_fragment(false);
     ws_.control_callback([this](websocket::frame_type, beast::string_view) { last_activity_ = steady::now(); });
@@ -239,20 +257,27 @@ private:
   }
 
   void on_handshake(error_code ec) {
-    if (state_ != state::connecting) return;
-    if (ec) return fail("WebSocket handshake with " + u_.host_and_target() + ": " + ec.message());
+    if (state_ != state::connecting)
+      return;
+    if (ec)
+      return fail("WebSocket handshake with " + u_.host_and_target() + ": " + ec.message());
     state_ = state::open;
     last_activity_ = steady::now();
-    if (!paused_) arm(last_activity_ + o_.read_timeout);
-    else deadline_.cancel();
-    if (h_.on_open) h_.on_open();
-    if (state_ != state::open) return; // closed from inside on_open
+    if (!paused_)
+      arm(last_activity_ + o_.read_timeout);
+    else
+      deadline_.cancel();
+    if (h_.on_open)
+      h_.on_open();
+    if (state_ != state::open)
+      return; // closed from inside on_open
     do_read();
     do_write();
   }
 
   void do_read() {
-    if (state_ != state::open || paused_ || reading_) return;
+    if (state_ != state::open || paused_ || reading_)
+      return;
     reading_ = true;
     ws_.async_read(buffer_, bind([this](error_code ec, std::size_t n) { on_read(ec, n); }));
   }
@@ -260,12 +285,15 @@ private:
   void on_read(error_code ec, std::size_t n) {
     reading_ = false;
     if (ec) {
-      if (state_ == state::closed) return;
-      if (state_ == state::closing) return fail("closed");
+      if (state_ == state::closed)
+        return;
+      if (state_ == state::closing)
+        return fail("closed");
       if (ec == websocket::error::closed) {
         const auto& r = ws_.reason();
         std::string why = "remote close: code " + std::to_string(r.code);
-        if (!r.reason.empty()) why += " " + std::string(r.reason.data(), r.reason.size());
+        if (!r.reason.empty())
+          why += " " + std::string(r.reason.data(), r.reason.size());
         return fail(why);
       }
       return fail("read: " + ec.message());
@@ -283,20 +311,24 @@ private:
   }
 
   void do_send(std::string text) {
-    if (state_ == state::closing || state_ == state::closed) return;
+    if (state_ == state::closing || state_ == state::closed)
+      return;
     queue_.push_back(std::move(text));
     do_write();
   }
 
   void do_write() {
-    if (state_ != state::open || writing_ || queue_.empty()) return;
+    if (state_ != state::open || writing_ || queue_.empty())
+      return;
     writing_ = true;
     ws_.text(true);
     ws_.async_write(asio::buffer(queue_.front()), bind([this](error_code ec, std::size_t) {
                       writing_ = false;
-                      if (state_ == state::closed) return;
+                      if (state_ == state::closed)
+                        return;
                       if (ec) {
-                        if (state_ == state::closing) return;
+                        if (state_ == state::closing)
+                          return;
                         return fail("write: " + ec.message());
                       }
                       queue_.pop_front();
@@ -328,20 +360,25 @@ private:
   }
 
   void on_deadline(error_code ec) {
-    if (ec == asio::error::operation_aborted) return; // re-armed or cancelled: a newer wait exists or none is due
+    if (ec == asio::error::operation_aborted)
+      return; // re-armed or cancelled: a newer wait exists or none is due
     const auto now = steady::now();
     switch (state_) {
     case state::connecting:
-      if (now >= connect_deadline_) return fail("connect timeout after " + std::to_string(o_.connect_timeout.count()) + " ms");
+      if (now >= connect_deadline_)
+        return fail("connect timeout after " + std::to_string(o_.connect_timeout.count()) + " ms");
       return arm(connect_deadline_);
     case state::open: {
-      if (paused_) return;
+      if (paused_)
+        return;
       const auto due = last_activity_ + o_.read_timeout;
-      if (now >= due) return fail("read timeout");
+      if (now >= due)
+        return fail("read timeout");
       return arm(due);
     }
     case state::closing:
-      if (deadline_.expiry() <= now) return fail("closed");
+      if (deadline_.expiry() <= now)
+        return fail("closed");
       return;
     default:
       return;
@@ -350,7 +387,8 @@ private:
 
   /// The one way to the closed state: tears everything down and fires on_close once.
   void fail(std::string reason) {
-    if (state_ == state::closed) return;
+    if (state_ == state::closed)
+      return;
     state_ = state::closed;
     deadline_.cancel();
     resolver_.cancel();
@@ -360,7 +398,8 @@ private:
     auto on_close = std::move(h_.on_close);
     // Drop the user's callbacks: they may hold the client and would otherwise keep it alive.
     h_ = {};
-    if (on_close) on_close(std::move(reason));
+    if (on_close)
+      on_close(std::move(reason));
   }
 
   asio::strand<asio::io_context::executor_type> strand_;
@@ -398,7 +437,8 @@ private:
     asio::dispatch(strand_, [this, self] {
       auto on_close = std::move(h_.on_close);
       h_ = {};
-      if (on_close) on_close(why_);
+      if (on_close)
+        on_close(why_);
     });
   }
   asio::strand<asio::io_context::executor_type> strand_;
@@ -418,8 +458,8 @@ std::shared_ptr<ws_client> ws_client::create(boost::asio::io_context& ioc, url u
     if (!ctx) {
       p = std::make_unique<failed_session>(ioc, std::move(h), ctx.err().message);
     } else {
-      p = std::make_unique<session<beast::ssl_stream<beast::tcp_stream>>>(ioc, std::move(u), std::move(o),
-                                                                          std::move(h), std::move(*ctx));
+      p = std::make_unique<session<beast::ssl_stream<beast::tcp_stream>>>(ioc, std::move(u), std::move(o), std::move(h),
+                                                                          std::move(*ctx));
     }
   } else {
     p = std::make_unique<session<beast::tcp_stream>>(ioc, std::move(u), std::move(o), std::move(h), nullptr);
@@ -446,7 +486,8 @@ template <class Cancel>
 bool run_step(asio::io_context& ioc, const bool& done, steady::time_point deadline, Cancel cancel) {
   ioc.restart();
   ioc.run_until(deadline);
-  if (done) return true;
+  if (done)
+    return true;
   cancel();
   ioc.restart();
   ioc.run();
@@ -471,7 +512,8 @@ mi::result<http_response> get_with(asio::io_context& ioc, Stream& stream, const 
   });
   if (!run_step(ioc, done, deadline, [&] { resolver.cancel(); }))
     return mi::error{"resolve " + u.host + ": " + timeout_text};
-  if (ec) return mi::error{"resolve " + u.host + ": " + ec.message()};
+  if (ec)
+    return mi::error{"resolve " + u.host + ": " + ec.message()};
 
   tcp_layer.expires_at(deadline);
   done = false;
@@ -480,20 +522,25 @@ mi::result<http_response> get_with(asio::io_context& ioc, Stream& stream, const 
     done = true;
   });
   run_step(ioc, done, deadline + std::chrono::seconds(1), cancel);
-  if (ec == beast::error::timeout) return mi::error{"connect " + u.host + ":" + u.port + ": " + timeout_text};
-  if (ec) return mi::error{"connect " + u.host + ":" + u.port + ": " + ec.message()};
+  if (ec == beast::error::timeout)
+    return mi::error{"connect " + u.host + ":" + u.port + ": " + timeout_text};
+  if (ec)
+    return mi::error{"connect " + u.host + ":" + u.port + ": " + ec.message()};
 
   if constexpr (stream_traits<Stream>::tls) {
     auto ok = prepare_tls(stream.native_handle(), u.host);
-    if (!ok) return ok.err();
+    if (!ok)
+      return ok.err();
     done = false;
     stream.async_handshake(ssl::stream_base::client, [&](error_code e) {
       ec = e;
       done = true;
     });
     run_step(ioc, done, deadline + std::chrono::seconds(1), cancel);
-    if (ec == beast::error::timeout) return mi::error{"TLS handshake with " + u.host + ": " + timeout_text};
-    if (ec) return mi::error{"TLS handshake with " + u.host + ": " + tls_error(ec, stream.native_handle())};
+    if (ec == beast::error::timeout)
+      return mi::error{"TLS handshake with " + u.host + ": " + timeout_text};
+    if (ec)
+      return mi::error{"TLS handshake with " + u.host + ": " + tls_error(ec, stream.native_handle())};
   }
 
   http::request<http::empty_body> req{http::verb::get, u.target, 11};
@@ -507,8 +554,10 @@ mi::result<http_response> get_with(asio::io_context& ioc, Stream& stream, const 
     done = true;
   });
   run_step(ioc, done, deadline + std::chrono::seconds(1), cancel);
-  if (ec == beast::error::timeout) return mi::error{"GET " + u.host_and_target() + ": " + timeout_text};
-  if (ec) return mi::error{"GET " + u.host_and_target() + ": write: " + ec.message()};
+  if (ec == beast::error::timeout)
+    return mi::error{"GET " + u.host_and_target() + ": " + timeout_text};
+  if (ec)
+    return mi::error{"GET " + u.host_and_target() + ": write: " + ec.message()};
 
   beast::flat_buffer buffer;
   http::response_parser<http::string_body> parser;
@@ -523,9 +572,11 @@ mi::result<http_response> get_with(asio::io_context& ioc, Stream& stream, const 
     // A TLS peer that closed without close_notify, on a body delimited by the end of the stream.
     error_code eof_ec;
     parser.put_eof(eof_ec);
-    if (!eof_ec) ec = {};
+    if (!eof_ec)
+      ec = {};
   }
-  if (ec == beast::error::timeout) return mi::error{"GET " + u.host_and_target() + ": " + timeout_text};
+  if (ec == beast::error::timeout)
+    return mi::error{"GET " + u.host_and_target() + ": " + timeout_text};
   if (ec && !(ec == ssl::error::stream_truncated && parser.is_done()))
     return mi::error{"GET " + u.host_and_target() + ": read: " + ec.message()};
   tcp_layer.close();
@@ -535,7 +586,8 @@ mi::result<http_response> get_with(asio::io_context& ioc, Stream& stream, const 
   out.status = res.result_int();
   for (const auto& f : res) {
     std::string name(f.name_string());
-    for (char& c : name) c = (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
+    for (char& c : name)
+      c = (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
     out.headers.emplace_back(std::move(name), std::string(f.value()));
   }
   out.body = std::move(res.body());
@@ -546,13 +598,15 @@ mi::result<http_response> get_with(asio::io_context& ioc, Stream& stream, const 
 
 std::string_view http_response::header(std::string_view lower_name) const {
   for (const auto& [name, value] : headers)
-    if (name == lower_name) return value;
+    if (name == lower_name)
+      return value;
   return {};
 }
 
 mi::result<std::string> http_get(const url& u, std::chrono::milliseconds timeout, const std::string& ca_file) {
   auto r = http_fetch(u, timeout, ca_file);
-  if (!r) return r.err();
+  if (!r)
+    return r.err();
   if (r->status < 200 || r->status > 299)
     return mi::error{"HTTP " + std::to_string(r->status) + " from " + u.host_and_target()};
   return std::move(r->body);
@@ -564,7 +618,8 @@ mi::result<http_response> http_fetch(const url& u, std::chrono::milliseconds tim
   try {
     if (u.tls) {
       auto ctx = make_tls_context(ca_file);
-      if (!ctx) return ctx.err();
+      if (!ctx)
+        return ctx.err();
       beast::ssl_stream<beast::tcp_stream> stream(ioc, **ctx);
       return get_with(ioc, stream, u, deadline, timeout);
     }

@@ -90,7 +90,6 @@ struct http_response {
 
 /// Like http_get, but any status is an answer (the REST backfill reads 429 / 418 and their Retry-After);
 /// only connection, TLS and timeout failures are errors.
-mi::result<http_response> http_fetch(const url& u, std::chrono::milliseconds timeout,
-                                     const std::string& ca_file = {});
+mi::result<http_response> http_fetch(const url& u, std::chrono::milliseconds timeout, const std::string& ca_file = {});
 
 } // namespace mi::net

@@ -27,7 +27,8 @@ public:
 
   mi::result<std::size_t> load_instruments(std::string_view body) override {
     auto parsed = binance::instruments::from_exchange_info(body);
-    if (!parsed) return rest_error(name(), "exchangeInfo", parsed.err());
+    if (!parsed)
+      return rest_error(name(), "exchangeInfo", parsed.err());
     meta_ = std::move(*parsed); // the codec keeps pointing at meta_
     loaded_ = true;
     return meta_.size();
@@ -35,11 +36,14 @@ public:
 
   mi::result<subscription> resolve(std::string_view unified) const override {
     auto inst = binance::from_unified(unified);
-    if (!inst) return inst.err();
+    if (!inst)
+      return inst.err();
     if (loaded_) {
       const binance::instrument* listed = meta_.find(inst->symbol);
-      if (listed == nullptr) return not_listed(unified, name());
-      if (!listed->trading) return not_listed(unified, name(), true);
+      if (listed == nullptr)
+        return not_listed(unified, name());
+      if (!listed->trading)
+        return not_listed(unified, name(), true);
       inst = *listed;
     }
     return make_subscription(unified, *inst, binance::stream_name(inst->symbol, kind_), inst->symbol);
@@ -50,7 +54,8 @@ public:
   std::vector<std::string> subscribe_requests(const std::vector<subscription>& subs) override {
     std::vector<std::string> streams;
     streams.reserve(subs.size());
-    for (const subscription& s : subs) streams.push_back(s.wire);
+    for (const subscription& s : subs)
+      streams.push_back(s.wire);
     std::vector<std::string> out = binance::subscribe_requests(streams, next_request_id_, streams_per_request);
     next_request_id_ += static_cast<std::int64_t>(out.size());
     return out;
@@ -59,7 +64,8 @@ public:
   std::vector<std::string> unsubscribe_requests(const std::vector<subscription>& subs) override {
     std::vector<std::string> streams;
     streams.reserve(subs.size());
-    for (const subscription& s : subs) streams.push_back(s.wire);
+    for (const subscription& s : subs)
+      streams.push_back(s.wire);
     std::vector<std::string> out = binance::unsubscribe_requests(streams, next_request_id_, streams_per_request);
     next_request_id_ += static_cast<std::int64_t>(out.size());
     return out;
@@ -69,7 +75,8 @@ public:
 
   mi::result<events> decode(std::string_view frame, std::int64_t recv_ns) override {
     auto r = codec_.decode(frame, recv_ns);
-    if (!r) return r.err();
+    if (!r)
+      return r.err();
     events out;
     using k = binance::frame_events::kind;
     switch (r->what) {
@@ -79,7 +86,9 @@ public:
         out.trades = std::move(r->trades);
       }
       break;
-    case k::ack: out.what = events::kind::ack; break;
+    case k::ack:
+      out.what = events::kind::ack;
+      break;
     case k::error:
       out.what = events::kind::error;
       out.message = std::move(r->error_message); // Binance does not say which stream it refused
@@ -88,7 +97,8 @@ public:
       out.what = events::kind::reconnect_notice;
       out.message = "serverShutdown";
       break;
-    case k::ignored: break;
+    case k::ignored:
+      break;
     }
     return out;
   }
@@ -110,15 +120,18 @@ public:
     const binance::instrument inst{s.symbol, s.base, s.quote, true};
     auto trades = kind_ == binance::stream_kind::trade ? binance::parse_historical_trades(body, inst)
                                                        : binance::parse_agg_trades(body, inst);
-    if (!trades) return rest_error(name(), "history", trades.err());
+    if (!trades)
+      return rest_error(name(), "history", trades.err());
     page_filter f = filter_to_gap(std::move(*trades), g);
     // Forward: the next page starts after the highest id returned, until the gap's last id.
     std::optional<std::int64_t> next;
-    if (f.returned != 0 && f.max_id && *f.max_id < g.last_id) next = *f.max_id + 1;
+    if (f.returned != 0 && f.max_id && *f.max_id < g.last_id)
+      next = *f.max_id + 1;
     auto [fresh, go_on] = pages_.on_page(s.symbol, g, std::move(f.kept), next);
     history_page out;
     out.trades = std::move(fresh);
-    if (go_on) out.next = request_from(s, *next);
+    if (go_on)
+      out.next = request_from(s, *next);
     return out;
   }
 

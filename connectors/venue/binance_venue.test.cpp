@@ -7,19 +7,22 @@ using namespace mi::venue::test;
 
 namespace {
 
-const char* const exchange_info =
-    R"({"timezone":"UTC","symbols":[)"
-    R"({"symbol":"BTCUSDT","status":"TRADING","baseAsset":"BTC","quoteAsset":"USDT"},)"
-    R"({"symbol":"BNBBTC","status":"TRADING","baseAsset":"BNB","quoteAsset":"BTC"},)"
-    R"({"symbol":"ETHBTC","status":"BREAK","baseAsset":"ETH","quoteAsset":"BTC"}]})";
+const char* const exchange_info = R"({"timezone":"UTC","symbols":[)"
+                                  R"({"symbol":"BTCUSDT","status":"TRADING","baseAsset":"BTC","quoteAsset":"USDT"},)"
+                                  R"({"symbol":"BNBBTC","status":"TRADING","baseAsset":"BNB","quoteAsset":"BTC"},)"
+                                  R"({"symbol":"ETHBTC","status":"BREAK","baseAsset":"ETH","quoteAsset":"BTC"}]})";
 
 /// A historicalTrades page of ids [from, min(from + 999, newest)] as Binance serves it.
 std::string historical_page(std::int64_t from, std::int64_t newest) {
   std::vector<std::int64_t> ids = id_range(from, std::min(from + 999, newest));
-  return "[" + join(ids, [](std::int64_t id) {
-           return R"({"id":)" + std::to_string(id) + R"(,"price":"100.5","qty":"0.25","quoteQty":"25.125","time":)" +
-                  std::to_string(1'700'000'000'000 + id) + R"(,"isBuyerMaker":true,"isBestMatch":true})";
-         }) + "]";
+  return "[" +
+         join(ids,
+              [](std::int64_t id) {
+                return R"({"id":)" + std::to_string(id) +
+                       R"(,"price":"100.5","qty":"0.25","quoteQty":"25.125","time":)" +
+                       std::to_string(1'700'000'000'000 + id) + R"(,"isBuyerMaker":true,"isBestMatch":true})";
+              }) +
+         "]";
 }
 
 } // namespace
@@ -59,7 +62,8 @@ TEST_CASE("binance subscribe_requests: 200 streams per SUBSCRIBE, ids continue a
   CHECK(v->max_subscriptions_per_connection() == 1024);
   CHECK(v->control_messages_per_second() == 5);
   std::vector<subscription> subs;
-  for (int i = 0; i < 450; ++i) subs.push_back(must_resolve(*v, "A" + std::to_string(i) + "/USDT"));
+  for (int i = 0; i < 450; ++i)
+    subs.push_back(must_resolve(*v, "A" + std::to_string(i) + "/USDT"));
   auto msgs = v->subscribe_requests(subs);
   REQUIRE(msgs.size() == 3);
   CHECK(msgs[0].find(R"("params":["a0usdt@trade","a1usdt@trade",)") != std::string::npos);
@@ -118,9 +122,8 @@ TEST_CASE("binance history: historicalTrades paged forward over 3 pages, ending 
   CHECK_FALSE(v->recent_request(s).has_value());
   const gap g{101, 2600, 1'700'000'000'100'000'000, 1'700'000'002'601'000'000};
   CHECK(v->history_request(s, g) == rest_request{"/api/v3/historicalTrades?symbol=BTCUSDT&fromId=101&limit=1000"});
-  auto run = run_backfill(*v, s, g, [](const std::string& target) {
-    return historical_page(query_int(target, "fromId"), 5000);
-  });
+  auto run = run_backfill(*v, s, g,
+                          [](const std::string& target) { return historical_page(query_int(target, "fromId"), 5000); });
   CHECK(run.targets == std::vector<std::string>{"/api/v3/historicalTrades?symbol=BTCUSDT&fromId=101&limit=1000",
                                                 "/api/v3/historicalTrades?symbol=BTCUSDT&fromId=1101&limit=1000",
                                                 "/api/v3/historicalTrades?symbol=BTCUSDT&fromId=2101&limit=1000"});
@@ -138,9 +141,8 @@ TEST_CASE("binance history: the exchange runs out, empty pages end, aggTrades fo
   const subscription s = must_resolve(*v, "BTC/USDT");
   const gap g{101, 2600, 0, 0};
   // Only ids up to 1500 exist yet: the second page is short and the third one empty.
-  auto run = run_backfill(*v, s, g, [](const std::string& target) {
-    return historical_page(query_int(target, "fromId"), 1500);
-  });
+  auto run = run_backfill(*v, s, g,
+                          [](const std::string& target) { return historical_page(query_int(target, "fromId"), 1500); });
   CHECK(ids_of(run.trades) == id_range(101, 1500));
   CHECK(run.targets.size() == 3);
 
@@ -152,8 +154,8 @@ TEST_CASE("binance history: the exchange runs out, empty pages end, aggTrades fo
   const subscription sa = must_resolve(*agg, "BTC/USDT");
   CHECK(agg->history_request(sa, g) == rest_request{"/api/v3/aggTrades?symbol=BTCUSDT&fromId=101&limit=1000"});
   auto page = agg->parse_history(
-      sa, gap{26129, 26130, 0, 0},
-      R"([{"a":26128,"p":"1","q":"1","f":1,"l":1,"T":1,"m":true,"M":true},{"a":26129,"p":"0.01633102","q":"4.70443515","f":27781,"l":27781,"T":1498793709153,"m":true,"M":true}])");
+    sa, gap{26129, 26130, 0, 0},
+    R"([{"a":26128,"p":"1","q":"1","f":1,"l":1,"T":1,"m":true,"M":true},{"a":26129,"p":"0.01633102","q":"4.70443515","f":27781,"l":27781,"T":1498793709153,"m":true,"M":true}])");
   REQUIRE(page.has_value());
   REQUIRE(page->trades.size() == 1);
   CHECK(page->trades[0].trade_id == "26129");
@@ -166,15 +168,14 @@ TEST_CASE("binance history: a server ignoring fromId cannot make the backfill lo
   const subscription s = must_resolve(*v, "BTC/USDT");
   const gap g{101, 2600, 0, 0};
   auto stuck = run_backfill(*v, s, g, [](const std::string&) { return historical_page(101, 5000); });
-  CHECK(stuck.targets.size() == 2); // the second answer repeats the first: stop
+  CHECK(stuck.targets.size() == 2);                   // the second answer repeats the first: stop
   CHECK(ids_of(stuck.trades) == id_range(101, 1100)); // each trade once
 
   // A backfill abandoned after its first page, then started again, gets the whole gap.
   auto first = v->history_request(s, g);
   REQUIRE(first.has_value());
   REQUIRE(v->parse_history(s, g, historical_page(101, 5000)).has_value());
-  auto again = run_backfill(*v, s, g, [](const std::string& target) {
-    return historical_page(query_int(target, "fromId"), 5000);
-  });
+  auto again = run_backfill(
+    *v, s, g, [](const std::string& target) { return historical_page(query_int(target, "fromId"), 5000); });
   CHECK(ids_of(again.trades) == id_range(101, 2600));
 }

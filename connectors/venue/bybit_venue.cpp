@@ -15,14 +15,17 @@ namespace {
 /// Bybit spot's most trades per recent-trade request.
 constexpr int recent_limit = 60;
 
-/// The symbol of the publicTrade topic a Bybit error names ("Invalid topic :[publicTrade.XYZUSDT]" -> "XYZUSDT"), or "".
+/// The symbol of the publicTrade topic a Bybit error names ("Invalid topic :[publicTrade.XYZUSDT]" -> "XYZUSDT"), or
+/// "".
 std::string_view topic_symbol_in(std::string_view message) {
   constexpr std::string_view key = "publicTrade.";
   const auto at = message.find(key);
-  if (at == std::string_view::npos) return {};
+  if (at == std::string_view::npos)
+    return {};
   const auto begin = at + key.size();
   auto end = begin;
-  while (end < message.size() && mi::connectors::text::is_upper_alnum(message[end])) ++end;
+  while (end < message.size() && mi::connectors::text::is_upper_alnum(message[end]))
+    ++end;
   return message.substr(begin, end - begin);
 }
 
@@ -36,7 +39,8 @@ public:
 
   mi::result<std::size_t> load_instruments(std::string_view body) override {
     auto parsed = bybit::instruments::from_instruments_info(body);
-    if (!parsed) return rest_error(name(), "instruments", parsed.err());
+    if (!parsed)
+      return rest_error(name(), "instruments", parsed.err());
     meta_ = std::move(*parsed); // the codec keeps pointing at meta_
     loaded_ = true;
     return meta_.size();
@@ -44,11 +48,14 @@ public:
 
   mi::result<subscription> resolve(std::string_view unified) const override {
     auto inst = bybit::from_unified(unified);
-    if (!inst) return inst.err();
+    if (!inst)
+      return inst.err();
     if (loaded_) {
       const bybit::instrument* listed = meta_.find(inst->symbol);
-      if (listed == nullptr) return not_listed(unified, name());
-      if (!listed->trading) return not_listed(unified, name(), true);
+      if (listed == nullptr)
+        return not_listed(unified, name());
+      if (!listed->trading)
+        return not_listed(unified, name(), true);
       inst = *listed;
     }
     return make_subscription(unified, *inst, bybit::topic_name(inst->symbol), inst->symbol);
@@ -59,7 +66,8 @@ public:
   std::vector<std::string> subscribe_requests(const std::vector<subscription>& subs) override {
     std::vector<std::string> topics;
     topics.reserve(subs.size());
-    for (const subscription& s : subs) topics.push_back(s.wire);
+    for (const subscription& s : subs)
+      topics.push_back(s.wire);
     std::vector<std::string> out = bybit::subscribe_requests(topics, next_req_id_, bybit::max_args_per_request);
     next_req_id_ += static_cast<std::int64_t>(out.size());
     return out;
@@ -68,7 +76,8 @@ public:
   std::vector<std::string> unsubscribe_requests(const std::vector<subscription>& subs) override {
     std::vector<std::string> topics;
     topics.reserve(subs.size());
-    for (const subscription& s : subs) topics.push_back(s.wire);
+    for (const subscription& s : subs)
+      topics.push_back(s.wire);
     std::vector<std::string> out = bybit::unsubscribe_requests(topics, next_req_id_, bybit::max_args_per_request);
     next_req_id_ += static_cast<std::int64_t>(out.size());
     return out;
@@ -78,7 +87,8 @@ public:
 
   mi::result<events> decode(std::string_view frame, std::int64_t recv_ns) override {
     auto r = codec_.decode(frame, recv_ns);
-    if (!r) return r.err();
+    if (!r)
+      return r.err();
     events out;
     using k = bybit::frame_events::kind;
     switch (r->what) {
@@ -88,15 +98,21 @@ public:
         out.trades = std::move(r->trades);
       }
       break;
-    case k::ack: out.what = events::kind::ack; break;
+    case k::ack:
+      out.what = events::kind::ack;
+      break;
     case k::error:
       out.what = events::kind::error;
       out.message = std::move(r->error_message);
       out.rejected = std::string(topic_symbol_in(out.message)); // Bybit symbols are already normalized
       break;
-    case k::pong: out.what = events::kind::heartbeat; break;
-    case k::server_notice: break; // never sent by the public spot stream
-    case k::ignored: break;
+    case k::pong:
+      out.what = events::kind::heartbeat;
+      break;
+    case k::server_notice:
+      break; // never sent by the public spot stream
+    case k::ignored:
+      break;
     }
     return out;
   }
@@ -107,7 +123,8 @@ public:
   }
   void on_frame(std::int64_t now_ns) override { heartbeat_.on_received(now_ns); }
   std::optional<std::string> ping_due(std::int64_t now_ns) override {
-    if (!heartbeat_.ping_due(now_ns)) return std::nullopt;
+    if (!heartbeat_.ping_due(now_ns))
+      return std::nullopt;
     return bybit::ping_request(std::to_string(next_req_id_++));
   }
   bool heartbeat_timed_out(std::int64_t now_ns) const override { return heartbeat_.timed_out(now_ns); }
@@ -121,12 +138,14 @@ public:
   }
 
   std::optional<rest_request> recent_request(const subscription& s) const override {
-    return rest_request{"/v5/market/recent-trade?category=spot&symbol=" + s.rest + "&limit=" + std::to_string(recent_limit)};
+    return rest_request{"/v5/market/recent-trade?category=spot&symbol=" + s.rest +
+                        "&limit=" + std::to_string(recent_limit)};
   }
 
   mi::result<std::vector<mi::trade>> parse_recent(const subscription& s, std::string_view body) override {
     auto trades = bybit::parse_recent_trades(body, bybit::instrument{s.symbol, s.base, s.quote, true});
-    if (!trades) return rest_error(name(), "recent trades", trades.err());
+    if (!trades)
+      return rest_error(name(), "recent trades", trades.err());
     return std::move(*trades);
   }
 

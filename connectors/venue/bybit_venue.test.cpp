@@ -9,11 +9,10 @@ namespace {
 
 constexpr std::int64_t s_ns = 1'000'000'000;
 
-const char* const instruments_body =
-    R"({"retCode":0,"retMsg":"OK","result":{"category":"spot","list":[)"
-    R"({"symbol":"BTCUSDT","baseCoin":"BTC","quoteCoin":"USDT","status":"Trading"},)"
-    R"({"symbol":"ETHUSDT","baseCoin":"ETH","quoteCoin":"USDT","status":"Trading"},)"
-    R"({"symbol":"OLDUSDT","baseCoin":"OLD","quoteCoin":"USDT","status":"Closed"}]}})";
+const char* const instruments_body = R"({"retCode":0,"retMsg":"OK","result":{"category":"spot","list":[)"
+                                     R"({"symbol":"BTCUSDT","baseCoin":"BTC","quoteCoin":"USDT","status":"Trading"},)"
+                                     R"({"symbol":"ETHUSDT","baseCoin":"ETH","quoteCoin":"USDT","status":"Trading"},)"
+                                     R"({"symbol":"OLDUSDT","baseCoin":"OLD","quoteCoin":"USDT","status":"Closed"}]}})";
 
 } // namespace
 
@@ -38,16 +37,20 @@ TEST_CASE("bybit resolve: publicTrade topic and REST symbol, listing checked onc
 TEST_CASE("bybit subscribe_requests: at most 10 topics per request, req_ids continue") {
   auto v = must_make("bybit");
   std::vector<subscription> subs;
-  for (int i = 0; i < 25; ++i) subs.push_back(must_resolve(*v, "A" + std::to_string(i) + "/USDT"));
+  for (int i = 0; i < 25; ++i)
+    subs.push_back(must_resolve(*v, "A" + std::to_string(i) + "/USDT"));
   auto msgs = v->subscribe_requests(subs);
   REQUIRE(msgs.size() == 3);
   CHECK(msgs[0].find(R"("req_id":"1")") != std::string::npos);
   CHECK(msgs[2].find(R"("req_id":"3")") != std::string::npos);
-  CHECK(msgs[2].find(R"(["publicTrade.A20USDT","publicTrade.A21USDT","publicTrade.A22USDT","publicTrade.A23USDT","publicTrade.A24USDT"])") !=
-        std::string::npos);
+  CHECK(
+    msgs[2].find(
+      R"(["publicTrade.A20USDT","publicTrade.A21USDT","publicTrade.A22USDT","publicTrade.A23USDT","publicTrade.A24USDT"])") !=
+    std::string::npos);
   for (const auto& m : msgs) {
     std::size_t topics = 0;
-    for (auto at = m.find("publicTrade."); at != std::string::npos; at = m.find("publicTrade.", at + 1)) ++topics;
+    for (auto at = m.find("publicTrade."); at != std::string::npos; at = m.find("publicTrade.", at + 1))
+      ++topics;
     CHECK(topics <= 10);
   }
 }
@@ -55,14 +58,17 @@ TEST_CASE("bybit subscribe_requests: at most 10 topics per request, req_ids cont
 TEST_CASE("bybit decode: captured trades, acks, pongs, errors with the rejected symbol") {
   auto v = must_make("bybit");
   const std::size_t compared = replay_trade_fixture(*v, "bybit");
-  if (!mi::test::fixture_lines("bybit", "trades.jsonl").empty()) CHECK(compared > 0);
+  if (!mi::test::fixture_lines("bybit", "trades.jsonl").empty())
+    CHECK(compared > 0);
   kind_counts c = replay_control_fixture(*v, "bybit");
   if (!mi::test::fixture_lines("bybit", "control.jsonl").empty()) {
     CHECK(c.ack == 1);
     CHECK(c.heartbeat == 1);
     CHECK(c.error == 1);
   }
-  auto err = v->decode(R"({"success":false,"ret_msg":"Invalid topic :[publicTrade.XYZUSDT]","conn_id":"c1","req_id":"2","op":"subscribe"})", 0);
+  auto err = v->decode(
+    R"({"success":false,"ret_msg":"Invalid topic :[publicTrade.XYZUSDT]","conn_id":"c1","req_id":"2","op":"subscribe"})",
+    0);
   REQUIRE(err.has_value());
   CHECK(err->what == events::kind::error);
   CHECK(err->rejected == "XYZUSDT");
@@ -99,19 +105,20 @@ TEST_CASE("bybit: no history by id, recent trades polled instead, oldest first")
   CHECK_FALSE(v->parse_history(s, gap{1, 2, 0, 0}, "[]").has_value());
   CHECK(v->recent_request(s) == rest_request{"/v5/market/recent-trade?category=spot&symbol=BTCUSDT&limit=60"});
   const std::string body =
-      R"({"retCode":0,"retMsg":"OK","result":{"category":"spot","list":[)"
-      R"({"execId":"2100000000007764264","symbol":"BTCUSDT","price":"16618.50","size":"0.5","side":"Sell","time":"1672052955759","isBlockTrade":false},)"
-      R"({"execId":"2100000000007764263","symbol":"BTCUSDT","price":"16618.49","size":"0.00012","side":"Buy","time":"1672052955758","isBlockTrade":false}]},)"
-      R"("retExtInfo":{},"time":1672053054358})";
+    R"({"retCode":0,"retMsg":"OK","result":{"category":"spot","list":[)"
+    R"({"execId":"2100000000007764264","symbol":"BTCUSDT","price":"16618.50","size":"0.5","side":"Sell","time":"1672052955759","isBlockTrade":false},)"
+    R"({"execId":"2100000000007764263","symbol":"BTCUSDT","price":"16618.49","size":"0.00012","side":"Buy","time":"1672052955758","isBlockTrade":false}]},)"
+    R"("retExtInfo":{},"time":1672053054358})";
   auto r = v->parse_recent(s, body);
   REQUIRE(r.has_value());
   REQUIRE(r->size() == 2);
   CHECK((*r)[0].trade_id == "2100000000007764263");
   CHECK((*r)[1].trade_id == "2100000000007764264");
   // The same trade from the WS push is identical.
-  auto ws = v->decode(R"({"topic":"publicTrade.BTCUSDT","ts":1672052955758,"type":"snapshot","data":[)"
-                      R"({"i":"2100000000007764263","T":1672052955758,"p":"16618.49","v":"0.00012","S":"Buy","s":"BTCUSDT","BT":false}]})",
-                      0);
+  auto ws = v->decode(
+    R"({"topic":"publicTrade.BTCUSDT","ts":1672052955758,"type":"snapshot","data":[)"
+    R"({"i":"2100000000007764263","T":1672052955758,"p":"16618.49","v":"0.00012","S":"Buy","s":"BTCUSDT","BT":false}]})",
+    0);
   REQUIRE(ws.has_value());
   REQUIRE(ws->trades.size() == 1);
   CHECK(ws->trades[0] == (*r)[0]);

@@ -26,35 +26,43 @@ public:
 
   mi::result<std::size_t> load_instruments(std::string_view body) override {
     auto parsed = coinbase::parse_products(body);
-    if (!parsed) return rest_error(name(), "products", parsed.err());
+    if (!parsed)
+      return rest_error(name(), "products", parsed.err());
     listed_.clear();
-    for (const coinbase::instrument& i : *parsed) listed_.insert(i.product_id);
+    for (const coinbase::instrument& i : *parsed)
+      listed_.insert(i.product_id);
     loaded_ = true;
     return listed_.size();
   }
 
   mi::result<subscription> resolve(std::string_view unified) const override {
     auto inst = coinbase::from_unified(unified);
-    if (!inst) return inst.err();
-    if (loaded_ && listed_.count(inst->product_id) == 0) return not_listed(unified, name());
+    if (!inst)
+      return inst.err();
+    if (loaded_ && listed_.count(inst->product_id) == 0)
+      return not_listed(unified, name());
     return make_subscription(unified, *inst, inst->product_id, inst->product_id);
   }
 
   std::size_t max_subscriptions_per_connection() const override { return 100; }
 
   std::vector<std::string> subscribe_requests(const std::vector<subscription>& subs) override {
-    if (subs.empty()) return {};
+    if (subs.empty())
+      return {};
     std::vector<std::string> product_ids;
     product_ids.reserve(subs.size());
-    for (const subscription& s : subs) product_ids.push_back(s.wire);
+    for (const subscription& s : subs)
+      product_ids.push_back(s.wire);
     return coinbase::subscribe_requests(product_ids); // market_trades, then heartbeats
   }
 
   std::vector<std::string> unsubscribe_requests(const std::vector<subscription>& subs) override {
-    if (subs.empty()) return {};
+    if (subs.empty())
+      return {};
     std::vector<std::string> product_ids;
     product_ids.reserve(subs.size());
-    for (const subscription& s : subs) product_ids.push_back(s.wire);
+    for (const subscription& s : subs)
+      product_ids.push_back(s.wire);
     return {coinbase::unsubscribe_request(product_ids, "market_trades")}; // heartbeats stay
   }
 
@@ -62,7 +70,8 @@ public:
 
   mi::result<events> decode(std::string_view frame, std::int64_t recv_ns) override {
     auto r = codec_.decode(frame, recv_ns);
-    if (!r) return r.err();
+    if (!r)
+      return r.err();
     events out;
     using k = coinbase::frame_events::kind;
     switch (r->what) {
@@ -72,7 +81,9 @@ public:
         out.trades = std::move(r->trades);
       }
       break;
-    case k::ack: out.what = events::kind::ack; break;
+    case k::ack:
+      out.what = events::kind::ack;
+      break;
     case k::error:
       out.what = events::kind::error;
       out.message = std::move(r->error_message); // Coinbase does not say which product it refused
@@ -81,7 +92,8 @@ public:
       out.what = events::kind::heartbeat;
       heartbeats_seen_ = true;
       break;
-    case k::ignored: break;
+    case k::ignored:
+      break;
     }
     return out;
   }
@@ -105,15 +117,18 @@ public:
 
   mi::result<history_page> parse_history(const subscription& s, const gap& g, std::string_view body) override {
     auto trades = coinbase::parse_trades(body, coinbase::instrument{s.symbol, s.base, s.quote, s.rest});
-    if (!trades) return rest_error(name(), "history", trades.err());
+    if (!trades)
+      return rest_error(name(), "history", trades.err());
     page_filter f = filter_to_gap(std::move(*trades), g);
     // Backward: the page held ids below `after`; the next one starts below the smallest returned.
     std::optional<std::int64_t> next;
-    if (f.returned != 0 && f.min_id && *f.min_id > g.first_id) next = *f.min_id;
+    if (f.returned != 0 && f.min_id && *f.min_id > g.first_id)
+      next = *f.min_id;
     auto [fresh, go_on] = pages_.on_page(s.symbol, g, std::move(f.kept), next);
     history_page out;
     out.trades = std::move(fresh);
-    if (go_on) out.next = request_after(s, *next);
+    if (go_on)
+      out.next = request_after(s, *next);
     return out;
   }
 

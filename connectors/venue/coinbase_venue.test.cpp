@@ -13,11 +13,15 @@ constexpr std::int64_t s_ns = 1'000'000'000;
 /// `oldest`), newest first, side = the maker's.
 std::string coinbase_page(std::int64_t after, std::int64_t oldest) {
   std::vector<std::int64_t> ids;
-  for (std::int64_t id = after - 1; id >= oldest && ids.size() < 1000; --id) ids.push_back(id);
-  return "[" + join(ids, [](std::int64_t id) {
-           return R"({"time":"2026-11-22T07:00:00.)" + std::to_string(100000 + id % 900000) + R"(Z","trade_id":)" +
-                  std::to_string(id) + R"(,"price":"10.00000000","size":"0.01000000","side":"sell"})";
-         }) + "]";
+  for (std::int64_t id = after - 1; id >= oldest && ids.size() < 1000; --id)
+    ids.push_back(id);
+  return "[" +
+         join(ids,
+              [](std::int64_t id) {
+                return R"({"time":"2026-11-22T07:00:00.)" + std::to_string(100000 + id % 900000) + R"(Z","trade_id":)" +
+                       std::to_string(id) + R"(,"price":"10.00000000","size":"0.01000000","side":"sell"})";
+              }) +
+         "]";
 }
 
 } // namespace
@@ -42,8 +46,8 @@ TEST_CASE("coinbase subscribe_requests: market_trades then heartbeats, one chann
   auto v = must_make("coinbase");
   auto msgs = v->subscribe_requests({must_resolve(*v, "BTC/USD"), must_resolve(*v, "ETH/USD")});
   CHECK(msgs == std::vector<std::string>{
-                    R"({"type":"subscribe","product_ids":["BTC-USD","ETH-USD"],"channel":"market_trades"})",
-                    R"({"type":"subscribe","product_ids":["BTC-USD","ETH-USD"],"channel":"heartbeats"})"});
+                  R"({"type":"subscribe","product_ids":["BTC-USD","ETH-USD"],"channel":"market_trades"})",
+                  R"({"type":"subscribe","product_ids":["BTC-USD","ETH-USD"],"channel":"heartbeats"})"});
   CHECK(v->subscribe_requests({}).empty());
 }
 
@@ -53,7 +57,8 @@ TEST_CASE("coinbase decode: captured Advanced Trade and legacy trades, acks, hea
   // The legacy expectations were cut to the millisecond by their source (the codec's tests compare them):
   // here every legacy frame must simply come out as trades.
   replay_trade_fixture(*v, "coinbase/legacy_exchange", false);
-  if (!mi::test::fixture_lines("coinbase", "trades.jsonl").empty()) CHECK(compared > 0);
+  if (!mi::test::fixture_lines("coinbase", "trades.jsonl").empty())
+    CHECK(compared > 0);
   kind_counts c = replay_control_fixture(*v, "coinbase");
   if (!mi::test::fixture_lines("coinbase", "control.jsonl").empty()) {
     CHECK(c.ack == 5);
@@ -65,7 +70,9 @@ TEST_CASE("coinbase decode: captured Advanced Trade and legacy trades, acks, hea
   CHECK(err->what == events::kind::error);
   CHECK(err->message.find("Failed to subscribe") != std::string::npos);
   CHECK(err->rejected.empty());
-  auto empty = v->decode(R"({"channel":"market_trades","timestamp":"2026-08-09T21:05:48.2Z","sequence_num":9,"events":[{"type":"update","trades":[]}]})", 0);
+  auto empty = v->decode(
+    R"({"channel":"market_trades","timestamp":"2026-08-09T21:05:48.2Z","sequence_num":9,"events":[{"type":"update","trades":[]}]})",
+    0);
   REQUIRE(empty.has_value());
   CHECK(empty->what == events::kind::ignored);
 }
@@ -76,7 +83,7 @@ TEST_CASE("coinbase heartbeat: never pings, dead after 30 s of silence once hear
   CHECK_FALSE(v->ping_due(100 * s_ns).has_value());
   CHECK_FALSE(v->heartbeat_timed_out(100 * s_ns)); // no heartbeats seen: no judgement
   const std::string hb =
-      R"({"channel":"heartbeats","timestamp":"2026-08-09T21:05:48.856364007Z","sequence_num":35,"events":[{"current_time":"x","heartbeat_counter":1}]})";
+    R"({"channel":"heartbeats","timestamp":"2026-08-09T21:05:48.856364007Z","sequence_num":35,"events":[{"current_time":"x","heartbeat_counter":1}]})";
   auto r = v->decode(hb, 101 * s_ns);
   REQUIRE(r.has_value());
   CHECK(r->what == events::kind::heartbeat);
@@ -93,7 +100,8 @@ TEST_CASE("coinbase history: /products/<id>/trades paged backward over 3 pages, 
   CHECK(v->rest_min_interval_ns() == 150'000'000);
   const subscription s = must_resolve(*v, "BTC/USD");
   const gap g{1001, 4000, 0, 0};
-  auto run = run_backfill(*v, s, g, [](const std::string& target) { return coinbase_page(query_int(target, "after"), 1); });
+  auto run =
+    run_backfill(*v, s, g, [](const std::string& target) { return coinbase_page(query_int(target, "after"), 1); });
   CHECK(run.targets == std::vector<std::string>{"/products/BTC-USD/trades?after=4001&limit=1000",
                                                 "/products/BTC-USD/trades?after=3001&limit=1000",
                                                 "/products/BTC-USD/trades?after=2001&limit=1000"});
@@ -101,14 +109,15 @@ TEST_CASE("coinbase history: /products/<id>/trades paged backward over 3 pages, 
   std::sort(ids.begin(), ids.end());
   CHECK(ids == id_range(1001, 4000));
   const mi::trade& t = run.trades.front();
-  CHECK(t.trade_id == "3001"); // the first page, oldest first
+  CHECK(t.trade_id == "3001");          // the first page, oldest first
   CHECK(t.taker_side == mi::side::buy); // the maker sold
   CHECK(t.symbol == "BTCUSD");
 
   auto err = v->parse_history(s, g, R"({"message":"NotFound"})");
   REQUIRE_FALSE(err.has_value());
   CHECK(err.err().message == "coinbase history: NotFound");
-  auto zero = v->parse_history(s, g, R"([{"time":"2026-11-22T07:00:00Z","trade_id":1500,"price":"10","size":"0","side":"buy"}])");
+  auto zero =
+    v->parse_history(s, g, R"([{"time":"2026-11-22T07:00:00Z","trade_id":1500,"price":"10","size":"0","side":"buy"}])");
   REQUIRE_FALSE(zero.has_value());
   CHECK(zero.err().message.find("size must be > 0") != std::string::npos);
 }

@@ -30,20 +30,24 @@ public:
 
   mi::result<std::size_t> load_instruments(std::string_view body) override {
     auto parsed = kraken::parse_asset_pairs(body);
-    if (!parsed) return rest_error(name(), "AssetPairs", parsed.err());
+    if (!parsed)
+      return rest_error(name(), "AssetPairs", parsed.err());
     altnames_.clear();
-    for (const kraken::asset_pair& p : *parsed) altnames_[p.inst.symbol] = p.altname;
+    for (const kraken::asset_pair& p : *parsed)
+      altnames_[p.inst.symbol] = p.altname;
     loaded_ = true;
     return altnames_.size();
   }
 
   mi::result<subscription> resolve(std::string_view unified) const override {
     auto inst = kraken::from_unified(unified);
-    if (!inst) return inst.err();
+    if (!inst)
+      return inst.err();
     std::string rest_name;
     if (loaded_) {
       auto it = altnames_.find(inst->symbol);
-      if (it == altnames_.end()) return not_listed(unified, name());
+      if (it == altnames_.end())
+        return not_listed(unified, name());
       rest_name = it->second;
     } else {
       // Without a listing: the altname is usually the v1 asset codes run together (BTC/USD -> XBTUSD).
@@ -58,7 +62,8 @@ public:
     std::vector<std::string> out;
     for (std::size_t begin = 0; begin < subs.size(); begin += symbols_per_request) {
       std::vector<std::string> pairs;
-      for (std::size_t i = begin; i < subs.size() && i < begin + symbols_per_request; ++i) pairs.push_back(subs[i].wire);
+      for (std::size_t i = begin; i < subs.size() && i < begin + symbols_per_request; ++i)
+        pairs.push_back(subs[i].wire);
       out.push_back(kraken::subscribe_request(pairs));
     }
     return out;
@@ -68,7 +73,8 @@ public:
     std::vector<std::string> out;
     for (std::size_t begin = 0; begin < subs.size(); begin += symbols_per_request) {
       std::vector<std::string> pairs;
-      for (std::size_t i = begin; i < subs.size() && i < begin + symbols_per_request; ++i) pairs.push_back(subs[i].wire);
+      for (std::size_t i = begin; i < subs.size() && i < begin + symbols_per_request; ++i)
+        pairs.push_back(subs[i].wire);
       out.push_back(kraken::unsubscribe_request(pairs));
     }
     return out;
@@ -78,7 +84,8 @@ public:
 
   mi::result<events> decode(std::string_view frame, std::int64_t recv_ns) override {
     auto r = codec_.decode(frame, recv_ns);
-    if (!r) return r.err();
+    if (!r)
+      return r.err();
     events out;
     using k = kraken::frame_events::kind;
     switch (r->what) {
@@ -88,14 +95,19 @@ public:
         out.trades = std::move(r->trades);
       }
       break;
-    case k::ack: out.what = events::kind::ack; break;
+    case k::ack:
+      out.what = events::kind::ack;
+      break;
     case k::error:
       out.what = events::kind::error;
       out.message = std::move(r->error_message);
       out.rejected = rejected_symbol(frame);
       break;
-    case k::heartbeat: out.what = events::kind::heartbeat; break;
-    case k::ignored: break;
+    case k::heartbeat:
+      out.what = events::kind::heartbeat;
+      break;
+    case k::ignored:
+      break;
     }
     return out;
   }
@@ -107,7 +119,8 @@ public:
   }
   void on_frame(std::int64_t now_ns) override { heartbeat_.on_received(now_ns); }
   std::optional<std::string> ping_due(std::int64_t now_ns) override {
-    if (!heartbeat_.ping_due(now_ns)) return std::nullopt;
+    if (!heartbeat_.ping_due(now_ns))
+      return std::nullopt;
     return R"({"method":"ping","req_id":)" + std::to_string(next_req_id_++) + "}";
   }
   bool heartbeat_timed_out(std::int64_t now_ns) const override { return heartbeat_.timed_out(now_ns); }
@@ -117,24 +130,28 @@ public:
   std::optional<rest_request> history_request(const subscription& s, const gap& g) const override {
     // Paging is by time: without the time of the trade before the gap, `since` would start at the
     // pair's first trade ever (years of pages at 1 request/s). Such a gap cannot be filled.
-    if (g.after_ts_ns <= 0) return std::nullopt;
+    if (g.after_ts_ns <= 0)
+      return std::nullopt;
     pages_.start(s.symbol, g, g.after_ts_ns);
     return request_since(s, std::to_string(g.after_ts_ns));
   }
 
   mi::result<history_page> parse_history(const subscription& s, const gap& g, std::string_view body) override {
     auto page = kraken::parse_trades(body, kraken::instrument{s.symbol, s.base, s.quote, s.wire, {}});
-    if (!page) return rest_error(name(), "history", page.err());
+    if (!page)
+      return rest_error(name(), "history", page.err());
     page_filter f = filter_to_gap(std::move(page->trades), g);
     // Forward by time: the next page starts at `last`, until the gap's last id has been seen. `since` is
     // inclusive, so pages overlap by the trades of their boundary instant: page_memory hands each out once,
     // and stops when `last` does not move (a page full of one instant's trades).
     std::optional<std::int64_t> next;
-    if (f.returned != 0 && f.max_id && *f.max_id < g.last_id) next = numeric_id(page->last);
+    if (f.returned != 0 && f.max_id && *f.max_id < g.last_id)
+      next = numeric_id(page->last);
     auto [fresh, go_on] = pages_.on_page(s.symbol, g, std::move(f.kept), next);
     history_page out;
     out.trades = std::move(fresh);
-    if (go_on) out.next = request_since(s, page->last);
+    if (go_on)
+      out.next = request_since(s, page->last);
     return out;
   }
 
@@ -160,9 +177,11 @@ private:
   /// "symbol":"XBT/USD",...} -> "BTCUSD"), or "".
   std::string rejected_symbol(std::string_view frame) {
     simdjson::dom::element doc;
-    if (error_parser_.parse(frame.data(), frame.size()).get(doc)) return {};
+    if (error_parser_.parse(frame.data(), frame.size()).get(doc))
+      return {};
     std::string_view pair;
-    if (doc["symbol"].get_string().get(pair)) return {};
+    if (doc["symbol"].get_string().get(pair))
+      return {};
     auto inst = kraken::from_wire(pair);
     return inst ? inst->symbol : std::string();
   }

@@ -20,10 +20,12 @@ constexpr int page_limit = 100;
 std::string_view inst_id_in(std::string_view message) {
   constexpr std::string_view key = "instId:";
   const auto at = message.find(key);
-  if (at == std::string_view::npos) return {};
+  if (at == std::string_view::npos)
+    return {};
   const auto begin = at + key.size();
   auto end = begin;
-  while (end < message.size() && (mi::connectors::text::is_upper_alnum(message[end]) || message[end] == '-')) ++end;
+  while (end < message.size() && (mi::connectors::text::is_upper_alnum(message[end]) || message[end] == '-'))
+    ++end;
   return message.substr(begin, end - begin);
 }
 
@@ -35,17 +37,21 @@ public:
 
   mi::result<std::size_t> load_instruments(std::string_view body) override {
     auto parsed = okx::parse_instruments(body);
-    if (!parsed) return rest_error(name(), "instruments", parsed.err());
+    if (!parsed)
+      return rest_error(name(), "instruments", parsed.err());
     listed_.clear();
-    for (const okx::instrument& i : *parsed) listed_.insert(i.inst_id);
+    for (const okx::instrument& i : *parsed)
+      listed_.insert(i.inst_id);
     loaded_ = true;
     return listed_.size();
   }
 
   mi::result<subscription> resolve(std::string_view unified) const override {
     auto inst = okx::from_unified(unified);
-    if (!inst) return inst.err();
-    if (loaded_ && listed_.count(inst->inst_id) == 0) return not_listed(unified, name());
+    if (!inst)
+      return inst.err();
+    if (loaded_ && listed_.count(inst->inst_id) == 0)
+      return not_listed(unified, name());
     return make_subscription(unified, *inst, inst->inst_id, inst->inst_id);
   }
 
@@ -56,14 +62,16 @@ public:
   std::vector<std::string> subscribe_requests(const std::vector<subscription>& subs) override {
     std::vector<std::string> inst_ids;
     inst_ids.reserve(subs.size());
-    for (const subscription& s : subs) inst_ids.push_back(s.wire);
+    for (const subscription& s : subs)
+      inst_ids.push_back(s.wire);
     return okx::subscribe_requests(inst_ids, "trades");
   }
 
   std::vector<std::string> unsubscribe_requests(const std::vector<subscription>& subs) override {
     std::vector<std::string> inst_ids;
     inst_ids.reserve(subs.size());
-    for (const subscription& s : subs) inst_ids.push_back(s.wire);
+    for (const subscription& s : subs)
+      inst_ids.push_back(s.wire);
     return okx::unsubscribe_requests(inst_ids, "trades");
   }
 
@@ -71,7 +79,8 @@ public:
 
   mi::result<events> decode(std::string_view frame, std::int64_t recv_ns) override {
     auto r = codec_.decode(frame, recv_ns);
-    if (!r) return r.err();
+    if (!r)
+      return r.err();
     events out;
     using k = okx::frame_events::kind;
     switch (r->what) {
@@ -86,14 +95,19 @@ public:
         out.trades = std::move(r->trades);
       }
       break;
-    case k::ack: out.what = events::kind::ack; break;
+    case k::ack:
+      out.what = events::kind::ack;
+      break;
     case k::error: {
       out.what = events::kind::error;
       out.message = std::move(r->error_message);
-      if (auto inst = okx::from_inst_id(inst_id_in(out.message))) out.rejected = inst->symbol;
+      if (auto inst = okx::from_inst_id(inst_id_in(out.message)))
+        out.rejected = inst->symbol;
       break;
     }
-    case k::pong: out.what = events::kind::heartbeat; break;
+    case k::pong:
+      out.what = events::kind::heartbeat;
+      break;
     case k::server_notice:
       // 64008: "The connection will soon be closed for a service upgrade. Please reconnect."
       if (r->error_message.rfind("code 64008", 0) == 0) {
@@ -101,7 +115,8 @@ public:
         out.message = std::move(r->error_message);
       }
       break;
-    case k::ignored: break;
+    case k::ignored:
+      break;
     }
     return out;
   }
@@ -112,7 +127,8 @@ public:
   }
   void on_frame(std::int64_t now_ns) override { heartbeat_.on_received(now_ns); }
   std::optional<std::string> ping_due(std::int64_t now_ns) override {
-    if (!heartbeat_.ping_due(now_ns)) return std::nullopt;
+    if (!heartbeat_.ping_due(now_ns))
+      return std::nullopt;
     return std::string(okx::ping_frame);
   }
   bool heartbeat_timed_out(std::int64_t now_ns) const override { return heartbeat_.timed_out(now_ns); }
@@ -126,15 +142,18 @@ public:
 
   mi::result<history_page> parse_history(const subscription& s, const gap& g, std::string_view body) override {
     auto trades = okx::parse_trades(body);
-    if (!trades) return rest_error(name(), "history", trades.err());
+    if (!trades)
+      return rest_error(name(), "history", trades.err());
     page_filter f = filter_to_gap(std::move(*trades), g);
     // Backward: the page held ids below `after`; the next one starts below the smallest returned.
     std::optional<std::int64_t> next;
-    if (f.returned != 0 && f.min_id && *f.min_id > g.first_id) next = *f.min_id;
+    if (f.returned != 0 && f.min_id && *f.min_id > g.first_id)
+      next = *f.min_id;
     auto [fresh, go_on] = pages_.on_page(s.symbol, g, std::move(f.kept), next);
     history_page out;
     out.trades = std::move(fresh);
-    if (go_on) out.next = request_after(s, *next);
+    if (go_on)
+      out.next = request_after(s, *next);
     return out;
   }
 

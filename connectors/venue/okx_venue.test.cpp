@@ -10,18 +10,22 @@ namespace {
 constexpr std::int64_t s_ns = 1'000'000'000;
 
 const char* const instruments_body =
-    R"({"code":"0","msg":"","data":[)"
-    R"({"instType":"SPOT","instId":"BTC-USDT","baseCcy":"BTC","quoteCcy":"USDT","state":"live"},)"
-    R"({"instType":"SPOT","instId":"ETH-USDT","baseCcy":"ETH","quoteCcy":"USDT","state":"live"}]})";
+  R"({"code":"0","msg":"","data":[)"
+  R"({"instType":"SPOT","instId":"BTC-USDT","baseCcy":"BTC","quoteCcy":"USDT","state":"live"},)"
+  R"({"instType":"SPOT","instId":"ETH-USDT","baseCcy":"ETH","quoteCcy":"USDT","state":"live"}]})";
 
 /// A history-trades page as OKX serves it: up to 100 ids below `after` (down to `oldest`), newest first.
 std::string okx_page(std::int64_t after, std::int64_t oldest) {
   std::vector<std::int64_t> ids;
-  for (std::int64_t id = after - 1; id >= oldest && ids.size() < 100; --id) ids.push_back(id);
-  return R"({"code":"0","msg":"","data":[)" + join(ids, [](std::int64_t id) {
-           return R"({"instId":"BTC-USDT","side":"buy","sz":"0.1","px":"100","source":"0","tradeId":")" +
-                  std::to_string(id) + R"(","ts":")" + std::to_string(1'630'048'890'000 + id) + R"("})";
-         }) + "]}";
+  for (std::int64_t id = after - 1; id >= oldest && ids.size() < 100; --id)
+    ids.push_back(id);
+  return R"({"code":"0","msg":"","data":[)" +
+         join(ids,
+              [](std::int64_t id) {
+                return R"({"instId":"BTC-USDT","side":"buy","sz":"0.1","px":"100","source":"0","tradeId":")" +
+                       std::to_string(id) + R"(","ts":")" + std::to_string(1'630'048'890'000 + id) + R"("})";
+              }) +
+         "]}";
 }
 
 } // namespace
@@ -47,16 +51,19 @@ TEST_CASE("okx subscribe_requests: trades channel args, batched within 64 KB") {
   auto v = must_make("okx");
   auto msgs = v->subscribe_requests({must_resolve(*v, "BTC/USDT"), must_resolve(*v, "ETH/USDT")});
   REQUIRE(msgs.size() == 1);
-  CHECK(msgs[0] ==
-        R"({"op":"subscribe","args":[{"channel":"trades","instId":"BTC-USDT"},{"channel":"trades","instId":"ETH-USDT"}]})");
+  CHECK(
+    msgs[0] ==
+    R"({"op":"subscribe","args":[{"channel":"trades","instId":"BTC-USDT"},{"channel":"trades","instId":"ETH-USDT"}]})");
   std::vector<subscription> many;
-  for (int i = 0; i < 3000; ++i) many.push_back(must_resolve(*v, "A" + std::to_string(i) + "/USDT"));
+  for (int i = 0; i < 3000; ++i)
+    many.push_back(must_resolve(*v, "A" + std::to_string(i) + "/USDT"));
   auto batched = v->subscribe_requests(many);
   CHECK(batched.size() > 1);
   std::size_t args = 0;
   for (const auto& m : batched) {
     CHECK(m.size() <= 65'536);
-    for (auto at = m.find("instId"); at != std::string::npos; at = m.find("instId", at + 1)) ++args;
+    for (auto at = m.find("instId"); at != std::string::npos; at = m.find("instId", at + 1))
+      ++args;
   }
   CHECK(args == 3000);
 }
@@ -85,8 +92,8 @@ TEST_CASE("okx decode: captured trades, acks, errors with the rejected symbol, p
   REQUIRE(pong.has_value());
   CHECK(pong->what == events::kind::heartbeat);
   auto notice = v->decode(
-      R"({"event":"notice","msg":"The connection will soon be closed for a service upgrade. Please reconnect.","code":"64008","connId":"761bf5d1"})",
-      0);
+    R"({"event":"notice","msg":"The connection will soon be closed for a service upgrade. Please reconnect.","code":"64008","connId":"761bf5d1"})",
+    0);
   REQUIRE(notice.has_value());
   CHECK(notice->what == events::kind::reconnect_notice);
   CHECK(notice->message.find("service upgrade") != std::string::npos);
@@ -140,7 +147,8 @@ TEST_CASE("okx history: the exchange runs out, error bodies name OKX's message")
   const subscription s = must_resolve(*v, "BTC/USDT");
   const gap g{1001, 1250, 0, 0};
   // Only ids >= 1120 are still available: the second page is short, the third empty.
-  auto run = run_backfill(*v, s, g, [](const std::string& target) { return okx_page(query_int(target, "after"), 1120); });
+  auto run =
+    run_backfill(*v, s, g, [](const std::string& target) { return okx_page(query_int(target, "after"), 1120); });
   auto ids = ids_of(run.trades);
   std::sort(ids.begin(), ids.end());
   CHECK(ids == id_range(1120, 1250));

@@ -76,7 +76,7 @@ TEST_CASE("rest_throttle: Binance's weight budget stops at 90 % of 6000 a minute
     ++sent;
     now += l.min_interval_ns;
   }
-  CHECK(sent == 5400 / 25);                     // 216 requests fill this minute's 90 %
+  CHECK(sent == 5400 / 25);                    // 216 requests fill this minute's 90 %
   CHECK(now + th.wait_ns(now) == m0 + 60 * s); // the next one waits for the next minute
   // The exchange's own count (other clients behind the IP) wins over ours.
   rest_throttle shared(l);

@@ -19,7 +19,8 @@ std::uint64_t fingerprint(std::string_view id) {
 bool seen_trades::first_time(const std::string& symbol, std::string_view id) {
   ring& r = by_symbol_[symbol];
   const std::uint64_t f = fingerprint(id);
-  if (!r.ids.insert(f).second) return false;
+  if (!r.ids.insert(f).second)
+    return false;
   r.order.push_back(f);
   if (r.order.size() > per_symbol_) {
     r.ids.erase(r.order.front());

@@ -30,8 +30,8 @@ public:
 
 private:
   struct ring {
-    std::deque<std::uint64_t> order;        // oldest first
-    std::unordered_set<std::uint64_t> ids;  // the same, for lookup
+    std::deque<std::uint64_t> order;       // oldest first
+    std::unordered_set<std::uint64_t> ids; // the same, for lookup
   };
   std::size_t per_symbol_;
   std::unordered_map<std::string, ring> by_symbol_;

@@ -35,7 +35,8 @@ inline subscription must_resolve(const venue& v, std::string_view unified) {
 inline std::size_t replay_trade_fixture(venue& v, const std::string& dir, bool compare = true) {
   const auto frames = mi::test::fixture_lines(dir, "trades.jsonl");
   const auto expected = mi::test::fixture_lines(dir, "trades.expected.jsonl");
-  if (frames.empty()) return 0;
+  if (frames.empty())
+    return 0;
   REQUIRE(frames.size() == expected.size());
   std::size_t compared = 0;
   for (std::size_t i = 0; i < frames.size(); ++i) {
@@ -45,8 +46,10 @@ inline std::size_t replay_trade_fixture(venue& v, const std::string& dir, bool c
     REQUIRE_MESSAGE(r.has_value(), r.err().message);
     REQUIRE(r->what == events::kind::trades);
     REQUIRE_FALSE(r->trades.empty());
-    for (const auto& t : r->trades) CHECK(t.recv_ns == 77);
-    if (!compare || expected[i] == "null") continue;
+    for (const auto& t : r->trades)
+      CHECK(t.recv_ns == 77);
+    if (!compare || expected[i] == "null")
+      continue;
     CHECK(mi::test::as_json_array(r->trades) == expected[i]);
     ++compared;
   }
@@ -65,12 +68,24 @@ inline kind_counts replay_control_fixture(venue& v, const std::string& dir, cons
     auto r = v.decode(line, 0);
     REQUIRE_MESSAGE(r.has_value(), r.err().message);
     switch (r->what) {
-    case events::kind::trades: ++c.trades; break;
-    case events::kind::ack: ++c.ack; break;
-    case events::kind::error: ++c.error; break;
-    case events::kind::heartbeat: ++c.heartbeat; break;
-    case events::kind::reconnect_notice: ++c.reconnect_notice; break;
-    case events::kind::ignored: ++c.ignored; break;
+    case events::kind::trades:
+      ++c.trades;
+      break;
+    case events::kind::ack:
+      ++c.ack;
+      break;
+    case events::kind::error:
+      ++c.error;
+      break;
+    case events::kind::heartbeat:
+      ++c.heartbeat;
+      break;
+    case events::kind::reconnect_notice:
+      ++c.reconnect_notice;
+      break;
+    case events::kind::ignored:
+      ++c.ignored;
+      break;
     }
   }
   return c;
@@ -79,14 +94,16 @@ inline kind_counts replay_control_fixture(venue& v, const std::string& dir, cons
 /// The numeric ids of trades, in order.
 inline std::vector<std::int64_t> ids_of(const std::vector<mi::trade>& trades) {
   std::vector<std::int64_t> out;
-  for (const auto& t : trades) out.push_back(std::stoll(t.trade_id));
+  for (const auto& t : trades)
+    out.push_back(std::stoll(t.trade_id));
   return out;
 }
 
 /// first, first+1, ..., last.
 inline std::vector<std::int64_t> id_range(std::int64_t first, std::int64_t last) {
   std::vector<std::int64_t> out;
-  for (std::int64_t i = first; i <= last; ++i) out.push_back(i);
+  for (std::int64_t i = first; i <= last; ++i)
+    out.push_back(i);
   return out;
 }
 
@@ -94,7 +111,8 @@ inline std::vector<std::int64_t> id_range(std::int64_t first, std::int64_t last)
 inline std::string join(const std::vector<std::int64_t>& ids, const std::function<std::string(std::int64_t)>& render) {
   std::string out;
   for (std::size_t i = 0; i < ids.size(); ++i) {
-    if (i != 0) out += ',';
+    if (i != 0)
+      out += ',';
     out += render(ids[i]);
   }
   return out;
@@ -116,7 +134,8 @@ inline backfill_run run_backfill(venue& v, const subscription& s, const gap& g,
     out.targets.push_back(req->target);
     auto page = v.parse_history(s, g, serve(req->target));
     REQUIRE_MESSAGE(page.has_value(), page.err().message);
-    for (auto& t : page->trades) out.trades.push_back(std::move(t));
+    for (auto& t : page->trades)
+      out.trades.push_back(std::move(t));
     req = page->next;
   }
   return out;

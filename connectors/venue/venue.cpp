@@ -9,16 +9,19 @@ namespace mi::venue {
 
 namespace detail {
 
-
 page_filter filter_to_gap(std::vector<mi::trade> page, const gap& g) {
   page_filter out;
   out.returned = page.size();
   for (mi::trade& t : page) {
     const std::optional<std::int64_t> id = numeric_id(t.trade_id);
-    if (!id) continue; // not from a sequential venue: cannot be placed in the gap
-    if (!out.min_id || *id < *out.min_id) out.min_id = id;
-    if (!out.max_id || *id > *out.max_id) out.max_id = id;
-    if (*id >= g.first_id && *id <= g.last_id) out.kept.push_back(std::move(t));
+    if (!id)
+      continue; // not from a sequential venue: cannot be placed in the gap
+    if (!out.min_id || *id < *out.min_id)
+      out.min_id = id;
+    if (!out.max_id || *id > *out.max_id)
+      out.max_id = id;
+    if (*id >= g.first_id && *id <= g.last_id)
+      out.kept.push_back(std::move(t));
   }
   return out;
 }
@@ -28,7 +31,8 @@ std::string page_memory::key(const std::string& symbol, const gap& g) {
 }
 
 void page_memory::start(const std::string& symbol, const gap& g, std::int64_t first_cursor) {
-  if (by_gap_.size() >= 1000) by_gap_.clear(); // abandoned backfills; at worst a few trades handed out twice
+  if (by_gap_.size() >= 1000)
+    by_gap_.clear(); // abandoned backfills; at worst a few trades handed out twice
   by_gap_[key(symbol, g)] = state{std::nullopt, first_cursor};
 }
 
@@ -42,12 +46,14 @@ std::pair<std::vector<mi::trade>, bool> page_memory::on_page(const std::string& 
   fresh.reserve(kept.size());
   for (mi::trade& t : kept) {
     const std::int64_t id = *numeric_id(t.trade_id); // kept trades all have numeric ids (filter_to_gap)
-    if (st.edge && (forward ? id <= *st.edge : id >= *st.edge)) continue;
+    if (st.edge && (forward ? id <= *st.edge : id >= *st.edge))
+      continue;
     fresh.push_back(std::move(t));
   }
   for (const mi::trade& t : fresh) {
     const std::int64_t id = *numeric_id(t.trade_id);
-    if (!st.edge || (forward ? id > *st.edge : id < *st.edge)) st.edge = id;
+    if (!st.edge || (forward ? id > *st.edge : id < *st.edge))
+      st.edge = id;
   }
   const bool moves = next_cursor && (!st.cursor || (forward ? *next_cursor > *st.cursor : *next_cursor < *st.cursor));
   if (moves)
@@ -69,29 +75,39 @@ mi::error not_listed(std::string_view unified, std::string_view exchange, bool l
 } // namespace detail
 
 mi::result<std::unique_ptr<venue>> make_venue(std::string_view exchange, const venue_options& o) {
-  if (exchange == "binance") return detail::make_binance(o);
-  if (exchange == "okx") return detail::make_okx(o);
-  if (exchange == "bybit") return detail::make_bybit(o);
-  if (exchange == "coinbase") return detail::make_coinbase(o);
-  if (exchange == "kraken") return detail::make_kraken(o);
+  if (exchange == "binance")
+    return detail::make_binance(o);
+  if (exchange == "okx")
+    return detail::make_okx(o);
+  if (exchange == "bybit")
+    return detail::make_bybit(o);
+  if (exchange == "coinbase")
+    return detail::make_coinbase(o);
+  if (exchange == "kraken")
+    return detail::make_kraken(o);
   std::string known;
-  for (const std::string& n : exchange_names()) known += (known.empty() ? "" : ", ") + n;
+  for (const std::string& n : exchange_names())
+    known += (known.empty() ? "" : ", ") + n;
   return mi::error{"unknown exchange '" + std::string(exchange) + "' (known: " + known + ")"};
 }
 
 mi::result<std::unique_ptr<venue>> make_venue(std::string_view exchange, const venue_options& o,
                                               const std::string* instruments_body) {
   auto v = make_venue(exchange, o);
-  if (!v || instruments_body == nullptr) return v;
-  if (auto n = (*v)->load_instruments(*instruments_body); !n) return n.err();
+  if (!v || instruments_body == nullptr)
+    return v;
+  if (auto n = (*v)->load_instruments(*instruments_body); !n)
+    return n.err();
   return v;
 }
 
 std::optional<std::int64_t> numeric_id(std::string_view id) {
-  if (id.empty() || id.find_first_not_of("0123456789") != std::string_view::npos) return std::nullopt;
+  if (id.empty() || id.find_first_not_of("0123456789") != std::string_view::npos)
+    return std::nullopt;
   std::int64_t v = 0;
   auto [end, ec] = std::from_chars(id.data(), id.data() + id.size(), v);
-  if (ec != std::errc{} || end != id.data() + id.size()) return std::nullopt;
+  if (ec != std::errc{} || end != id.data() + id.size())
+    return std::nullopt;
   return v;
 }
 
@@ -101,13 +117,15 @@ const std::vector<std::string>& exchange_names() {
 }
 
 std::optional<std::int64_t> seed_scan_from(std::int64_t trade_ts_ns, std::int64_t stored_ns) {
-  if (stored_ns - trade_ts_ns <= seed_live_lag_ns) return std::nullopt;
+  if (stored_ns - trade_ts_ns <= seed_live_lag_ns)
+    return std::nullopt;
   return trade_ts_ns - seed_scan_margin_ns;
 }
 
 void gap_tracker::seed(const std::string& symbol, std::int64_t last_id, std::int64_t last_ts_ns) {
   auto it = last_.find(symbol);
-  if (it != last_.end() && it->second.id >= last_id) return;
+  if (it != last_.end() && it->second.id >= last_id)
+    return;
   last_[symbol] = last{last_id, last_ts_ns};
 }
 
@@ -117,31 +135,37 @@ std::optional<gap> gap_tracker::on_trade(const std::string& symbol, std::int64_t
 
 std::optional<gap> gap_tracker::on_trade(const std::string& symbol, std::int64_t id, std::int64_t ts_ns,
                                          std::int64_t first_id) {
-  if (first_id > id) first_id = id;
+  if (first_id > id)
+    first_id = id;
   auto it = last_.find(symbol);
   if (it == last_.end()) {
     last_.emplace(symbol, last{id, ts_ns});
     return std::nullopt;
   }
-  if (id <= it->second.id) return std::nullopt; // a duplicate, or a backfilled trade
+  if (id <= it->second.id)
+    return std::nullopt; // a duplicate, or a backfilled trade
   std::optional<gap> out;
-  if (first_id > it->second.id + 1) out = gap{it->second.id + 1, first_id - 1, it->second.ts_ns, ts_ns};
+  if (first_id > it->second.id + 1)
+    out = gap{it->second.id + 1, first_id - 1, it->second.ts_ns, ts_ns};
   it->second = last{id, ts_ns};
   return out;
 }
 
 bool deferred_gaps::hold(const std::string& symbol, const gap& g) {
-  if (g.size() <= 0 || g.size() > max_held_ids) return false;
+  if (g.size() <= 0 || g.size() > max_held_ids)
+    return false;
   held_.push_back(held{symbol, g, std::vector<bool>(static_cast<std::size_t>(g.size()), false)});
   return true;
 }
 
 void deferred_gaps::on_trade(const std::string& symbol, std::int64_t first_id, std::int64_t id) {
   for (held& h : held_) {
-    if (h.symbol != symbol) continue;
+    if (h.symbol != symbol)
+      continue;
     const std::int64_t from = std::max(first_id, h.g.first_id);
     const std::int64_t to = std::min(id, h.g.last_id);
-    for (std::int64_t i = from; i <= to; ++i) h.got[static_cast<std::size_t>(i - h.g.first_id)] = true;
+    for (std::int64_t i = from; i <= to; ++i)
+      h.got[static_cast<std::size_t>(i - h.g.first_id)] = true;
   }
 }
 
@@ -155,7 +179,8 @@ std::vector<std::pair<std::string, gap>> deferred_gaps::release() {
         continue;
       }
       std::int64_t k = i;
-      while (k < n && !h.got[static_cast<std::size_t>(k)]) ++k;
+      while (k < n && !h.got[static_cast<std::size_t>(k)])
+        ++k;
       out.emplace_back(h.symbol, gap{h.g.first_id + i, h.g.first_id + k - 1, h.g.after_ts_ns, h.g.before_ts_ns});
       i = k;
     }
@@ -166,7 +191,8 @@ std::vector<std::pair<std::string, gap>> deferred_gaps::release() {
 
 std::optional<std::int64_t> gap_tracker::last_id(const std::string& symbol) const {
   auto it = last_.find(symbol);
-  if (it == last_.end()) return std::nullopt;
+  if (it == last_.end())
+    return std::nullopt;
   return it->second.id;
 }
 

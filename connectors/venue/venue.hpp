@@ -47,8 +47,8 @@ struct events {
   /// Empty, or one per trade: the first exchange trade id the trade covers (OKX pushes one trade
   /// for `count` fills; its tradeId is the last of them). Gap detection starts from it.
   std::vector<std::int64_t> first_ids;
-  std::string message;           ///< error / reconnect_notice text
-  std::string rejected;          ///< error: normalized symbol the refusal concerns, "" when unknown
+  std::string message;  ///< error / reconnect_notice text
+  std::string rejected; ///< error: normalized symbol the refusal concerns, "" when unknown
 };
 
 /// An HTTP GET against the exchange's REST base URL (config `rest_url`).
@@ -71,9 +71,9 @@ struct gap {
 
 /// One page of REST trade history.
 struct history_page {
-  std::vector<mi::trade> trades;     ///< only the trades asked for (inside the gap), oldest first
-  std::optional<rest_request> next;  ///< the request for the next page; nullopt: the gap is done (or the
-                                     ///< exchange has no more: whatever is still missing cannot be filled)
+  std::vector<mi::trade> trades;    ///< only the trades asked for (inside the gap), oldest first
+  std::optional<rest_request> next; ///< the request for the next page; nullopt: the gap is done (or the
+                                    ///< exchange has no more: whatever is still missing cannot be filled)
 };
 
 /// An exchange's public REST rate limits (per IP), as documented by the exchange. The backfill's
@@ -193,7 +193,7 @@ const std::vector<std::string>& exchange_names();
 /// when the last message was stored within `seed_live_lag_ns` of its trade time (a live one: its id is
 /// the seed).
 std::optional<std::int64_t> seed_scan_from(std::int64_t trade_ts_ns, std::int64_t stored_ns);
-constexpr std::int64_t seed_live_lag_ns = 5'000'000'000;    ///< a live trade is stored within 5 s
+constexpr std::int64_t seed_live_lag_ns = 5'000'000'000;     ///< a live trade is stored within 5 s
 constexpr std::int64_t seed_scan_margin_ns = 60'000'000'000; ///< exchange vs NATS server clock skew
 
 /// Gap detection for one connection's symbols (sequential venues). Pure.

@@ -19,7 +19,8 @@ TEST_CASE("make_venue knows the five exchanges and names them when asked for ano
 }
 
 TEST_CASE("make_venue with an instruments body: listed symbols resolve, others are refused, a bad body is an error") {
-  const std::string body = R"({"code":"0","msg":"","data":[{"instType":"SPOT","instId":"BTC-USDT","baseCcy":"BTC","quoteCcy":"USDT","state":"live"}]})";
+  const std::string body =
+    R"({"code":"0","msg":"","data":[{"instType":"SPOT","instId":"BTC-USDT","baseCcy":"BTC","quoteCcy":"USDT","state":"live"}]})";
   auto v = mi::venue::make_venue("okx", {}, &body);
   REQUIRE(v);
   CHECK((*v)->resolve("BTC/USDT"));
@@ -38,7 +39,8 @@ TEST_CASE("make_venue with an instruments body: listed symbols resolve, others a
 TEST_CASE("gap_tracker: consecutive ids make no gap") {
   gap_tracker t;
   CHECK_FALSE(t.last_id("BTCUSDT").has_value());
-  for (std::int64_t id = 10; id < 20; ++id) CHECK_FALSE(t.on_trade("BTCUSDT", id, id * 1000).has_value());
+  for (std::int64_t id = 10; id < 20; ++id)
+    CHECK_FALSE(t.on_trade("BTCUSDT", id, id * 1000).has_value());
   CHECK(t.last_id("BTCUSDT") == 19);
 }
 
@@ -127,9 +129,11 @@ TEST_CASE("unsubscribe_requests: each exchange's own unsubscribe message for the
     // The subscribe that follows it names the same subscription.
     auto again = (*v)->subscribe_requests({*sub});
     REQUIRE_FALSE(again.empty());
-    CHECK(again[0].find(c.exchange == "binance" ? "btcusdt@trade" : c.exchange == "bybit" ? "publicTrade.BTCUSDT"
-                        : c.exchange == "kraken" ? "BTC/USD" : c.exchange == "okx" ? "BTC-USDT" : "BTC-USD") !=
-          std::string::npos);
+    CHECK(again[0].find(c.exchange == "binance"  ? "btcusdt@trade"
+                        : c.exchange == "bybit"  ? "publicTrade.BTCUSDT"
+                        : c.exchange == "kraken" ? "BTC/USD"
+                        : c.exchange == "okx"    ? "BTC-USDT"
+                                                 : "BTC-USD") != std::string::npos);
   }
 }
 
@@ -150,9 +154,10 @@ TEST_CASE("deferred_gaps: a gap seen during a connection overlap is backfilled o
   REQUIRE(d.hold("BTCUSDT", gap{101, 109, 5, 9}));
   CHECK_FALSE(d.empty());
   for (std::int64_t id = 101; id <= 109; ++id)
-    if (id != 104 && id != 105 && id != 108) d.on_trade("BTCUSDT", id, id);
-  d.on_trade("ETHUSDT", 104, 104);  // another symbol strikes nothing
-  d.on_trade("BTCUSDT", 95, 100);   // outside the gap: nothing
+    if (id != 104 && id != 105 && id != 108)
+      d.on_trade("BTCUSDT", id, id);
+  d.on_trade("ETHUSDT", 104, 104); // another symbol strikes nothing
+  d.on_trade("BTCUSDT", 95, 100);  // outside the gap: nothing
   auto missing = d.release();
   REQUIRE(missing.size() == 2);
   CHECK(missing[0].first == "BTCUSDT");

@@ -22,8 +22,8 @@ namespace {
 using params = std::map<std::string, std::string>;
 
 constexpr std::array<std::string_view, 5> exchanges{"binance", "okx", "bybit", "coinbase", "kraken"};
-constexpr std::array<std::string_view, 16> intervals{"1s", "1m", "3m", "5m", "15m", "30m", "1h", "2h",
-                                                     "4h", "6h", "8h", "12h", "1d", "3d", "1w", "1M"};
+constexpr std::array<std::string_view, 16> intervals{"1s", "1m", "3m", "5m",  "15m", "30m", "1h", "2h",
+                                                     "4h", "6h", "8h", "12h", "1d",  "3d",  "1w", "1M"};
 constexpr int max_limit = 1000;
 constexpr int max_period = 500;
 constexpr std::int64_t max_time_ms = 253'402'300'799'999; // 9999-12-31T23:59:59.999Z
@@ -51,11 +51,21 @@ std::string json_string(std::string_view s) {
   for (char ch : s) {
     auto c = static_cast<unsigned char>(ch);
     switch (ch) {
-    case '"': out += "\\\""; break;
-    case '\\': out += "\\\\"; break;
-    case '\n': out += "\\n"; break;
-    case '\r': out += "\\r"; break;
-    case '\t': out += "\\t"; break;
+    case '"':
+      out += "\\\"";
+      break;
+    case '\\':
+      out += "\\\\";
+      break;
+    case '\n':
+      out += "\\n";
+      break;
+    case '\r':
+      out += "\\r";
+      break;
+    case '\t':
+      out += "\\t";
+      break;
     default:
       if (c < 0x20) {
         static constexpr char digits[] = "0123456789abcdef";
@@ -71,8 +81,8 @@ std::string json_string(std::string_view s) {
 }
 
 http_response error_response(int status, int code, std::string_view msg) {
-  return http_response{status, "{\"code\":" + std::to_string(code) + ",\"msg\":" + json_string(msg) + "}",
-                       "application/json", {}};
+  return http_response{
+    status, "{\"code\":" + std::to_string(code) + ",\"msg\":" + json_string(msg) + "}", "application/json", {}};
 }
 
 http_response bad_param(std::string_view msg) { return error_response(400, code_bad_param, msg); }
@@ -96,13 +106,15 @@ param_error missing(std::string_view name) {
 
 checked<std::string> required(const params& p, std::string_view name) {
   auto it = p.find(std::string(name));
-  if (it == p.end() || it->second.empty()) return missing(name);
+  if (it == p.end() || it->second.empty())
+    return missing(name);
   return it->second;
 }
 
 checked<std::string> exchange_param(const params& p) {
   auto v = required(p, "exchange");
-  if (failed(v)) return v;
+  if (failed(v))
+    return v;
   const auto& e = std::get<0>(v);
   if (std::find(exchanges.begin(), exchanges.end(), e) == exchanges.end())
     return param_error{bad_param("parameter 'exchange': unknown exchange '" + e.substr(0, 40) +
@@ -112,11 +124,11 @@ checked<std::string> exchange_param(const params& p) {
 
 checked<std::string> symbol_param(const params& p) {
   auto v = required(p, "symbol");
-  if (failed(v)) return v;
+  if (failed(v))
+    return v;
   const auto& s = std::get<0>(v);
-  bool ok = s.size() <= 32 && std::all_of(s.begin(), s.end(), [](char c) {
-              return (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
-            });
+  bool ok = s.size() <= 32 &&
+            std::all_of(s.begin(), s.end(), [](char c) { return (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9'); });
   if (!ok)
     return param_error{bad_param("parameter 'symbol': '" + s.substr(0, 40) +
                                  "' is not a normalized symbol (upper-case letters and digits, e.g. BTCUSDT)")};
@@ -125,7 +137,8 @@ checked<std::string> symbol_param(const params& p) {
 
 checked<std::string> interval_param(const params& p) {
   auto v = required(p, "interval");
-  if (failed(v)) return v;
+  if (failed(v))
+    return v;
   const auto& s = std::get<0>(v);
   if (std::find(intervals.begin(), intervals.end(), s) == intervals.end())
     return param_error{bad_param("parameter 'interval': unknown interval '" + s.substr(0, 40) +
@@ -134,11 +147,14 @@ checked<std::string> interval_param(const params& p) {
 }
 
 /// An optional integer parameter within [lo, hi].
-checked<std::optional<std::int64_t>> int_param(const params& p, std::string_view name, std::int64_t lo, std::int64_t hi) {
+checked<std::optional<std::int64_t>> int_param(const params& p, std::string_view name, std::int64_t lo,
+                                               std::int64_t hi) {
   auto it = p.find(std::string(name));
-  if (it == p.end()) return std::optional<std::int64_t>{};
+  if (it == p.end())
+    return std::optional<std::int64_t>{};
   const auto& s = it->second;
-  if (s.empty()) return missing(name);
+  if (s.empty())
+    return missing(name);
   std::int64_t v = 0;
   auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
   if (ec == std::errc::result_out_of_range || (ec == std::errc{} && end == s.data() + s.size() && (v < lo || v > hi)))
@@ -152,19 +168,23 @@ checked<std::optional<std::int64_t>> int_param(const params& p, std::string_view
 /// start/end in ms, start <= end.
 checked<std::pair<std::optional<std::int64_t>, std::optional<std::int64_t>>> time_range(const params& p) {
   auto start = int_param(p, "start", 0, max_time_ms);
-  if (failed(start)) return std::get<1>(start);
+  if (failed(start))
+    return std::get<1>(start);
   auto end = int_param(p, "end", 0, max_time_ms);
-  if (failed(end)) return std::get<1>(end);
+  if (failed(end))
+    return std::get<1>(end);
   auto s = std::get<0>(start);
   auto e = std::get<0>(end);
   if (s && e && *s > *e)
-    return param_error{bad_param("parameter 'start' (" + std::to_string(*s) + ") is after 'end' (" + std::to_string(*e) + ")")};
+    return param_error{
+      bad_param("parameter 'start' (" + std::to_string(*s) + ") is after 'end' (" + std::to_string(*e) + ")")};
   return std::pair{s, e};
 }
 
 checked<int> limit_param(const params& p) {
   auto l = int_param(p, "limit", 1, max_limit);
-  if (failed(l)) return std::get<1>(l);
+  if (failed(l))
+    return std::get<1>(l);
   return static_cast<int>(std::get<0>(l).value_or(500));
 }
 
@@ -189,7 +209,8 @@ constexpr std::array<route, 5> routes{{{"/api/v1/klines", true},
 std::string kline_array(const std::vector<mi::kline>& ks) {
   std::string out = "[";
   for (const auto& k : ks) {
-    if (out.size() > 1) out += ',';
+    if (out.size() > 1)
+      out += ',';
     out += mi::kline_to_json(k);
   }
   return out + "]";
@@ -219,7 +240,8 @@ struct api_service::impl {
         authn(auth::auth_options{opts.timestamp_window, opts.default_quota_per_minute}, opts.nonces) {
     if (!opts.now_ms)
       opts.now_ms = [] {
-        return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+        return std::chrono::duration_cast<std::chrono::milliseconds>(
+                 std::chrono::system_clock::now().time_since_epoch())
           .count();
       };
     if (opts.health_interval.count() > 0) {
@@ -235,18 +257,21 @@ struct api_service::impl {
       stopping = true;
     }
     probe_cv.notify_all();
-    if (prober.joinable()) prober.join();
+    if (prober.joinable())
+      prober.join();
   }
 
   void probe(std::unique_ptr<history_db>& db) {
     if (!db) {
       auto c = history_db::connect(opts.conninfo, db_opts);
-      if (c) db = std::move(*c);
+      if (c)
+        db = std::move(*c);
     }
     const bool up = db && db->ping();
     db_up.store(up);
     last_probe_ms.store(steady_ms());
-    if (opts.on_database_state) opts.on_database_state(up);
+    if (opts.on_database_state)
+      opts.on_database_state(up);
   }
 
   void probe_loop(std::unique_ptr<history_db> db) {
@@ -259,10 +284,11 @@ struct api_service::impl {
   }
 
   bool database_up() const {
-    if (opts.health_interval.count() <= 0) return false;
+    if (opts.health_interval.count() <= 0)
+      return false;
     // A probe stuck longer than its own bounds (connect + statement timeout) counts as down.
-    const auto stale_after = 3 * opts.health_interval.count() + 1000 * opts.connect_timeout.count() +
-                             opts.statement_timeout.count();
+    const auto stale_after =
+      3 * opts.health_interval.count() + 1000 * opts.connect_timeout.count() + opts.statement_timeout.count();
     return db_up.load() && steady_ms() - last_probe_ms.load() <= stale_after;
   }
 
@@ -307,7 +333,8 @@ struct api_service::impl {
 
   http_response db_failure(const mi::error& e) {
     // The details go to the operator's log, not to the client.
-    if (opts.on_error) opts.on_error(e.message);
+    if (opts.on_error)
+      opts.on_error(e.message);
     if (is_statement_timeout(e))
       return error_response(504, code_timeout,
                             "query exceeded the server's time limit of " +
@@ -322,32 +349,40 @@ struct api_service::impl {
   }
 
   http_response refused(const auth::decision& d) {
-    if (opts.on_auth_rejected) opts.on_auth_rejected(auth::reason_label(d.reason));
+    if (opts.on_auth_rejected)
+      opts.on_auth_rejected(auth::reason_label(d.reason));
     switch (d.reason) {
     case auth::reject::quota_exceeded: {
       auto r = error_response(429, code_too_many, d.message);
       r.headers.emplace_back("Retry-After", std::to_string(d.retry_after_s));
       return r;
     }
-    case auth::reject::expired_timestamp: return error_response(401, code_timestamp, d.message);
-    case auth::reject::bad_signature: return error_response(401, code_signature, d.message);
-    case auth::reject::replayed_nonce: return error_response(401, code_replay, d.message);
+    case auth::reject::expired_timestamp:
+      return error_response(401, code_timestamp, d.message);
+    case auth::reject::bad_signature:
+      return error_response(401, code_signature, d.message);
+    case auth::reject::replayed_nonce:
+      return error_response(401, code_replay, d.message);
     case auth::reject::nonce_store_unavailable: {
-      if (opts.on_error) opts.on_error("nonce store did not answer; signed requests are refused until it does");
+      if (opts.on_error)
+        opts.on_error("nonce store did not answer; signed requests are refused until it does");
       auto r = error_response(503, code_internal, d.message);
       r.headers.emplace_back("Retry-After", "1");
       return r;
     }
-    default: return error_response(401, code_unauthorized, d.message);
+    default:
+      return error_response(401, code_unauthorized, d.message);
     }
   }
 
   /// The stored key with its signing key opened, or why it cannot be used (logged, not told).
   std::optional<std::string> open_key(auth::key_record& k) {
     if (!k.sealed_signing_key.empty()) {
-      if (!opts.master_key) return "the API has no master key (api.master_key_file / MI_API_MASTER_KEY)";
+      if (!opts.master_key)
+        return "the API has no master key (api.master_key_file / MI_API_MASTER_KEY)";
       auto opened = auth::open_signing_key(*opts.master_key, k.key_id, k.sealed_signing_key);
-      if (!opened) return opened.err().message;
+      if (!opened)
+        return opened.err().message;
       k.signing_key = std::move(*opened);
       return std::nullopt;
     }
@@ -366,61 +401,81 @@ struct api_service::impl {
                                       const std::string& canonical) {
     // Cheap checks first: whatever fails here never costs a database round trip.
     const auto now = opts.now_ms();
-    if (auto pre = authn.precheck(c, now); !pre.ok()) return refused(pre);
+    if (auto pre = authn.precheck(c, now); !pre.ok())
+      return refused(pre);
     std::optional<auth::key_record> key;
     {
       auto l = borrow();
-      if (!l) return db_failure(l.err());
-      if (opts.on_key_lookup) opts.on_key_lookup();
+      if (!l)
+        return db_failure(l.err());
+      if (opts.on_key_lookup)
+        opts.on_key_lookup();
       auto k = (*l)->db->find_key(c.key_id);
-      if (!k) return db_failure(k.err());
+      if (!k)
+        return db_failure(k.err());
       key = std::move(*k);
     }
     if (key && !key->revoked) {
       if (auto why = open_key(*key)) {
-        if (opts.on_error) opts.on_error("API key " + c.key_id + " cannot be used: " + *why);
-        if (opts.on_auth_rejected) opts.on_auth_rejected("unusable_key");
+        if (opts.on_error)
+          opts.on_error("API key " + c.key_id + " cannot be used: " + *why);
+        if (opts.on_auth_rejected)
+          opts.on_auth_rejected("unusable_key");
         return error_response(401, code_unauthorized, "API key cannot be used (the server log says why)");
       }
     }
     auto d = authn.check(c, key, method, path, canonical, now);
-    if (d.ok()) return std::nullopt;
+    if (d.ok())
+      return std::nullopt;
     return refused(d);
   }
 
   // ---- endpoints ---------------------------------------------------------------------------
 
   http_response klines(const params& p) {
-    if (auto e = only(p, {"exchange", "symbol", "interval", "start", "end", "limit"})) return e->response;
+    if (auto e = only(p, {"exchange", "symbol", "interval", "start", "end", "limit"}))
+      return e->response;
     auto ex = exchange_param(p);
-    if (failed(ex)) return std::get<1>(ex).response;
+    if (failed(ex))
+      return std::get<1>(ex).response;
     auto sym = symbol_param(p);
-    if (failed(sym)) return std::get<1>(sym).response;
+    if (failed(sym))
+      return std::get<1>(sym).response;
     auto iv = interval_param(p);
-    if (failed(iv)) return std::get<1>(iv).response;
+    if (failed(iv))
+      return std::get<1>(iv).response;
     auto range = time_range(p);
-    if (failed(range)) return std::get<1>(range).response;
+    if (failed(range))
+      return std::get<1>(range).response;
     auto limit = limit_param(p);
-    if (failed(limit)) return std::get<1>(limit).response;
-    kline_query q{std::get<0>(ex), std::get<0>(sym), std::get<0>(iv), std::get<0>(range).first,
-                  std::get<0>(range).second, std::get<0>(limit)};
+    if (failed(limit))
+      return std::get<1>(limit).response;
+    kline_query q{std::get<0>(ex),          std::get<0>(sym),          std::get<0>(iv),
+                  std::get<0>(range).first, std::get<0>(range).second, std::get<0>(limit)};
     auto l = borrow();
-    if (!l) return db_failure(l.err());
+    if (!l)
+      return db_failure(l.err());
     auto ks = (*l)->db->klines(q);
-    if (!ks) return db_failure(ks.err());
+    if (!ks)
+      return db_failure(ks.err());
     return http_response{200, kline_array(*ks), "application/json", {}};
   }
 
   http_response trades(const params& p) {
-    if (auto e = only(p, {"exchange", "symbol", "start", "end", "fromId", "cursor", "limit"})) return e->response;
+    if (auto e = only(p, {"exchange", "symbol", "start", "end", "fromId", "cursor", "limit"}))
+      return e->response;
     auto ex = exchange_param(p);
-    if (failed(ex)) return std::get<1>(ex).response;
+    if (failed(ex))
+      return std::get<1>(ex).response;
     auto sym = symbol_param(p);
-    if (failed(sym)) return std::get<1>(sym).response;
+    if (failed(sym))
+      return std::get<1>(sym).response;
     auto range = time_range(p);
-    if (failed(range)) return std::get<1>(range).response;
+    if (failed(range))
+      return std::get<1>(range).response;
     auto limit = limit_param(p);
-    if (failed(limit)) return std::get<1>(limit).response;
+    if (failed(limit))
+      return std::get<1>(limit).response;
     trade_query q;
     q.exchange = std::get<0>(ex);
     q.symbol = std::get<0>(sym);
@@ -435,28 +490,35 @@ struct api_service::impl {
       return bad_param("mandatory parameter 'start' (or 'fromId' or 'cursor') was not sent");
     if (has_from) {
       auto id = required(p, "fromId");
-      if (failed(id)) return std::get<1>(id).response;
-      if (std::get<0>(id).size() > 128) return bad_param("parameter 'fromId': longer than 128 characters");
+      if (failed(id))
+        return std::get<1>(id).response;
+      if (std::get<0>(id).size() > 128)
+        return bad_param("parameter 'fromId': longer than 128 characters");
       q.from_id = std::get<0>(id);
     }
     if (has_cursor) {
       auto c = required(p, "cursor");
-      if (failed(c)) return std::get<1>(c).response;
+      if (failed(c))
+        return std::get<1>(c).response;
       auto cur = decode_cursor(std::get<0>(c));
-      if (!cur) return bad_param("parameter " + cur.err().message);
+      if (!cur)
+        return bad_param("parameter " + cur.err().message);
       q.after = *cur;
     }
     auto l = borrow();
-    if (!l) return db_failure(l.err());
+    if (!l)
+      return db_failure(l.err());
     auto page = (*l)->db->trades(q);
-    if (!page) return db_failure(page.err());
+    if (!page)
+      return db_failure(page.err());
     if (page->from_id_unknown)
-      return bad_param("parameter 'fromId': no stored trade '" + q.from_id->substr(0, 40) + "' for " + q.exchange + " " +
-                       q.symbol);
+      return bad_param("parameter 'fromId': no stored trade '" + q.from_id->substr(0, 40) + "' for " + q.exchange +
+                       " " + q.symbol);
     std::string out = "{\"trades\":[";
     bool first = true;
     for (const auto& t : page->trades) {
-      if (!first) out += ',';
+      if (!first)
+        out += ',';
       first = false;
       out += mi::trade_to_json(t);
     }
@@ -467,14 +529,18 @@ struct api_service::impl {
   }
 
   http_response symbols(const params& p) {
-    if (auto e = only(p, {})) return e->response;
+    if (auto e = only(p, {}))
+      return e->response;
     auto l = borrow();
-    if (!l) return db_failure(l.err());
+    if (!l)
+      return db_failure(l.err());
     auto rows = (*l)->db->symbols();
-    if (!rows) return db_failure(rows.err());
+    if (!rows)
+      return db_failure(rows.err());
     std::string out = "[";
     for (const auto& s : *rows) {
-      if (out.size() > 1) out += ',';
+      if (out.size() > 1)
+        out += ',';
       out += "{\"exchange\":" + json_string(s.exchange) + ",\"symbol\":" + json_string(s.symbol) +
              ",\"first_ts_ns\":" + std::to_string(s.first_ts_ns) + ",\"last_ts_ns\":" + std::to_string(s.last_ts_ns) +
              ",\"trade_count\":" + std::to_string(s.trade_count) + "}";
@@ -486,41 +552,52 @@ struct api_service::impl {
     if (auto e = only(p, {"exchange", "symbol", "interval", "indicator", "period", "start", "end", "limit"}))
       return e->response;
     auto ex = exchange_param(p);
-    if (failed(ex)) return std::get<1>(ex).response;
+    if (failed(ex))
+      return std::get<1>(ex).response;
     auto sym = symbol_param(p);
-    if (failed(sym)) return std::get<1>(sym).response;
+    if (failed(sym))
+      return std::get<1>(sym).response;
     auto iv = interval_param(p);
-    if (failed(iv)) return std::get<1>(iv).response;
+    if (failed(iv))
+      return std::get<1>(iv).response;
     auto ind = required(p, "indicator");
-    if (failed(ind)) return std::get<1>(ind).response;
+    if (failed(ind))
+      return std::get<1>(ind).response;
     const auto& name = std::get<0>(ind);
     if (name != "sma" && name != "ema" && name != "rv")
       return bad_param("parameter 'indicator': unknown indicator '" + name.substr(0, 40) + "' (known: sma, ema, rv)");
-    if (!p.count("period")) return missing("period").response;
+    if (!p.count("period"))
+      return missing("period").response;
     auto period = int_param(p, "period", 1, max_period);
-    if (failed(period)) return std::get<1>(period).response;
+    if (failed(period))
+      return std::get<1>(period).response;
     auto range = time_range(p);
-    if (failed(range)) return std::get<1>(range).response;
+    if (failed(range))
+      return std::get<1>(range).response;
     auto limit = limit_param(p);
-    if (failed(limit)) return std::get<1>(limit).response;
+    if (failed(limit))
+      return std::get<1>(limit).response;
     const int n = static_cast<int>(*std::get<0>(period));
     // The first candles of the range warm the indicator up: fetch limit + period of them.
-    kline_query q{std::get<0>(ex), std::get<0>(sym), std::get<0>(iv), std::get<0>(range).first,
-                  std::get<0>(range).second, std::get<0>(limit) + n};
+    kline_query q{std::get<0>(ex),          std::get<0>(sym),          std::get<0>(iv),
+                  std::get<0>(range).first, std::get<0>(range).second, std::get<0>(limit) + n};
     auto l = borrow();
-    if (!l) return db_failure(l.err());
+    if (!l)
+      return db_failure(l.err());
     auto ks = (*l)->db->klines(q);
-    if (!ks) return db_failure(ks.err());
+    if (!ks)
+      return db_failure(ks.err());
     std::vector<std::int64_t> times;
     std::vector<mi::decimal> closes;
     for (const auto& k : *ks) {
       times.push_back(k.open_time_ms);
       closes.push_back(k.close);
     }
-    auto points = name == "sma" ? ind::sma(times, closes, n)
+    auto points = name == "sma"   ? ind::sma(times, closes, n)
                   : name == "ema" ? ind::ema(times, closes, n)
                                   : ind::realized_volatility(times, closes, n);
-    if (!points) return error_response(422, code_internal, points.err().message);
+    if (!points)
+      return error_response(422, code_internal, points.err().message);
     auto& pts = *points;
     if (pts.size() > static_cast<std::size_t>(std::get<0>(limit)))
       pts.resize(static_cast<std::size_t>(std::get<0>(limit)));
@@ -529,7 +606,8 @@ struct api_service::impl {
                       ",\"period\":" + std::to_string(n) + ",\"values\":[";
     bool first = true;
     for (const auto& pt : pts) {
-      if (!first) out += ',';
+      if (!first)
+        out += ',';
       first = false;
       out += "{\"open_time_ms\":" + std::to_string(pt.open_time_ms) + ",\"value\":" + json_string(pt.value) + "}";
     }
@@ -547,24 +625,32 @@ struct api_service::impl {
 
   http_response dispatch(const http_request& req) {
     auto r = std::find_if(routes.begin(), routes.end(), [&](const route& x) { return x.path == req.path; });
-    if (r == routes.end()) return error_response(404, code_unknown, "no such endpoint: " + req.path.substr(0, 100));
+    if (r == routes.end())
+      return error_response(404, code_unknown, "no such endpoint: " + req.path.substr(0, 100));
     if (req.method != "GET") {
-      auto resp = error_response(405, code_unknown, "method " + req.method.substr(0, 20) + " not allowed on " + req.path +
-                                                      " (use GET)");
+      auto resp = error_response(405, code_unknown,
+                                 "method " + req.method.substr(0, 20) + " not allowed on " + req.path + " (use GET)");
       resp.headers.emplace_back("Allow", "GET");
       return resp;
     }
     auto qp = auth::parse_query(req.query);
-    if (!qp) return bad_param(qp.err().message);
+    if (!qp)
+      return bad_param(qp.err().message);
     params p;
     for (const auto& x : *qp)
-      if (!p.emplace(x.name, x.value).second) return bad_param("parameter '" + x.name.substr(0, 40) + "' sent twice");
+      if (!p.emplace(x.name, x.value).second)
+        return bad_param("parameter '" + x.name.substr(0, 40) + "' sent twice");
     if (r->authenticated && opts.auth_required)
-      if (auto refused = authenticate(req, *qp)) return *refused;
-    if (r->path == "/api/v1/klines") return klines(p);
-    if (r->path == "/api/v1/trades") return trades(p);
-    if (r->path == "/api/v1/symbols") return symbols(p);
-    if (r->path == "/api/v1/indicators") return indicators(p);
+      if (auto refused = authenticate(req, *qp))
+        return *refused;
+    if (r->path == "/api/v1/klines")
+      return klines(p);
+    if (r->path == "/api/v1/trades")
+      return trades(p);
+    if (r->path == "/api/v1/symbols")
+      return symbols(p);
+    if (r->path == "/api/v1/indicators")
+      return indicators(p);
     return health();
   }
 };
@@ -578,7 +664,8 @@ http_response api_service::handle(const http_request& req) {
   try {
     resp = impl_->dispatch(req);
   } catch (const std::exception& e) { // a bug, or out of memory: answer, and tell the operator
-    if (impl_->opts.on_error) impl_->opts.on_error(std::string("internal error on ") + req.path + ": " + e.what());
+    if (impl_->opts.on_error)
+      impl_->opts.on_error(std::string("internal error on ") + req.path + ": " + e.what());
     resp = error_response(500, code_internal, "internal error");
   }
   if (impl_->opts.on_request) {
@@ -590,7 +677,8 @@ http_response api_service::handle(const http_request& req) {
 }
 
 std::optional<http_response> api_service::handle_inline(const http_request& req) {
-  if (req.path != "/api/v1/health" || req.method != "GET") return std::nullopt;
+  if (req.path != "/api/v1/health" || req.method != "GET")
+    return std::nullopt;
   const auto t0 = std::chrono::steady_clock::now();
   // Same rules as the worker path (parameters are checked), without any blocking call.
   auto resp = impl_->dispatch(req);
@@ -604,18 +692,24 @@ bool api_service::database_up() const { return impl_->database_up(); }
 
 http_response api_service::check_push_token(std::string_view target) {
   const http_response accepted{200, "", "application/json", {}};
-  if (!impl_->opts.auth_required) return accepted;
+  if (!impl_->opts.auth_required)
+    return accepted;
   auto q = target.find('?');
   std::string_view path = target.substr(0, q);
   std::string_view query = q == std::string_view::npos ? std::string_view{} : target.substr(q + 1);
   auto qp = auth::parse_query(query);
-  if (!qp) return bad_param(qp.err().message);
+  if (!qp)
+    return bad_param(qp.err().message);
   auth::credentials c;
   for (const auto& x : *qp) {
-    if (x.name == "key") c.key_id = x.value;
-    else if (x.name == "ts") c.timestamp = x.value;
-    else if (x.name == "nonce") c.nonce = x.value;
-    else if (x.name == "sig") c.signature = x.value;
+    if (x.name == "key")
+      c.key_id = x.value;
+    else if (x.name == "ts")
+      c.timestamp = x.value;
+    else if (x.name == "nonce")
+      c.nonce = x.value;
+    else if (x.name == "sig")
+      c.signature = x.value;
   }
   auto refused = impl_->verify(c, "GET", path, auth::canonical_query(*qp, {"key", "ts", "nonce", "sig"}));
   return refused ? *refused : accepted;

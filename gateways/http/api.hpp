@@ -32,11 +32,11 @@ namespace mi::gw {
 
 /// Settings of the API service.
 struct api_options {
-  std::string conninfo;                     ///< PostgreSQL
-  bool auth_required = true;                ///< false: every endpoint is anonymous (api.auth: off)
+  std::string conninfo;      ///< PostgreSQL
+  bool auth_required = true; ///< false: every endpoint is anonymous (api.auth: off)
   std::chrono::milliseconds timestamp_window{5000};
   std::int64_t default_quota_per_minute = 1200;
-  std::size_t connections = 2;              ///< PostgreSQL connections in the pool
+  std::size_t connections = 2; ///< PostgreSQL connections in the pool
   /// Opens the sealed signing keys; without it (auth required) no key can be used.
   std::optional<auth::master_key> master_key;
   /// Where nonces are remembered; nullptr: this process's memory (one process only).

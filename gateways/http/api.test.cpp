@@ -46,14 +46,16 @@ std::string raw_exchange(std::uint16_t port, const std::string& raw) {
   std::size_t sent = 0;
   while (sent < raw.size()) {
     auto n = ::send(fd, raw.data() + sent, raw.size() - sent, MSG_NOSIGNAL);
-    if (n <= 0) break; // the server may close early on hostile input: read what it said
+    if (n <= 0)
+      break; // the server may close early on hostile input: read what it said
     sent += static_cast<std::size_t>(n);
   }
   std::string out;
   char buf[65536];
   for (;;) {
     auto n = ::recv(fd, buf, sizeof buf, 0);
-    if (n <= 0) break;
+    if (n <= 0)
+      break;
     out.append(buf, static_cast<std::size_t>(n));
   }
   ::close(fd);
@@ -67,7 +69,8 @@ struct reply {
   json::value json() const { return json::parse(body); }
   std::string header(const std::string& name) const {
     auto p = head.find("\r\n" + name + ": ");
-    if (p == std::string::npos) return {};
+    if (p == std::string::npos)
+      return {};
     p += name.size() + 4;
     return head.substr(p, head.find("\r\n", p) - p);
   }
@@ -144,7 +147,8 @@ struct api_node {
     so.on_refused = [this] { ++refused; };
     so.on_busy = [this] { ++busy; };
     so.on_connections = [this](std::size_t n) { open_connections = n; };
-    server = std::make_unique<mi::gw::http_server>(ioc, so, [this](const mi::gw::http_request& r) { return api->handle(r); });
+    server =
+      std::make_unique<mi::gw::http_server>(ioc, so, [this](const mi::gw::http_request& r) { return api->handle(r); });
     io_thread = std::thread([this] { ioc.run(); });
   }
   ~api_node() {
@@ -198,18 +202,20 @@ struct api_fixture {
     auto params = mi::gw::auth::parse_query(q == std::string::npos ? "" : target.substr(q + 1));
     // A malformed query is refused before authentication: any signature will do.
     auto canonical = params ? mi::gw::auth::canonical_query(*params) : std::string{};
-    auto sig = mi::gw::auth::hmac_sha256_hex(hmac_key,
-                                             mi::gw::auth::string_to_sign(std::to_string(ts), "GET", path, canonical));
+    auto sig =
+      mi::gw::auth::hmac_sha256_hex(hmac_key, mi::gw::auth::string_to_sign(std::to_string(ts), "GET", path, canonical));
     return "X-MI-APIKEY: " + key_id + "\r\nX-MI-TIMESTAMP: " + std::to_string(ts) + "\r\nX-MI-NONCE: " + nonce_text +
            "\r\nX-MI-SIGNATURE: " + sig + "\r\n";
   }
 
   reply get(const std::string& target) {
     auto h = auth_headers(target, key.key_id, key.secret, now_ms(), "n" + std::to_string(nonce++));
-    return parse_reply(raw_exchange(server->port(), "GET " + target + " HTTP/1.1\r\nHost: x\r\nConnection: close\r\n" + h + "\r\n"));
+    return parse_reply(
+      raw_exchange(server->port(), "GET " + target + " HTTP/1.1\r\nHost: x\r\nConnection: close\r\n" + h + "\r\n"));
   }
   reply get_with(const std::string& target, const std::string& headers) {
-    return parse_reply(raw_exchange(server->port(), "GET " + target + " HTTP/1.1\r\nHost: x\r\nConnection: close\r\n" + headers + "\r\n"));
+    return parse_reply(raw_exchange(server->port(), "GET " + target + " HTTP/1.1\r\nHost: x\r\nConnection: close\r\n" +
+                                                      headers + "\r\n"));
   }
 
   std::unique_ptr<mi::gw::pg_writer> writer() {
@@ -271,7 +277,8 @@ std::vector<mi::trade> make_trades(std::size_t n, std::int64_t t0_ns, std::int64
 TEST_CASE("klines across a month boundary: oldest first, every field exact, latest revision only") {
   api_fixture f;
   std::vector<mi::kline> ks;
-  for (int i = 0; i < 9; ++i) ks.push_back(hour_kline(jan31_20h + i * hour, "100.25"));
+  for (int i = 0; i < 9; ++i)
+    ks.push_back(hour_kline(jan31_20h + i * hour, "100.25"));
   auto w = f.writer();
   REQUIRE(w->upsert_klines(ks).has_value());
   REQUIRE(w->upsert_klines({hour_kline(jan31_20h + 4 * hour, "105.75", 2)}).has_value()); // Feb 1 00:00, revised
@@ -292,8 +299,9 @@ TEST_CASE("klines across a month boundary: oldest first, every field exact, late
   CHECK(feb1.at("is_final").as_bool());
   CHECK(feb1.at("close_time_ms").as_int64() == jan31_20h + 5 * hour - 1);
 
-  auto limited = f.get("/api/v1/klines?exchange=binance&symbol=BTCUSDT&interval=1h&start=" +
-                       std::to_string(jan31_20h + 3 * hour) + "&limit=2");
+  auto limited =
+    f.get("/api/v1/klines?exchange=binance&symbol=BTCUSDT&interval=1h&start=" + std::to_string(jan31_20h + 3 * hour) +
+          "&limit=2");
   REQUIRE(limited.status == 200);
   auto la = limited.json().as_array();
   REQUIRE(la.size() == 2);
@@ -320,36 +328,43 @@ TEST_CASE("trades: cursor pagination over 3 pages across a day boundary, no gap,
   REQUIRE(f.writer()->write_trades(all).has_value());
 
   std::vector<std::string> ids;
-  std::string target = "/api/v1/trades?exchange=binance&symbol=BTCUSDT&start=" + std::to_string(t0 / 1'000'000) + "&limit=1000";
+  std::string target =
+    "/api/v1/trades?exchange=binance&symbol=BTCUSDT&start=" + std::to_string(t0 / 1'000'000) + "&limit=1000";
   int pages = 0;
   for (;;) {
     auto r = f.get(target);
     REQUIRE_MESSAGE(r.status == 200, r.body);
     auto o = r.json().as_object();
-    for (const auto& t : o.at("trades").as_array()) ids.emplace_back(t.at("trade_id").as_string());
+    for (const auto& t : o.at("trades").as_array())
+      ids.emplace_back(t.at("trade_id").as_string());
     ++pages;
-    if (o.at("next").is_null()) break;
+    if (o.at("next").is_null())
+      break;
     REQUIRE(pages < 10);
-    target = "/api/v1/trades?exchange=binance&symbol=BTCUSDT&limit=1000&cursor=" + std::string(o.at("next").as_string());
+    target =
+      "/api/v1/trades?exchange=binance&symbol=BTCUSDT&limit=1000&cursor=" + std::string(o.at("next").as_string());
   }
   CHECK(pages == 3);
   REQUIRE(ids.size() == all.size());
-  for (std::size_t i = 0; i < ids.size(); ++i) REQUIRE(ids[i] == all[i].trade_id);
+  for (std::size_t i = 0; i < ids.size(); ++i)
+    REQUIRE(ids[i] == all[i].trade_id);
 
   // Fields as the decode format.
   auto first = f.get("/api/v1/trades?exchange=binance&symbol=BTCUSDT&fromId=500001&limit=2");
   REQUIRE(first.status == 200);
   auto arr = first.json().at("trades").as_array();
   REQUIRE(arr.size() == 2);
-  CHECK(json::serialize(arr[0]) ==
-        R"({"exchange":"binance","symbol":"BTCUSDT","base":"BTC","quote":"USDT","trade_id":"500001","price":"64000.12345678","quantity":"0.00000001","side":"buy","ts_ns":1709251199000000000})");
+  CHECK(
+    json::serialize(arr[0]) ==
+    R"({"exchange":"binance","symbol":"BTCUSDT","base":"BTC","quote":"USDT","trade_id":"500001","price":"64000.12345678","quantity":"0.00000001","side":"buy","ts_ns":1709251199000000000})");
   CHECK(arr[1].at("trade_id").as_string() == "500002");
 
   // A time range across midnight: [23:59:59.500, 00:00:00.200] in ms, both ends inclusive.
   const std::int64_t from_ms = t0 / 1'000'000 + 500, to_ms = t0 / 1'000'000 + 1200;
   std::size_t want = 0;
   for (const auto& t : all)
-    if (t.ts_ns >= from_ms * 1'000'000 && t.ts_ns < (to_ms + 1) * 1'000'000) ++want;
+    if (t.ts_ns >= from_ms * 1'000'000 && t.ts_ns < (to_ms + 1) * 1'000'000)
+      ++want;
   auto ranged = f.get("/api/v1/trades?exchange=binance&symbol=BTCUSDT&start=" + std::to_string(from_ms) +
                       "&end=" + std::to_string(to_ms) + "&limit=1000");
   REQUIRE(ranged.status == 200);
@@ -380,9 +395,11 @@ TEST_CASE("indicators: sma, ema and rv over stored closes") {
   api_fixture f;
   const char* closes[] = {"10", "20", "30", "40", "50"};
   std::vector<mi::kline> ks;
-  for (int i = 0; i < 5; ++i) ks.push_back(hour_kline(jan31_20h + i * hour, closes[i]));
+  for (int i = 0; i < 5; ++i)
+    ks.push_back(hour_kline(jan31_20h + i * hour, closes[i]));
   REQUIRE(f.writer()->upsert_klines(ks).has_value());
-  const std::string base = "/api/v1/indicators?exchange=binance&symbol=BTCUSDT&interval=1h&start=" + std::to_string(jan31_20h);
+  const std::string base =
+    "/api/v1/indicators?exchange=binance&symbol=BTCUSDT&interval=1h&start=" + std::to_string(jan31_20h);
   auto sma = f.get(base + "&indicator=sma&period=3");
   REQUIRE_MESSAGE(sma.status == 200, sma.body);
   auto v = sma.json().at("values").as_array();
@@ -439,8 +456,8 @@ TEST_CASE("every bad parameter gets 400 with code -1100 naming it") {
   auto nf = f.get("/api/v1/nothing");
   CHECK(nf.status == 404);
   CHECK(nf.json().at("msg").as_string().size() > 0);
-  auto post = parse_reply(raw_exchange(f.server->port(),
-                                       "POST /api/v1/klines HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"));
+  auto post = parse_reply(raw_exchange(
+    f.server->port(), "POST /api/v1/klines HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"));
   CHECK(post.status == 405);
   CHECK(post.header("Allow") == "GET");
 }
@@ -483,12 +500,13 @@ TEST_CASE("auth: wrong signature, expired timestamp, replayed nonce, unknown and
   const auto all = f.rejected();
   const std::set<std::string> reasons(all.begin(), all.end());
   CHECK(reasons == std::set<std::string>{"missing_credentials", "bad_signature", "expired_timestamp", "replayed_nonce",
-                                          "unknown_key", "revoked_key"});
+                                         "unknown_key", "revoked_key"});
 }
 
 TEST_CASE("quota exceeded gives 429 with Retry-After") {
   api_fixture f{3}; // 3 requests per minute
-  for (int i = 0; i < 3; ++i) CHECK(f.get("/api/v1/symbols").status == 200);
+  for (int i = 0; i < 3; ++i)
+    CHECK(f.get("/api/v1/symbols").status == 200);
   auto r = f.get("/api/v1/symbols");
   CHECK(r.status == 429);
   const auto retry = r.header("Retry-After");
@@ -501,11 +519,12 @@ TEST_CASE("hostile HTTP: garbage, huge header, stalled request get 4xx and the s
   api_fixture f;
   auto garbage = raw_exchange(f.server->port(), "\x16\x03\x01 NOT HTTP AT ALL\r\n\r\n");
   CHECK(garbage.rfind("HTTP/1.1 400", 0) == 0);
-  auto huge = raw_exchange(f.server->port(), "GET /api/v1/health HTTP/1.1\r\nHost: x\r\nX-Big: " +
-                                                 std::string(100'000, 'a') + "\r\n\r\n");
+  auto huge = raw_exchange(
+    f.server->port(), "GET /api/v1/health HTTP/1.1\r\nHost: x\r\nX-Big: " + std::string(100'000, 'a') + "\r\n\r\n");
   CHECK(huge.rfind("HTTP/1.1 431", 0) == 0);
-  auto body = raw_exchange(f.server->port(), "POST /api/v1/health HTTP/1.1\r\nHost: x\r\nContent-Length: 1000000\r\n\r\n" +
-                                                 std::string(20'000, 'b'));
+  auto body =
+    raw_exchange(f.server->port(), "POST /api/v1/health HTTP/1.1\r\nHost: x\r\nContent-Length: 1000000\r\n\r\n" +
+                                     std::string(20'000, 'b'));
   CHECK(body.rfind("HTTP/1.1 413", 0) == 0);
   auto stalled = raw_exchange(f.server->port(), "GET /api/v1/health HTTP/1.1\r\nHost:"); // then nothing (2 s timeout)
   CHECK(stalled.rfind("HTTP/1.1 408", 0) == 0);
@@ -519,7 +538,8 @@ TEST_CASE("keep-alive: several requests on one connection") {
   auto raw = raw_exchange(f.server->port(), "GET /api/v1/health HTTP/1.1\r\nHost: x\r\n\r\n"
                                             "GET /api/v1/health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
   std::size_t count = 0;
-  for (auto p = raw.find("HTTP/1.1 200"); p != std::string::npos; p = raw.find("HTTP/1.1 200", p + 1)) ++count;
+  for (auto p = raw.find("HTTP/1.1 200"); p != std::string::npos; p = raw.find("HTTP/1.1 200", p + 1))
+    ++count;
   CHECK(count == 2);
 }
 
@@ -534,13 +554,14 @@ TEST_CASE("push token: signed query accepted once, tampered or replayed refused"
   CHECK(replay.status == 401);
   CHECK(replay.body.find("nonce") != std::string::npos);
   // A parameter added after signing breaks the signature.
-  CHECK(f.api->check_push_token("/?key=" + f.key.key_id + "&ts=" + ts + "&nonce=p2&sig=" + sig + "&extra=1").status == 401);
+  CHECK(f.api->check_push_token("/?key=" + f.key.key_id + "&ts=" + ts + "&nonce=p2&sig=" + sig + "&extra=1").status ==
+        401);
   CHECK(f.api->check_push_token("/").status == 401);
 }
 
 TEST_CASE("trade cursor tokens round-trip any trade id and reject malformed text") {
   for (const mi::gw::trade_cursor& c : {mi::gw::trade_cursor{1'709'251'199'000'700'001, "500001"},
-                                       mi::gw::trade_cursor{-5, "x-1:2/3 \"é\""}, mi::gw::trade_cursor{0, "0"}}) {
+                                        mi::gw::trade_cursor{-5, "x-1:2/3 \"é\""}, mi::gw::trade_cursor{0, "0"}}) {
     auto back = mi::gw::decode_cursor(mi::gw::encode_cursor(c));
     REQUIRE(back);
     CHECK(*back == c);
@@ -576,9 +597,10 @@ TEST_CASE("the queries work unchanged on tables partitioned by day (trades) and 
     CREATE TABLE market_klines_default PARTITION OF market_klines DEFAULT;
   )sql");
   const std::int64_t t0 = 1'709'251'199'000'000'000; // 2024-02-29T23:59:59Z
-  auto trades = make_trades(1500, t0, 5'000'001); // 2.5 s: past midnight
+  auto trades = make_trades(1500, t0, 5'000'001);    // 2.5 s: past midnight
   std::vector<mi::kline> ks;
-  for (int i = 0; i < 9; ++i) ks.push_back(hour_kline(jan31_20h + i * hour, "100.25"));
+  for (int i = 0; i < 9; ++i)
+    ks.push_back(hour_kline(jan31_20h + i * hour, "100.25"));
   auto w = f.writer();
   REQUIRE(w->write_trades(trades).has_value());
   REQUIRE(w->upsert_klines(ks).has_value());
@@ -586,17 +608,21 @@ TEST_CASE("the queries work unchanged on tables partitioned by day (trades) and 
   REQUIRE(f.pg.psql("SELECT count(*) FROM market_klines_202401") == "4");
 
   std::vector<std::string> ids;
-  std::string target = "/api/v1/trades?exchange=binance&symbol=BTCUSDT&start=" + std::to_string(t0 / 1'000'000) + "&limit=700";
+  std::string target =
+    "/api/v1/trades?exchange=binance&symbol=BTCUSDT&start=" + std::to_string(t0 / 1'000'000) + "&limit=700";
   for (int page = 0; page < 10; ++page) {
     auto r = f.get(target);
     REQUIRE_MESSAGE(r.status == 200, r.body);
     auto o = r.json().as_object();
-    for (const auto& t : o.at("trades").as_array()) ids.emplace_back(t.at("trade_id").as_string());
-    if (o.at("next").is_null()) break;
+    for (const auto& t : o.at("trades").as_array())
+      ids.emplace_back(t.at("trade_id").as_string());
+    if (o.at("next").is_null())
+      break;
     target = "/api/v1/trades?exchange=binance&symbol=BTCUSDT&limit=700&cursor=" + std::string(o.at("next").as_string());
   }
   REQUIRE(ids.size() == trades.size());
-  for (std::size_t i = 0; i < ids.size(); ++i) REQUIRE(ids[i] == trades[i].trade_id);
+  for (std::size_t i = 0; i < ids.size(); ++i)
+    REQUIRE(ids[i] == trades[i].trade_id);
 
   auto k = f.get("/api/v1/klines?exchange=binance&symbol=BTCUSDT&interval=1h&start=" + std::to_string(jan31_20h));
   REQUIRE(k.status == 200);
@@ -617,7 +643,8 @@ template <class F>
 bool eventually(F cond, std::chrono::milliseconds deadline = 20s) {
   const auto until = std::chrono::steady_clock::now() + deadline;
   while (std::chrono::steady_clock::now() < until) {
-    if (cond()) return true;
+    if (cond())
+      return true;
     std::this_thread::sleep_for(20ms);
   }
   return cond();
@@ -690,10 +717,12 @@ TEST_CASE("cheap checks come before the key lookup: with PostgreSQL stopped a fl
                                                     "f" + std::to_string(i) + "_" + std::to_string(j));
         auto raw = raw_exchange(f.server->port(),
                                 "GET " + t + " HTTP/1.1\r\nHost: x\r\nConnection: close\r\n" + headers + "\r\n");
-        if (raw.rfind("HTTP/1.1 401", 0) == 0) ++answered_401;
+        if (raw.rfind("HTTP/1.1 401", 0) == 0)
+          ++answered_401;
       }
     });
-  for (auto& th : flood) th.join();
+  for (auto& th : flood)
+    th.join();
   CHECK(answered_401 == 400);
   CHECK(f.node->key_lookups == 0);
 
@@ -730,9 +759,8 @@ TEST_CASE("every worker stuck in slow queries: queued requests get 503 after poo
   // Six slow requests: two take the workers (and wait for the lock), four wait in the queue.
   std::vector<std::future<int>> slow;
   for (int i = 0; i < 6; ++i)
-    slow.push_back(std::async(std::launch::async, [&] {
-      return f.get("/api/v1/klines?exchange=binance&symbol=BTCUSDT&interval=1h").status;
-    }));
+    slow.push_back(std::async(
+      std::launch::async, [&] { return f.get("/api/v1/klines?exchange=binance&symbol=BTCUSDT&interval=1h").status; }));
   REQUIRE(eventually([&] {
     return f.pg.psql("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE "
                      "'%market_klines%'") == "2";
@@ -779,9 +807,8 @@ TEST_CASE("a pool smaller than the workers: a request waits at most pool_wait fo
   auto locker = hold_lock(f.pg, "market_klines", 4);
   auto slow = std::async(std::launch::async,
                          [&] { return f.get("/api/v1/klines?exchange=binance&symbol=BTCUSDT&interval=1h").status; });
-  REQUIRE(eventually([&] {
-    return f.pg.psql("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'") == "1";
-  }));
+  REQUIRE(eventually(
+    [&] { return f.pg.psql("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'") == "1"; }));
   const auto t0 = std::chrono::steady_clock::now();
   auto second = f.get("/api/v1/symbols");
   CHECK(second.status == 503);
@@ -799,7 +826,8 @@ TEST_CASE("max_connections: beyond the limit a client gets 503 at once, honest c
   api_fixture f{fo};
   const auto port = f.server->port();
   std::vector<int> idle;
-  for (int i = 0; i < 50; ++i) idle.push_back(idle_connection(port));
+  for (int i = 0; i < 50; ++i)
+    idle.push_back(idle_connection(port));
   REQUIRE(eventually([&] { return f.node->open_connections == 50; }));
 
   // 200 more, from 4 threads: each refused with a 503 that says why, quickly.
@@ -810,16 +838,19 @@ TEST_CASE("max_connections: beyond the limit a client gets 503 at once, honest c
     flood.emplace_back([&] {
       for (int j = 0; j < 50; ++j) {
         auto raw = raw_exchange(port, "GET /api/v1/health HTTP/1.1\r\nHost: x\r\n\r\n");
-        if (raw.rfind("HTTP/1.1 503", 0) == 0 && raw.find("too many connections") != std::string::npos) ++refused;
+        if (raw.rfind("HTTP/1.1 503", 0) == 0 && raw.find("too many connections") != std::string::npos)
+          ++refused;
       }
     });
-  for (auto& t : flood) t.join();
+  for (auto& t : flood)
+    t.join();
   CHECK(refused == 200);
   CHECK(seconds_since(t0) < 20.0);
   CHECK(f.node->refused == 200);
   CHECK(f.node->open_connections == 50);
 
-  for (int fd : idle) ::close(fd);
+  for (int fd : idle)
+    ::close(fd);
   REQUIRE(eventually([&] { return f.node->open_connections == 0; }));
   CHECK(f.get("/api/v1/symbols").status == 200);
   CHECK(f.get_with("/api/v1/health", "").status == 200);
@@ -888,8 +919,8 @@ TEST_CASE("nonces are shared by two API servers on one nats-server and survive a
   CHECK(replay_after_restart.json().at("code").as_int64() == -1025);
   // A fresh nonce passes on the restarted server.
   const auto h2 = f.auth_headers(t, f.key.key_id, f.key.secret, now_ms(), "shared2");
-  CHECK(parse_reply(raw_exchange(b->server->port(),
-                                 "GET " + t + " HTTP/1.1\r\nHost: x\r\nConnection: close\r\n" + h2 + "\r\n"))
+  CHECK(parse_reply(
+          raw_exchange(b->server->port(), "GET " + t + " HTTP/1.1\r\nHost: x\r\nConnection: close\r\n" + h2 + "\r\n"))
           .status == 200);
 
   // NATS down: signed requests are refused with 503 (never let through unchecked).
@@ -904,10 +935,12 @@ TEST_CASE("the api_keys table holds no usable signing key: signing with any stor
   const std::string t = "/api/v1/symbols";
   // Everything the table holds for the key, column by column.
   const auto row = f.pg.psql("SELECT concat_ws(E'\\n', key_id, name, signing_key, signing_key_enc, quota_per_minute, "
-                             "created_at, revoked_at) FROM api_keys WHERE key_id = '" + f.key.key_id + "'");
+                             "created_at, revoked_at) FROM api_keys WHERE key_id = '" +
+                             f.key.key_id + "'");
   std::vector<std::string> values;
   std::istringstream in(row);
-  for (std::string line; std::getline(in, line);) values.push_back(line);
+  for (std::string line; std::getline(in, line);)
+    values.push_back(line);
   REQUIRE(values.size() >= 4);
   const auto real = mi::gw::auth::signing_key(f.key.key_id, f.key.secret);
   CHECK(row.find(real) == std::string::npos);

@@ -25,9 +25,12 @@ std::string to_hex(const unsigned char* p, std::size_t n) {
 }
 
 int hex_value(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  if (c >= '0' && c <= '9')
+    return c - '0';
+  if (c >= 'a' && c <= 'f')
+    return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F')
+    return c - 'A' + 10;
   return -1;
 }
 
@@ -43,7 +46,8 @@ mi::result<std::string> percent_decode(std::string_view s, std::string_view what
       return mi::error{"parameter '" + std::string(what) + "': truncated percent-encoding"};
     int a = hex_value(s[i + 1]);
     int b = hex_value(s[i + 2]);
-    if (a < 0 || b < 0) return mi::error{"parameter '" + std::string(what) + "': bad percent-encoding"};
+    if (a < 0 || b < 0)
+      return mi::error{"parameter '" + std::string(what) + "': bad percent-encoding"};
     out += static_cast<char>(a * 16 + b);
     i += 2;
   }
@@ -51,7 +55,8 @@ mi::result<std::string> percent_decode(std::string_view s, std::string_view what
 }
 
 bool valid_nonce(std::string_view n) {
-  if (n.empty() || n.size() > 64) return false;
+  if (n.empty() || n.size() > 64)
+    return false;
   return std::all_of(n.begin(), n.end(), [](char c) {
     return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '_';
   });
@@ -75,14 +80,17 @@ std::string hmac_sha256_hex(std::string_view key, std::string_view data) {
 
 mi::result<std::string> random_hex(std::size_t n) {
   std::vector<unsigned char> buf(n);
-  if (RAND_bytes(buf.data(), static_cast<int>(n)) != 1) return mi::error{"OpenSSL RAND_bytes failed"};
+  if (RAND_bytes(buf.data(), static_cast<int>(n)) != 1)
+    return mi::error{"OpenSSL RAND_bytes failed"};
   return to_hex(buf.data(), n);
 }
 
 bool equal_constant_time(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
+  if (a.size() != b.size())
+    return false;
   unsigned char diff = 0;
-  for (std::size_t i = 0; i < a.size(); ++i) diff |= static_cast<unsigned char>(a[i] ^ b[i]);
+  for (std::size_t i = 0; i < a.size(); ++i)
+    diff |= static_cast<unsigned char>(a[i] ^ b[i]);
   return diff == 0;
 }
 
@@ -91,20 +99,23 @@ std::string hex_encode(std::string_view bytes) {
 }
 
 mi::result<std::string> hex_decode(std::string_view hex) {
-  if (hex.size() % 2 != 0) return mi::error{"hex text of odd length"};
+  if (hex.size() % 2 != 0)
+    return mi::error{"hex text of odd length"};
   std::string out;
   out.reserve(hex.size() / 2);
   for (std::size_t i = 0; i < hex.size(); i += 2) {
     int a = hex_value(hex[i]);
     int b = hex_value(hex[i + 1]);
-    if (a < 0 || b < 0) return mi::error{"not a hex digit"};
+    if (a < 0 || b < 0)
+      return mi::error{"not a hex digit"};
     out += static_cast<char>(a * 16 + b);
   }
   return out;
 }
 
 bool valid_key_id(std::string_view id) {
-  if (id.size() != 28 || id.substr(0, 4) != "mik_") return false;
+  if (id.size() != 28 || id.substr(0, 4) != "mik_")
+    return false;
   return std::all_of(id.begin() + 4, id.end(), [](char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'); });
 }
 
@@ -121,14 +132,17 @@ mi::result<std::vector<query_param>> parse_query(std::string_view raw) {
     auto amp = raw.find('&');
     std::string_view part = raw.substr(0, amp);
     raw = amp == std::string_view::npos ? std::string_view{} : raw.substr(amp + 1);
-    if (part.empty()) continue;
+    if (part.empty())
+      continue;
     auto eq = part.find('=');
     std::string_view name = part.substr(0, eq);
     std::string_view value = eq == std::string_view::npos ? std::string_view{} : part.substr(eq + 1);
     auto n = percent_decode(name, name);
-    if (!n) return n.err();
+    if (!n)
+      return n.err();
     auto v = percent_decode(value, *n);
-    if (!v) return v.err();
+    if (!v)
+      return v.err();
     out.push_back({std::move(*n), std::move(*v)});
   }
   return out;
@@ -158,11 +172,13 @@ std::string canonical_query(std::vector<query_param> params, const std::vector<s
                                 return std::find(exclude.begin(), exclude.end(), p.name) != exclude.end();
                               }),
                params.end());
-  std::sort(params.begin(), params.end(),
-            [](const query_param& a, const query_param& b) { return std::tie(a.name, a.value) < std::tie(b.name, b.value); });
+  std::sort(params.begin(), params.end(), [](const query_param& a, const query_param& b) {
+    return std::tie(a.name, a.value) < std::tie(b.name, b.value);
+  });
   std::string out;
   for (const auto& p : params) {
-    if (!out.empty()) out += '&';
+    if (!out.empty())
+      out += '&';
     out += percent_encode(p.name);
     out += '=';
     out += percent_encode(p.value);
@@ -172,9 +188,11 @@ std::string canonical_query(std::vector<query_param> params, const std::vector<s
 
 bool has_push_token(std::string_view target) {
   auto q = target.find('?');
-  if (q == std::string_view::npos) return false;
+  if (q == std::string_view::npos)
+    return false;
   auto params = parse_query(target.substr(q + 1));
-  if (!params) return true; // malformed: let the full check refuse it
+  if (!params)
+    return true; // malformed: let the full check refuse it
   return std::any_of(params->begin(), params->end(), [](const query_param& p) {
     return p.name == "key" || p.name == "ts" || p.name == "nonce" || p.name == "sig";
   });
@@ -190,16 +208,26 @@ std::string string_to_sign(std::string_view timestamp, std::string_view method, 
 
 std::string_view reason_label(reject r) {
   switch (r) {
-  case reject::none: return "none";
-  case reject::missing_credentials: return "missing_credentials";
-  case reject::malformed: return "malformed";
-  case reject::unknown_key: return "unknown_key";
-  case reject::revoked_key: return "revoked_key";
-  case reject::expired_timestamp: return "expired_timestamp";
-  case reject::bad_signature: return "bad_signature";
-  case reject::replayed_nonce: return "replayed_nonce";
-  case reject::quota_exceeded: return "quota_exceeded";
-  case reject::nonce_store_unavailable: return "nonce_store_unavailable";
+  case reject::none:
+    return "none";
+  case reject::missing_credentials:
+    return "missing_credentials";
+  case reject::malformed:
+    return "malformed";
+  case reject::unknown_key:
+    return "unknown_key";
+  case reject::revoked_key:
+    return "revoked_key";
+  case reject::expired_timestamp:
+    return "expired_timestamp";
+  case reject::bad_signature:
+    return "bad_signature";
+  case reject::replayed_nonce:
+    return "replayed_nonce";
+  case reject::quota_exceeded:
+    return "quota_exceeded";
+  case reject::nonce_store_unavailable:
+    return "nonce_store_unavailable";
   }
   return "unknown";
 }
@@ -221,7 +249,8 @@ std::int64_t take_token(double& tokens, std::int64_t& last_ms, std::int64_t capa
 void memory_nonce_store::prune(key_nonces& kn, std::int64_t now_ms) {
   while (!kn.order.empty() && kn.order.front().first <= now_ms) {
     auto it = kn.expiry.find(kn.order.front().second);
-    if (it != kn.expiry.end() && it->second == kn.order.front().first) kn.expiry.erase(it);
+    if (it != kn.expiry.end() && it->second == kn.order.front().first)
+      kn.expiry.erase(it);
     kn.order.pop_front();
   }
 }
@@ -231,8 +260,10 @@ mi::result<nonce_outcome> memory_nonce_store::remember(const std::string& key_id
   std::lock_guard lock{mu_};
   auto& kn = nonces_[key_id];
   prune(kn, now_ms);
-  if (kn.expiry.count(nonce)) return nonce_outcome::replayed;
-  if (kn.expiry.size() >= max_per_key_) return nonce_outcome::full;
+  if (kn.expiry.count(nonce))
+    return nonce_outcome::replayed;
+  if (kn.expiry.size() >= max_per_key_)
+    return nonce_outcome::full;
   kn.expiry[nonce] = forget_at_ms;
   // The deque is ordered by insertion; expiries can be out of order by at most 2 x window, so a
   // late-expiring front only delays forgetting, never forgets early.
@@ -243,7 +274,8 @@ mi::result<nonce_outcome> memory_nonce_store::remember(const std::string& key_id
 std::size_t memory_nonce_store::size() const {
   std::lock_guard lock{mu_};
   std::size_t n = 0;
-  for (const auto& [k, kn] : nonces_) n += kn.expiry.size();
+  for (const auto& [k, kn] : nonces_)
+    n += kn.expiry.size();
   return n;
 }
 
@@ -252,45 +284,56 @@ authenticator::authenticator(auth_options o, std::shared_ptr<nonce_store> nonces
 
 decision authenticator::precheck(const credentials& c, std::int64_t now_ms) const {
   auto refuse = [](reject r, std::string msg) { return decision{r, std::move(msg), 0}; };
-  if (c.key_id.empty()) return refuse(reject::missing_credentials, "missing API key (X-MI-APIKEY)");
-  if (c.timestamp.empty()) return refuse(reject::missing_credentials, "missing timestamp (X-MI-TIMESTAMP)");
-  if (c.nonce.empty()) return refuse(reject::missing_credentials, "missing nonce (X-MI-NONCE)");
-  if (c.signature.empty()) return refuse(reject::missing_credentials, "missing signature (X-MI-SIGNATURE)");
-  if (!valid_key_id(c.key_id)) return refuse(reject::malformed, "API key id must be mik_ followed by 24 hex digits");
+  if (c.key_id.empty())
+    return refuse(reject::missing_credentials, "missing API key (X-MI-APIKEY)");
+  if (c.timestamp.empty())
+    return refuse(reject::missing_credentials, "missing timestamp (X-MI-TIMESTAMP)");
+  if (c.nonce.empty())
+    return refuse(reject::missing_credentials, "missing nonce (X-MI-NONCE)");
+  if (c.signature.empty())
+    return refuse(reject::missing_credentials, "missing signature (X-MI-SIGNATURE)");
+  if (!valid_key_id(c.key_id))
+    return refuse(reject::malformed, "API key id must be mik_ followed by 24 hex digits");
   std::int64_t ts = 0;
   auto [end, ec] = std::from_chars(c.timestamp.data(), c.timestamp.data() + c.timestamp.size(), ts);
   if (ec != std::errc{} || end != c.timestamp.data() + c.timestamp.size())
     return refuse(reject::malformed,
                   "timestamp '" + c.timestamp.substr(0, 40) + "' is not an integer (ms since the epoch)");
-  if (!valid_nonce(c.nonce)) return refuse(reject::malformed, "nonce must be 1-64 characters of A-Z a-z 0-9 - _");
+  if (!valid_nonce(c.nonce))
+    return refuse(reject::malformed, "nonce must be 1-64 characters of A-Z a-z 0-9 - _");
   if (c.signature.size() != 64 || !hex_decode(c.signature))
     return refuse(reject::malformed, "signature must be 64 hex digits (HMAC-SHA256)");
   const std::int64_t window = opts_.window.count();
   if (ts < now_ms - window || ts > now_ms + window)
     return refuse(reject::expired_timestamp, "timestamp " + c.timestamp + " is outside the accepted window of +-" +
-                                                 std::to_string(window) + " ms (server time " +
-                                                 std::to_string(now_ms) + ")");
+                                               std::to_string(window) + " ms (server time " + std::to_string(now_ms) +
+                                               ")");
   return {};
 }
 
 decision authenticator::check(const credentials& c, const std::optional<key_record>& key, std::string_view method,
                               std::string_view path, std::string_view canonical_query, std::int64_t now_ms) {
   auto refuse = [](reject r, std::string msg) { return decision{r, std::move(msg), 0}; };
-  if (auto pre = precheck(c, now_ms); !pre.ok()) return pre;
-  if (!key) return refuse(reject::unknown_key, "unknown API key");
-  if (key->revoked) return refuse(reject::revoked_key, "API key revoked");
+  if (auto pre = precheck(c, now_ms); !pre.ok())
+    return pre;
+  if (!key)
+    return refuse(reject::unknown_key, "unknown API key");
+  if (key->revoked)
+    return refuse(reject::revoked_key, "API key revoked");
   const std::string expected =
     hmac_sha256_hex(key->signing_key, string_to_sign(c.timestamp, method, path, canonical_query));
   std::string given = c.signature;
   std::transform(given.begin(), given.end(), given.begin(),
                  [](char ch) { return static_cast<char>(std::tolower(static_cast<unsigned char>(ch))); });
-  if (!equal_constant_time(expected, given)) return refuse(reject::bad_signature, "signature does not match");
+  if (!equal_constant_time(expected, given))
+    return refuse(reject::bad_signature, "signature does not match");
 
   const std::int64_t capacity = key->quota_per_minute > 0 ? key->quota_per_minute : opts_.default_quota_per_minute;
   {
     std::lock_guard lock{mu_};
     auto& b = buckets_[key->key_id];
-    if (!b.initialized) b = bucket{static_cast<double>(capacity), now_ms, true};
+    if (!b.initialized)
+      b = bucket{static_cast<double>(capacity), now_ms, true};
     if (auto wait = take_token(b.tokens, b.last_ms, capacity, now_ms); wait > 0)
       return decision{reject::quota_exceeded,
                       "quota of " + std::to_string(capacity) + " requests per minute exceeded; retry in " +
@@ -313,7 +356,8 @@ decision authenticator::check(const credentials& c, const std::optional<key_reco
     return refuse(reject::nonce_store_unavailable, "nonce store unavailable, retry later");
   }
   switch (*stored) {
-  case nonce_outcome::fresh: return {};
+  case nonce_outcome::fresh:
+    return {};
   case nonce_outcome::replayed:
     refund();
     return refuse(reject::replayed_nonce, "nonce already used (replayed request)");

@@ -75,7 +75,7 @@ std::string string_to_sign(std::string_view timestamp, std::string_view method, 
 /// A stored API key as the verifier needs it.
 struct key_record {
   std::string key_id;
-  std::string signing_key;           ///< hex(SHA-256(key_id ":" secret)), in clear (opened by the caller)
+  std::string signing_key; ///< hex(SHA-256(key_id ":" secret)), in clear (opened by the caller)
   bool revoked = false;
   std::int64_t quota_per_minute = 0; ///< 0: the configured default
   std::string sealed_signing_key;    ///< as stored (key_crypto.hpp), when read from the database
@@ -89,10 +89,10 @@ enum class reject {
                        ///< signature not 64 hex digits
   unknown_key,
   revoked_key,
-  expired_timestamp,   ///< outside the window
+  expired_timestamp, ///< outside the window
   bad_signature,
   replayed_nonce,
-  quota_exceeded,      ///< HTTP 429
+  quota_exceeded,          ///< HTTP 429
   nonce_store_unavailable, ///< HTTP 503: the shared nonce store did not answer
 };
 
@@ -113,7 +113,7 @@ struct credentials {
 /// The outcome of `authenticator::check`.
 struct decision {
   reject reason = reject::none;
-  std::string message;          ///< for the client, names what is wrong
+  std::string message;            ///< for the client, names what is wrong
   std::int64_t retry_after_s = 0; ///< quota_exceeded only: seconds until a token is available
   /// True when the request may proceed.
   bool ok() const { return reason == reject::none; }
@@ -163,7 +163,7 @@ private:
 
 /// Limits of the authenticator.
 struct auth_options {
-  std::chrono::milliseconds window{5000};      ///< |now - timestamp| allowed
+  std::chrono::milliseconds window{5000};       ///< |now - timestamp| allowed
   std::int64_t default_quota_per_minute = 1200; ///< token bucket size and refill per minute
 };
 
@@ -198,7 +198,7 @@ private:
   auth_options opts_;
   std::shared_ptr<nonce_store> nonces_;
   mutable std::mutex mu_;
-  std::map<std::string, bucket> buckets_;    // guarded by mu_
+  std::map<std::string, bucket> buckets_; // guarded by mu_
 };
 
 /// A pure token bucket (the quota of one key): `capacity` tokens, refilled at capacity per minute.

@@ -85,7 +85,8 @@ TEST_CASE("each rejection reason") {
             .reason == reject::expired_timestamp);
     CHECK(a.check(signed_request(std::to_string(now + 5001), "n", ""), live_key(), "GET", "/api/v1/klines", "", now)
             .reason == reject::expired_timestamp);
-    CHECK(a.check(signed_request(std::to_string(now - 5000), "n", ""), live_key(), "GET", "/api/v1/klines", "", now).ok());
+    CHECK(
+      a.check(signed_request(std::to_string(now - 5000), "n", ""), live_key(), "GET", "/api/v1/klines", "", now).ok());
   }
   SUBCASE("unknown and revoked key") {
     auto c = signed_request(ts, "n", "");
@@ -114,9 +115,9 @@ TEST_CASE("failed checks store no nonce, nonces are forgotten after the window")
   CHECK(a.check(signed_request(std::to_string(now), "n", ""), live_key(), "GET", "/api/v1/klines", "", now).ok());
   CHECK(store->size() == 1);
   // Later, an unrelated request of the same key prunes it.
-  CHECK(a.check(signed_request(std::to_string(now + 20000), "m", ""), live_key(), "GET", "/api/v1/klines", "",
-                now + 20000)
-          .ok());
+  CHECK(
+    a.check(signed_request(std::to_string(now + 20000), "m", ""), live_key(), "GET", "/api/v1/klines", "", now + 20000)
+      .ok());
   CHECK(store->size() == 1);
 }
 
@@ -181,9 +182,9 @@ TEST_CASE("quota: token bucket of quota_per_minute, 429 with the seconds to wait
   authenticator a{auth_options{}};
   const auto key = live_key(3); // 3 per minute: one token every 20 s
   for (int i = 0; i < 3; ++i)
-    CHECK(a.check(signed_request(std::to_string(now), "q" + std::to_string(i), ""), key, "GET", "/api/v1/klines", "",
-                  now)
-            .ok());
+    CHECK(
+      a.check(signed_request(std::to_string(now), "q" + std::to_string(i), ""), key, "GET", "/api/v1/klines", "", now)
+        .ok());
   auto d = a.check(signed_request(std::to_string(now), "q3", ""), key, "GET", "/api/v1/klines", "", now);
   CHECK(d.reason == reject::quota_exceeded);
   CHECK(d.retry_after_s == 20);

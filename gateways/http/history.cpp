@@ -11,7 +11,8 @@ namespace mi::gw {
 namespace {
 
 std::string trim(std::string s) {
-  while (!s.empty() && (s.back() == '\n' || s.back() == ' ')) s.pop_back();
+  while (!s.empty() && (s.back() == '\n' || s.back() == ' '))
+    s.pop_back();
   return s;
 }
 
@@ -26,7 +27,8 @@ mi::error db_error(const std::string& what, const std::exception& e) {
 
 mi::result<mi::decimal> numeric(const pqxx::field& f) {
   auto d = mi::decimal::parse(f.c_str());
-  if (!d) return mi::error{std::string("column ") + f.name() + ": cannot read numeric '" + f.c_str() + "' exactly"};
+  if (!d)
+    return mi::error{std::string("column ") + f.name() + ": cannot read numeric '" + f.c_str() + "' exactly"};
   return *d;
 }
 
@@ -77,7 +79,8 @@ mi::result<mi::kline> kline_row(const pqxx::row& r) {
                                                         {14, &k.vwap}}};
   for (auto [col, dst] : decimals) {
     auto d = numeric(r[col]);
-    if (!d) return d.err();
+    if (!d)
+      return d.err();
     *dst = *d;
   }
   k.trade_count = r[11].as<std::uint64_t>();
@@ -99,9 +102,11 @@ mi::result<mi::trade> trade_row(const pqxx::row& r) {
   t.quote = r[3].as<std::string>();
   t.trade_id = r[4].as<std::string>();
   auto price = numeric(r[5]);
-  if (!price) return price.err();
+  if (!price)
+    return price.err();
   auto quantity = numeric(r[6]);
-  if (!quantity) return quantity.err();
+  if (!quantity)
+    return quantity.err();
   t.price = *price;
   t.quantity = *quantity;
   std::string_view side = r[7].c_str();
@@ -123,15 +128,18 @@ std::string hex(std::string_view s) {
 }
 
 int hex_digit(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= '0' && c <= '9')
+    return c - '0';
+  if (c >= 'a' && c <= 'f')
+    return c - 'a' + 10;
   return -1;
 }
 
 } // namespace
 
 std::string with_connect_timeout(const std::string& conninfo, std::chrono::seconds timeout) {
-  if (conninfo.find("connect_timeout") != std::string::npos) return conninfo;
+  if (conninfo.find("connect_timeout") != std::string::npos)
+    return conninfo;
   const std::string value = "connect_timeout=" + std::to_string(std::max<std::int64_t>(1, timeout.count()));
   if (conninfo.rfind("postgresql://", 0) == 0 || conninfo.rfind("postgres://", 0) == 0)
     return conninfo + (conninfo.find('?') == std::string::npos ? "?" : "&") + value;
@@ -146,16 +154,20 @@ mi::result<trade_cursor> decode_cursor(std::string_view token) {
   const mi::error bad{"cursor: malformed token '" + std::string(token.substr(0, 80)) +
                       "' (use the 'next' value of the previous page)"};
   auto us = token.find('_');
-  if (us == std::string_view::npos || us == 0) return bad;
+  if (us == std::string_view::npos || us == 0)
+    return bad;
   trade_cursor c;
   auto [end, ec] = std::from_chars(token.data(), token.data() + us, c.ts_ns);
-  if (ec != std::errc{} || end != token.data() + us) return bad;
+  if (ec != std::errc{} || end != token.data() + us)
+    return bad;
   std::string_view h = token.substr(us + 1);
-  if (h.empty() || h.size() % 2 != 0) return bad;
+  if (h.empty() || h.size() % 2 != 0)
+    return bad;
   for (std::size_t i = 0; i < h.size(); i += 2) {
     int a = hex_digit(h[i]);
     int b = hex_digit(h[i + 1]);
-    if (a < 0 || b < 0) return bad;
+    if (a < 0 || b < 0)
+      return bad;
     c.trade_id += static_cast<char>(a * 16 + b);
   }
   return c;
@@ -207,26 +219,31 @@ mi::result<std::unique_ptr<history_db>> history_db::connect(const std::string& c
 }
 
 mi::result<std::vector<mi::kline>> history_db::klines(const kline_query& q) {
-  return impl_->run<std::vector<mi::kline>>("klines", [&](pqxx::read_transaction& w) -> mi::result<std::vector<mi::kline>> {
-    statement st;
-    st.sql = std::string("SELECT ") + kline_columns + " FROM market_klines WHERE exchange = " + st.arg(q.exchange) +
-             " AND symbol = " + st.arg(q.symbol) + " AND \"interval\" = " + st.arg(q.interval);
-    if (q.start_ms) st.sql += " AND open_time >= " + st.time_arg(*q.start_ms, "millisecond");
-    if (q.end_ms) st.sql += " AND open_time <= " + st.time_arg(*q.end_ms, "millisecond");
-    // With a start: the first `limit` from there; without: the latest `limit` (Binance's rule).
-    st.sql += q.start_ms ? " ORDER BY open_time ASC" : " ORDER BY open_time DESC";
-    st.sql += " LIMIT " + st.arg(std::to_string(q.limit)) + "::bigint";
-    auto rows = st.run(w);
-    std::vector<mi::kline> out;
-    out.reserve(rows.size());
-    for (const auto& r : rows) {
-      auto k = kline_row(r);
-      if (!k) return k.err();
-      out.push_back(std::move(*k));
-    }
-    if (!q.start_ms) std::reverse(out.begin(), out.end());
-    return out;
-  });
+  return impl_->run<std::vector<mi::kline>>(
+    "klines", [&](pqxx::read_transaction& w) -> mi::result<std::vector<mi::kline>> {
+      statement st;
+      st.sql = std::string("SELECT ") + kline_columns + " FROM market_klines WHERE exchange = " + st.arg(q.exchange) +
+               " AND symbol = " + st.arg(q.symbol) + " AND \"interval\" = " + st.arg(q.interval);
+      if (q.start_ms)
+        st.sql += " AND open_time >= " + st.time_arg(*q.start_ms, "millisecond");
+      if (q.end_ms)
+        st.sql += " AND open_time <= " + st.time_arg(*q.end_ms, "millisecond");
+      // With a start: the first `limit` from there; without: the latest `limit` (Binance's rule).
+      st.sql += q.start_ms ? " ORDER BY open_time ASC" : " ORDER BY open_time DESC";
+      st.sql += " LIMIT " + st.arg(std::to_string(q.limit)) + "::bigint";
+      auto rows = st.run(w);
+      std::vector<mi::kline> out;
+      out.reserve(rows.size());
+      for (const auto& r : rows) {
+        auto k = kline_row(r);
+        if (!k)
+          return k.err();
+        out.push_back(std::move(*k));
+      }
+      if (!q.start_ms)
+        std::reverse(out.begin(), out.end());
+      return out;
+    });
 }
 
 mi::result<trade_page> history_db::trades(const trade_query& q) {
@@ -255,8 +272,10 @@ mi::result<trade_page> history_db::trades(const trade_query& q) {
       st.sql += std::string(" AND (ts_ns, trade_id) ") + (inclusive ? ">=" : ">") + " (" +
                 st.arg(std::to_string(from->ts_ns)) + "::bigint, " + st.arg(from->trade_id) + "::text)";
     }
-    if (q.start_ms) st.sql += " AND ts >= " + st.time_arg(*q.start_ms, "millisecond");
-    if (q.end_ms) st.sql += " AND ts < " + st.time_arg(*q.end_ms + 1, "millisecond");
+    if (q.start_ms)
+      st.sql += " AND ts >= " + st.time_arg(*q.start_ms, "millisecond");
+    if (q.end_ms)
+      st.sql += " AND ts < " + st.time_arg(*q.end_ms + 1, "millisecond");
     st.sql += " ORDER BY ts, ts_ns, trade_id LIMIT " + st.arg(std::to_string(q.limit + 1)) + "::bigint";
     auto rows = st.run(w);
     for (const auto& r : rows) {
@@ -266,7 +285,8 @@ mi::result<trade_page> history_db::trades(const trade_query& q) {
         break;
       }
       auto t = trade_row(r);
-      if (!t) return t.err();
+      if (!t)
+        return t.err();
       page.trades.push_back(std::move(*t));
     }
     return page;
@@ -274,15 +294,16 @@ mi::result<trade_page> history_db::trades(const trade_query& q) {
 }
 
 mi::result<std::vector<symbol_summary>> history_db::symbols() {
-  return impl_->run<std::vector<symbol_summary>>("symbols", [&](pqxx::read_transaction& w) -> mi::result<std::vector<symbol_summary>> {
-    auto rows = w.exec("SELECT exchange, symbol, first_ts_ns, last_ts_ns, trade_count FROM market_symbols "
-                       "ORDER BY exchange, symbol");
-    std::vector<symbol_summary> out;
-    for (const auto& r : rows)
-      out.push_back({r[0].as<std::string>(), r[1].as<std::string>(), r[2].as<std::int64_t>(), r[3].as<std::int64_t>(),
-                     r[4].as<std::int64_t>()});
-    return out;
-  });
+  return impl_->run<std::vector<symbol_summary>>(
+    "symbols", [&](pqxx::read_transaction& w) -> mi::result<std::vector<symbol_summary>> {
+      auto rows = w.exec("SELECT exchange, symbol, first_ts_ns, last_ts_ns, trade_count FROM market_symbols "
+                         "ORDER BY exchange, symbol");
+      std::vector<symbol_summary> out;
+      for (const auto& r : rows)
+        out.push_back({r[0].as<std::string>(), r[1].as<std::string>(), r[2].as<std::int64_t>(), r[3].as<std::int64_t>(),
+                       r[4].as<std::int64_t>()});
+      return out;
+    });
 }
 
 mi::result<std::optional<auth::key_record>> history_db::find_key(const std::string& key_id) {
@@ -292,7 +313,8 @@ mi::result<std::optional<auth::key_record>> history_db::find_key(const std::stri
                               "coalesce(quota_per_minute, 0), coalesce(signing_key_enc, '') "
                               "FROM api_keys WHERE key_id = $1",
                               key_id);
-    if (rows.empty()) return out_t{};
+    if (rows.empty())
+      return out_t{};
     auth::key_record k;
     k.key_id = rows[0][0].as<std::string>();
     k.signing_key = rows[0][1].as<std::string>();
@@ -304,9 +326,8 @@ mi::result<std::optional<auth::key_record>> history_db::find_key(const std::stri
 }
 
 bool history_db::ping() {
-  auto r = impl_->run<int>("ping", [](pqxx::read_transaction& w) -> mi::result<int> {
-    return w.exec("SELECT 1")[0][0].as<int>();
-  });
+  auto r = impl_->run<int>(
+    "ping", [](pqxx::read_transaction& w) -> mi::result<int> { return w.exec("SELECT 1")[0][0].as<int>(); });
   return r.has_value();
 }
 
@@ -320,8 +341,10 @@ api_key_info key_info(const pqxx::row& r) {
   k.key_id = r[0].as<std::string>();
   k.name = r[1].as<std::string>();
   k.created_at = r[2].as<std::string>();
-  if (!r[3].is_null()) k.revoked_at = r[3].as<std::string>();
-  if (!r[4].is_null()) k.quota_per_minute = r[4].as<std::int64_t>();
+  if (!r[3].is_null())
+    k.revoked_at = r[3].as<std::string>();
+  if (!r[4].is_null())
+    k.quota_per_minute = r[4].as<std::int64_t>();
   return k;
 }
 
@@ -333,17 +356,21 @@ constexpr const char* key_info_columns =
 
 mi::result<created_key> create_api_key(const std::string& conninfo, const std::string& name,
                                        std::optional<std::int64_t> quota_per_minute, const auth::master_key& mk) {
-  if (name.empty()) return mi::error{"apikey create: --name must not be empty"};
+  if (name.empty())
+    return mi::error{"apikey create: --name must not be empty"};
   if (quota_per_minute && (*quota_per_minute < 1 || *quota_per_minute > 1'000'000'000))
     return mi::error{"apikey create: --quota-per-minute must be between 1 and 1000000000, got " +
                      std::to_string(*quota_per_minute)};
   auto id = auth::random_hex(12);
   auto secret = auth::random_hex(32);
-  if (!id) return id.err();
-  if (!secret) return secret.err();
+  if (!id)
+    return id.err();
+  if (!secret)
+    return secret.err();
   created_key k{"mik_" + *id, *secret};
   auto sealed = auth::seal_signing_key(mk, k.key_id, auth::signing_key(k.key_id, k.secret));
-  if (!sealed) return sealed.err();
+  if (!sealed)
+    return sealed.err();
   try {
     pqxx::connection conn{conninfo};
     pqxx::work w{conn};
@@ -377,11 +404,15 @@ mi::result<std::size_t> reseal_rows(const std::string& conninfo, const char* wha
       const auto id = r[0].as<std::string>();
       std::optional<std::string> clear;
       std::optional<std::string> sealed;
-      if (!r[1].is_null()) clear = r[1].as<std::string>();
-      if (!r[2].is_null()) sealed = r[2].as<std::string>();
+      if (!r[1].is_null())
+        clear = r[1].as<std::string>();
+      if (!r[2].is_null())
+        sealed = r[2].as<std::string>();
       mi::result<std::optional<std::string>> next = change(id, clear, sealed);
-      if (!next) return mi::error{std::string(what) + ": " + next.err().message + " (nothing changed)"};
-      if (!next->has_value()) continue;
+      if (!next)
+        return mi::error{std::string(what) + ": " + next.err().message + " (nothing changed)"};
+      if (!next->has_value())
+        continue;
       w.exec_params("UPDATE api_keys SET signing_key = NULL, signing_key_enc = $2 WHERE key_id = $1", id, **next);
       ++n;
     }
@@ -402,9 +433,11 @@ mi::result<std::size_t> seal_clear_api_keys(const std::string& conninfo, const a
   return reseal_rows(conninfo, "seal API keys",
                      [&](const std::string& id, const std::optional<std::string>& clear,
                          const std::optional<std::string>&) -> mi::result<std::optional<std::string>> {
-                       if (!clear) return std::optional<std::string>{};
+                       if (!clear)
+                         return std::optional<std::string>{};
                        auto s = auth::seal_signing_key(mk, id, *clear);
-                       if (!s) return s.err();
+                       if (!s)
+                         return s.err();
                        return std::optional<std::string>{std::move(*s)};
                      });
 }
@@ -422,11 +455,13 @@ mi::result<std::size_t> reseal_api_keys(const std::string& conninfo, const auth:
                          return std::optional<std::string>{}; // done by an earlier, interrupted run
                        } else {
                          auto opened = auth::open_signing_key(old_mk, id, sealed.value_or(""));
-                         if (!opened) return opened.err();
+                         if (!opened)
+                           return opened.err();
                          sk = std::move(*opened);
                        }
                        auto s = auth::seal_signing_key(new_mk, id, sk);
-                       if (!s) return s.err();
+                       if (!s)
+                         return s.err();
                        return std::optional<std::string>{std::move(*s)};
                      });
 }
@@ -437,7 +472,8 @@ mi::result<std::vector<api_key_info>> list_api_keys(const std::string& conninfo)
     pqxx::read_transaction w{conn};
     auto rows = w.exec(std::string("SELECT ") + key_info_columns + " FROM api_keys ORDER BY created_at, key_id");
     std::vector<api_key_info> out;
-    for (const auto& r : rows) out.push_back(key_info(r));
+    for (const auto& r : rows)
+      out.push_back(key_info(r));
     return out;
   } catch (const pqxx::undefined_table&) {
     return mi::error{"apikey list: table api_keys does not exist: run `market-ingestor migrate` first"};
@@ -450,14 +486,15 @@ mi::result<api_key_info> revoke_api_key(const std::string& conninfo, const std::
   try {
     pqxx::connection conn{conninfo};
     pqxx::work w{conn};
-    auto rows = w.exec_params(std::string("SELECT ") + key_info_columns + " FROM api_keys WHERE key_id = $1 FOR UPDATE",
-                              key_id);
-    if (rows.empty()) return mi::error{"apikey revoke: no key with id '" + key_id + "' (see `apikey list`)"};
+    auto rows =
+      w.exec_params(std::string("SELECT ") + key_info_columns + " FROM api_keys WHERE key_id = $1 FOR UPDATE", key_id);
+    if (rows.empty())
+      return mi::error{"apikey revoke: no key with id '" + key_id + "' (see `apikey list`)"};
     if (!rows[0][3].is_null())
-      return mi::error{"apikey revoke: key '" + key_id + "' is already revoked (at " + rows[0][3].as<std::string>() + ")"};
-    auto updated = w.exec_params(std::string("UPDATE api_keys SET revoked_at = now() WHERE key_id = $1 RETURNING ") +
-                                   key_info_columns,
-                                 key_id);
+      return mi::error{"apikey revoke: key '" + key_id + "' is already revoked (at " + rows[0][3].as<std::string>() +
+                       ")"};
+    auto updated = w.exec_params(
+      std::string("UPDATE api_keys SET revoked_at = now() WHERE key_id = $1 RETURNING ") + key_info_columns, key_id);
     w.commit();
     return key_info(updated[0]);
   } catch (const pqxx::undefined_table&) {

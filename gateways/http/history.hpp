@@ -123,8 +123,8 @@ struct created_key {
 struct api_key_info {
   std::string key_id;
   std::string name;
-  std::string created_at;                      ///< "YYYY-MM-DD HH:MM:SS+00"
-  std::optional<std::string> revoked_at;       ///< set when revoked
+  std::string created_at;                       ///< "YYYY-MM-DD HH:MM:SS+00"
+  std::optional<std::string> revoked_at;        ///< set when revoked
   std::optional<std::int64_t> quota_per_minute; ///< nullopt: the configured default
 };
 

@@ -25,7 +25,8 @@ namespace mi::gw {
 
 std::string http_request::header(std::string_view lower_name) const {
   for (const auto& [k, v] : headers)
-    if (k == lower_name) return v;
+    if (k == lower_name)
+      return v;
   return {};
 }
 
@@ -37,7 +38,8 @@ namespace http = beast::http;
 using tcp = asio::ip::tcp;
 
 std::string endpoint_text(const tcp::endpoint& ep) {
-  if (ep.address().is_v6()) return "[" + ep.address().to_string() + "]:" + std::to_string(ep.port());
+  if (ep.address().is_v6())
+    return "[" + ep.address().to_string() + "]:" + std::to_string(ep.port());
   return ep.address().to_string() + ":" + std::to_string(ep.port());
 }
 
@@ -59,10 +61,14 @@ struct server_core : std::enable_shared_from_this<server_core> {
                                "\": " + (ec ? ec.message() : std::string{"no address"}));
     const tcp::endpoint ep = results.begin()->endpoint();
     acceptor_.open(ep.protocol(), ec);
-    if (!ec) acceptor_.set_option(asio::socket_base::reuse_address(true), ec);
-    if (!ec) acceptor_.bind(ep, ec);
-    if (!ec) acceptor_.listen(asio::socket_base::max_listen_connections, ec);
-    if (ec) throw std::runtime_error("api server: cannot listen on " + endpoint_text(ep) + ": " + ec.message());
+    if (!ec)
+      acceptor_.set_option(asio::socket_base::reuse_address(true), ec);
+    if (!ec)
+      acceptor_.bind(ep, ec);
+    if (!ec)
+      acceptor_.listen(asio::socket_base::max_listen_connections, ec);
+    if (ec)
+      throw std::runtime_error("api server: cannot listen on " + endpoint_text(ep) + ": " + ec.message());
     port_ = acceptor_.local_endpoint(ec).port();
   }
 
@@ -77,7 +83,8 @@ struct server_core : std::enable_shared_from_this<server_core> {
       sessions_.erase(id);
       open = sessions_.size();
     }
-    if (opts_.on_connections) opts_.on_connections(open);
+    if (opts_.on_connections)
+      opts_.on_connections(open);
   }
 
   asio::io_context& ioc_;
@@ -119,7 +126,8 @@ public:
 
 private:
   void read_request() {
-    if (closed_) return;
+    if (closed_)
+      return;
     parser_.emplace();
     parser_->header_limit(static_cast<std::uint32_t>(core_->opts_.header_limit));
     parser_->body_limit(core_->opts_.body_limit);
@@ -127,7 +135,8 @@ private:
     stream_.expires_never();
     timer_.expires_after(core_->opts_.read_timeout);
     timer_.async_wait([self = shared_from_this()](beast::error_code ec) {
-      if (ec) return; // cancelled: the read finished first
+      if (ec)
+        return; // cancelled: the read finished first
       self->timed_out_ = true;
       beast::error_code ignored;
       self->stream_.socket().cancel(ignored);
@@ -137,18 +146,24 @@ private:
 
   void on_read(beast::error_code ec, std::size_t) {
     timer_.cancel();
-    if (closed_) return;
+    if (closed_)
+      return;
     if (timed_out_) {
       // A client that started a request and stalled hears why; an idle keep-alive just closes.
-      if (parser_->got_some() || buffer_.size() > 0) return write_error(408, "request timeout");
+      if (parser_->got_some() || buffer_.size() > 0)
+        return write_error(408, "request timeout");
       return close();
     }
-    if (ec == http::error::end_of_stream) return close();
-    if (ec == http::error::header_limit) return write_error(431, "request header fields too large");
-    if (ec == http::error::body_limit) return write_error(413, "request body too large");
+    if (ec == http::error::end_of_stream)
+      return close();
+    if (ec == http::error::header_limit)
+      return write_error(431, "request header fields too large");
+    if (ec == http::error::body_limit)
+      return write_error(413, "request body too large");
     if (ec && ec.category() == http::make_error_code(http::error::bad_target).category())
       return write_error(400, "malformed HTTP request: " + ec.message());
-    if (ec) return close(); // reset, aborted, ...
+    if (ec)
+      return close(); // reset, aborted, ...
 
     auto& req = parser_->get();
     http_request r;
@@ -156,7 +171,8 @@ private:
     r.target = std::string(req.target());
     auto q = r.target.find('?');
     r.path = r.target.substr(0, q);
-    if (q != std::string::npos) r.query = r.target.substr(q + 1);
+    if (q != std::string::npos)
+      r.query = r.target.substr(q + 1);
     for (const auto& f : req) {
       std::string name(f.name_string());
       std::transform(name.begin(), name.end(), name.begin(),
@@ -176,7 +192,8 @@ private:
       } catch (const std::exception&) {
         now = http_response{500, error_json(-1001, "internal error"), "application/json", {}};
       }
-      if (now) return write_response(std::move(*now), false);
+      if (now)
+        return write_response(std::move(*now), false);
     }
 
     // 0 queued, 1 taken by a worker, 2 given up (answered 503 by the queue timer).
@@ -184,7 +201,8 @@ private:
     auto self = shared_from_this();
     bool queued = core_->pool_.submit([self, stage, r = std::move(r)]() mutable {
       int expected = 0;
-      if (!stage->compare_exchange_strong(expected, 1)) return; // already answered 503
+      if (!stage->compare_exchange_strong(expected, 1))
+        return; // already answered 503
       http_response resp;
       try {
         resp = self->core_->handler_(r);
@@ -197,7 +215,8 @@ private:
       });
     });
     if (!queued) {
-      if (core_->opts_.on_busy) core_->opts_.on_busy();
+      if (core_->opts_.on_busy)
+        core_->opts_.on_busy();
       return write_response(busy_response(), true);
     }
     if (core_->opts_.queue_timeout.count() > 0) {
@@ -205,17 +224,22 @@ private:
       // slow queries); the worker will skip it.
       timer_.expires_after(core_->opts_.queue_timeout);
       timer_.async_wait([self, stage](beast::error_code ec) {
-        if (ec) return;
+        if (ec)
+          return;
         int expected = 0;
-        if (!stage->compare_exchange_strong(expected, 2)) return;
-        if (self->core_->opts_.on_busy) self->core_->opts_.on_busy();
+        if (!stage->compare_exchange_strong(expected, 2))
+          return;
+        if (self->core_->opts_.on_busy)
+          self->core_->opts_.on_busy();
         self->write_response(busy_response(), false);
       });
     }
   }
 
   static http_response busy_response() {
-    return http_response{503, error_json(-1003, "server busy (all workers occupied), retry later"), "application/json",
+    return http_response{503,
+                         error_json(-1003, "server busy (all workers occupied), retry later"),
+                         "application/json",
                          {{"Retry-After", "1"}}};
   }
 
@@ -225,11 +249,13 @@ private:
   }
 
   void write_response(http_response resp, bool close_after) {
-    if (closed_) return;
+    if (closed_)
+      return;
     res_.emplace(static_cast<http::status>(resp.status), version_ ? version_ : 11);
     res_->set(http::field::server, core_->opts_.server_name);
     res_->set(http::field::content_type, resp.content_type);
-    for (auto& [k, v] : resp.headers) res_->set(k, v);
+    for (auto& [k, v] : resp.headers)
+      res_->set(k, v);
     close_after_ = close_after || !keep_alive_ || !core_->alive_.load();
     res_->keep_alive(!close_after_);
     res_->body() = std::move(resp.body);
@@ -249,7 +275,8 @@ private:
   }
 
   void close() {
-    if (closed_) return;
+    if (closed_)
+      return;
     closed_ = true;
     timer_.cancel();
     beast::error_code ignored;
@@ -272,15 +299,18 @@ private:
 };
 
 void server_core::do_accept() {
-  acceptor_.async_accept(asio::make_strand(ioc_), beast::bind_front_handler(&server_core::on_accept, shared_from_this()));
+  acceptor_.async_accept(asio::make_strand(ioc_),
+                         beast::bind_front_handler(&server_core::on_accept, shared_from_this()));
 }
 
 void server_core::on_accept(beast::error_code ec, tcp::socket socket) {
-  if (ec == asio::error::operation_aborted || !acceptor_.is_open()) return;
+  if (ec == asio::error::operation_aborted || !acceptor_.is_open())
+    return;
   if (ec) {
     retry_timer_.expires_after(std::chrono::milliseconds(100)); // e.g. out of descriptors: do not spin
     retry_timer_.async_wait([self = shared_from_this()](beast::error_code wait_ec) {
-      if (!wait_ec && self->acceptor_.is_open()) self->do_accept();
+      if (!wait_ec && self->acceptor_.is_open())
+        self->do_accept();
     });
     return;
   }
@@ -291,7 +321,8 @@ void server_core::on_accept(beast::error_code ec, tcp::socket socket) {
   bool full = false;
   {
     std::lock_guard lock{mu_};
-    if (stopped_) return;
+    if (stopped_)
+      return;
     full = opts_.max_connections > 0 && sessions_.size() >= opts_.max_connections;
     if (!full) {
       const auto id = next_id_++;
@@ -302,10 +333,12 @@ void server_core::on_accept(beast::error_code ec, tcp::socket socket) {
     }
   }
   if (full) {
-    if (opts_.on_refused) opts_.on_refused();
+    if (opts_.on_refused)
+      opts_.on_refused();
     refuse(std::move(socket));
   } else {
-    if (opts_.on_connections) opts_.on_connections(open);
+    if (opts_.on_connections)
+      opts_.on_connections(open);
     s->start();
   }
   do_accept();
@@ -329,8 +362,7 @@ void server_core::refuse(tcp::socket socket) {
     asio::steady_timer timer;
     std::array<char, 4096> sink{};
     std::atomic<std::size_t>& count;
-    refusal(tcp::socket s, std::atomic<std::size_t>& c)
-        : socket(std::move(s)), timer(socket.get_executor()), count(c) {
+    refusal(tcp::socket s, std::atomic<std::size_t>& c) : socket(std::move(s)), timer(socket.get_executor()), count(c) {
       ++count;
     }
     ~refusal() { --count; }
@@ -349,7 +381,8 @@ void server_core::refuse(tcp::socket socket) {
   auto r = std::make_shared<refusal>(std::move(socket), refusing_);
   r->timer.expires_after(std::chrono::seconds(1));
   r->timer.async_wait([r](beast::error_code ec) {
-    if (ec) return;
+    if (ec)
+      return;
     beast::error_code ignored;
     r->socket.close(ignored);
   });
@@ -369,10 +402,12 @@ void server_core::stop() {
   std::vector<std::shared_ptr<session>> all;
   {
     std::lock_guard lock{mu_};
-    if (stopped_) return;
+    if (stopped_)
+      return;
     stopped_ = true;
     for (auto& [id, weak] : sessions_)
-      if (auto s = weak.lock()) all.push_back(std::move(s));
+      if (auto s = weak.lock())
+        all.push_back(std::move(s));
   }
   alive_.store(false);
   asio::dispatch(acceptor_.get_executor(), [self = shared_from_this()] {
@@ -380,7 +415,8 @@ void server_core::stop() {
     self->acceptor_.close(ignored);
     self->retry_timer_.cancel();
   });
-  for (auto& s : all) s->shutdown();
+  for (auto& s : all)
+    s->shutdown();
 }
 
 } // namespace

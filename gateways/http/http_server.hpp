@@ -33,13 +33,13 @@ namespace mi::gw {
 
 /// A parsed request as the handler sees it.
 struct http_request {
-  std::string method;  ///< "GET", "POST", ...
-  std::string target;  ///< as sent: "/api/v1/klines?symbol=BTCUSDT"
-  std::string path;    ///< target before '?'
-  std::string query;   ///< target after '?' (raw, not decoded)
+  std::string method;                                       ///< "GET", "POST", ...
+  std::string target;                                       ///< as sent: "/api/v1/klines?symbol=BTCUSDT"
+  std::string path;                                         ///< target before '?'
+  std::string query;                                        ///< target after '?' (raw, not decoded)
   std::vector<std::pair<std::string, std::string>> headers; ///< names lower-cased, in order
   std::string body;
-  std::string remote;  ///< "127.0.0.1:53422"
+  std::string remote; ///< "127.0.0.1:53422"
 
   /// The first header with this lower-case name, or "".
   std::string header(std::string_view lower_name) const;
@@ -61,13 +61,13 @@ using http_inline_handler = std::function<std::optional<http_response>(const htt
 
 /// Limits and threads.
 struct http_server_options {
-  std::string host = "127.0.0.1";          ///< listen address
-  std::uint16_t port = 0;                  ///< 0: any free port
-  std::size_t workers = 2;                 ///< handler threads
-  std::size_t header_limit = 8192;         ///< request line + headers, bytes (431 beyond)
-  std::size_t body_limit = 16384;          ///< request body bytes (413 beyond)
+  std::string host = "127.0.0.1";                ///< listen address
+  std::uint16_t port = 0;                        ///< 0: any free port
+  std::size_t workers = 2;                       ///< handler threads
+  std::size_t header_limit = 8192;               ///< request line + headers, bytes (431 beyond)
+  std::size_t body_limit = 16384;                ///< request body bytes (413 beyond)
   std::chrono::milliseconds read_timeout{10000}; ///< per request, from its first byte or the keep-alive wait
-  std::size_t max_queued = 1024;           ///< requests waiting for a worker before 503
+  std::size_t max_queued = 1024;                 ///< requests waiting for a worker before 503
   /// A request not taken by a worker within this time gets 503 (Retry-After: 1); 0: no bound.
   std::chrono::milliseconds queue_timeout{0};
   /// Open connections at most; one more is answered 503 and closed at once. 0: no limit.

@@ -10,13 +10,15 @@ namespace {
 
 std::vector<mi::decimal> decs(std::initializer_list<const char*> texts) {
   std::vector<mi::decimal> out;
-  for (auto t : texts) out.push_back(*mi::decimal::parse(t));
+  for (auto t : texts)
+    out.push_back(*mi::decimal::parse(t));
   return out;
 }
 
 std::vector<std::int64_t> times(std::size_t n) {
   std::vector<std::int64_t> out;
-  for (std::size_t i = 0; i < n; ++i) out.push_back(static_cast<std::int64_t>(i) * 60'000);
+  for (std::size_t i = 0; i < n; ++i)
+    out.push_back(static_cast<std::int64_t>(i) * 60'000);
   return out;
 }
 

@@ -28,8 +28,10 @@ constexpr std::size_t tag_size = 16;
 const unsigned char* bytes(std::string_view s) { return reinterpret_cast<const unsigned char*>(s.data()); }
 
 std::string_view trim(std::string_view s) {
-  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.front()))) s.remove_prefix(1);
-  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.back()))) s.remove_suffix(1);
+  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.front())))
+    s.remove_prefix(1);
+  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.back())))
+    s.remove_suffix(1);
   return s;
 }
 
@@ -53,10 +55,12 @@ mi::result<std::optional<master_key>> load_master_key(const std::string& file, c
     return mi::error{"both api.master_key_file and MI_API_MASTER_KEY are set: keep one"};
   if (from_env) {
     auto mk = parse_master_key(env_value);
-    if (!mk) return mi::error{"MI_API_MASTER_KEY: " + mk.err().message};
+    if (!mk)
+      return mi::error{"MI_API_MASTER_KEY: " + mk.err().message};
     return std::optional<master_key>{std::move(*mk)};
   }
-  if (file.empty()) return std::optional<master_key>{};
+  if (file.empty())
+    return std::optional<master_key>{};
   struct stat st {};
   if (::stat(file.c_str(), &st) != 0)
     return mi::error{"api.master_key_file: cannot read '" + file + "': " + std::strerror(errno)};
@@ -72,13 +76,15 @@ mi::result<std::optional<master_key>> load_master_key(const std::string& file, c
   if (!in.good() && !in.eof())
     return mi::error{"api.master_key_file: cannot read '" + file + "': " + std::strerror(errno)};
   auto mk = parse_master_key(text.str());
-  if (!mk) return mi::error{"api.master_key_file: '" + file + "': " + mk.err().message};
+  if (!mk)
+    return mi::error{"api.master_key_file: '" + file + "': " + mk.err().message};
   return std::optional<master_key>{std::move(*mk)};
 }
 
 mi::result<std::string> aes_256_gcm_seal(const std::array<unsigned char, 32>& key, std::string_view iv,
                                          std::string_view aad, std::string_view plaintext) {
-  if (iv.size() != iv_size) return mi::error{"AES-GCM: the nonce must be 12 bytes"};
+  if (iv.size() != iv_size)
+    return mi::error{"AES-GCM: the nonce must be 12 bytes"};
   cipher_ctx ctx{EVP_CIPHER_CTX_new()};
   std::string out(plaintext.size() + tag_size, '\0');
   auto* dst = reinterpret_cast<unsigned char*>(out.data());
@@ -94,14 +100,17 @@ mi::result<std::string> aes_256_gcm_seal(const std::array<unsigned char, 32>& ke
   total += len;
   ok = ok && static_cast<std::size_t>(total) == plaintext.size() &&
        EVP_CIPHER_CTX_ctrl(ctx.get(), EVP_CTRL_GCM_GET_TAG, tag_size, dst + total) == 1;
-  if (!ok) return mi::error{"AES-GCM encryption failed (OpenSSL)"};
+  if (!ok)
+    return mi::error{"AES-GCM encryption failed (OpenSSL)"};
   return out;
 }
 
 mi::result<std::string> aes_256_gcm_open(const std::array<unsigned char, 32>& key, std::string_view iv,
                                          std::string_view aad, std::string_view sealed) {
-  if (iv.size() != iv_size) return mi::error{"AES-GCM: the nonce must be 12 bytes"};
-  if (sealed.size() < tag_size) return mi::error{"AES-GCM: sealed value shorter than its tag"};
+  if (iv.size() != iv_size)
+    return mi::error{"AES-GCM: the nonce must be 12 bytes"};
+  if (sealed.size() < tag_size)
+    return mi::error{"AES-GCM: sealed value shorter than its tag"};
   const std::string_view ct = sealed.substr(0, sealed.size() - tag_size);
   std::string tag(sealed.substr(ct.size()));
   cipher_ctx ctx{EVP_CIPHER_CTX_new()};
@@ -116,7 +125,8 @@ mi::result<std::string> aes_256_gcm_open(const std::array<unsigned char, 32>& ke
             EVP_CIPHER_CTX_ctrl(ctx.get(), EVP_CTRL_GCM_SET_TAG, tag_size, tag.data()) == 1;
   const int total = len;
   ok = ok && EVP_DecryptFinal_ex(ctx.get(), dst + total, &len) == 1;
-  if (!ok) return mi::error{"AES-GCM: authentication failed (wrong key, or the value was altered)"};
+  if (!ok)
+    return mi::error{"AES-GCM: authentication failed (wrong key, or the value was altered)"};
   return out;
 }
 
@@ -125,18 +135,21 @@ mi::result<std::string> seal_signing_key(const master_key& mk, std::string_view 
   if (RAND_bytes(reinterpret_cast<unsigned char*>(iv.data()), static_cast<int>(iv.size())) != 1)
     return mi::error{"OpenSSL RAND_bytes failed"};
   auto sealed = aes_256_gcm_seal(mk.bytes, iv, key_id, signing_key);
-  if (!sealed) return sealed.err();
+  if (!sealed)
+    return sealed.err();
   return "v1:" + mk.fingerprint + ":" + hex_encode(iv) + ":" + hex_encode(*sealed);
 }
 
 std::string sealed_fingerprint(std::string_view sealed) {
-  if (sealed.size() < 12 || sealed.substr(0, 3) != "v1:" || sealed[11] != ':') return {};
+  if (sealed.size() < 12 || sealed.substr(0, 3) != "v1:" || sealed[11] != ':')
+    return {};
   return std::string(sealed.substr(3, 8));
 }
 
 mi::result<std::string> open_signing_key(const master_key& mk, std::string_view key_id, std::string_view sealed) {
   const std::string fp = sealed_fingerprint(sealed);
-  if (fp.empty()) return mi::error{"sealed signing key of " + std::string(key_id) + " is not in the v1 format"};
+  if (fp.empty())
+    return mi::error{"sealed signing key of " + std::string(key_id) + " is not in the v1 format"};
   if (fp != mk.fingerprint)
     return mi::error{"signing key of " + std::string(key_id) + " was sealed with master key " + fp +
                      ", this process has master key " + mk.fingerprint};
@@ -149,7 +162,8 @@ mi::result<std::string> open_signing_key(const master_key& mk, std::string_view 
   if (!iv || !body || iv->size() != iv_size)
     return mi::error{"sealed signing key of " + std::string(key_id) + " is not in the v1 format"};
   auto plain = aes_256_gcm_open(mk.bytes, *iv, key_id, *body);
-  if (!plain) return mi::error{"sealed signing key of " + std::string(key_id) + ": " + plain.err().message};
+  if (!plain)
+    return mi::error{"sealed signing key of " + std::string(key_id) + ": " + plain.err().message};
   return *plain;
 }
 

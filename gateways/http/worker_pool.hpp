@@ -19,7 +19,8 @@ class worker_pool {
 public:
   /// Starts max(1, threads) threads; at most `max_queued` tasks wait.
   worker_pool(std::size_t threads, std::size_t max_queued) : max_queued_(max_queued) {
-    for (std::size_t i = 0; i < std::max<std::size_t>(1, threads); ++i) threads_.emplace_back([this] { loop(); });
+    for (std::size_t i = 0; i < std::max<std::size_t>(1, threads); ++i)
+      threads_.emplace_back([this] { loop(); });
   }
   /// stop().
   ~worker_pool() { stop(); }
@@ -30,7 +31,8 @@ public:
   bool submit(std::function<void()> task) {
     {
       std::lock_guard lock{mu_};
-      if (stopped_ || tasks_.size() >= max_queued_) return false;
+      if (stopped_ || tasks_.size() >= max_queued_)
+        return false;
       tasks_.push_back(std::move(task));
     }
     cv_.notify_one();
@@ -49,7 +51,8 @@ public:
       threads.swap(threads_);
     }
     cv_.notify_all();
-    for (auto& t : threads) t.join();
+    for (auto& t : threads)
+      t.join();
     // `dropped` is destroyed here, outside the lock: a task's captures may call back into us.
   }
 
@@ -60,7 +63,8 @@ private:
       {
         std::unique_lock lock{mu_};
         cv_.wait(lock, [this] { return stopped_ || !tasks_.empty(); });
-        if (stopped_) return;
+        if (stopped_)
+          return;
         task = std::move(tasks_.front());
         tasks_.pop_front();
       }

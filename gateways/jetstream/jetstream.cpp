@@ -79,8 +79,7 @@ std::int64_t to_ms(std::chrono::milliseconds d) { return static_cast<std::int64_
 // Builds a message with our two headers.
 natsStatus make_msg(msg_ptr& out, const outgoing& m, const header_list& headers = {}) {
   natsMsg* raw = nullptr;
-  natsStatus s = natsMsg_Create(&raw, m.subject.c_str(), nullptr, m.data.data(),
-                                static_cast<int>(m.data.size()));
+  natsStatus s = natsMsg_Create(&raw, m.subject.c_str(), nullptr, m.data.data(), static_cast<int>(m.data.size()));
   out.reset(raw);
   if (s == NATS_OK && !m.msg_id.empty())
     s = natsMsgHeader_Set(raw, "Nats-Msg-Id", m.msg_id.c_str());
@@ -150,8 +149,7 @@ std::string_view js_message::subject() const {
 
 std::string_view js_message::data() const {
   const char* d = natsMsg_GetData(h_->msg.get());
-  return d ? std::string_view(d, static_cast<std::size_t>(natsMsg_GetDataLength(h_->msg.get())))
-           : std::string_view();
+  return d ? std::string_view(d, static_cast<std::size_t>(natsMsg_GetDataLength(h_->msg.get()))) : std::string_view();
 }
 
 std::optional<std::string> js_message::header(const char* key) const {
@@ -276,8 +274,8 @@ void jetstream::impl::handle_ack(natsMsg* msg, jsPubAck* pa, jsPubAckErr* pae) {
       done = it->second;
     if (!stopping && done < opts.max_retries) {
       // A timeout already waited ack_timeout; no responders means nobody is there yet.
-      auto delay = err == NATS_TIMEOUT ? std::chrono::milliseconds(0)
-                                       : std::chrono::milliseconds(100 * std::min(done + 1, 10));
+      auto delay =
+        err == NATS_TIMEOUT ? std::chrono::milliseconds(0) : std::chrono::milliseconds(100 * std::min(done + 1, 10));
       retry_queue.emplace(std::chrono::steady_clock::now() + delay, msg);
       retry_cv.notify_one();
       return;
@@ -287,8 +285,7 @@ void jetstream::impl::handle_ack(natsMsg* msg, jsPubAck* pa, jsPubAckErr* pae) {
   finish(msg, false, false, 0, std::move(text));
 }
 
-void jetstream::impl::finish(natsMsg* msg, bool ok, bool duplicate, std::uint64_t seq,
-                             std::string error) {
+void jetstream::impl::finish(natsMsg* msg, bool ok, bool duplicate, std::uint64_t seq, std::string error) {
   if (attempts_size.load(std::memory_order_acquire) > 0) {
     std::lock_guard lock(retry_mu);
     attempts.erase(msg);
@@ -352,8 +349,7 @@ void jetstream::impl::retry_loop() {
         continue;
       }
       lock.unlock();
-      finish(msg, false, false, 0, "republish failed after " + std::to_string(attempt) +
-                                       " retries: " + why);
+      finish(msg, false, false, 0, "republish failed after " + std::to_string(attempt) + " retries: " + why);
       lock.lock();
       continue;
     }
@@ -437,8 +433,7 @@ jetstream::~jetstream() {
   // Publishes still waiting for their ack after the drain: report them as failed.
   // (nats.c 3.4.1 dereferences its pending map unchecked: only ask after an async publish.)
   natsMsgList pending{nullptr, 0};
-  if (impl_->published_async.load() &&
-      js_PublishAsyncGetPendingList(&pending, impl_->js.get()) == NATS_OK) {
+  if (impl_->published_async.load() && js_PublishAsyncGetPendingList(&pending, impl_->js.get()) == NATS_OK) {
     for (int i = 0; i < pending.Count; ++i) {
       natsMsg* msg = pending.Msgs[i];
       pending.Msgs[i] = nullptr;
@@ -539,9 +534,7 @@ mi::result<bool> jetstream::flush(std::chrono::milliseconds timeout) {
                    std::to_string(timeout.count()) + " ms"};
 }
 
-mi::result<std::pair<std::uint64_t, bool>> jetstream::publish_sync(const outgoing& m) {
-  return publish_sync(m, {});
-}
+mi::result<std::pair<std::uint64_t, bool>> jetstream::publish_sync(const outgoing& m) { return publish_sync(m, {}); }
 
 mi::result<std::pair<std::uint64_t, bool>> jetstream::publish_sync(const outgoing& m, const header_list& headers) {
   msg_ptr msg;
@@ -560,12 +553,10 @@ mi::result<std::pair<std::uint64_t, bool>> jetstream::publish_sync(const outgoin
   return std::pair<std::uint64_t, bool>{pa->Sequence, pa->Duplicate};
 }
 
-mi::result<std::optional<js_message>> jetstream::last_message(const std::string& stream,
-                                                              const std::string& subject) {
+mi::result<std::optional<js_message>> jetstream::last_message(const std::string& stream, const std::string& subject) {
   natsMsg* raw = nullptr;
   jsErrCode jerr = jsErrCode(0);
-  natsStatus s =
-      js_GetLastMsg(&raw, impl_->js.get(), stream.c_str(), subject.c_str(), nullptr, &jerr);
+  natsStatus s = js_GetLastMsg(&raw, impl_->js.get(), stream.c_str(), subject.c_str(), nullptr, &jerr);
   if (s == NATS_NOT_FOUND && jerr != JSStreamNotFoundErr)
     return std::optional<js_message>{};
   if (s != NATS_OK)
@@ -573,8 +564,7 @@ mi::result<std::optional<js_message>> jetstream::last_message(const std::string&
   return std::optional<js_message>{from_direct(raw)};
 }
 
-mi::result<std::optional<js_message>> jetstream::get_message(const std::string& stream,
-                                                             std::uint64_t seq) {
+mi::result<std::optional<js_message>> jetstream::get_message(const std::string& stream, std::uint64_t seq) {
   natsMsg* raw = nullptr;
   jsErrCode jerr = jsErrCode(0);
   natsStatus s = js_GetMsg(&raw, impl_->js.get(), stream.c_str(), seq, nullptr, &jerr);
@@ -654,14 +644,12 @@ mi::result<bool> jetstream::kv_ensure(const std::string& bucket, std::chrono::na
   return true;
 }
 
-mi::result<bool> jetstream::kv_create(const std::string& bucket, const std::string& key,
-                                      std::string_view value) {
+mi::result<bool> jetstream::kv_create(const std::string& bucket, const std::string& key, std::string_view value) {
   auto kv = impl_->bucket(bucket);
   if (!kv)
     return kv.err();
   std::uint64_t rev = 0;
-  natsStatus s =
-      kvStore_Create(&rev, *kv, key.c_str(), value.data(), static_cast<int>(value.size()));
+  natsStatus s = kvStore_Create(&rev, *kv, key.c_str(), value.data(), static_cast<int>(value.size()));
   if (s == NATS_OK)
     return true;
   // nats.c reports an existing key as a failed "last sequence" update, not as a status of its
@@ -680,8 +668,7 @@ mi::result<bool> jetstream::kv_ensure(const std::string& bucket) {
   return kv_ensure(bucket, std::chrono::nanoseconds{-1}); // -1: an existing bucket keeps its TTL
 }
 
-mi::result<std::optional<std::string>> jetstream::kv_get(const std::string& bucket,
-                                                         const std::string& key) {
+mi::result<std::optional<std::string>> jetstream::kv_get(const std::string& bucket, const std::string& key) {
   auto kv = impl_->bucket(bucket);
   if (!kv)
     return kv.err();
@@ -693,18 +680,15 @@ mi::result<std::optional<std::string>> jetstream::kv_get(const std::string& buck
   if (s != NATS_OK)
     return fail("cannot read " + bucket + "/" + key, s);
   const auto* data = static_cast<const char*>(kvEntry_Value(raw));
-  return std::optional<std::string>{
-      std::string(data ? data : "", static_cast<std::size_t>(kvEntry_ValueLen(raw)))};
+  return std::optional<std::string>{std::string(data ? data : "", static_cast<std::size_t>(kvEntry_ValueLen(raw)))};
 }
 
-mi::result<bool> jetstream::kv_put(const std::string& bucket, const std::string& key,
-                                   std::string_view value) {
+mi::result<bool> jetstream::kv_put(const std::string& bucket, const std::string& key, std::string_view value) {
   auto kv = impl_->bucket(bucket);
   if (!kv)
     return kv.err();
   std::uint64_t rev = 0;
-  natsStatus s =
-      kvStore_Put(&rev, *kv, key.c_str(), value.data(), static_cast<int>(value.size()));
+  natsStatus s = kvStore_Put(&rev, *kv, key.c_str(), value.data(), static_cast<int>(value.size()));
   if (s != NATS_OK)
     return fail("cannot write " + bucket + "/" + key, s);
   return true;
@@ -934,15 +918,16 @@ mi::result<std::unique_ptr<ordered_consumer>> start_ordered(jetstream& js, const
                                                             std::function<void(js_message&&)> on_message);
 } // namespace
 
-mi::result<std::unique_ptr<ordered_consumer>> ordered_consumer::start(
-    jetstream& js, const std::string& stream, const std::string& filter_subject,
-    std::uint64_t start_seq, std::function<void(js_message&&)> on_message) {
+mi::result<std::unique_ptr<ordered_consumer>> ordered_consumer::start(jetstream& js, const std::string& stream,
+                                                                      const std::string& filter_subject,
+                                                                      std::uint64_t start_seq,
+                                                                      std::function<void(js_message&&)> on_message) {
   return start_ordered(js, stream, filter_subject, {start_seq, -1}, std::move(on_message));
 }
 
-mi::result<std::unique_ptr<ordered_consumer>> ordered_consumer::start_at_time(
-    jetstream& js, const std::string& stream, const std::string& filter_subject, std::int64_t start_ns,
-    std::function<void(js_message&&)> on_message) {
+mi::result<std::unique_ptr<ordered_consumer>>
+ordered_consumer::start_at_time(jetstream& js, const std::string& stream, const std::string& filter_subject,
+                                std::int64_t start_ns, std::function<void(js_message&&)> on_message) {
   return start_ordered(js, stream, filter_subject, {0, start_ns}, std::move(on_message));
 }
 
@@ -982,8 +967,8 @@ mi::result<std::unique_ptr<ordered_consumer>> start_ordered(jetstream& js, const
   }
   natsSubscription* raw_sub = nullptr;
   jsErrCode jerr = jsErrCode(0);
-  natsStatus s = js_Subscribe(&raw_sub, js.internals().js.get(), subject.c_str(), on_ordered_msg,
-                              p.get(), nullptr, &so, &jerr);
+  natsStatus s =
+    js_Subscribe(&raw_sub, js.internals().js.get(), subject.c_str(), on_ordered_msg, p.get(), nullptr, &so, &jerr);
   if (s != NATS_OK)
     return fail("cannot start ordered consumer on " + stream + " (" + subject + ")", s, jerr);
   p->sub.reset(raw_sub);
@@ -1011,8 +996,10 @@ ordered_consumer::~ordered_consumer() {
 mi::result<bool> jetstream::publish_core(const std::string& subject, std::string_view data,
                                          std::chrono::milliseconds timeout) {
   natsStatus s = natsConnection_Publish(impl_->nc.get(), subject.c_str(), data.data(), static_cast<int>(data.size()));
-  if (s == NATS_OK) s = natsConnection_FlushTimeout(impl_->nc.get(), timeout.count());
-  if (s != NATS_OK) return fail("cannot publish on " + subject, s);
+  if (s == NATS_OK)
+    s = natsConnection_FlushTimeout(impl_->nc.get(), timeout.count());
+  if (s != NATS_OK)
+    return fail("cannot publish on " + subject, s);
   return true;
 }
 
@@ -1021,13 +1008,14 @@ core_subscription::core_subscription(std::unique_ptr<ordered_consumer> same_life
 
 core_subscription::~core_subscription() = default;
 
-mi::result<std::unique_ptr<core_subscription>> core_subscription::start(
-    jetstream& js, const std::string& subject, std::function<void(js_message&&)> on_message) {
+mi::result<std::unique_ptr<core_subscription>> core_subscription::start(jetstream& js, const std::string& subject,
+                                                                        std::function<void(js_message&&)> on_message) {
   auto p = std::make_unique<ordered_consumer::impl>();
   p->on_message = std::move(on_message);
   natsSubscription* raw_sub = nullptr;
   natsStatus s = natsConnection_Subscribe(&raw_sub, js.internals().nc.get(), subject.c_str(), on_ordered_msg, p.get());
-  if (s != NATS_OK) return fail("cannot subscribe to " + subject, s);
+  if (s != NATS_OK)
+    return fail("cannot subscribe to " + subject, s);
   p->sub.reset(raw_sub);
   s = natsSubscription_SetOnCompleteCB(raw_sub, on_ordered_complete, p.get());
   if (s != NATS_OK) {

@@ -180,8 +180,7 @@ public:
   /// publish_sync with more headers.
   mi::result<std::pair<std::uint64_t, bool>> publish_sync(const outgoing& m, const header_list& headers);
   /// Last message stored on an exact subject, nullopt if none.
-  mi::result<std::optional<js_message>> last_message(const std::string& stream,
-                                                     const std::string& subject);
+  mi::result<std::optional<js_message>> last_message(const std::string& stream, const std::string& subject);
   /// Message at a stream sequence, nullopt if none (deleted or beyond the end).
   mi::result<std::optional<js_message>> get_message(const std::string& stream, std::uint64_t seq);
   /// Deletes the message at a stream sequence (true; false when it was not there).
@@ -198,8 +197,7 @@ public:
   /// Value of a key, nullopt if absent or deleted.
   mi::result<std::optional<std::string>> kv_get(const std::string& bucket, const std::string& key);
   /// Stores a value (bucket created if missing).
-  mi::result<bool> kv_put(const std::string& bucket, const std::string& key,
-                          std::string_view value);
+  mi::result<bool> kv_put(const std::string& bucket, const std::string& key, std::string_view value);
   /// Core NATS publish (no JetStream, no ack, at most once to the subscribers of that moment),
   /// flushed to the server before it returns: control messages such as
   /// `market.control.apikey.revoked`. Error when the server is not reachable within `timeout`.
@@ -265,14 +263,15 @@ public:
   /// start: deliver only new messages (start_seq == 0) or from a stream sequence.
   /// `filter_subject` empty = the stream's only subject. `on_message` runs on a nats.c thread,
   /// one message at a time, and must not throw.
-  static mi::result<std::unique_ptr<ordered_consumer>> start(
-      jetstream& js, const std::string& stream, const std::string& filter_subject,
-      std::uint64_t start_seq, std::function<void(js_message&&)> on_message);
+  static mi::result<std::unique_ptr<ordered_consumer>> start(jetstream& js, const std::string& stream,
+                                                             const std::string& filter_subject, std::uint64_t start_seq,
+                                                             std::function<void(js_message&&)> on_message);
   /// Like start, from the first message the server stored at or after `start_ns` (ns since the
   /// Unix epoch; server store time, not the payload's time).
-  static mi::result<std::unique_ptr<ordered_consumer>> start_at_time(
-      jetstream& js, const std::string& stream, const std::string& filter_subject, std::int64_t start_ns,
-      std::function<void(js_message&&)> on_message);
+  static mi::result<std::unique_ptr<ordered_consumer>> start_at_time(jetstream& js, const std::string& stream,
+                                                                     const std::string& filter_subject,
+                                                                     std::int64_t start_ns,
+                                                                     std::function<void(js_message&&)> on_message);
   /// Unsubscribes; no callback runs after the destructor returns. Never call it from the
   /// callback itself.
   ~ordered_consumer();

@@ -31,8 +31,8 @@ stream_spec raw_stream() {
 const char* content_type = "application/x-protobuf; proto=market.v1.Trade";
 
 outgoing trade_msg(int i, const std::string& symbol = "BTCUSDT") {
-  return outgoing{"market.raw.binance." + symbol, "binance:" + symbol + ":" + std::to_string(i),
-                  content_type, "trade-" + std::to_string(i)};
+  return outgoing{"market.raw.binance." + symbol, "binance:" + symbol + ":" + std::to_string(i), content_type,
+                  "trade-" + std::to_string(i)};
 }
 
 struct outcome_counter {
@@ -58,8 +58,7 @@ struct outcome_counter {
 
 std::unique_ptr<jetstream> connect(const mi::test::nats_server& server,
                                    std::function<void(const publish_outcome&)> listener = {},
-                                   std::chrono::milliseconds ack_timeout = 5000ms,
-                                   int max_retries = 10,
+                                   std::chrono::milliseconds ack_timeout = 5000ms, int max_retries = 10,
                                    std::function<void(std::string_view)> on_retry = {}) {
   jetstream::options o;
   o.url = server.url();
@@ -306,8 +305,8 @@ TEST_CASE("last_message and get_message read stored messages by subject and sequ
   mi::test::nats_server server;
   auto js = connect(server);
   REQUIRE(js->ensure_stream(raw_stream()).has_value());
-  auto before_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(
-                       std::chrono::system_clock::now().time_since_epoch()).count();
+  auto before_ns =
+    std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::system_clock::now().time_since_epoch()).count();
   for (int i = 1; i <= 3; ++i)
     REQUIRE(js->publish_sync(trade_msg(i, "BTCUSDT")).has_value());
   for (int i = 1; i <= 2; ++i)
@@ -356,8 +355,7 @@ TEST_CASE("key-value put, get and keys") {
   CHECK_FALSE(absent->has_value());
   auto keys = js->kv_keys("ingest_state");
   REQUIRE(keys.has_value());
-  CHECK(std::set<std::string>(keys->begin(), keys->end()) ==
-        std::set<std::string>{"binance.BTCUSDT", "okx.ETHUSDT"});
+  CHECK(std::set<std::string>(keys->begin(), keys->end()) == std::set<std::string>{"binance.BTCUSDT", "okx.ETHUSDT"});
 }
 
 TEST_CASE("key-value create stores a key once across connections, and again after the bucket TTL") {

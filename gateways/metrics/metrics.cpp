@@ -16,109 +16,192 @@ struct metrics::impl {
   std::shared_ptr<prometheus::Registry> reg = std::make_shared<prometheus::Registry>();
   std::unique_ptr<prometheus::Exposer> exposer;
 
-  prometheus::Family<prometheus::Counter>& received =
-    prometheus::BuildCounter().Name("mi_trades_received_total").Help("Trades decoded from exchange frames").Register(*reg);
-  prometheus::Family<prometheus::Counter>& rejected =
-    prometheus::BuildCounter().Name("mi_frames_rejected_total").Help("Exchange frames rejected as malformed").Register(*reg);
+  prometheus::Family<prometheus::Counter>& received = prometheus::BuildCounter()
+                                                        .Name("mi_trades_received_total")
+                                                        .Help("Trades decoded from exchange frames")
+                                                        .Register(*reg);
+  prometheus::Family<prometheus::Counter>& rejected = prometheus::BuildCounter()
+                                                        .Name("mi_frames_rejected_total")
+                                                        .Help("Exchange frames rejected as malformed")
+                                                        .Register(*reg);
   prometheus::Family<prometheus::Counter>& ex_errors =
     prometheus::BuildCounter().Name("mi_exchange_errors_total").Help("Error frames sent by exchanges").Register(*reg);
-  prometheus::Family<prometheus::Counter>& sym_rejected =
-    prometheus::BuildCounter().Name("mi_symbols_rejected_total").Help("Configured symbols the exchange does not list").Register(*reg);
+  prometheus::Family<prometheus::Counter>& sym_rejected = prometheus::BuildCounter()
+                                                            .Name("mi_symbols_rejected_total")
+                                                            .Help("Configured symbols the exchange does not list")
+                                                            .Register(*reg);
   prometheus::Family<prometheus::Counter>& reconnects =
     prometheus::BuildCounter().Name("mi_reconnects_total").Help("Exchange connection reconnects").Register(*reg);
   prometheus::Family<prometheus::Gauge>& symbol_up =
-    prometheus::BuildGauge().Name("mi_symbol_up").Help("Configured symbol: 1 subscribed, 0 refused by the exchange").Register(*reg);
+    prometheus::BuildGauge()
+      .Name("mi_symbol_up")
+      .Help("Configured symbol: 1 subscribed, 0 refused by the exchange")
+      .Register(*reg);
   prometheus::Family<prometheus::Counter>& gaps =
     prometheus::BuildCounter().Name("mi_gaps_detected_total").Help("Jumps in sequential trade ids").Register(*reg);
-  prometheus::Family<prometheus::Counter>& backfilled =
-    prometheus::BuildCounter().Name("mi_backfilled_trades_total").Help("Trades recovered from REST history").Register(*reg);
+  prometheus::Family<prometheus::Counter>& backfilled = prometheus::BuildCounter()
+                                                          .Name("mi_backfilled_trades_total")
+                                                          .Help("Trades recovered from REST history")
+                                                          .Register(*reg);
   prometheus::Family<prometheus::Counter>& gaps_unfilled =
     prometheus::BuildCounter().Name("mi_gaps_unfilled_total").Help("Gaps reported on market.gap.*").Register(*reg);
-  prometheus::Family<prometheus::Counter>& throttled =
-    prometheus::BuildCounter().Name("mi_backfill_throttled_total").Help("REST 429/418 answers: backfill waited").Register(*reg);
-  prometheus::Family<prometheus::Counter>& gap_missing =
-    prometheus::BuildCounter().Name("mi_gap_missing_trades_total").Help("Trades lost for good (in reported gaps)").Register(*reg);
-  prometheus::Family<prometheus::Counter>& watchdog =
-    prometheus::BuildCounter().Name("mi_watchdog_actions_total").Help("Watchdog reconnects and resubscribes").Register(*reg);
+  prometheus::Family<prometheus::Counter>& throttled = prometheus::BuildCounter()
+                                                         .Name("mi_backfill_throttled_total")
+                                                         .Help("REST 429/418 answers: backfill waited")
+                                                         .Register(*reg);
+  prometheus::Family<prometheus::Counter>& gap_missing = prometheus::BuildCounter()
+                                                           .Name("mi_gap_missing_trades_total")
+                                                           .Help("Trades lost for good (in reported gaps)")
+                                                           .Register(*reg);
+  prometheus::Family<prometheus::Counter>& watchdog = prometheus::BuildCounter()
+                                                        .Name("mi_watchdog_actions_total")
+                                                        .Help("Watchdog reconnects and resubscribes")
+                                                        .Register(*reg);
   prometheus::Family<prometheus::Gauge>& conn_up =
     prometheus::BuildGauge().Name("mi_exchange_connections").Help("Open exchange connections").Register(*reg);
   prometheus::Family<prometheus::Counter>& published =
     prometheus::BuildCounter().Name("mi_trades_published_total").Help("Trades acked by JetStream").Register(*reg);
-  prometheus::Family<prometheus::Counter>& pub_failed =
-    prometheus::BuildCounter().Name("mi_publish_failures_total").Help("Publishes that failed permanently").Register(*reg);
-  prometheus::Counter& pub_retried =
-    prometheus::BuildCounter().Name("mi_publish_retries_total").Help("Publishes retried with the same id").Register(*reg).Add({});
-  prometheus::Family<prometheus::Histogram>& latency =
-    prometheus::BuildHistogram().Name("mi_ingest_latency_seconds").Help("Exchange trade time to JetStream ack").Register(*reg);
+  prometheus::Family<prometheus::Counter>& pub_failed = prometheus::BuildCounter()
+                                                          .Name("mi_publish_failures_total")
+                                                          .Help("Publishes that failed permanently")
+                                                          .Register(*reg);
+  prometheus::Counter& pub_retried = prometheus::BuildCounter()
+                                       .Name("mi_publish_retries_total")
+                                       .Help("Publishes retried with the same id")
+                                       .Register(*reg)
+                                       .Add({});
+  prometheus::Family<prometheus::Histogram>& latency = prometheus::BuildHistogram()
+                                                         .Name("mi_ingest_latency_seconds")
+                                                         .Help("Exchange trade time to JetStream ack")
+                                                         .Register(*reg);
   prometheus::Family<prometheus::Counter>& finals =
     prometheus::BuildCounter().Name("mi_klines_final_total").Help("Final klines published").Register(*reg);
   prometheus::Family<prometheus::Counter>& trades_rejected =
-    prometheus::BuildCounter().Name("mi_trades_rejected_total").Help("Trades refused at the edge and quarantined on market.rejected.{exchange}.{symbol}").Register(*reg);
+    prometheus::BuildCounter()
+      .Name("mi_trades_rejected_total")
+      .Help("Trades refused at the edge and quarantined on market.rejected.{exchange}.{symbol}")
+      .Register(*reg);
   prometheus::Family<prometheus::Counter>& kline_skipped =
-    prometheus::BuildCounter().Name("mi_kline_trades_skipped_total").Help("Trades of MARKET_RAW the kline engine skipped (unrepresentable, clock_skew)").Register(*reg);
-  prometheus::Family<prometheus::Counter>& late =
-    prometheus::BuildCounter().Name("mi_late_trades_total").Help("Trades for an already final window (dropped)").Register(*reg);
-  prometheus::Family<prometheus::Counter>& revised =
-    prometheus::BuildCounter().Name("mi_late_trades_revised_total").Help("Late trades that revised a final kline").Register(*reg);
+    prometheus::BuildCounter()
+      .Name("mi_kline_trades_skipped_total")
+      .Help("Trades of MARKET_RAW the kline engine skipped (unrepresentable, clock_skew)")
+      .Register(*reg);
+  prometheus::Family<prometheus::Counter>& late = prometheus::BuildCounter()
+                                                    .Name("mi_late_trades_total")
+                                                    .Help("Trades for an already final window (dropped)")
+                                                    .Register(*reg);
+  prometheus::Family<prometheus::Counter>& revised = prometheus::BuildCounter()
+                                                       .Name("mi_late_trades_revised_total")
+                                                       .Help("Late trades that revised a final kline")
+                                                       .Register(*reg);
   prometheus::Histogram& final_lat =
-    prometheus::BuildHistogram().Name("mi_kline_final_latency_seconds").Help("Close condition to final kline acked by JetStream").Register(*reg)
+    prometheus::BuildHistogram()
+      .Name("mi_kline_final_latency_seconds")
+      .Help("Close condition to final kline acked by JetStream")
+      .Register(*reg)
       .Add({}, prometheus::Histogram::BucketBoundaries{0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1, 2.5});
   prometheus::Gauge& windows =
     prometheus::BuildGauge().Name("mi_symbol_windows").Help("Live symbol_window actors").Register(*reg).Add({});
   prometheus::Family<prometheus::Counter>& rows =
     prometheus::BuildCounter().Name("mi_rows_written_total").Help("Rows inserted into PostgreSQL").Register(*reg);
-  prometheus::Family<prometheus::Counter>& batch_fail =
-    prometheus::BuildCounter().Name("mi_batch_failures_total").Help("Database batches that failed and will be retried").Register(*reg);
+  prometheus::Family<prometheus::Counter>& batch_fail = prometheus::BuildCounter()
+                                                          .Name("mi_batch_failures_total")
+                                                          .Help("Database batches that failed and will be retried")
+                                                          .Register(*reg);
   prometheus::Family<prometheus::Histogram>& batch_dur =
     prometheus::BuildHistogram().Name("mi_batch_duration_seconds").Help("Time to write one batch").Register(*reg);
   prometheus::Family<prometheus::Counter>& dead_letters =
-    prometheus::BuildCounter().Name("mi_dead_letters_total").Help("Messages the savers could not store, published to market.dlq.{kind}").Register(*reg);
+    prometheus::BuildCounter()
+      .Name("mi_dead_letters_total")
+      .Help("Messages the savers could not store, published to market.dlq.{kind}")
+      .Register(*reg);
   prometheus::Family<prometheus::Gauge>& lag =
-    prometheus::BuildGauge().Name("mi_consumer_lag").Help("Messages of a durable consumer not yet acked (pending + ack pending)").Register(*reg);
+    prometheus::BuildGauge()
+      .Name("mi_consumer_lag")
+      .Help("Messages of a durable consumer not yet acked (pending + ack pending)")
+      .Register(*reg);
   prometheus::Family<prometheus::Gauge>& default_rows =
-    prometheus::BuildGauge().Name("mi_partition_default_rows").Help("Rows in a table's DEFAULT partition (no partition for their time)").Register(*reg);
-  prometheus::Family<prometheus::Gauge>& audit_mismatch =
-    prometheus::BuildGauge().Name("mi_audit_mismatches").Help("Mismatches found by the last scheduled audit").Register(*reg);
+    prometheus::BuildGauge()
+      .Name("mi_partition_default_rows")
+      .Help("Rows in a table's DEFAULT partition (no partition for their time)")
+      .Register(*reg);
+  prometheus::Family<prometheus::Gauge>& audit_mismatch = prometheus::BuildGauge()
+                                                            .Name("mi_audit_mismatches")
+                                                            .Help("Mismatches found by the last scheduled audit")
+                                                            .Register(*reg);
   prometheus::Family<prometheus::Gauge>& audit_checked =
-    prometheus::BuildGauge().Name("mi_audit_checked").Help("What the last scheduled audit compared: (exchange, symbol, hour) cells of trades, stored klines").Register(*reg);
-  prometheus::Gauge& audit_last =
-    prometheus::BuildGauge().Name("mi_audit_last_run_timestamp_seconds").Help("Unix time the last scheduled audit completed").Register(*reg).Add({});
+    prometheus::BuildGauge()
+      .Name("mi_audit_checked")
+      .Help("What the last scheduled audit compared: (exchange, symbol, hour) cells of trades, stored klines")
+      .Register(*reg);
+  prometheus::Gauge& audit_last = prometheus::BuildGauge()
+                                    .Name("mi_audit_last_run_timestamp_seconds")
+                                    .Help("Unix time the last scheduled audit completed")
+                                    .Register(*reg)
+                                    .Add({});
   prometheus::Gauge& clients =
     prometheus::BuildGauge().Name("mi_push_clients").Help("Connected push WebSocket clients").Register(*reg).Add({});
-  prometheus::Counter& dropped =
-    prometheus::BuildCounter().Name("mi_push_dropped_messages_total").Help("Push messages dropped because a client's queue was full").Register(*reg).Add({});
+  prometheus::Counter& dropped = prometheus::BuildCounter()
+                                   .Name("mi_push_dropped_messages_total")
+                                   .Help("Push messages dropped because a client's queue was full")
+                                   .Register(*reg)
+                                   .Add({});
   prometheus::Family<prometheus::Counter>& bad_req =
     prometheus::BuildCounter().Name("mi_push_bad_requests_total").Help("Malformed push client requests").Register(*reg);
-  prometheus::Counter& sessions_failed =
-    prometheus::BuildCounter()
-      .Name("mi_push_sessions_failed_total")
-      .Help("Push client sessions that died with an error (removed by the hub)")
-      .Register(*reg)
-      .Add({});
-  prometheus::Family<prometheus::Counter>& restarts =
-    prometheus::BuildCounter().Name("mi_actor_restarts_total").Help("Children restarted by their supervisor").Register(*reg);
+  prometheus::Counter& sessions_failed = prometheus::BuildCounter()
+                                           .Name("mi_push_sessions_failed_total")
+                                           .Help("Push client sessions that died with an error (removed by the hub)")
+                                           .Register(*reg)
+                                           .Add({});
+  prometheus::Family<prometheus::Counter>& restarts = prometheus::BuildCounter()
+                                                        .Name("mi_actor_restarts_total")
+                                                        .Help("Children restarted by their supervisor")
+                                                        .Register(*reg);
   prometheus::Family<prometheus::Counter>& push_rejections =
-    prometheus::BuildCounter().Name("mi_push_rejections_total")
-      .Help("Push connections refused, clients closed and subscriptions refused by a limit, by reason").Register(*reg);
-  prometheus::Gauge& trade_feeds =
-    prometheus::BuildGauge().Name("mi_push_trade_feeds").Help("MARKET_RAW feeds open for subscribed trade channels").Register(*reg).Add({});
+    prometheus::BuildCounter()
+      .Name("mi_push_rejections_total")
+      .Help("Push connections refused, clients closed and subscriptions refused by a limit, by reason")
+      .Register(*reg);
+  prometheus::Gauge& trade_feeds = prometheus::BuildGauge()
+                                     .Name("mi_push_trade_feeds")
+                                     .Help("MARKET_RAW feeds open for subscribed trade channels")
+                                     .Register(*reg)
+                                     .Add({});
 
-  prometheus::Family<prometheus::Counter>& api_requests =
-    prometheus::BuildCounter().Name("mi_api_requests_total").Help("REST API requests by route and status").Register(*reg);
-  prometheus::Family<prometheus::Histogram>& api_latency =
-    prometheus::BuildHistogram().Name("mi_api_request_duration_seconds").Help("REST API request handling time by route").Register(*reg);
-  prometheus::Family<prometheus::Counter>& api_rejected =
-    prometheus::BuildCounter().Name("mi_api_auth_rejections_total").Help("Refused API authentications by reason").Register(*reg);
-  prometheus::Counter& api_lookups =
-    prometheus::BuildCounter().Name("mi_api_key_lookups_total").Help("API key lookups in PostgreSQL (authentication round trips)").Register(*reg).Add({});
+  prometheus::Family<prometheus::Counter>& api_requests = prometheus::BuildCounter()
+                                                            .Name("mi_api_requests_total")
+                                                            .Help("REST API requests by route and status")
+                                                            .Register(*reg);
+  prometheus::Family<prometheus::Histogram>& api_latency = prometheus::BuildHistogram()
+                                                             .Name("mi_api_request_duration_seconds")
+                                                             .Help("REST API request handling time by route")
+                                                             .Register(*reg);
+  prometheus::Family<prometheus::Counter>& api_rejected = prometheus::BuildCounter()
+                                                            .Name("mi_api_auth_rejections_total")
+                                                            .Help("Refused API authentications by reason")
+                                                            .Register(*reg);
+  prometheus::Counter& api_lookups = prometheus::BuildCounter()
+                                       .Name("mi_api_key_lookups_total")
+                                       .Help("API key lookups in PostgreSQL (authentication round trips)")
+                                       .Register(*reg)
+                                       .Add({});
   prometheus::Gauge& api_conns =
     prometheus::BuildGauge().Name("mi_api_connections").Help("Open REST API connections").Register(*reg).Add({});
-  prometheus::Counter& api_refused =
-    prometheus::BuildCounter().Name("mi_api_connections_refused_total").Help("REST connections refused at api.max_connections").Register(*reg).Add({});
-  prometheus::Counter& api_busy =
-    prometheus::BuildCounter().Name("mi_api_busy_total").Help("REST requests answered 503 because no worker was free within api.pool_wait").Register(*reg).Add({});
-  prometheus::Gauge& api_db_up =
-    prometheus::BuildGauge().Name("mi_api_database_up").Help("The REST API's health probe of PostgreSQL: 1 up, 0 down").Register(*reg).Add({});
+  prometheus::Counter& api_refused = prometheus::BuildCounter()
+                                       .Name("mi_api_connections_refused_total")
+                                       .Help("REST connections refused at api.max_connections")
+                                       .Register(*reg)
+                                       .Add({});
+  prometheus::Counter& api_busy = prometheus::BuildCounter()
+                                    .Name("mi_api_busy_total")
+                                    .Help("REST requests answered 503 because no worker was free within api.pool_wait")
+                                    .Register(*reg)
+                                    .Add({});
+  prometheus::Gauge& api_db_up = prometheus::BuildGauge()
+                                   .Name("mi_api_database_up")
+                                   .Help("The REST API's health probe of PostgreSQL: 1 up, 0 down")
+                                   .Register(*reg)
+                                   .Add({});
 
   std::mutex hist_mu; // Family::Add of histograms builds bucket vectors; serialize creation
 
@@ -146,8 +229,7 @@ struct metrics::impl {
 namespace {
 const prometheus::Histogram::BucketBoundaries latency_buckets{0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05,
                                                               0.1,    0.2,   0.5,   1,     2,    5};
-const prometheus::Histogram::BucketBoundaries batch_buckets{0.001, 0.005, 0.01, 0.025, 0.05, 0.1,
-                                                            0.25,  0.5,   1,    2.5,   5};
+const prometheus::Histogram::BucketBoundaries batch_buckets{0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5};
 std::string s(std::string_view v) { return std::string(v); }
 } // namespace
 

@@ -28,14 +28,15 @@ mi::result<std::vector<hour_count>> trade_counts_by_hour(const std::string& conn
     pqxx::connection conn{conninfo};
     pqxx::read_transaction w{conn};
     // The range on `ts` prunes partitions; the hour from ts_ns is exact integer arithmetic.
-    auto rows = w.exec("SELECT exchange, symbol, (ts_ns / 3600000000000) * 3600000 AS hour_ms, count(*) "
-                       "FROM market_trades WHERE ts >= " + ts_literal(w, from_ms) + " AND ts < " + ts_literal(w, to_ms) +
-                       " GROUP BY 1, 2, 3 ORDER BY 1, 2, 3");
+    auto rows =
+      w.exec("SELECT exchange, symbol, (ts_ns / 3600000000000) * 3600000 AS hour_ms, count(*) "
+             "FROM market_trades WHERE ts >= " +
+             ts_literal(w, from_ms) + " AND ts < " + ts_literal(w, to_ms) + " GROUP BY 1, 2, 3 ORDER BY 1, 2, 3");
     std::vector<hour_count> out;
     out.reserve(rows.size());
     for (const auto& r : rows)
-      out.push_back({r[0].as<std::string>(), r[1].as<std::string>(), r[2].as<std::int64_t>(),
-                     r[3].as<std::uint64_t>()});
+      out.push_back(
+        {r[0].as<std::string>(), r[1].as<std::string>(), r[2].as<std::int64_t>(), r[3].as<std::uint64_t>()});
     return out;
   } catch (const std::exception& e) {
     return mi::error{"audit: count trades: " + trim(e.what())};
@@ -47,12 +48,11 @@ mi::result<kline_check> kline_trade_counts(const std::string& conninfo, std::int
     pqxx::connection conn{conninfo};
     pqxx::read_transaction w{conn};
     // close_time = next open - 1 ms, so the window is [open_time, close_time + 1 ms).
-    auto rows = w.exec(
-      "SELECT k.exchange, k.symbol, k.\"interval\", k.open_time_ms, k.trade_count, "
-      "(SELECT count(*) FROM market_trades t WHERE t.exchange = k.exchange AND t.symbol = k.symbol "
-      "AND t.ts >= k.open_time AND t.ts < k.close_time + interval '1 millisecond') AS stored "
-      "FROM market_klines k WHERE k.open_time >= " + ts_literal(w, from_ms) + " AND k.open_time < " +
-      ts_literal(w, to_ms) + " ORDER BY 1, 2, 3, 4");
+    auto rows = w.exec("SELECT k.exchange, k.symbol, k.\"interval\", k.open_time_ms, k.trade_count, "
+                       "(SELECT count(*) FROM market_trades t WHERE t.exchange = k.exchange AND t.symbol = k.symbol "
+                       "AND t.ts >= k.open_time AND t.ts < k.close_time + interval '1 millisecond') AS stored "
+                       "FROM market_klines k WHERE k.open_time >= " +
+                       ts_literal(w, from_ms) + " AND k.open_time < " + ts_literal(w, to_ms) + " ORDER BY 1, 2, 3, 4");
     kline_check out;
     out.checked = rows.size();
     for (const auto& r : rows) {

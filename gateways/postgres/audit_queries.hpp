@@ -25,17 +25,17 @@ mi::result<std::vector<hour_count>> trade_counts_by_hour(const std::string& conn
 
 /// A stored kline whose trade_count differs from the trades stored for its window.
 struct kline_count_mismatch {
-  std::string exchange;           ///< "binance"
-  std::string symbol;             ///< "BTCUSDT"
-  std::string interval;           ///< "1m"
-  std::int64_t open_time_ms = 0;  ///< window start
-  std::uint64_t trade_count = 0;  ///< the kline's trade_count
+  std::string exchange;            ///< "binance"
+  std::string symbol;              ///< "BTCUSDT"
+  std::string interval;            ///< "1m"
+  std::int64_t open_time_ms = 0;   ///< window start
+  std::uint64_t trade_count = 0;   ///< the kline's trade_count
   std::uint64_t stored_trades = 0; ///< rows of market_trades in [open_time, close_time]
 };
 
 /// Result of kline_trade_counts.
 struct kline_check {
-  std::uint64_t checked = 0;                 ///< klines compared
+  std::uint64_t checked = 0;                    ///< klines compared
   std::vector<kline_count_mismatch> mismatches; ///< ordered by exchange, symbol, interval, open time
 };
 

@@ -113,8 +113,8 @@ bool is_hypertable(pqxx::work& w, const char* table) {
   // timescaledb_information exists only with the extension installed.
   if (w.exec("SELECT 1 FROM pg_extension WHERE extname = 'timescaledb'").empty())
     return false;
-  return !w.exec(std::string("SELECT 1 FROM timescaledb_information.hypertables WHERE hypertable_name = '") +
-                 table + "'")
+  return !w.exec(std::string("SELECT 1 FROM timescaledb_information.hypertables WHERE hypertable_name = '") + table +
+                 "'")
             .empty();
 }
 
@@ -174,7 +174,8 @@ mi::result<std::vector<std::string>> list_partitions(const std::string& conninfo
     pqxx::read_transaction w{conn};
     std::vector<std::string> out;
     for (const auto& r : w.exec("SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid "
-                                "WHERE i.inhparent = to_regclass(" + w.quote(table) + ") ORDER BY 1"))
+                                "WHERE i.inhparent = to_regclass(" +
+                                w.quote(table) + ") ORDER BY 1"))
       out.push_back(r[0].as<std::string>());
     return out;
   } catch (const std::exception& e) {
@@ -227,12 +228,12 @@ mi::result<partition_report> maintain_partitions(const std::string& conninfo, co
         continue; // exists; the work's destructor rolls back
       // A DEFAULT partition holding rows of this range would make the creation fail: take them
       // out first, put them back through the parent (they land in the new partition).
-      const std::string range = std::string(column) + " >= " + w.quote(part.from) + " AND " + column + " < " +
-                                w.quote(part.to);
+      const std::string range =
+        std::string(column) + " >= " + w.quote(part.from) + " AND " + column + " < " + w.quote(part.to);
       w.exec(std::string("CREATE TEMP TABLE mi_moved ON COMMIT DROP AS WITH d AS (DELETE FROM ") + parent +
              "_default WHERE " + range + " RETURNING *) SELECT * FROM d");
-      w.exec(std::string("CREATE TABLE ") + w.quote_name(part.name) + " PARTITION OF " + parent +
-             " FOR VALUES FROM (" + w.quote(part.from) + ") TO (" + w.quote(part.to) + ")");
+      w.exec(std::string("CREATE TABLE ") + w.quote_name(part.name) + " PARTITION OF " + parent + " FOR VALUES FROM (" +
+             w.quote(part.from) + ") TO (" + w.quote(part.to) + ")");
       auto reinserted = w.exec(std::string("INSERT INTO ") + parent + " SELECT * FROM mi_moved");
       w.commit();
       report.created.push_back(part.name);
@@ -243,7 +244,8 @@ mi::result<partition_report> maintain_partitions(const std::string& conninfo, co
       current = std::string("list partitions of ") + table;
       pqxx::read_transaction r{conn};
       for (const auto& row : r.exec(std::string("SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = "
-                                                "i.inhrelid WHERE i.inhparent = '") + table + "'::regclass ORDER BY 1"))
+                                                "i.inhrelid WHERE i.inhparent = '") +
+                                    table + "'::regclass ORDER BY 1"))
         existing.push_back(row[0].as<std::string>());
     }
     for (const auto& name : partitions_past_retention(existing, p, now_ns)) {

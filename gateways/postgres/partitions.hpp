@@ -23,20 +23,20 @@ struct partition_policy {
 
 /// One range partition: its name and bounds ("YYYY-MM-DD 00:00:00+00", lower inclusive, upper exclusive).
 struct partition_range {
-  std::string name;  ///< "market_trades_p20261122" / "market_klines_p202611"
-  std::string from;  ///< lower bound, UTC text
-  std::string to;    ///< upper bound, UTC text
+  std::string name;       ///< "market_trades_p20261122" / "market_klines_p202611"
+  std::string from;       ///< lower bound, UTC text
+  std::string to;         ///< upper bound, UTC text
   std::int64_t index = 0; ///< days (trades) or months (klines) since 1970-01 UTC
 };
 
 /// What one maintenance run did and saw.
 struct partition_report {
-  std::vector<std::string> created;         ///< partitions created now
-  std::vector<std::string> dropped;         ///< partitions dropped now (retention)
-  std::uint64_t moved_from_default = 0;     ///< DEFAULT rows moved into a partition created now
-  std::uint64_t default_rows_trades = 0;    ///< rows left in market_trades_default afterwards
-  std::uint64_t default_rows_klines = 0;    ///< rows left in market_klines_default afterwards
-  bool timescale = false;                   ///< the tables are TimescaleDB hypertables (see timescale.cpp)
+  std::vector<std::string> created;      ///< partitions created now
+  std::vector<std::string> dropped;      ///< partitions dropped now (retention)
+  std::uint64_t moved_from_default = 0;  ///< DEFAULT rows moved into a partition created now
+  std::uint64_t default_rows_trades = 0; ///< rows left in market_trades_default afterwards
+  std::uint64_t default_rows_klines = 0; ///< rows left in market_klines_default afterwards
+  bool timescale = false;                ///< the tables are TimescaleDB hypertables (see timescale.cpp)
 };
 
 /// The daily trade partition holding `day` (days since 1970-01-01 UTC). Pure.

@@ -108,7 +108,7 @@ TEST_CASE("wanted partitions: today plus N days of trades, this month plus 2 of 
 }
 
 TEST_CASE("retention selects only partitions wholly older than it, never DEFAULT or foreign tables") {
-  std::vector<std::string> existing{"market_trades_default", "market_trades_p20261113", "market_trades_p20261114",
+  std::vector<std::string> existing{"market_trades_default",   "market_trades_p20261113", "market_trades_p20261114",
                                     "market_trades_p20261115", "market_trades_p20261122", "market_trades_p20261399",
                                     "market_klines_default",   "market_klines_p202608",   "market_klines_p202609",
                                     "market_klines_p202611",   "something_else"};
@@ -117,7 +117,8 @@ TEST_CASE("retention selects only partitions wholly older than it, never DEFAULT
   p.retention_days_trades = 7;   // today 2026-11-22: rows before 11-15 are older than 7 days
   p.retention_months_klines = 2; // this month 2026-11: months before 2026-09 go
   auto drop = mi::gw::partitions_past_retention(existing, p, now_ns);
-  CHECK(drop == std::vector<std::string>{"market_trades_p20261113", "market_trades_p20261114", "market_klines_p202608"});
+  CHECK(drop ==
+        std::vector<std::string>{"market_trades_p20261113", "market_trades_p20261114", "market_klines_p202608"});
 }
 
 TEST_CASE("after maintenance the partitions ahead exist, and a second run creates nothing") {
@@ -127,8 +128,9 @@ TEST_CASE("after maintenance the partitions ahead exist, and a second run create
   auto first = maintain(db.pg.conninfo(), p, now_ns);
   CHECK(first.created.size() == 4 + 3);
   auto trades = names(mi::gw::list_partitions(db.pg.conninfo(), "market_trades"));
-  CHECK(trades == std::vector<std::string>{"market_trades_default", "market_trades_p20261122", "market_trades_p20261123",
-                                           "market_trades_p20261124", "market_trades_p20261125"});
+  CHECK(trades == std::vector<std::string>{"market_trades_default", "market_trades_p20261122",
+                                           "market_trades_p20261123", "market_trades_p20261124",
+                                           "market_trades_p20261125"});
   auto klines = names(mi::gw::list_partitions(db.pg.conninfo(), "market_klines"));
   CHECK(klines == std::vector<std::string>{"market_klines_default", "market_klines_p202611", "market_klines_p202612",
                                            "market_klines_p202701"});
@@ -201,12 +203,11 @@ TEST_CASE("retention drops only the partitions older than it, with their rows, a
     dropped += n + " ";
   INFO("dropped: ", dropped);
   // The month runs also created their day's trade partition (07-01 .. 10-01): old, so dropped.
-  CHECK(r.dropped == std::vector<std::string>{"market_trades_p20260701", "market_trades_p20260801",
-                                              "market_trades_p20260901", "market_trades_p20261001",
-                                              "market_trades_p20261110", "market_trades_p20261111",
-                                              "market_trades_p20261112", "market_trades_p20261113",
-                                              "market_trades_p20261114", "market_klines_p202607",
-                                              "market_klines_p202608"});
+  CHECK(r.dropped ==
+        std::vector<std::string>{"market_trades_p20260701", "market_trades_p20260801", "market_trades_p20260901",
+                                 "market_trades_p20261001", "market_trades_p20261110", "market_trades_p20261111",
+                                 "market_trades_p20261112", "market_trades_p20261113", "market_trades_p20261114",
+                                 "market_klines_p202607", "market_klines_p202608"});
   CHECK(db.pg.psql("SELECT min(trade_id::int) || '..' || max(trade_id::int) || ' ' || count(*) FROM market_trades") ==
         "0..7 8"); // 11-15 (7 days back) .. 11-22 kept
   // The /symbols summary lost the dropped rows too (reference: the rows themselves).
@@ -259,7 +260,7 @@ TEST_CASE("migrating a 0001 database that holds data keeps every row, then re-ru
   CHECK(*after_t == *before_t);
   CHECK(*after_k == *before_k);
   CHECK(pg.psql("SELECT relkind FROM pg_class WHERE relname = 'market_trades'") == "p");
-  CHECK(pg.psql("SELECT count(*) FROM market_trades_default") == "0"); // every old day got its partition
+  CHECK(pg.psql("SELECT count(*) FROM market_trades_default") == "0");         // every old day got its partition
   CHECK(pg.psql("SELECT count(DISTINCT tableoid) FROM market_trades") == "4"); // 11-29, 11-30, 12-01, 12-02
   CHECK(pg.psql("SELECT string_agg(tableoid::regclass::text, ',' ORDER BY open_time) FROM market_klines") ==
         "market_klines_p202611,market_klines_p202612");

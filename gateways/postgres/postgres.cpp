@@ -72,13 +72,28 @@ mi::result<mi::side> parse_side(std::string_view s) {
 }
 
 // Column lists. The staging tables are `LIKE` the real ones, so the names match.
-const std::vector<std::string> trade_columns{"exchange", "symbol",  "base", "quote", "trade_id", "price",
-                                             "quantity", "side",    "ts",   "ts_ns", "recv_ns"};
+const std::vector<std::string> trade_columns{"exchange", "symbol", "base", "quote", "trade_id", "price",
+                                             "quantity", "side",   "ts",   "ts_ns", "recv_ns"};
 // `interval` is a keyword: quoted, because stream_to pastes names into COPY unquoted.
-const std::vector<std::string> kline_columns{
-  "exchange",     "symbol", "\"interval\"", "open_time", "close_time",   "open_time_ms",     "open",
-  "high",         "low",    "close",        "volume",    "quote_volume", "taker_buy_volume", "taker_buy_quote_volume",
-  "vwap",         "trade_count", "first_trade_id", "last_trade_id", "revision"};
+const std::vector<std::string> kline_columns{"exchange",
+                                             "symbol",
+                                             "\"interval\"",
+                                             "open_time",
+                                             "close_time",
+                                             "open_time_ms",
+                                             "open",
+                                             "high",
+                                             "low",
+                                             "close",
+                                             "volume",
+                                             "quote_volume",
+                                             "taker_buy_volume",
+                                             "taker_buy_quote_volume",
+                                             "vwap",
+                                             "trade_count",
+                                             "first_trade_id",
+                                             "last_trade_id",
+                                             "revision"};
 
 std::string joined(const std::vector<std::string>& cols, const char* prefix = "") {
   std::string out;
@@ -117,8 +132,8 @@ std::string upsert_klines_sql() {
   // DISTINCT ON: one row per window (the highest revision), since ON CONFLICT DO UPDATE
   // cannot touch the same row twice in one statement.
   return "INSERT INTO market_klines (" + cols + ") SELECT DISTINCT ON (" + key + ") " + cols +
-         " FROM mi_stage_klines ORDER BY " + key + ", revision DESC ON CONFLICT (" + key + ") DO UPDATE SET " +
-         set + " WHERE market_klines.revision <= EXCLUDED.revision";
+         " FROM mi_stage_klines ORDER BY " + key + ", revision DESC ON CONFLICT (" + key + ") DO UPDATE SET " + set +
+         " WHERE market_klines.revision <= EXCLUDED.revision";
 }
 
 } // namespace
@@ -155,8 +170,7 @@ mi::result<std::vector<std::string>> migrate(const std::string& conninfo, std::v
       bool done = false;
       if (m.version == "0002") {
         std::string why_not;
-        const bool available =
-          !w.exec("SELECT 1 FROM pg_available_extensions WHERE name = 'timescaledb'").empty();
+        const bool available = !w.exec("SELECT 1 FROM pg_available_extensions WHERE name = 'timescaledb'").empty();
         const auto preload = w.exec("SELECT current_setting('shared_preload_libraries')")[0][0].as<std::string>();
         if (use_timescale(available, preload, why_not)) {
           // Hypertables instead of native partitions (untested here: Debian has no TimescaleDB).
@@ -279,9 +293,7 @@ mi::result<std::unique_ptr<pg_writer>> pg_writer::connect(const std::string& con
 
 pg_writer::failure pg_writer::last_failure() const { return impl_->last; }
 
-bool pg_writer::healthy() const {
-  return impl_->conn && impl_->conn->is_open();
-}
+bool pg_writer::healthy() const { return impl_->conn && impl_->conn->is_open(); }
 
 mi::result<std::size_t> pg_writer::write_trades(const std::vector<mi::trade>& batch) {
   if (batch.empty())
@@ -308,13 +320,12 @@ mi::result<std::size_t> pg_writer::upsert_klines(const std::vector<mi::kline>& b
     {
       pqxx::stream_to s{w, "mi_stage_klines", kline_columns};
       for (const auto& k : batch) {
-        s << std::make_tuple(k.exchange, k.symbol, k.interval, timestamptz_from_us(k.open_time_ms * 1000),
-                             timestamptz_from_us(k.close_time_ms * 1000), k.open_time_ms, k.open.to_string(),
-                             k.high.to_string(), k.low.to_string(), k.close.to_string(), k.volume.to_string(),
-                             k.quote_volume.to_string(), k.taker_buy_volume.to_string(),
-                             k.taker_buy_quote_volume.to_string(), k.vwap.to_string(),
-                             static_cast<long long>(k.trade_count), k.first_trade_id, k.last_trade_id,
-                             static_cast<long long>(k.revision));
+        s << std::make_tuple(
+          k.exchange, k.symbol, k.interval, timestamptz_from_us(k.open_time_ms * 1000),
+          timestamptz_from_us(k.close_time_ms * 1000), k.open_time_ms, k.open.to_string(), k.high.to_string(),
+          k.low.to_string(), k.close.to_string(), k.volume.to_string(), k.quote_volume.to_string(),
+          k.taker_buy_volume.to_string(), k.taker_buy_quote_volume.to_string(), k.vwap.to_string(),
+          static_cast<long long>(k.trade_count), k.first_trade_id, k.last_trade_id, static_cast<long long>(k.revision));
       }
       s.complete();
     }

@@ -50,7 +50,8 @@ std::vector<mi::trade> make_trades(std::size_t n, std::size_t first_id = 0) {
     t.price = dec(price_texts[i % std::size(price_texts)]);
     t.quantity = dec(quantity_texts[i % std::size(quantity_texts)]);
     t.taker_side = sides[i % 3];
-    t.ts_ns = 1'672'515'782'136'000'000LL + static_cast<std::int64_t>(i) * 1'234'567 + static_cast<std::int64_t>(i % 999);
+    t.ts_ns =
+      1'672'515'782'136'000'000LL + static_cast<std::int64_t>(i) * 1'234'567 + static_cast<std::int64_t>(i % 999);
     t.recv_ns = t.ts_ns + 5'000'123;
     out.push_back(std::move(t));
   }
@@ -71,8 +72,8 @@ std::string first_difference(const std::vector<mi::trade>& got, const std::vecto
     return "size " + std::to_string(got.size()) + " != " + std::to_string(want.size());
   for (std::size_t i = 0; i < got.size(); ++i)
     if (!(got[i] == want[i]))
-      return "row " + std::to_string(i) + ": got " + mi::trade_to_json(got[i]) + " recv_ns=" +
-             std::to_string(got[i].recv_ns) + "\n want " + mi::trade_to_json(want[i]) +
+      return "row " + std::to_string(i) + ": got " + mi::trade_to_json(got[i]) +
+             " recv_ns=" + std::to_string(got[i].recv_ns) + "\n want " + mi::trade_to_json(want[i]) +
              " recv_ns=" + std::to_string(want[i].recv_ns);
   return {};
 }
@@ -150,8 +151,7 @@ TEST_CASE("migrate applies 0001 once and is then up to date") {
   CHECK(second->empty());
   CHECK(pg.psql("SELECT count(*) FROM schema_migrations WHERE version = '0001'") == "1");
   CHECK(pg.psql("SELECT count(*) FROM schema_migrations") == std::to_string(mi::gw::embedded_migrations().size()));
-  CHECK(pg.psql("SELECT to_regclass('market_trades') IS NOT NULL AND to_regclass('market_klines') IS NOT NULL") ==
-        "t");
+  CHECK(pg.psql("SELECT to_regclass('market_trades') IS NOT NULL AND to_regclass('market_klines') IS NOT NULL") == "t");
 }
 
 TEST_CASE("two processes migrating at once apply each migration exactly once") {
@@ -227,7 +227,8 @@ TEST_CASE("market_symbols counts exactly the trades stored, across batches, rede
   auto writer = db.writer();
   auto a = make_trades(1'000, 0);
   auto b = make_trades(300, 0);
-  for (auto& t : b) t.symbol = "ETHUSDT";
+  for (auto& t : b)
+    t.symbol = "ETHUSDT";
   must(writer->write_trades(a));
   auto mixed = make_trades(1'000, 500); // 500 already stored
   mixed.insert(mixed.end(), b.begin(), b.end());

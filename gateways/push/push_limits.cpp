@@ -12,12 +12,13 @@ bool token_bucket::try_take(time_point now) {
   if (now > last_) {
     // Refill, capping the elapsed time first so the product cannot overflow.
     const std::int64_t full_after_ns = capacity_ / rate_ + 1;
-    const std::int64_t ns = std::min<std::int64_t>(
-        std::chrono::duration_cast<std::chrono::nanoseconds>(now - last_).count(), full_after_ns);
+    const std::int64_t ns =
+      std::min<std::int64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(now - last_).count(), full_after_ns);
     units_ = std::min(capacity_, units_ + ns * rate_);
     last_ = now;
   }
-  if (units_ < unit) return false;
+  if (units_ < unit)
+    return false;
   units_ -= unit;
   return true;
 }
@@ -26,36 +27,44 @@ std::vector<std::string> subscription_index::add(client_id c, const std::vector<
   std::vector<std::string> first;
   auto& mine = by_client_[c];
   for (const auto& ch : channels) {
-    if (!mine.insert(ch).second) continue;
+    if (!mine.insert(ch).second)
+      continue;
     auto& subs = by_channel_[ch];
-    if (subs.empty()) first.push_back(ch);
+    if (subs.empty())
+      first.push_back(ch);
     subs.insert(c);
   }
-  if (mine.empty()) by_client_.erase(c);
+  if (mine.empty())
+    by_client_.erase(c);
   return first;
 }
 
 std::vector<std::string> subscription_index::remove(client_id c, const std::vector<std::string>& channels) {
   std::vector<std::string> last;
   auto mine = by_client_.find(c);
-  if (mine == by_client_.end()) return last;
+  if (mine == by_client_.end())
+    return last;
   for (const auto& ch : channels) {
-    if (mine->second.erase(ch) == 0) continue;
+    if (mine->second.erase(ch) == 0)
+      continue;
     auto it = by_channel_.find(ch);
-    if (it == by_channel_.end()) continue;
+    if (it == by_channel_.end())
+      continue;
     it->second.erase(c);
     if (it->second.empty()) {
       by_channel_.erase(it);
       last.push_back(ch);
     }
   }
-  if (mine->second.empty()) by_client_.erase(mine);
+  if (mine->second.empty())
+    by_client_.erase(mine);
   return last;
 }
 
 std::vector<std::string> subscription_index::remove_client(client_id c) {
   auto mine = by_client_.find(c);
-  if (mine == by_client_.end()) return {};
+  if (mine == by_client_.end())
+    return {};
   std::vector<std::string> all(mine->second.begin(), mine->second.end());
   return remove(c, all);
 }

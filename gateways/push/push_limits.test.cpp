@@ -10,24 +10,28 @@ using strings = std::vector<std::string>;
 TEST_CASE("token bucket: a burst is allowed, then exactly the refill rate") {
   const auto t0 = std::chrono::steady_clock::time_point{} + 1h;
   token_bucket b{10, 5, t0}; // 10 per second, 5 at once
-  for (int i = 0; i < 5; ++i) CHECK(b.try_take(t0));
+  for (int i = 0; i < 5; ++i)
+    CHECK(b.try_take(t0));
   CHECK_FALSE(b.try_take(t0));
   CHECK_FALSE(b.try_take(t0 + 99ms)); // 0.99 tokens
   CHECK(b.try_take(t0 + 100ms));      // one token per 100 ms
   CHECK_FALSE(b.try_take(t0 + 100ms));
   // Over 10 s a flooding client gets burst + rate * seconds, never more.
   int taken = 0;
-  for (auto t = t0 + 100ms; t <= t0 + 10100ms; t += 1ms) taken += b.try_take(t) ? 1 : 0;
+  for (auto t = t0 + 100ms; t <= t0 + 10100ms; t += 1ms)
+    taken += b.try_take(t) ? 1 : 0;
   CHECK(taken == 100);
 }
 
 TEST_CASE("token bucket: an idle client refills only up to the burst, even after years") {
   const auto t0 = std::chrono::steady_clock::time_point{} + 1h;
   token_bucket b{100000, 3, t0};
-  for (int i = 0; i < 3; ++i) CHECK(b.try_take(t0));
+  for (int i = 0; i < 3; ++i)
+    CHECK(b.try_take(t0));
   const auto later = t0 + std::chrono::hours(24 * 365 * 50); // no overflow in the refill
   CHECK(b.available() == 0);
-  for (int i = 0; i < 3; ++i) CHECK(b.try_take(later));
+  for (int i = 0; i < 3; ++i)
+    CHECK(b.try_take(later));
   CHECK_FALSE(b.try_take(later));
   CHECK_FALSE(b.try_take(t0)); // a clock that goes back refills nothing
 }

@@ -21,9 +21,7 @@ bool is_token_char(char c) {
   return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' || c == '-';
 }
 
-bool is_token(std::string_view t) {
-  return !t.empty() && std::all_of(t.begin(), t.end(), is_token_char);
-}
+bool is_token(std::string_view t) { return !t.empty() && std::all_of(t.begin(), t.end(), is_token_char); }
 
 bool is_lower_token(std::string_view t) {
   return is_token(t) && std::none_of(t.begin(), t.end(), [](char c) { return c >= 'A' && c <= 'Z'; });
@@ -52,7 +50,8 @@ std::string channels_reply(std::string_view op, const std::vector<std::string>& 
   std::string out = R"({"op":")";
   out.append(op).append(R"(","channels":[)");
   for (std::size_t i = 0; i < channels.size(); ++i) {
-    if (i != 0) out += ',';
+    if (i != 0)
+      out += ',';
     append_json_string(out, channels[i]);
   }
   out += "]}";
@@ -62,34 +61,40 @@ std::string channels_reply(std::string_view op, const std::vector<std::string>& 
 // Text of a client-supplied value for error messages, bounded so an error never echoes a huge input.
 std::string shown(std::string_view s) {
   constexpr std::size_t max_shown = 64;
-  if (s.size() <= max_shown) return std::string{s};
+  if (s.size() <= max_shown)
+    return std::string{s};
   std::size_t cut = max_shown;
   // Never split a UTF-8 sequence: back up over continuation bytes (10xxxxxx).
-  while (cut > 0 && (static_cast<unsigned char>(s[cut]) & 0xC0U) == 0x80U) --cut;
+  while (cut > 0 && (static_cast<unsigned char>(s[cut]) & 0xC0U) == 0x80U)
+    --cut;
   return std::string{s.substr(0, cut)} + "...";
 }
 
 mi::result<client_request> parse_channels(const json::object& o, client_request req, std::size_t max_channels) {
   const json::value* v = o.if_contains("channels");
-  if (v == nullptr) return make_error(push_error::bad_json, "\"channels\" is missing");
+  if (v == nullptr)
+    return make_error(push_error::bad_json, "\"channels\" is missing");
   const json::array* arr = v->if_array();
-  if (arr == nullptr) return make_error(push_error::bad_json, "\"channels\" must be an array of strings");
-  if (arr->empty()) return make_error(push_error::bad_channel, "\"channels\" must not be empty");
+  if (arr == nullptr)
+    return make_error(push_error::bad_json, "\"channels\" must be an array of strings");
+  if (arr->empty())
+    return make_error(push_error::bad_channel, "\"channels\" must not be empty");
   if (arr->size() > max_channels)
-    return make_error(push_error::too_many_channels,
-                      "at most " + std::to_string(max_channels) + " channels per client, got " +
-                          std::to_string(arr->size()));
+    return make_error(push_error::too_many_channels, "at most " + std::to_string(max_channels) +
+                                                       " channels per client, got " + std::to_string(arr->size()));
   std::unordered_set<std::string_view> seen;
   req.channels.reserve(arr->size());
   for (const json::value& c : *arr) {
     const json::string* s = c.if_string();
-    if (s == nullptr) return make_error(push_error::bad_channel, "every channel must be a string");
+    if (s == nullptr)
+      return make_error(push_error::bad_channel, "every channel must be a string");
     std::string_view name{s->data(), s->size()};
     if (!is_valid_channel(name))
       return make_error(push_error::bad_channel,
                         "invalid channel \"" + shown(name) +
-                            "\": expected kline.{exchange}.{symbol}.{interval} or trade.{exchange}.{symbol}");
-    if (seen.insert(name).second) req.channels.emplace_back(name);
+                          "\": expected kline.{exchange}.{symbol}.{interval} or trade.{exchange}.{symbol}");
+    if (seen.insert(name).second)
+      req.channels.emplace_back(name);
   }
   return req;
 }
@@ -99,19 +104,22 @@ mi::result<client_request> parse_channels(const json::object& o, client_request 
 mi::result<client_request> parse_client_message(std::string_view text, std::size_t max_channels,
                                                 std::size_t max_message_bytes) {
   if (text.size() > max_message_bytes)
-    return make_error(push_error::message_too_large,
-                      "message of " + std::to_string(text.size()) + " bytes, limit " +
-                          std::to_string(max_message_bytes));
+    return make_error(push_error::message_too_large, "message of " + std::to_string(text.size()) + " bytes, limit " +
+                                                       std::to_string(max_message_bytes));
   boost::system::error_code ec;
   json::value doc = json::parse(json::string_view{text.data(), text.size()}, ec);
-  if (ec) return make_error(push_error::bad_json, "not valid JSON: " + ec.message());
+  if (ec)
+    return make_error(push_error::bad_json, "not valid JSON: " + ec.message());
   const json::object* o = doc.if_object();
-  if (o == nullptr) return make_error(push_error::bad_json, "expected a JSON object");
+  if (o == nullptr)
+    return make_error(push_error::bad_json, "expected a JSON object");
 
   const json::value* opv = o->if_contains("op");
-  if (opv == nullptr) return make_error(push_error::bad_op, "\"op\" is missing");
+  if (opv == nullptr)
+    return make_error(push_error::bad_op, "\"op\" is missing");
   const json::string* ops = opv->if_string();
-  if (ops == nullptr) return make_error(push_error::bad_op, "\"op\" must be a string");
+  if (ops == nullptr)
+    return make_error(push_error::bad_op, "\"op\" must be a string");
   std::string_view op{ops->data(), ops->size()};
 
   client_request req;
@@ -127,7 +135,8 @@ mi::result<client_request> parse_client_message(std::string_view text, std::size
     req.what = client_request::op::ping;
     if (const json::value* idv = o->if_contains("id"); idv != nullptr && !idv->is_null()) {
       const json::string* id = idv->if_string();
-      if (id == nullptr) return make_error(push_error::bad_json, "\"id\" must be a string");
+      if (id == nullptr)
+        return make_error(push_error::bad_json, "\"id\" must be a string");
       if (id->size() > max_ping_id_length)
         return make_error(push_error::bad_json,
                           "\"id\" longer than " + std::to_string(max_ping_id_length) + " characters");
@@ -135,8 +144,7 @@ mi::result<client_request> parse_client_message(std::string_view text, std::size
     }
     return req;
   }
-  return make_error(push_error::bad_op,
-                    "unknown op \"" + shown(op) + "\": expected subscribe, unsubscribe or ping");
+  return make_error(push_error::bad_op, "unknown op \"" + shown(op) + "\": expected subscribe, unsubscribe or ping");
 }
 
 push_error_parts split_push_error(const mi::error& e) {
@@ -144,7 +152,8 @@ push_error_parts split_push_error(const mi::error& e) {
   auto colon = m.find(": ");
   if (colon != std::string_view::npos) {
     std::string_view code = m.substr(0, colon);
-    if (is_lower_token(code)) return {std::string{code}, std::string{m.substr(colon + 2)}};
+    if (is_lower_token(code))
+      return {std::string{code}, std::string{m.substr(colon + 2)}};
   }
   return {std::string{push_error::bad_json}, std::string{m}};
 }
@@ -158,7 +167,8 @@ std::string reply_unsubscribed(const std::vector<std::string>& channels) {
 }
 
 std::string reply_pong(const std::optional<std::string>& id) {
-  if (!id) return R"({"op":"pong"})";
+  if (!id)
+    return R"({"op":"pong"})";
   std::string out = R"({"op":"pong","id":)";
   append_json_string(out, *id);
   out += '}';
@@ -180,7 +190,8 @@ std::string reply_error(const mi::error& e) {
 }
 
 bool is_valid_channel(std::string_view channel) {
-  if (channel.empty() || channel.size() > max_channel_length) return false;
+  if (channel.empty() || channel.size() > max_channel_length)
+    return false;
   auto t = split_dots(channel);
   if (t[0] == "kline") {
     return t.size() == 4 && is_lower_token(t[1]) && is_token(t[2]) && is_token(t[3]);
@@ -193,33 +204,38 @@ bool is_valid_channel(std::string_view channel) {
 
 std::string channel_for_kline_subject(std::string_view subject) {
   constexpr std::string_view prefix = "market.";
-  if (!subject.starts_with("market.kline.")) return {};
+  if (!subject.starts_with("market.kline."))
+    return {};
   std::string channel{subject.substr(prefix.size())};
   return is_valid_channel(channel) ? channel : std::string{};
 }
 
 std::string channel_for_trade_subject(std::string_view subject) {
   constexpr std::string_view prefix = "market.raw.";
-  if (!subject.starts_with(prefix)) return {};
+  if (!subject.starts_with(prefix))
+    return {};
   std::string channel = "trade." + std::string{subject.substr(prefix.size())};
   return is_valid_channel(channel) ? channel : std::string{};
 }
 
 std::string trade_subject_for_channel(std::string_view channel) {
   constexpr std::string_view prefix = "trade.";
-  if (!channel.starts_with(prefix) || !is_valid_channel(channel)) return {};
+  if (!channel.starts_with(prefix) || !is_valid_channel(channel))
+    return {};
   return "market.raw." + std::string{channel.substr(prefix.size())};
 }
 
 std::string push_token_key(std::string_view target) {
   auto q = target.find('?');
-  if (q == std::string_view::npos) return {};
+  if (q == std::string_view::npos)
+    return {};
   std::string_view rest = target.substr(q + 1);
   while (!rest.empty()) {
     auto amp = rest.find('&');
     std::string_view param = rest.substr(0, amp);
     rest = amp == std::string_view::npos ? std::string_view{} : rest.substr(amp + 1);
-    if (!param.starts_with("key=")) continue;
+    if (!param.starts_with("key="))
+      continue;
     std::string_view v = param.substr(4);
     std::string out;
     for (std::size_t i = 0; i < v.size(); ++i) {
@@ -228,15 +244,20 @@ std::string push_token_key(std::string_view target) {
         continue;
       }
       auto hex = [](char c) -> int {
-        if (c >= '0' && c <= '9') return c - '0';
-        if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-        if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+        if (c >= '0' && c <= '9')
+          return c - '0';
+        if (c >= 'a' && c <= 'f')
+          return c - 'a' + 10;
+        if (c >= 'A' && c <= 'F')
+          return c - 'A' + 10;
         return -1;
       };
-      if (i + 2 >= v.size()) return {}; // a cut-off escape
+      if (i + 2 >= v.size())
+        return {}; // a cut-off escape
       int hi = hex(v[i + 1]);
       int lo = hex(v[i + 2]);
-      if (hi < 0 || lo < 0) return {};
+      if (hi < 0 || lo < 0)
+        return {};
       out += static_cast<char>(hi * 16 + lo);
       i += 2;
     }

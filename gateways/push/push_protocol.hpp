@@ -55,8 +55,7 @@ struct client_request {
 /// "<code>: <human text>" with <code> one of `push_error`; split it with `split_push_error`.
 /// Unknown extra fields are ignored (forward compatibility). `max_channels` bounds the channels of ONE
 /// request; the per-client total is the caller's to enforce (it knows the current subscriptions).
-mi::result<client_request> parse_client_message(std::string_view text,
-                                                std::size_t max_channels = default_max_channels,
+mi::result<client_request> parse_client_message(std::string_view text, std::size_t max_channels = default_max_channels,
                                                 std::size_t max_message_bytes = default_max_message_bytes);
 
 /// A protocol error split into its code and human text.

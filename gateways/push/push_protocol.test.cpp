@@ -21,7 +21,7 @@ std::string code_of(std::string_view text, std::size_t max_channels = default_ma
 
 TEST_CASE("subscribe names valid channels, duplicates removed, order kept") {
   auto r = parse_client_message(
-      R"({"op":"subscribe","channels":["kline.binance.BTCUSDT.1m","trade.okx.ETHUSDT","kline.binance.BTCUSDT.1m"]})");
+    R"({"op":"subscribe","channels":["kline.binance.BTCUSDT.1m","trade.okx.ETHUSDT","kline.binance.BTCUSDT.1m"]})");
   REQUIRE(r);
   CHECK(r->what == op::subscribe);
   CHECK(r->channels == std::vector<std::string>{"kline.binance.BTCUSDT.1m", "trade.okx.ETHUSDT"});
@@ -53,26 +53,26 @@ TEST_CASE("malformed requests get the documented error code") {
     std::string_view code;
   };
   const std::vector<row> table = {
-      {"", push_error::bad_json},
-      {"{", push_error::bad_json},
-      {"not json", push_error::bad_json},
-      {"[1,2]", push_error::bad_json},
-      {R"("subscribe")", push_error::bad_json},
-      {R"({"channels":[]})", push_error::bad_op},
-      {R"({"op":42})", push_error::bad_op},
-      {R"({"op":"subscrib","channels":["kline.binance.BTCUSDT.1m"]})", push_error::bad_op},
-      {R"({"op":"subscribe"})", push_error::bad_json},
-      {R"({"op":"subscribe","channels":"kline.binance.BTCUSDT.1m"})", push_error::bad_json},
-      {R"({"op":"subscribe","channels":{"a":1}})", push_error::bad_json},
-      {R"({"op":"subscribe","channels":[]})", push_error::bad_channel},
-      {R"({"op":"subscribe","channels":[1]})", push_error::bad_channel},
-      {R"({"op":"subscribe","channels":["kline.binance.BTC USDT.1m"]})", push_error::bad_channel},
-      {R"({"op":"subscribe","channels":["kline.binance.BTC*.1m"]})", push_error::bad_channel},
-      {R"({"op":"subscribe","channels":["kline.Binance.BTCUSDT.1m"]})", push_error::bad_channel},
-      {R"({"op":"subscribe","channels":["kline.binance.BTCUSDT"]})", push_error::bad_channel},
-      {R"({"op":"subscribe","channels":["kline.binance..1m"]})", push_error::bad_channel},
-      {R"({"op":"unsubscribe","channels":["candles.binance.BTCUSDT.1m"]})", push_error::bad_channel},
-      {R"({"op":"ping","id":7})", push_error::bad_json},
+    {"", push_error::bad_json},
+    {"{", push_error::bad_json},
+    {"not json", push_error::bad_json},
+    {"[1,2]", push_error::bad_json},
+    {R"("subscribe")", push_error::bad_json},
+    {R"({"channels":[]})", push_error::bad_op},
+    {R"({"op":42})", push_error::bad_op},
+    {R"({"op":"subscrib","channels":["kline.binance.BTCUSDT.1m"]})", push_error::bad_op},
+    {R"({"op":"subscribe"})", push_error::bad_json},
+    {R"({"op":"subscribe","channels":"kline.binance.BTCUSDT.1m"})", push_error::bad_json},
+    {R"({"op":"subscribe","channels":{"a":1}})", push_error::bad_json},
+    {R"({"op":"subscribe","channels":[]})", push_error::bad_channel},
+    {R"({"op":"subscribe","channels":[1]})", push_error::bad_channel},
+    {R"({"op":"subscribe","channels":["kline.binance.BTC USDT.1m"]})", push_error::bad_channel},
+    {R"({"op":"subscribe","channels":["kline.binance.BTC*.1m"]})", push_error::bad_channel},
+    {R"({"op":"subscribe","channels":["kline.Binance.BTCUSDT.1m"]})", push_error::bad_channel},
+    {R"({"op":"subscribe","channels":["kline.binance.BTCUSDT"]})", push_error::bad_channel},
+    {R"({"op":"subscribe","channels":["kline.binance..1m"]})", push_error::bad_channel},
+    {R"({"op":"unsubscribe","channels":["candles.binance.BTCUSDT.1m"]})", push_error::bad_channel},
+    {R"({"op":"ping","id":7})", push_error::bad_json},
   };
   for (const auto& r : table) {
     CAPTURE(r.text);
@@ -82,7 +82,8 @@ TEST_CASE("malformed requests get the documented error code") {
 
 TEST_CASE("more channels than the limit is too_many_channels") {
   std::string text = R"({"op":"subscribe","channels":[)";
-  for (int i = 0; i < 101; ++i) text += (i ? "," : "") + std::string{"\"kline.binance.S"} + std::to_string(i) + ".1m\"";
+  for (int i = 0; i < 101; ++i)
+    text += (i ? "," : "") + std::string{"\"kline.binance.S"} + std::to_string(i) + ".1m\"";
   text += "]}";
   CHECK(code_of(text) == push_error::too_many_channels);
   CHECK(code_of(text, 200).empty());

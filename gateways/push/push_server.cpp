@@ -40,7 +40,8 @@ constexpr std::string_view server_name = "market-ingestor-push";
 constexpr int retry_after_s = 5; // Retry-After of a 503 at the connection limit
 
 std::string endpoint_text(const tcp::endpoint& ep) {
-  if (ep.address().is_v6()) return "[" + ep.address().to_string() + "]:" + std::to_string(ep.port());
+  if (ep.address().is_v6())
+    return "[" + ep.address().to_string() + "]:" + std::to_string(ep.port());
   return ep.address().to_string() + ":" + std::to_string(ep.port());
 }
 
@@ -60,10 +61,14 @@ struct server_core : std::enable_shared_from_this<server_core> {
     const tcp::endpoint ep = results.begin()->endpoint();
     const std::string where = endpoint_text(ep);
     acceptor_.open(ep.protocol(), ec);
-    if (!ec) acceptor_.set_option(asio::socket_base::reuse_address(true), ec);
-    if (!ec) acceptor_.bind(ep, ec);
-    if (!ec) acceptor_.listen(asio::socket_base::max_listen_connections, ec);
-    if (ec) throw std::runtime_error("push server: cannot listen on " + where + ": " + ec.message());
+    if (!ec)
+      acceptor_.set_option(asio::socket_base::reuse_address(true), ec);
+    if (!ec)
+      acceptor_.bind(ep, ec);
+    if (!ec)
+      acceptor_.listen(asio::socket_base::max_listen_connections, ec);
+    if (ec)
+      throw std::runtime_error("push server: cannot listen on " + where + ": " + ec.message());
     port_ = acceptor_.local_endpoint(ec).port();
   }
 
@@ -91,7 +96,8 @@ struct server_core : std::enable_shared_from_this<server_core> {
   std::atomic<std::size_t> admitted_{0}; // connections counted against max_connections (any phase)
 
   void limit(std::string_view reason) const {
-    if (alive() && handlers_.on_limit) handlers_.on_limit(reason);
+    if (alive() && handlers_.on_limit)
+      handlers_.on_limit(reason);
   }
 
 private:
@@ -99,9 +105,9 @@ private:
   void on_accept(beast::error_code ec, tcp::socket socket);
 
   mutable std::mutex mu_;
-  bool stopped_ = false;                                                // guarded by mu_
-  client_id next_id_ = 1;                                               // guarded by mu_
-  std::unordered_map<client_id, std::weak_ptr<connection>> conns_;      // every live connection, any phase
+  bool stopped_ = false;                                           // guarded by mu_
+  client_id next_id_ = 1;                                          // guarded by mu_
+  std::unordered_map<client_id, std::weak_ptr<connection>> conns_; // every live connection, any phase
 };
 
 /// One client connection: first an HTTP request (upgrade or plain GET), then a WebSocket session.
@@ -110,8 +116,8 @@ class connection final : public push_session, public std::enable_shared_from_thi
 public:
   /// `admitted`: counted against max_connections (else the connection only gets its 503).
   connection(std::shared_ptr<server_core> core, tcp::socket&& socket, client_id id, std::string remote, bool admitted)
-      : core_(std::move(core)), ex_(socket.get_executor()), ws_(std::move(socket)), id_(id),
-        remote_(std::move(remote)), admitted_(admitted) {}
+      : core_(std::move(core)), ex_(socket.get_executor()), ws_(std::move(socket)), id_(id), remote_(std::move(remote)),
+        admitted_(admitted) {}
 
   ~connection() override {
     release_slot();
@@ -123,7 +129,8 @@ public:
   }
 
   void send(std::shared_ptr<const std::string> text) override {
-    if (!text || !try_reserve()) return;
+    if (!text || !try_reserve())
+      return;
     asio::post(ex_, [self = shared_from_this(), t = std::move(text)]() mutable { self->enqueue(std::move(t)); });
   }
 
@@ -140,7 +147,8 @@ public:
 
   void text_done() override {
     asio::post(ex_, [self = shared_from_this()] {
-      if (self->pending_ > 0) --self->pending_;
+      if (self->pending_ > 0)
+        --self->pending_;
       self->maybe_resume();
     });
   }
@@ -160,7 +168,8 @@ private:
 
   // Gives the connection's max_connections slot back (once; at finish, or at destruction at the latest).
   void release_slot() {
-    if (admitted_ && !released_.exchange(true)) core_->admitted_.fetch_sub(1, std::memory_order_acq_rel);
+    if (admitted_ && !released_.exchange(true))
+      core_->admitted_.fetch_sub(1, std::memory_order_acq_rel);
   }
 
   // Counts one more waiting frame unless the queue is full (then counts a drop).
@@ -187,8 +196,10 @@ private:
   }
 
   void on_request(beast::error_code ec, std::size_t) {
-    if (phase_ != phase::http) return;
-    if (ec) return finish(); // garbage, timeout or disconnect: nothing to answer
+    if (phase_ != phase::http)
+      return;
+    if (ec)
+      return finish(); // garbage, timeout or disconnect: nothing to answer
     auto& req = parser_->get();
     if (websocket::is_upgrade(req)) {
       if (!admitted_) {
@@ -196,18 +207,20 @@ private:
         return write_http(http::status::service_unavailable,
                           std::string{reply_error("too_many_connections",
                                                   "the server has reached its connection limit (" +
-                                                      std::to_string(core_->opts_.max_connections) +
-                                                      "), retry later")},
+                                                    std::to_string(core_->opts_.max_connections) + "), retry later")},
                           "application/json", retry_after_s);
       }
       target_ = std::string(req.target());
-      if (!core_->handlers_.authorize) return accept_websocket();
+      if (!core_->handlers_.authorize)
+        return accept_websocket();
       phase_ = phase::handshake; // a server stop while authorizing just drops the connection
       auto self = shared_from_this();
       core_->handlers_.authorize(std::string(req.target()), [self](int status, std::string body) {
         asio::post(self->ex_, [self, status, body = std::move(body)]() mutable {
-          if (self->phase_ != phase::handshake) return;
-          if (status == 0) return self->accept_websocket();
+          if (self->phase_ != phase::handshake)
+            return;
+          if (status == 0)
+            return self->accept_websocket();
           self->write_http(static_cast<http::status>(status), std::move(body), "application/json");
         });
       });
@@ -218,12 +231,12 @@ private:
     write_http(http::status::not_found, "not found\n");
   }
 
-  void write_http(http::status status, std::string body, const char* content_type = "text/plain",
-                  int retry_after = 0) {
+  void write_http(http::status status, std::string body, const char* content_type = "text/plain", int retry_after = 0) {
     res_.emplace(status, parser_->get().version());
     res_->set(http::field::server, server_name);
     res_->set(http::field::content_type, content_type);
-    if (retry_after > 0) res_->set(http::field::retry_after, std::to_string(retry_after));
+    if (retry_after > 0)
+      res_->set(http::field::retry_after, std::to_string(retry_after));
     res_->keep_alive(false);
     res_->body() = std::move(body);
     res_->prepare_payload();
@@ -241,14 +254,16 @@ private:
     timeouts.handshake_timeout = core_->opts_.handshake_timeout;
     ws_.set_option(timeouts);
     ws_.set_option(websocket::stream_base::decorator(
-        [](websocket::response_type& res) { res.set(http::field::server, server_name); }));
+      [](websocket::response_type& res) { res.set(http::field::server, server_name); }));
     ws_.read_message_max(core_->opts_.max_message_bytes);
     ws_.async_accept(parser_->get(), beast::bind_front_handler(&connection::on_accepted, shared_from_this()));
   }
 
   void on_accepted(beast::error_code ec) {
-    if (phase_ != phase::handshake) return;
-    if (ec) return finish();
+    if (phase_ != phase::handshake)
+      return;
+    if (ec)
+      return finish();
     phase_ = phase::open;
     opened_ = true;
     parser_.reset();
@@ -257,26 +272,27 @@ private:
     if (const auto rate = core_->opts_.client_rate; rate > 0)
       bucket_.emplace(rate, core_->opts_.client_burst > 0 ? core_->opts_.client_burst : rate,
                       std::chrono::steady_clock::now());
-    if (core_->alive() && core_->handlers_.on_open) core_->handlers_.on_open(shared_from_this());
+    if (core_->alive() && core_->handlers_.on_open)
+      core_->handlers_.on_open(shared_from_this());
     read_frame();
   }
 
   // ---- WebSocket phase -----------------------------------------------------------------------
 
-  void read_frame() {
-    ws_.async_read(buffer_, beast::bind_front_handler(&connection::on_read, shared_from_this()));
-  }
+  void read_frame() { ws_.async_read(buffer_, beast::bind_front_handler(&connection::on_read, shared_from_this())); }
 
   void on_read(beast::error_code ec, std::size_t) {
     // Errors include the peer's close, a frame over read_message_max (Beast already sent 1009),
     // protocol violations and the idle timeout.
     if (ec) {
-      if (ec == websocket::error::message_too_big) core_->limit("message_too_large");
+      if (ec == websocket::error::message_too_big)
+        core_->limit("message_too_large");
       return finish();
     }
     if (phase_ != phase::open) { // closing: only waiting for the peer's close reply
       buffer_.consume(buffer_.size());
-      if (phase_ == phase::closing) read_frame();
+      if (phase_ == phase::closing)
+        read_frame();
       return;
     }
     if (bucket_ && !bucket_->try_take(std::chrono::steady_clock::now())) {
@@ -284,7 +300,7 @@ private:
       core_->limit("rate_limit");
       request_close(static_cast<std::uint16_t>(websocket::close_code::policy_error),
                     "rate limit exceeded: at most " + std::to_string(core_->opts_.client_rate) +
-                        " messages per second");
+                      " messages per second");
       return read_frame();
     }
     if (ws_.got_text()) {
@@ -298,7 +314,7 @@ private:
       buffer_.consume(buffer_.size());
       if (try_reserve())
         enqueue(std::make_shared<const std::string>(
-            reply_error(push_error::bad_json, "binary frames are not supported: send JSON text frames")));
+          reply_error(push_error::bad_json, "binary frames are not supported: send JSON text frames")));
     }
     const auto limit = core_->opts_.max_pending_frames;
     if (limit > 0 && pending_ >= limit) {
@@ -309,7 +325,8 @@ private:
   }
 
   void maybe_resume() {
-    if (!paused_) return;
+    if (!paused_)
+      return;
     const auto limit = core_->opts_.max_pending_frames;
     if (phase_ == phase::closing || (phase_ == phase::open && (limit == 0 || pending_ < limit))) {
       paused_ = false;
@@ -319,9 +336,11 @@ private:
 
   // A frame whose slot try_reserve() already counted.
   void enqueue(std::shared_ptr<const std::string> text) {
-    if (phase_ != phase::open) return release(1); // closing or gone: nothing more goes out
+    if (phase_ != phase::open)
+      return release(1); // closing or gone: nothing more goes out
     queue_.push_back(std::move(text));
-    if (!writing_) write_next();
+    if (!writing_)
+      write_next();
   }
 
   void write_next() {
@@ -335,33 +354,42 @@ private:
     writing_ = false;
     queue_.pop_front();
     release(1);
-    if (ec) return finish();
-    if (phase_ == phase::closing) return start_close();
-    if (phase_ == phase::open && !queue_.empty()) write_next();
+    if (ec)
+      return finish();
+    if (phase_ == phase::closing)
+      return start_close();
+    if (phase_ == phase::open && !queue_.empty())
+      write_next();
   }
 
   void request_close(std::uint16_t code, std::string reason) {
-    if (phase_ == phase::http || phase_ == phase::handshake) return finish();
-    if (phase_ != phase::open) return;
+    if (phase_ == phase::http || phase_ == phase::handshake)
+      return finish();
+    if (phase_ != phase::open)
+      return;
     phase_ = phase::closing;
     drop_queued(writing_ ? 1 : 0);
-    if (reason.size() > max_close_reason) reason.resize(max_close_reason);
+    if (reason.size() > max_close_reason)
+      reason.resize(max_close_reason);
     close_reason_.code = code;
     close_reason_.reason = reason;
-    if (!writing_) start_close();
+    if (!writing_)
+      start_close();
     maybe_resume(); // the peer's close reply must be read
   }
 
   void start_close() {
     // The pending read sees the peer's close reply and ends the session (finish()).
     ws_.async_close(close_reason_, [self = shared_from_this()](beast::error_code ec) {
-      if (ec) self->finish();
+      if (ec)
+        self->finish();
     });
   }
 
   // Drops queued frames, keeping the first `keep` (a write in flight still owns its buffer).
   void drop_queued(std::size_t keep) {
-    if (queue_.size() <= keep) return;
+    if (queue_.size() <= keep)
+      return;
     std::size_t n = queue_.size() - keep;
     queue_.erase(queue_.begin() + static_cast<std::ptrdiff_t>(keep), queue_.end());
     release(n);
@@ -369,14 +397,16 @@ private:
 
   // The one way out: exactly once, reports on_close for sessions that were opened.
   void finish() {
-    if (phase_ == phase::closed) return;
+    if (phase_ == phase::closed)
+      return;
     phase_ = phase::closed;
     release_slot();
     drop_queued(writing_ ? 1 : 0);
     beast::get_lowest_layer(ws_).close(); // cancels whatever is pending
     if (opened_) {
       core_->open_clients_.fetch_sub(1, std::memory_order_relaxed);
-      if (core_->alive() && core_->handlers_.on_close) core_->handlers_.on_close(id_);
+      if (core_->alive() && core_->handlers_.on_close)
+        core_->handlers_.on_close(id_);
     }
   }
 
@@ -391,8 +421,8 @@ private:
   phase phase_ = phase::http;
   bool writing_ = false;
   bool opened_ = false;
-  bool paused_ = false;           // no read outstanding: waiting for text_done()
-  std::size_t pending_ = 0;       // messages given to on_text, not yet text_done()
+  bool paused_ = false;                // no read outstanding: waiting for text_done()
+  std::size_t pending_ = 0;            // messages given to on_text, not yet text_done()
   std::optional<token_bucket> bucket_; // the client's message rate, when limited
   std::string target_;
   std::atomic<std::size_t> waiting_{0}; // frames accepted by send() and not yet written or dropped
@@ -406,16 +436,19 @@ private:
 } // namespace
 
 void server_core::do_accept() {
-  acceptor_.async_accept(asio::make_strand(ioc_), beast::bind_front_handler(&server_core::on_accept, shared_from_this()));
+  acceptor_.async_accept(asio::make_strand(ioc_),
+                         beast::bind_front_handler(&server_core::on_accept, shared_from_this()));
 }
 
 void server_core::on_accept(beast::error_code ec, tcp::socket socket) {
-  if (ec == asio::error::operation_aborted || !acceptor_.is_open()) return;
+  if (ec == asio::error::operation_aborted || !acceptor_.is_open())
+    return;
   if (ec) {
     // Typically out of file descriptors: wait a little instead of spinning.
     retry_timer_.expires_after(accept_retry_delay);
     retry_timer_.async_wait([self = shared_from_this()](beast::error_code wait_ec) {
-      if (!wait_ec && self->acceptor_.is_open()) self->do_accept();
+      if (!wait_ec && self->acceptor_.is_open())
+        self->do_accept();
     });
     return;
   }
@@ -424,7 +457,8 @@ void server_core::on_accept(beast::error_code ec, tcp::socket socket) {
   std::shared_ptr<connection> conn;
   {
     std::lock_guard lock{mu_};
-    if (stopped_) return; // the socket closes here
+    if (stopped_)
+      return; // the socket closes here
     const std::size_t max = opts_.max_connections;
     bool admitted = true;
     if (max > 0 && admitted_.load(std::memory_order_acquire) >= max) {
@@ -436,7 +470,8 @@ void server_core::on_accept(beast::error_code ec, tcp::socket socket) {
         return; // the socket closes here
       }
     }
-    if (admitted) admitted_.fetch_add(1, std::memory_order_acq_rel);
+    if (admitted)
+      admitted_.fetch_add(1, std::memory_order_acq_rel);
     const client_id id = next_id_++;
     conn = std::make_shared<connection>(shared_from_this(), std::move(socket), id,
                                         ep_ec ? std::string{"?"} : endpoint_text(peer), admitted);
@@ -450,18 +485,21 @@ void server_core::stop() {
   std::vector<std::shared_ptr<connection>> all;
   {
     std::lock_guard lock{mu_};
-    if (stopped_) return;
+    if (stopped_)
+      return;
     stopped_ = true;
     all.reserve(conns_.size());
     for (auto& [id, weak] : conns_)
-      if (auto c = weak.lock()) all.push_back(std::move(c));
+      if (auto c = weak.lock())
+        all.push_back(std::move(c));
   }
   asio::dispatch(acceptor_.get_executor(), [self = shared_from_this()] {
     beast::error_code ignored;
     self->acceptor_.close(ignored);
     self->retry_timer_.cancel();
   });
-  for (auto& c : all) c->shutdown();
+  for (auto& c : all)
+    c->shutdown();
 }
 
 struct push_server::state : server_core {

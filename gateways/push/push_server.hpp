@@ -9,10 +9,11 @@
 //
 // Life of a connection:
 //
-//   accept ──► read HTTP request (handshake_timeout) ──┬─ Upgrade: websocket ──► [authorize] ──► WS accept ──► open ──► closed
-//     │                                                │     └─ over max_connections ──► 503   └─ refused ──► 401/429 ──► closed
-//     │                                                └─ plain GET ──► /healthz 200 "ok", else 404 ──► closed
-//     └─ far over max_connections (a flood) ──► closed at once, no answer
+//   accept ──► read HTTP request (handshake_timeout) ──┬─ Upgrade: websocket ──► [authorize] ──► WS accept ──► open ──►
+//   closed
+//     │                                                │     └─ over max_connections ──► 503   └─ refused ──► 401/429
+//     ──► closed │                                                └─ plain GET ──► /healthz 200 "ok", else 404 ──►
+//     closed └─ far over max_connections (a flood) ──► closed at once, no answer
 //
 // `on_open` fires once the WebSocket handshake completed; `on_close` exactly once per opened session.
 //

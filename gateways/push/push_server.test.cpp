@@ -52,7 +52,8 @@ public:
         texts_.emplace_back(id, std::move(text));
         if (confirm_) {
           for (auto& s : opened_)
-            if (s->id() == id) s->text_done();
+            if (s->id() == id)
+              s->text_done();
         } else {
           ++unconfirmed_[id];
         }
@@ -122,7 +123,8 @@ public:
     std::lock_guard lock{mu_};
     confirm_ = true;
     for (auto& s : opened_)
-      for (std::size_t i = 0; i < unconfirmed_[s->id()]; ++i) s->text_done();
+      for (std::size_t i = 0; i < unconfirmed_[s->id()]; ++i)
+        s->text_done();
     unconfirmed_.clear();
   }
 
@@ -157,10 +159,12 @@ private:
 /// Shuts a socket down if a test overruns its deadline, so a blocking read fails instead of hanging.
 class watchdog {
 public:
-  explicit watchdog(int fd) : thread_([this, fd] {
-      std::unique_lock lock{mu_};
-      if (!cv_.wait_for(lock, wait_limit, [this] { return done_; })) ::shutdown(fd, SHUT_RDWR);
-    }) {}
+  explicit watchdog(int fd)
+      : thread_([this, fd] {
+          std::unique_lock lock{mu_};
+          if (!cv_.wait_for(lock, wait_limit, [this] { return done_; }))
+            ::shutdown(fd, SHUT_RDWR);
+        }) {}
   ~watchdog() {
     {
       std::lock_guard lock{mu_};
@@ -181,7 +185,8 @@ private:
 tcp::socket connect_socket(asio::io_context& ioc, std::uint16_t port, int rcvbuf = 0) {
   tcp::socket s{ioc};
   s.open(tcp::v4());
-  if (rcvbuf > 0) s.set_option(asio::socket_base::receive_buffer_size(rcvbuf));
+  if (rcvbuf > 0)
+    s.set_option(asio::socket_base::receive_buffer_size(rcvbuf));
   s.connect({asio::ip::make_address("127.0.0.1"), port});
   return s;
 }
@@ -209,7 +214,8 @@ public:
     beast::flat_buffer buf;
     beast::error_code ec;
     ws_.read(buf, ec);
-    if (ec) return std::nullopt;
+    if (ec)
+      return std::nullopt;
     return beast::buffers_to_string(buf.data());
   }
 
@@ -247,12 +253,14 @@ std::pair<int, std::string> try_upgrade(std::uint16_t port) {
   beast::error_code ec;
   tcp::socket s{ioc};
   s.connect({asio::ip::make_address("127.0.0.1"), port}, ec);
-  if (ec) return {0, ec.message()};
+  if (ec)
+    return {0, ec.message()};
   websocket::stream<tcp::socket> ws{std::move(s)};
   watchdog guard{ws.next_layer().native_handle()};
   websocket::response_type res;
   ws.handshake(res, "127.0.0.1:" + std::to_string(port), "/", ec);
-  if (ec && res.result_int() == 0) return {0, ec.message()};
+  if (ec && res.result_int() == 0)
+    return {0, ec.message()};
   return {res.result_int(), res.body()};
 }
 
@@ -291,7 +299,8 @@ TEST_CASE("send delivers frames in order") {
   server_fixture f{o};
   ws_client c{f.port()};
   auto s = f.session(0);
-  for (std::size_t i = 0; i < n; ++i) s->send(std::make_shared<const std::string>(std::to_string(i)));
+  for (std::size_t i = 0; i < n; ++i)
+    s->send(std::make_shared<const std::string>(std::to_string(i)));
   for (std::size_t i = 0; i < n; ++i) {
     auto got = c.read();
     REQUIRE(got);
@@ -319,8 +328,10 @@ TEST_CASE("a client that never reads loses its own frames, a fast client gets ev
   std::thread reader([&] {
     for (std::size_t i = 0; i < total; ++i) {
       auto got = fast.read();
-      if (!got) break;
-      if (*got != numbered(i, frame_size)) in_order = false;
+      if (!got)
+        break;
+      if (*got != numbered(i, frame_size))
+        in_order = false;
       {
         std::lock_guard lock{mu};
         received = i + 1;
@@ -457,7 +468,8 @@ TEST_CASE("over max_connections an upgrade gets 503 with a reason, and an open c
   ws_client honest{f.port()};
   auto hs = f.session(0);
   std::vector<std::unique_ptr<ws_client>> others;
-  for (int i = 0; i < 19; ++i) others.push_back(std::make_unique<ws_client>(f.port()));
+  for (int i = 0; i < 19; ++i)
+    others.push_back(std::make_unique<ws_client>(f.port()));
   f.session(19);
   CHECK(f.server().connections() == 20);
 
@@ -468,8 +480,10 @@ TEST_CASE("over max_connections an upgrade gets 503 with a reason, and an open c
   std::thread flood([&] {
     for (int i = 0; i < attempts; ++i) {
       auto [status, body] = try_upgrade(f.port());
-      if (status == 503 && body.find("too_many_connections") != std::string::npos) ++refused;
-      else ++unexpected;
+      if (status == 503 && body.find("too_many_connections") != std::string::npos)
+        ++refused;
+      else
+        ++unexpected;
     }
   });
   auto worst = std::chrono::steady_clock::duration::zero();
@@ -509,12 +523,14 @@ TEST_CASE("a client over its message rate is closed with 1008 and a reason, an h
   auto fs = f.session(1);
 
   std::thread flood([&] {
-    for (int i = 0; i < 20000; ++i) flooder.send_text(R"({"op":"ping"})");
+    for (int i = 0; i < 20000; ++i)
+      flooder.send_text(R"({"op":"ping"})");
     while (flooder.read()) {
     }
   });
   for (int i = 0; i < 200; ++i) {
-    if (i % 20 == 0) honest.send_text("honest " + std::to_string(i)); // 10 messages: within its rate
+    if (i % 20 == 0)
+      honest.send_text("honest " + std::to_string(i)); // 10 messages: within its rate
     hs->send(std::make_shared<const std::string>("candle " + std::to_string(i)));
     REQUIRE(honest.read() == std::optional<std::string>{"candle " + std::to_string(i)});
   }
@@ -527,7 +543,8 @@ TEST_CASE("a client over its message rate is closed with 1008 and a reason, an h
 
   std::size_t honest_texts = 0;
   std::size_t flood_texts = 0;
-  for (const auto& [id, text] : f.texts()) (id == hs->id() ? honest_texts : flood_texts) += 1;
+  for (const auto& [id, text] : f.texts())
+    (id == hs->id() ? honest_texts : flood_texts) += 1;
   CHECK(honest_texts == 10);
   CHECK(flood_texts >= 50);  // the burst
   CHECK(flood_texts <= 100); // not the 20000 it sent
@@ -542,7 +559,8 @@ TEST_CASE("a consumer that falls behind pauses only that client's socket: never 
   f.session(0);
   constexpr std::size_t n = 2000;
   std::thread writer([&] {
-    for (std::size_t i = 0; i < n; ++i) c.send_text(numbered(i, 1000)); // 2 MB: more than the socket buffers
+    for (std::size_t i = 0; i < n; ++i)
+      c.send_text(numbered(i, 1000)); // 2 MB: more than the socket buffers
   });
   REQUIRE(f.wait([&] { return f.texts_locked().size() == 8; }));
   // Nothing more arrives while the consumer has not confirmed (the window is a bound, not a wait for success).
@@ -551,5 +569,6 @@ TEST_CASE("a consumer that falls behind pauses only that client's socket: never 
   REQUIRE(f.wait([&] { return f.texts_locked().size() == n; }));
   writer.join();
   auto texts = f.texts();
-  for (std::size_t i = 0; i < n; ++i) REQUIRE(texts[i].second == numbered(i, 1000));
+  for (std::size_t i = 0; i < n; ++i)
+    REQUIRE(texts[i].second == numbered(i, 1000));
 }

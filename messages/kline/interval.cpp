@@ -46,30 +46,38 @@ struct named {
 };
 
 constexpr std::array<named, 16> all = {{
-  {"1s", interval::unit::fixed, second},     {"1m", interval::unit::fixed, minute},
-  {"3m", interval::unit::fixed, 3 * minute}, {"5m", interval::unit::fixed, 5 * minute},
-  {"15m", interval::unit::fixed, 15 * minute}, {"30m", interval::unit::fixed, 30 * minute},
-  {"1h", interval::unit::fixed, hour},       {"2h", interval::unit::fixed, 2 * hour},
-  {"4h", interval::unit::fixed, 4 * hour},   {"6h", interval::unit::fixed, 6 * hour},
-  {"8h", interval::unit::fixed, 8 * hour},   {"12h", interval::unit::fixed, 12 * hour},
-  {"1d", interval::unit::fixed, day},        {"3d", interval::unit::fixed, 3 * day},
-  {"1w", interval::unit::week, 7 * day},     {"1M", interval::unit::month, 0},
+  {"1s", interval::unit::fixed, second},
+  {"1m", interval::unit::fixed, minute},
+  {"3m", interval::unit::fixed, 3 * minute},
+  {"5m", interval::unit::fixed, 5 * minute},
+  {"15m", interval::unit::fixed, 15 * minute},
+  {"30m", interval::unit::fixed, 30 * minute},
+  {"1h", interval::unit::fixed, hour},
+  {"2h", interval::unit::fixed, 2 * hour},
+  {"4h", interval::unit::fixed, 4 * hour},
+  {"6h", interval::unit::fixed, 6 * hour},
+  {"8h", interval::unit::fixed, 8 * hour},
+  {"12h", interval::unit::fixed, 12 * hour},
+  {"1d", interval::unit::fixed, day},
+  {"3d", interval::unit::fixed, 3 * day},
+  {"1w", interval::unit::week, 7 * day},
+  {"1M", interval::unit::month, 0},
 }};
 
 } // namespace
 
 std::int64_t interval::open_of(std::int64_t ts_ms) const {
   switch (kind) {
-    case unit::fixed:
-      return floor_div(ts_ms, length_ms) * length_ms;
-    case unit::week:
-      return floor_div(ts_ms - first_monday, length_ms) * length_ms + first_monday;
-    case unit::month: {
-      std::int64_t y = 0;
-      unsigned m = 0;
-      civil_from_days(floor_div(ts_ms, day), y, m);
-      return days_from_civil(y, m, 1) * day;
-    }
+  case unit::fixed:
+    return floor_div(ts_ms, length_ms) * length_ms;
+  case unit::week:
+    return floor_div(ts_ms - first_monday, length_ms) * length_ms + first_monday;
+  case unit::month: {
+    std::int64_t y = 0;
+    unsigned m = 0;
+    civil_from_days(floor_div(ts_ms, day), y, m);
+    return days_from_civil(y, m, 1) * day;
+  }
   }
   return 0;
 }

@@ -14,8 +14,8 @@ TEST_CASE("fixed intervals align to the epoch") {
   auto m1 = *parse_interval("1m");
   CHECK(m1.open_of(1617566591314) == 1617566580000);
   CHECK(m1.next_open(1617566580000) == 1617566640000);
-  CHECK(m1.open_of(1617566580000) == 1617566580000);     // exactly at the start
-  CHECK(m1.open_of(1617566639999) == 1617566580000);     // end minus 1 ms
+  CHECK(m1.open_of(1617566580000) == 1617566580000); // exactly at the start
+  CHECK(m1.open_of(1617566639999) == 1617566580000); // end minus 1 ms
   auto h4 = *parse_interval("4h");
   CHECK(h4.open_of(1617566591314) == 1617566400000);
   CHECK(parse_interval("1s")->open_of(1999) == 1000);

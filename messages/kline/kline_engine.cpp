@@ -44,9 +44,7 @@ std::uint64_t mix(std::uint64_t x) {
 
 constexpr std::int64_t none = std::numeric_limits<std::int64_t>::min();
 
-std::string ms_text(std::int64_t v) {
-  return v == none ? std::string("-") : std::to_string(v);
-}
+std::string ms_text(std::int64_t v) { return v == none ? std::string("-") : std::to_string(v); }
 
 bool parse_i64(std::string_view s, std::int64_t& out) {
   if (s == "-") {
@@ -122,8 +120,8 @@ void put_final(std::string& out, const checkpoint::kept_final& f) {
   put_id(out, f.first_id);
   out += ',' + std::to_string(f.last_ts) + ',';
   put_id(out, f.last_id);
-  for (const decimal* d : {&f.open, &f.high, &f.low, &f.close, &f.volume, &f.quote_volume, &f.taker_buy_volume,
-                           &f.taker_buy_quote_volume})
+  for (const decimal* d :
+       {&f.open, &f.high, &f.low, &f.close, &f.volume, &f.quote_volume, &f.taker_buy_volume, &f.taker_buy_quote_volume})
     out += ',' + d->to_string();
 }
 
@@ -136,8 +134,8 @@ bool get_final(std::string_view text, checkpoint::kept_final& f) {
       !parse_int(v[3], f.last_seq) || !parse_int(v[4], f.first_ts) || !get_id(v[5], f.first_id) ||
       !parse_int(v[6], f.last_ts) || !get_id(v[7], f.last_id))
     return false;
-  decimal* ds[] = {&f.open, &f.high, &f.low, &f.close, &f.volume, &f.quote_volume, &f.taker_buy_volume,
-                   &f.taker_buy_quote_volume};
+  decimal* ds[] = {
+    &f.open, &f.high, &f.low, &f.close, &f.volume, &f.quote_volume, &f.taker_buy_volume, &f.taker_buy_quote_volume};
   for (std::size_t i = 0; i < 8; ++i) {
     auto d = decimal::parse(v[8 + i]);
     if (!d)
@@ -351,9 +349,7 @@ symbol_windows::id_key symbol_windows::id_key::of(std::string_view id) {
   return k;
 }
 
-std::string symbol_windows::id_key::str() const {
-  return numeric ? std::to_string(num) : text;
-}
+std::string symbol_windows::id_key::str() const { return numeric ? std::to_string(num) : text; }
 
 namespace {
 
@@ -1015,7 +1011,8 @@ void symbol_windows::close_all(std::vector<mi::kline>& finals) {
 
 void symbol_windows::take_partials(std::int64_t now_ms, std::vector<mi::kline>& partials) {
   for (auto& l : lanes_) {
-    if (opts_->partial_every_ms > 0 && l.last_partial_ms != none && now_ms - l.last_partial_ms < opts_->partial_every_ms)
+    if (opts_->partial_every_ms > 0 && l.last_partial_ms != none &&
+        now_ms - l.last_partial_ms < opts_->partial_every_ms)
       continue;
     bool any = false;
     for (auto& [open_ms, w] : l.open) {
@@ -1038,8 +1035,8 @@ checkpoint symbol_windows::current_checkpoint() const {
     // Trades still in open windows must be replayed after a restart.
     for (const auto& [open_ms, w] : l.open)
       resume = std::min(resume, w.first_seq);
-    checkpoint::per_interval pi{l.iv.name, resume, l.last_final_open_ms,
-                                l.has_last_close ? l.last_close.to_string() : "", {}};
+    checkpoint::per_interval pi{
+      l.iv.name, resume, l.last_final_open_ms, l.has_last_close ? l.last_close.to_string() : "", {}};
     pi.finals.reserve(l.finals.size());
     for (const auto& [open_ms, w] : l.finals)
       pi.finals.push_back({w.open_ms, w.revision, w.count, w.last_seq, w.first_ts, w.first_id.str(), w.last_ts,

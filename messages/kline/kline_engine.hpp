@@ -18,13 +18,13 @@ namespace mi::kline_engine {
 
 /// How windows are built and closed.
 struct options {
-  std::vector<interval> intervals;    ///< e.g. {1m}
-  std::int64_t grace_ms = 2000;       ///< a window closes when time passes its end + grace
+  std::vector<interval> intervals;      ///< e.g. {1m}
+  std::int64_t grace_ms = 2000;         ///< a window closes when time passes its end + grace
   std::int64_t partial_every_ms = 1000; ///< live partial updates at most this often (0 = every trade)
-  bool revise_late = true;             ///< a trade for a final window revises it (revision + 1); else dropped
-  std::size_t keep_finals = 16;        ///< closed windows kept per interval for revisions
-  bool fill_empty = false;             ///< emit windows without trades (OHLC = previous close, volume 0)
-  std::size_t dedup_ids = 1024;        ///< recent trade ids per symbol ignored when seen again (0 = off)
+  bool revise_late = true;              ///< a trade for a final window revises it (revision + 1); else dropped
+  std::size_t keep_finals = 16;         ///< closed windows kept per interval for revisions
+  bool fill_empty = false;              ///< emit windows without trades (OHLC = previous close, volume 0)
+  std::size_t dedup_ids = 1024;         ///< recent trade ids per symbol ignored when seen again (0 = off)
   /// A trade stamped more than this after its receive time (recv_ns, when set) is skipped and
   /// reported as clock_skew: it neither opens a window nor moves the watermark (0 = off).
   std::int64_t max_clock_skew_ms = 300'000;
@@ -50,9 +50,9 @@ struct checkpoint {
   };
   struct per_interval {
     std::string interval;
-    std::uint64_t resume_seq = 1;  ///< trades with a lower stream sequence are already in finals
+    std::uint64_t resume_seq = 1; ///< trades with a lower stream sequence are already in finals
     std::int64_t last_final_open_ms = std::numeric_limits<std::int64_t>::min();
-    std::string last_close; ///< close of the last final ("" if none): the price of filled windows
+    std::string last_close;         ///< close of the last final ("" if none): the price of filled windows
     std::vector<kept_final> finals; ///< oldest first
   };
   /// The recent trade ids (dedup) of trades before min_resume_seq(), oldest first: increasing id
@@ -84,10 +84,10 @@ struct checkpoint {
 
 /// Counts of what `add` did with one trade, over the configured intervals.
 struct add_result {
-  int accepted = 0; ///< intervals whose open window took the trade
-  int late = 0;     ///< intervals where the trade's window was already final and it was dropped
-  int revised = 0;  ///< intervals where it revised a final (a corrected final follows)
-  int replayed = 0; ///< intervals where the trade was already covered by a restored checkpoint
+  int accepted = 0;       ///< intervals whose open window took the trade
+  int late = 0;           ///< intervals where the trade's window was already final and it was dropped
+  int revised = 0;        ///< intervals where it revised a final (a corrected final follows)
+  int replayed = 0;       ///< intervals where the trade was already covered by a restored checkpoint
   bool duplicate = false; ///< the same trade id was seen recently: ignored
   /// Not none: the trade was skipped (no window, no watermark): unrepresentable (a sum or the
   /// notional would overflow 128 bits) or clock_skew (options::max_clock_skew_ms).
@@ -104,8 +104,7 @@ struct add_result {
 ///                       └──take_partials (rate-limited, is_final=false)
 class symbol_windows {
 public:
-  symbol_windows(std::string exchange, std::string symbol, const options& opts,
-                 const checkpoint* restored = nullptr);
+  symbol_windows(std::string exchange, std::string symbol, const options& opts, const checkpoint* restored = nullptr);
   // Lanes point into their own maps: a copy would share those pointers, a move keeps them valid.
   symbol_windows(const symbol_windows&) = delete;
   symbol_windows& operator=(const symbol_windows&) = delete;
@@ -199,7 +198,7 @@ private:
     std::int64_t last_partial_ms = std::numeric_limits<std::int64_t>::min();
     std::map<std::int64_t, window> finals; ///< the last keep_finals closed windows, for revisions
     bool finals_dirty = false;             ///< some window in `finals` was revised since the last close
-    decimal last_close;                   ///< of the last final, for filled windows
+    decimal last_close;                    ///< of the last final, for filled windows
     bool has_last_close = false;
   };
   /// The last `capacity` distinct trade ids of one symbol (dedup). While every id is numeric and

@@ -99,7 +99,8 @@ TEST_CASE("property: shuffled within the grace and with duplicates, the engine e
       ts += static_cast<std::int64_t>(rng() % 1500); // several trades per ms happen too (0 step)
       auto price = std::to_string(20000 + rng() % 1000) + "." + std::to_string(rng() % 100);
       auto qty = "0." + std::to_string(1 + rng() % 99999);
-      trades.push_back(make_trade(std::to_string(1000 + i), ts, price, qty, rng() % 2 ? mi::side::buy : mi::side::sell));
+      trades.push_back(
+        make_trade(std::to_string(1000 + i), ts, price, qty, rng() % 2 ? mi::side::buy : mi::side::sell));
     }
     // Shuffle arrival within the grace: swap neighbours less than 1 s apart.
     auto arrival = trades;
@@ -122,9 +123,9 @@ TEST_CASE("boundaries: start of window, end minus 1 ms, same millisecond, single
   auto o = opts({"1m"});
   const std::int64_t t0 = 1'700'000'040'000; // a minute boundary
   std::vector<mi::trade> trades = {
-    make_trade("1", t0, "10", "1"),              // exactly at the start
-    make_trade("3", t0 + 59'999, "12", "1"),     // end minus 1 ms
-    make_trade("2", t0 + 59'999, "11", "1"),     // same ms, smaller id, arrives later: not the close
+    make_trade("1", t0, "10", "1"),                          // exactly at the start
+    make_trade("3", t0 + 59'999, "12", "1"),                 // end minus 1 ms
+    make_trade("2", t0 + 59'999, "11", "1"),                 // same ms, smaller id, arrives later: not the close
     make_trade("4", t0 + 60'000, "13", "2", mi::side::sell), // next window, single trade
   };
   auto got = run_all(trades, o);
@@ -292,7 +293,8 @@ TEST_CASE("late policy drop: the trade is counted and the final stays") {
 
 TEST_CASE("empty windows: skip emits nothing for them, fill repeats the previous close with volume 0") {
   const std::int64_t t0 = 1'700'000'040'000;
-  std::vector<mi::trade> trades = {make_trade("1", t0 + 10, "10", "1"), make_trade("2", t0 + 3 * 60'000 + 5, "12", "2")};
+  std::vector<mi::trade> trades = {make_trade("1", t0 + 10, "10", "1"),
+                                   make_trade("2", t0 + 3 * 60'000 + 5, "12", "2")};
   auto skip = run_all(trades, opts({"1m"}));
   CHECK(skip.size() == 2);
   auto o = opts({"1m"});
@@ -352,10 +354,14 @@ TEST_CASE("property: ids of every form and amounts of every scale give the refer
   // Ids: canonical numbers, leading zeros (text), letters, more than 19 digits (text, numeric order).
   auto id_of = [&](int i) -> std::string {
     switch (rng() % 5) {
-    case 0: return "00" + std::to_string(i);
-    case 1: return "x" + std::to_string(i);
-    case 2: return "123456789012345678901" + std::to_string(1000 + i);
-    default: return std::to_string(i);
+    case 0:
+      return "00" + std::to_string(i);
+    case 1:
+      return "x" + std::to_string(i);
+    case 2:
+      return "123456789012345678901" + std::to_string(1000 + i);
+    default:
+      return std::to_string(i);
     }
   };
   // Amounts: up to `max_digits` fraction digits; `big`: some beyond 64 bits of mantissa.
@@ -412,16 +418,15 @@ TEST_CASE("sums: scales that differ add exactly, and a sum whose raw scale would
     CHECK(got[0].quote_volume.to_string() == "9.500000000000000002");
   }
   SUBCASE("128-bit amounts") {
-    auto got = run_all({make_trade("1", t0, "1", "12345678901234567890123.5"),
-                        make_trade("2", t0 + 1, "1", "0.25"), make_trade("3", t0 + 2, "1", "10000000000000000000000")},
+    auto got = run_all({make_trade("1", t0, "1", "12345678901234567890123.5"), make_trade("2", t0 + 1, "1", "0.25"),
+                        make_trade("3", t0 + 2, "1", "10000000000000000000000")},
                        o);
     REQUIRE(got.size() == 1);
     CHECK(got[0].volume.to_string() == "22345678901234567890123.75");
   }
   SUBCASE("the raw sum is kept at scale 1 (0.5 + 0.5), then 10^38 at scale 0 only fits normalized") {
-    auto got = run_all({make_trade("1", t0, "1", "0.5"), make_trade("2", t0 + 1, "1", "0.5"),
-                        make_trade("3", t0 + 2, "1", "1e38")},
-                       o);
+    auto got = run_all(
+      {make_trade("1", t0, "1", "0.5"), make_trade("2", t0 + 1, "1", "0.5"), make_trade("3", t0 + 2, "1", "1e38")}, o);
     REQUIRE(got.size() == 1);
     CHECK(got[0].volume.to_string() == "100000000000000000000000000000000000001");
     CHECK(got[0].taker_buy_quote_volume.to_string() == "100000000000000000000000000000000000001");
@@ -469,8 +474,8 @@ TEST_CASE("dedup remembers exactly the last dedup_ids distinct ids, in order and
 namespace {
 
 // Every distinct final (interval, open, revision) -> its JSON; a repeat must be identical.
-std::map<std::tuple<std::string, std::int64_t, std::uint32_t>, std::string> by_revision(
-  const std::vector<mi::kline>& ks) {
+std::map<std::tuple<std::string, std::int64_t, std::uint32_t>, std::string>
+by_revision(const std::vector<mi::kline>& ks) {
   std::map<std::tuple<std::string, std::int64_t, std::uint32_t>, std::string> out;
   for (const auto& k : ks) {
     auto json = mi::kline_to_json(k) + " rev " + std::to_string(k.revision);
@@ -523,7 +528,8 @@ TEST_CASE("a trade whose sum would overflow in one interval is rejected in every
   CHECK(got.at({"1h", t0}).volume.to_string() == "100000000000000000000000000000000000001");
 }
 
-TEST_CASE("a trade whose quote volume would need more than 38 fraction digits is rejected (found by fuzz_kline_engine)") {
+TEST_CASE(
+  "a trade whose quote volume would need more than 38 fraction digits is rejected (found by fuzz_kline_engine)") {
   auto o = opts({"1m"});
   const std::int64_t t0 = 1'672'516'800'000;
   ke::batch_aggregator agg(o);
@@ -545,7 +551,7 @@ TEST_CASE("an overflow in the second interval of a trade that both hot windows t
   ke::batch_aggregator agg(o);
   std::vector<mi::kline> finals;
   CHECK(agg.add(make_trade("1", t0, "1", "1e38"), finals).accepted == 2);
-  CHECK(agg.add(make_trade("2", t0 + 60'000, "1", "5e37"), finals).accepted == 2); // 1h: 1.5e38 still fits
+  CHECK(agg.add(make_trade("2", t0 + 60'000, "1", "5e37"), finals).accepted == 2);     // 1h: 1.5e38 still fits
   auto r = agg.add(make_trade("3", t0 + 61'000, "1", "5e37", mi::side::sell), finals); // 1m fits, 1h does not
   CHECK(r.rejected == mi::reject_reason::unrepresentable);
   CHECK(agg.add(make_trade("4", t0 + 62'000, "1", "1"), finals).accepted == 2);
@@ -560,7 +566,8 @@ TEST_CASE("an overflow in the second interval of a trade that both hot windows t
   CHECK(got.at({"1h", t0}).volume.to_string() == "150000000000000000000000000000000000001");
 }
 
-TEST_CASE("a trade rejected for a sum overflow is rejected again by the replay after a restart (found by fuzz_kline_engine)") {
+TEST_CASE(
+  "a trade rejected for a sum overflow is rejected again by the replay after a restart (found by fuzz_kline_engine)") {
   auto o = opts({"1m", "1h"});
   const std::int64_t t0 = 1'672'516'800'000; // an hour boundary
   std::vector<mi::trade> trades{make_trade("1", t0, "1", "1e38"), make_trade("2", t0 + 60'000, "1", "5e37"),
@@ -684,8 +691,9 @@ TEST_CASE("property: restarts at any point with late trades and duplicates publi
     const int n = 200 + static_cast<int>(rng() % 600);
     for (int i = 0; i < n; ++i) {
       ts += static_cast<std::int64_t>(rng() % 700);
-      auto t = make_trade(std::to_string(1000 + i), ts, std::to_string(100 + rng() % 10) + "." + std::to_string(rng() % 10),
-                          "0." + std::to_string(1 + rng() % 999), rng() % 2 ? mi::side::buy : mi::side::sell);
+      auto t =
+        make_trade(std::to_string(1000 + i), ts, std::to_string(100 + rng() % 10) + "." + std::to_string(rng() % 10),
+                   "0." + std::to_string(1 + rng() % 999), rng() % 2 ? mi::side::buy : mi::side::sell);
       if (rng() % 15 == 0 && i > 10) // late: stamped 2 to 90 s back (beyond the grace), ids out of order
         t.ts_ns -= static_cast<std::int64_t>(2000 + rng() % 88'000) * 1'000'000;
       arrival.push_back(t);
@@ -748,7 +756,8 @@ TEST_CASE("checkpoint size per symbol stays bounded: kept finals and recent ids"
     for (int i = 0; i < 200'000; ++i) { // ~2.3 days at 1 s: every interval has 16 finals or more
       ts += 1000;
       auto id = in_order ? 700'000'000 + i : 700'000'000 + i + static_cast<int>(rng() % 5) * 1000;
-      sw.add(make_trade(std::to_string(id), ts, std::to_string(20000 + rng() % 1000) + "." + std::to_string(rng() % 100),
+      sw.add(make_trade(std::to_string(id), ts,
+                        std::to_string(20000 + rng() % 1000) + "." + std::to_string(rng() % 100),
                         "0." + std::to_string(10000 + rng() % 90000)),
              static_cast<std::uint64_t>(i + 1));
       sw.close_by_event_time(finals);

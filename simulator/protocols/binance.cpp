@@ -27,7 +27,8 @@ struct binance_connection : connection_state {
 /// An optional unsigned integer parameter: true when absent (out untouched) or well-formed.
 bool read_uint(const query_params& q, std::string_view key, std::optional<std::uint64_t>& out) {
   auto it = q.find(key);
-  if (it == q.end()) return true;
+  if (it == q.end())
+    return true;
   out = parse_uint(it->second);
   return out.has_value();
 }
@@ -51,8 +52,10 @@ public:
       while (!list.empty()) {
         const auto slash = list.find('/');
         const auto name = list.substr(0, slash);
-        if (!name.empty()) streams.emplace_back(name);
-        if (slash == std::string_view::npos) break;
+        if (!name.empty())
+          streams.emplace_back(name);
+        if (slash == std::string_view::npos)
+          break;
         list.remove_prefix(slash + 1);
       }
     };
@@ -61,7 +64,8 @@ public:
       split(path.substr(4));
     } else if (path == "/stream") {
       c->combined = true;
-      if (auto it = q.find("streams"); it != q.end()) split(it->second);
+      if (auto it = q.find("streams"); it != q.end())
+        split(it->second);
     } else {
       refusal = error_reply(404, -1, "no WebSocket endpoint at this path");
       return nullptr;
@@ -81,7 +85,8 @@ public:
   void on_text(connection_state& cs, std::string_view text, actions& out) override {
     auto& c = static_cast<binance_connection&>(cs);
     auto parsed = parse_control_request(text);
-    if (auto* err = std::get_if<control_error>(&parsed)) return out.frames.push_back(error_frame(*err));
+    if (auto* err = std::get_if<control_error>(&parsed))
+      return out.frames.push_back(error_frame(*err));
     auto& req = std::get<control_request>(parsed);
     switch (req.what) {
     case control_request::method::subscribe: {
@@ -89,23 +94,27 @@ public:
       // Streams of a rejected symbol are refused; the others of the request still subscribe.
       std::vector<std::string> refused;
       for (const auto& name : req.params)
-        if (auto ref = parse_stream_name(name); ref && m_.rejected(ref->symbol)) refused.push_back(name);
+        if (auto ref = parse_stream_name(name); ref && m_.rejected(ref->symbol))
+          refused.push_back(name);
       if (!refused.empty())
         out.frames.push_back(
-            error_frame({2, "Invalid request: invalid symbol in stream `" + refused[0] + "`", req.id}));
+          error_frame({2, "Invalid request: invalid symbol in stream `" + refused[0] + "`", req.id}));
       else
         out.frames.push_back(ack_frame(req.id)); // the ack goes out before any trade of these streams
       std::vector<std::string> wanted;
       for (auto& name : req.params)
-        if (std::find(refused.begin(), refused.end(), name) == refused.end()) wanted.push_back(std::move(name));
+        if (std::find(refused.begin(), refused.end(), name) == refused.end())
+          wanted.push_back(std::move(name));
       subscribe(c, wanted, out);
       break;
     }
     case control_request::method::unsubscribe:
       for (const auto& name : req.params) {
         auto ref = parse_stream_name(name);
-        if (!ref || !c.streams.erase(name)) continue;
-        if (ref->kind) out.unsubscribe.push_back({ref->symbol, kind_index(*ref->kind)});
+        if (!ref || !c.streams.erase(name))
+          continue;
+        if (ref->kind)
+          out.unsubscribe.push_back({ref->symbol, kind_index(*ref->kind)});
       }
       out.frames.push_back(ack_frame(req.id));
       break;
@@ -123,7 +132,8 @@ public:
     // A trade frame whose price is not a number: a client must reject it and go on.
     const std::string data = R"({"e":"trade","E":1,"s":")" + std::string(symbol) +
                              R"(","t":1,"p":"not-a-price","q":"1","T":1,"m":true,"M":true})";
-    if (!static_cast<binance_connection&>(cs).combined) return data;
+    if (!static_cast<binance_connection&>(cs).combined)
+      return data;
     return R"({"stream":")" + binance::stream_name(symbol, kinds[kind]) + R"(","data":)" + data + "}";
   }
 
@@ -131,32 +141,39 @@ public:
 
   std::optional<std::string> notice(connection_state& cs) override {
     const std::string data = "{\"e\":\"serverShutdown\",\"E\":" + std::to_string(wall_ms_as_ns() / 1'000'000) + "}";
-    if (!static_cast<binance_connection&>(cs).combined) return data;
+    if (!static_cast<binance_connection&>(cs).combined)
+      return data;
     return R"({"stream":"serverShutdown","data":)" + data + "}";
   }
 
   std::optional<http_reply> rest(std::string_view path, const query_params& q) override {
-    if (path == "/api/v3/exchangeInfo") return http_reply{200, exchange_info_, {}};
-    if (path == "/api/v3/ping") return http_reply{200, "{}", {}};
+    if (path == "/api/v3/exchangeInfo")
+      return http_reply{200, exchange_info_, {}};
+    if (path == "/api/v3/ping")
+      return http_reply{200, "{}", {}};
     if (path == "/api/v3/time")
       return http_reply{200, "{\"serverTime\":" + std::to_string(wall_ms_as_ns() / 1'000'000) + "}", {}};
     const bool historical = path == "/api/v3/historicalTrades";
-    if (!historical && path != "/api/v3/aggTrades") return std::nullopt;
+    if (!historical && path != "/api/v3/aggTrades")
+      return std::nullopt;
 
     auto sym = q.find("symbol");
     if (sym == q.end())
       return error_reply(400, -1102, "Mandatory parameter 'symbol' was not sent, was empty/null, or malformed.");
-    if (!m_.find(sym->second)) return error_reply(400, -1121, "Invalid symbol.");
+    if (!m_.find(sym->second))
+      return error_reply(400, -1121, "Invalid symbol.");
     std::optional<std::uint64_t> from_id, limit;
     if (!read_uint(q, "fromId", from_id))
       return error_reply(400, -1100, "Illegal characters found in parameter 'fromId'.");
-    if (!read_uint(q, "limit", limit)) return error_reply(400, -1100, "Illegal characters found in parameter 'limit'.");
+    if (!read_uint(q, "limit", limit))
+      return error_reply(400, -1100, "Illegal characters found in parameter 'limit'.");
     const std::size_t n = std::clamp<std::uint64_t>(limit.value_or(500), 1, 1000);
     const auto trades = from_id ? m_.from_id(sym->second, *from_id, n) : m_.newest(sym->second, n);
 
     std::string body = "[";
     for (const auto& t : trades) {
-      if (body.size() > 1) body += ',';
+      if (body.size() > 1)
+        body += ',';
       const bool buyer_maker = t.taker_side == mi::side::sell;
       if (historical) {
         const auto quote_qty = t.price.checked_mul(t.quantity);
@@ -178,8 +195,10 @@ private:
   void subscribe(binance_connection& c, const std::vector<std::string>& names, actions& out) {
     for (const auto& name : names) {
       auto ref = parse_stream_name(name);
-      if (!ref || !c.streams.insert(name).second) continue;
-      if (ref->kind) out.subscribe.push_back({ref->symbol, kind_index(*ref->kind)});
+      if (!ref || !c.streams.insert(name).second)
+        continue;
+      if (ref->kind)
+        out.subscribe.push_back({ref->symbol, kind_index(*ref->kind)});
     }
   }
 

@@ -45,23 +45,28 @@ public:
     auto& c = static_cast<bybit_connection&>(cs);
     boost::system::error_code ec;
     auto v = boost::json::parse(boost::json::string_view(text.data(), text.size()), ec);
-    if (ec || !v.is_object()) return out.frames.push_back(reply(c, false, "Invalid request: not JSON", "", ""));
+    if (ec || !v.is_object())
+      return out.frames.push_back(reply(c, false, "Invalid request: not JSON", "", ""));
     const auto& o = v.get_object();
     std::string req_id;
-    if (const auto* r = o.if_contains("req_id"); r && r->is_string()) req_id = str(r->get_string());
+    if (const auto* r = o.if_contains("req_id"); r && r->is_string())
+      req_id = str(r->get_string());
     const auto* op = o.if_contains("op");
     if (!op || !op->is_string())
       return out.frames.push_back(reply(c, false, "Invalid request: missing op", req_id, ""));
     const std::string opname(str(op->get_string()));
-    if (opname == "ping") return out.frames.push_back(reply(c, true, "pong", req_id, "ping"));
+    if (opname == "ping")
+      return out.frames.push_back(reply(c, true, "pong", req_id, "ping"));
     if (opname != "subscribe" && opname != "unsubscribe")
       return out.frames.push_back(reply(c, false, "Invalid op: " + opname, req_id, opname));
     const auto* args = o.if_contains("args");
-    if (!args || !args->is_array()) return out.frames.push_back(reply(c, false, "Invalid args", req_id, opname));
+    if (!args || !args->is_array())
+      return out.frames.push_back(reply(c, false, "Invalid args", req_id, opname));
     if (args->get_array().size() > bybit::max_args_per_request)
       return out.frames.push_back(reply(c, false, "args size >10", req_id, opname));
     const bool sub = opname == "subscribe";
-    if (sub) ++out.subscribe_requests;
+    if (sub)
+      ++out.subscribe_requests;
     // Valid topics subscribe even when others of the request are refused (the failure lists those).
     std::vector<std::string> invalid;
     std::vector<sub_key> keys;
@@ -76,7 +81,8 @@ public:
     }
     if (!invalid.empty()) {
       std::string msg = "Invalid topic :[";
-      for (std::size_t i = 0; i < invalid.size(); ++i) msg += (i ? "," : "") + invalid[i];
+      for (std::size_t i = 0; i < invalid.size(); ++i)
+        msg += (i ? "," : "") + invalid[i];
       out.frames.push_back(reply(c, false, msg + "]", req_id, opname));
     } else {
       out.frames.push_back(reply(c, true, opname, req_id, opname));
@@ -96,18 +102,20 @@ public:
 
   std::optional<http_reply> rest(std::string_view path, const query_params& q) override {
     const bool instruments = path == "/v5/market/instruments-info";
-    if (!instruments && path != "/v5/market/recent-trade") return std::nullopt;
+    if (!instruments && path != "/v5/market/recent-trade")
+      return std::nullopt;
     auto cat = q.find("category");
     if (cat == q.end() || cat->second != "spot")
       return http_reply{200,
                         R"({"retCode":10001,"retMsg":"Illegal category","result":{},"retExtInfo":{},"time":)" +
-                            now_ms() + "}",
+                          now_ms() + "}",
                         {}};
     std::string body = R"({"retCode":0,"retMsg":"OK","result":{"category":"spot","list":[)";
     if (instruments) {
       bool first = true;
       for (const auto& i : m_.listed()) {
-        if (!first) body += ',';
+        if (!first)
+          body += ',';
         first = false;
         body += R"({"symbol":")" + i.symbol + R"(","baseCoin":")" + i.base + R"(","quoteCoin":")" + i.quote +
                 R"(","status":"Trading"})";
@@ -118,7 +126,7 @@ public:
       if (!meta)
         return http_reply{200,
                           R"({"retCode":10001,"retMsg":"Not supported symbols","result":{},"retExtInfo":{},"time":)" +
-                              now_ms() + "}",
+                            now_ms() + "}",
                           {}};
       std::size_t limit = 1;
       if (auto l = q.find("limit"); l != q.end()) {
@@ -126,13 +134,14 @@ public:
         if (!n)
           return http_reply{200,
                             R"({"retCode":10001,"retMsg":"Illegal limit","result":{},"retExtInfo":{},"time":)" +
-                                now_ms() + "}",
+                              now_ms() + "}",
                             {}};
         limit = static_cast<std::size_t>(std::clamp<std::uint64_t>(*n, 1, 60));
       }
       const auto trades = m_.newest(meta->symbol, limit);
       for (auto it = trades.rbegin(); it != trades.rend(); ++it) { // newest first
-        if (it != trades.rbegin()) body += ',';
+        if (it != trades.rbegin())
+          body += ',';
         body += R"({"execId":")" + it->trade_id + R"(","symbol":")" + it->symbol + R"(","price":")" +
                 it->price.to_string() + R"(","size":")" + it->quantity.to_string() + R"(","side":")" +
                 (it->taker_side == mi::side::sell ? "Sell" : "Buy") + R"(","time":")" +

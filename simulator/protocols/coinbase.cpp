@@ -53,12 +53,15 @@ public:
     auto& c = static_cast<coinbase_connection&>(cs);
     boost::system::error_code ec;
     auto v = boost::json::parse(boost::json::string_view(text.data(), text.size()), ec);
-    if (ec || !v.is_object()) return out.frames.push_back(error_frame("failure to parse JSON"));
+    if (ec || !v.is_object())
+      return out.frames.push_back(error_frame("failure to parse JSON"));
     const auto& o = v.get_object();
     const auto* type = o.if_contains("type");
-    if (!type || !type->is_string()) return out.frames.push_back(error_frame("type is required"));
+    if (!type || !type->is_string())
+      return out.frames.push_back(error_frame("type is required"));
     const std::string t(str(type->get_string()));
-    if (t != "subscribe" && t != "unsubscribe") return out.frames.push_back(error_frame("unknown type " + t));
+    if (t != "subscribe" && t != "unsubscribe")
+      return out.frames.push_back(error_frame("unknown type " + t));
     const bool sub = t == "subscribe";
     const auto* channel = o.if_contains("channel");
     if (!channel || !channel->is_string())
@@ -75,7 +78,8 @@ public:
       return out.frames.push_back(error_frame("Failed to subscribe: product_ids must be an array"));
     }
     if (ch == "heartbeats") {
-      if (sub) ++out.subscribe_requests;
+      if (sub)
+        ++out.subscribe_requests;
       c.heartbeats_on = sub;
       if (sub)
         c.heartbeats.insert(ids.begin(), ids.end());
@@ -85,7 +89,8 @@ public:
     }
     if (ch != "market_trades")
       return out.frames.push_back(error_frame("Failed to subscribe: unsupported channel " + ch));
-    if (ids.empty()) return out.frames.push_back(error_frame("Failed to subscribe: Invalid product ID provided"));
+    if (ids.empty())
+      return out.frames.push_back(error_frame("Failed to subscribe: Invalid product ID provided"));
     std::vector<const instrument*> metas;
     for (const auto& id : ids) {
       auto parsed = coinbase::from_product_id(id);
@@ -94,7 +99,8 @@ public:
         return out.frames.push_back(error_frame("Failed to subscribe: Invalid product ID provided"));
       metas.push_back(meta);
     }
-    if (sub) ++out.subscribe_requests;
+    if (sub)
+      ++out.subscribe_requests;
     for (const auto* meta : metas) {
       if (sub)
         c.market_trades.insert(product_id(*meta));
@@ -120,7 +126,8 @@ public:
 
   std::optional<std::string> heartbeat(connection_state& cs) override {
     auto& c = static_cast<coinbase_connection&>(cs);
-    if (!c.heartbeats_on) return std::nullopt;
+    if (!c.heartbeats_on)
+      return std::nullopt;
     const auto now = rfc3339_micros(wall_ns());
     return R"({"channel":"heartbeats","client_id":"","timestamp":")" + now + R"(","sequence_num":)" +
            std::to_string(c.sequence++) + R"(,"events":[{"current_time":")" + now + R"(","heartbeat_counter":)" +
@@ -133,7 +140,8 @@ public:
     if (path == "/products") {
       std::string body = "[";
       for (const auto& i : m_.listed()) {
-        if (body.size() > 1) body += ',';
+        if (body.size() > 1)
+          body += ',';
         body += R"({"id":")" + product_id(i) + R"(","base_currency":")" + i.base + R"(","quote_currency":")" + i.quote +
                 R"(","status":"online"})";
       }
@@ -148,17 +156,20 @@ public:
     const std::string id(path.substr(prefix.size(), path.size() - prefix.size() - suffix.size()));
     auto parsed = coinbase::from_product_id(id);
     const instrument* meta = parsed ? m_.find(parsed->symbol) : nullptr;
-    if (!meta || product_id(*meta) != id) return http_reply{404, R"({"message":"NotFound"})", {}};
+    if (!meta || product_id(*meta) != id)
+      return http_reply{404, R"({"message":"NotFound"})", {}};
     std::size_t limit = 1000;
     if (auto l = q.find("limit"); l != q.end()) {
       auto n = parse_uint(l->second);
-      if (!n) return http_reply{400, R"({"message":"Invalid limit"})", {}};
+      if (!n)
+        return http_reply{400, R"({"message":"Invalid limit"})", {}};
       limit = static_cast<std::size_t>(std::clamp<std::uint64_t>(*n, 1, 1000));
     }
     std::vector<mi::trade> trades;
     if (auto a = q.find("after"); a != q.end()) {
       auto after = parse_uint(a->second);
-      if (!after) return http_reply{400, R"({"message":"Invalid after"})", {}};
+      if (!after)
+        return http_reply{400, R"({"message":"Invalid after"})", {}};
       trades = m_.before_id(meta->symbol, *after, limit);
     } else {
       trades = m_.newest(meta->symbol, limit);
@@ -166,14 +177,16 @@ public:
     http_reply r;
     r.body = "[";
     for (auto it = trades.rbegin(); it != trades.rend(); ++it) { // newest first
-      if (it != trades.rbegin()) r.body += ',';
+      if (it != trades.rbegin())
+        r.body += ',';
       // side is the maker's: the opposite of the taker side
       r.body += R"({"time":")" + rfc3339_micros(it->ts_ns) + R"(","trade_id":)" + it->trade_id + R"(,"price":")" +
                 it->price.to_string() + R"(","size":")" + it->quantity.to_string() + R"(","side":")" +
                 (it->taker_side == mi::side::buy ? "sell" : "buy") + "\"}";
     }
     r.body += ']';
-    if (!trades.empty()) r.headers.emplace_back("CB-AFTER", trades.front().trade_id);
+    if (!trades.empty())
+      r.headers.emplace_back("CB-AFTER", trades.front().trade_id);
     return r;
   }
 
@@ -188,7 +201,8 @@ private:
       first = false;
     }
     if (c.heartbeats_on) {
-      if (!first) out += ',';
+      if (!first)
+        out += ',';
       out += "\"heartbeats\":";
       append_json_string_array(out, {c.heartbeats.begin(), c.heartbeats.end()});
     }

@@ -31,7 +31,8 @@ struct rest_names {
 rest_names names_of(const instrument& i) {
   const std::string base(kraken::v1_asset(i.base));
   rest_names n{base + i.quote, base + i.quote, base + "/" + i.quote, base, i.quote};
-  if (i.base == "BTC" && i.quote == "USD") n = {"XXBTZUSD", "XBTUSD", "XBT/USD", "XXBT", "ZUSD"};
+  if (i.base == "BTC" && i.quote == "USD")
+    n = {"XXBTZUSD", "XBTUSD", "XBT/USD", "XXBT", "ZUSD"};
   return n;
 }
 
@@ -48,8 +49,8 @@ public:
       return nullptr;
     }
     initial.frames.push_back(
-        R"({"channel":"status","type":"update","data":[{"version":"2.0.0","system":"online","api_version":"v2","connection_id":)" +
-        std::to_string(++connections_) + R"(,"timestamp":")" + rfc3339_micros(wall_ns()) + "\"}]}");
+      R"({"channel":"status","type":"update","data":[{"version":"2.0.0","system":"online","api_version":"v2","connection_id":)" +
+      std::to_string(++connections_) + R"(,"timestamp":")" + rfc3339_micros(wall_ns()) + "\"}]}");
     return std::make_unique<kraken_connection>();
   }
 
@@ -58,16 +59,20 @@ public:
     const std::string time_in = rfc3339_micros(wall_ns());
     boost::system::error_code ec;
     auto v = boost::json::parse(boost::json::string_view(text.data(), text.size()), ec);
-    if (ec || !v.is_object()) return out.frames.push_back(error("Malformed request", "", nullptr, time_in, ""));
+    if (ec || !v.is_object())
+      return out.frames.push_back(error("Malformed request", "", nullptr, time_in, ""));
     const auto& o = v.get_object();
     const boost::json::value* req_id = o.if_contains("req_id");
-    if (req_id && !req_id->is_int64() && !req_id->is_uint64()) req_id = nullptr;
+    if (req_id && !req_id->is_int64() && !req_id->is_uint64())
+      req_id = nullptr;
     const auto* method = o.if_contains("method");
-    if (!method || !method->is_string()) return out.frames.push_back(error("Missing method", "", req_id, time_in, ""));
+    if (!method || !method->is_string())
+      return out.frames.push_back(error("Missing method", "", req_id, time_in, ""));
     const std::string m(str(method->get_string()));
     if (m == "ping") {
       std::string pong = R"({"method":"pong")";
-      if (req_id) pong += ",\"req_id\":" + boost::json::serialize(*req_id);
+      if (req_id)
+        pong += ",\"req_id\":" + boost::json::serialize(*req_id);
       pong += R"(,"time_in":")" + time_in + R"(","time_out":")" + rfc3339_micros(wall_ns()) + "\"}";
       return out.frames.push_back(std::move(pong));
     }
@@ -82,10 +87,11 @@ public:
       return out.frames.push_back(error("Missing channel", m, req_id, time_in, ""));
     if (str(channel->get_string()) != "trade")
       return out.frames.push_back(
-          error("Channel not supported " + std::string(str(channel->get_string())), m, req_id, time_in, ""));
+        error("Channel not supported " + std::string(str(channel->get_string())), m, req_id, time_in, ""));
     if (!symbols || !symbols->is_array() || symbols->get_array().empty())
       return out.frames.push_back(error("Missing symbol", m, req_id, time_in, ""));
-    if (sub) ++out.subscribe_requests;
+    if (sub)
+      ++out.subscribe_requests;
     for (const auto& s : symbols->get_array()) {
       if (!s.is_string()) {
         out.frames.push_back(error("Symbol must be a string", m, req_id, time_in, ""));
@@ -101,7 +107,8 @@ public:
       std::string ack = R"({"method":")" + m + R"(","result":{"channel":"trade","symbol":)";
       append_json_string(ack, pair);
       ack += std::string(sub ? R"(,"snapshot":true)" : "") + R"(},"success":true)";
-      if (req_id) ack += ",\"req_id\":" + boost::json::serialize(*req_id);
+      if (req_id)
+        ack += ",\"req_id\":" + boost::json::serialize(*req_id);
       ack += R"(,"time_in":")" + time_in + R"(","time_out":")" + rfc3339_micros(wall_ns()) + "\"}";
       out.frames.push_back(std::move(ack));
       if (sub)
@@ -122,7 +129,8 @@ public:
   }
 
   std::optional<std::string> heartbeat(connection_state& cs) override {
-    if (static_cast<kraken_connection&>(cs).subscriptions == 0) return std::nullopt;
+    if (static_cast<kraken_connection&>(cs).subscriptions == 0)
+      return std::nullopt;
     return std::string(R"({"channel":"heartbeat"})");
   }
 
@@ -134,7 +142,8 @@ public:
       bool first = true;
       for (const auto& i : m_.listed()) {
         const auto n = names_of(i);
-        if (!first) body += ',';
+        if (!first)
+          body += ',';
         first = false;
         body += "\"" + n.key + R"(":{"altname":")" + n.altname + R"(","wsname":")" + n.wsname + R"(","base":")" +
                 n.base + R"(","quote":")" + n.quote + R"(","status":"online"})";
@@ -142,23 +151,28 @@ public:
       body += "}}";
       return http_reply{200, std::move(body), {}};
     }
-    if (path != "/0/public/Trades") return std::nullopt;
+    if (path != "/0/public/Trades")
+      return std::nullopt;
     const instrument* meta = nullptr;
     if (auto p = q.find("pair"); p != q.end())
       for (const auto& i : m_.listed())
-        if (names_of(i).altname == p->second || names_of(i).key == p->second) meta = &i;
-    if (!meta) return http_reply{200, R"({"error":["EQuery:Unknown asset pair"]})", {}};
+        if (names_of(i).altname == p->second || names_of(i).key == p->second)
+          meta = &i;
+    if (!meta)
+      return http_reply{200, R"({"error":["EQuery:Unknown asset pair"]})", {}};
     std::size_t count = 1000;
     if (auto c = q.find("count"); c != q.end()) {
       auto n = parse_uint(c->second);
-      if (!n) return http_reply{200, R"({"error":["EGeneral:Invalid arguments:count"]})", {}};
+      if (!n)
+        return http_reply{200, R"({"error":["EGeneral:Invalid arguments:count"]})", {}};
       count = static_cast<std::size_t>(std::clamp<std::uint64_t>(*n, 1, 1000));
     }
     std::vector<mi::trade> trades;
     std::string last = "0";
     if (auto s = q.find("since"); s != q.end()) {
       auto since = parse_uint(s->second);
-      if (!since) return http_reply{200, R"({"error":["EGeneral:Invalid arguments:since"]})", {}};
+      if (!since)
+        return http_reply{200, R"({"error":["EGeneral:Invalid arguments:since"]})", {}};
       trades = m_.since_ns(meta->symbol, static_cast<std::int64_t>(*since), count);
       last = s->second;
     } else {
@@ -169,13 +183,15 @@ public:
     char time[48];
     for (std::size_t i = 0; i < trades.size(); ++i) {
       const auto& t = trades[i];
-      if (i) body += ',';
+      if (i)
+        body += ',';
       std::snprintf(time, sizeof time, "%lld.%06lld", static_cast<long long>(t.ts_ns / 1'000'000'000),
                     static_cast<long long>(t.ts_ns % 1'000'000'000 / 1000));
       body += "[\"" + t.price.to_string() + "\",\"" + t.quantity.to_string() + "\"," + time + ",\"" +
               (t.taker_side == mi::side::sell ? "s" : "b") + "\",\"m\",\"\"," + t.trade_id + "]";
     }
-    if (!trades.empty()) last = std::to_string(trades.back().ts_ns);
+    if (!trades.empty())
+      last = std::to_string(trades.back().ts_ns);
     body += "],\"last\":\"" + last + "\"}}";
     return http_reply{200, std::move(body), {}};
   }
@@ -189,7 +205,8 @@ private:
       out += ",\"method\":";
       append_json_string(out, method);
     }
-    if (req_id) out += ",\"req_id\":" + boost::json::serialize(*req_id);
+    if (req_id)
+      out += ",\"req_id\":" + boost::json::serialize(*req_id);
     out += R"(,"success":false)";
     if (!symbol.empty()) {
       out += ",\"symbol\":";

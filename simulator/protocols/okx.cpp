@@ -42,10 +42,12 @@ public:
 
   void on_text(connection_state& cs, std::string_view text, actions& out) override {
     auto& c = static_cast<okx_connection&>(cs);
-    if (text == okx::ping_frame) return out.frames.push_back(std::string(okx::pong_frame));
+    if (text == okx::ping_frame)
+      return out.frames.push_back(std::string(okx::pong_frame));
     boost::system::error_code ec;
     auto v = boost::json::parse(boost::json::string_view(text.data(), text.size()), ec);
-    if (ec || !v.is_object()) return out.frames.push_back(error(c, "60012", "Invalid request: " + std::string(text)));
+    if (ec || !v.is_object())
+      return out.frames.push_back(error(c, "60012", "Invalid request: " + std::string(text)));
     const auto& o = v.get_object();
     const auto* op = o.if_contains("op");
     if (!op || !op->is_string())
@@ -56,7 +58,8 @@ public:
     const auto* args = o.if_contains("args");
     if (!args || !args->is_array() || args->get_array().empty())
       return out.frames.push_back(error(c, "60012", "Invalid request: " + std::string(text)));
-    if (sub) ++out.subscribe_requests;
+    if (sub)
+      ++out.subscribe_requests;
     for (const auto& a : args->get_array()) {
       const auto* ao = a.if_object();
       const auto* ch = ao ? ao->if_contains("channel") : nullptr;
@@ -72,13 +75,13 @@ public:
       if ((channel != "trades" && channel != "trades-all") || !meta ||
           okx::inst_id_of(meta->symbol, meta->base, meta->quote) != inst_id) {
         out.frames.push_back(
-            error(c, "60018",
-                  "Wrong URL or channel:" + channel + ",instId:" + inst_id +
-                      " doesn't exist. Please use the correct URL, channel and parameters referring to API document."));
+          error(c, "60018",
+                "Wrong URL or channel:" + channel + ",instId:" + inst_id +
+                  " doesn't exist. Please use the correct URL, channel and parameters referring to API document."));
         continue;
       }
       std::string ack =
-          sub ? R"({"event":"subscribe","arg":{"channel":)" : R"({"event":"unsubscribe","arg":{"channel":)";
+        sub ? R"({"event":"subscribe","arg":{"channel":)" : R"({"event":"unsubscribe","arg":{"channel":)";
       append_json_string(ack, channel);
       ack += ",\"instId\":";
       append_json_string(ack, inst_id);
@@ -114,7 +117,8 @@ public:
       std::string body = R"({"code":"0","msg":"","data":[)";
       bool first = true;
       for (const auto& i : m_.listed()) {
-        if (!first) body += ',';
+        if (!first)
+          body += ',';
         first = false;
         body += R"({"instType":"SPOT","instId":")" + okx::inst_id_of(i.symbol, i.base, i.quote) + R"(","baseCcy":")" +
                 i.base + R"(","quoteCcy":")" + i.quote + R"(","state":"live"})";
@@ -122,30 +126,35 @@ public:
       body += "]}";
       return http_reply{200, std::move(body), {}};
     }
-    if (path != "/api/v5/market/history-trades" && path != "/api/v5/market/trades") return std::nullopt;
+    if (path != "/api/v5/market/history-trades" && path != "/api/v5/market/trades")
+      return std::nullopt;
     auto inst = q.find("instId");
     const instrument* meta = nullptr;
     if (inst != q.end())
-      if (auto parsed = okx::from_inst_id(inst->second); parsed) meta = m_.find(parsed->symbol);
+      if (auto parsed = okx::from_inst_id(inst->second); parsed)
+        meta = m_.find(parsed->symbol);
     if (!meta || okx::inst_id_of(meta->symbol, meta->base, meta->quote) != inst->second)
       return http_reply{200, R"({"code":"51001","msg":"Instrument ID does not exist","data":[]})", {}};
     std::size_t limit = 100;
     if (auto l = q.find("limit"); l != q.end()) {
       auto n = parse_uint(l->second);
-      if (!n) return http_reply{200, R"({"code":"51000","msg":"Parameter limit error","data":[]})", {}};
+      if (!n)
+        return http_reply{200, R"({"code":"51000","msg":"Parameter limit error","data":[]})", {}};
       limit = static_cast<std::size_t>(std::clamp<std::uint64_t>(*n, 1, 100));
     }
     std::vector<mi::trade> trades;
     if (auto a = q.find("after"); a != q.end()) {
       auto id = parse_uint(a->second);
-      if (!id) return http_reply{200, R"({"code":"51000","msg":"Parameter after error","data":[]})", {}};
+      if (!id)
+        return http_reply{200, R"({"code":"51000","msg":"Parameter after error","data":[]})", {}};
       trades = m_.before_id(meta->symbol, *id, limit);
     } else {
       trades = m_.newest(meta->symbol, limit);
     }
     std::string body = R"({"code":"0","msg":"","data":[)";
     for (auto it = trades.rbegin(); it != trades.rend(); ++it) { // newest first
-      if (it != trades.rbegin()) body += ',';
+      if (it != trades.rbegin())
+        body += ',';
       body += R"({"instId":")" + inst->second + R"(","side":")" + (it->taker_side == mi::side::sell ? "sell" : "buy") +
               R"(","sz":")" + it->quantity.to_string() + R"(","px":")" + it->price.to_string() +
               R"(","source":"0","tradeId":")" + it->trade_id + R"(","ts":")" + std::to_string(it->ts_ns / 1'000'000) +

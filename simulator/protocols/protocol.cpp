@@ -9,9 +9,12 @@ namespace mi::sim {
 namespace {
 
 int hex_value(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  if (c >= '0' && c <= '9')
+    return c - '0';
+  if (c >= 'a' && c <= 'f')
+    return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F')
+    return c - 'A' + 10;
   return -1;
 }
 
@@ -41,17 +44,20 @@ query_params parse_query(std::string_view query) {
       const auto eq = kv.find('=');
       out[decode_component(kv.substr(0, eq))] = eq == std::string_view::npos ? "" : decode_component(kv.substr(eq + 1));
     }
-    if (amp == std::string_view::npos) break;
+    if (amp == std::string_view::npos)
+      break;
     query.remove_prefix(amp + 1);
   }
   return out;
 }
 
 std::optional<std::uint64_t> parse_uint(std::string_view s) {
-  if (s.empty() || s.size() > 19) return std::nullopt;
+  if (s.empty() || s.size() > 19)
+    return std::nullopt;
   std::uint64_t v = 0;
   for (char c : s) {
-    if (c < '0' || c > '9') return std::nullopt;
+    if (c < '0' || c > '9')
+      return std::nullopt;
     v = v * 10 + static_cast<std::uint64_t>(c - '0');
   }
   return v;
@@ -63,18 +69,22 @@ const std::vector<std::string_view>& supported_exchanges() {
 }
 
 std::unique_ptr<protocol> make_protocol(std::string_view exchange, const market& m) {
-  if (exchange == "binance") return make_binance_protocol(m);
-  if (exchange == "okx") return make_okx_protocol(m);
-  if (exchange == "bybit") return make_bybit_protocol(m);
-  if (exchange == "coinbase") return make_coinbase_protocol(m);
-  if (exchange == "kraken") return make_kraken_protocol(m);
+  if (exchange == "binance")
+    return make_binance_protocol(m);
+  if (exchange == "okx")
+    return make_okx_protocol(m);
+  if (exchange == "bybit")
+    return make_bybit_protocol(m);
+  if (exchange == "coinbase")
+    return make_coinbase_protocol(m);
+  if (exchange == "kraken")
+    return make_kraken_protocol(m);
   return nullptr;
 }
 
 std::int64_t wall_ns() {
   const auto us =
-      std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::system_clock::now().time_since_epoch())
-          .count();
+    std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::system_clock::now().time_since_epoch()).count();
   return us * 1000;
 }
 

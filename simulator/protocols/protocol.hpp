@@ -30,9 +30,9 @@ struct connection_state {
 
 /// What the simulator does after a client frame (or a WebSocket handshake).
 struct actions {
-  std::vector<std::string> frames;    ///< sent in this order, before any trade of `subscribe`
-  std::vector<sub_key> subscribe;     ///< trade subscriptions to add
-  std::vector<sub_key> unsubscribe;   ///< trade subscriptions to remove
+  std::vector<std::string> frames;      ///< sent in this order, before any trade of `subscribe`
+  std::vector<sub_key> subscribe;       ///< trade subscriptions to add
+  std::vector<sub_key> unsubscribe;     ///< trade subscriptions to remove
   std::uint64_t subscribe_requests = 0; ///< counted in stats::subscribes
 };
 

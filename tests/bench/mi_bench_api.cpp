@@ -81,7 +81,8 @@ public:
     a.sin_family = AF_INET;
     a.sin_port = htons(port);
     a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    if (::connect(fd_, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) throw std::runtime_error("connect");
+    if (::connect(fd_, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0)
+      throw std::runtime_error("connect");
   }
   ~http_client() { ::close(fd_); }
   /// Sends one request, returns the body (keep-alive, Content-Length framing).
@@ -89,12 +90,15 @@ public:
     if (::send(fd_, request.data(), request.size(), MSG_NOSIGNAL) != static_cast<ssize_t>(request.size()))
       throw std::runtime_error("send");
     std::size_t head_end;
-    while ((head_end = buf_.find("\r\n\r\n")) == std::string::npos) fill();
+    while ((head_end = buf_.find("\r\n\r\n")) == std::string::npos)
+      fill();
     status = std::stoi(buf_.substr(9, 3));
     auto cl = buf_.find("Content-Length: ");
-    if (cl == std::string::npos || cl > head_end) throw std::runtime_error("no Content-Length");
+    if (cl == std::string::npos || cl > head_end)
+      throw std::runtime_error("no Content-Length");
     std::size_t len = std::stoul(buf_.substr(cl + 16));
-    while (buf_.size() < head_end + 4 + len) fill();
+    while (buf_.size() < head_end + 4 + len)
+      fill();
     std::string body = buf_.substr(head_end + 4, len);
     buf_.erase(0, head_end + 4 + len);
     return body;
@@ -104,7 +108,8 @@ private:
   void fill() {
     char tmp[65536];
     auto n = ::recv(fd_, tmp, sizeof tmp, 0);
-    if (n <= 0) throw std::runtime_error("connection closed");
+    if (n <= 0)
+      throw std::runtime_error("connection closed");
     buf_.append(tmp, static_cast<std::size_t>(n));
   }
   int fd_;
@@ -128,17 +133,22 @@ int main(int argc, char** argv) {
   int rounds = 500;
   bool auth = true;
   for (int i = 1; i + 1 < argc; i += 2) {
-    if (!std::strcmp(argv[i], "--rounds")) rounds = std::atoi(argv[i + 1]);
-    else if (!std::strcmp(argv[i], "--auth")) auth = std::strcmp(argv[i + 1], "off") != 0;
+    if (!std::strcmp(argv[i], "--rounds"))
+      rounds = std::atoi(argv[i + 1]);
+    else if (!std::strcmp(argv[i], "--auth"))
+      auth = std::strcmp(argv[i + 1], "off") != 0;
   }
   mi::test::pg_server pg;
-  if (auto m = mi::gw::migrate(pg.conninfo()); !m) throw std::runtime_error(m.err().message);
+  if (auto m = mi::gw::migrate(pg.conninfo()); !m)
+    throw std::runtime_error(m.err().message);
   auto w = mi::gw::pg_writer::connect(pg.conninfo());
-  if (!w || !(*w)->upsert_klines(klines())) throw std::runtime_error("cannot store klines");
+  if (!w || !(*w)->upsert_klines(klines()))
+    throw std::runtime_error("cannot store klines");
   pg.psql("VACUUM ANALYZE market_klines");
   const auto master = mi::gw::auth::parse_master_key(std::string(64, '5'));
   auto key = mi::gw::create_api_key(pg.conninfo(), "bench", 1'000'000'000, *master);
-  if (!key) throw std::runtime_error(key.err().message);
+  if (!key)
+    throw std::runtime_error(key.err().message);
 
   boost::asio::io_context ioc;
   auto guard = boost::asio::make_work_guard(ioc);
@@ -165,16 +175,19 @@ int main(int argc, char** argv) {
   for (int i = 0; i < rounds + 20; ++i) { // the first 20 of each warm up and are not counted
     const std::int64_t start = t0 + (i % 4000) * 60'000LL;
     const std::int64_t end = start + 999 * 60'000LL;
-    const std::string query = "end=" + std::to_string(end) + "&exchange=binance&interval=1m&limit=1000&start=" +
-                              std::to_string(start) + "&symbol=BTCUSDT";
+    const std::string query = "end=" + std::to_string(end) +
+                              "&exchange=binance&interval=1m&limit=1000&start=" + std::to_string(start) +
+                              "&symbol=BTCUSDT";
     std::string headers;
     if (auth) {
       const auto ts = std::to_string(
-        std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch()).count());
-      headers = "X-MI-APIKEY: " + key->key_id + "\r\nX-MI-TIMESTAMP: " + ts + "\r\nX-MI-NONCE: b" + std::to_string(i) +
-                "\r\nX-MI-SIGNATURE: " +
-                mi::gw::auth::hmac_sha256_hex(signing, mi::gw::auth::string_to_sign(ts, "GET", "/api/v1/klines", query)) +
-                "\r\n";
+        std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+          .count());
+      headers =
+        "X-MI-APIKEY: " + key->key_id + "\r\nX-MI-TIMESTAMP: " + ts + "\r\nX-MI-NONCE: b" + std::to_string(i) +
+        "\r\nX-MI-SIGNATURE: " +
+        mi::gw::auth::hmac_sha256_hex(signing, mi::gw::auth::string_to_sign(ts, "GET", "/api/v1/klines", query)) +
+        "\r\n";
     }
     const std::string request = "GET /api/v1/klines?" + query + " HTTP/1.1\r\nHost: bench\r\n" + headers + "\r\n";
 
@@ -184,9 +197,11 @@ int main(int argc, char** argv) {
       auto rows = tx.exec_params(sql, "binance", "BTCUSDT", "1m", start, end);
       std::size_t bytes = 0;
       for (const auto& r : rows)
-        for (const auto& f : r) bytes += std::string(f.c_str()).size();
+        for (const auto& f : r)
+          bytes += std::string(f.c_str()).size();
       tx.commit();
-      if (rows.size() != 1000 || bytes == 0) throw std::runtime_error("raw query returned " + std::to_string(rows.size()));
+      if (rows.size() != 1000 || bytes == 0)
+        throw std::runtime_error("raw query returned " + std::to_string(rows.size()));
       return std::chrono::duration<double, std::milli>(clock_type::now() - a).count();
     };
     auto run_api = [&] {
@@ -194,10 +209,13 @@ int main(int argc, char** argv) {
       int status = 0;
       auto body = client.get(request, status);
       double took = std::chrono::duration<double, std::milli>(clock_type::now() - a).count();
-      if (status != 200) throw std::runtime_error("API status " + std::to_string(status) + ": " + body);
+      if (status != 200)
+        throw std::runtime_error("API status " + std::to_string(status) + ": " + body);
       std::size_t n = 0;
-      for (auto p = body.find("\"open_time_ms\""); p != std::string::npos; p = body.find("\"open_time_ms\"", p + 1)) ++n;
-      if (n != 1000) throw std::runtime_error("API returned " + std::to_string(n) + " klines");
+      for (auto p = body.find("\"open_time_ms\""); p != std::string::npos; p = body.find("\"open_time_ms\"", p + 1))
+        ++n;
+      if (n != 1000)
+        throw std::runtime_error("API returned " + std::to_string(n) + " klines");
       return took;
     };
     double r, h;

@@ -48,7 +48,6 @@ struct cpu_clock {
   }
 };
 
-
 namespace od = simdjson::ondemand;
 
 struct plain_fields {
@@ -80,14 +79,22 @@ bool plain_parse(od::parser& parser, const std::string& line, plain_fields& f) {
           return false;
         auto v = df.value();
         simdjson::error_code ec = simdjson::SUCCESS;
-        if (k == "e") ec = v.get_string().get(f.e);
-        else if (k == "E") ec = v.get_int64().get(f.E);
-        else if (k == "s") ec = v.get_string().get(f.s);
-        else if (k == "a") ec = v.get_int64().get(f.a);
-        else if (k == "p") ec = v.get_string().get(f.p);
-        else if (k == "q") ec = v.get_string().get(f.q);
-        else if (k == "T") ec = v.get_int64().get(f.T);
-        else if (k == "m") ec = v.get_bool().get(f.m);
+        if (k == "e")
+          ec = v.get_string().get(f.e);
+        else if (k == "E")
+          ec = v.get_int64().get(f.E);
+        else if (k == "s")
+          ec = v.get_string().get(f.s);
+        else if (k == "a")
+          ec = v.get_int64().get(f.a);
+        else if (k == "p")
+          ec = v.get_string().get(f.p);
+        else if (k == "q")
+          ec = v.get_string().get(f.q);
+        else if (k == "T")
+          ec = v.get_int64().get(f.T);
+        else if (k == "m")
+          ec = v.get_bool().get(f.m);
         if (ec)
           return false;
       }
@@ -311,10 +318,14 @@ int main(int argc, char** argv) {
     mi::kraken::codec kc;
     const std::string n = src.name;
     auto run_codec_ex = [&] {
-      if (n == "binance") return run_with(bc);
-      if (n == "okx") return run_with(oc);
-      if (n == "bybit") return run_with(yc);
-      if (n.rfind("coinbase", 0) == 0) return run_with(cc);
+      if (n == "binance")
+        return run_with(bc);
+      if (n == "okx")
+        return run_with(oc);
+      if (n == "bybit")
+        return run_with(yc);
+      if (n.rfind("coinbase", 0) == 0)
+        return run_with(cc);
       return run_with(kc);
     };
     std::vector<double> ex_codec, ex_dom;

@@ -52,9 +52,12 @@ std::string slurp(const std::string& path) {
 std::string tail_of(const std::string& s, std::size_t n = 3000) { return s.size() <= n ? s : s.substr(s.size() - n); }
 
 std::vector<std::string> simulator_argv(int port, double rate, std::uint64_t count, const std::string& record) {
-  return {MI_BINARY, "simulate",       "--port",  std::to_string(port), "--symbols", "BTCUSDT,ETHUSDT",
-          "--rate",  std::to_string(static_cast<long long>(rate)), "--count", std::to_string(count),
-          "--record", record};
+  return {MI_BINARY,   "simulate",
+          "--port",    std::to_string(port),
+          "--symbols", "BTCUSDT,ETHUSDT",
+          "--rate",    std::to_string(static_cast<long long>(rate)),
+          "--count",   std::to_string(count),
+          "--record",  record};
 }
 
 // First and last ts_ns of the --record file, and its line count.
@@ -222,8 +225,8 @@ platform_result platform_run(double rate, std::uint64_t count) {
     throw std::runtime_error("cannot read the last MARKET_RAW message");
   const std::int64_t t_raw = (*last_msg)->timestamp_ns();
   wait_progress([&] { return pg_count(pg); }, "market_trades");
-  const std::int64_t t_pg = std::stoll(
-    pg.psql("SELECT (extract(epoch FROM max(pg_xact_commit_timestamp(xmin))) * 1000000000)::bigint FROM market_trades"));
+  const std::int64_t t_pg = std::stoll(pg.psql(
+    "SELECT (extract(epoch FROM max(pg_xact_commit_timestamp(xmin))) * 1000000000)::bigint FROM market_trades"));
 
   // Let anything in flight land (the simulator lingers ~1 s after its last trade), then check
   // nothing beyond N arrived.
@@ -266,8 +269,8 @@ int main(int argc, char** argv) {
   }
   std::signal(SIGPIPE, SIG_IGN);
   std::printf("mi_bench_e2e: %llu trades per run, binary %s\n", static_cast<unsigned long long>(count), MI_BINARY);
-  std::printf("%9s | %14s | %14s | %14s | %14s | %9s | %9s\n", "rate", "sim alone /s", "sim in run /s",
-              "MARKET_RAW /s", "PostgreSQL /s", "raw msgs", "pg rows");
+  std::printf("%9s | %14s | %14s | %14s | %14s | %9s | %9s\n", "rate", "sim alone /s", "sim in run /s", "MARKET_RAW /s",
+              "PostgreSQL /s", "raw msgs", "pg rows");
   int failures = 0;
   for (double rate : rates) {
     try {

@@ -36,7 +36,6 @@ struct cpu_clock {
   }
 };
 
-
 std::vector<mi::trade> make_trades(std::size_t n) {
   std::vector<mi::trade> out;
   out.reserve(n);

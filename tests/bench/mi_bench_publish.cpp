@@ -108,7 +108,8 @@ std::vector<mi::gw::outgoing> make_messages(std::size_t n) {
     t.base = btc ? "BTC" : "ETH";
     t.quote = "USDT";
     t.trade_id = std::to_string(1'000'000'000 + i);
-    t.price = *mi::decimal::from_parts(static_cast<std::int64_t>(btc ? 5'800'103 : 210'042) + static_cast<std::int64_t>(i % 97), 2);
+    t.price = *mi::decimal::from_parts(
+      static_cast<std::int64_t>(btc ? 5'800'103 : 210'042) + static_cast<std::int64_t>(i % 97), 2);
     t.quantity = *mi::decimal::from_parts(static_cast<std::int64_t>(i % 200'000) + 1, 5);
     t.taker_side = (i % 3) == 0 ? mi::side::sell : mi::side::buy;
     t.ts_ns = 1'617'566'591'000'000'000LL + static_cast<std::int64_t>(i) * 1'000'000;
@@ -224,8 +225,9 @@ int main(int argc, char** argv) {
                   r % 2 == 0 ? "baseline" : "ours", b, o, o / b);
       std::fflush(stdout);
     }
-    std::printf("median: baseline %.0f msgs/s, ours %.0f msgs/s, ours/baseline %.2f (median of per-round ratios %.2f)\n",
-                median(base), median(ours), median(ours) / median(base), median(ratio));
+    std::printf(
+      "median: baseline %.0f msgs/s, ours %.0f msgs/s, ours/baseline %.2f (median of per-round ratios %.2f)\n",
+      median(base), median(ours), median(ours) / median(base), median(ratio));
     nats_Close();
   } catch (const std::exception& e) {
     std::fprintf(stderr, "mi_bench_publish: %s\n", e.what());

@@ -162,8 +162,8 @@ int newest_backend(const std::string& conninfo) {
 }
 
 // (a) plain libpqxx 6.4.
-run_result run_baseline(const std::string& conninfo, const std::vector<std::vector<mi::trade>>& batches,
-                        std::size_t n, table_state& st) {
+run_result run_baseline(const std::string& conninfo, const std::vector<std::vector<mi::trade>>& batches, std::size_t n,
+                        table_state& st) {
   fresh_table(conninfo);
   pqxx::connection c{conninfo};
   {
@@ -199,8 +199,8 @@ run_result run_baseline(const std::string& conninfo, const std::vector<std::vect
 }
 
 // (d) mi::gw::pg_writer on one connection per symbol group, in parallel threads.
-run_result run_parallel(const std::string& conninfo, const std::vector<mi::trade>& all, std::size_t b,
-                        std::size_t n, table_state& st) {
+run_result run_parallel(const std::string& conninfo, const std::vector<mi::trade>& all, std::size_t b, std::size_t n,
+                        table_state& st) {
   fresh_table(conninfo);
   std::vector<std::vector<mi::trade>> by_symbol(2);
   for (const auto& t : all)
@@ -243,8 +243,8 @@ run_result run_parallel(const std::string& conninfo, const std::vector<mi::trade
 }
 
 // (b) mi::gw::pg_writer (c: with synchronous_commit=off).
-run_result run_ours(const std::string& conninfo, const std::vector<std::vector<mi::trade>>& batches,
-                    std::size_t n, table_state& st, bool synchronous_commit = true) {
+run_result run_ours(const std::string& conninfo, const std::vector<std::vector<mi::trade>>& batches, std::size_t n,
+                    table_state& st, bool synchronous_commit = true) {
   fresh_table(conninfo);
   auto writer = mi::gw::pg_writer::connect(conninfo, synchronous_commit);
   if (!writer)
@@ -318,7 +318,8 @@ int main(int argc, char** argv) {
       throw std::runtime_error(parts.err().message);
     if (mi::gw::day_of(trades.back().ts_ns) != mi::gw::day_of(trades.front().ts_ns))
       throw std::runtime_error("the generated trades span two days: raise the partition policy");
-    std::printf("partitioned schema: rows go to %s\n", mi::gw::trade_partition(mi::gw::day_of(trades.front().ts_ns)).name.c_str());
+    std::printf("partitioned schema: rows go to %s\n",
+                mi::gw::trade_partition(mi::gw::day_of(trades.front().ts_ns)).name.c_str());
     std::printf("mi_bench_saver: %d rounds x %zu trades (2 symbols, 8-decimal price/quantity), PostgreSQL %s, "
                 "fsync on, TRUNCATE + CHECKPOINT before every run\n",
                 rounds, count, server.psql("SHOW server_version").c_str());

@@ -15,7 +15,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     for (const auto& t : r->trades) {
       // A decoded trade must survive the simulator's encoder and decode to itself.
       auto again = codec.decode(mi::binance::encode_trade_frame(t, mi::binance::stream_kind::trade, false), 42);
-      if (!again || again->trades.size() != 1 || !(again->trades[0] == t)) __builtin_trap();
+      if (!again || again->trades.size() != 1 || !(again->trades[0] == t))
+        __builtin_trap();
     }
   }
   return 0;

@@ -84,10 +84,12 @@ std::vector<mi::trade> trades_of(reader& r) {
     const auto id = r.take(2);
     t.trade_id = op % 7 == 0 ? "x" + std::to_string(id) : std::to_string(id);
     const bool small = op % 5 != 0;
-    t.price = small ? *mi::decimal::from_parts(static_cast<std::int64_t>(1 + r.take(2)), static_cast<int>(r.take(1) % 9))
-                    : any_decimal(r);
-    t.quantity = small ? *mi::decimal::from_parts(static_cast<std::int64_t>(1 + r.take(2)), static_cast<int>(r.take(1) % 9))
-                       : any_decimal(r);
+    t.price = small
+                ? *mi::decimal::from_parts(static_cast<std::int64_t>(1 + r.take(2)), static_cast<int>(r.take(1) % 9))
+                : any_decimal(r);
+    t.quantity = small
+                   ? *mi::decimal::from_parts(static_cast<std::int64_t>(1 + r.take(2)), static_cast<int>(r.take(1) % 9))
+                   : any_decimal(r);
     t.taker_side = static_cast<mi::side>(r.take(1) % 3);
     // Mostly forward in time, sometimes late (back up to ~9 min) or far away (any 64-bit time).
     const auto step = r.take(1);
@@ -148,7 +150,9 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     for (std::size_t i = 0; i < trades.size(); ++i) {
       auto rr = sw.add(trades[i], i + 1);
 #ifdef MI_FUZZ_DIFF
-      std::fprintf(stderr, "A seq %zu id %s ts %lld acc %d late %d rev %d rep %d dup %d rej %d\n", i + 1, trades[i].trade_id.c_str(), (long long)(trades[i].ts_ns / 1000000), rr.accepted, rr.late, rr.revised, rr.replayed, rr.duplicate, (int)rr.rejected);
+      std::fprintf(stderr, "A seq %zu id %s ts %lld acc %d late %d rev %d rep %d dup %d rej %d\n", i + 1,
+                   trades[i].trade_id.c_str(), (long long)(trades[i].ts_ns / 1000000), rr.accepted, rr.late, rr.revised,
+                   rr.replayed, rr.duplicate, (int)rr.rejected);
 #endif
       sw.close_by_event_time(out);
       if (i % 50 == 49)
@@ -185,7 +189,9 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   for (std::size_t i = cp.min_resume_seq() - 1; i < trades.size(); ++i) {
     auto rr = sw.add(trades[i], i + 1);
 #ifdef MI_FUZZ_DIFF
-    std::fprintf(stderr, "B seq %zu id %s ts %lld acc %d late %d rev %d rep %d dup %d rej %d\n", i + 1, trades[i].trade_id.c_str(), (long long)(trades[i].ts_ns / 1000000), rr.accepted, rr.late, rr.revised, rr.replayed, rr.duplicate, (int)rr.rejected);
+    std::fprintf(stderr, "B seq %zu id %s ts %lld acc %d late %d rev %d rep %d dup %d rej %d\n", i + 1,
+                 trades[i].trade_id.c_str(), (long long)(trades[i].ts_ns / 1000000), rr.accepted, rr.late, rr.revised,
+                 rr.replayed, rr.duplicate, (int)rr.rejected);
 #endif
     sw.close_by_event_time(out);
   }

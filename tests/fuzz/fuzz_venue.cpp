@@ -12,17 +12,20 @@
 #include "messages/trade.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
-  if (size == 0) return 0;
+  if (size == 0)
+    return 0;
   static std::unique_ptr<mi::venue::venue> venues[5];
   const auto& names = mi::venue::exchange_names();
   const std::size_t which = data[0] % names.size();
-  if (!venues[which]) venues[which] = std::move(*mi::venue::make_venue(names[which]));
+  if (!venues[which])
+    venues[which] = std::move(*mi::venue::make_venue(names[which]));
   mi::venue::venue& v = *venues[which];
   const std::string_view body(reinterpret_cast<const char*>(data + 1), size - 1);
 
   (void)v.decode(body, 42);
   auto sub = v.resolve(which == 3 || which == 4 ? "BTC/USD" : "BTC/USDT");
-  if (!sub) __builtin_trap(); // a well-formed name always resolves while no listing is loaded
+  if (!sub)
+    __builtin_trap(); // a well-formed name always resolves while no listing is loaded
   const mi::venue::gap g{1000, 2000, 1'700'000'000'000'000'000, 1'700'000'100'000'000'000};
   if (v.history_request(*sub, g)) {
     auto page = v.parse_history(*sub, g, body);
@@ -30,11 +33,14 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
       for (std::size_t i = 0; i < page->trades.size(); ++i) {
         const mi::trade& t = page->trades[i];
         const long long id = std::stoll(t.trade_id);
-        if (id < g.first_id || id > g.last_id || t.price.signum() <= 0 || t.quantity.signum() <= 0) __builtin_trap();
-        if (i > 0 && page->trades[i - 1].ts_ns > t.ts_ns) __builtin_trap();
+        if (id < g.first_id || id > g.last_id || t.price.signum() <= 0 || t.quantity.signum() <= 0)
+          __builtin_trap();
+        if (i > 0 && page->trades[i - 1].ts_ns > t.ts_ns)
+          __builtin_trap();
       }
     }
   }
-  if (v.recent_request(*sub)) (void)v.parse_recent(*sub, body);
+  if (v.recent_request(*sub))
+    (void)v.parse_recent(*sub, body);
   return 0;
 }

@@ -46,25 +46,22 @@ void nats_server::start() {
   auto ready_count = [this] {
     auto log = read_file(log_path());
     std::size_t n = 0;
-    for (auto pos = log.find("Server is ready"); pos != std::string::npos;
-         pos = log.find("Server is ready", pos + 1))
+    for (auto pos = log.find("Server is ready"); pos != std::string::npos; pos = log.find("Server is ready", pos + 1))
       ++n;
     return n;
   };
   auto before = ready_count();
-  proc_ = std::make_unique<child_process>(
-      std::vector<std::string>{"nats-server", "-js", "-sd", store_dir(), "-a", "127.0.0.1", "-p",
-                               std::to_string(port_), "-m", std::to_string(monitor_port_), "-l",
-                               log_path()});
+  proc_ = std::make_unique<child_process>(std::vector<std::string>{"nats-server", "-js", "-sd", store_dir(), "-a",
+                                                                   "127.0.0.1", "-p", std::to_string(port_), "-m",
+                                                                   std::to_string(monitor_port_), "-l", log_path()});
   using namespace std::chrono_literals;
   bool ready = wait_for_port(port_, 15s) &&
-               eventually([&] { return ready_count() > before || !proc_->running(); }, 15s) &&
-               proc_->running();
+               eventually([&] { return ready_count() > before || !proc_->running(); }, 15s) && proc_->running();
   if (!ready) {
     proc_->kill_hard();
     proc_.reset();
-    throw std::runtime_error("nats-server did not become ready on port " + std::to_string(port_) +
-                             "; log tail:\n" + tail(read_file(log_path())));
+    throw std::runtime_error("nats-server did not become ready on port " + std::to_string(port_) + "; log tail:\n" +
+                             tail(read_file(log_path())));
   }
 }
 

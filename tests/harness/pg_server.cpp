@@ -36,8 +36,7 @@ pg_server::pg_server(pg_server_options options)
                    "--locale=C.UTF-8", "--no-sync"},
                   {}, true, "postgres");
   if (init.exit_code != 0)
-    throw std::runtime_error("pg_server: initdb failed (exit " + std::to_string(init.exit_code) + "):\n" +
-                             init.output);
+    throw std::runtime_error("pg_server: initdb failed (exit " + std::to_string(init.exit_code) + "):\n" + init.output);
 
   for (int attempt = 1;; ++attempt) {
     port_ = free_port();
@@ -58,12 +57,18 @@ pg_server::~pg_server() {
 
 bool pg_server::try_start() {
   std::vector<std::string> argv{pg_bin + "postgres",
-                                "-D", data_dir_,
-                                "-p", std::to_string(port_),
-                                "-k", socket_dir_,
-                                "-c", "listen_addresses=127.0.0.1",
-                                "-c", "max_connections=50",
-                                "-c", "logging_collector=off"};
+                                "-D",
+                                data_dir_,
+                                "-p",
+                                std::to_string(port_),
+                                "-k",
+                                socket_dir_,
+                                "-c",
+                                "listen_addresses=127.0.0.1",
+                                "-c",
+                                "max_connections=50",
+                                "-c",
+                                "logging_collector=off"};
   if (options_.fast_unsafe) {
     for (const char* setting : {"fsync=off", "synchronous_commit=off", "full_page_writes=off"}) {
       argv.emplace_back("-c");
@@ -114,8 +119,7 @@ std::string pg_server::psql(const std::string& sql, const std::string& db) const
                 conninfo(db) + " options='-c client_min_messages=error'", "-c", sql},
                {}, true);
   if (r.exit_code != 0)
-    throw std::runtime_error("psql failed (exit " + std::to_string(r.exit_code) + "): " + r.output +
-                             "\nSQL: " + sql);
+    throw std::runtime_error("psql failed (exit " + std::to_string(r.exit_code) + "): " + r.output + "\nSQL: " + sql);
   while (!r.output.empty() && r.output.back() == '\n')
     r.output.pop_back();
   return r.output;

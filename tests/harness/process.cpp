@@ -99,7 +99,9 @@ int child_process::wait_for(std::chrono::milliseconds timeout) {
     }
     if (std::chrono::steady_clock::now() >= deadline)
       return -1;
-    struct timespec ts{0, 10'000'000};
+    struct timespec ts {
+      0, 10'000'000
+    };
     nanosleep(&ts, nullptr);
   }
 }
@@ -115,9 +117,7 @@ void child_process::kill_hard() {
   status_ = st;
 }
 
-bool child_process::running() {
-  return wait_for(std::chrono::milliseconds(0)) == -1;
-}
+bool child_process::running() { return wait_for(std::chrono::milliseconds(0)) == -1; }
 
 run_result run(const std::vector<std::string>& argv, const std::string& stdin_text, bool merge_stderr,
                const std::string& as_user) {
@@ -177,7 +177,9 @@ run_result run(const std::vector<std::string>& argv, const std::string& stdin_te
       break;
     }
     if (!progress) {
-      struct timespec ts{0, 1'000'000};
+      struct timespec ts {
+        0, 1'000'000
+      };
       nanosleep(&ts, nullptr);
     }
   }

@@ -14,8 +14,8 @@ public:
   /// Starts argv[0] (searched in PATH) with the arguments; stdout/stderr go to `log_path`
   /// (appended) when given, else are inherited. `as_user`: run as that user (via setuid) when
   /// non-empty (PostgreSQL refuses root). Throws std::runtime_error if the fork/exec fails.
-  explicit child_process(std::vector<std::string> argv, std::string log_path = {},
-                         std::string as_user = {}, std::vector<std::string> extra_env = {});
+  explicit child_process(std::vector<std::string> argv, std::string log_path = {}, std::string as_user = {},
+                         std::vector<std::string> extra_env = {});
   child_process(const child_process&) = delete;
   child_process& operator=(const child_process&) = delete;
   ~child_process();
@@ -37,9 +37,12 @@ private:
 
 /// Runs a command to completion; returns its exit code and captures stdout (stderr too when
 /// `merge_stderr`). Throws on fork failure.
-struct run_result { int exit_code = -1; std::string output; };
-run_result run(const std::vector<std::string>& argv, const std::string& stdin_text = {},
-               bool merge_stderr = false, const std::string& as_user = {});
+struct run_result {
+  int exit_code = -1;
+  std::string output;
+};
+run_result run(const std::vector<std::string>& argv, const std::string& stdin_text = {}, bool merge_stderr = false,
+               const std::string& as_user = {});
 
 /// A free TCP port on 127.0.0.1 (bound then released).
 int free_port();
@@ -66,7 +69,9 @@ bool eventually(Pred pred, std::chrono::milliseconds timeout) {
       return true;
     if (std::chrono::steady_clock::now() >= deadline)
       return false;
-    struct timespec ts{0, 20'000'000};
+    struct timespec ts {
+      0, 20'000'000
+    };
     nanosleep(&ts, nullptr);
   }
 }

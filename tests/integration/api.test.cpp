@@ -34,9 +34,11 @@ std::string exchange(int port, const std::string& raw, const std::string& until 
   std::string out;
   char buf[16384];
   for (;;) {
-    if (!until.empty() && out.find(until) != std::string::npos) break;
+    if (!until.empty() && out.find(until) != std::string::npos)
+      break;
     auto n = ::recv(fd, buf, sizeof buf, 0);
-    if (n <= 0) break;
+    if (n <= 0)
+      break;
     out.append(buf, static_cast<std::size_t>(n));
   }
   ::close(fd);
@@ -69,7 +71,8 @@ std::string signed_get(const std::string& path, const std::string& query, const 
 }
 
 std::string upgrade(const std::string& target) {
-  return "GET " + target + " HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+  return "GET " + target +
+         " HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
          "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n";
 }
 
@@ -111,7 +114,8 @@ TEST_CASE("apikey: create prints the secret once, list never shows it, revoke re
   auto unknown = mi::test::run({bin, "apikey", "--dsn", dsn, "revoke", "mik_nope"}, {}, true);
   CHECK(unknown.exit_code != 0);
   CHECK(unknown.output.find("no key with id 'mik_nope'") != std::string::npos);
-  auto bad_quota = mi::test::run({bin, "apikey", "--dsn", dsn, "create", "--name", "x", "--quota-per-minute", "0"}, {}, true);
+  auto bad_quota =
+    mi::test::run({bin, "apikey", "--dsn", dsn, "create", "--name", "x", "--quota-per-minute", "0"}, {}, true);
   CHECK(bad_quota.exit_code != 0);
   CHECK(bad_quota.output.find("--quota-per-minute") != std::string::npos);
 }
@@ -127,8 +131,8 @@ TEST_CASE("api role: signed requests served by the platform, refusals counted, p
 
   auto ok = exchange(env.api_port(), signed_get("/api/v1/symbols", "", id, secret, "e1"));
   CHECK_MESSAGE(ok.rfind("HTTP/1.1 200", 0) == 0, ok);
-  auto klines = exchange(env.api_port(), signed_get("/api/v1/klines", "exchange=binance&symbol=BTCUSDT&interval=1m", id,
-                                                    secret, "e2"));
+  auto klines = exchange(env.api_port(),
+                         signed_get("/api/v1/klines", "exchange=binance&symbol=BTCUSDT&interval=1m", id, secret, "e2"));
   CHECK_MESSAGE(klines.rfind("HTTP/1.1 200", 0) == 0, klines);
   auto unsigned_req = exchange(env.api_port(), "GET /api/v1/symbols HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
   CHECK(unsigned_req.rfind("HTTP/1.1 401", 0) == 0);
@@ -180,7 +184,8 @@ TEST_CASE("api.anonymous_push false: a push client without a token gets 401 befo
                                                  mi::gw::auth::string_to_sign(ts, "GET", "/", ""));
   auto good = exchange(env.push_port(), upgrade("/?key=" + id + "&ts=" + ts + "&nonce=w1&sig=" + sig), "\r\n\r\n");
   CHECK_MESSAGE(good.rfind("HTTP/1.1 101", 0) == 0, good);
-  CHECK(env.scrape_metrics().find("mi_api_auth_rejections_total{reason=\"missing_credentials\"} 1") != std::string::npos);
+  CHECK(env.scrape_metrics().find("mi_api_auth_rejections_total{reason=\"missing_credentials\"} 1") !=
+        std::string::npos);
 }
 
 namespace {
@@ -264,9 +269,8 @@ TEST_CASE("api processes share nonces through JetStream: a replay on another pro
 TEST_CASE("startup without the master key while auth is required is a config error, and a too open key file too") {
   mi::test::platform_env env;
   const auto bin = mi::test::binary();
-  auto without = mi::test::run({"/usr/bin/env", "-u", "MI_API_MASTER_KEY", bin, "run", "--config", env.config_path(),
-                                "--roles", "api"},
-                               {}, true);
+  auto without = mi::test::run(
+    {"/usr/bin/env", "-u", "MI_API_MASTER_KEY", bin, "run", "--config", env.config_path(), "--roles", "api"}, {}, true);
   CHECK(without.exit_code == 2);
   CHECK_MESSAGE(without.output.find("config error: api.master_key_file: a master key is required") != std::string::npos,
                 without.output);
@@ -282,9 +286,8 @@ TEST_CASE("startup without the master key while auth is required is a config err
     yaml.replace(yaml.find("anonymous_push: true"), 20, "anonymous_push: true\n  master_key_file: " + key_file);
     std::ofstream(env.config_path()) << yaml;
   }
-  auto too_open = mi::test::run({"/usr/bin/env", "-u", "MI_API_MASTER_KEY", bin, "run", "--config", env.config_path(),
-                                 "--roles", "api"},
-                                {}, true);
+  auto too_open = mi::test::run(
+    {"/usr/bin/env", "-u", "MI_API_MASTER_KEY", bin, "run", "--config", env.config_path(), "--roles", "api"}, {}, true);
   CHECK(too_open.exit_code == 2);
   CHECK_MESSAGE(too_open.output.find("chmod 600") != std::string::npos, too_open.output);
   CHECK(too_open.output.find(mi::test::test_master_key_hex()) == std::string::npos); // never printed
@@ -296,9 +299,9 @@ TEST_CASE("startup without the master key while auth is required is a config err
   CHECK(both.output.find("both api.master_key_file and MI_API_MASTER_KEY") != std::string::npos);
 
   // The file alone (mode 600) is enough: the process starts.
-  mi::test::child_process ok({"/usr/bin/env", "-u", "MI_API_MASTER_KEY", bin, "run", "--config", env.config_path(),
-                              "--roles", "api"},
-                             env.dir() + "/ok.log");
+  mi::test::child_process ok(
+    {"/usr/bin/env", "-u", "MI_API_MASTER_KEY", bin, "run", "--config", env.config_path(), "--roles", "api"},
+    env.dir() + "/ok.log");
   CHECK_MESSAGE(mi::test::eventually(
                   [&] { return mi::test::read_file(env.dir() + "/ok.log").find("\nready\n") != std::string::npos; },
                   std::chrono::seconds(30)),

@@ -27,9 +27,9 @@ namespace {
 
 struct venue_case {
   std::string exchange;
-  std::string ws_path;         // the exchange's WebSocket path
+  std::string ws_path;              // the exchange's WebSocket path
   std::vector<std::string> unified; // config symbols
-  std::string sim_symbols;     // the simulator's normalized symbols
+  std::string sim_symbols;          // the simulator's normalized symbols
 };
 
 const std::map<std::string, venue_case>& cases() {
@@ -58,16 +58,14 @@ public:
       syms += ", " + s;
     std::ofstream cfg(config_path());
     cfg << "nats:\n  url: " << nats.url() << "\n"
-        << nats_extra
-        << "exchanges:\n"
-        << (exchange == "binance" ? "" : "  binance:\n    enabled: false\n")
-        << "  " << exchange << ":\n    enabled: true\n"
+        << nats_extra << "exchanges:\n"
+        << (exchange == "binance" ? "" : "  binance:\n    enabled: false\n") << "  " << exchange
+        << ":\n    enabled: true\n"
         << "    ws_url: ws://127.0.0.1:" << sim_port_ << case_.ws_path << "\n"
         << "    rest_url: http://127.0.0.1:" << sim_port_ << "\n"
         << "    symbols: [" << syms << "]\n"
         << "    reconnect:\n      initial: 100ms\n      max: 1s\n"
-        << exchange_extra
-        << "metrics:\n  listen: 127.0.0.1:" << metrics_port_ << "\n";
+        << exchange_extra << "metrics:\n  listen: 127.0.0.1:" << metrics_port_ << "\n";
   }
   ~ingest_env() {
     if (platform_)
@@ -80,9 +78,12 @@ public:
   std::string platform_log() const { return mi::test::read_file(dir_.path() + "/platform.log"); }
 
   void start_simulator(const std::vector<std::string>& extra) {
-    std::vector<std::string> argv{mi::test::binary(), "simulate", "--exchange", case_.exchange,
-                                  "--port", std::to_string(sim_port_), "--record", dir_.path() + "/recorded.jsonl",
-                                  "--symbols", case_.sim_symbols, "--linger-ms", "600000"};
+    std::vector<std::string> argv{mi::test::binary(), "simulate",
+                                  "--exchange",       case_.exchange,
+                                  "--port",           std::to_string(sim_port_),
+                                  "--record",         dir_.path() + "/recorded.jsonl",
+                                  "--symbols",        case_.sim_symbols,
+                                  "--linger-ms",      "600000"};
     argv.insert(argv.end(), extra.begin(), extra.end());
     sim_ = std::make_unique<mi::test::child_process>(argv, dir_.path() + "/simulator.log");
     if (!mi::test::wait_for_port(sim_port_, 10s))
@@ -96,8 +97,7 @@ public:
     platform_ = std::make_unique<mi::test::child_process>(
       std::vector<std::string>{mi::test::binary(), "run", "--config", config_path(), "--roles", "ingest"}, log);
     bool ready = mi::test::eventually(
-      [&] { return mi::test::has_ready_line(mi::test::read_file(log), before) || !platform_->running(); },
-      30s);
+      [&] { return mi::test::has_ready_line(mi::test::read_file(log), before) || !platform_->running(); }, 30s);
     ready = ready && platform_->running();
     if (!ready)
       throw std::runtime_error("platform did not become ready:\n" + platform_log());
@@ -322,7 +322,8 @@ TEST_CASE("exchanges: a stalled connection (TCP open, nothing sent) is reconnect
   CHECK(env.stop_platform() == 0);
 }
 
-TEST_CASE("exchanges: a forced-disconnect notice opens the new connection before the cut (okx 64008, binance serverShutdown)") {
+TEST_CASE(
+  "exchanges: a forced-disconnect notice opens the new connection before the cut (okx 64008, binance serverShutdown)") {
   for (const std::string exchange : {"okx", "binance"}) {
     SUBCASE(exchange.c_str()) {
       ingest_env env(exchange);
@@ -353,7 +354,8 @@ TEST_CASE("exchanges: kill -9 mid-stream and restart: the downtime's trades come
   CHECK(env.stop_platform() == 0);
 }
 
-TEST_CASE("exchanges: bybit's recent-trades poll stores each trade once, also on a quiet symbol past the dedup window") {
+TEST_CASE(
+  "exchanges: bybit's recent-trades poll stores each trade once, also on a quiet symbol past the dedup window") {
   // A 1 s duplicate window (2 min in production) makes "older than the window" quick to reach: every
   // poll (each second per symbol) returns the last 60 trades of a symbol that no longer trades.
   ingest_env env("bybit", {}, {}, "  streams:\n    raw:\n      duplicate_window: 1s\n");
@@ -476,11 +478,12 @@ TEST_CASE("exchanges: the watchdog resubscribes a silent symbol (unsubscribe, th
   }
 }
 
-TEST_CASE("exchanges: far-future, too old and unrepresentable trades are quarantined on market.rejected, not stored in MARKET_RAW") {
+TEST_CASE("exchanges: far-future, too old and unrepresentable trades are quarantined on market.rejected, not stored in "
+          "MARKET_RAW") {
   ingest_env env("binance");
-  const std::int64_t now_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(
-                                std::chrono::system_clock::now().time_since_epoch())
-                                .count() / 1'000'000 * 1'000'000;
+  const std::int64_t now_ns =
+    std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::system_clock::now().time_since_epoch()).count() /
+    1'000'000 * 1'000'000;
   const std::int64_t day_ns = 24LL * 3600 * 1'000'000'000;
   struct row {
     const char* price;
@@ -488,25 +491,27 @@ TEST_CASE("exchanges: far-future, too old and unrepresentable trades are quarant
     std::int64_t ts_ns;
     const char* reason; // "" = admitted
   };
-  const std::vector<row> rows{{"16500.5", "0.1", now_ns, ""},
-                              {"16501", "0.2", now_ns + 365 * day_ns, "clock_skew"},
-                              {"16502", "0.3", now_ns + 1'000'000, ""},
-                              {"99999999999999999999999", "99999999999999999999", now_ns + 2'000'000, "unrepresentable"},
-                              {"16503", "0.4", now_ns - 8 * day_ns, "too_old"}, // MARKET_RAW keeps 7 days
-                              {"16504", "0.5", now_ns + 3'000'000, ""}};
+  const std::vector<row> rows{
+    {"16500.5", "0.1", now_ns, ""},
+    {"16501", "0.2", now_ns + 365 * day_ns, "clock_skew"},
+    {"16502", "0.3", now_ns + 1'000'000, ""},
+    {"99999999999999999999999", "99999999999999999999", now_ns + 2'000'000, "unrepresentable"},
+    {"16503", "0.4", now_ns - 8 * day_ns, "too_old"}, // MARKET_RAW keeps 7 days
+    {"16504", "0.5", now_ns + 3'000'000, ""}};
   {
     std::ofstream in(env.dir_.path() + "/input.jsonl");
     for (std::size_t i = 0; i < rows.size(); ++i)
       in << R"({"exchange":"binance","symbol":"BTCUSDT","base":"BTC","quote":"USDT","trade_id":")" << 1000 + i
-         << R"(","price":")" << rows[i].price << R"(","quantity":")" << rows[i].qty
-         << R"(","side":"sell","ts_ns":)" << rows[i].ts_ns << "}\n";
+         << R"(","price":")" << rows[i].price << R"(","quantity":")" << rows[i].qty << R"(","side":"sell","ts_ns":)"
+         << rows[i].ts_ns << "}\n";
   }
   env.start_platform();
   env.start_simulator({"--input", env.dir_.path() + "/input.jsonl"});
   bool all = mi::test::eventually(
     [&] { return env.raw_trades().size() == 3 && env.messages("MARKET_REJECTED").size() == 3; }, 30s);
   CHECK_MESSAGE(all, "MARKET_RAW " << env.raw_trades().size() << ", MARKET_REJECTED "
-                                   << env.messages("MARKET_REJECTED").size() << "\n" << env.platform_log());
+                                   << env.messages("MARKET_REJECTED").size() << "\n"
+                                   << env.platform_log());
   std::vector<std::string> raw_ids;
   for (const auto& t : env.raw_trades())
     raw_ids.push_back(t.trade_id);
@@ -530,8 +535,8 @@ TEST_CASE("exchanges: far-future, too old and unrepresentable trades are quarant
     CHECK(t->recv_ns > 0);
     reason_of[t->trade_id] = msg.header("Mi-Reject-Reason").value_or("");
   }
-  CHECK(reason_of == std::map<std::string, std::string>{
-                       {"1001", "clock_skew"}, {"1003", "unrepresentable"}, {"1004", "too_old"}});
+  CHECK(reason_of ==
+        std::map<std::string, std::string>{{"1001", "clock_skew"}, {"1003", "unrepresentable"}, {"1004", "too_old"}});
   for (const char* reason : {"clock_skew", "unrepresentable", "too_old"})
     CHECK(env.metric("mi_trades_rejected_total{exchange=\"binance\",reason=\"" + std::string(reason) + "\"}") == 1);
   CHECK(env.platform_log().find("quarantined on market.rejected (clock_skew)") != std::string::npos);

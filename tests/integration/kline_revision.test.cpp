@@ -50,8 +50,8 @@ struct kline_process {
     auto log = dir.path() + "/platform" + std::to_string(++starts) + ".log";
     proc = std::make_unique<mi::test::child_process>(
       std::vector<std::string>{MI_BINARY, "run", "--config", dir.path() + "/config.yaml", "--roles", "kline"}, log);
-    bool ready = mi::test::eventually([&] { return mi::test::read_file(log).find("ready\n") != std::string::npos; },
-                                      30s);
+    bool ready =
+      mi::test::eventually([&] { return mi::test::read_file(log).find("ready\n") != std::string::npos; }, 30s);
     if (!ready)
       FAIL("kline stage did not start:\n" << mi::test::read_file(log));
   }

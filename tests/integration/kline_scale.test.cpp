@@ -58,9 +58,7 @@ double gauge(const std::string& page, const std::string& name) {
 }
 
 // Symbol names of a round: R<round>S<i>USDT (base R1S42, quote USDT).
-std::string symbol_of(int round, int i) {
-  return "R" + std::to_string(round) + "S" + std::to_string(i) + "USDT";
-}
+std::string symbol_of(int round, int i) { return "R" + std::to_string(round) + "S" + std::to_string(i) + "USDT"; }
 
 struct kline_stage_process {
   mi::test::nats_server nats;
@@ -78,8 +76,8 @@ struct kline_stage_process {
     auto log = dir.path() + "/platform.log";
     proc = std::make_unique<mi::test::child_process>(
       std::vector<std::string>{MI_BINARY, "run", "--config", dir.path() + "/config.yaml", "--roles", "kline"}, log);
-    bool ready = mi::test::eventually([&] { return mi::test::read_file(log).find("ready\n") != std::string::npos; },
-                                      30s);
+    bool ready =
+      mi::test::eventually([&] { return mi::test::read_file(log).find("ready\n") != std::string::npos; }, 30s);
     if (!ready)
       FAIL("kline stage did not start:\n" << mi::test::read_file(log));
   }

@@ -156,21 +156,20 @@ TEST_CASE("metrics: every family README.md and docs/operations.md list moves whe
   // subscriber before it trades): a dropped connection with a resent block, malformed frames, a stall the
   // watchdog notices, skipped ids (more than backfill_max_trades: partly reported as unfilled), an
   // unlisted symbol.
-  env.start_simulator({"--count", "24000", "--rate", "2000", "--drop-after", "3000", "--resend", "200",
-                       "--malformed-every", "1500", "--stall-after", "6000", "--stall-ms", "2500", "--skip-after",
-                       "10000", "--skip-count", "300", "--reject", "DOGEUSDT", "--first-id", "1000000",
-                       "--linger-ms", "600000"});
+  env.start_simulator(
+    {"--count",           "24000", "--rate",        "2000",     "--drop-after", "3000",    "--resend",     "200",
+     "--malformed-every", "1500",  "--stall-after", "6000",     "--stall-ms",   "2500",    "--skip-after", "10000",
+     "--skip-count",      "300",   "--reject",      "DOGEUSDT", "--first-id",   "1000000", "--linger-ms",  "600000"});
   env.start_platform();
   observer obs(env);
 
   // A push client: subscribes, then sends a malformed request.
   auto tail_log = env.dir() + "/tail.log";
   mi::test::child_process tail({mi::test::binary(), "tail", "kline.binance.BTCUSDT.1s", "trade.binance.BTCUSDT",
-                                "--url",
-                                "ws://127.0.0.1:" + std::to_string(env.push_port()) + "/"},
+                                "--url", "ws://127.0.0.1:" + std::to_string(env.push_port()) + "/"},
                                tail_log);
-  REQUIRE(mi::test::eventually([&] { return mi::test::read_file(tail_log).find("subscribed") != std::string::npos; },
-                               10s));
+  REQUIRE(
+    mi::test::eventually([&] { return mi::test::read_file(tail_log).find("subscribed") != std::string::npos; }, 10s));
   // A raw client sends a malformed request (the push gateway answers with an error and counts it).
   mi::net::io_thread io;
   std::atomic<bool> got_error{false};
@@ -216,9 +215,8 @@ TEST_CASE("metrics: every family README.md and docs/operations.md list moves whe
     o.url = env.nats.url();
     auto js = mi::gw::jetstream::connect(o);
     REQUIRE(js);
-    auto now_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(
-                    std::chrono::system_clock::now().time_since_epoch())
-                    .count();
+    auto now_ns =
+      std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::system_clock::now().time_since_epoch()).count();
     // Ids below the simulator's first id: no collision with a live trade's dedup id.
     for (auto& t : {make_trade("5", now_ns - 5'000'000'000), make_trade("6", now_ns - 120'000'000'000)}) {
       mi::gw::outgoing m{mi::raw_subject(t.exchange, t.symbol), mi::dedup_id(t), std::string(mi::trade_content_type),
@@ -253,8 +251,11 @@ TEST_CASE("metrics: every family README.md and docs/operations.md list moves whe
     {"mi_reconnects_total", moved("mi_reconnects_total")},
     {"mi_exchange_connections", moved("mi_exchange_connections")},
     {"mi_symbols_rejected_total", moved("mi_symbols_rejected_total")},
-    {"mi_symbol_up", [&] { return obs.max_of("mi_symbol_up{exchange=\"binance\",symbol=\"BTC/USDT\"}") == 1 &&
-                                  obs.max_of("mi_symbol_up{exchange=\"binance\",symbol=\"DOGE/USDT\"}") == 0; }},
+    {"mi_symbol_up",
+     [&] {
+       return obs.max_of("mi_symbol_up{exchange=\"binance\",symbol=\"BTC/USDT\"}") == 1 &&
+              obs.max_of("mi_symbol_up{exchange=\"binance\",symbol=\"DOGE/USDT\"}") == 0;
+     }},
     {"mi_gaps_detected_total", moved("mi_gaps_detected_total")},
     {"mi_backfilled_trades_total", moved("mi_backfilled_trades_total")},
     {"mi_gaps_unfilled_total", moved("mi_gaps_unfilled_total")},
@@ -288,8 +289,8 @@ TEST_CASE("metrics: every family README.md and docs/operations.md list moves whe
     {"mi_api_request_duration_seconds", moved("mi_api_request_duration_seconds")},
     {"mi_api_auth_rejections_total", moved("mi_api_auth_rejections_total")},
     {"mi_actor_restarts_total", moved("mi_actor_restarts_total")}, // the symbol window fault
-    {"mi_api_database_up", moved("mi_api_database_up")}, // the prober saw PostgreSQL up
-    {"mi_api_connections", present("mi_api_connections")}, // open connections: 0 between requests
+    {"mi_api_database_up", moved("mi_api_database_up")},           // the prober saw PostgreSQL up
+    {"mi_api_connections", present("mi_api_connections")},         // open connections: 0 between requests
   };
   // Families that cannot move in this run, with the reason (each is tested where it can).
   std::map<std::string, std::string> cannot{
@@ -316,8 +317,8 @@ TEST_CASE("metrics: every family README.md and docs/operations.md list moves whe
     }
     auto it = expect.find(f);
     REQUIRE_MESSAGE(it != expect.end(), f << " is documented but this test has no expectation for it");
-    CHECK_MESSAGE(it->second(), f << " did not move (present: " << obs.family(f).present << ", max "
-                                  << obs.family(f).max << ")");
+    CHECK_MESSAGE(it->second(),
+                  f << " did not move (present: " << obs.family(f).present << ", max " << obs.family(f).max << ")");
   }
   CHECK(env.stop_platform() == 0);
 }

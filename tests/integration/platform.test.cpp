@@ -47,8 +47,8 @@ void expect_complete(platform_env& env, std::size_t n_trades) {
     std::string first_diff; // the first candle that differs, both ways, for the failure message
     for (std::size_t i = 0; i < std::max(got.size(), reference.size()) && first_diff.empty(); ++i)
       if (i >= got.size() || i >= reference.size() || got[i] != reference[i])
-        first_diff = "\nstored: " + (i < got.size() ? got[i] : "-") + "\nsql:    " +
-                     (i < reference.size() ? reference[i] : "-");
+        first_diff =
+          "\nstored: " + (i < got.size() ? got[i] : "-") + "\nsql:    " + (i < reference.size() ? reference[i] : "-");
     CHECK_MESSAGE(got == reference, "interval " << iv << " differs from SQL over market_trades (" << got.size()
                                                 << " vs " << reference.size() << " candles)" << first_diff);
   }
@@ -56,7 +56,8 @@ void expect_complete(platform_env& env, std::size_t n_trades) {
 
 } // namespace
 
-TEST_CASE("e2e: 10000 simulated trades are exactly once in MARKET_RAW and PostgreSQL with klines as aggregate computes and pushed live") {
+TEST_CASE("e2e: 10000 simulated trades are exactly once in MARKET_RAW and PostgreSQL with klines as aggregate computes "
+          "and pushed live") {
   platform_env env;
   env.start_platform();
   // A WebSocket subscriber, before any trade flows: it must see the finals as they close.
@@ -64,7 +65,8 @@ TEST_CASE("e2e: 10000 simulated trades are exactly once in MARKET_RAW and Postgr
   mi::test::child_process tail({mi::test::binary(), "tail", "kline.binance.BTCUSDT.1m", "kline.binance.ETHUSDT.1m",
                                 "--url", "ws://127.0.0.1:" + std::to_string(env.push_port()) + "/"},
                                tail_log);
-  REQUIRE(mi::test::eventually([&] { return mi::test::read_file(tail_log).find("\"subscribed\"") != std::string::npos; }, 10s));
+  REQUIRE(mi::test::eventually(
+    [&] { return mi::test::read_file(tail_log).find("\"subscribed\"") != std::string::npos; }, 10s));
 
   env.start_simulator({"--count", "10000", "--rate", "5000"});
   expect_complete(env, 10000);
@@ -96,18 +98,19 @@ TEST_CASE("e2e: 10000 simulated trades are exactly once in MARKET_RAW and Postgr
   // `replay` rebuilds the same klines from MARKET_RAW alone.
   env.pg.psql("DELETE FROM market_klines");
   REQUIRE(env.stored_klines().empty());
-  auto rep = mi::test::run({mi::test::binary(), "replay", "--config", env.config_path(), "--from", "0", "--to",
-                            "2100-01-01T00:00:00Z"},
-                           {}, true);
+  auto rep = mi::test::run(
+    {mi::test::binary(), "replay", "--config", env.config_path(), "--from", "0", "--to", "2100-01-01T00:00:00Z"}, {},
+    true);
   CHECK_MESSAGE(rep.exit_code == 0, rep.output);
   CHECK(canonical(env.stored_klines()) == canonical(env.expected_klines()));
 }
 
-TEST_CASE("e2e: the exchange drops the connection, resends a block and sends malformed frames: still one row and one message per trade") {
+TEST_CASE("e2e: the exchange drops the connection, resends a block and sends malformed frames: still one row and one "
+          "message per trade") {
   platform_env env;
   env.start_platform();
-  env.start_simulator({"--count", "10000", "--rate", "5000", "--drop-after", "4000", "--resend", "1500",
-                       "--malformed-every", "1000"});
+  env.start_simulator(
+    {"--count", "10000", "--rate", "5000", "--drop-after", "4000", "--resend", "1500", "--malformed-every", "1000"});
   expect_complete(env, 10000);
   auto metrics = env.scrape_metrics();
   CHECK(metrics.find("mi_reconnects_total{exchange=\"binance\"}") != std::string::npos);
@@ -192,11 +195,12 @@ TEST_CASE("bad input: decode of a malformed frame gets a line-numbered error and
     "\n";
   auto out = mi::test::run({mi::test::binary(), "decode", "--exchange", "binance"}, input, false);
   CHECK(out.exit_code == 1);
-  CHECK(out.output ==
-        R"({"exchange":"binance","symbol":"BNBBTC","base":"BNB","quote":"BTC","trade_id":"12345","price":"0.001","quantity":"100","side":"sell","ts_ns":1672515782136000000})"
-        "\n"
-        R"({"exchange":"binance","symbol":"BNBBTC","base":"BNB","quote":"BTC","trade_id":"12346","price":"0.002","quantity":"5","side":"buy","ts_ns":1672515782137000000})"
-        "\n");
+  CHECK(
+    out.output ==
+    R"({"exchange":"binance","symbol":"BNBBTC","base":"BNB","quote":"BTC","trade_id":"12345","price":"0.001","quantity":"100","side":"sell","ts_ns":1672515782136000000})"
+    "\n"
+    R"({"exchange":"binance","symbol":"BNBBTC","base":"BNB","quote":"BTC","trade_id":"12346","price":"0.002","quantity":"5","side":"buy","ts_ns":1672515782137000000})"
+    "\n");
   auto err = mi::test::run({"sh", "-c", mi::test::binary() + " decode --exchange binance 2>&1 >/dev/null"}, input);
   CHECK(err.output.find("line 2:") == 0);
 }

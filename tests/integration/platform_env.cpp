@@ -17,9 +17,7 @@
 namespace mi::test {
 namespace {
 
-std::string tail_of(const std::string& s, std::size_t n = 3000) {
-  return s.size() <= n ? s : s.substr(s.size() - n);
-}
+std::string tail_of(const std::string& s, std::size_t n = 3000) { return s.size() <= n ? s : s.substr(s.size() - n); }
 
 } // namespace
 
@@ -33,8 +31,7 @@ const std::string& test_master_key_hex() {
 platform_env::platform_env(std::vector<std::string> intervals, std::string binance_extra, std::string klines_extra,
                            std::string saver_extra, std::string top_extra)
     : dir_("mi-platform"), push_port_(free_port()), metrics_port_(free_port()), sim_port_(free_port()),
-      api_port_(free_port()),
-      intervals_(std::move(intervals)) {
+      api_port_(free_port()), intervals_(std::move(intervals)) {
   // Signing keys are sealed with a master key (docs/operations.md): children inherit it.
   ::setenv("MI_API_MASTER_KEY", test_master_key_hex().c_str(), 1);
   std::string iv;
@@ -47,12 +44,13 @@ platform_env::platform_env(std::vector<std::string> intervals, std::string binan
       << "    ws_url: ws://127.0.0.1:" << sim_port_ << "/stream\n"
       << "    rest_url: http://127.0.0.1:" << sim_port_ << "\n"
       << "    symbols: [BTC/USDT, ETH/USDT]\n"
-      << "    reconnect:\n      initial: 100ms\n      max: 1s\n" << binance_extra
-      << "klines:\n  intervals: [" << iv << "]\n  grace: 2s\n" << klines_extra
-      << "saver:\n  batch_size: 1000\n  batch_timeout: 200ms\n" << saver_extra
-      << "push:\n  listen: 127.0.0.1:" << push_port_ << "\n"
+      << "    reconnect:\n      initial: 100ms\n      max: 1s\n"
+      << binance_extra << "klines:\n  intervals: [" << iv << "]\n  grace: 2s\n"
+      << klines_extra << "saver:\n  batch_size: 1000\n  batch_timeout: 200ms\n"
+      << saver_extra << "push:\n  listen: 127.0.0.1:" << push_port_ << "\n"
       << "api:\n  listen: 127.0.0.1:" << api_port_ << "\n  anonymous_push: true\n"
-      << "metrics:\n  listen: 127.0.0.1:" << metrics_port_ << "\n" << top_extra;
+      << "metrics:\n  listen: 127.0.0.1:" << metrics_port_ << "\n"
+      << top_extra;
 }
 
 platform_env::~platform_env() {
@@ -110,8 +108,9 @@ int platform_env::stop_platform() {
 
 void platform_env::start_simulator(const std::vector<std::string>& extra) {
   auto log = dir_.path() + "/simulator.log";
-  std::vector<std::string> argv{binary(), "simulate", "--port", std::to_string(sim_port_),
-                                "--record", dir_.path() + "/recorded.jsonl", "--symbols", "BTCUSDT,ETHUSDT"};
+  std::vector<std::string> argv{
+    binary(),    "simulate",       "--port", std::to_string(sim_port_), "--record", dir_.path() + "/recorded.jsonl",
+    "--symbols", "BTCUSDT,ETHUSDT"};
   argv.insert(argv.end(), extra.begin(), extra.end());
   simulator_ = std::make_unique<child_process>(argv, log);
   if (!wait_for_port(sim_port_, std::chrono::seconds(10)))
@@ -166,7 +165,8 @@ std::vector<mi::kline> platform_env::sql_klines(const std::string& interval) con
   // Integer window arithmetic (times after 1970: division truncates = floors); trade ids order
   // numerically where they are numbers (shorter first), as the engine's (time, id).
   const std::string sql =
-    "WITH b AS (SELECT *, (ts_ns / (" + w + " * 1000000::bigint)) * " + w + " AS open_ms FROM market_trades), "
+    "WITH b AS (SELECT *, (ts_ns / (" + w + " * 1000000::bigint)) * " + w +
+    " AS open_ms FROM market_trades), "
     "t AS (SELECT *, "
     "  row_number() OVER (PARTITION BY exchange, symbol, open_ms "
     "                     ORDER BY ts_ns, length(trade_id), trade_id) AS rn_first, "

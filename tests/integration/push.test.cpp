@@ -42,7 +42,8 @@ public:
   std::string next_matching(Pred pred, std::chrono::milliseconds timeout, std::vector<std::string>* skipped = nullptr) {
     const auto deadline = std::chrono::steady_clock::now() + timeout;
     for (;;) {
-      const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+      const auto left =
+        std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
       if (left <= std::chrono::milliseconds::zero())
         return {};
       auto f = next(left);
@@ -116,9 +117,8 @@ api_key create_key(const mi::test::platform_env& env, const std::string& name) {
 
 /// The signed upgrade target of docs/api.md: "/?key=..&ts=..&nonce=..&sig=..".
 std::string signed_target(const api_key& k, const std::string& nonce) {
-  const auto ts = std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(
-                                   std::chrono::system_clock::now().time_since_epoch())
-                                   .count());
+  const auto ts = std::to_string(
+    std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch()).count());
   const auto sig = mi::gw::auth::hmac_sha256_hex(mi::gw::auth::signing_key(k.id, k.secret),
                                                  mi::gw::auth::string_to_sign(ts, "GET", "/", ""));
   return "/?key=" + k.id + "&ts=" + ts + "&nonce=" + nonce + "&sig=" + sig;
@@ -303,8 +303,8 @@ TEST_CASE("push limits under load: connection flood refused with 503, message fl
     crowd.push_back(std::make_unique<test_client>(io, env.push_port()));
 
   std::vector<std::string> flooder_frames;
-  auto closed = flooder.next_matching([](const std::string& f) { return f.rfind("<close", 0) == 0; }, 15s,
-                                      &flooder_frames);
+  auto closed =
+    flooder.next_matching([](const std::string& f) { return f.rfind("<close", 0) == 0; }, 15s, &flooder_frames);
   flooding = false;
   flood.join();
   CHECK(closed == "<close remote close: code 1008 rate limit exceeded: at most 20 messages per second>");
@@ -333,9 +333,9 @@ TEST_CASE("push limits under load: connection flood refused with 503, message fl
     CHECK(fillers.back()->next(15s) == "<open>");
   }
   // What a refused client sees: 503 with a reason and Retry-After, before any upgrade.
-  auto full = mi::test::run({"curl", "-sS", "-i", "-H", "Connection: Upgrade", "-H", "Upgrade: websocket", "-H",
-                             "Sec-WebSocket-Version: 13", "-H", "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==",
-                             "http://127.0.0.1:" + std::to_string(env.push_port()) + "/"});
+  auto full = mi::test::run(
+    {"curl", "-sS", "-i", "-H", "Connection: Upgrade", "-H", "Upgrade: websocket", "-H", "Sec-WebSocket-Version: 13",
+     "-H", "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==", "http://127.0.0.1:" + std::to_string(env.push_port()) + "/"});
   CHECK_MESSAGE(full.output.rfind("HTTP/1.1 503", 0) == 0, full.output);
   CHECK(full.output.find("Retry-After: 5") != std::string::npos);
   CHECK(full.output.find(R"({"op":"error","code":"too_many_connections","msg":"the server has reached its )"
@@ -383,8 +383,8 @@ TEST_CASE("push, REST API and /metrics listen on [::1] (IPv6 loopback)") {
   c.send(R"({"op":"ping","id":"v6"})");
   CHECK(c.next() == R"({"op":"pong","id":"v6"})");
 
-  auto health = mi::test::run({"curl", "-gsS", "-o", "/dev/null", "-w", "%{http_code}",
-                               "http://[::1]:" + api + "/api/v1/health"});
+  auto health =
+    mi::test::run({"curl", "-gsS", "-o", "/dev/null", "-w", "%{http_code}", "http://[::1]:" + api + "/api/v1/health"});
   CHECK(health.output == "200");
   auto metrics = mi::test::run({"curl", "-gfsS", "http://[::1]:" + metrics_port + "/metrics"});
   CHECK(metrics.exit_code == 0);

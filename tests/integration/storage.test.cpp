@@ -321,8 +321,8 @@ TEST_CASE("store: an undecodable kline message goes to market.dlq.klines, the go
   }
   publish(*js, {mi::kline_subject(good[0]), mi::dedup_id(good[0]), std::string(mi::kline_content_type),
                 mi::encode_kline_pb(good[0])});
-  const auto junk_seq = publish(*js, {"market.kline.binance.BTCUSDT.1m", "junk-k", std::string(mi::kline_content_type),
-                                      "definitely not a kline"});
+  const auto junk_seq = publish(
+    *js, {"market.kline.binance.BTCUSDT.1m", "junk-k", std::string(mi::kline_content_type), "definitely not a kline"});
   for (int i = 1; i < 3; ++i)
     publish(*js, {mi::kline_subject(good[i]), mi::dedup_id(good[i]), std::string(mi::kline_content_type),
                   mi::encode_kline_pb(good[i])});

@@ -25,7 +25,8 @@ std::size_t count_of(const std::string& text, const std::string& what) {
 
 } // namespace
 
-TEST_CASE("supervision: a kline stage that fails at every start is restarted 3 times with backoff, then the process exits 3") {
+TEST_CASE(
+  "supervision: a kline stage that fails at every start is restarted 3 times with backoff, then the process exits 3") {
   platform_env env({"1s"}, {}, {}, {}, std::string(fast_supervision) + "testing:\n  fault: kline_stage_throws\n");
   auto started = std::chrono::steady_clock::now();
   env.launch_platform();
@@ -47,7 +48,8 @@ TEST_CASE("supervision: a kline stage that fails at every start is restarted 3 t
   CHECK(log.find("stopped cleanly") == std::string::npos);
 }
 
-TEST_CASE("supervision: a symbol window that throws is restarted from its checkpoint and every final is as without the fault") {
+TEST_CASE(
+  "supervision: a symbol window that throws is restarted from its checkpoint and every final is as without the fault") {
   platform_env env({"1s", "1m"}, {}, {}, {},
                    std::string(fast_supervision) + "testing:\n  fault: symbol_window_throws_once\n"
                                                    "  fault_after_trades: 1500\n");
