@@ -27,6 +27,13 @@ namespace ke = mi::kline_engine;
 // Wall-clock closes have their own timers; the tick drives partials, fills and passivation.
 constexpr auto tick_every = std::chrono::milliseconds(500);
 constexpr auto global_every = std::chrono::seconds(2);
+// A MARKET_RAW reader that delivered nothing this long while the stream grew is started again
+// after the last sequence it delivered (a push consumer can stall: nats.c's ordered consumer
+// relies on heartbeats and a re-create that can fail under load).
+constexpr auto reader_stall_after = std::chrono::seconds(5);
+// Behind the stream for this long: not caught up, whatever the last message's pending count said,
+// so no window closes by the wall clock while trades wait to be read.
+constexpr auto reader_behind_after = std::chrono::seconds(1);
 
 std::int64_t now_ms() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
@@ -258,6 +265,9 @@ struct router_state {
   std::uint64_t last_written_global = 0;
   bool caught_up = false;
   std::uint64_t bad = 0;
+  std::uint64_t last_read_seq = 0;                          // highest MARKET_RAW sequence the reader delivered
+  std::chrono::steady_clock::time_point last_read_at{};     // when it delivered last (or started)
+  std::shared_ptr<std::atomic<std::uint64_t>> reader_stall; // testing: messages left before the reader goes silent
 };
 
 using router_actor = caf::stateful_actor<router_state>;
@@ -273,6 +283,55 @@ std::uint64_t global_resume(const router_state& st) {
     if (st.first_seq.count(key) == 0)
       g = std::min(g, cp->min_resume_seq());
   return g == std::numeric_limits<std::uint64_t>::max() ? st.start_seq : std::max(g, st.start_seq);
+}
+
+std::atomic<bool> reader_fault_fired{false}; // kline_reader_stalls_once: once per process
+
+// (Re)starts the MARKET_RAW reader at `from`; the old one (if any) is closed first.
+mi::result<bool> start_reader(router_actor* self, std::uint64_t from) {
+  auto& st = self->state;
+  st.consumer.reset(); // no callback of the old reader after this returns
+  caf::actor me = caf::actor_cast<caf::actor>(self);
+  auto stall = std::exchange(st.reader_stall, nullptr); // a restarted reader is never stalled
+  auto consumer = mi::gw::ordered_consumer::start(
+    *st.args.js, st.args.raw_stream, "market.raw.>", from, [me, stall](mi::gw::js_message&& m) {
+      if (stall && stall->load() == 0)
+        return; // testing.fault kline_reader_stalls_once: silent from here on
+      if (stall)
+        stall->fetch_sub(1);
+      caf::anon_send(me, raw_atom::value, m.stream_seq(), std::string(m.data()), m.num_pending());
+    });
+  if (!consumer)
+    return consumer.err();
+  st.consumer = std::move(*consumer);
+  st.last_read_at = std::chrono::steady_clock::now();
+  return true;
+}
+
+// The watchdog of the reader: silent while MARKET_RAW holds more, it is behind (no wall-clock
+// closes), and after reader_stall_after it is started again.
+void check_reader(router_actor* self) {
+  auto& st = self->state;
+  auto silent = std::chrono::steady_clock::now() - st.last_read_at;
+  if (silent < reader_behind_after)
+    return;
+  auto raw = st.args.js->state(st.args.raw_stream);
+  if (!raw || raw->last_seq <= st.last_read_seq) {
+    if (silent >= reader_stall_after)
+      st.last_read_at = std::chrono::steady_clock::now(); // idle, not stalled (or ask again later)
+    return;
+  }
+  st.caught_up = false;
+  if (silent < reader_stall_after)
+    return;
+  auto from = std::max(st.last_read_seq + 1, raw->first_seq);
+  spdlog::warn("kline stage: the {} reader delivered nothing for {} s while the stream holds up to seq {}; "
+               "restarting it at seq {}",
+               st.args.raw_stream, std::chrono::duration_cast<std::chrono::seconds>(reader_stall_after).count(),
+               raw->last_seq, from);
+  if (auto r = start_reader(self, from); !r)
+    spdlog::error("kline stage: cannot restart the {} reader: {}; trying again in {} ms", st.args.raw_stream,
+                  r.err().message, std::chrono::duration_cast<std::chrono::milliseconds>(tick_every).count());
 }
 
 caf::behavior kline_router(router_actor* self, kline_stage_args args) {
@@ -326,19 +385,21 @@ caf::behavior kline_router(router_actor* self, kline_stage_args args) {
   st.caught_up = raw->last_seq < st.start_seq;
   spdlog::info("kline stage: {} checkpoints, replaying {} from seq {} (last {})", st.restored.size(),
                st.args.raw_stream, st.start_seq, raw->last_seq);
-  auto consumer =
-    mi::gw::ordered_consumer::start(js, st.args.raw_stream, "market.raw.>", st.start_seq, [me](mi::gw::js_message&& m) {
-      caf::anon_send(me, raw_atom::value, m.stream_seq(), std::string(m.data()), m.num_pending());
-    });
-  if (!consumer)
-    return fail("cannot consume " + st.args.raw_stream + ": " + consumer.err().message), caf::behavior{};
-  st.consumer = std::move(*consumer);
+  if (st.args.fault == kline_fault::reader_stalls_once && !reader_fault_fired.exchange(true))
+    st.reader_stall = std::make_shared<std::atomic<std::uint64_t>>(st.args.fault_after_trades);
+  if (auto r = start_reader(self, st.start_seq); !r)
+    return fail("cannot consume " + st.args.raw_stream + ": " + r.err().message), caf::behavior{};
   self->delayed_send(self, tick_every, tick_atom::value);
   self->delayed_send(self, global_every, global_atom::value);
 
   return {
     [self](raw_atom, std::uint64_t seq, const std::string& data, std::uint64_t pending) {
       auto& s = self->state;
+      // A restarted reader may repeat what the old one had queued here: each sequence counts once.
+      if (seq <= s.last_read_seq)
+        return;
+      s.last_read_seq = seq;
+      s.last_read_at = std::chrono::steady_clock::now();
       s.caught_up = pending == 0;
       auto t = mi::decode_trade_pb(data);
       if (!t) {
@@ -385,6 +446,7 @@ caf::behavior kline_router(router_actor* self, kline_stage_args args) {
     },
     [self](tick_atom) {
       auto& s = self->state;
+      check_reader(self); // before the windows hear whether the stage is caught up
       auto now = now_ms();
       for (auto& [key, w] : s.windows)
         self->send(w, tick_atom::value, now, s.caught_up);
@@ -460,6 +522,8 @@ kline_fault parse_kline_fault(const std::string& text) {
     return kline_fault::stage_throws;
   if (text == "symbol_window_throws_once")
     return kline_fault::window_throws_once;
+  if (text == "kline_reader_stalls_once")
+    return kline_fault::reader_stalls_once;
   return kline_fault::none;
 }
 

@@ -20,9 +20,11 @@ enum class kline_fault {
   none,
   stage_throws,       ///< the stage throws at every start (its role gives up)
   window_throws_once, ///< the first symbol window to get its fault_after_trades-th trade throws, once per process
+  reader_stalls_once, ///< the MARKET_RAW reader goes silent after fault_after_trades messages, once per process
 };
 
-/// "" | "kline_stage_throws" | "symbol_window_throws_once" (validated by config); anything else: none.
+/// "" | "kline_stage_throws" | "symbol_window_throws_once" | "kline_reader_stalls_once" (validated by config);
+/// anything else: none.
 kline_fault parse_kline_fault(const std::string& text);
 
 struct kline_stage_args {

@@ -46,7 +46,10 @@ private:
 TEST_CASE("push hub: a session actor that dies with an error is removed, its client closed with 1011, and counted") {
   mi::actors::test::caf_fixture f;
   mi::gw::metrics m;
-  auto hub = mi::actors::spawn_push_hub(f.sys, {&m, 10});
+  mi::actors::push_hub_args args;
+  args.metrics = &m;
+  args.max_channels = 10;
+  auto hub = mi::actors::spawn_push_hub(f.sys, args);
   auto good = std::make_shared<fake_session>(1, false);
   auto bad = std::make_shared<fake_session>(2, true);
   caf::anon_send(hub, mi::actors::c_open_atom::value, mi::actors::session_ptr(good));

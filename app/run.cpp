@@ -213,8 +213,8 @@ int run_platform(const std::string& config_path, const std::vector<std::string>&
       metrics_server =
         std::make_unique<mi::gw::http_server>(io.context(), mo, [&metrics](const mi::gw::http_request& r) {
           if (r.path != "/metrics")
-            return mi::gw::http_response{404, "not found: see /metrics\n", "text/plain"};
-          return mi::gw::http_response{200, metrics.scrape(), "text/plain; version=0.0.4; charset=utf-8"};
+            return mi::gw::http_response{404, "not found: see /metrics\n", "text/plain", {}};
+          return mi::gw::http_response{200, metrics.scrape(), "text/plain; version=0.0.4; charset=utf-8", {}};
         });
     } catch (const std::exception& e) {
       spdlog::error("cannot serve /metrics: {}", e.what());

@@ -28,7 +28,8 @@ constexpr std::array<std::string_view, 5> known_exchanges{"binance", "okx", "byb
 constexpr std::array<std::string_view, 16> known_intervals{"1s", "1m", "3m", "5m",  "15m", "30m", "1h", "2h",
                                                            "4h", "6h", "8h", "12h", "1d",  "3d",  "1w", "1M"};
 constexpr std::array<std::string_view, 5> log_levels{"trace", "debug", "info", "warn", "error"};
-constexpr std::array<std::string_view, 3> test_faults{"", "kline_stage_throws", "symbol_window_throws_once"};
+constexpr std::array<std::string_view, 4> test_faults{"", "kline_stage_throws", "symbol_window_throws_once",
+                                                      "kline_reader_stalls_once"};
 constexpr std::array<std::string_view, 2> late_policies{"revise", "drop"};
 constexpr std::array<std::string_view, 2> empty_window_modes{"skip", "fill"};
 

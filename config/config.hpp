@@ -217,7 +217,8 @@ struct supervision_config {
 struct testing_config {
   /// "" (off) | kline_stage_throws (the kline stage throws at every start: the role gives up and
   /// the process exits 3) | symbol_window_throws_once (the first symbol window to get its
-  /// `fault_after_trades`-th trade throws, once per process).
+  /// `fault_after_trades`-th trade throws, once per process) | kline_reader_stalls_once (the kline
+  /// stage's MARKET_RAW reader goes silent after `fault_after_trades` messages, once per process).
   std::string fault;
   int fault_after_trades = 100; ///< 1..1000000
   /// Field-wise equality.

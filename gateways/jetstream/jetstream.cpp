@@ -13,6 +13,8 @@
 #include <thread>
 #include <unordered_map>
 
+#include <spdlog/spdlog.h>
+
 namespace mi::gw {
 
 namespace {
@@ -367,6 +369,21 @@ void jetstream::impl::retry_loop() {
 
 jetstream::jetstream(std::unique_ptr<impl> p) : impl_(std::move(p)) {}
 
+namespace {
+/// nats.c reports what happens off the caller's path here (a slow consumer dropping messages, an
+/// ordered consumer that missed heartbeats or failed to re-create itself): without this handler it
+/// is silent. Logged, paced: a slow consumer reports every dropped batch.
+void on_async_error(natsConnection*, natsSubscription* sub, natsStatus err, void*) {
+  static std::atomic<std::uint64_t> count{0};
+  auto n = count.fetch_add(1);
+  if (n >= 20 && n % 1000 != 0)
+    return;
+  const char* subject = sub != nullptr ? natsSubscription_GetSubject(sub) : nullptr;
+  spdlog::warn("nats: asynchronous error on {}: {} ({} so far)", subject != nullptr ? subject : "the connection",
+               natsStatus_GetText(err), n + 1);
+}
+} // namespace
+
 mi::result<std::unique_ptr<jetstream>> jetstream::connect(options o) {
   auto p = std::make_unique<impl>();
   p->opts = std::move(o);
@@ -389,6 +406,8 @@ mi::result<std::unique_ptr<jetstream>> jetstream::connect(options o) {
     s = natsOptions_SetReconnectWait(raw_opts, 100);
   if (s == NATS_OK)
     s = natsOptions_SetReconnectBufSize(raw_opts, opts.reconnect_buffer_bytes);
+  if (s == NATS_OK)
+    s = natsOptions_SetErrorHandler(raw_opts, on_async_error, nullptr);
   if (s != NATS_OK)
     return fail(where, s);
 

@@ -16,6 +16,30 @@ using mi::test::platform_env;
 
 namespace {
 
+// What a reader of a failed run needs to tell where klines stopped: the stage (finals counted),
+// the stream (messages in MARKET_KLINE), the saver (rows, failures, lag), and the platform's complaints.
+std::string diagnosis(platform_env& env) {
+  std::ostringstream out;
+  out << "\nMARKET_KLINE holds " << env.stream_messages("MARKET_KLINE") << " messages\n";
+  std::istringstream metrics(env.scrape_metrics());
+  for (std::string line; std::getline(metrics, line);)
+    for (const char* family : {"mi_klines_final_total", "mi_rows_written_total", "mi_batch_failures_total",
+                               "mi_dead_letters_total", "mi_consumer_lag", "mi_actor_restarts_total"})
+      if (line.rfind(family, 0) == 0)
+        out << line << "\n";
+  std::istringstream log(env.platform_log());
+  std::vector<std::string> complaints;
+  for (std::string line; std::getline(log, line);)
+    if (line.find("[warning]") != std::string::npos || line.find("[error]") != std::string::npos)
+      complaints.push_back(line);
+  auto from = complaints.size() > 40 ? complaints.size() - 40 : 0;
+  out << complaints.size() << " warnings and errors in the platform log, the last " << complaints.size() - from
+      << ":\n";
+  for (auto i = from; i < complaints.size(); ++i)
+    out << complaints[i] << "\n";
+  return out.str();
+}
+
 // Waits until the database holds the expected trades and klines (the last 1m window closes by
 // the wall clock, so this can take a minute), then checks them value for value.
 void expect_complete(platform_env& env, std::size_t n_trades) {
@@ -32,7 +56,7 @@ void expect_complete(platform_env& env, std::size_t n_trades) {
   auto want_klines = canonical(env.expected_klines());
   bool klines_ok = mi::test::eventually([&] { return canonical(env.stored_klines()) == want_klines; }, 100s);
   auto got = canonical(env.stored_klines());
-  CHECK_MESSAGE(klines_ok, "klines stored " << got.size() << ", expected " << want_klines.size());
+  CHECK_MESSAGE(klines_ok, "klines stored " << got.size() << ", expected " << want_klines.size() << diagnosis(env));
   CHECK(got == want_klines);
 
   // The same candles from a reference that shares no code with the engine: SQL over the stored trades.
