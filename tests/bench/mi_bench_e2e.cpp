@@ -12,7 +12,8 @@
 //        t_raw   = server timestamp of the N-th message stored in MARKET_RAW,
 //        t_pg    = commit time of the last market_trades transaction,
 //      checks MARKET_RAW holds exactly N and market_trades exactly N rows (zero loss, no
-//      duplicates) and prints trades/s per stage.
+//      duplicates) and prints trades/s per stage, and the CPU microseconds per trade of each
+//      process (platform, nats-server, PostgreSQL with its backends, simulator) from /proc.
 
 #include <algorithm>
 #include <atomic>
@@ -20,6 +21,7 @@
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <memory>
 #include <sstream>
@@ -27,6 +29,8 @@
 #include <string>
 #include <thread>
 #include <vector>
+
+#include <unistd.h>
 
 #include "connectors/transport/io_thread.hpp"
 #include "connectors/transport/url.hpp"
@@ -127,12 +131,55 @@ double simulator_alone(double rate, std::uint64_t count) {
   return static_cast<double>(count - 1) / secs;
 }
 
+// CPU seconds a process has used, from /proc/<pid>/stat: utime + stime, plus cutime + cstime (its
+// children that exited and were reaped: PostgreSQL's finished backends), plus, with `children`, the
+// live children's own utime + stime (PostgreSQL's running backends and auxiliary processes).
+double cpu_seconds(int pid, bool children = false) {
+  static const double ticks = static_cast<double>(sysconf(_SC_CLK_TCK));
+  // Fields after the command name (which may hold spaces, so parse from the last ')').
+  auto fields = [](int p) {
+    std::string stat = slurp("/proc/" + std::to_string(p) + "/stat");
+    std::vector<std::string> f;
+    auto close = stat.rfind(')');
+    if (close == std::string::npos)
+      return f;
+    std::stringstream ss(stat.substr(close + 2));
+    for (std::string w; ss >> w;)
+      f.push_back(w);
+    return f; // f[0] = state (field 3), f[1] = ppid, f[11..14] = utime stime cutime cstime
+  };
+  if (pid <= 0)
+    return 0;
+  auto own = fields(pid);
+  if (own.size() < 15)
+    return 0;
+  double t = std::stod(own[11]) + std::stod(own[12]) + std::stod(own[13]) + std::stod(own[14]);
+  if (children) {
+    for (const auto& entry : std::filesystem::directory_iterator("/proc")) {
+      const auto name = entry.path().filename().string();
+      if (name.empty() || name.find_first_not_of("0123456789") != std::string::npos)
+        continue;
+      auto f = fields(std::stoi(name));
+      if (f.size() >= 15 && f[1] == std::to_string(pid))
+        t += std::stod(f[11]) + std::stod(f[12]);
+    }
+  }
+  return t / ticks;
+}
+
+// The CPU each process of the pipeline spent during a run.
+struct cpu_use {
+  double platform = 0, nats = 0, postgres = 0, simulator = 0;
+  double total() const { return platform + nats + postgres + simulator; }
+};
+
 struct platform_result {
   double sim_rate = 0;    // trades/s the simulator generated (record file span)
   double ingest_rate = 0; // N / (t_raw - t0)
   double e2e_rate = 0;    // N / (t_pg - t0)
   double ingest_s = 0, e2e_s = 0;
   std::uint64_t raw_msgs = 0, rows = 0;
+  cpu_use cpu; // seconds, from the platform's start to the last row stored
 };
 
 std::uint64_t pg_count(const t::pg_server& pg) {
@@ -165,7 +212,7 @@ platform_result platform_run(double rate, std::uint64_t count) {
         << "klines:\n  intervals: [1m]\n  grace: 2s\n"
         << "saver:\n  batch_size: 5000\n  batch_timeout: 200ms\n"
         << "push:\n  listen: 127.0.0.1:" << t::free_port() << "\n"
-        << "api:\n  listen: 127.0.0.1:" << t::free_port() << "\n"
+        << "api:\n  listen: 127.0.0.1:" << t::free_port() << "\n  auth: off\n" // no client here
         << "metrics:\n  listen: 127.0.0.1:" << t::free_port() << "\n";
   }
   const std::string plog = dir.path() + "/platform.log";
@@ -184,6 +231,8 @@ platform_result platform_run(double rate, std::uint64_t count) {
       argv.push_back(w);
   }
   argv.insert(argv.end(), {MI_BINARY, "run", "--config", cfg_path});
+  // CPU before the platform starts (the platform's own count starts at zero with its process).
+  cpu_use before{0, cpu_seconds(nats.pid()), cpu_seconds(pg.postmaster_pid(), true), cpu_seconds(sim.pid())};
   t::child_process platform(argv, plog);
   if (!t::eventually([&] { return slurp(plog).find("ready\n") != std::string::npos; }, 60s))
     throw std::runtime_error("platform not ready:\n" + tail_of(slurp(plog)));
@@ -228,6 +277,9 @@ platform_result platform_run(double rate, std::uint64_t count) {
   const std::int64_t t_pg = std::stoll(pg.psql(
     "SELECT (extract(epoch FROM max(pg_xact_commit_timestamp(xmin))) * 1000000000)::bigint FROM market_trades"));
 
+  // CPU up to the last row stored (the platform's shutdown is not part of the cost per trade).
+  cpu_use after{cpu_seconds(platform.pid()), cpu_seconds(nats.pid()), cpu_seconds(pg.postmaster_pid(), true),
+                cpu_seconds(sim.pid())};
   // Let anything in flight land (the simulator lingers ~1 s after its last trade), then check
   // nothing beyond N arrived.
   t::eventually([&] { return !sim.running(); }, 30s);
@@ -245,6 +297,8 @@ platform_result platform_run(double rate, std::uint64_t count) {
   r.e2e_s = static_cast<double>(t_pg - span.first_ns) / 1e9;
   r.ingest_rate = static_cast<double>(count) / r.ingest_s;
   r.e2e_rate = static_cast<double>(count) / r.e2e_s;
+  r.cpu = {after.platform - before.platform, after.nats - before.nats, after.postgres - before.postgres,
+           after.simulator - before.simulator};
   return r;
 }
 
@@ -283,6 +337,11 @@ int main(int argc, char** argv) {
       std::printf("%9.0f | %14.0f | %14.0f | %14.0f | %14.0f | %9llu | %9llu%s   (raw %.2f s, pg %.2f s)\n", rate,
                   alone, r.sim_rate, r.ingest_rate, r.e2e_rate, static_cast<unsigned long long>(r.raw_msgs),
                   static_cast<unsigned long long>(r.rows), ok ? "" : "  LOSS/DUPLICATES", r.ingest_s, r.e2e_s);
+      const double us = 1e6 / static_cast<double>(count);
+      std::printf("%9s   CPU us/trade: platform %.1f | nats-server %.1f | PostgreSQL+backends %.1f | "
+                  "pipeline %.1f | simulator %.1f\n",
+                  "", r.cpu.platform * us, r.cpu.nats * us, r.cpu.postgres * us,
+                  (r.cpu.platform + r.cpu.nats + r.cpu.postgres) * us, r.cpu.simulator * us);
     } catch (const std::exception& e) {
       ++failures;
       std::printf("%9.0f | failed: %s\n", rate, e.what());

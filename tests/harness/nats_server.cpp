@@ -83,4 +83,6 @@ void nats_server::kill_hard() {
   proc_.reset();
 }
 
+int nats_server::pid() const { return proc_ ? proc_->pid() : -1; }
+
 } // namespace mi::test

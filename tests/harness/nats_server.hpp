@@ -35,6 +35,8 @@ public:
   std::string store_dir() const;
   /// Path of the server log file.
   std::string log_path() const;
+  /// Process id of the server process last started (-1 before), e.g. for CPU accounting from /proc.
+  int pid() const;
 
 private:
   std::unique_ptr<temp_dir> dir_;

@@ -133,4 +133,6 @@ std::string pg_server::log_tail(std::size_t max_bytes) const {
   return all.size() > max_bytes ? all.substr(all.size() - max_bytes) : all;
 }
 
+int pg_server::postmaster_pid() const { return postmaster_ ? postmaster_->pid() : -1; }
+
 } // namespace mi::test

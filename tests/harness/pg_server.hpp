@@ -41,6 +41,8 @@ public:
   std::string psql(const std::string& sql, const std::string& db = "postgres") const;
   /// The last lines of the server log (for failure messages).
   std::string log_tail(std::size_t max_bytes = 4000) const;
+  /// Process id of the postmaster last started (-1 before); its backends are its children.
+  int postmaster_pid() const;
 
 private:
   /// Starts the postmaster; returns false if it exited before accepting queries.
