@@ -119,11 +119,11 @@ void on_publish_outcome(const std::shared_ptr<publish_feedback>& fb, mi::gw::met
     if (is_trade && !o.duplicate) {
       auto ex = token(o.subject, 2);
       m->trade_published(ex);
-      if (auto t = mi::decode_trade_pb(o.data)) {
+      if (o.event_ts_ns != 0) {
         auto now =
           std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::system_clock::now().time_since_epoch())
             .count();
-        m->ingest_latency(ex, static_cast<double>(now - t->ts_ns) / 1e9);
+        m->ingest_latency(ex, static_cast<double>(now - o.event_ts_ns) / 1e9);
       }
     }
   } else {
@@ -142,8 +142,12 @@ std::string_view stream_of(const publish_feedback& fb, std::string_view subject)
 }
 
 mi::gw::outgoing raw_trade_message(const mi::trade& t) {
-  return mi::gw::outgoing{mi::raw_subject(t.exchange, t.symbol), mi::dedup_id(t), std::string(mi::trade_content_type),
-                          mi::encode_trade_pb(t)};
+  return mi::gw::outgoing{mi::raw_subject(t.exchange, t.symbol),
+                          mi::dedup_id(t),
+                          std::string(mi::trade_content_type),
+                          mi::encode_trade_pb(t),
+                          {},
+                          t.ts_ns};
 }
 
 } // namespace mi::actors

@@ -2,6 +2,8 @@
 
 #include <doctest/doctest.h>
 
+#include <chrono>
+
 #include "gateways/jetstream/jetstream.hpp"
 #include "gateways/metrics/metrics.hpp"
 
@@ -39,4 +41,26 @@ TEST_CASE("metrics: mi_publish_in_flight is read from its source at every scrape
   CHECK(text.find("\nmi_publish_retries_total 1\n") != std::string::npos);
   CHECK(text.find("mi_actor_restarts_total{supervisor=\"kline\"} 1") != std::string::npos);
   CHECK(text.find("\nmi_push_sessions_failed_total 1\n") != std::string::npos);
+}
+
+TEST_CASE("publisher: a stored trade's ingest latency is measured from the event time its outcome carries") {
+  auto fb = std::make_shared<mi::actors::publish_feedback>();
+  mi::gw::metrics m;
+  mi::gw::publish_outcome o;
+  o.ok = true;
+  o.subject = "market.raw.binance.BTCUSDT";
+  const auto now_ns =
+    std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+  o.event_ts_ns = now_ns - 2'000'000'000; // traded 2 s ago
+  mi::actors::on_publish_outcome(fb, &m, nullptr, o);
+  o.event_ts_ns = 0; // none carried (not a trade): no observation
+  mi::actors::on_publish_outcome(fb, &m, nullptr, o);
+  auto text = m.scrape();
+  auto at = text.find("mi_ingest_latency_seconds_sum{exchange=\"binance\"} ");
+  REQUIRE(at != std::string::npos);
+  double sum = std::stod(text.substr(text.find(' ', at) + 1));
+  CHECK(sum >= 2.0);
+  CHECK(sum < 3.0); // the test's own delay, generously
+  CHECK(text.find("mi_ingest_latency_seconds_count{exchange=\"binance\"} 1\n") != std::string::npos);
+  CHECK(text.find("mi_trades_published_total{exchange=\"binance\"} 2\n") != std::string::npos);
 }

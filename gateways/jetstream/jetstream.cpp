@@ -214,6 +214,8 @@ struct jetstream::impl {
   std::condition_variable retry_cv;
   std::multimap<std::chrono::steady_clock::time_point, natsMsg*> retry_queue;
   std::unordered_map<natsMsg*, int> attempts; // only messages retried at least once
+  std::mutex event_mu;
+  std::unordered_map<natsMsg*, std::int64_t> event_ts; // outgoing::event_ts_ns of messages in flight
   std::atomic<std::size_t> attempts_size{0};
   bool stopping = false;
   std::thread retry_thread;
@@ -223,6 +225,8 @@ struct jetstream::impl {
 
   void handle_ack(natsMsg* msg, jsPubAck* pa, jsPubAckErr* pae);
   void finish(natsMsg* msg, bool ok, bool duplicate, std::uint64_t seq, std::string error);
+  /// The event time recorded for `msg` at publish (0: none), forgotten.
+  std::int64_t take_event_ts(natsMsg* msg);
   void retry_loop();
   mi::result<kvStore*> bucket(const std::string& name, std::chrono::nanoseconds ttl = std::chrono::nanoseconds{-1});
 };
@@ -287,6 +291,16 @@ void jetstream::impl::handle_ack(natsMsg* msg, jsPubAck* pa, jsPubAckErr* pae) {
   finish(msg, false, false, 0, std::move(text));
 }
 
+std::int64_t jetstream::impl::take_event_ts(natsMsg* msg) {
+  std::lock_guard lock(event_mu);
+  auto it = event_ts.find(msg);
+  if (it == event_ts.end())
+    return 0;
+  auto ts = it->second;
+  event_ts.erase(it);
+  return ts;
+}
+
 void jetstream::impl::finish(natsMsg* msg, bool ok, bool duplicate, std::uint64_t seq, std::string error) {
   if (attempts_size.load(std::memory_order_acquire) > 0) {
     std::lock_guard lock(retry_mu);
@@ -300,8 +314,7 @@ void jetstream::impl::finish(natsMsg* msg, bool ok, bool duplicate, std::uint64_
     o.seq = seq;
     const char* subj = natsMsg_GetSubject(msg);
     o.subject = subj ? subj : "";
-    if (const char* d = natsMsg_GetData(msg))
-      o.data.assign(d, static_cast<std::size_t>(natsMsg_GetDataLength(msg)));
+    o.event_ts_ns = take_event_ts(msg);
     o.error = std::move(error);
     opts.on_outcome(o);
   }
@@ -528,8 +541,15 @@ mi::result<bool> jetstream::publish_async(const outgoing& m) {
   po.MaxWait = to_ms(impl_->opts.ack_timeout);
   impl_->in_flight.fetch_add(1, std::memory_order_acq_rel);
   natsMsg* handed = msg.release();
+  if (m.event_ts_ns != 0) { // before the publish: its ack may come back on another thread at once
+    std::lock_guard lock(impl_->event_mu);
+    impl_->event_ts[handed] = m.event_ts_ns;
+  }
+  natsMsg* mine = handed;
   s = js_PublishMsgAsync(impl_->js.get(), &handed, &po);
   if (s != NATS_OK) {
+    if (m.event_ts_ns != 0)
+      impl_->take_event_ts(mine);
     natsMsg_Destroy(handed); // still ours: nats.c did not take it
     if (impl_->in_flight.fetch_sub(1, std::memory_order_acq_rel) == 1) {
       std::lock_guard lock(impl_->flush_mu);

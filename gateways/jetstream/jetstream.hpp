@@ -104,6 +104,9 @@ struct outgoing {
   std::string data;
   /// More headers (e.g. Mi-Reject-Reason of a quarantined trade); usually none.
   header_list headers{};
+  /// The payload's event time (a trade's ts_ns), handed back in its publish_outcome for the
+  /// latency metric, so nobody decodes the payload again; 0: none. Not sent.
+  std::int64_t event_ts_ns = 0;
 };
 
 /// Ack outcome delivered to the listener on a nats.c thread.
@@ -116,8 +119,8 @@ struct publish_outcome {
   std::uint64_t seq = 0;
   /// Subject published to.
   std::string subject;
-  /// Payload published.
-  std::string data;
+  /// outgoing::event_ts_ns of the message (0: none).
+  std::int64_t event_ts_ns = 0;
   /// Why it failed, when !ok.
   std::string error;
 };
