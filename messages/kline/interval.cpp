@@ -38,16 +38,26 @@ void civil_from_days(std::int64_t z, std::int64_t& y, unsigned& m) {
 }
 
 // The interval table: one line per interval, shortest first (the size follows the lines).
+// clang-format off
 constexpr interval_spec all[] = {
-  {"1s", interval::unit::fixed, second},       {"1m", interval::unit::fixed, minute},
-  {"3m", interval::unit::fixed, 3 * minute},   {"5m", interval::unit::fixed, 5 * minute},
-  {"15m", interval::unit::fixed, 15 * minute}, {"30m", interval::unit::fixed, 30 * minute},
-  {"1h", interval::unit::fixed, hour},         {"2h", interval::unit::fixed, 2 * hour},
-  {"4h", interval::unit::fixed, 4 * hour},     {"6h", interval::unit::fixed, 6 * hour},
-  {"8h", interval::unit::fixed, 8 * hour},     {"12h", interval::unit::fixed, 12 * hour},
-  {"1d", interval::unit::fixed, day},          {"3d", interval::unit::fixed, 3 * day},
-  {"1w", interval::unit::week, 7 * day},       {"1M", interval::unit::month, 0},
+  {"1s", interval::unit::fixed, second},
+  {"1m", interval::unit::fixed, minute},
+  {"3m", interval::unit::fixed, 3 * minute},
+  {"5m", interval::unit::fixed, 5 * minute},
+  {"15m", interval::unit::fixed, 15 * minute},
+  {"30m", interval::unit::fixed, 30 * minute},
+  {"1h", interval::unit::fixed, hour},
+  {"2h", interval::unit::fixed, 2 * hour},
+  {"4h", interval::unit::fixed, 4 * hour},
+  {"6h", interval::unit::fixed, 6 * hour},
+  {"8h", interval::unit::fixed, 8 * hour},
+  {"12h", interval::unit::fixed, 12 * hour},
+  {"1d", interval::unit::fixed, day},
+  {"3d", interval::unit::fixed, 3 * day},
+  {"1w", interval::unit::week, 7 * day},
+  {"1M", interval::unit::month, 0},
 };
+// clang-format on
 
 } // namespace
 
