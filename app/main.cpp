@@ -4,6 +4,8 @@
 
 #include "app/commands.hpp"
 #include "config/config.hpp"
+#include "messages/kline/interval.hpp"
+#include "messages/venue_registry.hpp"
 #include "simulator/simulator.hpp"
 
 namespace {
@@ -41,8 +43,8 @@ int main(int argc, char** argv) {
   mi::sim::options so;
   std::string sim_symbols = "BTCUSDT,ETHUSDT";
   std::uint64_t stall_ms = 0;
-  sim->add_option("--exchange", so.exchange, "protocol spoken: binance, okx, bybit, coinbase or kraken")
-    ->check(CLI::IsMember({"binance", "okx", "bybit", "coinbase", "kraken"}));
+  sim->add_option("--exchange", so.exchange, "protocol spoken: " + mi::venue_names_joined())
+    ->check(CLI::IsMember(mi::venue_names()));
   sim->add_option("--host", so.host, "listen address");
   sim->add_option("--port", so.port, "listen port (0 = any free port)");
   sim->add_option("--symbols", sim_symbols, "comma-separated normalized BASEQUOTE symbols");
@@ -83,8 +85,7 @@ int main(int argc, char** argv) {
   auto* aggregate = app.add_subcommand("aggregate", "normalized trades (stdin) -> final klines (stdout)");
   std::string intervals = "1m";
   std::string grace = "2s";
-  aggregate->add_option("--intervals,-i", intervals,
-                        "comma-separated: 1s,1m,3m,5m,15m,30m,1h,2h,4h,6h,8h,12h,1d,3d,1w,1M");
+  aggregate->add_option("--intervals,-i", intervals, "comma-separated: " + mi::kline_engine::interval_names(","));
   aggregate->add_option("--grace", grace, "out-of-order tolerance, as in the platform");
 
   auto* migrate = app.add_subcommand("migrate", "apply the database migrations");

@@ -17,6 +17,9 @@
 #include <unistd.h> // environ
 #include <yaml-cpp/yaml.h>
 
+#include "messages/kline/interval.hpp"
+#include "messages/venue_registry.hpp"
+
 namespace mi::cfg {
 namespace {
 
@@ -24,9 +27,6 @@ using namespace std::chrono_literals;
 using string_list = std::vector<std::string>;
 using errors = std::vector<config_error>;
 
-constexpr std::array<std::string_view, 5> known_exchanges{"binance", "okx", "bybit", "coinbase", "kraken"};
-constexpr std::array<std::string_view, 16> known_intervals{"1s", "1m", "3m", "5m",  "15m", "30m", "1h", "2h",
-                                                           "4h", "6h", "8h", "12h", "1d",  "3d",  "1w", "1M"};
 constexpr std::array<std::string_view, 5> log_levels{"trace", "debug", "info", "warn", "error"};
 constexpr std::array<std::string_view, 4> test_faults{"", "kline_stage_throws", "symbol_window_throws_once",
                                                       "kline_reader_stalls_once"};
@@ -83,13 +83,13 @@ std::vector<leaf> leaves(config& c) {
   out.push_back({"nats.ack_timeout", &c.nats.ack_timeout});
   out.push_back({"nats.connect_timeout", &c.nats.connect_timeout});
   out.push_back({"postgres.dsn", &c.postgres.dsn});
-  for (auto name : known_exchanges) {
-    if (auto it = c.exchanges.find(std::string(name)); it != c.exchanges.end()) {
+  for (const venue_info& v : venues()) {
+    if (auto it = c.exchanges.find(std::string(v.name)); it != c.exchanges.end()) {
       exchange_leaves(out, "exchanges." + it->first, it->second);
     }
   }
   for (auto& [name, e] : c.exchanges) {
-    if (std::find(known_exchanges.begin(), known_exchanges.end(), name) == known_exchanges.end()) {
+    if (find_venue(name) == nullptr) {
       exchange_leaves(out, "exchanges." + name, e);
     }
   }
@@ -412,7 +412,7 @@ void walk(const schema& s, const YAML::Node& node, const std::string& prefix, er
                              at_line(kv.first)});
     } else if (prefix == "exchanges") {
       out.push_back(
-        {full, "unknown exchange " + quote(name) + " (known: " + join(known_exchanges) + ")" + at_line(kv.first)});
+        {full, "unknown exchange " + quote(name) + " (known: " + venue_names_joined() + ")" + at_line(kv.first)});
     } else {
       auto kids = s.children.find(prefix);
       out.push_back({full, "unknown key" +
@@ -499,8 +499,8 @@ void validate_stream(checker& ck, const std::string& p, const stream_config& s) 
 
 void validate_exchange(checker& ck, const std::string& name, const exchange_config& e) {
   const std::string p = "exchanges." + name;
-  if (!one_of(name, known_exchanges)) {
-    ck.fail(p, "unknown exchange " + quote(name) + " (known: " + join(known_exchanges) + ")");
+  if (find_venue(name) == nullptr) {
+    ck.fail(p, "unknown exchange " + quote(name) + " (known: " + venue_names_joined() + ")");
     return;
   }
   ck.url(p + ".ws_url", e.ws_url, {"ws://", "wss://"});
@@ -580,16 +580,10 @@ void emit_scalar(std::ostream& os, const slot& target) {
 
 config defaults() {
   config c;
-  c.exchanges["binance"] =
-    make_exchange(true, "wss://stream.binance.com:9443/stream", "https://api.binance.com", {"BTC/USDT", "ETH/USDT"});
-  c.exchanges["okx"] =
-    make_exchange(false, "wss://ws.okx.com:8443/ws/v5/public", "https://www.okx.com", {"BTC/USDT", "ETH/USDT"});
-  c.exchanges["bybit"] =
-    make_exchange(false, "wss://stream.bybit.com/v5/public/spot", "https://api.bybit.com", {"BTC/USDT", "ETH/USDT"});
-  c.exchanges["coinbase"] = make_exchange(false, "wss://advanced-trade-ws.coinbase.com",
-                                          "https://api.exchange.coinbase.com", {"BTC/USD", "ETH/USD"});
-  c.exchanges["kraken"] =
-    make_exchange(false, "wss://ws.kraken.com/v2", "https://api.kraken.com", {"BTC/USD", "ETH/USD"});
+  for (const venue_info& v : venues()) {
+    c.exchanges[std::string(v.name)] =
+      make_exchange(v.enabled_by_default, std::string(v.ws_url), std::string(v.rest_url), default_symbols(v));
+  }
   return c;
 }
 
@@ -710,8 +704,9 @@ std::vector<config_error> validate(const config& c) {
   {
     std::set<std::string> seen;
     for (const auto& iv : c.klines.intervals) {
-      if (!one_of(iv, known_intervals)) {
-        ck.fail("klines.intervals", "unknown interval " + quote(iv) + " (known: " + join(known_intervals) + ")");
+      if (!kline_engine::parse_interval(iv)) {
+        ck.fail("klines.intervals",
+                "unknown interval " + quote(iv) + " (known: " + kline_engine::interval_names(", ") + ")");
       } else if (!seen.insert(iv).second) {
         ck.fail("klines.intervals", "duplicate interval " + quote(iv));
       }

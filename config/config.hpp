@@ -102,8 +102,8 @@ struct ingest_config {
 
 /// K-line aggregation.
 struct kline_config {
-  std::vector<std::string> intervals{"1m"}; ///< from 1s,1m,3m,5m,15m,30m,1h,2h,4h,6h,8h,12h,1d,3d,1w,1M
-  duration grace = std::chrono::seconds(2); ///< late trades accepted after a window's end
+  std::vector<std::string> intervals{"1m"};                    ///< from kline_engine::all_intervals()
+  duration grace = std::chrono::seconds(2);                    ///< late trades accepted after a window's end
   duration partial_interval = std::chrono::milliseconds(1000); ///< live partial candle period
   std::string late_policy = "revise"; ///< a trade for a final window: revise (publish revision+1) | drop
   std::string empty_windows = "skip"; ///< windows without trades: skip | fill (previous close, volume 0)
@@ -234,8 +234,8 @@ duration min_restart_window(duration initial, duration max, int restarts);
 struct config {
   nats_config nats;
   postgres_config postgres;
-  /// Key: exchange name (binance, okx, bybit, coinbase, kraken). defaults() holds all five with
-  /// their real public endpoints; only binance is enabled.
+  /// Key: a venue name of the registry (messages/venue_registry.cpp: binance, okx, bybit, coinbase, kraken).
+  /// defaults() holds every venue with its real public endpoints; only binance is enabled.
   std::map<std::string, exchange_config> exchanges;
   ingest_config ingest;
   kline_config klines;

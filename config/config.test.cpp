@@ -11,6 +11,8 @@
 
 #include <unistd.h>
 
+#include "messages/venue_registry.hpp"
+
 using namespace std::chrono_literals;
 using mi::cfg::config;
 using mi::cfg::config_error;
@@ -62,7 +64,7 @@ TEST_CASE("defaults are valid and point at the real exchanges") {
   CHECK(c.nats.raw.max_age == std::chrono::days(7));
   CHECK(c.nats.kline.subjects == "market.kline.>");
   CHECK(c.nats.kline.max_age == std::chrono::days(30));
-  REQUIRE(c.exchanges.size() == 5);
+  REQUIRE(c.exchanges.size() == mi::venues().size()); // every venue of the registry, with its endpoints
   CHECK(c.exchanges.at("binance").enabled);
   CHECK(c.exchanges.at("binance").ws_url == "wss://stream.binance.com:9443/stream");
   CHECK(c.exchanges.at("binance").rest_url == "https://api.binance.com");
@@ -180,6 +182,7 @@ klines:
   CHECK(mentions(find(errs, "nats.streams.other"), "unknown key"));
   CHECK(find(errs, "exchanges.binance.reconnect.maximum"));
   CHECK(mentions(find(errs, "exchanges.ftx"), "unknown exchange 'ftx'"));
+  CHECK(mentions(find(errs, "exchanges.ftx"), "(known: binance, okx, bybit, coinbase, kraken"));
   CHECK(mentions(find(errs, "klines.interval"), "did you mean 'intervals'"));
   CHECK(mentions(find(errs, "natz"), "line 2"));
 }
@@ -253,6 +256,7 @@ TEST_CASE("bad, duplicate and empty kline intervals are rejected") {
   auto errs = errors_of("klines:\n  intervals: [1m, 2m, 1m, 1w]\n");
   REQUIRE(errs.size() == 2);
   CHECK(mentions(&errs[0], "unknown interval '2m'"));
+  CHECK(mentions(&errs[0], "(known: 1s, 1m, 3m, 5m, "));
   CHECK(mentions(&errs[1], "duplicate interval '1m'"));
   CHECK(errs[0].key == "klines.intervals");
 

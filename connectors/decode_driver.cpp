@@ -4,20 +4,16 @@
 #include <ostream>
 #include <string>
 
-#include "connectors/binance/codec.hpp"
-#include "connectors/bybit/codec.hpp"
-#include "connectors/coinbase/codec.hpp"
-#include "connectors/kraken/codec.hpp"
-#include "connectors/okx/codec.hpp"
+#include "connectors/venue/venue.hpp"
 #include "messages/codec.hpp"
+#include "messages/venue_registry.hpp"
 
 namespace mi::connectors {
 
 namespace {
 
-/// The decode loop, the same for every exchange's codec.
-template <class Codec>
-decode_stats decode_with(Codec& codec, std::istream& in, std::ostream& out, std::ostream& err) {
+/// The decode loop, the same for every venue.
+decode_stats decode_with(mi::venue::venue& codec, std::istream& in, std::ostream& out, std::ostream& err) {
   decode_stats stats;
   std::string line;
   while (std::getline(in, line)) {
@@ -47,29 +43,14 @@ decode_stats decode_with(Codec& codec, std::istream& in, std::ostream& out, std:
 
 mi::result<decode_stats> decode_lines(std::string_view exchange, std::istream& in, std::ostream& out,
                                       std::ostream& err) {
-  // Codecs without metadata: suffix fallbacks, so the CLI works offline, without REST symbol lists.
-  if (exchange == "binance") {
-    binance::codec codec;
-    return decode_with(codec, in, out, err);
-  }
-  if (exchange == "okx") {
-    okx::codec codec;
-    return decode_with(codec, in, out, err);
-  }
-  if (exchange == "bybit") {
-    bybit::codec codec;
-    return decode_with(codec, in, out, err);
-  }
-  if (exchange == "coinbase") {
-    coinbase::codec codec;
-    return decode_with(codec, in, out, err);
-  }
-  if (exchange == "kraken") {
-    kraken::codec codec;
-    return decode_with(codec, in, out, err);
-  }
-  return mi::error{"unsupported exchange '" + std::string(exchange) +
-                   "' (supported: binance, okx, bybit, coinbase, kraken)"};
+  // Venues without instruments: their codecs' suffix fallbacks, so the CLI works offline, without REST symbol lists.
+  if (mi::find_venue(exchange) == nullptr)
+    return mi::error{"unsupported exchange '" + std::string(exchange) + "' (supported: " + mi::venue_names_joined() +
+                     ")"};
+  auto v = mi::venue::make_venue(exchange);
+  if (!v)
+    return v.err();
+  return decode_with(**v, in, out, err);
 }
 
 } // namespace mi::connectors

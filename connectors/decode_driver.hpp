@@ -18,8 +18,8 @@ struct decode_stats {
 
 /// The `decode` CLI: reads raw frames (one a line) from `in`, writes normalized trades (trade_to_json, one a line) to
 /// `out`; a malformed frame writes "line N: <reason>" to `err` and decoding goes on. Blank lines are skipped. exchange:
-/// binance, okx, bybit, coinbase or kraken (the format variant is detected per frame); anything else -> error, nothing
-/// read.
+/// a venue of the registry (messages/venue_registry.cpp; the format variant is detected per frame); anything else ->
+/// error, nothing read.
 mi::result<decode_stats> decode_lines(std::string_view exchange, std::istream& in, std::ostream& out,
                                       std::ostream& err);
 

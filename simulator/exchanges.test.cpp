@@ -20,6 +20,8 @@
 #include "connectors/time_text.hpp"
 #include "connectors/transport/io_thread.hpp"
 #include "messages/codec.hpp"
+#include "messages/venue_registry.hpp"
+#include "simulator/protocols/protocol.hpp"
 #include "simulator/simulator.hpp"
 #include "simulator/test_client.hpp"
 #include "tests/harness/process.hpp"
@@ -795,8 +797,27 @@ TEST_CASE("simulator: an unknown exchange is refused at construction, naming the
   mi::net::io_thread io;
   CHECK_THROWS_WITH_AS(
     mi::sim::simulator(io.context(), opts("ftx", 1, 1, {"BTCUSDT"})),
-    doctest::Contains("unknown exchange 'ftx' (expected one of binance, okx, bybit, coinbase, kraken)"),
+    doctest::Contains("unknown exchange 'ftx' (expected one of binance, okx, bybit, coinbase, kraken"),
     std::runtime_error);
+}
+
+TEST_CASE("simulator: every venue of the registry has a protocol, registered once, and no other") {
+  std::set<std::string_view> seen;
+  for (const mi::sim::registered_protocol& r : mi::sim::registered_protocols()) {
+    CAPTURE(r.name);
+    CHECK(seen.insert(r.name).second);
+    CHECK(mi::find_venue(r.name) != nullptr);
+  }
+  std::vector<std::string_view> names;
+  for (const mi::venue_info& v : mi::venues()) {
+    CAPTURE(v.name);
+    names.push_back(v.name);
+    mi::sim::market m(std::string(v.name), {"BTCUSDT"}, {}, 10);
+    CHECK(mi::sim::make_protocol(v.name, m) != nullptr);
+  }
+  CHECK(mi::sim::supported_exchanges() == names);
+  mi::sim::market m("ftx", {"BTCUSDT"}, {}, 10);
+  CHECK(mi::sim::make_protocol("ftx", m) == nullptr);
 }
 
 TEST_CASE("every exchange: 20000 trades at 40000/s all reach one client (throughput printed)") {

@@ -15,7 +15,8 @@ namespace mi::sim {
 
 /// Simulator settings (the `simulate` command's flags).
 struct options {
-  /// The protocol spoken: binance, okx, bybit, coinbase or kraken (supported_exchanges() in protocols/protocol.hpp).
+  /// The protocol spoken: a venue of the registry, binance, okx, bybit, coinbase or kraken (supported_exchanges() in
+  /// protocols/protocol.hpp).
   std::string exchange = "binance";
   std::string host = "127.0.0.1";
   std::uint16_t port = 0; ///< 0 = pick a free port

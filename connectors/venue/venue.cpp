@@ -74,33 +74,6 @@ mi::error not_listed(std::string_view unified, std::string_view exchange, bool l
 
 } // namespace detail
 
-mi::result<std::unique_ptr<venue>> make_venue(std::string_view exchange, const venue_options& o) {
-  if (exchange == "binance")
-    return detail::make_binance(o);
-  if (exchange == "okx")
-    return detail::make_okx(o);
-  if (exchange == "bybit")
-    return detail::make_bybit(o);
-  if (exchange == "coinbase")
-    return detail::make_coinbase(o);
-  if (exchange == "kraken")
-    return detail::make_kraken(o);
-  std::string known;
-  for (const std::string& n : exchange_names())
-    known += (known.empty() ? "" : ", ") + n;
-  return mi::error{"unknown exchange '" + std::string(exchange) + "' (known: " + known + ")"};
-}
-
-mi::result<std::unique_ptr<venue>> make_venue(std::string_view exchange, const venue_options& o,
-                                              const std::string* instruments_body) {
-  auto v = make_venue(exchange, o);
-  if (!v || instruments_body == nullptr)
-    return v;
-  if (auto n = (*v)->load_instruments(*instruments_body); !n)
-    return n.err();
-  return v;
-}
-
 std::optional<std::int64_t> numeric_id(std::string_view id) {
   if (id.empty() || id.find_first_not_of("0123456789") != std::string_view::npos)
     return std::nullopt;
@@ -109,11 +82,6 @@ std::optional<std::int64_t> numeric_id(std::string_view id) {
   if (ec != std::errc{} || end != id.data() + id.size())
     return std::nullopt;
   return v;
-}
-
-const std::vector<std::string>& exchange_names() {
-  static const std::vector<std::string> names = {"binance", "okx", "bybit", "coinbase", "kraken"};
-  return names;
 }
 
 std::optional<std::int64_t> seed_scan_from(std::int64_t trade_ts_ns, std::int64_t stored_ns) {

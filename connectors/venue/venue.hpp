@@ -12,7 +12,7 @@
 #include "messages/result.hpp"
 #include "messages/trade.hpp"
 
-/// One interface over the five exchange protocols, so the connection actor and the backfill driver
+/// One interface over the exchange protocols, so the connection actor and the backfill driver
 /// are written once. Pure: no sockets, no clocks (callers pass now_ns), no threads. A venue object
 /// is owned by one connection (it keeps a simdjson parser and heartbeat state); instruments are
 /// shared.
@@ -101,7 +101,7 @@ class venue {
 public:
   virtual ~venue() = default;
 
-  /// "binance", "okx", "bybit", "coinbase", "kraken".
+  /// The venue's name in the registry (messages/venue_registry.cpp): "binance", "okx", ...
   virtual std::string_view name() const = 0;
 
   // -- instruments --------------------------------------------------------------------------
@@ -168,7 +168,8 @@ struct venue_options {
   bool binance_agg_trade = false; ///< binance: the aggTrade stream instead of trade
 };
 
-/// The venue of `exchange` (one of the five names); error naming the known ones otherwise.
+/// The venue of `exchange` (a name of the venue registry, messages/venue_registry.cpp, whose folder
+/// connectors/<name>/ registers its adapter with mi_add_venue()); error naming the known ones otherwise.
 mi::result<std::unique_ptr<venue>> make_venue(std::string_view exchange, const venue_options& o = {});
 
 /// make_venue, then load_instruments(*instruments_body) unless it is null (each connection and
@@ -181,7 +182,7 @@ mi::result<std::unique_ptr<venue>> make_venue(std::string_view exchange, const v
 /// nullopt otherwise (Bybit's ids, Kraken v1's synthesized ids, "-1", "1e3").
 std::optional<std::int64_t> numeric_id(std::string_view id);
 
-/// The five exchange names, in a stable order.
+/// The venue registry's names (mi::venue_names()), in its order.
 const std::vector<std::string>& exchange_names();
 
 /// Seeding gap detection after a restart. The last message stored on a symbol's subject is normally its

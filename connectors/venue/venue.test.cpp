@@ -2,20 +2,48 @@
 
 #include <doctest/doctest.h>
 
+#include <algorithm>
+#include <set>
+
+#include "connectors/venue/detail.hpp"
+#include "messages/venue_registry.hpp"
+
 using mi::venue::gap;
 using mi::venue::gap_tracker;
 
-TEST_CASE("make_venue knows the five exchanges and names them when asked for another") {
-  CHECK(mi::venue::exchange_names() == std::vector<std::string>{"binance", "okx", "bybit", "coinbase", "kraken"});
-  for (const std::string& name : mi::venue::exchange_names()) {
-    CAPTURE(name);
-    auto v = mi::venue::make_venue(name);
+TEST_CASE("make_venue knows every venue of the registry and names them when asked for another") {
+  CHECK(mi::venue::exchange_names() == mi::venue_names());
+  for (std::string_view name : {"binance", "okx", "bybit", "coinbase", "kraken"}) // the public contract's five
+    CHECK(std::find(mi::venue::exchange_names().begin(), mi::venue::exchange_names().end(), name) !=
+          mi::venue::exchange_names().end());
+  for (const mi::venue_info& info : mi::venues()) {
+    CAPTURE(info.name);
+    auto v = mi::venue::make_venue(info.name);
     REQUIRE_MESSAGE(v.has_value(), v.err().message);
-    CHECK((*v)->name() == name);
+    CHECK((*v)->name() == info.name);
+    // Its example symbol (the first default of config) resolves while no listing is loaded.
+    CHECK((*v)->resolve(mi::default_symbols(info).front()).has_value());
   }
   auto unknown = mi::venue::make_venue("bitmex");
   REQUIRE_FALSE(unknown.has_value());
-  CHECK(unknown.err().message == "unknown exchange 'bitmex' (known: binance, okx, bybit, coinbase, kraken)");
+  // The registry's names in its order (a venue added later goes after kraken).
+  CHECK(unknown.err().message.rfind("unknown exchange 'bitmex' (known: binance, okx, bybit, coinbase, kraken", 0) == 0);
+  CHECK(unknown.err().message.back() == ')');
+}
+
+TEST_CASE("the generated factory table holds each registry venue once, and nothing else") {
+  std::set<std::string_view> factories;
+  for (const auto& r : mi::venue::detail::registered_venues()) {
+    CAPTURE(r.name);
+    CHECK(factories.insert(r.name).second);   // one mi_add_venue() per name
+    CHECK(mi::find_venue(r.name) != nullptr); // a folder without a registry line would be unreachable
+    REQUIRE(static_cast<bool>(r.make));
+    CHECK(r.make({})->name() == r.name);
+  }
+  for (const mi::venue_info& info : mi::venues()) {
+    CAPTURE(info.name);
+    CHECK(factories.count(info.name) == 1);
+  }
 }
 
 TEST_CASE("make_venue with an instruments body: listed symbols resolve, others are refused, a bad body is an error") {

@@ -15,15 +15,14 @@
 #include "gateways/http/history.hpp"
 #include "gateways/http/indicators.hpp"
 #include "messages/codec.hpp"
+#include "messages/kline/interval.hpp"
+#include "messages/venue_registry.hpp"
 
 namespace mi::gw {
 namespace {
 
 using params = std::map<std::string, std::string>;
 
-constexpr std::array<std::string_view, 5> exchanges{"binance", "okx", "bybit", "coinbase", "kraken"};
-constexpr std::array<std::string_view, 16> intervals{"1s", "1m", "3m", "5m",  "15m", "30m", "1h", "2h",
-                                                     "4h", "6h", "8h", "12h", "1d",  "3d",  "1w", "1M"};
 constexpr int max_limit = 1000;
 constexpr int max_period = 500;
 constexpr std::int64_t max_time_ms = 253'402'300'799'999; // 9999-12-31T23:59:59.999Z
@@ -116,9 +115,9 @@ checked<std::string> exchange_param(const params& p) {
   if (failed(v))
     return v;
   const auto& e = std::get<0>(v);
-  if (std::find(exchanges.begin(), exchanges.end(), e) == exchanges.end())
+  if (mi::find_venue(e) == nullptr)
     return param_error{bad_param("parameter 'exchange': unknown exchange '" + e.substr(0, 40) +
-                                 "' (known: binance, okx, bybit, coinbase, kraken)")};
+                                 "' (known: " + venue_names_joined() + ")")};
   return v;
 }
 
@@ -140,9 +139,9 @@ checked<std::string> interval_param(const params& p) {
   if (failed(v))
     return v;
   const auto& s = std::get<0>(v);
-  if (std::find(intervals.begin(), intervals.end(), s) == intervals.end())
+  if (!kline_engine::parse_interval(s))
     return param_error{bad_param("parameter 'interval': unknown interval '" + s.substr(0, 40) +
-                                 "' (known: 1s 1m 3m 5m 15m 30m 1h 2h 4h 6h 8h 12h 1d 3d 1w 1M)")};
+                                 "' (known: " + kline_engine::interval_names() + ")")};
   return v;
 }
 

@@ -23,6 +23,8 @@
 #include "gateways/http/nonce_store_kv.hpp"
 #include "gateways/jetstream/jetstream.hpp"
 #include "gateways/postgres/postgres.hpp"
+#include "messages/kline/interval.hpp"
+#include "messages/venue_registry.hpp"
 #include "tests/harness/nats_server.hpp"
 #include "tests/harness/pg_server.hpp"
 
@@ -453,6 +455,21 @@ TEST_CASE("every bad parameter gets 400 with code -1100 naming it") {
     CHECK(o.at("code").as_int64() == -1100);
     CHECK(std::string(o.at("msg").as_string()).find(name) != std::string::npos);
   }
+  // The known sets are the registries' (venues, intervals), named in their order; each of their names is accepted.
+  auto ex = f.get(k + "exchange=nasdaq&symbol=BTCUSDT&interval=1m");
+  CHECK(std::string(ex.json().at("msg").as_string()).find("(known: binance, okx, bybit, coinbase, kraken") !=
+        std::string::npos);
+  auto iv = f.get(k + "exchange=binance&symbol=BTCUSDT&interval=7m");
+  CHECK(std::string(iv.json().at("msg").as_string()).find("(known: 1s 1m 3m 5m 15m") != std::string::npos);
+  for (const mi::venue_info& v : mi::venues()) {
+    CAPTURE(v.name);
+    CHECK(f.get(k + "exchange=" + std::string(v.name) + "&symbol=BTCUSDT&interval=1m").status == 200);
+  }
+  for (const auto& spec : mi::kline_engine::all_intervals()) {
+    CAPTURE(spec.name);
+    CHECK(f.get(k + "exchange=binance&symbol=BTCUSDT&interval=" + std::string(spec.name)).status == 200);
+  }
+
   auto nf = f.get("/api/v1/nothing");
   CHECK(nf.status == 404);
   CHECK(nf.json().at("msg").as_string().size() > 0);

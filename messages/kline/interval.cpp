@@ -1,7 +1,5 @@
 #include "messages/kline/interval.hpp"
 
-#include <array>
-
 namespace mi::kline_engine {
 namespace {
 
@@ -39,13 +37,9 @@ void civil_from_days(std::int64_t z, std::int64_t& y, unsigned& m) {
   y += m <= 2;
 }
 
-struct named {
-  std::string_view name;
-  interval::unit kind;
-  std::int64_t length_ms;
-};
-
-constexpr std::array<named, 16> all = {{
+// The interval table: one line per interval, shortest first (the size follows the lines).
+// clang-format off
+constexpr interval_spec all[] = {
   {"1s", interval::unit::fixed, second},
   {"1m", interval::unit::fixed, minute},
   {"3m", interval::unit::fixed, 3 * minute},
@@ -62,7 +56,8 @@ constexpr std::array<named, 16> all = {{
   {"3d", interval::unit::fixed, 3 * day},
   {"1w", interval::unit::week, 7 * day},
   {"1M", interval::unit::month, 0},
-}};
+};
+// clang-format on
 
 } // namespace
 
@@ -93,12 +88,23 @@ std::int64_t interval::next_open(std::int64_t open_ms) const {
   return days_from_civil(y, m + 1, 1) * day;
 }
 
+std::span<const interval_spec> all_intervals() { return all; }
+
+std::string interval_names(std::string_view separator) {
+  std::string out;
+  for (const auto& n : all) {
+    if (!out.empty())
+      out += separator;
+    out += n.name;
+  }
+  return out;
+}
+
 mi::result<interval> parse_interval(std::string_view name) {
   for (const auto& n : all)
     if (n.name == name)
       return interval{std::string(n.name), n.kind, n.length_ms};
-  return mi::error{"unknown interval \"" + std::string(name) +
-                   "\" (expected one of 1s 1m 3m 5m 15m 30m 1h 2h 4h 6h 8h 12h 1d 3d 1w 1M)"};
+  return mi::error{"unknown interval \"" + std::string(name) + "\" (expected one of " + interval_names() + ")"};
 }
 
 } // namespace mi::kline_engine

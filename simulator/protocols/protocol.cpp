@@ -4,6 +4,7 @@
 #include <cstdio>
 
 #include "connectors/time_text.hpp"
+#include "messages/venue_registry.hpp"
 
 namespace mi::sim {
 namespace {
@@ -64,21 +65,21 @@ std::optional<std::uint64_t> parse_uint(std::string_view s) {
 }
 
 const std::vector<std::string_view>& supported_exchanges() {
-  static const std::vector<std::string_view> names{"binance", "okx", "bybit", "coinbase", "kraken"};
+  static const std::vector<std::string_view> names = [] {
+    std::vector<std::string_view> out;
+    for (const venue_info& v : venues())
+      for (const registered_protocol& r : registered_protocols())
+        if (r.name == v.name)
+          out.push_back(v.name);
+    return out;
+  }();
   return names;
 }
 
 std::unique_ptr<protocol> make_protocol(std::string_view exchange, const market& m) {
-  if (exchange == "binance")
-    return make_binance_protocol(m);
-  if (exchange == "okx")
-    return make_okx_protocol(m);
-  if (exchange == "bybit")
-    return make_bybit_protocol(m);
-  if (exchange == "coinbase")
-    return make_coinbase_protocol(m);
-  if (exchange == "kraken")
-    return make_kraken_protocol(m);
+  for (const registered_protocol& r : registered_protocols())
+    if (r.name == exchange && find_venue(exchange) != nullptr)
+      return r.make(m);
   return nullptr;
 }
 

@@ -1,29 +1,39 @@
-// libFuzzer target for the five venues' REST and frame parsing: the first byte picks the venue, the rest
-// is a response body or a frame. Any input must give a value or an error, never a crash, a hang or
-// undefined behaviour; history pages must only hold trades inside the gap, oldest first.
-// Build: cmake -DMI_FUZZ=ON -DCMAKE_CXX_COMPILER=clang++. Seed corpus: ../shared/fixtures/exchanges/*/*.jsonl
-// split one line a file, plus REST bodies from the venue tests, each prefixed with a venue byte.
+// libFuzzer target for the REST and frame parsing of every venue of the registry (messages/venue_registry.cpp): the
+// first byte picks the venue, the rest is a response body or a frame. Any input must give a value or an error, never a
+// crash, a hang or undefined behaviour; history pages must only hold trades inside the gap, oldest first. Build: cmake
+// -DMI_FUZZ=ON -DCMAKE_CXX_COMPILER=clang++. Seed corpus: ../shared/fixtures/exchanges/*/*.jsonl split one line a file,
+// plus REST bodies from the venue tests, each prefixed with a venue byte.
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <string>
 #include <string_view>
+#include <vector>
 
 #include "connectors/venue/venue.hpp"
 #include "messages/trade.hpp"
+#include "messages/venue_registry.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   if (size == 0)
     return 0;
-  static std::unique_ptr<mi::venue::venue> venues[5];
-  const auto& names = mi::venue::exchange_names();
-  const std::size_t which = data[0] % names.size();
-  if (!venues[which])
-    venues[which] = std::move(*mi::venue::make_venue(names[which]));
-  mi::venue::venue& v = *venues[which];
+  // One venue and its example symbol per registry line, made once.
+  struct made {
+    std::unique_ptr<mi::venue::venue> venue;
+    std::string example_symbol;
+  };
+  static const std::vector<made> all = [] {
+    std::vector<made> out;
+    for (const mi::venue_info& info : mi::venues())
+      out.push_back({std::move(*mi::venue::make_venue(info.name)), mi::default_symbols(info).front()});
+    return out;
+  }();
+  const made& m = all[data[0] % all.size()];
+  mi::venue::venue& v = *m.venue;
   const std::string_view body(reinterpret_cast<const char*>(data + 1), size - 1);
 
   (void)v.decode(body, 42);
-  auto sub = v.resolve(which == 3 || which == 4 ? "BTC/USD" : "BTC/USDT");
+  auto sub = v.resolve(m.example_symbol);
   if (!sub)
     __builtin_trap(); // a well-formed name always resolves while no listing is loaded
   const mi::venue::gap g{1000, 2000, 1'700'000'000'000'000'000, 1'700'000'100'000'000'000};

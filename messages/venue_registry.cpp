@@ -1,0 +1,75 @@
+#include "messages/venue_registry.hpp"
+
+#include <array>
+
+namespace mi {
+namespace {
+
+// The registry: one line per venue. A new venue is one line here plus its folder (docs/architecture.md).
+constexpr std::array registry{
+  venue_info{"binance", venue_kind::crypto_exchange, true, "wss://stream.binance.com:9443/stream",
+             "https://api.binance.com", "BTC/USDT ETH/USDT"},
+  venue_info{"okx", venue_kind::crypto_exchange, false, "wss://ws.okx.com:8443/ws/v5/public", "https://www.okx.com",
+             "BTC/USDT ETH/USDT"},
+  venue_info{"bybit", venue_kind::crypto_exchange, false, "wss://stream.bybit.com/v5/public/spot",
+             "https://api.bybit.com", "BTC/USDT ETH/USDT"},
+  venue_info{"coinbase", venue_kind::crypto_exchange, false, "wss://advanced-trade-ws.coinbase.com",
+             "https://api.exchange.coinbase.com", "BTC/USD ETH/USD"},
+  venue_info{"kraken", venue_kind::crypto_exchange, false, "wss://ws.kraken.com/v2", "https://api.kraken.com",
+             "BTC/USD ETH/USD"},
+};
+
+constexpr std::array<std::string_view, 3> kind_names{"crypto_exchange", "equities_feed", "document_source"};
+
+} // namespace
+
+std::string_view to_string(venue_kind k) { return kind_names.at(static_cast<std::size_t>(k)); }
+
+std::optional<venue_kind> parse_venue_kind(std::string_view s) {
+  for (std::size_t i = 0; i < kind_names.size(); ++i)
+    if (kind_names[i] == s)
+      return static_cast<venue_kind>(i);
+  return std::nullopt;
+}
+
+std::span<const venue_info> venues() { return registry; }
+
+const venue_info* find_venue(std::string_view name) {
+  for (const venue_info& v : registry)
+    if (v.name == name)
+      return &v;
+  return nullptr;
+}
+
+std::vector<std::string> venue_names() {
+  std::vector<std::string> out;
+  for (const venue_info& v : registry)
+    out.emplace_back(v.name);
+  return out;
+}
+
+std::string venue_names_joined(std::string_view separator) {
+  std::string out;
+  for (const venue_info& v : registry) {
+    if (!out.empty())
+      out += separator;
+    out += v.name;
+  }
+  return out;
+}
+
+std::vector<std::string> default_symbols(const venue_info& v) {
+  std::vector<std::string> out;
+  std::string_view s = v.symbols;
+  while (!s.empty()) {
+    const auto space = s.find(' ');
+    if (space != 0)
+      out.emplace_back(s.substr(0, space));
+    if (space == std::string_view::npos)
+      break;
+    s.remove_prefix(space + 1);
+  }
+  return out;
+}
+
+} // namespace mi

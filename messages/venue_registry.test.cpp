@@ -1,0 +1,70 @@
+#include <doctest/doctest.h>
+
+#include <algorithm>
+#include <set>
+
+#include "messages/venue_registry.hpp"
+
+TEST_CASE("venue registry: each venue is named once, in lower case, as a legal NATS subject token") {
+  std::set<std::string_view> seen;
+  for (const mi::venue_info& v : mi::venues()) {
+    CAPTURE(v.name);
+    CHECK(seen.insert(v.name).second);
+    REQUIRE_FALSE(v.name.empty());
+    CHECK(std::all_of(v.name.begin(), v.name.end(),
+                      [](char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'); }));
+  }
+  CHECK(seen.size() == mi::venues().size());
+}
+
+TEST_CASE("venue registry: the five exchanges of the public contract are crypto exchanges, binance the only default") {
+  // The public contract (DESIGN.md, docs/api.md) names these five; a registry may hold more.
+  for (std::string_view name : {"binance", "okx", "bybit", "coinbase", "kraken"}) {
+    CAPTURE(name);
+    const mi::venue_info* v = mi::find_venue(name);
+    REQUIRE(v != nullptr);
+    CHECK(v->kind == mi::venue_kind::crypto_exchange);
+    CHECK(v->enabled_by_default == (name == "binance"));
+  }
+  CHECK(mi::venue_names_joined().rfind("binance, okx, bybit, coinbase, kraken", 0) == 0);
+  CHECK(mi::find_venue("ftx") == nullptr);
+  CHECK(mi::find_venue("Binance") == nullptr); // names are exact, lower case
+  CHECK(mi::find_venue("") == nullptr);
+}
+
+TEST_CASE("venue registry: names round-trip through find_venue and venue_names") {
+  const std::vector<std::string> names = mi::venue_names();
+  REQUIRE(names.size() == mi::venues().size());
+  for (std::size_t i = 0; i < names.size(); ++i) {
+    const mi::venue_info* v = mi::find_venue(names[i]);
+    REQUIRE(v != nullptr);
+    CHECK(v == &mi::venues()[i]);
+    CHECK(v->name == names[i]);
+  }
+}
+
+TEST_CASE("venue registry: every venue has real endpoints and at least one BASE/QUOTE default symbol") {
+  for (const mi::venue_info& v : mi::venues()) {
+    CAPTURE(v.name);
+    CHECK((v.ws_url.rfind("wss://", 0) == 0 || v.ws_url.rfind("ws://", 0) == 0));
+    CHECK((v.rest_url.rfind("https://", 0) == 0 || v.rest_url.rfind("http://", 0) == 0));
+    const std::vector<std::string> symbols = mi::default_symbols(v);
+    REQUIRE_FALSE(symbols.empty());
+    for (const std::string& s : symbols) {
+      CAPTURE(s);
+      const auto slash = s.find('/');
+      CHECK(slash != std::string::npos);
+      CHECK(slash > 0);
+      CHECK(slash + 1 < s.size());
+    }
+  }
+  CHECK(mi::default_symbols(*mi::find_venue("coinbase")) == std::vector<std::string>{"BTC/USD", "ETH/USD"});
+}
+
+TEST_CASE("venue kinds: the three kinds round-trip through their names, anything else is refused") {
+  for (auto k : {mi::venue_kind::crypto_exchange, mi::venue_kind::equities_feed, mi::venue_kind::document_source})
+    CHECK(mi::parse_venue_kind(mi::to_string(k)) == k);
+  CHECK(mi::to_string(mi::venue_kind::equities_feed) == "equities_feed");
+  CHECK_FALSE(mi::parse_venue_kind("crypto").has_value());
+  CHECK_FALSE(mi::parse_venue_kind("").has_value());
+}
