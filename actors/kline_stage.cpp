@@ -18,6 +18,7 @@
 #include "gateways/metrics/metrics.hpp"
 #include "messages/codec.hpp"
 #include "messages/kline/kline_engine.hpp"
+#include "messages/util/clock.hpp"
 
 namespace mi::actors {
 namespace {
@@ -28,10 +29,7 @@ namespace ke = mi::kline_engine;
 constexpr auto tick_every = std::chrono::milliseconds(500);
 constexpr auto global_every = std::chrono::seconds(2);
 
-std::int64_t now_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
-    .count();
-}
+using mi::util::now_ms;
 
 std::string state_key(const std::string& exchange, const std::string& symbol) { return "w." + exchange + "." + symbol; }
 

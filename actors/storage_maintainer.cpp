@@ -8,6 +8,7 @@
 #include "caf/event_based_actor.hpp"
 #include "caf/stateful_actor.hpp"
 #include "gateways/metrics/metrics.hpp"
+#include "messages/util/clock.hpp"
 
 namespace mi::actors {
 namespace {
@@ -19,10 +20,7 @@ struct maintainer_state {
 
 using maintainer_actor = caf::stateful_actor<maintainer_state>;
 
-std::int64_t now_ns() {
-  return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::system_clock::now().time_since_epoch())
-    .count();
-}
+using mi::util::now_ns;
 
 void maintain(maintainer_actor* self) {
   auto& a = self->state.args;

@@ -1,5 +1,6 @@
 #include "config/config.hpp"
 #include "config/listen_address.hpp"
+#include "messages/util/text.hpp"
 
 #include <algorithm>
 #include <array>
@@ -145,13 +146,7 @@ std::vector<leaf> leaves(config& c) {
 
 std::string quote(std::string_view s) { return "'" + std::string(s) + "'"; }
 
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.front())))
-    s.remove_prefix(1);
-  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.back())))
-    s.remove_suffix(1);
-  return s;
-}
+using mi::util::trim;
 
 std::string lower(std::string_view s) {
   std::string out(s);

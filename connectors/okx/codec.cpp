@@ -10,6 +10,7 @@
 #include "connectors/json_fields.hpp"
 #include "connectors/json_text.hpp"
 #include "messages/decimal.hpp"
+#include "messages/util/text.hpp"
 
 namespace mi::okx {
 namespace {
@@ -36,12 +37,8 @@ struct top_fields {
   bool has_data = false;           ///< "data" was an array (its elements are in impl::data)
 };
 
-std::string_view trim(std::string_view s) {
-  const auto first = s.find_first_not_of(" \t\r\n");
-  if (first == std::string_view::npos)
-    return {};
-  return s.substr(first, s.find_last_not_of(" \t\r\n") - first + 1);
-}
+/// JSON's white space (RFC 8259): what may surround a frame or a raw token.
+std::string_view trim(std::string_view s) { return mi::util::trim(s, " \t\r\n"); }
 
 std::string read_trade(od::value& v, trade_fields& out) {
   od::json_type type;

@@ -8,6 +8,9 @@
 
 #include <pqxx/pqxx>
 
+#include "messages/util/civil_time.hpp"
+#include "messages/util/text.hpp"
+
 namespace mi::gw {
 namespace {
 
@@ -15,42 +18,8 @@ namespace {
 // works as long as every version of this program uses the same one: "mi-migr" in ASCII.
 constexpr long long migration_lock_key = 0x6d692d6d69677200LL;
 
-std::string trim(std::string s) {
-  while (!s.empty() && (s.back() == '\n' || s.back() == ' '))
-    s.pop_back();
-  return s;
-}
-
 mi::error make_error(const std::string& what, const std::exception& e) {
-  return mi::error{what + ": " + trim(e.what())};
-}
-
-std::int64_t floor_div(std::int64_t a, std::int64_t b) {
-  std::int64_t q = a / b;
-  return (a % b != 0 && ((a < 0) != (b < 0))) ? q - 1 : q;
-}
-
-/// "YYYY-MM-DD HH:MM:SS.ffffff+00" from microseconds since the epoch (proleptic Gregorian,
-/// H. Hinnant's civil_from_days).
-std::string timestamptz_from_us(std::int64_t us) {
-  std::int64_t secs = floor_div(us, 1'000'000);
-  auto micros = static_cast<int>(us - secs * 1'000'000);
-  std::int64_t days = floor_div(secs, 86'400);
-  auto sod = static_cast<int>(secs - days * 86'400);
-  std::int64_t z = days + 719'468;
-  std::int64_t era = floor_div(z, 146'097);
-  std::int64_t doe = z - era * 146'097;
-  std::int64_t yoe = (doe - doe / 1460 + doe / 36'524 - doe / 146'096) / 365;
-  std::int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-  std::int64_t mp = (5 * doy + 2) / 153;
-  std::int64_t day = doy - (153 * mp + 2) / 5 + 1;
-  std::int64_t month = mp < 10 ? mp + 3 : mp - 9;
-  std::int64_t year = yoe + era * 400 + (month <= 2 ? 1 : 0);
-  char buf[64];
-  std::snprintf(buf, sizeof buf, "%04lld-%02lld-%02lld %02d:%02d:%02d.%06d+00", static_cast<long long>(year),
-                static_cast<long long>(month), static_cast<long long>(day), sod / 3600, sod / 60 % 60, sod % 60,
-                micros);
-  return buf;
+  return mi::error{what + ": " + std::string(mi::util::trim(e.what()))};
 }
 
 mi::result<mi::decimal> parse_numeric(const pqxx::field& f) {
@@ -138,9 +107,7 @@ std::string upsert_klines_sql() {
 
 } // namespace
 
-std::string timestamptz_text(std::int64_t ns_since_epoch) {
-  return timestamptz_from_us(floor_div(ns_since_epoch, 1000));
-}
+std::string timestamptz_text(std::int64_t ns_since_epoch) { return mi::util::timestamptz_literal(ns_since_epoch); }
 
 // ---------------------------------------------------------------------------------------------
 // migrate

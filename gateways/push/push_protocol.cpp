@@ -5,6 +5,8 @@
 
 #include <boost/json.hpp>
 
+#include "messages/util/json_writer.hpp"
+
 namespace mi::gw {
 namespace {
 
@@ -41,10 +43,7 @@ std::vector<std::string_view> split_dots(std::string_view s) {
   }
 }
 
-// Quotes and escapes `s` as a JSON string.
-void append_json_string(std::string& out, std::string_view s) {
-  out += json::serialize(json::string_view{s.data(), s.size()});
-}
+using mi::util::append_json_string;
 
 std::string channels_reply(std::string_view op, const std::vector<std::string>& channels) {
   std::string out = R"({"op":")";

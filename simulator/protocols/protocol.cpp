@@ -4,6 +4,7 @@
 #include <cstdio>
 
 #include "connectors/time_text.hpp"
+#include "messages/util/civil_time.hpp"
 
 namespace mi::sim {
 namespace {
@@ -95,7 +96,7 @@ std::string rfc3339_micros(std::int64_t ns) {
     frac += 1'000'000'000;
     --secs;
   }
-  std::string out = connectors::text::format_rfc3339(secs * 1'000'000'000); // "...:SSZ"
+  std::string out = mi::util::rfc3339(secs * 1'000'000'000); // "...:SSZ"
   out.pop_back();
   char buf[16];
   std::snprintf(buf, sizeof buf, ".%06lldZ", static_cast<long long>(frac / 1000));

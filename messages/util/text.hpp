@@ -1,0 +1,20 @@
+#pragma once
+
+// Small text helpers shared by every layer (header only).
+
+#include <string_view>
+
+namespace mi::util {
+
+/// The characters std::isspace accepts in the "C" locale.
+inline constexpr std::string_view whitespace = " \t\n\v\f\r";
+
+/// `s` without the leading and trailing characters of `chars` (default: white space).
+constexpr std::string_view trim(std::string_view s, std::string_view chars = whitespace) {
+  const auto first = s.find_first_not_of(chars);
+  if (first == std::string_view::npos)
+    return {};
+  return s.substr(first, s.find_last_not_of(chars) - first + 1);
+}
+
+} // namespace mi::util
