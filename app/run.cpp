@@ -26,7 +26,7 @@
 #include "connectors/transport/url.hpp"
 #include "connectors/transport/ws_client.hpp"
 #include "gateways/http/api.hpp"
-#include "gateways/http/history.hpp"
+#include "gateways/http/api_keys.hpp"
 #include "gateways/http/http_server.hpp"
 #include "gateways/http/nonce_store_kv.hpp"
 #include "gateways/http/worker_pool.hpp"

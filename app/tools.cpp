@@ -7,7 +7,7 @@
 #include <spdlog/spdlog.h>
 
 #include "app/commands.hpp"
-#include "gateways/http/history.hpp"
+#include "gateways/http/api_keys.hpp"
 #include "config/config.hpp"
 #include "connectors/decode_driver.hpp"
 #include "connectors/transport/io_thread.hpp"

@@ -12,7 +12,7 @@
 #include <variant>
 #include <vector>
 
-#include "gateways/http/history.hpp"
+#include "gateways/postgres/history_reader.hpp"
 #include "gateways/http/indicators.hpp"
 #include "messages/codec.hpp"
 #include "messages/util/json_writer.hpp"
@@ -379,7 +379,9 @@ struct api_service::impl {
       auto k = (*l)->db->find_key(c.key_id);
       if (!k)
         return db_failure(k.err());
-      key = std::move(*k);
+      if (auto& row = *k)
+        key = auth::key_record{std::move(row->key_id), std::move(row->signing_key), row->revoked,
+                               row->quota_per_minute, std::move(row->sealed_signing_key)};
     }
     if (key && !key->revoked) {
       if (auto why = open_key(*key)) {

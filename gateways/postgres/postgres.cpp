@@ -9,6 +9,7 @@
 #include <pqxx/pqxx>
 
 #include "messages/util/civil_time.hpp"
+#include "messages/util/floor_div.hpp"
 #include "messages/util/text.hpp"
 
 namespace mi::gw {
@@ -107,7 +108,9 @@ std::string upsert_klines_sql() {
 
 } // namespace
 
-std::string timestamptz_text(std::int64_t ns_since_epoch) { return mi::util::timestamptz_literal(ns_since_epoch); }
+std::string timestamptz_text(std::int64_t ns_since_epoch) {
+  return mi::util::timestamptz_literal_us(mi::util::floor_div(ns_since_epoch, 1000));
+}
 
 // ---------------------------------------------------------------------------------------------
 // migrate
@@ -288,8 +291,8 @@ mi::result<std::size_t> pg_writer::upsert_klines(const std::vector<mi::kline>& b
       pqxx::stream_to s{w, "mi_stage_klines", kline_columns};
       for (const auto& k : batch) {
         s << std::make_tuple(
-          k.exchange, k.symbol, k.interval, timestamptz_from_us(k.open_time_ms * 1000),
-          timestamptz_from_us(k.close_time_ms * 1000), k.open_time_ms, k.open.to_string(), k.high.to_string(),
+          k.exchange, k.symbol, k.interval, mi::util::timestamptz_literal_us(k.open_time_ms * 1000),
+          mi::util::timestamptz_literal_us(k.close_time_ms * 1000), k.open_time_ms, k.open.to_string(), k.high.to_string(),
           k.low.to_string(), k.close.to_string(), k.volume.to_string(), k.quote_volume.to_string(),
           k.taker_buy_volume.to_string(), k.taker_buy_quote_volume.to_string(), k.vwap.to_string(),
           static_cast<long long>(k.trade_count), k.first_trade_id, k.last_trade_id, static_cast<long long>(k.revision));

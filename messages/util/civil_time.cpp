@@ -105,8 +105,10 @@ std::string rfc3339(std::int64_t ns) {
   return out;
 }
 
-std::string timestamptz_literal(std::int64_t ns) {
-  const auto t = split(ns); // the microsecond holding ns: same second, nanos / 1000
+std::string timestamptz_literal_us(std::int64_t us) {
+  const std::int64_t secs = floor_div(us, 1'000'000);
+  auto t = split_seconds(secs);
+  t.nanos = (us - secs * 1'000'000) * 1000;
   char buf[64];
   std::snprintf(buf, sizeof buf, "%04lld-%02u-%02u %02u:%02u:%02u.%06lld+00", static_cast<long long>(t.date.year),
                 t.date.month, t.date.day, t.hour, t.minute, t.second, static_cast<long long>(t.nanos / 1000));

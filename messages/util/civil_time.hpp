@@ -61,7 +61,8 @@ std::string date_text(const civil_date& d);
 std::string iso8601_ms(std::int64_t ms);
 /// RFC 3339 "YYYY-MM-DDTHH:MM:SS[.fraction]Z", the fraction without trailing zeros (none when 0).
 std::string rfc3339(std::int64_t ns);
-/// PostgreSQL timestamptz literal "YYYY-MM-DD HH:MM:SS.ffffff+00" (the microsecond holding `ns`).
-std::string timestamptz_literal(std::int64_t ns);
+/// PostgreSQL timestamptz literal "YYYY-MM-DD HH:MM:SS.ffffff+00" of `us` (microseconds since the
+/// epoch, any int64: what timestamptz stores).
+std::string timestamptz_literal_us(std::int64_t us);
 
 } // namespace mi::util

@@ -96,12 +96,14 @@ TEST_CASE("ISO 8601, RFC 3339 and timestamptz texts") {
   CHECK(rfc3339(1'704'067'199'500'000'000) == "2023-12-31T23:59:59.5Z");
   CHECK(rfc3339(-1) == "1969-12-31T23:59:59.999999999Z");
   CHECK(rfc3339(1'709'164'800'000'001'000) == "2024-02-29T00:00:00.000001Z");
-  CHECK(timestamptz_literal(1'709'164'800'123'456'789) == "2024-02-29 00:00:00.123456+00");
-  CHECK(timestamptz_literal(-1) == "1969-12-31 23:59:59.999999+00");
-  CHECK(timestamptz_literal(0) == "1970-01-01 00:00:00.000000+00");
+  CHECK(timestamptz_literal_us(1'709'164'800'123'456) == "2024-02-29 00:00:00.123456+00");
+  CHECK(timestamptz_literal_us(-1) == "1969-12-31 23:59:59.999999+00");
+  CHECK(timestamptz_literal_us(0) == "1970-01-01 00:00:00.000000+00");
   CHECK(date_text({2024, 2, 29}) == "2024-02-29");
   // The ends of int64 nanoseconds (1677 and 2262) print without overflow.
   CHECK(rfc3339(std::numeric_limits<std::int64_t>::min()) == "1677-09-21T00:12:43.145224192Z");
   CHECK(rfc3339(std::numeric_limits<std::int64_t>::max()) == "2262-04-11T23:47:16.854775807Z");
-  CHECK(timestamptz_literal(std::numeric_limits<std::int64_t>::min()) == "1677-09-21 00:12:43.145224+00");
+  CHECK(timestamptz_literal_us(std::numeric_limits<std::int64_t>::min() / 1000 - 1) == "1677-09-21 00:12:43.145224+00"); // floor of ...43.145224192
+  // Microseconds reach far beyond nanoseconds' 1677..2262 (timestamptz itself stops at 294276 AD).
+  CHECK(timestamptz_literal_us(253'402'214'400'000'000) == "9999-12-31 00:00:00.000000+00");
 }

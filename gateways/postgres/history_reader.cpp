@@ -1,4 +1,4 @@
-#include "gateways/http/history.hpp"
+#include "gateways/postgres/history_reader.hpp"
 
 #include <algorithm>
 #include <array>
@@ -7,23 +7,28 @@
 
 #include <pqxx/pqxx>
 
+#include "gateways/postgres/db_error.hpp"
+#include "messages/util/floor_div.hpp"
+#include "messages/util/text.hpp"
+
 namespace mi::gw {
-namespace {
 
-std::string trim(std::string s) {
-  while (!s.empty() && (s.back() == '\n' || s.back() == ' '))
-    s.pop_back();
-  return s;
-}
-
-constexpr std::string_view timeout_marker = "statement timeout: ";
+namespace detail {
 
 mi::error db_error(const std::string& what, const std::exception& e) {
+  const std::string text(mi::util::trim(e.what()));
   // SQLSTATE 57014 (query_canceled): our statement_timeout fired. Marked so the API can say so.
   if (const auto* sql = dynamic_cast<const pqxx::sql_error*>(&e); sql && sql->sqlstate() == "57014")
-    return mi::error{std::string(timeout_marker) + what + ": " + trim(e.what())};
-  return mi::error{what + ": " + trim(e.what())};
+    return mi::error{std::string(timeout_marker) + what + ": " + text};
+  return mi::error{what + ": " + text};
 }
+
+} // namespace detail
+
+namespace {
+
+using detail::db_error;
+using mi::util::floor_div;
 
 mi::result<mi::decimal> numeric(const pqxx::field& f) {
   auto d = mi::decimal::parse(f.c_str());
@@ -50,11 +55,6 @@ struct statement {
     return w.exec_params(sql, pqxx::prepare::make_dynamic_params(args));
   }
 };
-
-std::int64_t floor_div(std::int64_t a, std::int64_t b) {
-  std::int64_t q = a / b;
-  return (a % b != 0 && ((a < 0) != (b < 0))) ? q - 1 : q;
-}
 
 const char* const kline_columns =
   "exchange, symbol, \"interval\", open_time_ms, (extract(epoch FROM close_time) * 1000)::bigint, open::text, "
@@ -146,7 +146,7 @@ std::string with_connect_timeout(const std::string& conninfo, std::chrono::secon
   return conninfo + (conninfo.empty() ? "" : " ") + value;
 }
 
-bool is_statement_timeout(const mi::error& e) { return e.message.rfind(timeout_marker, 0) == 0; }
+bool is_statement_timeout(const mi::error& e) { return e.message.rfind(detail::timeout_marker, 0) == 0; }
 
 std::string encode_cursor(const trade_cursor& c) { return std::to_string(c.ts_ns) + "_" + hex(c.trade_id); }
 
@@ -306,8 +306,8 @@ mi::result<std::vector<symbol_summary>> history_db::symbols() {
     });
 }
 
-mi::result<std::optional<auth::key_record>> history_db::find_key(const std::string& key_id) {
-  using out_t = std::optional<auth::key_record>;
+mi::result<std::optional<api_key_row>> history_db::find_key(const std::string& key_id) {
+  using out_t = std::optional<api_key_row>;
   return impl_->run<out_t>("api key lookup", [&](pqxx::read_transaction& w) -> mi::result<out_t> {
     auto rows = w.exec_params("SELECT key_id, coalesce(signing_key, ''), revoked_at IS NOT NULL, "
                               "coalesce(quota_per_minute, 0), coalesce(signing_key_enc, '') "
@@ -315,7 +315,7 @@ mi::result<std::optional<auth::key_record>> history_db::find_key(const std::stri
                               key_id);
     if (rows.empty())
       return out_t{};
-    auth::key_record k;
+    api_key_row k;
     k.key_id = rows[0][0].as<std::string>();
     k.signing_key = rows[0][1].as<std::string>();
     k.revoked = rows[0][2].as<bool>();
@@ -329,179 +329,6 @@ bool history_db::ping() {
   auto r = impl_->run<int>(
     "ping", [](pqxx::read_transaction& w) -> mi::result<int> { return w.exec("SELECT 1")[0][0].as<int>(); });
   return r.has_value();
-}
-
-// ---------------------------------------------------------------------------------------------
-// apikey administration
-
-namespace {
-
-api_key_info key_info(const pqxx::row& r) {
-  api_key_info k;
-  k.key_id = r[0].as<std::string>();
-  k.name = r[1].as<std::string>();
-  k.created_at = r[2].as<std::string>();
-  if (!r[3].is_null())
-    k.revoked_at = r[3].as<std::string>();
-  if (!r[4].is_null())
-    k.quota_per_minute = r[4].as<std::int64_t>();
-  return k;
-}
-
-constexpr const char* key_info_columns =
-  "key_id, name, to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS') || 'Z', "
-  "to_char(revoked_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS') || 'Z', quota_per_minute";
-
-} // namespace
-
-mi::result<created_key> create_api_key(const std::string& conninfo, const std::string& name,
-                                       std::optional<std::int64_t> quota_per_minute, const auth::master_key& mk) {
-  if (name.empty())
-    return mi::error{"apikey create: --name must not be empty"};
-  if (quota_per_minute && (*quota_per_minute < 1 || *quota_per_minute > 1'000'000'000))
-    return mi::error{"apikey create: --quota-per-minute must be between 1 and 1000000000, got " +
-                     std::to_string(*quota_per_minute)};
-  auto id = auth::random_hex(12);
-  auto secret = auth::random_hex(32);
-  if (!id)
-    return id.err();
-  if (!secret)
-    return secret.err();
-  created_key k{"mik_" + *id, *secret};
-  auto sealed = auth::seal_signing_key(mk, k.key_id, auth::signing_key(k.key_id, k.secret));
-  if (!sealed)
-    return sealed.err();
-  try {
-    pqxx::connection conn{conninfo};
-    pqxx::work w{conn};
-    if (quota_per_minute)
-      w.exec_params("INSERT INTO api_keys (key_id, name, signing_key_enc, quota_per_minute) VALUES ($1, $2, $3, $4)",
-                    k.key_id, name, *sealed, *quota_per_minute);
-    else
-      w.exec_params("INSERT INTO api_keys (key_id, name, signing_key_enc) VALUES ($1, $2, $3)", k.key_id, name,
-                    *sealed);
-    w.commit();
-  } catch (const pqxx::undefined_table&) {
-    return mi::error{"apikey create: table api_keys does not exist: run `market-ingestor migrate` first"};
-  } catch (const std::exception& e) {
-    return db_error("apikey create", e);
-  }
-  return k;
-}
-
-namespace {
-
-/// Rewrites the signing key of every row `change` returns a new sealed value for, in one
-/// transaction (rows locked); returns how many changed.
-template <class Change>
-mi::result<std::size_t> reseal_rows(const std::string& conninfo, const char* what, Change change) {
-  try {
-    pqxx::connection conn{with_connect_timeout(conninfo, std::chrono::seconds(5))};
-    pqxx::work w{conn};
-    auto rows = w.exec("SELECT key_id, signing_key, signing_key_enc FROM api_keys ORDER BY key_id FOR UPDATE");
-    std::size_t n = 0;
-    for (const auto& r : rows) {
-      const auto id = r[0].as<std::string>();
-      std::optional<std::string> clear;
-      std::optional<std::string> sealed;
-      if (!r[1].is_null())
-        clear = r[1].as<std::string>();
-      if (!r[2].is_null())
-        sealed = r[2].as<std::string>();
-      mi::result<std::optional<std::string>> next = change(id, clear, sealed);
-      if (!next)
-        return mi::error{std::string(what) + ": " + next.err().message + " (nothing changed)"};
-      if (!next->has_value())
-        continue;
-      w.exec_params("UPDATE api_keys SET signing_key = NULL, signing_key_enc = $2 WHERE key_id = $1", id, **next);
-      ++n;
-    }
-    w.commit();
-    return n;
-  } catch (const pqxx::undefined_column&) {
-    return mi::error{std::string(what) + ": api_keys has no signing_key_enc column: run `market-ingestor migrate`"};
-  } catch (const pqxx::undefined_table&) {
-    return std::size_t{0}; // no keys table yet: nothing to seal
-  } catch (const std::exception& e) {
-    return db_error(what, e);
-  }
-}
-
-} // namespace
-
-mi::result<std::size_t> seal_clear_api_keys(const std::string& conninfo, const auth::master_key& mk) {
-  return reseal_rows(conninfo, "seal API keys",
-                     [&](const std::string& id, const std::optional<std::string>& clear,
-                         const std::optional<std::string>&) -> mi::result<std::optional<std::string>> {
-                       if (!clear)
-                         return std::optional<std::string>{};
-                       auto s = auth::seal_signing_key(mk, id, *clear);
-                       if (!s)
-                         return s.err();
-                       return std::optional<std::string>{std::move(*s)};
-                     });
-}
-
-mi::result<std::size_t> reseal_api_keys(const std::string& conninfo, const auth::master_key& old_mk,
-                                        const auth::master_key& new_mk) {
-  return reseal_rows(conninfo, "re-seal API keys",
-                     [&](const std::string& id, const std::optional<std::string>& clear,
-                         const std::optional<std::string>& sealed) -> mi::result<std::optional<std::string>> {
-                       std::string sk;
-                       if (clear) {
-                         sk = *clear;
-                       } else if (sealed && auth::sealed_fingerprint(*sealed) == new_mk.fingerprint &&
-                                  new_mk.fingerprint != old_mk.fingerprint) {
-                         return std::optional<std::string>{}; // done by an earlier, interrupted run
-                       } else {
-                         auto opened = auth::open_signing_key(old_mk, id, sealed.value_or(""));
-                         if (!opened)
-                           return opened.err();
-                         sk = std::move(*opened);
-                       }
-                       auto s = auth::seal_signing_key(new_mk, id, sk);
-                       if (!s)
-                         return s.err();
-                       return std::optional<std::string>{std::move(*s)};
-                     });
-}
-
-mi::result<std::vector<api_key_info>> list_api_keys(const std::string& conninfo) {
-  try {
-    pqxx::connection conn{conninfo};
-    pqxx::read_transaction w{conn};
-    auto rows = w.exec(std::string("SELECT ") + key_info_columns + " FROM api_keys ORDER BY created_at, key_id");
-    std::vector<api_key_info> out;
-    for (const auto& r : rows)
-      out.push_back(key_info(r));
-    return out;
-  } catch (const pqxx::undefined_table&) {
-    return mi::error{"apikey list: table api_keys does not exist: run `market-ingestor migrate` first"};
-  } catch (const std::exception& e) {
-    return db_error("apikey list", e);
-  }
-}
-
-mi::result<api_key_info> revoke_api_key(const std::string& conninfo, const std::string& key_id) {
-  try {
-    pqxx::connection conn{conninfo};
-    pqxx::work w{conn};
-    auto rows =
-      w.exec_params(std::string("SELECT ") + key_info_columns + " FROM api_keys WHERE key_id = $1 FOR UPDATE", key_id);
-    if (rows.empty())
-      return mi::error{"apikey revoke: no key with id '" + key_id + "' (see `apikey list`)"};
-    if (!rows[0][3].is_null())
-      return mi::error{"apikey revoke: key '" + key_id + "' is already revoked (at " + rows[0][3].as<std::string>() +
-                       ")"};
-    auto updated = w.exec_params(
-      std::string("UPDATE api_keys SET revoked_at = now() WHERE key_id = $1 RETURNING ") + key_info_columns, key_id);
-    w.commit();
-    return key_info(updated[0]);
-  } catch (const pqxx::undefined_table&) {
-    return mi::error{"apikey revoke: table api_keys does not exist: run `market-ingestor migrate` first"};
-  } catch (const std::exception& e) {
-    return db_error("apikey revoke", e);
-  }
 }
 
 } // namespace mi::gw
