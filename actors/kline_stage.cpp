@@ -281,8 +281,8 @@ caf::behavior kline_router(router_actor* self, kline_stage_args args) {
     st.opts.intervals.push_back(*ke::parse_interval(name)); // validated by config
   st.opts.grace_ms = st.args.cfg.grace.count();
   st.opts.partial_every_ms = st.args.cfg.partial_interval.count();
-  st.opts.revise_late = st.args.cfg.late_policy == "revise";
-  st.opts.fill_empty = st.args.cfg.empty_windows == "fill";
+  st.opts.revise_late = st.args.cfg.late_policy == mi::cfg::late_mode::revise;
+  st.opts.fill_empty = st.args.cfg.empty_windows == mi::cfg::empty_window_mode::fill;
   st.opts.max_clock_skew_ms = st.args.max_clock_skew_ms;
   caf::actor me = caf::actor_cast<caf::actor>(self);
   st.sink = self->system().spawn<caf::detached>(kline_sink, st.args.js, st.args.metrics, st.args.state_bucket, me);

@@ -47,8 +47,8 @@ int run_replay(const std::string& config_path, const std::string& from, const st
   for (const auto& name : cfg.klines.intervals)
     opts.intervals.push_back(*mi::kline_engine::parse_interval(name));
   opts.grace_ms = cfg.klines.grace.count();
-  opts.revise_late = cfg.klines.late_policy == "revise";
-  opts.fill_empty = cfg.klines.empty_windows == "fill";
+  opts.revise_late = cfg.klines.late_policy == mi::cfg::late_mode::revise;
+  opts.fill_empty = cfg.klines.empty_windows == mi::cfg::empty_window_mode::fill;
   opts.max_clock_skew_ms = cfg.ingest.max_clock_skew.count();
 
   mi::gw::jetstream::options jo;

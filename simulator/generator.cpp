@@ -61,8 +61,6 @@ mi::trade symbol_generator::next(std::int64_t ts_ns) {
   return t;
 }
 
-std::int64_t wall_ms_as_ns() {
-  return mi::util::now_ms() * 1'000'000;
-}
+std::int64_t wall_ms_as_ns() { return mi::util::now_ms() * 1'000'000; }
 
 } // namespace mi::sim

@@ -10,7 +10,6 @@ namespace {
 constexpr std::int64_t minute_ns = 60'000'000'000;
 constexpr std::int64_t max_retry_after_s = 7 * 24 * 3600; // a 418 ban lasts up to 3 days
 
-
 } // namespace
 
 std::optional<std::int64_t> retry_after_seconds(std::string_view value) {

@@ -380,8 +380,8 @@ struct api_service::impl {
       if (!k)
         return db_failure(k.err());
       if (auto& row = *k)
-        key = auth::key_record{std::move(row->key_id), std::move(row->signing_key), row->revoked,
-                               row->quota_per_minute, std::move(row->sealed_signing_key)};
+        key = auth::key_record{std::move(row->key_id), std::move(row->signing_key), row->revoked, row->quota_per_minute,
+                               std::move(row->sealed_signing_key)};
     }
     if (key && !key->revoked) {
       if (auto why = open_key(*key)) {

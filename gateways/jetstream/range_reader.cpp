@@ -80,10 +80,10 @@ mi::result<range_read_result> read_range(jetstream& js, const stream_range& r,
       p->cv.notify_all();
     }
   };
-  auto consumer = r.from_time_ns >= 0
-                    ? ordered_consumer::start_at_time(js, r.stream, r.filter_subject, r.from_time_ns, deliver)
-                    : ordered_consumer::start(js, r.stream, r.filter_subject, std::max<std::uint64_t>(1, r.from_seq),
-                                              deliver);
+  auto consumer =
+    r.from_time_ns >= 0
+      ? ordered_consumer::start_at_time(js, r.stream, r.filter_subject, r.from_time_ns, deliver)
+      : ordered_consumer::start(js, r.stream, r.filter_subject, std::max<std::uint64_t>(1, r.from_seq), deliver);
   if (!consumer)
     return fail(consumer.err());
 
@@ -91,15 +91,14 @@ mi::result<range_read_result> read_range(jetstream& js, const stream_range& r,
   while (!p->done) {
     auto wait = r.stall_timeout;
     if (r.deadline.count() > 0) {
-      const auto left =
-        std::chrono::duration_cast<std::chrono::milliseconds>(r.deadline - (std::chrono::steady_clock::now() - started));
+      const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        r.deadline - (std::chrono::steady_clock::now() - started));
       if (left.count() <= 0)
         break;
       wait = std::min(wait, left);
     }
     const auto before = p->delivered;
-    if (!p->cv.wait_for(lock, wait, [&] { return p->done; }) && p->delivered == before &&
-        wait == r.stall_timeout)
+    if (!p->cv.wait_for(lock, wait, [&] { return p->done; }) && p->delivered == before && wait == r.stall_timeout)
       break; // stalled: nothing arrived for a whole stall_timeout
   }
   out.complete = p->done;

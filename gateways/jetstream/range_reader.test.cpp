@@ -104,7 +104,7 @@ TEST_CASE("read_range returns at once when nothing is in the range") {
 
   publish(*js, "BTCUSDT", 1);
   r.from_time_ns = mi::util::now_ns() + 3'600'000'000'000; // an hour after the last stored message
-  r.stall_timeout = 20s;                                    // were it to wait, the test would notice
+  r.stall_timeout = 20s;                                   // were it to wait, the test would notice
   const auto t0 = std::chrono::steady_clock::now();
   auto later = read_range(*js, r, got.sink());
   REQUIRE(later.has_value());

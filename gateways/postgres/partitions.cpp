@@ -25,7 +25,9 @@ using mi::util::days_from_civil;
 
 std::string day_text(std::int64_t day) { return mi::util::date_text(civil_from_days(day)) + " 00:00:00+00"; }
 
-std::string month_text(std::int64_t month) { return mi::util::date_text(mi::util::month_start(month)) + " 00:00:00+00"; }
+std::string month_text(std::int64_t month) {
+  return mi::util::date_text(mi::util::month_start(month)) + " 00:00:00+00";
+}
 
 /// Parses `digits` exactly (all of it) into a non-negative number.
 bool parse_digits(std::string_view digits, std::int64_t& out) {

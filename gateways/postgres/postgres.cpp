@@ -292,8 +292,8 @@ mi::result<std::size_t> pg_writer::upsert_klines(const std::vector<mi::kline>& b
       for (const auto& k : batch) {
         s << std::make_tuple(
           k.exchange, k.symbol, k.interval, mi::util::timestamptz_literal_us(k.open_time_ms * 1000),
-          mi::util::timestamptz_literal_us(k.close_time_ms * 1000), k.open_time_ms, k.open.to_string(), k.high.to_string(),
-          k.low.to_string(), k.close.to_string(), k.volume.to_string(), k.quote_volume.to_string(),
+          mi::util::timestamptz_literal_us(k.close_time_ms * 1000), k.open_time_ms, k.open.to_string(),
+          k.high.to_string(), k.low.to_string(), k.close.to_string(), k.volume.to_string(), k.quote_volume.to_string(),
           k.taker_buy_volume.to_string(), k.taker_buy_quote_volume.to_string(), k.vwap.to_string(),
           static_cast<long long>(k.trade_count), k.first_trade_id, k.last_trade_id, static_cast<long long>(k.revision));
       }

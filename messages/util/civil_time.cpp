@@ -85,8 +85,8 @@ std::string date_text(const civil_date& d) {
 std::string iso8601_ms(std::int64_t ms) {
   const auto t = split_seconds(floor_div(ms, 1000));
   char buf[64];
-  std::snprintf(buf, sizeof buf, "%04lld-%02u-%02uT%02u:%02u:%02uZ", static_cast<long long>(t.date.year),
-                t.date.month, t.date.day, t.hour, t.minute, t.second);
+  std::snprintf(buf, sizeof buf, "%04lld-%02u-%02uT%02u:%02u:%02uZ", static_cast<long long>(t.date.year), t.date.month,
+                t.date.day, t.hour, t.minute, t.second);
   return buf;
 }
 

@@ -29,9 +29,9 @@ TEST_CASE("days_from_civil and civil_from_days agree with hand-computed epoch da
     std::int64_t days;
   };
   const ref refs[] = {
-    {1970, 1, 1, 0},          {1969, 12, 31, -1},        {2024, 2, 29, 19'782},  {2000, 3, 1, 11'017},
-    {1900, 3, 1, -25'508},    {1900, 1, 1, -25'567},     {2100, 2, 28, 47'540},  {2100, 3, 1, 47'541},
-    {1600, 2, 29, -135'081},  {2024, 1, 31, 19'753},     {2023, 2, 28, 19'416},  {2024, 7, 1, 19'905},
+    {1970, 1, 1, 0},           {1969, 12, 31, -1},    {2024, 2, 29, 19'782}, {2000, 3, 1, 11'017},
+    {1900, 3, 1, -25'508},     {1900, 1, 1, -25'567}, {2100, 2, 28, 47'540}, {2100, 3, 1, 47'541},
+    {1600, 2, 29, -135'081},   {2024, 1, 31, 19'753}, {2023, 2, 28, 19'416}, {2024, 7, 1, 19'905},
     {9999, 12, 31, 2'932'896},
   };
   for (const auto& r : refs) {
@@ -66,7 +66,7 @@ TEST_CASE("day and month of a time, also before 1970") {
   CHECK(day_of_ns(day_ns - 1) == 0);
   CHECK(day_of_ns(19'782 * day_ns + 5) == 19'782);
   CHECK(month_of_ns(0) == 0);
-  CHECK(month_of_ns(-1) == -1);                    // December 1969
+  CHECK(month_of_ns(-1) == -1);                       // December 1969
   CHECK(month_of_ns(19'782 * day_ns) == 54 * 12 + 1); // February 2024
   CHECK(month_start(0) == civil_date{1970, 1, 1});
   CHECK(month_start(-1) == civil_date{1969, 12, 1});
@@ -103,7 +103,8 @@ TEST_CASE("ISO 8601, RFC 3339 and timestamptz texts") {
   // The ends of int64 nanoseconds (1677 and 2262) print without overflow.
   CHECK(rfc3339(std::numeric_limits<std::int64_t>::min()) == "1677-09-21T00:12:43.145224192Z");
   CHECK(rfc3339(std::numeric_limits<std::int64_t>::max()) == "2262-04-11T23:47:16.854775807Z");
-  CHECK(timestamptz_literal_us(std::numeric_limits<std::int64_t>::min() / 1000 - 1) == "1677-09-21 00:12:43.145224+00"); // floor of ...43.145224192
+  CHECK(timestamptz_literal_us(std::numeric_limits<std::int64_t>::min() / 1000 - 1) ==
+        "1677-09-21 00:12:43.145224+00"); // floor of ...43.145224192
   // Microseconds reach far beyond nanoseconds' 1677..2262 (timestamptz itself stops at 294276 AD).
   CHECK(timestamptz_literal_us(253'402'214'400'000'000) == "9999-12-31 00:00:00.000000+00");
 }
