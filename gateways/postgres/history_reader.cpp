@@ -8,6 +8,7 @@
 #include <pqxx/pqxx>
 
 #include "gateways/postgres/db_error.hpp"
+#include "gateways/postgres/rows.hpp"
 #include "messages/util/floor_div.hpp"
 #include "messages/util/text.hpp"
 
@@ -30,13 +31,6 @@ namespace {
 using detail::db_error;
 using mi::util::floor_div;
 
-mi::result<mi::decimal> numeric(const pqxx::field& f) {
-  auto d = mi::decimal::parse(f.c_str());
-  if (!d)
-    return mi::error{std::string("column ") + f.name() + ": cannot read numeric '" + f.c_str() + "' exactly"};
-  return *d;
-}
-
 /// A statement and its parameters, numbered as they are added (every parameter is used, so
 /// PostgreSQL can infer each one's type).
 struct statement {
@@ -56,65 +50,10 @@ struct statement {
   }
 };
 
-const char* const kline_columns =
-  "exchange, symbol, \"interval\", open_time_ms, (extract(epoch FROM close_time) * 1000)::bigint, open::text, "
-  "high::text, low::text, close::text, volume::text, quote_volume::text, trade_count, taker_buy_volume::text, "
-  "taker_buy_quote_volume::text, vwap::text, first_trade_id, last_trade_id, revision";
-
-mi::result<mi::kline> kline_row(const pqxx::row& r) {
-  mi::kline k;
-  k.exchange = r[0].as<std::string>();
-  k.symbol = r[1].as<std::string>();
-  k.interval = r[2].as<std::string>();
-  k.open_time_ms = r[3].as<std::int64_t>();
-  k.close_time_ms = r[4].as<std::int64_t>();
-  std::array<std::pair<int, mi::decimal*>, 9> decimals{{{5, &k.open},
-                                                        {6, &k.high},
-                                                        {7, &k.low},
-                                                        {8, &k.close},
-                                                        {9, &k.volume},
-                                                        {10, &k.quote_volume},
-                                                        {12, &k.taker_buy_volume},
-                                                        {13, &k.taker_buy_quote_volume},
-                                                        {14, &k.vwap}}};
-  for (auto [col, dst] : decimals) {
-    auto d = numeric(r[col]);
-    if (!d)
-      return d.err();
-    *dst = *d;
-  }
-  k.trade_count = r[11].as<std::uint64_t>();
-  k.first_trade_id = r[15].as<std::string>();
-  k.last_trade_id = r[16].as<std::string>();
-  k.revision = r[17].as<std::uint32_t>();
-  k.is_final = true; // only final candles are stored
-  return k;
-}
-
-const char* const trade_columns =
-  "exchange, symbol, base, quote, trade_id, price::text, quantity::text, side, ts_ns, recv_ns";
-
-mi::result<mi::trade> trade_row(const pqxx::row& r) {
-  mi::trade t;
-  t.exchange = r[0].as<std::string>();
-  t.symbol = r[1].as<std::string>();
-  t.base = r[2].as<std::string>();
-  t.quote = r[3].as<std::string>();
-  t.trade_id = r[4].as<std::string>();
-  auto price = numeric(r[5]);
-  if (!price)
-    return price.err();
-  auto quantity = numeric(r[6]);
-  if (!quantity)
-    return quantity.err();
-  t.price = *price;
-  t.quantity = *quantity;
-  std::string_view side = r[7].c_str();
-  t.taker_side = side == "buy" ? mi::side::buy : side == "sell" ? mi::side::sell : mi::side::unknown;
-  t.ts_ns = r[8].as<std::int64_t>();
-  t.recv_ns = r[9].as<std::int64_t>();
-  return t;
-}
+using detail::kline_row;
+using detail::trade_row;
+constexpr const char* kline_columns = detail::kline_select;
+constexpr const char* trade_columns = detail::trade_select;
 
 std::string hex(std::string_view s) {
   static constexpr char digits[] = "0123456789abcdef";

@@ -6,6 +6,7 @@
 #include <boost/json.hpp>
 
 #include "messages/util/json_writer.hpp"
+#include "messages/util/text.hpp"
 
 namespace mi::gw {
 namespace {
@@ -242,19 +243,10 @@ std::string push_token_key(std::string_view target) {
         out += v[i];
         continue;
       }
-      auto hex = [](char c) -> int {
-        if (c >= '0' && c <= '9')
-          return c - '0';
-        if (c >= 'a' && c <= 'f')
-          return c - 'a' + 10;
-        if (c >= 'A' && c <= 'F')
-          return c - 'A' + 10;
-        return -1;
-      };
       if (i + 2 >= v.size())
         return {}; // a cut-off escape
-      int hi = hex(v[i + 1]);
-      int lo = hex(v[i + 2]);
+      int hi = mi::util::hex_value(v[i + 1]);
+      int lo = mi::util::hex_value(v[i + 2]);
       if (hi < 0 || lo < 0)
         return {};
       out += static_cast<char>(hi * 16 + lo);

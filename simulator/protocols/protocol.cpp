@@ -5,19 +5,12 @@
 
 #include "connectors/time_text.hpp"
 #include "messages/util/civil_time.hpp"
+#include "messages/util/text.hpp"
 
 namespace mi::sim {
 namespace {
 
-int hex_value(char c) {
-  if (c >= '0' && c <= '9')
-    return c - '0';
-  if (c >= 'a' && c <= 'f')
-    return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F')
-    return c - 'A' + 10;
-  return -1;
-}
+using mi::util::hex_value;
 
 std::string decode_component(std::string_view s) {
   std::string out;
