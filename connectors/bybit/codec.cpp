@@ -40,9 +40,6 @@ struct top_fields {
   bool has_data = false; ///< "data" was an array (its elements are in impl::data)
 };
 
-/// JSON's white space (RFC 8259): what may surround a frame or a raw token.
-std::string_view trim(std::string_view s) { return mi::util::trim(s, " \t\r\n"); }
-
 std::string read_trade(od::value& v, trade_fields& out) {
   od::json_type type;
   if (auto ec = v.type().get(type))
@@ -97,7 +94,7 @@ std::string read_trade(od::value& v, trade_fields& out) {
 
 /// Cheap pre-check: the ondemand API is lazy, so make sure the frame is one object.
 bool looks_like_object(std::string_view frame) {
-  const std::string_view t = trim(frame);
+  const std::string_view t = mi::util::trim(frame, mi::util::json_whitespace);
   return !t.empty() && t.front() == '{' && t.back() == '}';
 }
 
@@ -221,7 +218,7 @@ mi::result<frame_events> codec::impl::decode(std::string_view frame, std::int64_
       if (type == od::json_type::string && !v.get_string().get(s))
         top.req_id = std::string(s);
       else if (type == od::json_type::number)
-        top.req_id = std::string(trim(v.raw_json_token()));
+        top.req_id = std::string(mi::util::trim(v.raw_json_token(), mi::util::json_whitespace));
     } else if (key == "data") {
       od::json_type type;
       if (auto ec = v.type().get(type))

@@ -8,6 +8,8 @@ namespace mi::util {
 
 /// The characters std::isspace accepts in the "C" locale.
 inline constexpr std::string_view whitespace = " \t\n\v\f\r";
+/// JSON's white space (RFC 8259): what may surround a frame or a raw token.
+inline constexpr std::string_view json_whitespace = " \t\r\n";
 
 /// `s` without the leading and trailing characters of `chars` (default: white space).
 constexpr std::string_view trim(std::string_view s, std::string_view chars = whitespace) {

@@ -6,6 +6,7 @@
 #include "connectors/time_text.hpp"
 #include "messages/util/civil_time.hpp"
 #include "messages/util/text.hpp"
+#include "messages/util/clock.hpp"
 
 namespace mi::sim {
 namespace {
@@ -76,11 +77,7 @@ std::unique_ptr<protocol> make_protocol(std::string_view exchange, const market&
   return nullptr;
 }
 
-std::int64_t wall_ns() {
-  const auto us =
-    std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::system_clock::now().time_since_epoch()).count();
-  return us * 1000;
-}
+std::int64_t wall_ns() { return mi::util::now_ns() / 1000 * 1000; }
 
 std::string rfc3339_micros(std::int64_t ns) {
   std::int64_t secs = ns / 1'000'000'000;
