@@ -18,8 +18,6 @@ constexpr std::int64_t ms_per_hour = 3'600'000;
 
 } // namespace
 
-std::string utc_text(std::int64_t ms) { return mi::util::iso8601_ms(ms); }
-
 void compare_hours(const hour_counts& stream, const hour_counts& db, audit_report& report) {
   hour_counts all = stream;
   for (const auto& [k, n] : db)
@@ -34,8 +32,8 @@ void compare_hours(const hour_counts& stream, const hour_counts& db, audit_repor
     ++report.trade_mismatches;
     const auto& [exchange, symbol, hour] = key;
     report.lines.push_back(
-      "trades " + exchange + " " + symbol + " hour " + utc_text(hour) + ": MARKET_RAW " + std::to_string(s) +
-      ", market_trades " + std::to_string(d) + " (" +
+      "trades " + exchange + " " + symbol + " hour " + mi::util::iso8601_ms(hour) + ": MARKET_RAW " +
+      std::to_string(s) + ", market_trades " + std::to_string(d) + " (" +
       (s > d ? "missing " + std::to_string(s - d) + " in the database" : std::to_string(d - s) + " not in the stream") +
       ")");
   }
@@ -83,7 +81,7 @@ mi::result<audit_report> run_audit(mi::gw::jetstream& js, const std::string& raw
   for (const auto& k : klines->mismatches) {
     ++report.kline_mismatches;
     report.lines.push_back("kline " + k.exchange + " " + k.symbol + " " + k.interval + " open " +
-                           utc_text(k.open_time_ms) + ": trade_count " + std::to_string(k.trade_count) +
+                           mi::util::iso8601_ms(k.open_time_ms) + ": trade_count " + std::to_string(k.trade_count) +
                            ", market_trades " + std::to_string(k.stored_trades));
   }
   return report;

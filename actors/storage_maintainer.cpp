@@ -9,6 +9,7 @@
 #include "caf/stateful_actor.hpp"
 #include "gateways/metrics/metrics.hpp"
 #include "messages/util/clock.hpp"
+#include "messages/util/civil_time.hpp"
 
 namespace mi::actors {
 namespace {
@@ -55,8 +56,9 @@ void audit(maintainer_actor* self) {
   }
   for (const auto& line : r->lines)
     spdlog::error("audit mismatch: {}", line);
-  spdlog::info("scheduled audit {} .. {}: {} cells, {} klines, {} mismatches", utc_text(to_ms - hour_ms),
-               utc_text(to_ms), r->hours_checked, r->klines_checked, r->trade_mismatches + r->kline_mismatches);
+  spdlog::info("scheduled audit {} .. {}: {} cells, {} klines, {} mismatches", mi::util::iso8601_ms(to_ms - hour_ms),
+               mi::util::iso8601_ms(to_ms), r->hours_checked, r->klines_checked,
+               r->trade_mismatches + r->kline_mismatches);
   a.metrics->audit_result(r->trade_mismatches, r->kline_mismatches, r->hours_checked, r->klines_checked,
                           static_cast<double>(now_ns()) / 1e9);
 }
