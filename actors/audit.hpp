@@ -35,9 +35,6 @@ struct audit_report {
   bool clean() const { return trade_mismatches == 0 && kline_mismatches == 0; }
 };
 
-/// "2026-11-22T07:00:00Z" for ms since the epoch (UTC). Pure.
-std::string utc_text(std::int64_t ms);
-
 /// Compares per-hour counts of the stream and the database, appending one line per cell that
 /// differs (a cell missing on one side counts 0 there) to `report`. Pure.
 void compare_hours(const hour_counts& stream, const hour_counts& db, audit_report& report);

@@ -2,13 +2,6 @@
 
 #include <doctest/doctest.h>
 
-TEST_CASE("utc_text prints UTC seconds, across a leap day and before 1970") {
-  CHECK(mi::actors::utc_text(0) == "1970-01-01T00:00:00Z");
-  CHECK(mi::actors::utc_text(951'782'400'000) == "2000-02-29T00:00:00Z");
-  CHECK(mi::actors::utc_text(1'795'330'800'999) == "2026-11-22T07:00:00Z");
-  CHECK(mi::actors::utc_text(-1) == "1969-12-31T23:59:59Z");
-}
-
 TEST_CASE("compare_hours reports each differing cell once, a cell missing on one side as 0") {
   using mi::actors::hour_counts;
   const std::int64_t h0 = 1'795'330'800'000, h1 = h0 + 3'600'000;

@@ -18,6 +18,7 @@
 #include "connectors/transport/ws_client.hpp"
 #include "gateways/metrics/metrics.hpp"
 #include "messages/codec.hpp"
+#include "messages/util/clock.hpp"
 
 namespace mi::actors {
 namespace {
@@ -26,10 +27,7 @@ constexpr int max_failures = 5;        // REST errors in a row before a gap is g
 constexpr int max_fruitless_pages = 3; // pages in a row that bring nothing new before a gap is given up
 constexpr std::size_t max_reported_ranges = 16;
 
-std::int64_t now_ns() {
-  return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::system_clock::now().time_since_epoch())
-    .count();
-}
+using mi::util::now_ns;
 
 struct job {
   bool recent = false;

@@ -23,6 +23,7 @@
 #include "connectors/venue/seen_trades.hpp"
 #include "gateways/metrics/metrics.hpp"
 #include "messages/codec.hpp"
+#include "messages/util/clock.hpp"
 
 namespace mi::actors {
 namespace {
@@ -37,10 +38,7 @@ constexpr auto tick_period = std::chrono::seconds(1);
 /// backfill actor paces and coalesces the requests within the exchange's rate limit).
 constexpr std::int64_t recent_poll_ns = 1'000'000'000;
 
-std::int64_t now_ns() {
-  return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::system_clock::now().time_since_epoch())
-    .count();
-}
+using mi::util::now_ns;
 
 struct symbol_activity {
   std::int64_t last_trade_ns = 0; ///< 0: no trade yet on this connection

@@ -18,6 +18,7 @@
 #include "gateways/metrics/metrics.hpp"
 #include "messages/codec.hpp"
 #include "messages/kline/kline_engine.hpp"
+#include "messages/util/clock.hpp"
 
 namespace mi::actors {
 namespace {
@@ -35,10 +36,7 @@ constexpr auto reader_stall_after = std::chrono::seconds(5);
 // so no window closes by the wall clock while trades wait to be read.
 constexpr auto reader_behind_after = std::chrono::seconds(1);
 
-std::int64_t now_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
-    .count();
-}
+using mi::util::now_ms;
 
 std::string state_key(const std::string& exchange, const std::string& symbol) { return "w." + exchange + "." + symbol; }
 
@@ -342,8 +340,8 @@ caf::behavior kline_router(router_actor* self, kline_stage_args args) {
     st.opts.intervals.push_back(*ke::parse_interval(name)); // validated by config
   st.opts.grace_ms = st.args.cfg.grace.count();
   st.opts.partial_every_ms = st.args.cfg.partial_interval.count();
-  st.opts.revise_late = st.args.cfg.late_policy == "revise";
-  st.opts.fill_empty = st.args.cfg.empty_windows == "fill";
+  st.opts.revise_late = st.args.cfg.late_policy == mi::cfg::late_mode::revise;
+  st.opts.fill_empty = st.args.cfg.empty_windows == mi::cfg::empty_window_mode::fill;
   st.opts.max_clock_skew_ms = st.args.max_clock_skew_ms;
   caf::actor me = caf::actor_cast<caf::actor>(self);
   st.sink = self->system().spawn<caf::detached>(kline_sink, st.args.js, st.args.metrics, st.args.state_bucket, me);

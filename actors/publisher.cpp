@@ -12,6 +12,7 @@
 #include "gateways/jetstream/jetstream.hpp"
 #include "gateways/metrics/metrics.hpp"
 #include "messages/codec.hpp"
+#include "messages/util/clock.hpp"
 
 namespace mi::actors {
 namespace {
@@ -120,10 +121,7 @@ void on_publish_outcome(const std::shared_ptr<publish_feedback>& fb, mi::gw::met
       auto ex = token(o.subject, 2);
       m->trade_published(ex);
       if (o.event_ts_ns != 0) {
-        auto now =
-          std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::system_clock::now().time_since_epoch())
-            .count();
-        m->ingest_latency(ex, static_cast<double>(now - o.event_ts_ns) / 1e9);
+        m->ingest_latency(ex, static_cast<double>(mi::util::now_ns() - o.event_ts_ns) / 1e9);
       }
     }
   } else {

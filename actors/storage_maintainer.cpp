@@ -8,6 +8,8 @@
 #include "caf/event_based_actor.hpp"
 #include "caf/stateful_actor.hpp"
 #include "gateways/metrics/metrics.hpp"
+#include "messages/util/clock.hpp"
+#include "messages/util/civil_time.hpp"
 
 namespace mi::actors {
 namespace {
@@ -19,10 +21,7 @@ struct maintainer_state {
 
 using maintainer_actor = caf::stateful_actor<maintainer_state>;
 
-std::int64_t now_ns() {
-  return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::system_clock::now().time_since_epoch())
-    .count();
-}
+using mi::util::now_ns;
 
 void maintain(maintainer_actor* self) {
   auto& a = self->state.args;
@@ -57,8 +56,9 @@ void audit(maintainer_actor* self) {
   }
   for (const auto& line : r->lines)
     spdlog::error("audit mismatch: {}", line);
-  spdlog::info("scheduled audit {} .. {}: {} cells, {} klines, {} mismatches", utc_text(to_ms - hour_ms),
-               utc_text(to_ms), r->hours_checked, r->klines_checked, r->trade_mismatches + r->kline_mismatches);
+  spdlog::info("scheduled audit {} .. {}: {} cells, {} klines, {} mismatches", mi::util::iso8601_ms(to_ms - hour_ms),
+               mi::util::iso8601_ms(to_ms), r->hours_checked, r->klines_checked,
+               r->trade_mismatches + r->kline_mismatches);
   a.metrics->audit_result(r->trade_mismatches, r->kline_mismatches, r->hours_checked, r->klines_checked,
                           static_cast<double>(now_ns()) / 1e9);
 }

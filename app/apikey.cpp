@@ -3,7 +3,7 @@
 #include <iostream>
 
 #include "app/commands.hpp"
-#include "gateways/http/history.hpp"
+#include "gateways/http/api_keys.hpp"
 #include "gateways/jetstream/jetstream.hpp"
 #include "gateways/push/push_protocol.hpp"
 #include "gateways/http/key_crypto.hpp"

@@ -5,6 +5,7 @@
 #include "app/commands.hpp"
 #include "config/config.hpp"
 #include "gateways/jetstream/jetstream.hpp"
+#include "messages/util/civil_time.hpp"
 
 namespace mi::app {
 
@@ -41,7 +42,7 @@ int run_audit(const std::string& config_path, const std::string& from, const std
   }
   for (const auto& line : report->lines)
     std::cout << "MISMATCH " << line << "\n";
-  std::cout << "audit " << mi::actors::utc_text(*from_ms) << " .. " << mi::actors::utc_text(*to_ms) << ": "
+  std::cout << "audit " << mi::util::iso8601_ms(*from_ms) << " .. " << mi::util::iso8601_ms(*to_ms) << ": "
             << report->stream_trades << " trades in " << cfg.nats.raw.name << ", " << report->hours_checked
             << " (exchange, symbol, hour) cells and " << report->klines_checked << " klines checked, "
             << report->trade_mismatches << " trade count mismatches, " << report->kline_mismatches

@@ -1,8 +1,6 @@
 // The ingest role's wiring: instruments, symbols, connections and backfill per exchange.
 #include "app/ingest.hpp"
 
-#include <condition_variable>
-#include <mutex>
 #include <optional>
 #include <spdlog/spdlog.h>
 
@@ -14,6 +12,7 @@
 #include "connectors/transport/ws_client.hpp"
 #include "connectors/venue/venue.hpp"
 #include "gateways/jetstream/jetstream.hpp"
+#include "gateways/jetstream/range_reader.hpp"
 #include "gateways/metrics/metrics.hpp"
 #include "messages/codec.hpp"
 
@@ -53,38 +52,26 @@ constexpr auto seed_scan_timeout = std::chrono::seconds(10);
 std::optional<mi::actors::last_trade> scan_highest(mi::gw::jetstream& js, const std::string& stream,
                                                    const std::string& subject, std::int64_t from_ns,
                                                    std::uint64_t last_seq) {
-  struct shared {
-    std::mutex mu;
-    std::condition_variable cv;
-    std::optional<mi::actors::last_trade> best;
-    std::uint64_t read = 0;
-    bool done = false;
-  };
-  auto sh = std::make_shared<shared>();
-  auto consumer =
-    mi::gw::ordered_consumer::start_at_time(js, stream, subject, from_ns, [sh, last_seq](mi::gw::js_message&& m) {
-      auto t = mi::decode_trade_pb(m.data());
-      std::lock_guard<std::mutex> lock(sh->mu);
-      ++sh->read;
-      if (t)
-        if (auto id = mi::venue::numeric_id(t->trade_id); id && (!sh->best || *id > sh->best->id))
-          sh->best = mi::actors::last_trade{t->symbol, *id, t->ts_ns};
-      if (m.stream_seq() >= last_seq) {
-        sh->done = true;
-        sh->cv.notify_all();
-      }
-    });
-  if (!consumer) {
-    spdlog::warn("seed: cannot read {} of {}: {}", subject, stream, consumer.err().message);
+  std::optional<mi::actors::last_trade> best;
+  mi::gw::stream_range range;
+  range.stream = stream;
+  range.filter_subject = subject;
+  range.from_time_ns = from_ns;
+  range.to_seq = last_seq;
+  range.deadline = seed_scan_timeout;
+  range.stall_timeout = seed_scan_timeout;
+  auto r = mi::gw::read_range(js, range, [&best](mi::gw::js_message&& m) {
+    if (auto t = mi::decode_trade_pb(m.data()))
+      if (auto id = mi::venue::numeric_id(t->trade_id); id && (!best || *id > best->id))
+        best = mi::actors::last_trade{t->symbol, *id, t->ts_ns};
+  });
+  if (!r) {
+    spdlog::warn("seed: cannot read {} of {}: {}", subject, stream, r.err().message);
     return std::nullopt;
   }
-  std::unique_lock<std::mutex> lock(sh->mu);
-  if (!sh->cv.wait_for(lock, seed_scan_timeout, [&] { return sh->done; }))
-    spdlog::warn("seed: reading {} timed out after {} messages; seeding from what was read", subject, sh->read);
-  auto best = sh->best;
-  const auto read = sh->read;
-  lock.unlock();
-  consumer->reset(); // no callback runs after this
+  const auto read = r->delivered;
+  if (!r->complete)
+    spdlog::warn("seed: reading {} timed out after {} messages; seeding from what was read", subject, read);
   spdlog::info("seed: {}: the last stored message is a backfilled trade; {} messages read, highest id {}", subject,
                read, best ? std::to_string(best->id) : std::string("none"));
   return best;

@@ -1,15 +1,12 @@
 // `market-ingestor replay`: rebuild klines for a past range from MARKET_RAW with the live engine.
 #include <charconv>
-#include <condition_variable>
-#include <deque>
 #include <iostream>
-#include <mutex>
 #include <set>
 
 #include "app/commands.hpp"
 #include "config/config.hpp"
 #include "connectors/time_text.hpp"
-#include "gateways/jetstream/jetstream.hpp"
+#include "gateways/jetstream/range_reader.hpp"
 #include "gateways/postgres/postgres.hpp"
 #include "messages/codec.hpp"
 #include "messages/kline/kline_engine.hpp"
@@ -50,8 +47,8 @@ int run_replay(const std::string& config_path, const std::string& from, const st
   for (const auto& name : cfg.klines.intervals)
     opts.intervals.push_back(*mi::kline_engine::parse_interval(name));
   opts.grace_ms = cfg.klines.grace.count();
-  opts.revise_late = cfg.klines.late_policy == "revise";
-  opts.fill_empty = cfg.klines.empty_windows == "fill";
+  opts.revise_late = cfg.klines.late_policy == mi::cfg::late_mode::revise;
+  opts.fill_empty = cfg.klines.empty_windows == mi::cfg::empty_window_mode::fill;
   opts.max_clock_skew_ms = cfg.ingest.max_clock_skew.count();
 
   mi::gw::jetstream::options jo;
@@ -59,11 +56,6 @@ int run_replay(const std::string& config_path, const std::string& from, const st
   auto js = mi::gw::jetstream::connect(jo);
   if (!js) {
     std::cerr << "replay: " << js.err().message << "\n";
-    return 1;
-  }
-  auto st = (*js)->state(cfg.nats.raw.name);
-  if (!st) {
-    std::cerr << "replay: " << st.err().message << "\n";
     return 1;
   }
   auto writer = mi::gw::pg_writer::connect(cfg.postgres.dsn);
@@ -74,56 +66,34 @@ int run_replay(const std::string& config_path, const std::string& from, const st
 
   // Read MARKET_RAW from its first message up to the last one present now, in stream order
   // (the order the live engine saw).
-  std::mutex mu;
-  std::condition_variable cv;
-  std::deque<std::string> queue;
-  std::uint64_t last_seen = 0;
-  const std::uint64_t last = st->last_seq;
-  std::unique_ptr<mi::gw::ordered_consumer> consumer;
-  if (st->messages > 0) {
-    auto c = mi::gw::ordered_consumer::start(**js, cfg.nats.raw.name, "market.raw.>",
-                                             std::max<std::uint64_t>(1, st->first_seq), [&](mi::gw::js_message&& m) {
-                                               std::lock_guard<std::mutex> lock(mu);
-                                               if (m.stream_seq() > last)
-                                                 return;
-                                               queue.emplace_back(m.data());
-                                               last_seen = m.stream_seq();
-                                               cv.notify_all();
-                                             });
-    if (!c) {
-      std::cerr << "replay: " << c.err().message << "\n";
-      return 1;
-    }
-    consumer = std::move(*c);
-  }
   mi::kline_engine::batch_aggregator agg(opts);
   std::vector<mi::kline> finals;
   std::uint64_t read = 0;
   std::uint64_t used = 0;
   std::uint64_t skipped = 0; // unrepresentable or beyond the clock skew, as the kline stage skips them
-  for (bool done = st->messages == 0; !done;) {
-    std::deque<std::string> batch;
-    {
-      std::unique_lock<std::mutex> lock(mu);
-      cv.wait(lock, [&] { return !queue.empty() || last_seen >= last; });
-      batch.swap(queue);
-      done = last_seen >= last && batch.empty();
-    }
-    for (auto& data : batch) {
-      ++read;
-      auto t = mi::decode_trade_pb(data);
-      if (!t)
-        continue;
-      const std::int64_t ts_ms = t->ts_ns / 1'000'000;
-      if (ts_ms < *from_ms || ts_ms >= *to_ms)
-        continue;
-      if (!wanted.empty() && wanted.count(t->exchange + "." + t->symbol) == 0)
-        continue;
-      ++used;
-      skipped += agg.add(*t, finals).rejected != mi::reject_reason::none ? 1 : 0;
-    }
+  mi::gw::stream_range range;
+  range.stream = cfg.nats.raw.name; // its one subject, market.raw.>
+  auto r = mi::gw::read_range(**js, range, [&](mi::gw::js_message&& m) {
+    ++read;
+    auto t = mi::decode_trade_pb(m.data());
+    if (!t)
+      return;
+    const std::int64_t ts_ms = t->ts_ns / 1'000'000;
+    if (ts_ms < *from_ms || ts_ms >= *to_ms)
+      return;
+    if (!wanted.empty() && wanted.count(t->exchange + "." + t->symbol) == 0)
+      return;
+    ++used;
+    skipped += agg.add(*t, finals).rejected != mi::reject_reason::none ? 1 : 0;
+  });
+  if (!r || !r->complete) {
+    std::cerr << "replay: "
+              << (!r ? r.err().message
+                     : "reading " + cfg.nats.raw.name + " stalled at sequence " + std::to_string(r->reached_seq) +
+                         " of " + std::to_string(r->last_seq))
+              << "\n";
+    return 1;
   }
-  consumer.reset();
   agg.finish(finals);
 
   // Only windows wholly inside the range: a cut window would differ from the live one.

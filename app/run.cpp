@@ -26,7 +26,7 @@
 #include "connectors/transport/url.hpp"
 #include "connectors/transport/ws_client.hpp"
 #include "gateways/http/api.hpp"
-#include "gateways/http/history.hpp"
+#include "gateways/http/api_keys.hpp"
 #include "gateways/http/http_server.hpp"
 #include "gateways/http/nonce_store_kv.hpp"
 #include "gateways/http/worker_pool.hpp"
@@ -49,7 +49,7 @@ mi::gw::stream_spec to_spec(const mi::cfg::stream_config& c) {
   mi::gw::stream_spec s;
   s.name = c.name;
   s.subjects = {c.subjects};
-  s.file_storage = c.storage == "file";
+  s.file_storage = c.storage == mi::cfg::stream_storage::file;
   s.max_age = c.max_age;
   s.max_bytes = c.max_bytes;
   s.replicas = c.replicas;
@@ -93,7 +93,7 @@ int run_platform(const std::string& config_path, const std::vector<std::string>&
     return 2;
   }
   const auto cfg = std::get<mi::cfg::config>(loaded);
-  spdlog::set_level(spdlog::level::from_str(cfg.runtime.log_level));
+  spdlog::set_level(spdlog::level::from_str(std::string(mi::cfg::to_string(cfg.runtime.log_level))));
   for (const auto& r : roles)
     if (r != "ingest" && r != "kline" && r != "store" && r != "push" && r != "api") {
       std::cerr << "run: unknown role '" << r << "' (expected ingest, kline, store, push, api)\n";
@@ -101,7 +101,7 @@ int run_platform(const std::string& config_path, const std::vector<std::string>&
     }
 
   // The API's master key: checked before anything starts (a config error, exit 2).
-  const bool needs_api_keys = (has(roles, "api") || has(roles, "push")) && cfg.api.auth == "required";
+  const bool needs_api_keys = (has(roles, "api") || has(roles, "push")) && cfg.api.auth == mi::cfg::auth_mode::required;
   std::optional<mi::gw::auth::master_key> api_master_key;
   if (needs_api_keys) {
     // Signing keys are sealed in the database; without the master key no request can be verified.
@@ -301,7 +301,7 @@ int run_platform(const std::string& config_path, const std::vector<std::string>&
       b.batch_size = cfg.saver.batch_size;
       b.batch_timeout = cfg.saver.batch_timeout;
       b.max_attempts = cfg.saver.max_attempts;
-      b.synchronous_commit = cfg.saver.synchronous_commit == "on";
+      b.synchronous_commit = cfg.saver.synchronous_commit == mi::cfg::commit_mode::on;
       // Several trade savers may share one durable consumer: JetStream spreads the messages, each
       // saver has its own connection, and the unique keys keep redeliveries harmless.
       const int writers = trades ? cfg.saver.trade_writers : 1;
@@ -365,7 +365,7 @@ int run_platform(const std::string& config_path, const std::vector<std::string>&
   if (has(roles, "api") || has(roles, "push")) {
     mi::gw::api_options ao;
     ao.conninfo = cfg.postgres.dsn;
-    ao.auth_required = cfg.api.auth == "required";
+    ao.auth_required = cfg.api.auth == mi::cfg::auth_mode::required;
     ao.timestamp_window = cfg.api.timestamp_window;
     ao.default_quota_per_minute = cfg.api.default_quota_per_minute;
     ao.connections = static_cast<std::size_t>(cfg.api.workers) + (has(roles, "push") ? 1 : 0);
@@ -403,7 +403,8 @@ int run_platform(const std::string& config_path, const std::vector<std::string>&
       return abort_start();
     }
     spdlog::info("REST API on http://{}/api/v1/ (auth {})",
-                 mi::cfg::listen_address{ho.host, api_server->port(), api_addr.ipv6}.text(), cfg.api.auth);
+                 mi::cfg::listen_address{ho.host, api_server->port(), api_addr.ipv6}.text(),
+                 mi::cfg::to_string(cfg.api.auth));
   }
 
   // -- push ---------------------------------------------------------------------------------

@@ -7,7 +7,7 @@
 #include <spdlog/spdlog.h>
 
 #include "app/commands.hpp"
-#include "gateways/http/history.hpp"
+#include "gateways/http/api_keys.hpp"
 #include "config/config.hpp"
 #include "connectors/decode_driver.hpp"
 #include "connectors/transport/io_thread.hpp"
@@ -17,6 +17,7 @@
 #include "gateways/postgres/postgres.hpp"
 #include "messages/codec.hpp"
 #include "messages/kline/kline_engine.hpp"
+#include "messages/util/clock.hpp"
 
 namespace mi::app {
 
@@ -116,8 +117,7 @@ int run_migrate(const std::string& dsn, const mi::gw::partition_policy& policy, 
     std::cout << "migrate: sealed " << *sealed << " API signing key(s) stored in clear (master key "
               << (*mk)->fingerprint << ")\n";
   }
-  auto now = std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::system_clock::now().time_since_epoch());
-  auto p = mi::gw::maintain_partitions(dsn, policy, now.count());
+  auto p = mi::gw::maintain_partitions(dsn, policy, mi::util::now_ns());
   if (!p) {
     std::cerr << "migrate: " << p.err().message << "\n";
     return 1;

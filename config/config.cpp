@@ -1,5 +1,6 @@
 #include "config/config.hpp"
 #include "config/listen_address.hpp"
+#include "messages/util/text.hpp"
 
 #include <algorithm>
 #include <array>
@@ -27,17 +28,30 @@ using namespace std::chrono_literals;
 using string_list = std::vector<std::string>;
 using errors = std::vector<config_error>;
 
-constexpr std::array<std::string_view, 5> log_levels{"trace", "debug", "info", "warn", "error"};
 constexpr std::array<std::string_view, 4> test_faults{"", "kline_stage_throws", "symbol_window_throws_once",
                                                       "kline_reader_stalls_once"};
-constexpr std::array<std::string_view, 2> late_policies{"revise", "drop"};
-constexpr std::array<std::string_view, 2> empty_window_modes{"skip", "fill"};
+
+// The names of each closed set, in the enum's order (to_string indexes them).
+constexpr std::array<std::string_view, 2> storage_names{"file", "memory"};
+constexpr std::array<std::string_view, 2> late_names{"revise", "drop"};
+constexpr std::array<std::string_view, 2> empty_window_names{"skip", "fill"};
+constexpr std::array<std::string_view, 2> commit_names{"on", "off"};
+constexpr std::array<std::string_view, 2> auth_names{"required", "off"};
+constexpr std::array<std::string_view, 5> log_names{"trace", "debug", "info", "warn", "error"};
+
+constexpr const auto& names_of(stream_storage) { return storage_names; }
+constexpr const auto& names_of(late_mode) { return late_names; }
+constexpr const auto& names_of(empty_window_mode) { return empty_window_names; }
+constexpr const auto& names_of(commit_mode) { return commit_names; }
+constexpr const auto& names_of(auth_mode) { return auth_names; }
+constexpr const auto& names_of(log_severity) { return log_names; }
 
 // ---------------------------------------------------------------------------------------------
 // Schema: every leaf key with a pointer into a config. Loading (YAML and env), known_keys() and
 // to_yaml() all walk this one table, so a key cannot be readable in one place and not another.
 
-using slot = std::variant<std::string*, int*, std::int64_t*, bool*, duration*, string_list*>;
+using slot = std::variant<std::string*, int*, std::int64_t*, bool*, duration*, string_list*, stream_storage*,
+                          late_mode*, empty_window_mode*, commit_mode*, auth_mode*, log_severity*>;
 
 struct leaf {
   std::string key;
@@ -146,13 +160,7 @@ std::vector<leaf> leaves(config& c) {
 
 std::string quote(std::string_view s) { return "'" + std::string(s) + "'"; }
 
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.front())))
-    s.remove_prefix(1);
-  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.back())))
-    s.remove_suffix(1);
-  return s;
-}
+using mi::util::trim;
 
 std::string lower(std::string_view s) {
   std::string out(s);
@@ -263,6 +271,12 @@ std::optional<std::string> assign_scalar(const slot& target, std::string_view te
         if (!r)
           return r.err().message;
         *p = *r;
+      } else if constexpr (std::is_enum_v<T>) {
+        const auto& names = names_of(T{});
+        auto it = std::find(names.begin(), names.end(), text);
+        if (it == names.end())
+          return "must be one of " + join(names) + ", got " + quote(text);
+        *p = static_cast<T>(it - names.begin());
       } else {
         // string_list from one text: comma-separated (environment form).
         string_list items;
@@ -283,20 +297,24 @@ std::optional<std::string> assign_scalar(const slot& target, std::string_view te
     target);
 }
 
-std::string_view type_name(const slot& target) {
-  switch (target.index()) {
-  case 0:
-    return "a string";
-  case 1:
-  case 2:
-    return "an integer";
-  case 3:
-    return "true or false";
-  case 4:
-    return "a duration (e.g. 500ms, 2s, 1m, 1h, 7d)";
-  default:
-    return "a list";
-  }
+std::string type_name(const slot& target) {
+  return std::visit(
+    [](auto* p) -> std::string {
+      using T = std::remove_pointer_t<decltype(p)>;
+      if constexpr (std::is_same_v<T, std::string>)
+        return "a string";
+      else if constexpr (std::is_same_v<T, int> || std::is_same_v<T, std::int64_t>)
+        return "an integer";
+      else if constexpr (std::is_same_v<T, bool>)
+        return "true or false";
+      else if constexpr (std::is_same_v<T, duration>)
+        return "a duration (e.g. 500ms, 2s, 1m, 1h, 7d)";
+      else if constexpr (std::is_enum_v<T>)
+        return "one of " + join(names_of(T{}));
+      else
+        return "a list";
+    },
+    target);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -483,7 +501,6 @@ void validate_stream(checker& ck, const std::string& p, const stream_config& s) 
       })) {
     ck.fail(p + ".name", "stream name must be non-empty A-Z 0-9 _ -, got " + quote(s.name));
   }
-  ck.member(p + ".storage", s.storage, std::array<std::string_view, 2>{"file", "memory"});
   ck.non_negative(p + ".max_age", s.max_age);
   if (s.max_bytes != -1 && s.max_bytes <= 0) {
     ck.fail(p + ".max_bytes", "must be -1 (unlimited) or greater than 0, got " + std::to_string(s.max_bytes));
@@ -555,6 +572,10 @@ void emit_scalar(std::ostream& os, const slot& target) {
         YAML::Emitter e;
         e << YAML::DoubleQuoted << *p;
         os << e.c_str();
+      } else if constexpr (std::is_enum_v<T>) {
+        YAML::Emitter e;
+        e << YAML::DoubleQuoted << std::string(to_string(*p));
+        os << e.c_str();
       } else if constexpr (std::is_same_v<T, bool>) {
         os << (*p ? "true" : "false");
       } else if constexpr (std::is_same_v<T, duration>) {
@@ -577,6 +598,13 @@ void emit_scalar(std::ostream& os, const slot& target) {
 } // namespace
 
 // -------------------------------------------------------------------------------------------------
+
+std::string_view to_string(stream_storage v) { return storage_names.at(static_cast<std::size_t>(v)); }
+std::string_view to_string(late_mode v) { return late_names.at(static_cast<std::size_t>(v)); }
+std::string_view to_string(empty_window_mode v) { return empty_window_names.at(static_cast<std::size_t>(v)); }
+std::string_view to_string(commit_mode v) { return commit_names.at(static_cast<std::size_t>(v)); }
+std::string_view to_string(auth_mode v) { return auth_names.at(static_cast<std::size_t>(v)); }
+std::string_view to_string(log_severity v) { return log_names.at(static_cast<std::size_t>(v)); }
 
 config defaults() {
   config c;
@@ -718,7 +746,6 @@ std::vector<config_error> validate(const config& c) {
   ck.range("saver.batch_size", c.saver.batch_size, 1, 100'000);
   ck.positive("saver.batch_timeout", c.saver.batch_timeout);
   ck.range("saver.max_attempts", c.saver.max_attempts, 1, 1000);
-  ck.member("saver.synchronous_commit", c.saver.synchronous_commit, std::array<std::string_view, 2>{"on", "off"});
   ck.range("saver.trade_writers", c.saver.trade_writers, 1, 16);
   ck.range("storage.partitions_ahead_days", c.storage.partitions_ahead_days, 0, 366);
   ck.range("storage.retention_days_trades", c.storage.retention_days_trades, 0, 1'000'000);
@@ -753,7 +780,6 @@ std::vector<config_error> validate(const config& c) {
       }
     }
   }
-  ck.member("api.auth", c.api.auth, std::array<std::string_view, 2>{"required", "off"});
   ck.positive("api.timestamp_window", c.api.timestamp_window);
   if (c.api.timestamp_window > std::chrono::minutes(10))
     ck.fail("api.timestamp_window", "must be at most 10m, got " + format_duration(c.api.timestamp_window));
@@ -768,7 +794,6 @@ std::vector<config_error> validate(const config& c) {
     ck.fail("api.pool_wait", "must be at most 1m, got " + format_duration(c.api.pool_wait));
 
   ck.range("runtime.scheduler_threads", c.runtime.scheduler_threads, 1, 64);
-  ck.member("runtime.log_level", c.runtime.log_level, log_levels);
   {
     const auto& sv = c.supervision;
     ck.positive("supervision.initial_backoff", sv.initial_backoff);
@@ -791,8 +816,6 @@ std::vector<config_error> validate(const config& c) {
   }
   ck.member("testing.fault", c.testing.fault, test_faults);
   ck.range("testing.fault_after_trades", c.testing.fault_after_trades, 1, 1'000'000);
-  ck.member("klines.late_policy", c.klines.late_policy, late_policies);
-  ck.member("klines.empty_windows", c.klines.empty_windows, empty_window_modes);
   ck.positive("klines.idle_after", c.klines.idle_after);
   return out;
 }

@@ -23,13 +23,37 @@ namespace mi::cfg {
 /// Every duration in the configuration ("500ms", "2s", "1m", "1h", "7d" in text).
 using duration = std::chrono::milliseconds;
 
+// Closed sets: read from their names once, at load (an unknown name is an error naming the key),
+// and compared as enums everywhere else. to_string gives the name back (to_yaml, logs).
+
+/// nats.streams.*.storage.
+enum class stream_storage { file, memory };
+/// klines.late_policy: a trade for a final window revises it (publish revision+1) or is dropped.
+enum class late_mode { revise, drop };
+/// klines.empty_windows: windows without trades are skipped or filled (previous close, volume 0).
+enum class empty_window_mode { skip, fill };
+/// saver.synchronous_commit of the saver sessions.
+enum class commit_mode { on, off };
+/// api.auth: signed requests required, or every endpoint anonymous.
+enum class auth_mode { required, off };
+/// runtime.log_level (spdlog's level names).
+enum class log_severity { trace, debug, info, warn, error };
+
+/// The configuration name of each value ("file", "revise", ...).
+std::string_view to_string(stream_storage v);
+std::string_view to_string(late_mode v);
+std::string_view to_string(empty_window_mode v);
+std::string_view to_string(commit_mode v);
+std::string_view to_string(auth_mode v);
+std::string_view to_string(log_severity v);
+
 /// One JetStream stream the platform creates or updates at start.
 struct stream_config {
   std::string name; ///< stream name, A-Z 0-9 _ -
   /// Subject filter, e.g. "market.raw.>": fixed by the public contract (the platform publishes to
   /// these subjects), so not a configuration key.
   std::string subjects;
-  std::string storage = "file";                        ///< file|memory
+  stream_storage storage = stream_storage::file;       ///< file|memory
   duration max_age{};                                  ///< retention; 0 = keep forever
   std::int64_t max_bytes = -1;                         ///< size limit; -1 = unlimited
   int replicas = 1;                                    ///< 1..5 (cluster replicas)
@@ -42,16 +66,20 @@ struct stream_config {
 struct nats_config {
   std::string url = "nats://127.0.0.1:4222"; ///< one URL or a comma-separated list (cluster seeds)
   /// Raw trades stream.
-  stream_config raw{"MARKET_RAW", "market.raw.>", "file", std::chrono::days(7), -1, 1, std::chrono::minutes(2)};
+  stream_config raw{"MARKET_RAW",           "market.raw.>", stream_storage::file, std::chrono::days(7), -1, 1,
+                    std::chrono::minutes(2)};
   /// Klines stream.
-  stream_config kline{"MARKET_KLINE", "market.kline.>", "file", std::chrono::days(30), -1, 1, std::chrono::minutes(2)};
+  stream_config kline{"MARKET_KLINE",         "market.kline.>", stream_storage::file, std::chrono::days(30), -1, 1,
+                      std::chrono::minutes(2)};
   /// Gap reports (market.gap.{exchange}.{symbol}): trades the exchange could not give back.
-  stream_config gap{"MARKET_GAP", "market.gap.>", "file", std::chrono::days(30), -1, 1, std::chrono::minutes(2)};
+  stream_config gap{"MARKET_GAP",           "market.gap.>", stream_storage::file, std::chrono::days(30), -1, 1,
+                    std::chrono::minutes(2)};
   /// Dead letters of the savers (market.dlq.trades, market.dlq.klines); kept until handled.
-  stream_config dlq{"MARKET_DLQ", "market.dlq.>", "file", duration{0}, -1, 1, std::chrono::minutes(2)};
+  stream_config dlq{"MARKET_DLQ", "market.dlq.>", stream_storage::file, duration{0}, -1, 1, std::chrono::minutes(2)};
   /// Quarantined trades (market.rejected.{exchange}.{symbol}): what the edge refused to put in MARKET_RAW.
-  stream_config rejected{"MARKET_REJECTED",      "market.rejected.>", "file", std::chrono::days(30), -1, 1,
-                         std::chrono::minutes(2)};
+  stream_config rejected{
+    "MARKET_REJECTED",      "market.rejected.>", stream_storage::file, std::chrono::days(30), -1, 1,
+    std::chrono::minutes(2)};
   int max_in_flight = 4096;                           ///< async publish acks in flight before back-pressure
   duration ack_timeout = std::chrono::seconds(5);     ///< a publish not acked in this time is retried with the same id
   duration connect_timeout = std::chrono::seconds(5); ///< connecting to the server
@@ -105,8 +133,8 @@ struct kline_config {
   std::vector<std::string> intervals{"1m"};                    ///< from kline_engine::all_intervals()
   duration grace = std::chrono::seconds(2);                    ///< late trades accepted after a window's end
   duration partial_interval = std::chrono::milliseconds(1000); ///< live partial candle period
-  std::string late_policy = "revise"; ///< a trade for a final window: revise (publish revision+1) | drop
-  std::string empty_windows = "skip"; ///< windows without trades: skip | fill (previous close, volume 0)
+  late_mode late_policy = late_mode::revise; ///< a trade for a final window: revise (publish revision+1) | drop
+  empty_window_mode empty_windows = empty_window_mode::skip; ///< windows without trades: skip | fill
   duration idle_after =
     std::chrono::minutes(10); ///< a symbol_window with no open window and no trade this long is passivated
   /// Field-wise equality.
@@ -123,7 +151,7 @@ struct saver_config {
   /// PostgreSQL synchronous_commit of the saver sessions: on (default) | off. `off` acks a batch
   /// before its WAL reaches disk: a PostgreSQL crash may lose the last few hundred ms of acked rows
   /// (JetStream does not redeliver them); see docs/operations.md.
-  std::string synchronous_commit = "on";
+  commit_mode synchronous_commit = commit_mode::on;
   /// Trade savers (one PostgreSQL connection each) sharing the durable consumer saver_trades,
   /// 1..16; JetStream spreads the messages over them.
   int trade_writers = 1;
@@ -172,7 +200,7 @@ struct push_config {
 /// REST history API (gateways/http, role `api`; docs/api.md).
 struct api_config {
   std::string listen = "127.0.0.1:8081";               ///< host:port
-  std::string auth = "required";                       ///< required | off (every endpoint anonymous)
+  auth_mode auth = auth_mode::required;                ///< required | off (every endpoint anonymous)
   duration timestamp_window = std::chrono::seconds(5); ///< signed requests accepted within +- this
   std::int64_t default_quota_per_minute = 1200;        ///< per key, unless the key has its own quota
   bool anonymous_push = true;                          ///< push gateway accepts clients without a signed token
@@ -196,8 +224,8 @@ struct metrics_config {
 
 /// Process runtime.
 struct runtime_config {
-  int scheduler_threads = 2;      ///< CAF scheduler workers, 1..64
-  std::string log_level = "info"; ///< trace|debug|info|warn|error
+  int scheduler_threads = 2;                   ///< CAF scheduler workers, 1..64
+  log_severity log_level = log_severity::info; ///< trace|debug|info|warn|error
   /// Field-wise equality.
   bool operator==(const runtime_config&) const = default;
 };

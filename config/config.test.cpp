@@ -120,7 +120,7 @@ runtime: {scheduler_threads: 8, log_level: debug}
   CHECK(c.nats.url == "nats://10.0.0.1:4222,nats://10.0.0.2:4222");
   CHECK(c.nats.raw.name == "RAW_TEST");
   CHECK(c.nats.raw.subjects == "market.raw.>"); // the contract, whatever the name
-  CHECK(c.nats.raw.storage == "memory");
+  CHECK(c.nats.raw.storage == mi::cfg::stream_storage::memory);
   CHECK(c.nats.raw.max_age == 1h);
   CHECK(c.nats.raw.max_bytes == 1073741824);
   CHECK(c.nats.raw.replicas == 3);
@@ -156,7 +156,7 @@ runtime: {scheduler_threads: 8, log_level: debug}
   CHECK(c.push.queue_size == 1024);
   CHECK(c.metrics.listen == "[::1]:9100");
   CHECK(c.runtime.scheduler_threads == 8);
-  CHECK(c.runtime.log_level == "debug");
+  CHECK(c.runtime.log_level == mi::cfg::log_severity::debug);
 }
 
 TEST_CASE("unknown keys are rejected at every depth, with the dotted key") {
@@ -363,7 +363,6 @@ TEST_CASE("duplicate keys are rejected") {
 TEST_CASE("validation checks urls, symbols, streams, listen addresses and timeouts") {
   auto c = mi::cfg::defaults();
   c.nats.raw.name = "market.raw";
-  c.nats.raw.storage = "disk";
   c.nats.raw.replicas = 0;
   c.nats.kline.duplicate_window = std::chrono::days(40); // > max_age 30d
   auto& b = c.exchanges["binance"];
@@ -384,7 +383,6 @@ TEST_CASE("validation checks urls, symbols, streams, listen addresses and timeou
   auto errs = mi::cfg::validate(c);
   CAPTURE(mi::cfg::format_errors(errs));
   CHECK(mentions(find(errs, "nats.streams.raw.name"), "'market.raw'"));
-  CHECK(mentions(find(errs, "nats.streams.raw.storage"), "'disk'"));
   CHECK(mentions(find(errs, "nats.streams.raw.replicas"), "1..5"));
   CHECK(mentions(find(errs, "nats.streams.kline.duplicate_window"), "max_age"));
   CHECK(mentions(find(errs, "exchanges.binance.ws_url"), "ws:// or wss://"));
@@ -400,7 +398,38 @@ TEST_CASE("validation checks urls, symbols, streams, listen addresses and timeou
   CHECK(mentions(find(errs, "exchanges.kraken.backfill_max_trades"), "-1"));
   CHECK(find(errs, "exchanges.kraken.silence_timeout"));
   CHECK(mentions(find(errs, "nats.streams.gap.name"), "'MARKET_KLINE'"));
-  CHECK(errs.size() == 17);
+  CHECK(errs.size() == 16);
+}
+
+TEST_CASE("closed sets are read once at load: names become enums, an unknown name is an error naming the key") {
+  auto d = mi::cfg::defaults();
+  CHECK(d.klines.late_policy == mi::cfg::late_mode::revise);
+  CHECK(d.klines.empty_windows == mi::cfg::empty_window_mode::skip);
+  CHECK(d.nats.raw.storage == mi::cfg::stream_storage::file);
+  auto c = loaded("klines: {late_policy: drop, empty_windows: fill}\nnats: {streams: {kline: {storage: memory}}}\n",
+                  {{"MI_API_AUTH", "off"}, {"MI_SAVER_SYNCHRONOUS_COMMIT", "off"}});
+  CHECK(c.klines.late_policy == mi::cfg::late_mode::drop);
+  CHECK(c.klines.empty_windows == mi::cfg::empty_window_mode::fill);
+  CHECK(c.nats.kline.storage == mi::cfg::stream_storage::memory);
+  CHECK(c.nats.raw.storage == mi::cfg::stream_storage::file);
+  CHECK(c.api.auth == mi::cfg::auth_mode::off);
+  CHECK(c.saver.synchronous_commit == mi::cfg::commit_mode::off);
+
+  auto errs = errors_of("klines: {late_policy: Revise, empty_windows: zero}\nnats: {streams: {raw: {storage: disk}}}\n",
+                        {{"MI_RUNTIME_LOG_LEVEL", "loud"}});
+  CAPTURE(mi::cfg::format_errors(errs));
+  CHECK(errs.size() == 4);
+  CHECK(mentions(find(errs, "klines.late_policy"), "must be one of revise, drop, got 'Revise'"));
+  CHECK(mentions(find(errs, "klines.empty_windows"), "'zero'"));
+  CHECK(mentions(find(errs, "nats.streams.raw.storage"), "'disk'"));
+  CHECK(mentions(find(errs, "runtime.log_level"), "'loud'"));
+  CHECK(mentions(find(errs, "runtime.log_level"), "MI_RUNTIME_LOG_LEVEL"));
+  // A list where a name belongs says what was expected.
+  auto list = errors_of("klines: {late_policy: [revise]}\n");
+  CHECK(mentions(find(list, "klines.late_policy"), "expected one of revise, drop"));
+  // The names come back in to_yaml and to_string.
+  CHECK(mi::cfg::to_yaml(c).find("late_policy: \"drop\"") != std::string::npos);
+  CHECK(mi::cfg::to_string(mi::cfg::log_severity::warn) == "warn");
 }
 
 TEST_CASE("to_yaml round-trips through load") {
@@ -478,7 +507,7 @@ TEST_CASE("load_file applies MI_ variables from the process environment and name
 TEST_CASE("api section: defaults, values from YAML and environment, every bad key listed") {
   auto d = mi::cfg::defaults();
   CHECK(d.api.listen == "127.0.0.1:8081");
-  CHECK(d.api.auth == "required");
+  CHECK(d.api.auth == mi::cfg::auth_mode::required);
   CHECK(d.api.timestamp_window == std::chrono::seconds(5));
   CHECK(d.api.default_quota_per_minute == 1200);
   CHECK(d.api.anonymous_push);
@@ -489,7 +518,7 @@ TEST_CASE("api section: defaults, values from YAML and environment, every bad ke
   REQUIRE(std::holds_alternative<mi::cfg::config>(ok));
   const auto& c = std::get<mi::cfg::config>(ok);
   CHECK(c.api.listen == "0.0.0.0:18081");
-  CHECK(c.api.auth == "off");
+  CHECK(c.api.auth == mi::cfg::auth_mode::off);
   CHECK(c.api.timestamp_window == std::chrono::seconds(2));
   CHECK(c.api.default_quota_per_minute == 90);
   CHECK_FALSE(c.api.anonymous_push);
@@ -552,7 +581,7 @@ TEST_CASE("storage, audit and saver fault keys: defaults, overrides and every ba
   CHECK(d.storage.retention_months_klines == 0);
   CHECK(d.audit.interval == std::chrono::hours(1));
   CHECK(d.saver.max_attempts == 5);
-  CHECK(d.saver.synchronous_commit == "on");
+  CHECK(d.saver.synchronous_commit == mi::cfg::commit_mode::on);
   CHECK(d.saver.trade_writers == 1);
 
   auto c = loaded("storage: {partitions_ahead_days: 3, retention_days_trades: 30, retention_months_klines: 24}\n"
@@ -562,7 +591,7 @@ TEST_CASE("storage, audit and saver fault keys: defaults, overrides and every ba
   CHECK(c.storage.retention_months_klines == 24);
   CHECK(c.audit.interval.count() == 0);
   CHECK(c.saver.max_attempts == 2);
-  CHECK(c.saver.synchronous_commit == "off");
+  CHECK(c.saver.synchronous_commit == mi::cfg::commit_mode::off);
 
   auto errs =
     errors_of("storage: {partitions_ahead_days: 400, retention_days_trades: -1, retention_months_klines: -2,"

@@ -1,7 +1,8 @@
 #pragma once
 
 // Shared by the exchange codecs (header only): exchange time texts to exact integer nanoseconds
-// and back (RFC 3339 with any fraction, "seconds.fraction"), never through floating point.
+// (RFC 3339 with any fraction, "seconds.fraction"), never through floating point. Printing and the
+// calendar: messages/util/civil_time.hpp.
 
 #include <cstdint>
 #include <cstdio>
@@ -9,17 +10,9 @@
 #include <string>
 #include <string_view>
 
-namespace mi::connectors::text {
+#include "messages/util/civil_time.hpp"
 
-/// Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's days_from_civil).
-constexpr std::int64_t days_from_civil(std::int64_t y, unsigned m, unsigned d) {
-  y -= m <= 2 ? 1 : 0;
-  const std::int64_t era = (y >= 0 ? y : y - 399) / 400;
-  const auto yoe = static_cast<unsigned>(y - era * 400);
-  const unsigned doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
-  const unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-  return era * 146097 + static_cast<std::int64_t>(doe) - 719468;
-}
+namespace mi::connectors::text {
 
 /// "YYYY-MM-DDTHH:MM:SS[.f{1,9}](Z|±HH:MM)" -> ns since the epoch, exact integer arithmetic.
 /// nullopt when malformed or out of range.
@@ -73,49 +66,9 @@ inline std::optional<std::int64_t> parse_rfc3339_ns(std::string_view s) {
   }
   if (pos != s.size())
     return std::nullopt;
-  const std::int64_t secs = days_from_civil(*y, *mo, *d) * 86'400 + *h * 3600 + *mi * 60 + *se - offset_s;
+  const std::int64_t secs = mi::util::days_from_civil(*y, *mo, *d) * 86'400 + *h * 3600 + *mi * 60 + *se - offset_s;
   // Years 0000-9999 always fit: |secs| < 2.6e11, times 1e9 < 9.2e18.
   return secs * 1'000'000'000 + frac_ns;
-}
-
-/// ns since the epoch -> "YYYY-MM-DDTHH:MM:SS[.fraction]Z", the fraction without trailing zeros.
-inline std::string format_rfc3339(std::int64_t ns) {
-  std::int64_t secs = ns / 1'000'000'000;
-  std::int64_t frac = ns % 1'000'000'000;
-  if (frac < 0) {
-    frac += 1'000'000'000;
-    --secs;
-  }
-  std::int64_t days = secs / 86'400;
-  std::int64_t rem = secs % 86'400;
-  if (rem < 0) {
-    rem += 86'400;
-    --days;
-  }
-  // H. Hinnant's civil_from_days.
-  const std::int64_t z = days + 719468;
-  const std::int64_t era = (z >= 0 ? z : z - 146096) / 146097;
-  const auto doe = static_cast<unsigned>(z - era * 146097);
-  const unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-  const unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-  const unsigned mp = (5 * doy + 2) / 153;
-  const unsigned d = doy - (153 * mp + 2) / 5 + 1;
-  const unsigned m = mp < 10 ? mp + 3 : mp - 9;
-  const std::int64_t y = static_cast<std::int64_t>(yoe) + era * 400 + (m <= 2 ? 1 : 0);
-  char buf[64];
-  std::snprintf(buf, sizeof buf, "%04lld-%02u-%02uT%02lld:%02lld:%02lld", static_cast<long long>(y), m, d,
-                static_cast<long long>(rem / 3600), static_cast<long long>(rem / 60 % 60),
-                static_cast<long long>(rem % 60));
-  std::string out = buf;
-  if (frac != 0) {
-    std::snprintf(buf, sizeof buf, ".%09lld", static_cast<long long>(frac));
-    std::string f = buf;
-    while (f.back() == '0')
-      f.pop_back();
-    out += f;
-  }
-  out += 'Z';
-  return out;
 }
 
 /// Kraken v1 "seconds.fraction" (e.g. "1618678142.557535") -> ns since the epoch, exact; at most 9 fraction digits.

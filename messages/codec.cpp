@@ -4,41 +4,12 @@
 #include <charconv>
 
 #include "market.pb.h"
+#include "messages/util/json_writer.hpp"
 
 namespace mi {
 namespace {
 
-void append_json_string(std::string& out, std::string_view s) {
-  out.push_back('"');
-  for (char c : s) {
-    switch (c) {
-    case '"':
-      out += "\\\"";
-      break;
-    case '\\':
-      out += "\\\\";
-      break;
-    case '\n':
-      out += "\\n";
-      break;
-    case '\r':
-      out += "\\r";
-      break;
-    case '\t':
-      out += "\\t";
-      break;
-    default:
-      if (static_cast<unsigned char>(c) < 0x20) {
-        char buf[8];
-        std::snprintf(buf, sizeof buf, "\\u%04x", c);
-        out += buf;
-      } else {
-        out.push_back(c);
-      }
-    }
-  }
-  out.push_back('"');
-}
+using mi::util::append_json_string;
 
 void key(std::string& out, std::string_view k, bool first = false) {
   if (!first)

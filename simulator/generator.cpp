@@ -1,4 +1,5 @@
 #include "simulator/generator.hpp"
+#include "messages/util/clock.hpp"
 
 #include <chrono>
 
@@ -60,10 +61,6 @@ mi::trade symbol_generator::next(std::int64_t ts_ns) {
   return t;
 }
 
-std::int64_t wall_ms_as_ns() {
-  const auto ms =
-    std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch()).count();
-  return ms * 1'000'000;
-}
+std::int64_t wall_ms_as_ns() { return mi::util::now_ms() * 1'000'000; }
 
 } // namespace mi::sim

@@ -10,6 +10,7 @@
 #include "connectors/json_fields.hpp"
 #include "connectors/json_text.hpp"
 #include "messages/decimal.hpp"
+#include "messages/util/text.hpp"
 
 namespace mi::bybit {
 namespace {
@@ -38,13 +39,6 @@ struct top_fields {
   std::string req_id;
   bool has_data = false; ///< "data" was an array (its elements are in impl::data)
 };
-
-std::string_view trim(std::string_view s) {
-  const auto first = s.find_first_not_of(" \t\r\n");
-  if (first == std::string_view::npos)
-    return {};
-  return s.substr(first, s.find_last_not_of(" \t\r\n") - first + 1);
-}
 
 std::string read_trade(od::value& v, trade_fields& out) {
   od::json_type type;
@@ -100,7 +94,7 @@ std::string read_trade(od::value& v, trade_fields& out) {
 
 /// Cheap pre-check: the ondemand API is lazy, so make sure the frame is one object.
 bool looks_like_object(std::string_view frame) {
-  const std::string_view t = trim(frame);
+  const std::string_view t = mi::util::trim(frame, mi::util::json_whitespace);
   return !t.empty() && t.front() == '{' && t.back() == '}';
 }
 
@@ -224,7 +218,7 @@ mi::result<frame_events> codec::impl::decode(std::string_view frame, std::int64_
       if (type == od::json_type::string && !v.get_string().get(s))
         top.req_id = std::string(s);
       else if (type == od::json_type::number)
-        top.req_id = std::string(trim(v.raw_json_token()));
+        top.req_id = std::string(mi::util::trim(v.raw_json_token(), mi::util::json_whitespace));
     } else if (key == "data") {
       od::json_type type;
       if (auto ec = v.type().get(type))

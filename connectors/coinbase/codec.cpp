@@ -9,6 +9,7 @@
 #include "connectors/json_text.hpp"
 #include "connectors/time_text.hpp"
 #include "messages/decimal.hpp"
+#include "messages/util/civil_time.hpp"
 
 namespace mi::coinbase {
 namespace {
@@ -367,7 +368,7 @@ std::string legacy_subscribe_request(const std::vector<std::string>& product_ids
 }
 
 std::string encode_trade_frame(const mi::trade& t, std::int64_t sequence_num) {
-  const std::string time = mi::connectors::text::format_rfc3339(t.ts_ns);
+  const std::string time = mi::util::rfc3339(t.ts_ns);
   std::string out;
   out.reserve(320);
   out += R"({"channel":"market_trades","client_id":"","timestamp":)";

@@ -10,6 +10,7 @@
 #include "connectors/json_text.hpp"
 #include "connectors/time_text.hpp"
 #include "messages/decimal.hpp"
+#include "messages/util/civil_time.hpp"
 
 namespace mi::kraken {
 namespace {
@@ -458,7 +459,7 @@ std::string encode_trade_frame(const mi::trade& t) {
   out += R"(,"ord_type":"market","trade_id":)";
   out += numeric_id ? t.trade_id : std::string("0");
   out += R"(,"timestamp":)";
-  mi::connectors::text::append_json_string(out, mi::connectors::text::format_rfc3339(t.ts_ns));
+  mi::connectors::text::append_json_string(out, mi::util::rfc3339(t.ts_ns));
   out += "}]}";
   return out;
 }

@@ -10,6 +10,7 @@
 #include "connectors/json_fields.hpp"
 #include "connectors/json_text.hpp"
 #include "messages/decimal.hpp"
+#include "messages/util/text.hpp"
 
 namespace mi::okx {
 namespace {
@@ -35,13 +36,6 @@ struct top_fields {
   std::optional<std::string> code; ///< a JSON string in OKX frames; a number is accepted and printed
   bool has_data = false;           ///< "data" was an array (its elements are in impl::data)
 };
-
-std::string_view trim(std::string_view s) {
-  const auto first = s.find_first_not_of(" \t\r\n");
-  if (first == std::string_view::npos)
-    return {};
-  return s.substr(first, s.find_last_not_of(" \t\r\n") - first + 1);
-}
 
 std::string read_trade(od::value& v, trade_fields& out) {
   od::json_type type;
@@ -234,7 +228,7 @@ mi::result<mi::trade> codec::impl::make_trade(const trade_fields& f, std::int64_
 mi::result<frame_events> codec::impl::decode(std::string_view frame, std::int64_t recv_ns) {
   frame_events out;
   if (!looks_like_object(frame)) {
-    const std::string_view text = trim(frame);
+    const std::string_view text = mi::util::trim(frame, mi::util::json_whitespace);
     if (text == pong_frame) {
       out.what = frame_events::kind::pong;
       return out;
@@ -278,7 +272,7 @@ mi::result<frame_events> codec::impl::decode(std::string_view frame, std::int64_
       if (type == od::json_type::string && !v.get_string().get(s))
         top.code = std::string(s);
       else if (type == od::json_type::number)
-        top.code = std::string(trim(v.raw_json_token()));
+        top.code = std::string(mi::util::trim(v.raw_json_token(), mi::util::json_whitespace));
     } else if (key == "arg") {
       if (std::string p = read_arg(v, top, problems); !p.empty())
         return mi::error{p};

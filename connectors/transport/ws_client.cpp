@@ -2,6 +2,7 @@
 // http_get (blocking, on a private io_context). This is one of the few Beast translation units
 // of the project (compile cost); everything Beast stays in here.
 #include "connectors/transport/ws_client.hpp"
+#include "messages/util/clock.hpp"
 
 #include <chrono>
 #include <concepts>
@@ -37,10 +38,7 @@ using error_code = boost::system::error_code;
 
 constexpr std::string_view user_agent = "market-ingestor/1";
 
-std::int64_t wall_ns() {
-  return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::system_clock::now().time_since_epoch())
-    .count();
-}
+using mi::util::now_ns;
 
 bool is_ip_literal(const std::string& host) {
   error_code ec;
@@ -298,7 +296,7 @@ private:
       }
       return fail("read: " + ec.message());
     }
-    const auto recv_ns = wall_ns();
+    const auto recv_ns = now_ns();
     last_activity_ = steady::now();
     if (ws_.got_text() && h_.on_text) {
       std::string text = beast::buffers_to_string(buffer_.data());

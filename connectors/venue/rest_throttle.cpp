@@ -1,4 +1,5 @@
 #include "connectors/venue/rest_throttle.hpp"
+#include "messages/util/text.hpp"
 
 #include <algorithm>
 #include <charconv>
@@ -9,18 +10,10 @@ namespace {
 constexpr std::int64_t minute_ns = 60'000'000'000;
 constexpr std::int64_t max_retry_after_s = 7 * 24 * 3600; // a 418 ban lasts up to 3 days
 
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t'))
-    s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t'))
-    s.remove_suffix(1);
-  return s;
-}
-
 } // namespace
 
 std::optional<std::int64_t> retry_after_seconds(std::string_view value) {
-  value = trim(value);
+  value = mi::util::trim(value, " \t"); // HTTP optional white space
   if (value.empty() || value.size() > 12 || value.find_first_not_of("0123456789") != std::string_view::npos)
     return std::nullopt;
   std::int64_t v = 0;

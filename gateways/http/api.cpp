@@ -12,11 +12,13 @@
 #include <variant>
 #include <vector>
 
-#include "gateways/http/history.hpp"
+#include "gateways/postgres/history_reader.hpp"
 #include "gateways/http/indicators.hpp"
 #include "messages/codec.hpp"
 #include "messages/kline/interval.hpp"
 #include "messages/venue_registry.hpp"
+#include "messages/util/json_writer.hpp"
+#include "messages/util/clock.hpp"
 
 namespace mi::gw {
 namespace {
@@ -45,39 +47,7 @@ std::int64_t steady_ms() {
     .count();
 }
 
-std::string json_string(std::string_view s) {
-  std::string out = "\"";
-  for (char ch : s) {
-    auto c = static_cast<unsigned char>(ch);
-    switch (ch) {
-    case '"':
-      out += "\\\"";
-      break;
-    case '\\':
-      out += "\\\\";
-      break;
-    case '\n':
-      out += "\\n";
-      break;
-    case '\r':
-      out += "\\r";
-      break;
-    case '\t':
-      out += "\\t";
-      break;
-    default:
-      if (c < 0x20) {
-        static constexpr char digits[] = "0123456789abcdef";
-        out += "\\u00";
-        out += digits[c >> 4];
-        out += digits[c & 0xf];
-      } else {
-        out += ch;
-      }
-    }
-  }
-  return out + "\"";
-}
+using mi::util::json_string;
 
 http_response error_response(int status, int code, std::string_view msg) {
   return http_response{
@@ -238,11 +208,7 @@ struct api_service::impl {
       : opts(std::move(o)), db_opts{opts.statement_timeout, opts.connect_timeout},
         authn(auth::auth_options{opts.timestamp_window, opts.default_quota_per_minute}, opts.nonces) {
     if (!opts.now_ms)
-      opts.now_ms = [] {
-        return std::chrono::duration_cast<std::chrono::milliseconds>(
-                 std::chrono::system_clock::now().time_since_epoch())
-          .count();
-      };
+      opts.now_ms = mi::util::now_ms;
     if (opts.health_interval.count() > 0) {
       std::unique_ptr<history_db> db;
       probe(db); // the first answer is known before the server accepts anyone
@@ -412,7 +378,9 @@ struct api_service::impl {
       auto k = (*l)->db->find_key(c.key_id);
       if (!k)
         return db_failure(k.err());
-      key = std::move(*k);
+      if (auto& row = *k)
+        key = auth::key_record{std::move(row->key_id), std::move(row->signing_key), row->revoked, row->quota_per_minute,
+                               std::move(row->sealed_signing_key)};
     }
     if (key && !key->revoked) {
       if (auto why = open_key(*key)) {

@@ -19,7 +19,8 @@
 #include <set>
 #include <thread>
 
-#include "gateways/http/history.hpp"
+#include "gateways/http/api_keys.hpp"
+#include "gateways/postgres/history_reader.hpp"
 #include "gateways/http/nonce_store_kv.hpp"
 #include "gateways/jetstream/jetstream.hpp"
 #include "gateways/postgres/postgres.hpp"

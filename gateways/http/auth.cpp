@@ -1,4 +1,5 @@
 #include "gateways/http/auth.hpp"
+#include "messages/util/text.hpp"
 
 #include <algorithm>
 #include <cctype>
@@ -24,15 +25,7 @@ std::string to_hex(const unsigned char* p, std::size_t n) {
   return out;
 }
 
-int hex_value(char c) {
-  if (c >= '0' && c <= '9')
-    return c - '0';
-  if (c >= 'a' && c <= 'f')
-    return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F')
-    return c - 'A' + 10;
-  return -1;
-}
+using mi::util::hex_value;
 
 mi::result<std::string> percent_decode(std::string_view s, std::string_view what) {
   std::string out;

@@ -13,6 +13,7 @@
 #include <openssl/rand.h>
 
 #include "gateways/http/auth.hpp"
+#include "messages/util/text.hpp"
 
 namespace mi::gw::auth {
 namespace {
@@ -27,13 +28,7 @@ constexpr std::size_t tag_size = 16;
 
 const unsigned char* bytes(std::string_view s) { return reinterpret_cast<const unsigned char*>(s.data()); }
 
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.front())))
-    s.remove_prefix(1);
-  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.back())))
-    s.remove_suffix(1);
-  return s;
-}
+using mi::util::trim;
 
 } // namespace
 

@@ -4,16 +4,12 @@
 
 #include <pqxx/pqxx>
 
+#include "messages/util/text.hpp"
+
 #include "gateways/postgres/postgres.hpp"
 
 namespace mi::gw {
 namespace {
-
-std::string trim(std::string s) {
-  while (!s.empty() && (s.back() == '\n' || s.back() == ' '))
-    s.pop_back();
-  return s;
-}
 
 /// The timestamptz literal of a time in ms (exact, UTC).
 std::string ts_literal(pqxx::transaction_base& w, std::int64_t ms) {
@@ -39,7 +35,7 @@ mi::result<std::vector<hour_count>> trade_counts_by_hour(const std::string& conn
         {r[0].as<std::string>(), r[1].as<std::string>(), r[2].as<std::int64_t>(), r[3].as<std::uint64_t>()});
     return out;
   } catch (const std::exception& e) {
-    return mi::error{"audit: count trades: " + trim(e.what())};
+    return mi::error{"audit: count trades: " + std::string(mi::util::trim(e.what()))};
   }
 }
 
@@ -64,7 +60,7 @@ mi::result<kline_check> kline_trade_counts(const std::string& conninfo, std::int
     }
     return out;
   } catch (const std::exception& e) {
-    return mi::error{"audit: check klines: " + trim(e.what())};
+    return mi::error{"audit: check klines: " + std::string(mi::util::trim(e.what()))};
   }
 }
 

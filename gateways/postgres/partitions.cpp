@@ -8,6 +8,9 @@
 
 #include <pqxx/pqxx>
 
+#include "messages/util/civil_time.hpp"
+#include "messages/util/text.hpp"
+
 namespace mi::gw {
 namespace {
 
@@ -17,52 +20,13 @@ constexpr long long partition_lock_key = 0x6d692d7061727400LL;
 constexpr std::string_view trade_prefix = "market_trades_p";
 constexpr std::string_view kline_prefix = "market_klines_p";
 
-std::int64_t floor_div(std::int64_t a, std::int64_t b) {
-  std::int64_t q = a / b;
-  return (a % b != 0 && ((a < 0) != (b < 0))) ? q - 1 : q;
-}
+using mi::util::civil_from_days;
+using mi::util::days_from_civil;
 
-struct civil {
-  std::int64_t y;
-  int m; // 1..12
-  int d; // 1..31
-};
-
-// Proleptic Gregorian calendar <-> days since 1970-01-01 (H. Hinnant's algorithms).
-civil civil_from_days(std::int64_t days) {
-  std::int64_t z = days + 719'468;
-  std::int64_t era = floor_div(z, 146'097);
-  std::int64_t doe = z - era * 146'097;
-  std::int64_t yoe = (doe - doe / 1460 + doe / 36'524 - doe / 146'096) / 365;
-  std::int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-  std::int64_t mp = (5 * doy + 2) / 153;
-  auto d = static_cast<int>(doy - (153 * mp + 2) / 5 + 1);
-  auto m = static_cast<int>(mp < 10 ? mp + 3 : mp - 9);
-  return {yoe + era * 400 + (m <= 2 ? 1 : 0), m, d};
-}
-
-std::int64_t days_from_civil(std::int64_t y, int m, int d) {
-  y -= m <= 2 ? 1 : 0;
-  std::int64_t era = floor_div(y, 400);
-  std::int64_t yoe = y - era * 400;
-  std::int64_t doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
-  std::int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-  return era * 146'097 + doe - 719'468;
-}
-
-std::string day_text(std::int64_t day) {
-  auto c = civil_from_days(day);
-  char buf[64];
-  std::snprintf(buf, sizeof buf, "%04lld-%02d-%02d 00:00:00+00", static_cast<long long>(c.y), c.m, c.d);
-  return buf;
-}
+std::string day_text(std::int64_t day) { return mi::util::date_text(civil_from_days(day)) + " 00:00:00+00"; }
 
 std::string month_text(std::int64_t month) {
-  std::int64_t y = 1970 + floor_div(month, 12);
-  auto m = static_cast<int>(month - floor_div(month, 12) * 12) + 1;
-  char buf[64];
-  std::snprintf(buf, sizeof buf, "%04lld-%02d-01 00:00:00+00", static_cast<long long>(y), m);
-  return buf;
+  return mi::util::date_text(mi::util::month_start(month)) + " 00:00:00+00";
 }
 
 /// Parses `digits` exactly (all of it) into a non-negative number.
@@ -82,7 +46,7 @@ std::optional<std::int64_t> parse_trade_name(std::string_view name) {
   if (!parse_digits(digits.substr(0, 4), y) || !parse_digits(digits.substr(4, 2), m) ||
       !parse_digits(digits.substr(6, 2), d) || m < 1 || m > 12 || d < 1 || d > 31)
     return std::nullopt;
-  auto day = days_from_civil(y, static_cast<int>(m), static_cast<int>(d));
+  auto day = days_from_civil(y, static_cast<unsigned>(m), static_cast<unsigned>(d));
   if (trade_partition(day).name != name)
     return std::nullopt;
   return day;
@@ -96,12 +60,6 @@ std::optional<std::int64_t> parse_kline_name(std::string_view name) {
   if (!parse_digits(digits.substr(0, 4), y) || !parse_digits(digits.substr(4, 2), m) || m < 1 || m > 12)
     return std::nullopt;
   return (y - 1970) * 12 + (m - 1);
-}
-
-std::string trim(std::string s) {
-  while (!s.empty() && (s.back() == '\n' || s.back() == ' '))
-    s.pop_back();
-  return s;
 }
 
 /// "market_trades" when `name` is one of its partitions by our naming, else "market_klines".
@@ -120,25 +78,21 @@ bool is_hypertable(pqxx::work& w, const char* table) {
 
 } // namespace
 
-std::int64_t day_of(std::int64_t ns) { return floor_div(ns, 86'400'000'000'000LL); }
+std::int64_t day_of(std::int64_t ns) { return mi::util::day_of_ns(ns); }
 
-std::int64_t month_of(std::int64_t ns) {
-  auto c = civil_from_days(day_of(ns));
-  return (c.y - 1970) * 12 + (c.m - 1);
-}
+std::int64_t month_of(std::int64_t ns) { return mi::util::month_of_ns(ns); }
 
 partition_range trade_partition(std::int64_t day) {
   auto c = civil_from_days(day);
   char name[48];
-  std::snprintf(name, sizeof name, "market_trades_p%04lld%02d%02d", static_cast<long long>(c.y), c.m, c.d);
+  std::snprintf(name, sizeof name, "market_trades_p%04lld%02u%02u", static_cast<long long>(c.year), c.month, c.day);
   return {name, day_text(day), day_text(day + 1), day};
 }
 
 partition_range kline_partition(std::int64_t month) {
-  std::int64_t y = 1970 + floor_div(month, 12);
-  auto m = static_cast<int>(month - floor_div(month, 12) * 12) + 1;
+  auto c = mi::util::month_start(month);
   char name[48];
-  std::snprintf(name, sizeof name, "market_klines_p%04lld%02d", static_cast<long long>(y), m);
+  std::snprintf(name, sizeof name, "market_klines_p%04lld%02u", static_cast<long long>(c.year), c.month);
   return {name, month_text(month), month_text(month + 1), month};
 }
 
@@ -179,7 +133,7 @@ mi::result<std::vector<std::string>> list_partitions(const std::string& conninfo
       out.push_back(r[0].as<std::string>());
     return out;
   } catch (const std::exception& e) {
-    return mi::error{"list partitions of " + table + ": " + trim(e.what())};
+    return mi::error{"list partitions of " + table + ": " + std::string(mi::util::trim(e.what()))};
   }
 }
 
@@ -277,7 +231,7 @@ mi::result<partition_report> maintain_partitions(const std::string& conninfo, co
       report.default_rows_klines = r.exec1("SELECT count(*) FROM market_klines_default")[0].as<std::uint64_t>();
     }
   } catch (const std::exception& e) {
-    return mi::error{"partition maintenance (" + current + "): " + trim(e.what())};
+    return mi::error{"partition maintenance (" + current + "): " + std::string(mi::util::trim(e.what()))};
   }
   return report;
 }

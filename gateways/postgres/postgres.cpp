@@ -1,5 +1,6 @@
 #include "gateways/postgres/postgres.hpp"
 #include "gateways/postgres/partitions.hpp"
+#include "gateways/postgres/rows.hpp"
 
 #include <array>
 #include <cstdio>
@@ -8,6 +9,10 @@
 
 #include <pqxx/pqxx>
 
+#include "messages/util/civil_time.hpp"
+#include "messages/util/floor_div.hpp"
+#include "messages/util/text.hpp"
+
 namespace mi::gw {
 namespace {
 
@@ -15,60 +20,8 @@ namespace {
 // works as long as every version of this program uses the same one: "mi-migr" in ASCII.
 constexpr long long migration_lock_key = 0x6d692d6d69677200LL;
 
-std::string trim(std::string s) {
-  while (!s.empty() && (s.back() == '\n' || s.back() == ' '))
-    s.pop_back();
-  return s;
-}
-
 mi::error make_error(const std::string& what, const std::exception& e) {
-  return mi::error{what + ": " + trim(e.what())};
-}
-
-std::int64_t floor_div(std::int64_t a, std::int64_t b) {
-  std::int64_t q = a / b;
-  return (a % b != 0 && ((a < 0) != (b < 0))) ? q - 1 : q;
-}
-
-/// "YYYY-MM-DD HH:MM:SS.ffffff+00" from microseconds since the epoch (proleptic Gregorian,
-/// H. Hinnant's civil_from_days).
-std::string timestamptz_from_us(std::int64_t us) {
-  std::int64_t secs = floor_div(us, 1'000'000);
-  auto micros = static_cast<int>(us - secs * 1'000'000);
-  std::int64_t days = floor_div(secs, 86'400);
-  auto sod = static_cast<int>(secs - days * 86'400);
-  std::int64_t z = days + 719'468;
-  std::int64_t era = floor_div(z, 146'097);
-  std::int64_t doe = z - era * 146'097;
-  std::int64_t yoe = (doe - doe / 1460 + doe / 36'524 - doe / 146'096) / 365;
-  std::int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-  std::int64_t mp = (5 * doy + 2) / 153;
-  std::int64_t day = doy - (153 * mp + 2) / 5 + 1;
-  std::int64_t month = mp < 10 ? mp + 3 : mp - 9;
-  std::int64_t year = yoe + era * 400 + (month <= 2 ? 1 : 0);
-  char buf[64];
-  std::snprintf(buf, sizeof buf, "%04lld-%02lld-%02lld %02d:%02d:%02d.%06d+00", static_cast<long long>(year),
-                static_cast<long long>(month), static_cast<long long>(day), sod / 3600, sod / 60 % 60, sod % 60,
-                micros);
-  return buf;
-}
-
-mi::result<mi::decimal> parse_numeric(const pqxx::field& f) {
-  auto d = mi::decimal::parse(f.c_str());
-  if (!d)
-    return mi::error{std::string("column ") + f.name() + ": cannot read numeric '" + f.c_str() +
-                     "' exactly (more than 38 significant digits?)"};
-  return *d;
-}
-
-mi::result<mi::side> parse_side(std::string_view s) {
-  if (s == "buy")
-    return mi::side::buy;
-  if (s == "sell")
-    return mi::side::sell;
-  if (s == "unknown")
-    return mi::side::unknown;
-  return mi::error{"column side: unexpected value '" + std::string(s) + "'"};
+  return mi::error{what + ": " + std::string(mi::util::trim(e.what()))};
 }
 
 // Column lists. The staging tables are `LIKE` the real ones, so the names match.
@@ -139,7 +92,7 @@ std::string upsert_klines_sql() {
 } // namespace
 
 std::string timestamptz_text(std::int64_t ns_since_epoch) {
-  return timestamptz_from_us(floor_div(ns_since_epoch, 1000));
+  return mi::util::timestamptz_literal_us(mi::util::floor_div(ns_since_epoch, 1000));
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -321,9 +274,9 @@ mi::result<std::size_t> pg_writer::upsert_klines(const std::vector<mi::kline>& b
       pqxx::stream_to s{w, "mi_stage_klines", kline_columns};
       for (const auto& k : batch) {
         s << std::make_tuple(
-          k.exchange, k.symbol, k.interval, timestamptz_from_us(k.open_time_ms * 1000),
-          timestamptz_from_us(k.close_time_ms * 1000), k.open_time_ms, k.open.to_string(), k.high.to_string(),
-          k.low.to_string(), k.close.to_string(), k.volume.to_string(), k.quote_volume.to_string(),
+          k.exchange, k.symbol, k.interval, mi::util::timestamptz_literal_us(k.open_time_ms * 1000),
+          mi::util::timestamptz_literal_us(k.close_time_ms * 1000), k.open_time_ms, k.open.to_string(),
+          k.high.to_string(), k.low.to_string(), k.close.to_string(), k.volume.to_string(), k.quote_volume.to_string(),
           k.taker_buy_volume.to_string(), k.taker_buy_quote_volume.to_string(), k.vwap.to_string(),
           static_cast<long long>(k.trade_count), k.first_trade_id, k.last_trade_id, static_cast<long long>(k.revision));
       }
@@ -343,32 +296,15 @@ mi::result<std::vector<mi::trade>> read_trades(const std::string& conninfo) {
     pqxx::connection conn{conninfo};
     pqxx::read_transaction w{conn};
     // COLLATE "C": byte order, the same on every server whatever its locale.
-    auto rows = w.exec("SELECT exchange, symbol, base, quote, trade_id, price::text, quantity::text, side, ts_ns, "
-                       "recv_ns FROM market_trades ORDER BY exchange COLLATE \"C\", symbol COLLATE \"C\", ts, "
+    auto rows = w.exec(std::string("SELECT ") + detail::trade_select +
+                       " FROM market_trades ORDER BY exchange COLLATE \"C\", symbol COLLATE \"C\", ts, "
                        "ts_ns, trade_id COLLATE \"C\"");
     out.reserve(rows.size());
     for (const auto& r : rows) {
-      mi::trade t;
-      t.exchange = r[0].as<std::string>();
-      t.symbol = r[1].as<std::string>();
-      t.base = r[2].as<std::string>();
-      t.quote = r[3].as<std::string>();
-      t.trade_id = r[4].as<std::string>();
-      auto price = parse_numeric(r[5]);
-      auto quantity = parse_numeric(r[6]);
-      auto s = parse_side(r[7].c_str());
-      if (!price)
-        return price.err();
-      if (!quantity)
-        return quantity.err();
-      if (!s)
-        return s.err();
-      t.price = *price;
-      t.quantity = *quantity;
-      t.taker_side = *s;
-      t.ts_ns = r[8].as<std::int64_t>();
-      t.recv_ns = r[9].as<std::int64_t>();
-      out.push_back(std::move(t));
+      auto t = detail::trade_row(r);
+      if (!t)
+        return t.err();
+      out.push_back(std::move(*t));
     }
   } catch (const std::exception& e) {
     return make_error("read_trades", e);
@@ -381,42 +317,15 @@ mi::result<std::vector<mi::kline>> read_klines(const std::string& conninfo) {
   try {
     pqxx::connection conn{conninfo};
     pqxx::read_transaction w{conn};
-    // extract(epoch ...) is numeric since PostgreSQL 14: exact milliseconds.
-    auto rows = w.exec(
-      "SELECT exchange, symbol, \"interval\", open_time_ms, (extract(epoch FROM close_time) * 1000)::bigint, "
-      "open::text, high::text, low::text, close::text, volume::text, quote_volume::text, trade_count, "
-      "taker_buy_volume::text, taker_buy_quote_volume::text, vwap::text, first_trade_id, last_trade_id, revision "
-      "FROM market_klines ORDER BY exchange COLLATE \"C\", symbol COLLATE \"C\", \"interval\" COLLATE \"C\", "
-      "open_time");
+    auto rows = w.exec(std::string("SELECT ") + detail::kline_select +
+                       " FROM market_klines ORDER BY exchange COLLATE \"C\", symbol COLLATE \"C\", "
+                       "\"interval\" COLLATE \"C\", open_time");
     out.reserve(rows.size());
     for (const auto& r : rows) {
-      mi::kline k;
-      k.exchange = r[0].as<std::string>();
-      k.symbol = r[1].as<std::string>();
-      k.interval = r[2].as<std::string>();
-      k.open_time_ms = r[3].as<std::int64_t>();
-      k.close_time_ms = r[4].as<std::int64_t>();
-      std::array<std::pair<int, mi::decimal*>, 9> decimals{{{5, &k.open},
-                                                            {6, &k.high},
-                                                            {7, &k.low},
-                                                            {8, &k.close},
-                                                            {9, &k.volume},
-                                                            {10, &k.quote_volume},
-                                                            {12, &k.taker_buy_volume},
-                                                            {13, &k.taker_buy_quote_volume},
-                                                            {14, &k.vwap}}};
-      for (auto [col, dst] : decimals) {
-        auto d = parse_numeric(r[col]);
-        if (!d)
-          return d.err();
-        *dst = *d;
-      }
-      k.trade_count = r[11].as<std::uint64_t>();
-      k.first_trade_id = r[15].as<std::string>();
-      k.last_trade_id = r[16].as<std::string>();
-      k.revision = r[17].as<std::uint32_t>();
-      k.is_final = true;
-      out.push_back(std::move(k));
+      auto k = detail::kline_row(r);
+      if (!k)
+        return k.err();
+      out.push_back(std::move(*k));
     }
   } catch (const std::exception& e) {
     return make_error("read_klines", e);

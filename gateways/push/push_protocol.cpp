@@ -5,6 +5,9 @@
 
 #include <boost/json.hpp>
 
+#include "messages/util/json_writer.hpp"
+#include "messages/util/text.hpp"
+
 namespace mi::gw {
 namespace {
 
@@ -41,10 +44,7 @@ std::vector<std::string_view> split_dots(std::string_view s) {
   }
 }
 
-// Quotes and escapes `s` as a JSON string.
-void append_json_string(std::string& out, std::string_view s) {
-  out += json::serialize(json::string_view{s.data(), s.size()});
-}
+using mi::util::append_json_string;
 
 std::string channels_reply(std::string_view op, const std::vector<std::string>& channels) {
   std::string out = R"({"op":")";
@@ -243,19 +243,10 @@ std::string push_token_key(std::string_view target) {
         out += v[i];
         continue;
       }
-      auto hex = [](char c) -> int {
-        if (c >= '0' && c <= '9')
-          return c - '0';
-        if (c >= 'a' && c <= 'f')
-          return c - 'a' + 10;
-        if (c >= 'A' && c <= 'F')
-          return c - 'A' + 10;
-        return -1;
-      };
       if (i + 2 >= v.size())
         return {}; // a cut-off escape
-      int hi = hex(v[i + 1]);
-      int lo = hex(v[i + 2]);
+      int hi = mi::util::hex_value(v[i + 1]);
+      int lo = mi::util::hex_value(v[i + 2]);
       if (hi < 0 || lo < 0)
         return {};
       out += static_cast<char>(hi * 16 + lo);

@@ -372,8 +372,10 @@ TEST_CASE("an oversized frame closes that client with 1009, others keep working"
   big.send_text(std::string(70000, 'x'));
   CHECK_FALSE(big.read());
   CHECK(big.close_code() == 1009);
-  CHECK(f.limits("message_too_large") == 1);
+  // Beast sends the 1009 before the server's read handler counts it and then closes the session:
+  // the count is certain once the session is closed, not when the client sees the close.
   REQUIRE(f.wait([&] { return f.closed_locked().size() == 1; }));
+  CHECK(f.limits("message_too_large") == 1);
   CHECK(f.closed() == std::vector<client_id>{big_s->id()});
 
   other.send_text("still here");

@@ -5,19 +5,14 @@
 
 #include "connectors/time_text.hpp"
 #include "messages/venue_registry.hpp"
+#include "messages/util/civil_time.hpp"
+#include "messages/util/text.hpp"
+#include "messages/util/clock.hpp"
 
 namespace mi::sim {
 namespace {
 
-int hex_value(char c) {
-  if (c >= '0' && c <= '9')
-    return c - '0';
-  if (c >= 'a' && c <= 'f')
-    return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F')
-    return c - 'A' + 10;
-  return -1;
-}
+using mi::util::hex_value;
 
 std::string decode_component(std::string_view s) {
   std::string out;
@@ -83,11 +78,7 @@ std::unique_ptr<protocol> make_protocol(std::string_view exchange, const market&
   return nullptr;
 }
 
-std::int64_t wall_ns() {
-  const auto us =
-    std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::system_clock::now().time_since_epoch()).count();
-  return us * 1000;
-}
+std::int64_t wall_ns() { return mi::util::now_ns() / 1000 * 1000; }
 
 std::string rfc3339_micros(std::int64_t ns) {
   std::int64_t secs = ns / 1'000'000'000;
@@ -96,7 +87,7 @@ std::string rfc3339_micros(std::int64_t ns) {
     frac += 1'000'000'000;
     --secs;
   }
-  std::string out = connectors::text::format_rfc3339(secs * 1'000'000'000); // "...:SSZ"
+  std::string out = mi::util::rfc3339(secs * 1'000'000'000); // "...:SSZ"
   out.pop_back();
   char buf[16];
   std::snprintf(buf, sizeof buf, ".%06lldZ", static_cast<long long>(frac / 1000));

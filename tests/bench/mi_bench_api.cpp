@@ -33,7 +33,7 @@
 #include <vector>
 
 #include "gateways/http/api.hpp"
-#include "gateways/http/history.hpp"
+#include "gateways/http/api_keys.hpp"
 #include "gateways/postgres/postgres.hpp"
 #include "tests/harness/pg_server.hpp"
 

@@ -1,8 +1,8 @@
 #pragma once
 
-// PostgreSQL reads of the REST history API and the api_keys administration (libpqxx 6.4 behind
-// this plain interface). Blocking: call it from the API's worker threads or a CLI, never from an
-// I/O thread. The queries filter on the time columns the tables are (or will be) partitioned by
+// PostgreSQL reads of the REST history API and its key lookup (libpqxx 6.4 behind this plain
+// interface). Blocking: call it from the API's worker threads or a CLI, never from an I/O thread.
+// The queries filter on the time columns the tables are (or will be) partitioned by
 // (market_trades.ts, market_klines.open_time), so they work on plain and partitioned tables and
 // let PostgreSQL prune partitions.
 
@@ -11,10 +11,9 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
-#include "gateways/http/auth.hpp"
-#include "gateways/http/key_crypto.hpp"
 #include "messages/kline.hpp"
 #include "messages/result.hpp"
 #include "messages/trade.hpp"
@@ -71,6 +70,15 @@ struct symbol_summary {
   std::int64_t trade_count = 0; ///< exact: rows of market_trades (kept in market_symbols, 0005)
 };
 
+/// One row of api_keys as the API's key lookup reads it (gateways/http/auth.hpp opens it).
+struct api_key_row {
+  std::string key_id;
+  std::string signing_key; ///< in clear: only a row from before 0004 (empty otherwise)
+  bool revoked = false;
+  std::int64_t quota_per_minute = 0; ///< 0: the configured default
+  std::string sealed_signing_key;    ///< as stored (gateways/http/key_crypto.hpp); empty when in clear
+};
+
 /// Limits of the API's database sessions.
 struct history_options {
   std::chrono::milliseconds statement_timeout{3000}; ///< every statement of the session (0: none)
@@ -103,7 +111,7 @@ public:
   mi::result<std::vector<symbol_summary>> symbols();
   /// The key with this id, or nullopt. `signing_key` holds a clear value only for a row not yet
   /// sealed (before 0004); otherwise `sealed_signing_key` is set and the caller opens it.
-  mi::result<std::optional<auth::key_record>> find_key(const std::string& key_id);
+  mi::result<std::optional<api_key_row>> find_key(const std::string& key_id);
   /// `SELECT 1`: true when the database answers.
   bool ping();
 
@@ -112,37 +120,5 @@ private:
   explicit history_db(std::unique_ptr<impl> p);
   std::unique_ptr<impl> impl_;
 };
-
-/// A key just created: the only time the secret exists outside the client.
-struct created_key {
-  std::string key_id; ///< "mik_" + 24 hex digits
-  std::string secret; ///< 64 hex digits
-};
-
-/// One row of `apikey list` (never the secret or the signing key).
-struct api_key_info {
-  std::string key_id;
-  std::string name;
-  std::string created_at;                       ///< "YYYY-MM-DD HH:MM:SS+00"
-  std::optional<std::string> revoked_at;        ///< set when revoked
-  std::optional<std::int64_t> quota_per_minute; ///< nullopt: the configured default
-};
-
-/// Creates a key (random id and secret from OpenSSL) and stores its signing key sealed with `mk`
-/// (never in clear). Error if the name is empty or the quota < 1.
-mi::result<created_key> create_api_key(const std::string& conninfo, const std::string& name,
-                                       std::optional<std::int64_t> quota_per_minute, const auth::master_key& mk);
-/// Seals every signing key still stored in clear (rows from before 0004) with `mk` and clears the
-/// clear column; returns how many. Nothing to do (0) when every row is sealed already.
-mi::result<std::size_t> seal_clear_api_keys(const std::string& conninfo, const auth::master_key& mk);
-/// Master key rotation: re-seals with `new_mk` every key sealed with `old_mk` (and seals clear
-/// ones), in one transaction; returns how many rows changed. Error (nothing changed) if a row is
-/// sealed with a third master key or does not open.
-mi::result<std::size_t> reseal_api_keys(const std::string& conninfo, const auth::master_key& old_mk,
-                                        const auth::master_key& new_mk);
-/// Every key, oldest first.
-mi::result<std::vector<api_key_info>> list_api_keys(const std::string& conninfo);
-/// Revokes a key; error if no such key or already revoked (the message says which).
-mi::result<api_key_info> revoke_api_key(const std::string& conninfo, const std::string& key_id);
 
 } // namespace mi::gw

@@ -1,0 +1,273 @@
+#include "gateways/postgres/history_reader.hpp"
+
+#include <algorithm>
+#include <array>
+#include <charconv>
+#include <exception>
+
+#include <pqxx/pqxx>
+
+#include "gateways/postgres/db_error.hpp"
+#include "gateways/postgres/rows.hpp"
+#include "messages/util/floor_div.hpp"
+#include "messages/util/text.hpp"
+
+namespace mi::gw {
+
+namespace detail {
+
+mi::error db_error(const std::string& what, const std::exception& e) {
+  const std::string text(mi::util::trim(e.what()));
+  // SQLSTATE 57014 (query_canceled): our statement_timeout fired. Marked so the API can say so.
+  if (const auto* sql = dynamic_cast<const pqxx::sql_error*>(&e); sql && sql->sqlstate() == "57014")
+    return mi::error{std::string(timeout_marker) + what + ": " + text};
+  return mi::error{what + ": " + text};
+}
+
+} // namespace detail
+
+namespace {
+
+using detail::db_error;
+using mi::util::floor_div;
+
+/// A statement and its parameters, numbered as they are added (every parameter is used, so
+/// PostgreSQL can infer each one's type).
+struct statement {
+  std::string sql;
+  std::vector<std::string> args;
+  /// "$n" for a new parameter with this text value.
+  std::string arg(std::string v) {
+    args.push_back(std::move(v));
+    return "$" + std::to_string(args.size());
+  }
+  /// An exact timestamptz for `n` units since the epoch (unit: "millisecond" or "microsecond").
+  std::string time_arg(std::int64_t n, const char* unit) {
+    return "('epoch'::timestamptz + " + arg(std::to_string(n)) + "::bigint * interval '1 " + unit + "')";
+  }
+  pqxx::result run(pqxx::transaction_base& w) const {
+    return w.exec_params(sql, pqxx::prepare::make_dynamic_params(args));
+  }
+};
+
+using detail::kline_row;
+using detail::trade_row;
+constexpr const char* kline_columns = detail::kline_select;
+constexpr const char* trade_columns = detail::trade_select;
+
+std::string hex(std::string_view s) {
+  static constexpr char digits[] = "0123456789abcdef";
+  std::string out;
+  out.reserve(s.size() * 2);
+  for (unsigned char c : s) {
+    out += digits[c >> 4];
+    out += digits[c & 0xf];
+  }
+  return out;
+}
+
+int hex_digit(char c) {
+  if (c >= '0' && c <= '9')
+    return c - '0';
+  if (c >= 'a' && c <= 'f')
+    return c - 'a' + 10;
+  return -1;
+}
+
+} // namespace
+
+std::string with_connect_timeout(const std::string& conninfo, std::chrono::seconds timeout) {
+  if (conninfo.find("connect_timeout") != std::string::npos)
+    return conninfo;
+  const std::string value = "connect_timeout=" + std::to_string(std::max<std::int64_t>(1, timeout.count()));
+  if (conninfo.rfind("postgresql://", 0) == 0 || conninfo.rfind("postgres://", 0) == 0)
+    return conninfo + (conninfo.find('?') == std::string::npos ? "?" : "&") + value;
+  return conninfo + (conninfo.empty() ? "" : " ") + value;
+}
+
+bool is_statement_timeout(const mi::error& e) { return e.message.rfind(detail::timeout_marker, 0) == 0; }
+
+std::string encode_cursor(const trade_cursor& c) { return std::to_string(c.ts_ns) + "_" + hex(c.trade_id); }
+
+mi::result<trade_cursor> decode_cursor(std::string_view token) {
+  const mi::error bad{"cursor: malformed token '" + std::string(token.substr(0, 80)) +
+                      "' (use the 'next' value of the previous page)"};
+  auto us = token.find('_');
+  if (us == std::string_view::npos || us == 0)
+    return bad;
+  trade_cursor c;
+  auto [end, ec] = std::from_chars(token.data(), token.data() + us, c.ts_ns);
+  if (ec != std::errc{} || end != token.data() + us)
+    return bad;
+  std::string_view h = token.substr(us + 1);
+  if (h.empty() || h.size() % 2 != 0)
+    return bad;
+  for (std::size_t i = 0; i < h.size(); i += 2) {
+    int a = hex_digit(h[i]);
+    int b = hex_digit(h[i + 1]);
+    if (a < 0 || b < 0)
+      return bad;
+    c.trade_id += static_cast<char>(a * 16 + b);
+  }
+  return c;
+}
+
+struct history_db::impl {
+  std::string conninfo;
+  history_options opts;
+  std::unique_ptr<pqxx::connection> conn;
+
+  pqxx::connection& connection() {
+    if (!conn || !conn->is_open()) {
+      auto c = std::make_unique<pqxx::connection>(with_connect_timeout(conninfo, opts.connect_timeout));
+      // Every statement of the session, including the wait for a lock, is bounded.
+      pqxx::nontransaction n{*c};
+      n.exec("SET statement_timeout = " + std::to_string(opts.statement_timeout.count()));
+      conn = std::move(c);
+    }
+    return *conn;
+  }
+
+  template <class T, class Body>
+  mi::result<T> run(const char* what, Body body) {
+    try {
+      pqxx::read_transaction w{connection()};
+      return body(w);
+    } catch (const pqxx::sql_error& e) {
+      return db_error(what, e);
+    } catch (const std::exception& e) {
+      conn.reset(); // broken or unknown state: start over next time
+      return db_error(what, e);
+    }
+  }
+};
+
+history_db::history_db(std::unique_ptr<impl> p) : impl_(std::move(p)) {}
+history_db::~history_db() = default;
+
+mi::result<std::unique_ptr<history_db>> history_db::connect(const std::string& conninfo, history_options o) {
+  auto p = std::make_unique<impl>();
+  p->conninfo = conninfo;
+  p->opts = o;
+  try {
+    p->connection();
+  } catch (const std::exception& e) {
+    return db_error("postgres connect", e);
+  }
+  return std::unique_ptr<history_db>(new history_db(std::move(p)));
+}
+
+mi::result<std::vector<mi::kline>> history_db::klines(const kline_query& q) {
+  return impl_->run<std::vector<mi::kline>>(
+    "klines", [&](pqxx::read_transaction& w) -> mi::result<std::vector<mi::kline>> {
+      statement st;
+      st.sql = std::string("SELECT ") + kline_columns + " FROM market_klines WHERE exchange = " + st.arg(q.exchange) +
+               " AND symbol = " + st.arg(q.symbol) + " AND \"interval\" = " + st.arg(q.interval);
+      if (q.start_ms)
+        st.sql += " AND open_time >= " + st.time_arg(*q.start_ms, "millisecond");
+      if (q.end_ms)
+        st.sql += " AND open_time <= " + st.time_arg(*q.end_ms, "millisecond");
+      // With a start: the first `limit` from there; without: the latest `limit` (Binance's rule).
+      st.sql += q.start_ms ? " ORDER BY open_time ASC" : " ORDER BY open_time DESC";
+      st.sql += " LIMIT " + st.arg(std::to_string(q.limit)) + "::bigint";
+      auto rows = st.run(w);
+      std::vector<mi::kline> out;
+      out.reserve(rows.size());
+      for (const auto& r : rows) {
+        auto k = kline_row(r);
+        if (!k)
+          return k.err();
+        out.push_back(std::move(*k));
+      }
+      if (!q.start_ms)
+        std::reverse(out.begin(), out.end());
+      return out;
+    });
+}
+
+mi::result<trade_page> history_db::trades(const trade_query& q) {
+  return impl_->run<trade_page>("trades", [&](pqxx::read_transaction& w) -> mi::result<trade_page> {
+    trade_page page;
+    std::optional<trade_cursor> from = q.after;
+    bool inclusive = false;
+    if (q.from_id) {
+      auto r = w.exec_params("SELECT ts_ns FROM market_trades WHERE exchange = $1 AND symbol = $2 AND trade_id = $3 "
+                             "ORDER BY ts LIMIT 1",
+                             q.exchange, q.symbol, *q.from_id);
+      if (r.empty()) {
+        page.from_id_unknown = true;
+        return page;
+      }
+      from = trade_cursor{r[0][0].as<std::int64_t>(), *q.from_id};
+      inclusive = true;
+    }
+    statement st;
+    st.sql = std::string("SELECT ") + trade_columns + " FROM market_trades WHERE exchange = " + st.arg(q.exchange) +
+             " AND symbol = " + st.arg(q.symbol);
+    // The bound on `ts` (the partition key, µs) lets PostgreSQL prune partitions and use the
+    // (exchange, symbol, ts) index; the row comparison on (ts_ns, trade_id) is the exact cursor.
+    if (from) {
+      st.sql += " AND ts >= " + st.time_arg(floor_div(from->ts_ns, 1000), "microsecond");
+      st.sql += std::string(" AND (ts_ns, trade_id) ") + (inclusive ? ">=" : ">") + " (" +
+                st.arg(std::to_string(from->ts_ns)) + "::bigint, " + st.arg(from->trade_id) + "::text)";
+    }
+    if (q.start_ms)
+      st.sql += " AND ts >= " + st.time_arg(*q.start_ms, "millisecond");
+    if (q.end_ms)
+      st.sql += " AND ts < " + st.time_arg(*q.end_ms + 1, "millisecond");
+    st.sql += " ORDER BY ts, ts_ns, trade_id LIMIT " + st.arg(std::to_string(q.limit + 1)) + "::bigint";
+    auto rows = st.run(w);
+    for (const auto& r : rows) {
+      if (page.trades.size() == static_cast<std::size_t>(q.limit)) {
+        const auto& last = page.trades.back();
+        page.next = trade_cursor{last.ts_ns, last.trade_id};
+        break;
+      }
+      auto t = trade_row(r);
+      if (!t)
+        return t.err();
+      page.trades.push_back(std::move(*t));
+    }
+    return page;
+  });
+}
+
+mi::result<std::vector<symbol_summary>> history_db::symbols() {
+  return impl_->run<std::vector<symbol_summary>>(
+    "symbols", [&](pqxx::read_transaction& w) -> mi::result<std::vector<symbol_summary>> {
+      auto rows = w.exec("SELECT exchange, symbol, first_ts_ns, last_ts_ns, trade_count FROM market_symbols "
+                         "ORDER BY exchange, symbol");
+      std::vector<symbol_summary> out;
+      for (const auto& r : rows)
+        out.push_back({r[0].as<std::string>(), r[1].as<std::string>(), r[2].as<std::int64_t>(), r[3].as<std::int64_t>(),
+                       r[4].as<std::int64_t>()});
+      return out;
+    });
+}
+
+mi::result<std::optional<api_key_row>> history_db::find_key(const std::string& key_id) {
+  using out_t = std::optional<api_key_row>;
+  return impl_->run<out_t>("api key lookup", [&](pqxx::read_transaction& w) -> mi::result<out_t> {
+    auto rows = w.exec_params("SELECT key_id, coalesce(signing_key, ''), revoked_at IS NOT NULL, "
+                              "coalesce(quota_per_minute, 0), coalesce(signing_key_enc, '') "
+                              "FROM api_keys WHERE key_id = $1",
+                              key_id);
+    if (rows.empty())
+      return out_t{};
+    api_key_row k;
+    k.key_id = rows[0][0].as<std::string>();
+    k.signing_key = rows[0][1].as<std::string>();
+    k.revoked = rows[0][2].as<bool>();
+    k.quota_per_minute = rows[0][3].as<std::int64_t>();
+    k.sealed_signing_key = rows[0][4].as<std::string>();
+    return out_t{std::move(k)};
+  });
+}
+
+bool history_db::ping() {
+  auto r = impl_->run<int>(
+    "ping", [](pqxx::read_transaction& w) -> mi::result<int> { return w.exec("SELECT 1")[0][0].as<int>(); });
+  return r.has_value();
+}
+
+} // namespace mi::gw

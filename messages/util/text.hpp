@@ -1,0 +1,33 @@
+#pragma once
+
+// Small text helpers shared by every layer (header only).
+
+#include <string_view>
+
+namespace mi::util {
+
+/// The characters std::isspace accepts in the "C" locale.
+inline constexpr std::string_view whitespace = " \t\n\v\f\r";
+/// JSON's white space (RFC 8259): what may surround a frame or a raw token.
+inline constexpr std::string_view json_whitespace = " \t\r\n";
+
+/// `s` without the leading and trailing characters of `chars` (default: white space).
+constexpr std::string_view trim(std::string_view s, std::string_view chars = whitespace) {
+  const auto first = s.find_first_not_of(chars);
+  if (first == std::string_view::npos)
+    return {};
+  return s.substr(first, s.find_last_not_of(chars) - first + 1);
+}
+
+/// The value of a hexadecimal digit (0-9, a-f, A-F), or -1.
+constexpr int hex_value(char c) {
+  if (c >= '0' && c <= '9')
+    return c - '0';
+  if (c >= 'a' && c <= 'f')
+    return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F')
+    return c - 'A' + 10;
+  return -1;
+}
+
+} // namespace mi::util
