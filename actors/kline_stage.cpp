@@ -255,28 +255,21 @@ struct router_state {
 
 using router_actor = caf::stateful_actor<router_state>;
 
-caf::behavior kline_router(router_actor* self, kline_stage_args args) {
-  self->set_exception_handler(exception_error);
+// Recovery: every stored checkpoint, then where to start reading MARKET_RAW. False after quitting.
+bool recover(router_actor* self) {
   auto& st = self->state;
-  st.args = std::move(args);
-  st.opts = to_options(st.args.cfg, st.args.max_clock_skew_ms);
   caf::actor me = caf::actor_cast<caf::actor>(self);
-  st.sink = self->system().spawn<caf::detached>(kline_sink, st.args.js, st.args.metrics, st.args.state_bucket, me);
-  self->link_to(st.sink);
-  if (st.args.fault == kline_fault::stage_throws)
-    throw std::runtime_error("testing.fault kline_stage_throws: the kline stage fails at start");
-
-  // Recovery: every stored checkpoint, then where to start reading MARKET_RAW.
   auto& js = *st.args.js;
   auto fail = [self](const std::string& what) {
     spdlog::error("kline stage: {}", what);
     self->quit(caf::make_error(caf::sec::runtime_error, what));
+    return false;
   };
   if (auto r = js.kv_ensure(st.args.state_bucket); !r)
-    return fail("cannot open KV bucket " + st.args.state_bucket + ": " + r.err().message), caf::behavior{};
+    return fail("cannot open KV bucket " + st.args.state_bucket + ": " + r.err().message);
   auto keys = js.kv_keys(st.args.state_bucket);
   if (!keys)
-    return fail("cannot list checkpoints: " + keys.err().message), caf::behavior{};
+    return fail("cannot list checkpoints: " + keys.err().message);
   std::uint64_t global = 0;
   for (const auto& key : *keys) {
     auto v = js.kv_get(st.args.state_bucket, key);
@@ -295,7 +288,7 @@ caf::behavior kline_router(router_actor* self, kline_stage_args args) {
   }
   auto raw = js.state(st.args.raw_stream);
   if (!raw)
-    return fail("cannot read stream " + st.args.raw_stream + ": " + raw.err().message), caf::behavior{};
+    return fail("cannot read stream " + st.args.raw_stream + ": " + raw.err().message);
   const auto start_seq = st.recovery.begin(global, raw->first_seq);
   st.caught_up = raw->last_seq < start_seq;
   spdlog::info("kline stage: {} checkpoints, replaying {} from seq {} (last {})", st.recovery.restored(),
@@ -305,11 +298,62 @@ caf::behavior kline_router(router_actor* self, kline_stage_args args) {
       caf::anon_send(me, raw_atom::value, m.stream_seq(), std::string(m.data()), m.num_pending());
     });
   if (!consumer)
-    return fail("cannot consume " + st.args.raw_stream + ": " + consumer.err().message), caf::behavior{};
+    return fail("cannot consume " + st.args.raw_stream + ": " + consumer.err().message);
   st.consumer = std::move(*consumer);
+  return true;
+}
+
+// A symbol passivated earlier in this run and forgotten: its last state is in the KV bucket.
+// Without its checkpoint the symbol would start from scratch (a final could repeat): retry in
+// place, which keeps the order of the stream (the router is a detached actor).
+std::shared_ptr<const ke::checkpoint> read_passivated(router_state& s, const std::string& key) {
+  auto v = s.args.js->kv_get(s.args.state_bucket, key);
+  for (auto delay = std::chrono::milliseconds(50); !v; delay = std::min(delay * 2, std::chrono::milliseconds(5000))) {
+    spdlog::error("kline stage: cannot read checkpoint {}: {}; retrying", key, v.err().message);
+    std::this_thread::sleep_for(delay);
+    v = s.args.js->kv_get(s.args.state_bucket, key);
+  }
+  if (*v) {
+    auto c = ke::checkpoint::decode(**v);
+    if (c)
+      return std::make_shared<const ke::checkpoint>(std::move(*c));
+    spdlog::warn("kline stage: ignoring unreadable checkpoint {}: {}", key, c.err().message);
+  }
+  return nullptr;
+}
+
+// The first trade of `key` in this run (or since its passivation): its window, from its checkpoint.
+caf::actor open_window(router_actor* self, const mi::trade& t, const std::string& key, std::uint64_t seq) {
+  auto& s = self->state;
+  auto cp = s.recovery.take_restored(key); // the window holds it now; passivation stores it again
+  if (!cp && s.recovery.ever_passivated())
+    cp = read_passivated(s, key);
+  auto w =
+    self->system().spawn(symbol_window, t.exchange, t.symbol, &s.opts, cp, s.sink, caf::actor_cast<caf::actor>(self),
+                         s.args.publisher, s.args.metrics, static_cast<std::int64_t>(s.args.cfg.idle_after.count()),
+                         s.args.fault == kline_fault::window_throws_once ? &s.args : nullptr);
+  self->link_to(w); // a window that dies with an error takes the stage down (and back up)
+  s.windows.emplace(key, w);
+  s.recovery.started(key, cp, seq);
+  s.args.metrics->symbol_windows(static_cast<std::int64_t>(s.windows.size()));
+  return w;
+}
+
+caf::behavior kline_router(router_actor* self, kline_stage_args args) {
+  self->set_exception_handler(exception_error);
+  auto& st = self->state;
+  st.args = std::move(args);
+  st.opts = to_options(st.args.cfg, st.args.max_clock_skew_ms);
+  caf::actor me = caf::actor_cast<caf::actor>(self);
+  st.sink = self->system().spawn<caf::detached>(kline_sink, st.args.js, st.args.metrics, st.args.state_bucket, me);
+  self->link_to(st.sink);
+  if (st.args.fault == kline_fault::stage_throws)
+    throw std::runtime_error("testing.fault kline_stage_throws: the kline stage fails at start");
+
+  if (!recover(self))
+    return {};
   self->delayed_send(self, tick_every, tick_atom::value);
   self->delayed_send(self, global_every, global_atom::value);
-
   return {
     [self](raw_atom, std::uint64_t seq, const std::string& data, std::uint64_t pending) {
       auto& s = self->state;
@@ -322,37 +366,9 @@ caf::behavior kline_router(router_actor* self, kline_stage_args args) {
       }
       auto key = state_key(t->exchange, t->symbol);
       auto it = s.windows.find(key);
-      if (it == s.windows.end()) {
-        auto cp = s.recovery.take_restored(key); // the window holds it now; passivation stores it again
-        if (!cp && s.recovery.ever_passivated()) {
-          // Passivated earlier in this run and forgotten: its last state is in the KV bucket.
-          // Without its checkpoint the symbol would start from scratch (a final could repeat):
-          // retry in place, which keeps the order of the stream (the router is a detached actor).
-          auto v = s.args.js->kv_get(s.args.state_bucket, key);
-          for (auto delay = std::chrono::milliseconds(50); !v;
-               delay = std::min(delay * 2, std::chrono::milliseconds(5000))) {
-            spdlog::error("kline stage: cannot read checkpoint {}: {}; retrying", key, v.err().message);
-            std::this_thread::sleep_for(delay);
-            v = s.args.js->kv_get(s.args.state_bucket, key);
-          }
-          if (*v) {
-            if (auto c = ke::checkpoint::decode(**v))
-              cp = std::make_shared<const ke::checkpoint>(std::move(*c));
-            else
-              spdlog::warn("kline stage: ignoring unreadable checkpoint {}: {}", key, c.err().message);
-          }
-        }
-        auto w = self->system().spawn(symbol_window, t->exchange, t->symbol, &s.opts, cp, s.sink,
-                                      caf::actor_cast<caf::actor>(self), s.args.publisher, s.args.metrics,
-                                      static_cast<std::int64_t>(s.args.cfg.idle_after.count()),
-                                      s.args.fault == kline_fault::window_throws_once ? &s.args : nullptr);
-        self->link_to(w); // a window that dies with an error takes the stage down (and back up)
-        it = s.windows.emplace(key, w).first;
-        s.recovery.started(key, cp, seq);
-        s.args.metrics->symbol_windows(static_cast<std::int64_t>(s.windows.size()));
-      }
+      auto w = it != s.windows.end() ? it->second : open_window(self, *t, key, seq);
       s.recovery.forwarded(key, seq);
-      self->send(it->second, trade_atom::value, std::move(*t), seq, s.caught_up);
+      self->send(w, trade_atom::value, std::move(*t), seq, s.caught_up);
     },
     [self](tick_atom) {
       auto& s = self->state;

@@ -86,7 +86,8 @@ command add_aggregate(CLI::App& app) {
     std::string grace = "2s";
   };
   auto o = std::make_shared<opts>();
-  sub->add_option("--intervals,-i", o->intervals, "comma-separated: 1s,1m,3m,5m,15m,30m,1h,2h,4h,6h,8h,12h,1d,3d,1w,1M");
+  sub->add_option("--intervals,-i", o->intervals,
+                  "comma-separated: 1s,1m,3m,5m,15m,30m,1h,2h,4h,6h,8h,12h,1d,3d,1w,1M");
   sub->add_option("--grace", o->grace, "out-of-order tolerance, as in the platform");
   return {sub, [o] { return run_aggregate(split_csv(o->intervals), o->grace); }};
 }

@@ -29,6 +29,79 @@ mi::result<std::int64_t> parse_time_ms(const std::string& s) {
   return mi::error{"bad time \"" + s + "\" (expected ms since the epoch or YYYY-MM-DDTHH:MM:SSZ)"};
 }
 
+namespace {
+
+/// The trades a replay takes: trade time in [from_ms, to_ms), of the `wanted` symbols
+/// ("binance.BTCUSDT"; empty = all).
+struct replay_range {
+  std::int64_t from_ms = 0;
+  std::int64_t to_ms = 0;
+  std::set<std::string> wanted;
+};
+
+/// What a replay read.
+struct replay_counts {
+  std::uint64_t read = 0;
+  std::uint64_t used = 0;
+  std::uint64_t skipped = 0; // unrepresentable or beyond the clock skew, as the kline stage skips them
+};
+
+// Reads `stream` from its first message up to the last one present now (`st`), in stream order
+// (the order the live engine saw), and aggregates the trades of `range` into `finals`.
+mi::result<replay_counts> aggregate_stream(mi::gw::jetstream& js, const std::string& stream,
+                                           const mi::gw::stream_state& st, const mi::kline_engine::options& opts,
+                                           const replay_range& range, std::vector<mi::kline>& finals) {
+  std::mutex mu;
+  std::condition_variable cv;
+  std::deque<std::string> queue;
+  std::uint64_t last_seen = 0;
+  const std::uint64_t last = st.last_seq;
+  std::unique_ptr<mi::gw::ordered_consumer> consumer;
+  if (st.messages > 0) {
+    auto c = mi::gw::ordered_consumer::start(js, stream, "market.raw.>", std::max<std::uint64_t>(1, st.first_seq),
+                                             [&](mi::gw::js_message&& m) {
+                                               std::lock_guard<std::mutex> lock(mu);
+                                               if (m.stream_seq() > last)
+                                                 return;
+                                               queue.emplace_back(m.data());
+                                               last_seen = m.stream_seq();
+                                               cv.notify_all();
+                                             });
+    if (!c)
+      return c.err();
+    consumer = std::move(*c);
+  }
+  mi::kline_engine::batch_aggregator agg(opts);
+  replay_counts n;
+  for (bool done = st.messages == 0; !done;) {
+    std::deque<std::string> batch;
+    {
+      std::unique_lock<std::mutex> lock(mu);
+      cv.wait(lock, [&] { return !queue.empty() || last_seen >= last; });
+      batch.swap(queue);
+      done = last_seen >= last && batch.empty();
+    }
+    for (auto& data : batch) {
+      ++n.read;
+      auto t = mi::decode_trade_pb(data);
+      if (!t)
+        continue;
+      const std::int64_t ts_ms = t->ts_ns / 1'000'000;
+      if (ts_ms < range.from_ms || ts_ms >= range.to_ms)
+        continue;
+      if (!range.wanted.empty() && range.wanted.count(t->exchange + "." + t->symbol) == 0)
+        continue;
+      ++n.used;
+      n.skipped += agg.add(*t, finals).rejected != mi::reject_reason::none ? 1 : 0;
+    }
+  }
+  consumer.reset();
+  agg.finish(finals);
+  return n;
+}
+
+} // namespace
+
 int run_replay(const std::string& config_path, const std::string& from, const std::string& to,
                const std::vector<std::string>& symbols) {
   const auto loaded = load_config(config_path);
@@ -68,59 +141,13 @@ int run_replay(const std::string& config_path, const std::string& from, const st
     return 1;
   }
 
-  // Read MARKET_RAW from its first message up to the last one present now, in stream order
-  // (the order the live engine saw).
-  std::mutex mu;
-  std::condition_variable cv;
-  std::deque<std::string> queue;
-  std::uint64_t last_seen = 0;
-  const std::uint64_t last = st->last_seq;
-  std::unique_ptr<mi::gw::ordered_consumer> consumer;
-  if (st->messages > 0) {
-    auto c = mi::gw::ordered_consumer::start(**js, cfg.nats.raw.name, "market.raw.>",
-                                             std::max<std::uint64_t>(1, st->first_seq), [&](mi::gw::js_message&& m) {
-                                               std::lock_guard<std::mutex> lock(mu);
-                                               if (m.stream_seq() > last)
-                                                 return;
-                                               queue.emplace_back(m.data());
-                                               last_seen = m.stream_seq();
-                                               cv.notify_all();
-                                             });
-    if (!c) {
-      std::cerr << "replay: " << c.err().message << "\n";
-      return 1;
-    }
-    consumer = std::move(*c);
-  }
-  mi::kline_engine::batch_aggregator agg(opts);
   std::vector<mi::kline> finals;
-  std::uint64_t read = 0;
-  std::uint64_t used = 0;
-  std::uint64_t skipped = 0; // unrepresentable or beyond the clock skew, as the kline stage skips them
-  for (bool done = st->messages == 0; !done;) {
-    std::deque<std::string> batch;
-    {
-      std::unique_lock<std::mutex> lock(mu);
-      cv.wait(lock, [&] { return !queue.empty() || last_seen >= last; });
-      batch.swap(queue);
-      done = last_seen >= last && batch.empty();
-    }
-    for (auto& data : batch) {
-      ++read;
-      auto t = mi::decode_trade_pb(data);
-      if (!t)
-        continue;
-      const std::int64_t ts_ms = t->ts_ns / 1'000'000;
-      if (ts_ms < *from_ms || ts_ms >= *to_ms)
-        continue;
-      if (!wanted.empty() && wanted.count(t->exchange + "." + t->symbol) == 0)
-        continue;
-      ++used;
-      skipped += agg.add(*t, finals).rejected != mi::reject_reason::none ? 1 : 0;
-    }
+  auto counts = aggregate_stream(**js, cfg.nats.raw.name, *st, opts, {*from_ms, *to_ms, wanted}, finals);
+  if (!counts) {
+    std::cerr << "replay: " << counts.err().message << "\n";
+    return 1;
   }
-  consumer.reset();
-  agg.finish(finals);
+  const auto [read, used, skipped] = *counts;
 
   // Only windows wholly inside the range: a cut window would differ from the live one.
   std::vector<mi::kline> out;

@@ -98,8 +98,8 @@ std::unique_ptr<mi::gw::http_server> start_metrics(const mi::cfg::config& cfg, m
   try {
     return std::make_unique<mi::gw::http_server>(io.context(), mo, [&metrics](const mi::gw::http_request& r) {
       if (r.path != "/metrics")
-        return mi::gw::http_response{404, "not found: see /metrics\n", "text/plain"};
-      return mi::gw::http_response{200, metrics.scrape(), "text/plain; version=0.0.4; charset=utf-8"};
+        return mi::gw::http_response{404, "not found: see /metrics\n", "text/plain", {}};
+      return mi::gw::http_response{200, metrics.scrape(), "text/plain; version=0.0.4; charset=utf-8", {}};
     });
   } catch (const std::exception& e) {
     spdlog::error("cannot serve /metrics: {}", e.what());
@@ -210,13 +210,12 @@ mi::actors::child_spec kline_role(const mi::cfg::config& cfg, const role_factory
   ka.fault_after_trades = cfg.testing.fault_after_trades;
   if (ka.fault != mi::actors::kline_fault::none)
     spdlog::warn("testing.fault = {}: a test-only fault is injected into the kline stage", cfg.testing.fault);
-  return role("kline",
-              {{"kline_stage", [ka](caf::actor_system& s) { return mi::actors::spawn_kline_stage(s, ka); }}}, 30s);
+  return role("kline", {{"kline_stage", [ka](caf::actor_system& s) { return mi::actors::spawn_kline_stage(s, ka); }}},
+              30s);
 }
 
-bool start_api(api_role& out, const mi::cfg::config& cfg, const std::vector<std::string>& roles,
-               mi::net::io_thread& io, mi::gw::metrics& metrics,
-               const std::optional<mi::gw::auth::master_key>& master_key,
+bool start_api(api_role& out, const mi::cfg::config& cfg, const std::vector<std::string>& roles, mi::net::io_thread& io,
+               mi::gw::metrics& metrics, const std::optional<mi::gw::auth::master_key>& master_key,
                const std::shared_ptr<mi::gw::auth::nonce_store>& nonces) {
   if (has_role(roles, "api") || has_role(roles, "push")) {
     mi::gw::api_options ao;
@@ -255,8 +254,8 @@ bool start_api(api_role& out, const mi::cfg::config& cfg, const std::vector<std:
   ho.on_refused = [&metrics] { metrics.api_connection_refused(); };
   ho.on_busy = [&metrics] { metrics.api_busy(); };
   try {
-    out.server = std::make_unique<mi::gw::http_server>(io.context(), ho,
-                                                       [&api](const mi::gw::http_request& r) { return api->handle(r); });
+    out.server = std::make_unique<mi::gw::http_server>(
+      io.context(), ho, [&api](const mi::gw::http_request& r) { return api->handle(r); });
   } catch (const std::exception& e) {
     spdlog::error("api: {}", e.what());
     return false;
@@ -320,11 +319,10 @@ bool start_push(push_role& out, const mi::cfg::config& cfg, mi::net::io_thread& 
   }
   out.feed = std::move(*feed);
   // `apikey revoke` announces revoked keys; the periodic re-check covers a missed announcement.
-  auto revoked = mi::gw::core_subscription::start(js, std::string(mi::gw::apikey_revoked_subject),
-                                                  [hub_slot](mi::gw::js_message&& m) {
-                                                    caf::anon_send(hub_slot->get(), mi::actors::revoked_atom::value,
-                                                                   std::vector<std::string>{std::string(m.data())});
-                                                  });
+  auto revoked = mi::gw::core_subscription::start(
+    js, std::string(mi::gw::apikey_revoked_subject), [hub_slot](mi::gw::js_message&& m) {
+      caf::anon_send(hub_slot->get(), mi::actors::revoked_atom::value, std::vector<std::string>{std::string(m.data())});
+    });
   if (!revoked) {
     spdlog::error("push: {}", revoked.err().message);
     return false;

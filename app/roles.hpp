@@ -62,8 +62,8 @@ std::unique_ptr<mi::gw::http_server> start_metrics(const mi::cfg::config& cfg, m
                                                    mi::gw::metrics& metrics);
 
 /// A role supervisor with these children (restart limits of supervision.*).
-using role_factory = std::function<mi::actors::child_spec(std::string, std::vector<mi::actors::child_spec>,
-                                                          std::chrono::milliseconds)>;
+using role_factory =
+  std::function<mi::actors::child_spec(std::string, std::vector<mi::actors::child_spec>, std::chrono::milliseconds)>;
 role_factory role_supervisors(const mi::actors::restart_limits& limits, mi::gw::metrics& metrics);
 
 /// The push hub (role push, in the tree); `pool` runs its blocking key re-checks and must outlive it.
@@ -92,9 +92,8 @@ struct api_role {
   }
 };
 /// False after logging why (the start is aborted).
-bool start_api(api_role& out, const mi::cfg::config& cfg, const std::vector<std::string>& roles,
-               mi::net::io_thread& io, mi::gw::metrics& metrics,
-               const std::optional<mi::gw::auth::master_key>& master_key,
+bool start_api(api_role& out, const mi::cfg::config& cfg, const std::vector<std::string>& roles, mi::net::io_thread& io,
+               mi::gw::metrics& metrics, const std::optional<mi::gw::auth::master_key>& master_key,
                const std::shared_ptr<mi::gw::auth::nonce_store>& nonces);
 
 /// The push gateway: the WebSocket server, the MARKET_KLINE feed of the hub and the revocation announcements.

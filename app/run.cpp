@@ -8,12 +8,8 @@
 #include <thread>
 
 #include "actors/actor_slot.hpp"
-#include "actors/batch_saver.hpp"
 #include "actors/caf_types.hpp"
-#include "actors/kline_stage.hpp"
 #include "actors/publisher.hpp"
-#include "actors/push_hub.hpp"
-#include "actors/storage_maintainer.hpp"
 #include "actors/supervisor.hpp"
 #include "app/cli.hpp"
 #include "app/commands.hpp"
@@ -26,8 +22,6 @@
 #include "config/config.hpp"
 #include "config/listen_address.hpp"
 #include "connectors/transport/io_thread.hpp"
-#include "connectors/transport/url.hpp"
-#include "connectors/transport/ws_client.hpp"
 #include "gateways/http/api.hpp"
 #include "gateways/http/history.hpp"
 #include "gateways/http/http_server.hpp"
@@ -36,7 +30,6 @@
 #include "gateways/jetstream/jetstream.hpp"
 #include "gateways/metrics/metrics.hpp"
 #include "gateways/postgres/postgres.hpp"
-#include "gateways/push/push_protocol.hpp"
 #include "gateways/push/push_server.hpp"
 
 namespace mi::app {
