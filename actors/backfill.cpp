@@ -6,6 +6,7 @@
 #include <set>
 #include <spdlog/spdlog.h>
 
+#include "actors/backfill_job.hpp"
 #include "actors/caf_types.hpp"
 #include "actors/publisher.hpp"
 #include "actors/quarantine.hpp"
@@ -23,24 +24,15 @@
 namespace mi::actors {
 namespace {
 
-constexpr int max_failures = 5;        // REST errors in a row before a gap is given up
-constexpr int max_fruitless_pages = 3; // pages in a row that bring nothing new before a gap is given up
-constexpr std::size_t max_reported_ranges = 16;
-
 using mi::util::now_ns;
 
 struct job {
   bool recent = false;
   caf::actor reply_to; // recent: the connection that asked (it filters and publishes)
   std::string symbol;
-  mi::venue::gap g;         // the part fetched from REST
-  std::vector<bool> got;    // id - g.first_id -> received
-  std::size_t received = 0; // how many of `got` are true
+  backfill_job progress; // the part of the gap fetched from REST: ids received, failures, give-up rule
   std::optional<mi::venue::rest_request> next;
   bool started = false;
-  int failures = 0;
-  int fruitless = 0;
-  std::string last_error;
 };
 
 struct backfill_state {
@@ -110,28 +102,10 @@ void finish(backfill_actor* self, const std::string& reason) {
     return;
   }
   outgoing_batch out;
-  std::int64_t i = 0;
-  const auto n = static_cast<std::int64_t>(j.got.size());
-  std::size_t ranges = 0;
-  while (i < n) {
-    if (j.got[static_cast<std::size_t>(i)]) {
-      ++i;
-      continue;
-    }
-    std::int64_t k = i;
-    std::int64_t missing = 0;
-    const bool last_range = ranges + 1 == max_reported_ranges;
-    while (k < n && (last_range || !j.got[static_cast<std::size_t>(k)])) {
-      missing += j.got[static_cast<std::size_t>(k)] ? 0 : 1;
-      ++k;
-    }
-    mi::venue::gap part{j.g.first_id + i, j.g.first_id + k - 1, j.g.after_ts_ns, j.g.before_ts_ns};
-    report(self, j.symbol, part, missing, reason, out);
-    ++ranges;
-    i = k;
-  }
+  for (const auto& r : j.progress.missing_ranges())
+    report(self, j.symbol, r.part, r.missing, reason, out);
   spdlog::info("{}: {} backfill of ids {}..{} done: {} of {} trades recovered", st.args.exchange, j.symbol,
-               j.g.first_id, j.g.last_id, j.received, j.got.size());
+               j.progress.gap().first_id, j.progress.gap().last_id, j.progress.received(), j.progress.size());
   if (out.empty()) {
     schedule(self);
     return;
@@ -186,13 +160,13 @@ outgoing_batch encode(const std::string& exchange, std::vector<mi::trade>& trade
 void failed(backfill_actor* self, const std::string& why) {
   auto& st = self->state;
   auto& j = st.jobs.front();
-  j.last_error = why;
-  spdlog::warn("{}: {} REST history request failed ({}): {}", st.args.exchange, j.symbol, j.failures + 1, why);
-  if (++j.failures >= max_failures) {
-    finish(self, "REST history failed " + std::to_string(max_failures) + " times: " + why);
+  spdlog::warn("{}: {} REST history request failed ({}): {}", st.args.exchange, j.symbol, j.progress.failures() + 1,
+               why);
+  if (j.progress.failed(why)) {
+    finish(self, "REST history failed " + std::to_string(backfill_job::max_failures) + " times: " + why);
     return;
   }
-  schedule(self, std::int64_t{1'000'000'000} << std::min(j.failures - 1, 3));
+  schedule(self, j.progress.retry_delay_ns());
 }
 
 // The recent trades go back to the connection that asked: it remembers the ids it has seen (live and
@@ -234,7 +208,7 @@ void run_gap_page(backfill_actor* self, const mi::venue::subscription& sub) {
   auto& j = st.jobs.front();
   if (!j.started) {
     j.started = true;
-    j.next = st.venue->history_request(sub, j.g);
+    j.next = st.venue->history_request(sub, j.progress.gap());
     if (!j.next) {
       finish(self, std::string(st.venue->name()) + " offers no REST trade history");
       return;
@@ -254,38 +228,30 @@ void run_gap_page(backfill_actor* self, const mi::venue::subscription& sub) {
     failed(self, body.err().message);
     return;
   }
-  auto page = st.venue->parse_history(sub, j.g, *body);
+  auto page = st.venue->parse_history(sub, j.progress.gap(), *body);
   if (!page) {
     failed(self, page.err().message);
     return;
   }
-  j.failures = 0;
   std::size_t fresh = 0;
   std::vector<mi::trade> keep;
   for (auto& t : page->trades) {
     const auto id = mi::venue::numeric_id(t.trade_id);
-    if (!id || *id < j.g.first_id || *id > j.g.last_id)
-      continue; // the venue keeps only the gap's trades; this guards the index below
-    auto idx = static_cast<std::size_t>(*id - j.g.first_id);
-    if (!j.got[idx]) {
-      j.got[idx] = true;
-      ++j.received;
-      ++fresh;
-    }
+    bool is_new = false;
+    if (!id || !j.progress.receive(*id, is_new))
+      continue; // the venue keeps only the gap's trades
+    fresh += is_new ? 1 : 0;
     keep.push_back(std::move(t));
   }
-  j.fruitless = fresh == 0 ? j.fruitless + 1 : 0;
+  j.progress.page_done(fresh);
   j.next = std::move(page->next);
-  if (j.received == j.got.size())
+  if (j.progress.complete())
     j.next.reset(); // complete
   st.args.metrics->backfilled(st.args.exchange, fresh);
   auto done = [self] {
-    auto& s = self->state;
-    auto& jj = s.jobs.front();
-    if (!jj.next)
-      finish(self, "the exchange's REST history does not reach back to them");
-    else if (jj.fruitless >= max_fruitless_pages)
-      finish(self, "the exchange's REST history returned no more of them");
+    auto& jj = self->state.jobs.front();
+    if (auto why = jj.progress.give_up_reason(jj.next.has_value()); !why.empty())
+      finish(self, why);
   };
   auto batch = encode(st.args.exchange, keep, *st.gate);
   if (batch.empty()) {
@@ -335,8 +301,7 @@ void on_gap(backfill_actor* self, mi::venue::gap g, const std::string& symbol) {
   }
   job j;
   j.symbol = symbol;
-  j.g = g;
-  j.got.assign(static_cast<std::size_t>(g.size()), false);
+  j.progress = backfill_job(g);
   st.jobs.push_back(std::move(j));
   schedule(self);
 }

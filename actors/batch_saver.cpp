@@ -8,6 +8,7 @@
 #include <thread>
 
 #include "actors/caf_types.hpp"
+#include "actors/saver_batch.hpp"
 #include "caf/actor_system.hpp"
 #include "caf/event_based_actor.hpp"
 #include "caf/stateful_actor.hpp"
@@ -31,8 +32,6 @@ struct saver_state {
 };
 
 using saver_actor = caf::stateful_actor<saver_state>;
-
-const char* table_of(saver_kind k) { return k == saver_kind::trades ? "market_trades" : "market_klines"; }
 
 void fail_pause(saver_actor* self, const std::string& what) {
   auto& st = self->state;
@@ -97,84 +96,6 @@ void collect(saver_actor* self) {
   }
 }
 
-const char* kind_name(saver_kind k) { return k == saver_kind::trades ? "trades" : "klines"; }
-
-/// The messages in hand, decoded once (an entry is empty when its payload does not decode).
-struct decoded_batch {
-  std::vector<std::optional<mi::trade>> trades;
-  std::vector<std::optional<mi::kline>> klines;
-};
-
-/// A message that could not be stored, and why.
-struct poison {
-  std::size_t index;
-  std::string reason;
-};
-
-decoded_batch decode_all(saver_actor* self, std::vector<poison>& bad) {
-  auto& st = self->state;
-  decoded_batch out;
-  for (std::size_t i = 0; i < st.in_hand.size(); ++i) {
-    const auto& m = st.in_hand[i];
-    if (st.args.kind == saver_kind::trades) {
-      auto t = mi::decode_trade_pb(m.data());
-      if (!t)
-        bad.push_back({i, "undecodable trade: " + t.err().message});
-      out.trades.push_back(t ? std::optional<mi::trade>(std::move(*t)) : std::nullopt);
-    } else {
-      auto k = mi::decode_kline_pb(m.data());
-      if (!k)
-        bad.push_back({i, "undecodable kline: " + k.err().message});
-      out.klines.push_back(k ? std::optional<mi::kline>(std::move(*k)) : std::nullopt);
-    }
-  }
-  return out;
-}
-
-/// One transaction with the decodable rows of the messages `idx`.
-mi::result<std::size_t> write_subset(saver_actor* self, const decoded_batch& d, const std::vector<std::size_t>& idx) {
-  auto& st = self->state;
-  if (st.args.kind == saver_kind::trades) {
-    std::vector<mi::trade> rows;
-    rows.reserve(idx.size());
-    for (auto i : idx)
-      if (d.trades[i])
-        rows.push_back(*d.trades[i]);
-    return st.writer->write_trades(rows);
-  }
-  std::vector<mi::kline> rows;
-  for (auto i : idx)
-    if (d.klines[i])
-      rows.push_back(*d.klines[i]);
-  return st.writer->upsert_klines(finals_to_store(std::move(rows)));
-}
-
-/// Stores the messages `idx`; when the server rejects their rows, bisects until each rejected
-/// message stands alone and records it in `bad`. Returns the rows written, or the error of a
-/// transient failure (then nothing may be acked or dead-lettered: the caller retries it all).
-mi::result<std::size_t> store_isolating(saver_actor* self, const decoded_batch& d, const std::vector<std::size_t>& idx,
-                                        std::vector<poison>& bad) {
-  if (idx.empty())
-    return std::size_t{0};
-  auto written = write_subset(self, d, idx);
-  if (written || self->state.writer->last_failure() != mi::gw::pg_writer::failure::data)
-    return written;
-  if (idx.size() == 1) {
-    bad.push_back({idx[0], written.err().message});
-    return std::size_t{0};
-  }
-  const auto half = idx.begin() + static_cast<std::ptrdiff_t>(idx.size() / 2);
-  std::vector<std::size_t> left(idx.begin(), half);
-  std::vector<std::size_t> right(half, idx.end());
-  auto a = store_isolating(self, d, left, bad);
-  if (!a)
-    return a;
-  auto b = store_isolating(self, d, right, bad);
-  if (!b)
-    return b;
-  return *a + *b;
-}
-
 /// Header values are one line: NATS headers cannot carry CR/LF.
 std::string header_text(std::string s) {
   for (auto& c : s)
@@ -212,35 +133,36 @@ bool dead_letter(saver_actor* self, mi::gw::js_message& m, const std::string& re
   return true;
 }
 
+/// The database side of a batch: the saver's writer, and whether its last failure rejected rows.
+batch_writer writer_of(saver_state& st) {
+  return {[&st](const std::vector<mi::trade>& rows) { return st.writer->write_trades(rows); },
+          [&st](const std::vector<mi::kline>& rows) { return st.writer->upsert_klines(rows); },
+          [&st] { return st.writer->last_failure() == mi::gw::pg_writer::failure::data; }};
+}
+
 // Writes the batch in hand, isolating rejected messages, then acks. False if it must be retried.
 bool store(saver_actor* self) {
   auto& st = self->state;
   if (st.in_hand.empty())
     return true;
   auto started = std::chrono::steady_clock::now();
-  std::vector<poison> bad;
-  auto decoded = decode_all(self, bad);
-  std::vector<std::size_t> good;
-  for (std::size_t i = 0, b = 0; i < st.in_hand.size(); ++i) {
-    if (b < bad.size() && bad[b].index == i)
-      ++b;
-    else
-      good.push_back(i);
-  }
-  auto written = store_isolating(self, decoded, good, bad);
+  std::vector<std::string_view> payloads;
+  payloads.reserve(st.in_hand.size());
+  for (const auto& m : st.in_hand)
+    payloads.push_back(m.data());
+  saver_batch batch(st.args.kind, payloads);
+  auto written = batch.store(writer_of(st));
   if (!written) {
     st.writer.reset(); // reconnect on the next attempt
     fail_pause(self, "write: " + written.err().message);
     return false;
   }
-  if (!bad.empty())
+  if (!batch.bad().empty())
     st.args.metrics->batch_failed(table_of(st.args.kind)); // the batch as a whole did not go in
   // Committed: now, and only now, the stored messages may go.
-  std::vector<bool> is_bad(st.in_hand.size(), false);
-  for (const auto& p : bad) {
-    is_bad[p.index] = true;
+  for (const auto& p : batch.bad()) {
     auto& m = st.in_hand[p.index];
-    if (m.num_delivered() >= static_cast<std::uint64_t>(st.args.max_attempts)) {
+    if (disposition_of(true, m.num_delivered(), st.args.max_attempts) == disposition::dead_letter) {
       if (dead_letter(self, m, p.reason))
         m.ack();
     } else {
@@ -249,6 +171,7 @@ bool store(saver_actor* self) {
       m.nak(); // redelivered: the delivery count is the attempt count
     }
   }
+  const auto is_bad = batch.bad_mask();
   for (std::size_t i = 0; i < st.in_hand.size(); ++i)
     if (!is_bad[i])
       st.in_hand[i].ack();
@@ -305,27 +228,23 @@ caf::behavior batch_saver(saver_actor* self, batch_saver_args args) {
 
 } // namespace
 
-caf::actor spawn_batch_saver(caf::actor_system& sys, batch_saver_args args) {
-  return sys.spawn<caf::detached>(batch_saver, std::move(args));
+batch_saver_args to_saver_args(const mi::cfg::config& cfg, saver_kind kind) {
+  batch_saver_args b;
+  b.kind = kind;
+  const bool trades = kind == saver_kind::trades;
+  b.stream = trades ? cfg.nats.raw.name : cfg.nats.kline.name;
+  b.durable = trades ? "saver_trades" : "saver_klines";
+  b.filter = trades ? "market.raw.>" : "market.kline.>";
+  b.dsn = cfg.postgres.dsn;
+  b.batch_size = cfg.saver.batch_size;
+  b.batch_timeout = cfg.saver.batch_timeout;
+  b.max_attempts = cfg.saver.max_attempts;
+  b.synchronous_commit = cfg.saver.synchronous_commit == mi::cfg::commit_mode::on;
+  return b;
 }
 
-std::vector<mi::kline> finals_to_store(std::vector<mi::kline> batch) {
-  // Keyed lookup: a batch can hold thousands of finals when many symbols close together.
-  std::map<std::tuple<std::string, std::string, std::string, std::int64_t>, std::size_t> index;
-  std::vector<mi::kline> out;
-  for (auto& k : batch) {
-    if (!k.is_final)
-      continue;
-    auto key = std::make_tuple(k.exchange, k.symbol, k.interval, k.open_time_ms);
-    auto it = index.find(key);
-    if (it == index.end()) {
-      index.emplace(std::move(key), out.size());
-      out.push_back(std::move(k));
-    } else if (k.revision >= out[it->second].revision) {
-      out[it->second] = std::move(k);
-    }
-  }
-  return out;
+caf::actor spawn_batch_saver(caf::actor_system& sys, batch_saver_args args) {
+  return sys.spawn<caf::detached>(batch_saver, std::move(args));
 }
 
 } // namespace mi::actors

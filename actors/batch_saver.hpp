@@ -6,6 +6,8 @@
 
 #include "caf/actor.hpp"
 #include "caf/fwd.hpp"
+#include "actors/saver_batch.hpp"
+#include "config/config.hpp"
 #include "messages/kline.hpp"
 
 namespace mi::gw {
@@ -14,9 +16,6 @@ class metrics;
 } // namespace mi::gw
 
 namespace mi::actors {
-
-/// What a saver stores.
-enum class saver_kind : std::uint8_t { trades, klines };
 
 struct batch_saver_args {
   saver_kind kind = saver_kind::trades;
@@ -38,6 +37,10 @@ struct batch_saver_args {
   std::chrono::milliseconds lag_interval{2000};
 };
 
+/// The saver of `kind` as `run` configures it: stream, durable consumer ("saver_trades" |
+/// "saver_klines") and filter of nats.*, postgres.dsn and saver.* (js and metrics are the caller's).
+batch_saver_args to_saver_args(const mi::cfg::config& cfg, saver_kind kind);
+
 /// Durable pull consumer -> batch (size or time, whichever first) -> one PostgreSQL
 /// transaction -> ack. Runs detached (blocking fetch and libpqxx never touch the scheduler).
 /// A batch is acked only after its transaction committed; a failed write is retried with
@@ -54,9 +57,5 @@ struct batch_saver_args {
 /// Content-Type), and acked.
 /// Accepts: (stop_atom) -> finishes the batch in hand (write + ack) and quits.
 caf::actor spawn_batch_saver(caf::actor_system& sys, batch_saver_args args);
-
-/// The finals of a kline batch, one per (exchange, symbol, interval, open time), highest
-/// revision kept (one upsert statement cannot touch a row twice); partials dropped. Pure.
-std::vector<mi::kline> finals_to_store(std::vector<mi::kline> batch);
 
 } // namespace mi::actors

@@ -9,6 +9,7 @@
 #include <unordered_map>
 
 #include "actors/caf_types.hpp"
+#include "actors/publish_window.hpp"
 #include "actors/publisher.hpp"
 #include "actors/quarantine.hpp"
 #include "caf/actor_system.hpp"
@@ -63,7 +64,7 @@ struct connection_state {
   std::set<std::string> warm; // symbols with a trade on the active generation since it opened
   std::int64_t active_opened_ns = 0;
   std::uint64_t next_gen = 1;
-  std::size_t outstanding = 0; // publish batches awaiting the publisher's reply
+  publish_window publishing{max_outstanding_batches}; // publish batches awaiting the publisher's reply
   bool paused = false;
   bool stopping = false;
   bool up = false; // counted in the connections gauge
@@ -285,22 +286,10 @@ void publish_trades(connection_actor* self, std::vector<mi::trade>& trades, bool
     st.had_trades = true;
   }
   st.args.metrics->trade_received(st.args.exchange, admitted);
-  ++st.outstanding;
-  if (st.outstanding >= max_outstanding_batches)
-    set_paused(self, true);
-  self->request(st.args.publisher->get(), caf::infinite, pub_atom::value, std::move(batch))
-    .then(
-      [self](bool) {
-        auto& s = self->state;
-        --s.outstanding;
-        if (s.outstanding < max_outstanding_batches / 2)
-          set_paused(self, false);
-      },
-      [self](caf::error& err) {
-        // The publisher died with our batch: fail so the supervisor restarts us; the restarted
-        // connection seeds its gap detection from the stream and backfills what was lost.
-        self->quit(err);
-      });
+  // If the publisher dies with our batch, we fail so the supervisor restarts us; the restarted
+  // connection seeds its gap detection from the stream and backfills what was lost.
+  publish_within(self, st.publishing, st.args.publisher->get(), std::move(batch),
+                 [self](bool paused) { set_paused(self, paused); });
 }
 
 void on_rejected_symbol(connection_actor* self, const std::string& symbol, const std::string& why) {

@@ -9,6 +9,7 @@
 #include <unordered_map>
 
 #include "actors/caf_types.hpp"
+#include "actors/kline_recovery.hpp"
 #include "actors/supervisor.hpp"
 #include "caf/actor_system.hpp"
 #include "caf/event_based_actor.hpp"
@@ -251,15 +252,7 @@ struct router_state {
   caf::actor sink;
   std::unique_ptr<mi::gw::ordered_consumer> consumer;
   std::unordered_map<std::string, caf::actor> windows; // key -> actor
-  // Per symbol, only while it is live or its state is on the way to the KV bucket: a symbol
-  // passivated and stored costs no memory here (its checkpoint is read back from KV if it trades again).
-  std::map<std::string, std::shared_ptr<const ke::checkpoint>> restored; // key -> checkpoint
-  std::unordered_map<std::string, std::uint64_t> durable;                // key -> min resume stored
-  std::unordered_map<std::string, std::uint64_t> first_seq;              // key -> first seq seen here
-  std::unordered_map<std::string, std::uint64_t> last_sent;              // key -> last seq forwarded
-  std::unordered_map<std::string, int> storing; // key -> passivation checkpoints the sink has not stored yet
-  bool ever_passivated = false; // some symbol was forgotten: an unknown key may have a stored checkpoint
-  std::uint64_t start_seq = 1;
+  kline_recovery recovery; // restored checkpoints, durable resume points, passivations (global resume)
   std::uint64_t last_written_global = 0;
   bool caught_up = false;
   std::uint64_t bad = 0;
@@ -269,19 +262,6 @@ struct router_state {
 };
 
 using router_actor = caf::stateful_actor<router_state>;
-
-// Where a restart must begin: no symbol may need a trade before it.
-std::uint64_t global_resume(const router_state& st) {
-  std::uint64_t g = std::numeric_limits<std::uint64_t>::max();
-  for (const auto& [key, seq] : st.first_seq) {
-    auto d = st.durable.find(key);
-    g = std::min(g, d != st.durable.end() ? d->second : seq);
-  }
-  for (const auto& [key, cp] : st.restored)
-    if (st.first_seq.count(key) == 0)
-      g = std::min(g, cp->min_resume_seq());
-  return g == std::numeric_limits<std::uint64_t>::max() ? st.start_seq : std::max(g, st.start_seq);
-}
 
 std::atomic<bool> reader_fault_fired{false}; // kline_reader_stalls_once: once per process
 
@@ -332,34 +312,20 @@ void check_reader(router_actor* self) {
                   r.err().message, std::chrono::duration_cast<std::chrono::milliseconds>(tick_every).count());
 }
 
-caf::behavior kline_router(router_actor* self, kline_stage_args args) {
-  self->set_exception_handler(exception_error);
+// Recovery: every stored checkpoint, then where to start reading MARKET_RAW. False after quitting.
+bool recover(router_actor* self) {
   auto& st = self->state;
-  st.args = std::move(args);
-  for (const auto& name : st.args.cfg.intervals)
-    st.opts.intervals.push_back(*ke::parse_interval(name)); // validated by config
-  st.opts.grace_ms = st.args.cfg.grace.count();
-  st.opts.partial_every_ms = st.args.cfg.partial_interval.count();
-  st.opts.revise_late = st.args.cfg.late_policy == mi::cfg::late_mode::revise;
-  st.opts.fill_empty = st.args.cfg.empty_windows == mi::cfg::empty_window_mode::fill;
-  st.opts.max_clock_skew_ms = st.args.max_clock_skew_ms;
-  caf::actor me = caf::actor_cast<caf::actor>(self);
-  st.sink = self->system().spawn<caf::detached>(kline_sink, st.args.js, st.args.metrics, st.args.state_bucket, me);
-  self->link_to(st.sink);
-  if (st.args.fault == kline_fault::stage_throws)
-    throw std::runtime_error("testing.fault kline_stage_throws: the kline stage fails at start");
-
-  // Recovery: every stored checkpoint, then where to start reading MARKET_RAW.
   auto& js = *st.args.js;
   auto fail = [self](const std::string& what) {
     spdlog::error("kline stage: {}", what);
     self->quit(caf::make_error(caf::sec::runtime_error, what));
+    return false;
   };
   if (auto r = js.kv_ensure(st.args.state_bucket); !r)
-    return fail("cannot open KV bucket " + st.args.state_bucket + ": " + r.err().message), caf::behavior{};
+    return fail("cannot open KV bucket " + st.args.state_bucket + ": " + r.err().message);
   auto keys = js.kv_keys(st.args.state_bucket);
   if (!keys)
-    return fail("cannot list checkpoints: " + keys.err().message), caf::behavior{};
+    return fail("cannot list checkpoints: " + keys.err().message);
   std::uint64_t global = 0;
   for (const auto& key : *keys) {
     auto v = js.kv_get(st.args.state_bucket, key);
@@ -374,22 +340,73 @@ caf::behavior kline_router(router_actor* self, kline_stage_args args) {
       spdlog::warn("kline stage: ignoring unreadable checkpoint {}: {}", key, cp.err().message);
       continue;
     }
-    st.restored.emplace(key, std::make_shared<const ke::checkpoint>(std::move(*cp)));
+    st.recovery.restore(key, std::make_shared<const ke::checkpoint>(std::move(*cp)));
   }
   auto raw = js.state(st.args.raw_stream);
   if (!raw)
-    return fail("cannot read stream " + st.args.raw_stream + ": " + raw.err().message), caf::behavior{};
-  st.start_seq = std::max<std::uint64_t>({global, raw->first_seq, 1});
-  st.caught_up = raw->last_seq < st.start_seq;
-  spdlog::info("kline stage: {} checkpoints, replaying {} from seq {} (last {})", st.restored.size(),
-               st.args.raw_stream, st.start_seq, raw->last_seq);
+    return fail("cannot read stream " + st.args.raw_stream + ": " + raw.err().message);
+  const auto start_seq = st.recovery.begin(global, raw->first_seq);
+  st.caught_up = raw->last_seq < start_seq;
+  spdlog::info("kline stage: {} checkpoints, replaying {} from seq {} (last {})", st.recovery.restored(),
+               st.args.raw_stream, start_seq, raw->last_seq);
   if (st.args.fault == kline_fault::reader_stalls_once && !reader_fault_fired.exchange(true))
     st.reader_stall = std::make_shared<std::atomic<std::uint64_t>>(st.args.fault_after_trades);
-  if (auto r = start_reader(self, st.start_seq); !r)
-    return fail("cannot consume " + st.args.raw_stream + ": " + r.err().message), caf::behavior{};
+  if (auto r = start_reader(self, start_seq); !r)
+    return fail("cannot consume " + st.args.raw_stream + ": " + r.err().message);
+  return true;
+}
+
+// A symbol passivated earlier in this run and forgotten: its last state is in the KV bucket.
+// Without its checkpoint the symbol would start from scratch (a final could repeat): retry in
+// place, which keeps the order of the stream (the router is a detached actor).
+std::shared_ptr<const ke::checkpoint> read_passivated(router_state& s, const std::string& key) {
+  auto v = s.args.js->kv_get(s.args.state_bucket, key);
+  for (auto delay = std::chrono::milliseconds(50); !v; delay = std::min(delay * 2, std::chrono::milliseconds(5000))) {
+    spdlog::error("kline stage: cannot read checkpoint {}: {}; retrying", key, v.err().message);
+    std::this_thread::sleep_for(delay);
+    v = s.args.js->kv_get(s.args.state_bucket, key);
+  }
+  if (*v) {
+    auto c = ke::checkpoint::decode(**v);
+    if (c)
+      return std::make_shared<const ke::checkpoint>(std::move(*c));
+    spdlog::warn("kline stage: ignoring unreadable checkpoint {}: {}", key, c.err().message);
+  }
+  return nullptr;
+}
+
+// The first trade of `key` in this run (or since its passivation): its window, from its checkpoint.
+caf::actor open_window(router_actor* self, const mi::trade& t, const std::string& key, std::uint64_t seq) {
+  auto& s = self->state;
+  auto cp = s.recovery.take_restored(key); // the window holds it now; passivation stores it again
+  if (!cp && s.recovery.ever_passivated())
+    cp = read_passivated(s, key);
+  auto w =
+    self->system().spawn(symbol_window, t.exchange, t.symbol, &s.opts, cp, s.sink, caf::actor_cast<caf::actor>(self),
+                         s.args.publisher, s.args.metrics, static_cast<std::int64_t>(s.args.cfg.idle_after.count()),
+                         s.args.fault == kline_fault::window_throws_once ? &s.args : nullptr);
+  self->link_to(w); // a window that dies with an error takes the stage down (and back up)
+  s.windows.emplace(key, w);
+  s.recovery.started(key, cp, seq);
+  s.args.metrics->symbol_windows(static_cast<std::int64_t>(s.windows.size()));
+  return w;
+}
+
+caf::behavior kline_router(router_actor* self, kline_stage_args args) {
+  self->set_exception_handler(exception_error);
+  auto& st = self->state;
+  st.args = std::move(args);
+  st.opts = to_options(st.args.cfg, st.args.max_clock_skew_ms);
+  caf::actor me = caf::actor_cast<caf::actor>(self);
+  st.sink = self->system().spawn<caf::detached>(kline_sink, st.args.js, st.args.metrics, st.args.state_bucket, me);
+  self->link_to(st.sink);
+  if (st.args.fault == kline_fault::stage_throws)
+    throw std::runtime_error("testing.fault kline_stage_throws: the kline stage fails at start");
+
+  if (!recover(self))
+    return {};
   self->delayed_send(self, tick_every, tick_atom::value);
   self->delayed_send(self, global_every, global_atom::value);
-
   return {
     [self](raw_atom, std::uint64_t seq, const std::string& data, std::uint64_t pending) {
       auto& s = self->state;
@@ -407,40 +424,9 @@ caf::behavior kline_router(router_actor* self, kline_stage_args args) {
       }
       auto key = state_key(t->exchange, t->symbol);
       auto it = s.windows.find(key);
-      if (it == s.windows.end()) {
-        std::shared_ptr<const ke::checkpoint> cp;
-        if (auto r = s.restored.find(key); r != s.restored.end()) {
-          cp = r->second;
-          s.restored.erase(r); // the window holds it now; passivation stores it again
-        } else if (s.ever_passivated) {
-          // Passivated earlier in this run and forgotten: its last state is in the KV bucket.
-          // Without its checkpoint the symbol would start from scratch (a final could repeat):
-          // retry in place, which keeps the order of the stream (the router is a detached actor).
-          auto v = s.args.js->kv_get(s.args.state_bucket, key);
-          for (auto delay = std::chrono::milliseconds(50); !v;
-               delay = std::min(delay * 2, std::chrono::milliseconds(5000))) {
-            spdlog::error("kline stage: cannot read checkpoint {}: {}; retrying", key, v.err().message);
-            std::this_thread::sleep_for(delay);
-            v = s.args.js->kv_get(s.args.state_bucket, key);
-          }
-          if (*v) {
-            if (auto c = ke::checkpoint::decode(**v))
-              cp = std::make_shared<const ke::checkpoint>(std::move(*c));
-            else
-              spdlog::warn("kline stage: ignoring unreadable checkpoint {}: {}", key, c.err().message);
-          }
-        }
-        auto w = self->system().spawn(symbol_window, t->exchange, t->symbol, &s.opts, cp, s.sink,
-                                      caf::actor_cast<caf::actor>(self), s.args.publisher, s.args.metrics,
-                                      static_cast<std::int64_t>(s.args.cfg.idle_after.count()),
-                                      s.args.fault == kline_fault::window_throws_once ? &s.args : nullptr);
-        self->link_to(w); // a window that dies with an error takes the stage down (and back up)
-        it = s.windows.emplace(key, w).first;
-        s.first_seq.emplace(key, cp ? std::min(cp->min_resume_seq(), seq) : seq);
-        s.args.metrics->symbol_windows(static_cast<std::int64_t>(s.windows.size()));
-      }
-      s.last_sent[key] = seq;
-      self->send(it->second, trade_atom::value, std::move(*t), seq, s.caught_up);
+      auto w = it != s.windows.end() ? it->second : open_window(self, *t, key, seq);
+      s.recovery.forwarded(key, seq);
+      self->send(w, trade_atom::value, std::move(*t), seq, s.caught_up);
     },
     [self](tick_atom) {
       auto& s = self->state;
@@ -451,46 +437,30 @@ caf::behavior kline_router(router_actor* self, kline_stage_args args) {
       self->delayed_send(self, tick_every, tick_atom::value);
     },
     [self](ckpt_atom, const std::string& key, std::uint64_t min_resume) {
-      if (self->state.windows.count(key) != 0) // a passivated symbol is forgotten, not re-added
-        self->state.durable[key] = min_resume;
+      self->state.recovery.stored(key, min_resume); // a passivated symbol is forgotten, not re-added
     },
-    [self](passive_atom, const std::string& key) {
-      auto& s = self->state;
-      auto pending = s.storing.find(key);
-      if (pending != s.storing.end() && --pending->second > 0)
-        return; // passivated again meanwhile: that newer checkpoint is not stored yet
-      if (pending != s.storing.end())
-        s.storing.erase(pending);
-      if (s.windows.count(key) != 0)
-        return; // traded again meanwhile: the live window has the state
-      s.restored.erase(key);
-      s.durable.erase(key);
-    },
+    [self](passive_atom, const std::string& key) { self->state.recovery.passivation_stored(key); },
     [self](idle_atom, const std::string& key, const std::string& ckpt, std::uint64_t /*min_resume*/,
            std::uint64_t last_seq) {
       auto& s = self->state;
       auto it = s.windows.find(key);
       // A trade forwarded after the window reported idle wins: it stays.
-      if (it == s.windows.end() || s.last_sent[key] != last_seq)
+      if (it == s.windows.end() || !s.recovery.may_passivate(key, last_seq))
         return;
       auto cp = ke::checkpoint::decode(ckpt);
       if (!cp)
         return;
       // Until the sink has stored it, the checkpoint stays here (a trade meanwhile revives from it,
       // and global_resume still counts its min resume).
-      s.restored[key] = std::make_shared<const ke::checkpoint>(std::move(*cp));
-      s.ever_passivated = true;
-      ++s.storing[key];
+      s.recovery.passivated(key, std::make_shared<const ke::checkpoint>(std::move(*cp)));
       self->send(s.sink, passive_atom::value, key, ckpt);
       self->send(it->second, stop_atom::value);
       s.windows.erase(it);
-      s.first_seq.erase(key);
-      s.last_sent.erase(key);
       s.args.metrics->symbol_windows(static_cast<std::int64_t>(s.windows.size()));
     },
     [self](global_atom) {
       auto& s = self->state;
-      auto g = global_resume(s);
+      auto g = s.recovery.global_resume();
       if (g > s.last_written_global) {
         self->send(s.sink, global_atom::value, g);
         s.last_written_global = g;
@@ -514,6 +484,18 @@ caf::behavior kline_router(router_actor* self, kline_stage_args args) {
 }
 
 } // namespace
+
+mi::kline_engine::options to_options(const mi::cfg::kline_config& cfg, std::int64_t max_clock_skew_ms) {
+  mi::kline_engine::options opts;
+  for (const auto& name : cfg.intervals)
+    opts.intervals.push_back(*mi::kline_engine::parse_interval(name)); // validated by config
+  opts.grace_ms = cfg.grace.count();
+  opts.partial_every_ms = cfg.partial_interval.count();
+  opts.revise_late = cfg.late_policy == mi::cfg::late_mode::revise;
+  opts.fill_empty = cfg.empty_windows == mi::cfg::empty_window_mode::fill;
+  opts.max_clock_skew_ms = max_clock_skew_ms;
+  return opts;
+}
 
 kline_fault parse_kline_fault(const std::string& text) {
   if (text == "kline_stage_throws")

@@ -7,6 +7,7 @@
 #include "caf/fwd.hpp"
 #include "actors/actor_slot.hpp"
 #include "config/config.hpp"
+#include "messages/kline/kline_engine.hpp"
 
 namespace mi::gw {
 class jetstream;
@@ -41,6 +42,10 @@ struct kline_stage_args {
   /// watermark. A restored watermark beyond now + this is forgotten (ingest.max_clock_skew).
   std::int64_t max_clock_skew_ms = 300'000;
 };
+
+/// The engine options of `klines.*` (intervals validated by config) and ingest.max_clock_skew: one
+/// mapping for the kline stage and `replay`, so a replayed candle is built as the live one.
+mi::kline_engine::options to_options(const mi::cfg::kline_config& cfg, std::int64_t max_clock_skew_ms);
 
 /// The kline stage: a router fed by an ordered consumer of MARKET_RAW, one symbol_window actor
 /// per (exchange, symbol) created on its first trade, and a sink that publishes finals

@@ -1,7 +1,9 @@
 // `market-ingestor apikey create|list|revoke|reseal`: API keys of the REST API and the push gateway.
 #include <cstdlib>
 #include <iostream>
+#include <memory>
 
+#include "app/cli.hpp"
 #include "app/commands.hpp"
 #include "gateways/http/api_keys.hpp"
 #include "gateways/jetstream/jetstream.hpp"
@@ -133,6 +135,64 @@ int run_apikey_reseal(const std::string& dsn, const std::string& master_key_file
   std::cout << "re-sealed " << *n << " signing key(s): master key " << (*old_mk)->fingerprint << " -> "
             << (*mk)->fingerprint << "\n";
   return 0;
+}
+
+command add_apikey(CLI::App& app) {
+  auto* apikey = app.add_subcommand("apikey", "manage API keys of the REST API and the push gateway");
+  apikey->require_subcommand(1);
+  struct opts {
+    std::string dsn;
+    std::string config;
+    std::string master_key;
+    std::string name;
+    std::int64_t quota = 0;
+    std::string id;
+    std::string nats;
+    std::string old_master_key;
+  };
+  auto o = std::make_shared<opts>();
+  apikey->add_option("--dsn", o->dsn, "PostgreSQL conninfo (default: postgres.dsn of --config)");
+  apikey->add_option("--config,-c", o->config, "YAML config file")->check(CLI::ExistingFile);
+  apikey->add_option("--master-key-file", o->master_key,
+                     "API master key file (default: api.master_key_file of --config, or MI_API_MASTER_KEY)");
+  auto* create = apikey->add_subcommand("create", "create a key; prints its id and secret (the secret only once)");
+  create->add_option("--name", o->name, "who or what the key is for")->required();
+  create->add_option("--quota-per-minute", o->quota, "requests per minute (default: api.default_quota_per_minute)");
+  auto* list = apikey->add_subcommand("list", "list keys (never their secrets)");
+  auto* revoke = apikey->add_subcommand("revoke", "revoke a key (immediately refused)");
+  revoke->add_option("id", o->id, "key id, e.g. mik_...")->required();
+  revoke->add_option("--nats", o->nats,
+                     "NATS URL to announce the revocation to push gateways (default: nats.url of --config or "
+                     "MI_NATS_URL; none: the gateways notice at their next key check)");
+  auto* reseal =
+    apikey->add_subcommand("reseal", "master key rotation: re-seal every signing key with the current master key");
+  reseal->add_option("--old-master-key-file", o->old_master_key, "the master key the keys are sealed with now")
+    ->required();
+  return {apikey, [o, create, list, reseal] {
+            // A NATS URL is "configured" when given explicitly: --nats, a --config file or MI_NATS_URL.
+            const bool nats_configured =
+              !o->nats.empty() || !o->config.empty() || mi::cfg::process_env().count("MI_NATS_URL") != 0;
+            if (o->dsn.empty() || !o->config.empty() || (o->nats.empty() && nats_configured)) {
+              const auto cfg = load_config(o->config);
+              if (!cfg)
+                return 2;
+              if (o->dsn.empty())
+                o->dsn = cfg->postgres.dsn;
+              if (o->master_key.empty())
+                o->master_key = cfg->api.master_key_file;
+              if (o->nats.empty() && nats_configured)
+                o->nats = cfg->nats.url;
+            }
+            if (*create)
+              return run_apikey_create(o->dsn, o->name,
+                                       create->count("--quota-per-minute") ? std::optional{o->quota} : std::nullopt,
+                                       o->master_key);
+            if (*list)
+              return run_apikey_list(o->dsn, o->master_key);
+            if (*reseal)
+              return run_apikey_reseal(o->dsn, o->master_key, o->old_master_key);
+            return run_apikey_revoke(o->dsn, o->id, o->master_key, o->nats);
+          }};
 }
 
 } // namespace mi::app

@@ -1,7 +1,9 @@
 // `market-ingestor audit`: reconcile MARKET_RAW, market_trades and market_klines over a range.
 #include <iostream>
+#include <memory>
 
 #include "actors/audit.hpp"
+#include "app/cli.hpp"
 #include "app/commands.hpp"
 #include "config/config.hpp"
 #include "gateways/jetstream/jetstream.hpp"
@@ -10,12 +12,10 @@
 namespace mi::app {
 
 int run_audit(const std::string& config_path, const std::string& from, const std::string& to) {
-  auto loaded = mi::cfg::load_file(config_path);
-  if (auto* errs = std::get_if<std::vector<mi::cfg::config_error>>(&loaded)) {
-    std::cerr << mi::cfg::format_errors(*errs);
+  const auto loaded = load_config(config_path);
+  if (!loaded)
     return 2;
-  }
-  const auto cfg = std::get<mi::cfg::config>(loaded);
+  const auto& cfg = *loaded;
   auto from_ms = parse_time_ms(from);
   auto to_ms = parse_time_ms(to);
   if (!from_ms || !to_ms || *from_ms >= *to_ms) {
@@ -48,6 +48,22 @@ int run_audit(const std::string& config_path, const std::string& from, const std
             << report->trade_mismatches << " trade count mismatches, " << report->kline_mismatches
             << " kline mismatches: " << (report->clean() ? "CLEAN" : "MISMATCH") << "\n";
   return report->clean() ? 0 : 1;
+}
+
+command add_audit(CLI::App& app) {
+  auto* sub = app.add_subcommand("audit", "compare MARKET_RAW with market_trades per (exchange, symbol, hour) "
+                                          "and kline trade counts with stored trades; exit 1 on any mismatch");
+  struct opts {
+    std::string config = default_config_path;
+    std::string from;
+    std::string to;
+  };
+  auto o = std::make_shared<opts>();
+  sub->add_option("--config,-c", o->config, "YAML config file")->check(CLI::ExistingFile);
+  sub->add_option("--from", o->from, "start of the trade times (ms since the epoch or YYYY-MM-DDTHH:MM:SSZ)")
+    ->required();
+  sub->add_option("--to", o->to, "end, exclusive")->required();
+  return {sub, [o] { return run_audit(o->config, o->from, o->to); }};
 }
 
 } // namespace mi::app

@@ -1,6 +1,8 @@
 // `market-ingestor dlq list|redrive|drop`: inspect and handle the savers' dead letters (MARKET_DLQ).
 #include <iostream>
+#include <memory>
 
+#include "app/cli.hpp"
 #include "app/commands.hpp"
 #include "config/config.hpp"
 #include "gateways/jetstream/jetstream.hpp"
@@ -14,12 +16,10 @@ std::string h(const mi::gw::js_message& m, const char* name) { return m.header(n
 
 int run_dlq(const std::string& config_path, const std::string& action, const std::vector<std::uint64_t>& seqs,
             bool all) {
-  auto loaded = mi::cfg::load_file(config_path);
-  if (auto* errs = std::get_if<std::vector<mi::cfg::config_error>>(&loaded)) {
-    std::cerr << mi::cfg::format_errors(*errs);
+  const auto loaded = load_config(config_path);
+  if (!loaded)
     return 2;
-  }
-  const auto cfg = std::get<mi::cfg::config>(loaded);
+  const auto& cfg = *loaded;
   if (action != "list" && seqs.empty() && !all) {
     std::cerr << "dlq " << action << ": name the messages with --seq N (repeatable) or --all\n";
     return 2;
@@ -90,6 +90,24 @@ int run_dlq(const std::string& config_path, const std::string& action, const std
   if (action == "list")
     std::cout << done << " dead letters in " << stream << "\n";
   return 0;
+}
+
+command add_dlq(CLI::App& app) {
+  auto* sub = app.add_subcommand("dlq", "dead letters of the savers (MARKET_DLQ): list, redrive or drop them");
+  struct opts {
+    std::string config = default_config_path;
+    std::string action;
+    std::vector<std::uint64_t> seqs;
+    bool all = false;
+  };
+  auto o = std::make_shared<opts>();
+  sub->add_option("action", o->action, "list | redrive | drop")
+    ->required()
+    ->check(CLI::IsMember({"list", "redrive", "drop"}));
+  sub->add_option("--config,-c", o->config, "YAML config file")->check(CLI::ExistingFile);
+  sub->add_option("--seq", o->seqs, "MARKET_DLQ sequence (repeatable), for redrive and drop");
+  sub->add_flag("--all", o->all, "every dead letter, for redrive and drop");
+  return {sub, [o] { return run_dlq(o->config, o->action, o->seqs, o->all); }};
 }
 
 } // namespace mi::app

@@ -3,6 +3,8 @@
 #include <iostream>
 #include <set>
 
+#include "actors/kline_stage.hpp"
+#include "app/cli.hpp"
 #include "app/commands.hpp"
 #include "config/config.hpp"
 #include "connectors/time_text.hpp"
@@ -25,12 +27,10 @@ mi::result<std::int64_t> parse_time_ms(const std::string& s) {
 
 int run_replay(const std::string& config_path, const std::string& from, const std::string& to,
                const std::vector<std::string>& symbols) {
-  auto loaded = mi::cfg::load_file(config_path);
-  if (auto* errs = std::get_if<std::vector<mi::cfg::config_error>>(&loaded)) {
-    std::cerr << mi::cfg::format_errors(*errs);
+  const auto loaded = load_config(config_path);
+  if (!loaded)
     return 2;
-  }
-  const auto cfg = std::get<mi::cfg::config>(loaded);
+  const auto& cfg = *loaded;
   auto from_ms = parse_time_ms(from);
   auto to_ms = parse_time_ms(to);
   if (!from_ms || !to_ms || *from_ms >= *to_ms) {
@@ -43,13 +43,8 @@ int run_replay(const std::string& config_path, const std::string& from, const st
   }
   std::set<std::string> wanted(symbols.begin(), symbols.end()); // "binance.BTCUSDT"; empty = all
 
-  mi::kline_engine::options opts;
-  for (const auto& name : cfg.klines.intervals)
-    opts.intervals.push_back(*mi::kline_engine::parse_interval(name));
-  opts.grace_ms = cfg.klines.grace.count();
-  opts.revise_late = cfg.klines.late_policy == mi::cfg::late_mode::revise;
-  opts.fill_empty = cfg.klines.empty_windows == mi::cfg::empty_window_mode::fill;
-  opts.max_clock_skew_ms = cfg.ingest.max_clock_skew.count();
+  // The live stage's mapping (partial_interval too, which the batch aggregator does not use).
+  const auto opts = mi::actors::to_options(cfg.klines, cfg.ingest.max_clock_skew.count());
 
   mi::gw::jetstream::options jo;
   jo.url = cfg.nats.url;
@@ -119,6 +114,22 @@ int run_replay(const std::string& config_path, const std::string& from, const st
     std::cout << "; " << skipped << " trades skipped (unrepresentable or beyond the clock skew, as live)";
   std::cout << "\n";
   return 0;
+}
+
+command add_replay(CLI::App& app) {
+  auto* sub = app.add_subcommand("replay", "rebuild klines of a past range from MARKET_RAW, publish and store them");
+  struct opts {
+    std::string config = default_config_path;
+    std::string from;
+    std::string to;
+    std::string symbols;
+  };
+  auto o = std::make_shared<opts>();
+  sub->add_option("--config,-c", o->config, "YAML config file")->check(CLI::ExistingFile);
+  sub->add_option("--from", o->from, "start (ms since the epoch or YYYY-MM-DDTHH:MM:SSZ)")->required();
+  sub->add_option("--to", o->to, "end, exclusive")->required();
+  sub->add_option("--symbols", o->symbols, "comma-separated exchange.SYMBOL (default: all)");
+  return {sub, [o] { return run_replay(o->config, o->from, o->to, split_csv(o->symbols)); }};
 }
 
 } // namespace mi::app

@@ -1,0 +1,338 @@
+// The roles of `run`: each started from the configuration, as run_platform wires them.
+#include "app/roles.hpp"
+
+#include <algorithm>
+#include <atomic>
+#include <limits>
+#include <spdlog/spdlog.h>
+
+#include "actors/batch_saver.hpp"
+#include "actors/caf_types.hpp"
+#include "actors/kline_stage.hpp"
+#include "actors/push_hub.hpp"
+#include "actors/storage_maintainer.hpp"
+#include "app/commands.hpp"
+#include "caf/send.hpp"
+#include "config/listen_address.hpp"
+#include "connectors/transport/io_thread.hpp"
+#include "gateways/http/api_keys.hpp"
+#include "gateways/postgres/postgres.hpp"
+#include "gateways/push/push_protocol.hpp"
+
+namespace mi::app {
+
+using namespace std::chrono_literals;
+
+bool has_role(const std::vector<std::string>& roles, const char* r) {
+  return std::find(roles.begin(), roles.end(), r) != roles.end();
+}
+
+mi::gw::stream_spec to_spec(const mi::cfg::stream_config& c) {
+  mi::gw::stream_spec s;
+  s.name = c.name;
+  s.subjects = {c.subjects};
+  s.file_storage = c.storage == mi::cfg::stream_storage::file;
+  s.max_age = c.max_age;
+  s.max_bytes = c.max_bytes;
+  s.replicas = c.replicas;
+  s.duplicate_window = c.duplicate_window;
+  return s;
+}
+
+std::unique_ptr<bridge> start_bridge(const mi::cfg::config& cfg, mi::gw::metrics& metrics) {
+  auto out = std::make_unique<bridge>();
+  auto feedback = std::make_shared<mi::actors::publish_feedback>();
+  out->feedback = feedback;
+  feedback->low_water = cfg.nats.max_in_flight * 3 / 4;
+  feedback->streams.clear();
+  for (const auto* sc : {&cfg.nats.raw, &cfg.nats.kline, &cfg.nats.gap, &cfg.nats.dlq, &cfg.nats.rejected}) {
+    auto prefix = sc->subjects; // "market.raw.>" -> "market.raw."
+    if (prefix.size() >= 1 && prefix.back() == '>')
+      prefix.pop_back();
+    feedback->streams.emplace_back(prefix, sc->name);
+  }
+  mi::gw::jetstream::options jo;
+  jo.url = cfg.nats.url;
+  jo.connect_timeout = cfg.nats.connect_timeout;
+  jo.ack_timeout = cfg.nats.ack_timeout;
+  jo.max_pending = cfg.nats.max_in_flight * 2 + 1024; // nats.c must never stall before our own limit
+  jo.max_retries = std::numeric_limits<int>::max();   // a trade is never given up
+  // Set once connected; read by nats.c's ack threads (atomic: no thread reads it mid-write).
+  auto js_for_acks = std::make_shared<std::atomic<mi::gw::jetstream*>>(nullptr);
+  jo.on_outcome = [feedback, &metrics, js_for_acks](const mi::gw::publish_outcome& o) {
+    mi::actors::on_publish_outcome(feedback, &metrics, js_for_acks->load(std::memory_order_acquire), o);
+  };
+  jo.on_retry = [&metrics](std::string_view) { metrics.publish_retried(); };
+  auto js = mi::gw::jetstream::connect(jo);
+  if (!js) {
+    spdlog::error("{}", js.err().message);
+    return nullptr;
+  }
+  out->js = std::move(*js);
+  mi::gw::jetstream* js_raw = out->js.get();
+  js_for_acks->store(js_raw, std::memory_order_release);
+  metrics.publish_in_flight_source([js_raw] { return js_raw->in_flight(); });
+  // The gauge's source dies with `js`: unhook it first, whichever way the caller returns.
+  out->unhook_in_flight = std::make_unique<bridge::unhook>(&metrics);
+  for (const auto* sc : {&cfg.nats.raw, &cfg.nats.kline, &cfg.nats.gap, &cfg.nats.dlq, &cfg.nats.rejected}) {
+    auto st = js_raw->ensure_stream(to_spec(*sc));
+    if (!st) {
+      spdlog::error("stream {}: {}", sc->name, st.err().message);
+      return nullptr;
+    }
+    spdlog::info("stream {} ready: {} messages", sc->name, st->messages);
+  }
+  return out;
+}
+
+std::unique_ptr<mi::gw::http_server> start_metrics(const mi::cfg::config& cfg, mi::net::io_thread& io,
+                                                   mi::gw::metrics& metrics) {
+  // /metrics on our own HTTP server (Beast), like the REST API and the push gateway: the same
+  // address forms for all three, IPv6 included (the civetweb of prometheus-cpp here has no IPv6).
+  const auto metrics_addr = *mi::cfg::parse_listen_address(cfg.metrics.listen); // validated by load()
+  mi::gw::http_server_options mo;
+  mo.host = metrics_addr.host;
+  mo.port = metrics_addr.port;
+  mo.workers = 1;
+  mo.server_name = "market-ingestor-metrics";
+  try {
+    return std::make_unique<mi::gw::http_server>(io.context(), mo, [&metrics](const mi::gw::http_request& r) {
+      if (r.path != "/metrics")
+        return mi::gw::http_response{404, "not found: see /metrics\n", "text/plain", {}};
+      return mi::gw::http_response{200, metrics.scrape(), "text/plain; version=0.0.4; charset=utf-8", {}};
+    });
+  } catch (const std::exception& e) {
+    spdlog::error("cannot serve /metrics: {}", e.what());
+    return nullptr;
+  }
+}
+
+role_factory role_supervisors(const mi::actors::restart_limits& limits, mi::gw::metrics& metrics) {
+  return [&metrics, limits](std::string name, std::vector<mi::actors::child_spec> children,
+                            std::chrono::milliseconds stop_timeout) {
+    return mi::actors::child_spec{
+      name, [&metrics, limits, name, children, stop_timeout](caf::actor_system& s) {
+        return mi::actors::spawn_supervisor(s, {name, children, limits, stop_timeout, &metrics});
+      }};
+  };
+}
+
+mi::actors::child_spec push_hub_role(const mi::cfg::config& cfg, const role_factory& role, mi::gw::jetstream& js,
+                                     mi::gw::metrics& metrics, mi::gw::worker_pool& pool,
+                                     std::shared_ptr<mi::actors::actor_slot> hub_slot) {
+  mi::actors::push_hub_args ha;
+  ha.metrics = &metrics;
+  ha.max_channels = static_cast<std::size_t>(cfg.push.max_channels);
+  ha.js = &js;
+  ha.raw_stream = cfg.nats.raw.name;
+  ha.key_check_interval = std::chrono::duration_cast<std::chrono::milliseconds>(cfg.push.key_check_interval);
+  ha.check_keys = [&pool, dsn = cfg.postgres.dsn](std::vector<std::string> ids, caf::actor hub) {
+    pool.submit([dsn, ids = std::move(ids), hub] {
+      auto keys = mi::gw::list_api_keys(dsn);
+      if (!keys) {
+        spdlog::warn("push: cannot re-check API keys: {}", keys.err().message);
+        return;
+      }
+      std::vector<std::string> gone; // revoked, or deleted altogether
+      for (const auto& id : ids) {
+        auto it = std::find_if(keys->begin(), keys->end(), [&](const auto& k) { return k.key_id == id; });
+        if (it == keys->end() || it->revoked_at)
+          gone.push_back(id);
+      }
+      if (!gone.empty())
+        caf::anon_send(hub, mi::actors::revoked_atom::value, std::move(gone));
+    });
+  };
+  return role("push",
+              {{"push_hub",
+                [ha, hub_slot](caf::actor_system& s) {
+                  auto a = mi::actors::spawn_push_hub(s, ha);
+                  hub_slot->set(a);
+                  return a;
+                }}},
+              30s);
+}
+
+mi::actors::child_spec publish_role(const mi::cfg::config& cfg, const role_factory& role, mi::gw::jetstream& js,
+                                    mi::gw::metrics& metrics,
+                                    const std::shared_ptr<mi::actors::publish_feedback>& feedback) {
+  return role("publish",
+              {{"publisher",
+                [&metrics, js_raw = &js, feedback, max_in_flight = cfg.nats.max_in_flight](caf::actor_system& s) {
+                  return mi::actors::spawn_publisher(s, {js_raw, &metrics, max_in_flight, feedback});
+                }}},
+              30s);
+}
+
+mi::actors::child_spec store_role(const mi::cfg::config& cfg, const role_factory& role, mi::gw::jetstream& js,
+                                  mi::gw::metrics& metrics) {
+  std::vector<std::string> warnings;
+  auto migrated = mi::gw::migrate(cfg.postgres.dsn, &warnings);
+  for (const auto& w : warnings)
+    spdlog::warn("store: migrate: {}", w);
+  if (!migrated)
+    spdlog::warn("store: schema not verified ({}); the savers retry until PostgreSQL is reachable",
+                 migrated.err().message);
+  std::vector<mi::actors::child_spec> store;
+  for (auto kind : {mi::actors::saver_kind::trades, mi::actors::saver_kind::klines}) {
+    auto b = mi::actors::to_saver_args(cfg, kind);
+    b.js = &js;
+    b.metrics = &metrics;
+    // Several trade savers may share one durable consumer: JetStream spreads the messages, each
+    // saver has its own connection, and the unique keys keep redeliveries harmless.
+    const int writers = kind == mi::actors::saver_kind::trades ? cfg.saver.trade_writers : 1;
+    for (int i = 0; i < writers; ++i)
+      store.push_back({writers == 1 ? b.durable : b.durable + "." + std::to_string(i + 1),
+                       [b](caf::actor_system& s) { return mi::actors::spawn_batch_saver(s, b); }});
+  }
+  mi::actors::storage_maintainer_args sm;
+  sm.dsn = cfg.postgres.dsn;
+  sm.policy = storage_policy(cfg);
+  sm.maintenance_interval = cfg.storage.maintenance_interval;
+  sm.audit_interval = cfg.audit.interval;
+  sm.js = &js;
+  sm.raw_stream = cfg.nats.raw.name;
+  sm.metrics = &metrics;
+  store.push_back({"storage", [sm](caf::actor_system& s) { return mi::actors::spawn_storage_maintainer(s, sm); }});
+  return role("store", std::move(store), 30s);
+}
+
+mi::actors::child_spec kline_role(const mi::cfg::config& cfg, const role_factory& role, mi::gw::jetstream& js,
+                                  mi::gw::metrics& metrics, const mi::actors::actor_slot_ptr& publisher) {
+  mi::actors::kline_stage_args ka;
+  ka.js = &js;
+  ka.publisher = publisher;
+  ka.metrics = &metrics;
+  ka.cfg = cfg.klines;
+  ka.raw_stream = cfg.nats.raw.name;
+  ka.max_clock_skew_ms = cfg.ingest.max_clock_skew.count();
+  ka.fault = mi::actors::parse_kline_fault(cfg.testing.fault);
+  ka.fault_after_trades = cfg.testing.fault_after_trades;
+  if (ka.fault != mi::actors::kline_fault::none)
+    spdlog::warn("testing.fault = {}: a test-only fault is injected into the kline stage", cfg.testing.fault);
+  return role("kline", {{"kline_stage", [ka](caf::actor_system& s) { return mi::actors::spawn_kline_stage(s, ka); }}},
+              30s);
+}
+
+bool start_api(api_role& out, const mi::cfg::config& cfg, const std::vector<std::string>& roles, mi::net::io_thread& io,
+               mi::gw::metrics& metrics, const std::optional<mi::gw::auth::master_key>& master_key,
+               const std::shared_ptr<mi::gw::auth::nonce_store>& nonces) {
+  if (has_role(roles, "api") || has_role(roles, "push")) {
+    mi::gw::api_options ao;
+    ao.conninfo = cfg.postgres.dsn;
+    ao.auth_required = cfg.api.auth == mi::cfg::auth_mode::required;
+    ao.timestamp_window = cfg.api.timestamp_window;
+    ao.default_quota_per_minute = cfg.api.default_quota_per_minute;
+    ao.connections = static_cast<std::size_t>(cfg.api.workers) + (has_role(roles, "push") ? 1 : 0);
+    ao.statement_timeout = std::chrono::duration_cast<std::chrono::milliseconds>(cfg.api.statement_timeout);
+    ao.pool_wait = std::chrono::duration_cast<std::chrono::milliseconds>(cfg.api.pool_wait);
+    if (ao.auth_required) {
+      ao.master_key = master_key;
+      ao.nonces = nonces;
+    }
+    ao.on_key_lookup = [&metrics] { metrics.api_key_lookup(); };
+    ao.on_database_state = [&metrics](bool up) { metrics.api_database_up(up); };
+    ao.on_request = [&metrics](std::string_view route, int status, double seconds) {
+      metrics.api_request(route, status, seconds);
+    };
+    ao.on_auth_rejected = [&metrics](std::string_view reason) { metrics.api_auth_rejected(reason); };
+    ao.on_error = [](std::string_view message) { spdlog::warn("api: {}", message); };
+    out.api = std::make_unique<mi::gw::api_service>(std::move(ao));
+  }
+  if (!has_role(roles, "api"))
+    return true;
+  const auto api_addr = *mi::cfg::parse_listen_address(cfg.api.listen); // validated by load()
+  mi::gw::http_server_options ho;
+  ho.host = api_addr.host;
+  ho.port = api_addr.port;
+  ho.workers = static_cast<std::size_t>(cfg.api.workers);
+  ho.max_connections = static_cast<std::size_t>(cfg.api.max_connections);
+  ho.queue_timeout = std::chrono::duration_cast<std::chrono::milliseconds>(cfg.api.pool_wait);
+  auto& api = out.api;
+  ho.inline_handler = [&api](const mi::gw::http_request& r) { return api->handle_inline(r); };
+  ho.on_connections = [&metrics](std::size_t n) { metrics.api_connections(n); };
+  ho.on_refused = [&metrics] { metrics.api_connection_refused(); };
+  ho.on_busy = [&metrics] { metrics.api_busy(); };
+  try {
+    out.server = std::make_unique<mi::gw::http_server>(
+      io.context(), ho, [&api](const mi::gw::http_request& r) { return api->handle(r); });
+  } catch (const std::exception& e) {
+    spdlog::error("api: {}", e.what());
+    return false;
+  }
+  spdlog::info("REST API on http://{}/api/v1/ (auth {})",
+               mi::cfg::listen_address{ho.host, out.server->port(), api_addr.ipv6}.text(),
+               mi::cfg::to_string(cfg.api.auth));
+  return true;
+}
+
+bool start_push(push_role& out, const mi::cfg::config& cfg, mi::net::io_thread& io, mi::gw::jetstream& js,
+                mi::gw::metrics& metrics, std::unique_ptr<mi::gw::api_service>& api, mi::gw::worker_pool& pool,
+                std::shared_ptr<mi::actors::actor_slot> hub_slot) {
+  // The hub's current address is read at every call: a restarted hub is found.
+  const auto push_addr = *mi::cfg::parse_listen_address(cfg.push.listen); // validated by load()
+  mi::gw::push_server_options po;
+  po.host = push_addr.host;
+  po.port = push_addr.port;
+  po.queue_limit = static_cast<std::size_t>(cfg.push.queue_size);
+  po.max_connections = static_cast<std::size_t>(cfg.push.max_connections);
+  po.client_rate = static_cast<std::uint32_t>(cfg.push.client_rate);
+  po.client_burst = static_cast<std::uint32_t>(cfg.push.client_burst);
+  po.max_message_bytes = static_cast<std::size_t>(cfg.push.max_message_bytes);
+  mi::gw::push_handlers ph;
+  ph.on_limit = [&metrics](std::string_view reason) { metrics.push_rejected(reason); };
+  ph.on_open = [hub_slot](std::shared_ptr<mi::gw::push_session> s) {
+    caf::anon_send(hub_slot->get(), mi::actors::c_open_atom::value, mi::actors::session_ptr(std::move(s)));
+  };
+  ph.on_text = [hub_slot](mi::gw::client_id id, std::string&& text) {
+    caf::anon_send(hub_slot->get(), mi::actors::c_text_atom::value, id, std::move(text));
+  };
+  ph.on_close = [hub_slot](mi::gw::client_id id) {
+    caf::anon_send(hub_slot->get(), mi::actors::c_close_atom::value, id);
+  };
+  // Signed token (api section): checked when present; required unless api.anonymous_push.
+  ph.authorize = [&api, &pool, anonymous = cfg.api.anonymous_push](std::string target,
+                                                                   std::function<void(int, std::string)> done) {
+    if (anonymous && !mi::gw::auth::has_push_token(target))
+      return done(0, {});
+    auto shared_done = std::make_shared<std::function<void(int, std::string)>>(std::move(done));
+    bool queued = pool.submit([&api, target = std::move(target), shared_done] {
+      auto r = api->check_push_token(target);
+      (*shared_done)(r.status == 200 ? 0 : r.status, std::move(r.body));
+    });
+    if (!queued)
+      (*shared_done)(503, R"({"code":-1003,"msg":"server busy, retry later"})");
+  };
+  try {
+    out.server = std::make_unique<mi::gw::push_server>(io.context(), po, std::move(ph));
+  } catch (const std::exception& e) {
+    spdlog::error("push: {}", e.what());
+    return false;
+  }
+  // New messages only: a subscriber never gets the stream's history.
+  auto feed =
+    mi::gw::ordered_consumer::start(js, cfg.nats.kline.name, "market.kline.>", 0, [hub_slot](mi::gw::js_message&& m) {
+      caf::anon_send(hub_slot->get(), mi::actors::kmsg_atom::value, std::string(m.subject()), std::string(m.data()));
+    });
+  if (!feed) {
+    spdlog::error("push: cannot consume {}: {}", cfg.nats.kline.name, feed.err().message);
+    return false;
+  }
+  out.feed = std::move(*feed);
+  // `apikey revoke` announces revoked keys; the periodic re-check covers a missed announcement.
+  auto revoked = mi::gw::core_subscription::start(
+    js, std::string(mi::gw::apikey_revoked_subject), [hub_slot](mi::gw::js_message&& m) {
+      caf::anon_send(hub_slot->get(), mi::actors::revoked_atom::value, std::vector<std::string>{std::string(m.data())});
+    });
+  if (!revoked) {
+    spdlog::error("push: {}", revoked.err().message);
+    return false;
+  }
+  out.revocations = std::move(*revoked);
+  spdlog::info("push gateway on ws://{}/ (at most {} connections, {} messages/s per client)",
+               mi::cfg::listen_address{po.host, out.server->port(), push_addr.ipv6}.text(), po.max_connections,
+               po.client_rate);
+  return true;
+}
+
+} // namespace mi::app

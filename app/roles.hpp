@@ -1,0 +1,116 @@
+#pragma once
+
+// The roles of `run`, one start function each (docs/architecture.md, "Supervision"). The roles in the
+// supervision tree (publish, push hub, store, kline, ingest) are child specs of the root supervisor,
+// which starts them in order and stops them in the reverse order; the roles with servers of their own
+// (metrics, api, push gateway) return a handle whose stop() closes them.
+
+#include <chrono>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "actors/actor_slot.hpp"
+#include "actors/publisher.hpp"
+#include "actors/restart_policy.hpp"
+#include "actors/supervisor.hpp"
+#include "config/config.hpp"
+#include "gateways/http/api.hpp"
+#include "gateways/http/http_server.hpp"
+#include "gateways/http/key_crypto.hpp"
+#include "gateways/http/worker_pool.hpp"
+#include "gateways/jetstream/jetstream.hpp"
+#include "gateways/metrics/metrics.hpp"
+#include "gateways/push/push_server.hpp"
+
+namespace mi::net {
+class io_thread;
+}
+
+namespace mi::app {
+
+/// True when `roles` names `r`.
+bool has_role(const std::vector<std::string>& roles, const char* r);
+
+/// JetStream, the bridge between every stage: connected with the publish-ack hook (metrics,
+/// back-pressure wake-ups), every configured stream ensured. The in-flight gauge is unhooked from
+/// `metrics` before the connection goes.
+struct bridge {
+  std::shared_ptr<mi::actors::publish_feedback> feedback;
+  std::unique_ptr<mi::gw::jetstream> js;
+  struct unhook {
+    mi::gw::metrics* m = nullptr;
+    unhook(mi::gw::metrics* metrics) : m(metrics) {} // NOLINT
+    unhook(const unhook&) = delete;
+    unhook& operator=(const unhook&) = delete;
+    ~unhook() {
+      if (m != nullptr)
+        m->publish_in_flight_source(nullptr);
+    }
+  };
+  std::unique_ptr<unhook> unhook_in_flight; // destroyed before `js`
+};
+/// Null after logging why (the process exits 1).
+std::unique_ptr<bridge> start_bridge(const mi::cfg::config& cfg, mi::gw::metrics& metrics);
+
+/// The JetStream stream of a stream config.
+mi::gw::stream_spec to_spec(const mi::cfg::stream_config& c);
+
+/// /metrics on our own HTTP server. Null after logging why.
+std::unique_ptr<mi::gw::http_server> start_metrics(const mi::cfg::config& cfg, mi::net::io_thread& io,
+                                                   mi::gw::metrics& metrics);
+
+/// A role supervisor with these children (restart limits of supervision.*).
+using role_factory =
+  std::function<mi::actors::child_spec(std::string, std::vector<mi::actors::child_spec>, std::chrono::milliseconds)>;
+role_factory role_supervisors(const mi::actors::restart_limits& limits, mi::gw::metrics& metrics);
+
+/// The push hub (role push, in the tree); `pool` runs its blocking key re-checks and must outlive it.
+mi::actors::child_spec push_hub_role(const mi::cfg::config& cfg, const role_factory& role, mi::gw::jetstream& js,
+                                     mi::gw::metrics& metrics, mi::gw::worker_pool& pool,
+                                     std::shared_ptr<mi::actors::actor_slot> hub_slot);
+/// The publisher (used by ingest and kline); its slot lives in `feedback`, which the ack callback reads.
+mi::actors::child_spec publish_role(const mi::cfg::config& cfg, const role_factory& role, mi::gw::jetstream& js,
+                                    mi::gw::metrics& metrics,
+                                    const std::shared_ptr<mi::actors::publish_feedback>& feedback);
+/// The savers and the storage maintainer (migrates the schema first, warning when it cannot).
+mi::actors::child_spec store_role(const mi::cfg::config& cfg, const role_factory& role, mi::gw::jetstream& js,
+                                  mi::gw::metrics& metrics);
+/// The kline stage.
+mi::actors::child_spec kline_role(const mi::cfg::config& cfg, const role_factory& role, mi::gw::jetstream& js,
+                                  mi::gw::metrics& metrics, const mi::actors::actor_slot_ptr& publisher);
+
+/// The REST API service (roles api and push: the push gateway checks its tokens with it) and the
+/// REST API's HTTP server (role api only).
+struct api_role {
+  std::unique_ptr<mi::gw::api_service> api;
+  std::unique_ptr<mi::gw::http_server> server;
+  void stop() {
+    if (server)
+      server->stop();
+  }
+};
+/// False after logging why (the start is aborted).
+bool start_api(api_role& out, const mi::cfg::config& cfg, const std::vector<std::string>& roles, mi::net::io_thread& io,
+               mi::gw::metrics& metrics, const std::optional<mi::gw::auth::master_key>& master_key,
+               const std::shared_ptr<mi::gw::auth::nonce_store>& nonces);
+
+/// The push gateway: the WebSocket server, the MARKET_KLINE feed of the hub and the revocation announcements.
+struct push_role {
+  std::unique_ptr<mi::gw::push_server> server;
+  std::unique_ptr<mi::gw::ordered_consumer> feed;
+  std::unique_ptr<mi::gw::core_subscription> revocations;
+  void stop() {
+    feed.reset();
+    revocations.reset();
+    if (server)
+      server->stop();
+  }
+};
+/// False after logging why (the start is aborted). `api` and `pool` must outlive the gateway.
+bool start_push(push_role& out, const mi::cfg::config& cfg, mi::net::io_thread& io, mi::gw::jetstream& js,
+                mi::gw::metrics& metrics, std::unique_ptr<mi::gw::api_service>& api, mi::gw::worker_pool& pool,
+                std::shared_ptr<mi::actors::actor_slot> hub_slot);
+
+} // namespace mi::app
