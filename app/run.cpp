@@ -171,11 +171,15 @@ int run_platform(const std::string& config_path, const std::vector<std::string>&
   if (needs_api_keys && !(api_nonces = open_api_keys(cfg, js, *api_master_key)))
     return 1;
 
+  // The I/O context before the actor system, so it is destroyed after it: the last reference to a
+  // push client's connection can be a session actor's, released when the actor system finalizes
+  // its actors, and a Beast stream destroyed after its io_context is a use after free (found by
+  // scripts/tsan: "use of an invalid mutex" in the reactor's cancel_timer).
+  mi::net::io_thread io;
   caf::actor_system_config caf_cfg;
   caf_cfg.set("scheduler.max-threads", cfg.runtime.scheduler_threads);
   caf_cfg.set("logger.verbosity", caf::atom("quiet"));
   caf::actor_system sys{caf_cfg};
-  mi::net::io_thread io;
   auto metrics_server = start_metrics(cfg, io, metrics);
   if (!metrics_server)
     return 1;
