@@ -282,6 +282,9 @@ mi::result<bool> start_reader(router_actor* self, std::uint64_t from) {
   if (!consumer)
     return consumer.err();
   st.consumer = std::move(*consumer);
+  // What lies before `from` counts as read (a stage that starts past the end of the stream has
+  // nothing to wait for: without this the watchdog would see it "behind" and replay from 1).
+  st.last_read_seq = std::max(st.last_read_seq, from > 0 ? from - 1 : 0);
   st.last_read_at = std::chrono::steady_clock::now();
   return true;
 }
