@@ -133,11 +133,10 @@ bool dead_letter(saver_actor* self, mi::gw::js_message& m, const std::string& re
   return true;
 }
 
-/// The database side of a batch: the saver's writer, and whether its last failure rejected rows.
+/// The database side of a batch: the saver's writer (its errors say whether rows were rejected).
 batch_writer writer_of(saver_state& st) {
   return {[&st](const std::vector<mi::trade>& rows) { return st.writer->write_trades(rows); },
-          [&st](const std::vector<mi::kline>& rows) { return st.writer->upsert_klines(rows); },
-          [&st] { return st.writer->last_failure() == mi::gw::pg_writer::failure::data; }};
+          [&st](const std::vector<mi::kline>& rows) { return st.writer->upsert_klines(rows); }};
 }
 
 // Writes the batch in hand, isolating rejected messages, then acks. False if it must be retried.

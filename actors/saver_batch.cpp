@@ -66,7 +66,7 @@ mi::result<std::size_t> saver_batch::store_isolating(const batch_writer& w, cons
   if (idx.empty())
     return std::size_t{0};
   auto written = write_subset(w, idx);
-  if (written || !w.rejected())
+  if (written || written.err().code != mi::errc::rejected)
     return written;
   if (idx.size() == 1) {
     bad_.push_back({idx[0], written.err().message});

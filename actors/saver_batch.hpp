@@ -28,13 +28,12 @@ struct poison {
   std::string reason;
 };
 
-/// The database as a saver batch sees it: one transaction per call. `rejected` tells, after a failed
-/// write, whether the server rejected the rows (a data failure: SQLSTATE class 22/23) rather than
-/// failing for a transient reason (down, connection lost, shutting down).
+/// The database as a saver batch sees it: one transaction per call. A failed write's error code
+/// tells whether the server rejected the rows (mi::errc::rejected: SQLSTATE class 22/23) rather than
+/// failing for a transient reason (down, connection lost, shutting down: anything else).
 struct batch_writer {
   std::function<mi::result<std::size_t>(const std::vector<mi::trade>&)> write_trades;
   std::function<mi::result<std::size_t>(const std::vector<mi::kline>&)> upsert_klines;
-  std::function<bool()> rejected;
 };
 
 /// The messages a saver has in hand, decoded once, and what could not be stored. Plain class: the

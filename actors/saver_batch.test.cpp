@@ -39,26 +39,20 @@ struct fake_table {
   bool down = false;
   std::vector<std::string> rows; // committed trade ids
   int transactions = 0;
-  bool last_rejected = false;
 
   batch_writer writer() {
     return {[this](const std::vector<mi::trade>& batch) -> mi::result<std::size_t> {
               ++transactions;
-              if (down) {
-                last_rejected = false;
-                return mi::error{"connection refused"};
-              }
+              if (down)
+                return mi::error{"connection refused", mi::errc::unavailable};
               for (const auto& t : batch)
-                if (refused.count(t.trade_id) != 0) {
-                  last_rejected = true;
-                  return mi::error{"23514: check constraint violated by " + t.trade_id};
-                }
+                if (refused.count(t.trade_id) != 0)
+                  return mi::error{"23514: check constraint violated by " + t.trade_id, mi::errc::rejected};
               for (const auto& t : batch)
                 rows.push_back(t.trade_id);
               return batch.size();
             },
-            [](const std::vector<mi::kline>&) -> mi::result<std::size_t> { return mi::error{"not klines"}; },
-            [this] { return last_rejected; }};
+            [](const std::vector<mi::kline>&) -> mi::result<std::size_t> { return mi::error{"not klines"}; }};
   }
 };
 

@@ -69,11 +69,35 @@ std::string status_text(natsStatus s) {
   return text;
 }
 
+// The kind of a nats status, for callers that retry or give up by it.
+mi::errc code_of(natsStatus s, jsErrCode jerr) {
+  if (jerr == JSStreamNotFoundErr || jerr == JSConsumerNotFoundErr || s == NATS_NOT_FOUND)
+    return mi::errc::not_found;
+  switch (s) {
+  case NATS_TIMEOUT:
+    return mi::errc::timeout;
+  case NATS_NO_SERVER:
+  case NATS_NO_RESPONDERS:
+  case NATS_CONNECTION_CLOSED:
+  case NATS_CONNECTION_DISCONNECTED:
+  case NATS_STALE_CONNECTION:
+  case NATS_IO_ERROR:
+  case NATS_DRAINING:
+    return mi::errc::unavailable;
+  case NATS_MAX_PAYLOAD:
+  case NATS_SLOW_CONSUMER:
+  case NATS_INSUFFICIENT_BUFFER:
+    return mi::errc::limit;
+  default:
+    return mi::errc::unspecified;
+  }
+}
+
 mi::error fail(const std::string& what, natsStatus s, jsErrCode jerr = jsErrCode(0)) {
   std::string m = what + ": " + status_text(s);
   if (jerr != 0)
     m += " [jetstream error " + std::to_string(int(jerr)) + "]";
-  return mi::error{m};
+  return mi::error{m, code_of(s, jerr)};
 }
 
 std::int64_t to_ms(std::chrono::milliseconds d) { return static_cast<std::int64_t>(d.count()); }
@@ -427,7 +451,7 @@ mi::result<std::unique_ptr<jetstream>> jetstream::connect(options o) {
   natsConnection* raw_nc = nullptr;
   s = natsConnection_Connect(&raw_nc, raw_opts);
   if (s != NATS_OK)
-    return mi::error{where + ": " + natsStatus_GetText(s)};
+    return mi::error{where + ": " + natsStatus_GetText(s), code_of(s, jsErrCode(0))};
   p->nc.reset(raw_nc);
 
   p->id = next_id.fetch_add(1);

@@ -20,8 +20,8 @@ namespace {
 // works as long as every version of this program uses the same one: "mi-migr" in ASCII.
 constexpr long long migration_lock_key = 0x6d692d6d69677200LL;
 
-mi::error make_error(const std::string& what, const std::exception& e) {
-  return mi::error{what + ": " + std::string(mi::util::trim(e.what()))};
+mi::error make_error(const std::string& what, const std::exception& e, mi::errc code = mi::errc::unspecified) {
+  return mi::error{what + ": " + std::string(mi::util::trim(e.what())), code};
 }
 
 // Column lists. The staging tables are `LIKE` the real ones, so the names match.
@@ -163,7 +163,6 @@ struct pg_writer::impl {
   /// means "create them again".
   int staged_pid = 0;
   bool synchronous_commit = true;
-  pg_writer::failure last = pg_writer::failure::none;
 
   void ensure_connected() {
     if (!conn) {
@@ -205,7 +204,6 @@ struct pg_writer::impl {
       std::size_t n = body(w);
       w.commit();
       staged_pid = pid;
-      last = pg_writer::failure::none;
       return n;
     } catch (const pqxx::sql_error& e) {
       // Class 22 (data exception: numeric out of range, bad encoding...) and 23 (integrity:
@@ -213,18 +211,17 @@ struct pg_writer::impl {
       // resources, 40 serialization, 42 missing table before migrate...) may pass on a retry.
       const std::string state = e.sqlstate();
       const bool data = state.rfind("22", 0) == 0 || state.rfind("23", 0) == 0;
-      last = data ? pg_writer::failure::data : pg_writer::failure::transient;
       on_failure(true);
-      return make_error(std::string(what) + (state.empty() ? "" : " [SQLSTATE " + state + "]"), e);
+      return make_error(std::string(what) + (state.empty() ? "" : " [SQLSTATE " + state + "]"), e,
+                        data ? mi::errc::rejected : mi::errc::unavailable);
     } catch (const std::exception& e) {
       // broken_connection, in_doubt_error (commit outcome unknown: retrying is safe because
       // writes are idempotent), or anything else: start over on a fresh connection.
       // libpqxx's own text for a dead server can be cryptic ("Could not obtain client
       // encoding"), so say what happened first.
       bool lost = !conn || !conn->is_open() || dynamic_cast<const pqxx::broken_connection*>(&e) != nullptr;
-      last = pg_writer::failure::transient;
       on_failure(false);
-      return make_error(std::string(what) + (lost ? ": connection to the server lost" : ""), e);
+      return make_error(std::string(what) + (lost ? ": connection to the server lost" : ""), e, mi::errc::unavailable);
     }
   }
 };
@@ -239,12 +236,10 @@ mi::result<std::unique_ptr<pg_writer>> pg_writer::connect(const std::string& con
   try {
     p->ensure_connected();
   } catch (const std::exception& e) {
-    return make_error("postgres connect", e);
+    return make_error("postgres connect", e, mi::errc::unavailable);
   }
   return std::unique_ptr<pg_writer>(new pg_writer(std::move(p)));
 }
-
-pg_writer::failure pg_writer::last_failure() const { return impl_->last; }
 
 bool pg_writer::healthy() const { return impl_->conn && impl_->conn->is_open(); }
 

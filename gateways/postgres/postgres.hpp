@@ -34,14 +34,6 @@ mi::result<std::vector<std::string>> migrate(const std::string& conninfo, std::v
 /// commit's outcome is unknown.
 class pg_writer {
 public:
-  /// Why the last write failed.
-  enum class failure : std::uint8_t {
-    none,      ///< the last write succeeded
-    transient, ///< connection lost, server shutting down, out of resources, lock timeout...: retry later
-    data,      ///< the server rejected the rows themselves (SQLSTATE class 22 data exception or 23
-               ///< integrity violation): retrying the same rows fails again
-  };
-
   /// Connects (clear error text on failure). `synchronous_commit = false` sets
   /// synchronous_commit=off for this session (faster commits; a server crash may lose the
   /// last transactions it reported committed). Never throws.
@@ -52,7 +44,10 @@ public:
 
   /// One transaction: COPY into a temp staging table (ON COMMIT DELETE ROWS, created once per
   /// connection), then INSERT INTO market_trades SELECT ... ON CONFLICT DO NOTHING. Returns the
-  /// rows inserted (duplicates excluded). On error nothing of the batch is stored.
+  /// rows inserted (duplicates excluded). On error nothing of the batch is stored; the error's code
+  /// is mi::errc::rejected when the server refused the rows themselves (SQLSTATE class 22 data
+  /// exception or 23 integrity violation: retrying the same rows fails again) and
+  /// mi::errc::unavailable otherwise (connection lost, shutting down, out of resources: retry).
   mi::result<std::size_t> write_trades(const std::vector<mi::trade>& batch);
 
   /// Same pattern for final candles: INSERT ... ON CONFLICT (exchange, symbol, interval,
@@ -64,9 +59,6 @@ public:
   /// True if the connection is usable as far as we know (after a failure it reconnects
   /// lazily on the next write).
   bool healthy() const;
-
-  /// Why the last write failed (none after a success).
-  failure last_failure() const;
 
 private:
   struct impl;

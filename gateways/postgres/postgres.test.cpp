@@ -329,7 +329,7 @@ TEST_CASE("write_trades throughput (report only)" * doctest::skip()) {
   }
 }
 
-TEST_CASE("a row PostgreSQL rejects is a data failure, a stopped server a transient one") {
+TEST_CASE("a row PostgreSQL rejects is a rejected error, a stopped server an unavailable one") {
   migrated_db db;
   auto writer = db.writer();
   auto batch = make_trades(10);
@@ -337,13 +337,12 @@ TEST_CASE("a row PostgreSQL rejects is a data failure, a stopped server a transi
   auto r = writer->write_trades(batch);
   REQUIRE(!r.has_value());
   MESSAGE("data error: " << r.err().message);
-  CHECK(writer->last_failure() == mi::gw::pg_writer::failure::data);
+  CHECK(r.err().code == mi::errc::rejected);
   CHECK(r.err().message.find("SQLSTATE 22") != std::string::npos);
   batch.erase(batch.begin() + 3);
   CHECK(must(writer->write_trades(batch)) == 9);
-  CHECK(writer->last_failure() == mi::gw::pg_writer::failure::none);
   db.pg.stop_immediate();
   auto down = writer->write_trades(make_trades(5, 100));
   REQUIRE(!down.has_value());
-  CHECK(writer->last_failure() == mi::gw::pg_writer::failure::transient);
+  CHECK(down.err().code == mi::errc::unavailable);
 }

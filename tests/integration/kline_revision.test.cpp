@@ -276,10 +276,17 @@ TEST_CASE("kline revision: with the store role, the revised final after kill -9 
   const std::int64_t w = hour + 10'000;
   const std::string sym = "STOREUSDT";
   const auto now = wall_ms();
+  // The three trades are in MARKET_RAW before the stage reads any: a window two hours old closes by
+  // the wall clock as soon as the stage is caught up, so trades published one by one to a running
+  // stage could close it after the first (revision 0 of one trade, then a revision per trade).
+  CHECK(env.stop_platform() == 0); // the streams exist now
   publish(js, make_trade(sym, 101, w + 100, "10", "1", now));
   publish(js, make_trade(sym, 102, w + 200, "12", "2", now));
   publish(js, make_trade(sym, 103, w + 2000, "11", "1", now));
+  env.start_platform({"--roles", "kline,store"});
   REQUIRE(mi::test::eventually([&] { return finals.latest(sym, w).has_value(); }, 30s));
+  CHECK(finals.latest(sym, w)->revision == 0);
+  CHECK(finals.latest(sym, w)->trade_count == 2);
   REQUIRE(mi::test::eventually(
     [&] {
       auto v = js.kv_get("MI_KLINE_STATE", "w.binance." + sym);
