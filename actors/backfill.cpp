@@ -45,6 +45,8 @@ struct backfill_state {
   bool scheduled = false;                             // a page_atom is pending
   std::unique_ptr<mi::venue::rest_throttle> throttle; // the venue's REST limits and the answers' Retry-After
   std::unique_ptr<quarantine> gate;                   // trades that may not reach MARKET_RAW go to market.rejected
+  // The exchange's counters, taken once at start.
+  mi::gw::connection_probe* probe = nullptr;
 };
 
 using backfill_actor = caf::stateful_actor<backfill_state>;
@@ -82,7 +84,7 @@ void publish(backfill_actor* self, outgoing_batch batch, std::function<void()> t
 void report(backfill_actor* self, const std::string& symbol, const mi::venue::gap& g, std::int64_t missing,
             const std::string& reason, outgoing_batch& out) {
   auto& st = self->state;
-  st.args.metrics->gap_unfilled(st.args.exchange, static_cast<std::uint64_t>(missing));
+  st.probe->gap_unfilled(static_cast<std::uint64_t>(missing));
   spdlog::error("{}: {} trade ids {}..{}: {} trades lost ({}); reported on {}.{}.{}", st.args.exchange, symbol,
                 g.first_id, g.last_id, missing, reason, st.args.gap_subject_prefix, st.args.exchange, symbol);
   out.push_back(mi::gw::outgoing{st.args.gap_subject_prefix + "." + st.args.exchange + "." + symbol,
@@ -131,7 +133,7 @@ mi::result<std::string> get(backfill_actor* self, const mi::venue::rest_request&
                                               weight_header.empty() ? std::string_view{} : res->header(weight_header));
   if (verdict == mi::venue::rest_throttle::outcome::throttled) {
     throttled = true;
-    st.args.metrics->backfill_throttled(st.args.exchange);
+    st.probe->backfill_throttled();
     const auto wait_ms = st.throttle->wait_ns(now_ns()) / 1'000'000;
     spdlog::warn("{}: REST answered HTTP {} (Retry-After: '{}'): no request for {} ms", st.args.exchange, res->status,
                  res->header("retry-after"), wait_ms);
@@ -247,7 +249,7 @@ void run_gap_page(backfill_actor* self, const mi::venue::subscription& sub) {
   j.next = std::move(page->next);
   if (j.progress.complete())
     j.next.reset(); // complete
-  st.args.metrics->backfilled(st.args.exchange, fresh);
+  st.probe->backfilled(fresh);
   auto done = [self] {
     auto& jj = self->state.jobs.front();
     if (auto why = jj.progress.give_up_reason(jj.next.has_value()); !why.empty())
@@ -316,7 +318,8 @@ caf::behavior backfill(backfill_actor* self, backfill_args args) {
   }
   st.venue = std::move(*v);
   st.throttle = std::make_unique<mi::venue::rest_throttle>(st.venue->limits());
-  st.gate = std::make_unique<quarantine>(st.args.exchange, st.args.metrics, st.args.admission);
+  st.probe = &st.args.metrics->connection(st.args.exchange);
+  st.gate = std::make_unique<quarantine>(st.args.exchange, st.probe, st.args.admission);
   return {
     [self](gap_atom, const std::string& symbol, std::int64_t first, std::int64_t last, std::int64_t after_ts,
            std::int64_t before_ts) {

@@ -29,6 +29,7 @@ struct saver_state {
   std::chrono::milliseconds backoff{100};
   bool stopping = false;
   std::chrono::steady_clock::time_point next_lag{};
+  mi::gw::saver_probe* probe = nullptr; // its table's and its consumer's counters, taken once at start
 };
 
 using saver_actor = caf::stateful_actor<saver_state>;
@@ -36,7 +37,7 @@ using saver_actor = caf::stateful_actor<saver_state>;
 void fail_pause(saver_actor* self, const std::string& what) {
   auto& st = self->state;
   spdlog::warn("{} saver: {}; retrying in {} ms", table_of(st.args.kind), what, st.backoff.count());
-  st.args.metrics->batch_failed(table_of(st.args.kind));
+  st.probe->batch_failed();
   std::this_thread::sleep_for(st.backoff); // detached thread: waiting here blocks nobody else
   st.backoff = std::min(st.backoff * 2, std::chrono::milliseconds(5000));
 }
@@ -129,7 +130,7 @@ bool dead_letter(saver_actor* self, mi::gw::js_message& m, const std::string& re
   }
   spdlog::error("{} saver: {} seq {} ({}) dead-lettered to {} after {} deliveries: {}", kind_name(st.args.kind),
                 st.args.stream, m.stream_seq(), m.subject(), o.subject, m.num_delivered(), reason);
-  st.args.metrics->dead_letter(kind_name(st.args.kind));
+  st.probe->dead_letter();
   return true;
 }
 
@@ -157,7 +158,7 @@ bool store(saver_actor* self) {
     return false;
   }
   if (!batch.bad().empty())
-    st.args.metrics->batch_failed(table_of(st.args.kind)); // the batch as a whole did not go in
+    st.probe->batch_failed(); // the batch as a whole did not go in
   // Committed: now, and only now, the stored messages may go.
   for (const auto& p : batch.bad()) {
     auto& m = st.in_hand[p.index];
@@ -175,8 +176,8 @@ bool store(saver_actor* self) {
     if (!is_bad[i])
       st.in_hand[i].ack();
   auto secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
-  st.args.metrics->rows_written(table_of(st.args.kind), *written);
-  st.args.metrics->batch_seconds(table_of(st.args.kind), secs);
+  st.probe->rows_written(*written);
+  st.probe->batch_seconds(secs);
   st.in_hand.clear();
   st.backoff = std::chrono::milliseconds(100);
   return true;
@@ -190,13 +191,16 @@ void refresh_lag(saver_actor* self) {
     return;
   st.next_lag = now + st.args.lag_interval;
   if (auto n = st.consumer->pending())
-    st.args.metrics->consumer_lag(st.args.durable, *n);
+    st.probe->consumer_lag(*n);
   else
     spdlog::debug("{}: consumer info: {}", st.args.durable, n.err().message);
 }
 
 caf::behavior batch_saver(saver_actor* self, batch_saver_args args) {
   self->state.args = std::move(args);
+  self->state.probe = &self->state.args.metrics->saver(
+    self->state.args.kind == saver_kind::trades ? mi::gw::store_table::trades : mi::gw::store_table::klines,
+    self->state.args.durable);
   self->send(self, batch_atom::value);
   return {
     [self](batch_atom) {

@@ -73,13 +73,15 @@ struct connection_state {
   bool had_trades = false;          // some connection of this actor carried trades: silence is suspicious
   std::uint64_t rejected = 0;       // malformed frames, for log rate limiting
   std::unique_ptr<quarantine> gate; // trades that may not reach MARKET_RAW go to market.rejected
+  // The exchange's counters, taken once at start.
+  mi::gw::connection_probe* probe = nullptr;
 
   // However the actor ends (stop or crash), its sockets close and the gauge stays true.
   ~connection_state() {
     for (auto& [gen, c] : clients)
       c->close();
-    if (up && args.metrics != nullptr)
-      args.metrics->connection_up(args.exchange, false);
+    if (up && probe != nullptr)
+      probe->connection_up(false);
   }
 };
 
@@ -168,7 +170,7 @@ void force_reconnect(connection_actor* self, const char* why) {
   auto it = st.clients.find(st.active);
   if (it == st.clients.end())
     return;
-  st.args.metrics->watchdog(st.args.exchange, "reconnect");
+  st.probe->watchdog(mi::gw::watchdog_action::reconnect);
   spdlog::warn("{}: {}; reconnecting", st.args.exchange, why);
   it->second->close();
 }
@@ -188,7 +190,7 @@ void on_open(connection_actor* self, std::uint64_t gen) {
   const auto now = now_ns();
   st.backoff->on_connected(now);
   if (!st.up)
-    st.args.metrics->connection_up(st.args.exchange, true);
+    st.probe->connection_up(true);
   st.up = true;
   // Once trades have flowed, a new connection that stays silent is watched from its opening.
   st.last_trade_ns = st.had_trades ? now : 0;
@@ -213,7 +215,7 @@ void on_open(connection_actor* self, std::uint64_t gen) {
 
 void report_gap(connection_actor* self, const std::string& symbol, const mi::venue::gap& g) {
   auto& st = self->state;
-  st.args.metrics->gap_detected(st.args.exchange);
+  st.probe->gap_detected();
   spdlog::warn("{}: {} trade ids {}..{} missing ({} trades); backfilling", st.args.exchange, symbol, g.first_id,
                g.last_id, g.size());
   if (st.args.backfill)
@@ -264,7 +266,7 @@ void publish_trades(connection_actor* self, std::vector<mi::trade>& trades, bool
   std::size_t admitted = 0;
   for (auto& t : trades) {
     if (!mi::is_subject_token(t.symbol)) {
-      st.args.metrics->frame_rejected(st.args.exchange, "bad_symbol");
+      st.probe->frame_rejected(mi::gw::frame_reject::bad_symbol);
       continue;
     }
     if (live)
@@ -285,7 +287,7 @@ void publish_trades(connection_actor* self, std::vector<mi::trade>& trades, bool
     st.last_trade_ns = now;
     st.had_trades = true;
   }
-  st.args.metrics->trade_received(st.args.exchange, admitted);
+  st.probe->trade_received(admitted);
   // If the publisher dies with our batch, we fail so the supervisor restarts us; the restarted
   // connection seeds its gap detection from the stream and backfills what was lost.
   publish_within(self, st.publishing, st.args.publisher->get(), std::move(batch),
@@ -297,8 +299,8 @@ void on_rejected_symbol(connection_actor* self, const std::string& symbol, const
   auto it = std::find_if(st.args.subs.begin(), st.args.subs.end(), [&](const auto& s) { return s.symbol == symbol; });
   if (it == st.args.subs.end())
     return;
-  st.args.metrics->symbol_rejected(st.args.exchange);
-  st.args.metrics->symbol_status(st.args.exchange, it->unified, false);
+  st.probe->symbol_rejected();
+  st.probe->symbol_status(it->unified, false);
   spdlog::error("{}: symbol {} ({}) refused by the exchange: {}; the other symbols run on", st.args.exchange,
                 it->unified, it->wire, why);
   st.activity.erase(symbol);
@@ -313,7 +315,7 @@ void on_text(connection_actor* self, std::uint64_t gen, const std::string& text,
     st.venue->on_frame(recv_ns);
   auto ev = st.venue->decode(text, recv_ns);
   if (!ev) {
-    st.args.metrics->frame_rejected(st.args.exchange, "malformed");
+    st.probe->frame_rejected(mi::gw::frame_reject::malformed);
     if (st.rejected++ < 10 || st.rejected % 1000 == 0)
       spdlog::warn("{}: rejected frame ({} so far): {}: {:.200}", st.args.exchange, st.rejected, ev.err().message,
                    text);
@@ -333,7 +335,7 @@ void on_text(connection_actor* self, std::uint64_t gen, const std::string& text,
   case kind::ignored:
     break;
   case kind::error:
-    st.args.metrics->exchange_error(st.args.exchange);
+    st.probe->exchange_error();
     spdlog::error("{}: exchange error: {}", st.args.exchange, ev->message);
     if (!ev->rejected.empty())
       on_rejected_symbol(self, ev->rejected, ev->message);
@@ -352,11 +354,11 @@ void on_close(connection_actor* self, std::uint64_t gen, const std::string& reas
   if (gen != st.active || st.stopping)
     return;
   if (st.up)
-    st.args.metrics->connection_up(st.args.exchange, false);
+    st.probe->connection_up(false);
   st.up = false;
   st.backoff->on_disconnected(now_ns());
   auto delay = st.backoff->next_delay();
-  st.args.metrics->reconnect(st.args.exchange);
+  st.probe->reconnect();
   spdlog::warn("{}: connection closed ({}), reconnecting in {} ms", st.args.exchange, reason, delay.count());
   st.active = 0;
   self->delayed_send(self, delay, connect_atom::value);
@@ -394,7 +396,7 @@ void on_tick(connection_actor* self) {
   }
   if (!resub.empty()) {
     for (const auto& s : resub) {
-      st.args.metrics->watchdog(st.args.exchange, "resubscribe");
+      st.probe->watchdog(mi::gw::watchdog_action::resubscribe);
       spdlog::warn("{}: no trade for {} within symbol_silence; resubscribing", st.args.exchange, s.symbol);
     }
     queue_subscribe(self, resub, true);
@@ -415,7 +417,8 @@ caf::behavior connection(connection_actor* self, connection_args args) {
     return {};
   }
   st.venue = std::move(*v);
-  st.gate = std::make_unique<quarantine>(st.args.exchange, st.args.metrics, st.args.admission);
+  st.probe = &st.args.metrics->connection(st.args.exchange);
+  st.gate = std::make_unique<quarantine>(st.args.exchange, st.probe, st.args.admission);
   for (const auto& s : st.args.seeds)
     st.gaps.seed(s.symbol, s.id, s.ts_ns);
   st.pacer = std::make_unique<mi::binance::send_pacer>(st.venue->control_messages_per_second());

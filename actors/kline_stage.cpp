@@ -81,8 +81,8 @@ caf::behavior kline_sink(sink_actor* self, mi::gw::jetstream* js, mi::gw::metric
         mi::gw::outgoing o{mi::kline_subject(k), mi::dedup_id(k), std::string(mi::kline_content_type),
                            mi::encode_kline_pb(k)};
         until_ok("final publish", [&] { return st.js->publish_sync(o); });
-        st.metrics->kline_final(k.interval);
-        st.metrics->final_latency(static_cast<double>(now_ms() - detected_ms) / 1000.0);
+        st.metrics->kline().kline_final(k.interval);
+        st.metrics->kline().final_latency(static_cast<double>(now_ms() - detected_ms) / 1000.0);
       }
       until_ok("checkpoint", [&] { return st.js->kv_put(st.bucket, key, ckpt); });
       self->send(st.router, ckpt_atom::value, key, min_resume);
@@ -111,7 +111,7 @@ struct window_state {
   caf::actor sink;
   caf::actor router;
   actor_slot_ptr publisher;
-  mi::gw::metrics* metrics = nullptr;
+  mi::gw::kline_trades_probe* probe = nullptr; // the exchange's, taken once at spawn
   std::int64_t idle_after_ms = 600'000;
   bool caught_up = false;         // the router has read MARKET_RAW up to its end
   std::int64_t armed_ms = 0;      // deadline of the close timer in flight (0: none)
@@ -188,7 +188,7 @@ caf::behavior symbol_window(window_actor* self, std::string exchange, std::strin
   st.sink = std::move(sink);
   st.router = std::move(router);
   st.publisher = std::move(publisher);
-  st.metrics = metrics;
+  st.probe = &metrics->kline_trades(exchange);
   st.idle_after_ms = idle_after_ms;
   st.last_trade_ms = now_ms();
   if (auto* args = fault_args; args != nullptr) { // set by the router, test only
@@ -208,15 +208,15 @@ caf::behavior symbol_window(window_actor* self, std::string exchange, std::strin
       s.last_trade_ms = now;
       auto r = s.windows->add(t, seq);
       if (r.rejected != mi::reject_reason::none) {
-        s.metrics->kline_trade_skipped(t.exchange, mi::to_string(r.rejected));
+        s.probe->trade_skipped(r.rejected);
         if (s.skipped++ % 1000 == 0)
           spdlog::warn("kline stage: trade {} of {} {} at seq {} skipped ({}; {} so far for this symbol)", t.trade_id,
                        t.exchange, t.symbol, seq, mi::to_string(r.rejected), s.skipped);
       }
       if (r.late > 0)
-        s.metrics->late_trade(t.exchange);
+        s.probe->late_trade();
       if (r.revised > 0)
-        s.metrics->kline_revised(t.exchange);
+        s.probe->kline_revised();
       std::vector<mi::kline> finals;
       s.windows->close_by_event_time(finals);
       // Partials on every trade only when configured so (0 ms); otherwise on the tick.
@@ -391,7 +391,7 @@ caf::actor open_window(router_actor* self, const mi::trade& t, const std::string
   self->link_to(w); // a window that dies with an error takes the stage down (and back up)
   s.windows.emplace(key, w);
   s.recovery.started(key, cp, seq);
-  s.args.metrics->symbol_windows(static_cast<std::int64_t>(s.windows.size()));
+  s.args.metrics->kline().symbol_windows(static_cast<std::int64_t>(s.windows.size()));
   return w;
 }
 
@@ -459,7 +459,7 @@ caf::behavior kline_router(router_actor* self, kline_stage_args args) {
       self->send(s.sink, passive_atom::value, key, ckpt);
       self->send(it->second, stop_atom::value);
       s.windows.erase(it);
-      s.args.metrics->symbol_windows(static_cast<std::int64_t>(s.windows.size()));
+      s.args.metrics->kline().symbol_windows(static_cast<std::int64_t>(s.windows.size()));
     },
     [self](global_atom) {
       auto& s = self->state;

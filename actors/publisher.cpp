@@ -58,7 +58,7 @@ void pump(publisher_actor* self) {
       }
       auto r = st.args.js->publish_async(b.msgs[b.next]);
       if (!r) {
-        st.args.metrics->publish_retried(); // the same message, same id, again later
+        st.args.metrics->publisher().publish_retried(); // the same message, same id, again later
         spdlog::warn("publisher: JetStream refused a publish ({}), retrying", r.err().message);
         schedule_retry(self, std::chrono::milliseconds(100));
         return;
@@ -118,14 +118,14 @@ void on_publish_outcome(const std::shared_ptr<publish_feedback>& fb, mi::gw::met
   const bool is_trade = o.subject.rfind("market.raw.", 0) == 0;
   if (o.ok) {
     if (is_trade && !o.duplicate) {
-      auto ex = token(o.subject, 2);
-      m->trade_published(ex);
+      auto& probe = m->publish(token(o.subject, 2));
+      probe.trade_published();
       if (o.event_ts_ns != 0) {
-        m->ingest_latency(ex, static_cast<double>(mi::util::now_ns() - o.event_ts_ns) / 1e9);
+        probe.ingest_latency(static_cast<double>(mi::util::now_ns() - o.event_ts_ns) / 1e9);
       }
     }
   } else {
-    m->publish_failed(stream_of(*fb, o.subject));
+    m->publisher().publish_failed(stream_of(*fb, o.subject));
     spdlog::error("publish to {} failed permanently: {}", o.subject, o.error);
   }
   if (js != nullptr && js->in_flight() < fb->low_water && fb->waiting.exchange(false))

@@ -10,6 +10,10 @@
 TEST_CASE("publisher: a permanently failed publish is counted under the stream its subject belongs to") {
   auto fb = std::make_shared<mi::actors::publish_feedback>();
   mi::gw::metrics m;
+  std::vector<std::string> streams;
+  for (const auto& [prefix, stream] : fb->streams)
+    streams.push_back(stream);
+  m.publish_streams(streams); // as the bridge does from the configured streams
   for (const char* subject : {"market.gap.binance.BTCUSDT", "market.kline.okx.ETHUSDT.1m", "market.raw.binance.BTCUSDT",
                               "market.gap.okx.ETHUSDT"}) {
     mi::gw::publish_outcome o;
@@ -34,9 +38,9 @@ TEST_CASE("metrics: mi_publish_in_flight is read from its source at every scrape
   now = 0;
   CHECK(m.scrape().find("\nmi_publish_in_flight 0\n") != std::string::npos);
   m.publish_in_flight_source(nullptr);
-  m.publish_retried();
-  m.actor_restart("kline");
-  m.push_session_failed();
+  m.publisher().publish_retried();
+  m.supervisor("kline").restarted();
+  m.push().session_failed();
   auto text = m.scrape();
   CHECK(text.find("\nmi_publish_retries_total 1\n") != std::string::npos);
   CHECK(text.find("mi_actor_restarts_total{supervisor=\"kline\"} 1") != std::string::npos);

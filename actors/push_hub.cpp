@@ -46,7 +46,7 @@ void report_drops(session_actor* self) {
   auto& st = self->state;
   auto d = st.session->dropped();
   if (d > st.dropped_reported) {
-    st.metrics->push_dropped(d - st.dropped_reported);
+    st.metrics->push().dropped(d - st.dropped_reported);
     st.dropped_reported = d;
   }
 }
@@ -56,7 +56,7 @@ void handle_frame(session_actor* self, const std::string& frame) {
   auto req = mi::gw::parse_client_message(frame, s.max_channels);
   if (!req) {
     auto parts = mi::gw::split_push_error(req.err());
-    s.metrics->push_bad_request(parts.code);
+    s.metrics->push().bad_request(parts.code);
     s.session->send(text(mi::gw::reply_error(req.err())));
     return;
   }
@@ -67,7 +67,7 @@ void handle_frame(session_actor* self, const std::string& frame) {
     for (auto& c : req->channels)
       after += s.channels.count(c) == 0 ? 1 : 0;
     if (after > s.max_channels) {
-      s.metrics->push_bad_request(mi::gw::push_error::too_many_channels);
+      s.metrics->push().bad_request(mi::gw::push_error::too_many_channels);
       s.session->send(
         text(mi::gw::reply_error(mi::gw::push_error::too_many_channels,
                                  "at most " + std::to_string(s.max_channels) + " channels per connection")));
@@ -144,15 +144,15 @@ caf::behavior trade_feeds(caf::stateful_actor<feeds_state>* self, mi::gw::jetstr
         return;
       }
       feeds.emplace(subject, std::move(*oc));
-      m->push_trade_feeds(static_cast<std::int64_t>(feeds.size()));
+      m->push().trade_feeds(static_cast<std::int64_t>(feeds.size()));
     },
     [=](chunsub_atom, const std::string& subject) {
       self->state.feeds.erase(subject);
-      m->push_trade_feeds(static_cast<std::int64_t>(self->state.feeds.size()));
+      m->push().trade_feeds(static_cast<std::int64_t>(self->state.feeds.size()));
     },
     [=](stop_atom) {
       self->state.feeds.clear();
-      m->push_trade_feeds(0);
+      m->push().trade_feeds(0);
       self->quit();
     },
   };
@@ -196,7 +196,7 @@ void forget(hub_actor* self, client_id id) {
   auto& st = self->state;
   st.sessions.erase(id);
   stop_feeds(self, st.index.remove_client(id));
-  st.args.metrics->push_clients(static_cast<std::int64_t>(st.sessions.size()));
+  st.args.metrics->push().clients(static_cast<std::int64_t>(st.sessions.size()));
 }
 
 void fan_out(hub_actor* self, const std::string& channel, const shared_text& frame) {
@@ -226,7 +226,7 @@ caf::behavior push_hub(hub_actor* self, push_hub_args args) {
     st.monitored.erase(it);
     if (!dm.reason || dm.reason == caf::exit_reason::normal)
       return; // stopped by the hub (client gone, or hub stopping)
-    st.args.metrics->push_session_failed();
+    st.args.metrics->push().session_failed();
     spdlog::error("push client {} ({}): session failed ({}), closing it", id, session->remote(),
                   self->system().render(dm.reason));
     session->close(1011, "internal error");
@@ -240,7 +240,7 @@ caf::behavior push_hub(hub_actor* self, push_hub_args args) {
       self->monitor(a);
       st.monitored.emplace(a.address(), std::make_pair(s->id(), s));
       st.sessions.emplace(s->id(), client_entry{a, s, mi::gw::push_token_key(s->target())});
-      st.args.metrics->push_clients(static_cast<std::int64_t>(st.sessions.size()));
+      st.args.metrics->push().clients(static_cast<std::int64_t>(st.sessions.size()));
     },
     [self](c_text_atom, client_id id, std::string& frame) {
       auto it = self->state.sessions.find(id);
@@ -265,7 +265,7 @@ caf::behavior push_hub(hub_actor* self, push_hub_args args) {
           continue;
         if (st.feeds && st.trade_channels.size() >= st.args.max_trade_feeds) {
           st.index.remove(id, {c});
-          st.args.metrics->push_rejected("trade_feeds");
+          st.args.metrics->push().rejected(mi::gw::push_rejection::trade_feeds);
           client->second.session->send(text(mi::gw::reply_error(
             mi::gw::push_error::too_many_channels, "server-wide limit of " + std::to_string(st.args.max_trade_feeds) +
                                                      " trade channels reached: " + c + " gets nothing")));
@@ -312,7 +312,7 @@ caf::behavior push_hub(hub_actor* self, push_hub_args args) {
         if (e.key_id.empty() || revoked.count(e.key_id) == 0)
           continue;
         spdlog::info("push client {} ({}): api key {} revoked, closing", id, e.session->remote(), e.key_id);
-        st.args.metrics->push_rejected("api_key_revoked");
+        st.args.metrics->push().rejected(mi::gw::push_rejection::api_key_revoked);
         e.session->close(close_policy_violation, revoked_reason);
       }
     },

@@ -17,8 +17,8 @@ std::optional<mi::gw::outgoing> quarantine::check(const mi::trade& t, std::int64
   if (verdict.admitted())
     return std::nullopt;
   const auto reason = mi::to_string(verdict.reason);
-  if (metrics_ != nullptr)
-    metrics_->trade_rejected(exchange_, reason);
+  if (probe_ != nullptr)
+    probe_->trade_rejected(verdict.reason);
   auto& p = pace_[static_cast<int>(verdict.reason) & 3];
   if (p.last_log_ns == 0 || now_ns - p.last_log_ns >= log_every_ns) {
     spdlog::warn("{}: trade {} of {} quarantined on market.rejected ({}): {}{}", exchange_, t.trade_id, t.symbol,

@@ -8,7 +8,7 @@
 #include "messages/trade_admission.hpp"
 
 namespace mi::gw {
-class metrics;
+class connection_probe;
 struct outgoing;
 } // namespace mi::gw
 
@@ -23,8 +23,9 @@ namespace mi::actors {
 /// Not thread-safe: one per actor.
 class quarantine {
 public:
-  quarantine(std::string exchange, mi::gw::metrics* metrics, mi::admission_limits limits)
-      : exchange_(std::move(exchange)), metrics_(metrics), limits_(limits) {}
+  /// `probe` (the exchange's, may be null) counts the refusals.
+  quarantine(std::string exchange, mi::gw::connection_probe* probe, mi::admission_limits limits)
+      : exchange_(std::move(exchange)), probe_(probe), limits_(limits) {}
 
   /// nullopt: admitted (publish it to MARKET_RAW). Otherwise the message to publish instead.
   /// `now_ns` only paces the log lines.
@@ -32,7 +33,7 @@ public:
 
 private:
   std::string exchange_;
-  mi::gw::metrics* metrics_;
+  mi::gw::connection_probe* probe_;
   mi::admission_limits limits_;
   struct pace {
     std::int64_t last_log_ns = 0;

@@ -37,8 +37,8 @@ void maintain(maintainer_actor* self) {
     spdlog::info("storage: partition {} dropped (retention)", n);
   if (r->moved_from_default > 0)
     spdlog::info("storage: {} rows moved out of a DEFAULT partition", r->moved_from_default);
-  a.metrics->partition_default_rows("market_trades", r->default_rows_trades);
-  a.metrics->partition_default_rows("market_klines", r->default_rows_klines);
+  a.metrics->storage().partition_default_rows(mi::gw::store_table::trades, r->default_rows_trades);
+  a.metrics->storage().partition_default_rows(mi::gw::store_table::klines, r->default_rows_klines);
   if (r->default_rows_trades + r->default_rows_klines > 0)
     spdlog::warn("storage: DEFAULT partitions hold {} trades and {} klines (times outside the partitions "
                  "created; they move when their partition is created)",
@@ -59,8 +59,8 @@ void audit(maintainer_actor* self) {
   spdlog::info("scheduled audit {} .. {}: {} cells, {} klines, {} mismatches", mi::util::iso8601_ms(to_ms - hour_ms),
                mi::util::iso8601_ms(to_ms), r->hours_checked, r->klines_checked,
                r->trade_mismatches + r->kline_mismatches);
-  a.metrics->audit_result(r->trade_mismatches, r->kline_mismatches, r->hours_checked, r->klines_checked,
-                          static_cast<double>(now_ns()) / 1e9);
+  a.metrics->storage().audit_result(r->trade_mismatches, r->kline_mismatches, r->hours_checked, r->klines_checked,
+                                    static_cast<double>(now_ns()) / 1e9);
 }
 
 caf::behavior storage_maintainer(maintainer_actor* self, storage_maintainer_args args) {

@@ -34,6 +34,8 @@ struct supervisor_state {
   std::vector<child_slot> children;
   bool stopping = false;
   std::size_t stop_next = 0; // while stopping: children [0, stop_next) remain to be stopped
+  // mi_actor_restarts_total{supervisor=<name>}; null without metrics.
+  mi::gw::supervisor_probe* probe = nullptr;
 };
 
 using supervisor_actor = caf::stateful_actor<supervisor_state>;
@@ -105,8 +107,8 @@ void on_child_down(supervisor_actor* self, child_slot& c, std::size_t index, con
     self->quit(err);
     return;
   }
-  if (st.args.metrics)
-    st.args.metrics->actor_restart(st.args.name);
+  if (st.probe != nullptr)
+    st.probe->restarted();
   spdlog::warn("{}: {} died ({}), restart {} of {} within {} in {} ms", st.args.name, c.spec.name, what, d.restarts,
                st.args.limits.max_restarts, seconds_text(st.args.limits.window), d.delay.count());
   self->delayed_send(self, d.delay, restart_atom::value, index, c.generation);
@@ -115,6 +117,8 @@ void on_child_down(supervisor_actor* self, child_slot& c, std::size_t index, con
 caf::behavior supervisor(supervisor_actor* self, supervisor_args args) {
   auto& st = self->state;
   st.args = std::move(args);
+  if (st.args.metrics != nullptr)
+    st.probe = &st.args.metrics->supervisor(st.args.name);
   for (auto& spec : st.args.children)
     st.children.push_back(child_slot{spec, restart_policy(st.args.limits), nullptr, 0, false});
   st.args.children.clear();

@@ -135,12 +135,12 @@ std::vector<mi::actors::child_spec> ingest_children(const mi::cfg::config& cfg, 
     for (const auto& unified : ex.symbols) {
       auto sub = venue.resolve(unified);
       if (!sub) {
-        metrics.symbol_rejected(name);
-        metrics.symbol_status(name, unified, false);
+        metrics.connection(name).symbol_rejected();
+        metrics.connection(name).symbol_status(unified, false);
         spdlog::error("{}: symbol {}: {}; the other symbols run on", name, unified, sub.err().message);
         continue;
       }
-      metrics.symbol_status(name, sub->unified, true);
+      metrics.connection(name).symbol_status(sub->unified, true);
       subs.push_back(std::move(*sub));
     }
     if (subs.empty()) {

@@ -51,6 +51,10 @@ std::unique_ptr<bridge> start_bridge(const mi::cfg::config& cfg, mi::gw::metrics
       prefix.pop_back();
     feedback->streams.emplace_back(prefix, sc->name);
   }
+  std::vector<std::string> stream_names;
+  for (const auto& [prefix, name] : feedback->streams)
+    stream_names.push_back(name);
+  metrics.publish_streams(std::move(stream_names)); // the bounded `stream` label of mi_publish_failures_total
   mi::gw::jetstream::options jo;
   jo.url = cfg.nats.url;
   jo.connect_timeout = cfg.nats.connect_timeout;
@@ -62,7 +66,7 @@ std::unique_ptr<bridge> start_bridge(const mi::cfg::config& cfg, mi::gw::metrics
   jo.on_outcome = [feedback, &metrics, js_for_acks](const mi::gw::publish_outcome& o) {
     mi::actors::on_publish_outcome(feedback, &metrics, js_for_acks->load(std::memory_order_acquire), o);
   };
-  jo.on_retry = [&metrics](std::string_view) { metrics.publish_retried(); };
+  jo.on_retry = [&publisher = metrics.publisher()](std::string_view) { publisher.publish_retried(); };
   auto js = mi::gw::jetstream::connect(jo);
   if (!js) {
     spdlog::error("{}", js.err().message);
@@ -230,12 +234,13 @@ bool start_api(api_role& out, const mi::cfg::config& cfg, const std::vector<std:
       ao.master_key = master_key;
       ao.nonces = nonces;
     }
-    ao.on_key_lookup = [&metrics] { metrics.api_key_lookup(); };
-    ao.on_database_state = [&metrics](bool up) { metrics.api_database_up(up); };
-    ao.on_request = [&metrics](std::string_view route, int status, double seconds) {
-      metrics.api_request(route, status, seconds);
+    auto& probe = metrics.api(mi::gw::api_routes(), mi::gw::api_auth_reasons());
+    ao.on_key_lookup = [&probe] { probe.key_lookup(); };
+    ao.on_database_state = [&probe](bool up) { probe.database_up(up); };
+    ao.on_request = [&probe](std::string_view route, int status, double seconds) {
+      probe.request(route, status, seconds);
     };
-    ao.on_auth_rejected = [&metrics](std::string_view reason) { metrics.api_auth_rejected(reason); };
+    ao.on_auth_rejected = [&probe](std::string_view reason) { probe.auth_rejected(reason); };
     ao.on_error = [](std::string_view message) { spdlog::warn("api: {}", message); };
     out.api = std::make_unique<mi::gw::api_service>(std::move(ao));
   }
@@ -250,9 +255,10 @@ bool start_api(api_role& out, const mi::cfg::config& cfg, const std::vector<std:
   ho.queue_timeout = std::chrono::duration_cast<std::chrono::milliseconds>(cfg.api.pool_wait);
   auto& api = out.api;
   ho.inline_handler = [&api](const mi::gw::http_request& r) { return api->handle_inline(r); };
-  ho.on_connections = [&metrics](std::size_t n) { metrics.api_connections(n); };
-  ho.on_refused = [&metrics] { metrics.api_connection_refused(); };
-  ho.on_busy = [&metrics] { metrics.api_busy(); };
+  auto& probe = metrics.api(mi::gw::api_routes(), mi::gw::api_auth_reasons());
+  ho.on_connections = [&probe](std::size_t n) { probe.connections(n); };
+  ho.on_refused = [&probe] { probe.connection_refused(); };
+  ho.on_busy = [&probe] { probe.busy(); };
   try {
     out.server = std::make_unique<mi::gw::http_server>(
       io.context(), ho, [&api](const mi::gw::http_request& r) { return api->handle(r); });
@@ -280,7 +286,9 @@ bool start_push(push_role& out, const mi::cfg::config& cfg, mi::net::io_thread& 
   po.client_burst = static_cast<std::uint32_t>(cfg.push.client_burst);
   po.max_message_bytes = static_cast<std::size_t>(cfg.push.max_message_bytes);
   mi::gw::push_handlers ph;
-  ph.on_limit = [&metrics](std::string_view reason) { metrics.push_rejected(reason); };
+  ph.on_limit = [&probe = metrics.push()](std::string_view reason) {
+    probe.rejected(mi::gw::parse_push_rejection(reason));
+  };
   ph.on_open = [hub_slot](std::shared_ptr<mi::gw::push_session> s) {
     caf::anon_send(hub_slot->get(), mi::actors::c_open_atom::value, mi::actors::session_ptr(std::move(s)));
   };

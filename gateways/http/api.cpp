@@ -682,4 +682,20 @@ http_response api_service::check_push_token(std::string_view target) {
   return refused ? *refused : accepted;
 }
 
+std::vector<std::string> api_routes() {
+  std::vector<std::string> out;
+  for (const auto& r : routes)
+    out.emplace_back(r.path);
+  return out;
+}
+
+std::vector<std::string> api_auth_reasons() {
+  std::vector<std::string> out;
+  for (auto r = static_cast<int>(auth::reject::missing_credentials);
+       r <= static_cast<int>(auth::reject::nonce_store_unavailable); ++r)
+    out.emplace_back(auth::reason_label(static_cast<auth::reject>(r)));
+  out.emplace_back("unusable_key");
+  return out;
+}
+
 } // namespace mi::gw

@@ -23,6 +23,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "gateways/http/auth.hpp"
 #include "gateways/http/http_server.hpp"
@@ -59,6 +60,12 @@ struct api_options {
   /// Called after each health probe (prober thread) with its outcome.
   std::function<void(bool up)> on_database_state;
 };
+
+/// The routes the API answers ("/api/v1/klines", ...): the `route` label values of its metrics (anything else is
+/// reported as "other").
+std::vector<std::string> api_routes();
+/// Every reason on_auth_rejected reports ("missing_credentials", ..., "unusable_key"): the `reason` label values.
+std::vector<std::string> api_auth_reasons();
 
 /// The service behind the routes. Thread-safe.
 class api_service {

@@ -1,5 +1,6 @@
 #include "gateways/metrics/metrics.hpp"
 
+#include <array>
 #include <mutex>
 #include <prometheus/collectable.h>
 #include <prometheus/counter.h>
@@ -9,6 +10,10 @@
 #include <prometheus/histogram.h>
 #include <prometheus/registry.h>
 #include <prometheus/text_serializer.h>
+
+#include "messages/kline/interval.hpp"
+#include "messages/trade_admission.hpp"
+#include "messages/venue_registry.hpp"
 
 namespace mi::gw {
 
@@ -65,11 +70,10 @@ struct metrics::impl {
                                                           .Name("mi_publish_failures_total")
                                                           .Help("Publishes that failed permanently")
                                                           .Register(*reg);
-  prometheus::Counter& pub_retried = prometheus::BuildCounter()
-                                       .Name("mi_publish_retries_total")
-                                       .Help("Publishes retried with the same id")
-                                       .Register(*reg)
-                                       .Add({});
+  prometheus::Family<prometheus::Counter>& pub_retried_family = prometheus::BuildCounter()
+                                                                  .Name("mi_publish_retries_total")
+                                                                  .Help("Publishes retried with the same id")
+                                                                  .Register(*reg);
   prometheus::Family<prometheus::Histogram>& latency = prometheus::BuildHistogram()
                                                          .Name("mi_ingest_latency_seconds")
                                                          .Help("Exchange trade time to JetStream ack")
@@ -94,14 +98,14 @@ struct metrics::impl {
                                                        .Name("mi_late_trades_revised_total")
                                                        .Help("Late trades that revised a final kline")
                                                        .Register(*reg);
-  prometheus::Histogram& final_lat =
+  prometheus::Family<prometheus::Histogram>& final_lat_family =
     prometheus::BuildHistogram()
       .Name("mi_kline_final_latency_seconds")
       .Help("Close condition to final kline acked by JetStream")
-      .Register(*reg)
-      .Add({}, prometheus::Histogram::BucketBoundaries{0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1, 2.5});
-  prometheus::Gauge& windows =
-    prometheus::BuildGauge().Name("mi_symbol_windows").Help("Live symbol_window actors").Register(*reg).Add({});
+      .Register(*reg);
+  const std::vector<double> final_lat_buckets{0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1, 2.5};
+  prometheus::Family<prometheus::Gauge>& windows_family =
+    prometheus::BuildGauge().Name("mi_symbol_windows").Help("Live symbol_window actors").Register(*reg);
   prometheus::Family<prometheus::Counter>& rows =
     prometheus::BuildCounter().Name("mi_rows_written_total").Help("Rows inserted into PostgreSQL").Register(*reg);
   prometheus::Family<prometheus::Counter>& batch_fail = prometheus::BuildCounter()
@@ -134,25 +138,24 @@ struct metrics::impl {
       .Name("mi_audit_checked")
       .Help("What the last scheduled audit compared: (exchange, symbol, hour) cells of trades, stored klines")
       .Register(*reg);
-  prometheus::Gauge& audit_last = prometheus::BuildGauge()
-                                    .Name("mi_audit_last_run_timestamp_seconds")
-                                    .Help("Unix time the last scheduled audit completed")
-                                    .Register(*reg)
-                                    .Add({});
-  prometheus::Gauge& clients =
-    prometheus::BuildGauge().Name("mi_push_clients").Help("Connected push WebSocket clients").Register(*reg).Add({});
-  prometheus::Counter& dropped = prometheus::BuildCounter()
-                                   .Name("mi_push_dropped_messages_total")
-                                   .Help("Push messages dropped because a client's queue was full")
-                                   .Register(*reg)
-                                   .Add({});
+  prometheus::Family<prometheus::Gauge>& audit_last_family = prometheus::BuildGauge()
+                                                               .Name("mi_audit_last_run_timestamp_seconds")
+                                                               .Help("Unix time the last scheduled audit completed")
+                                                               .Register(*reg);
+  prometheus::Family<prometheus::Gauge>& clients_family =
+    prometheus::BuildGauge().Name("mi_push_clients").Help("Connected push WebSocket clients").Register(*reg);
+  prometheus::Family<prometheus::Counter>& dropped_family =
+    prometheus::BuildCounter()
+      .Name("mi_push_dropped_messages_total")
+      .Help("Push messages dropped because a client's queue was full")
+      .Register(*reg);
   prometheus::Family<prometheus::Counter>& bad_req =
     prometheus::BuildCounter().Name("mi_push_bad_requests_total").Help("Malformed push client requests").Register(*reg);
-  prometheus::Counter& sessions_failed = prometheus::BuildCounter()
-                                           .Name("mi_push_sessions_failed_total")
-                                           .Help("Push client sessions that died with an error (removed by the hub)")
-                                           .Register(*reg)
-                                           .Add({});
+  prometheus::Family<prometheus::Counter>& sessions_failed_family =
+    prometheus::BuildCounter()
+      .Name("mi_push_sessions_failed_total")
+      .Help("Push client sessions that died with an error (removed by the hub)")
+      .Register(*reg);
   prometheus::Family<prometheus::Counter>& restarts = prometheus::BuildCounter()
                                                         .Name("mi_actor_restarts_total")
                                                         .Help("Children restarted by their supervisor")
@@ -162,11 +165,11 @@ struct metrics::impl {
       .Name("mi_push_rejections_total")
       .Help("Push connections refused, clients closed and subscriptions refused by a limit, by reason")
       .Register(*reg);
-  prometheus::Gauge& trade_feeds = prometheus::BuildGauge()
-                                     .Name("mi_push_trade_feeds")
-                                     .Help("MARKET_RAW feeds open for subscribed trade channels")
-                                     .Register(*reg)
-                                     .Add({});
+  prometheus::Family<prometheus::Gauge>& trade_feeds_family =
+    prometheus::BuildGauge()
+      .Name("mi_push_trade_feeds")
+      .Help("MARKET_RAW feeds open for subscribed trade channels")
+      .Register(*reg);
 
   prometheus::Family<prometheus::Counter>& api_requests = prometheus::BuildCounter()
                                                             .Name("mi_api_requests_total")
@@ -180,30 +183,28 @@ struct metrics::impl {
                                                             .Name("mi_api_auth_rejections_total")
                                                             .Help("Refused API authentications by reason")
                                                             .Register(*reg);
-  prometheus::Counter& api_lookups = prometheus::BuildCounter()
-                                       .Name("mi_api_key_lookups_total")
-                                       .Help("API key lookups in PostgreSQL (authentication round trips)")
-                                       .Register(*reg)
-                                       .Add({});
-  prometheus::Gauge& api_conns =
-    prometheus::BuildGauge().Name("mi_api_connections").Help("Open REST API connections").Register(*reg).Add({});
-  prometheus::Counter& api_refused = prometheus::BuildCounter()
-                                       .Name("mi_api_connections_refused_total")
-                                       .Help("REST connections refused at api.max_connections")
-                                       .Register(*reg)
-                                       .Add({});
-  prometheus::Counter& api_busy = prometheus::BuildCounter()
-                                    .Name("mi_api_busy_total")
-                                    .Help("REST requests answered 503 because no worker was free within api.pool_wait")
-                                    .Register(*reg)
-                                    .Add({});
-  prometheus::Gauge& api_db_up = prometheus::BuildGauge()
-                                   .Name("mi_api_database_up")
-                                   .Help("The REST API's health probe of PostgreSQL: 1 up, 0 down")
-                                   .Register(*reg)
-                                   .Add({});
-
-  std::mutex hist_mu; // Family::Add of histograms builds bucket vectors; serialize creation
+  prometheus::Family<prometheus::Counter>& api_lookups_family =
+    prometheus::BuildCounter()
+      .Name("mi_api_key_lookups_total")
+      .Help("API key lookups in PostgreSQL (authentication round trips)")
+      .Register(*reg);
+  prometheus::Family<prometheus::Gauge>& api_conns_family =
+    prometheus::BuildGauge().Name("mi_api_connections").Help("Open REST API connections").Register(*reg);
+  prometheus::Family<prometheus::Counter>& api_refused_family =
+    prometheus::BuildCounter()
+      .Name("mi_api_connections_refused_total")
+      .Help("REST connections refused at api.max_connections")
+      .Register(*reg);
+  prometheus::Family<prometheus::Counter>& api_busy_family =
+    prometheus::BuildCounter()
+      .Name("mi_api_busy_total")
+      .Help("REST requests answered 503 because no worker was free within api.pool_wait")
+      .Register(*reg);
+  prometheus::Family<prometheus::Gauge>& api_db_up_family =
+    prometheus::BuildGauge()
+      .Name("mi_api_database_up")
+      .Help("The REST API's health probe of PostgreSQL: 1 up, 0 down")
+      .Register(*reg);
 
   // mi_publish_in_flight: read from its source at collection time (a gauge set on events goes stale).
   struct in_flight_collectable : prometheus::Collectable {
@@ -227,13 +228,132 @@ struct metrics::impl {
 };
 
 namespace {
-const prometheus::Histogram::BucketBoundaries latency_buckets{0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05,
-                                                              0.1,    0.2,   0.5,   1,     2,    5};
-const prometheus::Histogram::BucketBoundaries batch_buckets{0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5};
-std::string s(std::string_view v) { return std::string(v); }
+const std::vector<double> latency_buckets{0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1, 2, 5};
+const std::vector<double> batch_buckets{0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5};
+// The codes of gateways/push's push_error (mi_push_bad_requests_total{code}); push_hub.test.cpp checks that every
+// code it defines has its own series here.
+const std::vector<std::string> push_error_codes{"bad_json", "bad_op", "bad_channel", "too_many_channels",
+                                                "message_too_large"};
+
+std::vector<std::string> registry_names() {
+  std::vector<std::string> out;
+  for (const auto& v : mi::venues())
+    out.emplace_back(v.name);
+  return out;
+}
+std::vector<std::string> interval_names() {
+  std::vector<std::string> out;
+  for (const auto& i : mi::kline_engine::all_intervals())
+    out.emplace_back(i.name);
+  return out;
+}
+constexpr std::array<mi::reject_reason, 4> reject_reasons{mi::reject_reason::none, mi::reject_reason::unrepresentable,
+                                                          mi::reject_reason::clock_skew, mi::reject_reason::too_old};
 } // namespace
 
-metrics::metrics() : impl_(std::make_unique<impl>()) {}
+// The probes, bound once; the exchange-indexed ones follow the venue registry's order, "other" last.
+struct metrics::probes {
+  label_set exchanges{registry_names()};
+  label_set intervals{interval_names()};
+  label_set push_codes{push_error_codes};
+  std::vector<std::unique_ptr<connection_probe>> connections;
+  std::vector<std::unique_ptr<publish_probe>> publishes;
+  std::vector<std::unique_ptr<kline_trades_probe>> kline_trades;
+  publisher_probe publisher;
+  std::vector<std::unique_ptr<publisher_probe::streams>> streams; // every set ever given (a probe may hold the old)
+  kline_probe kline;
+  storage_probe storage;
+  push_probe push;
+  std::mutex mu; // guards what follows (creation only, never an event)
+  std::vector<std::pair<std::string, std::unique_ptr<saver_probe>>> savers; // "table/consumer"
+  std::vector<std::pair<std::string, std::unique_ptr<supervisor_probe>>> supervisors;
+  std::unique_ptr<label_set> api_routes, api_reasons;
+  std::unique_ptr<api_probe> api;
+};
+
+metrics::metrics() : impl_(std::make_unique<impl>()), probes_(std::make_unique<probes>()) {
+  auto& f = *impl_;
+  auto& p = *probes_;
+  // Series without labels are listed from the start (0 until their first event), as they always were.
+  f.pub_retried_family.Add({});
+  f.final_lat_family.Add({}, f.final_lat_buckets);
+  for (auto* g : {&f.windows_family, &f.audit_last_family, &f.clients_family, &f.trade_feeds_family,
+                  &f.api_conns_family, &f.api_db_up_family})
+    g->Add({});
+  for (auto* c :
+       {&f.dropped_family, &f.sessions_failed_family, &f.api_lookups_family, &f.api_refused_family, &f.api_busy_family})
+    c->Add({});
+  for (std::size_t i = 0; i < p.exchanges.size(); ++i) {
+    const auto& ex = p.exchanges[i];
+    auto c = std::make_unique<connection_probe>();
+    c->exchange_ = ex;
+    c->received_.bind(f.received, {{"exchange", ex}});
+    c->errors_.bind(f.ex_errors, {{"exchange", ex}});
+    c->symbols_rejected_.bind(f.sym_rejected, {{"exchange", ex}});
+    c->reconnects_.bind(f.reconnects, {{"exchange", ex}});
+    c->gaps_.bind(f.gaps, {{"exchange", ex}});
+    c->backfilled_.bind(f.backfilled, {{"exchange", ex}});
+    c->throttled_.bind(f.throttled, {{"exchange", ex}});
+    c->gaps_unfilled_.bind(f.gaps_unfilled, {{"exchange", ex}});
+    c->gap_missing_.bind(f.gap_missing, {{"exchange", ex}});
+    c->connections_.bind(f.conn_up, {{"exchange", ex}});
+    for (auto r : {frame_reject::malformed, frame_reject::bad_symbol})
+      c->frames_rejected_[static_cast<std::size_t>(r)].bind(f.rejected,
+                                                            {{"exchange", ex}, {"reason", std::string(to_string(r))}});
+    for (auto r : reject_reasons)
+      c->trades_rejected_[static_cast<std::size_t>(r)].bind(
+        f.trades_rejected, {{"exchange", ex}, {"reason", std::string(mi::to_string(r))}});
+    for (auto a : {watchdog_action::reconnect, watchdog_action::resubscribe})
+      c->watchdog_[static_cast<std::size_t>(a)].bind(f.watchdog,
+                                                     {{"exchange", ex}, {"action", std::string(to_string(a))}});
+    c->symbol_up_ = &f.symbol_up;
+    p.connections.push_back(std::move(c));
+
+    auto pub = std::make_unique<publish_probe>();
+    pub->published_.bind(f.published, {{"exchange", ex}});
+    pub->latency_.bind(f.latency, {{"exchange", ex}}, &latency_buckets);
+    p.publishes.push_back(std::move(pub));
+
+    auto k = std::make_unique<kline_trades_probe>();
+    k->late_.bind(f.late, {{"exchange", ex}});
+    k->revised_.bind(f.revised, {{"exchange", ex}});
+    for (auto r : reject_reasons)
+      k->skipped_[static_cast<std::size_t>(r)].bind(f.kline_skipped,
+                                                    {{"exchange", ex}, {"reason", std::string(mi::to_string(r))}});
+    p.kline_trades.push_back(std::move(k));
+  }
+
+  p.publisher.retried_.bind(f.pub_retried_family, {});
+  publish_streams({});
+
+  p.kline.intervals_ = &p.intervals;
+  p.kline.finals_ = std::vector<counter_series>(p.intervals.size());
+  for (std::size_t i = 0; i < p.intervals.size(); ++i)
+    p.kline.finals_[i].bind(f.finals, {{"interval", p.intervals[i]}});
+  p.kline.final_latency_.bind(f.final_lat_family, {}, &f.final_lat_buckets);
+  p.kline.windows_.bind(f.windows_family, {});
+
+  for (auto t : {store_table::trades, store_table::klines}) {
+    const auto i = static_cast<std::size_t>(t);
+    const std::string kind = t == store_table::trades ? "trades" : "klines";
+    p.storage.default_rows_[i].bind(f.default_rows, {{"table", std::string(to_string(t))}});
+    p.storage.mismatches_[i].bind(f.audit_mismatch, {{"kind", kind}});
+    p.storage.checked_[i].bind(f.audit_checked, {{"kind", kind}});
+  }
+  p.storage.last_run_.bind(f.audit_last_family, {});
+
+  p.push.codes_ = &p.push_codes;
+  p.push.clients_.bind(f.clients_family, {});
+  p.push.trade_feeds_.bind(f.trade_feeds_family, {});
+  p.push.dropped_.bind(f.dropped_family, {});
+  p.push.sessions_failed_.bind(f.sessions_failed_family, {});
+  p.push.bad_requests_ = std::vector<counter_series>(p.push_codes.size());
+  for (std::size_t i = 0; i < p.push_codes.size(); ++i)
+    p.push.bad_requests_[i].bind(f.bad_req, {{"code", p.push_codes[i]}});
+  for (std::size_t i = 0; i < p.push.rejections_.size(); ++i)
+    p.push.rejections_[i].bind(f.push_rejections, {{"reason", std::string(to_string(static_cast<push_rejection>(i)))}});
+}
+
 metrics::~metrics() = default;
 
 mi::result<std::uint16_t> metrics::serve(const std::string& listen) {
@@ -248,116 +368,97 @@ mi::result<std::uint16_t> metrics::serve(const std::string& listen) {
   }
 }
 
-void metrics::trade_received(std::string_view ex, std::uint64_t n) {
-  impl_->received.Add({{"exchange", s(ex)}}).Increment(static_cast<double>(n));
+connection_probe& metrics::connection(std::string_view exchange) {
+  return *probes_->connections[probes_->exchanges.index_of(exchange)];
 }
-void metrics::frame_rejected(std::string_view ex, std::string_view reason) {
-  impl_->rejected.Add({{"exchange", s(ex)}, {"reason", s(reason)}}).Increment();
+publish_probe& metrics::publish(std::string_view exchange) {
+  return *probes_->publishes[probes_->exchanges.index_of(exchange)];
 }
-void metrics::trade_rejected(std::string_view ex, std::string_view reason) {
-  impl_->trades_rejected.Add({{"exchange", s(ex)}, {"reason", s(reason)}}).Increment();
+publisher_probe& metrics::publisher() { return probes_->publisher; }
+
+void metrics::publish_streams(std::vector<std::string> names) {
+  auto s = std::make_unique<publisher_probe::streams>(label_set(std::move(names)));
+  for (std::size_t i = 0; i < s->names.size(); ++i)
+    s->failed[i].bind(impl_->pub_failed, {{"stream", s->names[i]}});
+  std::lock_guard<std::mutex> lock(probes_->mu);
+  probes_->publisher.streams_.store(s.get(), std::memory_order_release);
+  probes_->streams.push_back(std::move(s));
 }
-void metrics::kline_trade_skipped(std::string_view ex, std::string_view reason) {
-  impl_->kline_skipped.Add({{"exchange", s(ex)}, {"reason", s(reason)}}).Increment();
-}
-void metrics::exchange_error(std::string_view ex) { impl_->ex_errors.Add({{"exchange", s(ex)}}).Increment(); }
-void metrics::symbol_rejected(std::string_view ex) { impl_->sym_rejected.Add({{"exchange", s(ex)}}).Increment(); }
-void metrics::reconnect(std::string_view ex) { impl_->reconnects.Add({{"exchange", s(ex)}}).Increment(); }
-void metrics::connection_up(std::string_view ex, bool up) {
-  auto& g = impl_->conn_up.Add({{"exchange", s(ex)}});
-  up ? g.Increment() : g.Decrement();
-}
-void metrics::symbol_status(std::string_view ex, std::string_view symbol, bool up) {
-  impl_->symbol_up.Add({{"exchange", s(ex)}, {"symbol", s(symbol)}}).Set(up ? 1 : 0);
-}
-void metrics::gap_detected(std::string_view ex) { impl_->gaps.Add({{"exchange", s(ex)}}).Increment(); }
-void metrics::backfilled(std::string_view ex, std::uint64_t n) {
-  impl_->backfilled.Add({{"exchange", s(ex)}}).Increment(static_cast<double>(n));
-}
-void metrics::backfill_throttled(std::string_view ex) { impl_->throttled.Add({{"exchange", s(ex)}}).Increment(); }
-void metrics::gap_unfilled(std::string_view ex, std::uint64_t missing) {
-  impl_->gaps_unfilled.Add({{"exchange", s(ex)}}).Increment();
-  impl_->gap_missing.Add({{"exchange", s(ex)}}).Increment(static_cast<double>(missing));
-}
-void metrics::watchdog(std::string_view ex, std::string_view action) {
-  impl_->watchdog.Add({{"exchange", s(ex)}, {"action", s(action)}}).Increment();
-}
-void metrics::trade_published(std::string_view ex) { impl_->published.Add({{"exchange", s(ex)}}).Increment(); }
-void metrics::publish_failed(std::string_view stream) { impl_->pub_failed.Add({{"stream", s(stream)}}).Increment(); }
-void metrics::publish_retried() { impl_->pub_retried.Increment(); }
-void metrics::ingest_latency(std::string_view ex, double seconds) {
-  prometheus::Histogram* h;
-  {
-    std::lock_guard<std::mutex> lock(impl_->hist_mu);
-    h = &impl_->latency.Add({{"exchange", s(ex)}}, latency_buckets);
-  }
-  h->Observe(seconds);
-}
+
 void metrics::publish_in_flight_source(std::function<std::int64_t()> source) {
   std::lock_guard<std::mutex> lock(impl_->in_flight->mu);
   impl_->in_flight->source = std::move(source);
 }
-void metrics::kline_final(std::string_view iv) { impl_->finals.Add({{"interval", s(iv)}}).Increment(); }
-void metrics::late_trade(std::string_view ex) { impl_->late.Add({{"exchange", s(ex)}}).Increment(); }
-void metrics::kline_revised(std::string_view ex) { impl_->revised.Add({{"exchange", s(ex)}}).Increment(); }
-void metrics::final_latency(double seconds) { impl_->final_lat.Observe(seconds); }
-void metrics::symbol_windows(std::int64_t n) { impl_->windows.Set(static_cast<double>(n)); }
-void metrics::rows_written(std::string_view table, std::uint64_t n) {
-  impl_->rows.Add({{"table", s(table)}}).Increment(static_cast<double>(n));
-}
-void metrics::batch_failed(std::string_view table) { impl_->batch_fail.Add({{"table", s(table)}}).Increment(); }
-void metrics::batch_seconds(std::string_view table, double seconds) {
-  prometheus::Histogram* h;
-  {
-    std::lock_guard<std::mutex> lock(impl_->hist_mu);
-    h = &impl_->batch_dur.Add({{"table", s(table)}}, batch_buckets);
-  }
-  h->Observe(seconds);
-}
-void metrics::dead_letter(std::string_view kind) { impl_->dead_letters.Add({{"kind", s(kind)}}).Increment(); }
-void metrics::consumer_lag(std::string_view consumer, std::uint64_t n) {
-  impl_->lag.Add({{"consumer", s(consumer)}}).Set(static_cast<double>(n));
-}
-void metrics::partition_default_rows(std::string_view table, std::uint64_t n) {
-  impl_->default_rows.Add({{"table", s(table)}}).Set(static_cast<double>(n));
-}
-void metrics::audit_result(std::uint64_t trade_mismatches, std::uint64_t kline_mismatches, std::uint64_t trade_cells,
-                           std::uint64_t klines, double unix_seconds) {
-  impl_->audit_checked.Add({{"kind", "trades"}}).Set(static_cast<double>(trade_cells));
-  impl_->audit_checked.Add({{"kind", "klines"}}).Set(static_cast<double>(klines));
-  impl_->audit_mismatch.Add({{"kind", "trades"}}).Set(static_cast<double>(trade_mismatches));
-  impl_->audit_mismatch.Add({{"kind", "klines"}}).Set(static_cast<double>(kline_mismatches));
-  impl_->audit_last.Set(unix_seconds);
-}
-void metrics::push_clients(std::int64_t n) { impl_->clients.Set(static_cast<double>(n)); }
-void metrics::push_dropped(std::uint64_t n) { impl_->dropped.Increment(static_cast<double>(n)); }
-void metrics::push_bad_request(std::string_view code) { impl_->bad_req.Add({{"code", s(code)}}).Increment(); }
-void metrics::push_session_failed() { impl_->sessions_failed.Increment(); }
-void metrics::actor_restart(std::string_view supervisor) {
-  impl_->restarts.Add({{"supervisor", s(supervisor)}}).Increment();
-}
-void metrics::push_rejected(std::string_view reason) {
-  impl_->push_rejections.Add({{"reason", s(reason)}}).Increment();
-}
-void metrics::push_trade_feeds(std::int64_t n) { impl_->trade_feeds.Set(static_cast<double>(n)); }
 
-void metrics::api_request(std::string_view route, int status, double seconds) {
-  impl_->api_requests.Add({{"route", s(route)}, {"status", std::to_string(status)}}).Increment();
-  prometheus::Histogram* h;
-  {
-    std::lock_guard<std::mutex> lock(impl_->hist_mu);
-    h = &impl_->api_latency.Add({{"route", s(route)}}, latency_buckets);
+kline_probe& metrics::kline() { return probes_->kline; }
+kline_trades_probe& metrics::kline_trades(std::string_view exchange) {
+  return *probes_->kline_trades[probes_->exchanges.index_of(exchange)];
+}
+
+saver_probe& metrics::saver(store_table table, std::string_view consumer) {
+  const std::string table_name(to_string(table));
+  const std::string key = table_name + "/" + std::string(consumer);
+  std::lock_guard<std::mutex> lock(probes_->mu);
+  for (auto& [k, probe] : probes_->savers)
+    if (k == key)
+      return *probe;
+  auto s = std::make_unique<saver_probe>();
+  s->rows_.bind(impl_->rows, {{"table", table_name}});
+  s->failed_.bind(impl_->batch_fail, {{"table", table_name}});
+  s->duration_.bind(impl_->batch_dur, {{"table", table_name}}, &batch_buckets);
+  s->dead_letters_.bind(impl_->dead_letters, {{"kind", table == store_table::trades ? "trades" : "klines"}});
+  s->lag_.bind(impl_->lag, {{"consumer", std::string(consumer)}});
+  probes_->savers.emplace_back(key, std::move(s));
+  return *probes_->savers.back().second;
+}
+
+storage_probe& metrics::storage() { return probes_->storage; }
+push_probe& metrics::push() { return probes_->push; }
+
+api_probe& metrics::api(const std::vector<std::string>& routes, const std::vector<std::string>& auth_reasons) {
+  std::lock_guard<std::mutex> lock(probes_->mu);
+  auto& p = *probes_;
+  if (p.api)
+    return *p.api;
+  p.api_routes = std::make_unique<label_set>(routes);
+  p.api_reasons = std::make_unique<label_set>(auth_reasons);
+  auto a = std::make_unique<api_probe>();
+  a->routes_ = p.api_routes.get();
+  a->reasons_ = p.api_reasons.get();
+  const auto per_route = api_probe::statuses.size() + 1;
+  a->requests_ = std::vector<counter_series>(p.api_routes->size() * per_route);
+  a->latency_ = std::vector<histogram_series>(p.api_routes->size());
+  for (std::size_t r = 0; r < p.api_routes->size(); ++r) {
+    const auto& route = (*p.api_routes)[r];
+    for (std::size_t s = 0; s < per_route; ++s)
+      a->requests_[r * per_route + s].bind(
+        impl_->api_requests,
+        {{"route", route},
+         {"status", s < api_probe::statuses.size() ? std::to_string(api_probe::statuses[s]) : "other"}});
+    a->latency_[r].bind(impl_->api_latency, {{"route", route}}, &latency_buckets);
   }
-  h->Observe(seconds);
+  a->auth_rejected_ = std::vector<counter_series>(p.api_reasons->size());
+  for (std::size_t i = 0; i < p.api_reasons->size(); ++i)
+    a->auth_rejected_[i].bind(impl_->api_rejected, {{"reason", (*p.api_reasons)[i]}});
+  a->key_lookups_.bind(impl_->api_lookups_family, {});
+  a->refused_.bind(impl_->api_refused_family, {});
+  a->busy_.bind(impl_->api_busy_family, {});
+  a->connections_.bind(impl_->api_conns_family, {});
+  a->database_up_.bind(impl_->api_db_up_family, {});
+  p.api = std::move(a);
+  return *p.api;
 }
-void metrics::api_auth_rejected(std::string_view reason) {
-  impl_->api_rejected.Add({{"reason", s(reason)}}).Increment();
+
+supervisor_probe& metrics::supervisor(std::string_view name) {
+  std::lock_guard<std::mutex> lock(probes_->mu);
+  for (auto& [n, probe] : probes_->supervisors)
+    if (n == name)
+      return *probe;
+  auto s = std::make_unique<supervisor_probe>();
+  s->restarts_.bind(impl_->restarts, {{"supervisor", std::string(name)}});
+  probes_->supervisors.emplace_back(std::string(name), std::move(s));
+  return *probes_->supervisors.back().second;
 }
-void metrics::api_key_lookup() { impl_->api_lookups.Increment(); }
-void metrics::api_connections(std::size_t open) { impl_->api_conns.Set(static_cast<double>(open)); }
-void metrics::api_connection_refused() { impl_->api_refused.Increment(); }
-void metrics::api_busy() { impl_->api_busy.Increment(); }
-void metrics::api_database_up(bool up) { impl_->api_db_up.Set(up ? 1.0 : 0.0); }
 
 std::string metrics::scrape() const {
   prometheus::TextSerializer ser;

@@ -5,22 +5,16 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <vector>
 
+#include "gateways/metrics/probes.hpp"
 #include "messages/result.hpp"
-
-namespace prometheus {
-class Registry;
-class Counter;
-class Gauge;
-class Histogram;
-template <class T>
-class Family;
-} // namespace prometheus
 
 namespace mi::gw {
 
-/// Every metric of the platform (prefix `mi_`, Prometheus naming), in one registry, served
-/// on `/metrics`. All methods are thread-safe (prometheus-cpp metrics are atomics).
+/// Every metric of the platform (prefix `mi_`, Prometheus naming), in one registry, served on `/metrics`.
+/// It owns the registry and the families; components take their probes (probes.hpp) from it once, when they start,
+/// and count through them. A probe lives as long as this object. Everything is thread-safe.
 class metrics {
 public:
   metrics();
@@ -31,105 +25,45 @@ public:
   /// Serves GET /metrics on `listen` ("host:port", port 0 = any); error if the port is taken.
   mi::result<std::uint16_t> serve(const std::string& listen);
 
-  // -- ingest ---------------------------------------------------------------------------
-  void trade_received(std::string_view exchange, std::uint64_t n = 1);
-  void frame_rejected(std::string_view exchange, std::string_view reason);
-  /// A trade refused at the edge and quarantined on market.rejected.{exchange}.{symbol}
-  /// (mi_trades_rejected_total{exchange,reason}; reason from mi::reject_reason).
-  void trade_rejected(std::string_view exchange, std::string_view reason);
-  /// A trade of MARKET_RAW the kline engine skipped (mi_kline_trades_skipped_total{exchange,reason}).
-  void kline_trade_skipped(std::string_view exchange, std::string_view reason);
-  void exchange_error(std::string_view exchange);
-  void symbol_rejected(std::string_view exchange);
-  void reconnect(std::string_view exchange);
-  void connection_up(std::string_view exchange, bool up);
-  /// A configured symbol's status (mi_symbol_up{exchange,symbol}): true = subscribed, false = refused
-  /// (not listed by the exchange, or refused at subscription).
-  void symbol_status(std::string_view exchange, std::string_view symbol, bool up);
-  /// A jump in a symbol's sequential trade ids (mi_gaps_detected_total).
-  void gap_detected(std::string_view exchange);
-  /// Trades recovered from the exchange's REST history (mi_backfilled_trades_total).
-  void backfilled(std::string_view exchange, std::uint64_t n);
-  /// A REST answer that said "too many requests" (429) or "banned" (Binance 418, Bybit 403): the
-  /// backfill waits its Retry-After (mi_backfill_throttled_total).
-  void backfill_throttled(std::string_view exchange);
-  /// A gap (part) that could not be filled and was reported on market.gap.* (mi_gaps_unfilled_total,
-  /// mi_gap_missing_trades_total).
-  void gap_unfilled(std::string_view exchange, std::uint64_t missing);
-  /// A watchdog action: "reconnect" (silent connection, dead heartbeat) or "resubscribe" (silent symbol).
-  void watchdog(std::string_view exchange, std::string_view action);
-  // -- publish --------------------------------------------------------------------------
-  void trade_published(std::string_view exchange);
-  void publish_failed(std::string_view stream);
-  /// A publish re-sent with the same Nats-Msg-Id after an ack timeout or "no responders"
-  /// (mi_publish_retries_total); counted by the JetStream gateway's on_retry hook.
-  void publish_retried();
-  /// Exchange trade time -> JetStream ack, seconds.
-  void ingest_latency(std::string_view exchange, double seconds);
-  /// Where mi_publish_in_flight is read from at every scrape (the JetStream gateway's own
-  /// counter), so the gauge is never stale. Set once; the source must outlive serving.
+  /// The probe of an exchange's connections, quarantine and backfill; a name the venue registry does not list
+  /// gets the probe labelled "other".
+  connection_probe& connection(std::string_view exchange);
+  /// Trades acked by JetStream for an exchange (registry name, else "other"). A bounded match over the
+  /// registry's names: cheap enough for the ack path, which reads the exchange from the subject.
+  publish_probe& publish(std::string_view exchange);
+  /// The publisher's failures and retries.
+  publisher_probe& publisher();
+  /// The stream names of mi_publish_failures_total{stream} (the configured streams); call once at start, before
+  /// the first publish. Until then, and for any other name, a failure counts under "other".
+  void publish_streams(std::vector<std::string> names);
+  /// Where mi_publish_in_flight is read from at every scrape (the JetStream gateway's own counter), so the gauge is
+  /// never stale. The source must outlive serving; null unhooks it.
   void publish_in_flight_source(std::function<std::int64_t()> source);
-  // -- klines ---------------------------------------------------------------------------
-  void kline_final(std::string_view interval);
-  void late_trade(std::string_view exchange);
-  void kline_revised(std::string_view exchange);
-  /// Close condition met -> final kline acked by JetStream, seconds.
-  void final_latency(double seconds);
-  void symbol_windows(std::int64_t n);
-  // -- store ----------------------------------------------------------------------------
-  void rows_written(std::string_view table, std::uint64_t n);
-  void batch_failed(std::string_view table);
-  void batch_seconds(std::string_view table, double seconds);
-  /// A message published to market.dlq.{kind} (kind: trades | klines).
-  void dead_letter(std::string_view kind);
-  /// Pending + ack-pending messages of a durable consumer (mi_consumer_lag{consumer}).
-  void consumer_lag(std::string_view consumer, std::uint64_t n);
-  /// Rows in a table's DEFAULT partition (mi_partition_default_rows{table}).
-  void partition_default_rows(std::string_view table, std::uint64_t n);
-  /// Result of a scheduled audit: mi_audit_mismatches{kind=trades|klines},
-  /// mi_audit_checked{kind=trades|klines} (cells and klines compared) and
-  /// mi_audit_last_run_timestamp_seconds.
-  void audit_result(std::uint64_t trade_mismatches, std::uint64_t kline_mismatches, std::uint64_t trade_cells,
-                    std::uint64_t klines, double unix_seconds);
-  // -- push -----------------------------------------------------------------------------
-  void push_clients(std::int64_t n);
-  void push_dropped(std::uint64_t n);
-  void push_bad_request(std::string_view code);
-  /// A client_session actor that died with an error; the hub removed it (mi_push_sessions_failed_total).
-  void push_session_failed();
-  // -- supervision ----------------------------------------------------------------------
-  /// A child restarted by a supervisor (mi_actor_restarts_total{supervisor}); the label is the
-  /// role (ingest, kline, store, push, publish), a bounded set.
-  void actor_restart(std::string_view supervisor);
-  /// A push limit acted (mi_push_rejections_total{reason}): max_connections (upgrade refused with 503),
-  /// rate_limit (closed 1008), message_too_large (closed 1009), api_key_revoked (closed 1008),
-  /// trade_feeds (a trade channel refused: the server-wide feed limit).
-  void push_rejected(std::string_view reason);
-  /// MARKET_RAW feeds open for trade.* channels (mi_push_trade_feeds).
-  void push_trade_feeds(std::int64_t n);
-  // -- api ------------------------------------------------------------------------------
-  /// One REST request answered: route ("/api/v1/klines" or "other"), HTTP status, seconds.
-  void api_request(std::string_view route, int status, double seconds);
-  /// A refused authentication (REST or push token), by reason ("bad_signature", ...).
-  void api_auth_rejected(std::string_view reason);
-  /// One api_keys lookup (a database round trip for authentication): mi_api_key_lookups_total.
-  void api_key_lookup();
-  /// Open REST connections now: mi_api_connections.
-  void api_connections(std::size_t open);
-  /// A REST connection refused at api.max_connections: mi_api_connections_refused_total.
-  void api_connection_refused();
-  /// A request answered 503 because no worker took it within api.pool_wait (or the queue was full):
-  /// mi_api_busy_total.
-  void api_busy();
-  /// The health prober's view of the database: mi_api_database_up 1/0.
-  void api_database_up(bool up);
+  /// The kline stage's finals, their latency and its window count.
+  kline_probe& kline();
+  /// What the kline engine did with an exchange's trades (registry name, else "other").
+  kline_trades_probe& kline_trades(std::string_view exchange);
+  /// A batch saver of `table` reading the durable consumer `consumer` (a configured name). The same
+  /// (table, consumer) always gets the same probe.
+  saver_probe& saver(store_table table, std::string_view consumer);
+  /// The storage maintainer's partition and audit gauges.
+  storage_probe& storage();
+  /// The push gateway.
+  push_probe& push();
+  /// The REST API. `routes` and `auth_reasons` are the closed lists the API names (gateways/http: api_routes(),
+  /// auth::reason_labels()); the first call fixes them, later calls return the same probe.
+  api_probe& api(const std::vector<std::string>& routes, const std::vector<std::string>& auth_reasons);
+  /// A supervisor (its name: a role, or "root"); the same name always gets the same probe.
+  supervisor_probe& supervisor(std::string_view name);
 
   /// The text exposition of every metric (for tests and the admin console).
   std::string scrape() const;
 
 private:
   struct impl;
+  struct probes;
   std::unique_ptr<impl> impl_;
+  std::unique_ptr<probes> probes_;
 };
 
 } // namespace mi::gw
