@@ -311,7 +311,7 @@ void on_gap(backfill_actor* self, mi::venue::gap g, const std::string& symbol) {
 caf::behavior backfill(backfill_actor* self, backfill_args args) {
   auto& st = self->state;
   st.args = std::move(args);
-  auto v = mi::venue::make_venue(st.args.exchange, st.args.venue_opts, st.args.instruments_body.get());
+  auto v = mi::venue::make_venue(st.args.exchange, st.args.venue_opts, st.args.instruments);
   if (!v) {
     self->quit(caf::make_error(caf::sec::invalid_argument, v.err().message));
     return {};

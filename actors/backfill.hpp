@@ -22,8 +22,8 @@ struct backfill_args {
   std::string exchange;
   mi::cfg::exchange_config cfg; ///< rest_url, connect_timeout, backfill_max_trades
   mi::venue::venue_options venue_opts;
-  std::vector<mi::venue::subscription> subs;           ///< every subscribed symbol of the exchange
-  std::shared_ptr<const std::string> instruments_body; ///< may be null
+  std::vector<mi::venue::subscription> subs; ///< every subscribed symbol of the exchange
+  mi::venue::instruments_ptr instruments;    ///< parsed once per exchange, shared (may be null)
   actor_slot_ptr publisher;
   mi::gw::metrics* metrics = nullptr;
   std::string gap_subject_prefix = "market.gap"; ///< reports go to {prefix}.{exchange}.{symbol}

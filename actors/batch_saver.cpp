@@ -13,6 +13,7 @@
 #include "caf/event_based_actor.hpp"
 #include "caf/stateful_actor.hpp"
 #include "gateways/jetstream/jetstream.hpp"
+#include "gateways/jetstream/sync_publish.hpp"
 #include "gateways/metrics/metrics.hpp"
 #include "gateways/postgres/postgres.hpp"
 #include "messages/codec.hpp"
@@ -107,7 +108,9 @@ std::string header_text(std::string s) {
   return s;
 }
 
-/// Publishes a message that could not be stored to market.dlq.{kind}; true once JetStream has it.
+/// Publishes a message that could not be stored to market.dlq.{kind}; true once JetStream has acked it
+/// (only then may the original be acked). One attempt: after a failure the original stays un-acked and
+/// its redelivery is the next attempt.
 bool dead_letter(saver_actor* self, mi::gw::js_message& m, const std::string& reason) {
   auto& st = self->state;
   mi::gw::outgoing o;
@@ -116,13 +119,13 @@ bool dead_letter(saver_actor* self, mi::gw::js_message& m, const std::string& re
   o.msg_id = "dlq:" + st.args.stream + ":" + std::to_string(m.stream_seq());
   o.content_type = m.header("Content-Type").value_or("");
   o.data = std::string(m.data());
-  mi::gw::header_list headers{{"Mi-Dlq-Reason", header_text(reason)},
-                              {"Mi-Dlq-Attempts", std::to_string(m.num_delivered())},
-                              {"Mi-Dlq-Subject", std::string(m.subject())},
-                              {"Mi-Dlq-Stream", st.args.stream},
-                              {"Mi-Dlq-Sequence", std::to_string(m.stream_seq())},
-                              {"Mi-Dlq-Msg-Id", header_text(m.header("Nats-Msg-Id").value_or(""))}};
-  auto r = st.args.js->publish_sync(o, headers);
+  o.headers = {{"Mi-Dlq-Reason", header_text(reason)},
+               {"Mi-Dlq-Attempts", std::to_string(m.num_delivered())},
+               {"Mi-Dlq-Subject", std::string(m.subject())},
+               {"Mi-Dlq-Stream", st.args.stream},
+               {"Mi-Dlq-Sequence", std::to_string(m.stream_seq())},
+               {"Mi-Dlq-Msg-Id", header_text(m.header("Nats-Msg-Id").value_or(""))}};
+  auto r = mi::gw::publish_acked(*st.args.js, o, mi::gw::one_attempt);
   if (!r) {
     spdlog::error("{} saver: cannot dead-letter {} seq {}: {}; it stays un-acked", kind_name(st.args.kind),
                   st.args.stream, m.stream_seq(), r.err().message);

@@ -410,8 +410,8 @@ void on_tick(connection_actor* self) {
 caf::behavior connection(connection_actor* self, connection_args args) {
   auto& st = self->state;
   st.args = std::move(args);
-  // The instruments body was read successfully once at start: failing here is a programming error.
-  auto v = mi::venue::make_venue(st.args.exchange, st.args.venue_opts, st.args.instruments_body.get());
+  // The instruments were parsed once at start by this exchange's venue: failing here is a programming error.
+  auto v = mi::venue::make_venue(st.args.exchange, st.args.venue_opts, st.args.instruments);
   if (!v) {
     self->quit(caf::make_error(caf::sec::invalid_argument, v.err().message));
     return {};

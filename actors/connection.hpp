@@ -33,11 +33,11 @@ struct connection_args {
   std::string exchange = "binance";
   mi::cfg::exchange_config cfg;
   mi::venue::venue_options venue_opts;
-  std::vector<mi::venue::subscription> subs;           ///< within the venue's per-connection limit
-  std::shared_ptr<const std::string> instruments_body; ///< the REST instruments response (may be null)
-  std::vector<last_trade> seeds;                       ///< last stored trade per symbol
-  actor_slot_ptr publisher;                            ///< the (supervised) publisher
-  actor_slot_ptr backfill;                             ///< the exchange's (supervised) backfill actor; null: none
+  std::vector<mi::venue::subscription> subs; ///< within the venue's per-connection limit
+  mi::venue::instruments_ptr instruments;    ///< parsed once per exchange, shared (may be null)
+  std::vector<last_trade> seeds;             ///< last stored trade per symbol
+  actor_slot_ptr publisher;                  ///< the (supervised) publisher
+  actor_slot_ptr backfill;                   ///< the exchange's (supervised) backfill actor; null: none
   mi::net::io_thread* io = nullptr;
   mi::gw::metrics* metrics = nullptr;
   std::uint64_t seed = 1;         ///< backoff jitter

@@ -16,6 +16,7 @@
 #include "caf/send.hpp"
 #include "caf/stateful_actor.hpp"
 #include "gateways/jetstream/jetstream.hpp"
+#include "gateways/jetstream/sync_publish.hpp"
 #include "gateways/metrics/metrics.hpp"
 #include "messages/codec.hpp"
 #include "messages/kline/kline_engine.hpp"
@@ -43,6 +44,14 @@ std::string state_key(const std::string& exchange, const std::string& symbol) { 
 
 // -- sink: publishes finals synchronously, then the checkpoint ----------------------------
 
+// A final must never be lost and a checkpoint never precede its finals: both are retried until
+// JetStream has them (the sink is detached: waiting blocks only its own thread).
+mi::gw::retry_listener warn_retry(const char* what) {
+  return [what](const mi::error& e, std::chrono::milliseconds wait) {
+    spdlog::warn("kline sink: {} failed ({}), retrying in {} ms", what, e.message, wait.count());
+  };
+}
+
 struct sink_state {
   static inline const char* name = "mi.kline_sink";
   mi::gw::jetstream* js = nullptr;
@@ -53,18 +62,9 @@ struct sink_state {
 
 using sink_actor = caf::stateful_actor<sink_state>;
 
-// Retries until JetStream takes it: a final must never be lost. Runs on a detached thread.
-template <class F>
-void until_ok(const char* what, F&& f) {
-  auto delay = std::chrono::milliseconds(50);
-  for (;;) {
-    auto r = f();
-    if (r)
-      return;
-    spdlog::warn("kline sink: {} failed ({}), retrying in {} ms", what, r.err().message, delay.count());
-    std::this_thread::sleep_for(delay);
-    delay = std::min(delay * 2, std::chrono::milliseconds(5000));
-  }
+void store_checkpoint(sink_state& st, const std::string& key, const std::string& value, const char* what) {
+  mi::gw::with_retries(
+    mi::gw::until_stored, [&] { return st.js->kv_put(st.bucket, key, value); }, warn_retry(what));
 }
 
 caf::behavior kline_sink(sink_actor* self, mi::gw::jetstream* js, mi::gw::metrics* m, std::string bucket,
@@ -80,22 +80,22 @@ caf::behavior kline_sink(sink_actor* self, mi::gw::jetstream* js, mi::gw::metric
       for (const auto& k : finals) {
         mi::gw::outgoing o{mi::kline_subject(k), mi::dedup_id(k), std::string(mi::kline_content_type),
                            mi::encode_kline_pb(k)};
-        until_ok("final publish", [&] { return st.js->publish_sync(o); });
+        mi::gw::publish_acked(*st.js, o, mi::gw::until_stored, warn_retry("final publish"));
         st.metrics->kline().kline_final(k.interval);
         st.metrics->kline().final_latency(static_cast<double>(now_ms() - detected_ms) / 1000.0);
       }
-      until_ok("checkpoint", [&] { return st.js->kv_put(st.bucket, key, ckpt); });
+      store_checkpoint(st, key, ckpt, "checkpoint");
       self->send(st.router, ckpt_atom::value, key, min_resume);
     },
     // A passivated window's state: stored, then the router may forget the symbol.
     [self](passive_atom, const std::string& key, const std::string& ckpt) {
       auto& st = self->state;
-      until_ok("checkpoint", [&] { return st.js->kv_put(st.bucket, key, ckpt); });
+      store_checkpoint(st, key, ckpt, "checkpoint");
       self->send(st.router, passive_atom::value, key);
     },
     [self](global_atom, std::uint64_t seq) {
       auto& st = self->state;
-      until_ok("global checkpoint", [&] { return st.js->kv_put(st.bucket, "global", std::to_string(seq)); });
+      store_checkpoint(st, "global", std::to_string(seq), "global checkpoint");
     },
     [self](stop_atom) { self->quit(); },
   };
@@ -110,7 +110,7 @@ struct window_state {
   const ke::options* opts = nullptr;
   caf::actor sink;
   caf::actor router;
-  actor_slot_ptr publisher;
+  mi::gw::jetstream* js = nullptr;             // live partials: core NATS, best effort
   mi::gw::kline_trades_probe* probe = nullptr; // the exchange's, taken once at spawn
   std::int64_t idle_after_ms = 600'000;
   bool caught_up = false;         // the router has read MARKET_RAW up to its end
@@ -120,7 +120,8 @@ struct window_state {
   kline_fault fault = kline_fault::none; // test only
   int fault_after_trades = 0;
   int trades_seen = 0;
-  std::uint64_t skipped = 0; // trades the engine refused (for log pacing)
+  std::uint64_t skipped = 0;         // trades the engine refused (for log pacing)
+  std::uint64_t partials_failed = 0; // partials nats.c refused (for log pacing)
 };
 
 std::atomic<bool> window_fault_fired{false}; // symbol_window_throws_once: once per process
@@ -138,14 +139,14 @@ void emit(window_actor* self, std::vector<mi::kline>& finals, std::int64_t now, 
   }
   std::vector<mi::kline> partials;
   st.windows->take_partials(now, partials);
-  if (!partials.empty()) {
-    outgoing_batch batch;
-    for (auto& k : partials)
-      batch.push_back(
-        mi::gw::outgoing{mi::kline_subject(k), {}, std::string(mi::kline_content_type), mi::encode_kline_pb(k)});
-    // Partials are best effort (the next one supersedes them), but still never block the window.
-    self->request(st.publisher->get(), caf::infinite, pub_atom::value, std::move(batch))
-      .then([](bool) {}, [](caf::error&) {});
+  // Partials are best effort (the next one supersedes them): core NATS on market.partial.>, never a
+  // stream, never a wait. A refused one (nats.c's reconnect buffer is full) is only logged.
+  for (const auto& k : partials) {
+    auto r = st.js->publish_core_buffered(
+      mi::gw::outgoing{mi::partial_subject(k), {}, std::string(mi::kline_content_type), mi::encode_kline_pb(k)});
+    if (!r && st.partials_failed++ % 1000 == 0)
+      spdlog::warn("kline stage: live partial of {} not sent ({}; {} so far for this symbol)", st.key, r.err().message,
+                   st.partials_failed);
   }
 }
 
@@ -172,7 +173,7 @@ void close_by_clock(window_actor* self, std::int64_t now, std::int64_t detected_
 
 caf::behavior symbol_window(window_actor* self, std::string exchange, std::string symbol, const ke::options* opts,
                             std::shared_ptr<const ke::checkpoint> restored, caf::actor sink, caf::actor router,
-                            actor_slot_ptr publisher, mi::gw::metrics* metrics, std::int64_t idle_after_ms,
+                            mi::gw::jetstream* js, mi::gw::metrics* metrics, std::int64_t idle_after_ms,
                             const kline_stage_args* fault_args) {
   self->set_exception_handler(exception_error);
   auto& st = self->state;
@@ -187,7 +188,7 @@ caf::behavior symbol_window(window_actor* self, std::string exchange, std::strin
   }
   st.sink = std::move(sink);
   st.router = std::move(router);
-  st.publisher = std::move(publisher);
+  st.js = js;
   st.probe = &metrics->kline_trades(exchange);
   st.idle_after_ms = idle_after_ms;
   st.last_trade_ms = now_ms();
@@ -386,7 +387,7 @@ caf::actor open_window(router_actor* self, const mi::trade& t, const std::string
     cp = read_passivated(s, key);
   auto w =
     self->system().spawn(symbol_window, t.exchange, t.symbol, &s.opts, cp, s.sink, caf::actor_cast<caf::actor>(self),
-                         s.args.publisher, s.args.metrics, static_cast<std::int64_t>(s.args.cfg.idle_after.count()),
+                         s.args.js, s.args.metrics, static_cast<std::int64_t>(s.args.cfg.idle_after.count()),
                          s.args.fault == kline_fault::window_throws_once ? &s.args : nullptr);
   self->link_to(w); // a window that dies with an error takes the stage down (and back up)
   s.windows.emplace(key, w);

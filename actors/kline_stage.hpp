@@ -5,7 +5,6 @@
 
 #include "caf/actor.hpp"
 #include "caf/fwd.hpp"
-#include "actors/actor_slot.hpp"
 #include "config/config.hpp"
 #include "messages/kline/kline_engine.hpp"
 
@@ -29,8 +28,8 @@ enum class kline_fault {
 kline_fault parse_kline_fault(const std::string& text);
 
 struct kline_stage_args {
+  /// Finals (acked publishes), checkpoints (KV), live partials (core NATS market.partial.>, best effort).
   mi::gw::jetstream* js = nullptr;
-  actor_slot_ptr publisher; ///< for live partial candles (async, no dedup id)
   mi::gw::metrics* metrics = nullptr;
   mi::cfg::kline_config cfg;
   std::string raw_stream = "MARKET_RAW";
@@ -49,18 +48,17 @@ mi::kline_engine::options to_options(const mi::cfg::kline_config& cfg, std::int6
 
 /// The kline stage: a router fed by an ordered consumer of MARKET_RAW, one symbol_window actor
 /// per (exchange, symbol) created on its first trade, and a sink that publishes finals
-/// synchronously (each acked by JetStream, dedup id `{ex}:{sym}:{iv}:{open}:{rev}`) and then
-/// stores the symbol's checkpoint. On start the router reads the checkpoints and replays
-/// MARKET_RAW from the lowest sequence any symbol still needs (docs/architecture.md,
-/// "Kline recovery"), so a `kill -9` at any moment changes no final. The checkpoint keeps the
-/// finals a late trade may revise and the recent trade ids, so a late trade after a restart or a
-/// passivation publishes revision + 1 as it would have without one.
-/// The sink and every symbol window are linked to the router: a window or the sink that dies
-/// with an error takes the stage down, and its supervisor restarts the stage, which restores each
-/// window from its checkpoint and replays MARKET_RAW from there (finals already published come
-/// again with the same dedup id: JetStream keeps one). A single window cannot rewind the shared
-/// consumer, so the stage restarts as a whole.
-/// Accepts (router): (stop_atom) -> stops the consumer, lets the sink finish, quits.
+/// synchronously to MARKET_KLINE (each acked by JetStream, dedup id `{ex}:{sym}:{iv}:{open}:{rev}`,
+/// gateways/jetstream/sync_publish.hpp) and then stores the symbol's checkpoint. Live partial
+/// candles go to core NATS `market.partial.{ex}.{sym}.{iv}` (no stream, best effort). On start the router reads the
+/// checkpoints and replays MARKET_RAW from the lowest sequence any symbol still needs (docs/architecture.md, "Kline
+/// recovery"), so a `kill -9` at any moment changes no final. The checkpoint keeps the finals a late trade may revise
+/// and the recent trade ids, so a late trade after a restart or a passivation publishes revision + 1 as it would have
+/// without one. The sink and every symbol window are linked to the router: a window or the sink that dies with an error
+/// takes the stage down, and its supervisor restarts the stage, which restores each window from its checkpoint and
+/// replays MARKET_RAW from there (finals already published come again with the same dedup id: JetStream keeps one). A
+/// single window cannot rewind the shared consumer, so the stage restarts as a whole. Accepts (router): (stop_atom) ->
+/// stops the consumer, lets the sink finish, quits.
 caf::actor spawn_kline_stage(caf::actor_system& sys, kline_stage_args args);
 
 } // namespace mi::actors

@@ -83,7 +83,9 @@ enum class disposition : std::uint8_t {
 disposition disposition_of(bool is_poison, std::uint64_t delivered, int max_attempts);
 
 /// The finals of a kline batch, one per (exchange, symbol, interval, open time), highest
-/// revision kept (one upsert statement cannot touch a row twice); partials dropped. Pure.
+/// revision kept (one upsert statement cannot touch a row twice); partials dropped (MARKET_KLINE
+/// carries none since they moved to core NATS market.partial.>, but a stream written by an older
+/// version may still hold some). Pure.
 std::vector<mi::kline> finals_to_store(std::vector<mi::kline> batch);
 
 } // namespace mi::actors

@@ -19,10 +19,11 @@
 namespace mi::app {
 namespace {
 
-// The exchange's instruments response, or null when it cannot be had (symbols then resolve by
-// their quote suffix and nothing is refused as unlisted).
-std::shared_ptr<const std::string> fetch_instruments(const std::string& name, const mi::cfg::exchange_config& ex,
-                                                     mi::venue::venue& v) {
+// The exchange's instruments, fetched and parsed once and shared by its connection and backfill actors
+// (`v` uses them too), or null when they cannot be had (symbols then resolve by their quote suffix and
+// nothing is refused as unlisted).
+mi::venue::instruments_ptr fetch_instruments(const std::string& name, const mi::cfg::exchange_config& ex,
+                                             mi::venue::venue& v) {
   const auto target = v.instruments_request().target;
   auto u = mi::net::parse_url(ex.rest_url + target);
   if (!u) {
@@ -35,13 +36,15 @@ std::shared_ptr<const std::string> fetch_instruments(const std::string& name, co
                  body.err().message);
     return nullptr;
   }
-  auto n = v.load_instruments(*body);
-  if (!n) {
-    spdlog::warn("{}: unreadable instruments ({}); symbols are not checked against the listing", name, n.err().message);
+  auto table = v.parse_instruments(*body);
+  if (!table) {
+    spdlog::warn("{}: unreadable instruments ({}); symbols are not checked against the listing", name,
+                 table.err().message);
     return nullptr;
   }
-  spdlog::info("{}: {} instruments from {}", name, *n, ex.rest_url);
-  return std::make_shared<const std::string>(std::move(*body));
+  v.use_instruments(*table);
+  spdlog::info("{}: {} instruments from {}", name, (*table)->size(), ex.rest_url);
+  return *table;
 }
 
 constexpr auto seed_scan_timeout = std::chrono::seconds(10);
@@ -153,7 +156,7 @@ std::vector<mi::actors::child_spec> ingest_children(const mi::cfg::config& cfg, 
     b.cfg = ex;
     b.venue_opts = vo;
     b.subs = subs;
-    b.instruments_body = instruments;
+    b.instruments = instruments;
     b.publisher = publisher;
     b.metrics = &metrics;
     b.gap_subject_prefix = "market.gap";
@@ -174,7 +177,7 @@ std::vector<mi::actors::child_spec> ingest_children(const mi::cfg::config& cfg, 
       a.venue_opts = vo;
       a.subs.assign(subs.begin() + static_cast<std::ptrdiff_t>(i),
                     subs.begin() + static_cast<std::ptrdiff_t>(std::min(subs.size(), i + per_conn)));
-      a.instruments_body = instruments;
+      a.instruments = instruments;
       a.publisher = publisher;
       a.backfill = backfill_slot;
       a.io = &io;

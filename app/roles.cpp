@@ -202,10 +202,9 @@ mi::actors::child_spec store_role(const mi::cfg::config& cfg, const role_factory
 }
 
 mi::actors::child_spec kline_role(const mi::cfg::config& cfg, const role_factory& role, mi::gw::jetstream& js,
-                                  mi::gw::metrics& metrics, const mi::actors::actor_slot_ptr& publisher) {
+                                  mi::gw::metrics& metrics) {
   mi::actors::kline_stage_args ka;
   ka.js = &js;
-  ka.publisher = publisher;
   ka.metrics = &metrics;
   ka.cfg = cfg.klines;
   ka.raw_stream = cfg.nats.raw.name;
@@ -317,16 +316,23 @@ bool start_push(push_role& out, const mi::cfg::config& cfg, mi::net::io_thread& 
     spdlog::error("push: {}", e.what());
     return false;
   }
-  // New messages only: a subscriber never gets the stream's history.
-  auto feed =
-    mi::gw::ordered_consumer::start(js, cfg.nats.kline.name, "market.kline.>", 0, [hub_slot](mi::gw::js_message&& m) {
-      caf::anon_send(hub_slot->get(), mi::actors::kmsg_atom::value, std::string(m.subject()), std::string(m.data()));
-    });
+  // kline.* channels: finals (and revisions) from MARKET_KLINE, new messages only (a subscriber never
+  // gets the stream's history), and live partials from core NATS market.partial.> (no stream).
+  auto to_hub = [hub_slot](mi::gw::js_message&& m) {
+    caf::anon_send(hub_slot->get(), mi::actors::kmsg_atom::value, std::string(m.subject()), std::string(m.data()));
+  };
+  auto feed = mi::gw::ordered_consumer::start(js, cfg.nats.kline.name, "market.kline.>", 0, to_hub);
   if (!feed) {
     spdlog::error("push: cannot consume {}: {}", cfg.nats.kline.name, feed.err().message);
     return false;
   }
   out.feed = std::move(*feed);
+  auto partials = mi::gw::core_subscription::start(js, "market.partial.>", to_hub);
+  if (!partials) {
+    spdlog::error("push: {}", partials.err().message);
+    return false;
+  }
+  out.partials = std::move(*partials);
   // `apikey revoke` announces revoked keys; the periodic re-check covers a missed announcement.
   auto revoked = mi::gw::core_subscription::start(
     js, std::string(mi::gw::apikey_revoked_subject), [hub_slot](mi::gw::js_message&& m) {

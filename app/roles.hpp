@@ -77,9 +77,9 @@ mi::actors::child_spec publish_role(const mi::cfg::config& cfg, const role_facto
 /// The savers and the storage maintainer (migrates the schema first, warning when it cannot).
 mi::actors::child_spec store_role(const mi::cfg::config& cfg, const role_factory& role, mi::gw::jetstream& js,
                                   mi::gw::metrics& metrics);
-/// The kline stage.
+/// The kline stage (finals through the synchronous publish path, partials on core NATS).
 mi::actors::child_spec kline_role(const mi::cfg::config& cfg, const role_factory& role, mi::gw::jetstream& js,
-                                  mi::gw::metrics& metrics, const mi::actors::actor_slot_ptr& publisher);
+                                  mi::gw::metrics& metrics);
 
 /// The REST API service (roles api and push: the push gateway checks its tokens with it) and the
 /// REST API's HTTP server (role api only).
@@ -96,13 +96,16 @@ bool start_api(api_role& out, const mi::cfg::config& cfg, const std::vector<std:
                mi::gw::metrics& metrics, const std::optional<mi::gw::auth::master_key>& master_key,
                const std::shared_ptr<mi::gw::auth::nonce_store>& nonces);
 
-/// The push gateway: the WebSocket server, the MARKET_KLINE feed of the hub and the revocation announcements.
+/// The push gateway: the WebSocket server, the hub's kline feeds (MARKET_KLINE finals, core NATS
+/// market.partial.> live partials) and the revocation announcements.
 struct push_role {
   std::unique_ptr<mi::gw::push_server> server;
   std::unique_ptr<mi::gw::ordered_consumer> feed;
+  std::unique_ptr<mi::gw::core_subscription> partials;
   std::unique_ptr<mi::gw::core_subscription> revocations;
   void stop() {
     feed.reset();
+    partials.reset();
     revocations.reset();
     if (server)
       server->stop();

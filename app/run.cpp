@@ -204,7 +204,7 @@ int run_platform(const std::string& config_path, const std::vector<std::string>&
   if (has_role(roles, "store"))
     roles_tree.push_back(store_role(cfg, role, js, metrics));
   if (has_role(roles, "kline"))
-    roles_tree.push_back(kline_role(cfg, role, js, metrics, publisher_slot));
+    roles_tree.push_back(kline_role(cfg, role, js, metrics));
   if (has_role(roles, "ingest"))
     roles_tree.push_back(role("ingest", ingest_children(cfg, js, publisher_slot, io, metrics), 5s));
 

@@ -79,6 +79,7 @@ TEST_CASE("kline protobuf and JSON round trip") {
   REQUIRE(js.has_value());
   CHECK(*js == k);
   CHECK(mi::kline_subject(k) == "market.kline.binance.BTCUSDT.1m");
+  CHECK(mi::partial_subject(k) == "market.partial.binance.BTCUSDT.1m");
   CHECK(mi::dedup_id(k) == "binance:BTCUSDT:1m:1617566580000:1");
 }
 

@@ -32,8 +32,12 @@ struct kline {
   friend bool operator==(const kline&, const kline&) = default;
 };
 
-/// `market.kline.{exchange}.{symbol}.{interval}`.
+/// `market.kline.{exchange}.{symbol}.{interval}`: finals and revisions, stream MARKET_KLINE.
 std::string kline_subject(const kline& k);
+
+/// `market.partial.{exchange}.{symbol}.{interval}`: live partial candles, core NATS only (outside
+/// `market.kline.>`, so no stream stores them).
+std::string partial_subject(const kline& k);
 
 /// `Nats-Msg-Id` of a final kline: `{exchange}:{symbol}:{interval}:{open_time_ms}:{revision}`.
 std::string dedup_id(const kline& k);

@@ -96,6 +96,12 @@ std::string kline_subject(const kline& k) {
   return s;
 }
 
+std::string partial_subject(const kline& k) {
+  std::string s = "market.partial.";
+  s.append(k.exchange).append(".").append(k.symbol).append(".").append(k.interval);
+  return s;
+}
+
 std::string dedup_id(const kline& k) {
   std::string id = k.exchange;
   id.append(":").append(k.symbol).append(":").append(k.interval).append(":");

@@ -19,19 +19,29 @@ constexpr std::size_t streams_per_request = 200;
 class binance_venue final : public venue {
 public:
   explicit binance_venue(const venue_options& o)
-      : kind_(o.binance_agg_trade ? binance::stream_kind::agg_trade : binance::stream_kind::trade), codec_(&meta_) {}
+      : kind_(o.binance_agg_trade ? binance::stream_kind::agg_trade : binance::stream_kind::trade), codec_(meta_) {}
 
   std::string_view name() const override { return "binance"; }
 
   rest_request instruments_request() const override { return {"/api/v3/exchangeInfo"}; }
 
-  mi::result<std::size_t> load_instruments(std::string_view body) override {
+  mi::result<instruments_ptr> parse_instruments(std::string_view body) const override {
     auto parsed = binance::instruments::from_exchange_info(body);
     if (!parsed)
       return rest_error(name(), "exchangeInfo", parsed.err());
-    meta_ = std::move(*parsed); // the codec keeps pointing at meta_
+    const auto n = parsed->size();
+    return share_instruments(name(), std::move(*parsed), n);
+  }
+
+  bool use_instruments(instruments_ptr table) override {
+    const auto* meta = instruments_of<binance::instruments>(table, name());
+    if (meta == nullptr)
+      return false;
+    table_ = std::move(table);
+    meta_ = meta;
+    codec_ = binance::codec(meta_); // the codec keeps pointing at the shared table
     loaded_ = true;
-    return meta_.size();
+    return true;
   }
 
   mi::result<subscription> resolve(std::string_view unified) const override {
@@ -39,7 +49,7 @@ public:
     if (!inst)
       return inst.err();
     if (loaded_) {
-      const binance::instrument* listed = meta_.find(inst->symbol);
+      const binance::instrument* listed = meta_->find(inst->symbol);
       if (listed == nullptr)
         return not_listed(unified, name());
       if (!listed->trading)
@@ -162,9 +172,11 @@ private:
   }
 
   binance::stream_kind kind_;
-  binance::instruments meta_;
+  binance::instruments unlisted_;                 ///< before use_instruments: the quote-suffix fallback only
+  const binance::instruments* meta_ = &unlisted_; ///< unlisted_, or the data of table_
+  instruments_ptr table_;                         ///< the shared instruments, kept alive
   bool loaded_ = false;
-  binance::codec codec_; ///< reads meta_ (declared before it)
+  binance::codec codec_; ///< reads *meta_ (declared after it)
   std::int64_t next_request_id_ = 1;
   mutable page_memory pages_{page_memory::direction::forward}; ///< restarted by the const history_request
 };

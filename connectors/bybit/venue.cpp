@@ -31,19 +31,29 @@ std::string_view topic_symbol_in(std::string_view message) {
 
 class bybit_venue final : public venue {
 public:
-  bybit_venue() : codec_(&meta_) {}
+  bybit_venue() : codec_(meta_) {}
 
   std::string_view name() const override { return "bybit"; }
 
   rest_request instruments_request() const override { return {"/v5/market/instruments-info?category=spot"}; }
 
-  mi::result<std::size_t> load_instruments(std::string_view body) override {
+  mi::result<instruments_ptr> parse_instruments(std::string_view body) const override {
     auto parsed = bybit::instruments::from_instruments_info(body);
     if (!parsed)
       return rest_error(name(), "instruments", parsed.err());
-    meta_ = std::move(*parsed); // the codec keeps pointing at meta_
+    const auto n = parsed->size();
+    return share_instruments(name(), std::move(*parsed), n);
+  }
+
+  bool use_instruments(instruments_ptr table) override {
+    const auto* meta = instruments_of<bybit::instruments>(table, name());
+    if (meta == nullptr)
+      return false;
+    table_ = std::move(table);
+    meta_ = meta;
+    codec_ = bybit::codec(meta_); // the codec keeps pointing at the shared table
     loaded_ = true;
-    return meta_.size();
+    return true;
   }
 
   mi::result<subscription> resolve(std::string_view unified) const override {
@@ -51,7 +61,7 @@ public:
     if (!inst)
       return inst.err();
     if (loaded_) {
-      const bybit::instrument* listed = meta_.find(inst->symbol);
+      const bybit::instrument* listed = meta_->find(inst->symbol);
       if (listed == nullptr)
         return not_listed(unified, name());
       if (!listed->trading)
@@ -160,9 +170,11 @@ public:
   }
 
 private:
-  bybit::instruments meta_;
+  bybit::instruments unlisted_;                 ///< before use_instruments: the quote-suffix fallback only
+  const bybit::instruments* meta_ = &unlisted_; ///< unlisted_, or the data of table_
+  instruments_ptr table_;                       ///< the shared instruments, kept alive
   bool loaded_ = false;
-  bybit::codec codec_; ///< reads meta_ (declared before it)
+  bybit::codec codec_; ///< reads *meta_ (declared after it)
   bybit::heartbeat heartbeat_;
   std::int64_t next_req_id_ = 1; ///< shared by subscribe requests and pings
 };

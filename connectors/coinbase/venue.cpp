@@ -24,22 +24,32 @@ public:
 
   rest_request instruments_request() const override { return {"/products"}; }
 
-  mi::result<std::size_t> load_instruments(std::string_view body) override {
+  mi::result<instruments_ptr> parse_instruments(std::string_view body) const override {
     auto parsed = coinbase::parse_products(body);
     if (!parsed)
       return rest_error(name(), "products", parsed.err());
-    listed_.clear();
+    std::set<std::string> listed;
     for (const coinbase::instrument& i : *parsed)
-      listed_.insert(i.product_id);
+      listed.insert(i.product_id);
+    const auto n = listed.size();
+    return share_instruments(name(), std::move(listed), n);
+  }
+
+  bool use_instruments(instruments_ptr table) override {
+    const auto* listed = instruments_of<std::set<std::string>>(table, name());
+    if (listed == nullptr)
+      return false;
+    table_ = std::move(table);
+    listed_ = listed;
     loaded_ = true;
-    return listed_.size();
+    return true;
   }
 
   mi::result<subscription> resolve(std::string_view unified) const override {
     auto inst = coinbase::from_unified(unified);
     if (!inst)
       return inst.err();
-    if (loaded_ && listed_.count(inst->product_id) == 0)
+    if (loaded_ && listed_->count(inst->product_id) == 0)
       return not_listed(unified, name());
     return make_subscription(unified, *inst, inst->product_id, inst->product_id);
   }
@@ -150,7 +160,8 @@ private:
     return {"/products/" + s.rest + "/trades?after=" + std::to_string(after) + "&limit=" + std::to_string(page_limit)};
   }
 
-  std::set<std::string> listed_; ///< online product ids
+  const std::set<std::string>* listed_ = nullptr; ///< online product ids, in table_
+  instruments_ptr table_;                         ///< the shared instruments, kept alive
   bool loaded_ = false;
   coinbase::codec codec_;
   bool heartbeats_seen_ = false;

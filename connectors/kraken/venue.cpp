@@ -28,15 +28,25 @@ public:
 
   rest_request instruments_request() const override { return {"/0/public/AssetPairs"}; }
 
-  mi::result<std::size_t> load_instruments(std::string_view body) override {
+  mi::result<instruments_ptr> parse_instruments(std::string_view body) const override {
     auto parsed = kraken::parse_asset_pairs(body);
     if (!parsed)
       return rest_error(name(), "AssetPairs", parsed.err());
-    altnames_.clear();
+    std::map<std::string, std::string> altnames;
     for (const kraken::asset_pair& p : *parsed)
-      altnames_[p.inst.symbol] = p.altname;
+      altnames[p.inst.symbol] = p.altname;
+    const auto n = altnames.size();
+    return share_instruments(name(), std::move(altnames), n);
+  }
+
+  bool use_instruments(instruments_ptr table) override {
+    const auto* altnames = instruments_of<std::map<std::string, std::string>>(table, name());
+    if (altnames == nullptr)
+      return false;
+    table_ = std::move(table);
+    altnames_ = altnames;
     loaded_ = true;
-    return altnames_.size();
+    return true;
   }
 
   mi::result<subscription> resolve(std::string_view unified) const override {
@@ -45,8 +55,8 @@ public:
       return inst.err();
     std::string rest_name;
     if (loaded_) {
-      auto it = altnames_.find(inst->symbol);
-      if (it == altnames_.end())
+      auto it = altnames_->find(inst->symbol);
+      if (it == altnames_->end())
         return not_listed(unified, name());
       rest_name = it->second;
     } else {
@@ -186,7 +196,8 @@ private:
     return inst ? inst->symbol : std::string();
   }
 
-  std::map<std::string, std::string> altnames_; ///< normalized symbol -> REST altname
+  const std::map<std::string, std::string>* altnames_ = nullptr; ///< normalized symbol -> REST altname, in table_
+  instruments_ptr table_;                                        ///< the shared instruments, kept alive
   bool loaded_ = false;
   kraken::codec codec_;
   simdjson::dom::parser error_parser_; ///< only for error frames

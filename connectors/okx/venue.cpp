@@ -35,22 +35,32 @@ public:
 
   rest_request instruments_request() const override { return {"/api/v5/public/instruments?instType=SPOT"}; }
 
-  mi::result<std::size_t> load_instruments(std::string_view body) override {
+  mi::result<instruments_ptr> parse_instruments(std::string_view body) const override {
     auto parsed = okx::parse_instruments(body);
     if (!parsed)
       return rest_error(name(), "instruments", parsed.err());
-    listed_.clear();
+    std::set<std::string> listed;
     for (const okx::instrument& i : *parsed)
-      listed_.insert(i.inst_id);
+      listed.insert(i.inst_id);
+    const auto n = listed.size();
+    return share_instruments(name(), std::move(listed), n);
+  }
+
+  bool use_instruments(instruments_ptr table) override {
+    const auto* listed = instruments_of<std::set<std::string>>(table, name());
+    if (listed == nullptr)
+      return false;
+    table_ = std::move(table);
+    listed_ = listed;
     loaded_ = true;
-    return listed_.size();
+    return true;
   }
 
   mi::result<subscription> resolve(std::string_view unified) const override {
     auto inst = okx::from_unified(unified);
     if (!inst)
       return inst.err();
-    if (loaded_ && listed_.count(inst->inst_id) == 0)
+    if (loaded_ && listed_->count(inst->inst_id) == 0)
       return not_listed(unified, name());
     return make_subscription(unified, *inst, inst->inst_id, inst->inst_id);
   }
@@ -177,7 +187,8 @@ private:
             "&limit=" + std::to_string(page_limit)};
   }
 
-  std::set<std::string> listed_; ///< live SPOT instIds
+  const std::set<std::string>* listed_ = nullptr; ///< live SPOT instIds, in table_
+  instruments_ptr table_;                         ///< the shared instruments, kept alive
   bool loaded_ = false;
   okx::codec codec_;
   okx::heartbeat heartbeat_;

@@ -79,6 +79,38 @@ mi::error rest_error(std::string_view exchange, std::string_view what, const mi:
 /// "BTC/USDT: not listed by okx" (or "... listed by okx but not trading").
 mi::error not_listed(std::string_view unified, std::string_view exchange, bool listed_but_halted = false);
 
+/// A venue's instruments as parsed once and shared: `data` is whatever the venue keeps (a symbol table,
+/// a set of listed ids, a map of REST names).
+template <class Data>
+class parsed_instruments final : public instrument_table {
+public:
+  parsed_instruments(std::string_view venue, Data data, std::size_t size)
+      : venue_(venue), data_(std::move(data)), size_(size) {}
+  std::string_view venue_name() const override { return venue_; }
+  std::size_t size() const override { return size_; }
+  const Data& data() const { return data_; }
+
+private:
+  std::string_view venue_; // the venue's name(): a literal
+  Data data_;
+  std::size_t size_;
+};
+
+/// A shared table of `venue`'s own kind.
+template <class Data>
+instruments_ptr share_instruments(std::string_view venue, Data data, std::size_t size) {
+  return std::make_shared<const parsed_instruments<Data>>(venue, std::move(data), size);
+}
+
+/// The data of `table` when `venue` parsed it into a Data; nullptr otherwise (null, another venue).
+template <class Data>
+const Data* instruments_of(const instruments_ptr& table, std::string_view venue) {
+  if (!table || table->venue_name() != venue)
+    return nullptr;
+  const auto* mine = dynamic_cast<const parsed_instruments<Data>*>(table.get());
+  return mine != nullptr ? &mine->data() : nullptr;
+}
+
 /// The common case of a REST-side symbol: {unified, symbol, base, quote} of a venue's own instrument type.
 template <class Instrument>
 subscription make_subscription(std::string_view unified, const Instrument& i, std::string wire, std::string rest) {

@@ -20,13 +20,23 @@ mi::result<std::unique_ptr<venue>> make_venue(std::string_view exchange, const v
 }
 
 mi::result<std::unique_ptr<venue>> make_venue(std::string_view exchange, const venue_options& o,
-                                              const std::string* instruments_body) {
+                                              instruments_ptr instruments) {
   auto v = make_venue(exchange, o);
-  if (!v || instruments_body == nullptr)
+  if (!v || !instruments)
     return v;
-  if (auto n = (*v)->load_instruments(*instruments_body); !n)
-    return n.err();
+  const std::string parsed_by(instruments->venue_name());
+  if (!(*v)->use_instruments(std::move(instruments)))
+    return mi::error{"instruments parsed by " + parsed_by + " cannot serve " + std::string(exchange)};
   return v;
+}
+
+mi::result<std::size_t> venue::load_instruments(std::string_view body) {
+  auto table = parse_instruments(body);
+  if (!table)
+    return table.err();
+  const auto n = (*table)->size();
+  use_instruments(std::move(*table));
+  return n;
 }
 
 const std::vector<std::string>& exchange_names() {

@@ -96,6 +96,22 @@ struct rest_limits {
   std::int64_t default_retry_after_ns = 60'000'000'000;
 };
 
+/// An exchange's instruments response, parsed once per fetch (venue::parse_instruments) and shared,
+/// read-only, by every venue object of that exchange (each connection and backfill actor owns one).
+/// Each venue keeps what it needs in a derived type of its own; only the venue kind that parsed a
+/// table reads it.
+class instrument_table {
+public:
+  virtual ~instrument_table() = default;
+  /// The venue that parsed it ("binance").
+  virtual std::string_view venue_name() const = 0;
+  /// How many instruments it lists.
+  virtual std::size_t size() const = 0;
+};
+
+/// A parsed instruments table, shared.
+using instruments_ptr = std::shared_ptr<const instrument_table>;
+
 /// The exchange-specific rules.
 class venue {
 public:
@@ -109,10 +125,14 @@ public:
   /// The public REST instruments request ("/api/v3/exchangeInfo", "/api/v5/public/instruments?instType=SPOT",
   /// "/v5/market/instruments-info?category=spot", "/products", "/0/public/AssetPairs").
   virtual rest_request instruments_request() const = 0;
-  /// Parses the instruments response and keeps it (resolve() then checks listings, decode() maps
-  /// symbols with it). Returns how many instruments it lists; error on an unreadable body (the
-  /// venue then keeps working without a listing: resolve() accepts every well-formed name).
-  virtual mi::result<std::size_t> load_instruments(std::string_view body) = 0;
+  /// Parses the instruments response into a table to share (use_instruments). Error on an unreadable
+  /// body (the venues then keep working without a listing: resolve() accepts every well-formed name).
+  virtual mi::result<instruments_ptr> parse_instruments(std::string_view body) const = 0;
+  /// Uses a shared table (resolve() then checks listings, decode() maps symbols with it). False, and
+  /// nothing changes, when `table` is null or was parsed by another venue.
+  virtual bool use_instruments(instruments_ptr table) = 0;
+  /// parse_instruments, then use_instruments: how many instruments the body lists, or the error.
+  mi::result<std::size_t> load_instruments(std::string_view body);
   /// "BTC/USDT" -> subscription. Error on a malformed name, or, once instruments are loaded, on a
   /// symbol the exchange does not list ("not listed by okx").
   virtual mi::result<subscription> resolve(std::string_view unified) const = 0;
@@ -172,11 +192,11 @@ struct venue_options {
 /// connectors/<name>/ registers its adapter with mi_add_venue()); error naming the known ones otherwise.
 mi::result<std::unique_ptr<venue>> make_venue(std::string_view exchange, const venue_options& o = {});
 
-/// make_venue, then load_instruments(*instruments_body) unless it is null (each connection and
-/// backfill actor owns its venue; the instruments response is fetched once at start and shared).
-/// An unreadable body is an error naming the exchange.
+/// make_venue, then use_instruments(instruments) unless it is null (each connection and backfill
+/// actor owns its venue; the instruments response is fetched and parsed once at start, and the
+/// table shared). A table of another venue is an error naming both.
 mi::result<std::unique_ptr<venue>> make_venue(std::string_view exchange, const venue_options& o,
-                                              const std::string* instruments_body);
+                                              instruments_ptr instruments);
 
 /// A trade id as a number when it is plain decimal digits that fit in int64 ("12345" -> 12345);
 /// nullopt otherwise (Bybit's ids, Kraken v1's synthesized ids, "-1", "1e3").

@@ -46,22 +46,56 @@ TEST_CASE("the generated factory table holds each registry venue once, and nothi
   }
 }
 
-TEST_CASE("make_venue with an instruments body: listed symbols resolve, others are refused, a bad body is an error") {
+TEST_CASE("instruments parsed once serve every venue of the exchange: listed symbols resolve, others are refused") {
   const std::string body =
     R"({"code":"0","msg":"","data":[{"instType":"SPOT","instId":"BTC-USDT","baseCcy":"BTC","quoteCcy":"USDT","state":"live"}]})";
-  auto v = mi::venue::make_venue("okx", {}, &body);
-  REQUIRE(v);
-  CHECK((*v)->resolve("BTC/USDT"));
-  auto refused = (*v)->resolve("DOGE/USDT");
-  REQUIRE_FALSE(refused);
-  CHECK(refused.err().message.find("not listed by okx") != std::string::npos);
+  auto parser = mi::venue::make_venue("okx");
+  REQUIRE(parser);
+  auto table = (*parser)->parse_instruments(body);
+  REQUIRE(table);
+  CHECK((*table)->size() == 1);
+  CHECK((*table)->venue_name() == "okx");
+  // Two actors' venues over the one parsed table.
+  for (int i = 0; i < 2; ++i) {
+    auto v = mi::venue::make_venue("okx", {}, *table);
+    REQUIRE(v);
+    CHECK((*v)->resolve("BTC/USDT"));
+    auto refused = (*v)->resolve("DOGE/USDT");
+    REQUIRE_FALSE(refused);
+    CHECK(refused.err().message.find("not listed by okx") != std::string::npos);
+  }
+  CHECK(table->use_count() == 1); // the venues above are gone: nothing else holds it
 
   auto none = mi::venue::make_venue("okx", {}, nullptr);
   REQUIRE(none);
   CHECK((*none)->resolve("DOGE/USDT")); // no listing: every well-formed name resolves
 
-  const std::string garbage = "<html>";
-  CHECK_FALSE(mi::venue::make_venue("okx", {}, &garbage));
+  CHECK_FALSE((*parser)->parse_instruments("<html>"));
+  // A table is read only by the venue kind that parsed it.
+  auto coinbase = mi::venue::make_venue("coinbase", {}, *table);
+  REQUIRE_FALSE(coinbase);
+  CHECK(coinbase.err().message == "instruments parsed by okx cannot serve coinbase");
+}
+
+TEST_CASE("binance: one parsed exchangeInfo maps symbols in the decode of every venue that shares it") {
+  const std::string body =
+    R"({"symbols":[{"symbol":"WIFXYZ","status":"TRADING","baseAsset":"WIF","quoteAsset":"XYZ"}]})";
+  auto parser = mi::venue::make_venue("binance");
+  REQUIRE(parser);
+  auto table = (*parser)->parse_instruments(body);
+  REQUIRE(table);
+  const std::string frame =
+    R"({"stream":"wifxyz@trade","data":{"e":"trade","E":1,"s":"WIFXYZ","t":7,"p":"1.5","q":"2","T":1000,"m":true}})";
+  for (int i = 0; i < 2; ++i) {
+    auto v = mi::venue::make_venue("binance", {}, *table);
+    REQUIRE(v);
+    auto ev = (*v)->decode(frame, 5);
+    REQUIRE(ev);
+    REQUIRE(ev->trades.size() == 1);
+    // XYZ is no built-in quote: only the listing splits the symbol.
+    CHECK(ev->trades[0].base == "WIF");
+    CHECK(ev->trades[0].quote == "XYZ");
+  }
 }
 
 TEST_CASE("gap_tracker: consecutive ids make no gap") {

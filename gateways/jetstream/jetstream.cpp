@@ -103,7 +103,7 @@ mi::error fail(const std::string& what, natsStatus s, jsErrCode jerr = jsErrCode
 std::int64_t to_ms(std::chrono::milliseconds d) { return static_cast<std::int64_t>(d.count()); }
 
 // Builds a message with our two headers.
-natsStatus make_msg(msg_ptr& out, const outgoing& m, const header_list& headers = {}) {
+natsStatus make_msg(msg_ptr& out, const outgoing& m) {
   natsMsg* raw = nullptr;
   natsStatus s = natsMsg_Create(&raw, m.subject.c_str(), nullptr, m.data.data(), static_cast<int>(m.data.size()));
   out.reset(raw);
@@ -111,10 +111,9 @@ natsStatus make_msg(msg_ptr& out, const outgoing& m, const header_list& headers 
     s = natsMsgHeader_Set(raw, "Nats-Msg-Id", m.msg_id.c_str());
   if (s == NATS_OK && !m.content_type.empty())
     s = natsMsgHeader_Set(raw, "Content-Type", m.content_type.c_str());
-  for (const auto* list : {&m.headers, &headers})
-    for (const auto& [name, value] : *list)
-      if (s == NATS_OK)
-        s = natsMsgHeader_Set(raw, name.c_str(), value.c_str());
+  for (const auto& [name, value] : m.headers)
+    if (s == NATS_OK)
+      s = natsMsgHeader_Set(raw, name.c_str(), value.c_str());
   return s;
 }
 
@@ -597,11 +596,9 @@ mi::result<bool> jetstream::flush(std::chrono::milliseconds timeout) {
                    std::to_string(timeout.count()) + " ms"};
 }
 
-mi::result<std::pair<std::uint64_t, bool>> jetstream::publish_sync(const outgoing& m) { return publish_sync(m, {}); }
-
-mi::result<std::pair<std::uint64_t, bool>> jetstream::publish_sync(const outgoing& m, const header_list& headers) {
+mi::result<std::pair<std::uint64_t, bool>> jetstream::publish_sync(const outgoing& m) {
   msg_ptr msg;
-  natsStatus s = make_msg(msg, m, headers);
+  natsStatus s = make_msg(msg, m);
   if (s != NATS_OK)
     return fail("cannot build message for " + m.subject, s);
   jsPubOptions po;
@@ -1063,6 +1060,16 @@ mi::result<bool> jetstream::publish_core(const std::string& subject, std::string
     s = natsConnection_FlushTimeout(impl_->nc.get(), timeout.count());
   if (s != NATS_OK)
     return fail("cannot publish on " + subject, s);
+  return true;
+}
+
+mi::result<bool> jetstream::publish_core_buffered(const outgoing& m) {
+  msg_ptr msg;
+  natsStatus s = make_msg(msg, m);
+  if (s == NATS_OK)
+    s = natsConnection_PublishMsg(impl_->nc.get(), msg.get());
+  if (s != NATS_OK)
+    return fail("cannot publish on " + m.subject, s);
   return true;
 }
 

@@ -178,10 +178,9 @@ public:
   /// Waits until every async publish is acked or failed, up to timeout; error if some are
   /// still pending.
   mi::result<bool> flush(std::chrono::milliseconds timeout);
-  /// Synchronous publish (tests, tools); returns (seq, duplicate).
+  /// Synchronous publish, one attempt (tests, tools); returns (seq, duplicate). The platform's
+  /// synchronous callers go through publish_acked (sync_publish.hpp): one retry policy.
   mi::result<std::pair<std::uint64_t, bool>> publish_sync(const outgoing& m);
-  /// publish_sync with more headers.
-  mi::result<std::pair<std::uint64_t, bool>> publish_sync(const outgoing& m, const header_list& headers);
   /// Last message stored on an exact subject, nullopt if none.
   mi::result<std::optional<js_message>> last_message(const std::string& stream, const std::string& subject);
   /// Message at a stream sequence, nullopt if none (deleted or beyond the end).
@@ -206,6 +205,11 @@ public:
   /// `market.control.apikey.revoked`. Error when the server is not reachable within `timeout`.
   mi::result<bool> publish_core(const std::string& subject, std::string_view data,
                                 std::chrono::milliseconds timeout = std::chrono::seconds(2));
+  /// Core NATS publish of `m` with its headers (Content-Type, Nats-Msg-Id when set, more headers), no
+  /// JetStream, no ack, NOT flushed: handed to nats.c's write buffer, which its flusher sends at
+  /// once; at most once to the subscribers of that moment (best effort: live partial candles on
+  /// `market.partial.>`). Error when nats.c refuses it (e.g. its reconnect buffer is full).
+  mi::result<bool> publish_core_buffered(const outgoing& m);
   /// All keys of a bucket (empty when none).
   mi::result<std::vector<std::string>> kv_keys(const std::string& bucket);
 

@@ -1,5 +1,6 @@
 // Integration tests of the JetStream gateway against a real nats-server (tests/harness).
 #include "gateways/jetstream/jetstream.hpp"
+#include "gateways/jetstream/sync_publish.hpp"
 #include "tests/harness/nats_server.hpp"
 #include "tests/harness/process.hpp"
 
@@ -9,6 +10,7 @@
 #include <mutex>
 #include <set>
 #include <thread>
+#include <tuple>
 
 using namespace std::chrono_literals;
 using mi::gw::jetstream;
@@ -280,6 +282,69 @@ TEST_CASE("publish_core reaches a core subscription on its subject only, and not
   REQUIRE(got.msgs.size() == 2);
   CHECK(got.msgs[0].second == "mik_1");
   CHECK(got.msgs[1].second == "mik_2");
+}
+
+TEST_CASE("publish_core_buffered reaches a core subscriber with its headers, and no stream stores it") {
+  mi::test::nats_server server;
+  auto js = connect(server);
+  stream_spec kline;
+  kline.name = "MARKET_KLINE";
+  kline.subjects = {"market.kline.>"};
+  REQUIRE(js->ensure_stream(kline).has_value());
+  auto other = connect(server); // the kline stage publishes, the push gateway subscribes
+  std::mutex mu;
+  std::vector<std::tuple<std::string, std::string, std::string>> got; // subject, Content-Type, payload
+  auto sub = mi::gw::core_subscription::start(*js, "market.partial.>", [&](js_message&& m) {
+    std::lock_guard lock(mu);
+    got.emplace_back(std::string(m.subject()), m.header("Content-Type").value_or("-"), std::string(m.data()));
+  });
+  REQUIRE_MESSAGE(sub.has_value(), (sub ? "" : sub.err().message));
+  for (int i = 1; i <= 3; ++i)
+    REQUIRE(other
+              ->publish_core_buffered(
+                outgoing{"market.partial.binance.BTCUSDT.1m", "", "application/x-protobuf", "p" + std::to_string(i)})
+              .has_value());
+  REQUIRE(mi::test::eventually(
+    [&] {
+      std::lock_guard lock(mu);
+      return got.size() >= 3;
+    },
+    5s));
+  {
+    std::lock_guard lock(mu);
+    REQUIRE(got.size() == 3);
+    for (int i = 0; i < 3; ++i) {
+      CHECK(std::get<0>(got[i]) == "market.partial.binance.BTCUSDT.1m");
+      CHECK(std::get<1>(got[i]) == "application/x-protobuf");
+      CHECK(std::get<2>(got[i]) == "p" + std::to_string(i + 1));
+    }
+  }
+  CHECK(js->state("MARKET_KLINE")->messages == 0);
+}
+
+TEST_CASE("publish_acked retries until the stream exists, then the message is stored once") {
+  mi::test::nats_server server;
+  auto js = connect(server, {}, 500ms);
+  auto admin = connect(server);
+  std::atomic<int> retries{0};
+  std::atomic<bool> created{false};
+  std::thread later([&] {
+    // The stream appears only after the first attempts failed (no responders).
+    while (retries.load() < 2)
+      std::this_thread::sleep_for(5ms);
+    created = admin->ensure_stream(raw_stream()).has_value();
+  });
+  auto r = mi::gw::publish_acked(*js, trade_msg(7), mi::gw::retry_policy{10ms, 50ms, 0},
+                                 [&](const mi::error&, std::chrono::milliseconds) { ++retries; });
+  later.join();
+  REQUIRE(created.load());
+  REQUIRE_MESSAGE(r.has_value(), (r ? "" : r.err().message));
+  CHECK(retries.load() >= 2);
+  CHECK_FALSE(r->second);
+  auto again = mi::gw::publish_acked(*js, trade_msg(7), mi::gw::one_attempt);
+  REQUIRE(again.has_value());
+  CHECK(again->second); // the same Nats-Msg-Id: a duplicate, nothing new stored
+  CHECK(js->state("MARKET_RAW")->messages == 1);
 }
 
 TEST_CASE("an ordered consumer from sequence N delivers N..last in order, then new ones") {

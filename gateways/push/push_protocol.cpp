@@ -203,10 +203,15 @@ bool is_valid_channel(std::string_view channel) {
 }
 
 std::string channel_for_kline_subject(std::string_view subject) {
-  constexpr std::string_view prefix = "market.";
-  if (!subject.starts_with("market.kline."))
+  // Finals from MARKET_KLINE and live partials from core NATS feed the same channel.
+  std::string_view rest;
+  if (subject.starts_with("market.kline."))
+    rest = subject.substr(std::string_view("market.kline.").size());
+  else if (subject.starts_with("market.partial."))
+    rest = subject.substr(std::string_view("market.partial.").size());
+  else
     return {};
-  std::string channel{subject.substr(prefix.size())};
+  std::string channel = "kline." + std::string{rest};
   return is_valid_channel(channel) ? channel : std::string{};
 }
 

@@ -82,7 +82,8 @@ std::string reply_error(const mi::error& e);
 /// [A-Za-z0-9_-]+, the exchange lower case, at most `max_channel_length` characters.
 bool is_valid_channel(std::string_view channel);
 
-/// "market.kline.binance.BTCUSDT.1m" -> "kline.binance.BTCUSDT.1m"; "" when `subject` is not a valid kline subject.
+/// "market.kline.binance.BTCUSDT.1m" (a final, MARKET_KLINE) and "market.partial.binance.BTCUSDT.1m" (a live
+/// partial, core NATS) -> "kline.binance.BTCUSDT.1m"; "" when `subject` is neither kind of kline subject.
 std::string channel_for_kline_subject(std::string_view subject);
 /// "market.raw.binance.BTCUSDT" -> "trade.binance.BTCUSDT"; "" when `subject` is not a valid trade subject.
 std::string channel_for_trade_subject(std::string_view subject);

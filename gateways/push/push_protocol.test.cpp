@@ -124,6 +124,9 @@ TEST_CASE("channel validity") {
 TEST_CASE("channel for a kline or trade subject") {
   CHECK(channel_for_kline_subject("market.kline.binance.BTCUSDT.1m") == "kline.binance.BTCUSDT.1m");
   CHECK(channel_for_kline_subject("market.kline.okx.ETHUSDT.1h") == "kline.okx.ETHUSDT.1h");
+  CHECK(channel_for_kline_subject("market.partial.binance.BTCUSDT.1m") == "kline.binance.BTCUSDT.1m");
+  CHECK(channel_for_kline_subject("market.partial.binance.BTCUSDT").empty());
+  CHECK(channel_for_kline_subject("market.partials.binance.BTCUSDT.1m").empty());
   CHECK(channel_for_kline_subject("market.raw.binance.BTCUSDT").empty());
   CHECK(channel_for_kline_subject("market.kline.binance.BTCUSDT").empty());
   CHECK(channel_for_kline_subject("kline.binance.BTCUSDT.1m").empty());

@@ -2,11 +2,16 @@
 // simulator (Binance protocol) -> market-ingestor run -> nats-server -js -> PostgreSQL -> push.
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <fstream>
+#include <mutex>
 #include <set>
 #include <sstream>
 #include <thread>
+#include <tuple>
 
+#include "gateways/jetstream/jetstream.hpp"
+#include "gateways/jetstream/range_reader.hpp"
 #include "messages/codec.hpp"
 #include "tests/integration/platform_env.hpp"
 
@@ -97,6 +102,7 @@ TEST_CASE("e2e: 10000 simulated trades are exactly once in MARKET_RAW and Postgr
 
   // The subscriber received exactly the final 1m klines (plus live partials).
   std::set<std::string> pushed_finals;
+  std::size_t pushed_partials = 0;
   std::istringstream in(mi::test::read_file(tail_log));
   std::string line;
   while (std::getline(in, line)) {
@@ -107,7 +113,10 @@ TEST_CASE("e2e: 10000 simulated trades are exactly once in MARKET_RAW and Postgr
     REQUIRE(k.has_value());
     if (k->is_final)
       pushed_finals.insert(mi::kline_to_json(*k));
+    else
+      ++pushed_partials;
   }
+  CHECK(pushed_partials > 0); // live partials reach the channel too (core NATS market.partial.>)
   std::set<std::string> want;
   for (auto& k : env.expected_klines())
     if (k.interval == "1m")
@@ -127,6 +136,58 @@ TEST_CASE("e2e: 10000 simulated trades are exactly once in MARKET_RAW and Postgr
     true);
   CHECK_MESSAGE(rep.exit_code == 0, rep.output);
   CHECK(canonical(env.stored_klines()) == canonical(env.expected_klines()));
+}
+
+TEST_CASE("e2e: live partials go to core NATS market.partial and MARKET_KLINE holds only finals") {
+  platform_env env({"1s"}, {}, "  partial_interval: 200ms\n");
+  // A core NATS subscriber of its own, like any other team's: no stream, live only.
+  mi::gw::jetstream::options o;
+  o.url = env.nats.url();
+  auto js = mi::gw::jetstream::connect(o);
+  REQUIRE_MESSAGE(js.has_value(), (js ? "" : js.err().message));
+  std::mutex mu;
+  std::vector<mi::kline> partials;
+  std::vector<std::string> wrong; // a message that is not a partial kline on its subject
+  auto sub = mi::gw::core_subscription::start(**js, "market.partial.>", [&](mi::gw::js_message&& m) {
+    auto k = mi::decode_kline_pb(m.data());
+    std::lock_guard lock(mu);
+    if (!k || k->is_final || mi::partial_subject(*k) != m.subject() ||
+        m.header("Content-Type").value_or("") != mi::kline_content_type)
+      wrong.push_back(std::string(m.subject()));
+    else
+      partials.push_back(*k);
+  });
+  REQUIRE_MESSAGE(sub.has_value(), (sub ? "" : sub.err().message));
+  env.start_platform();
+  env.start_simulator({"--count", "5000", "--rate", "1000"});
+  REQUIRE(mi::test::eventually([&] { return env.simulator_done(); }, 60s));
+  auto want = env.expected_klines();
+  REQUIRE(mi::test::eventually([&] { return canonical(env.stored_klines()) == canonical(want); }, 60s));
+
+  // MARKET_KLINE: exactly the finals, each once; not one partial.
+  std::vector<mi::kline> stream;
+  auto r = mi::gw::read_range(**js, {"MARKET_KLINE", "market.kline.>"}, [&](mi::gw::js_message&& m) {
+    auto k = mi::decode_kline_pb(m.data());
+    std::lock_guard lock(mu);
+    if (k)
+      stream.push_back(*k);
+  });
+  REQUIRE_MESSAGE(r.has_value(), (r ? "" : r.err().message));
+  REQUIRE(r->complete);
+  std::lock_guard lock(mu);
+  CHECK(stream.size() == want.size());
+  CHECK(std::all_of(stream.begin(), stream.end(), [](const mi::kline& k) { return k.is_final; }));
+  CHECK(canonical(stream) == canonical(want));
+
+  // market.partial.>: live partials of the very windows that became those finals.
+  CHECK(wrong.empty());
+  REQUIRE(!partials.empty());
+  std::set<std::tuple<std::string, std::string, std::int64_t>> windows;
+  for (const auto& k : want)
+    windows.emplace(k.symbol, k.interval, k.open_time_ms);
+  for (const auto& k : partials)
+    CHECK_MESSAGE(windows.count({k.symbol, k.interval, k.open_time_ms}) == 1, mi::kline_to_json(k));
+  CHECK(env.stop_platform() == 0);
 }
 
 TEST_CASE("e2e: the exchange drops the connection, resends a block and sends malformed frames: still one row and one "
