@@ -166,8 +166,7 @@ TEST_CASE("saver_batch: a kline batch stores the highest revision of each final 
                  [&](const std::vector<mi::kline>& rows) -> mi::result<std::size_t> {
                    stored = rows;
                    return rows.size();
-                 },
-                 [] { return false; }};
+                 }};
   auto r = b.store(w);
   REQUIRE(r);
   CHECK(*r == 2);
