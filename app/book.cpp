@@ -63,13 +63,14 @@ int run_book(const book_options& o) {
 
 command add_book(CLI::App& app) {
   auto* sub = app.add_subcommand(
-      "book", "order-book frames (stdin, one a line) -> the book after each frame (stdout, one JSON line a frame: "
-              "bids, asks, checksum_ok, status snapshot|applied|dropped_stale|resync|awaiting_snapshot|ignored)");
+    "book", "order-book frames (stdin, one a line) -> the book after each frame (stdout, one JSON line a frame: "
+            "bids, asks, checksum_ok, status snapshot|applied|dropped_stale|resync|awaiting_snapshot|ignored)");
   auto o = std::make_shared<book_options>();
-  sub->add_option("--exchange,-e", o->exchange, "the exchange whose book channel the frames are: " +
-                                                    mi::venue_names_joined())
-      ->required()
-      ->check(CLI::IsMember(mi::venue_names()));
+  sub
+    ->add_option("--exchange,-e", o->exchange,
+                 "the exchange whose book channel the frames are: " + mi::venue_names_joined())
+    ->required()
+    ->check(CLI::IsMember(mi::venue_names()));
   sub->add_option("--snapshot", o->snapshot_file,
                   "a snapshot to start from, e.g. Binance's REST /api/v3/depth body (stdin may carry more)");
   sub->add_option("--depth", o->depth, "levels of each side printed, best first")->check(CLI::Range(1, 5000));

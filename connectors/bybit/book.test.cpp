@@ -35,11 +35,16 @@ TEST_CASE("bybit book: a u gap causes exactly one resync and the next snapshot g
 TEST_CASE("bybit book: a delta before any snapshot and malformed frames never give a valid book") {
   mi::bybit::book_sync sync;
   CHECK(sync.on_frame(R"({"topic":"orderbook.50.BTCUSDT","type":"delta","data":{"s":"BTCUSDT","b":[],"a":[],"u":5}})")
-            .what == status::awaiting_snapshot);
-  CHECK(sync.on_frame(R"({"topic":"orderbook.50.BTCUSDT","type":"snapshot","data":{"s":"BTCUSDT","b":[["1","1"]],"a":[["2","1"]],"u":7}})")
-            .what == status::snapshot);
-  CHECK(sync.on_frame(R"({"topic":"orderbook.50.BTCUSDT","type":"delta","data":{"s":"BTCUSDT","b":[["1","-1"]],"a":[],"u":8}})")
-            .what == status::resync);
+          .what == status::awaiting_snapshot);
+  CHECK(
+    sync
+      .on_frame(
+        R"({"topic":"orderbook.50.BTCUSDT","type":"snapshot","data":{"s":"BTCUSDT","b":[["1","1"]],"a":[["2","1"]],"u":7}})")
+      .what == status::snapshot);
+  CHECK(sync
+          .on_frame(
+            R"({"topic":"orderbook.50.BTCUSDT","type":"delta","data":{"s":"BTCUSDT","b":[["1","-1"]],"a":[],"u":8}})")
+          .what == status::resync);
   CHECK(!sync.book().valid());
   CHECK(sync.on_frame("{\"topic\":").what == status::awaiting_snapshot);
   CHECK(sync.resyncs() == 1);

@@ -169,8 +169,7 @@ frame_result book_sync::on_frame(std::string_view frame) {
     const std::int32_t ours = book_checksum(book_, scratch_);
     checksum_ok = ours == *d.checksum;
     if (!*checksum_ok)
-      return resync("checksum mismatch: OKX " + std::to_string(*d.checksum) + ", ours " + std::to_string(ours),
-                    false);
+      return resync("checksum mismatch: OKX " + std::to_string(*d.checksum) + ", ours " + std::to_string(ours), false);
   }
   return {snapshot ? status::snapshot : status::applied, checksum_ok, {}};
 }

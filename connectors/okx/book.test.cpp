@@ -67,17 +67,19 @@ TEST_CASE("okx book: the checksum is computed over the received strings") {
   mi::okx::book_checksum(b, scratch);
   // OKX's documented example: "3366.1:7:3366.8:9:3366:6:3368:8:3372:8".
   CHECK(scratch == "3366.1:7:3366.8:9:3366:6:3368:8:3372:8");
-  CHECK(mi::okx::book_checksum(b, scratch) == 1362239393); // python3: zlib.crc32(b"3366.1:7:...") 
+  CHECK(mi::okx::book_checksum(b, scratch) == 1362239393); // python3: zlib.crc32(b"3366.1:7:...")
 }
 
 TEST_CASE("okx book: acknowledgements, pongs and other channels leave the book alone") {
   mi::okx::book_sync sync;
   CHECK(sync.on_frame("pong").what == status::ignored);
-  CHECK(sync.on_frame(R"({"event":"subscribe","arg":{"channel":"books","instId":"BTC-USDT"},"connId":"a4d3ae55"})")
-            .what == status::ignored);
+  CHECK(
+    sync.on_frame(R"({"event":"subscribe","arg":{"channel":"books","instId":"BTC-USDT"},"connId":"a4d3ae55"})").what ==
+    status::ignored);
   CHECK(sync.on_frame(R"({"arg":{"channel":"trades","instId":"BTC-USDT"},"data":[{"px":"1"}]})").what ==
         status::ignored);
-  CHECK(sync.on_frame(R"({"arg":{"channel":"books","instId":"BTC-USDT"},"action":"update","data":[{"asks":[],"bids":[]}]})")
-            .what == status::awaiting_snapshot);
+  CHECK(
+    sync.on_frame(R"({"arg":{"channel":"books","instId":"BTC-USDT"},"action":"update","data":[{"asks":[],"bids":[]}]})")
+      .what == status::awaiting_snapshot);
   CHECK(sync.resyncs() == 0);
 }

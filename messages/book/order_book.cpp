@@ -9,7 +9,8 @@ namespace {
 /// Position of `price` in a side sorted worst..best: bids ascending, asks descending.
 std::vector<level>::iterator position(std::vector<level>& v, side s, const mi::decimal& price) {
   if (s == side::bid)
-    return std::lower_bound(v.begin(), v.end(), price, [](const level& l, const mi::decimal& p) { return l.price < p; });
+    return std::lower_bound(v.begin(), v.end(), price,
+                            [](const level& l, const mi::decimal& p) { return l.price < p; });
   return std::lower_bound(v.begin(), v.end(), price, [](const level& l, const mi::decimal& p) { return l.price > p; });
 }
 

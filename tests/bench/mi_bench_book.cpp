@@ -161,7 +161,7 @@ void run_codec(benchmark::State& state, const std::string& set, std::string_view
     state.SkipWithError("checksum mismatch");
   state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations() * changes));
   state.counters["frames/s"] =
-      benchmark::Counter(static_cast<double>(state.iterations() * frames.size()), benchmark::Counter::kIsRate);
+    benchmark::Counter(static_cast<double>(state.iterations() * frames.size()), benchmark::Counter::kIsRate);
 }
 
 void BM_codec_okx_frames(benchmark::State& state) { run_codec<mi::okx::book_sync>(state, "okx.BTC-USDT", "[\""); }

@@ -33,8 +33,8 @@ inline void check_book(const mi::book::book_codec& codec, const mi::book::frame_
     for (std::size_t i = 0; i < b.size(s); ++i) {
       if (b.at(s, i).qty.signum() <= 0 || b.at(s, i).price.signum() <= 0)
         __builtin_trap();
-      if (i > 0 && (s == side::bid ? !(b.at(s, i).price < b.at(s, i - 1).price)
-                                   : !(b.at(s, i).price > b.at(s, i - 1).price)))
+      if (i > 0 &&
+          (s == side::bid ? !(b.at(s, i).price < b.at(s, i - 1).price) : !(b.at(s, i).price > b.at(s, i - 1).price)))
         __builtin_trap();
     }
   }

@@ -1,5 +1,5 @@
-// libFuzzer target for the coinbase book codec and sync state machine (connectors/coinbase/book.*): frames split at '\n',
-// fed in order to one codec; see book_fuzz.hpp for what is checked. Built by mi_add_venue(); run by scripts/fuzz,
+// libFuzzer target for the coinbase book codec and sync state machine (connectors/coinbase/book.*): frames split at
+// '\n', fed in order to one codec; see book_fuzz.hpp for what is checked. Built by mi_add_venue(); run by scripts/fuzz,
 // seeded with ../shared/fixtures/books and tests/data/books.
 #include "connectors/coinbase/book.hpp"
 #include "tests/fuzz/book_fuzz.hpp"

@@ -8,7 +8,7 @@
 #include <string>
 #include <vector>
 
-#include "harness/process.hpp"
+#include "tests/harness/process.hpp"
 #include "messages/decimal.hpp"
 #include "tests/unit/book_fixtures.hpp"
 
@@ -51,7 +51,7 @@ void check_cli_set(const std::string& exchange, const std::string& set, bool wit
     const auto got = boost::json::parse(lines[i]).as_object();
     const auto want = boost::json::parse(expected[i]).as_object();
     CHECK_MESSAGE(std::string(got.at("status").as_string()) ==
-                      mi::test::oracle_status(std::string(want.at("status").as_string())),
+                    mi::test::oracle_status(std::string(want.at("status").as_string())),
                   "frame " << i);
     CHECK_MESSAGE(got.at("checksum_ok") == want.at("checksum_ok"), "frame " << i);
     check_side_json(got.at("bids").as_array(), want.at("bids").as_array(), i);
@@ -83,7 +83,8 @@ TEST_CASE("book cli: a sequence gap prints one resync, no levels until the next 
     if (want[i] == "resync" || want[i] == "awaiting_snapshot")
       CHECK(got.at("bids").as_array().empty());
   }
-  CHECK(lines.back() == R"({"bids":[["9.5","3"],["9","2"]],"asks":[["12","4"],["13","1"]],"checksum_ok":null,"status":"applied"})");
+  CHECK(lines.back() ==
+        R"({"bids":[["9.5","3"],["9","2"]],"asks":[["12","4"],["13","1"]],"checksum_ok":null,"status":"applied"})");
 }
 
 TEST_CASE("book cli: an unknown exchange is a usage error naming the registry's exchanges") {
