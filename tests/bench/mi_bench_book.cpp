@@ -14,7 +14,10 @@
 #include <string_view>
 #include <vector>
 
+#include <boost/crc.hpp>
+
 #include "connectors/kraken/book.hpp"
+#include "messages/book/crc32.hpp"
 #include "connectors/okx/book.hpp"
 #include "messages/book/order_book.hpp"
 
@@ -128,6 +131,33 @@ void BM_checksum_okx_top25(benchmark::State& state) {
   state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations()));
 }
 BENCHMARK(BM_checksum_okx_top25);
+
+/// The CRC-32 alone over a 25-level OKX checksum text: zlib (ours) and Boost.CRC's byte table.
+std::string okx_text() {
+  const mi::book::order_book book = warm_book();
+  std::string scratch;
+  mi::okx::book_checksum(book, scratch);
+  return scratch;
+}
+
+void BM_crc32_zlib(benchmark::State& state) {
+  const std::string text = okx_text();
+  for (auto _ : state)
+    benchmark::DoNotOptimize(mi::book::crc32(text));
+  state.SetBytesProcessed(static_cast<std::int64_t>(state.iterations() * text.size()));
+}
+BENCHMARK(BM_crc32_zlib);
+
+void BM_crc32_boost(benchmark::State& state) {
+  const std::string text = okx_text();
+  for (auto _ : state) {
+    boost::crc_32_type crc;
+    crc.process_bytes(text.data(), text.size());
+    benchmark::DoNotOptimize(crc.checksum());
+  }
+  state.SetBytesProcessed(static_cast<std::int64_t>(state.iterations() * text.size()));
+}
+BENCHMARK(BM_crc32_boost);
 
 std::vector<std::string> fixture(const std::string& name) {
   std::vector<std::string> lines;
