@@ -20,11 +20,7 @@ namespace mi::connectors::book_json {
 namespace od = simdjson::ondemand;
 
 /// One level change of a frame; the views point into the frame's buffer or the parser (valid until the next parse).
-struct change {
-  mi::book::side s;
-  std::string_view price;
-  std::string_view qty;
-};
+using change = mi::book::level_change;
 
 /// A simdjson parser and the padded copy of the current frame, reused frame after frame.
 class reader {
@@ -104,11 +100,9 @@ inline bool read_int(od::value v, std::int64_t& out) {
 
 /// Applies every change in order; false at the first text that is not a valid level (the book is then to be
 /// resynced: part of the frame may have been applied).
-inline bool apply(mi::book::order_book& book, const std::vector<change>& changes) {
-  for (const change& c : changes)
-    if (!book.set(c.s, c.price, c.qty))
-      return false;
-  return true;
-}
+inline bool apply(mi::book::order_book& book, const std::vector<change>& changes) { return book.apply(changes); }
+
+/// Replaces the book by a snapshot's levels; false when one is invalid (the book is then empty).
+inline bool assign(mi::book::order_book& book, const std::vector<change>& levels) { return book.assign(levels); }
 
 } // namespace mi::connectors::book_json

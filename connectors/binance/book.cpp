@@ -127,9 +127,7 @@ frame_result book_sync::handle(std::string_view frame) {
     return {status::ignored, std::nullopt, {}};
 
   if (p.what == parsed::kind::rest_snapshot) {
-    book_.clear();
-    if (!bj::apply(book_, changes_)) {
-      book_.clear();
+    if (!bj::assign(book_, changes_)) {
       phase_ = phase::no_snapshot;
       return resync("malformed level in the snapshot");
     }

@@ -12,7 +12,7 @@
 
 namespace mi::connectors::book_json {
 class reader;
-struct change;
+using change = mi::book::level_change;
 } // namespace mi::connectors::book_json
 
 namespace mi::binance {

@@ -88,8 +88,9 @@ frame_result book_sync::on_frame(std::string_view frame) {
     return resync("malformed frame: missing 'u'");
   const bool snapshot = *type == "snapshot";
   if (snapshot) {
-    book_.clear();
     book_.set_valid(true);
+    if (!bj::assign(book_, changes_))
+      return resync("malformed level");
   } else {
     if (!book_.valid())
       return awaiting();
@@ -98,7 +99,7 @@ frame_result book_sync::on_frame(std::string_view frame) {
     if (u != last_u_ + 1)
       return resync("sequence gap: u " + std::to_string(u) + " after " + std::to_string(last_u_));
   }
-  if (!bj::apply(book_, changes_))
+  if (!snapshot && !bj::apply(book_, changes_))
     return resync("malformed level");
   last_u_ = u;
   return {snapshot ? status::snapshot : status::applied, std::nullopt, {}};

@@ -183,10 +183,9 @@ frame_result book_sync::on_frame(std::string_view frame) {
       return {status::dropped_stale, std::nullopt, {}};
     last_seq_ = p.seq;
     if (p.has_snapshot_event) {
-      book_.clear();
       book_.set_valid(true);
       changes_.erase(changes_.begin(), changes_.begin() + static_cast<std::ptrdiff_t>(p.snapshot_from));
-      if (!bj::apply(book_, changes_))
+      if (!bj::assign(book_, changes_))
         return resync("malformed level");
       return {status::snapshot, std::nullopt, {}};
     }
@@ -201,9 +200,8 @@ frame_result book_sync::on_frame(std::string_view frame) {
     return {status::applied, std::nullopt, {}};
   }
   if (p.type && *p.type == "snapshot") { // legacy
-    book_.clear();
     book_.set_valid(true);
-    if (!bj::apply(book_, changes_))
+    if (!bj::assign(book_, changes_))
       return resync("malformed level");
     return {status::snapshot, std::nullopt, {}};
   }

@@ -83,9 +83,10 @@ std::uint32_t book_checksum(const mi::book::order_book& book, std::string& scrat
   scratch.clear();
   for (side s : {side::ask, side::bid}) {
     const std::size_t n = std::min<std::size_t>(10, book.size(s));
-    for (std::size_t i = 0; i < n; ++i) {
-      append_digits(scratch, book.at(s, i).price_text);
-      append_digits(scratch, book.at(s, i).qty_text);
+    auto it = book.levels(s).begin();
+    for (std::size_t i = 0; i < n; ++i, ++it) {
+      append_digits(scratch, it->second.price_text);
+      append_digits(scratch, it->second.qty_text);
     }
   }
   return mi::book::crc32(scratch);
@@ -105,14 +106,15 @@ frame_result book_sync::on_frame(std::string_view frame) {
 
 frame_result book_sync::finish(bool snapshot, std::size_t depth, std::string_view checksum_text, bool has_checksum) {
   if (snapshot) {
-    book_.clear();
     book_.set_valid(true);
     depth_ = depth;
+    if (!bj::assign(book_, changes_))
+      return resync("malformed level");
   } else if (!book_.valid()) {
     return awaiting();
-  }
-  if (!bj::apply(book_, changes_))
+  } else if (!bj::apply(book_, changes_)) {
     return resync("malformed level");
+  }
   if (depth_ != 0) {
     book_.truncate(side::bid, depth_);
     book_.truncate(side::ask, depth_);

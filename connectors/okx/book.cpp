@@ -74,11 +74,13 @@ void append_level(std::string& out, const mi::book::level& l) {
 
 std::int32_t book_checksum(const mi::book::order_book& book, std::string& scratch) {
   scratch.clear();
+  auto bid = book.levels(side::bid).begin();
+  auto ask = book.levels(side::ask).begin();
   for (std::size_t i = 0; i < 25; ++i) {
-    if (i < book.size(side::bid))
-      append_level(scratch, book.at(side::bid, i));
-    if (i < book.size(side::ask))
-      append_level(scratch, book.at(side::ask, i));
+    if (bid != book.levels(side::bid).end())
+      append_level(scratch, (bid++)->second);
+    if (ask != book.levels(side::ask).end())
+      append_level(scratch, (ask++)->second);
   }
   return static_cast<std::int32_t>(mi::book::crc32(scratch));
 }
@@ -152,8 +154,9 @@ frame_result book_sync::on_frame(std::string_view frame) {
   if (!snapshot && *action != "update")
     return resync("malformed frame: unknown action '" + std::string(*action) + "'");
   if (snapshot) {
-    book_.clear();
     book_.set_valid(true); // resync() below counts a broken snapshot once
+    if (!bj::assign(book_, changes_))
+      return resync("malformed level");
   } else {
     if (!book_.valid())
       return awaiting();
@@ -161,7 +164,7 @@ frame_result book_sync::on_frame(std::string_view frame) {
       return resync("sequence gap: prevSeqId " + std::to_string(*d.prev_seq_id) + " after seqId " +
                     std::to_string(*seq_id_));
   }
-  if (!bj::apply(book_, changes_))
+  if (!snapshot && !bj::apply(book_, changes_))
     return resync("malformed level");
   seq_id_ = d.seq_id;
   std::optional<bool> checksum_ok;

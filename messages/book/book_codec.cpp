@@ -35,8 +35,9 @@ namespace {
 void append_side(std::string& out, const order_book& book, side s, std::size_t depth) {
   out += '[';
   const std::size_t n = book.valid() ? std::min(depth, book.size(s)) : 0;
-  for (std::size_t i = 0; i < n; ++i) {
-    const level& l = book.at(s, i);
+  auto it = book.levels(s).begin();
+  for (std::size_t i = 0; i < n; ++i, ++it) {
+    const level& l = it->second;
     if (i != 0)
       out += ',';
     out += "[\"";

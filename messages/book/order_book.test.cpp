@@ -3,6 +3,8 @@
 #include "messages/book/book_codec.hpp"
 #include "messages/book/order_book.hpp"
 
+#include <vector>
+
 namespace {
 
 using mi::book::side;
@@ -97,4 +99,29 @@ TEST_CASE("book line: best first, top depth, canonical decimals, an invalid book
   r = {mi::book::status::applied, std::nullopt, {}};
   CHECK(mi::book::to_json_line(b, r, 1) ==
         R"({"bids":[["100.6","1"]],"asks":[["100.6","0.5"]],"checksum_ok":null,"status":"applied","crossed":true})");
+}
+
+TEST_CASE("order book: a snapshot assigned at once equals the same levels set one by one") {
+  const std::vector<mi::book::level_change> levels{
+    {side::bid, "100", "1"},   {side::bid, "102", "2"}, {side::bid, "101", "3"},
+    {side::ask, "105", "1"},   {side::ask, "103", "2"}, {side::ask, "104", "0"}, // zero: no level
+    {side::bid, "101.0", "4"},                                                   // same price again: the last wins
+  };
+  mi::book::order_book one_by_one;
+  for (const auto& l : levels)
+    one_by_one.set(l.s, l.price, l.qty);
+  mi::book::order_book at_once;
+  REQUIRE(at_once.assign(levels));
+  for (side s : {side::bid, side::ask}) {
+    REQUIRE(at_once.size(s) == one_by_one.size(s));
+    for (std::size_t i = 0; i < at_once.size(s); ++i) {
+      CHECK(at_once.at(s, i).price == one_by_one.at(s, i).price);
+      CHECK(at_once.at(s, i).qty == one_by_one.at(s, i).qty);
+      CHECK(at_once.at(s, i).price_text == one_by_one.at(s, i).price_text);
+    }
+  }
+  CHECK(at_once.at(side::bid, 1).price_text == "101.0");
+  CHECK(at_once.at(side::bid, 1).qty == d("4"));
+  CHECK(!at_once.assign(std::vector<mi::book::level_change>{{side::bid, "1", "1"}, {side::ask, "x", "1"}}));
+  CHECK(at_once.size(side::bid) == 0);
 }

@@ -30,12 +30,13 @@ inline void check_book(const mi::book::book_codec& codec, const mi::book::frame_
     return;
   }
   for (side s : {side::bid, side::ask}) {
-    for (std::size_t i = 0; i < b.size(s); ++i) {
-      if (b.at(s, i).qty.signum() <= 0 || b.at(s, i).price.signum() <= 0)
+    const mi::decimal* previous = nullptr;
+    for (const auto& [price, l] : b.levels(s)) {
+      if (!(price == l.price) || l.qty.signum() <= 0 || l.price.signum() <= 0)
         __builtin_trap();
-      if (i > 0 &&
-          (s == side::bid ? !(b.at(s, i).price < b.at(s, i - 1).price) : !(b.at(s, i).price > b.at(s, i - 1).price)))
+      if (previous != nullptr && (s == side::bid ? !(price < *previous) : !(price > *previous)))
         __builtin_trap();
+      previous = &price;
     }
   }
 }
