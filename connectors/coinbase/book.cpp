@@ -178,6 +178,14 @@ frame_result book_sync::on_frame(std::string_view frame) {
     return resync("malformed frame: " + why);
 
   if (p.seq) { // Advanced Trade
+    if (*p.seq == 0 && last_seq_) {
+      // A new connection numbers from 0 again: what the old one lost is unknown, so its book waits for the new
+      // connection's snapshot.
+      last_seq_ = 0;
+      if (book_.valid())
+        return resync("new connection (sequence_num 0): waiting for its snapshot");
+      return {status::ignored, std::nullopt, {}};
+    }
     const std::optional<std::int64_t> last = last_seq_;
     if (last && *p.seq <= *last)
       return {status::dropped_stale, std::nullopt, {}};

@@ -25,6 +25,7 @@ namespace mi::coinbase {
 ///    sequence_num != last + 1           ──► resync (a message was lost, maybe of this book); Coinbase sends a
 ///                                           new snapshot on (re)subscribe
 ///    event update                       ──► apply (new_quantity "0" removes)
+///    sequence_num 0 after others        ──► a new connection: resync, its snapshot follows
 ///  legacy: snapshot ──► book := bids/asks; l2update ──► apply changes [side, price, size] (no sequence)
 /// ```
 class book_sync final : public mi::book::book_codec {

@@ -48,3 +48,17 @@ TEST_CASE("coinbase book: an l2update before the snapshot and a malformed change
   CHECK(sync.on_frame(R"({"type":"heartbeat","sequence":5})").what == status::ignored);
   CHECK(sync.resyncs() == 1);
 }
+
+TEST_CASE("coinbase book: a new connection (sequence_num 0 again) resyncs once and its snapshot restores the book") {
+  mi::coinbase::book_sync sync;
+  const std::string snapshot =
+    R"({"channel":"l2_data","sequence_num":1,"events":[{"type":"snapshot","product_id":"BTC-USD","updates":[)"
+    R"({"side":"bid","price_level":"10","new_quantity":"1"},{"side":"offer","price_level":"11","new_quantity":"1"}]}]})";
+  CHECK(sync.on_frame(R"({"channel":"subscriptions","sequence_num":0,"events":[]})").what == status::ignored);
+  CHECK(sync.on_frame(snapshot).what == status::snapshot);
+  CHECK(sync.on_frame(R"({"channel":"subscriptions","sequence_num":0,"events":[]})").what == status::resync);
+  CHECK(!sync.book().valid());
+  CHECK(sync.on_frame(snapshot).what == status::snapshot);
+  CHECK(sync.book().valid());
+  CHECK(sync.resyncs() == 1);
+}
