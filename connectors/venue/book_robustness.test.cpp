@@ -26,9 +26,7 @@ std::string set_of(std::string_view venue) {
   return "kraken_v2.BTC-USD";
 }
 
-void feed(mi::book::book_codec& codec, std::string_view frame) {
-  mi::fuzz::check_book(codec, codec.on_frame(frame));
-}
+void feed(mi::book::book_codec& codec, std::string_view frame) { mi::fuzz::check_book(codec, codec.on_frame(frame)); }
 
 } // namespace
 
