@@ -23,6 +23,7 @@ struct command {
 command add_run(CLI::App& app);
 command add_simulate(CLI::App& app);
 command add_decode(CLI::App& app);
+command add_book(CLI::App& app);
 command add_aggregate(CLI::App& app);
 command add_migrate(CLI::App& app);
 command add_replay(CLI::App& app);

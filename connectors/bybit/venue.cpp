@@ -3,6 +3,7 @@
 
 #include <string>
 
+#include "connectors/bybit/book.hpp"
 #include "connectors/bybit/codec.hpp"
 #include "connectors/bybit/instruments.hpp"
 #include "connectors/bybit/rest.hpp"
@@ -161,6 +162,10 @@ public:
 
   // Bybit: 600 requests per 5 s per IP (120/s); over it, HTTP 403 "access too frequent" and a ban of at
   // least 10 minutes. 10 requests/s stays far below.
+  std::unique_ptr<mi::book::book_codec> make_book_codec() const override {
+    return std::make_unique<bybit::book_sync>();
+  }
+
   rest_limits limits() const override {
     rest_limits l;
     l.min_interval_ns = 100'000'000;

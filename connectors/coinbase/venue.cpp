@@ -4,6 +4,7 @@
 #include <set>
 #include <string>
 
+#include "connectors/coinbase/book.hpp"
 #include "connectors/coinbase/codec.hpp"
 #include "connectors/coinbase/instruments.hpp"
 #include "connectors/coinbase/rest.hpp"
@@ -149,6 +150,10 @@ public:
   }
 
   // Coinbase Exchange public endpoints: 10 requests/s per IP (bursts up to 15), 429 beyond.
+  std::unique_ptr<mi::book::book_codec> make_book_codec() const override {
+    return std::make_unique<coinbase::book_sync>();
+  }
+
   rest_limits limits() const override {
     rest_limits l;
     l.min_interval_ns = 150'000'000;

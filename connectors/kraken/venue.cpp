@@ -7,6 +7,7 @@
 #include <simdjson.h>
 
 #include "connectors/bybit/codec.hpp"
+#include "connectors/kraken/book.hpp"
 #include "connectors/kraken/codec.hpp"
 #include "connectors/kraken/instruments.hpp"
 #include "connectors/kraken/rest.hpp"
@@ -172,6 +173,10 @@ public:
   }
 
   // Kraken public REST: about 1 request/s per IP ("EGeneral:Too many requests" / 429 beyond).
+  std::unique_ptr<mi::book::book_codec> make_book_codec() const override {
+    return std::make_unique<kraken::book_sync>();
+  }
+
   rest_limits limits() const override {
     rest_limits l;
     l.min_interval_ns = 1'000'000'000;

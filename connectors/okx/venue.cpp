@@ -5,6 +5,7 @@
 #include <string>
 
 #include "connectors/json_text.hpp"
+#include "connectors/okx/book.hpp"
 #include "connectors/okx/codec.hpp"
 #include "connectors/okx/instruments.hpp"
 #include "connectors/okx/rest.hpp"
@@ -175,6 +176,8 @@ public:
 
   // OKX market/history-trades: 20 requests per 2 s per IP (10/s); half of it leaves room for the other
   // connections of the same IP. 429 beyond.
+  std::unique_ptr<mi::book::book_codec> make_book_codec() const override { return std::make_unique<okx::book_sync>(); }
+
   rest_limits limits() const override {
     rest_limits l;
     l.min_interval_ns = 200'000'000;

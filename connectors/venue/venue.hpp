@@ -9,6 +9,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "messages/book/book_codec.hpp"
 #include "messages/result.hpp"
 #include "messages/trade.hpp"
 
@@ -179,6 +180,9 @@ public:
   virtual mi::result<std::vector<mi::trade>> parse_recent(const subscription& s, std::string_view body) = 0;
   /// The exchange's documented public REST limits, as the backfill paces itself by them.
   virtual rest_limits limits() const = 0;
+  /// A new order-book codec and sync state machine for one symbol's book channel (connectors/<venue>/book.*;
+  /// the `book` command; docs/protocols.md "Order books").
+  virtual std::unique_ptr<mi::book::book_codec> make_book_codec() const = 0;
   /// Least time between two REST requests to this exchange, within its public rate limits.
   std::int64_t rest_min_interval_ns() const { return limits().min_interval_ns; }
 };

@@ -46,6 +46,20 @@ TEST_CASE("the generated factory table holds each registry venue once, and nothi
   }
 }
 
+TEST_CASE("every venue of the registry makes a book codec that starts invalid and refuses garbage") {
+  for (const mi::venue_info& info : mi::venues()) {
+    CAPTURE(info.name);
+    auto v = mi::venue::make_venue(info.name);
+    REQUIRE(v);
+    auto codec = (*v)->make_book_codec();
+    REQUIRE(codec != nullptr);
+    CHECK(!codec->book().valid());
+    const auto r = codec->on_frame("{not json");
+    CHECK(r.what == mi::book::status::awaiting_snapshot);
+    CHECK(!codec->book().valid());
+    CHECK(codec->resyncs() == 0);
+  }
+}
 TEST_CASE("instruments parsed once serve every venue of the exchange: listed symbols resolve, others are refused") {
   const std::string body =
     R"({"code":"0","msg":"","data":[{"instType":"SPOT","instId":"BTC-USDT","baseCcy":"BTC","quoteCcy":"USDT","state":"live"}]})";
