@@ -70,12 +70,13 @@ mi::result<range_read_result> read_range(jetstream& js, const stream_range& r,
     std::lock_guard<std::mutex> lock(p->mu);
     if (p->done)
       return;
-    if (m.stream_seq() <= last) {
-      p->reached = m.stream_seq();
+    const std::uint64_t seq = m.stream_seq(); // read before the message is handed on
+    if (seq <= last) {
+      p->reached = seq;
       ++p->delivered;
       on_message(std::move(m));
     }
-    if (p->reached >= last || m.stream_seq() > last) {
+    if (p->reached >= last || seq > last) {
       p->done = true;
       p->cv.notify_all();
     }
