@@ -16,7 +16,9 @@
 #include "config/listen_address.hpp"
 #include "connectors/transport/io_thread.hpp"
 #include "gateways/http/api_keys.hpp"
+#include "gateways/jetstream/from_config.hpp"
 #include "gateways/postgres/postgres.hpp"
+#include "gateways/push/from_config.hpp"
 #include "gateways/push/push_protocol.hpp"
 
 namespace mi::app {
@@ -25,18 +27,6 @@ using namespace std::chrono_literals;
 
 bool has_role(const std::vector<std::string>& roles, const char* r) {
   return std::find(roles.begin(), roles.end(), r) != roles.end();
-}
-
-mi::gw::stream_spec to_spec(const mi::cfg::stream_config& c) {
-  mi::gw::stream_spec s;
-  s.name = c.name;
-  s.subjects = {c.subjects};
-  s.file_storage = c.storage == mi::cfg::stream_storage::file;
-  s.max_age = c.max_age;
-  s.max_bytes = c.max_bytes;
-  s.replicas = c.replicas;
-  s.duplicate_window = c.duplicate_window;
-  return s;
 }
 
 std::unique_ptr<bridge> start_bridge(const mi::cfg::config& cfg, mi::gw::metrics& metrics) {
@@ -55,12 +45,7 @@ std::unique_ptr<bridge> start_bridge(const mi::cfg::config& cfg, mi::gw::metrics
   for (const auto& [prefix, name] : feedback->streams)
     stream_names.push_back(name);
   metrics.publish_streams(std::move(stream_names)); // the bounded `stream` label of mi_publish_failures_total
-  mi::gw::jetstream::options jo;
-  jo.url = cfg.nats.url;
-  jo.connect_timeout = cfg.nats.connect_timeout;
-  jo.ack_timeout = cfg.nats.ack_timeout;
-  jo.max_pending = cfg.nats.max_in_flight * 2 + 1024; // nats.c must never stall before our own limit
-  jo.max_retries = std::numeric_limits<int>::max();   // a trade is never given up
+  auto jo = mi::gw::to_options(cfg.nats);
   // Set once connected; read by nats.c's ack threads (atomic: no thread reads it mid-write).
   auto js_for_acks = std::make_shared<std::atomic<mi::gw::jetstream*>>(nullptr);
   jo.on_outcome = [feedback, &metrics, js_for_acks](const mi::gw::publish_outcome& o) {
@@ -79,7 +64,7 @@ std::unique_ptr<bridge> start_bridge(const mi::cfg::config& cfg, mi::gw::metrics
   // The gauge's source dies with `js`: unhook it first, whichever way the caller returns.
   out->unhook_in_flight = std::make_unique<bridge::unhook>(&metrics);
   for (const auto* sc : {&cfg.nats.raw, &cfg.nats.kline, &cfg.nats.gap, &cfg.nats.dlq, &cfg.nats.rejected}) {
-    auto st = js_raw->ensure_stream(to_spec(*sc));
+    auto st = js_raw->ensure_stream(mi::gw::to_spec(*sc));
     if (!st) {
       spdlog::error("stream {}: {}", sc->name, st.err().message);
       return nullptr;
@@ -276,14 +261,7 @@ bool start_push(push_role& out, const mi::cfg::config& cfg, mi::net::io_thread& 
                 std::shared_ptr<mi::actors::actor_slot> hub_slot) {
   // The hub's current address is read at every call: a restarted hub is found.
   const auto push_addr = *mi::cfg::parse_listen_address(cfg.push.listen); // validated by load()
-  mi::gw::push_server_options po;
-  po.host = push_addr.host;
-  po.port = push_addr.port;
-  po.queue_limit = static_cast<std::size_t>(cfg.push.queue_size);
-  po.max_connections = static_cast<std::size_t>(cfg.push.max_connections);
-  po.client_rate = static_cast<std::uint32_t>(cfg.push.client_rate);
-  po.client_burst = static_cast<std::uint32_t>(cfg.push.client_burst);
-  po.max_message_bytes = static_cast<std::size_t>(cfg.push.max_message_bytes);
+  auto po = mi::gw::to_options(cfg.push);
   mi::gw::push_handlers ph;
   ph.on_limit = [&probe = metrics.push()](std::string_view reason) {
     probe.rejected(mi::gw::parse_push_rejection(reason));
