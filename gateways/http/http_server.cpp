@@ -317,14 +317,15 @@ void server_core::on_accept(beast::error_code ec, tcp::socket socket) {
   beast::error_code ep_ec;
   const auto peer = socket.remote_endpoint(ep_ec);
   std::shared_ptr<session> s;
+  std::optional<tcp::socket> refused; // over max_connections: answered 503 outside the lock
   std::size_t open = 0;
-  bool full = false;
   {
     std::lock_guard lock{mu_};
     if (stopped_)
       return;
-    full = opts_.max_connections > 0 && sessions_.size() >= opts_.max_connections;
-    if (!full) {
+    if (opts_.max_connections > 0 && sessions_.size() >= opts_.max_connections) {
+      refused.emplace(std::move(socket));
+    } else {
       const auto id = next_id_++;
       s = std::make_shared<session>(shared_from_this(), std::move(socket), id,
                                     ep_ec ? std::string{"?"} : endpoint_text(peer));
@@ -332,10 +333,10 @@ void server_core::on_accept(beast::error_code ec, tcp::socket socket) {
       open = sessions_.size();
     }
   }
-  if (full) {
+  if (refused) {
     if (opts_.on_refused)
       opts_.on_refused();
-    refuse(std::move(socket));
+    refuse(std::move(*refused));
   } else {
     if (opts_.on_connections)
       opts_.on_connections(open);

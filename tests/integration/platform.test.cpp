@@ -247,17 +247,24 @@ TEST_CASE("e2e: PostgreSQL down for 10 s mid-stream: the savers wait and resume,
   platform_env env({"1s"});
   env.start_platform();
   env.start_simulator({"--count", "50000", "--rate", "5000"});
-  REQUIRE(mi::test::eventually([&] { return env.stored_trades().size() >= 5000; }, 30s));
+  REQUIRE_MESSAGE(mi::test::eventually([&] { return env.stored_trades().size() >= 5000; }, 30s),
+                  "stored " << env.stored_trades().size() << " trades, MARKET_RAW " << env.stream_messages("MARKET_RAW")
+                            << diagnosis(env));
   env.pg.stop_immediate();
   // JetStream keeps taking trades while the database is away.
   auto raw_before = env.stream_messages("MARKET_RAW");
-  REQUIRE(mi::test::eventually([&] { return env.stream_messages("MARKET_RAW") > raw_before + 10000; }, 20s));
+  REQUIRE_MESSAGE(mi::test::eventually([&] { return env.stream_messages("MARKET_RAW") > raw_before + 10000; }, 20s),
+                  "MARKET_RAW " << env.stream_messages("MARKET_RAW") << ", " << raw_before << " when PostgreSQL stopped"
+                                << diagnosis(env));
   std::this_thread::sleep_for(10s); // the outage itself: the thing under test, not a wait for a condition
   env.pg.start();
   expect_complete(env, 50000);
   auto m = env.scrape_metrics();
-  CHECK(m.find("mi_batch_failures_total{table=\"market_trades\"}") != std::string::npos);
-  CHECK(env.stop_platform() == 0);
+  CHECK_MESSAGE(m.find("mi_batch_failures_total{table=\"market_trades\"}") != std::string::npos, m);
+  const int status = env.stop_platform();
+  auto log = env.platform_log();
+  CHECK_MESSAGE(status == 0, "exit status " << status << ", the platform log ends:\n"
+                                            << log.substr(log.size() > 6000 ? log.size() - 6000 : 0));
 }
 
 TEST_CASE("bad input: a bad config is rejected before anything starts, every error with its key") {
