@@ -247,7 +247,7 @@ TEST_CASE("e2e: PostgreSQL down for 10 s mid-stream: the savers wait and resume,
   platform_env env({"1s"});
   env.start_platform();
   env.start_simulator({"--count", "50000", "--rate", "5000"});
-  REQUIRE_MESSAGE(mi::test::eventually([&] { return env.stored_trades().size() >= 5000; }, 30s),
+  REQUIRE_MESSAGE(mi::test::eventually([&] { return env.stored_trades().size() >= 5000; }, 60s),
                   "stored " << env.stored_trades().size() << " trades, MARKET_RAW " << env.stream_messages("MARKET_RAW")
                             << diagnosis(env));
   env.pg.stop_immediate();
