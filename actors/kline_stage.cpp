@@ -298,9 +298,10 @@ void check_reader(router_actor* self) {
   if (silent < reader_behind_after)
     return;
   auto raw = st.args.js->state(st.args.raw_stream);
-  if (!raw || raw->last_seq <= st.last_read_seq) {
-    if (silent >= reader_stall_after)
-      st.last_read_at = std::chrono::steady_clock::now(); // idle, not stalled (or ask again later)
+  if (!raw)
+    return; // ask again at the next tick
+  if (raw->last_seq <= st.last_read_seq) {
+    st.last_read_at = std::chrono::steady_clock::now(); // read up to the end as of now: idle, not behind
     return;
   }
   st.caught_up = false;
