@@ -96,6 +96,7 @@ std::vector<leaf> leaves(config& c) {
   out.push_back({"nats.max_in_flight", &c.nats.max_in_flight});
   out.push_back({"nats.ack_timeout", &c.nats.ack_timeout});
   out.push_back({"nats.connect_timeout", &c.nats.connect_timeout});
+  out.push_back({"nats.kv_replicas", &c.nats.kv_replicas});
   out.push_back({"postgres.dsn", &c.postgres.dsn});
   for (const venue_info& v : venues()) {
     if (auto it = c.exchanges.find(std::string(v.name)); it != c.exchanges.end()) {
@@ -720,6 +721,7 @@ std::vector<config_error> validate(const config& c) {
   ck.range("nats.max_in_flight", c.nats.max_in_flight, 1, 1'000'000);
   ck.positive("nats.ack_timeout", c.nats.ack_timeout);
   ck.positive("nats.connect_timeout", c.nats.connect_timeout);
+  ck.range("nats.kv_replicas", c.nats.kv_replicas, 1, 5);
 
   if (trim(c.postgres.dsn).empty())
     ck.fail("postgres.dsn", "must not be empty");

@@ -83,6 +83,9 @@ struct nats_config {
   int max_in_flight = 4096;                           ///< async publish acks in flight before back-pressure
   duration ack_timeout = std::chrono::seconds(5);     ///< a publish not acked in this time is retried with the same id
   duration connect_timeout = std::chrono::seconds(5); ///< connecting to the server
+  /// Replicas of the key-value buckets the platform creates (kline checkpoints, API nonces, ...):
+  /// 1..5, 3 on a 3-node cluster so that losing a node loses no state. An existing bucket keeps its own.
+  int kv_replicas = 1;
   /// Field-wise equality.
   bool operator==(const nats_config&) const = default;
 };
