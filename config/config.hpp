@@ -229,6 +229,10 @@ struct metrics_config {
 struct runtime_config {
   int scheduler_threads = 2;                   ///< CAF scheduler workers, 1..64
   log_severity log_level = log_severity::info; ///< trace|debug|info|warn|error
+  /// This process's node identity on a cluster (A-Z a-z 0-9 . _ -, at most 64): its NATS
+  /// connection name ("market-ingestor <node_id>", seen in nats-server's /connz) and its start
+  /// line. Empty: the host name.
+  std::string node_id;
   /// Field-wise equality.
   bool operator==(const runtime_config&) const = default;
 };
