@@ -146,8 +146,6 @@ int run_platform(const std::string& config_path, const std::vector<std::string>&
   if (!loaded)
     return 2;
   const auto& cfg = *loaded;
-  setup_logging(cfg.log.format);
-  spdlog::set_level(spdlog::level::from_str(std::string(mi::cfg::to_string(cfg.runtime.log_level))));
   for (const auto& r : roles)
     if (r != "ingest" && r != "kline" && r != "store" && r != "push" && r != "api" && r != "admin") {
       std::cerr << "run: unknown role '" << r << "' (expected ingest, kline, store, push, api, admin)\n";
@@ -170,6 +168,9 @@ int run_platform(const std::string& config_path, const std::vector<std::string>&
   sigaddset(&sigs, SIGINT);
   sigaddset(&sigs, SIGTERM);
   pthread_sigmask(SIG_BLOCK, &sigs, nullptr);
+  // After the mask: the log's flush thread must not take SIGTERM (its default action would end the process).
+  setup_logging(cfg.log.format);
+  spdlog::set_level(spdlog::level::from_str(std::string(mi::cfg::to_string(cfg.runtime.log_level))));
 
   mi::gw::metrics metrics;
   // Readiness (/readyz): one log line per check that starts or stops passing.

@@ -41,8 +41,9 @@ bool starts_with(const std::string& s, const std::string& p) { return s.rfind(p,
 
 } // namespace
 
-TEST_CASE("admin: /admin/api/actors shows connection, kline and saver actors under their supervisors; a bad token gets "
-          "401") {
+TEST_CASE(
+  "admin: /admin/api/actors shows connection, kline and saver actors under their supervisors, and a bad token gets "
+  "401") {
   const int admin_port = mi::test::free_port();
   ::setenv("MI_ADMIN_TOKEN", token.c_str(), 1); // the documented way; the child inherits it
   platform_env env({"1s", "1m"}, {}, {}, {}, "admin:\n  listen: 127.0.0.1:" + std::to_string(admin_port) + "\n");
