@@ -33,7 +33,8 @@ public:
   std::unique_ptr<spdlog::formatter> clone() const override { return std::make_unique<json_formatter>(); }
 };
 
-/// Passes info and below through; warnings and errors through a repeat_limiter. Its flush (every
+/// Passes info and below through; warnings and errors through a repeat_limiter (3 lines of a kind per 10 s,
+/// then a count). Its flush (every
 /// second, spdlog::flush_every) writes the summaries of the windows that ended.
 class limited_sink final : public spdlog::sinks::base_sink<std::mutex> {
 public:
@@ -68,7 +69,7 @@ private:
   }
 
   spdlog::sink_ptr target_;
-  mi::util::repeat_limiter limiter_{std::chrono::seconds(10)};
+  mi::util::repeat_limiter limiter_{std::chrono::seconds(10), 3};
 };
 
 } // namespace

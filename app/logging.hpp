@@ -1,8 +1,8 @@
 #pragma once
 
 // The process's log (docs/operations.md, "Logs"): text or one JSON object per line (log.format), with
-// repeated warnings and errors rate-limited (messages/util/repeat_limiter.hpp): the first line of a
-// kind is written, its repeats within 10 s become one "... (repeated N times in S s)" line.
+// repeated warnings and errors rate-limited (messages/util/repeat_limiter.hpp): the first 3 lines of a
+// kind within 10 s are written, its further repeats become one "... (repeated N times in S s)" line.
 
 #include <memory>
 

@@ -5,8 +5,8 @@
 
 namespace mi::util {
 
-repeat_limiter::repeat_limiter(std::chrono::nanoseconds window, std::size_t max_kinds)
-    : window_(window), max_kinds_(std::max<std::size_t>(1, max_kinds)) {}
+repeat_limiter::repeat_limiter(std::chrono::nanoseconds window, std::size_t burst, std::size_t max_kinds)
+    : window_(window), burst_(std::max<std::size_t>(1, burst)), max_kinds_(std::max<std::size_t>(1, max_kinds)) {}
 
 std::string repeat_limiter::kind_of(std::string_view text) {
   std::string out;
@@ -41,6 +41,11 @@ repeat_limiter::verdict repeat_limiter::offer(std::string_view text, int level, 
   auto kind = kind_of(text);
   auto it = kinds_.find(kind);
   if (it != kinds_.end() && now - it->second.window_start < window_) {
+    if (it->second.written < burst_ && it->second.held == 0) {
+      ++it->second.written;
+      v.write = true;
+      return v;
+    }
     ++it->second.held;
     it->second.last = now;
     it->second.last_text = std::string(text);
@@ -49,7 +54,7 @@ repeat_limiter::verdict repeat_limiter::offer(std::string_view text, int level, 
   if (it != kinds_.end()) {
     if (it->second.held > 0)
       v.held = summarise(it->second);
-    it->second = entry{now, now, 0, std::string(text), level};
+    it->second = entry{now, now, 1, 0, std::string(text), level};
   } else {
     if (kinds_.size() >= max_kinds_) {
       // Forget the kind whose window started first; its held repeats are not lost.
@@ -60,7 +65,7 @@ repeat_limiter::verdict repeat_limiter::offer(std::string_view text, int level, 
         evicted_.push_back(summarise(oldest->second));
       kinds_.erase(oldest);
     }
-    kinds_.emplace(std::move(kind), entry{now, now, 0, std::string(text), level});
+    kinds_.emplace(std::move(kind), entry{now, now, 1, 0, std::string(text), level});
   }
   v.write = true;
   return v;
