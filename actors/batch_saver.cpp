@@ -40,6 +40,7 @@ void fail_pause(saver_actor* self, const std::string& what) {
   auto& st = self->state;
   spdlog::warn("{} saver: {}; retrying in {} ms", table_of(st.args.kind), what, st.backoff.count());
   inspect_error(self, what);
+  inspect_state(self, "retrying");
   st.probe->batch_failed();
   std::this_thread::sleep_for(st.backoff); // detached thread: waiting here blocks nobody else
   st.backoff = std::min(st.backoff * 2, std::chrono::milliseconds(5000));
@@ -58,6 +59,8 @@ bool ensure_connected(saver_actor* self) {
       return false;
     }
     st.consumer = std::move(*c);
+    spdlog::info("{}: consumer on {} ready", st.args.durable, st.args.stream);
+    inspect_state(self, "running");
   }
   if (!st.writer) {
     auto w = mi::gw::pg_writer::connect(st.args.dsn, st.args.synchronous_commit);
@@ -66,6 +69,8 @@ bool ensure_connected(saver_actor* self) {
       return false;
     }
     st.writer = std::move(*w);
+    spdlog::info("{}: connected to the database", st.args.durable);
+    inspect_state(self, "running");
   }
   return true;
 }
