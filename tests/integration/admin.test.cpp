@@ -128,3 +128,46 @@ TEST_CASE("admin: role admin without admin.token is a config error (exit 2)") {
   CHECK(env.wait_platform_exit(30s) == 2);
   CHECK(env.platform_log().find("admin.token") != std::string::npos);
 }
+
+TEST_CASE("admin: a restart of the kline stage shows under the kline supervisor with its time and reason, and the new "
+          "stage replaces the old one") {
+  const int admin_port = mi::test::free_port();
+  platform_env env({"1s"}, {}, {}, {},
+                   "admin:\n  listen: 127.0.0.1:" + std::to_string(admin_port) + "\n  token: " + token +
+                     "\ntesting:\n  fault: symbol_window_throws_once\n  fault_after_trades: 500\n");
+  const auto before_ms =
+    std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+  env.start_platform({"--roles", "ingest,kline,admin"});
+  env.start_simulator({"--count", "3000", "--rate", "1000"});
+  const std::string bearer = "Authorization: Bearer " + token;
+
+  boost::json::value tree;
+  auto restarted = [&] {
+    auto r = mi::test::http_get(admin_port, "/admin/api/actors", {bearer});
+    boost::system::error_code ec;
+    tree = boost::json::parse(r.body, ec);
+    if (r.status != 200 || ec)
+      return false;
+    const auto* kline = find_node(tree.at("actors").as_array(), [](const std::string& n) { return n == "kline"; });
+    return kline != nullptr && !kline->at("restarts").as_array().empty() &&
+           child_named(*kline, "kline_stage") != nullptr;
+  };
+  REQUIRE_MESSAGE(mi::test::eventually(restarted, 60s), boost::json::serialize(tree));
+  const auto* kline = find_node(tree.at("actors").as_array(), [](const std::string& n) { return n == "kline"; });
+  const auto& rs = kline->at("restarts").as_array();
+  REQUIRE(rs.size() == 1); // the fault fires once per process
+  const auto& r = rs[0].as_object();
+  CHECK(r.at("child").as_string() == "kline_stage");
+  CHECK(std::string(r.at("reason").as_string()).find("symbol_window_throws_once") != std::string::npos);
+  const auto now_ms =
+    std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+  CHECK(r.at("at_ms").as_int64() >= before_ms);
+  CHECK(r.at("at_ms").as_int64() <= now_ms);
+  CHECK(std::string(kline->at("last_error").as_string()).find("kline_stage: ") == 0);
+  // Exactly one stage under the supervisor: the dead one left the tree.
+  int stages = 0;
+  for (const auto& c : kline->at("children").as_array())
+    stages += c.as_object().at("name").as_string() == "kline_stage" ? 1 : 0;
+  CHECK(stages == 1);
+  CHECK(env.stop_platform() == 0);
+}
