@@ -1,4 +1,5 @@
 #include "actors/backfill.hpp"
+#include "actors/inspection.hpp"
 
 #include <algorithm>
 #include <chrono>
@@ -320,7 +321,7 @@ caf::behavior backfill(backfill_actor* self, backfill_args args) {
   st.throttle = std::make_unique<mi::venue::rest_throttle>(st.venue->limits());
   st.probe = &st.args.metrics->connection(st.args.exchange);
   st.gate = std::make_unique<quarantine>(st.args.exchange, st.probe, st.args.admission);
-  return {
+  caf::behavior handlers{
     [self](gap_atom, const std::string& symbol, std::int64_t first, std::int64_t last, std::int64_t after_ts,
            std::int64_t before_ts) {
       if (last < first)
@@ -346,6 +347,7 @@ caf::behavior backfill(backfill_actor* self, backfill_args args) {
     [self](page_atom) { on_page(self); },
     [self](stop_atom) { self->quit(); },
   };
+  return inspected(self, "backfill", "backfill." + st.args.exchange, std::move(handlers));
 }
 
 } // namespace

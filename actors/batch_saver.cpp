@@ -1,4 +1,5 @@
 #include "actors/batch_saver.hpp"
+#include "actors/inspection.hpp"
 
 #include <algorithm>
 #include <map>
@@ -38,6 +39,8 @@ using saver_actor = caf::stateful_actor<saver_state>;
 void fail_pause(saver_actor* self, const std::string& what) {
   auto& st = self->state;
   spdlog::warn("{} saver: {}; retrying in {} ms", table_of(st.args.kind), what, st.backoff.count());
+  inspect_error(self, what);
+  inspect_state(self, "retrying");
   st.probe->batch_failed();
   std::this_thread::sleep_for(st.backoff); // detached thread: waiting here blocks nobody else
   st.backoff = std::min(st.backoff * 2, std::chrono::milliseconds(5000));
@@ -56,6 +59,8 @@ bool ensure_connected(saver_actor* self) {
       return false;
     }
     st.consumer = std::move(*c);
+    spdlog::info("{}: consumer on {} ready", st.args.durable, st.args.stream);
+    inspect_state(self, "running");
   }
   if (!st.writer) {
     auto w = mi::gw::pg_writer::connect(st.args.dsn, st.args.synchronous_commit);
@@ -64,6 +69,8 @@ bool ensure_connected(saver_actor* self) {
       return false;
     }
     st.writer = std::move(*w);
+    spdlog::info("{}: connected to the database", st.args.durable);
+    inspect_state(self, "running");
   }
   return true;
 }
@@ -205,7 +212,7 @@ caf::behavior batch_saver(saver_actor* self, batch_saver_args args) {
     self->state.args.kind == saver_kind::trades ? mi::gw::store_table::trades : mi::gw::store_table::klines,
     self->state.args.durable);
   self->send(self, batch_atom::value);
-  return {
+  caf::behavior handlers{
     [self](batch_atom) {
       auto& st = self->state;
       bool ready = ensure_connected(self);
@@ -230,6 +237,7 @@ caf::behavior batch_saver(saver_actor* self, batch_saver_args args) {
       self->quit();
     },
   };
+  return inspected(self, "batch_saver", self->state.args.durable, std::move(handlers));
 }
 
 } // namespace

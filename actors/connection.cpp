@@ -1,4 +1,5 @@
 #include "actors/connection.hpp"
+#include "actors/inspection.hpp"
 
 #include <chrono>
 #include <deque>
@@ -162,6 +163,7 @@ void open_connection(connection_actor* self) {
     client->pause_reading();
   client->start();
   spdlog::info("{}: connecting to {} ({} symbols)", st.args.exchange, st.args.cfg.ws_url, st.args.subs.size());
+  inspect_state(self, "connecting");
 }
 
 // Closes the active connection; its on_close then reconnects with backoff.
@@ -196,6 +198,7 @@ void on_open(connection_actor* self, std::uint64_t gen) {
   st.last_trade_ns = st.had_trades ? now : 0;
   st.venue->on_open(now);
   spdlog::info("{}: connected, subscribing to {} symbols", st.args.exchange, st.args.subs.size());
+  inspect_state(self, "connected");
   st.control_out.clear();
   queue_subscribe(self, st.args.subs);
   // Without sequential ids, a (re)connect cannot tell what it missed: ask REST for the recent trades
@@ -360,6 +363,8 @@ void on_close(connection_actor* self, std::uint64_t gen, const std::string& reas
   auto delay = st.backoff->next_delay();
   st.probe->reconnect();
   spdlog::warn("{}: connection closed ({}), reconnecting in {} ms", st.args.exchange, reason, delay.count());
+  inspect_state(self, "backing off");
+  inspect_error(self, "connection closed: " + reason);
   st.active = 0;
   self->delayed_send(self, delay, connect_atom::value);
 }
@@ -426,7 +431,7 @@ caf::behavior connection(connection_actor* self, connection_args args) {
   st.backoff = std::make_unique<mi::net::backoff>(rc.initial, rc.max, rc.healthy_after, st.args.seed);
   open_connection(self);
   self->delayed_send(self, tick_period, wdog_atom::value);
-  return {
+  caf::behavior handlers{
     [self](ws_open_atom, std::uint64_t gen) { on_open(self, gen); },
     [self](ws_text_atom, std::uint64_t gen, const std::string& text, std::int64_t recv_ns) {
       on_text(self, gen, text, recv_ns);
@@ -480,6 +485,7 @@ caf::behavior connection(connection_actor* self, connection_args args) {
       self->quit();
     },
   };
+  return inspected(self, "connection", st.args.exchange, std::move(handlers));
 }
 
 } // namespace

@@ -1,4 +1,5 @@
 #include "actors/kline_stage.hpp"
+#include "actors/inspection.hpp"
 
 #include <atomic>
 #include <chrono>
@@ -73,7 +74,7 @@ caf::behavior kline_sink(sink_actor* self, mi::gw::jetstream* js, mi::gw::metric
   self->state.metrics = m;
   self->state.bucket = std::move(bucket);
   self->state.router = std::move(router);
-  return {
+  caf::behavior handlers{
     [self](final_atom, const std::string& key, const kline_list& finals, const std::string& ckpt,
            std::uint64_t min_resume, std::int64_t detected_ms) {
       auto& st = self->state;
@@ -99,6 +100,7 @@ caf::behavior kline_sink(sink_actor* self, mi::gw::jetstream* js, mi::gw::metric
     },
     [self](stop_atom) { self->quit(); },
   };
+  return inspected(self, "kline_sink", "kline_sink", std::move(handlers));
 }
 
 // -- symbol_window: the open windows of one (exchange, symbol) -----------------------------
@@ -196,7 +198,7 @@ caf::behavior symbol_window(window_actor* self, std::string exchange, std::strin
     st.fault = args->fault;
     st.fault_after_trades = args->fault_after_trades;
   }
-  return {
+  caf::behavior handlers{
     [self](trade_atom, const mi::trade& t, std::uint64_t seq, bool caught_up) {
       auto& s = self->state;
       if (s.fault == kline_fault::window_throws_once && ++s.trades_seen == s.fault_after_trades &&
@@ -242,6 +244,7 @@ caf::behavior symbol_window(window_actor* self, std::string exchange, std::strin
     },
     [self](stop_atom) { self->quit(); },
   };
+  return inspected(self, "symbol_window", st.key, std::move(handlers));
 }
 
 // -- router: MARKET_RAW -> symbol windows ---------------------------------------------------
@@ -391,6 +394,7 @@ caf::actor open_window(router_actor* self, const mi::trade& t, const std::string
                          s.args.js, s.args.metrics, static_cast<std::int64_t>(s.args.cfg.idle_after.count()),
                          s.args.fault == kline_fault::window_throws_once ? &s.args : nullptr);
   self->link_to(w); // a window that dies with an error takes the stage down (and back up)
+  inspection::process().adopt(w.id(), self->id(), t.exchange + "." + t.symbol);
   s.windows.emplace(key, w);
   s.recovery.started(key, cp, seq);
   s.args.metrics->kline().symbol_windows(static_cast<std::int64_t>(s.windows.size()));
@@ -405,6 +409,7 @@ caf::behavior kline_router(router_actor* self, kline_stage_args args) {
   caf::actor me = caf::actor_cast<caf::actor>(self);
   st.sink = self->system().spawn<caf::detached>(kline_sink, st.args.js, st.args.metrics, st.args.state_bucket, me);
   self->link_to(st.sink);
+  inspection::process().adopt(st.sink.id(), self->id(), "kline_sink");
   if (st.args.fault == kline_fault::stage_throws)
     throw std::runtime_error("testing.fault kline_stage_throws: the kline stage fails at start");
 
@@ -412,7 +417,7 @@ caf::behavior kline_router(router_actor* self, kline_stage_args args) {
     return {};
   self->delayed_send(self, tick_every, tick_atom::value);
   self->delayed_send(self, global_every, global_atom::value);
-  return {
+  caf::behavior handlers{
     [self](raw_atom, std::uint64_t seq, const std::string& data, std::uint64_t pending) {
       auto& s = self->state;
       // A restarted reader may repeat what the old one had queued here: each sequence counts once.
@@ -486,6 +491,7 @@ caf::behavior kline_router(router_actor* self, kline_stage_args args) {
       });
     },
   };
+  return inspected(self, "kline_router", "kline_stage", std::move(handlers));
 }
 
 } // namespace

@@ -1,4 +1,5 @@
 #include "actors/publisher.hpp"
+#include "actors/inspection.hpp"
 
 #include <chrono>
 #include <deque>
@@ -74,7 +75,7 @@ void pump(publisher_actor* self) {
 
 caf::behavior publisher(publisher_actor* self, publisher_args args) {
   self->state.args = std::move(args);
-  return {
+  caf::behavior handlers{
     [self](pub_atom, outgoing_batch& msgs) -> caf::result<bool> {
       auto rp = self->make_response_promise<bool>();
       self->state.queue.push_back(pending_batch{std::move(msgs), 0, rp});
@@ -92,6 +93,7 @@ caf::behavior publisher(publisher_actor* self, publisher_args args) {
         self->quit();
     },
   };
+  return inspected(self, "publisher", "publisher", std::move(handlers));
 }
 
 std::string_view token(std::string_view subject, int n) {

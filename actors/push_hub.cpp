@@ -1,4 +1,5 @@
 #include "actors/push_hub.hpp"
+#include "actors/inspection.hpp"
 
 #include <map>
 #include <memory>
@@ -233,7 +234,7 @@ caf::behavior push_hub(hub_actor* self, push_hub_args args) {
     if (auto s = st.sessions.find(id); s != st.sessions.end() && s->second.actor.address() == dm.source)
       forget(self, id);
   });
-  return {
+  caf::behavior handlers{
     [self](c_open_atom, const session_ptr& s) {
       auto& st = self->state;
       auto a = self->spawn(client_session, s, caf::actor_cast<caf::actor>(self), st.args.metrics, st.args.max_channels);
@@ -334,6 +335,7 @@ caf::behavior push_hub(hub_actor* self, push_hub_args args) {
       self->quit();
     },
   };
+  return inspected(self, "push_hub", "push_hub", std::move(handlers));
 }
 
 } // namespace

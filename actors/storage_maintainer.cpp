@@ -1,4 +1,5 @@
 #include "actors/storage_maintainer.hpp"
+#include "actors/inspection.hpp"
 
 #include <spdlog/spdlog.h>
 
@@ -68,7 +69,7 @@ caf::behavior storage_maintainer(maintainer_actor* self, storage_maintainer_args
   self->send(self, tick_atom::value);
   if (self->state.args.audit_interval.count() > 0 && self->state.args.js != nullptr)
     self->delayed_send(self, self->state.args.audit_interval, audit_atom::value);
-  return {
+  caf::behavior handlers{
     [self](tick_atom) {
       maintain(self);
       self->delayed_send(self, self->state.args.maintenance_interval, tick_atom::value);
@@ -79,6 +80,7 @@ caf::behavior storage_maintainer(maintainer_actor* self, storage_maintainer_args
     },
     [self](stop_atom) { self->quit(); },
   };
+  return inspected(self, "storage_maintainer", "storage", std::move(handlers));
 }
 
 } // namespace

@@ -1,4 +1,5 @@
 #include "actors/supervisor.hpp"
+#include "actors/inspection.hpp"
 
 #include <spdlog/spdlog.h>
 
@@ -48,6 +49,7 @@ void start_child(supervisor_actor* self, child_slot& c) {
   c.actor = c.spec.spawn(self->system());
   c.policy.started(self->clock().now());
   self->monitor(c.actor);
+  inspection::process().adopt(c.actor.id(), self->id(), c.spec.name);
 }
 
 void kill_children(supervisor_actor* self, const caf::error& reason) {
@@ -73,6 +75,8 @@ void stop_next(supervisor_actor* self) {
 
 void on_child_down(supervisor_actor* self, child_slot& c, std::size_t index, const caf::error& reason) {
   auto& st = self->state;
+  if (c.actor)
+    inspection::process().leave(c.actor.id()); // a child that never registered itself leaves too
   c.actor = nullptr;
   ++c.generation;
   if (st.stopping) {
@@ -109,6 +113,7 @@ void on_child_down(supervisor_actor* self, child_slot& c, std::size_t index, con
   }
   if (st.probe != nullptr)
     st.probe->restarted();
+  inspection::process().restarted(self->id(), c.spec.name, what);
   spdlog::warn("{}: {} died ({}), restart {} of {} within {} in {} ms", st.args.name, c.spec.name, what, d.restarts,
                st.args.limits.max_restarts, seconds_text(st.args.limits.window), d.delay.count());
   self->delayed_send(self, d.delay, restart_atom::value, index, c.generation);
@@ -139,7 +144,7 @@ caf::behavior supervisor(supervisor_actor* self, supervisor_args args) {
     kill_children(self, em.reason);
     self->quit(em.reason);
   });
-  return {
+  caf::behavior handlers{
     [self](restart_atom, std::size_t index, std::uint64_t generation) {
       auto& s = self->state;
       if (s.stopping || index >= s.children.size())
@@ -178,6 +183,7 @@ caf::behavior supervisor(supervisor_actor* self, supervisor_args args) {
       return alive;
     },
   };
+  return inspected(self, "supervisor", st.args.name, std::move(handlers));
 }
 
 } // namespace

@@ -8,6 +8,7 @@
 
 #include "actors/batch_saver.hpp"
 #include "actors/caf_types.hpp"
+#include "actors/inspection.hpp"
 #include "actors/kline_stage.hpp"
 #include "actors/push_hub.hpp"
 #include "actors/storage_maintainer.hpp"
@@ -15,6 +16,7 @@
 #include "caf/send.hpp"
 #include "config/listen_address.hpp"
 #include "connectors/transport/io_thread.hpp"
+#include "gateways/http/admin.hpp"
 #include "gateways/http/api_keys.hpp"
 #include "gateways/jetstream/from_config.hpp"
 #include "gateways/postgres/postgres.hpp"
@@ -58,6 +60,7 @@ std::unique_ptr<bridge> start_bridge(const mi::cfg::config& cfg, mi::gw::metrics
     spdlog::error("{}", js.err().message);
     return nullptr;
   }
+  spdlog::info("nats: connected to {}", cfg.nats.url);
   out->js = std::move(*js);
   mi::gw::jetstream* js_raw = out->js.get();
   js_for_acks->store(js_raw, std::memory_order_release);
@@ -76,7 +79,7 @@ std::unique_ptr<bridge> start_bridge(const mi::cfg::config& cfg, mi::gw::metrics
 }
 
 std::unique_ptr<mi::gw::http_server> start_metrics(const mi::cfg::config& cfg, mi::net::io_thread& io,
-                                                   mi::gw::metrics& metrics) {
+                                                   mi::gw::metrics& metrics, const mi::gw::health& health) {
   // /metrics on our own HTTP server (Beast), like the REST API and the push gateway: the same
   // address forms for all three, IPv6 included (the civetweb of prometheus-cpp here has no IPv6).
   const auto metrics_addr = *mi::cfg::parse_listen_address(cfg.metrics.listen); // validated by load()
@@ -85,16 +88,46 @@ std::unique_ptr<mi::gw::http_server> start_metrics(const mi::cfg::config& cfg, m
   mo.port = metrics_addr.port;
   mo.workers = 1;
   mo.server_name = "market-ingestor-metrics";
+  // /healthz and /readyz read cached state (health_probe.hpp): answered on the I/O thread, never queued
+  // behind a scrape and never waiting for NATS or PostgreSQL.
+  mo.inline_handler = [&health](const mi::gw::http_request& r) -> std::optional<mi::gw::http_response> {
+    auto a = mi::gw::answer_health(health, r.path);
+    if (a.status == 0)
+      return std::nullopt;
+    return mi::gw::http_response{a.status, std::move(a.body), "application/json", {{"Cache-Control", "no-store"}}};
+  };
   try {
     return std::make_unique<mi::gw::http_server>(io.context(), mo, [&metrics](const mi::gw::http_request& r) {
       if (r.path != "/metrics")
-        return mi::gw::http_response{404, "not found: see /metrics\n", "text/plain", {}};
+        return mi::gw::http_response{404, "not found: see /metrics, /healthz, /readyz\n", "text/plain", {}};
       return mi::gw::http_response{200, metrics.scrape(), "text/plain; version=0.0.4; charset=utf-8", {}};
     });
   } catch (const std::exception& e) {
     spdlog::error("cannot serve /metrics: {}", e.what());
     return nullptr;
   }
+}
+
+std::unique_ptr<mi::gw::http_server> start_admin(const mi::cfg::config& cfg, mi::net::io_thread& io) {
+  const auto addr = *mi::cfg::parse_listen_address(cfg.admin.listen); // validated by load()
+  mi::gw::http_server_options o;
+  o.host = addr.host;
+  o.port = addr.port;
+  o.workers = 1;
+  o.max_connections = 64;
+  o.server_name = "market-ingestor-admin";
+  mi::gw::admin_options ao{cfg.admin.token, [] { return mi::actors::inspection::process().tree_json(); }};
+  std::unique_ptr<mi::gw::http_server> server;
+  try {
+    server = std::make_unique<mi::gw::http_server>(
+      io.context(), o, [ao](const mi::gw::http_request& r) { return mi::gw::handle_admin(ao, r); });
+  } catch (const std::exception& e) {
+    spdlog::error("admin: {}", e.what());
+    return nullptr;
+  }
+  spdlog::info("admin API on http://{}/admin/api/actors (bearer token required)",
+               mi::cfg::listen_address{o.host, server->port(), addr.ipv6}.text());
+  return server;
 }
 
 role_factory role_supervisors(const mi::actors::restart_limits& limits, mi::gw::metrics& metrics) {

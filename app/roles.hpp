@@ -21,6 +21,7 @@
 #include "gateways/http/key_crypto.hpp"
 #include "gateways/http/worker_pool.hpp"
 #include "gateways/jetstream/jetstream.hpp"
+#include "gateways/metrics/health.hpp"
 #include "gateways/metrics/metrics.hpp"
 #include "gateways/push/push_server.hpp"
 
@@ -57,9 +58,9 @@ std::unique_ptr<bridge> start_bridge(const mi::cfg::config& cfg, mi::gw::metrics
 /// The JetStream stream of a stream config.
 mi::gw::stream_spec to_spec(const mi::cfg::stream_config& c);
 
-/// /metrics on our own HTTP server. Null after logging why.
+/// /metrics, /healthz and /readyz (answered from `health`) on our own HTTP server. Null after logging why.
 std::unique_ptr<mi::gw::http_server> start_metrics(const mi::cfg::config& cfg, mi::net::io_thread& io,
-                                                   mi::gw::metrics& metrics);
+                                                   mi::gw::metrics& metrics, const mi::gw::health& health);
 
 /// A role supervisor with these children (restart limits of supervision.*).
 using role_factory =
@@ -80,6 +81,9 @@ mi::actors::child_spec store_role(const mi::cfg::config& cfg, const role_factory
 /// The kline stage (finals through the synchronous publish path, partials on core NATS).
 mi::actors::child_spec kline_role(const mi::cfg::config& cfg, const role_factory& role, mi::gw::jetstream& js,
                                   mi::gw::metrics& metrics);
+
+/// The admin API (role admin) on admin.listen: GET /admin/api/actors behind admin.token. Null after logging why.
+std::unique_ptr<mi::gw::http_server> start_admin(const mi::cfg::config& cfg, mi::net::io_thread& io);
 
 /// The REST API service (roles api and push: the push gateway checks its tokens with it) and the
 /// REST API's HTTP server (role api only).

@@ -14,6 +14,8 @@
 #include "actors/supervisor.hpp"
 #include "app/cli.hpp"
 #include "app/commands.hpp"
+#include "app/health_probe.hpp"
+#include "app/logging.hpp"
 #include "app/ingest.hpp"
 #include "app/roles.hpp"
 #include "caf/actor_system.hpp"
@@ -29,6 +31,7 @@
 #include "gateways/http/nonce_store_kv.hpp"
 #include "gateways/http/worker_pool.hpp"
 #include "gateways/jetstream/jetstream.hpp"
+#include "gateways/metrics/health.hpp"
 #include "gateways/metrics/metrics.hpp"
 #include "gateways/postgres/postgres.hpp"
 #include "gateways/push/push_server.hpp"
@@ -155,12 +158,16 @@ int run_platform(const std::string& config_path, const std::vector<std::string>&
   if (resolved.runtime.node_id.empty())
     resolved.runtime.node_id = host_name();
   const auto& cfg = resolved;
-  spdlog::set_level(spdlog::level::from_str(std::string(mi::cfg::to_string(cfg.runtime.log_level))));
   for (const auto& r : roles)
-    if (r != "ingest" && r != "kline" && r != "store" && r != "push" && r != "api") {
-      std::cerr << "run: unknown role '" << r << "' (expected ingest, kline, store, push, api)\n";
+    if (r != "ingest" && r != "kline" && r != "store" && r != "push" && r != "api" && r != "admin") {
+      std::cerr << "run: unknown role '" << r << "' (expected ingest, kline, store, push, api, admin)\n";
       return 2;
     }
+  if (has_role(roles, "admin") && cfg.admin.token.empty()) {
+    std::cerr << "config error: admin.token: required with role admin (set MI_ADMIN_TOKEN; docs/operations.md "
+                 "\"Admin API\")\n";
+    return 2;
+  }
   const bool needs_api_keys =
     (has_role(roles, "api") || has_role(roles, "push")) && cfg.api.auth == mi::cfg::auth_mode::required;
   std::optional<mi::gw::auth::master_key> api_master_key;
@@ -173,12 +180,31 @@ int run_platform(const std::string& config_path, const std::vector<std::string>&
   sigaddset(&sigs, SIGINT);
   sigaddset(&sigs, SIGTERM);
   pthread_sigmask(SIG_BLOCK, &sigs, nullptr);
+  // After the mask: the log's flush thread must not take SIGTERM (its default action would end the process).
+  setup_logging(cfg.log.format);
+  spdlog::set_level(spdlog::level::from_str(std::string(mi::cfg::to_string(cfg.runtime.log_level))));
 
   mi::gw::metrics metrics;
+  // Readiness (/readyz): one log line per check that starts or stops passing.
+  mi::gw::health health([](const mi::gw::health_check& c) {
+    if (c.ok)
+      spdlog::info("readiness: {} ok: {}", c.name, c.detail);
+    else
+      spdlog::warn("readiness: {} failing: {}", c.name, c.detail);
+  });
+  // The roles' own checks, passing once each has started (below).
+  std::vector<std::string> role_checks{"role publish"};
+  for (const auto& r : roles)
+    role_checks.push_back("role " + r);
+  for (const auto& c : role_checks)
+    health.declare(c);
   auto bridge = start_bridge(cfg, metrics);
   if (!bridge)
     return 1;
   auto& js = *bridge->js;
+  const bool needs_database = has_role(roles, "store") || has_role(roles, "api");
+  health_probe probe({&js, streams_needed(cfg, roles), needs_database ? cfg.postgres.dsn : std::string(),
+                      std::chrono::milliseconds(1000), std::chrono::seconds(2), &health});
   std::shared_ptr<mi::gw::auth::nonce_store> api_nonces;
   if (needs_api_keys && !(api_nonces = open_api_keys(cfg, js, *api_master_key)))
     return 1;
@@ -192,7 +218,7 @@ int run_platform(const std::string& config_path, const std::vector<std::string>&
   caf_cfg.set("scheduler.max-threads", cfg.runtime.scheduler_threads);
   caf_cfg.set("logger.verbosity", caf::atom("quiet"));
   caf::actor_system sys{caf_cfg};
-  auto metrics_server = start_metrics(cfg, io, metrics);
+  auto metrics_server = start_metrics(cfg, io, metrics, health);
   if (!metrics_server)
     return 1;
 
@@ -235,16 +261,34 @@ int run_platform(const std::string& config_path, const std::vector<std::string>&
   main_self->monitor(root);
   // Every role and child has started (and published its address in its slot) once the root answers.
   main_self->request(root, caf::infinite, mi::actors::status_atom::value)
-    .receive([](std::vector<std::string>&) {},
-             [&](caf::error& e) { spdlog::error("supervision: root did not start: {}", sys.render(e)); });
+    .receive(
+      [&](std::vector<std::string>& started) {
+        for (const auto& r : started) {
+          spdlog::info("role {} started", r);
+          // push: the hub is started; the role is ready once its gateway listens too (below).
+          if (r != "push")
+            health.set("role " + r, true, "started");
+        }
+      },
+      [&](caf::error& e) { spdlog::error("supervision: root did not start: {}", sys.render(e)); });
 
   // Declared before the servers that call into them, so they are destroyed after them.
   api_role api;
   if (!start_api(api, cfg, roles, io, metrics, api_master_key, api_nonces))
     return abort_start();
+  if (has_role(roles, "api"))
+    health.set("role api", true, "started");
   push_role push;
   if (has_role(roles, "push") && !start_push(push, cfg, io, js, metrics, api.api, *push_auth_pool, hub_slot))
     return abort_start();
+  if (has_role(roles, "push"))
+    health.set("role push", true, "started");
+  std::unique_ptr<mi::gw::http_server> admin_server;
+  if (has_role(roles, "admin")) {
+    if (!(admin_server = start_admin(cfg, io)))
+      return abort_start();
+    health.set("role admin", true, "started");
+  }
 
   const auto metrics_addr = *mi::cfg::parse_listen_address(cfg.metrics.listen); // validated by load()
   spdlog::info("market-ingestor running on node {} (roles: {}); metrics on http://{}/metrics", cfg.runtime.node_id,
@@ -253,10 +297,15 @@ int run_platform(const std::string& config_path, const std::vector<std::string>&
   std::cout << "ready" << std::endl; // a line scripts and tests can wait for
 
   const int status = wait_for_the_end(sys, main_self, root, sigs);
+  for (const auto& c : role_checks)
+    health.set(c, false, "stopping");
+  probe.stop();
   if (auto r = js.flush(30s); !r)
     spdlog::error("shutdown: JetStream acks still outstanding: {}", r.err().message);
   push.stop();
   api.stop();
+  if (admin_server)
+    admin_server->stop();
   metrics_server->stop();
   if (push_auth_pool)
     push_auth_pool->stop();
@@ -276,7 +325,7 @@ command add_run(CLI::App& app) {
   auto o = std::make_shared<opts>();
   sub->add_option("--config,-c", o->config, "YAML config file (MI_* environment variables override it)")
     ->check(CLI::ExistingFile);
-  sub->add_option("--roles", o->roles, "comma-separated roles: ingest,kline,store,push,api");
+  sub->add_option("--roles", o->roles, "comma-separated roles: ingest,kline,store,push,api,admin");
   return {sub, [o] { return run_platform(o->config, split_csv(o->roles)); }};
 }
 

@@ -14,6 +14,7 @@
 #include <set>
 #include <sstream>
 #include <type_traits>
+#include <utility>
 
 #include <unistd.h> // environ
 #include <yaml-cpp/yaml.h>
@@ -38,6 +39,7 @@ constexpr std::array<std::string_view, 2> empty_window_names{"skip", "fill"};
 constexpr std::array<std::string_view, 2> commit_names{"on", "off"};
 constexpr std::array<std::string_view, 2> auth_names{"required", "off"};
 constexpr std::array<std::string_view, 5> log_names{"trace", "debug", "info", "warn", "error"};
+constexpr std::array<std::string_view, 2> log_format_names{"text", "json"};
 
 constexpr const auto& names_of(stream_storage) { return storage_names; }
 constexpr const auto& names_of(late_mode) { return late_names; }
@@ -45,13 +47,14 @@ constexpr const auto& names_of(empty_window_mode) { return empty_window_names; }
 constexpr const auto& names_of(commit_mode) { return commit_names; }
 constexpr const auto& names_of(auth_mode) { return auth_names; }
 constexpr const auto& names_of(log_severity) { return log_names; }
+constexpr const auto& names_of(log_format) { return log_format_names; }
 
 // ---------------------------------------------------------------------------------------------
 // Schema: every leaf key with a pointer into a config. Loading (YAML and env), known_keys() and
 // to_yaml() all walk this one table, so a key cannot be readable in one place and not another.
 
 using slot = std::variant<std::string*, int*, std::int64_t*, bool*, duration*, string_list*, stream_storage*,
-                          late_mode*, empty_window_mode*, commit_mode*, auth_mode*, log_severity*>;
+                          late_mode*, empty_window_mode*, commit_mode*, auth_mode*, log_severity*, log_format*>;
 
 struct leaf {
   std::string key;
@@ -144,6 +147,9 @@ std::vector<leaf> leaves(config& c) {
   out.push_back({"api.statement_timeout", &c.api.statement_timeout});
   out.push_back({"api.pool_wait", &c.api.pool_wait});
   out.push_back({"metrics.listen", &c.metrics.listen});
+  out.push_back({"admin.listen", &c.admin.listen});
+  out.push_back({"admin.token", &c.admin.token});
+  out.push_back({"log.format", &c.log.format});
   out.push_back({"runtime.scheduler_threads", &c.runtime.scheduler_threads});
   out.push_back({"runtime.log_level", &c.runtime.log_level});
   out.push_back({"runtime.node_id", &c.runtime.node_id});
@@ -607,6 +613,7 @@ std::string_view to_string(empty_window_mode v) { return empty_window_names.at(s
 std::string_view to_string(commit_mode v) { return commit_names.at(static_cast<std::size_t>(v)); }
 std::string_view to_string(auth_mode v) { return auth_names.at(static_cast<std::size_t>(v)); }
 std::string_view to_string(log_severity v) { return log_names.at(static_cast<std::size_t>(v)); }
+std::string_view to_string(log_format v) { return log_format_names.at(static_cast<std::size_t>(v)); }
 
 config defaults() {
   config c;
@@ -766,6 +773,9 @@ std::vector<config_error> validate(const config& c) {
   ck.positive("push.key_check_interval", c.push.key_check_interval);
   ck.listen("metrics.listen", c.metrics.listen);
   ck.listen("api.listen", c.api.listen);
+  ck.listen("admin.listen", c.admin.listen);
+  if (!c.admin.token.empty() && c.admin.token.size() < 16)
+    ck.fail("admin.token", "must be at least 16 characters (it guards the admin API)");
   {
     // Two servers on one fixed address cannot both bind (port 0 picks a free port for each).
     auto same = [](const std::string& a, const std::string& b) {
@@ -782,6 +792,11 @@ std::vector<config_error> validate(const config& c) {
                                 quote(c.api.listen));
       }
     }
+    for (const auto& [name, other] :
+         {std::pair{"push.listen", &c.push.listen}, std::pair{"metrics.listen", &c.metrics.listen},
+          std::pair{"api.listen", &c.api.listen}})
+      if (same(c.admin.listen, *other))
+        ck.fail("admin.listen", std::string("same address as ") + name + ": " + quote(c.admin.listen));
   }
   ck.positive("api.timestamp_window", c.api.timestamp_window);
   if (c.api.timestamp_window > std::chrono::minutes(10))

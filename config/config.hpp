@@ -38,6 +38,8 @@ enum class commit_mode { on, off };
 enum class auth_mode { required, off };
 /// runtime.log_level (spdlog's level names).
 enum class log_severity { trace, debug, info, warn, error };
+/// log.format: plain text lines or one JSON object per line.
+enum class log_format { text, json };
 
 /// The configuration name of each value ("file", "revise", ...).
 std::string_view to_string(stream_storage v);
@@ -46,6 +48,7 @@ std::string_view to_string(empty_window_mode v);
 std::string_view to_string(commit_mode v);
 std::string_view to_string(auth_mode v);
 std::string_view to_string(log_severity v);
+std::string_view to_string(log_format v);
 
 /// One JetStream stream the platform creates or updates at start.
 struct stream_config {
@@ -225,6 +228,23 @@ struct metrics_config {
   bool operator==(const metrics_config&) const = default;
 };
 
+/// Logs (docs/operations.md, "Logs").
+struct log_config {
+  log_format format = log_format::text; ///< text | json (one object per line: ts, level, msg[, repeated])
+  /// Field-wise equality.
+  bool operator==(const log_config&) const = default;
+};
+
+/// Admin API (role `admin`, docs/operations.md "Admin API"): the actor inspection tree as JSON.
+struct admin_config {
+  std::string listen = "127.0.0.1:9465"; ///< host:port; its own address, never the public ones
+  /// Bearer token every request must carry (`Authorization: Bearer <token>`); required with role admin,
+  /// at least 16 characters. Set it with MI_ADMIN_TOKEN rather than in the file. Never logged.
+  std::string token;
+  /// Field-wise equality.
+  bool operator==(const admin_config&) const = default;
+};
+
 /// Process runtime.
 struct runtime_config {
   int scheduler_threads = 2;                   ///< CAF scheduler workers, 1..64
@@ -280,6 +300,8 @@ struct config {
   push_config push;
   api_config api;
   metrics_config metrics;
+  admin_config admin;
+  log_config log;
   runtime_config runtime;
   supervision_config supervision;
   testing_config testing;

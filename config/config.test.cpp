@@ -6,6 +6,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <set>
 #include <sstream>
 
@@ -719,4 +720,31 @@ TEST_CASE("ingest.max_clock_skew and the quarantine stream: defaults, overrides 
   CHECK(mentions(find(errs, "nats.streams.rejected.name"), "'MARKET_RAW'"));
   CHECK(mentions(find(errors_of("ingest: {max_clock_skew: 2d}\n"), "ingest.max_clock_skew"), "1s..1d"));
   CHECK(mentions(find(errors_of("ingest: {max_skew: 1m}\n"), "ingest.max_skew"), "unknown"));
+}
+
+TEST_CASE("log.format and admin: defaults, YAML and MI_ADMIN_TOKEN, and the checks (token length, listen clash)") {
+  auto d = mi::cfg::defaults();
+  CHECK(d.log.format == mi::cfg::log_format::text);
+  CHECK(d.admin.listen == "127.0.0.1:9465");
+  CHECK(d.admin.token.empty());
+
+  const std::string token = "0123456789abcdef-admin";
+  auto ok = mi::cfg::load("log: {format: json}\nadmin: {listen: \"127.0.0.1:0\"}\n", {{"MI_ADMIN_TOKEN", token}});
+  REQUIRE(std::holds_alternative<mi::cfg::config>(ok));
+  const auto& c = std::get<mi::cfg::config>(ok);
+  CHECK(c.log.format == mi::cfg::log_format::json);
+  CHECK(c.admin.token == token);
+  CHECK(c.admin.listen == "127.0.0.1:0");
+
+  auto bad = mi::cfg::load("log: {format: xml}\nadmin: {listen: \"127.0.0.1:9464\", token: short}\n", {});
+  REQUIRE(std::holds_alternative<std::vector<mi::cfg::config_error>>(bad));
+  std::map<std::string, std::string> errs;
+  for (const auto& e : std::get<std::vector<mi::cfg::config_error>>(bad))
+    errs[e.key] = e.message;
+  REQUIRE(errs.count("log.format") == 1);
+  CHECK(errs["log.format"] == "must be one of text, json, got 'xml' (line 1)");
+  REQUIRE(errs.count("admin.token") == 1);
+  CHECK(errs["admin.token"].find("short") == std::string::npos); // the secret is not repeated
+  REQUIRE(errs.count("admin.listen") == 1);
+  CHECK(errs["admin.listen"] == "same address as metrics.listen: '127.0.0.1:9464'");
 }

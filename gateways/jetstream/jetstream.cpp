@@ -421,6 +421,20 @@ void on_async_error(natsConnection*, natsSubscription* sub, natsStatus err, void
   spdlog::warn("nats: asynchronous error on {}: {} ({} so far)", subject != nullptr ? subject : "the connection",
                natsStatus_GetText(err), n + 1);
 }
+
+// One log line per change of the connection's state (nats.c reconnects by itself, forever).
+void on_disconnected(natsConnection* nc, void*) {
+  if (natsConnection_IsClosed(nc))
+    return; // closing on purpose (shutdown)
+  spdlog::warn("nats: disconnected, reconnecting");
+}
+
+void on_reconnected(natsConnection* nc, void*) {
+  char url[256] = {0};
+  if (natsConnection_GetConnectedUrl(nc, url, sizeof url) != NATS_OK)
+    url[0] = 0;
+  spdlog::info("nats: reconnected to {}", url);
+}
 } // namespace
 
 mi::result<std::unique_ptr<jetstream>> jetstream::connect(options o) {
@@ -460,6 +474,10 @@ mi::result<std::unique_ptr<jetstream>> jetstream::connect(options o) {
     s = natsOptions_SetReconnectBufSize(raw_opts, opts.reconnect_buffer_bytes);
   if (s == NATS_OK)
     s = natsOptions_SetErrorHandler(raw_opts, on_async_error, nullptr);
+  if (s == NATS_OK)
+    s = natsOptions_SetDisconnectedCB(raw_opts, on_disconnected, nullptr);
+  if (s == NATS_OK)
+    s = natsOptions_SetReconnectedCB(raw_opts, on_reconnected, nullptr);
   if (s != NATS_OK)
     return fail(where, s);
 
@@ -558,6 +576,10 @@ mi::result<stream_state> jetstream::ensure_stream(const stream_spec& spec) {
   if (s != NATS_OK)
     return fail("cannot update stream " + spec.name, s, jerr);
   return to_state(*updated);
+}
+
+bool jetstream::connected() const {
+  return impl_->nc && natsConnection_Status(impl_->nc.get()) == NATS_CONN_STATUS_CONNECTED;
 }
 
 mi::result<stream_state> jetstream::state(const std::string& stream) {

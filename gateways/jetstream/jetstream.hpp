@@ -169,6 +169,8 @@ public:
   mi::result<stream_state> ensure_stream(const stream_spec& s);
   /// Current counters of a stream.
   mi::result<stream_state> state(const std::string& stream);
+  /// The connection is up now (not reconnecting, not closed): nats.c's cached status, never waits.
+  bool connected() const;
   /// Async publish with Nats-Msg-Id and Content-Type headers; returns once handed to nats.c
   /// (never waits for the ack). An error means nats.c did not take the message (no outcome
   /// will be reported for it).

@@ -1,6 +1,7 @@
 #include "gateways/metrics/metrics.hpp"
 
 #include <array>
+#include <chrono>
 #include <mutex>
 #include <prometheus/collectable.h>
 #include <prometheus/counter.h>
@@ -200,6 +201,11 @@ struct metrics::impl {
       .Name("mi_api_busy_total")
       .Help("REST requests answered 503 because no worker was free within api.pool_wait")
       .Register(*reg);
+  prometheus::Family<prometheus::Gauge>& start_time_family =
+    prometheus::BuildGauge()
+      .Name("mi_process_start_time_seconds")
+      .Help("When this process started, seconds since the Unix epoch (a change is a restart)")
+      .Register(*reg);
   prometheus::Family<prometheus::Gauge>& api_db_up_family =
     prometheus::BuildGauge()
       .Name("mi_api_database_up")
@@ -277,6 +283,8 @@ metrics::metrics() : impl_(std::make_unique<impl>()), probes_(std::make_unique<p
   // Series without labels are listed from the start (0 until their first event), as they always were.
   f.pub_retried_family.Add({});
   f.final_lat_family.Add({}, f.final_lat_buckets);
+  f.start_time_family.Add({}).Set(
+    std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count());
   for (auto* g : {&f.windows_family, &f.audit_last_family, &f.clients_family, &f.trade_feeds_family,
                   &f.api_conns_family, &f.api_db_up_family})
     g->Add({});

@@ -2,6 +2,7 @@
 
 #include <doctest/doctest.h>
 
+#include <chrono>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -11,12 +12,13 @@
 
 namespace {
 
-// The sample lines of a scrape (no # HELP / # TYPE), in order.
+// The sample lines of a scrape (no # HELP / # TYPE), in order; the process start time (a different value in
+// every run) is checked on its own.
 std::string samples(const std::string& scrape) {
   std::istringstream in(scrape);
   std::string out;
   for (std::string line; std::getline(in, line);)
-    if (!line.empty() && line[0] != '#')
+    if (!line.empty() && line[0] != '#' && line.rfind("mi_process_start_time_seconds ", 0) != 0)
       out += line + "\n";
   return out;
 }
@@ -61,6 +63,18 @@ mi_publish_in_flight 0
 TEST_CASE("metrics probes: a fresh registry lists only the series without labels, as before") {
   mi::gw::metrics m;
   CHECK(samples(m.scrape()) == fresh_samples);
+}
+
+TEST_CASE("metrics: mi_process_start_time_seconds is the wall-clock time the registry was made") {
+  const auto before = std::chrono::system_clock::now();
+  mi::gw::metrics m;
+  const auto after = std::chrono::system_clock::now();
+  const auto text = m.scrape();
+  const auto at = text.find("\nmi_process_start_time_seconds ");
+  REQUIRE(at != std::string::npos);
+  const double v = std::stod(text.substr(at + 31));
+  CHECK(v >= std::chrono::duration<double>(before.time_since_epoch()).count() - 0.001);
+  CHECK(v <= std::chrono::duration<double>(after.time_since_epoch()).count() + 0.001);
 }
 
 TEST_CASE("metrics probes: an exchange's probe moves that exchange's series and no other") {

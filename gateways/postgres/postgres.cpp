@@ -1,7 +1,9 @@
 #include "gateways/postgres/postgres.hpp"
+#include "gateways/postgres/history_reader.hpp"
 #include "gateways/postgres/partitions.hpp"
 #include "gateways/postgres/rows.hpp"
 
+#include <algorithm>
 #include <array>
 #include <cstdio>
 #include <exception>
@@ -284,6 +286,18 @@ mi::result<std::size_t> pg_writer::upsert_klines(const std::vector<mi::kline>& b
 
 // ---------------------------------------------------------------------------------------------
 // reads
+
+mi::result<bool> ping(const std::string& conninfo, std::chrono::seconds timeout) {
+  try {
+    pqxx::connection conn{with_connect_timeout(conninfo, timeout)};
+    pqxx::nontransaction w{conn};
+    w.exec("SET statement_timeout = " + std::to_string(std::max<std::int64_t>(1, timeout.count()) * 1000));
+    w.exec1("SELECT 1");
+  } catch (const std::exception& e) {
+    return make_error("database", e, mi::errc::unavailable);
+  }
+  return true;
+}
 
 mi::result<std::vector<mi::trade>> read_trades(const std::string& conninfo) {
   std::vector<mi::trade> out;

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
@@ -65,6 +66,10 @@ private:
   explicit pg_writer(std::unique_ptr<impl> p);
   std::unique_ptr<impl> impl_;
 };
+
+/// Connects (within `timeout`) and runs `SELECT 1`: true when PostgreSQL answers. Blocking: for a
+/// probe thread (the readiness check of /readyz), never an HTTP handler.
+mi::result<bool> ping(const std::string& conninfo, std::chrono::seconds timeout);
 
 /// All trades, ordered by exchange, symbol, ts (exact: ts_ns), trade_id. For tools and tests.
 mi::result<std::vector<mi::trade>> read_trades(const std::string& conninfo);

@@ -258,6 +258,23 @@ std::uint64_t platform_env::stream_messages(const std::string& stream) const {
   return st->messages;
 }
 
+http_reply http_get(int port, const std::string& path, const std::vector<std::string>& headers) {
+  std::vector<std::string> argv{"curl", "-sS", "-m", "5", "-o", "-", "-w", "\n%{http_code}"};
+  for (const auto& h : headers) {
+    argv.push_back("-H");
+    argv.push_back(h);
+  }
+  argv.push_back("http://127.0.0.1:" + std::to_string(port) + path);
+  auto r = run(argv);
+  http_reply out;
+  auto nl = r.output.rfind('\n');
+  if (nl == std::string::npos)
+    return out;
+  out.body = r.output.substr(0, nl);
+  out.status = std::atoi(r.output.c_str() + nl + 1);
+  return out;
+}
+
 std::string platform_env::scrape_metrics() const {
   auto r = run({"curl", "-fsS", "http://127.0.0.1:" + std::to_string(metrics_port_) + "/metrics"});
   return r.output;

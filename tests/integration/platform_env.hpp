@@ -28,6 +28,14 @@ bool has_ready_line(const std::string& log_text, std::size_t from);
 /// test process's environment as MI_API_MASTER_KEY, so `run` and `apikey` children inherit it.
 const std::string& test_master_key_hex();
 
+/// An HTTP reply as a client saw it.
+struct http_reply {
+  int status = 0; ///< 0: no answer (connection refused, timeout)
+  std::string body;
+};
+/// GET http://127.0.0.1:`port``path` with curl (5 s timeout); `headers` like "Authorization: Bearer x".
+http_reply http_get(int port, const std::string& path, const std::vector<std::string>& headers = {});
+
 class platform_env {
 public:
   /// `binance_extra`: more YAML lines under exchanges.binance (4-space indented).
@@ -85,6 +93,8 @@ public:
   int push_port() const { return push_port_; }
   /// The REST API's port (api.listen).
   int api_port() const { return api_port_; }
+  /// The port of /metrics, /healthz and /readyz (metrics.listen).
+  int metrics_port() const { return metrics_port_; }
   const std::string& dir() const { return dir_.path(); }
   std::string platform_log() const;
   std::string config_path() const { return dir_.path() + "/config.yaml"; }
