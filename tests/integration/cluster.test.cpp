@@ -7,6 +7,7 @@
 #include <cstdlib>
 #include <fstream>
 #include <iterator>
+#include <sstream>
 #include <thread>
 
 #include "gateways/jetstream/jetstream.hpp"
@@ -158,15 +159,31 @@ std::string node_config(platform_env& env, const std::string& node_id, int metri
   return path;
 }
 
-// `run --roles ingest` as node `node_id` with /metrics on `metrics_port`, waited for until ready.
+// The command line of the deploy kit's systemd unit for `role` (deploy/systemd/market-ingestor@.service,
+// instance %i), with the built binary and `config` in place of the installed paths.
+std::vector<std::string> unit_command(const std::string& role, const std::string& config) {
+  auto unit = mi::test::read_file(MI_SOURCE_DIR "/deploy/systemd/market-ingestor@.service");
+  auto at = unit.find("\nExecStart=");
+  REQUIRE(at != std::string::npos);
+  std::istringstream line(unit.substr(at + 11, unit.find('\n', at + 1) - at - 11));
+  std::vector<std::string> argv;
+  for (std::string word; line >> word;)
+    argv.push_back(word == "/usr/bin/market-ingestor"           ? mi::test::binary()
+                   : word == "/etc/market-ingestor/config.yaml" ? config
+                   : word == "%i"                               ? role
+                                                                : word);
+  REQUIRE(argv.size() >= 2);
+  return argv;
+}
+
+// Node `node_id` started with the systemd unit's command line for the ingest role, /metrics on
+// `metrics_port`, waited for until ready.
 std::unique_ptr<mi::test::child_process> start_ingest_node(platform_env& env, const std::string& node_id,
                                                            int metrics_port) {
   auto log = env.dir() + "/" + node_id + ".log";
   auto before = mi::test::read_file(log).size();
-  auto p = std::make_unique<mi::test::child_process>(std::vector<std::string>{mi::test::binary(), "run", "--config",
-                                                                              node_config(env, node_id, metrics_port),
-                                                                              "--roles", "ingest"},
-                                                     log);
+  auto p =
+    std::make_unique<mi::test::child_process>(unit_command("ingest", node_config(env, node_id, metrics_port)), log);
   REQUIRE_MESSAGE(mi::test::eventually(
                     [&] { return mi::test::has_ready_line(mi::test::read_file(log), before) || !p->running(); }, 30s),
                   mi::test::read_file(log));
