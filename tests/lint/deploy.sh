@@ -11,7 +11,7 @@
 #    `kubectl kustomize deploy` where a kubectl is installed.
 set -u
 cd "$(dirname "$0")/../.."
-bin=${1:?usage: deploy.sh MARKET_INGESTOR_BINARY}
+bin=$(readlink -f "${1:?usage: deploy.sh MARKET_INGESTOR_BINARY}")
 failed=0
 check() { # name, command...
   name=$1; shift
