@@ -270,13 +270,15 @@ void on_book_message(hub_actor* self, const std::string& subject, const std::str
   }
   const auto outcome = e.replica.apply(*u);
   const bool snapshot = u->kind == mi::book::update_kind::snapshot;
+  const bool had_snapshot = e.seen_snapshot;
   e.seen_snapshot = e.seen_snapshot || snapshot;
   auto* subs = st.index.subscribers(channel);
   if (subs == nullptr)
     return;
   if (outcome == mi::book::book_replica::outcome::gap || outcome == mi::book::book_replica::outcome::bad) {
-    // Cannot happen with an ordered consumer; if it does, the clients wait for the next snapshot like the hub.
-    if (st.bad++ < 10)
+    // Before the first snapshot (the feed starts with new messages only) a delta cannot be used: expected. After
+    // one it cannot happen with an ordered consumer; if it does, the clients wait for the next snapshot like the hub.
+    if (had_snapshot && st.bad++ < 10)
       spdlog::error("push hub: {} delta {} does not follow {}: waiting for a snapshot", channel, u->sequence,
                     e.replica.sequence());
     return;

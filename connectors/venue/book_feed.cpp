@@ -56,8 +56,8 @@ std::vector<wire_level> level_changes(const std::vector<wire_level>& before, con
   return out;
 }
 
-book_feed::book_feed(std::string exchange, const venue& v, const std::vector<subscription>& subs,
-                     book_feed_options o, std::uint64_t session)
+book_feed::book_feed(std::string exchange, const venue& v, const std::vector<subscription>& subs, book_feed_options o,
+                     std::uint64_t session)
     : exchange_(std::move(exchange)), venue_(&v), o_(o), session_(session) {
   for (const auto& sub : subs) {
     state s;

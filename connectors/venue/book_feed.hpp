@@ -31,9 +31,9 @@ resync_reason classify_resync(std::string_view reason_text);
 
 /// Settings of the book channel of one exchange (config exchanges.<x>.books).
 struct book_feed_options {
-  std::size_t depth = 20;                               ///< levels per side published (and subscribed at least)
-  std::int64_t snapshot_interval_ns = 10'000'000'000;   ///< a full snapshot this often per symbol
-  std::int64_t snapshot_retry_ns = 5'000'000'000;       ///< a wanted snapshot not received: ask again after this
+  std::size_t depth = 20;                             ///< levels per side published (and subscribed at least)
+  std::int64_t snapshot_interval_ns = 10'000'000'000; ///< a full snapshot this often per symbol
+  std::int64_t snapshot_retry_ns = 5'000'000'000;     ///< a wanted snapshot not received: ask again after this
 };
 
 /// What book_feed produced for the caller to publish and do.
@@ -95,8 +95,8 @@ private:
     std::string symbol;
     std::unique_ptr<mi::book::book_codec> codec;
     std::uint64_t seq = 0;
-    bool published_valid = false;                  ///< the last message told consumers the book is valid
-    std::vector<mi::book::wire_level> bids, asks;  ///< what consumers hold (the top `depth`)
+    bool published_valid = false;                 ///< the last message told consumers the book is valid
+    std::vector<mi::book::wire_level> bids, asks; ///< what consumers hold (the top `depth`)
     std::int64_t last_snapshot_ns = 0;
     std::int64_t ts_ns = 0, recv_ns = 0;           ///< of the frame that made the current state
     std::optional<std::int64_t> snapshot_asked_ns; ///< a snapshot was asked for at this time
@@ -113,7 +113,7 @@ private:
   const venue* venue_;
   book_feed_options o_;
   std::uint64_t session_;
-  std::unordered_map<std::string, state> books_;          ///< by normalized symbol
+  std::unordered_map<std::string, state> books_;        ///< by normalized symbol
   std::unordered_map<std::string, std::string> by_key_; ///< book key -> symbol
   std::vector<mi::book::wire_level> scratch_bids_, scratch_asks_;
 };

@@ -169,10 +169,11 @@ TEST_CASE("book feed: an OKX checksum mismatch resyncs once and asks for a new s
   fixture f("okx", "BTC/USDT");
   book_feed feed("okx", *f.v, f.subs, {}, 1);
   book_events out;
-  feed.on_frame("BTCUSDT",
-                R"({"arg":{"channel":"books","instId":"BTC-USDT"},"action":"snapshot","data":[{"asks":[["11","2","0","1"]],)"
-                R"("bids":[["10","1","0","1"]],"ts":"1","checksum":0,"seqId":10,"prevSeqId":-1}]})",
-                0, 1, sec, out);
+  feed.on_frame(
+    "BTCUSDT",
+    R"({"arg":{"channel":"books","instId":"BTC-USDT"},"action":"snapshot","data":[{"asks":[["11","2","0","1"]],)"
+    R"("bids":[["10","1","0","1"]],"ts":"1","checksum":0,"seqId":10,"prevSeqId":-1}]})",
+    0, 1, sec, out);
   out.clear();
   feed.on_frame("BTCUSDT",
                 R"({"arg":{"channel":"books","instId":"BTC-USDT"},"action":"update","data":[{"asks":[],)"

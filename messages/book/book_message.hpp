@@ -44,9 +44,9 @@ struct book_update {
   std::uint64_t session = 0;  ///< the feed's start (ns since the epoch): sequences restart at 1 in a new session
   std::uint64_t sequence = 0; ///< 1, 2, 3, ... per (exchange, symbol, session)
   update_kind kind = update_kind::snapshot;
-  bool valid = false;          ///< false: sync lost; a snapshot without levels, the book is unusable until the next
-  std::int64_t ts_ns = 0;      ///< exchange event time (0: unknown)
-  std::int64_t recv_ns = 0;    ///< local receive time
+  bool valid = false;           ///< false: sync lost; a snapshot without levels, the book is unusable until the next
+  std::int64_t ts_ns = 0;       ///< exchange event time (0: unknown)
+  std::int64_t recv_ns = 0;     ///< local receive time
   std::vector<wire_level> bids; ///< best first
   std::vector<wire_level> asks; ///< best first
   bool operator==(const book_update&) const = default;
