@@ -587,8 +587,7 @@ caf::behavior connection(connection_actor* self, connection_args args) {
         st.books->snapshot_failed(symbol);
         return;
       }
-      const auto now = now_ns();
-      st.books->on_frame(symbol, body, 0, now, now, st.book_out);
+      st.books->on_rest_snapshot(symbol, body, now_ns(), st.book_out);
       flush_books(self);
     },
     [self](connect_atom) {

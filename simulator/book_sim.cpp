@@ -6,7 +6,8 @@ namespace mi::sim {
 
 using mi::book::side;
 
-sim_book::sim_book(std::uint64_t seed, std::int64_t mid_cents) : rng_(seed * 0x9e3779b97f4a7c15ULL + 1), mid_(mid_cents) {
+sim_book::sim_book(std::uint64_t seed, std::int64_t mid_cents)
+    : rng_(seed * 0x9e3779b97f4a7c15ULL + 1), mid_(mid_cents) {
   for (std::int64_t i = 1; i <= 10; ++i) {
     book_.set(side::bid, price_text(mid_ - i), qty_text());
     book_.set(side::ask, price_text(mid_ + i), qty_text());

@@ -111,8 +111,7 @@ TEST_CASE("sim book: Binance depth events synced with the REST depth snapshot re
   std::vector<std::string> before;
   for (int i = 0; i < 5; ++i) {
     auto u = truth->step();
-    CHECK(codec.on_frame(proto->book_update_frame(*c, "BTCUSDT", *truth, u, false)).what ==
-          status::awaiting_snapshot);
+    CHECK(codec.on_frame(proto->book_update_frame(*c, "BTCUSDT", *truth, u, false)).what == status::awaiting_snapshot);
   }
   auto rest = proto->rest("/api/v3/depth", {{"symbol", "BTCUSDT"}, {"limit", "1000"}});
   REQUIRE(rest);

@@ -1,5 +1,6 @@
 #include "connectors/venue/book_feed.hpp"
 
+#include <algorithm>
 #include <unordered_map>
 #include <utility>
 
@@ -189,6 +190,17 @@ void book_feed::on_frame(const std::string& symbol, std::string_view frame, std:
   case status::ignored:
     break;
   }
+}
+
+void book_feed::on_rest_snapshot(const std::string& symbol, std::string_view body, std::int64_t now_ns,
+                                 book_events& out) {
+  on_frame(symbol, body, 0, now_ns, now_ns, out);
+  auto it = books_.find(symbol);
+  if (it == books_.end() || it->second.codec->book().valid())
+    return;
+  it->second.snapshot_asked_ns.reset(); // stale: ask again now (the REST client paces the requests)
+  if (std::find(out.snapshots_wanted.begin(), out.snapshots_wanted.end(), symbol) == out.snapshots_wanted.end())
+    want_snapshot(it->second, now_ns, out);
 }
 
 void book_feed::snapshot_failed(const std::string& symbol) {

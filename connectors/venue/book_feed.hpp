@@ -77,6 +77,9 @@ public:
   /// One book frame (or, for REST-synced venues, the REST snapshot body) of `symbol`.
   void on_frame(const std::string& symbol, std::string_view frame, std::int64_t ts_ns, std::int64_t recv_ns,
                 std::int64_t now_ns, book_events& out);
+  /// A REST snapshot body of `symbol` (venue::book_snapshot_request's answer): on_frame, and when the book is still
+  /// not valid after it (a snapshot older than the buffered events), the snapshot is wanted again at once.
+  void on_rest_snapshot(const std::string& symbol, std::string_view body, std::int64_t now_ns, book_events& out);
   /// The REST snapshot request of `symbol` failed: it may be asked again at once on the next tick.
   void snapshot_failed(const std::string& symbol);
   /// Periodic work (about once a second): snapshots due, snapshots wanted again.

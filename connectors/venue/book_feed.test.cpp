@@ -118,6 +118,24 @@ TEST_CASE("book feed: Binance buffers until the REST snapshot, then a snapshot, 
   feed.tick(10 * sec, out);
   CHECK(out.snapshots_wanted == std::vector<std::string>{"BTCUSDT"});
   CHECK(feed.codec("BTCUSDT")->resyncs() == 1);
+
+  // A stale REST snapshot (older than the buffered event 107): a resync of its own (stale_snapshot), never published
+  // valid, asked again at once; a fresh one makes the book valid again in the same sequence.
+  out.clear();
+  feed.on_rest_snapshot("BTCUSDT", R"({"lastUpdateId":100,"bids":[["10.0","1"]],"asks":[["11.0","2"]]})", 11 * sec,
+                        out);
+  REQUIRE(out.resyncs.size() == 1);
+  CHECK(out.resyncs[0].reason == resync_reason::stale_snapshot);
+  CHECK(out.books.empty()); // it was never published valid: nothing to take back
+  CHECK(out.snapshots_wanted == std::vector<std::string>{"BTCUSDT"});
+  out.clear();
+  feed.on_rest_snapshot("BTCUSDT", R"({"lastUpdateId":106,"bids":[["10.0","1"]],"asks":[["11.0","2"]]})", 12 * sec,
+                        out);
+  REQUIRE(out.books.size() == 1);
+  CHECK(out.books[0].valid);
+  CHECK(out.books[0].sequence == 4);
+  CHECK(out.books[0].bids == levels{{"10", "1"}, {"9.9", "2"}}); // event 107 replayed over the snapshot
+  CHECK(feed.codec("BTCUSDT")->resyncs() == 2);
 }
 
 TEST_CASE("book feed: a full snapshot every snapshot_interval, and a reconnect invalidates the book") {

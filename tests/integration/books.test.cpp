@@ -1,14 +1,15 @@
 // Order books end to end (issue 15): the simulator speaks Binance's and OKX's book protocols from a simulated true
-// book, with a skipped book update (Binance: a sequence gap, resynced from a new REST snapshot) and a corrupted
-// checksum (OKX: resynced by subscribing again); `market-ingestor run --roles ingest,push` publishes the books; a push
-// client builds each book from the snapshot and deltas of its book.{exchange}.{symbol} channel, and at the end it
-// equals the simulator's true book. MARKET_BOOK is gap-free, the KV bucket holds the latest snapshot, and each fault
-// moved the resync counter exactly once.
+// book, with a skipped book update (Binance: a sequence gap, resynced from a new REST snapshot, itself stale once),
+// a corrupted checksum (OKX: resynced by subscribing again) and a dropped connection (OKX); `market-ingestor run
+// --roles ingest,push` publishes the books; a push client builds each book from the snapshot and deltas of its
+// book.{exchange}.{symbol} channel, and at the end it equals the simulator's true book. MARKET_BOOK is gap-free
+// within a session, the KV bucket holds the latest snapshot, and each fault moved the resync counter exactly once.
 #include <doctest/doctest.h>
 
 #include <boost/json.hpp>
 #include <condition_variable>
 #include <csignal>
+#include <algorithm>
 #include <deque>
 #include <fstream>
 #include <map>
@@ -165,8 +166,9 @@ double metric(int port, const std::string& sample) {
 
 } // namespace
 
-TEST_CASE("e2e books: Binance (sequence gap) and OKX (bad checksum) through the simulator; a push client's books "
-          "equal the true books; MARKET_BOOK gap-free, KV snapshot present, one resync per fault") {
+TEST_CASE("e2e books: Binance (sequence gap, stale REST snapshot) and OKX (bad checksum, reconnect) through the "
+          "simulator; a push client's books equal the true books; MARKET_BOOK gap-free, KV snapshot present, one "
+          "resync per fault") {
   mi::test::temp_dir dir("mi-books");
   mi::test::nats_server nats;
   const int sim_binance = mi::test::free_port(), sim_okx = mi::test::free_port(), push_port = mi::test::free_port(),
@@ -187,15 +189,18 @@ TEST_CASE("e2e books: Binance (sequence gap) and OKX (bad checksum) through the 
   }
   // 2000 trades each at 200/s (10 s): every trade moves the symbol's book once; the 400th update is never sent
   // (Binance) or carries a wrong checksum (OKX).
-  auto simulator = [&](const char* exchange, int port, const char* fault) {
-    return std::make_unique<mi::test::child_process>(
-      std::vector<std::string>{mi::test::binary(), "simulate", "--exchange", exchange, "--port", std::to_string(port),
-                               "--symbols", "BTCUSDT", "--rate", "200", "--count", "2000", fault, "400",
-                               "--linger-ms", "600000"},
-      dir.path() + "/sim-" + exchange + ".log");
+  // Binance: the second REST depth snapshot (the one after the gap) is stale as well (a fault of its own: counted
+  // once as stale_snapshot, asked again). OKX: every connection is dropped after 1200 trades (a reconnect
+  // mid-stream: the book starts again from the new subscription's snapshot, counted once as reconnect).
+  auto simulator = [&](const char* exchange, int port, std::vector<std::string> faults) {
+    std::vector<std::string> argv{
+      mi::test::binary(), "simulate", "--exchange", exchange,  "--port", std::to_string(port), "--symbols",
+      "BTCUSDT",          "--rate",   "200",        "--count", "2000",   "--linger-ms",        "600000"};
+    argv.insert(argv.end(), faults.begin(), faults.end());
+    return std::make_unique<mi::test::child_process>(argv, dir.path() + "/sim-" + exchange + ".log");
   };
-  auto sim_b = simulator("binance", sim_binance, "--book-skip-after");
-  auto sim_o = simulator("okx", sim_okx, "--book-checksum-after");
+  auto sim_b = simulator("binance", sim_binance, {"--book-skip-after", "400", "--book-stale-rest", "2"});
+  auto sim_o = simulator("okx", sim_okx, {"--book-checksum-after", "400", "--drop-after", "1200"});
   REQUIRE(mi::test::wait_for_port(sim_binance, 10s));
   REQUIRE(mi::test::wait_for_port(sim_okx, 10s));
 
@@ -212,7 +217,8 @@ TEST_CASE("e2e books: Binance (sequence gap) and OKX (bad checksum) through the 
 
   // The end of the run: each simulator's book stopped moving (its 2000 trades are out) and the client's book, built
   // from what the push channel gave it, equals it.
-  for (auto [channel, port] : {std::pair{"book.binance.BTCUSDT", sim_binance}, std::pair{"book.okx.BTCUSDT", sim_okx}}) {
+  for (auto [channel, port] :
+       {std::pair{"book.binance.BTCUSDT", sim_binance}, std::pair{"book.okx.BTCUSDT", sim_okx}}) {
     true_book last;
     const bool settled = mi::test::eventually(
       [&] {
@@ -227,9 +233,9 @@ TEST_CASE("e2e books: Binance (sequence gap) and OKX (bad checksum) through the 
                  << v.snapshots << ", deltas " << v.deltas << ", true book update " << last.update_id << "\n"
                  << mi::test::read_file(log).substr(0, 20000));
     CHECK(settled);
-    CHECK(last.update_id >= 1900); // the book moved with (nearly) every trade
-    CHECK(v.gaps == 0);            // the push channel never skipped a sequence
-    CHECK(v.deltas > 1000);        // built from deltas, not only from snapshots
+    CHECK(last.update_id >= 1900);   // the book moved with (nearly) every trade
+    CHECK(v.gaps == 0);              // the push channel never skipped a sequence
+    CHECK(v.deltas > 1000);          // built from deltas, not only from snapshots
     CHECK(v.invalid_snapshots >= 1); // the resync was published as an invalid book, never as a valid one
   }
   CHECK(client.errors().empty());
@@ -237,15 +243,19 @@ TEST_CASE("e2e books: Binance (sequence gap) and OKX (bad checksum) through the 
   // One resync per fault, each counted under its reason; nothing else resynced.
   CHECK(metric(metrics_port, R"(mi_book_resyncs_total{exchange="binance",reason="sequence_gap",symbol="BTCUSDT"})") ==
         1);
+  CHECK(metric(metrics_port, R"(mi_book_resyncs_total{exchange="binance",reason="stale_snapshot",symbol="BTCUSDT"})") ==
+        1);
   CHECK(metric(metrics_port, R"(mi_book_resyncs_total{exchange="okx",reason="checksum",symbol="BTCUSDT"})") == 1);
+  CHECK(metric(metrics_port, R"(mi_book_resyncs_total{exchange="okx",reason="reconnect",symbol="BTCUSDT"})") == 1);
   for (const char* ex : {"binance", "okx"})
     for (const char* reason : {"sequence_gap", "checksum", "stale_snapshot", "malformed", "reconnect"}) {
-      const bool faulted = (std::string(ex) == "binance" && std::string(reason) == "sequence_gap") ||
-                           (std::string(ex) == "okx" && std::string(reason) == "checksum");
-      if (!faulted)
-        CHECK_MESSAGE(metric(metrics_port, std::string("mi_book_resyncs_total{exchange=\"") + ex + "\",reason=\"" +
-                                             reason + "\",symbol=\"BTCUSDT\"}") == 0,
-                      ex << " " << reason);
+      const std::string e(ex), r(reason);
+      const bool faulted = (e == "binance" && (r == "sequence_gap" || r == "stale_snapshot")) ||
+                           (e == "okx" && (r == "checksum" || r == "reconnect"));
+      if (!faulted) // a series appears at its first event: absent (-1) means never counted
+        CHECK_MESSAGE(std::max(0.0, metric(metrics_port, std::string("mi_book_resyncs_total{exchange=\"") + ex +
+                                                           "\",reason=\"" + reason + "\",symbol=\"BTCUSDT\"}")) == 0,
+                      (std::string(ex) + " " + reason));
     }
   CHECK(metric(metrics_port, R"(mi_book_valid{exchange="binance",symbol="BTCUSDT"})") == 1);
   CHECK(metric(metrics_port, R"(mi_book_valid{exchange="okx",symbol="BTCUSDT"})") == 1);
@@ -274,8 +284,8 @@ TEST_CASE("e2e books: Binance (sequence gap) and OKX (bad checksum) through the 
       CHECK(b->kind == mi::book::update_kind::snapshot);
     } else {
       CHECK(b->session == it->second.session);
-      CHECK_MESSAGE(b->sequence == it->second.sequence + 1, subject << " " << b->sequence << " after "
-                                                                     << it->second.sequence);
+      CHECK_MESSAGE(b->sequence == it->second.sequence + 1,
+                    subject << " " << b->sequence << " after " << it->second.sequence);
     }
     ++messages[subject];
     last[subject] = std::move(*b);
