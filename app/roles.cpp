@@ -21,6 +21,7 @@
 #include "gateways/push/from_config.hpp"
 #include "gateways/push/push_protocol.hpp"
 #include "messages/book/book_message.hpp"
+#include "messages/util/clock.hpp"
 
 namespace mi::app {
 
@@ -321,12 +322,18 @@ bool start_push(push_role& out, const mi::cfg::config& cfg, mi::net::io_thread& 
     return false;
   }
   out.partials = std::move(*partials);
-  // book.* and bbo.* channels: every book message from MARKET_BOOK (new only: the hub keeps each book's state from
-  // the snapshots and deltas, so a subscriber starts from a snapshot), BBOs from core NATS.
+  // book.* and bbo.* channels: every book message from MARKET_BOOK (the hub keeps each book's state from the
+  // snapshots and deltas, so a subscriber starts from a snapshot at once), BBOs from core NATS. The feed starts one
+  // snapshot interval (the longest configured) back: every valid book published a snapshot within it, so the hub
+  // holds every book's current state right after the replay instead of waiting for the next snapshot.
   auto to_hub_book = [hub_slot](mi::gw::js_message&& m) {
     caf::anon_send(hub_slot->get(), mi::actors::bmsg_atom::value, std::string(m.subject()), std::string(m.data()));
   };
-  auto books = mi::gw::ordered_consumer::start(js, cfg.nats.book.name, "market.book.>", 0, to_hub_book);
+  auto longest = std::chrono::nanoseconds(0);
+  for (const auto& [name, ex] : cfg.exchanges)
+    longest = std::max<std::chrono::nanoseconds>(longest, ex.books.snapshot_interval);
+  const auto book_from = mi::util::now_ns() - (longest + std::chrono::seconds(2)).count();
+  auto books = mi::gw::ordered_consumer::start_at_time(js, cfg.nats.book.name, "market.book.>", book_from, to_hub_book);
   if (!books) {
     spdlog::error("push: cannot consume {}: {}", cfg.nats.book.name, books.err().message);
     return false;

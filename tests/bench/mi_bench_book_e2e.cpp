@@ -23,6 +23,7 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
@@ -163,6 +164,15 @@ int main(int argc, char** argv) {
   platform_path.print("platform: recv_ns -> push client");
   std::printf("direct frames %llu, push deltas %llu\n", static_cast<unsigned long long>(direct.load()),
               static_cast<unsigned long long>(deltas.load()));
+  // What the platform itself counted (book messages published by kind, resyncs).
+  if (auto u = mi::net::parse_url("http://127.0.0.1:" + std::to_string(metrics_port) + "/metrics")) {
+    if (auto text = mi::net::http_get(*u, 5s)) {
+      std::istringstream in(*text);
+      for (std::string line; std::getline(in, line);)
+        if (line.rfind("mi_book_", 0) == 0 || line.rfind("mi_push_dropped", 0) == 0)
+          std::printf("  %s\n", line.c_str());
+    }
+  }
   push_client->close();
   direct_client->close();
   platform.signal(SIGTERM);
