@@ -101,8 +101,8 @@ TEST_CASE("push hub: a session actor that dies with an error is removed, its cli
   }
 }
 
-TEST_CASE("push hub: book channels: a snapshot first, deltas in sequence; a dropped delta gets the client a fresh "
-          "snapshot instead of a hole; a late subscriber starts from the current state") {
+TEST_CASE("push hub: book channels: a snapshot first, deltas in sequence, a dropped delta gets the client a fresh "
+          "snapshot instead of a hole, a late subscriber starts from the current state") {
   using mi::book::update_kind;
   mi::actors::test::caf_fixture f;
   mi::gw::metrics m;

@@ -46,7 +46,7 @@ TEST_CASE("sim book: deterministic, never crossed, within its depth") {
   CHECK(sim_book_json(a).rfind("{\"update_id\":2000,\"bids\":[[", 0) == 0);
 }
 
-TEST_CASE("sim book: OKX books frames (snapshot, updates, checksums) rebuild the true book; a corrupted checksum "
+TEST_CASE("sim book: OKX books frames (snapshot, updates, checksums) rebuild the true book, a corrupted checksum "
           "and a skipped update are caught") {
   market m("okx", {"BTCUSDT"}, {}, 100);
   auto proto = make_protocol("okx", m);
@@ -90,7 +90,7 @@ TEST_CASE("sim book: OKX books frames (snapshot, updates, checksums) rebuild the
   CHECK(codec.resyncs() == 2);
 }
 
-TEST_CASE("sim book: Binance depth events synced with the REST depth snapshot rebuild the true book; a stale "
+TEST_CASE("sim book: Binance depth events synced with the REST depth snapshot rebuild the true book, a stale "
           "snapshot and a skipped update are caught") {
   market m("binance", {"BTCUSDT"}, {}, 100);
   auto proto = make_protocol("binance", m);

@@ -167,7 +167,7 @@ double metric(int port, const std::string& sample) {
 } // namespace
 
 TEST_CASE("e2e books: Binance (sequence gap, stale REST snapshot) and OKX (bad checksum, reconnect) through the "
-          "simulator; a push client's books equal the true books; MARKET_BOOK gap-free, KV snapshot present, one "
+          "simulator, a push client's books equal the true books, MARKET_BOOK gap-free, KV snapshot present, one "
           "resync per fault") {
   mi::test::temp_dir dir("mi-books");
   mi::test::nats_server nats;
