@@ -210,3 +210,43 @@ TEST_CASE("book feed: an OKX checksum mismatch resyncs once and asks for a new s
   CHECK(out.resyncs.empty()); // counted once per break
   CHECK(out.books.empty());
 }
+
+TEST_CASE("book feed: Bybit orderbook.50 (routing, subscribe topics), a gap in u resyncs by subscribing again") {
+  fixture f("bybit", "BTC/USDT");
+  REQUIRE(f.v->supports_books());
+  auto sub = f.v->book_subscribe_requests(f.subs, 20);
+  REQUIRE(sub.size() == 1);
+  CHECK(sub[0].find(R"("args":["orderbook.50.BTCUSDT"])") != std::string::npos);
+  CHECK_FALSE(f.v->book_snapshot_request(f.subs[0], 20)); // the snapshot comes with a new subscription
+  book_feed_options o;
+  o.depth = 20;
+  book_feed feed("bybit", *f.v, f.subs, o, 1);
+  book_events out;
+  auto frame = [](const char* type, int u, const char* bids) {
+    return std::string(R"({"topic":"orderbook.50.BTCUSDT","type":")") + type +
+           R"(","ts":1700000000456,"data":{"s":"BTCUSDT","b":)" + bids + R"(,"a":[["11","2"]],"u":)" +
+           std::to_string(u) + R"(,"seq":7},"cts":1})";
+  };
+  const auto snap = frame("snapshot", 1, R"([["10","1"]])");
+  auto route = f.v->book_frame(snap);
+  REQUIRE(route);
+  CHECK(route->key == "BTCUSDT");
+  CHECK(route->ts_ns == 1700000000456000000);
+  REQUIRE(feed.symbol_of_key(route->key) != nullptr);
+  CHECK_FALSE(f.v->book_frame(R"({"topic":"publicTrade.BTCUSDT","ts":1,"type":"snapshot","data":[]})"));
+  feed.on_frame("BTCUSDT", snap, route->ts_ns, 1, sec, out);
+  REQUIRE(out.books.size() == 1);
+  CHECK(out.books[0].valid);
+  out.clear();
+  feed.on_frame("BTCUSDT", frame("delta", 2, R"([["10","3"]])"), 0, 2, 2 * sec, out);
+  REQUIRE(out.books.size() == 1);
+  CHECK(out.books[0].bids == levels{{"10", "3"}});
+  out.clear();
+  feed.on_frame("BTCUSDT", frame("delta", 4, R"([["10","4"]])"), 0, 3, 3 * sec, out);
+  REQUIRE(out.resyncs.size() == 1);
+  CHECK(out.resyncs[0].reason == resync_reason::sequence_gap);
+  CHECK(out.snapshots_wanted == std::vector<std::string>{"BTCUSDT"});
+  auto again = f.v->book_unsubscribe_requests(f.subs, 20);
+  REQUIRE(again.size() == 1);
+  CHECK(again[0].find(R"("op":"unsubscribe")") != std::string::npos);
+}
