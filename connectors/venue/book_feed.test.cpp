@@ -250,3 +250,43 @@ TEST_CASE("book feed: Bybit orderbook.50 (routing, subscribe topics), a gap in u
   REQUIRE(again.size() == 1);
   CHECK(again[0].find(R"("op":"unsubscribe")") != std::string::npos);
 }
+
+TEST_CASE("book feed: Kraken v2 book (routing, depth, checksum), a checksum mismatch resyncs by subscribing again") {
+  fixture f("kraken", "BTC/USD");
+  REQUIRE(f.v->supports_books());
+  auto sub = f.v->book_subscribe_requests(f.subs, 20);
+  REQUIRE(sub.size() == 1);
+  CHECK(sub[0] == R"({"method":"subscribe","params":{"channel":"book","symbol":["BTC/USD"],"depth":25}})");
+  book_feed_options o;
+  o.depth = 20;
+  book_feed feed("kraken", *f.v, f.subs, o, 1);
+  book_events out;
+  // tests/data/books/kraken_v2_checksum.jsonl, first line: a snapshot with its valid checksum.
+  const std::string snap =
+    R"({"channel":"book","type":"snapshot","data":[{"symbol":"BTC/USD","bids":[{"price":78500.0,"qty":0.50000000},)"
+    R"({"price":78499.5,"qty":1.00000000}],"asks":[{"price":78501.0,"qty":0.25000000},{"price":78502.0,"qty":)"
+    R"(2.00000000}],"checksum":675025606,"timestamp":"2026-08-26T11:55:56.663054Z"}]})";
+  auto route = f.v->book_frame(snap);
+  REQUIRE(route);
+  CHECK(route->key == "BTC/USD");
+  CHECK(route->ts_ns == 1787745356663054000);
+  const std::string* symbol = feed.symbol_of_key(route->key);
+  REQUIRE(symbol != nullptr);
+  CHECK(*symbol == "BTCUSD");
+  CHECK_FALSE(f.v->book_frame(R"({"channel":"trade","type":"update","data":[{"symbol":"BTC/USD"}]})"));
+  feed.on_frame(*symbol, snap, route->ts_ns, 1, sec, out);
+  REQUIRE(out.books.size() == 1);
+  CHECK(out.books[0].valid);
+  CHECK(out.books[0].bids == levels{{"78500", "0.5"}, {"78499.5", "1"}}); // canonical decimals on the wire
+  out.clear();
+  feed.on_frame(*symbol,
+                R"({"channel":"book","type":"update","data":[{"symbol":"BTC/USD","bids":[{"price":78500.0,"qty":)"
+                R"(0.75000000}],"asks":[],"checksum":1,"timestamp":"2026-08-26T11:55:56.663054Z"}]})",
+                0, 2, 2 * sec, out);
+  REQUIRE(out.resyncs.size() == 1);
+  CHECK(out.resyncs[0].reason == resync_reason::checksum);
+  REQUIRE(out.books.size() == 1);
+  CHECK_FALSE(out.books[0].valid);
+  CHECK(out.snapshots_wanted == std::vector<std::string>{"BTCUSD"});
+  CHECK_FALSE(f.v->book_snapshot_request(f.subs[0], 20));
+}
