@@ -29,7 +29,9 @@ using mi::util::now_ns;
 
 struct job {
   bool recent = false;
-  caf::actor reply_to; // recent: the connection that asked (it filters and publishes)
+  bool book = false;       // a REST order-book snapshot (Binance /api/v3/depth) for reply_to
+  std::string book_target; // its path and query
+  caf::actor reply_to;     // recent: the connection that asked (it filters and publishes)
   std::string symbol;
   backfill_job progress; // the part of the gap fetched from REST: ids received, failures, give-up rule
   std::optional<mi::venue::rest_request> next;
@@ -265,6 +267,25 @@ void run_gap_page(backfill_actor* self, const mi::venue::subscription& sub) {
   publish(self, std::move(batch), done);
 }
 
+// A book snapshot goes back to the connection that asked, whatever the answer (it asks again later on a failure).
+void run_book(backfill_actor* self) {
+  auto& st = self->state;
+  auto j = std::move(st.jobs.front());
+  bool throttled = false;
+  auto body = get(self, mi::venue::rest_request{j.book_target}, throttled);
+  if (throttled) {
+    st.jobs.front() = std::move(j);
+    schedule(self);
+    return;
+  }
+  st.jobs.pop_front();
+  if (body)
+    self->send(j.reply_to, bookrest_atom::value, j.symbol, true, std::move(*body));
+  else
+    self->send(j.reply_to, bookrest_atom::value, j.symbol, false, body.err().message);
+  schedule(self);
+}
+
 void on_page(backfill_actor* self) {
   auto& st = self->state;
   st.scheduled = false;
@@ -275,6 +296,10 @@ void on_page(backfill_actor* self) {
     return;
   }
   auto& j = st.jobs.front();
+  if (j.book) {
+    run_book(self);
+    return;
+  }
   const auto* sub = find_sub(st, j.symbol);
   if (sub == nullptr) {
     finish(self, "not a subscribed symbol");
@@ -342,6 +367,20 @@ caf::behavior backfill(backfill_actor* self, backfill_args args) {
       j.reply_to = std::move(asker);
       j.symbol = symbol;
       s.jobs.push_back(std::move(j));
+      schedule(self);
+    },
+    [self](bookrest_atom, const std::string& symbol, const std::string& target) {
+      // Ahead of trade backfills (a book is unusable until it comes), behind a job already under way.
+      auto& s = self->state;
+      job j;
+      j.book = true;
+      j.reply_to = caf::actor_cast<caf::actor>(self->current_sender());
+      j.symbol = symbol;
+      j.book_target = target;
+      auto at = s.jobs.begin();
+      while (at != s.jobs.end() && (at->book || at->started))
+        ++at;
+      s.jobs.insert(at, std::move(j));
       schedule(self);
     },
     [self](page_atom) { on_page(self); },

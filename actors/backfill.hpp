@@ -48,6 +48,8 @@ struct backfill_args {
 ///     them back to the asker as (recent_atom, symbol, trade_list), oldest first; the connection keeps
 ///     the ids it has seen and publishes only new ones (a request already queued for the symbol is not
 ///     queued twice; its answer goes to the latest asker).
+///   (bookrest_atom, symbol, target): fetch a REST order-book snapshot (venue::book_snapshot_request; queued ahead
+///     of trade backfills not yet started) and answer the asker (bookrest_atom, symbol, bool ok, body or error).
 ///   (stop_atom): quits (jobs not done are reported as gaps only if they were started).
 /// Detached: REST calls block their own thread, never the scheduler.
 caf::actor spawn_backfill(caf::actor_system& sys, backfill_args args);

@@ -51,14 +51,18 @@ using tmsg_atom = caf::atom_constant<caf::atom("mi_tmsg")>;       ///< a MARKET_
 using revoked_atom = caf::atom_constant<caf::atom("mi_revoked")>; ///< API keys revoked: close their sessions
 using keychk_atom = caf::atom_constant<caf::atom("mi_keychk")>;   ///< time to re-check the keys of sessions
 using status_atom = caf::atom_constant<caf::atom("mi_status")>;
-using close_atom = caf::atom_constant<caf::atom("mi_close")>;     ///< a window's close deadline
-using idle_atom = caf::atom_constant<caf::atom("mi_idle")>;       ///< a symbol_window may passivate
-using gap_atom = caf::atom_constant<caf::atom("mi_gap")>;         ///< backfill a gap of trade ids
-using recent_atom = caf::atom_constant<caf::atom("mi_recent")>;   ///< fetch a symbol's recent trades
-using page_atom = caf::atom_constant<caf::atom("mi_page")>;       ///< backfill: fetch the next page
-using wdog_atom = caf::atom_constant<caf::atom("mi_wdog")>;       ///< connection: heartbeat + watchdog tick
-using audit_atom = caf::atom_constant<caf::atom("mi_audit")>;     ///< run the scheduled audit
-using passive_atom = caf::atom_constant<caf::atom("mi_passive")>; ///< a passivated window's state is stored
+using close_atom = caf::atom_constant<caf::atom("mi_close")>;      ///< a window's close deadline
+using idle_atom = caf::atom_constant<caf::atom("mi_idle")>;        ///< a symbol_window may passivate
+using gap_atom = caf::atom_constant<caf::atom("mi_gap")>;          ///< backfill a gap of trade ids
+using recent_atom = caf::atom_constant<caf::atom("mi_recent")>;    ///< fetch a symbol's recent trades
+using page_atom = caf::atom_constant<caf::atom("mi_page")>;        ///< backfill: fetch the next page
+using wdog_atom = caf::atom_constant<caf::atom("mi_wdog")>;        ///< connection: heartbeat + watchdog tick
+using audit_atom = caf::atom_constant<caf::atom("mi_audit")>;      ///< run the scheduled audit
+using bookrest_atom = caf::atom_constant<caf::atom("mi_bookrst")>; ///< a REST order-book snapshot (ask / answer)
+using bmsg_atom = caf::atom_constant<caf::atom("mi_bmsg")>;        ///< a MARKET_BOOK or market.bbo.* message
+using book_atom = caf::atom_constant<caf::atom("mi_book")>;        ///< a book frame for a client session
+using bsnap_atom = caf::atom_constant<caf::atom("mi_bsnap")>;      ///< a session lost a book delta: send a snapshot
+using passive_atom = caf::atom_constant<caf::atom("mi_passive")>;  ///< a passivated window's state is stored
 
 /// Frames to publish: each is already encoded at the edge (protobuf never crosses a mailbox).
 using outgoing_batch = std::vector<mi::gw::outgoing>;

@@ -22,7 +22,9 @@
 #include "connectors/transport/io_thread.hpp"
 #include "connectors/transport/url.hpp"
 #include "connectors/transport/ws_client.hpp"
+#include "connectors/venue/book_feed.hpp"
 #include "connectors/venue/seen_trades.hpp"
+#include "gateways/jetstream/jetstream.hpp"
 #include "gateways/metrics/metrics.hpp"
 #include "messages/codec.hpp"
 #include "messages/util/clock.hpp"
@@ -41,6 +43,10 @@ constexpr auto tick_period = std::chrono::seconds(1);
 constexpr std::int64_t recent_poll_ns = 1'000'000'000;
 
 using mi::util::now_ns;
+
+/// The book_snapshots key-value bucket's subjects: a KV put is a JetStream publish to $KV.<bucket>.<key>, so the
+/// snapshot goes through the publisher (async, acked, back-pressured) like everything else.
+const std::string book_kv_subject_prefix = "$KV." + std::string(mi::book::snapshots_bucket) + ".";
 
 struct symbol_activity {
   std::int64_t last_trade_ns = 0; ///< 0: no trade yet on this connection
@@ -76,6 +82,11 @@ struct connection_state {
   std::unique_ptr<quarantine> gate; // trades that may not reach MARKET_RAW go to market.rejected
   // The exchange's counters, taken once at start.
   mi::gw::connection_probe* probe = nullptr;
+  // Order books (cfg.books.enabled and the venue supports them).
+  std::unique_ptr<mi::venue::book_feed> books;
+  std::unordered_map<std::string, mi::gw::book_probe*> book_probes; // by normalized symbol
+  mi::venue::book_events book_out;                                  // reused
+  std::uint64_t bbo_failures = 0;                                   // for log rate limiting
 
   // However the actor ends (stop or crash), its sockets close and the gauge stays true.
   ~connection_state() {
@@ -185,6 +196,90 @@ void request_recent(connection_actor* self, const mi::venue::subscription& sub, 
   self->send(st.args.backfill->get(), recent_atom::value, sub.symbol);
 }
 
+const std::vector<std::string>& resync_reason_names() {
+  static const std::vector<std::string> names = [] {
+    std::vector<std::string> out;
+    for (std::size_t i = 0; i < mi::venue::resync_reason_count; ++i)
+      out.emplace_back(mi::venue::to_string(static_cast<mi::venue::resync_reason>(i)));
+    return out;
+  }();
+  return names;
+}
+
+std::size_t book_depth(const connection_state& st) { return static_cast<std::size_t>(st.args.cfg.books.depth); }
+
+// What the book feed produced: count resyncs, publish books (MARKET_BOOK + the book_snapshots bucket, through the
+// publisher and its back-pressure window) and BBOs (core NATS), ask for the snapshots it wants.
+void flush_books(connection_actor* self) {
+  auto& st = self->state;
+  auto& ev = st.book_out;
+  if (ev.empty())
+    return;
+  for (const auto& r : ev.resyncs) {
+    if (auto it = st.book_probes.find(r.symbol); it != st.book_probes.end())
+      it->second->resync(static_cast<std::size_t>(r.reason));
+    spdlog::warn("{}: {} book resync ({}): {}", st.args.exchange, r.symbol, mi::venue::to_string(r.reason), r.detail);
+  }
+  if (!ev.books.empty()) {
+    outgoing_batch batch;
+    batch.reserve(ev.books.size() + 2);
+    for (const auto& b : ev.books) {
+      auto data = mi::book::encode_book_pb(b);
+      const bool snapshot = b.kind == mi::book::update_kind::snapshot;
+      if (snapshot) // the latest snapshot per symbol, for a consumer that starts late (KV: no dedup id)
+        batch.push_back(mi::gw::outgoing{std::string(book_kv_subject_prefix) + b.exchange + "." + b.symbol,
+                                         {},
+                                         std::string(mi::book::book_content_type),
+                                         data,
+                                         {},
+                                         0});
+      batch.push_back(mi::gw::outgoing{mi::book::book_subject(b.exchange, b.symbol),
+                                       b.exchange + ":" + b.symbol + ":" + std::to_string(b.session) + ":" +
+                                         std::to_string(b.sequence),
+                                       std::string(mi::book::book_content_type),
+                                       std::move(data),
+                                       {},
+                                       0});
+      if (auto it = st.book_probes.find(b.symbol); it != st.book_probes.end()) {
+        it->second->published(snapshot);
+        if (snapshot)
+          it->second->valid(b.valid);
+      }
+    }
+    publish_within(self, st.publishing, st.args.publisher->get(), std::move(batch),
+                   [self](bool paused) { set_paused(self, paused); });
+  }
+  if (st.args.js != nullptr)
+    for (const auto& q : ev.bbos) {
+      mi::gw::outgoing m{mi::book::bbo_subject(q.exchange, q.symbol),
+                         {},
+                         std::string(mi::book::bbo_content_type),
+                         mi::book::encode_bbo_pb(q),
+                         {},
+                         0};
+      if (auto r = st.args.js->publish_core_buffered(m); !r && st.bbo_failures++ % 1000 == 0)
+        spdlog::warn("{}: BBO on {} not published ({} so far): {}", st.args.exchange, m.subject, st.bbo_failures,
+                     r.err().message);
+    }
+  for (const auto& symbol : ev.snapshots_wanted) {
+    const auto* sub = find_sub(st, symbol);
+    if (sub == nullptr)
+      continue;
+    if (auto req = st.venue->book_snapshot_request(*sub, book_depth(st))) {
+      if (st.args.backfill)
+        self->send(st.args.backfill->get(), bookrest_atom::value, symbol, req->target);
+    } else if (st.clients.count(st.active) != 0) {
+      // The snapshot comes with a new subscription.
+      for (auto& m : st.venue->book_unsubscribe_requests({*sub}, book_depth(st)))
+        st.control_out.push_back(std::move(m));
+      for (auto& m : st.venue->book_subscribe_requests({*sub}, book_depth(st)))
+        st.control_out.push_back(std::move(m));
+      pump_sends(self);
+    }
+  }
+  ev.clear();
+}
+
 void on_open(connection_actor* self, std::uint64_t gen) {
   auto& st = self->state;
   if (gen != st.active)
@@ -201,6 +296,14 @@ void on_open(connection_actor* self, std::uint64_t gen) {
   inspect_state(self, "connected");
   st.control_out.clear();
   queue_subscribe(self, st.args.subs);
+  if (st.books) {
+    // A new connection (a reconnect, a rotation) starts every book again from a new snapshot.
+    st.books->reset(now, st.book_out);
+    for (auto& m : st.venue->book_subscribe_requests(st.args.subs, book_depth(st)))
+      st.control_out.push_back(std::move(m));
+    pump_sends(self);
+    flush_books(self);
+  }
   // Without sequential ids, a (re)connect cannot tell what it missed: ask REST for the recent trades
   // (duplicates of what we already published are dropped by the dedup ids).
   for (const auto& sub : st.args.subs)
@@ -316,6 +419,18 @@ void on_text(connection_actor* self, std::uint64_t gen, const std::string& text,
     return;
   if (gen == st.active)
     st.venue->on_frame(recv_ns);
+  if (st.books) {
+    if (auto route = st.venue->book_frame(text)) {
+      // Books are read from the active connection only (a rotation's old one is about to close).
+      if (gen != st.active)
+        return;
+      if (const std::string* symbol = st.books->symbol_of_key(route->key)) {
+        st.books->on_frame(*symbol, text, route->ts_ns, recv_ns, now_ns(), st.book_out);
+        flush_books(self);
+      }
+      return;
+    }
+  }
   auto ev = st.venue->decode(text, recv_ns);
   if (!ev) {
     st.probe->frame_rejected(mi::gw::frame_reject::malformed);
@@ -356,6 +471,10 @@ void on_close(connection_actor* self, std::uint64_t gen, const std::string& reas
   release_overlap_gaps(self);
   if (gen != st.active || st.stopping)
     return;
+  if (st.books) {
+    st.books->reset(now_ns(), st.book_out);
+    flush_books(self);
+  }
   if (st.up)
     st.probe->connection_up(false);
   st.up = false;
@@ -383,6 +502,10 @@ void on_tick(connection_actor* self) {
   }
   if (auto ping = st.venue->ping_due(now))
     it->second->send(std::move(*ping));
+  if (st.books) {
+    st.books->tick(now, st.book_out);
+    flush_books(self);
+  }
   const auto& cfg = st.args.cfg;
   const auto silence_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(cfg.silence_timeout).count();
   if (st.last_trade_ns > 0 && now - st.last_trade_ns > silence_ns) {
@@ -429,6 +552,19 @@ caf::behavior connection(connection_actor* self, connection_args args) {
   st.pacer = std::make_unique<mi::binance::send_pacer>(st.venue->control_messages_per_second());
   auto& rc = st.args.cfg.reconnect;
   st.backoff = std::make_unique<mi::net::backoff>(rc.initial, rc.max, rc.healthy_after, st.args.seed);
+  if (st.args.cfg.books.enabled && st.venue->supports_books()) {
+    mi::venue::book_feed_options bo;
+    bo.depth = book_depth(st);
+    bo.snapshot_interval_ns =
+      std::chrono::duration_cast<std::chrono::nanoseconds>(st.args.cfg.books.snapshot_interval).count();
+    st.books = std::make_unique<mi::venue::book_feed>(st.args.exchange, *st.venue, st.args.subs, bo,
+                                                      static_cast<std::uint64_t>(now_ns()));
+    for (const auto& sub : st.args.subs) {
+      auto& p = st.args.metrics->book(st.args.exchange, sub.symbol, resync_reason_names());
+      p.valid(false);
+      st.book_probes.emplace(sub.symbol, &p);
+    }
+  }
   open_connection(self);
   self->delayed_send(self, tick_period, wdog_atom::value);
   caf::behavior handlers{
@@ -446,6 +582,18 @@ caf::behavior connection(connection_actor* self, connection_args args) {
       // The backfill actor's answer to request_recent: only trades not seen before are published.
       if (find_sub(self->state, symbol) != nullptr)
         publish_trades(self, trades, false);
+    },
+    [self](bookrest_atom, const std::string& symbol, bool ok, const std::string& body) {
+      auto& st = self->state;
+      if (!st.books)
+        return;
+      if (!ok) {
+        spdlog::warn("{}: {} REST book snapshot failed: {}", st.args.exchange, symbol, body);
+        st.books->snapshot_failed(symbol);
+        return;
+      }
+      st.books->on_rest_snapshot(symbol, body, now_ns(), st.book_out);
+      flush_books(self);
     },
     [self](connect_atom) {
       if (!self->state.stopping && self->state.active == 0)

@@ -17,7 +17,8 @@ class io_thread;
 }
 namespace mi::gw {
 class metrics;
-}
+class jetstream;
+} // namespace mi::gw
 
 namespace mi::actors {
 
@@ -42,6 +43,9 @@ struct connection_args {
   mi::gw::metrics* metrics = nullptr;
   std::uint64_t seed = 1;         ///< backoff jitter
   mi::admission_limits admission; ///< edge check before MARKET_RAW (actors/quarantine.hpp)
+  /// Core NATS for market.bbo.* (best effort, no stream); null: no BBO is published. Books themselves go through
+  /// the publisher (MARKET_BOOK and the book_snapshots bucket).
+  mi::gw::jetstream* js = nullptr;
 };
 
 /// One exchange WebSocket connection, any of the five exchanges (the protocol is a mi::venue):
@@ -61,8 +65,15 @@ struct connection_args {
 /// are kept, and only trades not seen before are published.
 /// Back-pressure: at most a few publish batches are outstanding; beyond that the socket is
 /// paused (TCP back-pressure to the exchange) until the publisher replies.
-/// Accepts: (stop_atom) -> closes the sockets and quits; (recent_atom, symbol, trade_list) -> the
-/// backfill actor's answer to a recent-trades poll: publishes the trades not seen before.
+/// Books (cfg.books.enabled): the venue's book channel of every symbol on the same connection, one book codec per
+/// symbol (venue::book_feed): market.book.{exchange}.{symbol} (snapshot when valid and every snapshot_interval,
+/// deltas between, our gap-free sequence) and the latest snapshot in the book_snapshots bucket through the
+/// publisher, top of book on core NATS market.bbo.{exchange}.{symbol}. A resync (sequence break, checksum mismatch,
+/// stale REST snapshot, reconnect) is counted (mi_book_resyncs_total) and publishes the book invalid until a new
+/// snapshot: Binance's from REST through the backfill actor, the others' by unsubscribing and subscribing again.
+/// Accepts: (stop_atom) -> closes the sockets and quits; (bookrest_atom, symbol, ok, body) -> a REST book snapshot;
+/// (recent_atom, symbol, trade_list) -> the backfill actor's answer to a recent-trades poll: publishes the trades not
+/// seen before.
 caf::actor spawn_connection(caf::actor_system& sys, connection_args args);
 
 } // namespace mi::actors

@@ -17,6 +17,7 @@
 #include "gateways/metrics/metrics.hpp"
 #include "gateways/push/push_limits.hpp"
 #include "gateways/push/push_protocol.hpp"
+#include "messages/book/book_message.hpp"
 #include "messages/codec.hpp"
 
 namespace mi::actors {
@@ -39,6 +40,13 @@ struct session_state {
   std::size_t max_channels = 100;
   std::set<std::string> channels;
   std::uint64_t dropped_reported = 0;
+  /// Book channels: deltas are only sent after a snapshot the client got; a frame its full queue dropped makes the
+  /// session skip deltas and ask the hub for a fresh snapshot (conflation instead of a book with holes).
+  struct book_sub {
+    bool need_snapshot = true;
+    bool ask_on_next = false; ///< the snapshot itself was dropped: ask again with the next delta
+  };
+  std::unordered_map<std::string, book_sub> books;
 };
 
 using session_actor = caf::stateful_actor<session_state>;
@@ -82,8 +90,10 @@ void handle_frame(session_actor* self, const std::string& frame) {
     break;
   }
   case op::unsubscribe:
-    for (auto& c : req->channels)
+    for (auto& c : req->channels) {
       s.channels.erase(c);
+      s.books.erase(c);
+    }
     self->send(s.hub, chunsub_atom::value, s.session->id(), req->channels);
     s.session->send(text(mi::gw::reply_unsubscribed(req->channels)));
     break;
@@ -107,6 +117,33 @@ caf::behavior client_session(session_actor* self, session_ptr session, caf::acto
       self->state.session->text_done(); // the server reads this client's next frame only within its window
     },
     [self](push_atom, const shared_text& frame) { self->state.session->send(frame); },
+    [self](book_atom, const std::string& channel, const shared_text& frame, bool snapshot) {
+      auto& s = self->state;
+      if (s.channels.count(channel) == 0)
+        return; // unsubscribed meanwhile
+      auto& b = s.books[channel];
+      if (!snapshot && b.need_snapshot) {
+        if (b.ask_on_next) {
+          b.ask_on_next = false;
+          self->send(s.hub, bsnap_atom::value, s.session->id(), channel);
+        }
+        return;
+      }
+      const auto before = s.session->dropped();
+      s.session->send(frame);
+      if (s.session->dropped() == before) {
+        if (snapshot)
+          b.need_snapshot = false;
+        return;
+      }
+      // The queue was full: this client's book would have a hole. Skip deltas until a fresh snapshot.
+      s.metrics->push().book_conflated();
+      b.need_snapshot = true;
+      if (snapshot)
+        b.ask_on_next = true; // paced by the deltas: never a tight loop while the client reads nothing
+      else
+        self->send(s.hub, bsnap_atom::value, s.session->id(), channel);
+    },
     [self](tick_atom) {
       report_drops(self);
       self->delayed_send(self, std::chrono::seconds(1), tick_atom::value);
@@ -175,12 +212,85 @@ struct hub_state {
   mi::gw::subscription_index index;
   std::set<std::string> trade_channels; // with a feed requested
   caf::actor feeds;
+  /// Every book on MARKET_BOOK, by channel "book.{exchange}.{symbol}": the state a new subscriber (or a slow one)
+  /// starts from.
+  struct book_entry {
+    std::string exchange, symbol;
+    mi::book::book_replica replica;
+    bool seen_snapshot = false;
+  };
+  std::unordered_map<std::string, book_entry> books;
   std::uint64_t bad = 0;
 };
 
 using hub_actor = caf::stateful_actor<hub_state>;
 
 bool is_trade(const std::string& channel) { return channel.starts_with("trade."); }
+void fan_out(hub_actor* self, const std::string& channel, const shared_text& frame);
+bool is_book(const std::string& channel) { return channel.starts_with("book."); }
+
+// The current state of a book channel as a snapshot frame for one session; nothing when no snapshot was seen yet
+// (the session then waits for the next one the platform publishes).
+void send_book_snapshot(hub_actor* self, const caf::actor& session, const std::string& channel) {
+  auto& st = self->state;
+  auto it = st.books.find(channel);
+  if (it == st.books.end() || !it->second.seen_snapshot)
+    return;
+  auto& e = it->second;
+  self->send(session, book_atom::value, channel,
+             text(mi::gw::data_frame(channel, mi::book::book_to_json(e.replica.snapshot(e.exchange, e.symbol)))), true);
+}
+
+void on_book_message(hub_actor* self, const std::string& subject, const std::string& payload) {
+  auto& st = self->state;
+  auto channel = mi::gw::channel_for_book_subject(subject);
+  if (channel.empty())
+    return;
+  if (!is_book(channel)) { // market.bbo.*: best effort, like trades
+    if (st.index.subscribers(channel) == nullptr)
+      return;
+    auto q = mi::book::decode_bbo_pb(payload);
+    if (!q) {
+      if (st.bad++ < 10)
+        spdlog::error("push hub: undecodable BBO on {}: {}", subject, q.err().message);
+      return;
+    }
+    fan_out(self, channel, text(mi::gw::data_frame(channel, mi::book::bbo_to_json(*q))));
+    return;
+  }
+  auto u = mi::book::decode_book_pb(payload);
+  if (!u) {
+    if (st.bad++ < 10)
+      spdlog::error("push hub: undecodable book on {}: {}", subject, u.err().message);
+    return;
+  }
+  auto& e = st.books[channel];
+  if (e.exchange.empty()) {
+    e.exchange = u->exchange;
+    e.symbol = u->symbol;
+  }
+  const auto outcome = e.replica.apply(*u);
+  const bool snapshot = u->kind == mi::book::update_kind::snapshot;
+  const bool had_snapshot = e.seen_snapshot;
+  e.seen_snapshot = e.seen_snapshot || snapshot;
+  auto* subs = st.index.subscribers(channel);
+  if (subs == nullptr)
+    return;
+  if (outcome == mi::book::book_replica::outcome::gap || outcome == mi::book::book_replica::outcome::bad) {
+    // Before the first snapshot (the feed starts with new messages only) a delta cannot be used: expected. After
+    // one it cannot happen with an ordered consumer; if it does, the clients wait for the next snapshot like the hub.
+    if (had_snapshot && st.bad++ < 10)
+      spdlog::error("push hub: {} delta {} does not follow {}: waiting for a snapshot", channel, u->sequence,
+                    e.replica.sequence());
+    return;
+  }
+  if (outcome == mi::book::book_replica::outcome::stale)
+    return;
+  auto frame = text(mi::gw::data_frame(channel, mi::book::book_to_json(*u)));
+  for (auto id : *subs)
+    if (auto s = st.sessions.find(id); s != st.sessions.end())
+      self->send(s->second.actor, book_atom::value, channel, frame, snapshot);
+}
 
 // Feeds for channels that just lost their last subscriber end.
 void stop_feeds(hub_actor* self, const std::vector<std::string>& emptied) {
@@ -261,6 +371,9 @@ caf::behavior push_hub(hub_actor* self, push_hub_args args) {
       auto client = st.sessions.find(id);
       if (client == st.sessions.end())
         return; // it left while its request was on the way
+      for (const auto& c : channels)
+        if (is_book(c)) // a snapshot first (also for a channel the client already had: it asked again)
+          send_book_snapshot(self, client->second.actor, c);
       for (auto& c : st.index.add(id, channels)) {
         if (!is_trade(c))
           continue;
@@ -304,6 +417,14 @@ caf::behavior push_hub(hub_actor* self, push_hub_args args) {
         return;
       }
       fan_out(self, channel, text(mi::gw::data_frame(channel, mi::trade_to_json(*t))));
+    },
+    [self](bmsg_atom, const std::string& subject, const std::string& payload) {
+      on_book_message(self, subject, payload);
+    },
+    [self](bsnap_atom, client_id id, const std::string& channel) {
+      auto& st = self->state;
+      if (auto s = st.sessions.find(id); s != st.sessions.end())
+        send_book_snapshot(self, s->second.actor, channel);
     },
     [self](revoked_atom, const std::vector<std::string>& key_ids) {
       auto& st = self->state;

@@ -9,6 +9,7 @@
 #include "actors/caf_types.hpp"
 #include "caf/send.hpp"
 #include "gateways/metrics/metrics.hpp"
+#include "messages/book/book_message.hpp"
 
 namespace {
 
@@ -19,19 +20,25 @@ public:
   void send(std::shared_ptr<const std::string> text) override {
     if (throws_)
       throw std::runtime_error("broken session");
+    if (drop_next > 0) { // a full queue: this frame is dropped and counted
+      --drop_next;
+      ++dropped_;
+      return;
+    }
     sent.push_back(*text);
   }
   void close(std::uint16_t code, std::string reason) override {
     closed_code = code;
     closed_reason = std::move(reason);
   }
-  std::uint64_t dropped() const override { return 0; }
+  std::uint64_t dropped() const override { return dropped_; }
   mi::gw::client_id id() const override { return id_; }
   std::string remote() const override { return "127.0.0.1:1"; }
   std::string target() const override { return "/"; }
   void text_done() override { ++texts_done; }
 
   std::vector<std::string> sent;
+  int drop_next = 0; ///< frames to drop from now on, as a full queue does
   int texts_done = 0;
   int closed_code = 0;
   std::string closed_reason;
@@ -39,7 +46,20 @@ public:
 private:
   mi::gw::client_id id_;
   bool throws_;
+  std::uint64_t dropped_ = 0;
 };
+
+std::string book_payload(std::uint64_t seq, mi::book::update_kind kind, std::vector<mi::book::wire_level> bids) {
+  mi::book::book_update b;
+  b.exchange = "okx";
+  b.symbol = "BTCUSDT";
+  b.session = 9;
+  b.sequence = seq;
+  b.kind = kind;
+  b.valid = true;
+  b.bids = std::move(bids);
+  return mi::book::encode_book_pb(b);
+}
 
 } // namespace
 
@@ -77,6 +97,58 @@ TEST_CASE("push hub: a session actor that dies with an error is removed, its cli
   caf::anon_send(hub, mi::actors::stop_atom::value);
   f.run();
   // The session's 1 s drop-report timer is still pending: fire it so nothing is left behind.
+  while (f.next_timeout()) {
+  }
+}
+
+TEST_CASE("push hub: book channels: a snapshot first, deltas in sequence, a dropped delta gets the client a fresh "
+          "snapshot instead of a hole, a late subscriber starts from the current state") {
+  using mi::book::update_kind;
+  mi::actors::test::caf_fixture f;
+  mi::gw::metrics m;
+  mi::actors::push_hub_args args;
+  args.metrics = &m;
+  auto hub = mi::actors::spawn_push_hub(f.sys, args);
+  auto client = std::make_shared<fake_session>(1, false);
+  caf::anon_send(hub, mi::actors::c_open_atom::value, mi::actors::session_ptr(client));
+  caf::anon_send(hub, mi::actors::c_text_atom::value, mi::gw::client_id{1},
+                 std::string(R"({"op":"subscribe","channels":["book.okx.BTCUSDT"]})"));
+  f.run();
+  const std::string subject = "market.book.okx.BTCUSDT";
+  auto book = [&](std::uint64_t seq, update_kind k, std::vector<mi::book::wire_level> bids) {
+    caf::anon_send(hub, mi::actors::bmsg_atom::value, subject, book_payload(seq, k, std::move(bids)));
+    f.run();
+  };
+  book(2, update_kind::delta, {{"10", "1"}}); // before any snapshot: the client cannot use it
+  book(3, update_kind::snapshot, {{"10", "1"}, {"9", "1"}});
+  book(4, update_kind::delta, {{"10", "2"}});
+  client->drop_next = 1;
+  book(5, update_kind::delta, {{"9", "0"}}); // the client's queue is full: dropped
+  book(6, update_kind::delta, {{"8", "3"}});
+  REQUIRE(client->sent.size() == 5);
+  CHECK(client->sent[0] == R"({"op":"subscribed","channels":["book.okx.BTCUSDT"]})");
+  CHECK(client->sent[1].find(R"("seq":3,"type":"snapshot")") != std::string::npos);
+  CHECK(client->sent[2].find(R"("seq":4,"type":"delta")") != std::string::npos);
+  // Instead of delta 5 (lost): the state after 5, as a snapshot; 6 follows it.
+  CHECK(client->sent[3] == R"({"channel":"book.okx.BTCUSDT","data":{"exchange":"okx","symbol":"BTCUSDT","session":9,)"
+                           R"("seq":5,"type":"snapshot","valid":true,"ts_ns":0,"recv_ns":0,"bids":[["10","2"]],)"
+                           R"("asks":[]}})");
+  CHECK(client->sent[4].find(R"("seq":6,"type":"delta")") != std::string::npos);
+  book(7, update_kind::delta, {{"7", "1"}});
+  REQUIRE(client->sent.size() == 6);
+  CHECK(client->sent[5].find(R"("seq":7,"type":"delta")") != std::string::npos);
+  CHECK(m.scrape().find("\nmi_push_book_resnapshots_total 1\n") != std::string::npos);
+
+  auto late = std::make_shared<fake_session>(2, false);
+  caf::anon_send(hub, mi::actors::c_open_atom::value, mi::actors::session_ptr(late));
+  caf::anon_send(hub, mi::actors::c_text_atom::value, mi::gw::client_id{2},
+                 std::string(R"({"op":"subscribe","channels":["book.okx.BTCUSDT"]})"));
+  f.run();
+  REQUIRE(late->sent.size() == 2);
+  CHECK(late->sent[1].find(R"("seq":7,"type":"snapshot")") != std::string::npos);
+  CHECK(late->sent[1].find(R"("bids":[["10","2"],["8","3"],["7","1"]])") != std::string::npos);
+  caf::anon_send(hub, mi::actors::stop_atom::value);
+  f.run();
   while (f.next_timeout()) {
   }
 }

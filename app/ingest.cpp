@@ -168,7 +168,12 @@ std::vector<mi::actors::child_spec> ingest_children(const mi::cfg::config& cfg, 
                      return a;
                    }});
 
-    const auto per_conn = std::max<std::size_t>(1, venue.max_subscriptions_per_connection());
+    const bool books = ex.books.enabled && venue.supports_books();
+    if (ex.books.enabled && !books)
+      spdlog::error("{}: exchanges.{}.books.enabled: live order books are not carried for {} yet; trades only", name,
+                    name, name);
+    // With books, every symbol takes two of the connection's subscriptions (trades and book).
+    const auto per_conn = std::max<std::size_t>(1, venue.max_subscriptions_per_connection() / (books ? 2 : 1));
     const bool sequential = venue.sequential_ids();
     for (std::size_t i = 0; i < subs.size(); i += per_conn) {
       mi::actors::connection_args a;
@@ -184,6 +189,7 @@ std::vector<mi::actors::child_spec> ingest_children(const mi::cfg::config& cfg, 
       a.metrics = &metrics;
       a.seed = seed++;
       a.admission = admission_limits(cfg);
+      a.js = &js;
       const std::string stream = cfg.nats.raw.name;
       auto* jsp = &js;
       // Seeds are read on every (re)start: a restarted connection continues from what is stored.

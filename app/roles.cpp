@@ -22,6 +22,8 @@
 #include "gateways/postgres/postgres.hpp"
 #include "gateways/push/from_config.hpp"
 #include "gateways/push/push_protocol.hpp"
+#include "messages/book/book_message.hpp"
+#include "messages/util/clock.hpp"
 
 namespace mi::app {
 
@@ -37,12 +39,15 @@ std::unique_ptr<bridge> start_bridge(const mi::cfg::config& cfg, mi::gw::metrics
   out->feedback = feedback;
   feedback->low_water = cfg.nats.max_in_flight * 3 / 4;
   feedback->streams.clear();
-  for (const auto* sc : {&cfg.nats.raw, &cfg.nats.kline, &cfg.nats.gap, &cfg.nats.dlq, &cfg.nats.rejected}) {
+  for (const auto* sc :
+       {&cfg.nats.raw, &cfg.nats.kline, &cfg.nats.gap, &cfg.nats.dlq, &cfg.nats.rejected, &cfg.nats.book}) {
     auto prefix = sc->subjects; // "market.raw.>" -> "market.raw."
     if (prefix.size() >= 1 && prefix.back() == '>')
       prefix.pop_back();
     feedback->streams.emplace_back(prefix, sc->name);
   }
+  feedback->streams.emplace_back("$KV." + std::string(mi::book::snapshots_bucket) + ".",
+                                 "KV_" + std::string(mi::book::snapshots_bucket));
   std::vector<std::string> stream_names;
   for (const auto& [prefix, name] : feedback->streams)
     stream_names.push_back(name);
@@ -67,13 +72,19 @@ std::unique_ptr<bridge> start_bridge(const mi::cfg::config& cfg, mi::gw::metrics
   metrics.publish_in_flight_source([js_raw] { return js_raw->in_flight(); });
   // The gauge's source dies with `js`: unhook it first, whichever way the caller returns.
   out->unhook_in_flight = std::make_unique<bridge::unhook>(&metrics);
-  for (const auto* sc : {&cfg.nats.raw, &cfg.nats.kline, &cfg.nats.gap, &cfg.nats.dlq, &cfg.nats.rejected}) {
+  for (const auto* sc :
+       {&cfg.nats.raw, &cfg.nats.kline, &cfg.nats.gap, &cfg.nats.dlq, &cfg.nats.rejected, &cfg.nats.book}) {
     auto st = js_raw->ensure_stream(mi::gw::to_spec(*sc));
     if (!st) {
       spdlog::error("stream {}: {}", sc->name, st.err().message);
       return nullptr;
     }
     spdlog::info("stream {} ready: {} messages", sc->name, st->messages);
+  }
+  // The latest order-book snapshot per (exchange, symbol): a late consumer starts from it.
+  if (auto kv = js_raw->kv_ensure(std::string(mi::book::snapshots_bucket)); !kv) {
+    spdlog::error("key-value bucket {}: {}", mi::book::snapshots_bucket, kv.err().message);
+    return nullptr;
   }
   return out;
 }
@@ -345,6 +356,29 @@ bool start_push(push_role& out, const mi::cfg::config& cfg, mi::net::io_thread& 
     return false;
   }
   out.partials = std::move(*partials);
+  // book.* and bbo.* channels: every book message from MARKET_BOOK (the hub keeps each book's state from the
+  // snapshots and deltas, so a subscriber starts from a snapshot at once), BBOs from core NATS. The feed starts one
+  // snapshot interval (the longest configured) back: every valid book published a snapshot within it, so the hub
+  // holds every book's current state right after the replay instead of waiting for the next snapshot.
+  auto to_hub_book = [hub_slot](mi::gw::js_message&& m) {
+    caf::anon_send(hub_slot->get(), mi::actors::bmsg_atom::value, std::string(m.subject()), std::string(m.data()));
+  };
+  auto longest = std::chrono::nanoseconds(0);
+  for (const auto& [name, ex] : cfg.exchanges)
+    longest = std::max<std::chrono::nanoseconds>(longest, ex.books.snapshot_interval);
+  const auto book_from = mi::util::now_ns() - (longest + std::chrono::seconds(2)).count();
+  auto books = mi::gw::ordered_consumer::start_at_time(js, cfg.nats.book.name, "market.book.>", book_from, to_hub_book);
+  if (!books) {
+    spdlog::error("push: cannot consume {}: {}", cfg.nats.book.name, books.err().message);
+    return false;
+  }
+  out.books = std::move(*books);
+  auto bbos = mi::gw::core_subscription::start(js, "market.bbo.>", to_hub_book);
+  if (!bbos) {
+    spdlog::error("push: {}", bbos.err().message);
+    return false;
+  }
+  out.bbos = std::move(*bbos);
   // `apikey revoke` announces revoked keys; the periodic re-check covers a missed announcement.
   auto revoked = mi::gw::core_subscription::start(
     js, std::string(mi::gw::apikey_revoked_subject), [hub_slot](mi::gw::js_message&& m) {

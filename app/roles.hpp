@@ -107,7 +107,11 @@ struct push_role {
   std::unique_ptr<mi::gw::ordered_consumer> feed;
   std::unique_ptr<mi::gw::core_subscription> partials;
   std::unique_ptr<mi::gw::core_subscription> revocations;
+  std::unique_ptr<mi::gw::ordered_consumer> books; ///< MARKET_BOOK (new messages only)
+  std::unique_ptr<mi::gw::core_subscription> bbos; ///< core NATS market.bbo.>
   void stop() {
+    books.reset();
+    bbos.reset();
     feed.reset();
     partials.reset();
     revocations.reset();

@@ -45,6 +45,12 @@ command add_simulate(CLI::App& app) {
   sim->add_option("--skip-after", so.skip_after,
                   "fault: after N trades, never send the next --skip-count ids of every symbol");
   sim->add_option("--skip-count", so.skip_count, "fault: ids skipped per symbol");
+  sim->add_option("--book-skip-after", so.book_skip_after,
+                  "fault: the N-th order-book update (all symbols, once) is never sent: a sequence gap");
+  sim->add_option("--book-checksum-after", so.book_checksum_after,
+                  "fault: the N-th order-book update (once) carries a wrong checksum (okx)");
+  sim->add_option("--book-stale-rest", so.book_stale_rest,
+                  "fault: the N-th REST book snapshot (binance /api/v3/depth, once) is 20 to 40 updates old");
   sim->add_option("--linger-ms", o->linger_ms, "keep serving (WebSocket and REST) this long after the last trade");
   sim->add_option("--notice-after", so.notice_after,
                   "fault: after N trades, send the forced-disconnect notice and close 2 s later (binance, okx)");

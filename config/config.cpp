@@ -85,6 +85,9 @@ void exchange_leaves(std::vector<leaf>& out, const std::string& p, exchange_conf
   out.push_back({p + ".silence_timeout", &e.silence_timeout});
   out.push_back({p + ".symbol_silence", &e.symbol_silence});
   out.push_back({p + ".backfill_max_trades", &e.backfill_max_trades});
+  out.push_back({p + ".books.enabled", &e.books.enabled});
+  out.push_back({p + ".books.depth", &e.books.depth});
+  out.push_back({p + ".books.snapshot_interval", &e.books.snapshot_interval});
 }
 
 /// The leaves of `c`; exchanges as present in c.exchanges (in known-exchange order first).
@@ -96,6 +99,7 @@ std::vector<leaf> leaves(config& c) {
   stream_leaves(out, "nats.streams.gap", c.nats.gap);
   stream_leaves(out, "nats.streams.dlq", c.nats.dlq);
   stream_leaves(out, "nats.streams.rejected", c.nats.rejected);
+  stream_leaves(out, "nats.streams.book", c.nats.book);
   out.push_back({"nats.max_in_flight", &c.nats.max_in_flight});
   out.push_back({"nats.ack_timeout", &c.nats.ack_timeout});
   out.push_back({"nats.connect_timeout", &c.nats.connect_timeout});
@@ -561,6 +565,9 @@ void validate_exchange(checker& ck, const std::string& name, const exchange_conf
   if (e.backfill_max_trades < 0 || e.backfill_max_trades > 10'000'000) {
     ck.fail(p + ".backfill_max_trades", "must be 0..10000000, got " + std::to_string(e.backfill_max_trades));
   }
+  ck.range(p + ".books.depth", e.books.depth, 1, 1000);
+  if (e.books.snapshot_interval < std::chrono::seconds(1) || e.books.snapshot_interval > std::chrono::hours(1))
+    ck.fail(p + ".books.snapshot_interval", "must be 1s..1h, got " + format_duration(e.books.snapshot_interval));
 }
 
 exchange_config make_exchange(bool enabled, std::string ws, std::string rest, string_list symbols) {
@@ -721,6 +728,14 @@ std::vector<config_error> validate(const config& c) {
     if (c.nats.rejected.name == other->name) {
       ck.fail("nats.streams.rejected.name",
               "must differ from the raw, kline, gap and dlq stream names, got " + quote(c.nats.rejected.name));
+      break;
+    }
+  }
+  validate_stream(ck, "nats.streams.book", c.nats.book);
+  for (const auto* other : {&c.nats.raw, &c.nats.kline, &c.nats.gap, &c.nats.dlq, &c.nats.rejected}) {
+    if (c.nats.book.name == other->name) {
+      ck.fail("nats.streams.book.name",
+              "must differ from the raw, kline, gap, dlq and rejected stream names, got " + quote(c.nats.book.name));
       break;
     }
   }

@@ -83,6 +83,9 @@ struct nats_config {
   stream_config rejected{
     "MARKET_REJECTED",      "market.rejected.>", stream_storage::file, std::chrono::days(30), -1, 1,
     std::chrono::minutes(2)};
+  /// Order books (market.book.{exchange}.{symbol}): snapshots and deltas, short retention.
+  stream_config book{"MARKET_BOOK",          "market.book.>", stream_storage::file, std::chrono::hours(1), -1, 1,
+                     std::chrono::minutes(2)};
   int max_in_flight = 4096;                           ///< async publish acks in flight before back-pressure
   duration ack_timeout = std::chrono::seconds(5);     ///< a publish not acked in this time is retried with the same id
   duration connect_timeout = std::chrono::seconds(5); ///< connecting to the server
@@ -100,6 +103,15 @@ struct reconnect_config {
   duration healthy_after = std::chrono::seconds(30); ///< a connection up this long resets the backoff
   /// Field-wise equality.
   bool operator==(const reconnect_config&) const = default;
+};
+
+/// The order-book channel of one exchange (exchanges.<x>.books; docs: README "Order books").
+struct book_config {
+  bool enabled = false;                                  ///< subscribe the book channel of every symbol
+  int depth = 20;                                        ///< levels per side published, 1..1000
+  duration snapshot_interval = std::chrono::seconds(10); ///< a full snapshot this often per symbol, 1s..1h
+  /// Field-wise equality.
+  bool operator==(const book_config&) const = default;
 };
 
 /// One exchange's connection settings.
@@ -121,6 +133,8 @@ struct exchange_config {
   /// Most trades one gap is backfilled with from REST; older missing trades are reported on
   /// market.gap.{exchange}.{symbol} instead (0 = no backfill: every gap is reported).
   std::int64_t backfill_max_trades = 100000;
+  /// Live order books on the same connection (off by default).
+  book_config books;
   /// Field-wise equality.
   bool operator==(const exchange_config&) const = default;
 };

@@ -139,4 +139,22 @@ std::size_t market::history_size(std::string_view symbol) const {
   return h ? h->size() : 0;
 }
 
+sim_book* market::book(std::string_view symbol) {
+  if (auto it = books_.find(symbol); it != books_.end())
+    return &it->second;
+  for (std::size_t i = 0; i < listed_.size(); ++i)
+    if (listed_[i].symbol == symbol)
+      return &books_
+                .emplace(std::string(symbol), sim_book(book_seed_ + i, 10'000 + 1'000 * static_cast<std::int64_t>(i)))
+                .first->second;
+  return nullptr;
+}
+
+const sim_book* market::find_book(std::string_view symbol) const {
+  auto it = books_.find(symbol);
+  return it == books_.end() ? nullptr : &it->second;
+}
+
+bool market::take_stale_book_snapshot() const { return ++book_snapshots_ == stale_nth_ && stale_nth_ > 0; }
+
 } // namespace mi::sim

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "connectors/binance/instruments.hpp"
+#include "simulator/book_sim.hpp"
 #include "messages/trade.hpp"
 
 namespace mi::sim {
@@ -54,6 +55,18 @@ public:
   /// Trades of `symbol` in the history.
   std::size_t history_size(std::string_view symbol) const;
 
+  /// The true order book of a listed `symbol` (created at its first use, mid 100.00 plus 10.00 per listed position,
+  /// seeded from `seed`); nullptr for a symbol not listed.
+  sim_book* book(std::string_view symbol);
+  /// The book of `symbol` if it was ever used, else nullptr.
+  const sim_book* find_book(std::string_view symbol) const;
+  /// Seed of the books (the simulator's seed).
+  void book_seed(std::uint64_t seed) { book_seed_ = seed; }
+  /// Fault: the `nth` REST book snapshot (counted from 1 over all symbols; 0: none) is stale (sim_book::stale_book()).
+  void stale_book_snapshot(std::uint64_t nth) { stale_nth_ = nth; }
+  /// Counts a REST book snapshot; true when it is the stale one. Protocols call it on the strand.
+  bool take_stale_book_snapshot() const;
+
 private:
   /// A trade without what its symbol already says (128 bytes).
   struct entry {
@@ -77,6 +90,10 @@ private:
   std::set<std::string> rejected_;
   std::size_t limit_;
   std::map<std::string, history, std::less<>> histories_;
+  std::map<std::string, sim_book, std::less<>> books_;
+  std::uint64_t book_seed_ = 1;
+  std::uint64_t stale_nth_ = 0;
+  mutable std::uint64_t book_snapshots_ = 0; // counted by the const REST side of the protocols
 };
 
 } // namespace mi::sim

@@ -80,8 +80,12 @@ std::optional<stream_ref> parse_stream_name(std::string_view name) {
   if (at == std::string_view::npos || at == 0 || at + 1 == name.size())
     return std::nullopt;
   const auto sym = name.substr(0, at);
-  const auto kind = name.substr(at + 1);
+  auto kind = name.substr(at + 1);
   stream_ref r;
+  if (kind == "depth" || kind == "depth@100ms" || kind == "depth@1000ms") {
+    r.depth = true;
+    kind = "depth";
+  }
   for (char c : sym) {
     if (!lower_alnum(c))
       return std::nullopt;

@@ -34,9 +34,10 @@ std::variant<control_request, control_error> parse_control_request(std::string_v
 struct stream_ref {
   std::string symbol; ///< upper case
   std::optional<binance::stream_kind> kind;
+  bool depth = false; ///< the diff-depth stream: <symbol>@depth, @depth@100ms or @depth@1000ms
 };
 
-/// nullopt unless `name` is <lower-case letters/digits>@<letters/digits/_>.
+/// nullopt unless `name` is <lower-case letters/digits>@<letters/digits/_> (or a diff-depth stream name).
 std::optional<stream_ref> parse_stream_name(std::string_view name);
 
 /// {"result":null,"id":N}

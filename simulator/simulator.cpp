@@ -48,7 +48,9 @@ using strand_type = asio::strand<asio::io_context::executor_type>;
 
 constexpr std::string_view server_name = "market-ingestor-simulator";
 constexpr auto tick_interval = std::chrono::milliseconds(2);
-constexpr int max_kinds = 2;
+constexpr int trade_kinds = 2; // sub_key kinds 0, 1: trade streams
+constexpr int max_kinds = 3;   // and book_kind (protocol.hpp)
+static_assert(book_kind == trade_kinds);
 
 class ws_session;
 
@@ -60,6 +62,7 @@ struct slot {
   std::uint64_t skip = 0;
   std::int64_t last_ts_ns = 0; ///< of the last generated trade
   std::vector<std::shared_ptr<ws_session>> subs[max_kinds];
+  bool book_started = false; ///< its book was subscribed once: it changes with every trade from then on
   bool active() const { return !subs[0].empty() || !subs[1].empty(); }
 };
 
@@ -79,6 +82,9 @@ struct simulator::core : std::enable_shared_from_this<simulator::core> {
   /// The next replayed trade whose symbol may trade now, if any.
   const mi::trade* next_replay();
   void deliver(mi::trade t);
+  void step_book(const std::string& symbol, slot& sl);
+  /// GET /sim/book?symbol=X: the true book (sim_book_json).
+  http_reply true_book(const query_params& q);
   void update_finished();
 
   // faults
@@ -147,7 +153,7 @@ struct simulator::core : std::enable_shared_from_this<simulator::core> {
   std::deque<rest_entry> rest_log; ///< the last 1000 REST trade requests
 
   std::atomic<std::uint64_t> trades_generated{0}, frames_sent{0}, connections{0}, subscribes{0}, trades_skipped{0},
-    faults{0}, throttled{0};
+    faults{0}, throttled{0}, book_updates{0}, book_updates_skipped{0};
   std::atomic<bool> finished{false};
 
   std::uint64_t random() {
@@ -379,6 +385,8 @@ private:
       return reply(req, core_->fault_command(query_));
     if (path_ == "/sim/requests")
       return reply(req, core_->requests_log());
+    if (path_ == "/sim/book")
+      return reply(req, core_->true_book(query_));
     if (auto r = core_->rest(path_, query_))
       return reply(req, *r);
     return reply(req, {404, R"({"error":"not found"})", {}});
@@ -431,6 +439,10 @@ simulator::core::core(asio::io_context& io, options opts)
       names += (names.empty() ? "" : ", ") + std::string(n);
     throw std::runtime_error("unknown exchange '" + o.exchange + "' (expected one of " + names + ")");
   }
+  if ((o.book_skip_after > 0 || o.book_checksum_after > 0 || o.book_stale_rest > 0) && !proto->supports_books())
+    throw std::runtime_error("--book-*: " + o.exchange + " does not speak order books in the simulator (binance, okx)");
+  mkt.book_seed(o.seed);
+  mkt.stale_book_snapshot(o.book_stale_rest);
   if (o.notice_after > 0) {
     if (!proto->supports_notice())
       throw std::runtime_error("--notice-after: a forced-disconnect notice is not supported by " + o.exchange);
@@ -653,7 +665,7 @@ void simulator::core::deliver(mi::trade t) {
     --sl.skip; // generated, in the history and the record, never sent: a gap to backfill
     trades_skipped.fetch_add(1, std::memory_order_relaxed);
   } else {
-    for (int k = 0; k < max_kinds; ++k)
+    for (int k = 0; k < trade_kinds; ++k)
       for (const auto& s : std::vector(sl.subs[k])) // a failing write may end a session and edit the list
         if (s->muted().empty() || !s->muted().count({t.symbol, k}))
           s->send_frame(proto->trade_frame(s->state(), t, k), true);
@@ -664,10 +676,12 @@ void simulator::core::deliver(mi::trade t) {
     }
   }
   if (o.malformed_every > 0 && generated % o.malformed_every == 0)
-    for (int k = 0; k < max_kinds; ++k)
+    for (int k = 0; k < trade_kinds; ++k)
       for (const auto& s : std::vector(sl.subs[k]))
         s->send_frame(proto->malformed_trade_frame(s->state(), t.symbol, k), false);
   trades_generated.store(generated, std::memory_order_relaxed);
+  if (sl.book_started)
+    step_book(t.symbol, sl);
 
   if (o.drop_after > 0 && !dropped && generated == o.drop_after) {
     faults.fetch_add(1, std::memory_order_relaxed);
@@ -685,6 +699,40 @@ void simulator::core::deliver(mi::trade t) {
     faults.fetch_add(1, std::memory_order_relaxed);
     notice_all();
   }
+}
+
+// Every trade moves its symbol's book by one update (the true book, GET /sim/book); its subscribers get the update
+// unless the skip fault hides it (a sequence gap), with a wrong checksum under the checksum fault.
+void simulator::core::step_book(const std::string& symbol, slot& sl) {
+  sim_book* b = mkt.book(symbol);
+  if (b == nullptr)
+    return;
+  const auto u = b->step();
+  const auto n = book_updates.fetch_add(1, std::memory_order_relaxed) + 1;
+  if (o.book_skip_after > 0 && n == o.book_skip_after) {
+    faults.fetch_add(1, std::memory_order_relaxed);
+    book_updates_skipped.fetch_add(1, std::memory_order_relaxed);
+    return;
+  }
+  const bool corrupt = o.book_checksum_after > 0 && n == o.book_checksum_after;
+  if (corrupt)
+    faults.fetch_add(1, std::memory_order_relaxed);
+  for (const auto& s : std::vector(sl.subs[book_kind]))
+    if (s->muted().empty() || !s->muted().count({symbol, book_kind}))
+      s->send_frame(proto->book_update_frame(s->state(), symbol, *b, u, corrupt), false);
+}
+
+http_reply simulator::core::true_book(const query_params& q) {
+  auto sym = q.find("symbol");
+  if (sym == q.end())
+    return {400, R"({"error":"symbol is required"})", {}};
+  std::string upper = sym->second;
+  for (char& c : upper)
+    c = (c >= 'a' && c <= 'z') ? static_cast<char>(c - 'a' + 'A') : c;
+  const sim_book* b = mkt.find_book(upper);
+  if (b == nullptr)
+    return {404, R"({"error":"no book: its channel was never subscribed"})", {}};
+  return {200, sim_book_json(*b), {}};
 }
 
 void simulator::core::drop_all() {
@@ -863,7 +911,7 @@ http_reply simulator::core::requests_log() const {
 
 void simulator::core::resend_to(ws_session& s, const std::vector<mi::trade>& trades) {
   for (const auto& t : trades)
-    for (int k = 0; k < max_kinds; ++k)
+    for (int k = 0; k < trade_kinds; ++k)
       if (s.subs().count({t.symbol, k}))
         s.send_frame(proto->trade_frame(s.state(), t, k), true);
 }
@@ -911,6 +959,12 @@ void simulator::core::subscribe(const std::shared_ptr<ws_session>& s, const std:
     auto& sl = slots[key.symbol];
     sl.subs[key.kind].push_back(s);
     sl.started = true;
+    if (key.kind == book_kind) {
+      sl.book_started = true;
+      if (sim_book* b = mkt.book(key.symbol))
+        if (auto f = proto->book_snapshot_frame(s->state(), key.symbol, *b))
+          s->send_frame(std::move(*f), false);
+    }
   }
   if (dropped && resend_pending) {
     resend_to(*s, resend_buffer);
@@ -968,6 +1022,8 @@ stats simulator::current() const {
   s.subscribes = core_->subscribes.load();
   s.trades_skipped = core_->trades_skipped.load();
   s.faults = core_->faults.load();
+  s.book_updates = core_->book_updates.load();
+  s.book_updates_skipped = core_->book_updates_skipped.load();
   s.throttled = core_->throttled.load();
   return s;
 }

@@ -63,6 +63,14 @@ struct options {
   std::uint64_t throttle = 0;
   unsigned throttle_status = 429;
   std::uint64_t retry_after_s = 1;
+  /// Order books (protocols that speak them: binance, okx): every generated trade of a symbol whose book channel was
+  /// subscribed moves its true book by one update (GET /sim/book?symbol=X shows it).
+  /// Fault: the N-th book update (counted over all symbols, once) is applied but never sent: a sequence gap.
+  std::uint64_t book_skip_after = 0;
+  /// Fault: the N-th book update (once) carries a wrong checksum (OKX).
+  std::uint64_t book_checksum_after = 0;
+  /// Fault: the N-th REST book snapshot (Binance /api/v3/depth, once) is stale: the book 20 to 40 updates ago.
+  std::uint64_t book_stale_rest = 0;
   std::chrono::milliseconds linger{1000}; ///< run_simulator: keep serving this long after finished()
   /// Back-pressure: while a subscribed client has this many frames unsent, generation waits
   /// (the real exchange would disconnect it; the simulator must not lose the truth).
@@ -71,13 +79,15 @@ struct options {
 
 /// Counters (a snapshot).
 struct stats {
-  std::uint64_t trades_generated = 0; ///< distinct trades generated or replayed and sent
-  std::uint64_t frames_sent = 0;      ///< trade frames written to sockets (all clients, resends included)
-  std::uint64_t connections = 0;      ///< WebSocket connections accepted
-  std::uint64_t subscribes = 0;       ///< subscribe requests (Binance: plus connections with streams in the URL)
-  std::uint64_t trades_skipped = 0;   ///< generated but never sent (skip fault)
-  std::uint64_t faults = 0;           ///< faults injected (flags and /sim/fault commands)
-  std::uint64_t throttled = 0;        ///< REST requests answered 429/418 (throttle fault)
+  std::uint64_t trades_generated = 0;     ///< distinct trades generated or replayed and sent
+  std::uint64_t frames_sent = 0;          ///< trade frames written to sockets (all clients, resends included)
+  std::uint64_t connections = 0;          ///< WebSocket connections accepted
+  std::uint64_t subscribes = 0;           ///< subscribe requests (Binance: plus connections with streams in the URL)
+  std::uint64_t trades_skipped = 0;       ///< generated but never sent (skip fault)
+  std::uint64_t faults = 0;               ///< faults injected (flags and /sim/fault commands)
+  std::uint64_t throttled = 0;            ///< REST requests answered 429/418 (throttle fault)
+  std::uint64_t book_updates = 0;         ///< order-book updates generated (all symbols)
+  std::uint64_t book_updates_skipped = 0; ///< generated, never sent (book skip fault)
 };
 
 /// A loopback exchange speaking one exchange's real protocol (options::exchange): its WebSocket trade

@@ -7,6 +7,7 @@
 #include "connectors/binance/codec.hpp"
 #include "connectors/binance/instruments.hpp"
 #include "connectors/binance/rest.hpp"
+#include "connectors/book_json.hpp"
 #include "connectors/venue/detail.hpp"
 
 namespace mi::venue::detail {
@@ -159,6 +160,73 @@ public:
     return std::make_unique<binance::book_sync>();
   }
 
+  // Books: the diff-depth stream <symbol>@depth@100ms, synced with the REST /api/v3/depth snapshot.
+  bool supports_books() const override { return true; }
+
+  std::vector<std::string> book_subscribe_requests(const std::vector<subscription>& subs, std::size_t) override {
+    std::vector<std::string> out =
+      binance::subscribe_requests(book_streams(subs), next_request_id_, streams_per_request);
+    next_request_id_ += static_cast<std::int64_t>(out.size());
+    return out;
+  }
+
+  std::vector<std::string> book_unsubscribe_requests(const std::vector<subscription>& subs, std::size_t) override {
+    std::vector<std::string> out =
+      binance::unsubscribe_requests(book_streams(subs), next_request_id_, streams_per_request);
+    next_request_id_ += static_cast<std::int64_t>(out.size());
+    return out;
+  }
+
+  // {"e":"depthUpdate","E":ms,"s":"BTCUSDT",...}, raw or in a combined stream's "data".
+  std::optional<book_route> book_frame(std::string_view frame) override {
+    if (frame.find("\"depthUpdate\"") == std::string_view::npos ||
+        !mi::connectors::book_json::wrapped_in(frame, '{', '}'))
+      return std::nullopt;
+    namespace od = simdjson::ondemand;
+    od::document doc;
+    od::object root;
+    if (route_reader_.iterate(frame).get(doc) || doc.get_object().get(root))
+      return std::nullopt;
+    od::object event = root;
+    if (frame.find("\"stream\"") != std::string_view::npos) { // combined stream: {"stream":..,"data":{..}}
+      od::value data;
+      if (root.find_field_unordered("data").get(data) || data.get_object().get(event))
+        return std::nullopt;
+    }
+    book_route r;
+    bool depth = false;
+    for (auto field : event) {
+      std::string_view key;
+      od::value v;
+      if (field.unescaped_key().get(key) || field.value().get(v))
+        return std::nullopt;
+      std::string_view text;
+      std::int64_t ms = 0;
+      if (key == "e")
+        depth = !v.get_string().get(text) && text == "depthUpdate";
+      else if (key == "s" && !v.get_string().get(text))
+        r.key = std::string(text);
+      else if (key == "E" && !v.get_int64().get(ms) && ms > 0 && ms < 100'000'000'000'000)
+        r.ts_ns = ms * 1'000'000;
+    }
+    if (!depth || r.key.empty())
+      return std::nullopt;
+    return r;
+  }
+
+  std::string book_key(const subscription& s) const override { return s.rest; }
+
+  std::optional<rest_request> book_snapshot_request(const subscription& s, std::size_t depth) const override {
+    // The documented limits: 5, 10, 20, 50, 100, 500, 1000, 5000; the book needs at least `depth` levels.
+    std::size_t limit = 5000;
+    for (std::size_t l : {5, 10, 20, 50, 100, 500, 1000, 5000})
+      if (l >= depth) {
+        limit = l;
+        break;
+      }
+    return rest_request{"/api/v3/depth?symbol=" + s.rest + "&limit=" + std::to_string(limit)};
+  }
+
   rest_limits limits() const override {
     rest_limits l;
     l.min_interval_ns = 100'000'000;
@@ -176,10 +244,23 @@ private:
             "&limit=" + std::to_string(page_limit)};
   }
 
+  static std::vector<std::string> book_streams(const std::vector<subscription>& subs) {
+    std::vector<std::string> streams;
+    streams.reserve(subs.size());
+    for (const subscription& s : subs) {
+      std::string name;
+      for (char c : s.symbol)
+        name += static_cast<char>(c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c);
+      streams.push_back(name + "@depth@100ms");
+    }
+    return streams;
+  }
+
   binance::stream_kind kind_;
-  binance::instruments unlisted_;                 ///< before use_instruments: the quote-suffix fallback only
-  const binance::instruments* meta_ = &unlisted_; ///< unlisted_, or the data of table_
-  instruments_ptr table_;                         ///< the shared instruments, kept alive
+  mi::connectors::book_json::reader route_reader_; ///< book_frame()'s parser
+  binance::instruments unlisted_;                  ///< before use_instruments: the quote-suffix fallback only
+  const binance::instruments* meta_ = &unlisted_;  ///< unlisted_, or the data of table_
+  instruments_ptr table_;                          ///< the shared instruments, kept alive
   bool loaded_ = false;
   binance::codec codec_; ///< reads *meta_ (declared after it)
   std::int64_t next_request_id_ = 1;

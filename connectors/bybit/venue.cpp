@@ -7,6 +7,7 @@
 #include "connectors/bybit/codec.hpp"
 #include "connectors/bybit/instruments.hpp"
 #include "connectors/bybit/rest.hpp"
+#include "connectors/book_json.hpp"
 #include "connectors/json_text.hpp"
 #include "connectors/venue/detail.hpp"
 
@@ -94,6 +95,60 @@ public:
     return out;
   }
 
+  // Books: orderbook.{depth}.{SYMBOL} (spot depths 1, 50, 200, 1000: the smallest at or above `depth`), a snapshot on
+  // subscribe, then deltas with `u` + 1; a resync unsubscribes and subscribes again.
+  bool supports_books() const override { return true; }
+
+  std::vector<std::string> book_subscribe_requests(const std::vector<subscription>& subs, std::size_t depth) override {
+    std::vector<std::string> out =
+      bybit::subscribe_requests(book_topics(subs, depth), next_req_id_, bybit::max_args_per_request);
+    next_req_id_ += static_cast<std::int64_t>(out.size());
+    return out;
+  }
+
+  std::vector<std::string> book_unsubscribe_requests(const std::vector<subscription>& subs,
+                                                     std::size_t depth) override {
+    std::vector<std::string> out =
+      bybit::unsubscribe_requests(book_topics(subs, depth), next_req_id_, bybit::max_args_per_request);
+    next_req_id_ += static_cast<std::int64_t>(out.size());
+    return out;
+  }
+
+  // {"topic":"orderbook.50.BTCUSDT","type":"snapshot|delta","ts":ms,"data":{"s":"BTCUSDT",...}}
+  std::optional<book_route> book_frame(std::string_view frame) override {
+    if (frame.find("\"orderbook.") == std::string_view::npos || !mi::connectors::book_json::wrapped_in(frame, '{', '}'))
+      return std::nullopt;
+    namespace od = simdjson::ondemand;
+    od::document doc;
+    od::object root;
+    if (route_reader_.iterate(frame).get(doc) || doc.get_object().get(root))
+      return std::nullopt;
+    book_route r;
+    for (auto field : root) {
+      std::string_view key;
+      od::value v;
+      if (field.unescaped_key().get(key) || field.value().get(v))
+        return std::nullopt;
+      std::string_view text;
+      std::int64_t ms = 0;
+      if (key == "topic") {
+        if (v.get_string().get(text) || text.substr(0, 10) != "orderbook.")
+          return std::nullopt;
+        const auto dot = text.find('.', 10);
+        if (dot == std::string_view::npos || dot + 1 == text.size())
+          return std::nullopt;
+        r.key = std::string(text.substr(dot + 1));
+      } else if (key == "ts" && !v.get_int64().get(ms) && ms > 0 && ms < 100'000'000'000'000) {
+        r.ts_ns = ms * 1'000'000;
+      }
+    }
+    if (r.key.empty())
+      return std::nullopt;
+    return r;
+  }
+
+  std::string book_key(const subscription& s) const override { return s.rest; }
+
   int control_messages_per_second() const override { return 5; }
 
   mi::result<events> decode(std::string_view frame, std::int64_t recv_ns) override {
@@ -175,9 +230,24 @@ public:
   }
 
 private:
-  bybit::instruments unlisted_;                 ///< before use_instruments: the quote-suffix fallback only
-  const bybit::instruments* meta_ = &unlisted_; ///< unlisted_, or the data of table_
-  instruments_ptr table_;                       ///< the shared instruments, kept alive
+  static std::vector<std::string> book_topics(const std::vector<subscription>& subs, std::size_t depth) {
+    std::size_t n = 1000;
+    for (std::size_t d : {1, 50, 200, 1000})
+      if (d >= depth) {
+        n = d;
+        break;
+      }
+    std::vector<std::string> topics;
+    topics.reserve(subs.size());
+    for (const subscription& s : subs)
+      topics.push_back("orderbook." + std::to_string(n) + "." + s.rest);
+    return topics;
+  }
+
+  mi::connectors::book_json::reader route_reader_; ///< book_frame()'s parser
+  bybit::instruments unlisted_;                    ///< before use_instruments: the quote-suffix fallback only
+  const bybit::instruments* meta_ = &unlisted_;    ///< unlisted_, or the data of table_
+  instruments_ptr table_;                          ///< the shared instruments, kept alive
   bool loaded_ = false;
   bybit::codec codec_; ///< reads *meta_ (declared after it)
   bybit::heartbeat heartbeat_;

@@ -11,6 +11,9 @@
 #include "connectors/kraken/codec.hpp"
 #include "connectors/kraken/instruments.hpp"
 #include "connectors/kraken/rest.hpp"
+#include "connectors/book_json.hpp"
+#include "connectors/json_text.hpp"
+#include "connectors/time_text.hpp"
 #include "connectors/venue/detail.hpp"
 
 namespace mi::venue::detail {
@@ -90,6 +93,68 @@ public:
     }
     return out;
   }
+
+  // Books: WebSocket v2 `book` at the smallest Kraken depth (10, 25, 100, 500, 1000) at or above `depth`, a snapshot
+  // on subscribe, then updates with a CRC32 checksum of the top 10; a resync unsubscribes and subscribes again.
+  bool supports_books() const override { return true; }
+
+  std::vector<std::string> book_subscribe_requests(const std::vector<subscription>& subs, std::size_t depth) override {
+    return book_requests("subscribe", subs, depth);
+  }
+
+  std::vector<std::string> book_unsubscribe_requests(const std::vector<subscription>& subs,
+                                                     std::size_t depth) override {
+    return book_requests("unsubscribe", subs, depth);
+  }
+
+  // {"channel":"book","type":"snapshot|update","data":[{"symbol":"BTC/USD",...,"timestamp":"RFC 3339"}]}
+  std::optional<book_route> book_frame(std::string_view frame) override {
+    if (frame.find("\"book\"") == std::string_view::npos || frame.find("\"data\"") == std::string_view::npos ||
+        !mi::connectors::book_json::wrapped_in(frame, '{', '}'))
+      return std::nullopt;
+    namespace od = simdjson::ondemand;
+    od::document doc;
+    od::object root;
+    if (route_reader_.iterate(frame).get(doc) || doc.get_object().get(root))
+      return std::nullopt;
+    book_route r;
+    bool book = false;
+    for (auto field : root) {
+      std::string_view key;
+      od::value v;
+      if (field.unescaped_key().get(key) || field.value().get(v))
+        return std::nullopt;
+      std::string_view text;
+      if (key == "channel") {
+        book = !v.get_string().get(text) && text == "book";
+      } else if (key == "data") {
+        od::array data;
+        if (v.get_array().get(data))
+          return std::nullopt;
+        for (auto item : data) {
+          od::object obj;
+          if (item.get_object().get(obj))
+            return std::nullopt;
+          for (auto f : obj) {
+            std::string_view k;
+            std::string_view t;
+            if (f.unescaped_key().get(k) || f.value().get_string().get(t))
+              continue;
+            if (k == "symbol")
+              r.key = std::string(t);
+            else if (k == "timestamp")
+              r.ts_ns = mi::connectors::text::parse_rfc3339_ns(t).value_or(0);
+          }
+          break;
+        }
+      }
+    }
+    if (!book || r.key.empty())
+      return std::nullopt;
+    return r;
+  }
+
+  std::string book_key(const subscription& s) const override { return s.wire; }
 
   int control_messages_per_second() const override { return 5; }
 
@@ -184,6 +249,29 @@ public:
   }
 
 private:
+  std::vector<std::string> book_requests(const char* method, const std::vector<subscription>& subs,
+                                         std::size_t depth) const {
+    std::size_t n = 1000;
+    for (std::size_t d : {10, 25, 100, 500, 1000})
+      if (d >= depth) {
+        n = d;
+        break;
+      }
+    std::vector<std::string> out;
+    for (std::size_t begin = 0; begin < subs.size(); begin += symbols_per_request) {
+      std::vector<std::string> pairs;
+      for (std::size_t i = begin; i < subs.size() && i < begin + symbols_per_request; ++i)
+        pairs.push_back(subs[i].wire);
+      std::string req = std::string(R"({"method":")") + method + R"(","params":{"channel":"book","symbol":)";
+      mi::connectors::text::append_json_string_array(req, pairs);
+      req += ",\"depth\":" + std::to_string(n) + "}}";
+      out.push_back(std::move(req));
+    }
+    return out;
+  }
+
+  mi::connectors::book_json::reader route_reader_; ///< book_frame()'s parser
+
   static rest_request request_since(const subscription& s, const std::string& since_ns) {
     return {"/0/public/Trades?pair=" + s.rest + "&since=" + since_ns + "&count=" + std::to_string(page_limit)};
   }

@@ -4,6 +4,7 @@
 #include <set>
 #include <string>
 
+#include "connectors/book_json.hpp"
 #include "connectors/json_text.hpp"
 #include "connectors/okx/book.hpp"
 #include "connectors/okx/codec.hpp"
@@ -69,6 +70,71 @@ public:
   // OKX has no documented per-connection channel cap, but 480 subscribe requests per hour and 64 KB per
   // request: a few hundred instruments per connection keeps a reconnect cheap.
   std::size_t max_subscriptions_per_connection() const override { return 200; }
+
+  // Books: the `books` channel (400 levels, snapshot on subscribe, then updates with seqId/prevSeqId and a
+  // checksum); a resync unsubscribes and subscribes again for a new snapshot.
+  bool supports_books() const override { return true; }
+
+  std::vector<std::string> book_subscribe_requests(const std::vector<subscription>& subs, std::size_t) override {
+    return okx::subscribe_requests(inst_ids_of(subs), "books");
+  }
+
+  std::vector<std::string> book_unsubscribe_requests(const std::vector<subscription>& subs, std::size_t) override {
+    return okx::unsubscribe_requests(inst_ids_of(subs), "books");
+  }
+
+  // {"arg":{"channel":"books","instId":"BTC-USDT"},"action":"update","data":[{..,"ts":"ms",..}]}
+  std::optional<book_route> book_frame(std::string_view frame) override {
+    if (frame.find("\"books") == std::string_view::npos || frame.find("\"data\"") == std::string_view::npos ||
+        !mi::connectors::book_json::wrapped_in(frame, '{', '}'))
+      return std::nullopt;
+    namespace od = simdjson::ondemand;
+    od::document doc;
+    od::object root;
+    if (route_reader_.iterate(frame).get(doc) || doc.get_object().get(root))
+      return std::nullopt;
+    book_route r;
+    bool book = false;
+    for (auto field : root) {
+      std::string_view key;
+      od::value v;
+      if (field.unescaped_key().get(key) || field.value().get(v))
+        return std::nullopt;
+      if (key == "arg") {
+        od::object arg;
+        if (v.get_object().get(arg))
+          return std::nullopt;
+        for (auto af : arg) {
+          std::string_view ak;
+          std::string_view text;
+          if (af.unescaped_key().get(ak) || af.value().get_string().get(text))
+            continue;
+          if (ak == "channel")
+            book = text.substr(0, 5) == "books";
+          else if (ak == "instId")
+            r.key = std::string(text);
+        }
+      } else if (key == "data") {
+        od::array data;
+        if (v.get_array().get(data))
+          return std::nullopt;
+        for (auto item : data) {
+          od::object obj;
+          od::value ts;
+          std::int64_t ms = 0;
+          if (!item.get_object().get(obj) && !obj.find_field_unordered("ts").get(ts) &&
+              mi::connectors::book_json::read_int(ts, ms) && ms > 0 && ms < 100'000'000'000'000)
+            r.ts_ns = ms * 1'000'000;
+          break;
+        }
+      }
+    }
+    if (!book || r.key.empty())
+      return std::nullopt;
+    return r;
+  }
+
+  std::string book_key(const subscription& s) const override { return s.wire; }
 
   std::vector<std::string> subscribe_requests(const std::vector<subscription>& subs) override {
     std::vector<std::string> inst_ids;
@@ -185,6 +251,16 @@ public:
   }
 
 private:
+  static std::vector<std::string> inst_ids_of(const std::vector<subscription>& subs) {
+    std::vector<std::string> ids;
+    ids.reserve(subs.size());
+    for (const subscription& s : subs)
+      ids.push_back(s.wire);
+    return ids;
+  }
+
+  mi::connectors::book_json::reader route_reader_; ///< book_frame()'s parser
+
   static rest_request request_after(const subscription& s, std::int64_t after) {
     return {"/api/v5/market/history-trades?instId=" + s.rest + "&type=1&after=" + std::to_string(after) +
             "&limit=" + std::to_string(page_limit)};

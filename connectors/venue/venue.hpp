@@ -70,6 +70,12 @@ struct gap {
   bool operator==(const gap&) const = default;
 };
 
+/// Where a book frame belongs: the instrument (venue::book_key() of its subscription) and the exchange's event time.
+struct book_route {
+  std::string key;        ///< "BTCUSDT" (Binance `s`), "BTC-USDT" (OKX `instId`)
+  std::int64_t ts_ns = 0; ///< event time, ns since the epoch; 0 when the frame has none
+};
+
 /// One page of REST trade history.
 struct history_page {
   std::vector<mi::trade> trades;    ///< only the trades asked for (inside the gap), oldest first
@@ -183,6 +189,39 @@ public:
   /// A new order-book codec and sync state machine for one symbol's book channel (connectors/<venue>/book.*;
   /// the `book` command; docs/protocols.md "Order books").
   virtual std::unique_ptr<mi::book::book_codec> make_book_codec() const = 0;
+
+  // -- order-book channel (config exchanges.<x>.books; actors/connection.cpp, venue::book_feed) --------------
+
+  /// True when the venue can carry live books on its connection (subscribe, route frames, resync).
+  virtual bool supports_books() const { return false; }
+  /// The control messages that subscribe the book channel of `subs` at `depth` levels (the nearest depth the
+  /// exchange offers at or above it).
+  virtual std::vector<std::string> book_subscribe_requests(const std::vector<subscription>& subs, std::size_t depth) {
+    (void)subs;
+    (void)depth;
+    return {};
+  }
+  /// The control messages that unsubscribe it (a resync of a venue whose snapshot comes on subscribe: OKX).
+  virtual std::vector<std::string> book_unsubscribe_requests(const std::vector<subscription>& subs, std::size_t depth) {
+    (void)subs;
+    (void)depth;
+    return {};
+  }
+  /// A book frame's route: the instrument as book_key() names it and the exchange's event time (0: none);
+  /// nullopt when `frame` is not a book frame (trades, acks, heartbeats go to decode()).
+  virtual std::optional<book_route> book_frame(std::string_view frame) {
+    (void)frame;
+    return std::nullopt;
+  }
+  /// The instrument name book_frame() reports for `s` ("BTCUSDT" on Binance, "BTC-USDT" on OKX).
+  virtual std::string book_key(const subscription& s) const { return s.symbol; }
+  /// Venues whose book starts from a REST snapshot (Binance /api/v3/depth): the request; nullopt for the venues
+  /// whose snapshot comes on the WebSocket (a resync there resubscribes the channel).
+  virtual std::optional<rest_request> book_snapshot_request(const subscription& s, std::size_t depth) const {
+    (void)s;
+    (void)depth;
+    return std::nullopt;
+  }
   /// Least time between two REST requests to this exchange, within its public rate limits.
   std::int64_t rest_min_interval_ns() const { return limits().min_interval_ns; }
 };

@@ -55,6 +55,20 @@ struct metrics::impl {
                                                          .Name("mi_backfill_throttled_total")
                                                          .Help("REST 429/418 answers: backfill waited")
                                                          .Register(*reg);
+  prometheus::Family<prometheus::Counter>& book_resyncs =
+    prometheus::BuildCounter()
+      .Name("mi_book_resyncs_total")
+      .Help("Order books that lost sync (sequence break, checksum mismatch, stale snapshot, malformed, reconnect)")
+      .Register(*reg);
+  prometheus::Family<prometheus::Gauge>& book_valid =
+    prometheus::BuildGauge()
+      .Name("mi_book_valid")
+      .Help("Order book: 1 in sync and published valid, 0 waiting for a snapshot")
+      .Register(*reg);
+  prometheus::Family<prometheus::Counter>& book_messages = prometheus::BuildCounter()
+                                                             .Name("mi_book_messages_total")
+                                                             .Help("Order-book messages published, by kind")
+                                                             .Register(*reg);
   prometheus::Family<prometheus::Counter>& gap_missing = prometheus::BuildCounter()
                                                            .Name("mi_gap_missing_trades_total")
                                                            .Help("Trades lost for good (in reported gaps)")
@@ -145,6 +159,11 @@ struct metrics::impl {
                                                                .Register(*reg);
   prometheus::Family<prometheus::Gauge>& clients_family =
     prometheus::BuildGauge().Name("mi_push_clients").Help("Connected push WebSocket clients").Register(*reg);
+  prometheus::Family<prometheus::Counter>& book_conflated_family =
+    prometheus::BuildCounter()
+      .Name("mi_push_book_resnapshots_total")
+      .Help("Book frames dropped for a slow push client, which then got a fresh snapshot instead of the deltas")
+      .Register(*reg);
   prometheus::Family<prometheus::Counter>& dropped_family =
     prometheus::BuildCounter()
       .Name("mi_push_dropped_messages_total")
@@ -273,6 +292,7 @@ struct metrics::probes {
   std::mutex mu; // guards what follows (creation only, never an event)
   std::vector<std::pair<std::string, std::unique_ptr<saver_probe>>> savers; // "table/consumer"
   std::vector<std::pair<std::string, std::unique_ptr<supervisor_probe>>> supervisors;
+  std::vector<std::pair<std::string, std::unique_ptr<book_probe>>> books; // "exchange/symbol"
   std::unique_ptr<label_set> api_routes, api_reasons;
   std::unique_ptr<api_probe> api;
 };
@@ -354,6 +374,7 @@ metrics::metrics() : impl_(std::make_unique<impl>()), probes_(std::make_unique<p
   p.push.clients_.bind(f.clients_family, {});
   p.push.trade_feeds_.bind(f.trade_feeds_family, {});
   p.push.dropped_.bind(f.dropped_family, {});
+  p.push.book_conflated_.bind(f.book_conflated_family, {});
   p.push.sessions_failed_.bind(f.sessions_failed_family, {});
   p.push.bad_requests_ = std::vector<counter_series>(p.push_codes.size());
   for (std::size_t i = 0; i < p.push_codes.size(); ++i)
@@ -418,6 +439,25 @@ saver_probe& metrics::saver(store_table table, std::string_view consumer) {
   s->lag_.bind(impl_->lag, {{"consumer", std::string(consumer)}});
   probes_->savers.emplace_back(key, std::move(s));
   return *probes_->savers.back().second;
+}
+
+book_probe& metrics::book(std::string_view exchange, std::string_view symbol, const std::vector<std::string>& reasons) {
+  const std::string ex = probes_->exchanges[probes_->exchanges.index_of(exchange)];
+  const std::string key = ex + "/" + std::string(symbol);
+  std::lock_guard<std::mutex> lock(probes_->mu);
+  for (auto& [k, probe] : probes_->books)
+    if (k == key)
+      return *probe;
+  auto b = std::make_unique<book_probe>();
+  b->resyncs_ = std::vector<counter_series>(reasons.size());
+  for (std::size_t i = 0; i < reasons.size(); ++i)
+    b->resyncs_[i].bind(impl_->book_resyncs,
+                        {{"exchange", ex}, {"symbol", std::string(symbol)}, {"reason", reasons[i]}});
+  b->valid_.bind(impl_->book_valid, {{"exchange", ex}, {"symbol", std::string(symbol)}});
+  b->snapshots_.bind(impl_->book_messages, {{"exchange", ex}, {"kind", "snapshot"}});
+  b->deltas_.bind(impl_->book_messages, {{"exchange", ex}, {"kind", "delta"}});
+  probes_->books.emplace_back(key, std::move(b));
+  return *probes_->books.back().second;
 }
 
 storage_probe& metrics::storage() { return probes_->storage; }

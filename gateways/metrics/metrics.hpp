@@ -46,6 +46,10 @@ public:
   /// A batch saver of `table` reading the durable consumer `consumer` (a configured name). The same
   /// (table, consumer) always gets the same probe.
   saver_probe& saver(store_table table, std::string_view consumer);
+  /// The order book of (exchange, symbol) on a connection: resyncs by reason (`reasons`: the closed list of
+  /// connectors/venue resync_reason names), valid gauge, messages by kind. Symbols come from config (bounded);
+  /// the same pair always gets the same probe.
+  book_probe& book(std::string_view exchange, std::string_view symbol, const std::vector<std::string>& reasons);
   /// The storage maintainer's partition and audit gauges.
   storage_probe& storage();
   /// The push gateway.

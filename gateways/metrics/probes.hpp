@@ -100,6 +100,26 @@ private:
   prometheus::Family<prometheus::Gauge>* symbol_up_ = nullptr;
 };
 
+/// Per (exchange, symbol): its order book on the connection (metrics::book(exchange, symbol, reasons)).
+class book_probe {
+public:
+  /// mi_book_resyncs_total{exchange,symbol,reason}; `reason` indexes the reasons the probe was made with.
+  void resync(std::size_t reason) {
+    if (reason < resyncs_.size())
+      resyncs_[reason].inc();
+  }
+  /// mi_book_valid{exchange,symbol}.
+  void valid(bool v) { valid_.set(v ? 1 : 0); }
+  /// mi_book_messages_total{exchange,kind}.
+  void published(bool snapshot) { snapshot ? snapshots_.inc() : deltas_.inc(); }
+
+private:
+  friend class metrics;
+  std::vector<counter_series> resyncs_;
+  gauge_series valid_;
+  counter_series snapshots_, deltas_;
+};
+
 /// Per exchange: trades acked by JetStream and their latency (metrics::publish(exchange)).
 class publish_probe {
 public:
@@ -218,12 +238,15 @@ public:
   void rejected(push_rejection r) { rejections_[static_cast<std::size_t>(r)].inc(); }
   /// MARKET_RAW feeds open for trade.* channels (mi_push_trade_feeds).
   void trade_feeds(std::int64_t n) { trade_feeds_.set(static_cast<double>(n)); }
+  /// A book frame a slow client's full queue dropped: it gets a fresh snapshot instead of the deltas
+  /// (mi_push_book_resnapshots_total).
+  void book_conflated() { book_conflated_.inc(); }
 
 private:
   friend class metrics;
   const label_set* codes_ = nullptr;
   gauge_series clients_, trade_feeds_;
-  counter_series dropped_, sessions_failed_;
+  counter_series dropped_, sessions_failed_, book_conflated_;
   std::vector<counter_series> bad_requests_;
   std::array<counter_series, 6> rejections_; // by push_rejection
 };

@@ -92,7 +92,8 @@ mi::result<client_request> parse_channels(const json::object& o, client_request 
     if (!is_valid_channel(name))
       return make_error(push_error::bad_channel,
                         "invalid channel \"" + shown(name) +
-                          "\": expected kline.{exchange}.{symbol}.{interval} or trade.{exchange}.{symbol}");
+                          "\": expected kline.{exchange}.{symbol}.{interval}, trade.{exchange}.{symbol}, "
+                          "book.{exchange}.{symbol} or bbo.{exchange}.{symbol}");
     if (seen.insert(name).second)
       req.channels.emplace_back(name);
   }
@@ -196,10 +197,21 @@ bool is_valid_channel(std::string_view channel) {
   if (t[0] == "kline") {
     return t.size() == 4 && is_lower_token(t[1]) && is_token(t[2]) && is_token(t[3]);
   }
-  if (t[0] == "trade") {
+  if (t[0] == "trade" || t[0] == "book" || t[0] == "bbo") {
     return t.size() == 3 && is_lower_token(t[1]) && is_token(t[2]);
   }
   return false;
+}
+
+std::string channel_for_book_subject(std::string_view subject) {
+  for (auto [prefix, kind] : {std::pair<std::string_view, std::string_view>{"market.book.", "book."},
+                              std::pair<std::string_view, std::string_view>{"market.bbo.", "bbo."}}) {
+    if (!subject.starts_with(prefix))
+      continue;
+    std::string channel = std::string(kind) + std::string{subject.substr(prefix.size())};
+    return is_valid_channel(channel) ? channel : std::string{};
+  }
+  return {};
 }
 
 std::string channel_for_kline_subject(std::string_view subject) {

@@ -8,6 +8,8 @@
 //   {"op":"ping","id":"42"}                                      {"op":"pong","id":"42"}
 //   anything wrong                                               {"op":"error","code":"bad_json","msg":"..."}
 //   data                                                         {"channel":"kline.binance.BTCUSDT.1m","data":{...}}
+//   book.{exchange}.{symbol}: a snapshot on subscribe (once the platform has one), then deltas in sequence; a client
+//   that reads too slowly gets a fresh snapshot instead of the deltas it could not take (README "Push").
 
 #include <cstddef>
 #include <optional>
@@ -78,7 +80,8 @@ std::string reply_error(std::string_view code, std::string_view msg);
 /// The error reply for an error from `parse_client_message`.
 std::string reply_error(const mi::error& e);
 
-/// True for `kline.{exchange}.{symbol}.{interval}` and `trade.{exchange}.{symbol}`: every token
+/// True for `kline.{exchange}.{symbol}.{interval}`, `trade.{exchange}.{symbol}`, `book.{exchange}.{symbol}` and
+/// `bbo.{exchange}.{symbol}`: every token
 /// [A-Za-z0-9_-]+, the exchange lower case, at most `max_channel_length` characters.
 bool is_valid_channel(std::string_view channel);
 
@@ -87,6 +90,9 @@ bool is_valid_channel(std::string_view channel);
 std::string channel_for_kline_subject(std::string_view subject);
 /// "market.raw.binance.BTCUSDT" -> "trade.binance.BTCUSDT"; "" when `subject` is not a valid trade subject.
 std::string channel_for_trade_subject(std::string_view subject);
+
+/// "market.book.okx.BTCUSDT" -> "book.okx.BTCUSDT", "market.bbo.okx.BTCUSDT" -> "bbo.okx.BTCUSDT"; "" otherwise.
+std::string channel_for_book_subject(std::string_view subject);
 
 /// "trade.binance.BTCUSDT" -> "market.raw.binance.BTCUSDT"; "" when `channel` is not a valid trade channel.
 std::string trade_subject_for_channel(std::string_view channel);

@@ -134,6 +134,18 @@ TEST_CASE("channel for a kline or trade subject") {
   CHECK(channel_for_trade_subject("market.kline.binance.BTCUSDT.1m").empty());
 }
 
+TEST_CASE("book and bbo channels") {
+  CHECK(is_valid_channel("book.okx.BTCUSDT"));
+  CHECK(is_valid_channel("bbo.binance.ETHUSDT"));
+  CHECK_FALSE(is_valid_channel("book.okx.BTCUSDT.20"));
+  CHECK_FALSE(is_valid_channel("book.OKX.BTCUSDT"));
+  CHECK_FALSE(is_valid_channel("bbo.okx"));
+  CHECK(channel_for_book_subject("market.book.okx.BTCUSDT") == "book.okx.BTCUSDT");
+  CHECK(channel_for_book_subject("market.bbo.binance.ETHUSDT") == "bbo.binance.ETHUSDT");
+  CHECK(channel_for_book_subject("market.raw.binance.ETHUSDT").empty());
+  CHECK(channel_for_book_subject("market.book.binance.ETH.USDT").empty());
+}
+
 TEST_CASE("data frame wraps ready-made JSON") {
   CHECK(data_frame("kline.binance.BTCUSDT.1m", R"({"open":"1.5"})") ==
         R"({"channel":"kline.binance.BTCUSDT.1m","data":{"open":"1.5"}})");

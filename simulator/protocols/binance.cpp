@@ -5,6 +5,7 @@
 #include <set>
 
 #include "connectors/binance/codec.hpp"
+#include "messages/book/order_book.hpp"
 #include "connectors/json_text.hpp"
 #include "simulator/generator.hpp"
 #include "simulator/protocols/protocol.hpp"
@@ -115,6 +116,8 @@ public:
           continue;
         if (ref->kind)
           out.unsubscribe.push_back({ref->symbol, kind_index(*ref->kind)});
+        else if (ref->depth)
+          out.unsubscribe.push_back({ref->symbol, book_kind});
       }
       out.frames.push_back(ack_frame(req.id));
       break;
@@ -137,6 +140,35 @@ public:
     return R"({"stream":")" + binance::stream_name(symbol, kinds[kind]) + R"(","data":)" + data + "}";
   }
 
+  bool supports_books() const override { return true; }
+
+  // {"e":"depthUpdate","E":ms,"s":"BTCUSDT","U":id,"u":id,"b":[..],"a":[..]}: one update per event, so U = u.
+  std::string book_update_frame(connection_state& cs, std::string_view symbol, const sim_book&,
+                                const sim_book_update& u, bool) override {
+    std::string data = R"({"e":"depthUpdate","E":)" + std::to_string(wall_ms_as_ns() / 1'000'000) + R"(,"s":")" +
+                       std::string(symbol) + R"(","U":)" + std::to_string(u.id) + R"(,"u":)" + std::to_string(u.id);
+    for (auto s : {mi::book::side::bid, mi::book::side::ask}) {
+      data += s == mi::book::side::bid ? R"(,"b":[)" : R"(,"a":[)";
+      bool first = true;
+      for (const auto& c : u.changes) {
+        if (c.side != s)
+          continue;
+        if (!first)
+          data += ',';
+        first = false;
+        data += "[\"" + c.price + "\",\"" + c.qty + "\"]";
+      }
+      data += ']';
+    }
+    data += '}';
+    if (!static_cast<binance_connection&>(cs).combined)
+      return data;
+    std::string name;
+    for (char c : symbol)
+      name += static_cast<char>(c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c);
+    return R"({"stream":")" + name + R"(@depth@100ms","data":)" + data + "}";
+  }
+
   bool supports_notice() const override { return true; }
 
   std::optional<std::string> notice(connection_state& cs) override {
@@ -153,6 +185,8 @@ public:
       return http_reply{200, "{}", {}};
     if (path == "/api/v3/time")
       return http_reply{200, "{\"serverTime\":" + std::to_string(wall_ms_as_ns() / 1'000'000) + "}", {}};
+    if (path == "/api/v3/depth")
+      return depth(q);
     const bool historical = path == "/api/v3/historicalTrades";
     if (!historical && path != "/api/v3/aggTrades")
       return std::nullopt;
@@ -192,6 +226,40 @@ public:
   }
 
 private:
+  // GET /api/v3/depth?symbol=X&limit=N: {"lastUpdateId":N,"bids":[["p","q"],..],"asks":[..]} (the stale-snapshot
+  // fault serves an older copy of the book).
+  http_reply depth(const query_params& q) {
+    auto sym = q.find("symbol");
+    if (sym == q.end())
+      return error_reply(400, -1102, "Mandatory parameter 'symbol' was not sent, was empty/null, or malformed.");
+    const auto* b = m_.find_book(sym->second);
+    if (!m_.find(sym->second))
+      return error_reply(400, -1121, "Invalid symbol.");
+    std::optional<std::uint64_t> limit;
+    if (!read_uint(q, "limit", limit))
+      return error_reply(400, -1100, "Illegal characters found in parameter 'limit'.");
+    const std::size_t n = std::clamp<std::uint64_t>(limit.value_or(100), 1, 5000);
+    if (b == nullptr) // nobody subscribed its depth yet: an empty book at update 0
+      return http_reply{200, R"({"lastUpdateId":0,"bids":[],"asks":[]})", {}};
+    const bool stale = m_.take_stale_book_snapshot();
+    const auto& book = stale ? b->stale_book() : b->book();
+    std::string body = "{\"lastUpdateId\":" + std::to_string(stale ? b->stale_update_id() : b->update_id());
+    for (auto s : {mi::book::side::bid, mi::book::side::ask}) {
+      body += s == mi::book::side::bid ? ",\"bids\":[" : ",\"asks\":[";
+      std::size_t i = 0;
+      for (const auto& [price, l] : book.levels(s)) {
+        if (i++ == n)
+          break;
+        if (i > 1)
+          body += ',';
+        body += "[\"" + l.price_text + "\",\"" + l.qty_text + "\"]";
+      }
+      body += ']';
+    }
+    body += '}';
+    return http_reply{200, std::move(body), {}};
+  }
+
   void subscribe(binance_connection& c, const std::vector<std::string>& names, actions& out) {
     for (const auto& name : names) {
       auto ref = parse_stream_name(name);
@@ -199,6 +267,8 @@ private:
         continue;
       if (ref->kind)
         out.subscribe.push_back({ref->symbol, kind_index(*ref->kind)});
+      else if (ref->depth)
+        out.subscribe.push_back({ref->symbol, book_kind});
     }
   }
 

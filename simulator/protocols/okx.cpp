@@ -7,6 +7,7 @@
 #include <boost/json.hpp>
 
 #include "connectors/json_text.hpp"
+#include "connectors/okx/book.hpp"
 #include "connectors/okx/codec.hpp"
 #include "connectors/okx/instruments.hpp"
 #include "simulator/generator.hpp"
@@ -72,7 +73,8 @@ public:
       const std::string inst_id(str(inst->get_string()));
       auto parsed = okx::from_inst_id(inst_id);
       const instrument* meta = parsed ? m_.find(parsed->symbol) : nullptr;
-      if ((channel != "trades" && channel != "trades-all") || !meta ||
+      const bool books = channel == "books";
+      if ((channel != "trades" && channel != "trades-all" && !books) || !meta ||
           okx::inst_id_of(meta->symbol, meta->base, meta->quote) != inst_id) {
         out.frames.push_back(
           error(c, "60018",
@@ -87,7 +89,7 @@ public:
       append_json_string(ack, inst_id);
       ack += "},\"connId\":\"" + c.conn_id + "\"}";
       out.frames.push_back(std::move(ack));
-      (sub ? out.subscribe : out.unsubscribe).push_back({meta->symbol, 0});
+      (sub ? out.subscribe : out.unsubscribe).push_back({meta->symbol, books ? book_kind : 0});
     }
   }
 
@@ -98,6 +100,20 @@ public:
     const std::string inst = meta ? okx::inst_id_of(meta->symbol, meta->base, meta->quote) : std::string(symbol);
     return R"({"arg":{"channel":"trades","instId":")" + inst + R"("},"data":[{"instId":")" + inst +
            R"(","tradeId":"1","px":"not-a-price","sz":"1","side":"buy","ts":"1","count":"1"}]})";
+  }
+
+  bool supports_books() const override { return true; }
+
+  // `books`: the snapshot on subscribe, then updates; each with seqId (the book's update id), prevSeqId and the
+  // CRC32 checksum of the top 25 levels after it.
+  std::optional<std::string> book_snapshot_frame(connection_state&, std::string_view symbol,
+                                                 const sim_book& b) override {
+    return book_frame(symbol, "snapshot", b, nullptr, -1, false);
+  }
+
+  std::string book_update_frame(connection_state&, std::string_view symbol, const sim_book& b, const sim_book_update& u,
+                                bool corrupt_checksum) override {
+    return book_frame(symbol, "update", b, &u, static_cast<std::int64_t>(u.id) - 1, corrupt_checksum);
   }
 
   std::chrono::milliseconds idle_close_after() const override { return std::chrono::seconds(30); }
@@ -165,6 +181,41 @@ public:
   }
 
 private:
+  std::string book_frame(std::string_view symbol, const char* action, const sim_book& b, const sim_book_update* u,
+                         std::int64_t prev_seq, bool corrupt_checksum) {
+    const auto* meta = m_.find(symbol);
+    const std::string inst = meta ? okx::inst_id_of(meta->symbol, meta->base, meta->quote) : std::string(symbol);
+    std::string out = R"({"arg":{"channel":"books","instId":")" + inst + R"("},"action":")" + action + R"(","data":[{)";
+    for (auto s : {mi::book::side::ask, mi::book::side::bid}) {
+      out += s == mi::book::side::ask ? R"("asks":[)" : R"(,"bids":[)";
+      bool first = true;
+      auto level = [&](const std::string& price, const std::string& qty) {
+        if (!first)
+          out += ',';
+        first = false;
+        out += "[\"" + price + "\",\"" + qty + "\",\"0\",\"1\"]";
+      };
+      if (u == nullptr) {
+        for (const auto& [price, l] : b.book().levels(s))
+          level(l.price_text, l.qty_text);
+      } else {
+        for (const auto& c : u->changes)
+          if (c.side == s)
+            level(c.price, c.qty);
+      }
+      out += ']';
+    }
+    std::int32_t checksum = okx::book_checksum(b.book(), scratch_);
+    if (corrupt_checksum) {
+      checksum = checksum ^ 0x5a5a5a5a; // never the right one; 0 would mean "no checksum" to OKX clients
+      if (checksum == 0)
+        checksum = 1;
+    }
+    out += R"(,"ts":")" + std::to_string(wall_ms_as_ns() / 1'000'000) + R"(","checksum":)" + std::to_string(checksum) +
+           R"(,"prevSeqId":)" + std::to_string(prev_seq) + R"(,"seqId":)" + std::to_string(b.update_id()) + "}]}";
+    return out;
+  }
+
   static std::string error(const okx_connection& c, std::string_view code, std::string_view msg) {
     std::string out = R"({"event":"error","code":")" + std::string(code) + R"(","msg":)";
     append_json_string(out, msg);
@@ -174,6 +225,7 @@ private:
 
   const market& m_;
   unsigned connections_ = 0;
+  std::string scratch_; ///< the checksum's text, reused
 };
 
 } // namespace

@@ -23,6 +23,9 @@ struct sub_key {
   friend auto operator<=>(const sub_key&, const sub_key&) = default;
 };
 
+/// The sub_key kind of an order-book subscription (every protocol that speaks books uses it; trade kinds are 0, 1).
+inline constexpr int book_kind = 2;
+
 /// Per-connection protocol state; each protocol derives its own.
 struct connection_state {
   virtual ~connection_state() = default;
@@ -77,6 +80,24 @@ public:
   virtual bool supports_notice() const { return false; }
   /// That frame (only called when supports_notice()).
   virtual std::optional<std::string> notice(connection_state&) { return std::nullopt; }
+  /// True when the protocol speaks the exchange's order-book channel (subscriptions with kind book_kind).
+  virtual bool supports_books() const { return false; }
+  /// The frame a new book subscription gets first (OKX: the snapshot); nullopt when the snapshot comes from REST
+  /// (Binance /api/v3/depth).
+  virtual std::optional<std::string> book_snapshot_frame(connection_state&, std::string_view symbol, const sim_book&) {
+    (void)symbol;
+    return std::nullopt;
+  }
+  /// One book update `u` of `symbol` (already applied to `book`); `corrupt_checksum`: the checksum fault (a wrong,
+  /// non-zero checksum where the exchange sends one).
+  virtual std::string book_update_frame(connection_state&, std::string_view symbol, const sim_book& book,
+                                        const sim_book_update& u, bool corrupt_checksum) {
+    (void)symbol;
+    (void)book;
+    (void)u;
+    (void)corrupt_checksum;
+    return {};
+  }
   /// A plain HTTP GET; nullopt: not an endpoint of this exchange (HTTP 404).
   virtual std::optional<http_reply> rest(std::string_view path, const query_params& q) = 0;
 };

@@ -1,8 +1,10 @@
 // libFuzzer target for the REST and frame parsing of every venue of the registry (messages/venue_registry.cpp): the
 // first byte picks the venue, the rest is a response body or a frame. Any input must give a value or an error, never a
-// crash, a hang or undefined behaviour; history pages must only hold trades inside the gap, oldest first. Build: cmake
-// -DMI_FUZZ=ON -DCMAKE_CXX_COMPILER=clang++. Seed corpus: ../shared/fixtures/exchanges/*/*.jsonl split one line a file,
-// plus REST bodies from the venue tests, each prefixed with a venue byte.
+// crash, a hang or undefined behaviour; history pages must only hold trades inside the gap, oldest first; a book
+// frame's route names an instrument, and the venue's book_feed never publishes a book as valid while its codec's book
+// is not (state kept from input to input, as a connection's would be). Build: cmake -DMI_FUZZ=ON
+// -DCMAKE_CXX_COMPILER=clang++. Seed corpus: ../shared/fixtures/exchanges/*/*.jsonl split one line a file, plus REST
+// bodies from the venue tests, each prefixed with a venue byte.
 #include <cstddef>
 #include <cstdint>
 #include <memory>
@@ -10,6 +12,7 @@
 #include <string_view>
 #include <vector>
 
+#include "connectors/venue/book_feed.hpp"
 #include "connectors/venue/venue.hpp"
 #include "messages/trade.hpp"
 #include "messages/venue_registry.hpp"
@@ -52,5 +55,23 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   }
   if (v.recent_request(*sub))
     (void)v.parse_recent(*sub, body);
+
+  if (auto route = v.book_frame(body))
+    if (route->key.empty() || route->ts_ns < 0)
+      __builtin_trap();
+  static std::vector<std::unique_ptr<mi::venue::book_feed>> feeds(all.size());
+  static std::int64_t now = 1;
+  auto& feed = feeds[data[0] % all.size()];
+  if (!feed)
+    feed = std::make_unique<mi::venue::book_feed>(std::string(v.name()), v, std::vector<mi::venue::subscription>{*sub},
+                                                  mi::venue::book_feed_options{}, 1);
+  mi::venue::book_events out;
+  now += 1'000'000'000;
+  feed->on_frame(sub->symbol, body, 0, now, now, out);
+  feed->tick(now, out);
+  const bool valid_now = feed->codec(sub->symbol)->book().valid();
+  for (const auto& b : out.books)
+    if (b.valid && !valid_now)
+      __builtin_trap();
   return 0;
 }

@@ -314,6 +314,11 @@ TEST_CASE("metrics: every family README.md and docs/operations.md list moves whe
     {"mi_api_busy_total", "needs every API worker stuck; gateways/http test 'every worker stuck in slow queries'"},
     {"mi_api_connections_refused_total", "needs more than api.max_connections at once; gateways/http "
                                          "'max_connections' test"},
+    {"mi_book_resyncs_total", "books are off in this run; tests/integration/books.test.cpp checks one resync per "
+                              "fault, by reason"},
+    {"mi_book_valid", "books are off in this run; tests/integration/books.test.cpp"},
+    {"mi_book_messages_total", "books are off in this run; tests/integration/books.test.cpp publishes them"},
+    {"mi_push_book_resnapshots_total", "needs a book client whose queue overflows; actors/push_hub.test.cpp"},
   };
 
   for (const auto& f : documented) {

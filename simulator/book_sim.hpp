@@ -1,0 +1,67 @@
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "messages/book/order_book.hpp"
+
+namespace mi::sim {
+
+/// One change of the simulated book: a side, a price and its new quantity ("0": the level is removed), as the text
+/// the exchange sends (canonical decimals).
+struct sim_level {
+  mi::book::side side;
+  std::string price;
+  std::string qty;
+};
+
+/// One update of the simulated book: its id (Binance U = u = id, OKX seqId = id with prevSeqId = id - 1) and changes.
+struct sim_book_update {
+  std::uint64_t id = 0;
+  std::vector<sim_level> changes;
+};
+
+/// The true L2 book of one simulated symbol: levels around a fixed mid (bids below, asks above: never crossed), each
+/// step changes one to three levels (a new level, another quantity, a removal), numbered 1, 2, 3, ... Deterministic
+/// for a seed. Plain data, no I/O, no clock; the simulator's protocols turn it into each exchange's frames.
+class sim_book {
+public:
+  /// Levels per side at most.
+  static constexpr std::size_t max_levels = 15;
+
+  /// `mid_cents`: the mid price in hundredths (10000 = 100.00); starts with 10 levels per side.
+  sim_book(std::uint64_t seed, std::int64_t mid_cents);
+
+  /// Applies one random update and returns it.
+  sim_book_update step();
+
+  /// The book now.
+  const mi::book::order_book& book() const { return book_; }
+  /// The id of the last update applied (0 before the first).
+  std::uint64_t update_id() const { return id_; }
+
+  /// A copy of the book and its update id as they were 20 to 40 updates ago (copies are taken every `stale_every`
+  /// updates; this is the one before the last): the stale REST snapshot fault serves it.
+  const mi::book::order_book& stale_book() const { return stale_; }
+  std::uint64_t stale_update_id() const { return stale_id_; }
+  static constexpr std::uint64_t stale_every = 20;
+
+private:
+  std::uint64_t random();
+  std::string price_text(std::int64_t cents) const;
+  std::string qty_text();
+
+  mi::book::order_book book_;
+  mi::book::order_book stale_, newer_;
+  std::uint64_t stale_id_ = 0, newer_id_ = 0;
+  std::uint64_t rng_;
+  std::int64_t mid_;
+  std::uint64_t id_ = 0;
+};
+
+/// `{"update_id":N,"bids":[["price","qty"],...],"asks":[...]}`: the whole book, best first (GET /sim/book).
+std::string sim_book_json(const sim_book& b);
+
+} // namespace mi::sim
