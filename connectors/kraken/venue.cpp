@@ -11,6 +11,7 @@
 #include "connectors/kraken/codec.hpp"
 #include "connectors/kraken/instruments.hpp"
 #include "connectors/kraken/rest.hpp"
+#include "connectors/rest_json.hpp"
 #include "connectors/venue/detail.hpp"
 
 namespace mi::venue::detail {
@@ -157,7 +158,7 @@ public:
     // and stops when `last` does not move (a page full of one instant's trades).
     std::optional<std::int64_t> next;
     if (f.returned != 0 && f.max_id && *f.max_id < g.last_id)
-      next = numeric_id(page->last);
+      next = mi::connectors::rest::digits_to_int(page->last); // a time in ns, as digits
     auto [fresh, go_on] = pages_.on_page(s.symbol, g, std::move(f.kept), next);
     history_page out;
     out.trades = std::move(fresh);

@@ -107,7 +107,7 @@ std::vector<mi::gw::outgoing> make_messages(std::size_t n) {
     t.symbol = btc ? "BTCUSDT" : "ETHUSDT";
     t.base = btc ? "BTC" : "ETH";
     t.quote = "USDT";
-    t.trade_id = std::to_string(1'000'000'000 + i);
+    t.set_id(std::to_string(1'000'000'000 + i));
     t.price = *mi::decimal::from_parts(
       static_cast<std::int64_t>(btc ? 5'800'103 : 210'042) + static_cast<std::int64_t>(i % 97), 2);
     t.quantity = *mi::decimal::from_parts(static_cast<std::int64_t>(i % 200'000) + 1, 5);
