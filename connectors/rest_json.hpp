@@ -16,6 +16,7 @@
 
 #include "messages/decimal.hpp"
 #include "messages/result.hpp"
+#include "messages/util/text.hpp"
 
 namespace mi::connectors::rest {
 
@@ -69,15 +70,7 @@ inline mi::result<bool> bool_field(dom::object o, std::string_view key, std::str
 }
 
 /// Non-negative decimal digits as an integer (trade ids and millisecond times sent as text).
-inline std::optional<std::int64_t> digits_to_int(std::string_view s) {
-  if (s.empty() || s.find_first_not_of("0123456789") != std::string_view::npos)
-    return std::nullopt;
-  std::int64_t v = 0;
-  auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
-  if (ec != std::errc{} || end != s.data() + s.size())
-    return std::nullopt;
-  return v;
-}
+inline std::optional<std::int64_t> digits_to_int(std::string_view s) { return mi::util::parse_digits(s); }
 
 /// Milliseconds since the epoch -> ns, or nullopt when negative or beyond int64 ns.
 inline std::optional<std::int64_t> ms_to_ns(std::int64_t ms) {

@@ -5,6 +5,7 @@
 #include <limits>
 
 #include "messages/kline.hpp"
+#include "messages/util/text.hpp"
 
 namespace mi {
 
@@ -44,15 +45,7 @@ bool is_subject_token(std::string_view s) {
   return true;
 }
 
-std::optional<std::int64_t> trade_id_number(std::string_view id) {
-  if (id.empty() || id.find_first_not_of("0123456789") != std::string_view::npos)
-    return std::nullopt;
-  std::int64_t v = 0;
-  auto [end, ec] = std::from_chars(id.data(), id.data() + id.size(), v);
-  if (ec != std::errc{} || end != id.data() + id.size())
-    return std::nullopt;
-  return v;
-}
+std::optional<std::int64_t> trade_id_number(std::string_view id) { return mi::util::parse_digits(id); }
 
 void trade::set_id(std::int64_t id) {
   char digits[24];
