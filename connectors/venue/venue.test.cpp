@@ -191,7 +191,7 @@ TEST_CASE("gap tracking reads the id number each codec set: binance frames 100 a
   CHECK(found->last_id == 103);
 }
 
-TEST_CASE("filter_to_gap places trades by their id number; one without (a UUID, a synthesized id) is not placed") {
+TEST_CASE("filter_to_gap places trades by their id number, one without (a UUID, a synthesized id) is not placed") {
   auto make = [](std::string id) {
     mi::trade t;
     t.set_id(std::move(id));

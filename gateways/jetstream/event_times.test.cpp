@@ -13,7 +13,7 @@ const void* handle(std::size_t i) { return reinterpret_cast<const void*>(0x10000
 
 } // namespace
 
-TEST_CASE("event times: each message's time comes back once, in ack order or not; an unknown one is 0") {
+TEST_CASE("event times: each message's time comes back once, in ack order or not, an unknown one is 0") {
   mi::gw::event_times t(16);
   for (std::size_t i = 0; i < 16; ++i)
     t.put(handle(i), 1000 + static_cast<std::int64_t>(i));
@@ -30,7 +30,7 @@ TEST_CASE("event times: each message's time comes back once, in ack order or not
   CHECK(t.take(handle(3)) == 8);
 }
 
-TEST_CASE("event times: a publish window's worth never grows the slot array; beyond it, it doubles and keeps all") {
+TEST_CASE("event times: a publish window's worth never grows the slot array, beyond it it doubles and keeps all") {
   mi::gw::event_times t(1000);
   const std::size_t slots = t.capacity();
   CHECK(slots == 2048);

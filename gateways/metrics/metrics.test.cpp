@@ -137,7 +137,7 @@ TEST_CASE("metrics probes: every push_error code and every push limit reason has
   CHECK(text.find(R"(reason="other")") == std::string::npos);
 }
 
-TEST_CASE("metrics probes: a malformed frame counts under its parser code; an unclassified one under malformed") {
+TEST_CASE("metrics probes: a malformed frame counts under its parser code, an unclassified one under malformed") {
   mi::gw::metrics m;
   auto& kraken = m.connection("kraken");
   kraken.frame_malformed(mi::errc::bad_timestamp);
