@@ -241,7 +241,7 @@ void run_gap_page(backfill_actor* self, const mi::venue::subscription& sub) {
   std::size_t fresh = 0;
   std::vector<mi::trade> keep;
   for (auto& t : page->trades) {
-    const auto id = mi::venue::numeric_id(t.trade_id);
+    const auto& id = t.id_number; // read by the REST parser
     bool is_new = false;
     if (!id || !j.progress.receive(*id, is_new))
       continue; // the venue keeps only the gap's trades

@@ -338,7 +338,7 @@ void track_gaps(connection_actor* self, const std::vector<mi::trade>& trades,
     return;
   for (std::size_t i = 0; i < trades.size(); ++i) {
     const auto& t = trades[i];
-    auto id = mi::venue::numeric_id(t.trade_id);
+    const auto& id = t.id_number; // read by the codec
     if (!id)
       continue;
     const std::int64_t first = i < first_ids.size() ? first_ids[i] : *id;
@@ -433,7 +433,7 @@ void on_text(connection_actor* self, std::uint64_t gen, const std::string& text,
   }
   auto ev = st.venue->decode(text, recv_ns);
   if (!ev) {
-    st.probe->frame_rejected(mi::gw::frame_reject::malformed);
+    st.probe->frame_malformed(ev.err().code);
     if (st.rejected++ < 10 || st.rejected % 1000 == 0)
       spdlog::warn("{}: rejected frame ({} so far): {}: {:.200}", st.args.exchange, st.rejected, ev.err().message,
                    text);

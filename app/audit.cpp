@@ -6,6 +6,7 @@
 #include "app/cli.hpp"
 #include "app/commands.hpp"
 #include "config/config.hpp"
+#include "gateways/jetstream/from_config.hpp"
 #include "gateways/jetstream/jetstream.hpp"
 #include "messages/util/civil_time.hpp"
 
@@ -26,9 +27,7 @@ int run_audit(const std::string& config_path, const std::string& from, const std
               << "\n";
     return 2;
   }
-  mi::gw::jetstream::options jo;
-  jo.url = cfg.nats.url;
-  jo.connect_timeout = cfg.nats.connect_timeout;
+  auto jo = mi::gw::to_options(cfg.nats); // every nats setting (timeouts, publish window), as the platform
   jo.name = "market-ingestor audit";
   auto js = mi::gw::jetstream::connect(jo);
   if (!js) {

@@ -5,6 +5,7 @@
 #include "app/cli.hpp"
 #include "app/commands.hpp"
 #include "config/config.hpp"
+#include "gateways/jetstream/from_config.hpp"
 #include "gateways/jetstream/jetstream.hpp"
 
 namespace mi::app {
@@ -24,9 +25,7 @@ int run_dlq(const std::string& config_path, const std::string& action, const std
     std::cerr << "dlq " << action << ": name the messages with --seq N (repeatable) or --all\n";
     return 2;
   }
-  mi::gw::jetstream::options jo;
-  jo.url = cfg.nats.url;
-  jo.connect_timeout = cfg.nats.connect_timeout;
+  auto jo = mi::gw::to_options(cfg.nats); // every nats setting (timeouts, publish window), as the platform
   jo.name = "market-ingestor dlq";
   auto js = mi::gw::jetstream::connect(jo);
   if (!js) {

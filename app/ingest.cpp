@@ -65,7 +65,7 @@ std::optional<mi::actors::last_trade> scan_highest(mi::gw::jetstream& js, const 
   range.stall_timeout = seed_scan_timeout;
   auto r = mi::gw::read_range(js, range, [&best](mi::gw::js_message&& m) {
     if (auto t = mi::decode_trade_pb(m.data()))
-      if (auto id = mi::venue::numeric_id(t->trade_id); id && (!best || *id > best->id))
+      if (const auto& id = t->id_number; id && (!best || *id > best->id))
         best = mi::actors::last_trade{t->symbol, *id, t->ts_ns};
   });
   if (!r) {
@@ -95,7 +95,7 @@ std::vector<mi::actors::last_trade> load_seeds(mi::gw::jetstream& js, const std:
     auto t = mi::decode_trade_pb((*m)->data());
     if (!t)
       continue;
-    auto id = mi::venue::numeric_id(t->trade_id);
+    const auto& id = t->id_number; // read by the protobuf decoder
     if (!id)
       continue;
     mi::actors::last_trade seed{s.symbol, *id, t->ts_ns};

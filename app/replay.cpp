@@ -8,6 +8,7 @@
 #include "app/commands.hpp"
 #include "config/config.hpp"
 #include "connectors/time_text.hpp"
+#include "gateways/jetstream/from_config.hpp"
 #include "gateways/jetstream/range_reader.hpp"
 #include "gateways/postgres/postgres.hpp"
 #include "messages/codec.hpp"
@@ -46,8 +47,8 @@ int run_replay(const std::string& config_path, const std::string& from, const st
   // The live stage's mapping (partial_interval too, which the batch aggregator does not use).
   const auto opts = mi::actors::to_options(cfg.klines, cfg.ingest.max_clock_skew.count());
 
-  mi::gw::jetstream::options jo;
-  jo.url = cfg.nats.url;
+  auto jo = mi::gw::to_options(cfg.nats); // every nats setting (timeouts, publish window), as the platform
+  jo.name = "market-ingestor replay";
   auto js = mi::gw::jetstream::connect(jo);
   if (!js) {
     std::cerr << "replay: " << js.err().message << "\n";

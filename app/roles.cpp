@@ -18,6 +18,7 @@
 #include "connectors/transport/io_thread.hpp"
 #include "gateways/http/admin.hpp"
 #include "gateways/http/api_keys.hpp"
+#include "gateways/http/from_config.hpp"
 #include "gateways/jetstream/from_config.hpp"
 #include "gateways/postgres/postgres.hpp"
 #include "gateways/push/from_config.hpp"
@@ -93,12 +94,7 @@ std::unique_ptr<mi::gw::http_server> start_metrics(const mi::cfg::config& cfg, m
                                                    mi::gw::metrics& metrics, const mi::gw::health& health) {
   // /metrics on our own HTTP server (Beast), like the REST API and the push gateway: the same
   // address forms for all three, IPv6 included (the civetweb of prometheus-cpp here has no IPv6).
-  const auto metrics_addr = *mi::cfg::parse_listen_address(cfg.metrics.listen); // validated by load()
-  mi::gw::http_server_options mo;
-  mo.host = metrics_addr.host;
-  mo.port = metrics_addr.port;
-  mo.workers = 1;
-  mo.server_name = "market-ingestor-metrics";
+  auto mo = mi::gw::to_server_options(cfg.metrics);
   // /healthz and /readyz read cached state (health_probe.hpp): answered on the I/O thread, never queued
   // behind a scrape and never waiting for NATS or PostgreSQL.
   mo.inline_handler = [&health](const mi::gw::http_request& r) -> std::optional<mi::gw::http_response> {
@@ -251,14 +247,7 @@ bool start_api(api_role& out, const mi::cfg::config& cfg, const std::vector<std:
                mi::gw::metrics& metrics, const std::optional<mi::gw::auth::master_key>& master_key,
                const std::shared_ptr<mi::gw::auth::nonce_store>& nonces) {
   if (has_role(roles, "api") || has_role(roles, "push")) {
-    mi::gw::api_options ao;
-    ao.conninfo = cfg.postgres.dsn;
-    ao.auth_required = cfg.api.auth == mi::cfg::auth_mode::required;
-    ao.timestamp_window = cfg.api.timestamp_window;
-    ao.default_quota_per_minute = cfg.api.default_quota_per_minute;
-    ao.connections = static_cast<std::size_t>(cfg.api.workers) + (has_role(roles, "push") ? 1 : 0);
-    ao.statement_timeout = std::chrono::duration_cast<std::chrono::milliseconds>(cfg.api.statement_timeout);
-    ao.pool_wait = std::chrono::duration_cast<std::chrono::milliseconds>(cfg.api.pool_wait);
+    auto ao = mi::gw::to_options(cfg.api, cfg.postgres, has_role(roles, "push"));
     if (ao.auth_required) {
       ao.master_key = master_key;
       ao.nonces = nonces;
@@ -275,13 +264,8 @@ bool start_api(api_role& out, const mi::cfg::config& cfg, const std::vector<std:
   }
   if (!has_role(roles, "api"))
     return true;
-  const auto api_addr = *mi::cfg::parse_listen_address(cfg.api.listen); // validated by load()
-  mi::gw::http_server_options ho;
-  ho.host = api_addr.host;
-  ho.port = api_addr.port;
-  ho.workers = static_cast<std::size_t>(cfg.api.workers);
-  ho.max_connections = static_cast<std::size_t>(cfg.api.max_connections);
-  ho.queue_timeout = std::chrono::duration_cast<std::chrono::milliseconds>(cfg.api.pool_wait);
+  const auto api_addr = *mi::cfg::parse_listen_address(cfg.api.listen); // validated by load(); for the log line
+  auto ho = mi::gw::to_server_options(cfg.api);
   auto& api = out.api;
   ho.inline_handler = [&api](const mi::gw::http_request& r) { return api->handle_inline(r); };
   auto& probe = metrics.api(mi::gw::api_routes(), mi::gw::api_auth_reasons());

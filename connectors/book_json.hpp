@@ -14,6 +14,7 @@
 
 #include "connectors/json_fields.hpp"
 #include "messages/book/order_book.hpp"
+#include "messages/result.hpp"
 
 namespace mi::connectors::book_json {
 
@@ -21,6 +22,28 @@ namespace od = simdjson::ondemand;
 
 /// One level change of a frame; the views point into the frame's buffer or the parser (valid until the next parse).
 using change = mi::book::level_change;
+
+/// What is wrong with a frame (a parser code of messages/result.hpp and the text after "malformed frame: "), or
+/// nothing. book_codec::malformed() turns it into the resync.
+using problem = std::optional<mi::error>;
+
+/// {code, text}.
+inline problem bad(mi::errc code, std::string text) { return mi::error{std::move(text), code}; }
+
+/// Calls `f(key, value)` (returning a problem) for each field of `obj` in order, up to the first problem; a field
+/// whose key or value cannot be read is {malformed_json, `unreadable`}.
+template <class F>
+problem each_field(od::object obj, F&& f, std::string_view unreadable = "malformed object") {
+  for (auto field : obj) {
+    std::string_view key;
+    od::value v;
+    if (field.unescaped_key().get(key) || field.value().get(v))
+      return bad(mi::errc::malformed_json, std::string(unreadable));
+    if (problem p = f(key, v))
+      return p;
+  }
+  return std::nullopt;
+}
 
 /// A simdjson parser and the padded copy of the current frame, reused frame after frame.
 class reader {
@@ -36,6 +59,13 @@ private:
   od::parser parser_;
   std::string buffer_;
 };
+
+/// The string value of field `key`, or {bad_field, "field 'key' must be a string"}.
+inline problem string_field(std::string_view key, od::value& v, std::string_view& out) {
+  if (v.get_string().get(out))
+    return bad(mi::errc::bad_field, "field '" + std::string(key) + "' must be a string");
+  return std::nullopt;
+}
 
 /// True when the first and last non-blank characters are `open` and `close` (the ondemand API is lazy: a truncated
 /// document would otherwise be read up to its damage).
@@ -76,6 +106,24 @@ inline bool read_pairs(od::value v, mi::book::side s, std::vector<change>& out) 
 }
 
 /// Reads a JSON integer (or a string of digits, as OKX sends some) into `out`.
+inline bool read_int(od::value v, std::int64_t& out);
+
+/// The integer value of field `key` (read_int), or {bad_field, "field 'key' must be an integer"}.
+inline problem int_field(std::string_view key, od::value& v, std::int64_t& out) {
+  if (!read_int(v, out))
+    return bad(mi::errc::bad_field, "field '" + std::string(key) + "' must be an integer");
+  return std::nullopt;
+}
+
+/// Level pairs of field `key` as side `s` (read_pairs), or {bad_field, "field 'key' must be <shape>"} (the shape as
+/// the venue writes it: "[[price, qty], ...]").
+inline problem pairs_field(std::string_view key, od::value& v, mi::book::side s, std::vector<change>& out,
+                           std::string_view shape);
+
+/// Parses `frame` as one JSON object into `doc` and `root`: {malformed_json, "not a JSON object"} or
+/// {malformed_json, "not JSON: <simdjson's reason>"} otherwise (checked whole first: the ondemand API is lazy).
+inline problem open_object(reader& r, std::string_view frame, od::document& doc, od::object& root);
+
 inline bool read_int(od::value v, std::int64_t& out) {
   od::json_type type;
   if (v.type().get(type))
@@ -96,6 +144,23 @@ inline bool read_int(od::value v, std::int64_t& out) {
   }
   out = negative ? -x : x;
   return !s.empty();
+}
+
+inline problem pairs_field(std::string_view key, od::value& v, mi::book::side s, std::vector<change>& out,
+                           std::string_view shape) {
+  if (!read_pairs(v, s, out))
+    return bad(mi::errc::bad_field, "field '" + std::string(key) + "' must be " + std::string(shape));
+  return std::nullopt;
+}
+
+inline problem open_object(reader& r, std::string_view frame, od::document& doc, od::object& root) {
+  if (!wrapped_in(frame, '{', '}'))
+    return bad(mi::errc::malformed_json, "not a JSON object");
+  if (auto ec = r.iterate(frame).get(doc); ec)
+    return bad(mi::errc::malformed_json, mi::connectors::json::not_json(ec));
+  if (doc.get_object().get(root))
+    return bad(mi::errc::malformed_json, "not a JSON object");
+  return std::nullopt;
 }
 
 /// Applies every change in order; false at the first text that is not a valid level (the book is then to be

@@ -16,6 +16,7 @@
 
 #include "messages/decimal.hpp"
 #include "messages/result.hpp"
+#include "messages/util/text.hpp"
 
 namespace mi::connectors::rest {
 
@@ -25,20 +26,21 @@ namespace dom = simdjson::dom;
 inline mi::result<dom::element> parse_body(dom::parser& parser, std::string_view body) {
   dom::element doc;
   if (auto ec = parser.parse(body.data(), body.size()).get(doc))
-    return mi::error{std::string("not JSON: ") + simdjson::error_message(ec)};
+    return mi::error{std::string("not JSON: ") + simdjson::error_message(ec), mi::errc::malformed_json};
   return doc;
 }
 
-/// "<where>: missing field 'k'" / "<where>: field 'k' must be <what>".
-inline mi::error field_error(std::string_view where, std::string_view key, std::string_view what) {
-  return mi::error{std::string(where) + ": field '" + std::string(key) + "' " + std::string(what)};
+/// "<where>: field 'k' must be <what>", of `code` (a parser code of messages/result.hpp).
+inline mi::error field_error(std::string_view where, std::string_view key, std::string_view what,
+                             mi::errc code = mi::errc::bad_field) {
+  return mi::error{std::string(where) + ": field '" + std::string(key) + "' " + std::string(what), code};
 }
 
 /// A string field of `o`.
 inline mi::result<std::string_view> string_field(dom::object o, std::string_view key, std::string_view where) {
   dom::element e;
   if (o.at_key(key).get(e))
-    return mi::error{std::string(where) + ": missing field '" + std::string(key) + "'"};
+    return mi::error{std::string(where) + ": missing field '" + std::string(key) + "'", mi::errc::missing_field};
   std::string_view s;
   if (e.get_string().get(s))
     return field_error(where, key, "must be a string");
@@ -49,7 +51,7 @@ inline mi::result<std::string_view> string_field(dom::object o, std::string_view
 inline mi::result<std::int64_t> int_field(dom::object o, std::string_view key, std::string_view where) {
   dom::element e;
   if (o.at_key(key).get(e))
-    return mi::error{std::string(where) + ": missing field '" + std::string(key) + "'"};
+    return mi::error{std::string(where) + ": missing field '" + std::string(key) + "'", mi::errc::missing_field};
   std::int64_t v = 0;
   if (e.get_int64().get(v))
     return field_error(where, key, "must be an integer");
@@ -60,7 +62,7 @@ inline mi::result<std::int64_t> int_field(dom::object o, std::string_view key, s
 inline mi::result<bool> bool_field(dom::object o, std::string_view key, std::string_view where) {
   dom::element e;
   if (o.at_key(key).get(e))
-    return mi::error{std::string(where) + ": missing field '" + std::string(key) + "'"};
+    return mi::error{std::string(where) + ": missing field '" + std::string(key) + "'", mi::errc::missing_field};
   bool v = false;
   if (e.get_bool().get(v))
     return field_error(where, key, "must be true or false");
@@ -68,15 +70,7 @@ inline mi::result<bool> bool_field(dom::object o, std::string_view key, std::str
 }
 
 /// Non-negative decimal digits as an integer (trade ids and millisecond times sent as text).
-inline std::optional<std::int64_t> digits_to_int(std::string_view s) {
-  if (s.empty() || s.find_first_not_of("0123456789") != std::string_view::npos)
-    return std::nullopt;
-  std::int64_t v = 0;
-  auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
-  if (ec != std::errc{} || end != s.data() + s.size())
-    return std::nullopt;
-  return v;
-}
+inline std::optional<std::int64_t> digits_to_int(std::string_view s) { return mi::util::parse_digits(s); }
 
 /// Milliseconds since the epoch -> ns, or nullopt when negative or beyond int64 ns.
 inline std::optional<std::int64_t> ms_to_ns(std::int64_t ms) {
@@ -89,10 +83,11 @@ inline std::optional<std::int64_t> ms_to_ns(std::int64_t ms) {
 inline mi::result<mi::decimal> positive_decimal(std::string_view text, std::string_view what, std::string_view where) {
   std::optional<mi::decimal> d = mi::decimal::parse(text);
   if (!d)
-    return mi::error{std::string(where) + ": " + std::string(what) + " is not a decimal: \"" + std::string(text) +
-                     "\""};
+    return mi::error{std::string(where) + ": " + std::string(what) + " is not a decimal: \"" + std::string(text) + "\"",
+                     mi::errc::bad_number};
   if (d->signum() <= 0)
-    return mi::error{std::string(where) + ": " + std::string(what) + " must be > 0, not \"" + std::string(text) + "\""};
+    return mi::error{std::string(where) + ": " + std::string(what) + " must be > 0, not \"" + std::string(text) + "\"",
+                     mi::errc::bad_number};
   return *d;
 }
 

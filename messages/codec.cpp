@@ -142,7 +142,7 @@ result<trade> decode_trade_pb(std::string_view bytes) {
   t.symbol = m.symbol();
   t.base = m.base();
   t.quote = m.quote();
-  t.trade_id = m.trade_id();
+  t.set_id(m.trade_id());
   auto p = decimal::parse(m.price());
   auto q = decimal::parse(m.quantity());
   if (!p || !q)
@@ -244,7 +244,7 @@ result<trade> trade_from_json(std::string_view line) {
   t.symbol = f.str("symbol");
   t.base = f.str("base");
   t.quote = f.str("quote");
-  t.trade_id = f.id("trade_id");
+  t.set_id(f.id("trade_id"));
   t.price = f.dec("price");
   t.quantity = f.dec("quantity");
   auto s = f.str("side");

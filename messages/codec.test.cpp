@@ -83,6 +83,33 @@ TEST_CASE("kline protobuf and JSON round trip") {
   CHECK(mi::dedup_id(k) == "binance:BTCUSDT:1m:1617566580000:1");
 }
 
+TEST_CASE("trade ids: set_id and the wire decoders give the number beside the text, once") {
+  mi::trade t;
+  t.set_id(std::int64_t{665076760});
+  CHECK(t.trade_id == "665076760");
+  CHECK(t.id_number == 665076760);
+  t.set_id(std::uint64_t{18'446'744'073'709'551'615ULL}); // beyond int64: text only
+  CHECK(t.trade_id == "18446744073709551615");
+  CHECK(!t.id_number);
+  t.set_id(std::string("2290000001189048101"));
+  CHECK(t.id_number == 2'290'000'001'189'048'101);
+  for (const char* text : {"", "-1", "1e3", "c3b0e7a2-9f1d-4e55-8a0b-3f6c2d1e9a77", "9223372036854775808"}) {
+    CAPTURE(text);
+    t.set_id(text);
+    CHECK(t.trade_id == text);
+    CHECK(!t.id_number);
+  }
+  // protobuf and JSON (decode/aggregate) carry the text; their decoders set the number.
+  mi::trade s = sample_trade();
+  s.id_number.reset();
+  auto pb = mi::decode_trade_pb(mi::encode_trade_pb(s));
+  REQUIRE(pb);
+  CHECK(pb->id_number == 40756030);
+  auto js = mi::trade_from_json(mi::trade_to_json(s));
+  REQUIRE(js);
+  CHECK(js->id_number == 40756030);
+}
+
 TEST_CASE("trade ids order numerically when both are numbers") {
   CHECK(mi::compare_trade_ids("9", "10") < 0);
   CHECK(mi::compare_trade_ids("10", "10") == 0);

@@ -1,8 +1,11 @@
 #include "messages/trade.hpp"
 
 #include <algorithm>
+#include <charconv>
+#include <limits>
 
 #include "messages/kline.hpp"
+#include "messages/util/text.hpp"
 
 namespace mi {
 
@@ -40,6 +43,35 @@ bool is_subject_token(std::string_view s) {
       return false;
   }
   return true;
+}
+
+std::optional<std::int64_t> trade_id_number(std::string_view id) { return mi::util::parse_digits(id); }
+
+void trade::set_id(std::int64_t id) {
+  char digits[24];
+  auto [end, ec] = std::to_chars(digits, digits + sizeof digits, id);
+  trade_id.assign(digits, static_cast<std::size_t>(end - digits)); // reuses the string's buffer
+  id_number = id >= 0 ? std::optional<std::int64_t>(id) : std::nullopt;
+}
+
+void trade::set_id(std::uint64_t id) {
+  char digits[24];
+  auto [end, ec] = std::to_chars(digits, digits + sizeof digits, id);
+  trade_id.assign(digits, static_cast<std::size_t>(end - digits));
+  id_number = id <= static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max())
+                ? std::optional<std::int64_t>(static_cast<std::int64_t>(id))
+                : std::nullopt;
+}
+
+void trade::set_id(std::string id) {
+  id_number = trade_id_number(id);
+  trade_id = std::move(id);
+}
+
+bool operator==(const trade& a, const trade& b) {
+  return a.exchange == b.exchange && a.symbol == b.symbol && a.base == b.base && a.quote == b.quote &&
+         a.trade_id == b.trade_id && a.price == b.price && a.quantity == b.quantity && a.taker_side == b.taker_side &&
+         a.ts_ns == b.ts_ns && a.recv_ns == b.recv_ns;
 }
 
 int compare_trade_ids(std::string_view a, std::string_view b) {

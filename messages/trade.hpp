@@ -1,6 +1,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -20,15 +21,33 @@ struct trade {
   std::string symbol;   ///< BASEQUOTE upper case, a legal NATS token
   std::string base;
   std::string quote;
-  std::string trade_id; ///< the exchange's id, unique per (exchange, symbol)
+  std::string trade_id; ///< the exchange's id, unique per (exchange, symbol); set with set_id()
+  /// trade_id's value when it is plain decimal digits that fit int64 ("12345" -> 12345); nullopt otherwise
+  /// (Bybit's UUIDs, Kraken v1's synthesized ids). Set by set_id() where the id is read: the codec or REST
+  /// parser of the exchange (from the JSON number where the exchange sends one), and the decoders of our
+  /// wire forms (protobuf, JSON) and database rows, from the text. Everything after reads it (gap tracking,
+  /// backfill, the restart seed, the kline engine's dedup) and never parses the text again. Not on the wire:
+  /// it is the text's value, so operator== does not compare it.
+  std::optional<std::int64_t> id_number;
   decimal price;
   decimal quantity;
   side taker_side = side::unknown;
   std::int64_t ts_ns = 0;   ///< exchange trade time, ns since the epoch, UTC
   std::int64_t recv_ns = 0; ///< local receive time, ns since the epoch, UTC
 
-  friend bool operator==(const trade&, const trade&) = default;
+  /// Sets trade_id to the decimal text of `id` and id_number to `id` (the exchange sent a JSON number).
+  void set_id(std::int64_t id);
+  void set_id(std::uint64_t id);
+  /// Sets trade_id to `id`, and id_number to its value when it is one (trade_id_number).
+  void set_id(std::string id);
+
+  /// Field-wise equality of everything but id_number (derived from trade_id).
+  friend bool operator==(const trade& a, const trade& b);
 };
+
+/// The one text -> number conversion of a trade id: plain decimal digits that fit int64 ("12345" -> 12345,
+/// "007" -> 7); nullopt otherwise ("", "-1", "1e3", a UUID, beyond int64).
+std::optional<std::int64_t> trade_id_number(std::string_view id);
 
 /// `Nats-Msg-Id` of a trade: `{exchange}:{symbol}:{trade_id}`.
 std::string dedup_id(const trade& t);

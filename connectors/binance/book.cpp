@@ -21,50 +21,44 @@ struct parsed {
   std::int64_t last = -1;  ///< u, or the snapshot's lastUpdateId
 };
 
-/// The fields of a depthUpdate event object (or of a REST depth body) into `p` and `changes`; "" or why not.
-std::string read_depth_object(od::object obj, parsed& p, std::vector<bj::change>& changes) {
+/// The fields of a depthUpdate event object (or of a REST depth body) into `p` and `changes`; or what is wrong.
+bj::problem read_depth_object(od::object obj, parsed& p, std::vector<bj::change>& changes) {
   bool depth_event = false;
   bool has_last_update_id = false;
-  for (auto field : obj) {
-    std::string_view key;
-    od::value v;
-    if (field.unescaped_key().get(key) || field.value().get(v))
-      return "malformed object";
-    if (key == "e") {
-      std::string_view e;
-      if (v.get_string().get(e))
-        return "field 'e' must be a string";
-      depth_event = e == "depthUpdate";
-    } else if (key == "U") {
-      if (!bj::read_int(v, p.first))
-        return "field 'U' must be an integer";
-    } else if (key == "u") {
-      if (!bj::read_int(v, p.last))
-        return "field 'u' must be an integer";
-    } else if (key == "lastUpdateId") {
-      if (!bj::read_int(v, p.last))
-        return "field 'lastUpdateId' must be an integer";
-      has_last_update_id = true;
-    } else if (key == "b" || key == "bids") {
-      if (!bj::read_pairs(v, side::bid, changes))
-        return "field '" + std::string(key) + "' must be [[price, qty], ...]";
-    } else if (key == "a" || key == "asks") {
-      if (!bj::read_pairs(v, side::ask, changes))
-        return "field '" + std::string(key) + "' must be [[price, qty], ...]";
-    }
-  }
+  if (auto why = bj::each_field(obj, [&](std::string_view key, od::value& v) -> bj::problem {
+        if (key == "e") {
+          std::string_view e;
+          auto why = bj::string_field(key, v, e);
+          depth_event = e == "depthUpdate";
+          return why;
+        }
+        if (key == "U")
+          return bj::int_field(key, v, p.first);
+        if (key == "u")
+          return bj::int_field(key, v, p.last);
+        if (key == "lastUpdateId") {
+          has_last_update_id = true;
+          return bj::int_field(key, v, p.last);
+        }
+        if (key == "b" || key == "bids")
+          return bj::pairs_field(key, v, side::bid, changes, "[[price, qty], ...]");
+        if (key == "a" || key == "asks")
+          return bj::pairs_field(key, v, side::ask, changes, "[[price, qty], ...]");
+        return std::nullopt;
+      }))
+    return why;
   if (has_last_update_id) {
     p.what = parsed::kind::rest_snapshot;
     if (p.last < 0)
-      return "lastUpdateId is negative";
+      return bj::bad(mi::errc::bad_number, "lastUpdateId is negative");
   } else if (depth_event) {
     p.what = parsed::kind::depth_event;
     if (p.first < 0 || p.last < 0)
-      return "a depthUpdate needs 'U' and 'u'";
+      return bj::bad(mi::errc::missing_field, "a depthUpdate needs 'U' and 'u'");
     if (p.first > p.last)
-      return "U " + std::to_string(p.first) + " is above u " + std::to_string(p.last);
+      return bj::bad(mi::errc::bad_number, "U " + std::to_string(p.first) + " is above u " + std::to_string(p.last));
   }
-  return {};
+  return std::nullopt;
 }
 
 } // namespace
@@ -76,52 +70,41 @@ frame_result book_sync::on_frame(std::string_view frame) { return handle(frame);
 
 frame_result book_sync::on_rest_snapshot(std::string_view body) {
   frame_result r = handle(body);
-  if (r.what == status::ignored)
-    return resync("not a /api/v3/depth body (no lastUpdateId)");
+  if (r.what == status::ignored) {
+    r = resync("not a /api/v3/depth body (no lastUpdateId)");
+    r.code = mi::errc::missing_field;
+  }
   return r;
 }
 
 frame_result book_sync::handle(std::string_view frame) {
   changes_.clear();
   parsed p;
-  std::string why;
-  if (!bj::wrapped_in(frame, '{', '}')) {
-    why = "not a JSON object";
-  } else {
-    od::document doc;
-    od::object root;
-    if (auto ec = reader_->iterate(frame).get(doc); ec)
-      why = mi::connectors::json::not_json(ec);
-    else if (doc.get_object().get(root))
-      why = "not a JSON object";
-    else {
-      // A combined stream wraps the event: {"stream":"btcusdt@depth@100ms","data":{...}}.
-      bool wrapped = false;
-      for (auto field : root) {
-        std::string_view key;
-        od::value v;
-        if (field.unescaped_key().get(key) || field.value().get(v)) {
-          why = "malformed object";
-          break;
-        }
-        if (key == "data") {
-          wrapped = true;
-          od::object data;
-          why = v.get_object().get(data) ? "field 'data' must be an object" : read_depth_object(data, p, changes_);
-          break;
-        }
-      }
-      if (!wrapped && why.empty()) {
-        if (doc.rewind(); doc.get_object().get(root))
-          why = "not a JSON object";
-        else
-          why = read_depth_object(root, p, changes_);
-      }
+  od::document doc;
+  od::object root;
+  bj::problem why = bj::open_object(*reader_, frame, doc, root);
+  if (!why) {
+    // A combined stream wraps the event: {"stream":"btcusdt@depth@100ms","data":{...}}.
+    bool wrapped = false;
+    why = bj::each_field(root, [&](std::string_view key, od::value& v) -> bj::problem {
+      if (key != "data" || wrapped)
+        return std::nullopt;
+      wrapped = true;
+      od::object data;
+      if (v.get_object().get(data))
+        return bj::bad(mi::errc::bad_field, "field 'data' must be an object");
+      return read_depth_object(data, p, changes_);
+    });
+    if (!wrapped && !why) {
+      if (doc.rewind(); doc.get_object().get(root))
+        why = bj::bad(mi::errc::malformed_json, "not a JSON object");
+      else
+        why = read_depth_object(root, p, changes_);
     }
   }
-  if (!why.empty()) {
+  if (why) {
     phase_ = phase::no_snapshot;
-    return resync("malformed frame: " + why);
+    return malformed(*why);
   }
   if (p.what == parsed::kind::other)
     return {status::ignored, std::nullopt, {}};
@@ -129,7 +112,9 @@ frame_result book_sync::handle(std::string_view frame) {
   if (p.what == parsed::kind::rest_snapshot) {
     if (!bj::assign(book_, changes_)) {
       phase_ = phase::no_snapshot;
-      return resync("malformed level in the snapshot");
+      frame_result r = resync("malformed level in the snapshot");
+      r.code = mi::errc::bad_number;
+      return r;
     }
     book_.set_valid(true);
     last_update_id_ = p.last;
@@ -180,7 +165,9 @@ frame_result book_sync::on_event(std::string_view frame, std::int64_t first, std
   }
   if (!bj::apply(book_, changes_)) {
     phase_ = phase::no_snapshot;
-    return resync("malformed level in an update");
+    frame_result r = resync("malformed level in an update");
+    r.code = mi::errc::bad_number;
+    return r;
   }
   phase_ = phase::live;
   prev_u_ = last;

@@ -223,9 +223,9 @@ std::optional<mi::error> codec::impl::make_trade(const fields& ev, stream_kind k
   if (!ev.problems.empty() || !ev.s || !id || !ev.p || !ev.q || !ev.T || !ev.m) {
     auto check = [&ev](std::string_view key, bool present) -> std::optional<mi::error> {
       if (const std::string* why = ev.problem(key))
-        return mi::error{*why};
+        return mi::error{*why, mi::errc::bad_field};
       if (!present)
-        return mi::error{"missing field '" + std::string(key) + "'"};
+        return mi::error{"missing field '" + std::string(key) + "'", mi::errc::missing_field};
       return std::nullopt;
     };
     for (auto [key, present] : {std::pair<std::string_view, bool>{"s", ev.s.has_value()},
@@ -242,32 +242,30 @@ std::optional<mi::error> codec::impl::make_trade(const fields& ev, stream_kind k
   std::string why;
   const instrument* inst = resolve(*ev.s, why);
   if (inst == nullptr)
-    return mi::error{std::move(why)};
+    return mi::error{std::move(why), mi::errc::unknown_symbol};
   t.symbol = inst->symbol;
   t.base = inst->base;
   t.quote = inst->quote;
 
   if (*id < 0)
-    return mi::error{"field '" + std::string(id_key) + "' must be >= 0"};
-  char digits[24];
-  auto [end, ec] = std::to_chars(digits, digits + sizeof digits, *id);
-  t.trade_id.assign(digits, static_cast<std::size_t>(end - digits));
+    return mi::error{"field '" + std::string(id_key) + "' must be >= 0", mi::errc::bad_number};
+  t.set_id(*id);
 
   std::optional<mi::decimal> price = mi::decimal::parse(*ev.p);
   if (!price)
-    return mi::error{"field 'p' is not a decimal: \"" + std::string(*ev.p) + "\""};
+    return mi::error{"field 'p' is not a decimal: \"" + std::string(*ev.p) + "\"", mi::errc::bad_number};
   if (price->signum() <= 0)
-    return mi::error{"price must be > 0"};
+    return mi::error{"price must be > 0", mi::errc::bad_number};
   std::optional<mi::decimal> quantity = mi::decimal::parse(*ev.q);
   if (!quantity)
-    return mi::error{"field 'q' is not a decimal: \"" + std::string(*ev.q) + "\""};
+    return mi::error{"field 'q' is not a decimal: \"" + std::string(*ev.q) + "\"", mi::errc::bad_number};
   if (quantity->signum() <= 0)
-    return mi::error{"quantity must be > 0"};
+    return mi::error{"quantity must be > 0", mi::errc::bad_number};
   t.price = *price;
   t.quantity = *quantity;
 
   if (*ev.T < 0 || *ev.T > std::numeric_limits<std::int64_t>::max() / time_unit_ns)
-    return mi::error{"field 'T' out of range"};
+    return mi::error{"field 'T' out of range", mi::errc::bad_timestamp};
   t.ts_ns = *ev.T * time_unit_ns;
   t.taker_side = *ev.m ? mi::side::sell : mi::side::buy; // m: the buyer is the maker
   t.recv_ns = recv_ns;
@@ -276,20 +274,20 @@ std::optional<mi::error> codec::impl::make_trade(const fields& ev, stream_kind k
 
 mi::result<frame_events> codec::impl::decode(std::string_view frame, std::int64_t recv_ns) {
   if (!looks_like_object(frame))
-    return mi::error{"not JSON: expected one object"};
+    return mi::error{"not JSON: expected one object", mi::errc::malformed_json};
   // A reusable padded copy: simdjson reads up to SIMDJSON_PADDING bytes past the end.
   buffer.assign(frame.data(), frame.size());
   buffer.append(simdjson::SIMDJSON_PADDING, '\0');
   od::document doc;
   if (auto ec = parser.iterate(buffer.data(), frame.size(), buffer.size()).get(doc))
-    return mi::error{std::string("not JSON: ") + simdjson::error_message(ec)};
+    return mi::error{std::string("not JSON: ") + simdjson::error_message(ec), mi::errc::malformed_json};
   od::object root;
   if (auto ec = doc.get_object().get(root))
-    return mi::error{std::string("not JSON: ") + simdjson::error_message(ec)};
+    return mi::error{std::string("not JSON: ") + simdjson::error_message(ec), mi::errc::malformed_json};
 
   fields top, data, err;
   if (std::string problem = read_object(root, top, &data, &err); !problem.empty())
-    return mi::error{problem};
+    return mi::error{problem, mi::errc::malformed_json}; // read_object fails only on broken JSON
 
   const fields& ev = top.has_data ? data : top;
   frame_events out;

@@ -28,7 +28,7 @@ mi::result<std::vector<mi::trade>> parse_trades(std::string_view body, const ins
   }
   simdjson::dom::array arr;
   if (doc->get_array().get(arr))
-    return mi::error{"expected an array of trades"};
+    return mi::error{"expected an array of trades", mi::errc::malformed_json};
   std::vector<mi::trade> out;
   out.reserve(arr.size());
   std::size_t i = 0;
@@ -36,12 +36,12 @@ mi::result<std::vector<mi::trade>> parse_trades(std::string_view body, const ins
     const std::string where = rest::element_name("trade", i++);
     simdjson::dom::object o;
     if (e.get_object().get(o))
-      return mi::error{where + ": not an object"};
+      return mi::error{where + ": not an object", mi::errc::malformed_json};
     auto id = rest::int_field(o, k.id, where);
     if (!id)
       return id.err();
     if (*id < 0)
-      return rest::field_error(where, k.id, "must be >= 0");
+      return rest::field_error(where, k.id, "must be >= 0", mi::errc::bad_number);
     auto price_text = rest::string_field(o, k.price, where);
     if (!price_text)
       return price_text.err();
@@ -63,13 +63,13 @@ mi::result<std::vector<mi::trade>> parse_trades(std::string_view body, const ins
       return qty.err();
     std::optional<std::int64_t> ts = rest::ms_to_ns(*ms);
     if (!ts)
-      return rest::field_error(where, k.time, "out of range");
+      return rest::field_error(where, k.time, "out of range", mi::errc::bad_timestamp);
     mi::trade t;
     t.exchange = "binance";
     t.symbol = inst.symbol;
     t.base = inst.base;
     t.quote = inst.quote;
-    t.trade_id = std::to_string(*id);
+    t.set_id(*id);
     t.price = *price;
     t.quantity = *qty;
     t.taker_side = *buyer_maker ? mi::side::sell : mi::side::buy; // the buyer is the maker: the taker sold

@@ -124,7 +124,7 @@ struct codec::impl {
 
 mi::result<mi::trade> codec::impl::make_trade(const trade_fields& f, std::int64_t recv_ns) const {
   if (!f.is_object)
-    return mi::error{"not an object"};
+    return mi::error{"not an object", mi::errc::malformed_json};
   for (auto [key, present] : {std::pair<std::string_view, bool>{"s", f.s.has_value()},
                               {"i", f.i.has_value()},
                               {"p", f.p.has_value()},
@@ -132,33 +132,33 @@ mi::result<mi::trade> codec::impl::make_trade(const trade_fields& f, std::int64_
                               {"S", f.S.has_value()},
                               {"T", f.T.has_value()}}) {
     if (const std::string* why = find_problem(f.problems, key))
-      return mi::error{*why};
+      return mi::error{*why, mi::errc::bad_field};
     if (!present)
-      return mi::error{"missing field '" + std::string(key) + "'"};
+      return mi::error{"missing field '" + std::string(key) + "'", mi::errc::missing_field};
   }
   mi::trade t;
   t.exchange = "bybit";
   const instruments& known = meta != nullptr ? *meta : fallback_instruments();
   std::optional<instrument> inst = known.resolve(*f.s);
   if (!inst)
-    return mi::error{"unknown symbol '" + std::string(*f.s) + "' (no known quote coin)"};
+    return mi::error{"unknown symbol '" + std::string(*f.s) + "' (no known quote coin)", mi::errc::unknown_symbol};
   t.symbol = std::move(inst->symbol);
   t.base = std::move(inst->base);
   t.quote = std::move(inst->quote);
   if (f.i->empty())
-    return mi::error{"field 'i' is empty"};
-  t.trade_id = std::string(*f.i);
+    return mi::error{"field 'i' is empty", mi::errc::bad_field};
+  t.set_id(std::string(*f.i)); // no number for UUIDs (spot ids are digits, but not consecutive)
 
   std::optional<mi::decimal> price = mi::decimal::parse(*f.p);
   if (!price)
-    return mi::error{"field 'p' is not a decimal: \"" + std::string(*f.p) + "\""};
+    return mi::error{"field 'p' is not a decimal: \"" + std::string(*f.p) + "\"", mi::errc::bad_number};
   if (price->signum() <= 0)
-    return mi::error{"price must be > 0"};
+    return mi::error{"price must be > 0", mi::errc::bad_number};
   std::optional<mi::decimal> size = mi::decimal::parse(*f.v);
   if (!size)
-    return mi::error{"field 'v' is not a decimal: \"" + std::string(*f.v) + "\""};
+    return mi::error{"field 'v' is not a decimal: \"" + std::string(*f.v) + "\"", mi::errc::bad_number};
   if (size->signum() <= 0)
-    return mi::error{"size must be > 0"};
+    return mi::error{"size must be > 0", mi::errc::bad_number};
   t.price = *price;
   t.quantity = *size;
 
@@ -167,10 +167,10 @@ mi::result<mi::trade> codec::impl::make_trade(const trade_fields& f, std::int64_
   else if (*f.S == "Sell")
     t.taker_side = mi::side::sell;
   else
-    return mi::error{"field 'S' must be \"Buy\" or \"Sell\", not \"" + std::string(*f.S) + "\""};
+    return mi::error{"field 'S' must be \"Buy\" or \"Sell\", not \"" + std::string(*f.S) + "\"", mi::errc::bad_field};
 
   if (*f.T < 0 || *f.T > std::numeric_limits<std::int64_t>::max() / 1'000'000)
-    return mi::error{"field 'T' out of range"};
+    return mi::error{"field 'T' out of range", mi::errc::bad_timestamp};
   t.ts_ns = *f.T * 1'000'000;
   t.recv_ns = recv_ns;
   return t;
@@ -178,16 +178,16 @@ mi::result<mi::trade> codec::impl::make_trade(const trade_fields& f, std::int64_
 
 mi::result<frame_events> codec::impl::decode(std::string_view frame, std::int64_t recv_ns) {
   if (!looks_like_object(frame))
-    return mi::error{"not JSON: expected one object"};
+    return mi::error{"not JSON: expected one object", mi::errc::malformed_json};
   // A reusable padded copy: simdjson reads up to SIMDJSON_PADDING bytes past the end.
   buffer.assign(frame.data(), frame.size());
   buffer.append(simdjson::SIMDJSON_PADDING, '\0');
   od::document doc;
   if (auto ec = parser.iterate(buffer.data(), frame.size(), buffer.size()).get(doc))
-    return mi::error{not_json(ec)};
+    return mi::error{not_json(ec), mi::errc::malformed_json};
   od::object root;
   if (auto ec = doc.get_object().get(root))
-    return mi::error{not_json(ec)};
+    return mi::error{not_json(ec), mi::errc::malformed_json};
 
   top_fields top;
   problem_list problems;
@@ -195,10 +195,10 @@ mi::result<frame_events> codec::impl::decode(std::string_view frame, std::int64_
   for (auto field : root) {
     std::string_view key;
     if (auto ec = field.unescaped_key().get(key))
-      return mi::error{not_json(ec)};
+      return mi::error{not_json(ec), mi::errc::malformed_json};
     auto v_in = field.value(); // read in place: copying the value out stalls store forwarding
     if (auto ec = v_in.error())
-      return mi::error{not_json(ec)};
+      return mi::error{not_json(ec), mi::errc::malformed_json};
     od::value& v = v_in.value_unsafe();
     if (key == "topic")
       read_string(key, v, top.topic, problems);
@@ -213,7 +213,7 @@ mi::result<frame_events> codec::impl::decode(std::string_view frame, std::int64_
     } else if (key == "req_id") {
       od::json_type type;
       if (auto ec = v.type().get(type))
-        return mi::error{not_json(ec)};
+        return mi::error{not_json(ec), mi::errc::malformed_json};
       std::string_view s;
       if (type == od::json_type::string && !v.get_string().get(s))
         top.req_id = std::string(s);
@@ -222,20 +222,20 @@ mi::result<frame_events> codec::impl::decode(std::string_view frame, std::int64_
     } else if (key == "data") {
       od::json_type type;
       if (auto ec = v.type().get(type))
-        return mi::error{not_json(ec)};
+        return mi::error{not_json(ec), mi::errc::malformed_json};
       if (type != od::json_type::array)
         continue; // orderbook, tickers: an object
       od::array arr;
       if (auto ec = v.get_array().get(arr))
-        return mi::error{not_json(ec)};
+        return mi::error{not_json(ec), mi::errc::malformed_json};
       top.has_data = true;
       for (auto element : arr) {
         od::value ev;
         if (auto ec = element.get(ev))
-          return mi::error{not_json(ec)};
+          return mi::error{not_json(ec), mi::errc::malformed_json};
         data.emplace_back();
         if (std::string p = read_trade(ev, data.back()); !p.empty())
-          return mi::error{p};
+          return mi::error{p, mi::errc::malformed_json};
       }
     }
   }
@@ -245,13 +245,13 @@ mi::result<frame_events> codec::impl::decode(std::string_view frame, std::int64_
     if (!top.topic->starts_with(trade_topic_prefix))
       return out; // orderbook, tickers, kline, ...
     if (!top.has_data)
-      return mi::error{"missing field 'data' (an array of trades)"};
+      return mi::error{"missing field 'data' (an array of trades)", mi::errc::missing_field};
     out.what = frame_events::kind::trades;
     out.trades.reserve(data.size());
     for (std::size_t i = 0; i < data.size(); ++i) {
       mi::result<mi::trade> t = make_trade(data[i], recv_ns);
       if (!t)
-        return mi::error{"data[" + std::to_string(i) + "]: " + t.err().message};
+        return mi::error{"data[" + std::to_string(i) + "]: " + t.err().message, t.err().code};
       out.trades.push_back(std::move(*t));
     }
     mi::sort_oldest_first(out.trades);

@@ -56,6 +56,13 @@ TEST_CASE("every fixture frame decodes, and trades match trades.expected.jsonl e
     CHECK_FALSE(r->trades.empty());
     for (const auto& t : r->trades)
       CHECK(t.recv_ns == 123);
+    for (const auto& t : r->trades) // the number read once by the codec (spot ids are digits), equal to the text id
+      if (t.trade_id.find_first_not_of("0123456789") == std::string::npos) {
+        REQUIRE(t.id_number);
+        CHECK(*t.id_number == std::stoll(t.trade_id)); // the value (Coinbase also sends "000000000")
+      } else {
+        CHECK(!t.id_number);
+      }
     if (expected[i] == "null")
       continue;
     CHECK(as_json_array(r->trades) == expected[i]);
@@ -132,6 +139,19 @@ TEST_CASE("a frame with several trades gives all of them, oldest first, S as the
   CHECK(r->trades[2].trade_id == "9");
   CHECK(r->trades[2].ts_ns == 1'001'000'000);
   CHECK(r->trades[2].recv_ns == 5);
+}
+
+TEST_CASE("a UUID trade id (derivatives) has no number, a spot id of digits has its value") {
+  codec c;
+  auto r = c.decode(trade_head + R"({"i":"c3b0e7a2-9f1d-4e55-8a0b-3f6c2d1e9a77","T":1000,"p":"2","v":"1","S":"Sell",)"
+                                 R"("s":"BTCUSDT","BT":false},{"i":"2290000001189048101","T":1001,"p":"2","v":"1",)"
+                                 R"("S":"Buy","s":"BTCUSDT","BT":false}]})",
+                    1);
+  REQUIRE_MESSAGE(r.has_value(), r.err().message);
+  REQUIRE(r->trades.size() == 2);
+  CHECK(r->trades[0].trade_id == "c3b0e7a2-9f1d-4e55-8a0b-3f6c2d1e9a77");
+  CHECK(!r->trades[0].id_number);
+  CHECK(r->trades[1].id_number == 2'290'000'001'189'048'101);
 }
 
 TEST_CASE("symbols resolve through instruments-info metadata before the suffix fallback") {

@@ -19,7 +19,7 @@ mi::result<std::vector<mi::trade>> parse_recent_trades(std::string_view body, co
     return doc.err();
   dom::object root;
   if (doc->get_object().get(root))
-    return mi::error{"expected a JSON object"};
+    return mi::error{"expected a JSON object", mi::errc::malformed_json};
   auto code = rest::int_field(root, "retCode", "response");
   if (!code)
     return code.err();
@@ -30,7 +30,7 @@ mi::result<std::vector<mi::trade>> parse_recent_trades(std::string_view body, co
   }
   dom::array list;
   if (root["result"]["list"].get_array().get(list))
-    return mi::error{"response: field 'result.list' must be an array"};
+    return mi::error{"response: field 'result.list' must be an array", mi::errc::bad_field};
   std::vector<mi::trade> out;
   out.reserve(list.size());
   std::size_t i = 0;
@@ -38,7 +38,7 @@ mi::result<std::vector<mi::trade>> parse_recent_trades(std::string_view body, co
     const std::string where = rest::element_name("list", i++);
     dom::object o;
     if (e.get_object().get(o))
-      return mi::error{where + ": not an object"};
+      return mi::error{where + ": not an object", mi::errc::malformed_json};
     auto id = rest::string_field(o, "execId", where);
     if (!id)
       return id.err();
@@ -73,12 +73,13 @@ mi::result<std::vector<mi::trade>> parse_recent_trades(std::string_view body, co
     std::optional<std::int64_t> ms = rest::digits_to_int(*time);
     std::optional<std::int64_t> ns = ms ? rest::ms_to_ns(*ms) : std::nullopt;
     if (!ns)
-      return rest::field_error(where, "time", "must be milliseconds (digits), not \"" + std::string(*time) + "\"");
+      return rest::field_error(where, "time", "must be milliseconds (digits), not \"" + std::string(*time) + "\"",
+                               mi::errc::bad_timestamp);
     t.exchange = "bybit";
     t.symbol = inst.symbol;
     t.base = inst.base;
     t.quote = inst.quote;
-    t.trade_id = std::string(*id);
+    t.set_id(std::string(*id));
     t.price = *price;
     t.quantity = *size;
     t.ts_ns = *ns;

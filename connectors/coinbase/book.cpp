@@ -59,69 +59,74 @@ bool read_legacy_changes(od::value v, std::vector<bj::change>& out) {
 
 /// Advanced Trade "events": [{"type":"snapshot"|"update","product_id":...,"updates":[{"side":"bid"|"offer",
 /// "price_level":..,"new_quantity":..}]}].
-std::string read_events(od::value v, parsed& p, std::vector<bj::change>& out) {
+bj::problem read_events(od::value v, parsed& p, std::vector<bj::change>& out) {
   od::array events;
   if (v.get_array().get(events))
-    return "field 'events' must be an array";
+    return bj::bad(mi::errc::bad_field, "field 'events' must be an array");
   for (auto ev : events) {
     od::object obj;
     if (ev.get_object().get(obj))
-      return "an event must be an object";
-    for (auto field : obj) {
-      std::string_view key;
-      od::value fv;
-      if (field.unescaped_key().get(key) || field.value().get(fv))
-        return "malformed event";
-      if (key == "type") {
-        std::string_view t;
-        if (fv.get_string().get(t))
-          return "field 'type' must be a string";
-        if (t == "snapshot") {
-          p.has_snapshot_event = true;
-          p.snapshot_from = out.size();
-        } else if (t == "update") {
-          p.has_update_event = true;
-        } else {
-          return "unknown event type '" + std::string(t) + "'";
-        }
-      } else if (key == "updates") {
-        od::array updates;
-        if (fv.get_array().get(updates))
-          return "field 'updates' must be an array";
-        for (auto u : updates) {
-          od::object uo;
-          if (u.get_object().get(uo))
-            return "an update must be an object";
-          bj::change c{side::bid, {}, {}};
-          bool has_side = false;
-          for (auto uf : uo) {
-            std::string_view uk;
-            std::string_view s;
-            if (uf.unescaped_key().get(uk))
-              return "malformed update";
-            if (uk != "side" && uk != "price_level" && uk != "new_quantity")
-              continue;
-            if (uf.value().get_string().get(s))
-              return "field '" + std::string(uk) + "' must be a string";
-            if (uk == "side") {
-              if (s != "bid" && s != "offer")
-                return "side must be bid or offer";
-              c.s = s == "bid" ? side::bid : side::ask;
-              has_side = true;
-            } else if (uk == "price_level") {
-              c.price = s;
-            } else {
-              c.qty = s;
-            }
+      return bj::bad(mi::errc::bad_field, "an event must be an object");
+    auto why = bj::each_field(
+      obj,
+      [&](std::string_view key, od::value& fv) -> bj::problem {
+        if (key == "type") {
+          std::string_view t;
+          if (auto why = bj::string_field(key, fv, t))
+            return why;
+          if (t == "snapshot") {
+            p.has_snapshot_event = true;
+            p.snapshot_from = out.size();
+          } else if (t == "update") {
+            p.has_update_event = true;
+          } else {
+            return bj::bad(mi::errc::unsupported_message, "unknown event type '" + std::string(t) + "'");
           }
-          if (!has_side || c.price.empty() || c.qty.empty())
-            return "an update needs side, price_level and new_quantity";
-          out.push_back(c);
+        } else if (key == "updates") {
+          od::array updates;
+          if (fv.get_array().get(updates))
+            return bj::bad(mi::errc::bad_field, "field 'updates' must be an array");
+          for (auto u : updates) {
+            od::object uo;
+            if (u.get_object().get(uo))
+              return bj::bad(mi::errc::bad_field, "an update must be an object");
+            bj::change c{side::bid, {}, {}};
+            bool has_side = false;
+            auto why = bj::each_field(
+              uo,
+              [&](std::string_view uk, od::value& uv) -> bj::problem {
+                if (uk != "side" && uk != "price_level" && uk != "new_quantity")
+                  return std::nullopt;
+                std::string_view s;
+                if (auto why = bj::string_field(uk, uv, s))
+                  return why;
+                if (uk == "side") {
+                  if (s != "bid" && s != "offer")
+                    return bj::bad(mi::errc::bad_field, "side must be bid or offer");
+                  c.s = s == "bid" ? side::bid : side::ask;
+                  has_side = true;
+                } else if (uk == "price_level") {
+                  c.price = s;
+                } else {
+                  c.qty = s;
+                }
+                return std::nullopt;
+              },
+              "malformed update");
+            if (why)
+              return why;
+            if (!has_side || c.price.empty() || c.qty.empty())
+              return bj::bad(mi::errc::missing_field, "an update needs side, price_level and new_quantity");
+            out.push_back(c);
+          }
         }
-      }
-    }
+        return std::nullopt;
+      },
+      "malformed event");
+    if (why)
+      return why;
   }
-  return {};
+  return std::nullopt;
 }
 
 } // namespace
@@ -131,51 +136,33 @@ book_sync::~book_sync() = default;
 
 frame_result book_sync::on_frame(std::string_view frame) {
   changes_.clear();
-  if (!bj::wrapped_in(frame, '{', '}'))
-    return resync("malformed frame: not a JSON object");
   od::document doc;
   od::object root;
-  if (auto ec = reader_->iterate(frame).get(doc); ec)
-    return resync("malformed frame: " + mi::connectors::json::not_json(ec));
-  if (doc.get_object().get(root))
-    return resync("malformed frame: not a JSON object");
+  if (auto why = bj::open_object(*reader_, frame, doc, root))
+    return malformed(*why);
   parsed p;
-  std::string why;
-  for (auto field : root) {
-    std::string_view key;
-    od::value v;
-    if (field.unescaped_key().get(key) || field.value().get(v)) {
-      why = "malformed object";
-      break;
-    }
-    std::string_view s;
+  auto why = bj::each_field(root, [&](std::string_view key, od::value& v) -> bj::problem {
     if (key == "type" || key == "channel") {
-      if (v.get_string().get(s)) {
-        why = "field '" + std::string(key) + "' must be a string";
-        break;
-      }
+      std::string_view s;
+      if (auto why = bj::string_field(key, v, s))
+        return why;
       (key == "type" ? p.type : p.channel) = s;
     } else if (key == "sequence_num") {
       std::int64_t x = 0;
-      if (!bj::read_int(v, x)) {
-        why = "field 'sequence_num' must be an integer";
-        break;
-      }
+      if (auto why = bj::int_field(key, v, x))
+        return why;
       p.seq = x;
     } else if (key == "events" && p.channel && (*p.channel == "l2_data" || *p.channel == "level2")) {
-      why = read_events(v, p, changes_);
+      return read_events(v, p, changes_);
     } else if (p.type && *p.type == "snapshot" && (key == "bids" || key == "asks")) {
-      if (!bj::read_pairs(v, key == "bids" ? side::bid : side::ask, changes_))
-        why = "field '" + std::string(key) + "' must be [[price, size], ...]";
-    } else if (p.type && *p.type == "l2update" && key == "changes") {
-      if (!read_legacy_changes(v, changes_))
-        why = "field 'changes' must be [[side, price, size], ...]";
+      return bj::pairs_field(key, v, key == "bids" ? side::bid : side::ask, changes_, "[[price, size], ...]");
+    } else if (p.type && *p.type == "l2update" && key == "changes" && !read_legacy_changes(v, changes_)) {
+      return bj::bad(mi::errc::bad_field, "field 'changes' must be [[side, price, size], ...]");
     }
-    if (!why.empty())
-      break;
-  }
-  if (!why.empty())
-    return resync("malformed frame: " + why);
+    return std::nullopt;
+  });
+  if (why)
+    return malformed(*why);
 
   if (p.seq) { // Advanced Trade
     if (*p.seq == 0 && last_seq_) {
@@ -194,7 +181,7 @@ frame_result book_sync::on_frame(std::string_view frame) {
       book_.set_valid(true);
       changes_.erase(changes_.begin(), changes_.begin() + static_cast<std::ptrdiff_t>(p.snapshot_from));
       if (!bj::assign(book_, changes_))
-        return resync("malformed level");
+        return malformed_level();
       return {status::snapshot, std::nullopt, {}};
     }
     if (last && *p.seq != *last + 1)
@@ -204,20 +191,20 @@ frame_result book_sync::on_frame(std::string_view frame) {
     if (!book_.valid())
       return awaiting();
     if (!bj::apply(book_, changes_))
-      return resync("malformed level");
+      return malformed_level();
     return {status::applied, std::nullopt, {}};
   }
   if (p.type && *p.type == "snapshot") { // legacy
     book_.set_valid(true);
     if (!bj::assign(book_, changes_))
-      return resync("malformed level");
+      return malformed_level();
     return {status::snapshot, std::nullopt, {}};
   }
   if (p.type && *p.type == "l2update") {
     if (!book_.valid())
       return awaiting();
     if (!bj::apply(book_, changes_))
-      return resync("malformed level");
+      return malformed_level();
     return {status::applied, std::nullopt, {}};
   }
   return {status::ignored, std::nullopt, {}};

@@ -23,7 +23,8 @@ std::string json_error(simdjson::error_code ec) { return std::string("not JSON: 
 struct raw_trade {
   std::optional<std::string_view> product_id, price, size, time, side;
   std::optional<std::string> trade_id;
-  std::string problem; ///< first known key with a wrong type; reported only if the trade is used
+  std::optional<std::uint64_t> trade_number; ///< the legacy feed's integer id (trade_id holds its text)
+  std::string problem;                       ///< first known key with a wrong type; reported only if the trade is used
 };
 
 /// Top-level fields of a frame, for both feeds.
@@ -81,14 +82,18 @@ bool read_trade_field(std::string_view key, od::value& v, raw_trade& t) {
       std::string_view s;
       if (v.get_string().get(s))
         note(t.problem, key, "must be a string or an integer");
-      else
+      else {
         t.trade_id = std::string(s);
+        t.trade_number.reset();
+      }
     } else if (type == od::json_type::number) {
       std::uint64_t x = 0;
       if (v.get_uint64().get(x))
         note(t.problem, key, "must be a non-negative integer");
-      else
+      else {
         t.trade_id = std::to_string(x);
+        t.trade_number = x;
+      }
     } else {
       note(t.problem, key, "must be a string or an integer");
     }
@@ -208,7 +213,7 @@ std::optional<mi::side> taker_from_maker(std::string_view s) {
 
 mi::result<mi::trade> make_trade(const raw_trade& r, std::int64_t recv_ns) {
   if (!r.problem.empty())
-    return mi::error{r.problem};
+    return mi::error{r.problem, mi::errc::bad_field};
   for (auto [key, present] : {std::pair<std::string_view, bool>{"product_id", r.product_id.has_value()},
                               {"trade_id", r.trade_id.has_value()},
                               {"price", r.price.has_value()},
@@ -216,37 +221,40 @@ mi::result<mi::trade> make_trade(const raw_trade& r, std::int64_t recv_ns) {
                               {"time", r.time.has_value()},
                               {"side", r.side.has_value()}})
     if (!present)
-      return mi::error{"missing field '" + std::string(key) + "'"};
+      return mi::error{"missing field '" + std::string(key) + "'", mi::errc::missing_field};
 
   mi::result<instrument> inst = from_product_id(*r.product_id);
   if (!inst)
-    return inst.err();
+    return mi::error{inst.err().message, mi::errc::unknown_symbol};
   if (r.trade_id->empty())
-    return mi::error{"field 'trade_id' must not be empty"};
+    return mi::error{"field 'trade_id' must not be empty", mi::errc::bad_field};
 
   std::optional<mi::decimal> price = mi::decimal::parse(*r.price);
   if (!price)
-    return mi::error{"field 'price' is not a decimal: \"" + std::string(*r.price) + "\""};
+    return mi::error{"field 'price' is not a decimal: \"" + std::string(*r.price) + "\"", mi::errc::bad_number};
   if (price->signum() <= 0)
-    return mi::error{"price must be > 0"};
+    return mi::error{"price must be > 0", mi::errc::bad_number};
   std::optional<mi::decimal> size = mi::decimal::parse(*r.size);
   if (!size)
-    return mi::error{"field 'size' is not a decimal: \"" + std::string(*r.size) + "\""};
+    return mi::error{"field 'size' is not a decimal: \"" + std::string(*r.size) + "\"", mi::errc::bad_number};
   if (size->signum() <= 0)
-    return mi::error{"size must be > 0"};
+    return mi::error{"size must be > 0", mi::errc::bad_number};
   std::optional<std::int64_t> ts = mi::connectors::text::parse_rfc3339_ns(*r.time);
   if (!ts)
-    return mi::error{"field 'time' is not an RFC 3339 time: \"" + std::string(*r.time) + "\""};
+    return mi::error{"field 'time' is not an RFC 3339 time: \"" + std::string(*r.time) + "\"", mi::errc::bad_timestamp};
   std::optional<mi::side> taker = taker_from_maker(*r.side);
   if (!taker)
-    return mi::error{"field 'side' must be BUY or SELL: \"" + std::string(*r.side) + "\""};
+    return mi::error{"field 'side' must be BUY or SELL: \"" + std::string(*r.side) + "\"", mi::errc::bad_field};
 
   mi::trade t;
   t.exchange = "coinbase";
   t.symbol = std::move(inst->symbol);
   t.base = std::move(inst->base);
   t.quote = std::move(inst->quote);
-  t.trade_id = *r.trade_id;
+  if (r.trade_number)
+    t.set_id(*r.trade_number);
+  else
+    t.set_id(*r.trade_id); // Advanced Trade: a numeric string, read as a number here once
   t.price = *price;
   t.quantity = *size;
   t.taker_side = *taker;
@@ -266,18 +274,18 @@ struct codec::impl {
 
 mi::result<frame_events> codec::impl::decode(std::string_view frame, std::int64_t recv_ns) {
   if (!looks_like_object(frame))
-    return mi::error{"not JSON: expected one object"};
+    return mi::error{"not JSON: expected one object", mi::errc::malformed_json};
   buffer.assign(frame.data(), frame.size());
   buffer.append(simdjson::SIMDJSON_PADDING, '\0');
   od::document doc;
   if (auto ec = parser.iterate(buffer.data(), frame.size(), buffer.size()).get(doc))
-    return mi::error{json_error(ec)};
+    return mi::error{json_error(ec), mi::errc::malformed_json};
   od::object root;
   if (auto ec = doc.get_object().get(root))
-    return mi::error{json_error(ec)};
+    return mi::error{json_error(ec), mi::errc::malformed_json};
   fields f;
   if (std::string e = read_top(root, f); !e.empty())
-    return mi::error{e};
+    return mi::error{e, mi::errc::malformed_json};
 
   frame_events out;
   // Our own requests ({"type":"subscribe",...,"channel":"market_trades"}), as echoed in logs and recordings.
@@ -286,13 +294,13 @@ mi::result<frame_events> codec::impl::decode(std::string_view frame, std::int64_
   if (f.channel) { // Advanced Trade
     if (*f.channel == "market_trades") {
       if (!f.events_problem.empty())
-        return mi::error{f.events_problem};
+        return mi::error{f.events_problem, mi::errc::bad_field};
       out.what = frame_events::kind::trades;
       out.trades.reserve(f.trades.size());
       for (std::size_t i = 0; i < f.trades.size(); ++i) {
         mi::result<mi::trade> t = make_trade(f.trades[i], recv_ns);
         if (!t)
-          return mi::error{"trades[" + std::to_string(i) + "]: " + t.err().message};
+          return mi::error{"trades[" + std::to_string(i) + "]: " + t.err().message, t.err().code};
         out.trades.push_back(std::move(*t));
       }
       mi::sort_oldest_first(out.trades);

@@ -65,6 +65,10 @@ TEST_CASE("Advanced Trade fixture frames decode, and trades match trades.expecte
     trades += r->trades.size();
     for (const auto& t : r->trades)
       CHECK(t.recv_ns == 123);
+    for (const auto& t : r->trades) { // the number read once by the codec, equal to the text id
+      REQUIRE(t.id_number);
+      CHECK(*t.id_number == std::stoll(t.trade_id)); // the value (Coinbase also sends "000000000")
+    }
     if (expected[i] == "null")
       continue;
     CHECK(as_json_array(r->trades) == expected[i]);

@@ -20,12 +20,12 @@ mi::result<dom::array> array_of(dom::parser& parser, std::string_view body) {
   if (!doc->get_object().get(err_obj)) {
     std::string_view message;
     if (err_obj["message"].get_string().get(message))
-      return mi::error{"expected an array"};
+      return mi::error{"expected an array", mi::errc::malformed_json};
     return mi::error{std::string(message)};
   }
   dom::array arr;
   if (doc->get_array().get(arr))
-    return mi::error{"expected an array"};
+    return mi::error{"expected an array", mi::errc::malformed_json};
   return arr;
 }
 
@@ -42,7 +42,7 @@ mi::result<std::vector<instrument>> parse_products(std::string_view body) {
     const std::string where = rest::element_name("product", i++);
     dom::object o;
     if (e.get_object().get(o))
-      return mi::error{where + ": not an object"};
+      return mi::error{where + ": not an object", mi::errc::malformed_json};
     auto id = rest::string_field(o, "id", where);
     if (!id)
       return id.err();
@@ -51,7 +51,7 @@ mi::result<std::vector<instrument>> parse_products(std::string_view body) {
       continue; // delisted, offline
     auto inst = from_product_id(*id);
     if (!inst)
-      return mi::error{where + ": " + inst.err().message};
+      return mi::error{where + ": " + inst.err().message, mi::errc::unknown_symbol};
     out.push_back(std::move(*inst));
   }
   return out;
@@ -69,12 +69,12 @@ mi::result<std::vector<mi::trade>> parse_trades(std::string_view body, const ins
     const std::string where = rest::element_name("trade", i++);
     dom::object o;
     if (e.get_object().get(o))
-      return mi::error{where + ": not an object"};
+      return mi::error{where + ": not an object", mi::errc::malformed_json};
     auto id = rest::int_field(o, "trade_id", where);
     if (!id)
       return id.err();
     if (*id < 0)
-      return rest::field_error(where, "trade_id", "must be >= 0");
+      return rest::field_error(where, "trade_id", "must be >= 0", mi::errc::bad_number);
     auto price_text = rest::string_field(o, "price", where);
     if (!price_text)
       return price_text.err();
@@ -104,12 +104,13 @@ mi::result<std::vector<mi::trade>> parse_trades(std::string_view body, const ins
       return rest::field_error(where, "side", "must be \"buy\" or \"sell\", not \"" + std::string(*side) + "\"");
     std::optional<std::int64_t> ts = mi::connectors::text::parse_rfc3339_ns(*time);
     if (!ts)
-      return rest::field_error(where, "time", "must be an RFC 3339 time, not \"" + std::string(*time) + "\"");
+      return rest::field_error(where, "time", "must be an RFC 3339 time, not \"" + std::string(*time) + "\"",
+                               mi::errc::bad_timestamp);
     t.exchange = "coinbase";
     t.symbol = inst.symbol;
     t.base = inst.base;
     t.quote = inst.quote;
-    t.trade_id = std::to_string(*id);
+    t.set_id(*id);
     t.price = *price;
     t.quantity = *size;
     t.ts_ns = *ts;

@@ -101,7 +101,7 @@ frame_result book_sync::on_frame(std::string_view frame) {
     return on_v1(frame);
   if (bj::wrapped_in(frame, '{', '}'))
     return on_v2(frame);
-  return resync("malformed frame: not a JSON object or array");
+  return malformed({"not a JSON object or array", mi::errc::malformed_json});
 }
 
 frame_result book_sync::finish(bool snapshot, std::size_t depth, std::string_view checksum_text, bool has_checksum) {
@@ -109,11 +109,11 @@ frame_result book_sync::finish(bool snapshot, std::size_t depth, std::string_vie
     book_.set_valid(true);
     depth_ = depth;
     if (!bj::assign(book_, changes_))
-      return resync("malformed level");
+      return malformed_level();
   } else if (!book_.valid()) {
     return awaiting();
   } else if (!bj::apply(book_, changes_)) {
-    return resync("malformed level");
+    return malformed_level();
   }
   if (depth_ != 0) {
     book_.truncate(side::bid, depth_);
@@ -123,7 +123,7 @@ frame_result book_sync::finish(bool snapshot, std::size_t depth, std::string_vie
   if (has_checksum) {
     std::uint32_t theirs = 0;
     if (!parse_checksum(checksum_text, theirs))
-      return resync("malformed frame: checksum '" + std::string(checksum_text) + "'");
+      return malformed({"checksum '" + std::string(checksum_text) + "'", mi::errc::bad_number});
     const std::uint32_t ours = book_checksum(book_, scratch_);
     checksum_ok = ours == theirs;
     if (!*checksum_ok)
@@ -138,58 +138,50 @@ frame_result book_sync::on_v1(std::string_view frame) {
   od::document doc;
   od::array root;
   if (auto ec = reader_->iterate(frame).get(doc); ec)
-    return resync("malformed frame: " + mi::connectors::json::not_json(ec));
+    return malformed({mi::connectors::json::not_json(ec), mi::errc::malformed_json});
   if (doc.get_array().get(root))
-    return resync("malformed frame: not a JSON array");
+    return malformed({"not a JSON array", mi::errc::malformed_json});
   bool snapshot = false;
   bool update = false;
   bool is_book = false;
   std::size_t depth = configured_depth_;
   std::string checksum;
   bool has_checksum = false;
-  std::string why;
+  bj::problem why;
   for (auto item : root) {
     od::value v;
     od::json_type type;
     if (item.get(v) || v.type().get(type)) {
-      why = "malformed array";
+      why = bj::bad(mi::errc::malformed_json, "malformed array");
       break;
     }
     if (type == od::json_type::object) {
       od::object obj;
       if (v.get_object().get(obj)) {
-        why = "malformed object";
+        why = bj::bad(mi::errc::malformed_json, "malformed object");
         break;
       }
-      for (auto field : obj) {
-        std::string_view key;
-        od::value fv;
-        if (field.unescaped_key().get(key) || field.value().get(fv)) {
-          why = "malformed object";
-          break;
-        }
+      why = bj::each_field(obj, [&](std::string_view key, od::value& fv) -> bj::problem {
         if (key == "as" || key == "bs" || key == "a" || key == "b") {
           (key.size() == 2 ? snapshot : update) = true;
-          if (!bj::read_pairs(fv, key[0] == 'a' ? side::ask : side::bid, changes_)) {
-            why = "field '" + std::string(key) + "' must be [[price, volume, time], ...]";
-            break;
-          }
-        } else if (key == "c") {
+          return bj::pairs_field(key, fv, key[0] == 'a' ? side::ask : side::bid, changes_,
+                                 "[[price, volume, time], ...]");
+        }
+        if (key == "c") {
           std::string_view c;
-          if (fv.get_string().get(c)) {
-            why = "field 'c' must be a string";
-            break;
-          }
+          if (auto why = bj::string_field(key, fv, c))
+            return why;
           checksum.assign(c);
           has_checksum = true;
         }
-      }
-      if (!why.empty())
+        return std::nullopt;
+      });
+      if (why)
         break;
     } else if (type == od::json_type::string) {
       std::string_view s;
       if (v.get_string().get(s)) {
-        why = "malformed string";
+        why = bj::bad(mi::errc::malformed_json, "malformed string");
         break;
       }
       if (s.substr(0, 5) == "book-") {
@@ -202,107 +194,79 @@ frame_result book_sync::on_v1(std::string_view frame) {
       }
     }
   }
-  if (!why.empty())
-    return resync("malformed frame: " + why);
+  if (why)
+    return malformed(*why);
   if (!is_book || (!snapshot && !update))
     return {status::ignored, std::nullopt, {}};
   if (snapshot && update)
-    return resync("malformed frame: a snapshot and an update in one message");
+    return malformed({"a snapshot and an update in one message", mi::errc::unsupported_message});
   if (depth == 0 || depth >= 100000)
-    return resync("malformed frame: book depth");
+    return malformed({"book depth", mi::errc::bad_number});
   return finish(snapshot, depth, checksum, has_checksum);
 }
 
 frame_result book_sync::on_v2(std::string_view frame) {
   od::document doc;
   od::object root;
-  if (auto ec = reader_->iterate(frame).get(doc); ec)
-    return resync("malformed frame: " + mi::connectors::json::not_json(ec));
-  if (doc.get_object().get(root))
-    return resync("malformed frame: not a JSON object");
+  if (auto why = bj::open_object(*reader_, frame, doc, root)) // wrapped_in was checked: iterate or type
+    return malformed(*why);
   bool is_book = false;
   std::optional<std::string_view> type;
   bool has_data = false;
   std::string checksum;
   bool has_checksum = false;
-  std::string why;
   std::size_t bids = 0;
   std::size_t asks = 0;
-  for (auto field : root) {
-    std::string_view key;
-    od::value v;
-    if (field.unescaped_key().get(key) || field.value().get(v)) {
-      why = "malformed object";
-      break;
+  // One element of "data": its levels and checksum.
+  auto read_book = [&](std::string_view dk, od::value& dv) -> bj::problem {
+    if (dk == "bids" || dk == "asks") {
+      const std::size_t before = changes_.size();
+      if (!read_objects(dv, dk == "bids" ? side::bid : side::ask, changes_))
+        return bj::bad(mi::errc::bad_field, "field '" + std::string(dk) + "' must be [{price, qty}, ...]");
+      (dk == "bids" ? bids : asks) = changes_.size() - before;
+    } else if (dk == "checksum") {
+      std::optional<std::string_view> text = mi::connectors::json::read_text(dv);
+      if (!text)
+        return bj::bad(mi::errc::bad_field, "field 'checksum' must be a number");
+      checksum.assign(*text);
+      has_checksum = true;
     }
+    return std::nullopt;
+  };
+  auto why = bj::each_field(root, [&](std::string_view key, od::value& v) -> bj::problem {
     if (key == "channel") {
       std::string_view c;
-      if (v.get_string().get(c)) {
-        why = "field 'channel' must be a string";
-        break;
-      }
+      if (auto why = bj::string_field(key, v, c))
+        return why;
       is_book = c == "book";
     } else if (key == "type") {
       std::string_view t;
-      if (v.get_string().get(t)) {
-        why = "field 'type' must be a string";
-        break;
-      }
+      if (auto why = bj::string_field(key, v, t))
+        return why;
       type = t;
     } else if (key == "data" && is_book) {
       od::array data;
-      if (v.get_array().get(data)) {
-        why = "field 'data' must be an array";
-        break;
-      }
+      if (v.get_array().get(data))
+        return bj::bad(mi::errc::bad_field, "field 'data' must be an array");
       for (auto item : data) {
-        if (has_data) {
-          why = "more than one book in 'data'";
-          break;
-        }
+        if (has_data)
+          return bj::bad(mi::errc::unsupported_message, "more than one book in 'data'");
         has_data = true;
         od::object obj;
-        if (item.get_object().get(obj)) {
-          why = "an element of 'data' must be an object";
-          break;
-        }
-        for (auto df : obj) {
-          std::string_view dk;
-          od::value dv;
-          if (df.unescaped_key().get(dk) || df.value().get(dv)) {
-            why = "malformed object";
-            break;
-          }
-          if (dk == "bids" || dk == "asks") {
-            const std::size_t before = changes_.size();
-            if (!read_objects(dv, dk == "bids" ? side::bid : side::ask, changes_)) {
-              why = "field '" + std::string(dk) + "' must be [{price, qty}, ...]";
-              break;
-            }
-            (dk == "bids" ? bids : asks) = changes_.size() - before;
-          } else if (dk == "checksum") {
-            std::optional<std::string_view> text = mi::connectors::json::read_text(dv);
-            if (!text) {
-              why = "field 'checksum' must be a number";
-              break;
-            }
-            checksum.assign(*text);
-            has_checksum = true;
-          }
-        }
-        if (!why.empty())
-          break;
+        if (item.get_object().get(obj))
+          return bj::bad(mi::errc::bad_field, "an element of 'data' must be an object");
+        if (auto why = bj::each_field(obj, read_book))
+          return why;
       }
-      if (!why.empty())
-        break;
     }
-  }
-  if (!why.empty())
-    return resync("malformed frame: " + why);
+    return std::nullopt;
+  });
+  if (why)
+    return malformed(*why);
   if (!is_book || !has_data)
     return {status::ignored, std::nullopt, {}}; // heartbeat, status, subscribe acknowledgements
   if (!type || (*type != "snapshot" && *type != "update"))
-    return resync("malformed frame: 'type' must be snapshot or update");
+    return malformed({"'type' must be snapshot or update", mi::errc::unsupported_message});
   const bool snapshot = *type == "snapshot";
   std::size_t depth = configured_depth_;
   if (snapshot && depth == 0) {

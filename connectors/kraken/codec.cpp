@@ -28,7 +28,7 @@ void note(std::string& problem, std::string_view what) {
 /// One v2 trade object (data[i]); string_views point into the parser until the next iterate().
 struct raw_trade {
   std::optional<std::string_view> symbol, side, price, qty, timestamp;
-  std::optional<std::string> trade_id;
+  std::optional<std::uint64_t> trade_id;
   std::string problem; ///< first field of a wrong type; reported only if the frame is a trade frame
 };
 
@@ -78,7 +78,7 @@ std::string read_trade_object(od::value& v, raw_trade& t) {
       if (value.get_uint64().get(id))
         note(t.problem, "field 'trade_id' must be a non-negative integer");
       else
-        t.trade_id = std::to_string(id);
+        t.trade_id = id;
     }
   }
   return {};
@@ -206,17 +206,18 @@ mi::result<mi::trade> make_trade(std::string_view pair, std::string_view price_t
                                  std::string_view qty_key, std::int64_t ts_ns, mi::side taker, std::int64_t recv_ns) {
   mi::result<instrument> inst = from_wire(pair);
   if (!inst)
-    return inst.err();
+    return mi::error{inst.err().message, mi::errc::unknown_symbol};
   std::optional<mi::decimal> price = mi::decimal::parse(price_text);
   if (!price)
-    return mi::error{"price is not a decimal: \"" + std::string(price_text) + "\""};
+    return mi::error{"price is not a decimal: \"" + std::string(price_text) + "\"", mi::errc::bad_number};
   if (price->signum() <= 0)
-    return mi::error{"price must be > 0"};
+    return mi::error{"price must be > 0", mi::errc::bad_number};
   std::optional<mi::decimal> qty = mi::decimal::parse(qty_text);
   if (!qty)
-    return mi::error{std::string(qty_key) + " is not a decimal: \"" + std::string(qty_text) + "\""};
+    return mi::error{std::string(qty_key) + " is not a decimal: \"" + std::string(qty_text) + "\"",
+                     mi::errc::bad_number};
   if (qty->signum() <= 0)
-    return mi::error{std::string(qty_key) + " must be > 0"};
+    return mi::error{std::string(qty_key) + " must be > 0", mi::errc::bad_number};
   mi::trade t;
   t.exchange = "kraken";
   t.symbol = std::move(inst->symbol);
@@ -232,7 +233,7 @@ mi::result<mi::trade> make_trade(std::string_view pair, std::string_view price_t
 
 mi::result<mi::trade> make_v2_trade(const raw_trade& r, std::int64_t recv_ns) {
   if (!r.problem.empty())
-    return mi::error{r.problem};
+    return mi::error{r.problem, mi::errc::bad_field};
   for (auto [key, present] : {std::pair<std::string_view, bool>{"symbol", r.symbol.has_value()},
                               {"side", r.side.has_value()},
                               {"price", r.price.has_value()},
@@ -240,37 +241,38 @@ mi::result<mi::trade> make_v2_trade(const raw_trade& r, std::int64_t recv_ns) {
                               {"trade_id", r.trade_id.has_value()},
                               {"timestamp", r.timestamp.has_value()}})
     if (!present)
-      return mi::error{"missing field '" + std::string(key) + "'"};
+      return mi::error{"missing field '" + std::string(key) + "'", mi::errc::missing_field};
   mi::side taker = mi::side::unknown;
   if (*r.side == "buy")
     taker = mi::side::buy;
   else if (*r.side == "sell")
     taker = mi::side::sell;
   else
-    return mi::error{"field 'side' must be buy or sell: \"" + std::string(*r.side) + "\""};
+    return mi::error{"field 'side' must be buy or sell: \"" + std::string(*r.side) + "\"", mi::errc::bad_field};
   std::optional<std::int64_t> ts = mi::connectors::text::parse_rfc3339_ns(*r.timestamp);
   if (!ts)
-    return mi::error{"field 'timestamp' is not an RFC 3339 time: \"" + std::string(*r.timestamp) + "\""};
+    return mi::error{"field 'timestamp' is not an RFC 3339 time: \"" + std::string(*r.timestamp) + "\"",
+                     mi::errc::bad_timestamp};
   mi::result<mi::trade> t = make_trade(*r.symbol, *r.price, *r.qty, "qty", *ts, taker, recv_ns);
   if (t)
-    t->trade_id = *r.trade_id;
+    t->set_id(*r.trade_id);
   return t;
 }
 
 mi::result<mi::trade> make_v1_trade(const raw_row& r, std::string_view pair, std::size_t position,
                                     std::int64_t recv_ns) {
   if (!r.problem.empty())
-    return mi::error{r.problem};
+    return mi::error{r.problem, mi::errc::bad_field};
   mi::side taker = mi::side::unknown;
   if (*r.side == "b")
     taker = mi::side::buy;
   else if (*r.side == "s")
     taker = mi::side::sell;
   else
-    return mi::error{"side must be \"b\" or \"s\": \"" + std::string(*r.side) + "\""};
+    return mi::error{"side must be \"b\" or \"s\": \"" + std::string(*r.side) + "\"", mi::errc::bad_field};
   std::optional<std::int64_t> ts = mi::connectors::text::parse_epoch_seconds_ns(*r.time);
   if (!ts)
-    return mi::error{"time is not \"seconds.fraction\": \"" + std::string(*r.time) + "\""};
+    return mi::error{"time is not \"seconds.fraction\": \"" + std::string(*r.time) + "\"", mi::errc::bad_timestamp};
   mi::result<mi::trade> t = make_trade(pair, *r.price, *r.volume, "volume", *ts, taker, recv_ns);
   if (!t)
     return t;
@@ -312,39 +314,39 @@ struct codec::impl {
 mi::result<frame_events> codec::impl::decode(std::string_view frame, std::int64_t recv_ns) {
   const char first = first_significant(frame);
   if (first == 0)
-    return mi::error{"not JSON: expected an object or an array"};
+    return mi::error{"not JSON: expected an object or an array", mi::errc::malformed_json};
   buffer.assign(frame.data(), frame.size());
   buffer.append(simdjson::SIMDJSON_PADDING, '\0');
   od::document doc;
   if (auto ec = parser.iterate(buffer.data(), frame.size(), buffer.size()).get(doc))
-    return mi::error{json_error(ec)};
+    return mi::error{json_error(ec), mi::errc::malformed_json};
   return first == '[' ? decode_v1(doc, recv_ns) : decode_object(doc, recv_ns);
 }
 
 mi::result<frame_events> codec::impl::decode_v1(od::document& doc, std::int64_t recv_ns) {
   od::array root;
   if (auto ec = doc.get_array().get(root))
-    return mi::error{json_error(ec)};
+    return mi::error{json_error(ec), mi::errc::malformed_json};
   v1_frame f;
   if (std::string e = read_v1(root, f); !e.empty())
-    return mi::error{e};
+    return mi::error{e, mi::errc::malformed_json};
   if (f.strings.empty())
-    return mi::error{"v1 frame must be [channelID, data, channelName, pair]"};
+    return mi::error{"v1 frame must be [channelID, data, channelName, pair]", mi::errc::malformed_json};
   frame_events out;
   const std::string_view channel = f.strings.size() >= 2 ? f.strings[f.strings.size() - 2] : f.strings.back();
   if (channel != "trade")
     return out; // book-*, ticker, spread, ohlc-*, ownTrades, ...
   if (f.strings.size() < 2)
-    return mi::error{"v1 trade frame without a pair"};
+    return mi::error{"v1 trade frame without a pair", mi::errc::missing_field};
   if (!f.problem.empty())
-    return mi::error{f.problem};
+    return mi::error{f.problem, mi::errc::bad_field};
   const std::string_view pair = f.strings.back();
   out.what = frame_events::kind::trades;
   out.trades.reserve(f.rows.size());
   for (std::size_t i = 0; i < f.rows.size(); ++i) {
     mi::result<mi::trade> t = make_v1_trade(f.rows[i], pair, i, recv_ns);
     if (!t)
-      return mi::error{"trade " + std::to_string(i) + ": " + t.err().message};
+      return mi::error{"trade " + std::to_string(i) + ": " + t.err().message, t.err().code};
     out.trades.push_back(std::move(*t));
   }
   // Rows come oldest first; within one microsecond the wire order stands (the synthesized ids do not order).
@@ -355,21 +357,21 @@ mi::result<frame_events> codec::impl::decode_v1(od::document& doc, std::int64_t 
 mi::result<frame_events> codec::impl::decode_object(od::document& doc, std::int64_t recv_ns) {
   od::object root;
   if (auto ec = doc.get_object().get(root))
-    return mi::error{json_error(ec)};
+    return mi::error{json_error(ec), mi::errc::malformed_json};
   fields f;
   if (std::string e = read_object(root, f); !e.empty())
-    return mi::error{e};
+    return mi::error{e, mi::errc::malformed_json};
   frame_events out;
   if (f.channel) { // v2 channel message
     if (*f.channel == "trade") {
       if (!f.data_problem.empty())
-        return mi::error{f.data_problem};
+        return mi::error{f.data_problem, mi::errc::bad_field};
       out.what = frame_events::kind::trades;
       out.trades.reserve(f.data.size());
       for (std::size_t i = 0; i < f.data.size(); ++i) {
         mi::result<mi::trade> t = make_v2_trade(f.data[i], recv_ns);
         if (!t)
-          return mi::error{"data[" + std::to_string(i) + "]: " + t.err().message};
+          return mi::error{"data[" + std::to_string(i) + "]: " + t.err().message, t.err().code};
         out.trades.push_back(std::move(*t));
       }
       sort_oldest_first(out.trades, true);

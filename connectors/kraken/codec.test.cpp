@@ -44,6 +44,10 @@ TEST_CASE("v2 fixture frames decode, and trades match trades.expected.jsonl exac
     CHECK(r->what == frame_events::kind::trades);
     for (const auto& t : r->trades)
       CHECK(t.recv_ns == 5);
+    for (const auto& t : r->trades) { // the number read once by the codec, equal to the text id
+      REQUIRE(t.id_number);
+      CHECK(*t.id_number == std::stoll(t.trade_id)); // the value (Coinbase also sends "000000000")
+    }
     if (expected[i] == "null")
       continue;
     CHECK(as_json_array(r->trades) == expected[i]);
@@ -74,6 +78,7 @@ TEST_CASE("v1 fixture frames decode, all fields but the synthesized id match, id
     CHECK(again->trades == r->trades); // stable across decodes
     for (const auto& t : r->trades) {
       CHECK_FALSE(t.trade_id.empty());
+      CHECK(!t.id_number); // a synthesized id is no number: no gap tracking on v1
       ids.insert(t.trade_id);
       ++trades;
     }

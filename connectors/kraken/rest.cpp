@@ -20,12 +20,12 @@ using mi::connectors::json::read_text;
 mi::result<std::string> read_errors(od::value v) {
   od::array arr;
   if (v.get_array().get(arr))
-    return mi::error{"field 'error' must be an array"};
+    return mi::error{"field 'error' must be an array", mi::errc::bad_field};
   std::string out;
   for (auto item : arr) {
     std::string_view s;
     if (item.get_string().get(s))
-      return mi::error{"field 'error' must hold strings"};
+      return mi::error{"field 'error' must hold strings", mi::errc::bad_field};
     out += (out.empty() ? "" : "; ") + std::string(s);
   }
   return out;
@@ -35,14 +35,14 @@ mi::result<std::string> read_errors(od::value v) {
 mi::result<mi::trade> read_trade(od::value v, const instrument& inst, const std::string& where) {
   od::array arr;
   if (v.get_array().get(arr))
-    return mi::error{where + ": not an array"};
+    return mi::error{where + ": not an array", mi::errc::malformed_json};
   std::optional<std::string_view> price_text, volume_text, time_text, side;
   std::optional<std::int64_t> id;
   std::size_t i = 0;
   for (auto item : arr) {
     od::value e;
     if (auto ec = item.get(e))
-      return mi::error{where + ": " + not_json(ec)};
+      return mi::error{where + ": " + not_json(ec), mi::errc::malformed_json};
     switch (i++) {
     case 0:
       price_text = read_text(e);
@@ -70,15 +70,15 @@ mi::result<mi::trade> read_trade(od::value v, const instrument& inst, const std:
     }
   }
   if (!price_text)
-    return mi::error{where + ": element 0 (price) must be a decimal string"};
+    return mi::error{where + ": element 0 (price) must be a decimal string", mi::errc::bad_field};
   if (!volume_text)
-    return mi::error{where + ": element 1 (volume) must be a decimal string"};
+    return mi::error{where + ": element 1 (volume) must be a decimal string", mi::errc::bad_field};
   if (!time_text)
-    return mi::error{where + ": element 2 (time) must be a number of seconds"};
+    return mi::error{where + ": element 2 (time) must be a number of seconds", mi::errc::bad_field};
   if (!side)
-    return mi::error{where + ": element 3 (side) must be \"b\" or \"s\""};
+    return mi::error{where + ": element 3 (side) must be \"b\" or \"s\"", mi::errc::bad_field};
   if (!id || *id < 0)
-    return mi::error{where + ": element 6 (trade id) must be an integer >= 0"};
+    return mi::error{where + ": element 6 (trade id) must be an integer >= 0", mi::errc::bad_number};
   const std::string named = where + " (id " + std::to_string(*id) + ")";
   auto price = rest::positive_decimal(*price_text, "price", named);
   if (!price)
@@ -92,16 +92,18 @@ mi::result<mi::trade> read_trade(od::value v, const instrument& inst, const std:
   else if (*side == "s")
     t.taker_side = mi::side::sell;
   else
-    return mi::error{where + ": element 3 (side) must be \"b\" or \"s\", not \"" + std::string(*side) + "\""};
+    return mi::error{where + ": element 3 (side) must be \"b\" or \"s\", not \"" + std::string(*side) + "\"",
+                     mi::errc::bad_field};
   std::optional<std::int64_t> ts = mi::connectors::text::parse_epoch_seconds_ns(*time_text);
   if (!ts)
     return mi::error{where + ": element 2 (time) must be seconds with at most 9 decimals, not " +
-                     std::string(*time_text)};
+                       std::string(*time_text),
+                     mi::errc::bad_timestamp};
   t.exchange = "kraken";
   t.symbol = inst.symbol;
   t.base = inst.base;
   t.quote = inst.quote;
-  t.trade_id = std::to_string(*id);
+  t.set_id(*id);
   t.price = *price;
   t.quantity = *volume;
   t.ts_ns = *ts;
@@ -117,7 +119,7 @@ mi::result<std::vector<asset_pair>> parse_asset_pairs(std::string_view body) {
     return doc.err();
   dom::object root;
   if (doc->get_object().get(root))
-    return mi::error{"expected a JSON object"};
+    return mi::error{"expected a JSON object", mi::errc::malformed_json};
   dom::array errors;
   if (!root["error"].get_array().get(errors) && errors.size() != 0) {
     std::string joined;
@@ -130,13 +132,13 @@ mi::result<std::vector<asset_pair>> parse_asset_pairs(std::string_view body) {
   }
   dom::object result;
   if (root["result"].get_object().get(result))
-    return mi::error{"response: field 'result' must be an object"};
+    return mi::error{"response: field 'result' must be an object", mi::errc::bad_field};
   std::vector<asset_pair> out;
   for (auto [key, value] : result) {
     const std::string where = "result." + std::string(key);
     dom::object o;
     if (value.get_object().get(o))
-      return mi::error{where + ": not an object"};
+      return mi::error{where + ": not an object", mi::errc::malformed_json};
     std::string_view wsname, status;
     if (o["wsname"].get_string().get(wsname))
       continue; // dark pools (".d") have no WebSocket name
@@ -147,7 +149,7 @@ mi::result<std::vector<asset_pair>> parse_asset_pairs(std::string_view body) {
       return altname.err();
     auto inst = from_wire(wsname);
     if (!inst)
-      return mi::error{where + ": " + inst.err().message};
+      return mi::error{where + ": " + inst.err().message, mi::errc::unknown_symbol};
     out.push_back(asset_pair{std::move(*inst), std::string(*altname)});
   }
   return out;
@@ -158,19 +160,19 @@ mi::result<trades_page> parse_trades(std::string_view body, const instrument& in
   od::parser parser;
   od::document doc;
   if (auto ec = parser.iterate(padded).get(doc))
-    return mi::error{not_json(ec)};
+    return mi::error{not_json(ec), mi::errc::malformed_json};
   od::object root;
   if (auto ec = doc.get_object().get(root))
-    return mi::error{"expected a JSON object: " + std::string(simdjson::error_message(ec))};
+    return mi::error{"expected a JSON object: " + std::string(simdjson::error_message(ec)), mi::errc::malformed_json};
   trades_page out;
   bool has_result = false;
   for (auto field : root) {
     std::string_view key;
     if (auto ec = field.unescaped_key().get(key))
-      return mi::error{not_json(ec)};
+      return mi::error{not_json(ec), mi::errc::malformed_json};
     od::value v;
     if (auto ec = field.value().get(v))
-      return mi::error{not_json(ec)};
+      return mi::error{not_json(ec), mi::errc::malformed_json};
     if (key == "error") {
       auto errors = read_errors(v);
       if (!errors)
@@ -183,30 +185,30 @@ mi::result<trades_page> parse_trades(std::string_view body, const instrument& in
       continue;
     od::object result;
     if (v.get_object().get(result))
-      return mi::error{"response: field 'result' must be an object"};
+      return mi::error{"response: field 'result' must be an object", mi::errc::bad_field};
     has_result = true;
     for (auto rf : result) {
       std::string_view rkey;
       if (auto ec = rf.unescaped_key().get(rkey))
-        return mi::error{not_json(ec)};
+        return mi::error{not_json(ec), mi::errc::malformed_json};
       od::value rv;
       if (auto ec = rf.value().get(rv))
-        return mi::error{not_json(ec)};
+        return mi::error{not_json(ec), mi::errc::malformed_json};
       if (rkey == "last") {
         std::optional<std::string_view> last = read_text(rv);
         if (!last || !rest::digits_to_int(*last))
-          return mi::error{"result: field 'last' must be ns as digits"};
+          return mi::error{"result: field 'last' must be ns as digits", mi::errc::bad_field};
         out.last = std::string(*last);
         continue;
       }
       od::array trades;
       if (rv.get_array().get(trades))
-        return mi::error{"result." + std::string(rkey) + ": must be an array of trades"};
+        return mi::error{"result." + std::string(rkey) + ": must be an array of trades", mi::errc::bad_field};
       std::size_t i = 0;
       for (auto item : trades) {
         od::value tv;
         if (auto ec = item.get(tv))
-          return mi::error{not_json(ec)};
+          return mi::error{not_json(ec), mi::errc::malformed_json};
         auto t = read_trade(tv, inst, rest::element_name("trade", i++));
         if (!t)
           return t.err();
@@ -215,7 +217,7 @@ mi::result<trades_page> parse_trades(std::string_view body, const instrument& in
     }
   }
   if (!has_result)
-    return mi::error{"response: missing field 'result'"};
+    return mi::error{"response: missing field 'result'", mi::errc::missing_field};
   mi::sort_oldest_first(out.trades);
   return out;
 }

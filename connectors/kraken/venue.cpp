@@ -14,6 +14,7 @@
 #include "connectors/book_json.hpp"
 #include "connectors/json_text.hpp"
 #include "connectors/time_text.hpp"
+#include "connectors/rest_json.hpp"
 #include "connectors/venue/detail.hpp"
 
 namespace mi::venue::detail {
@@ -222,7 +223,7 @@ public:
     // and stops when `last` does not move (a page full of one instant's trades).
     std::optional<std::int64_t> next;
     if (f.returned != 0 && f.max_id && *f.max_id < g.last_id)
-      next = numeric_id(page->last);
+      next = mi::connectors::rest::digits_to_int(page->last); // a time in ns, as digits
     auto [fresh, go_on] = pages_.on_page(s.symbol, g, std::move(f.kept), next);
     history_page out;
     out.trades = std::move(fresh);

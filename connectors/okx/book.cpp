@@ -22,44 +22,38 @@ struct book_data {
   std::optional<std::int64_t> prev_seq_id;
 };
 
-std::string read_data(od::value v, book_data& d, std::vector<bj::change>& changes) {
+bj::problem read_data(od::value v, book_data& d, std::vector<bj::change>& changes) {
   od::array data;
   if (v.get_array().get(data))
-    return "field 'data' must be an array";
+    return bj::bad(mi::errc::bad_field, "field 'data' must be an array");
   std::size_t n = 0;
   for (auto item : data) {
     if (++n > 1)
-      return "more than one book in 'data'";
+      return bj::bad(mi::errc::unsupported_message, "more than one book in 'data'");
     od::object obj;
     if (item.get_object().get(obj))
-      return "an element of 'data' must be an object";
-    for (auto field : obj) {
-      std::string_view key;
-      od::value fv;
-      if (field.unescaped_key().get(key) || field.value().get(fv))
-        return "malformed object";
+      return bj::bad(mi::errc::bad_field, "an element of 'data' must be an object");
+    auto why = bj::each_field(obj, [&](std::string_view key, od::value& fv) -> bj::problem {
+      if (key == "asks" || key == "bids")
+        return bj::pairs_field(key, fv, key == "asks" ? side::ask : side::bid, changes, "[[price, size, ...], ...]");
+      std::optional<std::int64_t>* target = key == "checksum"    ? &d.checksum
+                                            : key == "seqId"     ? &d.seq_id
+                                            : key == "prevSeqId" ? &d.prev_seq_id
+                                                                 : nullptr;
+      if (target == nullptr)
+        return std::nullopt;
       std::int64_t x = 0;
-      if (key == "asks" || key == "bids") {
-        if (!bj::read_pairs(fv, key == "asks" ? side::ask : side::bid, changes))
-          return "field '" + std::string(key) + "' must be [[price, size, ...], ...]";
-      } else if (key == "checksum") {
-        if (!bj::read_int(fv, x))
-          return "field 'checksum' must be an integer";
-        d.checksum = x;
-      } else if (key == "seqId") {
-        if (!bj::read_int(fv, x))
-          return "field 'seqId' must be an integer";
-        d.seq_id = x;
-      } else if (key == "prevSeqId") {
-        if (!bj::read_int(fv, x))
-          return "field 'prevSeqId' must be an integer";
-        d.prev_seq_id = x;
-      }
-    }
+      if (auto why = bj::int_field(key, fv, x))
+        return why;
+      *target = x;
+      return std::nullopt;
+    });
+    if (why)
+      return why;
   }
   if (n == 0)
-    return "empty 'data'";
-  return {};
+    return bj::bad(mi::errc::missing_field, "empty 'data'");
+  return std::nullopt;
 }
 
 void append_level(std::string& out, const mi::book::level& l) {
@@ -92,32 +86,22 @@ frame_result book_sync::on_frame(std::string_view frame) {
   if (frame == "pong")
     return {status::ignored, std::nullopt, {}};
   changes_.clear();
-  if (!bj::wrapped_in(frame, '{', '}'))
-    return resync("malformed frame: not a JSON object");
   od::document doc;
   od::object root;
-  if (auto ec = reader_->iterate(frame).get(doc); ec)
-    return resync("malformed frame: " + mi::connectors::json::not_json(ec));
-  if (doc.get_object().get(root))
-    return resync("malformed frame: not a JSON object");
+  if (auto why = bj::open_object(*reader_, frame, doc, root))
+    return malformed(*why);
   std::optional<std::string_view> action;
   bool is_book = false;
   bool has_data = false;
+  bool event = false;
   book_data d;
-  std::string why;
-  for (auto field : root) {
-    std::string_view key;
-    od::value v;
-    if (field.unescaped_key().get(key) || field.value().get(v)) {
-      why = "malformed object";
-      break;
-    }
+  auto why = bj::each_field(root, [&](std::string_view key, od::value& v) -> bj::problem {
+    if (event)
+      return std::nullopt; // an acknowledgement: the rest does not matter
     if (key == "arg") {
       od::object arg;
-      if (v.get_object().get(arg)) {
-        why = "field 'arg' must be an object";
-        break;
-      }
+      if (v.get_object().get(arg))
+        return bj::bad(mi::errc::bad_field, "field 'arg' must be an object");
       for (auto af : arg) {
         std::string_view ak;
         std::string_view channel;
@@ -128,35 +112,31 @@ frame_result book_sync::on_frame(std::string_view frame) {
       }
     } else if (key == "action") {
       std::string_view a;
-      if (v.get_string().get(a)) {
-        why = "field 'action' must be a string";
-        break;
-      }
+      if (auto why = bj::string_field(key, v, a))
+        return why;
       action = a;
-    } else if (key == "data") {
-      // "arg" comes first in OKX's pushes; data of another channel is skipped.
-      if (!is_book)
-        continue;
+    } else if (key == "data" && is_book) { // "arg" comes first in OKX's pushes; data of another channel is skipped
       has_data = true;
-      why = read_data(v, d, changes_);
-      if (!why.empty())
-        break;
+      return read_data(v, d, changes_);
     } else if (key == "event") {
-      return {status::ignored, std::nullopt, {}}; // subscribe / unsubscribe / error acknowledgements
+      event = true;
     }
-  }
-  if (!why.empty())
-    return resync("malformed frame: " + why);
+    return std::nullopt;
+  });
+  if (event)
+    return {status::ignored, std::nullopt, {}}; // subscribe / unsubscribe / error acknowledgements
+  if (why)
+    return malformed(*why);
   if (!is_book || !has_data)
     return {status::ignored, std::nullopt, {}};
 
   const bool snapshot = !action || *action == "snapshot"; // books5 pushes whole books without an action
   if (!snapshot && *action != "update")
-    return resync("malformed frame: unknown action '" + std::string(*action) + "'");
+    return malformed({"unknown action '" + std::string(*action) + "'", mi::errc::unsupported_message});
   if (snapshot) {
     book_.set_valid(true); // resync() below counts a broken snapshot once
     if (!bj::assign(book_, changes_))
-      return resync("malformed level");
+      return malformed_level();
   } else {
     if (!book_.valid())
       return awaiting();
@@ -165,7 +145,7 @@ frame_result book_sync::on_frame(std::string_view frame) {
                     std::to_string(*seq_id_));
   }
   if (!snapshot && !bj::apply(book_, changes_))
-    return resync("malformed level");
+    return malformed_level();
   seq_id_ = d.seq_id;
   std::optional<bool> checksum_ok;
   if (d.checksum && *d.checksum != 0) {

@@ -173,7 +173,7 @@ struct codec::impl {
 
 mi::result<mi::trade> codec::impl::make_trade(const trade_fields& f, std::int64_t recv_ns) {
   if (!f.is_object)
-    return mi::error{"not an object"};
+    return mi::error{"not an object", mi::errc::malformed_json};
   for (auto [key, present] : {std::pair<std::string_view, bool>{"instId", f.inst_id.has_value()},
                               {"tradeId", f.trade_id.has_value()},
                               {"px", f.px.has_value()},
@@ -181,32 +181,32 @@ mi::result<mi::trade> codec::impl::make_trade(const trade_fields& f, std::int64_
                               {"side", f.side.has_value()},
                               {"ts", f.ts.has_value()}}) {
     if (const std::string* why = find_problem(f.problems, key))
-      return mi::error{*why};
+      return mi::error{*why, mi::errc::bad_field};
     if (!present)
-      return mi::error{"missing field '" + std::string(key) + "'"};
+      return mi::error{"missing field '" + std::string(key) + "'", mi::errc::missing_field};
   }
   mi::result<instrument> inst = from_inst_id(*f.inst_id);
   if (!inst)
-    return inst.err();
+    return mi::error{inst.err().message, mi::errc::unknown_symbol};
   mi::trade t;
   t.exchange = "okx";
   t.symbol = std::move(inst->symbol);
   t.base = std::move(inst->base);
   t.quote = std::move(inst->quote);
   if (f.trade_id->empty())
-    return mi::error{"field 'tradeId' is empty"};
-  t.trade_id = std::string(*f.trade_id);
+    return mi::error{"field 'tradeId' is empty", mi::errc::bad_field};
+  t.set_id(std::string(*f.trade_id));
 
   std::optional<mi::decimal> price = mi::decimal::parse(*f.px);
   if (!price)
-    return mi::error{"field 'px' is not a decimal: \"" + std::string(*f.px) + "\""};
+    return mi::error{"field 'px' is not a decimal: \"" + std::string(*f.px) + "\"", mi::errc::bad_number};
   if (price->signum() <= 0)
-    return mi::error{"price must be > 0"};
+    return mi::error{"price must be > 0", mi::errc::bad_number};
   std::optional<mi::decimal> size = mi::decimal::parse(*f.sz);
   if (!size)
-    return mi::error{"field 'sz' is not a decimal: \"" + std::string(*f.sz) + "\""};
+    return mi::error{"field 'sz' is not a decimal: \"" + std::string(*f.sz) + "\"", mi::errc::bad_number};
   if (size->signum() <= 0)
-    return mi::error{"size must be > 0"};
+    return mi::error{"size must be > 0", mi::errc::bad_number};
   t.price = *price;
   t.quantity = *size;
 
@@ -215,11 +215,13 @@ mi::result<mi::trade> codec::impl::make_trade(const trade_fields& f, std::int64_
   else if (*f.side == "sell")
     t.taker_side = mi::side::sell;
   else
-    return mi::error{"field 'side' must be \"buy\" or \"sell\", not \"" + std::string(*f.side) + "\""};
+    return mi::error{"field 'side' must be \"buy\" or \"sell\", not \"" + std::string(*f.side) + "\"",
+                     mi::errc::bad_field};
 
   std::optional<std::int64_t> ms = parse_ms(*f.ts);
   if (!ms || *ms > std::numeric_limits<std::int64_t>::max() / 1'000'000)
-    return mi::error{"field 'ts' must be milliseconds (digits), not \"" + std::string(*f.ts) + "\""};
+    return mi::error{"field 'ts' must be milliseconds (digits), not \"" + std::string(*f.ts) + "\"",
+                     mi::errc::bad_timestamp};
   t.ts_ns = *ms * 1'000'000;
   t.recv_ns = recv_ns;
   return t;
@@ -235,17 +237,17 @@ mi::result<frame_events> codec::impl::decode(std::string_view frame, std::int64_
     }
     if (text == ping_frame)
       return out; // our own heartbeat, e.g. echoed in a capture
-    return mi::error{"not JSON: expected one object (or the text ping/pong)"};
+    return mi::error{"not JSON: expected one object (or the text ping/pong)", mi::errc::malformed_json};
   }
   // A reusable padded copy: simdjson reads up to SIMDJSON_PADDING bytes past the end.
   buffer.assign(frame.data(), frame.size());
   buffer.append(simdjson::SIMDJSON_PADDING, '\0');
   od::document doc;
   if (auto ec = parser.iterate(buffer.data(), frame.size(), buffer.size()).get(doc))
-    return mi::error{not_json(ec)};
+    return mi::error{not_json(ec), mi::errc::malformed_json};
   od::object root;
   if (auto ec = doc.get_object().get(root))
-    return mi::error{not_json(ec)};
+    return mi::error{not_json(ec), mi::errc::malformed_json};
 
   top_fields top;
   problem_list problems;
@@ -253,10 +255,10 @@ mi::result<frame_events> codec::impl::decode(std::string_view frame, std::int64_
   for (auto field : root) {
     std::string_view key;
     if (auto ec = field.unescaped_key().get(key))
-      return mi::error{not_json(ec)};
+      return mi::error{not_json(ec), mi::errc::malformed_json};
     auto v_in = field.value(); // read in place: copying the value out stalls store forwarding
     if (auto ec = v_in.error())
-      return mi::error{not_json(ec)};
+      return mi::error{not_json(ec), mi::errc::malformed_json};
     od::value& v = v_in.value_unsafe();
     if (key == "event")
       read_string(key, v, top.event, problems);
@@ -267,7 +269,7 @@ mi::result<frame_events> codec::impl::decode(std::string_view frame, std::int64_
     else if (key == "code") {
       od::json_type type;
       if (auto ec = v.type().get(type))
-        return mi::error{not_json(ec)};
+        return mi::error{not_json(ec), mi::errc::malformed_json};
       std::string_view s;
       if (type == od::json_type::string && !v.get_string().get(s))
         top.code = std::string(s);
@@ -275,24 +277,24 @@ mi::result<frame_events> codec::impl::decode(std::string_view frame, std::int64_
         top.code = std::string(mi::util::trim(v.raw_json_token(), mi::util::json_whitespace));
     } else if (key == "arg") {
       if (std::string p = read_arg(v, top, problems); !p.empty())
-        return mi::error{p};
+        return mi::error{p, mi::errc::malformed_json};
     } else if (key == "data") {
       od::json_type type;
       if (auto ec = v.type().get(type))
-        return mi::error{not_json(ec)};
+        return mi::error{not_json(ec), mi::errc::malformed_json};
       if (type != od::json_type::array)
         continue; // not a trades payload
       od::array arr;
       if (auto ec = v.get_array().get(arr))
-        return mi::error{not_json(ec)};
+        return mi::error{not_json(ec), mi::errc::malformed_json};
       top.has_data = true;
       for (auto element : arr) {
         od::value ev;
         if (auto ec = element.get(ev))
-          return mi::error{not_json(ec)};
+          return mi::error{not_json(ec), mi::errc::malformed_json};
         data.emplace_back();
         if (std::string p = read_trade(ev, data.back()); !p.empty())
-          return mi::error{p};
+          return mi::error{p, mi::errc::malformed_json};
       }
     }
   }
@@ -316,7 +318,7 @@ mi::result<frame_events> codec::impl::decode(std::string_view frame, std::int64_
   if (!top.channel || (*top.channel != "trades" && *top.channel != "trades-all"))
     return out; // tickers, books, our own requests, unknown messages
   if (!top.has_data)
-    return mi::error{"missing field 'data' (an array of trades)"};
+    return mi::error{"missing field 'data' (an array of trades)", mi::errc::missing_field};
 
   out.what = frame_events::kind::trades;
   out.trades.reserve(data.size());
@@ -324,12 +326,13 @@ mi::result<frame_events> codec::impl::decode(std::string_view frame, std::int64_
   for (std::size_t i = 0; i < data.size(); ++i) {
     mi::result<mi::trade> t = make_trade(data[i], recv_ns);
     if (!t)
-      return mi::error{"data[" + std::to_string(i) + "]: " + t.err().message};
+      return mi::error{"data[" + std::to_string(i) + "]: " + t.err().message, t.err().code};
     if (data[i].count && *data[i].count != "1") {
       auto n = parse_ms(*data[i].count); // digits, as OKX sends them
       if (!n || *n < 1)
         return mi::error{"data[" + std::to_string(i) + "]: field 'count' must be a positive integer, not \"" +
-                         std::string(*data[i].count) + "\""};
+                           std::string(*data[i].count) + "\"",
+                         mi::errc::bad_number};
       if (*n > 1)
         aggregated.emplace_back(t->trade_id, *n);
     }

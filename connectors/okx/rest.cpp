@@ -17,7 +17,7 @@ mi::result<dom::array> data_of(dom::parser& parser, std::string_view body) {
     return doc.err();
   dom::object root;
   if (doc->get_object().get(root))
-    return mi::error{"expected a JSON object"};
+    return mi::error{"expected a JSON object", mi::errc::malformed_json};
   auto code = rest::string_field(root, "code", "response");
   if (!code)
     return code.err();
@@ -27,7 +27,7 @@ mi::result<dom::array> data_of(dom::parser& parser, std::string_view body) {
   }
   dom::array data;
   if (root["data"].get_array().get(data))
-    return mi::error{"response: field 'data' must be an array"};
+    return mi::error{"response: field 'data' must be an array", mi::errc::bad_field};
   return data;
 }
 
@@ -44,7 +44,7 @@ mi::result<std::vector<instrument>> parse_instruments(std::string_view body) {
     const std::string where = rest::element_name("data", i++);
     dom::object o;
     if (e.get_object().get(o))
-      return mi::error{where + ": not an object"};
+      return mi::error{where + ": not an object", mi::errc::malformed_json};
     auto inst_id = rest::string_field(o, "instId", where);
     if (!inst_id)
       return inst_id.err();
@@ -55,7 +55,7 @@ mi::result<std::vector<instrument>> parse_instruments(std::string_view body) {
       continue; // suspend, preopen, test
     auto inst = from_inst_id(*inst_id);
     if (!inst)
-      return mi::error{where + ": " + inst.err().message};
+      return mi::error{where + ": " + inst.err().message, mi::errc::unknown_symbol};
     out.push_back(std::move(*inst));
   }
   return out;
@@ -73,7 +73,7 @@ mi::result<std::vector<mi::trade>> parse_trades(std::string_view body) {
     const std::string where = rest::element_name("data", i++);
     dom::object o;
     if (e.get_object().get(o))
-      return mi::error{where + ": not an object"};
+      return mi::error{where + ": not an object", mi::errc::malformed_json};
     auto inst_id = rest::string_field(o, "instId", where);
     if (!inst_id)
       return inst_id.err();
@@ -96,7 +96,7 @@ mi::result<std::vector<mi::trade>> parse_trades(std::string_view body) {
       return ts.err();
     auto inst = from_inst_id(*inst_id);
     if (!inst)
-      return mi::error{where + ": " + inst.err().message};
+      return mi::error{where + ": " + inst.err().message, mi::errc::unknown_symbol};
     const std::string named = where + " (tradeId " + std::string(*id) + ")";
     auto price = rest::positive_decimal(*px, "price", named);
     if (!price)
@@ -114,12 +114,13 @@ mi::result<std::vector<mi::trade>> parse_trades(std::string_view body) {
     std::optional<std::int64_t> ms = rest::digits_to_int(*ts);
     std::optional<std::int64_t> ns = ms ? rest::ms_to_ns(*ms) : std::nullopt;
     if (!ns)
-      return rest::field_error(where, "ts", "must be milliseconds (digits), not \"" + std::string(*ts) + "\"");
+      return rest::field_error(where, "ts", "must be milliseconds (digits), not \"" + std::string(*ts) + "\"",
+                               mi::errc::bad_timestamp);
     t.exchange = "okx";
     t.symbol = std::move(inst->symbol);
     t.base = std::move(inst->base);
     t.quote = std::move(inst->quote);
-    t.trade_id = std::string(*id);
+    t.set_id(std::string(*id));
     t.price = *price;
     t.quantity = *size;
     t.ts_ns = *ns;

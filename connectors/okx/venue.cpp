@@ -166,7 +166,7 @@ public:
         out.what = events::kind::trades;
         // An aggregated push (count > 1) covers the fills tradeId - count + 1 .. tradeId.
         for (std::size_t i = 0; i < r->fills.size(); ++i) {
-          const auto id = numeric_id(r->trades[i].trade_id);
+          const auto& id = r->trades[i].id_number;
           out.first_ids.push_back(id ? *id - r->fills[i] + 1 : 0);
         }
         out.trades = std::move(r->trades);

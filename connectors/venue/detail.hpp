@@ -26,9 +26,6 @@ struct registered_venue {
 /// connectors/venue/CMakeLists.txt (registered_venues.cpp in the build tree).
 const std::vector<registered_venue>& registered_venues();
 
-/// A trade id of decimal digits as an integer; nullopt otherwise.
-using mi::venue::numeric_id;
-
 /// What one page of REST trades held, before and after keeping only the gap's trades.
 struct page_filter {
   std::vector<mi::trade> kept;        ///< trades with first_id <= id <= last_id, oldest first

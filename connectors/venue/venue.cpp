@@ -1,7 +1,6 @@
 #include "connectors/venue/venue.hpp"
 
 #include <algorithm>
-#include <charconv>
 
 #include "connectors/venue/detail.hpp"
 
@@ -13,7 +12,7 @@ page_filter filter_to_gap(std::vector<mi::trade> page, const gap& g) {
   page_filter out;
   out.returned = page.size();
   for (mi::trade& t : page) {
-    const std::optional<std::int64_t> id = numeric_id(t.trade_id);
+    const std::optional<std::int64_t> id = t.id_number;
     if (!id)
       continue; // not from a sequential venue: cannot be placed in the gap
     if (!out.min_id || *id < *out.min_id)
@@ -45,13 +44,13 @@ std::pair<std::vector<mi::trade>, bool> page_memory::on_page(const std::string& 
   std::vector<mi::trade> fresh;
   fresh.reserve(kept.size());
   for (mi::trade& t : kept) {
-    const std::int64_t id = *numeric_id(t.trade_id); // kept trades all have numeric ids (filter_to_gap)
+    const std::int64_t id = *t.id_number; // kept trades all have numeric ids (filter_to_gap)
     if (st.edge && (forward ? id <= *st.edge : id >= *st.edge))
       continue;
     fresh.push_back(std::move(t));
   }
   for (const mi::trade& t : fresh) {
-    const std::int64_t id = *numeric_id(t.trade_id);
+    const std::int64_t id = *t.id_number;
     if (!st.edge || (forward ? id > *st.edge : id < *st.edge))
       st.edge = id;
   }
@@ -64,7 +63,7 @@ std::pair<std::vector<mi::trade>, bool> page_memory::on_page(const std::string& 
 }
 
 mi::error rest_error(std::string_view exchange, std::string_view what, const mi::error& e) {
-  return mi::error{std::string(exchange) + " " + std::string(what) + ": " + e.message};
+  return mi::error{std::string(exchange) + " " + std::string(what) + ": " + e.message, e.code};
 }
 
 mi::error not_listed(std::string_view unified, std::string_view exchange, bool listed_but_halted) {
@@ -73,16 +72,6 @@ mi::error not_listed(std::string_view unified, std::string_view exchange, bool l
 }
 
 } // namespace detail
-
-std::optional<std::int64_t> numeric_id(std::string_view id) {
-  if (id.empty() || id.find_first_not_of("0123456789") != std::string_view::npos)
-    return std::nullopt;
-  std::int64_t v = 0;
-  auto [end, ec] = std::from_chars(id.data(), id.data() + id.size(), v);
-  if (ec != std::errc{} || end != id.data() + id.size())
-    return std::nullopt;
-  return v;
-}
 
 std::optional<std::int64_t> seed_scan_from(std::int64_t trade_ts_ns, std::int64_t stored_ns) {
   if (stored_ns - trade_ts_ns <= seed_live_lag_ns)

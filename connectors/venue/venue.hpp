@@ -241,10 +241,6 @@ mi::result<std::unique_ptr<venue>> make_venue(std::string_view exchange, const v
 mi::result<std::unique_ptr<venue>> make_venue(std::string_view exchange, const venue_options& o,
                                               instruments_ptr instruments);
 
-/// A trade id as a number when it is plain decimal digits that fit in int64 ("12345" -> 12345);
-/// nullopt otherwise (Bybit's ids, Kraken v1's synthesized ids, "-1", "1e3").
-std::optional<std::int64_t> numeric_id(std::string_view id);
-
 /// The venue registry's names (mi::venue_names()), in its order.
 const std::vector<std::string>& exchange_names();
 

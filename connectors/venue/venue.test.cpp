@@ -170,6 +170,43 @@ TEST_CASE("gap_tracker: an aggregated trade covering first_id..id makes no gap f
   CHECK(*g == gap{104, 107, 1001, 1002});
 }
 
+TEST_CASE("gap tracking reads the id number each codec set: binance frames 100 and 104 show 101..103 missing") {
+  auto v = mi::venue::make_venue("binance");
+  REQUIRE(v);
+  gap_tracker g;
+  std::optional<gap> found;
+  for (const char* id : {"100", "104"}) {
+    auto ev = (*v)->decode(std::string(R"({"e":"trade","E":1,"s":"BTCUSDT","t":)") + id +
+                             R"(,"p":"1.5","q":"2","T":1000,"m":true,"M":true})",
+                           1);
+    REQUIRE_MESSAGE(ev, ev.err().message);
+    REQUIRE(ev->trades.size() == 1);
+    const mi::trade& t = ev->trades[0];
+    REQUIRE(t.id_number); // what the connection actor feeds the tracker with
+    CHECK(*t.id_number == std::stoll(id));
+    found = g.on_trade(t.symbol, *t.id_number, t.ts_ns);
+  }
+  REQUIRE(found);
+  CHECK(found->first_id == 101);
+  CHECK(found->last_id == 103);
+}
+
+TEST_CASE("filter_to_gap places trades by their id number, one without (a UUID, a synthesized id) is not placed") {
+  auto make = [](std::string id) {
+    mi::trade t;
+    t.set_id(std::move(id));
+    return t;
+  };
+  std::vector<mi::trade> page{make("9"), make("10"), make("c3b0e7a2-uuid"), make("12"), make("13")};
+  auto f = mi::venue::detail::filter_to_gap(std::move(page), gap{10, 12, 0, 0});
+  CHECK(f.returned == 5);
+  REQUIRE(f.kept.size() == 2);
+  CHECK(f.kept[0].trade_id == "10");
+  CHECK(f.kept[1].trade_id == "12");
+  CHECK(f.min_id == 9);
+  CHECK(f.max_id == 13);
+}
+
 TEST_CASE("okx venue: an aggregated push gives the first fill id of each trade") {
   auto v = mi::venue::make_venue("okx");
   REQUIRE(v);

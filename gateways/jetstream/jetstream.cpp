@@ -16,6 +16,8 @@
 #include <unordered_map>
 #include <vector>
 
+#include "gateways/jetstream/event_times.hpp"
+
 #include <spdlog/spdlog.h>
 
 namespace mi::gw {
@@ -241,7 +243,7 @@ struct jetstream::impl {
   std::multimap<std::chrono::steady_clock::time_point, natsMsg*> retry_queue;
   std::unordered_map<natsMsg*, int> attempts; // only messages retried at least once
   std::mutex event_mu;
-  std::unordered_map<natsMsg*, std::int64_t> event_ts; // outgoing::event_ts_ns of messages in flight
+  event_times event_ts{8192}; // outgoing::event_ts_ns of messages in flight; sized by max_pending in connect()
   std::atomic<std::size_t> attempts_size{0};
   bool stopping = false;
   std::thread retry_thread;
@@ -319,12 +321,7 @@ void jetstream::impl::handle_ack(natsMsg* msg, jsPubAck* pa, jsPubAckErr* pae) {
 
 std::int64_t jetstream::impl::take_event_ts(natsMsg* msg) {
   std::lock_guard lock(event_mu);
-  auto it = event_ts.find(msg);
-  if (it == event_ts.end())
-    return 0;
-  auto ts = it->second;
-  event_ts.erase(it);
-  return ts;
+  return event_ts.take(msg);
 }
 
 void jetstream::impl::finish(natsMsg* msg, bool ok, bool duplicate, std::uint64_t seq, std::string error) {
@@ -441,6 +438,7 @@ mi::result<std::unique_ptr<jetstream>> jetstream::connect(options o) {
   auto p = std::make_unique<impl>();
   p->opts = std::move(o);
   const auto& opts = p->opts;
+  p->event_ts = event_times(static_cast<std::size_t>(std::max(opts.max_pending, 1))); // nats.c's publish window
   const std::string where = "cannot connect to " + opts.url;
 
   natsOptions* raw_opts = nullptr;
@@ -604,7 +602,7 @@ mi::result<bool> jetstream::publish_async(const outgoing& m) {
   natsMsg* handed = msg.release();
   if (m.event_ts_ns != 0) { // before the publish: its ack may come back on another thread at once
     std::lock_guard lock(impl_->event_mu);
-    impl_->event_ts[handed] = m.event_ts_ns;
+    impl_->event_ts.put(handed, m.event_ts_ns);
   }
   natsMsg* mine = handed;
   s = js_PublishMsgAsync(impl_->js.get(), &handed, &po);

@@ -26,10 +26,11 @@ struct metrics::impl {
                                                         .Name("mi_trades_received_total")
                                                         .Help("Trades decoded from exchange frames")
                                                         .Register(*reg);
-  prometheus::Family<prometheus::Counter>& rejected = prometheus::BuildCounter()
-                                                        .Name("mi_frames_rejected_total")
-                                                        .Help("Exchange frames rejected as malformed")
-                                                        .Register(*reg);
+  prometheus::Family<prometheus::Counter>& rejected =
+    prometheus::BuildCounter()
+      .Name("mi_frames_rejected_total")
+      .Help("Exchange frames rejected, by reason (the codec's parser error code, or bad_symbol)")
+      .Register(*reg);
   prometheus::Family<prometheus::Counter>& ex_errors =
     prometheus::BuildCounter().Name("mi_exchange_errors_total").Help("Error frames sent by exchanges").Register(*reg);
   prometheus::Family<prometheus::Counter>& sym_rejected = prometheus::BuildCounter()
@@ -328,6 +329,8 @@ metrics::metrics() : impl_(std::make_unique<impl>()), probes_(std::make_unique<p
     for (auto r : {frame_reject::malformed, frame_reject::bad_symbol})
       c->frames_rejected_[static_cast<std::size_t>(r)].bind(f.rejected,
                                                             {{"exchange", ex}, {"reason", std::string(to_string(r))}});
+    for (std::size_t i = 0; i < std::size(mi::parse_errcs); ++i)
+      c->frames_malformed_[i].bind(f.rejected, {{"exchange", ex}, {"reason", mi::to_string(mi::parse_errcs[i])}});
     for (auto r : reject_reasons)
       c->trades_rejected_[static_cast<std::size_t>(r)].bind(
         f.trades_rejected, {{"exchange", ex}, {"reason", std::string(mi::to_string(r))}});

@@ -151,6 +151,24 @@ TEST_CASE("metrics probes: every push_error code and every push limit reason has
   CHECK(text.find(R"(reason="other")") == std::string::npos);
 }
 
+TEST_CASE("metrics probes: a malformed frame counts under its parser code, an unclassified one under malformed") {
+  mi::gw::metrics m;
+  auto& kraken = m.connection("kraken");
+  kraken.frame_malformed(mi::errc::bad_timestamp);
+  kraken.frame_malformed(mi::errc::bad_timestamp);
+  kraken.frame_malformed(mi::errc::malformed_json);
+  kraken.frame_malformed(mi::errc::unsupported_message);
+  kraken.frame_malformed(mi::errc::unspecified); // not a parser code: the old reason
+  kraken.frame_malformed(mi::errc::timeout);
+  auto text = m.scrape();
+  CHECK(has(text, R"(mi_frames_rejected_total{exchange="kraken",reason="bad_timestamp"} 2)"));
+  CHECK(has(text, R"(mi_frames_rejected_total{exchange="kraken",reason="malformed_json"} 1)"));
+  CHECK(has(text, R"(mi_frames_rejected_total{exchange="kraken",reason="unsupported_message"} 1)"));
+  CHECK(has(text, R"(mi_frames_rejected_total{exchange="kraken",reason="malformed"} 2)"));
+  CHECK(text.find(R"(reason="timeout")") == std::string::npos);
+  CHECK(text.find(R"(reason="bad_number")") == std::string::npos); // no event, no series
+}
+
 TEST_CASE("metrics probes: a sample of events scrapes to the same text as before the probes") {
   mi::gw::metrics m;
   m.publish_streams({"MARKET_RAW", "MARKET_KLINE", "MARKET_GAP", "MARKET_DLQ", "MARKET_REJECTED"});

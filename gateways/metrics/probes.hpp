@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "gateways/metrics/series.hpp"
+#include "messages/result.hpp"
 
 namespace mi {
 enum class reject_reason : std::uint8_t;
@@ -21,9 +22,10 @@ enum class reject_reason : std::uint8_t;
 
 namespace mi::gw {
 
-/// Why an exchange frame was rejected (mi_frames_rejected_total{reason}).
+/// Why an exchange frame was rejected (mi_frames_rejected_total{reason}) besides the codec's own codes
+/// (connection_probe::frame_malformed: reason = the mi::errc parser code).
 enum class frame_reject : std::uint8_t {
-  malformed,  ///< the codec could not decode it
+  malformed,  ///< the codec could not decode it, with no parser code (unclassified)
   bad_symbol, ///< a trade whose symbol is not a legal NATS token
 };
 /// "malformed", "bad_symbol".
@@ -63,6 +65,12 @@ class connection_probe {
 public:
   void trade_received(std::uint64_t n) { received_.inc(static_cast<double>(n)); }
   void frame_rejected(frame_reject r) { frames_rejected_[static_cast<std::size_t>(r)].inc(); }
+  /// A frame the codec refused, by its parser code (mi_frames_rejected_total{reason="malformed_json"|...|
+  /// "unsupported_message"}; a code outside mi::parse_errcs counts as reason "malformed").
+  void frame_malformed(mi::errc code) {
+    const auto i = static_cast<std::size_t>(code) - static_cast<std::size_t>(mi::parse_errcs[0]);
+    (i < frames_malformed_.size() ? frames_malformed_[i] : frames_rejected_[0]).inc();
+  }
   /// A trade refused at the edge and quarantined (mi_trades_rejected_total{exchange,reason}).
   void trade_rejected(mi::reject_reason r);
   void exchange_error() { errors_.inc(); }
@@ -95,6 +103,7 @@ private:
     gap_missing_;
   gauge_series connections_;
   std::array<counter_series, 2> frames_rejected_;
+  std::array<counter_series, std::size(mi::parse_errcs)> frames_malformed_; // by parser code, in enum order
   std::array<counter_series, 4> trades_rejected_; // by mi::reject_reason (none included, as before)
   std::array<counter_series, 2> watchdog_;
   prometheus::Family<prometheus::Gauge>* symbol_up_ = nullptr;

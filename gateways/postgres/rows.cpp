@@ -34,7 +34,7 @@ mi::result<mi::trade> trade_row(const pqxx::row& r) {
   t.symbol = r[1].as<std::string>();
   t.base = r[2].as<std::string>();
   t.quote = r[3].as<std::string>();
-  t.trade_id = r[4].as<std::string>();
+  t.set_id(r[4].as<std::string>());
   auto price = numeric(r[5]);
   if (!price)
     return price.err();

@@ -30,6 +30,18 @@ frame_result book_codec::resync(std::string reason, std::optional<bool> checksum
   return {status::resync, checksum_ok, std::move(reason)};
 }
 
+frame_result book_codec::malformed(const mi::error& e) {
+  frame_result r = resync("malformed frame: " + e.message);
+  r.code = e.code;
+  return r;
+}
+
+frame_result book_codec::malformed_level() {
+  frame_result r = resync("malformed level");
+  r.code = mi::errc::bad_number;
+  return r;
+}
+
 namespace {
 
 void append_side(std::string& out, const order_book& book, side s, std::size_t depth) {

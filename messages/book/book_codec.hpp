@@ -7,6 +7,7 @@
 #include <string_view>
 
 #include "messages/book/order_book.hpp"
+#include "messages/result.hpp"
 
 namespace mi::book {
 
@@ -30,6 +31,9 @@ struct frame_result {
   status what = status::ignored;
   std::optional<bool> checksum_ok; ///< nullopt: the frame carried no checksum (or OKX's 0)
   std::string reason;              ///< resync: why ("sequence gap: U 105 after u 100", "checksum mismatch ...")
+  /// A malformed frame or level (reason "malformed frame: ...", "malformed level"): its parser code
+  /// (messages/result.hpp, malformed_json ... unsupported_message); unspecified for every other outcome.
+  mi::errc code = mi::errc::unspecified;
 };
 
 /// The book of one exchange's book channel for one symbol: a codec (frames -> level changes) and the exchange's sync
@@ -51,6 +55,10 @@ public:
 protected:
   /// Marks the book invalid; status resync (counted) when it was valid, awaiting_snapshot when it already was not.
   frame_result resync(std::string reason, std::optional<bool> checksum_ok = std::nullopt);
+  /// A malformed frame: resync() with reason "malformed frame: <e.message>" and e's code.
+  frame_result malformed(const mi::error& e);
+  /// A level whose price or quantity is not a valid decimal: resync() with reason "malformed level", bad_number.
+  frame_result malformed_level();
   /// An update while the book is invalid.
   static frame_result awaiting() { return {status::awaiting_snapshot, std::nullopt, {}}; }
 

@@ -326,28 +326,22 @@ std::uint64_t checkpoint::min_resume_seq() const {
 
 // -- id_key, sum, recent_ids -----------------------------------------------------------------
 
-symbol_windows::id_key symbol_windows::id_key::of(std::string_view id) {
+symbol_windows::id_key symbol_windows::id_key::of(std::string_view id, std::optional<std::int64_t> number) {
   id_key k;
-  // Canonical decimal ids up to 19 digits fit 64 bits and compare like compare_trade_ids.
-  if (!id.empty() && id.size() <= 19 && (id[0] != '0' || id.size() == 1)) {
-    std::uint64_t v = 0;
-    bool digits = true;
-    for (char c : id) {
-      if (c < '0' || c > '9') {
-        digits = false;
-        break;
-      }
-      v = v * 10 + static_cast<std::uint64_t>(c - '0');
-    }
-    if (digits) {
-      k.num = v;
-      k.numeric = true;
-      return k;
-    }
+  // A canonical decimal id ("0" or no leading zero, so that str() gives the text back) is kept as its
+  // number, which compares like compare_trade_ids.
+  if (number && *number >= 0 && (id[0] != '0' || id.size() == 1)) {
+    k.num = static_cast<std::uint64_t>(*number);
+    k.numeric = true;
+    return k;
   }
   k.text = std::string(id);
   return k;
 }
+
+symbol_windows::id_key symbol_windows::id_key::of(const mi::trade& t) { return of(t.trade_id, t.id_number); }
+
+symbol_windows::id_key symbol_windows::id_key::of(std::string_view id) { return of(id, mi::trade_id_number(id)); }
 
 std::string symbol_windows::id_key::str() const { return numeric ? std::to_string(num) : text; }
 
@@ -727,7 +721,7 @@ add_result symbol_windows::add(const mi::trade& t, std::uint64_t seq) {
     r.rejected = mi::reject_reason::clock_skew;
     return r;
   }
-  prepared p{t, id_key::of(t.trade_id), seq};
+  prepared p{t, id_key::of(t), seq}; // the number read once where the trade was decoded
   // price * quantity once, for every interval; normalized decimals, so an overflow here is
   // exactly where the normalized product overflows.
   p.notional_scale = t.price.scale() + t.quantity.scale();

@@ -140,12 +140,16 @@ public:
 
 private:
   /// A trade id in the form the hot path compares and copies cheaply: a canonical decimal id
-  /// ("0" or no leading zero, at most 19 digits) is kept as its number, anything else as text.
+  /// ("0" or no leading zero, within int64: mi::trade_id_number) is kept as its number, anything else as text.
   struct id_key {
     std::uint64_t num = 0;
     bool numeric = false; ///< `num` holds the id; `text` is unused
     std::string text;
+    /// From a trade: its id_number (read once where it was decoded), never the text again.
+    static id_key of(const mi::trade& t);
+    /// From an id's text (a restored checkpoint).
     static id_key of(std::string_view id);
+    static id_key of(std::string_view id, std::optional<std::int64_t> number);
     std::string str() const;
   };
   /// A running sum as a raw mantissa at the largest scale added so far: normalized once, when

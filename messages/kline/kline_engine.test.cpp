@@ -22,7 +22,7 @@ mi::trade make_trade(std::string id, std::int64_t ts_ms, std::string_view price,
   t.symbol = "BTCUSDT";
   t.base = "BTC";
   t.quote = "USDT";
-  t.trade_id = std::move(id);
+  t.set_id(std::move(id)); // as the decoders do: the number beside the text
   t.ts_ns = ts_ms * 1'000'000;
   t.price = D(price);
   t.quantity = D(qty);
@@ -702,7 +702,7 @@ TEST_CASE("property: restarts at any point with late trades and duplicates publi
     }
     if (round % 2 == 1) // text ids: the dedup set starts hashed
       for (auto& t : arrival)
-        t.trade_id = "x" + t.trade_id;
+        t.set_id("x" + t.trade_id);
     std::vector<mi::kline> want;
     {
       ke::symbol_windows sw("binance", "BTCUSDT", o);

@@ -2,6 +2,9 @@
 
 // Small text helpers shared by every layer (header only).
 
+#include <charconv>
+#include <cstdint>
+#include <optional>
 #include <string_view>
 
 namespace mi::util {
@@ -17,6 +20,18 @@ constexpr std::string_view trim(std::string_view s, std::string_view chars = whi
   if (first == std::string_view::npos)
     return {};
   return s.substr(first, s.find_last_not_of(chars) - first + 1);
+}
+
+/// Plain decimal digits as an int64 ("12345" -> 12345, "007" -> 7); nullopt for anything else ("", "-1", "1e3",
+/// " 1", beyond int64). Trade ids (mi::trade_id_number) and the digit strings of REST bodies.
+inline std::optional<std::int64_t> parse_digits(std::string_view s) {
+  if (s.empty() || s.find_first_not_of("0123456789") != std::string_view::npos)
+    return std::nullopt;
+  std::int64_t v = 0;
+  auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+  if (ec != std::errc{} || end != s.data() + s.size())
+    return std::nullopt;
+  return v;
 }
 
 /// The value of a hexadecimal digit (0-9, a-f, A-F), or -1.

@@ -50,7 +50,7 @@ std::vector<mi::trade> make_trades(std::size_t n) {
     t.symbol = "BTCUSDT";
     t.base = "BTC";
     t.quote = "USDT";
-    t.trade_id = std::to_string(700'000'000 + i);
+    t.set_id(std::to_string(700'000'000 + i));
     t.price = *mi::decimal::from_parts(ticks, 2);
     t.quantity = *mi::decimal::from_parts(static_cast<std::int64_t>((state >> 20) % 200'000) + 1, 5);
     t.taker_side = ((state >> 50) & 1) ? mi::side::buy : mi::side::sell;

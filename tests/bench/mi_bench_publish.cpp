@@ -6,8 +6,9 @@
 //   (a) baseline: nats.c js_PublishMsgAsync of N pre-encoded protobuf trades, each natsMsg with
 //       the same two headers as ours (Nats-Msg-Id unique per message, Content-Type), then
 //       js_PublishAsyncComplete (all acks in);
-//   (b) ours: mi::gw::jetstream::publish_async of the same payloads/ids, then flush() (every
-//       outcome reported through on_outcome);
+//   (b) ours: mi::gw::jetstream::publish_async of the same payloads/ids, each with its trade's event
+//       time as the publisher sends it (handed back in its outcome), then flush() (every outcome
+//       reported through on_outcome);
 // each into a freshly created stream (deleted and re-created before every run), alternating
 // which of the two goes first. Prints per-round msgs/s, the medians and ours/baseline.
 
@@ -107,14 +108,17 @@ std::vector<mi::gw::outgoing> make_messages(std::size_t n) {
     t.symbol = btc ? "BTCUSDT" : "ETHUSDT";
     t.base = btc ? "BTC" : "ETH";
     t.quote = "USDT";
-    t.trade_id = std::to_string(1'000'000'000 + i);
+    t.set_id(std::to_string(1'000'000'000 + i));
     t.price = *mi::decimal::from_parts(
       static_cast<std::int64_t>(btc ? 5'800'103 : 210'042) + static_cast<std::int64_t>(i % 97), 2);
     t.quantity = *mi::decimal::from_parts(static_cast<std::int64_t>(i % 200'000) + 1, 5);
     t.taker_side = (i % 3) == 0 ? mi::side::sell : mi::side::buy;
     t.ts_ns = 1'617'566'591'000'000'000LL + static_cast<std::int64_t>(i) * 1'000'000;
     t.recv_ns = t.ts_ns + 3'000'000;
-    out.push_back(mi::gw::outgoing{mi::raw_subject(t.exchange, t.symbol), mi::dedup_id(t), ct, mi::encode_trade_pb(t)});
+    // With the trade's time beside it, as the publisher sends a trade (handed back in its outcome for the
+    // latency metric: the gateway keeps it per message in flight).
+    out.push_back(mi::gw::outgoing{
+      mi::raw_subject(t.exchange, t.symbol), mi::dedup_id(t), ct, mi::encode_trade_pb(t), {}, t.ts_ns});
   }
   return out;
 }
@@ -154,11 +158,14 @@ double run_ours(const std::string& url, const std::vector<mi::gw::outgoing>& msg
   }
   std::atomic<std::uint64_t> ok{0};
   std::atomic<std::uint64_t> failed{0};
+  std::atomic<std::uint64_t> timed{0}; // outcomes that handed back their message's event time
   mi::gw::jetstream::options o;
   o.url = url;
   o.max_pending = max_pending;
   o.on_outcome = [&](const mi::gw::publish_outcome& out) {
     (out.ok ? ok : failed).fetch_add(1, std::memory_order_relaxed);
+    if (out.event_ts_ns != 0)
+      timed.fetch_add(1, std::memory_order_relaxed);
   };
   auto js = mi::gw::jetstream::connect(o);
   if (!js)
@@ -171,9 +178,10 @@ double run_ours(const std::string& url, const std::vector<mi::gw::outgoing>& msg
     throw std::runtime_error(r.err().message);
   double secs = std::chrono::duration<double>(clock_type::now() - t0).count();
   auto st = (*js)->state(stream_name);
-  if (!st || st->messages != msgs.size() || ok.load() != msgs.size() || failed.load() != 0 || (*js)->retries() != 0)
+  if (!st || st->messages != msgs.size() || ok.load() != msgs.size() || failed.load() != 0 || (*js)->retries() != 0 ||
+      timed.load() != msgs.size())
     throw std::runtime_error("ours: stream/outcome counts wrong (ok " + std::to_string(ok.load()) + ", failed " +
-                             std::to_string(failed.load()) + ")");
+                             std::to_string(failed.load()) + ", with event time " + std::to_string(timed.load()) + ")");
   return static_cast<double>(msgs.size()) / secs;
 }
 

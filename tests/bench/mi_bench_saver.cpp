@@ -99,7 +99,7 @@ std::vector<mi::trade> make_trades(std::size_t n) {
     t.symbol = btc ? "BTCUSDT" : "ETHUSDT";
     t.base = btc ? "BTC" : "ETH";
     t.quote = "USDT";
-    t.trade_id = std::to_string(1'000'000'000 + i);
+    t.set_id(std::to_string(1'000'000'000 + i));
     // 58001.03xxxxxx / 2100.42xxxxxx with 8 decimals; quantities 0.00000001 .. 0.99999999.
     const auto jitter = static_cast<std::int64_t>((i * 7919) % 1'000'000);
     t.price = *mi::decimal::from_parts((btc ? 5'800'103'000'000LL : 210'042'000'000LL) + jitter, 8);

@@ -82,7 +82,7 @@ std::vector<mi::trade> trades_of(reader& r) {
     t.base = "BTC";
     t.quote = "USDT";
     const auto id = r.take(2);
-    t.trade_id = op % 7 == 0 ? "x" + std::to_string(id) : std::to_string(id);
+    t.set_id(op % 7 == 0 ? "x" + std::to_string(id) : std::to_string(id));
     const bool small = op % 5 != 0;
     t.price = small
                 ? *mi::decimal::from_parts(static_cast<std::int64_t>(1 + r.take(2)), static_cast<int>(r.take(1) % 9))
