@@ -238,6 +238,7 @@ bool start_api(api_role& out, const mi::cfg::config& cfg, const std::vector<std:
     ao.auth_required = cfg.api.auth == mi::cfg::auth_mode::required;
     ao.timestamp_window = cfg.api.timestamp_window;
     ao.default_quota_per_minute = cfg.api.default_quota_per_minute;
+    ao.calendars = load_market_calendars(cfg);
     ao.connections = static_cast<std::size_t>(cfg.api.workers) + (has_role(roles, "push") ? 1 : 0);
     ao.statement_timeout = std::chrono::duration_cast<std::chrono::milliseconds>(cfg.api.statement_timeout);
     ao.pool_wait = std::chrono::duration_cast<std::chrono::milliseconds>(cfg.api.pool_wait);

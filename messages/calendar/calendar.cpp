@@ -112,6 +112,8 @@ std::int64_t local_to_utc(const std::string& zone, std::int64_t day, int minutes
 
 } // namespace
 
+std::optional<std::int64_t> parse_date_text(std::string_view s) { return parse_date(s); }
+
 std::string minutes_text(int minutes) {
   std::string s(5, '0');
   s[0] = static_cast<char>('0' + minutes / 600);
@@ -381,9 +383,7 @@ mi::result<calendar> parse_calendar(std::string_view text, std::string_view file
     }
   }
   line_no = 0;
-  auto fail0 = [&](const std::string& msg) {
-    return mi::error{std::string(file) + ": " + msg, mi::errc::bad_input};
-  };
+  auto fail0 = [&](const std::string& msg) { return mi::error{std::string(file) + ": " + msg, mi::errc::bad_input}; };
   if (c.market_.empty())
     return fail0("no \"market\" line");
   if (!have_zone)

@@ -51,10 +51,10 @@ struct session {
 
 /// What a calendar file says about one date beside the regular rule.
 struct day_rule {
-  bool closed = false;           ///< a holiday
-  std::optional<int> open;       ///< a late open (local minutes); only from Alpaca
-  std::optional<int> close;      ///< an early close (local minutes)
-  std::string note;              ///< the holiday's name and source as written in the file
+  bool closed = false;      ///< a holiday
+  std::optional<int> open;  ///< a late open (local minutes); only from Alpaca
+  std::optional<int> close; ///< an early close (local minutes)
+  std::string note;         ///< the holiday's name and source as written in the file
   bool operator==(const day_rule&) const = default;
 };
 
@@ -107,8 +107,8 @@ private:
   std::vector<local_span> segments_;
   std::optional<local_span> opening_auction_;
   std::optional<local_span> closing_auction_;
-  unsigned weekdays_ = 0x3e;        ///< bit 0 = Sunday ... bit 6 = Saturday; default Mon-Fri
-  std::int64_t first_day_ = 0;      ///< covered range, days since 1970-01-01 (inclusive)
+  unsigned weekdays_ = 0x3e;   ///< bit 0 = Sunday ... bit 6 = Saturday; default Mon-Fri
+  std::int64_t first_day_ = 0; ///< covered range, days since 1970-01-01 (inclusive)
   std::int64_t last_day_ = -1;
   std::map<std::int64_t, day_rule> rules_;
 };
@@ -146,6 +146,9 @@ mi::result<calendar_set> load_calendars(const std::string& dir);
 std::vector<std::string> default_calendar_dirs();
 /// `configured` if not empty, else the first of default_calendar_dirs() that exists; an error naming what was tried.
 mi::result<std::string> resolve_calendar_dir(const std::string& configured);
+
+/// "YYYY-MM-DD" -> days since 1970-01-01; nullopt when malformed or not a real date (2026-02-30).
+std::optional<std::int64_t> parse_date_text(std::string_view s);
 
 /// "HH:MM" of local minutes.
 std::string minutes_text(int minutes);

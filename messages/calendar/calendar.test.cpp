@@ -28,8 +28,9 @@ std::string slurp(const std::string& path) {
 // "2022-01-03T14:30:00Z" -> ns (the fixture's own text, parsed here independently of the code under test).
 std::int64_t iso_ns(const std::string& s) {
   REQUIRE(s.size() == 20);
-  const auto days = mi::util::days_from_civil(std::stoi(s.substr(0, 4)), static_cast<unsigned>(std::stoi(s.substr(5, 2))),
-                                              static_cast<unsigned>(std::stoi(s.substr(8, 2))));
+  const auto days =
+    mi::util::days_from_civil(std::stoi(s.substr(0, 4)), static_cast<unsigned>(std::stoi(s.substr(5, 2))),
+                              static_cast<unsigned>(std::stoi(s.substr(8, 2))));
   return ((days * 24 + std::stoi(s.substr(11, 2))) * 60 + std::stoi(s.substr(14, 2))) * 60'000'000'000LL +
          std::stoll(s.substr(17, 2)) * 1'000'000'000LL;
 }

@@ -20,8 +20,9 @@ const std::string data_dir = std::string(MI_SOURCE_DIR) + "/tests/data/session_k
 // "2026-03-02T01:30:00.000Z" -> ms, parsed here (not by the code under test).
 std::int64_t iso_ms(const std::string& s) {
   REQUIRE_MESSAGE(s.size() == 24, s);
-  const auto days = mi::util::days_from_civil(std::stoi(s.substr(0, 4)), static_cast<unsigned>(std::stoi(s.substr(5, 2))),
-                                              static_cast<unsigned>(std::stoi(s.substr(8, 2))));
+  const auto days =
+    mi::util::days_from_civil(std::stoi(s.substr(0, 4)), static_cast<unsigned>(std::stoi(s.substr(5, 2))),
+                              static_cast<unsigned>(std::stoi(s.substr(8, 2))));
   return (((days * 24 + std::stoi(s.substr(11, 2))) * 60 + std::stoi(s.substr(14, 2))) * 60 +
           std::stoi(s.substr(17, 2))) *
            1000 +
@@ -33,9 +34,7 @@ struct bar {
   std::int64_t open_ms = 0, close_ms = 0;
   mi::decimal o, h, l, c, v;
   std::uint64_t n = 0;
-  bool operator<(const bar& b) const {
-    return std::tie(interval, open_ms) < std::tie(b.interval, b.open_ms);
-  }
+  bool operator<(const bar& b) const { return std::tie(interval, open_ms) < std::tie(b.interval, b.open_ms); }
 };
 
 bool same(const mi::decimal& a, const mi::decimal& b) { return (a <=> b) == 0; }
@@ -143,8 +142,8 @@ void run_scenario(const std::string& name) {
   std::vector<bar> got;
   for (const auto& k : finals) {
     CHECK(k.revision == 0);
-    got.push_back({k.interval, k.open_time_ms, k.close_time_ms, k.open, k.high, k.low, k.close, k.volume,
-                   k.trade_count});
+    got.push_back(
+      {k.interval, k.open_time_ms, k.close_time_ms, k.open, k.high, k.low, k.close, k.volume, k.trade_count});
   }
   std::sort(got.begin(), got.end());
   std::sort(sc.expected.begin(), sc.expected.end());

@@ -54,9 +54,9 @@ std::int64_t session_mapper::local_day(std::int64_t ms) const {
 }
 
 const session_mapper::day_info& session_mapper::day_at(std::int64_t day) const {
-  for (const auto& d : days_)
-    if (d.day == day)
-      return d;
+  for (auto it = days_.rbegin(); it != days_.rend(); ++it) // the newest first: usually the trade's own day
+    if (it->day == day)
+      return *it;
   if (days_.size() >= 64)
     days_.erase(days_.begin(), days_.begin() + 32); // the oldest lookups
   day_info info;
@@ -122,8 +122,8 @@ std::pair<std::int64_t, std::int64_t> session_mapper::group_of(const interval& i
   case interval::unit::month: {
     const auto d = mi::util::civil_from_days(day);
     const std::int64_t first = mi::util::days_from_civil(d.year, d.month, 1);
-    const std::int64_t next = d.month == 12 ? mi::util::days_from_civil(d.year + 1, 1, 1)
-                                            : mi::util::days_from_civil(d.year, d.month + 1, 1);
+    const std::int64_t next =
+      d.month == 12 ? mi::util::days_from_civil(d.year + 1, 1, 1) : mi::util::days_from_civil(d.year, d.month + 1, 1);
     return {first, next};
   }
   }

@@ -24,8 +24,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   }
   auto days = mi::calendar::parse_alpaca_calendar(text);
   if (days && !days->empty()) {
-    auto cal = mi::calendar::parse_calendar("market XNYS\ntime_zone America/New_York\nsession 09:30 16:00\nyears 2022\n",
-                                            "xnys.cal");
+    auto cal = mi::calendar::parse_calendar(
+      "market XNYS\ntime_zone America/New_York\nsession 09:30 16:00\nyears 2022\n", "xnys.cal");
     if (!cal)
       std::abort();
     (void)cal->merge(days->front().day, days->back().day, *days);
