@@ -94,14 +94,14 @@ TEST_CASE("aggregate --calendar XSHG: the hand-computed bars of a Shanghai day (
 }
 
 TEST_CASE("aggregate --calendar: an unknown market or a malformed calendar directory is a usage error (exit 2)") {
-  const auto unknown = mi::test::run({MI_BINARY, "aggregate", "--calendar", "XLON", "--calendars-dir",
-                                      std::string(MI_SOURCE_DIR) + "/deploy/calendars"},
-                                     "", true);
+  const auto unknown = mi::test::run(
+    {MI_BINARY, "aggregate", "--calendar", "XLON", "--calendars-dir", std::string(MI_SOURCE_DIR) + "/deploy/calendars"},
+    "", true);
   CHECK(unknown.exit_code == 2);
   CHECK_MESSAGE(unknown.output.find("unknown market \"XLON\"") != std::string::npos, unknown.output);
   CHECK_MESSAGE(unknown.output.find("CRYPTO, XNYS, XSHE, XSHG") != std::string::npos, unknown.output);
-  const auto missing =
-    mi::test::run({MI_BINARY, "aggregate", "--calendar", "XSHG", "--calendars-dir", "/nonexistent/calendars"}, "", true);
+  const auto missing = mi::test::run(
+    {MI_BINARY, "aggregate", "--calendar", "XSHG", "--calendars-dir", "/nonexistent/calendars"}, "", true);
   CHECK(missing.exit_code == 2);
   CHECK_MESSAGE(missing.output.find("/nonexistent/calendars is not a directory") != std::string::npos, missing.output);
 }
