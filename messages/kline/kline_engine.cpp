@@ -1119,7 +1119,10 @@ add_result batch_aggregator::add(const mi::trade& t, std::vector<mi::kline>& fin
   auto key = std::make_pair(t.exchange, t.symbol);
   auto it = symbols_.find(key);
   if (it == symbols_.end())
-    it = symbols_.emplace(key, symbol_windows(t.exchange, t.symbol, opts_, nullptr, sessions_)).first;
+    it = symbols_
+           .emplace(key, symbol_windows(t.exchange, t.symbol, opts_, nullptr,
+                                        sessions_of_ ? sessions_of_(t.exchange) : sessions_))
+           .first;
   auto r = it->second.add(t, ++seq_);
   it->second.close_by_event_time(finals);
   return r;

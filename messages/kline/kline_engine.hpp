@@ -1,6 +1,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <limits>
 #include <map>
 #include <optional>
@@ -284,6 +285,9 @@ public:
   /// `sessions`: the calendar every symbol aggregates on (`aggregate --calendar XSHG`); nullptr: UTC (crypto).
   explicit batch_aggregator(options opts, const mi::calendar::calendar* sessions = nullptr)
       : opts_(std::move(opts)), sessions_(sessions) {}
+  /// Each exchange's calendar from `sessions_of(exchange)` (nullptr: UTC), as the kline stage chooses it (`replay`).
+  batch_aggregator(options opts, std::function<const mi::calendar::calendar*(const std::string&)> sessions_of)
+      : opts_(std::move(opts)), sessions_of_(std::move(sessions_of)) {}
   /// Feeds one trade; finals closed by event time are appended to `finals`. A rejected trade
   /// (add_result::rejected) changes nothing; the other trades go on.
   add_result add(const mi::trade& t, std::vector<mi::kline>& finals);
@@ -293,6 +297,7 @@ public:
 private:
   options opts_;
   const mi::calendar::calendar* sessions_ = nullptr;
+  std::function<const mi::calendar::calendar*(const std::string&)> sessions_of_;
   std::map<std::pair<std::string, std::string>, symbol_windows> symbols_;
   std::uint64_t seq_ = 0;
 };

@@ -29,6 +29,14 @@ std::string_view to_string(outside o) {
   return "none";
 }
 
+session_mapper::session_mapper(const mi::calendar::calendar& cal) : cal_(&cal) {
+  const auto first = cal.first_date();
+  const auto last = cal.last_date();
+  lo_ms_ = (mi::util::days_from_civil(first.year, first.month, first.day) - 1) * ms_per_day;
+  hi_ms_ = (mi::util::days_from_civil(last.year, last.month, last.day) + 2) * ms_per_day;
+  days_.reserve(64);
+}
+
 std::int64_t session_mapper::local_day(std::int64_t ms) const {
   if (ms >= cached_lo_ && ms < cached_hi_)
     return cached_day_;
@@ -85,6 +93,8 @@ const session_mapper::day_info& session_mapper::day_at(std::int64_t day) const {
 }
 
 outside session_mapper::place(std::int64_t ts_ms, std::int64_t& eff_ms) const {
+  if (ts_ms < lo_ms_ || ts_ms >= hi_ms_) // far outside the data (also keeps absurd times away from the tz code)
+    return outside::no_calendar;
   const day_info& d = day_at(local_day(ts_ms));
   if (!d.covered)
     return outside::no_calendar;

@@ -46,7 +46,7 @@ std::string_view to_string(outside o);
 
 class session_mapper {
 public:
-  explicit session_mapper(const mi::calendar::calendar& cal) : cal_(&cal) {}
+  explicit session_mapper(const mi::calendar::calendar& cal);
 
   /// Where a trade at `ts_ms` counts: outside::none and its effective time in `eff_ms` (auction prints moved into
   /// the session), or the reason it is outside.
@@ -76,6 +76,8 @@ private:
   std::optional<window_span> group_window(std::int64_t first, std::int64_t last) const;
 
   const mi::calendar::calendar* cal_;
+  std::int64_t lo_ms_ = 0; ///< a day before the calendar's first date (UTC): earlier trades have no data
+  std::int64_t hi_ms_ = 0; ///< two days after its last date
   // Caches: the local day last asked for (its bounds in UTC ms) and the sessions of recent days.
   mutable std::int64_t cached_lo_ = 1;
   mutable std::int64_t cached_hi_ = 0; ///< empty range: nothing cached
