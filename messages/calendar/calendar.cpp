@@ -144,10 +144,7 @@ civil_date calendar::last_date() const { return mi::util::civil_from_days(last_d
 bool calendar::covers(std::int64_t day) const {
   if (always_open_)
     return true;
-  if (day < first_day_ || day > last_day_)
-    return false;
-  // Covered years may have holes (a year without data): a year is covered when it holds data.
-  return true;
+  return day >= first_day_ && day <= last_day_;
 }
 
 std::int64_t calendar::local_day_of(std::int64_t ns) const {
@@ -424,6 +421,10 @@ mi::result<calendar> parse_calendar(std::string_view text, std::string_view file
                   std::string(weekday_names[weekday_of(d.day)]) + ", not a trading day anyway");
     if (d.rule.close && (*d.rule.close <= c.segments_.front().begin || *d.rule.close >= c.segments_.back().end))
       return fail("early close " + minutes_text(*d.rule.close) + " is not inside the session");
+    if (d.rule.close && c.segments_.size() == 2 && *d.rule.close > c.segments_[0].end &&
+        *d.rule.close <= c.segments_[1].begin)
+      return fail("early close " + minutes_text(*d.rule.close) + " falls in the break (close at " +
+                  minutes_text(c.segments_[0].end) + " instead)");
     if (!c.rules_.emplace(d.day, d.rule).second)
       return fail(mi::util::date_text(mi::util::civil_from_days(d.day)) + " is listed twice");
   }

@@ -170,6 +170,8 @@ TEST_CASE("a malformed calendar file: the error names the file and the line") {
         "xtst.cal:4: session: segments must follow each other with a break between them");
   CHECK(err(head + "early_close 2026-01-05 1pm\nyears 2026\n") == "xtst.cal:4: bad time \"1pm\" (expected HH:MM)");
   CHECK(err("market XTST\ntime_zone UTC\nyears 2026\n") == "xtst.cal: no \"session\" line");
+  CHECK(err(head + "session 13:00 15:00\nyears 2026\nearly_close 2026-01-05 12:00\n") ==
+        "xtst.cal:6: early close 12:00 falls in the break (close at 11:30 instead)");
   CHECK(err(head + "years 2026\nholidays_of XSHG\n") ==
         "xtst.cal:5: holidays_of XSHG: that market is not loaded (its file must come first)");
 }

@@ -70,12 +70,15 @@ mi::decimal any_decimal(reader& r) {
 
 // A Shanghai-like calendar (lunch break, both auctions, a holiday) built from text: no files in a fuzzer.
 const mi::calendar::calendar& shanghai() {
-  static const auto cal =
-    mi::calendar::parse_calendar("market XFZZ\ntime_zone Asia/Shanghai\nopening_auction 09:15 09:25\n"
-                                 "session 09:30 11:30\nsession 13:00 15:00\n"
-                                 "closing_auction 14:57 15:00\nyears 2026\nholiday 2026-03-04\n",
-                                 "fuzz.cal")
-      .value();
+  static const auto cal = [] {
+    auto c = mi::calendar::parse_calendar("market XFZZ\ntime_zone Asia/Shanghai\nopening_auction 09:15 09:25\n"
+                                          "session 09:30 11:30\nsession 13:00 15:00\nclosing_auction 14:57 15:00\n"
+                                          "years 2026\nholiday 2026-03-04\n",
+                                          "fuzz.cal");
+    if (!c)
+      __builtin_trap();
+    return *c;
+  }();
   return cal;
 }
 
