@@ -49,6 +49,7 @@ std::unique_ptr<bridge> start_bridge(const mi::cfg::config& cfg, mi::gw::metrics
     stream_names.push_back(name);
   metrics.publish_streams(std::move(stream_names)); // the bounded `stream` label of mi_publish_failures_total
   auto jo = mi::gw::to_options(cfg.nats);
+  jo.name = "market-ingestor " + cfg.runtime.node_id; // nats-server's /connz tells the nodes apart
   // Set once connected; read by nats.c's ack threads (atomic: no thread reads it mid-write).
   auto js_for_acks = std::make_shared<std::atomic<mi::gw::jetstream*>>(nullptr);
   jo.on_outcome = [feedback, &metrics, js_for_acks](const mi::gw::publish_outcome& o) {

@@ -6,6 +6,7 @@
 #include <memory>
 #include <spdlog/spdlog.h>
 #include <thread>
+#include <unistd.h>
 
 #include "actors/actor_slot.hpp"
 #include "actors/caf_types.hpp"
@@ -34,6 +35,14 @@
 
 namespace mi::app {
 namespace {
+
+// The host name (the default node identity); "unknown" if the system has none.
+std::string host_name() {
+  char buf[256] = {};
+  if (::gethostname(buf, sizeof buf - 1) != 0 || buf[0] == '\0')
+    return "unknown";
+  return buf;
+}
 
 using namespace std::chrono_literals;
 
@@ -142,7 +151,10 @@ int run_platform(const std::string& config_path, const std::vector<std::string>&
   const auto loaded = load_config(config_path);
   if (!loaded)
     return 2;
-  const auto& cfg = *loaded;
+  auto resolved = *loaded;
+  if (resolved.runtime.node_id.empty())
+    resolved.runtime.node_id = host_name();
+  const auto& cfg = resolved;
   spdlog::set_level(spdlog::level::from_str(std::string(mi::cfg::to_string(cfg.runtime.log_level))));
   for (const auto& r : roles)
     if (r != "ingest" && r != "kline" && r != "store" && r != "push" && r != "api") {
@@ -235,7 +247,8 @@ int run_platform(const std::string& config_path, const std::vector<std::string>&
     return abort_start();
 
   const auto metrics_addr = *mi::cfg::parse_listen_address(cfg.metrics.listen); // validated by load()
-  spdlog::info("market-ingestor running (roles: {}); metrics on http://{}/metrics", fmt::join(roles, ","),
+  spdlog::info("market-ingestor running on node {} (roles: {}); metrics on http://{}/metrics", cfg.runtime.node_id,
+               fmt::join(roles, ","),
                mi::cfg::listen_address{metrics_addr.host, metrics_server->port(), metrics_addr.ipv6}.text());
   std::cout << "ready" << std::endl; // a line scripts and tests can wait for
 

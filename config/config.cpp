@@ -96,6 +96,7 @@ std::vector<leaf> leaves(config& c) {
   out.push_back({"nats.max_in_flight", &c.nats.max_in_flight});
   out.push_back({"nats.ack_timeout", &c.nats.ack_timeout});
   out.push_back({"nats.connect_timeout", &c.nats.connect_timeout});
+  out.push_back({"nats.kv_replicas", &c.nats.kv_replicas});
   out.push_back({"postgres.dsn", &c.postgres.dsn});
   for (const venue_info& v : venues()) {
     if (auto it = c.exchanges.find(std::string(v.name)); it != c.exchanges.end()) {
@@ -146,6 +147,7 @@ std::vector<leaf> leaves(config& c) {
   out.push_back({"metrics.listen", &c.metrics.listen});
   out.push_back({"runtime.scheduler_threads", &c.runtime.scheduler_threads});
   out.push_back({"runtime.log_level", &c.runtime.log_level});
+  out.push_back({"runtime.node_id", &c.runtime.node_id});
   out.push_back({"supervision.initial_backoff", &c.supervision.initial_backoff});
   out.push_back({"supervision.max_backoff", &c.supervision.max_backoff});
   out.push_back({"supervision.reset_after", &c.supervision.reset_after});
@@ -721,6 +723,7 @@ std::vector<config_error> validate(const config& c) {
   ck.range("nats.max_in_flight", c.nats.max_in_flight, 1, 1'000'000);
   ck.positive("nats.ack_timeout", c.nats.ack_timeout);
   ck.positive("nats.connect_timeout", c.nats.connect_timeout);
+  ck.range("nats.kv_replicas", c.nats.kv_replicas, 1, 5);
 
   if (trim(c.postgres.dsn).empty())
     ck.fail("postgres.dsn", "must not be empty");
@@ -795,6 +798,10 @@ std::vector<config_error> validate(const config& c) {
     ck.fail("api.pool_wait", "must be at most 1m, got " + format_duration(c.api.pool_wait));
 
   ck.range("runtime.scheduler_threads", c.runtime.scheduler_threads, 1, 64);
+  if (c.runtime.node_id.size() > 64 ||
+      std::any_of(c.runtime.node_id.begin(), c.runtime.node_id.end(),
+                  [](unsigned char ch) { return !std::isalnum(ch) && ch != '.' && ch != '_' && ch != '-'; }))
+    ck.fail("runtime.node_id", "must be at most 64 of A-Z a-z 0-9 . _ -, got " + quote(c.runtime.node_id));
   {
     const auto& sv = c.supervision;
     ck.positive("supervision.initial_backoff", sv.initial_backoff);

@@ -83,6 +83,9 @@ struct nats_config {
   int max_in_flight = 4096;                           ///< async publish acks in flight before back-pressure
   duration ack_timeout = std::chrono::seconds(5);     ///< a publish not acked in this time is retried with the same id
   duration connect_timeout = std::chrono::seconds(5); ///< connecting to the server
+  /// Replicas of the key-value buckets the platform creates (kline checkpoints, API nonces, ...):
+  /// 1..5, 3 on a 3-node cluster so that losing a node loses no state. An existing bucket keeps its own.
+  int kv_replicas = 1;
   /// Field-wise equality.
   bool operator==(const nats_config&) const = default;
 };
@@ -235,6 +238,10 @@ struct metrics_config {
 struct runtime_config {
   int scheduler_threads = 2;                   ///< CAF scheduler workers, 1..64
   log_severity log_level = log_severity::info; ///< trace|debug|info|warn|error
+  /// This process's node identity on a cluster (A-Z a-z 0-9 . _ -, at most 64): its NATS
+  /// connection name ("market-ingestor <node_id>", seen in nats-server's /connz) and its start
+  /// line. Empty: the host name.
+  std::string node_id;
   /// Field-wise equality.
   bool operator==(const runtime_config&) const = default;
 };

@@ -95,6 +95,7 @@ nats:
   max_in_flight: 100
   ack_timeout: 2500ms
   connect_timeout: 1s
+  kv_replicas: 3
 postgres:
   dsn: "postgresql://ingest@db/market"
 exchanges:
@@ -131,6 +132,7 @@ runtime: {scheduler_threads: 8, log_level: debug}
   CHECK(c.nats.max_in_flight == 100);
   CHECK(c.nats.ack_timeout == 2500ms);
   CHECK(c.nats.connect_timeout == 1s);
+  CHECK(c.nats.kv_replicas == 3);
   CHECK(c.postgres.dsn == "postgresql://ingest@db/market");
   const auto& b = c.exchanges.at("binance");
   CHECK(b.enabled);
@@ -364,6 +366,7 @@ TEST_CASE("validation checks urls, symbols, streams, listen addresses and timeou
   auto c = mi::cfg::defaults();
   c.nats.raw.name = "market.raw";
   c.nats.raw.replicas = 0;
+  c.nats.kv_replicas = 7;
   c.nats.kline.duplicate_window = std::chrono::days(40); // > max_age 30d
   auto& b = c.exchanges["binance"];
   b.ws_url = "https://stream.binance.com";
@@ -384,6 +387,7 @@ TEST_CASE("validation checks urls, symbols, streams, listen addresses and timeou
   CAPTURE(mi::cfg::format_errors(errs));
   CHECK(mentions(find(errs, "nats.streams.raw.name"), "'market.raw'"));
   CHECK(mentions(find(errs, "nats.streams.raw.replicas"), "1..5"));
+  CHECK(mentions(find(errs, "nats.kv_replicas"), "1..5"));
   CHECK(mentions(find(errs, "nats.streams.kline.duplicate_window"), "max_age"));
   CHECK(mentions(find(errs, "exchanges.binance.ws_url"), "ws:// or wss://"));
   CHECK(mentions(find(errs, "exchanges.binance.symbols"), "'BTCUSDT'"));
@@ -398,7 +402,7 @@ TEST_CASE("validation checks urls, symbols, streams, listen addresses and timeou
   CHECK(mentions(find(errs, "exchanges.kraken.backfill_max_trades"), "-1"));
   CHECK(find(errs, "exchanges.kraken.silence_timeout"));
   CHECK(mentions(find(errs, "nats.streams.gap.name"), "'MARKET_KLINE'"));
-  CHECK(errs.size() == 16);
+  CHECK(errs.size() == 17);
 }
 
 TEST_CASE("closed sets are read once at load: names become enums, an unknown name is an error naming the key") {

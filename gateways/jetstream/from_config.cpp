@@ -20,6 +20,7 @@ jetstream::options to_options(const mi::cfg::nats_config& c) {
   jetstream::options o;
   o.url = c.url;
   o.connect_timeout = c.connect_timeout;
+  o.kv_replicas = c.kv_replicas;
   o.ack_timeout = c.ack_timeout;
   o.max_pending = c.max_in_flight * 2 + 1024;      // nats.c must never stall before our own limit
   o.max_retries = std::numeric_limits<int>::max(); // a trade is never given up

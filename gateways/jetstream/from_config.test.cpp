@@ -24,7 +24,10 @@ TEST_CASE("from config: a stream section and the nats section map field by field
   nc.url = "nats://a:4222,nats://b:4222";
   nc.max_in_flight = 100;
   nc.ack_timeout = std::chrono::seconds(3);
+  nc.kv_replicas = 3;
   auto o = mi::gw::to_options(nc);
+  CHECK(o.kv_replicas == 3);
+  CHECK(mi::gw::to_options(mi::cfg::nats_config{}).kv_replicas == 1);
   CHECK(o.url == "nats://a:4222,nats://b:4222");
   CHECK(o.ack_timeout == std::chrono::seconds(3));
   CHECK(o.max_pending > 100); // nats.c's window is above ours: it never stalls first

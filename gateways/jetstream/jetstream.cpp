@@ -5,6 +5,8 @@
 
 #include <nats/nats.h>
 
+#include "messages/util/text.hpp"
+
 #include <atomic>
 #include <condition_variable>
 #include <map>
@@ -12,6 +14,7 @@
 #include <shared_mutex>
 #include <thread>
 #include <unordered_map>
+#include <vector>
 
 #include <spdlog/spdlog.h>
 
@@ -429,8 +432,21 @@ mi::result<std::unique_ptr<jetstream>> jetstream::connect(options o) {
   natsOptions* raw_opts = nullptr;
   natsStatus s = natsOptions_Create(&raw_opts);
   std::unique_ptr<natsOptions, options_deleter> nopts(raw_opts);
+  // nats.c takes a list of servers (a cluster's seeds) only through SetServers: SetURL would try
+  // the whole comma-separated text as one URL.
+  std::vector<std::string> urls;
+  for (std::string_view rest = opts.url; !rest.empty();) {
+    auto comma = rest.find(',');
+    auto one = mi::util::trim(rest.substr(0, comma));
+    if (!one.empty())
+      urls.emplace_back(one);
+    rest = comma == std::string_view::npos ? std::string_view{} : rest.substr(comma + 1);
+  }
+  std::vector<const char*> url_ptrs;
+  for (const auto& u : urls)
+    url_ptrs.push_back(u.c_str());
   if (s == NATS_OK)
-    s = natsOptions_SetURL(raw_opts, opts.url.c_str());
+    s = natsOptions_SetServers(raw_opts, url_ptrs.data(), static_cast<int>(url_ptrs.size()));
   if (s == NATS_OK)
     s = natsOptions_SetName(raw_opts, opts.name.c_str());
   if (s == NATS_OK)
@@ -659,6 +675,7 @@ mi::result<kvStore*> jetstream::impl::bucket(const std::string& name, std::chron
     cfg.Bucket = name.c_str();
     cfg.History = 1;
     cfg.StorageType = js_FileStorage;
+    cfg.Replicas = opts.kv_replicas;
     if (ttl.count() > 0)
       cfg.TTL = static_cast<int64_t>(ttl.count());
     s = js_CreateKeyValue(&raw, js.get(), &cfg);

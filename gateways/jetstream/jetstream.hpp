@@ -152,6 +152,8 @@ public:
     int max_retries = 10;
     /// Bytes buffered by nats.c while disconnected (reconnects forever, every 100 ms).
     int reconnect_buffer_bytes = 256 * 1024 * 1024;
+    /// Replicas of a key-value bucket this connection creates (an existing bucket keeps its own).
+    int kv_replicas = 1;
   };
 
   /// Connects; error "cannot connect to nats://...: <nats status text>".

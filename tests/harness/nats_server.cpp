@@ -2,7 +2,9 @@
 
 #include "tests/harness/process.hpp"
 
+#include <algorithm>
 #include <csignal>
+#include <cstdlib>
 #include <fstream>
 #include <sstream>
 #include <stdexcept>
@@ -21,6 +23,15 @@ nats_server::nats_server() : dir_(std::make_unique<temp_dir>("mi-nats")) {
   port_ = free_port();
   monitor_port_ = free_port();
   while (monitor_port_ == port_)
+    monitor_port_ = free_port();
+  start();
+}
+
+nats_server::nats_server(nats_cluster_member member)
+    : dir_(std::make_unique<temp_dir>("mi-nats")), member_(std::move(member)) {
+  port_ = free_port();
+  monitor_port_ = free_port();
+  while (monitor_port_ == port_ || monitor_port_ == member_->cluster_port)
     monitor_port_ = free_port();
   start();
 }
@@ -51,9 +62,29 @@ void nats_server::start() {
     return n;
   };
   auto before = ready_count();
-  proc_ = std::make_unique<child_process>(std::vector<std::string>{"nats-server", "-js", "-sd", store_dir(), "-a",
-                                                                   "127.0.0.1", "-p", std::to_string(port_), "-m",
-                                                                   std::to_string(monitor_port_), "-l", log_path()});
+  std::vector<std::string> argv{"nats-server", "-js",
+                                "-sd",         store_dir(),
+                                "-a",          "127.0.0.1",
+                                "-p",          std::to_string(port_),
+                                "-m",          std::to_string(monitor_port_),
+                                "-l",          log_path()};
+  if (member_) {
+    std::string routes;
+    for (int p : member_->route_ports)
+      routes += (routes.empty() ? "" : ",") + std::string("nats://127.0.0.1:") + std::to_string(p);
+    if (!member_->config_file.empty()) {
+      // The file takes the member's name and store from the environment (the file's jetstream
+      // block would clash with -js/-sd on the command line).
+      ::setenv("NATS_SERVER_NAME", member_->server_name.c_str(), 1);
+      ::setenv("NATS_STORE_DIR", store_dir().c_str(), 1);
+      argv = {"nats-server",         "-c", member_->config_file,          "-a", "127.0.0.1", "-p",
+              std::to_string(port_), "-m", std::to_string(monitor_port_), "-l", log_path()};
+    }
+    argv.insert(argv.end(),
+                {"--server_name", member_->server_name, "--cluster_name", member_->cluster_name, "--cluster",
+                 "nats://127.0.0.1:" + std::to_string(member_->cluster_port), "--routes", routes});
+  }
+  proc_ = std::make_unique<child_process>(argv);
   using namespace std::chrono_literals;
   bool ready = wait_for_port(port_, 15s) &&
                eventually([&] { return ready_count() > before || !proc_->running(); }, 15s) && proc_->running();
@@ -84,5 +115,56 @@ void nats_server::kill_hard() {
 }
 
 int nats_server::pid() const { return proc_ ? proc_->pid() : -1; }
+
+nats_cluster::nats_cluster(int size, const std::string& config_file) {
+  std::vector<int> cluster_ports;
+  while (static_cast<int>(cluster_ports.size()) < size) {
+    int p = free_port();
+    if (std::find(cluster_ports.begin(), cluster_ports.end(), p) == cluster_ports.end())
+      cluster_ports.push_back(p);
+  }
+  for (int i = 0; i < size; ++i) {
+    nats_cluster_member m{
+      "n" + std::to_string(i + 1), "mi-test", cluster_ports[static_cast<std::size_t>(i)], {}, config_file};
+    for (int j = 0; j < size; ++j)
+      if (j != i)
+        m.route_ports.push_back(cluster_ports[static_cast<std::size_t>(j)]);
+    nodes_.push_back(std::make_unique<nats_server>(std::move(m)));
+  }
+  if (!wait_healthy(std::chrono::seconds(30)))
+    throw std::runtime_error("the nats cluster did not become healthy (JetStream meta leader); logs:\n" + log_tails());
+}
+
+nats_cluster::~nats_cluster() = default;
+
+std::string nats_cluster::urls() const {
+  std::string out;
+  for (const auto& n : nodes_)
+    out += (out.empty() ? "" : ",") + n->url();
+  return out;
+}
+
+bool nats_cluster::wait_healthy(std::chrono::seconds timeout) const {
+  return eventually(
+    [&] {
+      for (const auto& n : nodes_) {
+        if (n->pid() < 0)
+          continue; // stopped on purpose
+        auto r =
+          run({"curl", "-sS", "--max-time", "2", "http://127.0.0.1:" + std::to_string(n->monitor_port()) + "/healthz"});
+        if (r.output.find("\"ok\"") == std::string::npos)
+          return false;
+      }
+      return true;
+    },
+    timeout);
+}
+
+std::string nats_cluster::log_tails() const {
+  std::string out;
+  for (const auto& n : nodes_)
+    out += "--- " + n->log_path() + "\n" + tail(read_file(n->log_path())) + "\n";
+  return out;
+}
 
 } // namespace mi::test

@@ -1,12 +1,27 @@
 #pragma once
 
+#include <chrono>
 #include <memory>
+#include <optional>
 #include <string>
+#include <vector>
 
 namespace mi::test {
 
 class child_process;
 class temp_dir;
+
+/// What makes a nats-server a member of a cluster: its name, the cluster's name, its own route
+/// port and the other members' route ports (loopback).
+struct nats_cluster_member {
+  std::string server_name;
+  std::string cluster_name;
+  int cluster_port = 0;
+  std::vector<int> route_ports;
+  /// A configuration file to start from (`-c`, e.g. deploy/nats/nats-server.conf): its ports,
+  /// routes, names and store directory are overridden on the command line, the rest applies.
+  std::string config_file;
+};
 
 /// A real `nats-server -js` on a free loopback port, file storage in its own temp dir; stopped
 /// on destruction.
@@ -15,6 +30,8 @@ public:
   /// Starts and waits until ready (port accepting, "Server is ready" logged); throws
   /// std::runtime_error with the log tail on failure.
   nats_server();
+  /// The same, as a member of a cluster (routes to the other members; JetStream clustered).
+  explicit nats_server(nats_cluster_member member);
   ~nats_server();
   nats_server(const nats_server&) = delete;
   nats_server& operator=(const nats_server&) = delete;
@@ -43,6 +60,33 @@ private:
   std::unique_ptr<child_process> proc_;
   int port_ = 0;
   int monitor_port_ = 0;
+  std::optional<nats_cluster_member> member_;
+};
+
+/// `size` clustered nats-servers with JetStream on loopback (each routed to all others), as a
+/// 3-node production cluster is laid out in deploy/nats/. Members can be killed and restarted.
+class nats_cluster {
+public:
+  /// Starts every member and waits until JetStream is healthy on all of them (a meta leader is
+  /// elected); throws std::runtime_error with the members' log tails otherwise.
+  /// `config_file`: see nats_cluster_member::config_file (none: command-line flags only).
+  explicit nats_cluster(int size = 3, const std::string& config_file = {});
+  ~nats_cluster();
+  nats_cluster(const nats_cluster&) = delete;
+  nats_cluster& operator=(const nats_cluster&) = delete;
+
+  /// Every member's client URL, comma-separated (what `nats.url` takes for a cluster).
+  std::string urls() const;
+  nats_server& node(int i) { return *nodes_.at(static_cast<std::size_t>(i)); }
+  int size() const { return static_cast<int>(nodes_.size()); }
+  /// Whether every running member answers its monitoring /healthz with status ok (JetStream
+  /// enabled, meta leader known, its streams current) within `timeout`.
+  bool wait_healthy(std::chrono::seconds timeout) const;
+  /// The members' log tails, for failure messages.
+  std::string log_tails() const;
+
+private:
+  std::vector<std::unique_ptr<nats_server>> nodes_;
 };
 
 } // namespace mi::test

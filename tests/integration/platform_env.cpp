@@ -38,7 +38,8 @@ platform_env::platform_env(std::vector<std::string> intervals, std::string binan
   for (auto& i : intervals_)
     iv += (iv.empty() ? "" : ", ") + i;
   std::ofstream cfg(config_path());
-  cfg << "nats:\n  url: " << nats.url() << "\n"
+  nats_urls_ = nats.url();
+  cfg << "nats:\n  url: " << nats_urls_ << "\n"
       << "postgres:\n  dsn: " << pg.conninfo() << "\n"
       << "exchanges:\n  binance:\n    enabled: true\n"
       << "    ws_url: ws://127.0.0.1:" << sim_port_ << "/stream\n"
@@ -64,6 +65,17 @@ bool has_ready_line(const std::string& log_text, std::size_t from) {
   if (from == 0 && log_text.rfind("ready", 0) == 0)
     return true;
   return log_text.find("\nready", from > 0 ? from - 1 : 0) != std::string::npos;
+}
+
+void platform_env::use_nats(const std::string& urls, const std::string& nats_extra) {
+  auto text = read_file(config_path());
+  const std::string old_line = "nats:\n  url: " + nats_urls_ + "\n";
+  auto at = text.find(old_line);
+  if (at == std::string::npos)
+    throw std::runtime_error("use_nats: no nats section in " + config_path());
+  text.replace(at, old_line.size(), "nats:\n  url: " + urls + "\n" + nats_extra);
+  std::ofstream(config_path(), std::ios::trunc) << text;
+  nats_urls_ = urls;
 }
 
 std::string platform_env::platform_log() const { return read_file(dir_.path() + "/platform.log"); }
@@ -236,7 +248,7 @@ std::vector<mi::kline> platform_env::stored_klines() const {
 
 std::uint64_t platform_env::stream_messages(const std::string& stream) const {
   mi::gw::jetstream::options o;
-  o.url = nats.url();
+  o.url = nats_urls_;
   auto js = mi::gw::jetstream::connect(o);
   if (!js)
     throw std::runtime_error(js.err().message);

@@ -38,6 +38,13 @@ public:
                         std::string klines_extra = {}, std::string saver_extra = {}, std::string top_extra = {});
   ~platform_env();
 
+  /// Points the platform at other NATS servers (e.g. a cluster's comma-separated URLs) with more
+  /// YAML lines under `nats:` (2-space indented, e.g. "  kv_replicas: 3\n"); the helpers below
+  /// (stream_messages, ...) use them too. Call before start_platform.
+  void use_nats(const std::string& urls, const std::string& nats_extra = {});
+  /// The NATS URL(s) the platform is configured with.
+  const std::string& nats_urls() const { return nats_urls_; }
+
   /// Starts `market-ingestor run` (with `extra_args`, e.g. {"--roles", "store"}) and waits for its
   /// "ready" line.
   void start_platform(const std::vector<std::string>& extra_args = {});
@@ -92,6 +99,7 @@ private:
   int sim_port_;
   int api_port_;
   std::vector<std::string> intervals_;
+  std::string nats_urls_;
   std::unique_ptr<child_process> platform_;
   std::unique_ptr<child_process> simulator_;
 };
