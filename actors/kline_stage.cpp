@@ -22,6 +22,7 @@
 #include "messages/codec.hpp"
 #include "messages/kline/kline_engine.hpp"
 #include "messages/util/clock.hpp"
+#include "messages/venue_registry.hpp"
 
 namespace mi::actors {
 namespace {
@@ -176,12 +177,12 @@ void close_by_clock(window_actor* self, std::int64_t now, std::int64_t detected_
 caf::behavior symbol_window(window_actor* self, std::string exchange, std::string symbol, const ke::options* opts,
                             std::shared_ptr<const ke::checkpoint> restored, caf::actor sink, caf::actor router,
                             mi::gw::jetstream* js, mi::gw::metrics* metrics, std::int64_t idle_after_ms,
-                            const kline_stage_args* fault_args) {
+                            const kline_stage_args* fault_args, const mi::calendar::calendar* sessions) {
   self->set_exception_handler(exception_error);
   auto& st = self->state;
   st.key = state_key(exchange, symbol);
   st.opts = opts;
-  st.windows = std::make_unique<ke::symbol_windows>(exchange, symbol, *opts, restored.get());
+  st.windows = std::make_unique<ke::symbol_windows>(exchange, symbol, *opts, restored.get(), sessions);
   // A watermark a far-future trade froze (stored by an earlier version) is forgotten.
   if (opts->max_clock_skew_ms > 0 && st.windows->watermark_ms() > now_ms() + opts->max_clock_skew_ms) {
     spdlog::warn("kline stage: {} {}: restored watermark {} ms is beyond the clock skew; forgotten", exchange, symbol,
@@ -216,6 +217,8 @@ caf::behavior symbol_window(window_actor* self, std::string exchange, std::strin
           spdlog::warn("kline stage: trade {} of {} {} at seq {} skipped ({}; {} so far for this symbol)", t.trade_id,
                        t.exchange, t.symbol, seq, mi::to_string(r.rejected), s.skipped);
       }
+      if (r.outside_session != ke::outside::none)
+        s.probe->outside_session(static_cast<std::uint8_t>(r.outside_session));
       if (r.late > 0)
         s.probe->late_trade();
       if (r.revised > 0)
@@ -392,7 +395,8 @@ caf::actor open_window(router_actor* self, const mi::trade& t, const std::string
   auto w =
     self->system().spawn(symbol_window, t.exchange, t.symbol, &s.opts, cp, s.sink, caf::actor_cast<caf::actor>(self),
                          s.args.js, s.args.metrics, static_cast<std::int64_t>(s.args.cfg.idle_after.count()),
-                         s.args.fault == kline_fault::window_throws_once ? &s.args : nullptr);
+                         s.args.fault == kline_fault::window_throws_once ? &s.args : nullptr,
+                         calendar_of_venue(s.args.calendars.get(), t.exchange));
   self->link_to(w); // a window that dies with an error takes the stage down (and back up)
   inspection::process().adopt(w.id(), self->id(), t.exchange + "." + t.symbol);
   s.windows.emplace(key, w);
@@ -506,6 +510,13 @@ mi::kline_engine::options to_options(const mi::cfg::kline_config& cfg, std::int6
   opts.fill_empty = cfg.empty_windows == mi::cfg::empty_window_mode::fill;
   opts.max_clock_skew_ms = max_clock_skew_ms;
   return opts;
+}
+
+const mi::calendar::calendar* calendar_of_venue(const mi::calendar::calendar_set* calendars, std::string_view venue) {
+  const auto* v = mi::find_venue(venue);
+  if (calendars == nullptr || v == nullptr || v->market == mi::calendar::crypto_market)
+    return nullptr;
+  return calendars->find(v->market);
 }
 
 kline_fault parse_kline_fault(const std::string& text) {

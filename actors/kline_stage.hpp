@@ -1,11 +1,13 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <string>
 
 #include "caf/actor.hpp"
 #include "caf/fwd.hpp"
 #include "config/config.hpp"
+#include "messages/calendar/calendar.hpp"
 #include "messages/kline/kline_engine.hpp"
 
 namespace mi::gw {
@@ -40,7 +42,14 @@ struct kline_stage_args {
   /// mi_kline_trades_skipped_total{reason="clock_skew"}); it neither opens a window nor moves the
   /// watermark. A restored watermark beyond now + this is forgotten (ingest.max_clock_skew).
   std::int64_t max_clock_skew_ms = 300'000;
+  /// The markets' calendars (calendars.dir): a symbol aggregates on the calendar of its venue's market
+  /// (venue_registry `market`); nullptr or a market without a calendar: UTC windows (crypto).
+  std::shared_ptr<const mi::calendar::calendar_set> calendars;
 };
+
+/// The calendar a venue's symbols aggregate on: its registry market's in `calendars`; nullptr for CRYPTO, an unknown
+/// venue, or a market `calendars` lacks (the caller checks at start that every enabled venue's market is loaded).
+const mi::calendar::calendar* calendar_of_venue(const mi::calendar::calendar_set* calendars, std::string_view venue);
 
 /// The engine options of `klines.*` (intervals validated by config) and ingest.max_clock_skew: one
 /// mapping for the kline stage and `replay`, so a replayed candle is built as the live one.

@@ -31,7 +31,8 @@ int run_decode(const std::string& exchange);
 /// `aggregate`: trades on stdin -> final klines on stdout. Exit status 0; 1 when a line was malformed or a
 /// trade was skipped as unrepresentable or beyond the clock skew (each named on stderr, the rest goes on); 2 on
 /// bad arguments.
-int run_aggregate(const std::vector<std::string>& intervals, const std::string& grace);
+int run_aggregate(const std::vector<std::string>& intervals, const std::string& grace, const std::string& market = "",
+                  const std::string& calendars_dir = "");
 /// `replay`: rebuilds the klines of [from_ms, to_ms) from MARKET_RAW, publishes and stores them.
 int run_replay(const std::string& config_path, const std::string& from, const std::string& to,
                const std::vector<std::string>& symbols);

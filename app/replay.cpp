@@ -6,6 +6,7 @@
 #include "actors/kline_stage.hpp"
 #include "app/cli.hpp"
 #include "app/commands.hpp"
+#include "app/roles.hpp"
 #include "config/config.hpp"
 #include "connectors/time_text.hpp"
 #include "gateways/jetstream/from_config.hpp"
@@ -62,11 +63,16 @@ int run_replay(const std::string& config_path, const std::string& from, const st
 
   // Read MARKET_RAW from its first message up to the last one present now, in stream order
   // (the order the live engine saw).
-  mi::kline_engine::batch_aggregator agg(opts);
+  // Each venue's market calendar, exactly as the kline stage picks it (crypto: none).
+  const auto calendars = load_market_calendars(cfg);
+  mi::kline_engine::batch_aggregator agg(opts, [&calendars](const std::string& exchange) {
+    return mi::actors::calendar_of_venue(calendars.get(), exchange);
+  });
   std::vector<mi::kline> finals;
   std::uint64_t read = 0;
   std::uint64_t used = 0;
   std::uint64_t skipped = 0; // unrepresentable or beyond the clock skew, as the kline stage skips them
+  std::uint64_t outside = 0; // outside their market's sessions, as the kline stage leaves them out
   mi::gw::stream_range range;
   range.stream = cfg.nats.raw.name; // its one subject, market.raw.>
   auto r = mi::gw::read_range(**js, range, [&](mi::gw::js_message&& m) {
@@ -80,7 +86,9 @@ int run_replay(const std::string& config_path, const std::string& from, const st
     if (!wanted.empty() && wanted.count(t->exchange + "." + t->symbol) == 0)
       return;
     ++used;
-    skipped += agg.add(*t, finals).rejected != mi::reject_reason::none ? 1 : 0;
+    const auto res = agg.add(*t, finals);
+    skipped += res.rejected != mi::reject_reason::none ? 1 : 0;
+    outside += res.outside_session != mi::kline_engine::outside::none ? 1 : 0;
   });
   if (!r || !r->complete) {
     std::cerr << "replay: "
@@ -113,6 +121,8 @@ int run_replay(const std::string& config_path, const std::string& from, const st
             << " klines published and stored";
   if (skipped > 0)
     std::cout << "; " << skipped << " trades skipped (unrepresentable or beyond the clock skew, as live)";
+  if (outside > 0)
+    std::cout << "; " << outside << " trades outside their market's sessions (as live)";
   std::cout << "\n";
   return 0;
 }

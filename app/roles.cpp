@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <atomic>
 #include <limits>
+#include <spdlog/fmt/ranges.h>
 #include <spdlog/spdlog.h>
 
 #include "actors/batch_saver.hpp"
@@ -25,6 +26,8 @@
 #include "gateways/push/push_protocol.hpp"
 #include "messages/book/book_message.hpp"
 #include "messages/util/clock.hpp"
+#include "messages/calendar/calendar.hpp"
+#include "messages/venue_registry.hpp"
 
 namespace mi::app {
 
@@ -227,6 +230,29 @@ mi::actors::child_spec store_role(const mi::cfg::config& cfg, const role_factory
   return role("store", std::move(store), 30s);
 }
 
+std::shared_ptr<const mi::calendar::calendar_set> load_market_calendars(const mi::cfg::config& cfg) {
+  // Every enabled venue whose market is not CRYPTO needs its calendar; crypto alone needs none.
+  std::vector<std::string> needed;
+  for (const auto& [name, ex] : cfg.exchanges)
+    if (const auto* v = mi::find_venue(name); ex.enabled && v != nullptr && v->market != mi::calendar::crypto_market)
+      needed.emplace_back(v->market);
+  auto dir = mi::calendar::resolve_calendar_dir(cfg.calendars.dir);
+  auto set = dir ? mi::calendar::load_calendars(*dir) : mi::result<mi::calendar::calendar_set>(dir.err());
+  if (!set) {
+    if (!needed.empty())
+      spdlog::error("calendars: {} (markets {} need one: their symbols get no session-aware klines)", set.err().message,
+                    fmt::join(needed, ", "));
+    else
+      spdlog::info("calendars: {} (only crypto venues are enabled: none needed)", set.err().message);
+    return std::make_shared<const mi::calendar::calendar_set>();
+  }
+  for (const auto& m : needed)
+    if (set->find(m) == nullptr)
+      spdlog::error("calendars: no calendar for market {} in {}", m, *dir);
+  spdlog::info("calendars: {} loaded from {}", fmt::join(set->markets(), ", "), *dir);
+  return std::make_shared<const mi::calendar::calendar_set>(std::move(*set));
+}
+
 mi::actors::child_spec kline_role(const mi::cfg::config& cfg, const role_factory& role, mi::gw::jetstream& js,
                                   mi::gw::metrics& metrics) {
   mi::actors::kline_stage_args ka;
@@ -237,6 +263,7 @@ mi::actors::child_spec kline_role(const mi::cfg::config& cfg, const role_factory
   ka.max_clock_skew_ms = cfg.ingest.max_clock_skew.count();
   ka.fault = mi::actors::parse_kline_fault(cfg.testing.fault);
   ka.fault_after_trades = cfg.testing.fault_after_trades;
+  ka.calendars = load_market_calendars(cfg);
   if (ka.fault != mi::actors::kline_fault::none)
     spdlog::warn("testing.fault = {}: a test-only fault is injected into the kline stage", cfg.testing.fault);
   return role("kline", {{"kline_stage", [ka](caf::actor_system& s) { return mi::actors::spawn_kline_stage(s, ka); }}},
@@ -248,6 +275,7 @@ bool start_api(api_role& out, const mi::cfg::config& cfg, const std::vector<std:
                const std::shared_ptr<mi::gw::auth::nonce_store>& nonces) {
   if (has_role(roles, "api") || has_role(roles, "push")) {
     auto ao = mi::gw::to_options(cfg.api, cfg.postgres, has_role(roles, "push"));
+    ao.calendars = load_market_calendars(cfg);
     if (ao.auth_required) {
       ao.master_key = master_key;
       ao.nonces = nonces;

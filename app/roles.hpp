@@ -16,6 +16,7 @@
 #include "actors/restart_policy.hpp"
 #include "actors/supervisor.hpp"
 #include "config/config.hpp"
+#include "messages/calendar/calendar.hpp"
 #include "gateways/http/api.hpp"
 #include "gateways/http/http_server.hpp"
 #include "gateways/http/key_crypto.hpp"
@@ -79,6 +80,8 @@ mi::actors::child_spec publish_role(const mi::cfg::config& cfg, const role_facto
 mi::actors::child_spec store_role(const mi::cfg::config& cfg, const role_factory& role, mi::gw::jetstream& js,
                                   mi::gw::metrics& metrics);
 /// The kline stage (finals through the synchronous publish path, partials on core NATS).
+/// The calendars of the markets (config calendars.dir); errors are logged (CRYPTO only then).
+std::shared_ptr<const mi::calendar::calendar_set> load_market_calendars(const mi::cfg::config& cfg);
 mi::actors::child_spec kline_role(const mi::cfg::config& cfg, const role_factory& role, mi::gw::jetstream& js,
                                   mi::gw::metrics& metrics);
 

@@ -122,6 +122,7 @@ std::vector<leaf> leaves(config& c) {
   out.push_back({"klines.late_policy", &c.klines.late_policy});
   out.push_back({"klines.empty_windows", &c.klines.empty_windows});
   out.push_back({"klines.idle_after", &c.klines.idle_after});
+  out.push_back({"calendars.dir", &c.calendars.dir});
   out.push_back({"saver.batch_size", &c.saver.batch_size});
   out.push_back({"saver.batch_timeout", &c.saver.batch_timeout});
   out.push_back({"saver.max_attempts", &c.saver.max_attempts});

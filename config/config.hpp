@@ -161,6 +161,15 @@ struct kline_config {
   bool operator==(const kline_config&) const = default;
 };
 
+/// Exchange calendars (messages/calendar, deploy/calendars/README.md).
+struct calendars_config {
+  /// Directory of the *.cal files; "" = the installed <prefix>/share/market-ingestor/calendars, else the source
+  /// tree's deploy/calendars (the first that exists).
+  std::string dir;
+  /// Field-wise equality.
+  bool operator==(const calendars_config&) const = default;
+};
+
 /// Batching of database writes.
 struct saver_config {
   int batch_size = 1000;                            ///< 1..100000 rows per transaction
@@ -308,6 +317,7 @@ struct config {
   std::map<std::string, exchange_config> exchanges;
   ingest_config ingest;
   kline_config klines;
+  calendars_config calendars;
   saver_config saver;
   storage_config storage;
   audit_config audit;

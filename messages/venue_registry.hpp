@@ -34,6 +34,10 @@ struct venue_info {
   std::string_view rest_url; ///< config defaults(): exchanges.<name>.rest_url (the real endpoint)
   std::string_view symbols;  ///< config defaults(): exchanges.<name>.symbols, space-separated BASE/QUOTE; the first
                              ///< is the venue's example symbol (fuzzers, tests)
+  /// The market whose calendar the venue's symbols aggregate on (deploy/calendars/, messages/calendar): "CRYPTO"
+  /// (always open, UTC windows) for crypto exchanges; an equities feed names its exchange's market, e.g. "XNYS" for
+  /// alpaca, "XSHG" for Shanghai A-shares. Last, with a default, so a line without it is a crypto venue.
+  std::string_view market = "CRYPTO";
 };
 
 /// Every venue, in the registry's order (stable: config output, error messages and docs follow it).

@@ -169,11 +169,84 @@ struct route {
   std::string_view path;
   bool authenticated;
 };
-constexpr std::array<route, 5> routes{{{"/api/v1/klines", true},
+constexpr std::array<route, 6> routes{{{"/api/v1/klines", true},
+                                       {"/api/v1/calendar", true},
                                        {"/api/v1/trades", true},
                                        {"/api/v1/symbols", true},
                                        {"/api/v1/indicators", true},
                                        {"/api/v1/health", false}}};
+
+constexpr std::int64_t max_calendar_days = 400;
+
+std::string optional_ns(bool present, std::int64_t ns) { return present ? std::to_string(ns) : "null"; }
+
+std::string optional_text(bool present, const std::string& s) { return present ? json_string(s) : "null"; }
+
+} // namespace
+
+/// GET /api/v1/calendar?market=&from=&to=: the sessions of a market between two local dates (docs/api.md).
+http_response calendar_response(const mi::calendar::calendar_set& set, const std::map<std::string, std::string>& p) {
+  if (auto e = only(p, {"market", "from", "to"}))
+    return e->response;
+  auto market = required(p, "market");
+  if (failed(market))
+    return std::get<1>(market).response;
+  const auto* cal = set.find(std::get<0>(market));
+  if (cal == nullptr) {
+    std::string known;
+    for (const auto& m : set.markets())
+      known += (known.empty() ? "" : ", ") + m;
+    return bad_param("parameter 'market': unknown market '" + std::get<0>(market).substr(0, 40) + "' (known: " + known +
+                     ")");
+  }
+  std::int64_t days[2] = {0, 0};
+  const char* names[2] = {"from", "to"};
+  for (int i = 0; i < 2; ++i) {
+    auto v = required(p, names[i]);
+    if (failed(v))
+      return std::get<1>(v).response;
+    auto d = mi::calendar::parse_date_text(std::get<0>(v));
+    if (!d)
+      return bad_param("parameter '" + std::string(names[i]) + "': '" + std::get<0>(v).substr(0, 40) +
+                       "' is not a date YYYY-MM-DD");
+    days[i] = *d;
+  }
+  if (days[0] > days[1])
+    return bad_param("parameter 'from' (" + p.at("from") + ") is after 'to' (" + p.at("to") + ")");
+  if (days[1] - days[0] + 1 > max_calendar_days)
+    return bad_param("at most " + std::to_string(max_calendar_days) + " days per request");
+  std::string out = "{\"market\":" + json_string(cal->market()) + ",\"time_zone\":" + json_string(cal->time_zone()) +
+                    ",\"from\":" + json_string(p.at("from")) + ",\"to\":" + json_string(p.at("to")) +
+                    ",\"always_open\":" + (cal->always_open() ? "true" : "false") + ",\"sessions\":[";
+  if (!cal->always_open()) {
+    auto sessions = cal->sessions(mi::util::civil_from_days(days[0]), mi::util::civil_from_days(days[1]));
+    if (!sessions)
+      return bad_param(sessions.err().message);
+    bool first = true;
+    for (const auto& s : *sessions) {
+      if (!first)
+        out += ',';
+      first = false;
+      const bool br = s.local_break.has_value();
+      const bool oa = s.opening_auction_ns != s.open_ns;
+      const bool ca = s.closing_auction_ns != s.close_ns;
+      out += "{\"date\":" + json_string(mi::util::date_text(s.date)) +
+             ",\"open\":" + json_string(mi::calendar::minutes_text(s.local.begin)) +
+             ",\"close\":" + json_string(mi::calendar::minutes_text(s.local.end)) +
+             ",\"break_start\":" + optional_text(br, br ? mi::calendar::minutes_text(s.local_break->begin) : "") +
+             ",\"break_end\":" + optional_text(br, br ? mi::calendar::minutes_text(s.local_break->end) : "") +
+             ",\"open_ns\":" + std::to_string(s.open_ns) + ",\"close_ns\":" + std::to_string(s.close_ns) +
+             ",\"break_start_ns\":" + optional_ns(br, s.break_start_ns) +
+             ",\"break_end_ns\":" + optional_ns(br, s.break_end_ns) +
+             ",\"early_close\":" + (s.early_close ? "true" : "false") +
+             ",\"opening_auction_ns\":" + optional_ns(oa, s.opening_auction_ns) +
+             ",\"closing_auction_ns\":" + optional_ns(ca, s.closing_auction_ns) + "}";
+    }
+  }
+  return http_response{200, out + "]}", "application/json", {}};
+}
+
+namespace {
 
 std::string kline_array(const std::vector<mi::kline>& ks) {
   std::string out = "[";
@@ -618,6 +691,10 @@ struct api_service::impl {
       return symbols(p);
     if (r->path == "/api/v1/indicators")
       return indicators(p);
+    if (r->path == "/api/v1/calendar") {
+      static const mi::calendar::calendar_set crypto_only;
+      return calendar_response(opts.calendars ? *opts.calendars : crypto_only, p);
+    }
     return health();
   }
 };

@@ -19,6 +19,7 @@
 #include <chrono>
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -28,6 +29,7 @@
 #include "gateways/http/auth.hpp"
 #include "gateways/http/http_server.hpp"
 #include "gateways/http/key_crypto.hpp"
+#include "messages/calendar/calendar.hpp"
 
 namespace mi::gw {
 
@@ -48,6 +50,8 @@ struct api_options {
   std::chrono::seconds connect_timeout{3};           ///< libpq connect_timeout of every connection
   /// Clock in ms since the epoch (tests may pin it); default: system_clock.
   std::function<std::int64_t()> now_ms;
+  /// The markets' calendars served by GET /api/v1/calendar; nullptr: CRYPTO only.
+  std::shared_ptr<const mi::calendar::calendar_set> calendars;
   /// Called after each request: route ("/api/v1/klines", or "other"), status, seconds spent.
   std::function<void(std::string_view route, int status, double seconds)> on_request;
   /// Called with the text of each database error (the client only gets a 503) and of each
@@ -66,6 +70,10 @@ struct api_options {
 std::vector<std::string> api_routes();
 /// Every reason on_auth_rejected reports ("missing_credentials", ..., "unusable_key"): the `reason` label values.
 std::vector<std::string> api_auth_reasons();
+
+/// GET /api/v1/calendar's answer for query parameters `p` (market, from, to): 200 with the sessions, or 400 naming the
+/// bad parameter. Pure (no database).
+http_response calendar_response(const mi::calendar::calendar_set& set, const std::map<std::string, std::string>& p);
 
 /// The service behind the routes. Thread-safe.
 class api_service {

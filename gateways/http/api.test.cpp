@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <fstream>
 #include <iostream>
 #include <mutex>
 #include <sstream>
@@ -1001,4 +1002,61 @@ TEST_CASE("a sealed key moved onto another key id, or opened with another master
   CHECK(*n == 1);
   CHECK(f.get("/api/v1/symbols").status == 401);
   CHECK(f.pg.psql("SELECT signing_key_enc LIKE 'v1:" + new_mk.fingerprint + ":%' FROM api_keys") == "t");
+}
+
+namespace {
+
+std::string read_text(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  REQUIRE_MESSAGE(in.good(), "missing " << path);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+mi::calendar::calendar_set repo_calendars() {
+  auto set = mi::calendar::load_calendars(std::string(MI_SOURCE_DIR) + "/deploy/calendars");
+  REQUIRE_MESSAGE(set.has_value(), (set ? "" : set.err().message));
+  return std::move(*set);
+}
+
+} // namespace
+
+TEST_CASE("calendar route: the sessions as the hand-written bodies of tests/data/calendar_api") {
+  const auto set = repo_calendars();
+  const std::string dir = std::string(MI_SOURCE_DIR) + "/tests/data/calendar_api/";
+  auto ny = mi::gw::calendar_response(set, {{"market", "XNYS"}, {"from", "2026-11-25"}, {"to", "2026-11-29"}});
+  CHECK(ny.status == 200);
+  CHECK(json::parse(ny.body) == json::parse(read_text(dir + "xnys_2026-11-25_29.json")));
+  auto sh = mi::gw::calendar_response(set, {{"market", "XSHG"}, {"from", "2026-03-02"}, {"to", "2026-03-02"}});
+  CHECK(sh.status == 200);
+  CHECK(json::parse(sh.body) == json::parse(read_text(dir + "xshg_2026-03-02.json")));
+  auto crypto = mi::gw::calendar_response(set, {{"market", "CRYPTO"}, {"from", "2026-03-02"}, {"to", "2026-03-02"}});
+  CHECK(crypto.status == 200);
+  CHECK(json::parse(crypto.body).at("always_open") == true);
+}
+
+TEST_CASE("calendar route: 400 with code -1100 for an unknown market, bad dates and dates without data") {
+  const auto set = repo_calendars();
+  auto msg = [&](const std::map<std::string, std::string>& p) {
+    auto r = mi::gw::calendar_response(set, p);
+    CHECK(r.status == 400);
+    auto body = json::parse(r.body).as_object();
+    CHECK(body.at("code") == -1100);
+    return std::string(body.at("msg").as_string());
+  };
+  CHECK(msg({{"market", "XLON"}, {"from", "2026-01-01"}, {"to", "2026-01-02"}}) ==
+        "parameter 'market': unknown market 'XLON' (known: CRYPTO, XNYS, XSHE, XSHG)");
+  CHECK(msg({{"from", "2026-01-01"}, {"to", "2026-01-02"}}) == "mandatory parameter 'market' was not sent or is empty");
+  CHECK(msg({{"market", "XNYS"}, {"from", "2026-13-01"}, {"to", "2026-12-02"}}) ==
+        "parameter 'from': '2026-13-01' is not a date YYYY-MM-DD");
+  CHECK(msg({{"market", "XNYS"}, {"from", "2026-02-01"}, {"to", "20260202"}}) ==
+        "parameter 'to': '20260202' is not a date YYYY-MM-DD");
+  CHECK(msg({{"market", "XNYS"}, {"from", "2026-02-03"}, {"to", "2026-02-02"}}) ==
+        "parameter 'from' (2026-02-03) is after 'to' (2026-02-02)");
+  CHECK(msg({{"market", "XNYS"}, {"from", "2020-01-01"}, {"to", "2026-02-02"}}) == "at most 400 days per request");
+  CHECK(msg({{"market", "XSHG"}, {"from", "2026-12-30"}, {"to", "2027-01-05"}}) ==
+        "XSHG: no calendar data for 2027-01-01 (covered: 2024-01-01 to 2026-12-31)");
+  CHECK(msg({{"market", "XNYS"}, {"from", "2026-02-01"}, {"to", "2026-02-02"}, {"tz", "x"}}) ==
+        "unknown parameter 'tz'");
 }

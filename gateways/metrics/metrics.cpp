@@ -1,4 +1,5 @@
 #include "gateways/metrics/metrics.hpp"
+#include "messages/kline/session_mapper.hpp"
 
 #include <array>
 #include <chrono>
@@ -105,6 +106,12 @@ struct metrics::impl {
     prometheus::BuildCounter()
       .Name("mi_kline_trades_skipped_total")
       .Help("Trades of MARKET_RAW the kline engine skipped (unrepresentable, clock_skew)")
+      .Register(*reg);
+  prometheus::Family<prometheus::Counter>& kline_outside =
+    prometheus::BuildCounter()
+      .Name("mi_kline_trades_outside_session_total")
+      .Help("Trades outside their market's sessions (closed: pre/post market, breaks, holidays; no_calendar: a date "
+            "the calendar has no data for), not aggregated")
       .Register(*reg);
   prometheus::Family<prometheus::Counter>& late = prometheus::BuildCounter()
                                                     .Name("mi_late_trades_total")
@@ -351,6 +358,9 @@ metrics::metrics() : impl_(std::make_unique<impl>()), probes_(std::make_unique<p
     for (auto r : reject_reasons)
       k->skipped_[static_cast<std::size_t>(r)].bind(f.kline_skipped,
                                                     {{"exchange", ex}, {"reason", std::string(mi::to_string(r))}});
+    for (auto o : {mi::kline_engine::outside::closed, mi::kline_engine::outside::no_calendar})
+      k->outside_[static_cast<std::size_t>(o) - 1].bind(
+        f.kline_outside, {{"exchange", ex}, {"reason", std::string(mi::kline_engine::to_string(o))}});
     p.kline_trades.push_back(std::move(k));
   }
 

@@ -183,6 +183,9 @@ TEST_CASE("metrics probes: a sample of events scrapes to the same text as before
   m.kline().kline_final("1m");
   m.kline().symbol_windows(4);
   m.kline_trades("okx").trade_skipped(mi::reject_reason::unrepresentable);
+  m.kline_trades("kraken").outside_session(1); // mi::kline_engine::outside::closed
+  m.kline_trades("kraken").outside_session(2); // no_calendar
+  m.kline_trades("kraken").outside_session(2);
   auto& saver = m.saver(mi::gw::store_table::klines, "saver_klines");
   saver.rows_written(10);
   saver.dead_letter();
@@ -211,6 +214,8 @@ mi_publish_failures_total{stream="MARKET_GAP"} 1
 mi_publish_retries_total 1
 mi_klines_final_total{interval="1m"} 1
 mi_kline_trades_skipped_total{exchange="okx",reason="unrepresentable"} 1
+mi_kline_trades_outside_session_total{exchange="kraken",reason="no_calendar"} 2
+mi_kline_trades_outside_session_total{exchange="kraken",reason="closed"} 1
 mi_rows_written_total{table="market_klines"} 10
 mi_dead_letters_total{kind="klines"} 1
 mi_push_dropped_messages_total 0

@@ -190,11 +190,18 @@ public:
   void late_trade() { late_.inc(); }
   /// A late trade that revised a final kline (mi_late_trades_revised_total).
   void kline_revised() { revised_.inc(); }
+  /// A trade outside its market's sessions (mi_kline_trades_outside_session_total{exchange,reason}); `reason` is a
+  /// mi::kline_engine::outside: 1 closed, 2 no_calendar.
+  void outside_session(std::uint8_t reason) {
+    if (reason >= 1 && reason <= outside_.size())
+      outside_[reason - 1u].inc();
+  }
 
 private:
   friend class metrics;
   counter_series late_, revised_;
   std::array<counter_series, 4> skipped_; // by mi::reject_reason
+  std::array<counter_series, 2> outside_; // closed, no_calendar
 };
 
 /// One batch saver: its table and its durable consumer (metrics::saver(table, consumer)).

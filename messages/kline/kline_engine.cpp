@@ -598,8 +598,10 @@ void symbol_windows::recent_ids::erase(std::uint64_t h) {
 // -- symbol_windows -----------------------------------------------------------------------
 
 symbol_windows::symbol_windows(std::string exchange, std::string symbol, const options& opts,
-                               const checkpoint* restored)
+                               const checkpoint* restored, const mi::calendar::calendar* sessions)
     : exchange_(std::move(exchange)), symbol_(std::move(symbol)), opts_(&opts), recent_(opts.dedup_ids) {
+  if (sessions != nullptr && !sessions->always_open())
+    sessions_.emplace(*sessions);
   lanes_.reserve(opts.intervals.size());
   plans_.resize(opts.intervals.size());
   for (const auto& iv : opts.intervals) {
@@ -620,7 +622,7 @@ symbol_windows::symbol_windows(std::string exchange, std::string symbol, const o
         for (const auto& f : pi.finals) {
           window w;
           w.open_ms = f.open_ms;
-          w.next_open_ms = iv.next_open(f.open_ms);
+          w.next_open_ms = sessions_ ? sessions_->window_of(iv, f.open_ms).end_ms : iv.next_open(f.open_ms);
           w.first_ts = f.first_ts;
           w.first_id = id_key::of(f.first_id);
           w.open = f.open;
@@ -732,6 +734,14 @@ add_result symbol_windows::add(const mi::trade& t, std::uint64_t seq) {
     r.rejected = mi::reject_reason::unrepresentable;
     return r;
   }
+  // A market with sessions: outside them the trade is skipped whole; auction prints count inside (eff_ms).
+  std::int64_t eff_ms = ts_ms;
+  if (sessions_) {
+    if (auto o = sessions_->place(ts_ms, eff_ms); o != outside::none) {
+      r.outside_session = o;
+      return r;
+    }
+  }
   if (recent_.enabled() && recent_.seen_or_insert(p.id, t.trade_id, seq)) {
     r.duplicate = true;
     return r;
@@ -753,7 +763,7 @@ add_result symbol_windows::add(const mi::trade& t, std::uint64_t seq) {
     for (; i < lanes_.size(); ++i) {
       lane& l = lanes_[i];
       window* hot = l.hot;
-      if (seq < l.resume_seq || hot == nullptr || ts_ms < hot->open_ms || ts_ms >= hot->next_open_ms)
+      if (seq < l.resume_seq || hot == nullptr || eff_ms < hot->open_ms || eff_ms >= hot->next_open_ms)
         break;
       sums& s = hot->totals;
       sums& saved = plans_[i].totals;
@@ -805,17 +815,24 @@ add_result symbol_windows::add(const mi::trade& t, std::uint64_t seq) {
       continue;
     }
     // Most trades fall in the window the previous one went to: no lookup, no boundary math.
-    if (window* hot = l.hot; hot != nullptr && ts_ms >= hot->open_ms && ts_ms < hot->next_open_ms) {
+    if (window* hot = l.hot; hot != nullptr && eff_ms >= hot->open_ms && eff_ms < hot->next_open_ms) {
       pl.what = kind::hot;
       pl.w = hot;
     } else {
-      pl.open_ms = l.iv.open_of(ts_ms);
+      std::int64_t end_ms = 0;
+      if (sessions_) {
+        const auto span = sessions_->window_of(l.iv, eff_ms);
+        pl.open_ms = span.open_ms;
+        end_ms = span.end_ms;
+      } else {
+        pl.open_ms = l.iv.open_of(ts_ms);
+      }
       auto it = l.open.find(pl.open_ms);
       if (it != l.open.end()) {
         pl.what = kind::open;
         pl.w = &it->second;
       } else {
-        pl.next_ms = l.iv.next_open(pl.open_ms);
+        pl.next_ms = sessions_ ? end_ms : l.iv.next_open(pl.open_ms);
         if (pl.open_ms <= l.last_final_open_ms ||
             (watermark_ms_ != none && pl.next_ms + opts_->grace_ms <= watermark_ms_)) {
           auto f = l.finals.find(pl.open_ms);
@@ -956,10 +973,18 @@ void symbol_windows::finalize(lane& l, std::int64_t until_ms, std::vector<mi::kl
   }
   // A quiet symbol: with fill, windows without trades close by the clock too.
   if (opts_->fill_empty && until_ms != none && l.open.empty() && l.has_last_close) {
-    std::int64_t open = l.iv.next_open(l.last_final_open_ms);
-    while (l.iv.next_open(open) + opts_->grace_ms <= until_ms)
-      open = l.iv.next_open(open);
-    fill_until(l, open, finals);
+    if (!sessions_) {
+      std::int64_t open = l.iv.next_open(l.last_final_open_ms);
+      while (l.iv.next_open(open) + opts_->grace_ms <= until_ms)
+        open = l.iv.next_open(open);
+      fill_until(l, open, finals);
+    } else {
+      // Session windows only: the first window not yet closable (or the calendar's end) bounds the fill.
+      auto s = span_after(l, l.last_final_open_ms);
+      while (s && s->end_ms + opts_->grace_ms <= until_ms)
+        s = span_after(l, s->open_ms);
+      fill_until(l, s ? s->open_ms : std::numeric_limits<std::int64_t>::max(), finals);
+    }
   }
   if (closed) {
     l.open_min_seq = std::numeric_limits<std::uint64_t>::max();
@@ -976,6 +1001,17 @@ void symbol_windows::finalize(lane& l, std::int64_t until_ms, std::vector<mi::kl
 void symbol_windows::fill_until(lane& l, std::int64_t until_open, std::vector<mi::kline>& finals) {
   if (!opts_->fill_empty || !l.has_last_close || l.last_final_open_ms == none)
     return;
+  if (sessions_) {
+    for (auto s = span_after(l, l.last_final_open_ms); s && s->open_ms < until_open; s = span_after(l, s->open_ms)) {
+      window w;
+      w.open_ms = s->open_ms;
+      w.next_open_ms = s->end_ms;
+      w.open = w.high = w.low = w.close = l.last_close;
+      finals.push_back(to_kline(l, w, true));
+      l.last_final_open_ms = s->open_ms;
+    }
+    return;
+  }
   for (std::int64_t open = l.iv.next_open(l.last_final_open_ms); open < until_open; open = l.iv.next_open(open)) {
     window w;
     w.open_ms = open;
@@ -984,6 +1020,13 @@ void symbol_windows::fill_until(lane& l, std::int64_t until_open, std::vector<mi
     finals.push_back(to_kline(l, w, true));
     l.last_final_open_ms = open;
   }
+}
+
+std::optional<window_span> symbol_windows::span_after(const lane& l, std::int64_t open_ms) const {
+  if (sessions_)
+    return sessions_->next_window(l.iv, open_ms);
+  const std::int64_t next = l.iv.next_open(open_ms);
+  return window_span{next, l.iv.next_open(next)};
 }
 
 void symbol_windows::close_by_event_time(std::vector<mi::kline>& finals) {
@@ -1070,7 +1113,10 @@ add_result batch_aggregator::add(const mi::trade& t, std::vector<mi::kline>& fin
   auto key = std::make_pair(t.exchange, t.symbol);
   auto it = symbols_.find(key);
   if (it == symbols_.end())
-    it = symbols_.emplace(key, symbol_windows(t.exchange, t.symbol, opts_)).first;
+    it = symbols_
+           .emplace(key, symbol_windows(t.exchange, t.symbol, opts_, nullptr,
+                                        sessions_of_ ? sessions_of_(t.exchange) : sessions_))
+           .first;
   auto r = it->second.add(t, ++seq_);
   it->second.close_by_event_time(finals);
   return r;

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <limits>
 #include <map>
 #include <optional>
@@ -10,6 +11,7 @@
 
 #include "messages/kline.hpp"
 #include "messages/kline/interval.hpp"
+#include "messages/kline/session_mapper.hpp"
 #include "messages/result.hpp"
 #include "messages/trade.hpp"
 #include "messages/trade_admission.hpp"
@@ -92,6 +94,9 @@ struct add_result {
   /// Not none: the trade was skipped (no window, no watermark): unrepresentable (a sum or the
   /// notional would overflow 128 bits) or clock_skew (options::max_clock_skew_ms).
   mi::reject_reason rejected = mi::reject_reason::none;
+  /// Not none: the symbol's market was closed at the trade's time (pre/post market, lunch break, holiday, ...) or
+  /// its calendar has no data for that date; the trade was skipped like a rejected one (no window, no watermark).
+  outside outside_session = outside::none;
 };
 
 /// The open windows of one (exchange, symbol) for every configured interval, keyed by the
@@ -104,7 +109,10 @@ struct add_result {
 ///                       └──take_partials (rate-limited, is_final=false)
 class symbol_windows {
 public:
-  symbol_windows(std::string exchange, std::string symbol, const options& opts, const checkpoint* restored = nullptr);
+  /// `sessions`: the calendar of the symbol's market (it must outlive this object); nullptr or an always-open
+  /// calendar (CRYPTO): windows are aligned to UTC (interval::open_of), as before calendars existed.
+  symbol_windows(std::string exchange, std::string symbol, const options& opts, const checkpoint* restored = nullptr,
+                 const mi::calendar::calendar* sessions = nullptr);
   // Lanes point into their own maps: a copy would share those pointers, a move keeps them valid.
   symbol_windows(const symbol_windows&) = delete;
   symbol_windows& operator=(const symbol_windows&) = delete;
@@ -239,6 +247,8 @@ private:
   };
 
   mi::kline to_kline(const lane& l, const window& w, bool final) const;
+  /// The window after the one opening at `open_ms`; nullopt beyond the calendar's data.
+  std::optional<window_span> span_after(const lane& l, std::int64_t open_ms) const;
   /// Appends empty windows after the last final, up to (excluding) the one opening at `until_open`.
   void fill_until(lane& l, std::int64_t until_open, std::vector<mi::kline>& finals);
   /// The window's sums with the trade added into `out`; false (and `out` unusable) on overflow.
@@ -255,6 +265,7 @@ private:
   std::string symbol_;
   const options* opts_;
   std::vector<lane> lanes_;
+  std::optional<session_mapper> sessions_; ///< markets with sessions only (not crypto)
   std::int64_t watermark_ms_ = std::numeric_limits<std::int64_t>::min();
   std::uint64_t last_seq_ = 0;
   recent_ids recent_;
@@ -275,7 +286,12 @@ private:
 /// windows closed (per symbol, by interval then open time).
 class batch_aggregator {
 public:
-  explicit batch_aggregator(options opts) : opts_(std::move(opts)) {}
+  /// `sessions`: the calendar every symbol aggregates on (`aggregate --calendar XSHG`); nullptr: UTC (crypto).
+  explicit batch_aggregator(options opts, const mi::calendar::calendar* sessions = nullptr)
+      : opts_(std::move(opts)), sessions_(sessions) {}
+  /// Each exchange's calendar from `sessions_of(exchange)` (nullptr: UTC), as the kline stage chooses it (`replay`).
+  batch_aggregator(options opts, std::function<const mi::calendar::calendar*(const std::string&)> sessions_of)
+      : opts_(std::move(opts)), sessions_of_(std::move(sessions_of)) {}
   /// Feeds one trade; finals closed by event time are appended to `finals`. A rejected trade
   /// (add_result::rejected) changes nothing; the other trades go on.
   add_result add(const mi::trade& t, std::vector<mi::kline>& finals);
@@ -284,6 +300,8 @@ public:
 
 private:
   options opts_;
+  const mi::calendar::calendar* sessions_ = nullptr;
+  std::function<const mi::calendar::calendar*(const std::string&)> sessions_of_;
   std::map<std::pair<std::string, std::string>, symbol_windows> symbols_;
   std::uint64_t seq_ = 0;
 };

@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "messages/codec.hpp"
+#include "messages/calendar/calendar.hpp"
 #include "messages/kline/kline_engine.hpp"
 
 // Reproducing a finding outside libFuzzer: compile this file with a main() that reads the crash
@@ -67,9 +68,25 @@ mi::decimal any_decimal(reader& r) {
   return d ? *d : mi::decimal::parse("1").value();
 }
 
-std::vector<mi::trade> trades_of(reader& r) {
+// A Shanghai-like calendar (lunch break, both auctions, a holiday) built from text: no files in a fuzzer.
+const mi::calendar::calendar& shanghai() {
+  static const auto cal = [] {
+    auto c = mi::calendar::parse_calendar("market XFZZ\ntime_zone Asia/Shanghai\nopening_auction 09:15 09:25\n"
+                                          "session 09:30 11:30\nsession 13:00 15:00\nclosing_auction 14:57 15:00\n"
+                                          "years 2026\nholiday 2026-03-04\n",
+                                          "fuzz.cal");
+    if (!c)
+      __builtin_trap();
+    return *c;
+  }();
+  return cal;
+}
+
+std::vector<mi::trade> trades_of(reader& r, bool sessions) {
   std::vector<mi::trade> out;
-  std::int64_t ts_ms = 1'700'000'000'000;
+  // With sessions: from 2026-03-02 09:20 Shanghai, steps 20 times longer (400 trades reach days later).
+  std::int64_t ts_ms = sessions ? 1'772'414'400'000 : 1'700'000'000'000;
+  const std::int64_t step_ms = sessions ? 740 : 37;
   while (!r.done() && out.size() < 400) {
     const auto op = r.take(1);
     if (op % 11 == 0 && !out.empty()) { // a duplicate of an earlier trade
@@ -94,7 +111,7 @@ std::vector<mi::trade> trades_of(reader& r) {
     // Mostly forward in time, sometimes late (back up to ~9 min) or far away (any 64-bit time).
     const auto step = r.take(1);
     if (step < 200)
-      ts_ms += static_cast<std::int64_t>(step) * 37;
+      ts_ms += static_cast<std::int64_t>(step) * step_ms;
     std::int64_t ts = ts_ms;
     if (step >= 200 && step < 250)
       ts -= static_cast<std::int64_t>(r.take(2)) * 9;
@@ -141,11 +158,16 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   o.dedup_ids = r.take(1) % 2 == 0 ? 0 : 1024;
   o.keep_finals = r.take(1) % 20;
   const std::size_t crash_at = r.take(2);
-  const auto trades = trades_of(r);
+  // Sometimes on a calendar with sessions (the session mapper), with 3d added to the interval choice.
+  const bool sessions = (mask >> 7) & 1;
+  const mi::calendar::calendar* cal = sessions ? &shanghai() : nullptr;
+  if (sessions && (mask & 0x40) == 0)
+    o.intervals.push_back(*ke::parse_interval("3d"));
+  const auto trades = trades_of(r, sessions);
 
   finals_map want;
   {
-    ke::symbol_windows sw("binance", "BTCUSDT", o);
+    ke::symbol_windows sw("binance", "BTCUSDT", o, nullptr, cal);
     std::vector<mi::kline> out;
     for (std::size_t i = 0; i < trades.size(); ++i) {
       auto rr = sw.add(trades[i], i + 1);
@@ -173,7 +195,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   std::vector<mi::kline> out;
   ke::checkpoint cp;
   {
-    ke::symbol_windows sw("binance", "BTCUSDT", o);
+    ke::symbol_windows sw("binance", "BTCUSDT", o, nullptr, cal);
     for (std::size_t i = 0; i < cut; ++i) {
       sw.add(trades[i], i + 1);
       sw.close_by_event_time(out);
@@ -185,7 +207,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
       __builtin_trap();
     cp = *decoded;
   }
-  ke::symbol_windows sw("binance", "BTCUSDT", o, &cp);
+  ke::symbol_windows sw("binance", "BTCUSDT", o, &cp, cal);
   for (std::size_t i = cp.min_resume_seq() - 1; i < trades.size(); ++i) {
     auto rr = sw.add(trades[i], i + 1);
 #ifdef MI_FUZZ_DIFF

@@ -14,6 +14,8 @@
 #include <sys/stat.h>
 #include <sstream>
 
+#include <boost/json.hpp>
+
 #include "gateways/http/auth.hpp"
 #include "tests/integration/platform_env.hpp"
 
@@ -334,4 +336,46 @@ TEST_CASE("a key stored in clear before 0004 is sealed by migrate with the maste
   env.start_platform();
   auto r = exchange(env.api_port(), signed_get("/api/v1/symbols", "", id, secret, "legacy1"));
   CHECK_MESSAGE(status_of(r) == 200, r);
+}
+
+TEST_CASE("api role: GET /api/v1/calendar serves the sessions (signed like every route), 400 on bad input") {
+  mi::test::platform_env env;
+  env.start_platform();
+  const auto bin = mi::test::binary();
+  auto created = mi::test::run({bin, "apikey", "--dsn", env.pg.conninfo(), "create", "--name", "cal"});
+  REQUIRE_MESSAGE(created.exit_code == 0, created.output);
+  const auto id = field(created.output, "key_id");
+  const auto secret = field(created.output, "secret");
+  auto body_of = [](const std::string& response) {
+    auto at = response.find("\r\n\r\n");
+    REQUIRE_MESSAGE(at != std::string::npos, response);
+    return response.substr(at + 4);
+  };
+
+  auto ny = exchange(env.api_port(),
+                     signed_get("/api/v1/calendar", "market=XNYS&from=2026-11-25&to=2026-11-29", id, secret, "c1"));
+  REQUIRE_MESSAGE(ny.rfind("HTTP/1.1 200", 0) == 0, ny);
+  const auto want =
+    mi::test::read_file(std::string(MI_SOURCE_DIR) + "/tests/data/calendar_api/xnys_2026-11-25_29.json");
+  REQUIRE(!want.empty());
+  CHECK(boost::json::parse(body_of(ny)) == boost::json::parse(want));
+
+  auto sh = exchange(env.api_port(),
+                     signed_get("/api/v1/calendar", "market=XSHG&from=2026-03-02&to=2026-03-02", id, secret, "c2"));
+  REQUIRE_MESSAGE(sh.rfind("HTTP/1.1 200", 0) == 0, sh);
+  CHECK(boost::json::parse(body_of(sh)) ==
+        boost::json::parse(
+          mi::test::read_file(std::string(MI_SOURCE_DIR) + "/tests/data/calendar_api/xshg_2026-03-02.json")));
+
+  auto unknown = exchange(
+    env.api_port(), signed_get("/api/v1/calendar", "market=XLON&from=2026-11-25&to=2026-11-29", id, secret, "c3"));
+  CHECK_MESSAGE(unknown.rfind("HTTP/1.1 400", 0) == 0, unknown);
+  CHECK(unknown.find("unknown market 'XLON'") != std::string::npos);
+  auto bad_date = exchange(
+    env.api_port(), signed_get("/api/v1/calendar", "market=XNYS&from=2026-11-31&to=2026-12-01", id, secret, "c4"));
+  CHECK_MESSAGE(bad_date.rfind("HTTP/1.1 400", 0) == 0, bad_date);
+  CHECK(bad_date.find("parameter 'from': '2026-11-31' is not a date YYYY-MM-DD") != std::string::npos);
+  auto unsigned_req = exchange(env.api_port(), "GET /api/v1/calendar?market=XNYS&from=2026-11-25&to=2026-11-29 "
+                                               "HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+  CHECK(unsigned_req.rfind("HTTP/1.1 401", 0) == 0);
 }
