@@ -200,8 +200,8 @@ struct venue_options {
   bool binance_agg_trade = false; ///< binance: the aggTrade stream instead of trade
   /// Venues that authenticate (Alpaca): the API key id and secret, from the environment (MI_<VENUE>_KEY_ID,
   /// MI_<VENUE>_SECRET_KEY), never from a config file, never logged.
-  std::string key_id;
-  std::string secret_key;
+  std::string key_id{};
+  std::string secret_key{};
 };
 
 /// The venue of `exchange` (a name of the venue registry, messages/venue_registry.cpp, whose folder

@@ -151,7 +151,10 @@ public:
   std::string trade_frame(connection_state&, const mi::trade& t, int) override {
     const auto id = id_of(t);
     const std::string ticker = mi::alpaca::ticker_of(t.symbol);
-    std::string out = "[" + mi::alpaca::encode_trade_object(t, id, exchange_code_of(id));
+    mi::trade printed = t; // the conditions and tape REST gives the same trade
+    printed.conditions = {"@"};
+    printed.tape = "C";
+    std::string out = "[" + mi::alpaca::encode_trade_object(printed, id, exchange_code_of(id));
     const std::string time = mi::util::rfc3339(t.ts_ns);
     const std::string px = t.price.to_string();
     // The quote around the trade.

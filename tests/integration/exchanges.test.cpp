@@ -39,6 +39,7 @@ const std::map<std::string, venue_case>& cases() {
     {"bybit", {"bybit", "/v5/public/spot", {"BTC/USDT", "ETH/USDT"}, "BTCUSDT,ETHUSDT"}},
     {"coinbase", {"coinbase", "/", {"BTC/USD", "ETH/USD"}, "BTCUSD,ETHUSD"}},
     {"kraken", {"kraken", "/v2", {"BTC/USD", "ETH/USD"}, "BTCUSD,ETHUSD"}},
+    {"alpaca", {"alpaca", "/v2/iex", {"AAPL", "MSFT"}, "AAPL,MSFT"}},
   };
   return c;
 }
@@ -541,4 +542,85 @@ TEST_CASE("exchanges: far-future, too old and unrepresentable trades are quarant
     CHECK(env.metric("mi_trades_rejected_total{exchange=\"binance\",reason=\"" + std::string(reason) + "\"}") == 1);
   CHECK(env.platform_log().find("quarantined on market.rejected (clock_skew)") != std::string::npos);
   CHECK(env.stop_platform() == 0);
+}
+
+namespace {
+
+/// The platform's credentials for the simulated Alpaca (the simulator's defaults: PKSIMULATOR / simulator-secret),
+/// in the test process's environment for the `run` child; removed again at the end of the test.
+struct alpaca_credentials {
+  alpaca_credentials(const char* key, const char* secret) {
+    ::setenv("MI_ALPACA_KEY_ID", key, 1);
+    ::setenv("MI_ALPACA_SECRET_KEY", secret, 1);
+  }
+  ~alpaca_credentials() {
+    ::unsetenv("MI_ALPACA_KEY_ID");
+    ::unsetenv("MI_ALPACA_SECRET_KEY");
+  }
+};
+
+/// What a simulated trade becomes on the platform: Alpaca's ids are per market center, so the trade id is
+/// "<id>-<exchange code>" (the simulator's code of an id: V, D, K by id % 3), with the conditions and tape it prints.
+mi::trade as_alpaca(mi::trade t) {
+  static const char* codes[] = {"V", "D", "K"};
+  const auto id = std::stoull(t.trade_id);
+  t.exchange_code = codes[id % 3];
+  t.trade_id += "-" + t.exchange_code;
+  t.conditions = {"@"};
+  t.tape = "C";
+  return t;
+}
+
+} // namespace
+
+TEST_CASE("exchanges: alpaca trades reach MARKET_RAW once each; a dropped connection is backfilled from REST by time") {
+  alpaca_credentials creds("PKSIMULATOR", "simulator-secret");
+  ingest_env env("alpaca");
+  env.start_platform();
+  env.start_simulator({"--count", "3000", "--rate", "1000", "--drop-after", "1000"});
+  REQUIRE_MESSAGE(mi::test::eventually([&] { return env.recorded().size() >= 3000; }, 120s), env.platform_log());
+  std::vector<mi::trade> expected;
+  for (auto& t : env.recorded())
+    expected.push_back(as_alpaca(std::move(t)));
+  REQUIRE(expected.size() == 3000);
+  bool all = mi::test::eventually([&] { return env.raw_trades().size() >= 3000; }, 90s);
+  auto got = env.raw_trades();
+  CHECK_MESSAGE(all, "MARKET_RAW holds " << got.size() << " of 3000\n" << env.platform_log().substr(0, 6000));
+  CHECK(got.size() == 3000); // nothing twice: (id, exchange) is the dedup key
+  CHECK(canonical(got) == canonical(expected));
+  CHECK(env.metric(series("mi_reconnects_total", "alpaca")) >= 1);
+  CHECK(env.metric(series("mi_gaps_detected_total", "alpaca")) >= 1);
+  CHECK(env.metric(series("mi_backfilled_trades_total", "alpaca")) >= 1);
+  // The backfill asked for the gap's time range, with Alpaca's paging and within its rate.
+  bool by_time = false;
+  for (const auto& r : env.rest_requests())
+    by_time = by_time || (r.path.find("/v2/stocks/") == 0 && r.path.find("/trades") != std::string::npos);
+  CHECK(by_time);
+  // Corrections, cancels, statuses, quotes and bars were decoded, not refused, not published as trades.
+  CHECK(env.metric("mi_frames_rejected_total{exchange=\"alpaca\",reason=\"malformed\"}") == 0);
+  CHECK(env.platform_log().find("simulator-secret") == std::string::npos); // the secret is never logged
+  CHECK(env.stop_platform() == 0);
+}
+
+TEST_CASE(
+  "exchanges: alpaca with wrong credentials: a clear error, reconnects with backoff, no crash, no secret logged") {
+  alpaca_credentials creds("PKSIMULATOR", "not-the-secret");
+  ingest_env env("alpaca", "    reconnect:\n      initial: 200ms\n      max: 2s\n      healthy_after: 30s\n");
+  env.start_simulator({"--count", "100000", "--rate", "100"});
+  env.start_platform();
+  std::this_thread::sleep_for(6s);
+  const auto log = env.platform_log();
+  const auto count = [&](const std::string& what) {
+    std::size_t n = 0;
+    for (auto at = log.find(what); at != std::string::npos; at = log.find(what, at + 1))
+      ++n;
+    return n;
+  };
+  CHECK_MESSAGE(count("alpaca error 402: auth failed") >= 2, log.substr(0, 4000));
+  // 200 ms doubling up to 2 s: at most about 6 attempts in 6 s (a crash loop or an immediate retry makes dozens).
+  CHECK(count("alpaca error 402: auth failed") <= 10);
+  CHECK(log.find("not-the-secret") == std::string::npos);
+  CHECK(env.metric(series("mi_exchange_errors_total", "alpaca")) >= 2);
+  CHECK(env.raw_trades().empty());
+  CHECK(env.stop_platform() == 0); // still running, stops cleanly
 }
