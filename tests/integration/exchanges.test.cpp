@@ -568,6 +568,7 @@ mi::trade as_alpaca(mi::trade t) {
   t.trade_id += "-" + t.exchange_code;
   t.conditions = {"@"};
   t.tape = "C";
+  t.taker_side = mi::side::unknown; // Alpaca does not say who took
   return t;
 }
 
@@ -605,7 +606,8 @@ TEST_CASE("exchanges: alpaca trades reach MARKET_RAW once each; a dropped connec
 TEST_CASE(
   "exchanges: alpaca with wrong credentials: a clear error, reconnects with backoff, no crash, no secret logged") {
   alpaca_credentials creds("PKSIMULATOR", "not-the-secret");
-  ingest_env env("alpaca", "    reconnect:\n      initial: 200ms\n      max: 2s\n      healthy_after: 30s\n");
+  ingest_env env(
+    "alpaca"); // reconnect 100 ms doubling to 1 s; healthy_after 30 s: a refused connection never resets it
   env.start_simulator({"--count", "100000", "--rate", "100"});
   env.start_platform();
   std::this_thread::sleep_for(6s);
@@ -617,8 +619,10 @@ TEST_CASE(
     return n;
   };
   CHECK_MESSAGE(count("alpaca error 402: auth failed") >= 2, log.substr(0, 4000));
-  // 200 ms doubling up to 2 s: at most about 6 attempts in 6 s (a crash loop or an immediate retry makes dozens).
+  // The refused connection is closed at the next 1 s tick, then reopened after 100 ms doubling to 1 s: about one
+  // attempt every 1.5 s (an immediate retry or a crash loop would make dozens in 6 s).
   CHECK(count("alpaca error 402: auth failed") <= 10);
+  CHECK(count("reconnecting in") >= 2);
   CHECK(log.find("not-the-secret") == std::string::npos);
   CHECK(env.metric(series("mi_exchange_errors_total", "alpaca")) >= 2);
   CHECK(env.raw_trades().empty());
