@@ -46,7 +46,8 @@ TEST_CASE("alpaca control frames: connected, authenticated, every error code, su
   check_file("control.jsonl", "control.expected.jsonl", false);
 }
 
-TEST_CASE("alpaca documented objects: bars, daily bar, halt status, correction, cancel; LULD and imbalance ignored") {
+TEST_CASE(
+  "alpaca documented objects: bars, daily bar, halt status, correction, cancel, with LULD and imbalance ignored") {
   check_file("doc_objects.jsonl", "doc_objects.expected.jsonl", true);
 }
 

@@ -86,7 +86,7 @@ TEST_CASE("alpaca trades pages of the other SDK fixtures parse") {
   }
 }
 
-TEST_CASE("alpaca bars: page 2 answers page 1's token; daily bars at midnight New York") {
+TEST_CASE("alpaca bars: page 2 answers page 1's token, daily bars at midnight New York") {
   auto p1 = mi::alpaca::parse_bars_page(rest("bars_single_1Day_META_page1.json"), true);
   auto p2 = mi::alpaca::parse_bars_page(rest("bars_single_1Day_META_page2.json"), true);
   REQUIRE(p1);

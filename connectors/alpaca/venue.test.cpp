@@ -19,7 +19,7 @@ mi::venue::venue_options creds() {
 
 } // namespace
 
-TEST_CASE("alpaca resolve: AAPL and AAPL/USD are symbol AAPL; BRK.B is BRK_B on the platform") {
+TEST_CASE("alpaca resolve: AAPL and AAPL/USD are symbol AAPL, BRK.B is BRK_B on the platform") {
   auto v = mi::venue::test::must_make("alpaca");
   auto a = v->resolve("AAPL");
   REQUIRE(a);
@@ -49,7 +49,8 @@ TEST_CASE("alpaca resolve against the assets list: unlisted symbols are refused"
   CHECK(msft.err().message.find("not listed by alpaca") != std::string::npos);
 }
 
-TEST_CASE("alpaca: every connection authenticates first, then subscribes; a resubscribe does not authenticate again") {
+TEST_CASE(
+  "alpaca: every connection authenticates first, then subscribes, and a resubscribe does not authenticate again") {
   auto v = mi::venue::test::must_make("alpaca", creds());
   std::vector<mi::venue::subscription> subs{*v->resolve("AAPL"), *v->resolve("MSFT")};
   v->on_open(1);
@@ -85,7 +86,7 @@ TEST_CASE("alpaca: an auth error closes the connection (reported dead), other er
   CHECK_FALSE(v->heartbeat_timed_out(6));
 }
 
-TEST_CASE("alpaca decode: trades, acks, proof of life; quotes and bars are not trades") {
+TEST_CASE("alpaca decode: trades, acks, proof of life, and quotes and bars are not trades") {
   auto v = mi::venue::test::must_make("alpaca");
   auto t = v->decode(R"([{"T":"t","S":"AAPL","i":1,"x":"V","p":1.5,"s":2,"t":"2024-01-02T15:00:00Z"}])", 7);
   REQUIRE(t);

@@ -15,6 +15,8 @@
 #include <sstream>
 
 #include "gateways/jetstream/jetstream.hpp"
+#include "gateways/postgres/postgres.hpp"
+#include "tests/harness/pg_server.hpp"
 #include "messages/codec.hpp"
 #include "tests/harness/nats_server.hpp"
 #include "tests/harness/process.hpp"
@@ -92,11 +94,12 @@ public:
   }
   bool simulator_done() { return sim_ && !sim_->running(); }
 
-  void start_platform() {
+  /// `roles`: "ingest" (the default), or e.g. "ingest,store" with a postgres section in `nats_extra`.
+  void start_platform(const std::string& roles = "ingest") {
     auto log = dir_.path() + "/platform.log";
     const auto before = mi::test::read_file(log).size();
     platform_ = std::make_unique<mi::test::child_process>(
-      std::vector<std::string>{mi::test::binary(), "run", "--config", config_path(), "--roles", "ingest"}, log);
+      std::vector<std::string>{mi::test::binary(), "run", "--config", config_path(), "--roles", roles}, log);
     bool ready = mi::test::eventually(
       [&] { return mi::test::has_ready_line(mi::test::read_file(log), before) || !platform_->running(); }, 30s);
     ready = ready && platform_->running();
@@ -574,10 +577,13 @@ mi::trade as_alpaca(mi::trade t) {
 
 } // namespace
 
-TEST_CASE("exchanges: alpaca trades reach MARKET_RAW once each; a dropped connection is backfilled from REST by time") {
+TEST_CASE("exchanges: alpaca trades reach MARKET_RAW and PostgreSQL once each, and a dropped connection is backfilled "
+          "from REST by time") {
   alpaca_credentials creds("PKSIMULATOR", "simulator-secret");
-  ingest_env env("alpaca");
-  env.start_platform();
+  mi::test::pg_server pg;
+  // The postgres section goes at the top level (nats_extra follows the nats section).
+  ingest_env env("alpaca", {}, {}, "postgres:\n  dsn: " + pg.conninfo() + "\nsaver:\n  batch_timeout: 200ms\n");
+  env.start_platform("ingest,store");
   env.start_simulator({"--count", "3000", "--rate", "1000", "--drop-after", "1000"});
   REQUIRE_MESSAGE(mi::test::eventually([&] { return env.recorded().size() >= 3000; }, 120s), env.platform_log());
   std::vector<mi::trade> expected;
@@ -600,6 +606,28 @@ TEST_CASE("exchanges: alpaca trades reach MARKET_RAW once each; a dropped connec
   // Corrections, cancels, statuses, quotes and bars were decoded, not refused, not published as trades.
   CHECK(env.metric("mi_frames_rejected_total{exchange=\"alpaca\",reason=\"malformed\"}") == 0);
   CHECK(env.platform_log().find("simulator-secret") == std::string::npos); // the secret is never logged
+  // PostgreSQL: every trade once, keyed by (exchange, symbol, "<id>-<exchange code>"). The table has no columns for
+  // the exchange code, conditions and tape (they travel in MARKET_RAW); the id carries the exchange code.
+  std::vector<mi::trade> stored;
+  bool stored_all = mi::test::eventually(
+    [&] {
+      auto r = mi::gw::read_trades(pg.conninfo());
+      stored = r ? *r : std::vector<mi::trade>{};
+      return stored.size() >= 3000;
+    },
+    60s);
+  CHECK_MESSAGE(stored_all, "PostgreSQL holds " << stored.size() << " of 3000");
+  CHECK(stored.size() == 3000);
+  std::vector<mi::trade> expected_rows;
+  for (auto t : expected) {
+    t.exchange_code.clear();
+    t.conditions.clear();
+    t.tape.clear();
+    expected_rows.push_back(std::move(t));
+  }
+  for (auto& t : stored)
+    t.recv_ns = 0;
+  CHECK(canonical(stored) == canonical(expected_rows));
   CHECK(env.stop_platform() == 0);
 }
 
