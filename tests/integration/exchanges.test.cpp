@@ -656,3 +656,28 @@ TEST_CASE(
   CHECK(env.raw_trades().empty());
   CHECK(env.stop_platform() == 0); // still running, stops cleanly
 }
+
+TEST_CASE(
+  "exchanges: alpaca after kill -9: the restart backfills by time from the last stored trade, every trade once") {
+  alpaca_credentials creds("PKSIMULATOR", "simulator-secret");
+  ingest_env env("alpaca");
+  env.start_platform();
+  env.start_simulator({"--count", "3000", "--rate", "500"});
+  REQUIRE_MESSAGE(mi::test::eventually([&] { return env.raw_trades().size() >= 800; }, 60s), env.platform_log());
+  env.kill_platform();
+  // Trades go on meanwhile (the simulator keeps them in its REST history).
+  const auto before = env.recorded().size();
+  REQUIRE(mi::test::eventually([&] { return env.recorded().size() >= before + 500; }, 30s));
+  env.start_platform();
+  REQUIRE_MESSAGE(mi::test::eventually([&] { return env.recorded().size() >= 3000; }, 120s), env.platform_log());
+  std::vector<mi::trade> expected;
+  for (auto& t : env.recorded())
+    expected.push_back(as_alpaca(std::move(t)));
+  bool all = mi::test::eventually([&] { return env.raw_trades().size() >= 3000; }, 90s);
+  auto got = env.raw_trades();
+  CHECK_MESSAGE(all, "MARKET_RAW holds " << got.size() << " of 3000\n" << env.platform_log().substr(0, 6000));
+  CHECK(got.size() == 3000);
+  CHECK(canonical(got) == canonical(expected));
+  CHECK(env.platform_log().find("backfilling the trades from") != std::string::npos);
+  CHECK(env.stop_platform() == 0);
+}
