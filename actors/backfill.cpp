@@ -20,6 +20,7 @@
 #include "connectors/transport/ws_client.hpp"
 #include "gateways/metrics/metrics.hpp"
 #include "messages/codec.hpp"
+#include "messages/util/civil_time.hpp"
 #include "messages/util/clock.hpp"
 
 namespace mi::actors {
@@ -31,7 +32,10 @@ struct job {
   bool recent = false;
   bool book = false;       // a REST order-book snapshot (Binance /api/v3/depth) for reply_to
   std::string book_target; // its path and query
-  caf::actor reply_to;     // recent: the connection that asked (it filters and publishes)
+  bool by_time = false;            // a time-range gap (venue::backfills_by_time): no ids to account for
+  std::set<std::string> time_ids;  // by_time: trade ids handed out by this job (pages may overlap)
+  std::int64_t time_published = 0; // by_time: trades published
+  caf::actor reply_to;             // recent: the connection that asked (it filters and publishes)
   std::string symbol;
   backfill_job progress; // the part of the gap fetched from REST: ids received, failures, give-up rule
   std::optional<mi::venue::rest_request> next;
@@ -106,6 +110,20 @@ void finish(backfill_actor* self, const std::string& reason) {
     schedule(self);
     return;
   }
+  if (j.by_time) {
+    const auto& g = j.progress.gap();
+    spdlog::info("{}: {} backfill of {} .. {} done: {} trades recovered{}{}", st.args.exchange, j.symbol,
+                 mi::util::rfc3339(g.after_ts_ns), mi::util::rfc3339(g.before_ts_ns), j.time_published,
+                 reason.empty() ? "" : "; ", reason);
+    if (reason.empty()) {
+      schedule(self);
+      return;
+    }
+    outgoing_batch out;
+    report(self, j.symbol, g, 0, reason, out);
+    publish(self, std::move(out), [] {});
+    return;
+  }
   outgoing_batch out;
   for (const auto& r : j.progress.missing_ranges())
     report(self, j.symbol, r.part, r.missing, reason, out);
@@ -128,7 +146,7 @@ mi::result<std::string> get(backfill_actor* self, const mi::venue::rest_request&
   auto u = mi::net::parse_url(st.args.cfg.rest_url + r.target);
   if (!u)
     return mi::error{"bad REST URL " + st.args.cfg.rest_url + r.target + ": " + u.err().message};
-  auto res = mi::net::http_fetch(*u, st.args.cfg.connect_timeout);
+  auto res = mi::net::http_fetch(*u, st.args.cfg.connect_timeout, r.headers);
   if (!res)
     return res.err();
   const auto& weight_header = st.throttle->limits().used_weight_header;
@@ -286,6 +304,71 @@ void run_book(backfill_actor* self) {
   schedule(self);
 }
 
+// A time-range gap (venue::backfills_by_time): every page's trades inside the range, each id once per job (the
+// two trades at the range's ends were published live: their dedup ids make the copies harmless), until the venue
+// names no next page or backfill_max_trades were published.
+void run_time_page(backfill_actor* self, const mi::venue::subscription& sub) {
+  auto& st = self->state;
+  auto& j = st.jobs.front();
+  if (!j.started) {
+    j.started = true;
+    j.next = st.venue->history_request(sub, j.progress.gap());
+    if (!j.next) {
+      finish(self, "");
+      return;
+    }
+  }
+  if (!j.next) {
+    finish(self, "");
+    return;
+  }
+  bool throttled = false;
+  auto body = get(self, *j.next, throttled);
+  if (throttled) {
+    schedule(self);
+    return;
+  }
+  if (!body) {
+    failed(self, body.err().message);
+    return;
+  }
+  auto page = st.venue->parse_history(sub, j.progress.gap(), *body);
+  if (!page) {
+    failed(self, page.err().message);
+    return;
+  }
+  j.progress.page_done(1); // a parsed page resets the failure count
+  std::vector<mi::trade> keep;
+  const auto max = st.args.cfg.backfill_max_trades;
+  bool truncated = false;
+  for (auto& t : page->trades) {
+    if (!j.time_ids.insert(t.trade_id).second)
+      continue;
+    if (j.time_published >= max) {
+      truncated = true;
+      break;
+    }
+    ++j.time_published;
+    keep.push_back(std::move(t));
+  }
+  j.next = truncated ? std::nullopt : std::move(page->next);
+  st.probe->backfilled(keep.size());
+  auto done = [self, truncated] {
+    auto& jj = self->state.jobs.front();
+    if (truncated)
+      finish(self, "more than backfill_max_trades in the time range; the newer ones are missing");
+    else if (!jj.next)
+      finish(self, "");
+  };
+  auto batch = encode(st.args.exchange, keep, *st.gate);
+  if (batch.empty()) {
+    done();
+    schedule(self);
+    return;
+  }
+  publish(self, std::move(batch), done);
+}
+
 void on_page(backfill_actor* self) {
   auto& st = self->state;
   st.scheduled = false;
@@ -307,12 +390,32 @@ void on_page(backfill_actor* self) {
   }
   if (j.recent)
     run_recent(self, *sub);
+  else if (j.by_time)
+    run_time_page(self, *sub);
   else
     run_gap_page(self, *sub);
 }
 
 void on_gap(backfill_actor* self, mi::venue::gap g, const std::string& symbol) {
   auto& st = self->state;
+  if (st.venue->backfills_by_time()) {
+    job j;
+    j.symbol = symbol;
+    j.by_time = true;
+    j.progress = backfill_job(mi::venue::gap{0, 0, g.after_ts_ns, g.before_ts_ns});
+    if (st.args.cfg.backfill_max_trades == 0) {
+      outgoing_batch out;
+      report(self, symbol, j.progress.gap(), 0, "backfill is disabled (backfill_max_trades: 0)", out);
+      self->request(st.args.publisher->get(), caf::infinite, pub_atom::value, std::move(out))
+        .then([](bool) {}, [self](caf::error& err) { self->quit(err); });
+      return;
+    }
+    spdlog::info("{}: {} backfilling the trades from {} to {} (REST, by time)", st.args.exchange, symbol,
+                 mi::util::rfc3339(g.after_ts_ns), mi::util::rfc3339(g.before_ts_ns));
+    st.jobs.push_back(std::move(j));
+    schedule(self);
+    return;
+  }
   const auto max = st.args.cfg.backfill_max_trades;
   if (g.size() > max) {
     // Too old to fetch: report it now; backfill the newest `max` trades.
@@ -343,13 +446,16 @@ caf::behavior backfill(backfill_actor* self, backfill_args args) {
     return {};
   }
   st.venue = std::move(*v);
-  st.throttle = std::make_unique<mi::venue::rest_throttle>(st.venue->limits());
+  auto limits = st.venue->limits();
+  if (st.args.cfg.rest_requests_per_minute > 0) // the account's plan allows another rate (Alpaca)
+    limits.min_interval_ns = 60'000'000'000 / st.args.cfg.rest_requests_per_minute;
+  st.throttle = std::make_unique<mi::venue::rest_throttle>(limits);
   st.probe = &st.args.metrics->connection(st.args.exchange);
   st.gate = std::make_unique<quarantine>(st.args.exchange, st.probe, st.args.admission);
   caf::behavior handlers{
     [self](gap_atom, const std::string& symbol, std::int64_t first, std::int64_t last, std::int64_t after_ts,
            std::int64_t before_ts) {
-      if (last < first)
+      if (last < first || (first == 0 && last == 0 && !self->state.venue->backfills_by_time()))
         return;
       on_gap(self, mi::venue::gap{first, last, after_ts, before_ts}, symbol);
     },

@@ -61,6 +61,10 @@ struct connection_state {
   mi::venue::gap_tracker gaps;
   mi::venue::deferred_gaps overlap_gaps; ///< gaps seen while two generations stream (rotation, notice)
   mi::venue::seen_trades seen;           ///< venues without sequential ids: ids already published (live or polled)
+  /// Venues that backfill by time (venue::backfills_by_time): the newest trade time per symbol (live or seeded),
+  /// and the symbols whose first live trade since the connection opened has not come yet: that trade closes a gap.
+  std::unordered_map<std::string, std::int64_t> last_ts;
+  std::set<std::string> await_first;
   std::unordered_map<std::string, symbol_activity> activity; ///< by normalized symbol
   std::unique_ptr<mi::net::backoff> backoff;
   std::unique_ptr<mi::binance::send_pacer> pacer;
@@ -190,7 +194,7 @@ void force_reconnect(connection_actor* self, const char* why) {
 
 void request_recent(connection_actor* self, const mi::venue::subscription& sub, std::int64_t now) {
   auto& st = self->state;
-  if (!st.args.backfill || st.venue->sequential_ids())
+  if (!st.args.backfill || st.venue->sequential_ids() || st.venue->backfills_by_time())
     return;
   st.activity[sub.symbol].last_poll_ns = now;
   self->send(st.args.backfill->get(), recent_atom::value, sub.symbol);
@@ -308,6 +312,9 @@ void on_open(connection_actor* self, std::uint64_t gen) {
   // (duplicates of what we already published are dropped by the dedup ids).
   for (const auto& sub : st.args.subs)
     request_recent(self, sub, now);
+  if (st.venue->backfills_by_time())
+    for (const auto& sub : st.args.subs)
+      st.await_first.insert(sub.symbol);
   st.opened_once = true;
   st.warm.clear();
   st.active_opened_ns = now;
@@ -350,6 +357,29 @@ void track_gaps(connection_actor* self, const std::vector<mi::trade>& trades,
     if (st.clients.size() > 1 && st.overlap_gaps.hold(t.symbol, *g))
       continue;
     report_gap(self, t.symbol, *g);
+  }
+}
+
+// Venues that backfill by time: the first live trade of a symbol since the connection opened closes the gap that
+// began with the last trade seen before (live on an earlier connection, or the last one stored before a restart).
+void track_time_gaps(connection_actor* self, const std::vector<mi::trade>& trades) {
+  auto& st = self->state;
+  if (!st.venue->backfills_by_time())
+    return;
+  for (const auto& t : trades) {
+    auto last = st.last_ts.find(t.symbol);
+    if (st.await_first.erase(t.symbol) != 0 && last != st.last_ts.end() && t.ts_ns > last->second) {
+      st.probe->gap_detected();
+      spdlog::warn("{}: {} trades between {} and {} may be missing (reconnected); backfilling by time",
+                   st.args.exchange, t.symbol, last->second, t.ts_ns);
+      if (st.args.backfill)
+        self->send(st.args.backfill->get(), gap_atom::value, t.symbol, std::int64_t{0}, std::int64_t{0}, last->second,
+                   t.ts_ns);
+    }
+    if (last == st.last_ts.end())
+      st.last_ts.emplace(t.symbol, t.ts_ns);
+    else
+      last->second = std::max(last->second, t.ts_ns);
   }
 }
 
@@ -446,6 +476,7 @@ void on_text(connection_actor* self, std::uint64_t gen, const std::string& text,
       for (const auto& t : ev->trades)
         st.warm.insert(t.symbol);
     track_gaps(self, ev->trades, ev->first_ids);
+    track_time_gaps(self, ev->trades);
     publish_trades(self, ev->trades);
     break;
   case kind::ack:
@@ -547,8 +578,10 @@ caf::behavior connection(connection_actor* self, connection_args args) {
   st.venue = std::move(*v);
   st.probe = &st.args.metrics->connection(st.args.exchange);
   st.gate = std::make_unique<quarantine>(st.args.exchange, st.probe, st.args.admission);
-  for (const auto& s : st.args.seeds)
+  for (const auto& s : st.args.seeds) {
     st.gaps.seed(s.symbol, s.id, s.ts_ns);
+    st.last_ts[s.symbol] = std::max(st.last_ts[s.symbol], s.ts_ns);
+  }
   st.pacer = std::make_unique<mi::binance::send_pacer>(st.venue->control_messages_per_second());
   auto& rc = st.args.cfg.reconnect;
   st.backoff = std::make_unique<mi::net::backoff>(rc.initial, rc.max, rc.healthy_after, st.args.seed);

@@ -30,7 +30,7 @@ mi::venue::instruments_ptr fetch_instruments(const std::string& name, const mi::
     spdlog::warn("{}: bad instruments URL {}{}: {}", name, ex.rest_url, target, u.err().message);
     return nullptr;
   }
-  auto body = mi::net::http_get(*u, ex.connect_timeout);
+  auto body = mi::net::http_get(*u, ex.connect_timeout, v.instruments_request().headers);
   if (!body) {
     spdlog::warn("{}: instruments unavailable ({}); symbols are not checked against the listing", name,
                  body.err().message);
@@ -85,7 +85,7 @@ std::optional<mi::actors::last_trade> scan_highest(mi::gw::jetstream& js, const 
 // subject's tail is read for the highest id (venue::seed_scan_from explains the bound).
 std::vector<mi::actors::last_trade> load_seeds(mi::gw::jetstream& js, const std::string& stream,
                                                const std::string& exchange,
-                                               const std::vector<mi::venue::subscription>& subs) {
+                                               const std::vector<mi::venue::subscription>& subs, bool by_time) {
   std::vector<mi::actors::last_trade> out;
   for (const auto& s : subs) {
     const auto subject = mi::raw_subject(exchange, s.symbol);
@@ -95,6 +95,10 @@ std::vector<mi::actors::last_trade> load_seeds(mi::gw::jetstream& js, const std:
     auto t = mi::decode_trade_pb((*m)->data());
     if (!t)
       continue;
+    if (by_time) { // venues that backfill by time need the last trade's time only (its id is not a sequence)
+      out.push_back(mi::actors::last_trade{s.symbol, 0, t->ts_ns});
+      continue;
+    }
     const auto& id = t->id_number; // read by the protobuf decoder
     if (!id)
       continue;
@@ -127,6 +131,9 @@ std::vector<mi::actors::child_spec> ingest_children(const mi::cfg::config& cfg, 
       continue;
     mi::venue::venue_options vo;
     vo.binance_agg_trade = ex.stream == "aggTrade";
+    // Credentials only from the environment (never a config file, never logged): MI_<VENUE>_KEY_ID, _SECRET_KEY.
+    vo.key_id = mi::cfg::venue_secret_env(name, "KEY_ID");
+    vo.secret_key = mi::cfg::venue_secret_env(name, "SECRET_KEY");
     auto v = mi::venue::make_venue(name, vo);
     if (!v) {
       spdlog::error("{}: {}; skipped", name, v.err().message);
@@ -175,6 +182,7 @@ std::vector<mi::actors::child_spec> ingest_children(const mi::cfg::config& cfg, 
     // With books, every symbol takes two of the connection's subscriptions (trades and book).
     const auto per_conn = std::max<std::size_t>(1, venue.max_subscriptions_per_connection() / (books ? 2 : 1));
     const bool sequential = venue.sequential_ids();
+    const bool by_time = venue.backfills_by_time();
     for (std::size_t i = 0; i < subs.size(); i += per_conn) {
       mi::actors::connection_args a;
       a.exchange = name;
@@ -194,10 +202,10 @@ std::vector<mi::actors::child_spec> ingest_children(const mi::cfg::config& cfg, 
       auto* jsp = &js;
       // Seeds are read on every (re)start: a restarted connection continues from what is stored.
       out.push_back({"connection." + name + "." + std::to_string(i / per_conn + 1),
-                     [a, jsp, stream, sequential](caf::actor_system& s) {
+                     [a, jsp, stream, sequential, by_time](caf::actor_system& s) {
                        auto args = a;
-                       if (sequential)
-                         args.seeds = load_seeds(*jsp, stream, args.exchange, args.subs);
+                       if (sequential || by_time)
+                         args.seeds = load_seeds(*jsp, stream, args.exchange, args.subs, by_time);
                        return mi::actors::spawn_connection(s, std::move(args));
                      }});
     }

@@ -7,6 +7,7 @@
 #include <cctype>
 #include <cerrno>
 #include <charconv>
+#include <cstdlib>
 #include <cstring>
 #include <fstream>
 #include <limits>
@@ -88,6 +89,7 @@ void exchange_leaves(std::vector<leaf>& out, const std::string& p, exchange_conf
   out.push_back({p + ".books.enabled", &e.books.enabled});
   out.push_back({p + ".books.depth", &e.books.depth});
   out.push_back({p + ".books.snapshot_interval", &e.books.snapshot_interval});
+  out.push_back({p + ".rest_requests_per_minute", &e.rest_requests_per_minute});
 }
 
 /// The leaves of `c`; exchanges as present in c.exchanges (in known-exchange order first).
@@ -542,11 +544,22 @@ void validate_exchange(checker& ck, const std::string& name, const exchange_conf
   if (e.enabled && e.symbols.empty())
     ck.fail(p + ".symbols", "must not be empty when the exchange is enabled");
   std::set<std::string> seen;
+  // Equities feeds name a symbol by its ticker alone ("AAPL", "BRK.B"); the others by BASE/QUOTE.
+  const bool equities = find_venue(name)->kind == venue_kind::equities_feed;
   for (const auto& sym : e.symbols) {
     auto slash = sym.find('/');
-    if (slash == std::string::npos || !is_symbol_part(std::string_view(sym).substr(0, slash)) ||
-        !is_symbol_part(std::string_view(sym).substr(slash + 1))) {
-      ck.fail(p + ".symbols", "symbol " + quote(sym) + " must be BASE/QUOTE (letters and digits), e.g. 'BTC/USDT'");
+    const bool ticker = equities && slash == std::string::npos && !sym.empty() && sym.size() <= 16 &&
+                        std::all_of(sym.begin(), sym.end(), [](char ch) {
+                          return (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') || ch == '.';
+                        });
+    if (ticker) {
+      if (!seen.insert(lower(sym)).second)
+        ck.fail(p + ".symbols", "duplicate symbol " + quote(sym));
+    } else if (slash == std::string::npos || !is_symbol_part(std::string_view(sym).substr(0, slash)) ||
+               !is_symbol_part(std::string_view(sym).substr(slash + 1))) {
+      ck.fail(p + ".symbols", "symbol " + quote(sym) +
+                                (equities ? " must be a ticker (A-Z, 0-9, '.'), e.g. 'AAPL'"
+                                          : " must be BASE/QUOTE (letters and digits), e.g. 'BTC/USDT'"));
     } else if (!seen.insert(lower(sym)).second) {
       ck.fail(p + ".symbols", "duplicate symbol " + quote(sym));
     }
@@ -569,6 +582,10 @@ void validate_exchange(checker& ck, const std::string& name, const exchange_conf
   ck.range(p + ".books.depth", e.books.depth, 1, 1000);
   if (e.books.snapshot_interval < std::chrono::seconds(1) || e.books.snapshot_interval > std::chrono::hours(1))
     ck.fail(p + ".books.snapshot_interval", "must be 1s..1h, got " + format_duration(e.books.snapshot_interval));
+  if (e.rest_requests_per_minute < 0 || e.rest_requests_per_minute > 60'000) {
+    ck.fail(p + ".rest_requests_per_minute",
+            "must be 0..60000 (0: the exchange's documented limit), got " + std::to_string(e.rest_requests_per_minute));
+  }
 }
 
 exchange_config make_exchange(bool enabled, std::string ws, std::string rest, string_list symbols) {
@@ -911,7 +928,30 @@ std::variant<config, std::vector<config_error>> load(std::string_view yaml_text,
   return std::move(s.cfg);
 }
 
-bool is_secret_env(std::string_view name) { return name == "MI_API_MASTER_KEY"; }
+namespace {
+std::string venue_env_name(std::string_view venue, std::string_view what) {
+  std::string out = "MI_";
+  for (char ch : venue)
+    out += static_cast<char>(std::toupper(static_cast<unsigned char>(ch)));
+  out += '_';
+  out += what;
+  return out;
+}
+} // namespace
+
+bool is_secret_env(std::string_view name) {
+  if (name == "MI_API_MASTER_KEY")
+    return true;
+  for (const venue_info& v : venues())
+    if (name == venue_env_name(v.name, "KEY_ID") || name == venue_env_name(v.name, "SECRET_KEY"))
+      return true;
+  return false;
+}
+
+std::string venue_secret_env(std::string_view venue, std::string_view what) {
+  const char* v = std::getenv(venue_env_name(venue, what).c_str());
+  return v != nullptr ? std::string(v) : std::string();
+}
 
 std::map<std::string, std::string> process_env() {
   std::map<std::string, std::string> env;

@@ -135,6 +135,9 @@ struct exchange_config {
   std::int64_t backfill_max_trades = 100000;
   /// Live order books on the same connection (off by default).
   book_config books;
+  /// REST backfill requests per minute; 0 = the exchange's documented public limit (venue::limits()). For venues whose
+  /// limit depends on the account's plan (Alpaca: 200 on the free plan). 0..60000.
+  std::int64_t rest_requests_per_minute = 0;
   /// Field-wise equality.
   bool operator==(const exchange_config&) const = default;
 };
@@ -355,8 +358,13 @@ std::variant<config, std::vector<config_error>> load(std::string_view yaml_text,
 std::variant<config, std::vector<config_error>> load_file(const std::string& path);
 
 /// MI_* variables that are not config keys: secrets read where they are used, never part of the
-/// config (never printed by to_yaml): MI_API_MASTER_KEY.
+/// config (never printed by to_yaml): MI_API_MASTER_KEY, and each venue's credentials MI_<VENUE>_KEY_ID and
+/// MI_<VENUE>_SECRET_KEY (MI_ALPACA_KEY_ID, MI_ALPACA_SECRET_KEY).
 bool is_secret_env(std::string_view name);
+
+/// The credential `what` ("KEY_ID", "SECRET_KEY") of `venue` from the process environment (MI_ALPACA_KEY_ID); ""
+/// when unset. Never logged, never part of the config.
+std::string venue_secret_env(std::string_view venue, std::string_view what);
 
 /// The MI_* variables of the process environment (what load_file passes to load()).
 std::map<std::string, std::string> process_env();

@@ -130,6 +130,10 @@ std::string encode_trade_pb(const trade& t) {
   m.set_side(static_cast<market::v1::Side>(t.taker_side));
   m.set_ts_ns(t.ts_ns);
   m.set_recv_ns(t.recv_ns);
+  m.set_exchange_code(t.exchange_code);
+  for (const auto& c : t.conditions)
+    m.add_conditions(c);
+  m.set_tape(t.tape);
   return m.SerializeAsString();
 }
 
@@ -154,6 +158,9 @@ result<trade> decode_trade_pb(std::string_view bytes) {
   t.taker_side = static_cast<side>(m.side());
   t.ts_ns = m.ts_ns();
   t.recv_ns = m.recv_ns();
+  t.exchange_code = m.exchange_code();
+  t.conditions.assign(m.conditions().begin(), m.conditions().end());
+  t.tape = m.tape();
   return t;
 }
 
@@ -230,6 +237,20 @@ std::string trade_to_json(const trade& t) {
   kv(out, "quantity", t.quantity.to_string());
   kv(out, "side", to_string(t.taker_side));
   kv_int(out, "ts_ns", t.ts_ns);
+  // Equities only: absent for crypto, so their lines are unchanged.
+  if (!t.exchange_code.empty())
+    kv(out, "exchange_code", t.exchange_code);
+  if (!t.conditions.empty()) {
+    out += ",\"conditions\":[";
+    for (std::size_t i = 0; i < t.conditions.size(); ++i) {
+      if (i != 0)
+        out.push_back(',');
+      mi::util::append_json_string(out, t.conditions[i]);
+    }
+    out.push_back(']');
+  }
+  if (!t.tape.empty())
+    kv(out, "tape", t.tape);
   out.push_back('}');
   return out;
 }
@@ -262,6 +283,15 @@ result<trade> trade_from_json(std::string_view line) {
   // recv_ns is not part of the format; the receive time of a recorded trade is unknown.
   if (auto* v = obj->if_contains("recv_ns"); v != nullptr && v->is_int64())
     t.recv_ns = v->get_int64();
+  // Equities' optional fields.
+  if (auto* v = obj->if_contains("exchange_code"); v != nullptr && v->is_string())
+    t.exchange_code = std::string(v->get_string());
+  if (auto* v = obj->if_contains("conditions"); v != nullptr && v->is_array())
+    for (const auto& c : v->get_array())
+      if (c.is_string())
+        t.conditions.emplace_back(c.get_string());
+  if (auto* v = obj->if_contains("tape"); v != nullptr && v->is_string())
+    t.tape = std::string(v->get_string());
   return t;
 }
 

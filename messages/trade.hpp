@@ -34,6 +34,10 @@ struct trade {
   side taker_side = side::unknown;
   std::int64_t ts_ns = 0;   ///< exchange trade time, ns since the epoch, UTC
   std::int64_t recv_ns = 0; ///< local receive time, ns since the epoch, UTC
+  // Equities only (empty for crypto; optional fields 11-13 of market.v1.Trade):
+  std::string exchange_code{}; ///< the market center that printed it (Alpaca `x`: "V" IEX, "D" FINRA ADF, ...)
+  std::vector<std::string> conditions{}; ///< the trade's condition codes as sent (Alpaca `c`: "@", "F", "I", ...)
+  std::string tape{}; ///< the consolidated tape (Alpaca `z`: "A" NYSE, "B" Arca/regional, "C" Nasdaq)
 
   /// Sets trade_id to the decimal text of `id` and id_number to `id` (the exchange sent a JSON number).
   void set_id(std::int64_t id);

@@ -17,6 +17,8 @@ constexpr std::array registry{
              "https://api.exchange.coinbase.com", "BTC/USD ETH/USD"},
   venue_info{"kraken", venue_kind::crypto_exchange, false, "wss://ws.kraken.com/v2", "https://api.kraken.com",
              "BTC/USD ETH/USD"},
+  venue_info{"alpaca", venue_kind::equities_feed, false, "wss://stream.data.alpaca.markets/v2/iex",
+             "https://data.alpaca.markets", "AAPL MSFT", "XNYS"},
 };
 
 constexpr std::array<std::string_view, 3> kind_names{"crypto_exchange", "equities_feed", "document_source"};

@@ -13,7 +13,7 @@
 /// registered by `mi_add_venue(<name> ...)` in that folder's CMakeLists.txt (docs/architecture.md "Adding a venue").
 namespace mi {
 
-/// What a venue is. Only crypto exchanges exist so far; the others are planned (DESIGN.md "venues").
+/// What a venue is: crypto exchanges, one equities feed (alpaca) so far; document sources are planned.
 enum class venue_kind : std::uint8_t {
   crypto_exchange, ///< WebSocket trades, REST history: binance, okx, ...
   equities_feed,   ///< equity quotes and trades (alpaca, A-share sources)

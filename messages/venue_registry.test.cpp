@@ -43,7 +43,8 @@ TEST_CASE("venue registry: names round-trip through find_venue and venue_names")
   }
 }
 
-TEST_CASE("venue registry: every venue has real endpoints and at least one BASE/QUOTE default symbol") {
+TEST_CASE(
+  "venue registry: every venue has real endpoints and at least one default symbol (BASE/QUOTE, equities a ticker)") {
   for (const mi::venue_info& v : mi::venues()) {
     CAPTURE(v.name);
     CHECK((v.ws_url.rfind("wss://", 0) == 0 || v.ws_url.rfind("ws://", 0) == 0));
@@ -52,6 +53,11 @@ TEST_CASE("venue registry: every venue has real endpoints and at least one BASE/
     REQUIRE_FALSE(symbols.empty());
     for (const std::string& s : symbols) {
       CAPTURE(s);
+      if (v.kind == mi::venue_kind::equities_feed) { // a ticker alone: AAPL
+        CHECK(s.find('/') == std::string::npos);
+        CHECK(!s.empty());
+        continue;
+      }
       const auto slash = s.find('/');
       CHECK(slash != std::string::npos);
       CHECK(slash > 0);
@@ -59,6 +65,8 @@ TEST_CASE("venue registry: every venue has real endpoints and at least one BASE/
     }
   }
   CHECK(mi::default_symbols(*mi::find_venue("coinbase")) == std::vector<std::string>{"BTC/USD", "ETH/USD"});
+  CHECK(mi::find_venue("alpaca")->kind == mi::venue_kind::equities_feed);
+  CHECK(mi::default_symbols(*mi::find_venue("alpaca")) == std::vector<std::string>{"AAPL", "MSFT"});
 }
 
 TEST_CASE("venue kinds: the three kinds round-trip through their names, anything else is refused") {

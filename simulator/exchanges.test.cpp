@@ -10,6 +10,8 @@
 
 #include <boost/json.hpp>
 
+#include "connectors/alpaca/codec.hpp"
+#include "connectors/alpaca/rest.hpp"
 #include "connectors/binance/codec.hpp"
 #include "connectors/binance/instruments.hpp"
 #include "connectors/bybit/codec.hpp"
@@ -21,6 +23,8 @@
 #include "connectors/transport/io_thread.hpp"
 #include "messages/codec.hpp"
 #include "messages/venue_registry.hpp"
+#include "messages/util/civil_time.hpp"
+#include "simulator/generator.hpp"
 #include "simulator/protocols/protocol.hpp"
 #include "simulator/simulator.hpp"
 #include "simulator/test_client.hpp"
@@ -947,4 +951,94 @@ TEST_CASE("fault throttle: the next N trade requests get 429 (binance: 418) with
   bad.throttle_status = 418;
   CHECK_THROWS_WITH_AS(mi::sim::simulator(io2.context(), bad), doctest::Contains("418 for binance"),
                        std::runtime_error);
+}
+
+TEST_CASE("alpaca protocol: connected, auth checked, subscription ack, trades with the other kinds, REST paging") {
+  mi::sim::market m("alpaca", {"AAPL", "BRK_B"}, {}, 1000);
+  auto p = mi::sim::make_protocol("alpaca", m);
+  REQUIRE(p);
+  mi::sim::actions initial;
+  mi::sim::http_reply refusal;
+  CHECK(p->open("/v1/iex", {}, initial, refusal) == nullptr);
+  CHECK(refusal.status == 404);
+  auto c = p->open("/v2/iex", {}, initial, refusal);
+  REQUIRE(c);
+  REQUIRE(initial.frames.size() == 1);
+  CHECK(initial.frames[0] == R"([{"T":"success","msg":"connected"}])");
+  mi::alpaca::codec codec;
+  auto one = [&](std::string_view text) {
+    mi::sim::actions out;
+    p->on_text(*c, text, out);
+    REQUIRE(out.frames.size() == 1);
+    auto ev = codec.decode(out.frames[0], 0);
+    REQUIRE(ev);
+    REQUIRE(ev->controls.size() == 1);
+    return std::make_pair(ev->controls[0], out);
+  };
+  // Subscribing before auth, a wrong secret, then the right credentials (the simulator's defaults).
+  CHECK(one(mi::alpaca::subscribe_request({"AAPL"}, {})).first.code == 401);
+  CHECK(one(mi::alpaca::auth_request("PKSIMULATOR", "wrong")).first.code == 402);
+  CHECK(one(mi::alpaca::auth_request("PKSIMULATOR", "simulator-secret")).first.what ==
+        mi::alpaca::control::kind::authenticated);
+  CHECK(one(mi::alpaca::auth_request("PKSIMULATOR", "simulator-secret")).first.code == 403);
+  auto [ack, subscribed] = one(mi::alpaca::subscribe_request({"AAPL", "BRK.B", "NOPE"}, {}));
+  CHECK(ack.what == mi::alpaca::control::kind::subscription);
+  REQUIRE(subscribed.subscribe.size() == 2);
+  CHECK(subscribed.subscribe[0].symbol == "AAPL");
+  CHECK(subscribed.subscribe[1].symbol == "BRK_B");
+  CHECK(one("{nope").first.code == 400);
+
+  // Generated trades: ids 1..300 of AAPL, µs apart; each frame decodes to its trade with the id's exchange code,
+  // and the frames carry the bars, corrections, cancels and halts the client must tolerate.
+  mi::sim::symbol_generator gen(*m.find("AAPL"), 7, "alpaca");
+  std::size_t corrections = 0, cancels = 0, statuses = 0, bars = 0;
+  const std::int64_t t0 = 1764700000000000000;
+  for (int i = 0; i < 300; ++i) {
+    auto t = gen.next(t0 + i * 1000);
+    m.record(t);
+    auto ev = codec.decode(p->trade_frame(*c, t, 0), 0);
+    REQUIRE(ev);
+    REQUIRE(ev->trades.size() == 1);
+    const auto id = std::stoull(t.trade_id);
+    CHECK(ev->trades[0].trade_id == t.trade_id + "-" + std::string(id % 3 == 0 ? "V" : id % 3 == 1 ? "D" : "K"));
+    CHECK(ev->trades[0].price == t.price);
+    CHECK(ev->trades[0].ts_ns == t.ts_ns);
+    corrections += ev->corrections.size();
+    cancels += ev->cancels.size();
+    statuses += ev->statuses.size();
+    bars += ev->bars.size();
+  }
+  CHECK(corrections == 3); // ids 97, 194, 291
+  CHECK(cancels == 3);     // 89, 178, 267
+  CHECK(statuses == 1);    // 211
+  CHECK(bars == 6);        // 50, 100, ..., 300
+  CHECK(codec.decode(p->malformed_trade_frame(*c, "AAPL", 0), 0).has_value() == false);
+
+  // REST: the trades of a time range in pages of `limit`, the opaque token continuing exactly where a page ended.
+  mi::sim::query_params q{
+    {"start", mi::util::rfc3339(t0 + 10 * 1000)}, {"end", mi::util::rfc3339(t0 + 259 * 1000)}, {"limit", "100"}};
+  std::vector<std::string> ids;
+  for (int page = 0; page < 10; ++page) {
+    auto r = p->rest("/v2/stocks/AAPL/trades", q);
+    REQUIRE(r);
+    REQUIRE(r->status == 200);
+    auto parsed = mi::alpaca::parse_trades_page(r->body, 0);
+    REQUIRE_MESSAGE(parsed, r->body);
+    for (const auto& t : parsed->trades)
+      ids.push_back(t.trade_id);
+    if (!parsed->next_page_token)
+      break;
+    q["page_token"] = *parsed->next_page_token;
+  }
+  REQUIRE(ids.size() == 250); // ids 11..260 (µs 10..259), each once
+  CHECK(ids.front() == "11-K");
+  CHECK(ids.back() == "260-K");
+  CHECK(std::set<std::string>(ids.begin(), ids.end()).size() == 250);
+  auto assets = p->rest("/v2/assets", {});
+  REQUIRE(assets);
+  auto listed = mi::alpaca::parse_assets(assets->body);
+  REQUIRE(listed);
+  REQUIRE(listed->size() == 2);
+  CHECK((*listed)[1].symbol == "BRK.B");
+  CHECK(!p->rest("/v2/stocks/AAPL/quotes", {}));
 }

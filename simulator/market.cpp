@@ -5,6 +5,7 @@
 #include <stdexcept>
 
 #include "connectors/json_text.hpp"
+#include "messages/venue_registry.hpp"
 
 namespace mi::sim {
 
@@ -18,8 +19,14 @@ market::market(std::string exchange, const std::vector<std::string>& symbols, co
     rejected_.insert(up);
   }
   binance::instruments known;
+  const venue_info* venue = find_venue(exchange_);
+  const bool equities = venue != nullptr && venue->kind == venue_kind::equities_feed;
   for (const auto& sym : symbols) {
-    auto meta = known.resolve(sym);
+    // Equities feeds: the ticker alone is the symbol (AAPL, BRK_B), quoted in USD.
+    auto meta = equities ? std::optional<instrument>() : known.resolve(sym);
+    if (equities && !sym.empty() &&
+        std::all_of(sym.begin(), sym.end(), [](char c) { return connectors::text::is_upper_alnum(c) || c == '_'; }))
+      meta = instrument{sym, sym, "USD", true};
     if (!meta) { // fiat quotes of Coinbase and Kraken that Binance spot does not list
       for (std::string_view q : {"USD", "EUR", "GBP", "CAD", "CHF", "JPY", "AUD"})
         if (sym.size() > q.size() && sym.ends_with(q) &&

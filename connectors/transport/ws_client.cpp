@@ -494,7 +494,7 @@ bool run_step(asio::io_context& ioc, const bool& done, steady::time_point deadli
 
 template <class Stream>
 mi::result<http_response> get_with(asio::io_context& ioc, Stream& stream, const url& u, steady::time_point deadline,
-                                   std::chrono::milliseconds timeout) {
+                                   std::chrono::milliseconds timeout, const request_headers& headers) {
   const std::string timeout_text = "timeout after " + std::to_string(timeout.count()) + " ms";
   auto& tcp_layer = beast::get_lowest_layer(stream);
   auto cancel = [&] { tcp_layer.close(); };
@@ -546,6 +546,8 @@ mi::result<http_response> get_with(asio::io_context& ioc, Stream& stream, const 
   req.set(http::field::user_agent, user_agent);
   req.set(http::field::accept, "application/json");
   req.set(http::field::connection, "close");
+  for (const auto& [name, value] : headers)
+    req.set(name, value);
   done = false;
   http::async_write(stream, req, [&](error_code e, std::size_t) {
     ec = e;
@@ -602,7 +604,12 @@ std::string_view http_response::header(std::string_view lower_name) const {
 }
 
 mi::result<std::string> http_get(const url& u, std::chrono::milliseconds timeout, const std::string& ca_file) {
-  auto r = http_fetch(u, timeout, ca_file);
+  return http_get(u, timeout, request_headers{}, ca_file);
+}
+
+mi::result<std::string> http_get(const url& u, std::chrono::milliseconds timeout, const request_headers& headers,
+                                 const std::string& ca_file) {
+  auto r = http_fetch(u, timeout, headers, ca_file);
   if (!r)
     return r.err();
   if (r->status < 200 || r->status > 299)
@@ -611,6 +618,11 @@ mi::result<std::string> http_get(const url& u, std::chrono::milliseconds timeout
 }
 
 mi::result<http_response> http_fetch(const url& u, std::chrono::milliseconds timeout, const std::string& ca_file) {
+  return http_fetch(u, timeout, request_headers{}, ca_file);
+}
+
+mi::result<http_response> http_fetch(const url& u, std::chrono::milliseconds timeout, const request_headers& headers,
+                                     const std::string& ca_file) {
   const auto deadline = steady::now() + timeout;
   asio::io_context ioc{1};
   try {
@@ -619,10 +631,10 @@ mi::result<http_response> http_fetch(const url& u, std::chrono::milliseconds tim
       if (!ctx)
         return ctx.err();
       beast::ssl_stream<beast::tcp_stream> stream(ioc, **ctx);
-      return get_with(ioc, stream, u, deadline, timeout);
+      return get_with(ioc, stream, u, deadline, timeout, headers);
     }
     beast::tcp_stream stream(ioc);
-    return get_with(ioc, stream, u, deadline, timeout);
+    return get_with(ioc, stream, u, deadline, timeout, headers);
   } catch (const std::exception& e) { // allocation failure and the like: never escape a blocking helper
     return mi::error{"GET " + u.host_and_target() + ": " + e.what()};
   }

@@ -79,6 +79,13 @@ private:
 /// connection, TLS and timeout failures -> an error naming the step.
 mi::result<std::string> http_get(const url& u, std::chrono::milliseconds timeout, const std::string& ca_file = {});
 
+/// Extra request headers (name, value); values may be secrets (Alpaca's key headers): never logged.
+using request_headers = std::vector<std::pair<std::string, std::string>>;
+
+/// http_get with extra request headers.
+mi::result<std::string> http_get(const url& u, std::chrono::milliseconds timeout, const request_headers& headers,
+                                 const std::string& ca_file = {});
+
 /// An HTTP answer of any status.
 struct http_response {
   unsigned status = 0;
@@ -91,5 +98,8 @@ struct http_response {
 /// Like http_get, but any status is an answer (the REST backfill reads 429 / 418 and their Retry-After);
 /// only connection, TLS and timeout failures are errors.
 mi::result<http_response> http_fetch(const url& u, std::chrono::milliseconds timeout, const std::string& ca_file = {});
+/// http_fetch with extra request headers.
+mi::result<http_response> http_fetch(const url& u, std::chrono::milliseconds timeout, const request_headers& headers,
+                                     const std::string& ca_file = {});
 
 } // namespace mi::net

@@ -3,6 +3,8 @@
 // tests/fuzz/book_fuzz.hpp, deterministic and inside the unit suite).
 #include <doctest/doctest.h>
 
+#include <filesystem>
+#include <fstream>
 #include <string>
 #include <vector>
 
@@ -26,6 +28,20 @@ std::string set_of(std::string_view venue) {
   return "kraken_v2.BTC-USD";
 }
 
+/// The recorded frames the damage starts from: the book fixtures; Alpaca (no order book, a top of book from its
+/// quotes) its recorded stream frames, quotes among them.
+std::vector<std::string> frames_of(std::string_view venue) {
+  if (venue != "alpaca")
+    return mi::test::book_fixture_lines(set_of(venue) + ".frames.jsonl");
+  const auto path = std::filesystem::path(MI_FIXTURES_DIR) / "equities" / "alpaca" / "ws" / "data_frames.jsonl";
+  std::ifstream in(path);
+  std::vector<std::string> lines;
+  for (std::string line; std::getline(in, line);)
+    if (!line.empty())
+      lines.push_back(line);
+  return lines;
+}
+
 void feed(mi::book::book_codec& codec, std::string_view frame) { mi::fuzz::check_book(codec, codec.on_frame(frame)); }
 
 } // namespace
@@ -34,7 +50,7 @@ TEST_CASE("book codecs: damaged frames never crash and never leave an invalid bo
   for (const mi::venue_info& info : mi::venues()) {
     CAPTURE(info.name);
     const std::string set = set_of(info.name);
-    std::vector<std::string> frames = mi::test::book_fixture_lines(set + ".frames.jsonl");
+    std::vector<std::string> frames = frames_of(info.name);
     REQUIRE(!frames.empty());
     if (info.name == "binance")
       frames.insert(frames.begin(), mi::test::book_fixture_text(set + ".rest_depth.json"));

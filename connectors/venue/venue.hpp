@@ -7,6 +7,7 @@
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <utility>
 #include <vector>
 
 #include "messages/book/book_codec.hpp"
@@ -55,6 +56,8 @@ struct events {
 /// An HTTP GET against the exchange's REST base URL (config `rest_url`).
 struct rest_request {
   std::string target; ///< path and query, e.g. "/api/v3/historicalTrades?symbol=BTCUSDT&fromId=101&limit=1000"
+  /// Extra request headers (Alpaca's APCA-API-KEY-ID / APCA-API-SECRET-KEY): they may carry secrets, never log them.
+  std::vector<std::pair<std::string, std::string>> headers{};
   bool operator==(const rest_request&) const = default;
 };
 
@@ -173,6 +176,11 @@ public:
   /// True when trade ids are consecutive integers per symbol (Binance t / aggTrade a, OKX tradeId,
   /// Coinbase trade_id, Kraken v2 trade_id), so a jump is a gap. Bybit: false.
   virtual bool sequential_ids() const = 0;
+  /// True when gaps are filled by time instead (Alpaca: ids are per market center, not one sequence): after a
+  /// reconnect or restart, the first live trade of a symbol opens a gap from the last trade seen before (its time)
+  /// to this one, passed to history_request() with first_id = last_id = 0 and the two times; parse_history()
+  /// returns every trade of that time range (both ends included: the dedup ids absorb the two known ones).
+  virtual bool backfills_by_time() const { return false; }
   /// The first REST request that fetches the trades of `g` (sequential venues), within the
   /// exchange's page limit; nullopt when the venue has no such history endpoint.
   virtual std::optional<rest_request> history_request(const subscription& s, const gap& g) const = 0;
@@ -229,6 +237,10 @@ public:
 /// Options a venue takes from the exchange's config section.
 struct venue_options {
   bool binance_agg_trade = false; ///< binance: the aggTrade stream instead of trade
+  /// Venues that authenticate (Alpaca): the API key id and secret, from the environment (MI_<VENUE>_KEY_ID,
+  /// MI_<VENUE>_SECRET_KEY), never from a config file, never logged.
+  std::string key_id{};
+  std::string secret_key{};
 };
 
 /// The venue of `exchange` (a name of the venue registry, messages/venue_registry.cpp, whose folder

@@ -23,6 +23,7 @@
 #include <string>
 #include <vector>
 
+#include "connectors/alpaca/codec.hpp"
 #include "connectors/binance/codec.hpp"
 #include "connectors/bybit/codec.hpp"
 #include "connectors/coinbase/codec.hpp"
@@ -263,6 +264,10 @@ int main(int argc, char** argv) {
     {"coinbase legacy", fixtures + "/coinbase/legacy_exchange/trades.jsonl"},
     {"kraken v2", fixtures + "/kraken/trades.jsonl"},
     {"kraken v1", fixtures + "/kraken/v1/trades.jsonl"},
+    // Alpaca's recorded stream frames (equities fixtures beside exchanges/): all 8 (trades, quote batches, a bar),
+    // and its trade frames alone (a 1-trade and a 3-trade batch).
+    {"alpaca", fixtures + "/../equities/alpaca/ws/data_frames.jsonl"},
+    {"alpaca trades", fixtures + "/../equities/alpaca/ws/data_frames.jsonl"},
   };
   simdjson::dom::parser dom;
   std::printf("\nper exchange (fixture trade frames, %d rounds, ~%d frames per run):\n", rounds, passes * 1910);
@@ -270,6 +275,10 @@ int main(int argc, char** argv) {
               "DOM frames/s", "codec/DOM");
   for (const auto& src : sources) {
     auto frames_in = read_lines(src.file);
+    if (std::string(src.name) == "alpaca trades")
+      frames_in.erase(std::remove_if(frames_in.begin(), frames_in.end(),
+                                     [](const std::string& l) { return l.find(R"("T":"t")") == std::string::npos; }),
+                      frames_in.end());
     if (frames_in.empty()) {
       std::printf("%-16s (no fixture %s)\n", src.name, src.file.c_str());
       continue;
@@ -316,6 +325,7 @@ int main(int argc, char** argv) {
     mi::bybit::codec yc;
     mi::coinbase::codec cc;
     mi::kraken::codec kc;
+    mi::alpaca::codec ac;
     const std::string n = src.name;
     auto run_codec_ex = [&] {
       if (n == "binance")
@@ -326,6 +336,8 @@ int main(int argc, char** argv) {
         return run_with(yc);
       if (n.rfind("coinbase", 0) == 0)
         return run_with(cc);
+      if (n.rfind("alpaca", 0) == 0)
+        return run_with(ac);
       return run_with(kc);
     };
     std::vector<double> ex_codec, ex_dom;

@@ -15,6 +15,8 @@
 #include <sstream>
 
 #include "gateways/jetstream/jetstream.hpp"
+#include "gateways/postgres/postgres.hpp"
+#include "tests/harness/pg_server.hpp"
 #include "messages/codec.hpp"
 #include "tests/harness/nats_server.hpp"
 #include "tests/harness/process.hpp"
@@ -39,6 +41,7 @@ const std::map<std::string, venue_case>& cases() {
     {"bybit", {"bybit", "/v5/public/spot", {"BTC/USDT", "ETH/USDT"}, "BTCUSDT,ETHUSDT"}},
     {"coinbase", {"coinbase", "/", {"BTC/USD", "ETH/USD"}, "BTCUSD,ETHUSD"}},
     {"kraken", {"kraken", "/v2", {"BTC/USD", "ETH/USD"}, "BTCUSD,ETHUSD"}},
+    {"alpaca", {"alpaca", "/v2/iex", {"AAPL", "MSFT"}, "AAPL,MSFT"}},
   };
   return c;
 }
@@ -91,11 +94,12 @@ public:
   }
   bool simulator_done() { return sim_ && !sim_->running(); }
 
-  void start_platform() {
+  /// `roles`: "ingest" (the default), or e.g. "ingest,store" with a postgres section in `nats_extra`.
+  void start_platform(const std::string& roles = "ingest") {
     auto log = dir_.path() + "/platform.log";
     const auto before = mi::test::read_file(log).size();
     platform_ = std::make_unique<mi::test::child_process>(
-      std::vector<std::string>{mi::test::binary(), "run", "--config", config_path(), "--roles", "ingest"}, log);
+      std::vector<std::string>{mi::test::binary(), "run", "--config", config_path(), "--roles", roles}, log);
     bool ready = mi::test::eventually(
       [&] { return mi::test::has_ready_line(mi::test::read_file(log), before) || !platform_->running(); }, 30s);
     ready = ready && platform_->running();
@@ -540,5 +544,141 @@ TEST_CASE("exchanges: far-future, too old and unrepresentable trades are quarant
   for (const char* reason : {"clock_skew", "unrepresentable", "too_old"})
     CHECK(env.metric("mi_trades_rejected_total{exchange=\"binance\",reason=\"" + std::string(reason) + "\"}") == 1);
   CHECK(env.platform_log().find("quarantined on market.rejected (clock_skew)") != std::string::npos);
+  CHECK(env.stop_platform() == 0);
+}
+
+namespace {
+
+/// The platform's credentials for the simulated Alpaca (the simulator's defaults: PKSIMULATOR / simulator-secret),
+/// in the test process's environment for the `run` child; removed again at the end of the test.
+struct alpaca_credentials {
+  alpaca_credentials(const char* key, const char* secret) {
+    ::setenv("MI_ALPACA_KEY_ID", key, 1);
+    ::setenv("MI_ALPACA_SECRET_KEY", secret, 1);
+  }
+  ~alpaca_credentials() {
+    ::unsetenv("MI_ALPACA_KEY_ID");
+    ::unsetenv("MI_ALPACA_SECRET_KEY");
+  }
+};
+
+/// What a simulated trade becomes on the platform: Alpaca's ids are per market center, so the trade id is
+/// "<id>-<exchange code>" (the simulator's code of an id: V, D, K by id % 3), with the conditions and tape it prints.
+mi::trade as_alpaca(mi::trade t) {
+  static const char* codes[] = {"V", "D", "K"};
+  const auto id = std::stoull(t.trade_id);
+  t.exchange_code = codes[id % 3];
+  t.trade_id += "-" + t.exchange_code;
+  t.conditions = {"@"};
+  t.tape = "C";
+  t.taker_side = mi::side::unknown; // Alpaca does not say who took
+  return t;
+}
+
+} // namespace
+
+TEST_CASE("exchanges: alpaca trades reach MARKET_RAW and PostgreSQL once each, and a dropped connection is backfilled "
+          "from REST by time") {
+  alpaca_credentials creds("PKSIMULATOR", "simulator-secret");
+  mi::test::pg_server pg;
+  // The postgres section goes at the top level (nats_extra follows the nats section).
+  ingest_env env("alpaca", {}, {}, "postgres:\n  dsn: " + pg.conninfo() + "\nsaver:\n  batch_timeout: 200ms\n");
+  env.start_platform("ingest,store");
+  env.start_simulator({"--count", "3000", "--rate", "1000", "--drop-after", "1000"});
+  REQUIRE_MESSAGE(mi::test::eventually([&] { return env.recorded().size() >= 3000; }, 120s), env.platform_log());
+  std::vector<mi::trade> expected;
+  for (auto& t : env.recorded())
+    expected.push_back(as_alpaca(std::move(t)));
+  REQUIRE(expected.size() == 3000);
+  bool all = mi::test::eventually([&] { return env.raw_trades().size() >= 3000; }, 90s);
+  auto got = env.raw_trades();
+  CHECK_MESSAGE(all, "MARKET_RAW holds " << got.size() << " of 3000\n" << env.platform_log().substr(0, 6000));
+  CHECK(got.size() == 3000); // nothing twice: (id, exchange) is the dedup key
+  CHECK(canonical(got) == canonical(expected));
+  CHECK(env.metric(series("mi_reconnects_total", "alpaca")) >= 1);
+  CHECK(env.metric(series("mi_gaps_detected_total", "alpaca")) >= 1);
+  CHECK(env.metric(series("mi_backfilled_trades_total", "alpaca")) >= 1);
+  // The backfill asked for the gap's time range, with Alpaca's paging and within its rate.
+  bool by_time = false;
+  for (const auto& r : env.rest_requests())
+    by_time = by_time || (r.path.find("/v2/stocks/") == 0 && r.path.find("/trades") != std::string::npos);
+  CHECK(by_time);
+  // Corrections, cancels, statuses, quotes and bars were decoded, not refused, not published as trades.
+  // (no refusal of any reason: every parser error code is a `reason`, docs/operations.md "Parser error codes")
+  CHECK(env.scrape_metrics().find("mi_frames_rejected_total{exchange=\"alpaca\"") == std::string::npos);
+  CHECK(env.platform_log().find("simulator-secret") == std::string::npos); // the secret is never logged
+  // PostgreSQL: every trade once, keyed by (exchange, symbol, "<id>-<exchange code>"). The table has no columns for
+  // the exchange code, conditions and tape (they travel in MARKET_RAW); the id carries the exchange code.
+  std::vector<mi::trade> stored;
+  bool stored_all = mi::test::eventually(
+    [&] {
+      auto r = mi::gw::read_trades(pg.conninfo());
+      stored = r ? *r : std::vector<mi::trade>{};
+      return stored.size() >= 3000;
+    },
+    60s);
+  CHECK_MESSAGE(stored_all, "PostgreSQL holds " << stored.size() << " of 3000");
+  CHECK(stored.size() == 3000);
+  std::vector<mi::trade> expected_rows;
+  for (auto t : expected) {
+    t.exchange_code.clear();
+    t.conditions.clear();
+    t.tape.clear();
+    expected_rows.push_back(std::move(t));
+  }
+  for (auto& t : stored)
+    t.recv_ns = 0;
+  CHECK(canonical(stored) == canonical(expected_rows));
+  CHECK(env.stop_platform() == 0);
+}
+
+TEST_CASE(
+  "exchanges: alpaca with wrong credentials: a clear error, reconnects with backoff, no crash, no secret logged") {
+  alpaca_credentials creds("PKSIMULATOR", "not-the-secret");
+  ingest_env env(
+    "alpaca"); // reconnect 100 ms doubling to 1 s; healthy_after 30 s: a refused connection never resets it
+  env.start_simulator({"--count", "100000", "--rate", "100"});
+  env.start_platform();
+  std::this_thread::sleep_for(6s);
+  const auto log = env.platform_log();
+  const auto count = [&](const std::string& what) {
+    std::size_t n = 0;
+    for (auto at = log.find(what); at != std::string::npos; at = log.find(what, at + 1))
+      ++n;
+    return n;
+  };
+  CHECK_MESSAGE(count("alpaca error 402: auth failed") >= 2, log.substr(0, 4000));
+  // The refused connection is closed at the next 1 s tick, then reopened after 100 ms doubling to 1 s: about one
+  // attempt every 1.5 s (an immediate retry or a crash loop would make dozens in 6 s).
+  CHECK(count("alpaca error 402: auth failed") <= 10);
+  CHECK(count("reconnecting in") >= 2);
+  CHECK(log.find("not-the-secret") == std::string::npos);
+  CHECK(env.metric(series("mi_exchange_errors_total", "alpaca")) >= 2);
+  CHECK(env.raw_trades().empty());
+  CHECK(env.stop_platform() == 0); // still running, stops cleanly
+}
+
+TEST_CASE(
+  "exchanges: alpaca after kill -9: the restart backfills by time from the last stored trade, every trade once") {
+  alpaca_credentials creds("PKSIMULATOR", "simulator-secret");
+  ingest_env env("alpaca");
+  env.start_platform();
+  env.start_simulator({"--count", "3000", "--rate", "500"});
+  REQUIRE_MESSAGE(mi::test::eventually([&] { return env.raw_trades().size() >= 800; }, 60s), env.platform_log());
+  env.kill_platform();
+  // Trades go on meanwhile (the simulator keeps them in its REST history).
+  const auto before = env.recorded().size();
+  REQUIRE(mi::test::eventually([&] { return env.recorded().size() >= before + 500; }, 30s));
+  env.start_platform();
+  REQUIRE_MESSAGE(mi::test::eventually([&] { return env.recorded().size() >= 3000; }, 120s), env.platform_log());
+  std::vector<mi::trade> expected;
+  for (auto& t : env.recorded())
+    expected.push_back(as_alpaca(std::move(t)));
+  bool all = mi::test::eventually([&] { return env.raw_trades().size() >= 3000; }, 90s);
+  auto got = env.raw_trades();
+  CHECK_MESSAGE(all, "MARKET_RAW holds " << got.size() << " of 3000\n" << env.platform_log().substr(0, 6000));
+  CHECK(got.size() == 3000);
+  CHECK(canonical(got) == canonical(expected));
+  CHECK(env.platform_log().find("backfilling the trades from") != std::string::npos);
   CHECK(env.stop_platform() == 0);
 }
