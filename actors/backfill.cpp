@@ -30,8 +30,8 @@ using mi::util::now_ns;
 
 struct job {
   bool recent = false;
-  bool book = false;       // a REST order-book snapshot (Binance /api/v3/depth) for reply_to
-  std::string book_target; // its path and query
+  bool book = false;               // a REST order-book snapshot (Binance /api/v3/depth) for reply_to
+  std::string book_target;         // its path and query
   bool by_time = false;            // a time-range gap (venue::backfills_by_time): no ids to account for
   std::set<std::string> time_ids;  // by_time: trade ids handed out by this job (pages may overlap)
   std::int64_t time_published = 0; // by_time: trades published
