@@ -226,36 +226,50 @@ void run_recent(backfill_actor* self, const mi::venue::subscription& sub) {
   finish(self, "");
 }
 
-void run_gap_page(backfill_actor* self, const mi::venue::subscription& sub) {
+// The front job's next REST history page, fetched and parsed. nullopt when there is none to handle now, the
+// job's fate already settled: finished (`no_history`: the venue names no first page; `exhausted`: no further
+// page), failed, or waiting for Retry-After (the same page again).
+std::optional<mi::venue::history_page> fetch_page(backfill_actor* self, const mi::venue::subscription& sub,
+                                                  const std::string& no_history, const std::string& exhausted) {
   auto& st = self->state;
   auto& j = st.jobs.front();
   if (!j.started) {
     j.started = true;
     j.next = st.venue->history_request(sub, j.progress.gap());
     if (!j.next) {
-      finish(self, std::string(st.venue->name()) + " offers no REST trade history");
-      return;
+      finish(self, no_history);
+      return std::nullopt;
     }
   }
   if (!j.next) {
-    finish(self, "the exchange's REST history does not reach back to them");
-    return;
+    finish(self, exhausted);
+    return std::nullopt;
   }
   bool throttled = false;
   auto body = get(self, *j.next, throttled);
   if (throttled) {
     schedule(self); // the same page again, once Retry-After has passed
-    return;
+    return std::nullopt;
   }
   if (!body) {
     failed(self, body.err().message);
-    return;
+    return std::nullopt;
   }
   auto page = st.venue->parse_history(sub, j.progress.gap(), *body);
   if (!page) {
     failed(self, page.err().message);
-    return;
+    return std::nullopt;
   }
+  return std::move(*page);
+}
+
+void run_gap_page(backfill_actor* self, const mi::venue::subscription& sub) {
+  auto& st = self->state;
+  auto page = fetch_page(self, sub, std::string(st.venue->name()) + " offers no REST trade history",
+                         "the exchange's REST history does not reach back to them");
+  if (!page)
+    return;
+  auto& j = st.jobs.front();
   std::size_t fresh = 0;
   std::vector<mi::trade> keep;
   for (auto& t : page->trades) {
@@ -309,34 +323,10 @@ void run_book(backfill_actor* self) {
 // names no next page or backfill_max_trades were published.
 void run_time_page(backfill_actor* self, const mi::venue::subscription& sub) {
   auto& st = self->state;
+  auto page = fetch_page(self, sub, "", "");
+  if (!page)
+    return;
   auto& j = st.jobs.front();
-  if (!j.started) {
-    j.started = true;
-    j.next = st.venue->history_request(sub, j.progress.gap());
-    if (!j.next) {
-      finish(self, "");
-      return;
-    }
-  }
-  if (!j.next) {
-    finish(self, "");
-    return;
-  }
-  bool throttled = false;
-  auto body = get(self, *j.next, throttled);
-  if (throttled) {
-    schedule(self);
-    return;
-  }
-  if (!body) {
-    failed(self, body.err().message);
-    return;
-  }
-  auto page = st.venue->parse_history(sub, j.progress.gap(), *body);
-  if (!page) {
-    failed(self, page.err().message);
-    return;
-  }
   j.progress.page_done(1); // a parsed page resets the failure count
   std::vector<mi::trade> keep;
   const auto max = st.args.cfg.backfill_max_trades;

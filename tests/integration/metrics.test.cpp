@@ -309,8 +309,10 @@ TEST_CASE("metrics: every family README.md and docs/operations.md list moves whe
     {"mi_trades_rejected_total", "needs trades the admission refuses; exchanges test 'far-future, too old and "
                                  "unrepresentable trades are quarantined'"},
     {"mi_kline_trades_skipped_total", "needs a far-future trade already in MARKET_RAW; kline_revision.test.cpp"},
-    {"mi_kline_trades_outside_session_total", "needs a venue whose market has sessions (none is registered yet: "
-                                              "crypto only); messages/kline/session_klines.test.cpp counts them"},
+    {"mi_kline_trades_outside_session_total", "needs a venue whose market has sessions (alpaca: XNYS) trading "
+                                              "outside them; messages/kline session tests count them"},
+    {"mi_exchange_errors_total", "needs an exchange's error reply; exchanges test 'alpaca with wrong credentials' "
+                                 "checks it"},
     {"mi_backfill_throttled_total", "needs the simulator's 429 fault; exchanges test 'REST backfill answered 429'"},
     {"mi_api_key_lookups_total", "needs a well-formed signed request; gateways/http api tests count lookups"},
     {"mi_api_busy_total", "needs every API worker stuck; gateways/http test 'every worker stuck in slow queries'"},
