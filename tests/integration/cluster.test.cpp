@@ -176,14 +176,13 @@ std::vector<std::string> unit_command(const std::string& role, const std::string
   return argv;
 }
 
-// Node `node_id` started with the systemd unit's command line for the ingest role, /metrics on
-// `metrics_port`, waited for until ready.
-std::unique_ptr<mi::test::child_process> start_ingest_node(platform_env& env, const std::string& node_id,
-                                                           int metrics_port) {
+// Node `node_id` started with the systemd unit's command line for `role`, /metrics on `metrics_port`,
+// waited for until ready.
+std::unique_ptr<mi::test::child_process> start_node(platform_env& env, const std::string& node_id,
+                                                    const std::string& role, int metrics_port) {
   auto log = env.dir() + "/" + node_id + ".log";
   auto before = mi::test::read_file(log).size();
-  auto p =
-    std::make_unique<mi::test::child_process>(unit_command("ingest", node_config(env, node_id, metrics_port)), log);
+  auto p = std::make_unique<mi::test::child_process>(unit_command(role, node_config(env, node_id, metrics_port)), log);
   REQUIRE_MESSAGE(mi::test::eventually(
                     [&] { return mi::test::has_ready_line(mi::test::read_file(log), before) || !p->running(); }, 30s),
                   mi::test::read_file(log));
@@ -210,8 +209,8 @@ TEST_CASE("cluster: two ingest nodes carry the same subscriptions, JetStream kee
   env.use_nats(cluster.urls(), "  kv_replicas: 3\n  streams:\n" + replicas);
   env.start_platform({"--roles", "kline,store"});
   const int port_a = mi::test::free_port(), port_b = mi::test::free_port();
-  auto a = start_ingest_node(env, "ingest-a", port_a);
-  auto b = start_ingest_node(env, "ingest-b", port_b);
+  auto a = start_node(env, "ingest-a", "ingest", port_a);
+  auto b = start_node(env, "ingest-b", "ingest", port_b);
   // Both nodes are connected under their own names (node identity in config).
   auto connz = mi::test::run(
     {"curl", "-sS", "http://127.0.0.1:" + std::to_string(cluster.node(0).monitor_port()) + "/connz?limit=1000"});
@@ -231,8 +230,8 @@ TEST_CASE("cluster: two ingest nodes carry the same subscriptions, JetStream kee
   CHECK(metric_at(port_b, received) >= 4000);
   a->kill_hard(); // node a dies: b carries on alone
   REQUIRE(mi::test::eventually([&] { return env.stream_messages("MARKET_RAW") >= 10000; }, 60s));
-  a = start_ingest_node(env, "ingest-a", port_a); // a comes back, then b dies
-  std::this_thread::sleep_for(2s);                // a resubscribed (its trades flow again) before b goes
+  a = start_node(env, "ingest-a", "ingest", port_a); // a comes back, then b dies
+  std::this_thread::sleep_for(2s);                   // a resubscribed (its trades flow again) before b goes
   b->kill_hard();
 
   REQUIRE(mi::test::eventually([&] { return env.recorded_trades().size() >= 20000; }, 120s));
@@ -244,5 +243,30 @@ TEST_CASE("cluster: two ingest nodes carry the same subscriptions, JetStream kee
   CHECK(env.stream_messages("MARKET_RAW") == want.size()); // one copy of each, though two nodes published most
   auto want_klines = canonical(env.expected_klines());
   CHECK(mi::test::eventually([&] { return canonical(env.stored_klines()) == want_klines; }, 100s));
+  CHECK(env.stop_platform() == 0);
+}
+
+TEST_CASE(
+  "cluster: two store nodes share the durable consumers, and killing one mid-stream stores every trade and candle "
+  "once") {
+  platform_env env({"1s", "1m"});
+  env.start_platform({"--roles", "ingest,kline"});
+  const int port_a = mi::test::free_port(), port_b = mi::test::free_port();
+  auto a = start_node(env, "store-a", "store", port_a);
+  auto b = start_node(env, "store-b", "store", port_b);
+  env.start_simulator({"--count", "20000", "--rate", "2500"});
+  // Both nodes write: the durable consumers hand each batch to one of them.
+  const std::string rows = "mi_rows_written_total{table=\"market_trades\"}";
+  REQUIRE(mi::test::eventually([&] { return metric_at(port_a, rows) > 0 && metric_at(port_b, rows) > 0; }, 60s));
+  a->kill_hard(); // store-a dies with batches in hand: they are redelivered to store-b after the ack wait
+
+  REQUIRE(mi::test::eventually([&] { return env.recorded_trades().size() >= 20000; }, 120s));
+  auto want = canonical(env.recorded_trades());
+  REQUIRE(want.size() == 20000);
+  bool stored = mi::test::eventually([&] { return env.stored_trades().size() >= want.size(); }, 120s);
+  CHECK_MESSAGE(stored, "stored " << env.stored_trades().size() << " of " << want.size());
+  CHECK(canonical(env.stored_trades()) == want);
+  auto want_klines = canonical(env.expected_klines());
+  CHECK(mi::test::eventually([&] { return canonical(env.stored_klines()) == want_klines; }, 120s));
   CHECK(env.stop_platform() == 0);
 }
