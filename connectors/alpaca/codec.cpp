@@ -129,19 +129,11 @@ std::string decode_one(const raw_object& r, std::size_t k, std::int64_t recv_ns,
   case 'b':
   case 'u':
   case 'd': {
-    bar b;
-    b.what = type[0] == 'b' ? bar::kind::minute : type[0] == 'u' ? bar::kind::updated : bar::kind::daily;
-    b.symbol = *sym;
-    b.open = f.dec("o", r.o);
-    b.high = f.dec("h", r.h);
-    b.low = f.dec("l", r.l);
-    b.close = f.dec("c", r.c_num);
-    b.volume = f.dec("v", r.v, true);
-    b.ts_ns = f.time("t", r.t);
-    if (r.n)
-      b.trade_count = *r.n;
-    if (r.vw)
-      b.vwap = f.dec("vw", r.vw, true);
+    auto b = detail::to_bar(f, r,
+                            type[0] == 'b'   ? bar::kind::minute
+                            : type[0] == 'u' ? bar::kind::updated
+                                             : bar::kind::daily,
+                            *sym);
     if (!f.ok())
       return f.problem();
     out.bars.push_back(std::move(b));

@@ -345,4 +345,22 @@ inline mi::result<mi::trade> to_trade(const raw_object& r, const std::string& sy
   return t;
 }
 
+/// The bar of a bar object (stream T "b"/"u"/"d" or a REST bars entry) of `symbol`; problems go to `f`.
+inline bar to_bar(field_reader& f, const raw_object& r, bar::kind what, std::string symbol) {
+  bar b;
+  b.what = what;
+  b.symbol = std::move(symbol);
+  b.open = f.dec("o", r.o);
+  b.high = f.dec("h", r.h);
+  b.low = f.dec("l", r.l);
+  b.close = f.dec("c", r.c_num);
+  b.volume = f.dec("v", r.v, true);
+  b.ts_ns = f.time("t", r.t);
+  if (r.n)
+    b.trade_count = *r.n;
+  if (r.vw)
+    b.vwap = f.dec("vw", r.vw, true);
+  return b;
+}
+
 } // namespace mi::alpaca::detail

@@ -186,19 +186,7 @@ mi::result<bars_page> parse_bars_page(std::string_view body, bool daily) {
     if (wrong)
       return where + ": must be an object";
     detail::field_reader f(r, where);
-    bar b;
-    b.what = daily ? bar::kind::daily : bar::kind::minute;
-    b.symbol = std::string(symbol);
-    b.open = f.dec("o", r.o);
-    b.high = f.dec("h", r.h);
-    b.low = f.dec("l", r.l);
-    b.close = f.dec("c", r.c_num);
-    b.volume = f.dec("v", r.v, true);
-    b.ts_ns = f.time("t", r.t);
-    if (r.n)
-      b.trade_count = *r.n;
-    if (r.vw)
-      b.vwap = f.dec("vw", r.vw, true);
+    auto b = detail::to_bar(f, r, daily ? bar::kind::daily : bar::kind::minute, std::string(symbol));
     if (!f.ok())
       return f.problem();
     if (symbol.empty())
