@@ -14,14 +14,10 @@ namespace json = boost::json;
 
 // The exchange counters the connections section shows: key in the JSON, metric name. One list.
 constexpr std::pair<const char*, const char*> exchange_counters[] = {
-  {"trades_received", "mi_trades_received_total"},
-  {"reconnects", "mi_reconnects_total"},
-  {"gaps_detected", "mi_gaps_detected_total"},
-  {"backfilled_trades", "mi_backfilled_trades_total"},
-  {"gaps_unfillable", "mi_gaps_unfilled_total"},
-  {"missing_trades", "mi_gap_missing_trades_total"},
-  {"symbols_rejected", "mi_symbols_rejected_total"},
-  {"frames_rejected", "mi_frames_rejected_total"},
+  {"trades_received", "mi_trades_received_total"},   {"reconnects", "mi_reconnects_total"},
+  {"gaps_detected", "mi_gaps_detected_total"},       {"backfilled_trades", "mi_backfilled_trades_total"},
+  {"gaps_unfillable", "mi_gaps_unfilled_total"},     {"missing_trades", "mi_gap_missing_trades_total"},
+  {"symbols_rejected", "mi_symbols_rejected_total"}, {"frames_rejected", "mi_frames_rejected_total"},
 };
 
 std::string label(const metric_sample& s, const char* key) {
@@ -268,10 +264,9 @@ std::string database_json(const std::vector<actor_info>& actors, const std::vect
            {"api_database_up", number(total(m, "mi_api_database_up"))},
            {"default_partition_rows", object_of(by_label(m, "mi_partition_default_rows", "table"))},
            {"partitions", std::move(parts)},
-           {"audit",
-            json::object{{"checked", object_of(by_label(m, "mi_audit_checked", "kind"))},
-                         {"mismatches", object_of(by_label(m, "mi_audit_mismatches", "kind"))},
-                         {"last_run_s", number(total(m, "mi_audit_last_run_timestamp_seconds"))}}}}) +
+           {"audit", json::object{{"checked", object_of(by_label(m, "mi_audit_checked", "kind"))},
+                                  {"mismatches", object_of(by_label(m, "mi_audit_mismatches", "kind"))},
+                                  {"last_run_s", number(total(m, "mi_audit_last_run_timestamp_seconds"))}}}}) +
          "\n";
 }
 

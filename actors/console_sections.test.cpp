@@ -69,7 +69,8 @@ TEST_CASE("console sections: connections per exchange with the connection's stat
 }
 
 TEST_CASE("console sections: database batch latency from the histogram as histogram_quantile computes it") {
-  auto out = boost::json::parse(database_json({}, parse_exposition(exposition), R"([{"name":"market_trades_p20261202"}])"));
+  auto out =
+    boost::json::parse(database_json({}, parse_exposition(exposition), R"([{"name":"market_trades_p20261202"}])"));
   const auto& t = out.at("tables").as_array()[0].as_object();
   CHECK(t.at("batches").as_int64() == 100);
   CHECK(t.at("batch_mean_ms").as_double() == doctest::Approx(8.0));

@@ -42,8 +42,8 @@ mi::result<mi::gw::gap_record> parse_gap_report(std::string_view msg_id, std::st
   if (g.outcome != "detected" && g.outcome != "filled" && g.outcome != "unfillable")
     return mi::error{"gap report: unknown outcome '" + g.outcome.substr(0, 20) + "'"};
   if (!number("first_id", g.first_id) || !number("last_id", g.last_id) || !number("after_ts_ns", g.after_ts_ns) ||
-      !number("before_ts_ns", g.before_ts_ns) ||
-      !number(g.outcome == "filled" ? "recovered" : "missing", g.trades) || g.trades < 0)
+      !number("before_ts_ns", g.before_ts_ns) || !number(g.outcome == "filled" ? "recovered" : "missing", g.trades) ||
+      g.trades < 0)
     return mi::error{"gap report: a number is missing or malformed"};
   text("reason", g.reason);
   if (g.id.empty())
@@ -75,8 +75,8 @@ void failed(coverage_actor* self, const std::string& what) {
 void step(coverage_actor* self) {
   auto& st = self->state;
   if (!st.consumer) {
-    auto c = mi::gw::pull_consumer::create(*st.args.js, {st.args.stream, st.args.durable, "", std::chrono::seconds(30),
-                                                        1000, -1});
+    auto c = mi::gw::pull_consumer::create(*st.args.js,
+                                           {st.args.stream, st.args.durable, "", std::chrono::seconds(30), 1000, -1});
     if (!c)
       return failed(self, "consumer " + st.args.durable + ": " + c.err().message);
     st.consumer = std::move(*c);

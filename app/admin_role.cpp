@@ -83,8 +83,9 @@ mi::gw::http_response pause_or_resume(const mi::gw::admin_params& p, bool pause)
     return refused(400, "parameter 'symbol': required");
   auto& pauses = mi::actors::symbol_pauses::process();
   if (pause)
-    return pauses.pause(exchange, symbol, mi::util::now_ms()) ? done("paused " + exchange + "." + symbol)
-                                                              : refused(409, exchange + "." + symbol + " is paused already");
+    return pauses.pause(exchange, symbol, mi::util::now_ms())
+             ? done("paused " + exchange + "." + symbol)
+             : refused(409, exchange + "." + symbol + " is paused already");
   return pauses.resume(exchange, symbol)
            ? done("resumed " + exchange + "." + symbol + "; the trades of the pause come back through backfill")
            : refused(409, exchange + "." + symbol + " is not paused");
@@ -107,8 +108,8 @@ mi::gw::http_response audit_hour(const mi::gw::admin_params& p, mi::gw::jetstrea
     spdlog::error("audit mismatch: {}", line);
   return done("audit " + mi::util::iso8601_ms(from) + ": " + std::to_string(r->hours_checked) + " cells, " +
               std::to_string(r->klines_checked) + " klines, " + std::to_string(r->trade_mismatches) +
-              " trade count mismatches, " + std::to_string(r->kline_mismatches) + " kline mismatches: " +
-              (r->clean() ? "CLEAN" : "MISMATCH"));
+              " trade count mismatches, " + std::to_string(r->kline_mismatches) +
+              " kline mismatches: " + (r->clean() ? "CLEAN" : "MISMATCH"));
 }
 
 // redrive {kind?, seq?}: dead letters back to their stream (every one, those of market.dlq.{kind}, or one).
@@ -209,8 +210,8 @@ bool start_admin(admin_role& out, const admin_deps& d) {
   auto* metrics = d.metrics;
   auto* js = d.js;
   auto samples = [metrics] { return mi::actors::parse_exposition(metrics->scrape()); };
-  std::vector<const mi::cfg::stream_config*> streams{&cfg.nats.raw,      &cfg.nats.kline, &cfg.nats.gap,
-                                                     &cfg.nats.dlq,      &cfg.nats.rejected, &cfg.nats.book};
+  std::vector<const mi::cfg::stream_config*> streams{&cfg.nats.raw, &cfg.nats.kline,    &cfg.nats.gap,
+                                                     &cfg.nats.dlq, &cfg.nats.rejected, &cfg.nats.book};
   std::vector<std::string> stream_names;
   for (const auto* s : streams)
     stream_names.push_back(s->name);

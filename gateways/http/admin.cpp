@@ -146,10 +146,11 @@ http_response handle_admin(const admin_options& o, const http_request& r) {
   if (r.method == "GET") {
     if (name == "events")
       return events(o, r);
-    if (r.path.rfind(history_prefix, 0) == 0) {
+    const bool coverage = name == "coverage"; // the heat-map's data: GET /api/v1/coverage behind the admin token
+    if (coverage || r.path.rfind(history_prefix, 0) == 0) {
       if (!o.history)
         return error(404, "no history here: this process has no database");
-      return o.history(r.path.substr(history_prefix.size()), r.query);
+      return o.history(coverage ? std::string("coverage") : r.path.substr(history_prefix.size()), r.query);
     }
     for (const auto& s : o.sections)
       if (s.name == name)

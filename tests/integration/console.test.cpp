@@ -158,9 +158,7 @@ TEST_CASE("console: coverage shows a gap backfill filled and one beyond backfill
   REQUIRE(mi::test::eventually([&] { return env.stored_trades().size() >= 600; }, 60s));
   // 40 ids of BTCUSDT skipped (backfilled: a filled gap), then 300 of ETHUSDT (the newest 100 backfilled, the 200
   // older ones reported lost).
-  const auto sim = [&](const std::string& q) {
-    return mi::test::http_get(env.sim_port(), "/sim/fault?" + q).status;
-  };
+  const auto sim = [&](const std::string& q) { return mi::test::http_get(env.sim_port(), "/sim/fault?" + q).status; };
   REQUIRE(sim("action=skip&count=40&symbol=BTCUSDT") == 200);
   std::this_thread::sleep_for(2s);
   REQUIRE(sim("action=skip&count=300&symbol=ETHUSDT") == 200);

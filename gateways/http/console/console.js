@@ -144,8 +144,8 @@ function renderDatabase(data) {
         el('td', {}, t.batch_mean_ms + ' ms'), el('td', {}, t.batch_p50_ms + ' ms'), el('td', {}, t.batch_p99_ms + ' ms')))),
     table(['writer', 'state', 'messages', 'last error'], data.savers.map((s) =>
       el('tr', {}, el('td', {}, s.name), el('td', {}, s.state), el('td', {}, s.handled), el('td', { class: 'error' }, s.last_error)))),
-    table(['partition', 'table', 'range'], data.partitions.map((p) =>
-      el('tr', {}, el('td', {}, p.name), el('td', {}, p.table), el('td', {}, p.range || '')))));
+    el('div', { class: 'scroll' }, table(['partition', 'range'], data.partitions.map((p) =>
+      el('tr', {}, el('td', {}, p.name), el('td', { class: 'small' }, (p.range || '').replace('FOR VALUES ', '')))))));
 }
 
 function renderPush(data) {
