@@ -139,6 +139,10 @@ TEST_CASE("console: in chromium a wrong token gets nothing, the tree shows the r
     CHECK(std::string(c.at("close").as_string()) == it->second.close.to_string());
   }
   CHECK(std::filesystem::file_size(out + "/console.png") > 10000);
+  // Every action counted by outcome.
+  CHECK(env.metric("mi_admin_actions_total{action=\"pause\",outcome=\"done\"}") == 1);
+  CHECK(env.metric("mi_admin_actions_total{action=\"resume\",outcome=\"done\"}") == 1);
+  CHECK(env.metric("mi_admin_actions_total{action=\"restart\",outcome=\"done\"}") == 1);
 
   CHECK(env.stop_platform() == 0);
   const auto log = env.platform_log();
