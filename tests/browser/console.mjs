@@ -19,6 +19,7 @@ const token = arg('token');
 const out = arg('out');
 const mode = arg('mode', 'ui');
 const executablePath = arg('chromium', '/usr/bin/chromium');
+const pushPort = arg('push', '');
 mkdirSync(out, { recursive: true });
 const result = { mode, steps: [] };
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
@@ -118,7 +119,21 @@ try {
     await page.waitForSelector('[data-symbol="binance.ETH/USDT"] button.pause', { timeout: 10000 });
     result.pause = { eth_before: c1, eth_after: c2, btc_before: b1, btc_after: b2 };
 
+    log('a push client, disconnected by the operator');
+    const closed = page.evaluate((port) => new Promise((resolve) => {
+      const ws = new WebSocket('ws://127.0.0.1:' + port + '/');
+      ws.onclose = (e) => resolve({ code: e.code, reason: e.reason });
+      setTimeout(() => resolve({ code: -1, reason: 'not closed within 30 s' }), 30000);
+      window.pushClient = ws;
+    }), Number(pushPort));
+    await page.waitForSelector('#push tr[data-client] button.disconnect', { timeout: 15000 });
+    await page.click('#push tr[data-client] button.disconnect');
+    result.disconnect = await closed;
+    await page.waitForFunction(() => !document.querySelector('#push tr[data-client]'), null, { timeout: 10000 });
+
     log('candles on the page');
+    await page.click('#chart-form button[type=submit]'); // reloaded from the API: revisions included
+    await page.waitForFunction(() => document.querySelectorAll('#candles g.candle').length >= 10, null, { timeout: 20000 });
     await sleep(1500);
     result.candles = await page.$$eval('#candles g.candle', (gs) => gs.map((g) => ({
       open_time_ms: Number(g.dataset.openTimeMs), open: g.dataset.open, high: g.dataset.high, low: g.dataset.low,

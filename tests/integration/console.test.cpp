@@ -32,13 +32,13 @@ std::string output_dir(const std::string& name) {
 }
 
 // Runs the browser script; its result.json. A missing node, chromium or node_modules is a failure, never a skip.
-boost::json::value run_browser(int admin_port, const std::string& out, const std::string& mode) {
+boost::json::value run_browser(int admin_port, const std::string& out, const std::string& mode, int push_port = 0) {
   const std::string dir = std::string(MI_SOURCE_DIR) + "/tests/browser";
   REQUIRE_MESSAGE(std::filesystem::exists(dir + "/node_modules/playwright-core"),
                   "tests/browser/node_modules missing: run scripts/setup (npm ci in tests/browser)");
   REQUIRE_MESSAGE(std::filesystem::exists("/usr/bin/chromium"), "chromium missing: run scripts/setup");
   mi::test::child_process node({"node", dir + "/console.mjs", "--url", "http://127.0.0.1:" + std::to_string(admin_port),
-                                "--token", token, "--out", out, "--mode", mode},
+                                "--token", token, "--out", out, "--mode", mode, "--push", std::to_string(push_port)},
                                out + "/node.log");
   const int st = node.wait_for(240s);
   const auto log = mi::test::read_file(out + "/node.log");
@@ -48,6 +48,20 @@ boost::json::value run_browser(int admin_port, const std::string& out, const std
   REQUIRE_MESSAGE(!ec, "result.json: " << ec.message());
   REQUIRE_MESSAGE(v.at("ok").as_bool(), log);
   return v;
+}
+
+// POST with a JSON body through curl; {status, body}.
+mi::test::http_reply http_post(int port, const std::string& path, const std::string& body) {
+  auto r = mi::test::run({"curl", "-sS", "-m", "60", "-o", "-", "-w", "\n%{http_code}", "-H",
+                          "Authorization: Bearer " + token, "-H", "Content-Type: application/json", "--data", body,
+                          "http://127.0.0.1:" + std::to_string(port) + path});
+  mi::test::http_reply out;
+  const auto nl = r.output.rfind('\n');
+  if (nl == std::string::npos)
+    return out;
+  out.body = r.output.substr(0, nl);
+  out.status = std::atoi(r.output.c_str() + nl + 1);
+  return out;
 }
 
 std::int64_t num(const boost::json::value& v) {
@@ -70,7 +84,7 @@ TEST_CASE("console: in chromium a wrong token gets nothing, the tree shows the r
   ::unsetenv("MI_ADMIN_TOKEN");
   env.start_simulator({"--count", "7000", "--rate", "100"});
   const auto out = output_dir("console_ui");
-  auto r = run_browser(admin_port, out, "ui");
+  auto r = run_browser(admin_port, out, "ui", env.push_port());
 
   // A wrong token: the page stays on the login form, no actor is shown, the API answers 401 with nothing in it.
   const auto& wrong = r.at("wrong_token");
@@ -112,6 +126,10 @@ TEST_CASE("console: in chromium a wrong token gets nothing, the tree shows the r
   CHECK(pause.at("eth_after").as_int64() == pause.at("eth_before").as_int64());
   CHECK(pause.at("btc_after").as_int64() > pause.at("btc_before").as_int64());
 
+  // Disconnect: the push client the page opened was closed by the gateway with 1008 and the operator's reason.
+  CHECK(r.at("disconnect").at("code").as_int64() == 1008);
+  CHECK(r.at("disconnect").at("reason").as_string() == "disconnected by an operator");
+
   // No trade lost: every trade the simulator generated is stored once (the restart's gap and the pause were
   // backfilled from the exchange's REST history).
   REQUIRE(mi::test::eventually([&] { return env.simulator_done(); }, 120s));
@@ -143,6 +161,7 @@ TEST_CASE("console: in chromium a wrong token gets nothing, the tree shows the r
   CHECK(env.metric("mi_admin_actions_total{action=\"pause\",outcome=\"done\"}") == 1);
   CHECK(env.metric("mi_admin_actions_total{action=\"resume\",outcome=\"done\"}") == 1);
   CHECK(env.metric("mi_admin_actions_total{action=\"restart\",outcome=\"done\"}") == 1);
+  CHECK(env.metric("mi_admin_actions_total{action=\"disconnect\",outcome=\"done\"}") == 1);
 
   CHECK(env.stop_platform() == 0);
   const auto log = env.platform_log();
@@ -212,8 +231,8 @@ TEST_CASE("console: coverage shows a gap backfill filled and one beyond backfill
            row["BTCUSDT"].at("gaps_filled").as_int64() > 0 && row["ETHUSDT"].at("gaps_filled").as_int64() > 0;
   };
   REQUIRE_MESSAGE(mi::test::eventually(reported, 30s), boost::json::serialize(cov));
-  const auto& btc = row["BTCUSDT"];
-  const auto& eth = row["ETHUSDT"];
+  const auto btc = row["BTCUSDT"]; // copies: row is refilled below
+  const auto eth = row["ETHUSDT"];
   CHECK(btc.at("gaps_unfillable").as_int64() == 0);
   CHECK(btc.at("missing_trades").as_int64() == 0);
   CHECK(btc.at("recovered_trades").as_int64() == 40);
@@ -225,6 +244,16 @@ TEST_CASE("console: coverage shows a gap backfill filled and one beyond backfill
     const std::string sym(h.at("symbol").as_string());
     CHECK(h.at("trades").as_int64() == stored_per_hour[{sym, h.at("hour_ms").as_int64()}]);
   }
+
+  // The audit action: the hour's verdict shows in the coverage (MARKET_RAW never held the lost trades either).
+  const auto audited =
+    http_post(admin_port, "/admin/api/audit", "{\"hour\":" + std::to_string(lost_hour["ETHUSDT"]) + "}");
+  CHECK_MESSAGE(audited.status == 200, audited.body);
+  CHECK(audited.body.find("CLEAN") != std::string::npos);
+  CHECK(http_post(admin_port, "/admin/api/audit", "{\"hour\":\"yesterday\"}").status == 400);
+  REQUIRE(reported());
+  CHECK(row["ETHUSDT"].at("audit").as_string() == "ok");
+  CHECK(row["ETHUSDT"].at("audit_stored_trades").as_int64() == row["ETHUSDT"].at("trades").as_int64());
 
   // The page's heat-map: the same cells.
   const auto out = output_dir("console_coverage");
@@ -242,5 +271,6 @@ TEST_CASE("console: coverage shows a gap backfill filled and one beyond backfill
   CHECK(num(cell[key("BTCUSDT", btc)].at("filled")) == btc.at("gaps_filled").as_int64());
   CHECK(num(cell[key("BTCUSDT", btc)].at("unfillable")) == 0);
   CHECK(num(cell[key("ETHUSDT", eth)].at("trades")) == eth.at("trades").as_int64());
+  CHECK(std::string(cell[key("ETHUSDT", eth)].at("audit").as_string()) == "ok");
   CHECK(env.stop_platform() == 0);
 }

@@ -152,8 +152,8 @@ function renderPush(data) {
   $('push').querySelector('.body').replaceChildren(
     el('div', {}, 'clients ', el('b', { 'data-counter': 'clients' }, data.clients), ', messages dropped ',
       el('b', {}, data.dropped), ', sessions failed ', el('b', {}, data.sessions_failed)),
-    table(['client', 'peer', 'queued', 'dropped', ''], data.slowest.map((c) =>
-      el('tr', { 'data-client': c.id }, el('td', {}, c.id), el('td', {}, c.peer || ''), el('td', {}, c.queued),
+    table(['client', 'peer', 'API key', 'dropped', ''], data.slowest.map((c) =>
+      el('tr', { 'data-client': c.id }, el('td', {}, c.id), el('td', {}, c.peer || ''), el('td', {}, c.key_id || '–'),
         el('td', {}, c.dropped),
         el('td', {}, el('button', { class: 'disconnect', onclick: () => act('disconnect', { client: c.id }) }, 'disconnect'))))));
 }
