@@ -75,7 +75,8 @@ std::int64_t num(const boost::json::value& v) {
 } // namespace
 
 TEST_CASE("console: in chromium a wrong token gets nothing, the tree shows the real actors, a restarted connection "
-          "and a paused then resumed symbol lose no trade, the chart draws the stored candles") {
+          "and a paused then resumed symbol lose no trade, a push client is disconnected, the chart draws the stored "
+          "candles") {
   const int admin_port = mi::test::free_port();
   ::setenv("MI_ADMIN_TOKEN", token.c_str(), 1);
   platform_env env({"1s", "1m"}, "    backfill_max_trades: 100000\n", {}, {},
@@ -172,7 +173,7 @@ TEST_CASE("console: in chromium a wrong token gets nothing, the tree shows the r
 }
 
 TEST_CASE("console: coverage shows a gap backfill filled and one beyond backfill_max_trades as unfillable in the "
-          "right hour, in the API and on the page") {
+          "right hour, and the audit action's verdict, in the API and on the page") {
   const int admin_port = mi::test::free_port();
   platform_env env({"1s"}, "    backfill_max_trades: 100\n", {}, {},
                    "admin:\n  listen: 127.0.0.1:" + std::to_string(admin_port) + "\n  token: " + token + "\n");
