@@ -195,7 +195,8 @@ std::string connections_json(const std::vector<actor_info>& actors, const std::v
   return json::serialize(json::object{{"exchanges", std::move(list)}}) + "\n";
 }
 
-std::string jetstream_json(const std::vector<stream_row>& streams, const std::vector<metric_sample>& m) {
+std::string jetstream_json(const std::vector<stream_row>& streams, const std::vector<consumer_row>& consumers,
+                           const std::vector<metric_sample>& m) {
   json::array ss;
   for (const auto& s : streams)
     ss.push_back(json::object{{"name", s.name},
@@ -205,8 +206,13 @@ std::string jetstream_json(const std::vector<stream_row>& streams, const std::ve
                               {"last_seq", s.last_seq},
                               {"error", s.error}});
   json::array cs;
-  for (const auto& [name, lag] : by_label(m, "mi_consumer_lag", "consumer"))
-    cs.push_back(json::object{{"name", name}, {"lag", number(lag)}});
+  for (const auto& c : consumers)
+    cs.push_back(json::object{{"stream", c.stream},
+                              {"name", c.name},
+                              {"pending", c.pending},
+                              {"ack_pending", c.ack_pending},
+                              {"lag", c.pending + c.ack_pending},
+                              {"redelivered", c.redelivered}});
   json::object publish{{"in_flight", number(total(m, "mi_publish_in_flight"))},
                        {"retries", number(total(m, "mi_publish_retries_total"))},
                        {"failures", object_of(by_label(m, "mi_publish_failures_total", "stream"))}};

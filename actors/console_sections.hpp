@@ -35,6 +35,15 @@ struct stream_row {
   std::string error; ///< "" unless the server could not be asked
 };
 
+/// A consumer's counters (from the JetStream server).
+struct consumer_row {
+  std::string stream;
+  std::string name;
+  std::uint64_t pending = 0;     ///< not yet delivered
+  std::uint64_t ack_pending = 0; ///< delivered, not yet acked
+  std::uint64_t redelivered = 0; ///< delivered more than once, not yet acked
+};
+
 /// A paused symbol (the console's pause action).
 struct paused_symbol {
   std::string exchange;
@@ -49,9 +58,11 @@ struct paused_symbol {
 std::string connections_json(const std::vector<actor_info>& actors, const std::vector<metric_sample>& m,
                              const std::vector<paused_symbol>& paused, std::int64_t now_ms);
 
-/// {"streams":[{"name","messages","bytes","first_seq","last_seq","error"}], "consumers":[{"name","lag",
-/// "redelivered","dead_letters"}], "publish":{"in_flight","retries","failures"}}.
-std::string jetstream_json(const std::vector<stream_row>& streams, const std::vector<metric_sample>& m);
+/// {"streams":[{"name","messages","bytes","first_seq","last_seq","error"}], "consumers":[{"stream","name","pending",
+/// "ack_pending","lag","redelivered"}], "dead_letters":{kind: n}, "publish":{"in_flight","retries","failures"}};
+/// a consumer's lag is pending + ack_pending.
+std::string jetstream_json(const std::vector<stream_row>& streams, const std::vector<consumer_row>& consumers,
+                           const std::vector<metric_sample>& m);
 
 /// {"savers":[{"id","name","table","state","handled","last_error","last_error_ms","rows","batches",
 /// "batch_failures","batch_mean_ms","batch_p99_ms"}], "api_database_up", "default_partition_rows":{table: n},

@@ -83,9 +83,13 @@ TEST_CASE("console sections: database batch latency from the histogram as histog
 
 TEST_CASE("console sections: jetstream and push sections carry the streams, consumer lag and push clients") {
   auto m = parse_exposition(exposition);
-  auto js = boost::json::parse(jetstream_json({{"MARKET_RAW", 10, 2048, 1, 10, ""}}, m));
+  auto js = boost::json::parse(
+    jetstream_json({{"MARKET_RAW", 10, 2048, 1, 10, ""}}, {{"MARKET_RAW", "saver_trades", 40, 2, 1}}, m));
   CHECK(js.at("streams").as_array()[0].at("messages").as_int64() == 10);
-  CHECK(js.at("consumers").as_array()[0].at("lag").as_int64() == 42);
+  const auto& c = js.at("consumers").as_array()[0];
+  CHECK(c.at("name").as_string() == "saver_trades");
+  CHECK(c.at("lag").as_int64() == 42);
+  CHECK(c.at("redelivered").as_int64() == 1);
   auto push = boost::json::parse(push_json(m, R"([{"id":1,"dropped":5}])"));
   CHECK(push.at("clients").as_int64() == 4);
   CHECK(push.at("slowest").as_array().size() == 1);

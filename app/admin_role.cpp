@@ -232,6 +232,7 @@ bool start_admin(admin_role& out, const admin_deps& d) {
     {"jetstream",
      [samples, js, stream_names] {
        std::vector<mi::actors::stream_row> rows;
+       std::vector<mi::actors::consumer_row> consumers;
        for (const auto& name : stream_names) {
          mi::actors::stream_row r{name, 0, 0, 0, 0, ""};
          if (auto st = js->state(name))
@@ -239,8 +240,11 @@ bool start_admin(admin_role& out, const admin_deps& d) {
          else
            r.error = st.err().message;
          rows.push_back(std::move(r));
+         if (auto cs = js->consumers(name))
+           for (const auto& c : *cs)
+             consumers.push_back({name, c.name, c.pending, c.ack_pending, c.redelivered});
        }
-       return mi::actors::jetstream_json(rows, samples());
+       return mi::actors::jetstream_json(rows, consumers, samples());
      }},
     {"database",
      [samples, parts = std::make_shared<partitions_cache>(cfg.postgres.dsn)] {

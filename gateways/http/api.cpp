@@ -618,7 +618,7 @@ struct api_service::impl {
       return std::get<1>(to).response;
     const auto now = opts.now_ms ? opts.now_ms() : mi::util::now_ms();
     q.to_ms = std::get<0>(to).value_or(now);
-    q.to_ms = (q.to_ms + hour_ms - 1) / hour_ms * hour_ms; // the hour holding `to` is included
+    q.to_ms = (q.to_ms / hour_ms + 1) * hour_ms; // the hour holding `to` is included
     q.from_ms = std::get<0>(from).value_or(q.to_ms - 24 * hour_ms) / hour_ms * hour_ms;
     if (q.from_ms >= q.to_ms)
       return bad_param("parameter 'from' (" + std::to_string(q.from_ms) + ") must be before 'to' (" +

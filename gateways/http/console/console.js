@@ -128,8 +128,9 @@ function renderJetstream(data) {
     table(['stream', 'messages', 'bytes', 'first seq', 'last seq', 'error'], data.streams.map((s) =>
       el('tr', { 'data-stream': s.name }, el('td', {}, s.name), el('td', {}, s.messages), el('td', {}, s.bytes),
         el('td', {}, s.first_seq), el('td', {}, s.last_seq), el('td', { class: 'error' }, s.error)))),
-    table(['consumer', 'lag (pending + unacked)'], data.consumers.map((c) =>
-      el('tr', { 'data-consumer': c.name }, el('td', {}, c.name), el('td', {}, c.lag)))),
+    table(['consumer', 'stream', 'pending', 'unacked', 'redelivered'], data.consumers.map((c) =>
+      el('tr', { 'data-consumer': c.name }, el('td', {}, c.name), el('td', {}, c.stream), el('td', {}, c.pending),
+        el('td', {}, c.ack_pending), el('td', {}, c.redelivered)))),
     el('div', { class: 'small' }, 'publish in flight ' + data.publish.in_flight + ', retries ' + data.publish.retries +
       ', dead letters ' + JSON.stringify(data.dead_letters)));
 }
@@ -218,8 +219,8 @@ async function loadChart() {
 
 async function loadCoverage() {
   const hours = Math.max(1, Math.min(24 * 31, Number($('coverage-hours').value) || 24));
-  const now = Date.now(), to = now - (now % 3600000) + 3600000;
-  const q = new URLSearchParams({ from: String(to - hours * 3600000), to: String(to) });
+  const now = Date.now(), to = now - (now % 3600000); // this hour, and the hours before it
+  const q = new URLSearchParams({ from: String(to - (hours - 1) * 3600000), to: String(to) });
   if ($('coverage-exchange').value.trim()) q.set('exchange', $('coverage-exchange').value.trim());
   if ($('coverage-symbol').value.trim()) q.set('symbol', $('coverage-symbol').value.trim());
   const r = await api('/admin/api/history/coverage?' + q);
