@@ -27,10 +27,11 @@ void compare_hours(const hour_counts& stream, const hour_counts& db, audit_repor
     auto s = stream.count(key) ? stream.at(key) : 0;
     auto d = db.count(key) ? db.at(key) : 0;
     ++report.hours_checked;
+    const auto& [exchange, symbol, hour] = key;
+    report.cells.push_back({exchange, symbol, hour, s, d});
     if (s == d)
       continue;
     ++report.trade_mismatches;
-    const auto& [exchange, symbol, hour] = key;
     report.lines.push_back(
       "trades " + exchange + " " + symbol + " hour " + mi::util::iso8601_ms(hour) + ": MARKET_RAW " +
       std::to_string(s) + ", market_trades " + std::to_string(d) + " (" +

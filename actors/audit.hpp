@@ -10,6 +10,7 @@
 #include <tuple>
 #include <vector>
 
+#include "gateways/postgres/coverage.hpp"
 #include "messages/result.hpp"
 
 namespace mi::gw {
@@ -25,18 +26,19 @@ using hour_counts = std::map<hour_key, std::uint64_t>;
 
 /// What an audit found.
 struct audit_report {
-  std::uint64_t stream_trades = 0;    ///< distinct trades in the range read from the stream
-  std::uint64_t hours_checked = 0;    ///< (exchange, symbol, hour) cells compared
-  std::uint64_t klines_checked = 0;   ///< stored klines compared with their trades
-  std::uint64_t trade_mismatches = 0; ///< cells whose counts differ
-  std::uint64_t kline_mismatches = 0; ///< klines whose trade_count differs
-  std::vector<std::string> lines;     ///< one human-readable line per mismatch
+  std::uint64_t stream_trades = 0;       ///< distinct trades in the range read from the stream
+  std::uint64_t hours_checked = 0;       ///< (exchange, symbol, hour) cells compared
+  std::uint64_t klines_checked = 0;      ///< stored klines compared with their trades
+  std::uint64_t trade_mismatches = 0;    ///< cells whose counts differ
+  std::uint64_t kline_mismatches = 0;    ///< klines whose trade_count differs
+  std::vector<std::string> lines;        ///< one human-readable line per mismatch
+  std::vector<mi::gw::audit_cell> cells; ///< every cell compared, with both counts (market_audits, coverage)
   /// True when nothing differs.
   bool clean() const { return trade_mismatches == 0 && kline_mismatches == 0; }
 };
 
-/// Compares per-hour counts of the stream and the database, appending one line per cell that
-/// differs (a cell missing on one side counts 0 there) to `report`. Pure.
+/// Compares per-hour counts of the stream and the database, appending every cell to `report.cells` and one line
+/// per cell that differs (a cell missing on one side counts 0 there) to `report.lines`. Pure.
 void compare_hours(const hour_counts& stream, const hour_counts& db, audit_report& report);
 
 /// Runs the whole audit of trade times in [from_ms, to_ms): scans `raw_stream` from the first

@@ -19,6 +19,12 @@ TEST_CASE("compare_hours reports each differing cell once, a cell missing on one
                       "(missing 1 in the database)");
   CHECK(r.lines[2] == "trades okx BTCUSDT hour 2026-11-22T08:00:00Z: MARKET_RAW 5, market_trades 0 "
                       "(missing 5 in the database)");
+  // Every cell compared is kept with both counts (market_audits: coverage's audit column).
+  REQUIRE(r.cells.size() == 4);
+  CHECK(r.cells[1].symbol == "BTCUSDT");
+  CHECK(r.cells[1].hour_ms == h1);
+  CHECK(r.cells[1].stream_trades == 0);
+  CHECK(r.cells[1].stored_trades == 3);
 
   mi::actors::audit_report same;
   mi::actors::compare_hours(stream, stream, same);

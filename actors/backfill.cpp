@@ -94,10 +94,24 @@ void report(backfill_actor* self, const std::string& symbol, const mi::venue::ga
   st.probe->gap_unfilled(static_cast<std::uint64_t>(missing));
   spdlog::error("{}: {} trade ids {}..{}: {} trades lost ({}); reported on {}.{}.{}", st.args.exchange, symbol,
                 g.first_id, g.last_id, missing, reason, st.args.gap_subject_prefix, st.args.exchange, symbol);
-  out.push_back(mi::gw::outgoing{st.args.gap_subject_prefix + "." + st.args.exchange + "." + symbol,
-                                 "gap:" + st.args.exchange + ":" + symbol + ":" + std::to_string(g.first_id) + ":" +
-                                   std::to_string(g.last_id),
-                                 "application/json", gap_report_json(st.args.exchange, symbol, g, missing, reason)});
+  out.push_back(mi::gw::outgoing{
+    st.args.gap_subject_prefix + "." + st.args.exchange + "." + symbol,
+    "gap:" + st.args.exchange + ":" + symbol + ":" + std::to_string(g.first_id) + ":" + std::to_string(g.last_id) +
+      (g.first_id == 0 ? ":" + std::to_string(g.after_ts_ns) : ""),
+    "application/json", gap_report_json(st.args.exchange, symbol, g, missing, reason, gap_outcome::unfillable)});
+}
+
+// The coverage record of a gap found (detected) or of the trades a backfill recovered (filled):
+// market.gap.{detected,filled}.{exchange}.{symbol}, stored per hour by the store role (market_gaps, 0006).
+void record(backfill_actor* self, gap_outcome outcome, const std::string& symbol, const mi::venue::gap& g,
+            std::int64_t trades, outgoing_batch& out) {
+  auto& st = self->state;
+  const std::string kind = to_string(outcome);
+  out.push_back(mi::gw::outgoing{
+    st.args.gap_subject_prefix + "." + kind + "." + st.args.exchange + "." + symbol,
+    "gap" + kind.substr(0, 1) + ":" + st.args.exchange + ":" + symbol + ":" + std::to_string(g.first_id) + ":" +
+      std::to_string(g.last_id) + ":" + std::to_string(g.after_ts_ns),
+    "application/json", gap_report_json(st.args.exchange, symbol, g, trades, "", outcome)});
 }
 
 // Reports what the job did not get, in contiguous ranges (at most max_reported_ranges, the rest in one).
@@ -115,16 +129,22 @@ void finish(backfill_actor* self, const std::string& reason) {
     spdlog::info("{}: {} backfill of {} .. {} done: {} trades recovered{}{}", st.args.exchange, j.symbol,
                  mi::util::rfc3339(g.after_ts_ns), mi::util::rfc3339(g.before_ts_ns), j.time_published,
                  reason.empty() ? "" : "; ", reason);
-    if (reason.empty()) {
+    outgoing_batch out;
+    if (j.time_published > 0)
+      record(self, gap_outcome::filled, j.symbol, g, j.time_published, out);
+    if (!reason.empty())
+      report(self, j.symbol, g, 0, reason, out);
+    if (out.empty()) {
       schedule(self);
       return;
     }
-    outgoing_batch out;
-    report(self, j.symbol, g, 0, reason, out);
     publish(self, std::move(out), [] {});
     return;
   }
   outgoing_batch out;
+  if (j.progress.received() > 0)
+    record(self, gap_outcome::filled, j.symbol, j.progress.gap(), static_cast<std::int64_t>(j.progress.received()),
+           out);
   for (const auto& r : j.progress.missing_ranges())
     report(self, j.symbol, r.part, r.missing, reason, out);
   spdlog::info("{}: {} backfill of ids {}..{} done: {} of {} trades recovered", st.args.exchange, j.symbol,
@@ -388,6 +408,12 @@ void on_page(backfill_actor* self) {
 
 void on_gap(backfill_actor* self, mi::venue::gap g, const std::string& symbol) {
   auto& st = self->state;
+  {
+    outgoing_batch found;
+    record(self, gap_outcome::detected, symbol, g, st.venue->backfills_by_time() ? 0 : g.size(), found);
+    self->request(st.args.publisher->get(), caf::infinite, pub_atom::value, std::move(found))
+      .then([](bool) {}, [self](caf::error& err) { self->quit(err); });
+  }
   if (st.venue->backfills_by_time()) {
     job j;
     j.symbol = symbol;
@@ -487,15 +513,29 @@ caf::behavior backfill(backfill_actor* self, backfill_args args) {
 
 } // namespace
 
+const char* to_string(gap_outcome o) {
+  switch (o) {
+  case gap_outcome::detected:
+    return "detected";
+  case gap_outcome::filled:
+    return "filled";
+  case gap_outcome::unfillable:
+    break;
+  }
+  return "unfillable";
+}
+
 std::string gap_report_json(const std::string& exchange, const std::string& symbol, const mi::venue::gap& g,
-                            std::int64_t missing, const std::string& reason) {
+                            std::int64_t trades, const std::string& reason, gap_outcome outcome) {
   std::string out = "{\"exchange\":";
   mi::connectors::text::append_json_string(out, exchange);
   out += ",\"symbol\":";
   mi::connectors::text::append_json_string(out, symbol);
+  out += ",\"outcome\":\"" + std::string(to_string(outcome)) + "\"";
   out += ",\"first_id\":" + std::to_string(g.first_id) + ",\"last_id\":" + std::to_string(g.last_id) +
-         ",\"missing\":" + std::to_string(missing) + ",\"after_ts_ns\":" + std::to_string(g.after_ts_ns) +
-         ",\"before_ts_ns\":" + std::to_string(g.before_ts_ns) + ",\"reason\":";
+         (outcome == gap_outcome::filled ? ",\"recovered\":" : ",\"missing\":") + std::to_string(trades) +
+         ",\"after_ts_ns\":" + std::to_string(g.after_ts_ns) + ",\"before_ts_ns\":" + std::to_string(g.before_ts_ns) +
+         ",\"reason\":";
   mi::connectors::text::append_json_string(out, reason);
   out += "}";
   return out;

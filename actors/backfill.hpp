@@ -42,8 +42,10 @@ struct backfill_args {
 ///   (gap_atom, symbol, first_id, last_id, after_ts_ns, before_ts_ns): backfill that id range. At most
 ///     cfg.backfill_max_trades (the newest) are fetched; every id still missing at the end (older than
 ///     that, beyond the exchange's history, or after repeated REST failures) is reported as JSON on
-///     market.gap.{exchange}.{symbol} ({"exchange","symbol","first_id","last_id","missing",
-///     "after_ts_ns","before_ts_ns","reason"}) and counted.
+///     market.gap.{exchange}.{symbol} ({"exchange","symbol","outcome":"unfillable","first_id","last_id","missing",
+///     "after_ts_ns","before_ts_ns","reason"}) and counted. For coverage, each gap is also recorded when it comes
+///     (market.gap.detected.{exchange}.{symbol}) and, when trades were recovered, at the end of its backfill
+///     (market.gap.filled.{exchange}.{symbol}, "recovered" instead of "missing"); see gap_report_json.
 ///   (recent_atom, symbol): venues without sequential ids: fetch the exchange's recent trades and send
 ///     them back to the asker as (recent_atom, symbol, trade_list), oldest first; the connection keeps
 ///     the ids it has seen and publishes only new ones (a request already queued for the symbol is not
@@ -54,8 +56,16 @@ struct backfill_args {
 /// Detached: REST calls block their own thread, never the scheduler.
 caf::actor spawn_backfill(caf::actor_system& sys, backfill_args args);
 
-/// The gap report published on market.gap.{exchange}.{symbol} (pure; tests decode it).
+/// What a gap report says: found, partly recovered, or lost.
+enum class gap_outcome : std::uint8_t { detected, filled, unfillable };
+/// "detected", "filled", "unfillable".
+const char* to_string(gap_outcome o);
+
+/// A gap report (pure; tests and the coverage saver decode it): {"exchange","symbol","outcome","first_id","last_id",
+/// "missing" (detected: ids missing, 0 for a gap by time; unfillable: trades lost) or "recovered" (filled),
+/// "after_ts_ns","before_ts_ns","reason"}. Unfillable reports go to market.gap.{exchange}.{symbol} (the public
+/// subject), the others to market.gap.{detected,filled}.{exchange}.{symbol} (coverage records).
 std::string gap_report_json(const std::string& exchange, const std::string& symbol, const mi::venue::gap& g,
-                            std::int64_t missing, const std::string& reason);
+                            std::int64_t trades, const std::string& reason, gap_outcome outcome);
 
 } // namespace mi::actors

@@ -63,6 +63,8 @@ using bmsg_atom = caf::atom_constant<caf::atom("mi_bmsg")>;        ///< a MARKET
 using book_atom = caf::atom_constant<caf::atom("mi_book")>;        ///< a book frame for a client session
 using bsnap_atom = caf::atom_constant<caf::atom("mi_bsnap")>;      ///< a session lost a book delta: send a snapshot
 using passive_atom = caf::atom_constant<caf::atom("mi_passive")>;  ///< a passivated window's state is stored
+using clients_atom = caf::atom_constant<caf::atom("mi_clients")>;  ///< push hub: the clients, most drops first
+using kick_atom = caf::atom_constant<caf::atom("mi_kick")>;        ///< push hub: an operator closes a client
 
 /// Frames to publish: each is already encoded at the edge (protobuf never crosses a mailbox).
 using outgoing_batch = std::vector<mi::gw::outgoing>;

@@ -1,5 +1,6 @@
 #include "actors/connection.hpp"
 #include "actors/inspection.hpp"
+#include "actors/symbol_pauses.hpp"
 
 #include <chrono>
 #include <deque>
@@ -430,6 +431,41 @@ void publish_trades(connection_actor* self, std::vector<mi::trade>& trades, bool
                  [self](bool paused) { set_paused(self, paused); });
 }
 
+// An operator's pause (actors/symbol_pauses.hpp): the symbol's trades are neither tracked nor published (the
+// watchdog still sees them arrive, so the symbol is not resubscribed); after the resume the gap tracker sees the
+// skipped ids as a gap and the backfill actor fetches them.
+void drop_paused(connection_actor* self, std::vector<mi::trade>& trades, std::vector<std::int64_t>& first_ids) {
+  auto& st = self->state;
+  const auto& pauses = symbol_pauses::process();
+  if (!pauses.any())
+    return;
+  const auto now = now_ns();
+  auto paused = [&](const std::string& symbol) {
+    if (pauses.paused(st.args.exchange, symbol))
+      return true;
+    for (const auto& s : st.args.subs) // the configured form ("BTC/USDT"), as the console lists it
+      if (s.symbol == symbol)
+        return pauses.paused(st.args.exchange, s.unified);
+    return false;
+  };
+  std::size_t kept = 0;
+  for (std::size_t i = 0; i < trades.size(); ++i) {
+    if (paused(trades[i].symbol)) {
+      st.activity[trades[i].symbol].last_trade_ns = now;
+      continue;
+    }
+    if (kept != i) {
+      trades[kept] = std::move(trades[i]);
+      if (i < first_ids.size())
+        first_ids[kept] = first_ids[i]; // parallel to the trades (a trade's first id when it aggregates several)
+    }
+    ++kept;
+  }
+  trades.resize(kept);
+  if (first_ids.size() > kept)
+    first_ids.resize(kept);
+}
+
 void on_rejected_symbol(connection_actor* self, const std::string& symbol, const std::string& why) {
   auto& st = self->state;
   auto it = std::find_if(st.args.subs.begin(), st.args.subs.end(), [&](const auto& s) { return s.symbol == symbol; });
@@ -475,6 +511,7 @@ void on_text(connection_actor* self, std::uint64_t gen, const std::string& text,
     if (gen == st.active)
       for (const auto& t : ev->trades)
         st.warm.insert(t.symbol);
+    drop_paused(self, ev->trades, ev->first_ids);
     track_gaps(self, ev->trades, ev->first_ids);
     track_time_gaps(self, ev->trades);
     publish_trades(self, ev->trades);
@@ -666,6 +703,12 @@ caf::behavior connection(connection_actor* self, connection_args args) {
       self->quit();
     },
   };
+  // Killed (an operator's restart, a crash): the exchange connection closes and the supervisor opens a new one,
+  // which is a reconnect as the exchange sees it.
+  self->attach_functor([probe = st.probe](const caf::error& reason) {
+    if (reason && reason != caf::exit_reason::normal)
+      probe->reconnect();
+  });
   return inspected(self, "connection", st.args.exchange, std::move(handlers));
 }
 

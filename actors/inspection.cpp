@@ -7,6 +7,7 @@
 #include "caf/behavior.hpp"
 #include "caf/detail/behavior_impl.hpp"
 #include "caf/local_actor.hpp"
+#include "caf/send.hpp"
 #include "messages/util/clock.hpp"
 #include "messages/util/json_writer.hpp"
 
@@ -76,6 +77,25 @@ void inspection::restarted(std::uint64_t id, std::string_view child, std::string
   it->second.info.last_error_ms = rs.back().at_ms;
 }
 
+void inspection::set_stopper(std::uint64_t id, std::function<void()> stop) {
+  std::lock_guard lock(mu_);
+  if (auto it = actors_.find(id); it != actors_.end())
+    it->second.stop = std::move(stop);
+}
+
+bool inspection::stop(std::uint64_t id) const {
+  std::function<void()> stop;
+  {
+    std::lock_guard lock(mu_);
+    auto it = actors_.find(id);
+    if (it == actors_.end() || !it->second.stop)
+      return false;
+    stop = it->second.stop;
+  }
+  stop(); // outside the lock: the actor's exit leaves the registry
+  return true;
+}
+
 std::vector<actor_info> inspection::snapshot() const {
   std::lock_guard lock(mu_);
   std::vector<actor_info> out;
@@ -84,6 +104,7 @@ std::vector<actor_info> inspection::snapshot() const {
     out.push_back(r.info);
     out.back().handled = r.counters->handled_.load(std::memory_order_relaxed);
     out.back().busy_ns = r.counters->busy_ns_.load(std::memory_order_relaxed);
+    out.back().last_ms = r.counters->last_ms_.load(std::memory_order_relaxed);
   }
   return out;
 }
@@ -106,7 +127,8 @@ std::string inspection::tree_json() const {
     out += R"(,"parent":)" + std::to_string(a.parent) + R"(,"state":)";
     mi::util::append_json_string(out, a.state);
     out += R"(,"handled":)" + std::to_string(a.handled) + R"(,"busy_ms":)" + std::to_string(a.busy_ns / 1'000'000) +
-           R"(,"started_ms":)" + std::to_string(a.started_ms) + R"(,"last_error":)";
+           R"(,"started_ms":)" + std::to_string(a.started_ms) + R"(,"last_ms":)" + std::to_string(a.last_ms) +
+           R"(,"last_error":)";
     mi::util::append_json_string(out, a.last_error);
     out += R"(,"last_error_ms":)" + std::to_string(a.last_error_ms) + R"(,"restarts":[)";
     for (std::size_t i = 0; i < a.restarts.size(); ++i) {
@@ -150,7 +172,8 @@ public:
     auto r = inner_->invoke(f, xs);
     if (r == caf::match_case::match)
       counters_->handled(
-        std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - t0).count());
+        std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - t0).count(),
+        mi::util::now_ms());
     return r;
   }
   caf::match_case::result invoke_empty(caf::detail::invoke_result_visitor& f) override {
@@ -169,6 +192,9 @@ caf::behavior inspected(caf::local_actor* self, std::string_view kind, std::stri
   const auto id = self->id();
   auto counters = inspection::process().enter(id, kind, name);
   self->attach_functor([id] { inspection::process().leave(id); });
+  inspection::process().set_stopper(id, [addr = self->address()] {
+    caf::anon_send_exit(addr, caf::exit_reason::user_shutdown); // an error: the supervisor restarts it
+  });
   if (!b)
     return b;
   return caf::behavior(caf::intrusive_ptr<caf::detail::behavior_impl>(

@@ -15,6 +15,7 @@
 // when the actor terminates. Supervisors call adopt() for each child they spawn (parent and name).
 
 #include <atomic>
+#include <functional>
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -46,6 +47,7 @@ struct actor_info {
   std::string last_error;               ///< "" when none
   std::int64_t last_error_ms = 0;       ///< when; 0 when none
   std::int64_t started_ms = 0;          ///< when it registered
+  std::int64_t last_ms = 0;             ///< when it last handled a message (wall clock, ms); 0: never
   std::vector<restart_record> restarts; ///< supervisors: their children's restarts, oldest first (the last 32)
 };
 
@@ -55,16 +57,18 @@ public:
   /// One registered actor's counters, updated by the actor without the registry's lock.
   class entry {
   public:
-    /// Counts one handled message that took `ns`.
-    void handled(std::int64_t ns) {
+    /// Counts one handled message that took `ns`, handled at `at_ms` (wall clock).
+    void handled(std::int64_t ns, std::int64_t at_ms) {
       handled_.fetch_add(1, std::memory_order_relaxed);
       busy_ns_.fetch_add(ns, std::memory_order_relaxed);
+      last_ms_.store(at_ms, std::memory_order_relaxed);
     }
 
   private:
     friend class inspection;
     std::atomic<std::uint64_t> handled_{0};
     std::atomic<std::int64_t> busy_ns_{0};
+    std::atomic<std::int64_t> last_ms_{0};
   };
 
   /// Registers (or completes: adopt() may come first) the actor `id`; returns its counters.
@@ -80,10 +84,15 @@ public:
   void set_error(std::uint64_t id, std::string_view error);
   /// A supervisor `id` restarts its child `child` because of `reason`.
   void restarted(std::uint64_t id, std::string_view child, std::string_view reason);
+  /// How to make `id` exit (with an error, so its supervisor restarts it); set by inspected().
+  void set_stopper(std::uint64_t id, std::function<void()> stop);
+  /// Makes the registered actor `id` exit through its stopper (the admin console's restart action): false
+  /// when `id` is not registered or has no stopper.
+  bool stop(std::uint64_t id) const;
 
   /// Every registered actor, by id.
   std::vector<actor_info> snapshot() const;
-  /// The tree as JSON: {"actors":[{id, kind, name, state, handled, busy_ms, started_ms, last_error,
+  /// The tree as JSON: {"actors":[{id, kind, name, state, handled, busy_ms, started_ms, last_ms, last_error,
   /// last_error_ms, restarts:[{child, at_ms, reason}], children:[...]}]}; the roots are the actors whose
   /// parent is 0 or not registered.
   std::string tree_json() const;
@@ -98,6 +107,7 @@ private:
   struct record {
     std::shared_ptr<entry> counters = std::make_shared<entry>();
     actor_info info; // id, kind, name, parent, state, last error, started, restarts
+    std::function<void()> stop;
   };
   record& upsert(std::uint64_t id);
 

@@ -30,8 +30,8 @@ TEST_CASE("inspection: actors enter with kind and name, are adopted by their par
   reg.adopt(7, 3, "connection.binance.1"); // the supervisor's name wins
   reg.enter(3, "supervisor", "ingest");
   reg.adopt(9, 3, "backfill.binance"); // adopted before (or without) registering: kind "actor"
-  c->handled(1500);
-  c->handled(500);
+  c->handled(1500, 1000);
+  c->handled(500, 2000);
   reg.set_state(7, "connected");
   reg.set_error(7, "read timeout");
   auto s = reg.snapshot();
@@ -43,6 +43,7 @@ TEST_CASE("inspection: actors enter with kind and name, are adopted by their par
   CHECK(conn->state == "connected");
   CHECK(conn->handled == 2);
   CHECK(conn->busy_ns == 2000);
+  CHECK(conn->last_ms == 2000);
   CHECK(conn->last_error == "read timeout");
   CHECK(conn->last_error_ms > 0);
   CHECK(find(s, "backfill.binance")->kind == "actor");
@@ -159,4 +160,19 @@ TEST_CASE("inspection: an inspected actor counts the messages it handles, and a 
   s = reg.snapshot();
   CHECK(find(s, "unit_sup") == nullptr);
   CHECK(find(s, "worker.1") == nullptr);
+}
+
+TEST_CASE("inspection: stop() runs the actor's stopper once asked, and is false for an unknown or stopper-less actor") {
+  inspection reg;
+  reg.enter(7, "connection", "connection.binance.1");
+  reg.enter(8, "publisher", "publisher");
+  int stopped = 0;
+  reg.set_stopper(7, [&] { ++stopped; });
+  CHECK(reg.stop(7));
+  CHECK(stopped == 1);
+  CHECK_FALSE(reg.stop(8));
+  CHECK_FALSE(reg.stop(99));
+  reg.leave(7);
+  CHECK_FALSE(reg.stop(7));
+  CHECK(stopped == 1);
 }

@@ -1,6 +1,7 @@
 #include "actors/push_hub.hpp"
 #include "actors/inspection.hpp"
 
+#include <algorithm>
 #include <map>
 #include <memory>
 #include <set>
@@ -19,6 +20,7 @@
 #include "gateways/push/push_protocol.hpp"
 #include "messages/book/book_message.hpp"
 #include "messages/codec.hpp"
+#include "messages/util/json_writer.hpp"
 
 namespace mi::actors {
 namespace {
@@ -437,6 +439,35 @@ caf::behavior push_hub(hub_actor* self, push_hub_args args) {
         st.args.metrics->push().rejected(mi::gw::push_rejection::api_key_revoked);
         e.session->close(close_policy_violation, revoked_reason);
       }
+    },
+    [self](clients_atom) {
+      // The console's push section: the clients that lost the most messages first (at most 20).
+      std::vector<const client_entry*> all;
+      for (const auto& [id, e] : self->state.sessions)
+        all.push_back(&e);
+      std::sort(all.begin(), all.end(), [](const client_entry* a, const client_entry* b) {
+        return a->session->dropped() != b->session->dropped() ? a->session->dropped() > b->session->dropped()
+                                                              : a->session->id() < b->session->id();
+      });
+      std::string out = "[";
+      for (std::size_t i = 0; i < all.size() && i < 20; ++i) {
+        const auto& e = *all[i];
+        out += (i == 0 ? "{\"id\":" : ",{\"id\":") + std::to_string(e.session->id()) + ",\"peer\":";
+        mi::util::append_json_string(out, e.session->remote());
+        out += ",\"key_id\":";
+        mi::util::append_json_string(out, e.key_id);
+        out += ",\"dropped\":" + std::to_string(e.session->dropped()) + "}";
+      }
+      return out + "]";
+    },
+    [self](kick_atom, client_id id) {
+      auto& st = self->state;
+      auto s = st.sessions.find(id);
+      if (s == st.sessions.end())
+        return false;
+      spdlog::info("push client {} ({}): disconnected by an operator", id, s->second.session->remote());
+      s->second.session->close(close_policy_violation, "disconnected by an operator");
+      return true;
     },
     [self](keychk_atom) {
       auto& st = self->state;

@@ -42,6 +42,9 @@ struct push_hub_args {
 ///          consumer (new messages only, never history);
 ///          (revoked_atom, std::vector<std::string> key_ids): closes the sessions opened with those
 ///          keys (1008 "api key revoked"), from `market.control.apikey.revoked` or check_keys;
+///          (clients_atom) -> std::string: the clients as JSON, most messages dropped first (the console's push
+///          section: [{"id","peer","key_id","dropped"}], at most 20);
+///          (kick_atom, client_id) -> bool: closes that client (1008 "disconnected by an operator"), false if unknown;
 ///          (stop_atom).
 /// Sessions are monitored: a session actor that dies with an error is removed from the index,
 /// its client closed with 1011, and counted (mi_push_sessions_failed_total).

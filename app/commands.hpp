@@ -10,6 +10,11 @@
 #include "gateways/http/key_crypto.hpp"
 #include "gateways/postgres/partitions.hpp"
 
+namespace mi::gw {
+class jetstream;
+class js_message;
+} // namespace mi::gw
+
 namespace mi::app {
 
 /// Milliseconds since the epoch from "1767225600000" or an RFC 3339 time ("2026-11-01T00:00:00Z").
@@ -36,6 +41,10 @@ int run_aggregate(const std::vector<std::string>& intervals, const std::string& 
 /// `replay`: rebuilds the klines of [from_ms, to_ms) from MARKET_RAW, publishes and stores them.
 int run_replay(const std::string& config_path, const std::string& from, const std::string& to,
                const std::vector<std::string>& symbols);
+/// Publishes the dead letter `msg` (sequence `seq` of `dlq_stream`) to its original subject again and deletes it from
+/// the DLQ (`dlq redrive`, the console's redrive action): where it went, "subject (seq N)".
+mi::result<std::string> redrive_dead_letter(mi::gw::jetstream& js, const std::string& dlq_stream,
+                                            const mi::gw::js_message& msg, std::uint64_t seq);
 /// `dlq list|redrive|drop`: lists MARKET_DLQ (one line per dead letter: sequence, original
 /// stream/sequence/subject/id, attempts, reason), or republishes the messages `seqs` (or all) to
 /// their original subject and deletes them, or deletes them. 0 done, 2 usage or connection error.

@@ -15,6 +15,20 @@ std::string h(const mi::gw::js_message& m, const char* name) { return m.header(n
 
 } // namespace
 
+mi::result<std::string> redrive_dead_letter(mi::gw::jetstream& js, const std::string& dlq_stream,
+                                            const mi::gw::js_message& msg, std::uint64_t seq) {
+  // No Nats-Msg-Id: the original id may still be inside the stream's duplicate window, and a
+  // redelivery that is in the database already is absorbed by its unique key anyway.
+  mi::gw::outgoing o{h(msg, "Mi-Dlq-Subject"), "", msg.header("Content-Type").value_or(""), std::string(msg.data())};
+  auto r = js.publish_sync(o);
+  if (!r)
+    return r.err();
+  auto d = js.delete_message(dlq_stream, seq);
+  if (!d)
+    return d.err();
+  return o.subject + " (seq " + std::to_string(r->first) + ")";
+}
+
 int run_dlq(const std::string& config_path, const std::string& action, const std::vector<std::uint64_t>& seqs,
             bool all) {
   const auto loaded = load_config(config_path);
@@ -65,17 +79,14 @@ int run_dlq(const std::string& config_path, const std::string& action, const std
       continue;
     }
     if (action == "redrive") {
-      // No Nats-Msg-Id: the original id may still be inside the stream's duplicate window, and a
-      // redelivery that is in the database already is absorbed by its unique key anyway.
-      mi::gw::outgoing o{h(msg, "Mi-Dlq-Subject"), "", msg.header("Content-Type").value_or(""),
-                         std::string(msg.data())};
-      auto r = (*js)->publish_sync(o);
+      auto r = redrive_dead_letter(**js, stream, msg, seq);
       if (!r) {
         std::cerr << "dlq: redrive " << seq << ": " << r.err().message << "\n";
         return 2;
       }
-      std::cout << "redriven " << seq << " -> " << o.subject << " (" << cfg.nats.raw.name << "/" << cfg.nats.kline.name
-                << " seq " << r->first << ")\n";
+      std::cout << "redriven " << seq << " -> " << *r << "\n";
+      ++done;
+      continue;
     }
     auto d = (*js)->delete_message(stream, seq);
     if (!d) {

@@ -10,6 +10,7 @@
 #include "actors/batch_saver.hpp"
 #include "actors/book_sampler.hpp"
 #include "actors/caf_types.hpp"
+#include "actors/coverage_saver.hpp"
 #include "actors/inspection.hpp"
 #include "actors/kline_stage.hpp"
 #include "actors/push_hub.hpp"
@@ -18,7 +19,6 @@
 #include "caf/send.hpp"
 #include "config/listen_address.hpp"
 #include "connectors/transport/io_thread.hpp"
-#include "gateways/http/admin.hpp"
 #include "gateways/http/api_keys.hpp"
 #include "gateways/http/from_config.hpp"
 #include "gateways/jetstream/from_config.hpp"
@@ -119,28 +119,6 @@ std::unique_ptr<mi::gw::http_server> start_metrics(const mi::cfg::config& cfg, m
   }
 }
 
-std::unique_ptr<mi::gw::http_server> start_admin(const mi::cfg::config& cfg, mi::net::io_thread& io) {
-  const auto addr = *mi::cfg::parse_listen_address(cfg.admin.listen); // validated by load()
-  mi::gw::http_server_options o;
-  o.host = addr.host;
-  o.port = addr.port;
-  o.workers = 1;
-  o.max_connections = 64;
-  o.server_name = "market-ingestor-admin";
-  mi::gw::admin_options ao{cfg.admin.token, [] { return mi::actors::inspection::process().tree_json(); }};
-  std::unique_ptr<mi::gw::http_server> server;
-  try {
-    server = std::make_unique<mi::gw::http_server>(
-      io.context(), o, [ao](const mi::gw::http_request& r) { return mi::gw::handle_admin(ao, r); });
-  } catch (const std::exception& e) {
-    spdlog::error("admin: {}", e.what());
-    return nullptr;
-  }
-  spdlog::info("admin API on http://{}/admin/api/actors (bearer token required)",
-               mi::cfg::listen_address{o.host, server->port(), addr.ipv6}.text());
-  return server;
-}
-
 role_factory role_supervisors(const mi::actors::restart_limits& limits, mi::gw::metrics& metrics) {
   return [&metrics, limits](std::string name, std::vector<mi::actors::child_spec> children,
                             std::chrono::milliseconds stop_timeout) {
@@ -239,6 +217,9 @@ mi::actors::child_spec store_role(const mi::cfg::config& cfg, const role_factory
     bs.snapshot_interval = cfg.storage.books.snapshot_interval;
     store.push_back({"book_sampler", [bs](caf::actor_system& s) { return mi::actors::spawn_book_sampler(s, bs); }});
   }
+  // Gap reports (MARKET_GAP) into market_gaps, for coverage (GET /api/v1/coverage, the console's heat-map).
+  mi::actors::coverage_saver_args cs{&js, cfg.nats.gap.name, "saver_gaps", cfg.postgres.dsn};
+  store.push_back({"saver_gaps", [cs](caf::actor_system& s) { return mi::actors::spawn_coverage_saver(s, cs); }});
   return role("store", std::move(store), 30s);
 }
 

@@ -85,9 +85,6 @@ std::shared_ptr<const mi::calendar::calendar_set> load_market_calendars(const mi
 mi::actors::child_spec kline_role(const mi::cfg::config& cfg, const role_factory& role, mi::gw::jetstream& js,
                                   mi::gw::metrics& metrics);
 
-/// The admin API (role admin) on admin.listen: GET /admin/api/actors behind admin.token. Null after logging why.
-std::unique_ptr<mi::gw::http_server> start_admin(const mi::cfg::config& cfg, mi::net::io_thread& io);
-
 /// The REST API service (roles api and push: the push gateway checks its tokens with it) and the
 /// REST API's HTTP server (role api only).
 struct api_role {

@@ -16,6 +16,7 @@
 #include "app/commands.hpp"
 #include "app/health_probe.hpp"
 #include "app/logging.hpp"
+#include "app/admin_role.hpp"
 #include "app/ingest.hpp"
 #include "app/roles.hpp"
 #include "caf/actor_system.hpp"
@@ -284,9 +285,9 @@ int run_platform(const std::string& config_path, const std::vector<std::string>&
     return abort_start();
   if (has_role(roles, "push"))
     health.set("role push", true, "started");
-  std::unique_ptr<mi::gw::http_server> admin_server;
+  admin_role admin;
   if (has_role(roles, "admin")) {
-    if (!(admin_server = start_admin(cfg, io)))
+    if (!start_admin(admin, {&cfg, &io, &metrics, &js, has_role(roles, "push") ? hub_slot : nullptr, &sys}))
       return abort_start();
     health.set("role admin", true, "started");
   }
@@ -305,8 +306,7 @@ int run_platform(const std::string& config_path, const std::vector<std::string>&
     spdlog::error("shutdown: JetStream acks still outstanding: {}", r.err().message);
   push.stop();
   api.stop();
-  if (admin_server)
-    admin_server->stop();
+  admin.stop();
   metrics_server->stop();
   if (push_auth_pool)
     push_auth_pool->stop();

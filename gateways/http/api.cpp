@@ -169,14 +169,18 @@ struct route {
   std::string_view path;
   bool authenticated;
 };
-constexpr std::array<route, 8> routes{{{"/api/v1/klines", true},
+constexpr std::array<route, 9> routes{{{"/api/v1/klines", true},
                                        {"/api/v1/book", true},
                                        {"/api/v1/bbo", true},
                                        {"/api/v1/calendar", true},
                                        {"/api/v1/trades", true},
                                        {"/api/v1/symbols", true},
                                        {"/api/v1/indicators", true},
+                                       {"/api/v1/coverage", true},
                                        {"/api/v1/health", false}}};
+
+constexpr std::int64_t hour_ms = 3'600'000;
+constexpr std::int64_t max_coverage_hours = 24 * 31;
 
 constexpr std::int64_t max_calendar_days = 400;
 
@@ -662,6 +666,66 @@ struct api_service::impl {
     return http_response{200, out + "]", "application/json", {}};
   }
 
+  // GET /api/v1/coverage?exchange=&symbol=&from=&to= (docs/api.md): hours [from, to) rounded out to whole hours;
+  // default the last 24 hours; at most 31 days.
+  http_response coverage(const params& p) {
+    if (auto e = only(p, {"exchange", "symbol", "from", "to"}))
+      return e->response;
+    coverage_query q;
+    if (p.count("exchange")) {
+      auto ex = exchange_param(p);
+      if (failed(ex))
+        return std::get<1>(ex).response;
+      q.exchange = std::get<0>(ex);
+    }
+    if (p.count("symbol")) {
+      auto sym = symbol_param(p);
+      if (failed(sym))
+        return std::get<1>(sym).response;
+      q.symbol = std::get<0>(sym);
+    }
+    auto from = int_param(p, "from", 0, max_time_ms);
+    if (failed(from))
+      return std::get<1>(from).response;
+    auto to = int_param(p, "to", 0, max_time_ms);
+    if (failed(to))
+      return std::get<1>(to).response;
+    const auto now = opts.now_ms ? opts.now_ms() : mi::util::now_ms();
+    q.to_ms = std::get<0>(to).value_or(now);
+    q.to_ms = (q.to_ms / hour_ms + 1) * hour_ms; // the hour holding `to` is included
+    q.from_ms = std::get<0>(from).value_or(q.to_ms - 24 * hour_ms) / hour_ms * hour_ms;
+    if (q.from_ms >= q.to_ms)
+      return bad_param("parameter 'from' (" + std::to_string(q.from_ms) + ") must be before 'to' (" +
+                       std::to_string(q.to_ms) + ")");
+    if (q.to_ms - q.from_ms > max_coverage_hours * hour_ms)
+      return bad_param("the range from 'from' to 'to' spans more than " + std::to_string(max_coverage_hours) +
+                       " hours");
+    auto l = borrow();
+    if (!l)
+      return db_failure(l.err());
+    auto rows = (*l)->db->coverage(q);
+    if (!rows)
+      return db_failure(rows.err());
+    std::string out = "{\"from\":" + std::to_string(q.from_ms) + ",\"to\":" + std::to_string(q.to_ms) + ",\"hours\":[";
+    for (const auto& c : *rows) {
+      if (out.back() != '[')
+        out += ',';
+      std::string audit = "null";
+      if (c.audit_stream_trades && c.audit_stored_trades)
+        audit = *c.audit_stream_trades == *c.audit_stored_trades ? "\"ok\"" : "\"mismatch\"";
+      out +=
+        "{\"exchange\":" + json_string(c.exchange) + ",\"symbol\":" + json_string(c.symbol) +
+        ",\"hour_ms\":" + std::to_string(c.hour_ms) + ",\"trades\":" + std::to_string(c.trades) +
+        ",\"gaps_detected\":" + std::to_string(c.gaps_detected) + ",\"gaps_filled\":" + std::to_string(c.gaps_filled) +
+        ",\"gaps_unfillable\":" + std::to_string(c.gaps_unfillable) +
+        ",\"recovered_trades\":" + std::to_string(c.recovered_trades) +
+        ",\"missing_trades\":" + std::to_string(c.missing_trades) + ",\"audit\":" + audit +
+        ",\"audit_stream_trades\":" + (c.audit_stream_trades ? std::to_string(*c.audit_stream_trades) : "null") +
+        ",\"audit_stored_trades\":" + (c.audit_stored_trades ? std::to_string(*c.audit_stored_trades) : "null") + "}";
+    }
+    return http_response{200, out + "]}", "application/json", {}};
+  }
+
   http_response indicators(const params& p) {
     if (auto e = only(p, {"exchange", "symbol", "interval", "indicator", "period", "start", "end", "limit"}))
       return e->response;
@@ -769,6 +833,8 @@ struct api_service::impl {
       return symbols(p);
     if (r->path == "/api/v1/indicators")
       return indicators(p);
+    if (r->path == "/api/v1/coverage")
+      return coverage(p);
     if (r->path == "/api/v1/calendar") {
       static const mi::calendar::calendar_set crypto_only;
       return calendar_response(opts.calendars ? *opts.calendars : crypto_only, p);

@@ -21,6 +21,7 @@
 #include <thread>
 
 #include "gateways/http/api_keys.hpp"
+#include "gateways/postgres/coverage.hpp"
 #include "gateways/postgres/history_reader.hpp"
 #include "gateways/http/nonce_store_kv.hpp"
 #include "gateways/jetstream/jetstream.hpp"
@@ -1059,4 +1060,87 @@ TEST_CASE("calendar route: 400 with code -1100 for an unknown market, bad dates 
         "XSHG: no calendar data for 2027-01-01 (covered: 2024-01-01 to 2026-12-31)");
   CHECK(msg({{"market", "XNYS"}, {"from", "2026-02-01"}, {"to", "2026-02-02"}, {"tz", "x"}}) ==
         "unknown parameter 'tz'");
+}
+
+TEST_CASE("coverage: trades stored, gap reports and the latest audit per exchange, symbol and hour") {
+  api_fixture f;
+  // From 2024-01-31 20:00, three trades every 10 minutes: 18 of BTCUSDT in 20h, 18 in 21h, 3 in 22h.
+  const std::int64_t t0 = jan31_20h * 1'000'000;
+  REQUIRE(f.writer()->write_trades(make_trades(39, t0, 600'000'000'000)).has_value());
+  const auto conninfo = f.pg.conninfo();
+  // A gap found and filled in 20h, one found with its older part lost in 21h (ETHUSDT: no trade stored), an okx gap.
+  auto gap = [](std::string id, std::string symbol, std::string outcome, std::int64_t trades, std::int64_t after_ms) {
+    mi::gw::gap_record g;
+    g.id = std::move(id);
+    g.exchange = "binance";
+    g.symbol = std::move(symbol);
+    g.outcome = std::move(outcome);
+    g.first_id = 10;
+    g.last_id = 49;
+    g.trades = trades;
+    g.after_ts_ns = after_ms * 1'000'000;
+    g.before_ts_ns = g.after_ts_ns + 1'000'000'000;
+    return g;
+  };
+  std::vector<mi::gw::gap_record> gaps{gap("d1", "BTCUSDT", "detected", 40, jan31_20h + 5 * 60'000),
+                                       gap("f1", "BTCUSDT", "filled", 40, jan31_20h + 5 * 60'000),
+                                       gap("d2", "ETHUSDT", "detected", 300, jan31_20h + hour + 60'000),
+                                       gap("f2", "ETHUSDT", "filled", 100, jan31_20h + hour + 60'000),
+                                       gap("u2", "ETHUSDT", "unfillable", 200, jan31_20h + hour + 60'000)};
+  auto okx = gap("o1", "BTCUSDT", "detected", 5, jan31_20h);
+  okx.exchange = "okx";
+  gaps.push_back(okx);
+  auto written = mi::gw::write_gaps(conninfo, gaps);
+  REQUIRE_MESSAGE(written.has_value(), (written ? "" : written.err().message));
+  CHECK(*written == 6);
+  CHECK(*mi::gw::write_gaps(conninfo, gaps) == 0); // a redelivered report inserts nothing
+  REQUIRE(mi::gw::record_audit(conninfo, {{"binance", "BTCUSDT", jan31_20h, 19, 18}}).has_value());
+  REQUIRE(mi::gw::record_audit(conninfo, {{"binance", "BTCUSDT", jan31_20h, 18, 18}}).has_value()); // the latest wins
+  REQUIRE(mi::gw::record_audit(conninfo, {{"binance", "BTCUSDT", jan31_20h + hour, 19, 18}}).has_value());
+
+  const std::string range = "&from=" + std::to_string(jan31_20h + 60'000) + "&to=" + std::to_string(jan31_20h + hour);
+  auto r = f.get("/api/v1/coverage?exchange=binance" + range);
+  REQUIRE_MESSAGE(r.status == 200, r.body);
+  auto o = r.json().as_object();
+  CHECK(o.at("from").as_int64() == jan31_20h); // widened to whole hours, `to`'s hour included
+  CHECK(o.at("to").as_int64() == jan31_20h + 2 * hour);
+  const auto& hours = o.at("hours").as_array();
+  REQUIRE(hours.size() == 3);
+  const auto& b20 = hours[0].as_object();
+  CHECK(b20.at("symbol").as_string() == "BTCUSDT");
+  CHECK(b20.at("hour_ms").as_int64() == jan31_20h);
+  CHECK(b20.at("trades").as_int64() == 18);
+  CHECK(b20.at("gaps_detected").as_int64() == 1);
+  CHECK(b20.at("gaps_filled").as_int64() == 1);
+  CHECK(b20.at("gaps_unfillable").as_int64() == 0);
+  CHECK(b20.at("recovered_trades").as_int64() == 40);
+  CHECK(b20.at("audit").as_string() == "ok");
+  const auto& b21 = hours[1].as_object();
+  CHECK(b21.at("hour_ms").as_int64() == jan31_20h + hour);
+  CHECK(b21.at("trades").as_int64() == 18);
+  CHECK(b21.at("gaps_detected").as_int64() == 0);
+  CHECK(b21.at("audit").as_string() == "mismatch");
+  CHECK(b21.at("audit_stream_trades").as_int64() == 19);
+  const auto& e21 = hours[2].as_object();
+  CHECK(e21.at("symbol").as_string() == "ETHUSDT");
+  CHECK(e21.at("trades").as_int64() == 0);
+  CHECK(e21.at("gaps_unfillable").as_int64() == 1);
+  CHECK(e21.at("missing_trades").as_int64() == 200);
+  CHECK(e21.at("recovered_trades").as_int64() == 100);
+  CHECK(e21.at("audit").is_null());
+
+  auto eth = f.get("/api/v1/coverage?exchange=binance&symbol=ETHUSDT" + range);
+  REQUIRE(eth.status == 200);
+  CHECK(eth.json().at("hours").as_array().size() == 1);
+  auto all = f.get("/api/v1/coverage" + ("?" + range.substr(1)));
+  REQUIRE(all.status == 200);
+  CHECK(all.json().at("hours").as_array().size() == 4); // with okx's
+  CHECK(
+    f.get("/api/v1/coverage?from=" + std::to_string(jan31_20h + hour) + "&to=" + std::to_string(jan31_20h)).status ==
+    400);                                                                                // `from` after `to`
+  CHECK(f.get("/api/v1/coverage?from=0&to=" + std::to_string(jan31_20h)).status == 400); // over 31 days
+  CHECK(f.get("/api/v1/coverage?exchange=nope").status == 400);
+  CHECK(f.get("/api/v1/coverage?hours=3").status == 400);
+  // Signed like every /api/v1 route.
+  CHECK(f.get_with("/api/v1/coverage", "").status == 401);
 }

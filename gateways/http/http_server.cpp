@@ -251,6 +251,8 @@ private:
   void write_response(http_response resp, bool close_after) {
     if (closed_)
       return;
+    if (resp.stream && resp.stream->next)
+      return start_stream(std::move(resp));
     res_.emplace(static_cast<http::status>(resp.status), version_ ? version_ : 11);
     res_->set(http::field::server, core_->opts_.server_name);
     res_->set(http::field::content_type, resp.content_type);
@@ -274,6 +276,80 @@ private:
     read_request();
   }
 
+  // --- streaming answers (http_stream): headers, then one piece per tick, until the client goes ---
+
+  void start_stream(http_response resp) {
+    stream_src_ = std::move(resp.stream);
+    std::string head = "HTTP/1.1 " + std::to_string(resp.status) + " " +
+                       std::string(http::obsolete_reason(static_cast<http::status>(resp.status))) +
+                       "\r\nServer: " + core_->opts_.server_name + "\r\nContent-Type: " + resp.content_type +
+                       "\r\nCache-Control: no-store\r\nConnection: close\r\nX-Accel-Buffering: no\r\n";
+    for (auto& [k, v] : resp.headers)
+      head += k + ": " + v + "\r\n";
+    head += "\r\n" + resp.body;
+    last_piece_ = std::chrono::steady_clock::now();
+    watch_peer();
+    write_piece(std::move(head));
+  }
+
+  // The client sends nothing on a stream: any end of its side (EOF, reset) stops the stream.
+  void watch_peer() {
+    stream_.socket().async_read_some(asio::buffer(sink_),
+                                     [self = shared_from_this()](beast::error_code ec, std::size_t) {
+                                       if (ec)
+                                         return self->close();
+                                       self->watch_peer();
+                                     });
+  }
+
+  void write_piece(std::string text) {
+    if (closed_)
+      return;
+    piece_ = std::move(text);
+    stream_.expires_after(core_->opts_.read_timeout); // a client that stops reading loses the stream
+    asio::async_write(stream_, asio::buffer(piece_), [self = shared_from_this()](beast::error_code ec, std::size_t) {
+      if (ec)
+        return self->close();
+      self->stream_.expires_never();
+      self->schedule_tick();
+    });
+  }
+
+  void schedule_tick() {
+    if (closed_)
+      return;
+    timer_.expires_after(stream_src_->interval);
+    timer_.async_wait([self = shared_from_this()](beast::error_code ec) {
+      if (ec || self->closed_)
+        return;
+      auto src = self->stream_src_;
+      bool queued = self->core_->pool_.submit([self, src] {
+        std::string text;
+        try {
+          text = src->next();
+        } catch (const std::exception&) { // next() must not throw; a failed piece is skipped
+        }
+        asio::post(self->stream_.get_executor(),
+                   [self, text = std::move(text)]() mutable { self->on_piece(std::move(text)); });
+      });
+      if (!queued) // every worker busy: skip this tick
+        self->on_piece({});
+    });
+  }
+
+  void on_piece(std::string text) {
+    if (closed_)
+      return;
+    const auto now = std::chrono::steady_clock::now();
+    if (text.empty()) {
+      if (now - last_piece_ < stream_src_->heartbeat)
+        return schedule_tick();
+      text = ": keep-alive\n\n";
+    }
+    last_piece_ = now;
+    write_piece(std::move(text));
+  }
+
   void close() {
     if (closed_)
       return;
@@ -289,6 +365,10 @@ private:
   beast::flat_buffer buffer_;
   std::optional<http::request_parser<http::string_body>> parser_;
   std::optional<http::response<http::string_body>> res_;
+  std::shared_ptr<http_stream> stream_src_; // a streaming answer in progress
+  std::string piece_;                       // its piece being written
+  std::array<char, 256> sink_{};            // what a streaming client sends (nothing, normally)
+  std::chrono::steady_clock::time_point last_piece_;
   unsigned version_ = 11;
   bool keep_alive_ = false;
   bool close_after_ = false;

@@ -14,6 +14,9 @@
 //                                                              ├─ garbage ─► 400 ─► close
 //                                                              └─ timeout with a partial request ─► 408 ─► close
 //                                                                 (an idle keep-alive connection just closes)
+//
+// A handler may answer with a stream (http_stream: server-sent events): the connection then carries that
+// one answer until the client goes, a timer on its strand asking a worker for each next piece.
 
 #include <chrono>
 #include <cstddef>
@@ -45,12 +48,32 @@ struct http_request {
   std::string header(std::string_view lower_name) const;
 };
 
+/// A streaming answer (server-sent events): the server writes the status line and headers (no
+/// Content-Length; the stream ends when the connection closes), then, every `interval`, hands `next` to a
+/// worker and writes what it returns. When `next` has had nothing to say for `heartbeat`, a comment line
+/// (": keep-alive") is written, so proxies and the client see the stream alive. The stream stops when the
+/// client closes its side or a write fails or times out (read_timeout), or the server stops; `next` is
+/// then never called again. A tick whose worker is busy is skipped, never queued twice.
+struct http_stream {
+  std::chrono::milliseconds interval{1000};   ///< between two calls of `next`
+  std::chrono::milliseconds heartbeat{15000}; ///< longest silence
+  /// Runs on a worker thread (may block briefly); the bytes to send now, "" for nothing.
+  std::function<std::string()> next;
+};
+
 /// The handler's answer.
 struct http_response {
+  http_response() = default;
+  /// {status, body, content type, headers[, stream]}: the brace form every handler uses.
+  http_response(int s, std::string b, std::string type = "application/json",
+                std::vector<std::pair<std::string, std::string>> h = {}, std::shared_ptr<http_stream> st = nullptr)
+      : status(s), body(std::move(b)), content_type(std::move(type)), headers(std::move(h)), stream(std::move(st)) {}
+
   int status = 200;
-  std::string body;
+  std::string body; ///< with `stream`: written first, right after the headers
   std::string content_type = "application/json";
   std::vector<std::pair<std::string, std::string>> headers; ///< extra headers (e.g. Retry-After)
+  std::shared_ptr<http_stream> stream;                      ///< set: a streaming answer (see http_stream)
 };
 
 /// Runs on a worker thread; must not throw (an exception becomes a 500).

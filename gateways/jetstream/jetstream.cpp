@@ -1,5 +1,6 @@
 #include "gateways/jetstream/jetstream.hpp"
 
+#include <algorithm>
 #include <charconv>
 #include <cstring>
 
@@ -588,6 +589,25 @@ mi::result<stream_state> jetstream::state(const std::string& stream) {
   if (s != NATS_OK)
     return fail("cannot read stream " + stream, s, jerr);
   return to_state(*si);
+}
+
+mi::result<std::vector<consumer_state>> jetstream::consumers(const std::string& stream) {
+  jsErrCode jerr = jsErrCode(0);
+  jsConsumerInfoList* raw = nullptr;
+  natsStatus s = js_Consumers(&raw, impl_->js.get(), stream.c_str(), nullptr, &jerr);
+  std::unique_ptr<jsConsumerInfoList, void (*)(jsConsumerInfoList*)> list(raw, jsConsumerInfoList_Destroy);
+  if (s == NATS_NOT_FOUND) // a stream without consumers
+    return std::vector<consumer_state>{};
+  if (s != NATS_OK)
+    return fail("cannot list the consumers of " + stream, s, jerr);
+  std::vector<consumer_state> out;
+  for (int i = 0; list && i < list->Count; ++i) {
+    const auto& c = *list->List[i];
+    out.push_back({c.Name != nullptr ? c.Name : "", c.NumPending, static_cast<std::uint64_t>(c.NumAckPending),
+                   static_cast<std::uint64_t>(c.NumRedelivered), c.Delivered.Stream, c.AckFloor.Stream});
+  }
+  std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) { return a.name < b.name; });
+  return out;
 }
 
 mi::result<bool> jetstream::publish_async(const outgoing& m) {

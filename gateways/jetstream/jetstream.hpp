@@ -50,6 +50,16 @@ struct stream_state {
   std::uint64_t bytes = 0;
 };
 
+/// A consumer's state as reported by the server.
+struct consumer_state {
+  std::string name;                ///< durable name
+  std::uint64_t pending = 0;       ///< messages not yet delivered
+  std::uint64_t ack_pending = 0;   ///< delivered, not yet acked
+  std::uint64_t redelivered = 0;   ///< delivered more than once and not yet acked
+  std::uint64_t delivered_seq = 0; ///< the stream sequence delivered last
+  std::uint64_t ack_floor = 0;     ///< the stream sequence up to which everything is acked
+};
+
 /// One received JetStream message; owns the natsMsg; ack/nak/term are thread-safe and
 /// never throw.
 class js_message {
@@ -169,6 +179,8 @@ public:
   mi::result<stream_state> ensure_stream(const stream_spec& s);
   /// Current counters of a stream.
   mi::result<stream_state> state(const std::string& stream);
+  /// Every consumer of a stream (js_Consumers), by name.
+  mi::result<std::vector<consumer_state>> consumers(const std::string& stream);
   /// The connection is up now (not reconnecting, not closed): nats.c's cached status, never waits.
   bool connected() const;
   /// Async publish with Nats-Msg-Id and Content-Type headers; returns once handed to nats.c

@@ -241,6 +241,55 @@ TEST_CASE("un-acked messages are redelivered after ack_wait") {
   CHECK(redelivered == std::set<std::uint64_t>{1, 2, 3});
 }
 
+TEST_CASE(
+  "consumers() reports each durable consumer's pending, unacked and redelivered messages as the server counts") {
+  mi::test::nats_server server;
+  auto js = connect(server);
+  REQUIRE(js->ensure_stream(raw_stream()).has_value());
+  auto none = js->consumers("MARKET_RAW");
+  REQUIRE(none.has_value());
+  CHECK(none->empty());
+  for (int i = 1; i <= 5; ++i)
+    REQUIRE(js->publish_sync(trade_msg(i)).has_value());
+  pull_consumer::spec spec{"MARKET_RAW", "saver", "market.raw.>"};
+  spec.ack_wait = 1s;
+  auto c = pull_consumer::create(*js, spec);
+  REQUIRE(c.has_value());
+  REQUIRE(fetch_n(**c, 3, 5s).size() == 3); // 3 delivered, not acked; 2 not delivered
+  std::vector<js_message> again;
+  REQUIRE(mi::test::eventually(
+    [&] {
+      auto got = (*c)->fetch(3, 500ms);
+      for (auto& m : *got)
+        again.push_back(std::move(m));
+      return again.size() >= 3;
+    },
+    10s));
+  mi::result<std::vector<mi::gw::consumer_state>> cs = mi::error{"not read"};
+  const bool seen = mi::test::eventually(
+    [&] {
+      cs = js->consumers("MARKET_RAW");
+      return cs && cs->size() == 1 && cs->at(0).redelivered >= 1;
+    },
+    5s);
+  REQUIRE_MESSAGE(seen,
+                  (cs ? "redelivered " + std::to_string(cs->empty() ? 0 : cs->at(0).redelivered) : cs.err().message));
+  CHECK(cs->at(0).name == "saver");
+  CHECK(cs->at(0).pending + cs->at(0).ack_pending == 5);
+  for (auto& m : again)
+    REQUIRE(m.ack().has_value());
+  auto rest = fetch_n(**c, 5, 5s);
+  for (auto& m : rest)
+    REQUIRE(m.ack().has_value());
+  REQUIRE(mi::test::eventually(
+    [&] {
+      auto now = js->consumers("MARKET_RAW");
+      return now && now->size() == 1 && now->at(0).ack_pending == 0 && now->at(0).pending == 0 &&
+             now->at(0).ack_floor == 5;
+    },
+    5s));
+}
+
 TEST_CASE("an ordered consumer from sequence 0 delivers only messages published after it starts") {
   mi::test::nats_server server;
   auto js = connect(server);

@@ -193,6 +193,11 @@ struct metrics::impl {
                                                         .Name("mi_actor_restarts_total")
                                                         .Help("Children restarted by their supervisor")
                                                         .Register(*reg);
+  prometheus::Family<prometheus::Counter>& admin_actions =
+    prometheus::BuildCounter()
+      .Name("mi_admin_actions_total")
+      .Help("Operator's console actions, by action and outcome (done, refused)")
+      .Register(*reg);
   prometheus::Family<prometheus::Counter>& push_rejections =
     prometheus::BuildCounter()
       .Name("mi_push_rejections_total")
@@ -305,7 +310,8 @@ struct metrics::probes {
   std::mutex mu; // guards what follows (creation only, never an event)
   std::vector<std::pair<std::string, std::unique_ptr<saver_probe>>> savers; // "table/consumer"
   std::vector<std::pair<std::string, std::unique_ptr<supervisor_probe>>> supervisors;
-  std::vector<std::pair<std::string, std::unique_ptr<book_probe>>> books; // "exchange/symbol"
+  std::vector<std::pair<std::string, std::unique_ptr<admin_action_probe>>> admin_actions; // "action/outcome"
+  std::vector<std::pair<std::string, std::unique_ptr<book_probe>>> books;                 // "exchange/symbol"
   std::unique_ptr<label_set> api_routes, api_reasons;
   std::unique_ptr<api_probe> api;
 };
@@ -527,6 +533,19 @@ supervisor_probe& metrics::supervisor(std::string_view name) {
   s->restarts_.bind(impl_->restarts, {{"supervisor", std::string(name)}});
   probes_->supervisors.emplace_back(std::string(name), std::move(s));
   return *probes_->supervisors.back().second;
+}
+
+admin_action_probe& metrics::admin_action(std::string_view action, bool ok) {
+  const std::string outcome = ok ? "done" : "refused";
+  const std::string key = std::string(action) + "/" + outcome;
+  std::lock_guard<std::mutex> lock(probes_->mu);
+  for (auto& [k, probe] : probes_->admin_actions)
+    if (k == key)
+      return *probe;
+  auto a = std::make_unique<admin_action_probe>();
+  a->count_.bind(impl_->admin_actions, {{"action", std::string(action)}, {"outcome", outcome}});
+  probes_->admin_actions.emplace_back(key, std::move(a));
+  return *probes_->admin_actions.back().second;
 }
 
 std::string metrics::scrape() const {

@@ -59,6 +59,9 @@ public:
   api_probe& api(const std::vector<std::string>& routes, const std::vector<std::string>& auth_reasons);
   /// A supervisor (its name: a role, or "root"); the same name always gets the same probe.
   supervisor_probe& supervisor(std::string_view name);
+  /// An operator's console action (its name from the console's closed list) that was done (`ok`) or refused; the
+  /// same pair always gets the same probe. Actions are rare: a lookup per call is fine.
+  admin_action_probe& admin_action(std::string_view action, bool ok);
 
   /// The text exposition of every metric (for tests and the admin console).
   std::string scrape() const;

@@ -317,4 +317,14 @@ private:
   counter_series restarts_;
 };
 
+/// One console action and outcome (metrics::admin_action(action, ok)): mi_admin_actions_total{action,outcome}.
+class admin_action_probe {
+public:
+  void counted() { count_.inc(); }
+
+private:
+  friend class metrics;
+  counter_series count_;
+};
+
 } // namespace mi::gw

@@ -185,6 +185,79 @@ mi::result<std::vector<mi::kline>> history_db::klines(const kline_query& q) {
     });
 }
 
+mi::result<std::vector<coverage_row>> history_db::coverage(const coverage_query& q) {
+  return impl_->run<std::vector<coverage_row>>(
+    "coverage", [&](pqxx::read_transaction& w) -> mi::result<std::vector<coverage_row>> {
+      statement st;
+      const auto from = st.time_arg(q.from_ms, "millisecond");
+      const auto to = st.time_arg(q.to_ms, "millisecond");
+      std::string filter;
+      if (q.exchange)
+        filter += " AND exchange = " + st.arg(*q.exchange);
+      if (q.symbol)
+        filter += " AND symbol = " + st.arg(*q.symbol);
+      // Trades by the hour of ts_ns (exact integer arithmetic, as the audit counts them); the range on `ts` prunes
+      // partitions. FULL JOIN ... USING merges the key columns of the three sides.
+      st.sql = "WITH t AS (SELECT exchange, symbol, (ts_ns / 3600000000000) * 3600000 AS hour_ms, count(*) AS trades "
+               "FROM market_trades WHERE ts >= " +
+               from + " AND ts < " + to + filter +
+               " GROUP BY 1, 2, 3), "
+               "g AS (SELECT exchange, symbol, (extract(epoch FROM hour) * 1000)::bigint AS hour_ms, "
+               "count(*) FILTER (WHERE outcome = 'detected') AS detected, "
+               "count(*) FILTER (WHERE outcome = 'filled') AS filled, "
+               "count(*) FILTER (WHERE outcome = 'unfillable') AS unfillable, "
+               "coalesce(sum(trades) FILTER (WHERE outcome = 'filled'), 0) AS recovered, "
+               "coalesce(sum(trades) FILTER (WHERE outcome = 'unfillable'), 0) AS missing "
+               "FROM market_gaps WHERE hour >= " +
+               from + " AND hour < " + to + filter +
+               " GROUP BY 1, 2, 3), "
+               "a AS (SELECT exchange, symbol, (extract(epoch FROM hour) * 1000)::bigint AS hour_ms, stream_trades, "
+               "stored_trades FROM market_audits WHERE hour >= " +
+               from + " AND hour < " + to + filter +
+               ") "
+               "SELECT exchange, symbol, hour_ms, coalesce(t.trades, 0), coalesce(g.detected, 0), "
+               "coalesce(g.filled, 0), coalesce(g.unfillable, 0), coalesce(g.recovered, 0), coalesce(g.missing, 0), "
+               "a.stream_trades, a.stored_trades "
+               "FROM t FULL JOIN g USING (exchange, symbol, hour_ms) FULL JOIN a USING (exchange, symbol, hour_ms) "
+               "ORDER BY 1, 2, 3 LIMIT 100000";
+      auto rows = st.run(w);
+      std::vector<coverage_row> out;
+      out.reserve(rows.size());
+      for (const auto& r : rows) {
+        coverage_row c{r[0].as<std::string>(),
+                       r[1].as<std::string>(),
+                       r[2].as<std::int64_t>(),
+                       r[3].as<std::int64_t>(),
+                       r[4].as<std::int64_t>(),
+                       r[5].as<std::int64_t>(),
+                       r[6].as<std::int64_t>(),
+                       r[7].as<std::int64_t>(),
+                       r[8].as<std::int64_t>(),
+                       std::nullopt,
+                       std::nullopt};
+        if (!r[9].is_null())
+          c.audit_stream_trades = r[9].as<std::int64_t>();
+        if (!r[10].is_null())
+          c.audit_stored_trades = r[10].as<std::int64_t>();
+        out.push_back(std::move(c));
+      }
+      return out;
+    });
+}
+
+mi::result<std::vector<partition_row>> history_db::partitions() {
+  return impl_->run<std::vector<partition_row>>(
+    "partitions", [&](pqxx::read_transaction& w) -> mi::result<std::vector<partition_row>> {
+      auto rows = w.exec("SELECT p.relname, c.relname, pg_get_expr(c.relpartbound, c.oid) FROM pg_inherits i "
+                         "JOIN pg_class c ON c.oid = i.inhrelid JOIN pg_class p ON p.oid = i.inhparent "
+                         "WHERE p.relname IN ('market_trades', 'market_klines') ORDER BY 1, 2");
+      std::vector<partition_row> out;
+      for (const auto& r : rows)
+        out.push_back({r[0].as<std::string>(), r[1].as<std::string>(), r[2].is_null() ? "" : r[2].as<std::string>()});
+      return out;
+    });
+}
+
 mi::result<trade_page> history_db::trades(const trade_query& q) {
   return impl_->run<trade_page>("trades", [&](pqxx::read_transaction& w) -> mi::result<trade_page> {
     trade_page page;

@@ -80,6 +80,36 @@ struct bbo_query {
   int limit = 500;
 };
 
+/// GET /api/v1/coverage: hours in [from_ms, to_ms), optionally one exchange and/or one symbol.
+struct coverage_query {
+  std::optional<std::string> exchange;
+  std::optional<std::string> symbol;
+  std::int64_t from_ms = 0; ///< inclusive, a whole hour
+  std::int64_t to_ms = 0;   ///< exclusive
+};
+
+/// One (exchange, symbol, UTC hour) of coverage: trades stored, gap reports (market_gaps, 0006), the latest audit.
+struct coverage_row {
+  std::string exchange;
+  std::string symbol;
+  std::int64_t hour_ms = 0;
+  std::int64_t trades = 0;                         ///< rows of market_trades in the hour
+  std::int64_t gaps_detected = 0;                  ///< gaps found by the connections
+  std::int64_t gaps_filled = 0;                    ///< backfills that recovered trades
+  std::int64_t gaps_unfillable = 0;                ///< parts of gaps reported lost
+  std::int64_t recovered_trades = 0;               ///< trades the backfills recovered
+  std::int64_t missing_trades = 0;                 ///< trades lost
+  std::optional<std::int64_t> audit_stream_trades; ///< the latest audit's count in MARKET_RAW; absent: not audited
+  std::optional<std::int64_t> audit_stored_trades; ///< and in market_trades
+};
+
+/// One partition of market_trades or market_klines (the console's database section).
+struct partition_row {
+  std::string table; ///< "market_trades"
+  std::string name;  ///< "market_trades_20261202", "market_trades_default"
+  std::string range; ///< PostgreSQL's bound text ("FOR VALUES FROM (...) TO (...)", "DEFAULT")
+};
+
 /// One row of api_keys as the API's key lookup reads it (gateways/http/auth.hpp opens it).
 struct api_key_row {
   std::string key_id;
@@ -128,6 +158,11 @@ public:
   /// The key with this id, or nullopt. `signing_key` holds a clear value only for a row not yet
   /// sealed (before 0004); otherwise `sealed_signing_key` is set and the caller opens it.
   mi::result<std::optional<api_key_row>> find_key(const std::string& key_id);
+  /// Coverage per (exchange, symbol, hour) with any stored trade, gap report or audit in the range, ordered by
+  /// exchange, symbol, hour.
+  mi::result<std::vector<coverage_row>> coverage(const coverage_query& q);
+  /// The partitions of market_trades and market_klines (none when the tables are not partitioned).
+  mi::result<std::vector<partition_row>> partitions();
   /// `SELECT 1`: true when the database answers.
   bool ping();
 

@@ -91,6 +91,8 @@ public:
 
   const std::vector<std::string>& intervals() const { return intervals_; }
   int push_port() const { return push_port_; }
+  /// The simulator's port (its fault commands: GET /sim/fault?action=..., docs/simulator.md).
+  int sim_port() const { return sim_port_; }
   /// The REST API's port (api.listen).
   int api_port() const { return api_port_; }
   /// The port of /metrics, /healthz and /readyz (metrics.listen).
