@@ -63,6 +63,8 @@ using bmsg_atom = caf::atom_constant<caf::atom("mi_bmsg")>;        ///< a MARKET
 using book_atom = caf::atom_constant<caf::atom("mi_book")>;        ///< a book frame for a client session
 using bsnap_atom = caf::atom_constant<caf::atom("mi_bsnap")>;      ///< a session lost a book delta: send a snapshot
 using passive_atom = caf::atom_constant<caf::atom("mi_passive")>;  ///< a passivated window's state is stored
+using skip_atom = caf::atom_constant<caf::atom("mi_skip")>;        ///< MARKET_RAW read up to here (other partitions)
+using lease_atom = caf::atom_constant<caf::atom("mi_lease")>;      ///< time for a round of the kline leases
 
 /// Frames to publish: each is already encoded at the edge (protobuf never crosses a mailbox).
 using outgoing_batch = std::vector<mi::gw::outgoing>;
