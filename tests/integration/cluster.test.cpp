@@ -377,7 +377,7 @@ TEST_CASE("cluster: kline partitions on two nodes, with 2 ingest and 2 store nod
 
   constexpr std::uint64_t total = 100000;
   env.start_simulator(
-    {"--symbols", symbols, "--count", std::to_string(total), "--rate", "3500", "--linger-ms", "600000"});
+    {"--symbols", symbols, "--count", std::to_string(total), "--rate", "3000", "--linger-ms", "600000"});
 
   // A nats-server dies (the one leading MARKET_RAW) and comes back.
   REQUIRE(mi::test::eventually([&] { return env.stream_messages("MARKET_RAW") >= 15000; }, 60s));
