@@ -25,9 +25,9 @@ std::vector<kline_leases::action> kline_leases::plan(const std::optional<view>& 
     const bool fenced = now_ms - s.renewed_ms >= ttl_ms_ * 2 / 3;
     const bool taken = readable && (v->partitions[p].owner != node_ || v->partitions[p].revision != s.revision);
     if (fenced || taken) {
-      if (s.st == state::owned)
-        out.push_back({step::stop_stage, p, 0});
-      s.st = s.st == state::drained ? state::none : state::stopping; // a draining stage is stopping already
+      if (s.st == state::owned || s.st == state::draining) // a draining stage publishes nothing more either
+        out.push_back({step::abandon, p, 0});
+      s.st = s.st == state::drained ? state::none : state::stopping;
       continue;
     }
     if (s.st == state::drained)
@@ -87,10 +87,9 @@ void kline_leases::renewed(std::uint32_t p, std::uint64_t revision, std::int64_t
 bool kline_leases::lost(std::uint32_t p) {
   auto& s = state_[p];
   const bool runs = s.st == state::owned || s.st == state::draining;
-  const bool must_stop = s.st == state::owned;
   if (holds_lease(s))
     s.st = runs ? state::stopping : state::none;
-  return must_stop;
+  return runs;
 }
 
 void kline_leases::stage_stopped(std::uint32_t p) {

@@ -41,6 +41,7 @@ public:
     claim,      ///< write our id at `revision` (0: create): on success call claimed() and start the stage
     renew,      ///< write our id at `revision`: on success renewed(), refused: lost()
     stop_stage, ///< stop the partition's stage (graceful); call stage_stopped() once it is down
+    abandon,    ///< the lease is lost: stop the stage publishing nothing more; stage_stopped() once it is down
     release,    ///< write "" at `revision` (the stage is down); then released() whatever the outcome
   };
   struct action {
@@ -58,7 +59,7 @@ public:
 
   void claimed(std::uint32_t p, std::uint64_t revision, std::int64_t now_ms);
   void renewed(std::uint32_t p, std::uint64_t revision, std::int64_t now_ms);
-  /// The lease is someone else's now (a renew was refused): the stage must stop at once (returns true when it runs).
+  /// The lease is someone else's now (a renew was refused): true when its stage runs and must be abandoned.
   bool lost(std::uint32_t p);
   void stage_stopped(std::uint32_t p);
   void released(std::uint32_t p);

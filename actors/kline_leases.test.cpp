@@ -80,6 +80,7 @@ struct node {
         stop(a.partition);
       break;
     case step::stop_stage:
+    case step::abandon:
       stop(a.partition);
       break;
     case step::release:
@@ -134,13 +135,13 @@ TEST_CASE("kline leases: an owner renews every third of the TTL at the revision 
   CHECK(l.owned() == std::vector<std::uint32_t>{0});
 }
 
-TEST_CASE("kline leases: a lease another node holds now is lost and its stage stops at once") {
+TEST_CASE("kline leases: a lease another node holds now is lost and its stage is abandoned at once") {
   kline_leases l("a", 2, 6s);
   l.claimed(0, 3, 0);
   l.claimed(1, 4, 0);
   auto acts = l.plan(kline_leases::view{{{"b", 5}, {"a", 4}}, 2}, 500);
   REQUIRE(acts.size() == 1);
-  CHECK(acts[0] == kline_leases::action{step::stop_stage, 0, 0});
+  CHECK(acts[0] == kline_leases::action{step::abandon, 0, 0});
   CHECK(l.owned() == std::vector<std::uint32_t>{1});
   // Until its stage is down it is not claimed again, even when free.
   CHECK(l.plan(kline_leases::view{{{"", 6}, {"a", 4}}, 1}, 600).empty());
@@ -168,7 +169,7 @@ TEST_CASE("kline leases: a node that cannot reach the bucket gives its leases up
   CHECK(trying[0] == kline_leases::action{step::renew, 0, 3});
   auto acts = l.plan(std::nullopt, 4000); // another node may take it at 6000: this stage stops first
   REQUIRE(acts.size() == 1);
-  CHECK(acts[0].what == step::stop_stage);
+  CHECK(acts[0].what == step::abandon);
 }
 
 TEST_CASE("kline leases: a node takes at most ceil(partitions / live nodes)") {

@@ -1,6 +1,7 @@
 #include "actors/kline_partitions.hpp"
 
 #include <algorithm>
+#include <atomic>
 #include <map>
 #include <spdlog/spdlog.h>
 
@@ -27,7 +28,11 @@ struct keeper_state {
   static inline const char* name = "mi.kline_partitions";
   kline_partitions_args args;
   std::unique_ptr<kline_leases> leases;
-  std::map<std::uint32_t, caf::actor> stages;
+  struct stage {
+    caf::actor actor;
+    std::shared_ptr<std::atomic<bool>> abandoned; // set when the lease is lost: the sink publishes nothing more
+  };
+  std::map<std::uint32_t, stage> stages;
   std::chrono::milliseconds round_every{1000};
   bool stopping = false;
   std::uint64_t read_failures = 0; // for log pacing
@@ -64,19 +69,27 @@ void start_stage(keeper_actor* self, std::uint32_t p) {
   auto args = st.args.stage;
   args.partition = p;
   args.partitions = st.args.partitions;
+  args.abandoned = std::make_shared<std::atomic<bool>>(false);
+  auto flag = args.abandoned;
   auto stage = spawn_kline_stage(self->system(), std::move(args));
   self->link_to(stage); // a stage that dies with an error restarts the keeper (supervisor)
   self->monitor(stage); // a stage stopped on purpose reports its end
   inspection::process().adopt(stage.id(), self->id(), "kline_stage.p" + std::to_string(p));
-  st.stages[p] = stage;
+  st.stages[p] = {stage, std::move(flag)};
 }
 
-void stop_stage(keeper_actor* self, std::uint32_t p) {
+// Graceful: the stage finishes the finals it has, then quits. Abandoned (the lease is lost): it publishes and
+// stores nothing more. Its down_msg follows either way.
+void stop_stage(keeper_actor* self, std::uint32_t p, bool abandon) {
   auto& st = self->state;
-  if (auto it = st.stages.find(p); it != st.stages.end())
-    self->send(it->second, stop_atom::value); // finishes the finals it has, then quits; its down_msg follows
-  else
+  auto it = st.stages.find(p);
+  if (it == st.stages.end()) {
     st.leases->stage_stopped(p); // nothing runs
+    return;
+  }
+  if (abandon)
+    it->second.abandoned->store(true);
+  self->send(it->second.actor, stop_atom::value);
 }
 
 void act(keeper_actor* self, const kline_leases::action& a) {
@@ -102,15 +115,22 @@ void act(keeper_actor* self, const kline_leases::action& a) {
     if (r && *r) {
       st.leases->renewed(a.partition, **r, now_ms());
     } else if (r) {
-      spdlog::warn("kline partitions: the lease of partition {} is no longer ours: its stage stops", a.partition);
+      spdlog::warn("kline partitions: the lease of partition {} is no longer ours: its stage is abandoned",
+                   a.partition);
       if (st.leases->lost(a.partition))
-        stop_stage(self, a.partition);
+        stop_stage(self, a.partition, true);
     } // an error: the next round tries again, and the fence stops the stage before the lease can expire
     break;
   }
   case step::stop_stage:
-    spdlog::info("kline partitions: stopping the stage of partition {}", a.partition);
-    stop_stage(self, a.partition);
+    spdlog::info("kline partitions: stopping the stage of partition {} (handing it over)", a.partition);
+    stop_stage(self, a.partition, false);
+    break;
+  case step::abandon:
+    spdlog::warn("kline partitions: the lease of partition {} is lost or was not renewed in time: its stage is "
+                 "abandoned",
+                 a.partition);
+    stop_stage(self, a.partition, true);
     break;
   case step::release: {
     auto r = js.kv_swap(st.args.lease_bucket, key, "", a.revision);
@@ -152,7 +172,7 @@ caf::behavior kline_partitions(keeper_actor* self, kline_partitions_args args) {
   self->set_down_handler([self](caf::down_msg& dm) {
     auto& s = self->state;
     for (auto it = s.stages.begin(); it != s.stages.end(); ++it)
-      if (it->second.address() == dm.source) {
+      if (it->second.actor.address() == dm.source) {
         const auto p = it->first;
         s.stages.erase(it);
         s.leases->stage_stopped(p);

@@ -65,20 +65,43 @@ struct sink_state {
   mi::gw::jetstream* js = nullptr;
   mi::gw::metrics* metrics = nullptr;
   std::string bucket;
-  std::string global_key;       // the stage's global resume sequence (one per partition)
-  std::uint64_t duplicates = 0; // finals JetStream already had (log pacing)
+  std::string global_key;                       // the stage's global resume sequence (one per partition)
+  std::uint64_t duplicates = 0;                 // finals JetStream already had (log pacing)
+  std::shared_ptr<std::atomic<bool>> abandoned; // the partition's lease is lost: publish nothing more
+  bool abandoned_now() const { return abandoned && abandoned->load(); }
   caf::actor router;
 };
 
 using sink_actor = caf::stateful_actor<sink_state>;
 
-void store_checkpoint(sink_state& st, const std::string& key, const std::string& value, const char* what) {
-  mi::gw::with_retries(
-    mi::gw::until_stored, [&] { return st.js->kv_put(st.bucket, key, value); }, warn_retry(what));
+// Until stored, or until the partition is abandoned (then false: nothing more may be written).
+constexpr mi::gw::retry_policy a_while{std::chrono::milliseconds(50), std::chrono::milliseconds(1000), 8};
+
+bool store_checkpoint(sink_state& st, const std::string& key, const std::string& value, const char* what) {
+  while (!st.abandoned_now())
+    if (mi::gw::with_retries(
+          a_while, [&] { return st.js->kv_put(st.bucket, key, value); }, warn_retry(what)))
+      return true;
+  return false;
+}
+
+// The final's ack: (stream sequence, duplicate); nullopt when the partition was abandoned first.
+std::optional<std::pair<std::uint64_t, bool>> publish_final(sink_state& st, const mi::gw::outgoing& o) {
+  while (!st.abandoned_now())
+    if (auto r = mi::gw::publish_acked(*st.js, o, a_while, warn_retry("final publish")))
+      return *r;
+  return std::nullopt;
+}
+
+// The lease of the stage's partition is lost: what the sink holds is left to the next owner.
+void quit_abandoned(sink_actor* self) {
+  spdlog::warn("kline sink: partition abandoned (its lease is lost): publishing nothing more");
+  self->quit();
 }
 
 caf::behavior kline_sink(sink_actor* self, mi::gw::jetstream* js, mi::gw::metrics* m, std::string bucket,
-                         std::string global_key, caf::actor router) {
+                         std::string global_key, std::shared_ptr<std::atomic<bool>> abandoned, caf::actor router) {
+  self->state.abandoned = std::move(abandoned);
   self->state.js = js;
   self->state.metrics = m;
   self->state.bucket = std::move(bucket);
@@ -91,27 +114,38 @@ caf::behavior kline_sink(sink_actor* self, mi::gw::jetstream* js, mi::gw::metric
       for (const auto& k : finals) {
         mi::gw::outgoing o{mi::kline_subject(k), mi::dedup_id(k), std::string(mi::kline_content_type),
                            mi::encode_kline_pb(k)};
-        auto acked = mi::gw::publish_acked(*st.js, o, mi::gw::until_stored, warn_retry("final publish"));
+        auto acked = publish_final(st, o);
+        if (!acked) {
+          quit_abandoned(self);
+          return;
+        }
         // Already in MARKET_KLINE (same dedup id): published before a restart or a takeover whose checkpoint was not
         // stored yet; JetStream kept the first copy. After a graceful hand-over none comes (docs/architecture.md).
-        if (acked && acked->second && st.duplicates++ % 1000 == 0)
+        if (acked->second && st.duplicates++ % 1000 == 0)
           spdlog::info("kline sink: final {} was already in the stream, kept once by its dedup id ({} so far)",
                        o.msg_id, st.duplicates);
         st.metrics->kline().kline_final(k.interval);
         st.metrics->kline().final_latency(static_cast<double>(now_ms() - detected_ms) / 1000.0);
       }
-      store_checkpoint(st, key, ckpt, "checkpoint");
+      if (!store_checkpoint(st, key, ckpt, "checkpoint")) {
+        quit_abandoned(self);
+        return;
+      }
       self->send(st.router, ckpt_atom::value, key, min_resume);
     },
     // A passivated window's state: stored, then the router may forget the symbol.
     [self](passive_atom, const std::string& key, const std::string& ckpt) {
       auto& st = self->state;
-      store_checkpoint(st, key, ckpt, "checkpoint");
+      if (!store_checkpoint(st, key, ckpt, "checkpoint")) {
+        quit_abandoned(self);
+        return;
+      }
       self->send(st.router, passive_atom::value, key);
     },
     [self](global_atom, std::uint64_t seq) {
       auto& st = self->state;
-      store_checkpoint(st, st.global_key, std::to_string(seq), "global checkpoint");
+      if (!store_checkpoint(st, st.global_key, std::to_string(seq), "global checkpoint"))
+        quit_abandoned(self);
     },
     [self](stop_atom) { self->quit(); },
   };
@@ -276,6 +310,7 @@ struct router_state {
   kline_recovery recovery; // restored checkpoints, durable resume points, passivations (global resume)
   std::uint64_t last_written_global = 0;
   bool caught_up = false;
+  bool stopping = false; // stop_atom received: the reader is closed, nothing more is read, ticked or opened
   std::uint64_t bad = 0;
   std::uint64_t last_read_seq = 0;                          // highest MARKET_RAW sequence the reader delivered
   std::chrono::steady_clock::time_point last_read_at{};     // when it delivered last (or started)
@@ -453,9 +488,9 @@ caf::behavior kline_router(router_actor* self, kline_stage_args args) {
   st.args = std::move(args);
   st.opts = to_options(st.args.cfg, st.args.max_clock_skew_ms);
   caf::actor me = caf::actor_cast<caf::actor>(self);
-  st.sink =
-    self->system().spawn<caf::detached>(kline_sink, st.args.js, st.args.metrics, st.args.state_bucket,
-                                        mi::kline_engine::global_key(st.args.partition, st.args.partitions), me);
+  st.sink = self->system().spawn<caf::detached>(kline_sink, st.args.js, st.args.metrics, st.args.state_bucket,
+                                                mi::kline_engine::global_key(st.args.partition, st.args.partitions),
+                                                st.args.abandoned, me);
   self->link_to(st.sink);
   inspection::process().adopt(st.sink.id(), self->id(), "kline_sink");
   if (st.args.fault == kline_fault::stage_throws)
@@ -468,6 +503,8 @@ caf::behavior kline_router(router_actor* self, kline_stage_args args) {
   caf::behavior handlers{
     [self](raw_atom, std::uint64_t seq, const std::string& data, std::uint64_t pending) {
       auto& s = self->state;
+      if (s.stopping)
+        return; // queued before the reader closed: the next start reads it again
       // A restarted reader may repeat what the old one had queued here: each sequence counts once.
       if (seq <= s.last_read_seq)
         return;
@@ -489,6 +526,8 @@ caf::behavior kline_router(router_actor* self, kline_stage_args args) {
     // The reader passed messages of other partitions up to `seq` (sent in order with the raw messages).
     [self](skip_atom, std::uint64_t seq, std::uint64_t pending) {
       auto& s = self->state;
+      if (s.stopping)
+        return;
       if (seq <= s.last_read_seq)
         return;
       s.last_read_seq = seq;
@@ -497,6 +536,8 @@ caf::behavior kline_router(router_actor* self, kline_stage_args args) {
     },
     [self](tick_atom) {
       auto& s = self->state;
+      if (s.stopping)
+        return;           // no reader to watch (a restarted one would read into a stage that is stopping)
       check_reader(self); // before the windows hear whether the stage is caught up
       auto now = now_ms();
       for (auto& [key, w] : s.windows)
@@ -527,6 +568,8 @@ caf::behavior kline_router(router_actor* self, kline_stage_args args) {
     },
     [self](global_atom) {
       auto& s = self->state;
+      if (s.stopping)
+        return;
       auto g = s.recovery.global_resume();
       if (g > s.last_written_global) {
         self->send(s.sink, global_atom::value, g);
@@ -536,6 +579,8 @@ caf::behavior kline_router(router_actor* self, kline_stage_args args) {
     },
     [self](stop_atom) {
       auto& s = self->state;
+      if (std::exchange(s.stopping, true))
+        return;           // stopping already (a lost lease repeats the request)
       s.consumer.reset(); // no callback after this returns
       for (auto& [key, w] : s.windows)
         self->send(w, stop_atom::value);

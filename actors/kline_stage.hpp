@@ -1,5 +1,6 @@
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -41,6 +42,9 @@ struct kline_stage_args {
   /// global resume sequence under its own key. 1 partition: every symbol (the single stage).
   std::uint32_t partition = 0;
   std::uint32_t partitions = 1;
+  /// Set when this node lost the partition's lease (kline_partitions): from then on the sink publishes and stores
+  /// nothing more, not even what it holds (the next owner rebuilds it from the checkpoints). Null: never.
+  std::shared_ptr<std::atomic<bool>> abandoned;
   kline_fault fault = kline_fault::none; ///< test only
   int fault_after_trades = 100;          ///< test only
   /// A trade of MARKET_RAW stamped more than this after its receive time is skipped (counted in
