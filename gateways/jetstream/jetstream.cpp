@@ -766,18 +766,12 @@ mi::result<bool> jetstream::kv_ensure(const std::string& bucket) {
 }
 
 mi::result<std::optional<std::string>> jetstream::kv_get(const std::string& bucket, const std::string& key) {
-  auto kv = impl_->bucket(bucket);
-  if (!kv)
-    return kv.err();
-  kvEntry* raw = nullptr;
-  natsStatus s = kvStore_Get(&raw, *kv, key.c_str());
-  std::unique_ptr<kvEntry, kv_entry_deleter> entry(raw);
-  if (s == NATS_NOT_FOUND)
+  auto e = kv_get_entry(bucket, key);
+  if (!e)
+    return e.err();
+  if (!*e)
     return std::optional<std::string>{};
-  if (s != NATS_OK)
-    return fail("cannot read " + bucket + "/" + key, s);
-  const auto* data = static_cast<const char*>(kvEntry_Value(raw));
-  return std::optional<std::string>{std::string(data ? data : "", static_cast<std::size_t>(kvEntry_ValueLen(raw)))};
+  return std::optional<std::string>{std::move((*e)->value)};
 }
 
 mi::result<std::optional<jetstream::kv_entry>> jetstream::kv_get_entry(const std::string& bucket,

@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "gateways/jetstream/jetstream.hpp"
+#include "tests/bench/bench_trades.hpp"
 #include "messages/codec.hpp"
 #include "messages/trade.hpp"
 #include "tests/harness/nats_server.hpp"
@@ -44,26 +45,10 @@ double percentile(std::vector<double> v, double q) {
 }
 
 std::vector<mi::gw::outgoing> make_messages(std::size_t n, std::size_t first) {
-  const std::string ct(mi::trade_content_type);
   std::vector<mi::gw::outgoing> out;
   out.reserve(n);
-  for (std::size_t i = first; i < first + n; ++i) {
-    mi::trade t;
-    t.exchange = "binance";
-    const bool btc = (i % 2) == 0;
-    t.symbol = btc ? "BTCUSDT" : "ETHUSDT";
-    t.base = btc ? "BTC" : "ETH";
-    t.quote = "USDT";
-    t.set_id(std::to_string(1'000'000'000 + i));
-    t.price = *mi::decimal::from_parts(
-      static_cast<std::int64_t>(btc ? 5'800'103 : 210'042) + static_cast<std::int64_t>(i % 97), 2);
-    t.quantity = *mi::decimal::from_parts(static_cast<std::int64_t>(i % 200'000) + 1, 5);
-    t.taker_side = (i % 3) == 0 ? mi::side::sell : mi::side::buy;
-    t.ts_ns = 1'617'566'591'000'000'000LL + static_cast<std::int64_t>(i) * 1'000'000;
-    t.recv_ns = t.ts_ns + 3'000'000;
-    out.push_back(mi::gw::outgoing{
-      mi::raw_subject(t.exchange, t.symbol), mi::dedup_id(t), ct, mi::encode_trade_pb(t), {}, t.ts_ns});
-  }
+  for (std::size_t i = first; i < first + n; ++i)
+    out.push_back(mi::bench::bench_message(mi::bench::bench_trade(i)));
   return out;
 }
 
@@ -182,10 +167,12 @@ int main(int argc, char** argv) {
         lat.insert(lat.end(), s.latency_us.begin(), s.latency_us.end());
       }
     }
-    std::printf("median throughput: R1 %.0f msgs/s, R3 %.0f msgs/s (R3/R1 %.2f)\n", percentile(r1_rate, 0.5),
-                percentile(r3_rate, 0.5), percentile(r3_rate, 0.5) / percentile(r1_rate, 0.5));
-    std::printf("publish latency (all rounds): R1 p50 %.0f us p99 %.0f us, R3 p50 %.0f us p99 %.0f us\n",
-                percentile(r1_lat, 0.5), percentile(r1_lat, 0.99), percentile(r3_lat, 0.5), percentile(r3_lat, 0.99));
+    if (rounds > 0) {
+      std::printf("median throughput: R1 %.0f msgs/s, R3 %.0f msgs/s (R3/R1 %.2f)\n", percentile(r1_rate, 0.5),
+                  percentile(r3_rate, 0.5), percentile(r3_rate, 0.5) / percentile(r1_rate, 0.5));
+      std::printf("publish latency (all rounds): R1 p50 %.0f us p99 %.0f us, R3 p50 %.0f us p99 %.0f us\n",
+                  percentile(r1_lat, 0.5), percentile(r1_lat, 0.99), percentile(r3_lat, 0.5), percentile(r3_lat, 0.99));
+    }
     std::fflush(stdout);
 
     if (kills <= 0)
@@ -200,6 +187,10 @@ int main(int argc, char** argv) {
       procs.push_back(start_kline(configs.back(), dir.path() + "/" + n + ".log"));
     }
     auto split = [&] {
+      // A node that could not start (e.g. a stream lookup timed out on the loaded cluster) is started again.
+      for (std::size_t i = 0; i < procs.size(); ++i)
+        if (!procs[i]->running())
+          procs[i] = start_kline(configs[i], dir.path() + "/" + nodes[i] + ".log");
       auto o = owners(*js);
       return o[0] != o[1] && !o[0].empty() && !o[1].empty();
     };
