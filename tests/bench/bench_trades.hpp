@@ -33,8 +33,12 @@ inline mi::trade bench_trade(std::size_t i) {
 /// With the trade's time beside it, as the publisher sends a trade (handed back in its outcome for the latency
 /// metric: the gateway keeps it per message in flight).
 inline mi::gw::outgoing bench_message(const mi::trade& t) {
-  return mi::gw::outgoing{mi::raw_subject(t.exchange, t.symbol), mi::dedup_id(t), std::string(mi::trade_content_type),
-                          mi::encode_trade_pb(t), {}, t.ts_ns};
+  return mi::gw::outgoing{mi::raw_subject(t.exchange, t.symbol),
+                          mi::dedup_id(t),
+                          std::string(mi::trade_content_type),
+                          mi::encode_trade_pb(t),
+                          {},
+                          t.ts_ns};
 }
 
 } // namespace mi::bench
