@@ -362,13 +362,11 @@ TEST_CASE("cluster: kline partitions on two nodes, with 2 ingest and 2 store nod
     return st ? st->messages : 0;
   };
   // Two kline nodes: two partitions each.
-  REQUIRE_MESSAGE(mi::test::eventually(
-                    [&] {
-                      auto o = lease_owners(**js, partitions);
-                      return owned_by(o, "kline-a") == 2 && owned_by(o, "kline-b") == 2;
-                    },
-                    30s),
-                  joined(lease_owners(**js, partitions)));
+  auto two_each = [&] {
+    auto o = lease_owners(**js, partitions);
+    return owned_by(o, "kline-a") == 2 && owned_by(o, "kline-b") == 2;
+  };
+  REQUIRE_MESSAGE(mi::test::eventually(two_each, 30s), joined(lease_owners(**js, partitions)));
 
   auto ingest_a = start_node(env, "ingest-a", "ingest", port_ingest_a);
   auto ingest_b = start_node(env, "ingest-b", "ingest", port_ingest_b);
@@ -417,13 +415,7 @@ TEST_CASE("cluster: kline partitions on two nodes, with 2 ingest and 2 store nod
   const auto log_a = env.dir() + "/kline-a.log", log_b = env.dir() + "/kline-b.log";
   const auto a_before = mi::test::read_file(log_a).size(), b_before = mi::test::read_file(log_b).size();
   kline_a = start_node(env, "kline-a", "kline", port_kline_a);
-  REQUIRE_MESSAGE(mi::test::eventually(
-                    [&] {
-                      auto o = lease_owners(**js, partitions);
-                      return owned_by(o, "kline-a") == 2 && owned_by(o, "kline-b") == 2;
-                    },
-                    30s),
-                  joined(lease_owners(**js, partitions)));
+  REQUIRE_MESSAGE(mi::test::eventually(two_each, 30s), joined(lease_owners(**js, partitions)));
 
   REQUIRE(mi::test::eventually([&] { return env.recorded_trades().size() >= total; }, 120s));
   auto want = canonical(env.recorded_trades());
