@@ -65,6 +65,8 @@ using bsnap_atom = caf::atom_constant<caf::atom("mi_bsnap")>;      ///< a sessio
 using passive_atom = caf::atom_constant<caf::atom("mi_passive")>;  ///< a passivated window's state is stored
 using clients_atom = caf::atom_constant<caf::atom("mi_clients")>;  ///< push hub: the clients, most drops first
 using kick_atom = caf::atom_constant<caf::atom("mi_kick")>;        ///< push hub: an operator closes a client
+using skip_atom = caf::atom_constant<caf::atom("mi_skip")>;        ///< MARKET_RAW read up to here (other partitions)
+using lease_atom = caf::atom_constant<caf::atom("mi_lease")>;      ///< time for a round of the kline leases
 
 /// Frames to publish: each is already encoded at the edge (protobuf never crosses a mailbox).
 using outgoing_batch = std::vector<mi::gw::outgoing>;

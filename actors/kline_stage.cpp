@@ -21,6 +21,7 @@
 #include "gateways/metrics/metrics.hpp"
 #include "messages/codec.hpp"
 #include "messages/kline/kline_engine.hpp"
+#include "messages/kline/partition.hpp"
 #include "messages/util/clock.hpp"
 #include "messages/venue_registry.hpp"
 
@@ -42,6 +43,11 @@ constexpr auto reader_behind_after = std::chrono::seconds(1);
 
 using mi::util::now_ms;
 
+// " p{i}/{n}" for a partitioned stage (logs, inspection), "" for the single stage.
+std::string partition_label(const kline_stage_args& a) {
+  return a.partitions > 1 ? " p" + std::to_string(a.partition) + "/" + std::to_string(a.partitions) : std::string();
+}
+
 std::string state_key(const std::string& exchange, const std::string& symbol) { return "w." + exchange + "." + symbol; }
 
 // -- sink: publishes finals synchronously, then the checkpoint ----------------------------
@@ -59,21 +65,47 @@ struct sink_state {
   mi::gw::jetstream* js = nullptr;
   mi::gw::metrics* metrics = nullptr;
   std::string bucket;
+  std::string global_key;                       // the stage's global resume sequence (one per partition)
+  std::uint64_t duplicates = 0;                 // finals JetStream already had (log pacing)
+  std::shared_ptr<std::atomic<bool>> abandoned; // the partition's lease is lost: publish nothing more
+  bool abandoned_now() const { return abandoned && abandoned->load(); }
   caf::actor router;
 };
 
 using sink_actor = caf::stateful_actor<sink_state>;
 
-void store_checkpoint(sink_state& st, const std::string& key, const std::string& value, const char* what) {
-  mi::gw::with_retries(
-    mi::gw::until_stored, [&] { return st.js->kv_put(st.bucket, key, value); }, warn_retry(what));
+// Until stored, or until the partition is abandoned (then false: nothing more may be written).
+constexpr mi::gw::retry_policy a_while{std::chrono::milliseconds(50), std::chrono::milliseconds(1000), 8};
+
+bool store_checkpoint(sink_state& st, const std::string& key, const std::string& value, const char* what) {
+  while (!st.abandoned_now())
+    if (mi::gw::with_retries(
+          a_while, [&] { return st.js->kv_put(st.bucket, key, value); }, warn_retry(what)))
+      return true;
+  return false;
+}
+
+// The final's ack: (stream sequence, duplicate); nullopt when the partition was abandoned first.
+std::optional<std::pair<std::uint64_t, bool>> publish_final(sink_state& st, const mi::gw::outgoing& o) {
+  while (!st.abandoned_now())
+    if (auto r = mi::gw::publish_acked(*st.js, o, a_while, warn_retry("final publish")))
+      return *r;
+  return std::nullopt;
+}
+
+// The lease of the stage's partition is lost: what the sink holds is left to the next owner.
+void quit_abandoned(sink_actor* self) {
+  spdlog::warn("kline sink: partition abandoned (its lease is lost): publishing nothing more");
+  self->quit();
 }
 
 caf::behavior kline_sink(sink_actor* self, mi::gw::jetstream* js, mi::gw::metrics* m, std::string bucket,
-                         caf::actor router) {
+                         std::string global_key, std::shared_ptr<std::atomic<bool>> abandoned, caf::actor router) {
+  self->state.abandoned = std::move(abandoned);
   self->state.js = js;
   self->state.metrics = m;
   self->state.bucket = std::move(bucket);
+  self->state.global_key = std::move(global_key);
   self->state.router = std::move(router);
   caf::behavior handlers{
     [self](final_atom, const std::string& key, const kline_list& finals, const std::string& ckpt,
@@ -82,22 +114,38 @@ caf::behavior kline_sink(sink_actor* self, mi::gw::jetstream* js, mi::gw::metric
       for (const auto& k : finals) {
         mi::gw::outgoing o{mi::kline_subject(k), mi::dedup_id(k), std::string(mi::kline_content_type),
                            mi::encode_kline_pb(k)};
-        mi::gw::publish_acked(*st.js, o, mi::gw::until_stored, warn_retry("final publish"));
+        auto acked = publish_final(st, o);
+        if (!acked) {
+          quit_abandoned(self);
+          return;
+        }
+        // Already in MARKET_KLINE (same dedup id): published before a restart or a takeover whose checkpoint was not
+        // stored yet; JetStream kept the first copy. After a graceful hand-over none comes (docs/architecture.md).
+        if (acked->second && st.duplicates++ % 1000 == 0)
+          spdlog::info("kline sink: final {} was already in the stream, kept once by its dedup id ({} so far)",
+                       o.msg_id, st.duplicates);
         st.metrics->kline().kline_final(k.interval);
         st.metrics->kline().final_latency(static_cast<double>(now_ms() - detected_ms) / 1000.0);
       }
-      store_checkpoint(st, key, ckpt, "checkpoint");
+      if (!store_checkpoint(st, key, ckpt, "checkpoint")) {
+        quit_abandoned(self);
+        return;
+      }
       self->send(st.router, ckpt_atom::value, key, min_resume);
     },
     // A passivated window's state: stored, then the router may forget the symbol.
     [self](passive_atom, const std::string& key, const std::string& ckpt) {
       auto& st = self->state;
-      store_checkpoint(st, key, ckpt, "checkpoint");
+      if (!store_checkpoint(st, key, ckpt, "checkpoint")) {
+        quit_abandoned(self);
+        return;
+      }
       self->send(st.router, passive_atom::value, key);
     },
     [self](global_atom, std::uint64_t seq) {
       auto& st = self->state;
-      store_checkpoint(st, "global", std::to_string(seq), "global checkpoint");
+      if (!store_checkpoint(st, st.global_key, std::to_string(seq), "global checkpoint"))
+        quit_abandoned(self);
     },
     [self](stop_atom) { self->quit(); },
   };
@@ -262,6 +310,7 @@ struct router_state {
   kline_recovery recovery; // restored checkpoints, durable resume points, passivations (global resume)
   std::uint64_t last_written_global = 0;
   bool caught_up = false;
+  bool stopping = false; // stop_atom received: the reader is closed, nothing more is read, ticked or opened
   std::uint64_t bad = 0;
   std::uint64_t last_read_seq = 0;                          // highest MARKET_RAW sequence the reader delivered
   std::chrono::steady_clock::time_point last_read_at{};     // when it delivered last (or started)
@@ -272,18 +321,39 @@ using router_actor = caf::stateful_actor<router_state>;
 
 std::atomic<bool> reader_fault_fired{false}; // kline_reader_stalls_once: once per process
 
+// The reader's filter of a partitioned stage, used by one nats.c thread at a time (the consumer's callback).
+struct partition_filter {
+  std::uint32_t partition = 0;
+  std::uint32_t partitions = 1;
+  std::uint64_t skipped = 0;
+};
+// Messages of other partitions are dropped on the nats.c thread (no copy, no decode); the router hears how far the
+// reader got once per this many of them, and whenever the reader is at the end of the stream (the watchdog and
+// "caught up" need it, the windows do not).
+constexpr std::uint64_t skip_report_every = 256;
+
 // (Re)starts the MARKET_RAW reader at `from`; the old one (if any) is closed first.
 mi::result<bool> start_reader(router_actor* self, std::uint64_t from) {
   auto& st = self->state;
   st.consumer.reset(); // no callback of the old reader after this returns
   caf::actor me = caf::actor_cast<caf::actor>(self);
   auto stall = std::exchange(st.reader_stall, nullptr); // a restarted reader is never stalled
+  // One consumer of every subject, filtered here: nats-server 2.9 takes one filter subject per consumer, and a
+  // partition's symbols are an open set (docs/architecture.md, "Kline partitions").
+  auto filter = st.args.partitions > 1
+                  ? std::make_shared<partition_filter>(partition_filter{st.args.partition, st.args.partitions, 0})
+                  : nullptr;
   auto consumer = mi::gw::ordered_consumer::start(
-    *st.args.js, st.args.raw_stream, "market.raw.>", from, [me, stall](mi::gw::js_message&& m) {
+    *st.args.js, st.args.raw_stream, "market.raw.>", from, [me, stall, filter](mi::gw::js_message&& m) {
       if (stall && stall->load() == 0)
         return; // testing.fault kline_reader_stalls_once: silent from here on
       if (stall)
         stall->fetch_sub(1);
+      if (filter && mi::kline_engine::partition_of_subject(m.subject(), filter->partitions) != filter->partition) {
+        if (++filter->skipped % skip_report_every == 0 || m.num_pending() == 0)
+          caf::anon_send(me, skip_atom::value, m.stream_seq(), m.num_pending());
+        return;
+      }
       caf::anon_send(me, raw_atom::value, m.stream_seq(), std::string(m.data()), m.num_pending());
     });
   if (!consumer)
@@ -337,13 +407,19 @@ bool recover(router_actor* self) {
   auto keys = js.kv_keys(st.args.state_bucket);
   if (!keys)
     return fail("cannot list checkpoints: " + keys.err().message);
-  std::uint64_t global = 0;
+  std::map<std::string, std::uint64_t> globals; // every stage's global resume ("global", g.{P}.{p})
   for (const auto& key : *keys) {
+    const bool is_global = key == "global" || key.rfind("g.", 0) == 0;
+    // Another partition's symbol: its checkpoint is not read (key "w.{exchange}.{symbol}").
+    if (!is_global && st.args.partitions > 1 &&
+        (key.rfind("w.", 0) != 0 ||
+         mi::kline_engine::partition_of(std::string_view(key).substr(2), st.args.partitions) != st.args.partition))
+      continue;
     auto v = js.kv_get(st.args.state_bucket, key);
     if (!v || !*v)
       continue;
-    if (key == "global") {
-      global = std::strtoull((*v)->c_str(), nullptr, 10);
+    if (is_global) {
+      globals[key] = std::strtoull((*v)->c_str(), nullptr, 10);
       continue;
     }
     auto cp = ke::checkpoint::decode(**v);
@@ -356,10 +432,11 @@ bool recover(router_actor* self) {
   auto raw = js.state(st.args.raw_stream);
   if (!raw)
     return fail("cannot read stream " + st.args.raw_stream + ": " + raw.err().message);
+  const auto global = mi::kline_engine::partition_resume(globals, st.args.partition, st.args.partitions);
   const auto start_seq = st.recovery.begin(global, raw->first_seq);
   st.caught_up = raw->last_seq < start_seq;
-  spdlog::info("kline stage: {} checkpoints, replaying {} from seq {} (last {})", st.recovery.restored(),
-               st.args.raw_stream, start_seq, raw->last_seq);
+  spdlog::info("kline stage{}: {} checkpoints, replaying {} from seq {} (last {})", partition_label(st.args),
+               st.recovery.restored(), st.args.raw_stream, start_seq, raw->last_seq);
   if (st.args.fault == kline_fault::reader_stalls_once && !reader_fault_fired.exchange(true))
     st.reader_stall = std::make_shared<std::atomic<std::uint64_t>>(st.args.fault_after_trades);
   if (auto r = start_reader(self, start_seq); !r)
@@ -411,7 +488,9 @@ caf::behavior kline_router(router_actor* self, kline_stage_args args) {
   st.args = std::move(args);
   st.opts = to_options(st.args.cfg, st.args.max_clock_skew_ms);
   caf::actor me = caf::actor_cast<caf::actor>(self);
-  st.sink = self->system().spawn<caf::detached>(kline_sink, st.args.js, st.args.metrics, st.args.state_bucket, me);
+  st.sink = self->system().spawn<caf::detached>(kline_sink, st.args.js, st.args.metrics, st.args.state_bucket,
+                                                mi::kline_engine::global_key(st.args.partition, st.args.partitions),
+                                                st.args.abandoned, me);
   self->link_to(st.sink);
   inspection::process().adopt(st.sink.id(), self->id(), "kline_sink");
   if (st.args.fault == kline_fault::stage_throws)
@@ -424,6 +503,8 @@ caf::behavior kline_router(router_actor* self, kline_stage_args args) {
   caf::behavior handlers{
     [self](raw_atom, std::uint64_t seq, const std::string& data, std::uint64_t pending) {
       auto& s = self->state;
+      if (s.stopping)
+        return; // queued before the reader closed: the next start reads it again
       // A restarted reader may repeat what the old one had queued here: each sequence counts once.
       if (seq <= s.last_read_seq)
         return;
@@ -442,8 +523,21 @@ caf::behavior kline_router(router_actor* self, kline_stage_args args) {
       s.recovery.forwarded(key, seq);
       self->send(w, trade_atom::value, std::move(*t), seq, s.caught_up);
     },
+    // The reader passed messages of other partitions up to `seq` (sent in order with the raw messages).
+    [self](skip_atom, std::uint64_t seq, std::uint64_t pending) {
+      auto& s = self->state;
+      if (s.stopping)
+        return;
+      if (seq <= s.last_read_seq)
+        return;
+      s.last_read_seq = seq;
+      s.last_read_at = std::chrono::steady_clock::now();
+      s.caught_up = pending == 0;
+    },
     [self](tick_atom) {
       auto& s = self->state;
+      if (s.stopping)
+        return;           // no reader to watch (a restarted one would read into a stage that is stopping)
       check_reader(self); // before the windows hear whether the stage is caught up
       auto now = now_ms();
       for (auto& [key, w] : s.windows)
@@ -474,6 +568,8 @@ caf::behavior kline_router(router_actor* self, kline_stage_args args) {
     },
     [self](global_atom) {
       auto& s = self->state;
+      if (s.stopping)
+        return;
       auto g = s.recovery.global_resume();
       if (g > s.last_written_global) {
         self->send(s.sink, global_atom::value, g);
@@ -483,6 +579,8 @@ caf::behavior kline_router(router_actor* self, kline_stage_args args) {
     },
     [self](stop_atom) {
       auto& s = self->state;
+      if (std::exchange(s.stopping, true))
+        return;           // stopping already (a lost lease repeats the request)
       s.consumer.reset(); // no callback after this returns
       for (auto& [key, w] : s.windows)
         self->send(w, stop_atom::value);
@@ -495,7 +593,7 @@ caf::behavior kline_router(router_actor* self, kline_stage_args args) {
       });
     },
   };
-  return inspected(self, "kline_router", "kline_stage", std::move(handlers));
+  return inspected(self, "kline_router", "kline_stage" + partition_label(self->state.args), std::move(handlers));
 }
 
 } // namespace

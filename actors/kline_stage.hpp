@@ -1,5 +1,6 @@
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -36,8 +37,16 @@ struct kline_stage_args {
   mi::cfg::kline_config cfg;
   std::string raw_stream = "MARKET_RAW";
   std::string state_bucket = "MI_KLINE_STATE"; ///< KV bucket of the per-symbol checkpoints
-  kline_fault fault = kline_fault::none;       ///< test only
-  int fault_after_trades = 100;                ///< test only
+  /// This stage aggregates the symbols of partition `partition` of `partitions` (messages/kline/partition.hpp):
+  /// it reads every MARKET_RAW message but forwards only theirs, restores only their checkpoints and keeps its
+  /// global resume sequence under its own key. 1 partition: every symbol (the single stage).
+  std::uint32_t partition = 0;
+  std::uint32_t partitions = 1;
+  /// Set when this node lost the partition's lease (kline_partitions): from then on the sink publishes and stores
+  /// nothing more, not even what it holds (the next owner rebuilds it from the checkpoints). Null: never.
+  std::shared_ptr<std::atomic<bool>> abandoned;
+  kline_fault fault = kline_fault::none; ///< test only
+  int fault_after_trades = 100;          ///< test only
   /// A trade of MARKET_RAW stamped more than this after its receive time is skipped (counted in
   /// mi_kline_trades_skipped_total{reason="clock_skew"}); it neither opens a window nor moves the
   /// watermark. A restored watermark beyond now + this is forgotten (ingest.max_clock_skew).

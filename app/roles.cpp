@@ -12,6 +12,7 @@
 #include "actors/caf_types.hpp"
 #include "actors/coverage_saver.hpp"
 #include "actors/inspection.hpp"
+#include "actors/kline_partitions.hpp"
 #include "actors/kline_stage.hpp"
 #include "actors/push_hub.hpp"
 #include "actors/storage_maintainer.hpp"
@@ -259,7 +260,17 @@ mi::actors::child_spec kline_role(const mi::cfg::config& cfg, const role_factory
   ka.calendars = load_market_calendars(cfg);
   if (ka.fault != mi::actors::kline_fault::none)
     spdlog::warn("testing.fault = {}: a test-only fault is injected into the kline stage", cfg.testing.fault);
-  return role("kline", {{"kline_stage", [ka](caf::actor_system& s) { return mi::actors::spawn_kline_stage(s, ka); }}},
+  if (cfg.klines.partitions <= 1)
+    return role("kline", {{"kline_stage", [ka](caf::actor_system& s) { return mi::actors::spawn_kline_stage(s, ka); }}},
+                30s);
+  // Partitioned: the lease keeper runs one stage per partition this node holds (docs/operations.md).
+  mi::actors::kline_partitions_args pa;
+  pa.stage = ka;
+  pa.node_id = cfg.runtime.node_id;
+  pa.partitions = static_cast<std::uint32_t>(cfg.klines.partitions);
+  pa.ttl = std::chrono::duration_cast<std::chrono::milliseconds>(cfg.klines.lease_ttl);
+  return role("kline",
+              {{"kline_partitions", [pa](caf::actor_system& s) { return mi::actors::spawn_kline_partitions(s, pa); }}},
               30s);
 }
 

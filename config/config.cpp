@@ -124,6 +124,8 @@ std::vector<leaf> leaves(config& c) {
   out.push_back({"klines.late_policy", &c.klines.late_policy});
   out.push_back({"klines.empty_windows", &c.klines.empty_windows});
   out.push_back({"klines.idle_after", &c.klines.idle_after});
+  out.push_back({"klines.partitions", &c.klines.partitions});
+  out.push_back({"klines.lease_ttl", &c.klines.lease_ttl});
   out.push_back({"calendars.dir", &c.calendars.dir});
   out.push_back({"saver.batch_size", &c.saver.batch_size});
   out.push_back({"saver.batch_timeout", &c.saver.batch_timeout});
@@ -790,6 +792,9 @@ std::vector<config_error> validate(const config& c) {
   }
   ck.non_negative("klines.grace", c.klines.grace);
   ck.positive("klines.partial_interval", c.klines.partial_interval);
+  ck.range("klines.partitions", c.klines.partitions, 1, 1024);
+  if (c.klines.lease_ttl < std::chrono::seconds(3) || c.klines.lease_ttl > std::chrono::seconds(60))
+    ck.fail("klines.lease_ttl", "must be in 3s..60s, got " + format_duration(c.klines.lease_ttl));
 
   ck.range("saver.batch_size", c.saver.batch_size, 1, 100'000);
   ck.positive("saver.batch_timeout", c.saver.batch_timeout);

@@ -160,6 +160,13 @@ struct kline_config {
   empty_window_mode empty_windows = empty_window_mode::skip; ///< windows without trades: skip | fill
   duration idle_after =
     std::chrono::minutes(10); ///< a symbol_window with no open window and no trade this long is passivated
+  /// Partitions of the symbol space (stable hash of "{exchange}.{symbol}" mod N), 1..1024. 1: one kline stage per
+  /// kline process, no leases (two kline processes both publish every final, JetStream keeps one). More: each
+  /// partition is aggregated by one kline node at a time, owned by a lease in KV bucket MI_KLINE_LEASES.
+  int partitions = 1;
+  /// A partition's lease expires this long after its owner's last renewal (renewed every third of it); a dead
+  /// node's partitions are taken over about this long after it died. 3s..60s.
+  duration lease_ttl = std::chrono::seconds(6);
   /// Field-wise equality.
   bool operator==(const kline_config&) const = default;
 };

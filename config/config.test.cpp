@@ -774,3 +774,18 @@ TEST_CASE("storage.books: off by default, overrides, and every bad value named")
   CHECK(mentions(find(errs, "storage.books.bbo_interval"), "1s..1h"));
   CHECK(mentions(find(errs, "storage.books.snapshot_interval"), "1s..1d"));
 }
+
+TEST_CASE("klines.partitions and klines.lease_ttl: defaults, overrides and every bad value named") {
+  auto d = mi::cfg::defaults();
+  CHECK(d.klines.partitions == 1);
+  CHECK(d.klines.lease_ttl == std::chrono::seconds(6));
+  auto c = loaded("klines: {partitions: 8, lease_ttl: 10s}\n");
+  CHECK(c.klines.partitions == 8);
+  CHECK(c.klines.lease_ttl == std::chrono::seconds(10));
+  CHECK(loaded("", {{"MI_KLINES_PARTITIONS", "4"}}).klines.partitions == 4);
+  auto errs = errors_of("klines: {partitions: 0, lease_ttl: 1s}\n");
+  CHECK(errs.size() == 2);
+  CHECK(mentions(find(errs, "klines.partitions"), "1..1024, got 0"));
+  CHECK(mentions(find(errs, "klines.lease_ttl"), "3s..60s, got 1s"));
+  CHECK(mentions(find(errors_of("klines: {partitions: 2000}\n"), "klines.partitions"), "got 2000"));
+}

@@ -786,6 +786,16 @@ mi::result<bool> jetstream::kv_ensure(const std::string& bucket) {
 }
 
 mi::result<std::optional<std::string>> jetstream::kv_get(const std::string& bucket, const std::string& key) {
+  auto e = kv_get_entry(bucket, key);
+  if (!e)
+    return e.err();
+  if (!*e)
+    return std::optional<std::string>{};
+  return std::optional<std::string>{std::move((*e)->value)};
+}
+
+mi::result<std::optional<jetstream::kv_entry>> jetstream::kv_get_entry(const std::string& bucket,
+                                                                       const std::string& key) {
   auto kv = impl_->bucket(bucket);
   if (!kv)
     return kv.err();
@@ -793,11 +803,45 @@ mi::result<std::optional<std::string>> jetstream::kv_get(const std::string& buck
   natsStatus s = kvStore_Get(&raw, *kv, key.c_str());
   std::unique_ptr<kvEntry, kv_entry_deleter> entry(raw);
   if (s == NATS_NOT_FOUND)
-    return std::optional<std::string>{};
+    return std::optional<kv_entry>{};
   if (s != NATS_OK)
     return fail("cannot read " + bucket + "/" + key, s);
   const auto* data = static_cast<const char*>(kvEntry_Value(raw));
-  return std::optional<std::string>{std::string(data ? data : "", static_cast<std::size_t>(kvEntry_ValueLen(raw)))};
+  return std::optional<kv_entry>{
+    kv_entry{std::string(data ? data : "", static_cast<std::size_t>(kvEntry_ValueLen(raw))), kvEntry_Revision(raw)}};
+}
+
+mi::result<std::optional<std::uint64_t>> jetstream::kv_swap(const std::string& bucket, const std::string& key,
+                                                            std::string_view value, std::uint64_t expected) {
+  auto kv = impl_->bucket(bucket);
+  if (!kv)
+    return kv.err();
+  std::uint64_t rev = 0;
+  const auto len = static_cast<int>(value.size());
+  natsStatus s = expected == 0 ? kvStore_Create(&rev, *kv, key.c_str(), value.data(), len)
+                               : kvStore_Update(&rev, *kv, key.c_str(), value.data(), len, expected);
+  if (s == NATS_OK)
+    return std::optional<std::uint64_t>{rev};
+  // nats.c reports a revision mismatch as a failed "last sequence" update, not as a status of its own: ask what
+  // the key holds. Not what `expected` said: refused; as expected: the write failed for another reason.
+  const std::string why = status_text(s);
+  auto now = kv_get_entry(bucket, key);
+  if (!now)
+    return mi::error{"cannot write " + bucket + "/" + key + ": " + why};
+  const std::uint64_t current = *now ? (*now)->revision : 0;
+  if (current != expected)
+    return std::optional<std::uint64_t>{};
+  return mi::error{"cannot write " + bucket + "/" + key + ": " + why};
+}
+
+mi::result<bool> jetstream::kv_delete(const std::string& bucket, const std::string& key) {
+  auto kv = impl_->bucket(bucket);
+  if (!kv)
+    return kv.err();
+  natsStatus s = kvStore_Delete(*kv, key.c_str());
+  if (s != NATS_OK)
+    return fail("cannot delete " + bucket + "/" + key, s);
+  return true;
 }
 
 mi::result<bool> jetstream::kv_put(const std::string& bucket, const std::string& key, std::string_view value) {

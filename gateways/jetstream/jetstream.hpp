@@ -214,6 +214,21 @@ public:
   mi::result<bool> kv_create(const std::string& bucket, const std::string& key, std::string_view value);
   /// Value of a key, nullopt if absent or deleted.
   mi::result<std::optional<std::string>> kv_get(const std::string& bucket, const std::string& key);
+  /// A key's value with its revision (the bucket stream's sequence of that write).
+  struct kv_entry {
+    std::string value;
+    std::uint64_t revision = 0;
+  };
+  /// Value and revision of a key, nullopt if absent, deleted or expired.
+  mi::result<std::optional<kv_entry>> kv_get_entry(const std::string& bucket, const std::string& key);
+  /// Revision-checked write (compare and swap on the server): `expected` 0 stores only where the key holds no
+  /// value (kvStore_Create), otherwise only where its current revision is `expected` (kvStore_Update). The new
+  /// revision when stored; nullopt when refused because the key changed (of two concurrent writes at one
+  /// revision exactly one is stored); an error when the server could not be asked.
+  mi::result<std::optional<std::uint64_t>> kv_swap(const std::string& bucket, const std::string& key,
+                                                   std::string_view value, std::uint64_t expected);
+  /// Deletes a key (a delete marker: kv_get and kv_keys no longer see it; kv_create may store it again).
+  mi::result<bool> kv_delete(const std::string& bucket, const std::string& key);
   /// Stores a value (bucket created if missing).
   mi::result<bool> kv_put(const std::string& bucket, const std::string& key, std::string_view value);
   /// Core NATS publish (no JetStream, no ack, at most once to the subscribers of that moment),

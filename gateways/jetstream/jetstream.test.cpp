@@ -502,6 +502,62 @@ TEST_CASE("key-value create stores a key once across connections, and again afte
   CHECK_FALSE(*c->kv_create("nonces", "mik_1.n3", "1"));
 }
 
+TEST_CASE("key-value swap: create where absent, update only at the current revision, refused otherwise, and "
+          "create again after a release to '' or the TTL") {
+  mi::test::nats_server server;
+  auto a = connect(server);
+  auto b = connect(server);
+  REQUIRE(a->kv_ensure("leases", std::chrono::seconds(2)).has_value());
+  auto created = a->kv_swap("leases", "p.0", "node-a", 0);
+  REQUIRE_MESSAGE(created.has_value(), (created ? "" : created.err().message));
+  REQUIRE(created->has_value());
+  const auto r1 = **created;
+  auto read = b->kv_get_entry("leases", "p.0");
+  REQUIRE(read.has_value());
+  REQUIRE(read->has_value());
+  CHECK((*read)->value == "node-a");
+  CHECK((*read)->revision == r1);
+  // Another node's create of a held key, and an update at a revision no longer current: refused by the server.
+  auto contender = b->kv_swap("leases", "p.0", "node-b", 0);
+  REQUIRE(contender.has_value());
+  CHECK_FALSE(contender->has_value());
+  auto renewed = a->kv_swap("leases", "p.0", "node-a", r1);
+  REQUIRE(renewed.has_value());
+  REQUIRE(renewed->has_value());
+  CHECK(**renewed > r1);
+  auto stale = b->kv_swap("leases", "p.0", "node-b", r1);
+  REQUIRE(stale.has_value());
+  CHECK_FALSE(stale->has_value());
+  CHECK((*b->kv_get_entry("leases", "p.0"))->value == "node-a");
+  // Released to "": the next owner takes it at that revision.
+  auto released = a->kv_swap("leases", "p.0", "", **renewed);
+  REQUIRE(released.has_value());
+  REQUIRE(released->has_value());
+  auto taken = b->kv_swap("leases", "p.0", "node-b", **released);
+  REQUIRE(taken.has_value());
+  CHECK(taken->has_value());
+  // Not renewed: the entry expires with the bucket's TTL and a create succeeds again.
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  bool expired = false;
+  while (!expired && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    auto e = a->kv_get_entry("leases", "p.0");
+    REQUIRE(e.has_value());
+    expired = !e->has_value();
+  }
+  CHECK(expired);
+  auto again = a->kv_swap("leases", "p.0", "node-a", 0);
+  REQUIRE(again.has_value());
+  CHECK(again->has_value());
+  // Deleted: gone for readers and listings, and a create stores it again.
+  REQUIRE(a->kv_delete("leases", "p.0").has_value());
+  CHECK_FALSE(b->kv_get_entry("leases", "p.0")->has_value());
+  CHECK(b->kv_keys("leases")->empty());
+  auto after_delete = b->kv_swap("leases", "p.0", "node-b", 0);
+  REQUIRE(after_delete.has_value());
+  CHECK(after_delete->has_value());
+}
+
 TEST_CASE("publishes during a server outage are retried with the same id and land exactly once") {
   mi::test::nats_server server;
   outcome_counter outcomes;

@@ -25,6 +25,7 @@
 #include <vector>
 
 #include "gateways/jetstream/jetstream.hpp"
+#include "tests/bench/bench_trades.hpp"
 #include "messages/codec.hpp"
 #include "messages/trade.hpp"
 #include "tests/harness/nats_server.hpp"
@@ -98,28 +99,10 @@ std::uint64_t stream_msgs(jsCtx* js) {
 }
 
 std::vector<mi::gw::outgoing> make_messages(std::size_t n) {
-  const std::string ct(mi::trade_content_type);
   std::vector<mi::gw::outgoing> out;
   out.reserve(n);
-  for (std::size_t i = 0; i < n; ++i) {
-    mi::trade t;
-    t.exchange = "binance";
-    const bool btc = (i % 2) == 0;
-    t.symbol = btc ? "BTCUSDT" : "ETHUSDT";
-    t.base = btc ? "BTC" : "ETH";
-    t.quote = "USDT";
-    t.set_id(std::to_string(1'000'000'000 + i));
-    t.price = *mi::decimal::from_parts(
-      static_cast<std::int64_t>(btc ? 5'800'103 : 210'042) + static_cast<std::int64_t>(i % 97), 2);
-    t.quantity = *mi::decimal::from_parts(static_cast<std::int64_t>(i % 200'000) + 1, 5);
-    t.taker_side = (i % 3) == 0 ? mi::side::sell : mi::side::buy;
-    t.ts_ns = 1'617'566'591'000'000'000LL + static_cast<std::int64_t>(i) * 1'000'000;
-    t.recv_ns = t.ts_ns + 3'000'000;
-    // With the trade's time beside it, as the publisher sends a trade (handed back in its outcome for the
-    // latency metric: the gateway keeps it per message in flight).
-    out.push_back(mi::gw::outgoing{
-      mi::raw_subject(t.exchange, t.symbol), mi::dedup_id(t), ct, mi::encode_trade_pb(t), {}, t.ts_ns});
-  }
+  for (std::size_t i = 0; i < n; ++i)
+    out.push_back(mi::bench::bench_message(mi::bench::bench_trade(i)));
   return out;
 }
 

@@ -46,6 +46,7 @@
 #include "gateways/postgres/postgres.hpp"
 #include "messages/decimal.hpp"
 #include "messages/trade.hpp"
+#include "tests/bench/bench_trades.hpp"
 #include "tests/harness/pg_server.hpp"
 
 namespace {
@@ -93,20 +94,12 @@ std::vector<mi::trade> make_trades(std::size_t n) {
   std::vector<mi::trade> out;
   out.reserve(n);
   for (std::size_t i = 0; i < n; ++i) {
-    mi::trade t;
-    t.exchange = "binance";
+    auto t = mi::bench::bench_trade(i); // 1 ms apart, BTCUSDT / ETHUSDT
     const bool btc = (i % 2) == 0;
-    t.symbol = btc ? "BTCUSDT" : "ETHUSDT";
-    t.base = btc ? "BTC" : "ETH";
-    t.quote = "USDT";
-    t.set_id(std::to_string(1'000'000'000 + i));
     // 58001.03xxxxxx / 2100.42xxxxxx with 8 decimals; quantities 0.00000001 .. 0.99999999.
     const auto jitter = static_cast<std::int64_t>((i * 7919) % 1'000'000);
     t.price = *mi::decimal::from_parts((btc ? 5'800'103'000'000LL : 210'042'000'000LL) + jitter, 8);
     t.quantity = *mi::decimal::from_parts(static_cast<std::int64_t>((i * 104'729) % 99'999'999) + 1, 8);
-    t.taker_side = (i % 3) == 0 ? mi::side::sell : mi::side::buy;
-    t.ts_ns = 1'617'566'591'000'000'000LL + static_cast<std::int64_t>(i) * 1'000'000; // 1 ms apart
-    t.recv_ns = t.ts_ns + 3'000'000;
     out.push_back(std::move(t));
   }
   return out;

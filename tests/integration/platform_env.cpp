@@ -121,8 +121,9 @@ int platform_env::stop_platform() {
 void platform_env::start_simulator(const std::vector<std::string>& extra) {
   auto log = dir_.path() + "/simulator.log";
   std::vector<std::string> argv{
-    binary(),    "simulate",       "--port", std::to_string(sim_port_), "--record", dir_.path() + "/recorded.jsonl",
-    "--symbols", "BTCUSDT,ETHUSDT"};
+    binary(), "simulate", "--port", std::to_string(sim_port_), "--record", dir_.path() + "/recorded.jsonl"};
+  if (std::find(extra.begin(), extra.end(), "--symbols") == extra.end())
+    argv.insert(argv.end(), {"--symbols", "BTCUSDT,ETHUSDT"}); // the config's two symbols
   argv.insert(argv.end(), extra.begin(), extra.end());
   simulator_ = std::make_unique<child_process>(argv, log);
   if (!wait_for_port(sim_port_, std::chrono::seconds(10)))

@@ -65,7 +65,8 @@ public:
   void kill_platform();
   /// SIGTERM and wait for a clean exit; returns the exit status.
   int stop_platform();
-  /// Starts the simulator with extra arguments (after --port/--record) and waits until it listens.
+  /// Starts the simulator with extra arguments (after --port/--record; `--symbols` BTCUSDT,ETHUSDT unless they name
+  /// theirs) and waits until it listens.
   void start_simulator(const std::vector<std::string>& extra);
   /// True once the simulator exited (it does after `--count` trades plus a short linger).
   bool simulator_done();
