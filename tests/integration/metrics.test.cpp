@@ -323,6 +323,10 @@ TEST_CASE("metrics: every family README.md and docs/operations.md list moves whe
     {"mi_book_valid", "books are off in this run; tests/integration/books.test.cpp"},
     {"mi_book_messages_total", "books are off in this run; tests/integration/books.test.cpp publishes them"},
     {"mi_push_book_resnapshots_total", "needs a book client whose queue overflows; actors/push_hub.test.cpp"},
+    {"mi_push_conflated_messages_total", "needs a kline client whose queue holds a candle twice; "
+                                         "gateways/push/push_server.test.cpp conflates"},
+    {"mi_push_replayed_messages_total", "needs a client that resumes; push.test.cpp 'push resume' checks it"},
+    {"mi_push_resume_gaps_total", "needs a resume beyond push.resume_max; actors/push_hub.test.cpp"},
   };
 
   for (const auto& f : documented) {
