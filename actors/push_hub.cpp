@@ -46,6 +46,7 @@ struct session_state {
   std::size_t max_channels = 100;
   std::set<std::string> channels;
   std::uint64_t dropped_reported = 0;
+  std::uint64_t conflated_reported = 0;
   /// Book channels: deltas are only sent after a snapshot the client got; a frame its full queue dropped makes the
   /// session skip deltas and ask the hub for a fresh snapshot (conflation instead of a book with holes).
   struct book_sub {
@@ -63,6 +64,10 @@ void report_drops(session_actor* self) {
   if (d > st.dropped_reported) {
     st.metrics->push().dropped(d - st.dropped_reported);
     st.dropped_reported = d;
+  }
+  if (auto c = st.session->conflated(); c > st.conflated_reported) {
+    st.metrics->push().conflated(c - st.conflated_reported);
+    st.conflated_reported = c;
   }
 }
 

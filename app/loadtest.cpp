@@ -24,8 +24,8 @@ struct loadtest_opts {
   std::size_t source_addresses = 4;
   unsigned threads = 1;
   int pid = 0;
-  std::string nats;         // stand-in publisher: publish final klines of the channels into JetStream
-  double publish_rate = 1;  // messages per second per channel
+  std::string nats;        // stand-in publisher: publish final klines of the channels into JetStream
+  double publish_rate = 1; // messages per second per channel
 };
 
 // The final kline the stand-in publisher sends as message `i` of `channel` (kline.{exchange}.{symbol}.{interval}):
@@ -97,15 +97,17 @@ int run_loadtest(const loadtest_opts& o) {
     js = std::move(*j);
   }
   const int pid = o.pid > 0 ? o.pid : mi::gw::pid_listening_on(o.port).value_or(0);
-  const auto rss_before = pid > 0 ? mi::gw::rss_kib(pid) : std::nullopt;
+  // 0: unknown (plain integers: GCC 12 sees optionals here as maybe uninitialized)
+  const std::uint64_t rss_before = pid > 0 ? mi::gw::rss_kib(pid).value_or(0) : 0;
 
   mi::gw::load_test lt(lo);
   const bool all = lt.connect();
   auto r = lt.report();
-  std::cout << "clients: " << r.subscribed << " subscribed of " << (o.clients + o.slow_clients) << " (" << o.slow_clients
-            << " never read) in " << r.connect_time.count() << " ms, " << r.connect_failures << " failed\n";
+  std::cout << "clients: " << r.subscribed << " subscribed of " << (o.clients + o.slow_clients) << " ("
+            << o.slow_clients << " never read) in " << r.connect_time.count() << " ms, " << r.connect_failures
+            << " failed\n";
   std::this_thread::sleep_for(*settle); // the server settles its per-connection state
-  const auto rss_after = pid > 0 ? mi::gw::rss_kib(pid) : std::nullopt;
+  const std::uint64_t rss_after = pid > 0 ? mi::gw::rss_kib(pid).value_or(0) : 0;
   lt.reset_stats();
 
   // The measured phase: the platform's own messages, or the stand-in publisher's at --publish-rate per channel.
@@ -149,10 +151,10 @@ int run_loadtest(const loadtest_opts& o) {
   std::cout << "last_delivery_us: p50 " << r.last_delivery.p50_us << " p99 " << r.last_delivery.p99_us << " max "
             << r.last_delivery.max_us << " (" << r.last_delivery.count << " messages)\n";
   std::cout << "reconnects: " << r.reconnects << "\n";
-  if (rss_before && rss_after) {
-    const double per = (static_cast<double>(*rss_after) - static_cast<double>(*rss_before)) /
+  if (rss_before > 0 && rss_after > 0) {
+    const double per = (static_cast<double>(rss_after) - static_cast<double>(rss_before)) /
                        static_cast<double>(std::max<std::size_t>(1, o.clients + o.slow_clients));
-    std::cout << "server_rss_kib: pid " << pid << " before " << *rss_before << " after " << *rss_after
+    std::cout << "server_rss_kib: pid " << pid << " before " << rss_before << " after " << rss_after
               << " per_connection " << per << "\n";
   } else {
     std::cout << "server_rss_kib: unknown (no process found listening on port " << o.port << "; give --pid)\n";

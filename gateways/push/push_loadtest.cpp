@@ -34,9 +34,9 @@ namespace beast = boost::beast;
 namespace websocket = beast::websocket;
 using tcp = asio::ip::tcp;
 
-constexpr std::uint64_t bucket_us = 10;          // histogram resolution
-constexpr std::size_t buckets = 1'000'000;       // up to 10 s; slower frames count in the last bucket
-constexpr int slow_receive_buffer = 4096;        // a slow client's socket takes little before the server queues
+constexpr std::uint64_t bucket_us = 10;    // histogram resolution
+constexpr std::size_t buckets = 1'000'000; // up to 10 s; slower frames count in the last bucket
+constexpr int slow_receive_buffer = 4096;  // a slow client's socket takes little before the server queues
 
 std::int64_t wall_ns() {
   return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::system_clock::now().time_since_epoch())
@@ -285,9 +285,8 @@ bool load_test::connect() {
   const auto t0 = std::chrono::steady_clock::now();
   st.open_more();
   std::unique_lock lock{st.mu};
-  const bool all = st.cv.wait_for(lock, st.opts.connect_timeout, [&] {
-    return st.next_to_open == st.clients.size() && st.opening == 0;
-  });
+  const bool all = st.cv.wait_for(lock, st.opts.connect_timeout,
+                                  [&] { return st.next_to_open == st.clients.size() && st.opening == 0; });
   lock.unlock();
   // Every attempt finished; the subscribed ones are counted (a failed first attempt is not retried).
   connect_time_ = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0);
@@ -339,7 +338,9 @@ load_report load_test::report() const {
     }
     std::sort(lasts.begin(), lasts.end());
     if (!lasts.empty()) {
-      auto rank = [&](std::size_t pct) { return lasts[std::min(lasts.size() - 1, (lasts.size() * pct + 99) / 100 - 1)]; };
+      auto rank = [&](std::size_t pct) {
+        return lasts[std::min(lasts.size() - 1, (lasts.size() * pct + 99) / 100 - 1)];
+      };
       r.last_delivery = {lasts.size(), rank(50), rank(99), lasts.back()};
     }
   }

@@ -19,13 +19,13 @@ namespace mi::gw {
 struct load_options {
   std::string host = "127.0.0.1"; ///< the gateway's address (IPv4 literal)
   std::uint16_t port = 8080;
-  std::string target = "/";             ///< the upgrade's request target
-  std::size_t clients = 100;            ///< normal clients: read everything
-  std::size_t slow_clients = 0;         ///< clients that subscribe and then never read (tiny receive buffer)
-  std::vector<std::string> channels;    ///< every client subscribes to all of them
-  std::size_t source_addresses = 4;     ///< clients bind 127.0.0.1 .. 127.0.0.N before connecting
-  unsigned threads = 1;                 ///< io threads of the generator
-  std::size_t connect_window = 256;     ///< connections being opened at once
+  std::string target = "/";          ///< the upgrade's request target
+  std::size_t clients = 100;         ///< normal clients: read everything
+  std::size_t slow_clients = 0;      ///< clients that subscribe and then never read (tiny receive buffer)
+  std::vector<std::string> channels; ///< every client subscribes to all of them
+  std::size_t source_addresses = 4;  ///< clients bind 127.0.0.1 .. 127.0.0.N before connecting
+  unsigned threads = 1;              ///< io threads of the generator
+  std::size_t connect_window = 256;  ///< connections being opened at once
   std::chrono::milliseconds connect_timeout{120000}; ///< everything connected and subscribed within this
   std::chrono::milliseconds reconnect_delay{200};    ///< a normal client that lost its connection reconnects
 };
@@ -40,13 +40,13 @@ struct latency_summary {
 
 /// What the clients saw since the last reset_stats().
 struct load_report {
-  std::size_t subscribed = 0;           ///< clients (normal and slow) connected and subscribed now
-  std::size_t connect_failures = 0;     ///< connection attempts that failed (since the start)
-  std::size_t reconnects = 0;           ///< normal clients that lost their connection and opened a new one
-  std::uint64_t messages = 0;           ///< data frames received by normal clients
-  std::uint64_t min_per_client = 0;     ///< data frames of the normal client that got the fewest
-  std::uint64_t max_per_client = 0;     ///< and of the one that got the most
-  std::uint64_t errors = 0;             ///< {"op":"error"} frames received
+  std::size_t subscribed = 0;       ///< clients (normal and slow) connected and subscribed now
+  std::size_t connect_failures = 0; ///< connection attempts that failed (since the start)
+  std::size_t reconnects = 0;       ///< normal clients that lost their connection and opened a new one
+  std::uint64_t messages = 0;       ///< data frames received by normal clients
+  std::uint64_t min_per_client = 0; ///< data frames of the normal client that got the fewest
+  std::uint64_t max_per_client = 0; ///< and of the one that got the most
+  std::uint64_t errors = 0;         ///< {"op":"error"} frames received
   latency_summary latency;
   /// Per stored message (by its "seq"): the latency of its LAST delivery to any client (a broadcast's time to the
   /// last subscriber); percentiles over the messages.

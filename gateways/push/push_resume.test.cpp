@@ -8,9 +8,12 @@ using mi::gw::seq_gap;
 
 namespace {
 
-std::shared_ptr<const std::string> f(std::uint64_t seq) { return std::make_shared<const std::string>(std::to_string(seq)); }
+std::shared_ptr<const std::string> f(std::uint64_t seq) {
+  return std::make_shared<const std::string>(std::to_string(seq));
+}
 
-std::vector<std::pair<std::uint64_t, std::shared_ptr<const std::string>>> frames(std::initializer_list<std::uint64_t> seqs) {
+std::vector<std::pair<std::uint64_t, std::shared_ptr<const std::string>>>
+frames(std::initializer_list<std::uint64_t> seqs) {
   std::vector<std::pair<std::uint64_t, std::shared_ptr<const std::string>>> out;
   for (auto s : seqs)
     out.emplace_back(s, f(s));
