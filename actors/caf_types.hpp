@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "caf/allowed_unsafe_message_type.hpp"
@@ -67,6 +68,8 @@ using clients_atom = caf::atom_constant<caf::atom("mi_clients")>;  ///< push hub
 using kick_atom = caf::atom_constant<caf::atom("mi_kick")>;        ///< push hub: an operator closes a client
 using skip_atom = caf::atom_constant<caf::atom("mi_skip")>;        ///< MARKET_RAW read up to here (other partitions)
 using lease_atom = caf::atom_constant<caf::atom("mi_lease")>;      ///< time for a round of the kline leases
+using replay_atom = caf::atom_constant<caf::atom("mi_replay")>;    ///< push: read a resumed channel's stored range
+using rtick_atom = caf::atom_constant<caf::atom("mi_rtick")>;      ///< push: hand replayed frames to the clients
 
 /// Frames to publish: each is already encoded at the edge (protobuf never crosses a mailbox).
 using outgoing_batch = std::vector<mi::gw::outgoing>;
@@ -74,6 +77,21 @@ using trade_list = std::vector<mi::trade>;
 using kline_list = std::vector<mi::kline>;
 using session_ptr = std::shared_ptr<mi::gw::push_session>;
 using shared_text = std::shared_ptr<const std::string>;
+
+/// A push client's subscribe request as the session hands it to the hub (channels may be patterns).
+struct subscribe_request {
+  std::vector<std::string> channels;
+  std::vector<std::pair<std::string, std::uint64_t>> since; ///< resume points
+  bool snapshot = false;                                    ///< the current candle of kline channels first
+};
+
+/// A replay worker's answer: the stored messages after the resume point, encoded (oldest first).
+struct replay_result {
+  bool ok = false;
+  std::string error; ///< when !ok
+  std::vector<std::pair<std::uint64_t, shared_text>> frames;
+  std::uint64_t gap_from = 0, gap_to = 0; ///< gap_to > 0: these sequences are not replayed
+};
 
 } // namespace mi::actors
 
@@ -89,3 +107,5 @@ CAF_ALLOW_UNSAFE_MESSAGE_TYPE(mi::actors::trade_list)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(mi::actors::kline_list)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(mi::actors::session_ptr)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(mi::actors::shared_text)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(mi::actors::subscribe_request)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(mi::actors::replay_result)

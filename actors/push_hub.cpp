@@ -6,7 +6,9 @@
 #include <memory>
 #include <set>
 #include <spdlog/spdlog.h>
+#include <optional>
 #include <unordered_map>
+#include <unordered_set>
 
 #include "actors/caf_types.hpp"
 #include "caf/actor_system.hpp"
@@ -15,9 +17,11 @@
 #include "caf/send.hpp"
 #include "caf/stateful_actor.hpp"
 #include "gateways/jetstream/jetstream.hpp"
+#include "gateways/jetstream/range_reader.hpp"
 #include "gateways/metrics/metrics.hpp"
 #include "gateways/push/push_limits.hpp"
 #include "gateways/push/push_protocol.hpp"
+#include "gateways/push/push_resume.hpp"
 #include "messages/book/book_message.hpp"
 #include "messages/codec.hpp"
 #include "messages/util/json_writer.hpp"
@@ -25,6 +29,7 @@
 namespace mi::actors {
 namespace {
 
+using mi::gw::channel_kind;
 using mi::gw::client_id;
 
 std::shared_ptr<const std::string> text(std::string s) { return std::make_shared<const std::string>(std::move(s)); }
@@ -42,6 +47,7 @@ struct session_state {
   std::size_t max_channels = 100;
   std::set<std::string> channels;
   std::uint64_t dropped_reported = 0;
+  std::uint64_t conflated_reported = 0;
   /// Book channels: deltas are only sent after a snapshot the client got; a frame its full queue dropped makes the
   /// session skip deltas and ask the hub for a fresh snapshot (conflation instead of a book with holes).
   struct book_sub {
@@ -60,6 +66,19 @@ void report_drops(session_actor* self) {
     st.metrics->push().dropped(d - st.dropped_reported);
     st.dropped_reported = d;
   }
+  if (auto c = st.session->conflated(); c > st.conflated_reported) {
+    st.metrics->push().conflated(c - st.conflated_reported);
+    st.conflated_reported = c;
+  }
+}
+
+// The client holds `channel` by name or by a pattern it subscribed.
+bool holds(const session_state& s, const std::string& channel) {
+  if (s.channels.count(channel) != 0)
+    return true;
+  return std::any_of(s.channels.begin(), s.channels.end(), [&](const std::string& p) {
+    return mi::gw::is_pattern(p) && mi::gw::channel_matches(p, channel);
+  });
 }
 
 void handle_frame(session_actor* self, const std::string& frame) {
@@ -88,13 +107,17 @@ void handle_frame(session_actor* self, const std::string& frame) {
       s.channels.insert(c);
     // The reply goes out before any data: the hub starts sending only after it got chsub.
     s.session->send(text(mi::gw::reply_subscribed(req->channels)));
-    self->send(s.hub, chsub_atom::value, s.session->id(), req->channels);
+    self->send(s.hub, chsub_atom::value, s.session->id(),
+               subscribe_request{std::move(req->channels), std::move(req->since), req->snapshot});
     break;
   }
+  case op::list:
+    s.session->send(text(mi::gw::reply_list({s.channels.begin(), s.channels.end()})));
+    break;
   case op::unsubscribe:
     for (auto& c : req->channels) {
       s.channels.erase(c);
-      s.books.erase(c);
+      std::erase_if(s.books, [&](const auto& b) { return mi::gw::channel_matches(c, b.first); });
     }
     self->send(s.hub, chunsub_atom::value, s.session->id(), req->channels);
     s.session->send(text(mi::gw::reply_unsubscribed(req->channels)));
@@ -118,10 +141,9 @@ caf::behavior client_session(session_actor* self, session_ptr session, caf::acto
       handle_frame(self, frame);
       self->state.session->text_done(); // the server reads this client's next frame only within its window
     },
-    [self](push_atom, const shared_text& frame) { self->state.session->send(frame); },
     [self](book_atom, const std::string& channel, const shared_text& frame, bool snapshot) {
       auto& s = self->state;
-      if (s.channels.count(channel) == 0)
+      if (!holds(s, channel))
         return; // unsubscribed meanwhile
       auto& b = s.books[channel];
       if (!snapshot && b.need_snapshot) {
@@ -177,7 +199,8 @@ caf::behavior trade_feeds(caf::stateful_actor<feeds_state>* self, mi::gw::jetstr
       if (feeds.count(subject) != 0)
         return;
       auto oc = mi::gw::ordered_consumer::start(*js, stream, subject, 0, [hub, subject](mi::gw::js_message&& msg) {
-        caf::anon_send(hub, tmsg_atom::value, subject, std::string(msg.data()));
+        caf::anon_send(hub, tmsg_atom::value, std::string(msg.subject()), std::string(msg.data()), msg.stream_seq(),
+                       msg.timestamp_ns());
       });
       if (!oc) {
         spdlog::error("push: cannot feed {} from {}: {}", subject, stream, oc.err().message);
@@ -198,6 +221,74 @@ caf::behavior trade_feeds(caf::stateful_actor<feeds_state>* self, mi::gw::jetstr
   };
 }
 
+// -- replayer: reads the stored range of a resumed channel ------------------------------------
+// Detached: a range read waits for the server. One read at a time; each is bounded by resume_max messages kept and
+// a deadline.
+
+// The data frame of one stored message of a resumable channel; nullptr when it does not decode.
+shared_text stored_frame(channel_kind kind, const std::string& channel, std::string_view payload, std::uint64_t seq,
+                         std::int64_t ts) {
+  if (kind == channel_kind::kline) {
+    auto k = mi::decode_kline_pb(payload);
+    return k ? text(mi::gw::data_frame(channel, mi::kline_to_json(*k), seq, ts)) : nullptr;
+  }
+  auto t = mi::decode_trade_pb(payload);
+  return t ? text(mi::gw::data_frame(channel, mi::trade_to_json(*t), seq, ts)) : nullptr;
+}
+
+replay_result replay(mi::gw::jetstream* js, const std::string& kline_stream, const std::string& raw_stream,
+                     std::size_t max, const std::string& channel, std::uint64_t since) {
+  replay_result out;
+  const auto kind = mi::gw::kind_of(channel);
+  const bool kline = kind == channel_kind::kline;
+  mi::gw::stream_range r;
+  r.stream = kline ? kline_stream : raw_stream;
+  r.filter_subject = kline ? "market.kline." + channel.substr(std::string_view("kline.").size())
+                           : mi::gw::trade_subject_for_channel(channel);
+  r.from_seq = since + 1;
+  r.stall_timeout = std::chrono::seconds(5);
+  r.deadline = std::chrono::seconds(30);
+  auto state = js != nullptr ? js->state(r.stream) : mi::result<mi::gw::stream_state>(mi::error{"no JetStream"});
+  if (!state) {
+    out.error = state.err().message;
+    return out;
+  }
+  mi::gw::replay_window w(since, state->first_seq, max);
+  if (since < state->last_seq && max > 0) {
+    auto read = mi::gw::read_range(*js, r, [&](mi::gw::js_message&& m) {
+      if (auto f = stored_frame(*kind, channel, m.data(), m.stream_seq(), m.timestamp_ns()))
+        w.add(m.stream_seq(), std::move(f));
+    });
+    if (!read) {
+      out.error = read.err().message;
+      return out;
+    }
+    if (!read->complete) {
+      out.error = "the stored range was not read to its end (stalled or too slow)";
+      return out;
+    }
+  } else if (since < state->last_seq) { // resume_max 0: nothing is replayed, all of it is a gap
+    w = mi::gw::replay_window(since, state->last_seq + 1, 0);
+  }
+  out.ok = true;
+  out.frames.assign(w.kept().begin(), w.kept().end());
+  if (auto g = w.gap()) {
+    out.gap_from = g->from;
+    out.gap_to = g->to;
+  }
+  return out;
+}
+
+caf::behavior replayer(caf::event_based_actor* self, caf::actor hub, mi::gw::jetstream* js, std::string kline_stream,
+                       std::string raw_stream, std::size_t max) {
+  return {
+    [=](replay_atom, client_id id, const std::string& channel, std::uint64_t since) {
+      self->send(hub, replay_atom::value, id, channel, replay(js, kline_stream, raw_stream, max, channel, since));
+    },
+    [self](stop_atom) { self->quit(); },
+  };
+}
+
 // -- hub ------------------------------------------------------------------------------------
 
 struct client_entry {
@@ -214,6 +305,19 @@ struct hub_state {
   mi::gw::subscription_index index;
   std::set<std::string> trade_channels; // with a feed requested
   caf::actor feeds;
+  caf::actor replays; // the replay worker (resumes)
+  /// Wildcards: every channel seen in a message (kline, book, bbo: the hub sees them all), the patterns of each
+  /// client, and the channels a client holds only through a pattern.
+  std::unordered_set<std::string> known;
+  std::unordered_map<client_id, std::set<std::string>> patterns;
+  std::unordered_map<client_id, std::set<std::string>> expanded;
+  /// Resumes in progress by (client, channel), and how many per channel (fan_out looks only where there are some).
+  std::map<std::pair<client_id, std::string>, mi::gw::resume_splice> splices;
+  std::unordered_map<std::string, std::size_t> resuming;
+  bool rtick_pending = false;
+  std::vector<shared_text> scratch; // pump()'s batch, reused
+  /// The newest kline message of each channel (payload, publish time): the current candle for "snapshot".
+  std::unordered_map<std::string, std::pair<std::string, std::int64_t>> last_kline;
   /// Every book on MARKET_BOOK, by channel "book.{exchange}.{symbol}": the state a new subscriber (or a slow one)
   /// starts from.
   struct book_entry {
@@ -227,9 +331,17 @@ struct hub_state {
 
 using hub_actor = caf::stateful_actor<hub_state>;
 
-bool is_trade(const std::string& channel) { return channel.starts_with("trade."); }
-void fan_out(hub_actor* self, const std::string& channel, const shared_text& frame);
-bool is_book(const std::string& channel) { return channel.starts_with("book."); }
+bool is_trade(const std::string& channel) { return mi::gw::kind_of(channel) == channel_kind::trade; }
+bool is_book(const std::string& channel) { return mi::gw::kind_of(channel) == channel_kind::book; }
+void fan_out(hub_actor* self, const std::string& channel, channel_kind kind, const shared_text& frame,
+             std::uint64_t seq, std::uint64_t key);
+void discover(hub_actor* self, const std::string& channel);
+
+// The conflation key of a channel's state: one per candle (channel, open time) or one per channel (BBO).
+std::uint64_t state_key(const std::string& channel, std::int64_t open_time_ms = 0) {
+  const auto h = std::hash<std::string>{}(channel) ^ (static_cast<std::uint64_t>(open_time_ms) * 0x9E3779B97F4A7C15ULL);
+  return h == 0 ? 1 : h; // 0 means "never conflate"
+}
 
 // The current state of a book channel as a snapshot frame for one session; nothing when no snapshot was seen yet
 // (the session then waits for the next one the platform publishes).
@@ -248,6 +360,7 @@ void on_book_message(hub_actor* self, const std::string& subject, const std::str
   auto channel = mi::gw::channel_for_book_subject(subject);
   if (channel.empty())
     return;
+  discover(self, channel);
   if (!is_book(channel)) { // market.bbo.*: best effort, like trades
     if (st.index.subscribers(channel) == nullptr)
       return;
@@ -257,7 +370,8 @@ void on_book_message(hub_actor* self, const std::string& subject, const std::str
         spdlog::error("push hub: undecodable BBO on {}: {}", subject, q.err().message);
       return;
     }
-    fan_out(self, channel, text(mi::gw::data_frame(channel, mi::book::bbo_to_json(*q))));
+    fan_out(self, channel, channel_kind::bbo, text(mi::gw::data_frame(channel, mi::book::bbo_to_json(*q))), 0,
+            state_key(channel));
     return;
   }
   auto u = mi::book::decode_book_pb(payload);
@@ -304,20 +418,128 @@ void stop_feeds(hub_actor* self, const std::vector<std::string>& emptied) {
   }
 }
 
-// Drops a client: its session entry, its subscriptions, the feeds only it needed.
+// Ends one resume (done, or its client left).
+void end_splice(hub_actor* self, decltype(hub_state::splices)::iterator it) {
+  auto& st = self->state;
+  if (auto r = st.resuming.find(it->first.second); r != st.resuming.end() && --r->second == 0)
+    st.resuming.erase(r);
+  st.splices.erase(it);
+}
+
+// Drops a client: its session entry, its subscriptions, its resumes, the feeds only it needed.
 void forget(hub_actor* self, client_id id) {
   auto& st = self->state;
   st.sessions.erase(id);
+  st.patterns.erase(id);
+  st.expanded.erase(id);
+  for (auto it = st.splices.lower_bound({id, std::string{}}); it != st.splices.end() && it->first.first == id;)
+    end_splice(self, it++);
   stop_feeds(self, st.index.remove_client(id));
   st.args.metrics->push().clients(static_cast<std::int64_t>(st.sessions.size()));
 }
 
-void fan_out(hub_actor* self, const std::string& channel, const shared_text& frame) {
+// One message to every subscriber of `channel`, straight into each client's queue (no mailbox message per client).
+// A client resuming this channel gets it later, through its splice.
+void fan_out(hub_actor* self, const std::string& channel, channel_kind kind, const shared_text& frame,
+             std::uint64_t seq, std::uint64_t key) {
   auto& st = self->state;
-  if (auto* subs = st.index.subscribers(channel))
-    for (auto id : *subs)
-      if (auto s = st.sessions.find(id); s != st.sessions.end())
-        self->send(s->second.actor, push_atom::value, frame);
+  auto* subs = st.index.subscribers(channel);
+  if (subs == nullptr)
+    return;
+  const auto policy = st.args.policies[static_cast<std::size_t>(kind)];
+  const bool resumes = !st.resuming.empty() && st.resuming.count(channel) != 0;
+  for (auto id : *subs) {
+    auto s = st.sessions.find(id);
+    if (s == st.sessions.end())
+      continue;
+    if (resumes)
+      if (auto sp = st.splices.find({id, channel}); sp != st.splices.end()) {
+        sp->second.live(seq, frame);
+        continue;
+      }
+    s->second.session->send_data(frame, policy, key);
+  }
+}
+
+// A channel a client's pattern brings in: held like a named one while the client has room for it.
+void expand(hub_actor* self, client_id id, const std::string& channel) {
+  auto& st = self->state;
+  auto client = st.sessions.find(id);
+  if (client == st.sessions.end())
+    return;
+  if (auto* subs = st.index.subscribers(channel); subs != nullptr && subs->count(id) != 0)
+    return; // named explicitly already
+  if (st.index.channels_of(id) >= st.args.max_channels) {
+    st.args.metrics->push().bad_request(mi::gw::push_error::too_many_channels);
+    client->second.session->send(text(mi::gw::reply_error(
+      mi::gw::push_error::too_many_channels, "a wildcard matches " + channel + ", over the limit of " +
+                                               std::to_string(st.args.max_channels) + " channels: it gets nothing")));
+    return;
+  }
+  st.index.add(id, {channel});
+  st.expanded[id].insert(channel);
+  if (is_book(channel))
+    send_book_snapshot(self, client->second.actor, channel);
+}
+
+// The first message of a channel: the clients whose patterns match it start holding it.
+void discover(hub_actor* self, const std::string& channel) {
+  auto& st = self->state;
+  if (st.known.count(channel) != 0 || !st.known.insert(channel).second)
+    return;
+  for (auto& [id, pats] : st.patterns)
+    for (const auto& p : pats)
+      if (mi::gw::channel_matches(p, channel)) {
+        expand(self, id, channel);
+        break;
+      }
+}
+
+// Hands replayed and spliced frames to the resuming clients, never filling more than half of a client's queue.
+void pump(hub_actor* self) {
+  auto& st = self->state;
+  const std::size_t half = std::max<std::size_t>(1, st.args.queue_limit / 2);
+  for (auto it = st.splices.begin(); it != st.splices.end();) {
+    auto& sp = it->second;
+    auto client = st.sessions.find(it->first.first);
+    if (client == st.sessions.end()) {
+      end_splice(self, it++);
+      continue;
+    }
+    if (!sp.ready()) {
+      ++it;
+      continue;
+    }
+    auto& session = client->second.session;
+    const std::size_t queued = session->queued();
+    std::optional<mi::gw::seq_gap> lost;
+    st.scratch.clear();
+    sp.take(queued < half ? half - queued : 0, st.scratch, lost);
+    for (auto& f : st.scratch)
+      session->send_data(std::move(f), mi::gw::slow_policy::drop, 0);
+    if (lost) {
+      st.args.metrics->push().resume_gap();
+      session->send(text(mi::gw::reply_gap(it->first.second, lost->from, lost->to)));
+    }
+    if (sp.done())
+      end_splice(self, it++);
+    else
+      ++it;
+  }
+  if (!st.splices.empty() && !st.rtick_pending) {
+    st.rtick_pending = true;
+    self->delayed_send(self, std::chrono::milliseconds(2), rtick_atom::value);
+  }
+}
+
+// The current candle of a kline channel, when the hub has seen one.
+void send_kline_snapshot(hub_actor* self, const std::shared_ptr<mi::gw::push_session>& session,
+                         const std::string& channel) {
+  auto it = self->state.last_kline.find(channel);
+  if (it == self->state.last_kline.end())
+    return;
+  if (auto k = mi::decode_kline_pb(it->second.first))
+    session->send(text(mi::gw::data_frame(channel, mi::kline_to_json(*k), 0, it->second.second)));
 }
 
 caf::behavior push_hub(hub_actor* self, push_hub_args args) {
@@ -326,6 +548,10 @@ caf::behavior push_hub(hub_actor* self, push_hub_args args) {
   if (init.args.js != nullptr)
     init.feeds = self->spawn<caf::detached + caf::linked>(trade_feeds, init.args.js, init.args.raw_stream,
                                                           caf::actor_cast<caf::actor>(self), init.args.metrics);
+  if (init.args.js != nullptr)
+    init.replays =
+      self->spawn<caf::detached + caf::linked>(replayer, caf::actor_cast<caf::actor>(self), init.args.js,
+                                               init.args.kline_stream, init.args.raw_stream, init.args.resume_max);
   if (init.args.check_keys)
     self->delayed_send(self, init.args.key_check_interval, keychk_atom::value);
   // Sessions are monitored: one that dies with an error is removed (its client closed with 1011)
@@ -368,15 +594,42 @@ caf::behavior push_hub(hub_actor* self, push_hub_args args) {
       self->send(it->second.actor, stop_atom::value);
       forget(self, id);
     },
-    [self](chsub_atom, client_id id, const std::vector<std::string>& channels) {
+    [self](chsub_atom, client_id id, subscribe_request& req) {
       auto& st = self->state;
       auto client = st.sessions.find(id);
       if (client == st.sessions.end())
         return; // it left while its request was on the way
-      for (const auto& c : channels)
+      std::vector<std::string> named;
+      for (auto& c : req.channels) {
+        if (!mi::gw::is_pattern(c)) {
+          if (auto e = st.expanded.find(id); e != st.expanded.end())
+            e->second.erase(c); // held by name from now on
+          named.push_back(c);
+          continue;
+        }
+        if (!st.patterns[id].insert(c).second)
+          continue;
+        for (const auto& known : st.known)
+          if (mi::gw::channel_matches(c, known))
+            expand(self, id, known);
+      }
+      // Resumes start before the channel is live for this client: no live message can slip past the splice.
+      for (auto& [c, since] : req.since) {
+        if (!st.splices.try_emplace({id, c}, st.args.resume_max).second)
+          continue; // resuming already
+        ++st.resuming[c];
+        if (st.replays)
+          self->send(st.replays, replay_atom::value, id, c, since);
+        else // no JetStream: nothing to replay from
+          self->send(self, replay_atom::value, id, c, replay_result{false, "no stream to replay from", {}, 0, 0});
+      }
+      for (const auto& c : named) {
         if (is_book(c)) // a snapshot first (also for a channel the client already had: it asked again)
           send_book_snapshot(self, client->second.actor, c);
-      for (auto& c : st.index.add(id, channels)) {
+        else if (req.snapshot && mi::gw::kind_of(c) == channel_kind::kline && st.splices.count({id, c}) == 0)
+          send_kline_snapshot(self, client->second.session, c);
+      }
+      for (auto& c : st.index.add(id, named)) {
         if (!is_trade(c))
           continue;
         if (st.feeds && st.trade_channels.size() >= st.args.max_trade_feeds) {
@@ -392,22 +645,57 @@ caf::behavior push_hub(hub_actor* self, push_hub_args args) {
       }
     },
     [self](chunsub_atom, client_id id, const std::vector<std::string>& channels) {
-      stop_feeds(self, self->state.index.remove(id, channels));
+      auto& st = self->state;
+      std::vector<std::string> gone;
+      for (const auto& c : channels) {
+        if (auto sp = st.splices.find({id, c}); sp != st.splices.end())
+          end_splice(self, sp);
+        if (!mi::gw::is_pattern(c)) {
+          gone.push_back(c);
+          if (auto e = st.expanded.find(id); e != st.expanded.end())
+            e->second.erase(c);
+          continue;
+        }
+        auto p = st.patterns.find(id);
+        if (p == st.patterns.end() || p->second.erase(c) == 0)
+          continue;
+        auto e = st.expanded.find(id);
+        if (e == st.expanded.end())
+          continue;
+        for (auto it = e->second.begin(); it != e->second.end();) {
+          const bool still = std::any_of(p->second.begin(), p->second.end(),
+                                         [&](const std::string& other) { return mi::gw::channel_matches(other, *it); });
+          if (mi::gw::channel_matches(c, *it) && !still) {
+            gone.push_back(*it);
+            it = e->second.erase(it);
+          } else {
+            ++it;
+          }
+        }
+      }
+      stop_feeds(self, st.index.remove(id, gone));
     },
-    [self](kmsg_atom, const std::string& subject, const std::string& payload) {
+    [self](kmsg_atom, const std::string& subject, std::string& payload, std::uint64_t seq, std::int64_t ts) {
       auto& st = self->state;
       auto channel = mi::gw::channel_for_kline_subject(subject);
-      if (st.index.subscribers(channel) == nullptr)
+      if (channel.empty())
         return;
+      discover(self, channel);
+      if (st.index.subscribers(channel) == nullptr) {
+        st.last_kline[channel] = {std::move(payload), ts};
+        return;
+      }
       auto k = mi::decode_kline_pb(payload);
       if (!k) {
         if (st.bad++ < 10)
           spdlog::error("push hub: undecodable kline on {}: {}", subject, k.err().message);
         return;
       }
-      fan_out(self, channel, text(mi::gw::data_frame(channel, mi::kline_to_json(*k))));
+      fan_out(self, channel, channel_kind::kline, text(mi::gw::data_frame(channel, mi::kline_to_json(*k), seq, ts)),
+              seq, state_key(channel, k->open_time_ms));
+      st.last_kline[channel] = {std::move(payload), ts};
     },
-    [self](tmsg_atom, const std::string& subject, const std::string& payload) {
+    [self](tmsg_atom, const std::string& subject, const std::string& payload, std::uint64_t seq, std::int64_t ts) {
       auto& st = self->state;
       auto channel = mi::gw::channel_for_trade_subject(subject);
       if (st.index.subscribers(channel) == nullptr)
@@ -418,7 +706,32 @@ caf::behavior push_hub(hub_actor* self, push_hub_args args) {
           spdlog::error("push hub: undecodable trade on {}: {}", subject, t.err().message);
         return;
       }
-      fan_out(self, channel, text(mi::gw::data_frame(channel, mi::trade_to_json(*t))));
+      fan_out(self, channel, channel_kind::trade, text(mi::gw::data_frame(channel, mi::trade_to_json(*t), seq, ts)),
+              seq, 0);
+    },
+    [self](replay_atom, client_id id, const std::string& channel, replay_result& r) {
+      auto& st = self->state;
+      auto sp = st.splices.find({id, channel});
+      auto client = st.sessions.find(id);
+      if (sp == st.splices.end() || client == st.sessions.end())
+        return; // left or unsubscribed meanwhile
+      shared_text gap;
+      if (!r.ok) {
+        spdlog::warn("push client {}: cannot replay {}: {}", id, channel, r.error);
+        st.args.metrics->push().bad_request(mi::gw::push_error::resume_failed);
+        gap = text(mi::gw::reply_error(mi::gw::push_error::resume_failed,
+                                       "cannot replay " + channel + " (" + r.error + "): live messages follow"));
+      } else if (r.gap_to > 0) {
+        st.args.metrics->push().resume_gap();
+        gap = text(mi::gw::reply_gap(channel, r.gap_from, r.gap_to));
+      }
+      st.args.metrics->push().replayed(r.frames.size());
+      sp->second.replayed(std::move(gap), std::move(r.frames));
+      pump(self);
+    },
+    [self](rtick_atom) {
+      self->state.rtick_pending = false;
+      pump(self);
     },
     [self](bmsg_atom, const std::string& subject, const std::string& payload) {
       on_book_message(self, subject, payload);
@@ -484,6 +797,8 @@ caf::behavior push_hub(hub_actor* self, push_hub_args args) {
         self->send(e.actor, stop_atom::value);
       if (self->state.feeds)
         self->send(self->state.feeds, stop_atom::value);
+      if (self->state.replays)
+        self->send(self->state.replays, stop_atom::value);
       self->quit();
     },
   };

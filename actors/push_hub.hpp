@@ -1,5 +1,6 @@
 #pragma once
 
+#include <array>
 #include <chrono>
 #include <cstddef>
 #include <functional>
@@ -8,6 +9,7 @@
 
 #include "caf/actor.hpp"
 #include "caf/fwd.hpp"
+#include "gateways/push/push_server.hpp"
 
 namespace mi::gw {
 class metrics;
@@ -28,18 +30,31 @@ struct push_hub_args {
   /// answers the hub with (revoked_atom, std::vector<std::string>) at `reply_to`. Empty: no re-check.
   std::function<void(std::vector<std::string> key_ids, caf::actor reply_to)> check_keys;
   std::chrono::milliseconds key_check_interval{30000}; ///< how often check_keys runs over open sessions
+  /// What a client's full queue does with one more message, by mi::gw::channel_kind (kline, trade, book, bbo).
+  /// Book channels always conflate by a fresh snapshot (the session's book logic); the entry is unused.
+  std::array<mi::gw::slow_policy, 4> policies{mi::gw::slow_policy::conflate, mi::gw::slow_policy::drop,
+                                              mi::gw::slow_policy::conflate, mi::gw::slow_policy::conflate};
+  /// MARKET_KLINE: kline channels resume from it ({"since":...}); trade channels from raw_stream.
+  std::string kline_stream = "MARKET_KLINE";
+  std::size_t resume_max = 10000; ///< stored messages replayed per channel at most (older: a gap message)
+  std::size_t queue_limit = 256;  ///< the server's per-client queue: a replay keeps at most half of it filled
 };
 
 /// The push gateway's router: one client_session actor per WebSocket client (its protocol,
-/// its subscriptions), and the channel index that fans each kline and trade out to the subscribed
-/// sessions. A message is encoded to JSON once and shared by every receiver; each client's
-/// bounded queue (in gw::push_server) drops that client's newest messages when full. A session
+/// its subscriptions), and the channel index that fans each kline, trade and BBO out to the subscribed
+/// sessions. A message is encoded to JSON once and shared by every receiver, and the hub hands it to each
+/// client's queue directly (push_session::send_data: no mailbox message per client); each client's bounded
+/// queue (in gw::push_server) applies the channel kind's slow_policy when full. A session
 /// confirms each client frame it handled (push_session::text_done), so a client can never have
 /// more than the server's max_pending_frames messages in the mailboxes.
+/// Wildcard subscriptions ("kline.binance.*.1m") are expanded against the channels the hub has seen and each
+/// new channel it sees; resumes ({"since":...}) are read by a detached replay worker and spliced with the live
+/// messages by stream sequence (gw::resume_splice), paced by the client's queue.
 /// Accepts: (c_open_atom, session_ptr), (c_text_atom, client_id, std::string),
 ///          (c_close_atom, client_id) from the server's io thread;
-///          (kmsg_atom, std::string subject, std::string payload) from the MARKET_KLINE
-///          consumer (new messages only, never history);
+///          (kmsg_atom, std::string subject, std::string payload, std::uint64_t stream_seq, std::int64_t ts_ns)
+///          from the MARKET_KLINE consumer (new messages only, never history) and market.partial.> (seq 0);
+///          (tmsg_atom, subject, payload, stream_seq, ts_ns) from the trade feeds it opens itself;
 ///          (revoked_atom, std::vector<std::string> key_ids): closes the sessions opened with those
 ///          keys (1008 "api key revoked"), from `market.control.apikey.revoked` or check_keys;
 ///          (clients_atom) -> std::string: the clients as JSON, most messages dropped first (the console's push

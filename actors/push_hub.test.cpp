@@ -10,6 +10,8 @@
 #include "caf/send.hpp"
 #include "gateways/metrics/metrics.hpp"
 #include "messages/book/book_message.hpp"
+#include "messages/codec.hpp"
+#include "messages/kline.hpp"
 
 namespace {
 
@@ -147,6 +149,99 @@ TEST_CASE("push hub: book channels: a snapshot first, deltas in sequence, a drop
   REQUIRE(late->sent.size() == 2);
   CHECK(late->sent[1].find(R"("seq":7,"type":"snapshot")") != std::string::npos);
   CHECK(late->sent[1].find(R"("bids":[["10","2"],["8","3"],["7","1"]])") != std::string::npos);
+  caf::anon_send(hub, mi::actors::stop_atom::value);
+  f.run();
+  while (f.next_timeout()) {
+  }
+}
+
+namespace {
+
+std::string kline_payload(const std::string& symbol, std::int64_t open_ms, bool final) {
+  mi::kline k;
+  k.exchange = "binance";
+  k.symbol = symbol;
+  k.interval = "1m";
+  k.open_time_ms = open_ms;
+  k.close_time_ms = open_ms + 59999;
+  k.is_final = final;
+  return mi::encode_kline_pb(k);
+}
+
+} // namespace
+
+TEST_CASE("push hub: one encode per message shared by every subscriber, with its stream sequence and publish time; "
+          "a wildcard brings in each matching channel once it is seen, and list names what the client holds") {
+  mi::actors::test::caf_fixture f;
+  mi::gw::metrics m;
+  mi::actors::push_hub_args args;
+  args.metrics = &m;
+  args.max_channels = 3;
+  auto hub = mi::actors::spawn_push_hub(f.sys, args);
+  auto a = std::make_shared<fake_session>(1, false);
+  auto b = std::make_shared<fake_session>(2, false);
+  caf::anon_send(hub, mi::actors::c_open_atom::value, mi::actors::session_ptr(a));
+  caf::anon_send(hub, mi::actors::c_open_atom::value, mi::actors::session_ptr(b));
+  caf::anon_send(hub, mi::actors::c_text_atom::value, mi::gw::client_id{1},
+                 std::string(R"({"op":"subscribe","channels":["kline.binance.BTCUSDT.1m"]})"));
+  caf::anon_send(hub, mi::actors::c_text_atom::value, mi::gw::client_id{2},
+                 std::string(R"({"op":"subscribe","channels":["kline.binance.*.1m"]})"));
+  f.run();
+  auto kline = [&](const std::string& symbol, std::uint64_t seq) {
+    caf::anon_send(hub, mi::actors::kmsg_atom::value, "market.kline.binance." + symbol + ".1m",
+                   kline_payload(symbol, 1767225600000, true), seq, std::int64_t{1767225660000000000});
+    f.run();
+  };
+  kline("BTCUSDT", 41);
+  kline("ETHUSDT", 42);
+  kline("SOLUSDT", 43);
+  kline("XRPUSDT", 44); // b holds 3 channels already: over its limit
+  REQUIRE(a->sent.size() == 2);
+  CHECK(a->sent[1].rfind(R"({"channel":"kline.binance.BTCUSDT.1m","seq":41,"ts":1767225660000000000,"data":{)", 0) ==
+        0);
+  REQUIRE(b->sent.size() == 5);
+  CHECK(b->sent[1] == a->sent[1]); // the same bytes
+  CHECK(b->sent[2].find(R"("channel":"kline.binance.ETHUSDT.1m","seq":42)") != std::string::npos);
+  CHECK(b->sent[3].find(R"("channel":"kline.binance.SOLUSDT.1m","seq":43)") != std::string::npos);
+  CHECK(b->sent[4].find(R"("code":"too_many_channels")") != std::string::npos);
+  CHECK(b->sent[4].find("XRPUSDT") != std::string::npos);
+
+  caf::anon_send(hub, mi::actors::c_text_atom::value, mi::gw::client_id{2}, std::string(R"({"op":"list"})"));
+  f.run();
+  CHECK(b->sent.back() == R"({"op":"list","channels":["kline.binance.*.1m"]})");
+  // Unsubscribing the pattern drops what it brought in.
+  caf::anon_send(hub, mi::actors::c_text_atom::value, mi::gw::client_id{2},
+                 std::string(R"({"op":"unsubscribe","channels":["kline.binance.*.1m"]})"));
+  f.run();
+  const auto before = b->sent.size();
+  kline("ETHUSDT", 45);
+  CHECK(b->sent.size() == before);
+  caf::anon_send(hub, mi::actors::stop_atom::value);
+  f.run();
+  while (f.next_timeout()) {
+  }
+}
+
+TEST_CASE("push hub: a resume whose stream cannot be read is said so, and the channel goes live") {
+  mi::actors::test::caf_fixture f;
+  mi::gw::metrics m;
+  mi::actors::push_hub_args args;
+  args.metrics = &m; // no JetStream: the replay fails, the client is told and goes live
+  auto hub = mi::actors::spawn_push_hub(f.sys, args);
+  auto a = std::make_shared<fake_session>(1, false);
+  caf::anon_send(hub, mi::actors::c_open_atom::value, mi::actors::session_ptr(a));
+  caf::anon_send(hub, mi::actors::c_text_atom::value, mi::gw::client_id{1},
+                 std::string(R"({"op":"subscribe","channels":["kline.binance.BTCUSDT.1m"],)"
+                             R"("since":{"kline.binance.BTCUSDT.1m":40}})"));
+  f.run();
+  caf::anon_send(hub, mi::actors::kmsg_atom::value, std::string("market.kline.binance.BTCUSDT.1m"),
+                 kline_payload("BTCUSDT", 1767225600000, true), std::uint64_t{41}, std::int64_t{1});
+  f.run();
+  REQUIRE(a->sent.size() == 3);
+  CHECK(a->sent[0].find(R"("op":"subscribed")") != std::string::npos);
+  CHECK(a->sent[1].find(R"({"op":"error","code":"resume_failed")") == 0);
+  CHECK(a->sent[2].find(R"("seq":41)") != std::string::npos);
+  CHECK(m.scrape().find("mi_push_bad_requests_total{code=\"resume_failed\"} 1") != std::string::npos);
   caf::anon_send(hub, mi::actors::stop_atom::value);
   f.run();
   while (f.next_timeout()) {

@@ -139,6 +139,10 @@ mi::actors::child_spec push_hub_role(const mi::cfg::config& cfg, const role_fact
   ha.js = &js;
   ha.raw_stream = cfg.nats.raw.name;
   ha.key_check_interval = std::chrono::duration_cast<std::chrono::milliseconds>(cfg.push.key_check_interval);
+  ha.kline_stream = cfg.nats.kline.name;
+  ha.resume_max = static_cast<std::size_t>(cfg.push.resume_max);
+  ha.queue_limit = static_cast<std::size_t>(cfg.push.queue_size);
+  ha.policies = mi::gw::slow_policies(cfg.push);
   ha.check_keys = [&pool, dsn = cfg.postgres.dsn](std::vector<std::string> ids, caf::actor hub) {
     pool.submit([dsn, ids = std::move(ids), hub] {
       auto keys = mi::gw::list_api_keys(dsn);
@@ -357,8 +361,14 @@ bool start_push(push_role& out, const mi::cfg::config& cfg, mi::net::io_thread& 
   }
   // kline.* channels: finals (and revisions) from MARKET_KLINE, new messages only (a subscriber never
   // gets the stream's history), and live partials from core NATS market.partial.> (no stream).
+  // Finals carry their stream sequence and store time; partials are not stored (sequence 0, time of receipt).
   auto to_hub = [hub_slot](mi::gw::js_message&& m) {
-    caf::anon_send(hub_slot->get(), mi::actors::kmsg_atom::value, std::string(m.subject()), std::string(m.data()));
+    caf::anon_send(hub_slot->get(), mi::actors::kmsg_atom::value, std::string(m.subject()), std::string(m.data()),
+                   m.stream_seq(), m.timestamp_ns());
+  };
+  auto partial_to_hub = [hub_slot](mi::gw::js_message&& m) {
+    caf::anon_send(hub_slot->get(), mi::actors::kmsg_atom::value, std::string(m.subject()), std::string(m.data()),
+                   std::uint64_t{0}, mi::util::now_ns());
   };
   auto feed = mi::gw::ordered_consumer::start(js, cfg.nats.kline.name, "market.kline.>", 0, to_hub);
   if (!feed) {
@@ -366,7 +376,7 @@ bool start_push(push_role& out, const mi::cfg::config& cfg, mi::net::io_thread& 
     return false;
   }
   out.feed = std::move(*feed);
-  auto partials = mi::gw::core_subscription::start(js, "market.partial.>", to_hub);
+  auto partials = mi::gw::core_subscription::start(js, "market.partial.>", partial_to_hub);
   if (!partials) {
     spdlog::error("push: {}", partials.err().message);
     return false;

@@ -9,6 +9,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "actors/actor_slot.hpp"
@@ -24,6 +25,7 @@
 #include "gateways/jetstream/jetstream.hpp"
 #include "gateways/metrics/health.hpp"
 #include "gateways/metrics/metrics.hpp"
+#include "connectors/transport/io_thread.hpp"
 #include "gateways/push/push_server.hpp"
 
 namespace mi::net {
@@ -100,8 +102,9 @@ bool start_api(api_role& out, const mi::cfg::config& cfg, const std::vector<std:
                mi::gw::metrics& metrics, const std::optional<mi::gw::auth::master_key>& master_key,
                const std::shared_ptr<mi::gw::auth::nonce_store>& nonces);
 
-/// The push gateway: the WebSocket server, the hub's kline feeds (MARKET_KLINE finals, core NATS
-/// market.partial.> live partials) and the revocation announcements.
+/// The push gateway: the WebSocket server (on its own io threads, push.io_threads, owned by the caller so they
+/// outlive the actor system), the hub's kline feeds (MARKET_KLINE finals, core NATS market.partial.> live partials)
+/// and the revocation announcements.
 struct push_role {
   std::unique_ptr<mi::gw::push_server> server;
   std::unique_ptr<mi::gw::ordered_consumer> feed;
@@ -115,8 +118,13 @@ struct push_role {
     feed.reset();
     partials.reset();
     revocations.reset();
-    if (server)
-      server->stop();
+    if (server) {
+      server->stop(); // close frames (1001 "going away") to every client
+      // Let the close handshakes finish (bounded): a client sees the reason instead of a reset connection.
+      const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(2);
+      while (server->clients() > 0 && std::chrono::steady_clock::now() < deadline)
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
   }
 };
 /// False after logging why (the start is aborted). `api` and `pool` must outlive the gateway.

@@ -214,8 +214,10 @@ int run_platform(const std::string& config_path, const std::vector<std::string>&
   // The I/O context before the actor system, so it is destroyed after it: the last reference to a
   // push client's connection can be a session actor's, released when the actor system finalizes
   // its actors, and a Beast stream destroyed after its io_context is a use after free (found by
-  // scripts/tsan: "use of an invalid mutex" in the reactor's cancel_timer).
+  // scripts/tsan: "use of an invalid mutex" in the reactor's cancel_timer). The push sessions' own
+  // threads (push.io_threads) likewise.
   mi::net::io_thread io;
+  mi::net::io_thread push_io(has_role(roles, "push") ? static_cast<unsigned>(cfg.push.io_threads) : 1U);
   caf::actor_system_config caf_cfg;
   caf_cfg.set("scheduler.max-threads", cfg.runtime.scheduler_threads);
   caf_cfg.set("logger.verbosity", caf::atom("quiet"));
@@ -281,7 +283,7 @@ int run_platform(const std::string& config_path, const std::vector<std::string>&
   if (has_role(roles, "api"))
     health.set("role api", true, "started");
   push_role push;
-  if (has_role(roles, "push") && !start_push(push, cfg, io, js, metrics, api.api, *push_auth_pool, hub_slot))
+  if (has_role(roles, "push") && !start_push(push, cfg, push_io, js, metrics, api.api, *push_auth_pool, hub_slot))
     return abort_start();
   if (has_role(roles, "push"))
     health.set("role push", true, "started");
@@ -305,6 +307,7 @@ int run_platform(const std::string& config_path, const std::vector<std::string>&
   if (auto r = js.flush(30s); !r)
     spdlog::error("shutdown: JetStream acks still outstanding: {}", r.err().message);
   push.stop();
+  push_io.stop();
   api.stop();
   admin.stop();
   metrics_server->stop();

@@ -41,6 +41,7 @@ constexpr std::array<std::string_view, 2> commit_names{"on", "off"};
 constexpr std::array<std::string_view, 2> auth_names{"required", "off"};
 constexpr std::array<std::string_view, 5> log_names{"trace", "debug", "info", "warn", "error"};
 constexpr std::array<std::string_view, 2> log_format_names{"text", "json"};
+constexpr std::array<std::string_view, 3> slow_names{"drop", "conflate", "disconnect"};
 
 constexpr const auto& names_of(stream_storage) { return storage_names; }
 constexpr const auto& names_of(late_mode) { return late_names; }
@@ -49,13 +50,15 @@ constexpr const auto& names_of(commit_mode) { return commit_names; }
 constexpr const auto& names_of(auth_mode) { return auth_names; }
 constexpr const auto& names_of(log_severity) { return log_names; }
 constexpr const auto& names_of(log_format) { return log_format_names; }
+constexpr const auto& names_of(slow_mode) { return slow_names; }
 
 // ---------------------------------------------------------------------------------------------
 // Schema: every leaf key with a pointer into a config. Loading (YAML and env), known_keys() and
 // to_yaml() all walk this one table, so a key cannot be readable in one place and not another.
 
-using slot = std::variant<std::string*, int*, std::int64_t*, bool*, duration*, string_list*, stream_storage*,
-                          late_mode*, empty_window_mode*, commit_mode*, auth_mode*, log_severity*, log_format*>;
+using slot =
+  std::variant<std::string*, int*, std::int64_t*, bool*, duration*, string_list*, stream_storage*, late_mode*,
+               empty_window_mode*, commit_mode*, auth_mode*, log_severity*, log_format*, slow_mode*>;
 
 struct leaf {
   std::string key;
@@ -150,6 +153,15 @@ std::vector<leaf> leaves(config& c) {
   out.push_back({"push.max_message_bytes", &c.push.max_message_bytes});
   out.push_back({"push.max_channels", &c.push.max_channels});
   out.push_back({"push.key_check_interval", &c.push.key_check_interval});
+  out.push_back({"push.queue_bytes", &c.push.queue_bytes});
+  out.push_back({"push.slow.kline", &c.push.slow_kline});
+  out.push_back({"push.slow.trade", &c.push.slow_trade});
+  out.push_back({"push.slow.bbo", &c.push.slow_bbo});
+  out.push_back({"push.disconnect_after", &c.push.disconnect_after});
+  out.push_back({"push.io_threads", &c.push.io_threads});
+  out.push_back({"push.idle_timeout", &c.push.idle_timeout});
+  out.push_back({"push.compression", &c.push.compression});
+  out.push_back({"push.resume_max", &c.push.resume_max});
   out.push_back({"api.listen", &c.api.listen});
   out.push_back({"api.auth", &c.api.auth});
   out.push_back({"api.timestamp_window", &c.api.timestamp_window});
@@ -646,6 +658,7 @@ std::string_view to_string(commit_mode v) { return commit_names.at(static_cast<s
 std::string_view to_string(auth_mode v) { return auth_names.at(static_cast<std::size_t>(v)); }
 std::string_view to_string(log_severity v) { return log_names.at(static_cast<std::size_t>(v)); }
 std::string_view to_string(log_format v) { return log_format_names.at(static_cast<std::size_t>(v)); }
+std::string_view to_string(slow_mode v) { return slow_names.at(static_cast<std::size_t>(v)); }
 
 config defaults() {
   config c;
@@ -822,6 +835,11 @@ std::vector<config_error> validate(const config& c) {
   ck.range("push.max_message_bytes", c.push.max_message_bytes, 256, 16 * 1024 * 1024);
   ck.range("push.max_channels", c.push.max_channels, 1, 10'000);
   ck.positive("push.key_check_interval", c.push.key_check_interval);
+  ck.range("push.queue_bytes", c.push.queue_bytes, std::int64_t{1024}, std::int64_t{1} << 30);
+  ck.range("push.disconnect_after", c.push.disconnect_after, 1, 1'000'000);
+  ck.range("push.io_threads", c.push.io_threads, 1, 64);
+  ck.range("push.resume_max", c.push.resume_max, 0, 1'000'000);
+  ck.non_negative("push.idle_timeout", c.push.idle_timeout);
   ck.listen("metrics.listen", c.metrics.listen);
   ck.listen("api.listen", c.api.listen);
   ck.listen("admin.listen", c.admin.listen);

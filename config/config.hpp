@@ -40,6 +40,8 @@ enum class auth_mode { required, off };
 enum class log_severity { trace, debug, info, warn, error };
 /// log.format: plain text lines or one JSON object per line.
 enum class log_format { text, json };
+/// push.slow.*: what a slow push client's full queue does with one more message of that channel kind.
+enum class slow_mode { drop, conflate, disconnect };
 
 /// The configuration name of each value ("file", "revise", ...).
 std::string_view to_string(stream_storage v);
@@ -49,6 +51,7 @@ std::string_view to_string(commit_mode v);
 std::string_view to_string(auth_mode v);
 std::string_view to_string(log_severity v);
 std::string_view to_string(log_format v);
+std::string_view to_string(slow_mode v);
 
 /// One JetStream stream the platform creates or updates at start.
 struct stream_config {
@@ -244,6 +247,17 @@ struct push_config {
   int max_message_bytes = 65536;         ///< bigger client frames close the client with 1009, 256..16MiB
   int max_channels = 100;                ///< subscriptions per client, 1..10000
   duration key_check_interval = std::chrono::seconds(30); ///< re-check the API keys of open sessions
+  std::int64_t queue_bytes = 1 << 20; ///< per-client send queue in bytes (besides queue_size messages)
+  /// What a full queue does with one more message, per channel kind (push.slow.{kline,trade,bbo}); book
+  /// channels always conflate (a fresh snapshot instead of the deltas a slow client missed).
+  slow_mode slow_kline = slow_mode::conflate;
+  slow_mode slow_trade = slow_mode::drop;
+  slow_mode slow_bbo = slow_mode::conflate;
+  int disconnect_after = 100;                       ///< drops before a `disconnect` client is closed (1008), 1..1000000
+  int io_threads = 2;                               ///< threads running the push sessions, 1..64
+  duration idle_timeout = std::chrono::seconds(30); ///< ping silent clients at half, close them after; 0 = never
+  bool compression = false;                         ///< offer permessage-deflate to clients
+  int resume_max = 10000;                           ///< stored messages replayed per channel on a resume, 0..1000000
   /// Field-wise equality.
   bool operator==(const push_config&) const = default;
 };

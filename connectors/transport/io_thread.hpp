@@ -2,6 +2,7 @@
 
 #include <memory>
 #include <thread>
+#include <vector>
 
 namespace boost::asio {
 class io_context;
@@ -9,12 +10,13 @@ class io_context;
 
 namespace mi::net {
 
-/// Owns one boost::asio::io_context, a work guard and one std::thread running it: the platform's
-/// socket thread (and a test's). Stopped and joined by stop() or the destructor.
+/// Owns one boost::asio::io_context, a work guard and the std::threads running it (one by default): the
+/// platform's socket thread (and a test's); the push gateway's own pool (push.io_threads; its sessions are
+/// strands, so several threads may run them). Stopped and joined by stop() or the destructor.
 class io_thread {
 public:
-  /// Starts the thread.
-  io_thread();
+  /// Starts `threads` threads (at least one).
+  explicit io_thread(unsigned threads = 1);
   /// stop().
   ~io_thread();
   io_thread(const io_thread&) = delete;
@@ -27,7 +29,7 @@ public:
   /// from the io thread itself.
   void stop();
 
-  /// True when called from the io thread.
+  /// True when called from one of the io threads.
   bool in_thread() const;
 
 private:

@@ -182,6 +182,21 @@ struct metrics::impl {
       .Name("mi_push_dropped_messages_total")
       .Help("Push messages dropped because a client's queue was full")
       .Register(*reg);
+  prometheus::Family<prometheus::Counter>& conflated_family =
+    prometheus::BuildCounter()
+      .Name("mi_push_conflated_messages_total")
+      .Help("Push messages replaced in a client's queue by a newer one of the same candle (slow client, conflate)")
+      .Register(*reg);
+  prometheus::Family<prometheus::Counter>& replayed_family =
+    prometheus::BuildCounter()
+      .Name("mi_push_replayed_messages_total")
+      .Help("Stored messages replayed to push clients that resumed with since")
+      .Register(*reg);
+  prometheus::Family<prometheus::Counter>& resume_gaps_family =
+    prometheus::BuildCounter()
+      .Name("mi_push_resume_gaps_total")
+      .Help("Resumes that could not replay everything asked for (a gap message was sent)")
+      .Register(*reg);
   prometheus::Family<prometheus::Counter>& bad_req =
     prometheus::BuildCounter().Name("mi_push_bad_requests_total").Help("Malformed push client requests").Register(*reg);
   prometheus::Family<prometheus::Counter>& sessions_failed_family =
@@ -275,8 +290,8 @@ const std::vector<double> latency_buckets{0.0005, 0.001, 0.002, 0.005, 0.01, 0.0
 const std::vector<double> batch_buckets{0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5};
 // The codes of gateways/push's push_error (mi_push_bad_requests_total{code}); push_hub.test.cpp checks that every
 // code it defines has its own series here.
-const std::vector<std::string> push_error_codes{"bad_json", "bad_op", "bad_channel", "too_many_channels",
-                                                "message_too_large"};
+const std::vector<std::string> push_error_codes{"bad_json",          "bad_op",    "bad_channel",  "too_many_channels",
+                                                "message_too_large", "bad_since", "resume_failed"};
 
 std::vector<std::string> registry_names() {
   std::vector<std::string> out;
@@ -402,6 +417,9 @@ metrics::metrics() : impl_(std::make_unique<impl>()), probes_(std::make_unique<p
   p.push.trade_feeds_.bind(f.trade_feeds_family, {});
   p.push.dropped_.bind(f.dropped_family, {});
   p.push.book_conflated_.bind(f.book_conflated_family, {});
+  p.push.conflated_.bind(f.conflated_family, {});
+  p.push.replayed_.bind(f.replayed_family, {});
+  p.push.resume_gaps_.bind(f.resume_gaps_family, {});
   p.push.sessions_failed_.bind(f.sessions_failed_family, {});
   p.push.bad_requests_ = std::vector<counter_series>(p.push_codes.size());
   for (std::size_t i = 0; i < p.push_codes.size(); ++i)

@@ -12,8 +12,8 @@ std::string_view to_string(frame_reject r) { return r == frame_reject::malformed
 std::string_view to_string(watchdog_action a) { return a == watchdog_action::reconnect ? "reconnect" : "resubscribe"; }
 
 namespace {
-constexpr std::array<std::string_view, 6> push_rejection_labels{"max_connections", "rate_limit",  "message_too_large",
-                                                                "api_key_revoked", "trade_feeds", "other"};
+constexpr std::array<std::string_view, 7> push_rejection_labels{
+  "max_connections", "rate_limit", "message_too_large", "api_key_revoked", "trade_feeds", "slow_consumer", "other"};
 }
 
 std::string_view to_string(push_rejection r) { return push_rejection_labels[static_cast<std::size_t>(r)]; }

@@ -47,6 +47,7 @@ enum class push_rejection : std::uint8_t {
   message_too_large, ///< closed 1009
   api_key_revoked,   ///< closed 1008
   trade_feeds,       ///< a trade channel refused: the server-wide feed limit
+  slow_consumer,     ///< closed 1008 after push.disconnect_after drops (policy disconnect)
   other,             ///< a reason this list does not name
 };
 /// The label of a reason ("max_connections", ...).
@@ -268,14 +269,20 @@ public:
   /// A book frame a slow client's full queue dropped: it gets a fresh snapshot instead of the deltas
   /// (mi_push_book_resnapshots_total).
   void book_conflated() { book_conflated_.inc(); }
+  /// Messages a slow client's queue replaced by a newer one of the same candle (mi_push_conflated_messages_total).
+  void conflated(std::uint64_t n) { conflated_.inc(static_cast<double>(n)); }
+  /// Stored messages replayed to a resuming client (mi_push_replayed_messages_total).
+  void replayed(std::uint64_t n) { replayed_.inc(static_cast<double>(n)); }
+  /// A resume that sent a gap message (mi_push_resume_gaps_total).
+  void resume_gap() { resume_gaps_.inc(); }
 
 private:
   friend class metrics;
   const label_set* codes_ = nullptr;
   gauge_series clients_, trade_feeds_;
-  counter_series dropped_, sessions_failed_, book_conflated_;
+  counter_series dropped_, sessions_failed_, book_conflated_, conflated_, replayed_, resume_gaps_;
   std::vector<counter_series> bad_requests_;
-  std::array<counter_series, 6> rejections_; // by push_rejection
+  std::array<counter_series, 7> rejections_; // by push_rejection
 };
 
 /// The REST API (metrics::api()): routes and authentication reasons are the closed lists the API names.

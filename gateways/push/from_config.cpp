@@ -14,7 +14,26 @@ push_server_options to_options(const mi::cfg::push_config& c) {
   po.client_rate = static_cast<std::uint32_t>(c.client_rate);
   po.client_burst = static_cast<std::uint32_t>(c.client_burst);
   po.max_message_bytes = static_cast<std::size_t>(c.max_message_bytes);
+  po.queue_bytes = static_cast<std::size_t>(c.queue_bytes);
+  po.disconnect_after = static_cast<std::uint32_t>(c.disconnect_after);
+  po.idle_timeout = c.idle_timeout;
+  po.compression = c.compression;
   return po;
+}
+
+std::array<slow_policy, 4> slow_policies(const mi::cfg::push_config& c) {
+  auto of = [](mi::cfg::slow_mode m) {
+    switch (m) {
+    case mi::cfg::slow_mode::drop:
+      return slow_policy::drop;
+    case mi::cfg::slow_mode::conflate:
+      return slow_policy::conflate;
+    case mi::cfg::slow_mode::disconnect:
+      return slow_policy::disconnect;
+    }
+    return slow_policy::drop;
+  };
+  return {of(c.slow_kline), of(c.slow_trade), slow_policy::conflate, of(c.slow_bbo)};
 }
 
 } // namespace mi::gw

@@ -2,6 +2,8 @@
 
 // The config -> push server mapping, beside the gateway.
 
+#include <array>
+
 #include "config/config.hpp"
 #include "gateways/push/push_server.hpp"
 
@@ -9,5 +11,7 @@ namespace mi::gw {
 
 /// `push.*` as the server takes it; `push.listen` must have been validated (config load does).
 push_server_options to_options(const mi::cfg::push_config& c);
+/// push.slow.* by channel_kind (kline, trade, book, bbo); book is always conflate.
+std::array<slow_policy, 4> slow_policies(const mi::cfg::push_config& c);
 
 } // namespace mi::gw

@@ -79,4 +79,54 @@ std::size_t subscription_index::channels_of(client_id c) const {
   return it == by_client_.end() ? 0 : it->second.size();
 }
 
+void send_queue::push_back(frame f, std::uint64_t key) {
+  if (size_ == ring_.size()) {
+    std::vector<slot> bigger(ring_.empty() ? 4 : ring_.size() * 2);
+    for (std::size_t i = 0; i < size_; ++i)
+      bigger[i] = std::move(ring_[at(i)]);
+    ring_ = std::move(bigger);
+    head_ = 0;
+  }
+  bytes_ += f ? f->size() : 0;
+  ring_[at(size_)] = slot{std::move(f), key};
+  ++size_;
+}
+
+bool send_queue::replace(std::uint64_t key, frame f, bool front_in_flight) {
+  if (key == 0)
+    return false;
+  for (std::size_t i = size_; i-- > (front_in_flight ? 1U : 0U);) { // newest first: the likely match
+    auto& s = ring_[at(i)];
+    if (s.key != key)
+      continue;
+    bytes_ = bytes_ - (s.f ? s.f->size() : 0) + (f ? f->size() : 0);
+    s.f = std::move(f);
+    return true;
+  }
+  return false;
+}
+
+std::size_t send_queue::pop_front() {
+  auto& s = ring_[head_];
+  const std::size_t n = s.f ? s.f->size() : 0;
+  s = slot{};
+  head_ = at(1);
+  --size_;
+  bytes_ -= n;
+  return n;
+}
+
+std::pair<std::size_t, std::size_t> send_queue::drop_after(std::size_t keep) {
+  std::size_t frames = 0, bytes = 0;
+  while (size_ > keep) {
+    auto& s = ring_[at(size_ - 1)];
+    bytes += s.f ? s.f->size() : 0;
+    s = slot{};
+    --size_;
+    ++frames;
+  }
+  bytes_ -= bytes;
+  return {frames, bytes};
+}
+
 } // namespace mi::gw

@@ -5,10 +5,12 @@
 #include <chrono>
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <set>
 #include <string>
 #include <unordered_map>
 #include <vector>
+#include <utility>
 
 namespace mi::gw {
 
@@ -55,6 +57,39 @@ public:
 private:
   std::unordered_map<std::string, std::set<client_id>> by_channel_;
   std::unordered_map<client_id, std::set<std::string>> by_client_;
+};
+
+/// A client's outgoing frames in order: a ring that grows by doubling and never shrinks (no allocation per frame
+/// once it has its size), counting messages and bytes, with conflation by key. Not thread-safe: the session's
+/// strand owns it. The front may be "in flight" (being written): `replace` and `drop_after` leave it alone when
+/// told so.
+class send_queue {
+public:
+  using frame = std::shared_ptr<const std::string>;
+  /// Appends a frame (`key` 0: never conflated).
+  void push_back(frame f, std::uint64_t key);
+  /// Replaces the frame waiting with `key` (key != 0), skipping the front when `front_in_flight`; false when none.
+  /// Bytes change by the size difference.
+  bool replace(std::uint64_t key, frame f, bool front_in_flight);
+  /// The oldest frame; the queue must not be empty.
+  const frame& front() const { return ring_[head_].f; }
+  /// Removes the oldest frame; returns its size in bytes.
+  std::size_t pop_front();
+  /// Drops every frame after the first `keep`; returns {frames, bytes} dropped.
+  std::pair<std::size_t, std::size_t> drop_after(std::size_t keep);
+  std::size_t size() const { return size_; }
+  bool empty() const { return size_ == 0; }
+  /// Bytes of the frames in the queue.
+  std::size_t bytes() const { return bytes_; }
+
+private:
+  struct slot {
+    frame f;
+    std::uint64_t key = 0;
+  };
+  std::size_t at(std::size_t i) const { return (head_ + i) & (ring_.size() - 1); }
+  std::vector<slot> ring_; // size a power of two (or 0)
+  std::size_t head_ = 0, size_ = 0, bytes_ = 0;
 };
 
 } // namespace mi::gw

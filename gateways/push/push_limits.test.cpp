@@ -56,3 +56,44 @@ TEST_CASE("subscription index: first subscriber and last one leaving are reporte
   CHECK(ix.channels() == 0);
   CHECK(ix.remove_client(1).empty());
 }
+
+TEST_CASE("send queue: frames come out in order, bytes counted, the ring grows past its first size") {
+  mi::gw::send_queue q;
+  for (int i = 0; i < 10; ++i)
+    q.push_back(std::make_shared<const std::string>(std::string(static_cast<std::size_t>(i + 1), 'x')), 0);
+  CHECK(q.size() == 10);
+  CHECK(q.bytes() == 55);
+  for (int i = 0; i < 10; ++i) {
+    CHECK(q.front()->size() == static_cast<std::size_t>(i + 1));
+    CHECK(q.pop_front() == static_cast<std::size_t>(i + 1));
+  }
+  CHECK(q.empty());
+  CHECK(q.bytes() == 0);
+}
+
+TEST_CASE("send queue: conflation replaces the waiting frame of the same key, never the one in flight") {
+  mi::gw::send_queue q;
+  auto f = [](std::string s) { return std::make_shared<const std::string>(std::move(s)); };
+  q.push_back(f("a1"), 1);
+  q.push_back(f("b1"), 2);
+  CHECK(q.replace(2, f("b2-new"), true));
+  CHECK_FALSE(q.replace(1, f("a2"), true)); // a1 is being written: it cannot change any more
+  CHECK(q.replace(1, f("a2"), false));
+  CHECK_FALSE(q.replace(3, f("c"), false));
+  CHECK_FALSE(q.replace(0, f("never"), false)); // key 0 is never conflated
+  CHECK(q.bytes() == 2 + 6);
+  CHECK(*q.front() == "a2");
+  q.pop_front();
+  CHECK(*q.front() == "b2-new");
+}
+
+TEST_CASE("send queue: drop_after keeps the first frames and returns what it dropped") {
+  mi::gw::send_queue q;
+  for (int i = 0; i < 5; ++i)
+    q.push_back(std::make_shared<const std::string>("abc"), 0);
+  auto [frames, bytes] = q.drop_after(1);
+  CHECK(frames == 4);
+  CHECK(bytes == 12);
+  CHECK(q.size() == 1);
+  CHECK(q.bytes() == 3);
+}

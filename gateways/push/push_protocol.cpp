@@ -89,15 +89,78 @@ mi::result<client_request> parse_channels(const json::object& o, client_request 
     if (s == nullptr)
       return make_error(push_error::bad_channel, "every channel must be a string");
     std::string_view name{s->data(), s->size()};
-    if (!is_valid_channel(name))
+    if (!is_valid_channel_or_pattern(name))
       return make_error(push_error::bad_channel,
                         "invalid channel \"" + shown(name) +
                           "\": expected kline.{exchange}.{symbol}.{interval}, trade.{exchange}.{symbol}, "
-                          "book.{exchange}.{symbol} or bbo.{exchange}.{symbol}");
+                          "book.{exchange}.{symbol} or bbo.{exchange}.{symbol} (`*` for one token, not in trade)");
     if (seen.insert(name).second)
       req.channels.emplace_back(name);
   }
   return req;
+}
+
+// "since": {"<channel>": <sequence>, ...}; every channel one of the request's, concrete and resumable.
+mi::result<client_request> parse_since(const json::object& o, client_request req) {
+  if (auto* snap = o.if_contains("snapshot"); snap != nullptr && !snap->is_null()) {
+    if (!snap->is_bool())
+      return make_error(push_error::bad_json, "\"snapshot\" must be true or false");
+    req.snapshot = snap->get_bool();
+  }
+  const json::value* v = o.if_contains("since");
+  if (v == nullptr || v->is_null())
+    return req;
+  const json::object* since = v->if_object();
+  if (since == nullptr)
+    return make_error(push_error::bad_since, "\"since\" must be an object of channel: sequence");
+  for (const auto& [key, value] : *since) {
+    std::string_view channel{key.data(), key.size()};
+    if (std::find(req.channels.begin(), req.channels.end(), channel) == req.channels.end())
+      return make_error(push_error::bad_since, "\"since\" names \"" + shown(channel) + "\", not in \"channels\"");
+    const auto kind = kind_of(channel);
+    const bool resumable = kind && std::any_of(std::begin(channel_kinds), std::end(channel_kinds),
+                                               [&](auto& k) { return k.kind == *kind && k.resumable; });
+    if (!resumable || is_pattern(channel))
+      return make_error(push_error::bad_since,
+                        "\"" + shown(channel) + "\" cannot be resumed: only concrete kline and trade channels can");
+    std::uint64_t seq = 0;
+    if (value.is_uint64())
+      seq = value.get_uint64();
+    else if (value.is_int64() && value.get_int64() >= 0)
+      seq = static_cast<std::uint64_t>(value.get_int64());
+    else
+      return make_error(push_error::bad_since,
+                        "the sequence of \"" + shown(channel) + "\" must be a non-negative integer");
+    req.since.emplace_back(std::string{channel}, seq);
+  }
+  return req;
+}
+
+const channel_kind_info* kind_info(std::string_view first_token) {
+  for (const auto& k : channel_kinds)
+    if (k.name == first_token)
+      return &k;
+  return nullptr;
+}
+
+// Channel (`allow_star` false) or pattern validation over the kind table.
+bool valid_channel(std::string_view channel, bool allow_star) {
+  if (channel.empty() || channel.size() > max_channel_length)
+    return false;
+  auto t = split_dots(channel);
+  const auto* k = kind_info(t[0]);
+  if (k == nullptr || t.size() != k->tokens + 1)
+    return false;
+  for (std::size_t i = 1; i < t.size(); ++i) {
+    if (t[i] == "*") {
+      if (!allow_star || !k->wildcard)
+        return false;
+      continue;
+    }
+    if (i == 1 ? !is_lower_token(t[i]) : !is_token(t[i]))
+      return false;
+  }
+  return true;
 }
 
 } // namespace
@@ -126,7 +189,14 @@ mi::result<client_request> parse_client_message(std::string_view text, std::size
   client_request req;
   if (op == "subscribe") {
     req.what = client_request::op::subscribe;
-    return parse_channels(*o, std::move(req), max_channels);
+    auto r = parse_channels(*o, std::move(req), max_channels);
+    if (!r)
+      return r;
+    return parse_since(*o, std::move(*r));
+  }
+  if (op == "list") {
+    req.what = client_request::op::list;
+    return req;
   }
   if (op == "unsubscribe") {
     req.what = client_request::op::unsubscribe;
@@ -145,7 +215,8 @@ mi::result<client_request> parse_client_message(std::string_view text, std::size
     }
     return req;
   }
-  return make_error(push_error::bad_op, "unknown op \"" + shown(op) + "\": expected subscribe, unsubscribe or ping");
+  return make_error(push_error::bad_op,
+                    "unknown op \"" + shown(op) + "\": expected subscribe, unsubscribe, list or ping");
 }
 
 push_error_parts split_push_error(const mi::error& e) {
@@ -165,6 +236,15 @@ std::string reply_subscribed(const std::vector<std::string>& channels) {
 
 std::string reply_unsubscribed(const std::vector<std::string>& channels) {
   return channels_reply("unsubscribed", channels);
+}
+
+std::string reply_list(const std::vector<std::string>& channels) { return channels_reply("list", channels); }
+
+std::string reply_gap(std::string_view channel, std::uint64_t from, std::uint64_t to) {
+  std::string out = R"({"op":"gap","channel":)";
+  append_json_string(out, channel);
+  out.append(R"(,"from":)").append(std::to_string(from)).append(R"(,"to":)").append(std::to_string(to)) += '}';
+  return out;
 }
 
 std::string reply_pong(const std::optional<std::string>& id) {
@@ -190,17 +270,35 @@ std::string reply_error(const mi::error& e) {
   return reply_error(parts.code, parts.msg);
 }
 
-bool is_valid_channel(std::string_view channel) {
-  if (channel.empty() || channel.size() > max_channel_length)
-    return false;
-  auto t = split_dots(channel);
-  if (t[0] == "kline") {
-    return t.size() == 4 && is_lower_token(t[1]) && is_token(t[2]) && is_token(t[3]);
-  }
-  if (t[0] == "trade" || t[0] == "book" || t[0] == "bbo") {
-    return t.size() == 3 && is_lower_token(t[1]) && is_token(t[2]);
-  }
+std::optional<channel_kind> kind_of(std::string_view channel) {
+  const auto* k = kind_info(channel.substr(0, channel.find('.')));
+  return k ? std::optional<channel_kind>{k->kind} : std::nullopt;
+}
+
+bool is_valid_channel(std::string_view channel) { return valid_channel(channel, false); }
+
+bool is_valid_channel_or_pattern(std::string_view channel) { return valid_channel(channel, true); }
+
+bool is_pattern(std::string_view channel) {
+  for (auto t : split_dots(channel))
+    if (t == "*")
+      return true;
   return false;
+}
+
+bool channel_matches(std::string_view pattern, std::string_view channel) {
+  for (;;) {
+    const auto pd = pattern.find('.');
+    const auto cd = channel.find('.');
+    const auto pt = pattern.substr(0, pd);
+    const auto ct = channel.substr(0, cd);
+    if (pt != "*" && pt != ct)
+      return false;
+    if (pd == std::string_view::npos || cd == std::string_view::npos)
+      return pd == cd;
+    pattern.remove_prefix(pd + 1);
+    channel.remove_prefix(cd + 1);
+  }
 }
 
 std::string channel_for_book_subject(std::string_view subject) {
@@ -274,11 +372,15 @@ std::string push_token_key(std::string_view target) {
   return {};
 }
 
-std::string data_frame(std::string_view channel, std::string_view data_json) {
+std::string data_frame(std::string_view channel, std::string_view data_json, std::uint64_t seq, std::int64_t ts_ns) {
   std::string out;
-  out.reserve(channel.size() + data_json.size() + 24);
+  out.reserve(channel.size() + data_json.size() + 64);
   out += R"({"channel":)";
   append_json_string(out, channel);
+  if (seq != 0)
+    out.append(R"(,"seq":)").append(std::to_string(seq));
+  if (ts_ns != 0)
+    out.append(R"(,"ts":)").append(std::to_string(ts_ns));
   out += R"(,"data":)";
   out.append(data_json);
   out += '}';

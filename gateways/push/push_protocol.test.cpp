@@ -101,7 +101,7 @@ TEST_CASE("error messages are readable and the reply is valid JSON") {
   CHECK(parts.code == "bad_op");
   CHECK(parts.msg.find("jump") != std::string::npos);
   CHECK(reply_error(r.err()) ==
-        R"({"op":"error","code":"bad_op","msg":"unknown op \"jump\": expected subscribe, unsubscribe or ping"})");
+        R"({"op":"error","code":"bad_op","msg":"unknown op \"jump\": expected subscribe, unsubscribe, list or ping"})");
   CHECK(reply_error("bad_json", "say \"hi\"") == R"({"op":"error","code":"bad_json","msg":"say \"hi\""})");
 }
 
@@ -167,4 +167,69 @@ TEST_CASE("the key id of a push upgrade's target") {
   CHECK(mi::gw::push_token_key("/?monkey=1&keys=2").empty());
   CHECK(mi::gw::push_token_key("/?key=bad%4").empty());
   CHECK(mi::gw::push_token_key("/?key=bad%zz").empty());
+}
+
+TEST_CASE("list asks for the channels held") {
+  auto r = parse_client_message(R"({"op":"list"})");
+  REQUIRE(r);
+  CHECK(r->what == op::list);
+  CHECK(reply_list({"kline.binance.*.1m", "trade.okx.ETHUSDT"}) ==
+        R"({"op":"list","channels":["kline.binance.*.1m","trade.okx.ETHUSDT"]})");
+}
+
+TEST_CASE("a star stands for one token in kline, book and bbo channels, never in trade channels") {
+  auto r = parse_client_message(R"({"op":"subscribe","channels":["kline.binance.*.1m","book.*.BTCUSDT","bbo.*.*"]})");
+  REQUIRE(r);
+  CHECK(r->channels.size() == 3);
+  CHECK(code_of(R"({"op":"subscribe","channels":["trade.binance.*"]})") == push_error::bad_channel);
+  CHECK(code_of(R"({"op":"subscribe","channels":["*.binance.BTCUSDT.1m"]})") == push_error::bad_channel);
+  CHECK(code_of(R"({"op":"subscribe","channels":["kline.binance.BTC*.1m"]})") == push_error::bad_channel);
+  CHECK(code_of(R"({"op":"subscribe","channels":["kline.binance.*"]})") == push_error::bad_channel);
+  CHECK_FALSE(is_valid_channel("kline.binance.*.1m")); // a pattern is not a channel messages are published on
+}
+
+TEST_CASE("channel_matches compares token by token") {
+  CHECK(channel_matches("kline.binance.*.1m", "kline.binance.BTCUSDT.1m"));
+  CHECK(channel_matches("kline.*.*.*", "kline.okx.ETHUSDT.5m"));
+  CHECK_FALSE(channel_matches("kline.binance.*.1m", "kline.binance.BTCUSDT.5m"));
+  CHECK_FALSE(channel_matches("kline.binance.*.1m", "kline.okx.BTCUSDT.1m"));
+  CHECK_FALSE(channel_matches("book.*.BTCUSDT", "bbo.okx.BTCUSDT"));
+  CHECK_FALSE(channel_matches("bbo.*", "bbo.okx.BTCUSDT"));
+  CHECK_FALSE(channel_matches("bbo.*.BTCUSDT", "bbo.okx"));
+  CHECK(channel_matches("trade.okx.ETHUSDT", "trade.okx.ETHUSDT"));
+  CHECK_FALSE(channel_matches("trade.okx.ETHUSDT", "trade.okx.ETHUSD"));
+}
+
+TEST_CASE("since names resume points of the subscribed kline and trade channels") {
+  auto r = parse_client_message(R"({"op":"subscribe","channels":["kline.binance.BTCUSDT.1m","trade.okx.ETHUSDT"],)"
+                                R"("since":{"kline.binance.BTCUSDT.1m":12345,"trade.okx.ETHUSDT":0},"snapshot":true})");
+  REQUIRE(r);
+  CHECK(r->since == std::vector<std::pair<std::string, std::uint64_t>>{{"kline.binance.BTCUSDT.1m", 12345},
+                                                                       {"trade.okx.ETHUSDT", 0}});
+  CHECK(r->snapshot);
+  const char* bad[] = {
+    R"({"op":"subscribe","channels":["kline.binance.BTCUSDT.1m"],"since":{"kline.binance.ETHUSDT.1m":1}})",
+    R"({"op":"subscribe","channels":["kline.binance.BTCUSDT.1m"],"since":{"kline.binance.BTCUSDT.1m":-1}})",
+    R"({"op":"subscribe","channels":["kline.binance.BTCUSDT.1m"],"since":{"kline.binance.BTCUSDT.1m":"1"}})",
+    R"({"op":"subscribe","channels":["kline.binance.BTCUSDT.1m"],"since":{"kline.binance.BTCUSDT.1m":1.5}})",
+    R"({"op":"subscribe","channels":["kline.binance.BTCUSDT.1m"],"since":[1]})",
+    R"({"op":"subscribe","channels":["kline.binance.*.1m"],"since":{"kline.binance.*.1m":1}})",
+    R"({"op":"subscribe","channels":["book.okx.BTCUSDT"],"since":{"book.okx.BTCUSDT":1}})",
+  };
+  for (const char* text : bad) {
+    CAPTURE(text);
+    CHECK(code_of(text) == push_error::bad_since);
+  }
+  CHECK(code_of(R"({"op":"subscribe","channels":["kline.binance.BTCUSDT.1m"],"snapshot":1})") == push_error::bad_json);
+}
+
+TEST_CASE("data frames carry the stream sequence and the publish time, gaps name the sequences left out") {
+  CHECK(data_frame("kline.binance.BTCUSDT.1m", "{}", 42, 1767225600000000001) ==
+        R"({"channel":"kline.binance.BTCUSDT.1m","seq":42,"ts":1767225600000000001,"data":{}})");
+  CHECK(data_frame("bbo.okx.BTCUSDT", "{}") == R"({"channel":"bbo.okx.BTCUSDT","data":{}})");
+  CHECK(reply_gap("kline.binance.BTCUSDT.1m", 5, 9) ==
+        R"({"op":"gap","channel":"kline.binance.BTCUSDT.1m","from":5,"to":9})");
+  CHECK(kind_of("kline.binance.BTCUSDT.1m") == channel_kind::kline);
+  CHECK(kind_of("bbo.*.*") == channel_kind::bbo);
+  CHECK_FALSE(kind_of("candle.binance.BTCUSDT"));
 }

@@ -10,6 +10,7 @@
 #include <utility>
 #include <vector>
 
+#include <boost/asio/bind_allocator.hpp>
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
@@ -46,6 +47,40 @@ std::string endpoint_text(const tcp::endpoint& ep) {
 }
 
 class connection;
+
+/// The memory of a session's one pending drain handler (see connection::send_data): posting from the hub's
+/// thread would otherwise allocate once per message per client. At most one drain is pending per session, and
+/// Asio frees a handler's memory before it runs it, so one slot is enough; anything bigger falls back to new.
+struct handler_slot {
+  alignas(std::max_align_t) unsigned char buf[192];
+  bool used = false;
+};
+
+template <class T>
+struct slot_allocator {
+  using value_type = T;
+  handler_slot* slot;
+  explicit slot_allocator(handler_slot* s) noexcept : slot(s) {}
+  template <class U>
+  slot_allocator(const slot_allocator<U>& o) noexcept : slot(o.slot) {} // NOLINT: rebinding is implicit
+  T* allocate(std::size_t n) {
+    if (!slot->used && sizeof(T) * n <= sizeof(slot->buf)) {
+      slot->used = true;
+      return reinterpret_cast<T*>(slot->buf);
+    }
+    return static_cast<T*>(::operator new(sizeof(T) * n));
+  }
+  void deallocate(T* p, std::size_t) noexcept {
+    if (reinterpret_cast<unsigned char*>(p) == slot->buf)
+      slot->used = false;
+    else
+      ::operator delete(p);
+  }
+  template <class U>
+  bool operator==(const slot_allocator<U>& o) const noexcept {
+    return slot == o.slot;
+  }
+};
 
 /// What the server and its connections share; outlives push_server while handlers are pending.
 struct server_core : std::enable_shared_from_this<server_core> {
@@ -116,8 +151,8 @@ class connection final : public push_session, public std::enable_shared_from_thi
 public:
   /// `admitted`: counted against max_connections (else the connection only gets its 503).
   connection(std::shared_ptr<server_core> core, tcp::socket&& socket, client_id id, std::string remote, bool admitted)
-      : core_(std::move(core)), ex_(socket.get_executor()), ws_(std::move(socket)), id_(id), remote_(std::move(remote)),
-        admitted_(admitted) {}
+      : core_(std::move(core)), ex_(socket.get_executor()), ws_(std::move(socket)), close_timer_(ex_), id_(id),
+        remote_(std::move(remote)), admitted_(admitted) {}
 
   ~connection() override {
     release_slot();
@@ -128,11 +163,34 @@ public:
     asio::dispatch(ex_, [self = shared_from_this()] { self->read_request(); });
   }
 
-  void send(std::shared_ptr<const std::string> text) override {
-    if (!text || !try_reserve())
+  void send(std::shared_ptr<const std::string> text) override { send_data(std::move(text), slow_policy::drop, 0); }
+
+  void send_data(std::shared_ptr<const std::string> text, slow_policy policy, std::uint64_t key) override {
+    if (!text)
       return;
-    asio::post(ex_, [self = shared_from_this(), t = std::move(text)]() mutable { self->enqueue(std::move(t)); });
+    // Drop and disconnect decide here, at once (a caller may look at dropped() right after); conflation needs
+    // the queue, so it decides on the strand.
+    const bool conflate = policy == slow_policy::conflate && key != 0;
+    if (!conflate && !try_reserve(text->size())) {
+      if (policy == slow_policy::disconnect &&
+          slow_drops_.fetch_add(1, std::memory_order_relaxed) + 1 == core_->opts_.disconnect_after) {
+        core_->limit("slow_consumer");
+        close(static_cast<std::uint16_t>(websocket::close_code::policy_error),
+              "slow consumer: " + std::to_string(core_->opts_.disconnect_after) + " messages dropped");
+      }
+      return;
+    }
+    std::lock_guard lock{inbox_mu_};
+    inbox_.push_back(inbox_item{std::move(text), conflate ? key : 0, !conflate});
+    if (drain_posted_)
+      return;
+    drain_posted_ = true;
+    asio::post(
+      ex_, asio::bind_allocator(slot_allocator<char>(&drain_slot_), [self = shared_from_this()] { self->drain(); }));
   }
+
+  std::uint64_t conflated() const override { return conflated_.load(std::memory_order_relaxed); }
+  std::size_t queued() const override { return waiting_.load(std::memory_order_relaxed); }
 
   void close(std::uint16_t code, std::string reason) override {
     asio::post(ex_, [self = shared_from_this(), code, r = std::move(reason)]() mutable {
@@ -172,17 +230,48 @@ private:
       core_->admitted_.fetch_sub(1, std::memory_order_acq_rel);
   }
 
-  // Counts one more waiting frame unless the queue is full (then counts a drop).
-  bool try_reserve() {
-    if (waiting_.fetch_add(1, std::memory_order_acq_rel) >= core_->opts_.queue_limit) {
-      waiting_.fetch_sub(1, std::memory_order_acq_rel);
+  // Counts one more waiting frame of `bytes` unless the queue is full in messages or bytes (then counts a drop).
+  // A frame always fits into an empty queue, whatever its size.
+  bool try_reserve(std::size_t bytes) {
+    const auto before = waiting_.fetch_add(1, std::memory_order_acq_rel);
+    const auto bytes_before = waiting_bytes_.fetch_add(bytes, std::memory_order_acq_rel);
+    if (before >= core_->opts_.queue_limit || (before > 0 && bytes_before + bytes > core_->opts_.queue_bytes)) {
+      release(1, bytes);
       dropped_.fetch_add(1, std::memory_order_relaxed);
       return false;
     }
     return true;
   }
 
-  void release(std::size_t n) { waiting_.fetch_sub(n, std::memory_order_acq_rel); }
+  void release(std::size_t n, std::size_t bytes) {
+    waiting_.fetch_sub(n, std::memory_order_acq_rel);
+    waiting_bytes_.fetch_sub(bytes, std::memory_order_acq_rel);
+  }
+
+  // On the strand: moves what send_data() collected into the queue.
+  void drain() {
+    {
+      std::lock_guard lock{inbox_mu_};
+      draining_.swap(inbox_);
+      drain_posted_ = false;
+    }
+    for (auto& item : draining_) {
+      if (item.reserved) {
+        enqueue(std::move(item.text));
+        continue;
+      }
+      // Conflate: the newest state of this key replaces the one still waiting.
+      const auto bytes_before = queue_.bytes();
+      if (phase_ == phase::open && queue_.replace(item.key, item.text, writing_)) {
+        waiting_bytes_.fetch_add(queue_.bytes() - bytes_before, std::memory_order_acq_rel); // modular: may shrink
+        conflated_.fetch_add(1, std::memory_order_relaxed);
+        continue;
+      }
+      if (try_reserve(item.text->size()))
+        enqueue(std::move(item.text), item.key);
+    }
+    draining_.clear(); // keeps its capacity: no allocation on the next drain
+  }
 
   // ---- HTTP phase ----------------------------------------------------------------------------
 
@@ -252,7 +341,22 @@ private:
     beast::get_lowest_layer(ws_).expires_never(); // the websocket stream has its own timeouts
     auto timeouts = websocket::stream_base::timeout::suggested(beast::role_type::server);
     timeouts.handshake_timeout = core_->opts_.handshake_timeout;
+    if (core_->opts_.idle_timeout.count() > 0) {
+      // Beast pings a silent peer at half the idle timeout and closes it when nothing came back by its end.
+      timeouts.idle_timeout = core_->opts_.idle_timeout;
+      timeouts.keep_alive_pings = true;
+    } else {
+      timeouts.idle_timeout = websocket::stream_base::none();
+    }
     ws_.set_option(timeouts);
+    if (core_->opts_.compression) {
+      websocket::permessage_deflate pmd;
+      pmd.server_enable = true;
+      pmd.server_max_window_bits = 10; // small windows: the deflate state is per client
+      pmd.compLevel = 3;
+      pmd.memLevel = 4;
+      ws_.set_option(pmd);
+    }
     ws_.set_option(websocket::stream_base::decorator(
       [](websocket::response_type& res) { res.set(http::field::server, server_name); }));
     ws_.read_message_max(core_->opts_.max_message_bytes);
@@ -312,9 +416,10 @@ private:
       }
     } else {
       buffer_.consume(buffer_.size());
-      if (try_reserve())
-        enqueue(std::make_shared<const std::string>(
-          reply_error(push_error::bad_json, "binary frames are not supported: send JSON text frames")));
+      auto reply = std::make_shared<const std::string>(
+        reply_error(push_error::bad_json, "binary frames are not supported: send JSON text frames"));
+      if (try_reserve(reply->size()))
+        enqueue(std::move(reply));
     }
     const auto limit = core_->opts_.max_pending_frames;
     if (limit > 0 && pending_ >= limit) {
@@ -335,10 +440,10 @@ private:
   }
 
   // A frame whose slot try_reserve() already counted.
-  void enqueue(std::shared_ptr<const std::string> text) {
+  void enqueue(std::shared_ptr<const std::string> text, std::uint64_t key = 0) {
     if (phase_ != phase::open)
-      return release(1); // closing or gone: nothing more goes out
-    queue_.push_back(std::move(text));
+      return release(1, text->size()); // closing or gone: nothing more goes out
+    queue_.push_back(std::move(text), key);
     if (!writing_)
       write_next();
   }
@@ -352,8 +457,7 @@ private:
 
   void on_write(beast::error_code ec, std::size_t) {
     writing_ = false;
-    queue_.pop_front();
-    release(1);
+    release(1, queue_.pop_front());
     if (ec)
       return finish();
     if (phase_ == phase::closing)
@@ -373,6 +477,13 @@ private:
       reason.resize(max_close_reason);
     close_reason_.code = code;
     close_reason_.reason = reason;
+    // A peer that reads nothing never lets the write in flight (or the close frame) out: give the close handshake
+    // the handshake deadline, then drop the connection.
+    close_timer_.expires_after(core_->opts_.handshake_timeout);
+    close_timer_.async_wait([self = shared_from_this()](beast::error_code ec) {
+      if (!ec)
+        self->finish();
+    });
     if (!writing_)
       start_close();
     maybe_resume(); // the peer's close reply must be read
@@ -388,11 +499,9 @@ private:
 
   // Drops queued frames, keeping the first `keep` (a write in flight still owns its buffer).
   void drop_queued(std::size_t keep) {
-    if (queue_.size() <= keep)
-      return;
-    std::size_t n = queue_.size() - keep;
-    queue_.erase(queue_.begin() + static_cast<std::ptrdiff_t>(keep), queue_.end());
-    release(n);
+    auto [frames, bytes] = queue_.drop_after(keep);
+    if (frames > 0)
+      release(frames, bytes);
   }
 
   // The one way out: exactly once, reports on_close for sessions that were opened.
@@ -400,6 +509,7 @@ private:
     if (phase_ == phase::closed)
       return;
     phase_ = phase::closed;
+    close_timer_.cancel();
     release_slot();
     drop_queued(writing_ ? 1 : 0);
     beast::get_lowest_layer(ws_).close(); // cancels whatever is pending
@@ -416,8 +526,19 @@ private:
   beast::flat_buffer buffer_;
   std::optional<http::request_parser<http::string_body>> parser_;
   std::optional<http::response<http::string_body>> res_;
-  std::deque<std::shared_ptr<const std::string>> queue_; // front is in flight while writing_
+  send_queue queue_; // front is in flight while writing_
+  struct inbox_item {
+    std::shared_ptr<const std::string> text;
+    std::uint64_t key;
+    bool reserved; // counted by try_reserve() already (drop, disconnect); else conflate decides on the strand
+  };
+  std::mutex inbox_mu_;
+  std::vector<inbox_item> inbox_; // guarded by inbox_mu_: filled by send_data() on any thread
+  bool drain_posted_ = false;     // guarded by inbox_mu_
+  std::vector<inbox_item> draining_;
+  handler_slot drain_slot_;
   websocket::close_reason close_reason_;
+  asio::steady_timer close_timer_; // a close handshake that cannot complete ends here
   phase phase_ = phase::http;
   bool writing_ = false;
   bool opened_ = false;
@@ -425,8 +546,11 @@ private:
   std::size_t pending_ = 0;            // messages given to on_text, not yet text_done()
   std::optional<token_bucket> bucket_; // the client's message rate, when limited
   std::string target_;
-  std::atomic<std::size_t> waiting_{0}; // frames accepted by send() and not yet written or dropped
+  std::atomic<std::size_t> waiting_{0};       // frames accepted by send() and not yet written or dropped
+  std::atomic<std::size_t> waiting_bytes_{0}; // their bytes
   std::atomic<std::uint64_t> dropped_{0};
+  std::atomic<std::uint64_t> conflated_{0};
+  std::atomic<std::uint32_t> slow_drops_{0}; // drops of `disconnect` frames
   const client_id id_;
   const std::string remote_;
   const bool admitted_;

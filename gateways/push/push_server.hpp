@@ -24,6 +24,16 @@
 //   max_pending_frames  messages handed to on_text and not yet confirmed by `push_session::text_done`; at the
 //                       limit the server stops reading that socket until the consumer catches up (TCP
 //                       back-pressure), so a client can never grow a consumer's queue without bound.
+//   queue_limit/bytes   outgoing frames waiting per client, in messages and in bytes; what a full queue does with
+//                       one more frame is the frame's slow_policy (drop it, replace the waiting frame of the same
+//                       candle, or drop it and close the client after disconnect_after such drops: 1008
+//                       "slow consumer", reported as "slow_consumer").
+//   idle_timeout        the server pings a silent client at half of it and closes one that answers nothing.
+//
+// Writers never wait for a client: send() appends to the session's inbox under a short lock and schedules one
+// drain on the session's strand when none is pending; the drain's handler memory is the session's own (no
+// allocation per message in steady state). Frames are shared (std::shared_ptr<const std::string>): one
+// broadcast encodes once whatever the number of receivers.
 
 #include <chrono>
 #include <cstddef>
@@ -42,6 +52,13 @@ namespace mi::gw {
 /// Identifies one client connection for the life of a server (never reused).
 using client_id = std::uint64_t;
 
+/// What a client's full queue does with one more data frame (push.slow.{kind} in config).
+enum class slow_policy : std::uint8_t {
+  drop,       ///< the newest frame is dropped and counted
+  conflate,   ///< a frame waiting with the same key (the same candle) is replaced by the newer one; else drop
+  disconnect, ///< drop, and close the client (1008 "slow consumer") after disconnect_after drops
+};
+
 /// A connected client's outgoing side; thread-safe. Hold it weakly if you may outlive the connection:
 /// after the client is gone, `send` and `close` do nothing.
 class push_session {
@@ -50,6 +67,18 @@ public:
   /// when `queue_limit` frames are waiting, the NEWEST (this one) is dropped and counted. Never blocks;
   /// posts to the session's executor.
   virtual void send(std::shared_ptr<const std::string> text) = 0;
+  /// Queues one data frame under `policy`. With `conflate` and `key` != 0, a frame still waiting (not being
+  /// written) with the same key is replaced by this one, whether or not the queue is full: the client gets the
+  /// newest state of that key. Never blocks.
+  virtual void send_data(std::shared_ptr<const std::string> text, slow_policy policy, std::uint64_t key) {
+    (void)policy;
+    (void)key;
+    send(std::move(text));
+  }
+  /// Frames replaced by a newer one of the same key (conflate).
+  virtual std::uint64_t conflated() const { return 0; }
+  /// Frames waiting in the queue now (a replay paces itself by it).
+  virtual std::size_t queued() const { return 0; }
   /// Drops the frames still waiting, then closes the WebSocket with `code` and `reason` (at most 123 bytes).
   virtual void close(std::uint16_t code, std::string reason) = 0;
   /// Frames dropped because the queue was full.
@@ -88,6 +117,10 @@ struct push_server_options {
   std::string host = "127.0.0.1";                    ///< listen address (IP literal or resolvable name)
   std::uint16_t port = 0;                            ///< 0: any free port (see push_server::port())
   std::size_t queue_limit = 256;                     ///< frames waiting per client before drops
+  std::size_t queue_bytes = 1 << 20;                 ///< bytes waiting per client before drops (one frame always fits)
+  std::uint32_t disconnect_after = 100;              ///< drops of `disconnect` frames before the client is closed
+  std::chrono::milliseconds idle_timeout{30000};     ///< ping at half, close a silent client after; 0 = never
+  bool compression = false;                          ///< offer permessage-deflate (costs memory and CPU per client)
   std::size_t max_message_bytes = 65536;             ///< bigger client frames close the client with 1009
   std::chrono::milliseconds handshake_timeout{5000}; ///< HTTP request + WebSocket handshake deadline
   std::size_t max_connections = 10000;               ///< connections in any phase; 0 = unlimited

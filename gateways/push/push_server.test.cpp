@@ -214,8 +214,10 @@ public:
     beast::flat_buffer buf;
     beast::error_code ec;
     ws_.read(buf, ec);
-    if (ec)
+    if (ec) {
+      last_error_ = ec.message();
       return std::nullopt;
+    }
     return beast::buffers_to_string(buf.data());
   }
 
@@ -223,6 +225,8 @@ public:
   std::uint16_t close_code() const { return ws_.reason().code; }
   /// The close reason the server sent.
   std::string close_reason() const { return std::string(ws_.reason().reason.c_str()); }
+  /// Why the last read failed.
+  const std::string& last_error() const { return last_error_; }
 
   void close() { ws_.close(websocket::close_code::normal); }
 
@@ -230,6 +234,7 @@ private:
   asio::io_context ioc_;
   websocket::stream<tcp::socket> ws_;
   watchdog guard_;
+  std::string last_error_;
 };
 
 /// One plain HTTP GET on a fresh connection.
@@ -573,4 +578,73 @@ TEST_CASE("a consumer that falls behind pauses only that client's socket: never 
   auto texts = f.texts();
   for (std::size_t i = 0; i < n; ++i)
     REQUIRE(texts[i].second == numbered(i, 1000));
+}
+
+TEST_CASE("conflate: a slow client gets only the newest state of a candle that waited, frames of other keys all") {
+  push_server_options o;
+  o.queue_limit = 10000;
+  o.queue_bytes = std::size_t{64} << 20;
+  server_fixture f{o};
+  ws_client c{f.port(), 4096};
+  auto s = f.session(0);
+  // Fillers the client does not read yet: the socket buffers fill, the rest waits in the server's queue.
+  constexpr std::size_t fillers = 3000;
+  constexpr std::size_t frame_size = 4096;
+  for (std::size_t i = 0; i < fillers; ++i)
+    s->send_data(std::make_shared<const std::string>(numbered(i, frame_size)), mi::gw::slow_policy::conflate, 0);
+  for (int v = 1; v <= 100; ++v)
+    s->send_data(std::make_shared<const std::string>("candle 7 version " + std::to_string(v)),
+                 mi::gw::slow_policy::conflate, 7);
+  s->send_data(std::make_shared<const std::string>("candle 8"), mi::gw::slow_policy::conflate, 8);
+  // (Conflation notifies nobody: poll.)
+  for (auto until = std::chrono::steady_clock::now() + 5s;
+       s->conflated() < 99 && std::chrono::steady_clock::now() < until;)
+    std::this_thread::sleep_for(1ms);
+  REQUIRE(s->conflated() == 99);
+  std::vector<std::string> tail;
+  for (std::size_t i = 0; i < fillers + 2; ++i) {
+    auto got = c.read();
+    REQUIRE_MESSAGE(got, "frame " << i << ": " << c.last_error() << " " << c.close_reason());
+    if (i < fillers)
+      REQUIRE(*got == numbered(i, frame_size)); // nothing of another key is lost or reordered
+    else
+      tail.push_back(*got);
+  }
+  CHECK(tail == std::vector<std::string>{"candle 7 version 100", "candle 8"});
+  CHECK(s->dropped() == 0);
+}
+
+TEST_CASE("the queue is bounded in bytes too: a client that never reads costs at most queue_bytes") {
+  push_server_options o;
+  o.queue_limit = 100000;
+  o.queue_bytes = 16384;
+  server_fixture f{o};
+  ws_client c{f.port(), 4096};
+  auto s = f.session(0);
+  constexpr std::size_t total = 5000;
+  for (std::size_t i = 0; i < total; ++i) {
+    s->send(std::make_shared<const std::string>(numbered(i, 4096)));
+    CHECK(s->queued() <= 16384 / 4096 + 1); // one frame always fits: at most the bound plus that one
+  }
+  CHECK(s->dropped() > total / 2);
+}
+
+TEST_CASE("disconnect: a client under that policy is closed with 1008 and a reason after disconnect_after drops") {
+  push_server_options o;
+  o.queue_limit = 4;
+  o.disconnect_after = 3;
+  o.handshake_timeout = 500ms; // the slow peer cannot take the close frame: dropped after this
+  server_fixture f{o};
+  ws_client slow{f.port(), 4096};
+  auto s = f.session(0);
+  ws_client other{f.port()};
+  auto s2 = f.session(1);
+  for (std::size_t i = 0; i < 5000 && f.closed_count() == 0; ++i)
+    s->send_data(std::make_shared<const std::string>(numbered(i, 4096)), mi::gw::slow_policy::disconnect, 0);
+  REQUIRE(f.wait([&] { return f.closed_locked().size() == 1; }));
+  CHECK(f.closed()[0] == s->id());
+  CHECK(f.limits("slow_consumer") == 1);
+  // Another client is untouched.
+  s2->send(std::make_shared<const std::string>("still here"));
+  CHECK(other.read() == std::optional<std::string>{"still here"});
 }

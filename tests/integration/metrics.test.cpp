@@ -327,6 +327,10 @@ TEST_CASE("metrics: every family README.md and docs/operations.md list moves whe
                               "through the API"},
     {"mi_admin_actions_total", "needs role admin and an operator; tests/integration/console.test.cpp counts the "
                                "browser's pause"},
+    {"mi_push_conflated_messages_total", "needs a kline client whose queue holds a candle twice; "
+                                         "gateways/push/push_server.test.cpp conflates"},
+    {"mi_push_replayed_messages_total", "needs a client that resumes; push.test.cpp 'push resume' checks it"},
+    {"mi_push_resume_gaps_total", "needs a resume beyond push.resume_max; actors/push_hub.test.cpp"},
   };
 
   for (const auto& f : documented) {

@@ -1,0 +1,55 @@
+#!/usr/bin/env bash
+# Push gateway at scale (issue 12), measured with `market-ingestor loadtest` against the platform's push role and a
+# stand-in publisher of final klines (JetStream MARKET_KLINE -> push hub -> clients):
+#   1. baseline: 1 client, 1 message/s           (the path without fan-out, same run, same machine)
+#   2. fanout:   FANOUT clients (10000) of one channel, 1 message/s: time to the LAST delivery of each message
+#   3. steady:   STEADY clients (as many as fit, toward 50000) of one channel at 10 messages/s: no loss
+# and the server's memory per idle connection (VmRSS before/after the connections, nothing published yet).
+# Starts nats-server, PostgreSQL (as user postgres) and `run --roles push`; raises ulimit -n as far as allowed.
+# Usage: tests/bench/push_fanout.sh [market-ingestor binary]   (FANOUT, STEADY, DURATION override)
+set -euo pipefail
+BIN=${1:-build/app/market-ingestor}
+BIN=$(readlink -f "$BIN")
+ulimit -n "$(ulimit -Hn)" # both processes inherit it
+LIMIT=$(ulimit -n)
+FANOUT=${FANOUT:-10000}
+STEADY=${STEADY:-50000}
+DURATION=${DURATION:-30s}
+# Each side of a loopback connection is one descriptor per process: the server's limit bounds the clients.
+MAXC=$((LIMIT - 500))
+[ "$FANOUT" -gt "$MAXC" ] && FANOUT=$MAXC
+if [ "$STEADY" -gt "$MAXC" ]; then
+  echo "steady: $STEADY clients do not fit: ulimit -n is $LIMIT (hard limit $(ulimit -Hn)); measuring $MAXC"
+  STEADY=$MAXC
+fi
+D=$(mktemp -d); chmod 755 "$D"; mkdir -p "$D/pg"; chown postgres:postgres "$D/pg"
+free_port() { python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print(s.getsockname()[1])'; }
+NP=$(free_port); PP=$(free_port); MP=$(free_port); WP=$(free_port); AP=$(free_port)
+PG=/usr/lib/postgresql/15/bin
+cleanup() {
+  kill -TERM "${PLAT:-0}" 2>/dev/null || true; sleep 3
+  kill "${NATS:-0}" 2>/dev/null || true
+  runuser -u postgres -- $PG/pg_ctl -D "$D/pg/data" -m immediate stop >/dev/null 2>&1 || true
+  rm -rf "$D"
+}
+trap cleanup EXIT
+nats-server -js -sd "$D/nats" -a 127.0.0.1 -p "$NP" -l "$D/nats.log" & NATS=$!
+runuser -u postgres -- $PG/initdb -D "$D/pg/data" -U postgres --auth=trust -E UTF8 --locale=C.UTF-8 >/dev/null
+runuser -u postgres -- $PG/pg_ctl -D "$D/pg/data" -l "$D/pg/pg.log" -o "-p $PP -k $D/pg -c listen_addresses=127.0.0.1" -w start >/dev/null
+cat > "$D/cfg.yaml" <<CFG
+nats: {url: "nats://127.0.0.1:$NP"}
+postgres: {dsn: "host=127.0.0.1 port=$PP user=postgres dbname=postgres"}
+push: {listen: "127.0.0.1:$WP", max_connections: 100000, io_threads: ${IO_THREADS:-2}}
+api: {listen: "127.0.0.1:$AP"}
+metrics: {listen: "127.0.0.1:$MP"}
+CFG
+"$BIN" run --config "$D/cfg.yaml" --roles push > "$D/platform.log" 2>&1 & PLAT=$!
+until grep -q '^ready' "$D/platform.log"; do sleep 0.2; done
+load() { # clients rate channel
+  "$BIN" loadtest --port "$WP" --clients "$1" --channels "$3" --duration "$DURATION" --settle 2s \
+    --source-addresses 8 --threads 1 --nats "nats://127.0.0.1:$NP" --publish-rate "$2" --pid "$PLAT"
+}
+echo "== baseline: 1 client, 1 message/s"; load 1 1 kline.bench.BASEUSDT.1m
+echo "== fanout: $FANOUT clients of one channel, 1 message/s"; load "$FANOUT" 1 kline.bench.FANUSDT.1m
+echo "== steady: $STEADY clients of one channel, 10 messages/s"; load "$STEADY" 10 kline.bench.STDUSDT.1m
+curl -s "127.0.0.1:$MP/metrics" | grep -E '^mi_push_(dropped|conflated)' || true
