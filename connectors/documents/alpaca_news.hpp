@@ -28,8 +28,8 @@ mi::result<news_page> parse_news_page(std::string_view body, std::int64_t fetche
 /// Parses one article object (what a page's `news` array and a stream `n` message hold).
 mi::result<mi::document> parse_news_article(std::string_view body, std::int64_t fetched_ns);
 
-/// Parses one WebSocket frame (an array of messages, or one message object): the `n` messages' documents; control messages (success, subscription) give none; an
-/// `error` message is an error (errc::rejected, its code and text).
+/// Parses one WebSocket frame (an array of messages, or one message object): the `n` messages' documents; control
+/// messages (success, subscription) give none; an `error` message is an error (errc::rejected, its code and text).
 mi::result<std::vector<mi::document>> parse_news_frame(std::string_view frame, std::int64_t fetched_ns);
 
 /// The subscribe request of the news stream for `symbols` ("*": all news).

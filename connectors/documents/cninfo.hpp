@@ -21,8 +21,8 @@ namespace mi::documents::cninfo {
 /// One page of the query.
 struct announcement_page {
   std::vector<mi::document> documents;
-  bool has_more = false;           ///< `hasMore`: ask for pageNum + 1
-  std::int64_t total = 0;          ///< `totalAnnouncement`
+  bool has_more = false;  ///< `hasMore`: ask for pageNum + 1
+  std::int64_t total = 0; ///< `totalAnnouncement`
 };
 
 /// Parses a page (`announcements` may be null: no match).

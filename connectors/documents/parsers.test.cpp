@@ -142,7 +142,8 @@ TEST_CASE("sec submissions: Apple and Fannie Mae, row counts, tickers and the ov
   CHECK(apple->files == std::vector<std::string>{"CIK0000320193-submissions-001.json"});
   check_documents(apple->documents, "submissions_CIK0000320193_AAPL.first3.expected.jsonl", 3);
 
-  auto fnma = docs::sec::parse_submissions(fixture("sec/submissions_CIK0000310522_FNMA_16tickers_3files.json"), fetched);
+  auto fnma =
+    docs::sec::parse_submissions(fixture("sec/submissions_CIK0000310522_FNMA_16tickers_3files.json"), fetched);
   REQUIRE_MESSAGE(fnma, (fnma ? "" : fnma.err().message));
   CHECK(fnma->tickers.size() == 16);
   CHECK(fnma->files.size() == 3);
@@ -177,13 +178,13 @@ TEST_CASE("alpaca news REST pages: documents and the next page token") {
 }
 
 TEST_CASE("alpaca news: an article edited after publication carries its update time as revision") {
-  auto r = docs::alpaca_news::parse_news_article(fixture("alpaca_news/news_object_docs_example_with_content.json"),
-                                                 fetched);
+  auto r =
+    docs::alpaca_news::parse_news_article(fixture("alpaca_news/news_object_docs_example_with_content.json"), fetched);
   REQUIRE_MESSAGE(r, (r ? "" : r.err().message));
   check_documents({*r}, "news_object_docs_example_with_content.expected.jsonl");
-  CHECK(r->published_at_ns == 1640790663000000000);             // created_at 2021-12-29T15:11:03Z
-  CHECK(r->revision == 1640896661000000000);                    // updated_at 2021-12-30T20:37:41Z
-  CHECK(r->body.find("<strong>") == std::string::npos);         // HTML removed
+  CHECK(r->published_at_ns == 1640790663000000000);     // created_at 2021-12-29T15:11:03Z
+  CHECK(r->revision == 1640896661000000000);            // updated_at 2021-12-30T20:37:41Z
+  CHECK(r->body.find("<strong>") == std::string::npos); // HTML removed
   CHECK(r->body.find("Year of the Dogecoin") != std::string::npos);
 }
 
@@ -231,8 +232,7 @@ TEST_CASE("atom feed: the generic parser reads the SEC current-filings feed entr
   CHECK(d.revision == 1765580563000000000);
   CHECK(d.fields.at("categories") == "4");
   CHECK(docs::feeds::parse_feed("<html><body/></html>", "x", "en", 0).err().code == mi::errc::unsupported_message);
-  CHECK(docs::feeds::parse_feed("<rss><channel><item><title>t", "x", "en", 0).err().code ==
-        mi::errc::malformed_json);
+  CHECK(docs::feeds::parse_feed("<rss><channel><item><title>t", "x", "en", 0).err().code == mi::errc::malformed_json);
 }
 
 TEST_CASE("rss 2.0: a changed item is a new revision, a repeated one the same") {
@@ -253,8 +253,8 @@ TEST_CASE("rss 2.0: a changed item is a new revision, a repeated one the same") 
 }
 
 TEST_CASE("cninfo announcements: pages and a single item, symbols with their exchange suffix") {
-  for (const char* name : {"hisAnnouncement_query_600600_2020-09_elision_removed",
-                           "hisAnnouncement_query_002104_2023-09_fixed"}) {
+  for (const char* name :
+       {"hisAnnouncement_query_600600_2020-09_elision_removed", "hisAnnouncement_query_002104_2023-09_fixed"}) {
     CAPTURE(name);
     auto r = docs::cninfo::parse_query(fixture(std::string("cninfo/") + name + ".json"), fetched);
     REQUIRE_MESSAGE(r, (r ? "" : r.err().message));

@@ -69,8 +69,10 @@ mi::result<mi::document> to_document(dom::object o, const std::string& where, st
   d.url = permalink.empty() ? text_of(o, "url") : "https://www.reddit.com" + permalink;
   d.summary = d.body.substr(0, std::min<std::size_t>(d.body.size(), d.body.find('\n')));
   d.symbols = cashtags(d.title + "\n" + d.body);
-  d.fields = {{"subreddit", text_of(o, "subreddit")},     {"author", text_of(o, "author")},
-              {"score", text_of(o, "score")},             {"num_comments", text_of(o, "num_comments")},
+  d.fields = {{"subreddit", text_of(o, "subreddit")},
+              {"author", text_of(o, "author")},
+              {"score", text_of(o, "score")},
+              {"num_comments", text_of(o, "num_comments")},
               {"flair", text_of(o, "link_flair_text")}};
   if (const std::string link = text_of(o, "url"); link != d.url)
     d.fields["link"] = link;

@@ -28,8 +28,8 @@ enum class request_outcome : std::uint8_t {
 std::string_view to_string(request_outcome o);
 /// Every outcome, in enum order (metric label values).
 inline constexpr request_outcome all_request_outcomes[] = {
-  request_outcome::ok,           request_outcome::not_modified,  request_outcome::rate_limited,
-  request_outcome::server_error, request_outcome::client_error,  request_outcome::network_error,
+  request_outcome::ok,           request_outcome::not_modified, request_outcome::rate_limited,
+  request_outcome::server_error, request_outcome::client_error, request_outcome::network_error,
   request_outcome::bad_body};
 /// The outcome of an HTTP status (200..299 ok, 304, 429, 5xx, other 4xx; anything else server_error).
 request_outcome outcome_of_status(int status);
@@ -102,12 +102,12 @@ std::optional<std::int64_t> parse_retry_after_ns(std::string_view value, std::in
 
 /// One source's settings (config documents.sources.<name>).
 struct schedule_config {
-  std::int64_t interval_ns = 60'000'000'000;        ///< poll period
-  double jitter = 0.1;                              ///< each period drawn from interval * [1 - jitter, 1 + jitter]
-  double requests_per_second = 1;                   ///< token bucket rate (SEC: at most 10)
-  int burst = 1;                                    ///< token bucket size
-  int failure_threshold = 5;                        ///< failures in a row that open the circuit
-  std::int64_t open_for_ns = 60'000'000'000;        ///< an open circuit's wait before the half-open probe
+  std::int64_t interval_ns = 60'000'000'000;             ///< poll period
+  double jitter = 0.1;                                   ///< each period drawn from interval * [1 - jitter, 1 + jitter]
+  double requests_per_second = 1;                        ///< token bucket rate (SEC: at most 10)
+  int burst = 1;                                         ///< token bucket size
+  int failure_threshold = 5;                             ///< failures in a row that open the circuit
+  std::int64_t open_for_ns = 60'000'000'000;             ///< an open circuit's wait before the half-open probe
   std::int64_t backfill_horizon_ns = 86'400'000'000'000; ///< unreachable longer than this: a gap record
   std::int64_t max_retry_after_ns = 3'600'000'000'000;   ///< a longer Retry-After is capped (a server's typo)
 };
@@ -149,8 +149,8 @@ private:
   token_bucket bucket_;
   circuit_breaker breaker_;
   std::int64_t next_poll_ns_;
-  std::int64_t not_before_ns_ = 0;     ///< Retry-After
-  std::int64_t last_success_ns_;       ///< start counts as a success: an outage is measured from there
+  std::int64_t not_before_ns_ = 0; ///< Retry-After
+  std::int64_t last_success_ns_;   ///< start counts as a success: an outage is measured from there
 };
 
 } // namespace mi::documents

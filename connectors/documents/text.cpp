@@ -19,12 +19,12 @@ struct named_entity {
 
 // The references news and feed HTML actually carries (Benzinga, Yahoo, Reddit); others are kept as written.
 constexpr std::array entities{
-  named_entity{"amp", U'&'},      named_entity{"lt", U'<'},       named_entity{"gt", U'>'},
-  named_entity{"quot", U'"'},     named_entity{"apos", U'\''},    named_entity{"nbsp", U' '},
-  named_entity{"ldquo", U'\u201c'}, named_entity{"rdquo", U'\u201d'}, named_entity{"lsquo", U'\u2018'},
-  named_entity{"rsquo", U'\u2019'}, named_entity{"mdash", U'\u2014'}, named_entity{"ndash", U'\u2013'},
-  named_entity{"hellip", U'\u2026'}, named_entity{"copy", U'\u00a9'}, named_entity{"reg", U'\u00ae'},
-  named_entity{"trade", U'\u2122'}, named_entity{"euro", U'\u20ac'}, named_entity{"pound", U'\u00a3'},
+  named_entity{"amp", U'&'},         named_entity{"lt", U'<'},         named_entity{"gt", U'>'},
+  named_entity{"quot", U'"'},        named_entity{"apos", U'\''},      named_entity{"nbsp", U' '},
+  named_entity{"ldquo", U'\u201c'},  named_entity{"rdquo", U'\u201d'}, named_entity{"lsquo", U'\u2018'},
+  named_entity{"rsquo", U'\u2019'},  named_entity{"mdash", U'\u2014'}, named_entity{"ndash", U'\u2013'},
+  named_entity{"hellip", U'\u2026'}, named_entity{"copy", U'\u00a9'},  named_entity{"reg", U'\u00ae'},
+  named_entity{"trade", U'\u2122'},  named_entity{"euro", U'\u20ac'},  named_entity{"pound", U'\u00a3'},
 };
 
 void append_utf8(std::string& out, char32_t c) {
@@ -87,7 +87,7 @@ bool is_block_tag(std::string_view tag) {
     ++n;
   std::string name(tag.substr(0, n));
   std::transform(name.begin(), name.end(), name.begin(), [](unsigned char c) { return std::tolower(c); });
-  static constexpr std::array<std::string_view, 14> blocks{"p",  "br", "div", "li", "ul", "ol", "tr",
+  static constexpr std::array<std::string_view, 14> blocks{"p",  "br", "div", "li", "ul", "ol",    "tr",
                                                            "h1", "h2", "h3",  "h4", "h5", "table", "blockquote"};
   return std::find(blocks.begin(), blocks.end(), name) != blocks.end();
 }
@@ -184,9 +184,9 @@ std::string html_to_text(std::string_view html) {
     const char c = html[i];
     if (c == '<') {
       const auto close = html.find('>', i + 1);
-      const bool tag_like = close != std::string_view::npos && i + 1 < html.size() &&
-                            (std::isalpha(static_cast<unsigned char>(html[i + 1])) || html[i + 1] == '/' ||
-                             html[i + 1] == '!');
+      const bool tag_like =
+        close != std::string_view::npos && i + 1 < html.size() &&
+        (std::isalpha(static_cast<unsigned char>(html[i + 1])) || html[i + 1] == '/' || html[i + 1] == '!');
       if (tag_like) {
         if (is_block_tag(html.substr(i + 1, close - i - 1)))
           text += '\n';
@@ -238,18 +238,27 @@ std::optional<std::int64_t> parse_rfc822_ns(std::string_view s) {
         return std::nullopt;
       offset_s = (z[0] == '+' ? 1 : -1) * (*oh * 3600 + *om * 60);
     } else {
-      static constexpr std::array<std::pair<std::string_view, int>, 12> zones{
-        {{"GMT", 0}, {"UT", 0}, {"UTC", 0}, {"Z", 0}, {"EST", -5}, {"EDT", -4}, {"CST", -6}, {"CDT", -5},
-         {"MST", -7}, {"MDT", -6}, {"PST", -8}, {"PDT", -7}}};
+      static constexpr std::array<std::pair<std::string_view, int>, 12> zones{{{"GMT", 0},
+                                                                               {"UT", 0},
+                                                                               {"UTC", 0},
+                                                                               {"Z", 0},
+                                                                               {"EST", -5},
+                                                                               {"EDT", -4},
+                                                                               {"CST", -6},
+                                                                               {"CDT", -5},
+                                                                               {"MST", -7},
+                                                                               {"MDT", -6},
+                                                                               {"PST", -8},
+                                                                               {"PDT", -7}}};
       const auto it = std::find_if(zones.begin(), zones.end(), [&](const auto& p) { return p.first == z; });
       if (it == zones.end())
         return std::nullopt;
       offset_s = it->second * 3600;
     }
   }
-  const std::int64_t secs = util::days_from_civil(*year, static_cast<unsigned>(*month), static_cast<unsigned>(*day)) *
-                              86'400 +
-                            *hh * 3600 + *mm * 60 + *ss - offset_s;
+  const std::int64_t secs =
+    util::days_from_civil(*year, static_cast<unsigned>(*month), static_cast<unsigned>(*day)) * 86'400 + *hh * 3600 +
+    *mm * 60 + *ss - offset_s;
   return secs * util::ns_per_second;
 }
 
