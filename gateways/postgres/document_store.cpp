@@ -126,7 +126,9 @@ partition_range document_partition_of(std::int64_t ns) {
   return r;
 }
 
-std::string encode_document_cursor(const document_cursor& c) { return encode_cursor(trade_cursor{c.published_at_ns, c.id}); }
+std::string encode_document_cursor(const document_cursor& c) {
+  return encode_cursor(trade_cursor{c.published_at_ns, c.id});
+}
 
 mi::result<document_cursor> decode_document_cursor(std::string_view token) {
   auto c = decode_cursor(token);
@@ -256,8 +258,9 @@ mi::result<document_page> document_store::search(const document_query& q) {
       st.sql += " AND published_at < " + st.time_arg(*q.end_ms + 1, "millisecond");
     if (q.after) {
       // published_at is published_at_ns floored to the µs: the same order, and a bound PostgreSQL prunes on.
-      st.sql += " AND (published_at, id) < (" + st.time_arg(util::floor_div(q.after->published_at_ns, 1000), "microsecond") +
-                ", " + st.arg(q.after->id) + "::text)";
+      st.sql += " AND (published_at, id) < (" +
+                st.time_arg(util::floor_div(q.after->published_at_ns, 1000), "microsecond") + ", " +
+                st.arg(q.after->id) + "::text)";
     }
     st.sql += " ORDER BY published_at DESC, id DESC LIMIT " + st.arg(std::to_string(q.limit + 1)) + "::bigint";
     auto rows = st.run(w);

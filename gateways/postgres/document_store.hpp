@@ -39,14 +39,14 @@ mi::result<document_cursor> decode_document_cursor(std::string_view token);
 
 /// GET /api/v1/documents: every set filter must hold.
 struct document_query {
-  std::string q{};                          ///< words: English full text, or a substring (Chinese); "" = any
-  std::string symbol{};                     ///< the document lists this symbol
-  std::string source{};                     ///< a document_sources() name
-  std::optional<mi::document_kind> kind{};  ///< filing | news | announcement | social
-  std::optional<std::int64_t> start_ms{};   ///< published_at >= start (inclusive)
-  std::optional<std::int64_t> end_ms{};     ///< published_at <= end (inclusive)
-  std::optional<document_cursor> after{};   ///< continue strictly after this position
-  int limit = 50;                           ///< 1..500
+  std::string q{};                         ///< words: English full text, or a substring (Chinese); "" = any
+  std::string symbol{};                    ///< the document lists this symbol
+  std::string source{};                    ///< a document_sources() name
+  std::optional<mi::document_kind> kind{}; ///< filing | news | announcement | social
+  std::optional<std::int64_t> start_ms{};  ///< published_at >= start (inclusive)
+  std::optional<std::int64_t> end_ms{};    ///< published_at <= end (inclusive)
+  std::optional<document_cursor> after{};  ///< continue strictly after this position
+  int limit = 50;                          ///< 1..500
 };
 
 /// One page, newest first; `next` is set when more documents match.
