@@ -171,8 +171,14 @@ std::string news_target(std::int64_t start_ns, const std::vector<std::string>& s
     for (std::size_t i = 0; i < symbols.size(); ++i)
       t += (i ? "," : "") + symbols[i];
   }
-  if (!page_token.empty())
-    t += "&page_token=" + std::string(page_token);
+  if (!page_token.empty()) { // base64: '+', '/' and '=' percent-encoded
+    t += "&page_token=";
+    for (char c : page_token)
+      t += c == '+'   ? std::string("%2B")
+           : c == '/' ? std::string("%2F")
+           : c == '=' ? std::string("%3D")
+                      : std::string(1, c);
+  }
   return t;
 }
 
