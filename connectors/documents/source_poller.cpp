@@ -68,8 +68,8 @@ void source_poller::start_poll(std::int64_t now_ns) {
       for (const auto& ticker : settings_.items)
         for (const auto& [cik, ts] : tickers_)
           if (std::find(ts.begin(), ts.end(), ticker) != ts.end())
-            queue_.push_back(make(sec_data_url(base) + "/submissions/CIK" + ten_digit_cik(cik) + ".json",
-                                  "submissions", ticker, 1));
+            queue_.push_back(
+              make(sec_data_url(base) + "/submissions/CIK" + ten_digit_cik(cik) + ".json", "submissions", ticker, 1));
   } else if (s == "alpaca") {
     std::vector<std::string> symbols;
     for (const auto& i : settings_.items)

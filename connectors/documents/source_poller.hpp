@@ -79,16 +79,15 @@ public:
 private:
   void start_poll(std::int64_t now_ns);
   source_request make(std::string url, std::string what, std::string item, int page) const;
-  mi::result<std::vector<mi::document>> parse(const source_request& req, const std::string& body,
-                                              std::int64_t now_ns);
+  mi::result<std::vector<mi::document>> parse(const source_request& req, const std::string& body, std::int64_t now_ns);
 
   source_settings settings_;
   source_schedule schedule_;
-  std::deque<source_request> queue_;          ///< this poll's requests still to send
-  std::map<std::string, validators> cond_;    ///< URL -> ETag / Last-Modified of its last 200
-  sec::cik_tickers tickers_;                  ///< sec: company_tickers.json, read once
-  std::set<std::string> seen_;                ///< sec: accessions of the previous pages (paging stops at one)
-  std::int64_t news_since_ns_ = 0;            ///< alpaca: the newest article time seen (the next poll's start)
+  std::deque<source_request> queue_;       ///< this poll's requests still to send
+  std::map<std::string, validators> cond_; ///< URL -> ETag / Last-Modified of its last 200
+  sec::cik_tickers tickers_;               ///< sec: company_tickers.json, read once
+  std::set<std::string> seen_;             ///< sec: accessions of the previous pages (paging stops at one)
+  std::int64_t news_since_ns_ = 0;         ///< alpaca: the newest article time seen (the next poll's start)
 };
 
 } // namespace mi::documents

@@ -80,8 +80,8 @@ TEST_CASE("sec poller: tickers map CIKs first, then each configured company's su
                 "", 1 * s);
   auto sub = must_request(p, 2 * s);
   CHECK(sub.url == "https://data.sec.gov/submissions/CIK0000320193.json");
-  auto step = p.on_response(sub, docs::source_response{200, fixture("sec/submissions_CIK0000320193_AAPL.json"), "", "", ""},
-                            "", 2 * s);
+  auto step = p.on_response(
+    sub, docs::source_response{200, fixture("sec/submissions_CIK0000320193_AAPL.json"), "", "", ""}, "", 2 * s);
   CHECK(step.documents.size() == 1005);
 }
 
@@ -167,7 +167,8 @@ TEST_CASE("cninfo poller: a form POST per stock, the next page while hasMore") {
   CHECK(r.form->find("stock=600600%2Cgssh0600600") != std::string::npos);
   CHECK(r.form->find("seDate=2020-08-28~2020-09-04") != std::string::npos);
   auto step = p.on_response(
-    r, docs::source_response{200, fixture("cninfo/hisAnnouncement_query_600600_2020-09_elision_removed.json"), "", "", ""},
+    r,
+    docs::source_response{200, fixture("cninfo/hisAnnouncement_query_600600_2020-09_elision_removed.json"), "", "", ""},
     "", 1599148801 * s);
   CHECK(step.documents.size() == 2);
   auto page2 = must_request(p, 1599148802 * s);
