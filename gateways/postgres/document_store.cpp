@@ -6,6 +6,7 @@
 #include <pqxx/pqxx>
 
 #include "gateways/postgres/db_error.hpp"
+#include "gateways/postgres/document_search.hpp"
 #include "gateways/postgres/history_reader.hpp"
 #include "gateways/postgres/postgres.hpp"
 #include "gateways/postgres/statement.hpp"
@@ -235,48 +236,56 @@ mi::result<document_write> document_store::upsert(const std::vector<mi::document
   }
 }
 
+namespace detail {
+
+mi::result<document_page> search_documents(pqxx::transaction_base& w, const document_query& q) {
+  statement st;
+  st.sql = std::string("SELECT ") + columns + " FROM documents WHERE true";
+  if (!q.q.empty()) {
+    // English words through the full-text index; any other text (Chinese) as a substring through the trigrams.
+    const std::string text = st.arg(q.q);
+    st.sql += " AND (search @@ websearch_to_tsquery('english', " + text +
+              ") OR documents_text(title, summary, body) ILIKE " + st.arg(like_pattern(q.q)) + ")";
+  }
+  if (!q.symbol.empty())
+    st.sql += " AND symbols @> ARRAY[" + st.arg(q.symbol) + "::text]";
+  if (!q.source.empty())
+    st.sql += " AND source = " + st.arg(q.source);
+  if (q.kind)
+    st.sql += " AND kind = " + st.arg(std::string(mi::to_string(*q.kind)));
+  if (q.start_ms)
+    st.sql += " AND published_at >= " + st.time_arg(*q.start_ms, "millisecond");
+  if (q.end_ms)
+    st.sql += " AND published_at < " + st.time_arg(*q.end_ms + 1, "millisecond");
+  if (q.after) {
+    // published_at is published_at_ns floored to the µs: the same order, and a bound PostgreSQL prunes on.
+    st.sql += " AND (published_at, id) < (" +
+              st.time_arg(util::floor_div(q.after->published_at_ns, 1000), "microsecond") + ", " + st.arg(q.after->id) +
+              "::text)";
+  }
+  st.sql += " ORDER BY published_at DESC, id DESC LIMIT " + st.arg(std::to_string(q.limit + 1)) + "::bigint";
+  auto rows = st.run(w);
+  document_page page;
+  for (const auto& r : rows) {
+    if (page.documents.size() == static_cast<std::size_t>(q.limit)) {
+      const auto& last = page.documents.back();
+      page.next = document_cursor{last.published_at_ns, mi::document_id(last)};
+      break;
+    }
+    auto d = document_row(r);
+    if (!d)
+      return d.err();
+    page.documents.push_back(std::move(*d));
+  }
+  return page;
+}
+
+} // namespace detail
+
 mi::result<document_page> document_store::search(const document_query& q) {
   try {
     pqxx::read_transaction w{impl_->connection()};
-    statement st;
-    st.sql = std::string("SELECT ") + columns + " FROM documents WHERE true";
-    if (!q.q.empty()) {
-      // English words through the full-text index; any other text (Chinese) as a substring through the trigrams.
-      const std::string text = st.arg(q.q);
-      st.sql += " AND (search @@ websearch_to_tsquery('english', " + text +
-                ") OR documents_text(title, summary, body) ILIKE " + st.arg(like_pattern(q.q)) + ")";
-    }
-    if (!q.symbol.empty())
-      st.sql += " AND symbols @> ARRAY[" + st.arg(q.symbol) + "::text]";
-    if (!q.source.empty())
-      st.sql += " AND source = " + st.arg(q.source);
-    if (q.kind)
-      st.sql += " AND kind = " + st.arg(std::string(mi::to_string(*q.kind)));
-    if (q.start_ms)
-      st.sql += " AND published_at >= " + st.time_arg(*q.start_ms, "millisecond");
-    if (q.end_ms)
-      st.sql += " AND published_at < " + st.time_arg(*q.end_ms + 1, "millisecond");
-    if (q.after) {
-      // published_at is published_at_ns floored to the µs: the same order, and a bound PostgreSQL prunes on.
-      st.sql += " AND (published_at, id) < (" +
-                st.time_arg(util::floor_div(q.after->published_at_ns, 1000), "microsecond") + ", " +
-                st.arg(q.after->id) + "::text)";
-    }
-    st.sql += " ORDER BY published_at DESC, id DESC LIMIT " + st.arg(std::to_string(q.limit + 1)) + "::bigint";
-    auto rows = st.run(w);
-    document_page page;
-    for (const auto& r : rows) {
-      if (page.documents.size() == static_cast<std::size_t>(q.limit)) {
-        const auto& last = page.documents.back();
-        page.next = document_cursor{last.published_at_ns, mi::document_id(last)};
-        break;
-      }
-      auto d = document_row(r);
-      if (!d)
-        return d.err();
-      page.documents.push_back(std::move(*d));
-    }
-    return page;
+    return detail::search_documents(w, q);
   } catch (const pqxx::sql_error& e) {
     return db_error("documents search", e);
   } catch (const std::exception& e) {

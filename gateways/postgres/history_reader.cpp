@@ -8,6 +8,7 @@
 #include <pqxx/pqxx>
 
 #include "gateways/postgres/db_error.hpp"
+#include "gateways/postgres/document_search.hpp"
 #include "gateways/postgres/rows.hpp"
 #include "gateways/postgres/statement.hpp"
 #include "messages/util/floor_div.hpp"
@@ -226,6 +227,11 @@ mi::result<std::vector<symbol_summary>> history_db::symbols() {
                        r[4].as<std::int64_t>()});
       return out;
     });
+}
+
+mi::result<document_page> history_db::documents(const document_query& q) {
+  return impl_->run<document_page>("documents",
+                                   [&](pqxx::read_transaction& w) { return detail::search_documents(w, q); });
 }
 
 mi::result<std::optional<api_key_row>> history_db::find_key(const std::string& key_id) {

@@ -14,6 +14,7 @@
 #include <string_view>
 #include <vector>
 
+#include "gateways/postgres/document_store.hpp"
 #include "messages/kline.hpp"
 #include "messages/result.hpp"
 #include "messages/trade.hpp"
@@ -109,6 +110,8 @@ public:
   /// Every stored (exchange, symbol) with first/last trade time and count (market_symbols: a
   /// read of one row per symbol, never a scan of market_trades).
   mi::result<std::vector<symbol_summary>> symbols();
+  /// GET /api/v1/documents: the documents table's search (document_store.hpp), newest first.
+  mi::result<document_page> documents(const document_query& q);
   /// The key with this id, or nullopt. `signing_key` holds a clear value only for a row not yet
   /// sealed (before 0004); otherwise `sealed_signing_key` is set and the caller opens it.
   mi::result<std::optional<api_key_row>> find_key(const std::string& key_id);

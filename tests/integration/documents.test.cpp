@@ -38,13 +38,12 @@ struct documents_env {
     source("alpaca", "", "");
     source("rss", ("      items: [\"" + url + "/rss/markets\"]\n").c_str(), "");
     source("reddit", "      items: [wallstreetbets]\n", "");
+    source("cninfo", "      items: [\"600600,gssh0600600\"]\n", "");
     env = std::make_unique<mi::test::platform_env>(std::vector<std::string>{"1m"}, "", "", "", y);
   }
 
   std::string sql(const std::string& q) const { return env->pg.psql(q); }
-  int count(const std::string& where) const {
-    return std::stoi(sql("SELECT count(*) FROM documents WHERE " + where));
-  }
+  int count(const std::string& where) const { return std::stoi(sql("SELECT count(*) FROM documents WHERE " + where)); }
 
   /// Waits up to `timeout` for `pred`.
   template <class P>
@@ -108,10 +107,61 @@ TEST_CASE("documents: a repeated item is stored once, an updated item becomes a 
   CHECK(e.count("source = 'alpaca' AND revisions = 1") == 3);
   // An edit at the source: same id, new updated_at.
   const std::string id = e.sql("SELECT native_id FROM documents WHERE source = 'alpaca' ORDER BY native_id LIMIT 1");
-  REQUIRE(e.sim.update("alpaca", id, "Corrected: the figure was 4.2%, not 2.4%.", wall_ns() / 1'000'000'000 * 1'000'000'000));
+  REQUIRE(
+    e.sim.update("alpaca", id, "Corrected: the figure was 4.2%, not 2.4%.", wall_ns() / 1'000'000'000 * 1'000'000'000));
   REQUIRE_MESSAGE(e.eventually([&] { return e.count("source = 'alpaca' AND revisions = 2") == 1; }),
                   e.env->platform_log());
   CHECK(e.count("source = 'alpaca'") == 3);
   CHECK(e.sql("SELECT body FROM documents WHERE source = 'alpaca' AND native_id = '" + id + "'") ==
         "Corrected: the figure was 4.2%, not 2.4%.");
+}
+
+TEST_CASE("documents: REST search finds an English and a Chinese document by a word of their body") {
+  documents_env e;
+  e.sim.add("alpaca", {"",
+                       "Chlorophyll startup raises funds",
+                       "The company industrialises photosynthesis for fuels.",
+                       {"XOM"},
+                       wall_ns() / 1'000'000'000 * 1'000'000'000,
+                       0});
+  e.sim.add("cninfo", {"",
+                       "关于股东权益变动的提示公告",
+                       "本次权益变动不触及要约收购，不会导致控股股东发生变化。",
+                       {"600600"},
+                       wall_ns() / 1'000'000'000 * 1'000'000'000,
+                       0});
+  ::setenv("MI_API_AUTH", "off", 1); // the search itself is under test here; signed requests: api.test.cpp
+  e.env->start_platform({"--roles", "store,documents,api"});
+  ::unsetenv("MI_API_AUTH");
+  REQUIRE_MESSAGE(e.eventually([&] { return e.count("source = 'cninfo'") == 4 && e.count("source = 'alpaca'") == 4; }),
+                  e.env->platform_log());
+  auto en = mi::test::http_get(e.env->api_port(), "/api/v1/documents?q=photosynthesis");
+  REQUIRE(en.status == 200);
+  CHECK(en.body.find("\"title\":\"Chlorophyll startup raises funds\"") != std::string::npos);
+  CHECK(en.body.find("\"source\":\"cninfo\"") == std::string::npos);
+  CHECK(en.body.find("\"next\":null") != std::string::npos);
+  // 要约收购, percent-encoded UTF-8
+  auto zh = mi::test::http_get(e.env->api_port(), "/api/v1/documents?q=%E8%A6%81%E7%BA%A6%E6%94%B6%E8%B4%AD");
+  REQUIRE(zh.status == 200);
+  CHECK(zh.body.find("\"title\":\"关于股东权益变动的提示公告\"") != std::string::npos);
+  CHECK(zh.body.find("\"symbols\":[\"600600.SH\"]") != std::string::npos);
+  CHECK(zh.body.find("\"source\":\"alpaca\"") == std::string::npos);
+  // filters and paging
+  auto by_symbol = mi::test::http_get(e.env->api_port(), "/api/v1/documents?symbol=XOM&kind=news");
+  REQUIRE(by_symbol.status == 200);
+  CHECK(by_symbol.body.find("photosynthesis") != std::string::npos);
+  auto page = mi::test::http_get(e.env->api_port(), "/api/v1/documents?source=reddit&limit=2");
+  REQUIRE(page.status == 200);
+  const auto at = page.body.find("\"next\":\"");
+  REQUIRE(at != std::string::npos);
+  const auto token = page.body.substr(at + 8, page.body.find('"', at + 8) - at - 8);
+  auto rest = mi::test::http_get(e.env->api_port(), "/api/v1/documents?source=reddit&limit=2&cursor=" + token);
+  REQUIRE(rest.status == 200);
+  CHECK(rest.body.find("\"next\":null") != std::string::npos);
+  // errors in the API's style
+  auto bad = mi::test::http_get(e.env->api_port(), "/api/v1/documents?source=twitter");
+  CHECK(bad.status == 400);
+  CHECK(bad.body.find("\"code\":-1100") != std::string::npos);
+  CHECK(mi::test::http_get(e.env->api_port(), "/api/v1/documents?kind=tweet").status == 400);
+  CHECK(mi::test::http_get(e.env->api_port(), "/api/v1/documents?cursor=zz").status == 400);
 }
