@@ -40,6 +40,8 @@ struct push_hub_args {
 ///          (c_close_atom, client_id) from the server's io thread;
 ///          (kmsg_atom, std::string subject, std::string payload) from the MARKET_KLINE
 ///          consumer (new messages only, never history);
+///          (dmsg_atom, std::string subject, std::string payload) from the MARKET_DOC consumer: a document to
+///          channels doc.{source} and doc.symbol.{symbol};
 ///          (revoked_atom, std::vector<std::string> key_ids): closes the sessions opened with those
 ///          keys (1008 "api key revoked"), from `market.control.apikey.revoked` or check_keys;
 ///          (stop_atom).

@@ -414,6 +414,16 @@ bool start_push(push_role& out, const mi::cfg::config& cfg, mi::net::io_thread& 
     return false;
   }
   out.partials = std::move(*partials);
+  // doc.{source} and doc.symbol.{symbol}: documents from MARKET_DOC, new messages only.
+  auto docs =
+    mi::gw::ordered_consumer::start(js, cfg.nats.doc.name, "market.doc.>", 0, [hub_slot](mi::gw::js_message&& m) {
+      caf::anon_send(hub_slot->get(), mi::actors::dmsg_atom::value, std::string(m.subject()), std::string(m.data()));
+    });
+  if (!docs) {
+    spdlog::error("push: cannot consume {}: {}", cfg.nats.doc.name, docs.err().message);
+    return false;
+  }
+  out.docs = std::move(*docs);
   // book.* and bbo.* channels: every book message from MARKET_BOOK (the hub keeps each book's state from the
   // snapshots and deltas, so a subscriber starts from a snapshot at once), BBOs from core NATS. The feed starts one
   // snapshot interval (the longest configured) back: every valid book published a snapshot within it, so the hub

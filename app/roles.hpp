@@ -116,7 +116,9 @@ struct push_role {
   std::unique_ptr<mi::gw::core_subscription> revocations;
   std::unique_ptr<mi::gw::ordered_consumer> books; ///< MARKET_BOOK (new messages only)
   std::unique_ptr<mi::gw::core_subscription> bbos; ///< core NATS market.bbo.>
+  std::unique_ptr<mi::gw::ordered_consumer> docs;  ///< MARKET_DOC (new messages only): doc.* channels
   void stop() {
+    docs.reset();
     books.reset();
     bbos.reset();
     feed.reset();

@@ -59,12 +59,13 @@ void source_poller::start_poll(std::int64_t now_ns) {
   const std::string& base = settings_.url;
   const std::string& s = settings_.source;
   if (s == "sec") {
+    // company_tickers.json first (until read once): the feed's CIKs become tickers, and `items` name companies.
+    if (tickers_.empty())
+      queue_.push_back(make(base + "/files/company_tickers.json", "tickers", "", 1));
     queue_.push_back(make(base + "/cgi-bin/browse-edgar?action=getcurrent&count=100&start=0&type=&owner=include"
                                  "&output=atom",
                           "atom", "", 1));
-    if (!settings_.items.empty() && tickers_.empty())
-      queue_.push_back(make(base + "/files/company_tickers.json", "tickers", "", 1));
-    else
+    if (!tickers_.empty())
       for (const auto& ticker : settings_.items)
         for (const auto& [cik, ts] : tickers_)
           if (std::find(ts.begin(), ts.end(), ticker) != ts.end())

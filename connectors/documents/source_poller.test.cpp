@@ -35,6 +35,15 @@ std::string header(const docs::source_request& r, std::string_view name) {
   return {};
 }
 
+// The recorded answer to a SEC request, by what it asks for.
+docs::source_response sec_answer(const docs::source_request& r) {
+  if (r.what == "tickers")
+    return {200, fixture("sec/company_tickers_first25_excerpt.json"), "", "", ""};
+  if (r.what == "submissions")
+    return {200, fixture("sec/submissions_CIK0000320193_AAPL.json"), "", "", ""};
+  return {200, fixture("sec/getcurrent_atom_start0.xml"), "\"v1\"", "", ""};
+}
+
 docs::source_settings sec_settings() {
   docs::source_settings st;
   st.source = "sec";
@@ -49,19 +58,23 @@ docs::source_settings sec_settings() {
 
 } // namespace
 
-TEST_CASE("sec poller: the current feed with the contact User-Agent, then conditional requests") {
+TEST_CASE("sec poller: tickers once, the current feed with the contact User-Agent, then conditional requests") {
   docs::source_poller p(sec_settings(), 1, 0);
-  auto r = must_request(p, 0);
+  auto t = must_request(p, 0);
+  CHECK(t.url == "https://www.sec.gov/files/company_tickers.json");
+  CHECK(header(t, "User-Agent") == "Acme Corp ops@acme.example");
+  CHECK(p.on_response(t, sec_answer(t), "", 0).outcome == docs::request_outcome::ok);
+  auto r = must_request(p, 1 * s / 10);
   CHECK(r.url ==
         "https://www.sec.gov/cgi-bin/browse-edgar?action=getcurrent&count=100&start=0&type=&owner=include&output=atom");
   CHECK(header(r, "User-Agent") == "Acme Corp ops@acme.example");
   CHECK(header(r, "If-None-Match").empty());
-  docs::source_response res{200, fixture("sec/getcurrent_atom_start0.xml"), "\"v1\"", "", ""};
-  auto step = p.on_response(r, res, "", 1 * s);
+  auto step = p.on_response(r, sec_answer(r), "", 1 * s);
   CHECK(step.outcome == docs::request_outcome::ok);
   CHECK(step.documents.size() == 50);
   CHECK(std::get<std::int64_t>(p.next(2 * s)) == 59 * s); // the next poll one interval after the last answer
-  auto again = must_request(p, 61 * s);
+  auto again = must_request(p, 61 * s);                   // tickers are not read again
+  CHECK(again.what == "atom");
   CHECK(header(again, "If-None-Match") == "\"v1\"");
   auto not_modified = p.on_response(again, docs::source_response{304, "", "", "", ""}, "", 61 * s);
   CHECK(not_modified.outcome == docs::request_outcome::not_modified);
@@ -72,16 +85,16 @@ TEST_CASE("sec poller: tickers map CIKs first, then each configured company's su
   auto st = sec_settings();
   st.items = {"AAPL"};
   docs::source_poller p(st, 1, 0);
-  auto atom = must_request(p, 0);
-  p.on_response(atom, docs::source_response{200, fixture("sec/getcurrent_atom_start0.xml"), "", "", ""}, "", 0);
-  auto tickers = must_request(p, 1 * s);
+  auto tickers = must_request(p, 0);
   CHECK(tickers.url == "https://www.sec.gov/files/company_tickers.json");
-  p.on_response(tickers, docs::source_response{200, fixture("sec/company_tickers_first25_excerpt.json"), "", "", ""},
-                "", 1 * s);
+  p.on_response(tickers, sec_answer(tickers), "", 0);
+  auto atom = must_request(p, 1 * s);
+  CHECK(atom.what == "atom");
+  auto with_symbols = p.on_response(atom, sec_answer(atom), "", 1 * s);
+  CHECK(with_symbols.documents.size() == 50);
   auto sub = must_request(p, 2 * s);
   CHECK(sub.url == "https://data.sec.gov/submissions/CIK0000320193.json");
-  auto step = p.on_response(
-    sub, docs::source_response{200, fixture("sec/submissions_CIK0000320193_AAPL.json"), "", "", ""}, "", 2 * s);
+  auto step = p.on_response(sub, sec_answer(sub), "", 2 * s);
   CHECK(step.documents.size() == 1005);
 }
 
@@ -92,7 +105,8 @@ TEST_CASE("poller: a malformed body is bad_body, 5 failures open the circuit, th
   docs::source_poller p(st, 1, 0);
   std::int64_t now = 0;
   auto r = must_request(p, now);
-  auto bad = p.on_response(r, docs::source_response{200, "<feed><entry>", "", "", ""}, "", now);
+  REQUIRE(r.what == "tickers");
+  auto bad = p.on_response(r, docs::source_response{200, "{\"0\":", "", "", ""}, "", now);
   CHECK(bad.outcome == docs::request_outcome::bad_body);
   CHECK_FALSE(bad.error.empty());
   for (int i = 0; i < 4; ++i) {
@@ -104,8 +118,7 @@ TEST_CASE("poller: a malformed body is bad_body, 5 failures open the circuit, th
   CHECK(std::get<std::int64_t>(p.next(now + 1 * s)) == 29 * s);
   r = must_request(p, now + 30 * s);
   CHECK(p.state() == docs::circuit_state::half_open);
-  auto ok = p.on_response(r, docs::source_response{200, fixture("sec/getcurrent_atom_start0.xml"), "", "", ""}, "",
-                          now + 30 * s);
+  auto ok = p.on_response(r, sec_answer(r), "", now + 30 * s);
   CHECK(ok.outcome == docs::request_outcome::ok);
   CHECK(p.state() == docs::circuit_state::closed);
 }

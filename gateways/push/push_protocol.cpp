@@ -200,7 +200,22 @@ bool is_valid_channel(std::string_view channel) {
   if (t[0] == "trade" || t[0] == "book" || t[0] == "bbo") {
     return t.size() == 3 && is_lower_token(t[1]) && is_token(t[2]);
   }
+  if (t[0] == "doc") { // doc.{source}, doc.symbol.{symbol} (a symbol may hold dots: doc.symbol.600000.SH)
+    if (t.size() == 2)
+      return is_lower_token(t[1]) && t[1] != "symbol";
+    return t.size() >= 3 && t[1] == "symbol" && std::all_of(t.begin() + 2, t.end(), [](auto x) { return is_token(x); });
+  }
   return false;
+}
+
+std::vector<std::string> channels_for_document(std::string_view source, const std::vector<std::string>& symbols) {
+  std::vector<std::string> out;
+  if (std::string c = "doc." + std::string(source); is_valid_channel(c))
+    out.push_back(std::move(c));
+  for (const auto& s : symbols)
+    if (std::string c = "doc.symbol." + s; is_valid_channel(c))
+      out.push_back(std::move(c));
+  return out;
 }
 
 std::string channel_for_book_subject(std::string_view subject) {

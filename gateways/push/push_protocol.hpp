@@ -94,6 +94,8 @@ std::string channel_for_trade_subject(std::string_view subject);
 /// "market.book.okx.BTCUSDT" -> "book.okx.BTCUSDT", "market.bbo.okx.BTCUSDT" -> "bbo.okx.BTCUSDT"; "" otherwise.
 std::string channel_for_book_subject(std::string_view subject);
 
+/// The channels a document goes to: "doc.{source}" and "doc.symbol.{symbol}" for each of its symbols (valid ones).
+std::vector<std::string> channels_for_document(std::string_view source, const std::vector<std::string>& symbols);
 /// "trade.binance.BTCUSDT" -> "market.raw.binance.BTCUSDT"; "" when `channel` is not a valid trade channel.
 std::string trade_subject_for_channel(std::string_view channel);
 

@@ -73,7 +73,7 @@ document_sim::document_sim(std::int64_t now_ns, int initial) {
 }
 
 std::string document_sim::source_of(std::string_view path) {
-  if (path.rfind("/cgi-bin/browse-edgar", 0) == 0)
+  if (path.rfind("/cgi-bin/browse-edgar", 0) == 0 || path == "/files/company_tickers.json")
     return "sec";
   if (path.rfind("/v1beta1/news", 0) == 0)
     return "alpaca";
@@ -172,7 +172,10 @@ sim_reply document_sim::render(const std::string& source, std::string_view path,
   const auto& items = found == items_.end() ? none : found->second;
   using util::append_json_string;
   sim_reply r;
-  if (source == "sec") {
+  if (source == "sec" && path == "/files/company_tickers.json") {
+    r.body = R"({"0":{"cik_str":320193,"ticker":"AAPL","title":"Apple Inc."},"1":{"cik_str":789019,"ticker":"MSFT",)"
+             R"("title":"MICROSOFT CORP"}})";
+  } else if (source == "sec") {
     // The current-filings feed: newest first, each filing listed for its reporting owner and its issuer (as EDGAR).
     const std::size_t start = static_cast<std::size_t>(std::atoll(param(query, "start").c_str()));
     r.content_type = "application/atom+xml";

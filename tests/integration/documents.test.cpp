@@ -3,10 +3,14 @@
 // to MARKET_DOC (real nats-server) and stores in PostgreSQL (real), where the assertions look.
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <chrono>
+#include <mutex>
 #include <thread>
 
 #include "connectors/transport/io_thread.hpp"
+#include "connectors/transport/url.hpp"
+#include "connectors/transport/ws_client.hpp"
 #include "simulator/documents/document_sim_server.hpp"
 #include "tests/integration/platform_env.hpp"
 
@@ -164,4 +168,47 @@ TEST_CASE("documents: REST search finds an English and a Chinese document by a w
   CHECK(bad.body.find("\"code\":-1100") != std::string::npos);
   CHECK(mi::test::http_get(e.env->api_port(), "/api/v1/documents?kind=tweet").status == 400);
   CHECK(mi::test::http_get(e.env->api_port(), "/api/v1/documents?cursor=zz").status == 400);
+}
+
+TEST_CASE("documents: the push channels doc.sec and doc.symbol.AAPL deliver a new filing") {
+  documents_env e;
+  e.env->start_platform({"--roles", "store,documents,push"});
+  REQUIRE_MESSAGE(e.eventually([&] { return e.count("source = 'sec'") == 3; }), e.env->platform_log());
+  // A subscriber's frames, collected on the io thread.
+  struct frames {
+    std::mutex mu;
+    std::vector<std::string> got;
+    bool has(std::string_view needle) {
+      std::lock_guard lock(mu);
+      return std::any_of(got.begin(), got.end(), [&](const std::string& f) { return f.find(needle) != f.npos; });
+    }
+  };
+  auto in = std::make_shared<frames>();
+  mi::net::ws_handlers h;
+  h.on_text = [in](std::string&& t, std::int64_t) {
+    std::lock_guard lock(in->mu);
+    in->got.push_back(std::move(t));
+  };
+  auto client = mi::net::ws_client::create(
+    e.io.context(), *mi::net::parse_url("ws://127.0.0.1:" + std::to_string(e.env->push_port()) + "/"), {}, h);
+  h.on_open = nullptr;
+  client->start();
+  client->send(R"({"op":"subscribe","channels":["doc.sec","doc.symbol.AAPL","doc.reddit"]})");
+  REQUIRE(e.eventually([&] { return in->has(R"("op":"subscribed")"); }, 10s));
+  const auto added = e.sim.command("source=sec&action=add&title=10-K&body=annual+report&symbol=AAPL");
+  REQUIRE(added.status == 200);
+  const std::string accession = added.body.substr(7, added.body.size() - 9); // {"id":"<accession>"}
+  REQUIRE_MESSAGE(e.eventually([&] { return in->has("\"channel\":\"doc.sec\"") && in->has(accession); }, 20s),
+                  e.env->platform_log());
+  CHECK(in->has("\"channel\":\"doc.symbol.AAPL\""));
+  CHECK(in->has("\"id\":\"sec:" + accession + "\""));
+  // Only new documents: the three filings stored before the subscription were not replayed.
+  {
+    std::lock_guard lock(in->mu);
+    const auto sec_frames = std::count_if(in->got.begin(), in->got.end(), [](const std::string& f) {
+      return f.find("\"channel\":\"doc.sec\"") != std::string::npos;
+    });
+    CHECK(sec_frames == 1);
+  }
+  client->close();
 }
