@@ -23,6 +23,7 @@
 #include "gateways/push/push_protocol.hpp"
 #include "gateways/push/push_resume.hpp"
 #include "messages/book/book_message.hpp"
+#include "messages/document.hpp"
 #include "messages/codec.hpp"
 #include "messages/util/json_writer.hpp"
 
@@ -674,6 +675,23 @@ caf::behavior push_hub(hub_actor* self, push_hub_args args) {
         }
       }
       stop_feeds(self, st.index.remove(id, gone));
+    },
+    [self](dmsg_atom, const std::string& subject, const std::string& payload) {
+      auto& st = self->state;
+      auto d = mi::decode_document_pb(payload);
+      if (!d) {
+        if (st.bad++ < 10)
+          spdlog::error("push hub: undecodable document on {}: {}", subject, d.err().message);
+        return;
+      }
+      std::shared_ptr<const std::string> json; // encoded once, for the first channel that has subscribers
+      for (const auto& channel : mi::gw::channels_for_document(d->source, d->symbols)) {
+        if (st.index.subscribers(channel) == nullptr)
+          continue;
+        if (!json)
+          json = std::make_shared<const std::string>(mi::document_to_json(*d));
+        fan_out(self, channel, channel_kind::doc, text(mi::gw::data_frame(channel, *json)), 0, 0);
+      }
     },
     [self](kmsg_atom, const std::string& subject, std::string& payload, std::uint64_t seq, std::int64_t ts) {
       auto& st = self->state;

@@ -30,10 +30,12 @@ struct push_hub_args {
   /// answers the hub with (revoked_atom, std::vector<std::string>) at `reply_to`. Empty: no re-check.
   std::function<void(std::vector<std::string> key_ids, caf::actor reply_to)> check_keys;
   std::chrono::milliseconds key_check_interval{30000}; ///< how often check_keys runs over open sessions
-  /// What a client's full queue does with one more message, by mi::gw::channel_kind (kline, trade, book, bbo).
-  /// Book channels always conflate by a fresh snapshot (the session's book logic); the entry is unused.
-  std::array<mi::gw::slow_policy, 4> policies{mi::gw::slow_policy::conflate, mi::gw::slow_policy::drop,
-                                              mi::gw::slow_policy::conflate, mi::gw::slow_policy::conflate};
+  /// What a client's full queue does with one more message, by mi::gw::channel_kind (kline, trade, book, bbo, doc).
+  /// Book channels always conflate by a fresh snapshot (the session's book logic); the entry is unused. Documents
+  /// are each their own: drop, never conflate.
+  std::array<mi::gw::slow_policy, std::size(mi::gw::channel_kinds)> policies{
+    mi::gw::slow_policy::conflate, mi::gw::slow_policy::drop, mi::gw::slow_policy::conflate,
+    mi::gw::slow_policy::conflate, mi::gw::slow_policy::drop};
   /// MARKET_KLINE: kline channels resume from it ({"since":...}); trade channels from raw_stream.
   std::string kline_stream = "MARKET_KLINE";
   std::size_t resume_max = 10000; ///< stored messages replayed per channel at most (older: a gap message)
@@ -55,6 +57,8 @@ struct push_hub_args {
 ///          (kmsg_atom, std::string subject, std::string payload, std::uint64_t stream_seq, std::int64_t ts_ns)
 ///          from the MARKET_KLINE consumer (new messages only, never history) and market.partial.> (seq 0);
 ///          (tmsg_atom, subject, payload, stream_seq, ts_ns) from the trade feeds it opens itself;
+///          (dmsg_atom, std::string subject, std::string payload) from the MARKET_DOC consumer: a document to
+///          channels doc.{source} and doc.symbol.{symbol} (documents are never conflated: policy `drop`);
 ///          (revoked_atom, std::vector<std::string> key_ids): closes the sessions opened with those
 ///          keys (1008 "api key revoked"), from `market.control.apikey.revoked` or check_keys;
 ///          (clients_atom) -> std::string: the clients as JSON, most messages dropped first (the console's push

@@ -20,7 +20,8 @@ namespace mi::app {
 /// Milliseconds since the epoch from "1767225600000" or an RFC 3339 time ("2026-11-01T00:00:00Z").
 mi::result<std::int64_t> parse_time_ms(const std::string& s);
 /// `run`: the platform with the given roles (ingest, kline, store, push, api); returns the exit code.
-int run_platform(const std::string& config_path, const std::vector<std::string>& roles);
+/// `roles_given` false: `roles` is the default set, to which `documents` is added when a document source is enabled.
+int run_platform(const std::string& config_path, std::vector<std::string> roles, bool roles_given = true);
 /// `migrate`: applies the embedded migrations to `dsn`, then maintains the partitions by `policy`
 /// (so the partitions ahead exist before the platform's first insert).
 /// With a master key at hand (`master_key_file` or MI_API_MASTER_KEY) it also seals API signing

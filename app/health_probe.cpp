@@ -15,7 +15,8 @@ std::vector<std::string> streams_needed(const mi::cfg::config& cfg, const std::v
   std::vector<std::string> out;
   for (const auto& [stream, needed] :
        {std::pair{&n.raw, ingest || kline || store || push}, std::pair{&n.kline, kline || store || push},
-        std::pair{&n.gap, ingest}, std::pair{&n.dlq, store}, std::pair{&n.rejected, ingest}})
+        std::pair{&n.gap, ingest || has_role(roles, "documents")}, std::pair{&n.dlq, store},
+        std::pair{&n.rejected, ingest}, std::pair{&n.doc, store || has_role(roles, "documents")}})
     if (needed && std::find(out.begin(), out.end(), stream->name) == out.end())
       out.push_back(stream->name);
   return out;

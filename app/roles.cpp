@@ -11,6 +11,7 @@
 #include "actors/book_sampler.hpp"
 #include "actors/caf_types.hpp"
 #include "actors/coverage_saver.hpp"
+#include "actors/documents.hpp"
 #include "actors/inspection.hpp"
 #include "actors/kline_partitions.hpp"
 #include "actors/kline_stage.hpp"
@@ -29,6 +30,7 @@
 #include "messages/book/book_message.hpp"
 #include "messages/util/clock.hpp"
 #include "messages/calendar/calendar.hpp"
+#include "messages/document.hpp"
 #include "messages/venue_registry.hpp"
 
 namespace mi::app {
@@ -45,8 +47,8 @@ std::unique_ptr<bridge> start_bridge(const mi::cfg::config& cfg, mi::gw::metrics
   out->feedback = feedback;
   feedback->low_water = cfg.nats.max_in_flight * 3 / 4;
   feedback->streams.clear();
-  for (const auto* sc :
-       {&cfg.nats.raw, &cfg.nats.kline, &cfg.nats.gap, &cfg.nats.dlq, &cfg.nats.rejected, &cfg.nats.book}) {
+  for (const auto* sc : {&cfg.nats.raw, &cfg.nats.kline, &cfg.nats.gap, &cfg.nats.dlq, &cfg.nats.rejected,
+                         &cfg.nats.book, &cfg.nats.doc}) {
     auto prefix = sc->subjects; // "market.raw.>" -> "market.raw."
     if (prefix.size() >= 1 && prefix.back() == '>')
       prefix.pop_back();
@@ -78,8 +80,8 @@ std::unique_ptr<bridge> start_bridge(const mi::cfg::config& cfg, mi::gw::metrics
   metrics.publish_in_flight_source([js_raw] { return js_raw->in_flight(); });
   // The gauge's source dies with `js`: unhook it first, whichever way the caller returns.
   out->unhook_in_flight = std::make_unique<bridge::unhook>(&metrics);
-  for (const auto* sc :
-       {&cfg.nats.raw, &cfg.nats.kline, &cfg.nats.gap, &cfg.nats.dlq, &cfg.nats.rejected, &cfg.nats.book}) {
+  for (const auto* sc : {&cfg.nats.raw, &cfg.nats.kline, &cfg.nats.gap, &cfg.nats.dlq, &cfg.nats.rejected,
+                         &cfg.nats.book, &cfg.nats.doc}) {
     auto st = js_raw->ensure_stream(mi::gw::to_spec(*sc));
     if (!st) {
       spdlog::error("stream {}: {}", sc->name, st.err().message);
@@ -225,7 +227,51 @@ mi::actors::child_spec store_role(const mi::cfg::config& cfg, const role_factory
   // Gap reports (MARKET_GAP) into market_gaps, for coverage (GET /api/v1/coverage, the console's heat-map).
   mi::actors::coverage_saver_args cs{&js, cfg.nats.gap.name, "saver_gaps", cfg.postgres.dsn};
   store.push_back({"saver_gaps", [cs](caf::actor_system& s) { return mi::actors::spawn_coverage_saver(s, cs); }});
+  mi::actors::document_saver_args ds;
+  ds.js = &js;
+  ds.stream = cfg.nats.doc.name;
+  ds.dsn = cfg.postgres.dsn;
+  ds.metrics = &metrics;
+  store.push_back({"saver_documents", [ds](caf::actor_system& s) { return mi::actors::spawn_document_saver(s, ds); }});
   return role("store", std::move(store), 30s);
+}
+
+mi::actors::child_spec documents_role(const mi::cfg::config& cfg, const role_factory& role, mi::gw::jetstream& js,
+                                      mi::gw::metrics& metrics) {
+  std::vector<mi::actors::child_spec> children;
+  std::uint64_t seed = 1;
+  for (const auto& info : mi::document_sources()) {
+    const auto it = cfg.documents.sources.find(std::string(info.name));
+    if (it == cfg.documents.sources.end() || !it->second.enabled)
+      continue;
+    const auto& sc = it->second;
+    mi::actors::document_source_args a;
+    a.settings.source = std::string(info.name);
+    a.settings.url = sc.url;
+    a.settings.items = sc.items;
+    a.settings.user_agent = cfg.documents.user_agent;
+    if (info.name == "alpaca") { // the same credentials as the alpaca market-data venue
+      a.settings.key_id = mi::cfg::venue_secret_env("alpaca", "KEY_ID");
+      a.settings.secret_key = mi::cfg::venue_secret_env("alpaca", "SECRET_KEY");
+    }
+    auto ns = [](auto d) { return std::chrono::duration_cast<std::chrono::nanoseconds>(d).count(); };
+    a.settings.schedule.interval_ns = ns(sc.interval);
+    a.settings.schedule.jitter = sc.jitter_percent / 100.0;
+    a.settings.schedule.requests_per_second = sc.requests_per_second;
+    a.settings.schedule.failure_threshold = sc.failure_threshold;
+    a.settings.schedule.open_for_ns = ns(sc.open_for);
+    a.settings.schedule.backfill_horizon_ns = ns(sc.backfill_horizon);
+    a.timeout = sc.timeout;
+    a.js = &js;
+    a.metrics = &metrics;
+    a.seed = seed++ ^ static_cast<std::uint64_t>(mi::util::now_ns());
+    spdlog::info("documents: source {} every {} ms from {}", info.name, sc.interval.count(), sc.url);
+    children.push_back({"documents." + a.settings.source,
+                        [a](caf::actor_system& s) { return mi::actors::spawn_document_source(s, a); }});
+  }
+  if (children.empty())
+    spdlog::warn("documents: role started with no source enabled (documents.sources.<name>.enabled)");
+  return role("documents", std::move(children), 15s);
 }
 
 std::shared_ptr<const mi::calendar::calendar_set> load_market_calendars(const mi::cfg::config& cfg) {
@@ -382,6 +428,16 @@ bool start_push(push_role& out, const mi::cfg::config& cfg, mi::net::io_thread& 
     return false;
   }
   out.partials = std::move(*partials);
+  // doc.{source} and doc.symbol.{symbol}: documents from MARKET_DOC, new messages only.
+  auto docs =
+    mi::gw::ordered_consumer::start(js, cfg.nats.doc.name, "market.doc.>", 0, [hub_slot](mi::gw::js_message&& m) {
+      caf::anon_send(hub_slot->get(), mi::actors::dmsg_atom::value, std::string(m.subject()), std::string(m.data()));
+    });
+  if (!docs) {
+    spdlog::error("push: cannot consume {}: {}", cfg.nats.doc.name, docs.err().message);
+    return false;
+  }
+  out.docs = std::move(*docs);
   // book.* and bbo.* channels: every book message from MARKET_BOOK (the hub keeps each book's state from the
   // snapshots and deltas, so a subscriber starts from a snapshot at once), BBOs from core NATS. The feed starts one
   // snapshot interval (the longest configured) back: every valid book published a snapshot within it, so the hub

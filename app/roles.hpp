@@ -81,6 +81,10 @@ mi::actors::child_spec publish_role(const mi::cfg::config& cfg, const role_facto
 /// The savers and the storage maintainer (migrates the schema first, warning when it cannot).
 mi::actors::child_spec store_role(const mi::cfg::config& cfg, const role_factory& role, mi::gw::jetstream& js,
                                   mi::gw::metrics& metrics);
+/// One document source actor per enabled documents.sources.<name> (role documents); the sec source refuses to start
+/// without documents.user_agent (config validation).
+mi::actors::child_spec documents_role(const mi::cfg::config& cfg, const role_factory& role, mi::gw::jetstream& js,
+                                      mi::gw::metrics& metrics);
 /// The kline stage (finals through the synchronous publish path, partials on core NATS).
 /// The calendars of the markets (config calendars.dir); errors are logged (CRYPTO only then).
 std::shared_ptr<const mi::calendar::calendar_set> load_market_calendars(const mi::cfg::config& cfg);
@@ -112,7 +116,9 @@ struct push_role {
   std::unique_ptr<mi::gw::core_subscription> revocations;
   std::unique_ptr<mi::gw::ordered_consumer> books; ///< MARKET_BOOK (new messages only)
   std::unique_ptr<mi::gw::core_subscription> bbos; ///< core NATS market.bbo.>
+  std::unique_ptr<mi::gw::ordered_consumer> docs;  ///< MARKET_DOC (new messages only): doc.* channels
   void stop() {
+    docs.reset();
     books.reset();
     bbos.reset();
     feed.reset();

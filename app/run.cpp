@@ -152,7 +152,7 @@ int wait_for_the_end(caf::actor_system& sys, caf::scoped_actor& main_self, const
 
 } // namespace
 
-int run_platform(const std::string& config_path, const std::vector<std::string>& roles) {
+int run_platform(const std::string& config_path, std::vector<std::string> roles, bool roles_given) {
   const auto loaded = load_config(config_path);
   if (!loaded)
     return 2;
@@ -160,9 +160,13 @@ int run_platform(const std::string& config_path, const std::vector<std::string>&
   if (resolved.runtime.node_id.empty())
     resolved.runtime.node_id = host_name();
   const auto& cfg = resolved;
+  if (!roles_given && std::any_of(cfg.documents.sources.begin(), cfg.documents.sources.end(),
+                                  [](const auto& s) { return s.second.enabled; }))
+    roles.emplace_back("documents");
   for (const auto& r : roles)
-    if (r != "ingest" && r != "kline" && r != "store" && r != "push" && r != "api" && r != "admin") {
-      std::cerr << "run: unknown role '" << r << "' (expected ingest, kline, store, push, api, admin)\n";
+    if (r != "ingest" && r != "kline" && r != "store" && r != "push" && r != "api" && r != "admin" &&
+        r != "documents") {
+      std::cerr << "run: unknown role '" << r << "' (expected ingest, kline, store, push, api, admin, documents)\n";
       return 2;
     }
   if (has_role(roles, "admin") && cfg.admin.token.empty()) {
@@ -247,6 +251,8 @@ int run_platform(const std::string& config_path, const std::vector<std::string>&
     roles_tree.push_back(store_role(cfg, role, js, metrics));
   if (has_role(roles, "kline"))
     roles_tree.push_back(kline_role(cfg, role, js, metrics));
+  if (has_role(roles, "documents"))
+    roles_tree.push_back(documents_role(cfg, role, js, metrics));
   if (has_role(roles, "ingest"))
     roles_tree.push_back(role("ingest", ingest_children(cfg, js, publisher_slot, io, metrics), 5s));
 
@@ -329,8 +335,10 @@ command add_run(CLI::App& app) {
   auto o = std::make_shared<opts>();
   sub->add_option("--config,-c", o->config, "YAML config file (MI_* environment variables override it)")
     ->check(CLI::ExistingFile);
-  sub->add_option("--roles", o->roles, "comma-separated roles: ingest,kline,store,push,api,admin");
-  return {sub, [o] { return run_platform(o->config, split_csv(o->roles)); }};
+  auto* roles = sub->add_option("--roles", o->roles,
+                                "comma-separated roles: ingest,kline,store,push,api,admin,documents (default: "
+                                "ingest,kline,store,push,api, plus documents when a document source is enabled)");
+  return {sub, [o, roles] { return run_platform(o->config, split_csv(o->roles), roles->count() > 0); }};
 }
 
 } // namespace mi::app

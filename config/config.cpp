@@ -21,6 +21,7 @@
 #include <yaml-cpp/yaml.h>
 
 #include "messages/kline/interval.hpp"
+#include "messages/document.hpp"
 #include "messages/venue_registry.hpp"
 
 namespace mi::cfg {
@@ -105,6 +106,7 @@ std::vector<leaf> leaves(config& c) {
   stream_leaves(out, "nats.streams.dlq", c.nats.dlq);
   stream_leaves(out, "nats.streams.rejected", c.nats.rejected);
   stream_leaves(out, "nats.streams.book", c.nats.book);
+  stream_leaves(out, "nats.streams.doc", c.nats.doc);
   out.push_back({"nats.max_in_flight", &c.nats.max_in_flight});
   out.push_back({"nats.ack_timeout", &c.nats.ack_timeout});
   out.push_back({"nats.connect_timeout", &c.nats.connect_timeout});
@@ -121,6 +123,23 @@ std::vector<leaf> leaves(config& c) {
     }
   }
   out.push_back({"ingest.max_clock_skew", &c.ingest.max_clock_skew});
+  out.push_back({"documents.user_agent", &c.documents.user_agent});
+  for (const document_source_info& d : document_sources()) {
+    if (auto it = c.documents.sources.find(std::string(d.name)); it != c.documents.sources.end()) {
+      auto& s = it->second;
+      const std::string p = "documents.sources." + it->first;
+      out.push_back({p + ".enabled", &s.enabled});
+      out.push_back({p + ".url", &s.url});
+      out.push_back({p + ".interval", &s.interval});
+      out.push_back({p + ".jitter_percent", &s.jitter_percent});
+      out.push_back({p + ".requests_per_second", &s.requests_per_second});
+      out.push_back({p + ".failure_threshold", &s.failure_threshold});
+      out.push_back({p + ".open_for", &s.open_for});
+      out.push_back({p + ".backfill_horizon", &s.backfill_horizon});
+      out.push_back({p + ".timeout", &s.timeout});
+      out.push_back({p + ".items", &s.items});
+    }
+  }
   out.push_back({"klines.intervals", &c.klines.intervals});
   out.push_back({"klines.grace", &c.klines.grace});
   out.push_back({"klines.partial_interval", &c.klines.partial_interval});
@@ -666,6 +685,13 @@ config defaults() {
     c.exchanges[std::string(v.name)] =
       make_exchange(v.enabled_by_default, std::string(v.ws_url), std::string(v.rest_url), default_symbols(v));
   }
+  for (const document_source_info& d : document_sources()) {
+    document_source_config s;
+    s.url = std::string(d.default_url);
+    if (d.name == "sec")
+      s.requests_per_second = 10;
+    c.documents.sources[std::string(d.name)] = s;
+  }
   return c;
 }
 
@@ -776,6 +802,31 @@ std::vector<config_error> validate(const config& c) {
               "must differ from the raw, kline, gap, dlq and rejected stream names, got " + quote(c.nats.book.name));
       break;
     }
+  }
+  validate_stream(ck, "nats.streams.doc", c.nats.doc);
+  for (const auto* other : {&c.nats.raw, &c.nats.kline, &c.nats.gap, &c.nats.dlq, &c.nats.rejected, &c.nats.book}) {
+    if (c.nats.doc.name == other->name) {
+      ck.fail("nats.streams.doc.name", "must differ from the other stream names, got " + quote(c.nats.doc.name));
+      break;
+    }
+  }
+  for (const auto& [name, s] : c.documents.sources) {
+    const std::string p = "documents.sources." + name;
+    ck.url(p + ".url", s.url, {"http://", "https://"});
+    if (s.interval < std::chrono::seconds(1) || s.interval > std::chrono::hours(24))
+      ck.fail(p + ".interval", "must be 1s..1d, got " + format_duration(s.interval));
+    ck.range(p + ".jitter_percent", s.jitter_percent, 0, 50);
+    ck.range(p + ".requests_per_second", s.requests_per_second, 1, name == "sec" ? 10 : 100);
+    ck.range(p + ".failure_threshold", s.failure_threshold, 1, 100);
+    ck.positive(p + ".open_for", s.open_for);
+    ck.positive(p + ".backfill_horizon", s.backfill_horizon);
+    ck.positive(p + ".timeout", s.timeout);
+    if (s.enabled && name == "sec" && c.documents.user_agent.find('@') == std::string::npos)
+      ck.fail("documents.user_agent", "SEC requires a User-Agent with a contact e-mail (\"Company admin@example.com\") "
+                                      "when documents.sources.sec is enabled, got " +
+                                        quote(c.documents.user_agent));
+    if (s.enabled && s.items.empty() && (name == "rss" || name == "reddit" || name == "cninfo"))
+      ck.fail(p + ".items", "must not be empty when the source is enabled");
   }
   if (c.ingest.max_clock_skew < std::chrono::seconds(1) || c.ingest.max_clock_skew > std::chrono::hours(24))
     ck.fail("ingest.max_clock_skew", "must be 1s..1d, got " + format_duration(c.ingest.max_clock_skew));

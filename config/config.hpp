@@ -89,6 +89,8 @@ struct nats_config {
   /// Order books (market.book.{exchange}.{symbol}): snapshots and deltas, short retention.
   stream_config book{"MARKET_BOOK",          "market.book.>", stream_storage::file, std::chrono::hours(1), -1, 1,
                      std::chrono::minutes(2)};
+  /// Documents (market.doc.{source}.{kind}): filings, news, announcements, social posts (issue 14).
+  stream_config doc{"MARKET_DOC", "market.doc.>", stream_storage::file, duration{0}, -1, 1, std::chrono::hours(1)};
   int max_in_flight = 4096;                           ///< async publish acks in flight before back-pressure
   duration ack_timeout = std::chrono::seconds(5);     ///< a publish not acked in this time is retried with the same id
   duration connect_timeout = std::chrono::seconds(5); ///< connecting to the server
@@ -143,6 +145,35 @@ struct exchange_config {
   std::int64_t rest_requests_per_minute = 0;
   /// Field-wise equality.
   bool operator==(const exchange_config&) const = default;
+};
+
+/// One document source (documents.sources.<name>; the names: messages/document.hpp document_sources()).
+struct document_source_config {
+  bool enabled = false;
+  std::string url;                                    ///< the source's base URL (the real endpoint by default)
+  duration interval = std::chrono::minutes(5);        ///< poll period, 1s..1d
+  int jitter_percent = 10;                            ///< each period drawn from interval +- this %, 0..50
+  int requests_per_second = 1;                        ///< token bucket, 1..100 (sec: at most 10, SEC's rule)
+  int failure_threshold = 5;                          ///< failures in a row that open the circuit, 1..100
+  duration open_for = std::chrono::minutes(1);        ///< open circuit: wait before the half-open probe
+  duration backfill_horizon = std::chrono::hours(24); ///< unreachable longer than this: a gap record
+  duration timeout = std::chrono::seconds(10);        ///< one request
+  /// What to read: sec: tickers whose submissions are fetched besides the current feed; alpaca: symbols ("*" all);
+  /// rss: feed URLs; cninfo: "<code>,<orgId>" stocks; reddit: subreddits.
+  std::vector<std::string> items;
+  /// Field-wise equality.
+  bool operator==(const document_source_config&) const = default;
+};
+
+/// Documents (docs/operations.md "Documents"): every source off by default.
+struct documents_config {
+  /// The User-Agent of every request; SEC requires one naming the company and a contact e-mail
+  /// ("Sample Company Name AdminContact@example.com"): a sec source will not start without it.
+  std::string user_agent;
+  /// Key: a document source name; defaults() holds each with its real endpoint, disabled.
+  std::map<std::string, document_source_config> sources;
+  /// Field-wise equality.
+  bool operator==(const documents_config&) const = default;
 };
 
 /// Admission of trades at the edge (connection and backfill actors) before MARKET_RAW.
@@ -352,6 +383,7 @@ struct config {
   /// defaults() holds every venue with its real public endpoints; only binance is enabled.
   std::map<std::string, exchange_config> exchanges;
   ingest_config ingest;
+  documents_config documents;
   kline_config klines;
   calendars_config calendars;
   saver_config saver;

@@ -789,3 +789,31 @@ TEST_CASE("klines.partitions and klines.lease_ttl: defaults, overrides and every
   CHECK(mentions(find(errs, "klines.lease_ttl"), "3s..60s, got 1s"));
   CHECK(mentions(find(errors_of("klines: {partitions: 2000}\n"), "klines.partitions"), "got 2000"));
 }
+
+TEST_CASE("documents: every source is off by default at its real endpoint, the doc stream on market.doc.>") {
+  const config c = loaded("");
+  CHECK(c.nats.doc.name == "MARKET_DOC");
+  CHECK(c.nats.doc.subjects == "market.doc.>");
+  REQUIRE(c.documents.sources.size() == 5);
+  for (const auto& [name, s] : c.documents.sources) {
+    CAPTURE(name);
+    CHECK_FALSE(s.enabled);
+  }
+  CHECK(c.documents.sources.at("sec").url == "https://www.sec.gov");
+  CHECK(c.documents.sources.at("sec").requests_per_second == 10);
+}
+
+TEST_CASE("documents: sec refuses to start without a contact User-Agent or above 10 requests per second") {
+  auto errs = errors_of("documents:\n  sources:\n    sec: {enabled: true, requests_per_second: 11}\n");
+  std::set<std::string> keys;
+  for (const auto& e : errs)
+    keys.insert(e.key);
+  CHECK(keys == std::set<std::string>{"documents.user_agent", "documents.sources.sec.requests_per_second"});
+  const config ok =
+    loaded("documents:\n  user_agent: \"Acme Corp ops@acme.example\"\n  sources:\n    sec: {enabled: true}\n",
+           {{"MI_DOCUMENTS_SOURCES_REDDIT_ITEMS", "wallstreetbets,stocks"}});
+  CHECK(ok.documents.sources.at("sec").enabled);
+  CHECK(ok.documents.sources.at("reddit").items == std::vector<std::string>{"wallstreetbets", "stocks"});
+  CHECK_FALSE(errors_of("documents:\n  sources:\n    twitter: {enabled: true}\n").empty());
+  CHECK_FALSE(errors_of("documents:\n  sources:\n    rss: {enabled: true}\n").empty()); // no feeds
+}

@@ -494,7 +494,8 @@ bool run_step(asio::io_context& ioc, const bool& done, steady::time_point deadli
 
 template <class Stream>
 mi::result<http_response> get_with(asio::io_context& ioc, Stream& stream, const url& u, steady::time_point deadline,
-                                   std::chrono::milliseconds timeout, const request_headers& headers) {
+                                   std::chrono::milliseconds timeout, const request_headers& headers,
+                                   const std::string* post_form = nullptr) {
   const std::string timeout_text = "timeout after " + std::to_string(timeout.count()) + " ms";
   auto& tcp_layer = beast::get_lowest_layer(stream);
   auto cancel = [&] { tcp_layer.close(); };
@@ -541,11 +542,16 @@ mi::result<http_response> get_with(asio::io_context& ioc, Stream& stream, const 
       return mi::error{"TLS handshake with " + u.host + ": " + tls_error(ec, stream.native_handle())};
   }
 
-  http::request<http::empty_body> req{http::verb::get, u.target, 11};
+  http::request<http::string_body> req{post_form ? http::verb::post : http::verb::get, u.target, 11};
   req.set(http::field::host, host_header(u));
   req.set(http::field::user_agent, user_agent);
   req.set(http::field::accept, "application/json");
   req.set(http::field::connection, "close");
+  if (post_form) {
+    req.set(http::field::content_type, "application/x-www-form-urlencoded; charset=UTF-8");
+    req.body() = *post_form;
+    req.prepare_payload();
+  }
   for (const auto& [name, value] : headers)
     req.set(name, value);
   done = false;
@@ -623,6 +629,12 @@ mi::result<http_response> http_fetch(const url& u, std::chrono::milliseconds tim
 
 mi::result<http_response> http_fetch(const url& u, std::chrono::milliseconds timeout, const request_headers& headers,
                                      const std::string& ca_file) {
+  return http_post_form(u, timeout, headers, nullptr, ca_file);
+}
+
+mi::result<http_response> http_post_form(const url& u, std::chrono::milliseconds timeout,
+                                         const request_headers& headers, const std::string* form,
+                                         const std::string& ca_file) {
   const auto deadline = steady::now() + timeout;
   asio::io_context ioc{1};
   try {
@@ -631,10 +643,10 @@ mi::result<http_response> http_fetch(const url& u, std::chrono::milliseconds tim
       if (!ctx)
         return ctx.err();
       beast::ssl_stream<beast::tcp_stream> stream(ioc, **ctx);
-      return get_with(ioc, stream, u, deadline, timeout, headers);
+      return get_with(ioc, stream, u, deadline, timeout, headers, form);
     }
     beast::tcp_stream stream(ioc);
-    return get_with(ioc, stream, u, deadline, timeout, headers);
+    return get_with(ioc, stream, u, deadline, timeout, headers, form);
   } catch (const std::exception& e) { // allocation failure and the like: never escape a blocking helper
     return mi::error{"GET " + u.host_and_target() + ": " + e.what()};
   }

@@ -102,4 +102,10 @@ mi::result<http_response> http_fetch(const url& u, std::chrono::milliseconds tim
 mi::result<http_response> http_fetch(const url& u, std::chrono::milliseconds timeout, const request_headers& headers,
                                      const std::string& ca_file = {});
 
+/// http_fetch as a POST of an application/x-www-form-urlencoded `form` (cninfo's announcement query); a null `form`
+/// is a GET.
+mi::result<http_response> http_post_form(const url& u, std::chrono::milliseconds timeout,
+                                         const request_headers& headers, const std::string* form,
+                                         const std::string& ca_file = {});
+
 } // namespace mi::net

@@ -1,4 +1,5 @@
 #include "gateways/http/api.hpp"
+#include "messages/document.hpp"
 
 #include <algorithm>
 #include <array>
@@ -169,9 +170,10 @@ struct route {
   std::string_view path;
   bool authenticated;
 };
-constexpr std::array<route, 9> routes{{{"/api/v1/klines", true},
-                                       {"/api/v1/book", true},
-                                       {"/api/v1/bbo", true},
+constexpr std::array<route, 10> routes{{{"/api/v1/klines", true},
+                                        {"/api/v1/book", true},
+                                        {"/api/v1/bbo", true},
+                                        {"/api/v1/documents", true},
                                        {"/api/v1/calendar", true},
                                        {"/api/v1/trades", true},
                                        {"/api/v1/symbols", true},
@@ -792,6 +794,70 @@ struct api_service::impl {
     return http_response{200, out + "]}", "application/json", {}};
   }
 
+  /// GET /api/v1/documents?q=&symbol=&source=&kind=&start=&end=&cursor=&limit= (docs/api.md "Documents").
+  http_response documents(const params& p) {
+    if (auto e = only(p, {"q", "symbol", "source", "kind", "start", "end", "cursor", "limit"}))
+      return e->response;
+    document_query q;
+    if (auto it = p.find("q"); it != p.end()) {
+      if (it->second.empty() || it->second.size() > 200)
+        return bad_param("parameter 'q': 1 to 200 characters of search text");
+      q.q = it->second;
+    }
+    if (auto it = p.find("symbol"); it != p.end()) {
+      const auto& s = it->second;
+      const bool ok = !s.empty() && s.size() <= 32 && std::all_of(s.begin(), s.end(), [](char c) {
+        return (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' || c == '-' || c == '_';
+      });
+      if (!ok)
+        return bad_param("parameter 'symbol': '" + s.substr(0, 40) + "' is not a symbol (AAPL, BRK.B, 600000.SH)");
+      q.symbol = s;
+    }
+    if (auto it = p.find("source"); it != p.end()) {
+      if (!mi::find_document_source(it->second))
+        return bad_param("parameter 'source': unknown source '" + it->second.substr(0, 40) +
+                         "' (known: " + mi::document_source_names_joined() + ")");
+      q.source = it->second;
+    }
+    if (auto it = p.find("kind"); it != p.end()) {
+      q.kind = mi::parse_document_kind(it->second);
+      if (!q.kind)
+        return bad_param("parameter 'kind': unknown kind '" + it->second.substr(0, 40) +
+                         "' (known: filing, news, announcement, social)");
+    }
+    auto range = time_range(p);
+    if (failed(range))
+      return std::get<1>(range).response;
+    q.start_ms = std::get<0>(range).first;
+    q.end_ms = std::get<0>(range).second;
+    auto limit = int_param(p, "limit", 1, 500);
+    if (failed(limit))
+      return std::get<1>(limit).response;
+    q.limit = static_cast<int>(std::get<0>(limit).value_or(50));
+    if (auto it = p.find("cursor"); it != p.end()) {
+      auto cur = decode_document_cursor(it->second);
+      if (!cur)
+        return bad_param("parameter " + cur.err().message);
+      q.after = *cur;
+    }
+    auto l = borrow();
+    if (!l)
+      return db_failure(l.err());
+    auto page = (*l)->db->documents(q);
+    if (!page)
+      return db_failure(page.err());
+    std::string out = "{\"documents\":[";
+    bool first = true;
+    for (const auto& d : page->documents) {
+      if (!first)
+        out += ',';
+      first = false;
+      out += mi::document_to_json(d);
+    }
+    out += "],\"next\":" + (page->next ? json_string(encode_document_cursor(*page->next)) : std::string("null")) + "}";
+    return http_response{200, out, "application/json", {}};
+  }
+
   http_response health() {
     const bool up = database_up();
     return http_response{up ? 200 : 503,
@@ -829,6 +895,8 @@ struct api_service::impl {
       return book(p);
     if (r->path == "/api/v1/bbo")
       return bbo(p);
+    if (r->path == "/api/v1/documents")
+      return documents(p);
     if (r->path == "/api/v1/symbols")
       return symbols(p);
     if (r->path == "/api/v1/indicators")

@@ -15,6 +15,7 @@
 
 #include "messages/kline/interval.hpp"
 #include "messages/trade_admission.hpp"
+#include "messages/document.hpp"
 #include "messages/venue_registry.hpp"
 
 namespace mi::gw {
@@ -160,6 +161,31 @@ struct metrics::impl {
     prometheus::BuildGauge()
       .Name("mi_audit_checked")
       .Help("What the last scheduled audit compared: (exchange, symbol, hour) cells of trades, stored klines")
+      .Register(*reg);
+  prometheus::Family<prometheus::Counter>& source_requests =
+    prometheus::BuildCounter()
+      .Name("mi_source_requests_total")
+      .Help("Requests to a document source, by outcome (ok, not_modified, rate_limited, server_error, ...)")
+      .Register(*reg);
+  prometheus::Family<prometheus::Gauge>& source_circuit =
+    prometheus::BuildGauge()
+      .Name("mi_source_circuit_state")
+      .Help("Circuit breaker of a document source: 0 closed, 1 open, 2 half_open")
+      .Register(*reg);
+  prometheus::Family<prometheus::Counter>& source_published =
+    prometheus::BuildCounter()
+      .Name("mi_documents_published_total")
+      .Help("Documents a source published to MARKET_DOC (repeats included: JetStream drops them by Nats-Msg-Id)")
+      .Register(*reg);
+  prometheus::Family<prometheus::Counter>& source_gaps =
+    prometheus::BuildCounter()
+      .Name("mi_source_gaps_total")
+      .Help("Times a document source was unreachable for longer than its backfill horizon")
+      .Register(*reg);
+  prometheus::Family<prometheus::Counter>& documents_stored =
+    prometheus::BuildCounter()
+      .Name("mi_documents_stored_total")
+      .Help("Documents the store path wrote: inserted, revised (another revision), unchanged (a repeat)")
       .Register(*reg);
   prometheus::Family<prometheus::Gauge>& audit_last_family = prometheus::BuildGauge()
                                                                .Name("mi_audit_last_run_timestamp_seconds")
@@ -327,6 +353,7 @@ struct metrics::probes {
   std::vector<std::pair<std::string, std::unique_ptr<supervisor_probe>>> supervisors;
   std::vector<std::pair<std::string, std::unique_ptr<admin_action_probe>>> admin_actions; // "action/outcome"
   std::vector<std::pair<std::string, std::unique_ptr<book_probe>>> books;                 // "exchange/symbol"
+  std::vector<std::pair<std::string, std::unique_ptr<source_probe>>> sources;
   std::unique_ptr<label_set> api_routes, api_reasons;
   std::unique_ptr<api_probe> api;
 };
@@ -411,6 +438,9 @@ metrics::metrics() : impl_(std::make_unique<impl>()), probes_(std::make_unique<p
   for (std::size_t i = 0; i < p.storage.book_samples_.size(); ++i)
     p.storage.book_samples_[i].bind(
       f.book_samples_family, {{"table", i % 2 == 0 ? "bbo" : "snapshots"}, {"outcome", i < 2 ? "stored" : "failed"}});
+  for (std::size_t i = 0; i < p.storage.documents_.size(); ++i)
+    p.storage.documents_[i].bind(f.documents_stored,
+                                 {{"result", std::array<const char*, 3>{"inserted", "revised", "unchanged"}[i]}});
 
   p.push.codes_ = &p.push_codes;
   p.push.clients_.bind(f.clients_family, {});
@@ -503,6 +533,23 @@ book_probe& metrics::book(std::string_view exchange, std::string_view symbol, co
   b->deltas_.bind(impl_->book_messages, {{"exchange", ex}, {"kind", "delta"}});
   probes_->books.emplace_back(key, std::move(b));
   return *probes_->books.back().second;
+}
+
+source_probe& metrics::source(std::string_view source, const std::vector<std::string>& outcomes) {
+  const std::string name = mi::find_document_source(source) ? std::string(source) : std::string("other");
+  std::lock_guard<std::mutex> lock(probes_->mu);
+  for (auto& [k, probe] : probes_->sources)
+    if (k == name)
+      return *probe;
+  auto s = std::make_unique<source_probe>();
+  s->requests_ = std::vector<counter_series>(outcomes.size());
+  for (std::size_t i = 0; i < outcomes.size(); ++i)
+    s->requests_[i].bind(impl_->source_requests, {{"source", name}, {"outcome", outcomes[i]}});
+  s->circuit_.bind(impl_->source_circuit, {{"source", name}});
+  s->published_.bind(impl_->source_published, {{"source", name}});
+  s->gaps_.bind(impl_->source_gaps, {{"source", name}});
+  probes_->sources.emplace_back(name, std::move(s));
+  return *probes_->sources.back().second;
 }
 
 storage_probe& metrics::storage() { return probes_->storage; }

@@ -50,6 +50,9 @@ public:
   /// connectors/venue resync_reason names), valid gauge, messages by kind. Symbols come from config (bounded);
   /// the same pair always gets the same probe.
   book_probe& book(std::string_view exchange, std::string_view symbol, const std::vector<std::string>& reasons);
+  /// A document source (messages/document.hpp names; anything else counts as "other"): `outcomes` is the closed
+  /// list of request outcome names (connectors/documents request_outcome); the same source always gets the same probe.
+  source_probe& source(std::string_view source, const std::vector<std::string>& outcomes);
   /// The storage maintainer's partition and audit gauges.
   storage_probe& storage();
   /// The push gateway.

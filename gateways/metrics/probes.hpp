@@ -224,6 +224,26 @@ private:
   gauge_series lag_;
 };
 
+/// One document source (metrics::source()): its requests by outcome, its circuit, what it published.
+class source_probe {
+public:
+  /// One request ended with outcome number `outcome` (an index into the outcome names the probe was made with:
+  /// mi_source_requests_total{source,outcome}).
+  void request(std::size_t outcome) { requests_.at(outcome).inc(); }
+  /// mi_source_circuit_state{source}: 0 closed, 1 open, 2 half_open.
+  void circuit(int state) { circuit_.set(state); }
+  /// Documents published to MARKET_DOC (mi_documents_published_total{source}).
+  void published(std::uint64_t n) { published_.inc(static_cast<double>(n)); }
+  /// The source was unreachable beyond its backfill horizon (mi_source_gaps_total{source}).
+  void gap() { gaps_.inc(); }
+
+private:
+  friend class metrics;
+  std::vector<counter_series> requests_;
+  gauge_series circuit_;
+  counter_series published_, gaps_;
+};
+
 /// The storage maintainer (metrics::storage()).
 class storage_probe {
 public:
@@ -245,12 +265,19 @@ public:
     book_samples_[2].inc(static_cast<double>(bbos));
     book_samples_[3].inc(static_cast<double>(snapshots));
   }
+  /// A documents batch stored: mi_documents_stored_total{result} (inserted, revised, unchanged).
+  void documents_stored(std::uint64_t inserted, std::uint64_t revised, std::uint64_t unchanged) {
+    documents_[0].inc(static_cast<double>(inserted));
+    documents_[1].inc(static_cast<double>(revised));
+    documents_[2].inc(static_cast<double>(unchanged));
+  }
 
 private:
   friend class metrics;
   std::array<gauge_series, 2> default_rows_, mismatches_, checked_; // by store_table
   gauge_series last_run_;
   std::array<counter_series, 4> book_samples_; // bbo stored, snapshots stored, bbo failed, snapshots failed
+  std::array<counter_series, 3> documents_; // inserted, revised, unchanged
 };
 
 /// The push gateway: hub, sessions and server (metrics::push()).

@@ -8,7 +8,9 @@
 #include <pqxx/pqxx>
 
 #include "gateways/postgres/db_error.hpp"
+#include "gateways/postgres/document_search.hpp"
 #include "gateways/postgres/rows.hpp"
+#include "gateways/postgres/statement.hpp"
 #include "messages/util/floor_div.hpp"
 #include "messages/util/text.hpp"
 
@@ -31,26 +33,8 @@ namespace {
 using detail::db_error;
 using mi::util::floor_div;
 
-/// A statement and its parameters, numbered as they are added (every parameter is used, so
-/// PostgreSQL can infer each one's type).
-struct statement {
-  std::string sql;
-  std::vector<std::string> args;
-  /// "$n" for a new parameter with this text value.
-  std::string arg(std::string v) {
-    args.push_back(std::move(v));
-    return "$" + std::to_string(args.size());
-  }
-  /// An exact timestamptz for `n` units since the epoch (unit: "millisecond" or "microsecond").
-  std::string time_arg(std::int64_t n, const char* unit) {
-    return "('epoch'::timestamptz + " + arg(std::to_string(n)) + "::bigint * interval '1 " + unit + "')";
-  }
-  pqxx::result run(pqxx::transaction_base& w) const {
-    return w.exec_params(sql, pqxx::prepare::make_dynamic_params(args));
-  }
-};
-
 using detail::kline_row;
+using detail::statement;
 using detail::trade_row;
 constexpr const char* kline_columns = detail::kline_select;
 constexpr const char* trade_columns = detail::trade_select;
@@ -380,6 +364,11 @@ mi::result<std::optional<book_sample>> history_db::book(const std::string& excha
     }
     return out_t{std::move(b)};
   });
+}
+
+mi::result<document_page> history_db::documents(const document_query& q) {
+  return impl_->run<document_page>("documents",
+                                   [&](pqxx::read_transaction& w) { return detail::search_documents(w, q); });
 }
 
 mi::result<std::optional<api_key_row>> history_db::find_key(const std::string& key_id) {

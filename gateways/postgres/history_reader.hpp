@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "gateways/postgres/book_store.hpp"
+#include "gateways/postgres/document_store.hpp"
 #include "messages/kline.hpp"
 #include "messages/result.hpp"
 #include "messages/trade.hpp"
@@ -155,6 +156,8 @@ public:
   /// nullopt when none is stored.
   mi::result<std::optional<book_sample>> book(const std::string& exchange, const std::string& symbol,
                                               std::optional<std::int64_t> at_ms);
+  /// GET /api/v1/documents: the documents table's search (document_store.hpp), newest first.
+  mi::result<document_page> documents(const document_query& q);
   /// The key with this id, or nullopt. `signing_key` holds a clear value only for a row not yet
   /// sealed (before 0004); otherwise `sealed_signing_key` is set and the caller opens it.
   mi::result<std::optional<api_key_row>> find_key(const std::string& key_id);

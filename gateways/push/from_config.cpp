@@ -21,7 +21,7 @@ push_server_options to_options(const mi::cfg::push_config& c) {
   return po;
 }
 
-std::array<slow_policy, 4> slow_policies(const mi::cfg::push_config& c) {
+std::array<slow_policy, std::size(channel_kinds)> slow_policies(const mi::cfg::push_config& c) {
   auto of = [](mi::cfg::slow_mode m) {
     switch (m) {
     case mi::cfg::slow_mode::drop:
@@ -33,7 +33,7 @@ std::array<slow_policy, 4> slow_policies(const mi::cfg::push_config& c) {
     }
     return slow_policy::drop;
   };
-  return {of(c.slow_kline), of(c.slow_trade), slow_policy::conflate, of(c.slow_bbo)};
+  return {of(c.slow_kline), of(c.slow_trade), slow_policy::conflate, of(c.slow_bbo), slow_policy::drop};
 }
 
 } // namespace mi::gw

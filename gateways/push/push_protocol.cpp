@@ -149,6 +149,12 @@ bool valid_channel(std::string_view channel, bool allow_star) {
     return false;
   auto t = split_dots(channel);
   const auto* k = kind_info(t[0]);
+  if (k != nullptr && k->kind == channel_kind::doc) {
+    if (t.size() == 2)
+      return is_lower_token(t[1]) && t[1] != "symbol";
+    return t.size() >= 3 && t[1] == "symbol" &&
+           std::all_of(t.begin() + 2, t.end(), [](std::string_view x) { return is_token(x); });
+  }
   if (k == nullptr || t.size() != k->tokens + 1)
     return false;
   for (std::size_t i = 1; i < t.size(); ++i) {
@@ -299,6 +305,16 @@ bool channel_matches(std::string_view pattern, std::string_view channel) {
     pattern.remove_prefix(pd + 1);
     channel.remove_prefix(cd + 1);
   }
+}
+
+std::vector<std::string> channels_for_document(std::string_view source, const std::vector<std::string>& symbols) {
+  std::vector<std::string> out;
+  if (std::string c = "doc." + std::string(source); is_valid_channel(c))
+    out.push_back(std::move(c));
+  for (const auto& s : symbols)
+    if (std::string c = "doc.symbol." + s; is_valid_channel(c))
+      out.push_back(std::move(c));
+  return out;
 }
 
 std::string channel_for_book_subject(std::string_view subject) {

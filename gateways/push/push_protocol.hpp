@@ -47,12 +47,12 @@ inline constexpr std::string_view resume_failed =
 
 /// The kinds of channel, named once: parsing, validation, the hub's routing and the slow-client policies
 /// iterate this.
-enum class channel_kind : std::uint8_t { kline, trade, book, bbo };
+enum class channel_kind : std::uint8_t { kline, trade, book, bbo, doc };
 /// Every channel kind with its first token and its number of tokens after it.
 struct channel_kind_info {
   channel_kind kind;
   std::string_view name; ///< "kline": the channel's first token
-  std::size_t tokens;    ///< tokens after the name: kline.{exchange}.{symbol}.{interval} has 3
+  std::size_t tokens;    ///< tokens after the name: kline.{exchange}.{symbol}.{interval} has 3; 0: doc's own rule
   bool wildcard;         ///< `*` allowed for a token (the hub sees every message of the kind)
   bool resumable;        ///< stored in a stream: "since" replays it
 };
@@ -61,6 +61,8 @@ inline constexpr channel_kind_info channel_kinds[] = {
   {channel_kind::trade, "trade", 2, false, true},
   {channel_kind::book, "book", 2, true, false},
   {channel_kind::bbo, "bbo", 2, true, false},
+  // doc.{source} and doc.symbol.{symbol}, where a symbol may hold dots (doc.symbol.600000.SH)
+  {channel_kind::doc, "doc", 0, false, false},
 };
 /// The kind of a channel or pattern by its first token; nullopt for an unknown kind.
 std::optional<channel_kind> kind_of(std::string_view channel);
@@ -148,6 +150,8 @@ std::string channel_for_trade_subject(std::string_view subject);
 /// "market.book.okx.BTCUSDT" -> "book.okx.BTCUSDT", "market.bbo.okx.BTCUSDT" -> "bbo.okx.BTCUSDT"; "" otherwise.
 std::string channel_for_book_subject(std::string_view subject);
 
+/// The channels a document goes to: "doc.{source}" and "doc.symbol.{symbol}" for each of its symbols (valid ones).
+std::vector<std::string> channels_for_document(std::string_view source, const std::vector<std::string>& symbols);
 /// "trade.binance.BTCUSDT" -> "market.raw.binance.BTCUSDT"; "" when `channel` is not a valid trade channel.
 std::string trade_subject_for_channel(std::string_view channel);
 

@@ -1,0 +1,222 @@
+#include "actors/documents.hpp"
+
+#include <thread>
+
+#include <spdlog/spdlog.h>
+
+#include "actors/caf_types.hpp"
+#include "actors/inspection.hpp"
+#include "caf/actor_system.hpp"
+#include "caf/event_based_actor.hpp"
+#include "caf/stateful_actor.hpp"
+#include "connectors/transport/url.hpp"
+#include "connectors/transport/ws_client.hpp"
+#include "gateways/jetstream/jetstream.hpp"
+#include "gateways/jetstream/sync_publish.hpp"
+#include "gateways/metrics/metrics.hpp"
+#include "gateways/postgres/document_store.hpp"
+#include "messages/util/clock.hpp"
+#include "messages/util/json_writer.hpp"
+
+namespace mi::actors {
+namespace {
+
+namespace docs = mi::documents;
+using mi::util::now_ns;
+
+// A publish of a document: three quick attempts; a document lost to a longer outage comes back with the next poll
+// (feeds list their recent items every time, and the dedup id makes the repeat harmless).
+constexpr mi::gw::retry_policy doc_publish{std::chrono::milliseconds(50), std::chrono::milliseconds(1000), 3};
+
+std::vector<std::string> outcome_names() {
+  std::vector<std::string> out;
+  for (auto o : docs::all_request_outcomes)
+    out.emplace_back(docs::to_string(o));
+  return out;
+}
+
+struct source_state {
+  static inline const char* name = "mi.document_source";
+  document_source_args args;
+  std::unique_ptr<docs::source_poller> poller;
+  mi::gw::source_probe* probe = nullptr;
+};
+using source_actor = caf::stateful_actor<source_state>;
+
+// One request (blocking), its answer to the poller, its documents to JetStream; returns the wait before the next.
+std::chrono::nanoseconds step(source_actor* self) {
+  auto& st = self->state;
+  auto next = st.poller->next(now_ns());
+  if (auto* wait = std::get_if<std::int64_t>(&next))
+    return std::chrono::nanoseconds(std::max<std::int64_t>(*wait, 1'000'000));
+  const auto& req = std::get<docs::source_request>(next);
+  std::optional<docs::source_response> res;
+  std::string network_error;
+  if (auto u = mi::net::parse_url(req.url); !u) {
+    network_error = u.err().message;
+  } else {
+    auto r = mi::net::http_post_form(*u, st.args.timeout, req.headers, req.form ? &*req.form : nullptr);
+    if (!r) {
+      network_error = r.err().message;
+    } else {
+      res = docs::source_response{static_cast<int>(r->status), std::move(r->body), std::string(r->header("etag")),
+                                  std::string(r->header("last-modified")), std::string(r->header("retry-after"))};
+    }
+  }
+  const std::string& source = st.args.settings.source;
+  auto out = st.poller->on_response(req, res, network_error, now_ns());
+  st.probe->request(static_cast<std::size_t>(out.outcome));
+  st.probe->circuit(static_cast<int>(st.poller->state()));
+  inspect_state(self, to_string(st.poller->state()));
+  if (!out.error.empty()) {
+    spdlog::warn("documents {}: {} {}: {} (circuit {})", source, req.what, req.item.empty() ? req.url : req.item,
+                 out.error, to_string(st.poller->state()));
+    inspect_error(self, out.error);
+  }
+  std::uint64_t published = 0;
+  for (const auto& d : out.documents) {
+    mi::gw::outgoing m;
+    m.subject = mi::doc_subject(d.source, d.kind);
+    m.msg_id = mi::dedup_id(d);
+    m.content_type = std::string(mi::document_content_type);
+    m.data = mi::encode_document_pb(d);
+    m.event_ts_ns = d.published_at_ns;
+    if (auto r = mi::gw::publish_acked(*st.args.js, m, doc_publish); r)
+      ++published;
+    else
+      spdlog::warn("documents {}: publish {}: {}", source, m.msg_id, r.err().message);
+  }
+  st.probe->published(published);
+  if (out.gap) {
+    st.probe->gap();
+    mi::gw::outgoing g;
+    g.subject = "market.gap." + source + ".documents";
+    g.msg_id = "gap:" + source + ":" + std::to_string(out.gap->from_ns) + ":" + std::to_string(out.gap->to_ns);
+    g.content_type = "application/json";
+    g.data = document_gap_json(source, *out.gap);
+    if (auto r = mi::gw::publish_acked(*st.args.js, g, doc_publish); !r)
+      spdlog::warn("documents {}: gap report: {}", source, r.err().message);
+    spdlog::warn("documents {}: unreachable for longer than its backfill horizon: {}", source, g.data);
+  }
+  return std::chrono::nanoseconds(0);
+}
+
+caf::behavior document_source(source_actor* self, document_source_args args) {
+  auto& st = self->state;
+  st.args = std::move(args);
+  st.poller = std::make_unique<docs::source_poller>(st.args.settings, st.args.seed, now_ns());
+  st.probe = &st.args.metrics->source(st.args.settings.source, outcome_names());
+  st.probe->circuit(0);
+  self->send(self, tick_atom::value);
+  const std::string name = st.args.settings.source;
+  caf::behavior handlers{
+    [self](tick_atom) {
+      const auto wait = step(self);
+      // At most a second's sleep at a time: stop is never kept waiting longer.
+      const auto capped = std::min<std::chrono::nanoseconds>(wait, std::chrono::seconds(1));
+      if (capped.count() == 0)
+        self->send(self, tick_atom::value);
+      else
+        self->delayed_send(self, std::chrono::ceil<std::chrono::milliseconds>(capped), tick_atom::value);
+    },
+    [self](stop_atom) { self->quit(); },
+  };
+  return inspected(self, "document_source", name, std::move(handlers));
+}
+
+struct saver_state {
+  static inline const char* name = "mi.document_saver";
+  document_saver_args args;
+  std::unique_ptr<mi::gw::pull_consumer> consumer;
+  std::unique_ptr<mi::gw::document_store> store;
+  std::chrono::milliseconds backoff{200};
+};
+using saver_actor = caf::stateful_actor<saver_state>;
+
+void pause(saver_actor* self, const std::string& what) {
+  auto& st = self->state;
+  spdlog::warn("documents saver: {}; retrying in {} ms", what, st.backoff.count());
+  inspect_error(self, what);
+  std::this_thread::sleep_for(st.backoff);
+  st.backoff = std::min(st.backoff * 2, std::chrono::milliseconds(5000));
+}
+
+void save_batch(saver_actor* self) {
+  auto& st = self->state;
+  if (!st.consumer) {
+    auto c = mi::gw::pull_consumer::create(
+      *st.args.js, {st.args.stream, st.args.durable, "", std::chrono::seconds(30), 4 * st.args.batch_size + 100});
+    if (!c)
+      return pause(self, "consumer " + st.args.durable + ": " + c.err().message);
+    st.consumer = std::move(*c);
+  }
+  if (!st.store) {
+    auto s = mi::gw::document_store::connect(st.args.dsn);
+    if (!s)
+      return pause(self, s.err().message);
+    st.store = std::move(*s);
+    inspect_state(self, "running");
+  }
+  auto got = st.consumer->fetch(st.args.batch_size, std::chrono::milliseconds(500));
+  if (!got)
+    return pause(self, "fetch: " + got.err().message);
+  if (got->empty())
+    return;
+  std::vector<mi::document> batch;
+  std::vector<mi::gw::js_message*> keep;
+  for (auto& m : *got) {
+    auto d = mi::decode_document_pb(m.data());
+    if (!d) {
+      spdlog::error("documents saver: {} seq {}: {}; terminated", m.subject(), m.stream_seq(), d.err().message);
+      m.term();
+      continue;
+    }
+    batch.push_back(std::move(*d));
+    keep.push_back(&m);
+  }
+  auto w = st.store->upsert(batch);
+  if (!w) {
+    if (w.err().code == mi::errc::unavailable)
+      st.store.reset();
+    for (auto* m : keep)
+      m->nak();
+    return pause(self, w.err().message);
+  }
+  st.backoff = std::chrono::milliseconds(200);
+  for (auto* m : keep)
+    (void)m->ack();
+  st.args.metrics->storage().documents_stored(w->inserted, w->revised, w->unchanged);
+}
+
+caf::behavior document_saver(saver_actor* self, document_saver_args args) {
+  self->state.args = std::move(args);
+  self->send(self, batch_atom::value);
+  caf::behavior handlers{
+    [self](batch_atom) {
+      save_batch(self);
+      self->send(self, batch_atom::value); // one batch per message: stop can interleave
+    },
+    [self](stop_atom) { self->quit(); },
+  };
+  return inspected(self, "document_saver", "documents", std::move(handlers));
+}
+
+} // namespace
+
+std::string document_gap_json(const std::string& source, const mi::documents::source_gap& g) {
+  std::string out = "{\"source\":";
+  mi::util::append_json_string(out, source);
+  out += ",\"from_ns\":" + std::to_string(g.from_ns) + ",\"to_ns\":" + std::to_string(g.to_ns);
+  out += ",\"reason\":\"unreachable beyond the backfill horizon\"}";
+  return out;
+}
+
+caf::actor spawn_document_source(caf::actor_system& sys, document_source_args args) {
+  return sys.spawn<caf::detached>(document_source, std::move(args));
+}
+
+caf::actor spawn_document_saver(caf::actor_system& sys, document_saver_args args) {
+  return sys.spawn<caf::detached>(document_saver, std::move(args));
+}
+
+} // namespace mi::actors

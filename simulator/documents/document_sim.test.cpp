@@ -1,0 +1,88 @@
+// The document simulator speaks each source's format: what it serves parses with the platform's own parsers, and its
+// faults are what the pollers must survive.
+#include <doctest/doctest.h>
+
+#include "connectors/documents/alpaca_news.hpp"
+#include "connectors/documents/cninfo.hpp"
+#include "connectors/documents/feeds.hpp"
+#include "connectors/documents/reddit.hpp"
+#include "connectors/documents/sec.hpp"
+#include "simulator/documents/document_sim.hpp"
+
+namespace docs = mi::documents;
+using mi::sim::documents::document_sim;
+
+namespace {
+constexpr std::int64_t now = 1764633600000000000; // 2025-12-02T00:00:00Z
+}
+
+TEST_CASE("document sim: every source's answer parses with the platform's parser") {
+  document_sim sim(now, 3);
+  auto sec = docs::sec::parse_current_atom(sim.handle("/cgi-bin/browse-edgar", "action=getcurrent&start=0", "").body,
+                                           {{320193, {"AAPL"}}}, 1);
+  REQUIRE_MESSAGE(sec, (sec ? "" : sec.err().message));
+  CHECK(sec->entries == 6); // each filing listed for its reporting owner and its issuer
+  REQUIRE(sec->documents.size() == 3);
+  CHECK(sec->documents[0].title == "4 - Apple Inc.");
+  CHECK(sec->documents[0].symbols == std::vector<std::string>{"AAPL"});
+
+  auto news = docs::alpaca_news::parse_news_page(sim.handle("/v1beta1/news", "", "").body, 1);
+  REQUIRE_MESSAGE(news, (news ? "" : news.err().message));
+  CHECK(news->documents.size() == 3);
+  CHECK_FALSE(news->next_page_token);
+
+  auto rss = docs::feeds::parse_feed(sim.handle("/rss/markets", "", "").body, "sim", "en", 1);
+  REQUIRE_MESSAGE(rss, (rss ? "" : rss.err().message));
+  CHECK(rss->size() == 3);
+
+  auto cn = docs::cninfo::parse_query(sim.handle("/new/hisAnnouncement/query", "", "pageNum=1").body, 1);
+  REQUIRE_MESSAGE(cn, (cn ? "" : cn.err().message));
+  REQUIRE(cn->documents.size() == 3);
+  CHECK(cn->documents[0].symbols == std::vector<std::string>{"600600.SH"});
+
+  auto rd = docs::reddit::parse_listing(sim.handle("/r/wallstreetbets/new.json", "", "").body, 1);
+  REQUIRE_MESSAGE(rd, (rd ? "" : rd.err().message));
+  REQUIRE(rd->documents.size() == 3);
+  CHECK(rd->documents[0].symbols == std::vector<std::string>{"AAPL"});
+}
+
+TEST_CASE("document sim: faults are served one per request, then the source is healthy again") {
+  document_sim sim(now, 1);
+  REQUIRE(sim.command("source=reddit&action=throttle&count=1&retry_after=7").status == 200);
+  auto r = sim.handle("/r/wallstreetbets/new.json", "", "");
+  CHECK(r.status == 429);
+  REQUIRE(r.headers.size() == 1);
+  CHECK(r.headers[0] == std::pair<std::string, std::string>{"Retry-After", "7"});
+  CHECK(sim.handle("/r/wallstreetbets/new.json", "", "").status == 200);
+
+  REQUIRE(sim.command("source=sec&action=fail&count=2&status=503").status == 200);
+  CHECK(sim.handle("/cgi-bin/browse-edgar", "", "").status == 503);
+  CHECK(sim.handle("/cgi-bin/browse-edgar", "", "").status == 503);
+  CHECK(sim.handle("/cgi-bin/browse-edgar", "", "").status == 200);
+
+  REQUIRE(sim.command("source=rss&action=malformed&count=1").status == 200);
+  CHECK_FALSE(docs::feeds::parse_feed(sim.handle("/rss/x", "", "").body, "sim", "en", 1));
+  CHECK(docs::feeds::parse_feed(sim.handle("/rss/x", "", "").body, "sim", "en", 1));
+  CHECK(sim.requests("sec") == 3);
+  CHECK(sim.command("source=twitter&action=add").status == 400);
+}
+
+TEST_CASE("document sim: an added item is listed, an updated one a new revision of the same id") {
+  document_sim sim(now, 1);
+  auto added = sim.command("source=alpaca&action=add&title=Fed+holds&body=Rates+unchanged&symbol=SPY");
+  REQUIRE(added.status == 200);
+  auto page = docs::alpaca_news::parse_news_page(sim.handle("/v1beta1/news", "", "").body, 1);
+  REQUIRE(page);
+  REQUIRE(page->documents.size() == 2);
+  const auto before = page->documents[1];
+  CHECK(before.title == "Fed holds");
+  CHECK(before.symbols == std::vector<std::string>{"SPY"});
+  REQUIRE(
+    sim.update("alpaca", before.native_id, "Rates unchanged, two dissents", before.published_at_ns + 5'000'000'000));
+  page = docs::alpaca_news::parse_news_page(sim.handle("/v1beta1/news", "", "").body, 1);
+  REQUIRE(page);
+  const auto after = page->documents[1];
+  CHECK(mi::document_id(after) == mi::document_id(before));
+  CHECK(mi::dedup_id(after) != mi::dedup_id(before));
+  CHECK(after.body == "Rates unchanged, two dissents");
+}

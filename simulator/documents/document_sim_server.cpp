@@ -1,0 +1,28 @@
+#include "simulator/documents/document_sim_server.hpp"
+
+#include "gateways/http/http_server.hpp"
+
+namespace mi::sim::documents {
+
+document_sim_server::document_sim_server(boost::asio::io_context& ioc, document_sim& sim, std::uint16_t port) {
+  mi::gw::http_server_options o;
+  o.port = port;
+  o.workers = 2;
+  o.body_limit = 65536;
+  o.server_name = "market-ingestor-document-sim";
+  server_ = std::make_unique<mi::gw::http_server>(ioc, o, [&sim](const mi::gw::http_request& req) {
+    auto r = sim.handle(req.path, req.query, req.body);
+    return mi::gw::http_response{r.status, std::move(r.body), std::move(r.content_type), std::move(r.headers)};
+  });
+}
+
+document_sim_server::~document_sim_server() {
+  if (server_)
+    server_->stop();
+}
+
+std::uint16_t document_sim_server::port() const { return server_->port(); }
+
+std::string document_sim_server::base_url() const { return "http://127.0.0.1:" + std::to_string(port()); }
+
+} // namespace mi::sim::documents
