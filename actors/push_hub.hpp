@@ -9,6 +9,7 @@
 
 #include "caf/actor.hpp"
 #include "caf/fwd.hpp"
+#include "gateways/push/push_protocol.hpp"
 #include "gateways/push/push_server.hpp"
 
 namespace mi::gw {
