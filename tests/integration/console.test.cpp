@@ -14,6 +14,7 @@
 #include <string>
 #include <thread>
 
+#include "gateways/jetstream/jetstream.hpp"
 #include "messages/util/civil_time.hpp"
 #include "tests/integration/platform_env.hpp"
 
@@ -274,4 +275,41 @@ TEST_CASE("console: coverage shows a gap backfill filled and one beyond backfill
   CHECK(num(cell[key("ETHUSDT", eth)].at("trades")) == eth.at("trades").as_int64());
   CHECK(std::string(cell[key("ETHUSDT", eth)].at("audit").as_string()) == "ok");
   CHECK(env.stop_platform() == 0);
+}
+
+TEST_CASE("console: the redrive action puts a dead letter back on its stream, removes it from MARKET_DLQ and is "
+          "counted") {
+  const int admin_port = mi::test::free_port();
+  platform_env env({"1m"}, {}, {}, "  max_attempts: 2\n",
+                   "admin:\n  listen: 127.0.0.1:" + std::to_string(admin_port) + "\n  token: " + token + "\n");
+  env.start_platform({"--roles", "store,admin"});
+  mi::gw::jetstream::options o;
+  o.url = env.nats.url();
+  auto js = mi::gw::jetstream::connect(o);
+  REQUIRE(js.has_value());
+  // Not a protobuf Trade: the trade saver dead-letters it after 2 attempts.
+  const std::string junk = "\xff\xff not a trade";
+  REQUIRE((*js)->publish_sync({"market.raw.binance.BTCUSDT", "junk-1", "application/x-protobuf", junk}).has_value());
+  REQUIRE(mi::test::eventually([&] { return env.stream_messages("MARKET_DLQ") == 1; }, 60s));
+  const auto raw_before = env.stream_messages("MARKET_RAW");
+
+  CHECK(http_post(admin_port, "/admin/api/redrive", R"({"kind":"klines"})").body.find("0 dead letters") !=
+        std::string::npos);
+  CHECK(http_post(admin_port, "/admin/api/redrive", R"({"kind":"books"})").status == 400);
+  const auto r = http_post(admin_port, "/admin/api/redrive", R"({"kind":"trades"})");
+  CHECK_MESSAGE(r.status == 200, r.body);
+  CHECK(r.body.find("1 dead letters redriven") != std::string::npos);
+  // Back on MARKET_RAW with its payload; the DLQ's copy is gone (until the saver refuses it again).
+  CHECK(env.stream_messages("MARKET_RAW") == raw_before + 1);
+  auto last = (*js)->last_message("MARKET_RAW", "market.raw.binance.BTCUSDT");
+  REQUIRE(last.has_value());
+  REQUIRE(last->has_value());
+  CHECK((**last).data() == junk);
+  auto first = (*js)->get_message("MARKET_DLQ", 1);
+  REQUIRE(first.has_value());
+  CHECK_FALSE(first->has_value());
+  CHECK(env.metric("mi_admin_actions_total{action=\"redrive\",outcome=\"done\"}") == 2);
+  CHECK(env.metric("mi_admin_actions_total{action=\"redrive\",outcome=\"refused\"}") == 1);
+  CHECK(env.stop_platform() == 0);
+  CHECK(env.platform_log().find("admin: redrive kind=trades by peer 127.0.0.1:") != std::string::npos);
 }
