@@ -748,3 +748,29 @@ TEST_CASE("log.format and admin: defaults, YAML and MI_ADMIN_TOKEN, and the chec
   REQUIRE(errs.count("admin.listen") == 1);
   CHECK(errs["admin.listen"] == "same address as metrics.listen: '127.0.0.1:9464'");
 }
+
+TEST_CASE("storage.books: off by default, overrides, and every bad value named") {
+  auto d = mi::cfg::defaults();
+  CHECK_FALSE(d.storage.books.enabled);
+  CHECK(d.storage.books.depth == 20);
+  CHECK(d.storage.books.bbo_interval == std::chrono::seconds(1));
+  CHECK(d.storage.books.snapshot_interval == std::chrono::minutes(1));
+  CHECK(d.storage.retention_months_books == 0);
+
+  auto c = loaded("storage: {retention_months_books: 3, books: {enabled: true, depth: 5, bbo_interval: 2s, "
+                  "snapshot_interval: 10s}}\n");
+  CHECK(c.storage.books.enabled);
+  CHECK(c.storage.books.depth == 5);
+  CHECK(c.storage.books.bbo_interval == std::chrono::seconds(2));
+  CHECK(c.storage.books.snapshot_interval == std::chrono::seconds(10));
+  CHECK(c.storage.retention_months_books == 3);
+
+  auto errs = errors_of("storage: {retention_months_books: -1, books: {depth: 0, bbo_interval: 500ms, "
+                        "snapshot_interval: 25h}}\n",
+                        {});
+  CHECK(errs.size() == 4);
+  CHECK(mentions(find(errs, "storage.retention_months_books"), "-1"));
+  CHECK(mentions(find(errs, "storage.books.depth"), "0"));
+  CHECK(mentions(find(errs, "storage.books.bbo_interval"), "1s..1h"));
+  CHECK(mentions(find(errs, "storage.books.snapshot_interval"), "1s..1d"));
+}
