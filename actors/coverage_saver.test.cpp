@@ -19,8 +19,17 @@ TEST_CASE("coverage saver: each gap report the backfill writes reads back as the
     CHECK(r->last_id == 400);
     CHECK(r->trades == 300);
     CHECK(r->reason == "why");
-    CHECK(r->hour_ms() == 7'200'000); // the hour of the last trade before the gap
+    CHECK(r->hour_ms() == 7'200'000); // the hour of the gap's middle
   }
+}
+
+TEST_CASE("coverage saver: a gap across an hour boundary counts in the hour of its middle") {
+  mi::gw::gap_record g;
+  g.after_ts_ns = 3'599'900'000'000;  // 00:59:59.9
+  g.before_ts_ns = 3'603'000'000'000; // 01:00:03
+  CHECK(g.hour_ms() == 3'600'000);
+  g.before_ts_ns = 3'600'050'000'000; // 01:00:00.05: the middle, 00:59:59.975, is before 01:00
+  CHECK(g.hour_ms() == 0);
 }
 
 TEST_CASE("coverage saver: a report from before the outcome field is unfillable, and malformed ones are refused") {

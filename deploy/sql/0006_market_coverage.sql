@@ -5,8 +5,8 @@
 -- consumer saver_gaps): `detected` when a connection found trade ids (or a time range) missing, `filled` for the
 -- part the backfill recovered from the exchange's REST history, `unfillable` for the part it could not (beyond
 -- backfill_max_trades, older than the exchange's history, REST failures). `id` is the report's Nats-Msg-Id, so a
--- redelivered report inserts nothing. `hour`: the hour of the last trade before the gap (its first missing trade's
--- hour at the latest). `trades`: ids missing (detected), trades recovered (filled) or lost (unfillable); 0 for a
+-- redelivered report inserts nothing. `hour`: the hour of the gap's middle, halfway between the last trade before it
+-- and the first after it (the missing trades lie between). `trades`: ids missing (detected), trades recovered (filled) or lost (unfillable); 0 for a
 -- gap by time (venues without sequential ids), whose size is not known.
 CREATE TABLE market_gaps (
   id           text COLLATE "C" PRIMARY KEY,

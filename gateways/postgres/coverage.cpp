@@ -10,7 +10,11 @@
 namespace mi::gw {
 
 std::int64_t gap_record::hour_ms() const {
-  const std::int64_t ns = after_ts_ns > 0 ? after_ts_ns : before_ts_ns;
+  // The missing trades lie between the last trade before the gap and the first after it: the middle is the best
+  // single estimate when the two are in different hours (a gap across an hour boundary).
+  const std::int64_t ns = after_ts_ns > 0 && before_ts_ns > 0 ? after_ts_ns + (before_ts_ns - after_ts_ns) / 2
+                          : after_ts_ns > 0                   ? after_ts_ns
+                                                              : before_ts_ns;
   return mi::util::floor_div(ns, std::int64_t{3'600'000'000'000}) * 3'600'000;
 }
 

@@ -23,7 +23,8 @@ struct gap_record {
   std::int64_t after_ts_ns = 0;
   std::int64_t before_ts_ns = 0;
   std::string reason;
-  /// The hour the report counts in (ms since the epoch): the last trade's before the gap, else the first's after.
+  /// The hour the report counts in (ms since the epoch): the hour of the middle between the last trade before the
+  /// gap and the first after it (the one known when the other is 0).
   std::int64_t hour_ms() const;
 };
 
