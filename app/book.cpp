@@ -26,7 +26,7 @@ int run_book(const book_options& o) {
     std::cerr << "book: " << venue.err().message << "\n";
     return 2;
   }
-  std::unique_ptr<mi::book::book_codec> codec = (*venue)->make_book_codec();
+  std::unique_ptr<mi::book::book_codec> codec = (*venue)->make_book_codec(0);
   if (!o.snapshot_file.empty()) {
     std::ifstream in(o.snapshot_file);
     if (!in) {

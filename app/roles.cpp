@@ -8,6 +8,7 @@
 #include <spdlog/spdlog.h>
 
 #include "actors/batch_saver.hpp"
+#include "actors/book_sampler.hpp"
 #include "actors/caf_types.hpp"
 #include "actors/inspection.hpp"
 #include "actors/kline_partitions.hpp"
@@ -228,6 +229,17 @@ mi::actors::child_spec store_role(const mi::cfg::config& cfg, const role_factory
   sm.raw_stream = cfg.nats.raw.name;
   sm.metrics = &metrics;
   store.push_back({"storage", [sm](caf::actor_system& s) { return mi::actors::spawn_storage_maintainer(s, sm); }});
+  if (cfg.storage.books.enabled) {
+    mi::actors::book_sampler_args bs;
+    bs.js = &js;
+    bs.metrics = &metrics;
+    bs.dsn = cfg.postgres.dsn;
+    bs.book_stream = cfg.nats.book.name;
+    bs.depth = static_cast<std::size_t>(cfg.storage.books.depth);
+    bs.bbo_interval = cfg.storage.books.bbo_interval;
+    bs.snapshot_interval = cfg.storage.books.snapshot_interval;
+    store.push_back({"book_sampler", [bs](caf::actor_system& s) { return mi::actors::spawn_book_sampler(s, bs); }});
+  }
   return role("store", std::move(store), 30s);
 }
 

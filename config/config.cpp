@@ -135,6 +135,11 @@ std::vector<leaf> leaves(config& c) {
   out.push_back({"storage.partitions_ahead_days", &c.storage.partitions_ahead_days});
   out.push_back({"storage.retention_days_trades", &c.storage.retention_days_trades});
   out.push_back({"storage.retention_months_klines", &c.storage.retention_months_klines});
+  out.push_back({"storage.retention_months_books", &c.storage.retention_months_books});
+  out.push_back({"storage.books.enabled", &c.storage.books.enabled});
+  out.push_back({"storage.books.depth", &c.storage.books.depth});
+  out.push_back({"storage.books.bbo_interval", &c.storage.books.bbo_interval});
+  out.push_back({"storage.books.snapshot_interval", &c.storage.books.snapshot_interval});
   out.push_back({"storage.maintenance_interval", &c.storage.maintenance_interval});
   out.push_back({"audit.interval", &c.audit.interval});
   out.push_back({"push.listen", &c.push.listen});
@@ -798,6 +803,14 @@ std::vector<config_error> validate(const config& c) {
   ck.range("storage.partitions_ahead_days", c.storage.partitions_ahead_days, 0, 366);
   ck.range("storage.retention_days_trades", c.storage.retention_days_trades, 0, 1'000'000);
   ck.range("storage.retention_months_klines", c.storage.retention_months_klines, 0, 100'000);
+  ck.range("storage.retention_months_books", c.storage.retention_months_books, 0, 100'000);
+  ck.range("storage.books.depth", c.storage.books.depth, 1, 1000);
+  if (c.storage.books.bbo_interval < std::chrono::seconds(1) || c.storage.books.bbo_interval > std::chrono::hours(1))
+    ck.fail("storage.books.bbo_interval", "must be 1s..1h, got " + format_duration(c.storage.books.bbo_interval));
+  if (c.storage.books.snapshot_interval < std::chrono::seconds(1) ||
+      c.storage.books.snapshot_interval > std::chrono::hours(24))
+    ck.fail("storage.books.snapshot_interval",
+            "must be 1s..1d, got " + format_duration(c.storage.books.snapshot_interval));
   ck.positive("storage.maintenance_interval", c.storage.maintenance_interval);
   ck.non_negative("audit.interval", c.audit.interval);
 

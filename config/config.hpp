@@ -206,10 +206,22 @@ struct postgres_config {
 };
 
 /// Partitions and retention of the stored data (migration 0002).
+/// Order-book samples in PostgreSQL for research queries (storage.books; tables of migration 0008).
+struct book_storage_config {
+  bool enabled = false; ///< the store role samples MARKET_BOOK into market_bbo and market_book_snapshots
+  int depth = 20;       ///< levels per side of each stored snapshot, 1..1000
+  duration bbo_interval = std::chrono::seconds(1);      ///< a best bid/ask sample this often per book, 1s..1h
+  duration snapshot_interval = std::chrono::minutes(1); ///< a top-`depth` snapshot this often per book, 1s..1d
+  /// Field-wise equality.
+  bool operator==(const book_storage_config&) const = default;
+};
+
 struct storage_config {
   int partitions_ahead_days = 7;   ///< daily trade partitions created ahead (today .. +N), 0..366
   int retention_days_trades = 0;   ///< drop trade partitions wholly older than this; 0 = keep forever
   int retention_months_klines = 0; ///< drop kline partitions wholly older than this; 0 = keep forever
+  int retention_months_books = 0;  ///< drop market_bbo / market_book_snapshots partitions older than this; 0 = forever
+  book_storage_config books;
   duration maintenance_interval = std::chrono::hours(1); ///< how often the store role maintains partitions
   /// Field-wise equality.
   bool operator==(const storage_config&) const = default;

@@ -763,3 +763,29 @@ TEST_CASE("klines.partitions and klines.lease_ttl: defaults, overrides and every
   CHECK(mentions(find(errs, "klines.lease_ttl"), "3s..60s, got 1s"));
   CHECK(mentions(find(errors_of("klines: {partitions: 2000}\n"), "klines.partitions"), "got 2000"));
 }
+
+TEST_CASE("storage.books: off by default, overrides, and every bad value named") {
+  auto d = mi::cfg::defaults();
+  CHECK_FALSE(d.storage.books.enabled);
+  CHECK(d.storage.books.depth == 20);
+  CHECK(d.storage.books.bbo_interval == std::chrono::seconds(1));
+  CHECK(d.storage.books.snapshot_interval == std::chrono::minutes(1));
+  CHECK(d.storage.retention_months_books == 0);
+
+  auto c = loaded("storage: {retention_months_books: 3, books: {enabled: true, depth: 5, bbo_interval: 2s, "
+                  "snapshot_interval: 10s}}\n");
+  CHECK(c.storage.books.enabled);
+  CHECK(c.storage.books.depth == 5);
+  CHECK(c.storage.books.bbo_interval == std::chrono::seconds(2));
+  CHECK(c.storage.books.snapshot_interval == std::chrono::seconds(10));
+  CHECK(c.storage.retention_months_books == 3);
+
+  auto errs = errors_of("storage: {retention_months_books: -1, books: {depth: 0, bbo_interval: 500ms, "
+                        "snapshot_interval: 25h}}\n",
+                        {});
+  CHECK(errs.size() == 4);
+  CHECK(mentions(find(errs, "storage.retention_months_books"), "-1"));
+  CHECK(mentions(find(errs, "storage.books.depth"), "0"));
+  CHECK(mentions(find(errs, "storage.books.bbo_interval"), "1s..1h"));
+  CHECK(mentions(find(errs, "storage.books.snapshot_interval"), "1s..1d"));
+}

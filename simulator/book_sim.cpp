@@ -1,5 +1,8 @@
 #include "simulator/book_sim.hpp"
 
+#include <map>
+#include <utility>
+
 #include "messages/decimal.hpp"
 
 namespace mi::sim {
@@ -61,6 +64,49 @@ sim_book_update sim_book::step() {
     newer_id_ = id_;
   }
   return u;
+}
+
+std::vector<sim_level> depth_view::top(const sim_book& b) const {
+  std::vector<sim_level> out;
+  for (side s : {side::bid, side::ask}) {
+    std::size_t n = 0;
+    for (const auto& [price, l] : b.book().levels(s)) {
+      if (n++ == depth_)
+        break;
+      out.push_back({s, l.price_text, l.qty_text});
+    }
+  }
+  return out;
+}
+
+std::vector<sim_level> depth_view::snapshot(const sim_book& b) {
+  auto now = top(b);
+  if (depth_ < sim_book::max_levels)
+    sent_ = now;
+  return now;
+}
+
+std::vector<sim_level> depth_view::update(const sim_book& b, const sim_book_update& u) {
+  if (depth_ >= sim_book::max_levels)
+    return u.changes;
+  auto now = top(b);
+  // Levels new or with another quantity, then the levels that left the view (quantity "0").
+  std::map<std::pair<side, std::string>, const std::string*> before;
+  for (const auto& l : sent_)
+    before.emplace(std::pair{l.side, l.price}, &l.qty);
+  std::vector<sim_level> out;
+  for (const auto& l : now) {
+    auto it = before.find({l.side, l.price});
+    if (it == before.end() || *it->second != l.qty)
+      out.push_back(l);
+    if (it != before.end())
+      before.erase(it);
+  }
+  for (const auto& l : sent_)
+    if (before.count({l.side, l.price}) != 0)
+      out.push_back({l.side, l.price, "0"});
+  sent_ = std::move(now);
+  return out;
 }
 
 std::string sim_book_json(const sim_book& b) {

@@ -61,6 +61,25 @@ private:
   std::uint64_t id_ = 0;
 };
 
+/// What one subscriber of an exchange's top `depth` levels per side is sent (Bybit `orderbook.1`, Kraken `book` at
+/// depth 10): such a channel keeps the subscriber's view at its depth, so an update carries the levels that enter or
+/// leave the top N, not the raw change. When the depth holds every level the simulated book can have, the raw
+/// changes are the view's changes (and a lost update stays lost: the fault the sequence and checksum rules must see).
+class depth_view {
+public:
+  explicit depth_view(std::size_t depth) : depth_(depth) {}
+  /// The top `depth` of each side now, remembered as sent (a snapshot).
+  std::vector<sim_level> snapshot(const sim_book& b);
+  /// The changes `u` (already applied to `b`) makes to this subscriber's view.
+  std::vector<sim_level> update(const sim_book& b, const sim_book_update& u);
+  std::size_t depth() const { return depth_; }
+
+private:
+  std::vector<sim_level> top(const sim_book& b) const;
+  std::size_t depth_;
+  std::vector<sim_level> sent_; ///< the view last sent (only kept when depth_ < sim_book::max_levels)
+};
+
 /// `{"update_id":N,"bids":[["price","qty"],...],"asks":[...]}`: the whole book, best first (GET /sim/book).
 std::string sim_book_json(const sim_book& b);
 

@@ -4,6 +4,8 @@
 #include <doctest/doctest.h>
 
 #include "connectors/binance/book.hpp"
+#include "connectors/bybit/book.hpp"
+#include "connectors/kraken/book.hpp"
 #include "connectors/okx/book.hpp"
 #include "simulator/market.hpp"
 #include "simulator/protocols/protocol.hpp"
@@ -149,4 +151,131 @@ TEST_CASE("sim book: Binance depth events synced with the REST depth snapshot re
   REQUIRE(fresh);
   CHECK(codec.on_frame(fresh->body).what == status::snapshot);
   check_same(codec.book(), truth->book());
+}
+
+namespace {
+
+/// The top `depth` levels of each side of `b`.
+mi::book::order_book top_of(const mi::book::order_book& b, std::size_t depth) {
+  mi::book::order_book out;
+  for (auto s : {side::bid, side::ask}) {
+    std::size_t n = 0;
+    for (const auto& [price, l] : b.levels(s))
+      if (n++ < depth)
+        out.set(s, l.price_text, l.qty_text);
+  }
+  return out;
+}
+
+/// A connection of `exchange`'s protocol that sent `subscribe` (one book subscription).
+struct book_connection {
+  market m;
+  std::unique_ptr<protocol> proto;
+  std::unique_ptr<connection_state> c;
+  book_connection(const char* exchange, const char* path, std::string_view subscribe)
+      : m(exchange, {"BTCUSD"}, {}, 100), proto(make_protocol(exchange, m)) {
+    REQUIRE(proto);
+    REQUIRE(proto->supports_books());
+    actions initial;
+    http_reply refusal;
+    c = proto->open(path, {}, initial, refusal);
+    REQUIRE(c);
+    actions out;
+    proto->on_text(*c, subscribe, out);
+    REQUIRE(out.subscribe.size() == 1);
+    REQUIRE(out.subscribe[0].kind == book_kind);
+  }
+  sim_book& truth() { return *m.book("BTCUSD"); }
+  std::string snapshot() {
+    auto f = proto->book_snapshot_frame(*c, "BTCUSD", truth());
+    REQUIRE(f);
+    return *f;
+  }
+  std::string step(bool corrupt = false) {
+    auto u = truth().step();
+    return proto->book_update_frame(*c, "BTCUSD", truth(), u, corrupt);
+  }
+};
+
+} // namespace
+
+TEST_CASE("sim book: Bybit orderbook.50 frames rebuild the true book, a skipped update is a sequence gap") {
+  book_connection bc("bybit", "/v5/public/spot", R"({"op":"subscribe","args":["orderbook.50.BTCUSD"]})");
+  mi::bybit::book_sync codec;
+  CHECK(codec.on_frame(bc.snapshot()).what == status::snapshot);
+  for (int i = 0; i < 500; ++i)
+    REQUIRE(codec.on_frame(bc.step()).what == status::applied);
+  check_same(codec.book(), bc.truth().book());
+
+  bc.truth().step(); // applied by the exchange, never sent
+  CHECK(codec.on_frame(bc.step()).what == status::resync);
+  CHECK(codec.resyncs() == 1);
+  CHECK(codec.on_frame(bc.snapshot()).what == status::snapshot);
+  check_same(codec.book(), bc.truth().book());
+}
+
+TEST_CASE("sim book: Bybit orderbook.1 keeps the best level only, as the exchange does") {
+  book_connection bc("bybit", "/v5/public/spot", R"({"op":"subscribe","args":["orderbook.1.BTCUSD"]})");
+  mi::bybit::book_sync codec;
+  CHECK(codec.on_frame(bc.snapshot()).what == status::snapshot);
+  for (int i = 0; i < 300; ++i) {
+    REQUIRE(codec.on_frame(bc.step()).what == status::applied);
+    check_same(codec.book(), top_of(bc.truth().book(), 1));
+  }
+}
+
+TEST_CASE("sim book: Kraken v2 book frames with trailing zeros and checksums rebuild the true book, a corrupted "
+          "checksum and a lost update are caught") {
+  book_connection bc("kraken", "/v2",
+                     R"({"method":"subscribe","params":{"channel":"book","symbol":["BTC/USD"],"depth":25}})");
+  const auto snap = bc.snapshot();
+  CHECK(snap.find("0000}") != std::string::npos); // quantities carry Kraken's 8 decimals
+  mi::kraken::book_sync codec(25);
+  CHECK(codec.on_frame(snap).what == status::snapshot);
+  for (int i = 0; i < 500; ++i) {
+    auto r = codec.on_frame(bc.step());
+    REQUIRE(r.what == status::applied);
+    REQUIRE(r.checksum_ok == std::optional<bool>(true));
+  }
+  check_same(codec.book(), bc.truth().book());
+
+  auto r = codec.on_frame(bc.step(true));
+  CHECK(r.what == status::resync);
+  CHECK(r.checksum_ok == std::optional<bool>(false));
+  CHECK(codec.on_frame(bc.snapshot()).what == status::snapshot);
+  check_same(codec.book(), bc.truth().book());
+
+  // Kraken has no sequence: a lost update shows as a checksum mismatch once the level it changed is within the top
+  // 10 the checksum covers (at once when it was there; a deeper level only when it rises into the top 10).
+  bc.truth().step();
+  bool caught = false;
+  for (int i = 0; i < 50 && !caught; ++i)
+    caught = codec.on_frame(bc.step()).what == status::resync;
+  CHECK(caught);
+}
+
+TEST_CASE("sim book: Kraken depth 10 keeps the top 10 levels of each side, levels entering from below included") {
+  book_connection bc("kraken", "/v2",
+                     R"({"method":"subscribe","params":{"channel":"book","symbol":["BTC/USD"],"depth":10}})");
+  mi::kraken::book_sync codec(10);
+  CHECK(codec.on_frame(bc.snapshot()).what == status::snapshot);
+  for (int i = 0; i < 500; ++i) {
+    auto r = codec.on_frame(bc.step());
+    REQUIRE(r.what == status::applied);
+    REQUIRE(r.checksum_ok == std::optional<bool>(true));
+    check_same(codec.book(), top_of(bc.truth().book(), 10));
+  }
+}
+
+TEST_CASE("sim book: Kraken refuses a depth it does not offer") {
+  market m("kraken", {"BTCUSD"}, {}, 100);
+  auto proto = make_protocol("kraken", m);
+  actions initial;
+  http_reply refusal;
+  auto c = proto->open("/v2", {}, initial, refusal);
+  actions out;
+  proto->on_text(*c, R"({"method":"subscribe","params":{"channel":"book","symbol":["BTC/USD"],"depth":7}})", out);
+  CHECK(out.subscribe.empty());
+  REQUIRE(out.frames.size() == 1);
+  CHECK(out.frames[0].find("Invalid depth") != std::string::npos);
 }

@@ -440,7 +440,8 @@ simulator::core::core(asio::io_context& io, options opts)
     throw std::runtime_error("unknown exchange '" + o.exchange + "' (expected one of " + names + ")");
   }
   if ((o.book_skip_after > 0 || o.book_checksum_after > 0 || o.book_stale_rest > 0) && !proto->supports_books())
-    throw std::runtime_error("--book-*: " + o.exchange + " does not speak order books in the simulator (binance, okx)");
+    throw std::runtime_error("--book-*: " + o.exchange +
+                             " does not speak order books in the simulator (binance, okx, bybit, kraken)");
   mkt.book_seed(o.seed);
   mkt.stale_book_snapshot(o.book_stale_rest);
   if (o.notice_after > 0) {

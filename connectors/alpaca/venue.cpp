@@ -179,7 +179,7 @@ public:
     return mi::error{"alpaca: no recent-trades polling (gaps are backfilled by time range)"};
   }
 
-  std::unique_ptr<mi::book::book_codec> make_book_codec() const override {
+  std::unique_ptr<mi::book::book_codec> make_book_codec(std::size_t) const override {
     return std::make_unique<mi::alpaca::bbo_book>();
   }
 

@@ -147,7 +147,7 @@ TEST_CASE("alpaca REST rate: Alpaca's documented 200 requests a minute") {
 
 TEST_CASE("alpaca top of book from quotes") {
   auto v = mi::venue::test::must_make("alpaca");
-  auto book = v->make_book_codec();
+  auto book = v->make_book_codec(0);
   REQUIRE(book);
   auto r = book->on_frame(
     R"([{"T":"q","S":"AMD","bx":"K","bp":91.95,"bs":2,"ax":"Q","ap":91.98,"as":1,"c":["R"],"z":"C","t":"2023-04-06T11:54:21.670905508Z"}])");

@@ -156,7 +156,7 @@ public:
   // Binance spot: REQUEST_WEIGHT 6000 per minute per IP, reported in X-MBX-USED-WEIGHT-1M; historicalTrades
   // weighs 25, aggTrades 4; 429 carries Retry-After, and an IP that keeps going after it gets 418 (banned
   // from 2 minutes up to 3 days, also with Retry-After). 10 requests/s at most on top of the weight budget.
-  std::unique_ptr<mi::book::book_codec> make_book_codec() const override {
+  std::unique_ptr<mi::book::book_codec> make_book_codec(std::size_t) const override {
     return std::make_unique<binance::book_sync>();
   }
 

@@ -217,7 +217,7 @@ public:
 
   // Bybit: 600 requests per 5 s per IP (120/s); over it, HTTP 403 "access too frequent" and a ban of at
   // least 10 minutes. 10 requests/s stays far below.
-  std::unique_ptr<mi::book::book_codec> make_book_codec() const override {
+  std::unique_ptr<mi::book::book_codec> make_book_codec(std::size_t) const override {
     return std::make_unique<bybit::book_sync>();
   }
 

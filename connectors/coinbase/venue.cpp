@@ -150,7 +150,7 @@ public:
   }
 
   // Coinbase Exchange public endpoints: 10 requests/s per IP (bursts up to 15), 429 beyond.
-  std::unique_ptr<mi::book::book_codec> make_book_codec() const override {
+  std::unique_ptr<mi::book::book_codec> make_book_codec(std::size_t) const override {
     return std::make_unique<coinbase::book_sync>();
   }
 

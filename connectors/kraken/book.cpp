@@ -92,6 +92,13 @@ std::uint32_t book_checksum(const mi::book::order_book& book, std::string& scrat
   return mi::book::crc32(scratch);
 }
 
+std::size_t book_depth_at_least(std::size_t depth) {
+  for (std::size_t d : depths)
+    if (d >= depth)
+      return d;
+  return depths[std::size(depths) - 1];
+}
+
 book_sync::book_sync(std::size_t depth) : reader_(std::make_unique<bj::reader>()), configured_depth_(depth) {}
 book_sync::~book_sync() = default;
 
@@ -269,14 +276,8 @@ frame_result book_sync::on_v2(std::string_view frame) {
     return malformed({"'type' must be snapshot or update", mi::errc::unsupported_message});
   const bool snapshot = *type == "snapshot";
   std::size_t depth = configured_depth_;
-  if (snapshot && depth == 0) {
-    depth = depths[std::size(depths) - 1];
-    for (std::size_t d : depths)
-      if (d >= std::max(bids, asks)) {
-        depth = d;
-        break;
-      }
-  }
+  if (snapshot && depth == 0)
+    depth = book_depth_at_least(std::max(bids, asks));
   return finish(snapshot, depth, checksum, has_checksum);
 }
 

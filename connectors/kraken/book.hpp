@@ -50,6 +50,9 @@ private:
   std::size_t depth_ = 0; ///< the depth of the current book
 };
 
+/// Kraken's v2 book depth for `depth` levels: the smallest of 10, 25, 100, 500, 1000 at or above it (1000 beyond).
+std::size_t book_depth_at_least(std::size_t depth);
+
 /// Kraken's checksum of `book` (top 10 asks, then top 10 bids); `scratch` holds the text it hashes.
 std::uint32_t book_checksum(const mi::book::order_book& book, std::string& scratch);
 

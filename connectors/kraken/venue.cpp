@@ -239,8 +239,9 @@ public:
   }
 
   // Kraken public REST: about 1 request/s per IP ("EGeneral:Too many requests" / 429 beyond).
-  std::unique_ptr<mi::book::book_codec> make_book_codec() const override {
-    return std::make_unique<kraken::book_sync>();
+  std::unique_ptr<mi::book::book_codec> make_book_codec(std::size_t subscribed_depth) const override {
+    return std::make_unique<kraken::book_sync>(subscribed_depth == 0 ? 0
+                                                                     : kraken::book_depth_at_least(subscribed_depth));
   }
 
   rest_limits limits() const override {
@@ -252,12 +253,7 @@ public:
 private:
   std::vector<std::string> book_requests(const char* method, const std::vector<subscription>& subs,
                                          std::size_t depth) const {
-    std::size_t n = 1000;
-    for (std::size_t d : {10, 25, 100, 500, 1000})
-      if (d >= depth) {
-        n = d;
-        break;
-      }
+    const std::size_t n = kraken::book_depth_at_least(depth);
     std::vector<std::string> out;
     for (std::size_t begin = 0; begin < subs.size(); begin += symbols_per_request) {
       std::vector<std::string> pairs;

@@ -242,7 +242,9 @@ public:
 
   // OKX market/history-trades: 20 requests per 2 s per IP (10/s); half of it leaves room for the other
   // connections of the same IP. 429 beyond.
-  std::unique_ptr<mi::book::book_codec> make_book_codec() const override { return std::make_unique<okx::book_sync>(); }
+  std::unique_ptr<mi::book::book_codec> make_book_codec(std::size_t) const override {
+    return std::make_unique<okx::book_sync>();
+  }
 
   rest_limits limits() const override {
     rest_limits l;

@@ -63,7 +63,7 @@ book_feed::book_feed(std::string exchange, const venue& v, const std::vector<sub
   for (const auto& sub : subs) {
     state s;
     s.symbol = sub.symbol;
-    s.codec = v.make_book_codec();
+    s.codec = v.make_book_codec(o_.depth);
     by_key_[v.book_key(sub)] = sub.symbol;
     books_.emplace(sub.symbol, std::move(s));
   }
@@ -225,7 +225,7 @@ void book_feed::reset(std::int64_t now_ns, book_events& out) {
     if (s.published_valid)
       out.resyncs.push_back({symbol, resync_reason::reconnect, "connection lost"});
     publish_invalid(s, out);
-    s.codec = venue_->make_book_codec();
+    s.codec = venue_->make_book_codec(o_.depth);
     s.snapshot_asked_ns.reset();
   }
 }

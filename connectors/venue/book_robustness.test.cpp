@@ -60,7 +60,7 @@ TEST_CASE("book codecs: damaged frames never crash and never leave an invalid bo
     for (std::size_t k = 0; k < frames.size(); ++k) {
       auto v = mi::venue::make_venue(info.name);
       REQUIRE(v);
-      auto codec = (*v)->make_book_codec();
+      auto codec = (*v)->make_book_codec(0);
       // The frames before k intact, then frame k damaged in one of several ways, then the rest intact.
       for (std::size_t i = 0; i < frames.size(); ++i) {
         if (i != k) {

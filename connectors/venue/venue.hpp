@@ -195,8 +195,10 @@ public:
   /// The exchange's documented public REST limits, as the backfill paces itself by them.
   virtual rest_limits limits() const = 0;
   /// A new order-book codec and sync state machine for one symbol's book channel (connectors/<venue>/book.*;
-  /// the `book` command; docs/protocols.md "Order books").
-  virtual std::unique_ptr<mi::book::book_codec> make_book_codec() const = 0;
+  /// the `book` command; docs/protocols.md "Order books"). `subscribed_depth`: the depth given to
+  /// book_subscribe_requests() (a venue that keeps the book at the subscribed depth, Kraken, truncates to what that
+  /// request asked for, not to the size of the first snapshot, which may be thinner); 0: unknown (recorded frames).
+  virtual std::unique_ptr<mi::book::book_codec> make_book_codec(std::size_t subscribed_depth) const = 0;
 
   // -- order-book channel (config exchanges.<x>.books; actors/connection.cpp, venue::book_feed) --------------
 

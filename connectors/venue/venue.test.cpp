@@ -51,7 +51,7 @@ TEST_CASE("every venue of the registry makes a book codec that starts invalid an
     CAPTURE(info.name);
     auto v = mi::venue::make_venue(info.name);
     REQUIRE(v);
-    auto codec = (*v)->make_book_codec();
+    auto codec = (*v)->make_book_codec(0);
     REQUIRE(codec != nullptr);
     CHECK(!codec->book().valid());
     const auto r = codec->on_frame("{not json");

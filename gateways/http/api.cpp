@@ -169,7 +169,9 @@ struct route {
   std::string_view path;
   bool authenticated;
 };
-constexpr std::array<route, 6> routes{{{"/api/v1/klines", true},
+constexpr std::array<route, 8> routes{{{"/api/v1/klines", true},
+                                       {"/api/v1/book", true},
+                                       {"/api/v1/bbo", true},
                                        {"/api/v1/calendar", true},
                                        {"/api/v1/trades", true},
                                        {"/api/v1/symbols", true},
@@ -501,6 +503,78 @@ struct api_service::impl {
     return http_response{200, kline_array(*ks), "application/json", {}};
   }
 
+  /// GET /api/v1/book?exchange=&symbol=[&at=]: the stored snapshot (storage.books) at or before `at` (ms), else the
+  /// latest; 404 when none is stored.
+  http_response book(const params& p) {
+    if (auto e = only(p, {"exchange", "symbol", "at"}))
+      return e->response;
+    auto ex = exchange_param(p);
+    if (failed(ex))
+      return std::get<1>(ex).response;
+    auto sym = symbol_param(p);
+    if (failed(sym))
+      return std::get<1>(sym).response;
+    auto at = int_param(p, "at", 0, max_time_ms);
+    if (failed(at))
+      return std::get<1>(at).response;
+    auto l = borrow();
+    if (!l)
+      return db_failure(l.err());
+    auto b = (*l)->db->book(std::get<0>(ex), std::get<0>(sym), std::get<0>(at));
+    if (!b)
+      return db_failure(b.err());
+    if (!*b)
+      return error_response(404, code_unknown,
+                            "no stored book for " + std::get<0>(ex) + " " + std::get<0>(sym) +
+                              (std::get<0>(at) ? " at or before " + std::to_string(*std::get<0>(at)) : std::string()) +
+                              " (book samples are stored when storage.books.enabled is true)");
+    const auto& s = **b;
+    return http_response{200,
+                         "{\"exchange\":" + json_string(s.exchange) + ",\"symbol\":" + json_string(s.symbol) +
+                           ",\"time\":" + std::to_string(s.ts_ms) + ",\"sequence\":" + std::to_string(s.sequence) +
+                           ",\"depth\":" + std::to_string(s.depth) + ",\"bids\":" + levels_json(s.bids) +
+                           ",\"asks\":" + levels_json(s.asks) + "}",
+                         "application/json",
+                         {}};
+  }
+
+  /// GET /api/v1/bbo?exchange=&symbol=[&start=&end=&limit=]: stored best bid/ask samples, oldest first.
+  http_response bbo(const params& p) {
+    if (auto e = only(p, {"exchange", "symbol", "start", "end", "limit"}))
+      return e->response;
+    auto ex = exchange_param(p);
+    if (failed(ex))
+      return std::get<1>(ex).response;
+    auto sym = symbol_param(p);
+    if (failed(sym))
+      return std::get<1>(sym).response;
+    auto range = time_range(p);
+    if (failed(range))
+      return std::get<1>(range).response;
+    auto limit = limit_param(p);
+    if (failed(limit))
+      return std::get<1>(limit).response;
+    bbo_query q{std::get<0>(ex), std::get<0>(sym), std::get<0>(range).first, std::get<0>(range).second,
+                std::get<0>(limit)};
+    auto l = borrow();
+    if (!l)
+      return db_failure(l.err());
+    auto rows = (*l)->db->bbo(q);
+    if (!rows)
+      return db_failure(rows.err());
+    auto side = [](const std::optional<mi::book::wire_level>& w) {
+      return w ? "[" + json_string(w->price) + "," + json_string(w->qty) + "]" : std::string("null");
+    };
+    std::string out = "[";
+    for (const auto& r : *rows) {
+      if (out.size() > 1)
+        out += ',';
+      out += "{\"time\":" + std::to_string(r.ts_ms) + ",\"bid\":" + side(r.bid) + ",\"ask\":" + side(r.ask) +
+             ",\"sequence\":" + std::to_string(r.sequence) + "}";
+    }
+    return http_response{200, out + "]", "application/json", {}};
+  }
+
   http_response trades(const params& p) {
     if (auto e = only(p, {"exchange", "symbol", "start", "end", "fromId", "cursor", "limit"}))
       return e->response;
@@ -687,6 +761,10 @@ struct api_service::impl {
       return klines(p);
     if (r->path == "/api/v1/trades")
       return trades(p);
+    if (r->path == "/api/v1/book")
+      return book(p);
+    if (r->path == "/api/v1/bbo")
+      return bbo(p);
     if (r->path == "/api/v1/symbols")
       return symbols(p);
     if (r->path == "/api/v1/indicators")

@@ -165,6 +165,11 @@ struct metrics::impl {
                                                                .Name("mi_audit_last_run_timestamp_seconds")
                                                                .Help("Unix time the last scheduled audit completed")
                                                                .Register(*reg);
+  prometheus::Family<prometheus::Counter>& book_samples_family =
+    prometheus::BuildCounter()
+      .Name("mi_book_samples_total")
+      .Help("Order-book samples for PostgreSQL (storage.books): by table (bbo, snapshots) and outcome (stored, failed)")
+      .Register(*reg);
   prometheus::Family<prometheus::Gauge>& clients_family =
     prometheus::BuildGauge().Name("mi_push_clients").Help("Connected push WebSocket clients").Register(*reg);
   prometheus::Family<prometheus::Counter>& book_conflated_family =
@@ -382,6 +387,9 @@ metrics::metrics() : impl_(std::make_unique<impl>()), probes_(std::make_unique<p
     p.storage.checked_[i].bind(f.audit_checked, {{"kind", kind}});
   }
   p.storage.last_run_.bind(f.audit_last_family, {});
+  for (std::size_t i = 0; i < p.storage.book_samples_.size(); ++i)
+    p.storage.book_samples_[i].bind(
+      f.book_samples_family, {{"table", i % 2 == 0 ? "bbo" : "snapshots"}, {"outcome", i < 2 ? "stored" : "failed"}});
 
   p.push.codes_ = &p.push_codes;
   p.push.clients_.bind(f.clients_family, {});

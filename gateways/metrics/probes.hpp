@@ -234,11 +234,22 @@ public:
   /// mi_audit_last_run_timestamp_seconds.
   void audit_result(std::uint64_t trade_mismatches, std::uint64_t kline_mismatches, std::uint64_t trade_cells,
                     std::uint64_t klines, double unix_seconds);
+  /// Order-book samples written (storage.books): mi_book_samples_total{table="bbo"|"snapshots",outcome="stored"}.
+  void book_samples_stored(std::uint64_t bbos, std::uint64_t snapshots) {
+    book_samples_[0].inc(static_cast<double>(bbos));
+    book_samples_[1].inc(static_cast<double>(snapshots));
+  }
+  /// Samples lost to a failed write: the same family, outcome="failed".
+  void book_samples_failed(std::uint64_t bbos, std::uint64_t snapshots) {
+    book_samples_[2].inc(static_cast<double>(bbos));
+    book_samples_[3].inc(static_cast<double>(snapshots));
+  }
 
 private:
   friend class metrics;
   std::array<gauge_series, 2> default_rows_, mismatches_, checked_; // by store_table
   gauge_series last_run_;
+  std::array<counter_series, 4> book_samples_; // bbo stored, snapshots stored, bbo failed, snapshots failed
 };
 
 /// The push gateway: hub, sessions and server (metrics::push()).

@@ -245,6 +245,70 @@ mi::result<std::vector<symbol_summary>> history_db::symbols() {
     });
 }
 
+mi::result<std::vector<bbo_sample>> history_db::bbo(const bbo_query& q) {
+  return impl_->run<std::vector<bbo_sample>>(
+    "bbo", [&](pqxx::read_transaction& w) -> mi::result<std::vector<bbo_sample>> {
+      statement st;
+      st.sql = "SELECT exchange, symbol, (extract(epoch FROM ts) * 1000)::bigint, bid_price::text, bid_qty::text, "
+               "ask_price::text, ask_qty::text, sequence FROM market_bbo WHERE exchange = " +
+               st.arg(q.exchange) + " AND symbol = " + st.arg(q.symbol);
+      if (q.start_ms)
+        st.sql += " AND ts >= " + st.time_arg(*q.start_ms, "millisecond");
+      if (q.end_ms)
+        st.sql += " AND ts <= " + st.time_arg(*q.end_ms, "millisecond");
+      st.sql += q.start_ms ? " ORDER BY ts ASC" : " ORDER BY ts DESC";
+      st.sql += " LIMIT " + st.arg(std::to_string(q.limit)) + "::bigint";
+      std::vector<bbo_sample> out;
+      for (const auto& r : st.run(w)) {
+        bbo_sample b{r[0].as<std::string>(),  r[1].as<std::string>(), r[2].as<std::int64_t>(), {}, {},
+                     r[7].as<std::uint64_t>()};
+        if (!r[3].is_null())
+          b.bid = mi::book::wire_level{r[3].as<std::string>(), r[4].as<std::string>()};
+        if (!r[5].is_null())
+          b.ask = mi::book::wire_level{r[5].as<std::string>(), r[6].as<std::string>()};
+        out.push_back(std::move(b));
+      }
+      if (!q.start_ms)
+        std::reverse(out.begin(), out.end());
+      return out;
+    });
+}
+
+mi::result<std::optional<book_sample>> history_db::book(const std::string& exchange, const std::string& symbol,
+                                                        std::optional<std::int64_t> at_ms) {
+  using out_t = std::optional<book_sample>;
+  return impl_->run<out_t>("book", [&](pqxx::read_transaction& w) -> mi::result<out_t> {
+    statement st;
+    // Levels come back as rows of (side, ordinal, price, qty): jsonb arrays keep their order.
+    st.sql = "WITH s AS (SELECT exchange, symbol, ts, depth, bids, asks, sequence FROM market_book_snapshots WHERE "
+             "exchange = " +
+             st.arg(exchange) + " AND symbol = " + st.arg(symbol);
+    if (at_ms)
+      st.sql += " AND ts <= " + st.time_arg(*at_ms, "millisecond");
+    st.sql += " ORDER BY ts DESC LIMIT 1) "
+              "SELECT s.exchange, s.symbol, (extract(epoch FROM s.ts) * 1000)::bigint, s.depth, s.sequence, l.side, "
+              "l.level->>0, l.level->>1 FROM s LEFT JOIN LATERAL (SELECT 'b' AS side, e.level, e.n FROM "
+              "jsonb_array_elements(s.bids) WITH ORDINALITY AS e(level, n) UNION ALL SELECT 'a', e.level, e.n FROM "
+              "jsonb_array_elements(s.asks) WITH ORDINALITY AS e(level, n)) l ON true ORDER BY l.side DESC, l.n";
+    auto rows = st.run(w);
+    if (rows.empty())
+      return out_t{};
+    book_sample b{rows[0][0].as<std::string>(),
+                  rows[0][1].as<std::string>(),
+                  rows[0][2].as<std::int64_t>(),
+                  rows[0][3].as<int>(),
+                  {},
+                  {},
+                  rows[0][4].as<std::uint64_t>()};
+    for (const auto& r : rows) {
+      if (r[5].is_null())
+        continue; // a snapshot with both sides empty
+      (r[5].as<std::string>() == "b" ? b.bids : b.asks).push_back({r[6].as<std::string>(), r[7].as<std::string>()});
+    }
+    return out_t{std::move(b)};
+  });
+}
+
 mi::result<std::optional<api_key_row>> history_db::find_key(const std::string& key_id) {
   using out_t = std::optional<api_key_row>;
   return impl_->run<out_t>("api key lookup", [&](pqxx::read_transaction& w) -> mi::result<out_t> {

@@ -14,6 +14,7 @@
 #include <string_view>
 #include <vector>
 
+#include "gateways/postgres/book_store.hpp"
 #include "messages/kline.hpp"
 #include "messages/result.hpp"
 #include "messages/trade.hpp"
@@ -70,6 +71,15 @@ struct symbol_summary {
   std::int64_t trade_count = 0; ///< exact: rows of market_trades (kept in market_symbols, 0005)
 };
 
+/// GET /api/v1/bbo: one (exchange, symbol), sample times in [start_ms, end_ms].
+struct bbo_query {
+  std::string exchange;
+  std::string symbol;
+  std::optional<std::int64_t> start_ms; ///< inclusive; absent: the latest `limit` up to end
+  std::optional<std::int64_t> end_ms;   ///< inclusive
+  int limit = 500;
+};
+
 /// One row of api_keys as the API's key lookup reads it (gateways/http/auth.hpp opens it).
 struct api_key_row {
   std::string key_id;
@@ -109,6 +119,12 @@ public:
   /// Every stored (exchange, symbol) with first/last trade time and count (market_symbols: a
   /// read of one row per symbol, never a scan of market_trades).
   mi::result<std::vector<symbol_summary>> symbols();
+  /// Best bid/ask samples (market_bbo), oldest first.
+  mi::result<std::vector<bbo_sample>> bbo(const bbo_query& q);
+  /// The latest stored book snapshot (market_book_snapshots) at or before `at_ms` (absent: the latest of all), or
+  /// nullopt when none is stored.
+  mi::result<std::optional<book_sample>> book(const std::string& exchange, const std::string& symbol,
+                                              std::optional<std::int64_t> at_ms);
   /// The key with this id, or nullopt. `signing_key` holds a clear value only for a row not yet
   /// sealed (before 0004); otherwise `sealed_signing_key` is set and the caller opens it.
   mi::result<std::optional<api_key_row>> find_key(const std::string& key_id);

@@ -18,7 +18,6 @@ namespace {
 constexpr long long partition_lock_key = 0x6d692d7061727400LL;
 
 constexpr std::string_view trade_prefix = "market_trades_p";
-constexpr std::string_view kline_prefix = "market_klines_p";
 
 using mi::util::civil_from_days;
 using mi::util::days_from_civil;
@@ -52,20 +51,27 @@ std::optional<std::int64_t> parse_trade_name(std::string_view name) {
   return day;
 }
 
-std::optional<std::int64_t> parse_kline_name(std::string_view name) {
-  if (name.substr(0, kline_prefix.size()) != kline_prefix || name.size() != kline_prefix.size() + 6)
+/// Month index of "{table}_pYYYYMM" (a monthly table's partition by our naming).
+std::optional<std::int64_t> parse_monthly_name(std::string_view table, std::string_view name) {
+  const std::size_t prefix = table.size() + 2;
+  if (name.substr(0, table.size()) != table || name.substr(table.size(), 2) != "_p" || name.size() != prefix + 6)
     return std::nullopt;
-  auto digits = name.substr(kline_prefix.size());
+  auto digits = name.substr(prefix);
   std::int64_t y = 0, m = 0;
   if (!parse_digits(digits.substr(0, 4), y) || !parse_digits(digits.substr(4, 2), m) || m < 1 || m > 12)
     return std::nullopt;
   return (y - 1970) * 12 + (m - 1);
 }
 
-/// "market_trades" when `name` is one of its partitions by our naming, else "market_klines".
-const char* parent_of(const std::string& name) {
-  return name.rfind(trade_prefix, 0) == 0 ? "market_trades" : "market_klines";
+std::optional<std::int64_t> parse_kline_name(std::string_view name) {
+  return parse_monthly_name("market_klines", name);
 }
+
+/// The table of one of our partitions ("market_bbo_p202612" -> "market_bbo").
+std::string parent_of(const std::string& name) { return name.substr(0, name.rfind("_p")); }
+
+/// The column a table is partitioned by.
+const char* partition_column(std::string_view table) { return table == "market_klines" ? "open_time" : "ts"; }
 
 bool is_hypertable(pqxx::work& w, const char* table) {
   // timescaledb_information exists only with the extension installed.
@@ -89,21 +95,28 @@ partition_range trade_partition(std::int64_t day) {
   return {name, day_text(day), day_text(day + 1), day};
 }
 
-partition_range kline_partition(std::int64_t month) {
+partition_range monthly_partition(std::string_view table, std::int64_t month) {
   auto c = mi::util::month_start(month);
-  char name[48];
-  std::snprintf(name, sizeof name, "market_klines_p%04lld%02u", static_cast<long long>(c.year), c.month);
-  return {name, month_text(month), month_text(month + 1), month};
+  char suffix[16];
+  std::snprintf(suffix, sizeof suffix, "_p%04lld%02u", static_cast<long long>(c.year), c.month);
+  return {std::string(table) + suffix, month_text(month), month_text(month + 1), month};
 }
 
-std::vector<partition_range> wanted_partitions(const partition_policy& p, std::int64_t now_ns) {
+partition_range kline_partition(std::int64_t month) { return monthly_partition("market_klines", month); }
+
+std::vector<partition_range> wanted_partitions(const partition_policy& p, std::int64_t now_ns, bool trades_and_klines) {
   std::vector<partition_range> out;
   const auto today = day_of(now_ns);
-  for (std::int64_t d = today; d <= today + std::max(0, p.ahead_days); ++d)
-    out.push_back(trade_partition(d));
   const auto month = month_of(now_ns);
-  for (std::int64_t m = month; m <= month + std::max(0, p.ahead_months); ++m)
-    out.push_back(kline_partition(m));
+  std::vector<std::string_view> monthly(std::begin(book_tables), std::end(book_tables));
+  if (trades_and_klines) {
+    for (std::int64_t d = today; d <= today + std::max(0, p.ahead_days); ++d)
+      out.push_back(trade_partition(d));
+    monthly.insert(monthly.begin(), "market_klines");
+  }
+  for (auto table : monthly)
+    for (std::int64_t m = month; m <= month + std::max(0, p.ahead_months); ++m)
+      out.push_back(monthly_partition(table, m));
   return out;
 }
 
@@ -118,6 +131,11 @@ std::vector<std::string> partitions_past_retention(const std::vector<std::string
     else if (auto m = parse_kline_name(name);
              m && p.retention_months_klines > 0 && *m + 1 <= month - p.retention_months_klines)
       out.push_back(name);
+    else
+      for (auto table : book_tables)
+        if (auto b = parse_monthly_name(table, name);
+            b && p.retention_months_books > 0 && *b + 1 <= month - p.retention_months_books)
+          out.push_back(name);
   }
   return out;
 }
@@ -168,13 +186,12 @@ mi::result<partition_report> maintain_partitions(const std::string& conninfo, co
                  std::to_string(p.retention_months_klines) + " months')");
         }
         w.commit();
-        return report;
       }
     }
-    for (const auto& part : wanted_partitions(p, now_ns)) {
+    for (const auto& part : wanted_partitions(p, now_ns, !report.timescale)) {
       current = "create " + part.name;
-      const char* parent = parent_of(part.name);
-      const char* column = parent == std::string_view("market_trades") ? "ts" : "open_time";
+      const std::string parent = parent_of(part.name);
+      const char* column = partition_column(parent);
       pqxx::work w{conn};
       w.exec("SET LOCAL client_min_messages = warning");
       w.exec(lock);
@@ -184,22 +201,26 @@ mi::result<partition_report> maintain_partitions(const std::string& conninfo, co
       // out first, put them back through the parent (they land in the new partition).
       const std::string range =
         std::string(column) + " >= " + w.quote(part.from) + " AND " + column + " < " + w.quote(part.to);
-      w.exec(std::string("CREATE TEMP TABLE mi_moved ON COMMIT DROP AS WITH d AS (DELETE FROM ") + parent +
-             "_default WHERE " + range + " RETURNING *) SELECT * FROM d");
-      w.exec(std::string("CREATE TABLE ") + w.quote_name(part.name) + " PARTITION OF " + parent + " FOR VALUES FROM (" +
+      w.exec("CREATE TEMP TABLE mi_moved ON COMMIT DROP AS WITH d AS (DELETE FROM " + parent + "_default WHERE " +
+             range + " RETURNING *) SELECT * FROM d");
+      w.exec("CREATE TABLE " + w.quote_name(part.name) + " PARTITION OF " + parent + " FOR VALUES FROM (" +
              w.quote(part.from) + ") TO (" + w.quote(part.to) + ")");
-      auto reinserted = w.exec(std::string("INSERT INTO ") + parent + " SELECT * FROM mi_moved");
+      auto reinserted = w.exec("INSERT INTO " + parent + " SELECT * FROM mi_moved");
       w.commit();
       report.created.push_back(part.name);
       report.moved_from_default += static_cast<std::uint64_t>(reinserted.affected_rows());
     }
+    // With TimescaleDB, trades and klines are chunks (handled above); the book tables are partitioned either way.
     std::vector<std::string> existing;
-    for (const char* table : {"market_trades", "market_klines"}) {
-      current = std::string("list partitions of ") + table;
+    std::vector<std::string_view> tables(std::begin(book_tables), std::end(book_tables));
+    if (!report.timescale)
+      tables.insert(tables.begin(), {"market_trades", "market_klines"});
+    for (auto table : tables) {
+      current = "list partitions of " + std::string(table);
       pqxx::read_transaction r{conn};
-      for (const auto& row : r.exec(std::string("SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = "
-                                                "i.inhrelid WHERE i.inhparent = '") +
-                                    table + "'::regclass ORDER BY 1"))
+      for (const auto& row : r.exec("SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = "
+                                    "i.inhrelid WHERE i.inhparent = '" +
+                                    std::string(table) + "'::regclass ORDER BY 1"))
         existing.push_back(row[0].as<std::string>());
     }
     for (const auto& name : partitions_past_retention(existing, p, now_ns)) {
@@ -224,7 +245,7 @@ mi::result<partition_report> maintain_partitions(const std::string& conninfo, co
       w.commit();
       report.dropped.push_back(name);
     }
-    {
+    if (!report.timescale) {
       current = "count default rows";
       pqxx::read_transaction r{conn};
       report.default_rows_trades = r.exec1("SELECT count(*) FROM market_trades_default")[0].as<std::uint64_t>();

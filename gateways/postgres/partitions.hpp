@@ -1,8 +1,9 @@
 #pragma once
 
 // Partition maintenance of market_trades (one partition per UTC day) and market_klines (one per
-// UTC month), created by migration 0002: create ahead, move stray DEFAULT rows, drop past the
-// retention. Blocking (libpqxx): call it from a detached actor or a tool.
+// UTC month), created by migration 0002, and of the order-book research tables market_bbo and
+// market_book_snapshots (one per UTC month, 0008): create ahead, move stray DEFAULT rows, drop past
+// the retention. Blocking (libpqxx): call it from a detached actor or a tool.
 
 #include <cstdint>
 #include <string>
@@ -19,7 +20,11 @@ struct partition_policy {
   int ahead_months = 2;            ///< klines: this month .. this month + ahead_months
   int retention_days_trades = 0;   ///< drop trade partitions wholly older than this many days; 0 = keep forever
   int retention_months_klines = 0; ///< drop kline partitions wholly older than this many months; 0 = keep forever
+  int retention_months_books = 0;  ///< market_bbo, market_book_snapshots: the same, in months; 0 = keep forever
 };
+
+/// The order-book research tables (migration 0008), partitioned by month on their `ts` column like market_klines.
+inline constexpr std::string_view book_tables[] = {"market_bbo", "market_book_snapshots"};
 
 /// One range partition: its name and bounds ("YYYY-MM-DD 00:00:00+00", lower inclusive, upper exclusive).
 struct partition_range {
@@ -43,14 +48,19 @@ struct partition_report {
 partition_range trade_partition(std::int64_t day);
 /// The monthly kline partition holding `month` (months since 1970-01 UTC). Pure.
 partition_range kline_partition(std::int64_t month);
+/// The monthly partition of `table` holding `month`: "{table}_pYYYYMM". Pure.
+partition_range monthly_partition(std::string_view table, std::int64_t month);
 
 /// Days since the epoch of a time in ns (floor, UTC). Pure.
 std::int64_t day_of(std::int64_t ns_since_epoch);
 /// Months since 1970-01 of a time in ns (floor, UTC). Pure.
 std::int64_t month_of(std::int64_t ns_since_epoch);
 
-/// The partitions the policy wants at `now_ns`: trades then klines. Pure.
-std::vector<partition_range> wanted_partitions(const partition_policy& p, std::int64_t now_ns);
+/// The partitions the policy wants at `now_ns`: trades, klines, then each of book_tables (this month .. +
+/// ahead_months). `trades_and_klines` false: only the book tables' (TimescaleDB makes the chunks of the other two).
+/// Pure.
+std::vector<partition_range> wanted_partitions(const partition_policy& p, std::int64_t now_ns,
+                                               bool trades_and_klines = true);
 
 /// Of `existing` partition names (our naming only; DEFAULT and foreign names are never
 /// returned), those wholly older than the retention at `now_ns`: a trade partition of day d

@@ -96,22 +96,31 @@ TEST_CASE("partition names and bounds are UTC days and months, across year ends 
   CHECK(mi::gw::month_of(0) == 0);
 }
 
-TEST_CASE("wanted partitions: today plus N days of trades, this month plus 2 of klines") {
+TEST_CASE("wanted partitions: today plus N days of trades, this month plus 2 of klines and of each book table") {
   mi::gw::partition_policy p;
   p.ahead_days = 7;
   auto want = mi::gw::wanted_partitions(p, now_ns);
-  REQUIRE(want.size() == 8 + 3);
+  REQUIRE(want.size() == 8 + 3 + 3 + 3);
   CHECK(want.front().name == "market_trades_p20261122");
   CHECK(want[7].name == "market_trades_p20261129");
   CHECK(want[8].name == "market_klines_p202611");
-  CHECK(want.back().name == "market_klines_p202701");
+  CHECK(want[10].name == "market_klines_p202701");
+  CHECK(want[11].name == "market_bbo_p202611");
+  CHECK(want[11].from == "2026-11-01 00:00:00+00");
+  CHECK(want[11].to == "2026-12-01 00:00:00+00");
+  CHECK(want.back().name == "market_book_snapshots_p202701");
+  // Without trades and klines (TimescaleDB makes their chunks): the book tables' months only.
+  auto books = mi::gw::wanted_partitions(p, now_ns, false);
+  REQUIRE(books.size() == 6);
+  CHECK(books.front().name == "market_bbo_p202611");
 }
 
 TEST_CASE("retention selects only partitions wholly older than it, never DEFAULT or foreign tables") {
-  std::vector<std::string> existing{"market_trades_default",   "market_trades_p20261113", "market_trades_p20261114",
-                                    "market_trades_p20261115", "market_trades_p20261122", "market_trades_p20261399",
-                                    "market_klines_default",   "market_klines_p202608",   "market_klines_p202609",
-                                    "market_klines_p202611",   "something_else"};
+  std::vector<std::string> existing{
+    "market_trades_default",   "market_trades_p20261113",       "market_trades_p20261114", "market_trades_p20261115",
+    "market_trades_p20261122", "market_trades_p20261399",       "market_klines_default",   "market_klines_p202608",
+    "market_klines_p202609",   "market_klines_p202611",         "something_else",          "market_bbo_p202608",
+    "market_bbo_p202610",      "market_book_snapshots_p202607", "market_bbo_p2026"};
   mi::gw::partition_policy p;
   CHECK(mi::gw::partitions_past_retention(existing, p, now_ns).empty()); // 0 = keep forever
   p.retention_days_trades = 7;   // today 2026-11-22: rows before 11-15 are older than 7 days
@@ -119,6 +128,10 @@ TEST_CASE("retention selects only partitions wholly older than it, never DEFAULT
   auto drop = mi::gw::partitions_past_retention(existing, p, now_ns);
   CHECK(drop ==
         std::vector<std::string>{"market_trades_p20261113", "market_trades_p20261114", "market_klines_p202608"});
+  p.retention_months_books = 3; // months before 2026-08 go
+  drop = mi::gw::partitions_past_retention(existing, p, now_ns);
+  CHECK(drop == std::vector<std::string>{"market_trades_p20261113", "market_trades_p20261114", "market_klines_p202608",
+                                         "market_book_snapshots_p202607"});
 }
 
 TEST_CASE("after maintenance the partitions ahead exist, and a second run creates nothing") {
@@ -126,7 +139,7 @@ TEST_CASE("after maintenance the partitions ahead exist, and a second run create
   mi::gw::partition_policy p;
   p.ahead_days = 3;
   auto first = maintain(db.pg.conninfo(), p, now_ns);
-  CHECK(first.created.size() == 4 + 3);
+  CHECK(first.created.size() == 4 + 3 + 3 + 3);
   auto trades = names(mi::gw::list_partitions(db.pg.conninfo(), "market_trades"));
   CHECK(trades == std::vector<std::string>{"market_trades_default", "market_trades_p20261122",
                                            "market_trades_p20261123", "market_trades_p20261124",
@@ -134,6 +147,10 @@ TEST_CASE("after maintenance the partitions ahead exist, and a second run create
   auto klines = names(mi::gw::list_partitions(db.pg.conninfo(), "market_klines"));
   CHECK(klines == std::vector<std::string>{"market_klines_default", "market_klines_p202611", "market_klines_p202612",
                                            "market_klines_p202701"});
+  CHECK(
+    names(mi::gw::list_partitions(db.pg.conninfo(), "market_bbo")) ==
+    std::vector<std::string>{"market_bbo_default", "market_bbo_p202611", "market_bbo_p202612", "market_bbo_p202701"});
+  CHECK(names(mi::gw::list_partitions(db.pg.conninfo(), "market_book_snapshots")).size() == 4);
   auto second = maintain(db.pg.conninfo(), p, now_ns);
   CHECK(second.created.empty());
   CHECK(second.dropped.empty());

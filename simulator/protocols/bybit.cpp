@@ -1,8 +1,11 @@
 // Bybit v5 public spot, server side: /v5/public/spot with {"req_id":..,"op":"subscribe","args":["publicTrade.X"]}
 // (at most 10 args), {"op":"ping"} -> pong; REST market/instruments-info and market/recent-trade (newest first).
-// Bybit has no forced-disconnect notice.
+// Bybit has no forced-disconnect notice. Books: orderbook.{1|50|200|1000}.X, a snapshot on subscribe, then deltas
+// numbered u = previous u + 1 (the simulated book's update ids), at the subscribed depth.
 #include <algorithm>
+#include <array>
 #include <cstdio>
+#include <map>
 
 #include <boost/json.hpp>
 
@@ -18,7 +21,33 @@ using connectors::text::append_json_string;
 
 struct bybit_connection : connection_state {
   std::string conn_id;
+  std::map<std::string, depth_view, std::less<>> books; ///< by symbol: the subscribed depth's view
 };
+
+/// Bybit's spot book depths.
+constexpr std::array<std::size_t, 4> book_depths{1, 50, 200, 1000};
+
+/// "publicTrade.X" -> (X, trade kind); "orderbook.50.X" -> (X, book kind, 50); nullopt for anything else.
+struct topic_ref {
+  std::string symbol;
+  int kind = 0;
+  std::size_t depth = 0;
+};
+std::optional<topic_ref> parse_topic(std::string_view topic) {
+  constexpr std::string_view trade = "publicTrade.", book = "orderbook.";
+  if (topic.substr(0, trade.size()) == trade)
+    return topic_ref{std::string(topic.substr(trade.size())), 0, 0};
+  if (topic.substr(0, book.size()) != book)
+    return std::nullopt;
+  topic.remove_prefix(book.size());
+  const auto dot = topic.find('.');
+  if (dot == std::string_view::npos)
+    return std::nullopt;
+  const auto depth = parse_uint(topic.substr(0, dot));
+  if (!depth || std::find(book_depths.begin(), book_depths.end(), *depth) == book_depths.end())
+    return std::nullopt;
+  return topic_ref{std::string(topic.substr(dot + 1)), book_kind, static_cast<std::size_t>(*depth)};
+}
 
 std::string_view str(const boost::json::string& s) { return {s.data(), s.size()}; }
 
@@ -72,12 +101,17 @@ public:
     std::vector<sub_key> keys;
     for (const auto& a : args->get_array()) {
       const std::string topic = a.is_string() ? std::string(str(a.get_string())) : boost::json::serialize(a);
-      constexpr std::string_view prefix = "publicTrade.";
-      const instrument* meta = topic.rfind(prefix, 0) == 0 ? m_.find(topic.substr(prefix.size())) : nullptr;
-      if (!meta)
+      const auto ref = parse_topic(topic);
+      const instrument* meta = ref ? m_.find(ref->symbol) : nullptr;
+      if (!meta) {
         invalid.push_back(topic);
-      else
-        keys.push_back({meta->symbol, 0});
+        continue;
+      }
+      keys.push_back({meta->symbol, ref->kind});
+      if (ref->kind == book_kind && sub)
+        c.books.insert_or_assign(meta->symbol, depth_view(ref->depth));
+      else if (ref->kind == book_kind)
+        c.books.erase(meta->symbol);
     }
     if (!invalid.empty()) {
       std::string msg = "Invalid topic :[";
@@ -98,6 +132,24 @@ public:
     return R"({"topic":"publicTrade.)" + s +
            R"(","ts":1,"type":"snapshot","data":[{"i":"1","T":1,"p":"not-a-price","v":"1","S":"Buy","s":")" + s +
            R"(","BT":false}]})";
+  }
+
+  bool supports_books() const override { return true; }
+
+  std::optional<std::string> book_snapshot_frame(connection_state& cs, std::string_view symbol,
+                                                 const sim_book& b) override {
+    auto* view = view_of(cs, symbol);
+    if (view == nullptr)
+      return std::nullopt;
+    return book_frame("snapshot", symbol, view->depth(), b.update_id(), view->snapshot(b));
+  }
+
+  std::string book_update_frame(connection_state& cs, std::string_view symbol, const sim_book& b,
+                                const sim_book_update& u, bool) override {
+    auto* view = view_of(cs, symbol);
+    if (view == nullptr) // never subscribed on this connection (the simulator only sends to subscribers)
+      return {};
+    return book_frame("delta", symbol, view->depth(), u.id, view->update(b, u));
   }
 
   std::optional<http_reply> rest(std::string_view path, const query_params& q) override {
@@ -153,6 +205,36 @@ public:
   }
 
 private:
+  static depth_view* view_of(connection_state& cs, std::string_view symbol) {
+    auto& c = static_cast<bybit_connection&>(cs);
+    auto it = c.books.find(symbol);
+    return it == c.books.end() ? nullptr : &it->second;
+  }
+
+  // {"topic":"orderbook.50.BTCUSDT","type":"snapshot|delta","ts":ms,"data":{"s":..,"b":[[p,q]],"a":[..],"u":N,
+  // "seq":N},"cts":ms}: bids and asks as text, size "0" removes a level.
+  static std::string book_frame(std::string_view type, std::string_view symbol, std::size_t depth, std::uint64_t u,
+                                const std::vector<sim_level>& levels) {
+    const std::string ms = now_ms();
+    std::string out = R"({"topic":"orderbook.)" + std::to_string(depth) + "." + std::string(symbol) + R"(","type":")" +
+                      std::string(type) + R"(","ts":)" + ms + R"(,"data":{"s":")" + std::string(symbol) + '"';
+    for (auto s : {mi::book::side::bid, mi::book::side::ask}) {
+      out += s == mi::book::side::bid ? R"(,"b":[)" : R"(,"a":[)";
+      bool first = true;
+      for (const auto& l : levels) {
+        if (l.side != s)
+          continue;
+        if (!first)
+          out += ',';
+        first = false;
+        out += "[\"" + l.price + "\",\"" + l.qty + "\"]";
+      }
+      out += ']';
+    }
+    out += R"(,"u":)" + std::to_string(u) + R"(,"seq":)" + std::to_string(u) + R"(},"cts":)" + ms + "}";
+    return out;
+  }
+
   static std::string reply(const bybit_connection& c, bool success, std::string_view msg, std::string_view req_id,
                            std::string_view op) {
     std::string out = std::string("{\"success\":") + (success ? "true" : "false") + ",\"ret_msg\":";

@@ -1,12 +1,17 @@
 // Kraken, server side: WebSocket v2 (/v2) with the status greeting, per-symbol subscribe acks, ping/pong and
 // 1 s heartbeats; REST /0/public/AssetPairs and /0/public/Trades (oldest first from `since`, in ns).
-// Kraken has no forced-disconnect notice.
+// Kraken has no forced-disconnect notice. Books: channel `book` at depth 10, 25, 100, 500 or 1000, a snapshot on
+// subscribe, then updates with the CRC32 checksum of the top 10 levels; prices and quantities as JSON numbers with
+// trailing zeros (2 and 8 decimals), as Kraken sends them, so a client that reformats them breaks the checksum.
 #include <algorithm>
+#include <array>
 #include <cstdio>
+#include <map>
 
 #include <boost/json.hpp>
 
 #include "connectors/json_text.hpp"
+#include "connectors/kraken/book.hpp"
 #include "connectors/kraken/codec.hpp"
 #include "connectors/kraken/instruments.hpp"
 #include "simulator/protocols/protocol.hpp"
@@ -17,8 +22,23 @@ namespace {
 using connectors::text::append_json_string;
 
 struct kraken_connection : connection_state {
-  std::size_t subscriptions = 0; ///< trade subscriptions; heartbeats flow while > 0
+  std::size_t subscriptions = 0;                        ///< trade subscriptions; heartbeats flow while > 0
+  std::map<std::string, depth_view, std::less<>> books; ///< by symbol: the subscribed depth's view
 };
+
+/// Kraken's book depths.
+constexpr std::array<std::uint64_t, 5> book_depths{10, 25, 100, 500, 1000};
+
+/// `text` (a canonical decimal) with exactly `places` decimals: "99.5" -> "99.50", "0.012" -> "0.01200000".
+std::string fixed(std::string_view text, std::size_t places) {
+  std::string out(text);
+  const auto dot = out.find('.');
+  const std::size_t have = dot == std::string::npos ? 0 : out.size() - dot - 1;
+  if (dot == std::string::npos)
+    out += '.';
+  out.append(places > have ? places - have : 0, '0');
+  return out;
+}
 
 std::string_view str(const boost::json::string& s) { return {s.data(), s.size()}; }
 
@@ -85,9 +105,17 @@ public:
     const auto* symbols = po ? po->if_contains("symbol") : nullptr;
     if (!channel || !channel->is_string())
       return out.frames.push_back(error("Missing channel", m, req_id, time_in, ""));
-    if (str(channel->get_string()) != "trade")
-      return out.frames.push_back(
-        error("Channel not supported " + std::string(str(channel->get_string())), m, req_id, time_in, ""));
+    const std::string channel_name(str(channel->get_string()));
+    const bool book = channel_name == "book";
+    if (channel_name != "trade" && !book)
+      return out.frames.push_back(error("Channel not supported " + channel_name, m, req_id, time_in, ""));
+    std::uint64_t depth = 10;
+    if (const auto* d = book ? po->if_contains("depth") : nullptr) {
+      const auto n = d->is_int64() ? static_cast<std::uint64_t>(std::max<std::int64_t>(d->get_int64(), 0)) : 0;
+      if (std::find(book_depths.begin(), book_depths.end(), n) == book_depths.end())
+        return out.frames.push_back(error("Invalid depth", m, req_id, time_in, ""));
+      depth = n;
+    }
     if (!symbols || !symbols->is_array() || symbols->get_array().empty())
       return out.frames.push_back(error("Missing symbol", m, req_id, time_in, ""));
     if (sub)
@@ -104,18 +132,27 @@ public:
         out.frames.push_back(error("Currency pair not supported " + pair, m, req_id, time_in, pair));
         continue;
       }
-      std::string ack = R"({"method":")" + m + R"(","result":{"channel":"trade","symbol":)";
+      std::string ack = R"({"method":")" + m + R"(","result":{"channel":")" + channel_name + '"';
+      if (book)
+        ack += ",\"depth\":" + std::to_string(depth);
+      ack += ",\"symbol\":";
       append_json_string(ack, pair);
       ack += std::string(sub ? R"(,"snapshot":true)" : "") + R"(},"success":true)";
       if (req_id)
         ack += ",\"req_id\":" + boost::json::serialize(*req_id);
       ack += R"(,"time_in":")" + time_in + R"(","time_out":")" + rfc3339_micros(wall_ns()) + "\"}";
       out.frames.push_back(std::move(ack));
-      if (sub)
+      if (book) {
+        if (sub)
+          c.books.insert_or_assign(meta->symbol, depth_view(depth));
+        else
+          c.books.erase(meta->symbol);
+      } else if (sub) {
         ++c.subscriptions;
-      else if (c.subscriptions > 0)
+      } else if (c.subscriptions > 0) {
         --c.subscriptions;
-      (sub ? out.subscribe : out.unsubscribe).push_back({meta->symbol, 0});
+      }
+      (sub ? out.subscribe : out.unsubscribe).push_back({meta->symbol, book ? book_kind : 0});
     }
   }
 
@@ -135,6 +172,24 @@ public:
   }
 
   std::int64_t time_resolution_ns() const override { return 1000; }
+
+  bool supports_books() const override { return true; }
+
+  std::optional<std::string> book_snapshot_frame(connection_state& cs, std::string_view symbol,
+                                                 const sim_book& b) override {
+    auto* view = view_of(cs, symbol);
+    if (view == nullptr)
+      return std::nullopt;
+    return book_frame("snapshot", symbol, view->snapshot(b), b, false);
+  }
+
+  std::string book_update_frame(connection_state& cs, std::string_view symbol, const sim_book& b,
+                                const sim_book_update& u, bool corrupt_checksum) override {
+    auto* view = view_of(cs, symbol);
+    if (view == nullptr) // never subscribed on this connection (the simulator only sends to subscribers)
+      return {};
+    return book_frame("update", symbol, view->update(b, u), b, corrupt_checksum);
+  }
 
   std::optional<http_reply> rest(std::string_view path, const query_params& q) override {
     if (path == "/0/public/AssetPairs") {
@@ -197,6 +252,54 @@ public:
   }
 
 private:
+  static depth_view* view_of(connection_state& cs, std::string_view symbol) {
+    auto& c = static_cast<kraken_connection&>(cs);
+    auto it = c.books.find(symbol);
+    return it == c.books.end() ? nullptr : &it->second;
+  }
+
+  // {"channel":"book","type":"snapshot|update","data":[{"symbol":"BTC/USD","bids":[{"price":99.50,"qty":0.01200000}],
+  // "asks":[..],"checksum":N(,"timestamp":"RFC 3339")}]}: the checksum over the top 10 of the book after the frame, in
+  // the text sent.
+  std::string book_frame(std::string_view type, std::string_view symbol, const std::vector<sim_level>& levels,
+                         const sim_book& b, bool corrupt_checksum) {
+    const auto* meta = m_.find(symbol);
+    const std::string pair = meta ? v2_pair(*meta) : std::string(symbol);
+    std::string out = R"({"channel":"book","type":")" + std::string(type) + R"(","data":[{"symbol":)";
+    append_json_string(out, pair);
+    for (auto s : {mi::book::side::bid, mi::book::side::ask}) {
+      out += s == mi::book::side::bid ? R"(,"bids":[)" : R"(,"asks":[)";
+      bool first = true;
+      for (const auto& l : levels) {
+        if (l.side != s)
+          continue;
+        if (!first)
+          out += ',';
+        first = false;
+        out += R"({"price":)" + fixed(l.price, 2) + R"(,"qty":)" + fixed(l.qty, 8) + "}";
+      }
+      out += ']';
+    }
+    // The checksum of the texts a client holds: the top 10 of each side, as sent.
+    checksum_book_.clear();
+    for (auto s : {mi::book::side::bid, mi::book::side::ask}) {
+      std::size_t n = 0;
+      for (const auto& [price, l] : b.book().levels(s)) {
+        if (n++ == 10)
+          break;
+        checksum_book_.set(s, fixed(l.price_text, 2), fixed(l.qty_text, 8));
+      }
+    }
+    std::uint32_t checksum = kraken::book_checksum(checksum_book_, scratch_);
+    if (corrupt_checksum)
+      checksum ^= 0x5a5a5a5aU;
+    out += R"(,"checksum":)" + std::to_string(checksum);
+    if (type == "update")
+      out += R"(,"timestamp":")" + rfc3339_micros(wall_ns()) + '"';
+    out += "}]}";
+    return out;
+  }
+
   static std::string error(std::string_view why, std::string_view method, const boost::json::value* req_id,
                            const std::string& time_in, std::string_view symbol) {
     std::string out = R"({"error":)";
@@ -218,6 +321,8 @@ private:
 
   const market& m_;
   unsigned connections_ = 0;
+  mi::book::order_book checksum_book_; ///< the top 10 as sent, reused
+  std::string scratch_;                ///< the checksum's text, reused
 };
 
 } // namespace

@@ -1,6 +1,7 @@
-// Order books end to end (issue 15): the simulator speaks Binance's and OKX's book protocols from a simulated true
-// book, with a skipped book update (Binance: a sequence gap, resynced from a new REST snapshot, itself stale once),
-// a corrupted checksum (OKX: resynced by subscribing again) and a dropped connection (OKX); `market-ingestor run
+// Order books end to end (issue 15): the simulator speaks Binance's, OKX's, Bybit's and Kraken's book protocols from a
+// simulated true book, with a skipped book update (a sequence gap: Binance resyncs from a new REST snapshot, itself
+// stale once; Bybit subscribes again), a corrupted checksum (OKX, Kraken: resynced by subscribing again) and a dropped
+// connection (OKX, Bybit); `market-ingestor run
 // --roles ingest,push` publishes the books; a push client builds each book from the snapshot and deltas of its
 // book.{exchange}.{symbol} channel, and at the end it equals the simulator's true book. MARKET_BOOK is gap-free
 // within a session, the KV bucket holds the latest snapshot, and each fault moved the resync counter exactly once.
@@ -20,7 +21,9 @@
 #include "connectors/transport/ws_client.hpp"
 #include "gateways/jetstream/jetstream.hpp"
 #include "messages/book/book_message.hpp"
+#include "messages/decimal.hpp"
 #include "tests/harness/nats_server.hpp"
+#include "tests/harness/pg_server.hpp"
 #include "tests/harness/process.hpp"
 #include "tests/integration/platform_env.hpp"
 
@@ -166,63 +169,141 @@ double metric(int port, const std::string& sample) {
 
 } // namespace
 
-TEST_CASE("e2e books: Binance (sequence gap, stale REST snapshot) and OKX (bad checksum, reconnect) through the "
-          "simulator, a push client's books equal the true books, MARKET_BOOK gap-free, KV snapshot present, one "
-          "resync per fault") {
+namespace {
+
+/// One exchange of an end-to-end book run: its simulator's faults and the resyncs they must cause (once each).
+struct book_case {
+  const char* exchange;
+  const char* ws_path; ///< the simulator's WebSocket path
+  const char* symbol;  ///< as configured (exchanges.<x>.symbols)
+  std::vector<std::string> faults;
+  std::vector<std::string> resyncs; ///< reasons, each counted exactly once; every other reason never
+};
+
+/// The stored samples (storage.books, GET /api/v1/book and /api/v1/bbo) of a settled book equal its true book: the
+/// latest snapshot holds its top `depth` levels, the latest best bid/ask its best levels; every best bid/ask sample
+/// is on a whole second, in time order, never crossed.
+void check_stored_book(int api_port, const std::string& exchange, const std::string& symbol, const true_book& truth,
+                       std::size_t depth) {
+  auto top = [&](const std::vector<std::pair<std::string, std::string>>& side) {
+    boost::json::array out;
+    for (std::size_t i = 0; i < side.size() && i < depth; ++i)
+      out.push_back(boost::json::array{boost::json::string(side[i].first), boost::json::string(side[i].second)});
+    return out;
+  };
+  const std::string query = "?exchange=" + exchange + "&symbol=" + symbol;
+  boost::json::value book;
+  const bool stored = mi::test::eventually(
+    [&] {
+      auto r = mi::test::http_get(api_port, "/api/v1/book" + query);
+      if (r.status != 200)
+        return false;
+      book = boost::json::parse(r.body);
+      return book.at("bids").as_array() == top(truth.bids) && book.at("asks").as_array() == top(truth.asks);
+    },
+    20s);
+  INFO(exchange << " stored book: " << boost::json::serialize(book));
+  CHECK(stored);
+  CHECK(book.at("depth").to_number<std::size_t>() == depth);
+
+  auto r = mi::test::http_get(api_port, "/api/v1/bbo" + query + "&limit=1000");
+  REQUIRE(r.status == 200);
+  const auto rows = boost::json::parse(r.body).as_array();
+  REQUIRE(rows.size() >= 3);
+  std::int64_t previous = 0;
+  for (const auto& row : rows) {
+    const auto t = row.at("time").to_number<std::int64_t>();
+    CHECK(t % 1000 == 0);
+    CHECK(t > previous);
+    previous = t;
+    if (!row.at("bid").is_null() && !row.at("ask").is_null()) {
+      auto bid = mi::decimal::parse(std::string(row.at("bid").as_array()[0].as_string()));
+      auto ask = mi::decimal::parse(std::string(row.at("ask").as_array()[0].as_string()));
+      REQUIRE(bid);
+      REQUIRE(ask);
+      CHECK(*bid < *ask);
+    }
+  }
+  const auto& last = rows.back();
+  CHECK(last.at("bid").as_array() == top(truth.bids)[0].as_array());
+  CHECK(last.at("ask").as_array() == top(truth.asks)[0].as_array());
+
+  CHECK(mi::test::http_get(api_port, "/api/v1/book?exchange=" + exchange + "&symbol=NOSUCH").status == 404);
+  CHECK(mi::test::http_get(api_port, "/api/v1/bbo" + query + "&colour=red").status == 400);
+}
+
+/// 2000 trades per exchange at 200/s (10 s): every trade moves the symbol's book once. `market-ingestor run --roles
+/// ingest,push` with books at depth 50; a push client builds each book from its book.{exchange}.BTC... channel.
+/// `store_books`: with PostgreSQL, the store and api roles and storage.books at depth 5, every 1 s: the stored
+/// samples are checked too (check_stored_book).
+void run_books_e2e(const std::vector<book_case>& cases, const char* symbol_id, bool store_books = false) {
   mi::test::temp_dir dir("mi-books");
   mi::test::nats_server nats;
-  const int sim_binance = mi::test::free_port(), sim_okx = mi::test::free_port(), push_port = mi::test::free_port(),
-            metrics_port = mi::test::free_port();
+  std::unique_ptr<mi::test::pg_server> pg;
+  if (store_books)
+    pg = std::make_unique<mi::test::pg_server>();
+  const int push_port = mi::test::free_port(), metrics_port = mi::test::free_port(), api_port = mi::test::free_port();
+  constexpr std::size_t stored_depth = 5;
+  std::vector<int> sim_ports;
   {
     std::ofstream cfg(dir.path() + "/config.yaml");
     const std::string books = "    books:\n      enabled: true\n      depth: 50\n      snapshot_interval: 2s\n"
                               "    reconnect:\n      initial: 100ms\n      max: 1s\n";
     cfg << "nats:\n  url: " << nats.url() << "\n"
-        << "exchanges:\n"
-        << "  binance:\n    enabled: true\n    ws_url: ws://127.0.0.1:" << sim_binance << "/stream\n"
-        << "    rest_url: http://127.0.0.1:" << sim_binance << "\n    symbols: [BTC/USDT]\n"
-        << books << "  okx:\n    enabled: true\n    ws_url: ws://127.0.0.1:" << sim_okx << "/ws/v5/public\n"
-        << "    rest_url: http://127.0.0.1:" << sim_okx << "\n    symbols: [BTC/USDT]\n"
-        << books << "push:\n  listen: 127.0.0.1:" << push_port << "\n"
-        << "api:\n  auth: \"off\"\n"
+        << "exchanges:\n";
+    for (const auto& c : cases) {
+      sim_ports.push_back(mi::test::free_port());
+      cfg << "  " << c.exchange << ":\n    enabled: true\n    ws_url: ws://127.0.0.1:" << sim_ports.back() << c.ws_path
+          << "\n    rest_url: http://127.0.0.1:" << sim_ports.back() << "\n    symbols: [" << c.symbol << "]\n"
+          << books;
+    }
+    cfg << "push:\n  listen: 127.0.0.1:" << push_port << "\n"
+        << "api:\n  auth: \"off\"\n  listen: 127.0.0.1:" << api_port << "\n"
         << "metrics:\n  listen: 127.0.0.1:" << metrics_port << "\n";
+    if (store_books)
+      cfg << "postgres:\n  dsn: " << pg->conninfo() << "\n"
+          << "storage:\n  books:\n    enabled: true\n    depth: " << stored_depth
+          << "\n    bbo_interval: 1s\n    snapshot_interval: 1s\n";
   }
-  // 2000 trades each at 200/s (10 s): every trade moves the symbol's book once; the 400th update is never sent
-  // (Binance) or carries a wrong checksum (OKX).
-  // Binance: the second REST depth snapshot (the one after the gap) is stale as well (a fault of its own: counted
-  // once as stale_snapshot, asked again). OKX: every connection is dropped after 1200 trades (a reconnect
-  // mid-stream: the book starts again from the new subscription's snapshot, counted once as reconnect).
-  auto simulator = [&](const char* exchange, int port, std::vector<std::string> faults) {
-    std::vector<std::string> argv{
-      mi::test::binary(), "simulate", "--exchange", exchange,  "--port", std::to_string(port), "--symbols",
-      "BTCUSDT",          "--rate",   "200",        "--count", "2000",   "--linger-ms",        "600000"};
-    argv.insert(argv.end(), faults.begin(), faults.end());
-    return std::make_unique<mi::test::child_process>(argv, dir.path() + "/sim-" + exchange + ".log");
-  };
-  auto sim_b = simulator("binance", sim_binance, {"--book-skip-after", "400", "--book-stale-rest", "2"});
-  auto sim_o = simulator("okx", sim_okx, {"--book-checksum-after", "400", "--drop-after", "1200"});
-  REQUIRE(mi::test::wait_for_port(sim_binance, 10s));
-  REQUIRE(mi::test::wait_for_port(sim_okx, 10s));
+  std::vector<std::unique_ptr<mi::test::child_process>> sims;
+  for (std::size_t i = 0; i < cases.size(); ++i) {
+    std::vector<std::string> argv{mi::test::binary(), "simulate",
+                                  "--exchange",       cases[i].exchange,
+                                  "--port",           std::to_string(sim_ports[i]),
+                                  "--symbols",        symbol_id,
+                                  "--rate",           "200",
+                                  "--count",          "2000",
+                                  "--linger-ms",      "600000"};
+    argv.insert(argv.end(), cases[i].faults.begin(), cases[i].faults.end());
+    sims.push_back(
+      std::make_unique<mi::test::child_process>(argv, dir.path() + "/sim-" + std::string(cases[i].exchange) + ".log"));
+  }
+  for (int port : sim_ports)
+    REQUIRE(mi::test::wait_for_port(port, 10s));
 
   const std::string log = dir.path() + "/platform.log";
-  mi::test::child_process platform(
-    {mi::test::binary(), "run", "--config", dir.path() + "/config.yaml", "--roles", "ingest,push"}, log);
+  mi::test::child_process platform({mi::test::binary(), "run", "--config", dir.path() + "/config.yaml", "--roles",
+                                    store_books ? "ingest,push,store,api" : "ingest,push"},
+                                   log);
   REQUIRE_MESSAGE(mi::test::eventually(
                     [&] { return mi::test::has_ready_line(mi::test::read_file(log), 0) || !platform.running(); }, 30s),
                   mi::test::read_file(log));
   REQUIRE_MESSAGE(platform.running(), mi::test::read_file(log));
 
   mi::net::io_thread io;
-  book_client client(io, push_port, {"book.binance.BTCUSDT", "book.okx.BTCUSDT"});
+  std::vector<std::string> channels;
+  for (const auto& c : cases)
+    channels.push_back("book." + std::string(c.exchange) + "." + symbol_id);
+  book_client client(io, push_port, channels);
 
   // The end of the run: each simulator's book stopped moving (its 2000 trades are out) and the client's book, built
   // from what the push channel gave it, equals it.
-  for (auto [channel, port] :
-       {std::pair{"book.binance.BTCUSDT", sim_binance}, std::pair{"book.okx.BTCUSDT", sim_okx}}) {
+  for (std::size_t i = 0; i < cases.size(); ++i) {
+    const std::string& channel = channels[i];
     true_book last;
     const bool settled = mi::test::eventually(
       [&] {
-        auto now = get_true_book(port, "BTCUSDT");
+        auto now = get_true_book(sim_ports[i], symbol_id);
         const bool still = now.update_id == last.update_id && now.update_id > 0;
         last = now;
         return still && same(client.view(channel).replica, now);
@@ -237,28 +318,24 @@ TEST_CASE("e2e books: Binance (sequence gap, stale REST snapshot) and OKX (bad c
     CHECK(v.gaps == 0);              // the push channel never skipped a sequence
     CHECK(v.deltas > 1000);          // built from deltas, not only from snapshots
     CHECK(v.invalid_snapshots >= 1); // the resync was published as an invalid book, never as a valid one
+    if (store_books)
+      check_stored_book(api_port, cases[i].exchange, symbol_id, last, stored_depth);
   }
   CHECK(client.errors().empty());
 
   // One resync per fault, each counted under its reason; nothing else resynced.
-  CHECK(metric(metrics_port, R"(mi_book_resyncs_total{exchange="binance",reason="sequence_gap",symbol="BTCUSDT"})") ==
-        1);
-  CHECK(metric(metrics_port, R"(mi_book_resyncs_total{exchange="binance",reason="stale_snapshot",symbol="BTCUSDT"})") ==
-        1);
-  CHECK(metric(metrics_port, R"(mi_book_resyncs_total{exchange="okx",reason="checksum",symbol="BTCUSDT"})") == 1);
-  CHECK(metric(metrics_port, R"(mi_book_resyncs_total{exchange="okx",reason="reconnect",symbol="BTCUSDT"})") == 1);
-  for (const char* ex : {"binance", "okx"})
+  for (const auto& c : cases) {
     for (const char* reason : {"sequence_gap", "checksum", "stale_snapshot", "malformed", "reconnect"}) {
-      const std::string e(ex), r(reason);
-      const bool faulted = (e == "binance" && (r == "sequence_gap" || r == "stale_snapshot")) ||
-                           (e == "okx" && (r == "checksum" || r == "reconnect"));
-      if (!faulted) // a series appears at its first event: absent (-1) means never counted
-        CHECK_MESSAGE(std::max(0.0, metric(metrics_port, std::string("mi_book_resyncs_total{exchange=\"") + ex +
-                                                           "\",reason=\"" + reason + "\",symbol=\"BTCUSDT\"}")) == 0,
-                      (std::string(ex) + " " + reason));
+      const bool faulted = std::find(c.resyncs.begin(), c.resyncs.end(), reason) != c.resyncs.end();
+      // A series appears at its first event: absent (-1) means never counted.
+      const double n =
+        std::max(0.0, metric(metrics_port, std::string("mi_book_resyncs_total{exchange=\"") + c.exchange +
+                                             "\",reason=\"" + reason + "\",symbol=\"" + symbol_id + "\"}"));
+      CHECK_MESSAGE(n == (faulted ? 1 : 0), c.exchange << " " << reason);
     }
-  CHECK(metric(metrics_port, R"(mi_book_valid{exchange="binance",symbol="BTCUSDT"})") == 1);
-  CHECK(metric(metrics_port, R"(mi_book_valid{exchange="okx",symbol="BTCUSDT"})") == 1);
+    CHECK(metric(metrics_port,
+                 std::string("mi_book_valid{exchange=\"") + c.exchange + "\",symbol=\"" + symbol_id + "\"}") == 1);
+  }
 
   // MARKET_BOOK: per (exchange, symbol) one session, sequences 1, 2, 3, ... without a gap, a snapshot first; the KV
   // bucket holds the latest snapshot of each book.
@@ -290,9 +367,9 @@ TEST_CASE("e2e books: Binance (sequence gap, stale REST snapshot) and OKX (bad c
     ++messages[subject];
     last[subject] = std::move(*b);
   }
-  CHECK(messages["market.book.binance.BTCUSDT"] > 1000);
-  CHECK(messages["market.book.okx.BTCUSDT"] > 1000);
-  for (const char* key : {"binance.BTCUSDT", "okx.BTCUSDT"}) {
+  for (const auto& c : cases) {
+    const std::string key = std::string(c.exchange) + "." + symbol_id;
+    CHECK_MESSAGE(messages["market.book." + key] > 1000, key);
     auto kv = (*js)->kv_get(std::string(mi::book::snapshots_bucket), key);
     REQUIRE(kv);
     REQUIRE_MESSAGE(kv->has_value(), key);
@@ -300,11 +377,48 @@ TEST_CASE("e2e books: Binance (sequence gap, stale REST snapshot) and OKX (bad c
     REQUIRE(b);
     CHECK(b->kind == mi::book::update_kind::snapshot);
     CHECK(b->valid);
-    CHECK(b->session == last["market.book." + std::string(key)].session);
-    CHECK(b->sequence <= last["market.book." + std::string(key)].sequence);
+    CHECK(b->session == last["market.book." + key].session);
+    CHECK(b->sequence <= last["market.book." + key].sequence);
   }
   platform.signal(SIGTERM);
   CHECK(platform.wait_for(60s) == 0);
-  sim_b->kill_hard();
-  sim_o->kill_hard();
+  for (auto& sim : sims)
+    sim->kill_hard();
+}
+
+} // namespace
+
+// Binance: the 400th update is never sent (a sequence gap), and the second REST depth snapshot (the one after the
+// gap) is stale as well (a fault of its own: counted once as stale_snapshot, asked again). OKX: the 400th update
+// carries a wrong checksum, and every connection is dropped after 1200 trades (a reconnect mid-stream: the book
+// starts again from the new subscription's snapshot, counted once as reconnect).
+TEST_CASE("e2e books: Binance (sequence gap, stale REST snapshot) and OKX (bad checksum, reconnect) through the "
+          "simulator, a push client's books equal the true books, MARKET_BOOK gap-free, KV snapshot present, one "
+          "resync per fault") {
+  run_books_e2e({{"binance",
+                  "/stream",
+                  "BTC/USDT",
+                  {"--book-skip-after", "400", "--book-stale-rest", "2"},
+                  {"sequence_gap", "stale_snapshot"}},
+                 {"okx",
+                  "/ws/v5/public",
+                  "BTC/USDT",
+                  {"--book-checksum-after", "400", "--drop-after", "1200"},
+                  {"checksum", "reconnect"}}},
+                "BTCUSDT");
+}
+
+// Bybit: the 400th update is never sent (a `u` gap: resubscribed for a new snapshot) and every connection is dropped
+// after 1200 trades. Kraken (v2 `book` at depth 100, whose first snapshot holds only 10 levels a side: the book is
+// kept at the subscribed depth, not at the snapshot's size): the 400th update carries a wrong checksum.
+TEST_CASE("e2e books: Bybit (sequence gap, reconnect) and Kraken (bad checksum, thin first snapshot) through the "
+          "simulator, a push client's books equal the true books, one resync per fault, and the stored book samples "
+          "(GET /api/v1/book, /api/v1/bbo) equal them too") {
+  run_books_e2e({{"bybit",
+                  "/v5/public/spot",
+                  "BTC/USDT",
+                  {"--book-skip-after", "400", "--drop-after", "1200"},
+                  {"sequence_gap", "reconnect"}},
+                 {"kraken", "/v2", "BTC/USDT", {"--book-checksum-after", "400"}, {"checksum"}}},
+                "BTCUSDT", true);
 }
