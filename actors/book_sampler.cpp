@@ -108,16 +108,16 @@ caf::behavior book_sampler(sampler_actor* self, book_sampler_args args) {
   st.shared = std::make_shared<shared_samples>(st.args);
   st.writer = std::make_unique<mi::gw::book_sample_writer>(st.args.dsn);
   // The consumer's thread applies each message under the mutex: no mailbox between it and the samples.
-  auto consumer = mi::gw::ordered_consumer::start(
-    *st.args.js, st.args.book_stream, "", 0, [shared = st.shared](mi::gw::js_message&& m) {
-      auto u = mi::book::decode_book_pb(m.data());
-      std::lock_guard lock(shared->mutex);
-      if (!u) {
-        ++shared->undecodable;
-        return;
-      }
-      shared->samples.on_update(*u);
-    });
+  auto consumer = mi::gw::ordered_consumer::start(*st.args.js, st.args.book_stream, "", 0,
+                                                  [shared = st.shared](mi::gw::js_message&& m) {
+                                                    auto u = mi::book::decode_book_pb(m.data());
+                                                    std::lock_guard lock(shared->mutex);
+                                                    if (!u) {
+                                                      ++shared->undecodable;
+                                                      return;
+                                                    }
+                                                    shared->samples.on_update(*u);
+                                                  });
   if (!consumer) // the supervisor restarts the store role's children with backoff
     throw std::runtime_error("book samples: cannot consume " + st.args.book_stream + ": " + consumer.err().message);
   st.consumer = std::move(*consumer);

@@ -48,7 +48,7 @@ private:
 struct book_sampler_args {
   mi::gw::jetstream* js = nullptr;
   mi::gw::metrics* metrics = nullptr;
-  std::string dsn;                   ///< PostgreSQL conninfo
+  std::string dsn; ///< PostgreSQL conninfo
   std::string book_stream = "MARKET_BOOK";
   std::size_t depth = 20;
   std::chrono::milliseconds bbo_interval{1000};

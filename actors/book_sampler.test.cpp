@@ -55,13 +55,10 @@ TEST_CASE("book samples: best bid/ask each second and the top N each minute, sta
   REQUIRE(bbos.size() == 1);
   CHECK(bbos[0].ts_ms == 120'060'000);
   REQUIRE(books.size() == 1);
-  CHECK(books[0] == mi::gw::book_sample{"binance",
-                                        "BTCUSDT",
-                                        120'060'000,
-                                        2,
-                                        {{"100.4", "2"}, {"100.3", "3"}},
-                                        {{"100.55", "0.5"}, {"100.6", "4"}},
-                                        2});
+  CHECK(
+    books[0] ==
+    mi::gw::book_sample{
+      "binance", "BTCUSDT", 120'060'000, 2, {{"100.4", "2"}, {"100.3", "3"}}, {{"100.55", "0.5"}, {"100.6", "4"}}, 2});
 }
 
 TEST_CASE("book samples: a book out of sync or published invalid gives no sample until its next valid snapshot") {

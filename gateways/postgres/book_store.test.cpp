@@ -31,9 +31,14 @@ TEST_CASE("book samples: stored exactly, NULL for an empty side, once when writt
     {"kraken", "BTCUSDT", nov_30_2359_ms, wire_level{"99999.12345678", "0.00000001"}, wire_level{"100000", "12"}, 41},
     {"kraken", "BTCUSDT", dec_01_0000_ms, wire_level{"99999.5", "1"}, std::nullopt, 42},
     {"okx", "BTCUSDT", dec_01_0000_ms, std::nullopt, wire_level{"7", "3"}, 9}};
-  const std::vector<mi::gw::book_sample> books{
-    {"kraken", "BTCUSDT", nov_30_2359_ms, 3, {{"99999.12345678", "0.00000001"}, {"99999", "2.5"}}, {{"100000", "12"}}, 41},
-    {"kraken", "BTCUSDT", dec_01_0000_ms, 3, {}, {}, 42}};
+  const std::vector<mi::gw::book_sample> books{{"kraken",
+                                                "BTCUSDT",
+                                                nov_30_2359_ms,
+                                                3,
+                                                {{"99999.12345678", "0.00000001"}, {"99999", "2.5"}},
+                                                {{"100000", "12"}},
+                                                41},
+                                               {"kraken", "BTCUSDT", dec_01_0000_ms, 3, {}, {}, 42}};
   mi::gw::book_sample_writer w(pg.conninfo());
   auto first = w.write(bbos, books);
   REQUIRE_MESSAGE(first.has_value(), (first ? "" : first.err().message));
