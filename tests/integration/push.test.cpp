@@ -563,7 +563,10 @@ TEST_CASE("push resume: a client away for 15 s of live finals gets every final e
       CHECK(got[i].kline == want[i].kline);
     }
   }
-  CHECK(env.metric("mi_push_replayed_messages_total") >= static_cast<double>(away.size() - before - 4));
+  // ~15 s away x 2 channels were replayed (the rest after the reconnect came live).
+  const double replayed = env.metric("mi_push_replayed_messages_total");
+  CHECK(replayed >= 20);
+  CHECK(replayed <= static_cast<double>(away.size() - before));
 }
 
 TEST_CASE("push protocol fuzzing over the wire: random, malformed, oversized frames and floods close at most the "
@@ -628,14 +631,17 @@ TEST_CASE("push protocol fuzzing over the wire: random, malformed, oversized fra
   test_client big(io, env.push_port());
   REQUIRE(big.next() == "<open>");
   big.send(R"({"op":"ping","id":")" + std::string(200000, 'x') + "\"}");
-  CHECK(big.next_matching([](const std::string& f) { return f.rfind("<close", 0) == 0; }, 10s).find("1009") !=
-        std::string::npos);
+  const auto big_close = big.next_matching([](const std::string& f) { return f.rfind("<close", 0) == 0; }, 10s);
+  // The server closes it with 1009 while the client may still be writing its frame (then it sees a broken pipe
+  // first); the server's counter tells which limit acted.
+  CHECK_MESSAGE(!big_close.empty(), "the oversized sender was not closed");
+  CHECK(env.metric("mi_push_rejections_total{reason=\"message_too_large\"}") == 1);
   test_client flood(io, env.push_port());
   REQUIRE(flood.next() == "<open>");
   for (int i = 0; i < 3000; ++i)
     flood.send(R"({"op":"ping"})");
-  CHECK(flood.next_matching([](const std::string& f) { return f.rfind("<close", 0) == 0; }, 10s).find("1008") !=
-        std::string::npos);
+  const auto flood_close = flood.next_matching([](const std::string& f) { return f.rfind("<close", 0) == 0; }, 10s);
+  CHECK_MESSAGE(flood_close.find("1008") != std::string::npos, flood_close);
 
   // Every fuzzing client got answers (errors, pongs, lists) and none crashed anything.
   for (auto& s : senders) {
