@@ -36,7 +36,16 @@ load() { # clients rate channel
   "$BIN" loadtest --port "$WP" --clients "$1" --channels "$3" --duration "$DURATION" --settle 2s \
     --source-addresses 8 --threads 1 --nats "nats://127.0.0.1:$NP" --publish-rate "$2" --pid "$PLAT"
 }
-echo "== baseline: 1 client, 1 message/s"; load 1 1 kline.bench.BASEUSDT.1m
-echo "== fanout: $FANOUT clients of one channel, 1 message/s"; load "$FANOUT" 1 kline.bench.FANUSDT.1m
-echo "== steady: $STEADY clients of one channel, 10 messages/s"; load "$STEADY" 10 kline.bench.STDUSDT.1m
+# CPU seconds of the server (utime+stime from /proc) and of the load generator (bash's time), per scenario: on two
+# shared cores both sides compete, and the split says which side a latency figure is made of.
+server_cpu() { awk '{printf "%.2f", ($14 + $15) / 100}' "/proc/$PLAT/stat"; }
+TIMEFORMAT='load generator cpu_s: user %U sys %S (wall %R)'
+run() { # title clients rate channel
+  echo "== $1"; local before; before=$(server_cpu)
+  time load "$2" "$3" "$4"
+  echo "server cpu_s: $(awk -v a="$before" -v b="$(server_cpu)" 'BEGIN{printf "%.2f", b - a}')"
+}
+run "baseline: 1 client, 1 message/s" 1 1 kline.bench.BASEUSDT.1m
+run "fanout: $FANOUT clients of one channel, 1 message/s" "$FANOUT" 1 kline.bench.FANUSDT.1m
+run "steady: $STEADY clients of one channel, 10 messages/s" "$STEADY" 10 kline.bench.STDUSDT.1m
 curl -s "127.0.0.1:$MP/metrics" | grep -E '^mi_push_(dropped|conflated)' || true
