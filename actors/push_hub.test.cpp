@@ -170,7 +170,7 @@ std::string kline_payload(const std::string& symbol, std::int64_t open_ms, bool 
 
 } // namespace
 
-TEST_CASE("push hub: one encode per message shared by every subscriber, with its stream sequence and publish time; "
+TEST_CASE("push hub: one encode per message shared by every subscriber, with its stream sequence and publish time, "
           "a wildcard brings in each matching channel once it is seen, and list names what the client holds") {
   mi::actors::test::caf_fixture f;
   mi::gw::metrics m;

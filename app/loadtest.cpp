@@ -29,8 +29,9 @@ struct loadtest_opts {
 };
 
 // The final kline the stand-in publisher sends as message `i` of `channel` (kline.{exchange}.{symbol}.{interval}):
-// distinct open times, so JetStream's dedup window never swallows one.
-mi::gw::outgoing stand_in_final(const std::string& channel, std::int64_t base_ms, std::uint64_t i) {
+// distinct open times within a run and a revision of the run's own (`run`), so JetStream's dedup window never
+// swallows one, not even one of an earlier run.
+mi::gw::outgoing stand_in_final(const std::string& channel, std::int64_t base_ms, std::uint64_t i, std::uint32_t run) {
   std::vector<std::string> t;
   for (std::size_t start = 0;;) {
     auto dot = channel.find('.', start);
@@ -51,6 +52,7 @@ mi::gw::outgoing stand_in_final(const std::string& channel, std::int64_t base_ms
   k.trade_count = 1;
   k.first_trade_id = k.last_trade_id = std::to_string(i);
   k.is_final = true;
+  k.revision = run;
   mi::gw::outgoing m;
   m.subject = mi::kline_subject(k);
   m.msg_id = mi::dedup_id(k);
@@ -111,13 +113,14 @@ int run_loadtest(const loadtest_opts& o) {
   lt.reset_stats();
 
   // The measured phase: the platform's own messages, or the stand-in publisher's at --publish-rate per channel.
-  std::uint64_t published = 0, publish_failures = 0;
+  std::uint64_t published = 0, publish_failures = 0, duplicates = 0;
   const auto t0 = std::chrono::steady_clock::now();
   if (js) {
-    const auto base_ms =
+    const auto now_ms =
       std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
-        .count() /
-      1000 * 1000;
+        .count();
+    const auto base_ms = now_ms / 1000 * 1000;
+    const auto run = static_cast<std::uint32_t>(now_ms % 1'000'000'000); // a run's own dedup ids
     const auto period = std::chrono::duration<double>(1.0 / std::max(0.001, o.publish_rate));
     for (std::uint64_t i = 0;; ++i) {
       const auto at = t0 + std::chrono::duration_cast<std::chrono::steady_clock::duration>(period * i);
@@ -125,8 +128,10 @@ int run_loadtest(const loadtest_opts& o) {
         break;
       std::this_thread::sleep_until(at);
       for (const auto& c : lo.channels) {
-        if (auto p = js->publish_sync(stand_in_final(c, base_ms, i)); !p)
+        if (auto p = js->publish_sync(stand_in_final(c, base_ms, i, run)); !p)
           ++publish_failures;
+        else if (p->second)
+          ++duplicates; // stored before: no subscriber gets it again
       }
       ++published;
     }
@@ -140,10 +145,10 @@ int run_loadtest(const loadtest_opts& o) {
   std::cout << "messages: " << r.messages << " received by " << o.clients << " clients (per client min "
             << r.min_per_client << " max " << r.max_per_client << "), " << r.errors << " error replies\n";
   if (js) {
-    const std::uint64_t expected = published * lo.channels.size();
+    const std::uint64_t expected = published * lo.channels.size() - publish_failures - duplicates;
     const std::uint64_t want = expected * o.clients;
-    std::cout << "published: " << published << " per channel, " << publish_failures << " failed; expected per client "
-              << expected << "\n";
+    std::cout << "published: " << published << " per channel, " << publish_failures << " failed, " << duplicates
+              << " duplicates; expected per client " << expected << "\n";
     std::cout << "lost: " << (want > r.messages ? want - r.messages : 0) << "\n";
   }
   std::cout << "latency_us: p50 " << r.latency.p50_us << " p99 " << r.latency.p99_us << " max " << r.latency.max_us

@@ -180,6 +180,7 @@ std::vector<leaf> leaves(config& c) {
   out.push_back({"push.io_threads", &c.push.io_threads});
   out.push_back({"push.idle_timeout", &c.push.idle_timeout});
   out.push_back({"push.compression", &c.push.compression});
+  out.push_back({"push.send_buffer", &c.push.send_buffer});
   out.push_back({"push.resume_max", &c.push.resume_max});
   out.push_back({"api.listen", &c.api.listen});
   out.push_back({"api.auth", &c.api.auth});
@@ -889,6 +890,7 @@ std::vector<config_error> validate(const config& c) {
   ck.range("push.queue_bytes", c.push.queue_bytes, std::int64_t{1024}, std::int64_t{1} << 30);
   ck.range("push.disconnect_after", c.push.disconnect_after, 1, 1'000'000);
   ck.range("push.io_threads", c.push.io_threads, 1, 64);
+  ck.range("push.send_buffer", c.push.send_buffer, 0, std::int64_t{16} << 20);
   ck.range("push.resume_max", c.push.resume_max, 0, 1'000'000);
   ck.non_negative("push.idle_timeout", c.push.idle_timeout);
   ck.listen("metrics.listen", c.metrics.listen);

@@ -288,7 +288,8 @@ struct push_config {
   int io_threads = 2;                               ///< threads running the push sessions, 1..64
   duration idle_timeout = std::chrono::seconds(30); ///< ping silent clients at half, close them after; 0 = never
   bool compression = false;                         ///< offer permessage-deflate to clients
-  int resume_max = 10000;                           ///< stored messages replayed per channel on a resume, 0..1000000
+  std::int64_t send_buffer = 0; ///< SO_SNDBUF of client sockets in bytes; 0 = the kernel's (auto-tuned)
+  int resume_max = 10000;       ///< stored messages replayed per channel on a resume, 0..1000000
   /// Field-wise equality.
   bool operator==(const push_config&) const = default;
 };

@@ -18,6 +18,7 @@ push_server_options to_options(const mi::cfg::push_config& c) {
   po.disconnect_after = static_cast<std::uint32_t>(c.disconnect_after);
   po.idle_timeout = c.idle_timeout;
   po.compression = c.compression;
+  po.send_buffer = static_cast<std::size_t>(c.send_buffer);
   return po;
 }
 

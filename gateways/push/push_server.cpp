@@ -578,6 +578,10 @@ void server_core::on_accept(beast::error_code ec, tcp::socket socket) {
   }
   beast::error_code ep_ec;
   const auto peer = socket.remote_endpoint(ep_ec);
+  if (opts_.send_buffer > 0) {
+    beast::error_code ignored; // the kernel's default stays
+    socket.set_option(asio::socket_base::send_buffer_size(static_cast<int>(opts_.send_buffer)), ignored);
+  }
   std::shared_ptr<connection> conn;
   {
     std::lock_guard lock{mu_};

@@ -114,13 +114,16 @@ struct push_handlers {
 
 /// Listening and per-client limits.
 struct push_server_options {
-  std::string host = "127.0.0.1";                    ///< listen address (IP literal or resolvable name)
-  std::uint16_t port = 0;                            ///< 0: any free port (see push_server::port())
-  std::size_t queue_limit = 256;                     ///< frames waiting per client before drops
-  std::size_t queue_bytes = 1 << 20;                 ///< bytes waiting per client before drops (one frame always fits)
-  std::uint32_t disconnect_after = 100;              ///< drops of `disconnect` frames before the client is closed
-  std::chrono::milliseconds idle_timeout{30000};     ///< ping at half, close a silent client after; 0 = never
-  bool compression = false;                          ///< offer permessage-deflate (costs memory and CPU per client)
+  std::string host = "127.0.0.1";                ///< listen address (IP literal or resolvable name)
+  std::uint16_t port = 0;                        ///< 0: any free port (see push_server::port())
+  std::size_t queue_limit = 256;                 ///< frames waiting per client before drops
+  std::size_t queue_bytes = 1 << 20;             ///< bytes waiting per client before drops (one frame always fits)
+  std::uint32_t disconnect_after = 100;          ///< drops of `disconnect` frames before the client is closed
+  std::chrono::milliseconds idle_timeout{30000}; ///< ping at half, close a silent client after; 0 = never
+  bool compression = false;                      ///< offer permessage-deflate (costs memory and CPU per client)
+  /// SO_SNDBUF of each client socket; 0 = the kernel's (auto-tuned, up to tcp_wmem's maximum). A small one makes a
+  /// slow client's backlog wait in its queue, where its policy applies, rather than in kernel memory.
+  std::size_t send_buffer = 0;
   std::size_t max_message_bytes = 65536;             ///< bigger client frames close the client with 1009
   std::chrono::milliseconds handshake_timeout{5000}; ///< HTTP request + WebSocket handshake deadline
   std::size_t max_connections = 10000;               ///< connections in any phase; 0 = unlimited

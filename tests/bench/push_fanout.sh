@@ -22,25 +22,12 @@ if [ "$STEADY" -gt "$MAXC" ]; then
   echo "steady: $STEADY clients do not fit: ulimit -n is $LIMIT (hard limit $(ulimit -Hn)); measuring $MAXC"
   STEADY=$MAXC
 fi
-D=$(mktemp -d); chmod 755 "$D"; mkdir -p "$D/pg"; chown postgres:postgres "$D/pg"
-free_port() { python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print(s.getsockname()[1])'; }
-NP=$(free_port); PP=$(free_port); MP=$(free_port); WP=$(free_port); AP=$(free_port)
-PG=/usr/lib/postgresql/15/bin
-cleanup() {
-  kill -TERM "${PLAT:-0}" 2>/dev/null || true; sleep 3
-  kill "${NATS:-0}" 2>/dev/null || true
-  runuser -u postgres -- $PG/pg_ctl -D "$D/pg/data" -m immediate stop >/dev/null 2>&1 || true
-  rm -rf "$D"
-}
-trap cleanup EXIT
-nats-server -js -sd "$D/nats" -a 127.0.0.1 -p "$NP" -l "$D/nats.log" & NATS=$!
-runuser -u postgres -- $PG/initdb -D "$D/pg/data" -U postgres --auth=trust -E UTF8 --locale=C.UTF-8 >/dev/null
-runuser -u postgres -- $PG/pg_ctl -D "$D/pg/data" -l "$D/pg/pg.log" -o "-p $PP -k $D/pg -c listen_addresses=127.0.0.1" -w start >/dev/null
+. "$(dirname "$0")/servers.sh"
 cat > "$D/cfg.yaml" <<CFG
 nats: {url: "nats://127.0.0.1:$NP"}
 postgres: {dsn: "host=127.0.0.1 port=$PP user=postgres dbname=postgres"}
 push: {listen: "127.0.0.1:$WP", max_connections: 100000, io_threads: ${IO_THREADS:-2}}
-api: {listen: "127.0.0.1:$AP"}
+api: {listen: "127.0.0.1:$AP", auth: "off"}
 metrics: {listen: "127.0.0.1:$MP"}
 CFG
 "$BIN" run --config "$D/cfg.yaml" --roles push > "$D/platform.log" 2>&1 & PLAT=$!
@@ -49,7 +36,16 @@ load() { # clients rate channel
   "$BIN" loadtest --port "$WP" --clients "$1" --channels "$3" --duration "$DURATION" --settle 2s \
     --source-addresses 8 --threads 1 --nats "nats://127.0.0.1:$NP" --publish-rate "$2" --pid "$PLAT"
 }
-echo "== baseline: 1 client, 1 message/s"; load 1 1 kline.bench.BASEUSDT.1m
-echo "== fanout: $FANOUT clients of one channel, 1 message/s"; load "$FANOUT" 1 kline.bench.FANUSDT.1m
-echo "== steady: $STEADY clients of one channel, 10 messages/s"; load "$STEADY" 10 kline.bench.STDUSDT.1m
+# CPU seconds of the server (utime+stime from /proc) and of the load generator (bash's time), per scenario: on two
+# shared cores both sides compete, and the split says which side a latency figure is made of.
+server_cpu() { awk '{printf "%.2f", ($14 + $15) / 100}' "/proc/$PLAT/stat"; }
+TIMEFORMAT='load generator cpu_s: user %U sys %S (wall %R)'
+run() { # title clients rate channel
+  echo "== $1"; local before; before=$(server_cpu)
+  time load "$2" "$3" "$4"
+  echo "server cpu_s: $(awk -v a="$before" -v b="$(server_cpu)" 'BEGIN{printf "%.2f", b - a}')"
+}
+run "baseline: 1 client, 1 message/s" 1 1 kline.bench.BASEUSDT.1m
+run "fanout: $FANOUT clients of one channel, 1 message/s" "$FANOUT" 1 kline.bench.FANUSDT.1m
+run "steady: $STEADY clients of one channel, 10 messages/s" "$STEADY" 10 kline.bench.STDUSDT.1m
 curl -s "127.0.0.1:$MP/metrics" | grep -E '^mi_push_(dropped|conflated)' || true

@@ -450,7 +450,8 @@ std::uint64_t number_after(const std::string& text, const std::string& word) {
 TEST_CASE("push at scale: a client that never reads delays nobody, 100 readers get every message, p99 unmoved") {
   // The load tool as CI runs it: 100 clients from 4 loopback addresses, a stand-in publisher of final candles.
   mi::test::platform_env env;
-  push_config(env, "  queue_size: 32\n  queue_bytes: 16384\n  max_connections: 1000\n");
+  // Small socket buffers: the slow client's backlog reaches its queue within the test's volume.
+  push_config(env, "  queue_size: 32\n  queue_bytes: 16384\n  max_connections: 1000\n  send_buffer: 8192\n");
   env.start_platform({"--roles", "push"});
   const auto load = [&](int slow) {
     return mi::test::run({mi::test::binary(), "loadtest", "--port", std::to_string(env.push_port()), "--clients", "100",
@@ -467,8 +468,9 @@ TEST_CASE("push at scale: a client that never reads delays nobody, 100 readers g
   for (const auto* r : {&baseline, &with_slow}) {
     CHECK(loadtest_field(r->output, "lost") == "0");
     CHECK(loadtest_field(r->output, "reconnects") == "0");
-    const auto published = number_after(loadtest_field(r->output, "published"), "failed; expected per client");
-    CHECK(published >= 1000); // 2 channels x 100/s x 6 s, give or take the pacing
+    const auto published = loadtest_field(r->output, "published");
+    CHECK(published.find(" 0 failed, 0 duplicates;") != std::string::npos);
+    CHECK(number_after(published, "expected per client") >= 1000); // 2 channels x 100/s x 6 s, give or take pacing
   }
   // The slow client's queue overflowed (it was tested, not idle) and only it paid.
   CHECK(env.metric("mi_push_dropped_messages_total") > 0);
@@ -561,7 +563,10 @@ TEST_CASE("push resume: a client away for 15 s of live finals gets every final e
       CHECK(got[i].kline == want[i].kline);
     }
   }
-  CHECK(env.metric("mi_push_replayed_messages_total") >= static_cast<double>(away.size() - before - 4));
+  // ~15 s away x 2 channels were replayed (the rest after the reconnect came live).
+  const double replayed = env.metric("mi_push_replayed_messages_total");
+  CHECK(replayed >= 20);
+  CHECK(replayed <= static_cast<double>(away.size() - before));
 }
 
 TEST_CASE("push protocol fuzzing over the wire: random, malformed, oversized frames and floods close at most the "
@@ -626,14 +631,17 @@ TEST_CASE("push protocol fuzzing over the wire: random, malformed, oversized fra
   test_client big(io, env.push_port());
   REQUIRE(big.next() == "<open>");
   big.send(R"({"op":"ping","id":")" + std::string(200000, 'x') + "\"}");
-  CHECK(big.next_matching([](const std::string& f) { return f.rfind("<close", 0) == 0; }, 10s).find("1009") !=
-        std::string::npos);
+  const auto big_close = big.next_matching([](const std::string& f) { return f.rfind("<close", 0) == 0; }, 10s);
+  // The server closes it with 1009 while the client may still be writing its frame (then it sees a broken pipe
+  // first); the server's counter tells which limit acted.
+  CHECK_MESSAGE(!big_close.empty(), "the oversized sender was not closed");
+  CHECK(env.metric("mi_push_rejections_total{reason=\"message_too_large\"}") == 1);
   test_client flood(io, env.push_port());
   REQUIRE(flood.next() == "<open>");
   for (int i = 0; i < 3000; ++i)
     flood.send(R"({"op":"ping"})");
-  CHECK(flood.next_matching([](const std::string& f) { return f.rfind("<close", 0) == 0; }, 10s).find("1008") !=
-        std::string::npos);
+  const auto flood_close = flood.next_matching([](const std::string& f) { return f.rfind("<close", 0) == 0; }, 10s);
+  CHECK_MESSAGE(flood_close.find("1008") != std::string::npos, flood_close);
 
   // Every fuzzing client got answers (errors, pongs, lists) and none crashed anything.
   for (auto& s : senders) {
