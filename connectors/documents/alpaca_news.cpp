@@ -2,6 +2,7 @@
 
 #include <simdjson.h>
 
+#include "connectors/documents/json_doc.hpp"
 #include "connectors/documents/text.hpp"
 #include "connectors/rest_json.hpp"
 #include "connectors/time_text.hpp"
@@ -14,12 +15,7 @@ namespace {
 namespace rest = mi::connectors::rest;
 namespace dom = simdjson::dom;
 
-std::string optional_string(dom::object o, std::string_view key) {
-  std::string_view s;
-  if (o[key].get_string().get(s))
-    return {};
-  return std::string(s);
-}
+using json::text_of;
 
 mi::result<mi::document> to_document(dom::object o, const std::string& where, std::int64_t fetched_ns) {
   mi::document d;
@@ -45,15 +41,15 @@ mi::result<mi::document> to_document(dom::object o, const std::string& where, st
     return rest::field_error(where, "created_at", "must be an RFC 3339 time", mi::errc::bad_timestamp);
   d.published_at_ns = *created_ns;
   d.revision = static_cast<std::uint64_t>(*created_ns);
-  if (const std::string updated = optional_string(o, "updated_at"); !updated.empty()) {
+  if (const std::string updated = text_of(o, "updated_at"); !updated.empty()) {
     const auto updated_ns = connectors::text::parse_rfc3339_ns(updated);
     if (!updated_ns || *updated_ns < 0)
       return rest::field_error(where, "updated_at", "must be an RFC 3339 time", mi::errc::bad_timestamp);
     d.revision = static_cast<std::uint64_t>(*updated_ns);
   }
-  d.summary = html_to_text(optional_string(o, "summary"));
-  d.body = html_to_text(optional_string(o, "content"));
-  d.url = optional_string(o, "url");
+  d.summary = html_to_text(text_of(o, "summary"));
+  d.body = html_to_text(text_of(o, "content"));
+  d.url = text_of(o, "url");
   dom::array symbols;
   if (!o["symbols"].get_array().get(symbols))
     for (dom::element s : symbols) {
@@ -64,9 +60,9 @@ mi::result<mi::document> to_document(dom::object o, const std::string& where, st
         d.symbols.emplace_back(v);
     }
   normalize_symbols(d.symbols);
-  if (auto author = optional_string(o, "author"); !author.empty())
+  if (auto author = text_of(o, "author"); !author.empty())
     d.fields["author"] = std::move(author);
-  if (auto provider = optional_string(o, "source"); !provider.empty())
+  if (auto provider = text_of(o, "source"); !provider.empty())
     d.fields["provider"] = std::move(provider);
   return d;
 }
@@ -75,12 +71,10 @@ mi::result<mi::document> to_document(dom::object o, const std::string& where, st
 
 mi::result<news_page> parse_news_page(std::string_view body, std::int64_t fetched_ns) {
   dom::parser parser;
-  auto doc = rest::parse_body(parser, body);
-  if (!doc)
-    return doc.err();
-  dom::object root;
-  if (doc->get_object().get(root))
-    return mi::error{"news page: not an object", mi::errc::malformed_json};
+  auto parsed = json::parse_object(parser, body, "news page");
+  if (!parsed)
+    return parsed.err();
+  dom::object root = *parsed;
   news_page page;
   dom::element news;
   if (root["news"].get(news))
@@ -89,17 +83,11 @@ mi::result<news_page> parse_news_page(std::string_view body, std::int64_t fetche
     dom::array items;
     if (news.get_array().get(items))
       return mi::error{"news page: field 'news' must be an array", mi::errc::bad_field};
-    std::size_t i = 0;
-    for (dom::element e : items) {
-      const std::string where = rest::element_name("news", i++);
-      dom::object o;
-      if (e.get_object().get(o))
-        return mi::error{where + ": not an object", mi::errc::malformed_json};
-      auto d = to_document(o, where, fetched_ns);
-      if (!d)
-        return d.err();
-      page.documents.push_back(std::move(*d));
-    }
+    auto ok = json::each_document(items, "news", page.documents, [&](dom::object o, const std::string& where) {
+      return to_document(o, where, fetched_ns);
+    });
+    if (!ok)
+      return ok.err();
   }
   std::string_view token;
   if (!root["next_page_token"].get_string().get(token) && !token.empty())
@@ -134,8 +122,7 @@ mi::result<std::vector<mi::document>> parse_news_frame(std::string_view frame, s
       std::int64_t code = 0;
       if (o["code"].get_int64().get(code))
         code = 0;
-      return mi::error{"news stream error " + std::to_string(code) + ": " + optional_string(o, "msg"),
-                       mi::errc::rejected};
+      return mi::error{"news stream error " + std::to_string(code) + ": " + text_of(o, "msg"), mi::errc::rejected};
     }
     if (*type != "n")
       continue; // success, subscription
@@ -149,13 +136,10 @@ mi::result<std::vector<mi::document>> parse_news_frame(std::string_view frame, s
 
 mi::result<mi::document> parse_news_article(std::string_view body, std::int64_t fetched_ns) {
   dom::parser parser;
-  auto doc = rest::parse_body(parser, body);
-  if (!doc)
-    return doc.err();
-  dom::object o;
-  if (doc->get_object().get(o))
-    return mi::error{"news article: not an object", mi::errc::malformed_json};
-  return to_document(o, "news article", fetched_ns);
+  auto o = json::parse_object(parser, body, "news article");
+  if (!o)
+    return o.err();
+  return to_document(*o, "news article", fetched_ns);
 }
 
 std::string subscribe_request(const std::vector<std::string>& symbols) {

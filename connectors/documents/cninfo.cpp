@@ -2,6 +2,7 @@
 
 #include <simdjson.h>
 
+#include "connectors/documents/json_doc.hpp"
 #include "connectors/documents/text.hpp"
 #include "connectors/rest_json.hpp"
 #include "messages/util/civil_time.hpp"
@@ -14,17 +15,7 @@ namespace dom = simdjson::dom;
 
 constexpr std::int64_t shanghai_offset_ns = 8 * 3600 * util::ns_per_second;
 
-std::string text_of(dom::object o, std::string_view key) {
-  dom::element e;
-  if (o[key].get(e) || e.is_null())
-    return {};
-  std::string_view s;
-  if (!e.get_string().get(s))
-    return std::string(s);
-  if (e.is_number())
-    return std::string(simdjson::minify(e));
-  return {};
-}
+using json::text_of;
 
 mi::result<mi::document> to_document(dom::object o, const std::string& where, std::int64_t fetched_ns) {
   mi::document d;
@@ -92,12 +83,10 @@ std::optional<std::string_view> exchange_suffix(std::string_view code) {
 
 mi::result<announcement_page> parse_query(std::string_view body, std::int64_t fetched_ns) {
   dom::parser parser;
-  auto doc = rest::parse_body(parser, body);
-  if (!doc)
-    return doc.err();
-  dom::object root;
-  if (doc->get_object().get(root))
-    return mi::error{"cninfo page: not an object", mi::errc::malformed_json};
+  auto parsed = json::parse_object(parser, body, "cninfo page");
+  if (!parsed)
+    return parsed.err();
+  dom::object root = *parsed;
   announcement_page page;
   if (root["hasMore"].get_bool().get(page.has_more))
     page.has_more = false;
@@ -111,29 +100,20 @@ mi::result<announcement_page> parse_query(std::string_view body, std::int64_t fe
   dom::array items;
   if (list.get_array().get(items))
     return mi::error{"cninfo page: field 'announcements' must be an array or null", mi::errc::bad_field};
-  std::size_t i = 0;
-  for (dom::element e : items) {
-    const std::string where = rest::element_name("announcements", i++);
-    dom::object o;
-    if (e.get_object().get(o))
-      return mi::error{where + ": not an object", mi::errc::malformed_json};
-    auto d = to_document(o, where, fetched_ns);
-    if (!d)
-      return d.err();
-    page.documents.push_back(std::move(*d));
-  }
+  auto ok = json::each_document(items, "announcements", page.documents, [&](dom::object o, const std::string& where) {
+    return to_document(o, where, fetched_ns);
+  });
+  if (!ok)
+    return ok.err();
   return page;
 }
 
 mi::result<mi::document> parse_announcement(std::string_view body, std::int64_t fetched_ns) {
   dom::parser parser;
-  auto doc = rest::parse_body(parser, body);
-  if (!doc)
-    return doc.err();
-  dom::object o;
-  if (doc->get_object().get(o))
-    return mi::error{"announcement: not an object", mi::errc::malformed_json};
-  return to_document(o, "announcement", fetched_ns);
+  auto o = json::parse_object(parser, body, "announcement");
+  if (!o)
+    return o.err();
+  return to_document(*o, "announcement", fetched_ns);
 }
 
 std::string query_form(std::string_view sec_code, std::string_view org_id, std::string_view from_date,

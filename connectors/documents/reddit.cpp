@@ -2,6 +2,7 @@
 
 #include <simdjson.h>
 
+#include "connectors/documents/json_doc.hpp"
 #include "connectors/documents/text.hpp"
 #include "connectors/rest_json.hpp"
 #include "connectors/time_text.hpp"
@@ -12,17 +13,7 @@ namespace {
 namespace rest = mi::connectors::rest;
 namespace dom = simdjson::dom;
 
-std::string text_of(dom::object o, std::string_view key) {
-  dom::element e;
-  if (o[key].get(e) || e.is_null())
-    return {};
-  std::string_view s;
-  if (!e.get_string().get(s))
-    return std::string(s);
-  if (e.is_number())
-    return std::string(simdjson::minify(e));
-  return {};
-}
+using json::text_of;
 
 // Reddit's epoch seconds are JSON numbers with a fraction ("1614556800.0"). The DOM keeps a double; its shortest
 // round-trip text is the sent text for these values (10 digits and a short fraction), read as exact integer ns.
@@ -84,12 +75,10 @@ mi::result<mi::document> to_document(dom::object o, const std::string& where, st
 
 mi::result<listing_page> parse_listing(std::string_view body, std::int64_t fetched_ns) {
   dom::parser parser;
-  auto doc = rest::parse_body(parser, body);
-  if (!doc)
-    return doc.err();
-  dom::object root, data;
-  if (doc->get_object().get(root))
-    return mi::error{"listing: not an object", mi::errc::malformed_json};
+  auto parsed = json::parse_object(parser, body, "listing");
+  if (!parsed)
+    return parsed.err();
+  dom::object root = *parsed, data;
   auto kind = rest::string_field(root, "kind", "listing");
   if (!kind)
     return kind.err();

@@ -4,6 +4,7 @@
 #include <pugixml.hpp>
 #include <simdjson.h>
 
+#include "connectors/documents/json_doc.hpp"
 #include "connectors/documents/text.hpp"
 #include "connectors/rest_json.hpp"
 #include "connectors/time_text.hpp"
@@ -73,25 +74,14 @@ void add_tickers(std::vector<std::string>& symbols, const cik_tickers& tickers, 
     symbols.insert(symbols.end(), it->second.begin(), it->second.end());
 }
 
-std::string element_text(dom::element e) {
-  std::string_view s;
-  if (!e.get_string().get(s))
-    return std::string(s);
-  if (e.is_int64() || e.is_uint64() || e.is_double())
-    return std::string(simdjson::minify(e));
-  return {};
-}
-
 } // namespace
 
 mi::result<cik_tickers> parse_company_tickers(std::string_view body) {
   dom::parser parser;
-  auto doc = rest::parse_body(parser, body);
-  if (!doc)
-    return doc.err();
-  dom::object root;
-  if (doc->get_object().get(root))
-    return bad("company_tickers: not an object", mi::errc::malformed_json);
+  auto parsed = json::parse_object(parser, body, "company_tickers");
+  if (!parsed)
+    return parsed.err();
+  dom::object root = *parsed;
   cik_tickers out;
   for (auto [key, value] : root) {
     const std::string where = "company_tickers[" + std::string(key) + "]";
@@ -194,12 +184,10 @@ mi::result<atom_page> parse_current_atom(std::string_view body, const cik_ticker
 
 mi::result<submissions> parse_submissions(std::string_view body, std::int64_t fetched_ns) {
   dom::parser parser;
-  auto doc = rest::parse_body(parser, body);
-  if (!doc)
-    return doc.err();
-  dom::object root;
-  if (doc->get_object().get(root))
-    return bad("submissions: not an object", mi::errc::malformed_json);
+  auto parsed = json::parse_object(parser, body, "submissions");
+  if (!parsed)
+    return parsed.err();
+  dom::object root = *parsed;
   submissions out;
   auto cik = rest::string_field(root, "cik", "submissions");
   if (!cik)
@@ -234,7 +222,8 @@ mi::result<submissions> parse_submissions(std::string_view body, std::int64_t fe
   if (recent["accessionNumber"].get_array().get(accessions))
     return bad("submissions: missing field 'filings.recent.accessionNumber'", mi::errc::missing_field);
   const std::size_t rows = accessions.size();
-  std::map<std::string_view, dom::array> columns;
+  // Each column's cells in a vector once: a DOM array's at(i) walks from the start (quadratic over 1000 rows).
+  std::map<std::string_view, std::vector<dom::element>> columns;
   for (auto [key, value] : recent) {
     dom::array a;
     if (value.get_array().get(a))
@@ -242,16 +231,11 @@ mi::result<submissions> parse_submissions(std::string_view body, std::int64_t fe
     if (a.size() != rows)
       return bad("submissions: filings.recent." + std::string(key) + " has " + std::to_string(a.size()) +
                  " rows, accessionNumber " + std::to_string(rows));
-    columns.emplace(key, a);
+    columns.emplace(key, std::vector<dom::element>(a.begin(), a.end()));
   }
   auto cell = [&](std::string_view column, std::size_t row) -> std::string {
     const auto it = columns.find(column);
-    if (it == columns.end())
-      return {};
-    dom::element e;
-    if (it->second.at(row).get(e))
-      return {};
-    return element_text(e);
+    return it == columns.end() ? std::string() : json::text_of(it->second[row]);
   };
   const std::string cik_plain = std::to_string(*cik_number);
   for (std::size_t row = 0; row < rows; ++row) {

@@ -38,7 +38,7 @@ struct documents_env {
            "      jitter_percent: 0\n      failure_threshold: 5\n      open_for: 4s\n      timeout: 2s\n" + items +
            extra;
     };
-    source("sec", "", "      requests_per_second: 10\n");
+    source("sec", "", "      requests_per_second: 10\n      backfill_horizon: 2s\n");
     source("alpaca", "", "");
     source("rss", ("      items: [\"" + url + "/rss/markets\"]\n").c_str(), "");
     source("reddit", "      items: [wallstreetbets]\n", "");
@@ -85,6 +85,10 @@ TEST_CASE("documents: a source failing 5 times opens its circuit while the other
   CHECK(e.sim.requests("sec") >= 6);
   CHECK(e.sql("SELECT title FROM documents WHERE source = 'sec' ORDER BY published_at DESC LIMIT 1") ==
         "4 - Apple Inc.");
+  // Down for longer than its 2 s backfill horizon: one gap record on market.gap.sec.documents.
+  CHECK(e.env->metric(R"(mi_source_gaps_total{source="sec"})") == 1);
+  CHECK(e.env->stream_messages("MARKET_GAP") == 1);
+  CHECK(e.env->metric(R"(mi_documents_published_total{source="reddit"})") >= 3);
 }
 
 TEST_CASE("documents: 429 holds the source back for its Retry-After, then it is read") {
@@ -109,6 +113,7 @@ TEST_CASE("documents: a repeated item is stored once, an updated item becomes a 
   CHECK(e.count("source = 'rss'") == 3);
   CHECK(e.count("source = 'rss' AND revisions = 1") == 3);
   CHECK(e.count("source = 'alpaca' AND revisions = 1") == 3);
+  CHECK(e.env->metric(R"(mi_documents_stored_total{result="inserted"})") >= 15); // 3 of each of the 5 sources
   // An edit at the source: same id, new updated_at.
   const std::string id = e.sql("SELECT native_id FROM documents WHERE source = 'alpaca' ORDER BY native_id LIMIT 1");
   REQUIRE(
@@ -118,6 +123,7 @@ TEST_CASE("documents: a repeated item is stored once, an updated item becomes a 
   CHECK(e.count("source = 'alpaca'") == 3);
   CHECK(e.sql("SELECT body FROM documents WHERE source = 'alpaca' AND native_id = '" + id + "'") ==
         "Corrected: the figure was 4.2%, not 2.4%.");
+  CHECK(e.env->metric(R"(mi_documents_stored_total{result="revised"})") == 1);
 }
 
 TEST_CASE("documents: REST search finds an English and a Chinese document by a word of their body") {
