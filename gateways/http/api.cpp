@@ -174,12 +174,12 @@ constexpr std::array<route, 10> routes{{{"/api/v1/klines", true},
                                         {"/api/v1/book", true},
                                         {"/api/v1/bbo", true},
                                         {"/api/v1/documents", true},
-                                       {"/api/v1/calendar", true},
-                                       {"/api/v1/trades", true},
-                                       {"/api/v1/symbols", true},
-                                       {"/api/v1/indicators", true},
-                                       {"/api/v1/coverage", true},
-                                       {"/api/v1/health", false}}};
+                                        {"/api/v1/calendar", true},
+                                        {"/api/v1/trades", true},
+                                        {"/api/v1/symbols", true},
+                                        {"/api/v1/indicators", true},
+                                        {"/api/v1/coverage", true},
+                                        {"/api/v1/health", false}}};
 
 constexpr std::int64_t hour_ms = 3'600'000;
 constexpr std::int64_t max_coverage_hours = 24 * 31;

@@ -277,7 +277,7 @@ private:
   std::array<gauge_series, 2> default_rows_, mismatches_, checked_; // by store_table
   gauge_series last_run_;
   std::array<counter_series, 4> book_samples_; // bbo stored, snapshots stored, bbo failed, snapshots failed
-  std::array<counter_series, 3> documents_; // inserted, revised, unchanged
+  std::array<counter_series, 3> documents_;    // inserted, revised, unchanged
 };
 
 /// The push gateway: hub, sessions and server (metrics::push()).
