@@ -80,6 +80,24 @@ private:
   std::vector<sim_level> sent_; ///< the view last sent (only kept when depth_ < sim_book::max_levels)
 };
 
+/// Appends the levels of side `s` among `levels`, each as `level_text(level)`, comma-separated, in their order:
+/// the inside of a frame's bids or asks array, as each protocol writes it.
+template <class F>
+void append_side(std::string& out, const std::vector<sim_level>& levels, mi::book::side s, F&& level_text) {
+  bool first = true;
+  for (const auto& l : levels) {
+    if (l.side != s)
+      continue;
+    if (!first)
+      out += ',';
+    first = false;
+    out += level_text(l);
+  }
+}
+
+/// `["price","qty"]`: a level as Binance and Bybit write it.
+inline std::string text_pair(const sim_level& l) { return "[\"" + l.price + "\",\"" + l.qty + "\"]"; }
+
 /// `{"update_id":N,"bids":[["price","qty"],...],"asks":[...]}`: the whole book, best first (GET /sim/book).
 std::string sim_book_json(const sim_book& b);
 

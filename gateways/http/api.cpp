@@ -158,6 +158,33 @@ checked<int> limit_param(const params& p) {
   return static_cast<int>(std::get<0>(l).value_or(500));
 }
 
+/// The parameters of every series route (klines, trades, bbo, indicators): one exchange and symbol, and a time
+/// window with a page size.
+struct series_params {
+  std::string exchange;
+  std::string symbol;
+  std::optional<std::int64_t> start_ms, end_ms;
+  int limit = 500;
+};
+
+/// exchange, symbol, start/end and limit, checked in that order (the first bad one is reported).
+checked<series_params> series_param(const params& p) {
+  auto ex = exchange_param(p);
+  if (failed(ex))
+    return std::get<1>(ex);
+  auto sym = symbol_param(p);
+  if (failed(sym))
+    return std::get<1>(sym);
+  auto range = time_range(p);
+  if (failed(range))
+    return std::get<1>(range);
+  auto limit = limit_param(p);
+  if (failed(limit))
+    return std::get<1>(limit);
+  return series_params{std::move(std::get<0>(ex)), std::move(std::get<0>(sym)), std::get<0>(range).first,
+                       std::get<0>(range).second, std::get<0>(limit)};
+}
+
 /// Rejects parameters the route does not know (typos would otherwise be silently ignored).
 std::optional<param_error> only(const params& p, std::initializer_list<std::string_view> known) {
   for (const auto& [k, v] : p)
@@ -483,23 +510,14 @@ struct api_service::impl {
   http_response klines(const params& p) {
     if (auto e = only(p, {"exchange", "symbol", "interval", "start", "end", "limit"}))
       return e->response;
-    auto ex = exchange_param(p);
-    if (failed(ex))
-      return std::get<1>(ex).response;
-    auto sym = symbol_param(p);
-    if (failed(sym))
-      return std::get<1>(sym).response;
+    auto sp = series_param(p);
+    if (failed(sp))
+      return std::get<1>(sp).response;
     auto iv = interval_param(p);
     if (failed(iv))
       return std::get<1>(iv).response;
-    auto range = time_range(p);
-    if (failed(range))
-      return std::get<1>(range).response;
-    auto limit = limit_param(p);
-    if (failed(limit))
-      return std::get<1>(limit).response;
-    kline_query q{std::get<0>(ex),          std::get<0>(sym),          std::get<0>(iv),
-                  std::get<0>(range).first, std::get<0>(range).second, std::get<0>(limit)};
+    auto& s = std::get<0>(sp);
+    kline_query q{s.exchange, s.symbol, std::get<0>(iv), s.start_ms, s.end_ms, s.limit};
     auto l = borrow();
     if (!l)
       return db_failure(l.err());
@@ -548,20 +566,11 @@ struct api_service::impl {
   http_response bbo(const params& p) {
     if (auto e = only(p, {"exchange", "symbol", "start", "end", "limit"}))
       return e->response;
-    auto ex = exchange_param(p);
-    if (failed(ex))
-      return std::get<1>(ex).response;
-    auto sym = symbol_param(p);
-    if (failed(sym))
-      return std::get<1>(sym).response;
-    auto range = time_range(p);
-    if (failed(range))
-      return std::get<1>(range).response;
-    auto limit = limit_param(p);
-    if (failed(limit))
-      return std::get<1>(limit).response;
-    bbo_query q{std::get<0>(ex), std::get<0>(sym), std::get<0>(range).first, std::get<0>(range).second,
-                std::get<0>(limit)};
+    auto sp = series_param(p);
+    if (failed(sp))
+      return std::get<1>(sp).response;
+    auto& s = std::get<0>(sp);
+    bbo_query q{s.exchange, s.symbol, s.start_ms, s.end_ms, s.limit};
     auto l = borrow();
     if (!l)
       return db_failure(l.err());
@@ -584,24 +593,16 @@ struct api_service::impl {
   http_response trades(const params& p) {
     if (auto e = only(p, {"exchange", "symbol", "start", "end", "fromId", "cursor", "limit"}))
       return e->response;
-    auto ex = exchange_param(p);
-    if (failed(ex))
-      return std::get<1>(ex).response;
-    auto sym = symbol_param(p);
-    if (failed(sym))
-      return std::get<1>(sym).response;
-    auto range = time_range(p);
-    if (failed(range))
-      return std::get<1>(range).response;
-    auto limit = limit_param(p);
-    if (failed(limit))
-      return std::get<1>(limit).response;
+    auto sp = series_param(p);
+    if (failed(sp))
+      return std::get<1>(sp).response;
+    auto& s = std::get<0>(sp);
     trade_query q;
-    q.exchange = std::get<0>(ex);
-    q.symbol = std::get<0>(sym);
-    q.start_ms = std::get<0>(range).first;
-    q.end_ms = std::get<0>(range).second;
-    q.limit = std::get<0>(limit);
+    q.exchange = s.exchange;
+    q.symbol = s.symbol;
+    q.start_ms = s.start_ms;
+    q.end_ms = s.end_ms;
+    q.limit = s.limit;
     const bool has_from = p.count("fromId") > 0;
     const bool has_cursor = p.count("cursor") > 0;
     if (has_from + has_cursor + q.start_ms.has_value() > 1)

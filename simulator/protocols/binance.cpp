@@ -149,15 +149,7 @@ public:
                        std::string(symbol) + R"(","U":)" + std::to_string(u.id) + R"(,"u":)" + std::to_string(u.id);
     for (auto s : {mi::book::side::bid, mi::book::side::ask}) {
       data += s == mi::book::side::bid ? R"(,"b":[)" : R"(,"a":[)";
-      bool first = true;
-      for (const auto& c : u.changes) {
-        if (c.side != s)
-          continue;
-        if (!first)
-          data += ',';
-        first = false;
-        data += "[\"" + c.price + "\",\"" + c.qty + "\"]";
-      }
+      append_side(data, u.changes, s, text_pair);
       data += ']';
     }
     data += '}';

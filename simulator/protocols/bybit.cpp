@@ -220,15 +220,7 @@ private:
                       std::string(type) + R"(","ts":)" + ms + R"(,"data":{"s":")" + std::string(symbol) + '"';
     for (auto s : {mi::book::side::bid, mi::book::side::ask}) {
       out += s == mi::book::side::bid ? R"(,"b":[)" : R"(,"a":[)";
-      bool first = true;
-      for (const auto& l : levels) {
-        if (l.side != s)
-          continue;
-        if (!first)
-          out += ',';
-        first = false;
-        out += "[\"" + l.price + "\",\"" + l.qty + "\"]";
-      }
+      append_side(out, levels, s, text_pair);
       out += ']';
     }
     out += R"(,"u":)" + std::to_string(u) + R"(,"seq":)" + std::to_string(u) + R"(},"cts":)" + ms + "}";

@@ -269,15 +269,9 @@ private:
     append_json_string(out, pair);
     for (auto s : {mi::book::side::bid, mi::book::side::ask}) {
       out += s == mi::book::side::bid ? R"(,"bids":[)" : R"(,"asks":[)";
-      bool first = true;
-      for (const auto& l : levels) {
-        if (l.side != s)
-          continue;
-        if (!first)
-          out += ',';
-        first = false;
-        out += R"({"price":)" + fixed(l.price, 2) + R"(,"qty":)" + fixed(l.qty, 8) + "}";
-      }
+      append_side(out, levels, s, [](const sim_level& l) {
+        return R"({"price":)" + fixed(l.price, 2) + R"(,"qty":)" + fixed(l.qty, 8) + "}";
+      });
       out += ']';
     }
     // The checksum of the texts a client holds: the top 10 of each side, as sent.
