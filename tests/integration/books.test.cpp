@@ -337,6 +337,11 @@ void run_books_e2e(const std::vector<book_case>& cases, const char* symbol_id, b
                  std::string("mi_book_valid{exchange=\"") + c.exchange + "\",symbol=\"" + symbol_id + "\"}") == 1);
   }
 
+  // The platform stops first: it publishes a snapshot of each book every 2 s, so while it runs the KV bucket may
+  // already hold a snapshot the stream scan below has not reached.
+  platform.signal(SIGTERM);
+  CHECK(platform.wait_for(60s) == 0);
+
   // MARKET_BOOK: per (exchange, symbol) one session, sequences 1, 2, 3, ... without a gap, a snapshot first; the KV
   // bucket holds the latest snapshot of each book.
   mi::gw::jetstream::options jo;
@@ -380,8 +385,6 @@ void run_books_e2e(const std::vector<book_case>& cases, const char* symbol_id, b
     CHECK(b->session == last["market.book." + key].session);
     CHECK(b->sequence <= last["market.book." + key].sequence);
   }
-  platform.signal(SIGTERM);
-  CHECK(platform.wait_for(60s) == 0);
   for (auto& sim : sims)
     sim->kill_hard();
 }
