@@ -378,6 +378,16 @@ struct api_service::impl {
     }
   };
 
+  /// `query` (a history_db method call) on a pooled connection: its result, or the pool's error (both answered with
+  /// db_failure by the routes).
+  template <class F>
+  auto read(F&& query) -> decltype(query(std::declval<history_db&>())) {
+    auto l = borrow();
+    if (!l)
+      return l.err();
+    return query(*(*l)->db);
+  }
+
   mi::result<std::unique_ptr<lease>> borrow() {
     auto l = std::make_unique<lease>();
     l->owner = this;
@@ -518,10 +528,7 @@ struct api_service::impl {
       return std::get<1>(iv).response;
     auto& s = std::get<0>(sp);
     kline_query q{s.exchange, s.symbol, std::get<0>(iv), s.start_ms, s.end_ms, s.limit};
-    auto l = borrow();
-    if (!l)
-      return db_failure(l.err());
-    auto ks = (*l)->db->klines(q);
+    auto ks = read([&](history_db& db) { return db.klines(q); });
     if (!ks)
       return db_failure(ks.err());
     return http_response{200, kline_array(*ks), "application/json", {}};
@@ -541,10 +548,7 @@ struct api_service::impl {
     auto at = int_param(p, "at", 0, max_time_ms);
     if (failed(at))
       return std::get<1>(at).response;
-    auto l = borrow();
-    if (!l)
-      return db_failure(l.err());
-    auto b = (*l)->db->book(std::get<0>(ex), std::get<0>(sym), std::get<0>(at));
+    auto b = read([&](history_db& db) { return db.book(std::get<0>(ex), std::get<0>(sym), std::get<0>(at)); });
     if (!b)
       return db_failure(b.err());
     if (!*b)
@@ -571,10 +575,7 @@ struct api_service::impl {
       return std::get<1>(sp).response;
     auto& s = std::get<0>(sp);
     bbo_query q{s.exchange, s.symbol, s.start_ms, s.end_ms, s.limit};
-    auto l = borrow();
-    if (!l)
-      return db_failure(l.err());
-    auto rows = (*l)->db->bbo(q);
+    auto rows = read([&](history_db& db) { return db.bbo(q); });
     if (!rows)
       return db_failure(rows.err());
     auto side = [](const std::optional<mi::book::wire_level>& w) {
@@ -626,10 +627,7 @@ struct api_service::impl {
         return bad_param("parameter " + cur.err().message);
       q.after = *cur;
     }
-    auto l = borrow();
-    if (!l)
-      return db_failure(l.err());
-    auto page = (*l)->db->trades(q);
+    auto page = read([&](history_db& db) { return db.trades(q); });
     if (!page)
       return db_failure(page.err());
     if (page->from_id_unknown)
@@ -652,10 +650,7 @@ struct api_service::impl {
   http_response symbols(const params& p) {
     if (auto e = only(p, {}))
       return e->response;
-    auto l = borrow();
-    if (!l)
-      return db_failure(l.err());
-    auto rows = (*l)->db->symbols();
+    auto rows = read([&](history_db& db) { return db.symbols(); });
     if (!rows)
       return db_failure(rows.err());
     std::string out = "[";
@@ -703,10 +698,7 @@ struct api_service::impl {
     if (q.to_ms - q.from_ms > max_coverage_hours * hour_ms)
       return bad_param("the range from 'from' to 'to' spans more than " + std::to_string(max_coverage_hours) +
                        " hours");
-    auto l = borrow();
-    if (!l)
-      return db_failure(l.err());
-    auto rows = (*l)->db->coverage(q);
+    auto rows = read([&](history_db& db) { return db.coverage(q); });
     if (!rows)
       return db_failure(rows.err());
     std::string out = "{\"from\":" + std::to_string(q.from_ms) + ",\"to\":" + std::to_string(q.to_ms) + ",\"hours\":[";
@@ -762,10 +754,7 @@ struct api_service::impl {
     // The first candles of the range warm the indicator up: fetch limit + period of them.
     kline_query q{std::get<0>(ex),          std::get<0>(sym),          std::get<0>(iv),
                   std::get<0>(range).first, std::get<0>(range).second, std::get<0>(limit) + n};
-    auto l = borrow();
-    if (!l)
-      return db_failure(l.err());
-    auto ks = (*l)->db->klines(q);
+    auto ks = read([&](history_db& db) { return db.klines(q); });
     if (!ks)
       return db_failure(ks.err());
     std::vector<std::int64_t> times;
@@ -841,10 +830,7 @@ struct api_service::impl {
         return bad_param("parameter " + cur.err().message);
       q.after = *cur;
     }
-    auto l = borrow();
-    if (!l)
-      return db_failure(l.err());
-    auto page = (*l)->db->documents(q);
+    auto page = read([&](history_db& db) { return db.documents(q); });
     if (!page)
       return db_failure(page.err());
     std::string out = "{\"documents\":[";
