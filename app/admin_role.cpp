@@ -210,8 +210,7 @@ bool start_admin(admin_role& out, const admin_deps& d) {
   auto* metrics = d.metrics;
   auto* js = d.js;
   auto samples = [metrics] { return mi::actors::parse_exposition(metrics->scrape()); };
-  std::vector<const mi::cfg::stream_config*> streams{&cfg.nats.raw, &cfg.nats.kline,    &cfg.nats.gap,
-                                                     &cfg.nats.dlq, &cfg.nats.rejected, &cfg.nats.book};
+  const auto streams = mi::cfg::all_streams(cfg.nats);
   std::vector<std::string> stream_names;
   for (const auto* s : streams)
     stream_names.push_back(s->name);

@@ -47,8 +47,7 @@ std::unique_ptr<bridge> start_bridge(const mi::cfg::config& cfg, mi::gw::metrics
   out->feedback = feedback;
   feedback->low_water = cfg.nats.max_in_flight * 3 / 4;
   feedback->streams.clear();
-  for (const auto* sc : {&cfg.nats.raw, &cfg.nats.kline, &cfg.nats.gap, &cfg.nats.dlq, &cfg.nats.rejected,
-                         &cfg.nats.book, &cfg.nats.doc}) {
+  for (const auto* sc : mi::cfg::all_streams(cfg.nats)) {
     auto prefix = sc->subjects; // "market.raw.>" -> "market.raw."
     if (prefix.size() >= 1 && prefix.back() == '>')
       prefix.pop_back();
@@ -80,8 +79,7 @@ std::unique_ptr<bridge> start_bridge(const mi::cfg::config& cfg, mi::gw::metrics
   metrics.publish_in_flight_source([js_raw] { return js_raw->in_flight(); });
   // The gauge's source dies with `js`: unhook it first, whichever way the caller returns.
   out->unhook_in_flight = std::make_unique<bridge::unhook>(&metrics);
-  for (const auto* sc : {&cfg.nats.raw, &cfg.nats.kline, &cfg.nats.gap, &cfg.nats.dlq, &cfg.nats.rejected,
-                         &cfg.nats.book, &cfg.nats.doc}) {
+  for (const auto* sc : mi::cfg::all_streams(cfg.nats)) {
     auto st = js_raw->ensure_stream(mi::gw::to_spec(*sc));
     if (!st) {
       spdlog::error("stream {}: {}", sc->name, st.err().message);

@@ -74,6 +74,7 @@ void stop_and_wait(caf::scoped_actor& self, const caf::actor& a, std::chrono::se
 mi::gw::partition_policy storage_policy(const mi::cfg::config& cfg) {
   mi::gw::partition_policy p;
   p.retention_months_books = cfg.storage.retention_months_books;
+  p.retention_months_quotes = cfg.storage.retention_months_quotes;
   p.ahead_days = cfg.storage.partitions_ahead_days;
   p.retention_days_trades = cfg.storage.retention_days_trades;
   p.retention_months_klines = cfg.storage.retention_months_klines;

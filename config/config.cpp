@@ -100,13 +100,8 @@ void exchange_leaves(std::vector<leaf>& out, const std::string& p, exchange_conf
 std::vector<leaf> leaves(config& c) {
   std::vector<leaf> out;
   out.push_back({"nats.url", &c.nats.url});
-  stream_leaves(out, "nats.streams.raw", c.nats.raw);
-  stream_leaves(out, "nats.streams.kline", c.nats.kline);
-  stream_leaves(out, "nats.streams.gap", c.nats.gap);
-  stream_leaves(out, "nats.streams.dlq", c.nats.dlq);
-  stream_leaves(out, "nats.streams.rejected", c.nats.rejected);
-  stream_leaves(out, "nats.streams.book", c.nats.book);
-  stream_leaves(out, "nats.streams.doc", c.nats.doc);
+  for (const auto& e : stream_table)
+    stream_leaves(out, "nats.streams." + std::string(e.key), c.nats.*e.member);
   out.push_back({"nats.max_in_flight", &c.nats.max_in_flight});
   out.push_back({"nats.ack_timeout", &c.nats.ack_timeout});
   out.push_back({"nats.connect_timeout", &c.nats.connect_timeout});
@@ -158,6 +153,7 @@ std::vector<leaf> leaves(config& c) {
   out.push_back({"storage.retention_days_trades", &c.storage.retention_days_trades});
   out.push_back({"storage.retention_months_klines", &c.storage.retention_months_klines});
   out.push_back({"storage.retention_months_books", &c.storage.retention_months_books});
+  out.push_back({"storage.retention_months_quotes", &c.storage.retention_months_quotes});
   out.push_back({"storage.books.enabled", &c.storage.books.enabled});
   out.push_back({"storage.books.depth", &c.storage.books.depth});
   out.push_back({"storage.books.bbo_interval", &c.storage.books.bbo_interval});
@@ -773,43 +769,14 @@ std::vector<config_error> validate(const config& c) {
       rest.remove_prefix(comma + 1);
     }
   }
-  validate_stream(ck, "nats.streams.raw", c.nats.raw);
-  validate_stream(ck, "nats.streams.kline", c.nats.kline);
-  validate_stream(ck, "nats.streams.dlq", c.nats.dlq);
-  if (c.nats.dlq.name == c.nats.raw.name || c.nats.dlq.name == c.nats.kline.name) {
-    ck.fail("nats.streams.dlq.name", "must differ from the raw and kline stream names, got " + quote(c.nats.dlq.name));
-  }
-  if (c.nats.raw.name == c.nats.kline.name) {
-    ck.fail("nats.streams.kline.name", "must differ from nats.streams.raw.name, both are " + quote(c.nats.raw.name));
-  }
-  validate_stream(ck, "nats.streams.gap", c.nats.gap);
-  if (c.nats.gap.name == c.nats.raw.name || c.nats.gap.name == c.nats.kline.name ||
-      c.nats.gap.name == c.nats.dlq.name) {
-    ck.fail("nats.streams.gap.name",
-            "must differ from the raw, kline and dlq stream names, got " + quote(c.nats.gap.name));
-  }
-  validate_stream(ck, "nats.streams.rejected", c.nats.rejected);
-  for (const auto* other : {&c.nats.raw, &c.nats.kline, &c.nats.gap, &c.nats.dlq}) {
-    if (c.nats.rejected.name == other->name) {
-      ck.fail("nats.streams.rejected.name",
-              "must differ from the raw, kline, gap and dlq stream names, got " + quote(c.nats.rejected.name));
-      break;
-    }
-  }
-  validate_stream(ck, "nats.streams.book", c.nats.book);
-  for (const auto* other : {&c.nats.raw, &c.nats.kline, &c.nats.gap, &c.nats.dlq, &c.nats.rejected}) {
-    if (c.nats.book.name == other->name) {
-      ck.fail("nats.streams.book.name",
-              "must differ from the raw, kline, gap, dlq and rejected stream names, got " + quote(c.nats.book.name));
-      break;
-    }
-  }
-  validate_stream(ck, "nats.streams.doc", c.nats.doc);
-  for (const auto* other : {&c.nats.raw, &c.nats.kline, &c.nats.gap, &c.nats.dlq, &c.nats.rejected, &c.nats.book}) {
-    if (c.nats.doc.name == other->name) {
-      ck.fail("nats.streams.doc.name", "must differ from the other stream names, got " + quote(c.nats.doc.name));
-      break;
-    }
+  // Each stream valid, and no two streams of the platform share a name (they would share their messages).
+  std::set<std::string, std::less<>> stream_names;
+  for (const auto& e : stream_table) {
+    const std::string p = "nats.streams." + std::string(e.key);
+    const auto& st = c.nats.*e.member;
+    validate_stream(ck, p, st);
+    if (!stream_names.insert(st.name).second)
+      ck.fail(p + ".name", "must differ from the other stream names, got " + quote(st.name));
   }
   for (const auto& [name, s] : c.documents.sources) {
     const std::string p = "documents.sources." + name;
@@ -869,6 +836,7 @@ std::vector<config_error> validate(const config& c) {
   ck.range("storage.retention_days_trades", c.storage.retention_days_trades, 0, 1'000'000);
   ck.range("storage.retention_months_klines", c.storage.retention_months_klines, 0, 100'000);
   ck.range("storage.retention_months_books", c.storage.retention_months_books, 0, 100'000);
+  ck.range("storage.retention_months_quotes", c.storage.retention_months_quotes, 0, 100'000);
   ck.range("storage.books.depth", c.storage.books.depth, 1, 1000);
   if (c.storage.books.bbo_interval < std::chrono::seconds(1) || c.storage.books.bbo_interval > std::chrono::hours(1))
     ck.fail("storage.books.bbo_interval", "must be 1s..1h, got " + format_duration(c.storage.books.bbo_interval));

@@ -74,6 +74,7 @@ struct nats_config {
   /// Raw trades stream.
   stream_config raw{"MARKET_RAW",           "market.raw.>", stream_storage::file, std::chrono::days(7), -1, 1,
                     std::chrono::minutes(2)};
+
   /// Klines stream.
   stream_config kline{"MARKET_KLINE",         "market.kline.>", stream_storage::file, std::chrono::days(30), -1, 1,
                       std::chrono::minutes(2)};
@@ -91,6 +92,12 @@ struct nats_config {
                      std::chrono::minutes(2)};
   /// Documents (market.doc.{source}.{kind}): filings, news, announcements, social posts (issue 14).
   stream_config doc{"MARKET_DOC", "market.doc.>", stream_storage::file, duration{0}, -1, 1, std::chrono::hours(1)};
+  /// Equity quote snapshots (market.quote.{venue}.{symbol}): Alpaca quotes, A-share polled quotes (issue 13).
+  stream_config quote{"MARKET_QUOTE",         "market.quote.>", stream_storage::file, std::chrono::days(7), -1, 1,
+                      std::chrono::minutes(2)};
+  /// Trading status events (market.status.{venue}.{symbol}): halts, pauses, resumptions (issue 13).
+  stream_config status{"MARKET_STATUS",        "market.status.>", stream_storage::file, std::chrono::days(30), -1, 1,
+                       std::chrono::minutes(2)};
   int max_in_flight = 4096;                           ///< async publish acks in flight before back-pressure
   duration ack_timeout = std::chrono::seconds(5);     ///< a publish not acked in this time is retried with the same id
   duration connect_timeout = std::chrono::seconds(5); ///< connecting to the server
@@ -100,6 +107,27 @@ struct nats_config {
   /// Field-wise equality.
   bool operator==(const nats_config&) const = default;
 };
+
+/// Every stream the platform owns, named once: its key under `nats.streams` and its member of nats_config.
+/// Config leaves, validation, stream creation, publish-failure labels and the console iterate this table;
+/// a new stream is one member above and one row here.
+struct stream_entry {
+  std::string_view key;               ///< "raw": the config path is nats.streams.raw
+  stream_config nats_config::*member; ///< &nats_config::raw
+};
+inline constexpr stream_entry stream_table[] = {
+  {"raw", &nats_config::raw}, {"kline", &nats_config::kline},       {"gap", &nats_config::gap},
+  {"dlq", &nats_config::dlq}, {"rejected", &nats_config::rejected}, {"book", &nats_config::book},
+  {"doc", &nats_config::doc}, {"quote", &nats_config::quote},       {"status", &nats_config::status},
+};
+
+/// The streams of `n` in stream_table order.
+inline std::vector<const stream_config*> all_streams(const nats_config& n) {
+  std::vector<const stream_config*> out;
+  for (const auto& e : stream_table)
+    out.push_back(&(n.*e.member));
+  return out;
+}
 
 /// Exponential backoff (with jitter) between reconnect attempts.
 struct reconnect_config {
@@ -255,6 +283,7 @@ struct storage_config {
   int retention_days_trades = 0;   ///< drop trade partitions wholly older than this; 0 = keep forever
   int retention_months_klines = 0; ///< drop kline partitions wholly older than this; 0 = keep forever
   int retention_months_books = 0;  ///< drop market_bbo / market_book_snapshots partitions older than this; 0 = forever
+  int retention_months_quotes = 0; ///< drop market_quotes partitions older than this; 0 = forever
   book_storage_config books;
   duration maintenance_interval = std::chrono::hours(1); ///< how often the store role maintains partitions
   /// Field-wise equality.

@@ -108,7 +108,9 @@ std::vector<partition_range> wanted_partitions(const partition_policy& p, std::i
   std::vector<partition_range> out;
   const auto today = day_of(now_ns);
   const auto month = month_of(now_ns);
-  std::vector<std::string_view> monthly(std::begin(book_tables), std::end(book_tables));
+  std::vector<std::string_view> monthly;
+  for (const auto& t : monthly_tables)
+    monthly.push_back(t.name);
   if (trades_and_klines) {
     for (std::int64_t d = today; d <= today + std::max(0, p.ahead_days); ++d)
       out.push_back(trade_partition(d));
@@ -132,9 +134,9 @@ std::vector<std::string> partitions_past_retention(const std::vector<std::string
              m && p.retention_months_klines > 0 && *m + 1 <= month - p.retention_months_klines)
       out.push_back(name);
     else
-      for (auto table : book_tables)
-        if (auto b = parse_monthly_name(table, name);
-            b && p.retention_months_books > 0 && *b + 1 <= month - p.retention_months_books)
+      for (const auto& t : monthly_tables)
+        if (auto b = parse_monthly_name(t.name, name);
+            b && p.*t.retention_months > 0 && *b + 1 <= month - p.*t.retention_months)
           out.push_back(name);
   }
   return out;
@@ -212,7 +214,9 @@ mi::result<partition_report> maintain_partitions(const std::string& conninfo, co
     }
     // With TimescaleDB, trades and klines are chunks (handled above); the book tables are partitioned either way.
     std::vector<std::string> existing;
-    std::vector<std::string_view> tables(std::begin(book_tables), std::end(book_tables));
+    std::vector<std::string_view> tables;
+    for (const auto& t : monthly_tables)
+      tables.push_back(t.name);
     if (!report.timescale)
       tables.insert(tables.begin(), {"market_trades", "market_klines"});
     for (auto table : tables) {

@@ -21,10 +21,22 @@ struct partition_policy {
   int retention_days_trades = 0;   ///< drop trade partitions wholly older than this many days; 0 = keep forever
   int retention_months_klines = 0; ///< drop kline partitions wholly older than this many months; 0 = keep forever
   int retention_months_books = 0;  ///< market_bbo, market_book_snapshots: the same, in months; 0 = keep forever
+  int retention_months_quotes = 0; ///< market_quotes: the same; 0 = keep forever
 };
 
-/// The order-book research tables (migration 0008), partitioned by month on their `ts` column like market_klines.
-inline constexpr std::string_view book_tables[] = {"market_bbo", "market_book_snapshots"};
+/// A table partitioned by month on its `ts` column like market_klines, with the policy member that keeps it.
+struct monthly_table {
+  std::string_view name;
+  int partition_policy::*retention_months;
+};
+
+/// The monthly-partitioned tables beside trades and klines, named once: order-book samples (migration 0008),
+/// equity quotes (0009). Creation ahead, retention and listing iterate this.
+inline constexpr monthly_table monthly_tables[] = {
+  {"market_bbo", &partition_policy::retention_months_books},
+  {"market_book_snapshots", &partition_policy::retention_months_books},
+  {"market_quotes", &partition_policy::retention_months_quotes},
+};
 
 /// One range partition: its name and bounds ("YYYY-MM-DD 00:00:00+00", lower inclusive, upper exclusive).
 struct partition_range {
@@ -56,7 +68,7 @@ std::int64_t day_of(std::int64_t ns_since_epoch);
 /// Months since 1970-01 of a time in ns (floor, UTC). Pure.
 std::int64_t month_of(std::int64_t ns_since_epoch);
 
-/// The partitions the policy wants at `now_ns`: trades, klines, then each of book_tables (this month .. +
+/// The partitions the policy wants at `now_ns`: trades, klines, then each of monthly_tables (this month .. +
 /// ahead_months). `trades_and_klines` false: only the book tables' (TimescaleDB makes the chunks of the other two).
 /// Pure.
 std::vector<partition_range> wanted_partitions(const partition_policy& p, std::int64_t now_ns,

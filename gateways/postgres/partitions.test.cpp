@@ -96,11 +96,11 @@ TEST_CASE("partition names and bounds are UTC days and months, across year ends 
   CHECK(mi::gw::month_of(0) == 0);
 }
 
-TEST_CASE("wanted partitions: today plus N days of trades, this month plus 2 of klines and of each book table") {
+TEST_CASE("wanted partitions: today plus N days of trades, this month plus 2 of klines and of each monthly table") {
   mi::gw::partition_policy p;
   p.ahead_days = 7;
   auto want = mi::gw::wanted_partitions(p, now_ns);
-  REQUIRE(want.size() == 8 + 3 + 3 + 3);
+  REQUIRE(want.size() == 8 + 3 + 3 + 3 + 3);
   CHECK(want.front().name == "market_trades_p20261122");
   CHECK(want[7].name == "market_trades_p20261129");
   CHECK(want[8].name == "market_klines_p202611");
@@ -108,10 +108,11 @@ TEST_CASE("wanted partitions: today plus N days of trades, this month plus 2 of 
   CHECK(want[11].name == "market_bbo_p202611");
   CHECK(want[11].from == "2026-11-01 00:00:00+00");
   CHECK(want[11].to == "2026-12-01 00:00:00+00");
-  CHECK(want.back().name == "market_book_snapshots_p202701");
-  // Without trades and klines (TimescaleDB makes their chunks): the book tables' months only.
+  CHECK(want[16].name == "market_book_snapshots_p202701");
+  CHECK(want.back().name == "market_quotes_p202701");
+  // Without trades and klines (TimescaleDB makes their chunks): the monthly tables' months only.
   auto books = mi::gw::wanted_partitions(p, now_ns, false);
-  REQUIRE(books.size() == 6);
+  REQUIRE(books.size() == 9);
   CHECK(books.front().name == "market_bbo_p202611");
 }
 
@@ -120,7 +121,7 @@ TEST_CASE("retention selects only partitions wholly older than it, never DEFAULT
     "market_trades_default",   "market_trades_p20261113",       "market_trades_p20261114", "market_trades_p20261115",
     "market_trades_p20261122", "market_trades_p20261399",       "market_klines_default",   "market_klines_p202608",
     "market_klines_p202609",   "market_klines_p202611",         "something_else",          "market_bbo_p202608",
-    "market_bbo_p202610",      "market_book_snapshots_p202607", "market_bbo_p2026"};
+    "market_bbo_p202610",      "market_book_snapshots_p202607", "market_bbo_p2026",        "market_quotes_p202606"};
   mi::gw::partition_policy p;
   CHECK(mi::gw::partitions_past_retention(existing, p, now_ns).empty()); // 0 = keep forever
   p.retention_days_trades = 7;   // today 2026-11-22: rows before 11-15 are older than 7 days
@@ -132,6 +133,11 @@ TEST_CASE("retention selects only partitions wholly older than it, never DEFAULT
   drop = mi::gw::partitions_past_retention(existing, p, now_ns);
   CHECK(drop == std::vector<std::string>{"market_trades_p20261113", "market_trades_p20261114", "market_klines_p202608",
                                          "market_book_snapshots_p202607"});
+  p.retention_months_quotes = 5; // quotes keep their own retention: months before 2026-06 go, 2026-06 stays
+  CHECK(mi::gw::partitions_past_retention(existing, p, now_ns) == drop);
+  p.retention_months_quotes = 4; // months before 2026-07 go
+  drop.push_back("market_quotes_p202606");
+  CHECK(mi::gw::partitions_past_retention(existing, p, now_ns) == drop);
 }
 
 TEST_CASE("after maintenance the partitions ahead exist, and a second run creates nothing") {
