@@ -2,6 +2,7 @@
 
 #include <arpa/inet.h>
 #include <cerrno>
+#include <cstdio>
 #include <csignal>
 #include <cstring>
 #include <fcntl.h>
@@ -243,6 +244,11 @@ temp_dir::temp_dir(const std::string& prefix) {
 }
 
 temp_dir::~temp_dir() {
+  // MI_KEEP_TEST_DIRS=1 keeps every test's directory (logs, data) for a post-mortem of a failure.
+  if (const char* keep = std::getenv("MI_KEEP_TEST_DIRS"); keep && *keep == '1') {
+    std::fprintf(stderr, "kept %s\n", path_.c_str());
+    return;
+  }
   std::error_code ec;
   std::filesystem::remove_all(path_, ec);
 }
