@@ -244,8 +244,8 @@ temp_dir::temp_dir(const std::string& prefix) {
 }
 
 temp_dir::~temp_dir() {
-  // MI_KEEP_TEST_DIRS=1 keeps every test's directory (logs, data) for a post-mortem of a failure.
-  if (const char* keep = std::getenv("MI_KEEP_TEST_DIRS"); keep && *keep == '1') {
+  // KEEP_TEST_DIRS=1 keeps every test's directory (logs, data) for a post-mortem of a failure.
+  if (const char* keep = std::getenv("KEEP_TEST_DIRS"); keep && *keep == '1') {
     std::fprintf(stderr, "kept %s\n", path_.c_str());
     return;
   }
