@@ -36,6 +36,7 @@ struct keeper_state {
   std::chrono::milliseconds round_every{1000};
   bool stopping = false;
   std::uint64_t read_failures = 0; // for log pacing
+  std::size_t live_nodes = 1;      // nodes announcing themselves at the last successful key listing
 };
 
 using keeper_actor = caf::stateful_actor<keeper_state>;
@@ -43,17 +44,23 @@ using keeper_actor = caf::stateful_actor<keeper_state>;
 // The lease bucket now: nullopt when it cannot be read (only the fence runs then).
 std::optional<kline_leases::view> read_view(keeper_state& st) {
   auto& js = *st.args.stage.js;
-  auto keys = js.kv_keys(st.args.lease_bucket);
-  if (!keys) {
-    if (st.read_failures++ % 10 == 0)
-      spdlog::warn("kline partitions: cannot read {}: {}", st.args.lease_bucket, keys.err().message);
-    return std::nullopt;
-  }
   kline_leases::view v;
-  v.live_nodes = static_cast<std::size_t>(
-    std::count_if(keys->begin(), keys->end(), [](const std::string& k) { return k.rfind(node_prefix, 0) == 0; }));
+  // The node count from the key listing (an ordered consumer, the call most likely to time out while a member
+  // restarts). When it fails, the last count stands in: the partitions' own keys decide who owns what, and a
+  // wrong share only moves partitions later (claims and releases are revision-checked), whereas no view at all
+  // would stop every claim and leave a dead node's partitions unowned for as long as the listing fails.
+  if (auto keys = js.kv_keys(st.args.lease_bucket); keys) {
+    st.live_nodes = static_cast<std::size_t>(
+      std::count_if(keys->begin(), keys->end(), [](const std::string& k) { return k.rfind(node_prefix, 0) == 0; }));
+  } else if (st.read_failures++ % 10 == 0) {
+    spdlog::warn("kline partitions: cannot list {} (counting {} live nodes as before): {}", st.args.lease_bucket,
+                 st.live_nodes, keys.err().message);
+  }
+  v.live_nodes = st.live_nodes;
   for (std::uint32_t p = 0; p < st.args.partitions; ++p) {
-    auto e = js.kv_get_entry(st.args.lease_bucket, lease_key(p));
+    // From the leader: a replica a moment behind would show our own claim as not yet made (or a lease we gave up
+    // as still ours), and the revision checks would then refuse or repeat our writes in a loop.
+    auto e = js.kv_get_latest(st.args.lease_bucket, lease_key(p));
     if (!e) {
       if (st.read_failures++ % 10 == 0)
         spdlog::warn("kline partitions: cannot read {}/{}: {}", st.args.lease_bucket, lease_key(p), e.err().message);

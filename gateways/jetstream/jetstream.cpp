@@ -811,6 +811,19 @@ mi::result<std::optional<jetstream::kv_entry>> jetstream::kv_get_entry(const std
     kv_entry{std::string(data ? data : "", static_cast<std::size_t>(kvEntry_ValueLen(raw))), kvEntry_Revision(raw)}};
 }
 
+mi::result<std::optional<jetstream::kv_entry>> jetstream::kv_get_latest(const std::string& bucket,
+                                                                        const std::string& key) {
+  auto m = last_message("KV_" + bucket, "$KV." + bucket + "." + key);
+  if (!m)
+    return m.err();
+  if (!*m)
+    return std::optional<kv_entry>{};
+  // A delete or purge leaves a marker message (header KV-Operation: DEL / PURGE): the key holds no value.
+  if (auto op = (*m)->header("KV-Operation"); op && (*op == "DEL" || *op == "PURGE"))
+    return std::optional<kv_entry>{};
+  return std::optional<kv_entry>{kv_entry{std::string((*m)->data()), (*m)->stream_seq()}};
+}
+
 mi::result<std::optional<std::uint64_t>> jetstream::kv_swap(const std::string& bucket, const std::string& key,
                                                             std::string_view value, std::uint64_t expected) {
   auto kv = impl_->bucket(bucket);
@@ -825,7 +838,7 @@ mi::result<std::optional<std::uint64_t>> jetstream::kv_swap(const std::string& b
   // nats.c reports a revision mismatch as a failed "last sequence" update, not as a status of its own: ask what
   // the key holds. Not what `expected` said: refused; as expected: the write failed for another reason.
   const std::string why = status_text(s);
-  auto now = kv_get_entry(bucket, key);
+  auto now = kv_get_latest(bucket, key);
   if (!now)
     return mi::error{"cannot write " + bucket + "/" + key + ": " + why};
   const std::uint64_t current = *now ? (*now)->revision : 0;

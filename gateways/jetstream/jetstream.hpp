@@ -219,8 +219,13 @@ public:
     std::string value;
     std::uint64_t revision = 0;
   };
-  /// Value and revision of a key, nullopt if absent, deleted or expired.
+  /// Value and revision of a key, nullopt if absent, deleted or expired. Served by any replica of the bucket
+  /// (nats.c reads with direct get where the bucket allows it): on a cluster it may be a moment behind the last
+  /// write. Decisions that compare revisions (leases) read with kv_get_latest.
   mi::result<std::optional<kv_entry>> kv_get_entry(const std::string& bucket, const std::string& key);
+  /// As kv_get_entry, answered by the bucket stream's leader (the stream's "last message for subject" API): never
+  /// older than a write acknowledged before the call.
+  mi::result<std::optional<kv_entry>> kv_get_latest(const std::string& bucket, const std::string& key);
   /// Revision-checked write (compare and swap on the server): `expected` 0 stores only where the key holds no
   /// value (kvStore_Create), otherwise only where its current revision is `expected` (kvStore_Update). The new
   /// revision when stored; nullopt when refused because the key changed (of two concurrent writes at one

@@ -517,6 +517,12 @@ TEST_CASE("key-value swap: create where absent, update only at the current revis
   REQUIRE(read->has_value());
   CHECK((*read)->value == "node-a");
   CHECK((*read)->revision == r1);
+  auto latest = b->kv_get_latest("leases", "p.0"); // the same, from the stream's leader
+  REQUIRE_MESSAGE(latest.has_value(), (latest ? "" : latest.err().message));
+  REQUIRE(latest->has_value());
+  CHECK((*latest)->value == "node-a");
+  CHECK((*latest)->revision == r1);
+  CHECK_FALSE(b->kv_get_latest("leases", "p.9")->has_value()); // never written
   // Another node's create of a held key, and an update at a revision no longer current: refused by the server.
   auto contender = b->kv_swap("leases", "p.0", "node-b", 0);
   REQUIRE(contender.has_value());
@@ -552,6 +558,7 @@ TEST_CASE("key-value swap: create where absent, update only at the current revis
   // Deleted: gone for readers and listings, and a create stores it again.
   REQUIRE(a->kv_delete("leases", "p.0").has_value());
   CHECK_FALSE(b->kv_get_entry("leases", "p.0")->has_value());
+  CHECK_FALSE(b->kv_get_latest("leases", "p.0")->has_value()); // the delete marker is no value
   CHECK(b->kv_keys("leases")->empty());
   auto after_delete = b->kv_swap("leases", "p.0", "node-b", 0);
   REQUIRE(after_delete.has_value());

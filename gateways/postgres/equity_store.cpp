@@ -21,11 +21,16 @@ std::optional<std::string> or_null(const std::string& s) {
 
 std::string_view adjustment_text(market::v1::Adjustment a) {
   switch (a) {
-  case market::v1::ADJUSTMENT_NONE: return "none";
-  case market::v1::ADJUSTMENT_FORWARD: return "forward";
-  case market::v1::ADJUSTMENT_BACKWARD: return "backward";
-  case market::v1::ADJUSTMENT_ALL: return "all";
-  default: return "";
+  case market::v1::ADJUSTMENT_NONE:
+    return "none";
+  case market::v1::ADJUSTMENT_FORWARD:
+    return "forward";
+  case market::v1::ADJUSTMENT_BACKWARD:
+    return "backward";
+  case market::v1::ADJUSTMENT_ALL:
+    return "all";
+  default:
+    return "";
   }
 }
 

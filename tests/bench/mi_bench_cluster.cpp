@@ -127,7 +127,7 @@ std::unique_ptr<mi::test::child_process> start_kline(const std::string& config, 
 std::vector<std::string> owners(mi::gw::jetstream& js) {
   std::vector<std::string> out;
   for (int p = 0; p < 2; ++p) {
-    auto e = js.kv_get_entry("MI_KLINE_LEASES", "p." + std::to_string(p));
+    auto e = js.kv_get_latest("MI_KLINE_LEASES", "p." + std::to_string(p));
     out.push_back(e && *e ? (*e)->value : "");
   }
   return out;

@@ -283,7 +283,7 @@ const std::string lease_bucket = "MI_KLINE_LEASES";
 std::vector<std::string> lease_owners(mi::gw::jetstream& js, int partitions) {
   std::vector<std::string> out;
   for (int p = 0; p < partitions; ++p) {
-    auto e = js.kv_get_entry(lease_bucket, "p." + std::to_string(p));
+    auto e = js.kv_get_latest(lease_bucket, "p." + std::to_string(p));
     out.push_back(!e ? "?" : *e ? (*e)->value : "");
   }
   return out;
@@ -291,6 +291,21 @@ std::vector<std::string> lease_owners(mi::gw::jetstream& js, int partitions) {
 
 int owned_by(const std::vector<std::string>& owners, const std::string& node) {
   return static_cast<int>(std::count(owners.begin(), owners.end(), node));
+}
+
+// The lease keeper's and the supervisor's lines of a node's log (the last `max` of them): what a failed lease
+// check needs to be diagnosed.
+std::string keeper_lines(const std::string& log, std::size_t max = 40) {
+  std::vector<std::string> lines;
+  std::istringstream in(mi::test::read_file(log));
+  for (std::string line; std::getline(in, line);)
+    if (line.find("kline partitions") != std::string::npos || line.find("supervis") != std::string::npos ||
+        line.find("kline stage") != std::string::npos)
+      lines.push_back(line);
+  std::string out;
+  for (auto i = lines.size() > max ? lines.size() - max : 0; i < lines.size(); ++i)
+    out += lines[i] + "\n";
+  return out;
 }
 
 std::string joined(const std::vector<std::string>& xs) {
@@ -413,7 +428,8 @@ TEST_CASE("cluster: kline partitions on two nodes, with 2 ingest and 2 store nod
   const auto died = std::chrono::steady_clock::now();
   REQUIRE_MESSAGE(
     mi::test::eventually([&] { return owned_by(lease_owners(**js, partitions), "kline-b") == partitions; }, 20s),
-    joined(lease_owners(**js, partitions)));
+    joined(lease_owners(**js, partitions)) << "\nkline-b:\n"
+                                           << keeper_lines(env.dir() + "/kline-b.log"));
   const auto takeover = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - died);
   MESSAGE("kline-a's partitions taken over by kline-b " << takeover.count() << " ms after kill -9");
   CHECK(takeover < 10s);
@@ -423,7 +439,10 @@ TEST_CASE("cluster: kline partitions on two nodes, with 2 ingest and 2 store nod
   const auto log_a = env.dir() + "/kline-a.log", log_b = env.dir() + "/kline-b.log";
   const auto a_before = mi::test::read_file(log_a).size(), b_before = mi::test::read_file(log_b).size();
   kline_a = start_node(env, "kline-a", "kline", port_kline_a);
-  REQUIRE_MESSAGE(mi::test::eventually(two_each, 30s), joined(lease_owners(**js, partitions)));
+  REQUIRE_MESSAGE(mi::test::eventually(two_each, 30s), joined(lease_owners(**js, partitions))
+                                                         << "\nkline-a:\n"
+                                                         << keeper_lines(log_a) << "kline-b:\n"
+                                                         << keeper_lines(log_b));
 
   REQUIRE(mi::test::eventually([&] { return env.recorded_trades().size() >= total; }, 120s));
   auto want = canonical(env.recorded_trades());
