@@ -37,6 +37,17 @@ struct keeper_state {
   bool stopping = false;
   std::uint64_t read_failures = 0; // for log pacing
   std::size_t live_nodes = 1;      // nodes announcing themselves at the last successful key listing
+
+  keeper_state() = default;
+  keeper_state(const keeper_state&) = delete;
+  keeper_state& operator=(const keeper_state&) = delete;
+  // The keeper is going (an error of a linked stage, a kill by its supervisor): its stages die with it by their
+  // links, but a sink blocked in a publish or a checkpoint write would finish it after the restarted keeper
+  // claimed the partition again and started a new stage. Abandoned first, it writes nothing more.
+  ~keeper_state() {
+    for (auto& [p, s] : stages)
+      s.abandoned->store(true);
+  }
 };
 
 using keeper_actor = caf::stateful_actor<keeper_state>;

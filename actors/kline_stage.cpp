@@ -80,7 +80,7 @@ constexpr mi::gw::retry_policy a_while{std::chrono::milliseconds(50), std::chron
 bool store_checkpoint(sink_state& st, const std::string& key, const std::string& value, const char* what) {
   while (!st.abandoned_now())
     if (mi::gw::with_retries(
-          a_while, [&] { return st.js->kv_put(st.bucket, key, value); }, warn_retry(what)))
+          a_while, [&] { return st.js->kv_put(st.bucket, key, value); }, warn_retry(what), st.abandoned.get()))
       return true;
   return false;
 }
@@ -88,7 +88,7 @@ bool store_checkpoint(sink_state& st, const std::string& key, const std::string&
 // The final's ack: (stream sequence, duplicate); nullopt when the partition was abandoned first.
 std::optional<std::pair<std::uint64_t, bool>> publish_final(sink_state& st, const mi::gw::outgoing& o) {
   while (!st.abandoned_now())
-    if (auto r = mi::gw::publish_acked(*st.js, o, a_while, warn_retry("final publish")))
+    if (auto r = mi::gw::publish_acked(*st.js, o, a_while, warn_retry("final publish"), st.abandoned.get()))
       return *r;
   return std::nullopt;
 }

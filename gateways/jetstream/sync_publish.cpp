@@ -12,9 +12,10 @@ std::chrono::milliseconds retry_policy::delay_after(int failed) const {
 }
 
 mi::result<std::pair<std::uint64_t, bool>> publish_acked(jetstream& js, const outgoing& m, const retry_policy& p,
-                                                         const retry_listener& on_retry) {
+                                                         const retry_listener& on_retry,
+                                                         const std::atomic<bool>* cancel) {
   return with_retries(
-    p, [&] { return js.publish_sync(m); }, on_retry);
+    p, [&] { return js.publish_sync(m); }, on_retry, cancel);
 }
 
 } // namespace mi::gw

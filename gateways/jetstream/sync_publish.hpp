@@ -5,6 +5,7 @@
 // letter before the original's ack). The asynchronous path (trades, quarantined trades, gap
 // reports) is the publisher actor (actors/publisher.hpp). Retry and backoff live here, once.
 
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <functional>
@@ -40,11 +41,14 @@ using retry_listener = std::function<void(const mi::error&, std::chrono::millise
 
 /// Calls `attempt` (returning an mi::result) until it succeeds or `p` allows no more attempts,
 /// sleeping between attempts; returns the last result. Blocking: detached actors and tools only.
+/// `cancel` (may be null), once true, stops the retries: the last failure is returned at once (a kline
+/// sink whose partition was taken over must not write after the next owner started).
 template <class F>
-auto with_retries(const retry_policy& p, F&& attempt, const retry_listener& on_retry = {}) -> decltype(attempt()) {
+auto with_retries(const retry_policy& p, F&& attempt, const retry_listener& on_retry = {},
+                  const std::atomic<bool>* cancel = nullptr) -> decltype(attempt()) {
   for (int failed = 0;;) {
     auto r = attempt();
-    if (r || !p.may_retry(++failed))
+    if (r || !p.may_retry(++failed) || (cancel != nullptr && cancel->load()))
       return r;
     const auto wait = p.delay_after(failed);
     if (on_retry)
@@ -58,6 +62,7 @@ auto with_retries(const retry_policy& p, F&& attempt, const retry_listener& on_r
 /// then recognised by its Nats-Msg-Id as a duplicate). Returns (stream sequence, duplicate) or the
 /// last error. Blocking: detached actors and tools only.
 mi::result<std::pair<std::uint64_t, bool>> publish_acked(jetstream& js, const outgoing& m, const retry_policy& p,
-                                                         const retry_listener& on_retry = {});
+                                                         const retry_listener& on_retry = {},
+                                                         const std::atomic<bool>* cancel = nullptr);
 
 } // namespace mi::gw

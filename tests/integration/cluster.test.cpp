@@ -480,11 +480,19 @@ TEST_CASE("cluster: kline partitions on two nodes, with 2 ingest and 2 store nod
   // kline-b's stopped (no final JetStream had already), and kline-b offered none of the partitions it handed over
   // again. (kline-b may still offer finals of kline-a's first life again while it replays the partitions it took
   // over after the kill: that is the dedup id's job, docs/architecture.md.)
-  CHECK(mi::test::read_file(log_a).substr(a_before).find("already in the stream") == std::string::npos);
+  // That holds for a graceful hand-over only: a node whose keeper stalls past the fence (2/3 of the lease TTL: 4 s
+  // here, which a loaded 2-core machine sometimes reaches while a node starts) abandons its stages instead, the next
+  // owner replays, and the dedup id keeps the finals once (checked above, whatever happened).
+  const auto b_after = mi::test::read_file(log_b).substr(b_before);
+  const bool graceful = b_after.find("is abandoned") == std::string::npos && b_after.find("died") == std::string::npos;
+  if (graceful)
+    CHECK(mi::test::read_file(log_a).substr(a_before).find("already in the stream") == std::string::npos);
+  else
+    MESSAGE("kline-b gave up a lease after kline-a came back (fence or restart): the dedup id kept the finals once");
   const std::map<std::string, int> partition_of_symbol{{"BTCUSDT", 0}, {"ETHUSDT", 0}, {"SOLUSDT", 1},
                                                        {"XRPUSDT", 1}, {"LTCUSDT", 2}, {"ADAUSDT", 3}};
   const auto end_owners = lease_owners(**js, partitions);
-  std::istringstream b_lines(mi::test::read_file(log_b).substr(b_before));
+  std::istringstream b_lines(b_after);
   for (std::string line; std::getline(b_lines, line);) {
     auto at = line.find("already in the stream");
     auto id = line.find("binance:");
@@ -493,7 +501,8 @@ TEST_CASE("cluster: kline partitions on two nodes, with 2 ingest and 2 store nod
     auto symbol = line.substr(id + 8, line.find(':', id + 8) - id - 8);
     INFO(line);
     REQUIRE(partition_of_symbol.count(symbol) == 1);
-    CHECK(end_owners[static_cast<std::size_t>(partition_of_symbol.at(symbol))] == "kline-b");
+    if (graceful)
+      CHECK(end_owners[static_cast<std::size_t>(partition_of_symbol.at(symbol))] == "kline-b");
   }
 
   // The audit compares the stored candles with the stored trades: clean.
