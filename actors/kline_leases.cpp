@@ -72,6 +72,17 @@ std::vector<kline_leases::action> kline_leases::plan(const std::optional<view>& 
   return out;
 }
 
+std::vector<kline_leases::action> kline_leases::renewals(std::int64_t now_ms) const {
+  std::vector<action> out;
+  for (std::uint32_t p = 0; p < partitions(); ++p) {
+    const auto& s = state_[p];
+    const auto age = now_ms - s.renewed_ms;
+    if ((s.st == state::owned || s.st == state::draining) && age >= ttl_ms_ / 3 && age < ttl_ms_ * 2 / 3)
+      out.push_back({step::renew, p, s.revision});
+  }
+  return out;
+}
+
 void kline_leases::claimed(std::uint32_t p, std::uint64_t revision, std::int64_t now_ms) {
   state_[p] = {state::owned, revision, now_ms};
 }

@@ -57,6 +57,11 @@ public:
   /// a lease not renewed for 2/3 of the TTL is given up before another node may take it).
   std::vector<action> plan(const std::optional<view>& v, std::int64_t now_ms);
 
+  /// The renewals due now, without a view: the keeper writes them first in its round, before the slower reads
+  /// (the key listing, every partition's key), so a round that is slow on a loaded machine does not push a
+  /// renewal past the fence. A lease already past the fence is left to plan(), which abandons it.
+  std::vector<action> renewals(std::int64_t now_ms) const;
+
   void claimed(std::uint32_t p, std::uint64_t revision, std::int64_t now_ms);
   void renewed(std::uint32_t p, std::uint64_t revision, std::int64_t now_ms);
   /// The lease is someone else's now (a renew was refused): true when its stage runs and must be abandoned.

@@ -135,6 +135,23 @@ TEST_CASE("kline leases: an owner renews every third of the TTL at the revision 
   CHECK(l.owned() == std::vector<std::uint32_t>{0});
 }
 
+TEST_CASE("kline leases: the renewals due are known without reading the bucket, and none past the fence") {
+  kline_leases l("a", 3, 6s);
+  l.claimed(0, 7, 1000);
+  l.claimed(1, 8, 2500);
+  CHECK(l.renewals(2999).empty());
+  CHECK(l.renewals(3000) == std::vector<kline_leases::action>{{step::renew, 0, 7}});
+  CHECK(l.renewals(4500) == std::vector<kline_leases::action>{{step::renew, 0, 7}, {step::renew, 1, 8}});
+  l.renewed(0, 9, 4500);
+  CHECK(l.renewals(4600) == std::vector<kline_leases::action>{{step::renew, 1, 8}});
+  // Past 2/3 of the TTL a renewal could land after another node took the key: plan() abandons it instead.
+  CHECK(l.renewals(6500) == std::vector<kline_leases::action>{{step::renew, 0, 9}});
+  auto acts = l.plan(std::nullopt, 6500);
+  REQUIRE(acts.size() == 2);
+  CHECK(acts[0] == kline_leases::action{step::renew, 0, 9});
+  CHECK(acts[1] == kline_leases::action{step::abandon, 1, 0});
+}
+
 TEST_CASE("kline leases: a lease another node holds now is lost and its stage is abandoned at once") {
   kline_leases l("a", 2, 6s);
   l.claimed(0, 3, 0);

@@ -166,6 +166,8 @@ void act(keeper_actor* self, const kline_leases::action& a) {
 void round(keeper_actor* self) {
   auto& st = self->state;
   auto& js = *st.args.stage.js;
+  for (const auto& a : st.leases->renewals(now_ms())) // first: the reads below may be slow
+    act(self, a);
   if (!st.stopping) // a node shutting down no longer counts towards the shares
     if (auto r = js.kv_put(st.args.lease_bucket, node_prefix + st.args.node_id, std::to_string(now_ms())); !r)
       spdlog::warn("kline partitions: cannot announce {}: {}", st.args.node_id, r.err().message);
