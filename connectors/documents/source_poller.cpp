@@ -99,7 +99,34 @@ void source_poller::start_poll(std::int64_t now_ns) {
   }
 }
 
+void source_poller::stream_up(std::int64_t now_ns) {
+  stream_live_ = true;
+  catch_up_ = true;
+  news_since_ns_ = std::min(news_since_ns_, now_ns) - catch_up_margin_ns;
+  schedule_.heard(now_ns);
+}
+
+void source_poller::stream_down(std::int64_t now_ns) {
+  if (!stream_live_)
+    return; // a connection that never went live changes nothing: the polls never stopped
+  stream_live_ = false;
+  catch_up_ = true;
+  news_since_ns_ = std::min(news_since_ns_, now_ns) - catch_up_margin_ns;
+  schedule_.heard(now_ns);
+}
+
+void source_poller::stream_seen(const mi::document& d, std::int64_t now_ns) {
+  news_since_ns_ = std::max(news_since_ns_, d.published_at_ns);
+  schedule_.heard(now_ns);
+}
+
 std::variant<source_request, std::int64_t> source_poller::next(std::int64_t now_ns) {
+  if (queue_.empty() && catch_up_) {
+    catch_up_ = false;
+    start_poll(now_ns);
+  } else if (queue_.empty() && stream_live_) {
+    return settings_.schedule.interval_ns; // paused: the stream delivers
+  }
   if (queue_.empty()) {
     if (now_ns < schedule_.next_poll_ns())
       return schedule_.next_poll_ns() - now_ns;

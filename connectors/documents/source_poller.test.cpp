@@ -188,3 +188,53 @@ TEST_CASE("cninfo poller: a form POST per stock, the next page while hasMore") {
   REQUIRE(page2.form);
   CHECK(page2.form->find("pageNum=2&") == 0);
 }
+
+TEST_CASE("alpaca poller with the news stream: a catch-up poll when it comes up and when it drops, paused between") {
+  docs::source_settings st;
+  st.source = "alpaca";
+  st.url = "https://data.alpaca.markets";
+  st.schedule.jitter = 0;
+  st.schedule.interval_ns = 60 * s;
+  st.schedule.backfill_horizon_ns = 3600 * s;
+  const std::int64_t t0 = 1617460000 * s; // 2021-04-03T14:26:40Z
+  const std::string prefix = "https://data.alpaca.markets/v1beta1/news?start=";
+  const std::string suffix = "&sort=asc&limit=50&include_content=true";
+  const docs::source_response empty{200, R"({"news":[],"next_page_token":null})", "", "", ""};
+  docs::source_poller p(st, 1, t0);
+  auto r1 = must_request(p, t0);
+  CHECK(r1.url == prefix + "2021-04-03T13:26:40Z" + suffix); // the backfill horizon
+  const docs::source_response one{
+    200, R"({"news":[{"id":7,"headline":"h","created_at":"2021-04-03T14:00:00Z"}],"next_page_token":null})", "", "",
+    ""};
+  auto got = p.on_response(r1, one, "", t0);
+  CHECK(got.documents.size() == 1);
+  CHECK(std::holds_alternative<std::int64_t>(p.next(t0 + 1 * s))); // the next poll is a minute away
+
+  // Live: one poll at once, from a minute before the newest article seen (14:00:00), then nothing.
+  p.stream_up(t0 + 5 * s);
+  CHECK(p.stream_live());
+  auto r2 = must_request(p, t0 + 5 * s);
+  CHECK(r2.url == prefix + "2021-04-03T13:59:00Z" + suffix);
+  p.on_response(r2, empty, "", t0 + 5 * s);
+  CHECK(std::holds_alternative<std::int64_t>(p.next(t0 + 120 * s))); // two intervals later: still paused
+  CHECK(std::holds_alternative<std::int64_t>(p.next(t0 + 290 * s)));
+
+  // An article over the stream (created 14:30:00), then the drop at 14:31:40: a poll at once from 14:29:00.
+  mi::document d;
+  d.published_at_ns = (1617460000 + 200) * s;
+  p.stream_seen(d, t0 + 250 * s);
+  p.stream_down(t0 + 300 * s);
+  CHECK_FALSE(p.stream_live());
+  auto r3 = must_request(p, t0 + 300 * s);
+  CHECK(r3.url == prefix + "2021-04-03T14:29:00Z" + suffix);
+  auto after = p.on_response(r3, empty, "", t0 + 300 * s);
+  CHECK_FALSE(after.gap); // the stream was the source's voice meanwhile: no outage
+  // Down: the schedule's polls again, a minute apart.
+  CHECK(std::holds_alternative<std::int64_t>(p.next(t0 + 330 * s)));
+  auto r4 = must_request(p, t0 + 361 * s);
+  CHECK(r4.url == prefix + "2021-04-03T14:29:00Z" + suffix);
+  // A second "down" without a live stream between changes nothing.
+  p.on_response(r4, empty, "", t0 + 361 * s);
+  p.stream_down(t0 + 362 * s);
+  CHECK(std::holds_alternative<std::int64_t>(p.next(t0 + 363 * s)));
+}

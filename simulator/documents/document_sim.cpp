@@ -1,6 +1,10 @@
 #include "simulator/documents/document_sim.hpp"
 
+#include <algorithm>
 #include <chrono>
+#include <cstdlib>
+
+#include <boost/json.hpp>
 
 #include "messages/util/civil_time.hpp"
 #include "messages/util/json_writer.hpp"
@@ -87,7 +91,7 @@ std::string document_sim::source_of(std::string_view path) {
 }
 
 std::string document_sim::add(const std::string& source, sim_item item) {
-  std::lock_guard lock(mu_);
+  std::unique_lock lock(mu_);
   if (item.id.empty()) {
     const auto n = next_id_++;
     char buf[40];
@@ -100,16 +104,30 @@ std::string document_sim::add(const std::string& source, sim_item item) {
     item.id = buf;
   }
   items_[source].push_back(item);
+  auto listener = listener_;
+  lock.unlock();
+  if (listener)
+    listener(source, item);
   return item.id;
+}
+
+void document_sim::set_listener(std::function<void(const std::string&, const sim_item&)> f) {
+  std::lock_guard lock(mu_);
+  listener_ = std::move(f);
 }
 
 bool document_sim::update(const std::string& source, const std::string& id, const std::string& body,
                           std::int64_t now_ns) {
-  std::lock_guard lock(mu_);
+  std::unique_lock lock(mu_);
   for (auto& it : items_[source])
     if (it.id == id) {
       it.body = body;
       it.updated_ns = now_ns;
+      const sim_item copy = it;
+      auto listener = listener_;
+      lock.unlock();
+      if (listener)
+        listener(source, copy);
       return true;
     }
   return false;
@@ -213,15 +231,7 @@ sim_reply document_sim::render(const std::string& source, std::string_view path,
       if (!first)
         r.body += ',';
       first = false;
-      r.body += "{\"id\":" + it.id + ",\"headline\":";
-      append_json_string(r.body, it.title);
-      r.body += ",\"author\":\"Simulator\",\"created_at\":\"" + util::rfc3339(it.published_ns) +
-                "\",\"updated_at\":\"" + util::rfc3339(it.updated_ns ? it.updated_ns : it.published_ns) +
-                "\",\"summary\":\"\",\"content\":";
-      append_json_string(r.body, "<p>" + it.body + "</p>");
-      r.body += ",\"url\":\"https://www.benzinga.com/news/sim/" + it.id + "\",\"images\":[],\"symbols\":";
-      util::append_json_string_array(r.body, it.symbols);
-      r.body += ",\"source\":\"benzinga\"}";
+      r.body += alpaca_article_json(it, false);
     }
     r.body += "],\"next_page_token\":null}";
   } else if (source == "rss") {
@@ -331,6 +341,93 @@ sim_reply document_sim::command(std::string_view query) {
     return {200, out + "]}"};
   }
   return {400, R"({"error":"action must be add, update, fail, throttle, malformed or requests"})"};
+}
+
+std::string alpaca_article_json(const sim_item& it, bool stream) {
+  using util::append_json_string;
+  std::string out = stream ? "{\"T\":\"n\",\"id\":" : "{\"id\":";
+  out += it.id + ",\"headline\":";
+  append_json_string(out, it.title);
+  out += ",\"author\":\"Simulator\",\"created_at\":\"" + util::rfc3339(it.published_ns) + "\",\"updated_at\":\"" +
+         util::rfc3339(it.updated_ns ? it.updated_ns : it.published_ns) + "\",\"summary\":\"\",\"content\":";
+  append_json_string(out, "<p>" + it.body + "</p>");
+  out += ",\"url\":\"https://www.benzinga.com/news/sim/" + it.id + "\",\"images\":[],\"symbols\":";
+  util::append_json_string_array(out, it.symbols);
+  return out + ",\"source\":\"benzinga\"}";
+}
+
+namespace {
+
+std::string env_or(const char* name, const char* fallback) {
+  const char* v = std::getenv(name);
+  return v != nullptr && *v != '\0' ? std::string(v) : std::string(fallback);
+}
+
+std::string stream_error(int code, std::string_view msg) {
+  std::string out = "[{\"T\":\"error\",\"code\":" + std::to_string(code) + ",\"msg\":";
+  util::append_json_string(out, msg);
+  return out + "}]";
+}
+
+std::string_view str(const boost::json::string& s) { return {s.data(), s.size()}; }
+
+} // namespace
+
+news_stream_protocol::news_stream_protocol()
+    : key_(env_or("ALPACA_SIM_KEY_ID", "PKSIMULATOR")), secret_(env_or("ALPACA_SIM_SECRET_KEY", "simulator-secret")) {}
+
+std::string news_stream_protocol::greeting() { return R"([{"T":"success","msg":"connected"}])"; }
+
+std::vector<std::string> news_stream_protocol::on_text(std::string_view text) {
+  boost::system::error_code ec;
+  auto v = boost::json::parse(boost::json::string_view(text.data(), text.size()), ec);
+  const auto* o = !ec ? v.if_object() : nullptr;
+  const auto* action = o ? o->if_contains("action") : nullptr;
+  if (!action || !action->is_string())
+    return {stream_error(400, "invalid syntax")};
+  const auto a = str(action->get_string());
+  if (a == "auth") {
+    if (authenticated_)
+      return {stream_error(403, "already authenticated")};
+    const auto* key = o->if_contains("key");
+    const auto* secret = o->if_contains("secret");
+    if (key && key->is_string() && secret && secret->is_string() && str(key->get_string()) == key_ &&
+        str(secret->get_string()) == secret_) {
+      authenticated_ = true;
+      return {R"([{"T":"success","msg":"authenticated"}])"};
+    }
+    return {stream_error(402, "auth failed")};
+  }
+  if (a != "subscribe")
+    return {stream_error(400, "invalid syntax")};
+  if (!authenticated_)
+    return {stream_error(401, "not authenticated")};
+  const auto* news = o->if_contains("news");
+  if (!news || !news->is_array())
+    return {stream_error(400, "invalid syntax")};
+  for (const auto& sym : news->get_array()) {
+    if (!sym.is_string())
+      return {stream_error(400, "invalid syntax")};
+    const std::string s(str(sym.get_string()));
+    all_ = all_ || s == "*";
+    if (std::find(symbols_.begin(), symbols_.end(), s) == symbols_.end())
+      symbols_.push_back(s);
+  }
+  subscribed_ = true;
+  std::string ack = R"([{"T":"subscription","news":)";
+  util::append_json_string_array(ack, symbols_);
+  return {ack + "}]"};
+}
+
+std::optional<std::string> news_stream_protocol::news_frame(const sim_item& item) const {
+  if (!subscribed_)
+    return std::nullopt;
+  const bool wanted = all_ || std::any_of(item.symbols.begin(), item.symbols.end(), [&](const std::string& s) {
+                        return std::find(symbols_.begin(), symbols_.end(), s) != symbols_.end();
+                      });
+  if (!wanted)
+    return std::nullopt;
+  return "[" + alpaca_article_json(item, true) + "]";
 }
 
 } // namespace mi::sim::documents

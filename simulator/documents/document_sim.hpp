@@ -5,6 +5,7 @@
 // injected at run time. Pure state and rendering here (document_sim); the HTTP server in document_sim_server.hpp.
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <mutex>
 #include <optional>
@@ -72,6 +73,10 @@ public:
   /// The source a path belongs to ("" for none).
   static std::string source_of(std::string_view path);
 
+  /// Called (outside the lock, on the caller's thread) with each item added or updated: the news stream pushes
+  /// alpaca's to its subscribers (news_stream_server.hpp). One listener; set it before serving.
+  void set_listener(std::function<void(const std::string& source, const sim_item& item)> f);
+
 private:
   sim_reply render(const std::string& source, std::string_view path, std::string_view query,
                    std::string_view form) const;
@@ -81,6 +86,35 @@ private:
   std::map<std::string, sim_faults> faults_;
   std::map<std::string, std::vector<std::int64_t>> requests_;
   std::uint64_t next_id_ = 1;
+  std::function<void(const std::string&, const sim_item&)> listener_;
+};
+
+/// One Alpaca news article as the REST page and the stream both carry it (the stream adds "T":"n").
+std::string alpaca_article_json(const sim_item& it, bool stream);
+
+/// One client of the simulated Alpaca news stream (/v1beta1/news), pure: greeting "connected", auth by message
+/// (key id and secret checked against ALPACA_SIM_KEY_ID / ALPACA_SIM_SECRET_KEY, default PKSIMULATOR /
+/// simulator-secret, as the trade stream's simulator), subscribe {"news":[...]} answered with the subscription
+/// list, and errors in Alpaca's shape (400 invalid syntax, 401 not authenticated, 402 auth failed, 403 already
+/// authenticated).
+class news_stream_protocol {
+public:
+  news_stream_protocol();
+  /// What a new connection is sent first.
+  static std::string greeting();
+  /// The answer to one client frame (one frame, or none).
+  std::vector<std::string> on_text(std::string_view text);
+  /// True once subscribed: it gets the `n` frames of new items (of its symbols, or all with "*").
+  bool subscribed() const { return subscribed_; }
+  /// The frame of `item` for this client; nullopt when it is not subscribed to the item's symbols.
+  std::optional<std::string> news_frame(const sim_item& item) const;
+
+private:
+  std::string key_, secret_;
+  bool authenticated_ = false;
+  bool subscribed_ = false;
+  bool all_ = false;
+  std::vector<std::string> symbols_;
 };
 
 } // namespace mi::sim::documents
