@@ -38,9 +38,9 @@ struct source_request {
   std::string url;                                          ///< absolute
   std::vector<std::pair<std::string, std::string>> headers; ///< values may be secrets: never log them
   std::optional<std::string> form;                          ///< a POST body (cninfo); nullopt: GET
-  std::string what;                                         ///< atom, tickers, submissions, news, feed, cninfo, reddit
-  std::string item;                                         ///< the config item it reads ("" for the source's feed)
-  int page = 1;                                             ///< 1 for a poll's first request of `item`
+  std::string what; ///< atom, tickers, submissions, submissions_file, news, feed, cninfo, reddit
+  std::string item; ///< the config item it reads ("" for the source's feed)
+  int page = 1;     ///< 1 for a poll's first request of `item`
 };
 
 /// An HTTP answer (any status).
@@ -96,13 +96,15 @@ private:
 
   source_settings settings_;
   source_schedule schedule_;
-  std::deque<source_request> queue_;       ///< this poll's requests still to send
-  std::map<std::string, validators> cond_; ///< URL -> ETag / Last-Modified of its last 200
-  sec::cik_tickers tickers_;               ///< sec: company_tickers.json, read once
-  std::set<std::string> seen_;             ///< sec: accessions of the previous pages (paging stops at one)
-  std::int64_t news_since_ns_ = 0;         ///< alpaca: the newest article time seen (the next poll's start)
-  bool stream_live_ = false;               ///< alpaca: the news stream is subscribed
-  bool catch_up_ = false;                  ///< alpaca: poll at once (the stream came up or went down)
+  std::deque<source_request> queue_;                    ///< this poll's requests still to send
+  std::map<std::string, validators> cond_;              ///< URL -> ETag / Last-Modified of its last 200
+  sec::cik_tickers tickers_;                            ///< sec: company_tickers.json, read once
+  std::set<std::string> seen_;                          ///< sec: accessions of the previous pages (paging stops at one)
+  std::map<std::string, sec::submissions> overflow_of_; ///< sec: overflow file name -> its company (rows not kept)
+  std::set<std::string> overflow_read_;                 ///< sec: overflow files read (older filings do not change)
+  std::int64_t news_since_ns_ = 0; ///< alpaca: the newest article time seen (the next poll's start)
+  bool stream_live_ = false;       ///< alpaca: the news stream is subscribed
+  bool catch_up_ = false;          ///< alpaca: poll at once (the stream came up or went down)
 };
 
 } // namespace mi::documents

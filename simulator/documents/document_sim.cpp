@@ -77,7 +77,8 @@ document_sim::document_sim(std::int64_t now_ns, int initial) {
 }
 
 std::string document_sim::source_of(std::string_view path) {
-  if (path.rfind("/cgi-bin/browse-edgar", 0) == 0 || path == "/files/company_tickers.json")
+  if (path.rfind("/cgi-bin/browse-edgar", 0) == 0 || path == "/files/company_tickers.json" ||
+      path.rfind("/submissions/", 0) == 0)
     return "sec";
   if (path.rfind("/v1beta1/news", 0) == 0)
     return "alpaca";
@@ -193,6 +194,59 @@ sim_reply document_sim::render(const std::string& source, std::string_view path,
   if (source == "sec" && path == "/files/company_tickers.json") {
     r.body = R"({"0":{"cik_str":320193,"ticker":"AAPL","title":"Apple Inc."},"1":{"cik_str":789019,"ticker":"MSFT",)"
              R"("title":"MICROSOFT CORP"}})";
+  } else if (source == "sec" && path.rfind("/submissions/", 0) == 0) {
+    // data.sec.gov submissions: Apple's (every simulated filing is Apple's), newest first in column arrays; archived
+    // filings in the one overflow file.
+    std::vector<const sim_item*> recent, archived;
+    for (auto it = items.rbegin(); it != items.rend(); ++it)
+      (it->archived ? archived : recent).push_back(&*it);
+    auto columns = [](const std::vector<const sim_item*>& rows) {
+      std::string out = "{";
+      auto column = [&](const char* name, auto cell, bool last = false) {
+        out += std::string("\"") + name + "\":[";
+        for (std::size_t i = 0; i < rows.size(); ++i)
+          out += (i ? "," : "") + cell(*rows[i]);
+        out += last ? "]" : "],";
+      };
+      auto quoted = [](std::string v) { return util::json_string(v); };
+      auto date = [](const sim_item& it) { return util::date_text(util::civil_time_of(it.published_ns).date); };
+      column("accessionNumber", [&](const sim_item& it) { return quoted(it.id); });
+      column("filingDate", [&](const sim_item& it) { return quoted(date(it)); });
+      column("reportDate", [&](const sim_item& it) { return quoted(date(it)); });
+      column("acceptanceDateTime", [&](const sim_item& it) {
+        return quoted(util::rfc3339(it.published_ns / 1'000'000'000 * 1'000'000'000));
+      });
+      column("act", [&](const sim_item&) { return quoted(""); });
+      column("form", [&](const sim_item&) { return quoted("4"); });
+      column("fileNumber", [&](const sim_item&) { return quoted(""); });
+      column("filmNumber", [&](const sim_item&) { return quoted(""); });
+      column("items", [&](const sim_item&) { return quoted(""); });
+      column("core_type", [&](const sim_item&) { return quoted("4"); });
+      column("size", [&](const sim_item& it) { return std::to_string(1000 + it.body.size()); });
+      column("isXBRL", [&](const sim_item&) { return std::string("0"); });
+      column("isInlineXBRL", [&](const sim_item&) { return std::string("0"); });
+      column("primaryDocument", [&](const sim_item& it) { return quoted("xslF345X05/" + it.id + ".xml"); });
+      column(
+        "primaryDocDescription", [&](const sim_item& it) { return quoted(it.title); }, true);
+      return out + "}";
+    };
+    const std::string overflow_name = "CIK0000320193-submissions-001.json";
+    if (path == "/submissions/" + overflow_name) {
+      r.body = columns(archived);
+    } else if (path == "/submissions/CIK0000320193.json") {
+      r.body = R"({"cik":"0000320193","entityType":"operating","sic":"3571","name":"Apple Inc.","tickers":["AAPL"],)"
+               R"("exchanges":["Nasdaq"],"filings":{"recent":)" +
+               columns(recent) + ",\"files\":[";
+      if (!archived.empty()) {
+        auto date = [](const sim_item* it) { return util::date_text(util::civil_time_of(it->published_ns).date); };
+        r.body += "{\"name\":\"" + overflow_name + "\",\"filingCount\":" + std::to_string(archived.size()) +
+                  ",\"filingFrom\":\"" + date(archived.back()) + "\",\"filingTo\":\"" + date(archived.front()) + "\"}";
+      }
+      r.body += "]}}";
+    } else {
+      r.status = 404;
+      r.body = R"({"message":"no such company"})";
+    }
   } else if (source == "sec") {
     // The current-filings feed: newest first, each filing listed for its reporting owner and its issuer (as EDGAR).
     const std::size_t start = static_cast<std::size_t>(std::atoll(param(query, "start").c_str()));
@@ -202,6 +256,8 @@ sim_reply document_sim::render(const std::string& source, std::string_view path,
              util::rfc3339(wall_ns() / 1'000'000'000 * 1'000'000'000) + "</updated>\n";
     std::size_t listed = 0;
     for (auto it = items.rbegin(); it != items.rend(); ++it) {
+      if (it->archived)
+        continue; // an old filing: in the submissions' overflow file only
       if (listed++ < start / 2)
         continue;
       if (listed > start / 2 + 50)

@@ -23,6 +23,9 @@ struct sim_item {
   std::vector<std::string> symbols; ///< tickers / cashtags / sec code ("600600")
   std::int64_t published_ns = 0;
   std::int64_t updated_ns = 0; ///< alpaca updated_at, reddit edited (0: never)
+  /// sec: an old filing: only in the company's submissions overflow file (CIK0000320193-submissions-001.json), not
+  /// in the current feed nor in `filings.recent`.
+  bool archived = false;
 };
 
 /// A source's answer: status, body, content type, extra headers.
@@ -49,6 +52,8 @@ public:
   document_sim(std::int64_t now_ns, int initial = 3);
 
   /// The answer to a request for `path` (+ `query`, and the POST `form`): /cgi-bin/browse-edgar (sec Atom),
+  /// /submissions/CIK0000320193.json (sec submissions: the items not archived in `filings.recent`, and `filings.files`
+  /// naming CIK0000320193-submissions-001.json with the archived ones when there are any),
   /// /v1beta1/news (alpaca), /rss/<name> (rss), /new/hisAnnouncement/query (cninfo), /r/<sub>/new.json (reddit);
   /// /sim/doc?... runs a command (below). `source_of(path)` says which source a path is.
   sim_reply handle(std::string_view path, std::string_view query, std::string_view form);

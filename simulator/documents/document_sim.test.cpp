@@ -148,3 +148,38 @@ TEST_CASE("document sim news stream: a wrong secret, a subscribe before auth and
   tsla.symbols = {"TSLA", "AAPL"};
   CHECK(server.news_frame(tsla).has_value());
 }
+
+TEST_CASE("document sim sec submissions: recent in column arrays, an archived filing only in the overflow file") {
+  document_sim sim(now, 2);
+  auto plain = docs::sec::parse_submissions(sim.handle("/submissions/CIK0000320193.json", "", "").body, 1);
+  REQUIRE_MESSAGE(plain, (plain ? "" : plain.err().message));
+  CHECK(plain->documents.size() == 2);
+  CHECK(plain->overflow.empty());
+
+  mi::sim::documents::sim_item old;
+  old.title = "Old filing";
+  old.body = "From the archive.";
+  old.symbols = {"AAPL"};
+  old.published_ns = 1414427585LL * 1'000'000'000; // 2014-10-27T16:33:05Z
+  old.archived = true;
+  const auto id = sim.add("sec", old);
+  auto s = docs::sec::parse_submissions(sim.handle("/submissions/CIK0000320193.json", "", "").body, 1);
+  REQUIRE(s);
+  CHECK(s->documents.size() == 2); // not in recent
+  REQUIRE(s->overflow.size() == 1);
+  CHECK(s->overflow[0] ==
+        docs::sec::submissions_file{"CIK0000320193-submissions-001.json", 1, "2014-10-27", "2014-10-27"});
+  auto rows = docs::sec::parse_submissions_file(
+    sim.handle("/submissions/CIK0000320193-submissions-001.json", "", "").body, *s, s->overflow[0].name, 1);
+  REQUIRE_MESSAGE(rows, (rows ? "" : rows.err().message));
+  REQUIRE(rows->size() == 1);
+  CHECK((*rows)[0].native_id == id);
+  CHECK((*rows)[0].published_at_ns == old.published_ns);
+  CHECK((*rows)[0].title == "4 - Apple Inc.");
+  // not in the current feed either
+  auto atom = docs::sec::parse_current_atom(sim.handle("/cgi-bin/browse-edgar", "action=getcurrent&start=0", "").body,
+                                            {{320193, {"AAPL"}}}, 1);
+  REQUIRE(atom);
+  CHECK(atom->documents.size() == 2);
+  CHECK(sim.handle("/submissions/CIK0000000001.json", "", "").status == 404);
+}

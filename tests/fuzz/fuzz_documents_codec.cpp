@@ -1,8 +1,8 @@
-// libFuzzer target for the document parsers (connectors/documents): SEC Atom, submissions and company_tickers, Alpaca
-// news pages and frames (and the stream's client session), RSS / Atom feeds, cninfo pages, Reddit listings, Retry-After
-// and feed times. Any input gives a value or an error, never a crash, a hang or undefined behaviour; every document has
-// its id and survives the wire. Build: scripts/fuzz (cmake -DMI_FUZZ=ON with clang). Seeds:
-// ../shared/fixtures/documents/*/* (scripts/fuzz).
+// libFuzzer target for the document parsers (connectors/documents): SEC Atom, submissions (and their overflow files)
+// and company_tickers, Alpaca news pages and frames (and the stream's client session), RSS / Atom feeds, cninfo pages,
+// Reddit listings, Retry-After and feed times. Any input gives a value or an error, never a crash, a hang or undefined
+// behaviour; every document has its id and survives the wire.
+// Build: scripts/fuzz (cmake -DMI_FUZZ=ON with clang). Seeds: ../shared/fixtures/documents/*/* (scripts/fuzz).
 #include <cstddef>
 #include <cstdint>
 #include <string_view>
@@ -42,6 +42,11 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     check_all(r->documents);
   if (auto r = docs::sec::parse_submissions(in, 1))
     check_all(r->documents);
+  {
+    const docs::sec::submissions apple{"0000320193", "Apple Inc.", {"AAPL"}, {}, {}, {}};
+    if (auto r = docs::sec::parse_submissions_file(in, apple, "CIK0000320193-submissions-001.json", 1))
+      check_all(*r);
+  }
   (void)docs::sec::parse_company_tickers(in);
   if (auto r = docs::alpaca_news::parse_news_page(in, 1))
     check_all(r->documents);

@@ -32,8 +32,11 @@ struct documents_env {
   simdoc::news_stream_server news{io.context(), sim};
   std::unique_ptr<mi::test::platform_env> env;
 
-  /// `news_stream`: alpaca alone, with its news WebSocket (the simulator's); otherwise every source, polls only.
-  explicit documents_env(bool news_stream = false) {
+  /// Which sources: every one (polls only), alpaca alone with its news WebSocket (the simulator's), or sec alone
+  /// reading Apple's submissions with a backfill horizon of twenty years.
+  enum class sources { all, news_stream, sec_history };
+
+  explicit documents_env(sources which = sources::all) {
     const std::string url = server.base_url();
     std::string y = "documents:\n  user_agent: \"market-ingestor tests ops@example.com\"\n  sources:\n";
     auto source = [&](const char* name, const char* items, const char* extra) {
@@ -41,8 +44,10 @@ struct documents_env {
            "      jitter_percent: 0\n      failure_threshold: 5\n      open_for: 4s\n      timeout: 2s\n" + items +
            extra;
     };
-    if (news_stream) {
+    if (which == sources::news_stream) {
       source("alpaca", "", ("      stream_url: \"" + news.url() + "\"\n").c_str());
+    } else if (which == sources::sec_history) {
+      source("sec", "      items: [AAPL]\n", "      requests_per_second: 10\n      backfill_horizon: 7300d\n");
     } else {
       source("sec", "", "      requests_per_second: 10\n      backfill_horizon: 2s\n");
       source("alpaca", "", "      stream_url: \"\"\n");
@@ -227,7 +232,7 @@ TEST_CASE("documents: the push channels doc.sec and doc.symbol.AAPL deliver a ne
 }
 
 TEST_CASE("documents: alpaca news over the WebSocket pauses the polls, a drop is caught up by REST, nothing twice") {
-  documents_env e(true);
+  documents_env e(documents_env::sources::news_stream);
   ::setenv("MI_ALPACA_KEY_ID", "PKSIMULATOR", 1); // the simulator's key (news_stream_protocol)
   ::setenv("MI_ALPACA_SECRET_KEY", "simulator-secret", 1);
   e.env->start_platform({"--roles", "store,documents"});
@@ -278,4 +283,27 @@ TEST_CASE("documents: alpaca news over the WebSocket pauses the polls, a drop is
   CHECK(e.sql("SELECT count(DISTINCT native_id) FROM documents") == "7");
   CHECK(e.env->stream_messages("MARKET_DOC") == 7);
   CHECK(e.env->metric(R"(mi_documents_published_total{path="poll",source="alpaca"})") > 7); // repeats included
+}
+
+TEST_CASE("documents: a filing only in a company's submissions overflow file is stored when the horizon reaches it") {
+  documents_env e(documents_env::sources::sec_history);
+  simdoc::sim_item old;
+  old.title = "Archived annual report";
+  old.body = "Only in CIK0000320193-submissions-001.json.";
+  old.symbols = {"AAPL"};
+  old.published_ns = 1414427585LL * 1'000'000'000; // 2014-10-27T16:33:05Z: past `recent`, within 20 years
+  old.archived = true;
+  const std::string accession = e.sim.add("sec", old);
+  e.env->start_platform({"--roles", "store,documents"});
+  // The three current filings (Atom and recent) and the archived one (the overflow file).
+  REQUIRE_MESSAGE(e.eventually([&] { return e.count("source = 'sec'") == 4; }), e.env->platform_log());
+  CHECK(e.sql("SELECT title || '|' || published_at_ns || '|' || (fields->>'filing_date') || '|' || "
+              "array_to_string(symbols, ',') FROM documents WHERE native_id = '" +
+              accession + "'") == "4 - Apple Inc.|1414427585000000000|2014-10-27|AAPL");
+  // Later polls (recent again; the overflow file was read once: source_poller.test.cpp) store nothing twice.
+  const auto requests = e.sim.requests("sec");
+  REQUIRE(e.eventually([&] { return e.sim.requests("sec") >= requests + 6; })); // two more polls (1 s interval)
+  CHECK(e.count("source = 'sec'") == 4);
+  CHECK(e.count("source = 'sec' AND revisions = 1") == 4);
+  CHECK(e.env->stream_messages("MARKET_DOC") == 4);
 }
