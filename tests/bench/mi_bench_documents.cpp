@@ -165,10 +165,10 @@ void search_part(long rows, int queries) {
     {"chinese q=要约收购", {.q = "要约收购"}},
     {"english q=123457 (rare: 1 doc)", {.q = "123457"}},
     {"chinese q=编号123450 (rare: 1 doc)", {.q = "编号123450"}},
-    {"english q=litigation+NVDA (none)", {.q = "litigation", .symbol = "NVDA"}},
+    {"english q=litigation + symbol=NVDA", {.q = "litigation", .symbol = "NVDA"}},
     {"chinese q=董事会 (no match)", {.q = "董事会"}},
     {"english q=zebra (no match)", {.q = "zebra"}},
-    {"substring q=Article 10 (old)", {.q = "Article 10"}},
+    {"substring q=Article 10 (9999, old)", {.q = "Article 10"}},
   };
   // Each shape through the plain statement (before) and the adaptive search (after), in turns, on the same table;
   // the pages must be equal.
