@@ -243,8 +243,15 @@ TEST_CASE("documents: alpaca news over the WebSocket pauses the polls, a drop is
   REQUIRE_MESSAGE(e.eventually([&] { return e.count("source = 'alpaca'") == 3 && e.news.subscribed() == 1; }),
                   e.env->platform_log());
   CHECK(e.env->platform_log().find("simulator-secret") == std::string::npos); // the secret is never logged
-  // Live: after the one catch-up poll, no poll for several intervals (1 s).
-  std::this_thread::sleep_for(1500ms);
+  // Live: after the one catch-up poll, no poll for several intervals (1 s). Polls that went on would change the count
+  // every second: it must settle, and then stay.
+  REQUIRE(e.eventually(
+    [&] {
+      const auto before = e.sim.requests("alpaca");
+      std::this_thread::sleep_for(2s);
+      return e.sim.requests("alpaca") == before;
+    },
+    20s));
   const auto polls = e.sim.requests("alpaca");
   std::this_thread::sleep_for(3s);
   CHECK(e.sim.requests("alpaca") == polls);
