@@ -9,6 +9,9 @@
 #include "caf/actor_system.hpp"
 #include "caf/event_based_actor.hpp"
 #include "caf/stateful_actor.hpp"
+#include "connectors/documents/news_stream.hpp"
+#include "connectors/transport/backoff.hpp"
+#include "connectors/transport/io_thread.hpp"
 #include "connectors/transport/url.hpp"
 #include "connectors/transport/ws_client.hpp"
 #include "gateways/jetstream/jetstream.hpp"
@@ -40,8 +43,41 @@ struct source_state {
   document_source_args args;
   std::unique_ptr<docs::source_poller> poller;
   mi::gw::source_probe* probe = nullptr;
+  // alpaca's news stream (args.stream_url): one connection at a time, numbered; frames of an older one are ignored
+  std::shared_ptr<mi::net::ws_client> ws;
+  std::uint64_t gen = 0;
+  std::optional<docs::news_stream_session> session;
+  std::optional<mi::net::backoff> backoff;
+  bool stopping = false;
+
+  source_state() = default;
+  source_state(const source_state&) = delete;
+  source_state& operator=(const source_state&) = delete;
+  ~source_state() {
+    if (ws)
+      ws->close();
+  }
 };
 using source_actor = caf::stateful_actor<source_state>;
+
+// Publishes documents to MARKET_DOC; returns how many JetStream acknowledged.
+std::uint64_t publish_documents(source_actor* self, const std::vector<mi::document>& documents) {
+  auto& st = self->state;
+  std::uint64_t published = 0;
+  for (const auto& d : documents) {
+    mi::gw::outgoing m;
+    m.subject = mi::doc_subject(d.source, d.kind);
+    m.msg_id = mi::dedup_id(d);
+    m.content_type = std::string(mi::document_content_type);
+    m.data = mi::encode_document_pb(d);
+    m.event_ts_ns = d.published_at_ns;
+    if (auto r = mi::gw::publish_acked(*st.args.js, m, doc_publish); r)
+      ++published;
+    else
+      spdlog::warn("documents {}: publish {}: {}", st.args.settings.source, m.msg_id, r.err().message);
+  }
+  return published;
+}
 
 // One request (blocking), its answer to the poller, its documents to JetStream; returns the wait before the next.
 std::chrono::nanoseconds step(source_actor* self) {
@@ -73,20 +109,7 @@ std::chrono::nanoseconds step(source_actor* self) {
                  out.error, to_string(st.poller->state()));
     inspect_error(self, out.error);
   }
-  std::uint64_t published = 0;
-  for (const auto& d : out.documents) {
-    mi::gw::outgoing m;
-    m.subject = mi::doc_subject(d.source, d.kind);
-    m.msg_id = mi::dedup_id(d);
-    m.content_type = std::string(mi::document_content_type);
-    m.data = mi::encode_document_pb(d);
-    m.event_ts_ns = d.published_at_ns;
-    if (auto r = mi::gw::publish_acked(*st.args.js, m, doc_publish); r)
-      ++published;
-    else
-      spdlog::warn("documents {}: publish {}: {}", source, m.msg_id, r.err().message);
-  }
-  st.probe->published(published);
+  st.probe->published(publish_documents(self, out.documents));
   if (out.gap) {
     st.probe->gap();
     mi::gw::outgoing g;
@@ -99,6 +122,72 @@ std::chrono::nanoseconds step(source_actor* self) {
     spdlog::warn("documents {}: unreachable for longer than its backfill horizon: {}", source, g.data);
   }
   return std::chrono::nanoseconds(0);
+}
+
+// The news stream (alpaca): a new connection; its events come back as messages tagged with its number.
+void open_stream(source_actor* self) {
+  auto& st = self->state;
+  auto u = mi::net::parse_url(st.args.stream_url);
+  if (!u) { // validated at config load: a programming error
+    spdlog::error("documents {}: stream_url: {}", st.args.settings.source, u.err().message);
+    return;
+  }
+  const std::uint64_t gen = ++st.gen;
+  caf::actor me = caf::actor_cast<caf::actor>(self);
+  mi::net::ws_handlers h;
+  h.on_open = [me, gen] { caf::anon_send(me, ws_open_atom::value, gen); };
+  h.on_text = [me, gen](std::string&& text, std::int64_t recv_ns) {
+    caf::anon_send(me, ws_text_atom::value, gen, std::move(text), recv_ns);
+  };
+  h.on_close = [me, gen](std::string reason) { caf::anon_send(me, ws_close_atom::value, gen, std::move(reason)); };
+  mi::net::ws_options o;
+  o.connect_timeout = st.args.timeout;
+  o.read_timeout = st.args.stream_read_timeout;
+  st.session.emplace(st.args.settings.key_id, st.args.settings.secret_key, st.args.settings.items);
+  st.ws = mi::net::ws_client::create(st.args.io->context(), *u, o, std::move(h));
+  st.ws->start();
+  spdlog::info("documents {}: news stream connecting to {}", st.args.settings.source, st.args.stream_url);
+}
+
+void on_stream_text(source_actor* self, const std::string& text, std::int64_t recv_ns) {
+  auto& st = self->state;
+  const std::string& source = st.args.settings.source;
+  auto step = st.session->on_frame(text, recv_ns);
+  for (auto& f : step.send)
+    st.ws->send(std::move(f)); // the auth frame holds the secret: never logged
+  if (step.subscribed) {
+    st.backoff->on_connected(now_ns());
+    st.poller->stream_up(now_ns());
+    spdlog::info("documents {}: news stream live (polls paused)", source);
+    inspect_state(self, "streaming");
+  }
+  if (!step.error.empty()) {
+    spdlog::warn("documents {}: news stream: {}", source, step.error);
+    inspect_error(self, step.error);
+  }
+  if (!step.documents.empty()) {
+    st.probe->published(publish_documents(self, step.documents), true);
+    for (const auto& d : step.documents)
+      st.poller->stream_seen(d, recv_ns);
+  }
+  if (step.fatal)
+    st.ws->close(); // on_close reconnects with backoff
+}
+
+void on_stream_close(source_actor* self, const std::string& reason) {
+  auto& st = self->state;
+  st.ws.reset();
+  st.session.reset();
+  if (st.stopping)
+    return;
+  const bool was_live = st.poller->stream_live();
+  st.poller->stream_down(now_ns());
+  st.backoff->on_disconnected(now_ns());
+  const auto delay = st.backoff->next_delay();
+  spdlog::warn("documents {}: news stream closed ({}){}; reconnecting in {} ms", st.args.settings.source, reason,
+               was_live ? ", polls catch up" : "", delay.count());
+  inspect_state(self, "stream down");
+  self->delayed_send(self, delay, connect_atom::value);
 }
 
 caf::behavior document_source(source_actor* self, document_source_args args) {
@@ -119,8 +208,33 @@ caf::behavior document_source(source_actor* self, document_source_args args) {
       else
         self->delayed_send(self, std::chrono::ceil<std::chrono::milliseconds>(capped), tick_atom::value);
     },
-    [self](stop_atom) { self->quit(); },
+    [self](connect_atom) {
+      if (!self->state.stopping && !self->state.ws)
+        open_stream(self);
+    },
+    [self](ws_open_atom, std::uint64_t gen) {
+      if (gen == self->state.gen)
+        spdlog::info("documents {}: news stream connected", self->state.args.settings.source);
+    },
+    [self](ws_text_atom, std::uint64_t gen, const std::string& text, std::int64_t recv_ns) {
+      if (gen == self->state.gen && self->state.ws)
+        on_stream_text(self, text, recv_ns);
+    },
+    [self](ws_close_atom, std::uint64_t gen, const std::string& reason) {
+      if (gen == self->state.gen)
+        on_stream_close(self, reason);
+    },
+    [self](stop_atom) {
+      self->state.stopping = true;
+      if (self->state.ws)
+        self->state.ws->close();
+      self->quit();
+    },
   };
+  if (!st.args.stream_url.empty() && st.args.io != nullptr) {
+    st.backoff.emplace(std::chrono::seconds(1), std::chrono::seconds(60), std::chrono::seconds(30), st.args.seed);
+    open_stream(self);
+  }
   return inspected(self, "document_source", name, std::move(handlers));
 }
 

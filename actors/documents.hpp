@@ -17,6 +17,10 @@ class jetstream;
 class metrics;
 } // namespace mi::gw
 
+namespace mi::net {
+class io_thread;
+}
+
 namespace mi::actors {
 
 /// One document source.
@@ -26,6 +30,11 @@ struct document_source_args {
   mi::gw::jetstream* js = nullptr;          ///< MARKET_DOC publishes and gap reports
   mi::gw::metrics* metrics = nullptr;
   std::uint64_t seed = 1; ///< the jitter
+  /// alpaca: the news WebSocket ("" = polls only) and the io thread its socket runs on (required with a URL).
+  std::string stream_url;
+  mi::net::io_thread* io = nullptr;
+  /// The stream's read deadline: no frame and no ping for this long -> reconnect (news can be quiet for minutes).
+  std::chrono::milliseconds stream_read_timeout{600000};
 };
 
 /// Detached actor (HTTP calls block their own thread: a slow or broken source never delays another): asks its
@@ -33,7 +42,11 @@ struct document_source_args {
 /// each document to market.doc.{source}.{kind} (Nats-Msg-Id `{source}:{native_id}:{revision}`: a repeated item is
 /// one message, an update a new one). Counts mi_source_requests_total{source,outcome}, mi_source_circuit_state,
 /// mi_documents_published_total; a gap (unreachable beyond the backfill horizon) is published as JSON on
-/// market.gap.{source}.documents and counted. Accepts: (stop_atom) -> quits.
+/// market.gap.{source}.documents and counted. With a stream_url (alpaca) it also keeps the news WebSocket: connect,
+/// auth, subscribe (connectors/documents news_stream_session), each `n` article published like a polled one
+/// (mi_documents_published_total{path="stream"}), reconnect with backoff; while the stream is live the polls pause,
+/// and each change of the stream's state triggers one catch-up poll from the last article seen (source_poller).
+/// Accepts: (stop_atom) -> quits; ws_open_atom, ws_text_atom, ws_close_atom, connect_atom (its own socket).
 caf::actor spawn_document_source(caf::actor_system& sys, document_source_args args);
 
 /// The store path of MARKET_DOC.

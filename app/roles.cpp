@@ -235,7 +235,7 @@ mi::actors::child_spec store_role(const mi::cfg::config& cfg, const role_factory
 }
 
 mi::actors::child_spec documents_role(const mi::cfg::config& cfg, const role_factory& role, mi::gw::jetstream& js,
-                                      mi::gw::metrics& metrics) {
+                                      mi::gw::metrics& metrics, mi::net::io_thread& io) {
   std::vector<mi::actors::child_spec> children;
   std::uint64_t seed = 1;
   for (const auto& info : mi::document_sources()) {
@@ -251,6 +251,8 @@ mi::actors::child_spec documents_role(const mi::cfg::config& cfg, const role_fac
     if (info.name == "alpaca") { // the same credentials as the alpaca market-data venue
       a.settings.key_id = mi::cfg::venue_secret_env("alpaca", "KEY_ID");
       a.settings.secret_key = mi::cfg::venue_secret_env("alpaca", "SECRET_KEY");
+      a.stream_url = sc.stream_url;
+      a.io = &io;
     }
     auto ns = [](auto d) { return std::chrono::duration_cast<std::chrono::nanoseconds>(d).count(); };
     a.settings.schedule.interval_ns = ns(sc.interval);

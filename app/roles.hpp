@@ -82,9 +82,9 @@ mi::actors::child_spec publish_role(const mi::cfg::config& cfg, const role_facto
 mi::actors::child_spec store_role(const mi::cfg::config& cfg, const role_factory& role, mi::gw::jetstream& js,
                                   mi::gw::metrics& metrics);
 /// One document source actor per enabled documents.sources.<name> (role documents); the sec source refuses to start
-/// without documents.user_agent (config validation).
+/// without documents.user_agent (config validation). Alpaca's news stream runs its socket on `io`.
 mi::actors::child_spec documents_role(const mi::cfg::config& cfg, const role_factory& role, mi::gw::jetstream& js,
-                                      mi::gw::metrics& metrics);
+                                      mi::gw::metrics& metrics, mi::net::io_thread& io);
 /// The kline stage (finals through the synchronous publish path, partials on core NATS).
 /// The calendars of the markets (config calendars.dir); errors are logged (CRYPTO only then).
 std::shared_ptr<const mi::calendar::calendar_set> load_market_calendars(const mi::cfg::config& cfg);

@@ -253,7 +253,7 @@ int run_platform(const std::string& config_path, std::vector<std::string> roles,
   if (has_role(roles, "kline"))
     roles_tree.push_back(kline_role(cfg, role, js, metrics));
   if (has_role(roles, "documents"))
-    roles_tree.push_back(documents_role(cfg, role, js, metrics));
+    roles_tree.push_back(documents_role(cfg, role, js, metrics, io));
   if (has_role(roles, "ingest"))
     roles_tree.push_back(role("ingest", ingest_children(cfg, js, publisher_slot, io, metrics), 5s));
 

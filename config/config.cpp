@@ -133,6 +133,8 @@ std::vector<leaf> leaves(config& c) {
       out.push_back({p + ".backfill_horizon", &s.backfill_horizon});
       out.push_back({p + ".timeout", &s.timeout});
       out.push_back({p + ".items", &s.items});
+      if (!d.default_stream_url.empty())
+        out.push_back({p + ".stream_url", &s.stream_url});
     }
   }
   out.push_back({"klines.intervals", &c.klines.intervals});
@@ -685,6 +687,7 @@ config defaults() {
   for (const document_source_info& d : document_sources()) {
     document_source_config s;
     s.url = std::string(d.default_url);
+    s.stream_url = std::string(d.default_stream_url);
     if (d.name == "sec")
       s.requests_per_second = 10;
     c.documents.sources[std::string(d.name)] = s;
@@ -781,6 +784,8 @@ std::vector<config_error> validate(const config& c) {
   for (const auto& [name, s] : c.documents.sources) {
     const std::string p = "documents.sources." + name;
     ck.url(p + ".url", s.url, {"http://", "https://"});
+    if (!s.stream_url.empty())
+      ck.url(p + ".stream_url", s.stream_url, {"ws://", "wss://"});
     if (s.interval < std::chrono::seconds(1) || s.interval > std::chrono::hours(24))
       ck.fail(p + ".interval", "must be 1s..1d, got " + format_duration(s.interval));
     ck.range(p + ".jitter_percent", s.jitter_percent, 0, 50);

@@ -189,6 +189,9 @@ struct document_source_config {
   /// What to read: sec: tickers whose submissions are fetched besides the current feed; alpaca: symbols ("*" all);
   /// rss: feed URLs; cninfo: "<code>,<orgId>" stocks; reddit: subreddits.
   std::vector<std::string> items;
+  /// alpaca: the news WebSocket (Alpaca's wss://stream.data.alpaca.markets/v1beta1/news by default; "" = polls only).
+  /// While it is live the polls pause; after a drop a poll catches up from the last article seen.
+  std::string stream_url;
   /// Field-wise equality.
   bool operator==(const document_source_config&) const = default;
 };

@@ -817,3 +817,16 @@ TEST_CASE("documents: sec refuses to start without a contact User-Agent or above
   CHECK_FALSE(errors_of("documents:\n  sources:\n    twitter: {enabled: true}\n").empty());
   CHECK_FALSE(errors_of("documents:\n  sources:\n    rss: {enabled: true}\n").empty()); // no feeds
 }
+
+TEST_CASE("documents: alpaca's news stream is Alpaca's real WebSocket by default, empty turns it off") {
+  const config c = loaded("");
+  CHECK(c.documents.sources.at("alpaca").stream_url == "wss://stream.data.alpaca.markets/v1beta1/news");
+  CHECK(c.documents.sources.at("sec").stream_url.empty());
+  const config off = loaded("documents:\n  sources:\n    alpaca: {enabled: true, stream_url: \"\"}\n");
+  CHECK(off.documents.sources.at("alpaca").stream_url.empty());
+  auto errs = errors_of("documents:\n  sources:\n    alpaca: {stream_url: \"https://stream.example/news\"}\n");
+  REQUIRE(errs.size() == 1);
+  CHECK(errs[0].key == "documents.sources.alpaca.stream_url");
+  // only alpaca has a stream: the key is unknown elsewhere
+  CHECK_FALSE(errors_of("documents:\n  sources:\n    sec: {stream_url: \"wss://x.example/\"}\n").empty());
+}

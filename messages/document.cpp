@@ -15,7 +15,8 @@ constexpr std::array kind_names{std::string_view{}, std::string_view{"filing"}, 
 // parser in connectors/documents/.
 constexpr std::array sources{
   document_source_info{"sec", document_kind::filing, "https://www.sec.gov", "en"},
-  document_source_info{"alpaca", document_kind::news, "https://data.alpaca.markets", "en"},
+  document_source_info{"alpaca", document_kind::news, "https://data.alpaca.markets", "en",
+                       "wss://stream.data.alpaca.markets/v1beta1/news"},
   document_source_info{"rss", document_kind::news, "https://feeds.finance.yahoo.com", "en"},
   document_source_info{"cninfo", document_kind::announcement, "http://www.cninfo.com.cn", "zh"},
   document_source_info{"reddit", document_kind::social, "https://www.reddit.com", "en"},

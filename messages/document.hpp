@@ -29,6 +29,7 @@ struct document_source_info {
   document_kind kind;            ///< what its documents are
   std::string_view default_url;  ///< the real endpoint (config default)
   std::string_view default_lang; ///< ISO 639-1 language of its documents unless the document says otherwise
+  std::string_view default_stream_url = {}; ///< its live WebSocket (config default; "" for a source without one)
 };
 
 /// Every document source, in a stable order: sec, alpaca, rss, cninfo, reddit.

@@ -95,7 +95,7 @@ mi::result<news_page> parse_news_page(std::string_view body, std::int64_t fetche
   return page;
 }
 
-mi::result<std::vector<mi::document>> parse_news_frame(std::string_view frame, std::int64_t fetched_ns) {
+mi::result<stream_frame> parse_stream_frame(std::string_view frame, std::int64_t fetched_ns) {
   dom::parser parser;
   auto doc = rest::parse_body(parser, frame);
   if (!doc)
@@ -108,7 +108,7 @@ mi::result<std::vector<mi::document>> parse_news_frame(std::string_view frame, s
     messages.push_back(*doc); // one message without the array (the documentation's example)
   else
     return mi::error{"news frame: neither an array nor an object", mi::errc::malformed_json};
-  std::vector<mi::document> out;
+  stream_frame out;
   std::size_t i = 0;
   for (dom::element e : messages) {
     const std::string where = rest::element_name("message", i++);
@@ -118,20 +118,29 @@ mi::result<std::vector<mi::document>> parse_news_frame(std::string_view frame, s
     auto type = rest::string_field(o, "T", where);
     if (!type)
       return type.err();
-    if (*type == "error") {
-      std::int64_t code = 0;
-      if (o["code"].get_int64().get(code))
-        code = 0;
-      return mi::error{"news stream error " + std::to_string(code) + ": " + text_of(o, "msg"), mi::errc::rejected};
+    if (*type != "n") {
+      stream_control c{std::string(*type), text_of(o, "msg"), 0};
+      if (o["code"].get_int64().get(c.code))
+        c.code = 0;
+      out.control.push_back(std::move(c));
+      continue;
     }
-    if (*type != "n")
-      continue; // success, subscription
     auto d = to_document(o, where, fetched_ns);
     if (!d)
       return d.err();
-    out.push_back(std::move(*d));
+    out.documents.push_back(std::move(*d));
   }
   return out;
+}
+
+mi::result<std::vector<mi::document>> parse_news_frame(std::string_view frame, std::int64_t fetched_ns) {
+  auto f = parse_stream_frame(frame, fetched_ns);
+  if (!f)
+    return f.err();
+  for (const auto& c : f->control)
+    if (c.type == "error")
+      return mi::error{"news stream error " + std::to_string(c.code) + ": " + c.msg, mi::errc::rejected};
+  return std::move(f->documents);
 }
 
 mi::result<mi::document> parse_news_article(std::string_view body, std::int64_t fetched_ns) {
@@ -140,6 +149,14 @@ mi::result<mi::document> parse_news_article(std::string_view body, std::int64_t 
   if (!o)
     return o.err();
   return to_document(*o, "news article", fetched_ns);
+}
+
+std::string auth_request(std::string_view key_id, std::string_view secret_key) {
+  std::string out = R"({"action":"auth","key":)";
+  util::append_json_string(out, key_id);
+  out += R"(,"secret":)";
+  util::append_json_string(out, secret_key);
+  return out + "}";
 }
 
 std::string subscribe_request(const std::vector<std::string>& symbols) {

@@ -32,6 +32,26 @@ mi::result<mi::document> parse_news_article(std::string_view body, std::int64_t 
 /// messages (success, subscription) give none; an `error` message is an error (errc::rejected, its code and text).
 mi::result<std::vector<mi::document>> parse_news_frame(std::string_view frame, std::int64_t fetched_ns);
 
+/// A message of a stream frame that is not an article (success, subscription, error).
+struct stream_control {
+  std::string type;      ///< T
+  std::string msg;       ///< msg ("connected", "authenticated", an error's text)
+  std::int64_t code = 0; ///< an error's code (402 auth failed, 406 connection limit exceeded, ...)
+};
+
+/// One stream frame, split.
+struct stream_frame {
+  std::vector<stream_control> control; ///< in frame order
+  std::vector<mi::document> documents; ///< the `n` messages, in frame order
+};
+
+/// Parses one WebSocket frame (an array of messages, or one message object) into its control messages and articles;
+/// an error for a frame that is not JSON, a message without `T` and an article that does not parse.
+mi::result<stream_frame> parse_stream_frame(std::string_view frame, std::int64_t fetched_ns);
+
+/// The auth request of the news stream: {"action":"auth","key":..,"secret":..} (a secret: never log it).
+std::string auth_request(std::string_view key_id, std::string_view secret_key);
+
 /// The subscribe request of the news stream for `symbols` ("*": all news).
 std::string subscribe_request(const std::vector<std::string>& symbols);
 

@@ -4,6 +4,7 @@
 #include <doctest/doctest.h>
 
 #include <filesystem>
+#include <map>
 #include <fstream>
 #include <sstream>
 #include <string>
@@ -149,6 +150,71 @@ TEST_CASE("sec submissions: Apple and Fannie Mae, row counts, tickers and the ov
   CHECK(fnma->files.size() == 3);
   CHECK(fnma->documents.size() == 1140);
   check_documents(fnma->documents, "submissions_CIK0000310522_FNMA_16tickers_3files.first3.expected.jsonl", 3);
+}
+
+TEST_CASE("sec submissions overflow file: the rows of an older file are the company's filings, as worked out by hand") {
+  auto apple = docs::sec::parse_submissions(fixture("sec/submissions_CIK0000320193_AAPL.json"), fetched);
+  REQUIRE(apple);
+  REQUIRE(apple->overflow.size() == 1);
+  CHECK(apple->overflow[0] ==
+        docs::sec::submissions_file{"CIK0000320193-submissions-001.json", 1206, "1994-01-26", "2015-03-11"});
+  auto fnma =
+    docs::sec::parse_submissions(fixture("sec/submissions_CIK0000310522_FNMA_16tickers_3files.json"), fetched);
+  REQUIRE(fnma);
+  REQUIRE(fnma->overflow.size() == 3);
+  CHECK(fnma->overflow[2] ==
+        docs::sec::submissions_file{"CIK0000310522-submissions-003.json", 1848, "1995-01-10", "2015-11-11"});
+
+  auto rows =
+    docs::sec::parse_submissions_file(read_file(data_dir() / "CIK0000320193-submissions-001_handwritten.json"), *apple,
+                                      "CIK0000320193-submissions-001.json", fetched);
+  REQUIRE_MESSAGE(rows, (rows ? "" : rows.err().message));
+  REQUIRE(rows->size() == 3);
+  const mi::document& k8 = (*rows)[0];
+  CHECK(k8.source == "sec");
+  CHECK(k8.native_id == "0001193125-15-087811");
+  CHECK(k8.kind == mi::document_kind::filing);
+  CHECK(k8.title == "8-K - Apple Inc.");
+  CHECK(k8.url == "https://www.sec.gov/Archives/edgar/data/320193/000119312515087811/d889221d8k.htm");
+  CHECK(k8.published_at_ns == 1426089925LL * 1'000'000'000); // 2015-03-11T16:05:25Z
+  CHECK(k8.fetched_at_ns == fetched);
+  CHECK(k8.symbols == std::vector<std::string>{"AAPL"});
+  CHECK(k8.summary == "8-K filed 2015-03-11 by Apple Inc.");
+  CHECK(k8.fields == std::map<std::string, std::string>{{"form", "8-K"},
+                                                        {"accession", "0001193125-15-087811"},
+                                                        {"cik", "0000320193"},
+                                                        {"filing_date", "2015-03-11"},
+                                                        {"report_date", "2015-03-10"},
+                                                        {"items", "5.07"},
+                                                        {"primary_doc_description", "FORM 8-K"},
+                                                        {"size", "31244"}});
+  CHECK((*rows)[1].title == "10-K - Apple Inc.");
+  CHECK((*rows)[1].published_at_ns == 1414427585LL * 1'000'000'000); // 2014-10-27T16:33:05Z
+  // no primary document: the filing's index page
+  CHECK((*rows)[2].url ==
+        "https://www.sec.gov/Archives/edgar/data/320193/000032019394000016/0000320193-94-000016-index.htm");
+  CHECK((*rows)[2].published_at_ns == 787276800LL * 1'000'000'000); // 1994-12-13T00:00:00Z
+  CHECK((*rows)[2].fields.count("primary_doc_description") == 0);
+  for (const auto& d : *rows) {
+    auto back = mi::decode_document_pb(mi::encode_document_pb(d));
+    REQUIRE(back);
+    CHECK(*back == d);
+  }
+}
+
+TEST_CASE("sec submissions overflow file: ragged columns, a missing accession column and non-JSON are refused") {
+  docs::sec::submissions apple{"0000320193", "Apple Inc.", {"AAPL"}, {}, {}, {}};
+  auto ragged = docs::sec::parse_submissions_file(R"({"accessionNumber":["a","b"],"form":["4"]})", apple, "f1.json", 1);
+  REQUIRE_FALSE(ragged);
+  CHECK(ragged.err().message == "submissions: files[f1.json].form has 1 rows, accessionNumber 2");
+  auto none = docs::sec::parse_submissions_file(R"({"form":["4"]})", apple, "f1.json", 1);
+  REQUIRE_FALSE(none);
+  CHECK(none.err().code == mi::errc::missing_field);
+  CHECK_FALSE(docs::sec::parse_submissions_file("<html>503</html>", apple, "f1.json", 1));
+  auto bad_time = docs::sec::parse_submissions_file(R"({"accessionNumber":["a"],"acceptanceDateTime":["yesterday"]})",
+                                                    apple, "f1.json", 1);
+  REQUIRE_FALSE(bad_time);
+  CHECK(bad_time.err().message == "files[f1.json][0]: acceptanceDateTime is not an RFC 3339 time");
 }
 
 TEST_CASE("sec submissions: column arrays of different lengths are refused") {

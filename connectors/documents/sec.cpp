@@ -74,6 +74,73 @@ void add_tickers(std::vector<std::string>& symbols, const cik_tickers& tickers, 
     symbols.insert(symbols.end(), it->second.begin(), it->second.end());
 }
 
+// The column arrays of filings.recent (or of an overflow file): one filing per row, of `company`.
+mi::result<std::vector<mi::document>> parse_rows(dom::object recent, const std::string& prefix,
+                                                 const submissions& company, std::int64_t fetched_ns) {
+  // Column arrays: every one the same length as accessionNumber.
+  dom::array accessions;
+  if (recent["accessionNumber"].get_array().get(accessions))
+    return bad("submissions: missing field '" + prefix + ".accessionNumber'", mi::errc::missing_field);
+  const std::size_t rows = accessions.size();
+  // Each column's cells in a vector once: a DOM array's at(i) walks from the start (quadratic over 1000 rows).
+  std::map<std::string_view, std::vector<dom::element>> columns;
+  for (auto [key, value] : recent) {
+    dom::array a;
+    if (value.get_array().get(a))
+      return bad("submissions: " + prefix + "." + std::string(key) + " must be an array");
+    if (a.size() != rows)
+      return bad("submissions: " + prefix + "." + std::string(key) + " has " + std::to_string(a.size()) +
+                 " rows, accessionNumber " + std::to_string(rows));
+    columns.emplace(key, std::vector<dom::element>(a.begin(), a.end()));
+  }
+  auto cell = [&](std::string_view column, std::size_t row) -> std::string {
+    const auto it = columns.find(column);
+    return it == columns.end() ? std::string() : json::text_of(it->second[row]);
+  };
+  const auto cik_number = util::parse_digits(company.cik);
+  if (!cik_number)
+    return bad("submissions: cik must be digits, not \"" + company.cik + "\"");
+  const std::string cik_plain = std::to_string(*cik_number);
+  std::vector<mi::document> out;
+  out.reserve(rows);
+  for (std::size_t row = 0; row < rows; ++row) {
+    const std::string where = prefix + "[" + std::to_string(row) + "]";
+    mi::document d;
+    d.source = std::string(source);
+    d.native_id = cell("accessionNumber", row);
+    if (d.native_id.empty())
+      return bad(where + ": empty accessionNumber", mi::errc::missing_field);
+    d.kind = mi::document_kind::filing;
+    d.language = "en";
+    const std::string form = cell("form", row);
+    d.title = form + " - " + company.name;
+    const auto accepted = connectors::text::parse_rfc3339_ns(cell("acceptanceDateTime", row));
+    if (!accepted)
+      return bad(where + ": acceptanceDateTime is not an RFC 3339 time", mi::errc::bad_timestamp);
+    d.published_at_ns = *accepted;
+    d.fetched_at_ns = fetched_ns;
+    std::string folder = d.native_id;
+    std::erase(folder, '-');
+    const std::string primary = cell("primaryDocument", row);
+    d.url = "https://www.sec.gov/Archives/edgar/data/" + cik_plain + "/" + folder + "/" +
+            (primary.empty() ? d.native_id + "-index.htm" : primary);
+    d.symbols = company.tickers;
+    normalize_symbols(d.symbols);
+    d.fields = {{"form", form},
+                {"accession", d.native_id},
+                {"cik", company.cik},
+                {"filing_date", cell("filingDate", row)},
+                {"report_date", cell("reportDate", row)},
+                {"items", cell("items", row)},
+                {"primary_doc_description", cell("primaryDocDescription", row)},
+                {"size", cell("size", row)}};
+    std::erase_if(d.fields, [](const auto& kv) { return kv.second.empty(); });
+    d.summary = form + " filed " + cell("filingDate", row) + " by " + company.name;
+    out.push_back(std::move(d));
+  }
+  return out;
+}
+
 } // namespace
 
 mi::result<cik_tickers> parse_company_tickers(std::string_view body) {
@@ -213,67 +280,34 @@ mi::result<submissions> parse_submissions(std::string_view body, std::int64_t fe
   dom::array files;
   if (!filings["files"].get_array().get(files))
     for (dom::element f : files) {
+      dom::object fo;
       std::string_view s;
-      if (!f["name"].get_string().get(s))
-        out.files.emplace_back(s);
+      if (f.get_object().get(fo) || fo["name"].get_string().get(s) || s.empty())
+        continue;
+      out.files.emplace_back(s);
+      submissions_file sf;
+      sf.name = std::string(s);
+      if (fo["filingCount"].get_int64().get(sf.filing_count))
+        sf.filing_count = 0;
+      sf.filing_from = json::text_of(fo, "filingFrom");
+      sf.filing_to = json::text_of(fo, "filingTo");
+      out.overflow.push_back(std::move(sf));
     }
-  // Column arrays: every one the same length as accessionNumber.
-  dom::array accessions;
-  if (recent["accessionNumber"].get_array().get(accessions))
-    return bad("submissions: missing field 'filings.recent.accessionNumber'", mi::errc::missing_field);
-  const std::size_t rows = accessions.size();
-  // Each column's cells in a vector once: a DOM array's at(i) walks from the start (quadratic over 1000 rows).
-  std::map<std::string_view, std::vector<dom::element>> columns;
-  for (auto [key, value] : recent) {
-    dom::array a;
-    if (value.get_array().get(a))
-      return bad("submissions: filings.recent." + std::string(key) + " must be an array");
-    if (a.size() != rows)
-      return bad("submissions: filings.recent." + std::string(key) + " has " + std::to_string(a.size()) +
-                 " rows, accessionNumber " + std::to_string(rows));
-    columns.emplace(key, std::vector<dom::element>(a.begin(), a.end()));
-  }
-  auto cell = [&](std::string_view column, std::size_t row) -> std::string {
-    const auto it = columns.find(column);
-    return it == columns.end() ? std::string() : json::text_of(it->second[row]);
-  };
-  const std::string cik_plain = std::to_string(*cik_number);
-  for (std::size_t row = 0; row < rows; ++row) {
-    const std::string where = "filings.recent[" + std::to_string(row) + "]";
-    mi::document d;
-    d.source = std::string(source);
-    d.native_id = cell("accessionNumber", row);
-    if (d.native_id.empty())
-      return bad(where + ": empty accessionNumber", mi::errc::missing_field);
-    d.kind = mi::document_kind::filing;
-    d.language = "en";
-    const std::string form = cell("form", row);
-    d.title = form + " - " + out.name;
-    const auto accepted = connectors::text::parse_rfc3339_ns(cell("acceptanceDateTime", row));
-    if (!accepted)
-      return bad(where + ": acceptanceDateTime is not an RFC 3339 time", mi::errc::bad_timestamp);
-    d.published_at_ns = *accepted;
-    d.fetched_at_ns = fetched_ns;
-    std::string folder = d.native_id;
-    std::erase(folder, '-');
-    const std::string primary = cell("primaryDocument", row);
-    d.url = "https://www.sec.gov/Archives/edgar/data/" + cik_plain + "/" + folder + "/" +
-            (primary.empty() ? d.native_id + "-index.htm" : primary);
-    d.symbols = out.tickers;
-    normalize_symbols(d.symbols);
-    d.fields = {{"form", form},
-                {"accession", d.native_id},
-                {"cik", out.cik},
-                {"filing_date", cell("filingDate", row)},
-                {"report_date", cell("reportDate", row)},
-                {"items", cell("items", row)},
-                {"primary_doc_description", cell("primaryDocDescription", row)},
-                {"size", cell("size", row)}};
-    std::erase_if(d.fields, [](const auto& kv) { return kv.second.empty(); });
-    d.summary = form + " filed " + cell("filingDate", row) + " by " + out.name;
-    out.documents.push_back(std::move(d));
-  }
+  auto rows = parse_rows(recent, "filings.recent", out, fetched_ns);
+  if (!rows)
+    return rows.err();
+  out.documents = std::move(*rows);
   return out;
+}
+
+mi::result<std::vector<mi::document>> parse_submissions_file(std::string_view body, const submissions& company,
+                                                             std::string_view name, std::int64_t fetched_ns) {
+  dom::parser parser;
+  const std::string where = "files[" + std::string(name) + "]";
+  auto parsed = json::parse_object(parser, body, where);
+  if (!parsed)
+    return parsed.err();
+  return parse_rows(*parsed, where, company, fetched_ns);
 }
 
 } // namespace mi::documents::sec

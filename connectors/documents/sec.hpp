@@ -35,6 +35,15 @@ struct atom_page {
 /// page past the end, malformed XML) or an entry without its accession.
 mi::result<atom_page> parse_current_atom(std::string_view body, const cik_tickers& tickers, std::int64_t fetched_ns);
 
+/// One entry of a submissions body's `filings.files`: an overflow file of older filings.
+struct submissions_file {
+  std::string name; ///< "CIK0000320193-submissions-001.json" (under data.sec.gov/submissions/)
+  std::int64_t filing_count = 0;
+  std::string filing_from; ///< "1994-01-26": its oldest filing date
+  std::string filing_to;   ///< "2015-03-11": its newest
+  bool operator==(const submissions_file&) const = default;
+};
+
 /// A submissions body.
 struct submissions {
   std::string cik;                     ///< 10 digits, as sent ("0000320193")
@@ -42,6 +51,7 @@ struct submissions {
   std::vector<std::string> tickers;    ///< ["AAPL"]
   std::vector<mi::document> documents; ///< filings.recent, one per row, in the body's order (newest first)
   std::vector<std::string> files;      ///< filings.files[].name: older filings, fetched from data.sec.gov/submissions/
+  std::vector<submissions_file> overflow; ///< filings.files in full (same order as `files`)
 };
 
 /// Parses a submissions body. Each row: native_id the accession, title "<form> - <name>", url
@@ -49,5 +59,11 @@ struct submissions {
 /// acceptanceDateTime, symbols the company's tickers, fields form, accession, cik, filing_date, report_date, items,
 /// primary_doc_description, size. Error when the column arrays differ in length or a row lacks its accession.
 mi::result<submissions> parse_submissions(std::string_view body, std::int64_t fetched_ns);
+
+/// Parses an overflow file (`CIK##########-submissions-001.json`: the column arrays of `filings.recent`, at the top
+/// level) of the company `company` (its cik, name and tickers: the file names none of them). Rows as
+/// parse_submissions'; the same errors, named `files[<name>][<row>]`.
+mi::result<std::vector<mi::document>> parse_submissions_file(std::string_view body, const submissions& company,
+                                                             std::string_view name, std::int64_t fetched_ns);
 
 } // namespace mi::documents::sec

@@ -99,7 +99,34 @@ void source_poller::start_poll(std::int64_t now_ns) {
   }
 }
 
+void source_poller::stream_up(std::int64_t now_ns) {
+  stream_live_ = true;
+  catch_up_ = true;
+  news_since_ns_ = std::min(news_since_ns_, now_ns) - catch_up_margin_ns;
+  schedule_.heard(now_ns);
+}
+
+void source_poller::stream_down(std::int64_t now_ns) {
+  if (!stream_live_)
+    return; // a connection that never went live changes nothing: the polls never stopped
+  stream_live_ = false;
+  catch_up_ = true;
+  news_since_ns_ = std::min(news_since_ns_, now_ns) - catch_up_margin_ns;
+  schedule_.heard(now_ns);
+}
+
+void source_poller::stream_seen(const mi::document& d, std::int64_t now_ns) {
+  news_since_ns_ = std::max(news_since_ns_, d.published_at_ns);
+  schedule_.heard(now_ns);
+}
+
 std::variant<source_request, std::int64_t> source_poller::next(std::int64_t now_ns) {
+  if (queue_.empty() && catch_up_) {
+    catch_up_ = false;
+    start_poll(now_ns);
+  } else if (queue_.empty() && stream_live_) {
+    return settings_.schedule.interval_ns; // paused: the stream delivers
+  }
   if (queue_.empty()) {
     if (now_ns < schedule_.next_poll_ns())
       return schedule_.next_poll_ns() - now_ns;
@@ -157,7 +184,35 @@ mi::result<std::vector<mi::document>> source_poller::parse(const source_request&
     auto s = sec::parse_submissions(body, now_ns);
     if (!s)
       return s.err();
+    // Older filings (filings.files) only when the backfill horizon reaches back past `recent`: its oldest row is
+    // later than the horizon's start. Each file once (its filings do not change), those that end within the horizon.
+    const std::string horizon_start =
+      util::date_text(util::civil_time_of(now_ns - settings_.schedule.backfill_horizon_ns).date);
+    std::string oldest_recent = "9999-12-31";
+    for (const auto& d : s->documents)
+      if (const auto it = d.fields.find("filing_date"); it != d.fields.end())
+        oldest_recent = std::min(oldest_recent, it->second);
+    if (horizon_start < oldest_recent)
+      for (const auto& f : s->overflow) {
+        if (overflow_read_.count(f.name) || (!f.filing_to.empty() && f.filing_to < horizon_start))
+          continue;
+        auto company = *s;
+        company.documents.clear();
+        overflow_of_[f.name] = std::move(company);
+        queue_.push_back(make(sec_data_url(settings_.url) + "/submissions/" + f.name, "submissions_file", req.item, 1));
+      }
     return std::move(s->documents);
+  }
+  if (req.what == "submissions_file") {
+    const std::string name = req.url.substr(req.url.rfind('/') + 1);
+    const auto company = overflow_of_.find(name);
+    if (company == overflow_of_.end())
+      return mi::error{"overflow file " + name + " of no company read", mi::errc::unspecified};
+    auto rows = sec::parse_submissions_file(body, company->second, name, now_ns);
+    if (!rows)
+      return rows.err();
+    overflow_read_.insert(name);
+    return std::move(*rows);
   }
   if (req.what == "news") {
     auto page = alpaca_news::parse_news_page(body, now_ns);

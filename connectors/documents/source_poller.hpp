@@ -38,9 +38,9 @@ struct source_request {
   std::string url;                                          ///< absolute
   std::vector<std::pair<std::string, std::string>> headers; ///< values may be secrets: never log them
   std::optional<std::string> form;                          ///< a POST body (cninfo); nullopt: GET
-  std::string what;                                         ///< atom, tickers, submissions, news, feed, cninfo, reddit
-  std::string item;                                         ///< the config item it reads ("" for the source's feed)
-  int page = 1;                                             ///< 1 for a poll's first request of `item`
+  std::string what; ///< atom, tickers, submissions, submissions_file, news, feed, cninfo, reddit
+  std::string item; ///< the config item it reads ("" for the source's feed)
+  int page = 1;     ///< 1 for a poll's first request of `item`
 };
 
 /// An HTTP answer (any status).
@@ -73,6 +73,19 @@ public:
   source_step on_response(const source_request& req, const std::optional<source_response>& res,
                           std::string_view network_error, std::int64_t now_ns);
 
+  /// alpaca: the news stream became live (subscribed) at `now_ns`. Polls pause while it stays live, after one
+  /// catch-up poll at once (what was published between the last poll and the subscription).
+  void stream_up(std::int64_t now_ns);
+  /// alpaca: the live news stream went down at `now_ns`: a catch-up poll at once, then the schedule's polls again.
+  void stream_down(std::int64_t now_ns);
+  /// alpaca: an article came over the stream at `now_ns`; catch-up polls read from its time on.
+  void stream_seen(const mi::document& d, std::int64_t now_ns);
+  /// True while the news stream is live (polls paused).
+  bool stream_live() const { return stream_live_; }
+  /// A catch-up poll reads from this long before the newest article seen: an article can reach the stream a little
+  /// after its created_at, and one stamped just before the drop must not fall between the two paths.
+  static constexpr std::int64_t catch_up_margin_ns = 60'000'000'000;
+
   circuit_state state() const { return schedule_.state(); }
   const source_settings& settings() const { return settings_; }
 
@@ -83,11 +96,15 @@ private:
 
   source_settings settings_;
   source_schedule schedule_;
-  std::deque<source_request> queue_;       ///< this poll's requests still to send
-  std::map<std::string, validators> cond_; ///< URL -> ETag / Last-Modified of its last 200
-  sec::cik_tickers tickers_;               ///< sec: company_tickers.json, read once
-  std::set<std::string> seen_;             ///< sec: accessions of the previous pages (paging stops at one)
-  std::int64_t news_since_ns_ = 0;         ///< alpaca: the newest article time seen (the next poll's start)
+  std::deque<source_request> queue_;                    ///< this poll's requests still to send
+  std::map<std::string, validators> cond_;              ///< URL -> ETag / Last-Modified of its last 200
+  sec::cik_tickers tickers_;                            ///< sec: company_tickers.json, read once
+  std::set<std::string> seen_;                          ///< sec: accessions of the previous pages (paging stops at one)
+  std::map<std::string, sec::submissions> overflow_of_; ///< sec: overflow file name -> its company (rows not kept)
+  std::set<std::string> overflow_read_;                 ///< sec: overflow files read (older filings do not change)
+  std::int64_t news_since_ns_ = 0; ///< alpaca: the newest article time seen (the next poll's start)
+  bool stream_live_ = false;       ///< alpaca: the news stream is subscribed
+  bool catch_up_ = false;          ///< alpaca: poll at once (the stream came up or went down)
 };
 
 } // namespace mi::documents

@@ -22,6 +22,16 @@ std::string fixture(const std::string& rel) {
   return o.str();
 }
 
+// A file of tests/data/documents (hand-written; README there).
+std::string data_file(const std::string& name) {
+  std::ifstream in(std::filesystem::path(MI_SOURCE_DIR) / "tests" / "data" / "documents" / name, std::ios::binary);
+  if (!in)
+    FAIL_CHECK("tests/data/documents/" << name << " is missing");
+  std::ostringstream o;
+  o << in.rdbuf();
+  return o.str();
+}
+
 docs::source_request must_request(docs::source_poller& p, std::int64_t now) {
   auto n = p.next(now);
   REQUIRE_MESSAGE(std::holds_alternative<docs::source_request>(n), "waits " << std::get<std::int64_t>(n) << " ns");
@@ -96,6 +106,49 @@ TEST_CASE("sec poller: tickers map CIKs first, then each configured company's su
   CHECK(sub.url == "https://data.sec.gov/submissions/CIK0000320193.json");
   auto step = p.on_response(sub, sec_answer(sub), "", 2 * s);
   CHECK(step.documents.size() == 1005);
+}
+
+TEST_CASE("sec poller: a company's overflow file is read once, only when the backfill horizon reaches past recent") {
+  const std::int64_t t0 = 1772323200 * s; // 2026-03-01; Apple's recent rows go back to 2015-03-12
+  const std::string overflow_url = "https://data.sec.gov/submissions/CIK0000320193-submissions-001.json";
+  auto read_company = [&](docs::source_poller& p, std::int64_t now) {
+    for (;;) {
+      auto r = must_request(p, now);
+      auto step = p.on_response(r, sec_answer(r), "", now);
+      REQUIRE(step.outcome == docs::request_outcome::ok);
+      if (r.what == "submissions")
+        return;
+      now += s;
+    }
+  };
+  auto st = sec_settings();
+  st.items = {"AAPL"};
+  st.schedule.backfill_horizon_ns = 86400 * s; // a day: recent covers it
+  docs::source_poller day(st, 1, t0);
+  read_company(day, t0);
+  CHECK(std::holds_alternative<std::int64_t>(day.next(t0 + 10 * s))); // nothing more this poll
+
+  st.schedule.backfill_horizon_ns = 20 * 365 * 86400 * s; // twenty years: back to 2006, past recent
+  docs::source_poller years(st, 1, t0);
+  read_company(years, t0);
+  auto file = must_request(years, t0 + 10 * s);
+  CHECK(file.url == overflow_url);
+  CHECK(file.what == "submissions_file");
+  CHECK(header(file, "User-Agent") == "Acme Corp ops@acme.example");
+  const docs::source_response answer{200, data_file("CIK0000320193-submissions-001_handwritten.json"), "", "", ""};
+  auto old = years.on_response(file, answer, "", t0 + 10 * s);
+  REQUIRE(old.outcome == docs::request_outcome::ok);
+  REQUIRE(old.documents.size() == 3);
+  CHECK(old.documents[1].title == "10-K - Apple Inc.");
+  CHECK(old.documents[1].symbols == std::vector<std::string>{"AAPL"});
+  // The next poll reads recent again, not the file.
+  auto next_atom = must_request(years, t0 + 100 * s);
+  CHECK(next_atom.what == "atom");
+  years.on_response(next_atom, sec_answer(next_atom), "", t0 + 100 * s);
+  auto sub = must_request(years, t0 + 101 * s);
+  CHECK(sub.what == "submissions");
+  years.on_response(sub, sec_answer(sub), "", t0 + 101 * s);
+  CHECK(std::holds_alternative<std::int64_t>(years.next(t0 + 102 * s)));
 }
 
 TEST_CASE("poller: a malformed body is bad_body, 5 failures open the circuit, the probe closes it") {
@@ -187,4 +240,54 @@ TEST_CASE("cninfo poller: a form POST per stock, the next page while hasMore") {
   auto page2 = must_request(p, 1599148802 * s);
   REQUIRE(page2.form);
   CHECK(page2.form->find("pageNum=2&") == 0);
+}
+
+TEST_CASE("alpaca poller with the news stream: a catch-up poll when it comes up and when it drops, paused between") {
+  docs::source_settings st;
+  st.source = "alpaca";
+  st.url = "https://data.alpaca.markets";
+  st.schedule.jitter = 0;
+  st.schedule.interval_ns = 60 * s;
+  st.schedule.backfill_horizon_ns = 3600 * s;
+  const std::int64_t t0 = 1617460000 * s; // 2021-04-03T14:26:40Z
+  const std::string prefix = "https://data.alpaca.markets/v1beta1/news?start=";
+  const std::string suffix = "&sort=asc&limit=50&include_content=true";
+  const docs::source_response empty{200, R"({"news":[],"next_page_token":null})", "", "", ""};
+  docs::source_poller p(st, 1, t0);
+  auto r1 = must_request(p, t0);
+  CHECK(r1.url == prefix + "2021-04-03T13:26:40Z" + suffix); // the backfill horizon
+  const docs::source_response one{
+    200, R"({"news":[{"id":7,"headline":"h","created_at":"2021-04-03T14:00:00Z"}],"next_page_token":null})", "", "",
+    ""};
+  auto got = p.on_response(r1, one, "", t0);
+  CHECK(got.documents.size() == 1);
+  CHECK(std::holds_alternative<std::int64_t>(p.next(t0 + 1 * s))); // the next poll is a minute away
+
+  // Live: one poll at once, from a minute before the newest article seen (14:00:00), then nothing.
+  p.stream_up(t0 + 5 * s);
+  CHECK(p.stream_live());
+  auto r2 = must_request(p, t0 + 5 * s);
+  CHECK(r2.url == prefix + "2021-04-03T13:59:00Z" + suffix);
+  p.on_response(r2, empty, "", t0 + 5 * s);
+  CHECK(std::holds_alternative<std::int64_t>(p.next(t0 + 120 * s))); // two intervals later: still paused
+  CHECK(std::holds_alternative<std::int64_t>(p.next(t0 + 290 * s)));
+
+  // An article over the stream (created 14:30:00), then the drop at 14:31:40: a poll at once from 14:29:00.
+  mi::document d;
+  d.published_at_ns = (1617460000 + 200) * s;
+  p.stream_seen(d, t0 + 250 * s);
+  p.stream_down(t0 + 300 * s);
+  CHECK_FALSE(p.stream_live());
+  auto r3 = must_request(p, t0 + 300 * s);
+  CHECK(r3.url == prefix + "2021-04-03T14:29:00Z" + suffix);
+  auto after = p.on_response(r3, empty, "", t0 + 300 * s);
+  CHECK_FALSE(after.gap); // the stream was the source's voice meanwhile: no outage
+  // Down: the schedule's polls again, a minute apart.
+  CHECK(std::holds_alternative<std::int64_t>(p.next(t0 + 330 * s)));
+  auto r4 = must_request(p, t0 + 361 * s);
+  CHECK(r4.url == prefix + "2021-04-03T14:29:00Z" + suffix);
+  // A second "down" without a live stream between changes nothing.
+  p.on_response(r4, empty, "", t0 + 361 * s);
+  p.stream_down(t0 + 362 * s);
+  CHECK(std::holds_alternative<std::int64_t>(p.next(t0 + 363 * s)));
 }

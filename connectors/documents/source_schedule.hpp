@@ -1,5 +1,6 @@
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <optional>
 #include <random>
@@ -137,6 +138,10 @@ public:
   /// horizon returns the gap. `retry_after_ns`: the parsed Retry-After of a 429 or 503.
   std::optional<source_gap> record(request_outcome outcome, std::int64_t now_ns,
                                    std::optional<std::int64_t> retry_after_ns = std::nullopt);
+
+  /// The source was heard from at `now_ns` by another path (Alpaca's news stream): an outage of the polls is
+  /// measured from here, so a poll after a long live stream is no gap.
+  void heard(std::int64_t now_ns) { last_success_ns_ = std::max(last_success_ns_, now_ns); }
 
   circuit_state state() const { return breaker_.state(); }
   const circuit_breaker& breaker() const { return breaker_; }

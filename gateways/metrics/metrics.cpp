@@ -546,7 +546,8 @@ source_probe& metrics::source(std::string_view source, const std::vector<std::st
   for (std::size_t i = 0; i < outcomes.size(); ++i)
     s->requests_[i].bind(impl_->source_requests, {{"source", name}, {"outcome", outcomes[i]}});
   s->circuit_.bind(impl_->source_circuit, {{"source", name}});
-  s->published_.bind(impl_->source_published, {{"source", name}});
+  s->published_.bind(impl_->source_published, {{"source", name}, {"path", "poll"}});
+  s->published_stream_.bind(impl_->source_published, {{"source", name}, {"path", "stream"}});
   s->gaps_.bind(impl_->source_gaps, {{"source", name}});
   probes_->sources.emplace_back(name, std::move(s));
   return *probes_->sources.back().second;

@@ -232,8 +232,11 @@ public:
   void request(std::size_t outcome) { requests_.at(outcome).inc(); }
   /// mi_source_circuit_state{source}: 0 closed, 1 open, 2 half_open.
   void circuit(int state) { circuit_.set(state); }
-  /// Documents published to MARKET_DOC (mi_documents_published_total{source}).
-  void published(std::uint64_t n) { published_.inc(static_cast<double>(n)); }
+  /// Documents published to MARKET_DOC (mi_documents_published_total{source,path}): read by a poll, or received
+  /// over a stream (`stream`: Alpaca's news WebSocket).
+  void published(std::uint64_t n, bool stream = false) {
+    (stream ? published_stream_ : published_).inc(static_cast<double>(n));
+  }
   /// The source was unreachable beyond its backfill horizon (mi_source_gaps_total{source}).
   void gap() { gaps_.inc(); }
 
@@ -241,7 +244,7 @@ private:
   friend class metrics;
   std::vector<counter_series> requests_;
   gauge_series circuit_;
-  counter_series published_, gaps_;
+  counter_series published_, published_stream_, gaps_;
 };
 
 /// The storage maintainer (metrics::storage()).

@@ -9,7 +9,9 @@
 
 namespace mi::gw::detail {
 
-/// GET /api/v1/documents's query in transaction `w` (throws pqxx errors: the caller maps them).
-mi::result<document_page> search_documents(pqxx::transaction_base& w, const document_query& q);
+/// GET /api/v1/documents's query in transaction `w` (throws pqxx errors: the caller maps them). Adaptive for a text
+/// `q` (document_store::search); `mode` plain: the one statement.
+mi::result<document_page> search_documents(pqxx::transaction_base& w, const document_query& q,
+                                           search_mode mode = search_mode::adaptive);
 
 } // namespace mi::gw::detail

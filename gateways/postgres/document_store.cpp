@@ -238,15 +238,18 @@ mi::result<document_write> document_store::upsert(const std::vector<mi::document
 
 namespace detail {
 
-mi::result<document_page> search_documents(pqxx::transaction_base& w, const document_query& q) {
-  statement st;
-  st.sql = std::string("SELECT ") + columns + " FROM documents WHERE true";
-  if (!q.q.empty()) {
-    // English words through the full-text index; any other text (Chinese) as a substring through the trigrams.
-    const std::string text = st.arg(q.q);
-    st.sql += " AND (search @@ websearch_to_tsquery('english', " + text +
-              ") OR documents_text(title, summary, body) ILIKE " + st.arg(like_pattern(q.q)) + ")";
-  }
+namespace {
+
+// The text predicate: English words through the full-text index; any other text (Chinese) as a substring through
+// the trigrams.
+void add_text(statement& st, const document_query& q) {
+  const std::string text = st.arg(q.q);
+  st.sql += " AND (search @@ websearch_to_tsquery('english', " + text +
+            ") OR documents_text(title, summary, body) ILIKE " + st.arg(like_pattern(q.q)) + ")";
+}
+
+// Every other filter, and the cursor.
+void add_filters(statement& st, const document_query& q) {
   if (!q.symbol.empty())
     st.sql += " AND symbols @> ARRAY[" + st.arg(q.symbol) + "::text]";
   if (!q.source.empty())
@@ -263,11 +266,16 @@ mi::result<document_page> search_documents(pqxx::transaction_base& w, const docu
               st.time_arg(util::floor_div(q.after->published_at_ns, 1000), "microsecond") + ", " + st.arg(q.after->id) +
               "::text)";
   }
-  st.sql += " ORDER BY published_at DESC, id DESC LIMIT " + st.arg(std::to_string(q.limit + 1)) + "::bigint";
-  auto rows = st.run(w);
+}
+
+constexpr const char* newest_first = " ORDER BY published_at DESC, id DESC";
+
+// Rows (newest first, at most limit + 1) to a page.
+mi::result<document_page> to_page(const pqxx::result& rows, int limit, search_path path) {
   document_page page;
+  page.path = path;
   for (const auto& r : rows) {
-    if (page.documents.size() == static_cast<std::size_t>(q.limit)) {
+    if (page.documents.size() == static_cast<std::size_t>(limit)) {
       const auto& last = page.documents.back();
       page.next = document_cursor{last.published_at_ns, mi::document_id(last)};
       break;
@@ -280,12 +288,75 @@ mi::result<document_page> search_documents(pqxx::transaction_base& w, const docu
   return page;
 }
 
+} // namespace
+
+// A text search with ORDER BY published_at DESC LIMIT n is planned as a walk of the time index that tests every row
+// until n match: fast for a common word, a walk over the whole table for a rare or absent one (the planner cannot
+// know). So, each step exact or handing over to the next:
+//   1. window: the newest W rows of the other filters (time index), the text tested on them; limit + 1 matches there
+//      are the plain statement's first limit + 1 (every row before them is in the window).
+//   2. candidates: every match read from the GIN indexes (bitmap, no order), at most max_index_candidates + 1; when
+//      there are no more than that, they are all the matches: sorted, the first limit + 1 are the answer.
+//   3. time_walk: more matches than that but few recent ones: the plain statement (its walk now meets a match at
+//      least every few hundred rows on average).
+mi::result<document_page> search_documents(pqxx::transaction_base& w, const document_query& q, search_mode mode) {
+  const std::string limit = std::to_string(q.limit + 1);
+  auto plain = [&](search_path path) {
+    statement st;
+    st.sql = std::string("SELECT ") + columns + " FROM documents WHERE true";
+    if (!q.q.empty())
+      add_text(st, q);
+    add_filters(st, q);
+    st.sql += std::string(newest_first) + " LIMIT " + st.arg(limit) + "::bigint";
+    return to_page(st.run(w), q.limit, path);
+  };
+  if (q.q.empty() || mode == search_mode::plain)
+    return plain(search_path::plain);
+
+  statement win;
+  const int window = std::max(1000, 20 * (q.limit + 1));
+  win.sql = "SELECT " + std::string(columns) + " FROM (SELECT * FROM documents WHERE true";
+  add_filters(win, q);
+  win.sql += std::string(newest_first) + " LIMIT " + win.arg(std::to_string(window)) + "::bigint) d WHERE true";
+  add_text(win, q);
+  win.sql += std::string(newest_first) + " LIMIT " + win.arg(limit) + "::bigint";
+  auto in_window = win.run(w);
+  if (in_window.size() == static_cast<std::size_t>(q.limit + 1))
+    return to_page(in_window, q.limit, search_path::window);
+
+  statement cand;
+  cand.sql = "WITH c AS MATERIALIZED (SELECT published_at, id FROM documents WHERE true";
+  add_text(cand, q);
+  add_filters(cand, q);
+  cand.sql += " LIMIT " + cand.arg(std::to_string(max_index_candidates + 1)) + "::bigint) SELECT " + columns +
+              ", (SELECT count(*) FROM c) FROM documents WHERE (published_at, id) IN (SELECT published_at, id FROM c" +
+              newest_first + " LIMIT " + cand.arg(limit) + "::bigint)" + newest_first;
+  auto candidates = cand.run(w);
+  if (candidates.empty() || candidates[0][13].as<std::int64_t>() <= max_index_candidates)
+    return to_page(candidates, q.limit, search_path::candidates);
+  return plain(search_path::time_walk);
+}
+
 } // namespace detail
 
-mi::result<document_page> document_store::search(const document_query& q) {
+std::string_view to_string(search_path p) {
+  switch (p) {
+  case search_path::plain:
+    return "plain";
+  case search_path::window:
+    return "window";
+  case search_path::candidates:
+    return "candidates";
+  case search_path::time_walk:
+    return "time_walk";
+  }
+  return "unknown";
+}
+
+mi::result<document_page> document_store::search(const document_query& q, search_mode mode) {
   try {
     pqxx::read_transaction w{impl_->connection()};
-    return detail::search_documents(w, q);
+    return detail::search_documents(w, q, mode);
   } catch (const pqxx::sql_error& e) {
     return db_error("documents search", e);
   } catch (const std::exception& e) {

@@ -49,11 +49,29 @@ struct document_query {
   int limit = 50;                          ///< 1..500
 };
 
+/// How a search found its page (docs/performance.md "Documents"): the results are the same whichever it was.
+enum class search_path {
+  plain,      ///< one statement (no text, or search_mode::plain)
+  window,     ///< the text matched often enough within the newest rows of the other filters
+  candidates, ///< few matches: all of them read from the GIN indexes (at most max_index_candidates), then sorted
+  time_walk,  ///< more matches than that, few of them recent: the plain statement
+};
+
+/// "plain", "window", "candidates", "time_walk".
+std::string_view to_string(search_path p);
+
 /// One page, newest first; `next` is set when more documents match.
 struct document_page {
   std::vector<mi::document> documents;
   std::optional<document_cursor> next;
+  search_path path = search_path::plain; ///< how it was found (tests, the bench)
 };
+
+/// search(): the adaptive strategy, or the one plain statement (the reference the tests and the bench compare with).
+enum class search_mode { adaptive, plain };
+
+/// A text search reads at most this many candidates from the GIN indexes before it walks the time index instead.
+inline constexpr int max_index_candidates = 1000;
 
 /// One connection to the documents table.
 class document_store {
@@ -71,8 +89,10 @@ public:
   /// pg_writer::write_trades (rejected: the data; unavailable: the server).
   mi::result<document_write> upsert(const std::vector<mi::document>& batch);
 
-  /// Search (newest first).
-  mi::result<document_page> search(const document_query& q);
+  /// Search (newest first). With a text `q`, adaptive (the same results as the plain statement, faster when the
+  /// text is rare or absent): the newest rows of the other filters first, then the GIN indexes' candidates, then
+  /// the time walk.
+  mi::result<document_page> search(const document_query& q, search_mode mode = search_mode::adaptive);
 
   /// The stored revision count of an id (0: not stored). For tests and tools.
   mi::result<int> revisions(const std::string& id);

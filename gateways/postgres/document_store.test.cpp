@@ -2,6 +2,9 @@
 // Chinese, filters and paging.
 #include <doctest/doctest.h>
 
+#include <set>
+#include <sstream>
+
 #include "gateways/postgres/document_store.hpp"
 #include "gateways/postgres/postgres.hpp"
 #include "tests/harness/pg_server.hpp"
@@ -151,4 +154,93 @@ TEST_CASE("documents search: symbol, source, kind and time filters, and paging b
   CHECK(all == std::vector<std::string>{"alpaca:106", "alpaca:105", "alpaca:104", "alpaca:103", "alpaca:102",
                                         "alpaca:101", "alpaca:100"});
   CHECK_FALSE(mi::gw::decode_document_cursor("nonsense"));
+}
+
+namespace {
+
+// 5000 generated documents, one a minute from 2024-03-01 (the newest is g = 5000): `common` in every third,
+// `rare` in every 700th, `skewed` in each of the oldest 1500 only, 罕见词 in every 1600th (Chinese), five symbols in
+// turn.
+void fill_generated(documents_db& db) {
+  db.pg.psql(
+    "INSERT INTO documents (id, source, native_id, kind, symbols, title, summary, body, url, language, "
+    "published_at, published_at_ns, fetched_at_ns, revision) "
+    "SELECT 'alpaca:' || g, 'alpaca', g::text, 'news', ARRAY[(ARRAY['AAPL','MSFT','TSLA','NVDA','AMZN'])[1 + g % 5]], "
+    "'Headline ' || g, '', 'Body ' || g || "
+    "CASE WHEN g % 3 = 0 THEN ' common' ELSE '' END || CASE WHEN g % 700 = 0 THEN ' rare' ELSE '' END || "
+    "CASE WHEN g <= 1500 THEN ' skewed' ELSE '' END || CASE WHEN g % 1600 = 0 THEN ' 罕见词' ELSE '' END, "
+    "'https://news.example/' || g, 'en', t, (extract(epoch FROM t) * 1e9)::bigint, 0, 0 "
+    "FROM generate_series(1, 5000) g, "
+    "LATERAL (SELECT timestamptz '2024-03-01 00:00+00' + g * interval '1 minute' AS t) x");
+  db.pg.psql("ANALYZE documents");
+}
+
+// The reference: the search written out in plain SQL here (not the store's code), every match, newest first.
+std::vector<std::string> reference(documents_db& db, const std::string& word, const std::string& symbol = "") {
+  const std::string out = db.pg.psql("SELECT id FROM documents WHERE (search @@ websearch_to_tsquery('english', '" +
+                                     word + "') OR documents_text(title, summary, body) ILIKE '%" + word + "%')" +
+                                     (symbol.empty() ? std::string() : " AND symbols @> ARRAY['" + symbol + "']") +
+                                     " ORDER BY published_at DESC, id DESC");
+  std::vector<std::string> ids;
+  std::istringstream in(out);
+  for (std::string line; std::getline(in, line);)
+    if (!line.empty())
+      ids.push_back(line);
+  return ids;
+}
+
+// Every page of a search, following `next`; the paths the pages took.
+std::vector<std::string> all_pages(documents_db& db, mi::gw::document_query q, std::set<mi::gw::search_path>& paths) {
+  std::vector<std::string> out;
+  for (int pages = 0; pages < 1000; ++pages) {
+    auto page = db.store->search(q);
+    REQUIRE_MESSAGE(page, (page ? "" : page.err().message));
+    paths.insert(page->path);
+    for (const auto& d : page->documents)
+      out.push_back(mi::document_id(d));
+    if (!page->next)
+      break;
+    q.after = *page->next;
+  }
+  return out;
+}
+
+} // namespace
+
+TEST_CASE("documents search: frequent, rare, absent and old-only words give the plain SQL's results, page by page") {
+  documents_db db;
+  fill_generated(db);
+  using mi::gw::search_path;
+  struct word_case {
+    std::string word, symbol;
+    std::size_t matches;    // worked out from fill_generated
+    search_path first_path; // how the first page is found
+  };
+  for (const auto& c :
+       {word_case{"common", "", 1666, search_path::window}, word_case{"common", "MSFT", 333, search_path::window},
+        word_case{"rare", "", 7, search_path::candidates}, word_case{"罕见词", "", 3, search_path::candidates},
+        word_case{"absent", "", 0, search_path::candidates}, word_case{"skewed", "", 1500, search_path::time_walk}}) {
+    CAPTURE(c.word);
+    CAPTURE(c.symbol);
+    const auto want = reference(db, c.word, c.symbol);
+    CHECK(want.size() == c.matches);
+    auto first = db.store->search({.q = c.word, .symbol = c.symbol});
+    REQUIRE(first);
+    CHECK(first->path == c.first_path);
+    auto plain = db.store->search({.q = c.word, .symbol = c.symbol}, mi::gw::search_mode::plain);
+    REQUIRE(plain);
+    CHECK(plain->path == search_path::plain);
+    std::vector<std::string> first_ids, plain_ids;
+    for (const auto& d : first->documents)
+      first_ids.push_back(mi::document_id(d));
+    for (const auto& d : plain->documents)
+      plain_ids.push_back(mi::document_id(d));
+    CHECK(first_ids == plain_ids);
+    CHECK(first_ids == std::vector<std::string>(want.begin(), want.begin() + std::min<std::size_t>(50, want.size())));
+    for (int limit : {50, 7}) {
+      CAPTURE(limit);
+      std::set<search_path> paths;
+      CHECK(all_pages(db, {.q = c.word, .symbol = c.symbol, .limit = limit}, paths) == want);
+    }
+  }
 }

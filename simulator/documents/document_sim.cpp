@@ -1,6 +1,10 @@
 #include "simulator/documents/document_sim.hpp"
 
+#include <algorithm>
 #include <chrono>
+#include <cstdlib>
+
+#include <boost/json.hpp>
 
 #include "messages/util/civil_time.hpp"
 #include "messages/util/json_writer.hpp"
@@ -73,7 +77,8 @@ document_sim::document_sim(std::int64_t now_ns, int initial) {
 }
 
 std::string document_sim::source_of(std::string_view path) {
-  if (path.rfind("/cgi-bin/browse-edgar", 0) == 0 || path == "/files/company_tickers.json")
+  if (path.rfind("/cgi-bin/browse-edgar", 0) == 0 || path == "/files/company_tickers.json" ||
+      path.rfind("/submissions/", 0) == 0)
     return "sec";
   if (path.rfind("/v1beta1/news", 0) == 0)
     return "alpaca";
@@ -87,7 +92,7 @@ std::string document_sim::source_of(std::string_view path) {
 }
 
 std::string document_sim::add(const std::string& source, sim_item item) {
-  std::lock_guard lock(mu_);
+  std::unique_lock lock(mu_);
   if (item.id.empty()) {
     const auto n = next_id_++;
     char buf[40];
@@ -100,16 +105,30 @@ std::string document_sim::add(const std::string& source, sim_item item) {
     item.id = buf;
   }
   items_[source].push_back(item);
+  auto listener = listener_;
+  lock.unlock();
+  if (listener)
+    listener(source, item);
   return item.id;
+}
+
+void document_sim::set_listener(std::function<void(const std::string&, const sim_item&)> f) {
+  std::lock_guard lock(mu_);
+  listener_ = std::move(f);
 }
 
 bool document_sim::update(const std::string& source, const std::string& id, const std::string& body,
                           std::int64_t now_ns) {
-  std::lock_guard lock(mu_);
+  std::unique_lock lock(mu_);
   for (auto& it : items_[source])
     if (it.id == id) {
       it.body = body;
       it.updated_ns = now_ns;
+      const sim_item copy = it;
+      auto listener = listener_;
+      lock.unlock();
+      if (listener)
+        listener(source, copy);
       return true;
     }
   return false;
@@ -175,6 +194,59 @@ sim_reply document_sim::render(const std::string& source, std::string_view path,
   if (source == "sec" && path == "/files/company_tickers.json") {
     r.body = R"({"0":{"cik_str":320193,"ticker":"AAPL","title":"Apple Inc."},"1":{"cik_str":789019,"ticker":"MSFT",)"
              R"("title":"MICROSOFT CORP"}})";
+  } else if (source == "sec" && path.rfind("/submissions/", 0) == 0) {
+    // data.sec.gov submissions: Apple's (every simulated filing is Apple's), newest first in column arrays; archived
+    // filings in the one overflow file.
+    std::vector<const sim_item*> recent, archived;
+    for (auto it = items.rbegin(); it != items.rend(); ++it)
+      (it->archived ? archived : recent).push_back(&*it);
+    auto columns = [](const std::vector<const sim_item*>& rows) {
+      std::string out = "{";
+      auto column = [&](const char* name, auto cell, bool last = false) {
+        out += std::string("\"") + name + "\":[";
+        for (std::size_t i = 0; i < rows.size(); ++i)
+          out += (i ? "," : "") + cell(*rows[i]);
+        out += last ? "]" : "],";
+      };
+      auto quoted = [](std::string v) { return util::json_string(v); };
+      auto date = [](const sim_item& it) { return util::date_text(util::civil_time_of(it.published_ns).date); };
+      column("accessionNumber", [&](const sim_item& it) { return quoted(it.id); });
+      column("filingDate", [&](const sim_item& it) { return quoted(date(it)); });
+      column("reportDate", [&](const sim_item& it) { return quoted(date(it)); });
+      column("acceptanceDateTime", [&](const sim_item& it) {
+        return quoted(util::rfc3339(it.published_ns / 1'000'000'000 * 1'000'000'000));
+      });
+      column("act", [&](const sim_item&) { return quoted(""); });
+      column("form", [&](const sim_item&) { return quoted("4"); });
+      column("fileNumber", [&](const sim_item&) { return quoted(""); });
+      column("filmNumber", [&](const sim_item&) { return quoted(""); });
+      column("items", [&](const sim_item&) { return quoted(""); });
+      column("core_type", [&](const sim_item&) { return quoted("4"); });
+      column("size", [&](const sim_item& it) { return std::to_string(1000 + it.body.size()); });
+      column("isXBRL", [&](const sim_item&) { return std::string("0"); });
+      column("isInlineXBRL", [&](const sim_item&) { return std::string("0"); });
+      column("primaryDocument", [&](const sim_item& it) { return quoted("xslF345X05/" + it.id + ".xml"); });
+      column(
+        "primaryDocDescription", [&](const sim_item& it) { return quoted(it.title); }, true);
+      return out + "}";
+    };
+    const std::string overflow_name = "CIK0000320193-submissions-001.json";
+    if (path == "/submissions/" + overflow_name) {
+      r.body = columns(archived);
+    } else if (path == "/submissions/CIK0000320193.json") {
+      r.body = R"({"cik":"0000320193","entityType":"operating","sic":"3571","name":"Apple Inc.","tickers":["AAPL"],)"
+               R"("exchanges":["Nasdaq"],"filings":{"recent":)" +
+               columns(recent) + ",\"files\":[";
+      if (!archived.empty()) {
+        auto date = [](const sim_item* it) { return util::date_text(util::civil_time_of(it->published_ns).date); };
+        r.body += "{\"name\":\"" + overflow_name + "\",\"filingCount\":" + std::to_string(archived.size()) +
+                  ",\"filingFrom\":\"" + date(archived.back()) + "\",\"filingTo\":\"" + date(archived.front()) + "\"}";
+      }
+      r.body += "]}}";
+    } else {
+      r.status = 404;
+      r.body = R"({"message":"no such company"})";
+    }
   } else if (source == "sec") {
     // The current-filings feed: newest first, each filing listed for its reporting owner and its issuer (as EDGAR).
     const std::size_t start = static_cast<std::size_t>(std::atoll(param(query, "start").c_str()));
@@ -184,6 +256,8 @@ sim_reply document_sim::render(const std::string& source, std::string_view path,
              util::rfc3339(wall_ns() / 1'000'000'000 * 1'000'000'000) + "</updated>\n";
     std::size_t listed = 0;
     for (auto it = items.rbegin(); it != items.rend(); ++it) {
+      if (it->archived)
+        continue; // an old filing: in the submissions' overflow file only
       if (listed++ < start / 2)
         continue;
       if (listed > start / 2 + 50)
@@ -213,15 +287,7 @@ sim_reply document_sim::render(const std::string& source, std::string_view path,
       if (!first)
         r.body += ',';
       first = false;
-      r.body += "{\"id\":" + it.id + ",\"headline\":";
-      append_json_string(r.body, it.title);
-      r.body += ",\"author\":\"Simulator\",\"created_at\":\"" + util::rfc3339(it.published_ns) +
-                "\",\"updated_at\":\"" + util::rfc3339(it.updated_ns ? it.updated_ns : it.published_ns) +
-                "\",\"summary\":\"\",\"content\":";
-      append_json_string(r.body, "<p>" + it.body + "</p>");
-      r.body += ",\"url\":\"https://www.benzinga.com/news/sim/" + it.id + "\",\"images\":[],\"symbols\":";
-      util::append_json_string_array(r.body, it.symbols);
-      r.body += ",\"source\":\"benzinga\"}";
+      r.body += alpaca_article_json(it, false);
     }
     r.body += "],\"next_page_token\":null}";
   } else if (source == "rss") {
@@ -331,6 +397,93 @@ sim_reply document_sim::command(std::string_view query) {
     return {200, out + "]}"};
   }
   return {400, R"({"error":"action must be add, update, fail, throttle, malformed or requests"})"};
+}
+
+std::string alpaca_article_json(const sim_item& it, bool stream) {
+  using util::append_json_string;
+  std::string out = stream ? "{\"T\":\"n\",\"id\":" : "{\"id\":";
+  out += it.id + ",\"headline\":";
+  append_json_string(out, it.title);
+  out += ",\"author\":\"Simulator\",\"created_at\":\"" + util::rfc3339(it.published_ns) + "\",\"updated_at\":\"" +
+         util::rfc3339(it.updated_ns ? it.updated_ns : it.published_ns) + "\",\"summary\":\"\",\"content\":";
+  append_json_string(out, "<p>" + it.body + "</p>");
+  out += ",\"url\":\"https://www.benzinga.com/news/sim/" + it.id + "\",\"images\":[],\"symbols\":";
+  util::append_json_string_array(out, it.symbols);
+  return out + ",\"source\":\"benzinga\"}";
+}
+
+namespace {
+
+std::string env_or(const char* name, const char* fallback) {
+  const char* v = std::getenv(name);
+  return v != nullptr && *v != '\0' ? std::string(v) : std::string(fallback);
+}
+
+std::string stream_error(int code, std::string_view msg) {
+  std::string out = "[{\"T\":\"error\",\"code\":" + std::to_string(code) + ",\"msg\":";
+  util::append_json_string(out, msg);
+  return out + "}]";
+}
+
+std::string_view str(const boost::json::string& s) { return {s.data(), s.size()}; }
+
+} // namespace
+
+news_stream_protocol::news_stream_protocol()
+    : key_(env_or("ALPACA_SIM_KEY_ID", "PKSIMULATOR")), secret_(env_or("ALPACA_SIM_SECRET_KEY", "simulator-secret")) {}
+
+std::string news_stream_protocol::greeting() { return R"([{"T":"success","msg":"connected"}])"; }
+
+std::vector<std::string> news_stream_protocol::on_text(std::string_view text) {
+  boost::system::error_code ec;
+  auto v = boost::json::parse(boost::json::string_view(text.data(), text.size()), ec);
+  const auto* o = !ec ? v.if_object() : nullptr;
+  const auto* action = o ? o->if_contains("action") : nullptr;
+  if (!action || !action->is_string())
+    return {stream_error(400, "invalid syntax")};
+  const auto a = str(action->get_string());
+  if (a == "auth") {
+    if (authenticated_)
+      return {stream_error(403, "already authenticated")};
+    const auto* key = o->if_contains("key");
+    const auto* secret = o->if_contains("secret");
+    if (key && key->is_string() && secret && secret->is_string() && str(key->get_string()) == key_ &&
+        str(secret->get_string()) == secret_) {
+      authenticated_ = true;
+      return {R"([{"T":"success","msg":"authenticated"}])"};
+    }
+    return {stream_error(402, "auth failed")};
+  }
+  if (a != "subscribe")
+    return {stream_error(400, "invalid syntax")};
+  if (!authenticated_)
+    return {stream_error(401, "not authenticated")};
+  const auto* news = o->if_contains("news");
+  if (!news || !news->is_array())
+    return {stream_error(400, "invalid syntax")};
+  for (const auto& sym : news->get_array()) {
+    if (!sym.is_string())
+      return {stream_error(400, "invalid syntax")};
+    const std::string s(str(sym.get_string()));
+    all_ = all_ || s == "*";
+    if (std::find(symbols_.begin(), symbols_.end(), s) == symbols_.end())
+      symbols_.push_back(s);
+  }
+  subscribed_ = true;
+  std::string ack = R"([{"T":"subscription","news":)";
+  util::append_json_string_array(ack, symbols_);
+  return {ack + "}]"};
+}
+
+std::optional<std::string> news_stream_protocol::news_frame(const sim_item& item) const {
+  if (!subscribed_)
+    return std::nullopt;
+  const bool wanted = all_ || std::any_of(item.symbols.begin(), item.symbols.end(), [&](const std::string& s) {
+                        return std::find(symbols_.begin(), symbols_.end(), s) != symbols_.end();
+                      });
+  if (!wanted)
+    return std::nullopt;
+  return "[" + alpaca_article_json(item, true) + "]";
 }
 
 } // namespace mi::sim::documents

@@ -5,6 +5,7 @@
 #include "connectors/documents/alpaca_news.hpp"
 #include "connectors/documents/cninfo.hpp"
 #include "connectors/documents/feeds.hpp"
+#include "connectors/documents/news_stream.hpp"
 #include "connectors/documents/reddit.hpp"
 #include "connectors/documents/sec.hpp"
 #include "simulator/documents/document_sim.hpp"
@@ -85,4 +86,100 @@ TEST_CASE("document sim: an added item is listed, an updated one a new revision 
   CHECK(mi::document_id(after) == mi::document_id(before));
   CHECK(mi::dedup_id(after) != mi::dedup_id(before));
   CHECK(after.body == "Rates unchanged, two dissents");
+}
+
+TEST_CASE("document sim news stream: the platform's client session gets through auth and subscribe to the article") {
+  // The simulator's protocol and the platform's session talk to each other; the article is the REST page's.
+  mi::sim::documents::news_stream_protocol server;
+  docs::news_stream_session client("PKSIMULATOR", "simulator-secret", {});
+  std::vector<std::string> to_server;
+  auto feed = [&](const std::string& frame) {
+    auto step = client.on_frame(frame, 5);
+    CHECK(step.error.empty());
+    for (auto& f : step.send)
+      to_server.push_back(f);
+    return step;
+  };
+  feed(mi::sim::documents::news_stream_protocol::greeting());
+  REQUIRE(to_server.size() == 1);
+  auto answer = server.on_text(to_server[0]);
+  REQUIRE(answer.size() == 1);
+  feed(answer[0]);
+  REQUIRE(to_server.size() == 2);
+  answer = server.on_text(to_server[1]);
+  REQUIRE(answer.size() == 1);
+  CHECK(answer[0] == R"([{"T":"subscription","news":["*"]}])");
+  CHECK(feed(answer[0]).subscribed);
+  CHECK(server.subscribed());
+
+  document_sim sim(now, 1);
+  const auto rest = docs::alpaca_news::parse_news_page(sim.handle("/v1beta1/news", "", "").body, 5);
+  REQUIRE(rest);
+  REQUIRE(rest->documents.size() == 1);
+  mi::sim::documents::sim_item item;
+  item.id = rest->documents[0].native_id;
+  item.title = rest->documents[0].title;
+  item.body = "Simulated alpaca document number 1.";
+  item.symbols = {"AAPL"};
+  item.published_ns = now - 60'000'000'000;
+  auto frame = server.news_frame(item);
+  REQUIRE(frame);
+  auto got = feed(*frame);
+  REQUIRE(got.documents.size() == 1);
+  CHECK(got.documents[0] == rest->documents[0]);
+}
+
+TEST_CASE("document sim news stream: a wrong secret, a subscribe before auth and bad JSON get Alpaca's errors") {
+  mi::sim::documents::news_stream_protocol server;
+  CHECK(server.on_text(R"({"action":"subscribe","news":["*"]})").at(0) ==
+        R"([{"T":"error","code":401,"msg":"not authenticated"}])");
+  CHECK(server.on_text(R"({"action":"auth","key":"PKSIMULATOR","secret":"nope"})").at(0) ==
+        R"([{"T":"error","code":402,"msg":"auth failed"}])");
+  CHECK(server.on_text("{nope").at(0) == R"([{"T":"error","code":400,"msg":"invalid syntax"}])");
+  CHECK_FALSE(server.subscribed());
+  CHECK_FALSE(server.news_frame({}).has_value());
+  // subscribed to AAPL only: a TSLA article is not sent
+  server.on_text(R"({"action":"auth","key":"PKSIMULATOR","secret":"simulator-secret"})");
+  server.on_text(R"({"action":"subscribe","news":["AAPL"]})");
+  mi::sim::documents::sim_item tsla;
+  tsla.id = "5";
+  tsla.symbols = {"TSLA"};
+  CHECK_FALSE(server.news_frame(tsla).has_value());
+  tsla.symbols = {"TSLA", "AAPL"};
+  CHECK(server.news_frame(tsla).has_value());
+}
+
+TEST_CASE("document sim sec submissions: recent in column arrays, an archived filing only in the overflow file") {
+  document_sim sim(now, 2);
+  auto plain = docs::sec::parse_submissions(sim.handle("/submissions/CIK0000320193.json", "", "").body, 1);
+  REQUIRE_MESSAGE(plain, (plain ? "" : plain.err().message));
+  CHECK(plain->documents.size() == 2);
+  CHECK(plain->overflow.empty());
+
+  mi::sim::documents::sim_item old;
+  old.title = "Old filing";
+  old.body = "From the archive.";
+  old.symbols = {"AAPL"};
+  old.published_ns = 1414427585LL * 1'000'000'000; // 2014-10-27T16:33:05Z
+  old.archived = true;
+  const auto id = sim.add("sec", old);
+  auto s = docs::sec::parse_submissions(sim.handle("/submissions/CIK0000320193.json", "", "").body, 1);
+  REQUIRE(s);
+  CHECK(s->documents.size() == 2); // not in recent
+  REQUIRE(s->overflow.size() == 1);
+  CHECK(s->overflow[0] ==
+        docs::sec::submissions_file{"CIK0000320193-submissions-001.json", 1, "2014-10-27", "2014-10-27"});
+  auto rows = docs::sec::parse_submissions_file(
+    sim.handle("/submissions/CIK0000320193-submissions-001.json", "", "").body, *s, s->overflow[0].name, 1);
+  REQUIRE_MESSAGE(rows, (rows ? "" : rows.err().message));
+  REQUIRE(rows->size() == 1);
+  CHECK((*rows)[0].native_id == id);
+  CHECK((*rows)[0].published_at_ns == old.published_ns);
+  CHECK((*rows)[0].title == "4 - Apple Inc.");
+  // not in the current feed either
+  auto atom = docs::sec::parse_current_atom(sim.handle("/cgi-bin/browse-edgar", "action=getcurrent&start=0", "").body,
+                                            {{320193, {"AAPL"}}}, 1);
+  REQUIRE(atom);
+  CHECK(atom->documents.size() == 2);
+  CHECK(sim.handle("/submissions/CIK0000000001.json", "", "").status == 404);
 }

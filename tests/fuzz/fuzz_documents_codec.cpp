@@ -1,6 +1,7 @@
-// libFuzzer target for the document parsers (connectors/documents): SEC Atom, submissions and company_tickers, Alpaca
-// news pages and frames, RSS / Atom feeds, cninfo pages, Reddit listings, Retry-After and feed times. Any input gives
-// a value or an error, never a crash, a hang or undefined behaviour; every document has its id and survives the wire.
+// libFuzzer target for the document parsers (connectors/documents): SEC Atom, submissions (and their overflow files)
+// and company_tickers, Alpaca news pages and frames (and the stream's client session), RSS / Atom feeds, cninfo pages,
+// Reddit listings, Retry-After and feed times. Any input gives a value or an error, never a crash, a hang or undefined
+// behaviour; every document has its id and survives the wire.
 // Build: scripts/fuzz (cmake -DMI_FUZZ=ON with clang). Seeds: ../shared/fixtures/documents/*/* (scripts/fuzz).
 #include <cstddef>
 #include <cstdint>
@@ -10,6 +11,7 @@
 #include "connectors/documents/alpaca_news.hpp"
 #include "connectors/documents/cninfo.hpp"
 #include "connectors/documents/feeds.hpp"
+#include "connectors/documents/news_stream.hpp"
 #include "connectors/documents/reddit.hpp"
 #include "connectors/documents/sec.hpp"
 #include "connectors/documents/source_schedule.hpp"
@@ -40,11 +42,26 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     check_all(r->documents);
   if (auto r = docs::sec::parse_submissions(in, 1))
     check_all(r->documents);
+  {
+    const docs::sec::submissions apple{"0000320193", "Apple Inc.", {"AAPL"}, {}, {}, {}};
+    if (auto r = docs::sec::parse_submissions_file(in, apple, "CIK0000320193-submissions-001.json", 1))
+      check_all(*r);
+  }
   (void)docs::sec::parse_company_tickers(in);
   if (auto r = docs::alpaca_news::parse_news_page(in, 1))
     check_all(r->documents);
   if (auto r = docs::alpaca_news::parse_news_frame(in, 1))
     check_all(*r);
+  { // the news stream's client session in every phase: any frame gives frames to send, documents or an error
+    docs::news_stream_session session("k", "s", {});
+    for (const char* control :
+         {"", R"([{"T":"success","msg":"connected"}])", R"([{"T":"success","msg":"authenticated"}])",
+          R"([{"T":"subscription","news":["*"]}])"}) {
+      if (*control != '\0')
+        (void)session.on_frame(control, 1);
+      check_all(session.on_frame(in, 1).documents);
+    }
+  }
   if (auto r = docs::feeds::parse_feed(in, "fuzz", "en", 1))
     check_all(*r);
   if (auto r = docs::cninfo::parse_query(in, 1))

@@ -12,6 +12,7 @@
 #include "connectors/transport/url.hpp"
 #include "connectors/transport/ws_client.hpp"
 #include "simulator/documents/document_sim_server.hpp"
+#include "simulator/documents/news_stream_server.hpp"
 #include "tests/integration/platform_env.hpp"
 
 using namespace std::chrono_literals;
@@ -28,9 +29,14 @@ struct documents_env {
   simdoc::document_sim sim{wall_ns(), 3};
   mi::net::io_thread io;
   simdoc::document_sim_server server{io.context(), sim};
+  simdoc::news_stream_server news{io.context(), sim};
   std::unique_ptr<mi::test::platform_env> env;
 
-  documents_env() {
+  /// Which sources: every one (polls only), alpaca alone with its news WebSocket (the simulator's), or sec alone
+  /// reading Apple's submissions with a backfill horizon of twenty years.
+  enum class sources { all, news_stream, sec_history };
+
+  explicit documents_env(sources which = sources::all) {
     const std::string url = server.base_url();
     std::string y = "documents:\n  user_agent: \"market-ingestor tests ops@example.com\"\n  sources:\n";
     auto source = [&](const char* name, const char* items, const char* extra) {
@@ -38,11 +44,17 @@ struct documents_env {
            "      jitter_percent: 0\n      failure_threshold: 5\n      open_for: 4s\n      timeout: 2s\n" + items +
            extra;
     };
-    source("sec", "", "      requests_per_second: 10\n      backfill_horizon: 2s\n");
-    source("alpaca", "", "");
-    source("rss", ("      items: [\"" + url + "/rss/markets\"]\n").c_str(), "");
-    source("reddit", "      items: [wallstreetbets]\n", "");
-    source("cninfo", "      items: [\"600600,gssh0600600\"]\n", "");
+    if (which == sources::news_stream) {
+      source("alpaca", "", ("      stream_url: \"" + news.url() + "\"\n").c_str());
+    } else if (which == sources::sec_history) {
+      source("sec", "      items: [AAPL]\n", "      requests_per_second: 10\n      backfill_horizon: 7300d\n");
+    } else {
+      source("sec", "", "      requests_per_second: 10\n      backfill_horizon: 2s\n");
+      source("alpaca", "", "      stream_url: \"\"\n");
+      source("rss", ("      items: [\"" + url + "/rss/markets\"]\n").c_str(), "");
+      source("reddit", "      items: [wallstreetbets]\n", "");
+      source("cninfo", "      items: [\"600600,gssh0600600\"]\n", "");
+    }
     env = std::make_unique<mi::test::platform_env>(std::vector<std::string>{"1m"}, "", "", "", y);
   }
 
@@ -88,7 +100,7 @@ TEST_CASE("documents: a source failing 5 times opens its circuit while the other
   // Down for longer than its 2 s backfill horizon: one gap record on market.gap.sec.documents.
   CHECK(e.env->metric(R"(mi_source_gaps_total{source="sec"})") == 1);
   CHECK(e.env->stream_messages("MARKET_GAP") == 1);
-  CHECK(e.env->metric(R"(mi_documents_published_total{source="reddit"})") >= 3);
+  CHECK(e.env->metric(R"(mi_documents_published_total{path="poll",source="reddit"})") >= 3);
 }
 
 TEST_CASE("documents: 429 holds the source back for its Retry-After, then it is read") {
@@ -217,4 +229,88 @@ TEST_CASE("documents: the push channels doc.sec and doc.symbol.AAPL deliver a ne
     CHECK(sec_frames == 1);
   }
   client->close();
+}
+
+TEST_CASE("documents: alpaca news over the WebSocket pauses the polls, a drop is caught up by REST, nothing twice") {
+  documents_env e(documents_env::sources::news_stream);
+  ::setenv("MI_ALPACA_KEY_ID", "PKSIMULATOR", 1); // the simulator's key (news_stream_protocol)
+  ::setenv("MI_ALPACA_SECRET_KEY", "simulator-secret", 1);
+  e.env->start_platform({"--roles", "store,documents"});
+  ::unsetenv("MI_ALPACA_KEY_ID");
+  ::unsetenv("MI_ALPACA_SECRET_KEY");
+  const std::string stream = R"(mi_documents_published_total{path="stream",source="alpaca"})";
+  // The backfill poll, then the stream: authenticated and subscribed.
+  REQUIRE_MESSAGE(e.eventually([&] { return e.count("source = 'alpaca'") == 3 && e.news.subscribed() == 1; }),
+                  e.env->platform_log());
+  CHECK(e.env->platform_log().find("simulator-secret") == std::string::npos); // the secret is never logged
+  // Live: after the one catch-up poll, no poll for several intervals (1 s). Polls that went on would change the count
+  // every second: it must settle, and then stay.
+  REQUIRE(e.eventually(
+    [&] {
+      const auto before = e.sim.requests("alpaca");
+      std::this_thread::sleep_for(2s);
+      return e.sim.requests("alpaca") == before;
+    },
+    20s));
+  const auto polls = e.sim.requests("alpaca");
+  std::this_thread::sleep_for(3s);
+  CHECK(e.sim.requests("alpaca") == polls);
+
+  // A new article reaches the platform over the stream.
+  const auto now_s = [] { return wall_ns() / 1'000'000'000 * 1'000'000'000; };
+  e.sim.add("alpaca", {"", "Streamed headline", "Pushed over the WebSocket.", {"AAPL"}, now_s(), 0});
+  REQUIRE_MESSAGE(e.eventually([&] { return e.count("source = 'alpaca'") == 4; }, 10s), e.env->platform_log());
+  CHECK(e.env->metric(stream) == 1);
+  CHECK(e.sim.requests("alpaca") == polls); // not by a poll
+  CHECK(e.count("title = 'Streamed headline' AND body = 'Pushed over the WebSocket.'") == 1);
+
+  // The stream drops mid-session and stays away: articles published meanwhile never come over it; the polls resume
+  // and catch them up.
+  e.news.refuse(true);
+  e.news.drop_all();
+  e.sim.add("alpaca", {"", "Published during the outage 1", "First while down.", {"MSFT"}, now_s(), 0});
+  e.sim.add("alpaca", {"", "Published during the outage 2", "Second while down.", {"TSLA"}, now_s(), 0});
+  REQUIRE_MESSAGE(e.eventually([&] { return e.count("source = 'alpaca'") == 6; }, 20s), e.env->platform_log());
+  CHECK(e.sim.requests("alpaca") > polls);
+  CHECK(e.env->metric(stream) == 1);
+
+  // Back: the client reconnects (backoff), and the next article comes over the stream again.
+  e.news.refuse(false);
+  REQUIRE_MESSAGE(e.eventually([&] { return e.news.subscribed() == 1; }, 40s), e.env->platform_log());
+  e.sim.add("alpaca", {"", "After the reconnect", "Streamed again.", {"AAPL"}, now_s(), 0});
+  REQUIRE_MESSAGE(e.eventually([&] { return e.count("source = 'alpaca'") == 7; }, 10s), e.env->platform_log());
+  REQUIRE(e.eventually([&] { return e.env->metric(stream) == 2; }, 5s));
+  CHECK(e.news.connections() >= 2);
+
+  // Every article once: one row, one revision, one MARKET_DOC message each (stream and polls carried some of the
+  // same ids: the catch-up polls re-read the stream's articles, and JetStream kept one by Nats-Msg-Id).
+  std::this_thread::sleep_for(2s); // polls after the reconnect's catch-up have had time to repeat what they read
+  CHECK(e.count("source = 'alpaca'") == 7);
+  CHECK(e.count("source = 'alpaca' AND revisions = 1") == 7);
+  CHECK(e.sql("SELECT count(DISTINCT native_id) FROM documents") == "7");
+  CHECK(e.env->stream_messages("MARKET_DOC") == 7);
+  CHECK(e.env->metric(R"(mi_documents_published_total{path="poll",source="alpaca"})") > 7); // repeats included
+}
+
+TEST_CASE("documents: a filing only in a company's submissions overflow file is stored when the horizon reaches it") {
+  documents_env e(documents_env::sources::sec_history);
+  simdoc::sim_item old;
+  old.title = "Archived annual report";
+  old.body = "Only in CIK0000320193-submissions-001.json.";
+  old.symbols = {"AAPL"};
+  old.published_ns = 1414427585LL * 1'000'000'000; // 2014-10-27T16:33:05Z: past `recent`, within 20 years
+  old.archived = true;
+  const std::string accession = e.sim.add("sec", old);
+  e.env->start_platform({"--roles", "store,documents"});
+  // The three current filings (Atom and recent) and the archived one (the overflow file).
+  REQUIRE_MESSAGE(e.eventually([&] { return e.count("source = 'sec'") == 4; }), e.env->platform_log());
+  CHECK(e.sql("SELECT title || '|' || published_at_ns || '|' || (fields->>'filing_date') || '|' || "
+              "array_to_string(symbols, ',') FROM documents WHERE native_id = '" +
+              accession + "'") == "4 - Apple Inc.|1414427585000000000|2014-10-27|AAPL");
+  // Later polls (recent again; the overflow file was read once: source_poller.test.cpp) store nothing twice.
+  const auto requests = e.sim.requests("sec");
+  REQUIRE(e.eventually([&] { return e.sim.requests("sec") >= requests + 6; })); // two more polls (1 s interval)
+  CHECK(e.count("source = 'sec'") == 4);
+  CHECK(e.count("source = 'sec' AND revisions = 1") == 4);
+  CHECK(e.env->stream_messages("MARKET_DOC") == 4);
 }
