@@ -441,7 +441,7 @@ simulator::core::core(asio::io_context& io, options opts)
   }
   if ((o.book_skip_after > 0 || o.book_checksum_after > 0 || o.book_stale_rest > 0) && !proto->supports_books())
     throw std::runtime_error("--book-*: " + o.exchange +
-                             " does not speak order books in the simulator (binance, okx, bybit, kraken)");
+                             " does not speak order books in the simulator (binance, okx, bybit, coinbase, kraken)");
   mkt.book_seed(o.seed);
   mkt.stale_book_snapshot(o.book_stale_rest);
   if (o.notice_after > 0) {
@@ -713,6 +713,8 @@ void simulator::core::step_book(const std::string& symbol, slot& sl) {
   if (o.book_skip_after > 0 && n == o.book_skip_after) {
     faults.fetch_add(1, std::memory_order_relaxed);
     book_updates_skipped.fetch_add(1, std::memory_order_relaxed);
+    for (const auto& s : std::vector(sl.subs[book_kind]))
+      proto->book_update_lost(s->state(), symbol);
     return;
   }
   const bool corrupt = o.book_checksum_after > 0 && n == o.book_checksum_after;
