@@ -47,17 +47,18 @@ std::unique_ptr<bridge> start_bridge(const mi::cfg::config& cfg, mi::gw::metrics
   out->feedback = feedback;
   feedback->low_water = cfg.nats.max_in_flight * 3 / 4;
   feedback->streams.clear();
-  for (const auto* sc : mi::cfg::all_streams(cfg.nats)) {
-    auto prefix = sc->subjects; // "market.raw.>" -> "market.raw."
-    if (prefix.size() >= 1 && prefix.back() == '>')
-      prefix.pop_back();
-    feedback->streams.emplace_back(prefix, sc->name);
-  }
+  for (const auto* sc : mi::cfg::all_streams(cfg.nats))
+    for (auto prefix : mi::cfg::subject_filters(*sc)) { // "market.raw.>" -> "market.raw."
+      if (prefix.size() >= 1 && prefix.back() == '>')
+        prefix.pop_back();
+      feedback->streams.emplace_back(prefix, sc->name);
+    }
   feedback->streams.emplace_back("$KV." + std::string(mi::book::snapshots_bucket) + ".",
                                  "KV_" + std::string(mi::book::snapshots_bucket));
   std::vector<std::string> stream_names;
   for (const auto& [prefix, name] : feedback->streams)
-    stream_names.push_back(name);
+    if (std::find(stream_names.begin(), stream_names.end(), name) == stream_names.end())
+      stream_names.push_back(name);
   metrics.publish_streams(std::move(stream_names)); // the bounded `stream` label of mi_publish_failures_total
   auto jo = mi::gw::to_options(cfg.nats);
   jo.name = "market-ingestor " + cfg.runtime.node_id; // nats-server's /connz tells the nodes apart
