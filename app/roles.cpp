@@ -11,6 +11,7 @@
 #include "actors/book_sampler.hpp"
 #include "actors/caf_types.hpp"
 #include "actors/coverage_saver.hpp"
+#include "actors/derivatives_saver.hpp"
 #include "actors/documents.hpp"
 #include "actors/inspection.hpp"
 #include "actors/kline_partitions.hpp"
@@ -226,6 +227,10 @@ mi::actors::child_spec store_role(const mi::cfg::config& cfg, const role_factory
   // Gap reports (MARKET_GAP) into market_gaps, for coverage (GET /api/v1/coverage, the console's heat-map).
   mi::actors::coverage_saver_args cs{&js, cfg.nats.gap.name, "saver_gaps", cfg.postgres.dsn};
   store.push_back({"saver_gaps", [cs](caf::actor_system& s) { return mi::actors::spawn_coverage_saver(s, cs); }});
+  // Perpetual-swap events (MARKET_DERIV) into market_derivatives.
+  mi::actors::derivatives_saver_args dvs{&js, cfg.nats.deriv.name, "saver_derivatives", cfg.postgres.dsn};
+  store.push_back(
+    {"saver_derivatives", [dvs](caf::actor_system& s) { return mi::actors::spawn_derivatives_saver(s, dvs); }});
   mi::actors::document_saver_args ds;
   ds.js = &js;
   ds.stream = cfg.nats.doc.name;

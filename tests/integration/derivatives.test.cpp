@@ -1,9 +1,10 @@
 // Derivatives channels end to end (issue 15, item 6): the simulator speaks binance-usdm (markPrice@1s, forceOrder,
 // REST openInterest), okx-swap (funding-rate, mark-price, open-interest, liquidation-orders) and bybit-linear
 // (tickers snapshot + deltas, allLiquidation), turning each generated trade into that venue's true events
-// (GET /sim/derivatives); `market-ingestor run --roles ingest` publishes them; MARKET_DERIV holds exactly the true
-// events of every venue (exact decimals, times, sides, subjects, one message per event), and binance-usdm's polled
-// open interest is one of the values the simulator served.
+// (GET /sim/derivatives); `market-ingestor run --roles ingest,store` publishes and stores them; MARKET_DERIV holds
+// exactly the true events of every venue (exact decimals, times, sides, subjects, one message per event),
+// binance-usdm's polled open interest is one of the values the simulator served, and market_derivatives holds one row
+// per published event with the same values.
 #include <doctest/doctest.h>
 
 #include <boost/json.hpp>
@@ -12,6 +13,7 @@
 #include <fstream>
 #include <map>
 #include <set>
+#include <sstream>
 #include <thread>
 
 #include "connectors/transport/url.hpp"
@@ -19,6 +21,7 @@
 #include "gateways/jetstream/jetstream.hpp"
 #include "messages/deriv/derivative.hpp"
 #include "tests/harness/nats_server.hpp"
+#include "tests/harness/pg_server.hpp"
 #include "tests/harness/process.hpp"
 #include "tests/integration/platform_env.hpp"
 
@@ -43,14 +46,16 @@ std::vector<std::string> true_events(int port) {
 } // namespace
 
 TEST_CASE("e2e derivatives: binance-usdm, okx-swap and bybit-linear through the simulator, MARKET_DERIV holds exactly "
-          "the true funding, mark, open-interest and liquidation events") {
+          "the true funding, mark, open-interest and liquidation events, and market_derivatives one row per event") {
   mi::test::temp_dir dir("mi-deriv");
   mi::test::nats_server nats;
+  mi::test::pg_server pg;
   const std::vector<std::string> venues{"binance-usdm", "okx-swap", "bybit-linear"};
   std::vector<int> ports;
   {
     std::ofstream cfg(dir.path() + "/config.yaml");
     cfg << "nats:\n  url: " << nats.url() << "\n"
+        << "postgres:\n  dsn: " << pg.conninfo() << "\n"
         << "exchanges:\n  binance:\n    enabled: false\n"
         << "derivatives:\n";
     for (const auto& v : venues) {
@@ -73,7 +78,7 @@ TEST_CASE("e2e derivatives: binance-usdm, okx-swap and bybit-linear through the 
 
   const std::string log = dir.path() + "/platform.log";
   mi::test::child_process platform(
-    {mi::test::binary(), "run", "--config", dir.path() + "/config.yaml", "--roles", "ingest"}, log);
+    {mi::test::binary(), "run", "--config", dir.path() + "/config.yaml", "--roles", "ingest,store"}, log);
   REQUIRE_MESSAGE(mi::test::eventually(
                     [&] { return mi::test::has_ready_line(mi::test::read_file(log), 0) || !platform.running(); }, 30s),
                   mi::test::read_file(log));
@@ -158,6 +163,54 @@ TEST_CASE("e2e derivatives: binance-usdm, okx-swap and bybit-linear through the 
     CHECK(mark_times.count(d.ts_ns) == 1);
     CHECK(d.open_interest.size() == 8); // "1000NN.5" .. "100300.5"
     CHECK(d.open_interest.substr(d.open_interest.size() - 2) == ".5");
+  }
+  // market_derivatives: one row per published event, with the same values (NULL where the event has none).
+  auto row_of = [](const mi::deriv::derivative& d) {
+    return std::string(mi::deriv::to_string(d.what)) + "|" + std::to_string(d.ts_ns) + "|" + d.rate + "|" +
+           (d.next_funding_ns != 0 ? std::to_string(d.next_funding_ns / 1000) : "") + "|" + d.mark_price + "|" +
+           d.index_price + "|" + d.open_interest + "|" + d.open_interest_value + "|" +
+           (d.what == mi::deriv::channel::liquidation ? std::string(mi::to_string(d.side)) : "") + "|" + d.price + "|" +
+           d.quantity;
+  };
+  std::map<std::string, std::vector<std::string>> want_rows;
+  {
+    auto st = (*js)->state("MARKET_DERIV");
+    REQUIRE(st);
+    for (std::uint64_t seq = st->first_seq; seq <= st->last_seq && st->messages > 0; ++seq) {
+      auto m = (*js)->get_message("MARKET_DERIV", seq);
+      REQUIRE(m);
+      REQUIRE(*m);
+      auto d = mi::deriv::decode_pb((**m).data());
+      REQUIRE(d);
+      want_rows[d->exchange].push_back(row_of(*d));
+    }
+  }
+  const std::string select =
+    "SELECT channel || '|' || ts_ns || '|' || coalesce(rate::text, '') || '|' || coalesce((extract(epoch FROM "
+    "next_funding) * 1000000)::bigint::text, '') || '|' || coalesce(mark_price::text, '') || '|' || "
+    "coalesce(index_price::text, '') || '|' || coalesce(open_interest::text, '') || '|' || "
+    "coalesce(open_interest_value::text, '') || '|' || coalesce(side, '') || '|' || coalesce(price::text, '') || '|' "
+    "|| coalesce(quantity::text, '') FROM market_derivatives WHERE exchange = ";
+  for (const auto& v : venues) {
+    auto& want = want_rows[v];
+    std::sort(want.begin(), want.end());
+    std::vector<std::string> rows;
+    const bool stored = mi::test::eventually(
+      [&] {
+        std::this_thread::sleep_for(200ms);
+        rows.clear();
+        std::istringstream in(pg.psql(select + "'" + v + "' ORDER BY 1"));
+        for (std::string line; std::getline(in, line);)
+          rows.push_back(line);
+        std::sort(rows.begin(), rows.end());
+        return rows == want;
+      },
+      30s);
+    INFO(v << ": " << rows.size() << " rows, " << want.size() << " published; first row "
+           << (rows.empty() ? std::string("-") : rows.front()) << " vs "
+           << (want.empty() ? std::string("-") : want.front()));
+    CHECK(stored);
+    CHECK(rows.size() > 300);
   }
   platform.signal(SIGTERM);
   CHECK(platform.wait_for(60s) == 0);
