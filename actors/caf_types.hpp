@@ -70,7 +70,9 @@ using kick_atom = caf::atom_constant<caf::atom("mi_kick")>;        ///< push hub
 using skip_atom = caf::atom_constant<caf::atom("mi_skip")>;        ///< MARKET_RAW read up to here (other partitions)
 using lease_atom = caf::atom_constant<caf::atom("mi_lease")>;      ///< time for a round of the kline leases
 using replay_atom = caf::atom_constant<caf::atom("mi_replay")>;    ///< push: read a resumed channel's stored range
-using rtick_atom = caf::atom_constant<caf::atom("mi_rtick")>;      ///< push: hand replayed frames to the clients
+using rtick_atom = caf::atom_constant<caf::atom("mi_rtick")>;
+using oirest_atom = caf::atom_constant<caf::atom("mi_oirest")>; ///< derivatives: a REST open-interest request / answer
+                                                                ///< ///< push: hand replayed frames to the clients
 
 /// Frames to publish: each is already encoded at the edge (protobuf never crosses a mailbox).
 using outgoing_batch = std::vector<mi::gw::outgoing>;

@@ -486,6 +486,12 @@ void on_text(connection_actor* self, std::uint64_t gen, const std::string& text,
   if (gen == st.active)
     st.venue->on_frame(recv_ns);
   if (st.books) {
+    // Venues that number every message of the connection (Coinbase): a lost message may have been a book update.
+    if (gen == st.active)
+      if (auto lost = st.venue->connection_sequence_break(text)) {
+        st.books->resync_all(*lost, now_ns(), st.book_out);
+        flush_books(self);
+      }
     if (auto route = st.venue->book_frame(text)) {
       // Books are read from the active connection only (a rotation's old one is about to close).
       if (gen != st.active)

@@ -6,6 +6,7 @@
 
 #include "actors/backfill.hpp"
 #include "actors/connection.hpp"
+#include "actors/derivatives_connection.hpp"
 #include "caf/actor_system.hpp"
 #include "connectors/transport/io_thread.hpp"
 #include "connectors/transport/url.hpp"
@@ -210,6 +211,19 @@ std::vector<mi::actors::child_spec> ingest_children(const mi::cfg::config& cfg, 
                      }});
     }
     spdlog::info("{}: {} symbols on {} connection(s)", name, subs.size(), (subs.size() + per_conn - 1) / per_conn);
+  }
+  // Perpetual swaps (issue 15): one connection per enabled derivatives venue, publishing to MARKET_DERIV.
+  for (const auto& [name, d] : cfg.derivatives) {
+    if (!d.enabled)
+      continue;
+    mi::actors::derivatives_connection_args a;
+    a.venue = name;
+    a.cfg = d;
+    a.publisher = publisher;
+    a.io = &io;
+    a.seed = seed++;
+    out.push_back({"derivatives." + name, [a](caf::actor_system& s) { return spawn_derivatives_connection(s, a); }});
+    spdlog::info("{}: {} symbols (funding, mark, open interest, liquidations)", name, d.symbols.size());
   }
   return out;
 }

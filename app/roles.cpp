@@ -11,6 +11,7 @@
 #include "actors/book_sampler.hpp"
 #include "actors/caf_types.hpp"
 #include "actors/coverage_saver.hpp"
+#include "actors/derivatives_saver.hpp"
 #include "actors/documents.hpp"
 #include "actors/inspection.hpp"
 #include "actors/kline_partitions.hpp"
@@ -47,17 +48,18 @@ std::unique_ptr<bridge> start_bridge(const mi::cfg::config& cfg, mi::gw::metrics
   out->feedback = feedback;
   feedback->low_water = cfg.nats.max_in_flight * 3 / 4;
   feedback->streams.clear();
-  for (const auto* sc : mi::cfg::all_streams(cfg.nats)) {
-    auto prefix = sc->subjects; // "market.raw.>" -> "market.raw."
-    if (prefix.size() >= 1 && prefix.back() == '>')
-      prefix.pop_back();
-    feedback->streams.emplace_back(prefix, sc->name);
-  }
+  for (const auto* sc : mi::cfg::all_streams(cfg.nats))
+    for (auto prefix : mi::cfg::subject_filters(*sc)) { // "market.raw.>" -> "market.raw."
+      if (prefix.size() >= 1 && prefix.back() == '>')
+        prefix.pop_back();
+      feedback->streams.emplace_back(prefix, sc->name);
+    }
   feedback->streams.emplace_back("$KV." + std::string(mi::book::snapshots_bucket) + ".",
                                  "KV_" + std::string(mi::book::snapshots_bucket));
   std::vector<std::string> stream_names;
   for (const auto& [prefix, name] : feedback->streams)
-    stream_names.push_back(name);
+    if (std::find(stream_names.begin(), stream_names.end(), name) == stream_names.end())
+      stream_names.push_back(name);
   metrics.publish_streams(std::move(stream_names)); // the bounded `stream` label of mi_publish_failures_total
   auto jo = mi::gw::to_options(cfg.nats);
   jo.name = "market-ingestor " + cfg.runtime.node_id; // nats-server's /connz tells the nodes apart
@@ -225,6 +227,10 @@ mi::actors::child_spec store_role(const mi::cfg::config& cfg, const role_factory
   // Gap reports (MARKET_GAP) into market_gaps, for coverage (GET /api/v1/coverage, the console's heat-map).
   mi::actors::coverage_saver_args cs{&js, cfg.nats.gap.name, "saver_gaps", cfg.postgres.dsn};
   store.push_back({"saver_gaps", [cs](caf::actor_system& s) { return mi::actors::spawn_coverage_saver(s, cs); }});
+  // Perpetual-swap events (MARKET_DERIV) into market_derivatives.
+  mi::actors::derivatives_saver_args dvs{&js, cfg.nats.deriv.name, "saver_derivatives", cfg.postgres.dsn};
+  store.push_back(
+    {"saver_derivatives", [dvs](caf::actor_system& s) { return mi::actors::spawn_derivatives_saver(s, dvs); }});
   mi::actors::document_saver_args ds;
   ds.js = &js;
   ds.stream = cfg.nats.doc.name;

@@ -75,6 +75,7 @@ mi::gw::partition_policy storage_policy(const mi::cfg::config& cfg) {
   mi::gw::partition_policy p;
   p.retention_months_books = cfg.storage.retention_months_books;
   p.retention_months_quotes = cfg.storage.retention_months_quotes;
+  p.retention_months_derivatives = cfg.storage.retention_months_derivatives;
   p.ahead_days = cfg.storage.partitions_ahead_days;
   p.retention_days_trades = cfg.storage.retention_days_trades;
   p.retention_months_klines = cfg.storage.retention_months_klines;

@@ -19,8 +19,14 @@ command add_simulate(CLI::App& app) {
   };
   auto o = std::make_shared<opts>();
   auto& so = o->so;
-  sim->add_option("--exchange", so.exchange, "protocol spoken: " + mi::venue_names_joined())
-    ->check(CLI::IsMember(mi::venue_names()));
+  std::vector<std::string> spoken =
+    mi::venue_names(); // and the perpetual-swap venues (simulator/protocols/derivatives)
+  for (const auto& d : mi::derivatives_venues())
+    spoken.emplace_back(d.name);
+  sim
+    ->add_option("--exchange", so.exchange,
+                 "protocol spoken: " + mi::venue_names_joined() + ", binance-usdm, okx-swap, bybit-linear")
+    ->check(CLI::IsMember(spoken));
   sim->add_option("--host", so.host, "listen address");
   sim->add_option("--port", so.port, "listen port (0 = any free port)");
   sim->add_option("--symbols", o->symbols, "comma-separated normalized BASEQUOTE symbols");

@@ -96,6 +96,19 @@ void exchange_leaves(std::vector<leaf>& out, const std::string& p, exchange_conf
   out.push_back({p + ".rest_requests_per_minute", &e.rest_requests_per_minute});
 }
 
+void derivatives_leaves(std::vector<leaf>& out, const std::string& p, derivatives_config& d) {
+  out.push_back({p + ".enabled", &d.enabled});
+  out.push_back({p + ".ws_url", &d.ws_url});
+  out.push_back({p + ".rest_url", &d.rest_url});
+  out.push_back({p + ".symbols", &d.symbols});
+  out.push_back({p + ".connect_timeout", &d.connect_timeout});
+  out.push_back({p + ".read_timeout", &d.read_timeout});
+  out.push_back({p + ".reconnect.initial", &d.reconnect.initial});
+  out.push_back({p + ".reconnect.max", &d.reconnect.max});
+  out.push_back({p + ".reconnect.healthy_after", &d.reconnect.healthy_after});
+  out.push_back({p + ".open_interest_interval", &d.open_interest_interval});
+}
+
 /// The leaves of `c`; exchanges as present in c.exchanges (in known-exchange order first).
 std::vector<leaf> leaves(config& c) {
   std::vector<leaf> out;
@@ -117,6 +130,9 @@ std::vector<leaf> leaves(config& c) {
       exchange_leaves(out, "exchanges." + name, e);
     }
   }
+  for (const derivatives_venue_info& v : derivatives_venues())
+    if (auto it = c.derivatives.find(std::string(v.name)); it != c.derivatives.end())
+      derivatives_leaves(out, "derivatives." + it->first, it->second);
   out.push_back({"ingest.max_clock_skew", &c.ingest.max_clock_skew});
   out.push_back({"documents.user_agent", &c.documents.user_agent});
   for (const document_source_info& d : document_sources()) {
@@ -156,6 +172,7 @@ std::vector<leaf> leaves(config& c) {
   out.push_back({"storage.retention_months_klines", &c.storage.retention_months_klines});
   out.push_back({"storage.retention_months_books", &c.storage.retention_months_books});
   out.push_back({"storage.retention_months_quotes", &c.storage.retention_months_quotes});
+  out.push_back({"storage.retention_months_derivatives", &c.storage.retention_months_derivatives});
   out.push_back({"storage.books.enabled", &c.storage.books.enabled});
   out.push_back({"storage.books.depth", &c.storage.books.depth});
   out.push_back({"storage.books.bbo_interval", &c.storage.books.bbo_interval});
@@ -684,6 +701,14 @@ config defaults() {
     c.exchanges[std::string(v.name)] =
       make_exchange(v.enabled_by_default, std::string(v.ws_url), std::string(v.rest_url), default_symbols(v));
   }
+  for (const derivatives_venue_info& v : derivatives_venues()) {
+    derivatives_config d;
+    d.ws_url = std::string(v.ws_url);
+    d.rest_url = std::string(v.rest_url);
+    d.symbols =
+      default_symbols(venue_info{v.name, venue_kind::crypto_exchange, false, v.ws_url, v.rest_url, v.symbols});
+    c.derivatives[std::string(v.name)] = d;
+  }
   for (const document_source_info& d : document_sources()) {
     document_source_config s;
     s.url = std::string(d.default_url);
@@ -781,6 +806,26 @@ std::vector<config_error> validate(const config& c) {
     if (!stream_names.insert(st.name).second)
       ck.fail(p + ".name", "must differ from the other stream names, got " + quote(st.name));
   }
+  for (const auto& [name, d] : c.derivatives) {
+    const std::string p = "derivatives." + name;
+    ck.url(p + ".ws_url", d.ws_url, {"ws://", "wss://"});
+    ck.url(p + ".rest_url", d.rest_url, {"http://", "https://"});
+    if (d.enabled && d.symbols.empty())
+      ck.fail(p + ".symbols", "must not be empty when the venue is enabled");
+    for (const auto& sym : d.symbols) {
+      auto slash = sym.find('/');
+      if (slash == std::string::npos || !is_symbol_part(std::string_view(sym).substr(0, slash)) ||
+          !is_symbol_part(std::string_view(sym).substr(slash + 1)))
+        ck.fail(p + ".symbols", "symbol " + quote(sym) + " must be BASE/QUOTE (letters and digits), e.g. 'BTC/USDT'");
+    }
+    ck.positive(p + ".connect_timeout", d.connect_timeout);
+    ck.positive(p + ".read_timeout", d.read_timeout);
+    ck.positive(p + ".reconnect.initial", d.reconnect.initial);
+    if (d.reconnect.max < d.reconnect.initial)
+      ck.fail(p + ".reconnect.max", "must be at least reconnect.initial");
+    if (d.open_interest_interval < std::chrono::seconds(1) || d.open_interest_interval > std::chrono::hours(1))
+      ck.fail(p + ".open_interest_interval", "must be 1s..1h, got " + format_duration(d.open_interest_interval));
+  }
   for (const auto& [name, s] : c.documents.sources) {
     const std::string p = "documents.sources." + name;
     ck.url(p + ".url", s.url, {"http://", "https://"});
@@ -842,6 +887,7 @@ std::vector<config_error> validate(const config& c) {
   ck.range("storage.retention_months_klines", c.storage.retention_months_klines, 0, 100'000);
   ck.range("storage.retention_months_books", c.storage.retention_months_books, 0, 100'000);
   ck.range("storage.retention_months_quotes", c.storage.retention_months_quotes, 0, 100'000);
+  ck.range("storage.retention_months_derivatives", c.storage.retention_months_derivatives, 0, 100'000);
   ck.range("storage.books.depth", c.storage.books.depth, 1, 1000);
   if (c.storage.books.bbo_interval < std::chrono::seconds(1) || c.storage.books.bbo_interval > std::chrono::hours(1))
     ck.fail("storage.books.bbo_interval", "must be 1s..1h, got " + format_duration(c.storage.books.bbo_interval));

@@ -98,6 +98,15 @@ struct nats_config {
   /// Trading status events (market.status.{venue}.{symbol}): halts, pauses, resumptions (issue 13).
   stream_config status{"MARKET_STATUS",        "market.status.>", stream_storage::file, std::chrono::days(30), -1, 1,
                        std::chrono::minutes(2)};
+  /// Perpetual-swap data (market.{funding,mark,oi,liquidation}.{exchange}.{symbol}, issue 15): one stream, four
+  /// subject filters (space-separated: subject_filters()).
+  stream_config deriv{"MARKET_DERIV",
+                      "market.funding.> market.mark.> market.oi.> market.liquidation.>",
+                      stream_storage::file,
+                      std::chrono::days(30),
+                      -1,
+                      1,
+                      std::chrono::minutes(2)};
   int max_in_flight = 4096;                           ///< async publish acks in flight before back-pressure
   duration ack_timeout = std::chrono::seconds(5);     ///< a publish not acked in this time is retried with the same id
   duration connect_timeout = std::chrono::seconds(5); ///< connecting to the server
@@ -116,10 +125,26 @@ struct stream_entry {
   stream_config nats_config::*member; ///< &nats_config::raw
 };
 inline constexpr stream_entry stream_table[] = {
-  {"raw", &nats_config::raw}, {"kline", &nats_config::kline},       {"gap", &nats_config::gap},
-  {"dlq", &nats_config::dlq}, {"rejected", &nats_config::rejected}, {"book", &nats_config::book},
-  {"doc", &nats_config::doc}, {"quote", &nats_config::quote},       {"status", &nats_config::status},
+  {"raw", &nats_config::raw},     {"kline", &nats_config::kline},       {"gap", &nats_config::gap},
+  {"dlq", &nats_config::dlq},     {"rejected", &nats_config::rejected}, {"book", &nats_config::book},
+  {"doc", &nats_config::doc},     {"quote", &nats_config::quote},       {"status", &nats_config::status},
+  {"deriv", &nats_config::deriv},
 };
+
+/// A stream's subject filters: its `subjects`, split on spaces ("market.raw.>"; MARKET_DERIV has four).
+inline std::vector<std::string> subject_filters(const stream_config& s) {
+  std::vector<std::string> out;
+  std::size_t at = 0;
+  while (at < s.subjects.size()) {
+    auto end = s.subjects.find(' ', at);
+    if (end == std::string::npos)
+      end = s.subjects.size();
+    if (end > at)
+      out.push_back(s.subjects.substr(at, end - at));
+    at = end + 1;
+  }
+  return out;
+}
 
 /// The streams of `n` in stream_table order.
 inline std::vector<const stream_config*> all_streams(const nats_config& n) {
@@ -145,6 +170,22 @@ struct book_config {
   duration snapshot_interval = std::chrono::seconds(10); ///< a full snapshot this often per symbol, 1s..1h
   /// Field-wise equality.
   bool operator==(const book_config&) const = default;
+};
+
+/// One perpetual-swap venue's feed (derivatives.<name>; the names: mi::derivatives_venues(), messages/venue_registry):
+/// funding, mark/index price, open interest and liquidations of its symbols on one WebSocket connection.
+struct derivatives_config {
+  bool enabled = false;
+  std::string ws_url;                                 ///< ws:// or wss:// (the real endpoint by default)
+  std::string rest_url;                               ///< http:// or https:// (binance-usdm open interest)
+  std::vector<std::string> symbols;                   ///< "BTC/USDT"
+  duration connect_timeout = std::chrono::seconds(5); ///< TCP+TLS+WS handshake
+  duration read_timeout = std::chrono::seconds(60);   ///< no frame for this long -> reconnect
+  reconnect_config reconnect;                         ///< backoff between attempts
+  /// binance-usdm: open interest is REST only (/fapi/v1/openInterest): polled this often per symbol, 1s..1h.
+  duration open_interest_interval = std::chrono::seconds(10);
+  /// Field-wise equality.
+  bool operator==(const derivatives_config&) const = default;
 };
 
 /// One exchange's connection settings.
@@ -287,6 +328,7 @@ struct storage_config {
   int retention_months_klines = 0; ///< drop kline partitions wholly older than this; 0 = keep forever
   int retention_months_books = 0;  ///< drop market_bbo / market_book_snapshots partitions older than this; 0 = forever
   int retention_months_quotes = 0; ///< drop market_quotes partitions older than this; 0 = forever
+  int retention_months_derivatives = 0; ///< drop market_derivatives partitions older than this; 0 = forever
   book_storage_config books;
   duration maintenance_interval = std::chrono::hours(1); ///< how often the store role maintains partitions
   /// Field-wise equality.
@@ -415,6 +457,9 @@ struct config {
   /// Key: a venue name of the registry (messages/venue_registry.cpp: binance, okx, bybit, coinbase, kraken).
   /// defaults() holds every venue with its real public endpoints; only binance is enabled.
   std::map<std::string, exchange_config> exchanges;
+  /// Key: a derivatives venue (messages/venue_registry.cpp derivatives_venues(): binance-usdm, okx-swap,
+  /// bybit-linear); defaults() holds each with its real endpoints, disabled.
+  std::map<std::string, derivatives_config> derivatives;
   ingest_config ingest;
   documents_config documents;
   kline_config klines;

@@ -21,6 +21,16 @@ constexpr std::array registry{
              "https://data.alpaca.markets", "AAPL MSFT", "XNYS"},
 };
 
+// The perpetual-swap venues: one line each.
+constexpr std::array derivatives_registry{
+  derivatives_venue_info{"binance-usdm", "binance", "wss://fstream.binance.com/stream", "https://fapi.binance.com",
+                         "BTC/USDT ETH/USDT"},
+  derivatives_venue_info{"okx-swap", "okx", "wss://ws.okx.com:8443/ws/v5/public", "https://www.okx.com",
+                         "BTC/USDT ETH/USDT"},
+  derivatives_venue_info{"bybit-linear", "bybit", "wss://stream.bybit.com/v5/public/linear", "https://api.bybit.com",
+                         "BTC/USDT ETH/USDT"},
+};
+
 constexpr std::array<std::string_view, 3> kind_names{"crypto_exchange", "equities_feed", "document_source"};
 
 } // namespace
@@ -72,6 +82,15 @@ std::vector<std::string> default_symbols(const venue_info& v) {
     s.remove_prefix(space + 1);
   }
   return out;
+}
+
+std::span<const derivatives_venue_info> derivatives_venues() { return derivatives_registry; }
+
+const derivatives_venue_info* find_derivatives_venue(std::string_view name) {
+  for (const derivatives_venue_info& v : derivatives_registry)
+    if (v.name == name)
+      return &v;
+  return nullptr;
 }
 
 } // namespace mi

@@ -51,4 +51,19 @@ std::string venue_names_joined(std::string_view separator = ", ");
 /// The venue's default symbols, split ("BTC/USDT", "ETH/USDT").
 std::vector<std::string> default_symbols(const venue_info& v);
 
+/// A perpetual-swap venue (issue 15, derivatives channels): named once here, beside the spot registry. Its codec lives
+/// in its spot venue's folder (connectors/<spot>/derivatives.*).
+struct derivatives_venue_info {
+  std::string_view name;     ///< the {exchange} of market.{funding,mark,oi,liquidation}.{exchange}.{symbol}
+  std::string_view spot;     ///< the spot venue whose folder holds its codec: "binance", "okx", "bybit"
+  std::string_view ws_url;   ///< config defaults(): derivatives.<name>.ws_url (the real endpoint)
+  std::string_view rest_url; ///< config defaults(): derivatives.<name>.rest_url (the real endpoint)
+  std::string_view symbols;  ///< config defaults(): space-separated BASE/QUOTE
+};
+
+/// Every derivatives venue: binance-usdm, okx-swap, bybit-linear.
+std::span<const derivatives_venue_info> derivatives_venues();
+/// The derivatives venue called `name`; nullptr when there is none.
+const derivatives_venue_info* find_derivatives_venue(std::string_view name);
+
 } // namespace mi

@@ -5,8 +5,10 @@
 
 #include "connectors/binance/book.hpp"
 #include "connectors/bybit/book.hpp"
+#include "connectors/coinbase/book.hpp"
 #include "connectors/kraken/book.hpp"
 #include "connectors/okx/book.hpp"
+#include "messages/decimal.hpp"
 #include "simulator/market.hpp"
 #include "simulator/protocols/protocol.hpp"
 
@@ -278,4 +280,50 @@ TEST_CASE("sim book: Kraken refuses a depth it does not offer") {
   CHECK(out.subscribe.empty());
   REQUIRE(out.frames.size() == 1);
   CHECK(out.frames[0].find("Invalid depth") != std::string::npos);
+}
+
+TEST_CASE("sim book: Coinbase level2 frames (snapshot event, then update events numbered with the connection's other "
+          "messages) rebuild the true book, a lost update is a sequence_num gap") {
+  book_connection bc("coinbase", "/", R"({"type":"subscribe","product_ids":["BTC-USD"],"channel":"level2"})");
+  mi::coinbase::book_sync codec; // given every message of the connection, as the `book` command is
+  mi::coinbase::connection_sequence seq;
+  auto feed = [&](const std::string& frame) {
+    CHECK_FALSE(seq.on_frame(frame));
+    return codec.on_frame(frame).what;
+  };
+  const auto snap = bc.snapshot();
+  CHECK(snap.find(R"("channel":"l2_data")") != std::string::npos);
+  CHECK(snap.find(R"("sequence_num":1,)") != std::string::npos); // the subscriptions ack was 0
+  CHECK(feed(snap) == status::snapshot);
+  for (int i = 0; i < 300; ++i) {
+    REQUIRE(feed(bc.step()) == status::applied);
+    if (i % 50 == 0) { // a trade between updates takes the next number
+      mi::trade t;
+      t.symbol = "BTCUSD";
+      t.base = "BTC";
+      t.quote = "USD";
+      t.trade_id = std::to_string(i + 1);
+      t.price = *mi::decimal::parse("100");
+      t.quantity = *mi::decimal::parse("1");
+      t.ts_ns = 1'700'000'000'000'000'000;
+      CHECK(feed(bc.proto->trade_frame(*bc.c, t, 0)) == status::ignored);
+    }
+  }
+  check_same(codec.book(), bc.truth().book());
+
+  const auto lost = bc.truth().step(); // applied by the exchange, never sent: its number is skipped
+  bc.proto->book_update_lost(*bc.c, "BTCUSD");
+  (void)lost;
+  const auto next = bc.step();
+  CHECK(seq.on_frame(next));
+  CHECK(codec.on_frame(next).what == status::resync);
+  CHECK(codec.resyncs() == 1);
+  // A resubscription's snapshot restores it.
+  actions out;
+  bc.proto->on_text(*bc.c, R"({"type":"unsubscribe","product_ids":["BTC-USD"],"channel":"level2"})", out);
+  REQUIRE(out.unsubscribe.size() == 1);
+  CHECK(out.unsubscribe[0].kind == book_kind);
+  CHECK(feed(out.frames.at(0)) == status::ignored);
+  CHECK(feed(bc.snapshot()) == status::snapshot);
+  check_same(codec.book(), bc.truth().book());
 }

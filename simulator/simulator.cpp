@@ -338,6 +338,20 @@ private:
   bool ended_ = false;
 };
 
+/// Sends a protocol's trade frame: one WebSocket message, or several, one a line (a derivatives venue turns one trade
+/// into a message per channel); an empty one sends nothing.
+void send_trade_frames(ws_session& s, const std::string& frames) {
+  std::size_t at = 0;
+  while (at < frames.size()) {
+    auto end = frames.find('\n', at);
+    if (end == std::string::npos)
+      end = frames.size();
+    if (end > at)
+      s.send_frame(frames.substr(at, end - at), true);
+    at = end + 1;
+  }
+}
+
 // ---------------------------------------------------------------------------------------------
 /// Plain HTTP on the WebSocket port: REST endpoints, /sim/fault, or the upgrade to a ws_session.
 class http_session : public std::enable_shared_from_this<http_session> {
@@ -441,7 +455,7 @@ simulator::core::core(asio::io_context& io, options opts)
   }
   if ((o.book_skip_after > 0 || o.book_checksum_after > 0 || o.book_stale_rest > 0) && !proto->supports_books())
     throw std::runtime_error("--book-*: " + o.exchange +
-                             " does not speak order books in the simulator (binance, okx, bybit, kraken)");
+                             " does not speak order books in the simulator (binance, okx, bybit, coinbase, kraken)");
   mkt.book_seed(o.seed);
   mkt.stale_book_snapshot(o.book_stale_rest);
   if (o.notice_after > 0) {
@@ -669,7 +683,7 @@ void simulator::core::deliver(mi::trade t) {
     for (int k = 0; k < trade_kinds; ++k)
       for (const auto& s : std::vector(sl.subs[k])) // a failing write may end a session and edit the list
         if (s->muted().empty() || !s->muted().count({t.symbol, k}))
-          s->send_frame(proto->trade_frame(s->state(), t, k), true);
+          send_trade_frames(*s, proto->trade_frame(s->state(), t, k));
     if (const auto keep = std::max(o.resend, o.resend_on_reconnect); keep > 0) {
       recent.push_back(t);
       if (recent.size() > keep)
@@ -713,6 +727,8 @@ void simulator::core::step_book(const std::string& symbol, slot& sl) {
   if (o.book_skip_after > 0 && n == o.book_skip_after) {
     faults.fetch_add(1, std::memory_order_relaxed);
     book_updates_skipped.fetch_add(1, std::memory_order_relaxed);
+    for (const auto& s : std::vector(sl.subs[book_kind]))
+      proto->book_update_lost(s->state(), symbol);
     return;
   }
   const bool corrupt = o.book_checksum_after > 0 && n == o.book_checksum_after;

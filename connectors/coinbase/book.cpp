@@ -131,7 +131,7 @@ bj::problem read_events(od::value v, parsed& p, std::vector<bj::change>& out) {
 
 } // namespace
 
-book_sync::book_sync() : reader_(std::make_unique<bj::reader>()) {}
+book_sync::book_sync(sequence_scope scope) : reader_(std::make_unique<bj::reader>()), scope_(scope) {}
 book_sync::~book_sync() = default;
 
 frame_result book_sync::on_frame(std::string_view frame) {
@@ -184,7 +184,7 @@ frame_result book_sync::on_frame(std::string_view frame) {
         return malformed_level();
       return {status::snapshot, std::nullopt, {}};
     }
-    if (last && *p.seq != *last + 1)
+    if (scope_ == sequence_scope::every_message && last && *p.seq != *last + 1)
       return resync("sequence gap: sequence_num " + std::to_string(*p.seq) + " after " + std::to_string(*last));
     if (!p.has_update_event)
       return {status::ignored, std::nullopt, {}}; // heartbeats, subscriptions, other channels
@@ -208,6 +208,48 @@ frame_result book_sync::on_frame(std::string_view frame) {
     return {status::applied, std::nullopt, {}};
   }
   return {status::ignored, std::nullopt, {}};
+}
+
+connection_sequence::connection_sequence() : reader_(std::make_unique<bj::reader>()) {}
+connection_sequence::~connection_sequence() = default;
+connection_sequence::connection_sequence(connection_sequence&&) noexcept = default;
+connection_sequence& connection_sequence::operator=(connection_sequence&&) noexcept = default;
+
+std::optional<std::string> connection_sequence::on_frame(std::string_view frame) {
+  if (frame.find("\"sequence_num\"") == std::string_view::npos)
+    return std::nullopt; // cheap: most venues' frames, errors, legacy frames
+  od::document doc;
+  od::object root;
+  if (bj::open_object(*reader_, frame, doc, root))
+    return std::nullopt;
+  std::optional<std::int64_t> seq;
+  for (auto field : root) {
+    std::string_view key;
+    od::value v;
+    if (field.unescaped_key().get(key) || field.value().get(v))
+      return std::nullopt;
+    if (key == "sequence_num") {
+      std::int64_t x = 0;
+      if (!bj::read_int(v, x) || x < 0)
+        return std::nullopt;
+      seq = x;
+      break;
+    }
+  }
+  if (!seq)
+    return std::nullopt;
+  const auto last = last_;
+  if (*seq == 0) { // a new connection numbers from 0 (reset() was missed): nothing to compare with
+    last_ = 0;
+    return std::nullopt;
+  }
+  if (last && *seq <= *last)
+    return std::nullopt; // an older number again: the codecs drop a repeated level2 message
+  last_ = seq;
+  if (!last || *seq == *last + 1)
+    return std::nullopt;
+  ++breaks_;
+  return "sequence gap: sequence_num " + std::to_string(*seq) + " after " + std::to_string(*last);
 }
 
 } // namespace mi::coinbase

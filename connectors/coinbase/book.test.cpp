@@ -62,3 +62,44 @@ TEST_CASE("coinbase book: a new connection (sequence_num 0 again) resyncs once a
   CHECK(sync.book().valid());
   CHECK(sync.resyncs() == 1);
 }
+
+TEST_CASE("coinbase connection_sequence: a number skipped on any channel is one break, repeats and frames without "
+          "sequence_num are not") {
+  mi::coinbase::connection_sequence seq;
+  CHECK_FALSE(seq.on_frame(R"({"channel":"subscriptions","sequence_num":0,"events":[]})"));
+  CHECK_FALSE(seq.on_frame(R"({"channel":"heartbeats","sequence_num":1,"events":[]})"));
+  CHECK_FALSE(seq.on_frame(R"({"channel":"market_trades","sequence_num":2,"events":[]})"));
+  CHECK_FALSE(seq.on_frame(R"({"channel":"market_trades","sequence_num":2,"events":[]})")); // a repeat
+  CHECK_FALSE(seq.on_frame(R"({"type":"error","message":"Failed to subscribe"})"));
+  CHECK_FALSE(seq.on_frame("not json \"sequence_num\""));
+  CHECK_FALSE(seq.on_frame(R"({"channel":"l2_data","sequence_num":"x","events":[]})"));
+  auto lost = seq.on_frame(R"({"channel":"l2_data","sequence_num":5,"events":[]})");
+  REQUIRE(lost);
+  CHECK(*lost == "sequence gap: sequence_num 5 after 2");
+  CHECK_FALSE(seq.on_frame(R"({"channel":"l2_data","sequence_num":6,"events":[]})"));
+  CHECK(seq.breaks() == 1);
+  seq.reset(); // a new connection
+  CHECK_FALSE(seq.on_frame(R"({"channel":"subscriptions","sequence_num":0,"events":[]})"));
+  CHECK_FALSE(seq.on_frame(R"({"channel":"heartbeats","sequence_num":1,"events":[]})"));
+  CHECK(seq.last() == 1);
+  CHECK(seq.breaks() == 1);
+}
+
+TEST_CASE("coinbase book: the codec of one product on a live connection leaves sequence_num continuity to the "
+          "connection and still drops a repeated message") {
+  mi::coinbase::book_sync sync(mi::coinbase::sequence_scope::connection);
+  CHECK(sync
+          .on_frame(R"({"channel":"l2_data","sequence_num":3,"events":[{"type":"snapshot","product_id":"BTC-USD",)"
+                    R"("updates":[{"side":"bid","price_level":"10","new_quantity":"1"}]}]})")
+          .what == status::snapshot);
+  CHECK(sync
+          .on_frame(R"({"channel":"l2_data","sequence_num":9,"events":[{"type":"update","product_id":"BTC-USD",)"
+                    R"("updates":[{"side":"bid","price_level":"10","new_quantity":"2"}]}]})")
+          .what == status::applied);
+  CHECK(sync
+          .on_frame(R"({"channel":"l2_data","sequence_num":9,"events":[{"type":"update","product_id":"BTC-USD",)"
+                    R"("updates":[{"side":"bid","price_level":"10","new_quantity":"5"}]}]})")
+          .what == status::dropped_stale);
+  mi::test::check_levels(sync.book(), side::bid, {{"10", "2"}});
+  CHECK(sync.resyncs() == 0);
+}

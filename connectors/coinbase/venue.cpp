@@ -1,13 +1,16 @@
 // Coinbase: Advanced Trade market_trades + heartbeats channels by product id, no client ping (the
-// heartbeats channel proves life), Exchange REST /products/<id>/trades paged backward by trade_id.
+// heartbeats channel proves life), Exchange REST /products/<id>/trades paged backward by trade_id; books: the
+// level2 channel (l2_data messages), whose continuity is the connection's sequence_num.
 
 #include <set>
 #include <string>
 
+#include "connectors/book_json.hpp"
 #include "connectors/coinbase/book.hpp"
 #include "connectors/coinbase/codec.hpp"
 #include "connectors/coinbase/instruments.hpp"
 #include "connectors/coinbase/rest.hpp"
+#include "connectors/time_text.hpp"
 #include "connectors/venue/detail.hpp"
 
 namespace mi::venue::detail {
@@ -79,6 +82,80 @@ public:
 
   int control_messages_per_second() const override { return 5; }
 
+  // Books: the level2 channel (the whole book: a snapshot event on subscribe, then update events). Every message of
+  // the connection carries sequence_num: connection_sequence checks them all, and a break resyncs every book of the
+  // connection by unsubscribing and subscribing level2 again (a new snapshot), as Coinbase documents it.
+  bool supports_books() const override { return true; }
+
+  std::vector<std::string> book_subscribe_requests(const std::vector<subscription>& subs, std::size_t) override {
+    if (subs.empty())
+      return {};
+    return {coinbase::subscribe_request(product_ids_of(subs), "level2")};
+  }
+
+  std::vector<std::string> book_unsubscribe_requests(const std::vector<subscription>& subs, std::size_t) override {
+    if (subs.empty())
+      return {};
+    return {coinbase::unsubscribe_request(product_ids_of(subs), "level2")};
+  }
+
+  // {"channel":"l2_data","timestamp":"2023-02-09T20:32:50.714964855Z","sequence_num":4,"events":[{"type":"update",
+  // "product_id":"BTC-USD","updates":[...]}]}
+  std::optional<book_route> book_frame(std::string_view frame) override {
+    if (frame.find("\"l2_data\"") == std::string_view::npos || !mi::connectors::book_json::wrapped_in(frame, '{', '}'))
+      return std::nullopt;
+    namespace od = simdjson::ondemand;
+    od::document doc;
+    od::object root;
+    if (route_reader_.iterate(frame).get(doc) || doc.get_object().get(root))
+      return std::nullopt;
+    book_route r;
+    bool book = false;
+    for (auto field : root) {
+      std::string_view key;
+      od::value v;
+      if (field.unescaped_key().get(key) || field.value().get(v))
+        return std::nullopt;
+      if (key == "channel") {
+        std::string_view ch;
+        if (v.get_string().get(ch))
+          return std::nullopt;
+        book = ch == "l2_data";
+      } else if (key == "timestamp") {
+        std::string_view t;
+        if (!v.get_string().get(t))
+          if (auto ns = mi::connectors::text::parse_rfc3339_ns(t))
+            r.ts_ns = *ns;
+      } else if (key == "events" && book) {
+        od::array events;
+        if (v.get_array().get(events))
+          return std::nullopt;
+        for (auto ev : events) {
+          od::object obj;
+          od::value id;
+          std::string_view text;
+          if (!ev.get_object().get(obj) && !obj.find_field_unordered("product_id").get(id) &&
+              !id.get_string().get(text))
+            r.key = std::string(text);
+          break; // Coinbase sends one product per l2_data message
+        }
+      }
+    }
+    if (!book || r.key.empty())
+      return std::nullopt;
+    return r;
+  }
+
+  std::string book_key(const subscription& s) const override { return s.wire; }
+
+  std::unique_ptr<mi::book::book_codec> make_live_book_codec(std::size_t) const override {
+    return std::make_unique<coinbase::book_sync>(coinbase::sequence_scope::connection);
+  }
+
+  std::optional<std::string> connection_sequence_break(std::string_view frame) override {
+    return sequence_.on_frame(frame);
+  }
+
   mi::result<events> decode(std::string_view frame, std::int64_t recv_ns) override {
     auto r = codec_.decode(frame, recv_ns);
     if (!r)
@@ -111,6 +188,7 @@ public:
 
   void on_open(std::int64_t now_ns) override {
     heartbeats_seen_ = false;
+    sequence_.reset();
     last_frame_ns_ = now_ns;
   }
   void on_frame(std::int64_t now_ns) override { last_frame_ns_ = now_ns; }
@@ -161,6 +239,14 @@ public:
   }
 
 private:
+  static std::vector<std::string> product_ids_of(const std::vector<subscription>& subs) {
+    std::vector<std::string> ids;
+    ids.reserve(subs.size());
+    for (const subscription& s : subs)
+      ids.push_back(s.wire);
+    return ids;
+  }
+
   static rest_request request_after(const subscription& s, std::int64_t after) {
     return {"/products/" + s.rest + "/trades?after=" + std::to_string(after) + "&limit=" + std::to_string(page_limit)};
   }
@@ -172,6 +258,8 @@ private:
   bool heartbeats_seen_ = false;
   std::int64_t last_frame_ns_ = 0;
   mutable page_memory pages_{page_memory::direction::backward}; ///< restarted by the const history_request
+  mi::connectors::book_json::reader route_reader_;              ///< book_frame()'s parser
+  coinbase::connection_sequence sequence_;                      ///< the connection's sequence_num
 };
 
 } // namespace

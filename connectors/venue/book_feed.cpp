@@ -63,7 +63,7 @@ book_feed::book_feed(std::string exchange, const venue& v, const std::vector<sub
   for (const auto& sub : subs) {
     state s;
     s.symbol = sub.symbol;
-    s.codec = v.make_book_codec(o_.depth);
+    s.codec = v.make_live_book_codec(o_.depth);
     by_key_[v.book_key(sub)] = sub.symbol;
     books_.emplace(sub.symbol, std::move(s));
   }
@@ -219,13 +219,25 @@ void book_feed::tick(std::int64_t now_ns, book_events& out) {
   }
 }
 
+void book_feed::resync_all(std::string_view detail, std::int64_t now_ns, book_events& out) {
+  for (auto& [symbol, s] : books_) {
+    if (!s.codec->book().valid())
+      continue;
+    out.resyncs.push_back({symbol, resync_reason::sequence_gap, std::string(detail)});
+    publish_invalid(s, out);
+    s.codec = venue_->make_live_book_codec(o_.depth);
+    s.snapshot_asked_ns.reset(); // a new break: ask at once
+    want_snapshot(s, now_ns, out);
+  }
+}
+
 void book_feed::reset(std::int64_t now_ns, book_events& out) {
   (void)now_ns;
   for (auto& [symbol, s] : books_) {
     if (s.published_valid)
       out.resyncs.push_back({symbol, resync_reason::reconnect, "connection lost"});
     publish_invalid(s, out);
-    s.codec = venue_->make_book_codec(o_.depth);
+    s.codec = venue_->make_live_book_codec(o_.depth);
     s.snapshot_asked_ns.reset();
   }
 }

@@ -84,6 +84,10 @@ public:
   void snapshot_failed(const std::string& symbol);
   /// Periodic work (about once a second): snapshots due, snapshots wanted again.
   void tick(std::int64_t now_ns, book_events& out);
+  /// A message of the connection was lost (venue::connection_sequence_break: `detail` says which): every valid book
+  /// may have missed an update, so each is resynced (reason sequence_gap, counted once per book), published invalid
+  /// and its snapshot wanted. Books not valid yet wait for a snapshot that comes after the loss anyway.
+  void resync_all(std::string_view detail, std::int64_t now_ns, book_events& out);
   /// The connection carrying the books was lost (or replaced): every book is invalid until a new snapshot (a new
   /// codec each, reason reconnect for the books that were valid).
   void reset(std::int64_t now_ns, book_events& out);

@@ -1,6 +1,7 @@
 #include "connectors/venue/book_feed.hpp"
 
 #include <doctest/doctest.h>
+#include <algorithm>
 
 using namespace mi::venue;
 using mi::book::update_kind;
@@ -289,4 +290,107 @@ TEST_CASE("book feed: Kraken v2 book (routing, depth, checksum), a checksum mism
   CHECK_FALSE(out.books[0].valid);
   CHECK(out.snapshots_wanted == std::vector<std::string>{"BTCUSD"});
   CHECK_FALSE(f.v->book_snapshot_request(f.subs[0], 20));
+}
+
+TEST_CASE("book feed: Coinbase level2 on a connection numbered by sequence_num, a lost message of any channel resyncs "
+          "every book once") {
+  auto made = make_venue("coinbase");
+  REQUIRE(made);
+  auto& v = **made;
+  REQUIRE(v.supports_books());
+  std::vector<subscription> subs;
+  for (const char* u : {"BTC/USD", "ETH/USD"}) {
+    auto s = v.resolve(u);
+    REQUIRE(s);
+    subs.push_back(*s);
+  }
+  auto sub = v.book_subscribe_requests(subs, 20);
+  REQUIRE(sub.size() == 1);
+  CHECK(sub[0] == R"({"type":"subscribe","product_ids":["BTC-USD","ETH-USD"],"channel":"level2"})");
+  auto unsub = v.book_unsubscribe_requests({subs[1]}, 20);
+  REQUIRE(unsub.size() == 1);
+  CHECK(unsub[0] == R"({"type":"unsubscribe","product_ids":["ETH-USD"],"channel":"level2"})");
+  CHECK_FALSE(v.book_snapshot_request(subs[0], 20)); // the snapshot comes with a new subscription
+
+  book_feed_options o;
+  o.depth = 20;
+  book_feed feed("coinbase", v, subs, o, 1);
+  book_events out;
+  auto l2 = [](int seq, const char* type, const char* product, const char* updates) {
+    return R"({"channel":"l2_data","client_id":"","timestamp":"2023-02-09T20:32:50.714964855Z","sequence_num":)" +
+           std::to_string(seq) + R"(,"events":[{"type":")" + type + R"(","product_id":")" + product +
+           R"(","updates":)" + updates + "}]}";
+  };
+  auto trade = [](int seq) {
+    return R"({"channel":"market_trades","client_id":"","timestamp":"2023-02-09T20:32:50Z","sequence_num":)" +
+           std::to_string(seq) +
+           R"(,"events":[{"type":"update","trades":[{"trade_id":"1","product_id":"BTC-USD","price":"10.5",)"
+           R"("size":"1","side":"BUY","time":"2023-02-09T20:32:50Z"}]}]})";
+  };
+  // What the connection does with every frame: the connection-wide check first, then the book route.
+  auto feed_frame = [&](const std::string& frame, std::int64_t now) {
+    if (auto lost = v.connection_sequence_break(frame))
+      feed.resync_all(*lost, now, out);
+    if (auto route = v.book_frame(frame))
+      if (const std::string* symbol = feed.symbol_of_key(route->key))
+        feed.on_frame(*symbol, frame, route->ts_ns, now, now, out);
+  };
+  v.on_open(0);
+  const auto btc_snap = l2(1, "snapshot", "BTC-USD",
+                           R"([{"side":"bid","event_time":"1970-01-01T00:00:00Z","price_level":"10.00",)"
+                           R"("new_quantity":"1.50"},{"side":"offer","event_time":"1970-01-01T00:00:00Z",)"
+                           R"("price_level":"11","new_quantity":"2"}])");
+  auto route = v.book_frame(btc_snap);
+  REQUIRE(route);
+  CHECK(route->key == "BTC-USD");
+  CHECK(route->ts_ns == 1675974770714964855);
+  CHECK_FALSE(v.book_frame(trade(5)));
+  CHECK_FALSE(v.book_frame(R"({"channel":"heartbeats","sequence_num":3,"events":[]})"));
+
+  feed_frame(R"({"channel":"subscriptions","client_id":"","timestamp":"2023-02-09T20:32:50Z","sequence_num":0,)"
+             R"("events":[{"subscriptions":{"level2":["BTC-USD","ETH-USD"]}}]})",
+             sec);
+  feed_frame(btc_snap, sec);
+  feed_frame(l2(2, "snapshot", "ETH-USD",
+                R"([{"side":"bid","price_level":"1","new_quantity":"1"},{"side":"offer","price_level":"2",)"
+                R"("new_quantity":"1"}])"),
+             sec);
+  feed_frame(trade(3), sec);
+  // BTC's next update comes after a trade: its own sequence_num skips 3, the connection's does not.
+  feed_frame(l2(4, "update", "BTC-USD", R"([{"side":"bid","price_level":"10","new_quantity":"3"}])"), sec);
+  CHECK(out.resyncs.empty());
+  REQUIRE(out.books.size() == 3);
+  CHECK(out.books[0].bids == levels{{"10", "1.5"}});
+  CHECK(out.books[2].kind == update_kind::delta);
+  CHECK(out.books[2].bids == levels{{"10", "3"}});
+  out.clear();
+
+  // Message 5 is lost (a heartbeat, a trade: the connection cannot tell): both books resync, once each.
+  feed_frame(trade(6), 2 * sec);
+  REQUIRE(out.resyncs.size() == 2);
+  for (const auto& r : out.resyncs) {
+    CHECK(r.reason == resync_reason::sequence_gap);
+    CHECK(r.detail == "sequence gap: sequence_num 6 after 4");
+  }
+  REQUIRE(out.books.size() == 2);
+  CHECK_FALSE(out.books[0].valid);
+  CHECK_FALSE(out.books[1].valid);
+  auto wanted = out.snapshots_wanted;
+  std::sort(wanted.begin(), wanted.end());
+  CHECK(wanted == std::vector<std::string>{"BTCUSD", "ETHUSD"});
+  out.clear();
+  // An update still in flight before the resubscription is not applied; the new snapshot makes the book valid again.
+  feed_frame(l2(7, "update", "BTC-USD", R"([{"side":"bid","price_level":"10","new_quantity":"4"}])"), 2 * sec);
+  CHECK(out.books.empty());
+  CHECK(out.resyncs.empty());
+  feed_frame(l2(8, "snapshot", "BTC-USD", R"([{"side":"bid","price_level":"9","new_quantity":"1"}])"), 3 * sec);
+  REQUIRE(out.books.size() == 1);
+  CHECK(out.books[0].valid);
+  CHECK(out.books[0].bids == levels{{"9", "1"}});
+  out.clear();
+  // A reconnect numbers from 0 again: no break.
+  v.on_open(4 * sec);
+  feed_frame(R"({"channel":"subscriptions","sequence_num":0,"events":[]})", 4 * sec);
+  feed_frame(trade(1), 4 * sec);
+  CHECK(out.resyncs.empty());
 }

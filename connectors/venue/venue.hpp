@@ -225,6 +225,20 @@ public:
   }
   /// The instrument name book_frame() reports for `s` ("BTCUSDT" on Binance, "BTC-USDT" on OKX).
   virtual std::string book_key(const subscription& s) const { return s.symbol; }
+  /// The codec book_feed keeps per symbol on a live connection; make_book_codec() unless the venue checks a sequence
+  /// of the whole connection (Coinbase: connection_sequence_break() checks it, the codec of one product cannot).
+  virtual std::unique_ptr<mi::book::book_codec> make_live_book_codec(std::size_t subscribed_depth) const {
+    return make_book_codec(subscribed_depth);
+  }
+  /// Venues that number every message of a connection (Coinbase Advanced Trade `sequence_num`: trades, heartbeats,
+  /// subscriptions and level2 alike): given every text frame of the active connection in order (on_open starts
+  /// again), it returns why messages were lost before this one ("sequence gap: sequence_num 12 after 10"): any book
+  /// of the connection may have missed an update, so every one is resynced (book_feed::resync_all). nullopt: in
+  /// order, or the venue has no such sequence.
+  virtual std::optional<std::string> connection_sequence_break(std::string_view frame) {
+    (void)frame;
+    return std::nullopt;
+  }
   /// Venues whose book starts from a REST snapshot (Binance /api/v3/depth): the request; nullopt for the venues
   /// whose snapshot comes on the WebSocket (a resync there resubscribes the channel).
   virtual std::optional<rest_request> book_snapshot_request(const subscription& s, std::size_t depth) const {

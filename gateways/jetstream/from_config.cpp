@@ -7,7 +7,7 @@ namespace mi::gw {
 stream_spec to_spec(const mi::cfg::stream_config& c) {
   stream_spec s;
   s.name = c.name;
-  s.subjects = {c.subjects};
+  s.subjects = mi::cfg::subject_filters(c);
   s.file_storage = c.storage == mi::cfg::stream_storage::file;
   s.max_age = c.max_age;
   s.max_bytes = c.max_bytes;

@@ -16,12 +16,13 @@ namespace mi::gw {
 
 /// What maintain_partitions keeps.
 struct partition_policy {
-  int ahead_days = 7;              ///< trades: partitions for today .. today + ahead_days (UTC)
-  int ahead_months = 2;            ///< klines: this month .. this month + ahead_months
-  int retention_days_trades = 0;   ///< drop trade partitions wholly older than this many days; 0 = keep forever
-  int retention_months_klines = 0; ///< drop kline partitions wholly older than this many months; 0 = keep forever
-  int retention_months_books = 0;  ///< market_bbo, market_book_snapshots: the same, in months; 0 = keep forever
-  int retention_months_quotes = 0; ///< market_quotes: the same; 0 = keep forever
+  int ahead_days = 7;                   ///< trades: partitions for today .. today + ahead_days (UTC)
+  int ahead_months = 2;                 ///< klines: this month .. this month + ahead_months
+  int retention_days_trades = 0;        ///< drop trade partitions wholly older than this many days; 0 = keep forever
+  int retention_months_klines = 0;      ///< drop kline partitions wholly older than this many months; 0 = keep forever
+  int retention_months_books = 0;       ///< market_bbo, market_book_snapshots: the same, in months; 0 = keep forever
+  int retention_months_quotes = 0;      ///< market_quotes: the same; 0 = keep forever
+  int retention_months_derivatives = 0; ///< market_derivatives: the same; 0 = keep forever
 };
 
 /// A table partitioned by month on its `ts` column like market_klines, with the policy member that keeps it.
@@ -31,11 +32,12 @@ struct monthly_table {
 };
 
 /// The monthly-partitioned tables beside trades and klines, named once: order-book samples (migration 0008),
-/// equity quotes (0009). Creation ahead, retention and listing iterate this.
+/// equity quotes (0009), derivatives (0010). Creation ahead, retention and listing iterate this.
 inline constexpr monthly_table monthly_tables[] = {
   {"market_bbo", &partition_policy::retention_months_books},
   {"market_book_snapshots", &partition_policy::retention_months_books},
   {"market_quotes", &partition_policy::retention_months_quotes},
+  {"market_derivatives", &partition_policy::retention_months_derivatives},
 };
 
 /// One range partition: its name and bounds ("YYYY-MM-DD 00:00:00+00", lower inclusive, upper exclusive).

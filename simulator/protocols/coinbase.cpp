@@ -1,6 +1,7 @@
-// Coinbase, server side: the Advanced Trade WebSocket (/ and /ws) with market_trades and heartbeats
-// subscriptions, sequence_num per connection; the Exchange REST API /products and
-// /products/<id>/trades (newest first, `after` pages backwards, CB-AFTER header). No notice exists.
+// Coinbase, server side: the Advanced Trade WebSocket (/ and /ws) with market_trades, heartbeats and level2
+// subscriptions (l2_data: a snapshot event on subscribe, then update events), sequence_num over every message of a
+// connection; the Exchange REST API /products and /products/<id>/trades (newest first, `after` pages backwards,
+// CB-AFTER header). No notice exists.
 #include <algorithm>
 #include <set>
 
@@ -20,6 +21,7 @@ using connectors::text::append_json_string_array;
 struct coinbase_connection : connection_state {
   std::int64_t sequence = 0;           ///< sequence_num of the next message
   std::set<std::string> market_trades; ///< product ids
+  std::set<std::string> level2;        ///< product ids
   std::set<std::string> heartbeats;    ///< product ids given with the heartbeats channel
   bool heartbeats_on = false;
   std::uint64_t heartbeat_counter = 0;
@@ -87,8 +89,10 @@ public:
         c.heartbeats.clear();
       return out.frames.push_back(subscriptions(c));
     }
-    if (ch != "market_trades")
+    if (ch != "market_trades" && ch != "level2")
       return out.frames.push_back(error_frame("Failed to subscribe: unsupported channel " + ch));
+    const bool book = ch == "level2";
+    auto& products = book ? c.level2 : c.market_trades;
     if (ids.empty())
       return out.frames.push_back(error_frame("Failed to subscribe: Invalid product ID provided"));
     std::vector<const instrument*> metas;
@@ -103,10 +107,10 @@ public:
       ++out.subscribe_requests;
     for (const auto* meta : metas) {
       if (sub)
-        c.market_trades.insert(product_id(*meta));
+        products.insert(product_id(*meta));
       else
-        c.market_trades.erase(product_id(*meta));
-      (sub ? out.subscribe : out.unsubscribe).push_back({meta->symbol, 0});
+        products.erase(product_id(*meta));
+      (sub ? out.subscribe : out.unsubscribe).push_back({meta->symbol, book ? book_kind : 0});
     }
     out.frames.push_back(subscriptions(c));
   }
@@ -135,6 +139,28 @@ public:
   }
 
   std::int64_t time_resolution_ns() const override { return 1000; }
+
+  bool supports_books() const override { return true; }
+
+  // level2: every level of the book in a snapshot event on subscribe, then each update's changes; the messages are
+  // numbered with the connection's other messages.
+  std::optional<std::string> book_snapshot_frame(connection_state& cs, std::string_view symbol,
+                                                 const sim_book& b) override {
+    std::vector<sim_level> levels;
+    for (auto s : {mi::book::side::bid, mi::book::side::ask})
+      for (const auto& [price, l] : b.book().levels(s))
+        levels.push_back({s, l.price_text, l.qty_text});
+    return l2_frame(static_cast<coinbase_connection&>(cs), symbol, "snapshot", levels);
+  }
+
+  std::string book_update_frame(connection_state& cs, std::string_view symbol, const sim_book&,
+                                const sim_book_update& u, bool) override {
+    return l2_frame(static_cast<coinbase_connection&>(cs), symbol, "update", u.changes);
+  }
+
+  void book_update_lost(connection_state& cs, std::string_view) override {
+    ++static_cast<coinbase_connection&>(cs).sequence; // the lost message's number: the client sees the gap
+  }
 
   std::optional<http_reply> rest(std::string_view path, const query_params& q) override {
     if (path == "/products") {
@@ -191,6 +217,29 @@ public:
   }
 
 private:
+  // {"channel":"l2_data","client_id":"","timestamp":T,"sequence_num":N,"events":[{"type":"snapshot"|"update",
+  // "product_id":"BTC-USD","updates":[{"side":"bid"|"offer","event_time":T,"price_level":P,"new_quantity":Q},..]}]}
+  std::string l2_frame(coinbase_connection& c, std::string_view symbol, std::string_view type,
+                       const std::vector<sim_level>& levels) {
+    const auto* meta = m_.find(symbol);
+    const std::string id = meta ? product_id(*meta) : std::string(symbol);
+    const auto now = rfc3339_micros(wall_ns());
+    std::string out = R"({"channel":"l2_data","client_id":"","timestamp":")" + now + R"(","sequence_num":)" +
+                      std::to_string(c.sequence++) + R"(,"events":[{"type":")" + std::string(type) +
+                      R"(","product_id":")" + id + R"(","updates":[)";
+    bool first = true;
+    for (const auto& l : levels) {
+      if (!first)
+        out += ',';
+      first = false;
+      out += R"({"side":")";
+      out += l.side == mi::book::side::bid ? "bid" : "offer";
+      out += R"(","event_time":")" + now + R"(","price_level":")" + l.price + R"(","new_quantity":")" + l.qty + "\"}";
+    }
+    out += "]}]}";
+    return out;
+  }
+
   std::string subscriptions(coinbase_connection& c) {
     std::string out = R"({"channel":"subscriptions","client_id":"","timestamp":")" + rfc3339_micros(wall_ns()) +
                       R"(","sequence_num":)" + std::to_string(c.sequence++) + R"(,"events":[{"subscriptions":{)";
@@ -198,6 +247,13 @@ private:
     if (!c.market_trades.empty()) {
       out += "\"market_trades\":";
       append_json_string_array(out, {c.market_trades.begin(), c.market_trades.end()});
+      first = false;
+    }
+    if (!c.level2.empty()) {
+      if (!first)
+        out += ',';
+      out += "\"level2\":";
+      append_json_string_array(out, {c.level2.begin(), c.level2.end()});
       first = false;
     }
     if (c.heartbeats_on) {

@@ -1,4 +1,5 @@
 #include "simulator/protocols/protocol.hpp"
+#include "simulator/protocols/derivatives.hpp"
 
 #include <chrono>
 #include <cstdio>
@@ -74,6 +75,9 @@ const std::vector<std::string_view>& supported_exchanges() {
 std::unique_ptr<protocol> make_protocol(std::string_view exchange, const market& m) {
   for (const registered_protocol& r : registered_protocols())
     if (r.name == exchange && find_venue(exchange) != nullptr)
+      return r.make(m);
+  for (const registered_protocol& r : derivatives_protocols()) // the perpetual-swap venues (protocols/derivatives.cpp)
+    if (r.name == exchange && find_derivatives_venue(exchange) != nullptr)
       return r.make(m);
   return nullptr;
 }

@@ -98,6 +98,9 @@ public:
     (void)corrupt_checksum;
     return {};
   }
+  /// The book skip fault hid update `u` of `symbol` from this subscriber: a venue that numbers every message of a
+  /// connection (Coinbase sequence_num) skips the number the lost message would have had.
+  virtual void book_update_lost(connection_state&, std::string_view symbol) { (void)symbol; }
   /// A plain HTTP GET; nullopt: not an endpoint of this exchange (HTTP 404).
   virtual std::optional<http_reply> rest(std::string_view path, const query_params& q) = 0;
 };

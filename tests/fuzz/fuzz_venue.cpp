@@ -67,6 +67,11 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
                                                   mi::venue::book_feed_options{}, 1);
   mi::venue::book_events out;
   now += 1'000'000'000;
+  if (auto lost = v.connection_sequence_break(body)) { // Coinbase: a lost message resyncs every book
+    feed->resync_all(*lost, now, out);
+    if (feed->codec(sub->symbol)->book().valid())
+      __builtin_trap();
+  }
   feed->on_frame(sub->symbol, body, 0, now, now, out);
   feed->tick(now, out);
   const bool valid_now = feed->codec(sub->symbol)->book().valid();

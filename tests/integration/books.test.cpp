@@ -1,7 +1,7 @@
-// Order books end to end (issue 15): the simulator speaks Binance's, OKX's, Bybit's and Kraken's book protocols from a
-// simulated true book, with a skipped book update (a sequence gap: Binance resyncs from a new REST snapshot, itself
-// stale once; Bybit subscribes again), a corrupted checksum (OKX, Kraken: resynced by subscribing again) and a dropped
-// connection (OKX, Bybit); `market-ingestor run
+// Order books end to end (issue 15): the simulator speaks Binance's, OKX's, Bybit's, Coinbase's and Kraken's book
+// protocols from a simulated true book, with a skipped book update (a sequence gap: Binance resyncs from a new REST
+// snapshot, itself stale once; Bybit subscribes again), a corrupted checksum (OKX, Kraken: resynced by subscribing
+// again) and a dropped connection (OKX, Bybit); `market-ingestor run
 // --roles ingest,push` publishes the books; a push client builds each book from the snapshot and deltas of its
 // book.{exchange}.{symbol} channel, and at the end it equals the simulator's true book. MARKET_BOOK is gap-free
 // within a session, the KV bucket holds the latest snapshot, and each fault moved the resync counter exactly once.
@@ -424,4 +424,15 @@ TEST_CASE("e2e books: Bybit (sequence gap, reconnect) and Kraken (bad checksum, 
                   {"sequence_gap", "reconnect"}},
                  {"kraken", "/v2", "BTC/USDT", {"--book-checksum-after", "400"}, {"checksum"}}},
                 "BTCUSDT", true);
+}
+
+// Coinbase (Advanced Trade level2, whose continuity is the connection's sequence_num over trades, heartbeats,
+// subscriptions and level2 alike): the 400th update is never sent, so its number is missing from the connection (one
+// sequence_gap resync: level2 unsubscribed and subscribed again for a new snapshot), and every connection is dropped
+// after 1200 trades (one reconnect resync; the new connection numbers from 0).
+TEST_CASE("e2e books: Coinbase level2 (a skipped sequence_num, reconnect) through the simulator, a push client's book "
+          "equals the true book, one resync per fault") {
+  run_books_e2e(
+    {{"coinbase", "/", "BTC/USD", {"--book-skip-after", "400", "--drop-after", "1200"}, {"sequence_gap", "reconnect"}}},
+    "BTCUSD");
 }
