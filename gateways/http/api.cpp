@@ -197,7 +197,8 @@ struct route {
   std::string_view path;
   bool authenticated;
 };
-constexpr std::array<route, 10> routes{{{"/api/v1/klines", true},
+constexpr std::array<route, 11> routes{{{"/api/v1/klines", true},
+                                        {"/api/v1/derivatives", true},
                                         {"/api/v1/book", true},
                                         {"/api/v1/bbo", true},
                                         {"/api/v1/documents", true},
@@ -566,6 +567,52 @@ struct api_service::impl {
                          {}};
   }
 
+  /// GET /api/v1/derivatives?exchange=&symbol=[&channel=&start=&end=&limit=]: stored perpetual-swap events
+  /// (market_derivatives) of a derivatives venue (binance-usdm, okx-swap, bybit-linear), oldest first; `channel` one of
+  /// funding, mark, oi, liquidation. Each event as mi::deriv::to_json.
+  http_response derivatives(const params& p) {
+    if (auto e = only(p, {"exchange", "symbol", "channel", "start", "end", "limit"}))
+      return e->response;
+    auto ex = required(p, "exchange");
+    if (failed(ex))
+      return std::get<1>(ex).response;
+    const auto& exchange = std::get<0>(ex);
+    if (mi::find_derivatives_venue(exchange) == nullptr)
+      return bad_param("parameter 'exchange': unknown derivatives venue '" + exchange.substr(0, 40) +
+                       "' (known: binance-usdm, okx-swap, bybit-linear)");
+    auto sym = symbol_param(p);
+    if (failed(sym))
+      return std::get<1>(sym).response;
+    derivatives_query q;
+    q.exchange = exchange;
+    q.symbol = std::get<0>(sym);
+    if (auto c = p.find("channel"); c != p.end()) {
+      q.channel = mi::deriv::parse_channel(c->second);
+      if (!q.channel)
+        return bad_param("parameter 'channel': '" + c->second.substr(0, 40) +
+                         "' is not one of funding, mark, oi, liquidation");
+    }
+    auto range = time_range(p);
+    if (failed(range))
+      return std::get<1>(range).response;
+    auto limit = limit_param(p);
+    if (failed(limit))
+      return std::get<1>(limit).response;
+    q.start_ms = std::get<0>(range).first;
+    q.end_ms = std::get<0>(range).second;
+    q.limit = std::get<0>(limit);
+    auto rows = read([&](history_db& db) { return db.derivatives(q); });
+    if (!rows)
+      return db_failure(rows.err());
+    std::string out = "[";
+    for (const auto& d : *rows) {
+      if (out.size() > 1)
+        out += ',';
+      out += mi::deriv::to_json(d);
+    }
+    return http_response{200, out + "]", "application/json", {}};
+  }
+
   /// GET /api/v1/bbo?exchange=&symbol=[&start=&end=&limit=]: stored best bid/ask samples, oldest first.
   http_response bbo(const params& p) {
     if (auto e = only(p, {"exchange", "symbol", "start", "end", "limit"}))
@@ -882,6 +929,8 @@ struct api_service::impl {
       return book(p);
     if (r->path == "/api/v1/bbo")
       return bbo(p);
+    if (r->path == "/api/v1/derivatives")
+      return derivatives(p);
     if (r->path == "/api/v1/documents")
       return documents(p);
     if (r->path == "/api/v1/symbols")

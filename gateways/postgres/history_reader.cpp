@@ -302,6 +302,49 @@ mi::result<std::vector<symbol_summary>> history_db::symbols() {
     });
 }
 
+mi::result<std::vector<mi::deriv::derivative>> history_db::derivatives(const derivatives_query& q) {
+  return impl_->run<std::vector<mi::deriv::derivative>>(
+    "derivatives", [&](pqxx::read_transaction& w) -> mi::result<std::vector<mi::deriv::derivative>> {
+      statement st;
+      st.sql = "SELECT exchange, symbol, channel, ts_ns, recv_ns, coalesce(rate::text, ''), coalesce((extract(epoch "
+               "FROM next_funding) * 1000000)::bigint, 0), coalesce(mark_price::text, ''), coalesce(index_price::text, "
+               "''), coalesce(open_interest::text, ''), coalesce(open_interest_value::text, ''), coalesce(side, ''), "
+               "coalesce(price::text, ''), coalesce(quantity::text, '') FROM market_derivatives WHERE exchange = " +
+               st.arg(q.exchange) + " AND symbol = " + st.arg(q.symbol);
+      if (q.channel)
+        st.sql += " AND channel = " + st.arg(std::string(mi::deriv::to_string(*q.channel)));
+      if (q.start_ms)
+        st.sql += " AND ts >= " + st.time_arg(*q.start_ms, "millisecond");
+      if (q.end_ms)
+        st.sql += " AND ts <= " + st.time_arg(*q.end_ms, "millisecond");
+      st.sql += q.start_ms ? " ORDER BY ts ASC, channel, dedup_id" : " ORDER BY ts DESC, channel DESC, dedup_id DESC";
+      st.sql += " LIMIT " + st.arg(std::to_string(q.limit)) + "::bigint";
+      std::vector<mi::deriv::derivative> out;
+      for (const auto& r : st.run(w)) {
+        mi::deriv::derivative d;
+        d.exchange = r[0].as<std::string>();
+        d.symbol = r[1].as<std::string>();
+        d.what = mi::deriv::parse_channel(r[2].as<std::string>()).value_or(mi::deriv::channel::mark);
+        d.ts_ns = r[3].as<std::int64_t>();
+        d.recv_ns = r[4].as<std::int64_t>();
+        d.rate = r[5].as<std::string>();
+        d.next_funding_ns = r[6].as<std::int64_t>() * 1000;
+        d.mark_price = r[7].as<std::string>();
+        d.index_price = r[8].as<std::string>();
+        d.open_interest = r[9].as<std::string>();
+        d.open_interest_value = r[10].as<std::string>();
+        const auto side = r[11].as<std::string>();
+        d.side = side == "buy" ? mi::side::buy : side == "sell" ? mi::side::sell : mi::side::unknown;
+        d.price = r[12].as<std::string>();
+        d.quantity = r[13].as<std::string>();
+        out.push_back(std::move(d));
+      }
+      if (!q.start_ms)
+        std::reverse(out.begin(), out.end());
+      return out;
+    });
+}
+
 mi::result<std::vector<bbo_sample>> history_db::bbo(const bbo_query& q) {
   return impl_->run<std::vector<bbo_sample>>(
     "bbo", [&](pqxx::read_transaction& w) -> mi::result<std::vector<bbo_sample>> {

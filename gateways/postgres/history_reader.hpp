@@ -16,6 +16,7 @@
 
 #include "gateways/postgres/book_store.hpp"
 #include "gateways/postgres/document_store.hpp"
+#include "messages/deriv/derivative.hpp"
 #include "messages/kline.hpp"
 #include "messages/result.hpp"
 #include "messages/trade.hpp"
@@ -76,6 +77,16 @@ struct symbol_summary {
 struct bbo_query {
   std::string exchange;
   std::string symbol;
+  std::optional<std::int64_t> start_ms; ///< inclusive; absent: the latest `limit` up to end
+  std::optional<std::int64_t> end_ms;   ///< inclusive
+  int limit = 500;
+};
+
+/// GET /api/v1/derivatives: one venue's symbol, optionally one channel, in [start_ms, end_ms].
+struct derivatives_query {
+  std::string exchange;
+  std::string symbol;
+  std::optional<mi::deriv::channel> channel;
   std::optional<std::int64_t> start_ms; ///< inclusive; absent: the latest `limit` up to end
   std::optional<std::int64_t> end_ms;   ///< inclusive
   int limit = 500;
@@ -150,6 +161,8 @@ public:
   /// Every stored (exchange, symbol) with first/last trade time and count (market_symbols: a
   /// read of one row per symbol, never a scan of market_trades).
   mi::result<std::vector<symbol_summary>> symbols();
+  /// Perpetual-swap events (market_derivatives), oldest first (by time, then channel and dedup id).
+  mi::result<std::vector<mi::deriv::derivative>> derivatives(const derivatives_query& q);
   /// Best bid/ask samples (market_bbo), oldest first.
   mi::result<std::vector<bbo_sample>> bbo(const bbo_query& q);
   /// The latest stored book snapshot (market_book_snapshots) at or before `at_ms` (absent: the latest of all), or

@@ -46,8 +46,22 @@ std::string subject(const derivative& d) {
 
 std::string dedup_id(const derivative& d) {
   std::string out = d.exchange + ":" + d.symbol + ":" + std::string(to_string(d.what)) + ":" + std::to_string(d.ts_ns);
-  if (d.what == channel::liquidation)
+  // The values too: two events of one channel in the same millisecond with other values are both kept; the same
+  // event received twice (a reconnect's repeat) is stored once.
+  switch (d.what) {
+  case channel::funding:
+    out += ":" + d.rate + ":" + std::to_string(d.next_funding_ns);
+    break;
+  case channel::mark:
+    out += ":" + d.mark_price + ":" + d.index_price;
+    break;
+  case channel::open_interest:
+    out += ":" + d.open_interest + ":" + d.open_interest_value;
+    break;
+  case channel::liquidation:
     out += ":" + std::string(mi::to_string(d.side)) + ":" + d.price + ":" + d.quantity;
+    break;
+  }
   return out;
 }
 

@@ -55,8 +55,9 @@ struct derivative {
 
 /// "market.{channel}.{exchange}.{symbol}" (stream MARKET_DERIV).
 std::string subject(const derivative& d);
-/// Nats-Msg-Id: "{exchange}:{symbol}:{channel}:{ts_ns}", a liquidation also ":{side}:{price}:{quantity}" (several
-/// can share a millisecond).
+/// Nats-Msg-Id: "{exchange}:{symbol}:{channel}:{ts_ns}:{the channel's values}" (funding ":{rate}:{next_funding_ns}",
+/// mark ":{mark_price}:{index_price}", oi ":{open_interest}:{open_interest_value}", liquidation
+/// ":{side}:{price}:{quantity}"): events of one millisecond with other values are all kept, a repeat once.
 std::string dedup_id(const derivative& d);
 
 /// protobuf market.v1.Derivative bytes.

@@ -18,7 +18,8 @@ TEST_CASE("derivative: channels named once, subjects and dedup ids") {
   d.what = channel::open_interest;
   d.ts_ns = 5;
   CHECK(subject(d) == "market.oi.okx-swap.BTCUSDT");
-  CHECK(dedup_id(d) == "okx-swap:BTCUSDT:oi:5");
+  d.open_interest = "5000";
+  CHECK(dedup_id(d) == "okx-swap:BTCUSDT:oi:5:5000:");
   d.what = channel::liquidation;
   d.side = mi::side::sell;
   d.price = "10.5";
