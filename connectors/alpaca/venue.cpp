@@ -105,9 +105,15 @@ public:
     if (!r)
       return r.err();
     events out;
-    if (!r->trades.empty()) {
+    // Corrections and cancels travel with the trades, after them (a frame may correct a trade it carries), as
+    // amendments on the same subject (docs/protocols.md "Alpaca", "Corrections and cancels").
+    if (!r->trades.empty() || !r->corrections.empty() || !r->cancels.empty()) {
       out.what = events::kind::trades;
       out.trades = std::move(r->trades);
+      for (const auto& c : r->corrections)
+        out.trades.push_back(mi::alpaca::amendment_of(c, recv_ns));
+      for (const auto& c : r->cancels)
+        out.trades.push_back(mi::alpaca::amendment_of(c, recv_ns));
       return out;
     }
     for (const auto& c : r->controls) {
