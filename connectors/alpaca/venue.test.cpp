@@ -57,7 +57,19 @@ TEST_CASE(
   auto first = v->subscribe_requests(subs);
   REQUIRE(first.size() == 2);
   CHECK(first[0] == R"({"action":"auth","key":"PKTEST","secret":"s3cr3t"})");
-  CHECK(first[1].rfind(R"({"action":"subscribe","trades":["AAPL","MSFT"],"quotes":["AAPL","MSFT"])", 0) == 0);
+  // Quotes only when exchanges.alpaca.quotes is on (off by default); statuses by default.
+  CHECK(first[1].rfind(R"({"action":"subscribe","trades":["AAPL","MSFT"],"bars":["AAPL","MSFT"])", 0) == 0);
+  CHECK(first[1].find("\"quotes\"") == std::string::npos);
+  CHECK(first[1].find(R"("statuses":["AAPL","MSFT"])") != std::string::npos);
+  auto with_quotes_opts = creds();
+  with_quotes_opts.quotes = true;
+  with_quotes_opts.statuses = false;
+  auto wq = mi::venue::test::must_make("alpaca", with_quotes_opts);
+  wq->on_open(1);
+  auto wq_first = wq->subscribe_requests(subs);
+  REQUIRE(wq_first.size() == 2);
+  CHECK(wq_first[1].rfind(R"({"action":"subscribe","trades":["AAPL","MSFT"],"quotes":["AAPL","MSFT"])", 0) == 0);
+  CHECK(wq_first[1].find("\"statuses\"") == std::string::npos);
   auto again = v->subscribe_requests({subs[0]});
   REQUIRE(again.size() == 1);
   CHECK(again[0].find("auth") == std::string::npos);

@@ -3,10 +3,12 @@
 // PKSIMULATOR / simulator-secret), subscription acks in the current shape, trades with a quote after each, and every
 // few trades a minute bar, a correction, a cancel and a halt status (the kinds the client must decode without
 // publishing them as trades; corrections and cancels are published as amendments). REST: /v2/stocks/{symbol}/trades
-// (start/end/limit, paged by an opaque next_page_token) and /v2/assets. Alpaca has no forced-disconnect notice and no
-// application heartbeat.
+// (start/end/limit, paged by an opaque next_page_token), /v2/assets and the trading API's /v2/calendar (the body of
+// the file ALPACA_SIM_CALENDAR names). Alpaca has no forced-disconnect notice and no application heartbeat.
 #include <algorithm>
 #include <cstdlib>
+#include <fstream>
+#include <sstream>
 #include <set>
 
 #include <boost/json.hpp>
@@ -207,6 +209,17 @@ public:
                 R"("fractionable":true})";
       }
       return http_reply{200, body + "]", {}};
+    }
+    // The trading API's calendar (calendars.alpaca_refresh points at the simulator): the body of the file named by
+    // ALPACA_SIM_CALENDAR, whatever the start and end asked (404 without one).
+    if (path == "/v2/calendar") {
+      const std::string file = env_or("ALPACA_SIM_CALENDAR", "");
+      std::ifstream in(file);
+      if (file.empty() || !in)
+        return http_reply{404, R"({"message":"not found"})", {}};
+      std::ostringstream body;
+      body << in.rdbuf();
+      return http_reply{200, body.str(), {}};
     }
     constexpr std::string_view prefix = "/v2/stocks/";
     constexpr std::string_view suffix = "/trades";
