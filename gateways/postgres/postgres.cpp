@@ -92,23 +92,29 @@ std::string upsert_klines_sql() {
 }
 
 // Amendments (0011, docs/architecture.md "Trade amendments"), after the batch's trades and in stream order: the
-// trade they amend is found by its id or by the id of the correction applied last; the range on `ts` (a week before
-// the amendment up to an hour after it) prunes partitions. An amendment of a trade not stored changes nothing.
+// trade they amend is found by its id (the primary key's index) or else by the id of the correction applied last (a
+// correction of a correction: rare, no index); the range on `ts` (a week before the amendment up to an hour after it)
+// prunes partitions. An amendment of a trade not stored changes nothing.
 void apply_amendments(pqxx::work& w, const std::vector<mi::trade>& batch) {
   constexpr std::int64_t week_ns = 7LL * 24 * 3600 * 1'000'000'000;
   constexpr std::int64_t hour_ns = 3600LL * 1'000'000'000;
   for (const auto& a : batch) {
     if (!a.is_amendment())
       continue;
-    const std::string where = " WHERE exchange = $1 AND symbol = $2 AND (trade_id = $3 OR corrected_by = $3) AND ts >= "
-                              "$4::timestamptz AND ts <= $5::timestamptz AND NOT canceled";
     const auto from = timestamptz_text(a.ts_ns - week_ns);
     const auto to = timestamptz_text(a.ts_ns + hour_ns);
-    if (a.canceled)
-      w.exec_params("UPDATE market_trades SET canceled = true" + where, a.exchange, a.symbol, a.amends, from, to);
-    else
-      w.exec_params("UPDATE market_trades SET price = $6::numeric, quantity = $7::numeric, corrected_by = $8" + where,
-                    a.exchange, a.symbol, a.amends, from, to, a.price.to_string(), a.quantity.to_string(), a.trade_id);
+    for (const char* key : {"trade_id", "corrected_by"}) {
+      const std::string where = std::string(" WHERE exchange = $1 AND symbol = $2 AND ") + key +
+                                " = $3 AND ts >= $4::timestamptz AND ts <= $5::timestamptz AND NOT canceled";
+      const auto r =
+        a.canceled
+          ? w.exec_params("UPDATE market_trades SET canceled = true" + where, a.exchange, a.symbol, a.amends, from, to)
+          : w.exec_params(
+              "UPDATE market_trades SET price = $6::numeric, quantity = $7::numeric, corrected_by = $8" + where,
+              a.exchange, a.symbol, a.amends, from, to, a.price.to_string(), a.quantity.to_string(), a.trade_id);
+      if (r.affected_rows() > 0)
+        break;
+    }
   }
 }
 
