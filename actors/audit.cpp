@@ -51,7 +51,7 @@ mi::result<audit_report> run_audit(mi::gw::jetstream& js, const std::string& raw
   // Bounded (stall_timeout): a stream that stops delivering (server gone) must not hang the audit forever.
   auto read = mi::gw::read_range(js, range, [&](mi::gw::js_message&& m) {
     auto t = mi::decode_trade_pb(m.data());
-    if (!t)
+    if (!t || t->is_amendment()) // an amendment changes a stored row, it adds none (0011)
       return;
     const std::int64_t ms = floor_div(t->ts_ns, 1'000'000);
     if (ms >= from_ms && ms < to_ms)

@@ -511,6 +511,17 @@ void on_text(connection_actor* self, std::uint64_t gen, const std::string& text,
                    text);
     return;
   }
+  // Quotes and trading statuses (Alpaca): from the active connection only (an overlapping one repeats them; their
+  // dedup ids would absorb that too), published as the venue encoded them.
+  if (!ev->side.empty() && gen == st.active) {
+    outgoing_batch side;
+    side.reserve(ev->side.size());
+    for (auto& m : ev->side)
+      side.push_back(mi::gw::outgoing{
+        std::move(m.subject), std::move(m.msg_id), std::move(m.content_type), std::move(m.data), {}, 0});
+    publish_within(self, st.publishing, st.args.publisher->get(), std::move(side),
+                   [self](bool paused) { set_paused(self, paused); });
+  }
   using kind = mi::venue::events::kind;
   switch (ev->what) {
   case kind::trades:

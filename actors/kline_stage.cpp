@@ -17,6 +17,7 @@
 #include "caf/send.hpp"
 #include "caf/stateful_actor.hpp"
 #include "gateways/jetstream/jetstream.hpp"
+#include "gateways/jetstream/range_reader.hpp"
 #include "gateways/jetstream/sync_publish.hpp"
 #include "gateways/metrics/metrics.hpp"
 #include "messages/codec.hpp"
@@ -171,8 +172,11 @@ struct window_state {
   kline_fault fault = kline_fault::none; // test only
   int fault_after_trades = 0;
   int trades_seen = 0;
-  std::uint64_t skipped = 0;         // trades the engine refused (for log pacing)
-  std::uint64_t partials_failed = 0; // partials nats.c refused (for log pacing)
+  std::string exchange, symbol;
+  std::string raw_stream;                           // amendments read the symbol's trades back from it
+  const mi::calendar::calendar* sessions = nullptr; // the symbol's market (nullptr: UTC)
+  std::uint64_t skipped = 0;                        // trades the engine refused (for log pacing)
+  std::uint64_t partials_failed = 0;                // partials nats.c refused (for log pacing)
 };
 
 std::atomic<bool> window_fault_fired{false}; // symbol_window_throws_once: once per process
@@ -222,12 +226,87 @@ void close_by_clock(window_actor* self, std::int64_t now, std::int64_t detected_
   arm_close_timer(self, now);
 }
 
+// How far before an amendment's time (Alpaca's `t` of a correction or cancel) the amended trade is looked for, at
+// least: the read back starts at the earliest window holding that time or the amendment's own.
+constexpr std::int64_t amendment_lookback_ns = 15LL * 60 * 1'000'000'000;
+// The read back of one amendment gives up after this long (mi_trade_amendments_total{result="failed"}).
+constexpr auto amendment_read_deadline = std::chrono::seconds(20);
+
+// An amendment (Alpaca correction or cancel, docs/architecture.md "Trade amendments") at stream sequence `seq`: the
+// symbol's messages before it are read back from MARKET_RAW from the earliest window that can hold the amended
+// trade, re-aggregated with the amendments applied, and the windows holding the amended trade take the result
+// (finals: revision + 1 through the late-trade path). Blocking read on this scheduler thread: amendments are rare
+// (a few per symbol and day) and one read is bounded by a day of one symbol's trades and a deadline.
+void on_amendment(window_actor* self, const mi::trade& a, std::uint64_t seq) {
+  auto& s = self->state;
+  std::optional<std::int64_t> from_ms;
+  auto earliest = [&](std::optional<std::int64_t> v) {
+    if (v)
+      from_ms = from_ms ? std::min(*from_ms, *v) : *v;
+  };
+  earliest(a.ts_ns / 1'000'000 - amendment_lookback_ns / 1'000'000);
+  earliest(s.windows->earliest_window_open(a.ts_ns - amendment_lookback_ns));
+  earliest(s.windows->earliest_window_open(a.ts_ns));
+  std::optional<ke::amendment_rebuild> rebuilt;
+  // Twice at most: a trade amended long after it printed lies in windows that open before the first read began.
+  for (int attempt = 0; attempt < 2; ++attempt) {
+    std::vector<std::pair<mi::trade, std::uint64_t>> history;
+    mi::gw::stream_range r;
+    r.stream = s.raw_stream;
+    r.filter_subject = mi::raw_subject(s.exchange, s.symbol);
+    r.from_time_ns = std::max<std::int64_t>(0, (*from_ms - s.opts->max_clock_skew_ms) * 1'000'000);
+    r.to_seq = seq - 1;
+    r.deadline = amendment_read_deadline;
+    auto read = mi::gw::read_range(*s.js, r, [&history](mi::gw::js_message&& m) {
+      if (auto t = mi::decode_trade_pb(m.data()))
+        history.emplace_back(std::move(*t), m.stream_seq());
+    });
+    if (!read || !read->complete) {
+      s.probe->amendment(3);
+      spdlog::error("kline stage: amendment {} of {} {} at seq {} not applied: MARKET_RAW could not be read back ({})",
+                    a.trade_id, s.exchange, s.symbol, seq, read ? "incomplete" : read.err().message);
+      return;
+    }
+    rebuilt = ke::rebuild_for_amendment(s.exchange, s.symbol, *s.opts, s.sessions, history, a);
+    if (!rebuilt->amended_ts_ns)
+      break;
+    auto needed = s.windows->earliest_window_open(*rebuilt->amended_ts_ns);
+    if (!needed || *needed >= *from_ms)
+      break;
+    from_ms = *needed;
+  }
+  if (!rebuilt->amended_ts_ns) {
+    s.probe->amendment(1);
+    spdlog::warn("kline stage: amendment {} of {} {} at seq {}: trade {} is not among the trades read back; "
+                 "no kline revised",
+                 a.trade_id, s.exchange, s.symbol, seq, a.amends);
+    return;
+  }
+  auto r = s.windows->amend(*rebuilt->windows, *rebuilt->amended_ts_ns, seq);
+  if (r.revised > 0 || r.replaced > 0) {
+    s.probe->amendment(0);
+    for (int i = 0; i < r.revised; ++i)
+      s.probe->kline_revised();
+  } else if (r.too_late > 0) {
+    s.probe->amendment(2);
+  }
+  spdlog::info("kline stage: amendment {} ({} {}) of {} {} at seq {}: {} finals revised, {} open windows replaced, "
+               "{} too late",
+               a.trade_id, a.canceled ? "cancels" : "corrects", a.amends, s.exchange, s.symbol, seq, r.revised,
+               r.replaced, r.too_late);
+}
+
 caf::behavior symbol_window(window_actor* self, std::string exchange, std::string symbol, const ke::options* opts,
                             std::shared_ptr<const ke::checkpoint> restored, caf::actor sink, caf::actor router,
                             mi::gw::jetstream* js, mi::gw::metrics* metrics, std::int64_t idle_after_ms,
-                            const kline_stage_args* fault_args, const mi::calendar::calendar* sessions) {
+                            const kline_stage_args* fault_args, const mi::calendar::calendar* sessions,
+                            std::string raw_stream) {
   self->set_exception_handler(exception_error);
   auto& st = self->state;
+  st.exchange = exchange;
+  st.symbol = symbol;
+  st.raw_stream = std::move(raw_stream);
+  st.sessions = sessions;
   st.key = state_key(exchange, symbol);
   st.opts = opts;
   st.windows = std::make_unique<ke::symbol_windows>(exchange, symbol, *opts, restored.get(), sessions);
@@ -258,6 +337,14 @@ caf::behavior symbol_window(window_actor* self, std::string exchange, std::strin
       s.last_seq = seq;
       auto now = now_ms();
       s.last_trade_ms = now;
+      if (t.is_amendment()) {
+        on_amendment(self, t, seq);
+        std::vector<mi::kline> finals;
+        s.windows->close_by_event_time(finals); // the revised finals (revision + 1)
+        emit(self, finals, now, now);
+        arm_close_timer(self, now);
+        return;
+      }
       auto r = s.windows->add(t, seq);
       if (r.rejected != mi::reject_reason::none) {
         s.probe->trade_skipped(r.rejected);
@@ -473,7 +560,7 @@ caf::actor open_window(router_actor* self, const mi::trade& t, const std::string
     self->system().spawn(symbol_window, t.exchange, t.symbol, &s.opts, cp, s.sink, caf::actor_cast<caf::actor>(self),
                          s.args.js, s.args.metrics, static_cast<std::int64_t>(s.args.cfg.idle_after.count()),
                          s.args.fault == kline_fault::window_throws_once ? &s.args : nullptr,
-                         calendar_of_venue(s.args.calendars.get(), t.exchange));
+                         calendar_of_venue(s.args.calendars.get(), t.exchange), s.args.raw_stream);
   self->link_to(w); // a window that dies with an error takes the stage down (and back up)
   inspection::process().adopt(w.id(), self->id(), t.exchange + "." + t.symbol);
   s.windows.emplace(key, w);

@@ -135,6 +135,8 @@ std::vector<mi::actors::child_spec> ingest_children(const mi::cfg::config& cfg, 
     // Credentials only from the environment (never a config file, never logged): MI_<VENUE>_KEY_ID, _SECRET_KEY.
     vo.key_id = mi::cfg::venue_secret_env(name, "KEY_ID");
     vo.secret_key = mi::cfg::venue_secret_env(name, "SECRET_KEY");
+    vo.quotes = ex.quotes;
+    vo.statuses = ex.statuses;
     auto v = mi::venue::make_venue(name, vo);
     if (!v) {
       spdlog::error("{}: {}; skipped", name, v.err().message);

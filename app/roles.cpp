@@ -30,7 +30,10 @@
 #include "gateways/push/push_protocol.hpp"
 #include "messages/book/book_message.hpp"
 #include "messages/util/clock.hpp"
+#include "messages/calendar/alpaca_refresh.hpp"
 #include "messages/calendar/calendar.hpp"
+#include "connectors/transport/url.hpp"
+#include "connectors/transport/ws_client.hpp"
 #include "messages/document.hpp"
 #include "messages/venue_registry.hpp"
 
@@ -280,6 +283,35 @@ mi::actors::child_spec documents_role(const mi::cfg::config& cfg, const role_fac
   return role("documents", std::move(children), 15s);
 }
 
+// calendars.alpaca_refresh: XNYS from Alpaca's /v2/calendar over the file's years and the next one. Any failure is
+// logged and keeps the file's days (messages/calendar/alpaca_refresh.hpp).
+static void refresh_xnys(const mi::cfg::config& cfg, mi::calendar::calendar& ny) {
+  const auto from = mi::util::days_from_civil(ny.first_date().year, ny.first_date().month, ny.first_date().day);
+  const auto to = mi::util::days_from_civil(ny.last_date().year + 1, 12, 31);
+  const auto target = mi::calendar::alpaca_calendar_target(from, to);
+  auto u = mi::net::parse_url(cfg.calendars.alpaca_url + target);
+  if (!u) {
+    spdlog::error("calendars: bad calendars.alpaca_url {}: {}; XNYS from the file", cfg.calendars.alpaca_url,
+                  u.err().message);
+    return;
+  }
+  // The credentials are headers, never logged.
+  const mi::net::request_headers headers{{"APCA-API-KEY-ID", mi::cfg::venue_secret_env("alpaca", "KEY_ID")},
+                                         {"APCA-API-SECRET-KEY", mi::cfg::venue_secret_env("alpaca", "SECRET_KEY")}};
+  auto body = mi::net::http_get(*u, std::chrono::seconds(10), headers);
+  if (!body) {
+    spdlog::error("calendars: Alpaca {}{} failed ({}); XNYS from the file", cfg.calendars.alpaca_url, target,
+                  body.err().message);
+    return;
+  }
+  auto r = mi::calendar::refresh_from_alpaca(ny, *body);
+  if (!r) {
+    spdlog::error("calendars: {}; XNYS from the file", r.err().message);
+    return;
+  }
+  spdlog::info("calendars: XNYS refreshed from Alpaca {}: {}", cfg.calendars.alpaca_url, r->text());
+}
+
 std::shared_ptr<const mi::calendar::calendar_set> load_market_calendars(const mi::cfg::config& cfg) {
   // Every enabled venue whose market is not CRYPTO needs its calendar; crypto alone needs none.
   std::vector<std::string> needed;
@@ -299,6 +331,8 @@ std::shared_ptr<const mi::calendar::calendar_set> load_market_calendars(const mi
   for (const auto& m : needed)
     if (set->find(m) == nullptr)
       spdlog::error("calendars: no calendar for market {} in {}", m, *dir);
+  if (auto* ny = set->find_mutable("XNYS"); cfg.calendars.alpaca_refresh && ny != nullptr)
+    refresh_xnys(cfg, *ny);
   spdlog::info("calendars: {} loaded from {}", fmt::join(set->markets(), ", "), *dir);
   return std::make_shared<const mi::calendar::calendar_set>(std::move(*set));
 }

@@ -94,6 +94,8 @@ void exchange_leaves(std::vector<leaf>& out, const std::string& p, exchange_conf
   out.push_back({p + ".books.depth", &e.books.depth});
   out.push_back({p + ".books.snapshot_interval", &e.books.snapshot_interval});
   out.push_back({p + ".rest_requests_per_minute", &e.rest_requests_per_minute});
+  out.push_back({p + ".quotes", &e.quotes});
+  out.push_back({p + ".statuses", &e.statuses});
 }
 
 void derivatives_leaves(std::vector<leaf>& out, const std::string& p, derivatives_config& d) {
@@ -162,6 +164,8 @@ std::vector<leaf> leaves(config& c) {
   out.push_back({"klines.partitions", &c.klines.partitions});
   out.push_back({"klines.lease_ttl", &c.klines.lease_ttl});
   out.push_back({"calendars.dir", &c.calendars.dir});
+  out.push_back({"calendars.alpaca_refresh", &c.calendars.alpaca_refresh});
+  out.push_back({"calendars.alpaca_url", &c.calendars.alpaca_url});
   out.push_back({"saver.batch_size", &c.saver.batch_size});
   out.push_back({"saver.batch_timeout", &c.saver.batch_timeout});
   out.push_back({"saver.max_attempts", &c.saver.max_attempts});

@@ -212,6 +212,10 @@ struct exchange_config {
   /// REST backfill requests per minute; 0 = the exchange's documented public limit (venue::limits()). For venues whose
   /// limit depends on the account's plan (Alpaca: 200 on the free plan). 0..60000.
   std::int64_t rest_requests_per_minute = 0;
+  /// Equities feeds (Alpaca): publish the quotes on market.quote.{venue}.{symbol} (stream MARKET_QUOTE; off by
+  /// default: quotes outnumber trades) and the trading statuses (halts) on market.status.{venue}.{symbol}.
+  bool quotes = false;
+  bool statuses = true;
   /// Field-wise equality.
   bool operator==(const exchange_config&) const = default;
 };
@@ -282,6 +286,11 @@ struct calendars_config {
   /// Directory of the *.cal files; "" = the installed <prefix>/share/market-ingestor/calendars, else the source
   /// tree's deploy/calendars (the first that exists).
   std::string dir;
+  /// Refresh XNYS at start from Alpaca's trading API GET {alpaca_url}/v2/calendar (credentials MI_ALPACA_KEY_ID /
+  /// MI_ALPACA_SECRET_KEY): the answer's days replace the file's over the answer's span; an empty or failed answer
+  /// keeps the file (messages/calendar/alpaca_refresh.hpp).
+  bool alpaca_refresh = false;
+  std::string alpaca_url = "https://api.alpaca.markets";
   /// Field-wise equality.
   bool operator==(const calendars_config&) const = default;
 };

@@ -134,6 +134,10 @@ std::string encode_trade_pb(const trade& t) {
   for (const auto& c : t.conditions)
     m.add_conditions(c);
   m.set_tape(t.tape);
+  if (t.is_amendment()) {
+    m.set_amends(t.amends);
+    m.set_canceled(t.canceled);
+  }
   return m.SerializeAsString();
 }
 
@@ -161,6 +165,8 @@ result<trade> decode_trade_pb(std::string_view bytes) {
   t.exchange_code = m.exchange_code();
   t.conditions.assign(m.conditions().begin(), m.conditions().end());
   t.tape = m.tape();
+  t.amends = m.amends();
+  t.canceled = m.canceled();
   return t;
 }
 
@@ -251,6 +257,10 @@ std::string trade_to_json(const trade& t) {
   }
   if (!t.tape.empty())
     kv(out, "tape", t.tape);
+  if (t.is_amendment()) { // an amendment of the trade `amends` (market.v1.Trade fields 14-15)
+    kv(out, "amends", t.amends);
+    out += t.canceled ? ",\"canceled\":true" : ",\"canceled\":false";
+  }
   out.push_back('}');
   return out;
 }
@@ -292,6 +302,10 @@ result<trade> trade_from_json(std::string_view line) {
         t.conditions.emplace_back(c.get_string());
   if (auto* v = obj->if_contains("tape"); v != nullptr && v->is_string())
     t.tape = std::string(v->get_string());
+  if (auto* v = obj->if_contains("amends"); v != nullptr && v->is_string())
+    t.amends = std::string(v->get_string());
+  if (auto* v = obj->if_contains("canceled"); v != nullptr && v->is_bool())
+    t.canceled = v->get_bool();
   return t;
 }
 

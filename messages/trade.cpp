@@ -71,7 +71,7 @@ void trade::set_id(std::string id) {
 bool operator==(const trade& a, const trade& b) {
   return a.exchange == b.exchange && a.symbol == b.symbol && a.base == b.base && a.quote == b.quote &&
          a.trade_id == b.trade_id && a.price == b.price && a.quantity == b.quantity && a.taker_side == b.taker_side &&
-         a.ts_ns == b.ts_ns && a.recv_ns == b.recv_ns;
+         a.ts_ns == b.ts_ns && a.recv_ns == b.recv_ns && a.amends == b.amends && a.canceled == b.canceled;
 }
 
 int compare_trade_ids(std::string_view a, std::string_view b) {

@@ -38,6 +38,12 @@ struct trade {
   std::string exchange_code{}; ///< the market center that printed it (Alpaca `x`: "V" IEX, "D" FINRA ADF, ...)
   std::vector<std::string> conditions{}; ///< the trade's condition codes as sent (Alpaca `c`: "@", "F", "I", ...)
   std::string tape{}; ///< the consolidated tape (Alpaca `z`: "A" NYSE, "B" Arca/regional, "C" Nasdaq)
+  /// Not empty: this is an amendment, not a trade (market.v1.Trade fields 14-15, Alpaca `c` / `x`): the trade with id
+  /// `amends` (same exchange and symbol) is corrected to this price, quantity and conditions (canceled = false) or is
+  /// void (canceled = true). Counting readers skip amendments (is_amendment()).
+  std::string amends{};
+  bool canceled = false;
+  bool is_amendment() const { return !amends.empty(); }
 
   /// Sets trade_id to the decimal text of `id` and id_number to `id` (the exchange sent a JSON number).
   void set_id(std::int64_t id);

@@ -38,6 +38,44 @@ std::string trade_id(std::uint64_t id, std::string_view exchange_code) {
   return out;
 }
 
+namespace {
+mi::trade amendment_base(const std::string& symbol, const std::string& exchange_code, const std::string& tape,
+                         std::int64_t ts_ns, std::int64_t recv_ns) {
+  mi::trade t;
+  t.exchange = "alpaca";
+  t.symbol = symbol;
+  t.base = symbol;
+  t.quote = "USD";
+  t.taker_side = mi::side::unknown;
+  t.ts_ns = ts_ns;
+  t.recv_ns = recv_ns;
+  t.exchange_code = exchange_code;
+  t.tape = tape;
+  return t;
+}
+} // namespace
+
+mi::trade amendment_of(const correction& c, std::int64_t recv_ns) {
+  auto t = amendment_base(c.symbol, c.exchange_code, c.tape, c.ts_ns, recv_ns);
+  t.set_id(c.corrected_trade_id);
+  t.price = c.corrected_price;
+  t.quantity = c.corrected_size;
+  t.conditions = c.corrected_conditions;
+  t.amends = c.original_trade_id;
+  t.canceled = false;
+  return t;
+}
+
+mi::trade amendment_of(const cancel& c, std::int64_t recv_ns) {
+  auto t = amendment_base(c.symbol, c.exchange_code, c.tape, c.ts_ns, recv_ns);
+  t.set_id(c.trade_id + (c.action == "E" ? ":error" : ":cancel"));
+  t.price = c.price;
+  t.quantity = c.size;
+  t.amends = c.trade_id;
+  t.canceled = true;
+  return t;
+}
+
 bool status::halted() const {
   // Alpaca's status codes (CTA letters and UTP digits): H halt, P/5 pause, 2 trading halt, 6 halt (news).
   return status_code == "H" || status_code == "P" || status_code == "2" || status_code == "5" || status_code == "6";

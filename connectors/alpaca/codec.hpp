@@ -86,6 +86,14 @@ struct status {
   bool operator==(const status&) const = default;
 };
 
+/// The amendment a correction publishes on market.raw.alpaca.{symbol} (docs/protocols.md "Alpaca", "Corrections and
+/// cancels"): trade_id = the corrected id, amends = the original id ("<oi>-<x>"), price/quantity/conditions the
+/// corrected values, ts_ns the correction's `t`; the original's Nats-Msg-Id differs, so JetStream keeps both.
+mi::trade amendment_of(const correction& c, std::int64_t recv_ns);
+/// The amendment a cancel or error publishes: amends = the trade's id, canceled, trade_id "<i>-<x>:cancel" (action
+/// "C") or "<i>-<x>:error" ("E"), price/quantity the voided trade's as Alpaca repeats them, ts_ns the message's `t`.
+mi::trade amendment_of(const cancel& c, std::int64_t recv_ns);
+
 /// The control messages: T "success" (connected, authenticated), "subscription", "error".
 struct control {
   enum class kind : std::uint8_t {

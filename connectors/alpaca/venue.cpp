@@ -8,6 +8,7 @@
 
 #include "connectors/alpaca/book.hpp"
 #include "connectors/alpaca/codec.hpp"
+#include "connectors/alpaca/market_events.hpp"
 #include "connectors/alpaca/rest.hpp"
 #include "connectors/venue/detail.hpp"
 
@@ -21,11 +22,14 @@ constexpr std::int64_t default_requests_per_minute = 200;
 
 using listed_symbols = std::set<std::string>; // normalized symbols of active, tradable assets
 
-/// The channels the platform subscribes (docs/protocols.md "Alpaca"): trades feed MARKET_RAW; quotes, bars and
-/// statuses are decoded (and checked) but not published yet.
-mi::alpaca::channels subscribed_channels() {
+/// The channels the platform subscribes (docs/protocols.md "Alpaca"): trades (with Alpaca's corrections and
+/// cancelErrors) feed MARKET_RAW; quotes (exchanges.alpaca.quotes) MARKET_QUOTE; statuses (exchanges.alpaca.statuses)
+/// MARKET_STATUS; bars are decoded (and checked) but not published.
+mi::alpaca::channels subscribed_channels(const venue_options& o) {
   mi::alpaca::channels ch;
-  ch.trades = ch.quotes = ch.bars = ch.updated_bars = ch.daily_bars = ch.statuses = true;
+  ch.trades = ch.bars = ch.updated_bars = ch.daily_bars = true;
+  ch.quotes = o.quotes;
+  ch.statuses = o.statuses;
   return ch;
 }
 
@@ -105,9 +109,23 @@ public:
     if (!r)
       return r.err();
     events out;
-    if (!r->trades.empty()) {
+    if (opts_.quotes)
+      for (const auto& q : r->quotes)
+        out.side.push_back({mi::alpaca::quote_subject(q.symbol), mi::alpaca::quote_msg_id(q),
+                            std::string(mi::alpaca::quote_content_type), mi::alpaca::quote_pb(q, recv_ns)});
+    if (opts_.statuses)
+      for (const auto& s : r->statuses)
+        out.side.push_back({mi::alpaca::status_subject(s.symbol), mi::alpaca::status_msg_id(s),
+                            std::string(mi::alpaca::status_content_type), mi::alpaca::status_pb(s, recv_ns)});
+    // Corrections and cancels travel with the trades, after them (a frame may correct a trade it carries), as
+    // amendments on the same subject (docs/protocols.md "Alpaca", "Corrections and cancels").
+    if (!r->trades.empty() || !r->corrections.empty() || !r->cancels.empty()) {
       out.what = events::kind::trades;
       out.trades = std::move(r->trades);
+      for (const auto& c : r->corrections)
+        out.trades.push_back(mi::alpaca::amendment_of(c, recv_ns));
+      for (const auto& c : r->cancels)
+        out.trades.push_back(mi::alpaca::amendment_of(c, recv_ns));
       return out;
     }
     for (const auto& c : r->controls) {
@@ -134,7 +152,7 @@ public:
         return out;
       }
     }
-    return out; // quotes, bars, statuses, corrections, cancels: decoded, not published yet (docs/protocols.md)
+    return out; // bars: decoded, not published (docs/protocols.md); quotes and statuses in `side`
   }
 
   void on_open(std::int64_t) override {
@@ -203,7 +221,7 @@ private:
       std::vector<std::string> tickers;
       for (std::size_t j = i; j < subs.size() && j < i + tickers_per_request; ++j)
         tickers.push_back(subs[j].wire);
-      out.push_back(mi::alpaca::subscribe_request(tickers, subscribed_channels(), unsubscribe));
+      out.push_back(mi::alpaca::subscribe_request(tickers, subscribed_channels(opts_), unsubscribe));
     }
   }
 

@@ -57,7 +57,19 @@ TEST_CASE(
   auto first = v->subscribe_requests(subs);
   REQUIRE(first.size() == 2);
   CHECK(first[0] == R"({"action":"auth","key":"PKTEST","secret":"s3cr3t"})");
-  CHECK(first[1].rfind(R"({"action":"subscribe","trades":["AAPL","MSFT"],"quotes":["AAPL","MSFT"])", 0) == 0);
+  // Quotes only when exchanges.alpaca.quotes is on (off by default); statuses by default.
+  CHECK(first[1].rfind(R"({"action":"subscribe","trades":["AAPL","MSFT"],"bars":["AAPL","MSFT"])", 0) == 0);
+  CHECK(first[1].find("\"quotes\"") == std::string::npos);
+  CHECK(first[1].find(R"("statuses":["AAPL","MSFT"])") != std::string::npos);
+  auto with_quotes_opts = creds();
+  with_quotes_opts.quotes = true;
+  with_quotes_opts.statuses = false;
+  auto wq = mi::venue::test::must_make("alpaca", with_quotes_opts);
+  wq->on_open(1);
+  auto wq_first = wq->subscribe_requests(subs);
+  REQUIRE(wq_first.size() == 2);
+  CHECK(wq_first[1].rfind(R"({"action":"subscribe","trades":["AAPL","MSFT"],"quotes":["AAPL","MSFT"])", 0) == 0);
+  CHECK(wq_first[1].find("\"statuses\"") == std::string::npos);
   auto again = v->subscribe_requests({subs[0]});
   REQUIRE(again.size() == 1);
   CHECK(again[0].find("auth") == std::string::npos);
@@ -158,4 +170,47 @@ TEST_CASE("alpaca top of book from quotes") {
   CHECK(book->on_frame(R"([{"T":"success","msg":"authenticated"}])").what == mi::book::status::ignored);
   CHECK(book->on_frame("[{").what == mi::book::status::resync);
   CHECK_FALSE(book->book().valid());
+}
+
+TEST_CASE("alpaca corrections and cancels become amendments after the frame's trades (the documented c and x)") {
+  auto v = mi::venue::test::must_make("alpaca");
+  // The documented objects (fixtures alpaca/ws/doc_objects.jsonl, lines 7 and 8) in one frame, after a trade.
+  const std::string frame =
+    R"([{"T":"t","i":96921,"S":"EEM","x":"D","p":39.15,"s":1,"t":"2023-04-06T14:25:06.1Z","c":["@"],"z":"B"},)"
+    R"({"T":"c","S":"EEM","x":"M","oi":52983525033527,"op":39.1582,"os":440000,"oc":[" ","7"],"ci":52983525034326,)"
+    R"("cp":39.1809,"cs":440000,"cc":[" ","7"],"z":"B","t":"2023-04-06T14:25:06.542305024Z"},)"
+    R"({"T":"x","S":"GOOGL","i":465,"x":"D","p":105.31,"s":300,"a":"C","z":"C","t":"2023-04-06T13:15:42.83540958Z"}])";
+  auto ev = v->decode(frame, 77);
+  REQUIRE(ev);
+  CHECK(ev->what == mi::venue::events::kind::trades);
+  REQUIRE(ev->trades.size() == 3);
+  CHECK_FALSE(ev->trades[0].is_amendment());
+  const auto& c = ev->trades[1];
+  CHECK(c.symbol == "EEM");
+  CHECK(c.trade_id == "52983525034326-M");
+  CHECK(c.amends == "52983525033527-M");
+  CHECK_FALSE(c.canceled);
+  CHECK(c.price.to_string() == "39.1809");
+  CHECK(c.quantity.to_string() == "440000");
+  CHECK(c.conditions == std::vector<std::string>{" ", "7"});
+  CHECK(c.exchange_code == "M");
+  CHECK(c.tape == "B");
+  CHECK(c.ts_ns == 1680791106542305024);
+  CHECK(c.recv_ns == 77);
+  CHECK(mi::dedup_id(c) == "alpaca:EEM:52983525034326-M");
+  const auto& x = ev->trades[2];
+  CHECK(x.symbol == "GOOGL");
+  CHECK(x.trade_id == "465-D:cancel");
+  CHECK(x.amends == "465-D");
+  CHECK(x.canceled);
+  CHECK(x.price.to_string() == "105.31");
+  CHECK(x.quantity.to_string() == "300");
+  CHECK(x.ts_ns == 1680786942835409580);
+  // An error ("a":"E") is voided the same way, under its own id.
+  auto e = v->decode(
+    R"([{"T":"x","S":"GOOGL","i":465,"x":"D","p":105.31,"s":300,"a":"E","z":"C","t":"2023-04-06T13:15:42Z"}])", 1);
+  REQUIRE(e);
+  REQUIRE(e->trades.size() == 1);
+  CHECK(e->trades[0].trade_id == "465-D:error");
+  CHECK(e->trades[0].canceled);
 }

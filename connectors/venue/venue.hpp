@@ -51,6 +51,12 @@ struct events {
   std::vector<std::int64_t> first_ids;
   std::string message;  ///< error / reconnect_notice text
   std::string rejected; ///< error: normalized symbol the refusal concerns, "" when unknown
+  /// Other market data of the frame, encoded by the venue (Alpaca quotes and trading statuses, when
+  /// venue_options::quotes / statuses): published as they are, after the frame's trades, whatever `what` is.
+  struct side_message {
+    std::string subject, msg_id, content_type, data;
+  };
+  std::vector<side_message> side;
 };
 
 /// An HTTP GET against the exchange's REST base URL (config `rest_url`).
@@ -257,6 +263,9 @@ struct venue_options {
   /// MI_<VENUE>_SECRET_KEY), never from a config file, never logged.
   std::string key_id{};
   std::string secret_key{};
+  /// Equities feeds (config exchanges.<x>.quotes / statuses): subscribe and publish quotes / trading statuses.
+  bool quotes = false;
+  bool statuses = true;
 };
 
 /// The venue of `exchange` (a name of the venue registry, messages/venue_registry.cpp, whose folder

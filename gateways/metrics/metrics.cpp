@@ -122,6 +122,12 @@ struct metrics::impl {
                                                        .Name("mi_late_trades_revised_total")
                                                        .Help("Late trades that revised a final kline")
                                                        .Register(*reg);
+  prometheus::Family<prometheus::Counter>& amendments =
+    prometheus::BuildCounter()
+      .Name("mi_trade_amendments_total")
+      .Help("Trade amendments (corrections, cancels) the kline stage applied, could not match, found too late for its "
+            "kept windows, or failed to apply")
+      .Register(*reg);
   prometheus::Family<prometheus::Histogram>& final_lat_family =
     prometheus::BuildHistogram()
       .Name("mi_kline_final_latency_seconds")
@@ -408,6 +414,8 @@ metrics::metrics() : impl_(std::make_unique<impl>()), probes_(std::make_unique<p
     auto k = std::make_unique<kline_trades_probe>();
     k->late_.bind(f.late, {{"exchange", ex}});
     k->revised_.bind(f.revised, {{"exchange", ex}});
+    for (std::size_t a = 0; a < k->amendments_.size(); ++a)
+      k->amendments_[a].bind(f.amendments, {{"exchange", ex}, {"result", kline_trades_probe::amendment_results[a]}});
     for (auto r : reject_reasons)
       k->skipped_[static_cast<std::size_t>(r)].bind(f.kline_skipped,
                                                     {{"exchange", ex}, {"reason", std::string(mi::to_string(r))}});

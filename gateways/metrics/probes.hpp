@@ -198,9 +198,20 @@ public:
       outside_[reason - 1u].inc();
   }
 
+  /// What the kline stage did with an amendment (Alpaca correction or cancel) of MARKET_RAW
+  /// (mi_trade_amendments_total{exchange,result}): 0 applied (windows revised or replaced), 1 unmatched (the amended
+  /// trade is not among the symbol's recent trades), 2 too_late (its windows are no longer kept), 3 failed (MARKET_RAW
+  /// could not be read back).
+  void amendment(std::size_t result) {
+    if (result < amendments_.size())
+      amendments_[result].inc();
+  }
+  static constexpr std::array<const char*, 4> amendment_results{"applied", "unmatched", "too_late", "failed"};
+
 private:
   friend class metrics;
   counter_series late_, revised_;
+  std::array<counter_series, 4> amendments_;
   std::array<counter_series, 4> skipped_; // by mi::reject_reason
   std::array<counter_series, 2> outside_; // closed, no_calendar
 };

@@ -44,11 +44,12 @@ mi::result<kline_check> kline_trade_counts(const std::string& conninfo, std::int
     pqxx::connection conn{conninfo};
     pqxx::read_transaction w{conn};
     // close_time = next open - 1 ms, so the window is [open_time, close_time + 1 ms).
-    auto rows = w.exec("SELECT k.exchange, k.symbol, k.\"interval\", k.open_time_ms, k.trade_count, "
-                       "(SELECT count(*) FROM market_trades t WHERE t.exchange = k.exchange AND t.symbol = k.symbol "
-                       "AND t.ts >= k.open_time AND t.ts < k.close_time + interval '1 millisecond') AS stored "
-                       "FROM market_klines k WHERE k.open_time >= " +
-                       ts_literal(w, from_ms) + " AND k.open_time < " + ts_literal(w, to_ms) + " ORDER BY 1, 2, 3, 4");
+    auto rows =
+      w.exec("SELECT k.exchange, k.symbol, k.\"interval\", k.open_time_ms, k.trade_count, "
+             "(SELECT count(*) FROM market_trades t WHERE t.exchange = k.exchange AND t.symbol = k.symbol "
+             "AND t.ts >= k.open_time AND t.ts < k.close_time + interval '1 millisecond' AND NOT t.canceled) AS stored "
+             "FROM market_klines k WHERE k.open_time >= " +
+             ts_literal(w, from_ms) + " AND k.open_time < " + ts_literal(w, to_ms) + " ORDER BY 1, 2, 3, 4");
     kline_check out;
     out.checked = rows.size();
     for (const auto& r : rows) {

@@ -260,7 +260,7 @@ mi::result<trade_page> history_db::trades(const trade_query& q) {
     }
     statement st;
     st.sql = std::string("SELECT ") + trade_columns + " FROM market_trades WHERE exchange = " + st.arg(q.exchange) +
-             " AND symbol = " + st.arg(q.symbol);
+             " AND symbol = " + st.arg(q.symbol) + " AND NOT canceled"; // 0011: canceled trades are not history
     // The bound on `ts` (the partition key, µs) lets PostgreSQL prune partitions and use the
     // (exchange, symbol, ts) index; the row comparison on (ts_ns, trade_id) is the exact cursor.
     if (from) {

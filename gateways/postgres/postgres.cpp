@@ -91,6 +91,33 @@ std::string upsert_klines_sql() {
          " WHERE market_klines.revision <= EXCLUDED.revision";
 }
 
+// Amendments (0011, docs/architecture.md "Trade amendments"), after the batch's trades and in stream order: the
+// trade they amend is found by its id (the primary key's index) or else by the id of the correction applied last (a
+// correction of a correction: rare, no index); the range on `ts` (a week before the amendment up to an hour after it)
+// prunes partitions. An amendment of a trade not stored changes nothing.
+void apply_amendments(pqxx::work& w, const std::vector<mi::trade>& batch) {
+  constexpr std::int64_t week_ns = 7LL * 24 * 3600 * 1'000'000'000;
+  constexpr std::int64_t hour_ns = 3600LL * 1'000'000'000;
+  for (const auto& a : batch) {
+    if (!a.is_amendment())
+      continue;
+    const auto from = timestamptz_text(a.ts_ns - week_ns);
+    const auto to = timestamptz_text(a.ts_ns + hour_ns);
+    for (const char* key : {"trade_id", "corrected_by"}) {
+      const std::string where = std::string(" WHERE exchange = $1 AND symbol = $2 AND ") + key +
+                                " = $3 AND ts >= $4::timestamptz AND ts <= $5::timestamptz AND NOT canceled";
+      const auto r =
+        a.canceled
+          ? w.exec_params("UPDATE market_trades SET canceled = true" + where, a.exchange, a.symbol, a.amends, from, to)
+          : w.exec_params(
+              "UPDATE market_trades SET price = $6::numeric, quantity = $7::numeric, corrected_by = $8" + where,
+              a.exchange, a.symbol, a.amends, from, to, a.price.to_string(), a.quantity.to_string(), a.trade_id);
+      if (r.affected_rows() > 0)
+        break;
+    }
+  }
+}
+
 } // namespace
 
 std::string timestamptz_text(std::int64_t ns_since_epoch) {
@@ -248,10 +275,15 @@ bool pg_writer::healthy() const { return impl_->conn && impl_->conn->is_open(); 
 mi::result<std::size_t> pg_writer::write_trades(const std::vector<mi::trade>& batch) {
   if (batch.empty())
     return std::size_t{0};
+  const bool any_amendment =
+    std::any_of(batch.begin(), batch.end(), [](const mi::trade& t) { return t.is_amendment(); });
   return impl_->write("write_trades", [&](pqxx::work& w) {
+    std::size_t inserted = 0;
     {
       pqxx::stream_to s{w, "mi_stage_trades", trade_columns};
       for (const auto& t : batch) {
+        if (t.is_amendment())
+          continue;
         s << std::make_tuple(t.exchange, t.symbol, t.base, t.quote, t.trade_id, t.price.to_string(),
                              t.quantity.to_string(), std::string(to_string(t.taker_side)), timestamptz_text(t.ts_ns),
                              t.ts_ns, t.recv_ns);
@@ -259,7 +291,10 @@ mi::result<std::size_t> pg_writer::write_trades(const std::vector<mi::trade>& ba
       s.complete();
     }
     static const std::string sql = insert_trades_sql();
-    return static_cast<std::size_t>(w.exec1(sql)[0].as<long long>());
+    inserted = static_cast<std::size_t>(w.exec1(sql)[0].as<long long>());
+    if (any_amendment)
+      apply_amendments(w, batch);
+    return inserted;
   });
 }
 

@@ -1107,9 +1107,149 @@ std::size_t symbol_windows::open_windows() const {
   return n;
 }
 
+// -- amendments ---------------------------------------------------------------------------
+
+std::optional<std::int64_t> symbol_windows::window_open_of(const lane& l, std::int64_t ts_ns) const {
+  const std::int64_t ts_ms = ts_ns / 1'000'000 - (ts_ns % 1'000'000 < 0 ? 1 : 0);
+  if (!sessions_)
+    return l.iv.open_of(ts_ms);
+  std::int64_t eff_ms = ts_ms;
+  if (sessions_->place(ts_ms, eff_ms) != outside::none)
+    return std::nullopt;
+  return sessions_->window_of(l.iv, eff_ms).open_ms;
+}
+
+const symbol_windows::window* symbol_windows::find_window(std::size_t i, std::int64_t open_ms) const {
+  const lane& l = lanes_[i];
+  if (auto it = l.open.find(open_ms); it != l.open.end())
+    return &it->second;
+  if (auto it = l.finals.find(open_ms); it != l.finals.end())
+    return &it->second;
+  return nullptr;
+}
+
+std::optional<std::int64_t> symbol_windows::earliest_window_open(std::int64_t ts_ns) const {
+  std::optional<std::int64_t> out;
+  for (const auto& l : lanes_)
+    if (auto o = window_open_of(l, ts_ns))
+      out = out ? std::min(*out, *o) : *o;
+  return out;
+}
+
+amend_result symbol_windows::amend(const symbol_windows& rebuilt, std::int64_t amended_ts_ns, std::uint64_t seq) {
+  amend_result r;
+  for (std::size_t i = 0; i < lanes_.size() && i < rebuilt.lanes_.size(); ++i) {
+    lane& l = lanes_[i];
+    if (seq < l.resume_seq) { // already in published finals: a restart's replay
+      ++r.replayed;
+      continue;
+    }
+    const auto open_ms = window_open_of(l, amended_ts_ns);
+    if (!open_ms)
+      continue; // outside the sessions: the trade never counted here
+    window* w = nullptr;
+    bool final = false;
+    if (auto it = l.open.find(*open_ms); it != l.open.end()) {
+      w = &it->second;
+    } else if (auto f = l.finals.find(*open_ms); f != l.finals.end()) {
+      w = &f->second;
+      final = true;
+    }
+    if (w == nullptr) {
+      ++r.too_late;
+      continue;
+    }
+    if (seq <= w->last_seq) { // a restored final already holds it
+      ++r.replayed;
+      continue;
+    }
+    if (const window* src = rebuilt.find_window(i, *open_ms); src != nullptr && src->count > 0) {
+      w->first_ts = src->first_ts;
+      w->first_id = src->first_id;
+      w->open = src->open;
+      w->last_ts = src->last_ts;
+      w->last_id = src->last_id;
+      w->close = src->close;
+      w->high = src->high;
+      w->low = src->low;
+      w->totals = src->totals;
+      w->count = src->count;
+    } else { // nothing left in it: its prices stay, nothing traded
+      w->totals = sums{};
+      w->count = 0;
+    }
+    w->last_seq = seq;
+    w->dirty = true;
+    if (final) {
+      ++w->revision;
+      l.finals_dirty = true;
+      ++r.revised;
+    } else {
+      ++r.replaced;
+    }
+  }
+  last_seq_ = std::max(last_seq_, seq); // read: a restart resumes after it unless a window still needs it
+  return r;
+}
+
+amendment_rebuild rebuild_for_amendment(const std::string& exchange, const std::string& symbol, const options& opts,
+                                        const mi::calendar::calendar* sessions,
+                                        const std::vector<std::pair<mi::trade, std::uint64_t>>& history,
+                                        const mi::trade& amendment) {
+  amendment_rebuild out;
+  // An id (original or corrected) -> the trade's position in `history`.
+  std::vector<mi::trade> corrected(history.size());
+  std::vector<bool> removed(history.size(), false), is_corrected(history.size(), false);
+  std::map<std::string, std::size_t, std::less<>> by_id;
+  auto apply = [&](const mi::trade& a) -> std::optional<std::int64_t> {
+    auto it = by_id.find(a.amends);
+    if (it == by_id.end() || removed[it->second])
+      return std::nullopt;
+    const std::size_t at = it->second;
+    const std::int64_t ts = history[at].first.ts_ns;
+    if (a.canceled) {
+      removed[at] = true;
+      return ts;
+    }
+    if (!is_corrected[at]) {
+      corrected[at] = history[at].first;
+      is_corrected[at] = true;
+    }
+    corrected[at].price = a.price;
+    corrected[at].quantity = a.quantity;
+    corrected[at].conditions = a.conditions;
+    by_id.emplace(a.trade_id, at); // a later correction may name the corrected id
+    return ts;
+  };
+  for (std::size_t i = 0; i < history.size(); ++i) {
+    const auto& t = history[i].first;
+    if (t.is_amendment())
+      apply(t);
+    else
+      by_id.emplace(t.trade_id, i);
+  }
+  out.amended_ts_ns = apply(amendment);
+  out.opts = std::make_unique<options>(opts);
+  out.opts->revise_late = true;
+  out.opts->keep_finals = std::numeric_limits<std::size_t>::max();
+  out.opts->fill_empty = false;
+  out.windows = std::make_unique<symbol_windows>(exchange, symbol, *out.opts, nullptr, sessions);
+  for (std::size_t i = 0; i < history.size(); ++i) {
+    const auto& t = history[i].first;
+    if (t.is_amendment() || removed[i])
+      continue;
+    out.windows->add(is_corrected[i] ? corrected[i] : t, history[i].second);
+    std::vector<mi::kline> ignored; // the windows move to the kept finals as time passes; none is dropped
+    out.windows->close_by_event_time(ignored);
+  }
+  return out;
+}
+
 // -- batch_aggregator ---------------------------------------------------------------------
 
 add_result batch_aggregator::add(const mi::trade& t, std::vector<mi::kline>& finals) {
+  if (t.is_amendment()) // not a trade; `replay` and `aggregate` do not apply amendments (docs/architecture.md)
+    return {};
   auto key = std::make_pair(t.exchange, t.symbol);
   auto it = symbols_.find(key);
   if (it == symbols_.end())

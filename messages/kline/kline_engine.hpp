@@ -4,6 +4,7 @@
 #include <functional>
 #include <limits>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -99,6 +100,14 @@ struct add_result {
   outside outside_session = outside::none;
 };
 
+/// What symbol_windows::amend did, over the configured intervals.
+struct amend_result {
+  int revised = 0;  ///< finals replaced by the amended aggregation (a corrected final, revision + 1, follows)
+  int replaced = 0; ///< open windows replaced (their next partial and final carry the amended values)
+  int too_late = 0; ///< the window is neither open nor among the kept finals: not revised (like a late trade)
+  int replayed = 0; ///< the amendment was already applied (a restart's replay)
+};
+
 /// The open windows of one (exchange, symbol) for every configured interval, keyed by the
 /// exchange's trade time. Pure: no clock, no I/O. Open and close are the first and last
 /// trade by (time, trade id), not by arrival, so the result does not depend on arrival order
@@ -137,6 +146,17 @@ public:
   /// Appends live (is_final = false) candles of windows changed since their last partial,
   /// for intervals whose last partial is at least partial_every_ms before now_ms.
   void take_partials(std::int64_t now_ms, std::vector<mi::kline>& partials);
+
+  /// Amendments (Alpaca corrections and cancels, trade::is_amendment; docs/architecture.md "Trade amendments"): the
+  /// amendment at stream sequence `seq` changed the trade stamped `amended_ts_ns`; `rebuilt` aggregated the symbol's
+  /// trades as amended (rebuild_for_amendment). In every interval the window holding that time takes the values of
+  /// the same window of `rebuilt`: an open window in place, a kept final with revision + 1 (published by the next
+  /// close_by_event_time, as a late trade's revision is). A window `rebuilt` lacks (its only trade was canceled)
+  /// keeps its prices with zero volume and count. Nothing is done where the window is gone (too_late) or where
+  /// `seq` was already applied (replayed).
+  amend_result amend(const symbol_windows& rebuilt, std::int64_t amended_ts_ns, std::uint64_t seq);
+  /// The earliest open time (ms) over the intervals of the windows holding `ts_ns` (nullopt: outside the sessions).
+  std::optional<std::int64_t> earliest_window_open(std::int64_t ts_ns) const;
 
   /// The earliest wall-clock time (ms) at which an open window closes, if any is open.
   std::optional<std::int64_t> next_close_ms() const;
@@ -247,6 +267,10 @@ private:
   };
 
   mi::kline to_kline(const lane& l, const window& w, bool final) const;
+  /// The open time of the window of `l` holding `ts_ns` (nullopt: outside the sessions).
+  std::optional<std::int64_t> window_open_of(const lane& l, std::int64_t ts_ns) const;
+  /// The window of lane `i` opening at `open_ms`, open or kept final (nullptr: none).
+  const window* find_window(std::size_t i, std::int64_t open_ms) const;
   /// The window after the one opening at `open_ms`; nullopt beyond the calendar's data.
   std::optional<window_span> span_after(const lane& l, std::int64_t open_ms) const;
   /// Appends empty windows after the last final, up to (excluding) the one opening at `until_open`.
@@ -281,6 +305,23 @@ private:
   std::vector<plan> plans_;
   std::vector<std::uint64_t> rejected_seqs_; ///< see checkpoint::rejected_seqs; increasing
 };
+
+/// The symbol's trades re-aggregated for an amendment (the kline stage reads them back from MARKET_RAW).
+struct amendment_rebuild {
+  std::optional<std::int64_t> amended_ts_ns; ///< the amended trade's time; nullopt: it is not in the history
+  std::unique_ptr<options> opts;             ///< the options `windows` aggregates with (it points to them)
+  std::unique_ptr<symbol_windows> windows;   ///< the amended history aggregated (every window kept)
+};
+
+/// `history`: the symbol's messages (trades and amendments) in stream order with their sequences, all before
+/// `amendment`'s. The amendments among them and then `amendment` are applied in order: a correction gives the trade
+/// it amends (by its id, or by the id of an earlier correction of it) the corrected price, quantity and conditions
+/// (its id, time and side stay); a cancel removes it; an amendment of a trade not in the history changes nothing.
+/// The remaining trades are aggregated with `opts` (every window kept, nothing filled) on `sessions` in their order.
+amendment_rebuild rebuild_for_amendment(const std::string& exchange, const std::string& symbol, const options& opts,
+                                        const mi::calendar::calendar* sessions,
+                                        const std::vector<std::pair<mi::trade, std::uint64_t>>& history,
+                                        const mi::trade& amendment);
 
 /// The `aggregate` command: every final kline of a sequence of trades, in the order the
 /// windows closed (per symbol, by interval then open time).

@@ -2,10 +2,13 @@
 // greeting, auth by message (key id and secret checked against ALPACA_SIM_KEY_ID / ALPACA_SIM_SECRET_KEY, default
 // PKSIMULATOR / simulator-secret), subscription acks in the current shape, trades with a quote after each, and every
 // few trades a minute bar, a correction, a cancel and a halt status (the kinds the client must decode without
-// publishing them as trades). REST: /v2/stocks/{symbol}/trades (start/end/limit, paged by an opaque next_page_token)
-// and /v2/assets. Alpaca has no forced-disconnect notice and no application heartbeat.
+// publishing them as trades; corrections and cancels are published as amendments). REST: /v2/stocks/{symbol}/trades
+// (start/end/limit, paged by an opaque next_page_token), /v2/assets and the trading API's /v2/calendar (the body of
+// the file ALPACA_SIM_CALENDAR names). Alpaca has no forced-disconnect notice and no application heartbeat.
 #include <algorithm>
 #include <cstdlib>
+#include <fstream>
+#include <sstream>
 #include <set>
 
 #include <boost/json.hpp>
@@ -26,6 +29,8 @@ constexpr std::uint64_t bar_every = 50;
 constexpr std::uint64_t correction_every = 97;
 constexpr std::uint64_t cancel_every = 89;
 constexpr std::uint64_t status_every = 211;
+/// A correction's new id (`ci`): the trade's id plus this, never the id of a generated trade.
+constexpr std::uint64_t corrected_id_offset = 1'000'000'000'000;
 
 struct alpaca_connection : connection_state {
   bool authenticated = false;
@@ -164,10 +169,13 @@ public:
       out += R"(,{"T":"b","S":")" + ticker + R"(","o":)" + px + R"(,"h":)" + px + R"(,"l":)" + px + R"(,"c":)" + px +
              R"(,"v":)" + t.quantity.to_string() + R"(,"t":")" +
              mi::util::rfc3339(t.ts_ns / 60'000'000'000 * 60'000'000'000) + R"(","n":1,"vw":)" + px + "}";
-    if (id % correction_every == 0 && id > 1) // the previous trade's size, corrected to the same values
-      out += R"(,{"T":"c","S":")" + ticker + R"(","x":")" + std::string(exchange_code_of(id - 1)) + R"(","oi":)" +
-             std::to_string(id - 1) + R"(,"op":)" + px + R"(,"os":1,"oc":["@"],"ci":)" + std::to_string(id - 1) +
-             R"(,"cp":)" + px + R"(,"cs":1,"cc":["@"],"z":"C","t":")" + time + "\"}";
+    // This frame's trade, corrected to the same values under a new id (as Alpaca's `ci` differs from `oi`): the
+    // platform applies it (an amendment on MARKET_RAW) and nothing a consumer compares changes.
+    if (id % correction_every == 0 && id > 1)
+      out += R"(,{"T":"c","S":")" + ticker + R"(","x":")" + std::string(exchange_code_of(id)) + R"(","oi":)" +
+             std::to_string(id) + R"(,"op":)" + px + R"(,"os":)" + t.quantity.to_string() + R"(,"oc":["@"],"ci":)" +
+             std::to_string(id + corrected_id_offset) + R"(,"cp":)" + px + R"(,"cs":)" + t.quantity.to_string() +
+             R"(,"cc":["@"],"z":"C","t":")" + time + "\"}";
     if (id % cancel_every == 0 && id > 1)
       out += R"(,{"T":"x","S":")" + ticker + R"(","i":)" + std::to_string(id - 1) + R"(,"x":")" +
              std::string(exchange_code_of(id - 1)) + R"(","p":)" + px + R"(,"s":1,"a":"C","z":"C","t":")" + time +
@@ -201,6 +209,17 @@ public:
                 R"("fractionable":true})";
       }
       return http_reply{200, body + "]", {}};
+    }
+    // The trading API's calendar (calendars.alpaca_refresh points at the simulator): the body of the file named by
+    // ALPACA_SIM_CALENDAR, whatever the start and end asked (404 without one).
+    if (path == "/v2/calendar") {
+      const std::string file = env_or("ALPACA_SIM_CALENDAR", "");
+      std::ifstream in(file);
+      if (file.empty() || !in)
+        return http_reply{404, R"({"message":"not found"})", {}};
+      std::ostringstream body;
+      body << in.rdbuf();
+      return http_reply{200, body.str(), {}};
     }
     constexpr std::string_view prefix = "/v2/stocks/";
     constexpr std::string_view suffix = "/trades";

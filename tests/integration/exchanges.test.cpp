@@ -16,6 +16,7 @@
 
 #include "gateways/jetstream/jetstream.hpp"
 #include "gateways/postgres/postgres.hpp"
+#include "market.pb.h"
 #include "tests/harness/pg_server.hpp"
 #include "messages/codec.hpp"
 #include "tests/harness/nats_server.hpp"
@@ -79,6 +80,8 @@ public:
 
   std::string config_path() const { return dir_.path() + "/config.yaml"; }
   std::string platform_log() const { return mi::test::read_file(dir_.path() + "/platform.log"); }
+  int sim_port() const { return sim_port_; }
+  const std::string& dir() const { return dir_.path(); }
 
   void start_simulator(const std::vector<std::string>& extra) {
     std::vector<std::string> argv{mi::test::binary(), "simulate",
@@ -153,16 +156,19 @@ public:
     return out;
   }
 
-  std::vector<mi::trade> raw_trades() const {
+  /// The trades of MARKET_RAW (amendments, `amends` set, are returned by amendments()).
+  std::vector<mi::trade> raw_trades(bool amendments = false) const {
     std::vector<mi::trade> out;
     for (auto& [subject, data] : messages("MARKET_RAW")) {
       auto t = mi::decode_trade_pb(data);
       if (!t)
         throw std::runtime_error("undecodable MARKET_RAW message on " + subject + ": " + t.err().message);
-      out.push_back(std::move(*t));
+      if (t->is_amendment() == amendments)
+        out.push_back(std::move(*t));
     }
     return out;
   }
+  std::vector<mi::trade> amendments() const { return raw_trades(true); }
 
   std::string scrape_metrics() const {
     return mi::test::run({"curl", "-fsS", "http://127.0.0.1:" + std::to_string(metrics_port_) + "/metrics"}).output;
@@ -606,7 +612,22 @@ TEST_CASE("exchanges: alpaca trades reach MARKET_RAW and PostgreSQL once each, a
   for (const auto& r : env.rest_requests())
     by_time = by_time || (r.path.find("/v2/stocks/") == 0 && r.path.find("/trades") != std::string::npos);
   CHECK(by_time);
-  // Corrections, cancels, statuses, quotes and bars were decoded, not refused, not published as trades.
+  // Corrections and cancels became amendments on MARKET_RAW (the simulator corrects every 97th trade to the same
+  // values under id + 10^12 and cancels every 89th id's predecessor; a frame lost in the drop is not backfilled).
+  std::size_t corrections = 0, cancels = 0;
+  for (const auto& a : env.amendments()) {
+    if (a.canceled) {
+      ++cancels;
+      CHECK(a.trade_id == a.amends + ":cancel");
+    } else {
+      ++corrections;
+      CHECK(a.trade_id ==
+            std::to_string(std::stoull(a.amends) + 1'000'000'000'000) + a.amends.substr(a.amends.find('-')));
+    }
+  }
+  CHECK(corrections >= 20); // 30 of the 3000 ids
+  CHECK(cancels >= 20);     // 33
+  // Statuses, quotes and bars were decoded, not refused, not published as trades.
   // (no refusal of any reason: every parser error code is a `reason`, docs/operations.md "Parser error codes")
   CHECK(env.scrape_metrics().find("mi_frames_rejected_total{exchange=\"alpaca\"") == std::string::npos);
   CHECK(env.platform_log().find("simulator-secret") == std::string::npos); // the secret is never logged
@@ -684,4 +705,100 @@ TEST_CASE(
   CHECK(canonical(got) == canonical(expected));
   CHECK(env.platform_log().find("backfilling the trades from") != std::string::npos);
   CHECK(env.stop_platform() == 0);
+}
+
+TEST_CASE("exchanges: alpaca quotes and trading halts are published on market.quote.* and market.status.*, once each") {
+  alpaca_credentials creds("PKSIMULATOR", "simulator-secret");
+  ingest_env env("alpaca", "    quotes: true\n");
+  env.start_platform();
+  env.start_simulator({"--count", "1000", "--rate", "1000"});
+  REQUIRE_MESSAGE(mi::test::eventually([&] { return env.raw_trades().size() >= 1000; }, 90s), env.platform_log());
+  const auto recorded = env.recorded();
+  REQUIRE(recorded.size() == 1000);
+  // The simulator sends with every trade a quote of that instant (bid = ask = the trade's price, size 1, market
+  // center V, condition R, tape C) and after every 211th id of a symbol a halt (H, reason T12).
+  std::set<std::pair<std::string, std::int64_t>> want_quotes, want_halts;
+  for (const auto& t : recorded) {
+    want_quotes.insert({t.symbol, t.ts_ns});
+    if (std::stoull(t.trade_id) % 211 == 0)
+      want_halts.insert({t.symbol, t.ts_ns});
+  }
+  REQUIRE(want_halts.size() >= 2);
+  std::vector<std::pair<std::string, std::string>> quotes, statuses;
+  REQUIRE(mi::test::eventually(
+    [&] {
+      quotes = env.messages("MARKET_QUOTE");
+      statuses = env.messages("MARKET_STATUS");
+      return quotes.size() >= want_quotes.size() && statuses.size() >= want_halts.size();
+    },
+    30s));
+  std::this_thread::sleep_for(1s);
+  quotes = env.messages("MARKET_QUOTE");
+  statuses = env.messages("MARKET_STATUS");
+  CHECK(quotes.size() == want_quotes.size()); // once each
+  std::set<std::pair<std::string, std::int64_t>> got_quotes;
+  std::map<std::pair<std::string, std::int64_t>, std::string> price_of;
+  for (const auto& t : recorded)
+    price_of[{t.symbol, t.ts_ns}] = t.price.to_string();
+  for (const auto& [subject, data] : quotes) {
+    market::v1::Quote q;
+    REQUIRE(q.ParseFromString(data));
+    CHECK(subject == "market.quote.alpaca." + q.symbol());
+    CHECK(q.venue() == "alpaca");
+    REQUIRE(q.bids_size() == 1);
+    REQUIRE(q.asks_size() == 1);
+    CHECK(q.bids(0).price() == price_of[{q.symbol(), q.ts_ns()}]);
+    CHECK(q.asks(0).price() == q.bids(0).price());
+    CHECK(q.bids(0).size() == "1");
+    CHECK(q.bids(0).exchange() == "V");
+    CHECK(q.tape() == "C");
+    got_quotes.insert({q.symbol(), q.ts_ns()});
+  }
+  CHECK(got_quotes == want_quotes);
+  CHECK(statuses.size() == want_halts.size());
+  std::set<std::pair<std::string, std::int64_t>> got_halts;
+  for (const auto& [subject, data] : statuses) {
+    market::v1::MarketStatus s;
+    REQUIRE(s.ParseFromString(data));
+    CHECK(subject == "market.status.alpaca." + s.symbol());
+    CHECK(s.status_code() == "H");
+    CHECK(s.reason_code() == "T12");
+    CHECK(s.halted());
+    got_halts.insert({s.symbol(), s.ts_ns()});
+  }
+  CHECK(got_halts == want_halts);
+  CHECK(env.stop_platform() == 0);
+}
+
+TEST_CASE("exchanges: alpaca calendar refresh: XNYS days from /v2/calendar at start, an empty answer keeps the file") {
+  alpaca_credentials creds("PKSIMULATOR", "simulator-secret");
+  struct refresh_case {
+    std::string body;   // what the simulated trading API answers
+    std::string logged; // what the platform says
+  };
+  const std::vector<refresh_case> cases{
+    {mi::test::read_file(std::string(MI_SOURCE_DIR) + "/tests/data/alpaca/calendar/v2_calendar_2026-12-21_31.json"),
+     ": 8 trading days 2026-12-21 .. 2026-12-31"},
+    {"[]", "calendars: alpaca /v2/calendar: no trading day in the answer (the file's calendar is kept); XNYS from the "
+           "file"}};
+  for (const auto& c : cases) {
+    ingest_env env("alpaca");
+    const std::string answer = env.dir() + "/calendar.json";
+    std::ofstream(answer) << c.body;
+    {
+      std::ofstream cfg(env.config_path(), std::ios::app);
+      cfg << "calendars:\n  alpaca_refresh: true\n  alpaca_url: http://127.0.0.1:" << env.sim_port() << "\n";
+    }
+    ::setenv("ALPACA_SIM_CALENDAR", answer.c_str(), 1); // the simulator child reads it
+    env.start_simulator({"--count", "10", "--rate", "10"});
+    ::unsetenv("ALPACA_SIM_CALENDAR");
+    env.start_platform("kline"); // the kline role loads the calendars
+    const auto log = env.platform_log();
+    CHECK_MESSAGE(log.find(c.logged) != std::string::npos, log.substr(0, 4000));
+    if (c.body != "[]")
+      CHECK(log.find("calendars: XNYS refreshed from Alpaca http://127.0.0.1:" + std::to_string(env.sim_port())) !=
+            std::string::npos);
+    CHECK(log.find("simulator-secret") == std::string::npos); // the key headers are never logged
+    CHECK(env.stop_platform() == 0);
+  }
 }
