@@ -142,9 +142,9 @@ poll_step quote_poller::on_response(const poll_request& req, std::optional<int> 
     out.outcome = docs::outcome_of_status(*status);
     if (out.outcome == docs::request_outcome::ok) {
       auto a = parse_quotes(req.source, body, enc, now_ns);
-      if (a.quotes.empty() && a.empty.empty() && !a.rejected.empty()) {
+      if (a.quotes.empty() && a.empty.empty()) { // garbage, or an empty body (the sources' rate-limited answer)
         out.outcome = docs::request_outcome::bad_body;
-        out.error = a.rejected.front().message;
+        out.error = a.rejected.empty() ? std::string("empty answer") : a.rejected.front().message;
       }
       out.quotes = std::move(a.quotes);
       out.empty = std::move(a.empty);

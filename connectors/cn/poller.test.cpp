@@ -160,6 +160,14 @@ TEST_CASE("both sources failing a batch lose it for the cycle, visibly") {
   auto n = p.next(now); // nothing more this cycle
   REQUIRE(std::holds_alternative<std::int64_t>(n));
   CHECK(std::get<std::int64_t>(n) == 3 * s_ns);
+  now += 3 * s_ns; // an empty 200 answer (a source's rate-limited answer) is a failure too: asked of Sina
+  r = want_request(p, now);
+  CHECK(r.source == mi::cn::quote_source::tencent);
+  step = p.on_response(r, 200, "", "", "", mi::cn::text_encoding::gbk, now);
+  CHECK(step.outcome == docs::request_outcome::bad_body);
+  CHECK(step.error == "empty answer");
+  CHECK(step.retry_elsewhere);
+  CHECK(want_request(p, now).source == mi::cn::quote_source::sina);
 }
 
 TEST_CASE("each source keeps its own rate limit and honours Retry-After") {
