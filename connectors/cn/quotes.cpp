@@ -93,11 +93,29 @@ mi::result<std::int64_t> shanghai_ns(unsigned y, unsigned mo, unsigned d, unsign
   t.hour = h;
   t.minute = mn;
   t.second = s == 60 ? 59 : s;
-  auto ns = mi::util::utc_of_local(zone, t);
-  if (!ns)
-    return mi::error{ns.err().message, errc::bad_timestamp};
+  // The zone's offset is looked up in the tz database once per local (date, hour) and reused within the hour:
+  // offsets change only at whole hours, and the repeated hour of a clock change resolves to its earlier instant
+  // for every minute of it, as utc_of_local does. One answer holds many lines of the same hour.
+  struct hour_offset {
+    mi::util::civil_date date;
+    unsigned hour = 99;
+    std::int64_t offset_ns = 0;
+  };
+  thread_local hour_offset cache;
+  const std::int64_t naive =
+    (mi::util::days_from_civil(y, mo, d) * 86'400 + h * 3'600 + mn * 60 + t.second) * 1'000'000'000LL;
+  if (!(cache.date == t.date) || cache.hour != h) {
+    mi::util::civil_time top = t;
+    top.minute = 0;
+    top.second = 0;
+    auto ns = mi::util::utc_of_local(zone, top);
+    if (!ns)
+      return mi::error{ns.err().message, errc::bad_timestamp};
+    const std::int64_t top_naive = naive - (mn * 60 + t.second) * 1'000'000'000LL;
+    cache = {t.date, h, *ns - top_naive};
+  }
   day_text = mi::util::date_text(t.date);
-  return *ns;
+  return naive + cache.offset_ns;
 }
 
 /// "YYYYMMDDhhmmss" (Tencent field 30).
@@ -253,8 +271,29 @@ quote_answer parse_statements(std::string_view body, std::string_view prefix, te
   return out;
 }
 
-std::optional<std::string> convert(std::string_view in, const char* to, const char* from) {
-  iconv_t cd = iconv_open(to, from);
+/// One conversion descriptor per direction and thread (iconv_open loads the converter: costly per call), reset to
+/// its initial state before each use.
+iconv_t descriptor(bool to_utf8_direction) {
+  struct holder {
+    iconv_t cd;
+    holder(const char* t, const char* f) : cd(iconv_open(t, f)) {}
+    ~holder() {
+      if (cd != reinterpret_cast<iconv_t>(-1))
+        iconv_close(cd);
+    }
+    holder(const holder&) = delete;
+    holder& operator=(const holder&) = delete;
+  };
+  thread_local holder to_utf8("UTF-8", "GBK");
+  thread_local holder to_gbk("GBK", "UTF-8");
+  iconv_t cd = to_utf8_direction ? to_utf8.cd : to_gbk.cd;
+  if (cd != reinterpret_cast<iconv_t>(-1))
+    iconv(cd, nullptr, nullptr, nullptr, nullptr);
+  return cd;
+}
+
+std::optional<std::string> convert(std::string_view in, bool to_utf8_direction) {
+  iconv_t cd = descriptor(to_utf8_direction);
   if (cd == reinterpret_cast<iconv_t>(-1))
     return std::nullopt;
   std::string out(in.size() * 2 + 4, '\0');
@@ -263,7 +302,6 @@ std::optional<std::string> convert(std::string_view in, const char* to, const ch
   char* dst = out.data();
   std::size_t room = out.size();
   const std::size_t r = iconv(cd, &src, &left, &dst, &room);
-  iconv_close(cd);
   if (r == static_cast<std::size_t>(-1) || left != 0)
     return std::nullopt;
   out.resize(out.size() - room);
@@ -287,8 +325,8 @@ quote_answer parse_quotes(quote_source s, std::string_view body, text_encoding e
 }
 
 // UTF-8 is at most 3 bytes per GBK character of 2 (1 for ASCII): twice the input is room enough.
-std::optional<std::string> gbk_to_utf8(std::string_view gbk) { return convert(gbk, "UTF-8", "GBK"); }
-std::optional<std::string> utf8_to_gbk(std::string_view utf8) { return convert(utf8, "GBK", "UTF-8"); }
+std::optional<std::string> gbk_to_utf8(std::string_view gbk) { return convert(gbk, true); }
+std::optional<std::string> utf8_to_gbk(std::string_view utf8) { return convert(utf8, false); }
 
 std::string request_target(quote_source s, const std::vector<symbol>& batch) {
   std::string out = s == quote_source::tencent ? "/q=" : "/list=";
