@@ -498,6 +498,16 @@ bool start_push(push_role& out, const mi::cfg::config& cfg, mi::net::io_thread& 
     return false;
   }
   out.docs = std::move(*docs);
+  // quote.{venue}.{symbol}: equity quote snapshots from MARKET_QUOTE, new messages only.
+  auto quotes =
+    mi::gw::ordered_consumer::start(js, cfg.nats.quote.name, "market.quote.>", 0, [hub_slot](mi::gw::js_message&& m) {
+      caf::anon_send(hub_slot->get(), mi::actors::qmsg_atom::value, std::string(m.subject()), std::string(m.data()));
+    });
+  if (!quotes) {
+    spdlog::error("push: cannot consume {}: {}", cfg.nats.quote.name, quotes.err().message);
+    return false;
+  }
+  out.quotes = std::move(*quotes);
   // book.* and bbo.* channels: every book message from MARKET_BOOK (the hub keeps each book's state from the
   // snapshots and deltas, so a subscriber starts from a snapshot at once), BBOs from core NATS. The feed starts one
   // snapshot interval (the longest configured) back: every valid book published a snapshot within it, so the hub

@@ -11,6 +11,7 @@
 
 #include "connectors/transport/io_thread.hpp"
 #include "simulator/cn/cn_sim_server.hpp"
+#include "tests/harness/process.hpp"
 #include "tests/integration/platform_env.hpp"
 
 using namespace std::chrono_literals;
@@ -77,7 +78,16 @@ std::vector<std::string> lines(const std::string& text) {
 TEST_CASE("cn: quotes of two symbols reach MARKET_QUOTE, market_quotes and the API, every simulator snapshot once "
           "while Tencent fails, times out and comes back") {
   cn_env e;
-  e.env->start_platform({"--roles", "ingest,store,api"});
+  e.env->start_platform({"--roles", "ingest,store,api,push"});
+  // A push client of quote.cn.600000_SH gets the live snapshots (the symbol as its subject token).
+  const auto pushed = mi::test::run({"timeout", "20", MI_BINARY, "tail", "quote.cn.600000_SH", "--url",
+                                     "ws://127.0.0.1:" + std::to_string(e.env->push_port()) + "/", "--count", "3"});
+  int frames = 0;
+  for (const auto& l : lines(pushed.output))
+    if (l.rfind("{\"channel\":\"quote.cn.600000_SH\"", 0) == 0 &&
+        l.find("\"symbol\":\"600000.SH\"") != std::string::npos && l.find("\"currency\":\"CNY\"") != std::string::npos)
+      ++frames;
+  CHECK_MESSAGE(frames == 3, pushed.output);
   const auto rows = [&](const char* source) {
     return e.count("market_quotes", std::string("venue = 'cn' AND source = '") + source + "'");
   };
