@@ -22,6 +22,7 @@
 #include "gateways/push/push_limits.hpp"
 #include "gateways/push/push_protocol.hpp"
 #include "gateways/push/push_resume.hpp"
+#include "market.pb.h"
 #include "messages/book/book_message.hpp"
 #include "messages/document.hpp"
 #include "messages/codec.hpp"
@@ -29,6 +30,30 @@
 
 namespace mi::actors {
 namespace {
+
+/// A market.v1.Quote as the quote.* channels send it (docs/api.md "Push"): the keys of GET /api/v1/quotes, `ts_ns`
+/// for the source's time, null for what the source did not send; nullopt when the payload is not a Quote.
+std::optional<std::string> quote_json(const std::string& payload) {
+  market::v1::Quote q;
+  if (!q.ParseFromString(payload) || q.venue().empty() || q.symbol().empty())
+    return std::nullopt;
+  auto text = [](const std::string& x) { return x.empty() ? std::string("null") : mi::util::json_string(x); };
+  auto levels = [](const auto& ls) {
+    std::string out = "[";
+    for (const auto& l : ls) {
+      if (out.size() > 1)
+        out += ',';
+      out += "[" + mi::util::json_string(l.price()) + "," + mi::util::json_string(l.size()) + "]";
+    }
+    return out + "]";
+  };
+  return "{\"venue\":" + mi::util::json_string(q.venue()) + ",\"symbol\":" + mi::util::json_string(q.symbol()) +
+         ",\"source\":" + mi::util::json_string(q.source()) + ",\"ts_ns\":" + std::to_string(q.ts_ns()) +
+         ",\"trading_day\":" + text(q.trading_day()) + ",\"last\":" + text(q.last()) + ",\"bids\":" + levels(q.bids()) +
+         ",\"asks\":" + levels(q.asks()) + ",\"volume\":" + text(q.volume()) + ",\"turnover\":" + text(q.turnover()) +
+         ",\"open\":" + text(q.open()) + ",\"high\":" + text(q.high()) + ",\"low\":" + text(q.low()) +
+         ",\"prev_close\":" + text(q.prev_close()) + ",\"currency\":" + text(q.currency()) + "}";
+}
 
 using mi::gw::channel_kind;
 using mi::gw::client_id;
@@ -675,6 +700,19 @@ caf::behavior push_hub(hub_actor* self, push_hub_args args) {
         }
       }
       stop_feeds(self, st.index.remove(id, gone));
+    },
+    [self](qmsg_atom, const std::string& subject, const std::string& payload) {
+      auto& st = self->state;
+      auto channel = mi::gw::channel_for_quote_subject(subject);
+      if (channel.empty() || st.index.subscribers(channel) == nullptr)
+        return;
+      auto json = quote_json(payload);
+      if (!json) {
+        if (st.bad++ < 10)
+          spdlog::error("push hub: undecodable quote on {}", subject);
+        return;
+      }
+      fan_out(self, channel, channel_kind::quote, text(mi::gw::data_frame(channel, *json)), 0, 0);
     },
     [self](dmsg_atom, const std::string& subject, const std::string& payload) {
       auto& st = self->state;

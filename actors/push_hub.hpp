@@ -36,7 +36,7 @@ struct push_hub_args {
   /// are each their own: drop, never conflate.
   std::array<mi::gw::slow_policy, std::size(mi::gw::channel_kinds)> policies{
     mi::gw::slow_policy::conflate, mi::gw::slow_policy::drop, mi::gw::slow_policy::conflate,
-    mi::gw::slow_policy::conflate, mi::gw::slow_policy::drop};
+    mi::gw::slow_policy::conflate, mi::gw::slow_policy::drop, mi::gw::slow_policy::conflate};
   /// MARKET_KLINE: kline channels resume from it ({"since":...}); trade channels from raw_stream.
   std::string kline_stream = "MARKET_KLINE";
   std::size_t resume_max = 10000; ///< stored messages replayed per channel at most (older: a gap message)

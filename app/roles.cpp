@@ -10,6 +10,7 @@
 #include "actors/batch_saver.hpp"
 #include "actors/book_sampler.hpp"
 #include "actors/caf_types.hpp"
+#include "actors/cn.hpp"
 #include "actors/coverage_saver.hpp"
 #include "actors/derivatives_saver.hpp"
 #include "actors/documents.hpp"
@@ -17,10 +18,12 @@
 #include "actors/kline_partitions.hpp"
 #include "actors/kline_stage.hpp"
 #include "actors/push_hub.hpp"
+#include "actors/quote_saver.hpp"
 #include "actors/storage_maintainer.hpp"
 #include "app/commands.hpp"
 #include "caf/send.hpp"
 #include "config/listen_address.hpp"
+#include "connectors/cn/symbols.hpp"
 #include "connectors/transport/io_thread.hpp"
 #include "gateways/http/api_keys.hpp"
 #include "gateways/http/from_config.hpp"
@@ -240,6 +243,14 @@ mi::actors::child_spec store_role(const mi::cfg::config& cfg, const role_factory
   ds.dsn = cfg.postgres.dsn;
   ds.metrics = &metrics;
   store.push_back({"saver_documents", [ds](caf::actor_system& s) { return mi::actors::spawn_document_saver(s, ds); }});
+  // Equity quote snapshots of every equities venue (MARKET_QUOTE) into market_quotes.
+  mi::actors::quote_saver_args qs;
+  qs.js = &js;
+  qs.stream = cfg.nats.quote.name;
+  qs.dsn = cfg.postgres.dsn;
+  qs.batch_size = cfg.saver.batch_size;
+  qs.metrics = &metrics;
+  store.push_back({"saver_quotes", [qs](caf::actor_system& s) { return mi::actors::spawn_quote_saver(s, qs); }});
   return role("store", std::move(store), 30s);
 }
 
@@ -310,6 +321,57 @@ static void refresh_xnys(const mi::cfg::config& cfg, mi::calendar::calendar& ny)
     return;
   }
   spdlog::info("calendars: XNYS refreshed from Alpaca {}: {}", cfg.calendars.alpaca_url, r->text());
+}
+
+mi::actors::child_spec cn_role(const mi::cfg::config& cfg, const role_factory& role, mi::gw::jetstream& js,
+                               mi::gw::metrics& metrics) {
+  const auto& cn = cfg.equities.cn;
+  auto ns = [](auto d) { return std::chrono::duration_cast<std::chrono::nanoseconds>(d).count(); };
+  auto limits = [&](const mi::cfg::cn_source_config& c) {
+    mi::cn::source_limits l;
+    l.url = c.url;
+    l.requests_per_second = c.requests_per_second;
+    l.burst = c.burst;
+    l.batch_size = c.batch_size;
+    l.failure_threshold = c.failure_threshold;
+    l.open_for_ns = ns(c.open_for);
+    return l;
+  };
+  auto calendars = load_market_calendars(cfg);
+  mi::actors::cn_quotes_args q;
+  for (const auto& s : cn.symbols)
+    if (auto sym = mi::cn::parse_symbol(s))
+      q.settings.symbols.push_back(*sym);
+  q.settings.tencent = limits(cn.tencent);
+  q.settings.sina = limits(cn.sina);
+  q.settings.interval_ns = ns(cn.interval);
+  q.settings.jitter = cn.jitter_percent / 100.0;
+  q.settings.grace_ns = ns(cn.grace);
+  q.settings.sessions_only = cn.sessions_only;
+  q.calendars = calendars;
+  q.tencent_timeout = std::chrono::duration_cast<std::chrono::milliseconds>(cn.tencent.timeout);
+  q.sina_timeout = std::chrono::duration_cast<std::chrono::milliseconds>(cn.sina.timeout);
+  q.js = &js;
+  q.metrics = &metrics;
+  q.seed = static_cast<std::uint64_t>(mi::util::now_ns());
+  std::vector<mi::actors::child_spec> children{
+    {"cn.quotes", [q](caf::actor_system& s) { return mi::actors::spawn_cn_quotes(s, q); }}};
+  if (cn.daily_bars_after.count() > 0) {
+    mi::actors::cn_daily_bars_args b;
+    b.symbols = q.settings.symbols;
+    b.calendars = calendars;
+    b.eastmoney = limits(cn.eastmoney);
+    b.timeout = std::chrono::duration_cast<std::chrono::milliseconds>(cn.eastmoney.timeout);
+    b.after_close_ns = ns(cn.daily_bars_after);
+    b.days = cn.daily_bars_days;
+    b.dsn = cfg.postgres.dsn;
+    b.metrics = &metrics;
+    children.push_back({"cn.daily_bars", [b](caf::actor_system& s) { return mi::actors::spawn_cn_daily_bars(s, b); }});
+  }
+  spdlog::info("cn: {} symbols from {} (failover {}) every {} ms{}", q.settings.symbols.size(), cn.tencent.url,
+               cn.sina.url, std::chrono::duration_cast<std::chrono::milliseconds>(cn.interval).count(),
+               cn.sessions_only ? ", inside the sessions" : ", at any time (sessions_only false)");
+  return role("cn", std::move(children), 15s);
 }
 
 std::shared_ptr<const mi::calendar::calendar_set> load_market_calendars(const mi::cfg::config& cfg) {
@@ -478,6 +540,16 @@ bool start_push(push_role& out, const mi::cfg::config& cfg, mi::net::io_thread& 
     return false;
   }
   out.docs = std::move(*docs);
+  // quote.{venue}.{symbol}: equity quote snapshots from MARKET_QUOTE, new messages only.
+  auto quotes =
+    mi::gw::ordered_consumer::start(js, cfg.nats.quote.name, "market.quote.>", 0, [hub_slot](mi::gw::js_message&& m) {
+      caf::anon_send(hub_slot->get(), mi::actors::qmsg_atom::value, std::string(m.subject()), std::string(m.data()));
+    });
+  if (!quotes) {
+    spdlog::error("push: cannot consume {}: {}", cfg.nats.quote.name, quotes.err().message);
+    return false;
+  }
+  out.quotes = std::move(*quotes);
   // book.* and bbo.* channels: every book message from MARKET_BOOK (the hub keeps each book's state from the
   // snapshots and deltas, so a subscriber starts from a snapshot at once), BBOs from core NATS. The feed starts one
   // snapshot interval (the longest configured) back: every valid book published a snapshot within it, so the hub

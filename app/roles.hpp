@@ -87,6 +87,9 @@ mi::actors::child_spec documents_role(const mi::cfg::config& cfg, const role_fac
                                       mi::gw::metrics& metrics, mi::net::io_thread& io);
 /// The kline stage (finals through the synchronous publish path, partials on core NATS).
 /// The calendars of the markets (config calendars.dir); errors are logged (CRYPTO only then).
+/// The China A-share venue (equities.cn, with the ingest role): the quote poller and the daily-bar fetcher.
+mi::actors::child_spec cn_role(const mi::cfg::config& cfg, const role_factory& role, mi::gw::jetstream& js,
+                               mi::gw::metrics& metrics);
 std::shared_ptr<const mi::calendar::calendar_set> load_market_calendars(const mi::cfg::config& cfg);
 mi::actors::child_spec kline_role(const mi::cfg::config& cfg, const role_factory& role, mi::gw::jetstream& js,
                                   mi::gw::metrics& metrics);
@@ -114,9 +117,10 @@ struct push_role {
   std::unique_ptr<mi::gw::ordered_consumer> feed;
   std::unique_ptr<mi::gw::core_subscription> partials;
   std::unique_ptr<mi::gw::core_subscription> revocations;
-  std::unique_ptr<mi::gw::ordered_consumer> books; ///< MARKET_BOOK (new messages only)
-  std::unique_ptr<mi::gw::core_subscription> bbos; ///< core NATS market.bbo.>
-  std::unique_ptr<mi::gw::ordered_consumer> docs;  ///< MARKET_DOC (new messages only): doc.* channels
+  std::unique_ptr<mi::gw::ordered_consumer> books;  ///< MARKET_BOOK (new messages only)
+  std::unique_ptr<mi::gw::core_subscription> bbos;  ///< core NATS market.bbo.>
+  std::unique_ptr<mi::gw::ordered_consumer> docs;   ///< MARKET_DOC (new messages only): doc.* channels
+  std::unique_ptr<mi::gw::ordered_consumer> quotes; ///< MARKET_QUOTE (new messages only): quote.* channels
   void stop() {
     docs.reset();
     books.reset();

@@ -257,6 +257,8 @@ int run_platform(const std::string& config_path, std::vector<std::string> roles,
     roles_tree.push_back(documents_role(cfg, role, js, metrics, io));
   if (has_role(roles, "ingest"))
     roles_tree.push_back(role("ingest", ingest_children(cfg, js, publisher_slot, io, metrics), 5s));
+  if (has_role(roles, "ingest") && cfg.equities.cn.enabled)
+    roles_tree.push_back(cn_role(cfg, role, js, metrics));
 
   // The root restarts nothing: a role that gave up has used its children's restarts, and
   // restarting the process is the service manager's job (exit status 3, below).

@@ -135,6 +135,27 @@ std::vector<leaf> leaves(config& c) {
   for (const derivatives_venue_info& v : derivatives_venues())
     if (auto it = c.derivatives.find(std::string(v.name)); it != c.derivatives.end())
       derivatives_leaves(out, "derivatives." + it->first, it->second);
+  {
+    auto& cn = c.equities.cn;
+    out.push_back({"equities.cn.enabled", &cn.enabled});
+    out.push_back({"equities.cn.symbols", &cn.symbols});
+    out.push_back({"equities.cn.interval", &cn.interval});
+    out.push_back({"equities.cn.jitter_percent", &cn.jitter_percent});
+    out.push_back({"equities.cn.grace", &cn.grace});
+    out.push_back({"equities.cn.sessions_only", &cn.sessions_only});
+    for (auto [name, s] : {std::pair{"tencent", &cn.tencent}, {"sina", &cn.sina}, {"eastmoney", &cn.eastmoney}}) {
+      const std::string p = std::string("equities.cn.sources.") + name;
+      out.push_back({p + ".url", &s->url});
+      out.push_back({p + ".requests_per_second", &s->requests_per_second});
+      out.push_back({p + ".burst", &s->burst});
+      out.push_back({p + ".batch_size", &s->batch_size});
+      out.push_back({p + ".failure_threshold", &s->failure_threshold});
+      out.push_back({p + ".open_for", &s->open_for});
+      out.push_back({p + ".timeout", &s->timeout});
+    }
+    out.push_back({"equities.cn.daily_bars_after", &cn.daily_bars_after});
+    out.push_back({"equities.cn.daily_bars_days", &cn.daily_bars_days});
+  }
   out.push_back({"ingest.max_clock_skew", &c.ingest.max_clock_skew});
   out.push_back({"documents.user_agent", &c.documents.user_agent});
   for (const document_source_info& d : document_sources()) {
@@ -849,6 +870,37 @@ std::vector<config_error> validate(const config& c) {
                                         quote(c.documents.user_agent));
     if (s.enabled && s.items.empty() && (name == "rss" || name == "reddit" || name == "cninfo"))
       ck.fail(p + ".items", "must not be empty when the source is enabled");
+  }
+  {
+    const auto& cn = c.equities.cn;
+    std::set<std::string> seen;
+    // The venue's symbol form (connectors/cn/symbols.hpp parse_symbol): six digits, then .SH or .SZ.
+    for (const auto& sym : cn.symbols) {
+      const bool ok = sym.size() == 9 && (sym.ends_with(".SH") || sym.ends_with(".SZ")) &&
+                      std::all_of(sym.begin(), sym.begin() + 6, [](char ch) { return ch >= '0' && ch <= '9'; });
+      if (!ok)
+        ck.fail("equities.cn.symbols", "symbol " + quote(sym) + " must be six digits and .SH or .SZ, e.g. '600000.SH'");
+      else if (!seen.insert(sym).second)
+        ck.fail("equities.cn.symbols", "duplicate symbol " + quote(sym));
+    }
+    if (cn.enabled && cn.symbols.empty())
+      ck.fail("equities.cn.symbols", "must not be empty when equities.cn is enabled");
+    if (cn.interval < std::chrono::seconds(1) || cn.interval > std::chrono::hours(1))
+      ck.fail("equities.cn.interval", "must be 1s..1h, got " + format_duration(cn.interval));
+    ck.range("equities.cn.jitter_percent", cn.jitter_percent, 0, 50);
+    ck.non_negative("equities.cn.grace", cn.grace);
+    for (auto [name, s] : {std::pair{"tencent", &cn.tencent}, {"sina", &cn.sina}, {"eastmoney", &cn.eastmoney}}) {
+      const std::string p = std::string("equities.cn.sources.") + name;
+      ck.url(p + ".url", s->url, {"http://", "https://"});
+      ck.range(p + ".requests_per_second", s->requests_per_second, 1, 50);
+      ck.range(p + ".burst", s->burst, 1, 50);
+      ck.range(p + ".batch_size", s->batch_size, 1, 800);
+      ck.range(p + ".failure_threshold", s->failure_threshold, 1, 100);
+      ck.positive(p + ".open_for", s->open_for);
+      ck.positive(p + ".timeout", s->timeout);
+    }
+    ck.non_negative("equities.cn.daily_bars_after", cn.daily_bars_after);
+    ck.range("equities.cn.daily_bars_days", cn.daily_bars_days, 1, 3650);
   }
   if (c.ingest.max_clock_skew < std::chrono::seconds(1) || c.ingest.max_clock_skew > std::chrono::hours(24))
     ck.fail("ingest.max_clock_skew", "must be 1s..1d, got " + format_duration(c.ingest.max_clock_skew));

@@ -252,6 +252,47 @@ struct documents_config {
   bool operator==(const documents_config&) const = default;
 };
 
+/// One A-share quote or bar source (equities.cn.sources.<name>): its endpoint and request discipline.
+struct cn_source_config {
+  std::string url;                              ///< the real endpoint by default (http://qt.gtimg.cn, ...)
+  int requests_per_second = 1;                  ///< token bucket rate, 1..50
+  int burst = 1;                                ///< token bucket size, 1..50
+  int batch_size = 60;                          ///< symbols per request, 1..800 (Tencent answers at most 60 codes)
+  int failure_threshold = 3;                    ///< failures in a row that open the circuit, 1..100
+  duration open_for = std::chrono::seconds(30); ///< open circuit: wait before the half-open probe
+  duration timeout = std::chrono::seconds(5);   ///< one request
+  /// Field-wise equality.
+  bool operator==(const cn_source_config&) const = default;
+};
+
+/// The China A-share venue `cn` (issue 13; docs/operations.md "A-shares"): Tencent quotes, Sina on failover,
+/// Eastmoney adjusted daily bars. Off by default; runs in the ingest role.
+struct cn_config {
+  bool enabled = false;
+  std::vector<std::string> symbols{"600000.SH", "000001.SZ"}; ///< six digits + .SH (XSHG) or .SZ (XSHE)
+  duration interval = std::chrono::seconds(3);                ///< one poll cycle over every symbol, 1s..1h
+  int jitter_percent = 10;                                    ///< 0..50
+  duration grace = std::chrono::minutes(1); ///< polls go on this long after 11:30 and the closing print
+  /// Poll only inside the sessions (calendar); false is for the simulator (tests, demo), never for production.
+  bool sessions_only = true;
+  cn_source_config tencent{"http://qt.gtimg.cn", 2, 2, 60, 3, std::chrono::seconds(30), std::chrono::seconds(5)};
+  cn_source_config sina{"http://hq.sinajs.cn", 1, 1, 60, 3, std::chrono::seconds(30), std::chrono::seconds(5)};
+  cn_source_config eastmoney{"https://push2his.eastmoney.com", 1, 1, 1, 3, std::chrono::minutes(1),
+                             std::chrono::seconds(10)};
+  /// Forward- and backward-adjusted daily bars are fetched this long after each trading day's close (0 = off).
+  duration daily_bars_after = std::chrono::minutes(30);
+  int daily_bars_days = 10; ///< trading days back each fetch covers, 1..3650
+  /// Field-wise equality.
+  bool operator==(const cn_config&) const = default;
+};
+
+/// Equities venues that are not in the WebSocket venue registry (config key `equities`).
+struct equities_config {
+  cn_config cn;
+  /// Field-wise equality.
+  bool operator==(const equities_config&) const = default;
+};
+
 /// Admission of trades at the edge (connection and backfill actors) before MARKET_RAW.
 struct ingest_config {
   /// A trade stamped more than this after its receive time is quarantined (reason clock_skew) and the
@@ -470,6 +511,7 @@ struct config {
   /// bybit-linear); defaults() holds each with its real endpoints, disabled.
   std::map<std::string, derivatives_config> derivatives;
   ingest_config ingest;
+  equities_config equities;
   documents_config documents;
   kline_config klines;
   calendars_config calendars;

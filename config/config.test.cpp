@@ -830,3 +830,22 @@ TEST_CASE("documents: alpaca's news stream is Alpaca's real WebSocket by default
   // only alpaca has a stream: the key is unknown elsewhere
   CHECK_FALSE(errors_of("documents:\n  sources:\n    sec: {stream_url: \"wss://x.example/\"}\n").empty());
 }
+
+TEST_CASE("equities.cn: symbols in the venue's form, source limits in range, env overrides") {
+  auto errs =
+    errors_of("equities:\n  cn:\n    enabled: true\n    symbols: [600000.SH, 600000.SH, sh600000, 000001.HK]\n"
+              "    sources:\n      tencent: {requests_per_second: 0, batch_size: 801}\n"
+              "      sina: {url: \"ftp://x\"}\n");
+  std::multiset<std::string> keys;
+  for (const auto& e : errs)
+    keys.insert(e.key);
+  CHECK(keys == std::multiset<std::string>{"equities.cn.symbols", "equities.cn.symbols", "equities.cn.symbols",
+                                           "equities.cn.sources.tencent.requests_per_second",
+                                           "equities.cn.sources.tencent.batch_size", "equities.cn.sources.sina.url"});
+  const config ok = loaded("equities:\n  cn: {enabled: true, symbols: [688111.SH]}\n",
+                           {{"MI_EQUITIES_CN_SOURCES_TENCENT_URL", "http://127.0.0.1:9"}});
+  CHECK(ok.equities.cn.enabled);
+  CHECK(ok.equities.cn.symbols == std::vector<std::string>{"688111.SH"});
+  CHECK(ok.equities.cn.tencent.url == "http://127.0.0.1:9");
+  CHECK(ok.equities.cn.sina.url == "http://hq.sinajs.cn");
+}

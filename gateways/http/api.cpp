@@ -193,12 +193,52 @@ std::optional<param_error> only(const params& p, std::initializer_list<std::stri
   return std::nullopt;
 }
 
+/// The venue of an equities route: a lower-case token (alpaca, cn); an unknown one simply has no rows.
+checked<std::string> venue_param(const params& p) {
+  auto v = required(p, "venue");
+  if (failed(v))
+    return v;
+  const auto& s = std::get<0>(v);
+  if (s.size() > 32 ||
+      !std::all_of(s.begin(), s.end(), [](char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'); }))
+    return param_error{
+      bad_param("parameter 'venue': '" + s.substr(0, 40) + "' is not a venue name (lower case, e.g. cn)")};
+  return v;
+}
+
+/// An equities symbol: upper-case letters, digits and '.' (AAPL, BRK.B, 600000.SH).
+checked<std::string> equity_symbol_param(const params& p) {
+  auto v = required(p, "symbol");
+  if (failed(v))
+    return v;
+  const auto& s = std::get<0>(v);
+  if (s.size() > 32 || !std::all_of(s.begin(), s.end(), [](char c) {
+        return (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.';
+      }))
+    return param_error{bad_param("parameter 'symbol': '" + s.substr(0, 40) +
+                                 "' is not an equities symbol (upper-case letters, digits, '.', e.g. 600000.SH)")};
+  return v;
+}
+
+/// An optional YYYY-MM-DD parameter.
+checked<std::optional<std::string>> date_param(const params& p, std::string_view name) {
+  auto it = p.find(std::string(name));
+  if (it == p.end())
+    return std::optional<std::string>{};
+  if (!mi::calendar::parse_date_text(it->second))
+    return param_error{
+      bad_param("parameter '" + std::string(name) + "': '" + it->second.substr(0, 40) + "' is not a date YYYY-MM-DD")};
+  return std::optional<std::string>{it->second};
+}
+
 struct route {
   std::string_view path;
   bool authenticated;
 };
-constexpr std::array<route, 11> routes{{{"/api/v1/klines", true},
+constexpr std::array<route, 13> routes{{{"/api/v1/klines", true},
                                         {"/api/v1/derivatives", true},
+                                        {"/api/v1/quotes", true},
+                                        {"/api/v1/daily_bars", true},
                                         {"/api/v1/book", true},
                                         {"/api/v1/bbo", true},
                                         {"/api/v1/documents", true},
@@ -638,6 +678,105 @@ struct api_service::impl {
     return http_response{200, out + "]", "application/json", {}};
   }
 
+  /// GET /api/v1/quotes?venue=&symbol=[&start=&end=&limit=]: stored equity quote snapshots, oldest first (docs/api.md).
+  http_response quotes(const params& p) {
+    if (auto e = only(p, {"venue", "symbol", "start", "end", "limit"}))
+      return e->response;
+    auto v = venue_param(p);
+    if (failed(v))
+      return std::get<1>(v).response;
+    auto sym = equity_symbol_param(p);
+    if (failed(sym))
+      return std::get<1>(sym).response;
+    auto range = time_range(p);
+    if (failed(range))
+      return std::get<1>(range).response;
+    auto limit = limit_param(p);
+    if (failed(limit))
+      return std::get<1>(limit).response;
+    quote_query q{std::get<0>(v), std::get<0>(sym), std::get<0>(range).first, std::get<0>(range).second,
+                  std::get<0>(limit)};
+    auto rows = read([&](history_db& db) { return db.quotes(q); });
+    if (!rows)
+      return db_failure(rows.err());
+    std::string out = "[";
+    for (const auto& r : *rows) {
+      if (out.size() > 1)
+        out += ',';
+      auto text = [](const std::string& x) { return x.empty() ? std::string("null") : json_string(x); };
+      out += "{\"venue\":" + json_string(r.venue) + ",\"symbol\":" + json_string(r.symbol) +
+             ",\"source\":" + json_string(r.source) + ",\"time\":" + std::to_string(r.ts_us / 1000) +
+             ",\"ts_us\":" + std::to_string(r.ts_us) + ",\"trading_day\":" + text(r.trading_day) +
+             ",\"last\":" + text(r.last) + ",\"bids\":" + r.bids_json + ",\"asks\":" + r.asks_json +
+             ",\"volume\":" + text(r.volume) + ",\"turnover\":" + text(r.turnover) + ",\"open\":" + text(r.open) +
+             ",\"high\":" + text(r.high) + ",\"low\":" + text(r.low) + ",\"prev_close\":" + text(r.prev_close) +
+             ",\"currency\":" + text(r.currency) + "}";
+    }
+    return http_response{200, out + "]", "application/json", {}};
+  }
+
+  /// GET /api/v1/daily_bars?venue=&symbol=[&source=&adjustment=&start=&end=&limit=]: the sources' daily bars
+  /// (start/end: trading days YYYY-MM-DD), by day, then source and adjustment (docs/api.md).
+  http_response daily_bars(const params& p) {
+    if (auto e = only(p, {"venue", "symbol", "source", "adjustment", "start", "end", "limit"}))
+      return e->response;
+    auto v = venue_param(p);
+    if (failed(v))
+      return std::get<1>(v).response;
+    auto sym = equity_symbol_param(p);
+    if (failed(sym))
+      return std::get<1>(sym).response;
+    daily_bar_query q;
+    q.venue = std::get<0>(v);
+    q.symbol = std::get<0>(sym);
+    if (auto it = p.find("source"); it != p.end()) {
+      if (it->second.empty() || it->second.size() > 32 ||
+          !std::all_of(it->second.begin(), it->second.end(), [](char c) { return c >= 'a' && c <= 'z'; }))
+        return bad_param("parameter 'source': '" + it->second.substr(0, 40) +
+                         "' is not a source name (e.g. eastmoney)");
+      q.source = it->second;
+    }
+    if (auto it = p.find("adjustment"); it != p.end()) {
+      const auto& a = it->second;
+      if (a != "none" && a != "forward" && a != "backward" && a != "all")
+        return bad_param("parameter 'adjustment': '" + a.substr(0, 40) + "' (known: none, forward, backward, all)");
+      q.adjustment = a;
+    }
+    auto from = date_param(p, "start");
+    if (failed(from))
+      return std::get<1>(from).response;
+    auto to = date_param(p, "end");
+    if (failed(to))
+      return std::get<1>(to).response;
+    q.start_day = std::get<0>(from);
+    q.end_day = std::get<0>(to);
+    if (q.start_day && q.end_day && *q.start_day > *q.end_day)
+      return bad_param("parameter 'start' (" + *q.start_day + ") is after 'end' (" + *q.end_day + ")");
+    auto limit = limit_param(p);
+    if (failed(limit))
+      return std::get<1>(limit).response;
+    q.limit = std::get<0>(limit);
+    auto rows = read([&](history_db& db) { return db.daily_bars(q); });
+    if (!rows)
+      return db_failure(rows.err());
+    std::string out = "[";
+    for (const auto& r : *rows) {
+      if (out.size() > 1)
+        out += ',';
+      auto text = [](const std::string& x) { return x.empty() ? std::string("null") : json_string(x); };
+      out += "{\"venue\":" + json_string(r.venue) + ",\"symbol\":" + json_string(r.symbol) +
+             ",\"market\":" + json_string(r.market) + ",\"trading_day\":" + json_string(r.trading_day) +
+             ",\"source\":" + json_string(r.source) + ",\"adjustment\":" + json_string(r.adjustment) +
+             ",\"open\":" + json_string(r.open) + ",\"high\":" + json_string(r.high) +
+             ",\"low\":" + json_string(r.low) + ",\"close\":" + json_string(r.close) +
+             ",\"volume\":" + json_string(r.volume) + ",\"turnover\":" + text(r.turnover) +
+             ",\"vwap\":" + text(r.vwap) +
+             ",\"trade_count\":" + (r.trade_count < 0 ? std::string("null") : std::to_string(r.trade_count)) +
+             ",\"fetched_at\":" + std::to_string(r.fetched_at_us / 1000) + "}";
+    }
+    return http_response{200, out + "]", "application/json", {}};
+  }
+
   http_response trades(const params& p) {
     if (auto e = only(p, {"exchange", "symbol", "start", "end", "fromId", "cursor", "limit"}))
       return e->response;
@@ -927,6 +1066,10 @@ struct api_service::impl {
       return trades(p);
     if (r->path == "/api/v1/book")
       return book(p);
+    if (r->path == "/api/v1/quotes")
+      return quotes(p);
+    if (r->path == "/api/v1/daily_bars")
+      return daily_bars(p);
     if (r->path == "/api/v1/bbo")
       return bbo(p);
     if (r->path == "/api/v1/derivatives")

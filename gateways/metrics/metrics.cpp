@@ -544,7 +544,11 @@ book_probe& metrics::book(std::string_view exchange, std::string_view symbol, co
 }
 
 source_probe& metrics::source(std::string_view source, const std::vector<std::string>& outcomes) {
-  const std::string name = mi::find_document_source(source) ? std::string(source) : std::string("other");
+  // A bounded label set: the document sources, the A-share venue's polled sources (connectors/cn), else "other".
+  constexpr std::string_view cn_sources[] = {"cn.tencent", "cn.sina", "cn.eastmoney"};
+  const bool known = mi::find_document_source(source) ||
+                     std::find(std::begin(cn_sources), std::end(cn_sources), source) != std::end(cn_sources);
+  const std::string name = known ? std::string(source) : std::string("other");
   std::lock_guard<std::mutex> lock(probes_->mu);
   for (auto& [k, probe] : probes_->sources)
     if (k == name)

@@ -374,6 +374,75 @@ mi::result<std::vector<bbo_sample>> history_db::bbo(const bbo_query& q) {
     });
 }
 
+mi::result<std::vector<quote_row>> history_db::quotes(const quote_query& q) {
+  return impl_->run<std::vector<quote_row>>(
+    "quotes", [&](pqxx::read_transaction& w) -> mi::result<std::vector<quote_row>> {
+      statement st;
+      st.sql =
+        "SELECT venue, symbol, source, (extract(epoch FROM ts) * 1000000)::bigint, coalesce(trading_day::text, ''), "
+        "coalesce(last::text, ''), bids::text, asks::text, coalesce(volume::text, ''), coalesce(turnover::text, ''), "
+        "coalesce(open::text, ''), coalesce(high::text, ''), coalesce(low::text, ''), "
+        "coalesce(prev_close::text, ''), coalesce(currency, '') FROM market_quotes WHERE venue = " +
+        st.arg(q.venue) + " AND symbol = " + st.arg(q.symbol);
+      if (q.start_ms)
+        st.sql += " AND ts >= " + st.time_arg(*q.start_ms, "millisecond");
+      if (q.end_ms)
+        st.sql += " AND ts <= " + st.time_arg(*q.end_ms, "millisecond");
+      st.sql += q.start_ms ? " ORDER BY ts ASC, source ASC" : " ORDER BY ts DESC, source DESC";
+      st.sql += " LIMIT " + st.arg(std::to_string(q.limit)) + "::bigint";
+      std::vector<quote_row> out;
+      for (const auto& r : st.run(w)) {
+        quote_row x;
+        x.venue = r[0].as<std::string>();
+        x.symbol = r[1].as<std::string>();
+        x.source = r[2].as<std::string>();
+        x.ts_us = r[3].as<std::int64_t>();
+        std::string* text[] = {&x.trading_day, &x.last, &x.bids_json, &x.asks_json,  &x.volume,  &x.turnover,
+                               &x.open,        &x.high, &x.low,       &x.prev_close, &x.currency};
+        for (int i = 0; i < 11; ++i)
+          *text[i] = r[4 + i].as<std::string>();
+        out.push_back(std::move(x));
+      }
+      if (!q.start_ms)
+        std::reverse(out.begin(), out.end());
+      return out;
+    });
+}
+
+mi::result<std::vector<daily_bar_row>> history_db::daily_bars(const daily_bar_query& q) {
+  return impl_->run<std::vector<daily_bar_row>>(
+    "daily_bars", [&](pqxx::read_transaction& w) -> mi::result<std::vector<daily_bar_row>> {
+      statement st;
+      st.sql =
+        "SELECT venue, symbol, market, trading_day::text, source, adjustment, open::text, high::text, low::text, "
+        "close::text, volume::text, coalesce(turnover::text, ''), coalesce(vwap::text, ''), "
+        "coalesce(trade_count, -1), (extract(epoch FROM fetched_at) * 1000000)::bigint FROM market_daily_bars "
+        "WHERE venue = " +
+        st.arg(q.venue) + " AND symbol = " + st.arg(q.symbol);
+      if (q.source)
+        st.sql += " AND source = " + st.arg(*q.source);
+      if (q.adjustment)
+        st.sql += " AND adjustment = " + st.arg(*q.adjustment);
+      if (q.start_day)
+        st.sql += " AND trading_day >= " + st.arg(*q.start_day) + "::date";
+      if (q.end_day)
+        st.sql += " AND trading_day <= " + st.arg(*q.end_day) + "::date";
+      st.sql += " ORDER BY trading_day, source, adjustment LIMIT " + st.arg(std::to_string(q.limit)) + "::bigint";
+      std::vector<daily_bar_row> out;
+      for (const auto& r : st.run(w)) {
+        daily_bar_row x;
+        std::string* text[] = {&x.venue, &x.symbol, &x.market, &x.trading_day, &x.source,   &x.adjustment, &x.open,
+                               &x.high,  &x.low,    &x.close,  &x.volume,      &x.turnover, &x.vwap};
+        for (int i = 0; i < 13; ++i)
+          *text[i] = r[i].as<std::string>();
+        x.trade_count = r[13].as<std::int64_t>();
+        x.fetched_at_us = r[14].as<std::int64_t>();
+        out.push_back(std::move(x));
+      }
+      return out;
+    });
+}
+
 mi::result<std::optional<book_sample>> history_db::book(const std::string& exchange, const std::string& symbol,
                                                         std::optional<std::int64_t> at_ms) {
   using out_t = std::optional<book_sample>;

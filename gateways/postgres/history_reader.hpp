@@ -92,6 +92,42 @@ struct derivatives_query {
   int limit = 500;
 };
 
+/// GET /api/v1/quotes: one (venue, symbol) of an equities venue, quote times in [start_ms, end_ms].
+struct quote_query {
+  std::string venue;
+  std::string symbol;
+  std::optional<std::int64_t> start_ms; ///< inclusive; absent: the latest `limit` up to end
+  std::optional<std::int64_t> end_ms;   ///< inclusive
+  int limit = 500;
+};
+
+/// One stored quote (market_quotes, 0009); decimals as stored text, "" for NULL; levels as stored JSON.
+struct quote_row {
+  std::string venue, symbol, source;
+  std::int64_t ts_us = 0; ///< the source's quote time, microseconds since the epoch
+  std::string trading_day, last, bids_json, asks_json, volume, turnover, open, high, low, prev_close, currency;
+};
+
+/// GET /api/v1/daily_bars: one (venue, symbol), trading days in [start, end] (YYYY-MM-DD), optionally one source and
+/// one adjustment.
+struct daily_bar_query {
+  std::string venue;
+  std::string symbol;
+  std::optional<std::string> source;
+  std::optional<std::string> adjustment; ///< none, forward, backward, all
+  std::optional<std::string> start_day;  ///< inclusive
+  std::optional<std::string> end_day;    ///< inclusive
+  int limit = 500;
+};
+
+/// One stored daily bar (market_daily_bars, 0009).
+struct daily_bar_row {
+  std::string venue, symbol, market, trading_day, source, adjustment;
+  std::string open, high, low, close, volume, turnover, vwap; ///< "" for NULL
+  std::int64_t trade_count = -1;                              ///< -1 for NULL
+  std::int64_t fetched_at_us = 0;
+};
+
 /// GET /api/v1/coverage: hours in [from_ms, to_ms), optionally one exchange and/or one symbol.
 struct coverage_query {
   std::optional<std::string> exchange;
@@ -165,6 +201,10 @@ public:
   mi::result<std::vector<mi::deriv::derivative>> derivatives(const derivatives_query& q);
   /// Best bid/ask samples (market_bbo), oldest first.
   mi::result<std::vector<bbo_sample>> bbo(const bbo_query& q);
+  /// Equity quote snapshots (market_quotes), oldest first (every source of the symbol).
+  mi::result<std::vector<quote_row>> quotes(const quote_query& q);
+  /// The sources' daily bars (market_daily_bars), by trading day, then source and adjustment.
+  mi::result<std::vector<daily_bar_row>> daily_bars(const daily_bar_query& q);
   /// The latest stored book snapshot (market_book_snapshots) at or before `at_ms` (absent: the latest of all), or
   /// nullopt when none is stored.
   mi::result<std::optional<book_sample>> book(const std::string& exchange, const std::string& symbol,

@@ -90,10 +90,12 @@ mi::result<client_request> parse_channels(const json::object& o, client_request 
       return make_error(push_error::bad_channel, "every channel must be a string");
     std::string_view name{s->data(), s->size()};
     if (!is_valid_channel_or_pattern(name))
-      return make_error(push_error::bad_channel,
-                        "invalid channel \"" + shown(name) +
-                          "\": expected kline.{exchange}.{symbol}.{interval}, trade.{exchange}.{symbol}, "
-                          "book.{exchange}.{symbol} or bbo.{exchange}.{symbol} (`*` for one token, not in trade)");
+      return make_error(
+        push_error::bad_channel,
+        "invalid channel \"" + shown(name) +
+          "\": expected kline.{exchange}.{symbol}.{interval}, trade.{exchange}.{symbol}, "
+          "book.{exchange}.{symbol}, bbo.{exchange}.{symbol} or quote.{venue}.{symbol} (`*` for one token, not "
+          "in trade and quote)");
     if (seen.insert(name).second)
       req.channels.emplace_back(name);
   }
@@ -326,6 +328,14 @@ std::string channel_for_book_subject(std::string_view subject) {
     return is_valid_channel(channel) ? channel : std::string{};
   }
   return {};
+}
+
+std::string channel_for_quote_subject(std::string_view subject) {
+  constexpr std::string_view prefix = "market.quote.";
+  if (!subject.starts_with(prefix))
+    return {};
+  std::string channel = "quote." + std::string{subject.substr(prefix.size())};
+  return is_valid_channel(channel) ? channel : std::string{};
 }
 
 std::string channel_for_kline_subject(std::string_view subject) {

@@ -47,7 +47,7 @@ inline constexpr std::string_view resume_failed =
 
 /// The kinds of channel, named once: parsing, validation, the hub's routing and the slow-client policies
 /// iterate this.
-enum class channel_kind : std::uint8_t { kline, trade, book, bbo, doc };
+enum class channel_kind : std::uint8_t { kline, trade, book, bbo, doc, quote };
 /// Every channel kind with its first token and its number of tokens after it.
 struct channel_kind_info {
   channel_kind kind;
@@ -63,6 +63,8 @@ inline constexpr channel_kind_info channel_kinds[] = {
   {channel_kind::bbo, "bbo", 2, true, false},
   // doc.{source} and doc.symbol.{symbol}, where a symbol may hold dots (doc.symbol.600000.SH)
   {channel_kind::doc, "doc", 0, false, false},
+  // quote.{venue}.{symbol}: equity quote snapshots (MARKET_QUOTE), the symbol as its subject token (600000_SH)
+  {channel_kind::quote, "quote", 2, false, false},
 };
 /// The kind of a channel or pattern by its first token; nullopt for an unknown kind.
 std::optional<channel_kind> kind_of(std::string_view channel);
@@ -149,6 +151,9 @@ std::string channel_for_trade_subject(std::string_view subject);
 
 /// "market.book.okx.BTCUSDT" -> "book.okx.BTCUSDT", "market.bbo.okx.BTCUSDT" -> "bbo.okx.BTCUSDT"; "" otherwise.
 std::string channel_for_book_subject(std::string_view subject);
+
+/// "market.quote.cn.600000_SH" -> "quote.cn.600000_SH"; "" otherwise.
+std::string channel_for_quote_subject(std::string_view subject);
 
 /// The channels a document goes to: "doc.{source}" and "doc.symbol.{symbol}" for each of its symbols (valid ones).
 std::vector<std::string> channels_for_document(std::string_view source, const std::vector<std::string>& symbols);

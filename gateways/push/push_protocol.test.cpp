@@ -233,3 +233,15 @@ TEST_CASE("data frames carry the stream sequence and the publish time, gaps name
   CHECK(kind_of("bbo.*.*") == channel_kind::bbo);
   CHECK_FALSE(kind_of("candle.binance.BTCUSDT"));
 }
+
+TEST_CASE("quote channels: quote.{venue}.{symbol} from market.quote subjects, the symbol as its subject token") {
+  using namespace mi::gw;
+  CHECK(is_valid_channel("quote.cn.600000_SH"));
+  CHECK(is_valid_channel("quote.alpaca.AAPL"));
+  CHECK_FALSE(is_valid_channel("quote.cn.600000.SH")); // a '.' would be another token: 600000_SH on the wire
+  CHECK_FALSE(is_valid_channel("quote.CN.600000_SH"));
+  CHECK_FALSE(is_valid_channel_or_pattern("quote.cn.*")); // no wildcards: the hub routes quotes by exact channel
+  CHECK(channel_for_quote_subject("market.quote.cn.600000_SH") == "quote.cn.600000_SH");
+  CHECK(channel_for_quote_subject("market.bbo.okx.BTCUSDT").empty());
+  CHECK(kind_of("quote.cn.000001_SZ") == channel_kind::quote);
+}
