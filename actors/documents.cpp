@@ -6,6 +6,7 @@
 
 #include "actors/caf_types.hpp"
 #include "actors/inspection.hpp"
+#include "actors/row_saver.hpp"
 #include "caf/actor_system.hpp"
 #include "caf/event_based_actor.hpp"
 #include "caf/stateful_actor.hpp"
@@ -238,83 +239,6 @@ caf::behavior document_source(source_actor* self, document_source_args args) {
   return inspected(self, "document_source", name, std::move(handlers));
 }
 
-struct saver_state {
-  static inline const char* name = "mi.document_saver";
-  document_saver_args args;
-  std::unique_ptr<mi::gw::pull_consumer> consumer;
-  std::unique_ptr<mi::gw::document_store> store;
-  std::chrono::milliseconds backoff{200};
-};
-using saver_actor = caf::stateful_actor<saver_state>;
-
-void pause(saver_actor* self, const std::string& what) {
-  auto& st = self->state;
-  spdlog::warn("documents saver: {}; retrying in {} ms", what, st.backoff.count());
-  inspect_error(self, what);
-  std::this_thread::sleep_for(st.backoff);
-  st.backoff = std::min(st.backoff * 2, std::chrono::milliseconds(5000));
-}
-
-void save_batch(saver_actor* self) {
-  auto& st = self->state;
-  if (!st.consumer) {
-    auto c = mi::gw::pull_consumer::create(
-      *st.args.js, {st.args.stream, st.args.durable, "", std::chrono::seconds(30), 4 * st.args.batch_size + 100});
-    if (!c)
-      return pause(self, "consumer " + st.args.durable + ": " + c.err().message);
-    st.consumer = std::move(*c);
-  }
-  if (!st.store) {
-    auto s = mi::gw::document_store::connect(st.args.dsn);
-    if (!s)
-      return pause(self, s.err().message);
-    st.store = std::move(*s);
-    inspect_state(self, "running");
-  }
-  auto got = st.consumer->fetch(st.args.batch_size, std::chrono::milliseconds(500));
-  if (!got)
-    return pause(self, "fetch: " + got.err().message);
-  if (got->empty())
-    return;
-  std::vector<mi::document> batch;
-  std::vector<mi::gw::js_message*> keep;
-  for (auto& m : *got) {
-    auto d = mi::decode_document_pb(m.data());
-    if (!d) {
-      spdlog::error("documents saver: {} seq {}: {}; terminated", m.subject(), m.stream_seq(), d.err().message);
-      m.term();
-      continue;
-    }
-    batch.push_back(std::move(*d));
-    keep.push_back(&m);
-  }
-  auto w = st.store->upsert(batch);
-  if (!w) {
-    if (w.err().code == mi::errc::unavailable)
-      st.store.reset();
-    for (auto* m : keep)
-      m->nak();
-    return pause(self, w.err().message);
-  }
-  st.backoff = std::chrono::milliseconds(200);
-  for (auto* m : keep)
-    (void)m->ack();
-  st.args.metrics->storage().documents_stored(w->inserted, w->revised, w->unchanged);
-}
-
-caf::behavior document_saver(saver_actor* self, document_saver_args args) {
-  self->state.args = std::move(args);
-  self->send(self, batch_atom::value);
-  caf::behavior handlers{
-    [self](batch_atom) {
-      save_batch(self);
-      self->send(self, batch_atom::value); // one batch per message: stop can interleave
-    },
-    [self](stop_atom) { self->quit(); },
-  };
-  return inspected(self, "document_saver", "documents", std::move(handlers));
-}
-
 } // namespace
 
 std::string document_gap_json(const std::string& source, const mi::documents::source_gap& g) {
@@ -330,7 +254,46 @@ caf::actor spawn_document_source(caf::actor_system& sys, document_source_args ar
 }
 
 caf::actor spawn_document_saver(caf::actor_system& sys, document_saver_args args) {
-  return sys.spawn<caf::detached>(document_saver, std::move(args));
+  auto rows = std::make_shared<std::vector<mi::document>>();
+  auto store = std::make_shared<std::unique_ptr<mi::gw::document_store>>(); // connected at the first write
+  row_saver_args r;
+  r.what = "documents saver";
+  r.actor = "document_saver";
+  r.js = args.js;
+  r.stream = args.stream;
+  r.durable = args.durable;
+  r.batch = args.batch_size;
+  r.wait = std::chrono::milliseconds(500);
+  r.max_ack_pending = 4 * args.batch_size + 100;
+  r.backoff_min = std::chrono::milliseconds(200);
+  r.add = [rows](const mi::gw::js_message& m) -> mi::result<bool> {
+    auto d = mi::decode_document_pb(m.data());
+    if (!d)
+      return d.err();
+    rows->push_back(std::move(*d));
+    return true;
+  };
+  r.write = [rows, store, dsn = args.dsn, metrics = args.metrics]() -> mi::result<bool> {
+    struct clear_rows {
+      std::vector<mi::document>& v;
+      ~clear_rows() { v.clear(); }
+    } clear{*rows};
+    if (!*store) {
+      auto s = mi::gw::document_store::connect(dsn);
+      if (!s)
+        return s.err();
+      *store = std::move(*s);
+    }
+    auto w = (*store)->upsert(*rows);
+    if (!w) {
+      if (w.err().code == mi::errc::unavailable)
+        store->reset(); // reconnect at the next write
+      return w.err();
+    }
+    metrics->storage().documents_stored(w->inserted, w->revised, w->unchanged);
+    return true;
+  };
+  return spawn_row_saver(sys, std::move(r));
 }
 
 } // namespace mi::actors

@@ -598,12 +598,10 @@ TEST_CASE("the queries work unchanged on tables partitioned by day (trades) and 
   api_fixture f;
   // What the storage change does to the schema: same columns and primary keys, range partitions.
   f.pg.psql(R"sql(
+    CREATE TABLE trades_new (LIKE market_trades INCLUDING DEFAULTS INCLUDING CONSTRAINTS,
+      PRIMARY KEY (exchange, symbol, trade_id, ts)) PARTITION BY RANGE (ts);
     DROP TABLE market_trades;
-    CREATE TABLE market_trades (
-      exchange text COLLATE "C" NOT NULL, symbol text COLLATE "C" NOT NULL, base text NOT NULL, quote text NOT NULL,
-      trade_id text COLLATE "C" NOT NULL, price numeric NOT NULL, quantity numeric NOT NULL,
-      side text NOT NULL CHECK (side IN ('buy', 'sell', 'unknown')), ts timestamptz NOT NULL, ts_ns bigint NOT NULL,
-      recv_ns bigint NOT NULL, PRIMARY KEY (exchange, symbol, trade_id, ts)) PARTITION BY RANGE (ts);
+    ALTER TABLE trades_new RENAME TO market_trades;
     CREATE INDEX ON market_trades (exchange, symbol, ts DESC);
     CREATE TABLE market_trades_20240229 PARTITION OF market_trades FOR VALUES FROM ('2024-02-29+00') TO ('2024-03-01+00');
     CREATE TABLE market_trades_20240301 PARTITION OF market_trades FOR VALUES FROM ('2024-03-01+00') TO ('2024-03-02+00');

@@ -100,7 +100,7 @@ TEST_CASE("wanted partitions: today plus N days of trades, this month plus 2 of 
   mi::gw::partition_policy p;
   p.ahead_days = 7;
   auto want = mi::gw::wanted_partitions(p, now_ns);
-  REQUIRE(want.size() == 8 + 3 + 3 + 3 + 3);
+  REQUIRE(want.size() == 8 + 3 + 3 + 3 + 3 + 3);
   CHECK(want.front().name == "market_trades_p20261122");
   CHECK(want[7].name == "market_trades_p20261129");
   CHECK(want[8].name == "market_klines_p202611");
@@ -109,10 +109,11 @@ TEST_CASE("wanted partitions: today plus N days of trades, this month plus 2 of 
   CHECK(want[11].from == "2026-11-01 00:00:00+00");
   CHECK(want[11].to == "2026-12-01 00:00:00+00");
   CHECK(want[16].name == "market_book_snapshots_p202701");
-  CHECK(want.back().name == "market_quotes_p202701");
+  CHECK(want[19].name == "market_quotes_p202701");
+  CHECK(want.back().name == "market_derivatives_p202701");
   // Without trades and klines (TimescaleDB makes their chunks): the monthly tables' months only.
   auto books = mi::gw::wanted_partitions(p, now_ns, false);
-  REQUIRE(books.size() == 9);
+  REQUIRE(books.size() == 12);
   CHECK(books.front().name == "market_bbo_p202611");
 }
 
@@ -145,7 +146,7 @@ TEST_CASE("after maintenance the partitions ahead exist, and a second run create
   mi::gw::partition_policy p;
   p.ahead_days = 3;
   auto first = maintain(db.pg.conninfo(), p, now_ns);
-  CHECK(first.created.size() == 4 + 3 + 3 + 3);
+  CHECK(first.created.size() == 4 + 3 + 3 + 3 + 3 + 3);
   auto trades = names(mi::gw::list_partitions(db.pg.conninfo(), "market_trades"));
   CHECK(trades == std::vector<std::string>{"market_trades_default", "market_trades_p20261122",
                                            "market_trades_p20261123", "market_trades_p20261124",

@@ -336,6 +336,8 @@ TEST_CASE("metrics: every family README.md and docs/operations.md list moves whe
     {"mi_source_gaps_total", "document sources are off in this run; tests/integration/documents.test.cpp"},
     {"mi_documents_published_total", "document sources are off in this run; tests/integration/documents.test.cpp"},
     {"mi_documents_stored_total", "document sources are off in this run; tests/integration/documents.test.cpp"},
+    {"mi_trade_amendments_total", "needs Alpaca corrections and cancels; tests/integration/alpaca_amendments.test.cpp "
+                                  "checks applied and unmatched"},
   };
 
   for (const auto& f : documented) {
