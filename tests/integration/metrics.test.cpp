@@ -196,8 +196,9 @@ TEST_CASE("metrics: every family README.md and docs/operations.md list moves whe
 
   REQUIRE(obs.scrape_until([&] { return env.stored_trades().size() >= 4000; }, 60s));
 
-  // NATS restarts mid-stream: acks time out and are retried with the same id.
-  env.nats.stop();
+  // NATS dies mid-stream (kill -9: the publishes it had read but not acked lose their acks, which a clean SIGTERM
+  // shutdown may still have sent, so the retry did not always happen): acks time out and are retried with the same id.
+  env.nats.kill_hard();
   obs.scrape_until([] { return false; }, 3s); // the outage itself (in-flight publishes pile up)
   env.nats.start();
   REQUIRE(obs.scrape_until([&] { return env.metric("mi_publish_retries_total") > 0; }, 60s));
