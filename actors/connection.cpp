@@ -1,5 +1,6 @@
 #include "actors/connection.hpp"
 #include "actors/inspection.hpp"
+#include "actors/ws_events.hpp"
 #include "actors/symbol_pauses.hpp"
 
 #include <chrono>
@@ -163,12 +164,7 @@ void open_connection(connection_actor* self) {
   }
   const std::uint64_t gen = st.next_gen++;
   caf::actor me = caf::actor_cast<caf::actor>(self);
-  mi::net::ws_handlers h;
-  h.on_open = [me, gen] { caf::anon_send(me, ws_open_atom::value, gen); };
-  h.on_text = [me, gen](std::string&& text, std::int64_t recv_ns) {
-    caf::anon_send(me, ws_text_atom::value, gen, std::move(text), recv_ns);
-  };
-  h.on_close = [me, gen](std::string reason) { caf::anon_send(me, ws_close_atom::value, gen, std::move(reason)); };
+  auto h = ws_events(me, gen);
   mi::net::ws_options o;
   o.connect_timeout = st.args.cfg.connect_timeout;
   o.read_timeout = st.args.cfg.read_timeout;

@@ -6,6 +6,7 @@
 
 #include "actors/caf_types.hpp"
 #include "actors/inspection.hpp"
+#include "actors/ws_events.hpp"
 #include "actors/row_saver.hpp"
 #include "caf/actor_system.hpp"
 #include "caf/event_based_actor.hpp"
@@ -135,12 +136,7 @@ void open_stream(source_actor* self) {
   }
   const std::uint64_t gen = ++st.gen;
   caf::actor me = caf::actor_cast<caf::actor>(self);
-  mi::net::ws_handlers h;
-  h.on_open = [me, gen] { caf::anon_send(me, ws_open_atom::value, gen); };
-  h.on_text = [me, gen](std::string&& text, std::int64_t recv_ns) {
-    caf::anon_send(me, ws_text_atom::value, gen, std::move(text), recv_ns);
-  };
-  h.on_close = [me, gen](std::string reason) { caf::anon_send(me, ws_close_atom::value, gen, std::move(reason)); };
+  auto h = ws_events(me, gen);
   mi::net::ws_options o;
   o.connect_timeout = st.args.timeout;
   o.read_timeout = st.args.stream_read_timeout;
