@@ -4,6 +4,8 @@
 #include <algorithm>
 #include <atomic>
 #include <limits>
+#include <map>
+#include <mutex>
 #include <spdlog/fmt/ranges.h>
 #include <spdlog/spdlog.h>
 
@@ -374,7 +376,7 @@ mi::actors::child_spec cn_role(const mi::cfg::config& cfg, const role_factory& r
   return role("cn", std::move(children), 15s);
 }
 
-std::shared_ptr<const mi::calendar::calendar_set> load_market_calendars(const mi::cfg::config& cfg) {
+static std::shared_ptr<const mi::calendar::calendar_set> read_market_calendars(const mi::cfg::config& cfg) {
   // Every enabled venue whose market is not CRYPTO needs its calendar; crypto alone needs none.
   std::vector<std::string> needed;
   for (const auto& [name, ex] : cfg.exchanges)
@@ -397,6 +399,20 @@ std::shared_ptr<const mi::calendar::calendar_set> load_market_calendars(const mi
     refresh_xnys(cfg, *ny);
   spdlog::info("calendars: {} loaded from {}", fmt::join(set->markets(), ", "), *dir);
   return std::make_shared<const mi::calendar::calendar_set>(std::move(*set));
+}
+
+// The kline, API and A-share roles of one process share one load (files, and Alpaca's calendar when
+// calendars.alpaca_refresh is on: one request per process, not one per role).
+std::shared_ptr<const mi::calendar::calendar_set> load_market_calendars(const mi::cfg::config& cfg) {
+  static std::mutex mu;
+  static std::map<std::string, std::shared_ptr<const mi::calendar::calendar_set>> loaded;
+  const std::string key =
+    cfg.calendars.dir + '\n' + (cfg.calendars.alpaca_refresh ? cfg.calendars.alpaca_url : std::string());
+  std::lock_guard lock(mu);
+  auto& set = loaded[key];
+  if (!set)
+    set = read_market_calendars(cfg);
+  return set;
 }
 
 mi::actors::child_spec kline_role(const mi::cfg::config& cfg, const role_factory& role, mi::gw::jetstream& js,
