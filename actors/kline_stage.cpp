@@ -16,6 +16,7 @@
 #include "caf/event_based_actor.hpp"
 #include "caf/send.hpp"
 #include "caf/stateful_actor.hpp"
+#include "gateways/jetstream/fenced_kv.hpp"
 #include "gateways/jetstream/jetstream.hpp"
 #include "gateways/jetstream/range_reader.hpp"
 #include "gateways/jetstream/sync_publish.hpp"
@@ -65,10 +66,10 @@ struct sink_state {
   static inline const char* name = "mi.kline_sink";
   mi::gw::jetstream* js = nullptr;
   mi::gw::metrics* metrics = nullptr;
-  std::string bucket;
-  std::string global_key;                       // the stage's global resume sequence (one per partition)
-  std::uint64_t duplicates = 0;                 // finals JetStream already had (log pacing)
-  std::shared_ptr<std::atomic<bool>> abandoned; // the partition's lease is lost: publish nothing more
+  std::shared_ptr<mi::gw::fenced_kv> checkpoints; // the partition's keys, taken over by recover()
+  std::string global_key;                         // the stage's global resume sequence (one per partition)
+  std::uint64_t duplicates = 0;                   // finals JetStream already had (log pacing)
+  std::shared_ptr<std::atomic<bool>> abandoned;   // the partition's lease is lost: publish nothing more
   bool abandoned_now() const { return abandoned && abandoned->load(); }
   caf::actor router;
 };
@@ -78,11 +79,14 @@ using sink_actor = caf::stateful_actor<sink_state>;
 // Until stored, or until the partition is abandoned (then false: nothing more may be written).
 constexpr mi::gw::retry_policy a_while{std::chrono::milliseconds(50), std::chrono::milliseconds(1000), 8};
 
+// Revision-checked (docs/architecture.md "Kline partitions and their leases"): once the partition is abandoned, a
+// write the next owner's take-over made stale is refused, never stored over what it read. False when abandoned.
 bool store_checkpoint(sink_state& st, const std::string& key, const std::string& value, const char* what) {
   while (!st.abandoned_now())
-    if (mi::gw::with_retries(
-          a_while, [&] { return st.js->kv_put(st.bucket, key, value); }, warn_retry(what), st.abandoned.get()))
-      return true;
+    if (auto r = mi::gw::with_retries(
+          a_while, [&] { return st.checkpoints->write(key, value, st.abandoned.get()); }, warn_retry(what),
+          st.abandoned.get()))
+      return *r;
   return false;
 }
 
@@ -100,12 +104,13 @@ void quit_abandoned(sink_actor* self) {
   self->quit();
 }
 
-caf::behavior kline_sink(sink_actor* self, mi::gw::jetstream* js, mi::gw::metrics* m, std::string bucket,
-                         std::string global_key, std::shared_ptr<std::atomic<bool>> abandoned, caf::actor router) {
+caf::behavior kline_sink(sink_actor* self, mi::gw::jetstream* js, mi::gw::metrics* m,
+                         std::shared_ptr<mi::gw::fenced_kv> checkpoints, std::string global_key,
+                         std::shared_ptr<std::atomic<bool>> abandoned, caf::actor router) {
   self->state.abandoned = std::move(abandoned);
   self->state.js = js;
   self->state.metrics = m;
-  self->state.bucket = std::move(bucket);
+  self->state.checkpoints = std::move(checkpoints);
   self->state.global_key = std::move(global_key);
   self->state.router = std::move(router);
   caf::behavior handlers{
@@ -395,6 +400,7 @@ struct router_state {
   std::unique_ptr<mi::gw::ordered_consumer> consumer;
   std::unordered_map<std::string, caf::actor> windows; // key -> actor
   kline_recovery recovery; // restored checkpoints, durable resume points, passivations (global resume)
+  std::shared_ptr<mi::gw::fenced_kv> checkpoints; // read (taken over) by recover(), then written by the sink only
   std::uint64_t last_written_global = 0;
   bool caught_up = false;
   bool stopping = false; // stop_atom received: the reader is closed, nothing more is read, ticked or opened
@@ -494,6 +500,13 @@ bool recover(router_actor* self) {
   auto keys = js.kv_keys(st.args.state_bucket);
   if (!keys)
     return fail("cannot list checkpoints: " + keys.err().message);
+  // Every read from the bucket's leader: a replica a moment behind (a member just restarted) could serve a symbol's
+  // checkpoint older than the global resume point read beside it, and the trades between would be missed. A leased
+  // partition's own keys are taken over (written back at the revision read): a sink of the previous owner that is
+  // still finishing a write can then no longer store over them (docs/architecture.md "Kline partitions").
+  st.checkpoints = std::make_shared<mi::gw::fenced_kv>(js, st.args.state_bucket);
+  const bool leased = st.args.abandoned != nullptr;
+  const auto own_global = mi::kline_engine::global_key(st.args.partition, st.args.partitions);
   std::map<std::string, std::uint64_t> globals; // every stage's global resume ("global", g.{P}.{p})
   for (const auto& key : *keys) {
     const bool is_global = key == "global" || key.rfind("g.", 0) == 0;
@@ -502,8 +515,19 @@ bool recover(router_actor* self) {
         (key.rfind("w.", 0) != 0 ||
          mi::kline_engine::partition_of(std::string_view(key).substr(2), st.args.partitions) != st.args.partition))
       continue;
-    auto v = js.kv_get(st.args.state_bucket, key);
-    if (!v || !*v)
+    mi::result<std::optional<std::string>> v = std::optional<std::string>{};
+    if (is_global && key != own_global) {
+      auto e = js.kv_get_latest(st.args.state_bucket, key); // another layout's resume point: read only
+      if (!e)
+        return fail("cannot read checkpoint " + key + ": " + e.err().message);
+      if (*e)
+        v = std::optional<std::string>{(*e)->value};
+    } else {
+      v = leased ? st.checkpoints->take_over(key) : st.checkpoints->read(key);
+      if (!v)
+        return fail("cannot take over checkpoint " + key + ": " + v.err().message);
+    }
+    if (!*v)
       continue;
     if (is_global) {
       globals[key] = std::strtoull((*v)->c_str(), nullptr, 10);
@@ -535,14 +559,15 @@ bool recover(router_actor* self) {
 // Without its checkpoint the symbol would start from scratch (a final could repeat): retry in
 // place, which keeps the order of the stream (the router is a detached actor).
 std::shared_ptr<const ke::checkpoint> read_passivated(router_state& s, const std::string& key) {
-  auto v = s.args.js->kv_get(s.args.state_bucket, key);
+  // From the leader: the passivation this stage stored last, never an older replica's copy.
+  auto v = s.args.js->kv_get_latest(s.args.state_bucket, key);
   for (auto delay = std::chrono::milliseconds(50); !v; delay = std::min(delay * 2, std::chrono::milliseconds(5000))) {
     spdlog::error("kline stage: cannot read checkpoint {}: {}; retrying", key, v.err().message);
     std::this_thread::sleep_for(delay);
-    v = s.args.js->kv_get(s.args.state_bucket, key);
+    v = s.args.js->kv_get_latest(s.args.state_bucket, key);
   }
   if (*v) {
-    auto c = ke::checkpoint::decode(**v);
+    auto c = ke::checkpoint::decode((*v)->value);
     if (c)
       return std::make_shared<const ke::checkpoint>(std::move(*c));
     spdlog::warn("kline stage: ignoring unreadable checkpoint {}: {}", key, c.err().message);
@@ -574,17 +599,18 @@ caf::behavior kline_router(router_actor* self, kline_stage_args args) {
   auto& st = self->state;
   st.args = std::move(args);
   st.opts = to_options(st.args.cfg, st.args.max_clock_skew_ms);
-  caf::actor me = caf::actor_cast<caf::actor>(self);
-  st.sink = self->system().spawn<caf::detached>(kline_sink, st.args.js, st.args.metrics, st.args.state_bucket,
-                                                mi::kline_engine::global_key(st.args.partition, st.args.partitions),
-                                                st.args.abandoned, me);
-  self->link_to(st.sink);
-  inspection::process().adopt(st.sink.id(), self->id(), "kline_sink");
   if (st.args.fault == kline_fault::stage_throws)
     throw std::runtime_error("testing.fault kline_stage_throws: the kline stage fails at start");
 
   if (!recover(self))
     return {};
+  // After recover(): the sink writes the keys it took over (the reader's messages wait in this mailbox meanwhile).
+  caf::actor me = caf::actor_cast<caf::actor>(self);
+  st.sink = self->system().spawn<caf::detached>(kline_sink, st.args.js, st.args.metrics, st.checkpoints,
+                                                mi::kline_engine::global_key(st.args.partition, st.args.partitions),
+                                                st.args.abandoned, me);
+  self->link_to(st.sink);
+  inspection::process().adopt(st.sink.id(), self->id(), "kline_sink");
   self->delayed_send(self, tick_every, tick_atom::value);
   self->delayed_send(self, global_every, global_atom::value);
   caf::behavior handlers{

@@ -19,21 +19,32 @@ std::string tail(const std::string& text, std::size_t max_chars = 2000) {
 
 } // namespace
 
-nats_server::nats_server() : dir_(std::make_unique<temp_dir>("mi-nats")) {
-  port_ = free_port();
-  monitor_port_ = free_port();
-  while (monitor_port_ == port_)
-    monitor_port_ = free_port();
-  start();
-}
+nats_server::nats_server() : dir_(std::make_unique<temp_dir>("mi-nats")) { start_on_free_ports(); }
 
 nats_server::nats_server(nats_cluster_member member)
     : dir_(std::make_unique<temp_dir>("mi-nats")), member_(std::move(member)) {
-  port_ = free_port();
-  monitor_port_ = free_port();
-  while (monitor_port_ == port_ || monitor_port_ == member_->cluster_port)
+  start_on_free_ports();
+}
+
+// A port free when picked can be taken before the server binds it: by another test's process, or by an outgoing
+// connection's ephemeral port (the members already running keep dialling the routes of those not started yet, and
+// free ports come from the same ephemeral range). The server then stops with "address already in use": the client
+// and monitoring ports are picked again (the route port is fixed by the other members' routes).
+void nats_server::start_on_free_ports() {
+  constexpr int attempts = 5;
+  for (int attempt = 1;; ++attempt) {
+    port_ = free_port();
     monitor_port_ = free_port();
-  start();
+    while (monitor_port_ == port_ || (member_ && monitor_port_ == member_->cluster_port))
+      monitor_port_ = free_port();
+    try {
+      start();
+      return;
+    } catch (const std::runtime_error&) {
+      if (attempt == attempts || read_file(log_path()).find("address already in use") == std::string::npos)
+        throw;
+    }
+  }
 }
 
 nats_server::~nats_server() {

@@ -56,6 +56,8 @@ public:
   int pid() const;
 
 private:
+  void start_on_free_ports();
+
   std::unique_ptr<temp_dir> dir_;
   std::unique_ptr<child_process> proc_;
   int port_ = 0;
