@@ -54,6 +54,7 @@ using keychk_atom = caf::atom_constant<caf::atom("mi_keychk")>;   ///< time to r
 using status_atom = caf::atom_constant<caf::atom("mi_status")>;
 using close_atom = caf::atom_constant<caf::atom("mi_close")>;      ///< a window's close deadline
 using idle_atom = caf::atom_constant<caf::atom("mi_idle")>;        ///< a symbol_window may passivate
+using supsd_atom = caf::atom_constant<caf::atom("mi_supsd")>;      ///< a final the stream holds with other values
 using gap_atom = caf::atom_constant<caf::atom("mi_gap")>;          ///< backfill a gap of trade ids
 using recent_atom = caf::atom_constant<caf::atom("mi_recent")>;    ///< fetch a symbol's recent trades
 using page_atom = caf::atom_constant<caf::atom("mi_page")>;        ///< backfill: fetch the next page

@@ -166,6 +166,7 @@ void act(keeper_actor* self, const kline_leases::action& a) {
 void round(keeper_actor* self) {
   auto& st = self->state;
   auto& js = *st.args.stage.js;
+  const auto began = now_ms();
   for (const auto& a : st.leases->renewals(now_ms())) // first: the reads below may be slow
     act(self, a);
   if (!st.stopping) // a node shutting down no longer counts towards the shares
@@ -174,6 +175,9 @@ void round(keeper_actor* self) {
   auto v = read_view(st);
   for (const auto& a : st.leases->plan(v, now_ms()))
     act(self, a);
+  // A round longer than a third of the TTL delays renewals towards the fence: say so (NATS slow or unreachable).
+  if (const auto took = now_ms() - began; took > st.args.ttl.count() / 3)
+    spdlog::warn("kline partitions: a lease round took {} ms (TTL {} ms)", took, st.args.ttl.count());
 }
 
 caf::behavior kline_partitions(keeper_actor* self, kline_partitions_args args) {

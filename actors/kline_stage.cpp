@@ -67,6 +67,7 @@ struct sink_state {
   mi::gw::jetstream* js = nullptr;
   mi::gw::metrics* metrics = nullptr;
   std::shared_ptr<mi::gw::fenced_kv> checkpoints; // the partition's keys, taken over by recover()
+  std::string kline_stream;                       // MARKET_KLINE: a duplicate's kept copy is read back from it
   std::string global_key;                         // the stage's global resume sequence (one per partition)
   std::uint64_t duplicates = 0;                   // finals JetStream already had (log pacing)
   std::shared_ptr<std::atomic<bool>> abandoned;   // the partition's lease is lost: publish nothing more
@@ -98,6 +99,28 @@ std::optional<std::pair<std::uint64_t, bool>> publish_final(sink_state& st, cons
   return std::nullopt;
 }
 
+// JetStream already had a final with this dedup id (`{ex}:{sym}:{iv}:{open}:{rev}`), stored at `seq`. Usually the same
+// final, published before a restart or a takeover whose checkpoint was not stored yet: finals are deterministic in
+// the trades of MARKET_RAW. Not when a stage closed the window by the wall clock (trades held back beyond the grace)
+// and went before publishing the late trades' revision: the replay here closes it by event time with every trade, and
+// the stream kept the stage's earlier values. Then the window publishes its own one revision above (the window that
+// sent the final hears it). True when the kept copy differs.
+bool kept_copy_differs(sink_state& st, const mi::kline& k, std::uint64_t seq) {
+  auto m = st.js->get_message(st.kline_stream, seq);
+  if (!m || !*m) {
+    spdlog::warn("kline sink: cannot read back the kept copy of final {}:{}:{}:{} (seq {}): {}", k.symbol, k.interval,
+                 k.open_time_ms, k.revision, seq, m ? "gone" : m.err().message);
+    return false;
+  }
+  auto kept = mi::decode_kline_pb((*m)->data());
+  if (!kept || *kept == k)
+    return false;
+  spdlog::warn("kline sink: MARKET_KLINE kept {} {} {} open {} revision {} with other values ({} trades, ours {}): "
+               "publishing ours as a higher revision",
+               k.exchange, k.symbol, k.interval, k.open_time_ms, k.revision, kept->trade_count, k.trade_count);
+  return true;
+}
+
 // The lease of the stage's partition is lost: what the sink holds is left to the next owner.
 void quit_abandoned(sink_actor* self) {
   spdlog::warn("kline sink: partition abandoned (its lease is lost): publishing nothing more");
@@ -105,12 +128,13 @@ void quit_abandoned(sink_actor* self) {
 }
 
 caf::behavior kline_sink(sink_actor* self, mi::gw::jetstream* js, mi::gw::metrics* m,
-                         std::shared_ptr<mi::gw::fenced_kv> checkpoints, std::string global_key,
-                         std::shared_ptr<std::atomic<bool>> abandoned, caf::actor router) {
+                         std::shared_ptr<mi::gw::fenced_kv> checkpoints, std::string kline_stream,
+                         std::string global_key, std::shared_ptr<std::atomic<bool>> abandoned, caf::actor router) {
   self->state.abandoned = std::move(abandoned);
   self->state.js = js;
   self->state.metrics = m;
   self->state.checkpoints = std::move(checkpoints);
+  self->state.kline_stream = std::move(kline_stream);
   self->state.global_key = std::move(global_key);
   self->state.router = std::move(router);
   caf::behavior handlers{
@@ -130,6 +154,11 @@ caf::behavior kline_sink(sink_actor* self, mi::gw::jetstream* js, mi::gw::metric
         if (acked->second && st.duplicates++ % 1000 == 0)
           spdlog::info("kline sink: final {} was already in the stream, kept once by its dedup id ({} so far)",
                        o.msg_id, st.duplicates);
+        if (acked->second && kept_copy_differs(st, k, acked->first)) {
+          st.metrics->kline().final_superseded();
+          self->send(caf::actor_cast<caf::actor>(self->current_sender()), supsd_atom::value, k.interval, k.open_time_ms,
+                     k.revision);
+        }
         st.metrics->kline().kline_final(k.interval);
         st.metrics->kline().final_latency(static_cast<double>(now_ms() - detected_ms) / 1000.0);
       }
@@ -370,6 +399,20 @@ caf::behavior symbol_window(window_actor* self, std::string exchange, std::strin
         emit(self, finals, now, now);
       arm_close_timer(self, now);
     },
+    // The stream kept another final under this window's dedup id (the sink read it back): ours goes out one above.
+    [self](supsd_atom, const std::string& interval, std::int64_t open_ms, std::uint32_t published) {
+      auto& s = self->state;
+      if (!s.windows->supersede(interval, open_ms, published)) {
+        spdlog::error("kline stage: {} {} {} open {}: MARKET_KLINE holds other values for revision {} and the "
+                      "window is no longer kept here; `replay` rebuilds it",
+                      s.exchange, s.symbol, interval, open_ms, published);
+        return;
+      }
+      std::vector<mi::kline> finals;
+      s.windows->close_by_event_time(finals);
+      const auto now = now_ms();
+      emit(self, finals, now, now);
+    },
     [self](close_atom, std::int64_t deadline) {
       if (self->state.armed_ms == deadline)
         self->state.armed_ms = 0;
@@ -606,9 +649,9 @@ caf::behavior kline_router(router_actor* self, kline_stage_args args) {
     return {};
   // After recover(): the sink writes the keys it took over (the reader's messages wait in this mailbox meanwhile).
   caf::actor me = caf::actor_cast<caf::actor>(self);
-  st.sink = self->system().spawn<caf::detached>(kline_sink, st.args.js, st.args.metrics, st.checkpoints,
-                                                mi::kline_engine::global_key(st.args.partition, st.args.partitions),
-                                                st.args.abandoned, me);
+  st.sink = self->system().spawn<caf::detached>(
+    kline_sink, st.args.js, st.args.metrics, st.checkpoints, st.args.kline_stream,
+    mi::kline_engine::global_key(st.args.partition, st.args.partitions), st.args.abandoned, me);
   self->link_to(st.sink);
   inspection::process().adopt(st.sink.id(), self->id(), "kline_sink");
   self->delayed_send(self, tick_every, tick_atom::value);

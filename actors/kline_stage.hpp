@@ -36,6 +36,7 @@ struct kline_stage_args {
   mi::gw::metrics* metrics = nullptr;
   mi::cfg::kline_config cfg;
   std::string raw_stream = "MARKET_RAW";
+  std::string kline_stream = "MARKET_KLINE";   ///< where the finals go (a duplicate's kept copy is read back from it)
   std::string state_bucket = "MI_KLINE_STATE"; ///< KV bucket of the per-symbol checkpoints
   /// This stage aggregates the symbols of partition `partition` of `partitions` (messages/kline/partition.hpp):
   /// it reads every MARKET_RAW message but forwards only theirs, restores only their checkpoints and keeps its

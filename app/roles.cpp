@@ -422,6 +422,7 @@ mi::actors::child_spec kline_role(const mi::cfg::config& cfg, const role_factory
   ka.metrics = &metrics;
   ka.cfg = cfg.klines;
   ka.raw_stream = cfg.nats.raw.name;
+  ka.kline_stream = cfg.nats.kline.name;
   ka.max_clock_skew_ms = cfg.ingest.max_clock_skew.count();
   ka.fault = mi::actors::parse_kline_fault(cfg.testing.fault);
   ka.fault_after_trades = cfg.testing.fault_after_trades;

@@ -92,6 +92,11 @@ struct metrics::impl {
                                                                   .Name("mi_publish_retries_total")
                                                                   .Help("Publishes retried with the same id")
                                                                   .Register(*reg);
+  prometheus::Family<prometheus::Counter>& superseded_family =
+    prometheus::BuildCounter()
+      .Name("mi_kline_finals_superseded_total")
+      .Help("Finals whose dedup id MARKET_KLINE already held with other values, published again one revision above")
+      .Register(*reg);
   prometheus::Family<prometheus::Histogram>& latency = prometheus::BuildHistogram()
                                                          .Name("mi_ingest_latency_seconds")
                                                          .Help("Exchange trade time to JetStream ack")
@@ -369,6 +374,7 @@ metrics::metrics() : impl_(std::make_unique<impl>()), probes_(std::make_unique<p
   auto& p = *probes_;
   // Series without labels are listed from the start (0 until their first event), as they always were.
   f.pub_retried_family.Add({});
+  f.superseded_family.Add({});
   f.final_lat_family.Add({}, f.final_lat_buckets);
   f.start_time_family.Add({}).Set(
     std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count());
@@ -434,6 +440,7 @@ metrics::metrics() : impl_(std::make_unique<impl>()), probes_(std::make_unique<p
     p.kline.finals_[i].bind(f.finals, {{"interval", p.intervals[i]}});
   p.kline.final_latency_.bind(f.final_lat_family, {}, &f.final_lat_buckets);
   p.kline.windows_.bind(f.windows_family, {});
+  p.kline.superseded_.bind(f.superseded_family, {});
 
   for (auto t : {store_table::trades, store_table::klines}) {
     const auto i = static_cast<std::size_t>(t);

@@ -173,6 +173,9 @@ public:
   void final_latency(double seconds) { final_latency_.observe(seconds); }
   /// Live symbol_window actors (mi_symbol_windows).
   void symbol_windows(std::int64_t n) { windows_.set(static_cast<double>(n)); }
+  /// A final MARKET_KLINE already held under its dedup id with other values, published again one revision above
+  /// (mi_kline_finals_superseded_total).
+  void final_superseded() { superseded_.inc(); }
 
 private:
   friend class metrics;
@@ -180,6 +183,7 @@ private:
   std::vector<counter_series> finals_;
   histogram_series final_latency_;
   gauge_series windows_;
+  counter_series superseded_;
 };
 
 /// Per exchange: what the kline engine did with its trades (metrics::kline_trades(exchange)).

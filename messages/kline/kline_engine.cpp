@@ -1136,6 +1136,21 @@ std::optional<std::int64_t> symbol_windows::earliest_window_open(std::int64_t ts
   return out;
 }
 
+bool symbol_windows::supersede(std::string_view interval, std::int64_t open_ms, std::uint32_t published) {
+  for (auto& l : lanes_) {
+    if (l.iv.name != interval)
+      continue;
+    auto f = l.finals.find(open_ms);
+    if (f == l.finals.end())
+      return false;
+    f->second.revision = std::max(f->second.revision, published + 1);
+    f->second.dirty = true;
+    l.finals_dirty = true;
+    return true;
+  }
+  return false;
+}
+
 amend_result symbol_windows::amend(const symbol_windows& rebuilt, std::int64_t amended_ts_ns, std::uint64_t seq) {
   amend_result r;
   for (std::size_t i = 0; i < lanes_.size() && i < rebuilt.lanes_.size(); ++i) {

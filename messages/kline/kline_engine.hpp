@@ -155,6 +155,12 @@ public:
   /// keeps its prices with zero volume and count. Nothing is done where the window is gone (too_late) or where
   /// `seq` was already applied (replayed).
   amend_result amend(const symbol_windows& rebuilt, std::int64_t amended_ts_ns, std::uint64_t seq);
+  /// A final of `interval` opening at `open_ms` was published with revision `published` and other values than this
+  /// one's (a stage before a takeover or a restart closed it by the wall clock and did not live to revise it): the
+  /// stream's dedup id `{..}:{open}:{revision}` kept that copy. The kept final takes a revision above it
+  /// (max(own, published + 1)) and is due again (the next close_by_event_time appends it). False when the window is
+  /// no longer kept (nothing can be corrected here).
+  bool supersede(std::string_view interval, std::int64_t open_ms, std::uint32_t published);
   /// The earliest open time (ms) over the intervals of the windows holding `ts_ns` (nullopt: outside the sessions).
   std::optional<std::int64_t> earliest_window_open(std::int64_t ts_ns) const;
 

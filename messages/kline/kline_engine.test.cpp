@@ -170,6 +170,49 @@ TEST_CASE("a final is published once, a trade after it revises it as revision 1"
   CHECK(finals.size() == 2);
 }
 
+TEST_CASE("a final published before with other values (a wall-clock close of a stage that did not live to revise "
+          "it) is superseded by one revision above it, the same values, once") {
+  auto o = opts({"1m"}, 2000);
+  ke::symbol_windows sw("binance", "BTCUSDT", o);
+  std::vector<mi::kline> finals;
+  const std::int64_t t0 = 1'700'000'040'000;
+  sw.add(make_trade("1", t0 + 1000, "10", "1"), 1);
+  sw.add(make_trade("2", t0 + 2000, "12", "1"), 2);
+  sw.add(make_trade("3", t0 + 62'000, "11", "1"), 3); // passes end + grace
+  sw.close_by_event_time(finals);
+  REQUIRE(finals.size() == 1);
+  const auto ours = finals[0];
+  CHECK(ours.revision == 0);
+  // The stream holds another revision 0 (one trade, closed early by a stage now gone), and even a revision 1.
+  CHECK(sw.supersede("1m", t0, 0));
+  sw.close_by_event_time(finals);
+  REQUIRE(finals.size() == 2);
+  auto expected = ours;
+  expected.revision = 1;
+  CHECK(finals[1] == expected);
+  CHECK(sw.supersede("1m", t0, 1));
+  sw.close_by_event_time(finals);
+  REQUIRE(finals.size() == 3);
+  expected.revision = 2;
+  CHECK(finals[2] == expected);
+  // A late report of an older revision does not lower it: republished as it is (its dedup id keeps it once).
+  CHECK(sw.supersede("1m", t0, 0));
+  sw.close_by_event_time(finals);
+  REQUIRE(finals.size() == 4);
+  CHECK(finals[3].revision == 2);
+  sw.close_by_event_time(finals); // nothing more due
+  CHECK(finals.size() == 4);
+  // A late trade afterwards revises on from there.
+  sw.add(make_trade("4", t0 + 3000, "13", "1"), 4);
+  sw.close_by_event_time(finals);
+  REQUIRE(finals.size() == 5);
+  CHECK(finals[4].revision == 3);
+  CHECK(finals[4].trade_count == 3);
+  // Unknown interval or a window no longer kept: nothing to correct.
+  CHECK_FALSE(sw.supersede("5m", t0, 0));
+  CHECK_FALSE(sw.supersede("1m", t0 + 60'000, 0));
+}
+
 TEST_CASE("a quiet symbol's window closes by the wall clock") {
   auto o = opts({"1m"}, 2000);
   ke::symbol_windows sw("binance", "BTCUSDT", o);

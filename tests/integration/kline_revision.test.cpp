@@ -11,6 +11,7 @@
 #include <optional>
 #include <sstream>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "gateways/jetstream/jetstream.hpp"
@@ -226,6 +227,84 @@ TEST_CASE("kline revision: a late trade after the symbol was passivated publishe
     20s);
   REQUIRE_MESSAGE(passivated, "mi_symbol_windows is " << live);
   late_trade_revises(*js, finals, sym, w);
+  finals.consumer.reset();
+  stage.proc->signal(SIGTERM);
+  CHECK(stage.proc->wait_for(60s) == 0);
+}
+
+TEST_CASE("kline revision: a final the stream already holds with other values under its dedup id is published "
+          "again one revision above, and a replay of the same finals adds nothing") {
+  kline_process stage("10m");
+  stage.start();
+  auto js = connect(stage);
+  final_reader finals(*js);
+  const std::string sym = "SUPERSEDEUSDT";
+  const std::int64_t w = wall_ms() / 1000 * 1000;
+  // A stage now gone closed this window by the wall clock after trade 101 alone, published it and went before the
+  // late trade 102 could revise it: MARKET_KLINE holds revision 0 with one trade under the window's dedup id.
+  mi::kline gone;
+  gone.exchange = "binance";
+  gone.symbol = sym;
+  gone.interval = "1s";
+  gone.open_time_ms = w;
+  gone.close_time_ms = w + 999;
+  gone.open = gone.high = gone.low = gone.close = gone.vwap = *mi::decimal::parse("10");
+  gone.volume = gone.taker_buy_volume = *mi::decimal::parse("1");
+  gone.quote_volume = gone.taker_buy_quote_volume = *mi::decimal::parse("10");
+  gone.trade_count = 1;
+  gone.first_trade_id = gone.last_trade_id = "101";
+  gone.is_final = true;
+  auto seeded = js->publish_sync(mi::gw::outgoing{mi::kline_subject(gone), mi::dedup_id(gone),
+                                                  std::string(mi::kline_content_type), mi::encode_kline_pb(gone)});
+  REQUIRE_MESSAGE(seeded, (seeded ? "" : seeded.err().message));
+
+  // This stage sees both trades: its revision 0 (two trades) is a duplicate with other values, so it goes out as 1.
+  publish(*js, make_trade(sym, 101, w + 100, "10", "1", w + 100));
+  publish(*js, make_trade(sym, 102, w + 200, "12", "2", w + 200));
+  publish(*js, make_trade(sym, 103, w + 2000, "11", "1", w + 2000));
+  bool superseded = mi::test::eventually(
+    [&] {
+      auto k = finals.latest(sym, w);
+      return k && k->revision >= 1;
+    },
+    20s);
+  REQUIRE_MESSAGE(superseded, "no revision above the kept one:\n" << stage.log());
+  auto k = *finals.latest(sym, w);
+  CHECK(k.revision == 1);
+  CHECK(k.trade_count == 2);
+  CHECK(k.volume.to_string() == "3");
+  CHECK(k.quote_volume.to_string() == "34");
+  CHECK(k.high.to_string() == "12");
+  CHECK(k.close.to_string() == "12");
+  CHECK(k.last_trade_id == "102");
+  CHECK(stage.gauge("mi_kline_finals_superseded_total") == 1);
+  auto revisions_of = [&](std::int64_t open_ms) {
+    std::lock_guard lock(finals.mu);
+    std::vector<std::uint32_t> revs;
+    for (const auto& f : finals.finals)
+      if (f.symbol == sym && f.open_time_ms == open_ms)
+        revs.push_back(f.revision);
+    return revs;
+  };
+  CHECK(revisions_of(w) == std::vector<std::uint32_t>{0, 1}); // the gone stage's 0, then ours: once each
+  CHECK(finals.latest(sym, w - 1000) == std::nullopt);
+
+  // The checkpoints are lost and the stage replays MARKET_RAW from its start: revision 0 collides again and goes out
+  // as 1 again, which JetStream already holds with the same values: kept once, nothing above it.
+  bool next_final = mi::test::eventually([&] { return finals.latest(sym, w + 2000).has_value(); }, 20s);
+  REQUIRE(next_final);
+  stage.kill_hard();
+  auto keys = js->kv_keys("MI_KLINE_STATE");
+  REQUIRE(keys);
+  for (const auto& key : *keys)
+    REQUIRE(js->kv_delete("MI_KLINE_STATE", key));
+  stage.start();
+  bool again = mi::test::eventually([&] { return stage.gauge("mi_kline_finals_superseded_total") == 1; }, 20s);
+  REQUIRE_MESSAGE(again, stage.log());
+  std::this_thread::sleep_for(2s); // time for a wrong revision 2 to show
+  CHECK(revisions_of(w) == std::vector<std::uint32_t>{0, 1});
+  CHECK(revisions_of(w + 2000) == std::vector<std::uint32_t>{0}); // identical when replayed: no revision
+  CHECK(stage.gauge("mi_kline_finals_superseded_total") == 1);
   finals.consumer.reset();
   stage.proc->signal(SIGTERM);
   CHECK(stage.proc->wait_for(60s) == 0);

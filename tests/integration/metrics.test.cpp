@@ -310,6 +310,9 @@ TEST_CASE("metrics: every family README.md and docs/operations.md list moves whe
     {"mi_trades_rejected_total", "needs trades the admission refuses; exchanges test 'far-future, too old and "
                                  "unrepresentable trades are quarantined'"},
     {"mi_kline_trades_skipped_total", "needs a far-future trade already in MARKET_RAW; kline_revision.test.cpp"},
+    {"mi_kline_finals_superseded_total", "needs a final MARKET_KLINE already holds with other values under its dedup "
+                                         "id; kline_revision.test.cpp 'a final the stream already holds with other "
+                                         "values'"},
     {"mi_kline_trades_outside_session_total", "needs a venue whose market has sessions (alpaca: XNYS) trading "
                                               "outside them; messages/kline session tests count them"},
     {"mi_exchange_errors_total", "needs an exchange's error reply; exchanges test 'alpaca with wrong credentials' "
