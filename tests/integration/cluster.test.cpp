@@ -289,6 +289,14 @@ std::vector<std::string> lease_owners(mi::gw::jetstream& js, int partitions) {
   return out;
 }
 
+// The stacks of every thread of a running node (gdb attached in batch mode), for a check that failed because a node
+// stopped doing its work: where it waits says why.
+std::string thread_stacks(const mi::test::child_process& node) {
+  auto r =
+    mi::test::run({"gdb", "-p", std::to_string(node.pid()), "-batch", "-ex", "thread apply all bt 12"}, {}, true);
+  return r.output.size() > 60000 ? r.output.substr(0, 60000) : r.output;
+}
+
 int owned_by(const std::vector<std::string>& owners, const std::string& node) {
   return static_cast<int>(std::count(owners.begin(), owners.end(), node));
 }
@@ -437,7 +445,8 @@ TEST_CASE("cluster: kline partitions on two nodes, with 2 ingest and 2 store nod
   REQUIRE_MESSAGE(
     mi::test::eventually([&] { return owned_by(lease_owners(**js, partitions), "kline-b") == partitions; }, 20s),
     joined(lease_owners(**js, partitions)) << "\nkline-b:\n"
-                                           << keeper_lines(env.dir() + "/kline-b.log"));
+                                           << keeper_lines(env.dir() + "/kline-b.log") << "kline-b's threads:\n"
+                                           << thread_stacks(*kline_b));
   const auto takeover = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - died);
   MESSAGE("kline-a's partitions taken over by kline-b " << takeover.count() << " ms after kill -9");
   CHECK(takeover < 10s);
