@@ -223,8 +223,8 @@ std::int64_t step(daily_actor* self) {
   const auto now = now_ns();
   if (!st.progress) {
     auto got = args.js->kv_ensure(alpaca_daily_bucket);
-    auto value = got ? args.js->kv_get(alpaca_daily_bucket, alpaca_daily_key)
-                     : mi::result<std::optional<std::string>>(got.err());
+    auto value =
+      got ? args.js->kv_get(alpaca_daily_bucket, alpaca_daily_key) : mi::result<std::optional<std::string>>(got.err());
     if (!value) {
       spdlog::warn("alpaca daily: progress not readable ({}); retrying", value.err().message);
       inspect_error(self, value.err().message);
@@ -267,8 +267,7 @@ std::int64_t step(daily_actor* self) {
   }
   st.progress = mi::alpaca::progress_after(*xnys, *st.progress, s);
   if (auto p = args.js->kv_put(alpaca_daily_bucket, alpaca_daily_key, st.progress->encode()); !p)
-    spdlog::warn("alpaca daily: progress not stored ({}): a restart fetches {} again", p.err().message,
-                 date_of(s.day));
+    spdlog::warn("alpaca daily: progress not stored ({}): a restart fetches {} again", p.err().message, date_of(s.day));
   spdlog::info("alpaca daily: {} {}: {} bars in {} requests, {} symbols compared, {} with differences", run,
                date_of(s.day), r->bars, r->requests, r->symbols, r->mismatched);
   return 0;

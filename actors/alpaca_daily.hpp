@@ -32,18 +32,18 @@ inline constexpr const char* alpaca_daily_key = "progress";
 
 /// The job's settings (app/roles.cpp from exchanges.alpaca).
 struct alpaca_daily_args {
-  std::vector<std::string> symbols;    ///< the universe: the configured tickers ("AAPL", "BRK.B")
-  std::string rest_url;                ///< Alpaca's data API (exchanges.alpaca.rest_url)
-  std::string feed = "iex";            ///< the feed of our trades: the last segment of ws_url (iex, sip)
-  std::string key_id, secret_key;      ///< MI_ALPACA_KEY_ID / MI_ALPACA_SECRET_KEY (never logged)
+  std::vector<std::string> symbols;           ///< the universe: the configured tickers ("AAPL", "BRK.B")
+  std::string rest_url;                       ///< Alpaca's data API (exchanges.alpaca.rest_url)
+  std::string feed = "iex";                   ///< the feed of our trades: the last segment of ws_url (iex, sip)
+  std::string key_id, secret_key;             ///< MI_ALPACA_KEY_ID / MI_ALPACA_SECRET_KEY (never logged)
   std::int64_t min_interval_ns = 300'000'000; ///< between two requests (the venue's REST rate)
-  int at_minutes = 20 * 60 + 5;        ///< New York local time of the daily run
-  int backfill_days = 30;              ///< trading days back
+  int at_minutes = 20 * 60 + 5;               ///< New York local time of the daily run
+  int backfill_days = 30;                     ///< trading days back
   std::chrono::milliseconds timeout{10000};
   std::shared_ptr<const mi::calendar::calendar_set> calendars; ///< XNYS
-  std::string dsn;                     ///< PostgreSQL
-  mi::gw::jetstream* js = nullptr;     ///< the report and the progress
-  mi::gw::metrics* metrics = nullptr;  ///< may be null (the CLI)
+  std::string dsn;                                             ///< PostgreSQL
+  mi::gw::jetstream* js = nullptr;                             ///< the report and the progress
+  mi::gw::metrics* metrics = nullptr;                          ///< may be null (the CLI)
 };
 
 /// What one day's run did.

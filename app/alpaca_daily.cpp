@@ -53,8 +53,8 @@ int run_alpaca_daily(const std::string& config_path, const std::string& from, co
       continue;
     auto r = runner.run_day(day, "rerun");
     if (!r) {
-      std::cerr << "alpaca-daily: " << mi::util::date_text(mi::util::civil_from_days(day)) << ": "
-                << r.err().message << "\n";
+      std::cerr << "alpaca-daily: " << mi::util::date_text(mi::util::civil_from_days(day)) << ": " << r.err().message
+                << "\n";
       return 2;
     }
     std::cout << r->report << "\n";
