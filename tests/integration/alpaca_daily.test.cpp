@@ -69,9 +69,8 @@ TEST_CASE("alpaca daily job: bars stored as Alpaca serves them, the different ba
   scoped_env auth("MI_API_AUTH", "off"); // the API is read without signing here (its auth is the other routes')
   scoped_env raw_age("MI_NATS_STREAMS_RAW_MAX_AGE", "30d"); // the trades are up to 11 days old (7 days: too_old)
   // 20 requests a minute: one every 3 s, so the backfill is still going when it is killed.
-  mi::test::platform_env env({"1d"},
-                             "    rest_requests_per_minute: 20\n    daily_job:\n      at: \"20:05\"\n"
-                             "      backfill_days: 6\n");
+  mi::test::platform_env env({"1d"}, "    rest_requests_per_minute: 20\n    daily_job:\n      at: \"20:05\"\n"
+                                     "      backfill_days: 6\n");
   {
     // The platform_env's exchange is binance: make it alpaca on the same simulator port, AAPL and MSFT.
     auto text = mi::test::read_file(env.config_path());
@@ -156,9 +155,9 @@ TEST_CASE("alpaca daily job: bars stored as Alpaca serves them, the different ba
   env.start_simulator({"--exchange", "alpaca", "--symbols", "AAPL,MSFT", "--input", env.dir() + "/trades.jsonl",
                        "--rate", "0", "--linger-ms", "600000"});
   const std::string count_1d = "SELECT count(*) FROM market_klines WHERE exchange = 'alpaca' AND interval = '1d'";
-  REQUIRE_MESSAGE(mi::test::eventually([&] { return env.pg.psql(count_1d) == "14"; }, 90s),
-                  env.pg.psql(count_1d) << " 1d klines\n"
-                                        << env.platform_log());
+  REQUIRE_MESSAGE(mi::test::eventually([&] { return env.pg.psql(count_1d) == "14"; }, 90s), env.pg.psql(count_1d)
+                                                                                              << " 1d klines\n"
+                                                                                              << env.platform_log());
   REQUIRE(env.stop_platform() == 0);
 
   // 2. The daily job: the report of each day on core NATS.
@@ -218,9 +217,8 @@ TEST_CASE("alpaca daily job: bars stored as Alpaca serves them, the different ba
   std::this_thread::sleep_for(4s); // one more request would be paced within 3 s: none may come
 
   // Each day asked once (page 1 of 2: one bar a page, two symbols), only the day in flight at the kill twice.
-  auto requests = mi::test::run({"curl", "-fsS", "http://127.0.0.1:" + std::to_string(env.sim_port()) +
-                                                   "/sim/requests"})
-                    .output;
+  auto requests =
+    mi::test::run({"curl", "-fsS", "http://127.0.0.1:" + std::to_string(env.sim_port()) + "/sim/requests"}).output;
   std::map<std::string, int> first_pages, all_pages;
   for (auto at = requests.find("/v2/stocks/bars?start="); at != std::string::npos;
        at = requests.find("/v2/stocks/bars?start=", at + 1)) {
@@ -251,9 +249,9 @@ TEST_CASE("alpaca daily job: bars stored as Alpaca serves them, the different ba
     CHECK(env.pg.psql("SELECT open || ' ' || high || ' ' || low || ' ' || close || ' ' || volume || ' ' || "
                       "trade_count || ' ' || market || ' ' || adjustment FROM market_daily_bars WHERE venue = "
                       "'alpaca' AND source = 'alpaca' AND symbol = '" +
-                      sym + "' AND trading_day = '" + date_of(d) + "'") ==
-          b.open + " " + b.high + " " + b.low + " " + b.close + " " + std::to_string(vol) + " " +
-            std::to_string(b.count) + " XNYS none");
+                      sym + "' AND trading_day = '" + date_of(d) + "'") == b.open + " " + b.high + " " + b.low + " " +
+                                                                             b.close + " " + std::to_string(vol) + " " +
+                                                                             std::to_string(b.count) + " XNYS none");
   }
   CHECK(env.pg.psql("SELECT count(*) FROM market_daily_quality") == "14");
   CHECK(env.pg.psql("SELECT symbol || ' ' || trading_day || ' ' || differences::text FROM market_daily_quality "
@@ -290,18 +288,18 @@ TEST_CASE("alpaca daily job: bars stored as Alpaca serves them, the different ba
   CHECK(arr[0].at("trading_day").as_string() == date_of(days[2])); // oldest first
   CHECK(arr[1].at("mismatches").as_int64() == 0);
   CHECK(arr[1].at("differences").as_array().empty());
-  for (const char* bad : {"/api/v1/quality?symbol=AAPL", "/api/v1/quality?venue=alpaca&mismatched=yes",
-                          "/api/v1/quality?venue=alpaca&start=2026-13-01", "/api/v1/quality?venue=alpaca&day=x",
-                          "/api/v1/quality?venue=alpaca&start=2026-12-02&end=2026-12-01",
-                          "/api/v1/quality?venue=alpaca&symbol=aapl"}) {
+  for (const char* bad :
+       {"/api/v1/quality?symbol=AAPL", "/api/v1/quality?venue=alpaca&mismatched=yes",
+        "/api/v1/quality?venue=alpaca&start=2026-13-01", "/api/v1/quality?venue=alpaca&day=x",
+        "/api/v1/quality?venue=alpaca&start=2026-12-02&end=2026-12-01", "/api/v1/quality?venue=alpaca&symbol=aapl"}) {
     auto b = mi::test::http_get(api, bad);
     CHECK_MESSAGE(b.status == 400, bad << " -> " << b.status << " " << b.body);
   }
   CHECK(env.stop_platform() == 0);
 
   // 3. An operator's rerun of the live day: the same code, one more request, exit 1 (a difference), the report.
-  auto rerun = mi::test::run({mi::test::binary(), "alpaca-daily", "--config", env.config_path(), "--date",
-                              date_of(live)});
+  auto rerun =
+    mi::test::run({mi::test::binary(), "alpaca-daily", "--config", env.config_path(), "--date", date_of(live)});
   CHECK_MESSAGE(rerun.exit_code == 1, rerun.output);
   std::vector<std::string> out; // the report lines (the log's lines go to stdout too)
   for (const auto& l : lines(rerun.output))
