@@ -613,6 +613,16 @@ bool start_push(push_role& out, const mi::cfg::config& cfg, mi::net::io_thread& 
     return false;
   }
   out.quotes = std::move(*quotes);
+  // status.{venue}.{symbol}: trading status events (halts, resumptions) from MARKET_STATUS, new messages only.
+  auto statuses =
+    mi::gw::ordered_consumer::start(js, cfg.nats.status.name, "market.status.>", 0, [hub_slot](mi::gw::js_message&& m) {
+      caf::anon_send(hub_slot->get(), mi::actors::smsg_atom::value, std::string(m.subject()), std::string(m.data()));
+    });
+  if (!statuses) {
+    spdlog::error("push: cannot consume {}: {}", cfg.nats.status.name, statuses.err().message);
+    return false;
+  }
+  out.statuses = std::move(*statuses);
   // book.* and bbo.* channels: every book message from MARKET_BOOK (the hub keeps each book's state from the
   // snapshots and deltas, so a subscriber starts from a snapshot at once), BBOs from core NATS. The feed starts one
   // snapshot interval (the longest configured) back: every valid book published a snapshot within it, so the hub

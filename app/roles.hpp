@@ -125,11 +125,14 @@ struct push_role {
   std::unique_ptr<mi::gw::ordered_consumer> feed;
   std::unique_ptr<mi::gw::core_subscription> partials;
   std::unique_ptr<mi::gw::core_subscription> revocations;
-  std::unique_ptr<mi::gw::ordered_consumer> books;  ///< MARKET_BOOK (new messages only)
-  std::unique_ptr<mi::gw::core_subscription> bbos;  ///< core NATS market.bbo.>
-  std::unique_ptr<mi::gw::ordered_consumer> docs;   ///< MARKET_DOC (new messages only): doc.* channels
-  std::unique_ptr<mi::gw::ordered_consumer> quotes; ///< MARKET_QUOTE (new messages only): quote.* channels
+  std::unique_ptr<mi::gw::ordered_consumer> books;    ///< MARKET_BOOK (new messages only)
+  std::unique_ptr<mi::gw::core_subscription> bbos;    ///< core NATS market.bbo.>
+  std::unique_ptr<mi::gw::ordered_consumer> docs;     ///< MARKET_DOC (new messages only): doc.* channels
+  std::unique_ptr<mi::gw::ordered_consumer> quotes;   ///< MARKET_QUOTE (new messages only): quote.* channels
+  std::unique_ptr<mi::gw::ordered_consumer> statuses; ///< MARKET_STATUS (new messages only): status.* channels
   void stop() {
+    statuses.reset();
+    quotes.reset();
     docs.reset();
     books.reset();
     bbos.reset();

@@ -40,11 +40,12 @@ TEST_CASE("quality store: the day's 1d klines by the session open, and a rerun r
   REQUIRE_MESSAGE(applied.has_value(), (applied ? "" : applied.err().message));
   auto w = mi::gw::pg_writer::connect(pg.conninfo());
   REQUIRE(w.has_value());
-  REQUIRE((*w)->upsert_klines({daily("alpaca", "AAPL", "1d", dec_2_open_ms, "101.5"),
-                               daily("alpaca", "MSFT", "1d", dec_2_open_ms, "300"),
-                               daily("alpaca", "AAPL", "1d", dec_2_open_ms - day_ms, "99"),
-                               daily("alpaca", "AAPL", "1h", dec_2_open_ms, "100.5"),
-                               daily("binance", "AAPL", "1d", dec_2_open_ms, "1")})
+  REQUIRE((*w)
+            ->upsert_klines({daily("alpaca", "AAPL", "1d", dec_2_open_ms, "101.5"),
+                             daily("alpaca", "MSFT", "1d", dec_2_open_ms, "300"),
+                             daily("alpaca", "AAPL", "1d", dec_2_open_ms - day_ms, "99"),
+                             daily("alpaca", "AAPL", "1h", dec_2_open_ms, "100.5"),
+                             daily("binance", "AAPL", "1d", dec_2_open_ms, "1")})
             .has_value());
   mi::gw::quality_store q(pg.conninfo());
   auto ours = q.daily_klines("alpaca", {"AAPL", "MSFT", "TSLA"}, dec_2_open_ms);
@@ -56,8 +57,14 @@ TEST_CASE("quality store: the day's 1d klines by the session open, and a rerun r
   CHECK((*ours)[1].symbol == "MSFT");
   CHECK(q.daily_klines("alpaca", {}, dec_2_open_ms)->empty());
 
-  mi::gw::quality_row row{"alpaca", "AAPL", "XNYS", "2026-12-02", "alpaca", 1,
-                          R"([{"field":"volume","source":"13","ours":"12"}])", 1'796'300'000'000'000'000};
+  mi::gw::quality_row row{"alpaca",
+                          "AAPL",
+                          "XNYS",
+                          "2026-12-02",
+                          "alpaca",
+                          1,
+                          R"([{"field":"volume","source":"13","ours":"12"}])",
+                          1'796'300'000'000'000'000};
   REQUIRE(q.write({row}).has_value());
   row.mismatches = 0;
   row.differences_json = "[]";

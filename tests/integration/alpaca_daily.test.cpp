@@ -60,6 +60,21 @@ std::vector<std::string> lines(const std::string& text) {
   return out;
 }
 
+/// The platform_env's exchange is binance: make it alpaca on the same simulator port, AAPL and MSFT.
+void use_alpaca(mi::test::platform_env& env) {
+  auto text = mi::test::read_file(env.config_path());
+  const std::string port = std::to_string(env.sim_port());
+  const std::string from = "  binance:\n    enabled: true\n    ws_url: ws://127.0.0.1:" + port + "/stream\n";
+  REQUIRE(text.find(from) != std::string::npos);
+  text.replace(text.find(from), from.size(),
+               "  binance:\n    enabled: false\n  alpaca:\n    enabled: true\n    ws_url: ws://127.0.0.1:" + port +
+                 "/v2/iex\n");
+  const std::string syms = "symbols: [BTC/USDT, ETH/USDT]";
+  REQUIRE(text.find(syms) != std::string::npos);
+  text.replace(text.find(syms), syms.size(), "symbols: [AAPL, MSFT]");
+  std::ofstream(env.config_path(), std::ios::trunc) << text;
+}
+
 } // namespace
 
 TEST_CASE("alpaca daily job: bars stored as Alpaca serves them, the different bar reported on NATS, in the table, "
@@ -71,20 +86,7 @@ TEST_CASE("alpaca daily job: bars stored as Alpaca serves them, the different ba
   // 20 requests a minute: one every 3 s, so the backfill is still going when it is killed.
   mi::test::platform_env env({"1d"}, "    rest_requests_per_minute: 20\n    daily_job:\n      at: \"20:05\"\n"
                                      "      backfill_days: 6\n");
-  {
-    // The platform_env's exchange is binance: make it alpaca on the same simulator port, AAPL and MSFT.
-    auto text = mi::test::read_file(env.config_path());
-    const std::string port = std::to_string(env.sim_port());
-    const std::string from = "  binance:\n    enabled: true\n    ws_url: ws://127.0.0.1:" + port + "/stream\n";
-    REQUIRE(text.find(from) != std::string::npos);
-    text.replace(text.find(from), from.size(),
-                 "  binance:\n    enabled: false\n  alpaca:\n    enabled: true\n    ws_url: ws://127.0.0.1:" + port +
-                   "/v2/iex\n");
-    const std::string syms = "symbols: [BTC/USDT, ETH/USDT]";
-    REQUIRE(text.find(syms) != std::string::npos);
-    text.replace(text.find(syms), syms.size(), "symbols: [AAPL, MSFT]");
-    std::ofstream(env.config_path(), std::ios::trunc) << text;
-  }
+  use_alpaca(env);
 
   // The days: the newest XNYS trading day whose 20:05 New York has passed, and the six trading days before it
   // (the calendar's sessions, read here without the job's code).
@@ -308,4 +310,31 @@ TEST_CASE("alpaca daily job: bars stored as Alpaca serves them, the different ba
   REQUIRE_MESSAGE(out.size() == 1, rerun.output);
   CHECK(out[0].find(R"("run":"rerun","symbols":2,"mismatched":1)") != std::string::npos);
   CHECK(env.platform_log().find("simulator-secret") == std::string::npos); // the secret is never logged
+}
+
+TEST_CASE("alpaca statuses on the push channel status.alpaca.AAPL: each trading halt of the symbol, as sent") {
+  scoped_env key("MI_ALPACA_KEY_ID", "PKSIMULATOR");
+  scoped_env secret("MI_ALPACA_SECRET_KEY", "simulator-secret");
+  mi::test::platform_env env({"1m"});
+  use_alpaca(env);
+  env.start_platform({"--roles", "ingest,push"});
+  // A push client first (the channel sends new messages only), then the simulator: it halts a symbol after every
+  // 211th trade id of it (reason T12), so ids 1..500 of AAPL carry two halts.
+  mi::test::child_process tail({mi::test::binary(), "tail", "status.alpaca.AAPL", "--url",
+                                "ws://127.0.0.1:" + std::to_string(env.push_port()) + "/", "--count", "2"},
+                               env.dir() + "/tail.log");
+  std::this_thread::sleep_for(1s);
+  env.start_simulator({"--exchange", "alpaca", "--symbols", "AAPL,MSFT", "--count", "1000", "--rate", "500"});
+  REQUIRE_MESSAGE(tail.wait_for(60s) != -1, mi::test::read_file(env.dir() + "/tail.log") << env.platform_log());
+  int frames = 0;
+  for (const auto& l : lines(mi::test::read_file(env.dir() + "/tail.log"))) {
+    if (l.rfind(R"({"channel":"status.alpaca.AAPL")", 0) != 0)
+      continue;
+    ++frames;
+    CHECK(l.find(R"("symbol":"AAPL","status_code":"H","status_message":"Trading Halt","reason_code":"T12")") !=
+          std::string::npos);
+    CHECK(l.find(R"("halted":true,"tape":"C")") != std::string::npos);
+  }
+  CHECK_MESSAGE(frames == 2, mi::test::read_file(env.dir() + "/tail.log"));
+  CHECK(env.stop_platform() == 0);
 }
