@@ -14,6 +14,7 @@
 #include "connectors/alpaca/codec.hpp"
 #include "connectors/alpaca/daily_job.hpp"
 #include "connectors/alpaca/rest.hpp"
+#include "connectors/documents/source_schedule.hpp"
 #include "connectors/transport/url.hpp"
 #include "connectors/transport/ws_client.hpp"
 #include "gateways/jetstream/jetstream.hpp"
@@ -51,8 +52,15 @@ struct alpaca_daily_runner::impl {
   std::unique_ptr<mi::gw::equity_writer> bars;
   std::unique_ptr<mi::gw::quality_store> quality;
   std::int64_t next_request_ns = 0;
+  mi::gw::source_probe* probe = nullptr; ///< mi_source_requests_total{source="alpaca.daily",outcome}; null: none
 
-  /// GET one page, paced; the body or an error (429: next_request_ns moves to its Retry-After).
+  void count(mi::documents::request_outcome o) {
+    if (probe != nullptr)
+      probe->request(static_cast<std::size_t>(o));
+  }
+
+  /// GET one page, paced; the body or an error (429: next_request_ns moves to its Retry-After). Counted by outcome,
+  /// except a 200 (counted ok or bad_body once parsed).
   mi::result<std::string> get(const std::string& target) {
     if (const auto wait = next_request_ns - now_ns(); wait > 0)
       std::this_thread::sleep_for(std::chrono::nanoseconds(wait));
@@ -62,8 +70,12 @@ struct alpaca_daily_runner::impl {
       return mi::error{"bad rest_url: " + u.err().message};
     const mi::net::request_headers headers{{"APCA-API-KEY-ID", args.key_id}, {"APCA-API-SECRET-KEY", args.secret_key}};
     auto r = mi::net::http_fetch(*u, args.timeout, headers);
-    if (!r)
+    if (!r) {
+      count(mi::documents::request_outcome::network_error);
       return mi::error{"GET " + target + ": " + r.err().message};
+    }
+    if (r->status != 200)
+      count(mi::documents::outcome_of_status(static_cast<int>(r->status)));
     if (r->status == 429) {
       std::int64_t s = 0;
       const auto ra = r->header("retry-after");
@@ -86,6 +98,12 @@ alpaca_daily_runner::alpaca_daily_runner(alpaca_daily_args args) : impl_(std::ma
     }
   impl_->bars = std::make_unique<mi::gw::equity_writer>(impl_->args.dsn);
   impl_->quality = std::make_unique<mi::gw::quality_store>(impl_->args.dsn);
+  if (impl_->args.metrics != nullptr) {
+    std::vector<std::string> outcomes;
+    for (auto o : mi::documents::all_request_outcomes)
+      outcomes.emplace_back(mi::documents::to_string(o));
+    impl_->probe = &impl_->args.metrics->source("alpaca.daily", outcomes);
+  }
 }
 
 alpaca_daily_runner::~alpaca_daily_runner() = default;
@@ -118,6 +136,7 @@ mi::result<alpaca_day_outcome> alpaca_daily_runner::run_day(std::int64_t day, st
       if (!body)
         return body.err();
       auto page = mi::alpaca::parse_bars_page(*body, true);
+      st.count(page ? mi::documents::request_outcome::ok : mi::documents::request_outcome::bad_body);
       if (!page)
         return mi::error{"bars of " + date_of(day) + ": " + page.err().message};
       for (auto& b : page->bars)

@@ -550,8 +550,9 @@ book_probe& metrics::book(std::string_view exchange, std::string_view symbol, co
 }
 
 source_probe& metrics::source(std::string_view source, const std::vector<std::string>& outcomes) {
-  // A bounded label set: the document sources, the A-share venue's polled sources (connectors/cn), else "other".
-  constexpr std::string_view cn_sources[] = {"cn.tencent", "cn.sina", "cn.eastmoney"};
+  // A bounded label set: the document sources, the A-share venue's polled sources (connectors/cn), the Alpaca daily
+  // job's bar requests, else "other".
+  constexpr std::string_view cn_sources[] = {"cn.tencent", "cn.sina", "cn.eastmoney", "alpaca.daily"};
   const bool known = mi::find_document_source(source) ||
                      std::find(std::begin(cn_sources), std::end(cn_sources), source) != std::end(cn_sources);
   const std::string name = known ? std::string(source) : std::string("other");

@@ -208,6 +208,7 @@ TEST_CASE("alpaca daily job: bars stored as Alpaca serves them, the different ba
   }
   CHECK(env.metric(R"(mi_daily_bar_mismatches_total{field="volume",venue="alpaca"})") == 1);
   CHECK(env.metric(R"(mi_daily_bar_mismatches_total{field="close",venue="alpaca"})") == 0);
+  CHECK(env.metric(R"(mi_source_requests_total{outcome="ok",source="alpaca.daily"})") >= 2); // the live day's pages
 
   // kill -9 in the middle of the backfill (three of seven days done), then start again.
   REQUIRE_MESSAGE(mi::test::eventually([&] { return quality_days() >= 3; }, 60s), env.platform_log());
