@@ -1,7 +1,6 @@
 #include "actors/alpaca_daily.hpp"
 
 #include <algorithm>
-#include <charconv>
 #include <thread>
 
 #include <spdlog/spdlog.h>
@@ -15,6 +14,7 @@
 #include "connectors/alpaca/daily_job.hpp"
 #include "connectors/alpaca/rest.hpp"
 #include "connectors/documents/source_schedule.hpp"
+#include "connectors/venue/shared_throttle.hpp"
 #include "connectors/transport/url.hpp"
 #include "connectors/transport/ws_client.hpp"
 #include "gateways/jetstream/jetstream.hpp"
@@ -51,7 +51,7 @@ struct alpaca_daily_runner::impl {
   std::vector<std::string> universe; ///< the platform's symbols
   std::unique_ptr<mi::gw::equity_writer> bars;
   std::unique_ptr<mi::gw::quality_store> quality;
-  std::int64_t next_request_ns = 0;
+  std::shared_ptr<mi::venue::shared_rest_throttle> throttle; ///< shared with the venue's trade backfill
   mi::gw::source_probe* probe = nullptr; ///< mi_source_requests_total{source="alpaca.daily",outcome}; null: none
 
   void count(mi::documents::request_outcome o) {
@@ -59,12 +59,11 @@ struct alpaca_daily_runner::impl {
       probe->request(static_cast<std::size_t>(o));
   }
 
-  /// GET one page, paced; the body or an error (429: next_request_ns moves to its Retry-After). Counted by outcome,
-  /// except a 200 (counted ok or bad_body once parsed).
+  /// GET one page, paced; the body or an error (429: the shared throttle holds until its Retry-After). Counted by
+  /// outcome, except a 200 (counted ok or bad_body once parsed).
   mi::result<std::string> get(const std::string& target) {
-    if (const auto wait = next_request_ns - now_ns(); wait > 0)
+    for (auto wait = throttle->acquire(now_ns()); wait > 0; wait = throttle->acquire(now_ns()))
       std::this_thread::sleep_for(std::chrono::nanoseconds(wait));
-    next_request_ns = now_ns() + args.min_interval_ns;
     auto u = mi::net::parse_url(args.rest_url + target);
     if (!u)
       return mi::error{"bad rest_url: " + u.err().message};
@@ -76,13 +75,10 @@ struct alpaca_daily_runner::impl {
     }
     if (r->status != 200)
       count(mi::documents::outcome_of_status(static_cast<int>(r->status)));
-    if (r->status == 429) {
-      std::int64_t s = 0;
-      const auto ra = r->header("retry-after");
-      const bool parsed = std::from_chars(ra.data(), ra.data() + ra.size(), s).ec == std::errc{} && s > 0;
-      next_request_ns = now_ns() + (parsed ? s * 1'000'000'000 : default_retry_after_ns);
-      return mi::error{"GET " + target + ": HTTP 429 (over the rate limit)"};
-    }
+    if (throttle->on_answer(now_ns(), r->status, r->header("retry-after"), {}) ==
+        mi::venue::rest_throttle::outcome::throttled)
+      return mi::error{"GET " + target + ": HTTP " + std::to_string(r->status) + " (over the rate limit; waiting " +
+                       std::to_string(throttle->wait_ns(now_ns()) / 1'000'000'000) + " s)"};
     if (r->status != 200)
       return mi::error{"GET " + target + ": HTTP " + std::to_string(r->status) + ": " + excerpt(r->body)};
     return std::move(r->body);
@@ -98,6 +94,10 @@ alpaca_daily_runner::alpaca_daily_runner(alpaca_daily_args args) : impl_(std::ma
     }
   impl_->bars = std::make_unique<mi::gw::equity_writer>(impl_->args.dsn);
   impl_->quality = std::make_unique<mi::gw::quality_store>(impl_->args.dsn);
+  mi::venue::rest_limits limits; // as the venue's (connectors/alpaca/venue.cpp) with rest_requests_per_minute
+  limits.min_interval_ns = impl_->args.min_interval_ns;
+  limits.default_retry_after_ns = default_retry_after_ns;
+  impl_->throttle = mi::venue::shared_rest_throttle::of(venue, limits);
   if (impl_->args.metrics != nullptr) {
     std::vector<std::string> outcomes;
     for (auto o : mi::documents::all_request_outcomes)
@@ -108,7 +108,7 @@ alpaca_daily_runner::alpaca_daily_runner(alpaca_daily_args args) : impl_(std::ma
 
 alpaca_daily_runner::~alpaca_daily_runner() = default;
 
-std::int64_t alpaca_daily_runner::next_request_ns() const { return impl_->next_request_ns; }
+std::int64_t alpaca_daily_runner::request_wait_ns() const { return impl_->throttle->wait_ns(now_ns()); }
 
 const alpaca_daily_args& alpaca_daily_runner::args() const { return impl_->args; }
 
@@ -259,7 +259,7 @@ std::int64_t step(daily_actor* self) {
     }
     spdlog::info("alpaca daily: progress {}", st.progress->encode());
   }
-  if (const auto wait = st.runner->next_request_ns() - now; wait > 0)
+  if (const auto wait = st.runner->request_wait_ns(); wait > 0)
     return wait;
   const auto* xnys = args.calendars ? args.calendars->find("XNYS") : nullptr;
   if (xnys == nullptr) {
@@ -282,7 +282,7 @@ std::int64_t step(daily_actor* self) {
   if (!r) {
     spdlog::warn("alpaca daily: {} {}: {}; again later", run, date_of(s.day), r.err().message);
     inspect_error(self, r.err().message);
-    return std::max(retry_ns, st.runner->next_request_ns() - now_ns());
+    return std::max(retry_ns, st.runner->request_wait_ns());
   }
   st.progress = mi::alpaca::progress_after(*xnys, *st.progress, s);
   if (auto p = args.js->kv_put(alpaca_daily_bucket, alpaca_daily_key, st.progress->encode()); !p)

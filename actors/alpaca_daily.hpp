@@ -32,13 +32,15 @@ inline constexpr const char* alpaca_daily_key = "progress";
 
 /// The job's settings (app/roles.cpp from exchanges.alpaca).
 struct alpaca_daily_args {
-  std::vector<std::string> symbols;           ///< the universe: the configured tickers ("AAPL", "BRK.B")
-  std::string rest_url;                       ///< Alpaca's data API (exchanges.alpaca.rest_url)
-  std::string feed = "iex";                   ///< the feed of our trades: the last segment of ws_url (iex, sip)
-  std::string key_id, secret_key;             ///< MI_ALPACA_KEY_ID / MI_ALPACA_SECRET_KEY (never logged)
-  std::int64_t min_interval_ns = 300'000'000; ///< between two requests (the venue's REST rate)
-  int at_minutes = 20 * 60 + 5;               ///< New York local time of the daily run
-  int backfill_days = 30;                     ///< trading days back
+  std::vector<std::string> symbols; ///< the universe: the configured tickers ("AAPL", "BRK.B")
+  std::string rest_url;             ///< Alpaca's data API (exchanges.alpaca.rest_url)
+  std::string feed = "iex";         ///< the feed of our trades: the last segment of ws_url (iex, sip)
+  std::string key_id, secret_key;   ///< MI_ALPACA_KEY_ID / MI_ALPACA_SECRET_KEY (never logged)
+  /// Between two requests (the venue's REST rate): the process's one throttle of the venue (shared with the trade
+  /// backfill, connectors/venue/shared_throttle.hpp) is made with it if it does not exist yet.
+  std::int64_t min_interval_ns = 300'000'000;
+  int at_minutes = 20 * 60 + 5; ///< New York local time of the daily run
+  int backfill_days = 30;       ///< trading days back
   std::chrono::milliseconds timeout{10000};
   std::shared_ptr<const mi::calendar::calendar_set> calendars; ///< XNYS
   std::string dsn;                                             ///< PostgreSQL
@@ -56,8 +58,8 @@ struct alpaca_day_outcome {
 };
 
 /// One trading day of the job, synchronously (the actor's step and `market-ingestor alpaca-daily --date`): fetch
-/// every page of the day's bars (paced at min_interval_ns), store them, compare with our 1d klines, write the
-/// quality rows, publish the report and count the mismatches. Not thread-safe; blocking.
+/// every page of the day's bars (within the venue's shared REST throttle), store them, compare with our 1d klines,
+/// write the quality rows, publish the report and count the mismatches. Not thread-safe; blocking.
 class alpaca_daily_runner {
 public:
   explicit alpaca_daily_runner(alpaca_daily_args args);
@@ -68,8 +70,8 @@ public:
   /// Runs `day` (days since 1970-01-01, a New York date); `run` names it in the report (live, backfill, rerun).
   /// An error (HTTP, body, database) leaves the day to be run again; retry_after_ns() says when.
   mi::result<alpaca_day_outcome> run_day(std::int64_t day, std::string_view run);
-  /// The earliest instant the next request may go (the pace, or a 429's Retry-After).
-  std::int64_t next_request_ns() const;
+  /// How long from now until the next request may go (the pace, or a 429's Retry-After); 0: now.
+  std::int64_t request_wait_ns() const;
   const alpaca_daily_args& args() const;
 
 private:
