@@ -52,6 +52,7 @@ struct alpaca_daily_runner::impl {
   std::unique_ptr<mi::gw::equity_writer> bars;
   std::unique_ptr<mi::gw::quality_store> quality;
   std::shared_ptr<mi::venue::shared_rest_throttle> throttle; ///< shared with the venue's trade backfill
+  bool throttled = false;                                    ///< the last request was answered 429
   mi::gw::source_probe* probe = nullptr; ///< mi_source_requests_total{source="alpaca.daily",outcome}; null: none
 
   void count(mi::documents::request_outcome o) {
@@ -75,8 +76,9 @@ struct alpaca_daily_runner::impl {
     }
     if (r->status != 200)
       count(mi::documents::outcome_of_status(static_cast<int>(r->status)));
-    if (throttle->on_answer(now_ns(), r->status, r->header("retry-after"), {}) ==
-        mi::venue::rest_throttle::outcome::throttled)
+    throttled = throttle->on_answer(now_ns(), r->status, r->header("retry-after"), {}) ==
+                mi::venue::rest_throttle::outcome::throttled;
+    if (throttled)
       return mi::error{"GET " + target + ": HTTP " + std::to_string(r->status) + " (over the rate limit; waiting " +
                        std::to_string(throttle->wait_ns(now_ns()) / 1'000'000'000) + " s)"};
     if (r->status != 200)
@@ -109,6 +111,8 @@ alpaca_daily_runner::alpaca_daily_runner(alpaca_daily_args args) : impl_(std::ma
 alpaca_daily_runner::~alpaca_daily_runner() = default;
 
 std::int64_t alpaca_daily_runner::request_wait_ns() const { return impl_->throttle->wait_ns(now_ns()); }
+
+bool alpaca_daily_runner::throttled() const { return impl_->throttled; }
 
 const alpaca_daily_args& alpaca_daily_runner::args() const { return impl_->args; }
 
@@ -282,7 +286,8 @@ std::int64_t step(daily_actor* self) {
   if (!r) {
     spdlog::warn("alpaca daily: {} {}: {}; again later", run, date_of(s.day), r.err().message);
     inspect_error(self, r.err().message);
-    return std::max(retry_ns, st.runner->request_wait_ns());
+    // Over the rate limit: again once the Retry-After has passed; any other failure: after 30 s.
+    return st.runner->throttled() ? st.runner->request_wait_ns() : std::max(retry_ns, st.runner->request_wait_ns());
   }
   st.progress = mi::alpaca::progress_after(*xnys, *st.progress, s);
   if (auto p = args.js->kv_put(alpaca_daily_bucket, alpaca_daily_key, st.progress->encode()); !p)

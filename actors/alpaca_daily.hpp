@@ -72,6 +72,8 @@ public:
   mi::result<alpaca_day_outcome> run_day(std::int64_t day, std::string_view run);
   /// How long from now until the next request may go (the pace, or a 429's Retry-After); 0: now.
   std::int64_t request_wait_ns() const;
+  /// True when the last run_day failed on a rate-limit answer (retry after request_wait_ns(), not later).
+  bool throttled() const;
   const alpaca_daily_args& args() const;
 
 private:

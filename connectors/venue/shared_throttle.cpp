@@ -34,7 +34,7 @@ void shared_rest_throttle::on_request(std::int64_t now_ns) {
 }
 
 rest_throttle::outcome shared_rest_throttle::on_answer(std::int64_t now_ns, unsigned status,
-                                                        std::string_view retry_after, std::string_view used_weight) {
+                                                       std::string_view retry_after, std::string_view used_weight) {
   std::lock_guard lock(mu_);
   return t_.on_answer(now_ns, status, retry_after, used_weight);
 }

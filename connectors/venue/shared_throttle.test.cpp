@@ -27,10 +27,10 @@ TEST_CASE("shared REST throttle: one per venue, the interval and a 429 shared by
   CHECK(a != other);
   CHECK(b->limits().min_interval_ns == 300'000'000);
   const std::int64_t t0 = 1'000'000'000'000;
-  CHECK(a->acquire(t0) == 0);                          // the backfill's request
-  CHECK(b->acquire(t0 + 100'000'000) == 200'000'000);  // the daily job waits for the rest of the interval
-  CHECK(b->acquire(t0 + 300'000'000) == 0);            // then goes
-  CHECK(other->acquire(t0 + 300'000'000) == 0);        // another venue has its own budget
+  CHECK(a->acquire(t0) == 0);                         // the backfill's request
+  CHECK(b->acquire(t0 + 100'000'000) == 200'000'000); // the daily job waits for the rest of the interval
+  CHECK(b->acquire(t0 + 300'000'000) == 0);           // then goes
+  CHECK(other->acquire(t0 + 300'000'000) == 0);       // another venue has its own budget
   // A 429 seen by one user holds the other until its Retry-After (5 s).
   CHECK(b->on_answer(t0 + 400'000'000, 429, "5", "") == mi::venue::rest_throttle::outcome::throttled);
   CHECK(a->wait_ns(t0 + 1'400'000'000) == 4'000'000'000);

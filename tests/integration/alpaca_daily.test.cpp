@@ -175,6 +175,8 @@ TEST_CASE("alpaca daily job: bars stored as Alpaca serves them, the different ba
   });
   REQUIRE(sub.has_value());
   scoped_env enabled("MI_EXCHANGES_ALPACA_DAILY_JOB_ENABLED", "true");
+  // Alpaca over its rate limit at the first request: 429 with Retry-After 2 s, then the same request again.
+  REQUIRE(mi::test::http_get(env.sim_port(), "/sim/fault?action=throttle&count=1&retry_after=2").status == 200);
   env.start_platform({"--roles", "store,api,daily"});
   const auto quality_days = [&] {
     try {
@@ -209,6 +211,7 @@ TEST_CASE("alpaca daily job: bars stored as Alpaca serves them, the different ba
   CHECK(env.metric(R"(mi_daily_bar_mismatches_total{field="volume",venue="alpaca"})") == 1);
   CHECK(env.metric(R"(mi_daily_bar_mismatches_total{field="close",venue="alpaca"})") == 0);
   CHECK(env.metric(R"(mi_source_requests_total{outcome="ok",source="alpaca.daily"})") >= 2); // the live day's pages
+  CHECK(env.metric(R"(mi_source_requests_total{outcome="rate_limited",source="alpaca.daily"})") == 1);
 
   // kill -9 in the middle of the backfill (three of seven days done), then start again.
   REQUIRE_MESSAGE(mi::test::eventually([&] { return quality_days() >= 3; }, 60s), env.platform_log());
@@ -219,17 +222,27 @@ TEST_CASE("alpaca daily job: bars stored as Alpaca serves them, the different ba
   REQUIRE_MESSAGE(mi::test::eventually([&] { return quality_days() == 7; }, 90s), env.platform_log());
   std::this_thread::sleep_for(4s); // one more request would be paced within 3 s: none may come
 
-  // Each day asked once (page 1 of 2: one bar a page, two symbols), only the day in flight at the kill twice.
-  auto requests =
-    mi::test::run({"curl", "-fsS", "http://127.0.0.1:" + std::to_string(env.sim_port()) + "/sim/requests"}).output;
+  // Each day answered once (page 1 of 2: one bar a page, two symbols), only the day in flight at the kill twice; the
+  // one 429 was the live day's first request, asked again after its Retry-After.
+  const auto log = boost::json::parse(
+    mi::test::run({"curl", "-fsS", "http://127.0.0.1:" + std::to_string(env.sim_port()) + "/sim/requests"}).output);
   std::map<std::string, int> first_pages, all_pages;
-  for (auto at = requests.find("/v2/stocks/bars?start="); at != std::string::npos;
-       at = requests.find("/v2/stocks/bars?start=", at + 1)) {
-    const auto d = requests.substr(at + 22, 10);
+  std::vector<std::string> throttled;
+  for (const auto& e : log.at("requests").as_array()) {
+    const std::string path(e.at("path").as_string());
+    if (path.rfind("/v2/stocks/bars?start=", 0) != 0)
+      continue;
+    const auto d = path.substr(22, 10);
+    if (e.at("status").as_int64() == 429) {
+      throttled.push_back(d);
+      continue;
+    }
+    CHECK(e.at("status").as_int64() == 200);
     ++all_pages[d];
-    if (requests.compare(at + 32, 12, "&page_token=") != 0)
+    if (path.find("&page_token=") == std::string::npos)
       ++first_pages[d];
   }
+  CHECK(throttled == std::vector<std::string>{date_of(live)});
   std::set<std::string> want_days;
   for (auto d : days)
     want_days.insert(date_of(d));
