@@ -213,7 +213,7 @@ int run_platform(const std::string& config_path, std::vector<std::string> roles,
   if (!bridge)
     return 1;
   auto& js = *bridge->js;
-  const bool needs_database = has_role(roles, "store") || has_role(roles, "api");
+  const bool needs_database = has_role(roles, "store") || has_role(roles, "api") || has_role(roles, "daily");
   health_probe probe({&js, streams_needed(cfg, roles), needs_database ? cfg.postgres.dsn : std::string(),
                       std::chrono::milliseconds(1000), std::chrono::seconds(2), &health});
   std::shared_ptr<mi::gw::auth::nonce_store> api_nonces;
