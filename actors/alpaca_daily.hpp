@@ -27,7 +27,7 @@ class metrics;
 namespace mi::actors {
 
 /// The KV bucket and key of the daily job's progress ("live=2026-12-02;back=2026-11-27").
-inline constexpr const char* alpaca_daily_bucket = "mi_alpaca_daily";
+inline constexpr const char* alpaca_daily_bucket = "MI_ALPACA_DAILY";
 inline constexpr const char* alpaca_daily_key = "progress";
 
 /// The job's settings (app/roles.cpp from exchanges.alpaca).
