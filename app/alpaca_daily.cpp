@@ -43,6 +43,7 @@ int run_alpaca_daily(const std::string& config_path, const std::string& from, co
     args.js = js->get();
   mi::actors::alpaca_daily_runner runner(std::move(args));
   bool differences = false;
+  int ran = 0;
   for (auto day = *last; day >= *first; --day) { // newest first, as the job
     auto s = xnys->session_on_day(day);
     if (!s) {
@@ -59,6 +60,11 @@ int run_alpaca_daily(const std::string& config_path, const std::string& from, co
     }
     std::cout << r->report << "\n";
     differences = differences || r->mismatched > 0;
+    ++ran;
+  }
+  if (ran == 0) {
+    std::cerr << "alpaca-daily: no XNYS trading day from " << from << " to " << (to.empty() ? from : to) << "\n";
+    return 2;
   }
   return differences ? 1 : 0;
 }

@@ -323,6 +323,13 @@ TEST_CASE("alpaca daily job: bars stored as Alpaca serves them, the different ba
       out.push_back(l);
   REQUIRE_MESSAGE(out.size() == 1, rerun.output);
   CHECK(out[0].find(R"("run":"rerun","symbols":2,"mismatched":1)") != std::string::npos);
+  // A range without a trading day, and a bad date: usage errors, nothing fetched.
+  auto sunday = mi::test::run(
+    {mi::test::binary(), "alpaca-daily", "--config", env.config_path(), "--date", "2026-11-29"}, {}, true);
+  CHECK_MESSAGE(sunday.exit_code == 2, sunday.output);
+  CHECK(sunday.output.find("no XNYS trading day from 2026-11-29 to 2026-11-29") != std::string::npos);
+  CHECK(mi::test::run({mi::test::binary(), "alpaca-daily", "--config", env.config_path(), "--date", "2026-11-31"})
+          .exit_code == 2);
   CHECK(env.platform_log().find("simulator-secret") == std::string::npos); // the secret is never logged
 }
 
