@@ -63,6 +63,8 @@ struct alpaca_daily_runner::impl {
   /// GET one page, paced; the body or an error (429: the shared throttle holds until its Retry-After). Counted by
   /// outcome, except a 200 (counted ok or bad_body once parsed).
   mi::result<std::string> get(const std::string& target) {
+    throttled = false;
+    const auto shown = excerpt(target); // up to 200 tickers: the log line names the start of the target
     for (auto wait = throttle->acquire(now_ns()); wait > 0; wait = throttle->acquire(now_ns()))
       std::this_thread::sleep_for(std::chrono::nanoseconds(wait));
     auto u = mi::net::parse_url(args.rest_url + target);
@@ -72,17 +74,17 @@ struct alpaca_daily_runner::impl {
     auto r = mi::net::http_fetch(*u, args.timeout, headers);
     if (!r) {
       count(mi::documents::request_outcome::network_error);
-      return mi::error{"GET " + target + ": " + r.err().message};
+      return mi::error{"GET " + shown + ": " + r.err().message};
     }
     if (r->status != 200)
       count(mi::documents::outcome_of_status(static_cast<int>(r->status)));
     throttled = throttle->on_answer(now_ns(), r->status, r->header("retry-after"), {}) ==
                 mi::venue::rest_throttle::outcome::throttled;
     if (throttled)
-      return mi::error{"GET " + target + ": HTTP " + std::to_string(r->status) + " (over the rate limit; waiting " +
+      return mi::error{"GET " + shown + ": HTTP " + std::to_string(r->status) + " (over the rate limit; waiting " +
                        std::to_string(throttle->wait_ns(now_ns()) / 1'000'000'000) + " s)"};
     if (r->status != 200)
-      return mi::error{"GET " + target + ": HTTP " + std::to_string(r->status) + ": " + excerpt(r->body)};
+      return mi::error{"GET " + shown + ": HTTP " + std::to_string(r->status) + ": " + excerpt(r->body)};
     return std::move(r->body);
   }
 };
