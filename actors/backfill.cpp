@@ -5,6 +5,7 @@
 #include <chrono>
 #include <deque>
 #include <set>
+#include <thread>
 #include <spdlog/spdlog.h>
 
 #include "actors/backfill_job.hpp"
@@ -165,7 +166,10 @@ void finish(backfill_actor* self, const std::string& reason) {
 mi::result<std::string> get(backfill_actor* self, const mi::venue::rest_request& r, bool& throttled) {
   auto& st = self->state;
   throttled = false;
-  st.throttle->on_request(now_ns());
+  // Check and count in one step: the caller waited for the throttle, but another user of the venue's REST budget
+  // (the Alpaca daily job) may have taken the slot since; then the rest of its interval is waited here.
+  for (auto wait = st.throttle->acquire(now_ns()); wait > 0; wait = st.throttle->acquire(now_ns()))
+    std::this_thread::sleep_for(std::chrono::nanoseconds(wait));
   auto u = mi::net::parse_url(st.args.cfg.rest_url + r.target);
   if (!u)
     return mi::error{"bad REST URL " + st.args.cfg.rest_url + r.target + ": " + u.err().message};
