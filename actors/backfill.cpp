@@ -5,6 +5,7 @@
 #include <chrono>
 #include <deque>
 #include <set>
+#include <thread>
 #include <spdlog/spdlog.h>
 
 #include "actors/backfill_job.hpp"
@@ -16,6 +17,7 @@
 #include "caf/stateful_actor.hpp"
 #include "connectors/json_text.hpp"
 #include "connectors/venue/rest_throttle.hpp"
+#include "connectors/venue/shared_throttle.hpp"
 #include "connectors/transport/url.hpp"
 #include "connectors/transport/ws_client.hpp"
 #include "gateways/metrics/metrics.hpp"
@@ -48,10 +50,12 @@ struct backfill_state {
   std::unique_ptr<mi::venue::venue> venue;
   std::deque<job> jobs;
   std::set<std::string> recent_queued;
-  bool busy = false;                                  // a page is being fetched or published
-  bool scheduled = false;                             // a page_atom is pending
-  std::unique_ptr<mi::venue::rest_throttle> throttle; // the venue's REST limits and the answers' Retry-After
-  std::unique_ptr<quarantine> gate;                   // trades that may not reach MARKET_RAW go to market.rejected
+  bool busy = false;      // a page is being fetched or published
+  bool scheduled = false; // a page_atom is pending
+  // The venue's REST limits and the answers' Retry-After, shared with the process's other users of the venue's REST
+  // API (the Alpaca daily job).
+  std::shared_ptr<mi::venue::shared_rest_throttle> throttle;
+  std::unique_ptr<quarantine> gate; // trades that may not reach MARKET_RAW go to market.rejected
   // The exchange's counters, taken once at start.
   mi::gw::connection_probe* probe = nullptr;
 };
@@ -162,7 +166,10 @@ void finish(backfill_actor* self, const std::string& reason) {
 mi::result<std::string> get(backfill_actor* self, const mi::venue::rest_request& r, bool& throttled) {
   auto& st = self->state;
   throttled = false;
-  st.throttle->on_request(now_ns());
+  // Check and count in one step: the caller waited for the throttle, but another user of the venue's REST budget
+  // (the Alpaca daily job) may have taken the slot since; then the rest of its interval is waited here.
+  for (auto wait = st.throttle->acquire(now_ns()); wait > 0; wait = st.throttle->acquire(now_ns()))
+    std::this_thread::sleep_for(std::chrono::nanoseconds(wait));
   auto u = mi::net::parse_url(st.args.cfg.rest_url + r.target);
   if (!u)
     return mi::error{"bad REST URL " + st.args.cfg.rest_url + r.target + ": " + u.err().message};
@@ -465,7 +472,7 @@ caf::behavior backfill(backfill_actor* self, backfill_args args) {
   auto limits = st.venue->limits();
   if (st.args.cfg.rest_requests_per_minute > 0) // the account's plan allows another rate (Alpaca)
     limits.min_interval_ns = 60'000'000'000 / st.args.cfg.rest_requests_per_minute;
-  st.throttle = std::make_unique<mi::venue::rest_throttle>(limits);
+  st.throttle = mi::venue::shared_rest_throttle::of(st.args.exchange, limits);
   st.probe = &st.args.metrics->connection(st.args.exchange);
   st.gate = std::make_unique<quarantine>(st.args.exchange, st.probe, st.args.admission);
   caf::behavior handlers{

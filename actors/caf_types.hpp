@@ -62,6 +62,7 @@ using wdog_atom = caf::atom_constant<caf::atom("mi_wdog")>;        ///< connecti
 using audit_atom = caf::atom_constant<caf::atom("mi_audit")>;      ///< run the scheduled audit
 using bookrest_atom = caf::atom_constant<caf::atom("mi_bookrst")>; ///< a REST order-book snapshot (ask / answer)
 using bmsg_atom = caf::atom_constant<caf::atom("mi_bmsg")>;        ///< a MARKET_BOOK or market.bbo.* message
+using smsg_atom = caf::atom_constant<caf::atom("mi_smsg")>;        ///< a MARKET_STATUS message for status.* channels
 using qmsg_atom = caf::atom_constant<caf::atom("mi_qmsg")>;        ///< a MARKET_QUOTE message for quote.* channels
 using dmsg_atom = caf::atom_constant<caf::atom("mi_dmsg")>;        ///< a MARKET_DOC message for doc.* channels
 using book_atom = caf::atom_constant<caf::atom("mi_book")>;        ///< a book frame for a client session

@@ -55,6 +55,20 @@ std::optional<std::string> quote_json(const std::string& payload) {
          ",\"prev_close\":" + text(q.prev_close()) + ",\"currency\":" + text(q.currency()) + "}";
 }
 
+/// A market.v1.MarketStatus as the status.* channels send it (docs/api.md "Push"); nullopt when the payload is not
+/// one.
+std::optional<std::string> status_json(const std::string& payload) {
+  market::v1::MarketStatus s;
+  if (!s.ParseFromString(payload) || s.venue().empty() || s.symbol().empty())
+    return std::nullopt;
+  using mi::util::json_string;
+  return "{\"venue\":" + json_string(s.venue()) + ",\"symbol\":" + json_string(s.symbol()) +
+         ",\"status_code\":" + json_string(s.status_code()) + ",\"status_message\":" + json_string(s.status_message()) +
+         ",\"reason_code\":" + json_string(s.reason_code()) + ",\"reason_message\":" + json_string(s.reason_message()) +
+         ",\"halted\":" + (s.halted() ? "true" : "false") + ",\"tape\":" + json_string(s.tape()) +
+         ",\"ts_ns\":" + std::to_string(s.ts_ns()) + "}";
+}
+
 using mi::gw::channel_kind;
 using mi::gw::client_id;
 
@@ -713,6 +727,19 @@ caf::behavior push_hub(hub_actor* self, push_hub_args args) {
         return;
       }
       fan_out(self, channel, channel_kind::quote, text(mi::gw::data_frame(channel, *json)), 0, 0);
+    },
+    [self](smsg_atom, const std::string& subject, const std::string& payload) {
+      auto& st = self->state;
+      auto channel = mi::gw::channel_for_status_subject(subject);
+      if (channel.empty() || st.index.subscribers(channel) == nullptr)
+        return;
+      auto json = status_json(payload);
+      if (!json) {
+        if (st.bad++ < 10)
+          spdlog::error("push hub: undecodable status on {}", subject);
+        return;
+      }
+      fan_out(self, channel, channel_kind::status, text(mi::gw::data_frame(channel, *json)), 0, 0);
     },
     [self](dmsg_atom, const std::string& subject, const std::string& payload) {
       auto& st = self->state;

@@ -31,12 +31,14 @@ struct push_hub_args {
   /// answers the hub with (revoked_atom, std::vector<std::string>) at `reply_to`. Empty: no re-check.
   std::function<void(std::vector<std::string> key_ids, caf::actor reply_to)> check_keys;
   std::chrono::milliseconds key_check_interval{30000}; ///< how often check_keys runs over open sessions
-  /// What a client's full queue does with one more message, by mi::gw::channel_kind (kline, trade, book, bbo, doc).
+  /// What a client's full queue does with one more message, by mi::gw::channel_kind (kline, trade, book, bbo, doc,
+  /// quote, status).
   /// Book channels always conflate by a fresh snapshot (the session's book logic); the entry is unused. Documents
   /// are each their own: drop, never conflate.
   std::array<mi::gw::slow_policy, std::size(mi::gw::channel_kinds)> policies{
     mi::gw::slow_policy::conflate, mi::gw::slow_policy::drop, mi::gw::slow_policy::conflate,
-    mi::gw::slow_policy::conflate, mi::gw::slow_policy::drop, mi::gw::slow_policy::conflate};
+    mi::gw::slow_policy::conflate, mi::gw::slow_policy::drop, mi::gw::slow_policy::conflate,
+    mi::gw::slow_policy::conflate};
   /// MARKET_KLINE: kline channels resume from it ({"since":...}); trade channels from raw_stream.
   std::string kline_stream = "MARKET_KLINE";
   std::size_t resume_max = 10000; ///< stored messages replayed per channel at most (older: a gap message)

@@ -32,6 +32,7 @@ command add_dlq(CLI::App& app);
 command add_tail(CLI::App& app);
 command add_apikey(CLI::App& app);
 command add_loadtest(CLI::App& app);
+command add_alpaca_daily(CLI::App& app);
 
 /// "a,b,,c" -> {"a", "b", "c"}.
 std::vector<std::string> split_csv(const std::string& s);

@@ -9,9 +9,10 @@ int main(int argc, char** argv) {
   CLI::App app{"market-ingestor: exchange trades -> JetStream -> klines -> PostgreSQL -> WebSocket push"};
   app.require_subcommand(1);
   const mi::app::command commands[] = {
-    mi::app::add_run(app),       mi::app::add_simulate(app), mi::app::add_decode(app), mi::app::add_book(app),
-    mi::app::add_aggregate(app), mi::app::add_migrate(app),  mi::app::add_replay(app), mi::app::add_audit(app),
-    mi::app::add_dlq(app),       mi::app::add_tail(app),     mi::app::add_apikey(app), mi::app::add_loadtest(app),
+    mi::app::add_run(app),          mi::app::add_simulate(app), mi::app::add_decode(app), mi::app::add_book(app),
+    mi::app::add_aggregate(app),    mi::app::add_migrate(app),  mi::app::add_replay(app), mi::app::add_audit(app),
+    mi::app::add_dlq(app),          mi::app::add_tail(app),     mi::app::add_apikey(app), mi::app::add_loadtest(app),
+    mi::app::add_alpaca_daily(app),
   };
   try {
     app.parse(argc, argv);

@@ -376,6 +376,53 @@ mi::actors::child_spec cn_role(const mi::cfg::config& cfg, const role_factory& r
   return role("cn", std::move(children), 15s);
 }
 
+bool alpaca_daily_enabled(const mi::cfg::config& cfg) {
+  const auto it = cfg.exchanges.find("alpaca");
+  return it != cfg.exchanges.end() && it->second.daily_job.enabled;
+}
+
+mi::actors::alpaca_daily_args alpaca_daily_settings(const mi::cfg::config& cfg) {
+  mi::actors::alpaca_daily_args a;
+  const auto it = cfg.exchanges.find("alpaca");
+  if (it == cfg.exchanges.end())
+    return a;
+  const auto& ex = it->second;
+  a.symbols = ex.symbols;
+  a.rest_url = ex.rest_url;
+  // The feed of our trades is the stream's path (/v2/iex, /v2/sip): Alpaca's bars of another feed differ everywhere.
+  const auto slash = ex.ws_url.find_last_of('/');
+  a.feed = slash == std::string::npos ? std::string("iex") : ex.ws_url.substr(slash + 1);
+  if (a.feed != "iex" && a.feed != "sip")
+    a.feed = "iex";
+  a.key_id = mi::cfg::venue_secret_env("alpaca", "KEY_ID");
+  a.secret_key = mi::cfg::venue_secret_env("alpaca", "SECRET_KEY");
+  // The venue's REST pace (Alpaca's free plan: 200 requests a minute), or the account's (rest_requests_per_minute).
+  const std::int64_t per_minute = ex.rest_requests_per_minute > 0 ? ex.rest_requests_per_minute : 200;
+  a.min_interval_ns = 60'000'000'000 / per_minute;
+  const auto& at = ex.daily_job.at; // HH:MM, validated by load()
+  a.at_minutes = ((at[0] - '0') * 10 + (at[1] - '0')) * 60 + (at[3] - '0') * 10 + (at[4] - '0');
+  a.backfill_days = ex.daily_job.backfill_days;
+  a.calendars = load_market_calendars(cfg);
+  a.dsn = cfg.postgres.dsn;
+  return a;
+}
+
+mi::actors::child_spec daily_role(const mi::cfg::config& cfg, const role_factory& role, mi::gw::jetstream& js,
+                                  mi::gw::metrics& metrics) {
+  auto a = alpaca_daily_settings(cfg);
+  a.js = &js;
+  a.metrics = &metrics;
+  std::vector<mi::actors::child_spec> children;
+  if (alpaca_daily_enabled(cfg)) {
+    spdlog::info("alpaca daily: {} symbols at {} New York on XNYS trading days, {} trading days back, from {} ({})",
+                 a.symbols.size(), cfg.exchanges.at("alpaca").daily_job.at, a.backfill_days, a.rest_url, a.feed);
+    children.push_back({"alpaca_daily", [a](caf::actor_system& s) { return mi::actors::spawn_alpaca_daily(s, a); }});
+  } else {
+    spdlog::warn("daily: role started with no job enabled (exchanges.alpaca.daily_job.enabled)");
+  }
+  return role("daily", std::move(children), 15s);
+}
+
 static std::shared_ptr<const mi::calendar::calendar_set> read_market_calendars(const mi::cfg::config& cfg) {
   // Every enabled venue whose market is not CRYPTO needs its calendar; crypto alone needs none.
   std::vector<std::string> needed;
@@ -567,6 +614,16 @@ bool start_push(push_role& out, const mi::cfg::config& cfg, mi::net::io_thread& 
     return false;
   }
   out.quotes = std::move(*quotes);
+  // status.{venue}.{symbol}: trading status events (halts, resumptions) from MARKET_STATUS, new messages only.
+  auto statuses =
+    mi::gw::ordered_consumer::start(js, cfg.nats.status.name, "market.status.>", 0, [hub_slot](mi::gw::js_message&& m) {
+      caf::anon_send(hub_slot->get(), mi::actors::smsg_atom::value, std::string(m.subject()), std::string(m.data()));
+    });
+  if (!statuses) {
+    spdlog::error("push: cannot consume {}: {}", cfg.nats.status.name, statuses.err().message);
+    return false;
+  }
+  out.statuses = std::move(*statuses);
   // book.* and bbo.* channels: every book message from MARKET_BOOK (the hub keeps each book's state from the
   // snapshots and deltas, so a subscriber starts from a snapshot at once), BBOs from core NATS. The feed starts one
   // snapshot interval (the longest configured) back: every valid book published a snapshot within it, so the hub

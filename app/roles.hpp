@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "actors/actor_slot.hpp"
+#include "actors/alpaca_daily.hpp"
 #include "actors/publisher.hpp"
 #include "actors/restart_policy.hpp"
 #include "actors/supervisor.hpp"
@@ -91,6 +92,13 @@ mi::actors::child_spec documents_role(const mi::cfg::config& cfg, const role_fac
 mi::actors::child_spec cn_role(const mi::cfg::config& cfg, const role_factory& role, mi::gw::jetstream& js,
                                mi::gw::metrics& metrics);
 std::shared_ptr<const mi::calendar::calendar_set> load_market_calendars(const mi::cfg::config& cfg);
+/// True when exchanges.alpaca.daily_job.enabled (the role `daily` then joins the default roles).
+bool alpaca_daily_enabled(const mi::cfg::config& cfg);
+/// The Alpaca daily job's settings from the configuration (the role and `alpaca-daily` share them).
+mi::actors::alpaca_daily_args alpaca_daily_settings(const mi::cfg::config& cfg);
+/// The role `daily`: the Alpaca daily job (one actor; run it on one node: docs/operations.md "Alpaca daily job").
+mi::actors::child_spec daily_role(const mi::cfg::config& cfg, const role_factory& role, mi::gw::jetstream& js,
+                                  mi::gw::metrics& metrics);
 mi::actors::child_spec kline_role(const mi::cfg::config& cfg, const role_factory& role, mi::gw::jetstream& js,
                                   mi::gw::metrics& metrics);
 
@@ -117,11 +125,14 @@ struct push_role {
   std::unique_ptr<mi::gw::ordered_consumer> feed;
   std::unique_ptr<mi::gw::core_subscription> partials;
   std::unique_ptr<mi::gw::core_subscription> revocations;
-  std::unique_ptr<mi::gw::ordered_consumer> books;  ///< MARKET_BOOK (new messages only)
-  std::unique_ptr<mi::gw::core_subscription> bbos;  ///< core NATS market.bbo.>
-  std::unique_ptr<mi::gw::ordered_consumer> docs;   ///< MARKET_DOC (new messages only): doc.* channels
-  std::unique_ptr<mi::gw::ordered_consumer> quotes; ///< MARKET_QUOTE (new messages only): quote.* channels
+  std::unique_ptr<mi::gw::ordered_consumer> books;    ///< MARKET_BOOK (new messages only)
+  std::unique_ptr<mi::gw::core_subscription> bbos;    ///< core NATS market.bbo.>
+  std::unique_ptr<mi::gw::ordered_consumer> docs;     ///< MARKET_DOC (new messages only): doc.* channels
+  std::unique_ptr<mi::gw::ordered_consumer> quotes;   ///< MARKET_QUOTE (new messages only): quote.* channels
+  std::unique_ptr<mi::gw::ordered_consumer> statuses; ///< MARKET_STATUS (new messages only): status.* channels
   void stop() {
+    statuses.reset();
+    quotes.reset();
     docs.reset();
     books.reset();
     bbos.reset();

@@ -165,10 +165,13 @@ int run_platform(const std::string& config_path, std::vector<std::string> roles,
   if (!roles_given && std::any_of(cfg.documents.sources.begin(), cfg.documents.sources.end(),
                                   [](const auto& s) { return s.second.enabled; }))
     roles.emplace_back("documents");
+  if (!roles_given && alpaca_daily_enabled(cfg))
+    roles.emplace_back("daily");
   for (const auto& r : roles)
     if (r != "ingest" && r != "kline" && r != "store" && r != "push" && r != "api" && r != "admin" &&
-        r != "documents") {
-      std::cerr << "run: unknown role '" << r << "' (expected ingest, kline, store, push, api, admin, documents)\n";
+        r != "documents" && r != "daily") {
+      std::cerr << "run: unknown role '" << r
+                << "' (expected ingest, kline, store, push, api, admin, documents, daily)\n";
       return 2;
     }
   if (has_role(roles, "admin") && cfg.admin.token.empty()) {
@@ -210,7 +213,7 @@ int run_platform(const std::string& config_path, std::vector<std::string> roles,
   if (!bridge)
     return 1;
   auto& js = *bridge->js;
-  const bool needs_database = has_role(roles, "store") || has_role(roles, "api");
+  const bool needs_database = has_role(roles, "store") || has_role(roles, "api") || has_role(roles, "daily");
   health_probe probe({&js, streams_needed(cfg, roles), needs_database ? cfg.postgres.dsn : std::string(),
                       std::chrono::milliseconds(1000), std::chrono::seconds(2), &health});
   std::shared_ptr<mi::gw::auth::nonce_store> api_nonces;
@@ -259,6 +262,8 @@ int run_platform(const std::string& config_path, std::vector<std::string> roles,
     roles_tree.push_back(role("ingest", ingest_children(cfg, js, publisher_slot, io, metrics), 5s));
   if (has_role(roles, "ingest") && cfg.equities.cn.enabled)
     roles_tree.push_back(cn_role(cfg, role, js, metrics));
+  if (has_role(roles, "daily"))
+    roles_tree.push_back(daily_role(cfg, role, js, metrics));
 
   // The root restarts nothing: a role that gave up has used its children's restarts, and
   // restarting the process is the service manager's job (exit status 3, below).
@@ -340,8 +345,9 @@ command add_run(CLI::App& app) {
   sub->add_option("--config,-c", o->config, "YAML config file (MI_* environment variables override it)")
     ->check(CLI::ExistingFile);
   auto* roles = sub->add_option("--roles", o->roles,
-                                "comma-separated roles: ingest,kline,store,push,api,admin,documents (default: "
-                                "ingest,kline,store,push,api, plus documents when a document source is enabled)");
+                                "comma-separated roles: ingest,kline,store,push,api,admin,documents,daily (default: "
+                                "ingest,kline,store,push,api, plus documents when a document source is enabled and "
+                                "daily when exchanges.alpaca.daily_job.enabled)");
   return {sub, [o, roles] { return run_platform(o->config, split_csv(o->roles), roles->count() > 0); }};
 }
 

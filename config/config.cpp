@@ -96,6 +96,11 @@ void exchange_leaves(std::vector<leaf>& out, const std::string& p, exchange_conf
   out.push_back({p + ".rest_requests_per_minute", &e.rest_requests_per_minute});
   out.push_back({p + ".quotes", &e.quotes});
   out.push_back({p + ".statuses", &e.statuses});
+  if (const auto* v = find_venue(p.substr(p.find('.') + 1)); v != nullptr && v->kind == venue_kind::equities_feed) {
+    out.push_back({p + ".daily_job.enabled", &e.daily_job.enabled});
+    out.push_back({p + ".daily_job.at", &e.daily_job.at});
+    out.push_back({p + ".daily_job.backfill_days", &e.daily_job.backfill_days});
+  }
 }
 
 void derivatives_leaves(std::vector<leaf>& out, const std::string& p, derivatives_config& d) {
@@ -664,6 +669,18 @@ void validate_exchange(checker& ck, const std::string& name, const exchange_conf
   if (e.rest_requests_per_minute < 0 || e.rest_requests_per_minute > 60'000) {
     ck.fail(p + ".rest_requests_per_minute",
             "must be 0..60000 (0: the exchange's documented limit), got " + std::to_string(e.rest_requests_per_minute));
+  }
+  if (equities) {
+    const auto& at = e.daily_job.at;
+    const bool hhmm =
+      at.size() == 5 && at[2] == ':' && std::isdigit(static_cast<unsigned char>(at[0])) &&
+      std::isdigit(static_cast<unsigned char>(at[1])) && std::isdigit(static_cast<unsigned char>(at[3])) &&
+      std::isdigit(static_cast<unsigned char>(at[4])) && at.substr(0, 2) <= "23" && at.substr(3, 2) <= "59";
+    if (!hhmm)
+      ck.fail(p + ".daily_job.at", "must be HH:MM (00:00..23:59, the market's local time), got " + quote(at));
+    ck.range(p + ".daily_job.backfill_days", e.daily_job.backfill_days, 0, 3650);
+    if (e.daily_job.enabled && !e.enabled)
+      ck.fail(p + ".daily_job.enabled", "needs the exchange enabled (its symbols are the job's universe)");
   }
 }
 

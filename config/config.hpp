@@ -188,6 +188,17 @@ struct derivatives_config {
   bool operator==(const derivatives_config&) const = default;
 };
 
+/// The daily job of an equities feed (exchanges.alpaca.daily_job; docs/operations.md "Alpaca daily job"): after
+/// the close it fetches the day's daily bars of the symbols from REST, stores them beside our 1d klines, reports
+/// the differences, then backfills older trading days newest first. Runs in the role `daily`.
+struct daily_job_config {
+  bool enabled = false;
+  std::string at = "20:05"; ///< local time of the market (New York) on its trading days, HH:MM
+  int backfill_days = 30;   ///< trading days before the newest run's day compared too, 0..3650
+  /// Field-wise equality.
+  bool operator==(const daily_job_config&) const = default;
+};
+
 /// One exchange's connection settings.
 struct exchange_config {
   bool enabled = false;
@@ -216,6 +227,8 @@ struct exchange_config {
   /// default: quotes outnumber trades) and the trading statuses (halts) on market.status.{venue}.{symbol}.
   bool quotes = false;
   bool statuses = true;
+  /// Equities feeds: the daily job (off by default).
+  daily_job_config daily_job;
   /// Field-wise equality.
   bool operator==(const exchange_config&) const = default;
 };

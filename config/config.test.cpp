@@ -849,3 +849,25 @@ TEST_CASE("equities.cn: symbols in the venue's form, source limits in range, env
   CHECK(ok.equities.cn.tencent.url == "http://127.0.0.1:9");
   CHECK(ok.equities.cn.sina.url == "http://hq.sinajs.cn");
 }
+
+TEST_CASE("exchanges.alpaca.daily_job: off at 20:05 with 30 days by default, overrides, every bad value named") {
+  auto d = mi::cfg::defaults();
+  const auto& dj = d.exchanges.at("alpaca").daily_job;
+  CHECK_FALSE(dj.enabled);
+  CHECK(dj.at == "20:05");
+  CHECK(dj.backfill_days == 30);
+  auto c = loaded("exchanges:\n  alpaca:\n    enabled: true\n    daily_job: {enabled: true, at: \"21:30\", "
+                  "backfill_days: 5}\n",
+                  {{"MI_EXCHANGES_ALPACA_DAILY_JOB_BACKFILL_DAYS", "7"}});
+  CHECK(c.exchanges.at("alpaca").daily_job.enabled);
+  CHECK(c.exchanges.at("alpaca").daily_job.at == "21:30");
+  CHECK(c.exchanges.at("alpaca").daily_job.backfill_days == 7);
+  auto errs = errors_of("exchanges:\n  alpaca:\n    daily_job: {enabled: true, at: \"24:00\", backfill_days: -1}\n");
+  CHECK(errs.size() == 3);
+  CHECK(mentions(find(errs, "exchanges.alpaca.daily_job.at"), "'24:00'"));
+  CHECK(mentions(find(errs, "exchanges.alpaca.daily_job.backfill_days"), "-1"));
+  CHECK(mentions(find(errs, "exchanges.alpaca.daily_job.enabled"), "needs the exchange enabled"));
+  // A crypto exchange has no daily job.
+  CHECK(find(errors_of("exchanges:\n  binance:\n    daily_job: {enabled: true}\n"), "exchanges.binance.daily_job") !=
+        nullptr);
+}

@@ -1042,3 +1042,66 @@ TEST_CASE("alpaca protocol: connected, auth checked, subscription ack, trades wi
   CHECK((*listed)[1].symbol == "BRK.B");
   CHECK(!p->rest("/v2/stocks/AAPL/quotes", {}));
 }
+
+TEST_CASE("alpaca protocol: 1Day bars per New York day from the same history, paged, and one bar made different") {
+  mi::sim::market m("alpaca", {"AAPL", "BRK_B"}, {}, 1000);
+  auto p = mi::sim::make_protocol("alpaca", m);
+  // Hand-made trades (New York is UTC-5 in December): AAPL on Tuesday 2026-12-01 at 14:30Z and 20:59Z, and on
+  // Wednesday the 2nd at 04:59Z (still Tuesday 23:59 in New York) and 15:00Z; BRK_B once on the 2nd.
+  auto trade = [&](const char* sym, std::uint64_t id, const char* px, const char* qty, std::int64_t ts) {
+    mi::trade t;
+    t.exchange = "alpaca";
+    t.symbol = sym;
+    t.trade_id = std::to_string(id);
+    t.price = *mi::decimal::parse(px);
+    t.quantity = *mi::decimal::parse(qty);
+    t.ts_ns = ts;
+    m.record(t);
+  };
+  const auto utc = [](unsigned d, int h, int mi) {
+    return ((mi::util::days_from_civil(2026, 12, d) * 24 + h) * 60 + mi) * 60'000'000'000LL;
+  };
+  trade("AAPL", 1, "100.5", "10", utc(1, 14, 30));
+  trade("AAPL", 2, "99", "5", utc(1, 20, 59));
+  trade("AAPL", 3, "101.25", "1", utc(2, 4, 59));
+  trade("AAPL", 4, "102", "7", utc(2, 15, 0));
+  trade("BRK_B", 1, "500", "2", utc(2, 15, 1));
+  mi::sim::query_params q{{"symbols", "BRK.B,AAPL"}, {"timeframe", "1Day"}, {"start", "2026-11-30"},
+                          {"end", "2026-12-02"},     {"feed", "iex"},       {"adjustment", "raw"}};
+  auto r = p->rest("/v2/stocks/bars", q);
+  REQUIRE(r);
+  REQUIRE(r->status == 200);
+  CHECK(r->body == R"({"bars":{"AAPL":[{"t":"2026-12-01T05:00:00Z","o":100.5,"h":101.25,"l":99,"c":101.25,"v":16,)"
+                   R"("n":3},{"t":"2026-12-02T05:00:00Z","o":102,"h":102,"l":102,"c":102,"v":7,"n":1}],)"
+                   R"("BRK.B":[{"t":"2026-12-02T05:00:00Z","o":500,"h":500,"l":500,"c":500,"v":2,"n":1}]},)"
+                   R"("next_page_token":null})");
+  auto parsed = mi::alpaca::parse_bars_page(r->body, true);
+  REQUIRE_MESSAGE(parsed, r->body);
+  CHECK(parsed->bars.size() == 3);
+  // limit 1: one bar a page, the token continuing where the page ended.
+  q["limit"] = "1";
+  std::vector<std::string> seen;
+  for (int page = 0; page < 5; ++page) {
+    auto pr = p->rest("/v2/stocks/bars", q);
+    REQUIRE(pr);
+    auto pp = mi::alpaca::parse_bars_page(pr->body, true);
+    REQUIRE_MESSAGE(pp, pr->body);
+    for (const auto& b : pp->bars)
+      seen.push_back(b.symbol + " " + b.volume.to_string());
+    if (!pp->next_page_token)
+      break;
+    q["page_token"] = *pp->next_page_token;
+  }
+  CHECK(seen == std::vector<std::string>{"AAPL 16", "AAPL 7", "BRK_B 2"});
+  // The deliberate difference: one bar's volume one share more.
+  ::setenv("ALPACA_SIM_BAR_OFF", "AAPL:2026-12-02", 1);
+  q.erase("limit");
+  q.erase("page_token");
+  auto off = mi::alpaca::parse_bars_page(p->rest("/v2/stocks/bars", q)->body, true);
+  ::unsetenv("ALPACA_SIM_BAR_OFF");
+  REQUIRE(off);
+  CHECK(off->bars[0].volume.to_string() == "16");
+  CHECK(off->bars[1].volume.to_string() == "8");
+  q["timeframe"] = "1Min";
+  CHECK(p->rest("/v2/stocks/bars", q)->status == 422);
+}

@@ -892,7 +892,10 @@ std::optional<http_reply> simulator::core::rest(std::string_view path, const que
   std::string lower(path);
   for (char& c : lower)
     c = (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
-  const bool trades = lower.find("trade") != std::string::npos;
+  // Trade history and (Alpaca) bars: throttled by the fault, logged for /sim/requests (bars with their day and
+  // whether a page token was sent: the daily job's requests).
+  const bool bars = lower.find("/bars") != std::string::npos;
+  const bool trades = lower.find("trade") != std::string::npos || bars;
   std::optional<http_reply> r;
   if (trades && throttle_left > 0) {
     --throttle_left;
@@ -905,7 +908,14 @@ std::optional<http_reply> simulator::core::rest(std::string_view path, const que
     r = proto->rest(path, q);
   }
   if (trades && r) {
-    rest_log.push_back({std::string(path), r->status, wall_ns() / 1'000'000});
+    std::string logged(path);
+    if (bars) {
+      const auto start = q.find("start");
+      logged += "?start=" + (start == q.end() ? std::string() : start->second);
+      if (q.count("page_token") != 0)
+        logged += "&page_token=" + q.find("page_token")->second;
+    }
+    rest_log.push_back({std::move(logged), r->status, wall_ns() / 1'000'000});
     if (rest_log.size() > 1000)
       rest_log.pop_front();
   }

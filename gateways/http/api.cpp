@@ -235,10 +235,11 @@ struct route {
   std::string_view path;
   bool authenticated;
 };
-constexpr std::array<route, 13> routes{{{"/api/v1/klines", true},
+constexpr std::array<route, 14> routes{{{"/api/v1/klines", true},
                                         {"/api/v1/derivatives", true},
                                         {"/api/v1/quotes", true},
                                         {"/api/v1/daily_bars", true},
+                                        {"/api/v1/quality", true},
                                         {"/api/v1/book", true},
                                         {"/api/v1/bbo", true},
                                         {"/api/v1/documents", true},
@@ -777,6 +778,60 @@ struct api_service::impl {
     return http_response{200, out + "]", "application/json", {}};
   }
 
+  /// GET /api/v1/quality?venue=[&symbol=&start=&end=&mismatched=&limit=]: the daily job's comparisons of a
+  /// source's daily bars with our 1d klines, by trading day, then symbol (docs/api.md).
+  http_response quality(const params& p) {
+    if (auto e = only(p, {"venue", "symbol", "start", "end", "mismatched", "limit"}))
+      return e->response;
+    auto v = venue_param(p);
+    if (failed(v))
+      return std::get<1>(v).response;
+    quality_query q;
+    q.venue = std::get<0>(v);
+    if (auto it = p.find("symbol"); it != p.end()) {
+      const auto& s = it->second;
+      if (s.empty() || s.size() > 32 || !std::all_of(s.begin(), s.end(), [](char c) {
+            return (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' || c == '_';
+          }))
+        return bad_param("parameter 'symbol': '" + s.substr(0, 40) +
+                         "' is not an equities symbol (upper-case letters, digits, '.', '_', e.g. AAPL)");
+      q.symbol = s;
+    }
+    if (auto it = p.find("mismatched"); it != p.end()) {
+      if (it->second != "true" && it->second != "false")
+        return bad_param("parameter 'mismatched': '" + it->second.substr(0, 40) + "' (expected true or false)");
+      q.mismatched_only = it->second == "true";
+    }
+    auto from = date_param(p, "start");
+    if (failed(from))
+      return std::get<1>(from).response;
+    auto to = date_param(p, "end");
+    if (failed(to))
+      return std::get<1>(to).response;
+    q.start_day = std::get<0>(from);
+    q.end_day = std::get<0>(to);
+    if (q.start_day && q.end_day && *q.start_day > *q.end_day)
+      return bad_param("parameter 'start' (" + *q.start_day + ") is after 'end' (" + *q.end_day + ")");
+    auto limit = limit_param(p);
+    if (failed(limit))
+      return std::get<1>(limit).response;
+    q.limit = std::get<0>(limit);
+    auto rows = read([&](history_db& db) { return db.quality(q); });
+    if (!rows)
+      return db_failure(rows.err());
+    std::string out = "[";
+    for (const auto& r : *rows) {
+      if (out.size() > 1)
+        out += ',';
+      out += "{\"venue\":" + json_string(r.venue) + ",\"symbol\":" + json_string(r.symbol) +
+             ",\"market\":" + json_string(r.market) + ",\"trading_day\":" + json_string(r.trading_day) +
+             ",\"source\":" + json_string(r.source) + ",\"mismatches\":" + std::to_string(r.mismatches) +
+             ",\"differences\":" + r.differences_json + ",\"checked_at\":" + std::to_string(r.checked_at_us / 1000) +
+             "}";
+    }
+    return http_response{200, out + "]", "application/json", {}};
+  }
+
   http_response trades(const params& p) {
     if (auto e = only(p, {"exchange", "symbol", "start", "end", "fromId", "cursor", "limit"}))
       return e->response;
@@ -1070,6 +1125,8 @@ struct api_service::impl {
       return quotes(p);
     if (r->path == "/api/v1/daily_bars")
       return daily_bars(p);
+    if (r->path == "/api/v1/quality")
+      return quality(p);
     if (r->path == "/api/v1/bbo")
       return bbo(p);
     if (r->path == "/api/v1/derivatives")

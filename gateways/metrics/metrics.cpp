@@ -250,6 +250,11 @@ struct metrics::impl {
       .Name("mi_admin_actions_total")
       .Help("Operator's console actions, by action and outcome (done, refused)")
       .Register(*reg);
+  prometheus::Family<prometheus::Counter>& daily_mismatches =
+    prometheus::BuildCounter()
+      .Name("mi_daily_bar_mismatches_total")
+      .Help("Daily bars of a source (the daily job) that differ from our 1d kline of the day, by venue and field")
+      .Register(*reg);
   prometheus::Family<prometheus::Counter>& push_rejections =
     prometheus::BuildCounter()
       .Name("mi_push_rejections_total")
@@ -363,6 +368,7 @@ struct metrics::probes {
   std::vector<std::pair<std::string, std::unique_ptr<saver_probe>>> savers; // "table/consumer"
   std::vector<std::pair<std::string, std::unique_ptr<supervisor_probe>>> supervisors;
   std::vector<std::pair<std::string, std::unique_ptr<admin_action_probe>>> admin_actions; // "action/outcome"
+  std::vector<std::pair<std::string, std::unique_ptr<daily_mismatch_probe>>> daily;       // "venue/field"
   std::vector<std::pair<std::string, std::unique_ptr<book_probe>>> books;                 // "exchange/symbol"
   std::vector<std::pair<std::string, std::unique_ptr<source_probe>>> sources;
   std::unique_ptr<label_set> api_routes, api_reasons;
@@ -551,8 +557,9 @@ book_probe& metrics::book(std::string_view exchange, std::string_view symbol, co
 }
 
 source_probe& metrics::source(std::string_view source, const std::vector<std::string>& outcomes) {
-  // A bounded label set: the document sources, the A-share venue's polled sources (connectors/cn), else "other".
-  constexpr std::string_view cn_sources[] = {"cn.tencent", "cn.sina", "cn.eastmoney"};
+  // A bounded label set: the document sources, the A-share venue's polled sources (connectors/cn), the Alpaca daily
+  // job's bar requests, else "other".
+  constexpr std::string_view cn_sources[] = {"cn.tencent", "cn.sina", "cn.eastmoney", "alpaca.daily"};
   const bool known = mi::find_document_source(source) ||
                      std::find(std::begin(cn_sources), std::end(cn_sources), source) != std::end(cn_sources);
   const std::string name = known ? std::string(source) : std::string("other");
@@ -631,6 +638,19 @@ admin_action_probe& metrics::admin_action(std::string_view action, bool ok) {
   a->count_.bind(impl_->admin_actions, {{"action", std::string(action)}, {"outcome", outcome}});
   probes_->admin_actions.emplace_back(key, std::move(a));
   return *probes_->admin_actions.back().second;
+}
+
+daily_mismatch_probe& metrics::daily_mismatches(std::string_view venue, std::string_view field) {
+  const std::string key = std::string(venue) + "/" + std::string(field);
+  std::lock_guard<std::mutex> lock(probes_->mu);
+  for (auto& [k, probe] : probes_->daily)
+    if (k == key)
+      return *probe;
+  auto a = std::make_unique<daily_mismatch_probe>();
+  a->count_.bind(impl_->daily_mismatches, {{"venue", std::string(venue)}, {"field", std::string(field)}});
+  a->count_.inc(0); // listed at 0 from the start
+  probes_->daily.emplace_back(key, std::move(a));
+  return *probes_->daily.back().second;
 }
 
 std::string metrics::scrape() const {

@@ -65,6 +65,9 @@ public:
   /// An operator's console action (its name from the console's closed list) that was done (`ok`) or refused; the
   /// same pair always gets the same probe. Actions are rare: a lookup per call is fine.
   admin_action_probe& admin_action(std::string_view action, bool ok);
+  /// mi_daily_bar_mismatches_total{venue,field} (the daily job); the same pair always gets the same probe, which
+  /// lists the series at 0 from its first call.
+  daily_mismatch_probe& daily_mismatches(std::string_view venue, std::string_view field);
 
   /// The text exposition of every metric (for tests and the admin console).
   std::string scrape() const;

@@ -379,4 +379,15 @@ private:
   counter_series count_;
 };
 
+/// One (venue, field) of mi_daily_bar_mismatches_total: a source's daily bar that differs from our 1d kline in that
+/// field (the daily job; fields: connectors/alpaca difference_fields).
+class daily_mismatch_probe {
+public:
+  void counted(std::uint64_t n = 1) { count_.inc(static_cast<double>(n)); }
+
+private:
+  friend class metrics;
+  counter_series count_;
+};
+
 } // namespace mi::gw

@@ -443,6 +443,39 @@ mi::result<std::vector<daily_bar_row>> history_db::daily_bars(const daily_bar_qu
     });
 }
 
+mi::result<std::vector<quality_result_row>> history_db::quality(const quality_query& q) {
+  return impl_->run<std::vector<quality_result_row>>(
+    "quality", [&](pqxx::read_transaction& w) -> mi::result<std::vector<quality_result_row>> {
+      statement st;
+      st.sql = "SELECT venue, symbol, market, trading_day::text, source, mismatches, differences::text, "
+               "(extract(epoch FROM checked_at) * 1000000)::bigint FROM market_daily_quality WHERE venue = " +
+               st.arg(q.venue);
+      if (q.symbol)
+        st.sql += " AND symbol = " + st.arg(*q.symbol);
+      if (q.start_day)
+        st.sql += " AND trading_day >= " + st.arg(*q.start_day) + "::date";
+      if (q.end_day)
+        st.sql += " AND trading_day <= " + st.arg(*q.end_day) + "::date";
+      if (q.mismatched_only)
+        st.sql += " AND mismatches > 0";
+      st.sql += " ORDER BY trading_day, symbol, source LIMIT " + st.arg(std::to_string(q.limit)) + "::bigint";
+      std::vector<quality_result_row> out;
+      for (const auto& r : st.run(w)) {
+        quality_result_row x;
+        x.venue = r[0].as<std::string>();
+        x.symbol = r[1].as<std::string>();
+        x.market = r[2].as<std::string>();
+        x.trading_day = r[3].as<std::string>();
+        x.source = r[4].as<std::string>();
+        x.mismatches = r[5].as<int>();
+        x.differences_json = r[6].as<std::string>();
+        x.checked_at_us = r[7].as<std::int64_t>();
+        out.push_back(std::move(x));
+      }
+      return out;
+    });
+}
+
 mi::result<std::optional<book_sample>> history_db::book(const std::string& exchange, const std::string& symbol,
                                                         std::optional<std::int64_t> at_ms) {
   using out_t = std::optional<book_sample>;

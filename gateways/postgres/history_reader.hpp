@@ -128,6 +128,25 @@ struct daily_bar_row {
   std::int64_t fetched_at_us = 0;
 };
 
+/// GET /api/v1/quality: the daily job's comparisons of one venue (market_daily_quality, 0013), optionally one symbol,
+/// trading days in [start, end], only those with a difference.
+struct quality_query {
+  std::string venue;
+  std::optional<std::string> symbol;
+  std::optional<std::string> start_day; ///< inclusive, YYYY-MM-DD
+  std::optional<std::string> end_day;   ///< inclusive
+  bool mismatched_only = false;
+  int limit = 500;
+};
+
+/// One row of market_daily_quality.
+struct quality_result_row {
+  std::string venue, symbol, market, trading_day, source;
+  int mismatches = 0;
+  std::string differences_json; ///< the jsonb as stored
+  std::int64_t checked_at_us = 0;
+};
+
 /// GET /api/v1/coverage: hours in [from_ms, to_ms), optionally one exchange and/or one symbol.
 struct coverage_query {
   std::optional<std::string> exchange;
@@ -205,6 +224,8 @@ public:
   mi::result<std::vector<quote_row>> quotes(const quote_query& q);
   /// The sources' daily bars (market_daily_bars), by trading day, then source and adjustment.
   mi::result<std::vector<daily_bar_row>> daily_bars(const daily_bar_query& q);
+  /// The daily job's comparisons (market_daily_quality), by trading day, then symbol and source.
+  mi::result<std::vector<quality_result_row>> quality(const quality_query& q);
   /// The latest stored book snapshot (market_book_snapshots) at or before `at_ms` (absent: the latest of all), or
   /// nullopt when none is stored.
   mi::result<std::optional<book_sample>> book(const std::string& exchange, const std::string& symbol,

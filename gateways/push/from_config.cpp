@@ -34,9 +34,10 @@ std::array<slow_policy, std::size(channel_kinds)> slow_policies(const mi::cfg::p
     }
     return slow_policy::drop;
   };
-  // quote: conflate (a newer snapshot of the symbol replaces one still queued: each carries the day's totals).
-  return {of(c.slow_kline), of(c.slow_trade),  slow_policy::conflate,
-          of(c.slow_bbo),   slow_policy::drop, slow_policy::conflate};
+  // quote: conflate (a newer snapshot of the symbol replaces one still queued: each carries the day's totals);
+  // status: conflate (the newest status of a symbol is the one that holds).
+  return {of(c.slow_kline),  of(c.slow_trade),      slow_policy::conflate, of(c.slow_bbo),
+          slow_policy::drop, slow_policy::conflate, slow_policy::conflate};
 }
 
 } // namespace mi::gw

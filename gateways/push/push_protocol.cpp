@@ -94,8 +94,8 @@ mi::result<client_request> parse_channels(const json::object& o, client_request 
         push_error::bad_channel,
         "invalid channel \"" + shown(name) +
           "\": expected kline.{exchange}.{symbol}.{interval}, trade.{exchange}.{symbol}, "
-          "book.{exchange}.{symbol}, bbo.{exchange}.{symbol} or quote.{venue}.{symbol} (`*` for one token, not "
-          "in trade and quote)");
+          "book.{exchange}.{symbol}, bbo.{exchange}.{symbol}, quote.{venue}.{symbol} or status.{venue}.{symbol} "
+          "(`*` for one token, not in trade, quote and status)");
     if (seen.insert(name).second)
       req.channels.emplace_back(name);
   }
@@ -335,6 +335,14 @@ std::string channel_for_quote_subject(std::string_view subject) {
   if (!subject.starts_with(prefix))
     return {};
   std::string channel = "quote." + std::string{subject.substr(prefix.size())};
+  return is_valid_channel(channel) ? channel : std::string{};
+}
+
+std::string channel_for_status_subject(std::string_view subject) {
+  constexpr std::string_view prefix = "market.status.";
+  if (!subject.starts_with(prefix))
+    return {};
+  std::string channel = "status." + std::string{subject.substr(prefix.size())};
   return is_valid_channel(channel) ? channel : std::string{};
 }
 

@@ -47,7 +47,7 @@ inline constexpr std::string_view resume_failed =
 
 /// The kinds of channel, named once: parsing, validation, the hub's routing and the slow-client policies
 /// iterate this.
-enum class channel_kind : std::uint8_t { kline, trade, book, bbo, doc, quote };
+enum class channel_kind : std::uint8_t { kline, trade, book, bbo, doc, quote, status };
 /// Every channel kind with its first token and its number of tokens after it.
 struct channel_kind_info {
   channel_kind kind;
@@ -65,6 +65,8 @@ inline constexpr channel_kind_info channel_kinds[] = {
   {channel_kind::doc, "doc", 0, false, false},
   // quote.{venue}.{symbol}: equity quote snapshots (MARKET_QUOTE), the symbol as its subject token (600000_SH)
   {channel_kind::quote, "quote", 2, false, false},
+  // status.{venue}.{symbol}: trading status events (halts, resumptions) from MARKET_STATUS
+  {channel_kind::status, "status", 2, false, false},
 };
 /// The kind of a channel or pattern by its first token; nullopt for an unknown kind.
 std::optional<channel_kind> kind_of(std::string_view channel);
@@ -154,6 +156,8 @@ std::string channel_for_book_subject(std::string_view subject);
 
 /// "market.quote.cn.600000_SH" -> "quote.cn.600000_SH"; "" otherwise.
 std::string channel_for_quote_subject(std::string_view subject);
+/// "market.status.alpaca.AAPL" -> "status.alpaca.AAPL"; "" otherwise.
+std::string channel_for_status_subject(std::string_view subject);
 
 /// The channels a document goes to: "doc.{source}" and "doc.symbol.{symbol}" for each of its symbols (valid ones).
 std::vector<std::string> channels_for_document(std::string_view source, const std::vector<std::string>& symbols);

@@ -245,3 +245,20 @@ TEST_CASE("quote channels: quote.{venue}.{symbol} from market.quote subjects, th
   CHECK(channel_for_quote_subject("market.bbo.okx.BTCUSDT").empty());
   CHECK(kind_of("quote.cn.000001_SZ") == channel_kind::quote);
 }
+
+TEST_CASE("status channels: status.{venue}.{symbol} from market.status subjects, exact names only") {
+  using namespace mi::gw;
+  CHECK(is_valid_channel("status.alpaca.AAPL"));
+  CHECK(is_valid_channel("status.alpaca.BRK_B"));
+  CHECK_FALSE(is_valid_channel("status.alpaca.BRK.B"));
+  CHECK_FALSE(is_valid_channel("status.alpaca"));
+  CHECK_FALSE(is_valid_channel_or_pattern("status.alpaca.*")); // routed by exact channel, as quotes
+  CHECK(channel_for_status_subject("market.status.alpaca.AAPL") == "status.alpaca.AAPL");
+  CHECK(channel_for_status_subject("market.quote.alpaca.AAPL").empty());
+  CHECK(kind_of("status.alpaca.AAPL") == channel_kind::status);
+  auto r = parse_client_message(R"({"op":"subscribe","channels":["status.alpaca.*"]})");
+  REQUIRE_FALSE(r.has_value());
+  CHECK(r.err().message.find("status.{venue}.{symbol}") != std::string::npos);
+  auto ok = parse_client_message(R"({"op":"subscribe","channels":["status.alpaca.AAPL"]})");
+  REQUIRE(ok.has_value());
+}

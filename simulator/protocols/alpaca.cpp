@@ -3,12 +3,16 @@
 // PKSIMULATOR / simulator-secret), subscription acks in the current shape, trades with a quote after each, and every
 // few trades a minute bar, a correction, a cancel and a halt status (the kinds the client must decode without
 // publishing them as trades; corrections and cancels are published as amendments). REST: /v2/stocks/{symbol}/trades
-// (start/end/limit, paged by an opaque next_page_token), /v2/assets and the trading API's /v2/calendar (the body of
-// the file ALPACA_SIM_CALENDAR names). Alpaca has no forced-disconnect notice and no application heartbeat.
+// (start/end/limit, paged by an opaque next_page_token), /v2/stocks/bars?timeframe=1Day (each New York day's bar
+// from the same history: the trades a client was sent, less those the stream canceled; ALPACA_SIM_BARS_PAGE bars a
+// page at most, ALPACA_SIM_BAR_OFF="AAPL:2026-12-02" makes that bar's volume one share more than the trades say),
+// /v2/assets and the trading API's /v2/calendar (the body of the file ALPACA_SIM_CALENDAR names). Alpaca has no
+// forced-disconnect notice and no application heartbeat.
 #include <algorithm>
 #include <cstdlib>
 #include <fstream>
 #include <sstream>
+#include <map>
 #include <set>
 
 #include <boost/json.hpp>
@@ -17,6 +21,7 @@
 #include "connectors/json_text.hpp"
 #include "connectors/time_text.hpp"
 #include "messages/util/civil_time.hpp"
+#include "messages/util/time_zone.hpp"
 #include "simulator/protocols/protocol.hpp"
 
 namespace mi::sim {
@@ -221,6 +226,8 @@ public:
       body << in.rdbuf();
       return http_reply{200, body.str(), {}};
     }
+    if (path == "/v2/stocks/bars")
+      return daily_bars(q);
     constexpr std::string_view prefix = "/v2/stocks/";
     constexpr std::string_view suffix = "/trades";
     if (path.rfind(prefix, 0) != 0 || path.size() <= prefix.size() + suffix.size() || !path.ends_with(suffix))
@@ -296,6 +303,129 @@ public:
   }
 
 private:
+  /// GET /v2/stocks/bars?symbols=..&timeframe=1Day&start=..&end=..[&limit=][&page_token=]: multi-symbol shape,
+  /// symbols in order, days ascending; `t` is midnight New York; `n` the trades, no `vw`.
+  http_reply daily_bars(const query_params& q) const {
+    auto param = [&](std::string_view k) {
+      auto it = q.find(k);
+      return it == q.end() ? std::string() : it->second;
+    };
+    if (param("timeframe") != "1Day")
+      return {422, R"({"code":42210000,"message":"the simulator serves timeframe 1Day only"})", {}};
+    auto day_of = [](const std::string& text) -> std::optional<std::int64_t> {
+      if (text.size() < 10)
+        return std::nullopt;
+      auto y = parse_uint(std::string_view(text).substr(0, 4));
+      auto m = parse_uint(std::string_view(text).substr(5, 2));
+      auto d = parse_uint(std::string_view(text).substr(8, 2));
+      if (!y || !m || !d || text[4] != '-' || text[7] != '-')
+        return std::nullopt;
+      return mi::util::days_from_civil(static_cast<int>(*y), static_cast<unsigned>(*m), static_cast<unsigned>(*d));
+    };
+    const auto first = day_of(param("start"));
+    const auto last = day_of(param("end"));
+    if (!first || !last)
+      return {422, R"({"code":42210000,"message":"invalid start or end"})", {}};
+    std::size_t limit = 10000;
+    if (auto l = param("limit"); !l.empty()) {
+      auto n = parse_uint(l);
+      if (!n || *n < 1 || *n > 10000)
+        return {422, R"({"code":42210000,"message":"invalid limit"})", {}};
+      limit = static_cast<std::size_t>(*n);
+    }
+    if (auto p = parse_uint(env_or("ALPACA_SIM_BARS_PAGE", "0")); p && *p > 0)
+      limit = std::min<std::size_t>(limit, static_cast<std::size_t>(*p));
+    std::size_t skip = 0;
+    if (auto tok = param("page_token"); !tok.empty()) {
+      auto n = parse_uint(tok);
+      if (!n)
+        return {400, R"({"code":40010001,"message":"invalid page token"})", {}};
+      skip = static_cast<std::size_t>(*n);
+    }
+    const std::string off = env_or("ALPACA_SIM_BAR_OFF", "");
+    std::vector<std::string> tickers;
+    std::string list = param("symbols");
+    for (std::size_t at = 0; at <= list.size();) {
+      auto comma = list.find(',', at);
+      if (comma == std::string::npos)
+        comma = list.size();
+      if (comma > at)
+        tickers.push_back(list.substr(at, comma - at));
+      at = comma + 1;
+    }
+    std::sort(tickers.begin(), tickers.end());
+    struct day_bar {
+      std::string ticker;
+      std::int64_t day;
+      mi::decimal o, h, l, c, v;
+      std::uint64_t n = 0;
+    };
+    std::vector<day_bar> all;
+    for (const auto& ticker : tickers) {
+      auto sym = mi::alpaca::normalize_symbol(ticker);
+      if (!sym || m_.find(*sym) == nullptr)
+        continue;
+      const auto trades = m_.since_ns(*sym, 0, m_.history_size(*sym));
+      std::set<std::uint64_t> ids;
+      for (const auto& t : trades)
+        ids.insert(id_of(t));
+      std::map<std::int64_t, day_bar> days;
+      for (const auto& t : trades) {
+        const auto id = id_of(t);
+        if ((id + 1) % cancel_every == 0 && ids.count(id + 1) != 0)
+          continue; // the stream canceled it (trade_frame: id % cancel_every == 0 cancels id - 1)
+        auto local = mi::util::local_time_in("America/New_York", t.ts_ns);
+        if (!local)
+          continue;
+        const auto d = mi::util::days_from_civil(static_cast<int>(local->local.date.year), local->local.date.month,
+                                                 local->local.date.day);
+        if (d < *first || d > *last)
+          continue;
+        auto [it, fresh] = days.try_emplace(d);
+        auto& b = it->second;
+        if (fresh) {
+          b = day_bar{ticker, d, t.price, t.price, t.price, t.price, t.quantity, 0};
+        } else {
+          b.h = std::max(b.h, t.price);
+          b.l = std::min(b.l, t.price);
+          b.c = t.price;
+          b.v = b.v.checked_add(t.quantity).value_or(b.v);
+        }
+        ++b.n;
+      }
+      for (auto& [d, b] : days) {
+        if (!off.empty() && off == ticker + ":" + mi::util::date_text(mi::util::civil_from_days(d)))
+          b.v = b.v.checked_add(*mi::decimal::from_parts(1, 0)).value_or(b.v);
+        all.push_back(std::move(b));
+      }
+    }
+    std::string body = R"({"bars":{)";
+    std::string open_ticker;
+    const std::size_t end = std::min(all.size(), skip + limit);
+    for (std::size_t i = skip; i < end; ++i) {
+      const auto& b = all[i];
+      if (b.ticker != open_ticker) {
+        if (!open_ticker.empty())
+          body += "],";
+        append_json_string(body, b.ticker);
+        body += ":[";
+        open_ticker = b.ticker;
+      } else {
+        body += ',';
+      }
+      const auto civil = mi::util::civil_from_days(b.day);
+      auto midnight = mi::util::utc_of_local("America/New_York", mi::util::civil_time{civil, 0, 0, 0, 0});
+      body += R"({"t":")" + mi::util::rfc3339(midnight ? *midnight : b.day * mi::util::ns_per_day) + R"(","o":)" +
+              b.o.to_string() + R"(,"h":)" + b.h.to_string() + R"(,"l":)" + b.l.to_string() + R"(,"c":)" +
+              b.c.to_string() + R"(,"v":)" + b.v.to_string() + R"(,"n":)" + std::to_string(b.n) + "}";
+    }
+    if (!open_ticker.empty())
+      body += ']';
+    body += R"(},"next_page_token":)";
+    body += end < all.size() ? "\"" + std::to_string(end) + "\"" : std::string("null");
+    return {200, body + "}", {}};
+  }
+
   const market& m_;
   std::string key_;
   std::string secret_;

@@ -31,6 +31,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   }
   (void)mi::alpaca::parse_trades_page(frame, 42);
   (void)mi::alpaca::parse_bars_page(frame, false);
+  (void)mi::alpaca::parse_bars_page(frame, true); // the daily job's 1Day pages
   (void)mi::alpaca::parse_assets(frame);
   return 0;
 }
