@@ -56,16 +56,30 @@ using keeper_actor = caf::stateful_actor<keeper_state>;
 std::optional<kline_leases::view> read_view(keeper_state& st) {
   auto& js = *st.args.stage.js;
   kline_leases::view v;
-  // The node count from the key listing (an ordered consumer, the call most likely to time out while a member
+  // The node count from the key listing and a read of each n.* key (the calls most likely to time out while a member
   // restarts). When it fails, the last count stands in: the partitions' own keys decide who owns what, and a
   // wrong share only moves partitions later (claims and releases are revision-checked), whereas no view at all
   // would stop every claim and leave a dead node's partitions unowned for as long as the listing fails.
-  if (auto keys = js.kv_keys(st.args.lease_bucket); keys) {
-    st.live_nodes = static_cast<std::size_t>(
-      std::count_if(keys->begin(), keys->end(), [](const std::string& k) { return k.rfind(node_prefix, 0) == 0; }));
+  auto count_nodes = [&]() -> mi::result<std::size_t> {
+    auto keys = js.kv_keys(st.args.lease_bucket);
+    if (!keys)
+      return keys.err();
+    std::size_t n = 0;
+    for (const auto& k : *keys) {
+      if (k.rfind(node_prefix, 0) != 0)
+        continue;
+      auto e = js.kv_get_latest(st.args.lease_bucket, k); // a node that stopped left a delete marker
+      if (!e)
+        return e.err();
+      n += e->has_value() ? 1 : 0;
+    }
+    return n;
+  };
+  if (auto n = count_nodes(); n) {
+    st.live_nodes = *n;
   } else if (st.read_failures++ % 10 == 0) {
-    spdlog::warn("kline partitions: cannot list {} (counting {} live nodes as before): {}", st.args.lease_bucket,
-                 st.live_nodes, keys.err().message);
+    spdlog::warn("kline partitions: cannot count the live nodes in {} (counting {} as before): {}",
+                 st.args.lease_bucket, st.live_nodes, n.err().message);
   }
   v.live_nodes = st.live_nodes;
   for (std::uint32_t p = 0; p < st.args.partitions; ++p) {

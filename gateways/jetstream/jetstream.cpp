@@ -869,19 +869,28 @@ mi::result<bool> jetstream::kv_put(const std::string& bucket, const std::string&
 }
 
 mi::result<std::vector<std::string>> jetstream::kv_keys(const std::string& bucket) {
-  auto kv = impl_->bucket(bucket);
-  if (!kv)
-    return kv.err();
-  kvKeysList list{nullptr, 0};
-  natsStatus s = kvStore_Keys(&list, *kv, nullptr);
+  // One stream-info request for the subjects of the bucket's stream (answered by its leader, bounded by the request
+  // timeout). Not kvStore_Keys: its watcher was seen to wait for over 30 s, without returning, while a cluster member
+  // restarted, and it stopped the kline lease keeper for that long (docs/architecture.md "Kline partitions").
+  jsOptions o;
+  jsOptions_Init(&o);
+  const std::string prefix = "$KV." + bucket + ".";
+  const std::string filter = prefix + ">";
+  o.Stream.Info.SubjectsFilter = filter.c_str();
+  jsErrCode jerr = jsErrCode(0);
+  jsStreamInfo* raw = nullptr;
+  natsStatus s = js_GetStreamInfo(&raw, impl_->js.get(), ("KV_" + bucket).c_str(), &o, &jerr);
+  stream_info_ptr si(raw);
   std::vector<std::string> keys;
   if (s == NATS_NOT_FOUND)
     return keys;
   if (s != NATS_OK)
-    return fail("cannot list the keys of " + bucket, s);
-  for (int i = 0; i < list.Count; ++i)
-    keys.emplace_back(list.Keys[i]);
-  kvKeysList_Destroy(&list);
+    return fail("cannot list the keys of " + bucket, s, jerr);
+  if (const auto* subjects = si->State.Subjects; subjects != nullptr)
+    for (int i = 0; i < subjects->Count; ++i)
+      if (std::string_view subject(subjects->List[i].Subject); subject.substr(0, prefix.size()) == prefix)
+        keys.emplace_back(subject.substr(prefix.size()));
+  std::sort(keys.begin(), keys.end());
   return keys;
 }
 

@@ -232,7 +232,7 @@ public:
   /// revision exactly one is stored); an error when the server could not be asked.
   mi::result<std::optional<std::uint64_t>> kv_swap(const std::string& bucket, const std::string& key,
                                                    std::string_view value, std::uint64_t expected);
-  /// Deletes a key (a delete marker: kv_get and kv_keys no longer see it; kv_create may store it again).
+  /// Deletes a key (a delete marker: kv_get no longer sees it, kv_keys still lists it; kv_create may store it again).
   mi::result<bool> kv_delete(const std::string& bucket, const std::string& key);
   /// Stores a value (bucket created if missing).
   mi::result<bool> kv_put(const std::string& bucket, const std::string& key, std::string_view value);
@@ -246,7 +246,8 @@ public:
   /// once; at most once to the subscribers of that moment (best effort: live partial candles on
   /// `market.partial.>`). Error when nats.c refuses it (e.g. its reconnect buffer is full).
   mi::result<bool> publish_core_buffered(const outgoing& m);
-  /// All keys of a bucket (empty when none).
+  /// Every key of a bucket that has a message: a value, or the marker a delete or purge left (read a key with
+  /// kv_get_latest to tell). Sorted; empty when none. One stream-info request to the bucket stream's leader.
   mi::result<std::vector<std::string>> kv_keys(const std::string& bucket);
 
   /// Opaque nats.c state.
