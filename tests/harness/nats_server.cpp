@@ -97,8 +97,10 @@ void nats_server::start() {
   }
   proc_ = std::make_unique<child_process>(argv);
   using namespace std::chrono_literals;
-  bool ready = wait_for_port(port_, 15s) &&
-               eventually([&] { return ready_count() > before || !proc_->running(); }, 15s) && proc_->running();
+  // A member restarted after kill -9 recovers its JetStream store first: on a loaded 2-core machine that took over
+  // 15 s (seen in the cluster test).
+  bool ready = eventually([&] { return !proc_->running() || wait_for_port(port_, 0ms); }, 60s) && proc_->running() &&
+               eventually([&] { return ready_count() > before || !proc_->running(); }, 60s) && proc_->running();
   if (!ready) {
     proc_->kill_hard();
     proc_.reset();
