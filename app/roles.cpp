@@ -533,7 +533,7 @@ bool start_api(api_role& out, const mi::cfg::config& cfg, const std::vector<std:
   return true;
 }
 
-bool start_push(push_role& out, const mi::cfg::config& cfg, mi::net::io_thread& io, mi::gw::jetstream& js,
+bool start_push(push_role& out, const mi::cfg::config& cfg, mi::net::io_shards& io, mi::gw::jetstream& js,
                 mi::gw::metrics& metrics, std::unique_ptr<mi::gw::api_service>& api, mi::gw::worker_pool& pool,
                 std::shared_ptr<mi::actors::actor_slot> hub_slot) {
   // The hub's current address is read at every call: a restarted hub is found.
@@ -566,7 +566,7 @@ bool start_push(push_role& out, const mi::cfg::config& cfg, mi::net::io_thread& 
       (*shared_done)(503, R"({"code":-1003,"msg":"server busy, retry later"})");
   };
   try {
-    out.server = std::make_unique<mi::gw::push_server>(io.context(), po, std::move(ph));
+    out.server = std::make_unique<mi::gw::push_server>(io.context(), io.contexts(), po, std::move(ph));
   } catch (const std::exception& e) {
     spdlog::error("push: {}", e.what());
     return false;

@@ -26,6 +26,7 @@
 #include "gateways/jetstream/jetstream.hpp"
 #include "gateways/metrics/health.hpp"
 #include "gateways/metrics/metrics.hpp"
+#include "connectors/transport/io_shards.hpp"
 #include "connectors/transport/io_thread.hpp"
 #include "gateways/push/push_server.hpp"
 
@@ -149,7 +150,7 @@ struct push_role {
   }
 };
 /// False after logging why (the start is aborted). `api` and `pool` must outlive the gateway.
-bool start_push(push_role& out, const mi::cfg::config& cfg, mi::net::io_thread& io, mi::gw::jetstream& js,
+bool start_push(push_role& out, const mi::cfg::config& cfg, mi::net::io_shards& io, mi::gw::jetstream& js,
                 mi::gw::metrics& metrics, std::unique_ptr<mi::gw::api_service>& api, mi::gw::worker_pool& pool,
                 std::shared_ptr<mi::actors::actor_slot> hub_slot);
 

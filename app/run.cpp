@@ -224,9 +224,9 @@ int run_platform(const std::string& config_path, std::vector<std::string> roles,
   // push client's connection can be a session actor's, released when the actor system finalizes
   // its actors, and a Beast stream destroyed after its io_context is a use after free (found by
   // scripts/tsan: "use of an invalid mutex" in the reactor's cancel_timer). The push sessions' own
-  // threads (push.io_threads) likewise.
+  // threads (push.io_threads: one io_context each, the sessions spread over them) likewise.
   mi::net::io_thread io;
-  mi::net::io_thread push_io(has_role(roles, "push") ? static_cast<unsigned>(cfg.push.io_threads) : 1U);
+  mi::net::io_shards push_io(has_role(roles, "push") ? static_cast<unsigned>(cfg.push.io_threads) : 1U);
   caf::actor_system_config caf_cfg;
   caf_cfg.set("scheduler.max-threads", cfg.runtime.scheduler_threads);
   caf_cfg.set("logger.verbosity", caf::atom("quiet"));

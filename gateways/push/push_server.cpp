@@ -21,6 +21,7 @@
 #include <boost/beast/http.hpp>
 #include <boost/beast/websocket.hpp>
 
+#include "gateways/push/push_batch.hpp"
 #include "gateways/push/push_limits.hpp"
 #include "gateways/push/push_protocol.hpp"
 
@@ -48,9 +49,9 @@ std::string endpoint_text(const tcp::endpoint& ep) {
 
 class connection;
 
-/// The memory of a session's one pending drain handler (see connection::send_data): posting from the hub's
-/// thread would otherwise allocate once per message per client. At most one drain is pending per session, and
-/// Asio frees a handler's memory before it runs it, so one slot is enough; anything bigger falls back to new.
+/// The memory of an io thread's one pending delivery run (see shard): posting from the hub's thread would otherwise
+/// allocate once per run. At most one run is pending per shard, and Asio frees a handler's memory before it runs
+/// it, so one slot is enough; anything bigger falls back to new.
 struct handler_slot {
   alignas(std::max_align_t) unsigned char buf[192];
   bool used = false;
@@ -82,11 +83,40 @@ struct slot_allocator {
   }
 };
 
+/// One frame on its way to one client's queue (see shard).
+struct delivery {
+  std::shared_ptr<connection> conn;
+  std::shared_ptr<const std::string> text;
+  std::uint64_t key; // conflation key (0: none)
+  bool reserved;     // counted by try_reserve() already (drop, disconnect); else conflate decides on the io thread
+};
+
+/// One io thread's share of the sessions: an io_context run by exactly one thread, so its sessions need no strand,
+/// and the frames writers hand to them (push_batch): one post wakes the thread for everything added meanwhile,
+/// which it delivers to each session's queue directly, in order.
+struct shard {
+  explicit shard(asio::io_context& c) : ioc(c) {}
+  /// From any thread: queues `d` and posts a run when none is pending.
+  void add(delivery&& d);
+  /// On the io thread.
+  void run();
+
+  asio::io_context& ioc;
+  push_batch<delivery> batch;
+  std::vector<delivery> running; // the run's items (io thread only; its capacity is reused)
+  handler_slot slot;             // the one pending run's handler memory
+};
+
 /// What the server and its connections share; outlives push_server while handlers are pending.
 struct server_core : std::enable_shared_from_this<server_core> {
-  server_core(asio::io_context& ioc, push_server_options o, push_handlers h)
+  server_core(asio::io_context& ioc, const std::vector<asio::io_context*>& shards, push_server_options o,
+              push_handlers h)
       : ioc_(ioc), opts_(std::move(o)), handlers_(std::move(h)), acceptor_(asio::make_strand(ioc)),
         retry_timer_(acceptor_.get_executor()) {
+    for (auto* c : shards)
+      shards_.push_back(std::make_unique<shard>(*c));
+    if (shards_.empty())
+      shards_.push_back(std::make_unique<shard>(ioc));
     beast::error_code ec;
     tcp::resolver resolver{ioc};
     auto results = resolver.resolve(opts_.host, std::to_string(opts_.port), tcp::resolver::passive, ec);
@@ -137,7 +167,10 @@ struct server_core : std::enable_shared_from_this<server_core> {
 
 private:
   void do_accept();
-  void on_accept(beast::error_code ec, tcp::socket socket);
+  void on_accept(shard* sh, beast::error_code ec, tcp::socket socket);
+
+  std::vector<std::unique_ptr<shard>> shards_; // sessions are spread over them, round robin
+  std::size_t next_shard_ = 0;                 // on the acceptor's strand
 
   mutable std::mutex mu_;
   bool stopped_ = false;                                           // guarded by mu_
@@ -146,13 +179,14 @@ private:
 };
 
 /// One client connection: first an HTTP request (upgrade or plain GET), then a WebSocket session.
-/// Everything except send/close/dropped/id/remote runs on the connection's strand.
+/// Everything except send/close/dropped/id/remote runs on its shard's io thread.
 class connection final : public push_session, public std::enable_shared_from_this<connection> {
 public:
   /// `admitted`: counted against max_connections (else the connection only gets its 503).
-  connection(std::shared_ptr<server_core> core, tcp::socket&& socket, client_id id, std::string remote, bool admitted)
-      : core_(std::move(core)), ex_(socket.get_executor()), ws_(std::move(socket)), close_timer_(ex_), id_(id),
-        remote_(std::move(remote)), admitted_(admitted) {}
+  connection(std::shared_ptr<server_core> core, shard& sh, tcp::socket&& socket, client_id id, std::string remote,
+             bool admitted)
+      : core_(std::move(core)), shard_(sh), ex_(socket.get_executor()), ws_(std::move(socket)), close_timer_(ex_),
+        id_(id), remote_(std::move(remote)), admitted_(admitted) {}
 
   ~connection() override {
     release_slot();
@@ -169,7 +203,7 @@ public:
     if (!text)
       return;
     // Drop and disconnect decide here, at once (a caller may look at dropped() right after); conflation needs
-    // the queue, so it decides on the strand.
+    // the queue, so it decides on the io thread.
     const bool conflate = policy == slow_policy::conflate && key != 0;
     if (!conflate && !try_reserve(text->size())) {
       if (policy == slow_policy::disconnect &&
@@ -180,13 +214,7 @@ public:
       }
       return;
     }
-    std::lock_guard lock{inbox_mu_};
-    inbox_.push_back(inbox_item{std::move(text), conflate ? key : 0, !conflate});
-    if (drain_posted_)
-      return;
-    drain_posted_ = true;
-    asio::post(
-      ex_, asio::bind_allocator(slot_allocator<char>(&drain_slot_), [self = shared_from_this()] { self->drain(); }));
+    shard_.add(delivery{shared_from_this(), std::move(text), conflate ? key : 0, !conflate});
   }
 
   std::uint64_t conflated() const override { return conflated_.load(std::memory_order_relaxed); }
@@ -248,31 +276,23 @@ private:
     waiting_bytes_.fetch_sub(bytes, std::memory_order_acq_rel);
   }
 
-  // On the strand: moves what send_data() collected into the queue.
-  void drain() {
-    {
-      std::lock_guard lock{inbox_mu_};
-      draining_.swap(inbox_);
-      drain_posted_ = false;
+public:
+  // On the io thread (shard::run): one frame send_data() accepted goes into the queue.
+  void deliver(std::shared_ptr<const std::string>&& text, std::uint64_t key, bool reserved) {
+    if (reserved)
+      return enqueue(std::move(text));
+    // Conflate: the newest state of this key replaces the one still waiting.
+    const auto bytes_before = queue_.bytes();
+    if (phase_ == phase::open && queue_.replace(key, text, writing_)) {
+      waiting_bytes_.fetch_add(queue_.bytes() - bytes_before, std::memory_order_acq_rel); // modular: may shrink
+      conflated_.fetch_add(1, std::memory_order_relaxed);
+      return;
     }
-    for (auto& item : draining_) {
-      if (item.reserved) {
-        enqueue(std::move(item.text));
-        continue;
-      }
-      // Conflate: the newest state of this key replaces the one still waiting.
-      const auto bytes_before = queue_.bytes();
-      if (phase_ == phase::open && queue_.replace(item.key, item.text, writing_)) {
-        waiting_bytes_.fetch_add(queue_.bytes() - bytes_before, std::memory_order_acq_rel); // modular: may shrink
-        conflated_.fetch_add(1, std::memory_order_relaxed);
-        continue;
-      }
-      if (try_reserve(item.text->size()))
-        enqueue(std::move(item.text), item.key);
-    }
-    draining_.clear(); // keeps its capacity: no allocation on the next drain
+    if (try_reserve(text->size()))
+      enqueue(std::move(text), key);
   }
 
+private:
   // ---- HTTP phase ----------------------------------------------------------------------------
 
   void read_request() {
@@ -521,22 +541,13 @@ private:
   }
 
   std::shared_ptr<server_core> core_;
-  asio::any_io_executor ex_; // the connection's strand
+  shard& shard_;             // its io thread
+  asio::any_io_executor ex_; // the shard's io_context (one thread: no strand needed)
   websocket::stream<beast::tcp_stream> ws_;
   beast::flat_buffer buffer_;
   std::optional<http::request_parser<http::string_body>> parser_;
   std::optional<http::response<http::string_body>> res_;
   send_queue queue_; // front is in flight while writing_
-  struct inbox_item {
-    std::shared_ptr<const std::string> text;
-    std::uint64_t key;
-    bool reserved; // counted by try_reserve() already (drop, disconnect); else conflate decides on the strand
-  };
-  std::mutex inbox_mu_;
-  std::vector<inbox_item> inbox_; // guarded by inbox_mu_: filled by send_data() on any thread
-  bool drain_posted_ = false;     // guarded by inbox_mu_
-  std::vector<inbox_item> draining_;
-  handler_slot drain_slot_;
   websocket::close_reason close_reason_;
   asio::steady_timer close_timer_; // a close handshake that cannot complete ends here
   phase phase_ = phase::http;
@@ -557,14 +568,28 @@ private:
   std::atomic<bool> released_{false};
 };
 
+void shard::add(delivery&& d) {
+  if (batch.add(std::move(d)))
+    asio::post(ioc, asio::bind_allocator(slot_allocator<char>(&slot), [this] { run(); }));
+}
+
+void shard::run() {
+  // Every item holds its connection, and the connection the core that owns this shard: `this` outlives the loop.
+  batch.take(running);
+  for (auto& d : running)
+    d.conn->deliver(std::move(d.text), d.key, d.reserved);
+  running.clear(); // keeps its capacity: no allocation on the next run
+}
+
 } // namespace
 
 void server_core::do_accept() {
-  acceptor_.async_accept(asio::make_strand(ioc_),
-                         beast::bind_front_handler(&server_core::on_accept, shared_from_this()));
+  shard* sh = shards_[next_shard_++ % shards_.size()].get();
+  acceptor_.async_accept(asio::any_io_executor(sh->ioc.get_executor()),
+                         beast::bind_front_handler(&server_core::on_accept, shared_from_this(), sh));
 }
 
-void server_core::on_accept(beast::error_code ec, tcp::socket socket) {
+void server_core::on_accept(shard* sh, beast::error_code ec, tcp::socket socket) {
   if (ec == asio::error::operation_aborted || !acceptor_.is_open())
     return;
   if (ec) {
@@ -601,7 +626,7 @@ void server_core::on_accept(beast::error_code ec, tcp::socket socket) {
     if (admitted)
       admitted_.fetch_add(1, std::memory_order_acq_rel);
     const client_id id = next_id_++;
-    conn = std::make_shared<connection>(shared_from_this(), std::move(socket), id,
+    conn = std::make_shared<connection>(shared_from_this(), *sh, std::move(socket), id,
                                         ep_ec ? std::string{"?"} : endpoint_text(peer), admitted);
     conns_.emplace(id, conn);
   }
@@ -635,7 +660,11 @@ struct push_server::state : server_core {
 };
 
 push_server::push_server(boost::asio::io_context& ioc, push_server_options o, push_handlers h)
-    : state_(std::make_shared<state>(ioc, std::move(o), std::move(h))) {
+    : push_server(ioc, {&ioc}, std::move(o), std::move(h)) {}
+
+push_server::push_server(boost::asio::io_context& ioc, const std::vector<boost::asio::io_context*>& shards,
+                         push_server_options o, push_handlers h)
+    : state_(std::make_shared<state>(ioc, shards, std::move(o), std::move(h))) {
   state_->start_accepting();
 }
 

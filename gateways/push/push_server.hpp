@@ -2,10 +2,10 @@
 
 // WebSocket push server (Boost.Beast behind a pimpl: this header includes no Asio/Beast).
 //
-// One session object per client, one write in flight, a bounded write queue; other threads hand
-// work in by posting to the session's executor (Beast's chat-multi example). The server does not
-// interpret the client protocol (see push_protocol.hpp): it delivers client text frames to
-// `on_text` and sends what it is given.
+// One session object per client, one write in flight, a bounded write queue (Beast's chat-multi example). The
+// sessions are spread over the io threads ("shards": one io_context each, run by exactly one thread, so a session
+// needs no strand). The server does not interpret the client protocol (see push_protocol.hpp): it delivers client
+// text frames to `on_text` and sends what it is given.
 //
 // Life of a connection:
 //
@@ -30,10 +30,12 @@
 //                       "slow consumer", reported as "slow_consumer").
 //   idle_timeout        the server pings a silent client at half of it and closes one that answers nothing.
 //
-// Writers never wait for a client: send() appends to the session's inbox under a short lock and schedules one
-// drain on the session's strand when none is pending; the drain's handler memory is the session's own (no
-// allocation per message in steady state). Frames are shared (std::shared_ptr<const std::string>): one
-// broadcast encodes once whatever the number of receivers.
+// Writers never wait for a client: send() appends (session, frame) to its io thread's list under a short lock
+// (push_batch.hpp) and posts one run to that thread when none is pending; the run puts each frame into its
+// session's queue and starts the write. A broadcast to 10,000 clients thus wakes each io thread about once, not
+// 10,000 strands (docs/performance.md §12); the run's handler memory is the shard's own and the lists are reused (no
+// allocation per message in steady state). Frames are shared (std::shared_ptr<const std::string>): one broadcast
+// encodes once whatever the number of receivers.
 
 #include <chrono>
 #include <cstddef>
@@ -42,6 +44,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace boost::asio {
 class io_context;
@@ -138,8 +141,12 @@ struct push_server_options {
 class push_server {
 public:
   /// Binds and listens at once; throws std::runtime_error naming the address if that fails
-  /// (e.g. the port is taken). Accepts once `ioc` runs.
+  /// (e.g. the port is taken). Accepts once `ioc` runs. The sessions live on `ioc` too: run it on ONE thread.
   push_server(boost::asio::io_context& ioc, push_server_options o, push_handlers h);
+  /// The same, with the sessions spread round robin over `shards` (push.io_threads): each of them must be run by
+  /// exactly one thread (its sessions have no strand). `ioc` runs the acceptor and may be one of them.
+  push_server(boost::asio::io_context& ioc, const std::vector<boost::asio::io_context*>& shards, push_server_options o,
+              push_handlers h);
   /// Stops (see stop()); no handler is called after the destructor returned. Destroy it on the
   /// io_context's thread or after that thread stopped.
   ~push_server();

@@ -6,7 +6,8 @@
 #   3. steady:   STEADY clients (as many as fit, toward 50000) of one channel at 10 messages/s: no loss
 # and the server's memory per idle connection (VmRSS before/after the connections, nothing published yet).
 # Starts nats-server, PostgreSQL (as user postgres) and `run --roles push`; raises ulimit -n as far as allowed.
-# Usage: tests/bench/push_fanout.sh [market-ingestor binary]   (FANOUT, STEADY, DURATION override)
+# Usage: tests/bench/push_fanout.sh [market-ingestor binary]   (FANOUT, STEADY, DURATION, IO_THREADS (server),
+# LOAD_THREADS (load generator, default 1) override)
 set -euo pipefail
 BIN=${1:-build/app/market-ingestor}
 BIN=$(readlink -f "$BIN")
@@ -34,7 +35,7 @@ CFG
 until grep -q '^ready' "$D/platform.log"; do sleep 0.2; done
 load() { # clients rate channel
   "$BIN" loadtest --port "$WP" --clients "$1" --channels "$3" --duration "$DURATION" --settle 2s \
-    --source-addresses 8 --threads 1 --nats "nats://127.0.0.1:$NP" --publish-rate "$2" --pid "$PLAT"
+    --source-addresses 8 --threads "${LOAD_THREADS:-1}" --nats "nats://127.0.0.1:$NP" --publish-rate "$2" --pid "$PLAT"
 }
 # CPU seconds of the server (utime+stime from /proc) and of the load generator (bash's time), per scenario: on two
 # shared cores both sides compete, and the split says which side a latency figure is made of.
