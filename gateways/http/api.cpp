@@ -10,6 +10,7 @@
 #include <mutex>
 #include <optional>
 #include <thread>
+#include <tuple>
 #include <variant>
 #include <vector>
 
@@ -229,6 +230,20 @@ checked<std::optional<std::string>> date_param(const params& p, std::string_view
     return param_error{
       bad_param("parameter '" + std::string(name) + "': '" + it->second.substr(0, 40) + "' is not a date YYYY-MM-DD")};
   return std::optional<std::string>{it->second};
+}
+
+// `start` and `end` (trading days, YYYY-MM-DD, both optional and inclusive), start not after end.
+checked<std::pair<std::optional<std::string>, std::optional<std::string>>> day_range(const params& p) {
+  auto from = date_param(p, "start");
+  if (failed(from))
+    return std::get<1>(from);
+  auto to = date_param(p, "end");
+  if (failed(to))
+    return std::get<1>(to);
+  auto start = std::get<0>(from), end = std::get<0>(to);
+  if (start && end && *start > *end)
+    return param_error{bad_param("parameter 'start' (" + *start + ") is after 'end' (" + *end + ")")};
+  return std::pair{start, end};
 }
 
 struct route {
@@ -743,16 +758,10 @@ struct api_service::impl {
         return bad_param("parameter 'adjustment': '" + a.substr(0, 40) + "' (known: none, forward, backward, all)");
       q.adjustment = a;
     }
-    auto from = date_param(p, "start");
-    if (failed(from))
-      return std::get<1>(from).response;
-    auto to = date_param(p, "end");
-    if (failed(to))
-      return std::get<1>(to).response;
-    q.start_day = std::get<0>(from);
-    q.end_day = std::get<0>(to);
-    if (q.start_day && q.end_day && *q.start_day > *q.end_day)
-      return bad_param("parameter 'start' (" + *q.start_day + ") is after 'end' (" + *q.end_day + ")");
+    auto days = day_range(p);
+    if (failed(days))
+      return std::get<1>(days).response;
+    std::tie(q.start_day, q.end_day) = std::get<0>(days);
     auto limit = limit_param(p);
     if (failed(limit))
       return std::get<1>(limit).response;
@@ -802,16 +811,10 @@ struct api_service::impl {
         return bad_param("parameter 'mismatched': '" + it->second.substr(0, 40) + "' (expected true or false)");
       q.mismatched_only = it->second == "true";
     }
-    auto from = date_param(p, "start");
-    if (failed(from))
-      return std::get<1>(from).response;
-    auto to = date_param(p, "end");
-    if (failed(to))
-      return std::get<1>(to).response;
-    q.start_day = std::get<0>(from);
-    q.end_day = std::get<0>(to);
-    if (q.start_day && q.end_day && *q.start_day > *q.end_day)
-      return bad_param("parameter 'start' (" + *q.start_day + ") is after 'end' (" + *q.end_day + ")");
+    auto days = day_range(p);
+    if (failed(days))
+      return std::get<1>(days).response;
+    std::tie(q.start_day, q.end_day) = std::get<0>(days);
     auto limit = limit_param(p);
     if (failed(limit))
       return std::get<1>(limit).response;
