@@ -582,7 +582,9 @@ bool start_push(push_role& out, const mi::cfg::config& cfg, mi::net::io_shards& 
     caf::anon_send(hub_slot->get(), mi::actors::kmsg_atom::value, std::string(m.subject()), std::string(m.data()),
                    std::uint64_t{0}, mi::util::now_ns());
   };
-  auto feed = mi::gw::ordered_consumer::start(js, cfg.nats.kline.name, "market.kline.>", 0, to_hub);
+  // Every feed below covers its whole stream: a sequence the client library skips is read back (stream_gaps::fill).
+  constexpr auto whole = mi::gw::stream_gaps::fill;
+  auto feed = mi::gw::ordered_consumer::start(js, cfg.nats.kline.name, "market.kline.>", 0, to_hub, whole);
   if (!feed) {
     spdlog::error("push: cannot consume {}: {}", cfg.nats.kline.name, feed.err().message);
     return false;
@@ -595,30 +597,36 @@ bool start_push(push_role& out, const mi::cfg::config& cfg, mi::net::io_shards& 
   }
   out.partials = std::move(*partials);
   // doc.{source} and doc.symbol.{symbol}: documents from MARKET_DOC, new messages only.
-  auto docs =
-    mi::gw::ordered_consumer::start(js, cfg.nats.doc.name, "market.doc.>", 0, [hub_slot](mi::gw::js_message&& m) {
+  auto docs = mi::gw::ordered_consumer::start(
+    js, cfg.nats.doc.name, "market.doc.>", 0,
+    [hub_slot](mi::gw::js_message&& m) {
       caf::anon_send(hub_slot->get(), mi::actors::dmsg_atom::value, std::string(m.subject()), std::string(m.data()));
-    });
+    },
+    whole);
   if (!docs) {
     spdlog::error("push: cannot consume {}: {}", cfg.nats.doc.name, docs.err().message);
     return false;
   }
   out.docs = std::move(*docs);
   // quote.{venue}.{symbol}: equity quote snapshots from MARKET_QUOTE, new messages only.
-  auto quotes =
-    mi::gw::ordered_consumer::start(js, cfg.nats.quote.name, "market.quote.>", 0, [hub_slot](mi::gw::js_message&& m) {
+  auto quotes = mi::gw::ordered_consumer::start(
+    js, cfg.nats.quote.name, "market.quote.>", 0,
+    [hub_slot](mi::gw::js_message&& m) {
       caf::anon_send(hub_slot->get(), mi::actors::qmsg_atom::value, std::string(m.subject()), std::string(m.data()));
-    });
+    },
+    whole);
   if (!quotes) {
     spdlog::error("push: cannot consume {}: {}", cfg.nats.quote.name, quotes.err().message);
     return false;
   }
   out.quotes = std::move(*quotes);
   // status.{venue}.{symbol}: trading status events (halts, resumptions) from MARKET_STATUS, new messages only.
-  auto statuses =
-    mi::gw::ordered_consumer::start(js, cfg.nats.status.name, "market.status.>", 0, [hub_slot](mi::gw::js_message&& m) {
+  auto statuses = mi::gw::ordered_consumer::start(
+    js, cfg.nats.status.name, "market.status.>", 0,
+    [hub_slot](mi::gw::js_message&& m) {
       caf::anon_send(hub_slot->get(), mi::actors::smsg_atom::value, std::string(m.subject()), std::string(m.data()));
-    });
+    },
+    whole);
   if (!statuses) {
     spdlog::error("push: cannot consume {}: {}", cfg.nats.status.name, statuses.err().message);
     return false;

@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "gateways/jetstream/event_times.hpp"
+#include "gateways/jetstream/sequence_follower.hpp"
 
 #include <spdlog/spdlog.h>
 
@@ -1066,13 +1067,54 @@ struct ordered_consumer::impl {
   std::mutex mu;
   std::condition_variable cv;
   bool complete = false;
+  // stream_gaps::fill: the stream read from directly (nullptr: gaps ignored).
+  jetstream* js = nullptr;
+  std::string stream;
+  sequence_follower follower;
+  /// Delivers the skipped sequences (on the consumer's thread, before the message after them).
+  void fill(const sequence_follower::step& gap);
 };
+
+void ordered_consumer::impl::fill(const sequence_follower::step& gap) {
+  // Every skipped sequence is read back, one request each (a handful was seen); the warning says how long it took.
+  std::uint64_t delivered = 0, deleted = 0, unreadable = 0;
+  const auto started = std::chrono::steady_clock::now();
+  for (std::uint64_t seq = gap.missing_from; seq < gap.missing_from + gap.missing_count; ++seq) {
+    auto got = js->get_message(stream, seq);
+    for (int attempt = 1; !got && attempt < 5; ++attempt) { // the stream's leader may be moving
+      std::this_thread::sleep_for(std::chrono::milliseconds(200 * attempt));
+      got = js->get_message(stream, seq);
+    }
+    if (!got) {
+      ++unreadable;
+      spdlog::error("nats: {} message {} skipped by the consumer cannot be read: {}", stream, seq, got.err().message);
+    } else if (!got->has_value()) {
+      ++deleted;
+    } else {
+      ++delivered;
+      on_message(std::move(**got));
+    }
+  }
+  spdlog::warn(
+    "nats: the ordered consumer of {} skipped {} message(s) from sequence {}: {} read from the stream, {} "
+    "deleted, {} unreadable ({} ms)",
+    stream, gap.missing_count, gap.missing_from, delivered, deleted, unreadable,
+    std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started).count());
+}
 
 namespace {
 
 void on_ordered_msg(natsConnection*, natsSubscription*, natsMsg* msg, void* closure) {
   auto* p = static_cast<ordered_consumer::impl*>(closure);
-  p->on_message(from_consumer(msg));
+  js_message m = from_consumer(msg);
+  if (p->js != nullptr) {
+    auto step = p->follower.arrive(m.stream_seq());
+    if (step.duplicate)
+      return;
+    if (step.missing_count > 0)
+      p->fill(step);
+  }
+  p->on_message(std::move(m));
 }
 
 void on_ordered_complete(void* closure) {
@@ -1098,14 +1140,14 @@ struct ordered_start {
 };
 mi::result<std::unique_ptr<ordered_consumer>> start_ordered(jetstream& js, const std::string& stream,
                                                             const std::string& filter_subject, ordered_start from,
-                                                            std::function<void(js_message&&)> on_message);
+                                                            std::function<void(js_message&&)> on_message,
+                                                            stream_gaps gaps = stream_gaps::ignore);
 } // namespace
 
-mi::result<std::unique_ptr<ordered_consumer>> ordered_consumer::start(jetstream& js, const std::string& stream,
-                                                                      const std::string& filter_subject,
-                                                                      std::uint64_t start_seq,
-                                                                      std::function<void(js_message&&)> on_message) {
-  return start_ordered(js, stream, filter_subject, {start_seq, -1}, std::move(on_message));
+mi::result<std::unique_ptr<ordered_consumer>>
+ordered_consumer::start(jetstream& js, const std::string& stream, const std::string& filter_subject,
+                        std::uint64_t start_seq, std::function<void(js_message&&)> on_message, stream_gaps gaps) {
+  return start_ordered(js, stream, filter_subject, {start_seq, -1}, std::move(on_message), gaps);
 }
 
 mi::result<std::unique_ptr<ordered_consumer>>
@@ -1117,7 +1159,8 @@ ordered_consumer::start_at_time(jetstream& js, const std::string& stream, const 
 namespace {
 mi::result<std::unique_ptr<ordered_consumer>> start_ordered(jetstream& js, const std::string& stream,
                                                             const std::string& filter_subject, ordered_start from,
-                                                            std::function<void(js_message&&)> on_message) {
+                                                            std::function<void(js_message&&)> on_message,
+                                                            stream_gaps gaps) {
   const std::uint64_t start_seq = from.seq;
   std::string subject = filter_subject;
   if (subject.empty()) {
@@ -1134,6 +1177,10 @@ mi::result<std::unique_ptr<ordered_consumer>> start_ordered(jetstream& js, const
   }
   auto p = std::make_unique<ordered_consumer::impl>();
   p->on_message = std::move(on_message);
+  if (gaps == stream_gaps::fill) {
+    p->js = &js;
+    p->stream = stream;
+  }
 
   jsSubOptions so;
   jsSubOptions_Init(&so);

@@ -300,16 +300,27 @@ private:
   std::unique_ptr<impl> impl_;
 };
 
+/// What an ordered consumer does about stream sequences it never received. nats.c recreates the
+/// consumer on gaps in its own delivery count, but was seen to skip a few stream messages across
+/// a cluster member's death (issue 16).
+enum class stream_gaps {
+  ignore, ///< a filtered consumer: the sequences between its messages are other subjects'
+  fill,   ///< the filter covers the whole stream: a skipped sequence is read directly from the
+          ///< stream and delivered in order (a deleted one is passed over); a redelivered one dropped
+};
+
 /// An ordered push consumer (no acks, flow control, auto-recreated on gaps), delivering on a
 /// nats.c thread.
 class ordered_consumer {
 public:
   /// start: deliver only new messages (start_seq == 0) or from a stream sequence.
   /// `filter_subject` empty = the stream's only subject. `on_message` runs on a nats.c thread,
-  /// one message at a time, and must not throw.
+  /// one message at a time, and must not throw. `gaps`: see stream_gaps (fill only when every
+  /// message of the stream is one the consumer wants).
   static mi::result<std::unique_ptr<ordered_consumer>> start(jetstream& js, const std::string& stream,
                                                              const std::string& filter_subject, std::uint64_t start_seq,
-                                                             std::function<void(js_message&&)> on_message);
+                                                             std::function<void(js_message&&)> on_message,
+                                                             stream_gaps gaps = stream_gaps::ignore);
   /// Like start, from the first message the server stored at or after `start_ns` (ns since the
   /// Unix epoch; server store time, not the payload's time).
   static mi::result<std::unique_ptr<ordered_consumer>> start_at_time(jetstream& js, const std::string& stream,
