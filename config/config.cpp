@@ -192,6 +192,7 @@ std::vector<leaf> leaves(config& c) {
   out.push_back({"calendars.dir", &c.calendars.dir});
   out.push_back({"calendars.alpaca_refresh", &c.calendars.alpaca_refresh});
   out.push_back({"calendars.alpaca_url", &c.calendars.alpaca_url});
+  out.push_back({"calendars.alpaca_refresh_every", &c.calendars.alpaca_refresh_every});
   out.push_back({"saver.batch_size", &c.saver.batch_size});
   out.push_back({"saver.batch_timeout", &c.saver.batch_timeout});
   out.push_back({"saver.max_attempts", &c.saver.max_attempts});
@@ -950,6 +951,9 @@ std::vector<config_error> validate(const config& c) {
   ck.range("klines.partitions", c.klines.partitions, 1, 1024);
   if (c.klines.lease_ttl < std::chrono::seconds(3) || c.klines.lease_ttl > std::chrono::seconds(60))
     ck.fail("klines.lease_ttl", "must be in 3s..60s, got " + format_duration(c.klines.lease_ttl));
+  if (c.calendars.alpaca_refresh_every.count() != 0 && c.calendars.alpaca_refresh_every < std::chrono::seconds(1))
+    ck.fail("calendars.alpaca_refresh_every",
+            "must be 0 (at start only) or at least 1s, got " + format_duration(c.calendars.alpaca_refresh_every));
 
   ck.range("saver.batch_size", c.saver.batch_size, 1, 100'000);
   ck.positive("saver.batch_timeout", c.saver.batch_timeout);

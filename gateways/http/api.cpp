@@ -1144,7 +1144,8 @@ struct api_service::impl {
       return coverage(p);
     if (r->path == "/api/v1/calendar") {
       static const mi::calendar::calendar_set crypto_only;
-      return calendar_response(opts.calendars ? *opts.calendars : crypto_only, p);
+      const auto snapshot = opts.calendars ? opts.calendars->current() : nullptr; // held while answering
+      return calendar_response(snapshot ? *snapshot : crypto_only, p);
     }
     return health();
   }

@@ -30,6 +30,7 @@
 #include "gateways/http/http_server.hpp"
 #include "gateways/http/key_crypto.hpp"
 #include "messages/calendar/calendar.hpp"
+#include "messages/calendar/calendar_feed.hpp"
 
 namespace mi::gw {
 
@@ -50,8 +51,9 @@ struct api_options {
   std::chrono::seconds connect_timeout{3};           ///< libpq connect_timeout of every connection
   /// Clock in ms since the epoch (tests may pin it); default: system_clock.
   std::function<std::int64_t()> now_ms;
-  /// The markets' calendars served by GET /api/v1/calendar; nullptr: CRYPTO only.
-  std::shared_ptr<const mi::calendar::calendar_set> calendars;
+  /// The markets' calendars served by GET /api/v1/calendar (the feed's snapshot per request: a refresh is served
+  /// from the next request on); nullptr: CRYPTO only.
+  std::shared_ptr<const mi::calendar::calendar_feed> calendars;
   /// Called after each request: route ("/api/v1/klines", or "other"), status, seconds spent.
   std::function<void(std::string_view route, int status, double seconds)> on_request;
   /// Called with the text of each database error (the client only gets a 503) and of each
