@@ -1,5 +1,6 @@
 #include "config/config.hpp"
 #include "config/listen_address.hpp"
+#include "messages/polled_venues.hpp"
 #include "messages/util/text.hpp"
 
 #include <algorithm>
@@ -259,6 +260,13 @@ std::vector<leaf> leaves(config& c) {
 // Small text helpers.
 
 std::string quote(std::string_view s) { return "'" + std::string(s) + "'"; }
+
+// exchanges.<name> that is no streamed venue; a polled one (cn) has its own section.
+std::string unknown_exchange(std::string_view name) {
+  if (const auto* p = find_polled_venue(name))
+    return quote(name) + " is a polled venue: configure it under " + std::string(p->config_section) + ", not exchanges";
+  return "unknown exchange " + quote(name) + " (known: " + venue_names_joined() + ")";
+}
 
 using mi::util::trim;
 
@@ -529,8 +537,7 @@ void walk(const schema& s, const YAML::Node& node, const std::string& prefix, er
                            "market.kline.>, ...); remove this key" +
                              at_line(kv.first)});
     } else if (prefix == "exchanges") {
-      out.push_back(
-        {full, "unknown exchange " + quote(name) + " (known: " + venue_names_joined() + ")" + at_line(kv.first)});
+      out.push_back({full, unknown_exchange(name) + at_line(kv.first)});
     } else {
       auto kids = s.children.find(prefix);
       out.push_back({full, "unknown key" +
@@ -617,7 +624,7 @@ void validate_stream(checker& ck, const std::string& p, const stream_config& s) 
 void validate_exchange(checker& ck, const std::string& name, const exchange_config& e) {
   const std::string p = "exchanges." + name;
   if (find_venue(name) == nullptr) {
-    ck.fail(p, "unknown exchange " + quote(name) + " (known: " + venue_names_joined() + ")");
+    ck.fail(p, unknown_exchange(name));
     return;
   }
   ck.url(p + ".ws_url", e.ws_url, {"ws://", "wss://"});

@@ -73,6 +73,10 @@ std::vector<std::string> api_routes();
 /// Every reason on_auth_rejected reports ("missing_credentials", ..., "unusable_key"): the `reason` label values.
 std::vector<std::string> api_auth_reasons();
 
+/// The `venue` parameter of the equities routes (/quotes, /daily_bars, /quality) against the venue registry,
+/// streamed and polled venues (messages/venue_registry.hpp): nullopt when known, else the 400's message naming them.
+std::optional<std::string> unknown_venue(std::string_view venue);
+
 /// GET /api/v1/calendar's answer for query parameters `p` (market, from, to): 200 with the sessions, or 400 naming the
 /// bad parameter. Pure (no database).
 http_response calendar_response(const mi::calendar::calendar_set& set, const std::map<std::string, std::string>& p);

@@ -117,8 +117,8 @@ TEST_CASE("calendar refresh: a new early close reaches the kline sessions and /a
     << "\n  alpaca_refresh_every: 1s\n";
   {
     scoped_env sim_answer("ALPACA_SIM_CALENDAR", answer); // the simulator child reads it at every request
-    env.start_simulator({"--exchange", "alpaca", "--symbols", "AAPL", "--count", "1", "--rate", "1", "--linger-ms",
-                         "600000"});
+    env.start_simulator(
+      {"--exchange", "alpaca", "--symbols", "AAPL", "--count", "1", "--rate", "1", "--linger-ms", "600000"});
   }
   const std::vector<std::string> roles{"--roles", "kline,api,store"};
   env.start_platform(roles);
@@ -166,10 +166,10 @@ TEST_CASE("calendar refresh: a new early close reaches the kline sessions and /a
 
   // An empty answer: counted and logged, the calendar in use is kept.
   std::ofstream(answer, std::ios::trunc) << "[]";
-  REQUIRE_MESSAGE(mi::test::eventually(
-                    [&] { return env.metric(R"(mi_calendar_refreshes_total{market="XNYS",outcome="failed"})") >= 1; },
-                    30s),
-                  env.platform_log());
+  REQUIRE_MESSAGE(
+    mi::test::eventually(
+      [&] { return env.metric(R"(mi_calendar_refreshes_total{market="XNYS",outcome="failed"})") >= 1; }, 30s),
+    env.platform_log());
   CHECK(env.platform_log().find("calendars: XNYS refresh: alpaca /v2/calendar: no trading day in the answer") !=
         std::string::npos);
   CHECK(close_served().find(R"("close":"13:00")") != std::string::npos);
