@@ -88,9 +88,9 @@ checked<std::string> exchange_param(const params& p) {
   if (failed(v))
     return v;
   const auto& e = std::get<0>(v);
-  if (mi::find_venue(e) == nullptr)
+  if (!mi::is_data_venue(e)) // streamed and polled venues (cn: minute bars derived from its snapshots)
     return param_error{bad_param("parameter 'exchange': unknown exchange '" + e.substr(0, 40) +
-                                 "' (known: " + venue_names_joined() + ")")};
+                                 "' (known: " + mi::data_venue_names_joined() + ")")};
   return v;
 }
 
@@ -99,11 +99,14 @@ checked<std::string> symbol_param(const params& p) {
   if (failed(v))
     return v;
   const auto& s = std::get<0>(v);
-  bool ok = s.size() <= 32 &&
-            std::all_of(s.begin(), s.end(), [](char c) { return (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9'); });
+  // '_': an equities symbol as its subject token (600000_SH, BRK_B), as trades and klines carry it.
+  bool ok = s.size() <= 32 && std::all_of(s.begin(), s.end(), [](char c) {
+              return (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_';
+            });
   if (!ok)
     return param_error{bad_param("parameter 'symbol': '" + s.substr(0, 40) +
-                                 "' is not a normalized symbol (upper-case letters and digits, e.g. BTCUSDT)")};
+                                 "' is not a normalized symbol (upper-case letters, digits and '_', e.g. BTCUSDT, "
+                                 "600000_SH)")};
   return v;
 }
 
