@@ -212,8 +212,10 @@ struct window_state {
   std::shared_ptr<const mi::calendar::calendar_feed> calendars;   // the process's feed (null: no calendars)
   std::shared_ptr<const mi::calendar::calendar_set> calendar_set; // the snapshot `sessions` points into
   std::uint64_t calendar_version = 0;                             // of calendars when calendar_set was taken
-  std::uint64_t skipped = 0;                                      // trades the engine refused (for log pacing)
-  std::uint64_t partials_failed = 0;                              // partials nats.c refused (for log pacing)
+  std::shared_ptr<const mi::calendar::calendar_set> pending_set;  // a newer snapshot not taken yet
+  std::uint64_t pending_version = 0;
+  std::uint64_t skipped = 0;         // trades the engine refused (for log pacing)
+  std::uint64_t partials_failed = 0; // partials nats.c refused (for log pacing)
 };
 
 std::atomic<bool> window_fault_fired{false}; // symbol_window_throws_once: once per process
@@ -221,20 +223,28 @@ std::atomic<bool> window_fault_fired{false}; // symbol_window_throws_once: once 
 using window_actor = caf::stateful_actor<window_state>;
 
 // A refreshed calendar (calendars.alpaca_refresh_every) is taken between sessions: when no window of a day or shorter
-// is open (symbol_windows::set_sessions refuses otherwise and this is tried again at the next trade or close).
+// is open (symbol_windows::set_sessions refuses otherwise and this is tried again at the next trade or close). The
+// snapshot is read from the feed once per version (kept in `pending_set` meanwhile): a retry costs no lock. A symbol
+// whose market has no sessions (crypto) adopts it at once (nothing to map).
 void take_refreshed_calendar(window_actor* self) {
   auto& st = self->state;
-  if (!st.calendars || st.calendars->version() == st.calendar_version)
+  if (!st.calendars)
     return;
   const auto version = st.calendars->version();
-  auto snapshot = st.calendars->current();
-  const auto* cal = calendar_of_venue(snapshot.get(), st.exchange);
-  if (!st.windows->set_sessions(cal))
+  if (version == st.calendar_version)
+    return;
+  if (version != st.pending_version) {
+    st.pending_set = st.calendars->current();
+    st.pending_version = version;
+  }
+  const auto* cal = calendar_of_venue(st.pending_set.get(), st.exchange);
+  if ((cal != nullptr || st.sessions != nullptr) && !st.windows->set_sessions(cal))
     return;
   st.sessions = cal;
-  st.calendar_set = std::move(snapshot);
-  st.calendar_version = version;
-  spdlog::debug("kline stage: {} aggregates on calendar version {} from now on", st.key, version);
+  st.calendar_set = std::move(st.pending_set);
+  st.calendar_version = st.pending_version;
+  if (cal != nullptr)
+    spdlog::debug("kline stage: {} aggregates on calendar version {} from now on", st.key, st.calendar_version);
 }
 
 // `detected_ms`: when the close condition became true (for the close -> ack latency metric).
