@@ -120,7 +120,8 @@ const alpaca_daily_args& alpaca_daily_runner::args() const { return impl_->args;
 
 mi::result<alpaca_day_outcome> alpaca_daily_runner::run_day(std::int64_t day, std::string_view run) {
   auto& st = *impl_;
-  const auto* xnys = st.args.calendars ? st.args.calendars->find(std::string(market)) : nullptr;
+  const auto calendars = st.args.calendars ? st.args.calendars->current() : nullptr; // held while used
+  const auto* xnys = calendars ? calendars->find(std::string(market)) : nullptr;
   if (xnys == nullptr)
     return mi::error{"no XNYS calendar (calendars.dir)"};
   auto session = xnys->session_on_day(day);
@@ -267,7 +268,8 @@ std::int64_t step(daily_actor* self) {
   }
   if (const auto wait = st.runner->request_wait_ns(); wait > 0)
     return wait;
-  const auto* xnys = args.calendars ? args.calendars->find("XNYS") : nullptr;
+  const auto calendars = args.calendars ? args.calendars->current() : nullptr; // held while used
+  const auto* xnys = calendars ? calendars->find("XNYS") : nullptr;
   if (xnys == nullptr) {
     set_state(self, "no XNYS calendar: idle");
     return mi::util::ns_per_day;

@@ -17,6 +17,7 @@
 #include "caf/actor.hpp"
 #include "caf/fwd.hpp"
 #include "messages/calendar/calendar.hpp"
+#include "messages/calendar/calendar_feed.hpp"
 #include "messages/result.hpp"
 
 namespace mi::gw {
@@ -42,10 +43,11 @@ struct alpaca_daily_args {
   int at_minutes = 20 * 60 + 5; ///< New York local time of the daily run
   int backfill_days = 30;       ///< trading days back
   std::chrono::milliseconds timeout{10000};
-  std::shared_ptr<const mi::calendar::calendar_set> calendars; ///< XNYS
-  std::string dsn;                                             ///< PostgreSQL
-  mi::gw::jetstream* js = nullptr;                             ///< the report and the progress
-  mi::gw::metrics* metrics = nullptr;                          ///< may be null (the CLI)
+  /// XNYS, read per step and per day (a refresh, calendars.alpaca_refresh_every, reaches the next one).
+  std::shared_ptr<const mi::calendar::calendar_feed> calendars;
+  std::string dsn;                    ///< PostgreSQL
+  mi::gw::jetstream* js = nullptr;    ///< the report and the progress
+  mi::gw::metrics* metrics = nullptr; ///< may be null (the CLI)
 };
 
 /// What one day's run did.

@@ -2,12 +2,15 @@
 
 #include <spdlog/spdlog.h>
 
+#include <map>
+
 #include "actors/caf_types.hpp"
 #include "actors/inspection.hpp"
 #include "caf/actor_system.hpp"
 #include "caf/event_based_actor.hpp"
 #include "caf/stateful_actor.hpp"
 #include "connectors/cn/eastmoney.hpp"
+#include "connectors/cn/minute_bars.hpp"
 #include "connectors/cn/quote_tracker.hpp"
 #include "connectors/transport/url.hpp"
 #include "connectors/transport/ws_client.hpp"
@@ -16,6 +19,8 @@
 #include "gateways/metrics/metrics.hpp"
 #include "gateways/postgres/equity_store.hpp"
 #include "market.pb.h"
+#include "messages/codec.hpp"
+#include "messages/kline.hpp"
 #include "messages/util/civil_time.hpp"
 #include "messages/util/clock.hpp"
 
@@ -76,10 +81,47 @@ struct quotes_state {
   cn_quotes_args args;
   std::unique_ptr<mi::cn::quote_poller> poller;
   mi::cn::quote_tracker tracker;
-  mi::gw::source_probe* probe[2] = {nullptr, nullptr}; ///< by quote_source
+  std::map<std::string, mi::cn::minute_bars, std::less<>> minutes; ///< by market (XSHG, XSHE)
+  mi::gw::source_probe* probe[2] = {nullptr, nullptr};             ///< by quote_source
   std::string last_idle;
 };
 using quotes_actor = caf::stateful_actor<quotes_state>;
+
+// Minute bars derived from the snapshots (connectors/cn/minute_bars): published as final 1m klines on
+// market.kline.cn.{600000_SH}.1m (MARKET_KLINE, dedup id as every kline's); a gap (a minute whose previous one had no
+// poll) is logged, never filled.
+void publish_minutes(quotes_actor* self, const mi::cn::minute_output& o) {
+  for (const auto& g : o.gaps)
+    spdlog::warn("cn: {} minute bars {} .. {} missing (a minute without a poll before them): a gap, no bars",
+                 mi::cn::to_string(g.sym), mi::util::iso8601_ms(g.from_ns / 1'000'000),
+                 mi::util::iso8601_ms(g.to_ns / 1'000'000));
+  for (const auto& b : o.bars) {
+    const auto k = mi::cn::to_kline(b);
+    mi::gw::outgoing m{mi::kline_subject(k), mi::dedup_id(k), std::string(mi::kline_content_type),
+                       mi::encode_kline_pb(k)};
+    m.event_ts_ns = b.open_time_ns;
+    if (auto r = mi::gw::publish_acked(*self->state.args.js, m, quote_publish); !r)
+      spdlog::warn("cn: publish {}: {}", m.msg_id, r.err().message);
+  }
+}
+
+void feed_minutes(quotes_actor* self, const mi::cn::snapshot& q) {
+  auto& st = self->state;
+  const auto market = mi::cn::market_of(q.sym);
+  auto it = st.minutes.find(market);
+  if (it == st.minutes.end()) {
+    const auto* cal = st.args.calendars ? st.args.calendars->find(market) : nullptr;
+    if (cal == nullptr)
+      return; // no calendar: no sessions to put minutes in (logged at start)
+    it = st.minutes.emplace(std::string(market), mi::cn::minute_bars(cal)).first;
+  }
+  publish_minutes(self, it->second.on_snapshot(q));
+}
+
+void flush_minutes(quotes_actor* self) {
+  for (auto& [market, mb] : self->state.minutes)
+    publish_minutes(self, mb.flush());
+}
 
 std::int64_t poll_step(quotes_actor* self) {
   auto& st = self->state;
@@ -87,6 +129,8 @@ std::int64_t poll_step(quotes_actor* self) {
   if (auto* wait = std::get_if<std::int64_t>(&next)) {
     if (st.poller->idle_reason() != st.last_idle) {
       st.last_idle = st.poller->idle_reason();
+      if (!st.last_idle.empty())
+        flush_minutes(self); // the session is over: its last minute is final
       if (!st.last_idle.empty())
         spdlog::info("cn: not polling: {}", st.last_idle);
       inspect_state(self, st.last_idle.empty() ? "polling" : st.last_idle);
@@ -117,6 +161,7 @@ std::int64_t poll_step(quotes_actor* self) {
   }
   std::uint64_t published = 0;
   for (const auto& q : step.quotes) {
+    feed_minutes(self, q); // every polled snapshot: a quiet minute's poll proves it had no trades
     if (!st.tracker.admit(q))
       continue;
     mi::gw::outgoing m;
@@ -146,6 +191,7 @@ caf::behavior cn_quotes(quotes_actor* self, cn_quotes_args args) {
   self->send(self, tick_atom::value);
   caf::behavior handlers{
     [self](tick_atom) { schedule(self, poll_step(self)); },
+    // No flush at a stop: the open minute is incomplete (after a restart its minutes are a gap, never a guess).
     [self](stop_atom) { self->quit(); },
   };
   return inspected(self, "cn_quotes", "cn", std::move(handlers));

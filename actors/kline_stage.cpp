@@ -207,15 +207,45 @@ struct window_state {
   int fault_after_trades = 0;
   int trades_seen = 0;
   std::string exchange, symbol;
-  std::string raw_stream;                           // amendments read the symbol's trades back from it
-  const mi::calendar::calendar* sessions = nullptr; // the symbol's market (nullptr: UTC)
-  std::uint64_t skipped = 0;                        // trades the engine refused (for log pacing)
-  std::uint64_t partials_failed = 0;                // partials nats.c refused (for log pacing)
+  std::string raw_stream;                                         // amendments read the symbol's trades back from it
+  const mi::calendar::calendar* sessions = nullptr;               // the symbol's market (nullptr: UTC), in calendar_set
+  std::shared_ptr<const mi::calendar::calendar_feed> calendars;   // the process's feed (null: no calendars)
+  std::shared_ptr<const mi::calendar::calendar_set> calendar_set; // the snapshot `sessions` points into
+  std::uint64_t calendar_version = 0;                             // of calendars when calendar_set was taken
+  std::shared_ptr<const mi::calendar::calendar_set> pending_set;  // a newer snapshot not taken yet
+  std::uint64_t pending_version = 0;
+  std::uint64_t skipped = 0;         // trades the engine refused (for log pacing)
+  std::uint64_t partials_failed = 0; // partials nats.c refused (for log pacing)
 };
 
 std::atomic<bool> window_fault_fired{false}; // symbol_window_throws_once: once per process
 
 using window_actor = caf::stateful_actor<window_state>;
+
+// A refreshed calendar (calendars.alpaca_refresh_every) is taken between sessions: when no window of a day or shorter
+// is open (symbol_windows::set_sessions refuses otherwise and this is tried again at the next trade or close). The
+// snapshot is read from the feed once per version (kept in `pending_set` meanwhile): a retry costs no lock. A symbol
+// whose market has no sessions (crypto) adopts it at once (nothing to map).
+void take_refreshed_calendar(window_actor* self) {
+  auto& st = self->state;
+  if (!st.calendars)
+    return;
+  const auto version = st.calendars->version();
+  if (version == st.calendar_version)
+    return;
+  if (version != st.pending_version) {
+    st.pending_set = st.calendars->current();
+    st.pending_version = version;
+  }
+  const auto* cal = calendar_of_venue(st.pending_set.get(), st.exchange);
+  if ((cal != nullptr || st.sessions != nullptr) && !st.windows->set_sessions(cal))
+    return;
+  st.sessions = cal;
+  st.calendar_set = std::move(st.pending_set);
+  st.calendar_version = st.pending_version;
+  if (cal != nullptr)
+    spdlog::debug("kline stage: {} aggregates on calendar version {} from now on", st.key, st.calendar_version);
+}
 
 // `detected_ms`: when the close condition became true (for the close -> ack latency metric).
 void emit(window_actor* self, std::vector<mi::kline>& finals, std::int64_t now, std::int64_t detected_ms) {
@@ -257,6 +287,7 @@ void close_by_clock(window_actor* self, std::int64_t now, std::int64_t detected_
   if (self->state.caught_up)
     self->state.windows->close_by_wall_clock(now, finals);
   emit(self, finals, now, detected_ms);
+  take_refreshed_calendar(self);
   arm_close_timer(self, now);
 }
 
@@ -333,17 +364,21 @@ void on_amendment(window_actor* self, const mi::trade& a, std::uint64_t seq) {
 caf::behavior symbol_window(window_actor* self, std::string exchange, std::string symbol, const ke::options* opts,
                             std::shared_ptr<const ke::checkpoint> restored, caf::actor sink, caf::actor router,
                             mi::gw::jetstream* js, mi::gw::metrics* metrics, std::int64_t idle_after_ms,
-                            const kline_stage_args* fault_args, const mi::calendar::calendar* sessions,
-                            std::string raw_stream) {
+                            const kline_stage_args* fault_args,
+                            std::shared_ptr<const mi::calendar::calendar_feed> calendars, std::string raw_stream) {
   self->set_exception_handler(exception_error);
   auto& st = self->state;
   st.exchange = exchange;
   st.symbol = symbol;
   st.raw_stream = std::move(raw_stream);
-  st.sessions = sessions;
+  if ((st.calendars = std::move(calendars))) {
+    st.calendar_version = st.calendars->version();
+    st.calendar_set = st.calendars->current();
+    st.sessions = calendar_of_venue(st.calendar_set.get(), exchange);
+  }
   st.key = state_key(exchange, symbol);
   st.opts = opts;
-  st.windows = std::make_unique<ke::symbol_windows>(exchange, symbol, *opts, restored.get(), sessions);
+  st.windows = std::make_unique<ke::symbol_windows>(exchange, symbol, *opts, restored.get(), st.sessions);
   // A watermark a far-future trade froze (stored by an earlier version) is forgotten.
   if (opts->max_clock_skew_ms > 0 && st.windows->watermark_ms() > now_ms() + opts->max_clock_skew_ms) {
     spdlog::warn("kline stage: {} {}: restored watermark {} ms is beyond the clock skew; forgotten", exchange, symbol,
@@ -371,6 +406,7 @@ caf::behavior symbol_window(window_actor* self, std::string exchange, std::strin
       s.last_seq = seq;
       auto now = now_ms();
       s.last_trade_ms = now;
+      take_refreshed_calendar(self);
       if (t.is_amendment()) {
         on_amendment(self, t, seq);
         std::vector<mi::kline> finals;
@@ -624,11 +660,10 @@ caf::actor open_window(router_actor* self, const mi::trade& t, const std::string
   auto cp = s.recovery.take_restored(key); // the window holds it now; passivation stores it again
   if (!cp && s.recovery.ever_passivated())
     cp = read_passivated(s, key);
-  auto w =
-    self->system().spawn(symbol_window, t.exchange, t.symbol, &s.opts, cp, s.sink, caf::actor_cast<caf::actor>(self),
-                         s.args.js, s.args.metrics, static_cast<std::int64_t>(s.args.cfg.idle_after.count()),
-                         s.args.fault == kline_fault::window_throws_once ? &s.args : nullptr,
-                         calendar_of_venue(s.args.calendars.get(), t.exchange), s.args.raw_stream);
+  auto w = self->system().spawn(
+    symbol_window, t.exchange, t.symbol, &s.opts, cp, s.sink, caf::actor_cast<caf::actor>(self), s.args.js,
+    s.args.metrics, static_cast<std::int64_t>(s.args.cfg.idle_after.count()),
+    s.args.fault == kline_fault::window_throws_once ? &s.args : nullptr, s.args.calendars, s.args.raw_stream);
   self->link_to(w); // a window that dies with an error takes the stage down (and back up)
   inspection::process().adopt(w.id(), self->id(), t.exchange + "." + t.symbol);
   s.windows.emplace(key, w);

@@ -9,6 +9,7 @@
 #include "caf/fwd.hpp"
 #include "config/config.hpp"
 #include "messages/calendar/calendar.hpp"
+#include "messages/calendar/calendar_feed.hpp"
 #include "messages/kline/kline_engine.hpp"
 
 namespace mi::gw {
@@ -53,8 +54,10 @@ struct kline_stage_args {
   /// watermark. A restored watermark beyond now + this is forgotten (ingest.max_clock_skew).
   std::int64_t max_clock_skew_ms = 300'000;
   /// The markets' calendars (calendars.dir): a symbol aggregates on the calendar of its venue's market
-  /// (venue_registry `market`); nullptr or a market without a calendar: UTC windows (crypto).
-  std::shared_ptr<const mi::calendar::calendar_set> calendars;
+  /// (venue_registry `market`); nullptr or a market without a calendar: UTC windows (crypto). A refreshed snapshot
+  /// (calendars.alpaca_refresh_every) is taken by each symbol between sessions: at its first trade or close with no
+  /// window of a day or shorter open (symbol_windows::set_sessions); an open window keeps the bounds it opened with.
+  std::shared_ptr<const mi::calendar::calendar_feed> calendars;
 };
 
 /// The calendar a venue's symbols aggregate on: its registry market's in `calendars`; nullptr for CRYPTO, an unknown

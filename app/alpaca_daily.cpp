@@ -29,7 +29,8 @@ int run_alpaca_daily(const std::string& config_path, const std::string& from, co
     return 2;
   }
   auto args = alpaca_daily_settings(cfg);
-  const auto* xnys = args.calendars->find("XNYS");
+  const auto calendars = args.calendars->current();
+  const auto* xnys = calendars->find("XNYS");
   if (xnys == nullptr) {
     std::cerr << "alpaca-daily: no XNYS calendar (calendars.dir)\n";
     return 2;

@@ -12,6 +12,7 @@
 #include "actors/batch_saver.hpp"
 #include "actors/book_sampler.hpp"
 #include "actors/caf_types.hpp"
+#include "actors/calendar_refresh.hpp"
 #include "actors/cn.hpp"
 #include "actors/coverage_saver.hpp"
 #include "actors/derivatives_saver.hpp"
@@ -37,6 +38,7 @@
 #include "messages/util/clock.hpp"
 #include "messages/calendar/alpaca_refresh.hpp"
 #include "messages/calendar/calendar.hpp"
+#include "messages/calendar/calendar_feed.hpp"
 #include "connectors/transport/url.hpp"
 #include "connectors/transport/ws_client.hpp"
 #include "messages/document.hpp"
@@ -296,33 +298,50 @@ mi::actors::child_spec documents_role(const mi::cfg::config& cfg, const role_fac
   return role("documents", std::move(children), 15s);
 }
 
-// calendars.alpaca_refresh: XNYS from Alpaca's /v2/calendar over the file's years and the next one. Any failure is
-// logged and keeps the file's days (messages/calendar/alpaca_refresh.hpp).
-static void refresh_xnys(const mi::cfg::config& cfg, mi::calendar::calendar& ny) {
+// calendars.alpaca_refresh: XNYS from Alpaca's /v2/calendar over the calendar's years and the next one, merged into
+// `ny`. An error (and `ny` unchanged) when the request or the answer fails (messages/calendar/alpaca_refresh.hpp).
+static mi::result<mi::calendar::refresh_summary> refresh_xnys(const mi::cfg::config& cfg, mi::calendar::calendar& ny) {
   const auto from = mi::util::days_from_civil(ny.first_date().year, ny.first_date().month, ny.first_date().day);
   const auto to = mi::util::days_from_civil(ny.last_date().year + 1, 12, 31);
   const auto target = mi::calendar::alpaca_calendar_target(from, to);
   auto u = mi::net::parse_url(cfg.calendars.alpaca_url + target);
-  if (!u) {
-    spdlog::error("calendars: bad calendars.alpaca_url {}: {}; XNYS from the file", cfg.calendars.alpaca_url,
-                  u.err().message);
-    return;
-  }
+  if (!u)
+    return mi::error{"bad calendars.alpaca_url " + cfg.calendars.alpaca_url + ": " + u.err().message};
   // The credentials are headers, never logged.
   const mi::net::request_headers headers{{"APCA-API-KEY-ID", mi::cfg::venue_secret_env("alpaca", "KEY_ID")},
                                          {"APCA-API-SECRET-KEY", mi::cfg::venue_secret_env("alpaca", "SECRET_KEY")}};
   auto body = mi::net::http_get(*u, std::chrono::seconds(10), headers);
-  if (!body) {
-    spdlog::error("calendars: Alpaca {}{} failed ({}); XNYS from the file", cfg.calendars.alpaca_url, target,
-                  body.err().message);
+  if (!body)
+    return mi::error{"Alpaca " + cfg.calendars.alpaca_url + target + " failed (" + body.err().message + ")"};
+  return mi::calendar::refresh_from_alpaca(ny, *body);
+}
+
+// One periodic refresh (calendars.alpaca_refresh_every): a copy of the snapshot in use, XNYS merged with Alpaca's
+// answer, published when it changed a day. A failed or empty answer keeps the calendar in use (log + counter).
+static void refresh_market_calendars(const mi::cfg::config& cfg, mi::calendar::calendar_feed& feed,
+                                     mi::gw::calendar_refresh_probe& probe) {
+  const auto in_use = feed.current();
+  const auto* old_ny = in_use->find("XNYS");
+  if (old_ny == nullptr)
     return;
-  }
-  auto r = mi::calendar::refresh_from_alpaca(ny, *body);
+  auto next = *in_use;
+  auto* ny = next.find_mutable("XNYS");
+  auto r = refresh_xnys(cfg, *ny);
   if (!r) {
-    spdlog::error("calendars: {}; XNYS from the file", r.err().message);
+    probe.failed();
+    spdlog::error("calendars: XNYS refresh: {}; the calendar in use is kept", r.err().message);
     return;
   }
-  spdlog::info("calendars: XNYS refreshed from Alpaca {}: {}", cfg.calendars.alpaca_url, r->text());
+  if (mi::calendar::same_days(*old_ny, *ny)) {
+    probe.unchanged();
+    spdlog::info("calendars: XNYS refreshed from Alpaca {}: {}, unchanged", cfg.calendars.alpaca_url, r->text());
+    return;
+  }
+  feed.replace(std::make_shared<const mi::calendar::calendar_set>(std::move(next)));
+  probe.changed();
+  spdlog::info("calendars: XNYS refreshed from Alpaca {}: {}, changed: version {} in use (klines take it between "
+               "sessions)",
+               cfg.calendars.alpaca_url, r->text(), feed.version());
 }
 
 mi::actors::child_spec cn_role(const mi::cfg::config& cfg, const role_factory& role, mi::gw::jetstream& js,
@@ -402,7 +421,7 @@ mi::actors::alpaca_daily_args alpaca_daily_settings(const mi::cfg::config& cfg) 
   const auto& at = ex.daily_job.at; // HH:MM, validated by load()
   a.at_minutes = ((at[0] - '0') * 10 + (at[1] - '0')) * 60 + (at[3] - '0') * 10 + (at[4] - '0');
   a.backfill_days = ex.daily_job.backfill_days;
-  a.calendars = load_market_calendars(cfg);
+  a.calendars = market_calendar_feed(cfg);
   a.dsn = cfg.postgres.dsn;
   return a;
 }
@@ -442,24 +461,51 @@ static std::shared_ptr<const mi::calendar::calendar_set> read_market_calendars(c
   for (const auto& m : needed)
     if (set->find(m) == nullptr)
       spdlog::error("calendars: no calendar for market {} in {}", m, *dir);
-  if (auto* ny = set->find_mutable("XNYS"); cfg.calendars.alpaca_refresh && ny != nullptr)
-    refresh_xnys(cfg, *ny);
+  if (auto* ny = set->find_mutable("XNYS"); cfg.calendars.alpaca_refresh && ny != nullptr) {
+    if (auto r = refresh_xnys(cfg, *ny))
+      spdlog::info("calendars: XNYS refreshed from Alpaca {}: {}", cfg.calendars.alpaca_url, r->text());
+    else
+      spdlog::error("calendars: {}; XNYS from the file", r.err().message);
+  }
   spdlog::info("calendars: {} loaded from {}", fmt::join(set->markets(), ", "), *dir);
   return std::make_shared<const mi::calendar::calendar_set>(std::move(*set));
 }
 
-// The kline, API and A-share roles of one process share one load (files, and Alpaca's calendar when
-// calendars.alpaca_refresh is on: one request per process, not one per role).
-std::shared_ptr<const mi::calendar::calendar_set> load_market_calendars(const mi::cfg::config& cfg) {
+// The kline, API, daily and A-share roles of one process share one load (files, and Alpaca's calendar when
+// calendars.alpaca_refresh is on: one request per process, not one per role) and one feed its refreshes replace.
+std::shared_ptr<mi::calendar::calendar_feed> market_calendar_feed(const mi::cfg::config& cfg) {
   static std::mutex mu;
-  static std::map<std::string, std::shared_ptr<const mi::calendar::calendar_set>> loaded;
+  static std::map<std::string, std::shared_ptr<mi::calendar::calendar_feed>> loaded;
   const std::string key =
     cfg.calendars.dir + '\n' + (cfg.calendars.alpaca_refresh ? cfg.calendars.alpaca_url : std::string());
   std::lock_guard lock(mu);
-  auto& set = loaded[key];
-  if (!set)
-    set = read_market_calendars(cfg);
-  return set;
+  auto& feed = loaded[key];
+  if (!feed)
+    feed = std::make_shared<mi::calendar::calendar_feed>(read_market_calendars(cfg));
+  return feed;
+}
+
+std::shared_ptr<const mi::calendar::calendar_set> load_market_calendars(const mi::cfg::config& cfg) {
+  return market_calendar_feed(cfg)->current();
+}
+
+std::optional<mi::actors::child_spec> calendars_role(const mi::cfg::config& cfg, const std::vector<std::string>& roles,
+                                                     const role_factory& role, mi::gw::metrics& metrics) {
+  const bool used = has_role(roles, "kline") || has_role(roles, "api") || has_role(roles, "daily");
+  if (!used || !cfg.calendars.alpaca_refresh || cfg.calendars.alpaca_refresh_every.count() == 0)
+    return std::nullopt;
+  auto feed = market_calendar_feed(cfg);
+  if (feed->current()->find("XNYS") == nullptr)
+    return std::nullopt; // nothing to refresh (the load said why)
+  mi::actors::calendar_refresh_args a;
+  a.every = std::chrono::duration_cast<std::chrono::milliseconds>(cfg.calendars.alpaca_refresh_every);
+  auto& probe = metrics.calendar_refresh("XNYS");
+  a.refresh = [cfg, feed, &probe] { refresh_market_calendars(cfg, *feed, probe); };
+  spdlog::info("calendars: XNYS refreshed from Alpaca {} every {} s", cfg.calendars.alpaca_url,
+               std::chrono::duration_cast<std::chrono::seconds>(cfg.calendars.alpaca_refresh_every).count());
+  return role("calendars",
+              {{"calendar_refresh", [a](caf::actor_system& s) { return mi::actors::spawn_calendar_refresh(s, a); }}},
+              15s);
 }
 
 mi::actors::child_spec kline_role(const mi::cfg::config& cfg, const role_factory& role, mi::gw::jetstream& js,
@@ -473,7 +519,7 @@ mi::actors::child_spec kline_role(const mi::cfg::config& cfg, const role_factory
   ka.max_clock_skew_ms = cfg.ingest.max_clock_skew.count();
   ka.fault = mi::actors::parse_kline_fault(cfg.testing.fault);
   ka.fault_after_trades = cfg.testing.fault_after_trades;
-  ka.calendars = load_market_calendars(cfg);
+  ka.calendars = market_calendar_feed(cfg);
   if (ka.fault != mi::actors::kline_fault::none)
     spdlog::warn("testing.fault = {}: a test-only fault is injected into the kline stage", cfg.testing.fault);
   if (cfg.klines.partitions <= 1)
@@ -495,7 +541,7 @@ bool start_api(api_role& out, const mi::cfg::config& cfg, const std::vector<std:
                const std::shared_ptr<mi::gw::auth::nonce_store>& nonces) {
   if (has_role(roles, "api") || has_role(roles, "push")) {
     auto ao = mi::gw::to_options(cfg.api, cfg.postgres, has_role(roles, "push"));
-    ao.calendars = load_market_calendars(cfg);
+    ao.calendars = market_calendar_feed(cfg);
     if (ao.auth_required) {
       ao.master_key = master_key;
       ao.nonces = nonces;

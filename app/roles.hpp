@@ -19,6 +19,7 @@
 #include "actors/supervisor.hpp"
 #include "config/config.hpp"
 #include "messages/calendar/calendar.hpp"
+#include "messages/calendar/calendar_feed.hpp"
 #include "gateways/http/api.hpp"
 #include "gateways/http/http_server.hpp"
 #include "gateways/http/key_crypto.hpp"
@@ -92,7 +93,15 @@ mi::actors::child_spec documents_role(const mi::cfg::config& cfg, const role_fac
 /// The China A-share venue (equities.cn, with the ingest role): the quote poller and the daily-bar fetcher.
 mi::actors::child_spec cn_role(const mi::cfg::config& cfg, const role_factory& role, mi::gw::jetstream& js,
                                mi::gw::metrics& metrics);
+/// The snapshot of market_calendar_feed(cfg) in use now (one-shot users: replay, cn, alpaca-daily).
 std::shared_ptr<const mi::calendar::calendar_set> load_market_calendars(const mi::cfg::config& cfg);
+/// The process's calendar feed (loaded once per process: files, then Alpaca's XNYS when calendars.alpaca_refresh);
+/// the kline, API and daily roles read it, calendars_role's refresh replaces its snapshot.
+std::shared_ptr<mi::calendar::calendar_feed> market_calendar_feed(const mi::cfg::config& cfg);
+/// The role `calendars` (added by `run`, never named in --roles): XNYS refreshed from Alpaca every
+/// calendars.alpaca_refresh_every when alpaca_refresh is on and the kline, api or daily role runs; nullopt otherwise.
+std::optional<mi::actors::child_spec> calendars_role(const mi::cfg::config& cfg, const std::vector<std::string>& roles,
+                                                     const role_factory& role, mi::gw::metrics& metrics);
 /// True when exchanges.alpaca.daily_job.enabled (the role `daily` then joins the default roles).
 bool alpaca_daily_enabled(const mi::cfg::config& cfg);
 /// The Alpaca daily job's settings from the configuration (the role and `alpaca-daily` share them).

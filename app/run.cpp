@@ -264,6 +264,9 @@ int run_platform(const std::string& config_path, std::vector<std::string> roles,
     roles_tree.push_back(cn_role(cfg, role, js, metrics));
   if (has_role(roles, "daily"))
     roles_tree.push_back(daily_role(cfg, role, js, metrics));
+  if (auto c =
+        calendars_role(cfg, roles, role, metrics)) // XNYS refreshed while running (calendars.alpaca_refresh_every)
+    roles_tree.push_back(std::move(*c));
 
   // The root restarts nothing: a role that gave up has used its children's restarts, and
   // restarting the process is the service manager's job (exit status 3, below).

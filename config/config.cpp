@@ -1,5 +1,6 @@
 #include "config/config.hpp"
 #include "config/listen_address.hpp"
+#include "messages/polled_venues.hpp"
 #include "messages/util/text.hpp"
 
 #include <algorithm>
@@ -192,6 +193,7 @@ std::vector<leaf> leaves(config& c) {
   out.push_back({"calendars.dir", &c.calendars.dir});
   out.push_back({"calendars.alpaca_refresh", &c.calendars.alpaca_refresh});
   out.push_back({"calendars.alpaca_url", &c.calendars.alpaca_url});
+  out.push_back({"calendars.alpaca_refresh_every", &c.calendars.alpaca_refresh_every});
   out.push_back({"saver.batch_size", &c.saver.batch_size});
   out.push_back({"saver.batch_timeout", &c.saver.batch_timeout});
   out.push_back({"saver.max_attempts", &c.saver.max_attempts});
@@ -258,6 +260,13 @@ std::vector<leaf> leaves(config& c) {
 // Small text helpers.
 
 std::string quote(std::string_view s) { return "'" + std::string(s) + "'"; }
+
+// exchanges.<name> that is no streamed venue; a polled one (cn) has its own section.
+std::string unknown_exchange(std::string_view name) {
+  if (const auto* p = find_polled_venue(name))
+    return quote(name) + " is a polled venue: configure it under " + std::string(p->config_section) + ", not exchanges";
+  return "unknown exchange " + quote(name) + " (known: " + venue_names_joined() + ")";
+}
 
 using mi::util::trim;
 
@@ -528,8 +537,7 @@ void walk(const schema& s, const YAML::Node& node, const std::string& prefix, er
                            "market.kline.>, ...); remove this key" +
                              at_line(kv.first)});
     } else if (prefix == "exchanges") {
-      out.push_back(
-        {full, "unknown exchange " + quote(name) + " (known: " + venue_names_joined() + ")" + at_line(kv.first)});
+      out.push_back({full, unknown_exchange(name) + at_line(kv.first)});
     } else {
       auto kids = s.children.find(prefix);
       out.push_back({full, "unknown key" +
@@ -616,7 +624,7 @@ void validate_stream(checker& ck, const std::string& p, const stream_config& s) 
 void validate_exchange(checker& ck, const std::string& name, const exchange_config& e) {
   const std::string p = "exchanges." + name;
   if (find_venue(name) == nullptr) {
-    ck.fail(p, "unknown exchange " + quote(name) + " (known: " + venue_names_joined() + ")");
+    ck.fail(p, unknown_exchange(name));
     return;
   }
   ck.url(p + ".ws_url", e.ws_url, {"ws://", "wss://"});
@@ -950,6 +958,9 @@ std::vector<config_error> validate(const config& c) {
   ck.range("klines.partitions", c.klines.partitions, 1, 1024);
   if (c.klines.lease_ttl < std::chrono::seconds(3) || c.klines.lease_ttl > std::chrono::seconds(60))
     ck.fail("klines.lease_ttl", "must be in 3s..60s, got " + format_duration(c.klines.lease_ttl));
+  if (c.calendars.alpaca_refresh_every.count() != 0 && c.calendars.alpaca_refresh_every < std::chrono::seconds(1))
+    ck.fail("calendars.alpaca_refresh_every",
+            "must be 0 (at start only) or at least 1s, got " + format_duration(c.calendars.alpaca_refresh_every));
 
   ck.range("saver.batch_size", c.saver.batch_size, 1, 100'000);
   ck.positive("saver.batch_timeout", c.saver.batch_timeout);

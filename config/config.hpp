@@ -345,6 +345,10 @@ struct calendars_config {
   /// keeps the file (messages/calendar/alpaca_refresh.hpp).
   bool alpaca_refresh = false;
   std::string alpaca_url = "https://api.alpaca.markets";
+  /// With alpaca_refresh: refresh XNYS again this often while running (0 = at start only; else at least 1s). A
+  /// changed answer replaces the process's calendar set (messages/calendar/calendar_feed.hpp); a failed or empty one
+  /// keeps the calendar in use (mi_calendar_refreshes_total{outcome="failed"}).
+  duration alpaca_refresh_every = std::chrono::hours(24);
   /// Field-wise equality.
   bool operator==(const calendars_config&) const = default;
 };

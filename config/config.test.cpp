@@ -790,6 +790,21 @@ TEST_CASE("klines.partitions and klines.lease_ttl: defaults, overrides and every
   CHECK(mentions(find(errors_of("klines: {partitions: 2000}\n"), "klines.partitions"), "got 2000"));
 }
 
+TEST_CASE("exchanges.cn is refused with a pointer to equities.cn (a polled venue of the registry)") {
+  auto errs = errors_of("exchanges:\n  cn:\n    enabled: true\n");
+  REQUIRE(!errs.empty());
+  CHECK(mentions(find(errs, "exchanges.cn"), "'cn' is a polled venue: configure it under equities.cn"));
+}
+
+TEST_CASE("calendars.alpaca_refresh_every: a day by default, 0 for at start only, under a second refused") {
+  CHECK(mi::cfg::defaults().calendars.alpaca_refresh_every == std::chrono::hours(24));
+  CHECK(loaded("calendars: {alpaca_refresh_every: 0s}\n").calendars.alpaca_refresh_every.count() == 0);
+  CHECK(loaded("calendars: {alpaca_refresh_every: 6h}\n").calendars.alpaca_refresh_every == std::chrono::hours(6));
+  auto errs = errors_of("calendars: {alpaca_refresh_every: 500ms}\n");
+  REQUIRE(errs.size() == 1);
+  CHECK(mentions(find(errs, "calendars.alpaca_refresh_every"), "at least 1s, got 500ms"));
+}
+
 TEST_CASE("documents: every source is off by default at its real endpoint, the doc stream on market.doc.>") {
   const config c = loaded("");
   CHECK(c.nats.doc.name == "MARKET_DOC");

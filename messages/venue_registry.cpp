@@ -1,4 +1,5 @@
 #include "messages/venue_registry.hpp"
+#include "messages/polled_venues.hpp"
 
 #include <array>
 
@@ -19,6 +20,11 @@ constexpr std::array registry{
              "BTC/USD ETH/USD"},
   venue_info{"alpaca", venue_kind::equities_feed, false, "wss://stream.data.alpaca.markets/v2/iex",
              "https://data.alpaca.markets", "AAPL MSFT", "XNYS"},
+};
+
+// The polled venues: one line each (their roles poll; config under config_section).
+constexpr std::array polled_registry{
+  polled_venue_info{"cn", venue_kind::equities_feed, "equities.cn", "600000.SH 000001.SZ", "SH=XSHG SZ=XSHE"},
 };
 
 // The perpetual-swap venues: one line each.
@@ -83,6 +89,60 @@ std::vector<std::string> default_symbols(const venue_info& v) {
   }
   return out;
 }
+
+std::span<const polled_venue_info> polled_venues() { return polled_registry; }
+
+const polled_venue_info* find_polled_venue(std::string_view name) {
+  for (const polled_venue_info& v : polled_registry)
+    if (v.name == name)
+      return &v;
+  return nullptr;
+}
+
+std::optional<std::string_view> market_of_symbol(const polled_venue_info& v, std::string_view symbol) {
+  const auto dot = symbol.rfind('.');
+  if (dot == std::string_view::npos || dot + 1 == symbol.size())
+    return std::nullopt;
+  const auto suffix = symbol.substr(dot + 1);
+  std::string_view m = v.markets; // "SH=XSHG SZ=XSHE"
+  while (!m.empty()) {
+    const auto space = m.find(' ');
+    const auto pair = m.substr(0, space);
+    if (const auto eq = pair.find('='); eq != std::string_view::npos && pair.substr(0, eq) == suffix)
+      return pair.substr(eq + 1);
+    if (space == std::string_view::npos)
+      break;
+    m.remove_prefix(space + 1);
+  }
+  return std::nullopt;
+}
+
+std::string subject_token(std::string_view symbol) {
+  std::string out(symbol);
+  for (char& c : out)
+    if (c == '.')
+      c = '_';
+  return out;
+}
+
+std::vector<std::string> data_venue_names() {
+  auto out = venue_names();
+  for (const polled_venue_info& v : polled_registry)
+    out.emplace_back(v.name);
+  return out;
+}
+
+std::string data_venue_names_joined(std::string_view separator) {
+  std::string out;
+  for (const auto& n : data_venue_names()) {
+    if (!out.empty())
+      out += separator;
+    out += n;
+  }
+  return out;
+}
+
+bool is_data_venue(std::string_view name) { return find_venue(name) != nullptr || find_polled_venue(name) != nullptr; }
 
 std::span<const derivatives_venue_info> derivatives_venues() { return derivatives_registry; }
 

@@ -4,6 +4,7 @@
 #include <set>
 
 #include "messages/venue_registry.hpp"
+#include "messages/polled_venues.hpp"
 
 TEST_CASE("venue registry: each venue is named once, in lower case, as a legal NATS subject token") {
   std::set<std::string_view> seen;
@@ -75,4 +76,25 @@ TEST_CASE("venue kinds: the three kinds round-trip through their names, anything
   CHECK(mi::to_string(mi::venue_kind::equities_feed) == "equities_feed");
   CHECK_FALSE(mi::parse_venue_kind("crypto").has_value());
   CHECK_FALSE(mi::parse_venue_kind("").has_value());
+}
+
+TEST_CASE("venue registry: cn is a polled equities venue, its suffixes name XSHG and XSHE, its tokens use '_'") {
+  const auto* cn = mi::find_polled_venue("cn");
+  REQUIRE(cn != nullptr);
+  CHECK(cn->kind == mi::venue_kind::equities_feed);
+  CHECK(cn->config_section == "equities.cn");
+  CHECK(mi::find_venue("cn") == nullptr); // no exchanges.cn, no WebSocket adapter
+  CHECK(mi::market_of_symbol(*cn, "600000.SH") == std::optional<std::string_view>("XSHG"));
+  CHECK(mi::market_of_symbol(*cn, "000001.SZ") == std::optional<std::string_view>("XSHE"));
+  CHECK_FALSE(mi::market_of_symbol(*cn, "430047.BJ").has_value()); // Beijing: not yet
+  CHECK_FALSE(mi::market_of_symbol(*cn, "600000").has_value());
+  CHECK_FALSE(mi::market_of_symbol(*cn, "600000.").has_value());
+  CHECK(mi::subject_token("600000.SH") == "600000_SH");
+  CHECK(mi::subject_token("BRK.B") == "BRK_B");
+  CHECK(mi::data_venue_names_joined() == "binance, okx, bybit, coinbase, kraken, alpaca, cn");
+  CHECK(mi::is_data_venue("cn"));
+  CHECK(mi::is_data_venue("alpaca"));
+  CHECK_FALSE(mi::is_data_venue("CN"));
+  CHECK_FALSE(mi::is_data_venue("nyse"));
+  CHECK(mi::find_polled_venue("alpaca") == nullptr);
 }

@@ -109,4 +109,27 @@ minute_output minute_bars::flush() {
   return out;
 }
 
+mi::kline to_kline(const minute_bar& b) {
+  mi::kline k;
+  k.exchange = std::string(venue_name);
+  k.symbol = subject_token(b.sym);
+  k.interval = "1m";
+  k.open_time_ms = b.open_time_ns / 1'000'000;
+  k.close_time_ms = k.open_time_ms + 59'999;
+  k.open = b.open;
+  k.high = b.high;
+  k.low = b.low;
+  k.close = b.close;
+  k.volume = b.volume;
+  k.quote_volume = b.turnover;
+  k.vwap = b.close; // a minute without volume: nothing to weigh
+  for (int digits = 18; digits >= 0 && !b.volume.is_zero(); --digits)
+    if (auto v = b.turnover.checked_div(b.volume, digits)) {
+      k.vwap = *v;
+      break;
+    }
+  k.is_final = true;
+  return k;
+}
+
 } // namespace mi::cn

@@ -13,9 +13,9 @@
 // opening auction on gets every minute. Feed every polled snapshot (not only the changed ones): a quiet minute's
 // snapshot is what proves it had no trades. Pure.
 //
-// Why these are not published as klines on market.kline.cn.{symbol}.1m: the kline contract carries trade_count,
-// first/last trade ids, taker-buy volumes and an exact high/low from every trade, which polled snapshots do not have;
-// a consumer of MARKET_QUOTE derives them with this class instead (docs/protocols.md "A-shares").
+// The cn quote actor publishes them as final 1m klines on market.kline.cn.{600000_SH}.1m (to_kline: the fields the
+// snapshots cannot give, trade count, trade ids and taker-buy volumes, are 0 / empty; high and low are those the
+// polls saw), so they are stored in market_klines and served like every kline (docs/protocols.md "A-shares").
 
 #include <cstdint>
 #include <map>
@@ -25,6 +25,7 @@
 
 #include "connectors/cn/quotes.hpp"
 #include "messages/calendar/calendar.hpp"
+#include "messages/kline.hpp"
 
 namespace mi::cn {
 
@@ -52,6 +53,11 @@ struct minute_output {
   std::vector<minute_bar> bars;
   std::vector<minute_gap> gaps;
 };
+
+/// The bar as a final 1m kline of venue `cn`, symbol as its subject token (600000_SH): open/close time the minute's,
+/// volume in shares, quote_volume the turnover (CNY), vwap turnover / volume; trade_count 0, no trade ids and zero
+/// taker-buy volumes (snapshots carry none); revision 0.
+mi::kline to_kline(const minute_bar& b);
 
 /// The minute bars of every symbol of one market.
 class minute_bars {

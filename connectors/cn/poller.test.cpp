@@ -312,3 +312,26 @@ TEST_CASE("minute bars from cumulative totals: auction print in the first minute
     CHECK((i < got.size() ? got[i] : "") == (i < want.size() ? want[i] : ""));
   }
 }
+
+TEST_CASE("minute bars become final 1m klines of venue cn on the subject token, without trade fields") {
+  mi::cn::minute_bars mb(cals().find("XSHG"));
+  mb.on_snapshot(snap(t0930 + 10 * s_ns, "9.32", 1500, 13960));
+  mb.on_snapshot(snap(t0930 + 65 * s_ns, "9.35", 2600, 24210));
+  auto o = mb.on_snapshot(snap(t0930 + 125 * s_ns, "9.3", 3000, 27930));
+  REQUIRE(o.bars.size() == 1); // 09:31: volume 2600 - 1500, turnover 24210 - 13960 (by hand)
+  const auto k = mi::cn::to_kline(o.bars[0]);
+  CHECK(mi::kline_subject(k) == "market.kline.cn.600000_SH.1m");
+  CHECK(k.symbol == "600000_SH");
+  CHECK(k.open_time_ms * 1'000'000 == t0930 + 60 * s_ns);
+  CHECK(k.close_time_ms == k.open_time_ms + 59'999);
+  CHECK(k.open.to_string() == "9.35");
+  CHECK(k.close.to_string() == "9.35");
+  CHECK(k.volume.to_string() == "1100");
+  CHECK(k.quote_volume.to_string() == "10250");
+  CHECK(k.vwap.to_string() == "9.318181818181818181"); // 10250 / 1100, 18 digits truncated
+  CHECK(k.trade_count == 0);
+  CHECK(k.first_trade_id.empty());
+  CHECK(k.taker_buy_volume.is_zero());
+  CHECK(k.is_final);
+  CHECK(k.revision == 0);
+}

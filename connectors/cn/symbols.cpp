@@ -1,4 +1,5 @@
 #include "connectors/cn/symbols.hpp"
+#include "messages/polled_venues.hpp"
 
 namespace mi::cn {
 namespace {
@@ -34,8 +35,12 @@ std::optional<symbol> from_source_code(std::string_view code) {
 std::string to_string(const symbol& s) { return s.code + (s.ex == exchange::sh ? ".SH" : ".SZ"); }
 std::string source_code(const symbol& s) { return (s.ex == exchange::sh ? "sh" : "sz") + s.code; }
 std::string eastmoney_secid(const symbol& s) { return (s.ex == exchange::sh ? "1." : "0.") + s.code; }
-std::string subject_token(const symbol& s) { return s.code + (s.ex == exchange::sh ? "_SH" : "_SZ"); }
-std::string_view market_of(const symbol& s) { return s.ex == exchange::sh ? "XSHG" : "XSHE"; }
+std::string subject_token(const symbol& s) { return mi::subject_token(to_string(s)); }
+std::string_view market_of(const symbol& s) {
+  // The registry's line names the markets (messages/venue_registry.cpp); every parsed symbol has a listed suffix.
+  static const mi::polled_venue_info* cn = mi::find_polled_venue(venue_name);
+  return mi::market_of_symbol(*cn, to_string(s)).value_or("XSHG");
+}
 bool volume_in_shares(const symbol& s) {
   return s.ex == exchange::sh && (s.code.starts_with("688") || s.code.starts_with("689"));
 }

@@ -1,4 +1,5 @@
 #include "gateways/http/api.hpp"
+#include "messages/polled_venues.hpp"
 #include "messages/document.hpp"
 
 #include <algorithm>
@@ -87,9 +88,9 @@ checked<std::string> exchange_param(const params& p) {
   if (failed(v))
     return v;
   const auto& e = std::get<0>(v);
-  if (mi::find_venue(e) == nullptr)
+  if (!mi::is_data_venue(e)) // streamed and polled venues (cn: minute bars derived from its snapshots)
     return param_error{bad_param("parameter 'exchange': unknown exchange '" + e.substr(0, 40) +
-                                 "' (known: " + venue_names_joined() + ")")};
+                                 "' (known: " + mi::data_venue_names_joined() + ")")};
   return v;
 }
 
@@ -98,11 +99,14 @@ checked<std::string> symbol_param(const params& p) {
   if (failed(v))
     return v;
   const auto& s = std::get<0>(v);
-  bool ok = s.size() <= 32 &&
-            std::all_of(s.begin(), s.end(), [](char c) { return (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9'); });
+  // '_': an equities symbol as its subject token (600000_SH, BRK_B), as trades and klines carry it.
+  bool ok = s.size() <= 32 && std::all_of(s.begin(), s.end(), [](char c) {
+              return (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_';
+            });
   if (!ok)
     return param_error{bad_param("parameter 'symbol': '" + s.substr(0, 40) +
-                                 "' is not a normalized symbol (upper-case letters and digits, e.g. BTCUSDT)")};
+                                 "' is not a normalized symbol (upper-case letters, digits and '_', e.g. BTCUSDT, "
+                                 "600000_SH)")};
   return v;
 }
 
@@ -194,16 +198,13 @@ std::optional<param_error> only(const params& p, std::initializer_list<std::stri
   return std::nullopt;
 }
 
-/// The venue of an equities route: a lower-case token (alpaca, cn); an unknown one simply has no rows.
+/// The venue of an equities route: a venue of the registry, streamed or polled (alpaca, cn, ...).
 checked<std::string> venue_param(const params& p) {
   auto v = required(p, "venue");
   if (failed(v))
     return v;
-  const auto& s = std::get<0>(v);
-  if (s.size() > 32 ||
-      !std::all_of(s.begin(), s.end(), [](char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'); }))
-    return param_error{
-      bad_param("parameter 'venue': '" + s.substr(0, 40) + "' is not a venue name (lower case, e.g. cn)")};
+  if (auto e = unknown_venue(std::get<0>(v)))
+    return param_error{bad_param(*e)};
   return v;
 }
 
@@ -277,6 +278,13 @@ std::string optional_text(bool present, const std::string& s) { return present ?
 } // namespace
 
 /// GET /api/v1/calendar?market=&from=&to=: the sessions of a market between two local dates (docs/api.md).
+std::optional<std::string> unknown_venue(std::string_view venue) {
+  if (mi::is_data_venue(venue))
+    return std::nullopt;
+  return "parameter 'venue': unknown venue '" + std::string(venue.substr(0, 40)) +
+         "' (known: " + mi::data_venue_names_joined() + ")";
+}
+
 http_response calendar_response(const mi::calendar::calendar_set& set, const std::map<std::string, std::string>& p) {
   if (auto e = only(p, {"market", "from", "to"}))
     return e->response;
@@ -1144,7 +1152,8 @@ struct api_service::impl {
       return coverage(p);
     if (r->path == "/api/v1/calendar") {
       static const mi::calendar::calendar_set crypto_only;
-      return calendar_response(opts.calendars ? *opts.calendars : crypto_only, p);
+      const auto snapshot = opts.calendars ? opts.calendars->current() : nullptr; // held while answering
+      return calendar_response(snapshot ? *snapshot : crypto_only, p);
     }
     return health();
   }

@@ -30,6 +30,7 @@
 #include "gateways/http/http_server.hpp"
 #include "gateways/http/key_crypto.hpp"
 #include "messages/calendar/calendar.hpp"
+#include "messages/calendar/calendar_feed.hpp"
 
 namespace mi::gw {
 
@@ -50,8 +51,9 @@ struct api_options {
   std::chrono::seconds connect_timeout{3};           ///< libpq connect_timeout of every connection
   /// Clock in ms since the epoch (tests may pin it); default: system_clock.
   std::function<std::int64_t()> now_ms;
-  /// The markets' calendars served by GET /api/v1/calendar; nullptr: CRYPTO only.
-  std::shared_ptr<const mi::calendar::calendar_set> calendars;
+  /// The markets' calendars served by GET /api/v1/calendar (the feed's snapshot per request: a refresh is served
+  /// from the next request on); nullptr: CRYPTO only.
+  std::shared_ptr<const mi::calendar::calendar_feed> calendars;
   /// Called after each request: route ("/api/v1/klines", or "other"), status, seconds spent.
   std::function<void(std::string_view route, int status, double seconds)> on_request;
   /// Called with the text of each database error (the client only gets a 503) and of each
@@ -70,6 +72,10 @@ struct api_options {
 std::vector<std::string> api_routes();
 /// Every reason on_auth_rejected reports ("missing_credentials", ..., "unusable_key"): the `reason` label values.
 std::vector<std::string> api_auth_reasons();
+
+/// The `venue` parameter of the equities routes (/quotes, /daily_bars, /quality) against the venue registry,
+/// streamed and polled venues (messages/venue_registry.hpp): nullopt when known, else the 400's message naming them.
+std::optional<std::string> unknown_venue(std::string_view venue);
 
 /// GET /api/v1/calendar's answer for query parameters `p` (market, from, to): 200 with the sessions, or 400 naming the
 /// bad parameter. Pure (no database).

@@ -1013,6 +1013,17 @@ std::string read_text(const std::string& path) {
   return ss.str();
 }
 
+TEST_CASE("api: the venue parameter is checked against the registry, streamed and polled venues") {
+  CHECK_FALSE(mi::gw::unknown_venue("cn").has_value());
+  CHECK_FALSE(mi::gw::unknown_venue("alpaca").has_value());
+  CHECK_FALSE(mi::gw::unknown_venue("binance").has_value());
+  const auto e = mi::gw::unknown_venue("nyse");
+  REQUIRE(e.has_value());
+  CHECK(*e == "parameter 'venue': unknown venue 'nyse' (known: binance, okx, bybit, coinbase, kraken, alpaca, cn)");
+  CHECK(mi::gw::unknown_venue("CN").has_value()); // names are lower case
+  CHECK(mi::gw::unknown_venue(std::string(100, 'x'))->find(std::string(41, 'x')) == std::string::npos); // cut
+}
+
 mi::calendar::calendar_set repo_calendars() {
   auto set = mi::calendar::load_calendars(std::string(MI_SOURCE_DIR) + "/deploy/calendars");
   REQUIRE_MESSAGE(set.has_value(), (set ? "" : set.err().message));

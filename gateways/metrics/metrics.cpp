@@ -255,6 +255,11 @@ struct metrics::impl {
       .Name("mi_daily_bar_mismatches_total")
       .Help("Daily bars of a source (the daily job) that differ from our 1d kline of the day, by venue and field")
       .Register(*reg);
+  prometheus::Family<prometheus::Counter>& calendar_refreshes =
+    prometheus::BuildCounter()
+      .Name("mi_calendar_refreshes_total")
+      .Help("Periodic calendar refreshes, by market and outcome (changed, unchanged, failed: the calendar in use kept)")
+      .Register(*reg);
   prometheus::Family<prometheus::Counter>& push_rejections =
     prometheus::BuildCounter()
       .Name("mi_push_rejections_total")
@@ -369,6 +374,7 @@ struct metrics::probes {
   std::vector<std::pair<std::string, std::unique_ptr<supervisor_probe>>> supervisors;
   std::vector<std::pair<std::string, std::unique_ptr<admin_action_probe>>> admin_actions; // "action/outcome"
   std::vector<std::pair<std::string, std::unique_ptr<daily_mismatch_probe>>> daily;       // "venue/field"
+  std::vector<std::pair<std::string, std::unique_ptr<calendar_refresh_probe>>> calendars; // by market
   std::vector<std::pair<std::string, std::unique_ptr<book_probe>>> books;                 // "exchange/symbol"
   std::vector<std::pair<std::string, std::unique_ptr<source_probe>>> sources;
   std::unique_ptr<label_set> api_routes, api_reasons;
@@ -651,6 +657,23 @@ daily_mismatch_probe& metrics::daily_mismatches(std::string_view venue, std::str
   a->count_.inc(0); // listed at 0 from the start
   probes_->daily.emplace_back(key, std::move(a));
   return *probes_->daily.back().second;
+}
+
+calendar_refresh_probe& metrics::calendar_refresh(std::string_view market) {
+  std::lock_guard<std::mutex> lock(probes_->mu);
+  for (auto& [k, probe] : probes_->calendars)
+    if (k == market)
+      return *probe;
+  auto a = std::make_unique<calendar_refresh_probe>();
+  const std::string m(market);
+  a->changed_.bind(impl_->calendar_refreshes, {{"market", m}, {"outcome", "changed"}});
+  a->unchanged_.bind(impl_->calendar_refreshes, {{"market", m}, {"outcome", "unchanged"}});
+  a->failed_.bind(impl_->calendar_refreshes, {{"market", m}, {"outcome", "failed"}});
+  a->changed_.inc(0);
+  a->unchanged_.inc(0);
+  a->failed_.inc(0);
+  probes_->calendars.emplace_back(m, std::move(a));
+  return *probes_->calendars.back().second;
 }
 
 std::string metrics::scrape() const {

@@ -68,6 +68,9 @@ public:
   /// mi_daily_bar_mismatches_total{venue,field} (the daily job); the same pair always gets the same probe, which
   /// lists the series at 0 from its first call.
   daily_mismatch_probe& daily_mismatches(std::string_view venue, std::string_view field);
+  /// mi_calendar_refreshes_total{market,outcome} of a market's periodic calendar refresh (its three outcomes listed
+  /// at 0 from the first call); the same market always gets the same probe.
+  calendar_refresh_probe& calendar_refresh(std::string_view market);
 
   /// The text exposition of every metric (for tests and the admin console).
   std::string scrape() const;

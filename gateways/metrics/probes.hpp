@@ -390,4 +390,18 @@ private:
   counter_series count_;
 };
 
+/// The periodic refresh of one market's calendar (calendars.alpaca_refresh_every):
+/// mi_calendar_refreshes_total{market,outcome}, outcome changed (a new calendar in use), unchanged, or failed (the
+/// source failed or answered nothing usable: the calendar in use is kept).
+class calendar_refresh_probe {
+public:
+  void changed() { changed_.inc(); }
+  void unchanged() { unchanged_.inc(); }
+  void failed() { failed_.inc(); }
+
+private:
+  friend class metrics;
+  counter_series changed_, unchanged_, failed_;
+};
+
 } // namespace mi::gw

@@ -1100,6 +1100,18 @@ std::optional<std::int64_t> symbol_windows::next_close_ms() const {
   return next;
 }
 
+bool symbol_windows::set_sessions(const mi::calendar::calendar* sessions) {
+  constexpr std::int64_t day_ms = 86'400'000;
+  for (const auto& l : lanes_)
+    if (l.iv.kind == interval::unit::fixed && l.iv.length_ms <= day_ms && !l.open.empty())
+      return false;
+  if (sessions != nullptr && !sessions->always_open())
+    sessions_.emplace(*sessions);
+  else
+    sessions_.reset();
+  return true;
+}
+
 std::size_t symbol_windows::open_windows() const {
   std::size_t n = 0;
   for (const auto& l : lanes_)

@@ -164,6 +164,12 @@ public:
   /// The earliest open time (ms) over the intervals of the windows holding `ts_ns` (nullopt: outside the sessions).
   std::optional<std::int64_t> earliest_window_open(std::int64_t ts_ns) const;
 
+  /// Aggregates on `sessions` from now on (a refreshed calendar of the same market, which must outlive this object;
+  /// nullptr or always open: UTC). Taken only between sessions, when no window of an interval of a day or shorter is
+  /// open: false and nothing changed otherwise (the caller tries again after the next close). Kept finals keep their
+  /// bounds; an open 3d/1w/1M window keeps the bounds it opened with, and the windows after it follow `sessions`.
+  bool set_sessions(const mi::calendar::calendar* sessions);
+
   /// The earliest wall-clock time (ms) at which an open window closes, if any is open.
   std::optional<std::int64_t> next_close_ms() const;
   /// The state to store so that a restart continues exactly.

@@ -217,3 +217,46 @@ TEST_CASE("session klines: CRYPTO (always open) keeps the UTC windows") {
   CHECK(finals[0].open_time_ms == iso_ms("2026-03-07T00:00:00.000Z"));
   CHECK(finals[0].close_time_ms == iso_ms("2026-03-07T23:59:59.999Z"));
 }
+
+TEST_CASE("session klines: a refreshed calendar is taken between sessions, never under an open window") {
+  // XNYS from the file, then as a refresh reports it: Tuesday 2026-12-01 closes early at 13:00 (hand-made answer).
+  auto file = mi::calendar::load_calendars(std::string(MI_SOURCE_DIR) + "/deploy/calendars");
+  REQUIRE(file.has_value());
+  const auto* before = file->find("XNYS");
+  REQUIRE(before != nullptr);
+  mi::calendar::calendar after = *before;
+  const auto dec1 = mi::util::days_from_civil(2026, 12, 1);
+  REQUIRE(after.merge(dec1, dec1, {{dec1, 9 * 60 + 30, 13 * 60}}).has_value());
+  ke::options o;
+  o.intervals = {*ke::parse_interval("1h"), *ke::parse_interval("1d")};
+  ke::symbol_windows w("alpaca", "AAPL", o, nullptr, before);
+  auto trade = [](const std::string& id, const std::string& at) {
+    mi::trade t;
+    t.exchange = "alpaca";
+    t.symbol = "AAPL";
+    t.trade_id = id;
+    t.price = dec("100");
+    t.quantity = dec("1");
+    t.ts_ns = iso_ms(at) * 1'000'000;
+    return t;
+  };
+  // Monday 2026-11-30 15:00 New York (EST, UTC-5): the 1h and 1d windows of that day are open.
+  CHECK(w.add(trade("1", "2026-11-30T20:00:00.000Z"), 1).accepted == 2);
+  CHECK_FALSE(w.set_sessions(&after)); // refused: the windows keep the bounds they opened with
+  std::vector<mi::kline> finals;
+  w.close_by_wall_clock(iso_ms("2026-12-01T06:00:00.000Z"), finals); // the night: both windows closed
+  CHECK(finals.size() == 2);
+  CHECK(w.set_sessions(&after));
+  // Tuesday 13:30 New York: inside the file's session, after the refreshed early close.
+  CHECK(w.add(trade("2", "2026-12-01T18:30:00.000Z"), 2).outside_session == ke::outside::closed);
+  // 12:45: the 1h window is 12:30-13:00 (cut at the new close), the 1d window 09:30-13:00.
+  CHECK(w.add(trade("3", "2026-12-01T17:45:00.000Z"), 3).accepted == 2);
+  finals.clear();
+  w.close_all(finals);
+  REQUIRE(finals.size() == 2);
+  for (const auto& k : finals) {
+    CAPTURE(k.interval);
+    CHECK(k.close_time_ms == iso_ms("2026-12-01T17:59:59.999Z"));
+    CHECK(k.open_time_ms == iso_ms(k.interval == "1h" ? "2026-12-01T17:30:00.000Z" : "2026-12-01T14:30:00.000Z"));
+  }
+}

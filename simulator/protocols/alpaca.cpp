@@ -77,6 +77,13 @@ std::string list(const std::vector<std::string>& tickers) {
   return out + "]";
 }
 
+// ALPACA_SIM_AMENDMENTS=off: no corrections and no cancels (a baseline for the store's cost of amendments,
+// tests/bench/alpaca_e2e.sh); read once.
+bool amendments_on() {
+  static const bool on = env_or("ALPACA_SIM_AMENDMENTS", "on") != "off";
+  return on;
+}
+
 std::uint64_t id_of(const mi::trade& t) {
   auto n = parse_uint(t.trade_id);
   return n ? *n : 0;
@@ -176,12 +183,12 @@ public:
              mi::util::rfc3339(t.ts_ns / 60'000'000'000 * 60'000'000'000) + R"(","n":1,"vw":)" + px + "}";
     // This frame's trade, corrected to the same values under a new id (as Alpaca's `ci` differs from `oi`): the
     // platform applies it (an amendment on MARKET_RAW) and nothing a consumer compares changes.
-    if (id % correction_every == 0 && id > 1)
+    if (amendments_on() && id % correction_every == 0 && id > 1)
       out += R"(,{"T":"c","S":")" + ticker + R"(","x":")" + std::string(exchange_code_of(id)) + R"(","oi":)" +
              std::to_string(id) + R"(,"op":)" + px + R"(,"os":)" + t.quantity.to_string() + R"(,"oc":["@"],"ci":)" +
              std::to_string(id + corrected_id_offset) + R"(,"cp":)" + px + R"(,"cs":)" + t.quantity.to_string() +
              R"(,"cc":["@"],"z":"C","t":")" + time + "\"}";
-    if (id % cancel_every == 0 && id > 1)
+    if (amendments_on() && id % cancel_every == 0 && id > 1)
       out += R"(,{"T":"x","S":")" + ticker + R"(","i":)" + std::to_string(id - 1) + R"(,"x":")" +
              std::string(exchange_code_of(id - 1)) + R"(","p":)" + px + R"(,"s":1,"a":"C","z":"C","t":")" + time +
              "\"}";
@@ -372,7 +379,7 @@ private:
       std::map<std::int64_t, day_bar> days;
       for (const auto& t : trades) {
         const auto id = id_of(t);
-        if ((id + 1) % cancel_every == 0 && ids.count(id + 1) != 0)
+        if (amendments_on() && (id + 1) % cancel_every == 0 && ids.count(id + 1) != 0)
           continue; // the stream canceled it (trade_frame: id % cancel_every == 0 cancels id - 1)
         auto local = mi::util::local_time_in("America/New_York", t.ts_ns);
         if (!local)

@@ -3,12 +3,17 @@
 # quotes, corrections, cancels, halts) -> `run --roles ingest,store` -> MARKET_RAW -> market_trades. Reports the
 # simulator's own send rate (the baseline: what was offered) and the rate at which market_trades reached N rows,
 # from the first trade's time in the simulator's record. Usage: tests/bench/alpaca_e2e.sh [N] [RATE] (as root: the
-# servers run as user postgres, see servers.sh).
+# servers run as user postgres, see servers.sh). PG_STATEMENT_LOG=1: PostgreSQL logs every statement's duration and
+# the script prints the saver's time per kind (COPY, INSERT, the amendments' UPDATEs) and the plan of one amendment.
 set -euo pipefail
 BIN=${BIN:-$(pwd)/build/app/market-ingestor}
 N=${1:-100000}
 RATE=${2:-20000}
 source "$(dirname "$0")/servers.sh"
+if [ "${PG_STATEMENT_LOG:-0}" = 1 ]; then
+  psql -h 127.0.0.1 -p "$PP" -U postgres -qc "ALTER SYSTEM SET log_min_duration_statement = 0" \
+    -c "SELECT pg_reload_conf()" >/dev/null
+fi
 export MI_ALPACA_KEY_ID=PKSIMULATOR MI_ALPACA_SECRET_KEY=simulator-secret
 cat > "$D/config.yaml" <<EOF
 nats:
@@ -58,3 +63,28 @@ n, rows, first, last, done = map(int, sys.argv[1:])
 print(f"N={n} rows={rows} offered={n / ((last - first) / 1e9):.0f}/s stored={rows / ((done - first) / 1e9):.0f}/s "
       f"(first trade to {rows} rows in market_trades: {(done - first) / 1e9:.2f} s)")
 PY
+if [ "${PG_STATEMENT_LOG:-0}" = 1 ]; then
+  python3 - "$D/pg/pg.log" <<'PY'
+import re, sys
+acc = {}
+for line in open(sys.argv[1], errors="replace"):
+    m = re.search(r"duration: ([0-9.]+) ms\s+(parse|bind|execute|statement)[^:]*:\s*(.*)", line)
+    if not m:
+        continue
+    q = m.group(3)
+    kind = "UPDATE (amendment)" if "UPDATE market_trades" in q else "COPY" if "COPY" in q else \
+        "INSERT trades" if "WITH ins AS" in q else None
+    if kind is None or m.group(2) in ("parse", "bind"):
+        continue
+    a = acc.setdefault(kind, [0, 0.0])
+    a[0] += 1
+    a[1] += float(m.group(1))
+for k, (n, ms) in sorted(acc.items()):
+    print(f"{k}: {n} statements, {ms:.0f} ms")
+PY
+  IFS='|' read -r TID TS < <(psql -h 127.0.0.1 -p "$PP" -U postgres -Atc \
+    "SELECT trade_id, ts FROM market_trades WHERE symbol = 'AAPL' ORDER BY ts OFFSET $((N / 4)) LIMIT 1")
+  psql -h 127.0.0.1 -p "$PP" -U postgres -c "BEGIN" -c "EXPLAIN (ANALYZE) UPDATE market_trades SET canceled = true \
+    WHERE exchange = 'alpaca' AND symbol = 'AAPL' AND trade_id = '$TID' AND ts >= timestamptz '$TS' - interval '7 days' \
+    AND ts <= timestamptz '$TS' + interval '1 hour' AND NOT canceled" -c "ROLLBACK" | grep -E "Index Scan|Rows Removed|Execution"
+fi

@@ -5,11 +5,15 @@
 
 #include <boost/json.hpp>
 #include <chrono>
+#include <optional>
 #include <set>
 #include <sstream>
 #include <thread>
 
 #include "connectors/transport/io_thread.hpp"
+#include "messages/decimal.hpp"
+#include "messages/polled_venues.hpp"
+#include "messages/util/civil_time.hpp"
 #include "simulator/cn/cn_sim_server.hpp"
 #include "tests/harness/process.hpp"
 #include "tests/integration/platform_env.hpp"
@@ -24,12 +28,13 @@ std::int64_t wall_ns() {
 }
 
 struct cn_env {
-  mi::sim::cn::cn_sim sim{{"600000.SH", "000001.SZ"}, wall_ns()};
+  mi::sim::cn::cn_sim sim;
   mi::net::io_thread io;
   mi::sim::cn::cn_sim_server server{io.context(), sim};
   std::unique_ptr<mi::test::platform_env> env;
 
-  cn_env() {
+  /// `start_ns`: the simulated market's first snapshot (its clock moves a second per poll).
+  explicit cn_env(std::int64_t start_ns = wall_ns()) : sim({"600000.SH", "000001.SZ"}, start_ns) {
     const std::string url = server.base_url();
     std::string y = "equities:\n  cn:\n    enabled: true\n    symbols: [600000.SH, 000001.SZ]\n    interval: 1s\n"
                     "    jitter_percent: 0\n    sessions_only: false\n    daily_bars_after: 1m\n    sources:\n";
@@ -175,4 +180,93 @@ TEST_CASE("cn: Eastmoney forward- and backward-adjusted daily bars are stored wi
     mi::test::http_get(e.env->api_port(), "/api/v1/daily_bars?venue=cn&symbol=600000.SH&adjustment=sideways").status ==
     400);
   CHECK(mi::test::http_get(e.env->api_port(), "/api/v1/quotes?venue=CN&symbol=600000.SH").status == 400);
+}
+
+TEST_CASE("cn: minute bars derived from the polled snapshots are final 1m klines on market.kline.cn.{token}.1m, in "
+          "market_klines and the API, equal to the differences of the simulator's cumulative totals") {
+  // The simulated market starts on Wednesday 2026-12-02 at 09:30:50 Shanghai (01:30:50Z), a snapshot a poll (one a
+  // second): 09:30 is final at the first 09:31 snapshot, 09:31 at the first 09:32 one.
+  const std::int64_t start_ns = (mi::util::days_from_civil(2026, 12, 2) * 86'400 + 3600 + 30 * 60 + 50) * 1'000'000'000;
+  cn_env e(start_ns);
+  e.env->start_platform({"--roles", "ingest,store,api"});
+  const auto stored = [&](const char* symbol) {
+    return e.count("market_klines", std::string("exchange = 'cn' AND symbol = '") + symbol + "' AND interval = '1m'");
+  };
+  REQUIRE_MESSAGE(e.eventually([&] { return stored("600000_SH") >= 2 && stored("000001_SZ") >= 2; }, 150s),
+                  e.env->platform_log());
+  REQUIRE(e.env->stop_platform() == 0);
+  e.env->start_platform({"--roles", "api"}); // no more polls: the API reads what was stored
+
+  for (const char* symbol : {"600000.SH", "000001.SZ"}) {
+    CAPTURE(symbol);
+    const std::string token = mi::subject_token(symbol);
+    // The reference: the simulator's snapshots (every one was polled: one step per answer), grouped by their minute
+    // (the first is the session's 09:30 minute), each finished minute's volume and turnover the difference of the
+    // cumulative totals between its last snapshot and the last one of the minute before (0 before the first),
+    // open/high/low/close the prices the snapshots showed. Only minutes before the last snapshot's are final.
+    const auto h = e.sim.history(symbol);
+    REQUIRE(!h.empty());
+    struct ref {
+      std::int64_t minute_ms = 0;
+      std::optional<mi::decimal> o, hi, lo, c;
+      mi::decimal vol, turn;
+    };
+    std::vector<ref> minutes;
+    mi::decimal base_vol, base_turn, last_vol, last_turn;
+    for (const auto& s : h) {
+      const std::int64_t m = s.ts_ns / 1'000'000 / 60'000 * 60'000;
+      if (minutes.empty() || minutes.back().minute_ms != m) {
+        if (!minutes.empty()) {
+          minutes.back().vol = *last_vol.checked_add(*mi::decimal::from_parts(-base_vol.mantissa(), base_vol.scale()));
+          minutes.back().turn =
+            *last_turn.checked_add(*mi::decimal::from_parts(-base_turn.mantissa(), base_turn.scale()));
+          base_vol = last_vol;
+          base_turn = last_turn;
+        }
+        minutes.push_back({m, {}, {}, {}, {}, {}, {}});
+      }
+      auto& r = minutes.back();
+      if (s.seq > 0) {
+        if (!r.o)
+          r.o = r.hi = r.lo = s.last;
+        r.hi = std::max(*r.hi, s.last);
+        r.lo = std::min(*r.lo, s.last);
+        r.c = s.last;
+      }
+      last_vol = s.volume;
+      last_turn = s.turnover;
+    }
+    minutes.pop_back(); // the open minute
+    REQUIRE(minutes.size() >= 2);
+    std::vector<std::string> want;
+    for (const auto& r : minutes)
+      want.push_back(std::to_string(r.minute_ms) + " " + std::to_string(r.minute_ms + 59'999) + " " + r.o->to_string() +
+                     " " + r.hi->to_string() + " " + r.lo->to_string() + " " + r.c->to_string() + " " +
+                     r.vol.to_string() + " " + r.turn.to_string() + " 0");
+    const auto got = lines(e.sql(
+      "SELECT (extract(epoch FROM open_time) * 1000)::bigint || ' ' || (extract(epoch FROM close_time) * 1000)::bigint "
+      "|| ' ' || open || ' ' || high || ' ' || low || ' ' || close || ' ' || volume || ' ' || quote_volume || ' ' || "
+      "trade_count FROM market_klines WHERE exchange = 'cn' AND symbol = '" +
+      token + "' AND interval = '1m' ORDER BY open_time"));
+    // numeric::text keeps the scale it was given: compare through the canonical decimal texts.
+    std::vector<std::string> canon;
+    for (const auto& g : got) {
+      std::istringstream in(g);
+      std::vector<std::string> f;
+      for (std::string part; in >> part;)
+        f.push_back(part);
+      REQUIRE(f.size() == 9);
+      std::string line = f[0] + " " + f[1];
+      for (std::size_t i = 2; i < 8; ++i)
+        line += " " + mi::decimal::parse(f[i])->to_string();
+      canon.push_back(line + " " + f[8]);
+    }
+    CHECK(canon == want);
+    // The API serves them as every kline (the symbol as its subject token).
+    auto api = mi::test::http_get(e.env->api_port(),
+                                  "/api/v1/klines?exchange=cn&symbol=" + token + "&interval=1m&start=0&limit=1000");
+    CHECK_MESSAGE(api.status == 200, api.body);
+    CHECK(api.body.find("\"open_time_ms\":" + std::to_string(minutes[0].minute_ms)) != std::string::npos);
+  }
+  CHECK(mi::test::http_get(e.env->api_port(), "/api/v1/klines?exchange=nyse&symbol=AAPL&interval=1m").status == 400);
 }

@@ -342,6 +342,8 @@ TEST_CASE("metrics: every family README.md and docs/operations.md list moves whe
     {"mi_documents_stored_total", "document sources are off in this run; tests/integration/documents.test.cpp"},
     {"mi_trade_amendments_total", "needs Alpaca corrections and cancels; tests/integration/alpaca_amendments.test.cpp "
                                   "checks applied and unmatched"},
+    {"mi_calendar_refreshes_total", "needs calendars.alpaca_refresh against Alpaca's /v2/calendar; "
+                                    "tests/integration/calendar_refresh.test.cpp counts a changed and a failed one"},
     {"mi_daily_bar_mismatches_total",
      "needs the role daily against Alpaca's bars; tests/integration/alpaca_daily.test.cpp "
      "counts the deliberately different volume"},
