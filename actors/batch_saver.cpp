@@ -75,6 +75,10 @@ bool ensure_connected(saver_actor* self) {
   return true;
 }
 
+// While a batch fills, the fetch looks for more every this long instead of waking for each message (one thread
+// switch per trade at a steady rate otherwise; docs/performance.md 17b). A full batch waits at most this long more.
+constexpr auto fetch_gather = std::chrono::milliseconds(5);
+
 // Fills the batch until batch_size messages or batch_timeout since the first one.
 void collect(saver_actor* self) {
   auto& st = self->state;
@@ -88,7 +92,7 @@ void collect(saver_actor* self) {
         break;
       wait = left;
     }
-    auto got = st.consumer->fetch(static_cast<int>(want - st.in_hand.size()), wait);
+    auto got = st.consumer->fetch(static_cast<int>(want - st.in_hand.size()), wait, fetch_gather);
     if (!got) {
       fail_pause(self, "fetch: " + got.err().message);
       return;
