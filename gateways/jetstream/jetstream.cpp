@@ -1014,9 +1014,13 @@ mi::result<std::vector<js_message>> pull_consumer::fetch(int max, std::chrono::m
     return fail("fetch from " + im.cfg.durable, s);
   const auto deadline = std::chrono::steady_clock::now() + timeout;
   while (static_cast<int>(out.size()) < max) {
-    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
-    if (left.count() <= 0)
+    const auto now = std::chrono::steady_clock::now();
+    if (now >= deadline)
       break;
+    // Rounded up: truncated, the last millisecond read as 0 and the fetch returned at once without waiting, so a
+    // caller looping until its own deadline sent a pull request every few µs in that millisecond (docs/performance.md
+    // 17b: ~1,900 requests a second at the end of the trade saver's batch windows).
+    const auto left = std::chrono::ceil<std::chrono::milliseconds>(deadline - now);
     if (gather.count() > 0 && !out.empty()) {
       // Once the batch has begun, wait for the rest in slices instead of waking up for each delivery (nats.c
       // signals a waiting reader per message: a thread switch per message at a steady trickle).

@@ -280,6 +280,24 @@ TEST_CASE("a fetch that gathers in slices returns the messages that arrive one b
   CHECK(rest->at(0).stream_seq() == 6);
 }
 
+TEST_CASE("a fetch waits for its whole timeout even when it is 1 ms, so a caller looping on it cannot spin") {
+  mi::test::nats_server server;
+  auto js = connect(server);
+  REQUIRE(js->ensure_stream(raw_stream()).has_value());
+  pull_consumer::spec spec{"MARKET_RAW", "saver", "market.raw.>"};
+  auto c = pull_consumer::create(*js, spec);
+  REQUIRE(c.has_value());
+  // Nothing to deliver: each call must wait its 1 ms (a truncated wait returned at once, sending a pull request
+  // every few µs from a loop that runs until its own deadline).
+  const auto t0 = std::chrono::steady_clock::now();
+  for (int i = 0; i < 100; ++i) {
+    auto got = (*c)->fetch(10, 1ms);
+    REQUIRE(got.has_value());
+    CHECK(got->empty());
+  }
+  CHECK(std::chrono::steady_clock::now() - t0 >= 100ms);
+}
+
 TEST_CASE(
   "consumers() reports each durable consumer's pending, unacked and redelivered messages as the server counts") {
   mi::test::nats_server server;
