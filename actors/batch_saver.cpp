@@ -75,6 +75,13 @@ bool ensure_connected(saver_actor* self) {
   return true;
 }
 
+// While a batch fills, the fetch looks for more every this long instead of waking for each message (one thread
+// switch per trade at a steady rate otherwise; docs/performance.md 17b). A full batch waits at most this long more.
+constexpr auto fetch_gather = std::chrono::milliseconds(5);
+// A pull request asks the server to end it 20 ms before the fetch stops waiting (jetstream.cpp): with less left
+// than this, the batch is stored instead of sending requests that expire after 1 ms.
+constexpr auto min_fetch_wait = std::chrono::milliseconds(25);
+
 // Fills the batch until batch_size messages or batch_timeout since the first one.
 void collect(saver_actor* self) {
   auto& st = self->state;
@@ -84,11 +91,11 @@ void collect(saver_actor* self) {
     auto wait = st.args.batch_timeout;
     if (!st.in_hand.empty()) {
       auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
-      if (left.count() <= 0)
-        break;
+      if (left < min_fetch_wait)
+        break; // what is left of the window is too short for a pull request to be worth sending
       wait = left;
     }
-    auto got = st.consumer->fetch(static_cast<int>(want - st.in_hand.size()), wait);
+    auto got = st.consumer->fetch(static_cast<int>(want - st.in_hand.size()), wait, fetch_gather);
     if (!got) {
       fail_pause(self, "fetch: " + got.err().message);
       return;

@@ -282,8 +282,11 @@ public:
   /// Creates (or updates) the durable consumer and binds to it.
   static mi::result<std::unique_ptr<pull_consumer>> create(jetstream& js, spec s);
   /// Blocking fetch of up to `max` messages, waiting up to timeout; empty vector on timeout
-  /// (not an error).
-  mi::result<std::vector<js_message>> fetch(int max, std::chrono::milliseconds timeout);
+  /// (not an error). `gather` > 0: once the first message is in, the rest is collected in slices of
+  /// that length (the call returns up to `gather` after the batch filled, never after `timeout`)
+  /// instead of waking the calling thread for every delivery; 0: woken per delivery.
+  mi::result<std::vector<js_message>> fetch(int max, std::chrono::milliseconds timeout,
+                                            std::chrono::milliseconds gather = std::chrono::milliseconds(0));
   /// Messages not yet delivered to this consumer + ack pending (consumer info), for lag
   /// metrics.
   mi::result<std::uint64_t> pending();

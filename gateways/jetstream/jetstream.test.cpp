@@ -241,6 +241,63 @@ TEST_CASE("un-acked messages are redelivered after ack_wait") {
   CHECK(redelivered == std::set<std::uint64_t>{1, 2, 3});
 }
 
+TEST_CASE("a fetch that gathers in slices returns the messages that arrive one by one during it, each once") {
+  mi::test::nats_server server;
+  auto js = connect(server);
+  REQUIRE(js->ensure_stream(raw_stream()).has_value());
+  pull_consumer::spec spec{"MARKET_RAW", "saver", "market.raw.>"};
+  auto c = pull_consumer::create(*js, spec);
+  REQUIRE(c.has_value());
+  REQUIRE(js->publish_sync(trade_msg(1)).has_value());
+  // Four more arrive while the fetch waits, 30 ms apart (longer than a slice): the fetch sleeps between slices
+  // and must still hand back every one of them, in order, and return once the batch is full.
+  std::atomic<bool> published{true};
+  std::thread producer([&] {
+    for (int i = 2; i <= 5; ++i) {
+      std::this_thread::sleep_for(30ms);
+      if (!js->publish_sync(trade_msg(i)))
+        published = false;
+    }
+  });
+  const auto t0 = std::chrono::steady_clock::now();
+  auto got = (*c)->fetch(5, 5s, 20ms);
+  const auto took = std::chrono::steady_clock::now() - t0;
+  producer.join();
+  REQUIRE(published.load());
+  REQUIRE(got.has_value());
+  REQUIRE(got->size() == 5);
+  for (std::size_t i = 0; i < 5; ++i) {
+    CHECK(got->at(i).stream_seq() == i + 1);
+    CHECK(got->at(i).num_delivered() == 1);
+    REQUIRE(got->at(i).ack().has_value());
+  }
+  CHECK(took < 4s); // the full batch ended the wait, not the 5 s timeout
+  // Fewer than asked for: what came is returned when the timeout ends (not an error), nothing twice.
+  REQUIRE(js->publish_sync(trade_msg(6)).has_value());
+  auto rest = (*c)->fetch(10, 500ms, 20ms);
+  REQUIRE(rest.has_value());
+  REQUIRE(rest->size() == 1);
+  CHECK(rest->at(0).stream_seq() == 6);
+}
+
+TEST_CASE("a fetch waits for its whole timeout even when it is 1 ms, so a caller looping on it cannot spin") {
+  mi::test::nats_server server;
+  auto js = connect(server);
+  REQUIRE(js->ensure_stream(raw_stream()).has_value());
+  pull_consumer::spec spec{"MARKET_RAW", "saver", "market.raw.>"};
+  auto c = pull_consumer::create(*js, spec);
+  REQUIRE(c.has_value());
+  // Nothing to deliver: each call must wait its 1 ms (a truncated wait returned at once, sending a pull request
+  // every few µs from a loop that runs until its own deadline).
+  const auto t0 = std::chrono::steady_clock::now();
+  for (int i = 0; i < 100; ++i) {
+    auto got = (*c)->fetch(10, 1ms);
+    REQUIRE(got.has_value());
+    CHECK(got->empty());
+  }
+  CHECK(std::chrono::steady_clock::now() - t0 >= 100ms);
+}
+
 TEST_CASE(
   "consumers() reports each durable consumer's pending, unacked and redelivered messages as the server counts") {
   mi::test::nats_server server;
