@@ -10,7 +10,8 @@
 //       CREATE TEMP TABLE IF NOT EXISTS stage (LIKE market_trades INCLUDING DEFAULTS) ON COMMIT
 //       DELETE ROWS, pqxx::stream_to into it (same columns and text values as our writer),
 //       INSERT INTO market_trades SELECT * FROM stage ON CONFLICT DO NOTHING, commit;
-//   (b) ours: mi::gw::pg_writer::write_trades of the same batches;
+//   (b) ours: mi::gw::pg_writer::write_trades of the same batches, each with its messages' stream sequences as
+//       the saver passes them (since issue 17: binary COPY into the day partition, dedup by sequence);
 // each into an empty market_trades (TRUNCATE + CHECKPOINT before every run, not timed),
 // alternating which of the two goes first. Both start from the same std::vector<mi::trade> and
 // format the text values inside the timed loop. After every run it checks that market_trades
@@ -118,7 +119,7 @@ std::vector<std::vector<mi::trade>> make_batches(const std::vector<mi::trade>& a
 void fresh_table(const std::string& conninfo) {
   pqxx::connection c{conninfo};
   pqxx::nontransaction w{c};
-  w.exec("TRUNCATE market_trades");
+  w.exec("TRUNCATE market_trades, market_raw_stored, market_symbols");
   w.exec("CHECKPOINT");
 }
 
@@ -243,11 +244,24 @@ run_result run_ours(const std::string& conninfo, const std::vector<std::vector<m
   if (!writer)
     throw std::runtime_error(writer.err().message);
   const int backend = newest_backend(conninfo); // the writer's (connected last)
+  // Each batch as the saver writes it: with its messages' stream sequences (1, 2, ... across the run) and JetStream
+  // timestamps, which the writer checks against market_raw_stored and records there in the same transaction.
+  std::vector<mi::gw::pg_writer::raw_origin> origins;
+  std::uint64_t seq = 1;
+  for (const auto& batch : batches) {
+    auto& o = origins.emplace_back();
+    o.stream = "MARKET_RAW";
+    for (const auto& t : batch) {
+      o.seqs.push_back(seq++);
+      o.ts_ns.push_back(t.recv_ns);
+    }
+  }
   std::size_t inserted = 0;
   const double c0 = self_cpu(), s0 = proc_cpu(backend);
   auto t0 = clock_type::now();
-  for (const auto& batch : batches) {
-    auto r = (*writer)->write_trades(batch);
+  for (std::size_t i = 0; i < batches.size(); ++i) {
+    const auto& batch = batches[i];
+    auto r = (*writer)->write_trades(batch, &origins[i]);
     if (!r)
       throw std::runtime_error(r.err().message);
     inserted += *r;
