@@ -26,6 +26,8 @@
 //   (c) ours with synchronous_commit=off on the writer's session (saver.synchronous_commit: off);
 //   (d) ours on 2 connections in 2 threads, the trades split by symbol (one saver per subject
 //       partition), each connection writing batches of B rows of its own symbol.
+// --no-ts-index drops the (exchange, symbol, ts DESC) index first: what that index costs per row (the history
+// API needs it; measurement only).
 
 #include <pqxx/pqxx>
 #include <sys/resource.h>
@@ -288,9 +290,14 @@ int main(int argc, char** argv) {
   std::size_t count = 200'000;
   std::vector<std::size_t> batch_sizes;
   bool variants = false;
-  if (argc > 1 && std::string(argv[argc - 1]) == "--variants") {
-    variants = true;
-    --argc;
+  bool no_ts_index = false;
+  for (bool more = true; more && argc > 1;) { // trailing flags, any order
+    const std::string last = argv[argc - 1];
+    more = last == "--variants" || last == "--no-ts-index";
+    if (more) {
+      (last == "--variants" ? variants : no_ts_index) = true;
+      --argc;
+    }
   }
   for (int i = 1; i + 1 < argc; i += 2) {
     std::string a = argv[i];
@@ -301,13 +308,13 @@ int main(int argc, char** argv) {
     else if (a == "--batch")
       batch_sizes.push_back(static_cast<std::size_t>(std::atoll(argv[i + 1])));
     else {
-      std::fprintf(stderr, "usage: %s [--rounds R] [--count N] [--batch B]... [--variants]\n", argv[0]);
+      std::fprintf(stderr, "usage: %s [--rounds R] [--count N] [--batch B]... [--variants] [--no-ts-index]\n", argv[0]);
       return 2;
     }
   }
   if (argc % 2 == 0 || rounds < 1 || count < 1 ||
       std::any_of(batch_sizes.begin(), batch_sizes.end(), [](std::size_t b) { return b == 0; })) {
-    std::fprintf(stderr, "usage: %s [--rounds R] [--count N] [--batch B]... [--variants]\n", argv[0]);
+    std::fprintf(stderr, "usage: %s [--rounds R] [--count N] [--batch B]... [--variants] [--no-ts-index]\n", argv[0]);
     return 2;
   }
   if (batch_sizes.empty())
@@ -317,6 +324,8 @@ int main(int argc, char** argv) {
     const auto conninfo = server.conninfo();
     if (auto m = mi::gw::migrate(conninfo); !m)
       throw std::runtime_error(m.err().message);
+    if (no_ts_index) // what the (exchange, symbol, ts DESC) index costs: for measurement only, the API needs it
+      server.psql("DROP INDEX market_trades_exchange_symbol_ts_idx");
     const auto trades = make_trades(count);
     mi::gw::partition_policy policy;
     policy.ahead_days = 1;
