@@ -9,6 +9,7 @@
 #include <cstdio>
 #include <exception>
 #include <map>
+#include <memory>
 #include <tuple>
 
 #include <libpq-fe.h>
@@ -133,29 +134,30 @@ struct raw_connection_of : pqxx::largeobject {
 // lost connection as pqxx::broken_connection.
 void copy_in_binary(pqxx::work& w, const std::string& target, const std::string& cols, const std::string& data) {
   PGconn* c = raw_connection_of::get(w);
+  using result_ptr = std::unique_ptr<PGresult, decltype(&PQclear)>;
   const std::string q = "COPY " + target + " (" + cols + ") FROM STDIN (FORMAT binary)";
   std::string error, state;
-  const auto take_error = [&](PGresult* r) {
+  const auto take_error = [&](const PGresult* r) {
     if (error.empty()) {
       error = PQresultErrorMessage(r);
       const char* st = PQresultErrorField(r, PG_DIAG_SQLSTATE);
       state = st != nullptr ? st : "";
     }
   };
-  PGresult* r = PQexec(c, q.c_str());
-  const bool copying = r != nullptr && PQresultStatus(r) == PGRES_COPY_IN;
-  if (!copying && r != nullptr)
-    take_error(r);
-  PQclear(r);
+  bool copying = false;
+  if (result_ptr r{PQexec(c, q.c_str()), &PQclear}; r) {
+    copying = PQresultStatus(r.get()) == PGRES_COPY_IN;
+    if (!copying)
+      take_error(r.get());
+  }
   if (copying) {
     if (PQputCopyData(c, data.data(), static_cast<int>(data.size())) != 1 || PQputCopyEnd(c, nullptr) != 1)
       throw pqxx::broken_connection(std::string("COPY ") + target + ": " + PQerrorMessage(c));
   }
-  while ((r = PQgetResult(c)) != nullptr) { // the COPY's outcome (or what is left of a failed PQexec)
-    if (PQresultStatus(r) != PGRES_COMMAND_OK)
-      take_error(r);
-    PQclear(r);
-  }
+  // The COPY's outcome (or what is left of a failed PQexec), until libpq has no more results.
+  for (result_ptr r{PQgetResult(c), &PQclear}; r; r.reset(PQgetResult(c)))
+    if (PQresultStatus(r.get()) != PGRES_COMMAND_OK)
+      take_error(r.get());
   if (!copying && error.empty())
     error = PQerrorMessage(c);
   if (!error.empty()) {

@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <chrono>
 #include <map>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -358,15 +359,16 @@ TEST_CASE(
   // Delete the durable consumer: the next saver creates it again and JetStream delivers every message of MARKET_RAW
   // again, with the same stream sequences (what a lost ack does to one batch, here to all of them).
   {
-    natsConnection* nc = nullptr;
-    REQUIRE(natsConnection_ConnectTo(&nc, env.nats.url().c_str()) == NATS_OK);
-    natsMsg* reply = nullptr;
-    REQUIRE(natsConnection_RequestString(&reply, nc, "$JS.API.CONSUMER.DELETE.MARKET_RAW.saver_trades", "", 5000) ==
-            NATS_OK);
-    const std::string answer(natsMsg_GetData(reply), static_cast<std::size_t>(natsMsg_GetDataLength(reply)));
+    natsConnection* raw_nc = nullptr;
+    REQUIRE(natsConnection_ConnectTo(&raw_nc, env.nats.url().c_str()) == NATS_OK);
+    std::unique_ptr<natsConnection, decltype(&natsConnection_Destroy)> nc{raw_nc, &natsConnection_Destroy};
+    natsMsg* raw_reply = nullptr;
+    REQUIRE(natsConnection_RequestString(&raw_reply, nc.get(), "$JS.API.CONSUMER.DELETE.MARKET_RAW.saver_trades", "",
+                                         5000) == NATS_OK);
+    std::unique_ptr<natsMsg, decltype(&natsMsg_Destroy)> reply{raw_reply, &natsMsg_Destroy};
+    const std::string answer(natsMsg_GetData(reply.get()),
+                             static_cast<std::size_t>(natsMsg_GetDataLength(reply.get())));
     CHECK_MESSAGE(answer.find("\"success\":true") != std::string::npos, answer);
-    natsMsg_Destroy(reply);
-    natsConnection_Destroy(nc);
   }
   // And one stored trade published again without a dedup id (as `dlq redrive` does): a new sequence.
   auto again = as_message(trades[7]);
