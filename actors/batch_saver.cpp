@@ -31,7 +31,9 @@ struct saver_state {
   std::chrono::milliseconds backoff{100};
   bool stopping = false;
   std::chrono::steady_clock::time_point next_lag{};
-  mi::gw::saver_probe* probe = nullptr; // its table's and its consumer's counters, taken once at start
+  mi::gw::saver_probe* probe = nullptr;     // its table's and its consumer's counters, taken once at start
+  mi::gw::pg_writer::trade_stats counted{}; // the writer's stats already added to the probe
+  std::chrono::steady_clock::time_point next_prune{};
 };
 
 using saver_actor = caf::stateful_actor<saver_state>;
@@ -69,6 +71,7 @@ bool ensure_connected(saver_actor* self) {
       return false;
     }
     st.writer = std::move(*w);
+    st.counted = {};
     spdlog::info("{}: connected to the database", st.args.durable);
     inspect_state(self, "running");
   }
@@ -151,10 +154,33 @@ bool dead_letter(saver_actor* self, mi::gw::js_message& m, const std::string& re
   return true;
 }
 
-/// The database side of a batch: the saver's writer (its errors say whether rows were rejected).
+/// The database side of a batch: the saver's writer (its errors say whether rows were rejected). Trades go with
+/// their messages' stream sequences and timestamps: a redelivered message is recognised by them (pg_writer).
 batch_writer writer_of(saver_state& st) {
-  return {[&st](const std::vector<mi::trade>& rows) { return st.writer->write_trades(rows); },
-          [&st](const std::vector<mi::kline>& rows) { return st.writer->upsert_klines(rows); }};
+  batch_writer w{[&st](const std::vector<mi::trade>& rows) { return st.writer->write_trades(rows); },
+                 [&st](const std::vector<mi::kline>& rows) { return st.writer->upsert_klines(rows); }};
+  w.write_trades_of = [&st](const std::vector<mi::trade>& rows, const std::vector<std::size_t>& messages) {
+    mi::gw::pg_writer::raw_origin o;
+    o.stream = st.args.stream;
+    o.seqs.reserve(messages.size());
+    o.ts_ns.reserve(messages.size());
+    for (auto i : messages) {
+      o.seqs.push_back(st.in_hand[i].stream_seq());
+      o.ts_ns.push_back(st.in_hand[i].timestamp_ns());
+    }
+    return st.writer->write_trades(rows, &o);
+  };
+  return w;
+}
+
+/// Adds what the writer counted since the last call to the probe.
+void count_writer_stats(saver_state& st) {
+  if (!st.writer)
+    return;
+  const auto& now = st.writer->stats();
+  st.probe->redelivered(now.redelivered_skipped - st.counted.redelivered_skipped);
+  st.probe->key_fallbacks(now.key_fallbacks - st.counted.key_fallbacks);
+  st.counted = now;
 }
 
 // Writes the batch in hand, isolating rejected messages, then acks. False if it must be retried.
@@ -169,6 +195,7 @@ bool store(saver_actor* self) {
     payloads.push_back(m.data());
   saver_batch batch(st.args.kind, payloads);
   auto written = batch.store(writer_of(st));
+  count_writer_stats(st);
   if (!written) {
     st.writer.reset(); // reconnect on the next attempt
     fail_pause(self, "write: " + written.err().message);
@@ -200,6 +227,27 @@ bool store(saver_actor* self) {
   return true;
 }
 
+/// Every minute: deletes the stored-sequence sets (market_raw_stored) wholly at or below the durable consumer's ack
+/// floor; JetStream never redelivers those. Only an optimisation of the dedup: a failure is logged and tried later.
+void prune_stored(saver_actor* self, std::chrono::steady_clock::time_point now) {
+  auto& st = self->state;
+  if (st.args.kind != saver_kind::trades || !st.writer || now < st.next_prune)
+    return;
+  st.next_prune = now + std::chrono::minutes(1);
+  auto consumers = st.args.js->consumers(st.args.stream);
+  if (!consumers) {
+    spdlog::debug("{}: consumer list: {}", st.args.durable, consumers.err().message);
+    return;
+  }
+  for (const auto& c : *consumers)
+    if (c.name == st.args.durable && c.ack_floor > 0) {
+      if (auto n = st.writer->prune_stored(st.args.stream, c.ack_floor + 1); !n)
+        spdlog::debug("{}: prune stored sequences: {}", st.args.durable, n.err().message);
+      else if (*n > 0)
+        spdlog::debug("{}: pruned {} stored-sequence sets below {}", st.args.durable, *n, c.ack_floor + 1);
+    }
+}
+
 /// Refreshes mi_consumer_lag{consumer} every lag_interval (also while PostgreSQL is down).
 void refresh_lag(saver_actor* self) {
   auto& st = self->state;
@@ -211,6 +259,7 @@ void refresh_lag(saver_actor* self) {
     st.probe->consumer_lag(*n);
   else
     spdlog::debug("{}: consumer info: {}", st.args.durable, n.err().message);
+  prune_stored(self, now);
 }
 
 caf::behavior batch_saver(saver_actor* self, batch_saver_args args) {

@@ -49,11 +49,15 @@ std::vector<bool> saver_batch::bad_mask() const {
 mi::result<std::size_t> saver_batch::write_subset(const batch_writer& w, const std::vector<std::size_t>& idx) const {
   if (kind_ == saver_kind::trades) {
     std::vector<mi::trade> rows;
+    std::vector<std::size_t> messages;
     rows.reserve(idx.size());
+    messages.reserve(idx.size());
     for (auto i : idx)
-      if (trades_[i])
+      if (trades_[i]) {
         rows.push_back(*trades_[i]);
-    return w.write_trades(rows);
+        messages.push_back(i);
+      }
+    return w.write_trades_of ? w.write_trades_of(rows, messages) : w.write_trades(rows);
   }
   std::vector<mi::kline> rows;
   for (auto i : idx)

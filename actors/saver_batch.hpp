@@ -34,6 +34,10 @@ struct poison {
 struct batch_writer {
   std::function<mi::result<std::size_t>(const std::vector<mi::trade>&)> write_trades;
   std::function<mi::result<std::size_t>(const std::vector<mi::kline>&)> upsert_klines;
+  /// When set, used instead of write_trades: also gets, for each row, the index in the batch of the message it came
+  /// from (the saver maps it to that message's stream sequence, for the dedup by sequence).
+  std::function<mi::result<std::size_t>(const std::vector<mi::trade>&, const std::vector<std::size_t>&)>
+    write_trades_of{};
 };
 
 /// The messages a saver has in hand, decoded once, and what could not be stored. Plain class: the

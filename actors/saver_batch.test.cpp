@@ -176,3 +176,30 @@ TEST_CASE("saver_batch: a kline batch stores the highest revision of each final 
   CHECK(stored[1].open_time_ms == 60'000);
   CHECK(stored[1].is_final);
 }
+
+TEST_CASE("saver_batch: each stored row is passed with the index of its message, through a bisection") {
+  auto p = payloads_of(6); // trade ids 1000 .. 1005
+  p[1] = "\xff\xff not protobuf";
+  saver_batch b(saver_kind::trades, views(p));
+  fake_table db;
+  db.refused = {"1004"};
+  auto inner = db.writer();
+  std::vector<std::pair<std::string, std::size_t>> committed; // (trade id, message index) of committed rows
+  batch_writer w = inner;
+  w.write_trades = nullptr; // must not be used when write_trades_of is set
+  w.write_trades_of = [&](const std::vector<mi::trade>& rows,
+                          const std::vector<std::size_t>& messages) -> mi::result<std::size_t> {
+    REQUIRE(rows.size() == messages.size());
+    auto r = inner.write_trades(rows);
+    if (r)
+      for (std::size_t k = 0; k < rows.size(); ++k)
+        committed.emplace_back(rows[k].trade_id, messages[k]);
+    return r;
+  };
+  auto r = b.store(w);
+  REQUIRE(r);
+  CHECK(*r == 4);
+  std::sort(committed.begin(), committed.end());
+  const std::vector<std::pair<std::string, std::size_t>> want{{"1000", 0}, {"1002", 2}, {"1003", 3}, {"1005", 5}};
+  CHECK(committed == want);
+}

@@ -154,6 +154,16 @@ struct metrics::impl {
       .Name("mi_dead_letters_total")
       .Help("Messages the savers could not store, published to market.dlq.{kind}")
       .Register(*reg);
+  prometheus::Family<prometheus::Counter>& redelivered =
+    prometheus::BuildCounter()
+      .Name("mi_saver_redelivered_total")
+      .Help("Messages a saver skipped because their stream sequences were already stored (redeliveries)")
+      .Register(*reg);
+  prometheus::Family<prometheus::Counter>& key_fallbacks =
+    prometheus::BuildCounter()
+      .Name("mi_saver_key_fallbacks_total")
+      .Help("Batches stored again through staging + ON CONFLICT after the fast COPY hit a stored trade")
+      .Register(*reg);
   prometheus::Family<prometheus::Gauge>& lag =
     prometheus::BuildGauge()
       .Name("mi_consumer_lag")
@@ -539,6 +549,8 @@ saver_probe& metrics::saver(store_table table, std::string_view consumer) {
   s->duration_.bind(impl_->batch_dur, {{"table", table_name}}, &batch_buckets);
   s->dead_letters_.bind(impl_->dead_letters, {{"kind", table == store_table::trades ? "trades" : "klines"}});
   s->lag_.bind(impl_->lag, {{"consumer", std::string(consumer)}});
+  s->redelivered_.bind(impl_->redelivered, {{"table", table_name}});
+  s->fallbacks_.bind(impl_->key_fallbacks, {{"table", table_name}});
   probes_->savers.emplace_back(key, std::move(s));
   return *probes_->savers.back().second;
 }

@@ -231,10 +231,15 @@ public:
   void dead_letter() { dead_letters_.inc(); }
   /// Pending + ack-pending messages of the saver's durable consumer (mi_consumer_lag{consumer}).
   void consumer_lag(std::uint64_t n) { lag_.set(static_cast<double>(n)); }
+  /// Messages skipped because their stream sequences were already stored (mi_saver_redelivered_total{table}).
+  void redelivered(std::uint64_t n) { redelivered_.inc(static_cast<double>(n)); }
+  /// A batch the fast COPY could not store (a trade already stored under another sequence), stored again through
+  /// staging + ON CONFLICT (mi_saver_key_fallbacks_total{table}).
+  void key_fallbacks(std::uint64_t n) { fallbacks_.inc(static_cast<double>(n)); }
 
 private:
   friend class metrics;
-  counter_series rows_, failed_, dead_letters_;
+  counter_series rows_, failed_, dead_letters_, redelivered_, fallbacks_;
   histogram_series duration_;
   gauge_series lag_;
 };

@@ -1,4 +1,5 @@
 #include "gateways/postgres/postgres.hpp"
+#include "gateways/postgres/copy_binary.hpp"
 #include "gateways/postgres/history_reader.hpp"
 #include "gateways/postgres/partitions.hpp"
 #include "gateways/postgres/rows.hpp"
@@ -7,8 +8,12 @@
 #include <array>
 #include <cstdio>
 #include <exception>
+#include <map>
+#include <memory>
 #include <tuple>
 
+#include <libpq-fe.h>
+#include <pqxx/largeobject>
 #include <pqxx/pqxx>
 
 #include "messages/util/civil_time.hpp"
@@ -118,6 +123,97 @@ void apply_amendments(pqxx::work& w, const std::vector<mi::trade>& batch) {
   }
 }
 
+// libpqxx 6.4 keeps the connection's PGconn private and has no binary COPY; largeobject hands the PGconn of a
+// transaction to its subclasses (an exported function of the library), which is all the binary COPY needs.
+struct raw_connection_of : pqxx::largeobject {
+  static PGconn* get(const pqxx::dbtransaction& t) { return pqxx::largeobject::raw_connection(t); }
+};
+
+// COPY `target` (`cols`) FROM STDIN (FORMAT binary) with `data` (copy_binary), inside the transaction `w`. A server
+// error is thrown as pqxx::sql_error with its SQLSTATE (the writer classifies it as for every other statement), a
+// lost connection as pqxx::broken_connection.
+void copy_in_binary(pqxx::work& w, const std::string& target, const std::string& cols, const std::string& data) {
+  PGconn* c = raw_connection_of::get(w);
+  using result_ptr = std::unique_ptr<PGresult, decltype(&PQclear)>;
+  const std::string q = "COPY " + target + " (" + cols + ") FROM STDIN (FORMAT binary)";
+  std::string error, state;
+  const auto take_error = [&](const PGresult* r) {
+    if (error.empty()) {
+      error = PQresultErrorMessage(r);
+      const char* st = PQresultErrorField(r, PG_DIAG_SQLSTATE);
+      state = st != nullptr ? st : "";
+    }
+  };
+  bool copying = false;
+  if (result_ptr r{PQexec(c, q.c_str()), &PQclear}; r) {
+    copying = PQresultStatus(r.get()) == PGRES_COPY_IN;
+    if (!copying)
+      take_error(r.get());
+  }
+  if (copying) {
+    if (PQputCopyData(c, data.data(), static_cast<int>(data.size())) != 1 || PQputCopyEnd(c, nullptr) != 1)
+      throw pqxx::broken_connection(std::string("COPY ") + target + ": " + PQerrorMessage(c));
+  }
+  // The COPY's outcome (or what is left of a failed PQexec), until libpq has no more results.
+  for (result_ptr r{PQgetResult(c), &PQclear}; r; r.reset(PQgetResult(c)))
+    if (PQresultStatus(r.get()) != PGRES_COMMAND_OK)
+      take_error(r.get());
+  if (!copying && error.empty())
+    error = PQerrorMessage(c);
+  if (!error.empty()) {
+    if (state.empty() || PQstatus(c) != CONNECTION_OK)
+      throw pqxx::broken_connection(std::string("COPY ") + target + ": " + error);
+    throw pqxx::sql_error(error, q, state.c_str());
+  }
+}
+
+// The binary COPY rows of the trades `idx` of `batch` (trade_columns, in that order).
+void encode_trades(copy_binary& out, const std::vector<mi::trade>& batch, const std::vector<std::size_t>& idx) {
+  out.clear();
+  for (auto i : idx) {
+    const auto& t = batch[i];
+    out.row(static_cast<std::int16_t>(trade_columns.size()));
+    out.text(t.exchange);
+    out.text(t.symbol);
+    out.text(t.base);
+    out.text(t.quote);
+    out.text(t.trade_id);
+    out.numeric(t.price);
+    out.numeric(t.quantity);
+    out.text(to_string(t.taker_side));
+    out.timestamptz_ns(t.ts_ns);
+    out.int8(t.ts_ns);
+    out.int8(t.recv_ns);
+  }
+}
+
+// "{[a,b],[c,d]}": the sequences (any order, duplicates allowed) as an int8multirange literal, runs merged.
+std::string multirange_text(std::vector<std::uint64_t> seqs) {
+  std::sort(seqs.begin(), seqs.end());
+  std::string out = "{";
+  for (std::size_t i = 0; i < seqs.size();) {
+    std::size_t j = i;
+    while (j + 1 < seqs.size() && seqs[j + 1] <= seqs[j] + 1)
+      ++j;
+    if (out.size() > 1)
+      out += ',';
+    out += '[' + std::to_string(seqs[i]) + ',' + std::to_string(seqs[j]) + ']';
+    i = j + 1;
+  }
+  return out + '}';
+}
+
+template <class T>
+std::string array_text(const std::vector<T>& v) {
+  std::string out = "{";
+  for (std::size_t i = 0; i < v.size(); ++i) {
+    if (i)
+      out += ',';
+    out += std::to_string(v[i]);
+  }
+  return out + '}';
+}
+
 } // namespace
 
 std::string timestamptz_text(std::int64_t ns_since_epoch) {
@@ -192,6 +288,23 @@ struct pg_writer::impl {
   /// means "create them again".
   int staged_pid = 0;
   bool synchronous_commit = true;
+  trade_stats stats;
+  /// SQLSTATE of the last failed write ("" for none or a non-SQL failure): 23505 sends write_trades to staging.
+  std::string last_sqlstate;
+  /// Day -> the COPY target of its trades on this connection: the day's partition when it exists, else the parent
+  /// (no such partition yet, TimescaleDB). Emptied with the connection and after any failure.
+  std::map<std::int64_t, std::string> copy_targets;
+  copy_binary rows; // reused: one buffer per writer
+
+  const std::string& copy_target(pqxx::work& w, std::int64_t day) {
+    auto it = copy_targets.find(day);
+    if (it == copy_targets.end()) {
+      const auto part = trade_partition(day).name;
+      const bool exists = w.exec_params1("SELECT to_regclass($1) IS NOT NULL", part)[0].as<bool>();
+      it = copy_targets.emplace(day, exists ? part : std::string("market_trades")).first;
+    }
+    return it->second;
+  }
 
   void ensure_connected() {
     if (!conn) {
@@ -218,6 +331,7 @@ struct pg_writer::impl {
   /// After a failure: keep the connection only if it is certainly still good (the server
   /// rejected the statement and the transaction was rolled back).
   void on_failure(bool statement_error) {
+    copy_targets.clear();
     if (conn && (!statement_error || !conn->is_open())) {
       conn.reset();
       staged_pid = 0;
@@ -226,6 +340,7 @@ struct pg_writer::impl {
 
   template <class Body>
   mi::result<std::size_t> write(const char* what, Body body) {
+    last_sqlstate.clear();
     try {
       ensure_connected();
       pqxx::work w{*conn};
@@ -240,6 +355,7 @@ struct pg_writer::impl {
       // resources, 40 serialization, 42 missing table before migrate...) may pass on a retry.
       const std::string state = e.sqlstate();
       const bool data = state.rfind("22", 0) == 0 || state.rfind("23", 0) == 0;
+      last_sqlstate = state;
       on_failure(true);
       return make_error(std::string(what) + (state.empty() ? "" : " [SQLSTATE " + state + "]"), e,
                         data ? mi::errc::rejected : mi::errc::unavailable);
@@ -272,29 +388,158 @@ mi::result<std::unique_ptr<pg_writer>> pg_writer::connect(const std::string& con
 
 bool pg_writer::healthy() const { return impl_->conn && impl_->conn->is_open(); }
 
-mi::result<std::size_t> pg_writer::write_trades(const std::vector<mi::trade>& batch) {
+namespace {
+
+// The messages of the batch whose sequences market_raw_stored holds (same stream, same sequence, JetStream timestamp
+// within the stored set's): one indexed probe for the batch's [min, max] and, only when a stored set overlaps it, a
+// check of each sequence.
+std::vector<bool> already_stored(pqxx::work& w, const pg_writer::raw_origin& o) {
+  std::vector<bool> out(o.seqs.size(), false);
+  if (o.seqs.empty())
+    return out;
+  const auto [lo, hi] = std::minmax_element(o.seqs.begin(), o.seqs.end());
+  if (w.exec_params("SELECT 1 FROM market_raw_stored WHERE stream = $1 AND last_seq >= $2 AND first_seq <= $3 LIMIT 1",
+                    o.stream, static_cast<long long>(*lo), static_cast<long long>(*hi))
+        .empty())
+    return out;
+  const auto r = w.exec_params(
+    "SELECT m.i FROM unnest($2::int8[], $3::int8[]) WITH ORDINALITY AS m(s, t, i) WHERE EXISTS (SELECT 1 FROM "
+    "market_raw_stored r WHERE r.stream = $1 AND r.last_seq >= m.s AND r.first_seq <= m.s AND r.seqs @> m.s AND "
+    "r.first_ts_ns <= m.t AND m.t <= r.last_ts_ns)",
+    o.stream, array_text(o.seqs), array_text(o.ts_ns));
+  for (const auto& row : r)
+    out[static_cast<std::size_t>(row[0].as<long long>() - 1)] = true;
+  return out;
+}
+
+// Records the sequences of the messages `idx` as stored (in the batch's transaction).
+void record_stored(pqxx::work& w, const pg_writer::raw_origin& o, const std::vector<std::size_t>& idx) {
+  if (idx.empty())
+    return;
+  std::vector<std::uint64_t> seqs;
+  seqs.reserve(idx.size());
+  std::int64_t t_lo = o.ts_ns[idx[0]], t_hi = t_lo;
+  for (auto i : idx) {
+    seqs.push_back(o.seqs[i]);
+    t_lo = std::min(t_lo, o.ts_ns[i]);
+    t_hi = std::max(t_hi, o.ts_ns[i]);
+  }
+  const auto [lo, hi] = std::minmax_element(seqs.begin(), seqs.end());
+  w.exec_params("INSERT INTO market_raw_stored (stream, first_seq, last_seq, seqs, first_ts_ns, last_ts_ns) VALUES "
+                "($1, $2, $3, $4::int8multirange, $5, $6)",
+                o.stream, static_cast<long long>(*lo), static_cast<long long>(*hi), multirange_text(seqs), t_lo, t_hi);
+}
+
+// Adds the trades `idx` (all inserted) to market_symbols, rows touched in key order (as insert_trades_sql).
+void add_to_symbols(pqxx::work& w, const std::vector<mi::trade>& batch, const std::vector<std::size_t>& idx) {
+  struct agg {
+    std::int64_t first, last;
+    long long n;
+  };
+  std::map<std::pair<std::string_view, std::string_view>, agg> by_symbol;
+  for (auto i : idx) {
+    const auto& t = batch[i];
+    auto [it, fresh] = by_symbol.try_emplace({t.exchange, t.symbol}, agg{t.ts_ns, t.ts_ns, 0});
+    it->second.first = std::min(it->second.first, t.ts_ns);
+    it->second.last = std::max(it->second.last, t.ts_ns);
+    ++it->second.n;
+  }
+  if (by_symbol.empty())
+    return;
+  std::string values;
+  for (const auto& [key, a] : by_symbol) {
+    if (!values.empty())
+      values += ", ";
+    values += "(" + w.quote(std::string(key.first)) + ", " + w.quote(std::string(key.second)) + ", " +
+              std::to_string(a.first) + "::bigint, " + std::to_string(a.last) + "::bigint, " + std::to_string(a.n) +
+              "::bigint)";
+  }
+  w.exec(
+    "INSERT INTO market_symbols AS s (exchange, symbol, first_ts_ns, last_ts_ns, trade_count) VALUES " + values +
+    " ON CONFLICT (exchange, symbol) DO UPDATE SET first_ts_ns = least(s.first_ts_ns, EXCLUDED.first_ts_ns), "
+    "last_ts_ns = greatest(s.last_ts_ns, EXCLUDED.last_ts_ns), trade_count = s.trade_count + EXCLUDED.trade_count");
+}
+
+} // namespace
+
+const pg_writer::trade_stats& pg_writer::stats() const { return impl_->stats; }
+
+mi::result<std::size_t> pg_writer::write_trades(const std::vector<mi::trade>& batch, const raw_origin* origin) {
   if (batch.empty())
     return std::size_t{0};
-  const bool any_amendment =
-    std::any_of(batch.begin(), batch.end(), [](const mi::trade& t) { return t.is_amendment(); });
-  return impl_->write("write_trades", [&](pqxx::work& w) {
-    std::size_t inserted = 0;
-    {
-      pqxx::stream_to s{w, "mi_stage_trades", trade_columns};
-      for (const auto& t : batch) {
-        if (t.is_amendment())
+  if (origin != nullptr && (origin->seqs.size() != batch.size() || origin->ts_ns.size() != batch.size()))
+    return mi::error{"write_trades: the origin's sequences do not match the batch", mi::errc::unspecified};
+  // fast: binary COPY straight into the day partitions, every row must be new (else unique_violation);
+  // !fast: staging + INSERT ... ON CONFLICT DO NOTHING (the rows already stored are left out).
+  const auto attempt = [&](bool fast) {
+    return impl_->write("write_trades", [&](pqxx::work& w) {
+      std::vector<std::size_t> todo, trades;
+      todo.reserve(batch.size());
+      trades.reserve(batch.size());
+      const auto skip = origin != nullptr ? already_stored(w, *origin) : std::vector<bool>(batch.size(), false);
+      std::vector<mi::trade> amendments;
+      for (std::size_t i = 0; i < batch.size(); ++i) {
+        if (skip[i])
           continue;
-        s << std::make_tuple(t.exchange, t.symbol, t.base, t.quote, t.trade_id, t.price.to_string(),
-                             t.quantity.to_string(), std::string(to_string(t.taker_side)), timestamptz_text(t.ts_ns),
-                             t.ts_ns, t.recv_ns);
+        todo.push_back(i);
+        if (batch[i].is_amendment())
+          amendments.push_back(batch[i]);
+        else
+          trades.push_back(i);
       }
-      s.complete();
-    }
-    static const std::string sql = insert_trades_sql();
-    inserted = static_cast<std::size_t>(w.exec1(sql)[0].as<long long>());
-    if (any_amendment)
-      apply_amendments(w, batch);
-    return inserted;
+      const std::size_t skipped = batch.size() - todo.size();
+      std::size_t inserted = 0;
+      if (!trades.empty() && fast) {
+        // One COPY per UTC day (a batch spans two days around midnight at most, in practice).
+        std::map<std::int64_t, std::vector<std::size_t>> by_day;
+        for (auto i : trades)
+          by_day[day_of(batch[i].ts_ns)].push_back(i);
+        static const std::string cols = joined(trade_columns);
+        for (const auto& [day, idx] : by_day) {
+          encode_trades(impl_->rows, batch, idx);
+          copy_in_binary(w, impl_->copy_target(w, day), cols, impl_->rows.finish());
+        }
+        add_to_symbols(w, batch, trades);
+        inserted = trades.size();
+      } else if (!trades.empty()) {
+        {
+          pqxx::stream_to s{w, "mi_stage_trades", trade_columns};
+          for (auto i : trades) {
+            const auto& t = batch[i];
+            s << std::make_tuple(t.exchange, t.symbol, t.base, t.quote, t.trade_id, t.price.to_string(),
+                                 t.quantity.to_string(), std::string(to_string(t.taker_side)),
+                                 timestamptz_text(t.ts_ns), t.ts_ns, t.recv_ns);
+          }
+          s.complete();
+        }
+        static const std::string sql = insert_trades_sql();
+        inserted = static_cast<std::size_t>(w.exec1(sql)[0].as<long long>());
+      }
+      if (!amendments.empty())
+        apply_amendments(w, amendments);
+      if (origin != nullptr)
+        record_stored(w, *origin, todo);
+      impl_->stats.redelivered_skipped += skipped; // taken back below when the transaction does not commit
+      return inserted;
+    });
+  };
+  const auto skipped_before = impl_->stats.redelivered_skipped;
+  auto r = attempt(true);
+  if (!r && impl_->last_sqlstate == "23505") { // a trade already stored under another sequence (or no origin)
+    impl_->stats.redelivered_skipped = skipped_before;
+    ++impl_->stats.key_fallbacks;
+    r = attempt(false);
+  }
+  if (!r)
+    impl_->stats.redelivered_skipped = skipped_before;
+  return r;
+}
+
+mi::result<std::size_t> pg_writer::prune_stored(const std::string& stream, std::uint64_t below_seq) {
+  return impl_->write("prune_stored", [&](pqxx::work& w) {
+    return static_cast<std::size_t>(w.exec_params("DELETE FROM market_raw_stored WHERE stream = $1 AND last_seq < $2",
+                                                  stream, static_cast<long long>(below_seq))
+                                      .affected_rows());
   });
 }
 

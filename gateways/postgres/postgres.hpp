@@ -43,13 +43,37 @@ public:
   pg_writer(const pg_writer&) = delete;
   pg_writer& operator=(const pg_writer&) = delete;
 
-  /// One transaction: COPY into a temp staging table (ON COMMIT DELETE ROWS, created once per
-  /// connection), then INSERT INTO market_trades SELECT ... ON CONFLICT DO NOTHING. Returns the
-  /// rows inserted (duplicates excluded). On error nothing of the batch is stored; the error's code
-  /// is mi::errc::rejected when the server refused the rows themselves (SQLSTATE class 22 data
-  /// exception or 23 integrity violation: retrying the same rows fails again) and
-  /// mi::errc::unavailable otherwise (connection lost, shutting down, out of resources: retry).
-  mi::result<std::size_t> write_trades(const std::vector<mi::trade>& batch);
+  /// Where the trades of a batch came from, parallel to the batch: the MARKET_RAW stream, each message's stream
+  /// sequence and JetStream timestamp (js_message::stream_seq, timestamp_ns).
+  struct raw_origin {
+    std::string stream;
+    std::vector<std::uint64_t> seqs;
+    std::vector<std::int64_t> ts_ns;
+  };
+  /// What write_trades did beyond inserting, since connect (for the saver's metrics and tests).
+  struct trade_stats {
+    std::uint64_t redelivered_skipped = 0; ///< messages skipped: their sequences were already stored
+    std::uint64_t key_fallbacks = 0;       ///< batches stored again through staging + ON CONFLICT (unique_violation)
+  };
+
+  /// One transaction (docs/architecture.md "Exactly once in market_trades"): with `origin`, the messages whose
+  /// stream sequences market_raw_stored (0014) already holds are skipped (a redelivery); the other trades go in by
+  /// one binary COPY per UTC day, straight into that day's partition (the parent when it does not exist); the
+  /// per-symbol summary market_symbols is added to; amendments are applied; and the sequences stored are recorded
+  /// in market_raw_stored. When that COPY fails with unique_violation (a trade already stored under another
+  /// sequence, or written without an origin), the batch is written again in a new transaction through a temp
+  /// staging table and INSERT ... ON CONFLICT DO NOTHING (counted in stats().key_fallbacks). Returns the rows
+  /// inserted (duplicates excluded). On error nothing of the batch is stored; the error's code is
+  /// mi::errc::rejected when the server refused the rows themselves (SQLSTATE class 22 data exception or 23
+  /// integrity violation: retrying the same rows fails again) and mi::errc::unavailable otherwise (connection
+  /// lost, shutting down, out of resources: retry).
+  mi::result<std::size_t> write_trades(const std::vector<mi::trade>& batch, const raw_origin* origin = nullptr);
+
+  /// Deletes the market_raw_stored rows of `stream` wholly below `below_seq` (the durable consumer's ack floor + 1:
+  /// JetStream never redelivers those). Returns the rows deleted.
+  mi::result<std::size_t> prune_stored(const std::string& stream, std::uint64_t below_seq);
+
+  const trade_stats& stats() const;
 
   /// Same pattern for final candles: INSERT ... ON CONFLICT (exchange, symbol, interval,
   /// open_time) DO UPDATE SET every value column, WHERE market_klines.revision <=

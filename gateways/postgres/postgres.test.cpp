@@ -1,4 +1,5 @@
 #include "gateways/postgres/postgres.hpp"
+#include "gateways/postgres/partitions.hpp"
 
 #include <doctest/doctest.h>
 
@@ -345,4 +346,154 @@ TEST_CASE("a row PostgreSQL rejects is a rejected error, a stopped server an una
   auto down = writer->write_trades(make_trades(5, 100));
   REQUIRE(!down.has_value());
   CHECK(down.err().code == mi::errc::unavailable);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Exactly once by stream sequence (0014 market_raw_stored) and the key fallback.
+
+namespace {
+
+/// The origin of `batch` as if its messages had the stream sequences first_seq, first_seq + 1, ... and JetStream
+/// timestamps a millisecond apart from `ts0`.
+mi::gw::pg_writer::raw_origin origin_of(std::size_t n, std::uint64_t first_seq,
+                                        std::int64_t ts0 = 1'700'000'000'000'000'000) {
+  mi::gw::pg_writer::raw_origin o;
+  o.stream = "MARKET_RAW";
+  for (std::size_t i = 0; i < n; ++i) {
+    o.seqs.push_back(first_seq + i);
+    o.ts_ns.push_back(ts0 + static_cast<std::int64_t>(first_seq + i) * 1'000'000);
+  }
+  return o;
+}
+
+std::string count_trades(const migrated_db& db) { return db.pg.psql("SELECT count(*) FROM market_trades"); }
+
+} // namespace
+
+TEST_CASE("a redelivered batch is recognised by its stream sequences, whole or split differently, with no unique key") {
+  migrated_db db;
+  // The reference for "stored once" must not be the primary key itself: without it, only the sequences can keep a
+  // redelivery out (ON CONFLICT DO NOTHING then has no arbiter and the fallback would insert every row again).
+  db.pg.psql("ALTER TABLE market_trades DROP CONSTRAINT market_trades_pkey");
+  auto writer = db.writer();
+  const auto all = make_trades(300, 0);
+  const auto all_origin = origin_of(300, 1);
+  std::vector<mi::trade> first(all.begin(), all.begin() + 200); // seqs 1..200
+  const auto first_origin = origin_of(200, 1);
+  CHECK(must(writer->write_trades(first, &first_origin)) == 200);
+
+  // The same batch again (a lost ack): nothing stored.
+  CHECK(must(writer->write_trades(first, &first_origin)) == 0);
+  CHECK(writer->stats().redelivered_skipped == 200);
+  // Split differently, mixed with new messages: seqs 101..250 (101..200 stored, 201..250 new), then 1..100 and
+  // 251..300 interleaved in the other order.
+  std::vector<mi::trade> second(all.begin() + 100, all.begin() + 250);
+  const auto second_origin = origin_of(150, 101);
+  CHECK(must(writer->write_trades(second, &second_origin)) == 50);
+  std::vector<mi::trade> third;
+  mi::gw::pg_writer::raw_origin third_origin;
+  third_origin.stream = "MARKET_RAW";
+  for (std::size_t i : {299, 0, 250, 99, 50, 275}) {
+    third.push_back(all[i]);
+    third_origin.seqs.push_back(all_origin.seqs[i]);
+    third_origin.ts_ns.push_back(all_origin.ts_ns[i]);
+  }
+  CHECK(must(writer->write_trades(third, &third_origin)) == 3); // 299, 250, 275 are new
+  CHECK(writer->stats().redelivered_skipped == 200 + 100 + 3);
+  CHECK(writer->stats().key_fallbacks == 0);
+  CHECK(count_trades(db) == "253");
+  CHECK(db.pg.psql("SELECT count(*) FROM (SELECT DISTINCT exchange, symbol, trade_id FROM market_trades) d") == "253");
+  CHECK(db.pg.psql("SELECT sum(trade_count) FROM market_symbols") == "253");
+}
+
+TEST_CASE("a trade published again under new sequences is stored once, through the key fallback") {
+  migrated_db db;
+  auto writer = db.writer();
+  const auto batch = make_trades(100, 0);
+  const auto o1 = origin_of(100, 1);
+  CHECK(must(writer->write_trades(batch, &o1)) == 100);
+  // A backfill long after JetStream's dedup window: the same trades, new messages (seqs 1001..), half of them new.
+  auto again = make_trades(100, 50);
+  const auto o2 = origin_of(100, 1001);
+  CHECK(must(writer->write_trades(again, &o2)) == 50);
+  CHECK(writer->stats().key_fallbacks == 1);
+  CHECK(writer->stats().redelivered_skipped == 0);
+  // The fallback recorded its sequences: their redelivery is now skipped without a fallback.
+  CHECK(must(writer->write_trades(again, &o2)) == 0);
+  CHECK(writer->stats().key_fallbacks == 1);
+  CHECK(writer->stats().redelivered_skipped == 100);
+  auto back = mi::gw::read_trades(db.pg.conninfo());
+  REQUIRE(back.has_value());
+  auto diff = first_difference(*back, sorted(make_trades(150, 0)));
+  CHECK_MESSAGE(diff.empty(), diff);
+  CHECK(db.pg.psql("SELECT sum(trade_count) FROM market_symbols") == "150");
+}
+
+TEST_CASE("a stream created again reuses sequences with later timestamps: its messages are not taken for stored") {
+  migrated_db db;
+  auto writer = db.writer();
+  const auto old_batch = make_trades(50, 0);
+  const auto old_origin = origin_of(50, 1);
+  CHECK(must(writer->write_trades(old_batch, &old_origin)) == 50);
+  const auto new_batch = make_trades(50, 1000);
+  const auto new_origin = origin_of(50, 1, 1'700'000'000'000'000'000 + 3'600'000'000'000); // an hour later
+  CHECK(must(writer->write_trades(new_batch, &new_origin)) == 50);
+  CHECK(writer->stats().redelivered_skipped == 0);
+  CHECK(count_trades(db) == "100");
+}
+
+TEST_CASE("pruned sequences fall back on the key: a late redelivery still stores nothing twice") {
+  migrated_db db;
+  auto writer = db.writer();
+  const auto batch = make_trades(100, 0);
+  const auto o = origin_of(100, 1);
+  CHECK(must(writer->write_trades(batch, &o)) == 100);
+  const auto next = make_trades(10, 100);
+  const auto o2 = origin_of(10, 101);
+  CHECK(must(writer->write_trades(next, &o2)) == 10);
+  CHECK(must(writer->prune_stored("MARKET_RAW", 101)) == 1); // the set 1..100; 101..110 stays
+  CHECK(db.pg.psql("SELECT count(*) FROM market_raw_stored") == "1");
+  CHECK(must(writer->write_trades(batch, &o)) == 0);
+  CHECK(writer->stats().key_fallbacks == 1);
+  CHECK(count_trades(db) == "110");
+  CHECK(db.pg.psql("SELECT sum(trade_count) FROM market_symbols") == "110");
+}
+
+TEST_CASE("two writers storing the same messages at once store each trade once") {
+  migrated_db db;
+  auto a = db.writer();
+  auto b = db.writer();
+  const auto batch = make_trades(5'000, 0);
+  const auto o = origin_of(5'000, 1);
+  for (int round = 0; round < 3; ++round) {
+    auto fa = std::async(std::launch::async, [&] { return a->write_trades(batch, &o); });
+    auto fb = std::async(std::launch::async, [&] { return b->write_trades(batch, &o); });
+    const auto ra = fa.get(), rb = fb.get();
+    REQUIRE_MESSAGE(ra.has_value(), (ra ? "" : ra.err().message));
+    REQUIRE_MESSAGE(rb.has_value(), (rb ? "" : rb.err().message));
+    CHECK(*ra + *rb == (round == 0 ? 5'000u : 0u));
+  }
+  CHECK(count_trades(db) == "5000");
+  CHECK(db.pg.psql("SELECT sum(trade_count) FROM market_symbols") == "5000");
+}
+
+TEST_CASE("trades go straight into their day's partition, and into the parent when that day has none") {
+  migrated_db db;
+  auto writer = db.writer();
+  auto batch = make_trades(100, 0);
+  const auto day = mi::gw::day_of(batch.front().ts_ns);
+  mi::gw::partition_policy policy;
+  policy.ahead_days = 0;
+  REQUIRE(mi::gw::maintain_partitions(db.pg.conninfo(), policy, batch.front().ts_ns).has_value());
+  for (std::size_t i = 0; i < 10; ++i)
+    batch[i].ts_ns += 24LL * 3600 * 1'000'000'000; // the next day: no partition
+  const auto o = origin_of(100, 1);
+  CHECK(must(writer->write_trades(batch, &o)) == 100);
+  CHECK(db.pg.psql("SELECT string_agg(p || ' ' || n, ',' ORDER BY p COLLATE \"C\") FROM (SELECT "
+                   "tableoid::regclass::text AS p, count(*) AS n FROM market_trades GROUP BY 1) q") ==
+        "market_trades_default 10," + mi::gw::trade_partition(day).name + " 90");
+  auto back = mi::gw::read_trades(db.pg.conninfo());
+  REQUIRE(back.has_value());
+  auto diff = first_difference(*back, sorted(batch));
+  CHECK_MESSAGE(diff.empty(), diff);
 }

@@ -10,7 +10,8 @@
 //       CREATE TEMP TABLE IF NOT EXISTS stage (LIKE market_trades INCLUDING DEFAULTS) ON COMMIT
 //       DELETE ROWS, pqxx::stream_to into it (same columns and text values as our writer),
 //       INSERT INTO market_trades SELECT * FROM stage ON CONFLICT DO NOTHING, commit;
-//   (b) ours: mi::gw::pg_writer::write_trades of the same batches;
+//   (b) ours: mi::gw::pg_writer::write_trades of the same batches, each with its messages' stream sequences as
+//       the saver passes them (since issue 17: binary COPY into the day partition, dedup by sequence);
 // each into an empty market_trades (TRUNCATE + CHECKPOINT before every run, not timed),
 // alternating which of the two goes first. Both start from the same std::vector<mi::trade> and
 // format the text values inside the timed loop. After every run it checks that market_trades
@@ -25,6 +26,8 @@
 //   (c) ours with synchronous_commit=off on the writer's session (saver.synchronous_commit: off);
 //   (d) ours on 2 connections in 2 threads, the trades split by symbol (one saver per subject
 //       partition), each connection writing batches of B rows of its own symbol.
+// --no-ts-index drops the (exchange, symbol, ts DESC) index first: what that index costs per row (the history
+// API needs it; measurement only).
 
 #include <pqxx/pqxx>
 #include <sys/resource.h>
@@ -118,7 +121,7 @@ std::vector<std::vector<mi::trade>> make_batches(const std::vector<mi::trade>& a
 void fresh_table(const std::string& conninfo) {
   pqxx::connection c{conninfo};
   pqxx::nontransaction w{c};
-  w.exec("TRUNCATE market_trades");
+  w.exec("TRUNCATE market_trades, market_raw_stored, market_symbols");
   w.exec("CHECKPOINT");
 }
 
@@ -243,11 +246,24 @@ run_result run_ours(const std::string& conninfo, const std::vector<std::vector<m
   if (!writer)
     throw std::runtime_error(writer.err().message);
   const int backend = newest_backend(conninfo); // the writer's (connected last)
+  // Each batch as the saver writes it: with its messages' stream sequences (1, 2, ... across the run) and JetStream
+  // timestamps, which the writer checks against market_raw_stored and records there in the same transaction.
+  std::vector<mi::gw::pg_writer::raw_origin> origins;
+  std::uint64_t seq = 1;
+  for (const auto& batch : batches) {
+    auto& o = origins.emplace_back();
+    o.stream = "MARKET_RAW";
+    for (const auto& t : batch) {
+      o.seqs.push_back(seq++);
+      o.ts_ns.push_back(t.recv_ns);
+    }
+  }
   std::size_t inserted = 0;
   const double c0 = self_cpu(), s0 = proc_cpu(backend);
   auto t0 = clock_type::now();
-  for (const auto& batch : batches) {
-    auto r = (*writer)->write_trades(batch);
+  for (std::size_t i = 0; i < batches.size(); ++i) {
+    const auto& batch = batches[i];
+    auto r = (*writer)->write_trades(batch, &origins[i]);
     if (!r)
       throw std::runtime_error(r.err().message);
     inserted += *r;
@@ -274,9 +290,14 @@ int main(int argc, char** argv) {
   std::size_t count = 200'000;
   std::vector<std::size_t> batch_sizes;
   bool variants = false;
-  if (argc > 1 && std::string(argv[argc - 1]) == "--variants") {
-    variants = true;
-    --argc;
+  bool no_ts_index = false;
+  for (bool more = true; more && argc > 1;) { // trailing flags, any order
+    const std::string last = argv[argc - 1];
+    more = last == "--variants" || last == "--no-ts-index";
+    if (more) {
+      (last == "--variants" ? variants : no_ts_index) = true;
+      --argc;
+    }
   }
   for (int i = 1; i + 1 < argc; i += 2) {
     std::string a = argv[i];
@@ -287,13 +308,13 @@ int main(int argc, char** argv) {
     else if (a == "--batch")
       batch_sizes.push_back(static_cast<std::size_t>(std::atoll(argv[i + 1])));
     else {
-      std::fprintf(stderr, "usage: %s [--rounds R] [--count N] [--batch B]... [--variants]\n", argv[0]);
+      std::fprintf(stderr, "usage: %s [--rounds R] [--count N] [--batch B]... [--variants] [--no-ts-index]\n", argv[0]);
       return 2;
     }
   }
   if (argc % 2 == 0 || rounds < 1 || count < 1 ||
       std::any_of(batch_sizes.begin(), batch_sizes.end(), [](std::size_t b) { return b == 0; })) {
-    std::fprintf(stderr, "usage: %s [--rounds R] [--count N] [--batch B]... [--variants]\n", argv[0]);
+    std::fprintf(stderr, "usage: %s [--rounds R] [--count N] [--batch B]... [--variants] [--no-ts-index]\n", argv[0]);
     return 2;
   }
   if (batch_sizes.empty())
@@ -303,6 +324,8 @@ int main(int argc, char** argv) {
     const auto conninfo = server.conninfo();
     if (auto m = mi::gw::migrate(conninfo); !m)
       throw std::runtime_error(m.err().message);
+    if (no_ts_index) // what the (exchange, symbol, ts DESC) index costs: for measurement only, the API needs it
+      server.psql("DROP INDEX market_trades_exchange_symbol_ts_idx");
     const auto trades = make_trades(count);
     mi::gw::partition_policy policy;
     policy.ahead_days = 1;

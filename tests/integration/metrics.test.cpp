@@ -318,6 +318,11 @@ TEST_CASE("metrics: every family README.md and docs/operations.md list moves whe
     {"mi_exchange_errors_total", "needs an exchange's error reply; exchanges test 'alpaca with wrong credentials' "
                                  "checks it"},
     {"mi_backfill_throttled_total", "needs the simulator's 429 fault; exchanges test 'REST backfill answered 429'"},
+    {"mi_saver_redelivered_total", "needs a trade message redelivered after its batch committed (a lost ack); "
+                                   "gateways/postgres tests 'a redelivered batch is recognised by its stream "
+                                   "sequences' count the skips"},
+    {"mi_saver_key_fallbacks_total", "needs a stored trade arriving under a new stream sequence; gateways/postgres "
+                                     "test 'a trade published again under new sequences' counts the fallback"},
     {"mi_api_key_lookups_total", "needs a well-formed signed request; gateways/http api tests count lookups"},
     {"mi_api_busy_total", "needs every API worker stuck; gateways/http test 'every worker stuck in slow queries'"},
     {"mi_api_connections_refused_total", "needs more than api.max_connections at once; gateways/http "

@@ -6,8 +6,11 @@
 #include <algorithm>
 #include <chrono>
 #include <map>
+#include <memory>
 #include <string>
 #include <vector>
+
+#include <nats/nats.h>
 
 #include "gateways/jetstream/jetstream.hpp"
 #include "gateways/postgres/partitions.hpp"
@@ -339,5 +342,47 @@ TEST_CASE("store: an undecodable kline message goes to market.dlq.klines, the go
   REQUIRE(mi::test::eventually([&] { return env.stored_klines().size() == 3; }, 30s));
   CHECK(canonical(env.stored_klines()) == canonical(good));
   CHECK(env.metric("mi_dead_letters_total{kind=\"klines\"}") == 1);
+  CHECK(env.stop_platform() == 0);
+}
+
+TEST_CASE(
+  "store: messages delivered again with their sequences are skipped by sequence, a trade under a new one by the key") {
+  platform_env env({"1m"});
+  env.start_platform({"--roles", "store"});
+  auto js = connect(env);
+  const auto trades = make_trades(500, 0, now_ns() - 3600 * 1'000'000'000LL, 1'000'000'000LL);
+  publish_all(*js, trades);
+  REQUIRE(mi::test::eventually([&] { return env.stored_trades().size() == 500; }, 30s));
+  REQUIRE(mi::test::eventually([&] { return env.metric(lag_trades) == 0; }, 10s));
+  CHECK(env.stop_platform() == 0);
+
+  // Delete the durable consumer: the next saver creates it again and JetStream delivers every message of MARKET_RAW
+  // again, with the same stream sequences (what a lost ack does to one batch, here to all of them).
+  {
+    natsConnection* raw_nc = nullptr;
+    REQUIRE(natsConnection_ConnectTo(&raw_nc, env.nats.url().c_str()) == NATS_OK);
+    std::unique_ptr<natsConnection, decltype(&natsConnection_Destroy)> nc{raw_nc, &natsConnection_Destroy};
+    natsMsg* raw_reply = nullptr;
+    REQUIRE(natsConnection_RequestString(&raw_reply, nc.get(), "$JS.API.CONSUMER.DELETE.MARKET_RAW.saver_trades", "",
+                                         5000) == NATS_OK);
+    std::unique_ptr<natsMsg, decltype(&natsMsg_Destroy)> reply{raw_reply, &natsMsg_Destroy};
+    const std::string answer(natsMsg_GetData(reply.get()),
+                             static_cast<std::size_t>(natsMsg_GetDataLength(reply.get())));
+    CHECK_MESSAGE(answer.find("\"success\":true") != std::string::npos, answer);
+  }
+  // And one stored trade published again without a dedup id (as `dlq redrive` does): a new sequence.
+  auto again = as_message(trades[7]);
+  again.msg_id.clear();
+  publish(*js, again);
+
+  env.start_platform({"--roles", "store"});
+  REQUIRE(mi::test::eventually(
+    [&] {
+      return env.metric("mi_saver_redelivered_total{table=\"market_trades\"}") == 500 && env.metric(lag_trades) == 0;
+    },
+    30s));
+  CHECK(env.metric("mi_saver_key_fallbacks_total{table=\"market_trades\"}") == 1);
+  CHECK(canonical(env.stored_trades()) == canonical(trades));
+  CHECK(env.pg.psql("SELECT sum(trade_count) FROM market_symbols") == "500");
   CHECK(env.stop_platform() == 0);
 }
