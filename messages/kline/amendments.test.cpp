@@ -3,6 +3,8 @@
 // hand-computed bars of tests/data/alpaca/amendments/.
 #include <doctest/doctest.h>
 
+#include "tests/harness/iso_time.hpp"
+
 #include <fstream>
 #include <sstream>
 #include <string>
@@ -19,17 +21,7 @@ namespace {
 
 const std::string data_dir = std::string(MI_SOURCE_DIR) + "/tests/data/alpaca/amendments/";
 
-// "2026-11-18T15:00:00.000Z" -> ms, parsed here (not by the code under test).
-std::int64_t iso_ms(const std::string& s) {
-  REQUIRE_MESSAGE(s.size() == 24, s);
-  const auto days =
-    mi::util::days_from_civil(std::stoi(s.substr(0, 4)), static_cast<unsigned>(std::stoi(s.substr(5, 2))),
-                              static_cast<unsigned>(std::stoi(s.substr(8, 2))));
-  return (((days * 24 + std::stoi(s.substr(11, 2))) * 60 + std::stoi(s.substr(14, 2))) * 60 +
-          std::stoi(s.substr(17, 2))) *
-           1000 +
-         std::stoi(s.substr(20, 3));
-}
+using mi::test::iso_ms;
 
 std::vector<mi::trade> read_messages() {
   std::ifstream in(data_dir + "messages.jsonl");

@@ -2,6 +2,8 @@
 // expected bars were computed by hand, through the same engine the platform and `aggregate` use.
 #include <doctest/doctest.h>
 
+#include "tests/harness/iso_time.hpp"
+
 #include <algorithm>
 #include <fstream>
 #include <sstream>
@@ -17,17 +19,7 @@ namespace {
 
 const std::string data_dir = std::string(MI_SOURCE_DIR) + "/tests/data/session_klines/";
 
-// "2026-03-02T01:30:00.000Z" -> ms, parsed here (not by the code under test).
-std::int64_t iso_ms(const std::string& s) {
-  REQUIRE_MESSAGE(s.size() == 24, s);
-  const auto days =
-    mi::util::days_from_civil(std::stoi(s.substr(0, 4)), static_cast<unsigned>(std::stoi(s.substr(5, 2))),
-                              static_cast<unsigned>(std::stoi(s.substr(8, 2))));
-  return (((days * 24 + std::stoi(s.substr(11, 2))) * 60 + std::stoi(s.substr(14, 2))) * 60 +
-          std::stoi(s.substr(17, 2))) *
-           1000 +
-         std::stoi(s.substr(20, 3));
-}
+using mi::test::iso_ms;
 
 struct bar {
   std::string interval;

@@ -3,6 +3,8 @@
 // stdout, compared with the hand-computed bars of xshg_lunch_auctions.txt (K lines). No servers.
 #include <doctest/doctest.h>
 
+#include "tests/harness/iso_time.hpp"
+
 #include <algorithm>
 #include <sstream>
 #include <string>
@@ -17,23 +19,7 @@ namespace {
 const std::string data_dir = std::string(MI_SOURCE_DIR) + "/tests/data/session_klines/";
 
 // "2026-03-02T01:30:00.000Z" -> ms (hand-made times, parsed here).
-std::int64_t iso_ms(const std::string& s) {
-  REQUIRE(s.size() == 24);
-  const std::int64_t y = std::stoi(s.substr(0, 4));
-  const unsigned m = static_cast<unsigned>(std::stoi(s.substr(5, 2)));
-  const unsigned d = static_cast<unsigned>(std::stoi(s.substr(8, 2)));
-  // days from civil (H. Hinnant's algorithm), written out so the test does not lean on the code under test
-  const std::int64_t yy = y - (m <= 2);
-  const std::int64_t era = (yy >= 0 ? yy : yy - 399) / 400;
-  const std::int64_t yoe = yy - era * 400;
-  const std::int64_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-  const std::int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-  const std::int64_t days = era * 146097 + doe - 719468;
-  return (((days * 24 + std::stoi(s.substr(11, 2))) * 60 + std::stoi(s.substr(14, 2))) * 60 +
-          std::stoi(s.substr(17, 2))) *
-           1000 +
-         std::stoi(s.substr(20, 3));
-}
+using mi::test::iso_ms;
 
 std::string canon(const std::string& interval, std::int64_t open, std::int64_t close, const std::string& o,
                   const std::string& h, const std::string& l, const std::string& c, const std::string& v,

@@ -4,6 +4,8 @@
 // expected bars were computed by hand (tests/data/alpaca/amendments/).
 #include <doctest/doctest.h>
 
+#include "tests/harness/iso_time.hpp"
+
 #include <algorithm>
 #include <chrono>
 #include <fstream>
@@ -28,16 +30,7 @@ namespace {
 
 const std::string data_dir = std::string(MI_SOURCE_DIR) + "/tests/data/alpaca/amendments/";
 
-std::int64_t iso_ms(const std::string& s) {
-  REQUIRE_MESSAGE(s.size() == 24, s);
-  const auto days =
-    mi::util::days_from_civil(std::stoi(s.substr(0, 4)), static_cast<unsigned>(std::stoi(s.substr(5, 2))),
-                              static_cast<unsigned>(std::stoi(s.substr(8, 2))));
-  return (((days * 24 + std::stoi(s.substr(11, 2))) * 60 + std::stoi(s.substr(14, 2))) * 60 +
-          std::stoi(s.substr(17, 2))) *
-           1000 +
-         std::stoi(s.substr(20, 3));
-}
+using mi::test::iso_ms;
 
 std::vector<mi::trade> read_messages() {
   std::ifstream in(data_dir + "messages.jsonl");

@@ -7,6 +7,8 @@
 // costs at most the day in flight again, no day skipped (the simulator's request log).
 #include <doctest/doctest.h>
 
+#include "tests/harness/scoped_env.hpp"
+
 #include <boost/json.hpp>
 #include <chrono>
 #include <cstdlib>
@@ -29,13 +31,7 @@ using namespace std::chrono_literals;
 namespace {
 
 /// An environment variable of the test process (the `run` and `simulate` children inherit it), removed at the end.
-struct scoped_env {
-  std::string name;
-  scoped_env(std::string n, const std::string& v) : name(std::move(n)) { ::setenv(name.c_str(), v.c_str(), 1); }
-  ~scoped_env() { ::unsetenv(name.c_str()); }
-  scoped_env(const scoped_env&) = delete;
-  scoped_env& operator=(const scoped_env&) = delete;
-};
+using mi::test::scoped_env;
 
 std::string date_of(std::int64_t day) { return mi::util::date_text(mi::util::civil_from_days(day)); }
 

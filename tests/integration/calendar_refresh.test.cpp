@@ -5,6 +5,9 @@
 // the expected bars computed by hand below.
 #include <doctest/doctest.h>
 
+#include "tests/harness/iso_time.hpp"
+#include "tests/harness/scoped_env.hpp"
+
 #include <algorithm>
 #include <chrono>
 #include <cstdlib>
@@ -26,27 +29,11 @@ using namespace std::chrono_literals;
 
 namespace {
 
-struct scoped_env {
-  std::string name;
-  scoped_env(std::string n, const std::string& v) : name(std::move(n)) { ::setenv(name.c_str(), v.c_str(), 1); }
-  ~scoped_env() { ::unsetenv(name.c_str()); }
-  scoped_env(const scoped_env&) = delete;
-  scoped_env& operator=(const scoped_env&) = delete;
-};
+using mi::test::scoped_env;
 
 const std::string data_dir = std::string(MI_SOURCE_DIR) + "/tests/data/alpaca/calendar/";
 
-// "2026-12-01T17:45:00.000Z" -> ms, parsed here (not by the code under test).
-std::int64_t iso_ms(const std::string& s) {
-  REQUIRE_MESSAGE(s.size() == 24, s);
-  const auto days =
-    mi::util::days_from_civil(std::stoi(s.substr(0, 4)), static_cast<unsigned>(std::stoi(s.substr(5, 2))),
-                              static_cast<unsigned>(std::stoi(s.substr(8, 2))));
-  return (((days * 24 + std::stoi(s.substr(11, 2))) * 60 + std::stoi(s.substr(14, 2))) * 60 +
-          std::stoi(s.substr(17, 2))) *
-           1000 +
-         std::stoi(s.substr(20, 3));
-}
+using mi::test::iso_ms;
 
 mi::trade trade(const std::string& id, const std::string& at, const std::string& price, const std::string& qty) {
   mi::trade t;
