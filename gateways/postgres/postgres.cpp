@@ -106,12 +106,15 @@ std::string upsert_klines_sql() {
 // symbol, trade_id, ts) returns rows in that order, the (exchange, symbol, ts) index would need a sort, so the planner
 // probes the primary key even on a day partition never analysed (where, with `trade_id = $3`, both indexes were
 // estimated at one row and it took the smaller one, reading the symbol's whole week; docs/performance.md "Alpaca end
-// to end"). The UPDATE then touches that one (exchange, symbol, trade_id, ts).
+// to end"). The UPDATE then touches that one (exchange, symbol, trade_id, ts); it keeps the range on `ts` too, so
+// that it is planned for the week's partitions only, not for every partition (the located `ts` is known only when
+// the statement runs).
 void apply_amendments(pqxx::work& w, const std::vector<mi::trade>& batch) {
   constexpr std::int64_t week_ns = 7LL * 24 * 3600 * 1'000'000'000;
   constexpr std::int64_t hour_ns = 3600LL * 1'000'000'000;
   static const std::string by_id =
-    " WHERE exchange = $1 AND symbol = $2 AND trade_id = $3 AND NOT canceled AND ts = "
+    " WHERE exchange = $1 AND symbol = $2 AND trade_id = $3 AND NOT canceled AND ts >= $4::timestamptz AND ts <= "
+    "$5::timestamptz AND ts = "
     "(SELECT ts FROM market_trades WHERE exchange = $1 AND symbol = $2 AND trade_id >= $3 "
     "AND trade_id <= $3 AND ts >= $4::timestamptz AND ts <= $5::timestamptz AND NOT "
     "canceled ORDER BY trade_id, ts LIMIT 1)";

@@ -533,6 +533,9 @@ TEST_CASE("an amendment finds its trade by the primary key of a never analysed d
   constexpr std::int64_t day_ns = 86'400'000'000'000LL;
   const std::int64_t d2 = mi::gw::day_of(1'796'256'000'000'000'000LL); // 2026-12-03
   const auto p1 = mi::gw::trade_partition(d2 - 1), p2 = mi::gw::trade_partition(d2);
+  const auto old = mi::gw::trade_partition(d2 - 10); // before the amendments' week: pruned
+  db.pg.psql("CREATE TABLE " + old.name + " PARTITION OF market_trades FOR VALUES FROM ('" + old.from + "') TO ('" +
+             old.to + "')");
   db.pg.psql("CREATE TABLE " + p1.name + " PARTITION OF market_trades FOR VALUES FROM ('" + p1.from + "') TO ('" +
              p1.to + "')");
   db.pg.psql("CREATE TABLE " + p2.name + " PARTITION OF market_trades FOR VALUES FROM ('" + p2.from + "') TO ('" +
@@ -586,7 +589,8 @@ TEST_CASE("an amendment finds its trade by the primary key of a never analysed d
   CHECK(db.pg.psql("SELECT count(*) FROM market_trades WHERE price = 100 AND quantity = 10") ==
         std::to_string(trades.size() - 2));
 
-  // Each lookup by trade id (one per amendment) probes the primary key of both days' partitions and filters out at
+  // Each lookup by trade id (one per amendment) is planned for the week's partitions only (pruned on `ts`), probes
+  // the primary key of both days' partitions and filters out at
   // most the one row it finds (the canceled trade the last correction names); the old form read the symbol's 10,000
   // rows of the never analysed day through the (exchange, symbol, ts) index ("Rows Removed by Filter: 9999").
   const auto log = db.pg.log_tail(1'000'000'000).substr(mark);
@@ -603,5 +607,6 @@ TEST_CASE("an amendment finds its trade by the primary key of a never analysed d
     CHECK_MESSAGE(plan.find("Index Scan using " + p2.name + "_pkey on " + p2.name) != std::string::npos, plan);
     CHECK_MESSAGE(plan.find("Index Scan using " + p1.name + "_pkey on " + p1.name) != std::string::npos, plan);
     CHECK_MESSAGE(most_rows_removed(plan) <= 1, plan);
+    CHECK_MESSAGE(plan.find(old.name) == std::string::npos, plan);
   }
 }
