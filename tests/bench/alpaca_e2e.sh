@@ -94,7 +94,7 @@ PY
     WHERE $W AND trade_id = '$TID' AND $R AND NOT canceled" -c "ROLLBACK" | grep -E "Index Scan|Rows Removed|Execution"
   echo "the saver's form (located by the primary key):"
   psql -h 127.0.0.1 -p "$PP" -U postgres -c "BEGIN" -c "EXPLAIN (ANALYZE) UPDATE market_trades SET canceled = true \
-    WHERE $W AND trade_id = '$TID' AND NOT canceled AND ts = (SELECT ts FROM market_trades WHERE $W AND \
+    WHERE $W AND trade_id = '$TID' AND NOT canceled AND $R AND ts = (SELECT ts FROM market_trades WHERE $W AND \
     trade_id >= '$TID' AND trade_id <= '$TID' AND $R AND NOT canceled ORDER BY trade_id, ts LIMIT 1)" -c "ROLLBACK" |
     grep -E "Index Scan|Rows Removed|Execution"
   psql -h 127.0.0.1 -p "$PP" -U postgres -Atc "SELECT 'never analysed: ' || string_agg(relname, ', ') FROM \
