@@ -100,22 +100,37 @@ std::string upsert_klines_sql() {
 // trade they amend is found by its id (the primary key's index) or else by the id of the correction applied last (a
 // correction of a correction: rare, no index); the range on `ts` (a week before the amendment up to an hour after it)
 // prunes partitions. An amendment of a trade not stored changes nothing.
+//
+// The lookup by id locates the trade's `ts` in a subselect ordered by (trade_id, ts), LIMIT 1, with the id as the
+// range `trade_id >= $3 AND trade_id <= $3` (equal to `=` under COLLATE "C"): only the primary key (exchange,
+// symbol, trade_id, ts) returns rows in that order, the (exchange, symbol, ts) index would need a sort, so the planner
+// probes the primary key even on a day partition never analysed (where, with `trade_id = $3`, both indexes were
+// estimated at one row and it took the smaller one, reading the symbol's whole week; docs/performance.md "Alpaca end
+// to end"). The UPDATE then touches that one (exchange, symbol, trade_id, ts); it keeps the range on `ts` too, so
+// that it is planned for the week's partitions only, not for every partition (the located `ts` is known only when
+// the statement runs).
 void apply_amendments(pqxx::work& w, const std::vector<mi::trade>& batch) {
   constexpr std::int64_t week_ns = 7LL * 24 * 3600 * 1'000'000'000;
   constexpr std::int64_t hour_ns = 3600LL * 1'000'000'000;
+  static const std::string by_id =
+    " WHERE exchange = $1 AND symbol = $2 AND trade_id = $3 AND NOT canceled AND ts >= $4::timestamptz AND ts <= "
+    "$5::timestamptz AND ts = "
+    "(SELECT ts FROM market_trades WHERE exchange = $1 AND symbol = $2 AND trade_id >= $3 "
+    "AND trade_id <= $3 AND ts >= $4::timestamptz AND ts <= $5::timestamptz AND NOT "
+    "canceled ORDER BY trade_id, ts LIMIT 1)";
+  static const std::string by_correction = " WHERE exchange = $1 AND symbol = $2 AND corrected_by = $3 AND ts >= "
+                                           "$4::timestamptz AND ts <= $5::timestamptz AND NOT canceled";
   for (const auto& a : batch) {
     if (!a.is_amendment())
       continue;
     const auto from = timestamptz_text(a.ts_ns - week_ns);
     const auto to = timestamptz_text(a.ts_ns + hour_ns);
-    for (const char* key : {"trade_id", "corrected_by"}) {
-      const std::string where = std::string(" WHERE exchange = $1 AND symbol = $2 AND ") + key +
-                                " = $3 AND ts >= $4::timestamptz AND ts <= $5::timestamptz AND NOT canceled";
+    for (const auto* where : {&by_id, &by_correction}) {
       const auto r =
         a.canceled
-          ? w.exec_params("UPDATE market_trades SET canceled = true" + where, a.exchange, a.symbol, a.amends, from, to)
+          ? w.exec_params("UPDATE market_trades SET canceled = true" + *where, a.exchange, a.symbol, a.amends, from, to)
           : w.exec_params(
-              "UPDATE market_trades SET price = $6::numeric, quantity = $7::numeric, corrected_by = $8" + where,
+              "UPDATE market_trades SET price = $6::numeric, quantity = $7::numeric, corrected_by = $8" + *where,
               a.exchange, a.symbol, a.amends, from, to, a.price.to_string(), a.quantity.to_string(), a.trade_id);
       if (r.affected_rows() > 0)
         break;

@@ -497,3 +497,116 @@ TEST_CASE("trades go straight into their day's partition, and into the parent wh
   auto diff = first_difference(*back, sorted(batch));
   CHECK_MESSAGE(diff.empty(), diff);
 }
+
+namespace {
+
+// An Alpaca-like trade or amendment of `symbol` (ids shared by both symbols, as Alpaca's are per symbol).
+mi::trade us_trade(const char* symbol, std::string id, const char* price, const char* quantity, std::int64_t ts_ns) {
+  mi::trade t;
+  t.exchange = "alpaca";
+  t.symbol = symbol;
+  t.base = symbol;
+  t.quote = "USD";
+  t.trade_id = std::move(id);
+  t.price = dec(price);
+  t.quantity = dec(quantity);
+  t.ts_ns = ts_ns;
+  t.recv_ns = ts_ns + 1'000'000;
+  return t;
+}
+
+// The largest "Rows Removed by Filter: N" of an EXPLAIN ANALYZE text (0 when none).
+long most_rows_removed(const std::string& plan) {
+  static const std::string key = "Rows Removed by Filter: ";
+  long most = 0;
+  for (auto at = plan.find(key); at != std::string::npos; at = plan.find(key, at + 1))
+    most = std::max(most, std::stol(plan.substr(at + key.size())));
+  return most;
+}
+
+} // namespace
+
+TEST_CASE("an amendment finds its trade by the primary key of a never analysed day partition and changes only it") {
+  migrated_db db;
+  // Two days of 10,000 trades per symbol: the first day's partition analysed, the second's never (autovacuum off on
+  // it, so the planner has no statistics, as on a fresh day before autovacuum gets to it).
+  constexpr std::int64_t day_ns = 86'400'000'000'000LL;
+  const std::int64_t d2 = mi::gw::day_of(1'796'256'000'000'000'000LL); // 2026-12-03
+  const auto p1 = mi::gw::trade_partition(d2 - 1), p2 = mi::gw::trade_partition(d2);
+  const auto old = mi::gw::trade_partition(d2 - 10); // before the amendments' week: pruned
+  db.pg.psql("CREATE TABLE " + old.name + " PARTITION OF market_trades FOR VALUES FROM ('" + old.from + "') TO ('" +
+             old.to + "')");
+  db.pg.psql("CREATE TABLE " + p1.name + " PARTITION OF market_trades FOR VALUES FROM ('" + p1.from + "') TO ('" +
+             p1.to + "')");
+  db.pg.psql("CREATE TABLE " + p2.name + " PARTITION OF market_trades FOR VALUES FROM ('" + p2.from + "') TO ('" +
+             p2.to + "') WITH (autovacuum_enabled = false)");
+  constexpr int per_day = 10'000;
+  std::vector<mi::trade> trades;
+  for (std::int64_t day : {d2 - 1, d2})
+    for (int i = 0; i < per_day; ++i)
+      for (const char* symbol : {"AAPL", "MSFT"}) { // 14:30 UTC on, 2 ms apart; ids 1..10000 then 10001..20000
+        const auto id = std::to_string((day - d2 + 1) * per_day + i + 1) + "-V";
+        trades.push_back(us_trade(symbol, id, "100", "10", day * day_ns + 52'200'000'000'000LL + i * 2'000'000LL));
+      }
+  auto writer = db.writer();
+  CHECK(must(writer->write_trades(trades, nullptr)) == trades.size());
+  db.pg.psql("ANALYZE " + p1.name);
+  REQUIRE(db.pg.psql("SELECT reltuples FROM pg_class WHERE relname = '" + p2.name + "'") == "-1");
+
+  // The amendments, in stream order, an hour after the last trade; the writer's statements EXPLAIN ANALYZEd by
+  // auto_explain into the server log.
+  const std::int64_t at = d2 * day_ns + 16LL * 3600 * 1'000'000'000;
+  const auto amendment = [&](const char* symbol, const char* amends, std::string id, const char* price,
+                             const char* quantity, bool canceled) {
+    auto a = us_trade(symbol, std::move(id), price, quantity, at);
+    a.amends = amends;
+    a.canceled = canceled;
+    return a;
+  };
+  const std::vector<mi::trade> amendments{
+    amendment("AAPL", "15000-V", "c1-V", "101.25", "7", false), // the second day (never analysed)
+    amendment("MSFT", "15000-V", "x1-V", "0", "0", true),       // the same id, the other symbol
+    amendment("AAPL", "5000-V", "c2-V", "99.5", "3", false),    // the first day (analysed)
+    amendment("AAPL", "c1-V", "c3-V", "101.5", "8", false),     // a correction of the correction
+    amendment("AAPL", "c2-V", "x2-V", "0", "0", true),          // a cancel of the corrected trade
+    amendment("MSFT", "99999-V", "x3-V", "0", "0", true),       // a trade not stored: nothing
+    amendment("AAPL", "12000-V", "x4-V", "0", "0", true),
+    amendment("AAPL", "12000-V", "c4-V", "1", "1", false), // a correction of a canceled trade: nothing
+  };
+  const auto mark = db.pg.log_tail(1'000'000'000).size();
+  auto explained =
+    mi::gw::pg_writer::connect(db.pg.conninfo() + " options='-c session_preload_libraries=auto_explain -c "
+                                                  "auto_explain.log_min_duration=0 -c auto_explain.log_analyze=on'");
+  REQUIRE_MESSAGE(explained.has_value(), (explained ? "" : explained.err().message));
+  CHECK(must((*explained)->write_trades(amendments, nullptr)) == 0);
+
+  // Exactly the amended rows changed, as worked out by hand from the list above.
+  CHECK(db.pg.psql("SELECT string_agg(symbol || ' ' || trade_id || ' ' || price || ' ' || quantity || ' ' || canceled "
+                   "|| ' ' || coalesce(corrected_by, '-'), ',' ORDER BY symbol, trade_id) FROM market_trades WHERE "
+                   "canceled OR corrected_by IS NOT NULL") ==
+        "AAPL 12000-V 100 10 true -,AAPL 15000-V 101.5 8 false c3-V,AAPL 5000-V 99.5 3 true c2-V,"
+        "MSFT 15000-V 100 10 true -");
+  CHECK(db.pg.psql("SELECT count(*) FROM market_trades WHERE price = 100 AND quantity = 10") ==
+        std::to_string(trades.size() - 2));
+
+  // Each lookup by trade id (one per amendment) is planned for the week's partitions only (pruned on `ts`), probes
+  // the primary key of both days' partitions and filters out at
+  // most the one row it finds (the canceled trade the last correction names); the old form read the symbol's 10,000
+  // rows of the never analysed day through the (exchange, symbol, ts) index ("Rows Removed by Filter: 9999").
+  const auto log = db.pg.log_tail(1'000'000'000).substr(mark);
+  std::vector<std::string> by_id;
+  for (auto at_plan = log.find("Query Text: UPDATE market_trades"); at_plan != std::string::npos;) {
+    const auto next = log.find("Query Text:", at_plan + 1);
+    auto plan = log.substr(at_plan, next == std::string::npos ? std::string::npos : next - at_plan);
+    if (plan.find("corrected_by = $3") == std::string::npos)
+      by_id.push_back(std::move(plan));
+    at_plan = log.find("Query Text: UPDATE market_trades", at_plan + 1);
+  }
+  CHECK(by_id.size() == amendments.size());
+  for (const auto& plan : by_id) {
+    CHECK_MESSAGE(plan.find("Index Scan using " + p2.name + "_pkey on " + p2.name) != std::string::npos, plan);
+    CHECK_MESSAGE(plan.find("Index Scan using " + p1.name + "_pkey on " + p1.name) != std::string::npos, plan);
+    CHECK_MESSAGE(most_rows_removed(plan) <= 1, plan);
+    CHECK_MESSAGE(plan.find(old.name) == std::string::npos, plan);
+  }
+}
