@@ -208,15 +208,21 @@ checked<std::string> venue_param(const params& p) {
   return v;
 }
 
+/// An equities symbol's characters: upper-case letters, digits and '.' (AAPL, BRK.B, 600000.SH), and '_' where
+/// `underscore` (the quality report's symbols), at most 32.
+bool equity_symbol_text(const std::string& s, bool underscore) {
+  return !s.empty() && s.size() <= 32 && std::all_of(s.begin(), s.end(), [underscore](char c) {
+    return (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' || (underscore && c == '_');
+  });
+}
+
 /// An equities symbol: upper-case letters, digits and '.' (AAPL, BRK.B, 600000.SH).
 checked<std::string> equity_symbol_param(const params& p) {
   auto v = required(p, "symbol");
   if (failed(v))
     return v;
   const auto& s = std::get<0>(v);
-  if (s.size() > 32 || !std::all_of(s.begin(), s.end(), [](char c) {
-        return (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.';
-      }))
+  if (!equity_symbol_text(s, false))
     return param_error{bad_param("parameter 'symbol': '" + s.substr(0, 40) +
                                  "' is not an equities symbol (upper-case letters, digits, '.', e.g. 600000.SH)")};
   return v;
@@ -807,9 +813,7 @@ struct api_service::impl {
     q.venue = std::get<0>(v);
     if (auto it = p.find("symbol"); it != p.end()) {
       const auto& s = it->second;
-      if (s.empty() || s.size() > 32 || !std::all_of(s.begin(), s.end(), [](char c) {
-            return (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' || c == '_';
-          }))
+      if (!equity_symbol_text(s, true))
         return bad_param("parameter 'symbol': '" + s.substr(0, 40) +
                          "' is not an equities symbol (upper-case letters, digits, '.', '_', e.g. AAPL)");
       q.symbol = s;
