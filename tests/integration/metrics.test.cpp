@@ -36,6 +36,8 @@ std::set<std::string> families_in(const std::string& path) {
     auto f = it->str();
     if (f.size() > 6 && f.compare(f.size() - 6, 6, "_tests") == 0)
       continue; // a test binary named in the docs (mi_push_tests), not a metric
+    if (f.rfind("mi_bench_", 0) == 0)
+      continue; // a benchmark binary (tests/bench: mi_bench_e2e), not a metric
     for (const char* suffix : {"_bucket", "_count", "_sum"}) {
       auto n = std::string(suffix).size();
       if (f.size() > n && f.compare(f.size() - n, n, suffix) == 0 && f.find("_seconds") != std::string::npos)
