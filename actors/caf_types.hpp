@@ -30,9 +30,10 @@ using rotate_atom = caf::atom_constant<caf::atom("mi_rotate")>;   ///< planned c
 using ws_open_atom = caf::atom_constant<caf::atom("mi_wsopen")>;
 using ws_text_atom = caf::atom_constant<caf::atom("mi_wstext")>;
 using ws_close_atom = caf::atom_constant<caf::atom("mi_wsclose")>;
-using send_atom = caf::atom_constant<caf::atom("mi_send")>; ///< paced control messages
+using ws_frames_atom = caf::atom_constant<caf::atom("mi_wsframe")>; ///< frames are waiting in the inbox
+using send_atom = caf::atom_constant<caf::atom("mi_send")>;         ///< paced control messages
 using close_old_atom = caf::atom_constant<caf::atom("mi_closeol")>;
-using raw_atom = caf::atom_constant<caf::atom("mi_raw")>; ///< a MARKET_RAW message
+using raw_atom = caf::atom_constant<caf::atom("mi_raw")>; ///< MARKET_RAW messages wait in the reader's inbox
 using trade_atom = caf::atom_constant<caf::atom("mi_trade")>;
 using tick_atom = caf::atom_constant<caf::atom("mi_tick")>;
 using final_atom = caf::atom_constant<caf::atom("mi_final")>;
@@ -70,7 +71,6 @@ using bsnap_atom = caf::atom_constant<caf::atom("mi_bsnap")>;      ///< a sessio
 using passive_atom = caf::atom_constant<caf::atom("mi_passive")>;  ///< a passivated window's state is stored
 using clients_atom = caf::atom_constant<caf::atom("mi_clients")>;  ///< push hub: the clients, most drops first
 using kick_atom = caf::atom_constant<caf::atom("mi_kick")>;        ///< push hub: an operator closes a client
-using skip_atom = caf::atom_constant<caf::atom("mi_skip")>;        ///< MARKET_RAW read up to here (other partitions)
 using lease_atom = caf::atom_constant<caf::atom("mi_lease")>;      ///< time for a round of the kline leases
 using replay_atom = caf::atom_constant<caf::atom("mi_replay")>;    ///< push: read a resumed channel's stored range
 using rtick_atom = caf::atom_constant<caf::atom("mi_rtick")>;
@@ -80,6 +80,8 @@ using oirest_atom = caf::atom_constant<caf::atom("mi_oirest")>; ///< derivatives
 /// Frames to publish: each is already encoded at the edge (protobuf never crosses a mailbox).
 using outgoing_batch = std::vector<mi::gw::outgoing>;
 using trade_list = std::vector<mi::trade>;
+/// A symbol window's trades of one take of the kline reader's inbox, in stream order, with their sequences.
+using sequenced_trades = std::vector<std::pair<mi::trade, std::uint64_t>>;
 using kline_list = std::vector<mi::kline>;
 using session_ptr = std::shared_ptr<mi::gw::push_session>;
 using shared_text = std::shared_ptr<const std::string>;
@@ -110,6 +112,7 @@ typename Inspector::result_type inspect(Inspector& f, outgoing& x) {
 
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(mi::trade)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(mi::actors::trade_list)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(mi::actors::sequenced_trades)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(mi::actors::kline_list)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(mi::actors::session_ptr)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(mi::actors::shared_text)

@@ -73,7 +73,13 @@ struct connection_state {
   std::deque<std::string> control_out; // paced control messages (subscribe requests)
   bool send_scheduled = false;
   std::map<std::uint64_t, std::shared_ptr<mi::net::ws_client>> clients; // generation -> client
-  std::uint64_t active = 0;                                             // generation of the connection we stream from
+  std::map<std::uint64_t, std::shared_ptr<frame_inbox>> inboxes;        // generation -> its frames not yet read
+  std::vector<ws_frame> frames;                                         // reused: the frames of one take
+  // Trades of the frames of one take, published as one batch when the take is done (or at once outside a take).
+  outgoing_batch outbox;
+  std::size_t outbox_admitted = 0;
+  bool taking = false;
+  std::uint64_t active = 0;   // generation of the connection we stream from
   std::set<std::string> warm; // symbols with a trade on the active generation since it opened
   std::int64_t active_opened_ns = 0;
   std::uint64_t next_gen = 1;
@@ -164,7 +170,9 @@ void open_connection(connection_actor* self) {
   }
   const std::uint64_t gen = st.next_gen++;
   caf::actor me = caf::actor_cast<caf::actor>(self);
-  auto h = ws_events(me, gen);
+  auto inbox = std::make_shared<frame_inbox>();
+  st.inboxes.emplace(gen, inbox);
+  auto h = ws_inbox_events(me, gen, std::move(inbox));
   mi::net::ws_options o;
   o.connect_timeout = st.args.cfg.connect_timeout;
   o.read_timeout = st.args.cfg.read_timeout;
@@ -390,10 +398,25 @@ void release_overlap_gaps(connection_actor* self) {
 }
 
 // live: trades of the WebSocket stream (they feed the watchdog); otherwise the REST recent-trades poll.
+// Hands the trades gathered in the outbox to the publisher as one batch.
+void flush_trades(connection_actor* self) {
+  auto& st = self->state;
+  if (st.outbox.empty())
+    return;
+  st.probe->trade_received(st.outbox_admitted);
+  st.outbox_admitted = 0;
+  // If the publisher dies with our batch, we fail so the supervisor restarts us; the restarted
+  // connection seeds its gap detection from the stream and backfills what was lost.
+  publish_within(self, st.publishing, st.args.publisher->get(), std::exchange(st.outbox, {}),
+                 [self](bool paused) { set_paused(self, paused); });
+}
+
+// live: trades of the WebSocket stream (they feed the watchdog); otherwise the REST recent-trades poll. Within a
+// take of frames the trades wait in the outbox for the take's end; otherwise they are published at once.
 void publish_trades(connection_actor* self, std::vector<mi::trade>& trades, bool live = true) {
   auto& st = self->state;
-  outgoing_batch batch;
-  batch.reserve(trades.size());
+  auto& batch = st.outbox;
+  const auto before = batch.size();
   const auto now = now_ns();
   const bool sequential = st.venue->sequential_ids();
   std::size_t admitted = 0;
@@ -414,17 +437,15 @@ void publish_trades(connection_actor* self, std::vector<mi::trade>& trades, bool
     batch.push_back(raw_trade_message(t));
     ++admitted;
   }
-  if (batch.empty())
+  if (batch.size() == before)
     return;
   if (live) {
     st.last_trade_ns = now;
     st.had_trades = true;
   }
-  st.probe->trade_received(admitted);
-  // If the publisher dies with our batch, we fail so the supervisor restarts us; the restarted
-  // connection seeds its gap detection from the stream and backfills what was lost.
-  publish_within(self, st.publishing, st.args.publisher->get(), std::move(batch),
-                 [self](bool paused) { set_paused(self, paused); });
+  st.outbox_admitted += admitted;
+  if (!st.taking)
+    flush_trades(self);
 }
 
 // An operator's pause (actors/symbol_pauses.hpp): the symbol's trades are neither tracked nor published (the
@@ -549,6 +570,7 @@ void on_text(connection_actor* self, std::uint64_t gen, const std::string& text,
 void on_close(connection_actor* self, std::uint64_t gen, const std::string& reason) {
   auto& st = self->state;
   st.clients.erase(gen);
+  st.inboxes.erase(gen); // frames queued after the close was sent are not read (as before: the client is gone)
   release_overlap_gaps(self);
   if (gen != st.active || st.stopping)
     return;
@@ -652,8 +674,17 @@ caf::behavior connection(connection_actor* self, connection_args args) {
   self->delayed_send(self, tick_period, wdog_atom::value);
   caf::behavior handlers{
     [self](ws_open_atom, std::uint64_t gen) { on_open(self, gen); },
-    [self](ws_text_atom, std::uint64_t gen, const std::string& text, std::int64_t recv_ns) {
-      on_text(self, gen, text, recv_ns);
+    [self](ws_frames_atom, std::uint64_t gen) {
+      auto& st = self->state;
+      auto it = st.inboxes.find(gen);
+      if (it == st.inboxes.end())
+        return;
+      it->second->take(st.frames);
+      st.taking = true;
+      for (const auto& f : st.frames)
+        on_text(self, gen, f.text, f.recv_ns);
+      st.taking = false;
+      flush_trades(self);
     },
     [self](ws_close_atom, std::uint64_t gen, const std::string& reason) { on_close(self, gen, reason); },
     [self](send_atom) {

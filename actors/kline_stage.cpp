@@ -1,7 +1,9 @@
 #include "actors/kline_stage.hpp"
+#include "actors/inbox.hpp"
 #include "actors/inspection.hpp"
 
 #include <atomic>
+#include <algorithm>
 #include <chrono>
 #include <stdexcept>
 #include <map>
@@ -361,6 +363,46 @@ void on_amendment(window_actor* self, const mi::trade& a, std::uint64_t seq) {
                r.replaced, r.too_late);
 }
 
+// One trade of MARKET_RAW, in stream order.
+void on_trade(window_actor* self, const mi::trade& t, std::uint64_t seq, bool caught_up) {
+  auto& s = self->state;
+  if (s.fault == kline_fault::window_throws_once && ++s.trades_seen == s.fault_after_trades &&
+      !window_fault_fired.exchange(true))
+    throw std::runtime_error("testing.fault symbol_window_throws_once: " + s.key + " at seq " + std::to_string(seq));
+  s.caught_up = caught_up;
+  s.last_seq = seq;
+  auto now = now_ms();
+  s.last_trade_ms = now;
+  take_refreshed_calendar(self);
+  if (t.is_amendment()) {
+    on_amendment(self, t, seq);
+    std::vector<mi::kline> finals;
+    s.windows->close_by_event_time(finals); // the revised finals (revision + 1)
+    emit(self, finals, now, now);
+    arm_close_timer(self, now);
+    return;
+  }
+  auto r = s.windows->add(t, seq);
+  if (r.rejected != mi::reject_reason::none) {
+    s.probe->trade_skipped(r.rejected);
+    if (s.skipped++ % 1000 == 0)
+      spdlog::warn("kline stage: trade {} of {} {} at seq {} skipped ({}; {} so far for this symbol)", t.trade_id,
+                   t.exchange, t.symbol, seq, mi::to_string(r.rejected), s.skipped);
+  }
+  if (r.outside_session != ke::outside::none)
+    s.probe->outside_session(static_cast<std::uint8_t>(r.outside_session));
+  if (r.late > 0)
+    s.probe->late_trade();
+  if (r.revised > 0)
+    s.probe->kline_revised();
+  std::vector<mi::kline> finals;
+  s.windows->close_by_event_time(finals);
+  // Partials on every trade only when configured so (0 ms); otherwise on the tick.
+  if (!finals.empty() || s.opts->partial_every_ms == 0)
+    emit(self, finals, now, now);
+  arm_close_timer(self, now);
+}
+
 caf::behavior symbol_window(window_actor* self, std::string exchange, std::string symbol, const ke::options* opts,
                             std::shared_ptr<const ke::checkpoint> restored, caf::actor sink, caf::actor router,
                             mi::gw::jetstream* js, mi::gw::metrics* metrics, std::int64_t idle_after_ms,
@@ -396,44 +438,9 @@ caf::behavior symbol_window(window_actor* self, std::string exchange, std::strin
     st.fault_after_trades = args->fault_after_trades;
   }
   caf::behavior handlers{
-    [self](trade_atom, const mi::trade& t, std::uint64_t seq, bool caught_up) {
-      auto& s = self->state;
-      if (s.fault == kline_fault::window_throws_once && ++s.trades_seen == s.fault_after_trades &&
-          !window_fault_fired.exchange(true))
-        throw std::runtime_error("testing.fault symbol_window_throws_once: " + s.key + " at seq " +
-                                 std::to_string(seq));
-      s.caught_up = caught_up;
-      s.last_seq = seq;
-      auto now = now_ms();
-      s.last_trade_ms = now;
-      take_refreshed_calendar(self);
-      if (t.is_amendment()) {
-        on_amendment(self, t, seq);
-        std::vector<mi::kline> finals;
-        s.windows->close_by_event_time(finals); // the revised finals (revision + 1)
-        emit(self, finals, now, now);
-        arm_close_timer(self, now);
-        return;
-      }
-      auto r = s.windows->add(t, seq);
-      if (r.rejected != mi::reject_reason::none) {
-        s.probe->trade_skipped(r.rejected);
-        if (s.skipped++ % 1000 == 0)
-          spdlog::warn("kline stage: trade {} of {} {} at seq {} skipped ({}; {} so far for this symbol)", t.trade_id,
-                       t.exchange, t.symbol, seq, mi::to_string(r.rejected), s.skipped);
-      }
-      if (r.outside_session != ke::outside::none)
-        s.probe->outside_session(static_cast<std::uint8_t>(r.outside_session));
-      if (r.late > 0)
-        s.probe->late_trade();
-      if (r.revised > 0)
-        s.probe->kline_revised();
-      std::vector<mi::kline> finals;
-      s.windows->close_by_event_time(finals);
-      // Partials on every trade only when configured so (0 ms); otherwise on the tick.
-      if (!finals.empty() || s.opts->partial_every_ms == 0)
-        emit(self, finals, now, now);
-      arm_close_timer(self, now);
+    [self](trade_atom, const sequenced_trades& trades, bool caught_up) {
+      for (const auto& [t, seq] : trades)
+        on_trade(self, t, seq, caught_up);
     },
     // The stream kept another final under this window's dedup id (the sink read it back): ours goes out one above.
     [self](supsd_atom, const std::string& interval, std::int64_t open_ms, std::uint32_t published) {
@@ -471,13 +478,24 @@ caf::behavior symbol_window(window_actor* self, std::string exchange, std::strin
 
 // -- router: MARKET_RAW -> symbol windows ---------------------------------------------------
 
+/// What the MARKET_RAW reader hands the router: a message of this stage's partition, or how far the reader got
+/// through other partitions' messages (`other_partition`: no payload, only the position).
+struct raw_entry {
+  std::uint64_t seq = 0;
+  std::string data;
+  std::uint64_t pending = 0; ///< JetStream's count of messages still to deliver after this one
+  bool other_partition = false;
+};
+
 struct router_state {
   static inline const char* name = "mi.kline_router";
   kline_stage_args args;
   ke::options opts;
   caf::actor sink;
   std::unique_ptr<mi::gw::ordered_consumer> consumer;
-  std::unordered_map<std::string, caf::actor> windows; // key -> actor
+  std::shared_ptr<inbox<raw_entry>> raw_in = std::make_shared<inbox<raw_entry>>(); // from the reader's nats.c thread
+  std::vector<raw_entry> raw_taken;                                                // reused: one take
+  std::unordered_map<std::string, caf::actor> windows;                             // key -> actor
   kline_recovery recovery; // restored checkpoints, durable resume points, passivations (global resume)
   std::shared_ptr<mi::gw::fenced_kv> checkpoints; // read (taken over) by recover(), then written by the sink only
   std::uint64_t last_written_global = 0;
@@ -503,7 +521,6 @@ struct partition_filter {
 // reader got once per this many of them, and whenever the reader is at the end of the stream (the watchdog and
 // "caught up" need it, the windows do not).
 constexpr std::uint64_t skip_report_every = 256;
-
 // (Re)starts the MARKET_RAW reader at `from`; the old one (if any) is closed first.
 mi::result<bool> start_reader(router_actor* self, std::uint64_t from) {
   auto& st = self->state;
@@ -516,17 +533,18 @@ mi::result<bool> start_reader(router_actor* self, std::uint64_t from) {
                   ? std::make_shared<partition_filter>(partition_filter{st.args.partition, st.args.partitions, 0})
                   : nullptr;
   auto consumer = mi::gw::ordered_consumer::start(
-    *st.args.js, st.args.raw_stream, "market.raw.>", from, [me, stall, filter](mi::gw::js_message&& m) {
+    *st.args.js, st.args.raw_stream, "market.raw.>", from, [me, stall, filter, in = st.raw_in](mi::gw::js_message&& m) {
       if (stall && stall->load() == 0)
         return; // testing.fault kline_reader_stalls_once: silent from here on
       if (stall)
         stall->fetch_sub(1);
-      if (filter && mi::kline_engine::partition_of_subject(m.subject(), filter->partitions) != filter->partition) {
-        if (++filter->skipped % skip_report_every == 0 || m.num_pending() == 0)
-          caf::anon_send(me, skip_atom::value, m.stream_seq(), m.num_pending());
+      // Messages of other partitions only move the read position (in order with the others).
+      const bool other =
+        filter && mi::kline_engine::partition_of_subject(m.subject(), filter->partitions) != filter->partition;
+      if (other && ++filter->skipped % skip_report_every != 0 && m.num_pending() != 0)
         return;
-      }
-      caf::anon_send(me, raw_atom::value, m.stream_seq(), std::string(m.data()), m.num_pending());
+      if (in->put(raw_entry{m.stream_seq(), other ? std::string() : std::string(m.data()), m.num_pending(), other}))
+        caf::anon_send(me, raw_atom::value);
     });
   if (!consumer)
     return consumer.err();
@@ -692,38 +710,39 @@ caf::behavior kline_router(router_actor* self, kline_stage_args args) {
   self->delayed_send(self, tick_every, tick_atom::value);
   self->delayed_send(self, global_every, global_atom::value);
   caf::behavior handlers{
-    [self](raw_atom, std::uint64_t seq, const std::string& data, std::uint64_t pending) {
+    [self](raw_atom) {
       auto& s = self->state;
-      if (s.stopping)
+      s.raw_in->take(s.raw_taken);
+      if (s.stopping || s.raw_taken.empty())
         return; // queued before the reader closed: the next start reads it again
-      // A restarted reader may repeat what the old one had queued here: each sequence counts once.
-      if (seq <= s.last_read_seq)
-        return;
-      s.last_read_seq = seq;
-      s.last_read_at = std::chrono::steady_clock::now();
-      s.caught_up = pending == 0;
-      auto t = mi::decode_trade_pb(data);
-      if (!t) {
-        if (s.bad++ < 10)
-          spdlog::error("kline stage: undecodable message at seq {}: {}", seq, t.err().message);
-        return;
+      // One message per symbol window with its trades of this take, in stream order.
+      std::vector<std::pair<caf::actor, sequenced_trades>> out;
+      for (auto& e : s.raw_taken) {
+        // A restarted reader may repeat what the old one had queued here: each sequence counts once.
+        if (e.seq <= s.last_read_seq)
+          continue;
+        s.last_read_seq = e.seq;
+        if (e.other_partition)
+          continue;
+        auto t = mi::decode_trade_pb(e.data);
+        if (!t) {
+          if (s.bad++ < 10)
+            spdlog::error("kline stage: undecodable message at seq {}: {}", e.seq, t.err().message);
+          continue;
+        }
+        auto key = state_key(t->exchange, t->symbol);
+        auto it = s.windows.find(key);
+        auto w = it != s.windows.end() ? it->second : open_window(self, *t, key, e.seq);
+        s.recovery.forwarded(key, e.seq);
+        auto o = std::find_if(out.begin(), out.end(), [&](const auto& p) { return p.first == w; });
+        if (o == out.end())
+          o = out.insert(out.end(), {w, sequenced_trades{}});
+        o->second.emplace_back(std::move(*t), e.seq);
       }
-      auto key = state_key(t->exchange, t->symbol);
-      auto it = s.windows.find(key);
-      auto w = it != s.windows.end() ? it->second : open_window(self, *t, key, seq);
-      s.recovery.forwarded(key, seq);
-      self->send(w, trade_atom::value, std::move(*t), seq, s.caught_up);
-    },
-    // The reader passed messages of other partitions up to `seq` (sent in order with the raw messages).
-    [self](skip_atom, std::uint64_t seq, std::uint64_t pending) {
-      auto& s = self->state;
-      if (s.stopping)
-        return;
-      if (seq <= s.last_read_seq)
-        return;
-      s.last_read_seq = seq;
       s.last_read_at = std::chrono::steady_clock::now();
-      s.caught_up = pending == 0;
+      s.caught_up = s.raw_taken.back().pending == 0;
+      for (auto& [w, trades] : out)
+        self->send(w, trade_atom::value, std::move(trades), s.caught_up);
     },
     [self](tick_atom) {
       auto& s = self->state;

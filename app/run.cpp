@@ -230,6 +230,8 @@ int run_platform(const std::string& config_path, std::vector<std::string> roles,
   caf::actor_system_config caf_cfg;
   caf_cfg.set("scheduler.max-threads", cfg.runtime.scheduler_threads);
   caf_cfg.set("logger.verbosity", caf::atom("quiet"));
+  caf_cfg.set("scheduler.policy",
+              cfg.runtime.policy == mi::cfg::scheduler_policy::sharing ? caf::atom("sharing") : caf::atom("stealing"));
   caf::actor_system sys{caf_cfg};
   auto metrics_server = start_metrics(cfg, io, metrics, health);
   if (!metrics_server)

@@ -44,6 +44,7 @@ constexpr std::array<std::string_view, 2> auth_names{"required", "off"};
 constexpr std::array<std::string_view, 5> log_names{"trace", "debug", "info", "warn", "error"};
 constexpr std::array<std::string_view, 2> log_format_names{"text", "json"};
 constexpr std::array<std::string_view, 3> slow_names{"drop", "conflate", "disconnect"};
+constexpr std::array<std::string_view, 2> scheduler_names{"sharing", "stealing"};
 
 constexpr const auto& names_of(stream_storage) { return storage_names; }
 constexpr const auto& names_of(late_mode) { return late_names; }
@@ -53,6 +54,7 @@ constexpr const auto& names_of(auth_mode) { return auth_names; }
 constexpr const auto& names_of(log_severity) { return log_names; }
 constexpr const auto& names_of(log_format) { return log_format_names; }
 constexpr const auto& names_of(slow_mode) { return slow_names; }
+constexpr const auto& names_of(scheduler_policy) { return scheduler_names; }
 
 // ---------------------------------------------------------------------------------------------
 // Schema: every leaf key with a pointer into a config. Loading (YAML and env), known_keys() and
@@ -60,7 +62,7 @@ constexpr const auto& names_of(slow_mode) { return slow_names; }
 
 using slot =
   std::variant<std::string*, int*, std::int64_t*, bool*, duration*, string_list*, stream_storage*, late_mode*,
-               empty_window_mode*, commit_mode*, auth_mode*, log_severity*, log_format*, slow_mode*>;
+               empty_window_mode*, commit_mode*, auth_mode*, log_severity*, log_format*, slow_mode*, scheduler_policy*>;
 
 struct leaf {
   std::string key;
@@ -244,6 +246,7 @@ std::vector<leaf> leaves(config& c) {
   out.push_back({"admin.token", &c.admin.token});
   out.push_back({"log.format", &c.log.format});
   out.push_back({"runtime.scheduler_threads", &c.runtime.scheduler_threads});
+  out.push_back({"runtime.scheduler_policy", &c.runtime.policy});
   out.push_back({"runtime.log_level", &c.runtime.log_level});
   out.push_back({"runtime.node_id", &c.runtime.node_id});
   out.push_back({"supervision.initial_backoff", &c.supervision.initial_backoff});
@@ -743,6 +746,7 @@ std::string_view to_string(commit_mode v) { return commit_names.at(static_cast<s
 std::string_view to_string(auth_mode v) { return auth_names.at(static_cast<std::size_t>(v)); }
 std::string_view to_string(log_severity v) { return log_names.at(static_cast<std::size_t>(v)); }
 std::string_view to_string(log_format v) { return log_format_names.at(static_cast<std::size_t>(v)); }
+std::string_view to_string(scheduler_policy v) { return scheduler_names.at(static_cast<std::size_t>(v)); }
 std::string_view to_string(slow_mode v) { return slow_names.at(static_cast<std::size_t>(v)); }
 
 config defaults() {

@@ -42,6 +42,9 @@ enum class log_severity { trace, debug, info, warn, error };
 enum class log_format { text, json };
 /// push.slow.*: what a slow push client's full queue does with one more message of that channel kind.
 enum class slow_mode { drop, conflate, disconnect };
+/// runtime.scheduler_policy: CAF's scheduler. sharing: idle workers wait on a condition variable and an enqueue
+/// wakes one; stealing: idle workers poll the others' queues, sleeping between polls.
+enum class scheduler_policy { sharing, stealing };
 
 /// The configuration name of each value ("file", "revise", ...).
 std::string_view to_string(stream_storage v);
@@ -52,6 +55,7 @@ std::string_view to_string(auth_mode v);
 std::string_view to_string(log_severity v);
 std::string_view to_string(log_format v);
 std::string_view to_string(slow_mode v);
+std::string_view to_string(scheduler_policy v);
 
 /// One JetStream stream the platform creates or updates at start.
 struct stream_config {
@@ -479,7 +483,9 @@ struct admin_config {
 
 /// Process runtime.
 struct runtime_config {
-  int scheduler_threads = 2;                   ///< CAF scheduler workers, 1..64
+  int scheduler_threads = 2; ///< CAF scheduler workers, 1..64
+  /// sharing | stealing (docs/performance.md §21: sharing costs ~6 µs less CPU per trade at 20,000 trades/s)
+  scheduler_policy policy = scheduler_policy::sharing;
   log_severity log_level = log_severity::info; ///< trace|debug|info|warn|error
   /// This process's node identity on a cluster (A-Z a-z 0-9 . _ -, at most 64): its NATS
   /// connection name ("market-ingestor <node_id>", seen in nats-server's /connz) and its start
