@@ -8,6 +8,7 @@
 // Bounded like the mailbox it replaces (a connection whose publishes back up stops reading its socket; nats.c's
 // pending limits bound a subscription).
 
+#include <cstddef>
 #include <mutex>
 #include <vector>
 
@@ -23,12 +24,17 @@ public:
     return items_.size() == 1;
   }
 
-  /// Moves every queued item, oldest first, into `out` (cleared first; its storage is reused).
+  /// Moves every queued item, oldest first, into `out` (cleared first; its storage is reused unless a burst made it
+  /// larger than kept_capacity items: then it is released, so one burst does not hold its memory for good).
   void take(std::vector<T>& out) {
     out.clear();
+    if (out.capacity() > kept_capacity)
+      std::vector<T>().swap(out);
     std::lock_guard lock(mu_);
     items_.swap(out);
   }
+
+  static constexpr std::size_t kept_capacity = 4096;
 
 private:
   std::mutex mu_;

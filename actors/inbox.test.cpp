@@ -56,3 +56,23 @@ TEST_CASE("inbox: a consumer that takes only when rung gets every item of a prod
   CHECK(empty_takes == 0);
   CHECK(rings.load() == answered);
 }
+
+TEST_CASE("inbox: storage grown by a burst is released by the next take, storage of a usual take is reused") {
+  text_inbox in;
+  std::vector<std::string> got;
+  for (std::size_t i = 0; i < 3 * text_inbox::kept_capacity; ++i)
+    in.put("x");
+  in.take(got); // the burst: got holds the inbox's grown storage now
+  REQUIRE(got.size() == 3 * text_inbox::kept_capacity);
+  in.put("y");
+  in.take(got); // got's grown storage is released, not handed back to the inbox
+  in.put("z");
+  in.take(got); // the inbox now holds the storage of the one-item take
+  CHECK(got == std::vector<std::string>{"z"});
+  CHECK(got.capacity() <= text_inbox::kept_capacity);
+  for (int i = 0; i < 10; ++i)
+    in.put("w");
+  in.take(got);
+  CHECK(got.size() == 10);
+  CHECK(got.capacity() <= text_inbox::kept_capacity);
+}

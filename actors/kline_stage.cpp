@@ -487,6 +487,9 @@ struct raw_entry {
   bool other_partition = false;
 };
 
+/// MARKET_RAW entries the router handles per mailbox message (the rest of a take waits for the next one).
+constexpr std::size_t raw_chunk = 1024;
+
 struct router_state {
   static inline const char* name = "mi.kline_router";
   kline_stage_args args;
@@ -494,8 +497,9 @@ struct router_state {
   caf::actor sink;
   std::unique_ptr<mi::gw::ordered_consumer> consumer;
   std::shared_ptr<inbox<raw_entry>> raw_in = std::make_shared<inbox<raw_entry>>(); // from the reader's nats.c thread
-  std::vector<raw_entry> raw_taken;                                                // reused: one take
-  std::unordered_map<std::string, caf::actor> windows;                             // key -> actor
+  std::vector<raw_entry> raw_taken;                                                // one take of raw_in
+  std::size_t raw_next = 0;                            // raw_taken[raw_next..]: not handled yet
+  std::unordered_map<std::string, caf::actor> windows; // key -> actor
   kline_recovery recovery; // restored checkpoints, durable resume points, passivations (global resume)
   std::shared_ptr<mi::gw::fenced_kv> checkpoints; // read (taken over) by recover(), then written by the sink only
   std::uint64_t last_written_global = 0;
@@ -712,12 +716,24 @@ caf::behavior kline_router(router_actor* self, kline_stage_args args) {
   caf::behavior handlers{
     [self](raw_atom) {
       auto& s = self->state;
-      s.raw_in->take(s.raw_taken);
-      if (s.stopping || s.raw_taken.empty())
+      if (s.stopping)
         return; // queued before the reader closed: the next start reads it again
-      // One message per symbol window with its trades of this take, in stream order.
+      // The inbox is taken whole, then handled raw_chunk entries per message, so a burst of a catch-up (tens of
+      // thousands of messages) is never decoded at once. Every message that did not take from the inbox is
+      // followed by one that does: a ring absorbed by a continuation is not lost.
+      const bool took = s.raw_next >= s.raw_taken.size();
+      if (took) {
+        s.raw_in->take(s.raw_taken);
+        s.raw_next = 0;
+      }
+      if (s.raw_taken.empty())
+        return;
+      const auto end = std::min(s.raw_taken.size(), s.raw_next + raw_chunk);
+      // One message per symbol window with its trades of this chunk, in stream order.
       std::vector<std::pair<caf::actor, sequenced_trades>> out;
-      for (auto& e : s.raw_taken) {
+      std::unordered_map<std::string, std::size_t> out_of; // window key -> its place in out
+      for (; s.raw_next < end; ++s.raw_next) {
+        auto& e = s.raw_taken[s.raw_next];
         // A restarted reader may repeat what the old one had queued here: each sequence counts once.
         if (e.seq <= s.last_read_seq)
           continue;
@@ -734,15 +750,17 @@ caf::behavior kline_router(router_actor* self, kline_stage_args args) {
         auto it = s.windows.find(key);
         auto w = it != s.windows.end() ? it->second : open_window(self, *t, key, e.seq);
         s.recovery.forwarded(key, e.seq);
-        auto o = std::find_if(out.begin(), out.end(), [&](const auto& p) { return p.first == w; });
-        if (o == out.end())
-          o = out.insert(out.end(), {w, sequenced_trades{}});
-        o->second.emplace_back(std::move(*t), e.seq);
+        auto [o, added] = out_of.try_emplace(std::move(key), out.size());
+        if (added)
+          out.emplace_back(w, sequenced_trades{});
+        out[o->second].second.emplace_back(std::move(*t), e.seq);
       }
       s.last_read_at = std::chrono::steady_clock::now();
-      s.caught_up = s.raw_taken.back().pending == 0;
+      s.caught_up = s.raw_taken[end - 1].pending == 0;
       for (auto& [w, trades] : out)
         self->send(w, trade_atom::value, std::move(trades), s.caught_up);
+      if (!took || s.raw_next < s.raw_taken.size())
+        self->send(self, raw_atom::value);
     },
     [self](tick_atom) {
       auto& s = self->state;

@@ -1034,7 +1034,7 @@ mi::result<std::vector<js_message>> pull_consumer::fetch(int max, std::chrono::m
     natsMsg* raw = nullptr;
     s = natsSubscription_NextMsg(&raw, im.sub.get(), left.count());
     if (s == NATS_TIMEOUT)
-      break;
+      continue; // nats.c's wait ends on its millisecond clock's tick, up to 1 ms early: the loop checks the deadline
     if (s != NATS_OK) {
       if (out.empty())
         return fail("fetch from " + im.cfg.durable, s);

@@ -295,6 +295,7 @@ TEST_CASE("a fetch waits for its whole timeout even when it is 1 ms, so a caller
     REQUIRE(got.has_value());
     CHECK(got->empty());
   }
+  // nats.c's own wait may end up to 1 ms early (its clock counts whole ms): the fetch waits again until its deadline.
   CHECK(std::chrono::steady_clock::now() - t0 >= 100ms);
 }
 
