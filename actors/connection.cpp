@@ -397,7 +397,6 @@ void release_overlap_gaps(connection_actor* self) {
     report_gap(self, symbol, g);
 }
 
-// live: trades of the WebSocket stream (they feed the watchdog); otherwise the REST recent-trades poll.
 // Hands the trades gathered in the outbox to the publisher as one batch.
 void flush_trades(connection_actor* self) {
   auto& st = self->state;
