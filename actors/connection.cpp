@@ -73,12 +73,10 @@ struct connection_state {
   std::deque<std::string> control_out; // paced control messages (subscribe requests)
   bool send_scheduled = false;
   std::map<std::uint64_t, std::shared_ptr<mi::net::ws_client>> clients; // generation -> client
-  std::map<std::uint64_t, std::shared_ptr<frame_inbox>> inboxes;        // generation -> its frames not yet read
   std::vector<ws_frame> frames;                                         // reused: the frames of one take
-  // Trades of the frames of one take, published as one batch when the take is done (or at once outside a take).
+  // Trades not yet handed to the publisher: those of one take of frames, or of one REST poll (flush_trades).
   outgoing_batch outbox;
   std::size_t outbox_admitted = 0;
-  bool taking = false;
   std::uint64_t active = 0;   // generation of the connection we stream from
   std::set<std::string> warm; // symbols with a trade on the active generation since it opened
   std::int64_t active_opened_ns = 0;
@@ -170,9 +168,7 @@ void open_connection(connection_actor* self) {
   }
   const std::uint64_t gen = st.next_gen++;
   caf::actor me = caf::actor_cast<caf::actor>(self);
-  auto inbox = std::make_shared<frame_inbox>();
-  st.inboxes.emplace(gen, inbox);
-  auto h = ws_inbox_events(me, gen, std::move(inbox));
+  auto h = ws_inbox_events(me, gen, std::make_shared<frame_inbox>());
   mi::net::ws_options o;
   o.connect_timeout = st.args.cfg.connect_timeout;
   o.read_timeout = st.args.cfg.read_timeout;
@@ -410,8 +406,8 @@ void flush_trades(connection_actor* self) {
                  [self](bool paused) { set_paused(self, paused); });
 }
 
-// live: trades of the WebSocket stream (they feed the watchdog); otherwise the REST recent-trades poll. Within a
-// take of frames the trades wait in the outbox for the take's end; otherwise they are published at once.
+// live: trades of the WebSocket stream (they feed the watchdog); otherwise the REST recent-trades poll. They wait in
+// the outbox until the caller flushes it (flush_trades): once per take of frames, once per poll.
 void publish_trades(connection_actor* self, std::vector<mi::trade>& trades, bool live = true) {
   auto& st = self->state;
   auto& batch = st.outbox;
@@ -443,8 +439,6 @@ void publish_trades(connection_actor* self, std::vector<mi::trade>& trades, bool
     st.had_trades = true;
   }
   st.outbox_admitted += admitted;
-  if (!st.taking)
-    flush_trades(self);
 }
 
 // An operator's pause (actors/symbol_pauses.hpp): the symbol's trades are neither tracked nor published (the
@@ -569,7 +563,6 @@ void on_text(connection_actor* self, std::uint64_t gen, const std::string& text,
 void on_close(connection_actor* self, std::uint64_t gen, const std::string& reason) {
   auto& st = self->state;
   st.clients.erase(gen);
-  st.inboxes.erase(gen); // frames queued after the close was sent are not read (as before: the client is gone)
   release_overlap_gaps(self);
   if (gen != st.active || st.stopping)
     return;
@@ -673,16 +666,11 @@ caf::behavior connection(connection_actor* self, connection_args args) {
   self->delayed_send(self, tick_period, wdog_atom::value);
   caf::behavior handlers{
     [self](ws_open_atom, std::uint64_t gen) { on_open(self, gen); },
-    [self](ws_frames_atom, std::uint64_t gen) {
+    [self](ws_frames_atom, std::uint64_t gen, const std::shared_ptr<frame_inbox>& frames) {
       auto& st = self->state;
-      auto it = st.inboxes.find(gen);
-      if (it == st.inboxes.end())
-        return;
-      it->second->take(st.frames);
-      st.taking = true;
+      frames->take(st.frames);
       for (const auto& f : st.frames)
-        on_text(self, gen, f.text, f.recv_ns);
-      st.taking = false;
+        on_text(self, gen, f.text, f.recv_ns); // frames of a closed connection are passed over there
       flush_trades(self);
     },
     [self](ws_close_atom, std::uint64_t gen, const std::string& reason) { on_close(self, gen, reason); },
@@ -695,6 +683,7 @@ caf::behavior connection(connection_actor* self, connection_args args) {
       // The backfill actor's answer to request_recent: only trades not seen before are published.
       if (find_sub(self->state, symbol) != nullptr)
         publish_trades(self, trades, false);
+      flush_trades(self);
     },
     [self](bookrest_atom, const std::string& symbol, bool ok, const std::string& body) {
       auto& st = self->state;

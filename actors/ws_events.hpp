@@ -34,14 +34,16 @@ struct ws_frame {
 using frame_inbox = inbox<ws_frame>;
 
 /// Like ws_events, but text frames go into `frames` and only a frame that finds it empty sends
-/// (ws_frames_atom, gen): the actor takes every frame queued when it gets to the message (actors/inbox.hpp).
+/// (ws_frames_atom, gen, frames): the actor takes every frame queued when it gets to the message (actors/inbox.hpp).
 inline mi::net::ws_handlers ws_inbox_events(caf::actor me, std::uint64_t gen, std::shared_ptr<frame_inbox> frames) {
   auto h = ws_events(me, gen);
   h.on_text = [me, gen, frames = std::move(frames)](std::string&& text, std::int64_t recv_ns) {
     if (frames->put(ws_frame{std::move(text), recv_ns}))
-      caf::anon_send(me, ws_frames_atom::value, gen);
+      caf::anon_send(me, ws_frames_atom::value, gen, frames);
   };
   return h;
 }
 
 } // namespace mi::actors
+
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::shared_ptr<mi::actors::frame_inbox>)

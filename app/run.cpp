@@ -230,8 +230,7 @@ int run_platform(const std::string& config_path, std::vector<std::string> roles,
   caf::actor_system_config caf_cfg;
   caf_cfg.set("scheduler.max-threads", cfg.runtime.scheduler_threads);
   caf_cfg.set("logger.verbosity", caf::atom("quiet"));
-  caf_cfg.set("scheduler.policy",
-              cfg.runtime.policy == mi::cfg::scheduler_policy::sharing ? caf::atom("sharing") : caf::atom("stealing"));
+  caf_cfg.set("scheduler.policy", caf::atom_from_string(std::string(mi::cfg::to_string(cfg.runtime.policy))));
   caf::actor_system sys{caf_cfg};
   auto metrics_server = start_metrics(cfg, io, metrics, health);
   if (!metrics_server)

@@ -886,3 +886,14 @@ TEST_CASE("exchanges.alpaca.daily_job: off at 20:05 with 30 days by default, ove
   CHECK(find(errors_of("exchanges:\n  binance:\n    daily_job: {enabled: true}\n"), "exchanges.binance.daily_job") !=
         nullptr);
 }
+
+TEST_CASE("runtime.scheduler_policy: sharing by default, stealing from YAML or MI_RUNTIME_SCHEDULER_POLICY, else an "
+          "error naming both") {
+  CHECK(mi::cfg::defaults().runtime.policy == mi::cfg::scheduler_policy::sharing);
+  CHECK(loaded("runtime: {scheduler_policy: stealing}\n").runtime.policy == mi::cfg::scheduler_policy::stealing);
+  CHECK(loaded("", {{"MI_RUNTIME_SCHEDULER_POLICY", "stealing"}}).runtime.policy ==
+        mi::cfg::scheduler_policy::stealing);
+  auto errs = errors_of("runtime: {scheduler_policy: fast}\n", {});
+  CHECK(errs.size() == 1);
+  CHECK(mentions(find(errs, "runtime.scheduler_policy"), "must be one of sharing, stealing, got 'fast'"));
+}

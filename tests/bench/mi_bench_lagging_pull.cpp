@@ -10,37 +10,17 @@
 
 #include <chrono>
 #include <cstdio>
-#include <fstream>
-#include <sstream>
 #include <stdexcept>
 #include <string>
-#include <unistd.h>
 #include <vector>
 
 #include "gateways/jetstream/jetstream.hpp"
 #include "tests/bench/bench_trades.hpp"
+#include "tests/bench/proc_cpu.hpp"
 #include "tests/harness/nats_server.hpp"
 
 namespace {
-
 using clock_type = std::chrono::steady_clock;
-
-double cpu_seconds(int pid) {
-  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
-  std::string line;
-  std::getline(in, line);
-  std::istringstream rest(line.substr(line.rfind(')') + 2));
-  std::string field;
-  unsigned long utime = 0, stime = 0;
-  for (int i = 3; i <= 15 && rest >> field; ++i) {
-    if (i == 14)
-      utime = std::stoul(field);
-    if (i == 15)
-      stime = std::stoul(field);
-  }
-  return static_cast<double>(utime + stime) / static_cast<double>(sysconf(_SC_CLK_TCK));
-}
-
 } // namespace
 
 int main(int argc, char** argv) {
@@ -81,7 +61,7 @@ int main(int argc, char** argv) {
     if (!c)
       throw std::runtime_error(c.err().message);
     const auto t0 = clock_type::now();
-    const double cpu0 = cpu_seconds(server.pid());
+    const double cpu0 = mi::bench::proc_cpu(server.pid());
     auto slice_start = t0;
     double slice_cpu = cpu0;
     std::size_t drained = 0, slice_drained = 0;
@@ -95,7 +75,7 @@ int main(int argc, char** argv) {
       slice_drained += got->size();
       auto now = clock_type::now();
       if (now - slice_start >= std::chrono::milliseconds(250) || drained >= count) {
-        double cpu = cpu_seconds(server.pid());
+        double cpu = mi::bench::proc_cpu(server.pid());
         double secs = std::chrono::duration<double>(now - slice_start).count();
         std::printf("t=%6.2f s  drained %7zu  %8.0f msgs/s  nats-server %3.0f %% of a core\n",
                     std::chrono::duration<double>(now - t0).count(), drained, slice_drained / secs,
@@ -108,7 +88,7 @@ int main(int argc, char** argv) {
         throw std::runtime_error("drain did not finish in 300 s");
     }
     double secs = std::chrono::duration<double>(clock_type::now() - t0).count();
-    double cpu = cpu_seconds(server.pid()) - cpu0;
+    double cpu = mi::bench::proc_cpu(server.pid()) - cpu0;
     std::printf("drained %zu in %.2f s: %.0f msgs/s, nats-server %.1f µs CPU per message\n", drained, secs,
                 static_cast<double>(drained) / secs, 1e6 * cpu / static_cast<double>(drained));
   } catch (const std::exception& e) {

@@ -50,6 +50,7 @@
 #include "messages/decimal.hpp"
 #include "messages/trade.hpp"
 #include "tests/bench/bench_trades.hpp"
+#include "tests/bench/proc_cpu.hpp"
 #include "tests/harness/pg_server.hpp"
 
 namespace {
@@ -66,25 +67,6 @@ double self_cpu() {
   getrusage(RUSAGE_SELF, &ru);
   return static_cast<double>(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
          static_cast<double>(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
-}
-
-/// CPU seconds (utime + stime) of process `pid`, from /proc (10 ms resolution).
-double proc_cpu(int pid) {
-  std::ifstream f("/proc/" + std::to_string(pid) + "/stat");
-  std::string text((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
-  auto close = text.rfind(')');
-  if (close == std::string::npos)
-    throw std::runtime_error("cannot read /proc/" + std::to_string(pid) + "/stat");
-  std::istringstream in(text.substr(close + 2)); // fields from 3 (state) on
-  std::string tok;
-  double utime = 0, stime = 0;
-  for (int field = 3; field <= 15 && (in >> tok); ++field) {
-    if (field == 14)
-      utime = std::stod(tok);
-    if (field == 15)
-      stime = std::stod(tok);
-  }
-  return (utime + stime) / static_cast<double>(sysconf(_SC_CLK_TCK));
 }
 
 struct run_result {
@@ -168,7 +150,7 @@ run_result run_baseline(const std::string& conninfo, const std::vector<std::vect
   }
   const int backend = c.backendpid();
   std::size_t inserted = 0;
-  const double c0 = self_cpu(), s0 = proc_cpu(backend);
+  const double c0 = self_cpu(), s0 = mi::bench::proc_cpu(backend);
   auto t0 = clock_type::now();
   for (const auto& batch : batches) {
     pqxx::work w{c};
@@ -186,7 +168,7 @@ run_result run_baseline(const std::string& conninfo, const std::vector<std::vect
     w.commit();
   }
   double secs = std::chrono::duration<double>(clock_type::now() - t0).count();
-  const double c1 = self_cpu(), s1 = proc_cpu(backend);
+  const double c1 = self_cpu(), s1 = mi::bench::proc_cpu(backend);
   if (inserted != n)
     throw std::runtime_error("baseline: inserted " + std::to_string(inserted) + ", expected " + std::to_string(n));
   st = check_rows(conninfo, n, "baseline");
@@ -259,7 +241,7 @@ run_result run_ours(const std::string& conninfo, const std::vector<std::vector<m
     }
   }
   std::size_t inserted = 0;
-  const double c0 = self_cpu(), s0 = proc_cpu(backend);
+  const double c0 = self_cpu(), s0 = mi::bench::proc_cpu(backend);
   auto t0 = clock_type::now();
   for (std::size_t i = 0; i < batches.size(); ++i) {
     const auto& batch = batches[i];
@@ -269,7 +251,7 @@ run_result run_ours(const std::string& conninfo, const std::vector<std::vector<m
     inserted += *r;
   }
   double secs = std::chrono::duration<double>(clock_type::now() - t0).count();
-  const double c1 = self_cpu(), s1 = proc_cpu(backend);
+  const double c1 = self_cpu(), s1 = mi::bench::proc_cpu(backend);
   if (inserted != n)
     throw std::runtime_error("ours: inserted " + std::to_string(inserted) + ", expected " + std::to_string(n));
   st = check_rows(conninfo, n, "ours");
