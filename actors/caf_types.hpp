@@ -71,8 +71,9 @@ using bsnap_atom = caf::atom_constant<caf::atom("mi_bsnap")>;      ///< a sessio
 using passive_atom = caf::atom_constant<caf::atom("mi_passive")>;  ///< a passivated window's state is stored
 using clients_atom = caf::atom_constant<caf::atom("mi_clients")>;  ///< push hub: the clients, most drops first
 using kick_atom = caf::atom_constant<caf::atom("mi_kick")>;        ///< push hub: an operator closes a client
-using lease_atom = caf::atom_constant<caf::atom("mi_lease")>;      ///< time for a round of the kline leases
-using replay_atom = caf::atom_constant<caf::atom("mi_replay")>;    ///< push: read a resumed channel's stored range
+using rawgap_atom = caf::atom_constant<caf::atom("mi_rawgap")>; ///< kline stage: is the local feed still missing a seq?
+using lease_atom = caf::atom_constant<caf::atom("mi_lease")>;   ///< time for a round of the kline leases
+using replay_atom = caf::atom_constant<caf::atom("mi_replay")>; ///< push: read a resumed channel's stored range
 using rtick_atom = caf::atom_constant<caf::atom("mi_rtick")>;
 using oirest_atom = caf::atom_constant<caf::atom("mi_oirest")>; ///< derivatives: a REST open-interest request / answer
                                                                 ///< ///< push: hand replayed frames to the clients

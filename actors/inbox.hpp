@@ -10,6 +10,7 @@
 
 #include <cstddef>
 #include <mutex>
+#include <optional>
 #include <vector>
 
 namespace mi::actors {
@@ -24,6 +25,14 @@ public:
     return items_.size() == 1;
   }
 
+  /// As put, unless `at_most` items are queued already: then the item is dropped (nullopt).
+  std::optional<bool> put_at_most(T&& item, std::size_t at_most) {
+    std::lock_guard lock(mu_);
+    if (items_.size() >= at_most)
+      return std::nullopt;
+    items_.push_back(std::move(item));
+    return items_.size() == 1;
+  }
   /// Moves every queued item, oldest first, into `out` (cleared first; its storage is reused unless a burst made it
   /// larger than kept_capacity items: then it is released, so one burst does not hold its memory for good).
   void take(std::vector<T>& out) {

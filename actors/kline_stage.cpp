@@ -13,6 +13,7 @@
 
 #include "actors/caf_types.hpp"
 #include "actors/kline_recovery.hpp"
+#include "actors/raw_feed.hpp"
 #include "actors/supervisor.hpp"
 #include "caf/actor_system.hpp"
 #include "caf/event_based_actor.hpp"
@@ -44,6 +45,11 @@ constexpr auto reader_stall_after = std::chrono::seconds(5);
 // Behind the stream for this long: not caught up, whatever the last message's pending count said,
 // so no window closes by the wall clock while trades wait to be read.
 constexpr auto reader_behind_after = std::chrono::seconds(1);
+// The local feed (klines.feed: local) is missing a sequence this long: the stage reads the stream from there.
+constexpr auto local_gap_wait = std::chrono::milliseconds(100);
+// After a gap the stage reads the stream at least this long before it goes back to the local feed (another
+// publisher that stored one message is likely to store more).
+constexpr auto stream_hold = std::chrono::seconds(60);
 
 using mi::util::now_ms;
 
@@ -478,15 +484,6 @@ caf::behavior symbol_window(window_actor* self, std::string exchange, std::strin
 
 // -- router: MARKET_RAW -> symbol windows ---------------------------------------------------
 
-/// What the MARKET_RAW reader hands the router: a message of this stage's partition, or how far the reader got
-/// through other partitions' messages (`other_partition`: no payload, only the position).
-struct raw_entry {
-  std::uint64_t seq = 0;
-  std::string data;
-  std::uint64_t pending = 0; ///< JetStream's count of messages still to deliver after this one
-  bool other_partition = false;
-};
-
 /// MARKET_RAW entries the router handles per mailbox message (the rest of a take waits for the next one).
 constexpr std::size_t raw_chunk = 1024;
 
@@ -495,9 +492,10 @@ struct router_state {
   kline_stage_args args;
   ke::options opts;
   caf::actor sink;
-  std::unique_ptr<mi::gw::ordered_consumer> consumer;
-  std::shared_ptr<inbox<raw_entry>> raw_in = std::make_shared<inbox<raw_entry>>(); // from the reader's nats.c thread
-  std::vector<raw_entry> raw_taken;                                                // one take of raw_in
+  std::unique_ptr<mi::gw::ordered_consumer> consumer; // the MARKET_RAW reader; null while the local feed is read
+  // From the reader's nats.c thread and, with a local feed, from nats.c's publish-ack thread.
+  std::shared_ptr<inbox<raw_entry>> raw_in = std::make_shared<inbox<raw_entry>>();
+  std::vector<raw_entry> raw_taken;                    // one take of raw_in
   std::size_t raw_next = 0;                            // raw_taken[raw_next..]: not handled yet
   std::unordered_map<std::string, caf::actor> windows; // key -> actor
   kline_recovery recovery; // restored checkpoints, durable resume points, passivations (global resume)
@@ -506,8 +504,12 @@ struct router_state {
   bool caught_up = false;
   bool stopping = false; // stop_atom received: the reader is closed, nothing more is read, ticked or opened
   std::uint64_t bad = 0;
-  std::uint64_t last_read_seq = 0;                          // highest MARKET_RAW sequence the reader delivered
-  std::chrono::steady_clock::time_point last_read_at{};     // when it delivered last (or started)
+  raw_sequencer seq; // the reader's and the local feed's entries in stream order; last(): the highest handled
+  std::chrono::steady_clock::time_point last_read_at{}; // when an entry was handled last (or the reader started)
+  std::unique_ptr<local_raw_feed::subscription> local;  // klines.feed local on an ingest node; else null
+  bool stream_at_end = false;                           // the reader's last entry had nothing pending after it
+  std::chrono::steady_clock::time_point stream_until{}; // the local feed is not used before (after a gap)
+  bool gap_check_queued = false;
   std::shared_ptr<std::atomic<std::uint64_t>> reader_stall; // testing: messages left before the reader goes silent
 };
 
@@ -555,9 +557,41 @@ mi::result<bool> start_reader(router_actor* self, std::uint64_t from) {
   st.consumer = std::move(*consumer);
   // What lies before `from` counts as read (a stage that starts past the end of the stream has
   // nothing to wait for: without this the watchdog would see it "behind" and replay from 1).
-  st.last_read_seq = std::max(st.last_read_seq, from > 0 ? from - 1 : 0);
+  st.seq.read_from(from);
+  st.stream_at_end = false;
   st.last_read_at = std::chrono::steady_clock::now();
   return true;
+}
+
+// The local feed missed messages (another publisher stored them, or an ack was lost): the reader starts after the
+// last sequence handled, and stays for stream_hold.
+void read_stream(router_actor* self, const std::string& why) {
+  auto& st = self->state;
+  const auto from = st.seq.last() + 1;
+  spdlog::info("kline stage{}: {}: reading {} from seq {} (the local feed again in {} s at the earliest)",
+               partition_label(st.args), why, st.args.raw_stream, from,
+               std::chrono::duration_cast<std::chrono::seconds>(stream_hold).count());
+  st.args.metrics->kline().reader_switched(false);
+  st.stream_until = std::chrono::steady_clock::now() + stream_hold;
+  if (auto r = start_reader(self, from); !r)
+    spdlog::error("kline stage: cannot start the {} reader: {}; trying again in {} ms", st.args.raw_stream,
+                  r.err().message, std::chrono::duration_cast<std::chrono::milliseconds>(tick_every).count());
+}
+
+// This node's acked MARKET_RAW publishes go to the router's inbox beside the reader's entries (klines.feed: local).
+void attach_local_feed(router_actor* self) {
+  auto& st = self->state;
+  if (!st.args.local_feed)
+    return;
+  local_raw_feed::reader r;
+  r.in = st.raw_in;
+  const auto partition = st.args.partition, partitions = st.args.partitions;
+  r.wanted = [partition, partitions](std::string_view subject) {
+    return subject.substr(0, 11) == "market.raw." &&
+           (partitions <= 1 || mi::kline_engine::partition_of_subject(subject, partitions) == partition);
+  };
+  r.ring = [me = caf::actor_cast<caf::actor>(self)] { caf::anon_send(me, raw_atom::value); };
+  st.local = local_raw_feed::attach(st.args.local_feed, std::move(r));
 }
 
 // The watchdog of the reader: silent while MARKET_RAW holds more, it is behind (no wall-clock
@@ -570,14 +604,18 @@ void check_reader(router_actor* self) {
   auto raw = st.args.js->state(st.args.raw_stream);
   if (!raw)
     return; // ask again at the next tick
-  if (raw->last_seq <= st.last_read_seq) {
+  if (raw->last_seq <= st.seq.last()) {
     st.last_read_at = std::chrono::steady_clock::now(); // read up to the end as of now: idle, not behind
     return;
   }
   st.caught_up = false;
+  if (!st.consumer) { // on the local feed: the stream holds messages this node did not publish
+    read_stream(self, "MARKET_RAW holds messages the local feed did not bring");
+    return;
+  }
   if (silent < reader_stall_after)
     return;
-  auto from = std::max(st.last_read_seq + 1, raw->first_seq);
+  auto from = std::max(st.seq.last() + 1, raw->first_seq);
   spdlog::warn("kline stage: the {} reader delivered nothing for {} s while the stream holds up to seq {}; "
                "restarting it at seq {}",
                st.args.raw_stream, std::chrono::duration_cast<std::chrono::seconds>(reader_stall_after).count(),
@@ -653,6 +691,7 @@ bool recover(router_actor* self) {
     st.reader_stall = std::make_shared<std::atomic<std::uint64_t>>(st.args.fault_after_trades);
   if (auto r = start_reader(self, start_seq); !r)
     return fail("cannot consume " + st.args.raw_stream + ": " + r.err().message);
+  attach_local_feed(self);
   return true;
 }
 
@@ -732,19 +771,14 @@ caf::behavior kline_router(router_actor* self, kline_stage_args args) {
       // One message per symbol window with its trades of this chunk, in stream order.
       std::vector<std::pair<caf::actor, sequenced_trades>> out;
       std::unordered_map<std::string, std::size_t> out_of; // window key -> its place in out
-      for (; s.raw_next < end; ++s.raw_next) {
-        auto& e = s.raw_taken[s.raw_next];
-        // A restarted reader may repeat what the old one had queued here: each sequence counts once.
-        if (e.seq <= s.last_read_seq)
-          continue;
-        s.last_read_seq = e.seq;
+      auto handle = [&](const raw_entry& e) {
         if (e.other_partition)
-          continue;
+          return;
         auto t = mi::decode_trade_pb(e.data);
         if (!t) {
           if (s.bad++ < 10)
             spdlog::error("kline stage: undecodable message at seq {}: {}", e.seq, t.err().message);
-          continue;
+          return;
         }
         auto key = state_key(t->exchange, t->symbol);
         auto it = s.windows.find(key);
@@ -754,13 +788,59 @@ caf::behavior kline_router(router_actor* self, kline_stage_args args) {
         if (added)
           out.emplace_back(w, sequenced_trades{});
         out[o->second].second.emplace_back(std::move(*t), e.seq);
+      };
+      raw_entry held;
+      const auto last_before = s.seq.last();
+      for (; s.raw_next < end; ++s.raw_next) {
+        auto& e = s.raw_taken[s.raw_next];
+        // Each sequence counts once, in stream order: a restarted reader may repeat what the old one had queued
+        // here, and the local feed brings what the reader brings too until the reader is closed.
+        if (e.local) {
+          if (s.seq.accept_local(e) != raw_sequencer::verdict::handle)
+            continue;
+        } else {
+          s.stream_at_end = e.pending == 0; // also when the local feed brought this one first
+          if (!s.seq.accept_stream(e.seq))
+            continue;
+        }
+        handle(e);
+        while (s.seq.next_held(held))
+          handle(held);
       }
-      s.last_read_at = std::chrono::steady_clock::now();
-      s.caught_up = s.raw_taken[end - 1].pending == 0;
+      if (s.seq.last() != last_before) // progress (local entries only held, or repeated, are none: the watchdog)
+        s.last_read_at = std::chrono::steady_clock::now();
+      // Reading the stream: caught up when the reader's last entry had nothing after it; on the local feed: when no
+      // sequence is missing.
+      s.caught_up = s.consumer ? s.stream_at_end : !s.seq.gap();
       for (auto& [w, trades] : out)
         self->send(w, trade_atom::value, std::move(trades), s.caught_up);
+      if (s.local && s.consumer && s.stream_at_end && !s.seq.gap() &&
+          std::chrono::steady_clock::now() >= s.stream_until) {
+        // The reader reached the end of the stream: what comes next is this node's (the local feed) or shows as
+        // a gap in it (read from the stream again).
+        s.consumer.reset();
+        s.args.metrics->kline().reader_switched(true);
+        spdlog::info("kline stage{}: at the end of {} (seq {}): taking this node's trades as they are acked",
+                     partition_label(s.args), s.args.raw_stream, s.seq.last());
+      }
+      if (!s.consumer && s.seq.gap() && !s.gap_check_queued) {
+        s.gap_check_queued = true;
+        self->delayed_send(self, local_gap_wait, rawgap_atom::value, s.seq.last());
+      }
       if (!took || s.raw_next < s.raw_taken.size())
         self->send(self, raw_atom::value);
+    },
+    [self](rawgap_atom, std::uint64_t last_then) {
+      auto& s = self->state;
+      s.gap_check_queued = false;
+      if (s.stopping || s.consumer || !s.seq.gap())
+        return;                        // filled meanwhile (a late ack), or the reader runs already
+      if (s.seq.last() != last_then) { // moved on, and missing another one now: give that one its wait too
+        s.gap_check_queued = true;
+        self->delayed_send(self, local_gap_wait, rawgap_atom::value, s.seq.last());
+        return;
+      }
+      read_stream(self, "seq " + std::to_string(s.seq.last() + 1) + " did not come through the local feed");
     },
     [self](tick_atom) {
       auto& s = self->state;
@@ -810,6 +890,7 @@ caf::behavior kline_router(router_actor* self, kline_stage_args args) {
       if (std::exchange(s.stopping, true))
         return;           // stopping already (a lost lease repeats the request)
       s.consumer.reset(); // no callback after this returns
+      s.local.reset();    // nor a ring of the local feed
       for (auto& [key, w] : s.windows)
         self->send(w, stop_atom::value);
       // The sink finishes the finals already queued (publish + checkpoint) before it stops.

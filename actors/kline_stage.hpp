@@ -5,6 +5,7 @@
 #include <memory>
 #include <string>
 
+#include "actors/raw_feed.hpp"
 #include "caf/actor.hpp"
 #include "caf/fwd.hpp"
 #include "config/config.hpp"
@@ -47,6 +48,10 @@ struct kline_stage_args {
   /// Set when this node lost the partition's lease (kline_partitions): from then on the sink publishes and stores
   /// nothing more, not even what it holds (the next owner rebuilds it from the checkpoints). Null: never.
   std::shared_ptr<std::atomic<bool>> abandoned;
+  /// This process's acked MARKET_RAW publishes (klines.feed: local on an ingest node): the stage takes them as
+  /// they are acked once its reader is at the end of the stream, and reads the stream again for what they miss
+  /// (docs/architecture.md "The kline stage's feed"). Null: the stage reads MARKET_RAW only.
+  std::shared_ptr<local_raw_feed> local_feed;
   kline_fault fault = kline_fault::none; ///< test only
   int fault_after_trades = 100;          ///< test only
   /// A trade of MARKET_RAW stamped more than this after its receive time is skipped (counted in

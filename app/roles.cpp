@@ -75,7 +75,10 @@ std::unique_ptr<bridge> start_bridge(const mi::cfg::config& cfg, mi::gw::metrics
   jo.name = "market-ingestor " + cfg.runtime.node_id; // nats-server's /connz tells the nodes apart
   // Set once connected; read by nats.c's ack threads (atomic: no thread reads it mid-write).
   auto js_for_acks = std::make_shared<std::atomic<mi::gw::jetstream*>>(nullptr);
-  jo.on_outcome = [feedback, &metrics, js_for_acks](const mi::gw::publish_outcome& o) {
+  out->raw_feed = std::make_shared<mi::actors::local_raw_feed>(cfg.nats.raw.name);
+  jo.on_outcome = [feedback, &metrics, js_for_acks, feed = out->raw_feed](const mi::gw::publish_outcome& o) {
+    if (o.ok && !o.duplicate) // a duplicate was stored (and offered) under its first ack
+      feed->offer(o.stream, o.seq, o.subject, o.data);
     mi::actors::on_publish_outcome(feedback, &metrics, js_for_acks->load(std::memory_order_acquire), o);
   };
   jo.on_retry = [&publisher = metrics.publisher()](std::string_view) { publisher.publish_retried(); };
@@ -509,9 +512,10 @@ std::optional<mi::actors::child_spec> calendars_role(const mi::cfg::config& cfg,
 }
 
 mi::actors::child_spec kline_role(const mi::cfg::config& cfg, const role_factory& role, mi::gw::jetstream& js,
-                                  mi::gw::metrics& metrics) {
+                                  mi::gw::metrics& metrics, std::shared_ptr<mi::actors::local_raw_feed> local_feed) {
   mi::actors::kline_stage_args ka;
   ka.js = &js;
+  ka.local_feed = cfg.klines.feed == mi::cfg::kline_feed::local ? std::move(local_feed) : nullptr;
   ka.metrics = &metrics;
   ka.cfg = cfg.klines;
   ka.raw_stream = cfg.nats.raw.name;

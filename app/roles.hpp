@@ -15,6 +15,7 @@
 #include "actors/actor_slot.hpp"
 #include "actors/alpaca_daily.hpp"
 #include "actors/publisher.hpp"
+#include "actors/raw_feed.hpp"
 #include "actors/restart_policy.hpp"
 #include "actors/supervisor.hpp"
 #include "config/config.hpp"
@@ -46,6 +47,8 @@ bool has_role(const std::vector<std::string>& roles, const char* r);
 struct bridge {
   std::shared_ptr<mi::actors::publish_feedback> feedback;
   std::unique_ptr<mi::gw::jetstream> js;
+  /// MARKET_RAW messages this process published, as JetStream acks them (the kline stage's local feed).
+  std::shared_ptr<mi::actors::local_raw_feed> raw_feed;
   struct unhook {
     mi::gw::metrics* m = nullptr;
     unhook(mi::gw::metrics* metrics) : m(metrics) {} // NOLINT
@@ -109,8 +112,10 @@ mi::actors::alpaca_daily_args alpaca_daily_settings(const mi::cfg::config& cfg);
 /// The role `daily`: the Alpaca daily job (one actor; run it on one node: docs/operations.md "Alpaca daily job").
 mi::actors::child_spec daily_role(const mi::cfg::config& cfg, const role_factory& role, mi::gw::jetstream& js,
                                   mi::gw::metrics& metrics);
+/// The role `kline`. `local_feed`: this process's acked MARKET_RAW publishes (an ingest node's), used when
+/// klines.feed is local; null: the stage reads MARKET_RAW only.
 mi::actors::child_spec kline_role(const mi::cfg::config& cfg, const role_factory& role, mi::gw::jetstream& js,
-                                  mi::gw::metrics& metrics);
+                                  mi::gw::metrics& metrics, std::shared_ptr<mi::actors::local_raw_feed> local_feed);
 
 /// The REST API service (roles api and push: the push gateway checks its tokens with it) and the
 /// REST API's HTTP server (role api only).

@@ -256,7 +256,8 @@ int run_platform(const std::string& config_path, std::vector<std::string> roles,
   if (has_role(roles, "store"))
     roles_tree.push_back(store_role(cfg, role, js, metrics));
   if (has_role(roles, "kline"))
-    roles_tree.push_back(kline_role(cfg, role, js, metrics));
+    // On an ingest node the kline stage takes this node's trades as they are acked (klines.feed).
+    roles_tree.push_back(kline_role(cfg, role, js, metrics, has_role(roles, "ingest") ? bridge->raw_feed : nullptr));
   if (has_role(roles, "documents"))
     roles_tree.push_back(documents_role(cfg, role, js, metrics, io));
   if (has_role(roles, "ingest"))

@@ -45,6 +45,7 @@ constexpr std::array<std::string_view, 5> log_names{"trace", "debug", "info", "w
 constexpr std::array<std::string_view, 2> log_format_names{"text", "json"};
 constexpr std::array<std::string_view, 3> slow_names{"drop", "conflate", "disconnect"};
 constexpr std::array<std::string_view, 2> scheduler_names{"sharing", "stealing"};
+constexpr std::array<std::string_view, 2> kline_feed_names{"local", "stream"};
 
 constexpr const auto& names_of(stream_storage) { return storage_names; }
 constexpr const auto& names_of(late_mode) { return late_names; }
@@ -55,14 +56,15 @@ constexpr const auto& names_of(log_severity) { return log_names; }
 constexpr const auto& names_of(log_format) { return log_format_names; }
 constexpr const auto& names_of(slow_mode) { return slow_names; }
 constexpr const auto& names_of(scheduler_policy) { return scheduler_names; }
+constexpr const auto& names_of(kline_feed) { return kline_feed_names; }
 
 // ---------------------------------------------------------------------------------------------
 // Schema: every leaf key with a pointer into a config. Loading (YAML and env), known_keys() and
 // to_yaml() all walk this one table, so a key cannot be readable in one place and not another.
 
-using slot =
-  std::variant<std::string*, int*, std::int64_t*, bool*, duration*, string_list*, stream_storage*, late_mode*,
-               empty_window_mode*, commit_mode*, auth_mode*, log_severity*, log_format*, slow_mode*, scheduler_policy*>;
+using slot = std::variant<std::string*, int*, std::int64_t*, bool*, duration*, string_list*, stream_storage*,
+                          late_mode*, empty_window_mode*, commit_mode*, auth_mode*, log_severity*, log_format*,
+                          slow_mode*, scheduler_policy*, kline_feed*>;
 
 struct leaf {
   std::string key;
@@ -192,6 +194,7 @@ std::vector<leaf> leaves(config& c) {
   out.push_back({"klines.idle_after", &c.klines.idle_after});
   out.push_back({"klines.partitions", &c.klines.partitions});
   out.push_back({"klines.lease_ttl", &c.klines.lease_ttl});
+  out.push_back({"klines.feed", &c.klines.feed});
   out.push_back({"calendars.dir", &c.calendars.dir});
   out.push_back({"calendars.alpaca_refresh", &c.calendars.alpaca_refresh});
   out.push_back({"calendars.alpaca_url", &c.calendars.alpaca_url});
@@ -747,6 +750,7 @@ std::string_view to_string(auth_mode v) { return auth_names.at(static_cast<std::
 std::string_view to_string(log_severity v) { return log_names.at(static_cast<std::size_t>(v)); }
 std::string_view to_string(log_format v) { return log_format_names.at(static_cast<std::size_t>(v)); }
 std::string_view to_string(scheduler_policy v) { return scheduler_names.at(static_cast<std::size_t>(v)); }
+std::string_view to_string(kline_feed v) { return kline_feed_names.at(static_cast<std::size_t>(v)); }
 std::string_view to_string(slow_mode v) { return slow_names.at(static_cast<std::size_t>(v)); }
 
 config defaults() {

@@ -45,6 +45,9 @@ enum class slow_mode { drop, conflate, disconnect };
 /// runtime.scheduler_policy: CAF's scheduler. sharing: idle workers wait on a condition variable and an enqueue
 /// wakes one; stealing: idle workers poll the others' queues, sleeping between polls.
 enum class scheduler_policy { sharing, stealing };
+/// klines.feed: where a kline stage on an ingest node gets this node's trades. local: as JetStream acks their
+/// publishes (MARKET_RAW is read to catch up and for what other publishers stored); stream: MARKET_RAW only.
+enum class kline_feed { local, stream };
 
 /// The configuration name of each value ("file", "revise", ...).
 std::string_view to_string(stream_storage v);
@@ -56,6 +59,7 @@ std::string_view to_string(log_severity v);
 std::string_view to_string(log_format v);
 std::string_view to_string(slow_mode v);
 std::string_view to_string(scheduler_policy v);
+std::string_view to_string(kline_feed v);
 
 /// One JetStream stream the platform creates or updates at start.
 struct stream_config {
@@ -335,6 +339,10 @@ struct kline_config {
   /// A partition's lease expires this long after its owner's last renewal (renewed every third of it); a dead
   /// node's partitions are taken over about this long after it died. 3s..60s.
   duration lease_ttl = std::chrono::seconds(6);
+  /// On a node that also runs ingest: local (the stage takes the node's trades as JetStream acks them, and reads
+  /// MARKET_RAW to catch up and for messages other publishers stored) or stream (it reads every message back from
+  /// MARKET_RAW). A node without ingest always reads the stream. docs/architecture.md "The kline stage's feed".
+  kline_feed feed = kline_feed::local;
   /// Field-wise equality.
   bool operator==(const kline_config&) const = default;
 };

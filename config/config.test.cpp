@@ -897,3 +897,12 @@ TEST_CASE("runtime.scheduler_policy: sharing by default, stealing from YAML or M
   CHECK(errs.size() == 1);
   CHECK(mentions(find(errs, "runtime.scheduler_policy"), "must be one of sharing, stealing, got 'fast'"));
 }
+
+TEST_CASE("klines.feed: local by default, stream from YAML or MI_KLINES_FEED, else an error naming both") {
+  CHECK(mi::cfg::defaults().klines.feed == mi::cfg::kline_feed::local);
+  CHECK(loaded("klines: {feed: stream}\n").klines.feed == mi::cfg::kline_feed::stream);
+  CHECK(loaded("", {{"MI_KLINES_FEED", "stream"}}).klines.feed == mi::cfg::kline_feed::stream);
+  auto errs = errors_of("klines: {feed: acks}\n", {});
+  CHECK(errs.size() == 1);
+  CHECK(mentions(find(errs, "klines.feed"), "must be one of local, stream, got 'acks'"));
+}

@@ -255,7 +255,8 @@ struct jetstream::impl {
   std::map<std::string, std::unique_ptr<kvStore, kv_deleter>> kv;
 
   void handle_ack(natsMsg* msg, jsPubAck* pa, jsPubAckErr* pae);
-  void finish(natsMsg* msg, bool ok, bool duplicate, std::uint64_t seq, std::string error);
+  void finish(natsMsg* msg, bool ok, bool duplicate, std::uint64_t seq, std::string error,
+              const char* stream = nullptr);
   /// The event time recorded for `msg` at publish (0: none), forgotten.
   std::int64_t take_event_ts(natsMsg* msg);
   void retry_loop();
@@ -292,7 +293,7 @@ void on_pub_ack(jsCtx*, natsMsg* msg, jsPubAck* pa, jsPubAckErr* pae, void* clos
 
 void jetstream::impl::handle_ack(natsMsg* msg, jsPubAck* pa, jsPubAckErr* pae) {
   if (pa != nullptr) {
-    finish(msg, true, pa->Duplicate, pa->Sequence, {});
+    finish(msg, true, pa->Duplicate, pa->Sequence, {}, pa->Stream);
     return;
   }
   natsStatus err = pae ? pae->Err : NATS_ERR;
@@ -327,7 +328,8 @@ std::int64_t jetstream::impl::take_event_ts(natsMsg* msg) {
   return event_ts.take(msg);
 }
 
-void jetstream::impl::finish(natsMsg* msg, bool ok, bool duplicate, std::uint64_t seq, std::string error) {
+void jetstream::impl::finish(natsMsg* msg, bool ok, bool duplicate, std::uint64_t seq, std::string error,
+                             const char* stream) {
   if (attempts_size.load(std::memory_order_acquire) > 0) {
     std::lock_guard lock(retry_mu);
     attempts.erase(msg);
@@ -342,6 +344,9 @@ void jetstream::impl::finish(natsMsg* msg, bool ok, bool duplicate, std::uint64_
     o.subject = subj ? subj : "";
     o.event_ts_ns = take_event_ts(msg);
     o.error = std::move(error);
+    o.stream = stream != nullptr ? std::string_view(stream) : std::string_view();
+    if (const char* d = natsMsg_GetData(msg); d != nullptr)
+      o.data = std::string_view(d, static_cast<std::size_t>(natsMsg_GetDataLength(msg)));
     opts.on_outcome(o);
   }
   natsMsg_Destroy(msg);

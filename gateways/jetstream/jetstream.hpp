@@ -133,6 +133,9 @@ struct publish_outcome {
   std::int64_t event_ts_ns = 0;
   /// Why it failed, when !ok.
   std::string error;
+  /// The stream that stored it (empty on failure) and the payload published: valid during the callback only.
+  std::string_view stream;
+  std::string_view data;
 };
 
 /// A connection with a JetStream context. All methods thread-safe as nats.c is.

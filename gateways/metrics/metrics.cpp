@@ -97,6 +97,11 @@ struct metrics::impl {
       .Name("mi_kline_finals_superseded_total")
       .Help("Finals whose dedup id MARKET_KLINE already held with other values, published again one revision above")
       .Register(*reg);
+  prometheus::Family<prometheus::Counter>& reader_switches_family =
+    prometheus::BuildCounter()
+      .Name("mi_kline_reader_switches_total")
+      .Help("Kline stage switches between reading MARKET_RAW (to=stream) and this node's acked trades (to=local)")
+      .Register(*reg);
   prometheus::Family<prometheus::Histogram>& latency = prometheus::BuildHistogram()
                                                          .Name("mi_ingest_latency_seconds")
                                                          .Help("Exchange trade time to JetStream ack")
@@ -397,6 +402,8 @@ metrics::metrics() : impl_(std::make_unique<impl>()), probes_(std::make_unique<p
   // Series without labels are listed from the start (0 until their first event), as they always were.
   f.pub_retried_family.Add({});
   f.superseded_family.Add({});
+  for (const char* to : {"local", "stream"})
+    f.reader_switches_family.Add({{"to", to}});
   f.final_lat_family.Add({}, f.final_lat_buckets);
   f.start_time_family.Add({}).Set(
     std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count());
@@ -463,6 +470,8 @@ metrics::metrics() : impl_(std::make_unique<impl>()), probes_(std::make_unique<p
   p.kline.final_latency_.bind(f.final_lat_family, {}, &f.final_lat_buckets);
   p.kline.windows_.bind(f.windows_family, {});
   p.kline.superseded_.bind(f.superseded_family, {});
+  p.kline.to_local_.bind(f.reader_switches_family, {{"to", "local"}});
+  p.kline.to_stream_.bind(f.reader_switches_family, {{"to", "stream"}});
 
   for (auto t : {store_table::trades, store_table::klines}) {
     const auto i = static_cast<std::size_t>(t);

@@ -31,6 +31,8 @@ bool has(const std::string& text, const std::string& line) {
 // counters, then gauges, then histograms, as prometheus-cpp lists them.
 const std::string fresh_samples = R"(mi_publish_retries_total 0
 mi_kline_finals_superseded_total 0
+mi_kline_reader_switches_total{to="stream"} 0
+mi_kline_reader_switches_total{to="local"} 0
 mi_push_dropped_messages_total 0
 mi_push_sessions_failed_total 0
 mi_api_key_lookups_total 0
@@ -215,6 +217,8 @@ mi_trades_published_total{exchange="coinbase"} 1
 mi_publish_failures_total{stream="MARKET_GAP"} 1
 mi_publish_retries_total 1
 mi_kline_finals_superseded_total 0
+mi_kline_reader_switches_total{to="stream"} 0
+mi_kline_reader_switches_total{to="local"} 0
 mi_klines_final_total{interval="1m"} 1
 mi_kline_trades_skipped_total{exchange="okx",reason="unrepresentable"} 1
 mi_kline_trades_outside_session_total{exchange="kraken",reason="no_calendar"} 2

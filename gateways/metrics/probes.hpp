@@ -176,6 +176,9 @@ public:
   /// A final MARKET_KLINE already held under its dedup id with other values, published again one revision above
   /// (mi_kline_finals_superseded_total).
   void final_superseded() { superseded_.inc(); }
+  /// The kline stage went from reading MARKET_RAW to this node's acked trades (`to_local`) or back
+  /// (mi_kline_reader_switches_total{to}).
+  void reader_switched(bool to_local) { (to_local ? to_local_ : to_stream_).inc(); }
 
 private:
   friend class metrics;
@@ -184,6 +187,8 @@ private:
   histogram_series final_latency_;
   gauge_series windows_;
   counter_series superseded_;
+  counter_series to_local_;
+  counter_series to_stream_;
 };
 
 /// Per exchange: what the kline engine did with its trades (metrics::kline_trades(exchange)).

@@ -271,6 +271,7 @@ TEST_CASE("metrics: every family README.md and docs/operations.md list moves whe
     {"mi_late_trades_revised_total", moved("mi_late_trades_revised_total")},
     {"mi_kline_final_latency_seconds", moved("mi_kline_final_latency_seconds")},
     {"mi_symbol_windows", moved("mi_symbol_windows")},
+    {"mi_kline_reader_switches_total", moved("mi_kline_reader_switches_total")}, // to=local on this ingest node
     {"mi_rows_written_total", moved("mi_rows_written_total")},
     {"mi_batch_duration_seconds", moved("mi_batch_duration_seconds")},
     {"mi_batch_failures_total", moved("mi_batch_failures_total")},

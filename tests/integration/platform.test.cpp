@@ -13,6 +13,7 @@
 #include "gateways/jetstream/jetstream.hpp"
 #include "gateways/jetstream/range_reader.hpp"
 #include "messages/codec.hpp"
+#include "messages/util/clock.hpp"
 #include "tests/integration/platform_env.hpp"
 
 using namespace std::chrono_literals;
@@ -241,6 +242,62 @@ TEST_CASE("e2e: kill -9 mid-stream and restart: every trade once, klines as an u
   env.kill_platform();
   env.start_platform();
   expect_complete(env, 20000);
+  CHECK(env.stop_platform() == 0);
+}
+
+TEST_CASE("e2e: the kline stage takes its node's trades as they are acked and reads MARKET_RAW for what another "
+          "publisher stored: every candle as SQL computes it over the stored trades") {
+  platform_env env({"1s"});
+  env.start_platform();
+  env.start_simulator({"--count", "6000", "--rate", "2000"});
+  // Once its reader is at the end of MARKET_RAW, the stage reads this node's trades from the local feed.
+  REQUIRE_MESSAGE(
+    mi::test::eventually([&] { return env.metric("mi_kline_reader_switches_total{to=\"local\"}") >= 1; }, 30s),
+    env.platform_log());
+  // Another publisher (as another ingest node would) stores trades of a symbol this node does not ingest, between
+  // this node's trades: sequences the local feed never brings.
+  mi::gw::jetstream::options o;
+  o.url = env.nats_urls();
+  auto js = mi::gw::jetstream::connect(o);
+  REQUIRE_MESSAGE(js, js.err().message);
+  const std::int64_t start_ms = mi::util::now_ns() / 1'000'000;
+  constexpr int foreign = 20;
+  for (int i = 0; i < foreign; ++i) {
+    mi::trade t;
+    t.exchange = "binance";
+    t.symbol = "SOLUSDT";
+    t.base = "SOL";
+    t.quote = "USDT";
+    t.trade_id = std::to_string(900000 + i);
+    t.price = *mi::decimal::parse(std::to_string(150 + i % 7) + ".25");
+    t.quantity = *mi::decimal::parse("0.5");
+    t.taker_side = i % 2 == 0 ? mi::side::buy : mi::side::sell;
+    t.ts_ns = (start_ms + i * 100) * 1'000'000;
+    t.recv_ns = t.ts_ns;
+    auto r = (*js)->publish_sync(mi::gw::outgoing{mi::raw_subject(t.exchange, t.symbol), mi::dedup_id(t),
+                                                  std::string(mi::trade_content_type), mi::encode_trade_pb(t)});
+    REQUIRE_MESSAGE(r, r.err().message);
+    std::this_thread::sleep_for(100ms);
+  }
+  REQUIRE(mi::test::eventually([&] { return env.recorded_trades().size() >= 6000; }, 120s));
+  const std::size_t want_trades = env.recorded_trades().size() + foreign;
+  REQUIRE(mi::test::eventually([&] { return env.stored_trades().size() >= want_trades; }, 60s));
+  CHECK(env.stored_trades().size() == want_trades);
+  // Every candle, the other publisher's symbol included, as SQL computes it from the stored trades (the last 1s
+  // window closes by the wall clock).
+  auto sql = [&] { return canonical(env.sql_klines("1s")); };
+  bool same = mi::test::eventually([&] { return canonical(env.stored_klines()) == sql(); }, 60s);
+  CHECK_MESSAGE(same, "klines stored " << env.stored_klines().size() << ", SQL " << sql().size() << diagnosis(env));
+  std::size_t sol = 0;
+  for (const auto& k : env.stored_klines())
+    sol += k.symbol == "SOLUSDT" ? 1 : 0;
+  CHECK(sol >= 2); // 20 trades 100 ms apart: at least two 1s windows
+  // The stage noticed the sequences it was not given and read them from the stream.
+  CHECK(env.metric("mi_kline_reader_switches_total{to=\"stream\"}") >= 1);
+  const auto log = env.platform_log();
+  CHECK_MESSAGE((log.find("did not come through the local feed") != std::string::npos ||
+                 log.find("the local feed did not bring") != std::string::npos),
+                log);
   CHECK(env.stop_platform() == 0);
 }
 

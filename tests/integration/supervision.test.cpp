@@ -75,7 +75,10 @@ TEST_CASE(
 
 TEST_CASE("supervision: a MARKET_RAW reader that goes silent is restarted after its last sequence and every final is "
           "as without the fault") {
-  platform_env env({"1s"}, {}, {}, {}, "testing:\n  fault: kline_reader_stalls_once\n  fault_after_trades: 1500\n");
+  // The stage reads MARKET_RAW throughout (klines.feed: stream): on the local feed the reader closes at the end of
+  // the stream and would never go silent.
+  platform_env env({"1s"}, {}, "  feed: stream\n", {},
+                   "testing:\n  fault: kline_reader_stalls_once\n  fault_after_trades: 1500\n");
   env.start_platform();
   env.start_simulator({"--count", "6000", "--rate", "2000"});
   REQUIRE(mi::test::eventually([&] { return env.recorded_trades().size() >= 6000; }, 120s));
