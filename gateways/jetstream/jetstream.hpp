@@ -58,6 +58,7 @@ struct consumer_state {
   std::uint64_t redelivered = 0;   ///< delivered more than once and not yet acked
   std::uint64_t delivered_seq = 0; ///< the stream sequence delivered last
   std::uint64_t ack_floor = 0;     ///< the stream sequence up to which everything is acked
+  std::string filter_subject;      ///< "" when the consumer takes the whole stream
 };
 
 /// One received JetStream message; owns the natsMsg; ack/nak/term are thread-safe and
@@ -273,7 +274,8 @@ public:
     std::string stream;
     /// Durable name (no `.`).
     std::string durable;
-    /// Subject filter, e.g. `market.raw.>`; empty = the whole stream.
+    /// Subject filter, e.g. `market.raw.>`; empty = the whole stream. A filter that is the stream's only subject is
+    /// left out when the consumer is created (the same messages, without nats-server's filtered pending count).
     std::string filter_subject;
     /// Redelivery delay of an un-acked message.
     std::chrono::nanoseconds ack_wait{30'000'000'000};

@@ -7,7 +7,9 @@
 #include <doctest/doctest.h>
 
 #include <atomic>
+#include <map>
 #include <mutex>
+#include <nats/nats.h>
 #include <set>
 #include <thread>
 #include <tuple>
@@ -752,4 +754,46 @@ TEST_CASE("publish_async throughput, 100k messages (reported, not asserted)") {
   CHECK(js->state("MARKET_RAW")->messages == 100'000);
   CHECK(outcomes.ok == 100'000);
   MESSAGE("publish_async with ids, 100k x 100 B, acked: " << static_cast<long>(100'000 / secs) << " msg/s");
+}
+
+TEST_CASE("a durable whose filter is the stream's only subject takes the whole stream unfiltered, other filters stay, "
+          "and a durable created with that filter before loses it and keeps working") {
+  mi::test::nats_server server;
+  auto js = connect(server);
+  REQUIRE(js->ensure_stream(raw_stream()).has_value());
+  for (int i = 1; i <= 30; ++i)
+    REQUIRE(js->publish_async(trade_msg(i, i % 3 == 0 ? "ETHUSDT" : "BTCUSDT")).has_value());
+  REQUIRE(js->flush(10s).has_value());
+  // A durable as an earlier version created it, with the filter (a JetStream API request of our own).
+  natsConnection* nc = nullptr;
+  REQUIRE(natsConnection_ConnectTo(&nc, server.url().c_str()) == NATS_OK);
+  natsMsg* reply = nullptr;
+  const char* old_cfg = R"({"stream_name":"MARKET_RAW","config":{"durable_name":"writer_old","ack_policy":"explicit",)"
+                        R"("deliver_policy":"all","filter_subject":"market.raw.>"}})";
+  REQUIRE(natsConnection_RequestString(&reply, nc, "$JS.API.CONSUMER.DURABLE.CREATE.MARKET_RAW.writer_old", old_cfg,
+                                       5000) == NATS_OK);
+  const std::string answer(natsMsg_GetData(reply), static_cast<std::size_t>(natsMsg_GetDataLength(reply)));
+  natsMsg_Destroy(reply);
+  natsConnection_Destroy(nc);
+  REQUIRE_MESSAGE(answer.find("\"error\"") == std::string::npos, answer);
+
+  auto all = pull_consumer::create(*js, {"MARKET_RAW", "writer_all", "market.raw.>"});
+  REQUIRE_MESSAGE(all.has_value(), (all ? "" : all.err().message));
+  auto eth = pull_consumer::create(*js, {"MARKET_RAW", "writer_eth", "market.raw.binance.ETHUSDT"});
+  REQUIRE_MESSAGE(eth.has_value(), (eth ? "" : eth.err().message));
+  auto old = pull_consumer::create(*js, {"MARKET_RAW", "writer_old", "market.raw.>"});
+  REQUIRE_MESSAGE(old.has_value(), (old ? "" : old.err().message));
+
+  auto listed = js->consumers("MARKET_RAW");
+  REQUIRE(listed.has_value());
+  std::map<std::string, std::string> filters;
+  for (const auto& c : *listed)
+    filters[c.name] = c.filter_subject;
+  CHECK(filters.at("writer_all").empty());
+  CHECK(filters.at("writer_eth") == "market.raw.binance.ETHUSDT");
+  CHECK(filters.at("writer_old").empty()); // updated: nats-server 2.9 lets a durable drop its filter
+  // Each takes what it took before.
+  CHECK(fetch_n(**all, 30, 10s).size() == 30);
+  CHECK(fetch_n(**eth, 10, 10s).size() == 10);
+  CHECK(fetch_n(**old, 30, 10s).size() == 30);
 }
