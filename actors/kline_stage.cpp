@@ -563,16 +563,21 @@ mi::result<bool> start_reader(router_actor* self, std::uint64_t from) {
   return true;
 }
 
-// The local feed missed messages (another publisher stored them, or an ack was lost): the reader starts after the
-// last sequence handled, and stays for stream_hold.
+// The local feed missed messages (another publisher stored them, or an ack was lost), or the reader is not running (its
+// last start failed): the reader starts after the last sequence handled; after a switch from the local feed it stays
+// for stream_hold.
 void read_stream(router_actor* self, const std::string& why) {
   auto& st = self->state;
   const auto from = st.seq.last() + 1;
-  spdlog::info("kline stage{}: {}: reading {} from seq {} (the local feed again in {} s at the earliest)",
-               partition_label(st.args), why, st.args.raw_stream, from,
-               std::chrono::duration_cast<std::chrono::seconds>(stream_hold).count());
-  st.args.metrics->kline().reader_switched(false);
-  st.stream_until = std::chrono::steady_clock::now() + stream_hold;
+  if (st.local) { // a switch from the local feed (not only a start of a reader whose last start failed)
+    spdlog::info("kline stage{}: {}: reading {} from seq {} (the local feed again in {} s at the earliest)",
+                 partition_label(st.args), why, st.args.raw_stream, from,
+                 std::chrono::duration_cast<std::chrono::seconds>(stream_hold).count());
+    st.args.metrics->kline().reader_switched(false);
+    st.stream_until = std::chrono::steady_clock::now() + stream_hold;
+  } else {
+    spdlog::warn("kline stage{}: {}: starting it at seq {}", partition_label(st.args), why, from);
+  }
   if (auto r = start_reader(self, from); !r)
     spdlog::error("kline stage: cannot start the {} reader: {}; trying again in {} ms", st.args.raw_stream,
                   r.err().message, std::chrono::duration_cast<std::chrono::milliseconds>(tick_every).count());
@@ -609,8 +614,9 @@ void check_reader(router_actor* self) {
     return;
   }
   st.caught_up = false;
-  if (!st.consumer) { // on the local feed: the stream holds messages this node did not publish
-    read_stream(self, "MARKET_RAW holds messages the local feed did not bring");
+  if (!st.consumer) { // on the local feed (the stream holds messages this node did not publish), or a start failed
+    read_stream(self,
+                st.local ? "MARKET_RAW holds messages the local feed did not bring" : "the reader is not running");
     return;
   }
   if (silent < reader_stall_after)
