@@ -68,7 +68,6 @@ public:
   void offer(std::string_view stream, std::uint64_t seq, std::string_view subject, std::string_view data);
   /// Entries dropped because a reader's inbox was full.
   std::uint64_t dropped() const { return dropped_.load(std::memory_order_relaxed); }
-  const std::string& stream() const { return stream_; }
 
 private:
   std::string stream_;
