@@ -8,6 +8,7 @@
 #include <spdlog/spdlog.h>
 #include <thread>
 
+#include "actors/ack_frontier.hpp"
 #include "actors/caf_types.hpp"
 #include "actors/saver_batch.hpp"
 #include "caf/actor_system.hpp"
@@ -34,7 +35,17 @@ struct saver_state {
   mi::gw::saver_probe* probe = nullptr;     // its table's and its consumer's counters, taken once at start
   mi::gw::pg_writer::trade_stats counted{}; // the writer's stats already added to the probe
   std::chrono::steady_clock::time_point next_prune{};
+  // AckAll consumers (docs/architecture.md "Acks of the savers"): what this saver is done with and may ack.
+  ack_frontier<mi::gw::js_message> frontier;
+  std::chrono::steady_clock::time_point waiting_since{}; // done messages have waited above a hole since
+  std::chrono::steady_clock::time_point next_floor_read{};
+  bool floor_read = false; // the first read only learns where the durable stands
+  std::chrono::steady_clock::time_point next_shared_warning{};
 };
+
+// After a crash, what the dead process had fetched comes back after ack_wait: short enough for a quick catch-up; a
+// redelivery during a slow write is recognised by its stream sequence (trades) or absorbed by the keys (klines).
+constexpr auto durable_ack_wait = std::chrono::seconds(10);
 
 using saver_actor = caf::stateful_actor<saver_state>;
 
@@ -51,17 +62,21 @@ void fail_pause(saver_actor* self, const std::string& what) {
 bool ensure_connected(saver_actor* self) {
   auto& st = self->state;
   if (!st.consumer) {
-    // After a crash, what the dead process had fetched comes back after ack_wait: short enough
-    // for a quick catch-up; a redelivery during a slow write is absorbed by the unique keys.
-    auto durable_ack_wait = std::chrono::nanoseconds(std::chrono::seconds(10));
-    auto c = mi::gw::pull_consumer::create(
-      *st.args.js, {st.args.stream, st.args.durable, st.args.filter, durable_ack_wait, 4 * st.args.batch_size + 1000});
+    mi::gw::pull_consumer::spec sp{st.args.stream, st.args.durable, st.args.filter, durable_ack_wait,
+                                   4 * st.args.batch_size + 1000};
+    sp.ack_all = st.args.ack_all;
+    auto c = mi::gw::pull_consumer::create(*st.args.js, sp);
     if (!c) {
       fail_pause(self, "consumer " + st.args.durable + ": " + c.err().message);
       return false;
     }
     st.consumer = std::move(*c);
-    spdlog::info("{}: consumer on {} ready", st.args.durable, st.args.stream);
+    if (st.consumer->acks_all())
+      spdlog::info("{}: consumer on {} ready (AckAll: one ack per batch)", st.args.durable, st.args.stream);
+    else
+      spdlog::warn("{}: consumer on {} ready; it acks each message: the durable was created with explicit acks, which "
+                   "nats-server cannot change (docs/operations.md \"Saver acks\")",
+                   st.args.durable, st.args.stream);
     inspect_state(self, "running");
   }
   if (!st.writer) {
@@ -183,6 +198,70 @@ void count_writer_stats(saver_state& st) {
   st.counted = now;
 }
 
+/// A message this saver is done with (stored, or dead-lettered): acked now on an explicit-ack consumer, handed to the
+/// frontier on an AckAll one (acked by the ack of a later sequence, ack_done).
+void settle(saver_state& st, mi::gw::js_message& m) {
+  if (st.consumer->acks_all()) {
+    const auto seq = m.stream_seq(); // before the move: arguments are initialised in no set order
+    st.frontier.done(seq, std::move(m));
+  } else
+    m.ack();
+}
+
+/// The sequences a hole's messages could still be stored under: those the stream no longer has are passed over.
+void probe_holes(saver_actor* self) {
+  auto& st = self->state;
+  for (auto seq : st.frontier.holes(64)) {
+    auto m = st.args.js->get_message(st.args.stream, seq);
+    if (!m) {
+      spdlog::debug("{}: reading {} seq {}: {}", st.args.durable, st.args.stream, seq, m.err().message);
+      return;
+    }
+    if (!m->has_value())
+      st.frontier.gone(seq);
+  }
+}
+
+/// AckAll: acks the last message of the done run right above the consumer's ack floor, which acks the run. Done
+/// messages above a hole (another saver's batch, a nak'ed or dead process's message) wait: the floor is read again,
+/// at most every 100 ms, until another saver's ack or a redelivery closes the hole; a hole older than twice ack_wait,
+/// when everything held anywhere was redelivered, is checked against the stream for sequences it no longer has.
+void ack_done(saver_actor* self) {
+  auto& st = self->state;
+  if (!st.consumer || !st.consumer->acks_all())
+    return;
+  auto next = st.frontier.next();
+  const auto now = std::chrono::steady_clock::now();
+  if (!next && st.frontier.waiting() && now >= st.next_floor_read) {
+    st.next_floor_read = now + std::chrono::milliseconds(100);
+    if (st.waiting_since == std::chrono::steady_clock::time_point{})
+      st.waiting_since = now;
+    if (auto f = st.consumer->ack_floor()) {
+      if (st.floor_read && *f > st.frontier.floor() && now >= st.next_shared_warning) {
+        st.next_shared_warning = now + std::chrono::minutes(1);
+        spdlog::warn("{}: another saver acks this durable too (its ack floor moved to {} over messages this saver did "
+                     "not store): with saver.acks: batch they wait for each other; set saver.acks: each on every node "
+                     "storing from it (docs/operations.md \"Saver acks\")",
+                     st.args.durable, *f);
+      }
+      st.floor_read = true;
+      st.frontier.floor(*f);
+    } else
+      spdlog::debug("{}: ack floor: {}", st.args.durable, f.err().message);
+    if (st.frontier.waiting() && now - st.waiting_since > 2 * durable_ack_wait)
+      probe_holes(self);
+    next = st.frontier.next();
+  }
+  if (next) {
+    if (auto r = next->second->ack())
+      st.frontier.acked(next->first);
+    else
+      spdlog::warn("{}: {}; tried again", st.args.durable, r.err().message);
+  }
+  if (!st.frontier.waiting())
+    st.waiting_since = {};
+}
+
 // Writes the batch in hand, isolating rejected messages, then acks. False if it must be retried.
 bool store(saver_actor* self) {
   auto& st = self->state;
@@ -208,7 +287,7 @@ bool store(saver_actor* self) {
     auto& m = st.in_hand[p.index];
     if (disposition_of(true, m.num_delivered(), st.args.max_attempts) == disposition::dead_letter) {
       if (dead_letter(self, m, p.reason))
-        m.ack();
+        settle(st, m);
     } else {
       spdlog::warn("{} saver: {} seq {} failed (delivery {} of {}): {}", kind_name(st.args.kind), st.args.stream,
                    m.stream_seq(), m.num_delivered(), st.args.max_attempts, p.reason);
@@ -218,11 +297,12 @@ bool store(saver_actor* self) {
   const auto is_bad = batch.bad_mask();
   for (std::size_t i = 0; i < st.in_hand.size(); ++i)
     if (!is_bad[i])
-      st.in_hand[i].ack();
+      settle(st, st.in_hand[i]);
   auto secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   st.probe->rows_written(*written);
   st.probe->batch_seconds(secs);
   st.in_hand.clear();
+  ack_done(self);
   st.backoff = std::chrono::milliseconds(100);
   return true;
 }
@@ -276,6 +356,8 @@ caf::behavior batch_saver(saver_actor* self, batch_saver_args args) {
       if (ready) {
         if (st.in_hand.empty())
           collect(self);
+        if (st.in_hand.empty())
+          ack_done(self); // idle: done messages above a hole may be ackable now
         store(self);
       }
       if (st.stopping && st.in_hand.empty()) {
@@ -310,6 +392,7 @@ batch_saver_args to_saver_args(const mi::cfg::config& cfg, saver_kind kind) {
   b.batch_timeout = cfg.saver.batch_timeout;
   b.max_attempts = cfg.saver.max_attempts;
   b.synchronous_commit = cfg.saver.synchronous_commit == mi::cfg::commit_mode::on;
+  b.ack_all = cfg.saver.acks == mi::cfg::ack_mode::batch;
   return b;
 }
 

@@ -33,6 +33,9 @@ struct batch_saver_args {
   std::string dlq_prefix = "market.dlq.";
   /// synchronous_commit of the PostgreSQL session (false = off).
   bool synchronous_commit = true;
+  /// saver.acks: batch (the durable acks all up to a sequence: one ack per stored run, actors/ack_frontier.hpp) or
+  /// each (explicit acks, for several savers sharing the durable).
+  bool ack_all = true;
   /// How often mi_consumer_lag{consumer=durable} is refreshed from the consumer info.
   std::chrono::milliseconds lag_interval{2000};
 };

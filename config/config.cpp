@@ -46,6 +46,7 @@ constexpr std::array<std::string_view, 2> log_format_names{"text", "json"};
 constexpr std::array<std::string_view, 3> slow_names{"drop", "conflate", "disconnect"};
 constexpr std::array<std::string_view, 2> scheduler_names{"sharing", "stealing"};
 constexpr std::array<std::string_view, 2> kline_feed_names{"local", "stream"};
+constexpr std::array<std::string_view, 2> ack_names{"batch", "each"};
 
 constexpr const auto& names_of(stream_storage) { return storage_names; }
 constexpr const auto& names_of(late_mode) { return late_names; }
@@ -57,6 +58,7 @@ constexpr const auto& names_of(log_format) { return log_format_names; }
 constexpr const auto& names_of(slow_mode) { return slow_names; }
 constexpr const auto& names_of(scheduler_policy) { return scheduler_names; }
 constexpr const auto& names_of(kline_feed) { return kline_feed_names; }
+constexpr const auto& names_of(ack_mode) { return ack_names; }
 
 // ---------------------------------------------------------------------------------------------
 // Schema: every leaf key with a pointer into a config. Loading (YAML and env), known_keys() and
@@ -64,7 +66,7 @@ constexpr const auto& names_of(kline_feed) { return kline_feed_names; }
 
 using slot = std::variant<std::string*, int*, std::int64_t*, bool*, duration*, string_list*, stream_storage*,
                           late_mode*, empty_window_mode*, commit_mode*, auth_mode*, log_severity*, log_format*,
-                          slow_mode*, scheduler_policy*, kline_feed*>;
+                          slow_mode*, scheduler_policy*, kline_feed*, ack_mode*>;
 
 struct leaf {
   std::string key;
@@ -204,6 +206,7 @@ std::vector<leaf> leaves(config& c) {
   out.push_back({"saver.max_attempts", &c.saver.max_attempts});
   out.push_back({"saver.synchronous_commit", &c.saver.synchronous_commit});
   out.push_back({"saver.trade_writers", &c.saver.trade_writers});
+  out.push_back({"saver.acks", &c.saver.acks});
   out.push_back({"storage.partitions_ahead_days", &c.storage.partitions_ahead_days});
   out.push_back({"storage.retention_days_trades", &c.storage.retention_days_trades});
   out.push_back({"storage.retention_months_klines", &c.storage.retention_months_klines});
@@ -751,6 +754,7 @@ std::string_view to_string(log_severity v) { return log_names.at(static_cast<std
 std::string_view to_string(log_format v) { return log_format_names.at(static_cast<std::size_t>(v)); }
 std::string_view to_string(scheduler_policy v) { return scheduler_names.at(static_cast<std::size_t>(v)); }
 std::string_view to_string(kline_feed v) { return kline_feed_names.at(static_cast<std::size_t>(v)); }
+std::string_view to_string(ack_mode v) { return ack_names.at(static_cast<std::size_t>(v)); }
 std::string_view to_string(slow_mode v) { return slow_names.at(static_cast<std::size_t>(v)); }
 
 config defaults() {
@@ -974,6 +978,10 @@ std::vector<config_error> validate(const config& c) {
   ck.positive("saver.batch_timeout", c.saver.batch_timeout);
   ck.range("saver.max_attempts", c.saver.max_attempts, 1, 1000);
   ck.range("saver.trade_writers", c.saver.trade_writers, 1, 16);
+  if (c.saver.trade_writers > 1 && c.saver.trade_writers <= 16 && c.saver.acks == ack_mode::batch) // in range, shared
+    ck.fail("saver.trade_writers",
+            "more than 1 trade writer shares one durable consumer: needs saver.acks: each (got " +
+              std::to_string(c.saver.trade_writers) + " with acks: batch)");
   ck.range("storage.partitions_ahead_days", c.storage.partitions_ahead_days, 0, 366);
   ck.range("storage.retention_days_trades", c.storage.retention_days_trades, 0, 1'000'000);
   ck.range("storage.retention_months_klines", c.storage.retention_months_klines, 0, 100'000);

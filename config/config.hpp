@@ -48,6 +48,10 @@ enum class scheduler_policy { sharing, stealing };
 /// klines.feed: where a kline stage on an ingest node gets this node's trades. local: as JetStream acks their
 /// publishes (MARKET_RAW is read to catch up and for what other publishers stored); stream: MARKET_RAW only.
 enum class kline_feed { local, stream };
+/// saver.acks: how the savers of MARKET_RAW and MARKET_KLINE ack their durable consumers. batch: the consumer's ack
+/// policy is AckAll and one ack covers a stored run of messages (actors/ack_frontier.hpp); each: explicit acks, one per
+/// message, for several savers sharing one durable (store nodes, saver.trade_writers).
+enum class ack_mode { batch, each };
 
 /// The configuration name of each value ("file", "revise", ...).
 std::string_view to_string(stream_storage v);
@@ -60,6 +64,7 @@ std::string_view to_string(log_format v);
 std::string_view to_string(slow_mode v);
 std::string_view to_string(scheduler_policy v);
 std::string_view to_string(kline_feed v);
+std::string_view to_string(ack_mode v);
 
 /// One JetStream stream the platform creates or updates at start.
 struct stream_config {
@@ -377,8 +382,13 @@ struct saver_config {
   /// (JetStream does not redeliver them); see docs/operations.md.
   commit_mode synchronous_commit = commit_mode::on;
   /// Trade savers (one PostgreSQL connection each) sharing the durable consumer saver_trades,
-  /// 1..16; JetStream spreads the messages over them.
+  /// 1..16; JetStream spreads the messages over them (more than 1 needs acks: each).
   int trade_writers = 1;
+  /// batch (default): one ack per stored run of messages (AckAll consumers), for one saver per durable; each: one ack
+  /// per message, for several savers sharing a durable (several store nodes, trade_writers > 1). A durable keeps the
+  /// policy it was created with until a saver with the other setting recreates it at its ack floor
+  /// (docs/operations.md "Saver acks").
+  ack_mode acks = ack_mode::batch;
   /// Field-wise equality.
   bool operator==(const saver_config&) const = default;
 };

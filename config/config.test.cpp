@@ -906,3 +906,16 @@ TEST_CASE("klines.feed: local by default, stream from YAML or MI_KLINES_FEED, el
   CHECK(errs.size() == 1);
   CHECK(mentions(find(errs, "klines.feed"), "must be one of local, stream, got 'acks'"));
 }
+
+TEST_CASE("saver.acks: batch by default, each from YAML or MI_SAVER_ACKS, and several trade writers need each") {
+  CHECK(mi::cfg::defaults().saver.acks == mi::cfg::ack_mode::batch);
+  CHECK(loaded("saver: {acks: each}\n").saver.acks == mi::cfg::ack_mode::each);
+  CHECK(loaded("", {{"MI_SAVER_ACKS", "each"}}).saver.acks == mi::cfg::ack_mode::each);
+  CHECK(loaded("saver: {acks: each, trade_writers: 3}\n").saver.trade_writers == 3);
+  auto errs = errors_of("saver: {acks: all}\n", {});
+  CHECK(errs.size() == 1);
+  CHECK(mentions(find(errs, "saver.acks"), "must be one of batch, each, got 'all'"));
+  errs = errors_of("saver: {trade_writers: 2}\n", {});
+  CHECK(errs.size() == 1);
+  CHECK(mentions(find(errs, "saver.trade_writers"), "needs saver.acks: each"));
+}

@@ -911,6 +911,7 @@ struct pull_consumer::impl {
   std::string inbox;                                  ///< "_INBOX.<nuid>"
   std::string next_subject;                           ///< $JS.API.CONSUMER.MSG.NEXT.<stream>.<durable>
   std::uint64_t request = 0;                          ///< number of the current pull request
+  bool ack_all = false;                               ///< the consumer's ack policy is AckAll
 };
 
 namespace {
@@ -954,7 +955,7 @@ mi::result<std::unique_ptr<pull_consumer>> pull_consumer::create(jetstream& js, 
   jsConsumerConfig cc;
   jsConsumerConfig_Init(&cc);
   cc.Durable = sp.durable.c_str();
-  cc.AckPolicy = js_AckExplicit;
+  cc.AckPolicy = sp.ack_all ? js_AckAll : js_AckExplicit;
   cc.DeliverPolicy = js_DeliverAll;
   // A filter that is the stream's only subject selects every message: the consumer is created without it. nats-server
   // 2.9 counts a filtered consumer's pending messages by reading them (fileStore.FilteredState), and a consumer far
@@ -986,6 +987,24 @@ mi::result<std::unique_ptr<pull_consumer>> pull_consumer::create(jetstream& js, 
     consumer_info_ptr created(raw);
     if (s != NATS_OK)
       return fail("cannot create " + what, s, jerr);
+  } else if (s == NATS_OK && existing->Config != nullptr && existing->Config->AckPolicy != cc.AckPolicy) {
+    // nats-server cannot change a durable's ack policy: it is created again where it stands. Everything up to its ack
+    // floor was acked; what was delivered above it and not acked is delivered again (the savers recognise what they
+    // stored by its stream sequence or key).
+    const std::uint64_t floor = existing->AckFloor.Stream;
+    jerr = jsErrCode(0);
+    s = js_DeleteConsumer(ctx, sp.stream.c_str(), sp.durable.c_str(), nullptr, &jerr);
+    if (s != NATS_OK && s != NATS_NOT_FOUND)
+      return fail("cannot delete " + what + " to change its ack policy", s, jerr);
+    cc.DeliverPolicy = js_DeliverByStartSequence;
+    cc.OptStartSeq = floor + 1;
+    jerr = jsErrCode(0);
+    s = js_AddConsumer(&raw, ctx, sp.stream.c_str(), &cc, nullptr, &jerr);
+    consumer_info_ptr created(raw);
+    if (s != NATS_OK)
+      return fail("cannot create " + what + " again", s, jerr);
+    spdlog::warn("{}: ack policy changed to {} (created again after its ack floor {})", what,
+                 sp.ack_all ? "AckAll" : "explicit", floor);
   } else if (s == NATS_OK) {
     jerr = jsErrCode(0);
     s = js_UpdateConsumer(&raw, ctx, sp.stream.c_str(), &cc, nullptr, &jerr);
@@ -1015,6 +1034,7 @@ mi::result<std::unique_ptr<pull_consumer>> pull_consumer::create(jetstream& js, 
   natsSubscription_SetPendingLimits(raw_sub, -1, -1);
   p->cfg = std::move(sp);
   p->sub.reset(raw_sub);
+  p->ack_all = cc.AckPolicy == js_AckAll;
   return std::unique_ptr<pull_consumer>(new pull_consumer(std::move(p)));
 }
 
@@ -1080,16 +1100,34 @@ mi::result<std::vector<js_message>> pull_consumer::fetch(int max, std::chrono::m
   return out;
 }
 
-mi::result<std::uint64_t> pull_consumer::pending() {
+namespace {
+mi::result<consumer_info_ptr> consumer_info(pull_consumer::impl& im) {
   jsErrCode jerr = jsErrCode(0);
   jsConsumerInfo* raw = nullptr;
-  natsStatus s = js_GetConsumerInfo(&raw, impl_->owner->internals().js.get(), impl_->cfg.stream.c_str(),
-                                    impl_->cfg.durable.c_str(), nullptr, &jerr);
+  natsStatus s = js_GetConsumerInfo(&raw, im.owner->internals().js.get(), im.cfg.stream.c_str(), im.cfg.durable.c_str(),
+                                    nullptr, &jerr);
   consumer_info_ptr ci(raw);
   if (s != NATS_OK)
-    return fail("cannot read consumer " + impl_->cfg.durable, s, jerr);
-  return ci->NumPending + static_cast<std::uint64_t>(ci->NumAckPending);
+    return fail("cannot read consumer " + im.cfg.durable, s, jerr);
+  return ci;
 }
+} // namespace
+
+mi::result<std::uint64_t> pull_consumer::pending() {
+  auto ci = consumer_info(*impl_);
+  if (!ci)
+    return ci.err();
+  return (*ci)->NumPending + static_cast<std::uint64_t>((*ci)->NumAckPending);
+}
+
+mi::result<std::uint64_t> pull_consumer::ack_floor() {
+  auto ci = consumer_info(*impl_);
+  if (!ci)
+    return ci.err();
+  return (*ci)->AckFloor.Stream;
+}
+
+bool pull_consumer::acks_all() const { return impl_->ack_all; }
 
 pull_consumer::~pull_consumer() {
   // The consumer was created explicitly, so unsubscribing leaves it on the server.

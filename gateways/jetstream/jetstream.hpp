@@ -283,6 +283,11 @@ public:
     int max_ack_pending = 20000;
     /// Maximum deliveries of one message; -1 = unlimited.
     int max_deliver = -1;
+    /// Ack policy: AckAll (the ack of a stream sequence acks every pending message up to it: see
+    /// actors/ack_frontier.hpp for the rule that makes it safe) instead of explicit acks. nats-server cannot change an
+    /// existing durable's policy: a durable with the other one is deleted and created again after its ack floor
+    /// (what was delivered above the floor and not acked is delivered again).
+    bool ack_all = false;
   };
   /// Creates (or updates) the durable consumer and binds to it.
   static mi::result<std::unique_ptr<pull_consumer>> create(jetstream& js, spec s);
@@ -295,6 +300,10 @@ public:
   /// Messages not yet delivered to this consumer + ack pending (consumer info), for lag
   /// metrics.
   mi::result<std::uint64_t> pending();
+  /// The stream sequence up to which everything is acked (consumer info).
+  mi::result<std::uint64_t> ack_floor();
+  /// The consumer's ack policy is AckAll (spec::ack_all).
+  bool acks_all() const;
   /// Unbinds; the durable consumer stays on the server.
   ~pull_consumer();
   pull_consumer(const pull_consumer&) = delete;

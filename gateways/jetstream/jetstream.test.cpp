@@ -8,6 +8,7 @@
 
 #include <atomic>
 #include <map>
+#include <numeric>
 #include <mutex>
 #include <nats/nats.h>
 #include <set>
@@ -796,4 +797,61 @@ TEST_CASE("a durable whose filter is the stream's only subject takes the whole s
   CHECK(fetch_n(**all, 30, 10s).size() == 30);
   CHECK(fetch_n(**eth, 10, 10s).size() == 10);
   CHECK(fetch_n(**old, 30, 10s).size() == 30);
+}
+
+TEST_CASE("an AckAll durable: the ack of one sequence acks every pending message up to it, the ack floor reads it, and "
+          "an explicit-ack durable asked for AckAll is created again after its ack floor") {
+  mi::test::nats_server server;
+  auto js = connect(server);
+  REQUIRE(js->ensure_stream(raw_stream()).has_value());
+  for (int i = 1; i <= 20; ++i)
+    REQUIRE(js->publish_async(trade_msg(i, "BTCUSDT")).has_value());
+  REQUIRE(js->flush(10s).has_value());
+
+  // The consumer info's figures, 99 / 0 when it cannot be read.
+  auto floor_of = [](pull_consumer& c) { return c.ack_floor() ? *c.ack_floor() : 99; };
+  auto pending_of = [](pull_consumer& c) { return c.pending() ? *c.pending() : 0; };
+  pull_consumer::spec sp{"MARKET_RAW", "writer_all", "market.raw.>", 2s};
+  sp.ack_all = true;
+  auto all = pull_consumer::create(*js, sp);
+  REQUIRE_MESSAGE(all.has_value(), (all ? "" : all.err().message));
+  CHECK((*all)->acks_all());
+  auto got = fetch_n(**all, 20, 10s);
+  REQUIRE(got.size() == 20);
+  CHECK(floor_of(**all) == 0);
+  REQUIRE(got[11].ack().has_value()); // stream sequence 12
+  REQUIRE(mi::test::eventually([&] { return floor_of(**all) == 12; }, 5s));
+  // After ack_wait only 13..20 come back: 1..11 were acked with 12.
+  auto again = fetch_n(**all, 8, 6s); // the first redeliveries: any of 1..11 would come before 13
+  std::vector<std::uint64_t> seqs;
+  for (const auto& m : again)
+    seqs.push_back(m.stream_seq());
+  CHECK(seqs == std::vector<std::uint64_t>{13, 14, 15, 16, 17, 18, 19, 20});
+
+  // A durable that exists with explicit acks, asked for AckAll, is created again after its ack floor: what was acked
+  // is not delivered again, what was delivered and not acked is.
+  auto expl = pull_consumer::create(*js, {"MARKET_RAW", "writer_each", "market.raw.>", 2s});
+  REQUIRE(expl.has_value());
+  CHECK_FALSE((*expl)->acks_all());
+  auto each = fetch_n(**expl, 20, 10s);
+  REQUIRE(each.size() == 20);
+  for (int i = 0; i < 5; ++i)
+    REQUIRE(each[i].ack().has_value()); // 1..5
+  REQUIRE(each[11].ack().has_value());  // 12 alone: the floor stays at 5
+  REQUIRE(mi::test::eventually([&] { return floor_of(**expl) == 5 && pending_of(**expl) == 14; }, 5s));
+  expl->reset();
+  pull_consumer::spec each_sp{"MARKET_RAW", "writer_each", "market.raw.>", 2s};
+  each_sp.ack_all = true;
+  auto reopened = pull_consumer::create(*js, each_sp);
+  REQUIRE_MESSAGE(reopened.has_value(), (reopened ? "" : reopened.err().message));
+  CHECK((*reopened)->acks_all());
+  auto back = fetch_n(**reopened, 15, 10s);
+  std::vector<std::uint64_t> back_seqs;
+  for (const auto& m : back)
+    back_seqs.push_back(m.stream_seq());
+  std::vector<std::uint64_t> want(15);
+  std::iota(want.begin(), want.end(), 6); // 6..20, 12 included: an explicit ack above the floor is not kept
+  CHECK(back_seqs == want);
+  REQUIRE(back.back().ack().has_value());
+  REQUIRE(mi::test::eventually([&] { return floor_of(**reopened) == 20 && pending_of(**reopened) == 0; }, 5s));
 }

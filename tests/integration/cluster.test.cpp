@@ -259,7 +259,8 @@ TEST_CASE("cluster: two ingest nodes carry the same subscriptions, JetStream kee
 TEST_CASE(
   "cluster: two store nodes share the durable consumers, and killing one mid-stream stores every trade and candle "
   "once") {
-  platform_env env({"1s", "1m"});
+  // Two store nodes share the savers' durables: explicit acks (saver.acks: each).
+  platform_env env({"1s", "1m"}, {}, {}, "  acks: each\n");
   env.start_platform({"--roles", "ingest,kline"});
   const int port_a = mi::test::free_port(), port_b = mi::test::free_port();
   auto a = start_node(env, "store-a", "store", port_a);
@@ -356,7 +357,9 @@ TEST_CASE("cluster: kline partitions on two nodes, with 2 ingest and 2 store nod
           "once, the finals equal aggregate's, each pushed once") {
   nats_cluster cluster(3, MI_SOURCE_DIR "/deploy/nats/nats-server.conf");
   constexpr int partitions = 4;
-  platform_env env({"1s", "1m"}, {}, "  partitions: " + std::to_string(partitions) + "\n  lease_ttl: 6s\n");
+  // Two store nodes share the savers' durables: explicit acks (saver.acks: each).
+  platform_env env({"1s", "1m"}, {}, "  partitions: " + std::to_string(partitions) + "\n  lease_ttl: 6s\n",
+                   "  acks: each\n");
   // Six symbols over the four partitions (FNV-1a of binance.SYMBOL mod 4: BTC, ETH 0; SOL, XRP 1; LTC 2; ADA 3).
   const std::string symbols = "BTCUSDT,ETHUSDT,SOLUSDT,XRPUSDT,LTCUSDT,ADAUSDT";
   {

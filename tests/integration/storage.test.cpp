@@ -159,8 +159,8 @@ TEST_CASE("store: poison messages among good ones go to MARKET_DLQ with their re
 }
 
 TEST_CASE("store: PostgreSQL down: nothing is dead-lettered, the consumer lag rises, then falls to 0") {
-  // Two trade savers share the durable consumer: still every trade once.
-  platform_env env({"1m"}, {}, {}, "  max_attempts: 2\n  trade_writers: 2\n");
+  // Two trade savers share the durable consumer (explicit acks): still every trade once.
+  platform_env env({"1m"}, {}, {}, "  max_attempts: 2\n  trade_writers: 2\n  acks: each\n");
   env.start_platform({"--roles", "store"});
   auto js = connect(env);
   auto first = make_trades(1000, 0, now_ns() - 3600 * 1'000'000'000LL, 1'000'000'000LL);
