@@ -18,11 +18,12 @@ namespace mi::actors {
 /// of consecutive sequences, each with the message of its last sequence (the one whose ack covers the run), and says
 /// which to ack. A hole below the first run is a message another saver sharing the durable holds, one a dead process
 /// held (redelivered after ack_wait), a nak'ed one waiting for redelivery, or a sequence the stream no longer has: the
-/// saver reads the floor again (another saver's ack may have covered the hole) and, after long enough, asks the stream
-/// whether the hole's sequences still exist (gone()).
+/// saver reads the floor again (another saver's ack may have covered the hole) and, once the hole is a second old, asks
+/// the stream whether its sequences still exist (gone()).
 ///
 /// Plain class, no I/O. `Message` is the saver's message type (movable); an int in the tests.
-template <class Message> class ack_frontier {
+template <class Message>
+class ack_frontier {
 public:
   /// The consumer's ack floor as read from the server. A floor below the known one changes nothing (the known one is
   /// this saver's own later ack).

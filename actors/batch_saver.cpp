@@ -41,6 +41,7 @@ struct saver_state {
   std::chrono::steady_clock::time_point next_floor_read{};
   bool floor_read = false; // the first read only learns where the durable stands
   std::chrono::steady_clock::time_point next_shared_warning{};
+  std::chrono::steady_clock::time_point next_probe{};
 };
 
 // After a crash, what the dead process had fetched comes back after ack_wait: short enough for a quick catch-up; a
@@ -74,9 +75,7 @@ bool ensure_connected(saver_actor* self) {
     if (st.consumer->acks_all())
       spdlog::info("{}: consumer on {} ready (AckAll: one ack per batch)", st.args.durable, st.args.stream);
     else
-      spdlog::warn("{}: consumer on {} ready; it acks each message: the durable was created with explicit acks, which "
-                   "nats-server cannot change (docs/operations.md \"Saver acks\")",
-                   st.args.durable, st.args.stream);
+      spdlog::info("{}: consumer on {} ready (explicit acks: one per message)", st.args.durable, st.args.stream);
     inspect_state(self, "running");
   }
   if (!st.writer) {
@@ -224,8 +223,8 @@ void probe_holes(saver_actor* self) {
 
 /// AckAll: acks the last message of the done run right above the consumer's ack floor, which acks the run. Done
 /// messages above a hole (another saver's batch, a nak'ed or dead process's message) wait: the floor is read again,
-/// at most every 100 ms, until another saver's ack or a redelivery closes the hole; a hole older than twice ack_wait,
-/// when everything held anywhere was redelivered, is checked against the stream for sequences it no longer has.
+/// at most every 100 ms, until another saver's ack or a redelivery closes the hole; a hole older than a second is
+/// checked against the stream (up to 64 sequences, once a second) for sequences it no longer has.
 void ack_done(saver_actor* self) {
   auto& st = self->state;
   if (!st.consumer || !st.consumer->acks_all())
@@ -248,8 +247,10 @@ void ack_done(saver_actor* self) {
       st.frontier.floor(*f);
     } else
       spdlog::debug("{}: ack floor: {}", st.args.durable, f.err().message);
-    if (st.frontier.waiting() && now - st.waiting_since > 2 * durable_ack_wait)
+    if (st.frontier.waiting() && now - st.waiting_since >= std::chrono::seconds(1) && now >= st.next_probe) {
+      st.next_probe = now + std::chrono::seconds(1);
       probe_holes(self);
+    }
     next = st.frontier.next();
   }
   if (next) {

@@ -386,3 +386,44 @@ TEST_CASE(
   CHECK(env.pg.psql("SELECT sum(trade_count) FROM market_symbols") == "500");
   CHECK(env.stop_platform() == 0);
 }
+
+TEST_CASE("store: with one ack per stored run (saver.acks: batch), messages deleted from MARKET_RAW are passed over "
+          "and the durable is acked to the end") {
+  platform_env env({"1m"});
+  env.start_platform({"--roles", "store"}); // creates MARKET_RAW and the AckAll durable
+  CHECK(env.stop_platform() == 0);
+  auto js = connect(env);
+  const auto trades = make_trades(300, 0, now_ns() - 3600 * 1'000'000'000LL, 1'000'000'000LL);
+  std::vector<std::uint64_t> seqs;
+  for (const auto& t : trades)
+    seqs.push_back(publish(*js, as_message(t)));
+  // Two messages gone from the middle of the stream: the saver's deliveries skip them, leaving holes no ack of its own
+  // would cover.
+  std::vector<mi::trade> kept;
+  for (std::size_t i = 0; i < trades.size(); ++i) {
+    if (i == 99 || i == 199) {
+      auto d = js->delete_message("MARKET_RAW", seqs[i]);
+      REQUIRE(d.has_value());
+      REQUIRE(*d);
+    } else {
+      kept.push_back(trades[i]);
+    }
+  }
+  env.start_platform({"--roles", "store"});
+  REQUIRE(mi::test::eventually([&] { return env.stored_trades().size() == kept.size(); }, 30s));
+  CHECK(canonical(env.stored_trades()) == canonical(kept));
+  // The holes are found gone from the stream and every stored message acked: nothing stays pending, nothing comes back.
+  auto acked_to_end = [&] {
+    auto cs = js->consumers("MARKET_RAW");
+    if (!cs)
+      return false;
+    for (const auto& c : *cs)
+      if (c.name == "saver_trades")
+        return c.ack_floor == seqs.back() && c.ack_pending == 0 && c.pending == 0;
+    return false;
+  };
+  CHECK(mi::test::eventually(acked_to_end, 20s));
+  CHECK(mi::test::eventually([&] { return env.metric(lag_trades) == 0; }, 10s));
+  CHECK(env.metric("mi_saver_redelivered_total{table=\"market_trades\"}") <= 0); // nothing delivered twice
+  CHECK(env.stop_platform() == 0);
+}
