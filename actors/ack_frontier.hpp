@@ -11,7 +11,7 @@
 namespace mi::actors {
 
 /// On a consumer with AckAll, the ack of stream sequence S acks every message up to S that is still pending, whoever
-/// holds it: one ack per batch instead of one per message (nats-server's work per message falls by about a fifth,
+/// holds it: one ack per batch instead of one per message (nats-server −2.8 µs per trade at 20,000 trades/s,
 /// docs/performance.md §25). A saver may therefore ack S only when every sequence up to S is done: at or below the
 /// consumer's ack floor (acked, so stored by whoever acked it, by this same rule), or done by this saver (stored, or
 /// dead-lettered and the dead letter acked). `ack_frontier` keeps this saver's done sequences above the floor as runs
@@ -21,7 +21,7 @@ namespace mi::actors {
 /// saver reads the floor again (another saver's ack may have covered the hole) and, once the hole is a second old, asks
 /// the stream whether its sequences still exist (gone()).
 ///
-/// Plain class, no I/O. `Message` is the saver's message type (movable); an int in the tests.
+/// Plain class, no I/O. `Message` is the saver's message type (movable); a string in the tests.
 template <class Message>
 class ack_frontier {
 public:
