@@ -44,8 +44,41 @@ struct js_deleter {
 struct msg_deleter {
   void operator()(natsMsg* p) const { natsMsg_Destroy(p); }
 };
+// The subscriptions this gateway made, each with what it is for. nats.c 3.4.1 posts an asynchronous error with the
+// subscription's pointer without holding the subscription, so it may be destroyed before the error handler runs (a
+// kline node crashed in natsSubscription_GetSubject on an ordered consumer the stage had just restarted): the handler
+// names a subscription from here and never touches the nats.c object.
+class named_subscriptions {
+public:
+  void add(const natsSubscription* sub, std::string what) {
+    std::lock_guard lock(mu_);
+    names_[sub] = std::move(what);
+  }
+  void remove(const natsSubscription* sub) {
+    std::lock_guard lock(mu_);
+    names_.erase(sub);
+  }
+  std::string name_of(const natsSubscription* sub) const {
+    std::lock_guard lock(mu_);
+    auto it = names_.find(sub);
+    return it != names_.end() ? it->second : "a subscription already closed, or nats.c's own";
+  }
+
+private:
+  mutable std::mutex mu_;
+  std::unordered_map<const natsSubscription*, std::string> names_;
+};
+
+named_subscriptions& subscriptions() {
+  static named_subscriptions s;
+  return s;
+}
+
 struct sub_deleter {
-  void operator()(natsSubscription* p) const { natsSubscription_Destroy(p); }
+  void operator()(natsSubscription* p) const {
+    subscriptions().remove(p); // before it is freed: the error handler no longer finds it
+    natsSubscription_Destroy(p);
+  }
 };
 struct kv_deleter {
   void operator()(kvStore* p) const { kvStore_Destroy(p); }
@@ -422,9 +455,8 @@ void on_async_error(natsConnection*, natsSubscription* sub, natsStatus err, void
   auto n = count.fetch_add(1);
   if (n >= 20 && n % 1000 != 0)
     return;
-  const char* subject = sub != nullptr ? natsSubscription_GetSubject(sub) : nullptr;
-  spdlog::warn("nats: asynchronous error on {}: {} ({} so far)", subject != nullptr ? subject : "the connection",
-               natsStatus_GetText(err), n + 1);
+  const std::string what = sub != nullptr ? subscriptions().name_of(sub) : "the connection";
+  spdlog::warn("nats: asynchronous error on {}: {} ({} so far)", what, natsStatus_GetText(err), n + 1);
 }
 
 // One log line per change of the connection's state (nats.c reconnects by itself, forever).
@@ -1034,6 +1066,7 @@ mi::result<std::unique_ptr<pull_consumer>> pull_consumer::create(jetstream& js, 
   natsSubscription_SetPendingLimits(raw_sub, -1, -1);
   p->cfg = std::move(sp);
   p->sub.reset(raw_sub);
+  subscriptions().add(raw_sub, "the pull requests of " + what);
   p->ack_all = cc.AckPolicy == js_AckAll;
   return std::unique_ptr<pull_consumer>(new pull_consumer(std::move(p)));
 }
@@ -1278,6 +1311,7 @@ mi::result<std::unique_ptr<ordered_consumer>> start_ordered(jetstream& js, const
   if (s != NATS_OK)
     return fail("cannot start ordered consumer on " + stream + " (" + subject + ")", s, jerr);
   p->sub.reset(raw_sub);
+  subscriptions().add(raw_sub, "an ordered consumer on " + stream + " (" + subject + ")");
   s = natsSubscription_SetOnCompleteCB(raw_sub, on_ordered_complete, p.get());
   if (s != NATS_OK) {
     natsSubscription_Unsubscribe(raw_sub);
@@ -1333,6 +1367,7 @@ mi::result<std::unique_ptr<core_subscription>> core_subscription::start(jetstrea
   if (s != NATS_OK)
     return fail("cannot subscribe to " + subject, s);
   p->sub.reset(raw_sub);
+  subscriptions().add(raw_sub, "the subscription to " + subject);
   s = natsSubscription_SetOnCompleteCB(raw_sub, on_ordered_complete, p.get());
   if (s != NATS_OK) {
     natsSubscription_Unsubscribe(raw_sub);
