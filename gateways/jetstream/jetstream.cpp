@@ -943,7 +943,6 @@ struct pull_consumer::impl {
   std::string inbox;                                  ///< "_INBOX.<nuid>"
   std::string next_subject;                           ///< $JS.API.CONSUMER.MSG.NEXT.<stream>.<durable>
   std::uint64_t request = 0;                          ///< number of the current pull request
-  bool ack_all = false;                               ///< the consumer's ack policy is AckAll
 };
 
 namespace {
@@ -1013,38 +1012,36 @@ mi::result<std::unique_ptr<pull_consumer>> pull_consumer::create(jetstream& js, 
   natsStatus s = js_GetConsumerInfo(&raw, ctx, sp.stream.c_str(), sp.durable.c_str(), nullptr, &jerr);
   consumer_info_ptr existing(raw);
   raw = nullptr;
-  if (s == NATS_NOT_FOUND && jerr != JSStreamNotFoundErr) {
-    jerr = jsErrCode(0);
-    s = js_AddConsumer(&raw, ctx, sp.stream.c_str(), &cc, nullptr, &jerr);
-    consumer_info_ptr created(raw);
-    if (s != NATS_OK)
-      return fail("cannot create " + what, s, jerr);
-  } else if (s == NATS_OK && existing->Config != nullptr && existing->Config->AckPolicy != cc.AckPolicy) {
-    // nats-server cannot change a durable's ack policy: it is created again where it stands. Everything up to its ack
-    // floor was acked; what was delivered above it and not acked is delivered again (the savers recognise what they
-    // stored by its stream sequence or key).
-    const std::uint64_t floor = existing->AckFloor.Stream;
+  const bool absent = s == NATS_NOT_FOUND && jerr != JSStreamNotFoundErr;
+  if (!absent && s != NATS_OK)
+    return fail("cannot look up " + what, s, jerr);
+  // nats-server cannot change a durable's ack policy: one with the other policy is created again where it stands.
+  // Everything up to its ack floor was acked; what was delivered above it and not acked is delivered again (the
+  // savers recognise what they stored by its stream sequence or key).
+  const bool recreate = !absent && existing->Config != nullptr && existing->Config->AckPolicy != cc.AckPolicy;
+  const std::uint64_t floor = recreate ? existing->AckFloor.Stream : 0;
+  if (recreate) {
     jerr = jsErrCode(0);
     s = js_DeleteConsumer(ctx, sp.stream.c_str(), sp.durable.c_str(), nullptr, &jerr);
     if (s != NATS_OK && s != NATS_NOT_FOUND)
       return fail("cannot delete " + what + " to change its ack policy", s, jerr);
     cc.DeliverPolicy = js_DeliverByStartSequence;
     cc.OptStartSeq = floor + 1;
-    jerr = jsErrCode(0);
+  }
+  jerr = jsErrCode(0);
+  if (absent || recreate) {
     s = js_AddConsumer(&raw, ctx, sp.stream.c_str(), &cc, nullptr, &jerr);
     consumer_info_ptr created(raw);
     if (s != NATS_OK)
-      return fail("cannot create " + what + " again", s, jerr);
-    spdlog::warn("{}: ack policy changed to {} (created again after its ack floor {})", what,
-                 sp.ack_all ? "AckAll" : "explicit", floor);
-  } else if (s == NATS_OK) {
-    jerr = jsErrCode(0);
+      return fail("cannot create " + what, s, jerr);
+    if (recreate)
+      spdlog::warn("{}: ack policy changed to {} (created again after its ack floor {})", what,
+                   sp.ack_all ? "AckAll" : "explicit", floor);
+  } else {
     s = js_UpdateConsumer(&raw, ctx, sp.stream.c_str(), &cc, nullptr, &jerr);
     consumer_info_ptr updated(raw); // a durable created with the filter loses it here, keeping its position
     if (s != NATS_OK)
       return fail("cannot update " + what, s, jerr);
-  } else {
-    return fail("cannot look up " + what, s, jerr);
   }
 
   // Pull requests are plain NATS requests to the consumer's "next" API with our own inbox:
@@ -1067,7 +1064,6 @@ mi::result<std::unique_ptr<pull_consumer>> pull_consumer::create(jetstream& js, 
   p->cfg = std::move(sp);
   p->sub.reset(raw_sub);
   subscriptions().add(raw_sub, "the pull requests of " + what);
-  p->ack_all = cc.AckPolicy == js_AckAll;
   return std::unique_ptr<pull_consumer>(new pull_consumer(std::move(p)));
 }
 
@@ -1160,7 +1156,7 @@ mi::result<std::uint64_t> pull_consumer::ack_floor() {
   return (*ci)->AckFloor.Stream;
 }
 
-bool pull_consumer::acks_all() const { return impl_->ack_all; }
+bool pull_consumer::acks_all() const { return impl_->cfg.ack_all; } // create() made the policy so
 
 pull_consumer::~pull_consumer() {
   // The consumer was created explicitly, so unsubscribing leaves it on the server.
