@@ -261,6 +261,7 @@ void ack_done(saver_actor* self) {
   }
   if (!st.frontier.waiting())
     st.waiting_since = {};
+  st.probe->acks_held(st.frontier.held());
 }
 
 // Writes the batch in hand, isolating rejected messages, then acks. False if it must be retried.

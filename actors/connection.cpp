@@ -402,7 +402,7 @@ void flush_trades(connection_actor* self) {
   st.outbox_admitted = 0;
   // If the publisher dies with our batch, we fail so the supervisor restarts us; the restarted
   // connection seeds its gap detection from the stream and backfills what was lost.
-  publish_within(self, st.publishing, st.args.publisher->get(), std::exchange(st.outbox, {}),
+  publish_within(self, st.publishing, st.args.publisher->get(), std::exchange(st.outbox, publish_batches().take()),
                  [self](bool paused) { set_paused(self, paused); });
 }
 

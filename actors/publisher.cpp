@@ -67,6 +67,7 @@ void pump(publisher_actor* self) {
       ++b.next;
     }
     b.rp.deliver(true);
+    publish_batches().give(std::move(b.msgs));
     st.queue.pop_front();
   }
   if (st.stopping)
@@ -107,6 +108,11 @@ std::string_view token(std::string_view subject, int n) {
 }
 
 } // namespace
+
+recycler<outgoing_batch>& publish_batches() {
+  static recycler<outgoing_batch> batches;
+  return batches;
+}
 
 caf::actor spawn_publisher(caf::actor_system& sys, publisher_args args) {
   auto fb = args.feedback;

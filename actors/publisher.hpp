@@ -8,6 +8,8 @@
 #include <vector>
 
 #include "actors/actor_slot.hpp"
+#include "actors/caf_types.hpp"
+#include "actors/recycler.hpp"
 
 #include "caf/actor.hpp"
 #include "caf/fwd.hpp"
@@ -58,6 +60,9 @@ struct publisher_args {
 ///          Nats-Msg-Id by the gateway.
 ///          (resume_atom) from the ack callback; (stop_atom) -> quits once its queue is empty.
 caf::actor spawn_publisher(caf::actor_system& sys, publisher_args args);
+
+/// The publisher's emptied batches, for the connections to gather their next take of trades in (actors/recycler.hpp).
+recycler<outgoing_batch>& publish_batches();
 
 /// A trade as it goes to MARKET_RAW: subject market.raw.{exchange}.{symbol}, Nats-Msg-Id
 /// {exchange}:{symbol}:{trade_id}, protobuf payload. Live and backfilled trades use this one

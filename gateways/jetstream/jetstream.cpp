@@ -374,7 +374,7 @@ void jetstream::impl::finish(natsMsg* msg, bool ok, bool duplicate, std::uint64_
     o.duplicate = duplicate;
     o.seq = seq;
     const char* subj = natsMsg_GetSubject(msg);
-    o.subject = subj ? subj : "";
+    o.subject = subj != nullptr ? std::string_view(subj) : std::string_view();
     o.event_ts_ns = take_event_ts(msg);
     o.error = std::move(error);
     o.stream = stream != nullptr ? std::string_view(stream) : std::string_view();

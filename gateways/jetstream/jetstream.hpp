@@ -128,8 +128,8 @@ struct publish_outcome {
   bool duplicate = false;
   /// Stream sequence of the stored message (0 on failure).
   std::uint64_t seq = 0;
-  /// Subject published to.
-  std::string subject;
+  /// Subject published to: valid during the callback only (as `stream` and `data`).
+  std::string_view subject;
   /// outgoing::event_ts_ns of the message (0: none).
   std::int64_t event_ts_ns = 0;
   /// Why it failed, when !ok.

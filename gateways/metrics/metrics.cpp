@@ -174,6 +174,11 @@ struct metrics::impl {
       .Name("mi_consumer_lag")
       .Help("Messages of a durable consumer not yet acked (pending + ack pending)")
       .Register(*reg);
+  prometheus::Family<prometheus::Gauge>& acks_held =
+    prometheus::BuildGauge()
+      .Name("mi_saver_acks_held")
+      .Help("Messages a saver stored but cannot ack yet: a sequence below them is not stored (saver.acks: batch)")
+      .Register(*reg);
   prometheus::Family<prometheus::Gauge>& default_rows =
     prometheus::BuildGauge()
       .Name("mi_partition_default_rows")
@@ -558,6 +563,7 @@ saver_probe& metrics::saver(store_table table, std::string_view consumer) {
   s->duration_.bind(impl_->batch_dur, {{"table", table_name}}, &batch_buckets);
   s->dead_letters_.bind(impl_->dead_letters, {{"kind", table == store_table::trades ? "trades" : "klines"}});
   s->lag_.bind(impl_->lag, {{"consumer", std::string(consumer)}});
+  s->held_.bind(impl_->acks_held, {{"consumer", std::string(consumer)}});
   s->redelivered_.bind(impl_->redelivered, {{"table", table_name}});
   s->fallbacks_.bind(impl_->key_fallbacks, {{"table", table_name}});
   probes_->savers.emplace_back(key, std::move(s));

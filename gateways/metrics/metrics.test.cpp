@@ -194,6 +194,7 @@ TEST_CASE("metrics probes: a sample of events scrapes to the same text as before
   saver.rows_written(10);
   saver.dead_letter();
   saver.consumer_lag(12);
+  saver.acks_held(3);
   CHECK(&m.saver(mi::gw::store_table::klines, "saver_klines") == &saver);
   m.storage().partition_default_rows(mi::gw::store_table::trades, 2);
   m.push().clients(3);
@@ -238,6 +239,7 @@ mi_api_busy_total 1
 mi_symbol_up{exchange="bybit",symbol="BTCUSDT"} 1
 mi_symbol_windows 4
 mi_consumer_lag{consumer="saver_klines"} 12
+mi_saver_acks_held{consumer="saver_klines"} 3
 mi_partition_default_rows{table="market_trades"} 2
 mi_audit_last_run_timestamp_seconds 0
 mi_push_clients 3

@@ -241,12 +241,15 @@ public:
   /// A batch the fast COPY could not store (a trade already stored under another sequence), stored again through
   /// staging + ON CONFLICT (mi_saver_key_fallbacks_total{table}).
   void key_fallbacks(std::uint64_t n) { fallbacks_.inc(static_cast<double>(n)); }
+  /// Messages stored (or dead-lettered) but not yet acked because a sequence below them is not done
+  /// (saver.acks: batch; mi_saver_acks_held{consumer}).
+  void acks_held(std::uint64_t n) { held_.set(static_cast<double>(n)); }
 
 private:
   friend class metrics;
   counter_series rows_, failed_, dead_letters_, redelivered_, fallbacks_;
   histogram_series duration_;
-  gauge_series lag_;
+  gauge_series lag_, held_;
 };
 
 /// One document source (metrics::source()): its requests by outcome, its circuit, what it published.

@@ -7,6 +7,7 @@
 #include <chrono>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -425,5 +426,58 @@ TEST_CASE("store: with one ack per stored run (saver.acks: batch), messages dele
   CHECK(mi::test::eventually(acked_to_end, 20s));
   CHECK(mi::test::eventually([&] { return env.metric(lag_trades) == 0; }, 10s));
   CHECK(env.metric("mi_saver_redelivered_total{table=\"market_trades\"}") <= 0); // nothing delivered twice
+  CHECK(env.stop_platform() == 0);
+}
+
+TEST_CASE("store: with one ack per stored run, a message another saver holds keeps the acks above it back "
+          "(mi_saver_acks_held) until it comes back after ack_wait, then everything is stored and acked") {
+  platform_env env({"1m"});
+  env.start_platform({"--roles", "store"}); // creates MARKET_RAW and the AckAll durable
+  CHECK(env.stop_platform() == 0);
+  auto js = connect(env);
+  const auto trades = make_trades(200, 0, now_ns() - 3600 * 1'000'000'000LL, 1'000'000'000LL);
+  std::vector<std::uint64_t> seqs;
+  for (const auto& t : trades)
+    seqs.push_back(publish(*js, as_message(t)));
+  // Another saver of the same durable (its spec as the platform's: 10 s ack wait, batch 1000) takes the first message
+  // and neither stores nor acks it.
+  mi::gw::pull_consumer::spec sp{"MARKET_RAW", "saver_trades", "market.raw.>", 10s, 4 * 1000 + 1000};
+  sp.ack_all = true;
+  auto other = mi::gw::pull_consumer::create(*js, sp);
+  REQUIRE_MESSAGE(other.has_value(), (other ? "" : other.err().message));
+  auto taken = (*other)->fetch(1, 5s, 0ms);
+  REQUIRE(taken.has_value());
+  REQUIRE(taken->size() == 1);
+  CHECK((*taken)[0].stream_seq() == seqs.front());
+  const auto taken_at = std::chrono::steady_clock::now();
+
+  env.start_platform({"--roles", "store"});
+  const std::string held = "mi_saver_acks_held{consumer=\"saver_trades\"}";
+  auto saver_trades = [&]() -> std::optional<mi::gw::consumer_state> {
+    auto cs = js->consumers("MARKET_RAW");
+    if (cs)
+      for (const auto& c : *cs)
+        if (c.name == "saver_trades")
+          return c;
+    return std::nullopt;
+  };
+  // The saver stores the other 199 but acks none of them: an ack of any would ack the held message too.
+  REQUIRE(mi::test::eventually([&] { return env.stored_trades().size() == 199; }, 8s));
+  CHECK(mi::test::eventually([&] { return env.metric(held) == 199; }, 3s));
+  REQUIRE_MESSAGE(std::chrono::steady_clock::now() - taken_at < 9s, "too slow to see the hold before ack_wait ends");
+  auto c = saver_trades();
+  REQUIRE(c.has_value());
+  CHECK(c->ack_floor == 0);
+
+  // After ack_wait the held message is delivered again, to the platform's saver: all stored once, acked to the end.
+  REQUIRE(mi::test::eventually([&] { return env.stored_trades().size() == trades.size(); }, 30s));
+  CHECK(canonical(env.stored_trades()) == canonical(trades));
+  CHECK(mi::test::eventually(
+    [&] {
+      auto c = saver_trades();
+      return c && c->ack_floor == seqs.back() && c->ack_pending == 0 && c->pending == 0;
+    },
+    20s));
+  CHECK(mi::test::eventually([&] { return env.metric(held) == 0; }, 10s));
   CHECK(env.stop_platform() == 0);
 }
