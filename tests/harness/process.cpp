@@ -9,6 +9,9 @@
 #include <filesystem>
 #include <fstream>
 #include <sstream>
+#include <set>
+#include <random>
+#include <mutex>
 #include <grp.h>
 #include <netinet/in.h>
 #include <pwd.h>
@@ -200,21 +203,48 @@ std::string read_file(const std::string& path) {
   return ss.str();
 }
 
-int free_port() {
+namespace {
+/// The first port of the kernel's ephemeral range (outgoing connections take their local ports from it).
+int ephemeral_start() {
+  std::ifstream in("/proc/sys/net/ipv4/ip_local_port_range");
+  int lo = 0;
+  if (in >> lo && lo > 11000)
+    return lo;
+  return 32768;
+}
+
+bool can_bind(int port) {
   int fd = socket(AF_INET, SOCK_STREAM, 0);
+  if (fd < 0)
+    return false;
   sockaddr_in addr{};
   addr.sin_family = AF_INET;
   addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  addr.sin_port = 0;
-  if (bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
-    close(fd);
-    throw std::runtime_error("bind failed");
-  }
-  socklen_t len = sizeof addr;
-  getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
-  int port = ntohs(addr.sin_port);
+  addr.sin_port = htons(static_cast<std::uint16_t>(port));
+  bool ok = bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
   close(fd);
-  return port;
+  return ok;
+}
+} // namespace
+
+// Below the ephemeral range: a port taken from it (bind to port 0) could be handed by the kernel to some process's
+// outgoing connection (a PostgreSQL or NATS client of a test running beside) before the server meant to listen on it
+// binds it ("Address already in use"). Random, so that tests running in parallel rarely pick the same one, and never
+// the same one twice in this process.
+int free_port() {
+  static std::mutex mu;
+  static std::set<int> handed;
+  static std::mt19937 rng{std::random_device{}()};
+  std::lock_guard lock(mu);
+  std::uniform_int_distribution<int> pick(10000, ephemeral_start() - 1);
+  for (int attempt = 0; attempt < 1000; ++attempt) {
+    int port = pick(rng);
+    if (handed.count(port) == 0 && can_bind(port)) {
+      handed.insert(port);
+      return port;
+    }
+  }
+  throw std::runtime_error("no free port below the ephemeral range after 1000 attempts");
 }
 
 bool wait_for_port(int port, std::chrono::milliseconds timeout) {

@@ -44,7 +44,8 @@ struct run_result {
 run_result run(const std::vector<std::string>& argv, const std::string& stdin_text = {}, bool merge_stderr = false,
                const std::string& as_user = {});
 
-/// A free TCP port on 127.0.0.1 (bound then released).
+/// A free TCP port on 127.0.0.1, below the kernel's ephemeral range (so no outgoing connection takes it before a
+/// server binds it), random, never the same twice in a process.
 int free_port();
 
 /// A fresh directory under $TMPDIR (or /tmp), mode 0755, removed recursively on destruction.
