@@ -77,6 +77,22 @@ void publish_all(mi::gw::jetstream& js, const std::vector<mi::trade>& trades) {
 
 const std::string lag_trades = "mi_consumer_lag{consumer=\"saver_trades\"}";
 
+/// `n` trades in MARKET_RAW, published while no saver runs (a store node started once made the stream and the
+/// AckAll durable), with their stream sequences.
+struct published_trades {
+  std::unique_ptr<mi::gw::jetstream> js;
+  std::vector<mi::trade> trades;
+  std::vector<std::uint64_t> seqs;
+};
+published_trades published_before_the_saver(platform_env& env, std::size_t n) {
+  env.start_platform({"--roles", "store"});
+  CHECK(env.stop_platform() == 0);
+  published_trades out{connect(env), make_trades(n, 0, now_ns() - 3600 * 1'000'000'000LL, 1'000'000'000LL), {}};
+  for (const auto& t : out.trades)
+    out.seqs.push_back(publish(*out.js, as_message(t)));
+  return out;
+}
+
 } // namespace
 
 TEST_CASE("store: poison messages among good ones go to MARKET_DLQ with their reason, every good one is stored once") {
@@ -391,13 +407,7 @@ TEST_CASE(
 TEST_CASE("store: with one ack per stored run (saver.acks: batch), messages deleted from MARKET_RAW are passed over "
           "and the durable is acked to the end") {
   platform_env env({"1m"});
-  env.start_platform({"--roles", "store"}); // creates MARKET_RAW and the AckAll durable
-  CHECK(env.stop_platform() == 0);
-  auto js = connect(env);
-  const auto trades = make_trades(300, 0, now_ns() - 3600 * 1'000'000'000LL, 1'000'000'000LL);
-  std::vector<std::uint64_t> seqs;
-  for (const auto& t : trades)
-    seqs.push_back(publish(*js, as_message(t)));
+  auto [js, trades, seqs] = published_before_the_saver(env, 300);
   // Two messages gone from the middle of the stream: the saver's deliveries skip them, leaving holes no ack of its own
   // would cover.
   std::vector<mi::trade> kept;
@@ -432,13 +442,7 @@ TEST_CASE("store: with one ack per stored run (saver.acks: batch), messages dele
 TEST_CASE("store: with one ack per stored run, a message another saver holds keeps the acks above it back "
           "(mi_saver_acks_held) until it comes back after ack_wait, then everything is stored and acked") {
   platform_env env({"1m"});
-  env.start_platform({"--roles", "store"}); // creates MARKET_RAW and the AckAll durable
-  CHECK(env.stop_platform() == 0);
-  auto js = connect(env);
-  const auto trades = make_trades(200, 0, now_ns() - 3600 * 1'000'000'000LL, 1'000'000'000LL);
-  std::vector<std::uint64_t> seqs;
-  for (const auto& t : trades)
-    seqs.push_back(publish(*js, as_message(t)));
+  auto [js, trades, seqs] = published_before_the_saver(env, 200);
   // Another saver of the same durable (its spec as the platform's: 10 s ack wait, batch 1000) takes the first message
   // and neither stores nor acks it.
   mi::gw::pull_consumer::spec sp{"MARKET_RAW", "saver_trades", "market.raw.>", 10s, 4 * 1000 + 1000};
