@@ -80,6 +80,12 @@ struct sub_deleter {
     natsSubscription_Destroy(p);
   }
 };
+using sub_ptr = std::unique_ptr<natsSubscription, sub_deleter>;
+/// Takes `raw` into `slot`, named for the async error handler (sub_deleter forgets the name when it destroys it).
+void adopt(sub_ptr& slot, natsSubscription* raw, std::string what) {
+  subscriptions().add(raw, std::move(what));
+  slot.reset(raw);
+}
 struct kv_deleter {
   void operator()(kvStore* p) const { kvStore_Destroy(p); }
 };
@@ -939,10 +945,10 @@ mi::result<std::vector<std::string>> jetstream::kv_keys(const std::string& bucke
 struct pull_consumer::impl {
   jetstream* owner = nullptr;
   spec cfg;
-  std::unique_ptr<natsSubscription, sub_deleter> sub; ///< core subscription on inbox.*
-  std::string inbox;                                  ///< "_INBOX.<nuid>"
-  std::string next_subject;                           ///< $JS.API.CONSUMER.MSG.NEXT.<stream>.<durable>
-  std::uint64_t request = 0;                          ///< number of the current pull request
+  sub_ptr sub;               ///< core subscription on inbox.*
+  std::string inbox;         ///< "_INBOX.<nuid>"
+  std::string next_subject;  ///< $JS.API.CONSUMER.MSG.NEXT.<stream>.<durable>
+  std::uint64_t request = 0; ///< number of the current pull request
 };
 
 namespace {
@@ -1062,8 +1068,7 @@ mi::result<std::unique_ptr<pull_consumer>> pull_consumer::create(jetstream& js, 
   // A pull delivers at most max_ack_pending messages; let them all queue without slow-consumer drops.
   natsSubscription_SetPendingLimits(raw_sub, -1, -1);
   p->cfg = std::move(sp);
-  p->sub.reset(raw_sub);
-  subscriptions().add(raw_sub, "the pull requests of " + what);
+  adopt(p->sub, raw_sub, "the pull requests of " + what);
   return std::unique_ptr<pull_consumer>(new pull_consumer(std::move(p)));
 }
 
@@ -1168,7 +1173,7 @@ pull_consumer::~pull_consumer() {
 
 struct ordered_consumer::impl {
   std::function<void(js_message&&)> on_message;
-  std::unique_ptr<natsSubscription, sub_deleter> sub;
+  sub_ptr sub;
   std::mutex mu;
   std::condition_variable cv;
   bool complete = false;
@@ -1306,8 +1311,7 @@ mi::result<std::unique_ptr<ordered_consumer>> start_ordered(jetstream& js, const
     js_Subscribe(&raw_sub, js.internals().js.get(), subject.c_str(), on_ordered_msg, p.get(), nullptr, &so, &jerr);
   if (s != NATS_OK)
     return fail("cannot start ordered consumer on " + stream + " (" + subject + ")", s, jerr);
-  p->sub.reset(raw_sub);
-  subscriptions().add(raw_sub, "an ordered consumer on " + stream + " (" + subject + ")");
+  adopt(p->sub, raw_sub, "an ordered consumer on " + stream + " (" + subject + ")");
   s = natsSubscription_SetOnCompleteCB(raw_sub, on_ordered_complete, p.get());
   if (s != NATS_OK) {
     natsSubscription_Unsubscribe(raw_sub);
@@ -1362,8 +1366,7 @@ mi::result<std::unique_ptr<core_subscription>> core_subscription::start(jetstrea
   natsStatus s = natsConnection_Subscribe(&raw_sub, js.internals().nc.get(), subject.c_str(), on_ordered_msg, p.get());
   if (s != NATS_OK)
     return fail("cannot subscribe to " + subject, s);
-  p->sub.reset(raw_sub);
-  subscriptions().add(raw_sub, "the subscription to " + subject);
+  adopt(p->sub, raw_sub, "the subscription to " + subject);
   s = natsSubscription_SetOnCompleteCB(raw_sub, on_ordered_complete, p.get());
   if (s != NATS_OK) {
     natsSubscription_Unsubscribe(raw_sub);
