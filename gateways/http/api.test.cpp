@@ -670,10 +670,16 @@ bool eventually(F cond, std::chrono::milliseconds deadline = 20s) {
 
 /// Holds an ACCESS EXCLUSIVE lock on `table` for `seconds` from another session (psql) and
 /// returns once the lock is granted: every query on that table then waits.
-std::thread hold_lock(mi::test::pg_server& pg, const std::string& table, int seconds) {
-  std::thread t([&pg, table, seconds] {
-    pg.psql("BEGIN; LOCK TABLE " + table + " IN ACCESS EXCLUSIVE MODE; SELECT pg_sleep(" + std::to_string(seconds) +
-            "); COMMIT;");
+/// Holds an ACCESS EXCLUSIVE lock on `table` from another session for `seconds`, or until release_locks(). A
+/// jthread: a failed REQUIRE while it holds joins it instead of terminating the test binary.
+std::jthread hold_lock(mi::test::pg_server& pg, const std::string& table, int seconds) {
+  std::jthread t([&pg, table, seconds] {
+    try {
+      pg.psql("BEGIN; LOCK TABLE " + table + " IN ACCESS EXCLUSIVE MODE; SELECT pg_sleep(" + std::to_string(seconds) +
+              "); COMMIT;");
+    } catch (const std::exception&) {
+      // release_locks() cancelled the sleep: the transaction aborted and the lock went with it.
+    }
   });
   const bool held = eventually([&] {
     return pg.psql("SELECT count(*) FROM pg_locks l JOIN pg_class c ON c.oid = l.relation WHERE c.relname = '" + table +
@@ -684,6 +690,12 @@ std::thread hold_lock(mi::test::pg_server& pg, const std::string& table, int sec
     FAIL("the lock on " << table << " was never granted");
   }
   return t;
+}
+
+/// Ends every hold_lock() now (cancels its sleep), instead of a test racing the lock's fixed duration.
+void release_locks(mi::test::pg_server& pg) {
+  pg.psql("SELECT count(pg_cancel_backend(pid)) FROM pg_stat_activity WHERE query LIKE '%LOCK TABLE%pg_sleep%' AND "
+          "pid <> pg_backend_pid()");
 }
 
 double seconds_since(std::chrono::steady_clock::time_point t0) {
@@ -773,7 +785,8 @@ TEST_CASE("every worker stuck in slow queries: queued requests get 503 after poo
   fo.pool_wait = 500ms;
   fo.workers = 2;
   api_fixture f{fo};
-  auto locker = hold_lock(f.pg, "market_klines", 5);
+  // Held until released below: on a loaded machine a lock of fixed length could end before both workers wait on it.
+  auto locker = hold_lock(f.pg, "market_klines", 60);
   // Six slow requests: two take the workers (and wait for the lock), four wait in the queue.
   std::vector<std::future<int>> slow;
   for (int i = 0; i < 6; ++i)
@@ -798,8 +811,9 @@ TEST_CASE("every worker stuck in slow queries: queued requests get 503 after poo
   CHECK(honest.status == 503);
   CHECK(honest.header("Retry-After") == "1");
   CHECK(waited >= 0.4);
-  CHECK(waited < 3.0); // the lock holds 5 s
+  CHECK(waited < 3.0); // the lock holds until released here
 
+  release_locks(f.pg);
   int ok = 0, busy = 0;
   for (auto& s : slow) {
     const int status = s.get();
