@@ -18,7 +18,8 @@
 #include <unordered_map>
 #include <vector>
 
-#include "gateways/jetstream/event_times.hpp"
+#include "gateways/jetstream/ack_ring.hpp"
+#include "gateways/jetstream/pub_ack.hpp"
 #include "gateways/jetstream/sequence_follower.hpp"
 
 #include <spdlog/spdlog.h>
@@ -149,10 +150,10 @@ mi::error fail(const std::string& what, natsStatus s, jsErrCode jerr = jsErrCode
 
 std::int64_t to_ms(std::chrono::milliseconds d) { return static_cast<std::int64_t>(d.count()); }
 
-// Builds a message with our two headers.
-natsStatus make_msg(msg_ptr& out, const outgoing& m) {
+// Builds a message with our headers; `reply`: where the server answers (an async publish's ack subject), or none.
+natsStatus make_msg(msg_ptr& out, const outgoing& m, const char* reply = nullptr) {
   natsMsg* raw = nullptr;
-  natsStatus s = natsMsg_Create(&raw, m.subject.c_str(), nullptr, m.data.data(), static_cast<int>(m.data.size()));
+  natsStatus s = natsMsg_Create(&raw, m.subject.c_str(), reply, m.data.data(), static_cast<int>(m.data.size()));
   out.reset(raw);
   if (s == NATS_OK && !m.msg_id.empty())
     s = natsMsgHeader_Set(raw, "Nats-Msg-Id", m.msg_id.c_str());
@@ -161,6 +162,31 @@ natsStatus make_msg(msg_ptr& out, const outgoing& m) {
   for (const auto& [name, value] : m.headers)
     if (s == NATS_OK)
       s = natsMsgHeader_Set(raw, name.c_str(), value.c_str());
+  return s;
+}
+
+// The same message (subject, headers, payload) with another reply subject: a retried publish waits for its ack
+// under a new id.
+natsStatus copy_with_reply(msg_ptr& out, natsMsg* src, const char* reply) {
+  natsMsg* raw = nullptr;
+  natsStatus s = natsMsg_Create(&raw, natsMsg_GetSubject(src), reply, natsMsg_GetData(src), natsMsg_GetDataLength(src));
+  out.reset(raw);
+  const char** keys = nullptr;
+  int count = 0;
+  if (s == NATS_OK) {
+    natsStatus k = natsMsgHeader_Keys(src, &keys, &count);
+    if (k != NATS_OK && k != NATS_NOT_FOUND)
+      s = k;
+  }
+  for (int i = 0; s == NATS_OK && i < count; ++i) {
+    const char** values = nullptr;
+    int n = 0;
+    s = natsMsgHeader_Values(src, keys[i], &values, &n);
+    for (int j = 0; s == NATS_OK && j < n; ++j)
+      s = natsMsgHeader_Add(raw, keys[i], values[j]);
+    std::free(static_cast<void*>(values));
+  }
+  std::free(static_cast<void*>(keys));
   return s;
 }
 
@@ -266,47 +292,59 @@ void js_message::term() {
 
 // --- jetstream --------------------------------------------------------------------------------
 
+// One async publish waiting for its ack: the message (its reply subject ends in its ack_ring id), the event time the
+// caller gave, and how often it was published again.
+struct sent {
+  natsMsg* msg = nullptr;
+  std::int64_t event_ts = 0;
+  int retries = 0;
+};
+
 struct jetstream::impl {
   options opts;
-  std::uint64_t id = 0; // the ack handler's closure: looked up, never dereferenced
+  std::uint64_t id = 0; // the ack subscription's closure: looked up, never dereferenced
   std::unique_ptr<natsConnection, connection_deleter> nc;
   std::unique_ptr<jsCtx, js_deleter> js;
 
   std::atomic<std::int64_t> in_flight{0};
   std::atomic<std::uint64_t> retries{0};
-  std::atomic<bool> published_async{false};
   std::mutex flush_mu;
   std::condition_variable flush_cv;
 
-  // Retries run on their own thread: re-publishing from the ack callback could stall the very
-  // thread that delivers the acks once nats.c's MaxPending is reached.
-  std::mutex retry_mu;
-  std::condition_variable retry_cv;
-  std::multimap<std::chrono::steady_clock::time_point, natsMsg*> retry_queue;
-  std::unordered_map<natsMsg*, int> attempts; // only messages retried at least once
-  std::mutex event_mu;
-  event_times event_ts{8192}; // outgoing::event_ts_ns of messages in flight; sized by max_pending in connect()
-  std::atomic<std::size_t> attempts_size{0};
+  // Async publishes. Each goes out with a reply subject of our own, reply_prefix + its id in `waiting`; JetStream
+  // answers there and ack_sub's thread matches the answer by that id. (nats.c's own async publish parses each answer
+  // into allocated objects, keeps a hash of pending replies and a timer message per publish: several times the
+  // work per trade.) The timer thread expires publishes unanswered for ack_timeout and sends retries.
+  std::mutex mu;
+  std::condition_variable room_cv;  // publish_async waits here while max_pending publishes are waiting
+  std::condition_variable timer_cv; // the timer thread waits here
+  int stalled = 0;                  // publish_async calls waiting for room
+  std::string reply_prefix;         // "_INBOX.<nuid>."
+  sub_ptr ack_sub;                  // made by the first publish_async
+  ack_ring<sent> waiting;
+  std::multimap<std::chrono::steady_clock::time_point, sent> retry_queue; // by when to publish again
   bool stopping = false;
-  std::thread retry_thread;
+  std::thread timer_thread;
 
   std::mutex kv_mu;
   std::map<std::string, std::unique_ptr<kvStore, kv_deleter>> kv;
 
-  void handle_ack(natsMsg* msg, jsPubAck* pa, jsPubAckErr* pae);
-  void finish(natsMsg* msg, bool ok, bool duplicate, std::uint64_t seq, std::string error,
-              const char* stream = nullptr);
-  /// The event time recorded for `msg` at publish (0: none), forgotten.
-  std::int64_t take_event_ts(natsMsg* msg);
-  void retry_loop();
+  mi::result<bool> ensure_ack_subscription(); // with mu held
+  /// Sends `msg` (its reply subject made for waiting.next_id()) as `e`, with mu held; unlocks around the publish.
+  /// False: not sent, `e` (with `msg` in it) is the caller's again.
+  bool send(std::unique_lock<std::mutex>& lock, sent& e, msg_ptr msg, natsStatus& s);
+  void handle_reply(natsMsg* reply);
+  /// Schedules `e` again, or fails it for good (false: the caller finishes it, without mu).
+  bool retry_later(sent& e, std::chrono::milliseconds delay);
+  void finish(sent& e, bool ok, bool duplicate, std::uint64_t seq, std::string error, std::string_view stream = {});
+  void timer_loop();
   mi::result<kvStore*> bucket(const std::string& name, std::chrono::nanoseconds ttl = std::chrono::nanoseconds{-1});
 };
 
 namespace {
 
-// Live jetstream objects by id. The ack handler runs on a nats.c thread that may outlive the
-// object (nats.c detaches subscription threads); looking the id up under a shared lock makes
-// a late callback harmless.
+// Live jetstream objects by id. The ack subscription's callback runs on a nats.c thread that may outlive the object
+// (nats.c detaches subscription threads); looking the id up under a shared lock makes a late callback harmless.
 std::shared_mutex& registry_mu() {
   static std::shared_mutex mu;
   return mu;
@@ -317,136 +355,205 @@ std::unordered_map<std::uint64_t, jetstream::impl*>& registry() {
 }
 std::atomic<std::uint64_t> next_id{1};
 
-void on_pub_ack(jsCtx*, natsMsg* msg, jsPubAck* pa, jsPubAckErr* pae, void* closure) {
+void on_ack_reply(natsConnection*, natsSubscription*, natsMsg* reply, void* closure) {
   auto id = static_cast<std::uint64_t>(reinterpret_cast<std::uintptr_t>(closure));
   std::shared_lock lock(registry_mu());
   auto it = registry().find(id);
   if (it == registry().end()) {
-    natsMsg_Destroy(msg);
+    natsMsg_Destroy(reply);
     return;
   }
-  it->second->handle_ack(msg, pa, pae);
+  it->second->handle_reply(reply);
+}
+
+// The reply subject of publish `id`: prefix + decimal id, in `buf`.
+const char* reply_subject(std::string& buf, const std::string& prefix, std::uint64_t id) {
+  char digits[24];
+  auto [end, ec] = std::to_chars(std::begin(digits), std::end(digits), id);
+  buf.assign(prefix);
+  buf.append(digits, end);
+  return buf.c_str();
 }
 
 } // namespace
 
-void jetstream::impl::handle_ack(natsMsg* msg, jsPubAck* pa, jsPubAckErr* pae) {
-  if (pa != nullptr) {
-    finish(msg, true, pa->Duplicate, pa->Sequence, {}, pa->Stream);
+mi::result<bool> jetstream::impl::ensure_ack_subscription() {
+  if (ack_sub)
+    return true;
+  natsInbox* inbox = nullptr;
+  natsStatus s = natsInbox_Create(&inbox);
+  if (s != NATS_OK)
+    return fail("cannot make the publish ack inbox", s);
+  std::string prefix = std::string(inbox) + ".";
+  natsInbox_Destroy(inbox);
+  natsSubscription* raw = nullptr;
+  s = natsConnection_Subscribe(&raw, nc.get(), (prefix + "*").c_str(), on_ack_reply,
+                               reinterpret_cast<void*>(static_cast<std::uintptr_t>(id)));
+  if (s != NATS_OK)
+    return fail("cannot subscribe to publish acks", s);
+  // Bounded by max_pending (publish_async waits beyond it), so no slow-consumer limit that could drop acks.
+  natsSubscription_SetPendingLimits(raw, -1, -1);
+  adopt(ack_sub, raw, "the publish acks");
+  reply_prefix = std::move(prefix);
+  return true;
+}
+
+bool jetstream::impl::send(std::unique_lock<std::mutex>& lock, sent& e, msg_ptr msg, natsStatus& s) {
+  e.msg = msg.release();
+  natsMsg* out = e.msg;
+  const auto id = waiting.add(e, std::chrono::steady_clock::now() + opts.ack_timeout);
+  lock.unlock();
+  s = natsConnection_PublishMsg(nc.get(), out);
+  lock.lock();
+  if (s == NATS_OK)
+    return true;
+  // Not sent (closed, reconnect buffer full): the caller's again, unless the timer took it meanwhile.
+  auto back = waiting.take(id);
+  if (!back)
+    return true; // the timer sends it again or fails it
+  e = *back;
+  return false;
+}
+
+void jetstream::impl::handle_reply(natsMsg* reply) {
+  std::uint64_t id = 0;
+  const char* subject = natsMsg_GetSubject(reply);
+  const std::size_t len = subject != nullptr ? std::strlen(subject) : 0;
+  const std::size_t skip = reply_prefix.size(); // set before the first publish, never changed after
+  if (len <= skip || std::from_chars(subject + skip, subject + len, id).ec != std::errc{}) {
+    natsMsg_Destroy(reply);
     return;
   }
-  natsStatus err = pae ? pae->Err : NATS_ERR;
-  std::string text = natsStatus_GetText(err);
-  if (pae && pae->ErrText && *pae->ErrText)
-    text += std::string(": ") + pae->ErrText;
-  if (pae && pae->ErrCode != 0)
-    text += " [jetstream error " + std::to_string(int(pae->ErrCode)) + "]";
-  // A timeout or "no responders" (server restarting, stream leader moving) is transient; any
-  // other server answer (limits, wrong expectations) is final.
-  bool transient = err == NATS_TIMEOUT || err == NATS_NO_RESPONDERS;
-  if (transient) {
-    std::unique_lock lock(retry_mu);
-    int done = 0;
-    if (auto it = attempts.find(msg); it != attempts.end())
-      done = it->second;
-    if (!stopping && done < opts.max_retries) {
-      // A timeout already waited ack_timeout; no responders means nobody is there yet.
-      auto delay =
-        err == NATS_TIMEOUT ? std::chrono::milliseconds(0) : std::chrono::milliseconds(100 * std::min(done + 1, 10));
-      retry_queue.emplace(std::chrono::steady_clock::now() + delay, msg);
-      retry_cv.notify_one();
+  const bool no_responders = natsMsg_IsNoResponders(reply);
+  pub_ack ack;
+  if (!no_responders) {
+    const char* d = natsMsg_GetData(reply);
+    ack = parse_pub_ack(d != nullptr ? std::string_view(d, static_cast<std::size_t>(natsMsg_GetDataLength(reply)))
+                                     : std::string_view());
+  }
+  natsMsg_Destroy(reply);
+
+  std::unique_lock lock(mu);
+  auto e = waiting.take(id);
+  if (!e)
+    return; // late: it timed out and was sent again or failed
+  if (stalled > 0 && waiting.live() < static_cast<std::size_t>(std::max(opts.max_pending, 1)))
+    room_cv.notify_all();
+  if (no_responders) {
+    // Nobody stores the subject yet (the server starting, the stream being created or its leader moving): again
+    // after a pause that grows with each try.
+    if (retry_later(*e, std::chrono::milliseconds(100 * std::min(e->retries + 1, 10))))
       return;
-    }
-    text += " (after " + std::to_string(done) + " retries)";
+    lock.unlock();
+    finish(*e, false, false, 0, "no responders (after " + std::to_string(e->retries) + " retries)");
+    return;
   }
-  finish(msg, false, false, 0, std::move(text));
+  lock.unlock();
+  switch (ack.what) {
+  case pub_ack::kind::stored:
+    finish(*e, true, ack.duplicate, ack.seq, {}, ack.stream);
+    break;
+  case pub_ack::kind::refused: // limits, wrong expectations: final
+    finish(*e, false, false, 0, ack.error + " [jetstream error " + std::to_string(ack.err_code) + "]");
+    break;
+  case pub_ack::kind::malformed:
+    finish(*e, false, false, 0, ack.error);
+    break;
+  }
 }
 
-std::int64_t jetstream::impl::take_event_ts(natsMsg* msg) {
-  std::lock_guard lock(event_mu);
-  return event_ts.take(msg);
+bool jetstream::impl::retry_later(sent& e, std::chrono::milliseconds delay) {
+  if (stopping || e.retries >= opts.max_retries)
+    return false;
+  retry_queue.emplace(std::chrono::steady_clock::now() + delay, e);
+  timer_cv.notify_one();
+  return true;
 }
 
-void jetstream::impl::finish(natsMsg* msg, bool ok, bool duplicate, std::uint64_t seq, std::string error,
-                             const char* stream) {
-  if (attempts_size.load(std::memory_order_acquire) > 0) {
-    std::lock_guard lock(retry_mu);
-    attempts.erase(msg);
-    attempts_size.store(attempts.size(), std::memory_order_release);
-  }
+void jetstream::impl::finish(sent& e, bool ok, bool duplicate, std::uint64_t seq, std::string error,
+                             std::string_view stream) {
   if (opts.on_outcome) {
     publish_outcome o;
     o.ok = ok;
     o.duplicate = duplicate;
     o.seq = seq;
-    const char* subj = natsMsg_GetSubject(msg);
+    const char* subj = natsMsg_GetSubject(e.msg);
     o.subject = subj != nullptr ? std::string_view(subj) : std::string_view();
-    o.event_ts_ns = take_event_ts(msg);
+    o.event_ts_ns = e.event_ts;
     o.error = std::move(error);
-    o.stream = stream != nullptr ? std::string_view(stream) : std::string_view();
-    if (const char* d = natsMsg_GetData(msg); d != nullptr)
-      o.data = std::string_view(d, static_cast<std::size_t>(natsMsg_GetDataLength(msg)));
+    o.stream = stream;
+    if (const char* d = natsMsg_GetData(e.msg); d != nullptr)
+      o.data = std::string_view(d, static_cast<std::size_t>(natsMsg_GetDataLength(e.msg)));
     opts.on_outcome(o);
   }
-  natsMsg_Destroy(msg);
+  natsMsg_Destroy(std::exchange(e.msg, nullptr));
   if (in_flight.fetch_sub(1, std::memory_order_acq_rel) == 1) {
     std::lock_guard lock(flush_mu);
     flush_cv.notify_all();
   }
 }
 
-void jetstream::impl::retry_loop() {
-  std::unique_lock lock(retry_mu);
-  for (;;) {
-    if (stopping)
-      break;
-    if (retry_queue.empty()) {
-      retry_cv.wait(lock);
-      continue;
-    }
-    auto first = retry_queue.begin();
-    if (first->first > std::chrono::steady_clock::now()) {
-      retry_cv.wait_until(lock, first->first);
-      continue;
-    }
-    natsMsg* msg = first->second;
-    retry_queue.erase(first);
-    int attempt = ++attempts[msg];
-    attempts_size.store(attempts.size(), std::memory_order_release);
-    lock.unlock();
-
-    retries.fetch_add(1, std::memory_order_relaxed);
-    if (opts.on_retry) {
-      const char* subj = natsMsg_GetSubject(msg);
-      opts.on_retry(subj ? subj : "");
-    }
-    jsPubOptions po;
-    jsPubOptions_Init(&po);
-    po.MaxWait = to_ms(opts.ack_timeout);
-    natsMsg* handed = msg; // cleared by nats.c when it takes the message
-    natsStatus s = js_PublishMsgAsync(js.get(), &handed, &po);
-    if (s != NATS_OK) {
-      // nats.c did not take it (stalled at MaxPending, reconnect buffer full): later, or give up.
-      std::string why = status_text(s);
-      lock.lock();
-      if (!stopping && attempt < opts.max_retries) {
-        retry_queue.emplace(std::chrono::steady_clock::now() + opts.ack_timeout / 4, msg);
-        continue;
+void jetstream::impl::timer_loop() {
+  using clock = std::chrono::steady_clock;
+  std::unique_lock lock(mu);
+  std::vector<sent> failed;
+  std::string reply;
+  while (!stopping) {
+    const auto now = clock::now();
+    // Unanswered for ack_timeout: published again at once (the wait was the ack timeout), or failed.
+    waiting.expire(now, [&](sent&& e) {
+      if (!retry_later(e, std::chrono::milliseconds(0)))
+        failed.push_back(e);
+    });
+    if (stalled > 0)
+      room_cv.notify_all();
+    while (!stopping && !retry_queue.empty() && retry_queue.begin()->first <= now) {
+      sent e = retry_queue.begin()->second;
+      retry_queue.erase(retry_queue.begin());
+      ++e.retries;
+      retries.fetch_add(1, std::memory_order_relaxed);
+      if (opts.on_retry) {
+        const char* subj = natsMsg_GetSubject(e.msg);
+        lock.unlock();
+        opts.on_retry(subj != nullptr ? subj : "");
+        lock.lock();
       }
+      // The same message under a new id: an answer to the old one that still comes finds nothing.
+      msg_ptr copy;
+      natsStatus s = copy_with_reply(copy, e.msg, reply_subject(reply, reply_prefix, waiting.next_id()));
+      if (s == NATS_OK) {
+        sent again{nullptr, e.event_ts, e.retries};
+        if (send(lock, again, std::move(copy), s)) {
+          natsMsg_Destroy(e.msg);
+          continue;
+        }
+        natsMsg_Destroy(again.msg); // the copy did not go out: keep the original
+      }
+      // Not sent (closed, reconnect buffer full): later, or give up.
+      if (!retry_later(e, opts.ack_timeout / 4)) {
+        lock.unlock();
+        finish(e, false, false, 0,
+               "republish failed after " + std::to_string(e.retries) + " retries: " + status_text(s));
+        lock.lock();
+      }
+    }
+    if (!failed.empty()) {
+      auto gone = std::move(failed);
+      failed.clear();
       lock.unlock();
-      finish(msg, false, false, 0, "republish failed after " + std::to_string(attempt) + " retries: " + why);
+      for (auto& e : gone)
+        finish(e, false, false, 0,
+               "Timeout: no publish ack within " + std::to_string(opts.ack_timeout.count()) + " ms (after " +
+                 std::to_string(e.retries) + " retries)");
       lock.lock();
       continue;
     }
-    lock.lock();
-  }
-  // Closing: whatever still waits for a retry fails now.
-  while (!retry_queue.empty()) {
-    natsMsg* msg = retry_queue.begin()->second;
-    retry_queue.erase(retry_queue.begin());
-    lock.unlock();
-    finish(msg, false, false, 0, "connection closed before the retry");
-    lock.lock();
+    auto wake = now + opts.ack_timeout; // a publish made while this waits has its deadline after it
+    if (auto d = waiting.next_deadline(); d && *d < wake)
+      wake = *d;
+    if (!retry_queue.empty() && retry_queue.begin()->first < wake)
+      wake = retry_queue.begin()->first;
+    timer_cv.wait_until(lock, wake);
   }
 }
 
@@ -484,7 +591,6 @@ mi::result<std::unique_ptr<jetstream>> jetstream::connect(options o) {
   auto p = std::make_unique<impl>();
   p->opts = std::move(o);
   const auto& opts = p->opts;
-  p->event_ts = event_times(static_cast<std::size_t>(std::max(opts.max_pending, 1))); // nats.c's publish window
   const std::string where = "cannot connect to " + opts.url;
 
   natsOptions* raw_opts = nullptr;
@@ -538,10 +644,6 @@ mi::result<std::unique_ptr<jetstream>> jetstream::connect(options o) {
   }
   jsOptions jo;
   jsOptions_Init(&jo);
-  jo.PublishAsync.MaxPending = opts.max_pending;
-  jo.PublishAsync.AckHandler = on_pub_ack;
-  jo.PublishAsync.AckHandlerClosure = reinterpret_cast<void*>(static_cast<std::uintptr_t>(p->id));
-  jo.PublishAsync.StallWait = to_ms(opts.ack_timeout);
   jsCtx* raw_js = nullptr;
   s = natsConnection_JetStream(&raw_js, raw_nc, &jo);
   if (s != NATS_OK) {
@@ -550,35 +652,37 @@ mi::result<std::unique_ptr<jetstream>> jetstream::connect(options o) {
     return fail("jetstream context on " + opts.url, s);
   }
   p->js.reset(raw_js);
-  p->retry_thread = std::thread([ip = p.get()] { ip->retry_loop(); });
+  p->timer_thread = std::thread([ip = p.get()] { ip->timer_loop(); });
   return std::unique_ptr<jetstream>(new jetstream(std::move(p)));
 }
 
 jetstream::~jetstream() {
   (void)flush(std::chrono::seconds(5));
   {
-    std::lock_guard lock(impl_->retry_mu);
+    std::lock_guard lock(impl_->mu);
     impl_->stopping = true;
   }
-  impl_->retry_cv.notify_all();
-  if (impl_->retry_thread.joinable())
-    impl_->retry_thread.join();
-  // Publishes still waiting for their ack after the drain: report them as failed.
-  // (nats.c 3.4.1 dereferences its pending map unchecked: only ask after an async publish.)
-  natsMsgList pending{nullptr, 0};
-  if (impl_->published_async.load() && js_PublishAsyncGetPendingList(&pending, impl_->js.get()) == NATS_OK) {
-    for (int i = 0; i < pending.Count; ++i) {
-      natsMsg* msg = pending.Msgs[i];
-      pending.Msgs[i] = nullptr;
-      impl_->finish(msg, false, false, 0, "connection closed before the ack arrived");
-    }
-    natsMsgList_Destroy(&pending);
-  }
+  impl_->timer_cv.notify_all();
+  impl_->room_cv.notify_all();
+  if (impl_->timer_thread.joinable())
+    impl_->timer_thread.join();
   {
     // Waits for a running ack callback; later ones find no entry.
     std::unique_lock lock(registry_mu());
     registry().erase(impl_->id);
   }
+  impl_->ack_sub.reset();
+  // Publishes still waiting for their ack after the drain, or for a retry: failed.
+  std::vector<std::pair<sent, const char*>> left;
+  {
+    std::lock_guard lock(impl_->mu);
+    impl_->waiting.take_all([&](sent&& e) { left.emplace_back(e, "connection closed before the ack arrived"); });
+    for (auto& [when, e] : impl_->retry_queue)
+      left.emplace_back(e, "connection closed before the retry");
+    impl_->retry_queue.clear();
+  }
+  for (auto& [e, why] : left)
+    impl_->finish(e, false, false, 0, why);
   impl_->kv.clear();
   impl_->js.reset();
   impl_->nc.reset();
@@ -657,33 +761,39 @@ mi::result<std::vector<consumer_state>> jetstream::consumers(const std::string& 
 }
 
 mi::result<bool> jetstream::publish_async(const outgoing& m) {
+  auto& p = *impl_;
+  std::unique_lock lock(p.mu);
+  if (p.stopping)
+    return mi::error{"cannot publish to " + m.subject + ": the connection is closing", mi::errc::unavailable};
+  if (auto sub = p.ensure_ack_subscription(); !sub)
+    return sub.err();
+  const auto limit = static_cast<std::size_t>(std::max(p.opts.max_pending, 1));
+  if (p.waiting.live() >= limit) {
+    ++p.stalled;
+    const bool room =
+      p.room_cv.wait_for(lock, p.opts.ack_timeout, [&] { return p.stopping || p.waiting.live() < limit; });
+    --p.stalled;
+    if (!room || p.stopping)
+      return mi::error{"cannot publish to " + m.subject + ": stalled, " + std::to_string(p.waiting.live()) +
+                         " publishes unacknowledged for " + std::to_string(p.opts.ack_timeout.count()) + " ms",
+                       mi::errc::timeout};
+  }
+  thread_local std::string reply;
   msg_ptr msg;
-  natsStatus s = make_msg(msg, m);
+  natsStatus s = make_msg(msg, m, reply_subject(reply, p.reply_prefix, p.waiting.next_id()));
   if (s != NATS_OK)
     return fail("cannot build message for " + m.subject, s);
-  jsPubOptions po;
-  jsPubOptions_Init(&po);
-  po.MaxWait = to_ms(impl_->opts.ack_timeout);
-  impl_->in_flight.fetch_add(1, std::memory_order_acq_rel);
-  natsMsg* handed = msg.release();
-  if (m.event_ts_ns != 0) { // before the publish: its ack may come back on another thread at once
-    std::lock_guard lock(impl_->event_mu);
-    impl_->event_ts.put(handed, m.event_ts_ns);
+  p.in_flight.fetch_add(1, std::memory_order_acq_rel);
+  sent e{nullptr, m.event_ts_ns, 0};
+  if (p.send(lock, e, std::move(msg), s))
+    return true;
+  lock.unlock();
+  natsMsg_Destroy(e.msg);
+  if (p.in_flight.fetch_sub(1, std::memory_order_acq_rel) == 1) {
+    std::lock_guard flush_lock(p.flush_mu);
+    p.flush_cv.notify_all();
   }
-  natsMsg* mine = handed;
-  s = js_PublishMsgAsync(impl_->js.get(), &handed, &po);
-  if (s != NATS_OK) {
-    if (m.event_ts_ns != 0)
-      impl_->take_event_ts(mine);
-    natsMsg_Destroy(handed); // still ours: nats.c did not take it
-    if (impl_->in_flight.fetch_sub(1, std::memory_order_acq_rel) == 1) {
-      std::lock_guard lock(impl_->flush_mu);
-      impl_->flush_cv.notify_all();
-    }
-    return fail("cannot publish to " + m.subject, s);
-  }
-  impl_->published_async.store(true, std::memory_order_relaxed);
-  return true;
+  return fail("cannot publish to " + m.subject, s);
 }
 
 std::int64_t jetstream::in_flight() const { return impl_->in_flight.load(); }
