@@ -510,6 +510,7 @@ struct router_state {
   bool stream_at_end = false;                           // the reader's last entry had nothing pending after it
   std::chrono::steady_clock::time_point stream_until{}; // the local feed is not used before (after a gap)
   bool gap_check_queued = false;
+  bool lingered = false; // a take waits out klines.feed_linger (the delayed raw_atom takes, whatever comes first)
   std::shared_ptr<std::atomic<std::uint64_t>> reader_stall; // testing: messages left before the reader goes silent
 };
 
@@ -767,7 +768,16 @@ caf::behavior kline_router(router_actor* self, kline_stage_args args) {
       // thousands of messages) is never decoded at once. Every message that did not take from the inbox is
       // followed by one that does: a ring absorbed by a continuation is not lost.
       const bool took = s.raw_next >= s.raw_taken.size();
+      if (took && !s.lingered && s.args.cfg.feed_linger.count() > 0) {
+        // Rung by the first entry of a burst: let the burst gather (the inbox is not empty, so its later entries do
+        // not ring) and take it whole after klines.feed_linger: one wake-up and one message per symbol window per
+        // linger, not per trade. A raw_atom meanwhile takes at once; the delayed one then lingers at most once more.
+        s.lingered = true;
+        self->delayed_send(self, s.args.cfg.feed_linger, raw_atom::value);
+        return;
+      }
       if (took) {
+        s.lingered = false;
         s.raw_in->take(s.raw_taken);
         s.raw_next = 0;
       }

@@ -197,6 +197,7 @@ std::vector<leaf> leaves(config& c) {
   out.push_back({"klines.partitions", &c.klines.partitions});
   out.push_back({"klines.lease_ttl", &c.klines.lease_ttl});
   out.push_back({"klines.feed", &c.klines.feed});
+  out.push_back({"klines.feed_linger", &c.klines.feed_linger});
   out.push_back({"calendars.dir", &c.calendars.dir});
   out.push_back({"calendars.alpaca_refresh", &c.calendars.alpaca_refresh});
   out.push_back({"calendars.alpaca_url", &c.calendars.alpaca_url});
@@ -970,6 +971,8 @@ std::vector<config_error> validate(const config& c) {
   ck.range("klines.partitions", c.klines.partitions, 1, 1024);
   if (c.klines.lease_ttl < std::chrono::seconds(3) || c.klines.lease_ttl > std::chrono::seconds(60))
     ck.fail("klines.lease_ttl", "must be in 3s..60s, got " + format_duration(c.klines.lease_ttl));
+  if (c.klines.feed_linger.count() < 0 || c.klines.feed_linger > std::chrono::milliseconds(50))
+    ck.fail("klines.feed_linger", "must be in 0ms..50ms, got " + format_duration(c.klines.feed_linger));
   if (c.calendars.alpaca_refresh_every.count() != 0 && c.calendars.alpaca_refresh_every < std::chrono::seconds(1))
     ck.fail("calendars.alpaca_refresh_every",
             "must be 0 (at start only) or at least 1s, got " + format_duration(c.calendars.alpaca_refresh_every));

@@ -348,6 +348,11 @@ struct kline_config {
   /// MARKET_RAW to catch up and for messages other publishers stored) or stream (it reads every message back from
   /// MARKET_RAW). A node without ingest always reads the stream. docs/architecture.md "The kline stage's feed".
   kline_feed feed = kline_feed::local;
+  /// The kline stage's router, rung by the first trade of a burst, waits this long before it takes what came (the
+  /// ring's later trades do not ring again): one wake-up and one message per symbol window per linger instead of per
+  /// trade. Adds at most this to a trade's way into its window (partials go out every partial_interval anyway).
+  /// 0..50ms; 0: take at once.
+  duration feed_linger = std::chrono::milliseconds(5);
   /// Field-wise equality.
   bool operator==(const kline_config&) const = default;
 };

@@ -790,6 +790,14 @@ TEST_CASE("klines.partitions and klines.lease_ttl: defaults, overrides and every
   CHECK(mentions(find(errors_of("klines: {partitions: 2000}\n"), "klines.partitions"), "got 2000"));
 }
 
+TEST_CASE("klines.feed_linger: 5ms by default, 0 allowed, beyond 50ms or negative refused by name") {
+  CHECK(mi::cfg::defaults().klines.feed_linger == std::chrono::milliseconds(5));
+  CHECK(loaded("klines: {feed_linger: 0ms}\n").klines.feed_linger == std::chrono::milliseconds(0));
+  CHECK(loaded("", {{"MI_KLINES_FEED_LINGER", "20ms"}}).klines.feed_linger == std::chrono::milliseconds(20));
+  CHECK(mentions(find(errors_of("klines: {feed_linger: 51ms}\n"), "klines.feed_linger"), "0ms..50ms, got 51ms"));
+  CHECK(mentions(find(errors_of("klines: {feed_linger: 1s}\n"), "klines.feed_linger"), "0ms..50ms"));
+}
+
 TEST_CASE("exchanges.cn is refused with a pointer to equities.cn (a polled venue of the registry)") {
   auto errs = errors_of("exchanges:\n  cn:\n    enabled: true\n");
   REQUIRE(!errs.empty());

@@ -10,7 +10,8 @@
 using ring = mi::gw::ack_ring<std::string>;
 using namespace std::chrono_literals;
 
-TEST_CASE("ack ring: each publish is taken once by its id, in ack order or not, unknown and repeated ids give nothing") {
+TEST_CASE(
+  "ack ring: each publish is taken once by its id, in ack order or not, unknown and repeated ids give nothing") {
   ring r;
   const auto t0 = ring::clock::time_point{} + 1h;
   std::vector<std::uint64_t> ids;

@@ -336,7 +336,9 @@ struct jetstream::impl {
   void handle_reply(natsMsg* reply);
   /// Schedules `e` again, or fails it for good (false: the caller finishes it, without mu).
   bool retry_later(sent& e, std::chrono::milliseconds delay);
-  void finish(sent& e, bool ok, bool duplicate, std::uint64_t seq, std::string error, std::string_view stream = {});
+  /// Tells on_outcome and frees the message (`on_ack_thread`: through that thread's graveyard).
+  void finish(sent& e, bool ok, bool duplicate, std::uint64_t seq, std::string error, std::string_view stream = {},
+              bool on_ack_thread = false);
   void timer_loop();
   mi::result<kvStore*> bucket(const std::string& name, std::chrono::nanoseconds ttl = std::chrono::nanoseconds{-1});
 };
@@ -365,6 +367,33 @@ void on_ack_reply(natsConnection*, natsSubscription*, natsMsg* reply, void* clos
   }
   it->second->handle_reply(reply);
 }
+
+// nats.c frees every message on its garbage-collector thread and wakes that thread for the first message handed to
+// it after it went idle: handed over one at a time, as acks come, each costs a wake-up (futex calls and a context
+// switch on both sides). The ack thread hands its messages (the answers, the acked publishes) over 64 at a time; the
+// last few go when the thread ends (its subscription closed). Only ever used on that thread.
+class graveyard {
+public:
+  graveyard() = default;
+  graveyard(const graveyard&) = delete;
+  graveyard& operator=(const graveyard&) = delete;
+  ~graveyard() { flush(); }
+  void add(natsMsg* m) {
+    msgs_[n_++] = m;
+    if (n_ == msgs_.size())
+      flush();
+  }
+
+private:
+  void flush() {
+    for (std::size_t i = 0; i < n_; ++i)
+      natsMsg_Destroy(msgs_[i]);
+    n_ = 0;
+  }
+  std::array<natsMsg*, 64> msgs_{};
+  std::size_t n_ = 0;
+};
+thread_local graveyard ack_thread_graveyard;
 
 // The reply subject of publish `id`: prefix + decimal id, in `buf`.
 const char* reply_subject(std::string& buf, const std::string& prefix, std::uint64_t id) {
@@ -431,7 +460,7 @@ void jetstream::impl::handle_reply(natsMsg* reply) {
     ack = parse_pub_ack(d != nullptr ? std::string_view(d, static_cast<std::size_t>(natsMsg_GetDataLength(reply)))
                                      : std::string_view());
   }
-  natsMsg_Destroy(reply);
+  ack_thread_graveyard.add(reply);
 
   std::unique_lock lock(mu);
   auto e = waiting.take(id);
@@ -445,19 +474,19 @@ void jetstream::impl::handle_reply(natsMsg* reply) {
     if (retry_later(*e, std::chrono::milliseconds(100 * std::min(e->retries + 1, 10))))
       return;
     lock.unlock();
-    finish(*e, false, false, 0, "no responders (after " + std::to_string(e->retries) + " retries)");
+    finish(*e, false, false, 0, "no responders (after " + std::to_string(e->retries) + " retries)", {}, true);
     return;
   }
   lock.unlock();
   switch (ack.what) {
   case pub_ack::kind::stored:
-    finish(*e, true, ack.duplicate, ack.seq, {}, ack.stream);
+    finish(*e, true, ack.duplicate, ack.seq, {}, ack.stream, true);
     break;
   case pub_ack::kind::refused: // limits, wrong expectations: final
-    finish(*e, false, false, 0, ack.error + " [jetstream error " + std::to_string(ack.err_code) + "]");
+    finish(*e, false, false, 0, ack.error + " [jetstream error " + std::to_string(ack.err_code) + "]", {}, true);
     break;
   case pub_ack::kind::malformed:
-    finish(*e, false, false, 0, ack.error);
+    finish(*e, false, false, 0, ack.error, {}, true);
     break;
   }
 }
@@ -471,7 +500,7 @@ bool jetstream::impl::retry_later(sent& e, std::chrono::milliseconds delay) {
 }
 
 void jetstream::impl::finish(sent& e, bool ok, bool duplicate, std::uint64_t seq, std::string error,
-                             std::string_view stream) {
+                             std::string_view stream, bool on_ack_thread) {
   if (opts.on_outcome) {
     publish_outcome o;
     o.ok = ok;
@@ -486,7 +515,10 @@ void jetstream::impl::finish(sent& e, bool ok, bool duplicate, std::uint64_t seq
       o.data = std::string_view(d, static_cast<std::size_t>(natsMsg_GetDataLength(e.msg)));
     opts.on_outcome(o);
   }
-  natsMsg_Destroy(std::exchange(e.msg, nullptr));
+  if (on_ack_thread)
+    ack_thread_graveyard.add(std::exchange(e.msg, nullptr));
+  else
+    natsMsg_Destroy(std::exchange(e.msg, nullptr));
   if (in_flight.fetch_sub(1, std::memory_order_acq_rel) == 1) {
     std::lock_guard lock(flush_mu);
     flush_cv.notify_all();

@@ -50,7 +50,8 @@ TEST_CASE("publish ack: a refusal carries the server's codes and description") {
 TEST_CASE("publish ack: anything else is malformed, with what is wrong") {
   for (const char* bad : {"", "null", "[]", "{", R"({"stream":"S"})", R"({"seq":1})", R"({"stream":"S","seq":0})",
                           R"({"stream":"S","seq":-1})", R"({"stream":"S","seq":"1"})", R"({"stream":1,"seq":1})",
-                          R"({"stream":"S","seq":1,"duplicate":1})", R"({"error":"nope"})", R"({"error":{"code":"503"}})", R"({"error":{"code":1e99}})"}) {
+                          R"({"stream":"S","seq":1,"duplicate":1})", R"({"error":"nope"})",
+                          R"({"error":{"code":"503"}})", R"({"error":{"code":1e99}})"}) {
     CAPTURE(bad);
     auto a = parse_pub_ack(bad);
     CHECK(a.what == pub_ack::kind::malformed);
