@@ -357,21 +357,10 @@ std::unordered_map<std::uint64_t, jetstream::impl*>& registry() {
 }
 std::atomic<std::uint64_t> next_id{1};
 
-void on_ack_reply(natsConnection*, natsSubscription*, natsMsg* reply, void* closure) {
-  auto id = static_cast<std::uint64_t>(reinterpret_cast<std::uintptr_t>(closure));
-  std::shared_lock lock(registry_mu());
-  auto it = registry().find(id);
-  if (it == registry().end()) {
-    natsMsg_Destroy(reply);
-    return;
-  }
-  it->second->handle_reply(reply);
-}
-
 // nats.c frees every message on its garbage-collector thread and wakes that thread for the first message handed to
 // it after it went idle: handed over one at a time, as acks come, each costs a wake-up (futex calls and a context
-// switch on both sides). The ack thread hands its messages (the answers, the acked publishes) over 64 at a time; the
-// last few go when the thread ends (its subscription closed). Only ever used on that thread.
+// switch on both sides). The ack thread hands its messages (the answers, the acked publishes) over in batches; the
+// rest go when no answer is queued (before the thread lingers) or when it ends. Only ever used on that thread.
 class graveyard {
 public:
   graveyard() = default;
@@ -383,17 +372,40 @@ public:
     if (n_ == msgs_.size())
       flush();
   }
-
-private:
   void flush() {
     for (std::size_t i = 0; i < n_; ++i)
       natsMsg_Destroy(msgs_[i]);
     n_ = 0;
   }
-  std::array<natsMsg*, 64> msgs_{};
+
+private:
+  std::array<natsMsg*, 256> msgs_{};
   std::size_t n_ = 0;
 };
 thread_local graveyard ack_thread_graveyard;
+
+void on_ack_reply(natsConnection*, natsSubscription* sub, natsMsg* reply, void* closure) {
+  auto id = static_cast<std::uint64_t>(reinterpret_cast<std::uintptr_t>(closure));
+  std::chrono::microseconds linger{0};
+  {
+    std::shared_lock lock(registry_mu());
+    auto it = registry().find(id);
+    if (it == registry().end()) {
+      natsMsg_Destroy(reply);
+      return;
+    }
+    it->second->handle_reply(reply);
+    linger = it->second->opts.ack_linger;
+  }
+  // Every answer that came is handled: hand the messages over, and let the next answers gather (options::ack_linger;
+  // while this thread sleeps, nats.c's reader queues them without waking anyone).
+  int queued = 0;
+  if (natsSubscription_GetPending(sub, &queued, nullptr) == NATS_OK && queued == 0) {
+    ack_thread_graveyard.flush();
+    if (linger.count() > 0)
+      std::this_thread::sleep_for(linger);
+  }
+}
 
 // The reply subject of publish `id`: prefix + decimal id, in `buf`.
 const char* reply_subject(std::string& buf, const std::string& prefix, std::uint64_t id) {
