@@ -319,7 +319,7 @@ struct jetstream::impl {
   std::condition_variable room_cv;  // publish_async waits here while max_pending publishes are waiting
   std::condition_variable timer_cv; // the timer thread waits here
   int stalled = 0;                  // publish_async calls waiting for room
-  std::string reply_prefix;         // "_INBOX.<nuid>."
+  std::string reply_prefix;         // "_INBOX.<nuid>.": set once, before ack_sub exists
   sub_ptr ack_sub;                  // made by the first publish_async
   ack_ring<sent> waiting;
   std::multimap<std::chrono::steady_clock::time_point, sent> retry_queue; // by when to publish again
@@ -425,17 +425,16 @@ mi::result<bool> jetstream::impl::ensure_ack_subscription() {
   natsStatus s = natsInbox_Create(&inbox);
   if (s != NATS_OK)
     return fail("cannot make the publish ack inbox", s);
-  std::string prefix = std::string(inbox) + ".";
+  reply_prefix = std::string(inbox) + "."; // before the subscription: its thread reads it
   natsInbox_Destroy(inbox);
   natsSubscription* raw = nullptr;
-  s = natsConnection_Subscribe(&raw, nc.get(), (prefix + "*").c_str(), on_ack_reply,
+  s = natsConnection_Subscribe(&raw, nc.get(), (reply_prefix + "*").c_str(), on_ack_reply,
                                reinterpret_cast<void*>(static_cast<std::uintptr_t>(id)));
   if (s != NATS_OK)
     return fail("cannot subscribe to publish acks", s);
   // Bounded by max_pending (publish_async waits beyond it), so no slow-consumer limit that could drop acks.
   natsSubscription_SetPendingLimits(raw, -1, -1);
   adopt(ack_sub, raw, "the publish acks");
-  reply_prefix = std::move(prefix);
   return true;
 }
 

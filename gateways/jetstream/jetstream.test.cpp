@@ -715,6 +715,71 @@ TEST_CASE("a publish that keeps timing out fails after max_retries") {
   CHECK(outcomes.last_error.find("Timeout") != std::string::npos);
 }
 
+TEST_CASE("a publish the stream refuses fails at once with the server's reason and code, and is not retried") {
+  mi::test::nats_server server;
+  outcome_counter outcomes;
+  auto js = connect(server, outcomes.listener(), 5000ms, 10);
+  REQUIRE(js->ensure_stream(raw_stream()).has_value());
+  auto m = trade_msg(1);
+  m.headers = {{"Nats-Expected-Last-Sequence", "41"}}; // the stream is empty: the server refuses it
+  REQUIRE(js->publish_async(m).has_value());
+  REQUIRE(js->publish_async(trade_msg(2)).has_value());
+  REQUIRE(js->flush(5s).has_value());
+  CHECK(outcomes.failed == 1);
+  CHECK(outcomes.ok == 1);
+  CHECK(js->retries() == 0);
+  CHECK(js->state("MARKET_RAW")->messages == 1);
+  std::lock_guard lock(outcomes.mu);
+  CHECK(outcomes.last_error.find("wrong last sequence") != std::string::npos);
+  CHECK(outcomes.last_error.find("[jetstream error 10071]") != std::string::npos);
+}
+
+TEST_CASE("a publish nobody stores yet (no responders) is retried with growing pauses: stored once the stream "
+          "exists, failed after max_retries without it") {
+  mi::test::nats_server server;
+  std::mutex mu;
+  std::vector<publish_outcome> seen; // copies: ok, seq, stream kept as strings below
+  std::vector<std::string> streams, errors;
+  auto js = connect(
+    server,
+    [&](const publish_outcome& o) {
+      std::lock_guard lock(mu);
+      seen.push_back(publish_outcome{o.ok, o.duplicate, o.seq, {}, o.event_ts_ns, o.error, {}, {}});
+      streams.emplace_back(o.stream);
+      errors.push_back(o.error);
+    },
+    5000ms, 5);
+  auto m = trade_msg(7);
+  m.event_ts_ns = 1234;
+  REQUIRE(js->publish_async(m).has_value()); // no stream yet: nats-server answers "no responders"
+  REQUIRE(mi::test::eventually([&] { return js->retries() >= 1; }, 5s));
+  REQUIRE(js->ensure_stream(raw_stream()).has_value());
+  REQUIRE(js->flush(10s).has_value());
+  {
+    std::lock_guard lock(mu);
+    REQUIRE(seen.size() == 1);
+    CHECK(seen[0].ok);
+    CHECK(seen[0].seq == 1);
+    CHECK(seen[0].event_ts_ns == 1234); // the caller's event time comes back with the ack, across the retries
+    CHECK(streams[0] == "MARKET_RAW");
+  }
+  CHECK(js->state("MARKET_RAW")->messages == 1);
+
+  // A subject no stream takes: 5 retries after 100, 200, 300, 400 and 500 ms, then a failure that says why.
+  outgoing nowhere{"nowhere.at.all", "n:1", content_type, "x"};
+  const auto t0 = std::chrono::steady_clock::now();
+  const auto before = js->retries();
+  REQUIRE(js->publish_async(nowhere).has_value());
+  REQUIRE(js->flush(10s).has_value());
+  const auto took = std::chrono::steady_clock::now() - t0;
+  CHECK(js->retries() - before == 5);
+  CHECK(took >= 1500ms);
+  std::lock_guard lock(mu);
+  REQUIRE(seen.size() == 2);
+  CHECK_FALSE(seen[1].ok);
+  CHECK(errors[1] == "no responders (after 5 retries)");
+}
+
 TEST_CASE("closing with unacknowledged publishes reports them as failed (after the 5 s drain)") {
   mi::test::nats_server server;
   outcome_counter outcomes;
