@@ -246,8 +246,13 @@ TEST_CASE("e2e: kill -9 mid-stream and restart: every trade once, klines as an u
 }
 
 TEST_CASE("e2e: the kline stage takes its node's trades as they are acked and reads MARKET_RAW for what another "
-          "publisher stored: every candle as SQL computes it over the stored trades") {
-  platform_env env({"1s"});
+          "publisher stored: every candle as SQL computes it over the stored trades, with and without the feed's "
+          "linger") {
+  std::string linger; // klines.feed_linger
+  SUBCASE("taken at once (feed_linger 0ms)") { linger = "0ms"; }
+  SUBCASE("taken in bursts (feed_linger 5ms, the default)") { linger = "5ms"; }
+  CAPTURE(linger);
+  platform_env env({"1s"}, {}, "  feed_linger: " + linger + "\n");
   env.start_platform();
   env.start_simulator({"--count", "6000", "--rate", "2000"});
   // Once its reader is at the end of MARKET_RAW, the stage reads this node's trades from the local feed.
