@@ -87,6 +87,21 @@ void adopt(sub_ptr& slot, natsSubscription* raw, std::string what) {
   subscriptions().add(raw, std::move(what));
   slot.reset(raw);
 }
+/// A fresh inbox, "_INBOX.<nuid>": the prefix of a subscription's reply subjects (`<inbox>.<number>`).
+std::optional<std::string> new_inbox() {
+  natsInbox* raw = nullptr;
+  if (natsInbox_Create(&raw) != NATS_OK)
+    return std::nullopt;
+  std::string inbox = raw;
+  natsInbox_Destroy(raw);
+  return inbox;
+}
+/// Nothing waits in `sub`'s queue: a reader that sleeps now lets the next messages gather without being woken for
+/// each (nats.c signals only a waiting reader).
+bool none_queued(natsSubscription* sub) {
+  int queued = 0;
+  return natsSubscription_GetPending(sub, &queued, nullptr) == NATS_OK && queued == 0;
+}
 struct kv_deleter {
   void operator()(kvStore* p) const { kvStore_Destroy(p); }
 };
@@ -340,6 +355,8 @@ struct jetstream::impl {
   void finish(sent& e, bool ok, bool duplicate, std::uint64_t seq, std::string error, std::string_view stream = {},
               bool on_ack_thread = false);
   void timer_loop();
+  /// One publish less in flight; flush() hears when none is left.
+  void one_done();
   mi::result<kvStore*> bucket(const std::string& name, std::chrono::nanoseconds ttl = std::chrono::nanoseconds{-1});
 };
 
@@ -399,8 +416,7 @@ void on_ack_reply(natsConnection*, natsSubscription* sub, natsMsg* reply, void* 
   }
   // Every answer that came is handled: hand the messages over, and let the next answers gather (options::ack_linger;
   // while this thread sleeps, nats.c's reader queues them without waking anyone).
-  int queued = 0;
-  if (natsSubscription_GetPending(sub, &queued, nullptr) == NATS_OK && queued == 0) {
+  if (none_queued(sub)) {
     ack_thread_graveyard.flush();
     if (linger.count() > 0)
       std::this_thread::sleep_for(linger);
@@ -421,15 +437,13 @@ const char* reply_subject(std::string& buf, const std::string& prefix, std::uint
 mi::result<bool> jetstream::impl::ensure_ack_subscription() {
   if (ack_sub)
     return true;
-  natsInbox* inbox = nullptr;
-  natsStatus s = natsInbox_Create(&inbox);
-  if (s != NATS_OK)
-    return fail("cannot make the publish ack inbox", s);
-  reply_prefix = std::string(inbox) + "."; // before the subscription: its thread reads it
-  natsInbox_Destroy(inbox);
+  auto inbox = new_inbox();
+  if (!inbox)
+    return mi::error{"cannot make the publish ack inbox"};
+  reply_prefix = *inbox + "."; // before the subscription: its thread reads it
   natsSubscription* raw = nullptr;
-  s = natsConnection_Subscribe(&raw, nc.get(), (reply_prefix + "*").c_str(), on_ack_reply,
-                               reinterpret_cast<void*>(static_cast<std::uintptr_t>(id)));
+  natsStatus s = natsConnection_Subscribe(&raw, nc.get(), (reply_prefix + "*").c_str(), on_ack_reply,
+                                          reinterpret_cast<void*>(static_cast<std::uintptr_t>(id)));
   if (s != NATS_OK)
     return fail("cannot subscribe to publish acks", s);
   // Bounded by max_pending (publish_async waits beyond it), so no slow-consumer limit that could drop acks.
@@ -530,6 +544,10 @@ void jetstream::impl::finish(sent& e, bool ok, bool duplicate, std::uint64_t seq
     ack_thread_graveyard.add(std::exchange(e.msg, nullptr));
   else
     natsMsg_Destroy(std::exchange(e.msg, nullptr));
+  one_done();
+}
+
+void jetstream::impl::one_done() {
   if (in_flight.fetch_sub(1, std::memory_order_acq_rel) == 1) {
     std::lock_guard lock(flush_mu);
     flush_cv.notify_all();
@@ -550,7 +568,7 @@ void jetstream::impl::timer_loop() {
     });
     if (stalled > 0)
       room_cv.notify_all();
-    while (!stopping && !retry_queue.empty() && retry_queue.begin()->first <= now) {
+    while (!stopping && !retry_queue.empty() && retry_queue.begin()->first <= clock::now()) {
       sent e = retry_queue.begin()->second;
       retry_queue.erase(retry_queue.begin());
       ++e.retries;
@@ -832,10 +850,7 @@ mi::result<bool> jetstream::publish_async(const outgoing& m) {
     return true;
   lock.unlock();
   natsMsg_Destroy(e.msg);
-  if (p.in_flight.fetch_sub(1, std::memory_order_acq_rel) == 1) {
-    std::lock_guard flush_lock(p.flush_mu);
-    p.flush_cv.notify_all();
-  }
+  p.one_done();
   return fail("cannot publish to " + m.subject, s);
 }
 
@@ -1208,11 +1223,10 @@ mi::result<std::unique_ptr<pull_consumer>> pull_consumer::create(jetstream& js, 
   // an earlier (expired) pull are still queued, which corrupted the heap under load.
   auto p = std::make_unique<impl>();
   p->owner = &js;
-  natsInbox* unique = nullptr;
-  if (natsInbox_Create(&unique) != NATS_OK)
+  auto inbox = new_inbox();
+  if (!inbox)
     return mi::error{"cannot create an inbox for " + what};
-  p->inbox = unique; // "_INBOX.<nuid>"
-  natsInbox_Destroy(unique);
+  p->inbox = std::move(*inbox);
   p->next_subject = "$JS.API.CONSUMER.MSG.NEXT." + sp.stream + "." + sp.durable;
   natsSubscription* raw_sub = nullptr;
   s = natsConnection_SubscribeSync(&raw_sub, js.internals().nc.get(), (p->inbox + ".*").c_str());
@@ -1251,8 +1265,7 @@ mi::result<std::vector<js_message>> pull_consumer::fetch(int max, std::chrono::m
     if (gather.count() > 0 && !out.empty()) {
       // Once the batch has begun, wait for the rest in slices instead of waking up for each delivery (nats.c
       // signals a waiting reader per message: a thread switch per message at a steady trickle).
-      int queued = 0;
-      if (natsSubscription_GetPending(im.sub.get(), &queued, nullptr) == NATS_OK && queued == 0) {
+      if (none_queued(im.sub.get())) {
         std::this_thread::sleep_for(std::min(left, gather));
         continue;
       }
