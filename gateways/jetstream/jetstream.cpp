@@ -42,8 +42,24 @@ struct connection_deleter {
 struct js_deleter {
   void operator()(jsCtx* p) const { jsCtx_Destroy(p); }
 };
+// Frees a message on the calling thread. natsMsg_Destroy hands every message to nats.c's collector thread, under its
+// lock, signalling it whenever it sleeps: at 20,000 trades/s (two messages per publish, one per delivery) that hand-off
+// ping-pongs between two threads and cost ~8 % of the platform's CPU (docs/performance.md §28). nats.c 3.4's own free
+// function (exported by libnats, declared only in its private msg.h) frees at once; used only with the release it was
+// read against (src/msg.c of v3.4.1), natsMsg_Destroy otherwise. natsMsg_Destroy differs from it only for messages
+// nats.c marks as its own, which are those it passes to an auto-acking js_Subscribe callback: this gateway subscribes
+// through JetStream only with ordered consumers, which ack nothing, so every message it frees is its own to free.
+#if NATS_VERSION_MAJOR == 3 && NATS_VERSION_MINOR == 4
+extern "C" void natsMsg_free(void* object);
+void free_msg(natsMsg* m) {
+  if (m != nullptr)
+    natsMsg_free(m);
+}
+#else
+void free_msg(natsMsg* m) { natsMsg_Destroy(m); }
+#endif
 struct msg_deleter {
-  void operator()(natsMsg* p) const { natsMsg_Destroy(p); }
+  void operator()(natsMsg* p) const { free_msg(p); }
 };
 // The subscriptions this gateway made, each with what it is for. nats.c 3.4.1 posts an asynchronous error with the
 // subscription's pointer without holding the subscription, so it may be destroyed before the error handler runs (a
@@ -351,9 +367,8 @@ struct jetstream::impl {
   void handle_reply(natsMsg* reply);
   /// Schedules `e` again, or fails it for good (false: the caller finishes it, without mu).
   bool retry_later(sent& e, std::chrono::milliseconds delay);
-  /// Tells on_outcome and frees the message (`on_ack_thread`: through that thread's graveyard).
-  void finish(sent& e, bool ok, bool duplicate, std::uint64_t seq, std::string error, std::string_view stream = {},
-              bool on_ack_thread = false);
+  /// Tells on_outcome and frees the message.
+  void finish(sent& e, bool ok, bool duplicate, std::uint64_t seq, std::string error, std::string_view stream = {});
   void timer_loop();
   /// One publish less in flight; flush() hears when none is left.
   void one_done();
@@ -374,33 +389,6 @@ std::unordered_map<std::uint64_t, jetstream::impl*>& registry() {
 }
 std::atomic<std::uint64_t> next_id{1};
 
-// nats.c frees every message on its garbage-collector thread and wakes that thread for the first message handed to
-// it after it went idle: handed over one at a time, as acks come, each costs a wake-up (futex calls and a context
-// switch on both sides). The ack thread hands its messages (the answers, the acked publishes) over in batches; the
-// rest go when no answer is queued (before the thread lingers) or when it ends. Only ever used on that thread.
-class graveyard {
-public:
-  graveyard() = default;
-  graveyard(const graveyard&) = delete;
-  graveyard& operator=(const graveyard&) = delete;
-  ~graveyard() { flush(); }
-  void add(natsMsg* m) {
-    msgs_[n_++] = m;
-    if (n_ == msgs_.size())
-      flush();
-  }
-  void flush() {
-    for (std::size_t i = 0; i < n_; ++i)
-      natsMsg_Destroy(msgs_[i]);
-    n_ = 0;
-  }
-
-private:
-  std::array<natsMsg*, 256> msgs_{};
-  std::size_t n_ = 0;
-};
-thread_local graveyard ack_thread_graveyard;
-
 void on_ack_reply(natsConnection*, natsSubscription* sub, natsMsg* reply, void* closure) {
   auto id = static_cast<std::uint64_t>(reinterpret_cast<std::uintptr_t>(closure));
   std::chrono::microseconds linger{0};
@@ -408,19 +396,16 @@ void on_ack_reply(natsConnection*, natsSubscription* sub, natsMsg* reply, void* 
     std::shared_lock lock(registry_mu());
     auto it = registry().find(id);
     if (it == registry().end()) {
-      natsMsg_Destroy(reply);
+      free_msg(reply);
       return;
     }
     it->second->handle_reply(reply);
     linger = it->second->opts.ack_linger;
   }
-  // Every answer that came is handled: hand the messages over, and let the next answers gather (options::ack_linger;
-  // while this thread sleeps, nats.c's reader queues them without waking anyone).
-  if (none_queued(sub)) {
-    ack_thread_graveyard.flush();
-    if (linger.count() > 0)
-      std::this_thread::sleep_for(linger);
-  }
+  // Every answer that came is handled: let the next answers gather (options::ack_linger; while this thread sleeps,
+  // nats.c's reader queues them without waking anyone).
+  if (linger.count() > 0 && none_queued(sub))
+    std::this_thread::sleep_for(linger);
 }
 
 // The reply subject of publish `id`: prefix + decimal id, in `buf`.
@@ -475,7 +460,7 @@ void jetstream::impl::handle_reply(natsMsg* reply) {
   const std::size_t len = subject != nullptr ? std::strlen(subject) : 0;
   const std::size_t skip = reply_prefix.size(); // set before the first publish, never changed after
   if (len <= skip || std::from_chars(subject + skip, subject + len, id).ec != std::errc{}) {
-    natsMsg_Destroy(reply);
+    free_msg(reply);
     return;
   }
   const bool no_responders = natsMsg_IsNoResponders(reply);
@@ -485,7 +470,7 @@ void jetstream::impl::handle_reply(natsMsg* reply) {
     ack = parse_pub_ack(d != nullptr ? std::string_view(d, static_cast<std::size_t>(natsMsg_GetDataLength(reply)))
                                      : std::string_view());
   }
-  ack_thread_graveyard.add(reply);
+  free_msg(reply);
 
   std::unique_lock lock(mu);
   auto e = waiting.take(id);
@@ -499,19 +484,19 @@ void jetstream::impl::handle_reply(natsMsg* reply) {
     if (retry_later(*e, std::chrono::milliseconds(100 * std::min(e->retries + 1, 10))))
       return;
     lock.unlock();
-    finish(*e, false, false, 0, "no responders (after " + std::to_string(e->retries) + " retries)", {}, true);
+    finish(*e, false, false, 0, "no responders (after " + std::to_string(e->retries) + " retries)");
     return;
   }
   lock.unlock();
   switch (ack.what) {
   case pub_ack::kind::stored:
-    finish(*e, true, ack.duplicate, ack.seq, {}, ack.stream, true);
+    finish(*e, true, ack.duplicate, ack.seq, {}, ack.stream);
     break;
   case pub_ack::kind::refused: // limits, wrong expectations: final
-    finish(*e, false, false, 0, ack.error + " [jetstream error " + std::to_string(ack.err_code) + "]", {}, true);
+    finish(*e, false, false, 0, ack.error + " [jetstream error " + std::to_string(ack.err_code) + "]");
     break;
   case pub_ack::kind::malformed:
-    finish(*e, false, false, 0, ack.error, {}, true);
+    finish(*e, false, false, 0, ack.error);
     break;
   }
 }
@@ -525,7 +510,7 @@ bool jetstream::impl::retry_later(sent& e, std::chrono::milliseconds delay) {
 }
 
 void jetstream::impl::finish(sent& e, bool ok, bool duplicate, std::uint64_t seq, std::string error,
-                             std::string_view stream, bool on_ack_thread) {
+                             std::string_view stream) {
   if (opts.on_outcome) {
     publish_outcome o;
     o.ok = ok;
@@ -540,10 +525,7 @@ void jetstream::impl::finish(sent& e, bool ok, bool duplicate, std::uint64_t seq
       o.data = std::string_view(d, static_cast<std::size_t>(natsMsg_GetDataLength(e.msg)));
     opts.on_outcome(o);
   }
-  if (on_ack_thread)
-    ack_thread_graveyard.add(std::exchange(e.msg, nullptr));
-  else
-    natsMsg_Destroy(std::exchange(e.msg, nullptr));
+  free_msg(std::exchange(e.msg, nullptr));
   one_done();
 }
 
@@ -585,10 +567,10 @@ void jetstream::impl::timer_loop() {
       if (s == NATS_OK) {
         sent again{nullptr, e.event_ts, e.retries};
         if (send(lock, again, std::move(copy), s)) {
-          natsMsg_Destroy(e.msg);
+          free_msg(e.msg);
           continue;
         }
-        natsMsg_Destroy(again.msg); // the copy did not go out: keep the original
+        free_msg(again.msg); // the copy did not go out: keep the original
       }
       // Not sent (closed, reconnect buffer full): later, or give up.
       if (!retry_later(e, opts.ack_timeout / 4)) {
@@ -849,7 +831,7 @@ mi::result<bool> jetstream::publish_async(const outgoing& m) {
   if (p.send(lock, e, std::move(msg), s))
     return true;
   lock.unlock();
-  natsMsg_Destroy(e.msg);
+  free_msg(e.msg);
   p.one_done();
   return fail("cannot publish to " + m.subject, s);
 }
