@@ -506,7 +506,11 @@ struct admin_config {
 
 /// Process runtime.
 struct runtime_config {
-  int scheduler_threads = 2; ///< CAF scheduler workers, 1..64
+  /// CAF scheduler workers, 1..64. One by default: the cooperative actors (connections, publisher, symbol windows, push
+  /// sessions) use a fraction of a core at 50,000 trades/s, and a second worker cost ~1.3 µs of CPU per trade in
+  /// wake-ups between the two (docs/performance.md §28). Raise it when `mi_ingest_latency_seconds` rises with load
+  /// while the box has cores to spare (one worker busy all the time).
+  int scheduler_threads = 1;
   /// sharing | stealing (docs/performance.md §21: sharing costs ~6 µs less CPU per trade at 20,000 trades/s)
   scheduler_policy policy = scheduler_policy::sharing;
   log_severity log_level = log_severity::info; ///< trace|debug|info|warn|error

@@ -895,6 +895,15 @@ TEST_CASE("exchanges.alpaca.daily_job: off at 20:05 with 30 days by default, ove
         nullptr);
 }
 
+TEST_CASE("runtime.scheduler_threads: one worker by default, more from YAML or MI_RUNTIME_SCHEDULER_THREADS") {
+  CHECK(mi::cfg::defaults().runtime.scheduler_threads == 1);
+  CHECK(loaded("runtime: {scheduler_threads: 4}\n").runtime.scheduler_threads == 4);
+  CHECK(loaded("", {{"MI_RUNTIME_SCHEDULER_THREADS", "3"}}).runtime.scheduler_threads == 3);
+  auto errs = errors_of("runtime: {scheduler_threads: 0}\n", {});
+  CHECK(errs.size() == 1);
+  CHECK(mentions(find(errs, "runtime.scheduler_threads"), "0"));
+}
+
 TEST_CASE("runtime.scheduler_policy: sharing by default, stealing from YAML or MI_RUNTIME_SCHEDULER_POLICY, else an "
           "error naming both") {
   CHECK(mi::cfg::defaults().runtime.policy == mi::cfg::scheduler_policy::sharing);
