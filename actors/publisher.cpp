@@ -58,6 +58,14 @@ void pump(publisher_actor* self) {
         fb.waiting.store(false);
       }
       auto r = st.args.js->publish_async(b.msgs[b.next]);
+      if (!r && r.err().code == mi::errc::bad_input) {
+        // This message can never be sent (a header that would break NATS's header block, e.g. an exchange's trade
+        // id with a line break in its dedup id): counted and logged as a failed publish, and the rest go on.
+        st.args.metrics->publisher().publish_failed(stream_of(fb, b.msgs[b.next].subject));
+        spdlog::error("publish to {} failed permanently: {}", b.msgs[b.next].subject, r.err().message);
+        ++b.next;
+        continue;
+      }
       if (!r) {
         st.args.metrics->publisher().publish_retried(); // the same message, same id, again later
         spdlog::warn("publisher: JetStream refused a publish ({}), retrying", r.err().message);

@@ -57,7 +57,9 @@ struct publisher_args {
 ///          was handed to JetStream, which waits while in-flight acks are at the limit: that
 ///          withheld reply is the back-pressure on producers. Nothing is dropped: a publish nats.c
 ///          refuses (e.g. while reconnecting) is retried; a timed-out ack is retried with the same
-///          Nats-Msg-Id by the gateway.
+///          Nats-Msg-Id by the gateway. Only a message that can never be sent (a header that would
+///          break NATS's header block: the gateway's errc::bad_input) fails at once, counted in
+///          mi_publish_failures_total and logged like a publish that failed for good.
 ///          (resume_atom) from the ack callback; (stop_atom) -> quits once its queue is empty.
 caf::actor spawn_publisher(caf::actor_system& sys, publisher_args args);
 

@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "gateways/jetstream/ack_ring.hpp"
+#include "gateways/jetstream/header_block.hpp"
 #include "gateways/jetstream/pub_ack.hpp"
 #include "gateways/jetstream/sequence_follower.hpp"
 
@@ -42,20 +43,30 @@ struct connection_deleter {
 struct js_deleter {
   void operator()(jsCtx* p) const { jsCtx_Destroy(p); }
 };
-// Frees a message on the calling thread. natsMsg_Destroy hands every message to nats.c's collector thread, under its
-// lock, signalling it whenever it sleeps: at 20,000 trades/s (two messages per publish, one per delivery) that hand-off
-// ping-pongs between two threads and cost ~8 % of the platform's CPU (docs/performance.md §28). nats.c 3.4's own free
-// function (exported by libnats, declared only in its private msg.h) frees at once; used only with the release it was
-// read against (src/msg.c of v3.4.1), natsMsg_Destroy otherwise. natsMsg_Destroy differs from it only for messages
-// nats.c marks as its own, which are those it passes to an auto-acking js_Subscribe callback: this gateway subscribes
-// through JetStream only with ordered consumers, which ack nothing, so every message it frees is its own to free.
+// --- nats.c 3.4 internals: two functions libnats exports but declares only in its private msg.h ------------------
+// Read against src/msg.c of v3.4.1 and used only with that release (natsMsg_Destroy and natsMsgHeader_Set otherwise);
+// docs/performance.md §28 measures both.
+// - natsMsg_free frees a message on the calling thread. natsMsg_Destroy hands every message to nats.c's collector
+//   thread under its lock, signalling it whenever it sleeps: at 20,000 trades/s (two messages per publish, one per
+//   delivery) that hand-off ping-pongs between two threads. natsMsg_Destroy differs from natsMsg_free only for
+//   messages nats.c marks as its own, which are those it passes to an auto-acking js_Subscribe callback: this gateway
+//   subscribes through JetStream only with ordered consumers, which ack nothing, so every message it frees is its own.
+// - natsMsg_create takes the header block already encoded before the payload, as a received message carries it
+//   (header_block.hpp): one allocation per message, where natsMsgHeader_Set allocates a hash, a key and a value per
+//   header, the publish encodes them and the free destroys them.
 #if NATS_VERSION_MAJOR == 3 && NATS_VERSION_MINOR == 4
-extern "C" void natsMsg_free(void* object);
+#define MI_NATS_INTERNALS 1
+extern "C" {
+void natsMsg_free(void* object);
+natsStatus natsMsg_create(natsMsg** newMsg, const char* subject, int subjLen, const char* reply, int replyLen,
+                          const char* buf, int bufLen, int hdrLen);
+}
 void free_msg(natsMsg* m) {
   if (m != nullptr)
     natsMsg_free(m);
 }
 #else
+#define MI_NATS_INTERNALS 0
 void free_msg(natsMsg* m) { natsMsg_Destroy(m); }
 #endif
 struct msg_deleter {
@@ -182,9 +193,28 @@ mi::error fail(const std::string& what, natsStatus s, jsErrCode jerr = jsErrCode
 std::int64_t to_ms(std::chrono::milliseconds d) { return static_cast<std::int64_t>(d.count()); }
 
 // Builds a message with our headers; `reply`: where the server answers (an async publish's ack subject), or none.
-natsStatus make_msg(msg_ptr& out, const outgoing& m, const char* reply = nullptr) {
+mi::result<bool> make_msg(msg_ptr& out, const outgoing& m, const char* reply = nullptr) {
+  if (m.subject.empty())
+    return mi::error{"cannot publish a message without a subject", mi::errc::bad_input};
+  thread_local std::string block; // the header block, then the payload
+  block.clear();
+  if (block.capacity() > (std::size_t{1} << 16))
+    std::string().swap(block); // a large message does not keep its memory on this thread
+  auto header_len = append_header_block(block, m);
+  if (!header_len)
+    return header_len.err();
   natsMsg* raw = nullptr;
-  natsStatus s = natsMsg_Create(&raw, m.subject.c_str(), reply, m.data.data(), static_cast<int>(m.data.size()));
+  natsStatus s = NATS_OK;
+#if MI_NATS_INTERNALS
+  std::string_view body = m.data;
+  if (*header_len > 0)
+    body = block.append(m.data);
+  s = natsMsg_create(&raw, m.subject.data(), static_cast<int>(m.subject.size()), reply,
+                     reply != nullptr ? static_cast<int>(std::strlen(reply)) : 0, body.data(),
+                     static_cast<int>(body.size()), static_cast<int>(*header_len));
+  out.reset(raw);
+#else
+  s = natsMsg_Create(&raw, m.subject.c_str(), reply, m.data.data(), static_cast<int>(m.data.size()));
   out.reset(raw);
   if (s == NATS_OK && !m.msg_id.empty())
     s = natsMsgHeader_Set(raw, "Nats-Msg-Id", m.msg_id.c_str());
@@ -193,7 +223,10 @@ natsStatus make_msg(msg_ptr& out, const outgoing& m, const char* reply = nullptr
   for (const auto& [name, value] : m.headers)
     if (s == NATS_OK)
       s = natsMsgHeader_Set(raw, name.c_str(), value.c_str());
-  return s;
+#endif
+  if (s != NATS_OK)
+    return fail("cannot build message for " + m.subject, s);
+  return true;
 }
 
 // The same message (subject, headers, payload) with another reply subject: a retried publish waits for its ack
@@ -823,9 +856,9 @@ mi::result<bool> jetstream::publish_async(const outgoing& m) {
   }
   thread_local std::string reply;
   msg_ptr msg;
-  natsStatus s = make_msg(msg, m, reply_subject(reply, p.reply_prefix, p.waiting.next_id()));
-  if (s != NATS_OK)
-    return fail("cannot build message for " + m.subject, s);
+  if (auto made = make_msg(msg, m, reply_subject(reply, p.reply_prefix, p.waiting.next_id())); !made)
+    return made.err();
+  natsStatus s = NATS_OK;
   p.in_flight.fetch_add(1, std::memory_order_acq_rel);
   sent e{nullptr, m.event_ts_ns, 0};
   if (p.send(lock, e, std::move(msg), s))
@@ -850,15 +883,14 @@ mi::result<bool> jetstream::flush(std::chrono::milliseconds timeout) {
 
 mi::result<std::pair<std::uint64_t, bool>> jetstream::publish_sync(const outgoing& m) {
   msg_ptr msg;
-  natsStatus s = make_msg(msg, m);
-  if (s != NATS_OK)
-    return fail("cannot build message for " + m.subject, s);
+  if (auto made = make_msg(msg, m); !made)
+    return made.err();
   jsPubOptions po;
   jsPubOptions_Init(&po);
   po.MaxWait = to_ms(impl_->opts.ack_timeout);
   jsPubAck* raw = nullptr;
   jsErrCode jerr = jsErrCode(0);
-  s = js_PublishMsg(&raw, impl_->js.get(), msg.get(), &po, &jerr);
+  natsStatus s = js_PublishMsg(&raw, impl_->js.get(), msg.get(), &po, &jerr);
   std::unique_ptr<jsPubAck, pub_ack_deleter> pa(raw);
   if (s != NATS_OK)
     return fail("cannot publish to " + m.subject, s, jerr);
@@ -1493,9 +1525,9 @@ mi::result<bool> jetstream::publish_core(const std::string& subject, std::string
 
 mi::result<bool> jetstream::publish_core_buffered(const outgoing& m) {
   msg_ptr msg;
-  natsStatus s = make_msg(msg, m);
-  if (s == NATS_OK)
-    s = natsConnection_PublishMsg(impl_->nc.get(), msg.get());
+  if (auto made = make_msg(msg, m); !made)
+    return made.err();
+  natsStatus s = natsConnection_PublishMsg(impl_->nc.get(), msg.get());
   if (s != NATS_OK)
     return fail("cannot publish on " + m.subject, s);
   return true;

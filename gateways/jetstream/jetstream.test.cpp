@@ -171,6 +171,34 @@ TEST_CASE("publish_sync reports the sequence and duplicates") {
   CHECK(*second == std::pair<std::uint64_t, bool>{1, true});
 }
 
+TEST_CASE("a header that would break NATS's header block is refused before it is sent, and the connection goes on") {
+  mi::test::nats_server server;
+  auto js = connect(server);
+  REQUIRE(js->ensure_stream(raw_stream()).has_value());
+  // An exchange's trade id is outside input, and part of Nats-Msg-Id: with CRLF in it, the block would carry a
+  // second, forged dedup id.
+  auto forged = trade_msg(1);
+  forged.msg_id = "binance:BTCUSDT:1\r\nNats-Msg-Id: binance:BTCUSDT:2";
+  auto async = js->publish_async(forged);
+  REQUIRE_FALSE(async.has_value());
+  CHECK(async.err().code == mi::errc::bad_input);
+  CHECK(async.err().message.find("header 'Nats-Msg-Id'") != std::string::npos);
+  CHECK(js->in_flight() == 0);
+  auto sync = js->publish_sync(forged);
+  REQUIRE_FALSE(sync.has_value());
+  CHECK(sync.err().code == mi::errc::bad_input);
+
+  REQUIRE(js->publish_async(trade_msg(2)).has_value());
+  REQUIRE(js->flush(10s).has_value());
+  CHECK(js->state("MARKET_RAW")->messages == 1);
+  auto last = js->last_message("MARKET_RAW", "market.raw.binance.BTCUSDT");
+  REQUIRE(last.has_value());
+  REQUIRE(last->has_value());
+  CHECK((*last)->header("Nats-Msg-Id") == std::string("binance:BTCUSDT:2"));
+  CHECK((*last)->header("Content-Type") == std::string(content_type));
+  CHECK((*last)->data() == "trade-2");
+}
+
 TEST_CASE("a durable pull consumer re-created after acking resumes after the acked messages") {
   mi::test::nats_server server;
   auto js = connect(server);
