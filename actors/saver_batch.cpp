@@ -16,9 +16,14 @@ saver_batch::saver_batch(saver_kind kind, const std::vector<std::string_view>& p
   for (std::size_t i = 0; i < payloads.size(); ++i) {
     if (kind_ == saver_kind::trades) {
       auto t = mi::decode_trade_pb(payloads[i]);
-      if (!t)
+      if (!t) {
         bad_.push_back({i, "undecodable trade: " + t.err().message});
-      trades_.push_back(t ? std::optional<mi::trade>(std::move(*t)) : std::nullopt);
+        trade_row_of_.push_back(std::string::npos);
+        continue;
+      }
+      trade_row_of_.push_back(trade_rows_.size());
+      trade_rows_.push_back(std::move(*t));
+      trade_messages_.push_back(i);
     } else {
       auto k = mi::decode_kline_pb(payloads[i]);
       if (!k)
@@ -29,9 +34,11 @@ saver_batch::saver_batch(saver_kind kind, const std::vector<std::string_view>& p
 }
 
 std::vector<std::size_t> saver_batch::decoded() const {
+  if (kind_ == saver_kind::trades)
+    return trade_messages_;
   std::vector<std::size_t> out;
   for (std::size_t i = 0; i < size_; ++i)
-    if (kind_ == saver_kind::trades ? trades_[i].has_value() : klines_[i].has_value())
+    if (klines_[i].has_value())
       out.push_back(i);
   return out;
 }
@@ -48,16 +55,21 @@ std::vector<bool> saver_batch::bad_mask() const {
 /// One transaction with the decodable rows of the messages `idx`.
 mi::result<std::size_t> saver_batch::write_subset(const batch_writer& w, const std::vector<std::size_t>& idx) const {
   if (kind_ == saver_kind::trades) {
+    auto write = [&w](const std::vector<mi::trade>& rows, const std::vector<std::size_t>& messages) {
+      return w.write_trades_of ? w.write_trades_of(rows, messages) : w.write_trades(rows);
+    };
+    if (idx == trade_messages_)
+      return write(trade_rows_, trade_messages_); // every decoded message: no copy
     std::vector<mi::trade> rows;
     std::vector<std::size_t> messages;
     rows.reserve(idx.size());
     messages.reserve(idx.size());
     for (auto i : idx)
-      if (trades_[i]) {
-        rows.push_back(*trades_[i]);
+      if (trade_row_of_[i] != std::string::npos) {
+        rows.push_back(trade_rows_[trade_row_of_[i]]);
         messages.push_back(i);
       }
-    return w.write_trades_of ? w.write_trades_of(rows, messages) : w.write_trades(rows);
+    return write(rows, messages);
   }
   std::vector<mi::kline> rows;
   for (auto i : idx)
