@@ -41,6 +41,12 @@ void schedule_retry(publisher_actor* self, std::chrono::milliseconds after) {
   self->delayed_send(self, after, retry_atom::value);
 }
 
+// A publish that will never be stored: counted under its stream and logged.
+void failed_for_good(const publish_feedback& fb, mi::gw::metrics& m, std::string_view subject, std::string_view why) {
+  m.publisher().publish_failed(stream_of(fb, subject));
+  spdlog::error("publish to {} failed permanently: {}", subject, why);
+}
+
 // Hands queued messages to JetStream until the in-flight limit is reached.
 void pump(publisher_actor* self) {
   auto& st = self->state;
@@ -61,8 +67,7 @@ void pump(publisher_actor* self) {
       if (!r && r.err().code == mi::errc::bad_input) {
         // This message can never be sent (a header that would break NATS's header block, e.g. an exchange's trade
         // id with a line break in its dedup id): counted and logged as a failed publish, and the rest go on.
-        st.args.metrics->publisher().publish_failed(stream_of(fb, b.msgs[b.next].subject));
-        spdlog::error("publish to {} failed permanently: {}", b.msgs[b.next].subject, r.err().message);
+        failed_for_good(fb, *st.args.metrics, b.msgs[b.next].subject, r.err().message);
         ++b.next;
         continue;
       }
@@ -141,8 +146,7 @@ void on_publish_outcome(const std::shared_ptr<publish_feedback>& fb, mi::gw::met
       }
     }
   } else {
-    m->publisher().publish_failed(stream_of(*fb, o.subject));
-    spdlog::error("publish to {} failed permanently: {}", o.subject, o.error);
+    failed_for_good(*fb, *m, o.subject, o.error);
   }
   if (js != nullptr && js->in_flight() < fb->low_water && fb->waiting.exchange(false))
     caf::anon_send(fb->publisher.get(), resume_atom::value);

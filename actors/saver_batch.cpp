@@ -1,5 +1,6 @@
 #include "actors/saver_batch.hpp"
 
+#include <algorithm>
 #include <map>
 #include <tuple>
 
@@ -18,10 +19,8 @@ saver_batch::saver_batch(saver_kind kind, const std::vector<std::string_view>& p
       auto t = mi::decode_trade_pb(payloads[i]);
       if (!t) {
         bad_.push_back({i, "undecodable trade: " + t.err().message});
-        trade_row_of_.push_back(std::string::npos);
         continue;
       }
-      trade_row_of_.push_back(trade_rows_.size());
       trade_rows_.push_back(std::move(*t));
       trade_messages_.push_back(i);
     } else {
@@ -64,11 +63,13 @@ mi::result<std::size_t> saver_batch::write_subset(const batch_writer& w, const s
     std::vector<std::size_t> messages;
     rows.reserve(idx.size());
     messages.reserve(idx.size());
-    for (auto i : idx)
-      if (trade_row_of_[i] != std::string::npos) {
-        rows.push_back(trade_rows_[trade_row_of_[i]]);
+    for (auto i : idx) {
+      auto at = std::lower_bound(trade_messages_.begin(), trade_messages_.end(), i);
+      if (at != trade_messages_.end() && *at == i) {
+        rows.push_back(trade_rows_[static_cast<std::size_t>(at - trade_messages_.begin())]);
         messages.push_back(i);
       }
+    }
     return write(rows, messages);
   }
   std::vector<mi::kline> rows;

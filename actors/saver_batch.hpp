@@ -73,8 +73,7 @@ private:
   // The trades that decoded, in batch order, and for each the index of its message: the common first write
   // (every decoded message) hands these to the writer as they are; only a bisection copies subsets.
   std::vector<mi::trade> trade_rows_;
-  std::vector<std::size_t> trade_messages_;
-  std::vector<std::size_t> trade_row_of_; ///< message index -> its row in trade_rows_, or npos (undecodable)
+  std::vector<std::size_t> trade_messages_; ///< ascending: a message's row is found by binary search
   std::vector<std::optional<mi::kline>> klines_;
   std::vector<poison> bad_;
 };
