@@ -176,13 +176,15 @@ caf::behavior kline_sink(sink_actor* self, mi::gw::jetstream* js, mi::gw::metric
       }
       self->send(st.router, ckpt_atom::value, key, min_resume);
     },
-    // A passivated window's state: stored, then the router may forget the symbol.
+    // A passivated window's state: stored, then the router may forget the symbol, and so does the fence (its next
+    // write, if it trades again, reads the revision back).
     [self](passive_atom, const std::string& key, const std::string& ckpt) {
       auto& st = self->state;
       if (!store_checkpoint(st, key, ckpt, "checkpoint")) {
         quit_abandoned(self);
         return;
       }
+      st.checkpoints->forget(key);
       self->send(st.router, passive_atom::value, key);
     },
     [self](global_atom, std::uint64_t seq) {

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -18,8 +19,9 @@ namespace mi::actors {
 /// before MARKET_RAW. A refused trade is counted (mi_trades_rejected_total{exchange,reason}),
 /// logged (at most one line per reason every 10 s, with how many were not logged) and turned
 /// into its quarantine message: subject market.rejected.{exchange}.{symbol} (stream
-/// MARKET_REJECTED), the protobuf Trade as payload, Nats-Msg-Id {exchange}:{symbol}:{trade_id},
-/// headers Mi-Reject-Reason (unrepresentable | clock_skew | too_old) and Mi-Reject-Detail.
+/// MARKET_REJECTED), the protobuf Trade as payload (as received), Nats-Msg-Id {exchange}:{symbol}:{trade_id},
+/// headers Mi-Reject-Reason (unrepresentable | clock_skew | too_old | bad_trade_id) and Mi-Reject-Detail. Header
+/// values and log lines are one line: an ASCII control character in them (a bad_trade_id's) is written as %XX.
 /// Not thread-safe: one per actor.
 class quarantine {
 public:
@@ -39,7 +41,7 @@ private:
     std::int64_t last_log_ns = 0;
     std::uint64_t unlogged = 0;
   };
-  pace pace_[4]; // by reject_reason
+  std::array<pace, mi::reject_reasons.size()> pace_{}; // by reject_reason
 };
 
 /// The quarantine message of a refused trade (see quarantine).

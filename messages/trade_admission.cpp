@@ -33,6 +33,8 @@ std::string_view to_string(reject_reason r) {
     return "clock_skew";
   case reject_reason::too_old:
     return "too_old";
+  case reject_reason::bad_trade_id:
+    return "bad_trade_id";
   }
   return "none";
 }
@@ -61,7 +63,27 @@ admission check_amounts(const trade& t) {
   return {};
 }
 
+admission check_trade_id(const trade& t) {
+  const auto bad = reject_reason::bad_trade_id;
+  if (t.trade_id.empty())
+    return reject(bad, "trade id is empty");
+  if (t.trade_id.size() > max_trade_id_bytes)
+    return reject(bad, "trade id has " + std::to_string(t.trade_id.size()) + " bytes (at most " +
+                         std::to_string(max_trade_id_bytes) + ")");
+  for (std::size_t i = 0; i < t.trade_id.size(); ++i) {
+    const auto c = static_cast<unsigned char>(t.trade_id[i]);
+    if (c < 0x20 || c == 0x7f) {
+      static constexpr char hex[] = "0123456789ABCDEF";
+      return reject(bad, std::string("trade id has the control character 0x") + hex[c >> 4] + hex[c & 15] +
+                           " at byte " + std::to_string(i));
+    }
+  }
+  return {};
+}
+
 admission admit_trade(const trade& t, const admission_limits& limits) {
+  if (auto id = check_trade_id(t); !id.admitted())
+    return id;
   auto a = check_amounts(t);
   if (!a.admitted() || t.recv_ns == 0)
     return a;

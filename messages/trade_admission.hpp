@@ -1,5 +1,6 @@
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -15,10 +16,21 @@ enum class reject_reason : std::uint8_t {
   unrepresentable, ///< price or quantity outside the bounds below: sums could not stay exact
   clock_skew,      ///< exchange time more than max_clock_skew after the receive time
   too_old,         ///< exchange time older than the raw stream's retention at receive time
+  bad_trade_id,    ///< trade id empty, longer than max_trade_id_bytes or with a control character
 };
 
-/// "unrepresentable", "clock_skew", "too_old" ("none" for an admitted trade).
+/// Every reason, `none` first (the metric's series are made from this list).
+inline constexpr std::array<reject_reason, 5> reject_reasons{reject_reason::none, reject_reason::unrepresentable,
+                                                             reject_reason::clock_skew, reject_reason::too_old,
+                                                             reject_reason::bad_trade_id};
+
+/// "unrepresentable", "clock_skew", "too_old", "bad_trade_id" ("none" for an admitted trade).
 std::string_view to_string(reject_reason r);
+
+/// A trade id goes into the dedup id (a NATS header value: one line), the database's key and every client's
+/// payload: 1 to 128 bytes, none of them an ASCII control character (below 0x20, or 0x7f). Exchanges' ids are
+/// digits, UUIDs or "<digits>-<code>", far inside.
+inline constexpr std::size_t max_trade_id_bytes = 128;
 
 /// The bounds a trade's amounts must keep so that every sum the kline engine keeps for a window is
 /// exact (a signed 128-bit mantissa holds 38 digits).
@@ -56,7 +68,10 @@ struct admission {
 /// Checks the amounts only (amount_bounds). Pure, no clock.
 admission check_amounts(const trade& t);
 
-/// The edge check every trade passes before it is published to MARKET_RAW: amounts, then the
+/// Checks the trade id only (max_trade_id_bytes). Pure.
+admission check_trade_id(const trade& t);
+
+/// The edge check every trade passes before it is published to MARKET_RAW: its id, amounts, then the
 /// exchange time against the receive time (t.recv_ns; a trade without one is not time-checked).
 /// Pure: the receive time is in the trade, no clock is read.
 admission admit_trade(const trade& t, const admission_limits& limits);

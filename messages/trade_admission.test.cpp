@@ -2,6 +2,9 @@
 
 #include <doctest/doctest.h>
 
+#include <string>
+#include <vector>
+
 namespace {
 
 mi::trade make(std::string_view price, std::string_view qty, std::int64_t ts_ns = 1'672'515'782'136'000'000,
@@ -88,4 +91,37 @@ TEST_CASE(
   CHECK(mi::admit_trade(make("0", "1", recv, recv), l).reason == mi::reject_reason::unrepresentable);
   CHECK(mi::admit_trade(make("1", "1", recv + 365 * 24 * 60 * minute_ns, 0), l).admitted());
   CHECK(mi::admit_trade(make("1", "1", recv + 365 * 24 * 60 * minute_ns, recv), mi::admission_limits{0, 0}).admitted());
+}
+
+TEST_CASE("admission: a trade id that is empty, over 128 bytes or holds a control character is bad_trade_id") {
+  auto with_id = [](std::string id) {
+    auto t = make("1", "1");
+    t.trade_id = std::move(id);
+    return t;
+  };
+  // Real ids: digits (Binance, OKX, Coinbase, Kraken), a UUID (Bybit), "<id>-<market center>" (Alpaca); 128 bytes.
+  for (const auto& id : std::vector<std::string>{"1", "3276411542", "d4b6d6e2-1b2c-5a8e-9c1f-0a1b2c3d4e5f",
+                                                 "52983525029461-V", std::string(mi::max_trade_id_bytes, '7')})
+    CHECK_MESSAGE(mi::check_trade_id(with_id(id)).admitted(), id);
+  struct row {
+    std::string id;
+    const char* detail;
+  };
+  for (const auto& r :
+       std::vector<row>{{"", "trade id is empty"},
+                        {std::string(mi::max_trade_id_bytes + 1, '7'), "trade id has 129 bytes (at most 128)"},
+                        {"77\r\n88", "trade id has the control character 0x0D at byte 2"},
+                        {"\t1", "trade id has the control character 0x09 at byte 0"},
+                        {"1\x7f", "trade id has the control character 0x7F at byte 1"},
+                        {std::string("1\0002", 3), "trade id has the control character 0x00 at byte 1"}}) {
+    auto a = mi::check_trade_id(with_id(r.id));
+    CHECK(a.reason == mi::reject_reason::bad_trade_id);
+    CHECK(a.detail == r.detail);
+    // The edge check looks at the id first: the same trade with amounts past every bound says bad_trade_id too.
+    auto t = with_id(r.id);
+    t.price = *mi::decimal::parse("99999999999999999999999");
+    CHECK(mi::admit_trade(t, {}).reason == mi::reject_reason::bad_trade_id);
+  }
+  CHECK(mi::to_string(mi::reject_reason::bad_trade_id) == "bad_trade_id");
+  CHECK(mi::reject_reasons.back() == mi::reject_reason::bad_trade_id);
 }

@@ -71,7 +71,10 @@ mi::result<bool> fenced_kv::write(const std::string& key, std::string_view value
       revisions_[key] = (*e)->revision;
       return true;
     }
-    revisions_[key] = *e ? (*e)->revision : 0;
+    auto [at, added] = revisions_.try_emplace(key, 0);
+    at->second = *e ? (*e)->revision : 0;
+    if (added) // this object knew nothing of the key (absent at take-over, or forgotten): adopted, not overwritten
+      continue;
     if (overwritten_++ % 100 == 0)
       spdlog::warn("KV {}/{}: written by another owner since this one last wrote it (a previous owner finishing "
                    "late); still owning it, writing it again ({} so far)",

@@ -40,8 +40,17 @@ public:
   /// (the caller retries) or the key kept changing under it.
   mi::result<bool> write(const std::string& key, std::string_view value, const std::atomic<bool>* lost = nullptr);
 
-  /// Refused writes that were written again because the owner still held the keys (a late previous owner or a
-  /// timed-out own write).
+  /// Drops what this object knows of `key`: for a key the owner may not write again for a long time (a passivated
+  /// symbol's checkpoint), since remembering every key ever written grows with every symbol ever seen. The next
+  /// write() of the key is refused at revision 0 if the key exists, reads it back and writes at its revision: one
+  /// more round trip, and not counted in overwritten().
+  void forget(const std::string& key) { revisions_.erase(key); }
+  /// Keys whose revision this object knows.
+  std::size_t known() const { return revisions_.size(); }
+
+  /// Refused writes that were written again because the owner still held the keys: a write at a revision this
+  /// object knew, refused because a late previous owner or a timed-out own write changed the key since. A refused
+  /// first write of a key it knew nothing of (absent at take-over, or forgotten) is not counted.
   std::uint64_t overwritten() const { return overwritten_; }
   /// The revision last read or written for `key` (0: none known, the next write creates it).
   std::uint64_t revision(const std::string& key) const;

@@ -85,6 +85,35 @@ TEST_CASE("fenced KV: a write that lands between the new owner's read and its ta
   CHECK(b.revision("w.k") > a.revision("w.k"));
 }
 
+TEST_CASE("fenced KV: a forgotten key is no longer known, and its next write lands at its current revision without "
+          "counting an overwrite") {
+  mi::test::nats_server server;
+  auto js = connect_to(server);
+  REQUIRE(js->kv_ensure("STATE").has_value());
+  fenced_kv owner(*js, "STATE");
+  for (int i = 0; i < 100; ++i)
+    REQUIRE(*owner.write("w.s" + std::to_string(i), "passivated"));
+  CHECK(owner.known() == 100);
+  for (int i = 0; i < 100; ++i)
+    owner.forget("w.s" + std::to_string(i));
+  CHECK(owner.known() == 0);
+  const auto before = js->kv_get_latest("STATE", "w.s7");
+  REQUIRE(before.has_value());
+  REQUIRE(*before);
+  // The symbol trades again: its next checkpoint replaces the passivated one.
+  auto w = owner.write("w.s7", "revived");
+  REQUIRE(w.has_value());
+  CHECK(*w);
+  CHECK(value_of(*js, "w.s7") == "revived");
+  const auto after = js->kv_get_latest("STATE", "w.s7");
+  REQUIRE(after.has_value());
+  REQUIRE(*after);
+  CHECK((*after)->revision > (*before)->revision);
+  CHECK(owner.revision("w.s7") == (*after)->revision);
+  CHECK(owner.known() == 1);
+  CHECK(owner.overwritten() == 0);
+}
+
 TEST_CASE("fenced KV: the owner writes again over a late create of a key it found absent, and adopts its own write "
           "whose answer was lost") {
   mi::test::nats_server server;
@@ -99,6 +128,14 @@ TEST_CASE("fenced KV: the owner writes again over a late create of a key it foun
   auto w = b.write("w.new", "b1", &b_lost); // refused at revision 0, read back, written again: B still owns it
   REQUIRE(w.has_value());
   CHECK(*w);
+  CHECK(value_of(*js_a, "w.new") == "b1");
+  CHECK(b.overwritten() == 0); // B knew no revision of it: adopted, not counted
+
+  // A late writer changes it under a revision B knew: written again, counted.
+  REQUIRE(js_a->kv_swap("STATE", "w.new", "a-late-2", b.revision("w.new"))->has_value());
+  auto w2 = b.write("w.new", "b1", &b_lost);
+  REQUIRE(w2.has_value());
+  CHECK(*w2);
   CHECK(value_of(*js_a, "w.new") == "b1");
   CHECK(b.overwritten() == 1);
 

@@ -331,25 +331,45 @@ struct metrics::impl {
       .Help("The REST API's health probe of PostgreSQL: 1 up, 0 down")
       .Register(*reg);
 
-  // mi_publish_in_flight: read from its source at collection time (a gauge set on events goes stale).
-  struct in_flight_collectable : prometheus::Collectable {
-    std::mutex mu;
-    std::function<std::int64_t()> source;
+  // Gauges read from their source at collection time (a gauge set on events goes stale), in this order:
+  // mi_publish_in_flight (0 without a source), mi_process_heap_bytes (absent without one).
+  struct sampled_collectable : prometheus::Collectable {
+    struct gauge {
+      const char* name;
+      const char* help;
+      bool absent_without_source;
+      std::function<std::int64_t()> source;
+    };
+    mutable std::mutex mu;
+    std::vector<gauge> gauges{
+      {"mi_publish_in_flight", "Async publishes awaiting a JetStream ack", false, nullptr},
+      {"mi_process_heap_bytes",
+       "Bytes the process's allocations hold (glibc mallinfo2 uordblks + hblkhd): VmRSS minus this is what the "
+       "allocator keeps cached",
+       true, nullptr}};
     std::vector<prometheus::MetricFamily> Collect() const override {
-      prometheus::MetricFamily f;
-      f.name = "mi_publish_in_flight";
-      f.help = "Async publishes awaiting a JetStream ack";
-      f.type = prometheus::MetricType::Gauge;
-      prometheus::ClientMetric m;
-      {
-        std::lock_guard<std::mutex> lock(const_cast<std::mutex&>(mu));
-        m.gauge.value = source ? static_cast<double>(source()) : 0.0;
+      std::vector<prometheus::MetricFamily> out;
+      std::lock_guard<std::mutex> lock(mu);
+      for (const auto& g : gauges) {
+        if (!g.source && g.absent_without_source)
+          continue;
+        prometheus::MetricFamily f;
+        f.name = g.name;
+        f.help = g.help;
+        f.type = prometheus::MetricType::Gauge;
+        prometheus::ClientMetric m;
+        m.gauge.value = g.source ? static_cast<double>(g.source()) : 0.0;
+        f.metric.push_back(std::move(m));
+        out.push_back(std::move(f));
       }
-      f.metric.push_back(std::move(m));
-      return {std::move(f)};
+      return out;
+    }
+    void set(std::size_t i, std::function<std::int64_t()> source) {
+      std::lock_guard<std::mutex> lock(mu);
+      gauges[i].source = std::move(source);
     }
   };
-  std::shared_ptr<in_flight_collectable> in_flight = std::make_shared<in_flight_collectable>();
+  std::shared_ptr<sampled_collectable> sampled = std::make_shared<sampled_collectable>();
 };
 
 namespace {
@@ -372,8 +392,6 @@ std::vector<std::string> interval_names() {
     out.emplace_back(i.name);
   return out;
 }
-constexpr std::array<mi::reject_reason, 4> reject_reasons{mi::reject_reason::none, mi::reject_reason::unrepresentable,
-                                                          mi::reject_reason::clock_skew, mi::reject_reason::too_old};
 } // namespace
 
 // The probes, bound once; the exchange-indexed ones follow the venue registry's order, "other" last.
@@ -437,7 +455,7 @@ metrics::metrics() : impl_(std::make_unique<impl>()), probes_(std::make_unique<p
                                                             {{"exchange", ex}, {"reason", std::string(to_string(r))}});
     for (std::size_t i = 0; i < std::size(mi::parse_errcs); ++i)
       c->frames_malformed_[i].bind(f.rejected, {{"exchange", ex}, {"reason", mi::to_string(mi::parse_errcs[i])}});
-    for (auto r : reject_reasons)
+    for (auto r : mi::reject_reasons)
       c->trades_rejected_[static_cast<std::size_t>(r)].bind(
         f.trades_rejected, {{"exchange", ex}, {"reason", std::string(mi::to_string(r))}});
     for (auto a : {watchdog_action::reconnect, watchdog_action::resubscribe})
@@ -456,7 +474,7 @@ metrics::metrics() : impl_(std::make_unique<impl>()), probes_(std::make_unique<p
     k->revised_.bind(f.revised, {{"exchange", ex}});
     for (std::size_t a = 0; a < k->amendments_.size(); ++a)
       k->amendments_[a].bind(f.amendments, {{"exchange", ex}, {"result", kline_trades_probe::amendment_results[a]}});
-    for (auto r : reject_reasons)
+    for (auto r : mi::reject_reasons)
       k->skipped_[static_cast<std::size_t>(r)].bind(f.kline_skipped,
                                                     {{"exchange", ex}, {"reason", std::string(mi::to_string(r))}});
     for (auto o : {mi::kline_engine::outside::closed, mi::kline_engine::outside::no_calendar})
@@ -515,7 +533,7 @@ mi::result<std::uint16_t> metrics::serve(const std::string& listen) {
   try {
     impl_->exposer = std::make_unique<prometheus::Exposer>(listen);
     impl_->exposer->RegisterCollectable(impl_->reg);
-    impl_->exposer->RegisterCollectable(impl_->in_flight);
+    impl_->exposer->RegisterCollectable(impl_->sampled);
     auto ports = impl_->exposer->GetListeningPorts();
     return ports.empty() ? std::uint16_t{0} : static_cast<std::uint16_t>(ports.front());
   } catch (const std::exception& e) {
@@ -541,9 +559,9 @@ void metrics::publish_streams(std::vector<std::string> names) {
 }
 
 void metrics::publish_in_flight_source(std::function<std::int64_t()> source) {
-  std::lock_guard<std::mutex> lock(impl_->in_flight->mu);
-  impl_->in_flight->source = std::move(source);
+  impl_->sampled->set(0, std::move(source));
 }
+void metrics::heap_bytes_source(std::function<std::int64_t()> source) { impl_->sampled->set(1, std::move(source)); }
 
 kline_probe& metrics::kline() { return probes_->kline; }
 kline_trades_probe& metrics::kline_trades(std::string_view exchange) {
@@ -706,7 +724,7 @@ calendar_refresh_probe& metrics::calendar_refresh(std::string_view market) {
 std::string metrics::scrape() const {
   prometheus::TextSerializer ser;
   auto families = impl_->reg->Collect();
-  auto more = impl_->in_flight->Collect();
+  auto more = impl_->sampled->Collect();
   families.insert(families.end(), more.begin(), more.end());
   return ser.Serialize(families);
 }

@@ -39,6 +39,9 @@ public:
   /// Where mi_publish_in_flight is read from at every scrape (the JetStream gateway's own counter), so the gauge is
   /// never stale. The source must outlive serving; null unhooks it.
   void publish_in_flight_source(std::function<std::int64_t()> source);
+  /// Where mi_process_heap_bytes is read from at every scrape: the bytes the process's allocations hold, which the
+  /// binary knows how to ask its allocator for. Without a source the gauge is not exported; null unhooks it.
+  void heap_bytes_source(std::function<std::int64_t()> source);
   /// The kline stage's finals, their latency and its window count.
   kline_probe& kline();
   /// What the kline engine did with an exchange's trades (registry name, else "other").

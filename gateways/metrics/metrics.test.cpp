@@ -80,6 +80,20 @@ TEST_CASE("metrics: mi_process_start_time_seconds is the wall-clock time the reg
   CHECK(v <= std::chrono::duration<double>(after.time_since_epoch()).count() + 0.001);
 }
 
+TEST_CASE("metrics: mi_process_heap_bytes is absent without a source and read from it at every scrape") {
+  mi::gw::metrics m;
+  CHECK(m.scrape().find("mi_process_heap_bytes") == std::string::npos);
+  std::int64_t held = 123456789;
+  m.heap_bytes_source([&] { return held; });
+  CHECK(m.scrape().find("\nmi_process_heap_bytes 123456789\n") != std::string::npos);
+  held = 42;
+  const auto text = m.scrape();
+  CHECK(text.find("\nmi_process_heap_bytes 42\n") != std::string::npos);
+  CHECK(text.find("# TYPE mi_process_heap_bytes gauge") != std::string::npos);
+  m.heap_bytes_source(nullptr);
+  CHECK(m.scrape().find("mi_process_heap_bytes") == std::string::npos);
+}
+
 TEST_CASE("metrics probes: an exchange's probe moves that exchange's series and no other") {
   mi::gw::metrics m;
   auto& okx = m.connection("okx");

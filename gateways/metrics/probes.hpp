@@ -15,10 +15,7 @@
 
 #include "gateways/metrics/series.hpp"
 #include "messages/result.hpp"
-
-namespace mi {
-enum class reject_reason : std::uint8_t;
-}
+#include "messages/trade_admission.hpp"
 
 namespace mi::gw {
 
@@ -105,7 +102,7 @@ private:
   gauge_series connections_;
   std::array<counter_series, 2> frames_rejected_;
   std::array<counter_series, std::size(mi::parse_errcs)> frames_malformed_; // by parser code, in enum order
-  std::array<counter_series, 4> trades_rejected_; // by mi::reject_reason (none included, as before)
+  std::array<counter_series, mi::reject_reasons.size()> trades_rejected_;   // by mi::reject_reason (none included)
   std::array<counter_series, 2> watchdog_;
   prometheus::Family<prometheus::Gauge>* symbol_up_ = nullptr;
 };
@@ -221,8 +218,8 @@ private:
   friend class metrics;
   counter_series late_, revised_;
   std::array<counter_series, 4> amendments_;
-  std::array<counter_series, 4> skipped_; // by mi::reject_reason
-  std::array<counter_series, 2> outside_; // closed, no_calendar
+  std::array<counter_series, mi::reject_reasons.size()> skipped_; // by mi::reject_reason
+  std::array<counter_series, 2> outside_;                         // closed, no_calendar
 };
 
 /// One batch saver: its table and its durable consumer (metrics::saver(table, consumer)).

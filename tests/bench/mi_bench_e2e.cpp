@@ -1,6 +1,7 @@
 // mi_bench_e2e: sustained end-to-end throughput of `market-ingestor run`, real processes.
 //
-//   mi_bench_e2e [--count N] [--rates 20000,50000,80000]     (defaults shown; N = 200000)
+//   mi_bench_e2e [--count N] [--rates 20000,50000,80000] [--pg-set name=value]...
+//                (defaults shown; N = 200000; --pg-set: a PostgreSQL setting, ALTER SYSTEM SET before the start)
 //
 // For every rate, in the same run:
 //   1. simulator alone: `market-ingestor simulate --rate R --count N --record F` against a
@@ -194,11 +195,15 @@ std::uint64_t pg_count(const t::pg_server& pg) {
 }
 
 // 2. The whole platform.
-platform_result platform_run(double rate, std::uint64_t count) {
+platform_result platform_run(double rate, std::uint64_t count, const std::vector<std::string>& pg_settings) {
   t::temp_dir dir("mi-bench-e2e");
   t::nats_server nats;
   t::pg_server pg;
   pg.psql("ALTER SYSTEM SET track_commit_timestamp = on");
+  for (const auto& s : pg_settings) {
+    const auto eq = s.find('=');
+    pg.psql("ALTER SYSTEM SET " + s.substr(0, eq) + " = '" + s.substr(eq + 1) + "'");
+  }
   pg.stop_immediate();
   pg.start();
   const int sim_port = t::free_port();
@@ -323,6 +328,7 @@ platform_result platform_run(double rate, std::uint64_t count) {
 int main(int argc, char** argv) {
   std::uint64_t count = 200'000;
   std::vector<double> rates{20'000, 50'000, 80'000};
+  std::vector<std::string> pg_settings;
   for (int i = 1; i + 1 < argc; i += 2) {
     std::string a = argv[i];
     if (a == "--count") {
@@ -332,13 +338,17 @@ int main(int argc, char** argv) {
       std::stringstream ss(argv[i + 1]);
       for (std::string x; std::getline(ss, x, ',');)
         rates.push_back(std::stod(x));
+    } else if (a == "--pg-set" && std::string(argv[i + 1]).find('=') != std::string::npos) {
+      pg_settings.emplace_back(argv[i + 1]);
     } else {
-      std::fprintf(stderr, "usage: %s [--count N] [--rates R1,R2,...]\n", argv[0]);
+      std::fprintf(stderr, "usage: %s [--count N] [--rates R1,R2,...] [--pg-set name=value]...\n", argv[0]);
       return 2;
     }
   }
   std::signal(SIGPIPE, SIG_IGN);
   std::printf("mi_bench_e2e: %llu trades per run, binary %s\n", static_cast<unsigned long long>(count), MI_BINARY);
+  for (const auto& s : pg_settings)
+    std::printf("PostgreSQL: %s\n", s.c_str());
   std::printf("%9s | %14s | %14s | %14s | %14s | %9s | %9s\n", "rate", "sim alone /s", "sim in run /s", "MARKET_RAW /s",
               "PostgreSQL /s", "raw msgs", "pg rows");
   int failures = 0;
@@ -347,7 +357,7 @@ int main(int argc, char** argv) {
       double alone = simulator_alone(rate, count);
       std::printf("%9.0f | %14.0f | (platform run follows)\n", rate, alone);
       std::fflush(stdout);
-      auto r = platform_run(rate, count);
+      auto r = platform_run(rate, count, pg_settings);
       bool ok = r.raw_msgs == count && r.rows == count;
       failures += ok ? 0 : 1;
       std::printf("%9.0f | %14.0f | %14.0f | %14.0f | %14.0f | %9llu | %9llu%s   (raw %.2f s, pg %.2f s, idle %.0f s "

@@ -556,6 +556,55 @@ TEST_CASE("exchanges: far-future, too old and unrepresentable trades are quarant
   CHECK(env.stop_platform() == 0);
 }
 
+// A trade id is part of the dedup id, a NATS header value: one with a line break could not be published (nats.c would
+// have sent a broken header block). It is quarantined as bad_trade_id under a dedup id with the break written as
+// %0D%0A, the trade kept as received; the trades before and after it are published as usual.
+TEST_CASE("exchanges: an OKX trade whose id holds a line break is quarantined as bad_trade_id, the trades around it "
+          "reach MARKET_RAW") {
+  ingest_env env("okx");
+  const std::int64_t now_ns =
+    std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::system_clock::now().time_since_epoch()).count() /
+    1'000'000 * 1'000'000;
+  {
+    std::ofstream in(env.dir_.path() + "/input.jsonl");
+    int i = 0;
+    for (const char* id : {"1000", "77\\r\\n88", "1002"}) // JSON escapes: the id is 77 CR LF 88
+      in << R"({"exchange":"okx","symbol":"BTCUSDT","base":"BTC","quote":"USDT","trade_id":")" << id
+         << R"(","price":"16500.5","quantity":"0.1","side":"buy","ts_ns":)" << now_ns + 1'000'000 * i++ << "}\n";
+  }
+  env.start_platform();
+  env.start_simulator({"--input", env.dir_.path() + "/input.jsonl"});
+  bool all = mi::test::eventually(
+    [&] { return env.raw_trades().size() == 2 && env.messages("MARKET_REJECTED").size() == 1; }, 30s);
+  CHECK_MESSAGE(all, "MARKET_RAW " << env.raw_trades().size() << ", MARKET_REJECTED "
+                                   << env.messages("MARKET_REJECTED").size() << "\n"
+                                   << env.platform_log());
+  std::vector<std::string> raw_ids;
+  for (const auto& t : env.raw_trades())
+    raw_ids.push_back(t.trade_id);
+  CHECK(raw_ids == std::vector<std::string>{"1000", "1002"});
+
+  mi::gw::jetstream::options o;
+  o.url = env.nats.url();
+  auto js = mi::gw::jetstream::connect(o);
+  REQUIRE(js);
+  auto m = (*js)->get_message("MARKET_REJECTED", 1);
+  REQUIRE(m);
+  REQUIRE(*m);
+  auto t = mi::decode_trade_pb(std::string((**m).data()));
+  REQUIRE(t);
+  CHECK(t->trade_id == "77\r\n88");
+  CHECK((**m).header("Nats-Msg-Id").value_or("") == "okx:BTCUSDT:77%0D%0A88");
+  CHECK((**m).header("Mi-Reject-Reason").value_or("") == "bad_trade_id");
+  CHECK((**m).header("Mi-Reject-Detail").value_or("") == "trade id has the control character 0x0D at byte 2");
+  CHECK(env.metric("mi_trades_rejected_total{exchange=\"okx\",reason=\"bad_trade_id\"}") == 1);
+  CHECK(env.metric("mi_publish_failures_total{stream=\"MARKET_RAW\"}") == 0);
+  // The log line is one line: the id as written in the dedup id.
+  CHECK(env.platform_log().find("okx: trade 77%0D%0A88 of BTCUSDT quarantined on market.rejected (bad_trade_id)") !=
+        std::string::npos);
+  CHECK(env.stop_platform() == 0);
+}
+
 namespace {
 
 /// The platform's credentials for the simulated Alpaca (the simulator's defaults: PKSIMULATOR / simulator-secret),

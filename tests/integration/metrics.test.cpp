@@ -306,6 +306,12 @@ TEST_CASE("metrics: every family README.md and docs/operations.md list moves whe
        const double v = obs.max_of("mi_process_start_time_seconds");
        return v > now - 3600 && v <= now;
      }},
+    // What the allocations hold: at least a MiB (the engine, the clients, the buffers), far below the box's memory.
+    {"mi_process_heap_bytes",
+     [&] {
+       const double v = obs.max_of("mi_process_heap_bytes");
+       return v > 1 << 20 && v < 4.0 * (1 << 30);
+     }},
   };
   // Families that cannot move in this run, with the reason (each is tested where it can).
   std::map<std::string, std::string> cannot{
