@@ -52,6 +52,5 @@ TEST_CASE("quarantine: a trade id with a line break is quarantined under a senda
                    "Mi-Reject-Reason: bad_trade_id\r\n"
                    "Mi-Reject-Detail: trade id has the control character 0x0D at byte 2\r\n"
                    "\r\n");
-  CHECK(m.scrape().find("mi_trades_rejected_total{exchange=\"okx\",reason=\"bad_trade_id\"} 1\n") !=
-        std::string::npos);
+  CHECK(m.scrape().find("mi_trades_rejected_total{exchange=\"okx\",reason=\"bad_trade_id\"} 1\n") != std::string::npos);
 }

@@ -170,6 +170,20 @@ public:
   }
   std::vector<mi::trade> amendments() const { return raw_trades(true); }
 
+  /// Waits (30 s) until MARKET_RAW holds `raw` trades and MARKET_REJECTED `rejected` messages; the trade ids of
+  /// MARKET_RAW, in stream order, after a failed check naming both counts.
+  std::vector<std::string> raw_ids_when(std::size_t raw, std::size_t rejected) const {
+    bool all = mi::test::eventually(
+      [&] { return raw_trades().size() == raw && messages("MARKET_REJECTED").size() == rejected; }, 30s);
+    CHECK_MESSAGE(all, "MARKET_RAW " << raw_trades().size() << ", MARKET_REJECTED "
+                                     << messages("MARKET_REJECTED").size() << "\n"
+                                     << platform_log());
+    std::vector<std::string> ids;
+    for (const auto& t : raw_trades())
+      ids.push_back(t.trade_id);
+    return ids;
+  }
+
   std::string scrape_metrics() const {
     return mi::test::run({"curl", "-fsS", "http://127.0.0.1:" + std::to_string(metrics_port_) + "/metrics"}).output;
   }
@@ -520,15 +534,7 @@ TEST_CASE("exchanges: far-future, too old and unrepresentable trades are quarant
   }
   env.start_platform();
   env.start_simulator({"--input", env.dir_.path() + "/input.jsonl"});
-  bool all = mi::test::eventually(
-    [&] { return env.raw_trades().size() == 3 && env.messages("MARKET_REJECTED").size() == 3; }, 30s);
-  CHECK_MESSAGE(all, "MARKET_RAW " << env.raw_trades().size() << ", MARKET_REJECTED "
-                                   << env.messages("MARKET_REJECTED").size() << "\n"
-                                   << env.platform_log());
-  std::vector<std::string> raw_ids;
-  for (const auto& t : env.raw_trades())
-    raw_ids.push_back(t.trade_id);
-  CHECK(raw_ids == std::vector<std::string>{"1000", "1002", "1005"});
+  CHECK(env.raw_ids_when(3, 3) == std::vector<std::string>{"1000", "1002", "1005"});
 
   mi::gw::jetstream::options o;
   o.url = env.nats.url();
@@ -574,15 +580,7 @@ TEST_CASE("exchanges: an OKX trade whose id holds a line break is quarantined as
   }
   env.start_platform();
   env.start_simulator({"--input", env.dir_.path() + "/input.jsonl"});
-  bool all = mi::test::eventually(
-    [&] { return env.raw_trades().size() == 2 && env.messages("MARKET_REJECTED").size() == 1; }, 30s);
-  CHECK_MESSAGE(all, "MARKET_RAW " << env.raw_trades().size() << ", MARKET_REJECTED "
-                                   << env.messages("MARKET_REJECTED").size() << "\n"
-                                   << env.platform_log());
-  std::vector<std::string> raw_ids;
-  for (const auto& t : env.raw_trades())
-    raw_ids.push_back(t.trade_id);
-  CHECK(raw_ids == std::vector<std::string>{"1000", "1002"});
+  CHECK(env.raw_ids_when(2, 1) == std::vector<std::string>{"1000", "1002"});
 
   mi::gw::jetstream::options o;
   o.url = env.nats.url();
