@@ -5,27 +5,12 @@
 #include "gateways/jetstream/jetstream.hpp"
 #include "gateways/metrics/metrics.hpp"
 #include "messages/codec.hpp"
+#include "messages/util/text.hpp"
 
 namespace mi::actors {
 
 namespace {
 constexpr std::int64_t log_every_ns = 10'000'000'000;
-
-// One line of text for a header value or a log line: ASCII control characters as %XX (a trade id refused as
-// bad_trade_id carries them).
-std::string one_line(std::string_view s) {
-  static constexpr char hex[] = "0123456789ABCDEF";
-  std::string out;
-  out.reserve(s.size());
-  for (char ch : s) {
-    const auto c = static_cast<unsigned char>(ch);
-    if (c < 0x20 || c == 0x7f)
-      out.append(1, '%').append(1, hex[c >> 4]).append(1, hex[c & 15]);
-    else
-      out.push_back(ch);
-  }
-  return out;
-}
 } // namespace
 
 std::optional<mi::gw::outgoing> quarantine::check(const mi::trade& t, std::int64_t now_ns) {
@@ -37,8 +22,8 @@ std::optional<mi::gw::outgoing> quarantine::check(const mi::trade& t, std::int64
     probe_->trade_rejected(verdict.reason);
   auto& p = pace_[static_cast<std::size_t>(verdict.reason)];
   if (p.last_log_ns == 0 || now_ns - p.last_log_ns >= log_every_ns) {
-    spdlog::warn("{}: trade {} of {} quarantined on market.rejected ({}): {}{}", exchange_, one_line(t.trade_id),
-                 t.symbol, reason, verdict.detail,
+    spdlog::warn("{}: trade {} of {} quarantined on market.rejected ({}): {}{}", exchange_,
+                 mi::util::escape_controls(t.trade_id), t.symbol, reason, verdict.detail,
                  p.unlogged > 0 ? " (" + std::to_string(p.unlogged) + " more since the last line)" : std::string());
     p.last_log_ns = now_ns;
     p.unlogged = 0;
@@ -49,17 +34,17 @@ std::optional<mi::gw::outgoing> quarantine::check(const mi::trade& t, std::int64
 }
 
 mi::gw::outgoing rejected_trade_message(const mi::trade& t, const mi::admission& verdict) {
-  // Header values are one line of text: the dedup id holds the trade id as one_line writes it.
+  // Header values are one line of text: the dedup id holds the trade id with its control characters as %XX.
   mi::trade id_only;
   id_only.exchange = t.exchange;
   id_only.symbol = t.symbol;
-  id_only.trade_id = one_line(t.trade_id);
-  return mi::gw::outgoing{
-    "market.rejected." + t.exchange + "." + t.symbol,
-    mi::dedup_id(id_only),
-    std::string(mi::trade_content_type),
-    mi::encode_trade_pb(t),
-    {{"Mi-Reject-Reason", std::string(mi::to_string(verdict.reason))}, {"Mi-Reject-Detail", one_line(verdict.detail)}}};
+  id_only.trade_id = mi::util::escape_controls(t.trade_id);
+  return mi::gw::outgoing{"market.rejected." + t.exchange + "." + t.symbol,
+                          mi::dedup_id(id_only),
+                          std::string(mi::trade_content_type),
+                          mi::encode_trade_pb(t),
+                          {{"Mi-Reject-Reason", std::string(mi::to_string(verdict.reason))},
+                           {"Mi-Reject-Detail", mi::util::escape_controls(verdict.detail)}}};
 }
 
 } // namespace mi::actors

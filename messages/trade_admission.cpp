@@ -1,5 +1,7 @@
 #include "messages/trade_admission.hpp"
 
+#include "messages/util/text.hpp"
+
 namespace mi {
 namespace {
 
@@ -70,14 +72,12 @@ admission check_trade_id(const trade& t) {
   if (t.trade_id.size() > max_trade_id_bytes)
     return reject(bad, "trade id has " + std::to_string(t.trade_id.size()) + " bytes (at most " +
                          std::to_string(max_trade_id_bytes) + ")");
-  for (std::size_t i = 0; i < t.trade_id.size(); ++i) {
-    const auto c = static_cast<unsigned char>(t.trade_id[i]);
-    if (c < 0x20 || c == 0x7f) {
-      static constexpr char hex[] = "0123456789ABCDEF";
-      return reject(bad, std::string("trade id has the control character 0x") + hex[c >> 4] + hex[c & 15] +
-                           " at byte " + std::to_string(i));
+  for (std::size_t i = 0; i < t.trade_id.size(); ++i)
+    if (const char ch = t.trade_id[i]; util::is_ascii_control(ch)) {
+      const auto c = static_cast<unsigned char>(ch);
+      return reject(bad, std::string("trade id has the control character 0x") + util::hex_digit(c >> 4) +
+                           util::hex_digit(c) + " at byte " + std::to_string(i));
     }
-  }
   return {};
 }
 

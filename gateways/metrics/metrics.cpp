@@ -335,7 +335,7 @@ struct metrics::impl {
   // mi_publish_in_flight (0 without a source), mi_process_heap_bytes (absent without one).
   struct sampled_collectable : prometheus::Collectable {
     struct gauge {
-      const char* name;
+      std::string_view name;
       const char* help;
       bool absent_without_source;
       std::function<std::int64_t()> source;
@@ -354,7 +354,7 @@ struct metrics::impl {
         if (!g.source && g.absent_without_source)
           continue;
         prometheus::MetricFamily f;
-        f.name = g.name;
+        f.name = std::string(g.name);
         f.help = g.help;
         f.type = prometheus::MetricType::Gauge;
         prometheus::ClientMetric m;
@@ -364,9 +364,11 @@ struct metrics::impl {
       }
       return out;
     }
-    void set(std::size_t i, std::function<std::int64_t()> source) {
+    void set(std::string_view name, std::function<std::int64_t()> source) {
       std::lock_guard<std::mutex> lock(mu);
-      gauges[i].source = std::move(source);
+      for (auto& g : gauges)
+        if (g.name == name)
+          g.source = std::move(source);
     }
   };
   std::shared_ptr<sampled_collectable> sampled = std::make_shared<sampled_collectable>();
@@ -559,9 +561,11 @@ void metrics::publish_streams(std::vector<std::string> names) {
 }
 
 void metrics::publish_in_flight_source(std::function<std::int64_t()> source) {
-  impl_->sampled->set(0, std::move(source));
+  impl_->sampled->set("mi_publish_in_flight", std::move(source));
 }
-void metrics::heap_bytes_source(std::function<std::int64_t()> source) { impl_->sampled->set(1, std::move(source)); }
+void metrics::heap_bytes_source(std::function<std::int64_t()> source) {
+  impl_->sampled->set("mi_process_heap_bytes", std::move(source));
+}
 
 kline_probe& metrics::kline() { return probes_->kline; }
 kline_trades_probe& metrics::kline_trades(std::string_view exchange) {

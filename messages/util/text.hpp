@@ -5,6 +5,7 @@
 #include <charconv>
 #include <cstdint>
 #include <optional>
+#include <string>
 #include <string_view>
 
 namespace mi::util {
@@ -43,6 +44,31 @@ constexpr int hex_value(char c) {
   if (c >= 'A' && c <= 'F')
     return c - 'A' + 10;
   return -1;
+}
+
+/// An ASCII control character: below 0x20, or DEL (0x7f). What cannot stand in one line of text (a NATS header
+/// value, a log line).
+constexpr bool is_ascii_control(char ch) {
+  const auto c = static_cast<unsigned char>(ch);
+  return c < 0x20 || c == 0x7f;
+}
+
+/// The upper-case hexadecimal digit of 0..15.
+constexpr char hex_digit(unsigned v) { return "0123456789ABCDEF"[v & 15]; }
+
+/// `s` with every ASCII control character written as %XX (upper case), the rest as it is: one line of text.
+inline std::string escape_controls(std::string_view s) {
+  std::string out;
+  out.reserve(s.size());
+  for (char ch : s) {
+    if (!is_ascii_control(ch)) {
+      out.push_back(ch);
+      continue;
+    }
+    const auto c = static_cast<unsigned char>(ch);
+    out.append(1, '%').append(1, hex_digit(c >> 4)).append(1, hex_digit(c));
+  }
+  return out;
 }
 
 } // namespace mi::util

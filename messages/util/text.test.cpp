@@ -6,6 +6,7 @@
 #include <string>
 
 using mi::util::append_json_string;
+using mi::util::escape_controls;
 using mi::util::hex_value;
 using mi::util::json_string;
 using mi::util::trim;
@@ -38,4 +39,14 @@ TEST_CASE("JSON strings: quotes, backslashes and control characters escaped, UTF
   std::string out = "[";
   append_json_string(out, "x");
   CHECK(out == R"(["x")");
+}
+
+TEST_CASE("escape_controls writes control characters as %XX and leaves the rest, UTF-8 included") {
+  CHECK(escape_controls("77\r\n88") == "77%0D%0A88");
+  CHECK(escape_controls(std::string("a\0b\x1f\x7f", 5)) == "a%00b%1F%7F");
+  CHECK(escape_controls("plain %41 text, caf\xc3\xa9") == "plain %41 text, caf\xc3\xa9");
+  CHECK(escape_controls("").empty());
+  CHECK(mi::util::is_ascii_control('\t'));
+  CHECK_FALSE(mi::util::is_ascii_control(' '));
+  CHECK_FALSE(mi::util::is_ascii_control('\x80'));
 }
