@@ -17,7 +17,9 @@
 //      duplicates) and prints trades/s per stage, and the CPU microseconds per trade of each
 //      process (platform, nats-server, PostgreSQL with its backends, simulator) from /proc, up to the
 //      moment the platform and nats-server are idle after the last row (work that outlasts the rows, such
-//      as a kline stage catching up, counts; "idle N s later" says how long that took).
+//      as a kline stage catching up, counts; "idle N s later" says how long that took), and the saver's backlog
+//      (MARKET_RAW's messages minus the rows stored) sampled about once a second: its largest value and a line of
+//      samples ~5 s apart. A pipeline that sustains the rate keeps that backlog within a batch or two throughout.
 
 #include <algorithm>
 #include <atomic>
@@ -178,8 +180,17 @@ struct cpu_use {
   double total() const { return platform + nats + postgres + simulator; }
 };
 
+// One sample of the saver's backlog, about every second of a run: MARKET_RAW's messages and the rows stored.
+struct backlog_sample {
+  double s = 0; // since the platform was ready
+  std::uint64_t raw = 0, stored = 0;
+  std::int64_t behind() const { return static_cast<std::int64_t>(raw) - static_cast<std::int64_t>(stored); }
+};
+
 struct platform_result {
-  double sim_rate = 0;    // trades/s the simulator generated (record file span)
+  double sim_rate = 0; // trades/s the simulator generated (record file span)
+  double tail_s = 0;   // from the last trade generated to the last row's commit
+  std::vector<backlog_sample> timeline;
   double ingest_rate = 0; // N / (t_raw - t0)
   double e2e_rate = 0;    // N / (t_pg - t0)
   double ingest_s = 0, e2e_s = 0;
@@ -270,12 +281,25 @@ platform_result platform_run(double rate, std::uint64_t count, const std::vector
     auto st = (*js)->state("MARKET_RAW");
     return st ? st->messages : 0;
   };
-  // Waits until `get() >= count`, failing if there is no progress for 30 s.
-  auto wait_progress = [&](auto get, const char* what) {
+  // The backlog about once a second: a sum over market_symbols' rows on the open connection, cheap for PostgreSQL.
+  std::vector<backlog_sample> timeline;
+  const auto ready = std::chrono::steady_clock::now();
+  auto sampled = ready - 1s;
+  auto sample = [&](std::uint64_t raw) {
+    const auto now = std::chrono::steady_clock::now();
+    if (now - sampled < 1s)
+      return;
+    sampled = now;
+    timeline.push_back({std::chrono::duration<double>(now - ready).count(), raw, pg_stored(poll)});
+  };
+  // Waits until `get() >= count`, failing if there is no progress for 30 s; `raw_of(n)` is MARKET_RAW's count for
+  // the backlog sample.
+  auto wait_progress = [&](auto get, const char* what, auto raw_of) {
     std::uint64_t last = 0;
     auto last_change = std::chrono::steady_clock::now();
     for (;;) {
       auto n = get();
+      sample(raw_of(n));
       if (n >= count)
         return;
       if (n != last) {
@@ -288,7 +312,7 @@ platform_result platform_run(double rate, std::uint64_t count, const std::vector
       std::this_thread::sleep_for(50ms); // polling interval of an observer, not a race fix
     }
   };
-  wait_progress(raw_count, "MARKET_RAW");
+  wait_progress(raw_count, "MARKET_RAW", [](std::uint64_t n) { return n; });
   auto st = (*js)->state("MARKET_RAW");
   if (!st)
     throw std::runtime_error(st.err().message);
@@ -296,7 +320,9 @@ platform_result platform_run(double rate, std::uint64_t count, const std::vector
   if (!last_msg || !*last_msg)
     throw std::runtime_error("cannot read the last MARKET_RAW message");
   const std::int64_t t_raw = (*last_msg)->timestamp_ns();
-  wait_progress([&] { return pg_stored(poll); }, "market_trades");
+  wait_progress([&] { return pg_stored(poll); }, "market_trades", [&](std::uint64_t) { return count; });
+  timeline.push_back(
+    {std::chrono::duration<double>(std::chrono::steady_clock::now() - ready).count(), count, pg_stored(poll)});
 
   // CPU up to the moment the platform and nats-server are idle after the last row stored: work that outlasts the
   // rows (a kline stage catching up on MARKET_RAW, the kline saver) is part of the cost per trade; the platform's
@@ -332,11 +358,33 @@ platform_result platform_run(double rate, std::uint64_t count, const std::vector
   r.ingest_s = static_cast<double>(t_raw - span.first_ns) / 1e9;
   r.e2e_s = static_cast<double>(t_pg - span.first_ns) / 1e9;
   r.settle_s = settle_s;
+  r.tail_s = static_cast<double>(t_pg - span.last_ns) / 1e9;
+  r.timeline = std::move(timeline);
   r.ingest_rate = static_cast<double>(count) / r.ingest_s;
   r.e2e_rate = static_cast<double>(count) / r.e2e_s;
   r.cpu = {after.platform - before.platform, after.nats - before.nats, after.postgres - before.postgres,
            after.simulator - before.simulator};
   return r;
+}
+
+// The saver's backlog over the run: its largest value, and a line of samples ~5 s apart (thousands of messages
+// in MARKET_RAW / behind it). A saver that sustains the rate stays within a batch or two of the stream throughout.
+void print_backlog(const platform_result& r) {
+  if (r.timeline.empty())
+    return;
+  const auto worst = std::max_element(r.timeline.begin(), r.timeline.end(),
+                                      [](const auto& a, const auto& b) { return a.behind() < b.behind(); });
+  std::printf("%9s   saver backlog: max %lld messages at %.0f s; last row %.2f s after the last trade\n", "",
+              static_cast<long long>(worst->behind()), worst->s, r.tail_s);
+  std::printf("%9s   s: raw/behind (thousands):", "");
+  double next = 0;
+  for (const auto& x : r.timeline)
+    if (x.s >= next || &x == &r.timeline.back()) {
+      std::printf(" %.0f:%llu/%lld", x.s, static_cast<unsigned long long>(x.raw / 1000),
+                  static_cast<long long>(x.behind() / 1000));
+      next = x.s + 5;
+    }
+  std::printf("\n");
 }
 
 } // namespace
@@ -386,6 +434,7 @@ int main(int argc, char** argv) {
                   "pipeline %.1f | simulator %.1f\n",
                   "", r.cpu.platform * us, r.cpu.nats * us, r.cpu.postgres * us,
                   (r.cpu.platform + r.cpu.nats + r.cpu.postgres) * us, r.cpu.simulator * us);
+      print_backlog(r);
     } catch (const std::exception& e) {
       ++failures;
       std::printf("%9.0f | failed: %s\n", rate, e.what());
