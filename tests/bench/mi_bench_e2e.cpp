@@ -285,23 +285,24 @@ platform_result platform_run(double rate, std::uint64_t count, const std::vector
   std::vector<backlog_sample> timeline;
   const auto ready = std::chrono::steady_clock::now();
   auto sampled = ready - 1s;
-  auto sample = [&](std::uint64_t raw) {
+  // `stored()` is asked only when a sample is due.
+  auto sample = [&](std::uint64_t raw, auto stored) {
     const auto now = std::chrono::steady_clock::now();
     if (now - sampled < 1s)
       return;
     sampled = now;
-    timeline.push_back({std::chrono::duration<double>(now - ready).count(), raw, pg_stored(poll)});
+    timeline.push_back({std::chrono::duration<double>(now - ready).count(), raw, stored()});
   };
-  // Waits until `get() >= count`, failing if there is no progress for 30 s; `raw_of(n)` is MARKET_RAW's count for
-  // the backlog sample.
-  auto wait_progress = [&](auto get, const char* what, auto raw_of) {
+  // Waits until `get() >= count`, failing if there is no progress for 30 s; `on_value(n)` sees every value read
+  // (for the backlog samples). Returns the last value.
+  auto wait_progress = [&](auto get, const char* what, auto on_value) {
     std::uint64_t last = 0;
     auto last_change = std::chrono::steady_clock::now();
     for (;;) {
       auto n = get();
-      sample(raw_of(n));
+      on_value(n);
       if (n >= count)
-        return;
+        return n;
       if (n != last) {
         last = n;
         last_change = std::chrono::steady_clock::now();
@@ -312,7 +313,7 @@ platform_result platform_run(double rate, std::uint64_t count, const std::vector
       std::this_thread::sleep_for(50ms); // polling interval of an observer, not a race fix
     }
   };
-  wait_progress(raw_count, "MARKET_RAW", [](std::uint64_t n) { return n; });
+  wait_progress(raw_count, "MARKET_RAW", [&](std::uint64_t n) { sample(n, [&] { return pg_stored(poll); }); });
   auto st = (*js)->state("MARKET_RAW");
   if (!st)
     throw std::runtime_error(st.err().message);
@@ -320,9 +321,9 @@ platform_result platform_run(double rate, std::uint64_t count, const std::vector
   if (!last_msg || !*last_msg)
     throw std::runtime_error("cannot read the last MARKET_RAW message");
   const std::int64_t t_raw = (*last_msg)->timestamp_ns();
-  wait_progress([&] { return pg_stored(poll); }, "market_trades", [&](std::uint64_t) { return count; });
-  timeline.push_back(
-    {std::chrono::duration<double>(std::chrono::steady_clock::now() - ready).count(), count, pg_stored(poll)});
+  const std::uint64_t stored = wait_progress([&] { return pg_stored(poll); }, "market_trades",
+                                             [&](std::uint64_t n) { sample(count, [n] { return n; }); });
+  timeline.push_back({std::chrono::duration<double>(std::chrono::steady_clock::now() - ready).count(), count, stored});
 
   // CPU up to the moment the platform and nats-server are idle after the last row stored: work that outlasts the
   // rows (a kline stage catching up on MARKET_RAW, the kline saver) is part of the cost per trade; the platform's
